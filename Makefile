@@ -1,0 +1,137 @@
+# consentgate — build, test, run and benchmark.
+#
+#   make            release build (build/consentgate), warnings are errors
+#   make run        install what is missing, build, start the demo site + gateway
+#   make test       install what is missing, build with ASan/UBSan, run unit + integration tests
+#   make asan       sanitizer build (build/asan/consentgate) used by the tests
+#   make bench      side-by-side benchmarks (tests/bench)
+#   make fuzz       short libFuzzer runs of every driver in tests/fuzz
+#   make format / make lint
+#   make deps       install the missing Debian packages (idempotent)
+
+SHELL       := /bin/bash
+CC          ?= gcc
+CLANG       ?= clang
+BUILD       := build
+PKGS        := libh2o-evloop jansson libmaxminddb openssl sqlite3 libpsl zlib
+VERSION     := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CPPFLAGS    += -DH2O_USE_LIBUV=0 -D_GNU_SOURCE -DCG_VERSION='"$(VERSION)"' -Igateway -Ifilters
+WARN        := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow -Wpointer-arith
+CFLAGS_REL  := -std=gnu11 -O2 -g $(WARN) -MMD -MP
+CFLAGS_ASAN := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(WARN) -MMD -MP
+LIBS         = $(PKG_LIBS) -lssl -lcrypto -lpthread -lm
+
+SRCS        := $(wildcard gateway/*.c filters/*.c)
+LIB_SRCS    := $(filter-out gateway/main.c,$(SRCS))
+REL_OBJS    := $(SRCS:%.c=$(BUILD)/rel/%.o)
+ASAN_OBJS   := $(SRCS:%.c=$(BUILD)/asan/%.o)
+ASAN_LIB    := $(BUILD)/asan/libcg.a
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+MICRO_SRCS  := $(wildcard tests/bench/micro_*.c)
+MICRO_BINS  := $(MICRO_SRCS:tests/bench/%.c=$(BUILD)/rel/bench/%)
+
+.PHONY: all asan run test unit integration bench fuzz format lint deps clean check-deps
+
+all: check-deps $(BUILD)/consentgate
+
+# --- dependencies -----------------------------------------------------------
+# Everything the build, the tests and the benchmarks need, from Debian's archive.
+DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev \
+            libh2o-evloop-dev libh2o-dev-common libjansson-dev libmaxminddb-dev libssl-dev \
+            libsqlite3-dev libpsl-dev publicsuffix zlib1g-dev libcmocka-dev \
+            python3 curl nghttp2-client openssl procps psmisc
+BENCH_PKGS := wrk nginx-light h2o privoxy valgrind
+NORECOMMENDS_PKGS := webext-ublock-origin-chromium
+
+deps:
+	@tests/install-deps.sh $(DEB_PKGS) $(BENCH_PKGS) -- $(NORECOMMENDS_PKGS)
+
+check-deps:
+	@pkg-config --exists $(PKGS) || { echo "missing libraries: run 'make deps' (as root)"; exit 1; }
+
+# --- builds -----------------------------------------------------------------
+$(BUILD)/rel/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS_REL) -c $< -o $@
+
+$(BUILD)/asan/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS_ASAN) -c $< -o $@
+
+$(BUILD)/consentgate: $(REL_OBJS)
+	$(CC) $(CFLAGS_REL) -o $@ $^ $(LIBS)
+
+asan: check-deps $(BUILD)/asan/consentgate
+
+$(BUILD)/asan/consentgate: $(ASAN_OBJS)
+	$(CC) $(CFLAGS_ASAN) -o $@ $^ $(LIBS)
+
+$(ASAN_LIB): $(filter-out $(BUILD)/asan/gateway/main.o,$(ASAN_OBJS))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/asan/tests/%: tests/unit/%.c $(ASAN_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(CFLAGS_ASAN) -o $@ $< $(ASAN_LIB) -lcmocka $(LIBS)
+
+# --- tests ------------------------------------------------------------------
+test: deps
+	@$(MAKE) --no-print-directory all asan units
+	@tests/run.sh
+
+units: $(UNIT_BINS)
+
+unit: asan units
+	@tests/run.sh unit
+
+integration: all asan
+	@tests/run.sh integration
+
+# --- run --------------------------------------------------------------------
+run: deps
+	@$(MAKE) --no-print-directory all
+	@conf/demo/run.sh
+
+# --- fuzzing ----------------------------------------------------------------
+FUZZ_SECONDS ?= 15
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) $(PKG_CFLAGS) -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(LIBS)
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do n=$${f##*/}; mkdir -p tests/fuzz/corpus/$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $(BUILD)/fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 3; \
+	done
+
+$(FUZZ_BINS): | fuzz-corpus-dirs
+fuzz-corpus-dirs:
+	@mkdir -p $(foreach f,$(FUZZ_BINS),$(BUILD)/fuzz/corpus-$(notdir $(f)))
+
+# --- benchmarks -------------------------------------------------------------
+$(BUILD)/rel/bench/%: tests/bench/%.c $(filter-out $(BUILD)/rel/gateway/main.o,$(REL_OBJS))
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS_REL) -o $@ $^ $(LIBS)
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(MICRO_BINS)
+	@tests/bench/run.sh
+
+# --- hygiene ----------------------------------------------------------------
+format:
+	clang-format -i gateway/*.[ch] filters/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/bench/*.c
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
+	  --suppress=missingIncludeSystem $(CPPFLAGS) gateway filters
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
