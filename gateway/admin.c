@@ -1,0 +1,203 @@
+/*
+ * admin — see admin.h.
+ */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "admin.h"
+#include "log.h"
+#include "metrics.h"
+#include "qsbr.h"
+#include "server.h"
+
+#define MAX_ROUTES 32
+#define MAX_TOKENS 256
+#define MAX_TOKEN_LEN 512
+
+typedef struct st_tokens_t {
+    size_t n;
+    struct {
+        char name[64];
+        uint8_t digest[SHA256_DIGEST_LENGTH];
+    } t[MAX_TOKENS];
+} tokens_t;
+
+static tokens_t *tokens; /* snapshot: gw_snap_load / gw_snap_publish */
+static char *tokens_path;
+static struct {
+    const char *method, *prefix;
+    gw_admin_route_cb cb;
+} routes[MAX_ROUTES];
+static size_t num_routes;
+
+void gw_admin_add_route(const char *method, const char *prefix, gw_admin_route_cb cb)
+{
+    if (num_routes < MAX_ROUTES)
+        routes[num_routes++] = (typeof(routes[0])){method, prefix, cb};
+}
+
+static tokens_t *parse_tokens(const char *path, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "r");
+    char line[MAX_TOKEN_LEN + 128];
+    unsigned lineno = 0;
+    tokens_t *t;
+
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    t = calloc(1, sizeof(*t));
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        ++lineno;
+        size_t len = strcspn(line, "\r\n");
+        line[len] = '\0';
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            ++p;
+        if (*p == '\0' || *p == '#')
+            continue;
+        char *colon = strchr(p, ':');
+        if (colon == NULL || colon == p || (size_t)(colon - p) >= sizeof(t->t[0].name) || colon[1] == '\0' ||
+            strlen(colon + 1) > MAX_TOKEN_LEN || t->n == MAX_TOKENS) {
+            snprintf(err, errlen, "%s:%u:1: expected \"name:token\" (name < 64 bytes, token 1..%d bytes, at most %d tokens)", path,
+                     lineno, MAX_TOKEN_LEN, MAX_TOKENS);
+            fclose(fp);
+            free(t);
+            return NULL;
+        }
+        *colon = '\0';
+        memcpy(t->t[t->n].name, p, (size_t)(colon - p) + 1);
+        SHA256((const unsigned char *)colon + 1, strlen(colon + 1), t->t[t->n].digest);
+        ++t->n;
+    }
+    fclose(fp);
+    OPENSSL_cleanse(line, sizeof(line));
+    return t;
+}
+
+int gw_admin_load_tokens(const char *path, char *err, size_t errlen)
+{
+    tokens_t *t = parse_tokens(path, err, errlen);
+    if (t == NULL)
+        return -1;
+    free(tokens_path);
+    tokens_path = strdup(path);
+    tokens_t *old = gw_snap_publish(&tokens, t);
+    if (old != NULL) {
+        gw_qsbr_synchronize();
+        free(old);
+    }
+    return 0;
+}
+
+static void reload_tokens(void *data)
+{
+    char err[512];
+    if (tokens_path == NULL)
+        return;
+    if (gw_admin_load_tokens(tokens_path, err, sizeof(err)) != 0)
+        gw_error("admin tokens not reloaded (the previous ones stay in force): %s", err);
+    else
+        gw_info("admin tokens reloaded");
+}
+
+/* 0: authenticated (caller filled), 401 or 403 */
+static int authenticate(h2o_req_t *req, gw_admin_caller_t *caller)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    if (i == -1)
+        return 401;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    if (v.len < 7 || !h2o_lcstris(v.base, 7, H2O_STRLIT("bearer ")))
+        return 401;
+    h2o_iovec_t tok = h2o_str_stripws(v.base + 7, v.len - 7);
+    if (tok.len == 0 || tok.len > MAX_TOKEN_LEN)
+        return 403;
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)tok.base, tok.len, digest);
+    const tokens_t *t = gw_snap_load(&tokens);
+    int found = -1;
+    for (size_t k = 0; t != NULL && k != t->n; ++k) /* no early exit: the time does not depend on which token matched */
+        if (CRYPTO_memcmp(digest, t->t[k].digest, sizeof(digest)) == 0)
+            found = (int)k;
+    if (found < 0)
+        return 403;
+    snprintf(caller->name, sizeof(caller->name), "%s", t->t[found].name);
+    return 0;
+}
+
+void gw_admin_send(h2o_req_t *req, int status, const char *reason, const char *content_type, h2o_iovec_t body)
+{
+    req->res.status = status;
+    req->res.reason = reason;
+    req->res.content_length = body.len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_send_inline(req, body.base, body.len);
+}
+
+static void send_json_error(h2o_req_t *req, int status, const char *reason, const char *error, const char *detail)
+{
+    char *buf = h2o_mem_alloc_pool(&req->pool, 256 + strlen(detail));
+    int n = sprintf(buf, "{\"error\": \"%s\", \"detail\": \"%s\"}\n", error, detail);
+    gw_admin_send(req, status, reason, "application/json", h2o_iovec_init(buf, (size_t)n));
+}
+
+static int on_metrics(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
+{
+    size_t len;
+    char *text = gw_metrics_render(&gw_rt.conf, &len);
+    char *copy = h2o_mem_alloc_pool(&req->pool, len);
+    memcpy(copy, text, len);
+    free(text);
+    gw_admin_send(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", h2o_iovec_init(copy, len));
+    return 0;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    gw_admin_caller_t caller;
+    int status;
+
+    gw_server_track_request(req);
+    if ((status = authenticate(req, &caller)) != 0) {
+        if (status == 401)
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL, H2O_STRLIT("Bearer realm=\"consentgate-admin\""));
+        send_json_error(req, status, status == 401 ? "Unauthorized" : "Forbidden", status == 401 ? "unauthorized" : "forbidden",
+                        status == 401 ? "send Authorization: Bearer <token>" : "unknown token");
+        return 0;
+    }
+    size_t pathlen = req->query_at != SIZE_MAX ? req->query_at : req->path_normalized.len;
+    h2o_iovec_t path = h2o_iovec_init(req->path_normalized.base, pathlen < req->path_normalized.len ? pathlen : req->path_normalized.len);
+    int path_matched = 0;
+    for (size_t i = 0; i != num_routes; ++i) {
+        size_t pl = strlen(routes[i].prefix);
+        int exact = routes[i].prefix[pl - 1] != '/';
+        if (path.len < pl || memcmp(path.base, routes[i].prefix, pl) != 0 || (exact && path.len != pl))
+            continue;
+        path_matched = 1;
+        if (routes[i].method != NULL && !h2o_memis(req->method.base, req->method.len, routes[i].method, strlen(routes[i].method)))
+            continue;
+        return routes[i].cb(req, &caller, h2o_iovec_init(path.base + pl, path.len - pl));
+    }
+    if (path_matched)
+        send_json_error(req, 405, "Method Not Allowed", "method_not_allowed", "this endpoint does not take that method");
+    else
+        send_json_error(req, 404, "Not Found", "not_found", "no such admin endpoint");
+    return 0;
+}
+
+int gw_admin_register(h2o_hostconf_t *hostconf)
+{
+    h2o_pathconf_t *pc = h2o_config_register_path(hostconf, "/", 0);
+    h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = on_req;
+    if (gw_rt.access_log != NULL)
+        h2o_access_log_register(pc, gw_rt.access_log);
+    gw_admin_add_route("GET", "/admin/metrics", on_metrics);
+    gw_server_on_reload(reload_tokens, NULL);
+    return 0;
+}

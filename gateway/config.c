@@ -1,0 +1,990 @@
+/*
+ * config — load and validate consentgate.json. See config.h.
+ *
+ * The loader walks the jansson tree with a path stack (keys and array indices). Every
+ * error goes through fail(), which turns the path back into a line and column with
+ * jsonpos (jansson keeps no positions for values) and formats "file:line:col: path: msg".
+ * Each object is first checked for unknown keys, then each known key is read by a typed
+ * getter that validates the range. First error wins; nothing is started on error.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "config.h"
+#include "jsonpos.h"
+#include "log.h"
+
+#define MAX_DEPTH 12
+
+typedef struct st_loader_t {
+    const char *name, *dir, *text;
+    size_t len;
+    gw_jsonpos_seg_t path[MAX_DEPTH];
+    size_t depth;
+    char *err;
+    size_t errlen;
+    gw_config_t *conf;
+} loader_t;
+
+static void push_key(loader_t *ld, const char *key)
+{
+    if (ld->depth < MAX_DEPTH)
+        ld->path[ld->depth] = (gw_jsonpos_seg_t){key, 0};
+    ++ld->depth;
+}
+
+static void push_index(loader_t *ld, size_t index)
+{
+    if (ld->depth < MAX_DEPTH)
+        ld->path[ld->depth] = (gw_jsonpos_seg_t){NULL, index};
+    ++ld->depth;
+}
+
+static void pop(loader_t *ld)
+{
+    --ld->depth;
+}
+
+/* "listen[0].tls.cert" */
+static void format_path(const loader_t *ld, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i != ld->depth && i != MAX_DEPTH && n < cap; ++i) {
+        const gw_jsonpos_seg_t *s = ld->path + i;
+        int w = s->key != NULL ? snprintf(buf + n, cap - n, "%s%s", i == 0 ? "" : ".", s->key)
+                               : snprintf(buf + n, cap - n, "[%zu]", s->index);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+}
+
+/* Records an error at the current path (at its key when at_key). Always returns -1. */
+static int fail(loader_t *ld, int at_key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(loader_t *ld, int at_key, const char *fmt, ...)
+{
+    char msg[512], where[256];
+    gw_jsonpos_t pos = {1, 1};
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    format_path(ld, where, sizeof(where));
+    size_t depth = ld->depth < MAX_DEPTH ? ld->depth : MAX_DEPTH;
+    if (gw_jsonpos_find(ld->text, ld->len, ld->path, depth, at_key, &pos) != 0)
+        pos = (gw_jsonpos_t){1, 1};
+    snprintf(ld->err, ld->errlen, "%s:%u:%u: %s%s%s", ld->name, pos.line, pos.column, where, where[0] != '\0' ? ": " : "", msg);
+    return -1;
+}
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
+    }
+}
+
+/* Fails on the first member of obj whose name is not in allowed (NULL-terminated). */
+static int check_keys(loader_t *ld, json_t *obj, const char *const *allowed)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        const char *const *a;
+        for (a = allowed; *a != NULL; ++a)
+            if (strcmp(*a, key) == 0)
+                break;
+        if (*a == NULL) {
+            char list[256];
+            size_t n = 0;
+            for (a = allowed; *a != NULL && n < sizeof(list); ++a) {
+                int w = snprintf(list + n, sizeof(list) - n, "%s%s", a == allowed ? "" : ", ", *a);
+                n += w > 0 ? (size_t)w : 0;
+            }
+            push_key(ld, key);
+            fail(ld, 1, "unknown key \"%s\" (allowed here: %s)", key, list);
+            pop(ld);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* --- typed getters: each reads obj[key] when present (or must be present when required) --- */
+
+static json_t *member(loader_t *ld, json_t *obj, const char *key, json_type type, int required, int *rc)
+{
+    json_t *v = json_object_get(obj, key);
+    *rc = 0;
+    if (v == NULL) {
+        if (required)
+            *rc = fail(ld, 0, "missing required key \"%s\"", key);
+        return NULL;
+    }
+    int ok = json_typeof(v) == type || (type == JSON_TRUE && json_is_boolean(v));
+    if (!ok) {
+        static const char *const want[] = {"an object", "an array", "a string", "an integer", "a number", "a boolean", "a boolean",
+                                           "null"};
+        push_key(ld, key);
+        *rc = fail(ld, 0, "must be %s, not %s", want[type], type_name(v));
+        pop(ld);
+        return NULL;
+    }
+    return v;
+}
+
+static int get_uint(loader_t *ld, json_t *obj, const char *key, uint64_t min, uint64_t max, int required, uint64_t *out)
+{
+    int rc;
+    json_t *v = member(ld, obj, key, JSON_INTEGER, required, &rc);
+    if (v == NULL)
+        return rc;
+    json_int_t i = json_integer_value(v);
+    if (i < 0 || (uint64_t)i < min || (uint64_t)i > max) {
+        push_key(ld, key);
+        rc = fail(ld, 0, "must be in %llu..%llu, not %lld", (unsigned long long)min, (unsigned long long)max, (long long)i);
+        pop(ld);
+        return rc;
+    }
+    *out = (uint64_t)i;
+    return 0;
+}
+
+static int get_bool(loader_t *ld, json_t *obj, const char *key, int *out)
+{
+    int rc;
+    json_t *v = member(ld, obj, key, JSON_TRUE, 0, &rc);
+    if (v != NULL)
+        *out = json_is_true(v);
+    return rc;
+}
+
+static int get_string(loader_t *ld, json_t *obj, const char *key, int required, char **out)
+{
+    int rc;
+    json_t *v = member(ld, obj, key, JSON_STRING, required, &rc);
+    if (v == NULL)
+        return rc;
+    if (json_string_length(v) == 0 || strlen(json_string_value(v)) != json_string_length(v)) {
+        push_key(ld, key);
+        rc = fail(ld, 0, "must be a non-empty string without NUL bytes");
+        pop(ld);
+        return rc;
+    }
+    free(*out);
+    *out = strdup(json_string_value(v));
+    return 0;
+}
+
+/* a path relative to the config file's folder; must_exist: the file must be readable now */
+static int get_path(loader_t *ld, json_t *obj, const char *key, int required, int must_exist, char **out)
+{
+    char *raw = NULL;
+    int rc = get_string(ld, obj, key, required, &raw);
+    if (rc != 0 || raw == NULL)
+        return rc;
+    free(*out);
+    if (raw[0] == '/' || ld->dir == NULL) {
+        *out = raw;
+    } else {
+        size_t n = strlen(ld->dir) + strlen(raw) + 2;
+        *out = malloc(n);
+        snprintf(*out, n, "%s/%s", ld->dir, raw);
+        free(raw);
+    }
+    if (must_exist && access(*out, R_OK) != 0) {
+        int e = errno;
+        push_key(ld, key);
+        rc = fail(ld, 0, "cannot read %s: %s", *out, strerror(e));
+        pop(ld);
+        return rc;
+    }
+    return 0;
+}
+
+/* a string that must be one of names[0..n); index into *out */
+static int get_enum(loader_t *ld, json_t *obj, const char *key, const char *const *names, size_t n, int *out)
+{
+    char *s = NULL;
+    int rc = get_string(ld, obj, key, 0, &s);
+    if (rc != 0 || s == NULL)
+        return rc;
+    for (size_t i = 0; i != n; ++i) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (int)i;
+            free(s);
+            return 0;
+        }
+    }
+    char list[256];
+    size_t len = 0;
+    for (size_t i = 0; i != n && len < sizeof(list); ++i) {
+        int w = snprintf(list + len, sizeof(list) - len, "%s\"%s\"", i == 0 ? "" : ", ", names[i]);
+        len += w > 0 ? (size_t)w : 0;
+    }
+    push_key(ld, key);
+    rc = fail(ld, 0, "\"%s\" is not one of %s", s, list);
+    pop(ld);
+    free(s);
+    return rc;
+}
+
+static int get_category(loader_t *ld, json_t *obj, const char *key, int *out)
+{
+    return get_enum(ld, obj, key, (const char *const *)ld->conf->categories, ld->conf->num_categories, out);
+}
+
+/* --- sections --- */
+
+static const char *const regime_names[] = {"opt-in", "opt-out", "notice"};
+static const char *const format_names[] = {"domains", "hosts", "abp", "urls"};
+static const char *const action_names[] = {"block", "warn", "monitor", "allow"};
+
+static int load_hostport(loader_t *ld, json_t *obj, gw_listen_conf_t *l, int allow_tls)
+{
+    static const char *const keys[] = {"host", "port", "tls", NULL};
+    static const char *const keys_notls[] = {"host", "port", NULL};
+    uint64_t port = 0;
+    json_t *tls;
+    int rc;
+
+    if (check_keys(ld, obj, allow_tls ? keys : keys_notls) != 0)
+        return -1;
+    if (get_string(ld, obj, "host", 0, &l->host) != 0 || get_uint(ld, obj, "port", 1, 65535, 1, &port) != 0)
+        return -1;
+    l->port = (uint16_t)port;
+    if (l->host != NULL) {
+        unsigned char buf[sizeof(struct in6_addr)];
+        if (inet_pton(AF_INET, l->host, buf) != 1 && inet_pton(AF_INET6, l->host, buf) != 1 && strcmp(l->host, "localhost") != 0) {
+            push_key(ld, "host");
+            rc = fail(ld, 0, "\"%s\" is not an IPv4 or IPv6 address", l->host);
+            pop(ld);
+            return rc;
+        }
+    }
+    if ((tls = member(ld, obj, "tls", JSON_OBJECT, 0, &rc)) != NULL) {
+        static const char *const tls_keys[] = {"cert", "key", NULL};
+        push_key(ld, "tls");
+        rc = check_keys(ld, tls, tls_keys) == 0 && get_path(ld, tls, "cert", 1, 1, &l->tls_cert) == 0 &&
+                     get_path(ld, tls, "key", 1, 1, &l->tls_key) == 0
+                 ? 0
+                 : -1;
+        pop(ld);
+    }
+    return rc;
+}
+
+static int load_listen(loader_t *ld, json_t *root)
+{
+    int rc;
+    json_t *arr = member(ld, root, "listen", JSON_ARRAY, 1, &rc), *v;
+    size_t i;
+    if (arr == NULL)
+        return rc;
+    push_key(ld, "listen");
+    if (json_array_size(arr) == 0 || json_array_size(arr) > GW_MAX_LISTEN) {
+        rc = fail(ld, 0, "must list 1..%d listeners", GW_MAX_LISTEN);
+        goto Exit;
+    }
+    json_array_foreach(arr, i, v)
+    {
+        push_index(ld, i);
+        if (!json_is_object(v)) {
+            rc = fail(ld, 0, "must be an object like {\"host\": \"127.0.0.1\", \"port\": 8080}");
+        } else {
+            rc = load_hostport(ld, v, ld->conf->listen + i, 1);
+            ld->conf->num_listen = i + 1;
+        }
+        pop(ld);
+        if (rc != 0)
+            goto Exit;
+    }
+Exit:
+    pop(ld);
+    return rc;
+}
+
+static int load_upstream(loader_t *ld, json_t *root)
+{
+    gw_config_t *c = ld->conf;
+    if (get_string(ld, root, "upstream", 1, &c->upstream) != 0)
+        return -1;
+    /* http://host[:port][/path] — the proxy speaks HTTP/1.1 to the origin */
+    const char *u = c->upstream, *host, *p;
+    if (strncmp(u, "http://", 7) != 0) {
+        push_key(ld, "upstream");
+        fail(ld, 0, "\"%s\": only http:// upstream URLs are supported", u);
+        pop(ld);
+        return -1;
+    }
+    host = u + 7;
+    for (p = host; *p != '\0' && *p != '/' && *p != ':'; ++p)
+        if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') || ('0' <= *p && *p <= '9') || *p == '.' || *p == '-' ||
+              *p == '[' || *p == ']'))
+            break;
+    if (p == host || (*p != '\0' && *p != '/' && *p != ':'))
+        goto Bad;
+    if (*p == ':') {
+        char *end;
+        long port = strtol(p + 1, &end, 10);
+        if (end == p + 1 || port < 1 || port > 65535 || (*end != '\0' && *end != '/'))
+            goto Bad;
+    }
+    return 0;
+Bad:
+    push_key(ld, "upstream");
+    fail(ld, 0, "\"%s\" is not a URL of the form http://host[:port][/path]", u);
+    pop(ld);
+    return -1;
+}
+
+static int load_object(loader_t *ld, json_t *root, const char *key, const char *const *keys, json_t **out)
+{
+    int rc;
+    *out = member(ld, root, key, JSON_OBJECT, 0, &rc);
+    if (*out == NULL)
+        return rc;
+    push_key(ld, key);
+    rc = check_keys(ld, *out, keys);
+    if (rc != 0)
+        pop(ld);
+    return rc; /* on success the caller pops */
+}
+
+static int load_proxy(loader_t *ld, json_t *root)
+{
+    static const char *const keys[] = {"io_timeout_ms", "keepalive_timeout_ms", "max_request_body", "max_connections", NULL};
+    gw_config_t *c = ld->conf;
+    json_t *o;
+    uint64_t v;
+    int rc;
+    if ((rc = load_object(ld, root, "proxy", keys, &o)) != 0 || o == NULL)
+        return rc;
+    v = c->proxy.io_timeout_ms;
+    rc = get_uint(ld, o, "io_timeout_ms", 1, 3600000, 0, &v);
+    c->proxy.io_timeout_ms = v;
+    v = c->proxy.keepalive_timeout_ms;
+    if (rc == 0)
+        rc = get_uint(ld, o, "keepalive_timeout_ms", 0, 3600000, 0, &v);
+    c->proxy.keepalive_timeout_ms = v;
+    v = c->proxy.max_request_body;
+    if (rc == 0)
+        rc = get_uint(ld, o, "max_request_body", 0, (uint64_t)1 << 30, 0, &v);
+    c->proxy.max_request_body = (size_t)v;
+    v = c->proxy.max_connections;
+    if (rc == 0)
+        rc = get_uint(ld, o, "max_connections", 1, 1000000, 0, &v);
+    c->proxy.max_connections = (unsigned)v;
+    pop(ld);
+    return rc;
+}
+
+static int load_admin(loader_t *ld, json_t *root)
+{
+    static const char *const keys[] = {"listen", "tokens_file", NULL};
+    gw_config_t *c = ld->conf;
+    json_t *o, *l;
+    int rc;
+    if ((rc = load_object(ld, root, "admin", keys, &o)) != 0 || o == NULL)
+        return rc;
+    if ((l = member(ld, o, "listen", JSON_OBJECT, 0, &rc)) != NULL) {
+        push_key(ld, "listen");
+        rc = load_hostport(ld, l, &c->admin.listen, 0);
+        pop(ld);
+    }
+    if (rc == 0)
+        rc = get_path(ld, o, "tokens_file", 1, 1, &c->admin.tokens_file);
+    pop(ld);
+    return rc;
+}
+
+static int load_log(loader_t *ld, json_t *root)
+{
+    static const char *const keys[] = {"access", "error", "level", NULL};
+    static const char *const levels[] = {"debug", "info", "warn", "error"};
+    gw_config_t *c = ld->conf;
+    json_t *o;
+    int rc;
+    if ((rc = load_object(ld, root, "log", keys, &o)) != 0 || o == NULL)
+        return rc;
+    rc = get_path(ld, o, "access", 0, 0, &c->log.access) == 0 && get_path(ld, o, "error", 0, 0, &c->log.error) == 0 &&
+                 get_enum(ld, o, "level", levels, 4, &c->log.level) == 0
+             ? 0
+             : -1;
+    pop(ld);
+    return rc;
+}
+
+static int load_policy(loader_t *ld, json_t *root)
+{
+    static const char *const keys[] = {"version", "consent_max_age_days", NULL};
+    gw_config_t *c = ld->conf;
+    json_t *o;
+    uint64_t v1 = c->policy.version, v2 = c->policy.consent_max_age_days;
+    int rc;
+    if ((rc = load_object(ld, root, "policy", keys, &o)) != 0 || o == NULL)
+        return rc;
+    rc = get_uint(ld, o, "version", 1, UINT32_MAX, 0, &v1) == 0 && get_uint(ld, o, "consent_max_age_days", 1, 3650, 0, &v2) == 0
+             ? 0
+             : -1;
+    c->policy.version = (uint32_t)v1;
+    c->policy.consent_max_age_days = (unsigned)v2;
+    pop(ld);
+    return rc;
+}
+
+static int valid_category_name(const char *s)
+{
+    if (*s == '\0' || strlen(s) > 32)
+        return 0;
+    for (; *s != '\0'; ++s)
+        if (!(('a' <= *s && *s <= 'z') || ('0' <= *s && *s <= '9') || *s == '_' || *s == '-'))
+            return 0;
+    return 1;
+}
+
+static int load_categories(loader_t *ld, json_t *root)
+{
+    gw_config_t *c = ld->conf;
+    json_t *arr, *v;
+    size_t i;
+    int rc, has_necessary = 0;
+    if ((arr = member(ld, root, "categories", JSON_ARRAY, 0, &rc)) == NULL)
+        return rc;
+    push_key(ld, "categories");
+    if (json_array_size(arr) == 0 || json_array_size(arr) > GW_MAX_CATEGORIES) {
+        rc = fail(ld, 0, "must list 1..%d categories", GW_MAX_CATEGORIES);
+        goto Exit;
+    }
+    for (i = 0; i != c->num_categories; ++i)
+        free(c->categories[i]);
+    c->num_categories = 0;
+    json_array_foreach(arr, i, v)
+    {
+        push_index(ld, i);
+        const char *name = json_string_value(v);
+        if (name == NULL) {
+            rc = fail(ld, 0, "must be a category name (a string), not %s", type_name(v));
+        } else if (!valid_category_name(name)) {
+            rc = fail(ld, 0, "\"%s\": category names are 1..32 of a-z, 0-9, '_', '-'", name);
+        } else if (gw_config_category(c, name) >= 0) {
+            rc = fail(ld, 0, "duplicate category \"%s\"", name);
+        } else {
+            c->categories[c->num_categories++] = strdup(name);
+            has_necessary |= strcmp(name, "necessary") == 0;
+        }
+        pop(ld);
+        if (rc != 0)
+            goto Exit;
+    }
+    if (!has_necessary)
+        rc = fail(ld, 0, "must include \"necessary\" (it is always granted)");
+Exit:
+    pop(ld);
+    return rc;
+}
+
+static int valid_regime_key(const char *k)
+{
+    size_t n = strlen(k);
+    if (n < 2 || !('A' <= k[0] && k[0] <= 'Z') || !('A' <= k[1] && k[1] <= 'Z'))
+        return 0;
+    if (n == 2)
+        return 1;
+    if (k[2] != '-' || n < 4 || n > 6)
+        return 0;
+    for (size_t i = 3; i != n; ++i)
+        if (!(('A' <= k[i] && k[i] <= 'Z') || ('0' <= k[i] && k[i] <= '9')))
+            return 0;
+    return strncmp(k, "EU", 2) != 0;
+}
+
+static int category_mask(loader_t *ld, json_t *arr, uint32_t *out)
+{
+    json_t *v;
+    size_t i;
+    *out = 0;
+    json_array_foreach(arr, i, v)
+    {
+        int cat = json_is_string(v) ? gw_config_category(ld->conf, json_string_value(v)) : -1;
+        if (cat < 0) {
+            push_index(ld, i);
+            fail(ld, 0, "not a configured category");
+            pop(ld);
+            return -1;
+        }
+        *out |= 1u << cat;
+    }
+    return 0;
+}
+
+static int load_regimes(loader_t *ld, json_t *root)
+{
+    static const char *const keys[] = {"default", "by_country", "gpc_refuses", NULL};
+    gw_config_t *c = ld->conf;
+    json_t *o, *by, *arr, *v;
+    const char *key;
+    int rc, def = (int)c->regimes.def;
+    if ((rc = load_object(ld, root, "regimes", keys, &o)) != 0 || o == NULL)
+        return rc;
+    if ((rc = get_enum(ld, o, "default", regime_names, 3, &def)) != 0)
+        goto Exit;
+    c->regimes.def = (gw_regime_t)def;
+    if ((by = member(ld, o, "by_country", JSON_OBJECT, 0, &rc)) != NULL) {
+        push_key(ld, "by_country");
+        json_object_foreach(by, key, v)
+        {
+            int r = 0;
+            if (!valid_regime_key(key) || c->regimes.num_rules == GW_MAX_REGIME_RULES) {
+                push_key(ld, key);
+                rc = fail(ld, 1, "\"%s\": keys are ISO 3166-1 codes (\"CN\"), subdivisions (\"US-CA\") or \"EU\"", key);
+                pop(ld);
+                break;
+            }
+            if ((rc = get_enum(ld, by, key, regime_names, 3, &r)) != 0)
+                break;
+            snprintf(c->regimes.rules[c->regimes.num_rules].key, sizeof(c->regimes.rules[0].key), "%s", key);
+            c->regimes.rules[c->regimes.num_rules++].regime = (gw_regime_t)r;
+        }
+        pop(ld);
+        if (rc != 0)
+            goto Exit;
+    } else if (rc != 0) {
+        goto Exit;
+    }
+    if ((arr = member(ld, o, "gpc_refuses", JSON_ARRAY, 0, &rc)) != NULL) {
+        push_key(ld, "gpc_refuses");
+        rc = category_mask(ld, arr, &c->regimes.gpc_refuses);
+        pop(ld);
+    }
+Exit:
+    pop(ld);
+    return rc;
+}
+
+static int valid_cidr(const char *s)
+{
+    char buf[64];
+    const char *slash = strchr(s, '/');
+    size_t n = slash != NULL ? (size_t)(slash - s) : strlen(s);
+    unsigned char addr[16];
+    int family, bits = -1;
+    if (n >= sizeof(buf))
+        return 0;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    if (inet_pton(AF_INET, buf, addr) == 1)
+        family = 32;
+    else if (inet_pton(AF_INET6, buf, addr) == 1)
+        family = 128;
+    else
+        return 0;
+    if (slash == NULL)
+        return 1;
+    char *end;
+    bits = (int)strtol(slash + 1, &end, 10);
+    return end != slash + 1 && *end == '\0' && bits >= 0 && bits <= family;
+}
+
+static int load_geoip(loader_t *ld, json_t *root)
+{
+    static const char *const keys[] = {"database", "trusted_proxies", NULL};
+    gw_config_t *c = ld->conf;
+    json_t *o, *arr, *v;
+    size_t i;
+    int rc;
+    if ((rc = load_object(ld, root, "geoip", keys, &o)) != 0 || o == NULL)
+        return rc;
+    if ((rc = get_path(ld, o, "database", 0, 1, &c->geoip.database)) != 0)
+        goto Exit;
+    if ((arr = member(ld, o, "trusted_proxies", JSON_ARRAY, 0, &rc)) != NULL) {
+        push_key(ld, "trusted_proxies");
+        json_array_foreach(arr, i, v)
+        {
+            push_index(ld, i);
+            if (!json_is_string(v) || !valid_cidr(json_string_value(v)) || i == GW_MAX_PROXIES)
+                rc = fail(ld, 0, "must be an address or CIDR prefix such as \"10.0.0.0/8\" or \"::1/128\"");
+            else
+                c->geoip.trusted_proxies[c->geoip.num_trusted_proxies++] = strdup(json_string_value(v));
+            pop(ld);
+            if (rc != 0)
+                break;
+        }
+        pop(ld);
+    }
+Exit:
+    pop(ld);
+    return rc;
+}
+
+static int load_store(loader_t *ld, json_t *root)
+{
+    static const char *const keys[] = {"sqlite", "retention_days", NULL};
+    gw_config_t *c = ld->conf;
+    json_t *o;
+    uint64_t days = c->store.retention_days;
+    int rc;
+    if ((rc = load_object(ld, root, "store", keys, &o)) != 0 || o == NULL)
+        return rc;
+    rc = get_path(ld, o, "sqlite", 0, 0, &c->store.sqlite) == 0 && get_uint(ld, o, "retention_days", 1, 36500, 0, &days) == 0
+             ? 0
+             : -1;
+    c->store.retention_days = (unsigned)days;
+    pop(ld);
+    return rc;
+}
+
+static int load_cookies(loader_t *ld, json_t *root)
+{
+    static const char *const keys[] = {"database", "unknown_category", "overrides", "secure_under_tls", NULL};
+    gw_config_t *c = ld->conf;
+    json_t *o, *ov, *v;
+    const char *key;
+    int rc;
+    if ((rc = load_object(ld, root, "cookies", keys, &o)) != 0 || o == NULL)
+        return rc;
+    if ((rc = get_path(ld, o, "database", 0, 1, &c->cookies.database)) != 0 ||
+        (rc = get_category(ld, o, "unknown_category", &c->cookies.unknown_category)) != 0 ||
+        (rc = get_bool(ld, o, "secure_under_tls", &c->cookies.secure_under_tls)) != 0)
+        goto Exit;
+    if ((ov = member(ld, o, "overrides", JSON_OBJECT, 0, &rc)) != NULL) {
+        push_key(ld, "overrides");
+        json_object_foreach(ov, key, v)
+        {
+            int cat = -1;
+            if (*key == '\0' || strlen(key) > 256 || c->cookies.num_overrides == 256) {
+                push_key(ld, key);
+                rc = fail(ld, 1, "cookie names are 1..256 bytes (and at most 256 overrides)");
+                pop(ld);
+                break;
+            }
+            if ((rc = get_category(ld, ov, key, &cat)) != 0)
+                break;
+            c->cookies.overrides[c->cookies.num_overrides].name = strdup(key);
+            c->cookies.overrides[c->cookies.num_overrides++].category = cat;
+        }
+        pop(ld);
+    }
+Exit:
+    pop(ld);
+    return rc;
+}
+
+static int load_beacons(loader_t *ld, json_t *root)
+{
+    static const char *const keys[] = {"endpoints", "ping_category", NULL};
+    static const char *const ep_keys[] = {"path", "category", NULL};
+    gw_config_t *c = ld->conf;
+    json_t *o, *arr, *v;
+    size_t i;
+    int rc;
+    if ((rc = load_object(ld, root, "beacons", keys, &o)) != 0 || o == NULL)
+        return rc;
+    if ((rc = get_category(ld, o, "ping_category", &c->beacons.ping_category)) != 0)
+        goto Exit;
+    if ((arr = member(ld, o, "endpoints", JSON_ARRAY, 0, &rc)) != NULL) {
+        push_key(ld, "endpoints");
+        json_array_foreach(arr, i, v)
+        {
+            push_index(ld, i);
+            if (!json_is_object(v) || i == GW_MAX_ENDPOINTS) {
+                rc = fail(ld, 0, "must be an object like {\"path\": \"/collect\", \"category\": \"analytics\"}");
+            } else {
+                int cat = -1;
+                char *path = NULL;
+                rc = check_keys(ld, v, ep_keys) == 0 && get_string(ld, v, "path", 1, &path) == 0 &&
+                             get_category(ld, v, "category", &cat) == 0
+                         ? 0
+                         : -1;
+                if (rc == 0 && (path[0] != '/' || cat < 0)) {
+                    rc = fail(ld, 0, cat < 0 ? "missing \"category\"" : "\"path\" must start with '/'");
+                }
+                if (rc == 0) {
+                    c->beacons.endpoints[c->beacons.num_endpoints].path = path;
+                    c->beacons.endpoints[c->beacons.num_endpoints++].category = cat;
+                } else {
+                    free(path);
+                }
+            }
+            pop(ld);
+            if (rc != 0)
+                break;
+        }
+        pop(ld);
+    }
+Exit:
+    pop(ld);
+    return rc;
+}
+
+/* trackers.lists / risk.lists */
+static int load_lists(loader_t *ld, json_t *root, const char *section, int is_risk)
+{
+    static const char *const keys[] = {"lists", NULL};
+    static const char *const tracker_keys[] = {"name", "file", "format", "category", NULL};
+    static const char *const risk_keys[] = {"name", "file", "format", "action", NULL};
+    gw_config_t *c = ld->conf;
+    typeof(c->trackers) *dst = is_risk ? &c->risk : &c->trackers;
+    json_t *o, *arr, *v;
+    size_t i;
+    int rc;
+    if ((rc = load_object(ld, root, section, keys, &o)) != 0 || o == NULL)
+        return rc;
+    for (i = 0; i != dst->num_lists; ++i) {
+        free(dst->lists[i].name);
+        free(dst->lists[i].file);
+    }
+    dst->num_lists = 0;
+    if ((arr = member(ld, o, "lists", JSON_ARRAY, 0, &rc)) != NULL) {
+        push_key(ld, "lists");
+        json_array_foreach(arr, i, v)
+        {
+            push_index(ld, i);
+            if (!json_is_object(v) || i == GW_MAX_LISTS) {
+                rc = fail(ld, 0, "must be an object with \"file\", \"format\" and \"%s\"", is_risk ? "action" : "category");
+            } else {
+                gw_list_conf_t *l = dst->lists + dst->num_lists;
+                int fmt = is_risk ? GW_FMT_DOMAINS : GW_FMT_ABP, action = GW_RISK_BLOCK, cat = -1;
+                memset(l, 0, sizeof(*l));
+                rc = check_keys(ld, v, is_risk ? risk_keys : tracker_keys);
+                if (rc == 0)
+                    rc = get_string(ld, v, "name", is_risk, &l->name);
+                if (rc == 0)
+                    rc = get_path(ld, v, "file", 1, !is_risk, &l->file);
+                if (rc == 0)
+                    rc = get_enum(ld, v, "format", format_names, 4, &fmt);
+                if (rc == 0 && is_risk)
+                    rc = get_enum(ld, v, "action", action_names, 4, &action);
+                if (rc == 0 && !is_risk && (rc = get_category(ld, v, "category", &cat)) == 0 && cat < 0)
+                    rc = fail(ld, 0, "missing \"category\"");
+                for (size_t j = 0; rc == 0 && is_risk && j != dst->num_lists; ++j)
+                    if (strcmp(dst->lists[j].name, l->name) == 0)
+                        rc = fail(ld, 0, "duplicate list name \"%s\"", l->name);
+                l->format = (gw_list_format_t)fmt;
+                l->action = (gw_risk_action_t)action;
+                l->category = cat;
+                ++dst->num_lists; /* freed by gw_config_free even on error */
+            }
+            pop(ld);
+            if (rc != 0)
+                break;
+        }
+        pop(ld);
+    }
+    pop(ld);
+    return rc;
+}
+
+void gw_config_defaults(gw_config_t *c)
+{
+    static const char *const cats[] = {"necessary", "functional", "analytics", "marketing"};
+    memset(c, 0, sizeof(*c));
+    c->threads = 0; /* 0: one per CPU, decided at start */
+    c->proxy.io_timeout_ms = 30000;
+    c->proxy.keepalive_timeout_ms = 2000;
+    c->proxy.max_request_body = 1024 * 1024;
+    c->proxy.max_connections = 8192;
+    c->admin.listen.port = 8081;
+    c->log.level = GW_LOG_INFO;
+    c->policy.version = 1;
+    c->policy.consent_max_age_days = 365;
+    for (size_t i = 0; i != 4; ++i)
+        c->categories[i] = strdup(cats[i]);
+    c->num_categories = 4;
+    c->regimes.def = GW_REGIME_OPT_IN;
+    c->regimes.gpc_refuses = 1u << 3; /* marketing */
+    c->store.retention_days = 730;
+    c->report_only = 0;
+    c->cookies.unknown_category = 1; /* functional */
+    c->cookies.secure_under_tls = 1;
+    c->beacons.ping_category = 2; /* analytics */
+}
+
+/* Defaults that name a category refer to the default category list; re-resolve them by name once
+ * the file's own "categories" are known (a category that no longer exists falls back sensibly). */
+static void rebind_category_defaults(gw_config_t *c, int unknown_set, int ping_set, int gpc_set)
+{
+    int i;
+    if (!unknown_set)
+        c->cookies.unknown_category = (i = gw_config_category(c, "functional")) >= 0 ? i : gw_config_category(c, "necessary");
+    if (!ping_set)
+        c->beacons.ping_category = (i = gw_config_category(c, "analytics")) >= 0 ? i : gw_config_category(c, "necessary");
+    if (!gpc_set)
+        c->regimes.gpc_refuses = (i = gw_config_category(c, "marketing")) >= 0 ? 1u << i : 0;
+}
+
+static int load_root(loader_t *ld, json_t *root)
+{
+    static const char *const keys[] = {"listen",     "admin",   "upstream", "threads",     "proxy",   "log",
+                                       "secrets_file", "policy", "categories", "regimes",   "geoip",   "store",
+                                       "enforcement", "cookies", "beacons",  "trackers",    "risk",    NULL};
+    static const char *const enforcement_names[] = {"enforce", "report-only"};
+    gw_config_t *c = ld->conf;
+    uint64_t threads = 0;
+    int report_only = 0;
+
+    if (!json_is_object(root))
+        return fail(ld, 0, "the configuration must be a JSON object");
+    if (check_keys(ld, root, keys) != 0 || load_listen(ld, root) != 0 || load_upstream(ld, root) != 0)
+        return -1;
+    if (get_uint(ld, root, "threads", 1, 256, 0, &threads) != 0)
+        return -1;
+    c->threads = (unsigned)threads;
+    if (load_proxy(ld, root) != 0 || load_admin(ld, root) != 0 || load_log(ld, root) != 0 ||
+        get_path(ld, root, "secrets_file", 0, 0, &c->secrets_file) != 0 || load_policy(ld, root) != 0 ||
+        load_categories(ld, root) != 0)
+        return -1;
+    json_t *ck = json_object_get(root, "cookies"), *bc = json_object_get(root, "beacons"), *rg = json_object_get(root, "regimes");
+    rebind_category_defaults(c, json_is_object(ck) && json_object_get(ck, "unknown_category") != NULL,
+                             json_is_object(bc) && json_object_get(bc, "ping_category") != NULL,
+                             json_is_object(rg) && json_object_get(rg, "gpc_refuses") != NULL);
+    if (load_regimes(ld, root) != 0 || load_geoip(ld, root) != 0 || load_store(ld, root) != 0 ||
+        get_enum(ld, root, "enforcement", enforcement_names, 2, &report_only) != 0 || load_cookies(ld, root) != 0 ||
+        load_beacons(ld, root) != 0 || load_lists(ld, root, "trackers", 0) != 0 || load_lists(ld, root, "risk", 1) != 0)
+        return -1;
+    c->report_only = report_only;
+    return 0;
+}
+
+static char *join(const char *dir, const char *rel)
+{
+    size_t n = strlen(dir) + strlen(rel) + 2;
+    char *p = malloc(n);
+    snprintf(p, n, "%s/%s", dir, rel);
+    return p;
+}
+
+int gw_config_load_text(gw_config_t *conf, const char *name, const char *dir, const char *text, size_t len, char *err,
+                        size_t errlen)
+{
+    loader_t ld = {name, dir, text, len, {{0}}, 0, err, errlen, conf};
+    json_error_t jerr;
+    json_t *root;
+    int rc;
+
+    gw_config_defaults(conf);
+    conf->path = strdup(name);
+    conf->dir = strdup(dir != NULL ? dir : ".");
+    if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+        snprintf(err, errlen, "%s:%d:%d: %s", name, jerr.line, jerr.column, jerr.text);
+        return -1;
+    }
+    rc = load_root(&ld, root);
+    json_decref(root);
+    if (rc == 0) {
+        /* documented defaults for paths, relative to the config file's folder */
+        if (conf->secrets_file == NULL)
+            conf->secrets_file = join(conf->dir, "../var/secrets.json");
+        if (conf->store.sqlite == NULL)
+            conf->store.sqlite = join(conf->dir, "../var/consent.db");
+        if (conf->threads == 0) {
+            long n = sysconf(_SC_NPROCESSORS_ONLN);
+            conf->threads = n > 0 ? (unsigned)n : 1;
+        }
+    }
+    return rc;
+}
+
+int gw_config_load(gw_config_t *conf, const char *path, char *err, size_t errlen)
+{
+    FILE *fp;
+    char *text = NULL, *dircopy;
+    size_t len = 0, cap = 0;
+    int rc;
+
+    if ((fp = fopen(path, "rb")) == NULL) {
+        gw_config_defaults(conf);
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    for (;;) {
+        if (cap - len < 4096) {
+            cap = cap * 2 + 8192;
+            text = realloc(text, cap);
+        }
+        size_t n = fread(text + len, 1, cap - len, fp);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    fclose(fp);
+    dircopy = strdup(path);
+    rc = gw_config_load_text(conf, path, dirname(dircopy), text, len, err, errlen);
+    free(dircopy);
+    free(text);
+    return rc;
+}
+
+int gw_config_category(const gw_config_t *conf, const char *name)
+{
+    for (size_t i = 0; i != conf->num_categories; ++i)
+        if (strcmp(conf->categories[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void free_listen(gw_listen_conf_t *l)
+{
+    free(l->host);
+    free(l->tls_cert);
+    free(l->tls_key);
+}
+
+void gw_config_free(gw_config_t *c)
+{
+    size_t i;
+    free(c->path);
+    free(c->dir);
+    for (i = 0; i != GW_MAX_LISTEN; ++i)
+        free_listen(c->listen + i);
+    free(c->upstream);
+    free_listen(&c->admin.listen);
+    free(c->admin.tokens_file);
+    free(c->log.access);
+    free(c->log.error);
+    free(c->secrets_file);
+    for (i = 0; i != c->num_categories; ++i)
+        free(c->categories[i]);
+    free(c->geoip.database);
+    for (i = 0; i != c->geoip.num_trusted_proxies; ++i)
+        free(c->geoip.trusted_proxies[i]);
+    free(c->store.sqlite);
+    free(c->cookies.database);
+    for (i = 0; i != c->cookies.num_overrides; ++i)
+        free(c->cookies.overrides[i].name);
+    for (i = 0; i != c->beacons.num_endpoints; ++i)
+        free(c->beacons.endpoints[i].path);
+    for (i = 0; i != c->trackers.num_lists; ++i) {
+        free(c->trackers.lists[i].name);
+        free(c->trackers.lists[i].file);
+    }
+    for (i = 0; i != c->risk.num_lists; ++i) {
+        free(c->risk.lists[i].name);
+        free(c->risk.lists[i].file);
+    }
+    memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,148 @@
+/*
+ * config — the gateway's configuration: one JSON file, validated completely at load.
+ *
+ * The file is parsed with jansson and converted into the plain C structs below; nothing
+ * on the request path ever touches JSON. Every problem (syntax, unknown key, wrong type,
+ * bad value, missing file) is reported as "file:line:column: message", and all defaults
+ * live in gw_config_defaults() so there is exactly one place that says what they are.
+ * Relative paths are resolved against the config file's folder; the shipped cookie
+ * database is found relative to the executable.
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GW_MAX_LISTEN 16
+#define GW_MAX_CATEGORIES 16
+#define GW_MAX_LISTS 64
+#define GW_MAX_ENDPOINTS 64
+#define GW_MAX_REGIME_RULES 256
+#define GW_MAX_PROXIES 64
+
+typedef enum en_gw_regime_t { GW_REGIME_OPT_IN = 0, GW_REGIME_OPT_OUT = 1, GW_REGIME_NOTICE = 2 } gw_regime_t;
+typedef enum en_gw_list_format_t { GW_FMT_DOMAINS, GW_FMT_HOSTS, GW_FMT_ABP, GW_FMT_URLS } gw_list_format_t;
+typedef enum en_gw_risk_action_t { GW_RISK_BLOCK, GW_RISK_WARN, GW_RISK_MONITOR, GW_RISK_ALLOW } gw_risk_action_t;
+
+typedef struct st_gw_listen_conf_t {
+    char *host;
+    uint16_t port;
+    char *tls_cert; /* NULL: plain HTTP (HTTP/1.1 and h2c) */
+    char *tls_key;
+} gw_listen_conf_t;
+
+typedef struct st_gw_list_conf_t {
+    char *name;
+    char *file;
+    gw_list_format_t format;
+    int category;            /* trackers: index into categories */
+    gw_risk_action_t action; /* risk lists */
+} gw_list_conf_t;
+
+typedef struct st_gw_config_t {
+    char *path; /* the config file as given */
+    char *dir;  /* its folder, for relative paths */
+
+    gw_listen_conf_t listen[GW_MAX_LISTEN];
+    size_t num_listen;
+    unsigned threads;
+
+    char *upstream; /* "http://host:port[/path]" */
+    struct {
+        uint64_t io_timeout_ms;
+        uint64_t keepalive_timeout_ms;
+        size_t max_request_body;
+        unsigned max_connections;
+    } proxy;
+
+    struct {
+        gw_listen_conf_t listen;
+        char *tokens_file; /* NULL: admin listener disabled */
+    } admin;
+
+    struct {
+        char *access; /* NULL: no access log */
+        char *error;  /* NULL: stderr */
+        int level;    /* GW_LOG_* */
+    } log;
+
+    char *secrets_file;
+    struct {
+        uint32_t version;
+        unsigned consent_max_age_days;
+    } policy;
+
+    char *categories[GW_MAX_CATEGORIES];
+    size_t num_categories;
+
+    struct {
+        gw_regime_t def;
+        struct {
+            char key[8]; /* "CN", "US-CA", "EU" */
+            gw_regime_t regime;
+        } rules[GW_MAX_REGIME_RULES];
+        size_t num_rules;
+        uint32_t gpc_refuses; /* bitmask of categories */
+    } regimes;
+
+    struct {
+        char *database; /* NULL: no geo lookup, everyone gets regimes.def */
+        char *trusted_proxies[GW_MAX_PROXIES];
+        size_t num_trusted_proxies;
+    } geoip;
+
+    struct {
+        char *sqlite;
+        unsigned retention_days;
+    } store;
+
+    int report_only; /* enforcement: "report-only" */
+
+    struct {
+        char *database;
+        int unknown_category;
+        struct {
+            char *name;
+            int category;
+        } overrides[256];
+        size_t num_overrides;
+        int secure_under_tls;
+    } cookies;
+
+    struct {
+        struct {
+            char *path;
+            int category;
+        } endpoints[GW_MAX_ENDPOINTS];
+        size_t num_endpoints;
+        int ping_category;
+    } beacons;
+
+    struct {
+        gw_list_conf_t lists[GW_MAX_LISTS];
+        size_t num_lists;
+    } trackers, risk;
+} gw_config_t;
+
+/* Sets every default. Called by gw_config_load before reading the file. */
+void gw_config_defaults(gw_config_t *conf);
+
+/*
+ * Loads and validates the file at `path` into *conf (which it initialises).
+ * Returns 0 on success; -1 with a "file:line:column: message" (or "file: message" when no
+ * position applies) in err[0..errlen) on any error. On error *conf may hold partial state:
+ * release it with gw_config_free either way.
+ */
+int gw_config_load(gw_config_t *conf, const char *path, char *err, size_t errlen);
+
+/* Same as gw_config_load, over an in-memory text (`name` is used in messages and `dir` for relative paths). */
+int gw_config_load_text(gw_config_t *conf, const char *name, const char *dir, const char *text, size_t len, char *err,
+                        size_t errlen);
+
+/* Returns the index of the named category, or -1. */
+int gw_config_category(const gw_config_t *conf, const char *name);
+
+void gw_config_free(gw_config_t *conf);
+
+#endif

@@ -1,0 +1,203 @@
+/*
+ * front — see front.h. Also turns the proxy's bare "Gateway Error" answers into real
+ * pages: 502 when the origin cannot be reached or answers garbage, 504 when it does not
+ * answer within proxy.io_timeout_ms.
+ */
+#include <string.h>
+#include "front.h"
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+
+#define MAX_STAGES 16
+
+typedef struct st_front_prefilter_t {
+    h2o_req_prefilter_t super;
+    gw_reqctx_t ctx;
+} front_prefilter_t;
+
+typedef struct st_error_page_t {
+    h2o_ostream_t super;
+    h2o_iovec_t page;
+} error_page_t;
+
+static gw_request_stage_cb request_stages[MAX_STAGES];
+static size_t num_request_stages;
+static gw_response_stage_cb response_stages[MAX_STAGES];
+static size_t num_response_stages;
+static h2o_url_t upstream;
+static h2o_proxy_config_vars_t proxy_vars;
+
+void gw_front_add_request_stage(gw_request_stage_cb cb)
+{
+    if (num_request_stages < MAX_STAGES)
+        request_stages[num_request_stages++] = cb;
+}
+
+void gw_front_add_response_stage(gw_response_stage_cb cb)
+{
+    if (num_response_stages < MAX_STAGES)
+        response_stages[num_response_stages++] = cb;
+}
+
+/* --- status pages ---------------------------------------------------------------------- */
+
+static size_t html_escape(char *dst, const char *src)
+{
+    size_t n = 0;
+    for (; *src != '\0'; ++src) {
+        const char *rep = NULL;
+        switch (*src) {
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '&': rep = "&amp;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        }
+        if (rep != NULL) {
+            size_t l = strlen(rep);
+            memcpy(dst + n, rep, l);
+            n += l;
+        } else {
+            dst[n++] = *src;
+        }
+    }
+    return n;
+}
+
+static h2o_iovec_t build_page(h2o_mem_pool_t *pool, int status, const char *title, const char *message)
+{
+    static const char head[] = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                               "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>";
+    static const char mid[] = "</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:4em auto;"
+                              "padding:0 1em;color:#1a1a1a}h1{font-size:1.4em}@media(prefers-color-scheme:dark){body{"
+                              "background:#111;color:#eee}}</style></head><body><h1>";
+    static const char tail[] = "</p></body></html>\n";
+    size_t tl = strlen(title), ml = strlen(message);
+    char *buf = h2o_mem_alloc_pool(pool, sizeof(head) + sizeof(mid) + sizeof(tail) + 6 * (2 * tl + ml) + 64);
+    size_t n = 0;
+    memcpy(buf, head, sizeof(head) - 1), n += sizeof(head) - 1;
+    n += (size_t)sprintf(buf + n, "%d ", status);
+    n += html_escape(buf + n, title);
+    memcpy(buf + n, mid, sizeof(mid) - 1), n += sizeof(mid) - 1;
+    n += html_escape(buf + n, title);
+    memcpy(buf + n, "</h1><p>", 8), n += 8;
+    n += html_escape(buf + n, message);
+    memcpy(buf + n, tail, sizeof(tail) - 1), n += sizeof(tail) - 1;
+    return h2o_iovec_init(buf, n);
+}
+
+void gw_send_page(h2o_req_t *req, int status, const char *reason, const char *title, const char *message)
+{
+    h2o_iovec_t page = build_page(&req->pool, status, title, message);
+    req->res.status = status;
+    req->res.reason = reason;
+    req->res.content_length = page.len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_send_inline(req, page.base, page.len);
+}
+
+static void error_page_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    error_page_t *self = (void *)_self;
+    /* the proxy's plain-text body is replaced by our page, sent once with the final state */
+    if (h2o_send_state_is_in_progress(state)) {
+        h2o_ostream_send_next(&self->super, req, NULL, 0, state);
+        return;
+    }
+    h2o_ostream_send_next(&self->super, req, &self->page, state == H2O_SEND_STATE_FINAL ? 1 : 0, state);
+}
+
+/* the proxy reports upstream failures as 502 "Gateway Error" and logs the reason */
+static void setup_upstream_error_page(h2o_req_t *req, h2o_ostream_t **slot)
+{
+    int timeout = 0;
+    for (size_t i = 0; i != req->error_logs.size; ++i) {
+        h2o_iovec_t m = req->error_logs.entries[i].msg;
+        if (h2o_strstr(m.base, m.len, H2O_STRLIT("timeout")) != SIZE_MAX)
+            timeout = 1;
+    }
+    GW_COUNT(upstream_errors);
+    if (timeout)
+        GW_COUNT(upstream_timeouts);
+    int status = timeout ? 504 : 502;
+    h2o_iovec_t page = build_page(&req->pool, status, timeout ? "Gateway Timeout" : "Bad Gateway",
+                                  timeout ? "The website did not answer in time. Please try again in a moment."
+                                          : "The website behind this gateway cannot be reached right now. Please try again "
+                                            "in a moment.");
+    req->res.status = status;
+    req->res.reason = timeout ? "Gateway Timeout" : "Bad Gateway";
+    req->res.content_length = page.len;
+    memset(&req->res.headers, 0, sizeof(req->res.headers));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    error_page_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
+    self->super.do_send = error_page_send;
+    self->page = page;
+}
+
+/* --- the front handler and its prefilter ------------------------------------------------ */
+
+static void on_setup_ostream(h2o_req_prefilter_t *_self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    front_prefilter_t *self = (void *)_self;
+
+    if (req->res.status == 502 && req->res.reason != NULL && strcmp(req->res.reason, "Gateway Error") == 0 &&
+        req->error_logs.size != 0) {
+        setup_upstream_error_page(req, slot);
+        slot = &(*slot)->next;
+    } else {
+        for (size_t i = 0; i != num_response_stages; ++i)
+            response_stages[i](req, &self->ctx, slot);
+    }
+    h2o_setup_next_prefilter(&self->super, req, slot);
+}
+
+gw_reqctx_t *gw_reqctx_get(h2o_req_t *req)
+{
+    for (h2o_req_prefilter_t *p = req->prefilters; p != NULL; p = p->next)
+        if (p->on_setup_ostream == on_setup_ostream)
+            return &((front_prefilter_t *)p)->ctx;
+    return NULL;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    gw_server_track_request(req);
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("CONNECT"))) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"));
+        gw_send_page(req, 405, "Method Not Allowed", "Method Not Allowed", "This gateway does not tunnel CONNECT requests.");
+        return 0;
+    }
+
+    front_prefilter_t *pf = (void *)h2o_add_prefilter(req, sizeof(*pf));
+    pf->super.on_setup_ostream = on_setup_ostream;
+    memset(&pf->ctx, 0, sizeof(pf->ctx));
+    pf->ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
+
+    for (size_t i = 0; i != num_request_stages; ++i)
+        if (request_stages[i](req, &pf->ctx) != 0)
+            return 0;
+    return -1; /* on to the reverse proxy */
+}
+
+int gw_front_register(h2o_hostconf_t *hostconf)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    h2o_pathconf_t *pc = h2o_config_register_path(hostconf, "/", 0);
+
+    if (h2o_url_parse(c->upstream, SIZE_MAX, &upstream) != 0) {
+        gw_error("upstream %s: not a URL", c->upstream);
+        return -1;
+    }
+    h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = on_req;
+    memset(&proxy_vars, 0, sizeof(proxy_vars));
+    proxy_vars.io_timeout = c->proxy.io_timeout_ms;
+    proxy_vars.keepalive_timeout = c->proxy.keepalive_timeout_ms;
+    proxy_vars.preserve_host = 1;
+    h2o_proxy_register_reverse_proxy(pc, &upstream, &proxy_vars);
+    if (gw_rt.access_log != NULL)
+        h2o_access_log_register(pc, gw_rt.access_log);
+    return 0;
+}

@@ -1,0 +1,52 @@
+/*
+ * front — the public request path ("/" and everything not under /__consent or /__go):
+ *
+ *   request stages (in registration order) → reverse proxy → response stages
+ *
+ * A request stage may answer the request itself (beacons answered at the edge) or edit
+ * the request before it is proxied (cookie stripping). Every request also gets a
+ * gw_reqctx_t, allocated from req->pool and carried by an h2o prefilter, so that the
+ * response stages see what the request stages decided. Later capabilities register
+ * their stages in gw_front_register(); nothing else in the request path changes.
+ */
+#ifndef GW_FRONT_H
+#define GW_FRONT_H
+
+#include <h2o.h>
+#include <stdint.h>
+
+typedef struct st_gw_reqctx_t {
+    unsigned is_tls : 1;
+    /* consent state (filled by the consent request stage) */
+    unsigned decided : 1;   /* a valid token was presented */
+    unsigned gpc : 1;       /* Sec-GPC: 1 */
+    unsigned gpc_applied : 1;
+    uint8_t regime;
+    uint16_t granted;   /* bit i: category i granted */
+    uint16_t expire;    /* categories whose carried cookies the response must expire */
+    uint8_t visitor[16];
+    uint64_t consent_expires; /* Unix seconds; 0 when no decision */
+    char country[8];
+    /* refused cookie names the request carried (pointers into req->pool) */
+    h2o_iovec_t *expire_names;
+    size_t num_expire_names;
+} gw_reqctx_t;
+
+/* returns 0 to go on, 1 when the stage has answered the request */
+typedef int (*gw_request_stage_cb)(h2o_req_t *req, gw_reqctx_t *ctx);
+/* edits req->res before the body flows; may push an ostream onto *slot */
+typedef void (*gw_response_stage_cb)(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot);
+
+void gw_front_add_request_stage(gw_request_stage_cb cb);
+void gw_front_add_response_stage(gw_response_stage_cb cb);
+
+/* the context of a request that passed the front handler, or NULL */
+gw_reqctx_t *gw_reqctx_get(h2o_req_t *req);
+
+/* builds the "/" path of hostconf: front handler, reverse proxy to conf's upstream, filters */
+int gw_front_register(h2o_hostconf_t *hostconf);
+
+/* Sends a small HTML page with the given status (status page helper shared by all handlers). */
+void gw_send_page(h2o_req_t *req, int status, const char *reason, const char *title, const char *message);
+
+#endif

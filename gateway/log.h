@@ -1,0 +1,26 @@
+/*
+ * log — the error log: leveled, one line per event, timestamped, thread-safe by
+ * construction (each line is one write(2) on an O_APPEND descriptor).
+ */
+#ifndef GW_LOG_H
+#define GW_LOG_H
+
+enum { GW_LOG_DEBUG = 0, GW_LOG_INFO = 1, GW_LOG_WARN = 2, GW_LOG_ERROR = 3 };
+
+/* Parses "debug" | "info" | "warn" | "error"; returns the level or -1. */
+int gw_log_level_parse(const char *s);
+
+/* Opens the error log at path (NULL: stderr) and sets the minimum level. Returns 0 or -1 (errno set). */
+int gw_log_open(const char *path, int level);
+
+/* Reopens the same path (after log rotation; called on SIGHUP). */
+void gw_log_reopen(void);
+
+void gw_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define gw_debug(...) gw_log(GW_LOG_DEBUG, __VA_ARGS__)
+#define gw_info(...) gw_log(GW_LOG_INFO, __VA_ARGS__)
+#define gw_warn(...) gw_log(GW_LOG_WARN, __VA_ARGS__)
+#define gw_error(...) gw_log(GW_LOG_ERROR, __VA_ARGS__)
+
+#endif

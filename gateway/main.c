@@ -1,0 +1,180 @@
+/*
+ * consentgate — an edge HTTP server on h2o that enforces a privacy policy's promises
+ * (cookie acceptance levels, web beacons, consent records, risk-site lists) on every
+ * request to the website behind it. This file is the command line and the assembly of
+ * the h2o configuration; see server.c for threads and signals, front.c for the request
+ * path.
+ */
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <h2o.h>
+#include "admin.h"
+#include "config.h"
+#include "front.h"
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "usage: consentgate [-c FILE] [--check-config] [--version] [--help]\n"
+                "\n"
+                "  -c, --config FILE   configuration file (default: conf/consentgate.json)\n"
+                "  -t, --check-config  validate the configuration and exit (0: valid, 1: invalid)\n"
+                "  -v, --version       print the version and exit\n"
+                "  -h, --help          print this help and exit\n"
+                "\n"
+                "Signals: SIGHUP reloads lists, keys and admin tokens; SIGTERM drains in-flight requests and exits 0.\n");
+}
+
+/* --- metrics logger: every answered request, on every path ------------------------------ */
+
+static void log_access(h2o_logger_t *self, h2o_req_t *req)
+{
+    const struct timeval *end = &req->timestamps.response_end_at, *begin = &req->timestamps.request_begin_at;
+    int64_t us = 0;
+    if (end->tv_sec != 0 && begin->tv_sec != 0)
+        us = (int64_t)(end->tv_sec - begin->tv_sec) * 1000000 + (end->tv_usec - begin->tv_usec);
+    gw_metrics_request(req->res.status, us > 0 ? (uint64_t)us : 0);
+}
+
+static void add_metrics_logger(h2o_pathconf_t *pc)
+{
+    h2o_create_logger(pc, sizeof(h2o_logger_t))->log_access = log_access;
+}
+
+/* /__go: the signed link shim answers here; a link without a valid signature is never redirected */
+static int on_go(h2o_handler_t *self, h2o_req_t *req)
+{
+    gw_server_track_request(req);
+    gw_send_page(req, 400, "Bad Request", "Invalid link", "This link is missing its signature, so it is not followed.");
+    return 0;
+}
+
+static int setup_hosts(void)
+{
+    h2o_globalconf_t *g = &gw_rt.h2o;
+    gw_config_t *c = &gw_rt.conf;
+    h2o_pathconf_t *pc;
+
+    h2o_config_init(g);
+    g->server_name = h2o_iovec_init(H2O_STRLIT("consentgate"));
+    g->max_request_entity_size = c->proxy.max_request_body;
+    g->proxy.io_timeout = c->proxy.io_timeout_ms;
+
+    if (c->log.access != NULL &&
+        (gw_rt.access_log = h2o_access_log_open_handle(c->log.access, NULL, H2O_LOGCONF_ESCAPE_APACHE)) == NULL) {
+        gw_error("cannot open the access log %s", c->log.access);
+        return -1;
+    }
+
+    /* public host: the specific paths first, the catch-all "/" last (the first matching prefix wins) */
+    gw_rt.hosts[0] = h2o_config_register_host(g, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    if ((gw_rt.static_dir = gw_server_find_shipped("static")) == NULL) {
+        gw_error("cannot find the static/ folder next to %s", gw_rt.exe_dir);
+        return -1;
+    }
+    pc = h2o_config_register_path(gw_rt.hosts[0], "/__consent", 0);
+    static const char *index_files[] = {"index.html", NULL};
+    h2o_file_register(pc, gw_rt.static_dir, index_files, NULL, 0);
+    add_metrics_logger(pc);
+    if (gw_rt.access_log != NULL)
+        h2o_access_log_register(pc, gw_rt.access_log);
+
+    pc = h2o_config_register_path(gw_rt.hosts[0], "/__go", 0);
+    h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = on_go;
+    add_metrics_logger(pc);
+    if (gw_rt.access_log != NULL)
+        h2o_access_log_register(pc, gw_rt.access_log);
+
+    if (gw_front_register(gw_rt.hosts[0]) != 0)
+        return -1;
+    add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
+    /* requests h2o rejects before routing (413, 400) are answered on the fallback path: count them too */
+    add_metrics_logger(&gw_rt.hosts[0]->fallback_path);
+
+    if (c->admin.tokens_file != NULL) {
+        char err[512];
+        if (gw_admin_load_tokens(c->admin.tokens_file, err, sizeof(err)) != 0) {
+            gw_error("%s", err);
+            return -1;
+        }
+        gw_rt.admin_hosts[0] = h2o_config_register_host(g, h2o_iovec_init(H2O_STRLIT("admin")), 65535);
+        if (gw_admin_register(gw_rt.admin_hosts[0]) != 0)
+            return -1;
+        add_metrics_logger(gw_rt.admin_hosts[0]->paths.entries + gw_rt.admin_hosts[0]->paths.size - 1);
+    }
+    return 0;
+}
+
+static char *exe_dir(void)
+{
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return strdup(".");
+    buf[n] = '\0';
+    return strdup(dirname(buf));
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"check-config", no_argument, NULL, 't'},
+                                             {"version", no_argument, NULL, 'v'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    const char *config_path = "conf/consentgate.json";
+    int check_only = 0, ch;
+    char err[1024];
+
+    while ((ch = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 't':
+            check_only = 1;
+            break;
+        case 'v':
+            printf("consentgate %s (h2o %s)\n", CG_VERSION, H2O_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 1;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "consentgate: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 1;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    gw_rt.exe_dir = exe_dir();
+    if (gw_config_load(&gw_rt.conf, config_path, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    if (check_only) {
+        printf("%s: configuration is valid\n", config_path);
+        gw_config_free(&gw_rt.conf);
+        return 0;
+    }
+    if (gw_log_open(gw_rt.conf.log.error, gw_rt.conf.log.level) != 0) {
+        fprintf(stderr, "%s: cannot open the error log: %m\n", gw_rt.conf.log.error);
+        return 1;
+    }
+    if (setup_hosts() != 0)
+        return 1;
+    return gw_server_run();
+}

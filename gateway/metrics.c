@@ -1,0 +1,157 @@
+/*
+ * metrics — see metrics.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "metrics.h"
+
+__thread gw_metrics_t *gw_metrics;
+gw_metrics_t *gw_metrics_threads;
+size_t gw_metrics_num_threads;
+
+static const int status_list[GW_METRICS_NUM_STATUS] = {GW_METRICS_STATUS_LIST};
+static const double latency_le[GW_METRICS_LATENCY_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                              0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+
+int gw_metrics_init(size_t num_threads)
+{
+    if (num_threads == 0 || num_threads > GW_METRICS_MAX_THREADS)
+        return -1;
+    gw_metrics_threads = aligned_alloc(64, sizeof(gw_metrics_t) * num_threads);
+    if (gw_metrics_threads == NULL)
+        return -1;
+    memset(gw_metrics_threads, 0, sizeof(gw_metrics_t) * num_threads);
+    gw_metrics_num_threads = num_threads;
+    return 0;
+}
+
+void gw_metrics_request(int status, uint64_t latency_us)
+{
+    gw_metrics_t *m = gw_metrics;
+    size_t i;
+    if (m == NULL)
+        return;
+    gw_metrics_add(&m->requests, 1);
+    for (i = 0; i != GW_METRICS_NUM_STATUS; ++i)
+        if (status_list[i] == status)
+            break;
+    if (i != GW_METRICS_NUM_STATUS)
+        gw_metrics_add(&m->status[i], 1);
+    else
+        gw_metrics_add(&m->status_class[status >= 100 && status < 600 ? status / 100 : 0], 1);
+    for (i = 0; i != GW_METRICS_LATENCY_BUCKETS; ++i)
+        if ((double)latency_us <= latency_le[i] * 1e6)
+            break;
+    if (i != GW_METRICS_LATENCY_BUCKETS)
+        gw_metrics_add(&m->latency_bucket[i], 1);
+    gw_metrics_add(&m->latency_sum_us, latency_us);
+}
+
+typedef struct st_out_t {
+    char *buf;
+    size_t len, cap;
+} out_t;
+
+static void emit(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(out_t *o, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < o->cap - o->len) {
+            o->len += (size_t)n;
+            return;
+        }
+        o->cap = o->cap * 2 + (n > 0 ? (size_t)n : 0) + 256;
+        o->buf = realloc(o->buf, o->cap);
+    }
+}
+
+#define SUM(field) sum_field(offsetof(gw_metrics_t, field))
+static uint64_t sum_field(size_t off)
+{
+    uint64_t total = 0;
+    for (size_t t = 0; t != gw_metrics_num_threads; ++t)
+        total += __atomic_load_n((uint64_t *)((char *)(gw_metrics_threads + t) + off), __ATOMIC_RELAXED);
+    return total;
+}
+
+static void emit_per_category(out_t *o, const gw_config_t *conf, const char *name, const char *help, size_t off)
+{
+    emit(o, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (size_t c = 0; c != conf->num_categories; ++c)
+        emit(o, "%s{category=\"%s\"} %llu\n", name, conf->categories[c],
+             (unsigned long long)sum_field(off + c * sizeof(uint64_t)));
+}
+
+char *gw_metrics_render(const gw_config_t *conf, size_t *len)
+{
+    static const char *const regimes[] = {"opt-in", "opt-out", "notice"};
+    static const char *const reasons[GW_TOKEN_REJECT_REASONS] = {"ok",          "malformed", "unknown_key", "bad_mac",
+                                                                 "expired",     "old_policy", "other",      "other2"};
+    out_t o = {malloc(8192), 0, 8192};
+    size_t i;
+
+    emit(&o, "# HELP cg_requests_total Requests answered, by status code.\n# TYPE cg_requests_total counter\n");
+    for (i = 0; i != GW_METRICS_NUM_STATUS; ++i)
+        emit(&o, "cg_requests_total{status=\"%d\"} %llu\n", status_list[i],
+             (unsigned long long)sum_field(offsetof(gw_metrics_t, status) + i * sizeof(uint64_t)));
+    for (i = 0; i != 6; ++i) {
+        uint64_t n = sum_field(offsetof(gw_metrics_t, status_class) + i * sizeof(uint64_t));
+        if (n != 0 || i != 0)
+            emit(&o, "cg_requests_total{status=\"%s\"} %llu\n", i == 0 ? "other" : (const char *[]){"", "1xx", "2xx", "3xx", "4xx", "5xx"}[i],
+                 (unsigned long long)n);
+    }
+    emit(&o, "# HELP cg_thread_requests_total Requests answered, by worker thread.\n# TYPE cg_thread_requests_total counter\n");
+    for (size_t t = 0; t != gw_metrics_num_threads; ++t)
+        emit(&o, "cg_thread_requests_total{thread=\"%zu\"} %llu\n", t,
+             (unsigned long long)__atomic_load_n(&gw_metrics_threads[t].requests, __ATOMIC_RELAXED));
+    emit(&o, "# HELP cg_connections_accepted_total Client connections accepted.\n# TYPE cg_connections_accepted_total counter\n"
+             "cg_connections_accepted_total %llu\n",
+         (unsigned long long)SUM(connections_accepted));
+    emit(&o, "# HELP cg_upstream_errors_total Requests the origin could not answer (502/504).\n"
+             "# TYPE cg_upstream_errors_total counter\ncg_upstream_errors_total %llu\n"
+             "# HELP cg_upstream_timeouts_total Upstream I/O timeouts (504).\n"
+             "# TYPE cg_upstream_timeouts_total counter\ncg_upstream_timeouts_total %llu\n",
+         (unsigned long long)SUM(upstream_errors), (unsigned long long)SUM(upstream_timeouts));
+    emit(&o, "# HELP cg_request_duration_seconds Time from request start to the end of the response.\n"
+             "# TYPE cg_request_duration_seconds histogram\n");
+    uint64_t cum = 0;
+    for (i = 0; i != GW_METRICS_LATENCY_BUCKETS; ++i) {
+        cum += sum_field(offsetof(gw_metrics_t, latency_bucket) + i * sizeof(uint64_t));
+        emit(&o, "cg_request_duration_seconds_bucket{le=\"%g\"} %llu\n", latency_le[i], (unsigned long long)cum);
+    }
+    uint64_t total = SUM(requests);
+    emit(&o, "cg_request_duration_seconds_bucket{le=\"+Inf\"} %llu\ncg_request_duration_seconds_sum %.6f\n"
+             "cg_request_duration_seconds_count %llu\n",
+         (unsigned long long)total, (double)SUM(latency_sum_us) / 1e6, (unsigned long long)total);
+
+    emit_per_category(&o, conf, "cg_cookies_stripped_total", "Cookie values not forwarded to the origin, by category.",
+                      offsetof(gw_metrics_t, cookies_stripped));
+    emit_per_category(&o, conf, "cg_set_cookies_dropped_total", "Set-Cookie headers dropped, by category.",
+                      offsetof(gw_metrics_t, set_cookies_dropped));
+    emit_per_category(&o, conf, "cg_cookies_expired_total", "Refused cookies a response expired (Max-Age=0), by category.",
+                      offsetof(gw_metrics_t, cookies_expired));
+    emit_per_category(&o, conf, "cg_report_only_would_strip_total", "Report-only: cookie values that would be stripped.",
+                      offsetof(gw_metrics_t, would_strip));
+    emit_per_category(&o, conf, "cg_report_only_would_drop_total", "Report-only: Set-Cookie headers that would be dropped.",
+                      offsetof(gw_metrics_t, would_drop));
+    emit(&o, "# HELP cg_decisions_total Consent decisions recorded, by regime.\n# TYPE cg_decisions_total counter\n");
+    for (i = 0; i != 3; ++i)
+        emit(&o, "cg_decisions_total{regime=\"%s\"} %llu\n", regimes[i],
+             (unsigned long long)sum_field(offsetof(gw_metrics_t, decisions) + i * sizeof(uint64_t)));
+    emit(&o, "# HELP cg_tokens_rejected_total Consent tokens that failed verification, by reason.\n"
+             "# TYPE cg_tokens_rejected_total counter\n");
+    for (i = 1; i != 6; ++i)
+        emit(&o, "cg_tokens_rejected_total{reason=\"%s\"} %llu\n", reasons[i],
+             (unsigned long long)sum_field(offsetof(gw_metrics_t, tokens_rejected) + i * sizeof(uint64_t)));
+    emit(&o, "# HELP cg_cookie_header_unreadable_total Cookie headers that could not be fully parsed (failed closed).\n"
+             "# TYPE cg_cookie_header_unreadable_total counter\ncg_cookie_header_unreadable_total %llu\n",
+         (unsigned long long)SUM(cookie_header_unreadable));
+    *len = o.len;
+    return o.buf;
+}

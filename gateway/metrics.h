@@ -1,0 +1,74 @@
+/*
+ * metrics — per-thread counters rendered as Prometheus text at GET /admin/metrics.
+ *
+ * Each worker thread owns one gw_metrics_t and is its only writer, so counting is a
+ * plain load/add/store (relaxed atomics: no lock prefix, no contention, no false
+ * sharing between threads). The admin handler sums all threads when it renders.
+ */
+#ifndef GW_METRICS_H
+#define GW_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "config.h"
+
+#define GW_METRICS_MAX_THREADS 256
+#define GW_METRICS_LATENCY_BUCKETS 14
+
+/* exact status codes with their own series; everything else counts as its class ("2xx") */
+#define GW_METRICS_STATUS_LIST 200, 204, 206, 301, 302, 303, 304, 400, 401, 403, 404, 405, 413, 431, 500, 502, 503, 504
+#define GW_METRICS_NUM_STATUS 18
+
+enum { GW_TOKEN_REJECT_REASONS = 8 };
+
+typedef struct st_gw_metrics_t {
+    uint64_t requests;
+    uint64_t status[GW_METRICS_NUM_STATUS];
+    uint64_t status_class[6]; /* 0: other, 1..5: 1xx..5xx not listed exactly */
+    uint64_t upstream_errors;
+    uint64_t upstream_timeouts;
+    uint64_t connections_accepted;
+    uint64_t latency_bucket[GW_METRICS_LATENCY_BUCKETS]; /* cumulative at render time */
+    uint64_t latency_sum_us;
+    /* cookie acceptance levels */
+    uint64_t cookies_stripped[GW_MAX_CATEGORIES];
+    uint64_t set_cookies_dropped[GW_MAX_CATEGORIES];
+    uint64_t cookies_expired[GW_MAX_CATEGORIES];
+    uint64_t would_strip[GW_MAX_CATEGORIES]; /* report-only mode */
+    uint64_t would_drop[GW_MAX_CATEGORIES];
+    uint64_t decisions[3]; /* by regime */
+    uint64_t tokens_rejected[GW_TOKEN_REJECT_REASONS];
+    uint64_t cookie_header_unreadable;
+    /* pad so that two threads' blocks never share a cache line */
+    char _pad[64];
+} gw_metrics_t;
+
+/* this thread's block (NULL outside worker threads: counting is then skipped) */
+extern __thread gw_metrics_t *gw_metrics;
+
+/* one block per thread, allocated once at start */
+extern gw_metrics_t *gw_metrics_threads;
+extern size_t gw_metrics_num_threads;
+
+int gw_metrics_init(size_t num_threads);
+
+static inline void gw_metrics_add(uint64_t *counter, uint64_t n)
+{
+    __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+#define GW_COUNT(field)                                                                                                            \
+    do {                                                                                                                           \
+        if (gw_metrics != NULL)                                                                                                    \
+            gw_metrics_add(&gw_metrics->field, 1);                                                                                 \
+    } while (0)
+
+/* records one finished request: status and latency in microseconds */
+void gw_metrics_request(int status, uint64_t latency_us);
+
+/* Renders all counters (summed over threads, plus per-thread request counts) as Prometheus text.
+ * Returns a malloc'ed NUL-terminated buffer (caller frees) and its length in *len. Names for category
+ * labels come from conf. */
+char *gw_metrics_render(const gw_config_t *conf, size_t *len);
+
+#endif

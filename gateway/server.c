@@ -1,0 +1,342 @@
+/*
+ * server — see server.h.
+ *
+ * Shutdown follows h2o's own server: stop accepting, close the listeners, ask the
+ * protocol handlers to wind down (HTTP/2 GOAWAY, HTTP/1 closes after the current
+ * response), then keep running the loop until this thread has no request in flight
+ * or the drain deadline passes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <h2o.h>
+#include <h2o/http2.h>
+#include "log.h"
+#include "metrics.h"
+#include "qsbr.h"
+#include "server.h"
+
+#define DRAIN_TIMEOUT_MS 30000
+#define MAX_RELOAD_HOOKS 32
+
+typedef struct st_gw_listener_t {
+    h2o_accept_ctx_t accept_ctx;
+    h2o_socket_t *sock;
+} gw_listener_t;
+
+struct st_gw_thread_t {
+    size_t index;
+    pthread_t tid;
+    h2o_context_t ctx;
+    h2o_multithread_receiver_t wakeup;
+    gw_listener_t listeners[GW_MAX_LISTEN + 1]; /* + admin on thread 0 */
+    size_t num_listeners;
+    size_t connections, max_connections;
+    size_t inflight;
+    int fds[GW_MAX_LISTEN + 1];
+};
+
+gw_runtime_t gw_rt;
+__thread gw_thread_t *gw_self;
+
+static volatile int shutdown_requested;
+static SSL_CTX *ssl_ctxs[GW_MAX_LISTEN];
+static struct {
+    gw_reload_cb cb;
+    void *data;
+} reload_hooks[MAX_RELOAD_HOOKS];
+static size_t num_reload_hooks;
+static pthread_barrier_t startup_barrier;
+
+void gw_server_on_reload(gw_reload_cb cb, void *data)
+{
+    if (num_reload_hooks < MAX_RELOAD_HOOKS)
+        reload_hooks[num_reload_hooks++] = (typeof(reload_hooks[0])){cb, data};
+}
+
+char *gw_server_find_shipped(const char *relpath)
+{
+    static const char *const ups[] = {"..", "../.."};
+    char buf[PATH_MAX];
+    for (size_t i = 0; i != sizeof(ups) / sizeof(ups[0]); ++i) {
+        snprintf(buf, sizeof(buf), "%s/%s/%s", gw_rt.exe_dir, ups[i], relpath);
+        if (access(buf, R_OK) == 0) {
+            char *real = realpath(buf, NULL);
+            return real != NULL ? real : strdup(buf);
+        }
+    }
+    return NULL;
+}
+
+/* --- request tracking ------------------------------------------------------------------- */
+
+static void on_request_disposed(void *p)
+{
+    gw_thread_t *t = *(gw_thread_t **)p;
+    --t->inflight;
+}
+
+void gw_server_track_request(h2o_req_t *req)
+{
+    gw_thread_t **p = h2o_mem_alloc_shared(&req->pool, sizeof(*p), on_request_disposed);
+    *p = gw_self;
+    ++gw_self->inflight;
+}
+
+/* --- listeners ---------------------------------------------------------------------------- */
+
+static int open_listener(const gw_listen_conf_t *l, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *res;
+    char port[8];
+    int fd, on = 1, rc;
+
+    snprintf(port, sizeof(port), "%u", l->port);
+    if ((rc = getaddrinfo(l->host != NULL ? l->host : "0.0.0.0", port, &hints, &res)) != 0) {
+        snprintf(err, errlen, "%s:%u: %s", l->host, l->port, gai_strerror(rc));
+        return -1;
+    }
+    if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
+        (res->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+        snprintf(err, errlen, "cannot listen on %s:%u: %s", l->host != NULL ? l->host : "0.0.0.0", l->port, strerror(errno));
+        if (fd != -1)
+            close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    return fd;
+}
+
+static SSL_CTX *create_ssl_ctx(const gw_listen_conf_t *l, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    if (SSL_CTX_use_certificate_chain_file(ctx, l->tls_cert) != 1) {
+        snprintf(err, errlen, "%s: cannot load certificate: %s", l->tls_cert, ERR_reason_error_string(ERR_get_error()));
+        goto Error;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, l->tls_key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "%s: cannot load private key: %s", l->tls_key, ERR_reason_error_string(ERR_get_error()));
+        goto Error;
+    }
+    h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
+    return ctx;
+Error:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+/* --- worker threads ------------------------------------------------------------------------ */
+
+static void on_socket_close(void *data)
+{
+    gw_thread_t *t = data;
+    --t->connections;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    gw_listener_t *l = listener->data;
+    gw_thread_t *t = gw_self;
+    h2o_socket_t *sock;
+
+    if (err != NULL)
+        return;
+    for (int n = 0; n != 16 && t->connections < t->max_connections; ++n) {
+        if ((sock = h2o_evloop_socket_accept(listener)) == NULL)
+            break;
+        ++t->connections;
+        GW_COUNT(connections_accepted);
+        sock->on_close.cb = on_socket_close;
+        sock->on_close.data = t;
+        h2o_accept(&l->accept_ctx, sock);
+    }
+}
+
+static void update_listener_state(gw_thread_t *t)
+{
+    int accepting = t->connections < t->max_connections;
+    for (size_t i = 0; i != t->num_listeners; ++i) {
+        h2o_socket_t *s = t->listeners[i].sock;
+        if (accepting && !h2o_socket_is_reading(s))
+            h2o_socket_read_start(s, on_accept);
+        else if (!accepting && h2o_socket_is_reading(s))
+            h2o_socket_read_stop(s);
+    }
+}
+
+static void on_wakeup(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *m = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&m->link);
+        free(m);
+    }
+}
+
+static void *run_worker(void *arg)
+{
+    gw_thread_t *t = arg;
+    gw_self = t;
+    gw_metrics = gw_metrics_threads + t->index;
+
+    h2o_context_init(&t->ctx, h2o_evloop_create(), &gw_rt.h2o);
+    h2o_multithread_register_receiver(t->ctx.queue, &t->wakeup, on_wakeup);
+    for (size_t i = 0; i != t->num_listeners; ++i) {
+        gw_listener_t *l = t->listeners + i;
+        l->accept_ctx.ctx = &t->ctx;
+        l->sock = h2o_evloop_socket_create(t->ctx.loop, t->fds[i], H2O_SOCKET_FLAG_DONT_READ);
+        l->sock->data = l;
+    }
+    gw_qsbr_quiescent(t->index);
+    pthread_barrier_wait(&startup_barrier);
+
+    while (!__atomic_load_n(&shutdown_requested, __ATOMIC_ACQUIRE)) {
+        update_listener_state(t);
+        h2o_evloop_run(t->ctx.loop, 100);
+        gw_qsbr_quiescent(t->index);
+    }
+
+    /* drain: stop accepting, close the listeners, wind the protocols down */
+    for (size_t i = 0; i != t->num_listeners; ++i)
+        if (h2o_socket_is_reading(t->listeners[i].sock))
+            h2o_socket_read_stop(t->listeners[i].sock);
+    h2o_evloop_run(t->ctx.loop, 0);
+    for (size_t i = 0; i != t->num_listeners; ++i) {
+        h2o_socket_close(t->listeners[i].sock);
+        t->listeners[i].sock = NULL;
+    }
+    h2o_context_request_shutdown(&t->ctx);
+    uint64_t deadline = h2o_now(t->ctx.loop) + DRAIN_TIMEOUT_MS;
+    while (t->inflight != 0 && h2o_now(t->ctx.loop) < deadline) {
+        h2o_evloop_run(t->ctx.loop, 100);
+        gw_qsbr_quiescent(t->index);
+    }
+    if (t->inflight != 0)
+        gw_warn("thread %zu: drain deadline passed with %zu requests in flight", t->index, t->inflight);
+    gw_qsbr_offline(t->index);
+    return NULL;
+}
+
+static void wake_all(void)
+{
+    for (size_t i = 0; i != gw_rt.num_threads; ++i) {
+        h2o_multithread_message_t *m = calloc(1, sizeof(*m));
+        h2o_multithread_send_message(&gw_rt.threads[i].wakeup, m);
+    }
+}
+
+/* --- main thread: signals ----------------------------------------------------------------- */
+
+static void reload(void)
+{
+    gw_info("SIGHUP: reloading");
+    gw_log_reopen();
+    for (size_t i = 0; i != num_reload_hooks; ++i)
+        reload_hooks[i].cb(reload_hooks[i].data);
+    gw_info("reload done");
+}
+
+int gw_server_run(void)
+{
+    gw_config_t *c = &gw_rt.conf;
+    char err[512];
+    sigset_t sigs;
+    size_t i, j;
+
+    gw_rt.num_threads = c->threads;
+    gw_rt.threads = calloc(gw_rt.num_threads, sizeof(gw_thread_t));
+    if (gw_metrics_init(gw_rt.num_threads) != 0) {
+        gw_error("too many threads: %zu", gw_rt.num_threads);
+        return 1;
+    }
+    gw_qsbr_init(gw_rt.num_threads);
+
+    for (i = 0; i != c->num_listen; ++i) {
+        if (c->listen[i].tls_cert != NULL && (ssl_ctxs[i] = create_ssl_ctx(c->listen + i, err, sizeof(err))) == NULL) {
+            gw_error("%s", err);
+            return 1;
+        }
+    }
+    for (j = 0; j != gw_rt.num_threads; ++j) {
+        gw_thread_t *t = gw_rt.threads + j;
+        t->index = j;
+        t->max_connections = c->proxy.max_connections / gw_rt.num_threads + 1;
+        for (i = 0; i != c->num_listen; ++i) {
+            if ((t->fds[i] = open_listener(c->listen + i, err, sizeof(err))) == -1) {
+                gw_error("%s", err);
+                return 1;
+            }
+            t->listeners[i].accept_ctx.hosts = gw_rt.hosts;
+            t->listeners[i].accept_ctx.ssl_ctx = ssl_ctxs[i];
+        }
+        t->num_listeners = c->num_listen;
+    }
+    if (c->admin.tokens_file != NULL) {
+        gw_thread_t *t = gw_rt.threads;
+        if ((t->fds[t->num_listeners] = open_listener(&c->admin.listen, err, sizeof(err))) == -1) {
+            gw_error("admin: %s", err);
+            return 1;
+        }
+        t->listeners[t->num_listeners].accept_ctx.hosts = gw_rt.admin_hosts;
+        ++t->num_listeners;
+    }
+
+    /* the workers never see signals; the main thread takes them synchronously */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    pthread_barrier_init(&startup_barrier, NULL, (unsigned)gw_rt.num_threads + 1);
+    for (j = 0; j != gw_rt.num_threads; ++j)
+        pthread_create(&gw_rt.threads[j].tid, NULL, run_worker, gw_rt.threads + j);
+    pthread_barrier_wait(&startup_barrier);
+
+    for (i = 0; i != c->num_listen; ++i)
+        gw_info("listening on %s://%s:%u/", c->listen[i].tls_cert != NULL ? "https" : "http",
+                c->listen[i].host != NULL ? c->listen[i].host : "0.0.0.0", c->listen[i].port);
+    if (c->admin.tokens_file != NULL)
+        gw_info("admin listener on http://%s:%u/admin/", c->admin.listen.host != NULL ? c->admin.listen.host : "127.0.0.1",
+                c->admin.listen.port);
+    gw_info("consentgate %s: %zu worker threads, upstream %s", CG_VERSION, gw_rt.num_threads, c->upstream);
+
+    for (;;) {
+        int sig;
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            reload();
+            continue;
+        }
+        break;
+    }
+    gw_info("shutting down: draining in-flight requests");
+    __atomic_store_n(&shutdown_requested, 1, __ATOMIC_RELEASE);
+    wake_all();
+    for (j = 0; j != gw_rt.num_threads; ++j)
+        pthread_join(gw_rt.threads[j].tid, NULL);
+    gw_info("stopped");
+    return 0;
+}

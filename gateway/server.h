@@ -1,0 +1,49 @@
+/*
+ * server — the process: listeners, worker threads (one h2o event loop each), TLS,
+ * signal handling (SIGHUP reload, SIGTERM drain) and the reload hook registry.
+ *
+ * Threads: N workers accept on their own SO_REUSEPORT socket of every `listen` entry;
+ * worker 0 also serves the admin listener. The main thread only waits for signals and
+ * runs reloads, so a reload never stalls a request.
+ */
+#ifndef GW_SERVER_H
+#define GW_SERVER_H
+
+#include <h2o.h>
+#include "config.h"
+
+typedef struct st_gw_thread_t gw_thread_t;
+
+typedef struct st_gw_runtime_t {
+    gw_config_t conf;
+    h2o_globalconf_t h2o;
+    h2o_hostconf_t *hosts[2];       /* public listeners: { default host, NULL } */
+    h2o_hostconf_t *admin_hosts[2]; /* admin listener: { admin host, NULL } */
+    char *exe_dir;                  /* folder of the running executable */
+    char *static_dir;               /* static/ (consent UI, pages) */
+    char *conf_dir_shipped;         /* conf/ next to the executable (shipped cookie database etc.) */
+    h2o_access_log_filehandle_t *access_log;
+    gw_thread_t *threads;
+    size_t num_threads;
+} gw_runtime_t;
+
+extern gw_runtime_t gw_rt;
+
+/* the worker thread running the caller (NULL on the main thread) */
+extern __thread gw_thread_t *gw_self;
+
+/* marks a request as in flight until its pool is released; the drain waits for these */
+void gw_server_track_request(h2o_req_t *req);
+
+/* Registers a function run on SIGHUP (in the main thread, never on a worker). */
+typedef void (*gw_reload_cb)(void *data);
+void gw_server_on_reload(gw_reload_cb cb, void *data);
+
+/* Finds a shipped resource ("static", "conf/cookies.json") next to the executable: exe_dir/.., exe_dir/../..
+ * Returns a malloc'ed path or NULL. */
+char *gw_server_find_shipped(const char *relpath);
+
+/* Opens listeners, starts the workers and blocks until SIGTERM/SIGINT has drained them. Returns the exit status. */
+int gw_server_run(void);
+
+#endif
