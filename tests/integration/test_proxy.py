@@ -1,0 +1,414 @@
+"""The foundation: the gateway as a reverse proxy, its listeners, admin port, logs, config
+checking and signals, against the real binary, a real origin and the real curl."""
+
+import hashlib
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+
+from harness import (ADMIN_TOKEN, GatewayTestCase, big_body_pattern, curl, curl_many, free_port, gateway_config,
+                     parse_responses, raw_request, run_binary, wait_until)
+import harness
+
+
+def xff_list(entry):
+    """The X-Forwarded-For chain the origin received, as a list of addresses."""
+    vals = harness.Origin.header(entry, "X-Forwarded-For")
+    return [a.strip() for v in vals for a in v.split(",") if a.strip()]
+
+
+def last_value(entry, name):
+    vals = harness.Origin.header(entry, name)
+    parts = [p.strip() for v in vals for p in v.split(",") if p.strip()]
+    return parts[-1] if parts else None
+
+
+class ProxyTest(GatewayTestCase):
+    """One origin, one gateway with a plain, a TLS and an admin listener."""
+    with_tls = True
+
+    # ---- plain HTTP/1.1 proxying -------------------------------------------------------------
+
+    def test_get_body_identical_to_origin(self):
+        path = "/__origin/big?bytes=300001&t=identical"
+        direct = curl(self.origin.url + path)
+        via = curl(self.gw.url(path))
+        self.assertEqual(direct.status, 200)
+        self.assertEqual(via.status, 200, via)
+        self.assertEqual(len(via.body), 300001)
+        self.assertTrue(via.body == direct.body == big_body_pattern(300001), "body differs from the origin's")
+        self.assertEqual(via.header("Content-Type"), "application/octet-stream")
+
+    def test_demo_page_through_gateway(self):
+        r = curl(self.gw.url("/"))
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("text/html", r.header("Content-Type", ""))
+        self.assertIn(b"Example Shop", r.body)
+        self.origin.assert_reached("/", method="GET")
+
+    def test_host_preserved(self):
+        curl(self.gw.url("/__origin/echo?t=host-default"))
+        e = self.origin.assert_reached("t=host-default")
+        self.assertEqual(self.origin.header(e, "Host"), ["127.0.0.1:%d" % self.gw.port])
+        curl(self.gw.url("/__origin/echo?t=host-custom"), headers=["Host: shop.example.test"])
+        e = self.origin.assert_reached("t=host-custom")
+        self.assertEqual(self.origin.header(e, "Host"), ["shop.example.test"])
+
+    def test_forwarded_headers_appended(self):
+        r = curl(self.gw.url("/__origin/echo?t=xff-none"))
+        self.assertEqual(r.status, 200, r)
+        e = self.origin.assert_reached("t=xff-none")
+        self.assertEqual(xff_list(e), ["127.0.0.1"], e["headers"])
+        self.assertEqual(last_value(e, "X-Forwarded-Proto"), "http", e["headers"])
+
+        curl(self.gw.url("/__origin/echo?t=xff-chain"), headers=["X-Forwarded-For: 203.0.113.7"])
+        e = self.origin.assert_reached("t=xff-chain")
+        self.assertEqual(xff_list(e), ["203.0.113.7", "127.0.0.1"], "X-Forwarded-For must be appended to")
+
+    def test_keepalive_two_requests_one_connection(self):
+        rs = curl_many([{"url": self.gw.url("/__origin/echo?t=ka1")}, {"url": self.gw.url("/__origin/echo?t=ka2")}],
+                       verbose=True)
+        self.assertEqual([r.status for r in rs], [200, 200], rs)
+        self.assertRegex(rs[1].stderr, r"(?i)re-using existing connection")
+        self.assertEqual(rs[0].num_connects, 1)
+        self.assertEqual(rs[1].num_connects, 0, "the second request opened a new connection")
+
+    def test_chunked_upstream_response_intact(self):
+        expected = b"".join(bytes([ord("a") + i % 26]) * 1000 for i in range(40))
+        for http in ("1.1", "h2c"):
+            with self.subTest(http=http):
+                r = curl(self.gw.url("/__origin/chunked?n=40&size=1000&delay_ms=5&t=" + http), http=http)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.exit_code, 0, r.info.get("errormsg"))
+                self.assertEqual(len(r.body), len(expected))
+                self.assertEqual(r.body, expected)
+
+    def test_head_has_headers_and_no_body(self):
+        r = curl(self.gw.url("/__origin/big?bytes=5000&t=head"), head=True)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.header("Content-Type"), "application/octet-stream")
+        e = self.origin.assert_reached("t=head")
+        self.assertEqual(e["method"], "HEAD")
+        # On one raw connection: HEAD then GET. If the gateway sent a body after the HEAD
+        # response, the GET's status line would not follow the HEAD's headers.
+        req = ("HEAD /__origin/big?bytes=5000&t=rawhead HTTP/1.1\r\nHost: shop.example.test\r\n\r\n"
+               "GET /__origin/big?bytes=70&t=rawget HTTP/1.1\r\nHost: shop.example.test\r\nConnection: close\r\n\r\n")
+        data = raw_request(self.gw.port, req.encode())
+        (s1, h1, b1), (s2, h2, b2) = parse_responses(data, ["HEAD", "GET"])
+        self.assertEqual((s1, b1), (200, b""))
+        self.assertEqual((s2, b2), (200, big_body_pattern(70)))
+
+    def test_post_body_reaches_origin_byte_exact(self):
+        body = os.urandom(100 * 1024)
+        digest = hashlib.sha256(body).hexdigest()
+        for http, tls in (("1.1", False), ("2", True)):
+            with self.subTest(http=http):
+                tag = "post-%s" % http
+                r = curl(self.gw.url("/__origin/echo?t=" + tag, tls=tls), data=body, http=http,
+                         headers=["Content-Type: application/octet-stream"])
+                self.assertEqual(r.status, 200, r)
+                e = self.origin.assert_reached("t=" + tag, method="POST")
+                self.assertEqual(e["body_length"], len(body))
+                self.assertEqual(e["body_sha256"], digest)
+
+    def test_chunked_request_body_reaches_origin(self):
+        body = os.urandom(50 * 1024)
+        r = curl(self.gw.url("/__origin/echo?t=chunked-upload"), data=body,
+                 headers=["Transfer-Encoding: chunked", "Content-Type: application/octet-stream"])
+        self.assertEqual(r.status, 200, r)
+        e = self.origin.assert_reached("t=chunked-upload", method="POST")
+        self.assertEqual(e["body_sha256"], hashlib.sha256(body).hexdigest())
+
+    def test_body_at_limit_passes(self):
+        body = b"x" * 1048576
+        r = curl(self.gw.url("/__origin/echo?t=at-limit"), data=body)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.origin.assert_reached("t=at-limit")["body_length"], len(body))
+
+    def test_body_over_limit_413_never_reaches_origin(self):
+        body = b"y" * (1048576 + 1)
+        r = curl(self.gw.url("/__origin/echo?t=over-limit"), data=body)
+        self.assertEqual(r.status, 413, r)
+        r = curl(self.gw.url("/__origin/echo?t=over-limit-chunked"), data=body, headers=["Transfer-Encoding: chunked"])
+        self.assertEqual(r.status, 413, r)
+        self.origin.assert_not_reached("t=over-limit")
+        self.assertEqual(curl(self.gw.url("/__origin/echo?t=after-413")).status, 200)
+
+    # ---- HTTP/2 ------------------------------------------------------------------------------
+
+    def test_http2_over_tls(self):
+        path = "/__origin/big?bytes=100000&t=h2tls"
+        r = curl(self.gw.url(path, tls=True), http="2", verbose=True)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.http_version, "2")
+        self.assertRegex(r.stderr, r"(?m)^< HTTP/2 200")
+        self.assertEqual(r.body, big_body_pattern(100000))
+        e = self.origin.assert_reached("t=h2tls")
+        self.assertEqual(last_value(e, "X-Forwarded-Proto"), "https", e["headers"])
+        self.assertEqual(self.origin.header(e, "Host"), ["127.0.0.1:%d" % self.gw.tls_port])
+
+    def test_http11_over_tls(self):
+        r = curl(self.gw.url("/__origin/echo?t=h1tls", tls=True), http="1.1")
+        self.assertEqual((r.status, r.http_version), (200, "1.1"), r)
+        self.assertEqual(last_value(self.origin.assert_reached("t=h1tls"), "X-Forwarded-Proto"), "https")
+
+    def test_h2c_prior_knowledge(self):
+        r = curl(self.gw.url("/__origin/big?bytes=20000&t=h2c"), http="h2c")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.http_version, "2")
+        self.assertEqual(r.body, big_body_pattern(20000))
+        self.origin.assert_reached("t=h2c")
+
+    # ---- what must not reach the origin ------------------------------------------------------
+
+    def test_connect_rejected_405(self):
+        r = curl(self.gw.url("/"), method="CONNECT", extra=["--request-target", "www.example.com:443"])
+        self.assertEqual(r.status, 405, r)
+        data = raw_request(self.gw.port, b"CONNECT internal.example:22 HTTP/1.1\r\nHost: internal.example:22\r\n\r\n",
+                           read_until_close=False)
+        self.assertRegex(data[:20], rb"^HTTP/1\.[01] 405 ")
+        self.origin.assert_not_reached("example", method="CONNECT")
+        self.assertEqual([e for e in self.origin.requests() if e["method"] == "CONNECT"], [])
+
+    def test_header_flood_rejected_gateway_survives(self):
+        headers = ["X-Flood-%03d: %s" % (i, "v" * 20) for i in range(200)]
+        r = curl(self.gw.url("/__origin/echo?t=flood"), headers=headers)
+        self.assertIn(r.status, (400, 431), r)
+        self.origin.assert_not_reached("t=flood")
+        self.assertTrue(self.gw.alive())
+        self.assertEqual(curl(self.gw.url("/__origin/echo?t=after-flood")).status, 200)
+
+    # ---- admin -------------------------------------------------------------------------------
+
+    def test_admin_metrics_auth(self):
+        url = self.gw.admin_url("/admin/metrics")
+        self.assertEqual(curl(url).status, 401)
+        self.assertEqual(curl(url, headers=["Authorization: Bearer wrong-%s" % ADMIN_TOKEN]).status, 403)
+        r = curl(url, headers=["Authorization: Bearer " + ADMIN_TOKEN])
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.header("Content-Type", "").startswith("text/plain"), r.headers)
+        self.assertIn("cg_requests_total", r.text)
+        sample = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [-+]?([0-9.eE+-]+|NaN|Inf)( [0-9]+)?$")
+        for line in r.text.splitlines():
+            if line and not line.startswith("#"):
+                self.assertRegex(line, sample, "not Prometheus text format")
+
+    def test_metrics_count_requests(self):
+        def total():
+            r = curl(self.gw.admin_url(), headers=["Authorization: Bearer " + ADMIN_TOKEN])
+            return sum(float(m.group(1)) for m in
+                       re.finditer(r"(?m)^cg_requests_total(?:\{[^}]*\})? (\S+)", r.text))
+        before = total()
+        for i in range(5):
+            curl(self.gw.url("/__origin/echo?t=count%d" % i))
+        self.assertTrue(wait_until(lambda: total() >= before + 5, 3), "cg_requests_total did not grow by 5")
+
+    def test_admin_port_does_not_proxy(self):
+        for hdrs in ([], ["Authorization: Bearer " + ADMIN_TOKEN]):
+            r = curl(self.gw.admin_url("/__origin/echo?t=admin-proxy"), headers=hdrs)
+            self.assertTrue(400 <= r.status < 500, r)
+            r = curl(self.gw.admin_url("/?t=admin-proxy-root"), headers=hdrs)
+            self.assertTrue(400 <= r.status < 500, r)
+        self.origin.assert_not_reached("t=admin-proxy")
+
+    # ---- logs --------------------------------------------------------------------------------
+
+    def test_access_log_one_line_per_request(self):
+        marks = ["acc-%d-%d" % (os.getpid(), i) for i in range(3)]
+        for m in marks:
+            self.assertEqual(curl(self.gw.url("/__origin/echo?t=" + m)).status, 200)
+        path = self.gw.path("access.log")
+
+        def counts():
+            try:
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    lines = f.read().splitlines()
+            except FileNotFoundError:
+                return None
+            c = [sum(1 for l in lines if m in l) for m in marks]
+            return c if all(c) else None
+        got = wait_until(counts, 3)
+        self.assertIsNotNone(got, "access log %s lacks the requests" % path)
+        self.assertEqual(got, [1, 1, 1])
+
+
+class UpstreamFailureTest(GatewayTestCase):
+    """502 when the origin is down, 504 when it is slower than proxy.io_timeout_ms."""
+    config = {"proxy": {"io_timeout_ms": 500}}
+
+    def assert_html_error(self, r, status):
+        self.assertEqual(r.status, status, r)
+        self.assertTrue(r.header("Content-Type", "").startswith("text/html"), r.headers)
+        self.assertRegex(r.text, r"(?i)<(!doctype html|html|body|h1|p)\b")
+
+    def test_upstream_not_started_502(self):
+        g = self.new_gateway("gw-dead-upstream", gateway_config("http://127.0.0.1:%d" % free_port()))
+        self.assert_html_error(curl(g.url("/")), 502)
+        self.assert_html_error(curl(g.url("/products"), http="h2c"), 502)
+        self.assertTrue(g.alive())
+
+    def test_upstream_killed_502(self):
+        o = self.new_origin("origin-killed")
+        g = self.new_gateway("gw-killed", gateway_config(o.url))
+        self.assertEqual(curl(g.url("/__origin/echo?t=before-kill")).status, 200)
+        o.kill()
+        self.assert_html_error(curl(g.url("/__origin/echo?t=after-kill")), 502)
+        self.assertTrue(g.alive())
+
+    def test_upstream_slow_504(self):
+        t0 = time.monotonic()
+        r = curl(self.gw.url("/__origin/slow?ms=3000&t=slow504"))
+        took = time.monotonic() - t0
+        self.assert_html_error(r, 504)
+        self.assertLess(took, 2.5, "the gateway waited longer than io_timeout_ms")
+        self.assertEqual(curl(self.gw.url("/__origin/slow?ms=50&t=fast")).status, 200)
+
+
+class SignalTest(GatewayTestCase):
+    """SIGTERM drains in-flight requests; SIGHUP reloads without failing a request."""
+    start_gateway = False
+
+    def test_sigterm_completes_inflight_request(self):
+        g = self.new_gateway("gw-term", gateway_config(self.origin.url))
+        result = {}
+        t = threading.Thread(target=lambda: result.setdefault("r", curl(g.url("/__origin/slow?ms=1500&t=drain"))))
+        t.start()
+        self.origin.assert_reached("t=drain", timeout=5)
+        g.signal(signal.SIGTERM)
+        t.join(15)
+        r = result.get("r")
+        self.assertIsNotNone(r, "curl did not finish")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.body, b"slept 1500 ms\n")
+        try:
+            g.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.fail("gateway still running 10 s after SIGTERM")
+        g.stop_and_check(expect_running=False)  # exit status 0 and no sanitizer report
+
+    def test_sighup_during_requests(self):
+        d = os.path.join(self.tmp, "gw-hup")
+        os.makedirs(d, exist_ok=True)
+        harness.make_cert(d)
+        g = self.new_gateway("gw-hup", gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem")))
+        stop = threading.Event()
+        results = []
+        lock = threading.Lock()
+
+        def load(n):
+            i = 0
+            while not stop.is_set():
+                if n == 0:    # HTTP/1.1: five requests on one keep-alive connection
+                    rs = curl_many([{"url": g.url("/__origin/echo?t=hup-%d-%d-%d" % (n, i, k))} for k in range(5)])
+                elif n == 1:  # HTTP/2 over TLS: five streams on one connection
+                    rs = curl_many([{"url": g.url("/__origin/echo?t=hup-%d-%d-%d" % (n, i, k), tls=True), "http": "2"}
+                                    for k in range(5)])
+                else:         # h2c: one transfer per curl (see curl_many)
+                    rs = [curl(g.url("/__origin/echo?t=hup-%d-%d" % (n, i)), http="h2c")]
+                i += 1
+                with lock:
+                    results.extend(rs)
+        threads = [threading.Thread(target=load, args=(n,)) for n in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        for _ in range(3):
+            g.signal(signal.SIGHUP)
+            time.sleep(0.3)
+        stop.set()
+        for t in threads:
+            t.join(30)
+        self.assertTrue(g.alive(), "gateway died on SIGHUP:\n" + g.stderr())
+        bad = [r for r in results if r.status != 200 or r.exit_code != 0]
+        self.assertGreater(len(results), 10)
+        self.assertEqual(bad, [], "%d of %d requests failed around SIGHUP" % (len(bad), len(results)))
+        self.assertEqual(curl(g.url("/__origin/echo?t=after-hup")).status, 200)
+        g.stop_and_check()
+
+
+GOOD = """{
+  "listen": [{"host": "127.0.0.1", "port": 18080}],
+  "upstream": "http://127.0.0.1:9000",
+  "threads": 2
+}
+"""
+
+
+class CheckConfigTest(GatewayTestCase):
+    """--check-config: "file:line:column: message" on stderr and exit 1 for a bad config."""
+    with_origin = False
+    start_gateway = False
+    pos_re = re.compile(r"(?m)^(?P<file>\S*?check\.json):(?P<line>\d+):(?P<col>\d+): (?P<msg>\S.*)$")
+
+    def check(self, text, name="check.json"):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return run_binary(["--check-config", "-c", path], cwd=self.tmp)
+
+    def assert_bad(self, text, line=None, mentions=()):
+        p = self.check(text)
+        self.assertEqual(p.returncode, 1, "exit status for a bad config (stderr: %r)" % p.stderr)
+        m = self.pos_re.search(p.stderr)
+        self.assertIsNotNone(m, "no 'file:line:column: message' on stderr: %r" % p.stderr)
+        if line is not None:
+            self.assertEqual(int(m.group("line")), line, "wrong line in %r" % m.group(0))
+        for word in mentions:
+            self.assertIn(word, m.group("msg"), "message should name %r" % word)
+        self.assertNotIn("AddressSanitizer", p.stderr)
+        self.assertNotIn("runtime error:", p.stderr)
+        return m
+
+    def test_good_config_exit_0(self):
+        p = self.check(GOOD)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_good_config_with_tls_exit_0(self):
+        harness.make_cert(self.tmp)
+        p = self.check(GOOD.replace('"port": 18080}', '"port": 18443, "tls": {"cert": "cert.pem", "key": "key.pem"}}'))
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_invalid_json(self):
+        self.assert_bad(GOOD.replace('"threads": 2', '"threads": 2,,'), line=4)
+
+    def test_unknown_key_top_level(self):
+        self.assert_bad(GOOD.replace('"threads": 2', '"threads": 2,\n  "bogus_key": true'), line=5,
+                        mentions=["bogus_key"])
+
+    def test_unknown_key_nested(self):
+        self.assert_bad(GOOD.replace('"threads": 2', '"threads": 2,\n  "proxy": {"io_timeout_ms": 100, "frobnicate": 1}'),
+                        line=5, mentions=["frobnicate"])
+
+    def test_wrong_type(self):
+        self.assert_bad(GOOD.replace('"threads": 2', '"threads": "two"'), line=4, mentions=["threads"])
+
+    def test_missing_listen(self):
+        self.assert_bad(GOOD.replace('"listen": [{"host": "127.0.0.1", "port": 18080}],\n', ""), mentions=["listen"])
+
+    def test_missing_upstream(self):
+        self.assert_bad(GOOD.replace('"upstream": "http://127.0.0.1:9000",\n', ""), mentions=["upstream"])
+
+    def test_bad_ports(self):
+        for port in ("0", "70000", '"80"'):
+            with self.subTest(port=port):
+                self.assert_bad(GOOD.replace("18080", port), line=2, mentions=["port"])
+
+    def test_bad_upstream(self):
+        for url in ("ftp://x", "http://"):
+            with self.subTest(url=url):
+                self.assert_bad(GOOD.replace("http://127.0.0.1:9000", url), line=3, mentions=["upstream"])
+
+    def test_missing_tls_cert(self):
+        text = GOOD.replace('"port": 18080}', '"port": 18443,\n    "tls": {"cert": "no-such-cert.pem", "key": "no-such-key.pem"}}')
+        self.assert_bad(text, line=3, mentions=["no-such-cert.pem"])
+
+    def test_version_and_help(self):
+        p = run_binary(["--version"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stdout.strip(), "--version printed nothing on stdout")
+        p = run_binary(["--help"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("--check-config", p.stdout + p.stderr)
