@@ -126,7 +126,7 @@ static int check_keys(loader_t *ld, json_t *obj, const char *const *allowed)
                 n += w > 0 ? (size_t)w : 0;
             }
             push_key(ld, key);
-            fail(ld, 1, "unknown key \"%s\" (allowed here: %s)", key, list);
+            fail(ld, 1, "unknown key (allowed here: %s)", list);
             pop(ld);
             return -1;
         }
