@@ -60,29 +60,34 @@
 /* iterator state after an error; _cur == NULL and _end == &iter_failed */
 static const char iter_failed;
 
-static inline int is_blank(unsigned char c)
+static inline int
+is_blank(unsigned char c)
 {
     return c == ' ' || c == '\t';
 }
 
 /* control bytes refused everywhere: %x00-08 / %x0A-1F / %x7F (RFC 6265bis §5.6 step 1) */
-static inline int is_ctl(unsigned char c)
+static inline int
+is_ctl(unsigned char c)
 {
     return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
-static inline int is_digit(unsigned char c)
+static inline int
+is_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
 }
 
-static inline unsigned char lower(unsigned char c)
+static inline unsigned char
+lower(unsigned char c)
 {
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
 /* ASCII case-insensitive equality of s[0..n) and the lower-case literal lit */
-static int eq_lit(const char *s, size_t n, const char *lit)
+static int
+eq_lit(const char *s, size_t n, const char *lit)
 {
     size_t i;
     for (i = 0; i < n; ++i)
@@ -92,7 +97,8 @@ static int eq_lit(const char *s, size_t n, const char *lit)
 }
 
 /* trims SP/HTAB from both ends of [*b, *e) */
-static void trim(const char **b, const char **e)
+static void
+trim(const char **b, const char **e)
 {
     while (*e > *b && is_blank((unsigned char)(*e)[-1]))
         --*e;
@@ -102,7 +108,8 @@ static void trim(const char **b, const char **e)
 
 /* ---- Cookie iterator ---------------------------------------------------------------- */
 
-void gw_cookie_iter_init(gw_cookie_iter_t *it, const char *header, size_t len)
+void
+gw_cookie_iter_init(gw_cookie_iter_t *it, const char *header, size_t len)
 {
     if (len > GW_COOKIE_MAX_HEADER || (header == NULL && len != 0)) {
         it->_cur = NULL;
@@ -113,7 +120,8 @@ void gw_cookie_iter_init(gw_cookie_iter_t *it, const char *header, size_t len)
     it->_end = header == NULL ? NULL : header + len;
 }
 
-int gw_cookie_iter_next(gw_cookie_iter_t *it, gw_cookie_pair_t *out)
+int
+gw_cookie_iter_next(gw_cookie_iter_t *it, gw_cookie_pair_t *out)
 {
     const char *p = it->_cur, *end = it->_end;
 
@@ -164,14 +172,16 @@ int gw_cookie_iter_next(gw_cookie_iter_t *it, gw_cookie_pair_t *out)
 /* ---- cookie-date (RFC 6265 §5.1.1) ------------------------------------------------- */
 
 /* delimiter = %x09 / %x20-2F / %x3B-40 / %x5B-60 / %x7B-7E */
-static inline int is_date_delim(unsigned char c)
+static inline int
+is_date_delim(unsigned char c)
 {
     return c == 0x09 || (c >= 0x20 && c <= 0x2f) || (c >= 0x3b && c <= 0x40) || (c >= 0x5b && c <= 0x60) ||
            (c >= 0x7b && c <= 0x7e);
 }
 
 /* reads a run of 1..max digits at tok[*i]; the run must end at a non-digit or the token end */
-static int take_digits(const char *tok, size_t tl, size_t *i, size_t min, size_t max, int *val)
+static int
+take_digits(const char *tok, size_t tl, size_t *i, size_t min, size_t max, int *val)
 {
     size_t n = 0;
     int v = 0;
@@ -188,7 +198,8 @@ static int take_digits(const char *tok, size_t tl, size_t *i, size_t min, size_t
 }
 
 /* time = hms-time [ non-digit *OCTET ]; hms-time = 1*2DIGIT ":" 1*2DIGIT ":" 1*2DIGIT */
-static int parse_hms(const char *tok, size_t tl, int *h, int *m, int *s)
+static int
+parse_hms(const char *tok, size_t tl, int *h, int *m, int *s)
 {
     size_t i = 0;
     if (take_digits(tok, tl, &i, 1, 2, h) != 0 || i >= tl || tok[i] != ':')
@@ -201,7 +212,8 @@ static int parse_hms(const char *tok, size_t tl, int *h, int *m, int *s)
 }
 
 /* days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil) */
-static int64_t days_from_civil(int64_t y, int m, int d)
+static int64_t
+days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -211,7 +223,8 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+static void
+civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -224,12 +237,14 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
-static int is_leap(int y)
+static int
+is_leap(int y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-int gw_cookie_parse_date(const char *s, size_t len, int64_t *out)
+int
+gw_cookie_parse_date(const char *s, size_t len, int64_t *out)
 {
     static const char months[12][4] = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
     int found_time = 0, found_day = 0, found_month = 0, found_year = 0;
@@ -300,7 +315,8 @@ int gw_cookie_parse_date(const char *s, size_t len, int64_t *out)
 #define DATE_MIN_T (-11644473600LL)
 #define DATE_MAX_T (253402300799LL)
 
-size_t gw_cookie_format_http_date(int64_t t, char *buf, size_t cap)
+size_t
+gw_cookie_format_http_date(int64_t t, char *buf, size_t cap)
 {
     static const char wdays[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char mnames[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -335,7 +351,8 @@ size_t gw_cookie_format_http_date(int64_t t, char *buf, size_t cap)
 /* ---- Set-Cookie parser (RFC 6265 §5.2) ---------------------------------------------- */
 
 /* §5.2.2: first char DIGIT or '-', the rest DIGITs; at least one digit. Saturates. */
-static int parse_max_age(const char *v, size_t n, int64_t *out)
+static int
+parse_max_age(const char *v, size_t n, int64_t *out)
 {
     size_t i = 0;
     int neg = 0;
@@ -359,7 +376,8 @@ static int parse_max_age(const char *v, size_t n, int64_t *out)
     return 0;
 }
 
-static void apply_attribute(gw_set_cookie_t *c, const char *n, size_t nl, const char *v, size_t vl)
+static void
+apply_attribute(gw_set_cookie_t *c, const char *n, size_t nl, const char *v, size_t vl)
 {
     int64_t t;
 
@@ -410,7 +428,8 @@ static void apply_attribute(gw_set_cookie_t *c, const char *n, size_t nl, const 
     /* anything else: §5.2 "ignore the cookie-av" */
 }
 
-int gw_set_cookie_parse(const char *s, size_t len, gw_set_cookie_t *out)
+int
+gw_set_cookie_parse(const char *s, size_t len, gw_set_cookie_t *out)
 {
     memset(out, 0, sizeof(*out));
     out->expires = GW_COOKIE_NO_EXPIRES;
@@ -456,7 +475,8 @@ int gw_set_cookie_parse(const char *s, size_t len, gw_set_cookie_t *out)
     return GW_COOKIE_OK;
 }
 
-const char *gw_cookie_strerror(int err)
+const char *
+gw_cookie_strerror(int err)
 {
     switch (err) {
     case GW_COOKIE_OK:
@@ -482,7 +502,8 @@ typedef struct st_outbuf_t {
     int failed;
 } outbuf_t;
 
-static void put(outbuf_t *o, const char *s, size_t n)
+static void
+put(outbuf_t *o, const char *s, size_t n)
 {
     if (o->failed || n == 0)
         return;
@@ -497,7 +518,8 @@ static void put(outbuf_t *o, const char *s, size_t n)
 #define PUT_LIT(o, lit) put((o), (lit), sizeof(lit) - 1)
 
 /* a field the parser reads back unchanged: no ';' or CTL, no blank at either edge */
-static int representable(const char *s, size_t n, int allow_eq)
+static int
+representable(const char *s, size_t n, int allow_eq)
 {
     if (n == 0)
         return 1;
@@ -511,7 +533,8 @@ static int representable(const char *s, size_t n, int allow_eq)
     return 1;
 }
 
-size_t gw_set_cookie_format(const gw_set_cookie_t *c, char *buf, size_t cap)
+size_t
+gw_set_cookie_format(const gw_set_cookie_t *c, char *buf, size_t cap)
 {
     outbuf_t o = {buf, cap, 0, 0};
     char num[24];

@@ -19,7 +19,8 @@
 
 #define S(lit) lit, sizeof(lit) - 1
 
-static char *heap_copy(const char *s, size_t n)
+static char *
+heap_copy(const char *s, size_t n)
 {
     char *p = malloc(n == 0 ? 1 : n);
     assert_non_null(p);
@@ -27,7 +28,8 @@ static char *heap_copy(const char *s, size_t n)
     return p;
 }
 
-static void assert_span(const char *p, size_t n, const char *want)
+static void
+assert_span(const char *p, size_t n, const char *want)
 {
     if (want == NULL) {
         assert_int_equal(n, 0);
@@ -74,7 +76,12 @@ static const struct iter_case iter_cases[] = {
     {S("_ga=GA1.2.3.4; _ga_ABC=GS1.1; _gid=x; _fbp=fb.1; NID=511=abc; IDE=xyz"),
      6,
      0,
-     {{"_ga", "GA1.2.3.4", 1}, {"_ga_ABC", "GS1.1", 1}, {"_gid", "x", 1}, {"_fbp", "fb.1", 1}, {"NID", "511=abc", 1}, {"IDE", "xyz", 1}}},
+     {{"_ga", "GA1.2.3.4", 1},
+      {"_ga_ABC", "GS1.1", 1},
+      {"_gid", "x", 1},
+      {"_fbp", "fb.1", 1},
+      {"NID", "511=abc", 1},
+      {"IDE", "xyz", 1}}},
     {S("a=\xc3\xa9\xff"), 1, 0, {{"a", "\xc3\xa9\xff", 1}}},
     {S("a=1; b\x01=2"), 1, 1, {{"a", "1", 1}}},
     {S("a=\x7f"), 0, 1, {{0}}},
@@ -83,7 +90,8 @@ static const struct iter_case iter_cases[] = {
     {NULL, 0, 0, 0, {{0}}} /* end of list */
 };
 
-static void run_iter_case(const struct iter_case *tc, const char *buf, size_t len)
+static void
+run_iter_case(const struct iter_case *tc, const char *buf, size_t len)
 {
     gw_cookie_iter_t it;
     gw_cookie_pair_t pr;
@@ -105,7 +113,8 @@ static void run_iter_case(const struct iter_case *tc, const char *buf, size_t le
     assert_int_equal(gw_cookie_iter_next(&it, &pr), r); /* sticky */
 }
 
-static void test_iter_table(void **state)
+static void
+test_iter_table(void **state)
 {
     for (const struct iter_case *tc = iter_cases; tc->in != NULL; ++tc) {
         char *buf = heap_copy(tc->in, tc->len);
@@ -116,7 +125,8 @@ static void test_iter_table(void **state)
 
 /* Every prefix of every case, in an exactly sized buffer: pairs whose segment ends with a
  * ';' inside the prefix are identical to the whole header's; the rest fail or end cleanly. */
-static void test_iter_prefixes(void **state)
+static void
+test_iter_prefixes(void **state)
 {
     for (const struct iter_case *tc = iter_cases; tc->in != NULL; ++tc) {
         gw_cookie_pair_t full[64];
@@ -155,7 +165,8 @@ static void test_iter_prefixes(void **state)
     }
 }
 
-static void test_iter_caps(void **state)
+static void
+test_iter_caps(void **state)
 {
     gw_cookie_iter_t it;
     gw_cookie_pair_t pr;
@@ -181,7 +192,8 @@ static void test_iter_caps(void **state)
 }
 
 /* Many pairs: the iterator is linear and keeps order */
-static void test_iter_many(void **state)
+static void
+test_iter_many(void **state)
 {
     char hdr[8192];
     size_t len = 0;
@@ -253,7 +265,8 @@ static const struct date_case date_cases[] = {
     {NULL, 0} /* end of list */
 };
 
-static void test_date_table(void **state)
+static void
+test_date_table(void **state)
 {
     for (const struct date_case *tc = date_cases; tc->in != NULL; ++tc) {
         size_t n = strlen(tc->in);
@@ -278,7 +291,8 @@ static void test_date_table(void **state)
     }
 }
 
-static void test_http_date_format(void **state)
+static void
+test_http_date_format(void **state)
 {
     char buf[64];
     struct {
@@ -336,32 +350,34 @@ struct sc_case {
 static const struct sc_case sc_cases[] = {
     /* RFC 6265 §3.1 */
     {S("SID=31d4d96e407aad42"), 0, "SID", "31d4d96e407aad42", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
-    {S("SID=31d4d96e407aad42; Path=/; Domain=example.com"), 0, "SID", "31d4d96e407aad42", "example.com", "/", NULL, E, NOMA, 0, 0, 0, SS_U},
+    {S("SID=31d4d96e407aad42; Path=/; Domain=example.com"), 0, "SID", "31d4d96e407aad42", "example.com", "/", NULL, E, NOMA, 0, 0,
+     0, SS_U},
     {S("SID=31d4d96e407aad42; Path=/; Secure; HttpOnly"), 0, "SID", "31d4d96e407aad42", NULL, "/", NULL, E, NOMA, 1, 1, 0, SS_U},
-    {S("lang=en-US; Expires=Wed, 09 Jun 2021 10:18:14 GMT"), 0, "lang", "en-US", NULL, NULL, "Wed, 09 Jun 2021 10:18:14 GMT", 1623233894,
-     NOMA, 0, 0, 0, SS_U},
-    {S("lang=; Expires=Sun, 06 Nov 1994 08:49:37 GMT"), 0, "lang", "", NULL, NULL, "Sun, 06 Nov 1994 08:49:37 GMT", 784111777, NOMA, 0,
-     0, 0, SS_U},
+    {S("lang=en-US; Expires=Wed, 09 Jun 2021 10:18:14 GMT"), 0, "lang", "en-US", NULL, NULL, "Wed, 09 Jun 2021 10:18:14 GMT",
+     1623233894, NOMA, 0, 0, 0, SS_U},
+    {S("lang=; Expires=Sun, 06 Nov 1994 08:49:37 GMT"), 0, "lang", "", NULL, NULL, "Sun, 06 Nov 1994 08:49:37 GMT", 784111777, NOMA,
+     0, 0, 0, SS_U},
     /* curl test 31 */
-    {S("foobar=name; domain=anything.com; path=/ ; secure"), 0, "foobar", "name", "anything.com", "/", NULL, E, NOMA, 1, 0, 0, SS_U},
+    {S("foobar=name; domain=anything.com; path=/ ; secure"), 0, "foobar", "name", "anything.com", "/", NULL, E, NOMA, 1, 0, 0,
+     SS_U},
     {S("ismatch=this  ; domain=test31.curl; path=/silly/"), 0, "ismatch", "this", "test31.curl", "/silly/", NULL, E, NOMA, 0, 0, 0,
      SS_U}, /* curl stores path "/silly" */
     {S("sec2value=secure2  ; domain=test31.curl; path=/secure2/ ; secure="), 0, "sec2value", "secure2", "test31.curl", "/secure2/",
      NULL, E, NOMA, 1, 0, 0, SS_U},
     {S("secure=very1  ; secure=; domain=test31.curl; path=/secure9/; "), 0, "secure", "very1", "test31.curl", "/secure9/", NULL, E,
      NOMA, 1, 0, 0, SS_U},
-    {S("httpo2=value2  ; domain=test31.curl; path=/p2/; httponly="), 0, "httpo2", "value2", "test31.curl", "/p2/", NULL, E, NOMA, 0, 1,
-     0, SS_U},
-    {S("httpandsec8=myvalue9; domain=test31.curl; path=/p4/; secure=; httponly"), 0, "httpandsec8", "myvalue9", "test31.curl", "/p4/",
-     NULL, E, NOMA, 1, 1, 0, SS_U},
+    {S("httpo2=value2  ; domain=test31.curl; path=/p2/; httponly="), 0, "httpo2", "value2", "test31.curl", "/p2/", NULL, E, NOMA, 0,
+     1, 0, SS_U},
+    {S("httpandsec8=myvalue9; domain=test31.curl; path=/p4/; secure=; httponly"), 0, "httpandsec8", "myvalue9", "test31.curl",
+     "/p4/", NULL, E, NOMA, 1, 1, 0, SS_U},
     {S("eat=this-too; domain=.foo.moo;"), 0, "eat", "this-too", "foo.moo", NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
     {S("nodomainnovalue"), 0, "", "nodomainnovalue", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U}, /* curl: dropped */
-    {S("  nodomain=value; expires=Fri Feb 13 11:56:27 GMT 2037"), 0, "nodomain", "value", NULL, NULL, "Fri Feb 13 11:56:27 GMT 2037",
-     2118138987, NOMA, 0, 0, 0, SS_U},
+    {S("  nodomain=value; expires=Fri Feb 13 11:56:27 GMT 2037"), 0, "nodomain", "value", NULL, NULL,
+     "Fri Feb 13 11:56:27 GMT 2037", 2118138987, NOMA, 0, 0, 0, SS_U},
     {S("novalue; domain=reallysilly"), 0, "", "novalue", "reallysilly", NULL, NULL, E, NOMA, 0, 0, 0, SS_U}, /* curl: dropped */
     {S("blankdomain=sure; domain=; path=/"), 0, "blankdomain", "sure", NULL, "/", NULL, E, NOMA, 0, 0, 0, SS_U},
-    {S("blexp=yesyes; domain=test31.curl; domain=test31.curl; expiry=totally bad;"), 0, "blexp", "yesyes", "test31.curl", NULL, NULL, E,
-     NOMA, 0, 0, 0, SS_U},
+    {S("blexp=yesyes; domain=test31.curl; domain=test31.curl; expiry=totally bad;"), 0, "blexp", "yesyes", "test31.curl", NULL,
+     NULL, E, NOMA, 0, 0, 0, SS_U},
     {S("withspaces=  yes  within and around    ;"), 0, "withspaces", "yes  within and around", NULL, NULL, NULL, E, NOMA, 0, 0, 0,
      SS_U},
     {S("withspaces2 =before equals;"), 0, "withspaces2", "before equals", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
@@ -401,10 +417,10 @@ static const struct sc_case sc_cases[] = {
     {S("a=b; Max-Age=10; Max-Age=20"), 0, "a", "b", NULL, NULL, NULL, E, 20, 0, 0, 0, SS_U},
     /* Expires */
     {S("a=b; Expires=garbage"), 0, "a", "b", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
-    {S("a=b; expires=Thu, 01 Jan 1970 00:00:00 GMT; EXPIRES=nope"), 0, "a", "b", NULL, NULL, "Thu, 01 Jan 1970 00:00:00 GMT", 0, NOMA,
-     0, 0, 0, SS_U},
-    {S("a=b; Expires=Sunday, 06-Nov-94 08:49:37 GMT; Max-Age=5"), 0, "a", "b", NULL, NULL, "Sunday, 06-Nov-94 08:49:37 GMT", 784111777,
-     5, 0, 0, 0, SS_U},
+    {S("a=b; expires=Thu, 01 Jan 1970 00:00:00 GMT; EXPIRES=nope"), 0, "a", "b", NULL, NULL, "Thu, 01 Jan 1970 00:00:00 GMT", 0,
+     NOMA, 0, 0, 0, SS_U},
+    {S("a=b; Expires=Sunday, 06-Nov-94 08:49:37 GMT; Max-Age=5"), 0, "a", "b", NULL, NULL, "Sunday, 06-Nov-94 08:49:37 GMT",
+     784111777, 5, 0, 0, 0, SS_U},
     /* Domain §5.2.3 */
     {S("a=b; DOMAIN=Example.COM"), 0, "a", "b", "Example.COM", NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
     {S("a=b; Domain=."), 0, "a", "b", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
@@ -432,7 +448,8 @@ static const struct sc_case sc_cases[] = {
     {NULL, 0} /* end of list */
 };
 
-static void check_sc(const struct sc_case *tc, const gw_set_cookie_t *c)
+static void
+check_sc(const struct sc_case *tc, const gw_set_cookie_t *c)
 {
     assert_span(c->name, c->name_len, tc->name);
     assert_span(c->value, c->value_len, tc->value);
@@ -452,7 +469,8 @@ static void check_sc(const struct sc_case *tc, const gw_set_cookie_t *c)
     assert_int_equal(c->same_site, tc->same_site);
 }
 
-static void assert_same_cookie(const gw_set_cookie_t *a, const gw_set_cookie_t *b)
+static void
+assert_same_cookie(const gw_set_cookie_t *a, const gw_set_cookie_t *b)
 {
     assert_int_equal(a->name_len, b->name_len);
     assert_memory_equal(a->name, b->name, a->name_len);
@@ -474,12 +492,14 @@ static void assert_same_cookie(const gw_set_cookie_t *a, const gw_set_cookie_t *
     assert_int_equal(a->same_site, b->same_site);
 }
 
-static int in_buf(const char *p, size_t n, const char *buf, size_t len)
+static int
+in_buf(const char *p, size_t n, const char *buf, size_t len)
 {
     return n == 0 || (p >= buf && p + n <= buf + len);
 }
 
-static void test_set_cookie_table(void **state)
+static void
+test_set_cookie_table(void **state)
 {
     for (const struct sc_case *tc = sc_cases; tc->in != NULL; ++tc) {
         char *buf = heap_copy(tc->in, tc->len);
@@ -507,7 +527,8 @@ static void test_set_cookie_table(void **state)
 
 /* every prefix in an exactly sized buffer: fails cleanly or yields fields inside the
  * buffer; once the first ';' is inside the prefix, name and value equal the whole line's */
-static void test_set_cookie_prefixes(void **state)
+static void
+test_set_cookie_prefixes(void **state)
 {
     for (const struct sc_case *tc = sc_cases; tc->in != NULL; ++tc) {
         gw_set_cookie_t full, c;
@@ -534,7 +555,8 @@ static void test_set_cookie_prefixes(void **state)
     }
 }
 
-static void test_set_cookie_caps(void **state)
+static void
+test_set_cookie_caps(void **state)
 {
     char *line = malloc(GW_SET_COOKIE_MAX_LINE + 1);
     gw_set_cookie_t c;
@@ -574,7 +596,8 @@ static void test_set_cookie_caps(void **state)
     assert_int_equal(gw_set_cookie_parse(NULL, 0, &c), GW_COOKIE_ERR_EMPTY);
 }
 
-static void test_strerror(void **state)
+static void
+test_strerror(void **state)
 {
     assert_string_equal(gw_cookie_strerror(GW_COOKIE_OK), "ok");
     for (int e = GW_COOKIE_ERR_TOO_BIG; e < 0; ++e) {
@@ -587,7 +610,8 @@ static void test_strerror(void **state)
 
 /* ---- Set-Cookie serialiser -------------------------------------------------------- */
 
-static void test_format_exact(void **state)
+static void
+test_format_exact(void **state)
 {
     struct {
         const char *in, *want;
@@ -626,7 +650,8 @@ static void test_format_exact(void **state)
 }
 
 /* the gateway's use: cap a lifetime and re-emit */
-static void test_format_rewrite(void **state)
+static void
+test_format_rewrite(void **state)
 {
     const char *in = "_ga=GA1.2.3; Path=/; Domain=.example.com; Expires=Fri, 31 Dec 9999 23:59:59 GMT; Max-Age=63072000";
     gw_set_cookie_t c;
@@ -646,7 +671,8 @@ static void test_format_rewrite(void **state)
     assert_string_equal(out, "_ga=GA1.2.3; Path=/; Secure");
 }
 
-static void test_format_refuses(void **state)
+static void
+test_format_refuses(void **state)
 {
     char out[8192];
     gw_set_cookie_t base, c;
@@ -655,9 +681,9 @@ static void test_format_refuses(void **state)
     struct {
         const char *name, *value, *domain, *path;
     } bad[] = {
-        {"a=x", "b", NULL, NULL}, {"a;", "b", NULL, NULL},  {" a", "b", NULL, NULL}, {"a\t", "b", NULL, NULL},
+        {"a=x", "b", NULL, NULL}, {"a;", "b", NULL, NULL},  {" a", "b", NULL, NULL},   {"a\t", "b", NULL, NULL},
         {"a", "b;c", NULL, NULL}, {"a", "b ", NULL, NULL},  {"a", "\x01", NULL, NULL}, {"a\x7f", "b", NULL, NULL},
-        {"", "", NULL, NULL},     {"a", "b", "x;y", NULL}, {"a", "b", " x", NULL},  {"a", "b", NULL, "nope"},
+        {"", "", NULL, NULL},     {"a", "b", "x;y", NULL},  {"a", "b", " x", NULL},    {"a", "b", NULL, "nope"},
         {"a", "b", NULL, "/\n"},  {NULL, NULL, NULL, NULL},
     };
     for (int i = 0; bad[i].name != NULL; ++i) {
@@ -694,15 +720,16 @@ static void test_format_refuses(void **state)
     assert_int_not_equal(gw_set_cookie_format(&c, out, sizeof(out)), 0);
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_iter_table),        cmocka_unit_test(test_iter_prefixes),
-        cmocka_unit_test(test_iter_caps),         cmocka_unit_test(test_iter_many),
-        cmocka_unit_test(test_date_table),        cmocka_unit_test(test_http_date_format),
-        cmocka_unit_test(test_set_cookie_table),  cmocka_unit_test(test_set_cookie_prefixes),
-        cmocka_unit_test(test_set_cookie_caps),   cmocka_unit_test(test_strerror),
-        cmocka_unit_test(test_format_exact),      cmocka_unit_test(test_format_rewrite),
+        cmocka_unit_test(test_iter_table),       cmocka_unit_test(test_iter_prefixes),
+        cmocka_unit_test(test_iter_caps),        cmocka_unit_test(test_iter_many),
+        cmocka_unit_test(test_date_table),       cmocka_unit_test(test_http_date_format),
+        cmocka_unit_test(test_set_cookie_table), cmocka_unit_test(test_set_cookie_prefixes),
+        cmocka_unit_test(test_set_cookie_caps),  cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_format_exact),     cmocka_unit_test(test_format_rewrite),
         cmocka_unit_test(test_format_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Generate conf/cookies.json (cookie name -> consent category) from the Open Cookie Database.
+
+Usage: conf/gen_cookies.py OPEN-COOKIE-DATABASE.json [-o conf/cookies.json] [--min-wildcard N]
+
+Input: the Open Cookie Database JSON (https://github.com/jkwakman/Open-Cookie-Database,
+Apache-2.0): {platform: [{"cookie", "category", "wildcardMatch", ...}, ...]}.
+Output (read by filters/cookie_db.c, one entry per line, sorted by name for stable diffs):
+  {"source": {...licence and provenance...}, "notes": [...],
+   "cookies": [{"name": "_ga", "category": "analytics", "platform": "Google Analytics"},
+               {"name": "_ga_*", "category": "analytics", "platform": "Google Analytics"}, ...]}
+A name ending in '*' is a prefix: it matches every cookie name that starts with the part
+before the '*', the bare prefix included (the database's wildcardMatch = "1": "_ga_"
+covers "_ga_XYZ123").
+
+Rules (also written into the output's "notes"):
+  - categories: Necessary, Security -> necessary; Functional, Personalization ->
+    functional; Analytics -> analytics; Marketing -> marketing. Any other category is an
+    error, so a new upstream category cannot slip through unmapped.
+  - names are stripped of surrounding whitespace and of invisible format characters
+    (the database has a tab and a soft hyphen in two names); empty names and names with
+    ';', '=', ',', '"', '\\' or control characters (they cannot be cookie names) are dropped.
+  - a name already ending in '*' is a prefix even when wildcardMatch is "0".
+  - over-broad prefixes: a wildcard shorter than --min-wildcard bytes (default 4) that
+    does not end in a separator ('_', '-', '.', ':') is kept as an exact name only.
+    "_s*" or "cap*" would otherwise put a site's own "_session" or "captcha" cookies into
+    analytics or marketing. --min-wildcard 0 keeps every wildcard.
+  - a name listed under several categories gets the most restrictive one, in the order
+    marketing > analytics > functional > necessary (the one a visitor is least likely to
+    grant), so a disagreement in the database errs toward not forwarding the cookie.
+    The platform kept is the alphabetically first among those with the chosen category.
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+import unicodedata
+
+CATEGORY_MAP = {
+    "Necessary": "necessary",
+    "Security": "necessary",
+    "Functional": "functional",
+    "Personalization": "functional",
+    "Analytics": "analytics",
+    "Marketing": "marketing",
+}
+# most restrictive first: wins when one name has several categories
+STRICTNESS = ["marketing", "analytics", "functional", "necessary"]
+SEPARATORS = "_-.:"
+FORBIDDEN = set(';=,"\\')
+
+
+def clean_name(raw):
+    name = "".join(ch for ch in raw if unicodedata.category(ch) != "Cf").strip()
+    if not name or any(ch in FORBIDDEN or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+        return None
+    return name
+
+
+def generate(db, min_wildcard, input_sha256):
+    chosen = {}  # pattern -> (category, platform)
+    stats = {"entries": 0, "dropped_bad_name": 0, "narrowed_wildcards": 0}
+    narrowed = []
+    conflicts = set()
+    for platform in sorted(db):
+        for e in db[platform]:
+            stats["entries"] += 1
+            cat_in = e.get("category")
+            if cat_in not in CATEGORY_MAP:
+                raise SystemExit("unknown Open Cookie Database category %r (platform %r)" % (cat_in, platform))
+            cat = CATEGORY_MAP[cat_in]
+            name = clean_name(e.get("cookie", ""))
+            if name is None:
+                stats["dropped_bad_name"] += 1
+                continue
+            wildcard = str(e.get("wildcardMatch", "0")) == "1" or name.endswith("*")
+            base = name.rstrip("*")
+            if not base:
+                stats["dropped_bad_name"] += 1
+                continue
+            if wildcard and len(base.encode()) < min_wildcard and base[-1] not in SEPARATORS:
+                narrowed.append(base)
+                stats["narrowed_wildcards"] += 1
+                wildcard = False
+            pattern = base + "*" if wildcard else base
+            old = chosen.get(pattern)
+            if old is None:
+                chosen[pattern] = (cat, platform)
+            elif old[0] != cat:
+                conflicts.add(pattern)
+                if STRICTNESS.index(cat) < STRICTNESS.index(old[0]):
+                    chosen[pattern] = (cat, platform)
+            # same category: keep the alphabetically first platform (platforms are visited sorted)
+
+    cookies = [{"name": p, "category": c, "platform": pl} for p, (c, pl) in sorted(chosen.items(), key=lambda kv: kv[0].encode())]
+    source = {
+        "name": "Open Cookie Database",
+        "url": "https://github.com/jkwakman/Open-Cookie-Database",
+        "licence": "Apache-2.0",
+        "copy": "npm @slashgear/gdpr-cookie-scanner@3.8.2, src/data/open-cookie-database.json",
+        "input_sha256": input_sha256,
+        "generated_by": "conf/gen_cookies.py",
+    }
+    notes = [
+        "Generated file: edit conf/gen_cookies.py or use cookies.overrides in consentgate.json instead.",
+        "A name ending in '*' matches every cookie name starting with the part before it; exact names beat "
+        "prefixes, longer prefixes beat shorter ones, operator overrides beat everything.",
+        "Category mapping: %s." % ", ".join("%s -> %s" % kv for kv in CATEGORY_MAP.items()),
+        "A name listed under several categories gets the most restrictive: %s (%s)."
+        % (" > ".join(STRICTNESS), ", ".join(sorted(conflicts)) or "none"),
+        "Wildcards shorter than %d bytes not ending in one of '%s' are exact names only: %s."
+        % (min_wildcard, SEPARATORS, ", ".join(sorted(set(narrowed))) or "none"),
+        "Input %d entries; %d dropped (unusable names); %d names with conflicting categories; %d patterns written."
+        % (stats["entries"], stats["dropped_bad_name"], len(conflicts), len(cookies)),
+    ]
+    return source, notes, cookies
+
+
+def render(source, notes, cookies):
+    out = ['{\n  "source": ', json.dumps(source, sort_keys=False), ',\n  "notes": [\n']
+    out.append(",\n".join("    " + json.dumps(n) for n in notes))
+    out.append('\n  ],\n  "cookies": [\n')
+    out.append(",\n".join("    " + json.dumps(c) for c in cookies))
+    out.append("\n  ]\n}\n")
+    return "".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("input", help="open-cookie-database.json")
+    ap.add_argument("-o", "--output", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "cookies.json"))
+    ap.add_argument("--min-wildcard", type=int, default=4, help="shortest prefix kept as a wildcard without a separator")
+    args = ap.parse_args()
+    with open(args.input, "rb") as f:
+        raw = f.read()
+    db = json.loads(raw)
+    if not isinstance(db, dict):
+        raise SystemExit("%s: expected an object of platforms" % args.input)
+    source, notes, cookies = generate(db, args.min_wildcard, hashlib.sha256(raw).hexdigest())
+    text = render(source, notes, cookies)
+    tmp = args.output + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, args.output)
+    print("%s: %d patterns (%s)" % (args.output, len(cookies), notes[-1]), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
