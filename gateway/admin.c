@@ -84,8 +84,10 @@ int gw_admin_load_tokens(const char *path, char *err, size_t errlen)
     tokens_t *t = parse_tokens(path, err, errlen);
     if (t == NULL)
         return -1;
-    free(tokens_path);
-    tokens_path = strdup(path);
+    if (tokens_path != path) {
+        free(tokens_path);
+        tokens_path = strdup(path);
+    }
     tokens_t *old = gw_snap_publish(&tokens, t);
     if (old != NULL) {
         gw_qsbr_synchronize();

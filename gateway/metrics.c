@@ -19,9 +19,10 @@ int gw_metrics_init(size_t num_threads)
 {
     if (num_threads == 0 || num_threads > GW_METRICS_MAX_THREADS)
         return -1;
-    gw_metrics_threads = aligned_alloc(64, sizeof(gw_metrics_t) * num_threads);
-    if (gw_metrics_threads == NULL)
+    void *p;
+    if (posix_memalign(&p, 64, sizeof(gw_metrics_t) * num_threads) != 0)
         return -1;
+    gw_metrics_threads = p;
     memset(gw_metrics_threads, 0, sizeof(gw_metrics_t) * num_threads);
     gw_metrics_num_threads = num_threads;
     return 0;
