@@ -13,7 +13,8 @@ body has been read and before the answer is sent, so a client that has its answe
 line.  Fields: time (ISO 8601, UTC), ts (Unix seconds), method, path (with query), version,
 headers ([name, value] pairs in the order received, names as sent), body_length, body_sha256,
 body (first 4 KB, UTF-8 with replacement), client ([address, port]), and "incomplete": true
-when the connection closed before the announced body arrived.
+when the connection closed before the announced body arrived.  A request the HTTP parser rejects
+(malformed request line or headers) gets the standard library's 400 and is not logged.
 
 Scriptable endpoints (every one also takes h=Name:value, repeatable, to add response headers;
 a Content-Type given that way replaces the default one):
