@@ -47,6 +47,7 @@ STOP_TIMEOUT = 10.0
 ADMIN_TOKEN_NAME = "ci"
 ADMIN_TOKEN = "ci-token-7f3a9c2e41d8b6"
 
+sys.dont_write_bytecode = True  # no __pycache__ in conf/demo
 sys.path.insert(0, os.path.join(REPO, "conf", "demo"))
 from origin import big_body_pattern, GIF_1X1  # noqa: E402  (the same bytes the origin sends)
 

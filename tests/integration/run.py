@@ -18,6 +18,7 @@ import traceback
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ folders in the work tree
 
 
 def flatten(suite):
