@@ -96,7 +96,9 @@ static void test_lookup_table(void **state)
     const char *open_db = NULL;
     char err[512];
 
-    for (size_t i = 0; cases[i].db != NULL; ++i) {
+    /* each case twice in a row: the second answer comes from the per-thread record cache */
+    for (size_t j = 0; cases[j / 2].db != NULL; ++j) {
+        size_t i = j / 2;
         if (open_db == NULL || strcmp(open_db, cases[i].db) != 0) {
             gw_geo_close(g);
             g = gw_geo_open(data_path(cases[i].db), err, sizeof(err));
@@ -114,6 +116,28 @@ static void test_lookup_table(void **state)
                      r.in_eu, cases[i].rc, cases[i].country, cases[i].sub, cases[i].in_eu);
     }
     gw_geo_close(g);
+}
+
+/* the record cache never answers for a database that was closed */
+static void test_lookup_cache_per_database(void **state)
+{
+    static const char *dbs[] = {"GeoIP2-City-Test.mmdb", "GeoIP2-Country-Test.mmdb", "GeoIP2-City-Test.mmdb",
+                                "GeoIP2-Country-Test.mmdb", NULL};
+    static const char *subs[] = {"ENG", "", "ENG", ""};
+    char err[512];
+    struct sockaddr_storage ss;
+    gw_geo_result_t r;
+    make_addr("81.2.69.160", 0, &ss);
+    for (size_t i = 0; dbs[i] != NULL; ++i) {
+        gw_geo_t *g = gw_geo_open(data_path(dbs[i]), err, sizeof(err));
+        assert_non_null(g);
+        for (int k = 0; k != 3; ++k) {
+            assert_int_equal(gw_geo_lookup(g, (struct sockaddr *)&ss, &r), 0);
+            assert_string_equal(r.country, "GB");
+            assert_string_equal(r.subdivision, subs[i]);
+        }
+        gw_geo_close(g);
+    }
 }
 
 static void test_lookup_bad_arguments(void **state)
@@ -472,6 +496,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookup_table),
+        cmocka_unit_test(test_lookup_cache_per_database),
         cmocka_unit_test(test_lookup_bad_arguments),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_regimes_keys),
