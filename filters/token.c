@@ -17,7 +17,8 @@
 
 #define HMAC_BLOCK 64
 
-int gw_token_key_init(gw_token_key_t *k, uint8_t id, const void *secret, size_t len)
+int
+gw_token_key_init(gw_token_key_t *k, uint8_t id, const void *secret, size_t len)
 {
     uint8_t block[HMAC_BLOCK], pad[HMAC_BLOCK];
 
@@ -43,13 +44,15 @@ int gw_token_key_init(gw_token_key_t *k, uint8_t id, const void *secret, size_t 
     return 0;
 }
 
-void gw_token_key_clear(gw_token_key_t *k)
+void
+gw_token_key_clear(gw_token_key_t *k)
 {
     if (k != NULL)
         OPENSSL_cleanse(k, sizeof(*k));
 }
 
-void gw_token_hmac(const gw_token_key_t *k, const void *msg, size_t len, uint8_t out[32])
+void
+gw_token_hmac(const gw_token_key_t *k, const void *msg, size_t len, uint8_t out[32])
 {
     SHA256_CTX ctx = k->inner;
     uint8_t inner[SHA256_DIGEST_LENGTH];
@@ -67,22 +70,24 @@ static const char b64url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmno
 
 /* value + 1 for alphabet characters, 0 (the default) for everything else */
 static const uint8_t b64url_value[256] = {
-    ['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, ['H'] = 8, ['I'] = 9, ['J'] = 10,
-    ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19,
-    ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28,
-    ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37,
-    ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46,
-    ['u'] = 47, ['v'] = 48, ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55,
-    ['3'] = 56, ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['-'] = 63, ['_'] = 64,
+    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,  ['H'] = 8,  ['I'] = 9,  ['J'] = 10,
+    ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20,
+    ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30,
+    ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+    ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49, ['x'] = 50,
+    ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60,
+    ['8'] = 61, ['9'] = 62, ['-'] = 63, ['_'] = 64,
 };
 
 /* returns 0..63, or -1 for a character outside the alphabet */
-static int b64url_decode_char(unsigned char c)
+static int
+b64url_decode_char(unsigned char c)
 {
     return (int)b64url_value[c] - 1;
 }
 
-size_t gw_b64url_encode(const void *in, size_t len, char *out, size_t cap)
+size_t
+gw_b64url_encode(const void *in, size_t len, char *out, size_t cap)
 {
     const uint8_t *p = in;
     size_t need = GW_B64URL_ENCODED_LEN(len), o = 0, i = 0;
@@ -116,7 +121,8 @@ size_t gw_b64url_encode(const void *in, size_t len, char *out, size_t cap)
     return o;
 }
 
-long gw_b64url_decode(const char *s, size_t len, uint8_t *out, size_t cap)
+long
+gw_b64url_decode(const char *s, size_t len, uint8_t *out, size_t cap)
 {
     size_t rem = len % 4, full = len - rem, need = full / 4 * 3 + (rem == 0 ? 0 : rem - 1), o = 0;
 
@@ -150,7 +156,8 @@ long gw_b64url_decode(const char *s, size_t len, uint8_t *out, size_t cap)
 
 /* --- token ---------------------------------------------------------------------------------- */
 
-static void put_be(uint8_t *p, uint64_t v, size_t n)
+static void
+put_be(uint8_t *p, uint64_t v, size_t n)
 {
     for (size_t i = n; i != 0; --i) {
         p[i - 1] = (uint8_t)v;
@@ -158,7 +165,8 @@ static void put_be(uint8_t *p, uint64_t v, size_t n)
     }
 }
 
-static uint64_t get_be(const uint8_t *p, size_t n)
+static uint64_t
+get_be(const uint8_t *p, size_t n)
 {
     uint64_t v = 0;
     for (size_t i = 0; i != n; ++i)
@@ -166,7 +174,8 @@ static uint64_t get_be(const uint8_t *p, size_t n)
     return v;
 }
 
-static void pack(const gw_token_t *t, uint8_t key_id, uint8_t p[GW_TOKEN_PAYLOAD_LEN])
+static void
+pack(const gw_token_t *t, uint8_t key_id, uint8_t p[GW_TOKEN_PAYLOAD_LEN])
 {
     p[0] = GW_TOKEN_FORMAT;
     p[1] = key_id;
@@ -179,7 +188,8 @@ static void pack(const gw_token_t *t, uint8_t key_id, uint8_t p[GW_TOKEN_PAYLOAD
     put_be(p + 31, t->expires, 5);
 }
 
-static void unpack(const uint8_t p[GW_TOKEN_PAYLOAD_LEN], gw_token_t *t)
+static void
+unpack(const uint8_t p[GW_TOKEN_PAYLOAD_LEN], gw_token_t *t)
 {
     t->key_id = p[1];
     memcpy(t->visitor, p + 2, 16);
@@ -191,7 +201,8 @@ static void unpack(const uint8_t p[GW_TOKEN_PAYLOAD_LEN], gw_token_t *t)
     t->expires = get_be(p + 31, 5);
 }
 
-size_t gw_token_encode(const gw_token_t *t, const gw_token_key_t *key, char *out, size_t cap)
+size_t
+gw_token_encode(const gw_token_t *t, const gw_token_key_t *key, char *out, size_t cap)
 {
     uint8_t raw[GW_TOKEN_RAW_LEN], mac[SHA256_DIGEST_LENGTH];
 
@@ -205,8 +216,9 @@ size_t gw_token_encode(const gw_token_t *t, const gw_token_key_t *key, char *out
     return gw_b64url_encode(raw, sizeof(raw), out, cap);
 }
 
-gw_token_status_t gw_token_decode(const char *s, size_t len, const gw_token_key_t *keys, size_t nkeys, uint64_t now,
-                                  uint32_t policy_version, gw_token_t *out)
+gw_token_status_t
+gw_token_decode(const char *s, size_t len, const gw_token_key_t *keys, size_t nkeys, uint64_t now, uint32_t policy_version,
+                gw_token_t *out)
 {
     uint8_t raw[GW_TOKEN_RAW_LEN], mac[SHA256_DIGEST_LENGTH];
     const gw_token_key_t *key = NULL;
@@ -237,7 +249,8 @@ gw_token_status_t gw_token_decode(const char *s, size_t len, const gw_token_key_
     return GW_TOKEN_OK;
 }
 
-const char *gw_token_strerror(gw_token_status_t st)
+const char *
+gw_token_strerror(gw_token_status_t st)
 {
     switch (st) {
     case GW_TOKEN_OK:
@@ -256,7 +269,8 @@ const char *gw_token_strerror(gw_token_status_t st)
     return "unknown status";
 }
 
-int gw_token_new_visitor(uint8_t id[16])
+int
+gw_token_new_visitor(uint8_t id[16])
 {
     if (RAND_bytes(id, 16) != 1) {
         memset(id, 0, 16);

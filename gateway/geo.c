@@ -36,7 +36,8 @@ static __thread struct {
 static const char eu_members[][3] = {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
                                      "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"};
 
-static int is_eu_member(const char cc[3])
+static int
+is_eu_member(const char cc[3])
 {
     for (size_t i = 0; i != sizeof(eu_members) / sizeof(eu_members[0]); ++i)
         if (cc[0] == eu_members[i][0] && cc[1] == eu_members[i][1])
@@ -44,21 +45,24 @@ static int is_eu_member(const char cc[3])
     return 0;
 }
 
-static int upper_alpha(int c)
+static int
+upper_alpha(int c)
 {
     if (c >= 'a' && c <= 'z')
         return c - 'a' + 'A';
     return c >= 'A' && c <= 'Z' ? c : -1;
 }
 
-static int upper_alnum(int c)
+static int
+upper_alnum(int c)
 {
     return c >= '0' && c <= '9' ? c : upper_alpha(c);
 }
 
 /* --- lookup ---------------------------------------------------------------------------------- */
 
-gw_geo_t *gw_geo_open(const char *path, char *err, size_t errlen)
+gw_geo_t *
+gw_geo_open(const char *path, char *err, size_t errlen)
 {
     /* database types that carry no location: a configuration mistake, not an empty answer */
     static const char *not_geo[] = {"ASN", "Anonymous-IP", "ISP", "Domain", "Connection-Type", NULL};
@@ -110,7 +114,8 @@ gw_geo_t *gw_geo_open(const char *path, char *err, size_t errlen)
     return g;
 }
 
-void gw_geo_close(gw_geo_t *g)
+void
+gw_geo_close(gw_geo_t *g)
 {
     if (g == NULL)
         return;
@@ -119,7 +124,8 @@ void gw_geo_close(gw_geo_t *g)
 }
 
 /* reads map[`name`].iso_code (and .is_in_european_union) into out; 0 when the code is usable */
-static int read_country(MMDB_entry_s *record, const char *name, gw_geo_result_t *out)
+static int
+read_country(MMDB_entry_s *record, const char *name, gw_geo_result_t *out)
 {
     MMDB_entry_data_s d;
 
@@ -135,15 +141,15 @@ static int read_country(MMDB_entry_s *record, const char *name, gw_geo_result_t 
     out->country[0] = (char)a;
     out->country[1] = (char)b;
     out->country[2] = '\0';
-    if (MMDB_get_value(&map, &d, "is_in_european_union", NULL) == MMDB_SUCCESS && d.has_data &&
-        d.type == MMDB_DATA_TYPE_BOOLEAN)
+    if (MMDB_get_value(&map, &d, "is_in_european_union", NULL) == MMDB_SUCCESS && d.has_data && d.type == MMDB_DATA_TYPE_BOOLEAN)
         out->in_eu = d.boolean ? 1 : 0;
     else
         out->in_eu = (uint8_t)is_eu_member(out->country);
     return 0;
 }
 
-static void read_subdivision(MMDB_entry_s *record, gw_geo_result_t *out)
+static void
+read_subdivision(MMDB_entry_s *record, gw_geo_result_t *out)
 {
     MMDB_entry_data_s d;
     char sub[4];
@@ -161,7 +167,8 @@ static void read_subdivision(MMDB_entry_s *record, gw_geo_result_t *out)
     out->subdivision[d.data_size] = '\0';
 }
 
-int gw_geo_lookup(const gw_geo_t *g, const struct sockaddr *sa, gw_geo_result_t *out)
+int
+gw_geo_lookup(const gw_geo_t *g, const struct sockaddr *sa, gw_geo_result_t *out)
 {
     struct sockaddr_in v4;
     int mmdb_error = MMDB_SUCCESS;
@@ -204,14 +211,16 @@ int gw_geo_lookup(const gw_geo_t *g, const struct sockaddr *sa, gw_geo_result_t 
 
 /* --- regime table ---------------------------------------------------------------------------- */
 
-void gw_regimes_init(gw_regimes_t *t)
+void
+gw_regimes_init(gw_regimes_t *t)
 {
     memset(t, 0, sizeof(*t));
     t->eu = -1;
     memset(t->country, -1, sizeof(t->country));
 }
 
-int gw_regimes_set_default(gw_regimes_t *t, int regime)
+int
+gw_regimes_set_default(gw_regimes_t *t, int regime)
 {
     if (regime < 0 || regime > 127)
         return -1;
@@ -219,7 +228,8 @@ int gw_regimes_set_default(gw_regimes_t *t, int regime)
     return 0;
 }
 
-int gw_regimes_add(gw_regimes_t *t, const char *key, size_t len, int regime)
+int
+gw_regimes_add(gw_regimes_t *t, const char *key, size_t len, int regime)
 {
     char sub[4] = {0};
     int a, b;
@@ -259,7 +269,8 @@ int gw_regimes_add(gw_regimes_t *t, const char *key, size_t len, int regime)
     return 0;
 }
 
-int gw_regimes_resolve(const gw_regimes_t *t, const gw_geo_result_t *geo)
+int
+gw_regimes_resolve(const gw_regimes_t *t, const gw_geo_result_t *geo)
 {
     if (geo == NULL || geo->country[0] < 'A' || geo->country[0] > 'Z' || geo->country[1] < 'A' || geo->country[1] > 'Z')
         return t->def;
@@ -280,7 +291,8 @@ int gw_regimes_resolve(const gw_regimes_t *t, const gw_geo_result_t *geo)
 /* --- client address -------------------------------------------------------------------------- */
 
 /* text[0..len) -> 16 bytes (IPv4 as ::ffff:a.b.c.d); returns AF_INET / AF_INET6, or -1 */
-static int parse_addr(const char *text, size_t len, uint8_t addr[16])
+static int
+parse_addr(const char *text, size_t len, uint8_t addr[16])
 {
     char buf[INET6_ADDRSTRLEN + 1];
 
@@ -302,7 +314,8 @@ static int parse_addr(const char *text, size_t len, uint8_t addr[16])
 }
 
 /* sockaddr -> 16 bytes as above; returns the family, or -1 */
-static int sockaddr_bytes(const struct sockaddr *sa, uint8_t addr[16])
+static int
+sockaddr_bytes(const struct sockaddr *sa, uint8_t addr[16])
 {
     if (sa->sa_family == AF_INET) {
         memset(addr, 0, 10);
@@ -317,7 +330,8 @@ static int sockaddr_bytes(const struct sockaddr *sa, uint8_t addr[16])
     return -1;
 }
 
-static int cidr_match(const gw_cidr_t *c, const uint8_t addr[16])
+static int
+cidr_match(const gw_cidr_t *c, const uint8_t addr[16])
 {
     size_t whole = c->prefix / 8, bits = c->prefix % 8;
     if (memcmp(c->addr, addr, whole) != 0)
@@ -328,7 +342,8 @@ static int cidr_match(const gw_cidr_t *c, const uint8_t addr[16])
     return (addr[whole] & mask) == c->addr[whole];
 }
 
-static int list_contains(const gw_cidr_list_t *list, const uint8_t addr[16])
+static int
+list_contains(const gw_cidr_list_t *list, const uint8_t addr[16])
 {
     if (list == NULL)
         return 0;
@@ -338,7 +353,8 @@ static int list_contains(const gw_cidr_list_t *list, const uint8_t addr[16])
     return 0;
 }
 
-int gw_cidr_list_add(gw_cidr_list_t *list, const char *cidr)
+int
+gw_cidr_list_add(gw_cidr_list_t *list, const char *cidr)
 {
     gw_cidr_t c;
     const char *slash;
@@ -383,7 +399,8 @@ int gw_cidr_list_add(gw_cidr_list_t *list, const char *cidr)
     return 0;
 }
 
-int gw_cidr_list_contains(const gw_cidr_list_t *list, const struct sockaddr *sa)
+int
+gw_cidr_list_contains(const gw_cidr_list_t *list, const struct sockaddr *sa)
 {
     uint8_t addr[16];
     if (sa == NULL || sockaddr_bytes(sa, addr) < 0)
@@ -391,7 +408,8 @@ int gw_cidr_list_contains(const gw_cidr_list_t *list, const struct sockaddr *sa)
     return list_contains(list, addr);
 }
 
-static void store_addr(int family, const uint8_t addr[16], struct sockaddr_storage *out)
+static void
+store_addr(int family, const uint8_t addr[16], struct sockaddr_storage *out)
 {
     memset(out, 0, sizeof(*out));
     if (family == AF_INET) {
@@ -407,8 +425,9 @@ static void store_addr(int family, const uint8_t addr[16], struct sockaddr_stora
 
 #define XFF_MAX_HOPS 64
 
-int gw_client_addr(const struct sockaddr *peer, const char *xff, size_t xff_len, const gw_cidr_list_t *trusted,
-                   struct sockaddr_storage *out)
+int
+gw_client_addr(const struct sockaddr *peer, const char *xff, size_t xff_len, const gw_cidr_list_t *trusted,
+               struct sockaddr_storage *out)
 {
     uint8_t cur[16], next[16];
     int cur_family, from_xff = 0;

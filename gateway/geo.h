@@ -7,7 +7,9 @@
  * - gw_client_addr: the client address of a request, honouring X-Forwarded-For only when the
  *   peer is a trusted proxy (pure function, fuzzed).
  * - gw_geo_lookup: country, EU membership and first subdivision from a memory-mapped MMDB
- *   file; no allocation (libmaxminddb lookups in MMAP mode are thread-safe).
+ *   file; no allocation (libmaxminddb lookups in MMAP mode are thread-safe). Decoded records
+ *   are kept in a small per-thread cache keyed by (handle, record), since one visitor's
+ *   requests keep landing on the same record and decoding it costs more than the tree walk.
  * - gw_regimes_resolve: most specific rule wins: "US-CA" > "US" > "EU" > default.
  *
  * EU membership: the database's is_in_european_union flag when the record carries one;
@@ -55,12 +57,12 @@ int gw_geo_lookup(const gw_geo_t *g, const struct sockaddr *sa, gw_geo_result_t 
 #define GW_REGIMES_MAX_SUBDIVISIONS 256
 
 typedef struct st_gw_regimes_t {
-    int8_t def;                 /* regime when nothing matches */
-    int8_t eu;                  /* -1: no "EU" rule */
-    int8_t country[26 * 26];    /* by alpha-2 code; -1: no rule */
+    int8_t def;              /* regime when nothing matches */
+    int8_t eu;               /* -1: no "EU" rule */
+    int8_t country[26 * 26]; /* by alpha-2 code; -1: no rule */
     struct {
         char cc[2];
-        char sub[4];            /* NUL-padded */
+        char sub[4]; /* NUL-padded */
         int8_t regime;
     } subs[GW_REGIMES_MAX_SUBDIVISIONS];
     size_t num_subs;

@@ -28,7 +28,8 @@ typedef struct st_load_ctx_t {
 } load_ctx_t;
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     if (err == NULL || errlen == 0)
@@ -41,7 +42,8 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 /* "path:line:col: msg" at the value found along seg[0..n) (its key with want_key), else "path: msg" */
 static int report(load_ctx_t *c, const gw_jsonpos_seg_t *seg, size_t n, int want_key, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-static int report(load_ctx_t *c, const gw_jsonpos_seg_t *seg, size_t n, int want_key, const char *fmt, ...)
+static int
+report(load_ctx_t *c, const gw_jsonpos_seg_t *seg, size_t n, int want_key, const char *fmt, ...)
 {
     char msg[256];
     gw_jsonpos_t pos;
@@ -61,7 +63,8 @@ static int report(load_ctx_t *c, const gw_jsonpos_seg_t *seg, size_t n, int want
     return -1;
 }
 
-int gw_secrets_derive_link_key(const uint8_t *secret, size_t len, uint8_t out[32])
+int
+gw_secrets_derive_link_key(const uint8_t *secret, size_t len, uint8_t out[32])
 {
     static const uint8_t zero_salt[32];
     uint8_t prk[32], msg[sizeof(link_info)];
@@ -82,7 +85,8 @@ int gw_secrets_derive_link_key(const uint8_t *secret, size_t len, uint8_t out[32
 }
 
 /* validates one element of "keys" and installs it as out->keys[i] */
-static int parse_key(load_ctx_t *c, json_t *obj, size_t i, gw_secrets_t *out, int *primary_seen)
+static int
+parse_key(load_ctx_t *c, json_t *obj, size_t i, gw_secrets_t *out, int *primary_seen)
 {
     gw_jsonpos_seg_t seg[3] = {{"keys", 0}, {NULL, i}, {NULL, 0}};
     const char *name;
@@ -134,8 +138,7 @@ static int parse_key(load_ctx_t *c, json_t *obj, size_t i, gw_secrets_t *out, in
         if (json_is_true(primary)) {
             if (*primary_seen) {
                 OPENSSL_cleanse(raw, sizeof(raw));
-                return report(c, seg, 3, 0, "keys[%zu].primary: only one key can be primary (also keys[%zu])", i,
-                              out->primary);
+                return report(c, seg, 3, 0, "keys[%zu].primary: only one key can be primary (also keys[%zu])", i, out->primary);
             }
             *primary_seen = 1;
             out->primary = i;
@@ -149,7 +152,8 @@ static int parse_key(load_ctx_t *c, json_t *obj, size_t i, gw_secrets_t *out, in
     return 0;
 }
 
-static int parse(load_ctx_t *c, gw_secrets_t *out)
+static int
+parse(load_ctx_t *c, gw_secrets_t *out)
 {
     json_error_t jerr;
     json_t *root = json_loadb(c->text, c->len, JSON_REJECT_DUPLICATES, &jerr), *keys = NULL, *v;
@@ -202,7 +206,8 @@ Exit:
 }
 
 /* reads the whole file; 0 on success, -1 with errno-style message, 1 if it does not exist */
-static int read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
+static int
+read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
 {
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -257,7 +262,8 @@ Error:
 }
 
 /* mkdir -p of path's parent folder, new folders 0700 */
-static int make_parent(const char *path, char *err, size_t errlen)
+static int
+make_parent(const char *path, char *err, size_t errlen)
 {
     char dir[4096];
     size_t n = strlen(path);
@@ -288,7 +294,8 @@ static int make_parent(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+static int
+write_all(int fd, const char *p, size_t n)
 {
     while (n != 0) {
         ssize_t w = write(fd, p, n);
@@ -304,7 +311,8 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 /* creates the file with one random primary key; 0 also when another process created it first */
-static int generate(const char *path, char *err, size_t errlen)
+static int
+generate(const char *path, char *err, size_t errlen)
 {
     uint8_t secret[GW_SECRET_LEN], rnd[8];
     char b64[GW_B64URL_ENCODED_LEN(GW_SECRET_LEN) + 1], tmp[4200], text[256], stamp[32];
@@ -320,10 +328,11 @@ static int generate(const char *path, char *err, size_t errlen)
     }
     gw_b64url_encode(secret, sizeof(secret), b64, sizeof(b64));
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-    int tlen = snprintf(text, sizeof(text), "{\"keys\": [\n  {\"id\": 1, \"secret\": \"%s\", \"primary\": true, \"created\": \"%s\"}\n]}\n",
-                        b64, stamp);
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%02x%02x%02x%02x%02x%02x%02x%02x", path, rnd[0], rnd[1], rnd[2], rnd[3],
-                 rnd[4], rnd[5], rnd[6], rnd[7]) >= (int)sizeof(tmp)) {
+    int tlen =
+        snprintf(text, sizeof(text),
+                 "{\"keys\": [\n  {\"id\": 1, \"secret\": \"%s\", \"primary\": true, \"created\": \"%s\"}\n]}\n", b64, stamp);
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%02x%02x%02x%02x%02x%02x%02x%02x", path, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
+                 rnd[6], rnd[7]) >= (int)sizeof(tmp)) {
         set_err(err, errlen, "%s: path too long", path);
         goto Exit;
     }
@@ -371,7 +380,8 @@ Exit:
     return ret;
 }
 
-int gw_secrets_load(const char *path, gw_secrets_t *out, char *err, size_t errlen)
+int
+gw_secrets_load(const char *path, gw_secrets_t *out, char *err, size_t errlen)
 {
     char *text = NULL;
     size_t len = 0;
@@ -404,17 +414,20 @@ int gw_secrets_load(const char *path, gw_secrets_t *out, char *err, size_t errle
     return 0;
 }
 
-const gw_token_key_t *gw_secrets_primary(const gw_secrets_t *s)
+const gw_token_key_t *
+gw_secrets_primary(const gw_secrets_t *s)
 {
     return &s->keys[s->primary];
 }
 
-const gw_token_key_t *gw_secrets_link_key(const gw_secrets_t *s)
+const gw_token_key_t *
+gw_secrets_link_key(const gw_secrets_t *s)
 {
     return &s->link_keys[s->primary];
 }
 
-void gw_secrets_clear(gw_secrets_t *s)
+void
+gw_secrets_clear(gw_secrets_t *s)
 {
     if (s != NULL)
         OPENSSL_cleanse(s, sizeof(*s));

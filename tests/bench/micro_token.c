@@ -15,19 +15,22 @@
 
 static volatile uint64_t sink;
 
-static uint64_t now_ns(void)
+static uint64_t
+now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void report(const char *name, uint64_t t0, uint64_t t1, size_t n)
+static void
+report(const char *name, uint64_t t0, uint64_t t1, size_t n)
 {
     printf("micro %s: %.0f ns/op (n=%zu)\n", name, (double)(t1 - t0) / (double)n, n);
 }
 
-int main(void)
+int
+main(void)
 {
     enum { N = 1000000 };
     gw_token_key_t keys[2];
@@ -74,7 +77,7 @@ int main(void)
         return 1;
     }
     static const char *ips[] = {"81.2.69.160", "175.16.199.0", "216.160.83.56", "89.160.20.112",
-                                "2001:250::1", "2a02:d180::1", "10.0.0.1",     "2.125.160.216"};
+                                "2001:250::1", "2a02:d180::1", "10.0.0.1",      "2.125.160.216"};
     struct sockaddr_storage addrs[8];
     for (size_t i = 0; i != 8; ++i) {
         memset(&addrs[i], 0, sizeof(addrs[i]));

@@ -17,7 +17,8 @@
 
 static gw_token_key_t keys[2];
 
-static void check(const char *s, size_t len)
+static void
+check(const char *s, size_t len)
 {
     gw_token_t out;
     static const gw_token_t zero;
@@ -47,7 +48,8 @@ static void check(const char *s, size_t len)
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int ready;
     uint8_t raw[4096];

@@ -18,7 +18,8 @@
 static gw_cidr_list_t trusted;
 
 /* bare IPv4 / IPv6 / [IPv6] with optional blanks around it -> 16 bytes; 0 or -1 */
-static int ref_parse(const char *s, size_t len, uint8_t out[16])
+static int
+ref_parse(const char *s, size_t len, uint8_t out[16])
 {
     char buf[64];
     while (len != 0 && (*s == ' ' || *s == '\t'))
@@ -41,14 +42,16 @@ static int ref_parse(const char *s, size_t len, uint8_t out[16])
     return inet_pton(AF_INET, buf, out + 12) == 1 ? 0 : -1;
 }
 
-static int ref_trusted(const uint8_t a[16])
+static int
+ref_trusted(const uint8_t a[16])
 {
     struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
     memcpy(&sin6.sin6_addr, a, 16);
     return gw_cidr_list_contains(&trusted, (struct sockaddr *)&sin6);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *peers[] = {"127.0.0.1", "203.0.113.7", "::1", "2001:db8::7"};
     static int ready;

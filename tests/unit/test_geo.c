@@ -18,7 +18,8 @@
 #include <cmocka.h>
 #include "geo.h"
 
-static const char *data_path(const char *name)
+static const char *
+data_path(const char *name)
 {
     static char buf[1024];
     const char *root = getenv("CG_SRCDIR");
@@ -27,7 +28,8 @@ static const char *data_path(const char *name)
 }
 
 /* "1.2.3.4" or "2001:db8::1" (optionally ":port" suffix is not supported) into *ss */
-static void make_addr(const char *text, uint16_t port, struct sockaddr_storage *ss)
+static void
+make_addr(const char *text, uint16_t port, struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof(*ss));
     if (strchr(text, ':') == NULL) {
@@ -43,7 +45,8 @@ static void make_addr(const char *text, uint16_t port, struct sockaddr_storage *
     }
 }
 
-static const char *addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
+static const char *
+addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
     if (ss->ss_family == AF_INET)
         return inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf, (socklen_t)len);
@@ -55,7 +58,8 @@ static const char *addr_text(const struct sockaddr_storage *ss, char *buf, size_
 
 /* --- lookup ---------------------------------------------------------------------------------- */
 
-static void test_lookup_table(void **state)
+static void
+test_lookup_table(void **state)
 {
     static const struct {
         const char *db, *ip;
@@ -80,15 +84,15 @@ static void test_lookup_table(void **state)
         {"GeoIP2-Country-Test.mmdb", "2001:250::1", 0, "CN", "", 0},
         /* our own cases */
         {"CG-Geo-Test.mmdb", "192.0.2.1", 0, "FR", "IDF", 1},
-        {"CG-Geo-Test.mmdb", "192.0.2.200", 0, "DE", "", 1},     /* registered_country only */
-        {"CG-Geo-Test.mmdb", "198.51.100.7", 0, "US", "CA", 0},  /* first subdivision */
+        {"CG-Geo-Test.mmdb", "192.0.2.200", 0, "DE", "", 1},    /* registered_country only */
+        {"CG-Geo-Test.mmdb", "198.51.100.7", 0, "US", "CA", 0}, /* first subdivision */
         {"CG-Geo-Test.mmdb", "::ffff:198.51.100.7", 0, "US", "CA", 0},
-        {"CG-Geo-Test.mmdb", "203.0.113.5", 0, "IT", "", 1},     /* country beats registered_country */
+        {"CG-Geo-Test.mmdb", "203.0.113.5", 0, "IT", "", 1}, /* country beats registered_country */
         {"CG-Geo-Test.mmdb", "203.0.113.200", 0, "CN", "", 0},
-        {"CG-Geo-Test.mmdb", "2001:db8:1::5", 0, "NO", "", 1},   /* the database flag wins over the list */
-        {"CG-Geo-Test.mmdb", "2001:db8:2::5", 0, "SE", "", 0},   /* both ways */
-        {"CG-Geo-Test.mmdb", "100.64.0.1", -1, "", "", 0},       /* continent only */
-        {"CG-Geo-Test.mmdb", "100.64.1.1", -1, "", "", 0},       /* iso_code "USA" */
+        {"CG-Geo-Test.mmdb", "2001:db8:1::5", 0, "NO", "", 1}, /* the database flag wins over the list */
+        {"CG-Geo-Test.mmdb", "2001:db8:2::5", 0, "SE", "", 0}, /* both ways */
+        {"CG-Geo-Test.mmdb", "100.64.0.1", -1, "", "", 0},     /* continent only */
+        {"CG-Geo-Test.mmdb", "100.64.1.1", -1, "", "", 0},     /* iso_code "USA" */
         {"CG-Geo-Test.mmdb", "8.8.8.8", -1, "", "", 0},
         {NULL, NULL, 0, NULL, NULL, 0} /* end of list */
     };
@@ -119,7 +123,8 @@ static void test_lookup_table(void **state)
 }
 
 /* the record cache never answers for a database that was closed */
-static void test_lookup_cache_per_database(void **state)
+static void
+test_lookup_cache_per_database(void **state)
 {
     static const char *dbs[] = {"GeoIP2-City-Test.mmdb", "GeoIP2-Country-Test.mmdb", "GeoIP2-City-Test.mmdb",
                                 "GeoIP2-Country-Test.mmdb", NULL};
@@ -140,7 +145,8 @@ static void test_lookup_cache_per_database(void **state)
     }
 }
 
-static void test_lookup_bad_arguments(void **state)
+static void
+test_lookup_bad_arguments(void **state)
 {
     char err[512];
     gw_geo_result_t r;
@@ -158,7 +164,8 @@ static void test_lookup_bad_arguments(void **state)
     gw_geo_close(NULL);
 }
 
-static void test_open_errors(void **state)
+static void
+test_open_errors(void **state)
 {
     static const struct {
         const char *file; /* under tests/data/maxmind/, or an absolute path */
@@ -200,18 +207,18 @@ static void test_open_errors(void **state)
 
 /* --- regime table ---------------------------------------------------------------------------- */
 
-static void test_regimes_keys(void **state)
+static void
+test_regimes_keys(void **state)
 {
     static const struct {
         const char *key;
         size_t len; /* 0: strlen */
         int ok;
     } cases[] = {
-        {"CN", 0, 1},     {"US-CA", 0, 1},  {"EU", 0, 1},     {"us-ca", 0, 1},   {"GB-ENG", 0, 1}, {"CN-22", 0, 1},
-        {"FR-IDF", 0, 1}, {"SE-E", 0, 1},   {"", 0, 0},       {"C", 0, 0},       {"CHN", 0, 0},    {"U-CA", 0, 0},
-        {"US_CA", 0, 0},  {"US-", 0, 0},    {"US-CALI", 0, 0}, {"US-C@", 0, 0},  {"1A", 0, 0},     {"A1", 0, 0},
-        {"US-C ", 0, 0},  {" US", 0, 0},    {"U\0", 2, 0},    {"US-\0", 4, 0},   {"EU-", 0, 0},    {"ÜS", 0, 0},     {"EU-X", 0, 0},
-        {NULL, 0, 0} /* end of list */
+        {"CN", 0, 1},      {"US-CA", 0, 1}, {"EU", 0, 1}, {"us-ca", 0, 1}, {"GB-ENG", 0, 1}, {"CN-22", 0, 1}, {"FR-IDF", 0, 1},
+        {"SE-E", 0, 1},    {"", 0, 0},      {"C", 0, 0},  {"CHN", 0, 0},   {"U-CA", 0, 0},   {"US_CA", 0, 0}, {"US-", 0, 0},
+        {"US-CALI", 0, 0}, {"US-C@", 0, 0}, {"1A", 0, 0}, {"A1", 0, 0},    {"US-C ", 0, 0},  {" US", 0, 0},   {"U\0", 2, 0},
+        {"US-\0", 4, 0},   {"EU-", 0, 0},   {"ÜS", 0, 0}, {"EU-X", 0, 0},  {NULL, 0, 0} /* end of list */
     };
     gw_regimes_t t;
     gw_regimes_init(&t);
@@ -228,33 +235,29 @@ static void test_regimes_keys(void **state)
     assert_int_equal(gw_regimes_set_default(&t, 2), 0);
 }
 
-static void test_regimes_resolve(void **state)
+static void
+test_regimes_resolve(void **state)
 {
     enum { OPT_IN = 0, OPT_OUT = 1, NOTICE = 2 };
     static const struct {
         const char *key;
         int regime;
-    } rules[] = {{"EU", OPT_IN}, {"US", OPT_OUT}, {"US-CA", OPT_IN}, {"CN", OPT_IN}, {"de", OPT_OUT}, {"GB-SCT", NOTICE},
-                 {"us-ny", OPT_OUT}, {NULL, 0}};
+    } rules[] = {{"EU", OPT_IN},  {"US", OPT_OUT},    {"US-CA", OPT_IN},  {"CN", OPT_IN},
+                 {"de", OPT_OUT}, {"GB-SCT", NOTICE}, {"us-ny", OPT_OUT}, {NULL, 0}};
     static const struct {
         const char *country, *sub;
         int in_eu, want;
     } cases[] = {
-        {"US", "CA", 0, OPT_IN},  /* subdivision beats country */
-        {"US", "WA", 0, OPT_OUT}, /* country */
-        {"US", "", 0, OPT_OUT},
-        {"US", "NY", 0, OPT_OUT},
-        {"FR", "IDF", 1, OPT_IN}, /* EU group */
-        {"DE", "", 1, OPT_OUT},   /* country beats EU (rule written in lower case) */
-        {"SE", "", 0, NOTICE},    /* EU rule needs the flag */
-        {"JP", "13", 0, NOTICE},  /* default */
-        {"CA", "", 0, NOTICE},    /* Canada is not US-CA */
-        {"CN", "CA", 0, OPT_IN},  /* a subdivision code of another country */
-        {"GB", "SCT", 0, NOTICE},
-        {"GB", "ENG", 0, NOTICE},
-        {"", "", 0, NOTICE},      /* unknown place */
-        {"", "", 1, NOTICE},
-        {NULL, NULL, 0, 0} /* end of list */
+        {"US", "CA", 0, OPT_IN},                                                      /* subdivision beats country */
+        {"US", "WA", 0, OPT_OUT},                                                     /* country */
+        {"US", "", 0, OPT_OUT},   {"US", "NY", 0, OPT_OUT}, {"FR", "IDF", 1, OPT_IN}, /* EU group */
+        {"DE", "", 1, OPT_OUT},                                                  /* country beats EU (rule written in lower case) */
+        {"SE", "", 0, NOTICE},                                                   /* EU rule needs the flag */
+        {"JP", "13", 0, NOTICE},                                                 /* default */
+        {"CA", "", 0, NOTICE},                                                   /* Canada is not US-CA */
+        {"CN", "CA", 0, OPT_IN},                                                 /* a subdivision code of another country */
+        {"GB", "SCT", 0, NOTICE}, {"GB", "ENG", 0, NOTICE}, {"", "", 0, NOTICE}, /* unknown place */
+        {"", "", 1, NOTICE},      {NULL, NULL, 0, 0}                             /* end of list */
     };
     gw_regimes_t t;
     gw_regimes_init(&t);
@@ -280,7 +283,8 @@ static void test_regimes_resolve(void **state)
     assert_int_equal(gw_regimes_resolve(&t, &wa), OPT_IN);
 }
 
-static void test_regimes_capacity(void **state)
+static void
+test_regimes_capacity(void **state)
 {
     gw_regimes_t t;
     char key[8];
@@ -296,13 +300,13 @@ static void test_regimes_capacity(void **state)
 }
 
 /* lookups and regimes together: the City test database with the config example's table */
-static void test_regimes_with_database(void **state)
+static void
+test_regimes_with_database(void **state)
 {
     static const struct {
         const char *ip;
         int want;
-    } cases[] = {{"175.16.199.0", 0}, {"216.160.83.56", 1}, {"89.160.20.112", 0}, {"81.2.69.160", 2}, {"10.0.0.1", 2},
-                 {NULL, 0}};
+    } cases[] = {{"175.16.199.0", 0}, {"216.160.83.56", 1}, {"89.160.20.112", 0}, {"81.2.69.160", 2}, {"10.0.0.1", 2}, {NULL, 0}};
     char err[512];
     gw_regimes_t t;
     gw_geo_t *g = gw_geo_open(data_path("GeoIP2-City-Test.mmdb"), err, sizeof(err));
@@ -325,13 +329,16 @@ static void test_regimes_with_database(void **state)
 
 /* --- CIDR lists and X-Forwarded-For ----------------------------------------------------------- */
 
-static void test_cidr_parse(void **state)
+static void
+test_cidr_parse(void **state)
 {
-    static const char *good[] = {"127.0.0.1/32", "10.0.0.0/8", "192.168.1.7", "::1", "2001:db8::/32", "fd00::/8",
-                                 "0.0.0.0/0", "::/0", "10.1.2.3/8", "::ffff:10.0.0.0/104", "[::1]", NULL};
-    static const char *bad[] = {"", "/", "/8", "10.0.0.0/", "10.0.0.0/33", "::1/129", "10.0.0.0/08", "10.0.0/8",
-                                "256.0.0.1", "10.0.0.1/8/9", "abc", "10.0.0.0/-1", "10.0.0.0/ 8", " 10.0.0.1",
-                                "10.0.0.1 ", "1.2.3.4:80", "[1.2.3.4]", "fe80::1%eth0", "10.0.0.0/1000", "::1::2", NULL};
+    static const char *good[] = {"127.0.0.1/32", "10.0.0.0/8", "192.168.1.7", "::1",        "2001:db8::/32",
+                                 "fd00::/8",     "0.0.0.0/0",  "::/0",        "10.1.2.3/8", "::ffff:10.0.0.0/104",
+                                 "[::1]",        NULL};
+    static const char *bad[] = {
+        "",          "/",          "/8",           "10.0.0.0/",    "10.0.0.0/33",   "::1/129",     "10.0.0.0/08",
+        "10.0.0/8",  "256.0.0.1",  "10.0.0.1/8/9", "abc",          "10.0.0.0/-1",   "10.0.0.0/ 8", " 10.0.0.1",
+        "10.0.0.1 ", "1.2.3.4:80", "[1.2.3.4]",    "fe80::1%eth0", "10.0.0.0/1000", "::1::2",      NULL};
     gw_cidr_list_t list;
     memset(&list, 0, sizeof(list));
     for (size_t i = 0; good[i] != NULL; ++i)
@@ -351,20 +358,20 @@ static void test_cidr_parse(void **state)
     assert_int_equal(gw_cidr_list_add(&list, "10.0.0.1"), -1);
 }
 
-static void test_cidr_contains(void **state)
+static void
+test_cidr_contains(void **state)
 {
     static const struct {
         const char *ip;
         int in;
     } cases[] = {
-        {"10.255.255.255", 1}, {"10.0.0.0", 1},      {"11.0.0.0", 0},       {"9.255.255.255", 0},
-        {"192.168.1.7", 1},    {"192.168.1.8", 0},   {"192.168.1.6", 0},    {"::ffff:10.1.2.3", 1}, /* mapped */
-        {"::10.1.2.3", 0},     /* IPv4-compatible is not IPv4 */
-        {"2001:db8:ffff::1", 1}, {"2001:db9::", 0}, {"2001:db7:ffff::", 0}, {"172.31.255.255", 1},
-        {"172.16.0.0", 1},     {"172.32.0.0", 0},    {"172.15.255.255", 0}, {"::1", 0},
-        {"100.64.0.1", 1}, /* added as 100.64.9.9/10: host bits ignored */
-        {"100.128.0.0", 0},
-        {NULL, 0} /* end of list */
+        {"10.255.255.255", 1},   {"10.0.0.0", 1},    {"11.0.0.0", 0},        {"9.255.255.255", 0},
+        {"192.168.1.7", 1},      {"192.168.1.8", 0}, {"192.168.1.6", 0},     {"::ffff:10.1.2.3", 1}, /* mapped */
+        {"::10.1.2.3", 0}, /* IPv4-compatible is not IPv4 */
+        {"2001:db8:ffff::1", 1}, {"2001:db9::", 0},  {"2001:db7:ffff::", 0}, {"172.31.255.255", 1},
+        {"172.16.0.0", 1},       {"172.32.0.0", 0},  {"172.15.255.255", 0},  {"::1", 0},
+        {"100.64.0.1", 1},                 /* added as 100.64.9.9/10: host bits ignored */
+        {"100.128.0.0", 0},      {NULL, 0} /* end of list */
     };
     gw_cidr_list_t list;
     memset(&list, 0, sizeof(list));
@@ -392,7 +399,8 @@ static void test_cidr_contains(void **state)
     assert_int_equal(gw_cidr_list_contains(&list, (struct sockaddr *)&ss), 0);
 }
 
-static void test_xff(void **state)
+static void
+test_xff(void **state)
 {
     static const struct {
         const char *peer;
@@ -404,15 +412,15 @@ static void test_xff(void **state)
         {"203.0.113.9", "1.2.3.4", 0, 0, "203.0.113.9"}, /* untrusted peer: XFF ignored */
         {"127.0.0.1", NULL, 0, 0, "127.0.0.1"},
         {"127.0.0.1", "1.2.3.4", 0, 1, "1.2.3.4"},
-        {"127.0.0.1", "1.2.3.4, 10.0.0.2", 0, 1, "1.2.3.4"},            /* trusted hop skipped */
-        {"127.0.0.1", "5.6.7.8, 1.2.3.4, 10.0.0.2", 0, 1, "1.2.3.4"},   /* leftmost is client-supplied */
-        {"127.0.0.1", "10.0.0.3, 10.0.0.2", 0, 1, "10.0.0.3"},          /* all trusted: leftmost */
+        {"127.0.0.1", "1.2.3.4, 10.0.0.2", 0, 1, "1.2.3.4"},          /* trusted hop skipped */
+        {"127.0.0.1", "5.6.7.8, 1.2.3.4, 10.0.0.2", 0, 1, "1.2.3.4"}, /* leftmost is client-supplied */
+        {"127.0.0.1", "10.0.0.3, 10.0.0.2", 0, 1, "10.0.0.3"},        /* all trusted: leftmost */
         {"127.0.0.1", "garbage, 1.2.3.4", 0, 1, "1.2.3.4"},
-        {"127.0.0.1", "1.2.3.4, garbage", 0, 0, "127.0.0.1"},           /* malformed: last good = peer */
-        {"127.0.0.1", "1.2.3.4, garbage, 10.0.0.2", 0, 1, "10.0.0.2"},  /* last good */
+        {"127.0.0.1", "1.2.3.4, garbage", 0, 0, "127.0.0.1"},          /* malformed: last good = peer */
+        {"127.0.0.1", "1.2.3.4, garbage, 10.0.0.2", 0, 1, "10.0.0.2"}, /* last good */
         {"127.0.0.1", "", 0, 0, "127.0.0.1"},
         {"127.0.0.1", " \t ", 0, 0, "127.0.0.1"},
-        {"127.0.0.1", "1.2.3.4,", 0, 0, "127.0.0.1"},                   /* empty entry is malformed */
+        {"127.0.0.1", "1.2.3.4,", 0, 0, "127.0.0.1"}, /* empty entry is malformed */
         {"127.0.0.1", ",1.2.3.4", 0, 1, "1.2.3.4"},
         {"127.0.0.1", "1.2.3.4,,10.0.0.2", 0, 1, "10.0.0.2"},
         {"127.0.0.1", "2001:db8::1", 0, 1, "2001:db8::1"},
@@ -423,18 +431,18 @@ static void test_xff(void **state)
         {"127.0.0.1", "unknown", 0, 0, "127.0.0.1"},
         {"127.0.0.1", "\t1.2.3.4\t", 0, 1, "1.2.3.4"},
         {"127.0.0.1", "1.2.3.4 ,  5.6.7.8", 0, 1, "5.6.7.8"},
-        {"127.0.0.1", "5.6.7.8, 1.2.3.4\0", 17, 0, "127.0.0.1"},       /* embedded NUL */
-        {"127.0.0.1", "1.2.3.4, 5.6.7.8", 7, 1, "1.2.3.4"},            /* the length is honoured */
-        {"127.0.0.1", "1.2.3.4 5.6.7.8", 0, 0, "127.0.0.1"},           /* space is not a separator */
-        {"127.0.0.1", "01.2.3.4", 0, 0, "127.0.0.1"},                  /* inet_pton refuses leading zeros */
+        {"127.0.0.1", "5.6.7.8, 1.2.3.4\0", 17, 0, "127.0.0.1"}, /* embedded NUL */
+        {"127.0.0.1", "1.2.3.4, 5.6.7.8", 7, 1, "1.2.3.4"},      /* the length is honoured */
+        {"127.0.0.1", "1.2.3.4 5.6.7.8", 0, 0, "127.0.0.1"},     /* space is not a separator */
+        {"127.0.0.1", "01.2.3.4", 0, 0, "127.0.0.1"},            /* inet_pton refuses leading zeros */
         {"127.0.0.1", "fe80::1%eth0", 0, 0, "127.0.0.1"},
         {"127.0.0.1", "1.2.3.4, 2001:db8:0:0:0:0:255.255.255.255.1", 0, 0, "127.0.0.1"},
-        {"::1", "1.2.3.4", 0, 1, "1.2.3.4"},                             /* IPv6 trusted peer */
-        {"::ffff:127.0.0.1", "1.2.3.4", 0, 1, "1.2.3.4"},                /* IPv4-mapped peer, IPv4 entry */
+        {"::1", "1.2.3.4", 0, 1, "1.2.3.4"},              /* IPv6 trusted peer */
+        {"::ffff:127.0.0.1", "1.2.3.4", 0, 1, "1.2.3.4"}, /* IPv4-mapped peer, IPv4 entry */
         {"127.0.0.1", "fd00::5, 10.1.1.1", 0, 1, "fd00::5"},
-        {"127.0.0.1", "::ffff:1.2.3.4", 0, 1, "::ffff:1.2.3.4"},         /* kept as IPv6, geo maps it */
+        {"127.0.0.1", "::ffff:1.2.3.4", 0, 1, "::ffff:1.2.3.4"}, /* kept as IPv6, geo maps it */
         {"127.0.0.1", "::ffff:10.0.0.9, 7.7.7.7", 0, 1, "7.7.7.7"},
-        {"127.0.0.1", "7.7.7.7, ::ffff:10.0.0.9", 0, 1, "7.7.7.7"},      /* mapped trusted hop skipped */
+        {"127.0.0.1", "7.7.7.7, ::ffff:10.0.0.9", 0, 1, "7.7.7.7"}, /* mapped trusted hop skipped */
         {"2001:db8::1", "1.2.3.4", 0, 0, "2001:db8::1"},
         {NULL, NULL, 0, 0, NULL} /* end of list */
     };
@@ -452,8 +460,8 @@ static void test_xff(void **state)
         int rc = gw_client_addr((struct sockaddr *)&peer, cases[i].xff, len, &trusted, &out);
         addr_text(&out, buf, sizeof(buf));
         if (rc != cases[i].rc || strcmp(buf, cases[i].want) != 0)
-            fail_msg("peer %s xff \"%s\": got %d %s, want %d %s", cases[i].peer, cases[i].xff ? cases[i].xff : "(none)", rc,
-                     buf, cases[i].rc, cases[i].want);
+            fail_msg("peer %s xff \"%s\": got %d %s, want %d %s", cases[i].peer, cases[i].xff ? cases[i].xff : "(none)", rc, buf,
+                     cases[i].rc, cases[i].want);
         /* the peer keeps its port; an address from XFF has none */
         uint16_t port = out.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&out)->sin_port)
                                                  : ntohs(((struct sockaddr_in6 *)&out)->sin6_port);
@@ -461,7 +469,8 @@ static void test_xff(void **state)
     }
 }
 
-static void test_xff_limits(void **state)
+static void
+test_xff_limits(void **state)
 {
     gw_cidr_list_t trusted;
     struct sockaddr_storage peer, out;
@@ -492,7 +501,8 @@ static void test_xff_limits(void **state)
     assert_int_equal(gw_client_addr(NULL, "1.2.3.4", 7, &trusted, &out), -1);
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookup_table),

@@ -26,21 +26,24 @@
 
 static char tmpdir[256];
 
-static int setup(void **state)
+static int
+setup(void **state)
 {
     const char *base = getenv("TMPDIR");
     snprintf(tmpdir, sizeof(tmpdir), "%s/cg-secrets-XXXXXX", base != NULL ? base : "/tmp");
     return mkdtemp(tmpdir) == NULL ? -1 : 0;
 }
 
-static int teardown(void **state)
+static int
+teardown(void **state)
 {
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static void write_file(const char *path, const char *text, mode_t mode)
+static void
+write_file(const char *path, const char *text, mode_t mode)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     assert_true(fd >= 0);
@@ -49,7 +52,8 @@ static void write_file(const char *path, const char *text, mode_t mode)
     close(fd);
 }
 
-static size_t count_entries(const char *dir)
+static size_t
+count_entries(const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -63,7 +67,8 @@ static size_t count_entries(const char *dir)
 }
 
 /* signs with a's primary, verifies with b's keys */
-static gw_token_status_t cross_verify(const gw_secrets_t *a, const gw_secrets_t *b)
+static gw_token_status_t
+cross_verify(const gw_secrets_t *a, const gw_secrets_t *b)
 {
     gw_token_t t = {.granted = 5, .policy_version = 1, .issued = 100, .expires = 200}, out;
     char enc[GW_TOKEN_ENCODED_LEN + 1];
@@ -71,7 +76,8 @@ static gw_token_status_t cross_verify(const gw_secrets_t *a, const gw_secrets_t 
     return gw_token_decode(enc, GW_TOKEN_ENCODED_LEN, b->keys, b->num_keys, 150, 1, &out);
 }
 
-static void test_generate_and_reload(void **state)
+static void
+test_generate_and_reload(void **state)
 {
     char dir[300], path[350], err[512];
     struct stat st;
@@ -114,7 +120,8 @@ static void test_generate_and_reload(void **state)
     gw_secrets_clear(&s3);
 }
 
-static void test_rotation_file(void **state)
+static void
+test_rotation_file(void **state)
 {
     char path[350], err[512];
     gw_secrets_t s;
@@ -154,7 +161,8 @@ static void test_rotation_file(void **state)
 }
 
 /* the link key is RFC 5869 HKDF-SHA256 and differs from the token key */
-static void test_link_key_is_hkdf(void **state)
+static void
+test_link_key_is_hkdf(void **state)
 {
     uint8_t secret[32], mine[32], theirs[32];
     size_t outlen = sizeof(theirs);
@@ -178,7 +186,8 @@ static void test_link_key_is_hkdf(void **state)
     assert_memory_not_equal(mine, secret, 32);
 }
 
-static void test_file_mode_policy(void **state)
+static void
+test_file_mode_policy(void **state)
 {
     static const struct {
         mode_t mode;
@@ -207,7 +216,8 @@ static void test_file_mode_policy(void **state)
 }
 
 /* error messages point at the offending place: "file:line:column: message" */
-static void test_errors_have_positions(void **state)
+static void
+test_errors_have_positions(void **state)
 {
     static const struct {
         const char *text;
@@ -274,7 +284,8 @@ static void test_errors_have_positions(void **state)
 }
 
 /* a parent that cannot become a folder (a regular file is in the way, even for root) */
-static void test_uncreatable_parent(void **state)
+static void
+test_uncreatable_parent(void **state)
 {
     char path[350], err[512];
     gw_secrets_t s;
@@ -287,7 +298,8 @@ static void test_uncreatable_parent(void **state)
 }
 
 /* gateways starting at once on a missing file all end up with the same key */
-static void test_concurrent_generation(void **state)
+static void
+test_concurrent_generation(void **state)
 {
     enum { N = 8 };
     char path[350], err[512];
@@ -325,7 +337,8 @@ static void test_concurrent_generation(void **state)
     assert_int_equal(count_entries(path), 1); /* no temporary file left behind */
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_generate_and_reload, setup, teardown),

@@ -17,7 +17,8 @@
 static const uint8_t secret1[32] = "0123456789abcdef0123456789abcdef";
 static const uint8_t secret2[32] = "fedcba9876543210fedcba9876543210";
 
-static gw_token_t sample_token(void)
+static gw_token_t
+sample_token(void)
 {
     gw_token_t t = {0};
     for (int i = 0; i != 16; ++i)
@@ -33,7 +34,8 @@ static gw_token_t sample_token(void)
 
 /* --- base64url ------------------------------------------------------------------------------ */
 
-static void test_b64url_vectors(void **state)
+static void
+test_b64url_vectors(void **state)
 {
     static const struct {
         const char *raw;
@@ -67,19 +69,20 @@ static void test_b64url_vectors(void **state)
     }
 }
 
-static void test_b64url_strict(void **state)
+static void
+test_b64url_strict(void **state)
 {
     static const char *bad[] = {
-        "Z",         /* length 1 mod 4 */
-        "Zg==",      /* padding */
-        "Zm8=",      /* padding */
-        "Zh",        /* non-zero unused bits (Zg is canonical) */
-        "Zm9",       /* non-zero unused bits (Zm8 is canonical) */
-        "Zm9v+/",    /* standard alphabet */
-        "Zm 9v",     /* whitespace */
-        "Zm9v\n",    /* newline */
+        "Z",            /* length 1 mod 4 */
+        "Zg==",         /* padding */
+        "Zm8=",         /* padding */
+        "Zh",           /* non-zero unused bits (Zg is canonical) */
+        "Zm9",          /* non-zero unused bits (Zm8 is canonical) */
+        "Zm9v+/",       /* standard alphabet */
+        "Zm 9v",        /* whitespace */
+        "Zm9v\n",       /* newline */
         "Zm9v\x80\x80", /* high bytes */
-        NULL,        /* end of list */
+        NULL,           /* end of list */
     };
     uint8_t dec[64];
     for (size_t i = 0; bad[i] != NULL; ++i)
@@ -96,7 +99,8 @@ static void test_b64url_strict(void **state)
 }
 
 /* every byte string up to 4 bytes long over a small alphabet round-trips */
-static void test_b64url_roundtrip_exhaustive(void **state)
+static void
+test_b64url_roundtrip_exhaustive(void **state)
 {
     static const uint8_t vals[] = {0x00, 0x01, 0x3f, 0x7f, 0x80, 0xc3, 0xfe, 0xff};
     uint8_t raw[4], dec[4];
@@ -118,13 +122,15 @@ static void test_b64url_roundtrip_exhaustive(void **state)
 
 /* --- HMAC ----------------------------------------------------------------------------------- */
 
-static void hex(const uint8_t *p, size_t n, char *out)
+static void
+hex(const uint8_t *p, size_t n, char *out)
 {
     for (size_t i = 0; i != n; ++i)
         sprintf(out + 2 * i, "%02x", p[i]);
 }
 
-static void test_hmac_rfc4231(void **state)
+static void
+test_hmac_rfc4231(void **state)
 {
     uint8_t key[131], data[64], mac[32];
     char got[65];
@@ -155,7 +161,8 @@ static void test_hmac_rfc4231(void **state)
 }
 
 /* agrees with OpenSSL's HMAC() for every message length across several block boundaries */
-static void test_hmac_matches_openssl(void **state)
+static void
+test_hmac_matches_openssl(void **state)
 {
     uint8_t msg[200], a[32], b[32];
     unsigned blen;
@@ -171,7 +178,8 @@ static void test_hmac_matches_openssl(void **state)
     }
 }
 
-static void test_key_init_rejects(void **state)
+static void
+test_key_init_rejects(void **state)
 {
     gw_token_key_t k;
     assert_int_equal(gw_token_key_init(&k, 1, secret1, GW_TOKEN_MIN_SECRET - 1), -1);
@@ -182,7 +190,8 @@ static void test_key_init_rejects(void **state)
 
 /* --- token ---------------------------------------------------------------------------------- */
 
-static void test_roundtrip(void **state)
+static void
+test_roundtrip(void **state)
 {
     gw_token_key_t k;
     assert_int_equal(gw_token_key_init(&k, 1, secret1, sizeof(secret1)), 0);
@@ -213,7 +222,8 @@ static void test_roundtrip(void **state)
     }
 }
 
-static void test_encode_limits(void **state)
+static void
+test_encode_limits(void **state)
 {
     gw_token_key_t k;
     gw_token_t t = sample_token();
@@ -229,7 +239,8 @@ static void test_encode_limits(void **state)
 }
 
 /* replacing any one character with any other byte value makes the token invalid */
-static void test_every_byte_flip_rejected(void **state)
+static void
+test_every_byte_flip_rejected(void **state)
 {
     gw_token_key_t k;
     gw_token_t t = sample_token(), out;
@@ -253,7 +264,8 @@ static void test_every_byte_flip_rejected(void **state)
 }
 
 /* flipping any single bit of the raw 52 bytes is caught, with the expected reason */
-static void test_every_bit_flip_rejected(void **state)
+static void
+test_every_bit_flip_rejected(void **state)
 {
     gw_token_key_t k;
     gw_token_t t = sample_token(), out;
@@ -276,7 +288,8 @@ static void test_every_bit_flip_rejected(void **state)
     }
 }
 
-static void test_truncations_and_extensions(void **state)
+static void
+test_truncations_and_extensions(void **state)
 {
     gw_token_key_t k;
     gw_token_t t = sample_token(), out;
@@ -287,8 +300,7 @@ static void test_truncations_and_extensions(void **state)
         assert_int_equal(gw_token_decode(enc, len, &k, 1, 1700000001, 7, &out), GW_TOKEN_MALFORMED);
     /* suffix-truncation is covered above; prefix-truncation too */
     for (size_t skip = 1; skip != GW_TOKEN_ENCODED_LEN; ++skip)
-        assert_int_equal(gw_token_decode(enc + skip, GW_TOKEN_ENCODED_LEN - skip, &k, 1, 1700000001, 7, &out),
-                         GW_TOKEN_MALFORMED);
+        assert_int_equal(gw_token_decode(enc + skip, GW_TOKEN_ENCODED_LEN - skip, &k, 1, 1700000001, 7, &out), GW_TOKEN_MALFORMED);
     /* trailing characters of any kind */
     memcpy(enc + GW_TOKEN_ENCODED_LEN, "AAAA", 5);
     for (size_t extra = 1; extra <= 4; ++extra)
@@ -297,7 +309,8 @@ static void test_truncations_and_extensions(void **state)
     assert_int_equal(gw_token_decode(enc, GW_TOKEN_ENCODED_LEN, &k, 1, 1700000001, 7, &out), GW_TOKEN_OK);
 }
 
-static void test_expiry(void **state)
+static void
+test_expiry(void **state)
 {
     gw_token_key_t k;
     gw_token_t t = sample_token(), out;
@@ -307,7 +320,10 @@ static void test_expiry(void **state)
     static const struct {
         int64_t delta; /* now - expires */
         gw_token_status_t want;
-    } cases[] = {{-365 * 86400, GW_TOKEN_OK}, {-1, GW_TOKEN_OK}, {0, GW_TOKEN_EXPIRED}, {1, GW_TOKEN_EXPIRED},
+    } cases[] = {{-365 * 86400, GW_TOKEN_OK},
+                 {-1, GW_TOKEN_OK},
+                 {0, GW_TOKEN_EXPIRED},
+                 {1, GW_TOKEN_EXPIRED},
                  {10 * 365 * 86400, GW_TOKEN_EXPIRED}};
     for (size_t i = 0; i != sizeof(cases) / sizeof(cases[0]); ++i) {
         uint64_t now = (uint64_t)((int64_t)t.expires + cases[i].delta);
@@ -317,7 +333,8 @@ static void test_expiry(void **state)
     }
 }
 
-static void test_rotation(void **state)
+static void
+test_rotation(void **state)
 {
     gw_token_key_t keys[2], other2;
     gw_token_t t = sample_token(), out;
@@ -345,7 +362,8 @@ static void test_rotation(void **state)
     assert_int_equal(out.key_id, 1);
 }
 
-static void test_policy_bump(void **state)
+static void
+test_policy_bump(void **state)
 {
     gw_token_key_t k;
     gw_token_t t = sample_token(), out;
@@ -361,7 +379,8 @@ static void test_policy_bump(void **state)
     assert_int_equal(gw_token_decode(enc, GW_TOKEN_ENCODED_LEN, &k, 1, t.expires, 8, &out), GW_TOKEN_EXPIRED);
 }
 
-static void test_unknown_format_version(void **state)
+static void
+test_unknown_format_version(void **state)
 {
     gw_token_key_t k;
     gw_token_t out;
@@ -382,7 +401,8 @@ static void test_unknown_format_version(void **state)
     }
 }
 
-static void test_garbage(void **state)
+static void
+test_garbage(void **state)
 {
     gw_token_key_t k;
     gw_token_t out;
@@ -392,13 +412,10 @@ static void test_garbage(void **state)
         char fill;
         gw_token_status_t want;
     } fills[] = {
-        {'A', GW_TOKEN_MALFORMED}, /* all-zero bytes: format version 0 */
-        {'!', GW_TOKEN_MALFORMED}, /* outside the alphabet */
-        {'=', GW_TOKEN_MALFORMED},
-        {' ', GW_TOKEN_MALFORMED},
-        {'B', GW_TOKEN_MALFORMED}, /* version 0x04 */
-        {'\0', GW_TOKEN_MALFORMED},
-        {0, GW_TOKEN_OK} /* end of list */
+        {'A', GW_TOKEN_MALFORMED},                                                        /* all-zero bytes: format version 0 */
+        {'!', GW_TOKEN_MALFORMED},                                                        /* outside the alphabet */
+        {'=', GW_TOKEN_MALFORMED},  {' ', GW_TOKEN_MALFORMED}, {'B', GW_TOKEN_MALFORMED}, /* version 0x04 */
+        {'\0', GW_TOKEN_MALFORMED}, {0, GW_TOKEN_OK}                                      /* end of list */
     };
     for (size_t i = 0; fills[i].want != GW_TOKEN_OK; ++i) {
         memset(buf, fills[i].fill, GW_TOKEN_ENCODED_LEN);
@@ -413,7 +430,8 @@ static void test_garbage(void **state)
     assert_int_equal(gw_token_decode(buf, (size_t)-1, &k, 1, 0, 0, &out), GW_TOKEN_MALFORMED); /* length checked first */
 }
 
-static void test_strerror(void **state)
+static void
+test_strerror(void **state)
 {
     const char *seen[GW_TOKEN_OLD_POLICY + 1];
     for (int i = 0; i <= GW_TOKEN_OLD_POLICY; ++i) {
@@ -426,7 +444,8 @@ static void test_strerror(void **state)
     assert_string_equal(gw_token_strerror((gw_token_status_t)99), "unknown status");
 }
 
-static void test_new_visitor(void **state)
+static void
+test_new_visitor(void **state)
 {
     uint8_t a[16], b[16], zero[16] = {0};
     assert_int_equal(gw_token_new_visitor(a), 0);
@@ -435,7 +454,8 @@ static void test_new_visitor(void **state)
     assert_memory_not_equal(a, zero, 16);
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_b64url_vectors),
