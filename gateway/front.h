@@ -15,20 +15,24 @@
 #include <h2o.h>
 #include <stdint.h>
 
+#define GW_REQCTX_MAX_EXPIRE 32
+
 typedef struct st_gw_reqctx_t {
     unsigned is_tls : 1;
-    /* consent state (filled by the consent request stage) */
-    unsigned decided : 1;   /* a valid token was presented */
-    unsigned gpc : 1;       /* Sec-GPC: 1 */
-    unsigned gpc_applied : 1;
+    /* consent state (filled by gw_consent_evaluate) */
+    unsigned has_token : 1;   /* a valid token was presented */
+    unsigned decided : 1;     /* ... and it records an explicit choice */
+    unsigned gpc : 1;         /* Sec-GPC: 1 */
+    unsigned gpc_applied : 1; /* GPC refused categories (opt-out regime, no decision) */
     uint8_t regime;
-    uint16_t granted;   /* bit i: category i granted */
-    uint16_t expire;    /* categories whose carried cookies the response must expire */
+    uint16_t granted;       /* bit i: category i granted for this request */
+    uint16_t token_granted; /* what the token says, when has_token */
     uint8_t visitor[16];
-    uint64_t consent_expires; /* Unix seconds; 0 when no decision */
-    char country[8];
-    /* refused cookie names the request carried (pointers into req->pool) */
+    uint64_t consent_expires; /* Unix seconds; 0 when no token */
+    char country[8];          /* "GB", "US-CA"; "" when unknown */
+    /* refused cookie names the request carried, to be expired in the response (copies in req->pool) */
     h2o_iovec_t *expire_names;
+    uint8_t expire_cats[GW_REQCTX_MAX_EXPIRE];
     size_t num_expire_names;
 } gw_reqctx_t;
 

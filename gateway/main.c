@@ -16,6 +16,9 @@
 #include <h2o.h>
 #include "admin.h"
 #include "config.h"
+#include "consent.h"
+#include "consent_api.h"
+#include "inventory.h"
 #include "front.h"
 #include "log.h"
 #include "metrics.h"
@@ -80,6 +83,11 @@ static int setup_hosts(void)
         gw_error("cannot find the static/ folder next to %s", gw_rt.exe_dir);
         return -1;
     }
+    if (gw_consent_init() != 0 || gw_inventory_init(c->threads) != 0)
+        return -1;
+    gw_consent_api_register(gw_rt.hosts[0]);
+    add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
+
     pc = h2o_config_register_path(gw_rt.hosts[0], "/__consent", 0);
     static const char *index_files[] = {"index.html", NULL};
     h2o_file_register(pc, gw_rt.static_dir, index_files, NULL, 0);
@@ -108,6 +116,7 @@ static int setup_hosts(void)
         gw_rt.admin_hosts[0] = h2o_config_register_host(g, h2o_iovec_init(H2O_STRLIT("admin")), 65535);
         if (gw_admin_register(gw_rt.admin_hosts[0]) != 0)
             return -1;
+        gw_inventory_register_admin();
         add_metrics_logger(gw_rt.admin_hosts[0]->paths.entries + gw_rt.admin_hosts[0]->paths.size - 1);
     }
     return 0;

@@ -82,6 +82,11 @@ char *gw_server_find_shipped(const char *relpath)
     return NULL;
 }
 
+size_t gw_thread_index(void)
+{
+    return gw_self != NULL ? gw_self->index : 0;
+}
+
 /* --- request tracking ------------------------------------------------------------------- */
 
 static void on_request_disposed(void *p)

@@ -32,6 +32,9 @@ extern gw_runtime_t gw_rt;
 /* the worker thread running the caller (NULL on the main thread) */
 extern __thread gw_thread_t *gw_self;
 
+/* index of the worker thread running the caller (0 on the main thread) */
+size_t gw_thread_index(void);
+
 /* marks a request as in flight until its pool is released; the drain waits for these */
 void gw_server_track_request(h2o_req_t *req);
 

@@ -1,0 +1,495 @@
+/*
+ * consent — see consent.h.
+ *
+ * Fail-closed rules, written down once:
+ * - A token that does not verify (malformed, forged, unknown key, expired, older policy)
+ *   is "no decision": the regime's default applies, never a grant.
+ * - A Cookie header the parser cannot read to the end (over GW_COOKIE_MAX_HEADER bytes,
+ *   control bytes) is forwarded only up to what was understood: the pairs read before
+ *   the failure that are granted. Nothing after the failure reaches the origin.
+ * - A Set-Cookie the parser rejects is dropped in enforce mode (a browser would ignore it
+ *   anyway, and we cannot tell its category).
+ */
+#include <arpa/inet.h>
+#include <libpsl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "config.h"
+#include "consent.h"
+#include "cookie.h"
+#include "cookie_db.h"
+#include "geo.h"
+#include "inventory.h"
+#include "log.h"
+#include "metrics.h"
+#include "qsbr.h"
+#include "secrets.h"
+#include "server.h"
+#include "token.h"
+
+#define MAX_EXPIRE_NAMES 32
+
+static gw_secrets_t *secrets; /* snapshot, reloaded on SIGHUP */
+static gw_cookie_db_t *cookie_db;
+static gw_geo_t *geo;
+static gw_regimes_t regimes;
+static gw_cidr_list_t trusted_proxies;
+static const psl_ctx_t *psl;
+static uint16_t all_mask, necessary_mask;
+
+uint16_t gw_consent_all_mask(void)
+{
+    return all_mask;
+}
+
+uint16_t gw_consent_necessary_mask(void)
+{
+    return necessary_mask;
+}
+
+uint64_t gw_now_ms(h2o_req_t *req)
+{
+    return h2o_now(req->conn->ctx->loop);
+}
+
+uint16_t gw_consent_default_grant(int regime, int gpc)
+{
+    switch (regime) {
+    case GW_REGIME_OPT_OUT:
+        return (uint16_t)(all_mask & ~(gpc ? gw_rt.conf.regimes.gpc_refuses : 0)) | necessary_mask;
+    case GW_REGIME_NOTICE:
+        return all_mask;
+    default:
+        return necessary_mask;
+    }
+}
+
+int gw_consent_classify(const char *name, size_t len)
+{
+    int cat = gw_cookie_db_lookup(cookie_db, name, len);
+    return cat >= 0 ? cat : gw_rt.conf.cookies.unknown_category;
+}
+
+static int is_token_name(const char *name, size_t len)
+{
+    return (len == sizeof(GW_CONSENT_COOKIE) - 1 && memcmp(name, GW_CONSENT_COOKIE, len) == 0) ||
+           (len == sizeof(GW_CONSENT_COOKIE_TLS) - 1 && memcmp(name, GW_CONSENT_COOKIE_TLS, len) == 0);
+}
+
+h2o_iovec_t gw_consent_mask_names(h2o_mem_pool_t *pool, uint16_t mask)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    size_t cap = 0, n = 0;
+    for (size_t i = 0; i != c->num_categories; ++i)
+        cap += strlen(c->categories[i]) + 1;
+    char *buf = h2o_mem_alloc_pool(pool, cap + 1);
+    for (size_t i = 0; i != c->num_categories; ++i) {
+        if ((mask & (1u << i)) == 0)
+            continue;
+        size_t l = strlen(c->categories[i]);
+        if (n != 0)
+            buf[n++] = ',';
+        memcpy(buf + n, c->categories[i], l);
+        n += l;
+    }
+    return h2o_iovec_init(buf, n);
+}
+
+/* --- regime ------------------------------------------------------------------------------- */
+
+static void resolve_regime(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    struct sockaddr_storage peer, client;
+    socklen_t len;
+
+    ctx->regime = (uint8_t)gw_rt.conf.regimes.def;
+    ctx->country[0] = '\0';
+    if (geo == NULL)
+        return;
+    if ((len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer)) == 0)
+        return;
+    const char *xff = NULL;
+    size_t xff_len = 0;
+    if (trusted_proxies.num_entries != 0) {
+        /* several X-Forwarded-For headers form one list, in order */
+        ssize_t i = -1;
+        while ((i = h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, i)) != -1) {
+            h2o_iovec_t v = req->headers.entries[i].value;
+            if (xff == NULL) {
+                xff = v.base;
+                xff_len = v.len;
+            } else {
+                h2o_iovec_t joined = h2o_concat(&req->pool, h2o_iovec_init(xff, xff_len), h2o_iovec_init(H2O_STRLIT(", ")), v);
+                xff = joined.base;
+                xff_len = joined.len;
+            }
+        }
+    }
+    if (gw_client_addr((struct sockaddr *)&peer, xff, xff_len, &trusted_proxies, &client) != 0)
+        memcpy(&client, &peer, sizeof(client));
+    gw_geo_result_t res;
+    if (gw_geo_lookup(geo, (struct sockaddr *)&client, &res) != 0)
+        return;
+    ctx->regime = (uint8_t)gw_regimes_resolve(&regimes, &res);
+    memcpy(ctx->country, res.country, sizeof(res.country));
+    if (res.subdivision[0] != '\0' && strlen(res.country) == 2)
+        snprintf(ctx->country + 2, sizeof(ctx->country) - 2, "-%s", res.subdivision);
+}
+
+/* --- token --------------------------------------------------------------------------------- */
+
+int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
+{
+    const gw_secrets_t *keys = gw_snap_load(&secrets);
+    int status = -1;
+    ssize_t i;
+
+    resolve_regime(req, ctx);
+    ctx->gpc = 0;
+    if ((i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-gpc"), -1)) != -1) {
+        h2o_iovec_t v = h2o_str_stripws(req->headers.entries[i].value.base, req->headers.entries[i].value.len);
+        ctx->gpc = v.len == 1 && v.base[0] == '1';
+    }
+
+    for (i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        gw_cookie_iter_t it;
+        gw_cookie_pair_t p;
+        gw_cookie_iter_init(&it, v.base, v.len);
+        while (gw_cookie_iter_next(&it, &p) == 1) {
+            if (!is_token_name(p.name, p.name_len))
+                continue;
+            gw_token_t t;
+            int st = gw_token_decode(p.value, p.value_len, keys->keys, keys->num_keys, now, gw_rt.conf.policy.version, &t);
+            if (st == GW_TOKEN_OK) {
+                status = st;
+                ctx->decided = (t.flags & GW_TOKEN_FLAG_DECIDED) != 0;
+                ctx->has_token = 1;
+                ctx->token_granted = (uint16_t)((t.granted & all_mask) | necessary_mask);
+                ctx->consent_expires = t.expires;
+                memcpy(ctx->visitor, t.visitor, sizeof(ctx->visitor));
+            } else if (status != GW_TOKEN_OK) {
+                status = st;
+                if (gw_metrics != NULL && st > 0 && st < GW_TOKEN_REJECT_REASONS)
+                    gw_metrics_add(&gw_metrics->tokens_rejected[st], 1);
+            }
+        }
+    }
+    ctx->gpc_applied = 0;
+    if (ctx->has_token) {
+        ctx->granted = ctx->token_granted;
+    } else {
+        ctx->granted = gw_consent_default_grant(ctx->regime, ctx->gpc);
+        ctx->gpc_applied = ctx->gpc && ctx->regime == GW_REGIME_OPT_OUT && (gw_rt.conf.regimes.gpc_refuses & all_mask) != 0;
+    }
+    return status;
+}
+
+h2o_iovec_t gw_consent_token_cookie(h2o_mem_pool_t *pool, const gw_reqctx_t *ctx, uint16_t granted, int decided, uint64_t now,
+                                     uint64_t *expires)
+{
+    const gw_secrets_t *keys = gw_snap_load(&secrets);
+    gw_token_t t = {0};
+    char enc[GW_TOKEN_ENCODED_LEN + 1];
+    uint64_t max_age = (uint64_t)gw_rt.conf.policy.consent_max_age_days * 86400;
+
+    memcpy(t.visitor, ctx->visitor, sizeof(t.visitor));
+    t.granted = (uint16_t)((granted & all_mask) | necessary_mask);
+    t.policy_version = gw_rt.conf.policy.version;
+    t.regime = ctx->regime;
+    t.flags = (uint8_t)((decided ? GW_TOKEN_FLAG_DECIDED : 0) | (ctx->gpc_applied ? GW_TOKEN_FLAG_GPC : 0));
+    t.issued = now;
+    t.expires = now + max_age;
+    *expires = t.expires;
+    size_t n = gw_token_encode(&t, gw_secrets_primary(keys), enc, sizeof(enc));
+    char *buf = h2o_mem_alloc_pool(pool, 256);
+    int len = snprintf(buf, 256, "%s=%.*s; Max-Age=%llu; Path=/; HttpOnly; SameSite=Lax%s",
+                       ctx->is_tls ? GW_CONSENT_COOKIE_TLS : GW_CONSENT_COOKIE, (int)n, enc, (unsigned long long)max_age,
+                       ctx->is_tls ? "; Secure" : "");
+    return h2o_iovec_init(buf, (size_t)len);
+}
+
+/* --- expiring refused cookies --------------------------------------------------------------- */
+
+static void add_expiry(h2o_req_t *req, h2o_iovec_t name, const char *domain, size_t domain_len)
+{
+    int host_prefix = name.len >= 7 && memcmp(name.base, "__Host-", 7) == 0;
+    int secure_prefix = host_prefix || (name.len >= 9 && memcmp(name.base, "__Secure-", 9) == 0);
+    if (domain != NULL && host_prefix)
+        return; /* __Host- cookies never carry a Domain */
+    size_t cap = name.len + domain_len + 64;
+    char *buf = h2o_mem_alloc_pool(&req->pool, cap);
+    int n = snprintf(buf, cap, "%.*s=; Max-Age=0; Path=/%s%.*s%s", (int)name.len, name.base, domain != NULL ? "; Domain=" : "",
+                     (int)domain_len, domain != NULL ? domain : "", secure_prefix ? "; Secure" : "");
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, buf, (size_t)n);
+}
+
+/* the registrable domain of the request's host (NULL for IP literals, localhost, public suffixes) */
+static const char *registrable_domain(h2o_req_t *req, size_t *len)
+{
+    h2o_iovec_t a = req->authority;
+    if (psl == NULL || a.len == 0 || a.len > 253 || a.base[0] == '[')
+        return NULL;
+    size_t hl = a.len;
+    for (size_t i = 0; i != a.len; ++i)
+        if (a.base[i] == ':') {
+            hl = i;
+            break;
+        }
+    char *host = h2o_mem_alloc_pool(&req->pool, hl + 1);
+    for (size_t i = 0; i != hl; ++i)
+        host[i] = h2o_tolower(a.base[i]);
+    host[hl] = '\0';
+    struct in_addr v4;
+    if (inet_pton(AF_INET, host, &v4) == 1)
+        return NULL; /* an IP literal has no registrable domain (libpsl would answer its last labels) */
+    const char *rd = psl_registrable_domain(psl, host);
+    if (rd == NULL)
+        return NULL;
+    *len = strlen(rd);
+    return rd;
+}
+
+/* remembers a refused cookie name (once) so that the response can expire it */
+static void note_refused(h2o_req_t *req, gw_reqctx_t *ctx, const char *name, size_t len, int cat)
+{
+    if (len == 0)
+        return;
+    for (size_t k = 0; k != ctx->num_expire_names; ++k)
+        if (h2o_memis(ctx->expire_names[k].base, ctx->expire_names[k].len, name, len))
+            return;
+    if (ctx->expire_names == NULL)
+        ctx->expire_names = h2o_mem_alloc_pool(&req->pool, sizeof(ctx->expire_names[0]) * GW_REQCTX_MAX_EXPIRE);
+    if (ctx->num_expire_names == GW_REQCTX_MAX_EXPIRE)
+        return;
+    ctx->expire_cats[ctx->num_expire_names] = (uint8_t)cat;
+    ctx->expire_names[ctx->num_expire_names++] = h2o_strdup(&req->pool, name, len); /* outlives header rewrites */
+}
+
+/* adds the expiring Set-Cookie headers for every name noted in ctx */
+static size_t emit_expiries(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    size_t dlen = 0;
+    const char *domain = ctx->num_expire_names != 0 ? registrable_domain(req, &dlen) : NULL;
+    for (size_t k = 0; k != ctx->num_expire_names; ++k) {
+        add_expiry(req, ctx->expire_names[k], NULL, 0);
+        if (domain != NULL)
+            add_expiry(req, ctx->expire_names[k], domain, dlen);
+        if (gw_metrics != NULL)
+            gw_metrics_add(&gw_metrics->cookies_expired[ctx->expire_cats[k]], 1);
+    }
+    return ctx->num_expire_names;
+}
+
+size_t gw_consent_expire_carried(h2o_req_t *req, gw_reqctx_t *ctx, uint16_t refused)
+{
+    for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        gw_cookie_iter_t it;
+        gw_cookie_pair_t p;
+        gw_cookie_iter_init(&it, v.base, v.len);
+        while (gw_cookie_iter_next(&it, &p) == 1) {
+            if (is_token_name(p.name, p.name_len))
+                continue;
+            int cat = gw_consent_classify(p.name, p.name_len);
+            if ((refused & (1u << cat)) != 0)
+                note_refused(req, ctx, p.name, p.name_len, cat);
+        }
+    }
+    return emit_expiries(req, ctx);
+}
+
+/* --- request stage: strip cookies ---------------------------------------------------------- */
+
+static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    const int report_only = gw_rt.conf.report_only;
+    uint64_t now = gw_now_ms(req) / 1000;
+    size_t total = 0, n = 0, num_headers = 0;
+    ssize_t i;
+
+    gw_consent_evaluate(req, ctx, now);
+
+    for (i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;) {
+        total += req->headers.entries[i].value.len + 2;
+        ++num_headers;
+    }
+    if (num_headers != 0) {
+        char *out = h2o_mem_alloc_pool(&req->pool, total);
+        for (i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;) {
+            h2o_iovec_t v = req->headers.entries[i].value;
+            gw_cookie_iter_t it;
+            gw_cookie_pair_t p;
+            int r;
+            gw_cookie_iter_init(&it, v.base, v.len);
+            while ((r = gw_cookie_iter_next(&it, &p)) == 1) {
+                if (is_token_name(p.name, p.name_len))
+                    continue; /* the token is the gateway's own: never forwarded */
+                int cat = gw_consent_classify(p.name, p.name_len);
+                if ((ctx->granted & (1u << cat)) == 0) {
+                    if (!report_only)
+                        note_refused(req, ctx, p.name, p.name_len, cat);
+                    if (gw_metrics != NULL)
+                        gw_metrics_add(report_only ? &gw_metrics->would_strip[cat] : &gw_metrics->cookies_stripped[cat], 1);
+                    if (!report_only)
+                        continue;
+                }
+                size_t plen = (size_t)(p.value + p.value_len - p.name);
+                if (n != 0)
+                    out[n++] = ';', out[n++] = ' ';
+                memcpy(out + n, p.name, plen);
+                n += plen;
+            }
+            if (r < 0)
+                GW_COUNT(cookie_header_unreadable); /* fail closed: what follows the failure is not forwarded */
+        }
+        /* replace every Cookie header by the one rebuilt (the proxy sends one header either way) */
+        for (i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;)
+            i = h2o_delete_header(&req->headers, i) - 1;
+        if (n != 0)
+            h2o_add_header(&req->pool, &req->headers, H2O_TOKEN_COOKIE, NULL, out, n);
+    }
+
+    /* tell the origin the decision; a client cannot set this header itself */
+    for (i = -1; (i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("consent-categories"), i)) != -1;)
+        i = h2o_delete_header(&req->headers, i) - 1;
+    h2o_iovec_t names = gw_consent_mask_names(&req->pool, ctx->granted);
+    h2o_add_header_by_str(&req->pool, &req->headers, H2O_STRLIT("consent-categories"), 0, NULL, names.base, names.len);
+    return 0;
+}
+
+/* --- response stage: Set-Cookie --------------------------------------------------------------- */
+
+static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    const int report_only = c->report_only;
+    int64_t now = (int64_t)(gw_now_ms(req) / 1000);
+    int64_t limit = ctx->consent_expires != 0 ? (int64_t)ctx->consent_expires
+                                              : now + (int64_t)c->policy.consent_max_age_days * 86400;
+
+    for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_SET_COOKIE, i)) != -1;) {
+        h2o_header_t *h = req->res.headers.entries + i;
+        gw_set_cookie_t sc;
+        if (gw_set_cookie_parse(h->value.base, h->value.len, &sc) != 0) {
+            if (!report_only)
+                i = h2o_delete_header(&req->res.headers, i) - 1;
+            continue;
+        }
+        int cat = gw_consent_classify(sc.name, sc.name_len);
+        gw_inventory_record(req, &sc, cat);
+        if (is_token_name(sc.name, sc.name_len)) {
+            /* the origin may not forge the gateway's own cookie */
+            if (!report_only)
+                i = h2o_delete_header(&req->res.headers, i) - 1;
+            continue;
+        }
+        if ((ctx->granted & (1u << cat)) == 0) {
+            if (gw_metrics != NULL)
+                gw_metrics_add(report_only ? &gw_metrics->would_drop[cat] : &gw_metrics->set_cookies_dropped[cat], 1);
+            if (!report_only)
+                i = h2o_delete_header(&req->res.headers, i) - 1;
+            continue;
+        }
+        if (report_only)
+            continue;
+        /* granted: cap the lifetime of non-necessary cookies to the consent's, add Secure under TLS */
+        int changed = 0;
+        if ((necessary_mask & (1u << cat)) == 0) {
+            int64_t until = sc.has_max_age ? (sc.max_age > INT64_MAX - now ? INT64_MAX : now + sc.max_age)
+                                           : sc.expires != GW_COOKIE_NO_EXPIRES ? sc.expires : INT64_MIN;
+            if (until != INT64_MIN && until > limit) {
+                sc.has_max_age = 1;
+                sc.max_age = limit - now;
+                if (sc.expires != GW_COOKIE_NO_EXPIRES)
+                    sc.expires = limit;
+                changed = 1;
+            }
+        }
+        if (ctx->is_tls && !sc.secure && c->cookies.secure_under_tls) {
+            sc.secure = 1;
+            changed = 1;
+        }
+        if (changed) {
+            size_t cap = h->value.len + 128;
+            char *buf = h2o_mem_alloc_pool(&req->pool, cap);
+            size_t n = gw_set_cookie_format(&sc, buf, cap);
+            if (n != 0)
+                h->value = h2o_iovec_init(buf, n);
+        }
+    }
+    if (!report_only && ctx->num_expire_names != 0)
+        emit_expiries(req, ctx);
+}
+
+/* --- set-up --------------------------------------------------------------------------------- */
+
+static void reload_keys(void *data)
+{
+    char err[512];
+    gw_secrets_t *fresh = calloc(1, sizeof(*fresh));
+    if (gw_secrets_load(gw_rt.conf.secrets_file, fresh, err, sizeof(err)) != 0) {
+        gw_error("consent keys not reloaded (the previous ones stay in force): %s", err);
+        free(fresh);
+        return;
+    }
+    gw_secrets_t *old = gw_snap_publish(&secrets, fresh);
+    gw_qsbr_synchronize();
+    gw_secrets_clear(old);
+    free(old);
+    gw_info("consent keys reloaded: %zu keys", fresh->num_keys);
+}
+
+int gw_consent_init(void)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    char err[1024];
+    size_t i;
+
+    for (i = 0; i != c->num_categories; ++i)
+        all_mask |= (uint16_t)(1u << i);
+    necessary_mask = (uint16_t)(1u << gw_config_category(c, "necessary"));
+
+    secrets = calloc(1, sizeof(*secrets));
+    if (gw_secrets_load(c->secrets_file, secrets, err, sizeof(err)) != 0) {
+        gw_error("%s", err);
+        return -1;
+    }
+    if (secrets->created)
+        gw_info("created %s with a new signing key", c->secrets_file);
+
+    cookie_db = gw_cookie_db_new((const char *const *)c->categories, c->num_categories);
+    char *db_path = c->cookies.database != NULL ? strdup(c->cookies.database) : gw_server_find_shipped("conf/cookies.json");
+    if (db_path == NULL) {
+        gw_error("cannot find the shipped cookie database conf/cookies.json next to %s", gw_rt.exe_dir);
+        return -1;
+    }
+    if (gw_cookie_db_load_file(cookie_db, db_path, err, sizeof(err)) != 0) {
+        gw_error("%s", err);
+        free(db_path);
+        return -1;
+    }
+    free(db_path);
+    for (i = 0; i != c->cookies.num_overrides; ++i)
+        gw_cookie_db_add(cookie_db, c->cookies.overrides[i].name, strlen(c->cookies.overrides[i].name),
+                         c->cookies.overrides[i].category, 1);
+
+    gw_regimes_init(&regimes);
+    gw_regimes_set_default(&regimes, c->regimes.def);
+    for (i = 0; i != c->regimes.num_rules; ++i)
+        gw_regimes_add(&regimes, c->regimes.rules[i].key, strlen(c->regimes.rules[i].key), c->regimes.rules[i].regime);
+    for (i = 0; i != c->geoip.num_trusted_proxies; ++i)
+        gw_cidr_list_add(&trusted_proxies, c->geoip.trusted_proxies[i]);
+    if (c->geoip.database != NULL && (geo = gw_geo_open(c->geoip.database, err, sizeof(err))) == NULL) {
+        gw_error("%s", err);
+        return -1;
+    }
+    if ((psl = psl_latest(NULL)) == NULL)
+        psl = psl_builtin();
+
+    gw_front_add_request_stage(on_request);
+    gw_front_add_response_stage(on_response);
+    gw_server_on_reload(reload_keys, NULL);
+    return 0;
+}

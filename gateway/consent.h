@@ -1,0 +1,53 @@
+/*
+ * consent — cookie acceptance levels on the request path.
+ *
+ * For every proxied request: find the client address (X-Forwarded-For only from trusted
+ * proxies), its jurisdiction and regime, verify the consent token, and decide which
+ * categories are granted. Then strip the Cookie values of the other categories (and the
+ * token itself) before the origin sees the request, and in the response drop their
+ * Set-Cookie headers, cap the lifetime of granted ones to the consent's expiry, and
+ * expire refused cookies the browser still carries. Nothing here allocates outside
+ * req->pool, takes a lock or touches JSON.
+ */
+#ifndef GW_CONSENT_H
+#define GW_CONSENT_H
+
+#include <h2o.h>
+#include "front.h"
+
+#define GW_CONSENT_COOKIE "cg_consent"
+#define GW_CONSENT_COOKIE_TLS "__Host-cg_consent"
+
+/* loads keys, the cookie database, the geo database and the regime table; registers the stages. 0 or -1 (logged) */
+int gw_consent_init(void);
+
+/* Fills ctx's consent fields for req (regime, country, GPC, token, granted) without changing the request.
+ * now: Unix seconds. Returns the token verification status (GW_TOKEN_OK when a valid token was presented,
+ * -1 when there was no token). */
+int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now);
+
+/* the categories a regime grants without a decision (GPC applied) */
+uint16_t gw_consent_default_grant(int regime, int gpc);
+
+/* bitmask of every configured category, and of "necessary" */
+uint16_t gw_consent_all_mask(void);
+uint16_t gw_consent_necessary_mask(void);
+
+/* category of a cookie name (the database, then cookies.unknown_category) */
+int gw_consent_classify(const char *name, size_t len);
+
+/* Signs a token for ctx's visitor with the primary key and returns a Set-Cookie value allocated from pool. */
+h2o_iovec_t gw_consent_token_cookie(h2o_mem_pool_t *pool, const gw_reqctx_t *ctx, uint16_t granted, int decided, uint64_t now,
+                                     uint64_t *expires);
+
+/* Adds "NAME=; Max-Age=0" Set-Cookie headers (host-only and for the registrable domain) to req->res for every
+ * cookie the request carries whose category is in `refused` (names are noted in ctx). Returns how many names. */
+size_t gw_consent_expire_carried(h2o_req_t *req, gw_reqctx_t *ctx, uint16_t refused);
+
+/* "necessary,analytics" for a mask, from pool */
+h2o_iovec_t gw_consent_mask_names(h2o_mem_pool_t *pool, uint16_t mask);
+
+/* milliseconds since the epoch of the request's event loop (no syscall) */
+uint64_t gw_now_ms(h2o_req_t *req);
+
+#endif

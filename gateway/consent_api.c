@@ -1,0 +1,273 @@
+/*
+ * consent_api — see consent_api.h.
+ *
+ * POST /__consent/api/consent: same-origin only (Origin / Sec-Fetch-Site), body capped
+ * at GW_CONSENT_BODY_MAX (413), JSON or form. The decision becomes a record; only when
+ * the store reports it durable does the visitor get the 200 and the new token cookie
+ * (503 and no cookie otherwise). A decision that refuses a category also expires the
+ * refused cookies the browser sent. A form POST (the preference centre without
+ * JavaScript) is answered 303 back to the preference centre.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "config.h"
+#include "consent.h"
+#include "consent_api.h"
+#include "consent_body.h"
+#include "front.h"
+#include "jsonw.h"
+#include "log.h"
+#include "metrics.h"
+#include "records.h"
+#include "server.h"
+#include "token.h"
+
+typedef struct st_pending_t {
+    gw_reqctx_t ctx;
+    uint16_t granted;
+    int is_form;
+    int withdraw;
+    uint64_t now;
+} pending_t;
+
+static const char *const regime_names[] = {"opt-in", "opt-out", "notice"};
+
+static void send_json(h2o_req_t *req, int status, const char *reason, h2o_iovec_t body)
+{
+    req->res.status = status;
+    req->res.reason = reason;
+    req->res.content_length = body.len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_send_inline(req, body.base, body.len);
+}
+
+static void send_error(h2o_req_t *req, int status, const char *reason, const char *error, const char *detail)
+{
+    gw_jsonw_t w;
+    gw_jsonw_init(&w, &req->pool, 256);
+    gw_jsonw_lit(&w, "{\"error\": ");
+    gw_jsonw_cstr(&w, error);
+    gw_jsonw_lit(&w, ", \"detail\": ");
+    gw_jsonw_cstr(&w, detail);
+    gw_jsonw_lit(&w, "}\n");
+    send_json(req, status, reason, h2o_iovec_init(w.buf, w.len));
+}
+
+/* the state object's members (without braces) */
+static void write_state(gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t granted, int decided)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    char hex[33];
+    int has_visitor = 0;
+    for (size_t i = 0; i != 16; ++i) {
+        snprintf(hex + 2 * i, 3, "%02x", ctx->visitor[i]);
+        has_visitor |= ctx->visitor[i] != 0;
+    }
+    gw_jsonw_lit(w, "\"visitor\": ");
+    if (has_visitor)
+        gw_jsonw_str(w, hex, 32);
+    else
+        gw_jsonw_lit(w, "null");
+    gw_jsonw_printf(w, ", \"policy_version\": %u, \"regime\": \"%s\", \"country\": ", (unsigned)c->policy.version,
+                    regime_names[ctx->regime < 3 ? ctx->regime : 0]);
+    if (ctx->country[0] != '\0')
+        gw_jsonw_cstr(w, ctx->country);
+    else
+        gw_jsonw_lit(w, "null");
+    gw_jsonw_printf(w, ", \"gpc\": %s, \"gpc_applied\": %s, \"decided\": %s, \"categories\": {", ctx->gpc ? "true" : "false",
+                    ctx->gpc_applied ? "true" : "false", decided ? "true" : "false");
+    for (size_t i = 0; i != c->num_categories; ++i) {
+        if (i != 0)
+            gw_jsonw_lit(w, ", ");
+        gw_jsonw_cstr(w, c->categories[i]);
+        gw_jsonw_lit(w, (granted & (1u << i)) ? ": true" : ": false");
+    }
+    gw_jsonw_lit(w, "}");
+}
+
+static int on_state(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    gw_jsonw_t w;
+    gw_consent_evaluate(req, ctx, gw_now_ms(req) / 1000);
+    gw_jsonw_init(&w, &req->pool, 512);
+    gw_jsonw_lit(&w, "{");
+    write_state(&w, ctx, ctx->granted, ctx->decided);
+    gw_jsonw_lit(&w, "}\n");
+    send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));
+    return 0;
+}
+
+/* 1 when a browser tells us the request comes from another site */
+static int is_cross_site(h2o_req_t *req)
+{
+    ssize_t i;
+    if ((i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-fetch-site"), -1)) != -1) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        if (h2o_memis(v.base, v.len, H2O_STRLIT("cross-site")))
+            return 1;
+    }
+    if ((i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("origin"), -1)) != -1) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        const h2o_url_scheme_t *scheme = req->scheme;
+        /* Origin must be exactly scheme://authority of this request */
+        if (v.len != scheme->name.len + 3 + req->authority.len || !h2o_memis(v.base, scheme->name.len, scheme->name.base, scheme->name.len) ||
+            memcmp(v.base + scheme->name.len, "://", 3) != 0 ||
+            !h2o_lcstris(v.base + scheme->name.len + 3, req->authority.len, req->authority.base, req->authority.len))
+            return 1;
+    }
+    return 0;
+}
+
+static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_t *rec)
+{
+    pending_t *p = data;
+    const gw_config_t *c = &gw_rt.conf;
+
+    if (status != 0) {
+        /* nothing was promised: no cookie, the visitor's previous state stays */
+        send_error(req, 503, "Service Unavailable", "store_unavailable",
+                   "the consent record could not be stored; your choice was not saved, please try again");
+        return;
+    }
+    uint64_t expires;
+    h2o_iovec_t cookie = gw_consent_token_cookie(&req->pool, &p->ctx, p->granted, 1, p->now, &expires);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, cookie.base, cookie.len);
+    uint16_t refused = (uint16_t)(gw_consent_all_mask() & ~p->granted);
+    if (refused != 0)
+        gw_consent_expire_carried(req, &p->ctx, refused);
+    if (p->withdraw)
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("clear-site-data"), 0, NULL,
+                              H2O_STRLIT("\"cookies\", \"storage\""));
+    if (gw_metrics != NULL)
+        gw_metrics_add(&gw_metrics->decisions[p->ctx.regime < 3 ? p->ctx.regime : 0], 1);
+
+    if (p->is_form) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, H2O_STRLIT("/__consent/?saved=1"));
+        req->res.status = 303;
+        req->res.reason = "See Other";
+        req->res.content_length = 0;
+        h2o_send_inline(req, "", 0);
+        return;
+    }
+    gw_jsonw_t w;
+    gw_jsonw_init(&w, &req->pool, 512);
+    gw_jsonw_lit(&w, "{\"receipt\": ");
+    gw_jsonw_cstr(&w, rec->receipt);
+    gw_jsonw_printf(&w, ", \"method\": \"%s\", \"expires\": %llu, ", gw_record_method_name(rec->method),
+                    (unsigned long long)expires);
+    write_state(&w, &p->ctx, (uint16_t)(p->granted | gw_consent_necessary_mask()), 1);
+    gw_jsonw_lit(&w, "}\n");
+    (void)c;
+    send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));
+}
+
+static int on_consent(h2o_req_t *req, gw_reqctx_t *ctx, int withdraw)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    gw_consent_choice_t choice = {-1, 0, 0};
+    pending_t *p;
+    int is_form = 0;
+    char detail[160];
+
+    if (is_cross_site(req)) {
+        send_error(req, 403, "Forbidden", "cross_site", "consent can only be changed from this site's own pages");
+        return 0;
+    }
+    if (!withdraw) {
+        if (req->entity.base == NULL || req->entity.len == 0) {
+            send_error(req, 400, "Bad Request", "bad_body", "missing body");
+            return 0;
+        }
+        if (req->entity.len > GW_CONSENT_BODY_MAX) {
+            send_error(req, 413, "Payload Too Large", "too_large", "the body is over 4096 bytes");
+            return 0;
+        }
+        ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+        is_form = ct != -1 && req->headers.entries[ct].value.len >= 33 &&
+                  h2o_lcstris(req->headers.entries[ct].value.base, 33, H2O_STRLIT("application/x-www-form-urlencoded"));
+        int rc = is_form ? gw_consent_body_parse_form(req->entity.base, req->entity.len, (const char *const *)c->categories,
+                                                      c->num_categories, &choice, detail, sizeof(detail))
+                         : gw_consent_body_parse_json(req->entity.base, req->entity.len, (const char *const *)c->categories,
+                                                      c->num_categories, &choice, detail, sizeof(detail));
+        if (rc != 0) {
+            send_error(req, 400, "Bad Request", "bad_body", detail);
+            return 0;
+        }
+    }
+
+    p = h2o_mem_alloc_pool(&req->pool, sizeof(*p));
+    memset(p, 0, sizeof(*p));
+    p->now = gw_now_ms(req) / 1000;
+    p->is_form = is_form;
+    p->withdraw = withdraw;
+    gw_consent_evaluate(req, ctx, p->now);
+    p->ctx = *ctx;
+    if (!ctx->has_token)
+        gw_token_new_visitor(p->ctx.visitor);
+
+    uint16_t all = gw_consent_all_mask(), nec = gw_consent_necessary_mask();
+    gw_record_method_t method;
+    if (withdraw) {
+        p->granted = nec;
+        method = GW_METHOD_WITHDRAW;
+    } else if (choice.all == 1) {
+        p->granted = all;
+        method = GW_METHOD_ACCEPT_ALL;
+    } else if (choice.all == 0) {
+        p->granted = nec;
+        method = GW_METHOD_REJECT_ALL;
+    } else {
+        p->granted = (uint16_t)(((ctx->granted & ~choice.given) | (choice.value & choice.given) | nec) & all);
+        method = p->granted == all ? GW_METHOD_ACCEPT_ALL : p->granted == nec ? GW_METHOD_REJECT_ALL : GW_METHOD_CUSTOM;
+    }
+
+    gw_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    gw_records_prepare(req, &rec);
+    memcpy(rec.visitor, p->ctx.visitor, sizeof(rec.visitor));
+    rec.policy_version = c->policy.version;
+    rec.granted = p->granted;
+    rec.refused = (uint16_t)(all & ~p->granted);
+    rec.regime = ctx->regime;
+    rec.method = method;
+    memcpy(rec.country, ctx->country, sizeof(rec.country));
+    gw_records_submit(req, &rec, on_recorded, p);
+    return 0;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    gw_reqctx_t ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
+    gw_server_track_request(req);
+
+    size_t pathlen = req->query_at != SIZE_MAX && req->query_at < req->path_normalized.len ? req->query_at : req->path_normalized.len;
+    h2o_iovec_t path = h2o_iovec_init(req->path_normalized.base, pathlen);
+    h2o_iovec_t m = req->method;
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/api/state"))) {
+        if (h2o_memis(m.base, m.len, H2O_STRLIT("GET")) || h2o_memis(m.base, m.len, H2O_STRLIT("HEAD")))
+            return on_state(req, &ctx);
+    } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/api/consent"))) {
+        if (h2o_memis(m.base, m.len, H2O_STRLIT("POST")))
+            return on_consent(req, &ctx, 0);
+        if (h2o_memis(m.base, m.len, H2O_STRLIT("DELETE")))
+            return on_consent(req, &ctx, 1);
+    } else {
+        send_error(req, 404, "Not Found", "not_found", "no such endpoint");
+        return 0;
+    }
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, POST, DELETE"));
+    send_error(req, 405, "Method Not Allowed", "method_not_allowed", "this endpoint does not take that method");
+    return 0;
+}
+
+int gw_consent_api_register(h2o_hostconf_t *hostconf)
+{
+    h2o_pathconf_t *pc = h2o_config_register_path(hostconf, "/__consent/api", 0);
+    h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = on_req;
+    if (gw_rt.access_log != NULL)
+        h2o_access_log_register(pc, gw_rt.access_log);
+    return 0;
+}

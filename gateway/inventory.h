@@ -1,0 +1,27 @@
+/*
+ * inventory — a live cookie scan from real traffic: every cookie name the origin sets
+ * (per host and first path segment) with its attributes, category and counts, served at
+ * GET /admin/cookies.
+ *
+ * Each worker thread owns a fixed-size open-addressing table, allocated at start: the
+ * request path only writes its own thread's table (no lock, no allocation). An entry's
+ * key is written once and then published with a release store; counters are relaxed
+ * single-writer counters. The admin handler reads all tables and merges by key.
+ */
+#ifndef GW_INVENTORY_H
+#define GW_INVENTORY_H
+
+#include <h2o.h>
+#include "cookie.h"
+
+#define GW_INVENTORY_SLOTS 4096 /* per thread; when full, new names are counted as "overflow" */
+
+int gw_inventory_init(size_t num_threads);
+
+/* records one Set-Cookie seen in a response of req; cat: category index */
+void gw_inventory_record(h2o_req_t *req, const gw_set_cookie_t *sc, int cat);
+
+/* registers GET /admin/cookies */
+void gw_inventory_register_admin(void);
+
+#endif

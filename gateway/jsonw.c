@@ -1,0 +1,89 @@
+/*
+ * jsonw — see jsonw.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "jsonw.h"
+
+void gw_jsonw_init(gw_jsonw_t *w, h2o_mem_pool_t *pool, size_t initial)
+{
+    w->pool = pool;
+    w->cap = initial < 64 ? 64 : initial;
+    w->buf = pool != NULL ? h2o_mem_alloc_pool(pool, w->cap) : malloc(w->cap);
+    w->len = 0;
+}
+
+static void reserve(gw_jsonw_t *w, size_t more)
+{
+    if (w->len + more <= w->cap)
+        return;
+    size_t cap = w->cap * 2;
+    while (cap < w->len + more)
+        cap *= 2;
+    if (w->pool != NULL) {
+        char *nb = h2o_mem_alloc_pool(w->pool, cap);
+        memcpy(nb, w->buf, w->len);
+        w->buf = nb;
+    } else {
+        w->buf = realloc(w->buf, cap);
+    }
+    w->cap = cap;
+}
+
+void gw_jsonw_raw(gw_jsonw_t *w, const char *s, size_t len)
+{
+    reserve(w, len);
+    memcpy(w->buf + w->len, s, len);
+    w->len += len;
+}
+
+void gw_jsonw_lit(gw_jsonw_t *w, const char *s)
+{
+    gw_jsonw_raw(w, s, strlen(s));
+}
+
+void gw_jsonw_printf(gw_jsonw_t *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0)
+        return;
+    reserve(w, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(w->buf + w->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    w->len += (size_t)n;
+}
+
+void gw_jsonw_str(gw_jsonw_t *w, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    reserve(w, len * 6 + 2);
+    char *o = w->buf + w->len;
+    *o++ = '"';
+    for (size_t i = 0; i != len; ++i) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        } else if (c < 0x20 || c == 0x7f || c == '<' || c == '>' || c == '&') {
+            /* also escapes <, >, & so the output is safe inside an HTML <script> block */
+            *o++ = '\\', *o++ = 'u', *o++ = '0', *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        } else {
+            *o++ = (char)c;
+        }
+    }
+    *o++ = '"';
+    w->len = (size_t)(o - w->buf);
+}
+
+void gw_jsonw_cstr(gw_jsonw_t *w, const char *s)
+{
+    gw_jsonw_str(w, s, strlen(s));
+}

@@ -1,0 +1,24 @@
+/*
+ * jsonw — a tiny JSON writer for answers built on request paths (which never use jansson):
+ * appends to a buffer grown in an h2o memory pool, escapes strings per RFC 8259.
+ */
+#ifndef GW_JSONW_H
+#define GW_JSONW_H
+
+#include <h2o.h>
+
+typedef struct st_gw_jsonw_t {
+    h2o_mem_pool_t *pool; /* NULL: malloc/realloc (caller frees buf) */
+    char *buf;
+    size_t len, cap;
+} gw_jsonw_t;
+
+void gw_jsonw_init(gw_jsonw_t *w, h2o_mem_pool_t *pool, size_t initial);
+void gw_jsonw_raw(gw_jsonw_t *w, const char *s, size_t len);
+void gw_jsonw_lit(gw_jsonw_t *w, const char *s); /* NUL-terminated raw text */
+void gw_jsonw_printf(gw_jsonw_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* a quoted, escaped string; bytes >= 0x80 are passed through (callers give UTF-8), control bytes escaped */
+void gw_jsonw_str(gw_jsonw_t *w, const char *s, size_t len);
+void gw_jsonw_cstr(gw_jsonw_t *w, const char *s);
+
+#endif
