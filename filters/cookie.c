@@ -517,13 +517,14 @@ put(outbuf_t *o, const char *s, size_t n)
 
 #define PUT_LIT(o, lit) put((o), (lit), sizeof(lit) - 1)
 
-/* a field the parser reads back unchanged: no ';' or CTL, no blank at either edge */
+/* a field the parser reads back unchanged: no ';' or CTL, no blank at either edge (a leading
+ * blank is fine behind the '.' the serialiser puts before such a Domain) */
 static int
-representable(const char *s, size_t n, int allow_eq)
+representable(const char *s, size_t n, int allow_eq, int allow_lead_blank)
 {
     if (n == 0)
         return 1;
-    if (s == NULL || is_blank((unsigned char)s[0]) || is_blank((unsigned char)s[n - 1]))
+    if (s == NULL || (is_blank((unsigned char)s[0]) && !allow_lead_blank) || is_blank((unsigned char)s[n - 1]))
         return 0;
     for (size_t i = 0; i < n; ++i) {
         unsigned char ch = (unsigned char)s[i];
@@ -540,12 +541,14 @@ gw_set_cookie_format(const gw_set_cookie_t *c, char *buf, size_t cap)
     char num[24];
 
     if ((c->name_len == 0 && c->value_len == 0) || c->name_len + c->value_len > GW_COOKIE_MAX_NAME_VALUE ||
-        !representable(c->name, c->name_len, 0) || !representable(c->value, c->value_len, 1))
+        !representable(c->name, c->name_len, 0, 0) || !representable(c->value, c->value_len, 1, 0))
         return 0;
-    int dot = c->domain_len != 0 && c->domain[0] == '.'; /* parser strips one leading dot */
-    if (!representable(c->domain, c->domain_len, 1) || c->domain_len + dot > GW_COOKIE_MAX_ATTR_VALUE)
+    /* the parser strips one leading '.' and keeps what follows, blanks included ("Domain=. x"
+     * is " x"), so such a domain is written behind an extra '.' */
+    int dot = c->domain_len != 0 && c->domain != NULL && (c->domain[0] == '.' || is_blank((unsigned char)c->domain[0]));
+    if (!representable(c->domain, c->domain_len, 1, 1) || c->domain_len + dot > GW_COOKIE_MAX_ATTR_VALUE)
         return 0;
-    if (!representable(c->path, c->path_len, 1) || c->path_len > GW_COOKIE_MAX_ATTR_VALUE ||
+    if (!representable(c->path, c->path_len, 1, 0) || c->path_len > GW_COOKIE_MAX_ATTR_VALUE ||
         (c->path_len != 0 && c->path[0] != '/'))
         return 0;
     if (c->same_site < GW_COOKIE_SAMESITE_UNSET || c->same_site > GW_COOKIE_SAMESITE_STRICT)

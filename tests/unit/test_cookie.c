@@ -428,6 +428,7 @@ static const struct sc_case sc_cases[] = {
     {S("a=b; Domain=a.com; Domain=."), 0, "a", "b", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
     {S("a=b; Domain=..x"), 0, "a", "b", ".x", NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
     {S("a=b; Domain = a=b "), 0, "a", "b", "a=b", NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
+    {S("a=b; Domain=. xa."), 0, "a", "b", " xa.", NULL, NULL, E, NOMA, 0, 0, 0, SS_U}, /* fuzz: blank after the dot is kept */
     /* Path §5.2.4 */
     {S("a=b; Path="), 0, "a", "b", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
     {S("a=b; Path=foo"), 0, "a", "b", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
@@ -623,6 +624,7 @@ test_format_exact(void **state)
         {"nameless", "=nameless"},
         {"=a=b", "=a=b"},
         {"a=b; Domain=..x", "a=b; Domain=..x"},
+        {"a=b; Domain=. x", "a=b; Domain=. x"},
         {"a=; SameSite=Strict", "a=; SameSite=Strict"},
         {"a=b; SameSite=none", "a=b; SameSite=None"},
         {"a=b; Max-Age=-9223372036854775808", "a=b; Max-Age=-9223372036854775808"},
@@ -683,7 +685,7 @@ test_format_refuses(void **state)
     } bad[] = {
         {"a=x", "b", NULL, NULL}, {"a;", "b", NULL, NULL},  {" a", "b", NULL, NULL},   {"a\t", "b", NULL, NULL},
         {"a", "b;c", NULL, NULL}, {"a", "b ", NULL, NULL},  {"a", "\x01", NULL, NULL}, {"a\x7f", "b", NULL, NULL},
-        {"", "", NULL, NULL},     {"a", "b", "x;y", NULL},  {"a", "b", " x", NULL},    {"a", "b", NULL, "nope"},
+        {"", "", NULL, NULL},     {"a", "b", "x;y", NULL},  {"a", "b", "x ", NULL},    {"a", "b", NULL, "nope"},
         {"a", "b", NULL, "/\n"},  {NULL, NULL, NULL, NULL},
     };
     for (int i = 0; bad[i].name != NULL; ++i) {
