@@ -105,6 +105,7 @@ static void resolve_regime(h2o_req_t *req, gw_reqctx_t *ctx)
 
     ctx->regime = (uint8_t)gw_rt.conf.regimes.def;
     ctx->country[0] = '\0';
+    ctx->subdivision[0] = '\0';
     if (geo == NULL)
         return;
     if ((len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer)) == 0)
@@ -126,15 +127,14 @@ static void resolve_regime(h2o_req_t *req, gw_reqctx_t *ctx)
             }
         }
     }
-    if (gw_client_addr((struct sockaddr *)&peer, xff, xff_len, &trusted_proxies, &client) != 0)
+    if (gw_client_addr((struct sockaddr *)&peer, xff, xff_len, &trusted_proxies, &client) < 0)
         memcpy(&client, &peer, sizeof(client));
     gw_geo_result_t res;
     if (gw_geo_lookup(geo, (struct sockaddr *)&client, &res) != 0)
         return;
     ctx->regime = (uint8_t)gw_regimes_resolve(&regimes, &res);
     memcpy(ctx->country, res.country, sizeof(res.country));
-    if (res.subdivision[0] != '\0' && strlen(res.country) == 2)
-        snprintf(ctx->country + 2, sizeof(ctx->country) - 2, "-%s", res.subdivision);
+    memcpy(ctx->subdivision, res.subdivision, sizeof(res.subdivision));
 }
 
 /* --- token --------------------------------------------------------------------------------- */

@@ -75,6 +75,11 @@ static void write_state(gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t granted,
         gw_jsonw_cstr(w, ctx->country);
     else
         gw_jsonw_lit(w, "null");
+    gw_jsonw_lit(w, ", \"subdivision\": ");
+    if (ctx->subdivision[0] != '\0')
+        gw_jsonw_cstr(w, ctx->subdivision);
+    else
+        gw_jsonw_lit(w, "null");
     gw_jsonw_printf(w, ", \"gpc\": %s, \"gpc_applied\": %s, \"decided\": %s, \"categories\": {", ctx->gpc ? "true" : "false",
                     ctx->gpc_applied ? "true" : "false", decided ? "true" : "false");
     for (size_t i = 0; i != c->num_categories; ++i) {
@@ -231,7 +236,7 @@ static int on_consent(h2o_req_t *req, gw_reqctx_t *ctx, int withdraw)
     rec.refused = (uint16_t)(all & ~p->granted);
     rec.regime = ctx->regime;
     rec.method = method;
-    memcpy(rec.country, ctx->country, sizeof(rec.country));
+    snprintf(rec.country, sizeof(rec.country), "%s", ctx->country);
     gw_records_submit(req, &rec, on_recorded, p);
     return 0;
 }

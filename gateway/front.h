@@ -29,7 +29,8 @@ typedef struct st_gw_reqctx_t {
     uint16_t token_granted; /* what the token says, when has_token */
     uint8_t visitor[16];
     uint64_t consent_expires; /* Unix seconds; 0 when no token */
-    char country[8];          /* "GB", "US-CA"; "" when unknown */
+    char country[3];          /* ISO 3166-1 alpha-2 ("GB"); "" when unknown */
+    char subdivision[4];      /* ISO 3166-2 part ("CA" of US-CA); "" when unknown */
     /* refused cookie names the request carried, to be expired in the response (copies in req->pool) */
     h2o_iovec_t *expire_names;
     uint8_t expire_cats[GW_REQCTX_MAX_EXPIRE];

@@ -1,0 +1,343 @@
+"""Cookie acceptance levels against the real gateway and a real origin: what reaches the origin,
+what reaches the browser, the consent API, regimes from MaxMind's test database, GPC, report-only."""
+
+import json
+import os
+import re
+import time
+import urllib.parse
+
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, gateway_config, raw_request
+import harness
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CITY_DB = os.path.join(ROOT, "tests", "data", "maxmind", "GeoIP2-City-Test.mmdb")
+
+GA = "_ga=GA1.1.111.222"
+FBP = "_fbp=fb.1.1700000000.42"
+SID = "sid=s3ss10n"
+
+
+def set_cookie_path(*cookies, tag="sc"):
+    """origin URL path answering with one Set-Cookie per argument"""
+    return "/__origin/set-cookie?t=%s&" % tag + "&".join("c=" + urllib.parse.quote(c, safe="") for c in cookies)
+
+
+def cookie_names(entry):
+    """names of the cookies the origin received in a logged request"""
+    names = []
+    for v in harness.Origin.header(entry, "Cookie"):
+        for pair in v.split(";"):
+            pair = pair.strip()
+            if pair:
+                names.append(pair.split("=", 1)[0])
+    return names
+
+
+def set_cookie_names(resp):
+    return [v.split("=", 1)[0].strip() for v in resp.header_all("Set-Cookie")]
+
+
+def expired_names(resp):
+    return sorted({v.split("=", 1)[0] for v in resp.header_all("Set-Cookie") if re.search(r"(?i)max-age=0(;|$)", v)})
+
+
+def consent_cookie(resp):
+    for v in resp.header_all("Set-Cookie"):
+        name, _, rest = v.partition("=")
+        if name in ("cg_consent", "__Host-cg_consent"):
+            return name, rest.split(";", 1)[0], v
+    return None
+
+
+def metric(gw, name, labels=""):
+    r = curl(gw.admin_url("/admin/metrics"), headers=["Authorization: Bearer " + ADMIN_TOKEN])
+    m = re.search(r"^%s%s (\d+)$" % (re.escape(name), re.escape(labels)), r.text, re.M)
+    return int(m.group(1)) if m else None
+
+
+class ConsentTest(GatewayTestCase):
+    """Default regime opt-in; sid is necessary (operator override)."""
+    with_tls = True
+    config = {"cookies": {"overrides": {"sid": "necessary"}}}
+
+    def decide(self, body, cookie=None, tls=False, headers=(), method="POST", content_type="application/json"):
+        hdrs = list(headers)
+        if content_type and method == "POST":
+            hdrs.append("Content-Type: " + content_type)
+        return curl(self.gw.url("/__consent/api/consent", tls=tls), method=method, headers=hdrs,
+                    data=(json.dumps(body) if isinstance(body, dict) else body) if body is not None else None,
+                    cookie=cookie)
+
+    def token_of(self, resp):
+        c = consent_cookie(resp)
+        self.assertIsNotNone(c, "no consent cookie in %s" % resp.header_all("Set-Cookie"))
+        return "%s=%s" % (c[0], c[1])
+
+    # ---- before consent ---------------------------------------------------------------------
+
+    def test_opt_in_before_consent_nothing_non_necessary_passes(self):
+        r = curl(self.gw.url(set_cookie_path(GA + "; Max-Age=63072000; Path=/", SID + "; HttpOnly; Path=/",
+                                             FBP + "; Path=/", tag="before")),
+                 cookie="; ".join([GA, SID, FBP]))
+        self.assertEqual(r.status, 200, r)
+        e = self.origin.assert_reached("t=before")
+        self.assertEqual(cookie_names(e), ["sid"], "only the necessary cookie may reach the origin")
+        self.assertEqual(harness.Origin.header(e, "Consent-Categories"), ["necessary"])
+        # the browser gets no Set-Cookie of a refused category, only the necessary one and expiries
+        live = [v for v in r.header_all("Set-Cookie") if not re.search(r"(?i)max-age=0(;|$)", v)]
+        self.assertEqual([v.split("=", 1)[0] for v in live], ["sid"], r.header_all("Set-Cookie"))
+        # cookies of refused categories the browser carried are expired (host-only: an IP has no registrable domain)
+        self.assertEqual(expired_names(r), ["_fbp", "_ga"])
+
+    def test_expiry_covers_registrable_domain(self):
+        r = curl(self.gw.url("/__origin/echo?t=domain"), cookie=GA, headers=["Host: www.shop.example.co.uk"])
+        self.assertEqual(r.status, 200)
+        expiries = [v for v in r.header_all("Set-Cookie") if v.startswith("_ga=;")]
+        self.assertEqual(len(expiries), 2, expiries)
+        self.assertTrue(any("Domain=example.co.uk" in v for v in expiries), expiries)
+        self.assertTrue(any("Domain" not in v for v in expiries), expiries)
+
+    def test_state_before_decision(self):
+        r = curl(self.gw.url("/__consent/api/state"))
+        self.assertEqual(r.status, 200)
+        s = r.json()
+        self.assertEqual(s["regime"], "opt-in")
+        self.assertFalse(s["decided"])
+        self.assertIsNone(s["visitor"])
+        self.assertEqual(s["policy_version"], 1)
+        self.assertEqual(s["categories"], {"necessary": True, "functional": False, "analytics": False, "marketing": False})
+
+    def test_client_cannot_claim_consent_categories(self):
+        curl(self.gw.url("/__origin/echo?t=spoof"), headers=["Consent-Categories: necessary,analytics,marketing"])
+        e = self.origin.assert_reached("t=spoof")
+        self.assertEqual(harness.Origin.header(e, "Consent-Categories"), ["necessary"])
+
+    # ---- decisions -----------------------------------------------------------------------------
+
+    def test_accept_all_then_withdraw(self):
+        r = self.decide({"all": True})
+        self.assertEqual(r.status, 200, r.text)
+        body = r.json()
+        self.assertRegex(body["receipt"], r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+        self.assertTrue(body["decided"])
+        self.assertEqual(body["method"], "accept_all")
+        self.assertTrue(all(body["categories"].values()))
+        name, value, raw = consent_cookie(r)
+        self.assertEqual(name, "cg_consent")
+        for attr in ("HttpOnly", "SameSite=Lax", "Path=/"):
+            self.assertIn(attr, raw)
+        token = "%s=%s" % (name, value)
+
+        # with the token, analytics and marketing cookies pass both ways; the token itself never reaches the origin
+        r = curl(self.gw.url(set_cookie_path(GA + "; Max-Age=63072000; Path=/", FBP + "; Path=/", tag="after")),
+                 cookie="; ".join([token, GA, FBP, SID]))
+        e = self.origin.assert_reached("t=after")
+        self.assertEqual(sorted(cookie_names(e)), ["_fbp", "_ga", "sid"])
+        self.assertEqual(harness.Origin.header(e, "Consent-Categories"), ["necessary,functional,analytics,marketing"])
+        self.assertEqual(sorted(set_cookie_names(r)), ["_fbp", "_ga"])
+        self.assertEqual(expired_names(r), [])
+        # the 2-year _ga is capped to the consent's lifetime (365 days)
+        ga = [v for v in r.header_all("Set-Cookie") if v.startswith("_ga=")][0]
+        max_age = int(re.search(r"Max-Age=(\d+)", ga).group(1))
+        self.assertLessEqual(max_age, 365 * 86400)
+        self.assertGreater(max_age, 364 * 86400)
+
+        s = curl(self.gw.url("/__consent/api/state"), cookie=token).json()
+        self.assertTrue(s["decided"])
+        self.assertEqual(s["visitor"], body["visitor"])
+
+        # withdraw: a decided necessary-only token, Clear-Site-Data, refused cookies expired
+        w = self.decide(None, cookie="; ".join([token, GA, FBP]), method="DELETE")
+        self.assertEqual(w.status, 200, w.text)
+        self.assertEqual(w.json()["method"], "withdraw")
+        self.assertEqual(w.header("Clear-Site-Data"), '"cookies", "storage"')
+        self.assertEqual(expired_names(w), ["_fbp", "_ga"])
+        token2 = self.token_of(w)
+        self.assertEqual(w.json()["visitor"], body["visitor"], "withdrawal keeps the visitor id")
+        curl(self.gw.url("/__origin/echo?t=withdrawn"), cookie="; ".join([token2, GA, FBP, SID]))
+        e = self.origin.assert_reached("t=withdrawn")
+        self.assertEqual(cookie_names(e), ["sid"])
+        s = curl(self.gw.url("/__consent/api/state"), cookie=token2).json()
+        self.assertTrue(s["decided"])
+        self.assertFalse(s["categories"]["analytics"])
+
+    def test_custom_choice_and_narrowing_expires(self):
+        r = self.decide({"categories": {"analytics": True, "marketing": False}})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.json()["method"], "custom")
+        self.assertEqual(r.json()["categories"], {"necessary": True, "functional": False, "analytics": True, "marketing": False})
+        token = self.token_of(r)
+        curl(self.gw.url("/__origin/echo?t=custom"), cookie="; ".join([token, GA, FBP]))
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=custom")), ["_ga"])
+        # turning analytics off deletes _ga in the API's answer, HttpOnly or not
+        r = self.decide({"categories": {"analytics": False}}, cookie="; ".join([token, GA]))
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(expired_names(r), ["_ga"])
+        self.assertFalse(r.json()["categories"]["analytics"])
+
+    def test_form_post_redirects_back(self):
+        r = self.decide("category=analytics&save=1", content_type="application/x-www-form-urlencoded")
+        self.assertEqual(r.status, 303, r.text)
+        self.assertEqual(r.header("Location"), "/__consent/?saved=1")
+        token = self.token_of(r)
+        s = curl(self.gw.url("/__consent/api/state"), cookie=token).json()
+        self.assertEqual(s["categories"], {"necessary": True, "functional": False, "analytics": True, "marketing": False})
+
+    def test_tls_token_is_host_prefixed_and_cookies_get_secure(self):
+        r = self.decide({"all": True}, tls=True)
+        self.assertEqual(r.status, 200)
+        name, value, raw = consent_cookie(r)
+        self.assertEqual(name, "__Host-cg_consent")
+        self.assertIn("Secure", raw)
+        r = curl(self.gw.url(set_cookie_path(GA + "; Path=/", tag="tls"), tls=True), cookie="%s=%s" % (name, value))
+        ga = [v for v in r.header_all("Set-Cookie") if v.startswith("_ga=")]
+        self.assertEqual(len(ga), 1, r.header_all("Set-Cookie"))
+        self.assertIn("Secure", ga[0])
+
+    # ---- bad input -------------------------------------------------------------------------------
+
+    def test_tampered_tokens_count_as_no_consent(self):
+        r = self.decide({"all": True})
+        name, value, _ = consent_cookie(r)
+        before = metric(self.gw, "cg_tokens_rejected_total", '{reason="bad_mac"}') or 0
+        flipped = value[:10] + ("A" if value[10] != "A" else "B") + value[11:]
+        for bad in (flipped, value[:-1], value + "A", "garbage", ""):
+            curl(self.gw.url("/__origin/echo?t=tamper-%d" % len(bad)), cookie="%s=%s; %s" % (name, bad, GA))
+            e = self.origin.assert_reached("t=tamper-%d" % len(bad))
+            self.assertEqual(cookie_names(e), [], "a bad token must never grant (%r)" % bad)
+        after = metric(self.gw, "cg_tokens_rejected_total", '{reason="bad_mac"}')
+        self.assertGreaterEqual(after - before, 1)
+
+    def test_cross_site_post_refused(self):
+        for hdr in ("Origin: https://evil.example", "Sec-Fetch-Site: cross-site", "Origin: null"):
+            r = self.decide({"all": True}, headers=[hdr])
+            self.assertEqual(r.status, 403, hdr)
+            self.assertIsNone(consent_cookie(r))
+        ok = self.decide({"all": True}, headers=["Origin: http://127.0.0.1:%d" % self.gw.port, "Sec-Fetch-Site: same-origin"])
+        self.assertEqual(ok.status, 200, ok.text)
+
+    def test_bad_bodies(self):
+        cases = [("{\"all\": tru", 400, "bad_body"), ("{\"categories\": {\"ads\": true}}", 400, "unknown category"),
+                 ("{}", 400, "exactly one"), ("", 400, "missing body")]
+        for body, status, detail in cases:
+            r = self.decide(body)
+            self.assertEqual(r.status, status, body)
+            self.assertIn(detail, r.text)
+            self.assertIsNone(consent_cookie(r))
+            err = r.json()
+            self.assertIn("error", err)
+            self.assertIn("detail", err)
+        r = self.decide("{\"all\": true}" + " " * 5000)
+        self.assertEqual(r.status, 413)
+        self.assertIsNone(consent_cookie(r))
+
+    def test_unreadable_cookie_header_fails_closed(self):
+        # over GW_COOKIE_MAX_HEADER (32 KiB): the header cannot be read, so nothing of it is forwarded
+        before = metric(self.gw, "cg_cookie_header_unreadable_total") or 0
+        big = "; ".join([SID, GA, "pad=" + "x" * 40000])  # curl trims long cookie headers: send it raw
+        out = raw_request(self.gw.port, ("GET /__origin/echo?t=unreadable HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                         "Cookie: %s\r\n\r\n" % big).encode())
+        self.assertTrue(out.startswith(b"HTTP/1.1 200"), out[:100])
+        e = self.origin.assert_reached("t=unreadable")
+        self.assertEqual(cookie_names(e), [])
+        self.assertEqual(metric(self.gw, "cg_cookie_header_unreadable_total"), before + 1)
+
+    def test_cookie_inventory(self):
+        curl(self.gw.url(set_cookie_path("_gid=GA1.2.3; Max-Age=86400; Path=/", "mystery=1; Secure; HttpOnly", tag="inv")))
+        r = curl(self.gw.admin_url("/admin/cookies"), headers=["Authorization: Bearer " + ADMIN_TOKEN])
+        self.assertEqual(r.status, 200)
+        rows = {c["name"]: c for c in r.json()["cookies"]}
+        self.assertEqual(rows["_gid"]["category"], "analytics")
+        self.assertEqual(rows["_gid"]["max_lifetime_s"], 86400)
+        self.assertEqual(rows["mystery"]["category"], "functional")  # unknown_category default
+        self.assertTrue(rows["mystery"]["secure"] and rows["mystery"]["http_only"])
+        self.assertEqual(curl(self.gw.admin_url("/admin/cookies")).status, 401)
+
+    def test_metrics_count_stripped_and_dropped(self):
+        before = metric(self.gw, "cg_set_cookies_dropped_total", '{category="marketing"}')
+        curl(self.gw.url(set_cookie_path(FBP, tag="metrics")), cookie=FBP)
+        after = metric(self.gw, "cg_set_cookies_dropped_total", '{category="marketing"}')
+        self.assertEqual(after - before, 1)
+        self.assertGreaterEqual(metric(self.gw, "cg_cookies_stripped_total", '{category="marketing"}'), 1)
+
+
+class PolicyBumpTest(GatewayTestCase):
+    """A token signed for policy version 1 is no decision under version 2 (same keys)."""
+
+    def test_old_policy_token_rejected(self):
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", headers=["Content-Type: application/json"],
+                 data='{"all": true}')
+        token = "cg_consent=" + consent_cookie(r)[1]
+        self.gw.stop_and_check()
+        cfg = dict(self.gw.config, policy={"version": 2})
+        cfg["secrets_file"] = self.gw.path("../var/secrets.json") if "secrets_file" not in self.gw.config else self.gw.config["secrets_file"]
+        g2 = self.new_gateway("v2", gateway_config(self.origin.url, policy={"version": 2},
+                                                   secrets_file=os.path.join(self.tmp, "..", "var", "secrets.json")))
+        # the first gateway kept its secrets in <tmp>/../var/secrets.json (the documented default)
+        s = curl(g2.url("/__consent/api/state"), cookie=token).json()
+        self.assertEqual(s["policy_version"], 2)
+        self.assertFalse(s["decided"])
+        self.assertFalse(s["categories"]["analytics"])
+        self.assertGreaterEqual(metric(g2, "cg_tokens_rejected_total", '{reason="old_policy"}'), 1)
+
+
+class OptOutRegimeTest(GatewayTestCase):
+    """GB visitors (MaxMind test database) are opt-out; X-Forwarded-For only from the trusted proxy."""
+    config = {"geoip": {"database": CITY_DB, "trusted_proxies": ["127.0.0.1/32"]},
+              "regimes": {"default": "opt-in", "by_country": {"GB": "opt-out", "CN": "opt-in", "US-WA": "notice"}}}
+
+    def test_opt_out_grants_until_refused(self):
+        curl(self.gw.url("/__origin/echo?t=gb"), cookie="; ".join([GA, FBP]), headers=["X-Forwarded-For: 81.2.69.160"])
+        e = self.origin.assert_reached("t=gb")
+        self.assertEqual(sorted(cookie_names(e)), ["_fbp", "_ga"])
+        s = curl(self.gw.url("/__consent/api/state"), headers=["X-Forwarded-For: 81.2.69.160"]).json()
+        self.assertEqual((s["regime"], s["country"]), ("opt-out", "GB"))
+        self.assertTrue(s["categories"]["marketing"])
+        # refusing marketing in opt-out sticks (decided token)
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data='{"categories": {"marketing": false}}',
+                 headers=["Content-Type: application/json", "X-Forwarded-For: 81.2.69.160"])
+        token = "cg_consent=" + consent_cookie(r)[1]
+        curl(self.gw.url("/__origin/echo?t=gb-refused"), cookie="; ".join([token, GA, FBP]),
+             headers=["X-Forwarded-For: 81.2.69.160"])
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=gb-refused")), ["_ga"])
+
+    def test_gpc_refuses_marketing_in_opt_out(self):
+        curl(self.gw.url("/__origin/echo?t=gpc"), cookie="; ".join([GA, FBP]),
+             headers=["X-Forwarded-For: 81.2.69.160", "Sec-GPC: 1"])
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=gpc")), ["_ga"])
+        s = curl(self.gw.url("/__consent/api/state"), headers=["X-Forwarded-For: 81.2.69.160", "Sec-GPC: 1"]).json()
+        self.assertTrue(s["gpc"])
+        self.assertFalse(s["categories"]["marketing"])
+        self.assertTrue(s["categories"]["analytics"])
+
+    def test_other_regimes_from_the_database(self):
+        for ip, regime, country in (("175.16.199.0", "opt-in", "CN"), ("216.160.83.56", "notice", "US"),
+                                    ("192.0.2.1", "opt-in", None)):
+            s = curl(self.gw.url("/__consent/api/state"), headers=["X-Forwarded-For: " + ip]).json()
+            self.assertEqual((s["regime"], s["country"]), (regime, country), ip)
+
+    def test_xff_from_untrusted_peer_ignored(self):
+        g = self.new_gateway("untrusted", gateway_config(self.origin.url, geoip={"database": CITY_DB,
+                                                                                  "trusted_proxies": ["10.0.0.0/8"]},
+                                                         regimes={"by_country": {"GB": "opt-out"}}))
+        curl(g.url("/__origin/echo?t=untrusted"), cookie=GA, headers=["X-Forwarded-For: 81.2.69.160"])
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=untrusted")), [])
+        s = curl(g.url("/__consent/api/state"), headers=["X-Forwarded-For: 81.2.69.160"]).json()
+        self.assertEqual(s["regime"], "opt-in")
+
+
+class ReportOnlyTest(GatewayTestCase):
+    """enforcement: report-only decides and counts everything, changes nothing."""
+    config = {"enforcement": "report-only"}
+
+    def test_changes_nothing_but_counts(self):
+        r = curl(self.gw.url(set_cookie_path(GA + "; Max-Age=63072000", FBP, tag="ro")), cookie="; ".join([GA, FBP]))
+        e = self.origin.assert_reached("t=ro")
+        self.assertEqual(sorted(cookie_names(e)), ["_fbp", "_ga"])
+        self.assertEqual(sorted(set_cookie_names(r)), ["_fbp", "_ga"])
+        self.assertIn("Max-Age=63072000", [v for v in r.header_all("Set-Cookie") if v.startswith("_ga=")][0])
+        self.assertEqual(expired_names(r), [])
+        self.assertEqual(metric(self.gw, "cg_report_only_would_strip_total", '{category="analytics"}'), 1)
+        self.assertEqual(metric(self.gw, "cg_report_only_would_drop_total", '{category="marketing"}'), 1)
+        self.assertEqual(metric(self.gw, "cg_cookies_stripped_total", '{category="analytics"}'), 0)
