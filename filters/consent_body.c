@@ -140,7 +140,7 @@ static int read_object(rd_t *r, int (*on_member)(rd_t *, const char *, size_t, v
     }
     for (;;) {
         char name[GW_CONSENT_NAME_MAX];
-        size_t len;
+        size_t len = 0;
         if (read_string(r, name, sizeof(name), &len) != 0 || expect(r, ':') != 0 || on_member(r, name, len, data) != 0)
             return -1;
         ws(r);
