@@ -52,8 +52,6 @@
  *     and domain/PSL checks at parse time; those are storage-model rules (§5.3 / 6265bis
  *     §5.7) that depend on the request, so they are left to the caller.
  */
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 #include "cookie.h"
 
@@ -106,6 +104,29 @@ trim(const char **b, const char **e)
         ++*b;
 }
 
+/* first control byte (is_ctl) in [p, end), or end; tests 8 bytes at a time */
+static const char *
+find_ctl(const char *p, const char *end)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    while (end - p >= 8) {
+        uint64_t x, y;
+        memcpy(&x, p, 8);
+        y = x ^ (ones * 0x7f);
+        /* any byte < 0x20, or any byte == 0x7f (exact as a yes/no answer) */
+        if ((((x - ones * 0x20) & ~x) | ((y - ones) & ~y)) & highs) {
+            for (int i = 0; i < 8; ++i)
+                if (is_ctl((unsigned char)p[i]))
+                    return p + i;
+        }
+        p += 8;
+    }
+    for (; p < end; ++p)
+        if (is_ctl((unsigned char)*p))
+            return p;
+    return end;
+}
+
 /* ---- Cookie iterator ---------------------------------------------------------------- */
 
 void
@@ -135,16 +156,14 @@ gw_cookie_iter_next(gw_cookie_iter_t *it, gw_cookie_pair_t *out)
         return 0;
     }
 
-    const char *start = p, *eq = NULL;
-    for (; p < end && *p != ';'; ++p) {
-        if (is_ctl((unsigned char)*p)) {
-            it->_cur = NULL;
-            it->_end = &iter_failed;
-            return -1;
-        }
-        if (*p == '=' && eq == NULL)
-            eq = p;
+    const char *start = p, *semi = memchr(p, ';', (size_t)(end - p));
+    p = semi != NULL ? semi : end;
+    if (find_ctl(start, p) != p) {
+        it->_cur = NULL;
+        it->_end = &iter_failed;
+        return -1;
     }
+    const char *eq = memchr(start, '=', (size_t)(p - start));
     it->_cur = p < end ? p + 1 : end;
 
     out->name = start;
@@ -172,12 +191,9 @@ gw_cookie_iter_next(gw_cookie_iter_t *it, gw_cookie_pair_t *out)
 /* ---- cookie-date (RFC 6265 §5.1.1) ------------------------------------------------- */
 
 /* delimiter = %x09 / %x20-2F / %x3B-40 / %x5B-60 / %x7B-7E */
-static inline int
-is_date_delim(unsigned char c)
-{
-    return c == 0x09 || (c >= 0x20 && c <= 0x2f) || (c >= 0x3b && c <= 0x40) || (c >= 0x5b && c <= 0x60) ||
-           (c >= 0x7b && c <= 0x7e);
-}
+static const unsigned char date_delim[256] = {
+    [0x09] = 1, [0x20 ... 0x2f] = 1, [0x3b ... 0x40] = 1, [0x5b ... 0x60] = 1, [0x7b ... 0x7e] = 1,
+};
 
 /* reads a run of 1..max digits at tok[*i]; the run must end at a non-digit or the token end */
 static int
@@ -246,16 +262,20 @@ is_leap(int y)
 int
 gw_cookie_parse_date(const char *s, size_t len, int64_t *out)
 {
-    static const char months[12][4] = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
+#define M3(a, b, c) ((uint32_t)(a) << 16 | (uint32_t)(b) << 8 | (uint32_t)(c))
+    static const uint32_t month_codes[12] = {M3('j', 'a', 'n'), M3('f', 'e', 'b'), M3('m', 'a', 'r'), M3('a', 'p', 'r'),
+                                             M3('m', 'a', 'y'), M3('j', 'u', 'n'), M3('j', 'u', 'l'), M3('a', 'u', 'g'),
+                                             M3('s', 'e', 'p'), M3('o', 'c', 't'), M3('n', 'o', 'v'), M3('d', 'e', 'c')};
+#undef M3
     int found_time = 0, found_day = 0, found_month = 0, found_year = 0;
     int hour = 0, minute = 0, second = 0, day = 0, month = 0, year = 0;
     size_t p = 0;
 
     while (p < len) {
-        while (p < len && is_date_delim((unsigned char)s[p]))
+        while (p < len && date_delim[(unsigned char)s[p]])
             ++p;
         size_t tb = p;
-        while (p < len && !is_date_delim((unsigned char)s[p]))
+        while (p < len && !date_delim[(unsigned char)s[p]])
             ++p;
         if (p == tb)
             break;
@@ -277,9 +297,11 @@ gw_cookie_parse_date(const char *s, size_t len, int64_t *out)
         }
         /* month = ( "jan" / ... / "dec" ) *OCTET, case-insensitive */
         if (!found_month && tl >= 3) {
+            uint32_t code = (uint32_t)lower((unsigned char)tok[0]) << 16 | (uint32_t)lower((unsigned char)tok[1]) << 8 |
+                            lower((unsigned char)tok[2]);
             int k;
             for (k = 0; k < 12; ++k)
-                if (eq_lit(tok, 3, months[k]))
+                if (month_codes[k] == code)
                     break;
             if (k < 12) {
                 found_month = 1;
@@ -383,47 +405,63 @@ apply_attribute(gw_set_cookie_t *c, const char *n, size_t nl, const char *v, siz
 
     if (vl > GW_COOKIE_MAX_ATTR_VALUE)
         return; /* 6265bis §5.6 step 7: ignore the cookie-av */
-    if (eq_lit(n, nl, "expires")) {
-        if (gw_cookie_parse_date(v, vl, &t) == 0) {
-            c->expires = t;
-            c->expires_raw = v;
-            c->expires_raw_len = vl;
+    /* dispatch on the length first: one string comparison per attribute */
+    switch (nl) {
+    case 7:
+        if (eq_lit(n, nl, "expires")) {
+            if (gw_cookie_parse_date(v, vl, &t) == 0) {
+                c->expires = t;
+                c->expires_raw = v;
+                c->expires_raw_len = vl;
+            }
+        } else if (eq_lit(n, nl, "max-age")) {
+            if (parse_max_age(v, vl, &t) == 0) {
+                c->max_age = t;
+                c->has_max_age = 1;
+            }
         }
-    } else if (eq_lit(n, nl, "max-age")) {
-        if (parse_max_age(v, vl, &t) == 0) {
-            c->max_age = t;
-            c->has_max_age = 1;
+        break;
+    case 6:
+        if (eq_lit(n, nl, "domain")) {
+            if (vl == 0)
+                return; /* §5.2.3: SHOULD ignore the cookie-av entirely */
+            if (v[0] == '.')
+                ++v, --vl;
+            c->domain = vl != 0 ? v : NULL;
+            c->domain_len = vl;
+        } else if (eq_lit(n, nl, "secure")) {
+            c->secure = 1;
         }
-    } else if (eq_lit(n, nl, "domain")) {
-        if (vl == 0)
-            return; /* §5.2.3: SHOULD ignore the cookie-av entirely */
-        if (v[0] == '.')
-            ++v, --vl;
-        c->domain = vl != 0 ? v : NULL;
-        c->domain_len = vl;
-    } else if (eq_lit(n, nl, "path")) {
-        if (vl == 0 || v[0] != '/') {
-            c->path = NULL; /* §5.2.4: the default-path */
-            c->path_len = 0;
-        } else {
-            c->path = v;
-            c->path_len = vl;
+        break;
+    case 4:
+        if (eq_lit(n, nl, "path")) {
+            if (vl == 0 || v[0] != '/') {
+                c->path = NULL; /* §5.2.4: the default-path */
+                c->path_len = 0;
+            } else {
+                c->path = v;
+                c->path_len = vl;
+            }
         }
-    } else if (eq_lit(n, nl, "secure")) {
-        c->secure = 1;
-    } else if (eq_lit(n, nl, "httponly")) {
-        c->http_only = 1;
-    } else if (eq_lit(n, nl, "samesite")) {
-        if (eq_lit(v, vl, "strict"))
-            c->same_site = GW_COOKIE_SAMESITE_STRICT;
-        else if (eq_lit(v, vl, "lax"))
-            c->same_site = GW_COOKIE_SAMESITE_LAX;
-        else if (eq_lit(v, vl, "none"))
-            c->same_site = GW_COOKIE_SAMESITE_NONE;
-        else
-            c->same_site = GW_COOKIE_SAMESITE_UNSET; /* 6265bis §5.6.7: "Default" */
-    } else if (eq_lit(n, nl, "partitioned")) {
-        c->partitioned = 1;
+        break;
+    case 8:
+        if (eq_lit(n, nl, "httponly")) {
+            c->http_only = 1;
+        } else if (eq_lit(n, nl, "samesite")) {
+            if (eq_lit(v, vl, "strict"))
+                c->same_site = GW_COOKIE_SAMESITE_STRICT;
+            else if (eq_lit(v, vl, "lax"))
+                c->same_site = GW_COOKIE_SAMESITE_LAX;
+            else if (eq_lit(v, vl, "none"))
+                c->same_site = GW_COOKIE_SAMESITE_NONE;
+            else
+                c->same_site = GW_COOKIE_SAMESITE_UNSET; /* 6265bis §5.6.7: "Default" */
+        }
+        break;
+    case 11:
+        if (eq_lit(n, nl, "partitioned"))
+            c->partitioned = 1;
+        break;
     }
     /* anything else: §5.2 "ignore the cookie-av" */
 }
@@ -438,9 +476,8 @@ gw_set_cookie_parse(const char *s, size_t len, gw_set_cookie_t *out)
         return GW_COOKIE_ERR_TOO_LONG;
     if (len == 0)
         return GW_COOKIE_ERR_EMPTY;
-    for (size_t i = 0; i < len; ++i)
-        if (is_ctl((unsigned char)s[i]))
-            return GW_COOKIE_ERR_CTL;
+    if (find_ctl(s, s + len) != s + len)
+        return GW_COOKIE_ERR_CTL;
 
     const char *end = s + len, *semi = memchr(s, ';', len);
     if (semi == NULL)
@@ -565,9 +602,16 @@ gw_set_cookie_format(const gw_set_cookie_t *c, char *buf, size_t cap)
         put(&o, date, sizeof(date));
     }
     if (c->has_max_age) {
-        int n = snprintf(num, sizeof(num), "%" PRId64, c->max_age);
+        /* decimal, right to left; the magnitude as uint64_t so INT64_MIN works */
+        uint64_t m = c->max_age < 0 ? 0 - (uint64_t)c->max_age : (uint64_t)c->max_age;
+        char *d = num + sizeof(num);
+        do
+            *--d = (char)('0' + m % 10);
+        while ((m /= 10) != 0);
+        if (c->max_age < 0)
+            *--d = '-';
         PUT_LIT(&o, "; Max-Age=");
-        put(&o, num, (size_t)n);
+        put(&o, d, (size_t)(num + sizeof(num) - d));
     }
     if (c->domain_len != 0) {
         PUT_LIT(&o, "; Domain=");
