@@ -24,6 +24,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "qsbr.h"
+#include "records.h"
 #include "secrets.h"
 #include "server.h"
 #include "token.h"
@@ -143,6 +144,7 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
 {
     const gw_secrets_t *keys = gw_snap_load(&secrets);
     int status = -1;
+    uint8_t token_flags = 0;
     ssize_t i;
 
     resolve_regime(req, ctx);
@@ -168,6 +170,7 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
                 ctx->has_token = 1;
                 ctx->token_granted = (uint16_t)((t.granted & all_mask) | necessary_mask);
                 ctx->consent_expires = t.expires;
+                token_flags = t.flags;
                 memcpy(ctx->visitor, t.visitor, sizeof(ctx->visitor));
             } else if (status != GW_TOKEN_OK) {
                 status = st;
@@ -179,6 +182,7 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
     ctx->gpc_applied = 0;
     if (ctx->has_token) {
         ctx->granted = ctx->token_granted;
+        ctx->gpc_applied = !ctx->decided && (token_flags & GW_TOKEN_FLAG_GPC) != 0;
     } else {
         ctx->granted = gw_consent_default_grant(ctx->regime, ctx->gpc);
         ctx->gpc_applied = ctx->gpc && ctx->regime == GW_REGIME_OPT_OUT && (gw_rt.conf.regimes.gpc_refuses & all_mask) != 0;
@@ -300,6 +304,34 @@ size_t gw_consent_expire_carried(h2o_req_t *req, gw_reqctx_t *ctx, uint16_t refu
     return emit_expiries(req, ctx);
 }
 
+/* --- GPC: the refusal is recorded once per visitor -------------------------------------------- */
+
+static void on_gpc_recorded(h2o_req_t *req, void *data, int status, const gw_record_t *rec)
+{
+    if (status != 0)
+        gw_warn("GPC refusal of visitor not recorded (store unavailable); it is still enforced");
+}
+
+/* First GPC request of a visitor in an opt-out regime: record the refusal (method "gpc") and give the
+ * visitor an undecided token carrying the GPC flag, so the refusal is recorded once. The record is
+ * written asynchronously: the page is not held back for it (documented in the README). */
+static void record_gpc(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    gw_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    gw_token_new_visitor(ctx->visitor);
+    gw_records_prepare(req, &rec);
+    memcpy(rec.visitor, ctx->visitor, sizeof(rec.visitor));
+    rec.policy_version = gw_rt.conf.policy.version;
+    rec.granted = ctx->granted;
+    rec.refused = (uint16_t)(all_mask & ~ctx->granted);
+    rec.regime = ctx->regime;
+    rec.method = GW_METHOD_GPC;
+    snprintf(rec.country, sizeof(rec.country), "%s", ctx->country);
+    gw_records_submit(req, &rec, on_gpc_recorded, NULL);
+    ctx->issue_token = 1;
+}
+
 /* --- request stage: strip cookies ---------------------------------------------------------- */
 
 static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
@@ -310,6 +342,8 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     ssize_t i;
 
     gw_consent_evaluate(req, ctx, now);
+    if (ctx->gpc_applied && !ctx->has_token && !report_only)
+        record_gpc(req, ctx);
 
     for (i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;) {
         total += req->headers.entries[i].value.len + 2;
@@ -421,6 +455,11 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     }
     if (!report_only && ctx->num_expire_names != 0)
         emit_expiries(req, ctx);
+    if (ctx->issue_token) {
+        uint64_t expires;
+        h2o_iovec_t tok = gw_consent_token_cookie(&req->pool, ctx, ctx->granted, 0, (uint64_t)now, &expires);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, tok.base, tok.len);
+    }
 }
 
 /* --- set-up --------------------------------------------------------------------------------- */

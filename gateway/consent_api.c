@@ -19,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "records.h"
+#include "store.h"
 #include "server.h"
 #include "token.h"
 
@@ -241,6 +242,108 @@ static int on_consent(h2o_req_t *req, gw_reqctx_t *ctx, int withdraw)
     return 0;
 }
 
+/* --- receipts and erasure ------------------------------------------------------------------- */
+
+typedef struct st_receipts_t {
+    gw_reqctx_t ctx;
+    int download;
+} receipts_t;
+
+static void on_receipts(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
+{
+    receipts_t *r = data;
+    char hex[33];
+    if (ans->status != 0) {
+        send_error(req, 503, "Service Unavailable", "store_unavailable", "the consent records cannot be read right now");
+        return;
+    }
+    for (size_t i = 0; i != 16; ++i)
+        snprintf(hex + 2 * i, 3, "%02x", r->ctx.visitor[i]);
+    gw_jsonw_t w;
+    gw_jsonw_init(&w, &req->pool, ans->body_len + 128);
+    gw_jsonw_lit(&w, "{\"visitor\": ");
+    gw_jsonw_str(&w, hex, 32);
+    gw_jsonw_lit(&w, ", \"records\": ");
+    gw_jsonw_raw(&w, ans->body, ans->body_len);
+    gw_jsonw_lit(&w, "}\n");
+    if (r->download)
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("content-disposition"), 0, NULL,
+                              H2O_STRLIT("attachment; filename=\"consent-receipts.json\""));
+    send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));
+}
+
+static int on_receipts_req(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    receipts_t *r = h2o_mem_alloc_pool(&req->pool, sizeof(*r));
+    gw_consent_evaluate(req, ctx, gw_now_ms(req) / 1000);
+    r->ctx = *ctx;
+    r->download = req->query_at != SIZE_MAX &&
+                  h2o_strstr(req->path.base + req->query_at, req->path.len - req->query_at, H2O_STRLIT("download=1")) != SIZE_MAX;
+    if (!ctx->has_token) {
+        static const char none[] = "{\"visitor\": null, \"records\": []}\n";
+        send_json(req, 200, "OK", h2o_iovec_init(none, sizeof(none) - 1));
+        return 0;
+    }
+    if (gw_store_receipts(req, ctx->visitor, on_receipts, r) != 0)
+        send_error(req, 503, "Service Unavailable", "store_unavailable", "the consent records cannot be read right now");
+    return 0;
+}
+
+typedef struct st_erase_t {
+    gw_reqctx_t ctx; /* with the new visitor id */
+    uint64_t now;
+} erase_t;
+
+static void on_erased(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
+{
+    erase_t *e = data;
+    if (ans->status != 0) {
+        send_error(req, 503, "Service Unavailable", "store_unavailable", "your records could not be erased right now; please try again");
+        return;
+    }
+    /* the visitor continues under a new id, with the same choices */
+    uint64_t expires;
+    h2o_iovec_t cookie = gw_consent_token_cookie(&req->pool, &e->ctx, e->ctx.granted, e->ctx.decided, e->now, &expires);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, cookie.base, cookie.len);
+    gw_jsonw_t w;
+    gw_jsonw_init(&w, &req->pool, 256);
+    gw_jsonw_printf(&w, "{\"erased\": %llu, \"receipt\": ", (unsigned long long)ans->count);
+    gw_jsonw_cstr(&w, ans->record->receipt);
+    gw_jsonw_lit(&w, "}\n");
+    send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));
+}
+
+static int on_erase_req(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    if (is_cross_site(req)) {
+        send_error(req, 403, "Forbidden", "cross_site", "records can only be erased from this site's own pages");
+        return 0;
+    }
+    erase_t *e = h2o_mem_alloc_pool(&req->pool, sizeof(*e));
+    e->now = gw_now_ms(req) / 1000;
+    gw_consent_evaluate(req, ctx, e->now);
+    if (!ctx->has_token) {
+        static const char none[] = "{\"erased\": 0, \"receipt\": null}\n";
+        send_json(req, 200, "OK", h2o_iovec_init(none, sizeof(none) - 1));
+        return 0;
+    }
+    gw_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    gw_records_prepare(req, &rec);
+    rec.policy_version = c->policy.version;
+    rec.granted = ctx->granted;
+    rec.refused = (uint16_t)(gw_consent_all_mask() & ~ctx->granted);
+    rec.regime = ctx->regime;
+    rec.method = GW_METHOD_ERASE;
+    snprintf(rec.country, sizeof(rec.country), "%s", ctx->country);
+    e->ctx = *ctx;
+    gw_token_new_visitor(e->ctx.visitor);
+    if (gw_store_erase(req, ctx->visitor, &rec, on_erased, e) != 0)
+        send_error(req, 503, "Service Unavailable", "store_unavailable", "your records could not be erased right now; please try again");
+    return 0;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     gw_reqctx_t ctx;
@@ -259,6 +362,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
             return on_consent(req, &ctx, 0);
         if (h2o_memis(m.base, m.len, H2O_STRLIT("DELETE")))
             return on_consent(req, &ctx, 1);
+    } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/api/receipts"))) {
+        if (h2o_memis(m.base, m.len, H2O_STRLIT("GET")))
+            return on_receipts_req(req, &ctx);
+    } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/api/erase"))) {
+        if (h2o_memis(m.base, m.len, H2O_STRLIT("POST")))
+            return on_erase_req(req, &ctx);
     } else {
         send_error(req, 404, "Not Found", "not_found", "no such endpoint");
         return 0;

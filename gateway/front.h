@@ -24,6 +24,7 @@ typedef struct st_gw_reqctx_t {
     unsigned decided : 1;     /* ... and it records an explicit choice */
     unsigned gpc : 1;         /* Sec-GPC: 1 */
     unsigned gpc_applied : 1; /* GPC refused categories (opt-out regime, no decision) */
+    unsigned issue_token : 1; /* the response carries a new (undecided, GPC) token */
     uint8_t regime;
     uint16_t granted;       /* bit i: category i granted for this request */
     uint16_t token_granted; /* what the token says, when has_token */

@@ -19,6 +19,8 @@
 #include "consent.h"
 #include "consent_api.h"
 #include "inventory.h"
+#include "records.h"
+#include "store.h"
 #include "front.h"
 #include "log.h"
 #include "metrics.h"
@@ -30,6 +32,8 @@ static void usage(FILE *fp)
                 "\n"
                 "  -c, --config FILE   configuration file (default: conf/consentgate.json)\n"
                 "  -t, --check-config  validate the configuration and exit (0: valid, 1: invalid)\n"
+                "      --verify-records  walk the consent records' hash chain and report the first broken link\n"
+                "                      (exit 0: intact, 1: broken, 2: unreadable)\n"
                 "  -v, --version       print the version and exit\n"
                 "  -h, --help          print this help and exit\n"
                 "\n"
@@ -85,6 +89,13 @@ static int setup_hosts(void)
     }
     if (gw_consent_init() != 0 || gw_inventory_init(c->threads) != 0)
         return -1;
+    gw_records_init(gw_rt.static_dir);
+    char err[1024];
+    if (gw_store_open(c->store.sqlite, c->store.retention_days, err, sizeof(err)) != 0) {
+        gw_error("consent store: %s", err);
+        return -1;
+    }
+    gw_server_on_shutdown(gw_store_close);
     gw_consent_api_register(gw_rt.hosts[0]);
     add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
 
@@ -108,7 +119,6 @@ static int setup_hosts(void)
     add_metrics_logger(&gw_rt.hosts[0]->fallback_path);
 
     if (c->admin.tokens_file != NULL) {
-        char err[512];
         if (gw_admin_load_tokens(c->admin.tokens_file, err, sizeof(err)) != 0) {
             gw_error("%s", err);
             return -1;
@@ -117,6 +127,7 @@ static int setup_hosts(void)
         if (gw_admin_register(gw_rt.admin_hosts[0]) != 0)
             return -1;
         gw_inventory_register_admin();
+        gw_records_register_admin();
         add_metrics_logger(gw_rt.admin_hosts[0]->paths.entries + gw_rt.admin_hosts[0]->paths.size - 1);
     }
     return 0;
@@ -136,11 +147,12 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
                                              {"check-config", no_argument, NULL, 't'},
+                                             {"verify-records", no_argument, NULL, 'r'},
                                              {"version", no_argument, NULL, 'v'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *config_path = "conf/consentgate.json";
-    int check_only = 0, ch;
+    int check_only = 0, verify_records = 0, ch;
     char err[1024];
 
     while ((ch = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
@@ -150,6 +162,9 @@ int main(int argc, char **argv)
             break;
         case 't':
             check_only = 1;
+            break;
+        case 'r':
+            verify_records = 1;
             break;
         case 'v':
             printf("consentgate %s (h2o %s)\n", CG_VERSION, H2O_VERSION);
@@ -173,6 +188,11 @@ int main(int argc, char **argv)
     if (gw_config_load(&gw_rt.conf, config_path, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
+    }
+    if (verify_records) {
+        int rc = gw_store_verify(gw_rt.conf.store.sqlite, stdout);
+        gw_config_free(&gw_rt.conf);
+        return rc;
     }
     if (check_only) {
         printf("%s: configuration is valid\n", config_path);

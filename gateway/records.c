@@ -1,11 +1,17 @@
 /*
  * records — see records.h.
  */
+#include <dirent.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
+#include "admin.h"
 #include "records.h"
+#include "store.h"
 
 const char *gw_record_method_name(gw_record_method_t m)
 {
@@ -23,8 +29,67 @@ static void new_uuid(char out[37])
              b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-/* the user agent is stored only as a salted hash; the salt is per installation */
+/* the user agent is stored only as a salted hash */
 static h2o_iovec_t ua_salt = {"consentgate-ua-v1:", 18};
+/* SHA-256 over the consent UI files served (static/), so a record says which banner the visitor saw */
+static uint8_t ui_hash[32];
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* hashes "name\0size\0contents" of every regular file under dir, in sorted order, recursively */
+static void hash_dir(EVP_MD_CTX *md, const char *dir, const char *rel)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s%s%s", dir, *rel ? "/" : "", rel);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return;
+    char *names[1024];
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n != 1024)
+        if (e->d_name[0] != '.')
+            names[n++] = strdup(e->d_name);
+    closedir(d);
+    qsort(names, n, sizeof(names[0]), cmp_names);
+    for (size_t i = 0; i != n; ++i) {
+        char sub[2048], full[4096 + 2048];
+        struct stat sb;
+        snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", names[i]);
+        snprintf(full, sizeof(full), "%s/%s", dir, sub);
+        if (stat(full, &sb) != 0) {
+            free(names[i]);
+            continue;
+        }
+        if (S_ISDIR(sb.st_mode)) {
+            hash_dir(md, dir, sub);
+        } else if (S_ISREG(sb.st_mode)) {
+            FILE *fp = fopen(full, "rb");
+            char buf[8192];
+            size_t r;
+            EVP_DigestUpdate(md, sub, strlen(sub) + 1);
+            while (fp != NULL && (r = fread(buf, 1, sizeof(buf), fp)) != 0)
+                EVP_DigestUpdate(md, buf, r);
+            if (fp != NULL)
+                fclose(fp);
+            EVP_DigestUpdate(md, "", 1);
+        }
+        free(names[i]);
+    }
+}
+
+void gw_records_init(const char *static_dir)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned len;
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    hash_dir(md, static_dir, "");
+    EVP_DigestFinal_ex(md, ui_hash, &len);
+    EVP_MD_CTX_free(md);
+}
 
 void gw_records_prepare(h2o_req_t *req, gw_record_t *rec)
 {
@@ -45,11 +110,120 @@ void gw_records_prepare(h2o_req_t *req, gw_record_t *rec)
     h2o_iovec_t ua = i != -1 ? req->headers.entries[i].value : h2o_iovec_init(H2O_STRLIT(""));
     h2o_iovec_t salted = h2o_concat(&req->pool, ua_salt, ua);
     SHA256((const unsigned char *)salted.base, salted.len, rec->ua_hash);
+    memcpy(rec->ui_hash, ui_hash, sizeof(ui_hash));
 }
 
-/* The durable store plugs in here (consent records capability). Until it lands, the
- * decision is acknowledged at once and nothing is persisted. */
+typedef struct st_submit_t {
+    gw_records_done_cb cb;
+    void *data;
+} submit_t;
+
+static void on_stored(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
+{
+    submit_t *s = data;
+    s->cb(req, s->data, ans->status, ans->record);
+}
+
 void gw_records_submit(h2o_req_t *req, const gw_record_t *rec, gw_records_done_cb cb, void *data)
 {
-    cb(req, data, 0, rec);
+    submit_t *s = h2o_mem_alloc_pool(&req->pool, sizeof(*s));
+    s->cb = cb;
+    s->data = data;
+    if (gw_store_append(req, rec, on_stored, s) != 0)
+        cb(req, data, -1, rec); /* queue full or store closed: nothing was written */
+}
+
+/* --- GET /admin/records?since=<ms> : JSON lines, streamed page by page from the store ---------- */
+
+typedef struct st_export_t {
+    h2o_generator_t super;
+    h2o_req_t *req;
+    int64_t since;
+    int64_t next_seq;
+    char *page; /* the page being sent (malloc'ed; freed when the next one is asked for) */
+} export_t;
+
+static void on_export_page(h2o_req_t *req, void *data, const gw_store_answer_t *ans);
+
+static void export_next(export_t *x)
+{
+    free(x->page);
+    x->page = NULL;
+    if (gw_store_export(x->req, x->since, x->next_seq, on_export_page, x) != 0)
+        h2o_send(x->req, NULL, 0, H2O_SEND_STATE_ERROR); /* the headers are out: end the stream early */
+}
+
+static void export_proceed(h2o_generator_t *g, h2o_req_t *req)
+{
+    export_next((export_t *)g);
+}
+
+static void export_stop(h2o_generator_t *g, h2o_req_t *req)
+{
+}
+
+static void export_dispose(void *p)
+{
+    export_t *x = p;
+    free(x->page);
+}
+
+static void on_export_page(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
+{
+    export_t *x = data;
+    if (ans->status != 0) {
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_ERROR);
+        return;
+    }
+    x->page = malloc(ans->body_len + 1);
+    memcpy(x->page, ans->body, ans->body_len);
+    x->next_seq = ans->next_seq;
+    h2o_iovec_t buf = h2o_iovec_init(x->page, ans->body_len);
+    h2o_send(req, &buf, 1, ans->next_seq < 0 ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+}
+
+static int on_admin_records(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
+{
+    int64_t since = 0;
+    if (req->query_at != SIZE_MAX) {
+        h2o_iovec_t q = h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
+        const char *p = q.base, *end = q.base + q.len;
+        while (p < end) {
+            const char *amp = memchr(p, '&', (size_t)(end - p)), *fe = amp != NULL ? amp : end;
+            if (fe - p > 6 && memcmp(p, "since=", 6) == 0) {
+                char num[24];
+                size_t n = (size_t)(fe - p - 6);
+                char *stop;
+                if (n >= sizeof(num))
+                    n = sizeof(num) - 1;
+                memcpy(num, p + 6, n);
+                num[n] = '\0';
+                since = strtoll(num, &stop, 10);
+                if (*stop != '\0' || since < 0) {
+                    static const char msg[] = "{\"error\": \"bad_since\", \"detail\": \"since is Unix time in milliseconds\"}\n";
+                    gw_admin_send(req, 400, "Bad Request", "application/json", h2o_iovec_init(msg, sizeof(msg) - 1));
+                    return 0;
+                }
+            }
+            p = fe + (amp != NULL);
+        }
+    }
+    export_t *x = h2o_mem_alloc_shared(&req->pool, sizeof(*x), export_dispose);
+    memset(x, 0, sizeof(*x));
+    x->super.proceed = export_proceed;
+    x->super.stop = export_stop;
+    x->req = req;
+    x->since = since;
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/x-ndjson"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_start_response(req, &x->super);
+    export_next(x);
+    return 0;
+}
+
+void gw_records_register_admin(void)
+{
+    gw_admin_add_route("GET", "/admin/records", on_admin_records);
 }

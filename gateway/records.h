@@ -39,8 +39,14 @@ typedef void (*gw_records_done_cb)(h2o_req_t *req, void *data, int status, const
 
 const char *gw_record_method_name(gw_record_method_t m);
 
+/* hashes the consent UI files under static_dir (the ui_hash of every record); call once at start */
+void gw_records_init(const char *static_dir);
+
 /* fills client_ip, ua_hash, ui_hash, time_ms and a fresh receipt id from the request */
 void gw_records_prepare(h2o_req_t *req, gw_record_t *rec);
+
+/* registers GET /admin/records (JSON lines, streamed) on the admin listener */
+void gw_records_register_admin(void);
 
 /* Submits rec (copied). cb runs on the calling worker thread after the record is durable, or failed. */
 void gw_records_submit(h2o_req_t *req, const gw_record_t *rec, gw_records_done_cb cb, void *data);

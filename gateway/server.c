@@ -59,6 +59,22 @@ static struct {
     void *data;
 } reload_hooks[MAX_RELOAD_HOOKS];
 static size_t num_reload_hooks;
+static gw_thread_init_cb thread_init_hooks[8];
+static size_t num_thread_init_hooks;
+static gw_shutdown_cb shutdown_hooks[8];
+static size_t num_shutdown_hooks;
+
+void gw_server_on_thread_init(gw_thread_init_cb cb)
+{
+    if (num_thread_init_hooks < 8)
+        thread_init_hooks[num_thread_init_hooks++] = cb;
+}
+
+void gw_server_on_shutdown(gw_shutdown_cb cb)
+{
+    if (num_shutdown_hooks < 8)
+        shutdown_hooks[num_shutdown_hooks++] = cb;
+}
 static pthread_barrier_t startup_barrier;
 static sem_t drained;
 
@@ -209,6 +225,8 @@ static void *run_worker(void *arg)
 
     h2o_context_init(&t->ctx, h2o_evloop_create(), &gw_rt.h2o);
     h2o_multithread_register_receiver(t->ctx.queue, &t->wakeup, on_wakeup);
+    for (size_t i = 0; i != num_thread_init_hooks; ++i)
+        thread_init_hooks[i](&t->ctx, t->index);
     for (size_t i = 0; i != t->num_listeners; ++i) {
         gw_listener_t *l = t->listeners + i;
         l->accept_ctx.ctx = &t->ctx;
@@ -352,6 +370,8 @@ int gw_server_run(void)
     for (j = 0; j != gw_rt.num_threads; ++j)
         while (sem_wait(&drained) != 0)
             ;
+    for (i = 0; i != num_shutdown_hooks; ++i)
+        shutdown_hooks[i]();
     gw_info("stopped");
     return 0;
 }

@@ -38,6 +38,14 @@ size_t gw_thread_index(void);
 /* marks a request as in flight until its pool is released; the drain waits for these */
 void gw_server_track_request(h2o_req_t *req);
 
+/* Registers a function run by every worker thread after its h2o context is ready (before serving). */
+typedef void (*gw_thread_init_cb)(h2o_context_t *ctx, size_t thread_index);
+void gw_server_on_thread_init(gw_thread_init_cb cb);
+
+/* Registers a function run once on the main thread after every worker has drained (before exit). */
+typedef void (*gw_shutdown_cb)(void);
+void gw_server_on_shutdown(gw_shutdown_cb cb);
+
 /* Registers a function run on SIGHUP (in the main thread, never on a worker). */
 typedef void (*gw_reload_cb)(void *data);
 void gw_server_on_reload(gw_reload_cb cb, void *data);

@@ -1,0 +1,106 @@
+/*
+ * chain — see chain.h. SHA-256 through OpenSSL's EVP interface (one context per hash:
+ * this runs in the store's writer thread and the verifier, never on the request path).
+ */
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include "chain.h"
+
+const char gw_chain_genesis[GW_CHAIN_HEX] = "0000000000000000000000000000000000000000000000000000000000000000";
+
+void gw_hex(const uint8_t *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i != n; ++i) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static void field(EVP_MD_CTX *md, const char *s, int last)
+{
+    if (s != NULL)
+        EVP_DigestUpdate(md, s, strlen(s));
+    EVP_DigestUpdate(md, last ? "" : "\n", last ? 0 : 1);
+}
+
+static void field_int(EVP_MD_CTX *md, int64_t v)
+{
+    char buf[24];
+    int n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    char tmp[24];
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    size_t k = 0;
+    if (v < 0)
+        buf[k++] = '-';
+    while (n != 0)
+        buf[k++] = tmp[--n];
+    buf[k++] = '\n';
+    EVP_DigestUpdate(md, buf, k);
+}
+
+void gw_chain_hash(const gw_chain_row_t *r, char out[GW_CHAIN_HEX])
+{
+    uint8_t digest[32];
+    unsigned len = 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    field(md, "cg-record-v1", 0);
+    field(md, r->receipt, 0);
+    field(md, r->visitor_commit, 0);
+    field_int(md, r->time_ms);
+    field_int(md, r->policy_version);
+    field(md, r->granted, 0);
+    field(md, r->refused, 0);
+    field(md, r->regime, 0);
+    field(md, r->country, 0);
+    field(md, r->method, 0);
+    field(md, r->client_ip, 0);
+    field(md, r->ua_hash, 0);
+    field(md, r->ui_hash, 0);
+    field(md, r->prev_hash, 1);
+    EVP_DigestFinal_ex(md, digest, &len);
+    EVP_MD_CTX_free(md);
+    gw_hex(digest, 32, out);
+}
+
+void gw_chain_commit(const uint8_t nonce[16], const uint8_t visitor[16], char out[GW_CHAIN_HEX])
+{
+    uint8_t buf[32], digest[32];
+    unsigned len = 0;
+    memcpy(buf, nonce, 16);
+    memcpy(buf + 16, visitor, 16);
+    EVP_Digest(buf, sizeof(buf), digest, &len, EVP_sha256(), NULL);
+    gw_hex(digest, 32, out);
+}
+
+void gw_chain_verify_init(gw_chain_verifier_t *v, const char *anchor)
+{
+    memset(v, 0, sizeof(*v));
+    snprintf(v->expect_prev, sizeof(v->expect_prev), "%s", anchor != NULL ? anchor : gw_chain_genesis);
+}
+
+int gw_chain_verify_row(gw_chain_verifier_t *v, const gw_chain_row_t *row, const char *stored_hash, const char **why)
+{
+    char computed[GW_CHAIN_HEX];
+    int rc = 0;
+    ++v->rows;
+    gw_chain_hash(row, computed);
+    if (row->prev_hash == NULL || strcmp(row->prev_hash, v->expect_prev) != 0) {
+        *why = "prev_hash is not the previous record's hash";
+        rc = -1;
+    } else if (stored_hash == NULL || strcmp(stored_hash, computed) != 0) {
+        *why = "the record's contents do not match its hash";
+        rc = -1;
+    }
+    if (rc != 0)
+        v->broken = 1;
+    snprintf(v->expect_prev, sizeof(v->expect_prev), "%s", stored_hash != NULL ? stored_hash : "");
+    return rc;
+}

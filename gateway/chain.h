@@ -1,0 +1,65 @@
+/*
+ * chain — canonical encoding and hash chaining of consent records.
+ *
+ * Every record's hash is SHA-256 over the previous record's hash and the record's
+ * canonical encoding, so changing, inserting or removing a row breaks every later link.
+ * The chain covers a commitment to the visitor id, SHA-256(nonce || visitor), not the id
+ * itself: erasing a visitor replaces the id and drops the nonce, the commitment stays,
+ * and the chain still verifies while the erased rows can no longer be tied to the person.
+ *
+ * Canonical encoding (version 1), fields joined by '\n', integers in decimal:
+ *   "cg-record-v1", receipt, visitor_commit (hex), time_ms, policy_version, granted,
+ *   refused, regime, country, method, client_ip, ua_hash (hex), ui_hash (hex), prev_hash (hex)
+ * Pure: no I/O, no allocation.
+ */
+#ifndef GW_CHAIN_H
+#define GW_CHAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GW_CHAIN_HEX 65 /* 64 hex digits + NUL */
+
+typedef struct st_gw_chain_row_t {
+    const char *receipt;
+    const char *visitor_commit; /* hex */
+    int64_t time_ms;
+    int64_t policy_version;
+    const char *granted; /* "necessary,analytics" */
+    const char *refused;
+    const char *regime;
+    const char *country; /* "" when unknown */
+    const char *method;
+    const char *client_ip;
+    const char *ua_hash; /* hex */
+    const char *ui_hash; /* hex */
+    const char *prev_hash; /* hex; the genesis record's is 64 zeros */
+} gw_chain_row_t;
+
+extern const char gw_chain_genesis[GW_CHAIN_HEX];
+
+/* Computes the row's hash as 64 lower-case hex digits + NUL into out. */
+void gw_chain_hash(const gw_chain_row_t *row, char out[GW_CHAIN_HEX]);
+
+/* SHA-256(nonce || visitor) as hex, the visitor commitment. */
+void gw_chain_commit(const uint8_t nonce[16], const uint8_t visitor[16], char out[GW_CHAIN_HEX]);
+
+/* lower-case hex of n bytes into out (2n+1 bytes) */
+void gw_hex(const uint8_t *in, size_t n, char *out);
+
+/* Verifier state, fed one row at a time in chain order. */
+typedef struct st_gw_chain_verifier_t {
+    char expect_prev[GW_CHAIN_HEX];
+    uint64_t rows;
+    int broken;
+} gw_chain_verifier_t;
+
+/* anchor: the hash the first row's prev_hash must equal (genesis, or the last purged row's hash) */
+void gw_chain_verify_init(gw_chain_verifier_t *v, const char *anchor);
+
+/* Checks one row with its stored hash. Returns 0 if the link holds, -1 if this row breaks the chain
+ * (its prev_hash is not the previous row's hash, or its stored hash is not the hash of its contents).
+ * After a break, later rows are checked against their own stored hashes so only the first break is reported. */
+int gw_chain_verify_row(gw_chain_verifier_t *v, const gw_chain_row_t *row, const char *stored_hash, const char **why);
+
+#endif

@@ -1,0 +1,785 @@
+/*
+ * store — see store.h.
+ *
+ * Schema (version 1):
+ *   meta(key PRIMARY KEY, value)        schema_version, chain_anchor (hash before the oldest row)
+ *   records(seq INTEGER PRIMARY KEY, receipt UNIQUE, visitor, visitor_nonce, visitor_commit,
+ *           time_ms, policy_version, granted, refused, regime, country, method, client_ip,
+ *           ua_hash, ui_hash, prev_hash, hash)
+ *
+ * Durability: WAL with synchronous=FULL, so COMMIT returns after the WAL is fsynced. Before
+ * each batch the writer checks that the database file is still the one it opened and is
+ * writable; a removed or read-only store fails the batch (the visitors get 503 and no
+ * cookie) instead of writing into an unlinked file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "chain.h"
+#include "config.h"
+#include "jsonw.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+
+#define SCHEMA_VERSION 1
+#define EXPORT_PAGE 500
+#define PURGE_INTERVAL_MS (3600 * 1000)
+
+typedef enum en_op_kind_t { OP_APPEND, OP_RECEIPTS, OP_ERASE, OP_EXPORT } op_kind_t;
+
+typedef struct st_guard_t guard_t;
+
+typedef struct st_op_t {
+    h2o_multithread_message_t msg; /* the answer travels back in this message */
+    struct st_op_t *next;          /* queue link */
+    op_kind_t kind;
+    size_t thread;     /* submitting worker */
+    h2o_req_t *req;    /* NULL once the request is gone (only touched on the worker thread) */
+    guard_t *guard;    /* ditto */
+    gw_store_answer_cb cb;
+    void *data;
+    gw_record_t rec;
+    uint8_t visitor[16];
+    int64_t since_ms, after_seq;
+    gw_store_answer_t ans;
+    char error[256];
+} op_t;
+
+/* lives in the request's pool; tells the op when the request is disposed */
+struct st_guard_t {
+    op_t *op;
+};
+
+static struct {
+    sqlite3 *db;
+    char *path;
+    dev_t dev;
+    ino_t ino;
+    unsigned retention_days;
+    char head[GW_CHAIN_HEX]; /* hash of the newest record */
+    pthread_t tid;
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    op_t *first, **last;
+    size_t queued;
+    int stopping, running;
+    uint64_t last_purge_ms;
+} st = {.mutex = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static h2o_multithread_receiver_t *receivers; /* one per worker thread */
+
+/* --- worker side ------------------------------------------------------------------------------- */
+
+static void on_guard_dispose(void *p)
+{
+    guard_t *g = p;
+    if (g->op != NULL) {
+        g->op->req = NULL;
+        g->op->guard = NULL;
+    }
+}
+
+static void on_answers(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    while (!h2o_linklist_is_empty(messages)) {
+        op_t *op = H2O_STRUCT_FROM_MEMBER(op_t, msg.link, messages->next);
+        h2o_linklist_unlink(&op->msg.link);
+        if (op->req != NULL) {
+            op->guard->op = NULL;
+            op->ans.record = &op->rec;
+            op->ans.error = op->error[0] != '\0' ? op->error : NULL;
+            op->cb(op->req, op->data, &op->ans);
+        }
+        free((void *)op->ans.body);
+        free(op);
+    }
+}
+
+static void on_thread_init(h2o_context_t *ctx, size_t index)
+{
+    h2o_multithread_register_receiver(ctx->queue, receivers + index, on_answers);
+}
+
+static int submit(h2o_req_t *req, op_t *op, gw_store_answer_cb cb, void *data)
+{
+    op->req = req;
+    op->cb = cb;
+    op->data = data;
+    op->thread = gw_thread_index();
+    op->ans.next_seq = -1;
+    pthread_mutex_lock(&st.mutex);
+    if (!st.running || st.stopping || st.queued >= GW_STORE_QUEUE_MAX) {
+        pthread_mutex_unlock(&st.mutex);
+        free(op);
+        return -1;
+    }
+    guard_t *g = h2o_mem_alloc_shared(&req->pool, sizeof(*g), on_guard_dispose);
+    g->op = op;
+    op->guard = g;
+    op->next = NULL;
+    *st.last = op;
+    st.last = &op->next;
+    ++st.queued;
+    pthread_cond_signal(&st.cond);
+    pthread_mutex_unlock(&st.mutex);
+    return 0;
+}
+
+static op_t *new_op(op_kind_t kind)
+{
+    op_t *op = calloc(1, sizeof(*op));
+    op->kind = kind;
+    return op;
+}
+
+int gw_store_append(h2o_req_t *req, const gw_record_t *rec, gw_store_answer_cb cb, void *data)
+{
+    op_t *op = new_op(OP_APPEND);
+    op->rec = *rec;
+    return submit(req, op, cb, data);
+}
+
+int gw_store_receipts(h2o_req_t *req, const uint8_t visitor[16], gw_store_answer_cb cb, void *data)
+{
+    op_t *op = new_op(OP_RECEIPTS);
+    memcpy(op->visitor, visitor, 16);
+    return submit(req, op, cb, data);
+}
+
+int gw_store_erase(h2o_req_t *req, const uint8_t visitor[16], const gw_record_t *erase_rec, gw_store_answer_cb cb, void *data)
+{
+    op_t *op = new_op(OP_ERASE);
+    memcpy(op->visitor, visitor, 16);
+    op->rec = *erase_rec;
+    return submit(req, op, cb, data);
+}
+
+int gw_store_export(h2o_req_t *req, int64_t since_ms, int64_t after_seq, gw_store_answer_cb cb, void *data)
+{
+    op_t *op = new_op(OP_EXPORT);
+    op->since_ms = since_ms;
+    op->after_seq = after_seq;
+    return submit(req, op, cb, data);
+}
+
+/* --- writer side: SQL helpers ----------------------------------------------------------------- */
+
+static int exec(const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st.db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", msg != NULL ? msg : sqlite3_errmsg(st.db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void mask_csv(uint16_t mask, char *out, size_t cap)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i != c->num_categories && n < cap; ++i)
+        if (mask & (1u << i)) {
+            int w = snprintf(out + n, cap - n, "%s%s", n != 0 ? "," : "", c->categories[i]);
+            n += w > 0 ? (size_t)w : 0;
+        }
+}
+
+static const char *const regime_names[] = {"opt-in", "opt-out", "notice"};
+
+/* inserts one record, chaining it to st.head; on success st.head moves on */
+static int insert_record(gw_record_t *rec, const char *visitor_text, char *err, size_t errlen)
+{
+    static const char sql[] = "INSERT INTO records (receipt, visitor, visitor_nonce, visitor_commit, time_ms, policy_version, "
+                              "granted, refused, regime, country, method, client_ip, ua_hash, ui_hash, prev_hash, hash) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+    char visitor_hex[33], nonce_hex[33], commit[GW_CHAIN_HEX], ua[GW_CHAIN_HEX], ui[GW_CHAIN_HEX], hash[GW_CHAIN_HEX];
+    char granted[256], refused[256];
+    uint8_t nonce[16];
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    RAND_bytes(nonce, sizeof(nonce));
+    gw_hex(rec->visitor, 16, visitor_hex);
+    gw_hex(nonce, 16, nonce_hex);
+    gw_chain_commit(nonce, rec->visitor, commit);
+    gw_hex(rec->ua_hash, 32, ua);
+    gw_hex(rec->ui_hash, 32, ui);
+    mask_csv(rec->granted, granted, sizeof(granted));
+    mask_csv(rec->refused, refused, sizeof(refused));
+    gw_chain_row_t row = {rec->receipt, commit, (int64_t)rec->time_ms, rec->policy_version, granted, refused,
+                          regime_names[rec->regime < 3 ? rec->regime : 0], rec->country, gw_record_method_name(rec->method),
+                          rec->client_ip, ua, ui, st.head};
+    gw_chain_hash(&row, hash);
+
+    if (sqlite3_prepare_v2(st.db, sql, -1, &s, NULL) != SQLITE_OK)
+        goto Error;
+    sqlite3_bind_text(s, 1, rec->receipt, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, visitor_text != NULL ? visitor_text : visitor_hex, -1, SQLITE_TRANSIENT);
+    if (visitor_text == NULL)
+        sqlite3_bind_text(s, 3, nonce_hex, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 3); /* a pseudonym: nothing to tie the commitment to */
+    sqlite3_bind_text(s, 4, commit, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, (sqlite3_int64)rec->time_ms);
+    sqlite3_bind_int64(s, 6, rec->policy_version);
+    sqlite3_bind_text(s, 7, granted, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 8, refused, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 9, row.regime, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 10, rec->country, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 11, row.method, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 12, rec->client_ip, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 13, ua, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 14, ui, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 15, st.head, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 16, hash, -1, SQLITE_STATIC);
+    if ((rc = sqlite3_step(s)) != SQLITE_DONE)
+        goto Error;
+    sqlite3_finalize(s);
+    memcpy(st.head, hash, sizeof(st.head));
+    return 0;
+Error:
+    snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+    sqlite3_finalize(s);
+    return -1;
+}
+
+static int load_head(char *err, size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+    memcpy(st.head, gw_chain_genesis, sizeof(st.head));
+    if (sqlite3_prepare_v2(st.db, "SELECT hash FROM records ORDER BY seq DESC LIMIT 1", -1, &s, NULL) != SQLITE_OK)
+        goto Exit;
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        snprintf(st.head, sizeof(st.head), "%s", (const char *)sqlite3_column_text(s, 0));
+    } else if (step == SQLITE_DONE) {
+        /* empty table: continue from the anchor left by a retention purge, if any */
+        sqlite3_finalize(s);
+        s = NULL;
+        if (sqlite3_prepare_v2(st.db, "SELECT value FROM meta WHERE key = 'chain_anchor'", -1, &s, NULL) != SQLITE_OK)
+            goto Exit;
+        if (sqlite3_step(s) == SQLITE_ROW)
+            snprintf(st.head, sizeof(st.head), "%s", (const char *)sqlite3_column_text(s, 0));
+    } else {
+        goto Exit;
+    }
+    rc = 0;
+Exit:
+    if (rc != 0)
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* the database file is still the one we opened, and writable */
+static int store_usable(char *err, size_t errlen)
+{
+    struct stat sb;
+    if (stat(st.path, &sb) != 0) {
+        snprintf(err, errlen, "the database file %s is gone: %s", st.path, strerror(errno));
+        return -1;
+    }
+    if (sb.st_dev != st.dev || sb.st_ino != st.ino) {
+        snprintf(err, errlen, "the database file %s was replaced", st.path);
+        return -1;
+    }
+    if ((sb.st_mode & 0222) == 0) {
+        snprintf(err, errlen, "the database file %s is read-only", st.path);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- writer side: operations ------------------------------------------------------------------- */
+
+static void write_row_json(gw_jsonw_t *w, sqlite3_stmt *s)
+{
+    /* columns: seq receipt visitor time_ms policy_version granted refused regime country method client_ip ua_hash ui_hash
+     * prev_hash hash */
+    gw_jsonw_printf(w, "{\"seq\": %lld, \"receipt\": ", (long long)sqlite3_column_int64(s, 0));
+    gw_jsonw_cstr(w, (const char *)sqlite3_column_text(s, 1));
+    gw_jsonw_lit(w, ", \"visitor\": ");
+    gw_jsonw_cstr(w, (const char *)sqlite3_column_text(s, 2));
+    gw_jsonw_printf(w, ", \"time_ms\": %lld, \"policy_version\": %lld", (long long)sqlite3_column_int64(s, 3),
+                    (long long)sqlite3_column_int64(s, 4));
+    for (int col = 5; col <= 6; ++col) {
+        const char *csv = (const char *)sqlite3_column_text(s, col);
+        gw_jsonw_lit(w, col == 5 ? ", \"granted\": [" : ", \"refused\": [");
+        for (const char *p = csv; p != NULL && *p != '\0';) {
+            const char *comma = strchr(p, ',');
+            size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+            if (p != csv)
+                gw_jsonw_lit(w, ", ");
+            gw_jsonw_str(w, p, n);
+            p = comma != NULL ? comma + 1 : NULL;
+        }
+        gw_jsonw_lit(w, "]");
+    }
+    static const char *const names[] = {"regime", "country", "method", "client_ip", "ua_hash", "ui_hash", "prev_hash", "hash"};
+    for (int k = 0; k != 8; ++k) {
+        gw_jsonw_printf(w, ", \"%s\": ", names[k]);
+        const char *v = (const char *)sqlite3_column_text(s, 7 + k);
+        if (v != NULL && !(k == 1 && *v == '\0'))
+            gw_jsonw_cstr(w, v);
+        else
+            gw_jsonw_lit(w, "null");
+    }
+    gw_jsonw_lit(w, "}");
+}
+
+#define ROW_COLUMNS                                                                                                                \
+    "seq, receipt, visitor, time_ms, policy_version, granted, refused, regime, country, method, client_ip, ua_hash, ui_hash, "     \
+    "prev_hash, hash"
+
+static void do_receipts(op_t *op)
+{
+    char visitor_hex[33];
+    sqlite3_stmt *s = NULL;
+    gw_jsonw_t w;
+    gw_hex(op->visitor, 16, visitor_hex);
+    gw_jsonw_init(&w, NULL, 1024);
+    gw_jsonw_lit(&w, "[");
+    if (sqlite3_prepare_v2(st.db, "SELECT " ROW_COLUMNS " FROM records WHERE visitor = ?1 ORDER BY seq", -1, &s, NULL) !=
+        SQLITE_OK) {
+        snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st.db));
+        op->ans.status = -1;
+        free(w.buf);
+        return;
+    }
+    sqlite3_bind_text(s, 1, visitor_hex, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        gw_jsonw_lit(&w, op->ans.count == 0 ? "\n" : ",\n");
+        write_row_json(&w, s);
+        ++op->ans.count;
+    }
+    gw_jsonw_lit(&w, "\n]\n");
+    if (rc != SQLITE_DONE) {
+        snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st.db));
+        op->ans.status = -1;
+        free(w.buf);
+    } else {
+        op->ans.body = w.buf;
+        op->ans.body_len = w.len;
+    }
+    sqlite3_finalize(s);
+}
+
+static void do_export(op_t *op)
+{
+    sqlite3_stmt *s = NULL;
+    gw_jsonw_t w;
+    gw_jsonw_init(&w, NULL, 64 * 1024);
+    if (sqlite3_prepare_v2(st.db, "SELECT " ROW_COLUMNS " FROM records WHERE seq > ?1 AND time_ms >= ?2 ORDER BY seq LIMIT ?3", -1,
+                           &s, NULL) != SQLITE_OK) {
+        snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st.db));
+        op->ans.status = -1;
+        free(w.buf);
+        return;
+    }
+    sqlite3_bind_int64(s, 1, op->after_seq);
+    sqlite3_bind_int64(s, 2, op->since_ms);
+    sqlite3_bind_int(s, 3, EXPORT_PAGE);
+    int rc;
+    int64_t last = op->after_seq;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        write_row_json(&w, s);
+        gw_jsonw_lit(&w, "\n");
+        last = sqlite3_column_int64(s, 0);
+        ++op->ans.count;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st.db));
+        op->ans.status = -1;
+        free(w.buf);
+        return;
+    }
+    op->ans.body = w.buf;
+    op->ans.body_len = w.len;
+    op->ans.next_seq = op->ans.count == EXPORT_PAGE ? last : -1;
+}
+
+static void do_erase(op_t *op)
+{
+    char visitor_hex[33], pseudo[48], err[200];
+    uint8_t rnd[16];
+    sqlite3_stmt *s = NULL;
+
+    gw_hex(op->visitor, 16, visitor_hex);
+    RAND_bytes(rnd, sizeof(rnd));
+    memcpy(pseudo, "erased-", 7);
+    gw_hex(rnd, 16, pseudo + 7);
+    if (store_usable(err, sizeof(err)) != 0 || exec("BEGIN IMMEDIATE", err, sizeof(err)) != 0)
+        goto Error;
+    if (sqlite3_prepare_v2(st.db, "UPDATE records SET visitor = ?1, visitor_nonce = NULL WHERE visitor = ?2", -1, &s, NULL) !=
+        SQLITE_OK)
+        goto Rollback;
+    sqlite3_bind_text(s, 1, pseudo, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, visitor_hex, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        goto Rollback;
+    op->ans.count = (uint64_t)sqlite3_changes(st.db);
+    sqlite3_finalize(s);
+    s = NULL;
+    /* the erase record itself carries only the pseudonym */
+    char saved_head[GW_CHAIN_HEX];
+    memcpy(saved_head, st.head, sizeof(saved_head));
+    if (insert_record(&op->rec, pseudo, err, sizeof(err)) != 0) {
+        memcpy(st.head, saved_head, sizeof(saved_head));
+        goto Rollback;
+    }
+    if (exec("COMMIT", err, sizeof(err)) != 0) {
+        memcpy(st.head, saved_head, sizeof(saved_head));
+        goto Rollback;
+    }
+    return;
+Rollback:
+    if (s != NULL) {
+        snprintf(err, sizeof(err), "%s", sqlite3_errmsg(st.db));
+        sqlite3_finalize(s);
+    }
+    exec("ROLLBACK", err + strlen(err), 0);
+Error:
+    snprintf(op->error, sizeof(op->error), "%s", err);
+    op->ans.status = -1;
+}
+
+/* appends a batch in one transaction; every op gets the batch's outcome */
+static void do_appends(op_t **ops, size_t n)
+{
+    char err[200], saved_head[GW_CHAIN_HEX];
+    size_t i;
+    memcpy(saved_head, st.head, sizeof(saved_head));
+    if (store_usable(err, sizeof(err)) != 0 || exec("BEGIN IMMEDIATE", err, sizeof(err)) != 0)
+        goto Fail;
+    for (i = 0; i != n; ++i)
+        if (insert_record(&ops[i]->rec, NULL, err, sizeof(err)) != 0)
+            goto Rollback;
+    if (exec("COMMIT", err, sizeof(err)) != 0)
+        goto Rollback;
+    return;
+Rollback: {
+    char ignored[64];
+    exec("ROLLBACK", ignored, sizeof(ignored));
+}
+Fail:
+    memcpy(st.head, saved_head, sizeof(saved_head));
+    gw_error("consent store: %zu records not stored: %s", n, err);
+    for (i = 0; i != n; ++i) {
+        ops[i]->ans.status = -1;
+        snprintf(ops[i]->error, sizeof(ops[i]->error), "%s", err);
+    }
+}
+
+static void purge(void)
+{
+    char err[200], q[256];
+    int64_t cutoff = now_ms() - (int64_t)st.retention_days * 86400 * 1000;
+    sqlite3_stmt *s = NULL;
+    /* the anchor becomes the hash of the newest row that goes, so the chain of what stays still verifies */
+    snprintf(q, sizeof(q), "SELECT hash, seq FROM records WHERE time_ms < %lld ORDER BY seq DESC LIMIT 1", (long long)cutoff);
+    if (sqlite3_prepare_v2(st.db, q, -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+        sqlite3_finalize(s);
+        return;
+    }
+    char anchor[GW_CHAIN_HEX];
+    snprintf(anchor, sizeof(anchor), "%s", (const char *)sqlite3_column_text(s, 0));
+    long long last_seq = sqlite3_column_int64(s, 1);
+    sqlite3_finalize(s);
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "BEGIN IMMEDIATE; DELETE FROM records WHERE seq <= %lld; "
+             "INSERT OR REPLACE INTO meta (key, value) VALUES ('chain_anchor', '%s'); COMMIT;",
+             last_seq, anchor);
+    if (exec(sql, err, sizeof(err)) != 0) {
+        exec("ROLLBACK", q, sizeof(q));
+        gw_error("consent store: retention purge failed: %s", err);
+        return;
+    }
+    gw_info("consent store: purged %d records older than %u days", sqlite3_changes(st.db), st.retention_days);
+}
+
+static void *run_writer(void *arg)
+{
+    op_t *batch[GW_STORE_BATCH_MAX];
+    for (;;) {
+        pthread_mutex_lock(&st.mutex);
+        while (st.first == NULL && !st.stopping) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 60;
+            pthread_cond_timedwait(&st.cond, &st.mutex, &ts);
+            if (st.first == NULL && now_ms() - (int64_t)st.last_purge_ms > PURGE_INTERVAL_MS)
+                break;
+        }
+        size_t n = 0;
+        while (st.first != NULL && n != GW_STORE_BATCH_MAX) {
+            batch[n++] = st.first;
+            st.first = st.first->next;
+        }
+        if (st.first == NULL)
+            st.last = &st.first;
+        st.queued -= n;
+        int stop = st.stopping && n == 0;
+        pthread_mutex_unlock(&st.mutex);
+        if (stop)
+            break;
+
+        if (now_ms() - (int64_t)st.last_purge_ms > PURGE_INTERVAL_MS) {
+            st.last_purge_ms = (uint64_t)now_ms();
+            purge();
+        }
+        /* group commit: all appends of this turn in one transaction, in queue order */
+        op_t *appends[GW_STORE_BATCH_MAX];
+        size_t na = 0;
+        for (size_t i = 0; i != n; ++i)
+            if (batch[i]->kind == OP_APPEND)
+                appends[na++] = batch[i];
+        if (na != 0)
+            do_appends(appends, na);
+        for (size_t i = 0; i != n; ++i) {
+            switch (batch[i]->kind) {
+            case OP_RECEIPTS:
+                do_receipts(batch[i]);
+                break;
+            case OP_ERASE:
+                do_erase(batch[i]);
+                break;
+            case OP_EXPORT:
+                do_export(batch[i]);
+                break;
+            default:
+                break;
+            }
+            h2o_multithread_send_message(receivers + batch[i]->thread, &batch[i]->msg);
+        }
+    }
+    return NULL;
+}
+
+/* --- open / migrate / close -------------------------------------------------------------------- */
+
+static int migrate(char *err, size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    int version = 0;
+    /* a file that is not a database, or is corrupted, fails here: it is never recreated */
+    if (exec("PRAGMA journal_mode = WAL", err, errlen) != 0 || exec("PRAGMA synchronous = FULL", err, errlen) != 0 ||
+        exec("PRAGMA foreign_keys = ON", err, errlen) != 0)
+        return -1;
+    if (sqlite3_prepare_v2(st.db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'", -1, &s, NULL) !=
+            SQLITE_OK ||
+        sqlite3_step(s) != SQLITE_ROW) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+        sqlite3_finalize(s);
+        return -1;
+    }
+    int has_meta = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (has_meta) {
+        if (sqlite3_prepare_v2(st.db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &s, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+            return -1;
+        }
+        if (sqlite3_step(s) == SQLITE_ROW)
+            version = atoi((const char *)sqlite3_column_text(s, 0));
+        sqlite3_finalize(s);
+        if (version < 1 || version > SCHEMA_VERSION) {
+            snprintf(err, errlen, "unknown consent store schema version %d (this build knows 1..%d)", version, SCHEMA_VERSION);
+            return -1;
+        }
+    } else {
+        /* a database with other tables is someone else's: refuse */
+        if (sqlite3_prepare_v2(st.db, "SELECT count(*) FROM sqlite_master", -1, &s, NULL) != SQLITE_OK ||
+            sqlite3_step(s) != SQLITE_ROW) {
+            snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+            sqlite3_finalize(s);
+            return -1;
+        }
+        int objects = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+        if (objects != 0) {
+            snprintf(err, errlen, "the database holds tables but is not a consentgate store");
+            return -1;
+        }
+    }
+    if (version < 1 &&
+        exec("BEGIN IMMEDIATE;"
+             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+             "CREATE TABLE records (seq INTEGER PRIMARY KEY, receipt TEXT NOT NULL UNIQUE, visitor TEXT NOT NULL,"
+             " visitor_nonce TEXT, visitor_commit TEXT NOT NULL, time_ms INTEGER NOT NULL, policy_version INTEGER NOT NULL,"
+             " granted TEXT NOT NULL, refused TEXT NOT NULL, regime TEXT NOT NULL, country TEXT NOT NULL, method TEXT NOT NULL,"
+             " client_ip TEXT NOT NULL, ua_hash TEXT NOT NULL, ui_hash TEXT NOT NULL, prev_hash TEXT NOT NULL,"
+             " hash TEXT NOT NULL);"
+             "CREATE INDEX records_visitor ON records (visitor);"
+             "CREATE INDEX records_time ON records (time_ms);"
+             "INSERT INTO meta (key, value) VALUES ('schema_version', '1');"
+             "COMMIT;",
+             err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+static int mkdir_parents(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p != '\0'; ++p) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return 0;
+}
+
+int gw_store_open(const char *path, unsigned retention_days, char *err, size_t errlen)
+{
+    char msg[256];
+    struct stat sb;
+
+    if (mkdir_parents(path) != 0) {
+        snprintf(err, errlen, "%s: cannot create its folder: %s", path, strerror(errno));
+        return -1;
+    }
+    if (sqlite3_open_v2(path, &st.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, st.db != NULL ? sqlite3_errmsg(st.db) : "cannot open");
+        goto Error;
+    }
+    sqlite3_busy_timeout(st.db, 5000);
+    if (migrate(msg, sizeof(msg)) != 0 || load_head(msg, sizeof(msg)) != 0) {
+        snprintf(err, errlen, "%s: %s (refusing to start; the file is left as it is)", path, msg);
+        goto Error;
+    }
+    if (stat(path, &sb) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        goto Error;
+    }
+    chmod(path, 0640);
+    st.dev = sb.st_dev;
+    st.ino = sb.st_ino;
+    st.path = strdup(path);
+    st.retention_days = retention_days;
+    st.last = &st.first;
+    st.last_purge_ms = 0; /* purge once at start */
+    receivers = calloc(gw_rt.conf.threads > 0 ? gw_rt.conf.threads : 1, sizeof(*receivers));
+    gw_server_on_thread_init(on_thread_init);
+    st.running = 1;
+    pthread_create(&st.tid, NULL, run_writer, NULL);
+    return 0;
+Error:
+    sqlite3_close(st.db);
+    st.db = NULL;
+    return -1;
+}
+
+void gw_store_close(void)
+{
+    if (!st.running)
+        return;
+    pthread_mutex_lock(&st.mutex);
+    st.stopping = 1;
+    pthread_cond_signal(&st.cond);
+    pthread_mutex_unlock(&st.mutex);
+    pthread_join(st.tid, NULL);
+    st.running = 0;
+    sqlite3_close(st.db);
+    st.db = NULL;
+    free(st.path);
+    st.path = NULL;
+}
+
+/* --- verify ---------------------------------------------------------------------------------- */
+
+int gw_store_verify(const char *path, FILE *out)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    char anchor[GW_CHAIN_HEX];
+    gw_chain_verifier_t v;
+    int rc = 2, step;
+
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        fprintf(out, "%s: cannot open: %s\n", path, db != NULL ? sqlite3_errmsg(db) : "out of memory");
+        goto Exit;
+    }
+    memcpy(anchor, gw_chain_genesis, sizeof(anchor));
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'chain_anchor'", -1, &s, NULL) != SQLITE_OK) {
+        fprintf(out, "%s: not a consent store: %s\n", path, sqlite3_errmsg(db));
+        goto Exit;
+    }
+    if (sqlite3_step(s) == SQLITE_ROW)
+        snprintf(anchor, sizeof(anchor), "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    s = NULL;
+    gw_chain_verify_init(&v, anchor);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT seq, receipt, visitor, visitor_nonce, visitor_commit, time_ms, policy_version, granted, refused,"
+                           " regime, country, method, client_ip, ua_hash, ui_hash, prev_hash, hash FROM records ORDER BY seq",
+                           -1, &s, NULL) != SQLITE_OK) {
+        fprintf(out, "%s: not a consent store: %s\n", path, sqlite3_errmsg(db));
+        goto Exit;
+    }
+    rc = 0;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+#define COL(i) ((const char *)sqlite3_column_text(s, (i)))
+        gw_chain_row_t row = {COL(1),  COL(4),  sqlite3_column_int64(s, 5), sqlite3_column_int64(s, 6), COL(7), COL(8), COL(9),
+                              COL(10), COL(11), COL(12), COL(13), COL(14), COL(15)};
+        const char *why = NULL;
+        int broken = gw_chain_verify_row(&v, &row, COL(16), &why) != 0;
+        /* a visitor id that is not pseudonymised must match its commitment */
+        if (!broken && COL(3) != NULL) {
+            uint8_t nonce[16], visitor[16];
+            char commit[GW_CHAIN_HEX];
+            int ok = strlen(COL(3)) == 32 && strlen(COL(2)) == 32;
+            for (int k = 0; ok && k != 16; ++k)
+                ok = sscanf(COL(3) + 2 * k, "%2hhx", nonce + k) == 1 && sscanf(COL(2) + 2 * k, "%2hhx", visitor + k) == 1;
+            if (ok)
+                gw_chain_commit(nonce, visitor, commit);
+            if (!ok || strcmp(commit, COL(4)) != 0) {
+                broken = 1;
+                why = "the visitor id does not match the record's commitment";
+            }
+        }
+        if (broken) {
+            fprintf(out, "BROKEN at record seq=%lld receipt=%s: %s\n", (long long)sqlite3_column_int64(s, 0),
+                    COL(1) != NULL ? COL(1) : "(null)", why);
+            rc = 1;
+            break;
+        }
+#undef COL
+    }
+    if (rc == 0 && step != SQLITE_DONE) {
+        fprintf(out, "%s: read error: %s\n", path, sqlite3_errmsg(db));
+        rc = 2;
+    }
+    if (rc == 0)
+        fprintf(out, "%s: %llu records, chain intact\n", path, (unsigned long long)v.rows);
+Exit:
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return rc;
+}

@@ -1,0 +1,56 @@
+/*
+ * store — the consent store: one SQLite database (WAL, synchronous=FULL) owned by one
+ * writer thread.
+ *
+ * Worker threads never touch SQLite: they enqueue an operation (append a record, read a
+ * visitor's receipts, erase a visitor, page through records for the admin export) and get
+ * the answer back on their own event loop through h2o's cross-thread messages. Appends
+ * are group-committed: everything queued when the writer wakes goes into one
+ * transaction, and every waiting request is answered after that transaction's fsync.
+ * If a request is gone by the time its answer arrives (the client disconnected), the
+ * answer is dropped; the record itself is kept.
+ */
+#ifndef GW_STORE_H
+#define GW_STORE_H
+
+#include <h2o.h>
+#include <stdint.h>
+#include "records.h"
+
+#define GW_STORE_QUEUE_MAX 8192 /* operations waiting; beyond it callers get an error at once (503) */
+#define GW_STORE_BATCH_MAX 1024
+
+/* What an operation produced (valid inside the callback only). */
+typedef struct st_gw_store_answer_t {
+    int status;          /* 0 ok, -1 failed (error names why) */
+    const char *error;
+    const char *body;    /* JSON produced by a read, malloc'ed by the writer */
+    size_t body_len;
+    uint64_t count;      /* rows erased / returned */
+    int64_t next_seq;    /* export paging: continue after this seq; -1 when done */
+    const gw_record_t *record; /* the appended record (receipt filled) */
+} gw_store_answer_t;
+
+/* Opens (creating or migrating) the database at path, checks it, starts the writer thread.
+ * Refuses a file that is not a consent store or is corrupted (never recreates over it).
+ * Returns 0, or -1 with a message in err. */
+int gw_store_open(const char *path, unsigned retention_days, char *err, size_t errlen);
+
+/* Stops the writer after the queue is empty and closes the database. */
+void gw_store_close(void);
+
+/* the answer, on the submitting worker thread, while req is still alive */
+typedef void (*gw_store_answer_cb)(h2o_req_t *req, void *data, const gw_store_answer_t *ans);
+
+/* Operations. Each returns 0 when queued (the callback will run), -1 when the queue is full
+ * or the store is closed (the callback will not run; answer 503). */
+int gw_store_append(h2o_req_t *req, const gw_record_t *rec, gw_store_answer_cb cb, void *data);
+int gw_store_receipts(h2o_req_t *req, const uint8_t visitor[16], gw_store_answer_cb cb, void *data);
+int gw_store_erase(h2o_req_t *req, const uint8_t visitor[16], const gw_record_t *erase_rec, gw_store_answer_cb cb, void *data);
+int gw_store_export(h2o_req_t *req, int64_t since_ms, int64_t after_seq, gw_store_answer_cb cb, void *data);
+
+/* Walks the chain of the database at path (read-only). Prints a report to out.
+ * Returns 0 when intact, 1 when broken (the first broken record is named), 2 when it cannot be read. */
+int gw_store_verify(const char *path, FILE *out);
+
+#endif
