@@ -211,6 +211,9 @@ def gateway_config(upstream, tls_cert=None, admin=True, **overrides):
         "threads": 2,
         "proxy": {"io_timeout_ms": 30000, "keepalive_timeout_ms": 2000, "max_request_body": 1048576},
         "log": {"access": "access.log", "error": "error.log", "level": "info"},
+        # keys and records stay in the test's own folder (the defaults, ../var/, would be shared)
+        "secrets_file": "secrets.json",
+        "store": {"sqlite": "consent.db"},
     }
     if tls_cert:
         cfg["listen"].append({"host": "127.0.0.1", "port": free_port(),

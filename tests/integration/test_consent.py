@@ -270,11 +270,9 @@ class PolicyBumpTest(GatewayTestCase):
                  data='{"all": true}')
         token = "cg_consent=" + consent_cookie(r)[1]
         self.gw.stop_and_check()
-        cfg = dict(self.gw.config, policy={"version": 2})
-        cfg["secrets_file"] = self.gw.path("../var/secrets.json") if "secrets_file" not in self.gw.config else self.gw.config["secrets_file"]
+        # a second gateway with the same keys but the next policy version
         g2 = self.new_gateway("v2", gateway_config(self.origin.url, policy={"version": 2},
-                                                   secrets_file=os.path.join(self.tmp, "..", "var", "secrets.json")))
-        # the first gateway kept its secrets in <tmp>/../var/secrets.json (the documented default)
+                                                   secrets_file=self.gw.path("secrets.json")))
         s = curl(g2.url("/__consent/api/state"), cookie=token).json()
         self.assertEqual(s["policy_version"], 2)
         self.assertFalse(s["decided"])
@@ -310,6 +308,26 @@ class OptOutRegimeTest(GatewayTestCase):
         self.assertTrue(s["gpc"])
         self.assertFalse(s["categories"]["marketing"])
         self.assertTrue(s["categories"]["analytics"])
+
+    def test_gpc_refusal_recorded_once(self):
+        import sqlite3
+        hdrs = ["X-Forwarded-For: 81.2.69.160", "Sec-GPC: 1"]
+        r = curl(self.gw.url("/__origin/echo?t=gpc-rec"), headers=hdrs)
+        tok = consent_cookie(r)
+        self.assertIsNotNone(tok, "the first GPC visit gets a token so the refusal is recorded once")
+        self.assertIn("HttpOnly", tok[2])
+        token = "%s=%s" % (tok[0], tok[1])
+        r2 = curl(self.gw.url("/__origin/echo?t=gpc-rec2"), headers=hdrs, cookie=token + "; " + FBP)
+        self.assertIsNone(consent_cookie(r2))
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=gpc-rec2")), [])
+        s = curl(self.gw.url("/__consent/api/state"), headers=hdrs, cookie=token).json()
+        self.assertFalse(s["decided"])
+        self.assertTrue(s["gpc_applied"])
+        time.sleep(0.3)  # the record is written asynchronously
+        db = sqlite3.connect(self.gw.path("consent.db"))
+        rows = db.execute("SELECT method, refused, country FROM records WHERE visitor = ?", (s["visitor"],)).fetchall()
+        db.close()
+        self.assertEqual(rows, [("gpc", "marketing", "GB")])
 
     def test_other_regimes_from_the_database(self):
         for ip, regime, country in (("175.16.199.0", "opt-in", "CN"), ("216.160.83.56", "notice", "US"),

@@ -1,0 +1,237 @@
+"""Consent records against the real gateway and a real SQLite file: durability, receipts, erase,
+export, admin stream, retention, store failures (503, no cookie), restarts, crash test, verify."""
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import stat
+import time
+
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, gateway_config, run_binary
+import crashtest
+import harness
+
+
+def post(gw, body, cookie=None, headers=()):
+    return curl(gw.url("/__consent/api/consent"), method="POST", data=json.dumps(body),
+                headers=["Content-Type: application/json"] + list(headers), cookie=cookie)
+
+
+def token(resp):
+    for v in resp.header_all("Set-Cookie"):
+        if v.startswith("cg_consent="):
+            return v.split(";", 1)[0]
+    return None
+
+
+def rows(path, where="1=1"):
+    db = sqlite3.connect(path)
+    db.row_factory = sqlite3.Row
+    out = [dict(r) for r in db.execute("SELECT * FROM records WHERE %s ORDER BY seq" % where)]
+    db.close()
+    return out
+
+
+def chain_hash(r):
+    """The canonical encoding, written independently of gateway/chain.c."""
+    fields = ["cg-record-v1", r["receipt"], r["visitor_commit"], str(r["time_ms"]), str(r["policy_version"]), r["granted"],
+              r["refused"], r["regime"], r["country"], r["method"], r["client_ip"], r["ua_hash"], r["ui_hash"], r["prev_hash"]]
+    return hashlib.sha256("\n".join(fields).encode()).hexdigest()
+
+
+class RecordsTest(GatewayTestCase):
+    config = {"store": {"sqlite": "consent.db"}}
+
+    @property
+    def db(self):
+        return self.gw.path("consent.db")
+
+    def test_post_then_row_exists_with_the_chain(self):
+        r = post(self.gw, {"categories": {"analytics": True}}, headers=["User-Agent: TestBrowser/1.0"])
+        self.assertEqual(r.status, 200, r.text)
+        receipt = r.json()["receipt"]
+        row = rows(self.db, "receipt = '%s'" % receipt)
+        self.assertEqual(len(row), 1, "a 200 means the record is on disk")
+        row = row[0]
+        self.assertEqual(row["visitor"], r.json()["visitor"])
+        self.assertEqual(row["granted"], "necessary,analytics")
+        self.assertEqual(row["refused"], "functional,marketing")
+        self.assertEqual(row["method"], "custom")
+        self.assertEqual(row["regime"], "opt-in")
+        self.assertEqual(row["client_ip"], "127.0.0.0/24")
+        # the user agent is stored only as a salted hash
+        self.assertNotIn("TestBrowser", json.dumps(row))
+        self.assertNotEqual(row["ua_hash"], hashlib.sha256(b"TestBrowser/1.0").hexdigest())
+        self.assertRegex(row["ui_hash"], "^[0-9a-f]{64}$")
+        self.assertEqual(row["hash"], chain_hash(row), "canonical encoding differs from the documented one")
+        previous = rows(self.db, "seq < %d" % row["seq"])
+        self.assertEqual(row["prev_hash"], previous[-1]["hash"] if previous else "0" * 64)
+
+    def test_receipts_export_erase(self):
+        a = post(self.gw, {"all": True})
+        t = token(a)
+        b = post(self.gw, {"all": False}, cookie=t)
+        t = token(b)
+        r = curl(self.gw.url("/__consent/api/receipts"), cookie=t)
+        self.assertEqual(r.status, 200)
+        recs = r.json()["records"]
+        self.assertEqual([x["receipt"] for x in recs], [a.json()["receipt"], b.json()["receipt"]], "oldest first")
+        self.assertEqual(recs[0]["granted"], ["necessary", "functional", "analytics", "marketing"])
+        self.assertEqual(recs[1]["method"], "reject_all")
+        d = curl(self.gw.url("/__consent/api/receipts?download=1"), cookie=t)
+        self.assertIn("attachment", d.header("Content-Disposition"))
+        self.assertEqual(d.json()["records"], recs)
+        visitor = a.json()["visitor"]
+
+        e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=t)
+        self.assertEqual(e.status, 200, e.text)
+        self.assertEqual(e.json()["erased"], 2)
+        self.assertEqual(rows(self.db, "visitor = '%s'" % visitor), [], "the visitor id is gone from the store")
+        erased = rows(self.db, "receipt IN ('%s', '%s')" % (a.json()["receipt"], b.json()["receipt"]))
+        self.assertTrue(all(x["visitor"].startswith("erased-") and x["visitor_nonce"] is None for x in erased))
+        last = rows(self.db, "receipt = '%s'" % e.json()["receipt"])[0]
+        self.assertEqual(last["method"], "erase")
+        # the new token is a new visitor with the same choices; the old id has no receipts left
+        t2 = token(e)
+        self.assertIsNotNone(t2)
+        s = curl(self.gw.url("/__consent/api/state"), cookie=t2).json()
+        self.assertNotEqual(s["visitor"], visitor)
+        self.assertFalse(s["categories"]["analytics"])
+        self.assertEqual(curl(self.gw.url("/__consent/api/receipts"), cookie=t2).json()["records"], [])
+        v = run_binary(["-c", self.gw.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+        self.assertIn("chain intact", v.stdout)
+
+    def test_admin_records_stream(self):
+        since = int(time.time() * 1000)
+        for i in range(3):
+            post(self.gw, {"all": bool(i % 2)})
+        r = curl(self.gw.admin_url("/admin/records?since=%d" % since), headers=["Authorization: Bearer " + ADMIN_TOKEN])
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Content-Type"), "application/x-ndjson")
+        lines = [json.loads(l) for l in r.text.splitlines()]
+        self.assertEqual(len(lines), 3)
+        self.assertTrue(all(l["time_ms"] >= since for l in lines))
+        self.assertEqual(curl(self.gw.admin_url("/admin/records?since=x"),
+                              headers=["Authorization: Bearer " + ADMIN_TOKEN]).status, 400)
+        self.assertEqual(curl(self.gw.admin_url("/admin/records")).status, 401)
+
+    def test_admin_stream_pages_through_many_records(self):
+        # more than one writer page (500 rows) without building the answer in memory
+        before = len(rows(self.db))
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.gw.port, timeout=10)
+        for i in range(1203):
+            conn.request("POST", "/__consent/api/consent", body='{"all": false}', headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            resp.read()
+            self.assertEqual(resp.status, 200)
+        conn.close()
+        r = curl(self.gw.admin_url("/admin/records?since=0"), headers=["Authorization: Bearer " + ADMIN_TOKEN], timeout=30)
+        lines = r.text.splitlines()
+        self.assertEqual(len(lines), before + 1203)
+        seqs = [json.loads(l)["seq"] for l in lines]
+        self.assertEqual(seqs, sorted(seqs))
+        self.assertEqual(len(set(seqs)), len(seqs))
+
+    def test_bad_bodies_write_nothing(self):
+        n = len(rows(self.db))
+        for body in ('{"all": 1}', '{"categories": {"ads": true}}', "x" * 5000):
+            r = curl(self.gw.url("/__consent/api/consent"), method="POST", data=body, headers=["Content-Type: application/json"])
+            self.assertIn(r.status, (400, 413))
+            self.assertIsNone(token(r))
+        self.assertEqual(len(rows(self.db)), n)
+
+
+class StoreFailureTest(GatewayTestCase):
+    """The store made read-only or removed mid-run: 503 and no cookie; restart keeps every record."""
+    config = {"store": {"sqlite": "store/consent.db"}}
+
+    def test_read_only_then_removed_then_restart(self):
+        db = self.gw.path("store/consent.db")
+        ok = post(self.gw, {"all": True})
+        self.assertEqual(ok.status, 200)
+        os.chmod(db, 0o444)
+        r = post(self.gw, {"all": False})
+        self.assertEqual(r.status, 503, r.text)
+        self.assertIsNone(token(r), "no cookie without a durable record")
+        self.assertEqual(r.json()["error"], "store_unavailable")
+        os.chmod(db, 0o640)
+        self.assertEqual(post(self.gw, {"all": False}).status, 200, "recovers once writable again")
+        kept = {x["receipt"] for x in rows(db)}
+        self.assertEqual(len(kept), 2)
+
+        shutil.move(self.gw.path("store"), self.gw.path("store-moved"))
+        r = post(self.gw, {"all": True})
+        self.assertEqual(r.status, 503, r.text)
+        self.assertIsNone(token(r))
+        shutil.move(self.gw.path("store-moved"), self.gw.path("store"))
+
+        self.gw.stop_and_check()
+        self.gw.start()
+        self.assertEqual({x["receipt"] for x in rows(db)}, kept)
+        self.assertEqual(post(self.gw, {"all": True}).status, 200)
+        v = run_binary(["-c", self.gw.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+
+    def test_corrupt_database_refuses_to_start(self):
+        d = os.path.join(self.tmp, "corrupt")
+        os.makedirs(d)
+        path = os.path.join(d, "bad.db")
+        garbage = b"SQLite format 3\x00" + os.urandom(4096)
+        with open(path, "wb") as f:
+            f.write(garbage)
+        g = self.new_gateway("corrupt", gateway_config(self.origin.url, store={"sqlite": path}), start=False)
+        with self.assertRaises(RuntimeError) as cm:
+            g.start()
+        self.assertIn("refusing to start", str(cm.exception))
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), garbage, "the file is never recreated over")
+
+
+class RetentionTest(GatewayTestCase):
+    """Records older than store.retention_days are purged at start; the rest of the chain verifies."""
+    config = {"store": {"sqlite": "consent.db", "retention_days": 30}}
+
+    def test_purge_keeps_chain_verifiable(self):
+        receipts = [post(self.gw, {"all": bool(i % 2)}).json()["receipt"] for i in range(6)]
+        self.gw.stop_and_check()
+        # age the first four records by 60 days and re-chain them (as if written back then)
+        db = sqlite3.connect(self.gw.path("consent.db"))
+        db.row_factory = sqlite3.Row
+        all_rows = [dict(r) for r in db.execute("SELECT * FROM records ORDER BY seq")]
+        prev = "0" * 64
+        for i, r in enumerate(all_rows):
+            if i < 4:
+                r["time_ms"] -= 60 * 86400 * 1000
+            r["prev_hash"] = prev
+            r["hash"] = chain_hash(r)
+            prev = r["hash"]
+            db.execute("UPDATE records SET time_ms=?, prev_hash=?, hash=? WHERE seq=?",
+                       (r["time_ms"], r["prev_hash"], r["hash"], r["seq"]))
+        db.commit()
+        db.close()
+        v = run_binary(["-c", self.gw.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+        self.gw.start()
+        self.assertEqual(post(self.gw, {"all": True}).status, 200)  # the writer has run its start-up purge
+        left = [r["receipt"] for r in rows(self.gw.path("consent.db"))]
+        self.assertEqual(left[:2], receipts[4:])
+        self.assertEqual(len(left), 3)
+        v = run_binary(["-c", self.gw.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+
+
+class CrashTest(GatewayTestCase):
+    """SIGKILL at random moments while consents are posted: no acknowledged record is lost."""
+    start_gateway = False
+    with_origin = False
+
+    def test_sigkill_loses_nothing(self):
+        res = crashtest.run(self.tmp, kills=5, log=print)
+        self.assertGreater(res["acked"], 20, "the client got too few answers to prove anything")
+        self.assertEqual(res["lost"], [], "acknowledged receipts missing after SIGKILL")
+        self.assertEqual(res["verify_rc"], 0, res["verify"])
+        self.assertEqual(res["stop_rc"], 0)
