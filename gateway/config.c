@@ -658,6 +658,20 @@ static int load_store(loader_t *ld, json_t *root)
     return rc;
 }
 
+/* a cookie name, or a prefix pattern ending in '*' (RFC 6265 token characters, loosely) */
+static int valid_cookie_pattern(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > 256 || (n == 1 && k[0] == '*'))
+        return 0;
+    for (size_t i = 0; i != n; ++i) {
+        unsigned char ch = (unsigned char)k[i];
+        if (ch <= 0x20 || ch == 0x7f || ch == '=' || ch == ';' || ch == ',' || (ch == '*' && i != n - 1))
+            return 0;
+    }
+    return 1;
+}
+
 static int load_cookies(loader_t *ld, json_t *root)
 {
     static const char *const keys[] = {"database", "unknown_category", "overrides", "secure_under_tls", NULL};
@@ -676,9 +690,10 @@ static int load_cookies(loader_t *ld, json_t *root)
         json_object_foreach(ov, key, v)
         {
             int cat = -1;
-            if (*key == '\0' || strlen(key) > 256 || c->cookies.num_overrides == 256) {
+            if (!valid_cookie_pattern(key) || c->cookies.num_overrides == 256) {
                 push_key(ld, key);
-                rc = fail(ld, 1, "cookie names are 1..256 bytes (and at most 256 overrides)");
+                rc = fail(ld, 1, "not a cookie name (1..256 bytes without blanks, control bytes, '=', ';' or ','; a '*' only at the "
+                                 "end, for a prefix; at most 256 overrides)");
                 pop(ld);
                 break;
             }

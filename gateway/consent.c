@@ -510,9 +510,13 @@ int gw_consent_init(void)
         return -1;
     }
     free(db_path);
-    for (i = 0; i != c->cookies.num_overrides; ++i)
-        gw_cookie_db_add(cookie_db, c->cookies.overrides[i].name, strlen(c->cookies.overrides[i].name),
-                         c->cookies.overrides[i].category, 1);
+    for (i = 0; i != c->cookies.num_overrides; ++i) {
+        if (gw_cookie_db_add(cookie_db, c->cookies.overrides[i].name, strlen(c->cookies.overrides[i].name),
+                             c->cookies.overrides[i].category, 1) != 0) {
+            gw_error("cookies.overrides: \"%s\" is not a usable cookie name pattern", c->cookies.overrides[i].name);
+            return -1;
+        }
+    }
 
     gw_regimes_init(&regimes);
     gw_regimes_set_default(&regimes, c->regimes.def);

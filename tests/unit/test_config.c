@@ -89,6 +89,10 @@ static const bad_case_t bad[] = {
     {"{" MIN ", \"geoip\": {\"database\": \"missing.mmdb\"}}", "\"missing.mmdb\"", NULL},
     {"{" MIN ", \"cookies\": {\"overrides\": {\"sid\": \"essential\"}}}", "\"essential\"",
      "cookies.overrides.sid: \"essential\" is not one of \"necessary\", \"functional\", \"analytics\", \"marketing\""},
+    {"{" MIN ", \"cookies\": {\"overrides\": {\"a=b\": \"necessary\"}}}", "\"a=b\"",
+     "cookies.overrides.a=b: not a cookie name (1..256 bytes without blanks, control bytes, '=', ';' or ','; a '*' only at the end, "
+     "for a prefix; at most 256 overrides)"},
+    {"{" MIN ", \"cookies\": {\"overrides\": {\"*x\": \"necessary\"}}}", "\"*x\"", NULL},
     {"{" MIN ", \"beacons\": {\"endpoints\": [{\"path\": \"collect\", \"category\": \"analytics\"}]}}", "{\"path\"",
      "beacons.endpoints[0]: \"path\" must start with '/'"},
     {"{" MIN ", \"risk\": {\"lists\": [{\"name\": \"p\", \"file\": \"p.txt\", \"format\": \"csv\", \"action\": \"block\"}]}}",
