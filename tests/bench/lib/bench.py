@@ -396,9 +396,25 @@ class Target:
         return [p for proc in self.procs for p in proc.pids()]
 
     def check_alive(self):
+        if not all(proc.alive() for proc in self.procs):
+            raise BenchError(f"{self.name} stopped during the run\n{self.state()}")
+
+    def state(self):
+        """Why a failure may have happened: is the server still running, its logs."""
+        out = []
         for proc in self.procs:
-            if not proc.alive():
-                raise BenchError(f"{proc.name} died (status {proc.p.returncode}):\n{tail(proc.log)}")
+            rc = proc.p.poll()
+            if rc is None:
+                out.append(f"  {proc.name} is still running")
+            elif rc == 0:
+                out.append(f"  {proc.name} EXITED with status 0 although the benchmark did not stop it: "
+                           f"it got a SIGTERM/SIGINT from outside (another job on this machine running "
+                           f"pkill/killall?)")
+            elif rc < 0:
+                out.append(f"  {proc.name} was KILLED by signal {signal.Signals(-rc).name}")
+            else:
+                out.append(f"  {proc.name} EXITED with status {rc}")
+        return "\n".join(out + ["  logs:", self.logs()])
 
     def stop(self):
         codes = [proc.stop() for proc in self.procs]
@@ -713,8 +729,7 @@ def measure(target, origin, scen, duration, round_no, logdir):
         else:
             res = run_wrk(target, url, knob_int(scen["conns"], 1), duration)
     except BenchError as e:
-        state = "running" if all(p.alive() for p in target.procs) else "DEAD"
-        raise BenchError(f"{e}\n  {target.name} is {state}; its logs:\n{target.logs()}")
+        raise BenchError(f"{e}\n{target.state()}")
     time.sleep(0.1)  # let the servers finish closing the connections
     p1, o1 = cpu_seconds(proxy_pids), cpu_seconds(origin_pids)
     target.check_alive()
@@ -915,7 +930,10 @@ def memory_phase(ctx, rows, origin, cert, key):
             sanity(t, origin, "h1", "/page.html")
             time.sleep(1)
             start = rss_kb(t.proxy_pids())
-            run_wrk(t, t.url("h1", "/page.html"), knob_int("CONNS", 1), duration)
+            try:
+                run_wrk(t, t.url("h1", "/page.html"), knob_int("CONNS", 1), duration)
+            except BenchError as e:
+                raise BenchError(f"memory phase: {e}\n{t.state()}")
             time.sleep(1)
             after = rss_kb(t.proxy_pids())
             hwm = rss_kb(t.proxy_pids(), "VmHWM")
