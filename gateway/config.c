@@ -938,8 +938,16 @@ int gw_config_load(gw_config_t *conf, const char *path, char *err, size_t errlen
     }
     for (;;) {
         if (cap - len < 4096) {
+            char *grown = realloc(text, cap * 2 + 8192);
+            if (grown == NULL) {
+                free(text);
+                fclose(fp);
+                gw_config_defaults(conf);
+                snprintf(err, errlen, "%s: out of memory", path);
+                return -1;
+            }
+            text = grown;
             cap = cap * 2 + 8192;
-            text = realloc(text, cap);
         }
         size_t n = fread(text + len, 1, cap - len, fp);
         len += n;

@@ -47,7 +47,7 @@ static void hash_dir(EVP_MD_CTX *md, const char *dir, const char *rel)
     DIR *d = opendir(path);
     if (d == NULL)
         return;
-    char *names[1024];
+    char *names[1024] = {NULL};
     size_t n = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL && n != 1024)
