@@ -1,0 +1,84 @@
+/*
+ * beacon — see beacon.h.
+ */
+#include <string.h>
+#include "beacon.h"
+
+/* GIF89a, 1x1, one transparent pixel */
+const uint8_t gw_beacon_gif[GW_BEACON_GIF_LEN] = {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80,
+                                                  0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04,
+                                                  0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01,
+                                                  0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
+
+static size_t path_only(const char *path, size_t len)
+{
+    const char *q = memchr(path, '?', len);
+    return q != NULL ? (size_t)(q - path) : len;
+}
+
+int gw_beacon_path_match(const char *pattern, size_t plen, const char *path, size_t len)
+{
+    len = path_only(path, len);
+    if (memchr(pattern, '*', plen) == NULL) {
+        if (len < plen || memcmp(path, pattern, plen) != 0)
+            return 0;
+        return len == plen || pattern[plen - 1] == '/' || path[plen] == '/';
+    }
+    /* glob with '*' only: greedy with one backtrack point (the last star), linear in practice */
+    size_t p = 0, s = 0, star = (size_t)-1, mark = 0;
+    while (s < len) {
+        if (p < plen && pattern[p] == '*') {
+            star = p++;
+            mark = s;
+        } else if (p < plen && pattern[p] == path[s]) {
+            ++p;
+            ++s;
+        } else if (star != (size_t)-1) {
+            p = star + 1;
+            s = ++mark;
+        } else {
+            return 0;
+        }
+    }
+    while (p < plen && pattern[p] == '*')
+        ++p;
+    return p == plen;
+}
+
+static int ci_prefix(const char *s, size_t len, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (len < n)
+        return 0;
+    for (size_t i = 0; i != n; ++i) {
+        char c = s[i];
+        if ('A' <= c && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != lit[i])
+            return 0;
+    }
+    return 1;
+}
+
+int gw_beacon_is_ping(const gw_beacon_req_t *r)
+{
+    if (r->has_ping_from || r->has_ping_to)
+        return 1;
+    return ci_prefix(r->content_type, r->content_type_len, "text/ping");
+}
+
+int gw_beacon_wants_image(const gw_beacon_req_t *r)
+{
+    static const char *const exts[] = {".gif", ".png", ".jpg", ".jpeg", ".webp", ".svg", ".ico", ".bmp"};
+    if (r->sec_fetch_dest_len == 5 && ci_prefix(r->sec_fetch_dest, 5, "image"))
+        return 1;
+    if (ci_prefix(r->accept, r->accept_len, "image/"))
+        return 1;
+    size_t len = path_only(r->path, r->path_len);
+    for (size_t i = 0; i != sizeof(exts) / sizeof(exts[0]); ++i) {
+        size_t n = strlen(exts[i]);
+        if (len >= n && ci_prefix(r->path + len - n, n, exts[i]))
+            return 1;
+    }
+    return 0;
+}

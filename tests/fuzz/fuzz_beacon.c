@@ -1,0 +1,24 @@
+/* libFuzzer driver: endpoint globs and beacon header checks on arbitrary bytes (pattern | path split at the first NUL). */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "beacon.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *s = (const char *)data;
+    const char *nul = memchr(s, 0, size);
+    size_t plen = nul != NULL ? (size_t)(nul - s) : size / 2;
+    const char *path = s + plen + (nul != NULL);
+    size_t len = size - plen - (nul != NULL);
+    if (plen != 0) {
+        int m = gw_beacon_path_match(s, plen, path, len);
+        /* a pattern without '*' never matches a shorter path */
+        if (m && memchr(s, '*', plen) == NULL && len < plen)
+            __builtin_trap();
+    }
+    gw_beacon_req_t r = {path, len, s, plen, path, len, s, plen, 0, 0};
+    gw_beacon_is_ping(&r);
+    gw_beacon_wants_image(&r);
+    return 0;
+}

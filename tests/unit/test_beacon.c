@@ -1,0 +1,126 @@
+/* Unit tests for filters/beacon.c: endpoint patterns, ping detection, image answers, the GIF. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "beacon.h"
+
+typedef struct {
+    const char *pattern, *path;
+    int want;
+} match_case_t;
+
+static const match_case_t match_cases[] = {
+    {"/collect", "/collect", 1},
+    {"/collect", "/collect?v=2&tid=G-1", 1},
+    {"/collect", "/collect/x", 1},
+    {"/collect", "/collector", 0},
+    {"/collect", "/collec", 0},
+    {"/collect", "/a/collect", 0},
+    {"/collect/", "/collect/x", 1},
+    {"/g/*/collect", "/g/abc/def/collect", 1},
+    {"/g/*/collect", "/g/abc/collect?x=/collect", 1},
+    {"/g/*/collect", "/g/abc/collector", 0},
+    {"*.gif", "/img/p.gif", 1},
+    {"*.gif", "/img/p.gif?x=1", 1},
+    {"*.gif", "/img/p.gifx", 0},
+    {"/tr*", "/track", 1},
+    {"/tr*", "/xtr", 0},
+    {"/a*b*c", "/aXbYbZc", 1},
+    {"/a*b*c", "/aXbYbZ", 0},
+    {"*", "/", 1},
+    {"/**", "/x", 1},
+    {NULL, NULL, 0} /* end of list */
+};
+
+static void test_path_match(void **state)
+{
+    for (const match_case_t *c = match_cases; c->pattern != NULL; ++c) {
+        size_t len = strlen(c->path);
+        char *buf = malloc(len); /* exactly sized, no NUL: ASan catches overreads */
+        memcpy(buf, c->path, len);
+        int got = gw_beacon_path_match(c->pattern, strlen(c->pattern), buf, len);
+        free(buf);
+        if (got != c->want)
+            fail_msg("\"%s\" ~ \"%s\": %d, want %d", c->pattern, c->path, got, c->want);
+    }
+}
+
+/* every prefix of a path is matched without reading past it */
+static void test_path_prefixes(void **state)
+{
+    static const char path[] = "/g/abc/def/collect?v=2";
+    for (size_t n = 0; n <= sizeof(path) - 1; ++n) {
+        char *buf = malloc(n + 1);
+        memcpy(buf, path, n);
+        int a = gw_beacon_path_match("/g/*/collect", 12, buf, n), b = gw_beacon_path_match("/g/abc", 6, buf, n);
+        free(buf);
+        assert_int_equal(a, n >= 18);
+        assert_int_equal(b, n == 6 || n >= 7);
+    }
+}
+
+#define S(x) x, sizeof(x) - 1
+
+static void test_ping_and_image(void **state)
+{
+    gw_beacon_req_t r;
+    memset(&r, 0, sizeof(r));
+    r.path = "/ping";
+    r.path_len = 5;
+    assert_false(gw_beacon_is_ping(&r));
+    r.has_ping_from = 1;
+    assert_true(gw_beacon_is_ping(&r));
+    r.has_ping_from = 0;
+    r.has_ping_to = 1;
+    assert_true(gw_beacon_is_ping(&r));
+    r.has_ping_to = 0;
+    r.content_type = "Text/Ping";
+    r.content_type_len = 9;
+    assert_true(gw_beacon_is_ping(&r));
+    r.content_type = "text/plain";
+    r.content_type_len = 10;
+    assert_false(gw_beacon_is_ping(&r));
+
+    memset(&r, 0, sizeof(r));
+    r.path = "/collect?v=1";
+    r.path_len = 12;
+    assert_false(gw_beacon_wants_image(&r));
+    r.sec_fetch_dest = "image";
+    r.sec_fetch_dest_len = 5;
+    assert_true(gw_beacon_wants_image(&r));
+    r.sec_fetch_dest = "empty";
+    assert_false(gw_beacon_wants_image(&r));
+    r.accept = "image/avif,image/webp,*/*";
+    r.accept_len = strlen(r.accept);
+    assert_true(gw_beacon_wants_image(&r));
+    r.accept = "*/*";
+    r.accept_len = 3;
+    r.path = "/tr/pixel.GIF?ev=1";
+    r.path_len = strlen(r.path);
+    assert_true(gw_beacon_wants_image(&r));
+    r.path = "/tr?ev=x.gif";
+    r.path_len = strlen(r.path);
+    assert_false(gw_beacon_wants_image(&r));
+}
+
+static void test_gif(void **state)
+{
+    assert_int_equal(sizeof(gw_beacon_gif), 43);
+    assert_memory_equal(gw_beacon_gif, "GIF89a\x01\x00\x01\x00", 10);
+    assert_int_equal(gw_beacon_gif[42], 0x3b); /* trailer */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_path_match),
+        cmocka_unit_test(test_path_prefixes),
+        cmocka_unit_test(test_ping_and_image),
+        cmocka_unit_test(test_gif),
+    };
+    return cmocka_run_group_tests_name("beacon", tests, NULL, NULL);
+}
