@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <h2o.h>
 #include "admin.h"
+#include "beacons.h"
 #include "config.h"
 #include "consent.h"
 #include "consent_api.h"
@@ -87,7 +88,7 @@ static int setup_hosts(void)
         gw_error("cannot find the static/ folder next to %s", gw_rt.exe_dir);
         return -1;
     }
-    if (gw_consent_init() != 0 || gw_inventory_init(c->threads) != 0)
+    if (gw_consent_init() != 0 || gw_beacons_init() != 0 || gw_inventory_init(c->threads) != 0)
         return -1;
     gw_records_init(gw_rt.static_dir);
     char err[1024];

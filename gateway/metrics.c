@@ -153,6 +153,12 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
     emit(&o, "# HELP cg_cookie_header_unreadable_total Cookie headers that could not be fully parsed (failed closed).\n"
              "# TYPE cg_cookie_header_unreadable_total counter\ncg_cookie_header_unreadable_total %llu\n",
          (unsigned long long)SUM(cookie_header_unreadable));
+    emit_per_category(&o, conf, "cg_beacons_answered_total", "Beacons of a refused category answered at the edge, by category.",
+                      offsetof(gw_metrics_t, beacons_answered));
+    emit_per_category(&o, conf, "cg_report_only_would_answer_beacons_total", "Report-only: beacons that would be answered at the edge.",
+                      offsetof(gw_metrics_t, beacons_would_answer));
+    emit_per_category(&o, conf, "cg_tags_neutralised_total", "Tracker tags made inert in HTML, by category.",
+                      offsetof(gw_metrics_t, tags_neutralised));
     *len = o.len;
     return o.buf;
 }

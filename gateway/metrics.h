@@ -39,6 +39,10 @@ typedef struct st_gw_metrics_t {
     uint64_t decisions[3]; /* by regime */
     uint64_t tokens_rejected[GW_TOKEN_REJECT_REASONS];
     uint64_t cookie_header_unreadable;
+    /* web beacons and tracker tags */
+    uint64_t beacons_answered[GW_MAX_CATEGORIES];
+    uint64_t beacons_would_answer[GW_MAX_CATEGORIES]; /* report-only */
+    uint64_t tags_neutralised[GW_MAX_CATEGORIES];
 } __attribute__((aligned(64))) gw_metrics_t; /* two threads' blocks never share a cache line */
 
 /* this thread's block (NULL outside worker threads: counting is then skipped) */

@@ -1,0 +1,81 @@
+/*
+ * beacons — see beacons.h.
+ */
+#include <string.h>
+#include "beacon.h"
+#include "beacons.h"
+#include "config.h"
+#include "metrics.h"
+#include "server.h"
+
+static gw_beacons_list_cb list_lookup;
+
+void gw_beacons_set_list_lookup(gw_beacons_list_cb cb)
+{
+    list_lookup = cb;
+}
+
+static h2o_iovec_t header_value(h2o_req_t *req, const h2o_token_t *token, const char *name, size_t name_len)
+{
+    ssize_t i = token != NULL ? h2o_find_header(&req->headers, token, -1) : h2o_find_header_by_str(&req->headers, name, name_len, -1);
+    return i != -1 ? req->headers.entries[i].value : h2o_iovec_init(NULL, 0);
+}
+
+static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    gw_beacon_req_t br;
+    int cat = -1;
+
+    memset(&br, 0, sizeof(br));
+    br.path = req->path_normalized.base;
+    br.path_len = req->path_normalized.len;
+    for (size_t i = 0; i != c->beacons.num_endpoints; ++i) {
+        const char *p = c->beacons.endpoints[i].path;
+        if (gw_beacon_path_match(p, strlen(p), br.path, br.path_len)) {
+            cat = c->beacons.endpoints[i].category;
+            break;
+        }
+    }
+    h2o_iovec_t v = header_value(req, H2O_TOKEN_CONTENT_TYPE, NULL, 0);
+    br.content_type = v.base, br.content_type_len = v.len;
+    br.has_ping_from = h2o_find_header_by_str(&req->headers, H2O_STRLIT("ping-from"), -1) != -1;
+    br.has_ping_to = h2o_find_header_by_str(&req->headers, H2O_STRLIT("ping-to"), -1) != -1;
+    int is_ping = gw_beacon_is_ping(&br);
+    if (cat < 0 && is_ping)
+        cat = c->beacons.ping_category;
+    v = header_value(req, NULL, H2O_STRLIT("sec-fetch-dest"));
+    br.sec_fetch_dest = v.base, br.sec_fetch_dest_len = v.len;
+    v = header_value(req, H2O_TOKEN_ACCEPT, NULL, 0);
+    br.accept = v.base, br.accept_len = v.len;
+    int wants_image = gw_beacon_wants_image(&br);
+    if (cat < 0 && list_lookup != NULL)
+        cat = list_lookup(req, ctx, wants_image, is_ping);
+    if (cat < 0 || (ctx->granted & (1u << cat)) != 0)
+        return 0; /* not a beacon, or granted: forwarded untouched */
+
+    if (gw_metrics != NULL)
+        gw_metrics_add(c->report_only ? &gw_metrics->beacons_would_answer[cat] : &gw_metrics->beacons_answered[cat], 1);
+    if (c->report_only)
+        return 0;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    if (wants_image) {
+        req->res.status = 200;
+        req->res.reason = "OK";
+        req->res.content_length = GW_BEACON_GIF_LEN;
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("image/gif"));
+        h2o_send_inline(req, (const char *)gw_beacon_gif, GW_BEACON_GIF_LEN);
+    } else {
+        req->res.status = 204;
+        req->res.reason = "No Content";
+        req->res.content_length = 0;
+        h2o_send_inline(req, "", 0);
+    }
+    return 1;
+}
+
+int gw_beacons_init(void)
+{
+    gw_front_add_request_stage(on_request);
+    return 0;
+}

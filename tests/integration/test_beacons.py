@@ -1,0 +1,81 @@
+"""Web beacons answered at the edge: first-party collector endpoints and <a ping>, before and
+after consent, against the real gateway and a real origin whose log proves what reached it."""
+
+import json
+
+from harness import ADMIN_TOKEN, GatewayTestCase, curl
+import re
+
+
+def metric(gw, name, labels=""):
+    r = curl(gw.admin_url("/admin/metrics"), headers=["Authorization: Bearer " + ADMIN_TOKEN])
+    m = re.search(r"^%s%s (\d+)$" % (re.escape(name), re.escape(labels)), r.text, re.M)
+    return int(m.group(1)) if m else None
+
+
+class BeaconTest(GatewayTestCase):
+    config = {"beacons": {"endpoints": [{"path": "/collect", "category": "analytics"},
+                                        {"path": "/tr/*/px", "category": "marketing"}]}}
+
+    def consent(self, body):
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data=json.dumps(body),
+                 headers=["Content-Type: application/json"])
+        self.assertEqual(r.status, 200, r.text)
+        return [v.split(";", 1)[0] for v in r.header_all("Set-Cookie") if v.startswith("cg_consent=")][0]
+
+    def test_pixel_before_consent_gets_the_gif_and_never_reaches_the_origin(self):
+        r = curl(self.gw.url("/collect?v=2&tid=G-1&t=before-img"), headers=["Sec-Fetch-Dest: image"])
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Content-Type"), "image/gif")
+        self.assertEqual(len(r.body), 43)
+        self.assertTrue(r.body.startswith(b"GIF89a"))
+        self.assertEqual(r.header("Cache-Control"), "no-store")
+        # sendBeacon-shaped POST to the same collector: 204
+        r = curl(self.gw.url("/collect?t=before-post"), method="POST", data="v=2&en=page_view",
+                 headers=["Content-Type: text/plain;charset=UTF-8", "Sec-Fetch-Dest: empty", "Sec-Fetch-Mode: no-cors"])
+        self.assertEqual(r.status, 204)
+        self.assertEqual(r.body, b"")
+        # a glob endpoint of another category
+        r = curl(self.gw.url("/tr/abc/px?ev=PageView&t=before-glob"), headers=["Accept: image/avif,image/webp,*/*"])
+        self.assertEqual((r.status, len(r.body)), (200, 43))
+        self.origin.assert_not_reached("t=before")
+        self.assertGreaterEqual(metric(self.gw, "cg_beacons_answered_total", '{category="analytics"}'), 2)
+
+    def test_ping_answered_unless_granted(self):
+        r = curl(self.gw.url("/ping?t=ping-before"), method="POST", data="PING",
+                 headers=["Content-Type: text/ping", "Ping-From: http://127.0.0.1/", "Ping-To: https://elsewhere.example/"])
+        self.assertEqual(r.status, 204)
+        self.origin.assert_not_reached("t=ping-before")
+        token = self.consent({"categories": {"analytics": True}})
+        curl(self.gw.url("/ping?t=ping-after"), method="POST", data="PING", cookie=token,
+             headers=["Content-Type: text/ping", "Ping-From: http://127.0.0.1/"])
+        self.origin.assert_reached("t=ping-after", method="POST")
+
+    def test_after_consent_beacons_reach_the_origin_untouched(self):
+        token = self.consent({"all": True})
+        r = curl(self.gw.url("/collect?v=2&t=after-img"), headers=["Sec-Fetch-Dest: image"], cookie=token)
+        self.assertEqual(r.status, 200)
+        e = self.origin.assert_reached("t=after-img")
+        self.assertEqual(e["method"], "GET")
+        self.assertEqual(r.header("Content-Type"), "image/gif")  # the origin's own pixel
+        # not a beacon path: always proxied, even before consent
+        curl(self.gw.url("/collector?t=not-a-beacon"))
+        self.origin.assert_reached("t=not-a-beacon")
+
+    def test_only_the_refused_category_is_answered(self):
+        token = self.consent({"categories": {"analytics": True, "marketing": False}})
+        curl(self.gw.url("/collect?t=mixed-a"), cookie=token)
+        self.origin.assert_reached("t=mixed-a")
+        r = curl(self.gw.url("/tr/x/px?t=mixed-m"), cookie=token)
+        self.assertEqual(r.status, 204)
+        self.origin.assert_not_reached("t=mixed-m")
+
+
+class BeaconReportOnlyTest(GatewayTestCase):
+    config = {"enforcement": "report-only", "beacons": {"endpoints": [{"path": "/collect", "category": "analytics"}]}}
+
+    def test_report_only_forwards_and_counts(self):
+        curl(self.gw.url("/collect?t=ro-beacon"), headers=["Sec-Fetch-Dest: image"])
+        self.origin.assert_reached("t=ro-beacon")
+        self.assertEqual(metric(self.gw, "cg_report_only_would_answer_beacons_total", '{category="analytics"}'), 1)
+        self.assertEqual(metric(self.gw, "cg_beacons_answered_total", '{category="analytics"}'), 0)
