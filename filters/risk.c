@@ -1,0 +1,1845 @@
+/*
+ * risk — risk-list engine. See risk.h for the contract.
+ *
+ * Layout of a list (one immutable object, two allocations besides its name and header):
+ *   - `arena`: the entries back to back, each a record
+ *       [u8 host_len][u8 flags][u16 path_len, native order][host][path][NUL]
+ *     starting at offset 1 (offset 0 is never a record, so a zero slot means "empty").
+ *     A URL entry's path follows its host, so "host/path" is one NUL-terminated string.
+ *   - `slots`: an open-addressing table (linear probing, power-of-two size, load <= 3/4
+ *     while building; the final size is the smallest power of two keeping it <= 3/4) of
+ *     u64 = (upper 32 bits of the host's hash) << 32 | record offset. A probe compares
+ *     the 32-bit fingerprint first and touches the arena only on a fingerprint match.
+ * At 1M domains of ~21 bytes that is 8 bytes x 2^21 slots + ~26 bytes of record, about
+ * 43 bytes per domain, with no per-entry allocation.
+ *
+ * Hash: FNV-1a over the host's bytes from the LAST to the first, then a 64-bit finaliser.
+ * Read right to left, every parent domain of a host is a prefix of the byte stream, so one
+ * pass over the host yields the hashes of the host and of all its parents (taken at each
+ * '.'), and a lookup costs one pass plus one probe per label and list.
+ * URL entries are hashed by their host only; a host may have several (one per path).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpsl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "qsbr.h"
+#include "risk.h"
+
+/* record flags */
+enum {
+    F_URL = 1,      /* has a path */
+    F_SUB = 2,      /* URL entry that also matches subdomains (abp `||`) */
+    F_BOUNDARY = 4, /* URL entry whose path must end at a separator (abp `^`) */
+    F_IP = 8,       /* host is an IP literal */
+    F_SUFFIX = 16,  /* host is a public suffix */
+    F_MARK = 128    /* edits: a remove[] item that named an entry (temporary lists only) */
+};
+#define KEY_FLAGS (F_URL | F_SUB | F_BOUNDARY)
+#define REC_HDR 4
+#define HEADER_MAX 8192
+#define UNICODE_INPUT_MAX 1024
+
+struct st_gw_risk_list_t {
+    char *name;
+    gw_list_format_t format;
+    gw_risk_action_t action;
+    uint64_t version;
+    int64_t updated_at_ms;
+    int refs; /* sets holding this list; changed by writers only (under writer_lock) */
+    uint64_t *slots;
+    size_t mask; /* mask + 1 slots */
+    uint8_t *arena;
+    size_t arena_len, arena_cap;
+    size_t count, hosts, ips, urls, suffixes;
+    char *header; /* the text's leading comment block, verbatim (NULL when none) */
+    size_t header_len;
+};
+
+struct st_gw_risk_set_t {
+    size_t n;
+    gw_risk_list_t *lists[GW_RISK_MAX_LISTS];
+    uint8_t order[GW_RISK_MAX_LISTS]; /* list indexes by precedence: allow, block, warn, monitor */
+};
+
+/* ---- host normalisation ------------------------------------------------------------------ */
+
+/* WHATWG URL: forbidden domain code points (ASCII part) */
+static int
+is_forbidden(unsigned char c)
+{
+    return c <= 0x20 || c == 0x7f || (c != 0 && strchr("#%/:<>?@[\\]^|", c) != NULL);
+}
+
+/* letters, digits, hyphen (RFC 1123 §2.1) and underscore, which real lists hold (RFC 2181 §11 allows it in DNS) */
+static int
+is_ldh(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+static char
+lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
+/* WHATWG URL "IPv4 number parser": 0 with *v (capped at 2^33 when larger), or -1 */
+static int
+ipv4_number(const char *s, size_t n, uint64_t *v)
+{
+    unsigned radix = 10;
+    uint64_t x = 0;
+    if (n == 0)
+        return -1;
+    if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        s += 2, n -= 2, radix = 16;
+    } else if (n >= 2 && s[0] == '0') {
+        s += 1, n -= 1, radix = 8;
+    }
+    for (size_t i = 0; i != n; ++i) {
+        char c = lower(s[i]);
+        unsigned d;
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a') + 10;
+        else
+            return -1;
+        if (d >= radix)
+            return -1;
+        x = x * radix + d;
+        if (x > 0xffffffffull)
+            x = 1ull << 33; /* keeps validating the digits; too large either way */
+    }
+    *v = x;
+    return 0;
+}
+
+/* WHATWG URL "ends in a number checker" (the trailing dot is already removed) */
+static int
+ends_in_number(const char *s, size_t n)
+{
+    const char *dot = memrchr(s, '.', n);
+    const char *last = dot ? dot + 1 : s;
+    size_t len = (size_t)(s + n - last), i;
+    uint64_t v;
+    if (len == 0)
+        return 0;
+    for (i = 0; i != len && last[i] >= '0' && last[i] <= '9'; ++i)
+        ;
+    return i == len || ipv4_number(last, len, &v) == 0;
+}
+
+/* WHATWG URL "IPv4 parser": dotted decimal into out, or -1 */
+static int
+ipv4_parse(const char *s, size_t n, char *out)
+{
+    uint64_t parts[4], addr = 0;
+    size_t np = 0, start = 0;
+    for (size_t i = 0; i <= n; ++i) {
+        if (i == n || s[i] == '.') {
+            if (np == 4 || ipv4_number(s + start, i - start, &parts[np]) != 0)
+                return -1;
+            ++np, start = i + 1;
+        }
+    }
+    for (size_t i = 0; i + 1 < np; ++i) {
+        if (parts[i] > 255)
+            return -1;
+        addr |= parts[i] << (8 * (3 - i));
+    }
+    if (parts[np - 1] >= (1ull << (8 * (5 - np))))
+        return -1;
+    addr |= parts[np - 1];
+    return sprintf(out, "%u.%u.%u.%u", (unsigned)(addr >> 24), (unsigned)(addr >> 16) & 255, (unsigned)(addr >> 8) & 255,
+                   (unsigned)addr & 255);
+}
+
+static int
+ipv6_parse(const char *s, size_t n, char *out)
+{
+    char tmp[INET6_ADDRSTRLEN + 1];
+    struct in6_addr a;
+    if (n == 0 || n >= sizeof(tmp) || memchr(s, '%', n) != NULL)
+        return -1;
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    if (inet_pton(AF_INET6, tmp, &a) != 1 || inet_ntop(AF_INET6, &a, out, INET6_ADDRSTRLEN) == NULL)
+        return -1;
+    return (int)strlen(out);
+}
+
+/* an ASCII host (any case) -> normalised; see gw_risk_normalize_host */
+static int
+normalize_ascii(const char *s, size_t n, int flags, char *out, gw_risk_host_kind_t *kind)
+{
+    if (n != 0 && s[n - 1] == '.')
+        --n;
+    if (n == 0 || n > GW_RISK_HOST_MAX)
+        return -1;
+    if (s[0] == '[' || memchr(s, ':', n) != NULL) {
+        if (s[0] == '[') {
+            if (n < 2 || s[n - 1] != ']')
+                return -1;
+            ++s, n -= 2;
+        }
+        *kind = GW_RISK_HOST_IPV6;
+        return ipv6_parse(s, n, out);
+    }
+    for (size_t i = 0; i != n; ++i) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80 || is_forbidden(c))
+            return -1;
+        out[i] = lower((char)c);
+    }
+    out[n] = '\0';
+    if (ends_in_number(out, n)) {
+        *kind = GW_RISK_HOST_IPV4;
+        return ipv4_parse(out, n, out);
+    }
+    for (size_t start = 0, i = 0; i <= n; ++i) {
+        if (i == n || out[i] == '.') {
+            if (i == start || i - start > 63)
+                return -1;
+            if (!(flags & GW_RISK_NORM_LOOKUP) && (out[start] == '-' || out[i - 1] == '-'))
+                return -1; /* RFC 1123 §2.1: a label neither starts nor ends with a hyphen */
+            start = i + 1;
+        } else if (!(flags & GW_RISK_NORM_LOOKUP) && !is_ldh((unsigned char)out[i])) {
+            return -1;
+        }
+    }
+    *kind = GW_RISK_HOST_NAME;
+    return (int)n;
+}
+
+/* decodes one UTF-8 sequence at s[*i..n) (RFC 3629: no overlongs, no surrogates); 0 or -1 */
+static int
+utf8_next(const unsigned char *s, size_t n, size_t *i, uint32_t *cp)
+{
+    unsigned char c = s[*i];
+    size_t len;
+    uint32_t v, min;
+    if (c < 0x80) {
+        *cp = c, *i += 1;
+        return 0;
+    }
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, v = c & 0x1f, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, v = c & 0x0f, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, v = c & 0x07, min = 0x10000;
+    else
+        return -1;
+    if (n - *i < len)
+        return -1;
+    for (size_t k = 1; k != len; ++k) {
+        if ((s[*i + k] & 0xc0) != 0x80)
+            return -1;
+        v = (v << 6) | (s[*i + k] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return -1;
+    *cp = v, *i += len;
+    return 0;
+}
+
+/* UTS #46 code points "ignored" (mapped to nothing): soft hyphen, zero-width space, variation selectors, ... */
+static int
+is_ignored(uint32_t c)
+{
+    return c == 0xad || c == 0x34f || (c >= 0x180b && c <= 0x180d) || c == 0x180f || c == 0x200b || c == 0x2060 || c == 0x2064 ||
+           (c >= 0xfe00 && c <= 0xfe0f) || c == 0xfeff || (c >= 0x1bca0 && c <= 0x1bca3) || (c >= 0xe0100 && c <= 0xe01ef);
+}
+
+/* RFC 3492 §6.1 bias adaptation */
+static uint32_t
+puny_adapt(uint32_t delta, uint32_t numpoints, int first)
+{
+    uint32_t k = 0;
+    delta = first ? delta / 700 : delta / 2;
+    delta += delta / numpoints;
+    while (delta > ((36 - 1) * 26) / 2) {
+        delta /= 36 - 1;
+        k += 36;
+    }
+    return k + (36 * delta) / (delta + 38);
+}
+
+/* RFC 3492 §6.3: encodes cp[0..n) into out[0..cap); returns the length or -1 (too long, overflow) */
+static int
+punycode_encode(const uint32_t *cp, size_t n, char *out, size_t cap)
+{
+    size_t o = 0, b = 0, h;
+    uint32_t next = 128, bias = 72;
+    uint64_t delta = 0;
+#define EMIT(ch)                                                                                                                   \
+    do {                                                                                                                           \
+        if (o == cap)                                                                                                              \
+            return -1;                                                                                                             \
+        out[o++] = (ch);                                                                                                           \
+    } while (0)
+    for (size_t i = 0; i != n; ++i) {
+        if (cp[i] < 0x80) {
+            EMIT((char)cp[i]);
+            ++b;
+        }
+    }
+    if (b != 0)
+        EMIT('-');
+    for (h = b; h < n;) {
+        uint32_t m = UINT32_MAX;
+        for (size_t i = 0; i != n; ++i)
+            if (cp[i] >= next && cp[i] < m)
+                m = cp[i];
+        delta += (uint64_t)(m - next) * (h + 1);
+        if (delta > UINT32_MAX)
+            return -1;
+        next = m;
+        for (size_t i = 0; i != n; ++i) {
+            if (cp[i] < next && ++delta > UINT32_MAX)
+                return -1;
+            if (cp[i] == next) {
+                uint32_t q = (uint32_t)delta;
+                for (uint32_t k = 36;; k += 36) {
+                    uint32_t t = k <= bias ? 1 : k >= bias + 26 ? 26 : k - bias, d;
+                    if (q < t)
+                        break;
+                    d = t + (q - t) % (36 - t);
+                    EMIT((char)(d < 26 ? 'a' + d : '0' + d - 26));
+                    q = (q - t) / (36 - t);
+                }
+                EMIT((char)(q < 26 ? 'a' + q : '0' + q - 26));
+                bias = puny_adapt((uint32_t)delta, (uint32_t)h + 1, h == b);
+                delta = 0;
+                ++h;
+            }
+        }
+        ++delta, ++next;
+    }
+#undef EMIT
+    return (int)o;
+}
+
+/*
+ * Unicode host -> ASCII (lowered by libpsl: Unicode lower case + NFKC; labels split at '.'
+ * and U+3002; UTS #46 ignored code points dropped; non-ASCII labels punycoded). Writes at
+ * most cap bytes into out; returns the length or -1.
+ */
+static int
+unicode_to_ascii(const char *in, size_t len, char *out, size_t cap)
+{
+    char src[UNICODE_INPUT_MAX + 1], *low = NULL;
+    uint32_t cps[64];
+    size_t o = 0, i, ncp = 0, nonascii = 0, lowlen;
+    int ret = -1;
+    uint32_t cp;
+
+    if (len > UNICODE_INPUT_MAX)
+        return -1;
+    for (i = 0; i < len;)
+        if (utf8_next((const unsigned char *)in, len, &i, &cp) != 0 || cp == 0)
+            return -1;
+    memcpy(src, in, len);
+    src[len] = '\0';
+    if (psl_str_to_utf8lower(src, "utf-8", NULL, &low) != PSL_SUCCESS || low == NULL)
+        goto Exit;
+    lowlen = strlen(low);
+    for (i = 0;;) {
+        int end = i == lowlen;
+        if (!end && utf8_next((const unsigned char *)low, lowlen, &i, &cp) != 0)
+            goto Exit;
+        if (end || cp == '.' || cp == 0x3002) {
+            if (nonascii) {
+                int n;
+                if (cap - o < 4)
+                    goto Exit;
+                memcpy(out + o, "xn--", 4);
+                o += 4;
+                if ((n = punycode_encode(cps, ncp, out + o, cap - o)) < 0)
+                    goto Exit;
+                o += (size_t)n;
+            } else {
+                if (cap - o < ncp)
+                    goto Exit;
+                for (size_t k = 0; k != ncp; ++k)
+                    out[o++] = (char)cps[k];
+            }
+            if (end)
+                break;
+            if (o == cap)
+                goto Exit;
+            out[o++] = '.';
+            ncp = 0, nonascii = 0;
+        } else if (!is_ignored(cp)) {
+            if (ncp == sizeof(cps) / sizeof(cps[0]))
+                goto Exit; /* a label of more than 63 characters cannot fit in 63 bytes */
+            cps[ncp++] = cp;
+            nonascii |= cp >= 0x80;
+        }
+    }
+    ret = (int)o;
+Exit:
+    psl_free_string(low);
+    return ret;
+}
+
+int
+gw_risk_normalize_host(const char *in, size_t len, int flags, char *out, gw_risk_host_kind_t *kind)
+{
+    gw_risk_host_kind_t k;
+    char tmp[GW_RISK_HOST_MAX + 2];
+    size_t i;
+    int n;
+
+    if (kind == NULL)
+        kind = &k;
+    if (in == NULL || len == 0)
+        return -1;
+    for (i = 0; i != len && (unsigned char)in[i] < 0x80; ++i)
+        ;
+    if (i == len)
+        return normalize_ascii(in, len, flags, out, kind);
+    if ((n = unicode_to_ascii(in, len, tmp, sizeof(tmp))) < 0)
+        return -1;
+    return normalize_ascii(tmp, (size_t)n, flags, out, kind);
+}
+
+/* ---- hashing ----------------------------------------------------------------------------- */
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+static uint64_t
+fmix64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ull;
+    k ^= k >> 33;
+    return k;
+}
+
+static uint64_t
+hash_host(const char *s, size_t n)
+{
+    uint64_t h = FNV_OFFSET;
+    while (n != 0)
+        h = (h ^ (unsigned char)s[--n]) * FNV_PRIME;
+    return fmix64(h);
+}
+
+/*
+ * Hashes of host[0..n) and of each parent, most specific first: hs[i] is the hash of
+ * host + starts[i]. IP literals have no parents. Returns the number of levels.
+ */
+static size_t
+level_hashes(const char *host, size_t n, gw_risk_host_kind_t kind, uint64_t *hs, uint8_t *starts)
+{
+    uint8_t rev_starts[GW_RISK_HOST_MAX / 2 + 1];
+    uint64_t rev[GW_RISK_HOST_MAX / 2 + 1], h = FNV_OFFSET;
+    size_t nl = 0;
+    if (kind != GW_RISK_HOST_NAME) {
+        hs[0] = hash_host(host, n), starts[0] = 0;
+        return 1;
+    }
+    for (size_t i = n; i-- != 0;) {
+        if (host[i] == '.') {
+            rev[nl] = fmix64(h), rev_starts[nl] = (uint8_t)(i + 1);
+            ++nl;
+        }
+        h = (h ^ (unsigned char)host[i]) * FNV_PRIME;
+    }
+    hs[0] = fmix64(h), starts[0] = 0;
+    for (size_t i = 0; i != nl; ++i)
+        hs[1 + i] = rev[nl - 1 - i], starts[1 + i] = rev_starts[nl - 1 - i];
+    return nl + 1;
+}
+
+/* ---- records and the table --------------------------------------------------------------- */
+
+static size_t
+rec_hlen(const uint8_t *r)
+{
+    return r[0];
+}
+
+static size_t
+rec_plen(const uint8_t *r)
+{
+    uint16_t v;
+    memcpy(&v, r + 2, 2);
+    return v;
+}
+
+static const char *
+rec_host(const uint8_t *r)
+{
+    return (const char *)r + REC_HDR;
+}
+
+static const char *
+rec_path(const uint8_t *r)
+{
+    return (const char *)r + REC_HDR + r[0];
+}
+
+static size_t
+rec_size(const uint8_t *r)
+{
+    return REC_HDR + rec_hlen(r) + rec_plen(r) + 1;
+}
+
+static int
+casecmp_n(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i != n; ++i)
+        if (lower(a[i]) != lower(b[i]))
+            return 1;
+    return 0;
+}
+
+static int
+is_abp_separator(unsigned char c)
+{
+    /* Adblock `^`: anything but a letter, a digit, or one of _ - . % */
+    return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+             c == '%');
+}
+
+static int
+path_matches(const uint8_t *r, const char *path, size_t path_len)
+{
+    size_t plen = rec_plen(r);
+    if (path_len < plen || casecmp_n(rec_path(r), path, plen) != 0)
+        return 0;
+    return !(r[1] & F_BOUNDARY) || path_len == plen || is_abp_separator((unsigned char)path[plen]);
+}
+
+static size_t
+slots_for(size_t count)
+{
+    size_t cap = 16;
+    while (cap / 4 * 3 < count)
+        cap *= 2;
+    return cap;
+}
+
+static void
+table_insert(uint64_t *slots, size_t mask, uint64_t h, size_t off)
+{
+    size_t i = h & mask;
+    while (slots[i] != 0)
+        i = (i + 1) & mask;
+    slots[i] = (h >> 32) << 32 | off;
+}
+
+static int
+table_resize(gw_risk_list_t *l, size_t cap)
+{
+    uint64_t *slots = calloc(cap, sizeof(*slots));
+    if (slots == NULL)
+        return -1;
+    for (size_t off = 1; off < l->arena_len; off += rec_size(l->arena + off)) {
+        const uint8_t *r = l->arena + off;
+        table_insert(slots, cap - 1, hash_host(rec_host(r), rec_hlen(r)), off);
+    }
+    free(l->slots);
+    l->slots = slots, l->mask = cap - 1;
+    return 0;
+}
+
+/* the record with exactly this key (host, kind, path), or NULL */
+static uint8_t *
+table_find(const gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned flags, const char *path, size_t plen)
+{
+    uint32_t fp = (uint32_t)(h >> 32);
+    for (size_t i = h & l->mask;; i = (i + 1) & l->mask) {
+        uint64_t s = l->slots[i];
+        uint8_t *r;
+        if (s == 0)
+            return NULL;
+        if ((uint32_t)(s >> 32) != fp)
+            continue;
+        r = l->arena + (uint32_t)s;
+        if (rec_hlen(r) == hlen && memcmp(rec_host(r), host, hlen) == 0 && (r[1] & KEY_FLAGS) == (flags & KEY_FLAGS) &&
+            rec_plen(r) == plen && casecmp_n(rec_path(r), path, plen) == 0)
+            return r;
+    }
+}
+
+/* the psl context used to flag public suffixes (load time only) */
+static const psl_ctx_t *psl;
+static pthread_once_t psl_once = PTHREAD_ONCE_INIT;
+
+static void
+psl_init(void)
+{
+    psl = psl_latest(NULL); /* the newer of the system's list and the built-in one */
+    if (psl == NULL)
+        psl = psl_builtin();
+}
+
+static int
+is_public_suffix(const char *host)
+{
+    pthread_once(&psl_once, psl_init);
+    return psl != NULL && psl_is_public_suffix2(psl, host, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
+}
+
+static gw_risk_list_t *
+list_new(const char *name, gw_list_format_t format, gw_risk_action_t action, size_t expect)
+{
+    gw_risk_list_t *l;
+    if (name == NULL || name[0] == '\0' || (unsigned)format > GW_FMT_URLS || (unsigned)action > GW_RISK_ALLOW)
+        return NULL;
+    if ((l = calloc(1, sizeof(*l))) == NULL)
+        return NULL;
+    l->format = format, l->action = action, l->arena_len = 1;
+    l->arena_cap = expect * 28 + 64;
+    if ((l->name = strdup(name)) == NULL || (l->arena = malloc(l->arena_cap)) == NULL ||
+        (l->slots = calloc(slots_for(expect), sizeof(*l->slots))) == NULL) {
+        gw_risk_list_free(l);
+        return NULL;
+    }
+    l->arena[0] = 0;
+    l->mask = slots_for(expect) - 1;
+    return l;
+}
+
+/*
+ * Adds an entry (host already normalised; suffix: 0/1 known, -1 to ask libpsl). Returns 1
+ * when added, 0 when already present, -1 on ENOMEM or a full arena.
+ */
+static int
+list_put(gw_risk_list_t *l, const char *host, size_t hlen, unsigned flags, const char *path, size_t plen, int suffix)
+{
+    uint64_t h = hash_host(host, hlen);
+    size_t need = REC_HDR + hlen + plen + 1, off;
+    uint16_t p16 = (uint16_t)plen;
+    uint8_t *r;
+
+    if (table_find(l, h, host, hlen, flags, path, plen) != NULL)
+        return 0;
+    if ((l->count + 1) > (l->mask + 1) / 4 * 3 && table_resize(l, (l->mask + 1) * 2) != 0)
+        return -1;
+    if (l->arena_len + need > UINT32_MAX)
+        return -1;
+    if (l->arena_len + need > l->arena_cap) {
+        size_t cap = l->arena_cap * 2 > l->arena_len + need ? l->arena_cap * 2 : l->arena_len + need;
+        uint8_t *a = realloc(l->arena, cap);
+        if (a == NULL)
+            return -1;
+        l->arena = a, l->arena_cap = cap;
+    }
+    flags &= ~(unsigned)(F_SUFFIX | F_MARK);
+    if (!(flags & (F_URL | F_IP))) {
+        if (suffix < 0)
+            suffix = memchr(host, '.', hlen) == NULL || is_public_suffix(host);
+        if (suffix)
+            flags |= F_SUFFIX, ++l->suffixes;
+    }
+    off = l->arena_len;
+    r = l->arena + off;
+    r[0] = (uint8_t)hlen, r[1] = (uint8_t)flags;
+    memcpy(r + 2, &p16, 2);
+    memcpy(r + REC_HDR, host, hlen);
+    if (plen != 0)
+        memcpy(r + REC_HDR + hlen, path, plen);
+    r[REC_HDR + hlen + plen] = '\0';
+    l->arena_len += need;
+    table_insert(l->slots, l->mask, h, off);
+    ++l->count;
+    if (flags & F_URL)
+        ++l->urls;
+    else if (flags & F_IP)
+        ++l->ips;
+    else
+        ++l->hosts;
+    return 1;
+}
+
+/* shrinks the table and the arena to fit; cannot fail (keeps the larger ones on ENOMEM) */
+static void
+list_finish(gw_risk_list_t *l)
+{
+    uint8_t *a;
+    if (slots_for(l->count) < l->mask + 1)
+        (void)table_resize(l, slots_for(l->count));
+    if (l->arena_len < l->arena_cap && (a = realloc(l->arena, l->arena_len)) != NULL)
+        l->arena = a, l->arena_cap = l->arena_len;
+}
+
+/* ---- parsers ----------------------------------------------------------------------------- */
+
+typedef struct st_parse_ctx_t {
+    gw_risk_list_t *list;
+    gw_risk_report_t *rep;
+    size_t line;   /* current line (or item) number */
+    int in_remove; /* edits: items of remove[] */
+    int nomem;
+} parse_ctx_t;
+
+/* copies text into dst as valid UTF-8 of at most GW_RISK_REJECT_TEXT bytes (bad bytes and controls -> '?') */
+static void
+copy_reject_text(char *dst, const char *text, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o < GW_RISK_REJECT_TEXT;) {
+        size_t j = i;
+        uint32_t cp;
+        if (utf8_next((const unsigned char *)text, len, &j, &cp) != 0 || cp < 0x20 || cp == 0x7f) {
+            dst[o++] = '?', ++i;
+        } else if (j - i <= GW_RISK_REJECT_TEXT - o) {
+            memcpy(dst + o, text + i, j - i);
+            o += j - i, i = j;
+        } else {
+            break;
+        }
+    }
+    dst[o] = '\0';
+}
+
+static void
+reject(parse_ctx_t *c, const char *text, size_t len)
+{
+    gw_risk_report_t *rep = c->rep;
+    ++rep->rejected;
+    if (rep->num_kept < GW_RISK_REJECTS_KEPT) {
+        gw_risk_reject_t *k = &rep->kept[rep->num_kept++];
+        k->line = c->line, k->in_remove = c->in_remove;
+        copy_reject_text(k->text, text, len);
+    }
+}
+
+static void
+add(parse_ctx_t *c, const char *host, size_t hlen, gw_risk_host_kind_t kind, unsigned flags, const char *path, size_t plen)
+{
+    int rc;
+    if (kind != GW_RISK_HOST_NAME)
+        flags |= F_IP;
+    rc = list_put(c->list, host, hlen, flags, path, plen, -1);
+    if (rc < 0)
+        c->nomem = 1;
+    else if (rc == 0)
+        ++c->rep->duplicates;
+    else
+        ++c->rep->added;
+}
+
+static int
+is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static void
+trim(const char **s, size_t *n)
+{
+    while (*n != 0 && is_blank(**s))
+        ++*s, --*n;
+    while (*n != 0 && is_blank((*s)[*n - 1]))
+        --*n;
+}
+
+/* cuts a `#` comment that starts the text or follows a blank */
+static void
+cut_hash_comment(const char *s, size_t *n)
+{
+    for (size_t i = 0; i != *n; ++i) {
+        if (s[i] == '#' && (i == 0 || is_blank(s[i - 1]))) {
+            *n = i;
+            break;
+        }
+    }
+    trim(&s, n);
+}
+
+static int
+has_space_or_ctl(const char *s, size_t n)
+{
+    for (size_t i = 0; i != n; ++i)
+        if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* domains: `host` [# comment] */
+static void
+parse_domains(parse_ctx_t *c, const char *s, size_t n)
+{
+    const char *line = s;
+    size_t len = n;
+    char host[GW_RISK_HOST_MAX + 1];
+    gw_risk_host_kind_t kind;
+    int hlen;
+    trim(&s, &n);
+    cut_hash_comment(s, &n);
+    if (n == 0)
+        return;
+    if (has_space_or_ctl(s, n) || (hlen = gw_risk_normalize_host(s, n, 0, host, &kind)) < 0) {
+        reject(c, line, len);
+        return;
+    }
+    add(c, host, (size_t)hlen, kind, 0, NULL, 0);
+}
+
+static int
+is_boilerplate_host(const char *s, size_t n)
+{
+    static const char *const names[] = {"localhost",       "localhost.localdomain", "localhost4", "localhost4.localdomain4",
+                                        "localhost6",      "localhost6.localdomain6", "local",    "broadcasthost",
+                                        "ip6-localhost",   "ip6-loopback",          "ip6-localnet", "ip6-mcastprefix",
+                                        "ip6-allnodes",    "ip6-allrouters",        "ip6-allhosts", "0.0.0.0",
+                                        NULL};
+    for (size_t i = 0; names[i] != NULL; ++i)
+        if (strlen(names[i]) == n && casecmp_n(names[i], s, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* hosts: `address host [host...]` [# comment]; only sink addresses make block entries */
+static void
+parse_hosts(parse_ctx_t *c, const char *s, size_t n)
+{
+    const char *line = s, *tok[64], *hash;
+    size_t len = n, tlen[64], nt = 0, real = 0;
+    char addr[GW_RISK_HOST_MAX + 1];
+    gw_risk_host_kind_t kind;
+    int alen;
+
+    trim(&s, &n);
+    if ((hash = memchr(s, '#', n)) != NULL)
+        n = (size_t)(hash - s);
+    trim(&s, &n);
+    if (n == 0)
+        return;
+    for (size_t i = 0; i != n;) {
+        size_t j = i;
+        while (j != n && !is_blank(s[j]))
+            ++j;
+        if (nt == sizeof(tok) / sizeof(tok[0]) || has_space_or_ctl(s + i, j - i))
+            goto Reject;
+        tok[nt] = s + i, tlen[nt++] = j - i;
+        while (j != n && is_blank(s[j]))
+            ++j;
+        i = j;
+    }
+    if (nt < 2)
+        goto Reject;
+    for (size_t i = 1; i != nt; ++i) {
+        char host[GW_RISK_HOST_MAX + 1];
+        gw_risk_host_kind_t hk;
+        if (is_boilerplate_host(tok[i], tlen[i]))
+            continue;
+        if (gw_risk_normalize_host(tok[i], tlen[i], 0, host, &hk) < 0 || hk != GW_RISK_HOST_NAME)
+            goto Reject;
+        ++real;
+    }
+    if (real == 0) {
+        ++c->rep->skipped; /* `127.0.0.1 localhost`, `fe80::1%lo0 localhost`, `ff02::1 ip6-allnodes` */
+        return;
+    }
+    if ((alen = gw_risk_normalize_host(tok[0], tlen[0], 0, addr, &kind)) < 0 || kind == GW_RISK_HOST_NAME)
+        goto Reject;
+    if (strcmp(addr, "0.0.0.0") != 0 && strcmp(addr, "127.0.0.1") != 0 && strcmp(addr, "::") != 0 && strcmp(addr, "::1") != 0)
+        goto Reject; /* maps a real host to an address: not a block entry */
+    for (size_t i = 1; i != nt; ++i) {
+        char host[GW_RISK_HOST_MAX + 1];
+        gw_risk_host_kind_t hk;
+        int hlen;
+        if (!is_boilerplate_host(tok[i], tlen[i]) && (hlen = gw_risk_normalize_host(tok[i], tlen[i], 0, host, &hk)) > 0)
+            add(c, host, (size_t)hlen, hk, 0, NULL, 0);
+    }
+    return;
+Reject:
+    reject(c, line, len);
+}
+
+/* abp options that only narrow the request type or party: ignoring them widens the rule to
+ * "any request to this site", which is what a risk list means */
+static int
+is_ignorable_option(const char *s, size_t n)
+{
+    static const char *const names[] = {"all",        "doc",        "document",  "popup",    "popunder",       "script",
+                                        "image",      "stylesheet", "css",       "xhr",      "xmlhttprequest", "frame",
+                                        "subdocument", "font",      "media",     "object",   "ping",           "websocket",
+                                        "other",      "3p",         "third-party", "1p",     "first-party",    "strict1p",
+                                        "strict3p",   "match-case", "important", NULL};
+    const char *eq = memchr(s, '=', n);
+    if (n != 0 && s[0] == '~')
+        ++s, --n;
+    if (eq != NULL)
+        return (size_t)(eq - s) == 6 && memcmp(s, "reason", 6) == 0;
+    for (size_t i = 0; names[i] != NULL; ++i)
+        if (strlen(names[i]) == n && memcmp(names[i], s, n) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+is_cosmetic(const char *s, size_t n)
+{
+    for (const char *p = s; (p = memchr(p, '#', (size_t)(s + n - p))) != NULL && p + 1 < s + n; ++p)
+        if (p[1] == '#' || p[1] == '@' || p[1] == '?' || p[1] == '$' || p[1] == '%' || p[1] == '+')
+            return 1;
+    return 0;
+}
+
+/* abp: `||host[^|]`, `||host/path[^][|]`, `[$options]`; bare hosts; the rest is skipped */
+static void
+parse_abp(parse_ctx_t *c, const char *s, size_t n)
+{
+    const char *line = s, *pat, *opt, *p, *end;
+    size_t len = n, hostlen;
+    char host[GW_RISK_HOST_MAX + 1];
+    gw_risk_host_kind_t kind;
+    unsigned flags = 0;
+    int hlen, with_options = 0, quoted = 0;
+
+    trim(&s, &n);
+    if (n == 0 || s[0] == '!' || s[0] == '[' || (s[0] == '#' && (n == 1 || s[1] == ' ')))
+        return;
+    if (is_cosmetic(s, n) || (n >= 2 && s[0] == '@' && s[1] == '@'))
+        goto Skip;
+    if (n < 2 || s[0] != '|' || s[1] != '|') {
+        /* uBlock takes a line that is just a host name as `||host^`; other patterns are skipped */
+        if ((memchr(s, '.', n) == NULL && memchr(s, ':', n) == NULL) || s[n - 1] == '.' || has_space_or_ctl(s, n))
+            goto Skip;
+        for (size_t i = 0; i != n; ++i)
+            if (strchr("/^*|$=,&?", s[i]) != NULL)
+                goto Skip;
+        if ((hlen = gw_risk_normalize_host(s, n, 0, host, &kind)) < 0)
+            goto Reject;
+        add(c, host, (size_t)hlen, kind, 0, NULL, 0);
+        return;
+    }
+    pat = s + 2, end = s + n;
+    /* options start at the last '$' outside double quotes (`reason="..."` may hold anything) */
+    opt = NULL;
+    for (const char *q = pat; q != end; ++q) {
+        if (*q == '"')
+            quoted = !quoted;
+        else if (*q == '$' && !quoted)
+            opt = q;
+    }
+    if (opt != NULL) {
+        const char *o = opt + 1;
+        for (;;) {
+            const char *oe = o;
+            for (quoted = 0; oe != end && (quoted || *oe != ','); ++oe)
+                if (*oe == '"')
+                    quoted = !quoted;
+            if (!is_ignorable_option(o, (size_t)(oe - o)))
+                goto Skip; /* domain=, to=, ipaddress=, redirect=, badfilter, ...: not a plain site rule */
+            if (oe == end)
+                break;
+            o = oe + 1;
+        }
+        with_options = 1;
+        end = opt;
+    }
+    if (has_space_or_ctl(pat, (size_t)(end - pat)))
+        goto Reject;
+    /* the host: up to ^ / | * or the end ([...] for IPv6) */
+    if (pat != end && *pat == '[') {
+        const char *rb = memchr(pat, ']', (size_t)(end - pat));
+        if (rb == NULL)
+            goto Reject;
+        p = rb + 1;
+    } else {
+        for (p = pat; p != end && strchr("^/|*:", *p) == NULL; ++p)
+            ;
+    }
+    hostlen = (size_t)(p - pat);
+    if (p != end && (*p == '*' || *p == ':'))
+        goto Skip; /* wildcard host, port */
+    if (hostlen == 0)
+        goto Reject;
+    if (p == end && (pat[hostlen - 1] == '.' || pat[hostlen - 1] == '-' || memchr(pat, '.', hostlen) == NULL))
+        goto Skip; /* `||name.$doc`, `||name-$doc`, `||name$doc`: a prefix of many host names, not one */
+    if ((hlen = gw_risk_normalize_host(pat, hostlen, 0, host, &kind)) < 0)
+        goto Reject;
+    if (p == end || ((size_t)(end - p) == 1 && (*p == '^' || *p == '|')) || ((size_t)(end - p) == 2 && memcmp(p, "^|", 2) == 0)) {
+        add(c, host, (size_t)hlen, kind, 0, NULL, 0);
+    } else if (*p == '/') {
+        size_t plen;
+        if (end[-1] == '|')
+            --end;
+        if (end[-1] == '^')
+            --end, flags |= F_BOUNDARY;
+        plen = (size_t)(end - p);
+        for (const char *q = p; q != end; ++q)
+            if (*q == '*' || *q == '^' || *q == '|')
+                goto Skip; /* wildcards and separators inside the path */
+        if (plen > GW_RISK_PATH_MAX)
+            goto Reject;
+        add(c, host, (size_t)hlen, kind, F_URL | F_SUB | flags, p, plen);
+    } else {
+        goto Skip;
+    }
+    if (with_options)
+        ++c->rep->options_ignored;
+    return;
+Skip:
+    ++c->rep->skipped;
+    return;
+Reject:
+    reject(c, line, len);
+}
+
+/* urls: `[scheme://]host[:port][/path][?query][#fragment]` [# comment] */
+static void
+parse_urls(parse_ctx_t *c, const char *s, size_t n)
+{
+    const char *line = s, *auth, *hend, *rest, *end, *frag;
+    size_t len = n, i, hostlen;
+    char host[GW_RISK_HOST_MAX + 1], path[GW_RISK_PATH_MAX + 1];
+    gw_risk_host_kind_t kind;
+    size_t plen;
+    int hlen;
+
+    trim(&s, &n);
+    cut_hash_comment(s, &n);
+    if (n == 0)
+        return;
+    if (has_space_or_ctl(s, n))
+        goto Reject;
+    end = s + n;
+    /* RFC 3986 §3.1 scheme */
+    for (i = 0; i != n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                           (i != 0 && ((s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '-' || s[i] == '.')));
+         ++i)
+        ;
+    auth = i != 0 && n - i >= 3 && memcmp(s + i, "://", 3) == 0 ? s + i + 3 : s;
+    for (rest = auth; rest != end && *rest != '/' && *rest != '?' && *rest != '#'; ++rest)
+        ;
+    if (memchr(auth, '@', (size_t)(rest - auth)) != NULL)
+        goto Reject; /* userinfo: a deceptive URL, not a site */
+    if (auth != rest && *auth == '[') {
+        const char *rb = memchr(auth, ']', (size_t)(rest - auth));
+        if (rb == NULL)
+            goto Reject;
+        hend = rb + 1;
+    } else {
+        hend = memchr(auth, ':', (size_t)(rest - auth));
+        if (hend == NULL)
+            hend = rest;
+    }
+    if (hend != rest) { /* :port */
+        unsigned port = 0;
+        if (*hend != ':' || rest - hend < 2 || rest - hend > 6)
+            goto Reject;
+        for (const char *q = hend + 1; q != rest; ++q) {
+            if (*q < '0' || *q > '9')
+                goto Reject;
+            port = port * 10 + (unsigned)(*q - '0');
+        }
+        if (port > 65535)
+            goto Reject;
+    }
+    hostlen = (size_t)(hend - auth);
+    if (hostlen == 0 || (hlen = gw_risk_normalize_host(auth, hostlen, 0, host, &kind)) < 0)
+        goto Reject;
+    if ((frag = memchr(rest, '#', (size_t)(end - rest))) != NULL)
+        end = frag;
+    plen = 0;
+    if (rest == end || *rest != '/')
+        path[plen++] = '/';
+    if ((size_t)(end - rest) + plen > GW_RISK_PATH_MAX)
+        goto Reject;
+    memcpy(path + plen, rest, (size_t)(end - rest));
+    plen += (size_t)(end - rest);
+    add(c, host, (size_t)hlen, kind, F_URL, path, plen);
+    return;
+Reject:
+    reject(c, line, len);
+}
+
+static void
+parse_line(parse_ctx_t *c, const char *s, size_t n)
+{
+    if (n > GW_RISK_LINE_MAX) {
+        reject(c, s, n);
+        return;
+    }
+    switch (c->list->format) {
+    case GW_FMT_DOMAINS:
+        parse_domains(c, s, n);
+        break;
+    case GW_FMT_HOSTS:
+        parse_hosts(c, s, n);
+        break;
+    case GW_FMT_ABP:
+        parse_abp(c, s, n);
+        break;
+    case GW_FMT_URLS:
+        parse_urls(c, s, n);
+        break;
+    }
+}
+
+/* a comment or blank line of the format (the kept header is made of these) */
+static int
+is_comment_line(gw_list_format_t format, const char *s, size_t n)
+{
+    trim(&s, &n);
+    if (n == 0)
+        return 1;
+    if (format == GW_FMT_ABP)
+        return s[0] == '!' || s[0] == '[' || (s[0] == '#' && (n == 1 || s[1] == ' '));
+    return s[0] == '#';
+}
+
+static void
+report_reset(gw_risk_report_t *rep)
+{
+    memset(rep, 0, sizeof(*rep));
+}
+
+gw_risk_list_t *
+gw_risk_list_parse(const char *name, gw_list_format_t format, gw_risk_action_t action, const char *buf, size_t len,
+                   gw_risk_report_t *report)
+{
+    gw_risk_report_t dummy;
+    parse_ctx_t c = {NULL, report != NULL ? report : &dummy, 0, 0, 0};
+    size_t lines = 0, pos = 0;
+    int in_header = 1;
+
+    report_reset(c.rep);
+    if (buf == NULL)
+        len = 0;
+    for (size_t i = 0; i != len; ++i)
+        lines += buf[i] == '\n';
+    if ((c.list = list_new(name, format, action, lines + 1)) == NULL)
+        return NULL;
+    if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+        pos = 3;
+    while (pos < len && !c.nomem) {
+        const char *s = buf + pos, *nl = memchr(s, '\n', len - pos);
+        size_t n = nl != NULL ? (size_t)(nl - s) : len - pos;
+        pos += n + 1;
+        if (n != 0 && s[n - 1] == '\r')
+            --n;
+        ++c.line;
+        if (in_header && is_comment_line(format, s, n) && n <= GW_RISK_LINE_MAX) {
+            char *h;
+            if (c.list->header_len + n + 1 <= HEADER_MAX && (h = realloc(c.list->header, c.list->header_len + n + 1)) != NULL) {
+                memcpy(h + c.list->header_len, s, n);
+                h[c.list->header_len + n] = '\n';
+                c.list->header = h, c.list->header_len += n + 1;
+                continue;
+            }
+        }
+        in_header = 0;
+        parse_line(&c, s, n);
+    }
+    c.rep->lines = c.line;
+    if (c.nomem) {
+        gw_risk_list_free(c.list);
+        return NULL;
+    }
+    list_finish(c.list);
+    c.rep->entries = c.list->count;
+    return c.list;
+}
+
+/* ---- edits, serialisation, info ------------------------------------------------------------ */
+
+static int
+copy_header(gw_risk_list_t *dst, const gw_risk_list_t *src)
+{
+    if (src->header_len == 0)
+        return 0;
+    if ((dst->header = malloc(src->header_len)) == NULL)
+        return -1;
+    memcpy(dst->header, src->header, src->header_len);
+    dst->header_len = src->header_len;
+    return 0;
+}
+
+static int
+item_ok(parse_ctx_t *c, const gw_risk_str_t *it)
+{
+    if (it->base == NULL || memchr(it->base, '\n', it->len) != NULL || memchr(it->base, '\r', it->len) != NULL) {
+        reject(c, it->base != NULL ? it->base : "", it->base != NULL ? it->len : 0);
+        return 0;
+    }
+    return 1;
+}
+
+gw_risk_list_t *
+gw_risk_list_edit(const gw_risk_list_t *old, const gw_risk_str_t *add_items, size_t nadd, const gw_risk_str_t *remove,
+                  size_t nremove, gw_risk_report_t *report)
+{
+    gw_risk_report_t dummy, scratch;
+    parse_ctx_t c = {NULL, report != NULL ? report : &dummy, 0, 1, 0};
+    gw_risk_list_t *rm = NULL, *nl = NULL;
+
+    report_reset(c.rep);
+    if (old == NULL)
+        return NULL;
+    /* remove[] items, parsed in the list's format into a scratch list */
+    if ((rm = list_new(old->name, old->format, old->action, nremove)) == NULL)
+        goto NoMem;
+    c.list = rm;
+    for (size_t i = 0; i != nremove; ++i) {
+        c.line = i + 1;
+        if (item_ok(&c, &remove[i]))
+            parse_line(&c, remove[i].base, remove[i].len);
+    }
+    if (c.nomem)
+        goto NoMem;
+    /* old entries minus the removed ones */
+    if ((nl = list_new(old->name, old->format, old->action, old->count + nadd)) == NULL || copy_header(nl, old) != 0)
+        goto NoMem;
+    for (size_t off = 1; off < old->arena_len; off += rec_size(old->arena + off)) {
+        const uint8_t *r = old->arena + off;
+        uint8_t *hit = rm->count == 0 ? NULL
+                                      : table_find(rm, hash_host(rec_host(r), rec_hlen(r)), rec_host(r), rec_hlen(r), r[1],
+                                                   rec_path(r), rec_plen(r));
+        if (hit != NULL) {
+            hit[1] |= F_MARK;
+            ++c.rep->removed;
+            continue;
+        }
+        if (list_put(nl, rec_host(r), rec_hlen(r), r[1], rec_path(r), rec_plen(r), (r[1] & F_SUFFIX) != 0) < 0)
+            goto NoMem;
+    }
+    for (size_t off = 1; off < rm->arena_len; off += rec_size(rm->arena + off))
+        c.rep->not_found += !(rm->arena[off + 1] & F_MARK);
+    /* the scratch parse counted remove[] items as "added": only rejections and lines count */
+    scratch = *c.rep;
+    c.rep->added = 0, c.rep->duplicates = 0, c.rep->options_ignored = 0, c.rep->skipped = scratch.skipped;
+    /* add[] items */
+    c.list = nl, c.in_remove = 0;
+    for (size_t i = 0; i != nadd; ++i) {
+        c.line = i + 1;
+        if (item_ok(&c, &add_items[i]))
+            parse_line(&c, add_items[i].base, add_items[i].len);
+    }
+    if (c.nomem)
+        goto NoMem;
+    gw_risk_list_free(rm);
+    list_finish(nl);
+    c.rep->lines = nadd + nremove;
+    c.rep->entries = nl->count;
+    return nl;
+NoMem:
+    gw_risk_list_free(rm);
+    gw_risk_list_free(nl);
+    return NULL;
+}
+
+typedef struct st_outbuf_t {
+    char *p;
+    size_t len, cap;
+    int nomem;
+} outbuf_t;
+
+static void
+out_add(outbuf_t *o, const char *s, size_t n)
+{
+    if (o->nomem)
+        return;
+    if (o->len + n + 1 > o->cap) {
+        size_t cap = o->cap * 2 > o->len + n + 1 ? o->cap * 2 : o->len + n + 1;
+        char *p = realloc(o->p, cap);
+        if (p == NULL) {
+            o->nomem = 1;
+            return;
+        }
+        o->p = p, o->cap = cap;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+    o->p[o->len] = '\0';
+}
+
+static void
+out_str(outbuf_t *o, const char *s)
+{
+    out_add(o, s, strlen(s));
+}
+
+/* host as it is written in a URL: IPv6 in brackets */
+static void
+out_url_host(outbuf_t *o, const uint8_t *r)
+{
+    int v6 = (r[1] & F_IP) && memchr(rec_host(r), ':', rec_hlen(r)) != NULL;
+    if (v6)
+        out_str(o, "[");
+    out_add(o, rec_host(r), rec_hlen(r));
+    if (v6)
+        out_str(o, "]");
+}
+
+char *
+gw_risk_list_serialize(const gw_risk_list_t *list, size_t *len)
+{
+    outbuf_t o = {NULL, 0, 0, 0};
+    out_add(&o, "", 0);
+    if (list->header_len != 0)
+        out_add(&o, list->header, list->header_len);
+    for (size_t off = 1; off < list->arena_len; off += rec_size(list->arena + off)) {
+        const uint8_t *r = list->arena + off;
+        switch (list->format) {
+        case GW_FMT_DOMAINS:
+            out_add(&o, rec_host(r), rec_hlen(r));
+            break;
+        case GW_FMT_HOSTS:
+            out_str(&o, "0.0.0.0 ");
+            out_add(&o, rec_host(r), rec_hlen(r));
+            break;
+        case GW_FMT_ABP:
+            out_str(&o, "||");
+            out_url_host(&o, r);
+            if (r[1] & F_URL) {
+                out_add(&o, rec_path(r), rec_plen(r));
+                if (r[1] & F_BOUNDARY)
+                    out_str(&o, "^");
+                if (memchr(rec_path(r), '$', rec_plen(r)) != NULL)
+                    out_str(&o, "$all"); /* so that the path's '$' is not read as the options' start */
+            } else {
+                out_str(&o, "^");
+            }
+            break;
+        case GW_FMT_URLS:
+            out_url_host(&o, r);
+            out_add(&o, rec_path(r), rec_plen(r));
+            break;
+        }
+        out_str(&o, "\n");
+    }
+    if (o.nomem) {
+        free(o.p);
+        return NULL;
+    }
+    if (len != NULL)
+        *len = o.len;
+    return o.p;
+}
+
+void
+gw_risk_list_info(const gw_risk_list_t *list, gw_risk_list_info_t *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->name = list->name;
+    info->format = list->format;
+    info->action = list->action;
+    info->entries = list->count;
+    info->hosts = list->hosts;
+    info->ips = list->ips;
+    info->urls = list->urls;
+    info->suffix_entries = list->suffixes;
+    info->version = list->version;
+    info->updated_at_ms = list->updated_at_ms;
+    info->memory_bytes = sizeof(*list) + (list->mask + 1) * sizeof(*list->slots) + list->arena_cap + list->header_len +
+                         strlen(list->name) + 1;
+}
+
+void
+gw_risk_list_free(gw_risk_list_t *list)
+{
+    if (list == NULL)
+        return;
+    free(list->name);
+    free(list->slots);
+    free(list->arena);
+    free(list->header);
+    free(list);
+}
+
+const char *
+gw_risk_format_name(gw_list_format_t format)
+{
+    static const char *const names[] = {"domains", "hosts", "abp", "urls"};
+    return (unsigned)format < 4 ? names[format] : "?";
+}
+
+const char *
+gw_risk_action_name(gw_risk_action_t action)
+{
+    static const char *const names[] = {"block", "warn", "monitor", "allow"};
+    return (unsigned)action < 4 ? names[action] : "?";
+}
+
+/* ---- files ------------------------------------------------------------------------------------ */
+
+static void
+set_err(char *err, size_t errlen, const char *path, const char *reason)
+{
+    if (err != NULL && errlen != 0)
+        snprintf(err, errlen, "%s: %s", path, reason);
+}
+
+static int
+read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+    struct stat st;
+    size_t cap, n = 0;
+    char *p = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    *buf = NULL, *len = 0;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        set_err(err, errlen, path, strerror(errno));
+        goto Error;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size > GW_RISK_FILE_MAX) {
+        set_err(err, errlen, path, S_ISREG(st.st_mode) ? "file too large" : "not a regular file");
+        goto Error;
+    }
+    cap = (size_t)st.st_size + 1;
+    if ((p = malloc(cap)) == NULL) {
+        set_err(err, errlen, path, strerror(ENOMEM));
+        goto Error;
+    }
+    for (;;) {
+        ssize_t r;
+        if (n == cap) { /* the file grew while being read */
+            char *q;
+            if (cap > GW_RISK_FILE_MAX || (q = realloc(p, cap * 2)) == NULL) {
+                set_err(err, errlen, path, cap > GW_RISK_FILE_MAX ? "file too large" : strerror(ENOMEM));
+                goto Error;
+            }
+            p = q, cap *= 2;
+        }
+        if ((r = read(fd, p + n, cap - n)) < 0) {
+            if (errno == EINTR)
+                continue;
+            set_err(err, errlen, path, strerror(errno));
+            goto Error;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    *buf = p, *len = n;
+    return 0;
+Error:
+    if (fd >= 0)
+        close(fd);
+    free(p);
+    return -1;
+}
+
+/* a parse result that must not replace a list: lines were rejected and nothing was left */
+static int
+is_suspect(const gw_risk_report_t *rep)
+{
+    return rep->entries == 0 && rep->rejected != 0;
+}
+
+int
+gw_risk_list_load_file(const char *path, const char *name, gw_list_format_t format, gw_risk_action_t action,
+                       gw_risk_list_t **out, gw_risk_report_t *report, char *err, size_t errlen)
+{
+    gw_risk_report_t dummy;
+    char *buf;
+    size_t len;
+
+    *out = NULL;
+    if (report == NULL)
+        report = &dummy;
+    report_reset(report);
+    if (read_file(path, &buf, &len, err, errlen) != 0)
+        return -1;
+    *out = gw_risk_list_parse(name, format, action, buf, len, report);
+    free(buf);
+    if (*out == NULL) {
+        set_err(err, errlen, path, strerror(ENOMEM));
+        return -1;
+    }
+    if (is_suspect(report)) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "no valid entry (%zu rejected lines)", report->rejected);
+        set_err(err, errlen, path, msg);
+        gw_risk_list_free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int
+gw_risk_file_write(const char *path, const char *buf, size_t len, char *err, size_t errlen)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096], tmp[4096 + 32];
+    struct stat st;
+    mode_t mode = 0644;
+    size_t done = 0;
+    int fd = -1, dfd;
+
+    if (slash == NULL)
+        strcpy(dir, ".");
+    else if ((size_t)(slash - path) + 1 > sizeof(dir) - 1)
+        goto TooLong;
+    else
+        snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, slash ? slash + 1 : path) >= sizeof(tmp))
+        goto TooLong;
+    if (stat(path, &st) == 0)
+        mode = st.st_mode & 07777;
+    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+        set_err(err, errlen, path, strerror(errno));
+        return -1;
+    }
+    if (fchmod(fd, mode) != 0)
+        goto Error;
+    while (done < len) {
+        ssize_t w = write(fd, buf + done, len - done);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            goto Error;
+        }
+        done += (size_t)w;
+    }
+    if (fsync(fd) != 0)
+        goto Error;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto Error;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        goto Error;
+    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+        int rc = fsync(dfd);
+        close(dfd);
+        if (rc != 0) {
+            set_err(err, errlen, path, "renamed, but the folder's fsync failed");
+            return -1;
+        }
+    }
+    return 0;
+Error:
+    set_err(err, errlen, path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return -1;
+TooLong:
+    set_err(err, errlen, path, "path too long");
+    return -1;
+}
+
+/* ---- sets and lookups ---------------------------------------------------------------------- */
+
+static int
+action_rank(gw_risk_action_t a)
+{
+    switch (a) {
+    case GW_RISK_ALLOW:
+        return 0;
+    case GW_RISK_BLOCK:
+        return 1;
+    case GW_RISK_WARN:
+        return 2;
+    default:
+        return 3;
+    }
+}
+
+static void
+set_order(gw_risk_set_t *s)
+{
+    size_t k = 0;
+    for (int rank = 0; rank != 4; ++rank)
+        for (size_t i = 0; i != s->n; ++i)
+            if (action_rank(s->lists[i]->action) == rank)
+                s->order[k++] = (uint8_t)i;
+}
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+gw_risk_set_t *
+gw_risk_set_new(gw_risk_list_t *const *lists, size_t n)
+{
+    gw_risk_set_t *s;
+    if (n > GW_RISK_MAX_LISTS)
+        return NULL;
+    for (size_t i = 0; i != n; ++i) {
+        if (lists[i] == NULL)
+            return NULL;
+        for (size_t j = 0; j != i; ++j)
+            if (lists[j] == lists[i] || strcmp(lists[j]->name, lists[i]->name) == 0)
+                return NULL;
+    }
+    if ((s = calloc(1, sizeof(*s))) == NULL)
+        return NULL;
+    s->n = n;
+    for (size_t i = 0; i != n; ++i) {
+        s->lists[i] = lists[i];
+        __atomic_add_fetch(&lists[i]->refs, 1, __ATOMIC_RELAXED);
+        if (lists[i]->version == 0)
+            lists[i]->version = 1, lists[i]->updated_at_ms = now_ms();
+    }
+    set_order(s);
+    return s;
+}
+
+void
+gw_risk_set_free(gw_risk_set_t *set)
+{
+    if (set == NULL)
+        return;
+    for (size_t i = 0; i != set->n; ++i)
+        if (__atomic_sub_fetch(&set->lists[i]->refs, 1, __ATOMIC_ACQ_REL) == 0)
+            gw_risk_list_free(set->lists[i]);
+    free(set);
+}
+
+size_t
+gw_risk_set_size(const gw_risk_set_t *set)
+{
+    return set != NULL ? set->n : 0;
+}
+
+const gw_risk_list_t *
+gw_risk_set_list(const gw_risk_set_t *set, size_t i)
+{
+    return set != NULL && i < set->n ? set->lists[i] : NULL;
+}
+
+const gw_risk_list_t *
+gw_risk_set_find(const gw_risk_set_t *set, const char *name, size_t *index)
+{
+    for (size_t i = 0; set != NULL && name != NULL && i != set->n; ++i) {
+        if (strcmp(set->lists[i]->name, name) == 0) {
+            if (index != NULL)
+                *index = i;
+            return set->lists[i];
+        }
+    }
+    return NULL;
+}
+
+/* the first record of l matching host + starts (exact: the whole host) and path, or NULL */
+static const uint8_t *
+probe(const gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, int exact, const char *path, size_t path_len)
+{
+    uint32_t fp = (uint32_t)(h >> 32);
+    for (size_t i = h & l->mask;; i = (i + 1) & l->mask) {
+        uint64_t s = l->slots[i];
+        const uint8_t *r;
+        if (s == 0)
+            return NULL;
+        if ((uint32_t)(s >> 32) != fp)
+            continue;
+        r = l->arena + (uint32_t)s;
+        if (rec_hlen(r) != hlen || memcmp(rec_host(r), host, hlen) != 0)
+            continue;
+        if (!(r[1] & F_URL))
+            return r;
+        if ((exact || (r[1] & F_SUB)) && path_matches(r, path, path_len))
+            return r;
+    }
+}
+
+int
+gw_risk_check(const gw_risk_set_t *set, const char *host, size_t len, const char *path, size_t path_len, gw_risk_verdict_t *out)
+{
+    char buf[GW_RISK_HOST_MAX + 1];
+    uint64_t hs[GW_RISK_HOST_MAX / 2 + 2];
+    uint8_t starts[GW_RISK_HOST_MAX / 2 + 2];
+    gw_risk_host_kind_t kind;
+    size_t nlev;
+    int n;
+
+    memset(out, 0, sizeof(*out));
+    if ((n = gw_risk_normalize_host(host, len, GW_RISK_NORM_LOOKUP, buf, &kind)) < 0)
+        return -1;
+    if (set == NULL || set->n == 0)
+        return 0;
+    if (path == NULL || path_len == 0)
+        path = "/", path_len = 1;
+    nlev = level_hashes(buf, (size_t)n, kind, hs, starts);
+    for (size_t k = 0; k != set->n; ++k) {
+        size_t li = set->order[k];
+        const gw_risk_list_t *l = set->lists[li];
+        if (l->count == 0)
+            continue;
+        for (size_t lev = 0; lev != nlev; ++lev)
+            __builtin_prefetch(&l->slots[hs[lev] & l->mask]);
+        for (size_t lev = 0; lev != nlev; ++lev) {
+            const uint8_t *r = probe(l, hs[lev], buf + starts[lev], (size_t)n - starts[lev], lev == 0, path, path_len);
+            if (r != NULL) {
+                out->listed = 1;
+                out->action = l->action;
+                out->list_index = li;
+                out->list = l->name;
+                out->matched = rec_host(r);
+                out->matched_len = rec_hlen(r) + rec_plen(r);
+                out->matched_is_suffix = (r[1] & F_SUFFIX) != 0;
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- writers -------------------------------------------------------------------------------- */
+
+static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* installs next in *slot, waits for the readers of the old set, frees what only it held */
+static void
+publish_locked(gw_risk_set_t **slot, gw_risk_set_t *next)
+{
+    gw_risk_set_t *old = gw_snap_publish(slot, next);
+    gw_qsbr_synchronize();
+    gw_risk_set_free(old);
+}
+
+static int
+replace_locked(gw_risk_set_t **slot, gw_risk_list_t *list, char *err, size_t errlen)
+{
+    gw_risk_set_t *cur = gw_snap_load(slot), *next;
+    size_t idx;
+    const gw_risk_list_t *old = gw_risk_set_find(cur, list->name, &idx);
+
+    if (old == NULL) {
+        set_err(err, errlen, list->name, "no such list");
+        return -1;
+    }
+    if ((next = malloc(sizeof(*next))) == NULL) {
+        set_err(err, errlen, list->name, strerror(ENOMEM));
+        return -1;
+    }
+    *next = *cur;
+    for (size_t i = 0; i != next->n; ++i)
+        if (i != idx)
+            __atomic_add_fetch(&next->lists[i]->refs, 1, __ATOMIC_RELAXED);
+    list->refs = 1;
+    list->version = old->version + 1;
+    list->updated_at_ms = now_ms();
+    next->lists[idx] = list;
+    set_order(next);
+    publish_locked(slot, next);
+    return 0;
+}
+
+int
+gw_risk_set_replace(gw_risk_set_t **slot, gw_risk_list_t *list, char *err, size_t errlen)
+{
+    int rc;
+    pthread_mutex_lock(&writer_lock);
+    rc = replace_locked(slot, list, err, errlen);
+    pthread_mutex_unlock(&writer_lock);
+    return rc;
+}
+
+void
+gw_risk_set_swap(gw_risk_set_t **slot, gw_risk_set_t *set)
+{
+    pthread_mutex_lock(&writer_lock);
+    publish_locked(slot, set);
+    pthread_mutex_unlock(&writer_lock);
+}
+
+/* the list named name in the current set, or NULL with err set */
+static const gw_risk_list_t *
+current_list(gw_risk_set_t **slot, const char *name, char *err, size_t errlen)
+{
+    const gw_risk_list_t *l = gw_risk_set_find(gw_snap_load(slot), name, NULL);
+    if (l == NULL)
+        set_err(err, errlen, name != NULL ? name : "(null)", "no such list");
+    return l;
+}
+
+int
+gw_risk_set_reload(gw_risk_set_t **slot, const char *name, const char *path, gw_risk_report_t *report, char *err, size_t errlen)
+{
+    const gw_risk_list_t *cur;
+    gw_risk_list_t *next = NULL;
+    int rc = -1;
+
+    pthread_mutex_lock(&writer_lock);
+    if ((cur = current_list(slot, name, err, errlen)) != NULL &&
+        gw_risk_list_load_file(path, name, cur->format, cur->action, &next, report, err, errlen) == 0) {
+        if ((rc = replace_locked(slot, next, err, errlen)) != 0)
+            gw_risk_list_free(next);
+    }
+    pthread_mutex_unlock(&writer_lock);
+    return rc;
+}
+
+int
+gw_risk_set_put(gw_risk_set_t **slot, const char *name, const char *buf, size_t len, const char *path, gw_risk_report_t *report,
+                char *err, size_t errlen)
+{
+    gw_risk_report_t dummy;
+    const gw_risk_list_t *cur;
+    gw_risk_list_t *next = NULL;
+    int rc = -1;
+
+    if (report == NULL)
+        report = &dummy;
+    pthread_mutex_lock(&writer_lock);
+    if ((cur = current_list(slot, name, err, errlen)) == NULL)
+        goto Exit;
+    if ((next = gw_risk_list_parse(name, cur->format, cur->action, buf, len, report)) == NULL) {
+        set_err(err, errlen, name, strerror(ENOMEM));
+        goto Exit;
+    }
+    if (is_suspect(report)) {
+        set_err(err, errlen, name, "no valid entry");
+        goto Exit;
+    }
+    if (path != NULL && gw_risk_file_write(path, buf, len, err, errlen) != 0)
+        goto Exit;
+    if ((rc = replace_locked(slot, next, err, errlen)) == 0)
+        next = NULL;
+Exit:
+    pthread_mutex_unlock(&writer_lock);
+    gw_risk_list_free(next);
+    return rc;
+}
+
+int
+gw_risk_set_edit(gw_risk_set_t **slot, const char *name, const gw_risk_str_t *add_items, size_t nadd, const gw_risk_str_t *remove,
+                 size_t nremove, const char *path, gw_risk_report_t *report, char *err, size_t errlen)
+{
+    const gw_risk_list_t *cur;
+    gw_risk_list_t *next = NULL;
+    char *text = NULL;
+    size_t len;
+    int rc = -1;
+
+    pthread_mutex_lock(&writer_lock);
+    if ((cur = current_list(slot, name, err, errlen)) == NULL)
+        goto Exit;
+    if ((next = gw_risk_list_edit(cur, add_items, nadd, remove, nremove, report)) == NULL ||
+        (path != NULL && (text = gw_risk_list_serialize(next, &len)) == NULL)) {
+        set_err(err, errlen, name, strerror(ENOMEM));
+        goto Exit;
+    }
+    if (path != NULL && gw_risk_file_write(path, text, len, err, errlen) != 0)
+        goto Exit;
+    if ((rc = replace_locked(slot, next, err, errlen)) == 0)
+        next = NULL;
+Exit:
+    pthread_mutex_unlock(&writer_lock);
+    free(text);
+    gw_risk_list_free(next);
+    return rc;
+}
