@@ -384,6 +384,7 @@ class Target:
         self.host_header = None  # Host header to send (privoxy)
 
     def start(self, threads, tag=""):
+        self.threads, self.tag = threads, tag
         self.dir = self.top / (self.name + tag)
         self.dir.mkdir(parents=True)
         self._start(threads)
@@ -398,6 +399,15 @@ class Target:
     def check_alive(self):
         if not all(proc.alive() for proc in self.procs):
             raise BenchError(f"{self.name} stopped during the run\n{self.state()}")
+
+    def stopped_from_outside(self):
+        """True if a server exited cleanly or by SIGTERM/SIGINT/SIGHUP without us stopping it."""
+        return any(p.p.poll() in (0, -signal.SIGTERM, -signal.SIGINT, -signal.SIGHUP) for p in self.procs)
+
+    def restart(self):
+        self.restarts = getattr(self, "restarts", 0) + 1
+        self.stop()
+        return self.start(self.threads, f"{self.tag}-restart{self.restarts}")
 
     def state(self):
         """Why a failure may have happened: is the server still running, its logs."""
@@ -438,6 +448,7 @@ class DirectTarget(Target):
         self.dir = self.origin.dir
 
     def start(self, threads, tag=""):
+        self.threads, self.tag = threads, tag
         self._start(threads)
         return self
 
@@ -740,6 +751,32 @@ def measure(target, origin, scen, duration, round_no, logdir):
     return res
 
 
+EXTERNAL_STOPS = []
+MAX_EXTERNAL_STOPS = 5
+
+
+def retry_if_stopped_from_outside(target, what, fn):
+    """Run fn(); if it failed because someone else stopped the server (a SIGTERM from another
+    job on a shared machine), restart the server and run fn() again. Crashes still fail."""
+    while True:
+        try:
+            return fn()
+        except BenchError as e:
+            if not target.stopped_from_outside() or len(EXTERNAL_STOPS) >= MAX_EXTERNAL_STOPS:
+                raise
+            EXTERNAL_STOPS.append(f"{target.name} during {what}")
+            log(f"bench: {target.name} was stopped from outside the benchmark during {what}; "
+                f"restarting it and repeating the run\n{str(e).splitlines()[0]}")
+            target.restart()
+            warm = knob_int("WARMUP", 0)
+            if warm and what.startswith(("page", "big", "pixel", "h2")):
+                scen = SCENARIOS[what.split()[0]]
+                try:
+                    measure(target, target.origin, scen, warm, 0, BENCH_DIR)
+                except BenchError:
+                    pass
+
+
 def sanity(target, origin, proto, path):
     """One request with curl: status, body size, Set-Cookie count, protocol."""
     hdr = target.dir / f"sanity-{target.name}-{proto}.headers"
@@ -925,8 +962,7 @@ def memory_phase(ctx, rows, origin, cert, key):
             continue
         t = KINDS[kind](name, kind, extra, BENCH_DIR, origin, cert, key, env)
         log(f"bench: memory: {name} with {threads} threads")
-        try:
-            t.start(threads, tag=f"-mem{threads}")
+        def one():
             sanity(t, origin, "h1", "/page.html")
             time.sleep(1)
             start = rss_kb(t.proxy_pids())
@@ -938,8 +974,11 @@ def memory_phase(ctx, rows, origin, cert, key):
             after = rss_kb(t.proxy_pids())
             hwm = rss_kb(t.proxy_pids(), "VmHWM")
             t.check_alive()
-            mem[name] = {"start_kb": start, "after_kb": after, "hwm_kb": hwm,
-                         "load": f"wrk -c{knob('CONNS')} {duration}s on the 20 KB page"}
+            return {"start_kb": start, "after_kb": after, "hwm_kb": hwm,
+                    "load": f"wrk -c{knob('CONNS')} {duration}s on the 20 KB page"}
+        try:
+            t.start(threads, tag=f"-mem{threads}")
+            mem[name] = retry_if_stopped_from_outside(t, "memory phase", one)
         finally:
             t.stop()
     ctx["memory"] = mem
@@ -1017,10 +1056,12 @@ def main():
             group = [t for t in targets if scen["proto"] in t.protos]
             if warmup:
                 for t in group:
-                    measure(t, origin, scen, warmup, 0, BENCH_DIR)
+                    retry_if_stopped_from_outside(t, f"{sc} warm-up",
+                                                  lambda: measure(t, origin, scen, warmup, 0, BENCH_DIR))
             for rnd in range(1, rounds + 1):
                 for t in group:
-                    res = measure(t, origin, scen, duration, rnd, BENCH_DIR)
+                    res = retry_if_stopped_from_outside(
+                        t, f"{sc} round {rnd}", lambda: measure(t, origin, scen, duration, rnd, BENCH_DIR))
                     res.update(scenario=sc, round=rnd, target=t.name)
                     ctx["runs"].append(res)
                     log(f"bench: {sc:5} round {rnd} {t.name:20} {res['rps']:10,.0f} req/s  p50 {res['p50']:7.2f} ms  "
@@ -1044,6 +1085,10 @@ def main():
     origin.proc.stop()
     if knob("MICRO") != "0":
         failures += micro_phase(ctx)
+    if EXTERNAL_STOPS:
+        ctx["notes"].append(f"servers were stopped from outside the benchmark {len(EXTERNAL_STOPS)} time(s) "
+                            f"(a SIGTERM from another job on this machine): {'; '.join(EXTERNAL_STOPS)}; "
+                            f"each affected run was repeated on a restarted server")
     ctx["load_end"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     ctx["goals"] = goals(ctx)
 
