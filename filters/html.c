@@ -1,0 +1,1362 @@
+/*
+ * html — streaming HTML rewriter (see html.h for the contract).
+ *
+ * One state machine, resumable at every byte. gw_html_write() walks the chunk with a
+ * cursor; every input byte gets exactly one disposition: passed (a run of passed bytes is
+ * [pass_from, mark) and reaches emit() as one slice when something else must be written or
+ * the chunk ends), dropped (inside a removed element or a rewritten tag), or captured (the
+ * bytes of a tag, or of a possible raw-text end tag, that continue into the next chunk; and
+ * held script content). [mark, cur) is always the unit still being decided: the '<' and
+ * what follows of a tag or of a raw-text end-tag candidate.
+ *
+ * Modes follow the HTML5 tokenizer (WHATWG HTML §13.2.5): text; "<", "</", "<!", "<!-"
+ * prefixes; comments (§13.2.5.43-52, including "<!-->" and "--!>"); bogus comments and
+ * doctype, which end at the first '>'; tags (§13.2.5.6-40: the end of a tag is its first
+ * '>' outside a quoted value, and a quote opens a value only right after '=');
+ * raw text (RAWTEXT, RCDATA, script data with its escaped and double-escaped states,
+ * §13.2.5.2-4, .15-31) where only "</name" + [\t\n\f\r />] ends the element; plaintext.
+ * Text is scanned with memchr; the per-byte loops run only inside tags.
+ */
+#include "html.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { M_TEXT, M_LT, M_LT_SLASH, M_MD, M_MD_DASH, M_COMMENT, M_BOGUS, M_TAG, M_TAG_PASS, M_RAW, M_PLAIN };
+enum { T_NAME, T_BEFORE_ATTR, T_ATTR_NAME, T_AFTER_NAME, T_BEFORE_VALUE, T_DQ, T_SQ, T_UNQ, T_AFTER_QUOTED };
+enum { C_START, C_START_DASH, C_BODY, C_DASH, C_END, C_BANG };            /* comment states */
+enum { K_NONE, K_LT, K_END_OPEN, K_END_NAME, K_BANG, K_BANG_DASH, K_DESC }; /* raw-text candidates */
+enum { S_DATA, S_ESC, S_DESC };                                            /* script data states */
+enum { R_CONT, R_FAIL, R_SWITCH, R_END };                                  /* candidate step results */
+enum { E_SET = 1, E_REMOVE, E_RENAME };                                    /* attribute edits */
+enum { RAW_NONE, RAW_TEXT, RAW_SCRIPT, RAW_PLAIN };
+
+#define TNAME_MAX 31
+#define OUT_SIZE 512
+#define NONE (~0u)
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+struct st_gw_html_t {
+    gw_html_cb_t cb;
+    void *ctx;
+    const char *nonce, *inject;
+    size_t nonce_len, inject_len, hold_cap;
+    uint64_t pos; /* stream offset of the current chunk */
+    const char *chunk, *mark, *pass_from;
+    uint8_t mode, tstate, cstate, is_end, tag_drop, tag_remove, injected, ended;
+    uint8_t raw_id, sstate, dashes, cand, cand_n, pend_len, text_cb, holding;
+    /* the tag being scanned: lower-cased name prefix, full-name hash, id, '<' offset */
+    uint8_t id;
+    char tname[TNAME_MAX + 1];
+    size_t name_total;
+    uint64_t name_hash, tag_offset, cand_offset, held_offset;
+    uint64_t raw_hash;   /* name hash of the raw-text element being read */
+    uint32_t skip_depth; /* > 0 inside a removed element */
+    uint64_t skip_hash;
+    size_t tlen;     /* bytes in tbuf: a tag continuing from earlier chunks, or the held tag */
+    size_t hold_len; /* bytes in hold */
+    size_t out_len;
+    char pend[16];
+    char out[OUT_SIZE];
+    char tbuf[GW_HTML_MAX_TAG];
+    char hold[];
+};
+
+/* Lower-case names by id, in id (alphabetical) order; first_lo/hi: ids by first letter. */
+static const char *const tag_names[GW_HTML_TAG__COUNT] = {
+    "",        "a",      "area",   "audio",    "base",   "body",     "br",       "col",    "embed",     "form",   "head",
+    "hr",      "html",   "iframe", "img",      "input",  "link",     "meta",     "noembed", "noframes", "noscript", "object",
+    "param",   "plaintext", "script", "source", "style", "textarea", "title",  "track",   "video",    "wbr",    "xmp"};
+static const uint8_t first_lo[26] = {1, 4, 7, 0, 8, 9, 0, 10, 13, 0, 0, 16, 17, 18, 21, 22, 0, 0, 24, 27, 0, 30, 31, 32, 0, 0};
+static const uint8_t first_hi[26] = {4, 7, 8, 0, 9, 10, 0, 13, 16, 0, 0, 17, 18, 21, 22, 24, 0, 0, 27, 30, 0, 31, 32, 33, 0, 0};
+
+static inline int
+is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f';
+}
+
+static inline int
+is_alpha(unsigned char c)
+{
+    return (unsigned)((c | 0x20) - 'a') < 26;
+}
+
+static inline unsigned char
+lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 0x20 : c;
+}
+
+static int
+name_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen != blen)
+        return 0;
+    for (size_t i = 0; i != alen; ++i)
+        if (lower(a[i]) != lower(b[i]))
+            return 0;
+    return 1;
+}
+
+static uint8_t
+tag_lookup(const char *lname, size_t len)
+{
+    unsigned f = len != 0 ? (unsigned)(unsigned char)lname[0] - 'a' : 26;
+    if (f >= 26)
+        return GW_HTML_TAG_OTHER;
+    for (unsigned i = first_lo[f]; i < first_hi[f]; ++i)
+        if (strlen(tag_names[i]) == len && memcmp(tag_names[i], lname, len) == 0)
+            return (uint8_t)i;
+    return GW_HTML_TAG_OTHER;
+}
+
+static int
+raw_kind(unsigned id)
+{
+    switch (id) {
+    case GW_HTML_TAG_SCRIPT:
+        return RAW_SCRIPT;
+    case GW_HTML_TAG_STYLE: case GW_HTML_TAG_IFRAME: case GW_HTML_TAG_XMP: case GW_HTML_TAG_NOEMBED:
+    case GW_HTML_TAG_NOFRAMES: case GW_HTML_TAG_TEXTAREA: case GW_HTML_TAG_TITLE:
+        return RAW_TEXT;
+    case GW_HTML_TAG_PLAINTEXT:
+        return RAW_PLAIN;
+    default:
+        return RAW_NONE;
+    }
+}
+
+static int
+is_void(unsigned id)
+{
+    switch (id) {
+    case GW_HTML_TAG_AREA: case GW_HTML_TAG_BASE: case GW_HTML_TAG_BR: case GW_HTML_TAG_COL: case GW_HTML_TAG_EMBED:
+    case GW_HTML_TAG_HR: case GW_HTML_TAG_IMG: case GW_HTML_TAG_INPUT: case GW_HTML_TAG_LINK: case GW_HTML_TAG_META:
+    case GW_HTML_TAG_PARAM: case GW_HTML_TAG_SOURCE: case GW_HTML_TAG_TRACK: case GW_HTML_TAG_WBR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+static void
+flush_pass(gw_html_t *h)
+{
+    if (h->pass_from != NULL) {
+        if (h->mark > h->pass_from)
+            h->cb.emit(h->ctx, h->pass_from, h->mark - h->pass_from);
+        h->pass_from = NULL;
+    }
+}
+
+static inline void
+pass(gw_html_t *h, const char *upto)
+{
+    if (h->pass_from == NULL)
+        h->pass_from = h->mark;
+    h->mark = upto;
+}
+
+static inline void
+drop(gw_html_t *h, const char *upto)
+{
+    flush_pass(h);
+    h->mark = upto;
+}
+
+static inline void
+dispose(gw_html_t *h, const char *upto)
+{
+    if (h->skip_depth != 0)
+        drop(h, upto);
+    else
+        pass(h, upto);
+}
+
+static void
+emit(gw_html_t *h, const char *p, size_t n)
+{
+    flush_pass(h);
+    if (n != 0)
+        h->cb.emit(h->ctx, p, n);
+}
+
+static void
+out_flush(gw_html_t *h)
+{
+    if (h->out_len != 0)
+        h->cb.emit(h->ctx, h->out, h->out_len);
+    h->out_len = 0;
+}
+
+static void
+out(gw_html_t *h, const char *p, size_t n)
+{
+    if (n > OUT_SIZE - h->out_len) {
+        out_flush(h);
+        if (n >= OUT_SIZE) {
+            h->cb.emit(h->ctx, p, n);
+            return;
+        }
+    }
+    memcpy(h->out + h->out_len, p, n);
+    h->out_len += n;
+}
+
+/* Moves [mark, upto) to the end of tbuf (the caller checked the room). */
+static void
+capture(gw_html_t *h, const char *upto)
+{
+    flush_pass(h);
+    memcpy(h->tbuf + h->tlen, h->mark, upto - h->mark);
+    h->tlen += upto - h->mark;
+    h->mark = upto;
+}
+
+/* ---- attributes of a complete tag --------------------------------------------------------- */
+
+typedef struct st_span_t {
+    size_t sep, name, name_end, value, value_end, end;
+    int has_value;
+} span_t;
+
+/* Reads the attribute at or after *pos in raw[0..len), raw[len - 1] being the tag's '>', with
+ * the rules of the tag states (§13.2.5.32-40). Returns 1 and advances *pos past it, or 0 when
+ * only the tail (blanks, '/', '>') is left; *pos is then where the tail starts. */
+static int
+attr_scan(const char *raw, size_t len, size_t *pos, span_t *a)
+{
+    size_t i = *pos, last = len - 1;
+    a->sep = i;
+    while (i < last && (is_ws(raw[i]) || raw[i] == '/'))
+        ++i;
+    if (i >= last)
+        return 0;
+    a->name = i++; /* the first character belongs to the name, even '=' */
+    while (i < last && !is_ws(raw[i]) && raw[i] != '/' && raw[i] != '=')
+        ++i;
+    a->name_end = a->end = i;
+    a->has_value = 0;
+    a->value = a->value_end = i;
+    size_t j = i;
+    while (j < last && is_ws(raw[j]))
+        ++j;
+    if (j < last && raw[j] == '=') {
+        ++j;
+        while (j < last && is_ws(raw[j]))
+            ++j;
+        a->has_value = 1;
+        if (j < last && (raw[j] == '"' || raw[j] == '\'')) {
+            const char *q = memchr(raw + j + 1, raw[j], last - j - 1);
+            a->value = j + 1;
+            a->value_end = q != NULL ? (size_t)(q - raw) : last;
+            a->end = q != NULL ? a->value_end + 1 : last;
+        } else {
+            a->value = j;
+            while (j < last && !is_ws(raw[j]))
+                ++j;
+            a->value_end = a->end = j;
+        }
+    }
+    *pos = a->end;
+    return 1;
+}
+
+static size_t
+raw_name_len(const char *raw, size_t len, size_t from)
+{
+    size_t i = from;
+    while (i < len && !is_ws(raw[i]) && raw[i] != '/' && raw[i] != '>')
+        ++i;
+    return i - from;
+}
+
+static void
+tag_init(gw_html_tag_t *tag, gw_html_t *h, unsigned id, const char *raw, size_t len, uint64_t offset)
+{
+    tag->id = (gw_html_tag_id_t)id;
+    tag->raw = raw;
+    tag->raw_len = len;
+    tag->name = raw + 1;
+    tag->name_len = raw_name_len(raw, len, 1);
+    tag->offset = offset;
+    tag->_h = h;
+    tag->_num_edits = 0;
+}
+
+int
+gw_html_attr_next(const gw_html_tag_t *tag, size_t *iter, gw_html_attr_t *out_attr)
+{
+    span_t a;
+    size_t pos = *iter != 0 ? *iter : 1 + tag->name_len;
+    if (tag->raw == NULL || !attr_scan(tag->raw, tag->raw_len, &pos, &a))
+        return 0;
+    *iter = pos;
+    out_attr->name = tag->raw + a.name;
+    out_attr->name_len = a.name_end - a.name;
+    out_attr->value = a.has_value ? tag->raw + a.value : NULL;
+    out_attr->value_len = a.value_end - a.value;
+    return 1;
+}
+
+int
+gw_html_attr_find(const gw_html_tag_t *tag, const char *name, size_t len, gw_html_attr_t *out_attr)
+{
+    gw_html_attr_t a;
+    size_t it = 0;
+    while (gw_html_attr_next(tag, &it, &a)) {
+        if (name_eq(a.name, a.name_len, name, len)) {
+            if (out_attr != NULL)
+                *out_attr = a;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* One edit per name, except that a rename and a set of one name coexist: the rename moves
+ * the existing attributes away, the set then adds a new one. */
+static int
+edit_add(gw_html_tag_t *tag, unsigned max, int op, const char *name, size_t nlen, const char *arg, size_t alen)
+{
+    unsigned i;
+    for (i = 0; i != tag->_num_edits; ++i)
+        if (name_eq(tag->_edits[i].name, tag->_edits[i].name_len, name, nlen) &&
+            !((op == E_SET && tag->_edits[i].op == E_RENAME) || (op == E_RENAME && tag->_edits[i].op == E_SET)))
+            break;
+    if (i == tag->_num_edits) {
+        if (i >= max)
+            return -1;
+        ++tag->_num_edits;
+    }
+    tag->_edits[i].op = (uint8_t)op;
+    tag->_edits[i].name = name;
+    tag->_edits[i].name_len = nlen;
+    tag->_edits[i].arg = arg;
+    tag->_edits[i].arg_len = alen;
+    return 0;
+}
+
+int
+gw_html_attr_set(gw_html_tag_t *tag, const char *name, size_t name_len, const char *value, size_t value_len)
+{
+    return edit_add(tag, GW_HTML_MAX_EDITS, E_SET, name, name_len, value, value == NULL ? 0 : value_len);
+}
+
+int
+gw_html_attr_remove(gw_html_tag_t *tag, const char *name, size_t name_len)
+{
+    return edit_add(tag, GW_HTML_MAX_EDITS, E_REMOVE, name, name_len, NULL, 0);
+}
+
+int
+gw_html_attr_rename(gw_html_tag_t *tag, const char *name, size_t name_len, const char *new_name, size_t new_len)
+{
+    return edit_add(tag, GW_HTML_MAX_EDITS, E_RENAME, name, name_len, new_name, new_len);
+}
+
+void
+gw_html_tag_insert(gw_html_tag_t *tag, const char *p, size_t n)
+{
+    emit(tag->_h, p, n);
+}
+
+/* ` name="value"` with '&' and '"' escaped. */
+static void
+out_set(gw_html_t *h, const char *name, size_t nlen, const char *v, size_t vlen)
+{
+    out(h, " ", 1);
+    out(h, name, nlen);
+    if (v == NULL)
+        return;
+    out(h, "=\"", 2);
+    size_t run = 0;
+    for (size_t i = 0; i != vlen; ++i) {
+        if (v[i] == '&' || v[i] == '"') {
+            out(h, v + run, i - run);
+            out(h, v[i] == '&' ? "&amp;" : "&quot;", v[i] == '&' ? 5 : 6);
+            run = i + 1;
+        }
+    }
+    out(h, v + run, vlen - run);
+    out(h, "\"", 1);
+}
+
+/* Writes the tag with its edits applied. */
+static void
+serialize(gw_html_t *h, gw_html_tag_t *tag)
+{
+    const char *raw = tag->raw;
+    size_t len = tag->raw_len, pos = 1 + tag->name_len;
+    unsigned applied = 0;
+    span_t a;
+
+    flush_pass(h);
+    out(h, raw, pos);
+    while (attr_scan(raw, len, &pos, &a)) {
+        const char *an = raw + a.name;
+        size_t alen = a.name_end - a.name;
+        unsigned i, e = NONE, set = NONE, target = 0;
+        for (i = 0; i != tag->_num_edits; ++i) {
+            if (name_eq(tag->_edits[i].name, tag->_edits[i].name_len, an, alen)) {
+                if (tag->_edits[i].op == E_SET)
+                    set = i;
+                else
+                    e = i;
+            } else if (tag->_edits[i].op == E_RENAME && name_eq(tag->_edits[i].arg, tag->_edits[i].arg_len, an, alen)) {
+                target = 1;
+            }
+        }
+        if (e != NONE && tag->_edits[e].op == E_RENAME) {
+            out(h, " ", 1);
+            out(h, tag->_edits[e].arg, tag->_edits[e].arg_len);
+            out(h, raw + a.name_end, a.end - a.name_end);
+        } else if (e != NONE) { /* E_REMOVE */
+        } else if (set != NONE) {
+            if (!(applied & (1u << set)))
+                out_set(h, tag->_edits[set].name, tag->_edits[set].name_len, tag->_edits[set].arg, tag->_edits[set].arg_len);
+            applied |= 1u << set;
+        } else if (!target) {
+            if (a.sep == a.name) /* "a"b: keep a blank, the attribute before may be gone */
+                out(h, " ", 1);
+            out(h, raw + a.sep, a.end - a.sep);
+        }
+    }
+    for (unsigned i = 0; i != tag->_num_edits; ++i)
+        if (tag->_edits[i].op == E_SET && !(applied & (1u << i)))
+            out_set(h, tag->_edits[i].name, tag->_edits[i].name_len, tag->_edits[i].arg, tag->_edits[i].arg_len);
+    out(h, raw + pos, len - pos);
+    out_flush(h);
+}
+
+/* Emits a kept start tag: rewritten when it has edits or takes the nonce, else as it is. */
+static void
+emit_start_tag(gw_html_t *h, gw_html_tag_t *tag, int in_tbuf, const char *cur)
+{
+    if (h->nonce_len != 0 && (tag->id == GW_HTML_TAG_SCRIPT || tag->id == GW_HTML_TAG_STYLE))
+        edit_add(tag, GW_HTML_MAX_EDITS + 1, E_SET, "nonce", 5, h->nonce, h->nonce_len);
+    if (tag->_num_edits != 0) {
+        serialize(h, tag);
+        if (!in_tbuf)
+            h->mark = cur; /* serialize flushed the pass run */
+    } else if (in_tbuf) {
+        emit(h, h->tbuf, h->tlen);
+    } else {
+        pass(h, cur);
+    }
+    if (in_tbuf)
+        h->tlen = 0;
+}
+
+/* ---- element effects ---------------------------------------------------------------------- */
+
+/* After a start tag: begins a removal, counts nesting inside one, enters raw text. */
+static void
+start_effects(gw_html_t *h, int removed)
+{
+    if (removed) {
+        if (!is_void(h->id)) {
+            h->skip_depth = 1;
+            h->skip_hash = h->name_hash;
+        }
+    } else if (h->skip_depth != 0 && h->name_hash == h->skip_hash) {
+        ++h->skip_depth;
+    }
+    switch (raw_kind(h->id)) {
+    case RAW_SCRIPT:
+    case RAW_TEXT:
+        h->mode = M_RAW;
+        h->raw_id = h->id;
+        h->raw_hash = h->name_hash;
+        h->sstate = S_DATA;
+        h->dashes = 0;
+        h->cand = K_NONE;
+        break;
+    case RAW_PLAIN:
+        h->mode = M_PLAIN;
+        break;
+    default:
+        h->mode = M_TEXT;
+        break;
+    }
+}
+
+/* Before an end tag's bytes go out: injection point, end of a removal. Returns 1 to drop it. */
+static int
+end_effects(gw_html_t *h)
+{
+    if (h->skip_depth != 0) {
+        if (h->name_hash == h->skip_hash)
+            --h->skip_depth;
+        return 1;
+    }
+    if (!h->injected && h->inject_len != 0 && (h->id == GW_HTML_TAG_HEAD || h->id == GW_HTML_TAG_BODY)) {
+        h->injected = 1;
+        emit(h, h->inject, h->inject_len);
+    }
+    return 0;
+}
+
+/* Hands a held element to on_held and writes what it decides. */
+static void
+release(gw_html_t *h, int complete)
+{
+    gw_html_tag_t tag;
+    int act = GW_HTML_KEEP;
+    tag_init(&tag, h, h->raw_id, h->tbuf, h->tlen, h->held_offset);
+    h->holding = 0;
+    if (h->cb.on_held != NULL)
+        act = h->cb.on_held(h->ctx, &tag, h->hold, h->hold_len, complete) & 3;
+    if (act == GW_HTML_REMOVE) {
+        h->skip_depth = 1;
+        h->skip_hash = h->raw_hash;
+        h->tlen = 0;
+    } else {
+        emit_start_tag(h, &tag, 1, NULL);
+        emit(h, h->hold, h->hold_len);
+    }
+    h->hold_len = 0;
+}
+
+/* Copies up to the hold room; releases the element when the content outgrows it.
+ * Returns the bytes taken. */
+static size_t
+hold_add(gw_html_t *h, const char *p, size_t n)
+{
+    size_t k = h->hold_cap - h->hold_len;
+    if (k > n)
+        k = n;
+    memcpy(h->hold + h->hold_len, p, k);
+    h->hold_len += k;
+    if (k < n)
+        release(h, 0);
+    return k;
+}
+
+/* Raw-text content [mark, upto) of the current chunk. */
+static void
+content(gw_html_t *h, const char *upto)
+{
+    size_t n = upto - h->mark;
+    if (n == 0)
+        return;
+    if (h->text_cb)
+        h->cb.on_text(h->ctx, h->mark, n);
+    if (h->holding && h->skip_depth == 0) {
+        size_t k = hold_add(h, h->mark, n);
+        h->mark += k; /* no pass run is open while holding */
+        if (k == n)
+            return;
+    }
+    dispose(h, upto);
+}
+
+/* Raw-text content that is not in the chunk (a failed end-tag candidate kept in pend). */
+static void
+content_copy(gw_html_t *h, const char *p, size_t n)
+{
+    if (n == 0)
+        return;
+    if (h->text_cb)
+        h->cb.on_text(h->ctx, p, n);
+    if (h->holding && h->skip_depth == 0) {
+        size_t k = hold_add(h, p, n);
+        p += k;
+        n -= k;
+    }
+    if (h->skip_depth == 0)
+        emit(h, p, n);
+}
+
+static void
+text_end(gw_html_t *h)
+{
+    if (h->text_cb) {
+        h->text_cb = 0;
+        h->cb.on_text(h->ctx, NULL, 0);
+    }
+}
+
+/* ---- tags ----------------------------------------------------------------------------------- */
+
+static void
+begin_tag(gw_html_t *h, int is_end)
+{
+    h->mode = M_TAG;
+    h->tstate = T_NAME;
+    h->is_end = (uint8_t)is_end;
+    h->name_total = 0;
+    h->name_hash = FNV_OFFSET;
+    h->tag_drop = h->tag_remove = 0;
+}
+
+static void
+name_done(gw_html_t *h)
+{
+    h->id = h->name_total <= TNAME_MAX ? tag_lookup(h->tname, h->name_total) : GW_HTML_TAG_OTHER;
+}
+
+/* Advances the tag states over p[0..n). Returns the bytes consumed; *done = 1 when that
+ * includes the '>' ending the tag. */
+static size_t
+tag_scan(gw_html_t *h, const char *p, size_t n, int *done)
+{
+    const char *s = p, *e = p + n;
+    unsigned st = h->tstate;
+    unsigned char c;
+
+    while (s < e) {
+        c = (unsigned char)*s;
+        switch (st) {
+        case T_NAME:
+            while (!is_ws(c) && c != '/' && c != '>') {
+                c = lower(c);
+                if (h->name_total < TNAME_MAX)
+                    h->tname[h->name_total] = (char)c;
+                ++h->name_total;
+                h->name_hash = (h->name_hash ^ c) * FNV_PRIME;
+                if (++s == e)
+                    goto Partial;
+                c = (unsigned char)*s;
+            }
+            name_done(h);
+            if (c == '>')
+                goto Done;
+            st = T_BEFORE_ATTR;
+            break;
+        case T_BEFORE_ATTR:
+            if (c == '>')
+                goto Done;
+            if (!is_ws(c) && c != '/')
+                st = T_ATTR_NAME;
+            break;
+        case T_ATTR_NAME:
+            if (c == '>')
+                goto Done;
+            if (is_ws(c))
+                st = T_AFTER_NAME;
+            else if (c == '/')
+                st = T_BEFORE_ATTR;
+            else if (c == '=')
+                st = T_BEFORE_VALUE;
+            break;
+        case T_AFTER_NAME:
+            if (c == '>')
+                goto Done;
+            if (c == '=')
+                st = T_BEFORE_VALUE;
+            else if (c == '/')
+                st = T_BEFORE_ATTR;
+            else if (!is_ws(c))
+                st = T_ATTR_NAME;
+            break;
+        case T_BEFORE_VALUE:
+            if (c == '>')
+                goto Done;
+            if (c == '"')
+                st = T_DQ;
+            else if (c == '\'')
+                st = T_SQ;
+            else if (!is_ws(c))
+                st = T_UNQ;
+            break;
+        case T_DQ:
+        case T_SQ: {
+            const char *q = memchr(s, st == T_DQ ? '"' : '\'', e - s);
+            if (q == NULL)
+                goto Partial;
+            s = q;
+            st = T_AFTER_QUOTED;
+            break;
+        }
+        case T_UNQ:
+            if (c == '>')
+                goto Done;
+            if (is_ws(c))
+                st = T_BEFORE_ATTR;
+            break;
+        default: /* T_AFTER_QUOTED */
+            if (c == '>')
+                goto Done;
+            st = is_ws(c) || c == '/' ? T_BEFORE_ATTR : T_ATTR_NAME;
+            break;
+        }
+        ++s;
+    }
+Partial:
+    h->tstate = (uint8_t)st;
+    *done = 0;
+    return n;
+Done:
+    h->tstate = (uint8_t)st;
+    *done = 1;
+    return s + 1 - p;
+}
+
+/* A whole tag ends at cur: tbuf[0..tlen) + [mark, cur). */
+static void
+tag_done(gw_html_t *h, const char *cur)
+{
+    int in_tbuf = h->tlen != 0;
+    const char *raw;
+    size_t len;
+
+    if (in_tbuf)
+        capture(h, cur);
+    raw = in_tbuf ? h->tbuf : h->mark;
+    len = in_tbuf ? h->tlen : (size_t)(cur - h->mark);
+
+    if (h->is_end || h->skip_depth != 0) {
+        int dropit = h->is_end ? end_effects(h) : 1;
+        if (dropit) {
+            if (!in_tbuf)
+                drop(h, cur);
+        } else if (in_tbuf) {
+            emit(h, raw, len);
+        } else {
+            pass(h, cur);
+        }
+        h->tlen = 0;
+        if (h->is_end)
+            h->mode = M_TEXT;
+        else
+            start_effects(h, 0);
+        return;
+    }
+
+    gw_html_tag_t tag;
+    int act = GW_HTML_KEEP, kind = raw_kind(h->id);
+    tag_init(&tag, h, h->id, raw, len, h->tag_offset);
+    if (h->cb.on_tag != NULL)
+        act = h->cb.on_tag(h->ctx, &tag);
+    if ((act & GW_HTML_TEXT) && kind != RAW_NONE && h->cb.on_text != NULL)
+        h->text_cb = 1;
+    act &= 3;
+    if (act == GW_HTML_REMOVE) {
+        if (!in_tbuf)
+            drop(h, cur);
+        h->tlen = 0;
+        start_effects(h, 1);
+    } else if (act == GW_HTML_HOLD && kind != RAW_NONE) {
+        if (!in_tbuf) {
+            capture(h, cur);
+        }
+        h->holding = 1;
+        h->hold_len = 0;
+        h->held_offset = h->tag_offset;
+        start_effects(h, 0);
+    } else {
+        emit_start_tag(h, &tag, in_tbuf, cur);
+        start_effects(h, 0);
+    }
+}
+
+/* The tag so far (tbuf + [mark, cur)) has reached GW_HTML_MAX_TAG: decide now, stream the rest. */
+static void
+tag_overflow(gw_html_t *h, const char *cur)
+{
+    if (h->tstate == T_NAME)
+        name_done(h);
+    if (h->is_end) {
+        h->tag_drop = (uint8_t)end_effects(h);
+    } else if (h->skip_depth != 0) {
+        h->tag_drop = 1;
+    } else if (h->cb.on_overflow != NULL) {
+        gw_html_tag_t tag;
+        tag.id = (gw_html_tag_id_t)h->id;
+        tag.name = h->tname;
+        tag.name_len = h->name_total < TNAME_MAX ? h->name_total : TNAME_MAX;
+        tag.raw = NULL;
+        tag.raw_len = 0;
+        tag.offset = h->tag_offset;
+        tag._h = h;
+        tag._num_edits = 0;
+        if ((h->cb.on_overflow(h->ctx, &tag) & 3) == GW_HTML_REMOVE)
+            h->tag_drop = h->tag_remove = 1;
+    }
+    if (h->tag_drop) {
+        drop(h, cur);
+    } else {
+        if (h->tlen != 0)
+            emit(h, h->tbuf, h->tlen);
+        pass(h, cur);
+    }
+    h->tlen = 0;
+    h->mode = M_TAG_PASS;
+}
+
+/* The '<' prefix (tbuf + [mark, upto)) turned out to be text or a comment opener. */
+static void
+prefix_release(gw_html_t *h, const char *upto)
+{
+    if (h->tlen != 0 && h->skip_depth == 0)
+        emit(h, h->tbuf, h->tlen);
+    h->tlen = 0;
+    dispose(h, upto);
+}
+
+/* ---- raw text ------------------------------------------------------------------------------ */
+
+static int
+cand_step(gw_html_t *h, unsigned char c)
+{
+    const char *nm = tag_names[h->raw_id];
+    size_t nlen = strlen(nm);
+
+    switch (h->cand) {
+    case K_LT:
+        if (c == '/') {
+            h->cand = K_END_OPEN;
+            return R_CONT;
+        }
+        if (h->raw_id == GW_HTML_TAG_SCRIPT) {
+            if (h->sstate == S_DATA && c == '!') {
+                h->cand = K_BANG;
+                return R_CONT;
+            }
+            if (h->sstate == S_ESC && is_alpha(c)) {
+                h->cand = K_DESC;
+                h->cand_n = 0;
+                goto Name;
+            }
+        }
+        return R_FAIL;
+    case K_END_OPEN:
+        if (!is_alpha(c))
+            return R_FAIL;
+        h->cand = K_END_NAME;
+        h->cand_n = 0;
+        /* fallthrough */
+    case K_END_NAME:
+    case K_DESC:
+    Name:
+        if (is_alpha(c)) {
+            if (h->cand_n < nlen && lower(c) == (unsigned char)nm[h->cand_n]) {
+                ++h->cand_n;
+                return R_CONT;
+            }
+            return R_FAIL;
+        }
+        if (h->cand_n != nlen || !(is_ws(c) || c == '/' || c == '>'))
+            return R_FAIL;
+        if (h->cand == K_DESC) { /* "<script" inside "<!--": double escaped */
+            h->sstate = S_DESC;
+            h->dashes = 0;
+            return R_SWITCH;
+        }
+        if (h->sstate == S_DESC) { /* "</script" in double escaped: back to escaped */
+            h->sstate = S_ESC;
+            h->dashes = 0;
+            return R_SWITCH;
+        }
+        return R_END;
+    case K_BANG:
+        if (c != '-')
+            return R_FAIL;
+        h->cand = K_BANG_DASH;
+        return R_CONT;
+    default: /* K_BANG_DASH */
+        if (c != '-')
+            return R_FAIL;
+        h->sstate = S_ESC; /* "<!--": escaped, in the dash-dash state */
+        h->dashes = 2;
+        return R_SWITCH;
+    }
+}
+
+/* A candidate (pend + [mark, upto)) was content after all. */
+static void
+cand_content(gw_html_t *h, const char *upto)
+{
+    h->cand = K_NONE;
+    content_copy(h, h->pend, h->pend_len);
+    h->pend_len = 0;
+    content(h, upto);
+}
+
+/* "</name" + delimiter at s: the element ends; its end tag continues as a tag. */
+static void
+raw_end_tag(gw_html_t *h)
+{
+    text_end(h);
+    if (h->holding)
+        release(h, 1);
+    memcpy(h->tbuf, h->pend, h->pend_len);
+    h->tlen = h->pend_len;
+    h->pend_len = 0;
+    h->cand = K_NONE;
+    begin_tag(h, 1);
+    h->name_total = strlen(tag_names[h->raw_id]);
+    memcpy(h->tname, tag_names[h->raw_id], h->name_total);
+    h->name_hash = h->raw_hash;
+    h->tag_offset = h->cand_offset;
+}
+
+static const char *
+raw_step(gw_html_t *h, const char *cur, const char *end)
+{
+    const char *s;
+
+    if (h->cand != K_NONE) {
+        for (s = cur; s < end; ++s) {
+            switch (cand_step(h, (unsigned char)*s)) {
+            case R_CONT:
+                continue;
+            case R_FAIL:
+                cand_content(h, s);
+                return s;
+            case R_SWITCH:
+                cand_content(h, s + 1);
+                return s + 1;
+            default: /* R_END */
+                raw_end_tag(h);
+                return s;
+            }
+        }
+        return end;
+    }
+    if (h->raw_id != GW_HTML_TAG_SCRIPT || h->sstate == S_DATA) {
+        s = memchr(cur, '<', end - cur);
+        if (s == NULL) {
+            content(h, end);
+            return end;
+        }
+    } else {
+        for (s = cur; s < end; ++s) {
+            unsigned char c = (unsigned char)*s;
+            if (c == '-') {
+                if (h->dashes < 2)
+                    ++h->dashes;
+            } else if (c == '>' && h->dashes == 2) {
+                h->sstate = S_DATA; /* "-->" */
+                h->dashes = 0;
+                content(h, s + 1);
+                return s + 1;
+            } else {
+                h->dashes = 0;
+                if (c == '<')
+                    break;
+            }
+        }
+        if (s == end) {
+            content(h, end);
+            return end;
+        }
+    }
+    content(h, s);
+    h->cand = K_LT;
+    h->cand_offset = h->pos + (uint64_t)(s - h->chunk);
+    return s + 1;
+}
+
+/* ---- driver -------------------------------------------------------------------------------- */
+
+static const char *
+comment_step(gw_html_t *h, const char *s, const char *end)
+{
+    while (s < end) {
+        if (h->cstate == C_BODY) {
+            const char *q = memchr(s, '-', end - s);
+            if (q == NULL)
+                break;
+            s = q;
+        }
+        unsigned char c = (unsigned char)*s++;
+        switch (h->cstate) {
+        case C_START:
+        case C_START_DASH:
+            if (c == '>')
+                goto Done;
+            h->cstate = c != '-' ? C_BODY : h->cstate == C_START ? C_START_DASH : C_END;
+            break;
+        case C_BODY:
+            h->cstate = C_DASH;
+            break;
+        case C_DASH:
+            h->cstate = c == '-' ? C_END : C_BODY;
+            break;
+        case C_END:
+            if (c == '>')
+                goto Done;
+            h->cstate = c == '!' ? C_BANG : c == '-' ? C_END : C_BODY;
+            break;
+        default: /* C_BANG: "--!" */
+            if (c == '>')
+                goto Done;
+            h->cstate = c == '-' ? C_DASH : C_BODY;
+            break;
+        }
+    }
+    dispose(h, end);
+    return end;
+Done:
+    dispose(h, s);
+    h->mode = M_TEXT;
+    return s;
+}
+
+static const char *
+step(gw_html_t *h, const char *cur, const char *end)
+{
+    const char *q;
+    unsigned char c = (unsigned char)*cur;
+    int done;
+
+    switch (h->mode) {
+    case M_TEXT:
+        q = memchr(cur, '<', end - cur);
+        if (q == NULL) {
+            dispose(h, end);
+            return end;
+        }
+        dispose(h, q);
+        h->tag_offset = h->pos + (uint64_t)(q - h->chunk);
+        h->mode = M_LT;
+        return q + 1;
+    case M_LT:
+        if (is_alpha(c)) {
+            begin_tag(h, 0);
+            return cur;
+        }
+        if (c == '/' || c == '!') {
+            h->mode = c == '/' ? M_LT_SLASH : M_MD;
+            return cur + 1;
+        }
+        prefix_release(h, cur);
+        h->mode = c == '?' ? M_BOGUS : M_TEXT; /* "<?" opens a bogus comment, else '<' is text */
+        return cur;
+    case M_LT_SLASH:
+        if (is_alpha(c)) {
+            begin_tag(h, 1);
+            return cur;
+        }
+        if (c == '>') { /* "</>" is dropped by browsers; pass it */
+            prefix_release(h, cur + 1);
+            h->mode = M_TEXT;
+            return cur + 1;
+        }
+        prefix_release(h, cur);
+        h->mode = M_BOGUS;
+        return cur;
+    case M_MD:
+    case M_MD_DASH:
+        if (c == '-' && h->mode == M_MD) {
+            h->mode = M_MD_DASH;
+            return cur + 1;
+        }
+        if (c == '-') {
+            prefix_release(h, cur + 1);
+            h->mode = M_COMMENT;
+            h->cstate = C_START;
+            return cur + 1;
+        }
+        prefix_release(h, cur); /* doctype, "<![CDATA[" in HTML content, "<!x": up to '>' */
+        h->mode = M_BOGUS;
+        return cur;
+    case M_COMMENT:
+        return comment_step(h, cur, end);
+    case M_BOGUS:
+        q = memchr(cur, '>', end - cur);
+        if (q == NULL) {
+            dispose(h, end);
+            return end;
+        }
+        dispose(h, q + 1);
+        h->mode = M_TEXT;
+        return q + 1;
+    case M_TAG: {
+        size_t room = GW_HTML_MAX_TAG - h->tlen - (size_t)(cur - h->mark), lim = end - cur;
+        if (lim > room)
+            lim = room;
+        cur += tag_scan(h, cur, lim, &done);
+        if (done)
+            tag_done(h, cur);
+        else if (cur < end)
+            tag_overflow(h, cur);
+        return cur;
+    }
+    case M_TAG_PASS:
+        cur += tag_scan(h, cur, end - cur, &done);
+        if (h->tag_drop)
+            drop(h, cur);
+        else
+            pass(h, cur);
+        if (done) {
+            if (h->is_end)
+                h->mode = M_TEXT;
+            else
+                start_effects(h, h->tag_remove);
+        }
+        return cur;
+    case M_RAW:
+        return raw_step(h, cur, end);
+    default: /* M_PLAIN */
+        content(h, end);
+        return end;
+    }
+}
+
+int
+gw_html_write(gw_html_t *h, const char *p, size_t n)
+{
+    const char *cur = p, *end = p + n;
+
+    if (h == NULL || (p == NULL && n != 0) || h->ended)
+        return -1;
+    if (n == 0)
+        return 0;
+    h->chunk = h->mark = p;
+    h->pass_from = NULL;
+    while (cur < end)
+        cur = step(h, cur, end);
+    switch (h->mode) {
+    case M_LT:
+    case M_LT_SLASH:
+    case M_MD:
+    case M_MD_DASH:
+    case M_TAG:
+        capture(h, end); /* M_TAG bounded its scan: this fits */
+        break;
+    case M_RAW:
+        if (h->cand != K_NONE) {
+            flush_pass(h);
+            memcpy(h->pend + h->pend_len, h->mark, end - h->mark);
+            h->pend_len += (uint8_t)(end - h->mark);
+            h->mark = end;
+        }
+        break;
+    default:
+        break;
+    }
+    flush_pass(h);
+    h->chunk = h->mark = NULL;
+    h->pos += n;
+    return 0;
+}
+
+int
+gw_html_end(gw_html_t *h)
+{
+    if (h == NULL || h->ended)
+        return -1;
+    h->ended = 1;
+    switch (h->mode) {
+    case M_LT:
+    case M_LT_SLASH:
+    case M_MD:
+    case M_MD_DASH:
+    case M_TAG: /* unterminated: browsers drop it, we pass it */
+        if (h->skip_depth == 0)
+            emit(h, h->tbuf, h->tlen);
+        h->tlen = 0;
+        break;
+    case M_RAW:
+    case M_PLAIN:
+        h->cand = K_NONE;
+        content_copy(h, h->pend, h->pend_len);
+        h->pend_len = 0;
+        text_end(h);
+        if (h->holding)
+            release(h, 1);
+        break;
+    default:
+        break;
+    }
+    if (!h->injected && h->inject_len != 0) {
+        h->injected = 1;
+        emit(h, h->inject, h->inject_len);
+    }
+    return 0;
+}
+
+/* ---- life cycle ---------------------------------------------------------------------------- */
+
+size_t
+gw_html_sizeof(size_t hold_cap)
+{
+    return sizeof(gw_html_t) + hold_cap;
+}
+
+gw_html_t *
+gw_html_init(void *mem, size_t hold_cap, const gw_html_cb_t *cb, void *ctx)
+{
+    gw_html_t *h = mem;
+    if (mem == NULL || cb == NULL || cb->emit == NULL)
+        return NULL;
+    memset(h, 0, offsetof(gw_html_t, out)); /* the buffers need no zeroing */
+    h->cb = *cb;
+    h->ctx = ctx;
+    h->hold_cap = hold_cap;
+    h->mode = M_TEXT;
+    return h;
+}
+
+gw_html_t *
+gw_html_new(size_t hold_cap, const gw_html_cb_t *cb, void *ctx)
+{
+    void *mem;
+    if (cb == NULL || cb->emit == NULL || hold_cap > SIZE_MAX - sizeof(gw_html_t))
+        return NULL;
+    mem = malloc(gw_html_sizeof(hold_cap));
+    if (mem == NULL)
+        return NULL;
+    return gw_html_init(mem, hold_cap, cb, ctx);
+}
+
+void
+gw_html_free(gw_html_t *h)
+{
+    free(h);
+}
+
+void
+gw_html_set_nonce(gw_html_t *h, const char *nonce, size_t len)
+{
+    h->nonce = nonce;
+    h->nonce_len = nonce != NULL ? len : 0;
+}
+
+void
+gw_html_set_inject(gw_html_t *h, const char *snippet, size_t len)
+{
+    h->inject = snippet;
+    h->inject_len = snippet != NULL ? len : 0;
+}
+
+/* ---- character references ------------------------------------------------------------------ */
+
+/* Named references for ASCII characters (WHATWG entities.json), plus &nbsp;. Entries without
+ * ';' are the legacy forms browsers also accept without it. */
+static const struct {
+    const char *name, *val;
+} named_refs[] = {
+    {"Tab;", "\t"},     {"NewLine;", "\n"}, {"excl;", "!"},   {"quot;", "\""},   {"QUOT;", "\""},  {"quot", "\""},
+    {"QUOT", "\""},     {"num;", "#"},      {"dollar;", "$"}, {"percnt;", "%"},  {"amp;", "&"},    {"AMP;", "&"},
+    {"amp", "&"},       {"AMP", "&"},       {"apos;", "'"},   {"lpar;", "("},    {"rpar;", ")"},   {"ast;", "*"},
+    {"midast;", "*"},   {"plus;", "+"},     {"comma;", ","},  {"period;", "."},  {"sol;", "/"},    {"colon;", ":"},
+    {"semi;", ";"},     {"lt;", "<"},       {"LT;", "<"},     {"lt", "<"},       {"LT", "<"},      {"equals;", "="},
+    {"gt;", ">"},       {"GT;", ">"},       {"gt", ">"},      {"GT", ">"},       {"quest;", "?"},  {"commat;", "@"},
+    {"lsqb;", "["},     {"lbrack;", "["},   {"bsol;", "\\"},  {"rsqb;", "]"},    {"rbrack;", "]"}, {"Hat;", "^"},
+    {"lowbar;", "_"},   {"UnderBar;", "_"}, {"grave;", "`"},  {"DiacriticalGrave;", "`"},          {"lcub;", "{"},
+    {"lbrace;", "{"},   {"verbar;", "|"},   {"vert;", "|"},   {"VerticalLine;", "|"},              {"rcub;", "}"},
+    {"rbrace;", "}"},   {"fjlig;", "fj"},   {"nbsp;", "\xc2\xa0"}, {"nbsp", "\xc2\xa0"}};
+
+/* §13.2.5.80: code points 0x80-0x9F read as windows-1252 (0 = left as is). */
+static const uint16_t c1_table[32] = {0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+                                      0x2039, 0x0152, 0,      0x017D, 0,      0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+                                      0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178};
+
+static size_t
+put_utf8(char *o, uint32_t cp)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xc0 | cp >> 6);
+        o[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xe0 | cp >> 12);
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        o[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    o[0] = (char)(0xf0 | cp >> 18);
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    o[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+static int
+is_alnum(unsigned char c)
+{
+    return is_alpha(c) || (c >= '0' && c <= '9');
+}
+
+static int
+hex_val(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+        return (c | 0x20) - 'a' + 10;
+    return -1;
+}
+
+size_t
+gw_html_decode(const char *in, size_t len, char *o)
+{
+    size_t i = 0, n = 0;
+
+    while (i < len) {
+        const char *amp = memchr(in + i, '&', len - i);
+        size_t run = amp != NULL ? (size_t)(amp - in) - i : len - i;
+        memmove(o + n, in + i, run);
+        n += run;
+        i += run;
+        if (i == len)
+            break;
+        if (i + 1 < len && in[i + 1] == '#') { /* §13.2.5.74-80 numeric character reference */
+            size_t j = i + 2, start;
+            int hex = j < len && (in[j] | 0x20) == 'x';
+            uint32_t cp = 0;
+            j += hex;
+            start = j;
+            for (; j < len; ++j) {
+                int d = hex ? hex_val((unsigned char)in[j]) : (in[j] >= '0' && in[j] <= '9' ? in[j] - '0' : -1);
+                if (d < 0)
+                    break;
+                cp = cp * (hex ? 16 : 10) + (uint32_t)d;
+                if (cp > 0x10FFFF)
+                    cp = 0x110000; /* saturate: stays out of range */
+            }
+            if (j == start) { /* "&#" or "&#x" without digits: not a reference */
+                o[n++] = '&';
+                ++i;
+                continue;
+            }
+            if (j < len && in[j] == ';')
+                ++j;
+            if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+                cp = 0xFFFD;
+            else if (cp >= 0x80 && cp <= 0x9F && c1_table[cp - 0x80] != 0)
+                cp = c1_table[cp - 0x80];
+            n += put_utf8(o + n, cp);
+            i = j;
+            continue;
+        }
+        /* §13.2.5.73 named character reference: the longest match wins */
+        size_t best = 0, best_len = 0;
+        for (size_t k = 0; k != sizeof(named_refs) / sizeof(named_refs[0]); ++k) {
+            size_t l = strlen(named_refs[k].name);
+            if (l > best_len && l <= len - i - 1 && memcmp(in + i + 1, named_refs[k].name, l) == 0) {
+                best = k;
+                best_len = l;
+            }
+        }
+        if (best_len != 0 && named_refs[best].name[best_len - 1] != ';') {
+            /* legacy form in an attribute value: not a reference before '=' or an alphanumeric */
+            size_t j = i + 1 + best_len;
+            if (j < len && (in[j] == '=' || is_alnum((unsigned char)in[j])))
+                best_len = 0;
+        }
+        if (best_len == 0) {
+            o[n++] = '&';
+            ++i;
+            continue;
+        }
+        size_t vl = strlen(named_refs[best].val);
+        memmove(o + n, named_refs[best].val, vl);
+        n += vl;
+        i += 1 + best_len;
+    }
+    return n;
+}

@@ -1,0 +1,863 @@
+/*
+ * Unit tests for the streaming HTML rewriter (filters/html.c).
+ *
+ * Golden cases live in tests/data/rewriter/<case>/{input.html,expected.html[,config]}; the
+ * policy is the fixed demo policy of html_policy.h. `config` lines: "inject <text>" or
+ * "inject off" (default: POLICY_SNIPPET), "nonce off", "hold_cap <n>" (default 65536),
+ * "callbacks keep" (no callbacks). Every case is fed whole, byte by byte, split in two at
+ * every position, and at random multi-split points: the output must be expected.html each
+ * time. Then API tests: character-reference decoding, attribute iteration and edits,
+ * removal, hold, text streaming, overflow, injection, nonce, life cycle, zero-copy.
+ * Run from the repository root (or set CG_SRCDIR).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "html.h"
+#include "html_policy.h"
+
+/* ---- harness ---------------------------------------------------------------------------- */
+
+typedef struct st_config_t {
+    const gw_html_cb_t *cb;
+    int nonce;
+    const char *inject; /* NULL: none */
+    size_t hold_cap;
+    char inject_buf[256];
+} config_t;
+
+static char *
+slurp(const char *rel, size_t *len)
+{
+    const char *dir = getenv("CG_SRCDIR");
+    char path[1024];
+    FILE *f;
+    char *buf = NULL;
+    long n;
+
+    snprintf(path, sizeof(path), "%s/%s", dir != NULL ? dir : ".", rel);
+    f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)n + 1);
+        if (buf != NULL && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+            buf[n] = '\0';
+            *len = (size_t)n;
+        } else {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+static void
+config_default(config_t *c)
+{
+    c->cb = &policy_cb;
+    c->nonce = 1;
+    c->inject = POLICY_SNIPPET;
+    c->hold_cap = 65536;
+}
+
+static void
+config_load(const char *name, config_t *c)
+{
+    char rel[256], *text, *line, *save = NULL;
+    size_t len;
+
+    config_default(c);
+    snprintf(rel, sizeof(rel), "tests/data/rewriter/%s/config", name);
+    if ((text = slurp(rel, &len)) == NULL)
+        return;
+    for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        if (strcmp(line, "inject off") == 0) {
+            c->inject = NULL;
+        } else if (strncmp(line, "inject ", 7) == 0) {
+            snprintf(c->inject_buf, sizeof(c->inject_buf), "%s", line + 7);
+            c->inject = c->inject_buf;
+        } else if (strcmp(line, "nonce off") == 0) {
+            c->nonce = 0;
+        } else if (strncmp(line, "hold_cap ", 9) == 0) {
+            c->hold_cap = strtoul(line + 9, NULL, 10);
+        } else if (strcmp(line, "callbacks keep") == 0) {
+            c->cb = &policy_keep_cb;
+        } else {
+            fail_msg("%s: unknown config line '%s'", rel, line);
+        }
+    }
+    free(text);
+}
+
+/* Memory reused by the runs of one check_all_splits (re-initialised, dirty, each run). */
+typedef struct st_harness_t {
+    policy_t *pol;
+    void *mem;
+    size_t mem_size;
+} harness_t;
+
+/* Rewrites in[0..len) cut at cuts[0..ncuts) (ascending); the output is hs->pol->out[0..len). */
+static void
+rewrite(harness_t *hs, const config_t *c, const char *in, size_t len, const size_t *cuts, size_t ncuts)
+{
+    gw_html_t *h;
+    size_t from = 0;
+
+    assert_true(gw_html_sizeof(c->hold_cap) <= hs->mem_size);
+    hs->pol->len = 0;
+    h = gw_html_init(hs->mem, c->hold_cap, c->cb, hs->pol);
+    assert_non_null(h);
+    if (c->nonce)
+        gw_html_set_nonce(h, POLICY_NONCE, strlen(POLICY_NONCE));
+    if (c->inject != NULL)
+        gw_html_set_inject(h, c->inject, strlen(c->inject));
+    for (size_t i = 0; i <= ncuts; ++i) {
+        size_t to = i < ncuts ? cuts[i] : len;
+        assert_int_equal(gw_html_write(h, in + from, to - from), 0);
+        from = to;
+    }
+    assert_int_equal(gw_html_end(h), 0);
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t
+rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void
+check_same(const char *what, const char *name, const char *exp, size_t exp_len, const char *got, size_t got_len)
+{
+    size_t i = 0;
+    if (exp_len == got_len && (exp_len == 0 || memcmp(exp, got, exp_len) == 0))
+        return;
+    if (got == NULL)
+        got = "";
+    while (i < exp_len && i < got_len && exp[i] == got[i])
+        ++i;
+    print_error("%s, %s: output differs at byte %zu (expected %zu bytes, got %zu)\n  expected: %.80s\n  got:      %.80s\n", name,
+                what, i, exp_len, got_len, exp + (i > 20 ? i - 20 : 0), got + (i > 20 ? i - 20 : 0));
+    fail();
+}
+
+/* Feeds `in` every way and compares with exp. Returns the number of runs. */
+static size_t
+check_all_splits(const char *name, const config_t *c, const char *in, size_t len, const char *exp, size_t exp_len)
+{
+    harness_t hs = {calloc(1, sizeof(policy_t)), NULL, gw_html_sizeof(c->hold_cap)};
+    size_t runs = 0, cuts[16], *bytes;
+    char what[64];
+
+    hs.mem = malloc(hs.mem_size);
+    memset(hs.mem, 0x5a, hs.mem_size);
+    rewrite(&hs, c, in, len, NULL, 0);
+    check_same("whole", name, exp, exp_len, hs.pol->out, hs.pol->len);
+    ++runs;
+
+    bytes = malloc((len ? len : 1) * sizeof(size_t));
+    for (size_t i = 0; i + 1 < len; ++i)
+        bytes[i] = i + 1;
+    rewrite(&hs, c, in, len, bytes, len ? len - 1 : 0);
+    free(bytes);
+    check_same("byte by byte", name, exp, exp_len, hs.pol->out, hs.pol->len);
+    ++runs;
+
+    for (size_t at = 1; at < len; ++at) {
+        rewrite(&hs, c, in, len, &at, 1);
+        snprintf(what, sizeof(what), "split at %zu", at);
+        check_same(what, name, exp, exp_len, hs.pol->out, hs.pol->len);
+        ++runs;
+    }
+
+    for (int r = 0; r != 200 && len > 1; ++r) {
+        size_t k = 2 + rng() % 14;
+        for (size_t i = 0; i != k; ++i)
+            cuts[i] = 1 + rng() % (len - 1);
+        for (size_t i = 1; i < k; ++i) /* insertion sort */
+            for (size_t j = i; j > 0 && cuts[j - 1] > cuts[j]; --j) {
+                size_t t = cuts[j];
+                cuts[j] = cuts[j - 1];
+                cuts[j - 1] = t;
+            }
+        rewrite(&hs, c, in, len, cuts, k);
+        snprintf(what, sizeof(what), "random split #%d", r);
+        check_same(what, name, exp, exp_len, hs.pol->out, hs.pol->len);
+        ++runs;
+    }
+    free(hs.pol->out);
+    free(hs.pol);
+    free(hs.mem);
+    return runs;
+}
+
+static const char *const cases[] = {"tracker_page", "comment_script", "script_end", "cdata",   "uppercase",
+                                    "attr_quoting", "no_head",        "no_body",    "malformed", "over_cap",
+                                    "utf8",         "entities",       "inline_hold", "raw_text", NULL};
+
+static void
+test_golden(void **state)
+{
+    const char *name = *state;
+    char rel[256], *in, *exp;
+    size_t in_len, exp_len;
+    config_t c;
+
+    snprintf(rel, sizeof(rel), "tests/data/rewriter/%s/input.html", name);
+    in = slurp(rel, &in_len);
+    snprintf(rel, sizeof(rel), "tests/data/rewriter/%s/expected.html", name);
+    exp = slurp(rel, &exp_len);
+    if (in == NULL || exp == NULL) {
+        free(in);
+        free(exp);
+        fail_msg("%s: cannot read input.html / expected.html (run from the repository root)", name);
+    }
+    config_load(name, &c);
+    check_all_splits(name, &c, in, in_len, exp, exp_len);
+    free(in);
+    free(exp);
+}
+
+/* With no callbacks, nonce or injection, every case's input comes back byte-identical. */
+static void
+test_keep_all_identity(void **state)
+{
+    config_t c = {.cb = &policy_keep_cb, .nonce = 0, .inject = NULL, .hold_cap = 0};
+    for (int i = 0; cases[i] != NULL; ++i) {
+        char rel[256], *in;
+        size_t len;
+        snprintf(rel, sizeof(rel), "tests/data/rewriter/%s/input.html", cases[i]);
+        in = slurp(rel, &len);
+        assert_non_null(in);
+        check_all_splits(cases[i], &c, in, len, in, len);
+        free(in);
+    }
+}
+
+/* Inputs that end in every kind of unfinished construct pass through byte-identical. */
+static void
+test_eof_states(void **state)
+{
+    static const char *const inputs[] = {
+        "<",          "a <",         "</",           "<!",           "<!-",         "<!--",        "<!-- x -",
+        "<!-- x --",  "<!-- x --!",  "<!doctype",    "<?pi",         "</x",         "</ x",        "<a",
+        "<a href",    "<a href=",    "<a href=\"x",  "<a href='x",   "<a href=x",   "<a b/",       "<script>x<",
+        "<script>x</", "<script>x</scr", "<script>x</script", "<script><!--", "<script><!--<script>",
+        "<script><!--<script></script", "<style>a</styl", "<textarea></text", "<title>t</TITLE", "<plaintext></plaintext>",
+        "<xmp><!--", "<iframe>x</ifr", NULL};
+    config_t c = {.cb = &policy_keep_cb};
+    for (int i = 0; inputs[i] != NULL; ++i)
+        check_all_splits(inputs[i], &c, inputs[i], strlen(inputs[i]), inputs[i], strlen(inputs[i]));
+    /* with the policy, the nonce and an injection, the unfinished tag is still passed as is */
+    config_default(&c);
+    c.inject = "<!--CG-->";
+    static const char in[] = "<p>x</p><script src=\"https://connect.facebook.net/x.js\"";
+    static const char exp[] = "<p>x</p><script src=\"https://connect.facebook.net/x.js\"<!--CG-->";
+    check_all_splits("eof policy", &c, in, sizeof(in) - 1, exp, sizeof(exp) - 1);
+}
+
+/* ---- callbacks for the API tests ----------------------------------------------------------- */
+
+typedef struct st_rec_t {
+    policy_t sink;      /* output */
+    int (*tag)(struct st_rec_t *, gw_html_tag_t *);
+    int (*held)(struct st_rec_t *, gw_html_tag_t *, const char *, size_t, int);
+    int overflow_action;
+    char log[4096]; /* what the callbacks saw */
+    size_t log_len;
+    char text[1024]; /* on_text pieces, concatenated */
+    size_t text_len;
+    int text_ends, overflows;
+} rec_t;
+
+static void
+logf_(rec_t *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(r->log + r->log_len, sizeof(r->log) - r->log_len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        r->log_len += (size_t)n;
+}
+
+static void
+rec_emit(void *ctx, const char *p, size_t n)
+{
+    policy_emit(&((rec_t *)ctx)->sink, p, n);
+}
+
+static int
+rec_tag(void *ctx, gw_html_tag_t *tag)
+{
+    rec_t *r = ctx;
+    return r->tag != NULL ? r->tag(r, tag) : GW_HTML_KEEP;
+}
+
+static int
+rec_held(void *ctx, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+{
+    rec_t *r = ctx;
+    return r->held != NULL ? r->held(r, tag, content, len, complete) : GW_HTML_KEEP;
+}
+
+static void
+rec_text(void *ctx, const char *p, size_t n)
+{
+    rec_t *r = ctx;
+    if (n == 0) {
+        ++r->text_ends;
+        return;
+    }
+    assert_true(r->text_len + n <= sizeof(r->text));
+    memcpy(r->text + r->text_len, p, n);
+    r->text_len += n;
+}
+
+static int
+rec_overflow(void *ctx, gw_html_tag_t *tag)
+{
+    rec_t *r = ctx;
+    ++r->overflows;
+    logf_(r, "overflow %d %.*s @%llu;", (int)tag->id, (int)tag->name_len, tag->name, (unsigned long long)tag->offset);
+    assert_null(tag->raw);
+    return r->overflow_action;
+}
+
+static const gw_html_cb_t rec_cb = {rec_emit, rec_tag, rec_held, rec_text, rec_overflow};
+
+/* Runs in through a fresh rewriter with rec callbacks, whole and in every 2-split, checks that
+ * the output is always exp, and leaves the whole-input run's record in *r. */
+static void
+rec_check(rec_t *r, size_t hold_cap, const char *nonce, const char *inject, const char *in, const char *exp)
+{
+    size_t len = strlen(in);
+    for (size_t at = 0; at <= len; ++at) {
+        rec_t run = *r;
+        gw_html_t *h = gw_html_new(hold_cap, &rec_cb, &run);
+        assert_non_null(h);
+        if (nonce != NULL)
+            gw_html_set_nonce(h, nonce, strlen(nonce));
+        if (inject != NULL)
+            gw_html_set_inject(h, inject, strlen(inject));
+        assert_int_equal(gw_html_write(h, in, at), 0);
+        assert_int_equal(gw_html_write(h, in + at, len - at), 0);
+        assert_int_equal(gw_html_end(h), 0);
+        gw_html_free(h);
+        char what[32];
+        snprintf(what, sizeof(what), "split at %zu", at);
+        check_same(what, in, exp, strlen(exp), run.sink.out != NULL ? run.sink.out : "", run.sink.len);
+        if (at == len) {
+            free(r->sink.out);
+            *r = run;
+        } else {
+            free(run.sink.out);
+        }
+    }
+}
+
+/* Frees the output and forgets what was recorded; keeps the behaviour fields. */
+static void
+rec_free(rec_t *r)
+{
+    free(r->sink.out);
+    memset(&r->sink, 0, sizeof(r->sink));
+    r->log[0] = '\0';
+    r->log_len = r->text_len = 0;
+    r->text_ends = r->overflows = 0;
+}
+
+/* ---- API tests ----------------------------------------------------------------------------- */
+
+static void
+test_decode(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } t[] = {
+        {"", ""},
+        {"plain", "plain"},
+        {"a&amp;b", "a&b"},
+        {"&amp;&AMP;&quot;&QUOT;&lt;&gt;&apos;", "&&\"\"<>'"},
+        {"&amp", "&"},
+        {"&amp/x", "&/x"},
+        {"&ampx", "&ampx"},        /* legacy form before an alphanumeric: not a reference */
+        {"&amp=1", "&amp=1"},      /* ... nor before '=' (attribute value rule) */
+        {"&amp;x", "&x"},          /* with ';' always */
+        {"&Amp;", "&Amp;"},        /* names are case-sensitive */
+        {"&#47;&#x2F;&#X2f;", "///"},
+        {"&#47&#x2Fz", "//z"},     /* without ';' */
+        {"&#", "&#"},
+        {"&#x;", "&#x;"},
+        {"&#;", "&#;"},
+        {"&#0;", "\xef\xbf\xbd"},
+        {"&#xD800;", "\xef\xbf\xbd"},
+        {"&#x110000;", "\xef\xbf\xbd"},
+        {"&#99999999999999999999;", "\xef\xbf\xbd"},
+        {"&#x80;&#x9F;&#x81;", "\xe2\x82\xac\xc5\xb8\xc2\x81"}, /* windows-1252 remap; 0x81 stays */
+        {"&#xe9;&#x4E2D;&#x1F680;", "\xc3\xa9\xe4\xb8\xad\xf0\x9f\x9a\x80"},
+        {"https&colon;&sol;&sol;t&period;example&sol;x", "https://t.example/x"},
+        {"&lpar;&rpar;&lsqb;&rsqb;&lcub;&rcub;&Tab;&NewLine;", "()[]{}\t\n"},
+        {"&nbsp;&nbsp", "\xc2\xa0\xc2\xa0"},
+        {"&fjlig;", "fj"},
+        {"&eacute;&unknown;&", "&eacute;&unknown;&"}, /* other named references are left as they are */
+        {"a & b &; &&amp;", "a & b &; &&"},
+        {NULL, NULL} /* end of list */
+    };
+    char buf[64];
+    for (int i = 0; t[i].in != NULL; ++i) {
+        size_t n = gw_html_decode(t[i].in, strlen(t[i].in), buf);
+        assert_true(n <= strlen(t[i].in));
+        if (n != strlen(t[i].out) || memcmp(buf, t[i].out, n) != 0)
+            fail_msg("decode '%s': got '%.*s', want '%s'", t[i].in, (int)n, buf, t[i].out);
+        /* in place */
+        char inplace[64];
+        strcpy(inplace, t[i].in);
+        assert_int_equal(gw_html_decode(inplace, strlen(inplace), inplace), n);
+        assert_memory_equal(inplace, buf, n);
+    }
+    assert_int_equal(gw_html_decode(NULL, 0, buf), 0);
+}
+
+static int
+log_attrs(rec_t *r, gw_html_tag_t *tag)
+{
+    gw_html_attr_t a;
+    size_t it = 0;
+    logf_(r, "<%d %.*s @%llu", (int)tag->id, (int)tag->name_len, tag->name, (unsigned long long)tag->offset);
+    while (gw_html_attr_next(tag, &it, &a)) {
+        if (a.value != NULL)
+            logf_(r, " [%.*s]=[%.*s]", (int)a.name_len, a.name, (int)a.value_len, a.value);
+        else
+            logf_(r, " [%.*s]", (int)a.name_len, a.name);
+    }
+    logf_(r, ">");
+    return GW_HTML_KEEP;
+}
+
+static void
+test_attributes(void **state)
+{
+    rec_t r = {.tag = log_attrs};
+    static const char in[] = "x<IMG a b=1 c = '2' D=\"3 > 4\"e=5/ =f g=\"\"h=/i/ j=>"
+                             "<br/><p\tq\nr=s\fz><x-custom-element data-a=1></x-custom-element><a/b>";
+    rec_check(&r, 0, NULL, NULL, in, in);
+    char want[1024];
+    snprintf(want, sizeof(want),
+             "<%d IMG @1 [a] [b]=[1] [c]=[2] [D]=[3 > 4] [e]=[5/] [=f] [g]=[] [h]=[/i/] [j]=[]>"
+             "<%d br @50><%d p @55 [q] [r]=[s] [z]><0 x-custom-element @66 [data-a]=[1]><%d a @112 [b]>",
+             GW_HTML_TAG_IMG, GW_HTML_TAG_BR, GW_HTML_TAG_OTHER, GW_HTML_TAG_A);
+    assert_string_equal(r.log, want);
+    rec_free(&r);
+}
+
+static int
+tag_ids(rec_t *r, gw_html_tag_t *tag)
+{
+    logf_(r, "%d,", (int)tag->id);
+    return GW_HTML_KEEP;
+}
+
+static void
+test_tag_ids(void **state)
+{
+    /* every known name, upper-case, in id order; then near misses */
+    static const char in[] = "<A><AREA><AUDIO><BASE><BODY><BR><COL><EMBED><FORM><HEAD><HR><HTML><IFRAME></IFRAME><IMG><INPUT>"
+                             "<LINK><META><NOEMBED></NOEMBED><NOFRAMES></NOFRAMES><NOSCRIPT><OBJECT><PARAM><SCRIPT></SCRIPT>"
+                             "<SOURCE><STYLE></STYLE><TEXTAREA></TEXTAREA><TITLE></TITLE><TRACK><VIDEO><WBR><XMP></XMP>"
+                             "<PLAINTEXT><abbr>";
+    rec_t r = {.tag = tag_ids};
+    rec_check(&r, 0, NULL, NULL, in, in);
+    char want[256] = "";
+    for (int id = GW_HTML_TAG_A; id < GW_HTML_TAG__COUNT; ++id)
+        if (id != GW_HTML_TAG_PLAINTEXT)
+            snprintf(want + strlen(want), sizeof(want) - strlen(want), "%d,", id);
+    snprintf(want + strlen(want), sizeof(want) - strlen(want), "%d,", GW_HTML_TAG_PLAINTEXT); /* <abbr> is text */
+    assert_string_equal(r.log, want);
+    rec_free(&r);
+
+    static const char in2[] = "<scripts><scrip><ifram><bodyx><a1><h-ead><ab>";
+    rec_t r2 = {.tag = tag_ids};
+    rec_check(&r2, 0, NULL, NULL, in2, in2);
+    assert_string_equal(r2.log, "0,0,0,0,0,0,0,");
+    rec_free(&r2);
+}
+
+static int
+edits(rec_t *r, gw_html_tag_t *tag)
+{
+    gw_html_attr_t a;
+    if (!gw_html_attr_find(tag, "id", 2, &a) || a.value == NULL)
+        return GW_HTML_KEEP;
+    switch (a.value[0]) {
+    case '1': /* set existing (dropping its duplicate), set new, bare attribute, escaping */
+        assert_int_equal(gw_html_attr_set(tag, "HREF", 4, "/a?b=1&c=\"2\"", 12), 0);
+        assert_int_equal(gw_html_attr_set(tag, "async", 5, NULL, 0), 0);
+        assert_int_equal(gw_html_attr_set(tag, "data-x", 6, "y", 1), 0);
+        break;
+    case '2': /* remove all duplicates; rename keeps the value as written */
+        assert_int_equal(gw_html_attr_remove(tag, "ping", 4), 0);
+        assert_int_equal(gw_html_attr_rename(tag, "src", 3, "data-cg-src", 11), 0);
+        break;
+    case '3': /* rename + set of the same name combine; rename drops existing targets */
+        assert_int_equal(gw_html_attr_rename(tag, "type", 4, "data-cg-type", 12), 0);
+        assert_int_equal(gw_html_attr_set(tag, "type", 4, "text/plain", 10), 0);
+        break;
+    case '4': /* a later edit of a name replaces the earlier one */
+        assert_int_equal(gw_html_attr_set(tag, "title", 5, "first", 5), 0);
+        assert_int_equal(gw_html_attr_remove(tag, "title", 5), 0);
+        assert_int_equal(gw_html_attr_set(tag, "class", 5, "x", 1), 0);
+        assert_int_equal(gw_html_attr_set(tag, "CLASS", 5, "y", 1), 0);
+        break;
+    case '5': /* the edit limit */
+        for (int i = 0; i != GW_HTML_MAX_EDITS; ++i)
+            assert_int_equal(gw_html_attr_set(tag, "abcdefghij" + i, 1, "v", 1), 0);
+        assert_int_equal(gw_html_attr_set(tag, "z", 1, "v", 1), -1);
+        assert_int_equal(gw_html_attr_remove(tag, "zz", 2), -1);
+        assert_int_equal(gw_html_attr_set(tag, "a", 1, "w", 1), 0); /* replacing still works */
+        break;
+    case '6': /* removing the attribute before one glued to it keeps them apart */
+        assert_int_equal(gw_html_attr_remove(tag, "title", 5), 0);
+        assert_int_equal(gw_html_attr_set(tag, "alt", 3, "", 0), 0);
+        break;
+    }
+    return GW_HTML_KEEP;
+}
+
+static void
+test_edits(void **state)
+{
+    rec_t r = {.tag = edits};
+    rec_check(&r, 0, NULL, NULL,
+              "<a id=1 href=\"/x\" HREF='/y'>1</a>"
+              "<img id=2 src=a.gif ping=x PING=\"y\" src='b.gif' />"
+              "<script id=3 data-cg-type=old TYPE=module></script>"
+              "<p id=4 title=t class=c>4</p>"
+              "<i id=5 a=1>5</i>"
+              "<img id=6 title=\"t\"src=x alt>",
+              "<a id=1 HREF=\"/a?b=1&amp;c=&quot;2&quot;\" async data-x=\"y\">1</a>"
+              "<img id=2 data-cg-src=a.gif data-cg-src='b.gif' />"
+              "<script id=3 data-cg-type=module type=\"text/plain\"></script>"
+              "<p id=4 CLASS=\"y\">4</p>"
+              "<i id=5 a=\"w\" b=\"v\" c=\"v\" d=\"v\" e=\"v\" f=\"v\" g=\"v\" h=\"v\">5</i>"
+              "<img id=6 src=x alt=\"\">");
+    rec_free(&r);
+}
+
+static int
+remove_ads(rec_t *r, gw_html_tag_t *tag)
+{
+    gw_html_attr_t a;
+    if (gw_html_attr_find(tag, "class", 5, &a) && a.value_len == 2 && memcmp(a.value, "ad", 2) == 0) {
+        gw_html_tag_insert(tag, "[removed]", 9);
+        return GW_HTML_REMOVE;
+    }
+    logf_(r, "%.*s,", (int)tag->name_len, tag->name);
+    return GW_HTML_KEEP;
+}
+
+static void
+test_remove(void **state)
+{
+    rec_t r = {.tag = remove_ads};
+    /* nested same-name elements are counted; raw text inside is skipped as raw text;
+     * callbacks do not run inside; void elements are just the tag; injection waits */
+    rec_check(&r, 0, NULL, "<!--CG-->",
+              "<div>a<div class=ad>b<div>c</div><script>\"</div>\"</script><!-- </div> --><img src=x></div>d</div>"
+              "<img class=ad src=p.gif>e<script class=ad>x</script>f<iframe class=ad><p></iframe>g"
+              "<DIV class=ad><div/></div></DIV>h<span class=ad><head></head></span>i<p class=ad>unclosed",
+              "<div>a[removed]d</div>[removed]e[removed]f[removed]g[removed]h[removed]i[removed]<!--CG-->");
+    assert_string_equal(r.log, "div,");
+    rec_free(&r);
+}
+
+static int
+hold_all(rec_t *r, gw_html_tag_t *tag)
+{
+    if (tag->id == GW_HTML_TAG_SCRIPT) {
+        gw_html_attr_set(tag, "ignored", 7, "x", 1); /* edits made with HOLD are discarded */
+        return GW_HTML_HOLD | GW_HTML_TEXT;
+    }
+    return tag->name_len == 1 && tag->name[0] == 'p' ? GW_HTML_HOLD : GW_HTML_KEEP; /* not raw text: read as KEEP */
+}
+
+static int
+held_decide(rec_t *r, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+{
+    logf_(r, "held@%llu[%.*s]%d;", (unsigned long long)tag->offset, (int)len, content, complete);
+    if (memmem(content, len, "REMOVE", 6) != NULL) {
+        gw_html_tag_insert(tag, "<!--r-->", 8);
+        return GW_HTML_REMOVE;
+    }
+    if (memmem(content, len, "gtag", 4) != NULL)
+        gw_html_attr_set(tag, "type", 4, "text/plain", 10);
+    return GW_HTML_KEEP;
+}
+
+static void
+test_hold(void **state)
+{
+    rec_t r = {.tag = hold_all, .held = held_decide};
+    rec_check(&r, 16, "N", NULL,
+              "<p>x</p><script>gtag()</script><script id=a>REMOVE</script>|"
+              "<script>0123456789abcdefgtag-past-the-cap</script>|<script>REMOVE 0123456789-past-cap</script>|"
+              "<script></script><script>gtag-at-eof",
+              "<p>x</p><script type=\"text/plain\" nonce=\"N\">gtag()</script><!--r-->|"
+              "<script nonce=\"N\">0123456789abcdefgtag-past-the-cap</script>|<!--r-->|"
+              "<script nonce=\"N\"></script><script type=\"text/plain\" nonce=\"N\">gtag-at-eof");
+    assert_string_equal(r.log, "held@8[gtag()]1;held@31[REMOVE]1;held@60[0123456789abcdef]0;"
+                               "held@111[REMOVE 012345678]0;held@155[]1;held@172[gtag-at-eof]1;");
+    assert_int_equal(r.text_ends, 6);
+    assert_int_equal(r.text_len, strlen("gtag()REMOVE0123456789abcdefgtag-past-the-capREMOVE 0123456789-past-capgtag-at-eof"));
+    assert_memory_equal(r.text, "gtag()REMOVE0123456789abcdefgtag-past-the-capREMOVE 0123456789-past-capgtag-at-eof", r.text_len);
+    rec_free(&r);
+
+    /* no on_held: held elements are kept (with the nonce); hold_cap 0 */
+    gw_html_cb_t cb = rec_cb;
+    cb.on_held = NULL;
+    rec_t r2 = {.tag = hold_all};
+    size_t n;
+    static const char in[] = "<script>a</script><script></script>";
+    policy_t *sink = &r2.sink;
+    gw_html_t *h = gw_html_new(0, &cb, &r2);
+    gw_html_set_nonce(h, "N", 1);
+    gw_html_write(h, in, sizeof(in) - 1);
+    gw_html_end(h);
+    gw_html_free(h);
+    n = sink->len;
+    static const char want[] = "<script nonce=\"N\">a</script><script nonce=\"N\"></script>";
+    assert_int_equal(n, sizeof(want) - 1);
+    assert_memory_equal(sink->out, want, n);
+    rec_free(&r2);
+}
+
+static int
+text_only(rec_t *r, gw_html_tag_t *tag)
+{
+    return GW_HTML_KEEP | GW_HTML_TEXT;
+}
+
+static void
+test_text_stream(void **state)
+{
+    /* the content of every raw-text element reaches on_text, in pieces, then one end call */
+    static const char in[] = "<p>not raw</p><script>a</scr</script><style>b</style><textarea>c</textarea><title></title>"
+                             "<xmp><x></xmp><plaintext>rest</plaintext>";
+    size_t len = sizeof(in) - 1;
+    for (size_t step = 1; step <= len; ++step) {
+        rec_t r = {.tag = text_only};
+        gw_html_t *h = gw_html_new(0, &rec_cb, &r);
+        for (size_t off = 0; off < len; off += step)
+            gw_html_write(h, in + off, len - off < step ? len - off : step);
+        gw_html_end(h);
+        gw_html_free(h);
+        assert_int_equal(r.sink.len, len);
+        assert_memory_equal(r.sink.out, in, len);
+        assert_int_equal(r.text_len, strlen("a</scrbc<x>rest</plaintext>"));
+        assert_memory_equal(r.text, "a</scrbc<x>rest</plaintext>", r.text_len);
+        assert_int_equal(r.text_ends, 6);
+        rec_free(&r);
+    }
+}
+
+static void
+test_overflow(void **state)
+{
+    size_t pad = GW_HTML_MAX_TAG;
+    char *in = malloc(pad + 256), *exp = malloc(pad + 256);
+    int n = sprintf(in, "a<SCRIPT src=x data-pad=\"");
+    memset(in + n, 'p', pad);
+    strcpy(in + n + pad, "\">y</b></script>z<img src=q>");
+
+    /* default: the tag passes untouched (no nonce), its element stays raw text */
+    rec_t r = {.tag = log_attrs, .overflow_action = GW_HTML_KEEP};
+    rec_check(&r, 0, "N", NULL, in, in);
+    char want[256];
+    snprintf(want, sizeof(want), "overflow %d script @1;<%d img @%zu [src]=[q]>", GW_HTML_TAG_SCRIPT, GW_HTML_TAG_IMG,
+             strlen(in) - 11);
+    assert_string_equal(r.log, want);
+    rec_free(&r);
+
+    /* on_overflow may drop the element instead */
+    rec_t r2 = {.tag = log_attrs, .overflow_action = GW_HTML_REMOVE};
+    rec_check(&r2, 0, "N", NULL, in, "az<img src=q>");
+    rec_free(&r2);
+
+    /* an end tag over the cap still closes a removal and still is an injection point */
+    n = sprintf(in, "<div class=ad>x</div");
+    memset(in + n, ' ', pad);
+    strcpy(in + n + pad, ">y</head>");
+    rec_t r3 = {.tag = remove_ads};
+    rec_check(&r3, 0, NULL, "<!--CG-->", in, "[removed]y<!--CG--></head>");
+    rec_free(&r3);
+    n = sprintf(in, "x</head");
+    memset(in + n, ' ', pad);
+    strcpy(in + n + pad, ">y");
+    n = sprintf(exp, "x<!--CG--></head");
+    memset(exp + n, ' ', pad);
+    strcpy(exp + n + pad, ">y");
+    rec_t r4 = {0};
+    rec_check(&r4, 0, NULL, "<!--CG-->", in, exp);
+    rec_free(&r4);
+    free(in);
+    free(exp);
+}
+
+static void
+test_inject(void **state)
+{
+    rec_t r = {0};
+    rec_check(&r, 0, NULL, "[I]", "<head></head><body></body></head>", "<head>[I]</head><body></body></head>");
+    rec_free(&r);
+    rec_check(&r, 0, NULL, "[I]", "<head><body></BODY></head>", "<head><body>[I]</BODY></head>");
+    rec_free(&r);
+    rec_check(&r, 0, NULL, "[I]", "<!-- </head> --><script>'</head>'</script><title></head></title>",
+              "<!-- </head> --><script>'</head>'</script><title></head></title>[I]");
+    rec_free(&r);
+    rec_check(&r, 0, NULL, "[I]", "", "[I]");
+    rec_free(&r);
+    rec_check(&r, 0, NULL, NULL, "</head>", "</head>");
+    rec_free(&r);
+}
+
+static int
+insert_before(rec_t *r, gw_html_tag_t *tag)
+{
+    gw_html_tag_insert(tag, "[", 1);
+    return GW_HTML_KEEP;
+}
+
+static void
+test_nonce_and_insert(void **state)
+{
+    rec_t r = {0};
+    rec_check(&r, 0, "n0", NULL, "<script nonce=old NONCE=dup src=a></script><style>a{}</style><link rel=stylesheet>",
+              "<script nonce=\"n0\" src=a></script><style nonce=\"n0\">a{}</style><link rel=stylesheet>");
+    rec_free(&r);
+    rec_check(&r, 0, "a\"&b", NULL, "<script>", "<script nonce=\"a&quot;&amp;b\">");
+    rec_free(&r);
+    r.tag = insert_before;
+    rec_check(&r, 0, "n", NULL, "x<b>y</b><script>z</script>", "x[<b>y</b>[<script nonce=\"n\">z</script>");
+    rec_free(&r);
+}
+
+typedef struct st_probe_t {
+    int calls;
+    const char *p;
+    size_t n;
+} probe_t;
+
+static void
+emit_probe(void *ctx, const char *p, size_t n)
+{
+    probe_t *seen = ctx;
+    ++seen->calls;
+    seen->p = p;
+    seen->n = n;
+}
+
+static int
+offsets(rec_t *r, gw_html_tag_t *tag)
+{
+    logf_(r, "%llu+%zu,", (unsigned long long)tag->offset, tag->raw_len);
+    return GW_HTML_KEEP;
+}
+
+static void
+test_offsets_and_zero_copy(void **state)
+{
+    rec_t r = {.tag = offsets};
+    rec_check(&r, 0, NULL, NULL, "ab<p>c<!-- x --><a href=\"y\">d</a>", "ab<p>c<!-- x --><a href=\"y\">d</a>");
+    assert_string_equal(r.log, "2+3,16+12,");
+    rec_free(&r);
+
+    /* unchanged bytes are passed as one slice of the caller's chunk */
+    static const char page[] = "<html><head><title>t</title></head><body><p class=x>text &amp; more</p><!-- c --></body></html>";
+    probe_t seen = {0};
+    gw_html_cb_t cb = {emit_probe};
+    gw_html_t *h = gw_html_new(0, &cb, &seen);
+    gw_html_write(h, page, sizeof(page) - 1);
+    assert_int_equal(seen.calls, 1);
+    assert_ptr_equal(seen.p, page);
+    assert_int_equal(seen.n, sizeof(page) - 1);
+    gw_html_end(h);
+    assert_int_equal(seen.calls, 1);
+    gw_html_free(h);
+}
+
+static void
+test_life_cycle(void **state)
+{
+    gw_html_cb_t none = {NULL};
+    rec_t r = {0};
+
+    assert_null(gw_html_new(0, NULL, NULL));
+    assert_null(gw_html_new(0, &none, NULL));
+    assert_null(gw_html_init(NULL, 0, &rec_cb, &r));
+    gw_html_free(NULL);
+    assert_int_equal(gw_html_write(NULL, "x", 1), -1);
+    assert_int_equal(gw_html_end(NULL), -1);
+
+    /* fixed memory: the struct with its tag buffer, plus the hold capacity */
+    assert_true(gw_html_sizeof(0) >= GW_HTML_MAX_TAG);
+    assert_true(gw_html_sizeof(0) <= GW_HTML_MAX_TAG + 1024);
+    assert_int_equal(gw_html_sizeof(100) - gw_html_sizeof(0), 100);
+
+    /* init in caller memory (dirty), as from a request pool */
+    size_t sz = gw_html_sizeof(32);
+    void *mem = malloc(sz);
+    memset(mem, 0xa5, sz);
+    gw_html_t *h = gw_html_init(mem, 32, &rec_cb, &r);
+    assert_ptr_equal(h, mem);
+    assert_int_equal(gw_html_write(h, NULL, 0), 0);
+    assert_int_equal(gw_html_write(h, NULL, 1), -1);
+    assert_int_equal(gw_html_write(h, "<p>", 3), 0);
+    assert_int_equal(gw_html_end(h), 0);
+    assert_int_equal(gw_html_end(h), -1);
+    assert_int_equal(gw_html_write(h, "x", 1), -1);
+    assert_int_equal(r.sink.len, 3);
+    free(mem);
+    rec_free(&r);
+}
+
+int
+main(void)
+{
+    struct CMUnitTest tests[32];
+    size_t n = 0;
+    for (int i = 0; cases[i] != NULL; ++i) {
+        struct CMUnitTest t = cmocka_unit_test_prestate(test_golden, (void *)cases[i]);
+        t.name = cases[i];
+        tests[n++] = t;
+    }
+    const struct CMUnitTest api[] = {
+        cmocka_unit_test(test_keep_all_identity),
+        cmocka_unit_test(test_eof_states),
+        cmocka_unit_test(test_decode),
+        cmocka_unit_test(test_attributes),
+        cmocka_unit_test(test_tag_ids),
+        cmocka_unit_test(test_edits),
+        cmocka_unit_test(test_remove),
+        cmocka_unit_test(test_hold),
+        cmocka_unit_test(test_text_stream),
+        cmocka_unit_test(test_overflow),
+        cmocka_unit_test(test_inject),
+        cmocka_unit_test(test_nonce_and_insert),
+        cmocka_unit_test(test_offsets_and_zero_copy),
+        cmocka_unit_test(test_life_cycle),
+    };
+    for (size_t i = 0; i != sizeof(api) / sizeof(api[0]); ++i)
+        tests[n++] = api[i];
+    return _cmocka_run_group_tests("html", tests, n, NULL, NULL);
+}
