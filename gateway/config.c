@@ -769,6 +769,7 @@ static int load_lists(loader_t *ld, json_t *root, const char *section, int is_ri
     int rc;
     if ((rc = load_object(ld, root, section, keys, &o)) != 0 || o == NULL)
         return rc;
+    dst->configured = 1;
     for (i = 0; i != dst->num_lists; ++i) {
         free(dst->lists[i].name);
         free(dst->lists[i].file);
@@ -814,6 +815,20 @@ static int load_lists(loader_t *ld, json_t *root, const char *section, int is_ri
     return rc;
 }
 
+static int load_html(loader_t *ld, json_t *root)
+{
+    static const char *const keys[] = {"rewrite", "inject_banner", NULL};
+    json_t *o;
+    int rc;
+    if ((rc = load_object(ld, root, "html", keys, &o)) != 0 || o == NULL)
+        return rc;
+    rc = get_bool(ld, o, "rewrite", &ld->conf->html.rewrite) == 0 && get_bool(ld, o, "inject_banner", &ld->conf->html.inject_banner) == 0
+             ? 0
+             : -1;
+    pop(ld);
+    return rc;
+}
+
 void gw_config_defaults(gw_config_t *c)
 {
     static const char *const cats[] = {"necessary", "functional", "analytics", "marketing"};
@@ -837,6 +852,8 @@ void gw_config_defaults(gw_config_t *c)
     c->cookies.unknown_category = 1; /* functional */
     c->cookies.secure_under_tls = 1;
     c->beacons.ping_category = 2; /* analytics */
+    c->html.rewrite = 1;
+    c->html.inject_banner = 1;
 }
 
 /* Defaults that name a category refer to the default category list; re-resolve them by name once
@@ -856,7 +873,7 @@ static int load_root(loader_t *ld, json_t *root)
 {
     static const char *const keys[] = {"listen",     "admin",   "upstream", "threads",     "proxy",   "log",
                                        "secrets_file", "policy", "categories", "regimes",   "geoip",   "store",
-                                       "enforcement", "cookies", "beacons",  "trackers",    "risk",    NULL};
+                                       "enforcement", "cookies", "beacons",  "trackers",    "risk",    "html", NULL};
     static const char *const enforcement_names[] = {"enforce", "report-only"};
     gw_config_t *c = ld->conf;
     uint64_t threads = 0;
@@ -879,7 +896,8 @@ static int load_root(loader_t *ld, json_t *root)
                              json_is_object(rg) && json_object_get(rg, "gpc_refuses") != NULL);
     if (load_regimes(ld, root) != 0 || load_geoip(ld, root) != 0 || load_store(ld, root) != 0 ||
         get_enum(ld, root, "enforcement", enforcement_names, 2, &report_only) != 0 || load_cookies(ld, root) != 0 ||
-        load_beacons(ld, root) != 0 || load_lists(ld, root, "trackers", 0) != 0 || load_lists(ld, root, "risk", 1) != 0)
+        load_beacons(ld, root) != 0 || load_lists(ld, root, "trackers", 0) != 0 || load_lists(ld, root, "risk", 1) != 0 ||
+        load_html(ld, root) != 0)
         return -1;
     c->report_only = report_only;
     return 0;

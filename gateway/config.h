@@ -100,6 +100,11 @@ typedef struct st_gw_config_t {
     int report_only; /* enforcement: "report-only" */
 
     struct {
+        int rewrite;       /* stream HTML pages through the rewriter (trackers, nonces, banner) */
+        int inject_banner; /* inject the consent UI before </head> */
+    } html;
+
+    struct {
         char *database;
         int unknown_category;
         struct {
@@ -122,6 +127,7 @@ typedef struct st_gw_config_t {
     struct {
         gw_list_conf_t lists[GW_MAX_LISTS];
         size_t num_lists;
+        int configured; /* the key was present (an empty list turns the defaults off) */
     } trackers, risk;
 } gw_config_t;
 

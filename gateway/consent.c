@@ -21,6 +21,7 @@
 #include "cookie_db.h"
 #include "geo.h"
 #include "inventory.h"
+#include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
 #include "qsbr.h"
@@ -460,6 +461,44 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         h2o_iovec_t tok = gw_consent_token_cookie(&req->pool, ctx, ctx->granted, 0, (uint64_t)now, &expires);
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, tok.base, tok.len);
     }
+}
+
+/* --- state as JSON (consent API, inline state in pages) ---------------------------------- */
+
+void gw_consent_state_json(gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t granted, int decided)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    char hex[33];
+    int has_visitor = 0;
+    for (size_t i = 0; i != 16; ++i) {
+        snprintf(hex + 2 * i, 3, "%02x", ctx->visitor[i]);
+        has_visitor |= ctx->visitor[i] != 0;
+    }
+    gw_jsonw_lit(w, "\"visitor\": ");
+    if (has_visitor)
+        gw_jsonw_str(w, hex, 32);
+    else
+        gw_jsonw_lit(w, "null");
+    gw_jsonw_printf(w, ", \"policy_version\": %u, \"regime\": \"%s\", \"country\": ", (unsigned)c->policy.version,
+                    (const char *const[]){"opt-in", "opt-out", "notice"}[ctx->regime < 3 ? ctx->regime : 0]);
+    if (ctx->country[0] != '\0')
+        gw_jsonw_cstr(w, ctx->country);
+    else
+        gw_jsonw_lit(w, "null");
+    gw_jsonw_lit(w, ", \"subdivision\": ");
+    if (ctx->subdivision[0] != '\0')
+        gw_jsonw_cstr(w, ctx->subdivision);
+    else
+        gw_jsonw_lit(w, "null");
+    gw_jsonw_printf(w, ", \"gpc\": %s, \"gpc_applied\": %s, \"decided\": %s, \"categories\": {", ctx->gpc ? "true" : "false",
+                    ctx->gpc_applied ? "true" : "false", decided ? "true" : "false");
+    for (size_t i = 0; i != c->num_categories; ++i) {
+        if (i != 0)
+            gw_jsonw_lit(w, ", ");
+        gw_jsonw_cstr(w, c->categories[i]);
+        gw_jsonw_lit(w, (granted & (1u << i)) ? ": true" : ": false");
+    }
+    gw_jsonw_lit(w, "}");
 }
 
 /* --- set-up --------------------------------------------------------------------------------- */

@@ -31,7 +31,6 @@ typedef struct st_pending_t {
     uint64_t now;
 } pending_t;
 
-static const char *const regime_names[] = {"opt-in", "opt-out", "notice"};
 
 static void send_json(h2o_req_t *req, int status, const char *reason, h2o_iovec_t body)
 {
@@ -55,50 +54,13 @@ static void send_error(h2o_req_t *req, int status, const char *reason, const cha
     send_json(req, status, reason, h2o_iovec_init(w.buf, w.len));
 }
 
-/* the state object's members (without braces) */
-static void write_state(gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t granted, int decided)
-{
-    const gw_config_t *c = &gw_rt.conf;
-    char hex[33];
-    int has_visitor = 0;
-    for (size_t i = 0; i != 16; ++i) {
-        snprintf(hex + 2 * i, 3, "%02x", ctx->visitor[i]);
-        has_visitor |= ctx->visitor[i] != 0;
-    }
-    gw_jsonw_lit(w, "\"visitor\": ");
-    if (has_visitor)
-        gw_jsonw_str(w, hex, 32);
-    else
-        gw_jsonw_lit(w, "null");
-    gw_jsonw_printf(w, ", \"policy_version\": %u, \"regime\": \"%s\", \"country\": ", (unsigned)c->policy.version,
-                    regime_names[ctx->regime < 3 ? ctx->regime : 0]);
-    if (ctx->country[0] != '\0')
-        gw_jsonw_cstr(w, ctx->country);
-    else
-        gw_jsonw_lit(w, "null");
-    gw_jsonw_lit(w, ", \"subdivision\": ");
-    if (ctx->subdivision[0] != '\0')
-        gw_jsonw_cstr(w, ctx->subdivision);
-    else
-        gw_jsonw_lit(w, "null");
-    gw_jsonw_printf(w, ", \"gpc\": %s, \"gpc_applied\": %s, \"decided\": %s, \"categories\": {", ctx->gpc ? "true" : "false",
-                    ctx->gpc_applied ? "true" : "false", decided ? "true" : "false");
-    for (size_t i = 0; i != c->num_categories; ++i) {
-        if (i != 0)
-            gw_jsonw_lit(w, ", ");
-        gw_jsonw_cstr(w, c->categories[i]);
-        gw_jsonw_lit(w, (granted & (1u << i)) ? ": true" : ": false");
-    }
-    gw_jsonw_lit(w, "}");
-}
-
 static int on_state(h2o_req_t *req, gw_reqctx_t *ctx)
 {
     gw_jsonw_t w;
     gw_consent_evaluate(req, ctx, gw_now_ms(req) / 1000);
     gw_jsonw_init(&w, &req->pool, 512);
     gw_jsonw_lit(&w, "{");
-    write_state(&w, ctx, ctx->granted, ctx->decided);
+    gw_consent_state_json(&w, ctx, ctx->granted, ctx->decided);
     gw_jsonw_lit(&w, "}\n");
     send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));
     return 0;
@@ -162,7 +124,7 @@ static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_
     gw_jsonw_cstr(&w, rec->receipt);
     gw_jsonw_printf(&w, ", \"method\": \"%s\", \"expires\": %llu, ", gw_record_method_name(rec->method),
                     (unsigned long long)expires);
-    write_state(&w, &p->ctx, (uint16_t)(p->granted | gw_consent_necessary_mask()), 1);
+    gw_consent_state_json(&w, &p->ctx, (uint16_t)(p->granted | gw_consent_necessary_mask()), 1);
     gw_jsonw_lit(&w, "}\n");
     (void)c;
     send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));

@@ -148,8 +148,12 @@ static void on_setup_ostream(h2o_req_prefilter_t *_self, h2o_req_t *req, h2o_ost
         setup_upstream_error_page(req, slot);
         slot = &(*slot)->next;
     } else {
-        for (size_t i = 0; i != num_response_stages; ++i)
+        for (size_t i = 0; i != num_response_stages; ++i) {
+            h2o_ostream_t *before = *slot;
             response_stages[i](req, &self->ctx, slot);
+            if (*slot != before)
+                slot = &(*slot)->next; /* the stage added an ostream: the next ones go after it */
+        }
     }
     h2o_setup_next_prefilter(&self->super, req, slot);
 }
@@ -197,6 +201,10 @@ int gw_front_register(h2o_hostconf_t *hostconf)
     proxy_vars.keepalive_timeout = c->proxy.keepalive_timeout_ms;
     proxy_vars.preserve_host = 1;
     h2o_proxy_register_reverse_proxy(pc, &upstream, &proxy_vars);
+    /* compresses what the HTML rewriter produced, for clients that accept gzip; responses that are
+     * not rewritten carry H2O_COMPRESS_HINT_DISABLE and pass through as the origin sent them */
+    static h2o_compress_args_t compress = {.min_size = 256, .gzip = {.quality = 1}, .brotli = {.quality = -1}};
+    h2o_compress_register(pc, &compress);
     if (gw_rt.access_log != NULL)
         h2o_access_log_register(pc, gw_rt.access_log);
     return 0;

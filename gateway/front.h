@@ -25,6 +25,8 @@ typedef struct st_gw_reqctx_t {
     unsigned gpc : 1;         /* Sec-GPC: 1 */
     unsigned gpc_applied : 1; /* GPC refused categories (opt-out regime, no decision) */
     unsigned issue_token : 1; /* the response carries a new (undecided, GPC) token */
+    unsigned rewritten : 1;   /* the body goes through the HTML rewriter (nonce is set) */
+    char nonce[24];           /* this response's CSP nonce (base64url of 16 random bytes) */
     uint8_t regime;
     uint16_t granted;       /* bit i: category i granted for this request */
     uint16_t token_granted; /* what the token says, when has_token */
@@ -40,7 +42,7 @@ typedef struct st_gw_reqctx_t {
 
 /* returns 0 to go on, 1 when the stage has answered the request */
 typedef int (*gw_request_stage_cb)(h2o_req_t *req, gw_reqctx_t *ctx);
-/* edits req->res before the body flows; may push an ostream onto *slot */
+/* edits req->res before the body flows; may add one ostream at *slot (h2o_add_ostream) */
 typedef void (*gw_response_stage_cb)(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot);
 
 void gw_front_add_request_stage(gw_request_stage_cb cb);

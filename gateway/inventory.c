@@ -188,6 +188,34 @@ static int on_cookies(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec
     return 0;
 }
 
+void gw_inventory_foreach(gw_inventory_cb cb, void *data)
+{
+    for (size_t t = 0; t != num_tables; ++t) {
+        for (size_t i = 0; i != GW_INVENTORY_SLOTS; ++i) {
+            const entry_t *e = tables[t].slots + i;
+            if (!__atomic_load_n(&e->ready, __ATOMIC_ACQUIRE))
+                continue;
+            /* report a name once: at its first occurrence in table order */
+            int dup = 0;
+            uint64_t count = 0;
+            for (size_t u = 0; u != num_tables && !dup; ++u)
+                for (size_t j = 0; j != GW_INVENTORY_SLOTS; ++j) {
+                    const entry_t *o = tables[u].slots + j;
+                    if (!__atomic_load_n(&o->ready, __ATOMIC_ACQUIRE) || o->name_len != e->name_len || o->category != e->category ||
+                        memcmp(o->name, e->name, e->name_len) != 0)
+                        continue;
+                    if (u < t || (u == t && j < i)) {
+                        dup = 1;
+                        break;
+                    }
+                    count += __atomic_load_n(&o->count, __ATOMIC_RELAXED);
+                }
+            if (!dup)
+                cb(data, e->name, e->name_len, e->category, count);
+        }
+    }
+}
+
 void gw_inventory_register_admin(void)
 {
     gw_admin_add_route("GET", "/admin/cookies", on_cookies);

@@ -21,6 +21,11 @@ int gw_inventory_init(size_t num_threads);
 /* records one Set-Cookie seen in a response of req; cat: category index */
 void gw_inventory_record(h2o_req_t *req, const gw_set_cookie_t *sc, int cat);
 
+/* Calls cb once per distinct (cookie name, category) seen in Set-Cookie so far, all hosts and threads merged,
+ * with its count. For the preference centre; not for the request path of proxied requests (it scans the tables). */
+typedef void (*gw_inventory_cb)(void *data, const char *name, size_t name_len, int category, uint64_t count);
+void gw_inventory_foreach(gw_inventory_cb cb, void *data);
+
 /* registers GET /admin/cookies */
 void gw_inventory_register_admin(void);
 

@@ -7,6 +7,7 @@
  */
 #include <getopt.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,7 +22,9 @@
 #include "consent_api.h"
 #include "inventory.h"
 #include "records.h"
+#include "rewrite.h"
 #include "store.h"
+#include "trackers.h"
 #include "front.h"
 #include "log.h"
 #include "metrics.h"
@@ -88,7 +91,8 @@ static int setup_hosts(void)
         gw_error("cannot find the static/ folder next to %s", gw_rt.exe_dir);
         return -1;
     }
-    if (gw_consent_init() != 0 || gw_beacons_init() != 0 || gw_inventory_init(c->threads) != 0)
+    if (gw_consent_init() != 0 || gw_beacons_init() != 0 || gw_trackers_init() != 0 || gw_rewrite_init() != 0 ||
+        gw_inventory_init(c->threads) != 0)
         return -1;
     gw_records_init(gw_rt.static_dir);
     char err[1024];
@@ -129,6 +133,7 @@ static int setup_hosts(void)
             return -1;
         gw_inventory_register_admin();
         gw_records_register_admin();
+        gw_trackers_register_admin();
         add_metrics_logger(gw_rt.admin_hosts[0]->paths.entries + gw_rt.admin_hosts[0]->paths.size - 1);
     }
     return 0;
@@ -185,6 +190,12 @@ int main(int argc, char **argv)
     }
 
     signal(SIGPIPE, SIG_IGN);
+    /* libh2o allocates and frees a response's buffers around every proxied response; with glibc's
+     * defaults that shrinks and regrows the heap (brk) and mmaps big buffers each time, which costs
+     * several times the proxying itself. Keep freed memory for reuse (the main thread trims it back
+     * periodically when idle, see server.c). */
+    mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
     gw_rt.exe_dir = exe_dir();
     if (gw_config_load(&gw_rt.conf, config_path, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s\n", err);

@@ -50,6 +50,14 @@ void gw_metrics_request(int status, uint64_t latency_us)
     gw_metrics_add(&m->latency_sum_us, latency_us);
 }
 
+uint64_t gw_metrics_total_requests(void)
+{
+    uint64_t total = 0;
+    for (size_t t = 0; t != gw_metrics_num_threads; ++t)
+        total += __atomic_load_n(&gw_metrics_threads[t].requests, __ATOMIC_RELAXED);
+    return total;
+}
+
 typedef struct st_out_t {
     char *buf;
     size_t len, cap;

@@ -65,6 +65,9 @@ static inline void gw_metrics_add(uint64_t *counter, uint64_t n)
             gw_metrics_add(&gw_metrics->field, 1);                                                                                 \
     } while (0)
 
+/* requests answered so far, all threads */
+uint64_t gw_metrics_total_requests(void);
+
 /* records one finished request: status and latency in microseconds */
 void gw_metrics_request(int status, uint64_t latency_us);
 

@@ -214,6 +214,8 @@ def gateway_config(upstream, tls_cert=None, admin=True, **overrides):
         # keys and records stay in the test's own folder (the defaults, ../var/, would be shared)
         "secrets_file": "secrets.json",
         "store": {"sqlite": "consent.db"},
+        # no tracker lists unless a test asks for them (loading EasyList takes a while under ASan)
+        "trackers": {"lists": []},
     }
     if tls_cert:
         cfg["listen"].append({"host": "127.0.0.1", "port": free_port(),

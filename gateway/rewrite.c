@@ -1,0 +1,418 @@
+/*
+ * rewrite — see rewrite.h.
+ *
+ * Which responses: status 200, not HEAD, Content-Type text/html or application/xhtml+xml,
+ * Content-Encoding identity or gzip (gzip is decoded here with h2o's gunzip; h2o's compress
+ * filter, registered on the path after us, compresses the result again for clients that ask).
+ * Everything else passes through untouched. Content-Length is dropped (the body changes).
+ *
+ * Memory per response is fixed: the rewriter (one tag buffer + the inline-script hold
+ * buffer), a scratch buffer for URLs, and one output buffer reused for every chunk
+ * (released with the request's pool), whatever the page's size.
+ */
+#include <openssl/rand.h>
+#include <string.h>
+#include "abp.h"
+#include "config.h"
+#include "consent.h"
+#include "jsonw.h"
+#include "metrics.h"
+#include "rewrite.h"
+#include "server.h"
+#include "token.h"
+#include "trackers.h"
+
+#define HOLD_CAP (64 * 1024)  /* inline script content searched for tracker loaders */
+#define URL_SCRATCH 16384
+#define MAX_SCRIPT_URLS 16
+
+typedef struct st_rewrite_t {
+    h2o_ostream_t super;
+    h2o_req_t *req;
+    gw_reqctx_t *ctx;
+    gw_html_t *html;
+    h2o_compress_context_t *gunzip; /* NULL: identity body */
+    h2o_buffer_t *out;              /* output of the current do_send, reused */
+    h2o_iovec_t inject;
+    char scratch[URL_SCRATCH];
+    char url[URL_SCRATCH + 512];
+    size_t host_off, host_len; /* the URL's host inside url[] */
+} rewrite_t;
+
+static gw_rewrite_url_hook url_hook;
+static gw_html_cb_t callbacks;
+
+void gw_rewrite_set_url_hook(gw_rewrite_url_hook hook)
+{
+    url_hook = hook;
+}
+
+/* --- URLs ----------------------------------------------------------------------------------- */
+
+/* Makes the (decoded) attribute value an absolute http(s) URL in self->url. Returns its length, or 0 for URLs that
+ * are not http(s) (data:, javascript:, blob:, mailto:, …). */
+static size_t absolute_url(rewrite_t *self, const char *v, size_t len)
+{
+    h2o_req_t *req = self->req;
+    h2o_iovec_t scheme = req->scheme->name;
+    size_t n = 0;
+    while (len != 0 && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r'))
+        ++v, --len;
+    if (len == 0 || len > URL_SCRATCH)
+        return 0;
+    if (len >= 2 && v[0] == '/' && v[1] == '/') {
+        memcpy(self->url, scheme.base, scheme.len);
+        self->url[scheme.len] = ':';
+        n = scheme.len + 1;
+    } else if (v[0] == '/') {
+        n = (size_t)snprintf(self->url, sizeof(self->url), "%.*s://%.*s", (int)scheme.len, scheme.base, (int)req->authority.len,
+                             req->authority.base);
+    } else {
+        size_t i = 0;
+        while (i != len && (('a' <= (v[i] | 0x20) && (v[i] | 0x20) <= 'z') || ('0' <= v[i] && v[i] <= '9') || v[i] == '+' ||
+                            v[i] == '-' || v[i] == '.'))
+            ++i;
+        if (i != len && v[i] == ':') {
+            if (!((i == 4 && h2o_lcstris(v, 4, H2O_STRLIT("http"))) || (i == 5 && h2o_lcstris(v, 5, H2O_STRLIT("https")))))
+                return 0;
+        } else {
+            /* relative to the page: keep the page's directory */
+            size_t dir = req->path_normalized.len;
+            while (dir != 0 && req->path_normalized.base[dir - 1] != '/')
+                --dir;
+            n = (size_t)snprintf(self->url, sizeof(self->url), "%.*s://%.*s%.*s", (int)scheme.len, scheme.base,
+                                 (int)req->authority.len, req->authority.base, (int)(dir < 512 ? dir : 0),
+                                 req->path_normalized.base);
+        }
+    }
+    if (n + len >= sizeof(self->url))
+        return 0;
+    memcpy(self->url + n, v, len);
+    n += len;
+    /* host: after "://", up to '/', '?', '#' or the port */
+    const char *p = memchr(self->url, ':', n);
+    if (p == NULL || (size_t)(self->url + n - p) < 3 || p[1] != '/' || p[2] != '/')
+        return 0;
+    size_t h = (size_t)(p + 3 - self->url), e = h;
+    while (e != n && self->url[e] != '/' && self->url[e] != '?' && self->url[e] != '#' && self->url[e] != ':' && self->url[e] != '\\')
+        ++e;
+    if (e == h)
+        return 0;
+    self->host_off = h;
+    self->host_len = e - h;
+    return n;
+}
+
+static h2o_iovec_t page_host(h2o_req_t *req)
+{
+    h2o_iovec_t a = req->authority;
+    for (size_t i = 0; i != a.len; ++i)
+        if (a.base[i] == ':' && a.base[0] != '[')
+            return h2o_iovec_init(a.base, i);
+    return a;
+}
+
+/* category of a URL if it is a tracker the visitor has not granted, else -1 */
+static int refused_category(rewrite_t *self, size_t n, gw_abp_type_t type)
+{
+    h2o_iovec_t ph = page_host(self->req);
+    int cat = gw_trackers_classify(self->url, n, self->url + self->host_off, self->host_len, ph.base, ph.len, type);
+    if (cat < 0 || (self->ctx->granted & (1u << cat)) != 0) {
+        if (cat >= 0)
+            gw_trackers_seen(self->url + self->host_off, self->host_len, self->req->path_normalized.base,
+                             self->req->path_normalized.len, cat, 0);
+        return -1;
+    }
+    gw_trackers_seen(self->url + self->host_off, self->host_len, self->req->path_normalized.base, self->req->path_normalized.len,
+                     cat, 1);
+    if (gw_metrics != NULL)
+        gw_metrics_add(&gw_metrics->tags_neutralised[cat], 1);
+    return cat;
+}
+
+/* decodes the attribute into scratch and makes it absolute in url; returns the URL's length or 0 */
+static size_t attr_url(rewrite_t *self, gw_html_tag_t *tag, const char *name, size_t name_len)
+{
+    gw_html_attr_t a;
+    if (!gw_html_attr_find(tag, name, name_len, &a) || a.value == NULL || a.value_len > URL_SCRATCH)
+        return 0;
+    size_t len = gw_html_decode(a.value, a.value_len, self->scratch);
+    return absolute_url(self, self->scratch, len);
+}
+
+static const char *category_name(int cat)
+{
+    return gw_rt.conf.categories[cat];
+}
+
+/* src="…" → data-cg-src="…", plus data-cg-category; scripts also get type="text/plain" */
+static void neutralise(gw_html_tag_t *tag, const char *attr, size_t attr_len, const char *renamed, size_t renamed_len, int cat)
+{
+    if (tag->id == GW_HTML_TAG_SCRIPT) {
+        gw_html_attr_t t;
+        if (gw_html_attr_find(tag, H2O_STRLIT("type"), &t) && t.value != NULL)
+            gw_html_attr_rename(tag, H2O_STRLIT("type"), H2O_STRLIT("data-cg-type"));
+        gw_html_attr_set(tag, H2O_STRLIT("type"), H2O_STRLIT("text/plain"));
+    }
+    if (attr != NULL)
+        gw_html_attr_rename(tag, attr, attr_len, renamed, renamed_len);
+    if (tag->id == GW_HTML_TAG_IMG)
+        gw_html_attr_rename(tag, H2O_STRLIT("srcset"), H2O_STRLIT("data-cg-srcset"));
+    const char *name = category_name(cat);
+    gw_html_attr_set(tag, H2O_STRLIT("data-cg-category"), name, strlen(name));
+}
+
+static int run_hook(rewrite_t *self, gw_html_tag_t *tag, gw_url_kind_t kind, size_t n)
+{
+    if (url_hook == NULL || n == 0)
+        return GW_HTML_KEEP;
+    return url_hook(self->req, self->ctx, tag, kind, self->url, n, self->url + self->host_off, self->host_len);
+}
+
+static int is_js_type(gw_html_tag_t *tag)
+{
+    gw_html_attr_t t;
+    if (!gw_html_attr_find(tag, H2O_STRLIT("type"), &t) || t.value == NULL || t.value_len == 0)
+        return 1;
+    return h2o_lcstris(t.value, t.value_len, H2O_STRLIT("text/javascript")) ||
+           h2o_lcstris(t.value, t.value_len, H2O_STRLIT("module")) ||
+           h2o_lcstris(t.value, t.value_len, H2O_STRLIT("application/javascript"));
+}
+
+static int is_one_pixel(gw_html_tag_t *tag)
+{
+    gw_html_attr_t w, h;
+    return gw_html_attr_find(tag, H2O_STRLIT("width"), &w) && gw_html_attr_find(tag, H2O_STRLIT("height"), &h) && w.value != NULL &&
+           h.value != NULL && ((w.value_len == 1 && w.value[0] <= '1') || h2o_memis(w.value, w.value_len, H2O_STRLIT("1px"))) &&
+           ((h.value_len == 1 && h.value[0] <= '1') || h2o_memis(h.value, h.value_len, H2O_STRLIT("1px")));
+}
+
+static int on_tag(void *_self, gw_html_tag_t *tag)
+{
+    rewrite_t *self = _self;
+    size_t n;
+    int cat;
+
+    switch (tag->id) {
+    case GW_HTML_TAG_SCRIPT:
+        if ((n = attr_url(self, tag, H2O_STRLIT("src"))) != 0) {
+            if ((cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0) {
+                neutralise(tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
+                return GW_HTML_KEEP;
+            }
+            return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
+        }
+        /* inline: hold its content to look for tracker loaders, unless nothing could be refused */
+        return (self->ctx->granted & gw_consent_all_mask()) != gw_consent_all_mask() && is_js_type(tag) ? GW_HTML_HOLD
+                                                                                                          : GW_HTML_KEEP;
+    case GW_HTML_TAG_IFRAME:
+        if ((n = attr_url(self, tag, H2O_STRLIT("src"))) == 0)
+            return GW_HTML_KEEP;
+        if ((cat = refused_category(self, n, GW_ABP_SUBDOCUMENT)) >= 0) {
+            neutralise(tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
+            return GW_HTML_KEEP;
+        }
+        return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
+    case GW_HTML_TAG_IMG:
+        if ((n = attr_url(self, tag, H2O_STRLIT("src"))) == 0)
+            return GW_HTML_KEEP;
+        if ((cat = refused_category(self, n, GW_ABP_IMAGE)) < 0 && is_one_pixel(tag)) {
+            /* an unlisted 1x1 image from another site is a web beacon of the ping category */
+            h2o_iovec_t ph = page_host(self->req);
+            int c = gw_rt.conf.beacons.ping_category;
+            if (!h2o_lcstris(self->url + self->host_off, self->host_len, ph.base, ph.len) && (self->ctx->granted & (1u << c)) == 0) {
+                cat = c;
+                if (gw_metrics != NULL)
+                    gw_metrics_add(&gw_metrics->tags_neutralised[cat], 1);
+            }
+        }
+        if (cat >= 0) {
+            neutralise(tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
+            return GW_HTML_KEEP;
+        }
+        return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
+    case GW_HTML_TAG_LINK: {
+        gw_html_attr_t rel;
+        if ((n = attr_url(self, tag, H2O_STRLIT("href"))) == 0)
+            return GW_HTML_KEEP;
+        if (gw_html_attr_find(tag, H2O_STRLIT("rel"), &rel) && rel.value != NULL &&
+            (h2o_strstr(rel.value, rel.value_len, H2O_STRLIT("preconnect")) != SIZE_MAX ||
+             h2o_strstr(rel.value, rel.value_len, H2O_STRLIT("prefetch")) != SIZE_MAX ||
+             h2o_strstr(rel.value, rel.value_len, H2O_STRLIT("preload")) != SIZE_MAX) &&
+            (cat = refused_category(self, n, GW_ABP_OTHER)) >= 0) {
+            neutralise(tag, H2O_STRLIT("href"), H2O_STRLIT("data-cg-href"), cat);
+            return GW_HTML_KEEP;
+        }
+        return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
+    }
+    case GW_HTML_TAG_A:
+    case GW_HTML_TAG_AREA: {
+        gw_html_attr_t ping;
+        if (gw_html_attr_find(tag, H2O_STRLIT("ping"), &ping) && ping.value != NULL) {
+            /* third-party ping targets never pass the gateway: drop the attribute unless its category is granted */
+            int c = gw_rt.conf.beacons.ping_category;
+            if ((self->ctx->granted & (1u << c)) == 0) {
+                gw_html_attr_rename(tag, H2O_STRLIT("ping"), H2O_STRLIT("data-cg-ping"));
+                gw_html_attr_set(tag, H2O_STRLIT("data-cg-category"), category_name(c), strlen(category_name(c)));
+                if (gw_metrics != NULL)
+                    gw_metrics_add(&gw_metrics->tags_neutralised[c], 1);
+            }
+        }
+        if ((n = attr_url(self, tag, H2O_STRLIT("href"))) == 0)
+            return GW_HTML_KEEP;
+        run_hook(self, tag, GW_URL_LINK, n);
+        return GW_HTML_KEEP;
+    }
+    case GW_HTML_TAG_FORM:
+        if ((n = attr_url(self, tag, H2O_STRLIT("action"))) == 0)
+            return GW_HTML_KEEP;
+        return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
+    default:
+        return GW_HTML_KEEP;
+    }
+}
+
+/* An inline script: look for URLs ("//host/path") in its content and check them against the lists. */
+static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+{
+    rewrite_t *self = _self;
+    size_t found = 0;
+    for (size_t i = 0; i + 2 < len && found != MAX_SCRIPT_URLS; ++i) {
+        const char *p = memchr(content + i, '/', len - i);
+        if (p == NULL)
+            break;
+        i = (size_t)(p - content);
+        if (i + 1 >= len || p[1] != '/')
+            continue;
+        size_t start = i + 2, end = start;
+        while (end != len && (('a' <= (content[end] | 0x20) && (content[end] | 0x20) <= 'z') || ('0' <= content[end] && content[end] <= '9') ||
+                              content[end] == '.' || content[end] == '-'))
+            ++end;
+        if (end - start < 4 || memchr(content + start, '.', end - start) == NULL) {
+            i = end;
+            continue;
+        }
+        while (end != len && content[end] != '"' && content[end] != '\'' && content[end] != ' ' && content[end] != '\n' &&
+               content[end] != ')' && content[end] != '\\' && content[end] != '`' && end - start < 2048)
+            ++end;
+        ++found;
+        size_t n = absolute_url(self, content + i, end - i);
+        int cat;
+        if (n != 0 && (cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0) {
+            neutralise(tag, NULL, 0, NULL, 0, cat);
+            return GW_HTML_KEEP;
+        }
+        i = end;
+    }
+    return GW_HTML_KEEP;
+}
+
+static void emit(void *_self, const char *p, size_t n)
+{
+    rewrite_t *self = _self;
+    h2o_iovec_t dst = h2o_buffer_reserve(&self->out, n);
+    memcpy(dst.base, p, n);
+    self->out->size += n;
+}
+
+/* --- the ostream ---------------------------------------------------------------------------- */
+
+static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    rewrite_t *self = (void *)_self;
+    /* the previous output has been sent when we are called again: reuse the buffer */
+    h2o_buffer_consume(&self->out, self->out->size);
+    if (self->gunzip != NULL) {
+        h2o_iovec_t *decoded;
+        size_t n;
+        self->gunzip->transform(self->gunzip, bufs, bufcnt, state, &decoded, &n);
+        bufs = decoded;
+        bufcnt = n;
+    }
+    for (size_t i = 0; i != bufcnt; ++i)
+        gw_html_write(self->html, bufs[i].base, bufs[i].len);
+    if (!h2o_send_state_is_in_progress(state))
+        gw_html_end(self->html);
+    h2o_iovec_t out = h2o_iovec_init(self->out->bytes, self->out->size);
+    h2o_ostream_send_next(&self->super, req, &out, out.len != 0 ? 1 : 0, state);
+}
+
+static void on_dispose(void *p)
+{
+    rewrite_t *self = *(rewrite_t **)p;
+    h2o_buffer_dispose(&self->out);
+}
+
+static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    gw_jsonw_t w;
+    gw_jsonw_init(&w, &req->pool, 1024);
+    gw_jsonw_printf(&w,
+                    "<link rel=\"stylesheet\" href=\"/__consent/banner.css\">"
+                    "<script nonce=\"%s\" src=\"/__consent/banner.js\" defer></script>"
+                    "<script nonce=\"%s\" type=\"application/json\" id=\"cg-state\">{",
+                    ctx->nonce, ctx->nonce);
+    gw_consent_state_json(&w, ctx, ctx->granted, ctx->decided);
+    gw_jsonw_lit(&w, "}</script>");
+    return h2o_iovec_init(w.buf, w.len);
+}
+
+static int is_html(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (i == -1)
+        return 0;
+    h2o_iovec_t v = req->res.headers.entries[i].value;
+    return (v.len >= 9 && h2o_lcstris(v.base, 9, H2O_STRLIT("text/html"))) ||
+           (v.len >= 21 && h2o_lcstris(v.base, 21, H2O_STRLIT("application/xhtml+xml")));
+}
+
+static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
+{
+    h2o_compress_context_t *gunzip = NULL;
+    ssize_t ce;
+
+    if (!gw_rt.conf.html.rewrite || req->res.status != 200 || h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")) || !is_html(req)) {
+        req->compress_hint = H2O_COMPRESS_HINT_DISABLE; /* pass-through stays byte-identical */
+        return;
+    }
+    if ((ce = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_ENCODING, -1)) != -1) {
+        h2o_iovec_t v = req->res.headers.entries[ce].value;
+        if (!h2o_lcstris(v.base, v.len, H2O_STRLIT("gzip"))) {
+            req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
+            return; /* an encoding we cannot read: untouched */
+        }
+        gunzip = h2o_compress_gunzip_open(&req->pool);
+        h2o_delete_header(&req->res.headers, ce);
+    }
+
+    /* per-response CSP nonce: 16 random bytes, base64url */
+    uint8_t rnd[16];
+    RAND_bytes(rnd, sizeof(rnd));
+    gw_b64url_encode(rnd, sizeof(rnd), ctx->nonce, sizeof(ctx->nonce));
+
+    rewrite_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
+    self->super.do_send = do_send;
+    self->req = req;
+    self->ctx = ctx;
+    self->gunzip = gunzip;
+    h2o_buffer_init(&self->out, &h2o_socket_buffer_prototype);
+    *(rewrite_t **)h2o_mem_alloc_shared(&req->pool, sizeof(rewrite_t *), on_dispose) = self;
+    self->html = gw_html_init(h2o_mem_alloc_pool(&req->pool, gw_html_sizeof(HOLD_CAP)), HOLD_CAP, &callbacks, self);
+    gw_html_set_nonce(self->html, ctx->nonce, strlen(ctx->nonce));
+    if (gw_rt.conf.html.inject_banner) {
+        self->inject = build_inject(req, ctx);
+        gw_html_set_inject(self->html, self->inject.base, self->inject.len);
+    }
+    req->res.content_length = SIZE_MAX;
+    ctx->rewritten = 1;
+}
+
+int gw_rewrite_init(void)
+{
+    callbacks.emit = emit;
+    callbacks.on_tag = on_tag;
+    callbacks.on_held = on_held;
+    gw_front_add_response_stage(on_response);
+    return 0;
+}

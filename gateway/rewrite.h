@@ -1,0 +1,33 @@
+/*
+ * rewrite — the response stage that streams HTML pages through the rewriter
+ * (filters/html.c): tracker <script>/<iframe>/<img>/<link> of a category the visitor has
+ * not granted are made inert and re-activatable (data-cg-src + data-cg-category), inline
+ * scripts that load a listed tracker likewise, every script and style the gateway lets
+ * through gets the response's CSP nonce, and the consent UI is injected before </head>.
+ */
+#ifndef GW_REWRITE_H
+#define GW_REWRITE_H
+
+#include <h2o.h>
+#include "html.h"
+#include "front.h"
+
+/* What a URL found in a page is to the hooks. */
+typedef enum en_gw_url_kind_t {
+    GW_URL_SUBRESOURCE, /* <script src>, <iframe src>, <img src>, <link href>, <form action> */
+    GW_URL_LINK         /* <a href>, <area href>: an outbound navigation */
+} gw_url_kind_t;
+
+/*
+ * Hook for the private network channel: called for every absolute http(s) URL of a subresource
+ * or link in a rewritten page, after the tracker decision. May edit the tag (e.g. wrap a link)
+ * and returns GW_HTML_KEEP or GW_HTML_REMOVE (subresources only).
+ */
+typedef int (*gw_rewrite_url_hook)(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_kind_t kind, const char *url,
+                                   size_t url_len, const char *host, size_t host_len);
+void gw_rewrite_set_url_hook(gw_rewrite_url_hook hook);
+
+/* registers the response stage; call after the consent and tracker set-up */
+int gw_rewrite_init(void);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * trackers — the tracker lists of the config (`trackers.lists`, Adblock Plus / uBlock network
+ * rules, filters/abp.c) as one immutable matcher, and the lookups the beacon stage and the
+ * HTML rewriter make. Default lists, when the config names none: Debian's EasyPrivacy
+ * (analytics) and EasyList (marketing) from webext-ublock-origin-chromium, if installed.
+ */
+#ifndef GW_TRACKERS_H
+#define GW_TRACKERS_H
+
+#include <stddef.h>
+
+/* loads the lists (malformed lines are counted and logged, the rest loads); registers the beacon lookup
+ * and GET /admin/trackers. Returns 0 or -1 (logged). */
+int gw_trackers_init(void);
+
+/*
+ * Category of the first list whose rules block `url` (absolute) of the given type (GW_ABP_* of abp.h)
+ * requested by a page on page_host, or -1 (no list, no match, or an exception rule). host is the URL's host.
+ * No allocation, no lock.
+ */
+int gw_trackers_classify(const char *url, size_t url_len, const char *host, size_t host_len, const char *page_host,
+                         size_t page_host_len, int type);
+
+/* records a tracker seen on a page for GET /admin/trackers (action: 0 passed, 1 neutralised, 2 answered at the edge) */
+void gw_trackers_seen(const char *host, size_t host_len, const char *page_path, size_t page_path_len, int category, int action);
+
+/* Calls cb once per distinct (tracker host, category) seen so far (all pages and threads merged) with the
+ * counts passed / neutralised / answered at the edge. For the preference centre. */
+typedef void (*gw_trackers_cb)(void *data, const char *host, size_t host_len, int category, const uint64_t counts[3]);
+void gw_trackers_foreach_seen(gw_trackers_cb cb, void *data);
+
+/* registers GET /admin/trackers and GET /admin/lists-style counts of the tracker lists */
+void gw_trackers_register_admin(void);
+
+#endif

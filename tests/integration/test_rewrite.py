@@ -1,0 +1,124 @@
+"""The streaming HTML rewriter end to end: a real origin page with real tracker tags, through the
+real gateway, with a tracker list copied from EasyPrivacy (tests/data/abp)."""
+
+import gzip
+import json
+import os
+import re
+
+from harness import ADMIN_TOKEN, GatewayTestCase, curl
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EASYPRIVACY = os.path.join(ROOT, "tests", "data", "abp", "easyprivacy-sample.txt")
+MARKETING = os.path.join(ROOT, "tests", "data", "abp", "local-marketing.txt")
+GTAG = "https://www.googletagmanager.com/gtag/js?id=G-ABC123"
+
+
+def scripts(html):
+    return re.findall(r"<script\b[^>]*>", html, re.I)
+
+
+def nonces(html):
+    return set(re.findall(r"<(?:script|style)\b[^>]*\bnonce=\"([^\"]+)\"", html, re.I))
+
+
+class RewriteTest(GatewayTestCase):
+    config = {"trackers": {"lists": [{"name": "easyprivacy", "file": EASYPRIVACY, "format": "abp", "category": "analytics"},
+                                     {"name": "local", "file": MARKETING, "format": "abp", "category": "marketing"}]}}
+
+    def consent(self, body):
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data=json.dumps(body),
+                 headers=["Content-Type: application/json"])
+        return [v.split(";", 1)[0] for v in r.header_all("Set-Cookie") if v.startswith("cg_consent=")][0]
+
+    def test_trackers_inert_before_consent(self):
+        r = curl(self.gw.url("/"))
+        self.assertEqual(r.status, 200)
+        self.assertIsNone(r.header("Content-Length"), "the body changed: no stale length")
+        html = r.text
+        tag = [s for s in scripts(html) if "googletagmanager" in s]
+        self.assertEqual(len(tag), 1, scripts(html))
+        self.assertIn('data-cg-src="%s"' % GTAG, tag[0])
+        self.assertIn('type="text/plain"', tag[0])
+        self.assertIn('data-cg-category="analytics"', tag[0])
+        self.assertNotRegex(tag[0], r"\ssrc=")
+        # the Meta pixel <img> is inert too, and the fbq loader snippet (inline script) as well
+        self.assertNotRegex(html, r'<img[^>]*\ssrc="https://www.facebook.com/tr')
+        fbq = [s for s in re.findall(r"(<script\b[^>]*>)([^<]*connect\.facebook\.net)", html)]
+        self.assertTrue(fbq and all('type="text/plain"' in s[0] and 'data-cg-category="marketing"' in s[0] for s in fbq), fbq)
+        # every script carries this response's nonce; the banner is injected once, before </head>
+        self.assertEqual(len(nonces(html)), 1)
+        self.assertTrue(all("nonce=" in s for s in scripts(html)), scripts(html))
+        head = html[:html.lower().index("</head>")]
+        self.assertEqual(html.count('src="/__consent/banner.js"'), 1)
+        self.assertIn('src="/__consent/banner.js"', head)
+        state = json.loads(re.search(r'<script[^>]*id="cg-state"[^>]*>(.*?)</script>', html, re.S).group(1))
+        self.assertFalse(state["decided"])
+        self.assertFalse(state["categories"]["analytics"])
+        r2 = curl(self.gw.admin_url("/admin/trackers"), headers=["Authorization: Bearer " + ADMIN_TOKEN])
+        seen = {(s["host"], s["category"]): s for s in r2.json()["seen"]}
+        self.assertGreaterEqual(seen[("www.googletagmanager.com", "analytics")]["neutralised"], 1)
+        self.assertEqual(r2.json()["lists"][0]["malformed"], 0)
+
+    def test_untouched_after_consent(self):
+        token = self.consent({"all": True})
+        html = curl(self.gw.url("/"), cookie=token).text
+        tag = [s for s in scripts(html) if "googletagmanager" in s][0]
+        self.assertIn('src="%s"' % GTAG, tag)
+        self.assertNotIn("data-cg-", tag)
+        self.assertRegex(html, r'<img[^>]*\ssrc="https://www.facebook.com/tr')
+        self.assertEqual(len(nonces(html)), 1, "granted scripts still get the nonce")
+        state = json.loads(re.search(r'id="cg-state"[^>]*>(.*?)</script>', html, re.S).group(1))
+        self.assertTrue(state["decided"])
+
+    def test_each_response_has_its_own_nonce(self):
+        a, b = curl(self.gw.url("/")).text, curl(self.gw.url("/")).text
+        self.assertEqual(len(nonces(a)), 1)
+        self.assertNotEqual(nonces(a), nonces(b))
+        self.assertRegex(nonces(a).pop(), r"^[A-Za-z0-9_-]{22}$")
+
+    def test_gzip_from_origin(self):
+        plain = curl(self.gw.url("/__origin/gzip-html?t=plain")).text
+        self.assertIn("nonce=", plain)
+        r = curl(self.gw.url("/__origin/gzip-html?t=gz"), headers=["Accept-Encoding: gzip"])
+        self.assertEqual(r.header("Content-Encoding"), "gzip", "the rewritten page is compressed again for the client")
+        html = gzip.decompress(r.body).decode()
+        self.assertIn("nonce=", html)
+        self.assertIn('src="/__consent/banner.js"', html)
+        e = self.origin.assert_reached("t=gz")
+        self.assertTrue(any("gzip" in v for v in self.origin.header(e, "Accept-Encoding")))
+
+    def test_malformed_markup_passes_through(self):
+        with open(os.path.join(ROOT, "tests", "data", "pages", "malformed.html"), "rb") as f:
+            original = f.read()
+        r = curl(self.gw.url("/__origin/html?file=pages/malformed.html"))
+        # nothing to rewrite in it: only the banner, injected at the end (no </head>, no </body>)
+        body = r.body
+        self.assertTrue(body.startswith(original), body[:300])
+        self.assertIn(b"/__consent/banner.js", body[len(original):])
+
+    def test_non_html_head_and_errors_untouched(self):
+        direct = curl(self.origin.url + "/__origin/big?bytes=70000")
+        via = curl(self.gw.url("/__origin/big?bytes=70000"))
+        self.assertEqual(via.body, direct.body)
+        self.assertEqual(via.header("Content-Length"), "70000")
+        h = curl(self.gw.url("/"), head=True)
+        self.assertEqual(h.status, 200)
+        self.assertEqual(h.body, b"")
+        js = curl(self.gw.url("/__origin/headers?h=Content-Type:application/javascript"), headers=["Accept-Encoding: gzip"])
+        self.assertIsNone(js.header("Content-Encoding"), "non-HTML is never compressed by the gateway")
+        nf = curl(self.gw.url("/__origin/status/404"))
+        self.assertEqual(nf.status, 404)
+        self.assertNotIn(b"banner.js", nf.body)
+
+
+class RewriteOffTest(GatewayTestCase):
+    config = {"html": {"rewrite": False}}
+
+    def test_off_means_byte_identical(self):
+        path = "/__origin/html?file=rewriter/tracker_page/input.html"
+        direct = curl(self.origin.url + path)
+        via = curl(self.gw.url(path))
+        self.assertIn(b"googletagmanager", direct.body)
+        self.assertEqual(via.body, direct.body)
+        self.assertEqual(via.header("Content-Length"), str(len(direct.body)))
