@@ -415,6 +415,8 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
             out(h, " ", 1);
             out(h, tag->_edits[e].arg, tag->_edits[e].arg_len);
             out(h, raw + a.name_end, a.end - a.name_end);
+            if (a.has_value && a.end == a.value) /* "x=" before '>': what follows must not become its value */
+                out(h, "\"\"", 2);
         } else if (e != NONE) { /* E_REMOVE */
         } else if (set != NONE) {
             if (!(applied & (1u << set)))
@@ -424,6 +426,8 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
             if (a.sep == a.name) /* "a"b: keep a blank, the attribute before may be gone */
                 out(h, " ", 1);
             out(h, raw + a.sep, a.end - a.sep);
+            if (a.has_value && a.end == a.value)
+                out(h, "\"\"", 2);
         }
     }
     for (unsigned i = 0; i != tag->_num_edits; ++i)

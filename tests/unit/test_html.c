@@ -747,6 +747,10 @@ test_nonce_and_insert(void **state)
     rec_free(&r);
     rec_check(&r, 0, "a\"&b", NULL, "<script>", "<script nonce=\"a&quot;&amp;b\">");
     rec_free(&r);
+    /* an empty unquoted value before '>' gets quotes, or the nonce would become its value
+     * (found by fuzz_html) */
+    rec_check(&r, 0, "n", NULL, "<script L=></script><style b= >", "<script L=\"\" nonce=\"n\"></script><style b= \"\" nonce=\"n\">");
+    rec_free(&r);
     r.tag = insert_before;
     rec_check(&r, 0, "n", NULL, "x<b>y</b><script>z</script>", "x[<b>y</b>[<script nonce=\"n\">z</script>");
     rec_free(&r);

@@ -1,0 +1,198 @@
+/*
+ * libFuzzer driver for the streaming HTML rewriter (filters/html.c).
+ *
+ * Input: 2 bytes of chunking seed, then the page. Every run feeds the page in chunks cut
+ * at pseudo-random points derived from the seed (and, for comparison, whole), then checks:
+ *
+ *  1. keep-all (no callbacks, nonce or injection): output == input, byte for byte; the
+ *     start tags on_tag sees are recorded (offset, length, attributes).
+ *  2. nonce-everything (a callback setting nonce="N" on every start tag, plus the built-in
+ *     script/style nonce): the output is re-tokenized by the rewriter; it must have the
+ *     same start tags, each with exactly one nonce attribute valued N and otherwise the
+ *     same attributes in the same order, and the bytes between tags (text, comments, end
+ *     tags, raw text) must be identical: no text outside tags is ever lost or changed.
+ *     (Skipped for pages near GW_HTML_MAX_TAG, where a grown tag may pass the cap.)
+ *  3. the demo policy of tests/unit/html_policy.h (hold, remove, wrap, inject) gives the
+ *     same output chunked and whole.
+ * ASan/UBSan catch memory errors and leaks.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "html.h"
+#include "../unit/html_policy.h"
+
+#define CHECK(c)                                                                                                                   \
+    do {                                                                                                                           \
+        if (!(c))                                                                                                                  \
+            __builtin_trap();                                                                                                      \
+    } while (0)
+
+#define MAX_TAGS 4096
+
+typedef struct st_tags_t {
+    policy_t sink;
+    size_t n;
+    uint64_t off[MAX_TAGS];
+    size_t len[MAX_TAGS];
+    size_t sig_at[MAX_TAGS + 1]; /* attributes other than nonce, "name=value\0" each, in sig */
+    char *sig;
+    size_t sig_len, sig_cap;
+    int nonces_ok; /* every tag has exactly one nonce="N" (checked on the output) */
+} tags_t;
+
+static void
+sig_add(tags_t *t, const char *p, size_t n)
+{
+    if (t->sig_len + n > t->sig_cap) {
+        t->sig_cap = (t->sig_len + n) * 2 + 256;
+        t->sig = realloc(t->sig, t->sig_cap);
+        CHECK(t->sig != NULL);
+    }
+    memcpy(t->sig + t->sig_len, p, n);
+    t->sig_len += n;
+}
+
+static void
+tags_emit(void *ctx, const char *p, size_t n)
+{
+    policy_emit(&((tags_t *)ctx)->sink, p, n);
+}
+
+/* Records every start tag and a signature of its non-nonce attributes. */
+static int
+tags_record(void *ctx, gw_html_tag_t *tag)
+{
+    tags_t *t = ctx;
+    gw_html_attr_t a;
+    size_t it = 0;
+    int nonces = 0;
+
+    CHECK(tag->raw != NULL && tag->raw_len >= 3 && tag->raw[0] == '<' && tag->raw[tag->raw_len - 1] == '>');
+    CHECK(tag->raw_len <= GW_HTML_MAX_TAG);
+    CHECK(tag->name == tag->raw + 1 && tag->name_len >= 1);
+    if (t->n == MAX_TAGS)
+        return GW_HTML_KEEP;
+    t->off[t->n] = tag->offset;
+    t->len[t->n] = tag->raw_len;
+    t->sig_at[t->n] = t->sig_len;
+    while (gw_html_attr_next(tag, &it, &a)) {
+        CHECK(a.name >= tag->raw && a.name + a.name_len <= tag->raw + tag->raw_len && a.name_len != 0);
+        if (a.name_len == 5 && strncasecmp(a.name, "nonce", 5) == 0) {
+            ++nonces;
+            if (a.value == NULL || a.value_len != 1 || a.value[0] != 'N')
+                nonces = 100;
+            continue;
+        }
+        sig_add(t, a.name, a.name_len);
+        if (a.value != NULL) {
+            CHECK(a.value >= tag->raw && a.value + a.value_len <= tag->raw + tag->raw_len);
+            sig_add(t, "=", 1);
+            sig_add(t, a.value, a.value_len);
+        }
+        sig_add(t, "", 1);
+    }
+    if (nonces != 1)
+        t->nonces_ok = 0;
+    ++t->n;
+    t->sig_at[t->n] = t->sig_len;
+    return GW_HTML_KEEP;
+}
+
+static int
+nonce_everything(void *ctx, gw_html_tag_t *tag)
+{
+    gw_html_attr_set(tag, "nonce", 5, "N", 1);
+    return GW_HTML_KEEP;
+}
+
+static const gw_html_cb_t record_cb = {tags_emit, tags_record, NULL, NULL, NULL};
+static const gw_html_cb_t nonce_cb = {policy_emit, nonce_everything, NULL, NULL, NULL};
+
+/* Feeds page through a fresh rewriter in chunks cut by seed (0: whole). */
+static void
+feed(const gw_html_cb_t *cb, void *ctx, int policy, const char *nonce, const uint8_t *page, size_t len, unsigned seed)
+{
+    gw_html_t *h = gw_html_new(policy ? 256 : 0, cb, ctx);
+    uint32_t x = seed * 2654435761u + 1;
+    size_t off = 0;
+
+    CHECK(h != NULL);
+    if (policy)
+        policy_attach(h);
+    if (nonce != NULL)
+        gw_html_set_nonce(h, nonce, strlen(nonce));
+    while (off < len) {
+        size_t n = len - off;
+        if (seed != 0) {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            size_t k = (x & 0x80000000u) ? 1 + (x >> 8) % 2048 : 1 + (x >> 8) % 8;
+            if (k < n)
+                n = k;
+        }
+        CHECK(gw_html_write(h, (const char *)page + off, n) == 0);
+        off += n;
+    }
+    CHECK(gw_html_end(h) == 0);
+    CHECK(gw_html_write(h, "x", 1) == -1);
+    gw_html_free(h);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 2)
+        return 0;
+    unsigned seed = (unsigned)data[0] | (unsigned)data[1] << 8 | 0x10000u;
+    const uint8_t *page = data + 2;
+    size_t len = size - 2;
+    tags_t *in = calloc(1, sizeof(*in)), *out = calloc(1, sizeof(*out));
+    policy_t nonced = {0};
+
+    /* 1. keep-all is the identity */
+    feed(&record_cb, in, 0, NULL, page, len, seed);
+    CHECK(in->sink.len == len && (len == 0 || memcmp(in->sink.out, page, len) == 0));
+
+    /* 2. nonce everything: same tags, same attributes, same bytes between tags */
+    if (len < GW_HTML_MAX_TAG - 64 && in->n < MAX_TAGS) {
+        feed(&nonce_cb, &nonced, 0, "N", page, len, seed);
+        out->nonces_ok = 1;
+        feed(&record_cb, out, 0, NULL, (const uint8_t *)nonced.out, nonced.len, 0);
+        CHECK(out->nonces_ok);
+        CHECK(out->n == in->n);
+        size_t ip = 0, op = 0;
+        for (size_t i = 0; i <= in->n; ++i) {
+            size_t iend = i < in->n ? (size_t)in->off[i] : len, oend = i < in->n ? (size_t)out->off[i] : nonced.len;
+            CHECK(iend - ip == oend - op);
+            CHECK(memcmp(page + ip, nonced.out + op, iend - ip) == 0);
+            if (i == in->n)
+                break;
+            CHECK(in->sig_at[i + 1] - in->sig_at[i] == out->sig_at[i + 1] - out->sig_at[i]);
+            CHECK(memcmp(in->sig + in->sig_at[i], out->sig + out->sig_at[i], in->sig_at[i + 1] - in->sig_at[i]) == 0);
+            ip = iend + in->len[i];
+            op = oend + out->len[i];
+        }
+    }
+
+    /* 3. the demo policy does not depend on chunking */
+    {
+        policy_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+        feed(&policy_cb, a, 1, NULL, page, len, 0);
+        feed(&policy_cb, b, 1, NULL, page, len, seed);
+        CHECK(a->len == b->len && (a->len == 0 || memcmp(a->out, b->out, a->len) == 0));
+        free(a->out);
+        free(b->out);
+        free(a);
+        free(b);
+    }
+
+    free(in->sink.out);
+    free(in->sig);
+    free(out->sink.out);
+    free(out->sig);
+    free(in);
+    free(out);
+    free(nonced.out);
+    return 0;
+}
