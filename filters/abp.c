@@ -16,6 +16,9 @@
  * `generichide`, `denyallow=`, `to=`, `method=`, …), popup-only rules, and exceptions with
  * `$document` (uBlock's page-level allow-listing, which a request matcher cannot express).
  *
+ * `||host^` where host has only host-name characters means "the URL's host is host or one
+ * of its subdomains" (uBlock's reading; Adblock Plus' regex would also let `^` match a ','
+ * or '$' inside a malformed host such as "a.com,x", which no DNS name contains).
  * Matching is case-insensitive (ASCII) unless `$match-case`. A rule without type option
  * applies to every type but `document` (Adblock Plus semantics). `$domain=` looks at the
  * page's host, or the request's own host for a top-level navigation; the longest matching
@@ -299,7 +302,7 @@ text_add(gw_abp_builder_t *b, const char *s, size_t n, int lower)
 typedef struct st_parsed_t {
     uint16_t types, flags;
     uint8_t party;
-    int popup, badfilter, types_given;
+    int badfilter;
     size_t dom_len[8]; /* raw $domain= values, each as "a|~b" (up to 8 such options) */
     const char *dom_s[8];
     int ndomopt;
@@ -370,6 +373,8 @@ parse_options(const char *s, size_t n, int exception, parsed_t *p)
             return GW_ABP_BAD_OPTION;
         if (o[0] == '~')
             tilde = 1, ++o, --ol;
+        if (ol == 0)
+            return GW_ABP_BAD_OPTION;
         const char *eq = memchr(o, '=', ol);
         size_t nl = eq ? (size_t)(eq - o) : ol;
         int b = type_bit(o, nl, &popup);
@@ -382,7 +387,6 @@ parse_options(const char *s, size_t n, int exception, parsed_t *p)
                 neg |= (uint16_t)b;
             else
                 pos |= (uint16_t)b;
-            p->types_given = 1;
         } else if (opt_is(o, nl, "third-party") || opt_is(o, nl, "3p") || opt_is(o, nl, "first-party") || opt_is(o, nl, "1p")) {
             int third = o[0] == 't' || o[0] == '3';
             if (eq != NULL)
@@ -411,7 +415,6 @@ parse_options(const char *s, size_t n, int exception, parsed_t *p)
             if (tilde || eq != NULL)
                 return GW_ABP_BAD_OPTION;
             pos |= T_ALL;
-            p->types_given = 1;
         } else if (skip == GW_ABP_LOADED) {
             skip = GW_ABP_SKIP_OPTION; /* keep reading: a syntax error elsewhere wins */
         }
@@ -1335,13 +1338,6 @@ pattern_ok(const ctx_t *c, const rule_t *r, size_t tokpos)
     size_t pl = r->pat_len;
     int end = (r->flags & R_END_ANCHOR) != 0, mc = (r->flags & R_MATCH_CASE) != 0;
 
-    if ((r->flags & R_HOST_ONLY) && c->linear) { /* reference: "||host" then a separator */
-        for (size_t s = c->host_b; s < c->host_e; ++s)
-            if ((s == c->host_b || c->url[s - 1] == '.') && match_at(c->url, c->n, s, p, pl, 0, 0) &&
-                (s + pl == c->n || is_sep((unsigned char)c->url[s + pl])))
-                return 1;
-        return 0;
-    }
     if (r->flags & R_HOST_ONLY) { /* "||host^": host suffix at a label boundary */
         for (size_t s = c->host_b; s < c->host_e; ++s)
             if ((s == c->host_b || c->url[s - 1] == '.') && c->host_e - s == pl && ci_eq(c->url + s, p, pl))
@@ -1609,7 +1605,7 @@ run(const gw_abp_t *m, const gw_abp_request_t *req, gw_abp_result_t *out, int li
         (req->page_host == NULL && req->page_host_len != 0))
         return -1;
     c.m = m;
-    c.url = req->url;
+    c.url = req->url != NULL ? req->url : "";
     c.n = req->url_len;
     url_host(c.url, c.n, &c.host_b, &c.host_e);
     if (req->host != NULL && (req->host_len != c.host_e - c.host_b || !ci_eq(req->host, c.url + c.host_b, req->host_len)))
@@ -1621,7 +1617,6 @@ run(const gw_abp_t *m, const gw_abp_request_t *req, gw_abp_result_t *out, int li
     c.party = req->third_party < 0 ? (req->page_host_len ? -1 : 0) : req->third_party != 0;
     c.base_state = 0;
     c.lower_state = 0;
-    c.linear = linear;
 
     if (linear)
         scan_linear(&c, &a, 0);

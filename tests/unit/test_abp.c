@@ -384,6 +384,8 @@ static const struct pcase pcases[] = {
     {"foo$image=1", GW_ABP_BAD_OPTION},
     {"foo$third-party=1", GW_ABP_BAD_OPTION},
     {"foo$~important", GW_ABP_BAD_OPTION},
+    {"foo$~", GW_ABP_BAD_OPTION},
+    {"foo$image,~", GW_ABP_BAD_OPTION},
     {"foo$~match-case", GW_ABP_BAD_OPTION},
     {"foo$third-party,~third-party", GW_ABP_BAD_OPTION},
     {"foo$3p,1p", GW_ABP_BAD_OPTION},
