@@ -34,6 +34,7 @@ typedef struct st_list_t {
 } list_t;
 
 typedef struct st_snapshot_t {
+    uint64_t generation;
     gw_abp_t *matcher;
     list_t lists[GW_MAX_LISTS];
     size_t num_lists;
@@ -47,6 +48,18 @@ typedef struct st_seen_t {
 } seen_t;
 
 static snapshot_t *snap;
+static uint64_t generations;
+
+/* Per-thread cache of verdicts: pages repeat the same tracker URLs request after request, and a
+ * verdict costs a few index probes and rule checks. Direct-mapped, keyed by a 64-bit hash of
+ * (type, page host, url); entries of an older list generation are misses. */
+#define CACHE_SLOTS 4096
+typedef struct st_cache_entry_t {
+    uint64_t key, generation;
+    int32_t category;
+    uint32_t url_len;
+} cache_entry_t;
+static __thread cache_entry_t *cache;
 static gw_list_conf_t *list_confs;
 static size_t num_list_confs;
 static seen_t (*seen)[SEEN_SLOTS];
@@ -74,6 +87,7 @@ static snapshot_t *build(void)
             gw_warn("tracker list %s:%u: malformed (%s): %s", l->file, l->stats.malformed_report[k].line,
                     gw_abp_reason_str(l->stats.malformed_report[k].reason), l->stats.malformed_report[k].text);
     }
+    s->generation = __atomic_add_fetch(&generations, 1, __ATOMIC_RELAXED);
     if ((s->matcher = gw_abp_builder_finish(b)) == NULL) {
         gw_error("tracker lists: cannot build the matcher (out of memory)");
         for (size_t i = 0; i != s->num_lists; ++i)
@@ -106,17 +120,48 @@ static void reload(void *data)
 
 /* --- lookups ---------------------------------------------------------------------------------- */
 
+/* FNV-1a over 8-byte words with a final mix: fast on URLs, and 64 bits make collisions negligible */
+static uint64_t hash64(uint64_t h, const char *p, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    for (; i != len; ++i)
+        h = (h ^ (uint8_t)p[i]) * 0x100000001b3ull;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ull;
+    return h ^ (h >> 32) ^ len;
+}
+
+static void on_thread_init(h2o_context_t *ctx, size_t index)
+{
+    cache = calloc(CACHE_SLOTS, sizeof(*cache));
+}
+
 int gw_trackers_classify(const char *url, size_t url_len, const char *host, size_t host_len, const char *page_host,
                          size_t page_host_len, int type)
 {
     const snapshot_t *s = gw_snap_load(&snap);
     if (s == NULL || s->matcher == NULL)
         return -1;
+    cache_entry_t *e = NULL;
+    uint64_t key = 0;
+    if (cache != NULL) {
+        key = hash64(hash64(hash64(0x9e3779b97f4a7c15ull ^ (uint64_t)type, page_host, page_host_len), host, host_len), url, url_len);
+        e = cache + (key & (CACHE_SLOTS - 1));
+        if (e->key == key && e->generation == s->generation && e->url_len == url_len)
+            return e->category;
+    }
     gw_abp_request_t r = {url, url_len, host, host_len, page_host, page_host_len, (gw_abp_type_t)type, -1};
     gw_abp_result_t res;
-    if (gw_abp_match(s->matcher, &r, &res) != 1 || !res.matched)
-        return -1;
-    return (int)res.category;
+    int cat = gw_abp_match(s->matcher, &r, &res) == 1 && res.matched ? (int)res.category : -1;
+    if (e != NULL)
+        *e = (cache_entry_t){key, s->generation, cat, (uint32_t)url_len};
+    return cat;
 }
 
 /* the beacon stage asks about requests to the site itself (first-party collectors, proxied trackers) */
@@ -320,6 +365,7 @@ int gw_trackers_init(void)
         if ((snap = build()) == NULL)
             return -1;
         gw_beacons_set_list_lookup(beacon_lookup);
+        gw_server_on_thread_init(on_thread_init);
         gw_server_on_reload(reload, NULL);
     }
     return 0;
