@@ -124,9 +124,10 @@ size_t gw_html_sizeof(size_t hold_cap);
 
 /*
  * Initialises a rewriter in caller memory of at least gw_html_sizeof(hold_cap) bytes,
- * aligned for any type (malloc, h2o_mem_alloc_pool). Returns mem as a gw_html_t *, or NULL
- * when mem, cb or cb->emit is NULL. cb and ctx are borrowed and must outlive the rewriter.
- * Nothing to free: the memory is the caller's.
+ * aligned for pointers and uint64_t (malloc, h2o_mem_alloc_pool). Returns mem as a
+ * gw_html_t *, or NULL when mem, cb or cb->emit is NULL. *cb is copied; ctx is passed to
+ * every callback. Callbacks must not call gw_html_write/gw_html_end on the same rewriter.
+ * Nothing to free: the memory is the caller's. No allocation happens after this.
  */
 gw_html_t *gw_html_init(void *mem, size_t hold_cap, const gw_html_cb_t *cb, void *ctx);
 

@@ -451,12 +451,13 @@ test_attributes(void **state)
 {
     rec_t r = {.tag = log_attrs};
     static const char in[] = "x<IMG a b=1 c = '2' D=\"3 > 4\"e=5/ =f g=\"\"h=/i/ j=>"
-                             "<br/><p\tq\nr=s\fz><x-custom-element data-a=1></x-custom-element><a/b>";
+                             "<br/><p\tq\nr=s\fz><x-custom-element data-a=1></x-custom-element><a/b><i k ><u l />";
     rec_check(&r, 0, NULL, NULL, in, in);
     char want[1024];
     snprintf(want, sizeof(want),
              "<%d IMG @1 [a] [b]=[1] [c]=[2] [D]=[3 > 4] [e]=[5/] [=f] [g]=[] [h]=[/i/] [j]=[]>"
-             "<%d br @50><%d p @55 [q] [r]=[s] [z]><0 x-custom-element @66 [data-a]=[1]><%d a @112 [b]>",
+             "<%d br @50><%d p @55 [q] [r]=[s] [z]><0 x-custom-element @66 [data-a]=[1]><%d a @112 [b]><0 i @117 [k]>"
+             "<0 u @123 [l]>",
              GW_HTML_TAG_IMG, GW_HTML_TAG_BR, GW_HTML_TAG_OTHER, GW_HTML_TAG_A);
     assert_string_equal(r.log, want);
     rec_free(&r);
@@ -545,13 +546,13 @@ test_edits(void **state)
               "<script id=3 data-cg-type=old TYPE=module></script>"
               "<p id=4 title=t class=c>4</p>"
               "<i id=5 a=1>5</i>"
-              "<img id=6 title=\"t\"src=x alt>",
+              "<img id=6 title=\"t\"src=x alt><img id=2 src=>",
               "<a id=1 HREF=\"/a?b=1&amp;c=&quot;2&quot;\" async data-x=\"y\">1</a>"
               "<img id=2 data-cg-src=a.gif data-cg-src='b.gif' />"
               "<script id=3 data-cg-type=module type=\"text/plain\"></script>"
               "<p id=4 CLASS=\"y\">4</p>"
               "<i id=5 a=\"w\" b=\"v\" c=\"v\" d=\"v\" e=\"v\" f=\"v\" g=\"v\" h=\"v\">5</i>"
-              "<img id=6 src=x alt=\"\">");
+              "<img id=6 src=x alt=\"\"><img id=2 data-cg-src=\"\">");
     rec_free(&r);
 }
 
@@ -652,7 +653,7 @@ static void
 test_text_stream(void **state)
 {
     /* the content of every raw-text element reaches on_text, in pieces, then one end call */
-    static const char in[] = "<p>not raw</p><script>a</scr</script><style>b</style><textarea>c</textarea><title></title>"
+    static const char in[] = "<p>not raw</p><script>a</scr</1<!x<!-x</script><style>b</style><textarea>c</textarea><title></title>"
                              "<xmp><x></xmp><plaintext>rest</plaintext>";
     size_t len = sizeof(in) - 1;
     for (size_t step = 1; step <= len; ++step) {
@@ -664,8 +665,8 @@ test_text_stream(void **state)
         gw_html_free(h);
         assert_int_equal(r.sink.len, len);
         assert_memory_equal(r.sink.out, in, len);
-        assert_int_equal(r.text_len, strlen("a</scrbc<x>rest</plaintext>"));
-        assert_memory_equal(r.text, "a</scrbc<x>rest</plaintext>", r.text_len);
+        assert_int_equal(r.text_len, strlen("a</scr</1<!x<!-xbc<x>rest</plaintext>"));
+        assert_memory_equal(r.text, "a</scr</1<!x<!-xbc<x>rest</plaintext>", r.text_len);
         assert_int_equal(r.text_ends, 6);
         rec_free(&r);
     }
@@ -710,6 +711,24 @@ test_overflow(void **state)
     rec_t r4 = {0};
     rec_check(&r4, 0, NULL, "<!--CG-->", in, exp);
     rec_free(&r4);
+
+    /* a start tag over the cap inside a removed element is skipped with it */
+    n = sprintf(in, "<div class=ad><img alt=\"");
+    memset(in + n, 'p', pad);
+    strcpy(in + n + pad, "\">x</div>y");
+    rec_t r5 = {.tag = remove_ads};
+    rec_check(&r5, 0, NULL, NULL, in, "[removed]y");
+    assert_int_equal(r5.overflows, 0);
+    rec_free(&r5);
+
+    /* a tag name longer than the cap: OTHER, reported with its first 31 bytes, lower-cased */
+    in[0] = '<';
+    memset(in + 1, 'N', pad + 10);
+    strcpy(in + 1 + pad + 10, " a=1>t");
+    rec_t r6 = {.overflow_action = GW_HTML_KEEP};
+    rec_check(&r6, 0, NULL, NULL, in, in);
+    assert_string_equal(r6.log, "overflow 0 nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn @0;");
+    rec_free(&r6);
     free(in);
     free(exp);
 }
