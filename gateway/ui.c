@@ -1,0 +1,1195 @@
+/*
+ * ui — see ui.h.
+ *
+ * Start-up (main thread, before the workers): every static/i18n/<lang>.json is read with
+ * jansson into a sorted array of (key, text) per language, the operator's overrides are
+ * applied, and each language's merged strings are pre-serialised for banner.js. Templates are
+ * parsed into a flat node array per page (a section node records where it ends). After that
+ * everything is read-only, so worker threads share it without locks.
+ *
+ * Request path: pick the language, collect the page's values, walk the nodes appending to a
+ * buffer in req->pool. Nothing is inserted unescaped: strings, values and interpolations
+ * ({name} inside a string) all go through html_escape().
+ */
+#include <dirent.h>
+#include <h2o/file.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "config.h"
+#include "consent.h"
+#include "front.h"
+#include "inventory.h"
+#include "jsonw.h"
+#include "log.h"
+#include "server.h"
+#include "trackers.h"
+#include "ui.h"
+
+#define UI_MAX_LANGS 16
+#define UI_LANG_MAX 16  /* "zh-CN" with its NUL, and room for longer tags */
+#define UI_KEY_MAX 64
+#define UI_MAX_VARS 24
+#define UI_MAX_PARTIAL_DEPTH 4
+#define UI_MAX_SEEN 60     /* cookies (and trackers) listed per category */
+#define UI_URL_SHOWN 2048  /* bytes of a destination shown on the warning page */
+#define UI_LANG_COOKIE "cg_lang"
+
+/* --- strings ------------------------------------------------------------------------------- */
+
+typedef struct st_ui_string_t {
+    char *key, *value;
+} ui_string_t;
+
+typedef struct st_ui_lang_t {
+    char code[UI_LANG_MAX];
+    ui_string_t *strings; /* sorted by key (strcmp) once loading is done */
+    size_t num, cap;
+    h2o_iovec_t json; /* GET /__consent/i18n/<code>.json */
+} ui_lang_t;
+
+static ui_lang_t langs[UI_MAX_LANGS]; /* langs[0] is English */
+static size_t num_langs;
+static ui_string_t *overrides; /* key is "<lang>\0<key>" until applied */
+static size_t num_overrides;
+
+static ui_lang_t *find_lang(const char *code, size_t len)
+{
+    for (size_t i = 0; i != num_langs; ++i)
+        if (strlen(langs[i].code) == len && strncasecmp(langs[i].code, code, len) == 0)
+            return langs + i;
+    return NULL;
+}
+
+static ui_lang_t *add_lang(const char *code)
+{
+    if (num_langs == UI_MAX_LANGS)
+        return NULL;
+    ui_lang_t *l = langs + num_langs++;
+    snprintf(l->code, sizeof(l->code), "%s", code);
+    return l;
+}
+
+static void put_string(ui_lang_t *l, const char *key, const char *value)
+{
+    for (size_t i = 0; i != l->num; ++i) {
+        if (strcmp(l->strings[i].key, key) == 0) {
+            free(l->strings[i].value);
+            l->strings[i].value = strdup(value);
+            return;
+        }
+    }
+    if (l->num == l->cap) {
+        l->cap = l->cap != 0 ? l->cap * 2 : 128;
+        l->strings = realloc(l->strings, l->cap * sizeof(l->strings[0]));
+    }
+    l->strings[l->num++] = (ui_string_t){strdup(key), strdup(value)};
+}
+
+static int cmp_strings(const void *a, const void *b)
+{
+    return strcmp(((const ui_string_t *)a)->key, ((const ui_string_t *)b)->key);
+}
+
+/* the text of key in l, or NULL; binary search over the sorted array */
+static const char *lang_lookup(const ui_lang_t *l, const char *key, size_t len)
+{
+    size_t lo = 0, hi = l->num;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const char *k = l->strings[mid].key;
+        int c = strncmp(k, key, len);
+        if (c == 0)
+            c = k[len] == '\0' ? 0 : 1;
+        if (c == 0)
+            return l->strings[mid].value;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* the text of key in l, else in English, else the key itself (a missing string stays visible) */
+static h2o_iovec_t t(const ui_lang_t *l, const char *key, size_t len)
+{
+    const char *v = lang_lookup(l, key, len);
+    if (v == NULL && l != langs)
+        v = lang_lookup(langs, key, len);
+    return v != NULL ? h2o_iovec_init(v, strlen(v)) : h2o_iovec_init(key, len);
+}
+
+/* t() of prefix + name + suffix ("category." "analytics" ".title"); NULL when no language has it */
+static const char *t3(const ui_lang_t *l, const char *prefix, const char *name, const char *suffix)
+{
+    char key[UI_KEY_MAX * 2];
+    int n = snprintf(key, sizeof(key), "%s%s%s", prefix, name, suffix);
+    if (n < 0 || (size_t)n >= sizeof(key))
+        return NULL;
+    const char *v = lang_lookup(l, key, (size_t)n);
+    return v != NULL ? v : lang_lookup(langs, key, (size_t)n);
+}
+
+int gw_ui_override(const char *lang, const char *key, const char *value)
+{
+    size_t ll = lang != NULL ? strlen(lang) : 0, kl = key != NULL ? strlen(key) : 0;
+    if (ll == 0 || ll >= UI_LANG_MAX || kl == 0 || kl >= UI_KEY_MAX || value == NULL)
+        return -1;
+    char *k = malloc(ll + kl + 2);
+    memcpy(k, lang, ll + 1);
+    memcpy(k + ll + 1, key, kl + 1);
+    overrides = realloc(overrides, (num_overrides + 1) * sizeof(overrides[0]));
+    overrides[num_overrides++] = (ui_string_t){k, strdup(value)};
+    return 0;
+}
+
+static int load_lang_file(const char *path, const char *code)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr), *v;
+    const char *key;
+    if (root == NULL || !json_is_object(root)) {
+        gw_error("%s:%d:%d: %s", path, jerr.line, jerr.column, root == NULL ? jerr.text : "must be an object of strings");
+        json_decref(root);
+        return -1;
+    }
+    ui_lang_t *l = find_lang(code, strlen(code));
+    if (l == NULL && (l = add_lang(code)) == NULL) {
+        gw_error("%s: too many languages (at most %d)", path, UI_MAX_LANGS);
+        json_decref(root);
+        return -1;
+    }
+    json_object_foreach(root, key, v)
+    {
+        if (!json_is_string(v) || strlen(key) >= UI_KEY_MAX) {
+            gw_error("%s: \"%s\": must be a string (keys under %d bytes)", path, key, UI_KEY_MAX);
+            json_decref(root);
+            return -1;
+        }
+        put_string(l, key, json_string_value(v));
+    }
+    json_decref(root);
+    return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* English first, then every other static/i18n/<code>.json in name order, then the overrides */
+static int load_strings(const char *dir)
+{
+    char path[4096], *names[UI_MAX_LANGS];
+    size_t n = 0;
+    snprintf(path, sizeof(path), "%s/i18n/en.json", dir);
+    add_lang("en");
+    if (load_lang_file(path, "en") != 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/i18n", dir);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && len - 5 < UI_LANG_MAX && strcmp(e->d_name + len - 5, ".json") == 0 && strcmp(e->d_name, "en.json") != 0 &&
+            e->d_name[0] != '.' && n != UI_MAX_LANGS - 1)
+            names[n++] = strndup(e->d_name, len - 5);
+    }
+    if (d != NULL)
+        closedir(d);
+    qsort(names, n, sizeof(names[0]), cmp_names);
+    int rc = 0;
+    for (size_t i = 0; i != n; ++i) {
+        snprintf(path, sizeof(path), "%s/i18n/%s.json", dir, names[i]);
+        if (rc == 0 && load_lang_file(path, names[i]) != 0)
+            rc = -1;
+        free(names[i]);
+    }
+    for (size_t i = 0; i != num_overrides && rc == 0; ++i) {
+        const char *code = overrides[i].key, *key = code + strlen(code) + 1;
+        ui_lang_t *l = find_lang(code, strlen(code));
+        if (l == NULL && (l = add_lang(code)) == NULL) {
+            gw_error("ui.strings: too many languages (at most %d)", UI_MAX_LANGS);
+            rc = -1;
+            break;
+        }
+        put_string(l, key, overrides[i].value);
+    }
+    for (size_t i = 0; i != num_langs; ++i)
+        qsort(langs[i].strings, langs[i].num, sizeof(ui_string_t), cmp_strings);
+    return rc;
+}
+
+/* {"lang", "name", "languages": [{code, name}], "dnss": [categories], "strings": {English, then this language}} */
+static void build_lang_json(ui_lang_t *l)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    gw_jsonw_t w;
+    gw_jsonw_init(&w, NULL, 8192);
+    gw_jsonw_lit(&w, "{\"lang\": ");
+    gw_jsonw_cstr(&w, l->code);
+    gw_jsonw_lit(&w, ", \"languages\": [");
+    for (size_t i = 0; i != num_langs; ++i) {
+        gw_jsonw_lit(&w, i != 0 ? ", {\"code\": " : "{\"code\": ");
+        gw_jsonw_cstr(&w, langs[i].code);
+        gw_jsonw_lit(&w, ", \"name\": ");
+        h2o_iovec_t name = t(langs + i, H2O_STRLIT("lang.name"));
+        gw_jsonw_str(&w, name.base, name.len);
+        gw_jsonw_lit(&w, "}");
+    }
+    gw_jsonw_lit(&w, "], \"dnss\": [");
+    for (size_t i = 0, n = 0; i != c->num_categories; ++i)
+        if (c->regimes.gpc_refuses & (1u << i)) {
+            gw_jsonw_lit(&w, n++ != 0 ? ", " : "");
+            gw_jsonw_cstr(&w, c->categories[i]);
+        }
+    gw_jsonw_lit(&w, "], \"strings\": {");
+    size_t n = 0;
+    for (size_t i = 0; i != langs[0].num; ++i) {
+        const ui_string_t *s = langs[0].strings + i;
+        const char *v = lang_lookup(l, s->key, strlen(s->key));
+        gw_jsonw_lit(&w, n++ != 0 ? ",\n" : "\n");
+        gw_jsonw_cstr(&w, s->key);
+        gw_jsonw_lit(&w, ": ");
+        gw_jsonw_cstr(&w, v != NULL ? v : s->value);
+    }
+    for (size_t i = 0; l != langs && i != l->num; ++i) {
+        const ui_string_t *s = l->strings + i;
+        if (lang_lookup(langs, s->key, strlen(s->key)) != NULL)
+            continue;
+        gw_jsonw_lit(&w, n++ != 0 ? ",\n" : "\n");
+        gw_jsonw_cstr(&w, s->key);
+        gw_jsonw_lit(&w, ": ");
+        gw_jsonw_cstr(&w, s->value);
+    }
+    gw_jsonw_lit(&w, "\n}}\n");
+    l->json = h2o_iovec_init(w.buf, w.len);
+}
+
+/* --- templates ------------------------------------------------------------------------------- */
+
+enum { N_TEXT, N_STR, N_VAR, N_SECTION, N_INVERTED };
+
+typedef struct st_ui_node_t {
+    int kind;
+    const char *s; /* text, string key, variable or section name */
+    size_t len;
+    size_t end; /* sections: index of the first node after the section */
+} ui_node_t;
+
+typedef struct st_ui_tmpl_t {
+    ui_node_t *nodes;
+    size_t num, cap;
+} ui_tmpl_t;
+
+static struct {
+    int loaded;
+    ui_tmpl_t preferences, receipts, warning, blocked, refused;
+} pages;
+static char *sources[64]; /* file contents the nodes point into; kept for the process's life */
+static size_t num_sources;
+
+static size_t add_node(ui_tmpl_t *t, int kind, const char *s, size_t len)
+{
+    if (t->num == t->cap) {
+        t->cap = t->cap != 0 ? t->cap * 2 : 256;
+        t->nodes = realloc(t->nodes, t->cap * sizeof(t->nodes[0]));
+    }
+    t->nodes[t->num] = (ui_node_t){kind, s, len, 0};
+    return t->num++;
+}
+
+static unsigned line_of(const char *buf, const char *p)
+{
+    unsigned line = 1;
+    for (; buf < p; ++buf)
+        line += *buf == '\n';
+    return line;
+}
+
+/* parses dir/name into t (partials inline); returns 0 or -1 (logged as file:line) */
+static int parse_template(ui_tmpl_t *t, const char *dir, const char *name, size_t name_len, int depth)
+{
+    char path[4096];
+    size_t open[32], num_open = 0;
+    snprintf(path, sizeof(path), "%s/templates/%.*s", dir, (int)name_len, name);
+    if (depth > UI_MAX_PARTIAL_DEPTH || num_sources == sizeof(sources) / sizeof(sources[0]) ||
+        memchr(name, '/', name_len) != NULL) {
+        gw_error("%s: too many templates or partials nested too deep", path);
+        return -1;
+    }
+    h2o_iovec_t file = h2o_file_read(path);
+    if (file.base == NULL) {
+        gw_error("%s: cannot read the template", path);
+        return -1;
+    }
+    char *buf = sources[num_sources++] = file.base;
+    const char *p = buf, *end = buf + file.len;
+    while (p < end) {
+        size_t at = h2o_strstr(p, (size_t)(end - p), H2O_STRLIT("{{"));
+        const char *open_tag = at != SIZE_MAX ? p + at : end;
+        if (open_tag != p)
+            add_node(t, N_TEXT, p, (size_t)(open_tag - p));
+        if (open_tag == end)
+            break;
+        const char *tag = open_tag + 2;
+        size_t close = h2o_strstr(tag, (size_t)(end - tag), H2O_STRLIT("}}"));
+        if (close == SIZE_MAX || close < 1 || close > 128) {
+            gw_error("%s:%u: unterminated or empty {{ }}", path, line_of(buf, open_tag));
+            return -1;
+        }
+        const char *arg = tag + 1;
+        size_t arg_len = close - 1;
+        switch (tag[0]) {
+        case '$':
+            add_node(t, N_VAR, arg, arg_len);
+            break;
+        case '#':
+        case '^':
+            if (num_open == sizeof(open) / sizeof(open[0])) {
+                gw_error("%s:%u: sections nested too deep", path, line_of(buf, open_tag));
+                return -1;
+            }
+            open[num_open++] = add_node(t, tag[0] == '#' ? N_SECTION : N_INVERTED, arg, arg_len);
+            break;
+        case '/':
+            if (num_open == 0 || t->nodes[open[num_open - 1]].len != arg_len ||
+                memcmp(t->nodes[open[num_open - 1]].s, arg, arg_len) != 0) {
+                gw_error("%s:%u: {{/%.*s}} does not close the open section", path, line_of(buf, open_tag), (int)arg_len, arg);
+                return -1;
+            }
+            t->nodes[open[--num_open]].end = t->num;
+            break;
+        case '>':
+            if (parse_template(t, dir, arg, arg_len, depth + 1) != 0)
+                return -1;
+            break;
+        default:
+            add_node(t, N_STR, tag, close);
+            break;
+        }
+        p = tag + close + 2;
+    }
+    if (num_open != 0) {
+        gw_error("%s: section {{#%.*s}} is not closed", path, (int)t->nodes[open[num_open - 1]].len, t->nodes[open[num_open - 1]].s);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- rendering -------------------------------------------------------------------------------- */
+
+typedef struct st_render_t render_t;
+/* returns 1 when iteration i of the named section exists (and sets the variables it needs), else 0 */
+typedef int (*section_cb)(render_t *r, const char *name, size_t len, size_t i);
+
+struct st_render_t {
+    h2o_req_t *req;
+    gw_jsonw_t out; /* used as a plain growing buffer in req->pool */
+    const ui_lang_t *lang;
+    section_cb section;
+    void *data;
+    h2o_iovec_t query; /* the request's query without lang= (for the language links) */
+    size_t lang_index;
+    struct {
+        const char *name;
+        h2o_iovec_t value;
+    } vars[UI_MAX_VARS];
+    size_t num_vars;
+};
+
+static void set_var(render_t *r, const char *name, h2o_iovec_t value)
+{
+    for (size_t i = 0; i != r->num_vars; ++i)
+        if (strcmp(r->vars[i].name, name) == 0) {
+            r->vars[i].value = value;
+            return;
+        }
+    if (r->num_vars != UI_MAX_VARS)
+        r->vars[r->num_vars++].name = name, r->vars[r->num_vars - 1].value = value;
+}
+
+static void set_var_str(render_t *r, const char *name, const char *value)
+{
+    set_var(r, name, h2o_iovec_init(value, strlen(value)));
+}
+
+static void set_var_num(render_t *r, const char *name, unsigned long long n)
+{
+    char *buf = h2o_mem_alloc_pool(&r->req->pool, 24);
+    set_var(r, name, h2o_iovec_init(buf, (size_t)snprintf(buf, 24, "%llu", n)));
+}
+
+static const h2o_iovec_t *find_var(const render_t *r, const char *name, size_t len)
+{
+    for (size_t i = 0; i != r->num_vars; ++i)
+        if (strlen(r->vars[i].name) == len && memcmp(r->vars[i].name, name, len) == 0)
+            return &r->vars[i].value;
+    return NULL;
+}
+
+/* appends s HTML-escaped (text and attribute values alike) */
+static void put_escaped(gw_jsonw_t *w, const char *s, size_t len)
+{
+    const char *run = s, *end = s + len;
+    for (; s != end; ++s) {
+        const char *rep;
+        switch (*s) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        default: continue;
+        }
+        gw_jsonw_raw(w, run, (size_t)(s - run));
+        gw_jsonw_lit(w, rep);
+        run = s + 1;
+    }
+    gw_jsonw_raw(w, run, (size_t)(end - run));
+}
+
+/* appends a UI string with {name} replaced by the variable's value; both escaped */
+static void put_text(render_t *r, h2o_iovec_t s)
+{
+    const char *p = s.base, *end = s.base + s.len;
+    while (p < end) {
+        const char *brace = memchr(p, '{', (size_t)(end - p)), *close;
+        if (brace == NULL)
+            break;
+        const h2o_iovec_t *v = NULL;
+        if ((close = memchr(brace, '}', (size_t)(end - brace))) != NULL)
+            v = find_var(r, brace + 1, (size_t)(close - brace - 1));
+        put_escaped(&r->out, p, (size_t)(brace - p) + (v == NULL));
+        if (v != NULL) {
+            put_escaped(&r->out, v->base, v->len);
+            p = close + 1;
+        } else {
+            p = brace + 1;
+        }
+    }
+    put_escaped(&r->out, p, (size_t)(end - p));
+}
+
+static void render(render_t *r, const ui_tmpl_t *tp, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; ++i) {
+        const ui_node_t *n = tp->nodes + i;
+        switch (n->kind) {
+        case N_TEXT:
+            gw_jsonw_raw(&r->out, n->s, n->len);
+            break;
+        case N_STR:
+            put_text(r, t(r->lang, n->s, n->len));
+            break;
+        case N_VAR: {
+            const h2o_iovec_t *v = find_var(r, n->s, n->len);
+            if (v != NULL)
+                put_escaped(&r->out, v->base, v->len);
+            break;
+        }
+        case N_SECTION:
+            for (size_t k = 0; r->section(r, n->s, n->len, k); ++k)
+                render(r, tp, i + 1, n->end);
+            i = n->end - 1;
+            break;
+        case N_INVERTED:
+            if (!r->section(r, n->s, n->len, 0))
+                render(r, tp, i + 1, n->end);
+            i = n->end - 1;
+            break;
+        }
+    }
+}
+
+/* sections every page has: the language switch */
+static int common_section(render_t *r, const char *name, size_t len, size_t i)
+{
+    if (h2o_memis(name, len, H2O_STRLIT("langs"))) {
+        if (i >= num_langs)
+            return 0;
+        r->lang_index = i;
+        set_var_str(r, "code", langs[i].code);
+        set_var(r, "name", t(langs + i, H2O_STRLIT("lang.name")));
+        /* a query-only relative link keeps the page (and its other parameters, e.g. the link shim's) */
+        h2o_iovec_t q = r->query;
+        char *href = h2o_mem_alloc_pool(&r->req->pool, q.len + 32);
+        int n = snprintf(href, q.len + 32, "?%.*s%slang=%s", (int)q.len, q.base, q.len != 0 ? "&" : "", langs[i].code);
+        set_var(r, "href", h2o_iovec_init(href, (size_t)n));
+        return 1;
+    }
+    if (h2o_memis(name, len, H2O_STRLIT("current")))
+        return i == 0 && langs + r->lang_index == r->lang;
+    return 0;
+}
+
+/* --- language of a request ------------------------------------------------------------------- */
+
+/* a language for one Accept-Language tag: exact match, else the same primary subtag ("zh-TW" → "zh-CN") */
+static const ui_lang_t *match_tag(const char *tag, size_t len)
+{
+    const ui_lang_t *l = find_lang(tag, len);
+    if (l != NULL)
+        return l;
+    size_t primary = 0;
+    while (primary != len && tag[primary] != '-' && tag[primary] != '_')
+        ++primary;
+    for (size_t i = 0; i != num_langs && primary != 0; ++i) {
+        size_t p = strcspn(langs[i].code, "-_");
+        if (p == primary && strncasecmp(langs[i].code, tag, primary) == 0)
+            return langs + i;
+    }
+    return NULL;
+}
+
+static const ui_lang_t *negotiate(h2o_iovec_t al)
+{
+    const ui_lang_t *best = NULL;
+    int best_q = 0;
+    const char *p = al.base, *end = al.base + al.len;
+    while (p < end) {
+        const char *item_end = memchr(p, ',', (size_t)(end - p));
+        if (item_end == NULL)
+            item_end = end;
+        const char *semi = memchr(p, ';', (size_t)(item_end - p)), *tag_end = semi != NULL ? semi : item_end;
+        while (p < tag_end && (*p == ' ' || *p == '\t'))
+            ++p;
+        while (tag_end > p && (tag_end[-1] == ' ' || tag_end[-1] == '\t'))
+            --tag_end;
+        int q = 1000;
+        if (semi != NULL) {
+            const char *qs = semi + 1;
+            while (qs < item_end && *qs == ' ')
+                ++qs;
+            if (item_end - qs >= 3 && qs[0] == 'q' && qs[1] == '=') {
+                q = qs[2] == '1' ? 1000 : 0;
+                if (qs[2] == '0' && item_end - qs > 4 && qs[3] == '.')
+                    for (int k = 0, scale = 100; k != 3 && qs + 4 + k < item_end && '0' <= qs[4 + k] && qs[4 + k] <= '9'; ++k, scale /= 10)
+                        q += (qs[4 + k] - '0') * scale;
+            }
+        }
+        const ui_lang_t *l;
+        if (q > best_q && tag_end > p && (l = match_tag(p, (size_t)(tag_end - p))) != NULL)
+            best = l, best_q = q;
+        p = item_end + 1;
+    }
+    return best;
+}
+
+/* the value of query parameter name (raw), or {NULL, 0} */
+static h2o_iovec_t query_param(h2o_req_t *req, const char *name, size_t name_len)
+{
+    if (req->query_at == SIZE_MAX)
+        return h2o_iovec_init(NULL, 0);
+    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p)), *field_end = amp != NULL ? amp : end;
+        if ((size_t)(field_end - p) > name_len && memcmp(p, name, name_len) == 0 && p[name_len] == '=')
+            return h2o_iovec_init(p + name_len + 1, (size_t)(field_end - p - name_len - 1));
+        p = field_end + 1;
+    }
+    return h2o_iovec_init(NULL, 0);
+}
+
+/* the query without its lang= parameters, from pool */
+static h2o_iovec_t query_without_lang(h2o_req_t *req)
+{
+    if (req->query_at == SIZE_MAX)
+        return h2o_iovec_init(NULL, 0);
+    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    char *out = h2o_mem_alloc_pool(&req->pool, (size_t)(end - p) + 1);
+    size_t n = 0;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p)), *field_end = amp != NULL ? amp : end;
+        if (field_end != p && !((size_t)(field_end - p) >= 5 && memcmp(p, "lang=", 5) == 0)) {
+            if (n != 0)
+                out[n++] = '&';
+            memcpy(out + n, p, (size_t)(field_end - p));
+            n += (size_t)(field_end - p);
+        }
+        p = field_end + 1;
+    }
+    return h2o_iovec_init(out, n);
+}
+
+static h2o_iovec_t lang_cookie(h2o_req_t *req)
+{
+    for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        const char *p = v.base, *end = v.base + v.len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == ';'))
+                ++p;
+            const char *semi = memchr(p, ';', (size_t)(end - p)), *pair_end = semi != NULL ? semi : end;
+            if ((size_t)(pair_end - p) > sizeof(UI_LANG_COOKIE) && memcmp(p, UI_LANG_COOKIE "=", sizeof(UI_LANG_COOKIE)) == 0)
+                return h2o_iovec_init(p + sizeof(UI_LANG_COOKIE), (size_t)(pair_end - p - sizeof(UI_LANG_COOKIE)));
+            p = pair_end;
+        }
+    }
+    return h2o_iovec_init(NULL, 0);
+}
+
+/* ?lang= (remembered in a cookie), the cookie, Accept-Language, English */
+static const ui_lang_t *pick_lang(h2o_req_t *req)
+{
+    const ui_lang_t *l;
+    h2o_iovec_t v = query_param(req, H2O_STRLIT("lang"));
+    if (v.base != NULL && (l = find_lang(v.base, v.len)) != NULL) {
+        char cookie[96];
+        int n = snprintf(cookie, sizeof(cookie), UI_LANG_COOKIE "=%s; Path=/__consent; Max-Age=31536000; SameSite=Lax%s", l->code,
+                         req->scheme == &H2O_URL_SCHEME_HTTPS ? "; Secure" : "");
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, h2o_strdup(&req->pool, cookie, (size_t)n).base,
+                       (size_t)n);
+        return l;
+    }
+    v = lang_cookie(req);
+    if (v.base != NULL && (l = find_lang(v.base, v.len)) != NULL)
+        return l;
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_LANGUAGE, -1);
+    if (i != -1 && (l = negotiate(req->headers.entries[i].value)) != NULL)
+        return l;
+    return langs;
+}
+
+static void render_init(render_t *r, h2o_req_t *req, section_cb section, void *data)
+{
+    memset(r, 0, sizeof(*r));
+    r->req = req;
+    r->lang = pick_lang(req);
+    r->section = section;
+    r->data = data;
+    r->query = query_without_lang(req);
+    gw_jsonw_init(&r->out, &req->pool, 16384);
+    set_var_str(r, "lang", r->lang->code);
+}
+
+#define CSP_BASE "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+static void send_rendered(render_t *r, const ui_tmpl_t *tp, int status, const char *reason, const char *csp)
+{
+    h2o_req_t *req = r->req;
+    render(r, tp, 0, tp->num);
+    req->res.status = status;
+    req->res.reason = reason;
+    req->res.content_length = r->out.len;
+    h2o_mem_pool_t *pool = &req->pool;
+    h2o_add_header(pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
+    h2o_add_header(pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_add_header(pool, &req->res.headers, H2O_TOKEN_CONTENT_LANGUAGE, NULL, r->lang->code, strlen(r->lang->code));
+    h2o_add_header(pool, &req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Accept-Language, Cookie"));
+    h2o_add_header_by_str(pool, &req->res.headers, H2O_STRLIT("content-security-policy"), 0, NULL, csp, strlen(csp));
+    h2o_add_header_by_str(pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL, H2O_STRLIT("nosniff"));
+    h2o_add_header_by_str(pool, &req->res.headers, H2O_STRLIT("x-frame-options"), 0, NULL, H2O_STRLIT("DENY"));
+    h2o_add_header_by_str(pool, &req->res.headers, H2O_STRLIT("referrer-policy"), 0, NULL, H2O_STRLIT("same-origin"));
+    h2o_send_inline(req, r->out.buf, r->out.len);
+}
+
+/* "Analytics, Marketing": the titles of the categories in mask, from pool */
+static h2o_iovec_t category_titles(render_t *r, uint32_t mask)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    gw_jsonw_t w;
+    h2o_iovec_t sep = t(r->lang, H2O_STRLIT("list.separator"));
+    gw_jsonw_init(&w, &r->req->pool, 128);
+    for (size_t i = 0, n = 0; i != c->num_categories; ++i) {
+        if ((mask & (1u << i)) == 0)
+            continue;
+        if (n++ != 0)
+            gw_jsonw_raw(&w, sep.base, sep.len);
+        const char *title = t3(r->lang, "category.", c->categories[i], ".title");
+        gw_jsonw_lit(&w, title != NULL ? title : c->categories[i]);
+    }
+    return h2o_iovec_init(w.buf, w.len);
+}
+
+/* --- preference centre ------------------------------------------------------------------------ */
+
+typedef struct st_seen_item_t {
+    h2o_iovec_t name, desc;
+    uint64_t count;
+} seen_item_t;
+
+typedef struct st_prefs_t {
+    gw_reqctx_t ctx;
+    int saved, withdrawn;
+    size_t cat, item;
+    struct {
+        seen_item_t cookies[UI_MAX_SEEN], trackers[UI_MAX_SEEN];
+        size_t num_cookies, num_trackers;
+    } seen[GW_MAX_CATEGORIES];
+    h2o_mem_pool_t *pool;
+} prefs_t;
+
+static void add_seen(prefs_t *p, seen_item_t *items, size_t *num, const char *name, size_t len, h2o_iovec_t desc, uint64_t count)
+{
+    if (*num == UI_MAX_SEEN)
+        return;
+    items[(*num)++] = (seen_item_t){h2o_strdup(p->pool, name, len), desc, count};
+}
+
+static void on_seen_cookie(void *data, const char *name, size_t len, int cat, uint64_t count)
+{
+    prefs_t *p = data;
+    if (cat >= 0 && (size_t)cat < gw_rt.conf.num_categories)
+        add_seen(p, p->seen[cat].cookies, &p->seen[cat].num_cookies, name, len, h2o_iovec_init(NULL, 0), count);
+}
+
+static void on_seen_tracker(void *data, const char *host, size_t len, int cat, const uint64_t counts[3])
+{
+    prefs_t *p = data;
+    if (cat >= 0 && (size_t)cat < gw_rt.conf.num_categories)
+        add_seen(p, p->seen[cat].trackers, &p->seen[cat].num_trackers, host, len, h2o_iovec_init(NULL, 0),
+                 counts[0] + counts[1] + counts[2]);
+}
+
+static int cmp_seen(const void *a, const void *b)
+{
+    const seen_item_t *x = a, *y = b;
+    int c = memcmp(x->name.base, y->name.base, x->name.len < y->name.len ? x->name.len : y->name.len);
+    return c != 0 ? c : (x->name.len > y->name.len) - (x->name.len < y->name.len);
+}
+
+/* the k-th category (k = i) that the "do not sell or share" form keeps granted */
+static int dnss_keep(const prefs_t *p, size_t i)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    for (size_t k = 0; k != c->num_categories; ++k)
+        if ((p->ctx.granted & (1u << k)) != 0 && (c->regimes.gpc_refuses & (1u << k)) == 0 && i-- == 0)
+            return (int)k;
+    return -1;
+}
+
+static int prefs_section(render_t *r, const char *name, size_t len, size_t i)
+{
+    prefs_t *p = r->data;
+    const gw_config_t *c = &gw_rt.conf;
+#define IS(s) h2o_memis(name, len, H2O_STRLIT(s))
+    if (IS("categories")) {
+        if (i >= c->num_categories)
+            return 0;
+        const char *cat = c->categories[i], *title = t3(r->lang, "category.", cat, ".title"),
+                   *desc = t3(r->lang, "category.", cat, ".desc");
+        p->cat = i;
+        set_var_str(r, "name", cat);
+        set_var_str(r, "title", title != NULL ? title : cat);
+        set_var_str(r, "desc", desc != NULL ? desc : "");
+        set_var_num(r, "num_cookies", p->seen[i].num_cookies);
+        set_var_num(r, "num_trackers", p->seen[i].num_trackers);
+        return 1;
+    }
+    /* the conditional sections: rendered once or not at all */
+    if (IS("saved"))
+        return i == 0 && p->saved;
+    if (IS("withdrawn"))
+        return i == 0 && p->withdrawn;
+    if (IS("decided"))
+        return i == 0 && p->ctx.decided;
+    if (IS("gpc"))
+        return i == 0 && p->ctx.gpc_applied;
+    if (IS("checked"))
+        return i == 0 && (p->ctx.granted & (1u << p->cat)) != 0;
+    if (IS("locked"))
+        return i == 0 && (gw_consent_necessary_mask() & (1u << p->cat)) != 0;
+    if (IS("cookies"))
+        return i == 0 && p->seen[p->cat].num_cookies != 0;
+    if (IS("trackers"))
+        return i == 0 && p->seen[p->cat].num_trackers != 0;
+    if (IS("cookie_desc"))
+        return i == 0 && p->seen[p->cat].cookies[p->item].desc.len != 0;
+    if (IS("cookie_count"))
+        return i == 0 && p->seen[p->cat].cookies[p->item].count != 0;
+    if (IS("dnss"))
+        return i == 0 && p->ctx.regime == GW_REGIME_OPT_OUT && c->regimes.gpc_refuses != 0;
+    if (IS("cookie") || IS("tracker")) {
+        int cookie = IS("cookie");
+        size_t num = cookie ? p->seen[p->cat].num_cookies : p->seen[p->cat].num_trackers;
+        if (i >= num)
+            return 0;
+        const seen_item_t *it = (cookie ? p->seen[p->cat].cookies : p->seen[p->cat].trackers) + i;
+        p->item = i;
+        set_var(r, cookie ? "cookie" : "tracker", it->name);
+        set_var(r, "cookie_desc", it->desc);
+        set_var_num(r, "count", it->count);
+        return 1;
+    }
+    if (IS("keep")) {
+        int k = dnss_keep(p, i);
+        if (k < 0)
+            return 0;
+        set_var_str(r, "keep", c->categories[k]);
+        return 1;
+    }
+#undef IS
+    return common_section(r, name, len, i);
+}
+
+static int send_preferences(h2o_req_t *req)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    prefs_t *p = h2o_mem_alloc_pool(&req->pool, sizeof(*p));
+    render_t r;
+    memset(p, 0, sizeof(*p));
+    p->pool = &req->pool;
+    p->ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
+    gw_consent_evaluate(req, &p->ctx, gw_now_ms(req) / 1000);
+    h2o_iovec_t flag = query_param(req, H2O_STRLIT("saved"));
+    p->saved = h2o_memis(flag.base, flag.len, H2O_STRLIT("1"));
+    flag = query_param(req, H2O_STRLIT("withdrawn"));
+    p->withdrawn = h2o_memis(flag.base, flag.len, H2O_STRLIT("1"));
+    render_init(&r, req, prefs_section, p);
+
+    /* what the gateway has seen, plus its own two cookies under "necessary" */
+    gw_inventory_foreach(on_seen_cookie, p);
+    gw_trackers_foreach_seen(on_seen_tracker, p);
+    for (size_t i = 0; i != c->num_categories; ++i) {
+        if ((gw_consent_necessary_mask() & (1u << i)) != 0) {
+            const char *own = p->ctx.is_tls ? GW_CONSENT_COOKIE_TLS : GW_CONSENT_COOKIE;
+            add_seen(p, p->seen[i].cookies, &p->seen[i].num_cookies, own, strlen(own), t(r.lang, H2O_STRLIT("pc.cookie.consent")), 0);
+            add_seen(p, p->seen[i].cookies, &p->seen[i].num_cookies, H2O_STRLIT(UI_LANG_COOKIE), t(r.lang, H2O_STRLIT("pc.cookie.lang")),
+                     0);
+        }
+        qsort(p->seen[i].cookies, p->seen[i].num_cookies, sizeof(seen_item_t), cmp_seen);
+        qsort(p->seen[i].trackers, p->seen[i].num_trackers, sizeof(seen_item_t), cmp_seen);
+    }
+
+    static const char *const regimes[] = {"opt-in", "opt-out", "notice"};
+    const char *regime = regimes[p->ctx.regime < 3 ? p->ctx.regime : 0];
+    set_var_str(&r, "regime", t3(r.lang, "regime.", regime, ""));
+    set_var_str(&r, "undecided_text", t3(r.lang, "pc.status.undecided.", regime, ""));
+    set_var_num(&r, "version", c->policy.version);
+    set_var(&r, "categories", category_titles(&r, c->regimes.gpc_refuses));
+    char *date = h2o_mem_alloc_pool(&req->pool, 16);
+    time_t exp = (time_t)p->ctx.consent_expires;
+    struct tm tm;
+    gmtime_r(&exp, &tm);
+    set_var(&r, "date", h2o_iovec_init(date, strftime(date, 16, "%Y-%m-%d", &tm)));
+    send_rendered(&r, &pages.preferences, 200, "OK",
+                  CSP_BASE "; script-src 'self'; connect-src 'self'; form-action 'self'");
+    return 0;
+}
+
+/* --- receipts --------------------------------------------------------------------------------- */
+
+/* strings receipts.js needs, handed over in the page (no extra request) */
+static const char *const receipts_js_keys[] = {
+    "receipts.loading", "receipts.none",    "receipts.error",     "receipts.erased", "receipts.erase_confirm", "method.accept_all",
+    "method.reject_all", "method.custom",   "method.withdraw",    "method.gpc",      "method.erase",           "error.store_unavailable",
+    "error.forbidden",   "error.network",   "error.generic",      "list.separator",  NULL};
+
+typedef struct st_receipts_page_t {
+    gw_reqctx_t ctx;
+    char visitor[33];
+} receipts_page_t;
+
+static int receipts_section(render_t *r, const char *name, size_t len, size_t i)
+{
+    receipts_page_t *p = r->data;
+    const gw_config_t *c = &gw_rt.conf;
+    if (h2o_memis(name, len, H2O_STRLIT("visitor")))
+        return i == 0 && p->ctx.has_token;
+    if (h2o_memis(name, len, H2O_STRLIT("strings"))) {
+        size_t n = sizeof(receipts_js_keys) / sizeof(receipts_js_keys[0]) - 1;
+        if (i < n) {
+            set_var_str(r, "key", receipts_js_keys[i]);
+            set_var(r, "value", t(r->lang, receipts_js_keys[i], strlen(receipts_js_keys[i])));
+            return 1;
+        }
+        if ((i -= n) >= c->num_categories)
+            return 0;
+        const char *title = t3(r->lang, "category.", c->categories[i], ".title");
+        char *key = h2o_mem_alloc_pool(&r->req->pool, strlen(c->categories[i]) + 10);
+        sprintf(key, "category.%s", c->categories[i]);
+        set_var_str(r, "key", key);
+        set_var_str(r, "value", title != NULL ? title : c->categories[i]);
+        return 1;
+    }
+    return common_section(r, name, len, i);
+}
+
+static int send_receipts(h2o_req_t *req)
+{
+    receipts_page_t *p = h2o_mem_alloc_pool(&req->pool, sizeof(*p));
+    render_t r;
+    memset(p, 0, sizeof(*p));
+    p->ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
+    gw_consent_evaluate(req, &p->ctx, gw_now_ms(req) / 1000);
+    for (size_t i = 0; i != 16; ++i)
+        snprintf(p->visitor + 2 * i, 3, "%02x", p->ctx.visitor[i]);
+    render_init(&r, req, receipts_section, p);
+    set_var_str(&r, "visitor", p->visitor);
+    send_rendered(&r, &pages.receipts, 200, "OK", CSP_BASE "; script-src 'self'; connect-src 'self'; form-action 'self'");
+    return 0;
+}
+
+/* --- warning, blocked, refused ------------------------------------------------------------------ */
+
+/* The destination as text: control bytes, invalid UTF-8 and the bidi controls that could make it read as
+ * another address (U+200E/F, U+202A–E, U+2066–9) are percent-encoded; over UI_URL_SHOWN bytes it is cut. */
+static h2o_iovec_t shown_url(h2o_mem_pool_t *pool, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t cut = len > UI_URL_SHOWN ? UI_URL_SHOWN : len;
+    char *out = h2o_mem_alloc_pool(pool, cut * 3 + 4), *o = out;
+    for (size_t i = 0; i < cut;) {
+        unsigned char ch = (unsigned char)s[i];
+        size_t n = ch < 0x80 ? 1 : (ch & 0xe0) == 0xc0 ? 2 : (ch & 0xf0) == 0xe0 ? 3 : (ch & 0xf8) == 0xf0 ? 4 : 0;
+        int ok = n != 0 && i + n <= cut && !(n == 1 && (ch < 0x20 || ch == 0x7f)) && !(n == 2 && ch < 0xc2);
+        for (size_t k = 1; ok && k < n; ++k)
+            ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
+        if (ok && n == 3 && ch == 0xe2) {
+            unsigned c1 = (unsigned char)s[i + 1], c2 = (unsigned char)s[i + 2];
+            ok = !((c1 == 0x80 && (c2 == 0x8e || c2 == 0x8f || (0xaa <= c2 && c2 <= 0xae))) || (c1 == 0x81 && 0xa6 <= c2 && c2 <= 0xa9));
+        }
+        if (ok) {
+            memcpy(o, s + i, n);
+            o += n, i += n;
+        } else {
+            /* percent-encode this byte (or the whole rejected sequence) */
+            size_t m = n != 0 && i + n <= cut ? n : 1;
+            for (size_t k = 0; k != m; ++k) {
+                unsigned char b = (unsigned char)s[i + k];
+                *o++ = '%', *o++ = hex[b >> 4], *o++ = hex[b & 15];
+            }
+            i += m;
+        }
+    }
+    if (cut != len)
+        memcpy(o, "\xe2\x80\xa6", 3), o += 3; /* … */
+    return h2o_iovec_init(out, (size_t)(o - out));
+}
+
+/* the host of an absolute URL, lowercased, without user info (evil.example of "https://bank.example@evil.example/") */
+static h2o_iovec_t url_host(h2o_mem_pool_t *pool, h2o_iovec_t url)
+{
+    size_t p = h2o_strstr(url.base, url.len, H2O_STRLIT("://"));
+    if (p == SIZE_MAX)
+        return h2o_iovec_init(H2O_STRLIT(""));
+    const char *a = url.base + p + 3, *end = url.base + url.len, *e = a;
+    while (e != end && *e != '/' && *e != '?' && *e != '#' && *e != '\\')
+        ++e;
+    for (const char *q = a; q != e; ++q)
+        if (*q == '@')
+            a = q + 1;
+    const char *port = e;
+    if (a != e && *a == '[') {
+        const char *rb = memchr(a, ']', (size_t)(e - a));
+        port = rb != NULL ? rb + 1 : e;
+    } else {
+        for (const char *q = a; q != e; ++q)
+            if (*q == ':') {
+                port = q;
+                break;
+            }
+    }
+    h2o_iovec_t host = h2o_strdup(pool, a, (size_t)(port - a));
+    for (size_t i = 0; i != host.len; ++i)
+        host.base[i] = h2o_tolower(host.base[i]);
+    return host;
+}
+
+/* the caller's continue link is used only when it is a plain same-site path or an http(s) URL */
+static int continue_ok(const char *href)
+{
+    if (href == NULL)
+        return 0;
+    size_t len = strlen(href);
+    for (size_t i = 0; i != len; ++i)
+        if ((unsigned char)href[i] <= 0x20 || href[i] == 0x7f || href[i] == '\\')
+            return 0;
+    if (len >= 1 && href[0] == '/')
+        return len == 1 || href[1] != '/';
+    return (len > 7 && h2o_lcstris(href, 7, H2O_STRLIT("http://"))) || (len > 8 && h2o_lcstris(href, 8, H2O_STRLIT("https://")));
+}
+
+typedef struct st_alert_page_t {
+    int has_reason, has_continue;
+} alert_page_t;
+
+static int alert_section(render_t *r, const char *name, size_t len, size_t i)
+{
+    alert_page_t *p = r->data;
+    if (h2o_memis(name, len, H2O_STRLIT("reason")))
+        return i == 0 && p->has_reason;
+    if (h2o_memis(name, len, H2O_STRLIT("continue")))
+        return i == 0 && p->has_continue;
+    return common_section(r, name, len, i);
+}
+
+static void send_alert(h2o_req_t *req, int blocked, const char *url, size_t len, const char *list_name, const char *reason,
+                       const char *continue_href)
+{
+    if (!pages.loaded) {
+        gw_send_page(req, blocked ? 403 : 200, blocked ? "Forbidden" : "OK", blocked ? "This link has been blocked" : "This link may be unsafe",
+                     "The destination is on a list of sites known to this site's security team.");
+        return;
+    }
+    alert_page_t *p = h2o_mem_alloc_pool(&req->pool, sizeof(*p));
+    render_t r;
+    p->has_reason = reason != NULL && reason[0] != '\0';
+    p->has_continue = !blocked && continue_ok(continue_href);
+    if (!blocked && !p->has_continue && continue_href != NULL)
+        gw_warn("ui: warning page: the continue link is not a path or an http(s) URL; not shown");
+    render_init(&r, req, alert_section, p);
+    h2o_iovec_t u = shown_url(&req->pool, url != NULL ? url : "", url != NULL ? len : 0);
+    set_var(&r, "url", u);
+    set_var(&r, "host", url_host(&req->pool, u));
+    set_var_str(&r, "list", list_name != NULL ? list_name : "");
+    set_var_str(&r, "reason", p->has_reason ? reason : "");
+    set_var_str(&r, "continue", p->has_continue ? continue_href : "");
+    send_rendered(&r, blocked ? &pages.blocked : &pages.warning, blocked ? 403 : 200, blocked ? "Forbidden" : "OK",
+                  CSP_BASE "; form-action 'none'");
+}
+
+void gw_ui_send_warning(h2o_req_t *req, const char *url, size_t len, const char *list_name, const char *reason,
+                        const char *continue_href)
+{
+    send_alert(req, 0, url, len, list_name, reason, continue_href);
+}
+
+void gw_ui_send_blocked(h2o_req_t *req, const char *url, size_t len, const char *list_name, const char *reason)
+{
+    send_alert(req, 1, url, len, list_name, reason, NULL);
+}
+
+void gw_ui_send_refused(h2o_req_t *req, int status, const char *reason, const char *what)
+{
+    render_t r;
+    if (!pages.loaded) {
+        gw_send_page(req, status, reason, reason, "This request was refused.");
+        return;
+    }
+    render_init(&r, req, alert_section, &(alert_page_t){0, 0});
+    const char *title = what != NULL && strlen(what) < UI_KEY_MAX ? t3(r.lang, "refused.", what, ".title") : NULL;
+    const char *text = what != NULL && strlen(what) < UI_KEY_MAX ? t3(r.lang, "refused.", what, ".text") : NULL;
+    set_var(&r, "title", title != NULL ? h2o_iovec_init(title, strlen(title)) : t(r.lang, H2O_STRLIT("refused.title")));
+    set_var(&r, "text", text != NULL ? h2o_iovec_init(text, strlen(text)) : t(r.lang, H2O_STRLIT("refused.text")));
+    char *st = h2o_mem_alloc_pool(&req->pool, 64);
+    set_var(&r, "status", h2o_iovec_init(st, (size_t)snprintf(st, 64, "HTTP %d %.48s", status, reason)));
+    send_rendered(&r, &pages.refused, status, reason, CSP_BASE "; form-action 'none'");
+}
+
+/* --- the handler -------------------------------------------------------------------------------- */
+
+static int preview_enabled; /* CG_UI_PREVIEW=1 in the environment at start: the tests' and screenshots' pages */
+
+static int hex_digit(char c)
+{
+    return '0' <= c && c <= '9' ? c - '0' : 'a' <= (c | 0x20) && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+}
+
+/* a query parameter percent-decoded ('+' is a space) into pool; "" when absent */
+static const char *query_decoded(h2o_req_t *req, const char *name, size_t name_len)
+{
+    h2o_iovec_t v = query_param(req, name, name_len);
+    char *out = h2o_mem_alloc_pool(&req->pool, v.len + 1);
+    size_t n = 0;
+    for (size_t i = 0; i < v.len; ++i) {
+        int hi, lo;
+        if (v.base[i] == '+') {
+            out[n++] = ' ';
+        } else if (v.base[i] == '%' && i + 2 < v.len && (hi = hex_digit(v.base[i + 1])) >= 0 && (lo = hex_digit(v.base[i + 2])) >= 0) {
+            out[n++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            out[n++] = v.base[i];
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* GET /__consent/preview/{warning,blocked,refused}?u=&list=&reason=&continue= (only with CG_UI_PREVIEW=1) */
+static int send_preview(h2o_req_t *req, h2o_iovec_t page)
+{
+    const char *u = query_decoded(req, H2O_STRLIT("u")), *list = query_decoded(req, H2O_STRLIT("list"));
+    const char *reason = query_decoded(req, H2O_STRLIT("reason")), *cont = query_decoded(req, H2O_STRLIT("continue"));
+    if (h2o_memis(page.base, page.len, H2O_STRLIT("warning")))
+        gw_ui_send_warning(req, u, strlen(u), list, reason, cont);
+    else if (h2o_memis(page.base, page.len, H2O_STRLIT("blocked")))
+        gw_ui_send_blocked(req, u, strlen(u), list, reason);
+    else
+        gw_ui_send_refused(req, 400, "Bad Request", "bad_link");
+    return 0;
+}
+
+static int send_strings(h2o_req_t *req, const ui_lang_t *l)
+{
+    req->res.status = 200;
+    req->res.reason = "OK";
+    req->res.content_length = l->json.len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Accept-Language, Cookie"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL, H2O_STRLIT("nosniff"));
+    h2o_send_inline(req, l->json.base, l->json.len);
+    return 0;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    size_t pathlen = req->query_at != SIZE_MAX && req->query_at < req->path_normalized.len ? req->query_at : req->path_normalized.len;
+    h2o_iovec_t path = h2o_iovec_init(req->path_normalized.base, pathlen), m = req->method;
+    int get = h2o_memis(m.base, m.len, H2O_STRLIT("GET")) || h2o_memis(m.base, m.len, H2O_STRLIT("HEAD"));
+
+    if (path.len >= 21 && memcmp(path.base, "/__consent/templates/", 21) == 0) {
+        gw_server_track_request(req);
+        gw_ui_send_refused(req, 404, "Not Found", NULL);
+        return 0;
+    }
+    if (!get)
+        return -1;
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/")) || h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/index.html"))) {
+        gw_server_track_request(req);
+        return send_preferences(req);
+    }
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/receipts"))) {
+        gw_server_track_request(req);
+        return send_receipts(req);
+    }
+    if (preview_enabled && path.len > 19 && memcmp(path.base, "/__consent/preview/", 19) == 0) {
+        gw_server_track_request(req);
+        return send_preview(req, h2o_iovec_init(path.base + 19, path.len - 19));
+    }
+    if (path.len > 21 && memcmp(path.base, "/__consent/i18n/", 16) == 0 && memcmp(path.base + path.len - 5, ".json", 5) == 0) {
+        h2o_iovec_t code = h2o_iovec_init(path.base + 16, path.len - 21);
+        const ui_lang_t *l = h2o_memis(code.base, code.len, H2O_STRLIT("strings")) ? pick_lang(req) : find_lang(code.base, code.len);
+        if (l == NULL)
+            return -1;
+        gw_server_track_request(req);
+        return send_strings(req, l);
+    }
+    return -1;
+}
+
+int gw_ui_register(h2o_pathconf_t *pc)
+{
+    const char *dir = gw_rt.static_dir;
+    if (num_langs == 0) {
+        if (load_strings(dir) != 0)
+            return -1;
+        for (size_t i = 0; i != num_langs; ++i)
+            build_lang_json(langs + i);
+        static const struct {
+            ui_tmpl_t *t;
+            const char *file;
+        } files[] = {{&pages.preferences, "preferences.html"},
+                     {&pages.receipts, "receipts.html"},
+                     {&pages.warning, "warning.html"},
+                     {&pages.blocked, "blocked.html"},
+                     {&pages.refused, "refused.html"}};
+        for (size_t i = 0; i != sizeof(files) / sizeof(files[0]); ++i)
+            if (parse_template(files[i].t, dir, files[i].file, strlen(files[i].file), 0) != 0)
+                return -1;
+        pages.loaded = 1;
+        const char *preview = getenv("CG_UI_PREVIEW");
+        if ((preview_enabled = preview != NULL && strcmp(preview, "1") == 0))
+            gw_warn("consent UI: CG_UI_PREVIEW=1: /__consent/preview/ renders warning pages for any URL (tests only)");
+        gw_info("consent UI: %zu languages, templates from %s/templates", num_langs, dir);
+    }
+    h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = on_req;
+    return 0;
+}

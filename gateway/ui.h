@@ -1,0 +1,63 @@
+/*
+ * ui — the consent UI's server-rendered pages, in the visitor's language.
+ *
+ *   GET /__consent/                 preference centre: every category with its description, the
+ *                                   cookies and trackers the gateway has actually seen in it, the
+ *                                   visitor's current choices and the policy version; a plain form
+ *                                   (POST /__consent/api/consent), so it works without JavaScript
+ *   GET /__consent/receipts         the visitor's consent records (filled in by receipts.js from
+ *                                   /__consent/api/receipts), download link, erase button
+ *   GET /__consent/i18n/strings.json   the strings of the negotiated language, English filled in
+ *   GET /__consent/i18n/<lang>.json    where a language lacks one, for banner.js
+ *   warning (200), blocked (403) and refused pages for other handlers (the link shim)
+ *
+ * Pages are templates in static/templates/ filled with strings from static/i18n/<lang>.json
+ * ({{key}} a string, {{$var}} a value, {{#s}}…{{/s}} a repeated or optional section,
+ * {{^s}}…{{/s}} its negation, {{>file}} another template); everything inserted is HTML-escaped.
+ * Templates and strings are read once by gw_ui_register() (jansson at start-up only); the
+ * request path renders into req->pool, takes no lock and touches no JSON library.
+ *
+ * Language: ?lang=<code> (remembered in the cookie cg_lang, Path=/__consent, so that it never
+ * reaches the origin), then that cookie, then Accept-Language, then English. A string missing
+ * in a language falls back to English.
+ */
+#ifndef GW_UI_H
+#define GW_UI_H
+
+#include <h2o.h>
+
+/*
+ * An operator's override of one UI string (config "ui.strings": {"<lang>": {"<key>": "<text>"}}). Copies
+ * the strings. A language that static/i18n/ does not ship is added (English fills its gaps). Call before
+ * gw_ui_register(). Returns 0, or -1 when lang or key is empty or too long (lang > 15 bytes, key > 63).
+ */
+int gw_ui_override(const char *lang, const char *key, const char *value);
+
+/*
+ * Loads static/templates/ and static/i18n/ (gw_rt.static_dir) and adds the UI handler to pc, the
+ * "/__consent" path, before its file handler: requests the UI does not render fall through to the
+ * next handler (static files). Returns 0, or -1 (logged) when a template or string file is broken.
+ */
+int gw_ui_register(h2o_pathconf_t *pc);
+
+/*
+ * The interstitial of a link on a `warn` list: 200, the destination's host and full address shown as
+ * escaped text (control and bidi characters percent-encoded), never as a link; list_name and reason
+ * (may be NULL) shown escaped; a "continue" link to continue_href only (the caller's signed link: it
+ * must start with "/" (not "//") or "http://" / "https://", else no continue link is shown). url need
+ * not be NUL-terminated; the other strings are. Sends the response.
+ */
+void gw_ui_send_warning(h2o_req_t *req, const char *url, size_t len, const char *list_name, const char *reason,
+                        const char *continue_href);
+
+/* The page of a link on a `block` list: 403, as the warning page but with no way on. Sends the response. */
+void gw_ui_send_blocked(h2o_req_t *req, const char *url, size_t len, const char *list_name, const char *reason);
+
+/*
+ * A page for a refused request (status and reason as in the status line, e.g. 400 "Bad Request"). what names
+ * the strings refused.<what>.title / .text ("bad_link", "cross_site"); NULL or unknown: a generic text.
+ * Sends the response.
+ */
+void gw_ui_send_refused(h2o_req_t *req, int status, const char *reason, const char *what);
+
+#endif

@@ -1,0 +1,316 @@
+/*
+ * consentgate banner: injected by the gateway into every HTML page, with the visitor's
+ * consent state inline (<script type="application/json" id="cg-state">). Shows the consent
+ * dialog (opt-in, opt-out) or a dismissible notice (notice regime) while no decision is
+ * recorded; posts the decision to /__consent/api/consent; releases the tags the gateway
+ * made inert (data-cg-src, data-cg-srcset, data-cg-href, data-cg-ping, inline scripts of
+ * type text/plain) for the categories just granted, without a reload. A refusal of
+ * something already running, and a withdrawal, reload the page instead.
+ * Strings: /__consent/i18n/strings.json (the gateway picks the language). First-party only.
+ * Page hooks: elements with data-cg-open (open the choices) or data-cg-withdraw, and
+ * window.consentgate = {open(), withdraw(), state()}; "consentgate:change" events on document.
+ */
+(function () {
+    'use strict';
+    var d = document, w = window, API = '/__consent/api/consent';
+    var me = d.currentScript, stateEl = d.getElementById('cg-state');
+    if (w.top !== w) return; /* in a frame: the top page asks */
+    var nonce = (me && me.nonce) || '';
+    if (!nonce) {
+        var any = d.querySelector('script[nonce]');
+        nonce = any ? any.nonce || any.getAttribute('nonce') || '' : '';
+    }
+    var state;
+    try {
+        state = JSON.parse(stateEl.textContent);
+    } catch (e) {
+        return;
+    }
+    var S = {}, info = {languages: [], dnss: []}, root = null, box = null, view = 'main', lastFocus = null, busy = false;
+
+    function t(k, vars) {
+        var s = S[k] != null ? S[k] : k;
+        return vars ? s.replace(/\{(\w+)\}/g, function (m, n) { return n in vars ? vars[n] : m; }) : s;
+    }
+    function h(tag, attrs, kids) {
+        var e = d.createElement(tag);
+        for (var k in attrs || {}) {
+            if (k === 'text') e.textContent = attrs[k];
+            else if (k.slice(0, 2) === 'on') e.addEventListener(k.slice(2), attrs[k]);
+            else if (attrs[k] !== false && attrs[k] != null) e.setAttribute(k, attrs[k] === true ? '' : attrs[k]);
+        }
+        (kids || []).forEach(function (c) { if (c) e.appendChild(c); });
+        return e;
+    }
+    function cats() { return Object.keys(state.categories); }
+    function title(c) { return S['category.' + c + '.title'] || c; }
+    function list(cs) { return cs.map(title).join(t('list.separator')); }
+    function store(k, v) { try { v == null ? sessionStorage.removeItem(k) : sessionStorage.setItem(k, v); } catch (e) { /* private mode */ } }
+    function stored(k) { try { return sessionStorage.getItem(k); } catch (e) { return null; } }
+
+    /* --- releasing inert tags ------------------------------------------------------------- */
+    var MOVE = [['data-cg-srcset', 'srcset'], ['data-cg-src', 'src'], ['data-cg-href', 'href'], ['data-cg-ping', 'ping']];
+    function release(granted) {
+        var els = d.querySelectorAll('[data-cg-category]');
+        for (var i = 0; i < els.length; i++) {
+            var e = els[i];
+            if (!granted[e.getAttribute('data-cg-category')]) continue;
+            if (e.tagName === 'SCRIPT') {
+                /* a script only runs if it is a new element: copy it, with this page's nonce */
+                var s = d.createElement('script'), src = e.getAttribute('data-cg-src'), type = e.getAttribute('data-cg-type');
+                for (var k = 0; k < e.attributes.length; k++) {
+                    var a = e.attributes[k];
+                    if (a.name !== 'type' && a.name !== 'nonce' && a.name.indexOf('data-cg-') !== 0) s.setAttribute(a.name, a.value);
+                }
+                if (type) s.setAttribute('type', type);
+                if (nonce) s.nonce = nonce;
+                if (src) {
+                    if (!e.hasAttribute('async')) s.async = false; /* keep document order */
+                    s.src = src;
+                } else {
+                    s.text = e.text;
+                }
+                e.parentNode.replaceChild(s, e);
+            } else {
+                MOVE.forEach(function (m) {
+                    if (e.hasAttribute(m[0])) {
+                        e.setAttribute(m[1], e.getAttribute(m[0]));
+                        e.removeAttribute(m[0]);
+                    }
+                });
+                e.removeAttribute('data-cg-category');
+            }
+        }
+    }
+
+    /* --- talking to the gateway ----------------------------------------------------------- */
+    function errorText(status) {
+        return status === 503 ? t('error.store_unavailable') : status === 400 || status === 413 ? t('error.bad_request')
+            : status === 403 ? t('error.forbidden') : !status ? t('error.network') : t('error.generic', {status: status});
+    }
+    function call(method, body) {
+        return fetch(API, {method: method, credentials: 'same-origin', headers: body ? {'Content-Type': 'application/json'} : {},
+                           body: body ? JSON.stringify(body) : undefined})
+            .then(function (r) {
+                if (!r.ok) throw {status: r.status};
+                return r.json();
+            }, function () { throw {status: 0}; });
+    }
+    function fail(e) {
+        busy = false;
+        if (!root) return;
+        var err = root.querySelector('.cg-err');
+        err.textContent = errorText(e && e.status);
+        err.hidden = false;
+        root.querySelectorAll('button').forEach(function (b) { b.disabled = false; });
+    }
+    function decide(body, doneKey) {
+        if (busy) return;
+        busy = true;
+        if (root) {
+            root.querySelector('.cg-err').hidden = true;
+            root.querySelectorAll('button').forEach(function (b) { b.disabled = true; });
+        }
+        call('POST', body).then(function (next) {
+            var before = state.categories, gained = {}, lost = false;
+            cats().forEach(function (c) {
+                if (next.categories[c] && !before[c]) gained[c] = true;
+                if (!next.categories[c] && before[c]) lost = true;
+            });
+            state = next;
+            busy = false;
+            if (lost) {
+                /* what already runs on this page cannot be stopped: start again without it */
+                store('cg-toast', doneKey);
+                location.reload();
+                return;
+            }
+            close();
+            release(gained);
+            toast(t(doneKey));
+            d.dispatchEvent(new CustomEvent('consentgate:change', {detail: state}));
+        }, fail);
+    }
+    function withdraw() {
+        return call('DELETE').then(function () {
+            store('cg-toast', 'pc.withdrawn');
+            location.reload();
+        }, function (e) {
+            if (!root) open('custom');
+            fail(e);
+        });
+    }
+
+    /* --- the dialog ----------------------------------------------------------------------- */
+    function btn(key, onclick, extra) {
+        return h('button', Object.assign({type: 'button', 'class': 'cg-btn', text: t(key), onclick: onclick}, extra || {}));
+    }
+    function choices() {
+        var chosen = {};
+        root.querySelectorAll('.cg-cat input').forEach(function (i) { if (!i.disabled) chosen[i.value] = i.checked; });
+        return {categories: chosen};
+    }
+    function build() {
+        var notice = state.regime === 'notice' && !state.decided && view === 'main';
+        var links = [h('a', {href: '/__consent/', text: t('banner.details')})];
+        if (state.regime === 'opt-out' && info.dnss.length)
+            links.push(h('a', {href: '/__consent/#dnss', 'class': 'cg-dnss', text: t('banner.dnss'), onclick: function (ev) {
+                var c = {};
+                info.dnss.forEach(function (n) { if (n in state.categories) c[n] = false; });
+                ev.preventDefault();
+                decide({categories: c}, 'banner.dnss_done');
+            }}));
+        info.languages.forEach(function (l) {
+            if (l.code !== info.lang)
+                links.push(h('button', {type: 'button', 'class': 'cg-lang', lang: l.code, 'data-lang': l.code, text: l.name,
+                                        onclick: function () { language(l.code); }}));
+        });
+        var body = [h('div', {'class': 'cg-head'}, [
+            h('h2', {id: 'cg-title', text: t(notice ? 'notice.title' : 'banner.title')}),
+            h('button', {type: 'button', 'class': 'cg-x', 'aria-label': t('banner.later'), title: t('banner.later'), text: '\u00d7',
+                         onclick: function () { close(); }})])];
+        if (view === 'main')
+            body.push(h('p', {id: 'cg-text', text: t(notice ? 'notice.text' : 'banner.text.' + state.regime)}));
+        if (state.gpc_applied) {
+            var off = cats().filter(function (c) { return !state.categories[c]; });
+            body.push(h('p', {'class': 'cg-gpc', text: t('banner.gpc_applied', {categories: list(off)})}));
+        }
+        if (view === 'custom') {
+            var rows = cats().map(function (c) {
+                var nec = c === 'necessary', id = 'cg-b-' + c;
+                return h('div', {'class': 'cg-cat'}, [
+                    h('input', {type: 'checkbox', role: 'switch', id: id, value: c, checked: nec || !!state.categories[c], disabled: nec,
+                                'aria-describedby': id + '-d'}),
+                    h('label', {'for': id}, [h('strong', {text: title(c) + (nec ? ' \u00b7 ' + t('banner.always_on') : '')})]),
+                    h('p', {id: id + '-d', text: S['category.' + c + '.desc'] || ''})]);
+            });
+            body.push(h('fieldset', {id: 'cg-text', 'class': 'cg-cats'}, [h('legend', {text: t('banner.categories')})].concat(rows)));
+        }
+        body.push(h('p', {'class': 'cg-err', role: 'alert', hidden: true}));
+        var buttons = notice ? [btn('notice.ok', function () {
+            try { localStorage.setItem('cg-notice', String(state.policy_version)); } catch (e) { /* ignore */ }
+            close();
+        })] : [btn('banner.accept_all', function () { decide({all: true}, 'banner.saved'); }),
+               btn('banner.reject_all', function () { decide({all: false}, 'banner.saved'); }),
+               view === 'main' ? btn('banner.customise', function () { show('custom'); })
+                               : btn('banner.save', function () { decide(choices(), 'banner.saved'); })];
+        body.push(h('div', {'class': 'cg-btns'}, buttons));
+        if (state.decided && view === 'custom')
+            body.push(h('p', {'class': 'cg-more'}, [h('button', {type: 'button', 'class': 'cg-linkbtn', text: t('banner.withdraw'),
+                                                                   onclick: withdraw})]));
+        body.push(h('p', {'class': 'cg-links'}, links));
+        return body;
+    }
+    function render() {
+        var focusLang = d.activeElement && d.activeElement.getAttribute && d.activeElement.getAttribute('data-lang');
+        box.textContent = '';
+        build().forEach(function (n) { box.appendChild(n); });
+        if (view === 'main') box.setAttribute('aria-describedby', 'cg-text');
+        else box.removeAttribute('aria-describedby');
+        root.setAttribute('lang', info.lang || 'en');
+        if (focusLang) (box.querySelector('.cg-lang') || box).focus();
+    }
+    function show(v) {
+        view = v;
+        render();
+        var first = box.querySelector(v === 'custom' ? '.cg-cat input:not([disabled])' : '.cg-btn');
+        (first || box).focus();
+    }
+    function open(v) {
+        if (!S['banner.title']) return void pending.push(function () { open(v); });
+        var modal = !(state.regime === 'notice' && !state.decided && (v || 'main') === 'main');
+        if (!root) {
+            root = h('div', {id: 'cg-banner', 'class': 'cg-root'});
+            (d.body || d.documentElement).appendChild(root);
+        }
+        if (box && box.open) box.close();
+        root.textContent = '';
+        view = v || 'main';
+        lastFocus = d.activeElement;
+        box = h(modal ? 'dialog' : 'section', {'class': modal ? 'cg-dialog' : 'cg-notice', role: modal ? 'dialog' : 'region',
+                                              'aria-modal': modal ? 'true' : null, 'aria-labelledby': 'cg-title',
+                                              tabindex: '-1'});
+        box.addEventListener('keydown', onKey);
+        box.addEventListener('cancel', function (ev) { ev.preventDefault(); close(); });
+        root.appendChild(box);
+        render();
+        if (modal && box.showModal) box.showModal();
+        if (modal) (view === 'custom' && box.querySelector('.cg-cat input:not([disabled])') || box).focus();
+    }
+    function close() {
+        if (!box) return;
+        var modal = box.tagName === 'DIALOG', inside = box.contains(d.activeElement);
+        if (box.open && box.close) box.close();
+        root.textContent = '';
+        box = null;
+        var back = lastFocus && d.contains(lastFocus) ? lastFocus : d.body;
+        lastFocus = null;
+        if ((modal || inside) && back && back.focus) back.focus();
+    }
+    function onKey(ev) {
+        if (ev.key === 'Escape') {
+            ev.preventDefault();
+            close(); /* "decide later": nothing is recorded */
+            return;
+        }
+        if (ev.key !== 'Tab' || box.tagName !== 'DIALOG') return;
+        var f = Array.prototype.filter.call(box.querySelectorAll('button, a[href], input'), function (e) {
+            return !e.disabled && e.getClientRects().length > 0;
+        });
+        if (!f.length) return;
+        var first = f[0], last = f[f.length - 1], at = d.activeElement;
+        if (ev.shiftKey && (at === first || at === box)) {
+            ev.preventDefault();
+            last.focus();
+        } else if (!ev.shiftKey && at === last) {
+            ev.preventDefault();
+            first.focus();
+        }
+    }
+    function toast(text) {
+        var old = d.getElementById('cg-toast');
+        if (old) old.remove();
+        var el = h('div', {id: 'cg-toast', 'class': 'cg-toast cg-root', role: 'status'});
+        (d.body || d.documentElement).appendChild(el);
+        /* set after insertion so that screen readers announce it */
+        setTimeout(function () { el.textContent = text; }, 50);
+        setTimeout(function () { el.remove(); }, 6000);
+    }
+
+    /* --- strings and start ---------------------------------------------------------------- */
+    var pending = [];
+    function load(url) {
+        return fetch(url, {credentials: 'same-origin'}).then(function (r) {
+            if (!r.ok) throw r.status;
+            return r.json();
+        }).then(function (j) {
+            info = j;
+            S = j.strings || {};
+        });
+    }
+    function language(code) {
+        load('/__consent/i18n/strings.json?lang=' + encodeURIComponent(code)).then(function () {
+            if (box) render();
+        });
+    }
+    w.consentgate = {
+        open: function () { open('custom'); },
+        withdraw: withdraw,
+        state: function () { return JSON.parse(JSON.stringify(state)); }
+    };
+    d.addEventListener('click', function (ev) {
+        var a = ev.target.closest && ev.target.closest('[data-cg-open], [data-cg-withdraw]');
+        if (!a || (root && root.contains(a))) return;
+        ev.preventDefault();
+        a.hasAttribute('data-cg-withdraw') ? withdraw() : open('custom');
+    });
+    load('/__consent/i18n/strings.json').then(function () {
+        var msg = stored('cg-toast');
+        store('cg-toast', null);
+        if (msg) toast(t(msg));
+        pending.splice(0).forEach(function (f) { f(); });
+        var dismissed = null;
+        try { dismissed = localStorage.getItem('cg-notice'); } catch (e) { /* ignore */ }
+        if (!state.decided && !(state.regime === 'notice' && dismissed === String(state.policy_version))) open('main');
+    }, function () { /* no strings, no banner: nothing optional is granted in opt-in */ });
+})();

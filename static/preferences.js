@@ -1,0 +1,23 @@
+/* consentgate preference centre: the page works without JavaScript (plain form posts); this
+   adds the one thing a form cannot do, withdrawing consent (DELETE /__consent/api/consent). */
+(function () {
+    'use strict';
+    var box = document.getElementById('cg-withdraw-box'), btn = document.getElementById('cg-withdraw');
+    var err = document.getElementById('cg-withdraw-err');
+    if (!box || !btn || !window.fetch) return;
+    box.hidden = false;
+    btn.addEventListener('click', function () {
+        btn.disabled = true;
+        err.hidden = true;
+        fetch('/__consent/api/consent', {method: 'DELETE', credentials: 'same-origin'}).then(function (r) {
+            if (!r.ok) throw r.status;
+            location.replace('/__consent/?withdrawn=1');
+        }).catch(function (status) {
+            var ds = btn.dataset;
+            err.textContent = status === 503 ? ds.e503 : status === 400 ? ds.e400 : status === 403 ? ds.e403
+                : typeof status !== 'number' ? ds.enet : ds.egen.replace('{status}', status);
+            err.hidden = false;
+            btn.disabled = false;
+        });
+    });
+})();
