@@ -40,6 +40,8 @@ KNOBS = {  # name: (default, meaning) -- records_bench.sh lists the same
     "PROXY_DURATION": ("5", "seconds of each wrk page run of part 3"),
     "CONTROLS": ("1", "part 3 also runs C (page + the SQLite loop alone at RATE) and E (page + the same client "
                       "at RATE on GET /__consent/api/state, no record); 0: A B only"),
+    "SYNC_COUNTER": ("perf", "how the gateway's fsyncs are counted: perf (in-kernel, falls back to strace when "
+                             "perf cannot count syscall tracepoints) or strace"),
     "RECORDS_DIR": ("build/bench", "folder (disk) of the gateway's store and of the raw/sqlite files"),
     "OUT": ("build/bench/records.md", "report (records.json next to it)"),
     "KEEP": ("0", "1: keep the work dir and the store after the run"),
@@ -432,7 +434,7 @@ def sync_tool():
     global SYNC_TOOL
     if SYNC_TOOL is None:
         SYNC_TOOL = "strace"
-        if shutil.which("perf"):
+        if knob("SYNC_COUNTER") != "strace" and shutil.which("perf"):
             r = run(["perf", "stat", "-x,", "-e", "syscalls:sys_enter_fdatasync", "--", "true"], 30)
             if r.returncode == 0 and "syscalls:sys_enter_fdatasync" in r.stderr and "<not" not in r.stderr:
                 SYNC_TOOL = "perf"

@@ -19,9 +19,13 @@
 #
 # Settings (environment): CONSENTGATE (build/consentgate), THREADS (1), CONNS (32), ROUNDS (2),
 # DURATION (5), MICRO_SECONDS (3), RATE (1000), OPEN_CONNS (128), LAT_DURATION (10),
-# PROXY_ROUNDS (3), PROXY_DURATION (5), CONTROLS (1), RECORDS_DIR (build/bench: the store and the raw/SQLite
-# files go to a fresh folder inside it, so this is the disk measured), OUT
-# (build/bench/records.md), KEEP (0; 1 keeps the work dir and the store).
+# PROXY_ROUNDS (3), PROXY_DURATION (5), CONTROLS (1: part 3 also runs C = page + the SQLite loop
+# alone at RATE, E = page + the same client on GET /__consent/api/state), SYNC_COUNTER (perf;
+# strace perturbs the gateway a lot), RECORDS_DIR (build/bench: the store and the raw/SQLite files
+# go to a fresh folder inside it, so this is the disk measured), OUT (build/bench/records.md),
+# KEEP (0; 1 keeps the work dir and the store).
+# The report shows how much CPU other jobs took meanwhile ("others' CPU %"): on a shared machine
+# compare runs by it.
 # Needs wrk, nginx, python3, sqlite3, gcc (+ libsqlite3-dev), curl, and perf (or strace) to count
 # the gateway's fsyncs. Exit status: 0 measured, 1 something did not work, 130/143 interrupted.
 set -uo pipefail
@@ -45,7 +49,7 @@ RB_STORE=$(mktemp -d "$(cd "$records_dir" && pwd)/records-store.XXXXXX") || { rm
 export RB_WORK RB_STORE
 export RB_MICRO="$RB_WORK/micro_store_append"
 export RB_COMMAND="$(for v in CONSENTGATE THREADS CONNS ROUNDS DURATION MICRO_SECONDS RATE OPEN_CONNS LAT_DURATION \
-    PROXY_ROUNDS PROXY_DURATION CONTROLS RECORDS_DIR OUT KEEP; do [ -n "${!v:-}" ] && printf '%s=%q ' "$v" "${!v}"; done
+    PROXY_ROUNDS PROXY_DURATION CONTROLS SYNC_COUNTER RECORDS_DIR OUT KEEP; do [ -n "${!v:-}" ] && printf '%s=%q ' "$v" "${!v}"; done
     printf '%s' "$0"; [ $# -gt 0 ] && printf ' %q' "$@")"
 driver=
 
