@@ -24,11 +24,11 @@
 
 enum { M_TEXT, M_LT, M_LT_SLASH, M_MD, M_MD_DASH, M_COMMENT, M_BOGUS, M_TAG, M_TAG_PASS, M_RAW, M_PLAIN };
 enum { T_NAME, T_BEFORE_ATTR, T_ATTR_NAME, T_AFTER_NAME, T_BEFORE_VALUE, T_DQ, T_SQ, T_UNQ, T_AFTER_QUOTED };
-enum { C_START, C_START_DASH, C_BODY, C_DASH, C_END, C_BANG };            /* comment states */
+enum { C_START, C_START_DASH, C_BODY, C_DASH, C_END, C_BANG };              /* comment states */
 enum { K_NONE, K_LT, K_END_OPEN, K_END_NAME, K_BANG, K_BANG_DASH, K_DESC }; /* raw-text candidates */
-enum { S_DATA, S_ESC, S_DESC };                                            /* script data states */
-enum { R_CONT, R_FAIL, R_SWITCH, R_END };                                  /* candidate step results */
-enum { E_SET = 1, E_REMOVE, E_RENAME };                                    /* attribute edits */
+enum { S_DATA, S_ESC, S_DESC };                                             /* script data states */
+enum { R_CONT, R_FAIL, R_SWITCH, R_END };                                   /* candidate step results */
+enum { E_SET = 1, E_REMOVE, E_RENAME };                                     /* attribute edits */
 enum { RAW_NONE, RAW_TEXT, RAW_SCRIPT, RAW_PLAIN };
 
 #define TNAME_MAX 31
@@ -65,9 +65,9 @@ struct st_gw_html_t {
 
 /* Lower-case names by id, in id (alphabetical) order; first_lo/hi: ids by first letter. */
 static const char *const tag_names[GW_HTML_TAG__COUNT] = {
-    "",        "a",      "area",   "audio",    "base",   "body",     "br",       "col",    "embed",     "form",   "head",
-    "hr",      "html",   "iframe", "img",      "input",  "link",     "meta",     "noembed", "noframes", "noscript", "object",
-    "param",   "plaintext", "script", "source", "style", "textarea", "title",  "track",   "video",    "wbr",    "xmp"};
+    "",      "a",         "area",   "audio",  "base",  "body",     "br",    "col",     "embed",    "form",     "head",
+    "hr",    "html",      "iframe", "img",    "input", "link",     "meta",  "noembed", "noframes", "noscript", "object",
+    "param", "plaintext", "script", "source", "style", "textarea", "title", "track",   "video",    "wbr",      "xmp"};
 static const uint8_t first_lo[26] = {1, 4, 7, 0, 8, 9, 0, 10, 13, 0, 0, 16, 17, 18, 21, 22, 0, 0, 24, 27, 0, 30, 31, 32, 0, 0};
 static const uint8_t first_hi[26] = {4, 7, 8, 0, 9, 10, 0, 13, 16, 0, 0, 17, 18, 21, 22, 24, 0, 0, 27, 30, 0, 31, 32, 33, 0, 0};
 
@@ -118,8 +118,13 @@ raw_kind(unsigned id)
     switch (id) {
     case GW_HTML_TAG_SCRIPT:
         return RAW_SCRIPT;
-    case GW_HTML_TAG_STYLE: case GW_HTML_TAG_IFRAME: case GW_HTML_TAG_XMP: case GW_HTML_TAG_NOEMBED:
-    case GW_HTML_TAG_NOFRAMES: case GW_HTML_TAG_TEXTAREA: case GW_HTML_TAG_TITLE:
+    case GW_HTML_TAG_STYLE:
+    case GW_HTML_TAG_IFRAME:
+    case GW_HTML_TAG_XMP:
+    case GW_HTML_TAG_NOEMBED:
+    case GW_HTML_TAG_NOFRAMES:
+    case GW_HTML_TAG_TEXTAREA:
+    case GW_HTML_TAG_TITLE:
         return RAW_TEXT;
     case GW_HTML_TAG_PLAINTEXT:
         return RAW_PLAIN;
@@ -132,9 +137,20 @@ static int
 is_void(unsigned id)
 {
     switch (id) {
-    case GW_HTML_TAG_AREA: case GW_HTML_TAG_BASE: case GW_HTML_TAG_BR: case GW_HTML_TAG_COL: case GW_HTML_TAG_EMBED:
-    case GW_HTML_TAG_HR: case GW_HTML_TAG_IMG: case GW_HTML_TAG_INPUT: case GW_HTML_TAG_LINK: case GW_HTML_TAG_META:
-    case GW_HTML_TAG_PARAM: case GW_HTML_TAG_SOURCE: case GW_HTML_TAG_TRACK: case GW_HTML_TAG_WBR:
+    case GW_HTML_TAG_AREA:
+    case GW_HTML_TAG_BASE:
+    case GW_HTML_TAG_BR:
+    case GW_HTML_TAG_COL:
+    case GW_HTML_TAG_EMBED:
+    case GW_HTML_TAG_HR:
+    case GW_HTML_TAG_IMG:
+    case GW_HTML_TAG_INPUT:
+    case GW_HTML_TAG_LINK:
+    case GW_HTML_TAG_META:
+    case GW_HTML_TAG_PARAM:
+    case GW_HTML_TAG_SOURCE:
+    case GW_HTML_TAG_TRACK:
+    case GW_HTML_TAG_WBR:
         return 1;
     default:
         return 0;
@@ -1237,17 +1253,62 @@ gw_html_set_inject(gw_html_t *h, const char *snippet, size_t len)
  * ';' are the legacy forms browsers also accept without it. */
 static const struct {
     const char *name, *val;
-} named_refs[] = {
-    {"Tab;", "\t"},     {"NewLine;", "\n"}, {"excl;", "!"},   {"quot;", "\""},   {"QUOT;", "\""},  {"quot", "\""},
-    {"QUOT", "\""},     {"num;", "#"},      {"dollar;", "$"}, {"percnt;", "%"},  {"amp;", "&"},    {"AMP;", "&"},
-    {"amp", "&"},       {"AMP", "&"},       {"apos;", "'"},   {"lpar;", "("},    {"rpar;", ")"},   {"ast;", "*"},
-    {"midast;", "*"},   {"plus;", "+"},     {"comma;", ","},  {"period;", "."},  {"sol;", "/"},    {"colon;", ":"},
-    {"semi;", ";"},     {"lt;", "<"},       {"LT;", "<"},     {"lt", "<"},       {"LT", "<"},      {"equals;", "="},
-    {"gt;", ">"},       {"GT;", ">"},       {"gt", ">"},      {"GT", ">"},       {"quest;", "?"},  {"commat;", "@"},
-    {"lsqb;", "["},     {"lbrack;", "["},   {"bsol;", "\\"},  {"rsqb;", "]"},    {"rbrack;", "]"}, {"Hat;", "^"},
-    {"lowbar;", "_"},   {"UnderBar;", "_"}, {"grave;", "`"},  {"DiacriticalGrave;", "`"},          {"lcub;", "{"},
-    {"lbrace;", "{"},   {"verbar;", "|"},   {"vert;", "|"},   {"VerticalLine;", "|"},              {"rcub;", "}"},
-    {"rbrace;", "}"},   {"fjlig;", "fj"},   {"nbsp;", "\xc2\xa0"}, {"nbsp", "\xc2\xa0"}};
+} named_refs[] = {{"Tab;", "\t"},
+                  {"NewLine;", "\n"},
+                  {"excl;", "!"},
+                  {"quot;", "\""},
+                  {"QUOT;", "\""},
+                  {"quot", "\""},
+                  {"QUOT", "\""},
+                  {"num;", "#"},
+                  {"dollar;", "$"},
+                  {"percnt;", "%"},
+                  {"amp;", "&"},
+                  {"AMP;", "&"},
+                  {"amp", "&"},
+                  {"AMP", "&"},
+                  {"apos;", "'"},
+                  {"lpar;", "("},
+                  {"rpar;", ")"},
+                  {"ast;", "*"},
+                  {"midast;", "*"},
+                  {"plus;", "+"},
+                  {"comma;", ","},
+                  {"period;", "."},
+                  {"sol;", "/"},
+                  {"colon;", ":"},
+                  {"semi;", ";"},
+                  {"lt;", "<"},
+                  {"LT;", "<"},
+                  {"lt", "<"},
+                  {"LT", "<"},
+                  {"equals;", "="},
+                  {"gt;", ">"},
+                  {"GT;", ">"},
+                  {"gt", ">"},
+                  {"GT", ">"},
+                  {"quest;", "?"},
+                  {"commat;", "@"},
+                  {"lsqb;", "["},
+                  {"lbrack;", "["},
+                  {"bsol;", "\\"},
+                  {"rsqb;", "]"},
+                  {"rbrack;", "]"},
+                  {"Hat;", "^"},
+                  {"lowbar;", "_"},
+                  {"UnderBar;", "_"},
+                  {"grave;", "`"},
+                  {"DiacriticalGrave;", "`"},
+                  {"lcub;", "{"},
+                  {"lbrace;", "{"},
+                  {"verbar;", "|"},
+                  {"vert;", "|"},
+                  {"VerticalLine;", "|"},
+                  {"rcub;", "}"},
+                  {"rbrace;", "}"},
+                  {"fjlig;", "fj"},
+                  {"nbsp;", "\xc2\xa0"},
+                  {"nbsp", "\xc2\xa0"}};
 
 /* §13.2.5.80: code points 0x80-0x9F read as windows-1252 (0 = left as is). */
 static const uint16_t c1_table[32] = {0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,

@@ -29,7 +29,7 @@
 
 #define POLICY_NONCE "cg-n0nce"
 #define POLICY_SNIPPET                                                                                                             \
-    "<link rel=\"stylesheet\" href=\"/__consent/banner.css\"><script src=\"/__consent/banner.js\" nonce=\"" POLICY_NONCE         \
+    "<link rel=\"stylesheet\" href=\"/__consent/banner.css\"><script src=\"/__consent/banner.js\" nonce=\"" POLICY_NONCE           \
     "\" defer></script><script type=\"application/json\" id=\"cg-state\">{\"decided\":false}</script>"
 #define POLICY_SITE "www.northfield-outdoor.example"
 
@@ -46,11 +46,16 @@ typedef struct st_policy_t {
 
 static const struct {
     const char *host, *category;
-} policy_trackers[] = {{"googletagmanager.com", "analytics"},  {"google-analytics.com", "analytics"},
-                       {"connect.facebook.net", "marketing"},   {"facebook.com", "marketing"},
-                       {"bat.bing.com", "marketing"},           {"px.ads.linkedin.com", "marketing"},
-                       {"adnetwork-example.net", "marketing"},  {"googlesyndication.com", "marketing"},
-                       {"doubleclick.net", "marketing"},        {"hotjar-example.com", "analytics"},
+} policy_trackers[] = {{"googletagmanager.com", "analytics"},
+                       {"google-analytics.com", "analytics"},
+                       {"connect.facebook.net", "marketing"},
+                       {"facebook.com", "marketing"},
+                       {"bat.bing.com", "marketing"},
+                       {"px.ads.linkedin.com", "marketing"},
+                       {"adnetwork-example.net", "marketing"},
+                       {"googlesyndication.com", "marketing"},
+                       {"doubleclick.net", "marketing"},
+                       {"hotjar-example.com", "analytics"},
                        {NULL, NULL}};
 
 static const struct {

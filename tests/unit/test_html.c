@@ -202,9 +202,9 @@ check_all_splits(const char *name, const config_t *c, const char *in, size_t len
     return runs;
 }
 
-static const char *const cases[] = {"tracker_page", "comment_script", "script_end", "cdata",   "uppercase",
-                                    "attr_quoting", "no_head",        "no_body",    "malformed", "over_cap",
-                                    "utf8",         "entities",       "inline_hold", "raw_text", NULL};
+static const char *const cases[] = {"tracker_page", "comment_script", "script_end",  "cdata",     "uppercase",
+                                    "attr_quoting", "no_head",        "no_body",     "malformed", "over_cap",
+                                    "utf8",         "entities",       "inline_hold", "raw_text",  NULL};
 
 static void
 test_golden(void **state)
@@ -249,13 +249,40 @@ test_keep_all_identity(void **state)
 static void
 test_eof_states(void **state)
 {
-    static const char *const inputs[] = {
-        "<",          "a <",         "</",           "<!",           "<!-",         "<!--",        "<!-- x -",
-        "<!-- x --",  "<!-- x --!",  "<!doctype",    "<?pi",         "</x",         "</ x",        "<a",
-        "<a href",    "<a href=",    "<a href=\"x",  "<a href='x",   "<a href=x",   "<a b/",       "<script>x<",
-        "<script>x</", "<script>x</scr", "<script>x</script", "<script><!--", "<script><!--<script>",
-        "<script><!--<script></script", "<style>a</styl", "<textarea></text", "<title>t</TITLE", "<plaintext></plaintext>",
-        "<xmp><!--", "<iframe>x</ifr", NULL};
+    static const char *const inputs[] = {"<",
+                                         "a <",
+                                         "</",
+                                         "<!",
+                                         "<!-",
+                                         "<!--",
+                                         "<!-- x -",
+                                         "<!-- x --",
+                                         "<!-- x --!",
+                                         "<!doctype",
+                                         "<?pi",
+                                         "</x",
+                                         "</ x",
+                                         "<a",
+                                         "<a href",
+                                         "<a href=",
+                                         "<a href=\"x",
+                                         "<a href='x",
+                                         "<a href=x",
+                                         "<a b/",
+                                         "<script>x<",
+                                         "<script>x</",
+                                         "<script>x</scr",
+                                         "<script>x</script",
+                                         "<script><!--",
+                                         "<script><!--<script>",
+                                         "<script><!--<script></script",
+                                         "<style>a</styl",
+                                         "<textarea></text",
+                                         "<title>t</TITLE",
+                                         "<plaintext></plaintext>",
+                                         "<xmp><!--",
+                                         "<iframe>x</ifr",
+                                         NULL};
     config_t c = {.cb = &policy_keep_cb};
     for (int i = 0; inputs[i] != NULL; ++i)
         check_all_splits(inputs[i], &c, inputs[i], strlen(inputs[i]), inputs[i], strlen(inputs[i]));
@@ -270,7 +297,7 @@ test_eof_states(void **state)
 /* ---- callbacks for the API tests ----------------------------------------------------------- */
 
 typedef struct st_rec_t {
-    policy_t sink;      /* output */
+    policy_t sink; /* output */
     int (*tag)(struct st_rec_t *, gw_html_tag_t *);
     int (*held)(struct st_rec_t *, gw_html_tag_t *, const char *, size_t, int);
     int overflow_action;
@@ -392,12 +419,12 @@ test_decode(void **state)
         {"&amp;&AMP;&quot;&QUOT;&lt;&gt;&apos;", "&&\"\"<>'"},
         {"&amp", "&"},
         {"&amp/x", "&/x"},
-        {"&ampx", "&ampx"},        /* legacy form before an alphanumeric: not a reference */
-        {"&amp=1", "&amp=1"},      /* ... nor before '=' (attribute value rule) */
-        {"&amp;x", "&x"},          /* with ';' always */
-        {"&Amp;", "&Amp;"},        /* names are case-sensitive */
+        {"&ampx", "&ampx"},   /* legacy form before an alphanumeric: not a reference */
+        {"&amp=1", "&amp=1"}, /* ... nor before '=' (attribute value rule) */
+        {"&amp;x", "&x"},     /* with ';' always */
+        {"&Amp;", "&Amp;"},   /* names are case-sensitive */
         {"&#47;&#x2F;&#X2f;", "///"},
-        {"&#47&#x2Fz", "//z"},     /* without ';' */
+        {"&#47&#x2Fz", "//z"}, /* without ';' */
         {"&#", "&#"},
         {"&#x;", "&#x;"},
         {"&#;", "&#;"},
@@ -768,7 +795,8 @@ test_nonce_and_insert(void **state)
     rec_free(&r);
     /* an empty unquoted value before '>' gets quotes, or the nonce would become its value
      * (found by fuzz_html) */
-    rec_check(&r, 0, "n", NULL, "<script L=></script><style b= >", "<script L=\"\" nonce=\"n\"></script><style b= \"\" nonce=\"n\">");
+    rec_check(&r, 0, "n", NULL, "<script L=></script><style b= >",
+              "<script L=\"\" nonce=\"n\"></script><style b= \"\" nonce=\"n\">");
     rec_free(&r);
     r.tag = insert_before;
     rec_check(&r, 0, "n", NULL, "x<b>y</b><script>z</script>", "x[<b>y</b>[<script nonce=\"n\">z</script>");
