@@ -1,0 +1,576 @@
+#!/usr/bin/env node
+/*
+ * Browser tests of the consent UI: Debian's headless Chromium (/usr/bin/chromium, never a
+ * downloaded browser) driven by playwright-core, in front of the real ASan gateway
+ * (CG_BIN, default build/asan/consentgate) and the real origin (conf/demo/origin.py serving
+ * tests/browser/site, whose first-party "trackers" tests/browser/lists/ lists).
+ *
+ *     node tests/browser/run.js [FILTER...]      (after `npm ci` in tests/browser)
+ *
+ * FILTER keeps the tests whose name contains it. Every test gets its own browser context (a fresh
+ * cookie jar); Playwright starts Chromium with a fresh --user-data-dir of its own. Screenshots go
+ * to build/screenshots/. The last line printed is "browser: N passed, N failed"; the exit status
+ * is 0 only when nothing failed. A gateway that does not exit 0 on SIGTERM, or that printed a
+ * sanitizer report, counts as one more failure. CG_KEEP_TMP=1 keeps the temp folder.
+ */
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const net = require('net');
+const path = require('path');
+const cp = require('child_process');
+const { chromium } = require('playwright-core');
+
+const HERE = __dirname;
+const REPO = path.resolve(HERE, '..', '..');
+const CG_BIN = path.resolve(REPO, process.env.CG_BIN || 'build/asan/consentgate');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = path.join(REPO, 'build', 'screenshots');
+const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const EN = JSON.parse(fs.readFileSync(path.join(REPO, 'static', 'i18n', 'en.json'), 'utf8'));
+const ZH = JSON.parse(fs.readFileSync(path.join(REPO, 'static', 'i18n', 'zh-CN.json'), 'utf8'));
+const CITY_DB = path.join(REPO, 'tests', 'data', 'maxmind', 'GeoIP2-City-Test.mmdb');
+const IP_GB = '81.2.69.160';       /* opt-out in this config */
+const IP_US_WA = '216.160.83.56';  /* notice */
+const TEST_TIMEOUT = 60000;
+const SANITIZER = ['ERROR: AddressSanitizer', 'runtime error:', 'LeakSanitizer'];
+
+/* --- small helpers ------------------------------------------------------------------------ */
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function assert(cond, msg) {
+    if (!cond) throw new Error(msg);
+}
+function eq(a, b, msg) {
+    if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`${msg}: expected ${JSON.stringify(b)}, got ${JSON.stringify(a)}`);
+}
+async function until(fn, msg, timeout = 5000) {
+    const end = Date.now() + timeout;
+    for (;;) {
+        const v = await fn();
+        if (v) return v;
+        if (Date.now() > end) throw new Error(`timed out: ${msg}`);
+        await sleep(50);
+    }
+}
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const s = net.createServer();
+        s.unref();
+        s.on('error', reject);
+        s.listen(0, '127.0.0.1', () => {
+            const { port } = s.address();
+            s.close(() => resolve(port));
+        });
+    });
+}
+function accepts(port) {
+    return new Promise((resolve) => {
+        const c = net.connect(port, '127.0.0.1');
+        c.on('connect', () => { c.destroy(); resolve(true); });
+        c.on('error', () => resolve(false));
+    });
+}
+
+/* --- the origin and the gateway ------------------------------------------------------------ */
+
+class Processes {
+    constructor() {
+        this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-browser-'));
+    }
+    async start() {
+        this.originPort = await freePort();
+        this.gwPort = await freePort();
+        this.originLog = path.join(this.tmp, 'origin.log');
+        this.origin = cp.spawn('python3', [path.join(REPO, 'conf', 'demo', 'origin.py'), '--host', '127.0.0.1', '--port',
+                                           String(this.originPort), '--log', this.originLog, '--site', path.join(HERE, 'site')],
+                               { stdio: ['ignore', fs.openSync(path.join(this.tmp, 'origin.out'), 'a'), 'inherit'] });
+        const config = {
+            listen: [{ host: '127.0.0.1', port: this.gwPort }],
+            upstream: `http://127.0.0.1:${this.originPort}`,
+            threads: 2,
+            log: { access: 'access.log', error: 'error.log', level: 'info' },
+            secrets_file: 'secrets.json',
+            store: { sqlite: 'consent.db' },
+            geoip: { database: CITY_DB, trusted_proxies: ['127.0.0.1/32'] },
+            regimes: { default: 'opt-in', by_country: { GB: 'opt-out', 'US-WA': 'notice' } },
+            cookies: { overrides: { sid: 'necessary', lang: 'functional' } },
+            beacons: { endpoints: [{ path: '/collect', category: 'analytics' }] },
+            trackers: { lists: [{ name: 'test-analytics', file: path.join(HERE, 'lists', 'analytics.txt'), format: 'abp', category: 'analytics' },
+                                { name: 'test-marketing', file: path.join(HERE, 'lists', 'marketing.txt'), format: 'abp', category: 'marketing' }] },
+        };
+        this.configPath = path.join(this.tmp, 'consentgate.json');
+        fs.writeFileSync(this.configPath, JSON.stringify(config, null, 2));
+        fs.mkdirSync(path.join(this.tmp, 'cwd'));
+        this.stderrPath = path.join(this.tmp, 'gateway.stderr');
+        const env = Object.assign({}, process.env, { CG_UI_PREVIEW: '1' });
+        env.ASAN_OPTIONS = env.ASAN_OPTIONS || 'detect_leaks=1:abort_on_error=0';
+        env.UBSAN_OPTIONS = env.UBSAN_OPTIONS || 'halt_on_error=1:print_stacktrace=1';
+        if (!fs.existsSync(CG_BIN)) throw new Error(`gateway binary not found: ${CG_BIN} (run 'make asan', or set CG_BIN)`);
+        this.gw = cp.spawn(CG_BIN, ['-c', this.configPath], { cwd: path.join(this.tmp, 'cwd'), env,
+                                                              stdio: ['ignore', 'ignore', fs.openSync(this.stderrPath, 'a')] });
+        this.gwExit = new Promise((resolve) => this.gw.on('exit', (code, sig) => resolve({ code, sig })));
+        await until(async () => this.gw.exitCode === null && (await accepts(this.originPort)) && (await accepts(this.gwPort)),
+                    'origin and gateway accept', 15000).catch((e) => {
+            throw new Error(`${e.message}\n${this.tail(this.stderrPath)}\n${this.tail(path.join(this.tmp, 'error.log'))}`);
+        });
+    }
+    tail(file, n = 3000) {
+        try {
+            const s = fs.readFileSync(file, 'utf8');
+            return s.slice(-n);
+        } catch (e) {
+            return '';
+        }
+    }
+    url(p) {
+        return `http://127.0.0.1:${this.gwPort}${p}`;
+    }
+    requests() {
+        try {
+            return fs.readFileSync(this.originLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+        } catch (e) {
+            return [];
+        }
+    }
+    reached(part) {
+        return this.requests().filter((r) => r.path.includes(part));
+    }
+    /* SIGTERM both; returns an error text for the gateway, or null */
+    async stop() {
+        let problem = null;
+        if (this.gw && this.gw.exitCode === null) {
+            this.gw.kill('SIGTERM');
+            const t = setTimeout(() => this.gw.kill('SIGKILL'), 10000);
+            const { code, sig } = await this.gwExit;
+            clearTimeout(t);
+            if (code !== 0) problem = `gateway exit status ${code} (signal ${sig})`;
+        }
+        const err = this.tail(this.stderrPath, 1 << 20);
+        const m = SANITIZER.find((s) => err.includes(s));
+        if (m) problem = `sanitizer report in ${this.stderrPath}:\n${err.slice(err.indexOf(m) - 200, err.indexOf(m) + 3000)}`;
+        if (this.origin && this.origin.exitCode === null) this.origin.kill('SIGTERM');
+        if (!problem && !process.env.CG_KEEP_TMP) fs.rmSync(this.tmp, { recursive: true, force: true });
+        return problem;
+    }
+}
+
+/* --- the tests ------------------------------------------------------------------------------- */
+
+const tests = [];
+const test = (name, fn, opts = {}) => tests.push(Object.assign({ name, fn }, opts));
+let P, browser;
+const contexts = [];
+
+async function context(opts = {}) {
+    const ctx = await browser.newContext(Object.assign({ locale: 'en-GB', viewport: { width: 1280, height: 800 } }, opts));
+    contexts.push(ctx);
+    ctx.setDefaultTimeout(8000);
+    return ctx;
+}
+async function page(opts) {
+    const ctx = await context(opts);
+    const p = await ctx.newPage();
+    p.errors = [];
+    p.on('pageerror', (e) => p.errors.push(e.message));
+    return p;
+}
+async function cookieNames(p) {
+    return (await p.context().cookies()).map((c) => c.name).sort();
+}
+const dialog = (p) => p.locator('#cg-banner dialog[role="dialog"]');
+const button = (p, key, lang = EN) => p.locator('#cg-banner').getByRole('button', { name: lang[key], exact: true });
+const markers = (p) => p.evaluate(() => ({ tracker: window.__trackerRan === true, ads: window.__adsRan === true,
+                                         inline: window.__inlineTrackerRan === true }));
+async function shot(p, name, opts = {}) {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await p.screenshot(Object.assign({ path: path.join(SHOTS, name + '.png'), animations: 'disabled' }, opts));
+}
+async function axe(p, what) {
+    await p.evaluate(AXE); /* evaluated over the DevTools protocol: the pages' CSP does not apply */
+    const res = await p.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+    const v = res.violations.map((x) => `${x.id} (${x.impact}): ${x.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+    assert(v.length === 0, `axe-core on ${what}: ${v.join('; ')}`);
+}
+/* every English UI string (and attribute text) that shows on the page: none may, in zh-CN */
+async function englishLeft(p, scope) {
+    const texts = await p.evaluate((sel) => {
+        const root = document.querySelector(sel);
+        const out = [root.innerText];
+        root.querySelectorAll('[aria-label], [title], [placeholder]').forEach((e) => {
+            ['aria-label', 'title', 'placeholder'].forEach((a) => e.getAttribute(a) && out.push(e.getAttribute(a)));
+        });
+        return out.join('\n');
+    }, scope);
+    const own = new Set(['lang.name']);
+    return Object.keys(EN).filter((k) => !own.has(k) && EN[k] !== ZH[k]).map((k) => EN[k].split(/\{\w+\}/)[0].trim())
+        .filter((s) => s.length >= 4 && texts.includes(s));
+}
+
+let flow; /* the opt-in visitor of the first three tests */
+
+test('opt-in first visit: banner shown, no optional cookie, no beacon, trackers inert', async () => {
+    const p = flow = await page();
+    await p.goto(P.url('/'));
+    await dialog(p).waitFor({ state: 'visible' });
+    eq(await dialog(p).getAttribute('aria-modal'), 'true', 'aria-modal');
+    eq(await p.locator('#' + await dialog(p).getAttribute('aria-labelledby')).innerText(), EN['banner.title'], 'dialog label');
+    await p.waitForLoadState('load');
+    await sleep(600); /* beacons on load */
+    const names = await cookieNames(p);
+    for (const c of ['_ga', '_ga_ABC123', '_gid', '_fbp', '_gcl_au', 'lang']) assert(!names.includes(c), `cookie ${c} set before consent: ${names}`);
+    assert(names.includes('sid'), `the necessary cookie is missing: ${names}`);
+    eq(await markers(p), { tracker: false, ads: false, inline: false }, 'tracker scripts ran before consent');
+    eq(await p.locator('script[type="text/plain"][data-cg-category="analytics"][data-cg-src$="/assets/tracker.js"]').count(), 1, 'inert tracker tag');
+    for (const part of ['/collect', '/ping', '/assets/tracker.js', '/assets/ads.js', '/assets/pixel.gif'])
+        eq(P.reached(part).map((r) => r.path), [], `the origin received ${part} before consent`);
+    /* equal prominence: same size, weight and colours */
+    const looks = await p.evaluate(() => Array.from(document.querySelectorAll('#cg-banner .cg-btns button')).map((b) => {
+        const s = getComputedStyle(b), r = b.getBoundingClientRect();
+        return [b.textContent, s.fontSize, s.fontWeight, s.backgroundColor, s.color, Math.round(r.width), Math.round(r.height)];
+    }));
+    eq(looks.map((l) => l[0]), [EN['banner.accept_all'], EN['banner.reject_all'], EN['banner.customise']], 'the three choices');
+    for (const l of looks) eq(l.slice(1), looks[0].slice(1), `"${l[0]}" looks different from "${looks[0][0]}"`);
+    await shot(p, 'banner-en');
+}, { keep: true });
+
+test('accept all: trackers run without a reload; cookies and beacons afterwards', async () => {
+    const p = flow;
+    await p.evaluate(() => { window.__sameDocument = true; });
+    await button(p, 'banner.accept_all').click();
+    await p.waitForFunction(() => window.__trackerRan && window.__adsRan && window.__inlineTrackerRan);
+    assert(await p.evaluate(() => window.__sameDocument === true), 'the page was reloaded');
+    await dialog(p).waitFor({ state: 'detached' });
+    await until(async () => (await p.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.saved'], 'saved message');
+    const nonces = await p.evaluate(() => [document.querySelector('script[src$="/assets/tracker.js"]').nonce,
+                                          document.querySelector('script[src="/__consent/banner.js"]').nonce]);
+    assert(nonces[0] && nonces[0] === nonces[1], `released script without the page's nonce: ${nonces}`);
+    await until(() => P.reached('/assets/pixel.gif').length && P.reached('/collect?t=tracker-loaded').length, 'released pixel and tracker beacon reach the origin');
+    await p.goto(P.url('/')); /* the origin sets its cookies again; now they pass */
+    await sleep(300);
+    assert(!(await dialog(p).count()), 'banner shown again after a decision');
+    const names = await cookieNames(p);
+    for (const c of ['_ga', '_gid', '_fbp', 'lang']) assert(names.includes(c), `cookie ${c} missing after accept all: ${names}`);
+    const before = P.reached('/collect').length;
+    await p.goto(P.url('/products'));
+    await p.waitForLoadState('load');
+    const prod = await until(() => P.reached('/products').slice(-1)[0], 'products page at the origin');
+    const cookie = prod.headers.filter((h) => h[0].toLowerCase() === 'cookie').map((h) => h[1]).join('; ');
+    assert(/(^|; )_ga=/.test(cookie), `the origin did not receive _ga: ${cookie}`);
+    await until(() => P.reached('/collect').length > before, 'beacons reach the origin after consent');
+}, { keep: true });
+
+test('preference centre: analytics off removes its cookies and stops its beacons; receipts list both', async () => {
+    const p = flow;
+    await p.goto(P.url('/__consent/'));
+    const analytics = p.getByRole('switch', { name: EN['category.analytics.title'] });
+    assert(await analytics.isChecked(), 'analytics should be on');
+    assert((await p.locator('#cat-analytics details').textContent()).includes('_ga'), 'the seen _ga cookie is not listed');
+    await p.locator('#cat-analytics summary').click();
+    await shot(p, 'preferences-en', { fullPage: true });
+    await analytics.uncheck();
+    await p.getByRole('button', { name: EN['pc.save'], exact: true }).click();
+    await p.waitForURL(/\/__consent\/\?saved=1$/);
+    eq(await p.getByRole('status').innerText(), EN['pc.saved'], 'saved message');
+    assert(!(await p.getByRole('switch', { name: EN['category.analytics.title'] }).isChecked()), 'analytics still on');
+    assert(await p.getByRole('switch', { name: EN['category.marketing.title'] }).isChecked(), 'marketing turned off');
+    const names = await cookieNames(p);
+    for (const c of ['_ga', '_ga_ABC123', '_gid']) assert(!names.includes(c), `analytics cookie ${c} left in the jar: ${names}`);
+    assert(names.includes('_fbp'), `marketing cookie _fbp was removed: ${names}`);
+    const before = P.reached('/collect').length;
+    await p.goto(P.url('/'));
+    await p.waitForLoadState('load');
+    await sleep(600);
+    eq(P.reached('/collect').length, before, 'beacons after analytics was turned off');
+    eq(await markers(p), { tracker: false, ads: true, inline: false }, 'scripts after analytics was turned off');
+    await p.goto(P.url('/__consent/receipts'));
+    const rows = p.locator('#cg-r-table tbody tr');
+    await until(async () => (await rows.count()) === 2, 'two receipts');
+    eq(await rows.nth(0).locator('td').nth(1).innerText(), EN['method.accept_all'], 'first record');
+    eq(await rows.nth(1).locator('td').nth(1).innerText(), EN['method.custom'], 'second record');
+    await shot(p, 'receipts-en', { fullPage: true });
+    /* withdrawal: recorded, cookies cleared */
+    await p.goto(P.url('/__consent/'));
+    await p.getByRole('button', { name: EN['pc.withdraw'], exact: true }).click();
+    await p.waitForURL(/withdrawn=1$/);
+    eq(await p.getByRole('status').innerText(), EN['pc.withdrawn'], 'withdrawn message');
+    const left = await cookieNames(p);
+    assert(!left.includes('_fbp') && !left.includes('lang'), `cookies left after withdrawal: ${left}`);
+});
+
+test('preference centre without JavaScript: the form saves, accepts and rejects', async () => {
+    const p = await page({ javaScriptEnabled: false });
+    await p.goto(P.url('/__consent/'));
+    eq(await p.locator('#cg-withdraw-box').isVisible(), false, 'the JavaScript-only withdraw button is shown');
+    await p.getByRole('switch', { name: EN['category.analytics.title'] }).check();
+    await p.getByRole('button', { name: EN['pc.save'], exact: true }).click();
+    await p.waitForURL(/\/__consent\/\?saved=1$/);
+    const on = async (c) => p.getByRole('switch', { name: EN[`category.${c}.title`] }).isChecked();
+    eq([await on('functional'), await on('analytics'), await on('marketing')], [false, true, false], 'after save');
+    await p.getByRole('button', { name: EN['pc.accept_all'], exact: true }).click();
+    await p.waitForURL(/saved=1$/);
+    eq([await on('functional'), await on('analytics'), await on('marketing')], [true, true, true], 'after accept all');
+    await p.getByRole('button', { name: EN['pc.reject_all'], exact: true }).click();
+    await p.waitForURL(/saved=1$/);
+    eq([await on('functional'), await on('analytics'), await on('marketing')], [false, false, false], 'after reject all');
+    assert((await p.locator('.cg-facts').innerText()).includes(EN['pc.status.decided'].split('{')[0]), 'decided status line');
+});
+
+test('API errors (503, 400, network) are shown and the banner stays', async () => {
+    const p = await page();
+    let answer = { status: 503, body: '{"error": "store_unavailable", "detail": "x"}' };
+    await p.route('**/__consent/api/consent', (r) => (answer ? r.fulfill(Object.assign({ contentType: 'application/json' }, answer)) : r.abort()));
+    await p.goto(P.url('/'));
+    await dialog(p).waitFor({ state: 'visible' });
+    const alert = p.locator('#cg-banner [role="alert"]');
+    await button(p, 'banner.accept_all').click();
+    await until(async () => (await alert.innerText()) === EN['error.store_unavailable'], '503 message');
+    assert(await dialog(p).isVisible(), 'banner gone after a 503');
+    assert(await button(p, 'banner.accept_all').isEnabled(), 'buttons stay disabled');
+    eq(await markers(p), { tracker: false, ads: false, inline: false }, 'trackers released after a 503');
+    answer = { status: 400, body: '{"error": "bad_body", "detail": "x"}' };
+    await button(p, 'banner.reject_all').click();
+    await until(async () => (await alert.innerText()) === EN['error.bad_request'], '400 message');
+    answer = null;
+    await button(p, 'banner.accept_all').click();
+    await until(async () => (await alert.innerText()) === EN['error.network'], 'network message');
+    await shot(p, 'banner-error-en');
+    await p.unroute('**/__consent/api/consent');
+    await button(p, 'banner.reject_all').click();
+    await dialog(p).waitFor({ state: 'detached' });
+    const s = await p.evaluate(() => fetch('/__consent/api/state').then((r) => r.json()));
+    eq([s.decided, s.categories.analytics], [true, false], 'state after reject all');
+});
+
+test('keyboard only: Tab stays in the dialog and reaches every control, Escape closes, focus returns', async () => {
+    const p = await page();
+    await p.goto(P.url('/'));
+    await dialog(p).waitFor({ state: 'visible' });
+    const where = () => p.evaluate(() => {
+        const a = document.activeElement, dlg = document.querySelector('#cg-banner dialog');
+        return { inside: !!dlg && dlg.contains(a), name: a.getAttribute('aria-label') || a.textContent.trim(), id: a.id };
+    });
+    const seen = new Set();
+    for (let i = 0; i < 14; i++) {
+        await p.keyboard.press('Tab');
+        const w = await where();
+        assert(w.inside, `Tab left the dialog (to "${w.name}")`);
+        seen.add(w.name);
+    }
+    for (const k of ['banner.later', 'banner.accept_all', 'banner.reject_all', 'banner.customise', 'banner.details'])
+        assert(seen.has(EN[k]), `Tab never reached "${EN[k]}": ${[...seen]}`);
+    assert(seen.has(ZH['lang.name']), 'Tab never reached the language switch');
+    await p.keyboard.press('Shift+Tab');
+    assert((await where()).inside, 'Shift+Tab left the dialog');
+    await p.keyboard.press('Escape');
+    await dialog(p).waitFor({ state: 'detached' });
+    eq((await where()).id, '', 'focus after Escape (nothing was focused before)');
+    const s = await p.evaluate(() => fetch('/__consent/api/state').then((r) => r.json()));
+    eq(s.decided, false, 'Escape recorded a decision');
+    /* from the page's own button: customise with the keyboard, grant analytics only */
+    await p.focus('#privacy-choices');
+    await p.keyboard.press('Enter');
+    await dialog(p).waitFor({ state: 'visible' });
+    eq(await p.evaluate(() => document.activeElement.value), 'functional', 'first control of the choices');
+    await shot(p, 'banner-customise-en');
+    await p.keyboard.press('Tab');
+    eq(await p.evaluate(() => document.activeElement.value), 'analytics', 'Tab order of the choices');
+    await p.keyboard.press('Space');
+    let name = '';
+    for (let i = 0; i < 8 && name !== EN['banner.save']; i++) {
+        await p.keyboard.press('Tab');
+        name = (await where()).name;
+    }
+    eq(name, EN['banner.save'], 'Tab reaches "save"');
+    await p.keyboard.press('Enter');
+    await dialog(p).waitFor({ state: 'detached' });
+    eq((await where()).id, 'privacy-choices', 'focus returned to the opener');
+    await p.waitForFunction(() => window.__trackerRan === true);
+    eq(await markers(p), { tracker: true, ads: false, inline: true }, 'only the analytics tags were released');
+    await p.keyboard.press('Enter');
+    await dialog(p).waitFor({ state: 'visible' });
+    await p.keyboard.press('Escape');
+    await dialog(p).waitFor({ state: 'detached' });
+    eq((await where()).id, 'privacy-choices', 'focus returned after Escape');
+});
+
+test('zh-CN: every visible string is Chinese; the language switch works and is remembered', async () => {
+    const p = await page({ locale: 'zh-CN' });
+    await p.goto(P.url('/'));
+    await dialog(p).waitFor({ state: 'visible' });
+    eq(await p.locator('#cg-banner').getAttribute('lang'), 'zh-CN', 'banner language');
+    eq(await englishLeft(p, '#cg-banner'), [], 'English strings in the zh-CN banner');
+    await shot(p, 'banner-zh-CN');
+    await button(p, 'banner.customise', ZH).click();
+    eq(await englishLeft(p, '#cg-banner'), [], 'English strings in the zh-CN choices');
+    await p.goto(P.url('/__consent/'));
+    eq(await p.locator('html').getAttribute('lang'), 'zh-CN', 'preference centre language');
+    eq(await englishLeft(p, 'body'), [], 'English strings in the zh-CN preference centre');
+    await shot(p, 'preferences-zh-CN', { fullPage: true });
+    await p.goto(P.url('/__consent/receipts'));
+    await until(async () => (await p.locator('#cg-r-status').innerText()) === ZH['receipts.none'], 'no records yet');
+    eq(await englishLeft(p, 'body'), [], 'English strings in the zh-CN receipts page');
+    await p.goto(P.url('/__consent/preview/warning?u=https%3A%2F%2Fexample.test%2Fpath&list=phishing&continue=%2F'));
+    eq(await englishLeft(p, 'body'), [], 'English strings in the zh-CN warning page');
+    /* the switch: English, remembered for the banner too */
+    await p.goto(P.url('/__consent/'));
+    await p.getByRole('link', { name: 'English', exact: true }).click();
+    await p.waitForURL(/lang=en$/);
+    eq(await p.locator('h1').innerText(), EN['pc.title'], 'heading after switching to English');
+    const lc = (await p.context().cookies()).find((c) => c.name === 'cg_lang');
+    assert(lc && lc.value === 'en' && lc.path === '/__consent', `language cookie: ${JSON.stringify(lc)}`);
+    await p.goto(P.url('/'));
+    await dialog(p).waitFor({ state: 'visible' });
+    eq(await p.locator('#cg-title').innerText(), EN['banner.title'], 'banner after switching to English');
+    await p.locator('#cg-banner').getByRole('button', { name: ZH['lang.name'], exact: true }).click();
+    await until(async () => (await p.locator('#cg-title').innerText()) === ZH['banner.title'], 'banner switched back to zh-CN');
+    assert(await dialog(p).isVisible(), 'dialog closed by the language switch');
+});
+
+test('axe-core: banner, choices, preference centre, receipts, warning, blocked and refused pages have no violations', async () => {
+    const pages = ['/__consent/', '/__consent/receipts', '/__consent/?lang=zh-CN',
+                   '/__consent/preview/warning?u=https%3A%2F%2Fexample.test%2F&list=phishing&reason=reported&continue=%2F',
+                   '/__consent/preview/blocked?u=https%3A%2F%2Fexample.test%2F&list=malware', '/__consent/preview/refused'];
+    for (const scheme of ['light', 'dark']) {
+        const p = await page({ colorScheme: scheme });
+        await p.goto(P.url('/'));
+        await dialog(p).waitFor({ state: 'visible' });
+        await axe(p, `the banner (${scheme})`);
+        if (scheme === 'dark') await shot(p, 'banner-dark');
+        await button(p, 'banner.customise').click();
+        await axe(p, `the choices (${scheme})`);
+        /* dark mode changes colours only: the pages' structure is checked once, in light */
+        for (const u of scheme === 'light' ? pages : [pages[0], pages[3]]) {
+            await p.goto(P.url(u));
+            await p.waitForLoadState('load');
+            await axe(p, `${u} (${scheme})`);
+        }
+    }
+});
+
+test('opt-out with GPC: the signal is shown, "do not sell or share" refuses marketing; notice regime', async () => {
+    const g = await page({ extraHTTPHeaders: { 'X-Forwarded-For': IP_GB, 'Sec-GPC': '1' } });
+    await g.goto(P.url('/'));
+    await dialog(g).waitFor({ state: 'visible' });
+    eq(await g.locator('#cg-text').innerText(), EN['banner.text.opt-out'], 'opt-out text');
+    eq(await g.locator('#cg-banner .cg-gpc').innerText(), EN['banner.gpc_applied'].replace('{categories}', EN['category.marketing.title']),
+       'GPC note');
+    eq(await markers(g), { tracker: true, ads: false, inline: true }, 'opt-out with GPC: analytics on, marketing off');
+    await g.getByRole('link', { name: EN['banner.dnss'] }).click();
+    await dialog(g).waitFor({ state: 'detached' });
+    await until(async () => (await g.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.dnss_done'], 'done message');
+
+    const o = await page({ extraHTTPHeaders: { 'X-Forwarded-For': IP_GB } });
+    await o.goto(P.url('/'));
+    await dialog(o).waitFor({ state: 'visible' });
+    eq(await markers(o), { tracker: true, ads: true, inline: true }, 'opt-out without a decision');
+    await o.getByRole('link', { name: EN['banner.dnss'] }).click(); /* marketing runs already: the page starts again */
+    await o.waitForLoadState('load');
+    await until(async () => (await o.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.dnss_done'], 'done message after the reload');
+    eq(await markers(o), { tracker: true, ads: false, inline: true }, 'after "do not sell or share"');
+    assert(!(await dialog(o).count()), 'banner after the decision');
+
+    const n = await page({ extraHTTPHeaders: { 'X-Forwarded-For': IP_US_WA } });
+    await n.goto(P.url('/'));
+    const notice = n.locator('#cg-banner section[role="region"]');
+    await notice.waitFor({ state: 'visible' });
+    eq(await n.locator('#cg-title').innerText(), EN['notice.title'], 'notice title');
+    assert(!(await dialog(n).count()), 'the notice is not a modal dialog');
+    await n.getByRole('button', { name: EN['notice.ok'], exact: true }).click();
+    await notice.waitFor({ state: 'detached' });
+    await n.reload();
+    await sleep(500);
+    eq(await n.locator('#cg-banner section').count(), 0, 'notice shown again after "got it"');
+});
+
+test('warning, blocked and refused pages: a hostile URL stays text; only the given continue link is live', async () => {
+    const hostile = 'javascript:alert(1)//https://bank.example@evil.example/"><script>window.__pwned=1</script>\u202egnp.exe';
+    const q = (o) => Object.entries(o).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+    const p = await page();
+    let r = await p.goto(P.url('/__consent/preview/warning?' + q({ u: hostile, list: '<b>phish</b>', reason: '"><img src=x onerror=alert(2)>',
+                                                                    continue: '/__go?u=x&s=signed' })));
+    eq(r.status(), 200, 'warning status');
+    eq(await p.evaluate(() => window.__pwned), undefined, 'injected script ran');
+    eq(await p.locator('body script, body img').count(), 0, 'injected elements');
+    eq(await p.locator('code.cg-url').innerText(), hostile.replace('\u202e', '%E2%80%AE'), 'destination shown');
+    eq(await p.locator('.cg-host').innerText(), 'evil.example', 'host shown');
+    assert((await p.locator('.cg-warn').innerText()).includes('<b>phish</b>'), 'list name shown as text');
+    const hrefs = await p.evaluate(() => Array.from(document.querySelectorAll('a[href]')).map((a) => a.getAttribute('href')));
+    const live = hrefs.filter((h) => !h.startsWith('?'));
+    eq(live, ['/', '/__go?u=x&s=signed'], 'live links (other than the language switch)');
+    assert(hrefs.every((h) => !/^\s*javascript:/i.test(h)), `javascript: link: ${hrefs}`);
+    eq(await p.getByRole('link', { name: EN['warning.continue'] }).getAttribute('href'), '/__go?u=x&s=signed', 'continue link');
+    r = await p.goto(P.url('/__consent/preview/warning?' + q({ u: 'https://example.test/', list: 'phishing', continue: 'javascript:alert(1)' })));
+    eq(await p.getByRole('link', { name: EN['warning.continue'] }).count(), 0, 'a javascript: continue link was shown');
+    r = await p.goto(P.url('/__consent/preview/warning?' + q({ u: 'https://login.example-bank.test/signin?next=%2Faccount',
+                                                               list: 'phishing', reason: 'reported by the security team on 2026-11-02',
+                                                               continue: '/__go?u=x&s=signed' })));
+    await shot(p, 'warning-en');
+    r = await p.goto(P.url('/__consent/preview/blocked?' + q({ u: hostile, list: 'malware' })));
+    eq(r.status(), 403, 'blocked status');
+    eq(await p.getByRole('link', { name: EN['warning.continue'] }).count(), 0, 'blocked page has a way on');
+    eq(await p.locator('code.cg-url').innerText(), hostile.replace('\u202e', '%E2%80%AE'), 'blocked destination shown');
+    r = await p.goto(P.url('/__consent/preview/refused'));
+    eq(r.status(), 400, 'refused status');
+    eq(await p.locator('h1').innerText(), EN['refused.bad_link.title'], 'refused title');
+    eq(p.errors, [], 'page errors');
+});
+
+/* --- the run ----------------------------------------------------------------------------------- */
+
+async function main() {
+    const filters = process.argv.slice(2);
+    const chosen = tests.filter((t) => !filters.length || filters.some((f) => t.name.includes(f)));
+    let passed = 0, failed = 0;
+    const t0 = Date.now();
+    P = new Processes();
+    try {
+        await P.start();
+        browser = await chromium.launch({
+            executablePath: CHROMIUM, headless: true,
+            args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+                   '--disable-sync', '--no-first-run'],
+        });
+    } catch (e) {
+        console.log(`setup failed: ${e.stack || e}`);
+        await P.stop().catch(() => {});
+        console.log(`browser: 0 passed, ${chosen.length} failed`);
+        process.exit(1);
+    }
+    for (const t of chosen) {
+        const start = Date.now();
+        let timer;
+        try {
+            await Promise.race([t.fn(), new Promise((_, rej) => { timer = setTimeout(() => rej(new Error('test timed out')), TEST_TIMEOUT); })]);
+            passed++;
+            console.log(`ok       ${t.name} (${((Date.now() - start) / 1000).toFixed(2)}s)`);
+        } catch (e) {
+            failed++;
+            console.log(`FAIL     ${t.name} (${((Date.now() - start) / 1000).toFixed(2)}s)\n         ${String(e.stack || e).split('\n').slice(0, 6).join('\n         ')}`);
+        } finally {
+            clearTimeout(timer);
+            /* a test's contexts end with it, except the opt-in visitor that the next test goes on with */
+            const keep = t.keep && flow ? flow.context() : null;
+            for (const c of contexts.splice(0)) {
+                if (c === keep) contexts.push(c);
+                else await c.close().catch(() => {});
+            }
+        }
+    }
+    await browser.close().catch(() => {});
+    const problem = await P.stop();
+    if (problem) {
+        failed++;
+        console.log(`FAIL     gateway exits cleanly under ASan\n         ${problem}`);
+    } else {
+        console.log('ok       gateway exits cleanly under ASan');
+        passed++;
+    }
+    if (fs.existsSync(SHOTS)) console.log(`screenshots in ${path.relative(REPO, SHOTS)}/`);
+    console.log(`(${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+    console.log(`browser: ${passed} passed, ${failed} failed`);
+    process.exit(failed === 0 && passed > 0 ? 0 : 1);
+}
+
+main();
