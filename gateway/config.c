@@ -829,6 +829,45 @@ static int load_html(loader_t *ld, json_t *root)
     return rc;
 }
 
+static int load_channel(loader_t *ld, json_t *root)
+{
+    static const char *const keys[] = {"csp", "csp_sources", "hsts_max_age", "link_shim", "audit_log", "report_rate_per_minute", NULL};
+    static const char *const modes[] = {"off", "report-only", "enforce"};
+    gw_config_t *c = ld->conf;
+    json_t *o, *arr, *v;
+    uint64_t hsts = c->channel.hsts_max_age, rate = c->channel.report_rate_per_minute;
+    size_t i;
+    int rc;
+    if ((rc = load_object(ld, root, "channel", keys, &o)) != 0 || o == NULL)
+        return rc;
+    if ((rc = get_enum(ld, o, "csp", modes, 3, &c->channel.csp)) != 0 ||
+        (rc = get_uint(ld, o, "hsts_max_age", 0, 100000000, 0, &hsts)) != 0 || (rc = get_bool(ld, o, "link_shim", &c->channel.link_shim)) != 0 ||
+        (rc = get_path(ld, o, "audit_log", 0, 0, &c->channel.audit_log)) != 0 ||
+        (rc = get_uint(ld, o, "report_rate_per_minute", 1, 100000, 0, &rate)) != 0)
+        goto Exit;
+    c->channel.hsts_max_age = hsts;
+    c->channel.report_rate_per_minute = (unsigned)rate;
+    if ((arr = member(ld, o, "csp_sources", JSON_ARRAY, 0, &rc)) != NULL) {
+        push_key(ld, "csp_sources");
+        json_array_foreach(arr, i, v)
+        {
+            const char *src = json_string_value(v);
+            push_index(ld, i);
+            if (src == NULL || *src == '\0' || strpbrk(src, ";,\"\r\n") != NULL || i == 16)
+                rc = fail(ld, 0, "must be a CSP source expression such as \"https://cdn.example.com\" (at most 16)");
+            else
+                c->channel.csp_sources[c->channel.num_csp_sources++] = strdup(src);
+            pop(ld);
+            if (rc != 0)
+                break;
+        }
+        pop(ld);
+    }
+Exit:
+    pop(ld);
+    return rc;
+}
+
 void gw_config_defaults(gw_config_t *c)
 {
     static const char *const cats[] = {"necessary", "functional", "analytics", "marketing"};
@@ -853,6 +892,10 @@ void gw_config_defaults(gw_config_t *c)
     c->cookies.secure_under_tls = 1;
     c->beacons.ping_category = 2; /* analytics */
     c->html.rewrite = 1;
+    c->channel.csp = 1; /* report-only until the operator has seen what enforcing would block */
+    c->channel.hsts_max_age = 15552000;
+    c->channel.link_shim = 1;
+    c->channel.report_rate_per_minute = 60;
     c->html.inject_banner = 1;
 }
 
@@ -873,7 +916,7 @@ static int load_root(loader_t *ld, json_t *root)
 {
     static const char *const keys[] = {"listen",     "admin",   "upstream", "threads",     "proxy",   "log",
                                        "secrets_file", "policy", "categories", "regimes",   "geoip",   "store",
-                                       "enforcement", "cookies", "beacons",  "trackers",    "risk",    "html", NULL};
+                                       "enforcement", "cookies", "beacons",  "trackers",    "risk",    "html", "channel", NULL};
     static const char *const enforcement_names[] = {"enforce", "report-only"};
     gw_config_t *c = ld->conf;
     uint64_t threads = 0;
@@ -897,7 +940,7 @@ static int load_root(loader_t *ld, json_t *root)
     if (load_regimes(ld, root) != 0 || load_geoip(ld, root) != 0 || load_store(ld, root) != 0 ||
         get_enum(ld, root, "enforcement", enforcement_names, 2, &report_only) != 0 || load_cookies(ld, root) != 0 ||
         load_beacons(ld, root) != 0 || load_lists(ld, root, "trackers", 0) != 0 || load_lists(ld, root, "risk", 1) != 0 ||
-        load_html(ld, root) != 0)
+        load_html(ld, root) != 0 || load_channel(ld, root) != 0)
         return -1;
     c->report_only = report_only;
     return 0;
@@ -934,6 +977,8 @@ int gw_config_load_text(gw_config_t *conf, const char *name, const char *dir, co
             conf->secrets_file = join(conf->dir, "../var/secrets.json");
         if (conf->store.sqlite == NULL)
             conf->store.sqlite = join(conf->dir, "../var/consent.db");
+        if (conf->channel.audit_log == NULL)
+            conf->channel.audit_log = join(conf->dir, "../var/audit.log");
         if (conf->threads == 0) {
             long n = sysconf(_SC_NPROCESSORS_ONLN);
             conf->threads = n > 0 ? (unsigned)n : 1;
@@ -1014,6 +1059,9 @@ void gw_config_free(gw_config_t *c)
     for (i = 0; i != c->geoip.num_trusted_proxies; ++i)
         free(c->geoip.trusted_proxies[i]);
     free(c->store.sqlite);
+    free(c->channel.audit_log);
+    for (i = 0; i != c->channel.num_csp_sources; ++i)
+        free(c->channel.csp_sources[i]);
     free(c->cookies.database);
     for (i = 0; i != c->cookies.num_overrides; ++i)
         free(c->cookies.overrides[i].name);

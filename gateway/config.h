@@ -100,6 +100,16 @@ typedef struct st_gw_config_t {
     int report_only; /* enforcement: "report-only" */
 
     struct {
+        int csp; /* 0 off, 1 report-only, 2 enforce */
+        char *csp_sources[16];
+        size_t num_csp_sources;
+        uint64_t hsts_max_age; /* seconds; 0: no Strict-Transport-Security */
+        int link_shim;         /* wrap outbound links in /__go */
+        char *audit_log;
+        unsigned report_rate_per_minute;
+    } channel;
+
+    struct {
         int rewrite;       /* stream HTML pages through the rewriter (trackers, nonces, banner) */
         int inject_banner; /* inject the consent UI before </head> */
     } html;

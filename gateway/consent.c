@@ -40,6 +40,16 @@ static gw_cidr_list_t trusted_proxies;
 static const psl_ctx_t *psl;
 static uint16_t all_mask, necessary_mask;
 
+const gw_secrets_t *gw_consent_secrets(void)
+{
+    return gw_snap_load(&secrets);
+}
+
+const psl_ctx_t *gw_consent_psl(void)
+{
+    return psl;
+}
+
 uint16_t gw_consent_all_mask(void)
 {
     return all_mask;

@@ -29,6 +29,14 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now);
 /* the categories a regime grants without a decision (GPC applied) */
 uint16_t gw_consent_default_grant(int regime, int gpc);
 
+/* the signing keys in force (a snapshot: use it within one callback) */
+struct st_gw_secrets_t;
+const struct st_gw_secrets_t *gw_consent_secrets(void);
+
+/* the Public Suffix List context (Debian's publicsuffix, or libpsl's builtin copy) */
+#include <libpsl.h>
+const psl_ctx_t *gw_consent_psl(void);
+
 /* bitmask of every configured category, and of "necessary" */
 uint16_t gw_consent_all_mask(void);
 uint16_t gw_consent_necessary_mask(void);

@@ -17,6 +17,8 @@
 #include <h2o.h>
 #include "admin.h"
 #include "beacons.h"
+#include "channel.h"
+#include "jobs.h"
 #include "config.h"
 #include "consent.h"
 #include "consent_api.h"
@@ -60,14 +62,6 @@ static void add_metrics_logger(h2o_pathconf_t *pc)
     h2o_create_logger(pc, sizeof(h2o_logger_t))->log_access = log_access;
 }
 
-/* /__go: the signed link shim answers here; a link without a valid signature is never redirected */
-static int on_go(h2o_handler_t *self, h2o_req_t *req)
-{
-    gw_server_track_request(req);
-    gw_send_page(req, 400, "Bad Request", "Invalid link", "This link is missing its signature, so it is not followed.");
-    return 0;
-}
-
 static int setup_hosts(void)
 {
     h2o_globalconf_t *g = &gw_rt.h2o;
@@ -91,8 +85,8 @@ static int setup_hosts(void)
         gw_error("cannot find the static/ folder next to %s", gw_rt.exe_dir);
         return -1;
     }
-    if (gw_consent_init() != 0 || gw_beacons_init() != 0 || gw_trackers_init() != 0 || gw_rewrite_init() != 0 ||
-        gw_inventory_init(c->threads) != 0)
+    if (gw_jobs_init(c->threads) != 0 || gw_consent_init() != 0 || gw_beacons_init() != 0 || gw_trackers_init() != 0 ||
+        gw_rewrite_init() != 0 || gw_channel_init() != 0 || gw_inventory_init(c->threads) != 0)
         return -1;
     gw_records_init(gw_rt.static_dir);
     char err[1024];
@@ -111,11 +105,8 @@ static int setup_hosts(void)
     if (gw_rt.access_log != NULL)
         h2o_access_log_register(pc, gw_rt.access_log);
 
-    pc = h2o_config_register_path(gw_rt.hosts[0], "/__go", 0);
-    h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = on_go;
-    add_metrics_logger(pc);
-    if (gw_rt.access_log != NULL)
-        h2o_access_log_register(pc, gw_rt.access_log);
+    gw_channel_register_go(gw_rt.hosts[0]);
+    add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
 
     if (gw_front_register(gw_rt.hosts[0]) != 0)
         return -1;
@@ -134,6 +125,7 @@ static int setup_hosts(void)
         gw_inventory_register_admin();
         gw_records_register_admin();
         gw_trackers_register_admin();
+        gw_channel_register_admin();
         add_metrics_logger(gw_rt.admin_hosts[0]->paths.entries + gw_rt.admin_hosts[0]->paths.size - 1);
     }
     return 0;

@@ -167,6 +167,22 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
                       offsetof(gw_metrics_t, beacons_would_answer));
     emit_per_category(&o, conf, "cg_tags_neutralised_total", "Tracker tags made inert in HTML, by category.",
                       offsetof(gw_metrics_t, tags_neutralised));
+    emit(&o, "# HELP cg_risk_subresources_total Subresources of risk-listed sites in pages, by action.\n"
+             "# TYPE cg_risk_subresources_total counter\n"
+             "cg_risk_subresources_total{action=\"removed\"} %llu\ncg_risk_subresources_total{action=\"warned\"} %llu\n"
+             "cg_risk_subresources_total{action=\"monitored\"} %llu\n",
+         (unsigned long long)SUM(risk_subresources_removed), (unsigned long long)SUM(risk_subresources_warned),
+         (unsigned long long)SUM(risk_subresources_monitored));
+    emit(&o, "# HELP cg_links_wrapped_total Outbound links wrapped in the signed link shim.\n# TYPE cg_links_wrapped_total counter\n"
+             "cg_links_wrapped_total %llu\n"
+             "# HELP cg_go_total Link shim clicks, by outcome.\n# TYPE cg_go_total counter\n"
+             "cg_go_total{outcome=\"redirected\"} %llu\ncg_go_total{outcome=\"warned\"} %llu\ncg_go_total{outcome=\"blocked\"} %llu\n"
+             "cg_go_total{outcome=\"bad_signature\"} %llu\n"
+             "# HELP cg_injection_reports_total CSP / Reporting API reports.\n# TYPE cg_injection_reports_total counter\n"
+             "cg_injection_reports_total{outcome=\"received\"} %llu\ncg_injection_reports_total{outcome=\"rate_limited\"} %llu\n",
+         (unsigned long long)SUM(links_wrapped), (unsigned long long)SUM(go_redirected), (unsigned long long)SUM(go_warned),
+         (unsigned long long)SUM(go_blocked), (unsigned long long)SUM(go_bad_signature), (unsigned long long)SUM(reports_received),
+         (unsigned long long)SUM(reports_rate_limited));
     *len = o.len;
     return o.buf;
 }

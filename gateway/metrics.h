@@ -43,6 +43,10 @@ typedef struct st_gw_metrics_t {
     uint64_t beacons_answered[GW_MAX_CATEGORIES];
     uint64_t beacons_would_answer[GW_MAX_CATEGORIES]; /* report-only */
     uint64_t tags_neutralised[GW_MAX_CATEGORIES];
+    /* private network channel */
+    uint64_t risk_subresources_removed, risk_subresources_warned, risk_subresources_monitored;
+    uint64_t links_wrapped, go_redirected, go_warned, go_blocked, go_bad_signature;
+    uint64_t reports_received, reports_rate_limited;
 } __attribute__((aligned(64))) gw_metrics_t; /* two threads' blocks never share a cache line */
 
 /* this thread's block (NULL outside worker threads: counting is then skipped) */

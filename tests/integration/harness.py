@@ -216,6 +216,7 @@ def gateway_config(upstream, tls_cert=None, admin=True, **overrides):
         "store": {"sqlite": "consent.db"},
         # no tracker lists unless a test asks for them (loading EasyList takes a while under ASan)
         "trackers": {"lists": []},
+        "channel": {"audit_log": "audit.log"},
     }
     if tls_cert:
         cfg["listen"].append({"host": "127.0.0.1", "port": free_port(),

@@ -1,0 +1,814 @@
+/*
+ * channel — see channel.h.
+ *
+ * Link shim: outbound links to another registrable domain become
+ *   /__go?u=<percent-encoded URL>&s=<HMAC("go", URL)>
+ * At click time the URL is checked against the lists in force: clean → 302, a warn list → an
+ * interstitial with a link signed for "continue", a block list → 403. A missing or wrong
+ * signature is a 400 and never a redirect, so /__go is no open redirect.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "admin.h"
+#include "channel.h"
+#include "config.h"
+#include "consent.h"
+#include "entries_body.h"
+#include "front.h"
+#include "jobs.h"
+#include "jsonw.h"
+#include "log.h"
+#include "metrics.h"
+#include "qsbr.h"
+#include "rewrite.h"
+#include "risk.h"
+#include "secrets.h"
+#include "server.h"
+#include "token.h"
+
+#define MAX_GO_URL 8192
+
+typedef struct st_list_conf_t {
+    char *name, *path;
+    gw_list_format_t format;
+    gw_risk_action_t action;
+    struct stat written; /* the file as our own last write or load left it: an event for it is not a change */
+} list_conf_t;
+
+static gw_risk_set_t *risk_set; /* snapshot slot (filters/risk.c swaps it) */
+static list_conf_t lists[GW_MAX_LISTS];
+static size_t num_lists;
+static pthread_mutex_t audit_mutex = PTHREAD_MUTEX_INITIALIZER;
+static h2o_iovec_t csp_header_name, csp_template_tail;
+
+/* --- helpers ----------------------------------------------------------------------------------- */
+
+static list_conf_t *find_list(const char *name, size_t len)
+{
+    for (size_t i = 0; i != num_lists; ++i)
+        if (strlen(lists[i].name) == len && memcmp(lists[i].name, name, len) == 0)
+            return lists + i;
+    return NULL;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* appends one JSON line to the audit log and fsyncs it (job thread or main thread) */
+static void audit(const char *who, const char *action, const char *list, const gw_risk_report_t *r, uint64_t version)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    gw_jsonw_t w;
+    gw_jsonw_init(&w, NULL, 256);
+    gw_jsonw_printf(&w, "{\"time_ms\": %lld, \"who\": ", (long long)now_ms());
+    gw_jsonw_cstr(&w, who);
+    gw_jsonw_lit(&w, ", \"action\": ");
+    gw_jsonw_cstr(&w, action);
+    gw_jsonw_lit(&w, ", \"list\": ");
+    gw_jsonw_cstr(&w, list);
+    gw_jsonw_printf(&w, ", \"added\": %zu, \"removed\": %zu, \"rejected\": %zu, \"entries\": %zu, \"version\": %llu}\n",
+                    r != NULL ? r->added : 0, r != NULL ? r->removed : 0, r != NULL ? r->rejected : 0, r != NULL ? r->entries : 0,
+                    (unsigned long long)version);
+    pthread_mutex_lock(&audit_mutex);
+    int fd = open(c->channel.audit_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd == -1 || write(fd, w.buf, w.len) != (ssize_t)w.len || fsync(fd) != 0)
+        gw_error("audit log %s: %s (the change itself is in force)", c->channel.audit_log, strerror(errno));
+    if (fd != -1)
+        close(fd);
+    pthread_mutex_unlock(&audit_mutex);
+    free(w.buf);
+}
+
+static uint64_t list_version(const char *name)
+{
+    const gw_risk_set_t *s = gw_snap_load(&risk_set);
+    const gw_risk_list_t *l = s != NULL ? gw_risk_set_find(s, name, NULL) : NULL;
+    gw_risk_list_info_t info = {0};
+    if (l != NULL)
+        gw_risk_list_info(l, &info);
+    return info.version;
+}
+
+/* written[] is shared by the job thread (writes) and the file watcher (reads); neither is an event loop */
+static pthread_mutex_t written_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static void remember_inode(list_conf_t *l)
+{
+    pthread_mutex_lock(&written_mutex);
+    if (stat(l->path, &l->written) != 0)
+        memset(&l->written, 0, sizeof(l->written));
+    pthread_mutex_unlock(&written_mutex);
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+void gw_channel_sign(const char *purpose, const char *url, size_t len, char out[23])
+{
+    const gw_secrets_t *s = gw_consent_secrets();
+    uint8_t mac[32];
+    char *msg = malloc(len + 16);
+    size_t pl = strlen(purpose);
+    memcpy(msg, purpose, pl);
+    msg[pl] = ':';
+    memcpy(msg + pl + 1, url, len);
+    gw_token_hmac(gw_secrets_link_key(s), msg, pl + 1 + len, mac);
+    free(msg);
+    gw_b64url_encode(mac, 16, out, 23);
+}
+
+/* constant-time check against every link key (rotation) */
+static int verify_sig(const char *purpose, const char *url, size_t len, const char *sig, size_t sig_len)
+{
+    const gw_secrets_t *s = gw_consent_secrets();
+    uint8_t given[16], mac[32];
+    if (sig_len != 22 || gw_b64url_decode(sig, sig_len, given, sizeof(given)) != 16)
+        return 0;
+    size_t pl = strlen(purpose);
+    char *msg = malloc(len + pl + 1);
+    memcpy(msg, purpose, pl);
+    msg[pl] = ':';
+    memcpy(msg + pl + 1, url, len);
+    int ok = 0;
+    for (size_t i = 0; i != s->num_keys; ++i) {
+        gw_token_hmac(s->link_keys + i, msg, pl + 1 + len, mac);
+        ok |= CRYPTO_memcmp(mac, given, 16) == 0;
+    }
+    free(msg);
+    return ok;
+}
+
+/* registrable domain of a host (lower-cased copy in buf), or the host itself when it has none */
+static const char *site_of(const char *host, size_t len, char *buf, size_t cap)
+{
+    if (len >= cap)
+        len = cap - 1;
+    for (size_t i = 0; i != len; ++i)
+        buf[i] = h2o_tolower(host[i]);
+    buf[len] = '\0';
+    const char *rd = gw_consent_psl() != NULL ? psl_registrable_domain(gw_consent_psl(), buf) : NULL;
+    return rd != NULL ? rd : buf;
+}
+
+static h2o_iovec_t pct_encode(h2o_mem_pool_t *pool, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = h2o_mem_alloc_pool(pool, len * 3 + 1), *o = out;
+    for (size_t i = 0; i != len; ++i) {
+        unsigned char c = (unsigned char)s[i];
+        if (('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~')
+            *o++ = (char)c;
+        else
+            *o++ = '%', *o++ = hex[c >> 4], *o++ = hex[c & 15];
+    }
+    return h2o_iovec_init(out, (size_t)(o - out));
+}
+
+static int hexv(char c)
+{
+    return '0' <= c && c <= '9' ? c - '0' : 'a' <= (c | 0x20) && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+}
+
+/* percent-decodes into pool memory; -1 length on a bad escape */
+static h2o_iovec_t pct_decode(h2o_mem_pool_t *pool, const char *s, size_t len)
+{
+    char *out = h2o_mem_alloc_pool(pool, len + 1);
+    size_t n = 0;
+    for (size_t i = 0; i != len; ++i) {
+        if (s[i] == '%') {
+            int hi, lo;
+            if (i + 2 >= len || (hi = hexv(s[i + 1])) < 0 || (lo = hexv(s[i + 2])) < 0)
+                return h2o_iovec_init(NULL, SIZE_MAX);
+            out[n++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            out[n++] = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    return h2o_iovec_init(out, n);
+}
+
+/* value of query parameter `name` (raw, not decoded), or base NULL */
+static h2o_iovec_t query_param(h2o_req_t *req, const char *name)
+{
+    if (req->query_at == SIZE_MAX)
+        return h2o_iovec_init(NULL, 0);
+    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    size_t nl = strlen(name);
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p)), *fe = amp != NULL ? amp : end;
+        if ((size_t)(fe - p) > nl && memcmp(p, name, nl) == 0 && p[nl] == '=')
+            return h2o_iovec_init(p + nl + 1, (size_t)(fe - p - nl - 1));
+        p = fe + (amp != NULL);
+    }
+    return h2o_iovec_init(NULL, 0);
+}
+
+/* splits an absolute http(s) URL: host and path slices; 0 on success */
+static int split_url(const char *url, size_t len, h2o_iovec_t *host, h2o_iovec_t *path)
+{
+    size_t s;
+    if (len > 7 && h2o_lcstris(url, 7, H2O_STRLIT("http://")))
+        s = 7;
+    else if (len > 8 && h2o_lcstris(url, 8, H2O_STRLIT("https://")))
+        s = 8;
+    else
+        return -1;
+    size_t e = s;
+    while (e != len && url[e] != '/' && url[e] != '?' && url[e] != '#')
+        ++e;
+    /* drop userinfo and port */
+    size_t hs = s;
+    for (size_t i = s; i != e; ++i)
+        if (url[i] == '@')
+            hs = i + 1;
+    size_t he = e;
+    if (hs != e && url[hs] == '[') {
+        const char *rb = memchr(url + hs, ']', e - hs);
+        if (rb == NULL)
+            return -1;
+        he = (size_t)(rb - url) + 1;
+    } else {
+        for (size_t i = hs; i != e; ++i)
+            if (url[i] == ':') {
+                he = i;
+                break;
+            }
+    }
+    if (he == hs)
+        return -1;
+    *host = h2o_iovec_init(url + hs, he - hs);
+    *path = e != len ? h2o_iovec_init(url + e, len - e) : h2o_iovec_init(H2O_STRLIT("/"));
+    return 0;
+}
+
+/* --- pages: the rewriter hook ------------------------------------------------------------------ */
+
+static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_kind_t kind, const char *url, size_t url_len,
+                  const char *host, size_t host_len)
+{
+    const gw_risk_set_t *set = gw_snap_load(&risk_set);
+    if (kind == GW_URL_SUBRESOURCE) {
+        gw_risk_verdict_t v;
+        h2o_iovec_t h, path;
+        if (set == NULL || split_url(url, url_len, &h, &path) != 0 || gw_risk_check(set, h.base, h.len, path.base, path.len, &v) != 1)
+            return GW_HTML_KEEP;
+        switch (v.action) {
+        case GW_RISK_BLOCK:
+            GW_COUNT(risk_subresources_removed);
+            gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: removed a resource from a site on a block list -->"));
+            return GW_HTML_REMOVE;
+        case GW_RISK_WARN:
+            GW_COUNT(risk_subresources_warned);
+            return GW_HTML_KEEP;
+        case GW_RISK_MONITOR:
+            GW_COUNT(risk_subresources_monitored);
+            return GW_HTML_KEEP;
+        default:
+            return GW_HTML_KEEP;
+        }
+    }
+    /* an outbound link: wrap it when it leaves the page's site */
+    if (!gw_rt.conf.channel.link_shim)
+        return GW_HTML_KEEP;
+    char a[256], b[256];
+    h2o_iovec_t page = req->authority;
+    for (size_t i = 0; i != page.len; ++i)
+        if (page.base[i] == ':' && page.base[0] != '[') {
+            page.len = i;
+            break;
+        }
+    if (strcmp(site_of(host, host_len, a, sizeof(a)), site_of(page.base, page.len, b, sizeof(b))) == 0 || url_len > MAX_GO_URL)
+        return GW_HTML_KEEP;
+    char sig[23];
+    gw_channel_sign("go", url, url_len, sig);
+    h2o_iovec_t enc = pct_encode(&req->pool, url, url_len);
+    h2o_iovec_t href = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("/__go?u=")), enc, h2o_iovec_init(H2O_STRLIT("&s=")),
+                                  h2o_iovec_init(sig, 22));
+    gw_html_attr_set(tag, H2O_STRLIT("href"), href.base, href.len);
+    GW_COUNT(links_wrapped);
+    return GW_HTML_KEEP;
+}
+
+/* --- CSP, Reporting-Endpoints, HSTS ------------------------------------------------------------ */
+
+static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    if (ctx->is_tls && c->channel.hsts_max_age != 0) {
+        char *v = h2o_mem_alloc_pool(&req->pool, 40);
+        int n = snprintf(v, 40, "max-age=%llu", (unsigned long long)c->channel.hsts_max_age);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, NULL, v, (size_t)n);
+    }
+    if (!ctx->rewritten || c->channel.csp == 0)
+        return;
+    /* every script the gateway let through carries this nonce; 'strict-dynamic' lets them load what they load */
+    h2o_iovec_t v = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("script-src 'nonce-")), h2o_iovec_init(ctx->nonce, strlen(ctx->nonce)),
+                               csp_template_tail);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, csp_header_name.base, csp_header_name.len, 0, NULL, v.base, v.len);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("reporting-endpoints"), 0, NULL,
+                          H2O_STRLIT("cg=\"/__consent/report\""));
+}
+
+/* --- /__go ----------------------------------------------------------------------------------- */
+
+static void send_html(h2o_req_t *req, int status, const char *reason, const char *title, const char *text, const char *url, size_t url_len,
+                      const char *list, const char *continue_href)
+{
+    /* built by hand: the JSON writer's escaping is not HTML escaping */
+    size_t cap = 2048 + url_len * 6 + (continue_href != NULL ? strlen(continue_href) * 6 : 0);
+    char *buf = h2o_mem_alloc_pool(&req->pool, cap);
+    size_t n = 0;
+#define PUT(s) (memcpy(buf + n, (s), strlen(s)), n += strlen(s))
+#define PUTESC(s, l)                                                                                                               \
+    do {                                                                                                                           \
+        for (size_t _i = 0; _i != (l); ++_i) {                                                                                     \
+            char _c = (s)[_i];                                                                                                     \
+            const char *_r = _c == '<' ? "&lt;" : _c == '>' ? "&gt;" : _c == '&' ? "&amp;" : _c == '"' ? "&quot;" : _c == '\'' ? "&#39;" : NULL; \
+            if (_r != NULL)                                                                                                        \
+                PUT(_r);                                                                                                           \
+            else                                                                                                                   \
+                buf[n++] = _c;                                                                                                     \
+        }                                                                                                                          \
+    } while (0)
+    PUT("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>");
+    PUT(title);
+    PUT("</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em;color:#1a1a1a}"
+        "code{word-break:break-all;background:#f3f3f3;padding:.1em .3em}a.btn{display:inline-block;margin-top:1em;padding:.5em 1em;"
+        "border:1px solid #1a1a1a;color:#1a1a1a;text-decoration:none}@media(prefers-color-scheme:dark){body{background:#111;color:#eee}"
+        "code{background:#222}a.btn{color:#eee;border-color:#eee}}</style></head><body><main><h1>");
+    PUT(title);
+    PUT("</h1><p>");
+    PUT(text);
+    PUT("</p><p>Destination: <code>");
+    PUTESC(url, url_len);
+    PUT("</code></p>");
+    if (list != NULL) {
+        PUT("<p>Listed by: <code>");
+        PUTESC(list, strlen(list));
+        PUT("</code></p>");
+    }
+    if (continue_href != NULL) {
+        PUT("<p><a class=\"btn\" rel=\"noreferrer noopener\" href=\"");
+        PUTESC(continue_href, strlen(continue_href));
+        PUT("\">Continue anyway</a></p>");
+    }
+    PUT("<p><a href=\"javascript:history.back()\" onclick=\"history.back();return false\">Go back</a></p></main></body></html>\n");
+#undef PUT
+#undef PUTESC
+    req->res.status = status;
+    req->res.reason = reason;
+    req->res.content_length = n;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("referrer-policy"), 0, NULL, H2O_STRLIT("no-referrer"));
+    h2o_send_inline(req, buf, n);
+}
+
+static int on_go(h2o_handler_t *self, h2o_req_t *req)
+{
+    gw_server_track_request(req);
+    h2o_iovec_t u = query_param(req, "u"), s = query_param(req, "s"), cs = query_param(req, "c");
+    h2o_iovec_t url = u.base != NULL ? pct_decode(&req->pool, u.base, u.len) : h2o_iovec_init(NULL, SIZE_MAX);
+    h2o_iovec_t host, path;
+    int is_continue = cs.base != NULL;
+    if (url.len == SIZE_MAX || url.len > MAX_GO_URL || split_url(url.base, url.len, &host, &path) != 0 ||
+        memchr(url.base, '\r', url.len) != NULL || memchr(url.base, '\n', url.len) != NULL ||
+        !verify_sig(is_continue ? "continue" : "go", url.base, url.len, is_continue ? cs.base : s.base, is_continue ? cs.len : s.len)) {
+        GW_COUNT(go_bad_signature);
+        gw_send_page(req, 400, "Bad Request", "Invalid link", "This link is missing a valid signature, so it is not followed.");
+        return 0;
+    }
+    const gw_risk_set_t *set = gw_snap_load(&risk_set);
+    gw_risk_verdict_t v;
+    int listed = set != NULL ? gw_risk_check(set, host.base, host.len, path.base, path.len, &v) : 0;
+    if (listed == 1 && v.action == GW_RISK_BLOCK) {
+        GW_COUNT(go_blocked);
+        send_html(req, 403, "Forbidden", "This site is blocked",
+                  "The security team has listed this site as dangerous (phishing, malware or fraud). The link was not followed.",
+                  url.base, url.len, v.list, NULL);
+        return 0;
+    }
+    if (listed == 1 && v.action == GW_RISK_WARN && !is_continue) {
+        GW_COUNT(go_warned);
+        char sig[23];
+        gw_channel_sign("continue", url.base, url.len, sig);
+        h2o_iovec_t enc = pct_encode(&req->pool, url.base, url.len);
+        h2o_iovec_t href = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("/__go?u=")), enc, h2o_iovec_init(H2O_STRLIT("&c=")),
+                                      h2o_iovec_init(sig, 22), h2o_iovec_init("", 1)); /* NUL-terminated */
+        send_html(req, 200, "OK", "Are you sure you want to leave?",
+                  "The site you are about to visit is on a list of sites known to be risky. Continue only if you trust it.", url.base,
+                  url.len, v.list, href.base);
+        return 0;
+    }
+    GW_COUNT(go_redirected);
+    req->res.status = 302;
+    req->res.reason = "Found";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, url.base, url.len);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("referrer-policy"), 0, NULL, H2O_STRLIT("no-referrer"));
+    req->res.content_length = 0;
+    h2o_send_inline(req, "", 0);
+    return 0;
+}
+
+void gw_channel_register_go(h2o_hostconf_t *hostconf)
+{
+    h2o_pathconf_t *pc = h2o_config_register_path(hostconf, "/__go", 0);
+    h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = on_go;
+    if (gw_rt.access_log != NULL)
+        h2o_access_log_register(pc, gw_rt.access_log);
+}
+
+/* --- admin API ---------------------------------------------------------------------------------- */
+
+static void send_json(h2o_req_t *req, int status, const char *reason, gw_jsonw_t *w)
+{
+    gw_admin_send(req, status, reason, "application/json", h2o_iovec_init(w->buf, w->len));
+}
+
+static void send_error(h2o_req_t *req, int status, const char *reason, const char *error, const char *detail)
+{
+    gw_jsonw_t w;
+    gw_jsonw_init(&w, &req->pool, 256);
+    gw_jsonw_lit(&w, "{\"error\": ");
+    gw_jsonw_cstr(&w, error);
+    gw_jsonw_lit(&w, ", \"detail\": ");
+    gw_jsonw_cstr(&w, detail);
+    gw_jsonw_lit(&w, "}\n");
+    send_json(req, status, reason, &w);
+}
+
+static int on_lists(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
+{
+    const gw_risk_set_t *s = gw_snap_load(&risk_set);
+    gw_jsonw_t w;
+    gw_jsonw_init(&w, &req->pool, 1024);
+    gw_jsonw_lit(&w, "[");
+    for (size_t i = 0; s != NULL && i != gw_risk_set_size(s); ++i) {
+        gw_risk_list_info_t info;
+        gw_risk_list_info(gw_risk_set_list(s, i), &info);
+        gw_jsonw_lit(&w, i == 0 ? "\n  {\"name\": " : ",\n  {\"name\": ");
+        gw_jsonw_cstr(&w, info.name);
+        gw_jsonw_printf(&w,
+                        ", \"action\": \"%s\", \"format\": \"%s\", \"entries\": %zu, \"hosts\": %zu, \"ips\": %zu, \"urls\": %zu, "
+                        "\"version\": %llu, \"updated_at\": %lld, \"memory_bytes\": %zu}",
+                        gw_risk_action_name(info.action), gw_risk_format_name(info.format), info.entries, info.hosts, info.ips,
+                        info.urls, (unsigned long long)info.version, (long long)info.updated_at_ms, info.memory_bytes);
+    }
+    gw_jsonw_lit(&w, "\n]\n");
+    send_json(req, 200, "OK", &w);
+    return 0;
+}
+
+static int on_check(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
+{
+    h2o_iovec_t u = query_param(req, "url"), h = query_param(req, "host");
+    h2o_iovec_t host, path = h2o_iovec_init(H2O_STRLIT("/"));
+    if (u.base != NULL) {
+        h2o_iovec_t url = pct_decode(&req->pool, u.base, u.len);
+        if (url.len == SIZE_MAX || split_url(url.base, url.len, &host, &path) != 0) {
+            send_error(req, 400, "Bad Request", "bad_url", "url must be an absolute http(s) URL (percent-encoded)");
+            return 0;
+        }
+    } else if (h.base != NULL) {
+        host = pct_decode(&req->pool, h.base, h.len);
+        if (host.len == SIZE_MAX || host.len == 0) {
+            send_error(req, 400, "Bad Request", "bad_host", "host must be a host name or IP address");
+            return 0;
+        }
+    } else {
+        send_error(req, 400, "Bad Request", "missing", "give ?url=… or ?host=…");
+        return 0;
+    }
+    const gw_risk_set_t *s = gw_snap_load(&risk_set);
+    gw_risk_verdict_t v;
+    int rc = s != NULL ? gw_risk_check(s, host.base, host.len, path.base, path.len, &v) : 0;
+    if (rc < 0) {
+        send_error(req, 400, "Bad Request", "bad_host", "not a host name or IP address");
+        return 0;
+    }
+    gw_jsonw_t w;
+    gw_jsonw_init(&w, &req->pool, 256);
+    const char *verdict = rc == 1 && v.action == GW_RISK_BLOCK ? "block" : rc == 1 && v.action == GW_RISK_WARN ? "warn" : "clean";
+    gw_jsonw_printf(&w, "{\"verdict\": \"%s\", \"action\": ", verdict);
+    if (rc == 1) {
+        gw_jsonw_printf(&w, "\"%s\", \"list\": ", gw_risk_action_name(v.action));
+        gw_jsonw_cstr(&w, v.list);
+        gw_jsonw_lit(&w, ", \"matched\": ");
+        gw_jsonw_str(&w, v.matched, v.matched_len);
+    } else {
+        gw_jsonw_lit(&w, "null, \"list\": null, \"matched\": null");
+    }
+    gw_jsonw_lit(&w, "}\n");
+    send_json(req, 200, "OK", &w);
+    return 0;
+}
+
+/* PUT /admin/lists/{name} and POST /admin/lists/{name}/entries run on the job thread */
+typedef struct st_list_job_t {
+    list_conf_t *list;
+    gw_admin_caller_t caller;
+    int is_edit;
+    char *body;
+    size_t len;
+    gw_entries_t entries;
+    int rc;
+    char err[512];
+    gw_risk_report_t report;
+    uint64_t version;
+} list_job_t;
+
+static void run_list_job(void *p)
+{
+    list_job_t *j = p;
+    if (j->is_edit) {
+        j->rc = gw_risk_set_edit(&risk_set, j->list->name, (const gw_risk_str_t *)j->entries.add, j->entries.nadd,
+                                 (const gw_risk_str_t *)j->entries.remove, j->entries.nremove, j->list->path, &j->report, j->err,
+                                 sizeof(j->err));
+        gw_entries_free(&j->entries);
+    } else {
+        j->rc = gw_risk_set_put(&risk_set, j->list->name, j->body, j->len, j->list->path, &j->report, j->err, sizeof(j->err));
+    }
+    free(j->body);
+    j->body = NULL;
+    if (j->rc == 0) {
+        remember_inode(j->list);
+        j->version = list_version(j->list->name);
+        audit(j->caller.name, j->is_edit ? "edit" : "replace", j->list->name, &j->report, j->version);
+    }
+}
+
+static void write_report(gw_jsonw_t *w, const gw_risk_report_t *r)
+{
+    gw_jsonw_printf(w, "\"entries\": %zu, \"added\": %zu, \"removed\": %zu, \"not_found\": %zu, \"rejected_lines\": %zu, \"rejected\": [",
+                    r->entries, r->added, r->removed, r->not_found, r->rejected);
+    for (size_t i = 0; i != r->num_kept; ++i) {
+        gw_jsonw_printf(w, "%s{\"line\": %zu, \"text\": ", i == 0 ? "" : ", ", r->kept[i].line);
+        gw_jsonw_cstr(w, r->kept[i].text);
+        gw_jsonw_lit(w, "}");
+    }
+    gw_jsonw_lit(w, "]");
+}
+
+static void on_list_job_done(h2o_req_t *req, void *p)
+{
+    list_job_t *j = p;
+    gw_jsonw_t w;
+    gw_jsonw_init(&w, &req->pool, 1024);
+    if (j->rc != 0) {
+        gw_jsonw_lit(&w, "{\"error\": \"rejected\", \"detail\": ");
+        gw_jsonw_cstr(&w, j->err[0] != '\0' ? j->err : "the list was not changed");
+        gw_jsonw_lit(&w, ", ");
+        write_report(&w, &j->report);
+        gw_jsonw_lit(&w, "}\n");
+        send_json(req, 400, "Bad Request", &w);
+        return;
+    }
+    gw_jsonw_lit(&w, "{");
+    write_report(&w, &j->report);
+    gw_jsonw_printf(&w, ", \"version\": %llu}\n", (unsigned long long)j->version);
+    send_json(req, 200, "OK", &w);
+}
+
+static int on_list_change(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
+{
+    int is_edit = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"));
+    h2o_iovec_t name = subpath;
+    if (is_edit) {
+        if (name.len <= 8 || memcmp(name.base + name.len - 8, "/entries", 8) != 0) {
+            send_error(req, 404, "Not Found", "not_found", "POST /admin/lists/{name}/entries");
+            return 0;
+        }
+        name.len -= 8;
+    } else if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("PUT"))) {
+        send_error(req, 405, "Method Not Allowed", "method_not_allowed", "PUT /admin/lists/{name} or POST …/entries");
+        return 0;
+    }
+    list_conf_t *l = find_list(name.base, name.len);
+    if (l == NULL) {
+        send_error(req, 404, "Not Found", "no_such_list", "no risk list of that name in the configuration");
+        return 0;
+    }
+    list_job_t *j = calloc(1, sizeof(*j));
+    j->list = l;
+    j->caller = *caller;
+    j->is_edit = is_edit;
+    if (is_edit) {
+        char err[256];
+        if (gw_entries_parse(req->entity.base, req->entity.len, &j->entries, err, sizeof(err)) != 0) {
+            free(j);
+            send_error(req, 400, "Bad Request", "bad_body", err);
+            return 0;
+        }
+    } else {
+        j->body = malloc(req->entity.len + 1);
+        memcpy(j->body, req->entity.base, req->entity.len);
+        j->len = req->entity.len;
+    }
+    if (gw_job_submit(req, run_list_job, on_list_job_done, j) != 0)
+        send_error(req, 503, "Service Unavailable", "busy", "too many list changes queued; try again");
+    return 0;
+}
+
+typedef struct st_read_job_t {
+    char *text;
+    size_t len;
+} read_job_t;
+
+static void run_read_audit(void *p)
+{
+    read_job_t *j = p;
+    FILE *fp = fopen(gw_rt.conf.channel.audit_log, "r");
+    size_t cap = 0;
+    j->text = NULL;
+    j->len = 0;
+    if (fp == NULL)
+        return;
+    for (;;) {
+        if (cap - j->len < 4096) {
+            cap = cap * 2 + 65536;
+            j->text = realloc(j->text, cap);
+        }
+        size_t n = fread(j->text + j->len, 1, cap - j->len, fp);
+        if (n == 0)
+            break;
+        j->len += n;
+    }
+    fclose(fp);
+}
+
+static void on_read_audit(h2o_req_t *req, void *p)
+{
+    read_job_t *j = p;
+    char *copy = h2o_mem_alloc_pool(&req->pool, j->len + 1);
+    if (j->len != 0)
+        memcpy(copy, j->text, j->len);
+    free(j->text);
+    gw_admin_send(req, 200, "OK", "application/x-ndjson", h2o_iovec_init(copy, j->len));
+}
+
+static int on_audit(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
+{
+    if (gw_job_submit(req, run_read_audit, on_read_audit, calloc(1, sizeof(read_job_t))) != 0)
+        send_error(req, 503, "Service Unavailable", "busy", "try again");
+    return 0;
+}
+
+void gw_channel_register_admin(void)
+{
+    gw_admin_add_route("GET", "/admin/lists", on_lists);
+    gw_admin_add_route(NULL, "/admin/lists/", on_list_change);
+    gw_admin_add_route("GET", "/admin/check", on_check);
+    gw_admin_add_route("GET", "/admin/audit", on_audit);
+}
+
+/* --- reloads: SIGHUP and inotify ------------------------------------------------------------------ */
+
+static void reload_list(list_conf_t *l, const char *who)
+{
+    gw_risk_report_t report;
+    char err[512];
+    if (gw_risk_set_reload(&risk_set, l->name, l->path, &report, err, sizeof(err)) != 0) {
+        gw_error("risk list %s not reloaded, the last good one stays in force: %s", l->name, err);
+        return;
+    }
+    remember_inode(l);
+    gw_info("risk list %s reloaded from %s: %zu entries, %zu rejected lines", l->name, l->path, report.entries, report.rejected);
+    for (size_t k = 0; k != report.num_kept; ++k)
+        gw_warn("risk list %s:%zu: rejected: %s", l->path, report.kept[k].line, report.kept[k].text);
+    audit(who, "reload", l->name, &report, list_version(l->name));
+}
+
+static void on_sighup(void *data)
+{
+    for (size_t i = 0; i != num_lists; ++i)
+        reload_list(lists + i, "SIGHUP");
+}
+
+static void run_file_reload(void *p)
+{
+    reload_list(*(list_conf_t **)p, "file-change");
+}
+
+static void *watch_files(void *arg)
+{
+    int fd = inotify_init1(IN_CLOEXEC);
+    int wds[GW_MAX_LISTS];
+    if (fd == -1) {
+        gw_warn("inotify: %s; risk list files are reloaded on SIGHUP only", strerror(errno));
+        return NULL;
+    }
+    for (size_t i = 0; i != num_lists; ++i) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%s", lists[i].path);
+        char *slash = strrchr(dir, '/');
+        if (slash != NULL)
+            *slash = '\0';
+        wds[i] = inotify_add_watch(fd, slash != NULL ? dir : ".", IN_CLOSE_WRITE | IN_MOVED_TO);
+    }
+    char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            break;
+        }
+        for (char *p = buf; p < buf + n;) {
+            struct inotify_event *ev = (void *)p;
+            for (size_t i = 0; ev->len != 0 && i != num_lists; ++i) {
+                const char *base = strrchr(lists[i].path, '/');
+                base = base != NULL ? base + 1 : lists[i].path;
+                if (ev->wd != wds[i] || strcmp(ev->name, base) != 0)
+                    continue;
+                struct stat sb;
+                pthread_mutex_lock(&written_mutex);
+                int ours = stat(lists[i].path, &sb) == 0 && same_file(&sb, &lists[i].written);
+                pthread_mutex_unlock(&written_mutex);
+                if (ours)
+                    continue; /* our own write (admin API) */
+                list_conf_t **data = malloc(sizeof(*data));
+                *data = lists + i;
+                gw_job_post(run_file_reload, data);
+            }
+            p += sizeof(struct inotify_event) + ev->len;
+        }
+    }
+    return NULL;
+}
+
+/* --- set-up ------------------------------------------------------------------------------------ */
+
+int gw_channel_init(void)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    gw_risk_list_t *loaded[GW_MAX_LISTS];
+
+    for (size_t i = 0; i != c->risk.num_lists; ++i) {
+        const gw_list_conf_t *lc = c->risk.lists + i;
+        list_conf_t *l = lists + num_lists++;
+        gw_risk_report_t report;
+        char err[512];
+        l->name = lc->name;
+        l->path = lc->file;
+        l->format = lc->format;
+        l->action = lc->action;
+        if (access(l->path, F_OK) != 0) {
+            gw_warn("risk list %s: %s does not exist yet: starting empty (PUT /admin/lists/%s creates it)", l->name, l->path, l->name);
+            loaded[i] = gw_risk_list_parse(l->name, l->format, l->action, "", 0, &report);
+        } else if (gw_risk_list_load_file(l->path, l->name, l->format, l->action, loaded + i, &report, err, sizeof(err)) != 0) {
+            gw_error("risk list %s: %s", l->name, err);
+            return -1;
+        } else {
+            remember_inode(l);
+            gw_info("risk list %s (%s, %s): %zu entries, %zu rejected lines", l->name, gw_risk_format_name(l->format),
+                    gw_risk_action_name(l->action), report.entries, report.rejected);
+            for (size_t k = 0; k != report.num_kept; ++k)
+                gw_warn("risk list %s:%zu: rejected: %s", l->path, report.kept[k].line, report.kept[k].text);
+        }
+        if (loaded[i] == NULL) {
+            gw_error("risk list %s: out of memory", l->name);
+            return -1;
+        }
+    }
+    risk_set = gw_risk_set_new(loaded, num_lists);
+
+    /* the CSP after the nonce: "' 'strict-dynamic' https: 'unsafe-inline' <sources>; object-src 'none'; base-uri 'self'; …" */
+    csp_header_name = c->channel.csp == 2 ? h2o_iovec_init(H2O_STRLIT("content-security-policy"))
+                                          : h2o_iovec_init(H2O_STRLIT("content-security-policy-report-only"));
+    gw_jsonw_t w;
+    gw_jsonw_init(&w, NULL, 256);
+    gw_jsonw_lit(&w, "' 'strict-dynamic' https: 'unsafe-inline'");
+    for (size_t i = 0; i != c->channel.num_csp_sources; ++i)
+        gw_jsonw_printf(&w, " %s", c->channel.csp_sources[i]);
+    gw_jsonw_lit(&w, "; object-src 'none'; base-uri 'self'; report-uri /__consent/report; report-to cg");
+    csp_template_tail = h2o_iovec_init(w.buf, w.len);
+
+    gw_rewrite_set_url_hook(on_url);
+    gw_front_add_response_stage(on_response);
+    gw_server_on_reload(on_sighup, NULL);
+    if (num_lists != 0) {
+        pthread_t tid;
+        pthread_create(&tid, NULL, watch_files, NULL);
+        pthread_detach(tid);
+    }
+    return 0;
+}

@@ -1,0 +1,26 @@
+/*
+ * channel — the private network channel: the security team's risk-site lists (filters/risk.c)
+ * applied to pages and links, the signed link shim at /__go, CSP with per-response nonces
+ * and HSTS, and the admin API for the lists (/admin/lists, /admin/check, /admin/audit) with an
+ * audit log that survives restarts. List files are watched (inotify) and reloaded on SIGHUP;
+ * every change builds a new snapshot off the event loops and swaps it atomically.
+ */
+#ifndef GW_CHANNEL_H
+#define GW_CHANNEL_H
+
+#include <h2o.h>
+
+/* loads the lists, registers the rewriter hook, the CSP/HSTS response stage and the reload hooks */
+int gw_channel_init(void);
+
+/* registers /__go on hostconf */
+void gw_channel_register_go(h2o_hostconf_t *hostconf);
+
+/* registers the admin routes */
+void gw_channel_register_admin(void);
+
+/* Signs url for /__go (HMAC-SHA256 with the link key, 128 bits, base64url) into out (23 bytes). `purpose` is "go" or
+ * "continue". */
+void gw_channel_sign(const char *purpose, const char *url, size_t len, char out[23]);
+
+#endif

@@ -1,0 +1,215 @@
+"""The private network channel against the real gateway: risk lists through the admin API (auth,
+PUT, entries, check, audit across restarts), the signed link shim, subresource removal, CSP with
+the page's nonces, HSTS, reloads from file changes and SIGHUP."""
+
+import html as htmlmod
+import json
+import os
+import re
+import signal
+import time
+import urllib.parse
+
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, wait_until
+
+AUTH = ["Authorization: Bearer " + ADMIN_TOKEN]
+
+
+class ChannelTest(GatewayTestCase):
+    with_tls = True
+    config = {"risk": {"lists": [
+        {"name": "phishing", "file": "phishing.txt", "format": "domains", "action": "block"},
+        {"name": "risky", "file": "risky.txt", "format": "hosts", "action": "warn"},
+        {"name": "paths", "file": "paths.txt", "format": "urls", "action": "block"},
+        {"name": "allow", "file": "allow.txt", "format": "domains", "action": "allow"}]},
+        "channel": {"csp": "enforce", "audit_log": "audit.log"}}
+
+    start_gateway = False
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.write_lists(cls.tmp)
+        cls.gw.start()
+
+    @classmethod
+    def write_lists(cls, d):
+        with open(os.path.join(d, "phishing.txt"), "w") as f:
+            f.write("# phishing sites\nevil.example\n")
+        with open(os.path.join(d, "risky.txt"), "w") as f:
+            f.write("0.0.0.0 risky.example\n127.0.0.1 localhost\n")
+        with open(os.path.join(d, "paths.txt"), "w") as f:
+            f.write("files.example/malware/\n")
+        with open(os.path.join(d, "allow.txt"), "w") as f:
+            f.write("safe.evil.example\n")
+
+    def admin(self, path, **kw):
+        kw.setdefault("headers", AUTH)
+        return curl(self.gw.admin_url(path), **kw)
+
+    def check(self, q):
+        r = self.admin("/admin/check?" + q)
+        self.assertEqual(r.status, 200, r.text)
+        return r.json()
+
+    # ---- admin API -----------------------------------------------------------------------------------
+
+    def test_admin_auth(self):
+        self.assertEqual(curl(self.gw.admin_url("/admin/lists")).status, 401)
+        self.assertEqual(curl(self.gw.admin_url("/admin/lists"), headers=["Authorization: Bearer nope"]).status, 403)
+        r = self.admin("/admin/lists")
+        self.assertEqual(r.status, 200)
+        names = {l["name"]: l for l in r.json()}
+        self.assertEqual(set(names), {"phishing", "risky", "paths", "allow"})
+        self.assertEqual(names["phishing"]["action"], "block")
+        self.assertEqual(names["phishing"]["entries"], 1)
+        self.assertEqual(names["risky"]["entries"], 1, "localhost boilerplate is skipped")
+        r = curl(self.gw.admin_url("/admin/lists/phishing"), method="PUT", data="x.example\n", headers=["Authorization: Bearer nope"])
+        self.assertEqual(r.status, 403)
+
+    def test_check_verdicts(self):
+        self.assertEqual(self.check("host=www.evil.example")["verdict"], "block")
+        self.assertEqual(self.check("host=WWW.EVIL.EXAMPLE.")["verdict"], "block")
+        self.assertEqual(self.check("host=evil.example.org")["verdict"], "clean")
+        v = self.check("url=" + urllib.parse.quote("https://safe.evil.example/x", safe=""))
+        self.assertEqual((v["verdict"], v["list"]), ("clean", "allow"), "allow lists win")
+        self.assertEqual(self.check("host=risky.example")["verdict"], "warn")
+        self.assertEqual(self.check("url=" + urllib.parse.quote("https://files.example/malware/x.exe", safe=""))["verdict"], "block")
+        self.assertEqual(self.check("url=" + urllib.parse.quote("https://files.example/docs/x.pdf", safe=""))["verdict"], "clean")
+        self.assertEqual(self.admin("/admin/check").status, 400)
+
+    def test_put_then_check_and_audit_survives_restart(self):
+        r = self.admin("/admin/lists/phishing", method="PUT", data="evil.example\nnew-phish.example\nnot a domain!!\n")
+        self.assertEqual(r.status, 200, r.text)
+        body = r.json()
+        self.assertEqual(body["entries"], 2)
+        self.assertEqual(body["rejected_lines"], 1)
+        self.assertEqual(body["rejected"][0]["line"], 3)
+        self.assertEqual(self.check("host=a.new-phish.example")["verdict"], "block")
+        with open(self.gw.path("phishing.txt")) as f:
+            self.assertIn("new-phish.example", f.read(), "PUT persists the list to its file")
+        # garbage: refused, the old list unchanged
+        bad = self.admin("/admin/lists/phishing", method="PUT", data="!!!\n???\n")
+        self.assertEqual(bad.status, 400, bad.text)
+        self.assertEqual(self.check("host=new-phish.example")["verdict"], "block")
+        # entries
+        r = self.admin("/admin/lists/phishing/entries", method="POST", data=json.dumps({"add": ["third.example"], "remove": ["new-phish.example"]}))
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual((r.json()["added"], r.json()["removed"]), (1, 1))
+        self.assertEqual(self.check("host=third.example")["verdict"], "block")
+        self.assertEqual(self.check("host=new-phish.example")["verdict"], "clean")
+        self.assertEqual(self.admin("/admin/lists/phishing/entries", method="POST", data="{oops").status, 400)
+        self.assertEqual(self.admin("/admin/lists/nosuch", method="PUT", data="a.example\n").status, 404)
+        audit = [json.loads(l) for l in self.admin("/admin/audit").text.splitlines()]
+        mine = [a for a in audit if a["list"] == "phishing" and a["action"] in ("replace", "edit")]
+        self.assertGreaterEqual(len(mine), 2)
+        self.assertTrue(all(a["who"] == harness_token_name() for a in mine))
+        self.gw.stop_and_check()
+        self.gw.start()
+        audit2 = [json.loads(l) for l in self.admin("/admin/audit").text.splitlines()]
+        self.assertEqual(audit2[:len(audit)], audit, "the audit log survives a restart")
+        self.assertEqual(self.check("host=third.example")["verdict"], "block", "the list file was reloaded at start")
+
+    def test_file_change_and_sighup_reload(self):
+        with open(self.gw.path("risky.txt"), "w") as f:
+            f.write("0.0.0.0 risky.example\n0.0.0.0 later.example\n")
+        self.assertTrue(wait_until(lambda: self.check("host=later.example")["verdict"] == "warn", 5), "inotify reload")
+        # a vanished file keeps the last good list
+        os.rename(self.gw.path("risky.txt"), self.gw.path("risky.moved"))
+        self.gw.signal(signal.SIGHUP)
+        time.sleep(0.5)
+        self.assertEqual(self.check("host=later.example")["verdict"], "warn")
+        os.rename(self.gw.path("risky.moved"), self.gw.path("risky.txt"))
+
+    # ---- pages -------------------------------------------------------------------------------------------
+
+    def page(self, tls=False):
+        r = curl(self.gw.url("/__origin/html?file=pages/links.html", tls=tls))
+        self.assertEqual(r.status, 200)
+        return r
+
+    def href(self, html, ident):
+        m = re.search(r'<a id="%s" href="([^"]*)"' % ident, html)
+        return htmlmod.unescape(m.group(1))
+
+    def test_links_wrapped_and_followed(self):
+        html = self.page().text
+        self.assertEqual(self.href(html, "local"), "/about")
+        clean = self.href(html, "clean")
+        self.assertTrue(clean.startswith("/__go?u="), clean)
+        r = curl(self.gw.url(clean))
+        self.assertEqual(r.status, 302)
+        self.assertEqual(r.header("Location"), "https://www.partner.example/offer?x=1&y=2")
+        w = curl(self.gw.url(self.href(html, "warn")))
+        self.assertEqual(w.status, 200)
+        self.assertIn("risky.example", w.text)
+        cont = htmlmod.unescape(re.search(r'href="(/__go\?[^"]*&amp;c=[^"]*|/__go\?[^"]*&c=[^"]*)"', w.text).group(1))
+        c = curl(self.gw.url(cont))
+        self.assertEqual((c.status, c.header("Location")), (302, "https://risky.example/page"))
+        b = curl(self.gw.url(self.href(html, "block")))
+        self.assertEqual(b.status, 403)
+        self.assertNotIn("Location", [h for h, _ in b.headers])
+
+    def test_forged_and_hostile_links(self):
+        html = self.page().text
+        clean = self.href(html, "clean")
+        forged = re.sub(r"s=[^&]+", "s=AAAAAAAAAAAAAAAAAAAAAA", clean)
+        r = curl(self.gw.url(forged))
+        self.assertEqual(r.status, 400)
+        self.assertIsNone(r.header("Location"))
+        other = "/__go?u=" + urllib.parse.quote("https://evil-redirect.example/", safe="") + "&s=" + clean.split("&s=")[1]
+        self.assertEqual(curl(self.gw.url(other)).status, 400, "a signature is bound to its URL: no open redirect")
+        self.assertEqual(curl(self.gw.url("/__go")).status, 400)
+        # a hostile URL on the warning page is shown escaped (signed through a page the gateway rewrote)
+        hostile = 'https://risky.example/"><script>alert(1)</script>'
+        self.admin("/admin/lists/phishing", method="PUT", data="evil.example\n")
+        sig = sign_via_page(self, hostile)
+        w = curl(self.gw.url("/__go?u=" + urllib.parse.quote(hostile, safe="") + "&s=" + sig))
+        self.assertEqual(w.status, 200)
+        self.assertNotIn("<script>alert(1)</script>", w.text)
+        self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt;", w.text)
+
+    def test_subresources_removed_and_csp(self):
+        r = self.page()
+        html = r.text
+        self.assertNotIn("cdn.evil.example/inject.js", html)
+        self.assertNotIn("evil.example/frame", html)
+        self.assertNotIn("evil.example/steal", html)
+        self.assertIn("consentgate: removed", html)
+        self.assertIn("after", html, "content after a removed element survives")
+        self.assertIn('src="https://risky.example/banner.png"', html, "warn-listed subresources load (counted)")
+        csp = r.header("Content-Security-Policy")
+        self.assertIsNotNone(csp, r.headers)
+        nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
+        tags = re.findall(r"<script\b[^>]*>", html)
+        self.assertTrue(tags)
+        self.assertTrue(all('nonce="%s"' % nonce in t for t in tags), tags)
+        for part in ("'strict-dynamic'", "object-src 'none'", "base-uri 'self'", "report-uri /__consent/report"):
+            self.assertIn(part, csp)
+        self.assertIn("/__consent/report", r.header("Reporting-Endpoints"))
+        self.assertIsNone(r.header("Strict-Transport-Security"), "no HSTS over plain HTTP")
+        t = self.page(tls=True)
+        self.assertIn("max-age=", t.header("Strict-Transport-Security"))
+        m = curl(self.gw.admin_url("/admin/metrics"), headers=AUTH).text
+        self.assertRegex(m, r'cg_risk_subresources_total\{action="removed"\} [1-9]')
+        self.assertRegex(m, r'cg_risk_subresources_total\{action="warned"\} [1-9]')
+
+
+def harness_token_name():
+    import harness
+    return harness.ADMIN_TOKEN_NAME
+
+
+def sign_via_page(test, url):
+    """Gets the gateway to sign url by serving a page that links to it (the only way a client gets a signature)."""
+    name = "hostile-%d.html" % int(time.time() * 1000)
+    d = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "pages")
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        f.write('<!DOCTYPE html><a id="x" href="%s">x</a>' % htmlmod.escape(url))
+    try:
+        html = curl(test.gw.url("/__origin/html?file=pages/" + name)).text
+    finally:
+        os.unlink(path)
+    href = htmlmod.unescape(re.search(r'<a id="x" href="([^"]*)"', html).group(1))
+    return href.split("&s=")[1]
