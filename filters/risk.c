@@ -345,13 +345,34 @@ unicode_to_ascii(const char *in, size_t len, char *out, size_t cap)
 
     if (len > UNICODE_INPUT_MAX)
         return -1;
-    for (i = 0; i < len;)
+    for (i = 0; i < len;) {
+        size_t at = i;
         if (utf8_next((const unsigned char *)in, len, &i, &cp) != 0 || cp == 0)
             return -1;
-    memcpy(src, in, len);
-    src[len] = '\0';
+        if (!is_ignored(cp)) { /* UTS #46 drops these before normalising, so they cannot block a composition */
+            memcpy(src + o, in + at, i - at);
+            o += i - at;
+        }
+    }
+    src[o] = '\0';
+    o = 0;
     if (psl_str_to_utf8lower(src, "utf-8", NULL, &low) != PSL_SUCCESS || low == NULL)
         goto Exit;
+    /* lower case then NFKC is not closed (U+03D3 -> U+038E, a capital): repeat to a fixed point, as
+     * UTS #46's mapping (NFKC_Casefold) is */
+    for (int round = 0;; ++round) {
+        char *again = NULL;
+        if (round == 3 || psl_str_to_utf8lower(low, "utf-8", NULL, &again) != PSL_SUCCESS || again == NULL) {
+            psl_free_string(again);
+            goto Exit;
+        }
+        if (strcmp(again, low) == 0) {
+            psl_free_string(again);
+            break;
+        }
+        psl_free_string(low);
+        low = again;
+    }
     lowlen = strlen(low);
     for (i = 0;;) {
         int end = i == lowlen;
@@ -796,10 +817,22 @@ parse_domains(parse_ctx_t *c, const char *s, size_t n)
 static int
 is_boilerplate_host(const char *s, size_t n)
 {
-    static const char *const names[] = {"localhost",       "localhost.localdomain", "localhost4", "localhost4.localdomain4",
-                                        "localhost6",      "localhost6.localdomain6", "local",    "broadcasthost",
-                                        "ip6-localhost",   "ip6-loopback",          "ip6-localnet", "ip6-mcastprefix",
-                                        "ip6-allnodes",    "ip6-allrouters",        "ip6-allhosts", "0.0.0.0",
+    static const char *const names[] = {"localhost",
+                                        "localhost.localdomain",
+                                        "localhost4",
+                                        "localhost4.localdomain4",
+                                        "localhost6",
+                                        "localhost6.localdomain6",
+                                        "local",
+                                        "broadcasthost",
+                                        "ip6-localhost",
+                                        "ip6-loopback",
+                                        "ip6-localnet",
+                                        "ip6-mcastprefix",
+                                        "ip6-allnodes",
+                                        "ip6-allrouters",
+                                        "ip6-allhosts",
+                                        "0.0.0.0",
                                         NULL};
     for (size_t i = 0; names[i] != NULL; ++i)
         if (strlen(names[i]) == n && casecmp_n(names[i], s, n) == 0)
@@ -839,9 +872,10 @@ parse_hosts(parse_ctx_t *c, const char *s, size_t n)
     for (size_t i = 1; i != nt; ++i) {
         char host[GW_RISK_HOST_MAX + 1];
         gw_risk_host_kind_t hk;
-        if (is_boilerplate_host(tok[i], tlen[i]))
+        int hlen = gw_risk_normalize_host(tok[i], tlen[i], 0, host, &hk);
+        if (hlen > 0 && is_boilerplate_host(host, (size_t)hlen))
             continue;
-        if (gw_risk_normalize_host(tok[i], tlen[i], 0, host, &hk) < 0 || hk != GW_RISK_HOST_NAME)
+        if (hlen < 0 || hk != GW_RISK_HOST_NAME)
             goto Reject;
         ++real;
     }
@@ -857,7 +891,7 @@ parse_hosts(parse_ctx_t *c, const char *s, size_t n)
         char host[GW_RISK_HOST_MAX + 1];
         gw_risk_host_kind_t hk;
         int hlen;
-        if (!is_boilerplate_host(tok[i], tlen[i]) && (hlen = gw_risk_normalize_host(tok[i], tlen[i], 0, host, &hk)) > 0)
+        if ((hlen = gw_risk_normalize_host(tok[i], tlen[i], 0, host, &hk)) > 0 && !is_boilerplate_host(host, (size_t)hlen))
             add(c, host, (size_t)hlen, hk, 0, NULL, 0);
     }
     return;
@@ -870,11 +904,11 @@ Reject:
 static int
 is_ignorable_option(const char *s, size_t n)
 {
-    static const char *const names[] = {"all",        "doc",        "document",  "popup",    "popunder",       "script",
-                                        "image",      "stylesheet", "css",       "xhr",      "xmlhttprequest", "frame",
-                                        "subdocument", "font",      "media",     "object",   "ping",           "websocket",
-                                        "other",      "3p",         "third-party", "1p",     "first-party",    "strict1p",
-                                        "strict3p",   "match-case", "important", NULL};
+    static const char *const names[] = {"all",         "doc",        "document",    "popup",  "popunder",       "script",
+                                        "image",       "stylesheet", "css",         "xhr",    "xmlhttprequest", "frame",
+                                        "subdocument", "font",       "media",       "object", "ping",           "websocket",
+                                        "other",       "3p",         "third-party", "1p",     "first-party",    "strict1p",
+                                        "strict3p",    "match-case", "important",   NULL};
     const char *eq = memchr(s, '=', n);
     if (n != 0 && s[0] == '~')
         ++s, --n;
@@ -927,7 +961,7 @@ parse_abp(parse_ctx_t *c, const char *s, size_t n)
     /* options start at the last '$' outside double quotes (`reason="..."` may hold anything) */
     opt = NULL;
     for (const char *q = pat; q != end; ++q) {
-        if (*q == '"')
+        if (*q == '"' && opt != NULL)
             quoted = !quoted;
         else if (*q == '$' && !quoted)
             opt = q;
@@ -948,8 +982,8 @@ parse_abp(parse_ctx_t *c, const char *s, size_t n)
         with_options = 1;
         end = opt;
     }
-    if (has_space_or_ctl(pat, (size_t)(end - pat)))
-        goto Reject;
+    if (has_space_or_ctl(pat, (size_t)(end - pat)) || memchr(pat, '"', (size_t)(end - pat)) != NULL)
+        goto Reject; /* '"' has no place in a host or a URL path (RFC 3986 §2) */
     /* the host: up to ^ / | * or the end ([...] for IPv6) */
     if (pat != end && *pat == '[') {
         const char *rb = memchr(pat, ']', (size_t)(end - pat));
@@ -1343,8 +1377,8 @@ gw_risk_list_info(const gw_risk_list_t *list, gw_risk_list_info_t *info)
     info->suffix_entries = list->suffixes;
     info->version = list->version;
     info->updated_at_ms = list->updated_at_ms;
-    info->memory_bytes = sizeof(*list) + (list->mask + 1) * sizeof(*list->slots) + list->arena_cap + list->header_len +
-                         strlen(list->name) + 1;
+    info->memory_bytes =
+        sizeof(*list) + (list->mask + 1) * sizeof(*list->slots) + list->arena_cap + list->header_len + strlen(list->name) + 1;
 }
 
 void
@@ -1442,8 +1476,8 @@ is_suspect(const gw_risk_report_t *rep)
 }
 
 int
-gw_risk_list_load_file(const char *path, const char *name, gw_list_format_t format, gw_risk_action_t action,
-                       gw_risk_list_t **out, gw_risk_report_t *report, char *err, size_t errlen)
+gw_risk_list_load_file(const char *path, const char *name, gw_list_format_t format, gw_risk_action_t action, gw_risk_list_t **out,
+                       gw_risk_report_t *report, char *err, size_t errlen)
 {
     gw_risk_report_t dummy;
     char *buf;

@@ -19,7 +19,8 @@
  *
  * Hosts are normalised the same way for entries and lookups (gw_risk_normalize_host):
  * ASCII lower case, one trailing dot removed, Unicode lowered and NFKC-normalised by
- * libpsl then punycoded (RFC 3492), so `BÜCHER.example`, `bücher.example` and
+ * libpsl (to a fixed point, UTS #46 "ignored" code points such as U+00AD dropped first),
+ * then punycoded (RFC 3492), so `BÜCHER.example`, `bücher.example` and
  * `xn--bcher-kva.example` are one name; IPv4 in any form a browser accepts (WHATWG URL
  * standard: `0x7f.1`, `2130706433`) becomes dotted decimal; IPv6 is printed canonically.
  *
@@ -98,7 +99,7 @@ typedef struct st_gw_risk_list_info_t {
     const char *name; /* owned by the list */
     gw_list_format_t format;
     gw_risk_action_t action;
-    size_t entries;        /* host + URL entries */
+    size_t entries; /* host + URL entries */
     size_t hosts, ips, urls;
     size_t suffix_entries; /* host entries that are public suffixes: they cover a whole registry */
     uint64_t version;      /* 0 until placed in a set; +1 on every replace */
@@ -107,13 +108,13 @@ typedef struct st_gw_risk_list_info_t {
 } gw_risk_list_info_t;
 
 typedef struct st_gw_risk_verdict_t {
-    int listed;                /* 0: no list matched (the other fields are zero) */
-    gw_risk_action_t action;   /* the winning list's action; GW_RISK_ALLOW means "allowed" */
-    size_t list_index;         /* its position in the set */
-    const char *list;          /* its name */
-    const char *matched;       /* the matched entry, NUL-terminated: "host" or "host/path" */
+    int listed;              /* 0: no list matched (the other fields are zero) */
+    gw_risk_action_t action; /* the winning list's action; GW_RISK_ALLOW means "allowed" */
+    size_t list_index;       /* its position in the set */
+    const char *list;        /* its name */
+    const char *matched;     /* the matched entry, NUL-terminated: "host" or "host/path" */
     size_t matched_len;
-    int matched_is_suffix;     /* the matched entry is a public suffix */
+    int matched_is_suffix; /* the matched entry is a public suffix */
 } gw_risk_verdict_t;
 
 /* ---- hosts ---------------------------------------------------------------------------- */
@@ -150,8 +151,9 @@ int gw_risk_normalize_host(const char *in, size_t len, int flags, char *out, gw_
  *            uBlock accepts. Type and party options (`doc`, `all`, `script`, `3p`,
  *            `match-case`, ...) are ignored and counted; rules with other options
  *            (`domain=`, `to=`, `ipaddress=`, `redirect=`, `badfilter`, ...), wildcards,
+ *            host prefixes (`||name.$doc`, `||name-`, a single label without `^`),
  *            exceptions (`@@`), cosmetic filters (`##`) and non-`||` patterns are skipped
- *            and counted; `!` and `[...]` lines are comments.
+ *            and counted; `!`, `[...]` and `# ` lines are comments.
  *   urls     `[scheme://]host[:port]/path[?query]`; the port is ignored, `#fragment` is
  *            dropped, no path means `/`; `#` comments (whole line or after a blank).
  * The leading block of comment and blank lines (at most 8 KiB) is kept and written back by
@@ -161,8 +163,8 @@ int gw_risk_normalize_host(const char *in, size_t len, int flags, char *out, gw_
  * Returns the list (free with gw_risk_list_free() unless a set took it), or NULL on
  * ENOMEM, a NULL or empty name, or an unknown format/action. Thread-safe; allocates.
  */
-gw_risk_list_t *gw_risk_list_parse(const char *name, gw_list_format_t format, gw_risk_action_t action, const char *buf,
-                                   size_t len, gw_risk_report_t *report);
+gw_risk_list_t *gw_risk_list_parse(const char *name, gw_list_format_t format, gw_risk_action_t action, const char *buf, size_t len,
+                                   gw_risk_report_t *report);
 
 /*
  * Builds a new list from old: its entries, minus each entry named by remove[], plus the
@@ -262,8 +264,8 @@ int gw_risk_set_reload(gw_risk_set_t **slot, const char *name, const char *path,
  * is first written to it verbatim with gw_risk_file_write(); a failed write leaves
  * everything as it was. Text with rejected lines and no entry is refused (-1).
  */
-int gw_risk_set_put(gw_risk_set_t **slot, const char *name, const char *buf, size_t len, const char *path,
-                    gw_risk_report_t *report, char *err, size_t errlen);
+int gw_risk_set_put(gw_risk_set_t **slot, const char *name, const char *buf, size_t len, const char *path, gw_risk_report_t *report,
+                    char *err, size_t errlen);
 
 /*
  * Applies add[] / remove[] to list `name` (admin POST entries; see gw_risk_list_edit) and,

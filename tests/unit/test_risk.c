@@ -130,7 +130,14 @@ static const struct {
      0, "example.com", GW_RISK_HOST_NAME},
     {"m\xc3\xbcnchen.de", 0, "xn--mnchen-3ya.de", GW_RISK_HOST_NAME},
     {"fa\xc3\x9f.de", 0, "xn--fa-hia.de", GW_RISK_HOST_NAME}, /* IDNA2008: ß is kept, not mapped to ss */
-    {"\xff.example", GW_RISK_NORM_LOOKUP, NULL, 0},        /* invalid UTF-8 */
+    /* lower case + NFKC repeated to a fixed point: U+03D3 -> U+038E (a capital) -> U+03CD */
+    {"\xcf\x93.example", 0, "xn--fya.example", GW_RISK_HOST_NAME},
+    {"\xcf\x8d.example", 0, "xn--fya.example", GW_RISK_HOST_NAME},
+    /* an ignored U+034F between o and U+030F does not block their composition into U+020D */
+    {"o\xcd\x8f\xcc\x8f.example", 0, "xn--mla.example", GW_RISK_HOST_NAME},
+    {"\xc8\x8d.example", 0, "xn--mla.example", GW_RISK_HOST_NAME},
+    {"\xcd\x8f.example", 0, NULL, 0},                       /* only an ignored code point: an empty label */
+    {"\xff.example", GW_RISK_NORM_LOOKUP, NULL, 0},         /* invalid UTF-8 */
     {"\xed\xa0\x80.example", GW_RISK_NORM_LOOKUP, NULL, 0}, /* surrogate */
     {"\xc0\xae.example", GW_RISK_NORM_LOOKUP, NULL, 0},     /* overlong '.' */
     /* IPv4 in every WHATWG form, IPv6 */
@@ -197,7 +204,7 @@ test_normalize_length_limits(void **state)
     host[251] = '.'; /* labels of 63, 63, 63, 59 and 1 bytes: 253 */
     assert_int_equal(gw_risk_normalize_host(host, 253, 0, out, NULL), 253);
     assert_int_equal(gw_risk_normalize_host(host, 254, 0, out, NULL), -1); /* 254th byte is 'a' */
-    memcpy(host + 253, ".", 1);                                           /* trailing dot: still 253 */
+    memcpy(host + 253, ".", 1);                                            /* trailing dot: still 253 */
     assert_int_equal(gw_risk_normalize_host(host, 254, 0, out, NULL), 253);
 }
 
@@ -314,8 +321,8 @@ test_psl_cases_as_lists(void **state)
 static void
 test_suffix_matching(void **state)
 {
-    gw_risk_set_t *s = set_of(1, parse("sec", GW_FMT_DOMAINS, GW_RISK_BLOCK,
-                                       "evil.github.io\nexample.co.uk\ncorp\nbad.example\n", NULL));
+    gw_risk_set_t *s =
+        set_of(1, parse("sec", GW_FMT_DOMAINS, GW_RISK_BLOCK, "evil.github.io\nexample.co.uk\ncorp\nbad.example\n", NULL));
     /* a listed private-suffix subdomain blocks itself and below, never its siblings or the suffix */
     assert_string_equal(verdict(s, "evil.github.io", NULL), "block:sec:evil.github.io");
     assert_string_equal(verdict(s, "a.b.evil.github.io", NULL), "block:sec:evil.github.io");
@@ -372,8 +379,8 @@ test_idn_entries(void **state)
 static void
 test_ip_literals(void **state)
 {
-    gw_risk_set_t *s = set_of(1, parse("ip", GW_FMT_DOMAINS, GW_RISK_BLOCK, "1.2.3.4\n2001:DB8::1\n[2001:db8::2]\n10.0.0.0\n",
-                                       NULL));
+    gw_risk_set_t *s =
+        set_of(1, parse("ip", GW_FMT_DOMAINS, GW_RISK_BLOCK, "1.2.3.4\n2001:DB8::1\n[2001:db8::2]\n10.0.0.0\n", NULL));
     assert_string_equal(verdict(s, "1.2.3.4", NULL), "block:ip:1.2.3.4");
     assert_string_equal(verdict(s, "0x01020304", NULL), "block:ip:1.2.3.4");
     assert_string_equal(verdict(s, "16909060", NULL), "block:ip:1.2.3.4");
@@ -518,10 +525,11 @@ test_abp_urlhaus(void **state)
     assert_string_equal(verdict(s, "2024.sci-hub.se", "/2294/7a43bb4cf6c57229b02a9604a1f4614e/skidmore1966.pdf"),
                         "block:urlhaus:2024.sci-hub.se/2294/7a43bb4cf6c57229b02a9604a1f4614e/skidmore1966.pdf");
     assert_string_equal(verdict(s, "2024.sci-hub.se", "/"), "clean");
-    assert_string_equal(verdict(s, "bitbucket.org",
-                                "/dfffrf/dfdf/downloads/notificaci%C3%B3n_demanda_virtual_juzgado_09_de_circuito_de_bogot%C3%A1.zip"),
-                        "block:urlhaus:bitbucket.org/dfffrf/dfdf/downloads/"
-                        "notificaci%c3%b3n_demanda_virtual_juzgado_09_de_circuito_de_bogot%c3%a1.zip");
+    assert_string_equal(
+        verdict(s, "bitbucket.org",
+                "/dfffrf/dfdf/downloads/notificaci%C3%B3n_demanda_virtual_juzgado_09_de_circuito_de_bogot%C3%A1.zip"),
+        "block:urlhaus:bitbucket.org/dfffrf/dfdf/downloads/"
+        "notificaci%c3%b3n_demanda_virtual_juzgado_09_de_circuito_de_bogot%c3%a1.zip");
     /* the header is kept with its licence line */
     char *text = gw_risk_list_serialize(l, NULL);
     assert_non_null(strstr(text, "! License: https://gitlab.com/malware-filter/urlhaus-filter#license\n"));
@@ -540,14 +548,14 @@ test_abp_badware(void **state)
     assert_int_equal(rep.duplicates, 18);
     assert_true(rep.skipped > 900); /* cosmetic, regex, wildcard, `to=`/`domain=`/`ipaddress=` rules */
     gw_risk_set_t *s = set_of(1, l);
-    assert_string_equal(verdict(s, "flexytalk.net", "/"), "warn:badware:flexytalk.net");  /* `||flexytalk.net^` */
-    assert_string_equal(verdict(s, "www.vlc.de", "/"), "warn:badware:vlc.de");            /* `||vlc.de^$doc` */
-    assert_string_equal(verdict(s, "x_x-askfollow-us.translate.goog", "/"),               /* underscore host */
+    assert_string_equal(verdict(s, "flexytalk.net", "/"), "warn:badware:flexytalk.net"); /* `||flexytalk.net^` */
+    assert_string_equal(verdict(s, "www.vlc.de", "/"), "warn:badware:vlc.de");           /* `||vlc.de^$doc` */
+    assert_string_equal(verdict(s, "x_x-askfollow-us.translate.goog", "/"),              /* underscore host */
                         "warn:badware:x_x-askfollow-us.translate.goog");
-    assert_string_equal(verdict(s, "support.ublock.org", "/"), "clean");                   /* cosmetic only */
-    assert_string_equal(verdict(s, "familysimulator.com", "/"), "clean");                  /* `||familysimulator.$all`: skipped */
+    assert_string_equal(verdict(s, "support.ublock.org", "/"), "clean");  /* cosmetic only */
+    assert_string_equal(verdict(s, "familysimulator.com", "/"), "clean"); /* `||familysimulator.$all`: skipped */
     assert_string_equal(verdict(s, "familysimulator", "/"), "clean");
-    assert_string_equal(verdict(s, "download.cnet.com", "/"), "clean");                    /* commented out */
+    assert_string_equal(verdict(s, "download.cnet.com", "/"), "clean"); /* commented out */
     gw_risk_verdict_t v;
     assert_int_equal(gw_risk_check(s, "a.3utilities.com", 16, "/", 1, &v), 1); /* `||3utilities.com^$all`: a PSL suffix */
     assert_int_equal(v.matched_is_suffix, 1);
@@ -562,38 +570,40 @@ test_abp_syntax(void **state)
 {
     gw_risk_report_t rep;
     gw_risk_list_t *l = parse("abp", GW_FMT_ABP, GW_RISK_BLOCK,
-                              "[Adblock Plus 2.0]\n"              /* 1 comment */
-                              "! comment\n"                       /* 2 */
-                              "||plain.example^\n"                /* 3 host */
-                              "||nocaret.example\n"               /* 4 host */
-                              "||pipe.example^|\n"                /* 5 host */
-                              "||opt.example^$doc,3p,~image\n"    /* 6 host, options ignored */
-                              "||ctx.example^$domain=a.com\n"     /* 7 skipped: context option */
-                              "||bad.example^$badfilter\n"        /* 8 skipped */
-                              "@@||ok.example^\n"                 /* 9 skipped: exception */
-                              "example.org##.ad\n"                /* 10 skipped: cosmetic */
-                              "/ads/*$script\n"                   /* 11 skipped: generic */
-                              "||*.wild.example^\n"               /* 12 skipped: wildcard */
-                              "||host.example/a/*/b\n"            /* 13 skipped: wildcard path */
-                              "||prefix-$doc\n"                   /* 14 skipped: host prefix */
-                              "||port.example:8080^\n"            /* 15 skipped: port */
-                              "bare.example\n"                    /* 16 host (uBlock: bare host name) */
-                              "word\n"                            /* 17 skipped: substring pattern */
-                              "||exa mple.com^\n"                 /* 18 rejected */
-                              "||-^\n"                            /* 19 rejected */
-                              "||^\n"                             /* 20 rejected */
-                              "||[2001:db8::9]^\n"                /* 21 IP */
+                              "[Adblock Plus 2.0]\n"               /* 1 comment */
+                              "! comment\n"                        /* 2 */
+                              "||plain.example^\n"                 /* 3 host */
+                              "||nocaret.example\n"                /* 4 host */
+                              "||pipe.example^|\n"                 /* 5 host */
+                              "||opt.example^$doc,3p,~image\n"     /* 6 host, options ignored */
+                              "||ctx.example^$domain=a.com\n"      /* 7 skipped: context option */
+                              "||bad.example^$badfilter\n"         /* 8 skipped */
+                              "@@||ok.example^\n"                  /* 9 skipped: exception */
+                              "example.org##.ad\n"                 /* 10 skipped: cosmetic */
+                              "/ads/*$script\n"                    /* 11 skipped: generic */
+                              "||*.wild.example^\n"                /* 12 skipped: wildcard */
+                              "||host.example/a/*/b\n"             /* 13 skipped: wildcard path */
+                              "||prefix-$doc\n"                    /* 14 skipped: host prefix */
+                              "||port.example:8080^\n"             /* 15 skipped: port */
+                              "bare.example\n"                     /* 16 host (uBlock: bare host name) */
+                              "word\n"                             /* 17 skipped: substring pattern */
+                              "||exa mple.com^\n"                  /* 18 rejected */
+                              "||-^\n"                             /* 19 rejected */
+                              "||^\n"                              /* 20 rejected */
+                              "||[2001:db8::9]^\n"                 /* 21 IP */
                               "||r.example^$reason=\"a, b $ c\"\n" /* 22 host, options ignored */
-                              "# a comment in uBlock style\n"     /* 23 comment */
-                              "||Plain.Example^\n",               /* 24 duplicate */
+                              "# a comment in uBlock style\n"      /* 23 comment */
+                              "||Plain.Example^\n"                 /* 24 duplicate */
+                              "||q.example/a\"b^\n",               /* 25 rejected: '"' in a path */
                               &rep);
-    assert_int_equal(rep.lines, 24);
+    assert_int_equal(rep.lines, 25);
     assert_int_equal(rep.entries, 7);
     assert_int_equal(rep.options_ignored, 2);
     assert_int_equal(rep.skipped, 10);
-    assert_int_equal(rep.rejected, 3);
+    assert_int_equal(rep.rejected, 4);
     assert_int_equal(rep.duplicates, 1);
-    assert_int_equal(rep.num_kept, 3);
+    assert_int_equal(rep.num_kept, 4);
+    assert_int_equal(rep.kept[3].line, 25);
     assert_int_equal(rep.kept[0].line, 18);
     assert_string_equal(rep.kept[0].text, "||exa mple.com^");
     assert_int_equal(rep.kept[1].line, 19);
@@ -657,7 +667,7 @@ test_hosts_format(void **state)
     assert_true(rep.entries > 100);
     gw_risk_set_t *s = set_of(1, l);
     assert_string_equal(verdict(s, "yongtai.cn", NULL), "block:hosts:yongtai.cn");
-    assert_string_equal(verdict(s, "a.xshop.com.tr", NULL), "block:hosts:xshop.com.tr");        /* 2nd name on a line */
+    assert_string_equal(verdict(s, "a.xshop.com.tr", NULL), "block:hosts:xshop.com.tr");       /* 2nd name on a line */
     assert_string_equal(verdict(s, "xn--yh4bx88a.com", NULL), "block:hosts:xn--yh4bx88a.com"); /* 1st name */
     assert_string_equal(verdict(s, "localhost", NULL), "clean");
     gw_risk_set_free(s);
@@ -674,9 +684,11 @@ test_hosts_format(void **state)
               "0.0.0.0 bad_host!.example\n"                 /* 9 rejected */
               "0.0.0.0 1.2.3.4\n"                           /* 10 rejected: an address as a name */
               "just.a.host\n"                               /* 11 rejected */
-              "127.0.0.1 LocalHost Mixed.Example\n",        /* 12 */
+              "127.0.0.1 LocalHost Mixed.Example\n"         /* 12 */
+              "0.0.0.0 lo\xef\xbb\xbf"
+              "calhost\n", /* 13 skipped: an ignored U+FEFF does not hide a boilerplate name */
               &rep);
-    assert_int_equal(rep.skipped, 3);
+    assert_int_equal(rep.skipped, 4);
     assert_int_equal(rep.entries, 4);
     assert_int_equal(rep.rejected, 5);
     size_t want[] = {7, 8, 9, 10, 11};
@@ -762,7 +774,8 @@ test_rejects_kept(void **state)
 static void
 test_line_endings(void **state)
 {
-    const char *variants[] = {"a.example\nb.example\n", "a.example\r\nb.example\r\n", "a.example\nb.example", "a.example\r\nb.example"};
+    const char *variants[] = {"a.example\nb.example\n", "a.example\r\nb.example\r\n", "a.example\nb.example",
+                              "a.example\r\nb.example"};
     for (size_t i = 0; i != 4; ++i) {
         gw_risk_report_t rep;
         gw_risk_list_t *l = parse("e", GW_FMT_DOMAINS, GW_RISK_BLOCK, variants[i], &rep);
@@ -781,7 +794,8 @@ static void
 test_edit(void **state)
 {
     gw_risk_report_t rep;
-    gw_risk_list_t *old = parse("e", GW_FMT_DOMAINS, GW_RISK_BLOCK, "# licence\nxn--bcher-kva.example\nkeep.example\n1.2.3.4\n", NULL);
+    gw_risk_list_t *old =
+        parse("e", GW_FMT_DOMAINS, GW_RISK_BLOCK, "# licence\nxn--bcher-kva.example\nkeep.example\n1.2.3.4\n", NULL);
     gw_risk_str_t add[] = {{"new.example", 11}, {"KEEP.example", 12}, {"bad host", 8}, {"a\nb.example", 11}};
     gw_risk_str_t rm[] = {{"BÜCHER.example", strlen("BÜCHER.example")}, {"absent.example", 14}, {"0x01020304", 10}, {"bad!", 4}};
     gw_risk_list_t *nl = gw_risk_list_edit(old, add, 4, rm, 4, &rep);
