@@ -30,12 +30,12 @@
 #include "ui.h"
 
 #define UI_MAX_LANGS 16
-#define UI_LANG_MAX 16  /* "zh-CN" with its NUL, and room for longer tags */
+#define UI_LANG_MAX 16 /* "zh-CN" with its NUL, and room for longer tags */
 #define UI_KEY_MAX 64
 #define UI_MAX_VARS 24
 #define UI_MAX_PARTIAL_DEPTH 4
-#define UI_MAX_SEEN 60     /* cookies (and trackers) listed per category */
-#define UI_URL_SHOWN 2048  /* bytes of a destination shown on the warning page */
+#define UI_MAX_SEEN 60    /* cookies (and trackers) listed per category */
+#define UI_URL_SHOWN 2048 /* bytes of a destination shown on the warning page */
 #define UI_LANG_COOKIE "cg_lang"
 
 /* --- strings ------------------------------------------------------------------------------- */
@@ -56,7 +56,8 @@ static size_t num_langs;
 static ui_string_t *overrides; /* key is "<lang>\0<key>" until applied */
 static size_t num_overrides;
 
-static ui_lang_t *find_lang(const char *code, size_t len)
+static ui_lang_t *
+find_lang(const char *code, size_t len)
 {
     for (size_t i = 0; i != num_langs; ++i)
         if (strlen(langs[i].code) == len && strncasecmp(langs[i].code, code, len) == 0)
@@ -64,7 +65,8 @@ static ui_lang_t *find_lang(const char *code, size_t len)
     return NULL;
 }
 
-static ui_lang_t *add_lang(const char *code)
+static ui_lang_t *
+add_lang(const char *code)
 {
     if (num_langs == UI_MAX_LANGS)
         return NULL;
@@ -73,7 +75,8 @@ static ui_lang_t *add_lang(const char *code)
     return l;
 }
 
-static void put_string(ui_lang_t *l, const char *key, const char *value)
+static void
+put_string(ui_lang_t *l, const char *key, const char *value)
 {
     for (size_t i = 0; i != l->num; ++i) {
         if (strcmp(l->strings[i].key, key) == 0) {
@@ -89,13 +92,15 @@ static void put_string(ui_lang_t *l, const char *key, const char *value)
     l->strings[l->num++] = (ui_string_t){strdup(key), strdup(value)};
 }
 
-static int cmp_strings(const void *a, const void *b)
+static int
+cmp_strings(const void *a, const void *b)
 {
     return strcmp(((const ui_string_t *)a)->key, ((const ui_string_t *)b)->key);
 }
 
 /* the text of key in l, or NULL; binary search over the sorted array */
-static const char *lang_lookup(const ui_lang_t *l, const char *key, size_t len)
+static const char *
+lang_lookup(const ui_lang_t *l, const char *key, size_t len)
 {
     size_t lo = 0, hi = l->num;
     while (lo < hi) {
@@ -115,7 +120,8 @@ static const char *lang_lookup(const ui_lang_t *l, const char *key, size_t len)
 }
 
 /* the text of key in l, else in English, else the key itself (a missing string stays visible) */
-static h2o_iovec_t t(const ui_lang_t *l, const char *key, size_t len)
+static h2o_iovec_t
+t(const ui_lang_t *l, const char *key, size_t len)
 {
     const char *v = lang_lookup(l, key, len);
     if (v == NULL && l != langs)
@@ -124,7 +130,8 @@ static h2o_iovec_t t(const ui_lang_t *l, const char *key, size_t len)
 }
 
 /* t() of prefix + name + suffix ("category." "analytics" ".title"); NULL when no language has it */
-static const char *t3(const ui_lang_t *l, const char *prefix, const char *name, const char *suffix)
+static const char *
+t3(const ui_lang_t *l, const char *prefix, const char *name, const char *suffix)
 {
     char key[UI_KEY_MAX * 2];
     int n = snprintf(key, sizeof(key), "%s%s%s", prefix, name, suffix);
@@ -134,7 +141,8 @@ static const char *t3(const ui_lang_t *l, const char *prefix, const char *name, 
     return v != NULL ? v : lang_lookup(langs, key, (size_t)n);
 }
 
-int gw_ui_override(const char *lang, const char *key, const char *value)
+int
+gw_ui_override(const char *lang, const char *key, const char *value)
 {
     size_t ll = lang != NULL ? strlen(lang) : 0, kl = key != NULL ? strlen(key) : 0;
     if (ll == 0 || ll >= UI_LANG_MAX || kl == 0 || kl >= UI_KEY_MAX || value == NULL)
@@ -147,7 +155,8 @@ int gw_ui_override(const char *lang, const char *key, const char *value)
     return 0;
 }
 
-static int load_lang_file(const char *path, const char *code)
+static int
+load_lang_file(const char *path, const char *code)
 {
     json_error_t jerr;
     json_t *root = json_load_file(path, 0, &jerr), *v;
@@ -176,13 +185,15 @@ static int load_lang_file(const char *path, const char *code)
     return 0;
 }
 
-static int cmp_names(const void *a, const void *b)
+static int
+cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* English first, then every other static/i18n/<code>.json in name order, then the overrides */
-static int load_strings(const char *dir)
+static int
+load_strings(const char *dir)
 {
     char path[4096], *names[UI_MAX_LANGS];
     size_t n = 0;
@@ -225,7 +236,8 @@ static int load_strings(const char *dir)
 }
 
 /* {"lang", "name", "languages": [{code, name}], "dnss": [categories], "strings": {English, then this language}} */
-static void build_lang_json(ui_lang_t *l)
+static void
+build_lang_json(ui_lang_t *l)
 {
     const gw_config_t *c = &gw_rt.conf;
     gw_jsonw_t w;
@@ -293,7 +305,8 @@ static struct {
 static char *sources[64]; /* file contents the nodes point into; kept for the process's life */
 static size_t num_sources;
 
-static size_t add_node(ui_tmpl_t *t, int kind, const char *s, size_t len)
+static size_t
+add_node(ui_tmpl_t *t, int kind, const char *s, size_t len)
 {
     if (t->num == t->cap) {
         t->cap = t->cap != 0 ? t->cap * 2 : 256;
@@ -303,7 +316,8 @@ static size_t add_node(ui_tmpl_t *t, int kind, const char *s, size_t len)
     return t->num++;
 }
 
-static unsigned line_of(const char *buf, const char *p)
+static unsigned
+line_of(const char *buf, const char *p)
 {
     unsigned line = 1;
     for (; buf < p; ++buf)
@@ -312,7 +326,8 @@ static unsigned line_of(const char *buf, const char *p)
 }
 
 /* parses dir/name into t (partials inline); returns 0 or -1 (logged as file:line) */
-static int parse_template(ui_tmpl_t *t, const char *dir, const char *name, size_t name_len, int depth)
+static int
+parse_template(ui_tmpl_t *t, const char *dir, const char *name, size_t name_len, int depth)
 {
     char path[4096];
     size_t open[32], num_open = 0;
@@ -375,7 +390,8 @@ static int parse_template(ui_tmpl_t *t, const char *dir, const char *name, size_
         p = tag + close + 2;
     }
     if (num_open != 0) {
-        gw_error("%s: section {{#%.*s}} is not closed", path, (int)t->nodes[open[num_open - 1]].len, t->nodes[open[num_open - 1]].s);
+        gw_error("%s: section {{#%.*s}} is not closed", path, (int)t->nodes[open[num_open - 1]].len,
+                 t->nodes[open[num_open - 1]].s);
         return -1;
     }
     return 0;
@@ -402,7 +418,8 @@ struct st_render_t {
     size_t num_vars;
 };
 
-static void set_var(render_t *r, const char *name, h2o_iovec_t value)
+static void
+set_var(render_t *r, const char *name, h2o_iovec_t value)
 {
     for (size_t i = 0; i != r->num_vars; ++i)
         if (strcmp(r->vars[i].name, name) == 0) {
@@ -413,18 +430,21 @@ static void set_var(render_t *r, const char *name, h2o_iovec_t value)
         r->vars[r->num_vars++].name = name, r->vars[r->num_vars - 1].value = value;
 }
 
-static void set_var_str(render_t *r, const char *name, const char *value)
+static void
+set_var_str(render_t *r, const char *name, const char *value)
 {
     set_var(r, name, h2o_iovec_init(value, strlen(value)));
 }
 
-static void set_var_num(render_t *r, const char *name, unsigned long long n)
+static void
+set_var_num(render_t *r, const char *name, unsigned long long n)
 {
     char *buf = h2o_mem_alloc_pool(&r->req->pool, 24);
     set_var(r, name, h2o_iovec_init(buf, (size_t)snprintf(buf, 24, "%llu", n)));
 }
 
-static const h2o_iovec_t *find_var(const render_t *r, const char *name, size_t len)
+static const h2o_iovec_t *
+find_var(const render_t *r, const char *name, size_t len)
 {
     for (size_t i = 0; i != r->num_vars; ++i)
         if (strlen(r->vars[i].name) == len && memcmp(r->vars[i].name, name, len) == 0)
@@ -433,18 +453,30 @@ static const h2o_iovec_t *find_var(const render_t *r, const char *name, size_t l
 }
 
 /* appends s HTML-escaped (text and attribute values alike) */
-static void put_escaped(gw_jsonw_t *w, const char *s, size_t len)
+static void
+put_escaped(gw_jsonw_t *w, const char *s, size_t len)
 {
     const char *run = s, *end = s + len;
     for (; s != end; ++s) {
         const char *rep;
         switch (*s) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
-        default: continue;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
+        default:
+            continue;
         }
         gw_jsonw_raw(w, run, (size_t)(s - run));
         gw_jsonw_lit(w, rep);
@@ -454,7 +486,8 @@ static void put_escaped(gw_jsonw_t *w, const char *s, size_t len)
 }
 
 /* appends a UI string with {name} replaced by the variable's value; both escaped */
-static void put_text(render_t *r, h2o_iovec_t s)
+static void
+put_text(render_t *r, h2o_iovec_t s)
 {
     const char *p = s.base, *end = s.base + s.len;
     while (p < end) {
@@ -475,7 +508,8 @@ static void put_text(render_t *r, h2o_iovec_t s)
     put_escaped(&r->out, p, (size_t)(end - p));
 }
 
-static void render(render_t *r, const ui_tmpl_t *tp, size_t from, size_t to)
+static void
+render(render_t *r, const ui_tmpl_t *tp, size_t from, size_t to)
 {
     for (size_t i = from; i < to; ++i) {
         const ui_node_t *n = tp->nodes + i;
@@ -507,7 +541,8 @@ static void render(render_t *r, const ui_tmpl_t *tp, size_t from, size_t to)
 }
 
 /* sections every page has: the language switch */
-static int common_section(render_t *r, const char *name, size_t len, size_t i)
+static int
+common_section(render_t *r, const char *name, size_t len, size_t i)
 {
     if (h2o_memis(name, len, H2O_STRLIT("langs"))) {
         if (i >= num_langs)
@@ -530,7 +565,8 @@ static int common_section(render_t *r, const char *name, size_t len, size_t i)
 /* --- language of a request ------------------------------------------------------------------- */
 
 /* a language for one Accept-Language tag: exact match, else the same primary subtag ("zh-TW" → "zh-CN") */
-static const ui_lang_t *match_tag(const char *tag, size_t len)
+static const ui_lang_t *
+match_tag(const char *tag, size_t len)
 {
     const ui_lang_t *l = find_lang(tag, len);
     if (l != NULL)
@@ -546,7 +582,8 @@ static const ui_lang_t *match_tag(const char *tag, size_t len)
     return NULL;
 }
 
-static const ui_lang_t *negotiate(h2o_iovec_t al)
+static const ui_lang_t *
+negotiate(h2o_iovec_t al)
 {
     const ui_lang_t *best = NULL;
     int best_q = 0;
@@ -568,7 +605,8 @@ static const ui_lang_t *negotiate(h2o_iovec_t al)
             if (item_end - qs >= 3 && qs[0] == 'q' && qs[1] == '=') {
                 q = qs[2] == '1' ? 1000 : 0;
                 if (qs[2] == '0' && item_end - qs > 4 && qs[3] == '.')
-                    for (int k = 0, scale = 100; k != 3 && qs + 4 + k < item_end && '0' <= qs[4 + k] && qs[4 + k] <= '9'; ++k, scale /= 10)
+                    for (int k = 0, scale = 100; k != 3 && qs + 4 + k < item_end && '0' <= qs[4 + k] && qs[4 + k] <= '9';
+                         ++k, scale /= 10)
                         q += (qs[4 + k] - '0') * scale;
             }
         }
@@ -581,7 +619,8 @@ static const ui_lang_t *negotiate(h2o_iovec_t al)
 }
 
 /* the value of query parameter name (raw), or {NULL, 0} */
-static h2o_iovec_t query_param(h2o_req_t *req, const char *name, size_t name_len)
+static h2o_iovec_t
+query_param(h2o_req_t *req, const char *name, size_t name_len)
 {
     if (req->query_at == SIZE_MAX)
         return h2o_iovec_init(NULL, 0);
@@ -596,7 +635,8 @@ static h2o_iovec_t query_param(h2o_req_t *req, const char *name, size_t name_len
 }
 
 /* the query without its lang= parameters, from pool */
-static h2o_iovec_t query_without_lang(h2o_req_t *req)
+static h2o_iovec_t
+query_without_lang(h2o_req_t *req)
 {
     if (req->query_at == SIZE_MAX)
         return h2o_iovec_init(NULL, 0);
@@ -616,7 +656,8 @@ static h2o_iovec_t query_without_lang(h2o_req_t *req)
     return h2o_iovec_init(out, n);
 }
 
-static h2o_iovec_t lang_cookie(h2o_req_t *req)
+static h2o_iovec_t
+lang_cookie(h2o_req_t *req)
 {
     for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;) {
         h2o_iovec_t v = req->headers.entries[i].value;
@@ -634,7 +675,8 @@ static h2o_iovec_t lang_cookie(h2o_req_t *req)
 }
 
 /* ?lang= (remembered in a cookie), the cookie, Accept-Language, English */
-static const ui_lang_t *pick_lang(h2o_req_t *req)
+static const ui_lang_t *
+pick_lang(h2o_req_t *req)
 {
     const ui_lang_t *l;
     h2o_iovec_t v = query_param(req, H2O_STRLIT("lang"));
@@ -655,7 +697,8 @@ static const ui_lang_t *pick_lang(h2o_req_t *req)
     return langs;
 }
 
-static void render_init(render_t *r, h2o_req_t *req, section_cb section, void *data)
+static void
+render_init(render_t *r, h2o_req_t *req, section_cb section, void *data)
 {
     memset(r, 0, sizeof(*r));
     r->req = req;
@@ -669,7 +712,8 @@ static void render_init(render_t *r, h2o_req_t *req, section_cb section, void *d
 
 #define CSP_BASE "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 
-static void send_rendered(render_t *r, const ui_tmpl_t *tp, int status, const char *reason, const char *csp)
+static void
+send_rendered(render_t *r, const ui_tmpl_t *tp, int status, const char *reason, const char *csp)
 {
     h2o_req_t *req = r->req;
     render(r, tp, 0, tp->num);
@@ -689,7 +733,8 @@ static void send_rendered(render_t *r, const ui_tmpl_t *tp, int status, const ch
 }
 
 /* "Analytics, Marketing": the titles of the categories in mask, from pool */
-static h2o_iovec_t category_titles(render_t *r, uint32_t mask)
+static h2o_iovec_t
+category_titles(render_t *r, uint32_t mask)
 {
     const gw_config_t *c = &gw_rt.conf;
     gw_jsonw_t w;
@@ -724,21 +769,24 @@ typedef struct st_prefs_t {
     h2o_mem_pool_t *pool;
 } prefs_t;
 
-static void add_seen(prefs_t *p, seen_item_t *items, size_t *num, const char *name, size_t len, h2o_iovec_t desc, uint64_t count)
+static void
+add_seen(prefs_t *p, seen_item_t *items, size_t *num, const char *name, size_t len, h2o_iovec_t desc, uint64_t count)
 {
     if (*num == UI_MAX_SEEN)
         return;
     items[(*num)++] = (seen_item_t){h2o_strdup(p->pool, name, len), desc, count};
 }
 
-static void on_seen_cookie(void *data, const char *name, size_t len, int cat, uint64_t count)
+static void
+on_seen_cookie(void *data, const char *name, size_t len, int cat, uint64_t count)
 {
     prefs_t *p = data;
     if (cat >= 0 && (size_t)cat < gw_rt.conf.num_categories)
         add_seen(p, p->seen[cat].cookies, &p->seen[cat].num_cookies, name, len, h2o_iovec_init(NULL, 0), count);
 }
 
-static void on_seen_tracker(void *data, const char *host, size_t len, int cat, const uint64_t counts[3])
+static void
+on_seen_tracker(void *data, const char *host, size_t len, int cat, const uint64_t counts[3])
 {
     prefs_t *p = data;
     if (cat >= 0 && (size_t)cat < gw_rt.conf.num_categories)
@@ -746,7 +794,8 @@ static void on_seen_tracker(void *data, const char *host, size_t len, int cat, c
                  counts[0] + counts[1] + counts[2]);
 }
 
-static int cmp_seen(const void *a, const void *b)
+static int
+cmp_seen(const void *a, const void *b)
 {
     const seen_item_t *x = a, *y = b;
     int c = memcmp(x->name.base, y->name.base, x->name.len < y->name.len ? x->name.len : y->name.len);
@@ -754,7 +803,8 @@ static int cmp_seen(const void *a, const void *b)
 }
 
 /* the k-th category (k = i) that the "do not sell or share" form keeps granted */
-static int dnss_keep(const prefs_t *p, size_t i)
+static int
+dnss_keep(const prefs_t *p, size_t i)
 {
     const gw_config_t *c = &gw_rt.conf;
     for (size_t k = 0; k != c->num_categories; ++k)
@@ -763,7 +813,8 @@ static int dnss_keep(const prefs_t *p, size_t i)
     return -1;
 }
 
-static int prefs_section(render_t *r, const char *name, size_t len, size_t i)
+static int
+prefs_section(render_t *r, const char *name, size_t len, size_t i)
 {
     prefs_t *p = r->data;
     const gw_config_t *c = &gw_rt.conf;
@@ -827,7 +878,8 @@ static int prefs_section(render_t *r, const char *name, size_t len, size_t i)
     return common_section(r, name, len, i);
 }
 
-static int send_preferences(h2o_req_t *req)
+static int
+send_preferences(h2o_req_t *req)
 {
     const gw_config_t *c = &gw_rt.conf;
     prefs_t *p = h2o_mem_alloc_pool(&req->pool, sizeof(*p));
@@ -848,9 +900,10 @@ static int send_preferences(h2o_req_t *req)
     for (size_t i = 0; i != c->num_categories; ++i) {
         if ((gw_consent_necessary_mask() & (1u << i)) != 0) {
             const char *own = p->ctx.is_tls ? GW_CONSENT_COOKIE_TLS : GW_CONSENT_COOKIE;
-            add_seen(p, p->seen[i].cookies, &p->seen[i].num_cookies, own, strlen(own), t(r.lang, H2O_STRLIT("pc.cookie.consent")), 0);
-            add_seen(p, p->seen[i].cookies, &p->seen[i].num_cookies, H2O_STRLIT(UI_LANG_COOKIE), t(r.lang, H2O_STRLIT("pc.cookie.lang")),
+            add_seen(p, p->seen[i].cookies, &p->seen[i].num_cookies, own, strlen(own), t(r.lang, H2O_STRLIT("pc.cookie.consent")),
                      0);
+            add_seen(p, p->seen[i].cookies, &p->seen[i].num_cookies, H2O_STRLIT(UI_LANG_COOKIE),
+                     t(r.lang, H2O_STRLIT("pc.cookie.lang")), 0);
         }
         qsort(p->seen[i].cookies, p->seen[i].num_cookies, sizeof(seen_item_t), cmp_seen);
         qsort(p->seen[i].trackers, p->seen[i].num_trackers, sizeof(seen_item_t), cmp_seen);
@@ -867,25 +920,38 @@ static int send_preferences(h2o_req_t *req)
     struct tm tm;
     gmtime_r(&exp, &tm);
     set_var(&r, "date", h2o_iovec_init(date, strftime(date, 16, "%Y-%m-%d", &tm)));
-    send_rendered(&r, &pages.preferences, 200, "OK",
-                  CSP_BASE "; script-src 'self'; connect-src 'self'; form-action 'self'");
+    send_rendered(&r, &pages.preferences, 200, "OK", CSP_BASE "; script-src 'self'; connect-src 'self'; form-action 'self'");
     return 0;
 }
 
 /* --- receipts --------------------------------------------------------------------------------- */
 
 /* strings receipts.js needs, handed over in the page (no extra request) */
-static const char *const receipts_js_keys[] = {
-    "receipts.loading", "receipts.none",    "receipts.error",     "receipts.erased", "receipts.erase_confirm", "method.accept_all",
-    "method.reject_all", "method.custom",   "method.withdraw",    "method.gpc",      "method.erase",           "error.store_unavailable",
-    "error.forbidden",   "error.network",   "error.generic",      "list.separator",  NULL};
+static const char *const receipts_js_keys[] = {"receipts.loading",
+                                               "receipts.none",
+                                               "receipts.error",
+                                               "receipts.erased",
+                                               "receipts.erase_confirm",
+                                               "method.accept_all",
+                                               "method.reject_all",
+                                               "method.custom",
+                                               "method.withdraw",
+                                               "method.gpc",
+                                               "method.erase",
+                                               "error.store_unavailable",
+                                               "error.forbidden",
+                                               "error.network",
+                                               "error.generic",
+                                               "list.separator",
+                                               NULL};
 
 typedef struct st_receipts_page_t {
     gw_reqctx_t ctx;
     char visitor[33];
 } receipts_page_t;
 
-static int receipts_section(render_t *r, const char *name, size_t len, size_t i)
+static int
+receipts_section(render_t *r, const char *name, size_t len, size_t i)
 {
     receipts_page_t *p = r->data;
     const gw_config_t *c = &gw_rt.conf;
@@ -910,7 +976,8 @@ static int receipts_section(render_t *r, const char *name, size_t len, size_t i)
     return common_section(r, name, len, i);
 }
 
-static int send_receipts(h2o_req_t *req)
+static int
+send_receipts(h2o_req_t *req)
 {
     receipts_page_t *p = h2o_mem_alloc_pool(&req->pool, sizeof(*p));
     render_t r;
@@ -929,7 +996,8 @@ static int send_receipts(h2o_req_t *req)
 
 /* The destination as text: control bytes, invalid UTF-8 and the bidi controls that could make it read as
  * another address (U+200E/F, U+202A–E, U+2066–9) are percent-encoded; over UI_URL_SHOWN bytes it is cut. */
-static h2o_iovec_t shown_url(h2o_mem_pool_t *pool, const char *s, size_t len)
+static h2o_iovec_t
+shown_url(h2o_mem_pool_t *pool, const char *s, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t cut = len > UI_URL_SHOWN ? UI_URL_SHOWN : len;
@@ -942,7 +1010,8 @@ static h2o_iovec_t shown_url(h2o_mem_pool_t *pool, const char *s, size_t len)
             ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
         if (ok && n == 3 && ch == 0xe2) {
             unsigned c1 = (unsigned char)s[i + 1], c2 = (unsigned char)s[i + 2];
-            ok = !((c1 == 0x80 && (c2 == 0x8e || c2 == 0x8f || (0xaa <= c2 && c2 <= 0xae))) || (c1 == 0x81 && 0xa6 <= c2 && c2 <= 0xa9));
+            ok = !((c1 == 0x80 && (c2 == 0x8e || c2 == 0x8f || (0xaa <= c2 && c2 <= 0xae))) ||
+                   (c1 == 0x81 && 0xa6 <= c2 && c2 <= 0xa9));
         }
         if (ok) {
             memcpy(o, s + i, n);
@@ -963,7 +1032,8 @@ static h2o_iovec_t shown_url(h2o_mem_pool_t *pool, const char *s, size_t len)
 }
 
 /* the host of an absolute URL, lowercased, without user info (evil.example of "https://bank.example@evil.example/") */
-static h2o_iovec_t url_host(h2o_mem_pool_t *pool, h2o_iovec_t url)
+static h2o_iovec_t
+url_host(h2o_mem_pool_t *pool, h2o_iovec_t url)
 {
     size_t p = h2o_strstr(url.base, url.len, H2O_STRLIT("://"));
     if (p == SIZE_MAX)
@@ -992,7 +1062,8 @@ static h2o_iovec_t url_host(h2o_mem_pool_t *pool, h2o_iovec_t url)
 }
 
 /* the caller's continue link is used only when it is a plain same-site path or an http(s) URL */
-static int continue_ok(const char *href)
+static int
+continue_ok(const char *href)
 {
     if (href == NULL)
         return 0;
@@ -1009,7 +1080,8 @@ typedef struct st_alert_page_t {
     int has_reason, has_continue;
 } alert_page_t;
 
-static int alert_section(render_t *r, const char *name, size_t len, size_t i)
+static int
+alert_section(render_t *r, const char *name, size_t len, size_t i)
 {
     alert_page_t *p = r->data;
     if (h2o_memis(name, len, H2O_STRLIT("reason")))
@@ -1019,11 +1091,13 @@ static int alert_section(render_t *r, const char *name, size_t len, size_t i)
     return common_section(r, name, len, i);
 }
 
-static void send_alert(h2o_req_t *req, int blocked, const char *url, size_t len, const char *list_name, const char *reason,
-                       const char *continue_href)
+static void
+send_alert(h2o_req_t *req, int blocked, const char *url, size_t len, const char *list_name, const char *reason,
+           const char *continue_href)
 {
     if (!pages.loaded) {
-        gw_send_page(req, blocked ? 403 : 200, blocked ? "Forbidden" : "OK", blocked ? "This link has been blocked" : "This link may be unsafe",
+        gw_send_page(req, blocked ? 403 : 200, blocked ? "Forbidden" : "OK",
+                     blocked ? "This link has been blocked" : "This link may be unsafe",
                      "The destination is on a list of sites known to this site's security team.");
         return;
     }
@@ -1044,18 +1118,21 @@ static void send_alert(h2o_req_t *req, int blocked, const char *url, size_t len,
                   CSP_BASE "; form-action 'none'");
 }
 
-void gw_ui_send_warning(h2o_req_t *req, const char *url, size_t len, const char *list_name, const char *reason,
-                        const char *continue_href)
+void
+gw_ui_send_warning(h2o_req_t *req, const char *url, size_t len, const char *list_name, const char *reason,
+                   const char *continue_href)
 {
     send_alert(req, 0, url, len, list_name, reason, continue_href);
 }
 
-void gw_ui_send_blocked(h2o_req_t *req, const char *url, size_t len, const char *list_name, const char *reason)
+void
+gw_ui_send_blocked(h2o_req_t *req, const char *url, size_t len, const char *list_name, const char *reason)
 {
     send_alert(req, 1, url, len, list_name, reason, NULL);
 }
 
-void gw_ui_send_refused(h2o_req_t *req, int status, const char *reason, const char *what)
+void
+gw_ui_send_refused(h2o_req_t *req, int status, const char *reason, const char *what)
 {
     render_t r;
     if (!pages.loaded) {
@@ -1076,13 +1153,15 @@ void gw_ui_send_refused(h2o_req_t *req, int status, const char *reason, const ch
 
 static int preview_enabled; /* CG_UI_PREVIEW=1 in the environment at start: the tests' and screenshots' pages */
 
-static int hex_digit(char c)
+static int
+hex_digit(char c)
 {
     return '0' <= c && c <= '9' ? c - '0' : 'a' <= (c | 0x20) && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
 }
 
 /* a query parameter percent-decoded ('+' is a space) into pool; "" when absent */
-static const char *query_decoded(h2o_req_t *req, const char *name, size_t name_len)
+static const char *
+query_decoded(h2o_req_t *req, const char *name, size_t name_len)
 {
     h2o_iovec_t v = query_param(req, name, name_len);
     char *out = h2o_mem_alloc_pool(&req->pool, v.len + 1);
@@ -1091,7 +1170,8 @@ static const char *query_decoded(h2o_req_t *req, const char *name, size_t name_l
         int hi, lo;
         if (v.base[i] == '+') {
             out[n++] = ' ';
-        } else if (v.base[i] == '%' && i + 2 < v.len && (hi = hex_digit(v.base[i + 1])) >= 0 && (lo = hex_digit(v.base[i + 2])) >= 0) {
+        } else if (v.base[i] == '%' && i + 2 < v.len && (hi = hex_digit(v.base[i + 1])) >= 0 &&
+                   (lo = hex_digit(v.base[i + 2])) >= 0) {
             out[n++] = (char)(hi << 4 | lo);
             i += 2;
         } else {
@@ -1103,7 +1183,8 @@ static const char *query_decoded(h2o_req_t *req, const char *name, size_t name_l
 }
 
 /* GET /__consent/preview/{warning,blocked,refused}?u=&list=&reason=&continue= (only with CG_UI_PREVIEW=1) */
-static int send_preview(h2o_req_t *req, h2o_iovec_t page)
+static int
+send_preview(h2o_req_t *req, h2o_iovec_t page)
 {
     const char *u = query_decoded(req, H2O_STRLIT("u")), *list = query_decoded(req, H2O_STRLIT("list"));
     const char *reason = query_decoded(req, H2O_STRLIT("reason")), *cont = query_decoded(req, H2O_STRLIT("continue"));
@@ -1116,7 +1197,8 @@ static int send_preview(h2o_req_t *req, h2o_iovec_t page)
     return 0;
 }
 
-static int send_strings(h2o_req_t *req, const ui_lang_t *l)
+static int
+send_strings(h2o_req_t *req, const ui_lang_t *l)
 {
     req->res.status = 200;
     req->res.reason = "OK";
@@ -1129,9 +1211,11 @@ static int send_strings(h2o_req_t *req, const ui_lang_t *l)
     return 0;
 }
 
-static int on_req(h2o_handler_t *self, h2o_req_t *req)
+static int
+on_req(h2o_handler_t *self, h2o_req_t *req)
 {
-    size_t pathlen = req->query_at != SIZE_MAX && req->query_at < req->path_normalized.len ? req->query_at : req->path_normalized.len;
+    size_t pathlen =
+        req->query_at != SIZE_MAX && req->query_at < req->path_normalized.len ? req->query_at : req->path_normalized.len;
     h2o_iovec_t path = h2o_iovec_init(req->path_normalized.base, pathlen), m = req->method;
     int get = h2o_memis(m.base, m.len, H2O_STRLIT("GET")) || h2o_memis(m.base, m.len, H2O_STRLIT("HEAD"));
 
@@ -1142,7 +1226,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if (!get)
         return -1;
-    if (h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/")) || h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/index.html"))) {
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/")) ||
+        h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/index.html"))) {
         gw_server_track_request(req);
         return send_preferences(req);
     }
@@ -1156,7 +1241,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if (path.len > 21 && memcmp(path.base, "/__consent/i18n/", 16) == 0 && memcmp(path.base + path.len - 5, ".json", 5) == 0) {
         h2o_iovec_t code = h2o_iovec_init(path.base + 16, path.len - 21);
-        const ui_lang_t *l = h2o_memis(code.base, code.len, H2O_STRLIT("strings")) ? pick_lang(req) : find_lang(code.base, code.len);
+        const ui_lang_t *l =
+            h2o_memis(code.base, code.len, H2O_STRLIT("strings")) ? pick_lang(req) : find_lang(code.base, code.len);
         if (l == NULL)
             return -1;
         gw_server_track_request(req);
@@ -1165,7 +1251,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     return -1;
 }
 
-int gw_ui_register(h2o_pathconf_t *pc)
+int
+gw_ui_register(h2o_pathconf_t *pc)
 {
     const char *dir = gw_rt.static_dir;
     if (num_langs == 0) {

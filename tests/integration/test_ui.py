@@ -1,0 +1,232 @@
+"""The consent UI's server side (gateway/ui.c) with the real gateway, the real origin and curl:
+rendered preference centre (no JavaScript needed), language negotiation and fallback, the strings
+endpoint for banner.js, escaping on the warning / blocked / refused pages, and the banner's size
+budget.  The browser side is tests/browser/."""
+
+import gzip
+import html
+import json
+import os
+import re
+import urllib.parse
+
+from harness import REPO, GatewayTestCase, curl, gateway_config
+
+EASYPRIVACY = os.path.join(REPO, "tests", "data", "abp", "easyprivacy-sample.txt")
+STATIC = os.path.join(REPO, "static")
+with open(os.path.join(STATIC, "i18n", "en.json"), encoding="utf-8") as f:
+    EN = json.load(f)
+with open(os.path.join(STATIC, "i18n", "zh-CN.json"), encoding="utf-8") as f:
+    ZH = json.load(f)
+HOSTILE = 'javascript:alert(1)//https://bank.example@evil.example/"><script>window.x=1</script>\u202egnp.exe\x01'
+
+
+def q(**params):
+    return urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+
+
+def lang_of(r):
+    m = re.search(r'<html lang="([^"]+)"', r.text)
+    return m.group(1) if m else None
+
+
+class UiTest(GatewayTestCase):
+    config = {"cookies": {"overrides": {"sid": "necessary"}},
+              "trackers": {"lists": [{"name": "easyprivacy", "file": EASYPRIVACY, "format": "abp", "category": "analytics"}]}}
+
+    @classmethod
+    def setUpClass(cls):
+        os.environ["CG_UI_PREVIEW"] = "1"  # the warning pages' preview route (tests only)
+        try:
+            super().setUpClass()
+        finally:
+            del os.environ["CG_UI_PREVIEW"]
+
+    def get(self, path, lang=None, cookie=None, headers=(), **kw):
+        hdrs = list(headers) + (["Accept-Language: " + lang] if lang is not None else [])
+        return curl(self.gw.url(path), headers=hdrs, cookie=cookie, **kw)
+
+    def decide(self, body, cookie=None):
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data=body, cookie=cookie,
+                 headers=["Content-Type: application/x-www-form-urlencoded", "Origin: " + self.gw.url("/")[:-1]])
+        self.assertEqual(r.status, 303, r.text)
+        c = [v.split(";")[0] for v in r.header_all("Set-Cookie") if v.startswith("cg_consent=")]
+        self.assertEqual(len(c), 1, r.header_all("Set-Cookie"))
+        return c[0]
+
+    # ---- preference centre ------------------------------------------------------------------
+
+    def test_preference_centre_renders_without_javascript(self):
+        r = self.get("/__consent/", lang="en")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Content-Type"), "text/html; charset=utf-8")
+        self.assertEqual(r.header("Content-Language"), "en")
+        self.assertEqual(r.header("Cache-Control"), "no-store")
+        csp = r.header("Content-Security-Policy")
+        for d in ("default-src 'none'", "script-src 'self'", "form-action 'self'", "frame-ancestors 'none'"):
+            self.assertIn(d, csp)
+        self.assertEqual(lang_of(r), "en")
+        for cat in ("necessary", "functional", "analytics", "marketing"):
+            self.assertIn('name="category" value="%s"' % cat, r.text)
+            self.assertIn(html.escape(EN["category.%s.title" % cat], quote=True), r.text)
+        self.assertRegex(r.text, r'value="necessary"[^>]* checked disabled>')
+        self.assertNotRegex(r.text, r'value="analytics"[^>]* checked')
+        self.assertEqual(r.text.count('action="/__consent/api/consent"'), 3)  # save, accept all, reject all
+        self.assertIn('name="all" value="1"', r.text)
+        self.assertIn('name="all" value="0"', r.text)
+        self.assertIn(EN["pc.policy"].replace("{version}", "1"), r.text)
+        self.assertIn(html.escape(EN["pc.status.undecided.opt-in"], quote=True), r.text)
+        self.assertNotIn("{{", r.text)
+        self.assertEqual(self.get("/__consent/index.html").status, 200)
+        h = self.get("/__consent/", head=True)
+        self.assertEqual((h.status, h.body), (200, b""))
+
+    def test_form_round_trip_shows_the_saved_choice(self):
+        token = self.decide("category=analytics&save=1&lang=en")
+        r = self.get("/__consent/?saved=1", lang="en", cookie=token)
+        self.assertIn('role="status">%s<' % html.escape(EN["pc.saved"], quote=True), r.text)
+        self.assertRegex(r.text, r'value="analytics"[^>]* checked')
+        self.assertNotRegex(r.text, r'value="marketing"[^>]* checked')
+        self.assertIn(html.escape(EN["pc.status.decided"].split("{")[0], quote=True), r.text)
+        self.assertNotIn('role="status">%s<' % html.escape(EN["pc.saved"], quote=True), self.get("/__consent/", cookie=token).text)
+
+    def test_cookies_and_trackers_seen_are_listed_escaped(self):
+        sc = ["_ga=GA1.1.1.1; Path=/; Max-Age=600", "sid=s1; Path=/", 'a<b>"x=1; Path=/']
+        curl(self.gw.url("/__origin/set-cookie?" + "&".join("c=" + urllib.parse.quote(c) for c in sc)))
+        curl(self.gw.url("/"))  # the demo page: the gtag loader is a listed tracker
+        r = self.get("/__consent/", lang="en")
+        sections = {m.group(1): m.group(0) for m in
+                    re.finditer(r'<section class="cg-cat" id="cat-(\w+)".*?(?=<section class="cg-cat"|</fieldset>)', r.text, re.S)}
+        self.assertIn("<code>_ga</code>", sections["analytics"])
+        self.assertIn("<code>www.googletagmanager.com</code>", sections["analytics"])
+        self.assertIn("<code>sid</code>", sections["necessary"])
+        self.assertIn("<code>cg_consent</code>", sections["necessary"])  # the gateway's own
+        self.assertNotIn("<b>", r.text)
+        if "a&lt;b&gt;" in r.text:  # listed if the cookie parser kept it: then escaped
+            self.assertIn("a&lt;b&gt;&quot;x", r.text)
+
+    def test_dnss_form_in_opt_out(self):
+        g = self.new_gateway("optout", gateway_config(self.origin.url, regimes={"default": "opt-out"}))
+        r = curl(g.url("/__consent/"))
+        form = re.search(r'<section class="cg-box" id="dnss".*?</section>', r.text, re.S)
+        self.assertIsNotNone(form, "no do-not-sell form in an opt-out regime")
+        kept = re.findall(r'name="category" value="(\w+)"', form.group(0))
+        self.assertEqual(kept, ["necessary", "functional", "analytics"])
+        self.assertNotIn('id="dnss"', self.get("/__consent/").text)  # not in opt-in
+
+    def test_receipts_page(self):
+        token = self.decide("all=1")
+        state = curl(self.gw.url("/__consent/api/state"), cookie=token).json()
+        r = self.get("/__consent/receipts", lang="zh-CN", cookie=token)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(lang_of(r), "zh-CN")
+        self.assertIn(state["visitor"], r.text)
+        self.assertIn('href="/__consent/api/receipts?download=1"', r.text)
+        self.assertIn('action="/__consent/api/erase"', r.text)
+        self.assertIn('<data value="method.accept_all">%s</data>' % ZH["method.accept_all"], r.text)
+
+    # ---- languages ----------------------------------------------------------------------------
+
+    def test_accept_language_negotiation(self):
+        for al, want in (("zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"), ("zh-TW", "zh-CN"), ("ZH-cn", "zh-CN"), ("zh", "zh-CN"),
+                         ("en-US,en;q=0.9", "en"), ("fr-FR, de;q=0.5", "en"), ("en;q=0.5, zh;q=0.9", "zh-CN"),
+                         ("zh;q=0, en", "en"), ("*", "en"), ("", "en"), (None, "en")):
+            r = self.get("/__consent/", lang=al)
+            self.assertEqual((lang_of(r), r.header("Content-Language")), (want, want), al)
+
+    def test_lang_parameter_is_remembered_for_the_consent_pages_only(self):
+        r = self.get("/__consent/?lang=zh-CN", lang="en")
+        self.assertEqual(lang_of(r), "zh-CN")
+        self.assertIn(ZH["pc.title"], r.text)
+        c = r.header("Set-Cookie")
+        self.assertTrue(c.startswith("cg_lang=zh-CN; Path=/__consent;"), c)
+        self.assertEqual(lang_of(self.get("/__consent/", lang="en", cookie="cg_lang=zh-CN")), "zh-CN")
+        self.assertEqual(lang_of(self.get("/__consent/", lang="zh-CN", cookie="cg_lang=en")), "en")
+        r = self.get("/__consent/?lang=xx", lang="en")
+        self.assertEqual((lang_of(r), r.header("Set-Cookie")), ("en", None))
+        # the switch keeps the page's other parameters (the link shim's)
+        r = self.get("/__consent/preview/warning?u=https%3A%2F%2Fa.test%2F&list=x&lang=en")
+        self.assertIn('href="?u=https%3A%2F%2Fa.test%2F&amp;list=x&amp;lang=zh-CN"', r.text)
+
+    def test_strings_endpoint_for_the_banner(self):
+        r = self.get("/__consent/i18n/strings.json", lang="zh-CN")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Content-Type"), "application/json; charset=utf-8")
+        self.assertIn("Accept-Language", r.header("Vary"))
+        j = r.json()
+        self.assertEqual(j["lang"], "zh-CN")
+        self.assertEqual(j["languages"], [{"code": "en", "name": "English"}, {"code": "zh-CN", "name": "简体中文"}])
+        self.assertEqual(j["dnss"], ["marketing"])
+        self.assertEqual(set(j["strings"]), set(EN))  # every key, English where a language lacks one
+        self.assertEqual(j["strings"]["banner.accept_all"], ZH["banner.accept_all"])
+        self.assertEqual(self.get("/__consent/i18n/en.json", lang="zh-CN").json()["strings"], EN)
+        self.assertEqual(self.get("/__consent/i18n/strings.json?lang=en", lang="zh-CN").json()["lang"], "en")
+        self.assertEqual(self.get("/__consent/i18n/fr.json").status, 404)
+
+    def test_translations_are_complete(self):
+        self.assertEqual(set(ZH) - set(EN), set(), "keys only in zh-CN")
+        self.assertEqual(sorted(set(EN) - set(ZH)), [], "keys missing in zh-CN (English would show)")
+        for k, v in EN.items():
+            self.assertEqual(re.findall(r"\{\w+\}", v), re.findall(r"\{\w+\}", ZH[k]), "placeholders of " + k)
+
+    # ---- static files, templates ----------------------------------------------------------------
+
+    def test_static_files_pass_through_and_templates_are_not_served(self):
+        for path, ctype in (("/__consent/banner.js", "javascript"), ("/__consent/banner.css", "text/css"),
+                            ("/__consent/ui.css", "text/css"), ("/__consent/receipts.js", "javascript")):
+            r = self.get(path)
+            self.assertEqual(r.status, 200, path)
+            self.assertIn(ctype, r.header("Content-Type"), path)
+        r = self.get("/__consent/templates/preferences.html")
+        self.assertEqual(r.status, 404)
+        self.assertNotIn("{{", r.text)
+        page = self.get("/").text  # the rewriter's injection points at files that exist
+        self.assertIn('src="/__consent/banner.js"', page)
+        self.assertIn('id="cg-state"', page)
+
+    def test_banner_size_budget(self):
+        size = 0
+        for name in ("banner.js", "banner.css"):
+            with open(os.path.join(STATIC, name), "rb") as f:
+                size += len(gzip.compress(f.read(), 9))
+        self.assertLessEqual(size, 12 * 1024, "banner.js + banner.css gzipped")
+
+    # ---- warning, blocked, refused ----------------------------------------------------------------
+
+    def test_warning_page_shows_a_hostile_url_as_text(self):
+        r = self.get("/__consent/preview/warning?" + q(u=HOSTILE, list="<b>phish</b>", reason='"><img src=x>',
+                                                       **{"continue": "/__go?u=x&s=sig"}))
+        self.assertEqual(r.status, 200)
+        self.assertIn("frame-ancestors 'none'", r.header("Content-Security-Policy"))
+        self.assertNotIn("script-src 'self'", r.header("Content-Security-Policy"))
+        body = r.text
+        self.assertNotIn("<script", body)
+        self.assertNotIn("<img", body)
+        self.assertNotIn("<b>", body)
+        self.assertNotIn("\u202e", body)
+        self.assertIn("%E2%80%AE", body)  # the right-to-left override, percent-encoded
+        self.assertIn("%01", body)
+        self.assertIn("&lt;script&gt;window.x=1&lt;/script&gt;", body)
+        self.assertIn('<strong class="cg-host">evil.example</strong>', body)
+        hrefs = re.findall(r'href="([^"]*)"', body)
+        self.assertFalse([h for h in hrefs if re.match(r"\s*javascript:", h, re.I)], hrefs)
+        self.assertEqual([h for h in hrefs if not h.startswith("?")], ["/__consent/ui.css", "/", "/__go?u=x&amp;s=sig"])
+        self.assertIn("/__go?u=x&amp;s=sig", hrefs)
+        for bad in ("javascript:alert(1)", "//evil.example/", " /x", "/\\evil.example", "data:text/html,x"):
+            r = self.get("/__consent/preview/warning?" + q(u="https://a.test/", list="x") + "&continue=" + urllib.parse.quote(bad))
+            self.assertNotIn(html.escape(EN["warning.continue"], quote=True), r.text, bad)
+
+    def test_blocked_and_refused_pages(self):
+        r = self.get("/__consent/preview/blocked?" + q(u=HOSTILE, list="malware"), lang="zh-CN")
+        self.assertEqual(r.status, 403)
+        self.assertEqual(lang_of(r), "zh-CN")
+        self.assertIn(ZH["blocked.title"], r.text)
+        self.assertNotIn("<script", r.text)
+        self.assertNotIn(ZH["warning.continue"], r.text)
+        r = self.get("/__consent/preview/refused", lang="en")
+        self.assertEqual(r.status, 400)
+        self.assertIn(EN["refused.bad_link.title"], r.text)
+
+    def test_preview_route_is_off_without_the_environment_variable(self):
+        g = self.new_gateway("nopreview", gateway_config(self.origin.url))
+        self.assertEqual(curl(g.url("/__consent/preview/warning?u=x")).status, 404)
