@@ -24,6 +24,7 @@
 #include "consent_api.h"
 #include "inventory.h"
 #include "records.h"
+#include "reports.h"
 #include "rewrite.h"
 #include "store.h"
 #include "trackers.h"
@@ -97,6 +98,8 @@ static int setup_hosts(void)
     gw_server_on_shutdown(gw_store_close);
     gw_consent_api_register(gw_rt.hosts[0]);
     add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
+    gw_reports_register(gw_rt.hosts[0]);
+    add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
 
     pc = h2o_config_register_path(gw_rt.hosts[0], "/__consent", 0);
     static const char *index_files[] = {"index.html", NULL};
@@ -126,6 +129,7 @@ static int setup_hosts(void)
         gw_records_register_admin();
         gw_trackers_register_admin();
         gw_channel_register_admin();
+        gw_reports_register_admin();
         add_metrics_logger(gw_rt.admin_hosts[0]->paths.entries + gw_rt.admin_hosts[0]->paths.size - 1);
     }
     return 0;

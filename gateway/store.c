@@ -1,7 +1,7 @@
 /*
  * store — see store.h.
  *
- * Schema (version 1):
+ * Schema (version 2; older files are migrated at start):
  *   meta(key PRIMARY KEY, value)        schema_version, chain_anchor (hash before the oldest row)
  *   records(seq INTEGER PRIMARY KEY, receipt UNIQUE, visitor, visitor_nonce, visitor_commit,
  *           time_ms, policy_version, granted, refused, regime, country, method, client_ip,
@@ -24,17 +24,18 @@
 #include <time.h>
 #include <unistd.h>
 #include "chain.h"
+#include "csp_report.h"
 #include "config.h"
 #include "jsonw.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define EXPORT_PAGE 500
 #define PURGE_INTERVAL_MS (3600 * 1000)
 
-typedef enum en_op_kind_t { OP_APPEND, OP_RECEIPTS, OP_ERASE, OP_EXPORT } op_kind_t;
+typedef enum en_op_kind_t { OP_APPEND, OP_RECEIPTS, OP_ERASE, OP_EXPORT, OP_INJECTIONS_ADD, OP_INJECTIONS_LIST } op_kind_t;
 
 typedef struct st_guard_t guard_t;
 
@@ -52,6 +53,8 @@ typedef struct st_op_t {
     int64_t since_ms, after_seq;
     gw_store_answer_t ans;
     char error[256];
+    gw_csp_violation_t *violations; /* OP_INJECTIONS_ADD (malloc'ed) */
+    size_t num_violations;
 } op_t;
 
 /* lives in the request's pool; tells the op when the request is disposed */
@@ -76,6 +79,7 @@ static struct {
 } st = {.mutex = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static h2o_multithread_receiver_t *receivers; /* one per worker thread */
+static int64_t now_ms_public(void);
 
 /* --- worker side ------------------------------------------------------------------------------- */
 
@@ -100,6 +104,7 @@ static void on_answers(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
             op->cb(op->req, op->data, &op->ans);
         }
         free((void *)op->ans.body);
+        free(op->violations);
         free(op);
     }
 }
@@ -161,6 +166,23 @@ int gw_store_erase(h2o_req_t *req, const uint8_t visitor[16], const gw_record_t 
     memcpy(op->visitor, visitor, 16);
     op->rec = *erase_rec;
     return submit(req, op, cb, data);
+}
+
+int gw_store_add_injections(h2o_req_t *req, const gw_csp_violation_t *v, size_t n, const char *client_ip, gw_store_answer_cb cb,
+                            void *data)
+{
+    op_t *op = new_op(OP_INJECTIONS_ADD);
+    op->violations = malloc(sizeof(*v) * n);
+    memcpy(op->violations, v, sizeof(*v) * n);
+    op->num_violations = n;
+    snprintf(op->rec.client_ip, sizeof(op->rec.client_ip), "%s", client_ip);
+    op->rec.time_ms = (uint64_t)now_ms_public();
+    return submit(req, op, cb, data);
+}
+
+int gw_store_list_injections(h2o_req_t *req, gw_store_answer_cb cb, void *data)
+{
+    return submit(req, new_op(OP_INJECTIONS_LIST), cb, data);
 }
 
 int gw_store_export(h2o_req_t *req, int64_t since_ms, int64_t after_seq, gw_store_answer_cb cb, void *data)
@@ -310,7 +332,101 @@ static int store_usable(char *err, size_t errlen)
     return 0;
 }
 
+static int64_t now_ms_public(void)
+{
+    return now_ms();
+}
+
 /* --- writer side: operations ------------------------------------------------------------------- */
+
+static void do_injections_add(op_t *op)
+{
+    char err[200];
+    sqlite3_stmt *s = NULL;
+    if (store_usable(err, sizeof(err)) != 0 || exec("BEGIN IMMEDIATE", err, sizeof(err)) != 0)
+        goto Error;
+    if (sqlite3_prepare_v2(st.db,
+                           "INSERT INTO injections (time_ms, client_ip, document_uri, blocked_uri, blocked_host, directive, source_file,"
+                           " line, sample, format) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                           -1, &s, NULL) != SQLITE_OK)
+        goto Rollback;
+    for (size_t i = 0; i != op->num_violations; ++i) {
+        const gw_csp_violation_t *v = op->violations + i;
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, (sqlite3_int64)op->rec.time_ms);
+        sqlite3_bind_text(s, 2, op->rec.client_ip, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, v->document_uri, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, v->blocked_uri, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 5, v->blocked_host, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 6, v->directive, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 7, v->source_file, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 8, v->line);
+        sqlite3_bind_text(s, 9, v->sample, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 10, v->reporting_api ? "reports+json" : "csp-report", -1, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            goto Rollback;
+    }
+    sqlite3_finalize(s);
+    if (exec("COMMIT", err, sizeof(err)) != 0)
+        goto Error;
+    op->ans.count = op->num_violations;
+    return;
+Rollback:
+    snprintf(err, sizeof(err), "%s", sqlite3_errmsg(st.db));
+    sqlite3_finalize(s);
+    exec("ROLLBACK", err + strlen(err), 0);
+Error:
+    snprintf(op->error, sizeof(op->error), "%s", err);
+    op->ans.status = -1;
+}
+
+static void do_injections_list(op_t *op)
+{
+    sqlite3_stmt *s = NULL;
+    gw_jsonw_t w;
+    gw_jsonw_init(&w, NULL, 8192);
+    gw_jsonw_lit(&w, "{\"recent\": [");
+    if (sqlite3_prepare_v2(st.db,
+                           "SELECT id, time_ms, client_ip, document_uri, blocked_uri, blocked_host, directive, source_file, line, sample,"
+                           " format FROM injections ORDER BY id DESC LIMIT 100",
+                           -1, &s, NULL) != SQLITE_OK)
+        goto Error;
+    static const char *const names[] = {"id", "time_ms", "client_ip", "document_uri", "blocked_uri", "blocked_host",
+                                        "directive", "source_file", "line", "sample", "format"};
+    for (int n = 0; sqlite3_step(s) == SQLITE_ROW; ++n) {
+        gw_jsonw_lit(&w, n == 0 ? "\n  {" : ",\n  {");
+        for (int k = 0; k != 11; ++k) {
+            gw_jsonw_printf(&w, "%s\"%s\": ", k == 0 ? "" : ", ", names[k]);
+            if (sqlite3_column_type(s, k) == SQLITE_INTEGER)
+                gw_jsonw_printf(&w, "%lld", (long long)sqlite3_column_int64(s, k));
+            else
+                gw_jsonw_cstr(&w, sqlite3_column_text(s, k) != NULL ? (const char *)sqlite3_column_text(s, k) : "");
+        }
+        gw_jsonw_lit(&w, "}");
+    }
+    sqlite3_finalize(s);
+    gw_jsonw_lit(&w, "\n], \"by_blocked_host\": [");
+    if (sqlite3_prepare_v2(st.db,
+                           "SELECT blocked_host, count(*) AS n FROM injections GROUP BY blocked_host ORDER BY n DESC, blocked_host LIMIT 100",
+                           -1, &s, NULL) != SQLITE_OK)
+        goto Error;
+    for (int n = 0; sqlite3_step(s) == SQLITE_ROW; ++n) {
+        gw_jsonw_lit(&w, n == 0 ? "\n  {\"host\": " : ",\n  {\"host\": ");
+        gw_jsonw_cstr(&w, (const char *)sqlite3_column_text(s, 0));
+        gw_jsonw_printf(&w, ", \"count\": %lld}", (long long)sqlite3_column_int64(s, 1));
+    }
+    sqlite3_finalize(s);
+    gw_jsonw_lit(&w, "\n]}\n");
+    op->ans.body = w.buf;
+    op->ans.body_len = w.len;
+    return;
+Error:
+    snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st.db));
+    sqlite3_finalize(s);
+    op->ans.status = -1;
+    free(w.buf);
+}
+
 
 static void write_row_json(gw_jsonw_t *w, sqlite3_stmt *s)
 {
@@ -569,6 +685,12 @@ static void *run_writer(void *arg)
             case OP_EXPORT:
                 do_export(batch[i]);
                 break;
+            case OP_INJECTIONS_ADD:
+                do_injections_add(batch[i]);
+                break;
+            case OP_INJECTIONS_LIST:
+                do_injections_list(batch[i]);
+                break;
             default:
                 break;
             }
@@ -635,6 +757,17 @@ static int migrate(char *err, size_t errlen)
              "CREATE INDEX records_visitor ON records (visitor);"
              "CREATE INDEX records_time ON records (time_ms);"
              "INSERT INTO meta (key, value) VALUES ('schema_version', '1');"
+             "COMMIT;",
+             err, errlen) != 0)
+        return -1;
+    /* version 2: injection reports (CSP violations) */
+    if (version < 2 &&
+        exec("BEGIN IMMEDIATE;"
+             "CREATE TABLE injections (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, client_ip TEXT NOT NULL,"
+             " document_uri TEXT NOT NULL, blocked_uri TEXT NOT NULL, blocked_host TEXT NOT NULL, directive TEXT NOT NULL,"
+             " source_file TEXT NOT NULL, line INTEGER NOT NULL, sample TEXT NOT NULL, format TEXT NOT NULL);"
+             "CREATE INDEX injections_host ON injections (blocked_host);"
+             "UPDATE meta SET value = '2' WHERE key = 'schema_version';"
              "COMMIT;",
              err, errlen) != 0)
         return -1;

@@ -49,6 +49,13 @@ int gw_store_receipts(h2o_req_t *req, const uint8_t visitor[16], gw_store_answer
 int gw_store_erase(h2o_req_t *req, const uint8_t visitor[16], const gw_record_t *erase_rec, gw_store_answer_cb cb, void *data);
 int gw_store_export(h2o_req_t *req, int64_t since_ms, int64_t after_seq, gw_store_answer_cb cb, void *data);
 
+/* Injection reports (CSP violations): stored in the same database, table `injections`, without a chain. */
+struct st_gw_csp_violation_t;
+int gw_store_add_injections(h2o_req_t *req, const struct st_gw_csp_violation_t *v, size_t n, const char *client_ip,
+                            gw_store_answer_cb cb, void *data);
+/* body: {"recent": [... newest first, at most 100], "by_blocked_host": [{"host", "count"}...]} */
+int gw_store_list_injections(h2o_req_t *req, gw_store_answer_cb cb, void *data);
+
 /* Walks the chain of the database at path (read-only). Prints a report to out.
  * Returns 0 when intact, 1 when broken (the first broken record is named), 2 when it cannot be read. */
 int gw_store_verify(const char *path, FILE *out);

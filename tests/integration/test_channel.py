@@ -213,3 +213,51 @@ def sign_via_page(test, url):
         os.unlink(path)
     href = htmlmod.unescape(re.search(r'<a id="x" href="([^"]*)"', html).group(1))
     return href.split("&s=")[1]
+
+
+class ReportsTest(GatewayTestCase):
+    """POST /__consent/report in both formats: recorded, listed with counts by blocked host, capped, rate-limited."""
+    config = {"channel": {"report_rate_per_minute": 100, "audit_log": "audit.log"}, "threads": 1}
+
+    LEGACY = {"csp-report": {"document-uri": "https://shop.example/", "blocked-uri": "https://ads.injector.example/x.js",
+                             "violated-directive": "script-src-elem", "line-number": 7, "source-file": "https://shop.example/"}}
+    BATCH = [{"type": "csp-violation", "url": "https://shop.example/p", "body": {
+        "documentURL": "https://shop.example/p", "blockedURL": "https://ads.injector.example/y.js",
+        "effectiveDirective": "script-src-elem", "lineNumber": 3, "sample": ""}},
+        {"type": "deprecation", "body": {"id": "x"}}]
+
+    def post(self, body, ctype):
+        return curl(self.gw.url("/__consent/report"), method="POST", data=body if isinstance(body, str) else json.dumps(body),
+                    headers=["Content-Type: " + ctype])
+
+    def test_reports_recorded_and_listed(self):
+        self.assertEqual(self.post(self.LEGACY, "application/csp-report").status, 204)
+        self.assertEqual(self.post(self.BATCH, "application/reports+json").status, 204)
+        self.assertEqual(self.post("{nope", "application/csp-report").status, 400)
+        self.assertEqual(self.post("x" * 70000, "application/csp-report").status, 413)
+        time.sleep(0.3)
+        r = curl(self.gw.admin_url("/admin/injections"), headers=AUTH)
+        self.assertEqual(r.status, 200, r.text)
+        body = r.json()
+        hosts = {h["host"]: h["count"] for h in body["by_blocked_host"]}
+        self.assertEqual(hosts.get("ads.injector.example"), 2)
+        formats = sorted(x["format"] for x in body["recent"])
+        self.assertEqual(formats, ["csp-report", "reports+json"])
+        self.assertEqual(body["recent"][0]["client_ip"], "127.0.0.0/24")
+        self.assertEqual(curl(self.gw.admin_url("/admin/injections")).status, 401)
+        # the store's own table: the same SQLite file as the consent records
+        import sqlite3
+        db = sqlite3.connect(self.gw.path("consent.db"))
+        self.assertEqual(db.execute("SELECT count(*) FROM injections").fetchone()[0], 2)
+        self.assertEqual(db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0], "2")
+        db.close()
+
+    def test_rate_limited(self):
+        from harness import gateway_config
+        g = self.new_gateway("limited", gateway_config(self.origin.url, threads=1,
+                                                       channel={"report_rate_per_minute": 5, "audit_log": "audit.log"}))
+        statuses = [curl(g.url("/__consent/report"), method="POST", data=json.dumps(self.LEGACY),
+                         headers=["Content-Type: application/csp-report"]).status for _ in range(8)]
+        # a fixed one-minute window: the first 5 pass, then 429
+        self.assertEqual(statuses[:5], [204] * 5)
+        self.assertIn(429, statuses[5:])

@@ -1,0 +1,110 @@
+/*
+ * csp_report — see csp_report.h.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include "csp_report.h"
+
+static void copy_str(json_t *obj, const char *key, char *dst, size_t cap)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    size_t n = v != NULL ? json_string_length(json_object_get(obj, key)) : 0;
+    if (n >= cap)
+        n = cap - 1;
+    if (n != 0)
+        memcpy(dst, v, n);
+    dst[n] = '\0';
+    for (size_t i = 0; i != n; ++i) /* keep stored text printable */
+        if ((unsigned char)dst[i] < 0x20)
+            dst[i] = ' ';
+}
+
+static void host_of(const char *uri, char *dst, size_t cap)
+{
+    const char *p = strstr(uri, "://");
+    dst[0] = '\0';
+    if (p == NULL)
+        return;
+    p += 3;
+    const char *at = NULL, *e = p;
+    while (*e != '\0' && *e != '/' && *e != '?' && *e != '#') {
+        if (*e == '@')
+            at = e;
+        ++e;
+    }
+    if (at != NULL)
+        p = at + 1;
+    size_t n = 0;
+    for (const char *q = p; q != e && *q != ':' && n + 1 < cap; ++q)
+        dst[n++] = (char)(*q >= 'A' && *q <= 'Z' ? *q - 'A' + 'a' : *q);
+    dst[n] = '\0';
+}
+
+static int64_t int_of(json_t *v)
+{
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : json_is_real(v) ? (int64_t)json_real_value(v) : 0;
+}
+
+int gw_csp_report_parse(const char *body, size_t len, gw_csp_violation_t *out, size_t cap, char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *root;
+    int n = 0;
+
+    if (len > GW_CSP_REPORT_MAX_BODY) {
+        snprintf(err, errlen, "report over %d bytes", GW_CSP_REPORT_MAX_BODY);
+        return -1;
+    }
+    if ((root = json_loadb(body, len, 0, &je)) == NULL) {
+        snprintf(err, errlen, "line %d, column %d: %s", je.line, je.column, je.text);
+        return -1;
+    }
+    if (json_is_object(root) && json_is_object(json_object_get(root, "csp-report"))) {
+        json_t *r = json_object_get(root, "csp-report");
+        if (cap != 0) {
+            gw_csp_violation_t *v = out;
+            memset(v, 0, sizeof(*v));
+            copy_str(r, "document-uri", v->document_uri, sizeof(v->document_uri));
+            copy_str(r, "blocked-uri", v->blocked_uri, sizeof(v->blocked_uri));
+            copy_str(r, json_object_get(r, "effective-directive") != NULL ? "effective-directive" : "violated-directive", v->directive,
+                     sizeof(v->directive));
+            copy_str(r, "source-file", v->source_file, sizeof(v->source_file));
+            copy_str(r, "script-sample", v->sample, sizeof(v->sample));
+            v->line = int_of(json_object_get(r, "line-number"));
+            host_of(v->blocked_uri, v->blocked_host, sizeof(v->blocked_host));
+            n = 1;
+        }
+    } else if (json_is_array(root)) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(root, i, item)
+        {
+            json_t *b = json_object_get(item, "body");
+            const char *type = json_string_value(json_object_get(item, "type"));
+            if (!json_is_object(item) || type == NULL || !json_is_object(b)) {
+                snprintf(err, errlen, "item %zu: a report needs \"type\" and a \"body\" object", i);
+                json_decref(root);
+                return -1;
+            }
+            if (strcmp(type, "csp-violation") != 0 || (size_t)n == cap || n == GW_CSP_REPORT_MAX_ITEMS)
+                continue;
+            gw_csp_violation_t *v = out + n++;
+            memset(v, 0, sizeof(*v));
+            v->reporting_api = 1;
+            copy_str(b, "documentURL", v->document_uri, sizeof(v->document_uri));
+            copy_str(b, "blockedURL", v->blocked_uri, sizeof(v->blocked_uri));
+            copy_str(b, "effectiveDirective", v->directive, sizeof(v->directive));
+            copy_str(b, "sourceFile", v->source_file, sizeof(v->source_file));
+            copy_str(b, "sample", v->sample, sizeof(v->sample));
+            v->line = int_of(json_object_get(b, "lineNumber"));
+            host_of(v->blocked_uri, v->blocked_host, sizeof(v->blocked_host));
+        }
+    } else {
+        snprintf(err, errlen, "not a CSP report ({\"csp-report\": {…}}) nor a Reporting API batch ([{…}])");
+        json_decref(root);
+        return -1;
+    }
+    json_decref(root);
+    return n;
+}

@@ -1,0 +1,137 @@
+/*
+ * reports — see reports.h.
+ *
+ * Rate limit: a fixed window of one minute per client address, in a small table per worker
+ * thread (no lock); a client over channel.report_rate_per_minute on one thread gets 429. With
+ * N threads a client can send at most N times the limit.
+ */
+#include <string.h>
+#include "admin.h"
+#include "config.h"
+#include "csp_report.h"
+#include "front.h"
+#include "metrics.h"
+#include "records.h"
+#include "reports.h"
+#include "server.h"
+#include "store.h"
+
+#define RATE_SLOTS 1024
+
+typedef struct st_rate_t {
+    uint64_t key;
+    uint64_t minute;
+    uint32_t count;
+} rate_t;
+
+static __thread rate_t *rates;
+
+static uint64_t client_key(h2o_req_t *req)
+{
+    struct sockaddr_storage ss;
+    uint64_t h = 1469598103934665603ull;
+    socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    if (len != 0 && ss.ss_family == AF_INET)
+        p = (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr, n = 4;
+    else if (len != 0 && ss.ss_family == AF_INET6)
+        p = (const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr, n = 16;
+    for (size_t i = 0; i != n; ++i)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h | 1;
+}
+
+static int over_limit(h2o_req_t *req)
+{
+    if (rates == NULL)
+        rates = h2o_mem_alloc(sizeof(rate_t) * RATE_SLOTS), memset(rates, 0, sizeof(rate_t) * RATE_SLOTS); /* once per thread */
+    uint64_t key = client_key(req), minute = h2o_now(req->conn->ctx->loop) / 60000;
+    rate_t *r = rates + (key % RATE_SLOTS);
+    if (r->key != key || r->minute != minute)
+        *r = (rate_t){key, minute, 0};
+    return ++r->count > gw_rt.conf.channel.report_rate_per_minute;
+}
+
+static void on_stored(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
+{
+    /* the 204 went out already; nothing to do */
+}
+
+static int on_report(h2o_handler_t *self, h2o_req_t *req)
+{
+    gw_csp_violation_t v[GW_CSP_REPORT_MAX_ITEMS];
+    char err[256];
+
+    gw_server_track_request(req);
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));
+        gw_send_page(req, 405, "Method Not Allowed", "Method Not Allowed", "Reports are sent with POST.");
+        return 0;
+    }
+    if (req->entity.len > GW_CSP_REPORT_MAX_BODY) {
+        gw_send_page(req, 413, "Payload Too Large", "Payload Too Large", "Reports are at most 64 KiB.");
+        return 0;
+    }
+    if (over_limit(req)) {
+        GW_COUNT(reports_rate_limited);
+        gw_send_page(req, 429, "Too Many Requests", "Too Many Requests", "Too many reports from this address; try again later.");
+        return 0;
+    }
+    int n = gw_csp_report_parse(req->entity.base != NULL ? req->entity.base : "", req->entity.len, v, GW_CSP_REPORT_MAX_ITEMS, err,
+                                sizeof(err));
+    if (n < 0) {
+        gw_send_page(req, 400, "Bad Request", "Bad report", err);
+        return 0;
+    }
+    if (n > 0) {
+        gw_record_t rec; /* for the truncated client address */
+        memset(&rec, 0, sizeof(rec));
+        gw_records_prepare(req, &rec);
+        if (gw_store_add_injections(req, v, (size_t)n, rec.client_ip, on_stored, NULL) != 0) {
+            gw_send_page(req, 503, "Service Unavailable", "Store unavailable", "The report could not be stored.");
+            return 0;
+        }
+        if (gw_metrics != NULL)
+            gw_metrics_add(&gw_metrics->reports_received, (uint64_t)n);
+    }
+    req->res.status = 204;
+    req->res.reason = "No Content";
+    req->res.content_length = 0;
+    h2o_send_inline(req, "", 0);
+    return 0;
+}
+
+void gw_reports_register(h2o_hostconf_t *hostconf)
+{
+    h2o_pathconf_t *pc = h2o_config_register_path(hostconf, "/__consent/report", 0);
+    h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = on_report;
+    if (gw_rt.access_log != NULL)
+        h2o_access_log_register(pc, gw_rt.access_log);
+}
+
+static void on_listed(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
+{
+    if (ans->status != 0) {
+        static const char msg[] = "{\"error\": \"store_unavailable\", \"detail\": \"the injection reports cannot be read\"}\n";
+        gw_admin_send(req, 503, "Service Unavailable", "application/json", h2o_iovec_init(msg, sizeof(msg) - 1));
+        return;
+    }
+    char *copy = h2o_mem_alloc_pool(&req->pool, ans->body_len);
+    memcpy(copy, ans->body, ans->body_len);
+    gw_admin_send(req, 200, "OK", "application/json", h2o_iovec_init(copy, ans->body_len));
+}
+
+static int on_injections(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
+{
+    if (gw_store_list_injections(req, on_listed, NULL) != 0) {
+        static const char msg[] = "{\"error\": \"store_unavailable\", \"detail\": \"try again\"}\n";
+        gw_admin_send(req, 503, "Service Unavailable", "application/json", h2o_iovec_init(msg, sizeof(msg) - 1));
+    }
+    return 0;
+}
+
+void gw_reports_register_admin(void)
+{
+    gw_admin_add_route("GET", "/admin/injections", on_injections);
+}
