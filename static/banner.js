@@ -217,7 +217,7 @@
         (first || box).focus();
     }
     function open(v) {
-        if (!S['banner.title']) return void pending.push(function () { open(v); });
+        if (!S['banner.title']) return void strings().then(function () { open(v); });
         var modal = !(state.regime === 'notice' && !state.decided && (v || 'main') === 'main');
         if (!root) {
             root = h('div', {id: 'cg-banner', 'class': 'cg-root'});
@@ -278,7 +278,7 @@
     }
 
     /* --- strings and start ---------------------------------------------------------------- */
-    var pending = [];
+    var loading = null;
     function load(url) {
         return fetch(url, {credentials: 'same-origin'}).then(function (r) {
             if (!r.ok) throw r.status;
@@ -287,6 +287,11 @@
             info = j;
             S = j.strings || {};
         });
+    }
+    /* the strings, fetched once and only when something is to be shown */
+    function strings() {
+        if (!loading) loading = load('/__consent/i18n/strings.json').catch(function (e) { loading = null; throw e; });
+        return loading;
     }
     function language(code) {
         load('/__consent/i18n/strings.json?lang=' + encodeURIComponent(code)).then(function () {
@@ -304,13 +309,14 @@
         ev.preventDefault();
         a.hasAttribute('data-cg-withdraw') ? withdraw() : open('custom');
     });
-    load('/__consent/i18n/strings.json').then(function () {
-        var msg = stored('cg-toast');
-        store('cg-toast', null);
-        if (msg) toast(t(msg));
-        pending.splice(0).forEach(function (f) { f(); });
-        var dismissed = null;
-        try { dismissed = localStorage.getItem('cg-notice'); } catch (e) { /* ignore */ }
-        if (!state.decided && !(state.regime === 'notice' && dismissed === String(state.policy_version))) open('main');
-    }, function () { /* no strings, no banner: nothing optional is granted in opt-in */ });
+    var msg = stored('cg-toast'), dismissed = null;
+    store('cg-toast', null);
+    try { dismissed = localStorage.getItem('cg-notice'); } catch (e) { /* ignore */ }
+    var ask = !state.decided && !(state.regime === 'notice' && dismissed === String(state.policy_version));
+    if (ask || msg) {
+        strings().then(function () {
+            if (msg) toast(t(msg));
+            if (ask) open('main');
+        }, function () { /* no strings, no banner: nothing optional is granted in opt-in */ });
+    }
 })();

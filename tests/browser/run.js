@@ -97,6 +97,7 @@ class Processes {
             regimes: { default: 'opt-in', by_country: { GB: 'opt-out', 'US-WA': 'notice' } },
             cookies: { overrides: { sid: 'necessary', lang: 'functional' } },
             beacons: { endpoints: [{ path: '/collect', category: 'analytics' }] },
+            channel: { csp: 'enforce' }, /* the banner and the tags it releases must work under the strict nonce CSP */
             trackers: { lists: [{ name: 'test-analytics', file: path.join(HERE, 'lists', 'analytics.txt'), format: 'abp', category: 'analytics' },
                                 { name: 'test-marketing', file: path.join(HERE, 'lists', 'marketing.txt'), format: 'abp', category: 'marketing' }] },
         };
@@ -185,6 +186,7 @@ const markers = (p) => p.evaluate(() => ({ tracker: window.__trackerRan === true
                                          inline: window.__inlineTrackerRan === true }));
 async function shot(p, name, opts = {}) {
     fs.mkdirSync(SHOTS, { recursive: true });
+    await p.mouse.move(1, 1); /* no hover state in the pictures */
     await p.screenshot(Object.assign({ path: path.join(SHOTS, name + '.png'), animations: 'disabled' }, opts));
 }
 async function axe(p, what) {
@@ -212,7 +214,8 @@ let flow; /* the opt-in visitor of the first three tests */
 
 test('opt-in first visit: banner shown, no optional cookie, no beacon, trackers inert', async () => {
     const p = flow = await page();
-    await p.goto(P.url('/'));
+    const res = await p.goto(P.url('/'));
+    assert(/script-src 'nonce-/.test(res.headers()['content-security-policy'] || ''), 'the page is not under the enforced nonce CSP');
     await dialog(p).waitFor({ state: 'visible' });
     eq(await dialog(p).getAttribute('aria-modal'), 'true', 'aria-modal');
     eq(await p.locator('#' + await dialog(p).getAttribute('aria-labelledby')).innerText(), EN['banner.title'], 'dialog label');
@@ -326,6 +329,7 @@ test('API errors (503, 400, network) are shown and the banner stays', async () =
     const alert = p.locator('#cg-banner [role="alert"]');
     await button(p, 'banner.accept_all').click();
     await until(async () => (await alert.innerText()) === EN['error.store_unavailable'], '503 message');
+    await shot(p, 'banner-error-en');
     assert(await dialog(p).isVisible(), 'banner gone after a 503');
     assert(await button(p, 'banner.accept_all').isEnabled(), 'buttons stay disabled');
     eq(await markers(p), { tracker: false, ads: false, inline: false }, 'trackers released after a 503');
@@ -335,7 +339,6 @@ test('API errors (503, 400, network) are shown and the banner stays', async () =
     answer = null;
     await button(p, 'banner.accept_all').click();
     await until(async () => (await alert.innerText()) === EN['error.network'], 'network message');
-    await shot(p, 'banner-error-en');
     await p.unroute('**/__consent/api/consent');
     await button(p, 'banner.reject_all').click();
     await dialog(p).waitFor({ state: 'detached' });
