@@ -25,6 +25,7 @@
 #include "inventory.h"
 #include "jsonw.h"
 #include "log.h"
+#include "risk.h"
 #include "server.h"
 #include "trackers.h"
 #include "ui.h"
@@ -1077,7 +1078,7 @@ continue_ok(const char *href)
 }
 
 typedef struct st_alert_page_t {
-    int has_reason, has_continue;
+    int has_reason, has_continue, has_unicode;
 } alert_page_t;
 
 static int
@@ -1088,6 +1089,8 @@ alert_section(render_t *r, const char *name, size_t len, size_t i)
         return i == 0 && p->has_reason;
     if (h2o_memis(name, len, H2O_STRLIT("continue")))
         return i == 0 && p->has_continue;
+    if (h2o_memis(name, len, H2O_STRLIT("unicode")))
+        return i == 0 && p->has_unicode;
     return common_section(r, name, len, i);
 }
 
@@ -1105,12 +1108,22 @@ send_alert(h2o_req_t *req, int blocked, const char *url, size_t len, const char 
     render_t r;
     p->has_reason = reason != NULL && reason[0] != '\0';
     p->has_continue = !blocked && continue_ok(continue_href);
-    if (!blocked && !p->has_continue && continue_href != NULL)
+    p->has_unicode = 0;
+    if (!blocked && !p->has_continue && continue_href != NULL && continue_href[0] != '\0')
         gw_warn("ui: warning page: the continue link is not a path or an http(s) URL; not shown");
     render_init(&r, req, alert_section, p);
-    h2o_iovec_t u = shown_url(&req->pool, url != NULL ? url : "", url != NULL ? len : 0);
+    h2o_iovec_t u = shown_url(&req->pool, url != NULL ? url : "", url != NULL ? len : 0), host = url_host(&req->pool, u);
     set_var(&r, "url", u);
-    set_var(&r, "host", url_host(&req->pool, u));
+    set_var(&r, "host", host);
+    /* a name with non-ASCII letters is shown as its punycode (what lists and certificates name), the
+     * Unicode form beside it: a look-alike (Cyrillic "а" for Latin "a") cannot pass for the real one */
+    char *ascii = h2o_mem_alloc_pool(&req->pool, GW_RISK_HOST_MAX + 1);
+    int n = host.len != 0 ? gw_risk_normalize_host(host.base, host.len, GW_RISK_NORM_LOOKUP, ascii, NULL) : -1;
+    if (n > 0 && !h2o_memis(ascii, (size_t)n, host.base, host.len) && memmem(ascii, (size_t)n, "xn--", 4) != NULL) {
+        p->has_unicode = 1;
+        set_var(&r, "host", h2o_iovec_init(ascii, (size_t)n));
+        set_var(&r, "unicode", host);
+    }
     set_var_str(&r, "list", list_name != NULL ? list_name : "");
     set_var_str(&r, "reason", p->has_reason ? reason : "");
     set_var_str(&r, "continue", p->has_continue ? continue_href : "");

@@ -216,6 +216,12 @@ class UiTest(GatewayTestCase):
             r = self.get("/__consent/preview/warning?" + q(u="https://a.test/", list="x") + "&continue=" + urllib.parse.quote(bad))
             self.assertNotIn(html.escape(EN["warning.continue"], quote=True), r.text, bad)
 
+    def test_look_alike_host_is_shown_as_punycode(self):
+        r = self.get("/__consent/preview/warning?" + q(u="https://p\u0430ypal.com/login", list="phishing"))  # Cyrillic a
+        self.assertIn('<strong class="cg-host">xn--pypal-4ve.com</strong> <span class="cg-muted">(p\u0430ypal.com)</span>', r.text)
+        r = self.get("/__consent/preview/warning?" + q(u="https://PayPal.example:8443/x", list="phishing"))
+        self.assertIn('<strong class="cg-host">paypal.example</strong></dd>', r.text)
+
     def test_blocked_and_refused_pages(self):
         r = self.get("/__consent/preview/blocked?" + q(u=HOSTILE, list="malware"), lang="zh-CN")
         self.assertEqual(r.status, 403)
