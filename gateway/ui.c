@@ -76,21 +76,36 @@ add_lang(const char *code)
     return l;
 }
 
-static void
+/* copies key and value into l (replacing an earlier value); 0, or -1 when out of memory */
+static int
 put_string(ui_lang_t *l, const char *key, const char *value)
 {
+    char *v = strdup(value), *k = NULL;
+    if (v == NULL)
+        return -1;
     for (size_t i = 0; i != l->num; ++i) {
         if (strcmp(l->strings[i].key, key) == 0) {
             free(l->strings[i].value);
-            l->strings[i].value = strdup(value);
-            return;
+            l->strings[i].value = v;
+            return 0;
         }
     }
     if (l->num == l->cap) {
-        l->cap = l->cap != 0 ? l->cap * 2 : 128;
-        l->strings = realloc(l->strings, l->cap * sizeof(l->strings[0]));
+        size_t cap = l->cap != 0 ? l->cap * 2 : 128;
+        ui_string_t *grown = realloc(l->strings, cap * sizeof(l->strings[0]));
+        if (grown == NULL)
+            goto Error;
+        l->strings = grown, l->cap = cap;
     }
-    l->strings[l->num++] = (ui_string_t){strdup(key), strdup(value)};
+    if ((k = strdup(key)) == NULL)
+        goto Error;
+    l->strings[l->num].key = k;
+    l->strings[l->num].value = v;
+    ++l->num;
+    return 0;
+Error:
+    free(v);
+    return -1;
 }
 
 static int
@@ -148,11 +163,21 @@ gw_ui_override(const char *lang, const char *key, const char *value)
     size_t ll = lang != NULL ? strlen(lang) : 0, kl = key != NULL ? strlen(key) : 0;
     if (ll == 0 || ll >= UI_LANG_MAX || kl == 0 || kl >= UI_KEY_MAX || value == NULL)
         return -1;
-    char *k = malloc(ll + kl + 2);
+    ui_string_t *grown = realloc(overrides, (num_overrides + 1) * sizeof(overrides[0]));
+    if (grown == NULL)
+        return -1;
+    overrides = grown;
+    char *k = malloc(ll + kl + 2), *v = strdup(value);
+    if (k == NULL || v == NULL) {
+        free(k);
+        free(v);
+        return -1;
+    }
     memcpy(k, lang, ll + 1);
     memcpy(k + ll + 1, key, kl + 1);
-    overrides = realloc(overrides, (num_overrides + 1) * sizeof(overrides[0]));
-    overrides[num_overrides++] = (ui_string_t){k, strdup(value)};
+    overrides[num_overrides].key = k;
+    overrides[num_overrides].value = v;
+    ++num_overrides;
     return 0;
 }
 
@@ -180,7 +205,11 @@ load_lang_file(const char *path, const char *code)
             json_decref(root);
             return -1;
         }
-        put_string(l, key, json_string_value(v));
+        if (put_string(l, key, json_string_value(v)) != 0) {
+            gw_error("%s: out of memory", path);
+            json_decref(root);
+            return -1;
+        }
     }
     json_decref(root);
     return 0;
@@ -229,7 +258,10 @@ load_strings(const char *dir)
             rc = -1;
             break;
         }
-        put_string(l, key, overrides[i].value);
+        if (put_string(l, key, overrides[i].value) != 0) {
+            gw_error("ui.strings: out of memory");
+            rc = -1;
+        }
     }
     for (size_t i = 0; i != num_langs; ++i)
         qsort(langs[i].strings, langs[i].num, sizeof(ui_string_t), cmp_strings);
@@ -297,6 +329,7 @@ typedef struct st_ui_node_t {
 typedef struct st_ui_tmpl_t {
     ui_node_t *nodes;
     size_t num, cap;
+    int failed; /* out of memory while parsing */
 } ui_tmpl_t;
 
 static struct {
@@ -306,12 +339,18 @@ static struct {
 static char *sources[64]; /* file contents the nodes point into; kept for the process's life */
 static size_t num_sources;
 
+/* appends a node; returns its index (when out of memory: 0, and t->failed is set) */
 static size_t
 add_node(ui_tmpl_t *t, int kind, const char *s, size_t len)
 {
     if (t->num == t->cap) {
-        t->cap = t->cap != 0 ? t->cap * 2 : 256;
-        t->nodes = realloc(t->nodes, t->cap * sizeof(t->nodes[0]));
+        size_t cap = t->cap != 0 ? t->cap * 2 : 256;
+        ui_node_t *grown = t->failed ? NULL : realloc(t->nodes, cap * sizeof(t->nodes[0]));
+        if (grown == NULL) {
+            t->failed = 1;
+            return 0;
+        }
+        t->nodes = grown, t->cap = cap;
     }
     t->nodes[t->num] = (ui_node_t){kind, s, len, 0};
     return t->num++;
@@ -345,7 +384,7 @@ parse_template(ui_tmpl_t *t, const char *dir, const char *name, size_t name_len,
     }
     char *buf = sources[num_sources++] = file.base;
     const char *p = buf, *end = buf + file.len;
-    while (p < end) {
+    while (p < end && !t->failed) {
         size_t at = h2o_strstr(p, (size_t)(end - p), H2O_STRLIT("{{"));
         const char *open_tag = at != SIZE_MAX ? p + at : end;
         if (open_tag != p)
@@ -389,6 +428,10 @@ parse_template(ui_tmpl_t *t, const char *dir, const char *name, size_t name_len,
             break;
         }
         p = tag + close + 2;
+    }
+    if (t->failed) {
+        gw_error("%s: out of memory", path);
+        return -1;
     }
     if (num_open != 0) {
         gw_error("%s: section {{#%.*s}} is not closed", path, (int)t->nodes[open[num_open - 1]].len,
