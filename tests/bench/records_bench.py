@@ -758,6 +758,17 @@ def report(ctx):
         w(f"| median | | {fmt(pa)} | {fmt(pb)} | {pb / pa:.2f} | {fmt(med('storage_only'))} | "
           f"{med('storage_only') / pa:.2f} | {fmt(med('http_only'))} | {med('http_only') / pa:.2f} | | | | |")
     w("")
+    # what the machine's neighbours distort least: the gateway's own CPU per page and per consent
+    cpu_page = statistics.median(r["alone"]["gw_cpu_s"] / r["alone"]["requests"] for r in p3) * 1e6
+    cpu_cons = statistics.median(r["gw"]["cpu_us_per_record"] for r in p1)
+    wcpu = [r["gw"]["writer_cpu_us_per_record"] for r in p1 if r["gw"]["writer_cpu_us_per_record"] is not None]
+    rate_ = float(s["RATE"])
+    w(f"- gateway CPU (/proc; less sensitive to the neighbours than req/s): {cpu_page:.0f} µs per page (A, median); "
+      f"{cpu_cons:.0f} µs per consent (part 1, at its batch of ≈ {statistics.median(r['batch'] for r in p1):.0f}; more "
+      f"at the smaller batches of {fmt(rate_)}/s"
+      + (f"; {statistics.median(wcpu):.0f} µs of it in the writer thread" if wcpu else "")
+      + f"). Recording {fmt(rate_)} consents/s costs the gateway ≈ {rate_ * cpu_cons / 1e4:.0f} % of one core, the "
+      f"CPU of ≈ {rate_ * cpu_cons / cpu_page:,.0f} page requests/s.")
     w(f"- page: {ctx['page_bytes']:,} bytes from the origin, {ctx['page_bytes_proxied']:,} through the gateway. "
       f"Command: `{p3[0]['alone']['argv']}`; recorder: `{p3[0]['recorder']['argv']}` (started 1 s before "
       f"wrk; its unmeasured first second covers that). The client's own CPU competes for the same cores."
@@ -929,11 +940,16 @@ def main():
             port = S.port
             log(f"records: part 3 round {i + 1}/{prounds}: A B" + (" C E" if controls else ""))
             u0 = usage()
+            gpid = S.gw.p.pid
+            c0 = proc_cpu(gpid)
             one = {"load": os.getloadavg()[0], "alone": wrk_page(port, pduration)}
+            one["alone"]["gw_cpu_s"] = proc_cpu(gpid) - c0
             argv, p = openloop(port, rate, pduration, 1)
             time.sleep(1)
             try:
+                c0 = proc_cpu(gpid)
                 one["with"] = wrk_page(port, pduration)
+                one["with"]["gw_cpu_s"] = proc_cpu(gpid) - c0
             finally:
                 one["recorder"] = openloop_result(argv, p, pduration + 45)
             if controls:
