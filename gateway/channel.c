@@ -35,6 +35,7 @@
 #include "secrets.h"
 #include "server.h"
 #include "token.h"
+#include "ui.h"
 
 #define MAX_GO_URL 8192
 
@@ -329,59 +330,6 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 
 /* --- /__go ----------------------------------------------------------------------------------- */
 
-static void send_html(h2o_req_t *req, int status, const char *reason, const char *title, const char *text, const char *url, size_t url_len,
-                      const char *list, const char *continue_href)
-{
-    /* built by hand: the JSON writer's escaping is not HTML escaping */
-    size_t cap = 2048 + url_len * 6 + (continue_href != NULL ? strlen(continue_href) * 6 : 0);
-    char *buf = h2o_mem_alloc_pool(&req->pool, cap);
-    size_t n = 0;
-#define PUT(s) (memcpy(buf + n, (s), strlen(s)), n += strlen(s))
-#define PUTESC(s, l)                                                                                                               \
-    do {                                                                                                                           \
-        for (size_t _i = 0; _i != (l); ++_i) {                                                                                     \
-            char _c = (s)[_i];                                                                                                     \
-            const char *_r = _c == '<' ? "&lt;" : _c == '>' ? "&gt;" : _c == '&' ? "&amp;" : _c == '"' ? "&quot;" : _c == '\'' ? "&#39;" : NULL; \
-            if (_r != NULL)                                                                                                        \
-                PUT(_r);                                                                                                           \
-            else                                                                                                                   \
-                buf[n++] = _c;                                                                                                     \
-        }                                                                                                                          \
-    } while (0)
-    PUT("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>");
-    PUT(title);
-    PUT("</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em;color:#1a1a1a}"
-        "code{word-break:break-all;background:#f3f3f3;padding:.1em .3em}a.btn{display:inline-block;margin-top:1em;padding:.5em 1em;"
-        "border:1px solid #1a1a1a;color:#1a1a1a;text-decoration:none}@media(prefers-color-scheme:dark){body{background:#111;color:#eee}"
-        "code{background:#222}a.btn{color:#eee;border-color:#eee}}</style></head><body><main><h1>");
-    PUT(title);
-    PUT("</h1><p>");
-    PUT(text);
-    PUT("</p><p>Destination: <code>");
-    PUTESC(url, url_len);
-    PUT("</code></p>");
-    if (list != NULL) {
-        PUT("<p>Listed by: <code>");
-        PUTESC(list, strlen(list));
-        PUT("</code></p>");
-    }
-    if (continue_href != NULL) {
-        PUT("<p><a class=\"btn\" rel=\"noreferrer noopener\" href=\"");
-        PUTESC(continue_href, strlen(continue_href));
-        PUT("\">Continue anyway</a></p>");
-    }
-    PUT("<p><a href=\"javascript:history.back()\" onclick=\"history.back();return false\">Go back</a></p></main></body></html>\n");
-#undef PUT
-#undef PUTESC
-    req->res.status = status;
-    req->res.reason = reason;
-    req->res.content_length = n;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("referrer-policy"), 0, NULL, H2O_STRLIT("no-referrer"));
-    h2o_send_inline(req, buf, n);
-}
-
 static int on_go(h2o_handler_t *self, h2o_req_t *req)
 {
     gw_server_track_request(req);
@@ -393,7 +341,7 @@ static int on_go(h2o_handler_t *self, h2o_req_t *req)
         memchr(url.base, '\r', url.len) != NULL || memchr(url.base, '\n', url.len) != NULL ||
         !verify_sig(is_continue ? "continue" : "go", url.base, url.len, is_continue ? cs.base : s.base, is_continue ? cs.len : s.len)) {
         GW_COUNT(go_bad_signature);
-        gw_send_page(req, 400, "Bad Request", "Invalid link", "This link is missing a valid signature, so it is not followed.");
+        gw_ui_send_refused(req, 400, "Bad Request", "bad_link");
         return 0;
     }
     const gw_risk_set_t *set = gw_snap_load(&risk_set);
@@ -401,9 +349,7 @@ static int on_go(h2o_handler_t *self, h2o_req_t *req)
     int listed = set != NULL ? gw_risk_check(set, host.base, host.len, path.base, path.len, &v) : 0;
     if (listed == 1 && v.action == GW_RISK_BLOCK) {
         GW_COUNT(go_blocked);
-        send_html(req, 403, "Forbidden", "This site is blocked",
-                  "The security team has listed this site as dangerous (phishing, malware or fraud). The link was not followed.",
-                  url.base, url.len, v.list, NULL);
+        gw_ui_send_blocked(req, url.base, url.len, v.list, NULL);
         return 0;
     }
     if (listed == 1 && v.action == GW_RISK_WARN && !is_continue) {
@@ -413,9 +359,7 @@ static int on_go(h2o_handler_t *self, h2o_req_t *req)
         h2o_iovec_t enc = pct_encode(&req->pool, url.base, url.len);
         h2o_iovec_t href = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("/__go?u=")), enc, h2o_iovec_init(H2O_STRLIT("&c=")),
                                       h2o_iovec_init(sig, 22), h2o_iovec_init("", 1)); /* NUL-terminated */
-        send_html(req, 200, "OK", "Are you sure you want to leave?",
-                  "The site you are about to visit is on a list of sites known to be risky. Continue only if you trust it.", url.base,
-                  url.len, v.list, href.base);
+        gw_ui_send_warning(req, url.base, url.len, v.list, NULL, href.base);
         return 0;
     }
     GW_COUNT(go_redirected);

@@ -868,6 +868,48 @@ Exit:
     return rc;
 }
 
+/* "ui": {"strings": {"en": {"banner.title": "…"}, "zh-CN": {…}}} */
+static int load_ui(loader_t *ld, json_t *root)
+{
+    static const char *const keys[] = {"strings", NULL};
+    gw_config_t *c = ld->conf;
+    json_t *o, *strings, *byk, *v;
+    const char *lang, *key;
+    int rc;
+    if ((rc = load_object(ld, root, "ui", keys, &o)) != 0 || o == NULL)
+        return rc;
+    if ((strings = member(ld, o, "strings", JSON_OBJECT, 0, &rc)) != NULL) {
+        push_key(ld, "strings");
+        json_object_foreach(strings, lang, byk)
+        {
+            push_key(ld, lang);
+            if (!json_is_object(byk) || strlen(lang) == 0 || strlen(lang) > 15) {
+                rc = fail(ld, 1, "must be a language code (e.g. \"zh-CN\") with an object of strings");
+            } else {
+                json_object_foreach(byk, key, v)
+                {
+                    if (!json_is_string(v) || strlen(key) == 0 || strlen(key) > 63) {
+                        push_key(ld, key);
+                        rc = fail(ld, 0, "must be a string (keys: 1..63 bytes, as in static/i18n/en.json)");
+                        pop(ld);
+                        break;
+                    }
+                    c->ui.strings = realloc(c->ui.strings, sizeof(c->ui.strings[0]) * (c->ui.num_strings + 1));
+                    c->ui.strings[c->ui.num_strings].lang = strdup(lang);
+                    c->ui.strings[c->ui.num_strings].key = strdup(key);
+                    c->ui.strings[c->ui.num_strings++].value = strdup(json_string_value(v));
+                }
+            }
+            pop(ld);
+            if (rc != 0)
+                break;
+        }
+        pop(ld);
+    }
+    pop(ld);
+    return rc;
+}
+
 void gw_config_defaults(gw_config_t *c)
 {
     static const char *const cats[] = {"necessary", "functional", "analytics", "marketing"};
@@ -916,7 +958,7 @@ static int load_root(loader_t *ld, json_t *root)
 {
     static const char *const keys[] = {"listen",     "admin",   "upstream", "threads",     "proxy",   "log",
                                        "secrets_file", "policy", "categories", "regimes",   "geoip",   "store",
-                                       "enforcement", "cookies", "beacons",  "trackers",    "risk",    "html", "channel", NULL};
+                                       "enforcement", "cookies", "beacons",  "trackers",    "risk",    "html", "channel", "ui", NULL};
     static const char *const enforcement_names[] = {"enforce", "report-only"};
     gw_config_t *c = ld->conf;
     uint64_t threads = 0;
@@ -940,7 +982,7 @@ static int load_root(loader_t *ld, json_t *root)
     if (load_regimes(ld, root) != 0 || load_geoip(ld, root) != 0 || load_store(ld, root) != 0 ||
         get_enum(ld, root, "enforcement", enforcement_names, 2, &report_only) != 0 || load_cookies(ld, root) != 0 ||
         load_beacons(ld, root) != 0 || load_lists(ld, root, "trackers", 0) != 0 || load_lists(ld, root, "risk", 1) != 0 ||
-        load_html(ld, root) != 0 || load_channel(ld, root) != 0)
+        load_html(ld, root) != 0 || load_channel(ld, root) != 0 || load_ui(ld, root) != 0)
         return -1;
     c->report_only = report_only;
     return 0;
@@ -1060,6 +1102,12 @@ void gw_config_free(gw_config_t *c)
         free(c->geoip.trusted_proxies[i]);
     free(c->store.sqlite);
     free(c->channel.audit_log);
+    for (i = 0; i != c->ui.num_strings; ++i) {
+        free(c->ui.strings[i].lang);
+        free(c->ui.strings[i].key);
+        free(c->ui.strings[i].value);
+    }
+    free(c->ui.strings);
     for (i = 0; i != c->channel.num_csp_sources; ++i)
         free(c->channel.csp_sources[i]);
     free(c->cookies.database);

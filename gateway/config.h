@@ -110,6 +110,13 @@ typedef struct st_gw_config_t {
     } channel;
 
     struct {
+        struct {
+            char *lang, *key, *value;
+        } * strings; /* operator overrides of UI strings */
+        size_t num_strings;
+    } ui;
+
+    struct {
         int rewrite;       /* stream HTML pages through the rewriter (trackers, nonces, banner) */
         int inject_banner; /* inject the consent UI before </head> */
     } html;

@@ -28,6 +28,7 @@
 #include "rewrite.h"
 #include "store.h"
 #include "trackers.h"
+#include "ui.h"
 #include "front.h"
 #include "log.h"
 #include "metrics.h"
@@ -102,6 +103,13 @@ static int setup_hosts(void)
     add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
 
     pc = h2o_config_register_path(gw_rt.hosts[0], "/__consent", 0);
+    for (size_t i = 0; i != c->ui.num_strings; ++i)
+        if (gw_ui_override(c->ui.strings[i].lang, c->ui.strings[i].key, c->ui.strings[i].value) != 0) {
+            gw_error("ui.strings.%s.%s: not a usable override", c->ui.strings[i].lang, c->ui.strings[i].key);
+            return -1;
+        }
+    if (gw_ui_register(pc) != 0)
+        return -1;
     static const char *index_files[] = {"index.html", NULL};
     h2o_file_register(pc, gw_rt.static_dir, index_files, NULL, 0);
     add_metrics_logger(pc);

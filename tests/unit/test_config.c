@@ -57,7 +57,7 @@ static const bad_case_t bad[] = {
     {"{\"listen\": [{\"port\": 1}]}", "{", "missing required key \"upstream\""},
     {"{" MIN ", \"bogus\": 1}", "\"bogus\"", "bogus: unknown key (allowed here: listen, admin, upstream, threads, proxy, log, "
                                         "secrets_file, policy, categories, regimes, geoip, store, enforcement, cookies, beacons, "
-                                        "trackers, risk, html, channel)"},
+                                        "trackers, risk, html, channel, ui)"},
     {"{\"listen\": [{\"port\": 0}], \"upstream\": \"http://x\"}", "0}", "listen[0].port: must be in 1..65535, not 0"},
     {"{\"listen\": [{\"port\": 70000}], \"upstream\": \"http://x\"}", "70000", "listen[0].port: must be in 1..65535, not 70000"},
     {"{\"listen\": [{\"port\": \"80\"}], \"upstream\": \"http://x\"}", "\"80\"", "listen[0].port: must be an integer, not a string"},
