@@ -36,7 +36,7 @@ FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 MICRO_SRCS  := $(wildcard tests/bench/micro_*.c)
 MICRO_BINS  := $(MICRO_SRCS:tests/bench/%.c=$(BUILD)/rel/bench/%)
 
-.PHONY: all asan run test unit integration bench fuzz format lint deps clean check-deps
+.PHONY: all asan run test unit integration bench fuzz format lint deps clean check-deps tsan soak
 
 all: check-deps $(BUILD)/consentgate
 
@@ -92,6 +92,17 @@ unit: asan units
 
 integration: all asan
 	@tests/run.sh integration
+
+# ThreadSanitizer: the snapshot swap under concurrent readers (risk lists + qsbr)
+tsan: check-deps
+	@mkdir -p $(BUILD)/tsan
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) -std=gnu11 -O1 -g -fsanitize=thread $(WARN) -o $(BUILD)/tsan/test_risk_swap \
+	  tests/unit/test_risk_swap.c filters/risk.c gateway/qsbr.c -lcmocka $(LIBS)
+	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/test_risk_swap
+
+# the long crash test of the consent store: 50 SIGKILLs while consents are posted
+soak: all
+	python3 tests/integration/crashtest.py --kills 50 --binary $(BUILD)/consentgate
 
 # --- run --------------------------------------------------------------------
 run: deps
