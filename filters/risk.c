@@ -1,23 +1,24 @@
 /*
  * risk — risk-list engine. See risk.h for the contract.
  *
- * Layout of a list (one immutable object, two allocations besides its name and header):
+ * A list is one immutable object; besides its name and header it holds
  *   - `arena`: the entries back to back, each a record
  *       [u8 host_len][u8 flags][u16 path_len, native order][host][path][NUL]
- *     starting at offset 1 (offset 0 is never a record, so a zero slot means "empty").
- *     A URL entry's path follows its host, so "host/path" is one NUL-terminated string.
- *   - `slots`: an open-addressing table (linear probing, power-of-two size, load <= 3/4
- *     while building; the final size is the smallest power of two keeping it <= 3/4) of
- *     u64 = (upper 32 bits of the host's hash) << 32 | record offset. A probe compares
- *     the 32-bit fingerprint first and touches the arena only on a fingerprint match.
- * At 1M domains of ~21 bytes that is 8 bytes x 2^21 slots + ~26 bytes of record, about
- * 43 bytes per domain, with no per-entry allocation.
+ *     from offset 1 (a zero slot means "empty"). A URL entry's path follows its host, so
+ *     "host/path" is one NUL-terminated string. Serialisation walks the arena in order.
+ *   - `slots`: an open-addressing table (linear probing, power-of-two size, load <= 1/2)
+ *     of u64 = (upper 32 bits of the hash) << 32 | offset: a host entry's record, or with
+ *     GROUP_BIT the group of all URL entries of one host (see build_groups). A probe
+ *     compares the 32-bit fingerprint first and reads the arena on a fingerprint match.
+ *   - `filter` (lists of 64K entries or more): a split-block Bloom filter of the hosts,
+ *     ~1 byte per entry, that answers most clean names without touching the table.
+ * At 1M domains: 8 bytes x 2^21 slots + ~22 bytes of record + 1 byte of filter, about 40
+ * bytes per domain (at most ~56 just past a doubling), no per-entry allocation.
  *
- * Hash: FNV-1a over the host's bytes from the LAST to the first, then a 64-bit finaliser.
- * Read right to left, every parent domain of a host is a prefix of the byte stream, so one
- * pass over the host yields the hashes of the host and of all its parents (taken at each
- * '.'), and a lookup costs one pass plus one probe per label and list.
- * URL entries are hashed by their host only; a host may have several (one per path).
+ * Hash: the FNV-1a hashes of a host's labels, folded from the right (see label_hashes), so
+ * the pass that lowers and checks a looked-up host also yields the hash of every parent
+ * domain; a lookup then costs one probe per label and list, all prefetched at once.
+ * Building inserts entries in batches whose slots are prefetched together (see flush).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,6 +44,7 @@ enum {
     F_MARK = 128    /* edits: a remove[] item that named an entry (temporary lists only) */
 };
 #define KEY_FLAGS (F_URL | F_SUB | F_BOUNDARY)
+#define GROUP_BIT 0x80000000u /* in a slot's offset: a URL group in `groups`, not a record in `arena` */
 #define REC_HDR 4
 #define HEADER_MAX 8192
 #define UNICODE_INPUT_MAX 1024
@@ -55,7 +57,13 @@ struct st_gw_risk_list_t {
     int64_t updated_at_ms;
     int refs; /* sets holding this list; changed by writers only (under writer_lock) */
     uint64_t *slots;
-    size_t mask; /* mask + 1 slots */
+    size_t mask;      /* mask + 1 slots */
+    uint64_t *uslots; /* while building: URL entries by (host, path, flags), to find duplicates */
+    size_t umask;
+    uint8_t *groups; /* URL entries grouped by host (see build_groups), referenced by slots */
+    size_t groups_len;
+    uint32_t *filter;   /* large lists: split-block Bloom filter of the hosts, 8 words per block (NULL: none) */
+    size_t filter_mask; /* filter_mask + 1 blocks */
     uint8_t *arena;
     size_t arena_len, arena_cap;
     size_t count, hosts, ips, urls, suffixes;
@@ -71,24 +79,98 @@ struct st_gw_risk_set_t {
 
 /* ---- host normalisation ------------------------------------------------------------------ */
 
-/* WHATWG URL: forbidden domain code points (ASCII part) */
-static int
-is_forbidden(unsigned char c)
-{
-    return c <= 0x20 || c == 0x7f || (c != 0 && strchr("#%/:<>?@[\\]^|", c) != NULL);
-}
-
-/* letters, digits, hyphen (RFC 1123 §2.1) and underscore, which real lists hold (RFC 2181 §11 allows it in DNS) */
-static int
-is_ldh(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
+/*
+ * Byte classes of the ASCII host pass. C_FORBID: the WHATWG URL forbidden domain code
+ * points (controls, space, # % / : < > ? @ [ \ ] ^ |, DEL), plus every byte >= 0x80 (the
+ * Unicode path runs before). C_NAME: what an entry's label may hold, RFC 1123 letters,
+ * digits and hyphen, and '_', which real lists hold (RFC 2181 §11 allows it in DNS).
+ */
+enum { C_FORBID = 1, C_NAME = 2, C_UPPER = 4 };
+static const uint8_t cclass[256] = {
+    [0 ... 0x20] = C_FORBID, ['#'] = C_FORBID,       ['%'] = C_FORBID, ['/'] = C_FORBID, [':'] = C_FORBID,
+    ['<'] = C_FORBID,        ['>'] = C_FORBID,       ['?'] = C_FORBID, ['@'] = C_FORBID, ['['] = C_FORBID,
+    ['\\'] = C_FORBID,       [']'] = C_FORBID,       ['^'] = C_FORBID, ['|'] = C_FORBID, [0x7f ... 0xff] = C_FORBID,
+    ['a' ... 'z'] = C_NAME,  ['0' ... '9'] = C_NAME, ['-'] = C_NAME,   ['_'] = C_NAME,   ['A' ... 'Z'] = C_NAME | C_UPPER,
+};
 
 static char
 lower(char c)
 {
     return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
+/*
+ * Host hashing. A host's hash folds the FNV-1a hashes of its labels from the right, so the
+ * hash of every parent domain is an intermediate value of the host's own: the lookup pass
+ * that lowers and checks the host also hashes its labels, and one fold per label gives
+ * the hashes of all levels. IP literals are hashed the same way and probed at level 0 only.
+ */
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+#define MAX_LABELS (GW_RISK_HOST_MAX / 2 + 1)
+
+typedef struct st_labels_t {
+    size_t n;
+    uint8_t start[MAX_LABELS];
+    uint64_t hash[MAX_LABELS];
+} labels_t;
+
+static uint64_t
+fmix64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ull;
+    k ^= k >> 33;
+    return k;
+}
+
+static uint64_t
+fold(uint64_t h, uint64_t label_hash)
+{
+    h = (h ^ label_hash) * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 32);
+}
+
+/* splits s[0..n) at '.' and hashes each label */
+static void
+label_hashes(const char *s, size_t n, labels_t *lab)
+{
+    uint64_t h = FNV_OFFSET;
+    lab->n = 0, lab->start[0] = 0;
+    for (size_t i = 0; i != n; ++i) {
+        if (s[i] == '.') {
+            lab->hash[lab->n++] = h;
+            lab->start[lab->n] = (uint8_t)(i + 1);
+            h = FNV_OFFSET;
+        } else {
+            h = (h ^ (unsigned char)s[i]) * FNV_PRIME;
+        }
+    }
+    lab->hash[lab->n++] = h;
+}
+
+/* hs[k]: the hash of the suffix starting at label k (k = 0: the whole host) */
+static void
+level_hashes(const labels_t *lab, uint64_t *hs)
+{
+    uint64_t h = 0;
+    for (size_t k = lab->n; k-- != 0;) {
+        h = fold(h, lab->hash[k]);
+        hs[k] = fmix64(h);
+    }
+}
+
+static uint64_t
+hash_host(const char *s, size_t n)
+{
+    labels_t lab;
+    uint64_t h = 0;
+    label_hashes(s, n, &lab);
+    for (size_t k = lab.n; k-- != 0;)
+        h = fold(h, lab.hash[k]);
+    return fmix64(h);
 }
 
 /* WHATWG URL "IPv4 number parser": 0 with *v (capped at 2^33 when larger), or -1 */
@@ -177,10 +259,17 @@ ipv6_parse(const char *s, size_t n, char *out)
     return (int)strlen(out);
 }
 
-/* an ASCII host (any case) -> normalised; see gw_risk_normalize_host */
+/*
+ * An ASCII host (any case) -> normalised (see gw_risk_normalize_host), in one pass that
+ * lowers, checks and hashes each label into *lab.
+ */
 static int
-normalize_ascii(const char *s, size_t n, int flags, char *out, gw_risk_host_kind_t *kind)
+normalize_ascii(const char *s, size_t n, int flags, char *out, gw_risk_host_kind_t *kind, labels_t *lab)
 {
+    int strict = !(flags & GW_RISK_NORM_LOOKUP), rc;
+    uint64_t h = FNV_OFFSET;
+    size_t start = 0;
+
     if (n != 0 && s[n - 1] == '.')
         --n;
     if (n == 0 || n > GW_RISK_HOST_MAX)
@@ -192,29 +281,38 @@ normalize_ascii(const char *s, size_t n, int flags, char *out, gw_risk_host_kind
             ++s, n -= 2;
         }
         *kind = GW_RISK_HOST_IPV6;
-        return ipv6_parse(s, n, out);
+        if ((rc = ipv6_parse(s, n, out)) > 0)
+            label_hashes(out, (size_t)rc, lab);
+        return rc;
     }
-    for (size_t i = 0; i != n; ++i) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x80 || is_forbidden(c))
+    lab->n = 0, lab->start[0] = 0;
+    for (size_t i = 0;; ++i) {
+        if (i == n || s[i] == '.') {
+            if (i == start || i - start > 63)
+                return -1;
+            if (strict && (out[start] == '-' || out[i - 1] == '-'))
+                return -1; /* RFC 1123 §2.1: a label neither starts nor ends with a hyphen */
+            lab->hash[lab->n++] = h;
+            if (i == n)
+                break;
+            out[i] = '.';
+            start = i + 1, lab->start[lab->n] = (uint8_t)start, h = FNV_OFFSET;
+            continue;
+        }
+        unsigned char c = (unsigned char)s[i], cl = cclass[c];
+        if ((cl & C_FORBID) || (strict && !(cl & C_NAME)))
             return -1;
-        out[i] = lower((char)c);
+        if (cl & C_UPPER)
+            c += 'a' - 'A';
+        out[i] = (char)c;
+        h = (h ^ c) * FNV_PRIME;
     }
     out[n] = '\0';
     if (ends_in_number(out, n)) {
         *kind = GW_RISK_HOST_IPV4;
-        return ipv4_parse(out, n, out);
-    }
-    for (size_t start = 0, i = 0; i <= n; ++i) {
-        if (i == n || out[i] == '.') {
-            if (i == start || i - start > 63)
-                return -1;
-            if (!(flags & GW_RISK_NORM_LOOKUP) && (out[start] == '-' || out[i - 1] == '-'))
-                return -1; /* RFC 1123 §2.1: a label neither starts nor ends with a hyphen */
-            start = i + 1;
-        } else if (!(flags & GW_RISK_NORM_LOOKUP) && !is_ldh((unsigned char)out[i])) {
-            return -1;
-        }
+        if ((rc = ipv4_parse(out, n, out)) > 0)
+            label_hashes(out, (size_t)rc, lab);
+        return rc;
     }
     *kind = GW_RISK_HOST_NAME;
     return (int)n;
@@ -413,77 +511,30 @@ Exit:
     return ret;
 }
 
-int
-gw_risk_normalize_host(const char *in, size_t len, int flags, char *out, gw_risk_host_kind_t *kind)
+static int
+normalize(const char *in, size_t len, int flags, char *out, gw_risk_host_kind_t *kind, labels_t *lab)
 {
-    gw_risk_host_kind_t k;
     char tmp[GW_RISK_HOST_MAX + 2];
     size_t i;
     int n;
 
-    if (kind == NULL)
-        kind = &k;
     if (in == NULL || len == 0)
         return -1;
     for (i = 0; i != len && (unsigned char)in[i] < 0x80; ++i)
         ;
     if (i == len)
-        return normalize_ascii(in, len, flags, out, kind);
+        return normalize_ascii(in, len, flags, out, kind, lab);
     if ((n = unicode_to_ascii(in, len, tmp, sizeof(tmp))) < 0)
         return -1;
-    return normalize_ascii(tmp, (size_t)n, flags, out, kind);
+    return normalize_ascii(tmp, (size_t)n, flags, out, kind, lab);
 }
 
-/* ---- hashing ----------------------------------------------------------------------------- */
-
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
-
-static uint64_t
-fmix64(uint64_t k)
+int
+gw_risk_normalize_host(const char *in, size_t len, int flags, char *out, gw_risk_host_kind_t *kind)
 {
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdull;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ull;
-    k ^= k >> 33;
-    return k;
-}
-
-static uint64_t
-hash_host(const char *s, size_t n)
-{
-    uint64_t h = FNV_OFFSET;
-    while (n != 0)
-        h = (h ^ (unsigned char)s[--n]) * FNV_PRIME;
-    return fmix64(h);
-}
-
-/*
- * Hashes of host[0..n) and of each parent, most specific first: hs[i] is the hash of
- * host + starts[i]. IP literals have no parents. Returns the number of levels.
- */
-static size_t
-level_hashes(const char *host, size_t n, gw_risk_host_kind_t kind, uint64_t *hs, uint8_t *starts)
-{
-    uint8_t rev_starts[GW_RISK_HOST_MAX / 2 + 1];
-    uint64_t rev[GW_RISK_HOST_MAX / 2 + 1], h = FNV_OFFSET;
-    size_t nl = 0;
-    if (kind != GW_RISK_HOST_NAME) {
-        hs[0] = hash_host(host, n), starts[0] = 0;
-        return 1;
-    }
-    for (size_t i = n; i-- != 0;) {
-        if (host[i] == '.') {
-            rev[nl] = fmix64(h), rev_starts[nl] = (uint8_t)(i + 1);
-            ++nl;
-        }
-        h = (h ^ (unsigned char)host[i]) * FNV_PRIME;
-    }
-    hs[0] = fmix64(h), starts[0] = 0;
-    for (size_t i = 0; i != nl; ++i)
-        hs[1 + i] = rev[nl - 1 - i], starts[1 + i] = rev_starts[nl - 1 - i];
-    return nl + 1;
+    gw_risk_host_kind_t k;
+    labels_t lab;
+    return normalize(in, len, flags, out, kind != NULL ? kind : &k, &lab);
 }
 
 /* ---- records and the table --------------------------------------------------------------- */
@@ -550,7 +601,7 @@ static size_t
 slots_for(size_t count)
 {
     size_t cap = 16;
-    while (cap / 4 * 3 < count)
+    while (cap / 2 < count)
         cap *= 2;
     return cap;
 }
@@ -564,28 +615,59 @@ table_insert(uint64_t *slots, size_t mask, uint64_t h, size_t off)
     slots[i] = (h >> 32) << 32 | off;
 }
 
+/* the key of a URL entry in uslots: host, path (any case) and the flags that change its meaning */
+static uint64_t
+url_hash(const char *host, size_t hlen, unsigned flags, const char *path, size_t plen)
+{
+    uint64_t h = FNV_OFFSET;
+    for (size_t i = 0; i != hlen; ++i)
+        h = (h ^ (unsigned char)host[i]) * FNV_PRIME;
+    h = (h ^ (0x100 | (flags & KEY_FLAGS))) * FNV_PRIME;
+    for (size_t i = 0; i != plen; ++i)
+        h = (h ^ (unsigned char)lower(path[i])) * FNV_PRIME;
+    return fmix64(h);
+}
+
+static uint64_t
+rec_hash(const uint8_t *r)
+{
+    return (r[1] & F_URL) ? url_hash(rec_host(r), rec_hlen(r), r[1], rec_path(r), rec_plen(r))
+                          : hash_host(rec_host(r), rec_hlen(r));
+}
+
+/* rebuilds slots (host entries) or uslots (URL entries) with cap slots from the arena */
 static int
-table_resize(gw_risk_list_t *l, size_t cap)
+table_resize(gw_risk_list_t *l, int urls, size_t cap)
 {
     uint64_t *slots = calloc(cap, sizeof(*slots));
     if (slots == NULL)
         return -1;
     for (size_t off = 1; off < l->arena_len; off += rec_size(l->arena + off)) {
         const uint8_t *r = l->arena + off;
-        table_insert(slots, cap - 1, hash_host(rec_host(r), rec_hlen(r)), off);
+        if (((r[1] & F_URL) != 0) == urls)
+            table_insert(slots, cap - 1, rec_hash(r), off);
     }
-    free(l->slots);
-    l->slots = slots, l->mask = cap - 1;
+    if (urls) {
+        free(l->uslots);
+        l->uslots = slots, l->umask = cap - 1;
+    } else {
+        free(l->slots);
+        l->slots = slots, l->mask = cap - 1;
+    }
     return 0;
 }
 
-/* the record with exactly this key (host, kind, path), or NULL */
+/* while building: the entry with exactly this key (h: entry_hash()), or NULL */
 static uint8_t *
 table_find(const gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned flags, const char *path, size_t plen)
 {
+    const uint64_t *slots = (flags & F_URL) ? l->uslots : l->slots;
+    size_t mask = (flags & F_URL) ? l->umask : l->mask;
     uint32_t fp = (uint32_t)(h >> 32);
-    for (size_t i = h & l->mask;; i = (i + 1) & l->mask) {
-        uint64_t s = l->slots[i];
+    if (slots == NULL)
+        return NULL;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        uint64_t s = slots[i];
         uint8_t *r;
         if (s == 0)
             return NULL;
@@ -598,23 +680,127 @@ table_find(const gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, u
     }
 }
 
-/* the psl context used to flag public suffixes (load time only) */
+static uint64_t
+entry_hash(const char *host, size_t hlen, unsigned flags, const char *path, size_t plen)
+{
+    return (flags & F_URL) ? url_hash(host, hlen, flags, path, plen) : hash_host(host, hlen);
+}
+
+/*
+ * Public suffixes, to flag entries that cover a whole registry (load time only). libpsl
+ * answers one name in ~0.7 us, too slow for a 1M-entry reload, so the rules of the list
+ * libpsl was built with (psl_builtin_filename(), Debian's publicsuffix package) are read
+ * once into a hash table and matched as libpsl does: a name is a public suffix when a
+ * rule names it, a wildcard rule names it or its parent, and no exception rule names it.
+ * Without that file, libpsl itself is asked (psl_latest()).
+ * Unit tests check the two agree on every rule of the file.
+ */
+enum { RULE_NORMAL = 1, RULE_WILDCARD = 2, RULE_EXCEPTION = 4 };
+
+typedef struct st_psl_rules_t {
+    uint64_t *slots; /* hash << 32 | index + 1 */
+    size_t mask;
+    char **names;
+    uint8_t *types;
+    size_t count;
+} psl_rules_t;
+
+static psl_rules_t *rules;
 static const psl_ctx_t *psl;
 static pthread_once_t psl_once = PTHREAD_ONCE_INIT;
+
+static uint8_t *
+rule_find(psl_rules_t *t, const char *name, size_t len, int add)
+{
+    uint64_t h = hash_host(name, len);
+    for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
+        if (t->slots[i] == 0) {
+            char *copy;
+            if (!add || t->count == t->mask / 2 || (copy = strndup(name, len)) == NULL)
+                return NULL;
+            t->names[t->count] = copy, t->types[t->count] = 0;
+            t->slots[i] = (h >> 32) << 32 | ++t->count;
+            return &t->types[t->count - 1];
+        }
+        if ((uint32_t)(t->slots[i] >> 32) == (uint32_t)(h >> 32)) {
+            size_t k = (uint32_t)t->slots[i] - 1;
+            if (strlen(t->names[k]) == len && memcmp(t->names[k], name, len) == 0)
+                return &t->types[k];
+        }
+    }
+}
+
+static psl_rules_t *
+rules_load(const char *path)
+{
+    FILE *f = path != NULL ? fopen(path, "r") : NULL;
+    psl_rules_t *t = NULL;
+    char line[1024];
+    if (f == NULL)
+        return NULL;
+    if ((t = calloc(1, sizeof(*t))) == NULL || (t->slots = calloc(1 << 16, sizeof(*t->slots))) == NULL ||
+        (t->names = calloc(1 << 15, sizeof(*t->names))) == NULL || (t->types = calloc(1 << 15, 1)) == NULL)
+        goto Error;
+    t->mask = (1 << 16) - 1;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char *r = line, name[GW_RISK_HOST_MAX + 1];
+        size_t len = strcspn(line, " \t\r\n");
+        unsigned type = RULE_NORMAL;
+        gw_risk_host_kind_t kind;
+        labels_t lab;
+        uint8_t *slot;
+        int n;
+        if (len == 0 || (len >= 2 && r[0] == '/' && r[1] == '/'))
+            continue;
+        if (r[0] == '!')
+            ++r, --len, type = RULE_EXCEPTION;
+        else if (len > 2 && r[0] == '*' && r[1] == '.')
+            r += 2, len -= 2, type = RULE_WILDCARD; /* stored under the parent */
+        if ((n = normalize(r, len, 0, name, &kind, &lab)) < 0 || kind != GW_RISK_HOST_NAME)
+            continue;
+        if ((slot = rule_find(t, name, (size_t)n, 1)) == NULL)
+            goto Error;
+        *slot |= (uint8_t)type;
+    }
+    fclose(f);
+    return t;
+Error:
+    fclose(f);
+    if (t != NULL) {
+        for (size_t i = 0; i != t->count; ++i)
+            free(t->names[i]);
+        free(t->slots), free(t->names), free(t->types), free(t);
+    }
+    return NULL;
+}
 
 static void
 psl_init(void)
 {
+    if ((rules = rules_load(psl_builtin_filename())) != NULL)
+        return;
     psl = psl_latest(NULL); /* the newer of the system's list and the built-in one */
     if (psl == NULL)
         psl = psl_builtin();
 }
 
+/* is the normalised name host[0..len) (NUL-terminated) a public suffix? single labels are */
 static int
-is_public_suffix(const char *host)
+is_public_suffix(const char *host, size_t len)
 {
+    const char *dot = memchr(host, '.', len);
+    const uint8_t *type;
+    if (dot == NULL)
+        return 1;
     pthread_once(&psl_once, psl_init);
-    return psl != NULL && psl_is_public_suffix2(psl, host, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
+    if (rules == NULL)
+        return psl != NULL && psl_is_public_suffix2(psl, host, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
+    if ((type = rule_find(rules, host, len, 0)) != NULL && (*type & RULE_EXCEPTION))
+        return 0;
+    if (type != NULL && (*type & (RULE_NORMAL | RULE_WILDCARD)))
+        return 1; /* libpsl takes `*.nom.br` to make `nom.br` a suffix too */
+    type = rule_find(rules, dot + 1, (size_t)(host + len - dot - 1), 0);
+    return type != NULL && (*type & RULE_WILDCARD);
 }
 
 static gw_risk_list_t *
@@ -638,22 +824,27 @@ list_new(const char *name, gw_list_format_t format, gw_risk_action_t action, siz
 }
 
 /*
- * Adds an entry (host already normalised; suffix: 0/1 known, -1 to ask libpsl). Returns 1
- * when added, 0 when already present, -1 on ENOMEM or a full arena.
+ * Adds an entry (host already normalised, h its entry_hash(); suffix: 0/1 known, -1 to
+ * look up). Returns 1 when added, 0 when already present, -1 on ENOMEM or a full arena.
  */
 static int
-list_put(gw_risk_list_t *l, const char *host, size_t hlen, unsigned flags, const char *path, size_t plen, int suffix)
+list_put(gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned flags, const char *path, size_t plen, int suffix)
 {
-    uint64_t h = hash_host(host, hlen);
     size_t need = REC_HDR + hlen + plen + 1, off;
     uint16_t p16 = (uint16_t)plen;
     uint8_t *r;
 
     if (table_find(l, h, host, hlen, flags, path, plen) != NULL)
         return 0;
-    if ((l->count + 1) > (l->mask + 1) / 4 * 3 && table_resize(l, (l->mask + 1) * 2) != 0)
+    if (flags & F_URL) {
+        if (l->uslots == NULL && table_resize(l, 1, 16) != 0)
+            return -1;
+        if (l->urls + 1 > (l->umask + 1) / 2 && table_resize(l, 1, (l->umask + 1) * 2) != 0)
+            return -1;
+    } else if (l->hosts + l->ips + 1 > (l->mask + 1) / 2 && table_resize(l, 0, (l->mask + 1) * 2) != 0) {
         return -1;
-    if (l->arena_len + need > UINT32_MAX)
+    }
+    if (l->arena_len + need >= GROUP_BIT)
         return -1;
     if (l->arena_len + need > l->arena_cap) {
         size_t cap = l->arena_cap * 2 > l->arena_len + need ? l->arena_cap * 2 : l->arena_len + need;
@@ -665,7 +856,7 @@ list_put(gw_risk_list_t *l, const char *host, size_t hlen, unsigned flags, const
     flags &= ~(unsigned)(F_SUFFIX | F_MARK);
     if (!(flags & (F_URL | F_IP))) {
         if (suffix < 0)
-            suffix = memchr(host, '.', hlen) == NULL || is_public_suffix(host);
+            suffix = is_public_suffix(host, hlen);
         if (suffix)
             flags |= F_SUFFIX, ++l->suffixes;
     }
@@ -678,7 +869,10 @@ list_put(gw_risk_list_t *l, const char *host, size_t hlen, unsigned flags, const
         memcpy(r + REC_HDR + hlen, path, plen);
     r[REC_HDR + hlen + plen] = '\0';
     l->arena_len += need;
-    table_insert(l->slots, l->mask, h, off);
+    if (flags & F_URL)
+        table_insert(l->uslots, l->umask, h, off);
+    else
+        table_insert(l->slots, l->mask, h, off);
     ++l->count;
     if (flags & F_URL)
         ++l->urls;
@@ -689,18 +883,218 @@ list_put(gw_risk_list_t *l, const char *host, size_t hlen, unsigned flags, const
     return 1;
 }
 
-/* shrinks the table and the arena to fit; cannot fail (keeps the larger ones on ENOMEM) */
+/*
+ * The filter of a large list (split-block Bloom filter, as in Impala and Parquet: a 32-byte
+ * block per key, one bit set in each of its 8 words; ~8.4 bits per entry, ~2% false
+ * positives). The table of a large list does not fit in the caches; the filter does, so a
+ * lookup of a name that is not listed, the usual case, costs no memory access per label.
+ */
+#define FILTER_MIN_ENTRIES 65536
+
+static const uint32_t filter_salt[8] = {0x47b6137bu, 0x44974d91u, 0x8824ad5bu, 0xa2b7289du,
+                                        0x705495c7u, 0x2df1424bu, 0x9efc4947u, 0x5c6bfb31u};
+
+static uint32_t *
+filter_block(const gw_risk_list_t *l, uint64_t h, uint32_t *key)
+{
+    uint64_t g = h * 0x9e3779b97f4a7c15ull; /* bits independent of the slot index and the fingerprint */
+    *key = (uint32_t)g;
+    return l->filter + ((g >> 32) & l->filter_mask) * 8;
+}
+
+static int
+filter_may_hold(const gw_risk_list_t *l, uint64_t h)
+{
+    uint32_t key, *b;
+    if (l->filter == NULL)
+        return 1;
+    b = filter_block(l, h, &key);
+    for (int i = 0; i != 8; ++i)
+        if (!(b[i] & (1u << ((key * filter_salt[i]) >> 27))))
+            return 0;
+    return 1;
+}
+
 static void
+filter_build(gw_risk_list_t *l)
+{
+    size_t blocks = 1;
+    while (blocks * 32 < l->count)
+        blocks *= 2;
+    if (l->count < FILTER_MIN_ENTRIES || (l->filter = calloc(blocks * 8, sizeof(*l->filter))) == NULL)
+        return; /* without a filter lookups are only slower */
+    l->filter_mask = blocks - 1;
+    for (size_t off = 1; off < l->arena_len; off += rec_size(l->arena + off)) {
+        const uint8_t *r = l->arena + off;
+        uint32_t key, *b = filter_block(l, hash_host(rec_host(r), rec_hlen(r)), &key);
+        for (int i = 0; i != 8; ++i)
+            b[i] |= 1u << ((key * filter_salt[i]) >> 27);
+    }
+}
+
+/*
+ * URL entries grouped by host. A host's URL entries are one group record in `groups`,
+ * referenced by one slot (its offset with GROUP_BIT set), however many paths it has
+ * (URLhaus lists 1,450 github.com URLs):
+ *   [u8 host_len][3 x u8 0][u32 n][host][NUL][pad to 4][u32 entry offsets, sorted][i32 parents]
+ * The entries are sorted by path, ASCII case folded, and parent[i] is the nearest entry
+ * before i that is a prefix of entry i (-1: none). The entries that are prefixes of a
+ * request path P are then all on the parent chain of the greatest entry <= P (as in
+ * cookie_db.c): one binary search and a walk up that chain find the longest one.
+ */
+static size_t
+group_host_off(size_t hlen)
+{
+    return (8 + hlen + 1 + 3) & ~(size_t)3;
+}
+
+static int
+pathcmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    for (size_t i = 0; i != alen && i != blen; ++i)
+        if (lower(a[i]) != lower(b[i]))
+            return (unsigned char)lower(a[i]) < (unsigned char)lower(b[i]) ? -1 : 1;
+    return alen < blen ? -1 : alen > blen;
+}
+
+static int
+url_cmp(const void *x, const void *y, void *arena)
+{
+    const uint8_t *a = (const uint8_t *)arena + *(const uint32_t *)x, *b = (const uint8_t *)arena + *(const uint32_t *)y;
+    size_t al = rec_hlen(a), bl = rec_hlen(b);
+    int c = memcmp(rec_host(a), rec_host(b), al < bl ? al : bl);
+    if (c != 0 || al != bl)
+        return c != 0 ? c : al < bl ? -1 : 1;
+    c = pathcmp(rec_path(a), rec_plen(a), rec_path(b), rec_plen(b));
+    return c != 0 ? c : *(const uint32_t *)x < *(const uint32_t *)y ? -1 : 1; /* stable */
+}
+
+static int
+same_host(const uint8_t *a, const uint8_t *b)
+{
+    return rec_hlen(a) == rec_hlen(b) && memcmp(rec_host(a), rec_host(b), rec_hlen(a)) == 0;
+}
+
+static int
+build_groups(gw_risk_list_t *l)
+{
+    uint32_t *offs, *stack = NULL;
+    size_t n = 0, ngroups = 0, len = 0;
+    if ((offs = malloc(l->urls * sizeof(*offs))) == NULL || (stack = malloc(l->urls * sizeof(*stack))) == NULL)
+        goto Error;
+    for (size_t off = 1; off < l->arena_len; off += rec_size(l->arena + off))
+        if (l->arena[off + 1] & F_URL)
+            offs[n++] = (uint32_t)off;
+    qsort_r(offs, n, sizeof(*offs), url_cmp, l->arena);
+    for (size_t i = 0, j; i != n; i = j) {
+        for (j = i + 1; j != n && same_host(l->arena + offs[j], l->arena + offs[i]); ++j)
+            ;
+        len += group_host_off(rec_hlen(l->arena + offs[i])) + (j - i) * 8, ++ngroups;
+    }
+    if (len >= GROUP_BIT || (l->groups = calloc(1, len)) == NULL || table_resize(l, 0, slots_for(l->hosts + l->ips + ngroups)) != 0)
+        goto Error;
+    l->groups_len = len;
+    len = 0;
+    for (size_t i = 0, j; i != n; i = j) {
+        const uint8_t *r = l->arena + offs[i];
+        uint8_t *g = l->groups + len;
+        size_t hlen = rec_hlen(r), depth = 0;
+        uint32_t cnt, *ent;
+        int32_t *parent;
+        for (j = i + 1; j != n && same_host(l->arena + offs[j], r); ++j)
+            ;
+        cnt = (uint32_t)(j - i);
+        ent = (uint32_t *)(g + group_host_off(hlen));
+        parent = (int32_t *)(ent + cnt);
+        g[0] = (uint8_t)hlen;
+        memcpy(g + 4, &cnt, 4);
+        memcpy(g + 8, rec_host(r), hlen);
+        for (uint32_t k = 0; k != cnt; ++k) {
+            const uint8_t *e = l->arena + offs[i + k];
+            ent[k] = offs[i + k];
+            /* stack: the chain of prefixes ending at the previous entry; drop what is not a prefix of this one */
+            while (depth != 0) {
+                const uint8_t *t = l->arena + ent[stack[depth - 1]];
+                if (rec_plen(t) <= rec_plen(e) && casecmp_n(rec_path(t), rec_path(e), rec_plen(t)) == 0)
+                    break;
+                --depth;
+            }
+            parent[k] = depth != 0 ? (int32_t)stack[depth - 1] : -1;
+            stack[depth++] = k;
+        }
+        table_insert(l->slots, l->mask, hash_host(rec_host(r), hlen), len | GROUP_BIT);
+        len += group_host_off(hlen) + cnt * 8;
+    }
+    free(offs);
+    free(stack);
+    free(l->uslots);
+    l->uslots = NULL, l->umask = 0;
+    return 0;
+Error:
+    free(offs);
+    free(stack);
+    return -1;
+}
+
+/* the longest URL entry of group g matching path (exact: the request's own host; else F_SUB only), or NULL */
+static const uint8_t *
+group_match(const gw_risk_list_t *l, const uint8_t *g, int exact, const char *path, size_t path_len)
+{
+    uint32_t n;
+    memcpy(&n, g + 4, 4);
+    const uint32_t *ent = (const uint32_t *)(g + group_host_off(g[0]));
+    const int32_t *parent = (const int32_t *)(ent + n);
+    size_t lo = 0, hi = n;
+    while (lo < hi) { /* the first entry > path */
+        size_t mid = (lo + hi) / 2;
+        const uint8_t *r = l->arena + ent[mid];
+        if (pathcmp(rec_path(r), rec_plen(r), path, path_len) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (int32_t i = (int32_t)lo - 1; i >= 0; i = parent[i]) {
+        const uint8_t *r = l->arena + ent[i];
+        if ((exact || (r[1] & F_SUB)) && path_matches(r, path, path_len))
+            return r;
+    }
+    return NULL;
+}
+
+/* groups URL entries, shrinks the table and the arena to fit, builds the filter; -1 on ENOMEM */
+static int
 list_finish(gw_risk_list_t *l)
 {
     uint8_t *a;
-    if (slots_for(l->count) < l->mask + 1)
-        (void)table_resize(l, slots_for(l->count));
     if (l->arena_len < l->arena_cap && (a = realloc(l->arena, l->arena_len)) != NULL)
         l->arena = a, l->arena_cap = l->arena_len;
+    if (l->urls != 0) {
+        if (build_groups(l) != 0)
+            return -1;
+    } else if (slots_for(l->count) < l->mask + 1) {
+        (void)table_resize(l, 0, slots_for(l->count));
+    }
+    filter_build(l);
+    return 0;
 }
 
 /* ---- parsers ----------------------------------------------------------------------------- */
+
+/*
+ * Entries wait in a batch so that the table slots of BATCH of them are prefetched before
+ * they are inserted: at 1M entries the table is far larger than the caches and a reload
+ * would otherwise wait for one memory access per entry.
+ */
+#define BATCH 32
+
+typedef struct st_pending_t {
+    uint64_t hash;
+    size_t hlen, plen;
+    unsigned flags;
+    int suffix, counted;
+    char host[GW_RISK_HOST_MAX + 1];
+    char path[GW_RISK_PATH_MAX];
+} pending_t;
 
 typedef struct st_parse_ctx_t {
     gw_risk_list_t *list;
@@ -708,7 +1102,40 @@ typedef struct st_parse_ctx_t {
     size_t line;   /* current line (or item) number */
     int in_remove; /* edits: items of remove[] */
     int nomem;
+    size_t npending;
+    pending_t *pending; /* BATCH entries */
 } parse_ctx_t;
+
+static void
+flush(parse_ctx_t *c)
+{
+    gw_risk_list_t *l = c->list;
+    for (size_t i = 0; i != c->npending; ++i)
+        __builtin_prefetch(&l->slots[c->pending[i].hash & l->mask]);
+    for (size_t i = 0; i != c->npending && !c->nomem; ++i) {
+        pending_t *e = &c->pending[i];
+        int rc = list_put(l, e->hash, e->host, e->hlen, e->flags, e->path, e->plen, e->suffix);
+        if (rc < 0)
+            c->nomem = 1;
+        else if (e->counted)
+            ++*(rc == 0 ? &c->rep->duplicates : &c->rep->added);
+    }
+    c->npending = 0;
+}
+
+static void
+push(parse_ctx_t *c, const char *host, size_t hlen, unsigned flags, const char *path, size_t plen, int suffix, int counted)
+{
+    pending_t *e = &c->pending[c->npending++];
+    e->hash = entry_hash(host, hlen, flags, path, plen);
+    e->hlen = hlen, e->plen = plen, e->flags = flags, e->suffix = suffix, e->counted = counted;
+    memcpy(e->host, host, hlen);
+    e->host[hlen] = '\0';
+    if (plen != 0)
+        memcpy(e->path, path, plen);
+    if (c->npending == BATCH)
+        flush(c);
+}
 
 /* copies text into dst as valid UTF-8 of at most GW_RISK_REJECT_TEXT bytes (bad bytes and controls -> '?') */
 static void
@@ -745,16 +1172,7 @@ reject(parse_ctx_t *c, const char *text, size_t len)
 static void
 add(parse_ctx_t *c, const char *host, size_t hlen, gw_risk_host_kind_t kind, unsigned flags, const char *path, size_t plen)
 {
-    int rc;
-    if (kind != GW_RISK_HOST_NAME)
-        flags |= F_IP;
-    rc = list_put(c->list, host, hlen, flags, path, plen, -1);
-    if (rc < 0)
-        c->nomem = 1;
-    else if (rc == 0)
-        ++c->rep->duplicates;
-    else
-        ++c->rep->added;
+    push(c, host, hlen, kind != GW_RISK_HOST_NAME ? flags | F_IP : flags, path, plen, -1, 1);
 }
 
 static int
@@ -1145,17 +1563,21 @@ gw_risk_list_parse(const char *name, gw_list_format_t format, gw_risk_action_t a
                    gw_risk_report_t *report)
 {
     gw_risk_report_t dummy;
-    parse_ctx_t c = {NULL, report != NULL ? report : &dummy, 0, 0, 0};
+    parse_ctx_t c = {NULL, report != NULL ? report : &dummy, 0, 0, 0, 0, NULL};
     size_t lines = 0, pos = 0;
     int in_header = 1;
 
     report_reset(c.rep);
     if (buf == NULL)
         len = 0;
-    for (size_t i = 0; i != len; ++i)
-        lines += buf[i] == '\n';
-    if ((c.list = list_new(name, format, action, lines + 1)) == NULL)
+    for (const char *p = buf; p != NULL && (p = memchr(p, '\n', (size_t)(buf + len - p))) != NULL; ++p)
+        ++lines;
+    if ((c.pending = malloc(BATCH * sizeof(*c.pending))) == NULL)
         return NULL;
+    if ((c.list = list_new(name, format, action, lines + 1)) == NULL) {
+        free(c.pending);
+        return NULL;
+    }
     if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
         pos = 3;
     while (pos < len && !c.nomem) {
@@ -1177,12 +1599,13 @@ gw_risk_list_parse(const char *name, gw_list_format_t format, gw_risk_action_t a
         in_header = 0;
         parse_line(&c, s, n);
     }
+    flush(&c);
+    free(c.pending);
     c.rep->lines = c.line;
-    if (c.nomem) {
+    if (c.nomem || list_finish(c.list) != 0) {
         gw_risk_list_free(c.list);
         return NULL;
     }
-    list_finish(c.list);
     c.rep->entries = c.list->count;
     return c.list;
 }
@@ -1215,12 +1638,12 @@ gw_risk_list_t *
 gw_risk_list_edit(const gw_risk_list_t *old, const gw_risk_str_t *add_items, size_t nadd, const gw_risk_str_t *remove,
                   size_t nremove, gw_risk_report_t *report)
 {
-    gw_risk_report_t dummy, scratch;
-    parse_ctx_t c = {NULL, report != NULL ? report : &dummy, 0, 1, 0};
+    gw_risk_report_t dummy;
+    parse_ctx_t c = {NULL, report != NULL ? report : &dummy, 0, 1, 0, 0, NULL};
     gw_risk_list_t *rm = NULL, *nl = NULL;
 
     report_reset(c.rep);
-    if (old == NULL)
+    if (old == NULL || (c.pending = malloc(BATCH * sizeof(*c.pending))) == NULL)
         return NULL;
     /* remove[] items, parsed in the list's format into a scratch list */
     if ((rm = list_new(old->name, old->format, old->action, nremove)) == NULL)
@@ -1231,44 +1654,48 @@ gw_risk_list_edit(const gw_risk_list_t *old, const gw_risk_str_t *add_items, siz
         if (item_ok(&c, &remove[i]))
             parse_line(&c, remove[i].base, remove[i].len);
     }
+    flush(&c);
     if (c.nomem)
         goto NoMem;
     /* old entries minus the removed ones */
     if ((nl = list_new(old->name, old->format, old->action, old->count + nadd)) == NULL || copy_header(nl, old) != 0)
         goto NoMem;
+    c.list = nl;
     for (size_t off = 1; off < old->arena_len; off += rec_size(old->arena + off)) {
         const uint8_t *r = old->arena + off;
-        uint8_t *hit = rm->count == 0 ? NULL
-                                      : table_find(rm, hash_host(rec_host(r), rec_hlen(r)), rec_host(r), rec_hlen(r), r[1],
-                                                   rec_path(r), rec_plen(r));
+        uint8_t *hit =
+            rm->count == 0 ? NULL : table_find(rm, rec_hash(r), rec_host(r), rec_hlen(r), r[1], rec_path(r), rec_plen(r));
         if (hit != NULL) {
             hit[1] |= F_MARK;
             ++c.rep->removed;
             continue;
         }
-        if (list_put(nl, rec_host(r), rec_hlen(r), r[1], rec_path(r), rec_plen(r), (r[1] & F_SUFFIX) != 0) < 0)
-            goto NoMem;
+        push(&c, rec_host(r), rec_hlen(r), r[1], rec_path(r), rec_plen(r), (r[1] & F_SUFFIX) != 0, 0);
     }
     for (size_t off = 1; off < rm->arena_len; off += rec_size(rm->arena + off))
         c.rep->not_found += !(rm->arena[off + 1] & F_MARK);
     /* the scratch parse counted remove[] items as "added": only rejections and lines count */
-    scratch = *c.rep;
-    c.rep->added = 0, c.rep->duplicates = 0, c.rep->options_ignored = 0, c.rep->skipped = scratch.skipped;
+    c.rep->added = 0, c.rep->duplicates = 0, c.rep->options_ignored = 0;
     /* add[] items */
-    c.list = nl, c.in_remove = 0;
+    c.in_remove = 0;
     for (size_t i = 0; i != nadd; ++i) {
         c.line = i + 1;
         if (item_ok(&c, &add_items[i]))
             parse_line(&c, add_items[i].base, add_items[i].len);
     }
+    flush(&c);
     if (c.nomem)
         goto NoMem;
+    free(c.pending);
+    c.pending = NULL;
+    if (list_finish(nl) != 0)
+        goto NoMem;
     gw_risk_list_free(rm);
-    list_finish(nl);
     c.rep->lines = nadd + nremove;
     c.rep->entries = nl->count;
     return nl;
 NoMem:
+    free(c.pending);
     gw_risk_list_free(rm);
     gw_risk_list_free(nl);
     return NULL;
@@ -1377,8 +1804,9 @@ gw_risk_list_info(const gw_risk_list_t *list, gw_risk_list_info_t *info)
     info->suffix_entries = list->suffixes;
     info->version = list->version;
     info->updated_at_ms = list->updated_at_ms;
-    info->memory_bytes =
-        sizeof(*list) + (list->mask + 1) * sizeof(*list->slots) + list->arena_cap + list->header_len + strlen(list->name) + 1;
+    info->memory_bytes = sizeof(*list) + (list->mask + 1) * sizeof(*list->slots) + list->arena_cap + list->groups_len +
+                         list->header_len + strlen(list->name) + 1 +
+                         (list->filter != NULL ? (list->filter_mask + 1) * 8 * sizeof(*list->filter) : 0);
 }
 
 void
@@ -1388,6 +1816,9 @@ gw_risk_list_free(gw_risk_list_t *list)
         return;
     free(list->name);
     free(list->slots);
+    free(list->uslots);
+    free(list->groups);
+    free(list->filter);
     free(list->arena);
     free(list->header);
     free(list);
@@ -1679,12 +2110,14 @@ probe(const gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, int ex
             return NULL;
         if ((uint32_t)(s >> 32) != fp)
             continue;
-        r = l->arena + (uint32_t)s;
-        if (rec_hlen(r) != hlen || memcmp(rec_host(r), host, hlen) != 0)
+        if ((uint32_t)s & GROUP_BIT) {
+            const uint8_t *g = l->groups + ((uint32_t)s & ~GROUP_BIT);
+            if (g[0] == hlen && memcmp(g + 8, host, hlen) == 0 && (r = group_match(l, g, exact, path, path_len)) != NULL)
+                return r;
             continue;
-        if (!(r[1] & F_URL))
-            return r;
-        if ((exact || (r[1] & F_SUB)) && path_matches(r, path, path_len))
+        }
+        r = l->arena + (uint32_t)s;
+        if (rec_hlen(r) == hlen && memcmp(rec_host(r), host, hlen) == 0)
             return r;
     }
 }
@@ -1693,29 +2126,41 @@ int
 gw_risk_check(const gw_risk_set_t *set, const char *host, size_t len, const char *path, size_t path_len, gw_risk_verdict_t *out)
 {
     char buf[GW_RISK_HOST_MAX + 1];
-    uint64_t hs[GW_RISK_HOST_MAX / 2 + 2];
-    uint8_t starts[GW_RISK_HOST_MAX / 2 + 2];
+    uint64_t hs[MAX_LABELS];
     gw_risk_host_kind_t kind;
+    labels_t lab;
     size_t nlev;
     int n;
 
     memset(out, 0, sizeof(*out));
-    if ((n = gw_risk_normalize_host(host, len, GW_RISK_NORM_LOOKUP, buf, &kind)) < 0)
+    if ((n = normalize(host, len, GW_RISK_NORM_LOOKUP, buf, &kind, &lab)) < 0)
         return -1;
     if (set == NULL || set->n == 0)
         return 0;
     if (path == NULL || path_len == 0)
         path = "/", path_len = 1;
-    nlev = level_hashes(buf, (size_t)n, kind, hs, starts);
+    level_hashes(&lab, hs);
+    nlev = kind == GW_RISK_HOST_NAME ? lab.n : 1; /* an address has no parent */
+    /* the memory this lookup may need, requested at once: filter blocks and slots of every level and list (a
+     * listed host then waits for one round trip before its record, a clean host for the filter only) */
+    for (size_t k = 0; k != set->n; ++k) {
+        const gw_risk_list_t *l = set->lists[k];
+        uint32_t key;
+        for (size_t lev = 0; lev != nlev; ++lev) {
+            if (l->filter != NULL)
+                __builtin_prefetch(filter_block(l, hs[lev], &key));
+            __builtin_prefetch(&l->slots[hs[lev] & l->mask]);
+        }
+    }
     for (size_t k = 0; k != set->n; ++k) {
         size_t li = set->order[k];
         const gw_risk_list_t *l = set->lists[li];
         if (l->count == 0)
             continue;
-        for (size_t lev = 0; lev != nlev; ++lev)
-            __builtin_prefetch(&l->slots[hs[lev] & l->mask]);
         for (size_t lev = 0; lev != nlev; ++lev) {
-            const uint8_t *r = probe(l, hs[lev], buf + starts[lev], (size_t)n - starts[lev], lev == 0, path, path_len);
+            if (!filter_may_hold(l, hs[lev]))
+                continue;
+            const uint8_t *r = probe(l, hs[lev], buf + lab.start[lev], (size_t)n - lab.start[lev], lev == 0, path, path_len);
             if (r != NULL) {
                 out->listed = 1;
                 out->action = l->action;

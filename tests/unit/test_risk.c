@@ -11,12 +11,15 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <libpsl.h>
 #include "qsbr.h"
 #include "risk.h"
 
@@ -316,6 +319,54 @@ test_psl_cases_as_lists(void **state)
     assert_true(checked > 70);
 }
 
+/*
+ * The suffix flag agrees with libpsl (psl_latest(), the same list as the rule file read by
+ * risk.c) on every rule of the list, a child of it and its parent, for wildcard and
+ * exception rules included.
+ */
+static void
+test_suffix_flag_matches_libpsl(void **state)
+{
+    FILE *f = fopen(psl_builtin_filename(), "r");
+    psl_ctx_t *psl = psl_latest(NULL);
+    char line[1024], *text = malloc(4 << 20);
+    size_t len = 0, checked = 0, suffixes = 0;
+    if (f == NULL || psl == NULL)
+        skip();
+    assert_non_null(text);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char *r = line;
+        r[strcspn(r, " \t\r\n")] = '\0';
+        if (r[0] == '\0' || (r[0] == '/' && r[1] == '/'))
+            continue;
+        if (r[0] == '!' || r[0] == '*')
+            r += r[0] == '!' ? 1 : 2;
+        const char *dot = strchr(r, '.');
+        len += (size_t)sprintf(text + len, "%s\nzz-child.%s\n%s\n", r, r, dot ? dot + 1 : r);
+    }
+    fclose(f);
+    gw_risk_report_t rep;
+    gw_risk_set_t *s = set_of(1, gw_risk_list_parse("psl", GW_FMT_DOMAINS, GW_RISK_BLOCK, text, len, &rep));
+    assert_true(rep.entries > 15000);
+    for (char *save = NULL, *h = strtok_r(text, "\n", &save); h != NULL; h = strtok_r(NULL, "\n", &save)) {
+        char norm[GW_RISK_HOST_MAX + 1];
+        gw_risk_verdict_t v;
+        if (gw_risk_normalize_host(h, strlen(h), 0, norm, NULL) < 0 || strchr(norm, '.') == NULL)
+            continue; /* single labels are flagged by definition (a whole TLD) */
+        assert_int_equal(gw_risk_check(s, norm, strlen(norm), NULL, 0, &v), 1);
+        assert_string_equal(v.matched, norm);
+        int want = psl_is_public_suffix2(psl, norm, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
+        if (v.matched_is_suffix != want)
+            fail_msg("%s: flagged %d, libpsl says %d", norm, v.matched_is_suffix, want);
+        ++checked, suffixes += (size_t)want;
+    }
+    print_message("%zu names checked against libpsl, %zu public suffixes\n", checked, suffixes);
+    assert_true(checked > 19000 && suffixes > 8000);
+    gw_risk_set_free(s);
+    free(text);
+    psl_free(psl);
+}
+
 /* ---- suffix matching --------------------------------------------------------------------- */
 
 static void
@@ -483,6 +534,72 @@ test_url_entries(void **state)
     assert_string_equal(verdict(s, "01net.com", "/telecharger/windows/x.html"), "block:abp:01net.com/telecharger/");
     assert_string_equal(verdict(s, "www.01net.com", "/telecharger/"), "block:abp:01net.com/telecharger/");
     assert_string_equal(verdict(s, "01net.com", "/actualites/"), "clean");
+    gw_risk_set_free(s);
+}
+
+/*
+ * Many URL entries on one host (URLhaus has 1,450 on github.com) are one group searched by
+ * binary search and a prefix chain: compared here with a linear scan on nested, sibling,
+ * case-variant and boundary paths, on the host itself and on a subdomain.
+ */
+static int
+scan_match(const char *const *paths, const int *caret, size_t n, int sub_host, const char *req)
+{
+    size_t best = 0;
+    int found = 0;
+    for (size_t i = 0; i != n; ++i) {
+        size_t pl = strlen(paths[i]);
+        if (strlen(req) < pl || strncasecmp(paths[i], req, pl) != 0)
+            continue;
+        if (caret[i]) {
+            char c = req[pl];
+            if (c != '\0' && (isalnum((unsigned char)c) || strchr("_-.%", c) != NULL))
+                continue;
+        }
+        (void)sub_host; /* abp entries cover subdomains: same answer */
+        if (!found || pl > best)
+            best = pl, found = 1;
+    }
+    return found ? (int)best : -1;
+}
+
+static void
+test_url_groups_vs_scan(void **state)
+{
+    static const char *const parts[] = {"/a", "/A", "/ab", "/a/", "/a/b", "/a/b.c", "/b", "/a%2f", "/a?x=1", "/a/b/c/d", "/z"};
+    const char *paths[400];
+    int caret[400];
+    char text[40000], store[400][64], req[128];
+    size_t n = 0, len = 0, hits = 0;
+    uint64_t x = 12345;
+    for (size_t i = 0; i != 400; ++i) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        snprintf(store[i], sizeof(store[i]), "%s%s%s", parts[(x >> 33) % 11], parts[(x >> 45) % 11],
+                 (x >> 50) % 4 ? "" : parts[(x >> 55) % 11]);
+        caret[n] = (x >> 20) % 2;
+        paths[n++] = store[i];
+        len += (size_t)sprintf(text + len, "||h.example%s%s\n", store[i], caret[n - 1] ? "^" : "");
+    }
+    gw_risk_report_t rep;
+    gw_risk_set_t *s = set_of(1, gw_risk_list_parse("g", GW_FMT_ABP, GW_RISK_BLOCK, text, len, &rep));
+    assert_int_equal(rep.rejected, 0);
+    /* case-variant duplicates with the same caret are one entry: compare only the answers */
+    for (size_t i = 0; i != 3000; ++i) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        snprintf(req, sizeof(req), "%s%s%s%s", parts[(x >> 33) % 11], (x >> 40) % 2 ? parts[(x >> 45) % 11] : "",
+                 (x >> 50) % 3 ? "" : parts[(x >> 55) % 11], (x >> 60) % 2 ? "x" : "");
+        int want = scan_match(paths, caret, n, 0, req);
+        gw_risk_verdict_t v;
+        const char *host = (x >> 10) % 2 ? "h.example" : "sub.h.example";
+        int rc = gw_risk_check(s, host, strlen(host), req, strlen(req), &v);
+        if (rc != (want >= 0))
+            fail_msg("%s%s: engine %d, scan %d", host, req, rc, want);
+        if (rc == 1 && v.matched_len - strlen("h.example") != (size_t)want)
+            fail_msg("%s%s: matched %s, scan's longest is %d bytes", host, req, v.matched, want);
+        hits += rc == 1;
+    }
+    print_message("%zu of 3000 paths matched\n", hits);
+    assert_true(hits > 500 && hits < 2900);
     gw_risk_set_free(s);
 }
 
@@ -1059,11 +1176,13 @@ main(void)
         cmocka_unit_test(test_normalize_length_limits),
         cmocka_unit_test(test_psl_idn_cases),
         cmocka_unit_test(test_psl_cases_as_lists),
+        cmocka_unit_test(test_suffix_flag_matches_libpsl),
         cmocka_unit_test(test_suffix_matching),
         cmocka_unit_test(test_idn_entries),
         cmocka_unit_test(test_ip_literals),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_url_entries),
+        cmocka_unit_test(test_url_groups_vs_scan),
         cmocka_unit_test(test_abp_urlhaus),
         cmocka_unit_test(test_abp_badware),
         cmocka_unit_test(test_abp_syntax),
