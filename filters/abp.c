@@ -122,6 +122,7 @@ struct st_gw_abp_builder_t {
     size_t nlists, lists_cap;
     uint64_t *bad; /* hashes of the rule texts $badfilter rules disable */
     size_t nbad, bad_cap;
+    uint64_t bad_len[GW_ABP_MAX_LINE / 64 + 1]; /* lengths of those texts (only they are hashed) */
     /* the open list */
     int open;
     unsigned category, lineno;
@@ -678,6 +679,7 @@ parse_rule(gw_abp_builder_t *b, const char *line, size_t n)
         if (grow((void **)&b->bad, &b->bad_cap, b->nbad + 1, sizeof(uint64_t)) != 0)
             return GW_ABP_REASON_COUNT;
         b->bad[b->nbad++] = text_hash64(tmp, tl);
+        b->bad_len[tl / 64] |= 1ull << (tl % 64);
         r.flags |= R_BADFILTER;
     }
     if (grow((void **)&b->rules, &b->rules_cap, b->nrules + 1, sizeof(rule_t)) != 0 || b->nrules == UINT32_MAX - 1)
@@ -768,6 +770,12 @@ gw_abp_builder_feed(gw_abp_builder_t *b, const char *buf, size_t len)
 {
     if (b == NULL || !b->open || (buf == NULL && len != 0))
         return -1;
+    /* size hints (failure is harmless: the arenas grow when needed): the rules' text is
+     * at most the text fed, plus copies of patterns and domains; a rule line is ~30 bytes */
+    if (len < UINT32_MAX - b->text_len) {
+        grow((void **)&b->text, &b->text_cap, b->text_len + len, 1);
+        grow((void **)&b->rules, &b->rules_cap, b->nrules + len / 32, sizeof(rule_t));
+    }
     while (len != 0) {
         const char *nl = memchr(buf, '\n', len);
         size_t seg = nl ? (size_t)(nl - buf) : len;
@@ -860,12 +868,51 @@ cmp_pair(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* Sorts pairs by (hash, id): qsort for small sets, else two stable 16-bit radix passes
+ * (pairs arrive in id order). Returns 0 or -1 (out of memory). */
+static int
+sort_pairs(pair_t *p, size_t n)
+{
+    if (n < 65536) {
+        qsort(p, n, sizeof(pair_t), cmp_pair);
+        return 0;
+    }
+    pair_t *tmp = malloc((n ? n : 1) * sizeof(pair_t));
+    uint32_t *cnt = malloc(65536 * sizeof(uint32_t));
+    if (tmp == NULL || cnt == NULL) {
+        free(tmp);
+        free(cnt);
+        return -1;
+    }
+    pair_t *from = p, *to = tmp;
+    for (int shift = 0; shift != 32; shift += 16) {
+        uint32_t sum = 0;
+        memset(cnt, 0, 65536 * sizeof(uint32_t));
+        for (size_t i = 0; i != n; ++i)
+            ++cnt[(from[i].hash >> shift) & 0xffff];
+        for (size_t k = 0; k != 65536; ++k) {
+            uint32_t c = cnt[k];
+            cnt[k] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i != n; ++i)
+            to[cnt[(from[i].hash >> shift) & 0xffff]++] = from[i];
+        pair_t *t = from;
+        from = to;
+        to = t;
+    }
+    free(tmp); /* after two passes the result is back in p */
+    free(cnt);
+    return 0;
+}
+
 /* Builds t from pairs (sorted here). Returns 0 or -1 (out of memory). */
 static int
 table_build(table_t *t, pair_t *pairs, size_t n, size_t *bytes)
 {
     size_t keys = 0, cap = 16, words = 1;
-    qsort(pairs, n, sizeof(pair_t), cmp_pair);
+    if (sort_pairs(pairs, n) != 0)
+        return -1;
     for (size_t i = 0; i != n; ++i)
         keys += i == 0 || pairs[i].hash != pairs[i - 1].hash;
     while (cap < 2 * keys)
@@ -1111,10 +1158,13 @@ gw_abp_builder_finish(gw_abp_builder_t *b)
     gw_abp_t *m = NULL;
     if (b == NULL || b->open || (m = calloc(1, sizeof(*m))) == NULL)
         goto Fail;
-    /* hand the arenas over, trimmed */
-    m->text = b->text_len ? realloc(b->text, b->text_len) : b->text;
-    if (m->text == NULL)
-        m->text = b->text;
+    /* hand the arenas over, the text trimmed to size (in place for large blocks) */
+    if (b->text_len != 0 && b->text_len < b->text_cap) {
+        char *t = realloc(b->text, b->text_len);
+        if (t != NULL)
+            b->text = t, b->text_cap = b->text_len;
+    }
+    m->text = b->text;
     b->text = NULL;
     m->rules = b->rules;
     b->rules = NULL;
@@ -1126,7 +1176,7 @@ gw_abp_builder_finish(gw_abp_builder_t *b)
     b->lists = NULL;
     b->nlists = 0;
     m->info.bytes =
-        sizeof(*m) + b->text_len + b->rules_cap * sizeof(rule_t) + b->doms_cap * sizeof(dom_t) + b->lists_cap * sizeof(char *);
+        sizeof(*m) + b->text_cap + b->rules_cap * sizeof(rule_t) + b->doms_cap * sizeof(dom_t) + b->lists_cap * sizeof(char *);
     for (unsigned i = 0; i != m->nlists; ++i)
         m->info.bytes += strlen(m->lists[i]) + 1;
 
@@ -1134,8 +1184,10 @@ gw_abp_builder_finish(gw_abp_builder_t *b)
         qsort(b->bad, b->nbad, sizeof(uint64_t), cmp_u64);
         for (uint32_t id = 0; id != m->nrules; ++id) {
             rule_t *r = &m->rules[id];
+            if ((r->flags & R_BADFILTER) || !(b->bad_len[r->text_len / 64] & (1ull << (r->text_len % 64))))
+                continue;
             uint64_t h = text_hash64(m->text + r->text, r->text_len);
-            if (!(r->flags & R_BADFILTER) && bsearch(&h, b->bad, b->nbad, sizeof(uint64_t), cmp_u64) != NULL) {
+            if (bsearch(&h, b->bad, b->nbad, sizeof(uint64_t), cmp_u64) != NULL) {
                 r->flags |= R_DISABLED;
                 ++m->info.disabled;
             }

@@ -890,6 +890,58 @@ test_truncations(void **state)
     gw_abp_free(m);
 }
 
+/* ---- a large list: big tables (radix-sorted index), index still equals the reference ---- */
+
+static void
+test_large(void **state)
+{
+    enum { N = 100000 }; /* ~68,500 "||host^" block rules: over the radix-sort threshold (65536) */
+    char *text = malloc((size_t)N * 64), line[80];
+    size_t o = 0, rules = 0;
+    for (int i = 0; i != N; ++i) {
+        int k;
+        if (i % 7 == 0) /* a path rule, token-indexed */
+            k = snprintf(line, sizeof(line), "/p%d/track.gif$image\n", i);
+        else if (i % 5 == 0) /* a host rule and an exception for its scripts */
+            k = snprintf(line, sizeof(line), "||h%d.example^\n@@||h%d.example^$script\n", i, i);
+        else
+            k = snprintf(line, sizeof(line), "||h%d.example^\n", i);
+        rules += 1 + (i % 7 != 0 && i % 5 == 0);
+        memcpy(text + o, line, (size_t)k);
+        o += (size_t)k;
+    }
+    gw_abp_stats_t st;
+    gw_abp_builder_t *b = gw_abp_builder_new();
+    assert_int_equal(gw_abp_builder_add_buffer(b, text, o, ANALYTICS, "large", &st), 0);
+    free(text);
+    assert_int_equal(st.loaded, rules);
+    gw_abp_t *m = gw_abp_builder_finish(b);
+    assert_non_null(m);
+    gw_abp_info_t info;
+    gw_abp_info(m, &info);
+    assert_true(info.host_rules - info.exceptions > 65536);
+    static const struct {
+        const char *url;
+        gw_abp_type_t type;
+        int want;
+    } c[] = {
+        {"https://h1.example/x", SCR, YES},        {"https://a.h69999.example/x", IMG, YES},
+        {"https://h10.example/x", IMG, YES},       {"https://h10.example/x", SCR, EXC},
+        {"https://h100000.example/x", SCR, NO},    {"https://h7.example/p7/track.gif", IMG, YES},
+        {"https://x.org/p14/track.gif", IMG, YES}, {"https://x.org/p14/track.gif", SCR, NO},
+        {"https://x.org/p15/track.gif", IMG, NO},
+    };
+    for (size_t i = 0; i != sizeof(c) / sizeof(c[0]); ++i) {
+        gw_abp_request_t rq = req(c[i].url, "site.org", c[i].type, -1);
+        gw_abp_result_t r;
+        int got = match2(m, &rq, &r);
+        int verdict = got == 1 ? YES : r.overridden ? EXC : NO;
+        if (verdict != c[i].want)
+            fail_msg("%s (%s): got %d, want %d", c[i].url, gw_abp_type_str(c[i].type), verdict, c[i].want);
+    }
+    gw_abp_free(m);
+}
+
 /* ---- third party ------------------------------------------------------------------ */
 
 static void
@@ -1031,8 +1083,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_syntax_table), cmocka_unit_test(test_line_reasons), cmocka_unit_test(test_reports),
         cmocka_unit_test(test_categories),   cmocka_unit_test(test_real_stats),   cmocka_unit_test(test_real_verdicts),
-        cmocka_unit_test(test_incremental),  cmocka_unit_test(test_truncations),  cmocka_unit_test(test_third_party),
-        cmocka_unit_test(test_api),          cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_incremental),  cmocka_unit_test(test_truncations),  cmocka_unit_test(test_large),
+        cmocka_unit_test(test_third_party),  cmocka_unit_test(test_api),          cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
