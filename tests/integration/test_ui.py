@@ -148,6 +148,20 @@ class UiTest(GatewayTestCase):
         r = self.get("/__consent/preview/warning?u=https%3A%2F%2Fa.test%2F&list=x&lang=en")
         self.assertIn('href="?u=https%3A%2F%2Fa.test%2F&amp;list=x&amp;lang=zh-CN"', r.text)
 
+    def test_operator_overrides_and_english_fallback(self):
+        g = self.new_gateway("strings", gateway_config(self.origin.url, ui={"strings": {
+            "en": {"pc.title": "Cookie choices <& more>"}, "fr": {"lang.name": "Français", "pc.title": "Vos choix"}}}))
+        r = curl(g.url("/__consent/"), headers=["Accept-Language: en"])
+        self.assertIn("<h1>Cookie choices &lt;&amp; more&gt;</h1>", r.text)
+        r = curl(g.url("/__consent/"), headers=["Accept-Language: fr-FR,fr;q=0.9"])  # an operator's language
+        self.assertEqual(lang_of(r), "fr")
+        self.assertIn("<h1>Vos choix</h1>", r.text)
+        self.assertIn(EN["pc.intro"], html.unescape(r.text))  # what fr lacks is English
+        self.assertIn('hreflang="fr" aria-current="true">Français</a>', r.text)
+        j = curl(g.url("/__consent/i18n/strings.json"), headers=["Accept-Language: fr"]).json()
+        self.assertEqual((j["lang"], j["strings"]["pc.title"], j["strings"]["banner.accept_all"]), ("fr", "Vos choix", EN["banner.accept_all"]))
+        self.assertEqual([l["code"] for l in j["languages"]], ["en", "zh-CN", "fr"])
+
     def test_strings_endpoint_for_the_banner(self):
         r = self.get("/__consent/i18n/strings.json", lang="zh-CN")
         self.assertEqual(r.status, 200)
