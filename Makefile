@@ -36,7 +36,7 @@ FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 MICRO_SRCS  := $(wildcard tests/bench/micro_*.c)
 MICRO_BINS  := $(MICRO_SRCS:tests/bench/%.c=$(BUILD)/rel/bench/%)
 
-.PHONY: all asan run test unit integration bench fuzz format lint deps clean check-deps tsan soak
+.PHONY: all asan run test unit integration browser bench fuzz format lint deps clean check-deps tsan soak
 
 all: check-deps $(BUILD)/consentgate
 
@@ -48,9 +48,12 @@ DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev \
             python3 curl nghttp2-client openssl procps psmisc
 BENCH_PKGS := wrk nginx-light h2o privoxy valgrind
 NORECOMMENDS_PKGS := webext-ublock-origin-chromium
+# headless Chromium for tests/browser (Playwright drives Debian's chromium; npm ci runs in tests/browser/run.sh)
+BROWSER_PKGS := chromium fonts-noto-cjk nodejs
 
 deps:
-	@tests/install-deps.sh $(DEB_PKGS) $(BENCH_PKGS) -- $(NORECOMMENDS_PKGS)
+	@tests/install-deps.sh $(DEB_PKGS) $(BENCH_PKGS) $(BROWSER_PKGS) -- $(NORECOMMENDS_PKGS)
+	@command -v npm >/dev/null || tests/install-deps.sh npm
 
 check-deps:
 	@pkg-config --exists $(PKGS) || { echo "missing libraries: run 'make deps' (as root)"; exit 1; }
@@ -92,6 +95,9 @@ unit: asan units
 
 integration: all asan
 	@tests/run.sh integration
+
+browser: all asan
+	@tests/run.sh browser
 
 # ThreadSanitizer: the snapshot swap under concurrent readers (risk lists + qsbr)
 tsan: check-deps

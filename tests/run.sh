@@ -3,6 +3,7 @@
 #   tests/run.sh              unit + integration
 #   tests/run.sh unit         unit tests only (cmocka, ASan/UBSan build)
 #   tests/run.sh integration  integration tests only (real gateway, real origin, curl)
+#   tests/run.sh browser      browser tests only (headless Chromium + Playwright against the real gateway)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -33,6 +34,20 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
     else
         p=$(sed -E 's/^integration: ([0-9]+) passed, ([0-9]+) failed.*/\1/' <<<"$line")
         f=$(sed -E 's/^integration: ([0-9]+) passed, ([0-9]+) failed.*/\2/' <<<"$line")
+        passed=$((passed + p)) failed=$((failed + f))
+    fi
+    rm -f "$out"
+fi
+
+if [ "$what" = all ] || [ "$what" = browser ]; then
+    out=$(mktemp)
+    tests/browser/run.sh 2>&1 | tee "$out"
+    line=$(grep -E '^browser: [0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
+    if [ -z "$line" ]; then
+        failed=$((failed + 1)); echo "browser: runner did not finish"
+    else
+        p=$(sed -E 's/^browser: ([0-9]+) passed.*/\1/' <<<"$line")
+        f=$(sed -E 's/.*passed, ([0-9]+) failed.*/\1/' <<<"$line")
         passed=$((passed + p)) failed=$((failed + f))
     fi
     rm -f "$out"
