@@ -84,8 +84,10 @@ $(BUILD)/asan/tests/%: tests/unit/%.c $(ASAN_LIB)
 	$(CC) $(CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(CFLAGS_ASAN) -o $@ $< $(ASAN_LIB) -lcmocka $(LIBS)
 
 # --- tests ------------------------------------------------------------------
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test: deps
-	@$(MAKE) --no-print-directory all asan units
+	@$(MAKE) -j$(JOBS) --no-print-directory all asan units
 	@tests/run.sh
 
 units: $(UNIT_BINS)
@@ -112,7 +114,7 @@ soak: all
 
 # --- run --------------------------------------------------------------------
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -j$(JOBS) --no-print-directory all
 	@conf/demo/run.sh
 
 # --- fuzzing ----------------------------------------------------------------
