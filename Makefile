@@ -36,7 +36,7 @@ FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 MICRO_SRCS  := $(wildcard tests/bench/micro_*.c)
 MICRO_BINS  := $(MICRO_SRCS:tests/bench/%.c=$(BUILD)/rel/bench/%)
 
-.PHONY: all asan run test unit integration browser bench fuzz format lint deps clean check-deps tsan soak
+.PHONY: all asan run test unit integration browser bench bench-records fuzz format lint deps clean check-deps tsan soak
 
 all: check-deps $(BUILD)/consentgate
 
@@ -46,7 +46,7 @@ DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev \
             libh2o-evloop-dev libh2o-dev-common libjansson-dev libmaxminddb-dev libssl-dev \
             libsqlite3-dev libpsl-dev publicsuffix zlib1g-dev libcmocka-dev \
             python3 curl nghttp2-client openssl procps psmisc
-BENCH_PKGS := wrk nginx-light h2o privoxy valgrind
+BENCH_PKGS := wrk nginx-light h2o privoxy valgrind sqlite3 linux-perf strace
 NORECOMMENDS_PKGS := webext-ublock-origin-chromium
 # headless Chromium for tests/browser (Playwright drives Debian's chromium; npm ci runs in tests/browser/run.sh)
 BROWSER_PKGS := chromium fonts-noto-cjk nodejs
@@ -139,8 +139,13 @@ $(BUILD)/rel/bench/%: tests/bench/%.c $(filter-out $(BUILD)/rel/gateway/main.o,$
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS_REL) -o $@ $^ $(LIBS)
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(MICRO_BINS)
+	@$(MAKE) -j$(JOBS) --no-print-directory all $(MICRO_BINS)
 	@tests/bench/run.sh
+	@tests/bench/records_bench.sh
+
+# the consent store alone: durable consents/s vs raw fdatasync and SQLite, latency at 1,000/s, proxy under recording
+bench-records: all
+	@tests/bench/records_bench.sh
 
 # --- hygiene ----------------------------------------------------------------
 format:

@@ -116,7 +116,8 @@ static h2o_iovec_t page_host(h2o_req_t *req)
 static int refused_category(rewrite_t *self, size_t n, gw_abp_type_t type)
 {
     h2o_iovec_t ph = page_host(self->req);
-    int cat = gw_trackers_classify(self->url, n, self->url + self->host_off, self->host_len, ph.base, ph.len, type);
+    int cat = gw_trackers_pick(gw_trackers_classify(self->url, n, self->url + self->host_off, self->host_len, ph.base, ph.len, type),
+                               self->ctx->granted);
     if (cat < 0 || (self->ctx->granted & (1u << cat)) != 0) {
         if (cat >= 0)
             gw_trackers_seen(self->url + self->host_off, self->host_len, self->req->path_normalized.base,

@@ -56,7 +56,7 @@ static uint64_t generations;
 #define CACHE_SLOTS 4096
 typedef struct st_cache_entry_t {
     uint64_t key, generation;
-    int32_t category;
+    uint32_t categories;
     uint32_t url_len;
 } cache_entry_t;
 static __thread cache_entry_t *cache;
@@ -142,26 +142,33 @@ static void on_thread_init(h2o_context_t *ctx, size_t index)
     cache = calloc(CACHE_SLOTS, sizeof(*cache));
 }
 
-int gw_trackers_classify(const char *url, size_t url_len, const char *host, size_t host_len, const char *page_host,
-                         size_t page_host_len, int type)
+uint32_t gw_trackers_classify(const char *url, size_t url_len, const char *host, size_t host_len, const char *page_host,
+                              size_t page_host_len, int type)
 {
     const snapshot_t *s = gw_snap_load(&snap);
     if (s == NULL || s->matcher == NULL)
-        return -1;
+        return 0;
     cache_entry_t *e = NULL;
     uint64_t key = 0;
     if (cache != NULL) {
         key = hash64(hash64(hash64(0x9e3779b97f4a7c15ull ^ (uint64_t)type, page_host, page_host_len), host, host_len), url, url_len);
         e = cache + (key & (CACHE_SLOTS - 1));
         if (e->key == key && e->generation == s->generation && e->url_len == url_len)
-            return e->category;
+            return e->categories;
     }
     gw_abp_request_t r = {url, url_len, host, host_len, page_host, page_host_len, (gw_abp_type_t)type, -1};
     gw_abp_result_t res;
-    int cat = gw_abp_match(s->matcher, &r, &res) == 1 && res.matched ? (int)res.category : -1;
+    uint32_t mask = gw_abp_match(s->matcher, &r, &res) == 1 && res.matched ? res.categories : 0;
     if (e != NULL)
-        *e = (cache_entry_t){key, s->generation, cat, (uint32_t)url_len};
-    return cat;
+        *e = (cache_entry_t){key, s->generation, mask, (uint32_t)url_len};
+    return mask;
+}
+
+int gw_trackers_pick(uint32_t mask, uint16_t granted)
+{
+    uint32_t refused = mask & ~(uint32_t)granted;
+    uint32_t m = refused != 0 ? refused : mask;
+    return m != 0 ? __builtin_ctz(m) : -1;
 }
 
 /* the beacon stage asks about requests to the site itself (first-party collectors, proxied trackers) */
@@ -184,7 +191,7 @@ static int beacon_lookup(h2o_req_t *req, const gw_reqctx_t *ctx, int wants_image
     }
     h2o_iovec_t url = h2o_concat(&req->pool, req->scheme->name, h2o_iovec_init(H2O_STRLIT("://")), req->authority, req->path);
     int type = is_ping ? GW_ABP_PING : wants_image ? GW_ABP_IMAGE : GW_ABP_OTHER;
-    int cat = gw_trackers_classify(url.base, url.len, host.base, host.len, host.base, host.len, type);
+    int cat = gw_trackers_pick(gw_trackers_classify(url.base, url.len, host.base, host.len, host.base, host.len, type), ctx->granted);
     if (cat >= 0)
         gw_trackers_seen(host.base, host.len, req->path_normalized.base, req->path_normalized.len, cat,
                          (ctx->granted & (1u << cat)) != 0 ? 0 : 2);

@@ -8,18 +8,23 @@
 #define GW_TRACKERS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* loads the lists (malformed lines are counted and logged, the rest loads); registers the beacon lookup
  * and GET /admin/trackers. Returns 0 or -1 (logged). */
 int gw_trackers_init(void);
 
 /*
- * Category of the first list whose rules block `url` (absolute) of the given type (GW_ABP_* of abp.h)
- * requested by a page on page_host, or -1 (no list, no match, or an exception rule). host is the URL's host.
+ * Categories whose lists block `url` (absolute) of the given type (GW_ABP_* of abp.h) requested by a page on
+ * page_host, as a bitmask (bit c: category c; 0: no list, no match, or an exception rule). A URL listed in two
+ * lists carries both categories: it may pass only when every one of them is granted. host is the URL's host.
  * No allocation, no lock.
  */
-int gw_trackers_classify(const char *url, size_t url_len, const char *host, size_t host_len, const char *page_host,
-                         size_t page_host_len, int type);
+uint32_t gw_trackers_classify(const char *url, size_t url_len, const char *host, size_t host_len, const char *page_host,
+                              size_t page_host_len, int type);
+
+/* the category a mask is reported under for a visitor: the lowest refused one, else the lowest one; -1 for 0 */
+int gw_trackers_pick(uint32_t mask, uint16_t granted);
 
 /* records a tracker seen on a page for GET /admin/trackers (action: 0 passed, 1 neutralised, 2 answered at the edge) */
 void gw_trackers_seen(const char *host, size_t host_len, const char *page_path, size_t page_path_len, int category, int action);

@@ -119,7 +119,7 @@ class ConsentTest(GatewayTestCase):
         r = self.decide({"all": True})
         self.assertEqual(r.status, 200, r.text)
         body = r.json()
-        self.assertRegex(body["receipt"], r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+        self.assertRegex(body["receipt"], r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
         self.assertTrue(body["decided"])
         self.assertEqual(body["method"], "accept_all")
         self.assertTrue(all(body["categories"].values()))
