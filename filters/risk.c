@@ -1582,17 +1582,17 @@ gw_risk_list_parse(const char *name, gw_list_format_t format, gw_risk_action_t a
         pos = 3;
     while (pos < len && !c.nomem) {
         const char *s = buf + pos, *nl = memchr(s, '\n', len - pos);
-        size_t n = nl != NULL ? (size_t)(nl - s) : len - pos;
+        size_t n = nl != NULL ? (size_t)(nl - s) : len - pos, raw = n;
         pos += n + 1;
         if (n != 0 && s[n - 1] == '\r')
             --n;
         ++c.line;
         if (in_header && is_comment_line(format, s, n) && n <= GW_RISK_LINE_MAX) {
-            char *h;
-            if (c.list->header_len + n + 1 <= HEADER_MAX && (h = realloc(c.list->header, c.list->header_len + n + 1)) != NULL) {
-                memcpy(h + c.list->header_len, s, n);
-                h[c.list->header_len + n] = '\n';
-                c.list->header = h, c.list->header_len += n + 1;
+            char *h; /* kept with its CR, if any, so that it reads back the same */
+            if (c.list->header_len + raw + 1 <= HEADER_MAX && (h = realloc(c.list->header, c.list->header_len + raw + 1)) != NULL) {
+                memcpy(h + c.list->header_len, s, raw);
+                h[c.list->header_len + raw] = '\n';
+                c.list->header = h, c.list->header_len += raw + 1;
                 continue;
             }
         }

@@ -146,6 +146,7 @@ int gw_risk_normalize_host(const char *in, size_t len, int flags, char *out, gw_
  *   hosts    `0.0.0.0 host [host...]` / `127.0.0.1 host ...` (also `::` and `::1`);
  *            `#` comments; localhost, broadcasthost, ip6-* and other boilerplate names are
  *            skipped; another address mapping a real host is rejected (not a block entry).
+ *            As in uBlock, a name covers its subdomains like any host entry.
  *   abp      `||host^`, `||host`, `||host/path`, `||host/path^` (`^`: the path must end at
  *            a separator), each optionally followed by `$options`; a bare host line, as
  *            uBlock accepts. Type and party options (`doc`, `all`, `script`, `3p`,

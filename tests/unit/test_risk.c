@@ -769,7 +769,7 @@ test_domains_format(void **state)
     assert_int_equal(rep.kept[3].line, 8);
     assert_int_equal(rep.kept[4].line, 9);
     char *text = gw_risk_list_serialize(l, NULL);
-    assert_string_equal(text, "# header\ngood.example\nspaced.example\nlast.example\n");
+    assert_string_equal(text, "# header\r\ngood.example\nspaced.example\nlast.example\n"); /* the header verbatim */
     free(text);
     gw_risk_list_free(l);
 }
