@@ -104,7 +104,7 @@ typedef struct st_gw_risk_list_info_t {
     size_t suffix_entries; /* host entries that are public suffixes: they cover a whole registry */
     uint64_t version;      /* 0 until placed in a set; +1 on every replace */
     int64_t updated_at_ms; /* Unix time of the last replace (0 until placed in a set) */
-    size_t memory_bytes;   /* table + string arena + header */
+    size_t memory_bytes;   /* table, arena, URL groups, filter and header */
 } gw_risk_list_info_t;
 
 typedef struct st_gw_risk_verdict_t {

@@ -101,7 +101,8 @@ state_items(int b, char **store)
     assert_non_null(items);
     assert_non_null(p);
     for (size_t i = 0; i != FILLERS + 1; ++i) {
-        int n = i == 0 ? sprintf(p, "%s", b ? "b.victim.example" : "victim.example") : sprintf(p, "%c%zu.example", b ? 'b' : 'a', i - 1);
+        int n = i == 0 ? sprintf(p, "%s", b ? "b.victim.example" : "victim.example")
+                       : sprintf(p, "%c%zu.example", b ? 'b' : 'a', i - 1);
         items[i].base = p, items[i].len = (size_t)n;
         p += n + 1;
     }
