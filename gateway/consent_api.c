@@ -254,7 +254,25 @@ static int on_receipts_req(h2o_req_t *req, gw_reqctx_t *ctx)
 typedef struct st_erase_t {
     gw_reqctx_t ctx; /* with the new visitor id */
     uint64_t now;
+    int is_form; /* the receipts page without JavaScript: answer 303 back to it */
 } erase_t;
+
+/* a form post (browsers without JavaScript): answered 303 to a page instead of JSON */
+static int is_form_post(h2o_req_t *req)
+{
+    ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    return ct != -1 && req->headers.entries[ct].value.len >= 33 &&
+           h2o_lcstris(req->headers.entries[ct].value.base, 33, H2O_STRLIT("application/x-www-form-urlencoded"));
+}
+
+static void send_see_other(h2o_req_t *req, const char *location)
+{
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, location, strlen(location));
+    req->res.status = 303;
+    req->res.reason = "See Other";
+    req->res.content_length = 0;
+    h2o_send_inline(req, "", 0);
+}
 
 static void on_erased(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
 {
@@ -267,6 +285,10 @@ static void on_erased(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
     uint64_t expires;
     h2o_iovec_t cookie = gw_consent_token_cookie(&req->pool, &e->ctx, e->ctx.granted, e->ctx.decided, e->now, &expires);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, cookie.base, cookie.len);
+    if (e->is_form) {
+        send_see_other(req, "/__consent/receipts?erased=1");
+        return;
+    }
     gw_jsonw_t w;
     gw_jsonw_init(&w, &req->pool, 256);
     gw_jsonw_printf(&w, "{\"erased\": %llu, \"receipt\": ", (unsigned long long)ans->count);
@@ -284,7 +306,12 @@ static int on_erase_req(h2o_req_t *req, gw_reqctx_t *ctx)
     }
     erase_t *e = h2o_mem_alloc_pool(&req->pool, sizeof(*e));
     e->now = gw_now_ms(req) / 1000;
+    e->is_form = is_form_post(req);
     gw_consent_evaluate(req, ctx, e->now);
+    if (!ctx->has_token && e->is_form) {
+        send_see_other(req, "/__consent/receipts?erased=0");
+        return 0;
+    }
     if (!ctx->has_token) {
         static const char none[] = "{\"erased\": 0, \"receipt\": null}\n";
         send_json(req, 200, "OK", h2o_iovec_init(none, sizeof(none) - 1));

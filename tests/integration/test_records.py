@@ -104,6 +104,14 @@ class RecordsTest(GatewayTestCase):
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
         self.assertIn("chain intact", v.stdout)
 
+    def test_erase_from_a_form_without_javascript(self):
+        t = token(post(self.gw, {"all": True}))
+        r = curl(self.gw.url("/__consent/api/erase"), method="POST", data="", cookie=t,
+                 headers=["Content-Type: application/x-www-form-urlencoded"])
+        self.assertEqual(r.status, 303, r.text)
+        self.assertEqual(r.header("Location"), "/__consent/receipts?erased=1")
+        self.assertIsNotNone(token(r), "the visitor continues under a new id")
+
     def test_admin_records_stream(self):
         since = int(time.time() * 1000)
         for i in range(3):
