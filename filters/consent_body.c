@@ -50,7 +50,8 @@ static int hexval(char c)
     return -1;
 }
 
-/* reads a string into buf (truncation is reported as *len = cap + 1); escapes are decoded (\uXXXX as UTF-8) */
+/* reads a string into buf (truncation is reported as *len = cap + 1); escapes are decoded, and a \u escape
+ * beyond ASCII becomes the byte 0xff (category names are ASCII: such a name is simply unknown) */
 static int read_string(rd_t *r, char *buf, size_t cap, size_t *len)
 {
     size_t n = 0;
