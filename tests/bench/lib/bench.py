@@ -391,6 +391,8 @@ class Target:
         for p in (self.port, self.tls_port):
             if p:
                 wait_listening(self.procs[0], p)
+        if self.env.get("CG_BENCH_TOKEN"):
+            self.consent_cookie = fetch_consent_cookie(self)
         return self
 
     def proxy_pids(self):
@@ -549,6 +551,20 @@ max-client-connections 512
                            self.dir / "stdout.log", env=self.env)]
 
 
+def fetch_consent_cookie(target):
+    """A visitor who accepted everything: POST the consent API once, keep the token cookie."""
+    import http.client
+    conn = http.client.HTTPConnection(LOOPBACK, target.port, timeout=10)
+    conn.request("POST", "/__consent/api/consent", body='{"all": true}', headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    r.read()
+    conn.close()
+    for name, value in r.getheaders():
+        if name.lower() == "set-cookie" and value.startswith("cg_consent="):
+            return value.split(";", 1)[0]
+    raise BenchError(f"{target.name}: the consent API gave no token (status {r.status})")
+
+
 class ConsentgateTarget(Target):
     def config(self, threads):
         self.port, self.tls_port, admin_port = free_ports(3)
@@ -636,8 +652,14 @@ def to_ms(v):
     return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}[m.group(2)]
 
 
+# the cookie-enforcement row (CG_BENCH_TOKEN=1): the request carries a consent token and 10 cookies
+EXTRA_COOKIES = "theme=dark; cart=3; _hjid=2f6c1e0a-77c1-4b8e; _uetvid=9a1b2c3d4e5f"
+
+
 def header_args(flag, target, lower=False):
     hs = list(REQ_HEADERS)
+    if getattr(target, "consent_cookie", None):
+        hs = [(n, v + "; " + target.consent_cookie + "; " + EXTRA_COOKIES) if n == "Cookie" else (n, v) for n, v in hs]
     if target.host_header:
         hs.append(("Host", target.host_header))
     out = []
