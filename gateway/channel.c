@@ -36,6 +36,7 @@
 #include "server.h"
 #include "token.h"
 #include "ui.h"
+#include "url.h"
 
 #define MAX_GO_URL 8192
 
@@ -170,40 +171,15 @@ static const char *site_of(const char *host, size_t len, char *buf, size_t cap)
 
 static h2o_iovec_t pct_encode(h2o_mem_pool_t *pool, const char *s, size_t len)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    char *out = h2o_mem_alloc_pool(pool, len * 3 + 1), *o = out;
-    for (size_t i = 0; i != len; ++i) {
-        unsigned char c = (unsigned char)s[i];
-        if (('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~')
-            *o++ = (char)c;
-        else
-            *o++ = '%', *o++ = hex[c >> 4], *o++ = hex[c & 15];
-    }
-    return h2o_iovec_init(out, (size_t)(o - out));
+    char *out = h2o_mem_alloc_pool(pool, len * 3 + 1);
+    return h2o_iovec_init(out, gw_url_pct_encode(s, len, out));
 }
 
-static int hexv(char c)
-{
-    return '0' <= c && c <= '9' ? c - '0' : 'a' <= (c | 0x20) && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
-}
-
-/* percent-decodes into pool memory; -1 length on a bad escape */
+/* percent-decodes into pool memory; length SIZE_MAX on a bad escape */
 static h2o_iovec_t pct_decode(h2o_mem_pool_t *pool, const char *s, size_t len)
 {
     char *out = h2o_mem_alloc_pool(pool, len + 1);
-    size_t n = 0;
-    for (size_t i = 0; i != len; ++i) {
-        if (s[i] == '%') {
-            int hi, lo;
-            if (i + 2 >= len || (hi = hexv(s[i + 1])) < 0 || (lo = hexv(s[i + 2])) < 0)
-                return h2o_iovec_init(NULL, SIZE_MAX);
-            out[n++] = (char)(hi << 4 | lo);
-            i += 2;
-        } else {
-            out[n++] = s[i] == '+' ? ' ' : s[i];
-        }
-    }
-    return h2o_iovec_init(out, n);
+    return h2o_iovec_init(out, gw_url_pct_decode(s, len, out));
 }
 
 /* value of query parameter `name` (raw, not decoded), or base NULL */
@@ -222,41 +198,14 @@ static h2o_iovec_t query_param(h2o_req_t *req, const char *name)
     return h2o_iovec_init(NULL, 0);
 }
 
-/* splits an absolute http(s) URL: host and path slices; 0 on success */
+/* splits an absolute http(s) URL: host and path slices (filters/url.c); 0 on success */
 static int split_url(const char *url, size_t len, h2o_iovec_t *host, h2o_iovec_t *path)
 {
-    size_t s;
-    if (len > 7 && h2o_lcstris(url, 7, H2O_STRLIT("http://")))
-        s = 7;
-    else if (len > 8 && h2o_lcstris(url, 8, H2O_STRLIT("https://")))
-        s = 8;
-    else
+    size_t ho, hl, po;
+    if (gw_url_split(url, len, &ho, &hl, &po) != 0)
         return -1;
-    size_t e = s;
-    while (e != len && url[e] != '/' && url[e] != '?' && url[e] != '#')
-        ++e;
-    /* drop userinfo and port */
-    size_t hs = s;
-    for (size_t i = s; i != e; ++i)
-        if (url[i] == '@')
-            hs = i + 1;
-    size_t he = e;
-    if (hs != e && url[hs] == '[') {
-        const char *rb = memchr(url + hs, ']', e - hs);
-        if (rb == NULL)
-            return -1;
-        he = (size_t)(rb - url) + 1;
-    } else {
-        for (size_t i = hs; i != e; ++i)
-            if (url[i] == ':') {
-                he = i;
-                break;
-            }
-    }
-    if (he == hs)
-        return -1;
-    *host = h2o_iovec_init(url + hs, he - hs);
-    *path = e != len ? h2o_iovec_init(url + e, len - e) : h2o_iovec_init(H2O_STRLIT("/"));
+    *host = h2o_iovec_init(url + ho, hl);
+    *path = po != len ? h2o_iovec_init(url + po, len - po) : h2o_iovec_init(H2O_STRLIT("/"));
     return 0;
 }
 

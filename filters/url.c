@@ -1,0 +1,98 @@
+/*
+ * url — see url.h.
+ */
+#include <string.h>
+#include "url.h"
+
+static int hexv(char c)
+{
+    if ('0' <= c && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return 'a' <= c && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+size_t gw_url_pct_decode(const char *s, size_t len, char *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i != len; ++i) {
+        if (s[i] == '%') {
+            int hi, lo;
+            if (i + 2 >= len || (hi = hexv(s[i + 1])) < 0 || (lo = hexv(s[i + 2])) < 0)
+                return (size_t)-1;
+            out[n++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            out[n++] = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    return n;
+}
+
+size_t gw_url_pct_encode(const char *s, size_t len, char *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (size_t i = 0; i != len; ++i) {
+        unsigned char c = (unsigned char)s[i];
+        if (('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~') {
+            out[n++] = (char)c;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        }
+    }
+    return n;
+}
+
+static int ci_prefix(const char *s, size_t len, const char *lit, size_t n)
+{
+    if (len < n)
+        return 0;
+    for (size_t i = 0; i != n; ++i) {
+        char c = s[i];
+        if ('A' <= c && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != lit[i])
+            return 0;
+    }
+    return 1;
+}
+
+int gw_url_split(const char *url, size_t len, size_t *host_off, size_t *host_len, size_t *path_off)
+{
+    size_t s;
+    if (len > 7 && ci_prefix(url, len, "http://", 7))
+        s = 7;
+    else if (len > 8 && ci_prefix(url, len, "https://", 8))
+        s = 8;
+    else
+        return -1;
+    size_t e = s;
+    while (e != len && url[e] != '/' && url[e] != '?' && url[e] != '#')
+        ++e;
+    size_t hs = s; /* after any userinfo */
+    for (size_t i = s; i != e; ++i)
+        if (url[i] == '@')
+            hs = i + 1;
+    size_t he = e;
+    if (hs != e && url[hs] == '[') {
+        const char *rb = memchr(url + hs, ']', e - hs);
+        if (rb == NULL)
+            return -1;
+        he = (size_t)(rb - url) + 1;
+    } else {
+        for (size_t i = hs; i != e; ++i)
+            if (url[i] == ':') {
+                he = i;
+                break;
+            }
+    }
+    if (he == hs)
+        return -1;
+    *host_off = hs;
+    *host_len = he - hs;
+    *path_off = e;
+    return 0;
+}

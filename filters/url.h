@@ -1,0 +1,26 @@
+/*
+ * url — the small URL pieces the link shim and the admin API need: percent-decoding a query
+ * value and splitting an absolute http(s) URL into host and path. Pure, bounded, no allocation
+ * beyond the caller's buffer; fuzzed.
+ */
+#ifndef GW_URL_H
+#define GW_URL_H
+
+#include <stddef.h>
+
+/* Percent-decodes s[0..len) into out (len bytes suffice: never longer); '+' becomes ' '. Returns the decoded
+ * length, or (size_t)-1 on a malformed escape ('%' not followed by two hex digits). */
+size_t gw_url_pct_decode(const char *s, size_t len, char *out);
+
+/* Percent-encodes everything but unreserved characters (RFC 3986 §2.3) into out (3 * len bytes suffice).
+ * Returns the encoded length. */
+size_t gw_url_pct_encode(const char *s, size_t len, char *out);
+
+/*
+ * Splits an absolute http:// or https:// URL: *host_off and *host_len locate the host (userinfo and port
+ * dropped; an IPv6 literal keeps its brackets), *path_off the path-and-query ("/" when the URL has none:
+ * then *path_off == len). Returns 0, or -1 when the URL is not absolute http(s) or has no host.
+ */
+int gw_url_split(const char *url, size_t len, size_t *host_off, size_t *host_len, size_t *path_off);
+
+#endif
