@@ -29,6 +29,7 @@
 #include "server.h"
 #include "trackers.h"
 #include "ui.h"
+#include "ui_parse.h"
 
 #define UI_MAX_LANGS 16
 #define UI_LANG_MAX 16 /* "zh-CN" with its NUL, and room for longer tags */
@@ -365,12 +366,54 @@ line_of(const char *buf, const char *p)
     return line;
 }
 
+/* one file being parsed: the open sections' node indices (gw_ui_parse_template() keeps them balanced) */
+typedef struct st_ui_parse_ctx_t {
+    ui_tmpl_t *t;
+    const char *dir;
+    int depth;
+    int partial_failed; /* a partial failed (already logged) */
+    size_t open[GW_UI_MAX_OPEN], num_open;
+} ui_parse_ctx_t;
+
+static int parse_template(ui_tmpl_t *t, const char *dir, const char *name, size_t name_len, int depth);
+
+static int
+on_tmpl_piece(void *data, int kind, const char *s, size_t len)
+{
+    ui_parse_ctx_t *c = data;
+    ui_tmpl_t *t = c->t;
+    switch (kind) {
+    case GW_UI_TEXT:
+        add_node(t, N_TEXT, s, len);
+        break;
+    case GW_UI_STR:
+        add_node(t, N_STR, s, len);
+        break;
+    case GW_UI_VAR:
+        add_node(t, N_VAR, s, len);
+        break;
+    case GW_UI_SECTION:
+    case GW_UI_INVERTED:
+        c->open[c->num_open++] = add_node(t, kind == GW_UI_SECTION ? N_SECTION : N_INVERTED, s, len);
+        break;
+    case GW_UI_CLOSE:
+        t->nodes[c->open[--c->num_open]].end = t->num;
+        break;
+    case GW_UI_PARTIAL:
+        if (parse_template(t, c->dir, s, len, c->depth + 1) != 0) {
+            c->partial_failed = 1;
+            return -1;
+        }
+        break;
+    }
+    return t->failed ? -1 : 0;
+}
+
 /* parses dir/name into t (partials inline); returns 0 or -1 (logged as file:line) */
 static int
 parse_template(ui_tmpl_t *t, const char *dir, const char *name, size_t name_len, int depth)
 {
     char path[4096];
-    size_t open[32], num_open = 0;
     snprintf(path, sizeof(path), "%s/templates/%.*s", dir, (int)name_len, name);
     if (depth > UI_MAX_PARTIAL_DEPTH || num_sources == sizeof(sources) / sizeof(sources[0]) ||
         memchr(name, '/', name_len) != NULL) {
@@ -383,62 +426,28 @@ parse_template(ui_tmpl_t *t, const char *dir, const char *name, size_t name_len,
         return -1;
     }
     char *buf = sources[num_sources++] = file.base;
-    const char *p = buf, *end = buf + file.len;
-    while (p < end && !t->failed) {
-        size_t at = h2o_strstr(p, (size_t)(end - p), H2O_STRLIT("{{"));
-        const char *open_tag = at != SIZE_MAX ? p + at : end;
-        if (open_tag != p)
-            add_node(t, N_TEXT, p, (size_t)(open_tag - p));
-        if (open_tag == end)
-            break;
-        const char *tag = open_tag + 2;
-        size_t close = h2o_strstr(tag, (size_t)(end - tag), H2O_STRLIT("}}"));
-        if (close == SIZE_MAX || close < 1 || close > 128) {
-            gw_error("%s:%u: unterminated or empty {{ }}", path, line_of(buf, open_tag));
-            return -1;
-        }
-        const char *arg = tag + 1;
-        size_t arg_len = close - 1;
-        switch (tag[0]) {
-        case '$':
-            add_node(t, N_VAR, arg, arg_len);
-            break;
-        case '#':
-        case '^':
-            if (num_open == sizeof(open) / sizeof(open[0])) {
-                gw_error("%s:%u: sections nested too deep", path, line_of(buf, open_tag));
-                return -1;
-            }
-            open[num_open++] = add_node(t, tag[0] == '#' ? N_SECTION : N_INVERTED, arg, arg_len);
-            break;
-        case '/':
-            if (num_open == 0 || t->nodes[open[num_open - 1]].len != arg_len ||
-                memcmp(t->nodes[open[num_open - 1]].s, arg, arg_len) != 0) {
-                gw_error("%s:%u: {{/%.*s}} does not close the open section", path, line_of(buf, open_tag), (int)arg_len, arg);
-                return -1;
-            }
-            t->nodes[open[--num_open]].end = t->num;
-            break;
-        case '>':
-            if (parse_template(t, dir, arg, arg_len, depth + 1) != 0)
-                return -1;
-            break;
-        default:
-            add_node(t, N_STR, tag, close);
-            break;
-        }
-        p = tag + close + 2;
-    }
-    if (t->failed) {
-        gw_error("%s: out of memory", path);
+    ui_parse_ctx_t c = {.t = t, .dir = dir, .depth = depth};
+    gw_ui_tmpl_err_t err;
+    switch (t->failed ? GW_UI_ECALLBACK : gw_ui_parse_template(buf, file.len, on_tmpl_piece, &c, &err)) {
+    case 0:
+        return 0;
+    case GW_UI_EUNTERMINATED:
+        gw_error("%s:%u: unterminated or empty {{ }}", path, line_of(buf, buf + err.at));
+        return -1;
+    case GW_UI_EDEPTH:
+        gw_error("%s:%u: sections nested too deep", path, line_of(buf, buf + err.at));
+        return -1;
+    case GW_UI_EMISMATCH:
+        gw_error("%s:%u: {{/%.*s}} does not close the open section", path, line_of(buf, buf + err.at), (int)err.name_len, err.name);
+        return -1;
+    case GW_UI_EUNCLOSED:
+        gw_error("%s: section {{#%.*s}} is not closed", path, (int)err.name_len, err.name);
+        return -1;
+    default: /* GW_UI_ECALLBACK */
+        if (!c.partial_failed)
+            gw_error("%s: out of memory", path);
         return -1;
     }
-    if (num_open != 0) {
-        gw_error("%s: section {{#%.*s}} is not closed", path, (int)t->nodes[open[num_open - 1]].len,
-                 t->nodes[open[num_open - 1]].s);
-        return -1;
-    }
-    return 0;
 }
 
 /* --- rendering -------------------------------------------------------------------------------- */
@@ -496,60 +505,40 @@ find_var(const render_t *r, const char *name, size_t len)
     return NULL;
 }
 
+static void
+out_jsonw(void *ctx, const char *s, size_t len)
+{
+    gw_jsonw_raw(ctx, s, len);
+}
+
 /* appends s HTML-escaped (text and attribute values alike) */
 static void
 put_escaped(gw_jsonw_t *w, const char *s, size_t len)
 {
-    const char *run = s, *end = s + len;
-    for (; s != end; ++s) {
-        const char *rep;
-        switch (*s) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\'':
-            rep = "&#39;";
-            break;
-        default:
-            continue;
-        }
-        gw_jsonw_raw(w, run, (size_t)(s - run));
-        gw_jsonw_lit(w, rep);
-        run = s + 1;
-    }
-    gw_jsonw_raw(w, run, (size_t)(end - run));
+    gw_ui_escape(s, len, out_jsonw, w);
+}
+
+static int
+interp_lookup(void *ctx, const char *name, size_t len, const char **value, size_t *value_len)
+{
+    const h2o_iovec_t *v = find_var(ctx, name, len);
+    if (v == NULL)
+        return 0;
+    *value = v->base, *value_len = v->len;
+    return 1;
+}
+
+static void
+interp_out(void *ctx, const char *s, size_t len)
+{
+    gw_jsonw_raw(&((render_t *)ctx)->out, s, len);
 }
 
 /* appends a UI string with {name} replaced by the variable's value; both escaped */
 static void
 put_text(render_t *r, h2o_iovec_t s)
 {
-    const char *p = s.base, *end = s.base + s.len;
-    while (p < end) {
-        const char *brace = memchr(p, '{', (size_t)(end - p)), *close;
-        if (brace == NULL)
-            break;
-        const h2o_iovec_t *v = NULL;
-        if ((close = memchr(brace, '}', (size_t)(end - brace))) != NULL)
-            v = find_var(r, brace + 1, (size_t)(close - brace - 1));
-        put_escaped(&r->out, p, (size_t)(brace - p) + (v == NULL));
-        if (v != NULL) {
-            put_escaped(&r->out, v->base, v->len);
-            p = close + 1;
-        } else {
-            p = brace + 1;
-        }
-    }
-    put_escaped(&r->out, p, (size_t)(end - p));
+    gw_ui_interpolate(s.base, s.len, interp_lookup, interp_out, r);
 }
 
 static void
@@ -608,58 +597,15 @@ common_section(render_t *r, const char *name, size_t len, size_t i)
 
 /* --- language of a request ------------------------------------------------------------------- */
 
-/* a language for one Accept-Language tag: exact match, else the same primary subtag ("zh-TW" → "zh-CN") */
-static const ui_lang_t *
-match_tag(const char *tag, size_t len)
-{
-    const ui_lang_t *l = find_lang(tag, len);
-    if (l != NULL)
-        return l;
-    size_t primary = 0;
-    while (primary != len && tag[primary] != '-' && tag[primary] != '_')
-        ++primary;
-    for (size_t i = 0; i != num_langs && primary != 0; ++i) {
-        size_t p = strcspn(langs[i].code, "-_");
-        if (p == primary && strncasecmp(langs[i].code, tag, primary) == 0)
-            return langs + i;
-    }
-    return NULL;
-}
-
+/* the language for an Accept-Language value (gw_ui_negotiate()), or NULL */
 static const ui_lang_t *
 negotiate(h2o_iovec_t al)
 {
-    const ui_lang_t *best = NULL;
-    int best_q = 0;
-    const char *p = al.base, *end = al.base + al.len;
-    while (p < end) {
-        const char *item_end = memchr(p, ',', (size_t)(end - p));
-        if (item_end == NULL)
-            item_end = end;
-        const char *semi = memchr(p, ';', (size_t)(item_end - p)), *tag_end = semi != NULL ? semi : item_end;
-        while (p < tag_end && (*p == ' ' || *p == '\t'))
-            ++p;
-        while (tag_end > p && (tag_end[-1] == ' ' || tag_end[-1] == '\t'))
-            --tag_end;
-        int q = 1000;
-        if (semi != NULL) {
-            const char *qs = semi + 1;
-            while (qs < item_end && *qs == ' ')
-                ++qs;
-            if (item_end - qs >= 3 && qs[0] == 'q' && qs[1] == '=') {
-                q = qs[2] == '1' ? 1000 : 0;
-                if (qs[2] == '0' && item_end - qs > 4 && qs[3] == '.')
-                    for (int k = 0, scale = 100; k != 3 && qs + 4 + k < item_end && '0' <= qs[4 + k] && qs[4 + k] <= '9';
-                         ++k, scale /= 10)
-                        q += (qs[4 + k] - '0') * scale;
-            }
-        }
-        const ui_lang_t *l;
-        if (q > best_q && tag_end > p && (l = match_tag(p, (size_t)(tag_end - p))) != NULL)
-            best = l, best_q = q;
-        p = item_end + 1;
-    }
-    return best;
+    const char *codes[UI_MAX_LANGS];
+    for (size_t i = 0; i != num_langs; ++i)
+        codes[i] = langs[i].code;
+    int i = gw_ui_negotiate(al.base, al.len, codes, num_langs);
+    return i >= 0 ? langs + i : NULL;
 }
 
 /* the value of query parameter name (raw), or {NULL, 0} */

@@ -1,0 +1,211 @@
+/*
+ * ui_parse — see ui_parse.h. Moved out of ui.c unchanged in behaviour: the Accept-Language
+ * negotiation (negotiate + match_tag), the template tokenizer (the loop of parse_template, file
+ * reading and partials left to the caller) and the string interpolation / HTML escaping
+ * (put_text, put_escaped), with callbacks where ui.c appended to req->pool.
+ */
+#include <string.h>
+#include <strings.h>
+#include "ui_parse.h"
+
+/* --- Accept-Language ------------------------------------------------------------------------ */
+
+static int
+find_code(const char *tag, size_t len, const char *const *codes, size_t num_codes)
+{
+    for (size_t i = 0; i != num_codes; ++i)
+        if (strlen(codes[i]) == len && strncasecmp(codes[i], tag, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* a language for one tag: exact match, else the same primary subtag ("zh-TW" → "zh-CN") */
+static int
+match_tag(const char *tag, size_t len, const char *const *codes, size_t num_codes)
+{
+    int l = find_code(tag, len, codes, num_codes);
+    if (l != -1)
+        return l;
+    size_t primary = 0;
+    while (primary != len && tag[primary] != '-' && tag[primary] != '_')
+        ++primary;
+    for (size_t i = 0; i != num_codes && primary != 0; ++i) {
+        size_t p = strcspn(codes[i], "-_");
+        if (p == primary && strncasecmp(codes[i], tag, primary) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+int
+gw_ui_negotiate(const char *al, size_t len, const char *const *codes, size_t num_codes)
+{
+    int best = -1;
+    int best_q = 0;
+    const char *p = al, *end = al + len;
+    while (p < end) {
+        const char *item_end = memchr(p, ',', (size_t)(end - p));
+        if (item_end == NULL)
+            item_end = end;
+        const char *semi = memchr(p, ';', (size_t)(item_end - p)), *tag_end = semi != NULL ? semi : item_end;
+        while (p < tag_end && (*p == ' ' || *p == '\t'))
+            ++p;
+        while (tag_end > p && (tag_end[-1] == ' ' || tag_end[-1] == '\t'))
+            --tag_end;
+        int q = 1000;
+        if (semi != NULL) {
+            const char *qs = semi + 1;
+            while (qs < item_end && *qs == ' ')
+                ++qs;
+            if (item_end - qs >= 3 && qs[0] == 'q' && qs[1] == '=') {
+                q = qs[2] == '1' ? 1000 : 0;
+                if (qs[2] == '0' && item_end - qs > 4 && qs[3] == '.')
+                    for (int k = 0, scale = 100; k != 3 && qs + 4 + k < item_end && '0' <= qs[4 + k] && qs[4 + k] <= '9';
+                         ++k, scale /= 10)
+                        q += (qs[4 + k] - '0') * scale;
+            }
+        }
+        int l;
+        if (q > best_q && tag_end > p && (l = match_tag(p, (size_t)(tag_end - p), codes, num_codes)) != -1)
+            best = l, best_q = q;
+        if (item_end == end)
+            break;
+        p = item_end + 1;
+    }
+    return best;
+}
+
+/* --- templates ------------------------------------------------------------------------------ */
+
+/* offset of the first needle[0..2) in s[0..len), or SIZE_MAX */
+static size_t
+find2(const char *s, size_t len, char a, char b)
+{
+    for (size_t i = 0; i + 1 < len; ++i)
+        if (s[i] == a && s[i + 1] == b)
+            return i;
+    return (size_t)-1;
+}
+
+static int
+fail(gw_ui_tmpl_err_t *err, int code, size_t at, const char *name, size_t name_len)
+{
+    if (err != NULL)
+        *err = (gw_ui_tmpl_err_t){at, name, name_len};
+    return code;
+}
+
+int
+gw_ui_parse_template(const char *src, size_t len, gw_ui_tmpl_cb cb, void *ctx, gw_ui_tmpl_err_t *err)
+{
+    struct {
+        const char *s;
+        size_t len, at;
+    } open[GW_UI_MAX_OPEN];
+    size_t num_open = 0;
+    const char *p = src, *end = src + len;
+    while (p < end) {
+        size_t at = find2(p, (size_t)(end - p), '{', '{');
+        const char *open_tag = at != (size_t)-1 ? p + at : end;
+        if (open_tag != p && cb(ctx, GW_UI_TEXT, p, (size_t)(open_tag - p)) != 0)
+            return fail(err, GW_UI_ECALLBACK, (size_t)(p - src), NULL, 0);
+        if (open_tag == end)
+            break;
+        const char *tag = open_tag + 2;
+        size_t close = find2(tag, (size_t)(end - tag), '}', '}');
+        if (close == (size_t)-1 || close < 1 || close > GW_UI_MAX_TAG)
+            return fail(err, GW_UI_EUNTERMINATED, (size_t)(open_tag - src), NULL, 0);
+        const char *arg = tag + 1;
+        size_t arg_len = close - 1;
+        int kind;
+        switch (tag[0]) {
+        case '$':
+            kind = GW_UI_VAR;
+            break;
+        case '#':
+        case '^':
+            if (num_open == GW_UI_MAX_OPEN)
+                return fail(err, GW_UI_EDEPTH, (size_t)(open_tag - src), arg, arg_len);
+            open[num_open].s = arg, open[num_open].len = arg_len, open[num_open].at = (size_t)(open_tag - src);
+            ++num_open;
+            kind = tag[0] == '#' ? GW_UI_SECTION : GW_UI_INVERTED;
+            break;
+        case '/':
+            if (num_open == 0 || open[num_open - 1].len != arg_len || memcmp(open[num_open - 1].s, arg, arg_len) != 0)
+                return fail(err, GW_UI_EMISMATCH, (size_t)(open_tag - src), arg, arg_len);
+            --num_open;
+            kind = GW_UI_CLOSE;
+            break;
+        case '>':
+            kind = GW_UI_PARTIAL;
+            break;
+        default:
+            kind = GW_UI_STR, arg = tag, arg_len = close;
+            break;
+        }
+        if (cb(ctx, kind, arg, arg_len) != 0)
+            return fail(err, GW_UI_ECALLBACK, (size_t)(open_tag - src), NULL, 0);
+        p = tag + close + 2;
+    }
+    if (num_open != 0)
+        return fail(err, GW_UI_EUNCLOSED, open[num_open - 1].at, open[num_open - 1].s, open[num_open - 1].len);
+    return 0;
+}
+
+/* --- strings -------------------------------------------------------------------------------- */
+
+void
+gw_ui_escape(const char *s, size_t len, gw_ui_out_cb out, void *ctx)
+{
+    const char *run = s, *end = s + len;
+    for (; s != end; ++s) {
+        const char *rep;
+        switch (*s) {
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
+        default:
+            continue;
+        }
+        out(ctx, run, (size_t)(s - run));
+        out(ctx, rep, strlen(rep));
+        run = s + 1;
+    }
+    out(ctx, run, (size_t)(end - run));
+}
+
+void
+gw_ui_interpolate(const char *s, size_t len, gw_ui_lookup_cb lookup, gw_ui_out_cb out, void *ctx)
+{
+    const char *p = s, *end = s + len;
+    while (p < end) {
+        const char *brace = memchr(p, '{', (size_t)(end - p)), *close;
+        if (brace == NULL)
+            break;
+        const char *v = NULL;
+        size_t v_len = 0;
+        int found = 0;
+        if ((close = memchr(brace, '}', (size_t)(end - brace))) != NULL)
+            found = lookup(ctx, brace + 1, (size_t)(close - brace - 1), &v, &v_len);
+        gw_ui_escape(p, (size_t)(brace - p) + (found == 0), out, ctx);
+        if (found) {
+            gw_ui_escape(v, v_len, out, ctx);
+            p = close + 1;
+        } else {
+            p = brace + 1;
+        }
+    }
+    gw_ui_escape(p, (size_t)(end - p), out, ctx);
+}
