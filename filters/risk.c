@@ -85,12 +85,28 @@ struct st_gw_risk_set_t {
  * Unicode path runs before). C_NAME: what an entry's label may hold, RFC 1123 letters,
  * digits and hyphen, and '_', which real lists hold (RFC 2181 §11 allows it in DNS).
  */
-enum { C_FORBID = 1, C_NAME = 2, C_UPPER = 4 };
+enum { C_FORBID = 1, C_NAME = 2, C_UPPER = 4, C_DIGIT = 8 };
 static const uint8_t cclass[256] = {
-    [0 ... 0x20] = C_FORBID, ['#'] = C_FORBID,       ['%'] = C_FORBID, ['/'] = C_FORBID, [':'] = C_FORBID,
-    ['<'] = C_FORBID,        ['>'] = C_FORBID,       ['?'] = C_FORBID, ['@'] = C_FORBID, ['['] = C_FORBID,
-    ['\\'] = C_FORBID,       [']'] = C_FORBID,       ['^'] = C_FORBID, ['|'] = C_FORBID, [0x7f ... 0xff] = C_FORBID,
-    ['a' ... 'z'] = C_NAME,  ['0' ... '9'] = C_NAME, ['-'] = C_NAME,   ['_'] = C_NAME,   ['A' ... 'Z'] = C_NAME | C_UPPER,
+    [0 ... 0x20] = C_FORBID,
+    ['#'] = C_FORBID,
+    ['%'] = C_FORBID,
+    ['/'] = C_FORBID,
+    [':'] = C_FORBID,
+    ['<'] = C_FORBID,
+    ['>'] = C_FORBID,
+    ['?'] = C_FORBID,
+    ['@'] = C_FORBID,
+    ['['] = C_FORBID,
+    ['\\'] = C_FORBID,
+    [']'] = C_FORBID,
+    ['^'] = C_FORBID,
+    ['|'] = C_FORBID,
+    [0x7f ... 0xff] = C_FORBID,
+    ['a' ... 'z'] = C_NAME,
+    ['0' ... '9'] = C_NAME | C_DIGIT,
+    ['-'] = C_NAME,
+    ['_'] = C_NAME,
+    ['A' ... 'Z'] = C_NAME | C_UPPER,
 };
 
 static char
@@ -133,22 +149,39 @@ fold(uint64_t h, uint64_t label_hash)
     return h ^ (h >> 32);
 }
 
+/* a label's hash, 8 bytes per step (the byte order only has to agree within the process) */
+static uint64_t
+label_hash(const char *p, size_t n)
+{
+    uint64_t h = (n + 1) * 0x9e3779b97f4a7c15ull, w;
+    for (; n >= 8; p += 8, n -= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    if (n != 0) {
+        w = 0;
+        for (size_t i = 0; i != n; ++i)
+            w |= (uint64_t)(unsigned char)p[i] << (8 * i);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    return h;
+}
+
 /* splits s[0..n) at '.' and hashes each label */
 static void
 label_hashes(const char *s, size_t n, labels_t *lab)
 {
-    uint64_t h = FNV_OFFSET;
+    size_t start = 0;
     lab->n = 0, lab->start[0] = 0;
     for (size_t i = 0; i != n; ++i) {
         if (s[i] == '.') {
-            lab->hash[lab->n++] = h;
-            lab->start[lab->n] = (uint8_t)(i + 1);
-            h = FNV_OFFSET;
-        } else {
-            h = (h ^ (unsigned char)s[i]) * FNV_PRIME;
+            lab->hash[lab->n++] = label_hash(s + start, i - start);
+            lab->start[lab->n] = (uint8_t)(start = i + 1);
         }
     }
-    lab->hash[lab->n++] = h;
+    lab->hash[lab->n++] = label_hash(s + start, n - start);
 }
 
 /* hs[k]: the hash of the suffix starting at label k (k = 0: the whole host) */
@@ -205,21 +238,6 @@ ipv4_number(const char *s, size_t n, uint64_t *v)
     return 0;
 }
 
-/* WHATWG URL "ends in a number checker" (the trailing dot is already removed) */
-static int
-ends_in_number(const char *s, size_t n)
-{
-    const char *dot = memrchr(s, '.', n);
-    const char *last = dot ? dot + 1 : s;
-    size_t len = (size_t)(s + n - last), i;
-    uint64_t v;
-    if (len == 0)
-        return 0;
-    for (i = 0; i != len && last[i] >= '0' && last[i] <= '9'; ++i)
-        ;
-    return i == len || ipv4_number(last, len, &v) == 0;
-}
-
 /* WHATWG URL "IPv4 parser": dotted decimal into out, or -1 */
 static int
 ipv4_parse(const char *s, size_t n, char *out)
@@ -259,32 +277,45 @@ ipv6_parse(const char *s, size_t n, char *out)
     return (int)strlen(out);
 }
 
+static int
+normalize_ipv6(const char *s, size_t n, char *out, gw_risk_host_kind_t *kind, labels_t *lab)
+{
+    int rc;
+    if (s[0] == '[') {
+        if (n < 2 || s[n - 1] != ']')
+            return -1;
+        ++s, n -= 2;
+    }
+    *kind = GW_RISK_HOST_IPV6;
+    if ((rc = ipv6_parse(s, n, out)) > 0)
+        label_hashes(out, (size_t)rc, lab);
+    return rc;
+}
+
 /*
- * An ASCII host (any case) -> normalised (see gw_risk_normalize_host), in one pass that
- * lowers, checks and hashes each label into *lab.
+ * A host -> normalised (see gw_risk_normalize_host), in one pass that lowers, checks and
+ * hashes each label into *lab. Returns -2 at the first byte >= 0x80 (the caller takes the
+ * Unicode path), -1 when the host is rejected.
  */
 static int
 normalize_ascii(const char *s, size_t n, int flags, char *out, gw_risk_host_kind_t *kind, labels_t *lab)
 {
-    int strict = !(flags & GW_RISK_NORM_LOOKUP), rc;
-    uint64_t h = FNV_OFFSET;
+    int strict = !(flags & GW_RISK_NORM_LOOKUP), digits = 1, rc;
+    uint64_t v;
     size_t start = 0;
 
     if (n != 0 && s[n - 1] == '.')
         --n;
-    if (n == 0 || n > GW_RISK_HOST_MAX)
+    if (n > GW_RISK_HOST_MAX) {
+        for (size_t i = 0; i != n; ++i)
+            if ((unsigned char)s[i] >= 0x80)
+                return -2;
         return -1;
-    if (s[0] == '[' || memchr(s, ':', n) != NULL) {
-        if (s[0] == '[') {
-            if (n < 2 || s[n - 1] != ']')
-                return -1;
-            ++s, n -= 2;
-        }
-        *kind = GW_RISK_HOST_IPV6;
-        if ((rc = ipv6_parse(s, n, out)) > 0)
-            label_hashes(out, (size_t)rc, lab);
-        return rc;
     }
+    if (n == 0)
+        return -1;
+    if (s[0] == '[')
+        return normalize_ipv6(s, n, out, kind, lab);
     lab->n = 0, lab->start[0] = 0;
     for (size_t i = 0;; ++i) {
         if (i == n || s[i] == '.') {
@@ -292,23 +323,26 @@ normalize_ascii(const char *s, size_t n, int flags, char *out, gw_risk_host_kind
                 return -1;
             if (strict && (out[start] == '-' || out[i - 1] == '-'))
                 return -1; /* RFC 1123 §2.1: a label neither starts nor ends with a hyphen */
-            lab->hash[lab->n++] = h;
+            lab->hash[lab->n++] = label_hash(out + start, i - start);
             if (i == n)
                 break;
             out[i] = '.';
-            start = i + 1, lab->start[lab->n] = (uint8_t)start, h = FNV_OFFSET;
+            start = i + 1, lab->start[lab->n] = (uint8_t)start, digits = 1;
             continue;
         }
         unsigned char c = (unsigned char)s[i], cl = cclass[c];
-        if ((cl & C_FORBID) || (strict && !(cl & C_NAME)))
+        if (cl & C_FORBID)
+            return c >= 0x80 ? -2 : c == ':' ? normalize_ipv6(s, n, out, kind, lab) : -1;
+        if (strict && !(cl & C_NAME))
             return -1;
+        digits &= (cl & C_DIGIT) != 0;
         if (cl & C_UPPER)
             c += 'a' - 'A';
         out[i] = (char)c;
-        h = (h ^ c) * FNV_PRIME;
     }
     out[n] = '\0';
-    if (ends_in_number(out, n)) {
+    /* WHATWG URL "ends in a number": the last label is digits, or an IPv4 number such as 0x7f */
+    if (digits || (n - start >= 2 && out[start] == '0' && out[start + 1] == 'x' && ipv4_number(out + start, n - start, &v) == 0)) {
         *kind = GW_RISK_HOST_IPV4;
         if ((rc = ipv4_parse(out, n, out)) > 0)
             label_hashes(out, (size_t)rc, lab);
@@ -515,18 +549,16 @@ static int
 normalize(const char *in, size_t len, int flags, char *out, gw_risk_host_kind_t *kind, labels_t *lab)
 {
     char tmp[GW_RISK_HOST_MAX + 2];
-    size_t i;
     int n;
 
     if (in == NULL || len == 0)
         return -1;
-    for (i = 0; i != len && (unsigned char)in[i] < 0x80; ++i)
-        ;
-    if (i == len)
-        return normalize_ascii(in, len, flags, out, kind, lab);
+    if ((n = normalize_ascii(in, len, flags, out, kind, lab)) != -2)
+        return n;
     if ((n = unicode_to_ascii(in, len, tmp, sizeof(tmp))) < 0)
         return -1;
-    return normalize_ascii(tmp, (size_t)n, flags, out, kind, lab);
+    n = normalize_ascii(tmp, (size_t)n, flags, out, kind, lab);
+    return n < 0 ? -1 : n;
 }
 
 int

@@ -44,6 +44,8 @@ is_comment(gw_list_format_t fmt, const char *s, size_t n)
 {
     while (n != 0 && (*s == ' ' || *s == '\t'))
         ++s, --n;
+    while (n != 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        --n;
     if (n == 0)
         return 1;
     if (fmt == GW_FMT_ABP)
