@@ -182,22 +182,6 @@ static h2o_iovec_t pct_decode(h2o_mem_pool_t *pool, const char *s, size_t len)
     return h2o_iovec_init(out, gw_url_pct_decode(s, len, out));
 }
 
-/* value of query parameter `name` (raw, not decoded), or base NULL */
-static h2o_iovec_t query_param(h2o_req_t *req, const char *name)
-{
-    if (req->query_at == SIZE_MAX)
-        return h2o_iovec_init(NULL, 0);
-    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
-    size_t nl = strlen(name);
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p)), *fe = amp != NULL ? amp : end;
-        if ((size_t)(fe - p) > nl && memcmp(p, name, nl) == 0 && p[nl] == '=')
-            return h2o_iovec_init(p + nl + 1, (size_t)(fe - p - nl - 1));
-        p = fe + (amp != NULL);
-    }
-    return h2o_iovec_init(NULL, 0);
-}
-
 /* splits an absolute http(s) URL: host and path slices (filters/url.c); 0 on success */
 static int split_url(const char *url, size_t len, h2o_iovec_t *host, h2o_iovec_t *path)
 {
@@ -239,12 +223,7 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
     if (!gw_rt.conf.channel.link_shim)
         return GW_HTML_KEEP;
     char a[256], b[256];
-    h2o_iovec_t page = req->authority;
-    for (size_t i = 0; i != page.len; ++i)
-        if (page.base[i] == ':' && page.base[0] != '[') {
-            page.len = i;
-            break;
-        }
+    h2o_iovec_t page = gw_req_host(req);
     if (strcmp(site_of(host, host_len, a, sizeof(a)), site_of(page.base, page.len, b, sizeof(b))) == 0 || url_len > MAX_GO_URL)
         return GW_HTML_KEEP;
     char sig[23];
@@ -282,7 +261,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 static int on_go(h2o_handler_t *self, h2o_req_t *req)
 {
     gw_server_track_request(req);
-    h2o_iovec_t u = query_param(req, "u"), s = query_param(req, "s"), cs = query_param(req, "c");
+    h2o_iovec_t u = gw_req_query_param(req, "u"), s = gw_req_query_param(req, "s"), cs = gw_req_query_param(req, "c");
     h2o_iovec_t url = u.base != NULL ? pct_decode(&req->pool, u.base, u.len) : h2o_iovec_init(NULL, SIZE_MAX);
     h2o_iovec_t host, path;
     int is_continue = cs.base != NULL;
@@ -373,7 +352,7 @@ static int on_lists(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t
 
 static int on_check(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
 {
-    h2o_iovec_t u = query_param(req, "url"), h = query_param(req, "host");
+    h2o_iovec_t u = gw_req_query_param(req, "url"), h = gw_req_query_param(req, "host");
     h2o_iovec_t host, path = h2o_iovec_init(H2O_STRLIT("/"));
     if (u.base != NULL) {
         h2o_iovec_t url = pct_decode(&req->pool, u.base, u.len);

@@ -243,15 +243,10 @@ static void add_expiry(h2o_req_t *req, h2o_iovec_t name, const char *domain, siz
 /* the registrable domain of the request's host (NULL for IP literals, localhost, public suffixes) */
 static const char *registrable_domain(h2o_req_t *req, size_t *len)
 {
-    h2o_iovec_t a = req->authority;
+    h2o_iovec_t a = gw_req_host(req);
     if (psl == NULL || a.len == 0 || a.len > 253 || a.base[0] == '[')
         return NULL;
     size_t hl = a.len;
-    for (size_t i = 0; i != a.len; ++i)
-        if (a.base[i] == ':') {
-            hl = i;
-            break;
-        }
     char *host = h2o_mem_alloc_pool(&req->pool, hl + 1);
     for (size_t i = 0; i != hl; ++i)
         host[i] = h2o_tolower(a.base[i]);

@@ -158,6 +158,33 @@ static void on_setup_ostream(h2o_req_prefilter_t *_self, h2o_req_t *req, h2o_ost
     h2o_setup_next_prefilter(&self->super, req, slot);
 }
 
+h2o_iovec_t gw_req_host(h2o_req_t *req)
+{
+    h2o_iovec_t a = req->authority;
+    if (a.len != 0 && a.base[0] == '[') {
+        const char *rb = memchr(a.base, ']', a.len);
+        return rb != NULL ? h2o_iovec_init(a.base, (size_t)(rb - a.base) + 1) : a;
+    }
+    const char *colon = memchr(a.base, ':', a.len);
+    return colon != NULL ? h2o_iovec_init(a.base, (size_t)(colon - a.base)) : a;
+}
+
+/* value of query parameter `name` (raw, not decoded), or base NULL */
+h2o_iovec_t gw_req_query_param(h2o_req_t *req, const char *name)
+{
+    if (req->query_at == SIZE_MAX)
+        return h2o_iovec_init(NULL, 0);
+    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    size_t nl = strlen(name);
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p)), *fe = amp != NULL ? amp : end;
+        if ((size_t)(fe - p) > nl && memcmp(p, name, nl) == 0 && p[nl] == '=')
+            return h2o_iovec_init(p + nl + 1, (size_t)(fe - p - nl - 1));
+        p = fe + (amp != NULL);
+    }
+    return h2o_iovec_init(NULL, 0);
+}
+
 gw_reqctx_t *gw_reqctx_get(h2o_req_t *req)
 {
     for (h2o_req_prefilter_t *p = req->prefilters; p != NULL; p = p->next)

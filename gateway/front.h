@@ -48,6 +48,12 @@ typedef void (*gw_response_stage_cb)(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostre
 void gw_front_add_request_stage(gw_request_stage_cb cb);
 void gw_front_add_response_stage(gw_response_stage_cb cb);
 
+/* the request's host without its port (an IPv6 literal keeps its brackets) */
+h2o_iovec_t gw_req_host(h2o_req_t *req);
+
+/* the raw (not decoded) value of query parameter `name` of req, or base NULL when absent */
+h2o_iovec_t gw_req_query_param(h2o_req_t *req, const char *name);
+
 /* the context of a request that passed the front handler, or NULL */
 gw_reqctx_t *gw_reqctx_get(h2o_req_t *req);
 

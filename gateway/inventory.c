@@ -5,6 +5,7 @@
 #include <string.h>
 #include "admin.h"
 #include "config.h"
+#include "front.h"
 #include "inventory.h"
 #include "jsonw.h"
 #include "server.h"
@@ -57,12 +58,7 @@ void gw_inventory_record(h2o_req_t *req, const gw_set_cookie_t *sc, int cat)
     table_t *tb = tables + t;
 
     /* key: host (without port), first path segment, name; all truncated to their fields */
-    h2o_iovec_t host = req->authority;
-    for (size_t i = 0; i != host.len; ++i)
-        if (host.base[i] == ':' && host.base[0] != '[') {
-            host.len = i;
-            break;
-        }
+    h2o_iovec_t host = gw_req_host(req);
     size_t path_len = 1;
     while (path_len < req->path_normalized.len && req->path_normalized.base[path_len] != '/' &&
            req->path_normalized.base[path_len] != '?')

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "admin.h"
+#include "front.h"
 #include "records.h"
 #include "store.h"
 
@@ -189,27 +190,17 @@ static void on_export_page(h2o_req_t *req, void *data, const gw_store_answer_t *
 static int on_admin_records(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
 {
     int64_t since = 0;
-    if (req->query_at != SIZE_MAX) {
-        h2o_iovec_t q = h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
-        const char *p = q.base, *end = q.base + q.len;
-        while (p < end) {
-            const char *amp = memchr(p, '&', (size_t)(end - p)), *fe = amp != NULL ? amp : end;
-            if (fe - p > 6 && memcmp(p, "since=", 6) == 0) {
-                char num[24];
-                size_t n = (size_t)(fe - p - 6);
-                char *stop;
-                if (n >= sizeof(num))
-                    n = sizeof(num) - 1;
-                memcpy(num, p + 6, n);
-                num[n] = '\0';
-                since = strtoll(num, &stop, 10);
-                if (*stop != '\0' || since < 0) {
-                    static const char msg[] = "{\"error\": \"bad_since\", \"detail\": \"since is Unix time in milliseconds\"}\n";
-                    gw_admin_send(req, 400, "Bad Request", "application/json", h2o_iovec_init(msg, sizeof(msg) - 1));
-                    return 0;
-                }
-            }
-            p = fe + (amp != NULL);
+    h2o_iovec_t v = gw_req_query_param(req, "since");
+    if (v.base != NULL && v.len != 0) {
+        char num[24], *stop;
+        size_t n = v.len < sizeof(num) - 1 ? v.len : sizeof(num) - 1;
+        memcpy(num, v.base, n);
+        num[n] = '\0';
+        since = strtoll(num, &stop, 10);
+        if (*stop != '\0' || since < 0) {
+            static const char msg[] = "{\"error\": \"bad_since\", \"detail\": \"since is Unix time in milliseconds\"}\n";
+            gw_admin_send(req, 400, "Bad Request", "application/json", h2o_iovec_init(msg, sizeof(msg) - 1));
+            return 0;
         }
     }
     export_t *x = h2o_mem_alloc_shared(&req->pool, sizeof(*x), export_dispose);

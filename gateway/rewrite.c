@@ -103,19 +103,10 @@ static size_t absolute_url(rewrite_t *self, const char *v, size_t len)
     return n;
 }
 
-static h2o_iovec_t page_host(h2o_req_t *req)
-{
-    h2o_iovec_t a = req->authority;
-    for (size_t i = 0; i != a.len; ++i)
-        if (a.base[i] == ':' && a.base[0] != '[')
-            return h2o_iovec_init(a.base, i);
-    return a;
-}
-
 /* category of a URL if it is a tracker the visitor has not granted, else -1 */
 static int refused_category(rewrite_t *self, size_t n, gw_abp_type_t type)
 {
-    h2o_iovec_t ph = page_host(self->req);
+    h2o_iovec_t ph = gw_req_host(self->req);
     int cat = gw_trackers_pick(gw_trackers_classify(self->url, n, self->url + self->host_off, self->host_len, ph.base, ph.len, type),
                                self->ctx->granted);
     if (cat < 0 || (self->ctx->granted & (1u << cat)) != 0) {
@@ -219,7 +210,7 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
             return GW_HTML_KEEP;
         if ((cat = refused_category(self, n, GW_ABP_IMAGE)) < 0 && is_one_pixel(tag)) {
             /* an unlisted 1x1 image from another site is a web beacon of the ping category */
-            h2o_iovec_t ph = page_host(self->req);
+            h2o_iovec_t ph = gw_req_host(self->req);
             int c = gw_rt.conf.beacons.ping_category;
             if (!h2o_lcstris(self->url + self->host_off, self->host_len, ph.base, ph.len) && (self->ctx->granted & (1u << c)) == 0) {
                 cat = c;

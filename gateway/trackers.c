@@ -182,13 +182,7 @@ static int beacon_lookup(h2o_req_t *req, const gw_reqctx_t *ctx, int wants_image
     if ((i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT, -1)) != -1 && req->headers.entries[i].value.len >= 9 &&
         h2o_lcstris(req->headers.entries[i].value.base, 9, H2O_STRLIT("text/html")))
         return -1;
-    h2o_iovec_t host = req->authority;
-    for (size_t k = 0; k != host.len; ++k) {
-        if (host.base[k] == ':' && host.base[0] != '[') {
-            host.len = k;
-            break;
-        }
-    }
+    h2o_iovec_t host = gw_req_host(req);
     h2o_iovec_t url = h2o_concat(&req->pool, req->scheme->name, h2o_iovec_init(H2O_STRLIT("://")), req->authority, req->path);
     int type = is_ping ? GW_ABP_PING : wants_image ? GW_ABP_IMAGE : GW_ABP_OTHER;
     int cat = gw_trackers_pick(gw_trackers_classify(url.base, url.len, host.base, host.len, host.base, host.len, type), ctx->granted);
