@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "admin.h"
+#include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
 #include "qsbr.h"
@@ -142,11 +143,16 @@ void gw_admin_send(h2o_req_t *req, int status, const char *reason, const char *c
     h2o_send_inline(req, body.base, body.len);
 }
 
-static void send_json_error(h2o_req_t *req, int status, const char *reason, const char *error, const char *detail)
+void gw_admin_send_error(h2o_req_t *req, int status, const char *reason, const char *error, const char *detail)
 {
-    char *buf = h2o_mem_alloc_pool(&req->pool, 256 + strlen(detail));
-    int n = sprintf(buf, "{\"error\": \"%s\", \"detail\": \"%s\"}\n", error, detail);
-    gw_admin_send(req, status, reason, "application/json", h2o_iovec_init(buf, (size_t)n));
+    gw_jsonw_t w;
+    gw_jsonw_init(&w, &req->pool, 256);
+    gw_jsonw_lit(&w, "{\"error\": ");
+    gw_jsonw_cstr(&w, error);
+    gw_jsonw_lit(&w, ", \"detail\": ");
+    gw_jsonw_cstr(&w, detail);
+    gw_jsonw_lit(&w, "}\n");
+    gw_admin_send(req, status, reason, "application/json", h2o_iovec_init(w.buf, w.len));
 }
 
 static int on_metrics(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
@@ -169,7 +175,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if ((status = authenticate(req, &caller)) != 0) {
         if (status == 401)
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL, H2O_STRLIT("Bearer realm=\"consentgate-admin\""));
-        send_json_error(req, status, status == 401 ? "Unauthorized" : "Forbidden", status == 401 ? "unauthorized" : "forbidden",
+        gw_admin_send_error(req, status, status == 401 ? "Unauthorized" : "Forbidden", status == 401 ? "unauthorized" : "forbidden",
                         status == 401 ? "send Authorization: Bearer <token>" : "unknown token");
         return 0;
     }
@@ -187,9 +193,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return routes[i].cb(req, &caller, h2o_iovec_init(path.base + pl, path.len - pl));
     }
     if (path_matched)
-        send_json_error(req, 405, "Method Not Allowed", "method_not_allowed", "this endpoint does not take that method");
+        gw_admin_send_error(req, 405, "Method Not Allowed", "method_not_allowed", "this endpoint does not take that method");
     else
-        send_json_error(req, 404, "Not Found", "not_found", "no such admin endpoint");
+        gw_admin_send_error(req, 404, "Not Found", "not_found", "no such admin endpoint");
     return 0;
 }
 

@@ -28,6 +28,9 @@ int gw_admin_load_tokens(const char *path, char *err, size_t errlen);
 /* builds the admin host's paths */
 int gw_admin_register(h2o_hostconf_t *hostconf);
 
+/* sends {"error": error, "detail": detail} (escaped) with a status */
+void gw_admin_send_error(h2o_req_t *req, int status, const char *reason, const char *error, const char *detail);
+
 /* sends a body with a content type and status */
 void gw_admin_send(h2o_req_t *req, int status, const char *reason, const char *content_type, h2o_iovec_t body);
 

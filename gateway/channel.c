@@ -316,17 +316,6 @@ static void send_json(h2o_req_t *req, int status, const char *reason, gw_jsonw_t
     gw_admin_send(req, status, reason, "application/json", h2o_iovec_init(w->buf, w->len));
 }
 
-static void send_error(h2o_req_t *req, int status, const char *reason, const char *error, const char *detail)
-{
-    gw_jsonw_t w;
-    gw_jsonw_init(&w, &req->pool, 256);
-    gw_jsonw_lit(&w, "{\"error\": ");
-    gw_jsonw_cstr(&w, error);
-    gw_jsonw_lit(&w, ", \"detail\": ");
-    gw_jsonw_cstr(&w, detail);
-    gw_jsonw_lit(&w, "}\n");
-    send_json(req, status, reason, &w);
-}
 
 static int on_lists(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
 {
@@ -357,24 +346,24 @@ static int on_check(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t
     if (u.base != NULL) {
         h2o_iovec_t url = pct_decode(&req->pool, u.base, u.len);
         if (url.len == SIZE_MAX || split_url(url.base, url.len, &host, &path) != 0) {
-            send_error(req, 400, "Bad Request", "bad_url", "url must be an absolute http(s) URL (percent-encoded)");
+            gw_admin_send_error(req, 400, "Bad Request", "bad_url", "url must be an absolute http(s) URL (percent-encoded)");
             return 0;
         }
     } else if (h.base != NULL) {
         host = pct_decode(&req->pool, h.base, h.len);
         if (host.len == SIZE_MAX || host.len == 0) {
-            send_error(req, 400, "Bad Request", "bad_host", "host must be a host name or IP address");
+            gw_admin_send_error(req, 400, "Bad Request", "bad_host", "host must be a host name or IP address");
             return 0;
         }
     } else {
-        send_error(req, 400, "Bad Request", "missing", "give ?url=… or ?host=…");
+        gw_admin_send_error(req, 400, "Bad Request", "missing", "give ?url=… or ?host=…");
         return 0;
     }
     const gw_risk_set_t *s = gw_snap_load(&risk_set);
     gw_risk_verdict_t v;
     int rc = s != NULL ? gw_risk_check(s, host.base, host.len, path.base, path.len, &v) : 0;
     if (rc < 0) {
-        send_error(req, 400, "Bad Request", "bad_host", "not a host name or IP address");
+        gw_admin_send_error(req, 400, "Bad Request", "bad_host", "not a host name or IP address");
         return 0;
     }
     gw_jsonw_t w;
@@ -466,17 +455,17 @@ static int on_list_change(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_i
     h2o_iovec_t name = subpath;
     if (is_edit) {
         if (name.len <= 8 || memcmp(name.base + name.len - 8, "/entries", 8) != 0) {
-            send_error(req, 404, "Not Found", "not_found", "POST /admin/lists/{name}/entries");
+            gw_admin_send_error(req, 404, "Not Found", "not_found", "POST /admin/lists/{name}/entries");
             return 0;
         }
         name.len -= 8;
     } else if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("PUT"))) {
-        send_error(req, 405, "Method Not Allowed", "method_not_allowed", "PUT /admin/lists/{name} or POST …/entries");
+        gw_admin_send_error(req, 405, "Method Not Allowed", "method_not_allowed", "PUT /admin/lists/{name} or POST …/entries");
         return 0;
     }
     list_conf_t *l = find_list(name.base, name.len);
     if (l == NULL) {
-        send_error(req, 404, "Not Found", "no_such_list", "no risk list of that name in the configuration");
+        gw_admin_send_error(req, 404, "Not Found", "no_such_list", "no risk list of that name in the configuration");
         return 0;
     }
     list_job_t *j = calloc(1, sizeof(*j));
@@ -487,7 +476,7 @@ static int on_list_change(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_i
         char err[256];
         if (gw_entries_parse(req->entity.base, req->entity.len, &j->entries, err, sizeof(err)) != 0) {
             free(j);
-            send_error(req, 400, "Bad Request", "bad_body", err);
+            gw_admin_send_error(req, 400, "Bad Request", "bad_body", err);
             return 0;
         }
     } else {
@@ -496,7 +485,7 @@ static int on_list_change(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_i
         j->len = req->entity.len;
     }
     if (gw_job_submit(req, run_list_job, on_list_job_done, j) != 0)
-        send_error(req, 503, "Service Unavailable", "busy", "too many list changes queued; try again");
+        gw_admin_send_error(req, 503, "Service Unavailable", "busy", "too many list changes queued; try again");
     return 0;
 }
 
@@ -540,7 +529,7 @@ static void on_read_audit(h2o_req_t *req, void *p)
 static int on_audit(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
 {
     if (gw_job_submit(req, run_read_audit, on_read_audit, calloc(1, sizeof(read_job_t))) != 0)
-        send_error(req, 503, "Service Unavailable", "busy", "try again");
+        gw_admin_send_error(req, 503, "Service Unavailable", "busy", "try again");
     return 0;
 }
 
