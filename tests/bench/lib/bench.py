@@ -382,6 +382,7 @@ class Target:
         self.procs = []
         self.port = self.tls_port = None
         self.host_header = None  # Host header to send (privoxy)
+        self.forward_proxy = False  # True: requests go to the proxy in absolute form (privoxy)
 
     def start(self, threads, tag=""):
         self.threads, self.tag = threads, tag
@@ -528,17 +529,23 @@ class NginxTarget(Target):
 
 
 class PrivoxyTarget(Target):
+    """Privoxy as a forward proxy (wrk and curl send absolute-form requests for the origin's URLs)
+    with every action and filter off (toggle 0): the cost of its proxying alone."""
     protos = ("h1",)
+    filters = False
+
+    def privoxy_conf(self):
+        return f"""confdir {self.dir}
+toggle 0
+"""
 
     def _start(self, threads):
         self.port = free_ports(1)[0]
         self.host_header = f"{LOOPBACK}:{self.origin.port}"
+        self.forward_proxy = True
         conf = self.dir / "privoxy.conf"
-        conf.write_text(f"""confdir {self.dir}
-logdir {self.dir}
+        conf.write_text(self.privoxy_conf() + f"""logdir {self.dir}
 listen-address {LOOPBACK}:{self.port}
-accept-intercepted-requests 1
-toggle 0
 enable-remote-toggle 0
 enable-edit-actions 0
 keep-alive-timeout 60
@@ -549,6 +556,42 @@ max-client-connections 512
 """)
         self.procs = [Proc(f"{self.name} (privoxy)", ["privoxy", "--no-daemon", str(conf)],
                            self.dir / "stdout.log", env=self.env)]
+
+    def url(self, proto, path):
+        return f"http://{LOOPBACK}:{self.port}{path}"  # where wrk connects; the request target is origin_url()
+
+    def origin_url(self, path):
+        return f"{self.origin.upstream}{path}"
+
+
+PRIVOXY_CONFIG = Path("/etc/privoxy/config")
+
+
+class PrivoxyDebianTarget(PrivoxyTarget):
+    """Privoxy with the filters Debian's package turns on: confdir /etc/privoxy and the actionsfile /
+    filterfile lines of Debian's /etc/privoxy/config (match-all.action, default.action, user.action,
+    default.filter, user.filter as shipped), toggle 1. Everything else as the filterless row."""
+    filters = True
+
+    def privoxy_conf(self):
+        try:
+            lines = PRIVOXY_CONFIG.read_text(errors="replace").splitlines()
+        except OSError as e:
+            raise BenchError(f"{self.name}: cannot read {PRIVOXY_CONFIG} ({e}): install Debian's privoxy (make deps)")
+        confdir, files = "/etc/privoxy", []
+        for line in lines:
+            f = line.split("#", 1)[0].split()
+            if len(f) == 2 and f[0] == "confdir":
+                confdir = f[1]
+            elif len(f) == 2 and f[0] in ("actionsfile", "filterfile"):
+                files.append(f"{f[0]} {f[1]}")
+        if not any(f.startswith("filterfile") for f in files):
+            raise BenchError(f"{self.name}: {PRIVOXY_CONFIG} names no filterfile")
+        for f in files:
+            if not (Path(confdir) / f.split()[1]).is_file():
+                raise BenchError(f"{self.name}: {confdir}/{f.split()[1]} ({f.split()[0]} of {PRIVOXY_CONFIG}) is missing")
+        self.privoxy_files = files
+        return f"confdir {confdir}\n" + "".join(f + "\n" for f in files) + "toggle 1\n"
 
 
 def fetch_consent_cookie(target):
@@ -609,7 +652,7 @@ class ConsentgateTarget(Target):
 
 
 KINDS = {"origin": DirectTarget, "h2o": H2oTarget, "nginx": NginxTarget,
-         "consentgate": ConsentgateTarget, "privoxy": PrivoxyTarget}
+         "consentgate": ConsentgateTarget, "privoxy": PrivoxyTarget, "privoxy-debian": PrivoxyDebianTarget}
 
 
 def read_targets():
@@ -668,9 +711,19 @@ def header_args(flag, target, lower=False):
     return out
 
 
+def wrk_forward_script(target, url):
+    """A wrk script that sends the request in absolute form (a forward proxy's request line)."""
+    path = urllib.parse.urlsplit(url)
+    target_url = target.origin_url(path.path + ("?" + path.query if path.query else ""))
+    script = target.dir / f"forward-{abs(hash(target_url))}.lua"
+    script.write_text(f"wrk.path = {json.dumps(target_url)}\n")
+    return ["-s", str(script)]
+
+
 def run_wrk(target, url, conns, duration):
     argv = (["wrk", f"-t{min(knob_int('WRK_THREADS', 1), conns)}", f"-c{conns}", f"-d{duration}s",
-             "--latency", "--timeout", "10s"] + header_args("-H", target) + [url])
+             "--latency", "--timeout", "10s"] + header_args("-H", target)
+            + (wrk_forward_script(target, url) if target.forward_proxy else []) + [url])
     try:
         r = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 30)
     except subprocess.TimeoutExpired:
@@ -799,13 +852,22 @@ def retry_if_stopped_from_outside(target, what, fn):
                     pass
 
 
+# Privoxy's "webbugs" filter (default.filter): <img> with width and height 0 or 1
+WEB_BUG = re.compile(r"""<img[^>]*\s(?:width|height)\s*=\s*['"]?[01](?=\D)[^>]*\s(?:width|height)\s*=\s*['"]?[01](?=\D)[^>]*?>""",
+                     re.I | re.S)
+
+
 def sanity(target, origin, proto, path):
     """One request with curl: status, body size, Set-Cookie count, protocol."""
     hdr = target.dir / f"sanity-{target.name}-{proto}.headers"
-    argv = ["curl", "-sS", "--noproxy", "*", "--max-time", "10", "-o", "/dev/null", "-D", str(hdr),
+    body = target.dir / f"sanity-{target.name}-{proto}.body"
+    argv = ["curl", "-sS", "--max-time", "10", "-o", str(body), "-D", str(hdr),
             "-w", "%{http_code} %{size_download} %{http_version}"]
     argv += ["-k", "--http2"] if proto == "h2" else ["--http1.1"]
-    argv += header_args("-H", target) + [target.url(proto, path)]
+    if target.forward_proxy:
+        argv += ["--proxy", f"http://{LOOPBACK}:{target.port}"] + header_args("-H", target) + [target.origin_url(path)]
+    else:
+        argv += ["--noproxy", "*"] + header_args("-H", target) + [target.url(proto, path)]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=20)
     if r.returncode != 0:
         raise BenchError(f"{target.name}: {proto} request to {path} failed: {r.stderr.strip()}\n"
@@ -818,9 +880,21 @@ def sanity(target, origin, proto, path):
     if proto == "h2" and ver != "2":
         raise BenchError(f"{target.name}: TLS listener did not negotiate HTTP/2 (got HTTP/{ver})")
     want = origin.sizes.get(path)
-    if want and target.kind in ("origin", "h2o", "nginx", "privoxy") and int(size) != want:
+    out = {"status": int(code), "bytes": int(size), "set_cookie": cookies, "http": ver}
+    if getattr(target, "filters", False):
+        # an honest filtering row: Privoxy must actually have changed the page (web bugs squished)
+        page = (origin.www / path[1:]).read_bytes().decode(errors="replace")
+        got = body.read_bytes().decode(errors="replace")
+        before, after = len(WEB_BUG.findall(page)), len(WEB_BUG.findall(got))
+        if got == page or before == 0 or after >= before:
+            raise BenchError(f"{target.name}: Privoxy did not filter {path} ({size} bytes, the origin serves {want}; "
+                             f"1x1 images: {before} in the page, {after} after Privoxy)\n{target.logs()}")
+        out["filtered"] = (f"Privoxy's filters changed {path}: {want:,} → {int(size):,} bytes, "
+                           f"{before - after} of {before} web bugs (1×1 images) removed")
+    elif want and target.kind in ("origin", "h2o", "nginx", "privoxy") and int(size) != want:
         raise BenchError(f"{target.name}: {path} has {size} bytes, the origin serves {want}")
-    return {"status": int(code), "bytes": int(size), "set_cookie": cookies, "http": ver}
+    body.unlink(missing_ok=True)
+    return out
 
 
 # --- report -----------------------------------------------------------------------------
@@ -897,6 +971,21 @@ def report(ctx):
                   f"| {fmt(ratio(c['rps'], n.get('rps')), 3)} "
                   f"| {fmt(ratio(c['proxy_cpu_us'], h.get('proxy_cpu_us')), 3)} "
                   f"| {fmt(ratio(c['proxy_cpu_us'], n.get('proxy_cpu_us')), 3)} |")
+    pxs = [r[0] for r in ctx["rows"] if r[1].startswith("privoxy")]
+    if cgs and pxs and ctx["summary"]:
+        w("\n## Ratios to Privoxy (consentgate row / privoxy row; privoxy-filters: Debian's default filters)\n")
+        w("| scenario | row | " + " | ".join(f"req/s ÷ {p} | CPU/req ÷ {p}" for p in pxs) + " |")
+        w("|---|---|" + "---:|---:|" * len(pxs))
+        for sc, rows in ctx["summary"].items():
+            if not any(p in rows for p in pxs):
+                continue
+            for cg in cgs:
+                if cg not in rows:
+                    continue
+                c = rows[cg]
+                w(f"| {SCENARIOS[sc]['title']} | {cg} | " + " | ".join(
+                    f"{fmt(ratio(c['rps'], rows.get(p, {}).get('rps')), 2)} "
+                    f"| {fmt(ratio(c['proxy_cpu_us'], rows.get(p, {}).get('proxy_cpu_us')), 3)}" for p in pxs) + " |")
     if ctx.get("memory"):
         w(f"\n## Idle memory ({ctx['settings']['MEM_THREADS']} threads; RSS in MB; nginx: sum over master + workers)\n")
         w("| target | after start | after load | peak (VmHWM) | load |")
@@ -934,6 +1023,10 @@ def report(ctx):
     return "\n".join(L) + "\n"
 
 
+FULL_ROW = "consentgate-full"              # the all-features row of issue #5's targets
+PRIVOXY_FILTERS_ROW = "privoxy-filters"    # Privoxy with Debian's default filters
+
+
 def goals(ctx):
     out = []
     S = ctx["summary"]
@@ -951,6 +1044,22 @@ def goals(ctx):
             r = ratio(c["rps"], h["rps"])
             out.append(f"{cg} {proto} req/s ≥ 0.95× h2o's: {c['rps']:,.0f} vs {h['rps']:,.0f} = "
                        f"{r:.3f}× — {mark(r >= 0.95)}")
+        if cg == FULL_ROW:
+            # issue #5: every feature on, the same page
+            rows = S.get("page", {})
+            if cg in rows and "h2o" in rows:
+                c, h = rows[cg], rows["h2o"]
+                r = ratio(c["proxy_cpu_us"], h["proxy_cpu_us"])
+                out.append(f"{cg} (all features) HTTP/1 CPU/request ≤ 1.3× h2o's: {c['proxy_cpu_us']:.1f} vs "
+                           f"{h['proxy_cpu_us']:.1f} µs = {r:.3f}× — {mark(r <= 1.3)}")
+            if cg in rows and PRIVOXY_FILTERS_ROW in rows:
+                c, p = rows[cg], rows[PRIVOXY_FILTERS_ROW]
+                r = ratio(c["rps"], p["rps"])
+                out.append(f"{cg} (all features) HTTP/1 req/s ≥ 10× Privoxy's with Debian's default filters "
+                           f"({PRIVOXY_FILTERS_ROW}): {c['rps']:,.0f} vs {p['rps']:,.0f} = {r:.2f}× — {mark(r >= 10)}")
+            elif cg in rows:
+                out.append(f"{cg} (all features) req/s ÷ Privoxy with filters: not measured "
+                           f"(page scenario with the {PRIVOXY_FILTERS_ROW} row needed)")
         m = ctx.get("memory", {}).get(cg)
         if m:
             worst = max(m["start_kb"], m["after_kb"]) / 1024
@@ -1097,6 +1206,9 @@ def main():
                 med = lambda k: statistics.median([r[k] for r in rs]) if rs[0][k] is not None else None
                 ctx["summary"][sc][t.name] = {k: med(k) for k in ("rps", "p50", "p99", "proxy_cpu_us", "origin_cpu_us")}
                 ctx["summary"][sc][t.name].update(rps_min=min(r["rps"] for r in rs), rps_max=max(r["rps"] for r in rs))
+        for (name, proto), sn in ctx["sanity"].items():
+            if sn.get("filtered"):
+                ctx["notes"].append(f"{name}: {sn['filtered']} (sanity request)")
     finally:
         for t in targets:
             codes = t.stop()
