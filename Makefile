@@ -36,7 +36,7 @@ FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 MICRO_SRCS  := $(wildcard tests/bench/micro_*.c)
 MICRO_BINS  := $(MICRO_SRCS:tests/bench/%.c=$(BUILD)/rel/bench/%)
 
-.PHONY: all asan run test unit integration browser bench bench-records fuzz format lint deps clean check-deps tsan soak
+.PHONY: all asan run test unit integration browser bench bench-records bench-reload fuzz format lint deps clean check-deps tsan soak
 
 all: check-deps $(BUILD)/consentgate
 
@@ -142,10 +142,15 @@ bench: deps
 	@$(MAKE) -j$(JOBS) --no-print-directory all $(MICRO_BINS)
 	@tests/bench/run.sh
 	@tests/bench/records_bench.sh
+	@python3 tests/bench/reload_bench.py
 
 # the consent store alone: durable consents/s vs raw fdatasync and SQLite, latency at 1,000/s, proxy under recording
 bench-records: all
 	@tests/bench/records_bench.sh
+
+# a 1M-entry risk list replaced while wrk drives the gateway: swap time, failed and slowed requests
+bench-reload: all
+	@python3 tests/bench/reload_bench.py
 
 # --- hygiene ----------------------------------------------------------------
 format:

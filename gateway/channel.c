@@ -558,15 +558,33 @@ static void reload_list(list_conf_t *l, const char *who)
     audit(who, "reload", l->name, &report, list_version(l->name));
 }
 
+typedef struct st_reload_job_t {
+    list_conf_t *list;
+    const char *who;
+} reload_job_t;
+
+static void run_reload(void *p)
+{
+    reload_job_t *j = p;
+    reload_list(j->list, j->who);
+}
+
+/* rebuilds run on the job thread, at its lower priority (jobs.c), like every other list change */
+static void post_reload(list_conf_t *l, const char *who)
+{
+    reload_job_t *j = malloc(sizeof(*j));
+    if (j == NULL) {
+        gw_error("risk list %s not reloaded: out of memory", l->name);
+        return;
+    }
+    *j = (reload_job_t){l, who};
+    gw_job_post(run_reload, j);
+}
+
 static void on_sighup(void *data)
 {
     for (size_t i = 0; i != num_lists; ++i)
-        reload_list(lists + i, "SIGHUP");
-}
-
-static void run_file_reload(void *p)
-{
-    reload_list(*(list_conf_t **)p, "file-change");
+        post_reload(lists + i, "SIGHUP");
 }
 
 static void *watch_files(void *arg)
@@ -606,9 +624,7 @@ static void *watch_files(void *arg)
                 pthread_mutex_unlock(&written_mutex);
                 if (ours)
                     continue; /* our own write (admin API) */
-                list_conf_t **data = malloc(sizeof(*data));
-                *data = lists + i;
-                gw_job_post(run_file_reload, data);
+                post_reload(lists + i, "file-change");
             }
             p += sizeof(struct inotify_event) + ev->len;
         }

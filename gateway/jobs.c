@@ -3,10 +3,19 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "jobs.h"
 #include "server.h"
 
 #define QUEUE_MAX 1024
+/*
+ * The job thread's nice value. Its work is bulk (a 1M-entry risk list takes a core for a third of a
+ * second to build) and nobody waits on it but an admin; on a machine whose cores the workers keep busy
+ * it would otherwise take its full share from them and slow the requests in flight during a reload.
+ */
+#define JOB_NICE 10
 
 typedef struct st_job_t job_t;
 
@@ -60,6 +69,7 @@ static void on_thread_init(h2o_context_t *ctx, size_t index)
 
 static void *run(void *arg)
 {
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), JOB_NICE); /* per thread on Linux */
     for (;;) {
         pthread_mutex_lock(&mutex);
         while (first == NULL)
@@ -129,6 +139,10 @@ int gw_job_submit(h2o_req_t *req, gw_job_fn fn, gw_job_done_cb done, void *data)
 void gw_job_post(gw_job_fn fn, void *data)
 {
     job_t *j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        free(data);
+        return;
+    }
     j->posted = 1;
     j->fn = fn;
     j->data = data;
