@@ -741,10 +741,10 @@ static psl_rules_t *rules;
 static const psl_ctx_t *psl;
 static pthread_once_t psl_once = PTHREAD_ONCE_INIT;
 
+/* the rule named name[0..len) (h: its hash_host()), added when absent and add is set */
 static uint8_t *
-rule_find(psl_rules_t *t, const char *name, size_t len, int add)
+rule_find_h(psl_rules_t *t, const char *name, size_t len, uint64_t h, int add)
 {
-    uint64_t h = hash_host(name, len);
     for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
         if (t->slots[i] == 0) {
             char *copy;
@@ -760,6 +760,12 @@ rule_find(psl_rules_t *t, const char *name, size_t len, int add)
                 return &t->types[k];
         }
     }
+}
+
+static uint8_t *
+rule_find(psl_rules_t *t, const char *name, size_t len, int add)
+{
+    return rule_find_h(t, name, len, hash_host(name, len), add);
 }
 
 static psl_rules_t *
@@ -816,23 +822,44 @@ psl_init(void)
         psl = psl_builtin();
 }
 
-/* is the normalised name host[0..len) (NUL-terminated) a public suffix? single labels are */
+/*
+ * Is the normalised name host[0..len) (NUL-terminated) a public suffix? Single labels are.
+ * hs: level_hashes() of its labels (hs[0] the name's hash_host(), hs[1] its parent's), or
+ * NULL to compute them here.
+ */
 static int
-is_public_suffix(const char *host, size_t len)
+is_public_suffix_h(const char *host, size_t len, const uint64_t *hs)
 {
     const char *dot = memchr(host, '.', len);
     const uint8_t *type;
+    uint64_t h0, h1;
     if (dot == NULL)
         return 1;
     pthread_once(&psl_once, psl_init);
     if (rules == NULL)
         return psl != NULL && psl_is_public_suffix2(psl, host, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
-    if ((type = rule_find(rules, host, len, 0)) != NULL && (*type & RULE_EXCEPTION))
+    h0 = hs != NULL ? hs[0] : hash_host(host, len);
+    if ((type = rule_find_h(rules, host, len, h0, 0)) != NULL && (*type & RULE_EXCEPTION))
         return 0;
     if (type != NULL && (*type & (RULE_NORMAL | RULE_WILDCARD)))
         return 1; /* libpsl takes `*.nom.br` to make `nom.br` a suffix too */
-    type = rule_find(rules, dot + 1, (size_t)(host + len - dot - 1), 0);
+    h1 = hs != NULL ? hs[1] : hash_host(dot + 1, (size_t)(host + len - dot - 1));
+    type = rule_find_h(rules, dot + 1, (size_t)(host + len - dot - 1), h1, 0);
     return type != NULL && (*type & RULE_WILDCARD);
+}
+
+/* are the public-suffix rules loaded into the table (after the first call, which loads them)? */
+static int
+rules_ready(void)
+{
+    pthread_once(&psl_once, psl_init);
+    return rules != NULL;
+}
+
+static int
+is_public_suffix(const char *host, size_t len)
+{
+    return is_public_suffix_h(host, len, NULL);
 }
 
 static gw_risk_list_t *
@@ -1120,7 +1147,7 @@ list_finish(gw_risk_list_t *l)
 #define BATCH 32
 
 typedef struct st_pending_t {
-    uint64_t hash;
+    uint64_t hash, parent_hash; /* parent_hash: a name's parent's hash_host(), for the public-suffix check */
     size_t hlen, plen;
     unsigned flags;
     int suffix, counted;
@@ -1142,10 +1169,18 @@ static void
 flush(parse_ctx_t *c)
 {
     gw_risk_list_t *l = c->list;
-    for (size_t i = 0; i != c->npending; ++i)
+    int have_rules = rules_ready();
+    for (size_t i = 0; i != c->npending; ++i) {
         __builtin_prefetch(&l->slots[c->pending[i].hash & l->mask]);
+        if (have_rules && c->pending[i].suffix == -2)
+            __builtin_prefetch(&rules->slots[c->pending[i].hash & rules->mask]);
+    }
     for (size_t i = 0; i != c->npending && !c->nomem; ++i) {
         pending_t *e = &c->pending[i];
+        if (e->suffix == -2) {
+            uint64_t hs[2] = {e->hash, e->parent_hash};
+            e->suffix = is_public_suffix_h(e->host, e->hlen, hs);
+        }
         int rc = list_put(l, e->hash, e->host, e->hlen, e->flags, e->path, e->plen, e->suffix);
         if (rc < 0)
             c->nomem = 1;
@@ -1159,7 +1194,18 @@ static void
 push(parse_ctx_t *c, const char *host, size_t hlen, unsigned flags, const char *path, size_t plen, int suffix, int counted)
 {
     pending_t *e = &c->pending[c->npending++];
-    e->hash = entry_hash(host, hlen, flags, path, plen);
+    if (!(flags & (F_URL | F_IP))) {
+        /* one pass over the labels gives the entry's hash and its parent's, which the public-suffix
+         * check needs (entry_hash() and is_public_suffix() would each hash them again) */
+        labels_t lab;
+        uint64_t hs[MAX_LABELS];
+        label_hashes(host, hlen, &lab);
+        level_hashes(&lab, hs);
+        e->hash = hs[0], e->parent_hash = lab.n > 1 ? hs[1] : 0;
+        suffix = suffix < 0 ? -2 : suffix; /* -2: flush() checks it with the hashes above */
+    } else {
+        e->hash = entry_hash(host, hlen, flags, path, plen);
+    }
     e->hlen = hlen, e->plen = plen, e->flags = flags, e->suffix = suffix, e->counted = counted;
     memcpy(e->host, host, hlen);
     e->host[hlen] = '\0';
