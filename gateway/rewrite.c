@@ -7,8 +7,8 @@
  * Everything else passes through untouched. Content-Length is dropped (the body changes).
  *
  * Memory per response is fixed: the rewriter (one tag buffer + the inline-script hold
- * buffer), a scratch buffer for URLs, and one output buffer reused for every chunk
- * (released with the request's pool), whatever the page's size.
+ * buffer), a scratch buffer for URLs, and one output buffer from the request's pool, reused
+ * for every chunk (grown, rarely, when one chunk's output outgrows it), whatever the page's size.
  */
 #include <openssl/rand.h>
 #include <string.h>
@@ -32,8 +32,11 @@ typedef struct st_rewrite_t {
     gw_reqctx_t *ctx;
     gw_html_t *html;
     h2o_compress_context_t *gunzip; /* NULL: identity body */
-    h2o_buffer_t *out;              /* output of the current do_send, reused */
+    char *out;                      /* output of the current do_send (req->pool), reused by the next */
+    size_t out_len, out_cap;
     h2o_iovec_t inject;
+    h2o_iovec_t page_host;   /* gw_req_host(req), once per response */
+    size_t page_dir;         /* length of the page path's directory (relative URLs), 0 if over 512 */
     char scratch[URL_SCRATCH];
     char url[URL_SCRATCH + 512];
     size_t host_off, host_len; /* the URL's host inside url[] */
@@ -49,46 +52,75 @@ void gw_rewrite_set_url_hook(gw_rewrite_url_hook hook)
 
 /* --- URLs ----------------------------------------------------------------------------------- */
 
+/* What an attribute value (decoded, leading whitespace skipped) is relative to. */
+enum { URL_NONE, URL_PAGE_RELATIVE, URL_PATH_ABSOLUTE, URL_SCHEME_RELATIVE, URL_ABSOLUTE };
+
+static const char *skip_ws(const char *v, size_t *len)
+{
+    while (*len != 0 && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r'))
+        ++v, --*len;
+    return v;
+}
+
+/* URL_NONE for the empty value and for schemes other than http(s) (data:, javascript:, blob:, mailto:, …) */
+static int url_form(const char *v, size_t len)
+{
+    if (len == 0)
+        return URL_NONE;
+    if (v[0] == '/')
+        return len >= 2 && v[1] == '/' ? URL_SCHEME_RELATIVE : URL_PATH_ABSOLUTE;
+    size_t i = 0;
+    while (i != len && (('a' <= (v[i] | 0x20) && (v[i] | 0x20) <= 'z') || ('0' <= v[i] && v[i] <= '9') || v[i] == '+' || v[i] == '-' ||
+                        v[i] == '.'))
+        ++i;
+    if (i != len && v[i] == ':')
+        return (i == 4 && h2o_lcstris(v, 4, H2O_STRLIT("http"))) || (i == 5 && h2o_lcstris(v, 5, H2O_STRLIT("https"))) ? URL_ABSOLUTE
+                                                                                                                          : URL_NONE;
+    return URL_PAGE_RELATIVE;
+}
+
+static inline char *put(char *d, const char *s, size_t n)
+{
+    memcpy(d, s, n);
+    return d + n;
+}
+
 /* Makes the (decoded) attribute value an absolute http(s) URL in self->url. Returns its length, or 0 for URLs that
  * are not http(s) (data:, javascript:, blob:, mailto:, …). */
 static size_t absolute_url(rewrite_t *self, const char *v, size_t len)
 {
     h2o_req_t *req = self->req;
     h2o_iovec_t scheme = req->scheme->name;
-    size_t n = 0;
-    while (len != 0 && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r'))
-        ++v, --len;
-    if (len == 0 || len > URL_SCRATCH)
+    v = skip_ws(v, &len);
+    if (len > URL_SCRATCH)
         return 0;
-    if (len >= 2 && v[0] == '/' && v[1] == '/') {
-        memcpy(self->url, scheme.base, scheme.len);
-        self->url[scheme.len] = ':';
-        n = scheme.len + 1;
-    } else if (v[0] == '/') {
-        n = (size_t)snprintf(self->url, sizeof(self->url), "%.*s://%.*s", (int)scheme.len, scheme.base, (int)req->authority.len,
-                             req->authority.base);
-    } else {
-        size_t i = 0;
-        while (i != len && (('a' <= (v[i] | 0x20) && (v[i] | 0x20) <= 'z') || ('0' <= v[i] && v[i] <= '9') || v[i] == '+' ||
-                            v[i] == '-' || v[i] == '.'))
-            ++i;
-        if (i != len && v[i] == ':') {
-            if (!((i == 4 && h2o_lcstris(v, 4, H2O_STRLIT("http"))) || (i == 5 && h2o_lcstris(v, 5, H2O_STRLIT("https")))))
-                return 0;
-        } else {
-            /* relative to the page: keep the page's directory */
-            size_t dir = req->path_normalized.len;
-            while (dir != 0 && req->path_normalized.base[dir - 1] != '/')
-                --dir;
-            n = (size_t)snprintf(self->url, sizeof(self->url), "%.*s://%.*s%.*s", (int)scheme.len, scheme.base,
-                                 (int)req->authority.len, req->authority.base, (int)(dir < 512 ? dir : 0),
-                                 req->path_normalized.base);
-        }
+    char *d = self->url;
+    int form = url_form(v, len);
+    switch (form) {
+    case URL_NONE:
+        return 0;
+    case URL_SCHEME_RELATIVE:
+        if (scheme.len + 1 + len >= sizeof(self->url))
+            return 0;
+        d = put(d, scheme.base, scheme.len);
+        *d++ = ':';
+        break;
+    case URL_PATH_ABSOLUTE:
+    case URL_PAGE_RELATIVE:
+        /* the page's origin (and, relative to the page, its directory) */
+        if (scheme.len + 3 + req->authority.len + (form == URL_PAGE_RELATIVE ? self->page_dir : 0) + len >= sizeof(self->url))
+            return 0;
+        d = put(d, scheme.base, scheme.len);
+        d = put(d, "://", 3);
+        d = put(d, req->authority.base, req->authority.len);
+        if (v[0] != '/')
+            d = put(d, req->path_normalized.base, self->page_dir);
+        break;
+    default:
+        break;
     }
-    if (n + len >= sizeof(self->url))
-        return 0;
-    memcpy(self->url + n, v, len);
-    n += len;
+    d = put(d, v, len);
+    size_t n = (size_t)(d - self->url);
     /* host: after "://", up to '/', '?', '#' or the port */
     const char *p = memchr(self->url, ':', n);
     if (p == NULL || (size_t)(self->url + n - p) < 3 || p[1] != '/' || p[2] != '/')
@@ -106,7 +138,7 @@ static size_t absolute_url(rewrite_t *self, const char *v, size_t len)
 /* category of a URL if it is a tracker the visitor has not granted, else -1 */
 static int refused_category(rewrite_t *self, size_t n, gw_abp_type_t type)
 {
-    h2o_iovec_t ph = gw_req_host(self->req);
+    h2o_iovec_t ph = self->page_host;
     int cat = gw_trackers_pick(gw_trackers_classify(self->url, n, self->url + self->host_off, self->host_len, ph.base, ph.len, type),
                                self->ctx->granted);
     if (cat < 0 || (self->ctx->granted & (1u << cat)) != 0) {
@@ -130,6 +162,24 @@ static size_t attr_url(rewrite_t *self, gw_html_tag_t *tag, const char *name, si
         return 0;
     size_t len = gw_html_decode(a.value, a.value_len, self->scratch);
     return absolute_url(self, self->scratch, len);
+}
+
+/* As attr_url for href, but 0 as well for links that stay on the page's host (relative ones and absolute ones
+ * naming it): they never leave the site, so the hook has nothing to do with them and the URL is not built. */
+static size_t link_url(rewrite_t *self, gw_html_tag_t *tag)
+{
+    gw_html_attr_t a;
+    if (!gw_html_attr_find(tag, H2O_STRLIT("href"), &a) || a.value == NULL || a.value_len > URL_SCRATCH)
+        return 0;
+    size_t len = gw_html_decode(a.value, a.value_len, self->scratch);
+    const char *v = skip_ws(self->scratch, &len);
+    int form = url_form(v, len);
+    if (form != URL_ABSOLUTE && form != URL_SCHEME_RELATIVE)
+        return 0;
+    size_t n = absolute_url(self, v, len);
+    if (n == 0 || h2o_lcstris(self->url + self->host_off, self->host_len, self->page_host.base, self->page_host.len))
+        return 0;
+    return n;
 }
 
 static const char *category_name(int cat)
@@ -210,7 +260,7 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
             return GW_HTML_KEEP;
         if ((cat = refused_category(self, n, GW_ABP_IMAGE)) < 0 && is_one_pixel(tag)) {
             /* an unlisted 1x1 image from another site is a web beacon of the ping category */
-            h2o_iovec_t ph = gw_req_host(self->req);
+            h2o_iovec_t ph = self->page_host;
             int c = gw_rt.conf.beacons.ping_category;
             if (!h2o_lcstris(self->url + self->host_off, self->host_len, ph.base, ph.len) && (self->ctx->granted & (1u << c)) == 0) {
                 cat = c;
@@ -250,7 +300,7 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
                     gw_metrics_add(&gw_metrics->tags_neutralised[c], 1);
             }
         }
-        if ((n = attr_url(self, tag, H2O_STRLIT("href"))) == 0)
+        if ((n = link_url(self, tag)) == 0)
             return GW_HTML_KEEP;
         run_hook(self, tag, GW_URL_LINK, n);
         return GW_HTML_KEEP;
@@ -299,12 +349,27 @@ static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t 
     return GW_HTML_KEEP;
 }
 
+/* room for n more output bytes; a bigger block comes from the pool (the old one is released with the request) */
+static void out_reserve(rewrite_t *self, size_t n)
+{
+    if (self->out_cap - self->out_len >= n)
+        return;
+    size_t cap = self->out_cap != 0 ? self->out_cap : 16384;
+    while (cap - self->out_len < n)
+        cap *= 2;
+    char *p = h2o_mem_alloc_pool(&self->req->pool, cap);
+    if (self->out_len != 0)
+        memcpy(p, self->out, self->out_len);
+    self->out = p;
+    self->out_cap = cap;
+}
+
 static void emit(void *_self, const char *p, size_t n)
 {
     rewrite_t *self = _self;
-    h2o_iovec_t dst = h2o_buffer_reserve(&self->out, n);
-    memcpy(dst.base, p, n);
-    self->out->size += n;
+    out_reserve(self, n);
+    memcpy(self->out + self->out_len, p, n);
+    self->out_len += n;
 }
 
 /* --- the ostream ---------------------------------------------------------------------------- */
@@ -313,7 +378,7 @@ static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, siz
 {
     rewrite_t *self = (void *)_self;
     /* the previous output has been sent when we are called again: reuse the buffer */
-    h2o_buffer_consume(&self->out, self->out->size);
+    self->out_len = 0;
     if (self->gunzip != NULL) {
         h2o_iovec_t *decoded;
         size_t n;
@@ -321,29 +386,47 @@ static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, siz
         bufs = decoded;
         bufcnt = n;
     }
+    /* one block for the usual output (input, a few grown tags, the injection) instead of growing it by doubling */
+    size_t in = 0;
+    for (size_t i = 0; i != bufcnt; ++i)
+        in += bufs[i].len;
+    out_reserve(self, in + in / 8 + self->inject.len + 1024);
     for (size_t i = 0; i != bufcnt; ++i)
         gw_html_write(self->html, bufs[i].base, bufs[i].len);
     if (!h2o_send_state_is_in_progress(state))
         gw_html_end(self->html);
-    h2o_iovec_t out = h2o_iovec_init(self->out->bytes, self->out->size);
+    h2o_iovec_t out = h2o_iovec_init(self->out, self->out_len);
     h2o_ostream_send_next(&self->super, req, &out, out.len != 0 ? 1 : 0, state);
 }
 
-static void on_dispose(void *p)
+/* 16 bytes from OpenSSL's CSPRNG, drawn 4 KB at a time per thread: one RAND_bytes call per 256 pages */
+static __thread uint8_t rnd_pool[4096];
+static __thread size_t rnd_left;
+
+static void nonce_bytes(uint8_t out[16])
 {
-    rewrite_t *self = *(rewrite_t **)p;
-    h2o_buffer_dispose(&self->out);
+    if (rnd_left < 16) {
+        if (RAND_bytes(rnd_pool, sizeof(rnd_pool)) != 1) {
+            RAND_bytes(out, 16);
+            return;
+        }
+        rnd_left = sizeof(rnd_pool);
+    }
+    uint8_t *p = rnd_pool + sizeof(rnd_pool) - rnd_left;
+    memcpy(out, p, 16);
+    memset(p, 0, 16); /* a byte is used once */
+    rnd_left -= 16;
 }
 
 static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx)
 {
     gw_jsonw_t w;
     gw_jsonw_init(&w, &req->pool, 1024);
-    gw_jsonw_printf(&w,
-                    "<link rel=\"stylesheet\" href=\"/__consent/banner.css\">"
-                    "<script nonce=\"%s\" src=\"/__consent/banner.js\" defer></script>"
-                    "<script nonce=\"%s\" type=\"application/json\" id=\"cg-state\">{",
-                    ctx->nonce, ctx->nonce);
+    gw_jsonw_lit(&w, "<link rel=\"stylesheet\" href=\"/__consent/banner.css\"><script nonce=\"");
+    gw_jsonw_lit(&w, ctx->nonce);
+    gw_jsonw_lit(&w, "\" src=\"/__consent/banner.js\" defer></script><script nonce=\"");
+    gw_jsonw_lit(&w, ctx->nonce);
+    gw_jsonw_lit(&w, "\" type=\"application/json\" id=\"cg-state\">{");
     gw_consent_state_json(&w, ctx, ctx->granted, ctx->decided);
     gw_jsonw_lit(&w, "}</script>");
     return h2o_iovec_init(w.buf, w.len);
@@ -380,7 +463,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 
     /* per-response CSP nonce: 16 random bytes, base64url */
     uint8_t rnd[16];
-    RAND_bytes(rnd, sizeof(rnd));
+    nonce_bytes(rnd);
     gw_b64url_encode(rnd, sizeof(rnd), ctx->nonce, sizeof(ctx->nonce));
 
     rewrite_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
@@ -388,8 +471,14 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     self->req = req;
     self->ctx = ctx;
     self->gunzip = gunzip;
-    h2o_buffer_init(&self->out, &h2o_socket_buffer_prototype);
-    *(rewrite_t **)h2o_mem_alloc_shared(&req->pool, sizeof(rewrite_t *), on_dispose) = self;
+    self->page_host = gw_req_host(req);
+    self->page_dir = req->path_normalized.len;
+    while (self->page_dir != 0 && req->path_normalized.base[self->page_dir - 1] != '/')
+        --self->page_dir;
+    if (self->page_dir >= 512)
+        self->page_dir = 0;
+    self->out = NULL;
+    self->out_len = self->out_cap = 0;
     self->html = gw_html_init(h2o_mem_alloc_pool(&req->pool, gw_html_sizeof(HOLD_CAP)), HOLD_CAP, &callbacks, self);
     gw_html_set_nonce(self->html, ctx->nonce, strlen(ctx->nonce));
     if (gw_rt.conf.html.inject_banner) {
