@@ -473,10 +473,13 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 void gw_consent_state_json(gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t granted, int decided)
 {
     const gw_config_t *c = &gw_rt.conf;
-    char hex[33];
+    /* no printf here: this runs for every rewritten page (the inline state) */
+    static const char digits[] = "0123456789abcdef";
+    char hex[33], num[12];
     int has_visitor = 0;
     for (size_t i = 0; i != 16; ++i) {
-        snprintf(hex + 2 * i, 3, "%02x", ctx->visitor[i]);
+        hex[2 * i] = digits[ctx->visitor[i] >> 4];
+        hex[2 * i + 1] = digits[ctx->visitor[i] & 15];
         has_visitor |= ctx->visitor[i] != 0;
     }
     gw_jsonw_lit(w, "\"visitor\": ");
@@ -484,8 +487,16 @@ void gw_consent_state_json(gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t grant
         gw_jsonw_str(w, hex, 32);
     else
         gw_jsonw_lit(w, "null");
-    gw_jsonw_printf(w, ", \"policy_version\": %u, \"regime\": \"%s\", \"country\": ", (unsigned)c->policy.version,
-                    (const char *const[]){"opt-in", "opt-out", "notice"}[ctx->regime < 3 ? ctx->regime : 0]);
+    size_t nl = sizeof(num);
+    unsigned v = (unsigned)c->policy.version;
+    do
+        num[--nl] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    gw_jsonw_lit(w, ", \"policy_version\": ");
+    gw_jsonw_raw(w, num + nl, sizeof(num) - nl);
+    gw_jsonw_lit(w, ", \"regime\": \"");
+    gw_jsonw_lit(w, (const char *const[]){"opt-in", "opt-out", "notice"}[ctx->regime < 3 ? ctx->regime : 0]);
+    gw_jsonw_lit(w, "\", \"country\": ");
     if (ctx->country[0] != '\0')
         gw_jsonw_cstr(w, ctx->country);
     else
@@ -495,8 +506,9 @@ void gw_consent_state_json(gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t grant
         gw_jsonw_cstr(w, ctx->subdivision);
     else
         gw_jsonw_lit(w, "null");
-    gw_jsonw_printf(w, ", \"gpc\": %s, \"gpc_applied\": %s, \"decided\": %s, \"categories\": {", ctx->gpc ? "true" : "false",
-                    ctx->gpc_applied ? "true" : "false", decided ? "true" : "false");
+    gw_jsonw_lit(w, ctx->gpc ? ", \"gpc\": true" : ", \"gpc\": false");
+    gw_jsonw_lit(w, ctx->gpc_applied ? ", \"gpc_applied\": true" : ", \"gpc_applied\": false");
+    gw_jsonw_lit(w, decided ? ", \"decided\": true, \"categories\": {" : ", \"decided\": false, \"categories\": {");
     for (size_t i = 0; i != c->num_categories; ++i) {
         if (i != 0)
             gw_jsonw_lit(w, ", ");
