@@ -68,6 +68,8 @@ static const char *const tag_names[GW_HTML_TAG__COUNT] = {
     "",      "a",         "area",   "audio",  "base",  "body",     "br",    "col",     "embed",    "form",     "head",
     "hr",    "html",      "iframe", "img",    "input", "link",     "meta",  "noembed", "noframes", "noscript", "object",
     "param", "plaintext", "script", "source", "style", "textarea", "title", "track",   "video",    "wbr",      "xmp"};
+static const uint8_t tag_name_len[GW_HTML_TAG__COUNT] = {0, 1, 4, 5, 4, 4, 2, 3, 5, 4, 4, 2, 4, 6, 3, 5, 4,
+                                                          4, 7, 8, 8, 6, 5, 9, 6, 6, 5, 8, 5, 5, 5, 3, 3};
 static const uint8_t first_lo[26] = {1, 4, 7, 0, 8, 9, 0, 10, 13, 0, 0, 16, 17, 18, 21, 22, 0, 0, 24, 27, 0, 30, 31, 32, 0, 0};
 static const uint8_t first_hi[26] = {4, 7, 8, 0, 9, 10, 0, 13, 16, 0, 0, 17, 18, 21, 22, 24, 0, 0, 27, 30, 0, 31, 32, 33, 0, 0};
 
@@ -107,7 +109,7 @@ tag_lookup(const char *lname, size_t len)
     if (f >= 26)
         return GW_HTML_TAG_OTHER;
     for (unsigned i = first_lo[f]; i < first_hi[f]; ++i)
-        if (strlen(tag_names[i]) == len && memcmp(tag_names[i], lname, len) == 0)
+        if (tag_name_len[i] == len && memcmp(tag_names[i], lname, len) == 0)
             return (uint8_t)i;
     return GW_HTML_TAG_OTHER;
 }
@@ -825,7 +827,7 @@ static int
 cand_step(gw_html_t *h, unsigned char c)
 {
     const char *nm = tag_names[h->raw_id];
-    size_t nlen = strlen(nm);
+    size_t nlen = tag_name_len[h->raw_id];
 
     switch (h->cand) {
     case K_LT:
@@ -910,7 +912,7 @@ raw_end_tag(gw_html_t *h)
     h->pend_len = 0;
     h->cand = K_NONE;
     begin_tag(h, 1);
-    h->name_total = strlen(tag_names[h->raw_id]);
+    h->name_total = tag_name_len[h->raw_id];
     memcpy(h->tname, tag_names[h->raw_id], h->name_total);
     h->name_hash = h->raw_hash;
     h->tag_offset = h->cand_offset;
@@ -1400,7 +1402,9 @@ gw_html_decode(const char *in, size_t len, char *o)
         }
         /* §13.2.5.73 named character reference: the longest match wins */
         size_t best = 0, best_len = 0;
-        for (size_t k = 0; k != sizeof(named_refs) / sizeof(named_refs[0]); ++k) {
+        for (size_t k = 0; i + 1 < len && k != sizeof(named_refs) / sizeof(named_refs[0]); ++k) {
+            if (named_refs[k].name[0] != in[i + 1])
+                continue;
             size_t l = strlen(named_refs[k].name);
             if (l > best_len && l <= len - i - 1 && memcmp(in + i + 1, named_refs[k].name, l) == 0) {
                 best = k;
