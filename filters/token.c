@@ -10,6 +10,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <limits.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -272,9 +273,15 @@ gw_token_strerror(gw_token_status_t st)
 int
 gw_token_new_visitor(uint8_t id[16])
 {
-    if (RAND_bytes(id, 16) != 1) {
+    struct timespec ts;
+    uint64_t ms;
+    if (RAND_bytes(id + 6, 10) != 1) {
         memset(id, 0, 16);
         return -1;
     }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    for (int i = 0; i != 6; ++i)
+        id[i] = (uint8_t)(ms >> (40 - 8 * i));
     return 0;
 }

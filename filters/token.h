@@ -115,7 +115,13 @@ gw_token_status_t gw_token_decode(const char *s, size_t len, const gw_token_key_
 /* Returns a static English description of st ("unknown status" for out-of-range values). */
 const char *gw_token_strerror(gw_token_status_t st);
 
-/* Fills id with 16 bytes from RAND_bytes. Returns 0, or -1 if the CSPRNG failed (id is then zeroed). */
+/*
+ * Fills id with a new visitor id: the time in ms (48 bits, big-endian) and 80 bits from RAND_bytes,
+ * ordered by creation like a UUIDv7, so that new visitors' rows land at the end of the consent
+ * store's visitor index (one page per commit instead of one per record). The time it shows is
+ * the first decision's, which the visitor's own records hold anyway. Returns 0, or -1 if the
+ * CSPRNG failed (id is then zeroed).
+ */
 int gw_token_new_visitor(uint8_t id[16]);
 
 /* Length of the unpadded base64url encoding of n bytes. */

@@ -7,8 +7,8 @@
  *           next offset, wrapping at 32 MiB): no size or block allocation change to sync, as
  *           with SQLite's WAL once it is reused; the disk's floor for a durable write
  *   sqlite  BEGIN IMMEDIATE; BATCH × INSERT into a table shaped like the store's `records`
- *           (same columns, same UNIQUE receipt and the two indexes, random UUID receipts and
- *           random visitor ids like the gateway's); COMMIT — WAL, synchronous=FULL, one
+ *           (same columns, same UNIQUE receipt and the two indexes, time-ordered receipts and
+ *           visitor ids like the gateway's: ms time first, then random); COMMIT — WAL, synchronous=FULL, one
  *           statement prepared once
  *   sqlite-prep  the same, but every INSERT is prepared and finalized again (as store.c does)
  *
@@ -63,12 +63,35 @@ rnd_hex(char *out, size_t n)
     out[n] = '\0';
 }
 
+/* the wall clock in ms as 12 hex digits: the time-ordered prefix of the gateway's keys */
+static void
+ms_hex(char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    for (int i = 0; i != 12; ++i)
+        out[i] = digits[(ms >> (44 - 4 * i)) & 15];
+}
+
+/* a receipt shaped like the gateway's UUIDv7 (records.c): ms time, then random */
 static void
 rnd_uuid(char *out)
 {
     rnd_hex(out, 36);
+    ms_hex(out);
+    memmove(out + 9, out + 8, 4);
     out[8] = out[13] = out[18] = out[23] = '-';
-    out[14] = '4';
+    out[14] = '7';
+}
+
+/* a visitor id shaped like the gateway's (gw_token_new_visitor): 48-bit ms time, 80 random bits, hex */
+static void
+rnd_visitor(char *out)
+{
+    rnd_hex(out, 32);
+    ms_hex(out);
 }
 
 static uint64_t
@@ -282,7 +305,7 @@ insert_row(sqlite3 *db, sqlite3_stmt *s)
 {
     char receipt[37], visitor[33], nonce[33], commit[65], ua[65], ui[65], hash[65];
     rnd_uuid(receipt);
-    rnd_hex(visitor, 32);
+    rnd_visitor(visitor);
     rnd_hex(nonce, 32);
     rnd_hex(commit, 64);
     rnd_hex(ua, 64);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -452,6 +453,15 @@ test_new_visitor(void **state)
     assert_int_equal(gw_token_new_visitor(b), 0);
     assert_memory_not_equal(a, b, 16);
     assert_memory_not_equal(a, zero, 16);
+    /* time-ordered: the first 6 bytes are the ms clock, big-endian, so b (made later) sorts >= a */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000, ms = 0;
+    for (int i = 0; i != 6; ++i)
+        ms = ms << 8 | b[i];
+    assert_true(ms <= now && now - ms < 60000);
+    assert_true(memcmp(a, b, 6) <= 0);
+    assert_memory_not_equal(a + 6, b + 6, 10);
 }
 
 int
