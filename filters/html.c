@@ -108,9 +108,16 @@ tag_lookup(const char *lname, size_t len)
     unsigned f = len != 0 ? (unsigned)(unsigned char)lname[0] - 'a' : 26;
     if (f >= 26)
         return GW_HTML_TAG_OTHER;
-    for (unsigned i = first_lo[f]; i < first_hi[f]; ++i)
-        if (tag_name_len[i] == len && memcmp(tag_names[i], lname, len) == 0)
+    for (unsigned i = first_lo[f]; i < first_hi[f]; ++i) {
+        if (tag_name_len[i] != len)
+            continue;
+        const char *nm = tag_names[i];
+        size_t k = 1; /* the first letter matched */
+        while (k != len && nm[k] == lname[k])
+            ++k;
+        if (k == len)
             return (uint8_t)i;
+    }
     return GW_HTML_TAG_OTHER;
 }
 
@@ -634,22 +641,30 @@ tag_scan(gw_html_t *h, const char *p, size_t n, int *done)
     while (s < e) {
         c = (unsigned char)*s;
         switch (st) {
-        case T_NAME:
+        case T_NAME: {
+            size_t total = h->name_total;
+            uint64_t hash = h->name_hash;
             while (!is_ws(c) && c != '/' && c != '>') {
                 c = lower(c);
-                if (h->name_total < TNAME_MAX)
-                    h->tname[h->name_total] = (char)c;
-                ++h->name_total;
-                h->name_hash = (h->name_hash ^ c) * FNV_PRIME;
-                if (++s == e)
+                if (total < TNAME_MAX)
+                    h->tname[total] = (char)c;
+                ++total;
+                hash = (hash ^ c) * FNV_PRIME;
+                if (++s == e) {
+                    h->name_total = total;
+                    h->name_hash = hash;
                     goto Partial;
+                }
                 c = (unsigned char)*s;
             }
+            h->name_total = total;
+            h->name_hash = hash;
             name_done(h);
             if (c == '>')
                 goto Done;
             st = T_BEFORE_ATTR;
             break;
+        }
         case T_BEFORE_ATTR:
             if (c == '>')
                 goto Done;
@@ -657,6 +672,11 @@ tag_scan(gw_html_t *h, const char *p, size_t n, int *done)
                 st = T_ATTR_NAME;
             break;
         case T_ATTR_NAME:
+            while (!is_ws(c) && c != '/' && c != '=' && c != '>') { /* the rest of the name */
+                if (++s == e)
+                    goto Partial;
+                c = (unsigned char)*s;
+            }
             if (c == '>')
                 goto Done;
             if (is_ws(c))
@@ -696,6 +716,11 @@ tag_scan(gw_html_t *h, const char *p, size_t n, int *done)
             break;
         }
         case T_UNQ:
+            while (!is_ws(c) && c != '>') { /* the rest of the value */
+                if (++s == e)
+                    goto Partial;
+                c = (unsigned char)*s;
+            }
             if (c == '>')
                 goto Done;
             if (is_ws(c))
