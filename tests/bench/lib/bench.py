@@ -1032,7 +1032,8 @@ def goals(ctx):
     S = ctx["summary"]
     mark = lambda ok: "**met**" if ok else "**not met**"
     for cg in [r[0] for r in ctx["rows"] if r[1] == "consentgate"]:
-        for sc, proto in (("page", "HTTP/1"), ("h2", "HTTP/2")):
+        # the foundation's 1.05× / 0.95× targets are the pass-through profile's; the all-features row has issue #5's
+        for sc, proto in (("page", "HTTP/1"), ("h2", "HTTP/2")) if cg != FULL_ROW else ():
             rows = S.get(sc, {})
             if cg not in rows or "h2o" not in rows:
                 out.append(f"{cg} {proto}: not measured ({sc} scenario with h2o and {cg} needed)")
