@@ -271,11 +271,32 @@ gw_token_strerror(gw_token_status_t st)
 }
 
 int
+gw_random_bytes(void *out, size_t n)
+{
+    static __thread uint8_t pool[4096];
+    static __thread size_t left;
+    if (n > sizeof(pool) / 4)
+        return RAND_bytes(out, (int)n) == 1 ? 0 : -1;
+    if (left < n) {
+        if (RAND_bytes(pool, sizeof(pool)) != 1) {
+            left = 0;
+            return -1;
+        }
+        left = sizeof(pool);
+    }
+    uint8_t *p = pool + sizeof(pool) - left;
+    memcpy(out, p, n);
+    OPENSSL_cleanse(p, n); /* handed out once: not left behind in memory */
+    left -= n;
+    return 0;
+}
+
+int
 gw_token_new_visitor(uint8_t id[16])
 {
     struct timespec ts;
     uint64_t ms;
-    if (RAND_bytes(id + 6, 10) != 1) {
+    if (gw_random_bytes(id + 6, 10) != 0) {
         memset(id, 0, 16);
         return -1;
     }

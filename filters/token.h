@@ -116,6 +116,14 @@ gw_token_status_t gw_token_decode(const char *s, size_t len, const gw_token_key_
 const char *gw_token_strerror(gw_token_status_t st);
 
 /*
+ * Fills out with n bytes of OpenSSL's CSPRNG, drawn 4 KB at a time into a per-thread pool (each
+ * RAND_bytes call costs a getpid() system call, OpenSSL's fork check; the gateway never forks
+ * after start). Bytes handed out are wiped from the pool. n > 1 KB goes to RAND_bytes directly.
+ * Returns 0, or -1 if the CSPRNG failed.
+ */
+int gw_random_bytes(void *out, size_t n);
+
+/*
  * Fills id with a new visitor id: the time in ms (48 bits, big-endian) and 80 bits from RAND_bytes,
  * ordered by creation like a UUIDv7, so that new visitors' rows land at the end of the consent
  * store's visitor index (one page per commit instead of one per record). The time it shows is

@@ -591,6 +591,7 @@ static void *watch_files(void *arg)
 {
     int fd = inotify_init1(IN_CLOEXEC);
     int wds[GW_MAX_LISTS];
+    pthread_setname_np(pthread_self(), "cg-watch");
     if (fd == -1) {
         gw_warn("inotify: %s; risk list files are reloaded on SIGHUP only", strerror(errno));
         return NULL;

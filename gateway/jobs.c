@@ -69,6 +69,7 @@ static void on_thread_init(h2o_context_t *ctx, size_t index)
 
 static void *run(void *arg)
 {
+    pthread_setname_np(pthread_self(), "cg-jobs");
     (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), JOB_NICE); /* per thread on Linux */
     for (;;) {
         pthread_mutex_lock(&mutex);

@@ -3,7 +3,6 @@
  */
 #include <dirent.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <openssl/sha.h>
@@ -11,8 +10,10 @@
 #include <string.h>
 #include "admin.h"
 #include "front.h"
+#include "log.h"
 #include "records.h"
 #include "store.h"
+#include "token.h"
 
 const char *gw_record_method_name(gw_record_method_t m)
 {
@@ -25,7 +26,8 @@ const char *gw_record_method_name(gw_record_method_t m)
 static void new_uuid(char out[37], uint64_t ms)
 {
     uint8_t b[16];
-    RAND_bytes(b, sizeof(b));
+    if (gw_random_bytes(b, sizeof(b)) != 0)
+        gw_error("records: the random generator failed: this receipt id is unique by its time only");
     for (int i = 0; i != 6; ++i)
         b[i] = (uint8_t)(ms >> (40 - 8 * i));
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x70); /* version 7 */

@@ -223,7 +223,10 @@ static void on_wakeup(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mess
 static void *run_worker(void *arg)
 {
     gw_thread_t *t = arg;
+    char name[16];
     gw_self = t;
+    snprintf(name, sizeof(name), "cg-worker-%zu", (size_t)(t - gw_rt.threads));
+    pthread_setname_np(pthread_self(), name); /* for top -H, perf, gdb */
     gw_metrics = gw_metrics_threads + t->index;
 
     h2o_context_init(&t->ctx, h2o_evloop_create(), &gw_rt.h2o);

@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -30,6 +29,7 @@
 #include "log.h"
 #include "server.h"
 #include "store.h"
+#include "token.h"
 
 #define SCHEMA_VERSION 2
 #define EXPORT_PAGE 500
@@ -42,6 +42,7 @@ typedef struct st_guard_t guard_t;
 typedef struct st_op_t {
     h2o_multithread_message_t msg; /* the answer travels back in this message */
     struct st_op_t *next;          /* queue link */
+    struct st_op_t *more;          /* answers that travel with this one (same worker, same commit) */
     op_kind_t kind;
     size_t thread;     /* submitting worker */
     h2o_req_t *req;    /* NULL once the request is gone (only touched on the worker thread) */
@@ -97,17 +98,20 @@ static void on_guard_dispose(void *p)
 static void on_answers(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
     while (!h2o_linklist_is_empty(messages)) {
-        op_t *op = H2O_STRUCT_FROM_MEMBER(op_t, msg.link, messages->next);
+        op_t *op = H2O_STRUCT_FROM_MEMBER(op_t, msg.link, messages->next), *more;
         h2o_linklist_unlink(&op->msg.link);
-        if (op->req != NULL) {
-            op->guard->op = NULL;
-            op->ans.record = &op->rec;
-            op->ans.error = op->error[0] != '\0' ? op->error : NULL;
-            op->cb(op->req, op->data, &op->ans);
+        for (; op != NULL; op = more) {
+            more = op->more;
+            if (op->req != NULL) {
+                op->guard->op = NULL;
+                op->ans.record = &op->rec;
+                op->ans.error = op->error[0] != '\0' ? op->error : NULL;
+                op->cb(op->req, op->data, &op->ans);
+            }
+            free((void *)op->ans.body);
+            free(op->violations);
+            free(op);
         }
-        free((void *)op->ans.body);
-        free(op->violations);
-        free(op);
     }
 }
 
@@ -241,7 +245,10 @@ static int insert_record(gw_record_t *rec, const char *visitor_text, char *err, 
     sqlite3_stmt *s = NULL;
     int rc;
 
-    RAND_bytes(nonce, sizeof(nonce));
+    if (gw_random_bytes(nonce, sizeof(nonce)) != 0) {
+        snprintf(err, errlen, "the random generator failed");
+        return -1;
+    }
     gw_hex(rec->visitor, 16, visitor_hex);
     gw_hex(nonce, 16, nonce_hex);
     gw_chain_commit(nonce, rec->visitor, commit);
@@ -568,7 +575,10 @@ static void do_erase(op_t *op)
     sqlite3_stmt *s = NULL;
 
     gw_hex(op->visitor, 16, visitor_hex);
-    RAND_bytes(rnd, sizeof(rnd));
+    if (gw_random_bytes(rnd, sizeof(rnd)) != 0) {
+        snprintf(err, sizeof(err), "the random generator failed");
+        goto Error;
+    }
     memcpy(pseudo, "erased-", 7);
     gw_hex(rnd, 16, pseudo + 7);
     if (store_usable(err, sizeof(err)) != 0 || exec("BEGIN IMMEDIATE", err, sizeof(err)) != 0)
@@ -664,6 +674,7 @@ static void purge(void)
 static void *run_writer(void *arg)
 {
     op_t *batch[GW_STORE_BATCH_MAX];
+    pthread_setname_np(pthread_self(), "cg-store");
     for (;;) {
         pthread_mutex_lock(&st.mutex);
         while (st.first == NULL && !st.stopping) {
@@ -699,13 +710,25 @@ static void *run_writer(void *arg)
                 appends[na++] = batch[i];
         if (na != 0)
             do_appends(appends, na);
+        /* answered before the other kinds: the visitors of this commit are waiting for it. One message per
+         * worker carries all its answers (each message to an idle worker costs a write() to wake it) */
+        op_t *heads[GW_STORE_BATCH_MAX], *tails[GW_STORE_BATCH_MAX];
+        size_t nheads = 0;
         for (size_t i = 0; i != n; ++i) {
-            if (batch[i]->kind == OP_APPEND) {
-                /* answered before the other kinds: the visitors of this commit are waiting for it */
-                h2o_multithread_send_message(receivers + batch[i]->thread, &batch[i]->msg);
-                batch[i] = NULL;
-            }
+            if (batch[i]->kind != OP_APPEND)
+                continue;
+            size_t h = 0;
+            while (h != nheads && heads[h]->thread != batch[i]->thread)
+                ++h;
+            if (h == nheads)
+                heads[nheads++] = batch[i];
+            else
+                tails[h]->more = batch[i];
+            tails[h] = batch[i];
+            batch[i] = NULL;
         }
+        for (size_t h = 0; h != nheads; ++h)
+            h2o_multithread_send_message(receivers + heads[h]->thread, &heads[h]->msg);
         for (size_t i = 0; i != n; ++i) {
             if (batch[i] == NULL)
                 continue;

@@ -446,6 +446,29 @@ test_strerror(void **state)
 }
 
 static void
+test_random_bytes(void **state)
+{
+    /* 16-byte draws across several refills of the 4 KB pool: no draw repeats an earlier one or is all zeros */
+    static uint8_t seen[1000][16];
+    uint8_t zero[16] = {0}, big[2048], small[7];
+    for (int i = 0; i != 1000; ++i) {
+        assert_int_equal(gw_random_bytes(seen[i], 16), 0);
+        assert_memory_not_equal(seen[i], zero, 16);
+        for (int j = 0; j != i; ++j)
+            assert_memory_not_equal(seen[i], seen[j], 16);
+    }
+    /* odd sizes leave the pool unaligned; a draw larger than 1 KB bypasses it */
+    assert_int_equal(gw_random_bytes(small, sizeof(small)), 0);
+    memset(big, 0, sizeof(big));
+    assert_int_equal(gw_random_bytes(big, sizeof(big)), 0);
+    size_t zeros = 0;
+    for (size_t i = 0; i != sizeof(big); ++i)
+        zeros += big[i] == 0;
+    assert_true(zeros < 64); /* ~8 expected */
+    assert_int_equal(gw_random_bytes(seen[0], 0), 0);
+}
+
+static void
 test_new_visitor(void **state)
 {
     uint8_t a[16], b[16], zero[16] = {0};
@@ -485,6 +508,7 @@ main(void)
         cmocka_unit_test(test_unknown_format_version),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_random_bytes),
         cmocka_unit_test(test_new_visitor),
     };
     return cmocka_run_group_tests_name("token", tests, NULL, NULL);
