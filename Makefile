@@ -46,7 +46,7 @@ DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev \
             libh2o-evloop-dev libh2o-dev-common libjansson-dev libmaxminddb-dev libssl-dev \
             libsqlite3-dev libpsl-dev publicsuffix zlib1g-dev libcmocka-dev \
             python3 curl nghttp2-client openssl procps psmisc
-BENCH_PKGS := wrk nginx-light h2o privoxy valgrind sqlite3 linux-perf strace
+BENCH_PKGS := wrk nginx-light h2o privoxy valgrind sqlite3 linux-perf strace time
 NORECOMMENDS_PKGS := webext-ublock-origin-chromium
 # headless Chromium for tests/browser (Playwright drives Debian's chromium; npm ci runs in tests/browser/run.sh)
 BROWSER_PKGS := chromium fonts-noto-cjk nodejs

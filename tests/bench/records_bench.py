@@ -17,6 +17,7 @@ import signal
 import socket
 import statistics
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -38,6 +39,9 @@ KNOBS = {  # name: (default, meaning) -- records_bench.sh lists the same
     "LAT_DURATION": ("10", "measured seconds of part 2 (after 1 s unmeasured)"),
     "PROXY_ROUNDS": ("3", "A B pairs of part 3"),
     "PROXY_DURATION": ("5", "seconds of each wrk page run of part 3"),
+    "RECORDER": ("wrk", "part 3's client at RATE: wrk (records_paced.lua, paced by a timetable; little CPU) or python "
+                        "(records_openloop.py, open loop, as part 2; ~5x the CPU)"),
+    "PACED_CONNS": ("16", "connections of the wrk recorder of part 3"),
     "CONTROLS": ("1", "part 3 also runs C (page + the SQLite loop alone at RATE) and E (page + the same client "
                       "at RATE on GET /__consent/api/state, no record); 0: A B only"),
     "SYNC_COUNTER": ("perf", "how the gateway's fsyncs are counted: perf (in-kernel, falls back to strace when "
@@ -586,6 +590,39 @@ def openloop(port, rate, duration, warmup, state_only=False):
     return argv, spawn(argv, stderr=subprocess.PIPE)
 
 
+def paced(port, rate, duration, state_only=False):
+    """Part 3's recorder: wrk with records_paced.lua at RATE requests/s in all, under /usr/bin/time for its CPU."""
+    if knob("RECORDER") == "python":
+        return openloop(port, rate, duration, 1, state_only)
+    cpu = Path(tempfile.mkstemp(prefix="cgpaced.", suffix=".cpu")[1])
+    argv = ["/usr/bin/time", "-o", str(cpu), "-f", "%U %S", "wrk", "-t1", f"-c{knob_num('PACED_CONNS', 1)}",
+            f"-d{duration + 1}s", "--timeout", "10s", "-s", str(BENCH / "records_paced.lua"), f"http://{LOOPBACK}:{port}"]
+    env = dict(os.environ, CG_RATE=str(rate), CG_STATE_ONLY="1" if state_only else "0")
+    p = spawn(argv, stderr=subprocess.STDOUT, env=env)
+    p.cg_cpu_file, p.cg_duration = cpu, duration + 1
+    return argv, p
+
+
+def paced_result(argv, p, timeout):
+    if knob("RECORDER") == "python":
+        return openloop_result(argv, p, timeout)
+    try:
+        out = finish(p, argv, timeout, "paced recorder (wrk)")
+        cpu = p.cg_cpu_file.read_text().split()
+    finally:
+        p.cg_cpu_file.unlink(missing_ok=True)
+    m = re.search(r"paced: ok=(\d+) other=(\d+) p50_us=(\d+) p99_us=(\d+) max_us=(\d+)", out)
+    if not m:
+        raise BenchError(f"paced recorder: cannot parse its output: {shlex.join(argv)}\n{out}")
+    ok, other, p50, p99, mx = (int(x) for x in m.groups())
+    w = parse_wrk(out, "paced recorder (wrk)")
+    errors = {"socket": w["socket_errors"]} if w["socket_errors"] else {}
+    return {"answered": ok + other, "unfinished": 0, "statuses": {"200": ok, **({"other": other} if other else {})},
+            "errors": errors, "ok_rate": round(ok / w["seconds"], 1),
+            "latency_ms": {"p50": round(p50 / 1000, 3), "p99": round(p99 / 1000, 3), "max": round(mx / 1000, 3)},
+            "client_cpu_s": round(float(cpu[0]) + float(cpu[1]), 3), "argv": shlex.join(argv)}
+
+
 def openloop_result(argv, p, timeout):
     try:
         out, err = p.communicate(timeout=timeout)
@@ -790,8 +827,8 @@ def report(ctx):
     w(f"- page: {ctx['page_bytes']:,} bytes from the origin, {ctx['page_bytes_proxied']:,} through the gateway. "
       f"Command: `{p3[0]['alone']['argv']}`; recorder: `{p3[0]['recorder']['argv']}` (started 1 s before "
       f"wrk; its unmeasured first second covers that). The client's own CPU competes for the same cores."
-      + (f" C: `{p3[0]['storage_loop']['argv']}` (started 1 s before wrk). E: the recorder's command with "
-         f"`--method GET --path /__consent/api/state --body ''`." if controls else ""))
+      + (f" C: `{p3[0]['storage_loop']['argv']}` (started 1 s before wrk). E: the recorder's command on "
+         f"GET /__consent/api/state." if controls else ""))
     if ctx.get("notes"):
         w("\n## Notes\n")
         for n in ctx["notes"]:
@@ -966,14 +1003,14 @@ def main():
             c0 = proc_cpu(gpid)
             one = {"load": os.getloadavg()[0], "alone": wrk_page(port, pduration)}
             one["alone"]["gw_cpu_s"] = proc_cpu(gpid) - c0
-            argv, p = openloop(port, rate, pduration, 1)
+            argv, p = paced(port, rate, pduration)
             time.sleep(1)
             try:
                 c0 = proc_cpu(gpid)
                 one["with"] = wrk_page(port, pduration)
                 one["with"]["gw_cpu_s"] = proc_cpu(gpid) - c0
             finally:
-                one["recorder"] = openloop_result(argv, p, pduration + 45)
+                one["recorder"] = paced_result(argv, p, pduration + 45)
             if controls:
                 # C: the same storage work without the gateway: SQLite loop (1b's table, pre-filled to the
                 # store's size) at RATE records/s, each commit taking every record due (as a group commit does)
@@ -993,12 +1030,12 @@ def main():
                 m = re.search(r"micro store_append_sqlite: (\d+) records/s \(([^)]*)\)", mout)
                 one["storage_loop"] = {"per_s": float(m.group(1)) if m else None, "argv": shlex.join(margv),
                                        "out": mout.strip()}
-                argv, p = openloop(port, rate, pduration, 1, state_only=True)
+                argv, p = paced(port, rate, pduration, state_only=True)
                 time.sleep(1)
                 try:
                     one["http_only"] = wrk_page(port, pduration)
                 finally:
-                    one["state_client"] = openloop_result(argv, p, pduration + 45)
+                    one["state_client"] = paced_result(argv, p, pduration + 45)
             one["others"] = others_share(u0, usage())
             return one
         part3 = ctx["part3"] = [S.guarded(ctx, f"part 3 round {i + 1}", lambda: round3(i)) for i in range(prounds)]
