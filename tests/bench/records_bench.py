@@ -39,7 +39,7 @@ KNOBS = {  # name: (default, meaning) -- records_bench.sh lists the same
     "LAT_DURATION": ("10", "measured seconds of part 2 (after 1 s unmeasured)"),
     "PROXY_ROUNDS": ("3", "A B pairs of part 3"),
     "PROXY_DURATION": ("5", "seconds of each wrk page run of part 3"),
-    "RECORDER": ("wrk", "part 3's client at RATE: wrk (records_paced.lua, paced by a timetable; little CPU) or python "
+    "RECORDER": ("wrk", "part 3's client at RATE: wrk (records_load.lua paced by a timetable; little CPU) or python "
                         "(records_openloop.py, open loop, as part 2; ~5x the CPU)"),
     "PACED_CONNS": ("16", "connections of the wrk recorder of part 3"),
     "CONTROLS": ("1", "part 3 also runs C (page + the SQLite loop alone at RATE) and E (page + the same client "
@@ -591,12 +591,12 @@ def openloop(port, rate, duration, warmup, state_only=False):
 
 
 def paced(port, rate, duration, state_only=False):
-    """Part 3's recorder: wrk with records_paced.lua at RATE requests/s in all, under /usr/bin/time for its CPU."""
+    """Part 3's recorder: wrk with records_load.lua at RATE requests/s in all, under /usr/bin/time for its CPU."""
     if knob("RECORDER") == "python":
         return openloop(port, rate, duration, 1, state_only)
     cpu = Path(tempfile.mkstemp(prefix="cgpaced.", suffix=".cpu")[1])
     argv = ["/usr/bin/time", "-o", str(cpu), "-f", "%U %S", "wrk", "-t1", f"-c{knob_num('PACED_CONNS', 1)}",
-            f"-d{duration + 1}s", "--timeout", "10s", "-s", str(BENCH / "records_paced.lua"), f"http://{LOOPBACK}:{port}"]
+            f"-d{duration + 1}s", "--timeout", "10s", "-s", str(BENCH / "records_load.lua"), f"http://{LOOPBACK}:{port}"]
     env = dict(os.environ, CG_RATE=str(rate), CG_STATE_ONLY="1" if state_only else "0")
     p = spawn(argv, stderr=subprocess.STDOUT, env=env)
     p.cg_cpu_file, p.cg_duration = cpu, duration + 1
@@ -611,7 +611,7 @@ def paced_result(argv, p, timeout):
         cpu = p.cg_cpu_file.read_text().split()
     finally:
         p.cg_cpu_file.unlink(missing_ok=True)
-    m = re.search(r"paced: ok=(\d+) other=(\d+) p50_us=(\d+) p99_us=(\d+) max_us=(\d+)", out)
+    m = re.search(r"records: ok=(\d+) other=(\d+) statuses=\S* p50_us=(\d+) p99_us=(\d+) max_us=(\d+)", out)
     if not m:
         raise BenchError(f"paced recorder: cannot parse its output: {shlex.join(argv)}\n{out}")
     ok, other, p50, p99, mx = (int(x) for x in m.groups())
