@@ -12,6 +12,7 @@
 #include "front.h"
 #include "log.h"
 #include "records.h"
+#include "server.h"
 #include "store.h"
 #include "token.h"
 
@@ -88,12 +89,39 @@ static void hash_dir(EVP_MD_CTX *md, const char *dir, const char *rel)
     }
 }
 
+static int cmp_strings(const void *a, const void *b)
+{
+    const typeof(gw_rt.conf.ui.strings[0]) *x = a, *y = b;
+    int c = strcmp(x->lang, y->lang);
+    return c != 0 ? c : strcmp(x->key, y->key);
+}
+
+/*
+ * The UI a visitor saw: the files under static_dir (hash_dir) and, when the operator overrides any of
+ * its strings (ui.strings), "ui.strings\0" and then "lang\0key\0value\0" of each override, sorted by
+ * language and key. Without overrides the hash is that of the files alone.
+ */
 void gw_records_init(const char *static_dir)
 {
+    const typeof(gw_rt.conf.ui) *ui = &gw_rt.conf.ui;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned len;
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     hash_dir(md, static_dir, "");
+    if (ui->num_strings != 0) {
+        typeof(ui->strings[0]) *sorted = malloc(ui->num_strings * sizeof(*sorted));
+        if (sorted == NULL)
+            h2o_fatal("no memory");
+        memcpy(sorted, ui->strings, ui->num_strings * sizeof(*sorted));
+        qsort(sorted, ui->num_strings, sizeof(*sorted), cmp_strings);
+        EVP_DigestUpdate(md, "ui.strings", sizeof("ui.strings"));
+        for (size_t i = 0; i != ui->num_strings; ++i) {
+            EVP_DigestUpdate(md, sorted[i].lang, strlen(sorted[i].lang) + 1);
+            EVP_DigestUpdate(md, sorted[i].key, strlen(sorted[i].key) + 1);
+            EVP_DigestUpdate(md, sorted[i].value, strlen(sorted[i].value) + 1);
+        }
+        free(sorted);
+    }
     EVP_DigestFinal_ex(md, ui_hash, &len);
     EVP_MD_CTX_free(md);
 }

@@ -20,6 +20,7 @@ ASAN_OPTIONS / UBSAN_OPTIONS (defaults set here when absent).
 """
 
 import copy
+import hashlib
 import json
 import os
 import re
@@ -68,6 +69,32 @@ def sanitizer_env(env=None):
 
 _given_ports = set()
 _port_lock = threading.Lock()
+
+
+def ui_hash(strings=None):
+    """The UI hash a consent record carries, computed independently of gateway/records.c: SHA-256 over
+    "path\0contents\0" of every file under static/ (names sorted per folder, folders where they sort),
+    then, with operator overrides {lang: {key: value}}, "ui.strings\0" and "lang\0key\0value\0" of each,
+    sorted by language and key."""
+    h = hashlib.sha256()
+
+    def walk(rel):
+        for name in sorted(os.listdir(os.path.join(REPO, "static", rel))):
+            if name.startswith("."):
+                continue
+            sub = rel + "/" + name if rel else name
+            full = os.path.join(REPO, "static", sub)
+            if os.path.isdir(full):
+                walk(sub)
+            elif os.path.isfile(full):
+                with open(full, "rb") as f:
+                    h.update(sub.encode() + b"\0" + f.read() + b"\0")
+    walk("")
+    if strings:
+        h.update(b"ui.strings\0")
+        for lang, key, value in sorted((l, k, v) for l, kv in strings.items() for k, v in kv.items()):
+            h.update(b"".join(s.encode() + b"\0" for s in (lang, key, value)))
+    return h.hexdigest()
 
 
 def free_port():

@@ -64,7 +64,7 @@ class RecordsTest(GatewayTestCase):
         # the user agent is stored only as a salted hash
         self.assertNotIn("TestBrowser", json.dumps(row))
         self.assertNotEqual(row["ua_hash"], hashlib.sha256(b"TestBrowser/1.0").hexdigest())
-        self.assertRegex(row["ui_hash"], "^[0-9a-f]{64}$")
+        self.assertEqual(row["ui_hash"], harness.ui_hash(), "the hash of the UI files served (static/)")
         self.assertEqual(row["hash"], chain_hash(row), "canonical encoding differs from the documented one")
         previous = rows(self.db, "seq < %d" % row["seq"])
         self.assertEqual(row["prev_hash"], previous[-1]["hash"] if previous else "0" * 64)

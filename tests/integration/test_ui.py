@@ -10,7 +10,7 @@ import os
 import re
 import urllib.parse
 
-from harness import REPO, GatewayTestCase, curl, gateway_config
+from harness import REPO, GatewayTestCase, curl, gateway_config, ui_hash
 
 EASYPRIVACY = os.path.join(REPO, "tests", "data", "abp", "easyprivacy-sample.txt")
 STATIC = os.path.join(REPO, "static")
@@ -161,6 +161,15 @@ class UiTest(GatewayTestCase):
         j = curl(g.url("/__consent/i18n/strings.json"), headers=["Accept-Language: fr"]).json()
         self.assertEqual((j["lang"], j["strings"]["pc.title"], j["strings"]["banner.accept_all"]), ("fr", "Vos choix", EN["banner.accept_all"]))
         self.assertEqual([l["code"] for l in j["languages"]], ["en", "zh-CN", "fr"])
+        # a consent given under overridden strings is recorded with a UI hash that covers them
+        r = curl(g.url("/__consent/api/consent"), method="POST", data='{"all": true}', headers=["Content-Type: application/json"])
+        self.assertEqual(r.status, 200, r.text)
+        cookie = [v.split(";", 1)[0] for v in r.header_all("Set-Cookie") if v.startswith("cg_consent=")][0]
+        got = curl(g.url("/__consent/api/receipts"), cookie=cookie).json()
+        hashes = {rec["ui_hash"] for rec in (got["records"] if isinstance(got, dict) else got)}
+        self.assertEqual(hashes, {ui_hash({"en": {"pc.title": "Cookie choices <& more>"},
+                                           "fr": {"lang.name": "Français", "pc.title": "Vos choix"}})})
+        self.assertNotEqual(hashes, {ui_hash()})
 
     def test_strings_endpoint_for_the_banner(self):
         r = self.get("/__consent/i18n/strings.json", lang="zh-CN")
