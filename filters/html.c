@@ -311,6 +311,31 @@ tag_init(gw_html_tag_t *tag, gw_html_t *h, unsigned id, const char *raw, size_t 
     tag->offset = offset;
     tag->_h = h;
     tag->_num_edits = 0;
+    tag->_num_attrs = UINT16_MAX;
+}
+
+/* Fills the tag's attribute cache (gw_html_attr_find). Tags are at most GW_HTML_MAX_TAG bytes: offsets fit 16 bits. */
+static void
+attrs_scan(gw_html_tag_t *tag)
+{
+    span_t a;
+    size_t pos = 1 + tag->name_len;
+    unsigned n = 0;
+    const unsigned cap = sizeof(tag->_attrs) / sizeof(tag->_attrs[0]);
+    tag->_attrs_more = 0;
+    while (attr_scan(tag->raw, tag->raw_len, &pos, &a)) {
+        if (n == cap) {
+            tag->_attrs_more = 1;
+            break;
+        }
+        tag->_attrs[n].name = (uint16_t)a.name;
+        tag->_attrs[n].name_len = (uint16_t)(a.name_end - a.name);
+        tag->_attrs[n].value = a.has_value ? (uint16_t)a.value : 0;
+        tag->_attrs[n].value_len = (uint16_t)(a.value_end - a.value);
+        tag->_attrs_end = (uint32_t)pos;
+        ++n;
+    }
+    tag->_num_attrs = (uint16_t)n;
 }
 
 int
@@ -329,10 +354,31 @@ gw_html_attr_next(const gw_html_tag_t *tag, size_t *iter, gw_html_attr_t *out_at
 }
 
 int
-gw_html_attr_find(const gw_html_tag_t *tag, const char *name, size_t len, gw_html_attr_t *out_attr)
+gw_html_attr_find(const gw_html_tag_t *_tag, const char *name, size_t len, gw_html_attr_t *out_attr)
 {
+    gw_html_tag_t *tag = (gw_html_tag_t *)_tag; /* the cache is not part of what the caller sees */
     gw_html_attr_t a;
     size_t it = 0;
+    if (tag->raw == NULL)
+        return 0;
+    if (tag->raw_len <= GW_HTML_MAX_TAG) {
+        if (tag->_num_attrs == UINT16_MAX)
+            attrs_scan(tag);
+        for (unsigned i = 0; i != tag->_num_attrs; ++i) {
+            if (name_eq(tag->raw + tag->_attrs[i].name, tag->_attrs[i].name_len, name, len)) {
+                if (out_attr != NULL) {
+                    out_attr->name = tag->raw + tag->_attrs[i].name;
+                    out_attr->name_len = tag->_attrs[i].name_len;
+                    out_attr->value = tag->_attrs[i].value != 0 ? tag->raw + tag->_attrs[i].value : NULL;
+                    out_attr->value_len = tag->_attrs[i].value_len;
+                }
+                return 1;
+            }
+        }
+        if (!tag->_attrs_more)
+            return 0;
+        it = tag->_attrs_end;
+    }
     while (gw_html_attr_next(tag, &it, &a)) {
         if (name_eq(a.name, a.name_len, name, len)) {
             if (out_attr != NULL)
@@ -822,6 +868,7 @@ tag_overflow(gw_html_t *h, const char *cur)
         tag.offset = h->tag_offset;
         tag._h = h;
         tag._num_edits = 0;
+        tag._num_attrs = UINT16_MAX;
         if ((h->cb.on_overflow(h->ctx, &tag) & 3) == GW_HTML_REMOVE)
             h->tag_drop = h->tag_remove = 1;
     }

@@ -98,6 +98,12 @@ typedef struct st_gw_html_tag_t {
     /* private */
     struct st_gw_html_t *_h;
     unsigned _num_edits;
+    /* the first attributes, scanned once on the first lookup (offsets into raw; value 0: no value) */
+    uint16_t _num_attrs, _attrs_more; /* _num_attrs UINT16_MAX: not scanned yet */
+    uint32_t _attrs_end;              /* where scanning resumes when _attrs_more */
+    struct {
+        uint16_t name, name_len, value, value_len;
+    } _attrs[16];
     struct {
         uint8_t op;
         const char *name, *arg;

@@ -490,6 +490,54 @@ test_attributes(void **state)
     rec_free(&r);
 }
 
+/* gw_html_attr_find: first of duplicates, any case, bare attributes, and past the 16 attributes it caches;
+ * every lookup agrees with a walk of gw_html_attr_next */
+static int
+log_finds(rec_t *r, gw_html_tag_t *tag)
+{
+    static const char *const names[] = {"a1", "A1", "dup", "a16", "a17", "a20", "bare", "b", "missing", "x"};
+    logf_(r, "<");
+    for (size_t k = 0; k != sizeof(names) / sizeof(names[0]); ++k) {
+        for (int round = 0; round != 2; ++round) { /* a second lookup reads the cache */
+            gw_html_attr_t a, w;
+            size_t it = 0;
+            int found = gw_html_attr_find(tag, names[k], strlen(names[k]), &a), walked = 0;
+            while (!walked && gw_html_attr_next(tag, &it, &w))
+                walked = w.name_len == strlen(names[k]) && strncasecmp(w.name, names[k], w.name_len) == 0;
+            assert_int_equal(found, walked);
+            assert_int_equal(gw_html_attr_find(tag, names[k], strlen(names[k]), NULL), found);
+            if (found) {
+                assert_ptr_equal(a.name, w.name);
+                assert_ptr_equal(a.value, w.value);
+                assert_int_equal(a.value_len, w.value_len);
+            }
+            if (round == 0) {
+                if (!found)
+                    logf_(r, " %s:-", names[k]);
+                else if (a.value == NULL)
+                    logf_(r, " %s:bare", names[k]);
+                else
+                    logf_(r, " %s:[%.*s]", names[k], (int)a.value_len, a.value);
+            }
+        }
+    }
+    logf_(r, ">");
+    return GW_HTML_KEEP;
+}
+
+static void
+test_attr_find(void **state)
+{
+    static const char in[] =
+        "<p A1=one dup=first a3 a4 a5 a6 a7 a8 a9 a10 a11 a12 a13 a14 a15 a16=\"16\" a17='17' dup=second bare a20=20>"
+        "<i dup x=\"\" b=2 dup=3 BARE>";
+    rec_t r = {.tag = log_finds};
+    rec_check(&r, 0, NULL, NULL, in, in);
+    assert_string_equal(r.log, "< a1:[one] A1:[one] dup:[first] a16:[16] a17:[17] a20:[20] bare:bare b:- missing:- x:->"
+                               "< a1:- A1:- dup:bare a16:- a17:- a20:- bare:bare b:[2] missing:- x:[]>");
+    rec_free(&r);
+}
+
 static int
 tag_ids(rec_t *r, gw_html_tag_t *tag)
 {
@@ -897,6 +945,7 @@ main(void)
         cmocka_unit_test(test_eof_states),
         cmocka_unit_test(test_decode),
         cmocka_unit_test(test_attributes),
+        cmocka_unit_test(test_attr_find),
         cmocka_unit_test(test_tag_ids),
         cmocka_unit_test(test_edits),
         cmocka_unit_test(test_remove),
