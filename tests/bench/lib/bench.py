@@ -629,7 +629,8 @@ class ConsentgateTarget(Target):
         return cfg
 
     def _start(self, threads):
-        binary = (ROOT / knob("CONSENTGATE")).resolve()
+        # CG_BINARY=path on a row: that build instead of CONSENTGATE (two builds side by side in one run)
+        binary = (ROOT / (self.env.get("CG_BINARY") or knob("CONSENTGATE"))).resolve()
         if not os.access(binary, os.X_OK):
             raise BenchError(f"{binary} not found or not executable: run 'make' first "
                              f"(or leave consentgate rows out: TARGETS=direct,h2o,nginx)")
