@@ -338,6 +338,17 @@ static void record_gpc(h2o_req_t *req, gw_reqctx_t *ctx)
     ctx->issue_token = 1;
 }
 
+int gw_consent_first_gpc(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    uint64_t expires;
+    if (!ctx->gpc_applied || ctx->has_token || gw_rt.conf.report_only)
+        return 0;
+    record_gpc(req, ctx);
+    h2o_iovec_t tok = gw_consent_token_cookie(&req->pool, ctx, ctx->granted, 0, gw_now_ms(req) / 1000, &expires);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, tok.base, tok.len);
+    return 1;
+}
+
 /* --- request stage: strip cookies ---------------------------------------------------------- */
 
 static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)

@@ -878,6 +878,7 @@ send_preferences(h2o_req_t *req)
     p->pool = &req->pool;
     p->ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
     gw_consent_evaluate(req, &p->ctx, gw_now_ms(req) / 1000);
+    gw_consent_first_gpc(req, &p->ctx);
     h2o_iovec_t flag = query_param(req, H2O_STRLIT("saved"));
     p->saved = h2o_memis(flag.base, flag.len, H2O_STRLIT("1"));
     flag = query_param(req, H2O_STRLIT("withdrawn"));
@@ -974,6 +975,7 @@ send_receipts(h2o_req_t *req)
     memset(p, 0, sizeof(*p));
     p->ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
     gw_consent_evaluate(req, &p->ctx, gw_now_ms(req) / 1000);
+    gw_consent_first_gpc(req, &p->ctx);
     for (size_t i = 0; i != 16; ++i)
         snprintf(p->visitor + 2 * i, 3, "%02x", p->ctx.visitor[i]);
     render_init(&r, req, receipts_section, p);

@@ -329,6 +329,28 @@ class OptOutRegimeTest(GatewayTestCase):
         db.close()
         self.assertEqual(rows, [("gpc", "marketing", "GB")])
 
+    def test_gpc_first_visit_to_the_preference_centre(self):
+        """The gateway's own pages record a GPC visitor's refusal and issue the GPC token like a proxied page."""
+        import sqlite3
+        hdrs = ["X-Forwarded-For: 81.2.69.160", "Sec-GPC: 1"]
+        r = curl(self.gw.url("/__consent/"), headers=hdrs)
+        self.assertEqual(r.status, 200)
+        tok = consent_cookie(r)
+        self.assertIsNotNone(tok, "the preference centre gives the first GPC visit its token")
+        token = "%s=%s" % (tok[0], tok[1])
+        s = curl(self.gw.url("/__consent/api/state"), headers=hdrs, cookie=token).json()
+        self.assertTrue(s["gpc_applied"])
+        self.assertFalse(s["decided"])
+        self.assertIsNone(consent_cookie(curl(self.gw.url("/__consent/"), headers=hdrs, cookie=token)), "once")
+        time.sleep(0.3)  # the record is written asynchronously
+        db = sqlite3.connect(self.gw.path("consent.db"))
+        rows = db.execute("SELECT method, refused FROM records WHERE visitor = ?", (s["visitor"],)).fetchall()
+        db.close()
+        self.assertEqual(rows, [("gpc", "marketing")])
+        # without GPC (or in an opt-in regime) the page sets no token
+        self.assertIsNone(consent_cookie(curl(self.gw.url("/__consent/"), headers=["X-Forwarded-For: 81.2.69.160"])))
+        self.assertIsNone(consent_cookie(curl(self.gw.url("/__consent/"), headers=["X-Forwarded-For: 175.16.199.0", "Sec-GPC: 1"])))
+
     def test_other_regimes_from_the_database(self):
         for ip, regime, country in (("175.16.199.0", "opt-in", "CN"), ("216.160.83.56", "notice", "US"),
                                     ("192.0.2.1", "opt-in", None)):
