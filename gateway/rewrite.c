@@ -7,7 +7,7 @@
  * Everything else passes through untouched. Content-Length is dropped (the body changes).
  *
  * Memory per response is fixed: the rewriter (one tag buffer + the inline-script hold
- * buffer), a scratch buffer for URLs, and one output buffer from the request's pool, reused
+ * buffer) and one output buffer from the request's pool, reused
  * for every chunk (grown, rarely, when one chunk's output outgrows it), whatever the page's size.
  */
 #include <openssl/rand.h>
@@ -24,6 +24,7 @@
 
 #define HOLD_CAP (64 * 1024)  /* inline script content searched for tracker loaders */
 #define URL_SCRATCH 16384
+#define URL_BUF (URL_SCRATCH + 512)
 #define MAX_SCRIPT_URLS 16
 
 typedef struct st_rewrite_t {
@@ -37,10 +38,13 @@ typedef struct st_rewrite_t {
     h2o_iovec_t inject;
     h2o_iovec_t page_host;   /* gw_req_host(req), once per response */
     size_t page_dir;         /* length of the page path's directory (relative URLs), 0 if over 512 */
-    char scratch[URL_SCRATCH];
-    char url[URL_SCRATCH + 512];
+    char *scratch; /* URL_SCRATCH bytes: a decoded attribute value (the thread's, see below) */
+    char *url;     /* URL_BUF bytes: the URL made absolute */
     size_t host_off, host_len; /* the URL's host inside url[] */
 } rewrite_t;
+
+/* The URL buffers are used only inside a callback, never across two: one pair per worker thread, not 33 KB per response */
+static __thread char thread_scratch[URL_SCRATCH], thread_url[URL_BUF];
 
 static gw_rewrite_url_hook url_hook;
 static gw_html_cb_t callbacks;
@@ -100,7 +104,7 @@ static size_t absolute_url(rewrite_t *self, const char *v, size_t len)
     case URL_NONE:
         return 0;
     case URL_SCHEME_RELATIVE:
-        if (scheme.len + 1 + len >= sizeof(self->url))
+        if (scheme.len + 1 + len >= URL_BUF)
             return 0;
         d = put(d, scheme.base, scheme.len);
         *d++ = ':';
@@ -108,7 +112,7 @@ static size_t absolute_url(rewrite_t *self, const char *v, size_t len)
     case URL_PATH_ABSOLUTE:
     case URL_PAGE_RELATIVE:
         /* the page's origin (and, relative to the page, its directory) */
-        if (scheme.len + 3 + req->authority.len + (form == URL_PAGE_RELATIVE ? self->page_dir : 0) + len >= sizeof(self->url))
+        if (scheme.len + 3 + req->authority.len + (form == URL_PAGE_RELATIVE ? self->page_dir : 0) + len >= URL_BUF)
             return 0;
         d = put(d, scheme.base, scheme.len);
         d = put(d, "://", 3);
@@ -471,6 +475,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     self->req = req;
     self->ctx = ctx;
     self->gunzip = gunzip;
+    self->scratch = thread_scratch;
+    self->url = thread_url;
     self->page_host = gw_req_host(req);
     self->page_dir = req->path_normalized.len;
     while (self->page_dir != 0 && req->path_normalized.base[self->page_dir - 1] != '/')
