@@ -150,6 +150,34 @@ class ChannelTest(GatewayTestCase):
         self.assertEqual(b.status, 403)
         self.assertNotIn("Location", [h for h, _ in b.headers])
 
+    def test_only_links_leaving_the_site_are_wrapped(self):
+        # the rewriter passes a link to the shim only when it names another host; the shim wraps it when the
+        # registrable domain differs. Relative links, the page's own host in any spelling, and other hosts of
+        # the same site stay as written; character references are decoded before deciding.
+        port = self.gw.url().rsplit(":", 1)[1].rstrip("/")
+        links = {
+            "rel": "about.html", "abs-path": "/a?b=1&amp;c=2", "query": "?q=1", "frag": "#top",
+            "own": "http://127.0.0.1:%s/x" % port, "own-case": "HTTP://127.0.0.1/y", "own-proto-rel": "//127.0.0.1:%s/z" % port,
+            "ws-rel": "  \n/path", "mailto": "mailto:a@b.example", "js": "javascript:void(0)",
+            "off": "https://www.partner.example/p", "off-proto-rel": "//www.partner.example/q",
+            "off-encoded": "&#47;&#47;www.partner.example/r", "off-case": "HTTPS://WWW.Partner.Example/s",
+        }
+        name = "linkkinds-%d.html" % int(time.time() * 1000)
+        d = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "pages")
+        path = os.path.join(d, name)
+        with open(path, "w") as f:
+            f.write("<!DOCTYPE html>" + "".join('<a id="%s" href="%s">x</a>' % (k, v) for k, v in links.items()))
+        try:
+            html = curl(self.gw.url("/__origin/html?file=pages/" + name)).text
+        finally:
+            os.unlink(path)
+        for k, v in links.items():
+            got = re.search(r'<a id="%s" href="([^"]*)"' % k, html).group(1)
+            if k.startswith("off"):
+                self.assertTrue(got.startswith("/__go?u="), (k, got))
+            else:
+                self.assertEqual(got, v, k)
+
     def test_forged_and_hostile_links(self):
         html = self.page().text
         clean = self.href(html, "clean")
