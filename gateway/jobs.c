@@ -3,19 +3,19 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+#include <sched.h>
 #include "jobs.h"
 #include "server.h"
 
 #define QUEUE_MAX 1024
 /*
- * The job thread's nice value. Its work is bulk (a 1M-entry risk list takes a core for a third of a
- * second to build) and nobody waits on it but an admin; on a machine whose cores the workers keep busy
- * it would otherwise take its full share from them and slow the requests in flight during a reload.
+ * The job thread runs as SCHED_BATCH: its work is bulk (a 1M-entry risk list takes a core for a fifth
+ * of a second to build) and nobody waits on it but an admin. A batch thread keeps its fair share of
+ * the CPU, so a rebuild still ends in well under a second on a machine whose cores the workers keep
+ * busy, but never preempts a worker that wakes up with a request to serve. (A nice value instead
+ * stretched that rebuild to several seconds under load and did not shorten the workers' waits; see
+ * tests/bench/reload_bench.py.)
  */
-#define JOB_NICE 10
 
 typedef struct st_job_t job_t;
 
@@ -70,7 +70,8 @@ static void on_thread_init(h2o_context_t *ctx, size_t index)
 static void *run(void *arg)
 {
     pthread_setname_np(pthread_self(), "cg-jobs");
-    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), JOB_NICE); /* per thread on Linux */
+    struct sched_param sp = {0};
+    (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
     for (;;) {
         pthread_mutex_lock(&mutex);
         while (first == NULL)
