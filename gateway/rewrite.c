@@ -403,25 +403,6 @@ static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, siz
     h2o_ostream_send_next(&self->super, req, &out, out.len != 0 ? 1 : 0, state);
 }
 
-/* 16 bytes from OpenSSL's CSPRNG, drawn 4 KB at a time per thread: one RAND_bytes call per 256 pages */
-static __thread uint8_t rnd_pool[4096];
-static __thread size_t rnd_left;
-
-static void nonce_bytes(uint8_t out[16])
-{
-    if (rnd_left < 16) {
-        if (RAND_bytes(rnd_pool, sizeof(rnd_pool)) != 1) {
-            RAND_bytes(out, 16);
-            return;
-        }
-        rnd_left = sizeof(rnd_pool);
-    }
-    uint8_t *p = rnd_pool + sizeof(rnd_pool) - rnd_left;
-    memcpy(out, p, 16);
-    memset(p, 0, 16); /* a byte is used once */
-    rnd_left -= 16;
-}
-
 static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx)
 {
     gw_jsonw_t w;
@@ -467,7 +448,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 
     /* per-response CSP nonce: 16 random bytes, base64url */
     uint8_t rnd[16];
-    nonce_bytes(rnd);
+    if (gw_random_bytes(rnd, sizeof(rnd)) != 0) /* the per-thread pool (token.c) */
+        RAND_bytes(rnd, sizeof(rnd));
     gw_b64url_encode(rnd, sizeof(rnd), ctx->nonce, sizeof(ctx->nonce));
 
     rewrite_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
