@@ -1,9 +1,10 @@
 /*
  * reports — see reports.h.
  *
- * Rate limit: a fixed window of one minute per client address, in a small table per worker
- * thread (no lock); a client over channel.report_rate_per_minute on one thread gets 429. With
- * N threads a client can send at most N times the limit.
+ * Rate limit: a window of one minute per client address that opens with the client's first
+ * report (not at the clock's minute, where a burst could straddle two windows), in a small table
+ * per worker thread (no lock); a client over channel.report_rate_per_minute within its window on
+ * one thread gets 429. With N threads a client can send at most N times the limit.
  */
 #include <string.h>
 #include "admin.h"
@@ -20,7 +21,7 @@
 
 typedef struct st_rate_t {
     uint64_t key;
-    uint64_t minute;
+    uint64_t start_ms; /* the window's first report */
     uint32_t count;
 } rate_t;
 
@@ -46,10 +47,10 @@ static int over_limit(h2o_req_t *req)
 {
     if (rates == NULL)
         rates = h2o_mem_alloc(sizeof(rate_t) * RATE_SLOTS), memset(rates, 0, sizeof(rate_t) * RATE_SLOTS); /* once per thread */
-    uint64_t key = client_key(req), minute = h2o_now(req->conn->ctx->loop) / 60000;
+    uint64_t key = client_key(req), now = h2o_now(req->conn->ctx->loop);
     rate_t *r = rates + (key % RATE_SLOTS);
-    if (r->key != key || r->minute != minute)
-        *r = (rate_t){key, minute, 0};
+    if (r->key != key || now - r->start_ms >= 60000)
+        *r = (rate_t){key, now, 0};
     return ++r->count > gw_rt.conf.channel.report_rate_per_minute;
 }
 
