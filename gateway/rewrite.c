@@ -56,30 +56,75 @@ void gw_rewrite_set_url_hook(gw_rewrite_url_hook hook)
 
 /* --- URLs ----------------------------------------------------------------------------------- */
 
-/* What an attribute value (decoded, leading whitespace skipped) is relative to. */
-enum { URL_NONE, URL_PAGE_RELATIVE, URL_PATH_ABSOLUTE, URL_SCHEME_RELATIVE, URL_ABSOLUTE };
+/*
+ * Where a URL in the page goes, as a browser parses it against an http(s) page (WHATWG URL standard):
+ * leading and trailing C0 controls and spaces are stripped, tabs and newlines removed anywhere, and a backslash
+ * counts as '/' ("/\evil.example" and "/<TAB>/evil.example" are "//evil.example"). An explicit http(s)
+ * scheme other than the page's is followed by an authority however many slashes follow ("https:evil.example"
+ * on an http page); the page's own scheme without two slashes is page-relative ("http:about.html").
+ */
+enum { URL_NONE, URL_PAGE_RELATIVE, URL_PATH_ABSOLUTE, URL_AUTHORITY };
 
-static const char *skip_ws(const char *v, size_t *len)
+static inline int is_slash(char c)
 {
-    while (*len != 0 && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r'))
-        ++v, --*len;
-    return v;
+    return c == '/' || c == '\\';
 }
 
-/* URL_NONE for the empty value and for schemes other than http(s) (data:, javascript:, blob:, mailto:, …) */
-static int url_form(const char *v, size_t len)
+/* v[0..len) without leading/trailing C0 controls and spaces and without tabs and newlines, into self->scratch
+ * (v may be self->scratch itself: the copy only shrinks). Returns the length. */
+static size_t url_clean(rewrite_t *self, const char *v, size_t len)
 {
+    size_t s = 0, e = len, o = 0;
+    while (s != e && (unsigned char)v[s] <= 0x20)
+        ++s;
+    while (e != s && (unsigned char)v[e - 1] <= 0x20)
+        --e;
+    if (e - s > URL_SCRATCH)
+        return 0;
+    for (size_t i = s; i != e; ++i)
+        if (v[i] != '\t' && v[i] != '\n' && v[i] != '\r')
+            self->scratch[o++] = v[i];
+    return o;
+}
+
+/* The form of a cleaned value; *rest is what follows the scheme (and, for URL_AUTHORITY, every slash), *https
+ * whether the URL's scheme is https (the page's unless the value names one). URL_NONE: empty, or another
+ * scheme (data:, javascript:, blob:, mailto:, …). */
+static int url_form(const char *v, size_t len, int page_https, const char **rest, size_t *rest_len, int *https)
+{
+    size_t i = 0;
+    *https = page_https;
     if (len == 0)
         return URL_NONE;
-    if (v[0] == '/')
-        return len >= 2 && v[1] == '/' ? URL_SCHEME_RELATIVE : URL_PATH_ABSOLUTE;
-    size_t i = 0;
-    while (i != len && (('a' <= (v[i] | 0x20) && (v[i] | 0x20) <= 'z') || ('0' <= v[i] && v[i] <= '9') || v[i] == '+' || v[i] == '-' ||
-                        v[i] == '.'))
-        ++i;
-    if (i != len && v[i] == ':')
-        return (i == 4 && h2o_lcstris(v, 4, H2O_STRLIT("http"))) || (i == 5 && h2o_lcstris(v, 5, H2O_STRLIT("https"))) ? URL_ABSOLUTE
-                                                                                                                          : URL_NONE;
+    if (('a' <= (v[0] | 0x20) && (v[0] | 0x20) <= 'z')) {
+        while (i != len && (('a' <= (v[i] | 0x20) && (v[i] | 0x20) <= 'z') || ('0' <= v[i] && v[i] <= '9') || v[i] == '+' ||
+                            v[i] == '-' || v[i] == '.'))
+            ++i;
+        if (i != len && v[i] == ':') {
+            if (i == 4 && h2o_lcstris(v, 4, H2O_STRLIT("http")))
+                *https = 0;
+            else if (i == 5 && h2o_lcstris(v, 5, H2O_STRLIT("https")))
+                *https = 1;
+            else
+                return URL_NONE;
+            v += i + 1, len -= i + 1;
+            if (*https != page_https) { /* another special scheme: an authority, whatever the slashes */
+                while (len != 0 && is_slash(*v))
+                    ++v, --len;
+                *rest = v, *rest_len = len;
+                return len != 0 ? URL_AUTHORITY : URL_NONE;
+            }
+        }
+    }
+    *rest = v, *rest_len = len;
+    if (len >= 2 && is_slash(v[0]) && is_slash(v[1])) {
+        while (len != 0 && is_slash(*v))
+            ++v, --len;
+        *rest = v, *rest_len = len;
+        return len != 0 ? URL_AUTHORITY : URL_NONE;
+    }
+    if (len != 0 && is_slash(v[0]))
+        return URL_PATH_ABSOLUTE;
     return URL_PAGE_RELATIVE;
 }
 
@@ -89,54 +134,70 @@ static inline char *put(char *d, const char *s, size_t n)
     return d + n;
 }
 
-/* Makes the (decoded) attribute value an absolute http(s) URL in self->url. Returns its length, or 0 for URLs that
- * are not http(s) (data:, javascript:, blob:, mailto:, …). */
+/* self->url[0..n): the host after "://" (the authority ends at / ? # or a backslash; userinfo before the last '@' and the
+ * port are not the host; [v6] literals keep their colons). 0 when there is none. */
+static size_t find_host(rewrite_t *self, size_t n)
+{
+    const char *u = self->url, *p = memchr(u, ':', n);
+    if (p == NULL || (size_t)(u + n - p) < 3 || p[1] != '/' || p[2] != '/')
+        return 0;
+    size_t a = (size_t)(p + 3 - u), e = a, h;
+    while (e != n && u[e] != '/' && u[e] != '?' && u[e] != '#' && u[e] != '\\')
+        ++e;
+    h = a;
+    for (size_t i = a; i != e; ++i)
+        if (u[i] == '@')
+            h = i + 1;
+    size_t end = h;
+    if (end != e && u[end] == '[') {
+        while (end != e && u[end] != ']')
+            ++end;
+        end += end != e;
+    } else {
+        while (end != e && u[end] != ':')
+            ++end;
+    }
+    if (end == h)
+        return 0;
+    self->host_off = h;
+    self->host_len = end - h;
+    return n;
+}
+
+/* Makes a (decoded) attribute value, or a URL in an inline script, the absolute http(s) URL the browser would
+ * load, in self->url. Returns its length, or 0 for URLs that are not http(s) (data:, javascript:, blob:, mailto:, …). */
 static size_t absolute_url(rewrite_t *self, const char *v, size_t len)
 {
     h2o_req_t *req = self->req;
-    h2o_iovec_t scheme = req->scheme->name;
-    v = skip_ws(v, &len);
-    if (len > URL_SCRATCH)
-        return 0;
+    int page_https = req->scheme == &H2O_URL_SCHEME_HTTPS, https;
+    const char *rest;
+    size_t rest_len;
+    len = url_clean(self, v, len);
+    v = self->scratch;
+    int form = url_form(v, len, page_https, &rest, &rest_len, &https);
     char *d = self->url;
-    int form = url_form(v, len);
-    switch (form) {
-    case URL_NONE:
+    if (form == URL_NONE)
         return 0;
-    case URL_SCHEME_RELATIVE:
-        if (scheme.len + 1 + len >= URL_BUF)
+    if (form == URL_AUTHORITY) {
+        if (rest_len + 8 >= URL_BUF)
             return 0;
-        d = put(d, scheme.base, scheme.len);
-        *d++ = ':';
-        break;
-    case URL_PATH_ABSOLUTE:
-    case URL_PAGE_RELATIVE:
+        d = https ? put(d, "https://", 8) : put(d, "http://", 7);
+    } else {
         /* the page's origin (and, relative to the page, its directory) */
-        if (scheme.len + 3 + req->authority.len + (form == URL_PAGE_RELATIVE ? self->page_dir : 0) + len >= URL_BUF)
+        if (8 + req->authority.len + (form == URL_PAGE_RELATIVE ? self->page_dir : 0) + rest_len >= URL_BUF)
             return 0;
-        d = put(d, scheme.base, scheme.len);
-        d = put(d, "://", 3);
+        d = page_https ? put(d, "https://", 8) : put(d, "http://", 7);
         d = put(d, req->authority.base, req->authority.len);
-        if (v[0] != '/')
+        if (form == URL_PAGE_RELATIVE)
             d = put(d, req->path_normalized.base, self->page_dir);
-        break;
-    default:
-        break;
     }
-    d = put(d, v, len);
-    size_t n = (size_t)(d - self->url);
-    /* host: after "://", up to '/', '?', '#' or the port */
-    const char *p = memchr(self->url, ':', n);
-    if (p == NULL || (size_t)(self->url + n - p) < 3 || p[1] != '/' || p[2] != '/')
-        return 0;
-    size_t h = (size_t)(p + 3 - self->url), e = h;
-    while (e != n && self->url[e] != '/' && self->url[e] != '?' && self->url[e] != '#' && self->url[e] != ':' && self->url[e] != '\\')
-        ++e;
-    if (e == h)
-        return 0;
-    self->host_off = h;
-    self->host_len = e - h;
-    return n;
+    char *tail = d;
+    d = put(d, rest, rest_len);
+    /* in the authority and path of an http(s) URL a backslash is a slash (not in the query or fragment) */
+    for (char *c = tail; c != d && *c != '?' && *c != '#'; ++c)
+        if (*c == '\\')
+            *c = '/';
+    return find_host(self, (size_t)(d - self->url));
 }
 
 /* category of a URL if it is a tracker the visitor has not granted, else -1 */
@@ -175,12 +236,13 @@ static size_t link_url(rewrite_t *self, gw_html_tag_t *tag)
     gw_html_attr_t a;
     if (!gw_html_attr_find(tag, H2O_STRLIT("href"), &a) || a.value == NULL || a.value_len > URL_SCRATCH)
         return 0;
-    size_t len = gw_html_decode(a.value, a.value_len, self->scratch);
-    const char *v = skip_ws(self->scratch, &len);
-    int form = url_form(v, len);
-    if (form != URL_ABSOLUTE && form != URL_SCHEME_RELATIVE)
+    size_t len = gw_html_decode(a.value, a.value_len, self->scratch), rest_len;
+    const char *rest;
+    int https;
+    len = url_clean(self, self->scratch, len);
+    if (url_form(self->scratch, len, self->req->scheme == &H2O_URL_SCHEME_HTTPS, &rest, &rest_len, &https) != URL_AUTHORITY)
         return 0;
-    size_t n = absolute_url(self, v, len);
+    size_t n = absolute_url(self, self->scratch, len);
     if (n == 0 || h2o_lcstris(self->url + self->host_off, self->host_len, self->page_host.base, self->page_host.len))
         return 0;
     return n;

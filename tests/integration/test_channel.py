@@ -161,6 +161,14 @@ class ChannelTest(GatewayTestCase):
             "ws-rel": "  \n/path", "mailto": "mailto:a@b.example", "js": "javascript:void(0)",
             "off": "https://www.partner.example/p", "off-proto-rel": "//www.partner.example/q",
             "off-encoded": "&#47;&#47;www.partner.example/r", "off-case": "HTTPS://WWW.Partner.Example/s",
+            # what browsers also take for another host (WHATWG URL parsing): backslashes, tabs and newlines inside,
+            # another http(s) scheme without slashes, userinfo before the host
+            "off-backslash": "/\\www.partner.example/t", "off-backslashes": "\\\\www.partner.example/u",
+            "off-tab": "/&#9;/www.partner.example/v", "off-newline": "/\n/www.partner.example/v2",
+            "off-other-scheme": "https:www.partner.example/w", "off-other-scheme-slash": "https:/\\www.partner.example/x",
+            "off-same-scheme-backslashes": "http:\\\\www.partner.example/y", "off-userinfo": "//127.0.0.1@www.partner.example/z",
+            # and what stays on the page's host
+            "own-scheme-rel": "http:about.html", "own-scheme-path": "http:/path", "own-userinfo": "//u@127.0.0.1:%s/x" % port,
         }
         name = "linkkinds-%d.html" % int(time.time() * 1000)
         d = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "pages")
@@ -175,8 +183,13 @@ class ChannelTest(GatewayTestCase):
             got = re.search(r'<a id="%s" href="([^"]*)"' % k, html).group(1)
             if k.startswith("off"):
                 self.assertTrue(got.startswith("/__go?u="), (k, got))
+                target = urllib.parse.parse_qs(urllib.parse.urlsplit(htmlmod.unescape(got)).query)["u"][0]
+                self.assertEqual(urllib.parse.urlsplit(target).hostname, "www.partner.example", (k, target))
             else:
                 self.assertEqual(got, v, k)
+        self.assertEqual(urllib.parse.parse_qs(urllib.parse.urlsplit(htmlmod.unescape(
+            re.search(r'<a id="off-other-scheme" href="([^"]*)"', html).group(1))).query)["u"][0],
+            "https://www.partner.example/w")
 
     def test_forged_and_hostile_links(self):
         html = self.page().text
