@@ -126,13 +126,17 @@ void gw_channel_sign(const char *purpose, const char *url, size_t len, char out[
 {
     const gw_secrets_t *s = gw_consent_secrets();
     uint8_t mac[32];
-    char *msg = malloc(len + 16);
+    char stackbuf[MAX_GO_URL + 16];
     size_t pl = strlen(purpose);
+    char *msg = len + pl + 1 <= sizeof(stackbuf) ? stackbuf : malloc(len + pl + 1);
+    if (msg == NULL)
+        h2o_fatal("no memory");
     memcpy(msg, purpose, pl);
     msg[pl] = ':';
     memcpy(msg + pl + 1, url, len);
     gw_token_hmac(gw_secrets_link_key(s), msg, pl + 1 + len, mac);
-    free(msg);
+    if (msg != stackbuf)
+        free(msg);
     gw_b64url_encode(mac, 16, out, 23);
 }
 
@@ -158,7 +162,7 @@ static int verify_sig(const char *purpose, const char *url, size_t len, const ch
 }
 
 /* registrable domain of a host (lower-cased copy in buf), or the host itself when it has none */
-static const char *site_of(const char *host, size_t len, char *buf, size_t cap)
+static const char *site_of_uncached(const char *host, size_t len, char *buf, size_t cap)
 {
     if (len >= cap)
         len = cap - 1;
@@ -167,6 +171,37 @@ static const char *site_of(const char *host, size_t len, char *buf, size_t cap)
     buf[len] = '\0';
     const char *rd = gw_consent_psl() != NULL ? psl_registrable_domain(gw_consent_psl(), buf) : NULL;
     return rd != NULL ? rd : buf;
+}
+
+/* Per-thread cache of site_of (pages repeat the same hosts): direct-mapped, hosts up to 63 bytes; the
+ * registrable domain is a suffix of the lower-cased host, so an entry keeps the host and the suffix's offset. */
+#define SITE_SLOTS 256
+typedef struct st_site_entry_t {
+    uint8_t len, off; /* len 0: empty */
+    char host[64];
+} site_entry_t;
+static __thread site_entry_t site_cache[SITE_SLOTS];
+
+static const char *site_of(const char *host, size_t len, char *buf, size_t cap)
+{
+    if (len == 0 || len >= sizeof(site_cache[0].host) || len >= cap)
+        return site_of_uncached(host, len, buf, cap);
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i != len; ++i) {
+        buf[i] = h2o_tolower(host[i]);
+        h = (h ^ (uint8_t)buf[i]) * 16777619u;
+    }
+    buf[len] = '\0';
+    site_entry_t *e = site_cache + (h & (SITE_SLOTS - 1));
+    if (e->len == len && memcmp(e->host, buf, len) == 0)
+        return buf + e->off;
+    const char *rd = gw_consent_psl() != NULL ? psl_registrable_domain(gw_consent_psl(), buf) : NULL;
+    if (rd == NULL)
+        rd = buf;
+    e->len = (uint8_t)len;
+    e->off = (uint8_t)(rd - buf);
+    memcpy(e->host, buf, len);
+    return rd;
 }
 
 static h2o_iovec_t pct_encode(h2o_mem_pool_t *pool, const char *s, size_t len)
