@@ -233,11 +233,15 @@ static void add_expiry(h2o_req_t *req, h2o_iovec_t name, const char *domain, siz
     int secure_prefix = host_prefix || (name.len >= 9 && memcmp(name.base, "__Secure-", 9) == 0);
     if (domain != NULL && host_prefix)
         return; /* __Host- cookies never carry a Domain */
-    size_t cap = name.len + domain_len + 64;
-    char *buf = h2o_mem_alloc_pool(&req->pool, cap);
-    int n = snprintf(buf, cap, "%.*s=; Max-Age=0; Path=/%s%.*s%s", (int)name.len, name.base, domain != NULL ? "; Domain=" : "",
-                     (int)domain_len, domain != NULL ? domain : "", secure_prefix ? "; Secure" : "");
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, buf, (size_t)n);
+    /* NAME=; Max-Age=0; Path=/[; Domain=D][; Secure], without printf: this runs for every refused cookie */
+    char *buf = h2o_mem_alloc_pool(&req->pool, name.len + domain_len + 64), *p = buf;
+    memcpy(p, name.base, name.len), p += name.len;
+    memcpy(p, "=; Max-Age=0; Path=/", 20), p += 20;
+    if (domain != NULL)
+        memcpy(p, "; Domain=", 9), p += 9, memcpy(p, domain, domain_len), p += domain_len;
+    if (secure_prefix)
+        memcpy(p, "; Secure", 8), p += 8;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, buf, (size_t)(p - buf));
 }
 
 /* the registrable domain of the request's host (NULL for IP literals, localhost, public suffixes) */

@@ -81,6 +81,10 @@ static size_t url_clean(rewrite_t *self, const char *v, size_t len)
         --e;
     if (e - s > URL_SCRATCH)
         return 0;
+    if (memchr(v + s, '\n', e - s) == NULL && memchr(v + s, '\t', e - s) == NULL && memchr(v + s, '\r', e - s) == NULL) {
+        memmove(self->scratch, v + s, e - s); /* the common case: nothing inside to remove */
+        return e - s;
+    }
     for (size_t i = s; i != e; ++i)
         if (v[i] != '\t' && v[i] != '\n' && v[i] != '\r')
             self->scratch[o++] = v[i];
@@ -194,9 +198,10 @@ static size_t absolute_url(rewrite_t *self, const char *v, size_t len)
     char *tail = d;
     d = put(d, rest, rest_len);
     /* in the authority and path of an http(s) URL a backslash is a slash (not in the query or fragment) */
-    for (char *c = tail; c != d && *c != '?' && *c != '#'; ++c)
-        if (*c == '\\')
-            *c = '/';
+    if (memchr(tail, '\\', (size_t)(d - tail)) != NULL)
+        for (char *c = tail; c != d && *c != '?' && *c != '#'; ++c)
+            if (*c == '\\')
+                *c = '/';
     return find_host(self, (size_t)(d - self->url));
 }
 
