@@ -14,7 +14,6 @@ import select
 import shlex
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -24,7 +23,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "tests" / "bench"
-LOOPBACK = "127.0.0.1"
+WORK = Path(os.environ["RB_WORK"])
+# the side-by-side benchmark's process handling, request shape and helpers; its list of process groups
+# (BENCH_DIR/pgids) is the file records_bench.sh cleans up after
+os.environ["BENCH_DIR"] = str(WORK)
+sys.path.insert(0, str(BENCH / "lib"))
+sys.dont_write_bytecode = True
+from bench import (ALL_PROCS as ALL, COOKIES as ORIGIN_COOKIES, LOOPBACK, PGIDS, REQ_HEADERS, BenchError,  # noqa: E402
+                   Proc, free_ports, log, save_pgids, tail, wait_listening)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 KNOBS = {  # name: (default, meaning) -- records_bench.sh lists the same
@@ -52,25 +58,7 @@ KNOBS = {  # name: (default, meaning) -- records_bench.sh lists the same
 }
 TARGETS = {"vs_raw": 0.8, "vs_sqlite": 0.8, "p99_ms": 10.0, "proxy_ratio": 0.9}
 
-PAGE_HEADERS = [
-    "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
-    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
-    "Accept-Language: en-GB,en;q=0.9,de;q=0.8",
-    "Cookie: sid=4f0c3a9e1b7d4c2a8e6f5d3c2b1a0987; lang=en; _ga=GA1.1.1234567890.1700000000; "
-    "_gid=GA1.1.987654321.1700000000; _fbp=fb.1.1700000000000.1234567890; _gcl_au=1.1.1234567890.1700000000",
-]
-ORIGIN_COOKIES = [
-    ("sid", "4f0c3a9e1b7d4c2a8e6f5d3c2b1a0987", "Path=/; HttpOnly; SameSite=Lax"),
-    ("lang", "en", "Path=/; Max-Age=31536000; SameSite=Lax"),
-    ("_ga", "GA1.1.1234567890.1700000000", "Path=/; Max-Age=63072000; SameSite=Lax"),
-    ("_gid", "GA1.1.987654321.1700000000", "Path=/; Max-Age=86400; SameSite=Lax"),
-    ("_fbp", "fb.1.1700000000000.1234567890", "Path=/; Max-Age=7776000; SameSite=Lax"),
-    ("_gcl_au", "1.1.1234567890.1700000000", "Path=/; Max-Age=7776000; SameSite=Lax"),
-]
-
-
-class BenchError(Exception):
-    pass
+PAGE_HEADERS = [f"{n}: {v}" for n, v in REQ_HEADERS]
 
 
 def knob(name):
@@ -86,74 +74,6 @@ def knob_num(name, minimum, conv=int):
     if v < minimum:
         raise BenchError(f"{name} must be at least {minimum}")
     return v
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-WORK = Path(os.environ["RB_WORK"])
-PGIDS = set()
-ALL = []
-
-
-def save_pgids():
-    (WORK / "pgids").write_text("".join(f"{g}\n" for g in sorted(PGIDS)))
-
-
-class Proc:
-    """A server in its own process group; stop() ends the whole group."""
-
-    def __init__(self, name, argv, logfile, cwd=None):
-        self.name, self.argv, self.log = name, argv, logfile
-        self.fh = open(logfile, "ab")
-        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.fh, stderr=subprocess.STDOUT,
-                                  cwd=cwd, start_new_session=True)
-        PGIDS.add(self.p.pid)
-        save_pgids()
-        ALL.append(self)
-        self.exit_code = None
-
-    def alive(self):
-        return self.p.poll() is None
-
-    def group_alive(self):
-        try:
-            os.killpg(self.p.pid, 0)
-            return True
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-
-    def stop(self, timeout=10):
-        if self.p.pid not in PGIDS:
-            return self.exit_code
-        if self.alive():
-            try:
-                os.killpg(self.p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.exit_code = self.p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                log(f"records: {self.name} ignored SIGTERM for {timeout}s, killing it")
-                self.exit_code = "killed"
-        else:
-            self.exit_code = self.p.returncode
-        deadline = time.time() + 3
-        while self.group_alive() and time.time() < deadline:
-            time.sleep(0.05)
-        if self.group_alive():
-            os.killpg(self.p.pid, signal.SIGKILL)
-        try:
-            self.p.wait(1)
-        except subprocess.TimeoutExpired:
-            pass
-        self.fh.close()
-        PGIDS.discard(self.p.pid)
-        save_pgids()
-        return self.exit_code
 
 
 HELPERS = []
@@ -188,40 +108,6 @@ def reap_helpers():
         PGIDS.discard(p.pid)
     HELPERS.clear()
     save_pgids()
-
-
-def tail(path, n=15):
-    try:
-        return "\n".join("    " + l for l in Path(path).read_text(errors="replace").splitlines()[-n:])
-    except OSError:
-        return "    (no log)"
-
-
-def free_ports(n):
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind((LOOPBACK, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def wait_listening(proc, port, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if not proc.alive():
-            raise BenchError(f"{proc.name} exited with status {proc.p.returncode} during start-up:\n"
-                             f"  command: {shlex.join(proc.argv)}\n{tail(proc.log)}")
-        try:
-            with socket.create_connection((LOOPBACK, port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise BenchError(f"{proc.name} does not listen on {LOOPBACK}:{port} after {timeout}s\n{tail(proc.log)}")
 
 
 def run(argv, timeout, **kw):
