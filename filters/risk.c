@@ -874,27 +874,23 @@ psl_init(void)
 
 /*
  * Is the normalised name host[0..len) (NUL-terminated) a public suffix? Single labels are.
- * hs: level_hashes() of its labels (hs[0] the name's hash_host(), hs[1] its parent's), or
- * NULL to compute them here.
+ * h, parent_h: hash_host() of the name and of its parent (level_hashes() gives both).
  */
 static int
-is_public_suffix_h(const char *host, size_t len, const uint64_t *hs)
+is_public_suffix(const char *host, size_t len, uint64_t h, uint64_t parent_h)
 {
     const char *dot = memchr(host, '.', len);
     const uint8_t *type;
-    uint64_t h0, h1;
     if (dot == NULL)
         return 1;
     pthread_once(&psl_once, psl_init);
     if (rules == NULL)
         return psl != NULL && psl_is_public_suffix2(psl, host, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
-    h0 = hs != NULL ? hs[0] : hash_host(host, len);
-    if ((type = rule_find_h(rules, host, len, h0, 0)) != NULL && (*type & RULE_EXCEPTION))
+    if ((type = rule_find_h(rules, host, len, h, 0)) != NULL && (*type & RULE_EXCEPTION))
         return 0;
     if (type != NULL && (*type & (RULE_NORMAL | RULE_WILDCARD)))
         return 1; /* libpsl takes `*.nom.br` to make `nom.br` a suffix too */
-    h1 = hs != NULL ? hs[1] : hash_host(dot + 1, (size_t)(host + len - dot - 1));
-    type = rule_find_h(rules, dot + 1, (size_t)(host + len - dot - 1), h1, 0);
+    type = rule_find_h(rules, dot + 1, (size_t)(host + len - dot - 1), parent_h, 0);
     return type != NULL && (*type & RULE_WILDCARD);
 }
 
@@ -904,12 +900,6 @@ rules_ready(void)
 {
     pthread_once(&psl_once, psl_init);
     return rules != NULL;
-}
-
-static int
-is_public_suffix(const char *host, size_t len)
-{
-    return is_public_suffix_h(host, len, NULL);
 }
 
 static gw_risk_list_t *
@@ -933,8 +923,8 @@ list_new(const char *name, gw_list_format_t format, gw_risk_action_t action, siz
 }
 
 /*
- * Adds an entry (host already normalised, h its entry_hash(); suffix: 0/1 known, -1 to
- * look up). Returns 1 when added, 0 when already present, -1 on ENOMEM or a full arena.
+ * Adds an entry (host already normalised, h its entry_hash(); suffix: whether a name entry is
+ * a public suffix). Returns 1 when added, 0 when already present, -1 on ENOMEM or a full arena.
  */
 static int
 list_put(gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned flags, const char *path, size_t plen, int suffix)
@@ -963,12 +953,8 @@ list_put(gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned 
         l->arena = a, l->arena_cap = cap;
     }
     flags &= ~(unsigned)(F_SUFFIX | F_MARK);
-    if (!(flags & (F_URL | F_IP))) {
-        if (suffix < 0)
-            suffix = is_public_suffix(host, hlen);
-        if (suffix)
-            flags |= F_SUFFIX, ++l->suffixes;
-    }
+    if (!(flags & (F_URL | F_IP)) && suffix)
+        flags |= F_SUFFIX, ++l->suffixes;
     off = l->arena_len;
     r = l->arena + off;
     r[0] = (uint8_t)hlen, r[1] = (uint8_t)flags;
@@ -1222,15 +1208,13 @@ flush(parse_ctx_t *c)
     int have_rules = rules_ready();
     for (size_t i = 0; i != c->npending; ++i) {
         __builtin_prefetch(&l->slots[c->pending[i].hash & l->mask]);
-        if (have_rules && c->pending[i].suffix == -2)
+        if (have_rules && c->pending[i].suffix < 0)
             __builtin_prefetch(&rules->slots[c->pending[i].hash & rules->mask]);
     }
     for (size_t i = 0; i != c->npending && !c->nomem; ++i) {
         pending_t *e = &c->pending[i];
-        if (e->suffix == -2) {
-            uint64_t hs[2] = {e->hash, e->parent_hash};
-            e->suffix = is_public_suffix_h(e->host, e->hlen, hs);
-        }
+        if (e->suffix < 0)
+            e->suffix = is_public_suffix(e->host, e->hlen, e->hash, e->parent_hash);
         int rc = list_put(l, e->hash, e->host, e->hlen, e->flags, e->path, e->plen, e->suffix);
         if (rc < 0)
             c->nomem = 1;
@@ -1246,15 +1230,15 @@ push(parse_ctx_t *c, const char *host, size_t hlen, unsigned flags, const char *
     pending_t *e = &c->pending[c->npending++];
     if (!(flags & (F_URL | F_IP))) {
         /* one pass over the labels gives the entry's hash and its parent's, which the public-suffix
-         * check needs (entry_hash() and is_public_suffix() would each hash them again) */
+         * check in flush() needs (suffix < 0: not known yet) */
         labels_t lab;
         uint64_t hs[MAX_LABELS];
         label_hashes(host, hlen, &lab);
         level_hashes(&lab, hs);
         e->hash = hs[0], e->parent_hash = lab.n > 1 ? hs[1] : 0;
-        suffix = suffix < 0 ? -2 : suffix; /* -2: flush() checks it with the hashes above */
     } else {
         e->hash = entry_hash(host, hlen, flags, path, plen);
+        suffix = 0; /* URLs and addresses are never public suffixes */
     }
     e->hlen = hlen, e->plen = plen, e->flags = flags, e->suffix = suffix, e->counted = counted;
     memcpy(e->host, host, hlen);
@@ -1946,7 +1930,7 @@ gw_risk_list_free(gw_risk_list_t *list)
     big_free(list->slots, (list->mask + 1) * sizeof(*list->slots));
     big_free(list->uslots, (list->umask + 1) * sizeof(*list->uslots));
     free(list->groups);
-    big_free(list->filter, list->filter != NULL ? (list->filter_mask + 1) * 8 * sizeof(*list->filter) : 0);
+    big_free(list->filter, (list->filter_mask + 1) * 8 * sizeof(*list->filter));
     big_free(list->arena, list->arena_cap);
     free(list->header);
     free(list);
