@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "chain.h"
 #include "config.h"
 #include "consent.h"
 #include "cookie.h"
@@ -342,14 +343,26 @@ static void record_gpc(h2o_req_t *req, gw_reqctx_t *ctx)
     ctx->issue_token = 1;
 }
 
-int gw_consent_first_gpc(h2o_req_t *req, gw_reqctx_t *ctx)
+/* a GPC visitor's first request in an opt-out regime: no token yet to say the refusal was recorded */
+static int is_first_gpc(const gw_reqctx_t *ctx)
+{
+    return ctx->gpc_applied && !ctx->has_token && !gw_rt.conf.report_only;
+}
+
+/* the undecided token record_gpc() asked for, on req->res */
+static void add_gpc_token(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
 {
     uint64_t expires;
-    if (!ctx->gpc_applied || ctx->has_token || gw_rt.conf.report_only)
+    h2o_iovec_t tok = gw_consent_token_cookie(&req->pool, ctx, ctx->granted, 0, now, &expires);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, tok.base, tok.len);
+}
+
+int gw_consent_first_gpc(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    if (!is_first_gpc(ctx))
         return 0;
     record_gpc(req, ctx);
-    h2o_iovec_t tok = gw_consent_token_cookie(&req->pool, ctx, ctx->granted, 0, gw_now_ms(req) / 1000, &expires);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, tok.base, tok.len);
+    add_gpc_token(req, ctx, gw_now_ms(req) / 1000);
     return 1;
 }
 
@@ -363,7 +376,7 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     ssize_t i;
 
     gw_consent_evaluate(req, ctx, now);
-    if (ctx->gpc_applied && !ctx->has_token && !report_only)
+    if (is_first_gpc(ctx))
         record_gpc(req, ctx);
 
     for (i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;) {
@@ -476,11 +489,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     }
     if (!report_only && ctx->num_expire_names != 0)
         emit_expiries(req, ctx);
-    if (ctx->issue_token) {
-        uint64_t expires;
-        h2o_iovec_t tok = gw_consent_token_cookie(&req->pool, ctx, ctx->granted, 0, (uint64_t)now, &expires);
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, tok.base, tok.len);
-    }
+    if (ctx->issue_token)
+        add_gpc_token(req, ctx, (uint64_t)now);
 }
 
 /* --- state as JSON (consent API, inline state in pages) ---------------------------------- */
@@ -489,14 +499,10 @@ void gw_consent_state_json(gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t grant
 {
     const gw_config_t *c = &gw_rt.conf;
     /* no printf here: this runs for every rewritten page (the inline state) */
-    static const char digits[] = "0123456789abcdef";
+    static const uint8_t no_visitor[16];
     char hex[33], num[12];
-    int has_visitor = 0;
-    for (size_t i = 0; i != 16; ++i) {
-        hex[2 * i] = digits[ctx->visitor[i] >> 4];
-        hex[2 * i + 1] = digits[ctx->visitor[i] & 15];
-        has_visitor |= ctx->visitor[i] != 0;
-    }
+    int has_visitor = memcmp(ctx->visitor, no_visitor, 16) != 0;
+    gw_hex(ctx->visitor, 16, hex);
     gw_jsonw_lit(w, "\"visitor\": ");
     if (has_visitor)
         gw_jsonw_str(w, hex, 32);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include "chain.h"
 #include "config.h"
 #include "consent.h"
 #include "front.h"
@@ -976,8 +977,7 @@ send_receipts(h2o_req_t *req)
     p->ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
     gw_consent_evaluate(req, &p->ctx, gw_now_ms(req) / 1000);
     gw_consent_first_gpc(req, &p->ctx);
-    for (size_t i = 0; i != 16; ++i)
-        snprintf(p->visitor + 2 * i, 3, "%02x", p->ctx.visitor[i]);
+    gw_hex(p->ctx.visitor, 16, p->visitor);
     render_init(&r, req, receipts_section, p);
     set_var_str(&r, "visitor", p->visitor);
     send_rendered(&r, &pages.receipts, 200, "OK", CSP_BASE "; script-src 'self'; connect-src 'self'; form-action 'self'");
