@@ -51,7 +51,7 @@ static gw_risk_set_t *risk_set; /* snapshot slot (filters/risk.c swaps it) */
 static list_conf_t lists[GW_MAX_LISTS];
 static size_t num_lists;
 static pthread_mutex_t audit_mutex = PTHREAD_MUTEX_INITIALIZER;
-static h2o_iovec_t csp_header_name, csp_template_tail;
+static h2o_iovec_t csp_header_name, csp_template_tail, hsts_value; /* built once at start-up */
 
 /* --- helpers ----------------------------------------------------------------------------------- */
 
@@ -161,18 +161,6 @@ static int verify_sig(const char *purpose, const char *url, size_t len, const ch
     return ok;
 }
 
-/* registrable domain of a host (lower-cased copy in buf), or the host itself when it has none */
-static const char *site_of_uncached(const char *host, size_t len, char *buf, size_t cap)
-{
-    if (len >= cap)
-        len = cap - 1;
-    for (size_t i = 0; i != len; ++i)
-        buf[i] = h2o_tolower(host[i]);
-    buf[len] = '\0';
-    const char *rd = gw_consent_psl() != NULL ? psl_registrable_domain(gw_consent_psl(), buf) : NULL;
-    return rd != NULL ? rd : buf;
-}
-
 /* Per-thread cache of site_of (pages repeat the same hosts): direct-mapped, hosts up to 63 bytes; the
  * registrable domain is a suffix of the lower-cased host, so an entry keeps the host and the suffix's offset. */
 #define SITE_SLOTS 256
@@ -182,25 +170,28 @@ typedef struct st_site_entry_t {
 } site_entry_t;
 static __thread site_entry_t site_cache[SITE_SLOTS];
 
+/* registrable domain of a host (lower-cased copy in buf), or the host itself when it has none */
 static const char *site_of(const char *host, size_t len, char *buf, size_t cap)
 {
-    if (len == 0 || len >= sizeof(site_cache[0].host) || len >= cap)
-        return site_of_uncached(host, len, buf, cap);
     uint32_t h = 2166136261u;
+    if (len >= cap)
+        len = cap - 1;
     for (size_t i = 0; i != len; ++i) {
         buf[i] = h2o_tolower(host[i]);
         h = (h ^ (uint8_t)buf[i]) * 16777619u;
     }
     buf[len] = '\0';
-    site_entry_t *e = site_cache + (h & (SITE_SLOTS - 1));
-    if (e->len == len && memcmp(e->host, buf, len) == 0)
+    site_entry_t *e = len != 0 && len < sizeof(site_cache[0].host) ? site_cache + (h & (SITE_SLOTS - 1)) : NULL;
+    if (e != NULL && e->len == len && memcmp(e->host, buf, len) == 0)
         return buf + e->off;
     const char *rd = gw_consent_psl() != NULL ? psl_registrable_domain(gw_consent_psl(), buf) : NULL;
     if (rd == NULL)
         rd = buf;
-    e->len = (uint8_t)len;
-    e->off = (uint8_t)(rd - buf);
-    memcpy(e->host, buf, len);
+    if (e != NULL) {
+        e->len = (uint8_t)len;
+        e->off = (uint8_t)(rd - buf);
+        memcpy(e->host, buf, len);
+    }
     return rd;
 }
 
@@ -276,11 +267,8 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
 static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 {
     const gw_config_t *c = &gw_rt.conf;
-    if (ctx->is_tls && c->channel.hsts_max_age != 0) {
-        char *v = h2o_mem_alloc_pool(&req->pool, 40);
-        int n = snprintf(v, 40, "max-age=%llu", (unsigned long long)c->channel.hsts_max_age);
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, NULL, v, (size_t)n);
-    }
+    if (ctx->is_tls && hsts_value.len != 0)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, NULL, hsts_value.base, hsts_value.len);
     if (!ctx->rewritten || c->channel.csp == 0)
         return;
     /* every script the gateway let through carries this nonce; 'strict-dynamic' lets them load what they load */
@@ -714,6 +702,11 @@ int gw_channel_init(void)
         gw_jsonw_printf(&w, " %s", c->channel.csp_sources[i]);
     gw_jsonw_lit(&w, "; object-src 'none'; base-uri 'self'; report-uri /__consent/report; report-to cg");
     csp_template_tail = h2o_iovec_init(w.buf, w.len);
+    if (c->channel.hsts_max_age != 0) {
+        gw_jsonw_init(&w, NULL, 32);
+        gw_jsonw_printf(&w, "max-age=%llu", (unsigned long long)c->channel.hsts_max_age);
+        hsts_value = h2o_iovec_init(w.buf, w.len);
+    }
 
     gw_rewrite_set_url_hook(on_url);
     gw_front_add_response_stage(on_response);
