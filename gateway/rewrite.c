@@ -10,12 +10,12 @@
  * buffer) and one output buffer from the request's pool, reused
  * for every chunk (grown, rarely, when one chunk's output outgrows it), whatever the page's size.
  */
-#include <openssl/rand.h>
 #include <string.h>
 #include "abp.h"
 #include "config.h"
 #include "consent.h"
 #include "jsonw.h"
+#include "log.h"
 #include "metrics.h"
 #include "rewrite.h"
 #include "server.h"
@@ -169,18 +169,18 @@ static size_t find_host(rewrite_t *self, size_t n)
 }
 
 /* Makes a (decoded) attribute value, or a URL in an inline script, the absolute http(s) URL the browser would
- * load, in self->url. Returns its length, or 0 for URLs that are not http(s) (data:, javascript:, blob:, mailto:, …). */
-static size_t absolute_url(rewrite_t *self, const char *v, size_t len)
+ * load, in self->url. Returns its length, or 0 for URLs that are not http(s) (data:, javascript:, blob:, mailto:, …)
+ * and, with authority_only, for URLs on the page's own origin that name no host (relative ones). */
+static size_t absolute_url(rewrite_t *self, const char *v, size_t len, int authority_only)
 {
     h2o_req_t *req = self->req;
     int page_https = req->scheme == &H2O_URL_SCHEME_HTTPS, https;
     const char *rest;
     size_t rest_len;
     len = url_clean(self, v, len);
-    v = self->scratch;
-    int form = url_form(v, len, page_https, &rest, &rest_len, &https);
+    int form = url_form(self->scratch, len, page_https, &rest, &rest_len, &https);
     char *d = self->url;
-    if (form == URL_NONE)
+    if (form == URL_NONE || (authority_only && form != URL_AUTHORITY))
         return 0;
     if (form == URL_AUTHORITY) {
         if (rest_len + 8 >= URL_BUF)
@@ -231,7 +231,7 @@ static size_t attr_url(rewrite_t *self, gw_html_tag_t *tag, const char *name, si
     if (!gw_html_attr_find(tag, name, name_len, &a) || a.value == NULL || a.value_len > URL_SCRATCH)
         return 0;
     size_t len = gw_html_decode(a.value, a.value_len, self->scratch);
-    return absolute_url(self, self->scratch, len);
+    return absolute_url(self, self->scratch, len, 0);
 }
 
 /* As attr_url for href, but 0 as well for links that stay on the page's host (relative ones and absolute ones
@@ -241,13 +241,8 @@ static size_t link_url(rewrite_t *self, gw_html_tag_t *tag)
     gw_html_attr_t a;
     if (!gw_html_attr_find(tag, H2O_STRLIT("href"), &a) || a.value == NULL || a.value_len > URL_SCRATCH)
         return 0;
-    size_t len = gw_html_decode(a.value, a.value_len, self->scratch), rest_len;
-    const char *rest;
-    int https;
-    len = url_clean(self, self->scratch, len);
-    if (url_form(self->scratch, len, self->req->scheme == &H2O_URL_SCHEME_HTTPS, &rest, &rest_len, &https) != URL_AUTHORITY)
-        return 0;
-    size_t n = absolute_url(self, self->scratch, len);
+    size_t len = gw_html_decode(a.value, a.value_len, self->scratch);
+    size_t n = absolute_url(self, self->scratch, len, 1);
     if (n == 0 || h2o_lcstris(self->url + self->host_off, self->host_len, self->page_host.base, self->page_host.len))
         return 0;
     return n;
@@ -409,7 +404,7 @@ static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t 
                content[end] != ')' && content[end] != '\\' && content[end] != '`' && end - start < 2048)
             ++end;
         ++found;
-        size_t n = absolute_url(self, content + i, end - i);
+        size_t n = absolute_url(self, content + i, end - i, 0);
         int cat;
         if (n != 0 && (cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0) {
             neutralise(tag, NULL, 0, NULL, 0, cat);
@@ -503,6 +498,14 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE; /* pass-through stays byte-identical */
         return;
     }
+    /* per-response CSP nonce: 16 random bytes, base64url (without one the page is not rewritten) */
+    uint8_t rnd[16];
+    if (gw_random_bytes(rnd, sizeof(rnd)) != 0) {
+        gw_error("rewrite: the random generator failed; %.*s passes through unchanged", (int)req->path.len, req->path.base);
+        req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
+        return;
+    }
+    gw_b64url_encode(rnd, sizeof(rnd), ctx->nonce, sizeof(ctx->nonce));
     if ((ce = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_ENCODING, -1)) != -1) {
         h2o_iovec_t v = req->res.headers.entries[ce].value;
         if (!h2o_lcstris(v.base, v.len, H2O_STRLIT("gzip"))) {
@@ -512,12 +515,6 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         gunzip = h2o_compress_gunzip_open(&req->pool);
         h2o_delete_header(&req->res.headers, ce);
     }
-
-    /* per-response CSP nonce: 16 random bytes, base64url */
-    uint8_t rnd[16];
-    if (gw_random_bytes(rnd, sizeof(rnd)) != 0) /* the per-thread pool (token.c) */
-        RAND_bytes(rnd, sizeof(rnd));
-    gw_b64url_encode(rnd, sizeof(rnd), ctx->nonce, sizeof(ctx->nonce));
 
     rewrite_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
     self->super.do_send = do_send;
