@@ -7,13 +7,18 @@
  *     from offset 1 (a zero slot means "empty"). A URL entry's path follows its host, so
  *     "host/path" is one NUL-terminated string. Serialisation walks the arena in order.
  *   - `slots`: an open-addressing table (linear probing, power-of-two size, load <= 1/2)
- *     of u64 = (upper 32 bits of the hash) << 32 | offset: a host entry's record, or with
- *     GROUP_BIT the group of all URL entries of one host (see build_groups). A probe
- *     compares the 32-bit fingerprint first and reads the arena on a fingerprint match.
+ *     of u64 = (upper 32 bits of the hash) << 32 | offset: a host entry's record (with
+ *     SUFFIX_BIT when it is a public suffix), or with GROUP_BIT the group of all URL entries
+ *     of one host (see build_groups); beside it, in `lows`, the lower 32 bits of the hash.
+ *     A lookup compares all 64 bits of the hash and does not read the record: a listed
+ *     host costs one memory round trip, not two (the slot, then the record). Two names
+ *     with the same 64-bit hash would be taken for each other, a chance of ~2^-64 per
+ *     probe that can only ever flag a name, never let a listed one pass (a name's own
+ *     entry always matches). Building compares the strings, so a list holds no duplicates.
  *   - `filter` (lists of 64K entries or more): a split-block Bloom filter of the hosts,
  *     ~1 byte per entry, that answers most clean names without touching the table.
- * At 1M domains: 8 bytes x 2^21 slots + ~22 bytes of record + 1 byte of filter, about 40
- * bytes per domain (at most ~56 just past a doubling), no per-entry allocation.
+ * At 1M domains: 12 bytes x 2^21 slots + ~22 bytes of record + 1 byte of filter, about 48
+ * bytes per domain (at most ~63 just past a doubling, see slots_for), no per-entry allocation.
  *
  * Hash: the FNV-1a hashes of a host's labels, folded from the right (see label_hashes), so
  * the pass that lowers and checks a looked-up host also yields the hash of every parent
@@ -45,7 +50,9 @@ enum {
     F_MARK = 128    /* edits: a remove[] item that named an entry (temporary lists only) */
 };
 #define KEY_FLAGS (F_URL | F_SUB | F_BOUNDARY)
-#define GROUP_BIT 0x80000000u /* in a slot's offset: a URL group in `groups`, not a record in `arena` */
+#define GROUP_BIT 0x80000000u  /* in a slot's offset: a URL group in `groups`, not a record in `arena` */
+#define SUFFIX_BIT 0x40000000u /* in a slot's offset: the host entry is a public suffix (F_SUFFIX) */
+#define OFF_MASK 0x3fffffffu   /* a slot's offset: arena and groups stay below 1 GiB */
 #define REC_HDR 4
 #define HEADER_MAX 8192
 #define UNICODE_INPUT_MAX 1024
@@ -58,6 +65,7 @@ struct st_gw_risk_list_t {
     int64_t updated_at_ms;
     int refs; /* sets holding this list; changed by writers only (under writer_lock) */
     uint64_t *slots;
+    uint32_t *lows;   /* the lower 32 bits of each slot's hash (host table only) */
     size_t mask;      /* mask + 1 slots */
     uint64_t *uslots; /* while building: URL entries by (host, path, flags), to find duplicates */
     size_t umask;
@@ -630,22 +638,32 @@ path_matches(const uint8_t *r, const char *path, size_t path_len)
     return !(r[1] & F_BOUNDARY) || path_len == plen || is_abp_separator((unsigned char)path[plen]);
 }
 
+/* the table size for count entries: load <= 5/8 (1M: 2^21 slots, load 0.48) */
 static size_t
 slots_for(size_t count)
 {
     size_t cap = 16;
-    while (cap / 2 < count)
+    while (cap / 8 * 5 < count)
         cap *= 2;
     return cap;
 }
 
 static void
-table_insert(uint64_t *slots, size_t mask, uint64_t h, size_t off)
+table_insert(uint64_t *slots, uint32_t *lows, size_t mask, uint64_t h, uint32_t off)
 {
     size_t i = h & mask;
     while (slots[i] != 0)
         i = (i + 1) & mask;
     slots[i] = (h >> 32) << 32 | off;
+    if (lows != NULL)
+        lows[i] = (uint32_t)h;
+}
+
+/* a host record's slot offset */
+static uint32_t
+rec_slot_off(const uint8_t *r, size_t off)
+{
+    return (uint32_t)off | ((r[1] & F_SUFFIX) ? SUFFIX_BIT : 0);
 }
 
 /* the key of a URL entry in uslots: host, path (any case) and the flags that change its meaning */
@@ -717,24 +735,29 @@ big_realloc(void *p, size_t old, size_t size)
     return q;
 }
 
-/* rebuilds slots (host entries) or uslots (URL entries) with cap slots from the arena */
+/* rebuilds slots and lows (host entries) or uslots (URL entries) with cap slots from the arena */
 static int
 table_resize(gw_risk_list_t *l, int urls, size_t cap)
 {
     uint64_t *slots = big_alloc(cap * sizeof(*slots));
-    if (slots == NULL)
+    uint32_t *lows = urls ? NULL : big_alloc(cap * sizeof(*lows));
+    if (slots == NULL || (!urls && lows == NULL)) {
+        big_free(slots, cap * sizeof(*slots));
+        big_free(lows, cap * sizeof(*lows));
         return -1;
+    }
     for (size_t off = 1; off < l->arena_len; off += rec_size(l->arena + off)) {
         const uint8_t *r = l->arena + off;
         if (((r[1] & F_URL) != 0) == urls)
-            table_insert(slots, cap - 1, rec_hash(r), off);
+            table_insert(slots, lows, cap - 1, rec_hash(r), rec_slot_off(r, off));
     }
     if (urls) {
         big_free(l->uslots, (l->umask + 1) * sizeof(*slots));
         l->uslots = slots, l->umask = cap - 1;
     } else {
         big_free(l->slots, (l->mask + 1) * sizeof(*slots));
-        l->slots = slots, l->mask = cap - 1;
+        big_free(l->lows, (l->mask + 1) * sizeof(*lows));
+        l->slots = slots, l->lows = lows, l->mask = cap - 1;
     }
     return 0;
 }
@@ -755,7 +778,7 @@ table_find(const gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, u
             return NULL;
         if ((uint32_t)(s >> 32) != fp)
             continue;
-        r = l->arena + (uint32_t)s;
+        r = l->arena + ((uint32_t)s & OFF_MASK);
         if (rec_hlen(r) == hlen && memcmp(rec_host(r), host, hlen) == 0 && (r[1] & KEY_FLAGS) == (flags & KEY_FLAGS) &&
             rec_plen(r) == plen && casecmp_n(rec_path(r), path, plen) == 0)
             return r;
@@ -914,7 +937,8 @@ list_new(const char *name, gw_list_format_t format, gw_risk_action_t action, siz
     l->arena_cap = expect * 28 + 64;
     l->mask = slots_for(expect) - 1; /* sizes first: gw_risk_list_free() frees by them */
     if ((l->name = strdup(name)) == NULL || (l->arena = big_alloc(l->arena_cap)) == NULL ||
-        (l->slots = big_alloc((l->mask + 1) * sizeof(*l->slots))) == NULL) {
+        (l->slots = big_alloc((l->mask + 1) * sizeof(*l->slots))) == NULL ||
+        (l->lows = big_alloc((l->mask + 1) * sizeof(*l->lows))) == NULL) {
         gw_risk_list_free(l);
         return NULL;
     }
@@ -938,12 +962,12 @@ list_put(gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned 
     if (flags & F_URL) {
         if (l->uslots == NULL && table_resize(l, 1, 16) != 0)
             return -1;
-        if (l->urls + 1 > (l->umask + 1) / 2 && table_resize(l, 1, (l->umask + 1) * 2) != 0)
+        if (slots_for(l->urls + 1) > l->umask + 1 && table_resize(l, 1, (l->umask + 1) * 2) != 0)
             return -1;
-    } else if (l->hosts + l->ips + 1 > (l->mask + 1) / 2 && table_resize(l, 0, (l->mask + 1) * 2) != 0) {
+    } else if (slots_for(l->hosts + l->ips + 1) > l->mask + 1 && table_resize(l, 0, (l->mask + 1) * 2) != 0) {
         return -1;
     }
-    if (l->arena_len + need >= GROUP_BIT)
+    if (l->arena_len + need > OFF_MASK)
         return -1;
     if (l->arena_len + need > l->arena_cap) {
         size_t cap = l->arena_cap * 2 > l->arena_len + need ? l->arena_cap * 2 : l->arena_len + need;
@@ -965,9 +989,9 @@ list_put(gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned 
     r[REC_HDR + hlen + plen] = '\0';
     l->arena_len += need;
     if (flags & F_URL)
-        table_insert(l->uslots, l->umask, h, off);
+        table_insert(l->uslots, NULL, l->umask, h, (uint32_t)off);
     else
-        table_insert(l->slots, l->mask, h, off);
+        table_insert(l->slots, l->lows, l->mask, h, rec_slot_off(r, off));
     ++l->count;
     if (flags & F_URL)
         ++l->urls;
@@ -1086,7 +1110,7 @@ build_groups(gw_risk_list_t *l)
             ;
         len += group_host_off(rec_hlen(l->arena + offs[i])) + (j - i) * 8, ++ngroups;
     }
-    if (len >= GROUP_BIT || (l->groups = calloc(1, len)) == NULL || table_resize(l, 0, slots_for(l->hosts + l->ips + ngroups)) != 0)
+    if (len > OFF_MASK || (l->groups = calloc(1, len)) == NULL || table_resize(l, 0, slots_for(l->hosts + l->ips + ngroups)) != 0)
         goto Error;
     l->groups_len = len;
     len = 0;
@@ -1117,7 +1141,7 @@ build_groups(gw_risk_list_t *l)
             parent[k] = depth != 0 ? (int32_t)stack[depth - 1] : -1;
             stack[depth++] = k;
         }
-        table_insert(l->slots, l->mask, hash_host(rec_host(r), hlen), len | GROUP_BIT);
+        table_insert(l->slots, l->lows, l->mask, hash_host(rec_host(r), hlen), (uint32_t)len | GROUP_BIT);
         len += group_host_off(hlen) + cnt * 8;
     }
     free(offs);
@@ -1916,7 +1940,7 @@ gw_risk_list_info(const gw_risk_list_t *list, gw_risk_list_info_t *info)
     info->suffix_entries = list->suffixes;
     info->version = list->version;
     info->updated_at_ms = list->updated_at_ms;
-    info->memory_bytes = sizeof(*list) + (list->mask + 1) * sizeof(*list->slots) + list->arena_cap + list->groups_len +
+    info->memory_bytes = sizeof(*list) + (list->mask + 1) * (sizeof(*list->slots) + sizeof(*list->lows)) + list->arena_cap + list->groups_len +
                          list->header_len + strlen(list->name) + 1 +
                          (list->filter != NULL ? (list->filter_mask + 1) * 8 * sizeof(*list->filter) : 0);
 }
@@ -1928,6 +1952,7 @@ gw_risk_list_free(gw_risk_list_t *list)
         return;
     free(list->name);
     big_free(list->slots, (list->mask + 1) * sizeof(*list->slots));
+    big_free(list->lows, (list->mask + 1) * sizeof(*list->lows));
     big_free(list->uslots, (list->umask + 1) * sizeof(*list->uslots));
     free(list->groups);
     big_free(list->filter, (list->filter_mask + 1) * 8 * sizeof(*list->filter));
@@ -2210,27 +2235,40 @@ gw_risk_set_find(const gw_risk_set_t *set, const char *name, size_t *index)
     return NULL;
 }
 
-/* the first record of l matching host + starts (exact: the whole host) and path, or NULL */
-static const uint8_t *
-probe(const gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, int exact, const char *path, size_t path_len)
+/*
+ * Fills out from the first entry of list li matching the name of hash h (exact: the whole
+ * host, else a parent) and path; 1 when one matches. A host entry matches on its 64-bit
+ * hash alone (see the top of this file); a URL group then compares its paths.
+ */
+static int
+probe(const gw_risk_set_t *set, size_t li, uint64_t h, size_t hlen, int exact, const char *path, size_t path_len,
+      gw_risk_verdict_t *out)
 {
+    const gw_risk_list_t *l = set->lists[li];
     uint32_t fp = (uint32_t)(h >> 32);
     for (size_t i = h & l->mask;; i = (i + 1) & l->mask) {
         uint64_t s = l->slots[i];
+        uint32_t off = (uint32_t)s;
         const uint8_t *r;
         if (s == 0)
-            return NULL;
-        if ((uint32_t)(s >> 32) != fp)
+            return 0;
+        if ((uint32_t)(s >> 32) != fp || l->lows[i] != (uint32_t)h)
             continue;
-        if ((uint32_t)s & GROUP_BIT) {
-            const uint8_t *g = l->groups + ((uint32_t)s & ~GROUP_BIT);
-            if (g[0] == hlen && memcmp(g + 8, host, hlen) == 0 && (r = group_match(l, g, exact, path, path_len)) != NULL)
-                return r;
-            continue;
+        if (off & GROUP_BIT) {
+            if ((r = group_match(l, l->groups + (off & OFF_MASK), exact, path, path_len)) == NULL)
+                continue;
+            out->matched_len = rec_hlen(r) + rec_plen(r);
+        } else {
+            r = l->arena + (off & OFF_MASK);
+            out->matched_len = hlen; /* the record is not read */
+            out->matched_is_suffix = (off & SUFFIX_BIT) != 0;
         }
-        r = l->arena + (uint32_t)s;
-        if (rec_hlen(r) == hlen && memcmp(rec_host(r), host, hlen) == 0)
-            return r;
+        out->listed = 1;
+        out->action = l->action;
+        out->list_index = li;
+        out->list = l->name;
+        out->matched = rec_host(r);
+        return 1;
     }
 }
 
@@ -2253,8 +2291,9 @@ gw_risk_check(const gw_risk_set_t *set, const char *host, size_t len, const char
         path = "/", path_len = 1;
     level_hashes(&lab, hs);
     nlev = kind == GW_RISK_HOST_NAME ? lab.n : 1; /* an address has no parent */
-    /* the memory this lookup may need, requested at once: filter blocks and slots of every level and list (a
-     * listed host then waits for one round trip before its record, a clean host for the filter only) */
+    /* the memory this lookup may need, requested at once: filter blocks and slots of every level and list; then
+     * the other half of the hash of the levels the filters let through (a listed host waits for one round trip,
+     * a clean host for the filter only) */
     for (size_t k = 0; k != set->n; ++k) {
         const gw_risk_list_t *l = set->lists[k];
         uint32_t key;
@@ -2265,25 +2304,17 @@ gw_risk_check(const gw_risk_set_t *set, const char *host, size_t len, const char
         }
     }
     for (size_t k = 0; k != set->n; ++k) {
+        const gw_risk_list_t *l = set->lists[k];
+        for (size_t lev = 0; lev != nlev && l->filter != NULL; ++lev) /* (a small list is in the caches) */
+            if (filter_may_hold(l, hs[lev]))
+                __builtin_prefetch(&l->lows[hs[lev] & l->mask]);
+    }
+    for (size_t k = 0; k != set->n; ++k) {
         size_t li = set->order[k];
         const gw_risk_list_t *l = set->lists[li];
-        if (l->count == 0)
-            continue;
-        for (size_t lev = 0; lev != nlev; ++lev) {
-            if (!filter_may_hold(l, hs[lev]))
-                continue;
-            const uint8_t *r = probe(l, hs[lev], buf + lab.start[lev], (size_t)n - lab.start[lev], lev == 0, path, path_len);
-            if (r != NULL) {
-                out->listed = 1;
-                out->action = l->action;
-                out->list_index = li;
-                out->list = l->name;
-                out->matched = rec_host(r);
-                out->matched_len = rec_hlen(r) + rec_plen(r);
-                out->matched_is_suffix = (r[1] & F_SUFFIX) != 0;
+        for (size_t lev = 0; lev != nlev && l->count != 0; ++lev)
+            if (filter_may_hold(l, hs[lev]) && probe(set, li, hs[lev], (size_t)n - lab.start[lev], lev == 0, path, path_len, out))
                 return 1;
-            }
-        }
     }
     return 0;
 }
