@@ -31,6 +31,12 @@
  * libpsl is consulted at load time only, to flag entries that are public suffixes
  * (reported in gw_risk_list_info_t.suffix_entries and in the verdict).
  *
+ * Matching: a name matches a host entry when their 64-bit hashes are equal; the entry's
+ * text is not read on the lookup path (one memory round trip per listed host instead of
+ * two). Loading compares texts, so no two entries of a list are taken for one; a clean
+ * name could be taken for a listed one only if their hashes collide (~2^-64 per probe):
+ * the error can flag a name, never let a listed name pass.
+ *
  * Snapshots: readers call gw_risk_check() on gw_snap_load(&slot) inside one event-loop
  * callback (see gateway/qsbr.h). Writers (admin API, SIGHUP, CLI) use the gw_risk_set_*
  * helpers below, which build the new object off the request path, publish it with
