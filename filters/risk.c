@@ -735,7 +735,7 @@ big_realloc(void *p, size_t old, size_t size)
     return q;
 }
 
-/* rebuilds slots and lows (host entries) or uslots (URL entries) with cap slots from the arena */
+/* rebuilds slots and lows (host entries, from themselves) or uslots (URL entries, from the arena) with cap slots */
 static int
 table_resize(gw_risk_list_t *l, int urls, size_t cap)
 {
@@ -746,10 +746,14 @@ table_resize(gw_risk_list_t *l, int urls, size_t cap)
         big_free(lows, cap * sizeof(*lows));
         return -1;
     }
-    for (size_t off = 1; off < l->arena_len; off += rec_size(l->arena + off)) {
-        const uint8_t *r = l->arena + off;
-        if (((r[1] & F_URL) != 0) == urls)
-            table_insert(slots, lows, cap - 1, rec_hash(r), rec_slot_off(r, off));
+    if (urls) {
+        for (size_t off = 1; off < l->arena_len; off += rec_size(l->arena + off))
+            if (l->arena[off + 1] & F_URL)
+                table_insert(slots, NULL, cap - 1, rec_hash(l->arena + off), (uint32_t)off);
+    } else { /* the host table moves with the hashes it holds */
+        for (size_t i = 0; i <= l->mask; ++i)
+            if (l->slots[i] != 0)
+                table_insert(slots, lows, cap - 1, (l->slots[i] >> 32) << 32 | l->lows[i], (uint32_t)l->slots[i]);
     }
     if (urls) {
         big_free(l->uslots, (l->umask + 1) * sizeof(*slots));
@@ -1043,9 +1047,11 @@ filter_build(gw_risk_list_t *l)
     if (l->count < FILTER_MIN_ENTRIES || (l->filter = big_alloc(blocks * 8 * sizeof(*l->filter))) == NULL)
         return; /* without a filter lookups are only slower */
     l->filter_mask = blocks - 1;
-    for (size_t off = 1; off < l->arena_len; off += rec_size(l->arena + off)) {
-        const uint8_t *r = l->arena + off;
-        uint32_t key, *b = filter_block(l, hash_host(rec_host(r), rec_hlen(r)), &key);
+    /* every host in the table (host entries and URL groups), from the hashes the slots hold */
+    for (size_t s = 0; s <= l->mask; ++s) {
+        if (l->slots[s] == 0)
+            continue;
+        uint32_t key, *b = filter_block(l, (l->slots[s] >> 32) << 32 | l->lows[s], &key);
         for (int i = 0; i != 8; ++i)
             b[i] |= 1u << ((key * filter_salt[i]) >> 27);
     }
