@@ -95,6 +95,7 @@ typedef struct st_gw_config_t {
     struct {
         char *sqlite;
         unsigned retention_days;
+        unsigned commit_delay_ms; /* a small commit waits this long for more (0: never) */
     } store;
 
     int report_only; /* enforcement: "report-only" */

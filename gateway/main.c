@@ -92,7 +92,7 @@ static int setup_hosts(void)
         return -1;
     gw_records_init(gw_rt.static_dir);
     char err[1024];
-    if (gw_store_open(c->store.sqlite, c->store.retention_days, err, sizeof(err)) != 0) {
+    if (gw_store_open(c->store.sqlite, c->store.retention_days, c->store.commit_delay_ms, err, sizeof(err)) != 0) {
         gw_error("consent store: %s", err);
         return -1;
     }

@@ -34,7 +34,7 @@ typedef struct st_gw_store_answer_t {
 /* Opens (creating or migrating) the database at path, checks it, starts the writer thread.
  * Refuses a file that is not a consent store or is corrupted (never recreates over it).
  * Returns 0, or -1 with a message in err. */
-int gw_store_open(const char *path, unsigned retention_days, char *err, size_t errlen);
+int gw_store_open(const char *path, unsigned retention_days, unsigned commit_delay_ms, char *err, size_t errlen);
 
 /* Stops the writer after the queue is empty and closes the database. */
 void gw_store_close(void);

@@ -48,6 +48,7 @@ KNOBS = {  # name: (default, meaning) -- records_bench.sh lists the same
     "RECORDER": ("wrk", "part 3's client at RATE: wrk (records_load.lua paced by a timetable; little CPU) or python "
                         "(records_openloop.py, open loop, as part 2; ~5x the CPU)"),
     "PACED_CONNS": ("16", "connections of the wrk recorder of part 3"),
+    "COMMIT_DELAY_MS": ("", "store.commit_delay_ms of the gateway (empty: its default)"),
     "CONTROLS": ("1", "part 3 also runs C (page + the SQLite loop alone at RATE) and E (page + the same client "
                       "at RATE on GET /__consent/api/state, no record); 0: A B only"),
     "SYNC_COUNTER": ("perf", "how the gateway's fsyncs are counted: perf (in-kernel, falls back to strace when "
@@ -170,6 +171,8 @@ def gateway_config(store_dir, origin_port):
     cfg = {"listen": [{"host": LOOPBACK, "port": port}], "upstream": f"http://{LOOPBACK}:{origin_port}",
            "threads": knob_num("THREADS", 1), "secrets_file": str(d / "secrets.json"),
            "store": {"sqlite": str(store_dir / "consent.db")}}
+    if knob("COMMIT_DELAY_MS") != "":
+        cfg["store"]["commit_delay_ms"] = knob_num("COMMIT_DELAY_MS", 0)
     conf = d / "etc" / "gateway.json"
     conf.write_text(json.dumps(cfg, indent=2) + "\n")
     binary = knob("CONSENTGATE")

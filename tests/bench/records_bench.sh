@@ -19,7 +19,8 @@
 #
 # Settings (environment): CONSENTGATE (build/consentgate), THREADS (1), CONNS (32), ROUNDS (2),
 # DURATION (5), MICRO_SECONDS (3), RATE (1000), OPEN_CONNS (128), LAT_DURATION (10),
-# PROXY_ROUNDS (3), PROXY_DURATION (5), CONTROLS (1: part 3 also runs C = page + the SQLite loop
+# PROXY_ROUNDS (3), PROXY_DURATION (5), COMMIT_DELAY_MS (the gateway's store.commit_delay_ms; empty: its
+# default), CONTROLS (1: part 3 also runs C = page + the SQLite loop
 # alone at RATE, E = page + the same client on GET /__consent/api/state), SYNC_COUNTER (perf;
 # strace perturbs the gateway a lot), RECORDS_DIR (build/bench: the store and the raw/SQLite files
 # go to a fresh folder inside it, so this is the disk measured), OUT (build/bench/records.md),
@@ -49,7 +50,7 @@ RB_STORE=$(mktemp -d "$(cd "$records_dir" && pwd)/records-store.XXXXXX") || { rm
 export RB_WORK RB_STORE
 export RB_MICRO="$RB_WORK/micro_store_append"
 export RB_COMMAND="$(for v in CONSENTGATE THREADS CONNS ROUNDS DURATION MICRO_SECONDS RATE OPEN_CONNS LAT_DURATION \
-    PROXY_ROUNDS PROXY_DURATION CONTROLS SYNC_COUNTER RECORDS_DIR OUT KEEP; do [ -n "${!v:-}" ] && printf '%s=%q ' "$v" "${!v}"; done
+    PROXY_ROUNDS PROXY_DURATION COMMIT_DELAY_MS CONTROLS SYNC_COUNTER RECORDS_DIR OUT KEEP; do [ -n "${!v:-}" ] && printf '%s=%q ' "$v" "${!v}"; done
     printf '%s' "$0"; [ $# -gt 0 ] && printf ' %q' "$@")"
 driver=
 

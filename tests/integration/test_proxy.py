@@ -401,6 +401,12 @@ class CheckConfigTest(GatewayTestCase):
             with self.subTest(url=url):
                 self.assert_bad(GOOD.replace("http://127.0.0.1:9000", url), line=3, mentions=["upstream"])
 
+    def test_bad_store_commit_delay(self):
+        for value in ("-1", "1001", '"2"'):
+            with self.subTest(value=value):
+                text = GOOD.replace('"threads": 2', '"threads": 2,\n  "store": {"sqlite": "c.db", "commit_delay_ms": %s}' % value)
+                self.assert_bad(text, line=5, mentions=["commit_delay_ms"])
+
     def test_missing_tls_cert(self):
         text = GOOD.replace('"port": 18080}', '"port": 18443,\n    "tls": {"cert": "no-such-cert.pem", "key": "no-such-key.pem"}}')
         self.assert_bad(text, line=3, mentions=["no-such-cert.pem"])

@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import stat
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from harness import ADMIN_TOKEN, GatewayTestCase, curl, gateway_config, run_binary
 import crashtest
@@ -228,6 +229,30 @@ class RetentionTest(GatewayTestCase):
         left = [r["receipt"] for r in rows(self.gw.path("consent.db"))]
         self.assertEqual(left[:2], receipts[4:])
         self.assertEqual(len(left), 3)
+        v = run_binary(["-c", self.gw.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+
+
+class CommitDelayTest(GatewayTestCase):
+    """store.commit_delay_ms: a commit of fewer than 8 consents waits until the oldest has waited that
+    long; 8 queued at once are committed without waiting. Every answer still follows its commit."""
+    config = {"store": {"sqlite": "consent.db", "commit_delay_ms": 1000}}
+
+    def test_lone_consent_waits_eight_do_not(self):
+        t = time.monotonic()
+        r = post(self.gw, {"all": True})
+        lone = time.monotonic() - t
+        self.assertEqual(r.status, 200, r.text)
+        self.assertGreaterEqual(lone, 1.0, "a lone consent waits the commit delay")
+        self.assertEqual(len(rows(self.gw.path("consent.db"))), 1)
+        with ThreadPoolExecutor(8) as ex:
+            t = time.monotonic()
+            answers = list(ex.map(lambda i: post(self.gw, {"all": bool(i % 2)}), range(8)))
+            eight = time.monotonic() - t
+        self.assertEqual([a.status for a in answers], [200] * 8)
+        self.assertLess(eight, 0.8, "eight queued at once fill a batch: no wait")
+        receipts = {r["receipt"] for r in rows(self.gw.path("consent.db"))}
+        self.assertTrue({a.json()["receipt"] for a in answers} <= receipts, "every 200 is on disk")
         v = run_binary(["-c", self.gw.config_path, "--verify-records"])
         self.assertEqual(v.returncode, 0, v.stdout)
 
