@@ -1237,7 +1237,13 @@ flush(parse_ctx_t *c)
     gw_risk_list_t *l = c->list;
     int have_rules = rules_ready();
     for (size_t i = 0; i != c->npending; ++i) {
-        __builtin_prefetch(&l->slots[c->pending[i].hash & l->mask]);
+        if (c->pending[i].flags & F_URL) {
+            if (l->uslots != NULL)
+                __builtin_prefetch(&l->uslots[c->pending[i].hash & l->umask]);
+        } else {
+            __builtin_prefetch(&l->slots[c->pending[i].hash & l->mask]);
+            __builtin_prefetch(&l->lows[c->pending[i].hash & l->mask], 1);
+        }
         if (have_rules && c->pending[i].suffix < 0)
             __builtin_prefetch(&rules->slots[c->pending[i].hash & rules->mask]);
     }
