@@ -686,11 +686,11 @@ static void purge(void)
     gw_info("consent store: purged %d records older than %u days", sqlite3_changes(st.db), st.retention_days);
 }
 
-/* with st.mutex held and ops queued: the commit delay (see DELAY_BATCH) */
+/* with st.mutex held and ops queued: the commit delay (see DELAY_BATCH); reads and erasures do not wait */
 static void wait_for_batch(void)
 {
     struct timespec until = st.first->queued_at;
-    if (st.commit_delay_us == 0 || st.queued >= DELAY_BATCH)
+    if (st.commit_delay_us == 0 || st.queued >= DELAY_BATCH || st.first->kind != OP_APPEND)
         return;
     until.tv_nsec += (long)st.commit_delay_us * 1000;
     until.tv_sec += until.tv_nsec / 1000000000, until.tv_nsec %= 1000000000;

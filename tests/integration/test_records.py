@@ -253,6 +253,10 @@ class CommitDelayTest(GatewayTestCase):
         self.assertLess(eight, 0.8, "eight queued at once fill a batch: no wait")
         receipts = {r["receipt"] for r in rows(self.gw.path("consent.db"))}
         self.assertTrue({a.json()["receipt"] for a in answers} <= receipts, "every 200 is on disk")
+        t = time.monotonic()
+        mine = curl(self.gw.url("/__consent/api/receipts"), cookie=token(r))
+        self.assertEqual(mine.status, 200, mine.text)
+        self.assertLess(time.monotonic() - t, 0.8, "reads do not wait for company")
         v = run_binary(["-c", self.gw.config_path, "--verify-records"])
         self.assertEqual(v.returncode, 0, v.stdout)
 
