@@ -168,10 +168,14 @@ label_hash(const char *p, size_t n)
         h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
         h ^= h >> 31;
     }
-    if (n != 0) {
-        w = 0;
-        for (size_t i = 0; i != n; ++i)
-            w |= (uint64_t)(unsigned char)p[i] << (8 * i);
+    if (n != 0) { /* 1-7 bytes in at most two loads, every byte in w (as wyhash reads a short tail) */
+        if (n >= 4) {
+            uint32_t lo, hi;
+            memcpy(&lo, p, 4), memcpy(&hi, p + n - 4, 4);
+            w = (uint64_t)hi << 32 | lo;
+        } else {
+            w = (uint64_t)(unsigned char)p[0] << 16 | (uint64_t)(unsigned char)p[n >> 1] << 8 | (unsigned char)p[n - 1];
+        }
         h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
         h ^= h >> 31;
     }
