@@ -6,7 +6,7 @@
  *       [u8 host_len][u8 flags][u16 path_len, native order][host][path][NUL]
  *     from offset 1 (a zero slot means "empty"). A URL entry's path follows its host, so
  *     "host/path" is one NUL-terminated string. Serialisation walks the arena in order.
- *   - `slots`: an open-addressing table (linear probing, power-of-two size, load <= 1/2)
+ *   - `slots`: an open-addressing table (linear probing, power-of-two size, load <= 5/8)
  *     of u64 = (upper 32 bits of the hash) << 32 | offset: a host entry's record (with
  *     SUFFIX_BIT when it is a public suffix), or with GROUP_BIT the group of all URL entries
  *     of one host (see build_groups); beside it, in `lows`, the lower 32 bits of the hash.
@@ -670,6 +670,13 @@ rec_slot_off(const uint8_t *r, size_t off)
     return (uint32_t)off | ((r[1] & F_SUFFIX) ? SUFFIX_BIT : 0);
 }
 
+/* the full hash of the entry in host-table slot i (not empty) */
+static uint64_t
+slot_hash(const gw_risk_list_t *l, size_t i)
+{
+    return (l->slots[i] >> 32) << 32 | l->lows[i];
+}
+
 /* the key of a URL entry in uslots: host, path (any case) and the flags that change its meaning */
 static uint64_t
 url_hash(const char *host, size_t hlen, unsigned flags, const char *path, size_t plen)
@@ -754,15 +761,12 @@ table_resize(gw_risk_list_t *l, int urls, size_t cap)
         for (size_t off = 1; off < l->arena_len; off += rec_size(l->arena + off))
             if (l->arena[off + 1] & F_URL)
                 table_insert(slots, NULL, cap - 1, rec_hash(l->arena + off), (uint32_t)off);
+        big_free(l->uslots, (l->umask + 1) * sizeof(*slots));
+        l->uslots = slots, l->umask = cap - 1;
     } else { /* the host table moves with the hashes it holds */
         for (size_t i = 0; i <= l->mask; ++i)
             if (l->slots[i] != 0)
-                table_insert(slots, lows, cap - 1, (l->slots[i] >> 32) << 32 | l->lows[i], (uint32_t)l->slots[i]);
-    }
-    if (urls) {
-        big_free(l->uslots, (l->umask + 1) * sizeof(*slots));
-        l->uslots = slots, l->umask = cap - 1;
-    } else {
+                table_insert(slots, lows, cap - 1, slot_hash(l, i), (uint32_t)l->slots[i]);
         big_free(l->slots, (l->mask + 1) * sizeof(*slots));
         big_free(l->lows, (l->mask + 1) * sizeof(*lows));
         l->slots = slots, l->lows = lows, l->mask = cap - 1;
@@ -1055,7 +1059,7 @@ filter_build(gw_risk_list_t *l)
     for (size_t s = 0; s <= l->mask; ++s) {
         if (l->slots[s] == 0)
             continue;
-        uint32_t key, *b = filter_block(l, (l->slots[s] >> 32) << 32 | l->lows[s], &key);
+        uint32_t key, *b = filter_block(l, slot_hash(l, s), &key);
         for (int i = 0; i != 8; ++i)
             b[i] |= 1u << ((key * filter_salt[i]) >> 27);
     }

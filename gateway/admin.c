@@ -145,14 +145,7 @@ void gw_admin_send(h2o_req_t *req, int status, const char *reason, const char *c
 
 void gw_admin_send_error(h2o_req_t *req, int status, const char *reason, const char *error, const char *detail)
 {
-    gw_jsonw_t w;
-    gw_jsonw_init(&w, &req->pool, 256);
-    gw_jsonw_lit(&w, "{\"error\": ");
-    gw_jsonw_cstr(&w, error);
-    gw_jsonw_lit(&w, ", \"detail\": ");
-    gw_jsonw_cstr(&w, detail);
-    gw_jsonw_lit(&w, "}\n");
-    gw_admin_send(req, status, reason, "application/json", h2o_iovec_init(w.buf, w.len));
+    gw_admin_send(req, status, reason, "application/json", gw_jsonw_error(&req->pool, error, detail));
 }
 
 static int on_metrics(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)

@@ -339,7 +339,6 @@ static void send_json(h2o_req_t *req, int status, const char *reason, gw_jsonw_t
     gw_admin_send(req, status, reason, "application/json", h2o_iovec_init(w->buf, w->len));
 }
 
-
 static int on_lists(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
 {
     const gw_risk_set_t *s = gw_snap_load(&risk_set);

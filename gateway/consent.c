@@ -500,7 +500,7 @@ void gw_consent_state_json(gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t grant
     const gw_config_t *c = &gw_rt.conf;
     /* no printf here: this runs for every rewritten page (the inline state) */
     static const uint8_t no_visitor[16];
-    char hex[33], num[12];
+    char hex[33];
     int has_visitor = memcmp(ctx->visitor, no_visitor, 16) != 0;
     gw_hex(ctx->visitor, 16, hex);
     gw_jsonw_lit(w, "\"visitor\": ");
@@ -508,13 +508,8 @@ void gw_consent_state_json(gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t grant
         gw_jsonw_str(w, hex, 32);
     else
         gw_jsonw_lit(w, "null");
-    size_t nl = sizeof(num);
-    unsigned v = (unsigned)c->policy.version;
-    do
-        num[--nl] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
     gw_jsonw_lit(w, ", \"policy_version\": ");
-    gw_jsonw_raw(w, num + nl, sizeof(num) - nl);
+    gw_jsonw_uint(w, (unsigned)c->policy.version);
     gw_jsonw_lit(w, ", \"regime\": \"");
     gw_jsonw_lit(w, (const char *const[]){"opt-in", "opt-out", "notice"}[ctx->regime < 3 ? ctx->regime : 0]);
     gw_jsonw_lit(w, "\", \"country\": ");

@@ -44,14 +44,7 @@ static void send_json(h2o_req_t *req, int status, const char *reason, h2o_iovec_
 
 static void send_error(h2o_req_t *req, int status, const char *reason, const char *error, const char *detail)
 {
-    gw_jsonw_t w;
-    gw_jsonw_init(&w, &req->pool, 256);
-    gw_jsonw_lit(&w, "{\"error\": ");
-    gw_jsonw_cstr(&w, error);
-    gw_jsonw_lit(&w, ", \"detail\": ");
-    gw_jsonw_cstr(&w, detail);
-    gw_jsonw_lit(&w, "}\n");
-    send_json(req, status, reason, h2o_iovec_init(w.buf, w.len));
+    send_json(req, status, reason, gw_jsonw_error(&req->pool, error, detail));
 }
 
 static int on_state(h2o_req_t *req, gw_reqctx_t *ctx)

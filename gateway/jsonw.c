@@ -87,3 +87,25 @@ void gw_jsonw_cstr(gw_jsonw_t *w, const char *s)
 {
     gw_jsonw_str(w, s, strlen(s));
 }
+
+void gw_jsonw_uint(gw_jsonw_t *w, uint64_t v)
+{
+    char num[20];
+    size_t n = sizeof(num);
+    do
+        num[--n] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    gw_jsonw_raw(w, num + n, sizeof(num) - n);
+}
+
+h2o_iovec_t gw_jsonw_error(h2o_mem_pool_t *pool, const char *error, const char *detail)
+{
+    gw_jsonw_t w;
+    gw_jsonw_init(&w, pool, 256);
+    gw_jsonw_lit(&w, "{\"error\": ");
+    gw_jsonw_cstr(&w, error);
+    gw_jsonw_lit(&w, ", \"detail\": ");
+    gw_jsonw_cstr(&w, detail);
+    gw_jsonw_lit(&w, "}\n");
+    return h2o_iovec_init(w.buf, w.len);
+}

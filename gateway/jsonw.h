@@ -20,5 +20,9 @@ void gw_jsonw_printf(gw_jsonw_t *w, const char *fmt, ...) __attribute__((format(
 /* a quoted, escaped string; bytes >= 0x80 are passed through (callers give UTF-8), control bytes escaped */
 void gw_jsonw_str(gw_jsonw_t *w, const char *s, size_t len);
 void gw_jsonw_cstr(gw_jsonw_t *w, const char *s);
+void gw_jsonw_uint(gw_jsonw_t *w, uint64_t v); /* decimal, without printf */
+
+/* the body of an error answer, {"error": error, "detail": detail}\n (both escaped), from pool */
+h2o_iovec_t gw_jsonw_error(h2o_mem_pool_t *pool, const char *error, const char *detail);
 
 #endif

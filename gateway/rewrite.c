@@ -224,25 +224,22 @@ static int refused_category(rewrite_t *self, size_t n, gw_abp_type_t type)
     return cat;
 }
 
-/* decodes the attribute into scratch and makes it absolute in url; returns the URL's length or 0 */
-static size_t attr_url(rewrite_t *self, gw_html_tag_t *tag, const char *name, size_t name_len)
+/* decodes the attribute into scratch and makes it absolute in url; returns the URL's length or 0 (authority_only: see
+ * absolute_url) */
+static size_t attr_url(rewrite_t *self, gw_html_tag_t *tag, const char *name, size_t name_len, int authority_only)
 {
     gw_html_attr_t a;
     if (!gw_html_attr_find(tag, name, name_len, &a) || a.value == NULL || a.value_len > URL_SCRATCH)
         return 0;
     size_t len = gw_html_decode(a.value, a.value_len, self->scratch);
-    return absolute_url(self, self->scratch, len, 0);
+    return absolute_url(self, self->scratch, len, authority_only);
 }
 
 /* As attr_url for href, but 0 as well for links that stay on the page's host (relative ones and absolute ones
  * naming it): they never leave the site, so the hook has nothing to do with them and the URL is not built. */
 static size_t link_url(rewrite_t *self, gw_html_tag_t *tag)
 {
-    gw_html_attr_t a;
-    if (!gw_html_attr_find(tag, H2O_STRLIT("href"), &a) || a.value == NULL || a.value_len > URL_SCRATCH)
-        return 0;
-    size_t len = gw_html_decode(a.value, a.value_len, self->scratch);
-    size_t n = absolute_url(self, self->scratch, len, 1);
+    size_t n = attr_url(self, tag, H2O_STRLIT("href"), 1);
     if (n == 0 || h2o_lcstris(self->url + self->host_off, self->host_len, self->page_host.base, self->page_host.len))
         return 0;
     return n;
@@ -303,7 +300,7 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
 
     switch (tag->id) {
     case GW_HTML_TAG_SCRIPT:
-        if ((n = attr_url(self, tag, H2O_STRLIT("src"))) != 0) {
+        if ((n = attr_url(self, tag, H2O_STRLIT("src"), 0)) != 0) {
             if ((cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0) {
                 neutralise(tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
                 return GW_HTML_KEEP;
@@ -314,7 +311,7 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         return (self->ctx->granted & gw_consent_all_mask()) != gw_consent_all_mask() && is_js_type(tag) ? GW_HTML_HOLD
                                                                                                           : GW_HTML_KEEP;
     case GW_HTML_TAG_IFRAME:
-        if ((n = attr_url(self, tag, H2O_STRLIT("src"))) == 0)
+        if ((n = attr_url(self, tag, H2O_STRLIT("src"), 0)) == 0)
             return GW_HTML_KEEP;
         if ((cat = refused_category(self, n, GW_ABP_SUBDOCUMENT)) >= 0) {
             neutralise(tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
@@ -322,7 +319,7 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         }
         return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
     case GW_HTML_TAG_IMG:
-        if ((n = attr_url(self, tag, H2O_STRLIT("src"))) == 0)
+        if ((n = attr_url(self, tag, H2O_STRLIT("src"), 0)) == 0)
             return GW_HTML_KEEP;
         if ((cat = refused_category(self, n, GW_ABP_IMAGE)) < 0 && is_one_pixel(tag)) {
             /* an unlisted 1x1 image from another site is a web beacon of the ping category */
@@ -341,7 +338,7 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
     case GW_HTML_TAG_LINK: {
         gw_html_attr_t rel;
-        if ((n = attr_url(self, tag, H2O_STRLIT("href"))) == 0)
+        if ((n = attr_url(self, tag, H2O_STRLIT("href"), 0)) == 0)
             return GW_HTML_KEEP;
         if (gw_html_attr_find(tag, H2O_STRLIT("rel"), &rel) && rel.value != NULL &&
             (h2o_strstr(rel.value, rel.value_len, H2O_STRLIT("preconnect")) != SIZE_MAX ||
@@ -372,7 +369,7 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         return GW_HTML_KEEP;
     }
     case GW_HTML_TAG_FORM:
-        if ((n = attr_url(self, tag, H2O_STRLIT("action"))) == 0)
+        if ((n = attr_url(self, tag, H2O_STRLIT("action"), 0)) == 0)
             return GW_HTML_KEEP;
         return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
     default:

@@ -609,22 +609,6 @@ negotiate(h2o_iovec_t al)
     return i >= 0 ? langs + i : NULL;
 }
 
-/* the value of query parameter name (raw), or {NULL, 0} */
-static h2o_iovec_t
-query_param(h2o_req_t *req, const char *name, size_t name_len)
-{
-    if (req->query_at == SIZE_MAX)
-        return h2o_iovec_init(NULL, 0);
-    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p)), *field_end = amp != NULL ? amp : end;
-        if ((size_t)(field_end - p) > name_len && memcmp(p, name, name_len) == 0 && p[name_len] == '=')
-            return h2o_iovec_init(p + name_len + 1, (size_t)(field_end - p - name_len - 1));
-        p = field_end + 1;
-    }
-    return h2o_iovec_init(NULL, 0);
-}
-
 /* the query without its lang= parameters, from pool */
 static h2o_iovec_t
 query_without_lang(h2o_req_t *req)
@@ -670,7 +654,7 @@ static const ui_lang_t *
 pick_lang(h2o_req_t *req)
 {
     const ui_lang_t *l;
-    h2o_iovec_t v = query_param(req, H2O_STRLIT("lang"));
+    h2o_iovec_t v = gw_req_query_param(req, "lang");
     if (v.base != NULL && (l = find_lang(v.base, v.len)) != NULL) {
         char cookie[96];
         int n = snprintf(cookie, sizeof(cookie), UI_LANG_COOKIE "=%s; Path=/__consent; Max-Age=31536000; SameSite=Lax%s", l->code,
@@ -880,9 +864,9 @@ send_preferences(h2o_req_t *req)
     p->ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
     gw_consent_evaluate(req, &p->ctx, gw_now_ms(req) / 1000);
     gw_consent_first_gpc(req, &p->ctx);
-    h2o_iovec_t flag = query_param(req, H2O_STRLIT("saved"));
+    h2o_iovec_t flag = gw_req_query_param(req, "saved");
     p->saved = h2o_memis(flag.base, flag.len, H2O_STRLIT("1"));
-    flag = query_param(req, H2O_STRLIT("withdrawn"));
+    flag = gw_req_query_param(req, "withdrawn");
     p->withdrawn = h2o_memis(flag.base, flag.len, H2O_STRLIT("1"));
     render_init(&r, req, prefs_section, p);
 
@@ -1165,9 +1149,9 @@ hex_digit(char c)
 
 /* a query parameter percent-decoded ('+' is a space) into pool; "" when absent */
 static const char *
-query_decoded(h2o_req_t *req, const char *name, size_t name_len)
+query_decoded(h2o_req_t *req, const char *name)
 {
-    h2o_iovec_t v = query_param(req, name, name_len);
+    h2o_iovec_t v = gw_req_query_param(req, name);
     char *out = h2o_mem_alloc_pool(&req->pool, v.len + 1);
     size_t n = 0;
     for (size_t i = 0; i < v.len; ++i) {
@@ -1190,8 +1174,8 @@ query_decoded(h2o_req_t *req, const char *name, size_t name_len)
 static int
 send_preview(h2o_req_t *req, h2o_iovec_t page)
 {
-    const char *u = query_decoded(req, H2O_STRLIT("u")), *list = query_decoded(req, H2O_STRLIT("list"));
-    const char *reason = query_decoded(req, H2O_STRLIT("reason")), *cont = query_decoded(req, H2O_STRLIT("continue"));
+    const char *u = query_decoded(req, "u"), *list = query_decoded(req, "list");
+    const char *reason = query_decoded(req, "reason"), *cont = query_decoded(req, "continue");
     if (h2o_memis(page.base, page.len, H2O_STRLIT("warning")))
         gw_ui_send_warning(req, u, strlen(u), list, reason, cont);
     else if (h2o_memis(page.base, page.len, H2O_STRLIT("blocked")))
