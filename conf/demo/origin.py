@@ -28,7 +28,8 @@ a Content-Type given that way replaces the default one):
   /__origin/chunked?n=K&size=S        Transfer-Encoding: chunked, K chunks of S bytes; chunk i is
                                       S times the letter chr(ord('a') + i % 26); delay_ms=D
                                       between chunks; ct=TYPE for the Content-Type
-  /__origin/html?file=NAME            tests/data/NAME, else <site>/NAME, as text/html
+  /__origin/html?file=NAME            tests/data/NAME, else <site>/NAME, as text/html (repeat=N: N
+                                      times over, in one body)
   /__origin/gzip-html[?file=NAME]     an HTML page, gzip-encoded when Accept-Encoding has gzip
   /__origin/headers?h=Name:value&...  an empty-ish 200 with the given response headers
   /__origin/log                       the log lines received so far, as a JSON array
@@ -369,7 +370,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send(404, b"no such file\n", headers=extra)
                 return
             with open(path, "rb") as f:
-                self.send(200, f.read(), "text/html; charset=utf-8", extra)
+                self.send(200, f.read() * max(1, self.qint("repeat", 1)), "text/html; charset=utf-8", extra)
         elif name == "gzip-html":
             page = GZIP_DEFAULT_PAGE
             if self.q("file"):
