@@ -66,6 +66,8 @@ struct st_gw_html_t {
     char hold[];
 };
 
+_Static_assert(GW_HTML_TAG__COUNT <= 64, "gw_html_cb_t.on_tag_ids has a bit per id");
+
 /* Lower-case names by id, in id (alphabetical) order. */
 static const char *const tag_names[GW_HTML_TAG__COUNT] = {
     "",      "a",         "area",   "audio",  "base",  "body",     "br",    "col",     "embed",    "form",     "head",
@@ -916,10 +918,21 @@ tag_done(gw_html_t *h, const char *cur)
         return;
     }
 
+    int wanted = h->cb.on_tag != NULL && (h->cb.on_tag_ids == 0 || ((h->cb.on_tag_ids >> h->id) & 1) != 0);
+    if (!wanted && !(h->nonce_len != 0 && (h->id == GW_HTML_TAG_SCRIPT || h->id == GW_HTML_TAG_STYLE))) {
+        if (in_tbuf) /* nothing to ask, nothing to add: the tag as it is */
+            emit(h, raw, len);
+        else
+            pass(h, cur);
+        h->tlen = 0;
+        start_effects(h, 0);
+        return;
+    }
+
     gw_html_tag_t tag;
     int act = GW_HTML_KEEP, kind = raw_kind(h->id);
     tag_init(&tag, h, h->id, raw, len, h->tag_offset);
-    if (h->cb.on_tag != NULL)
+    if (wanted)
         act = h->cb.on_tag(h->ctx, &tag);
     if ((act & GW_HTML_TEXT) && kind != RAW_NONE && h->cb.on_text != NULL)
         h->text_cb = 1;

@@ -147,6 +147,10 @@ typedef struct st_gw_html_cb_t {
      * dropped, as on_tag's REMOVE).
      */
     int (*on_overflow)(void *ctx, gw_html_tag_t *tag);
+    /* Optional: the start tags on_tag is called for, as a mask of 1ull << id (bit 0: every name
+     * the rewriter does not know); 0 means all of them. The others are kept as they are (and
+     * still get the nonce). */
+    uint64_t on_tag_ids;
 } gw_html_cb_t;
 
 typedef struct st_gw_html_t gw_html_t;

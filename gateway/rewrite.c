@@ -588,6 +588,9 @@ int gw_rewrite_init(void)
 {
     callbacks.emit = emit;
     callbacks.on_tag = on_tag;
+    /* the elements on_tag looks at (the others go out untouched without a call) */
+    callbacks.on_tag_ids = 1ull << GW_HTML_TAG_SCRIPT | 1ull << GW_HTML_TAG_IFRAME | 1ull << GW_HTML_TAG_IMG | 1ull << GW_HTML_TAG_LINK |
+                           1ull << GW_HTML_TAG_A | 1ull << GW_HTML_TAG_AREA | 1ull << GW_HTML_TAG_FORM;
     callbacks.on_held = on_held;
     gw_front_add_response_stage(on_response);
     return 0;

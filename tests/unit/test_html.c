@@ -229,6 +229,33 @@ test_golden(void **state)
     free(exp);
 }
 
+/* The demo policy asked only about the elements it acts on (on_tag_ids) rewrites every case as
+ * when it sees every start tag: same expected output, whole and at every split point. */
+static void
+test_golden_on_tag_ids(void **state)
+{
+    gw_html_cb_t cb = policy_cb;
+    cb.on_tag_ids = 1ull << GW_HTML_TAG_SCRIPT | 1ull << GW_HTML_TAG_IFRAME | 1ull << GW_HTML_TAG_IMG | 1ull << GW_HTML_TAG_LINK |
+                    1ull << GW_HTML_TAG_A;
+    for (int i = 0; cases[i] != NULL; ++i) {
+        char rel[256], *in, *exp;
+        size_t in_len, exp_len;
+        config_t c;
+        snprintf(rel, sizeof(rel), "tests/data/rewriter/%s/input.html", cases[i]);
+        in = slurp(rel, &in_len);
+        snprintf(rel, sizeof(rel), "tests/data/rewriter/%s/expected.html", cases[i]);
+        exp = slurp(rel, &exp_len);
+        assert_non_null(in);
+        assert_non_null(exp);
+        config_load(cases[i], &c);
+        if (c.cb == &policy_cb)
+            c.cb = &cb;
+        check_all_splits(cases[i], &c, in, in_len, exp, exp_len);
+        free(in);
+        free(exp);
+    }
+}
+
 /* With no callbacks, nonce or injection, every case's input comes back byte-identical. */
 static void
 test_keep_all_identity(void **state)
@@ -568,6 +595,33 @@ test_tag_ids(void **state)
     rec_check(&r2, 0, NULL, NULL, in2, in2);
     assert_string_equal(r2.log, "0,0,0,0,0,0,0,");
     rec_free(&r2);
+}
+
+/* on_tag_ids: the callback sees only the ids asked for; the rest pass as they are, script and
+ * style still get the nonce. */
+static void
+test_on_tag_ids(void **state)
+{
+    static const char in[] = "<p class=x><IMG src=a><script>x</script><style>y</style><td><a href=b><br/>";
+    static const char exp[] = "<p class=x><IMG src=a><script nonce=\"N\">x</script><style nonce=\"N\">y</style><td><a href=b><br/>";
+    for (size_t at = 0; at <= sizeof(in) - 1; ++at) {
+        rec_t r = {.tag = tag_ids};
+        gw_html_cb_t cb = rec_cb;
+        cb.on_tag_ids = 1ull << GW_HTML_TAG_IMG | 1ull << GW_HTML_TAG_A | 1ull << GW_HTML_TAG_OTHER;
+        gw_html_t *h = gw_html_new(0, &cb, &r);
+        assert_non_null(h);
+        gw_html_set_nonce(h, "N", 1);
+        assert_int_equal(gw_html_write(h, in, at), 0);
+        assert_int_equal(gw_html_write(h, in + at, sizeof(in) - 1 - at), 0);
+        assert_int_equal(gw_html_end(h), 0);
+        gw_html_free(h);
+        char want[64]; /* <p>, <IMG>, <td>, <a>; not <script>, <style>, <br> */
+        snprintf(want, sizeof(want), "%d,%d,%d,%d,", GW_HTML_TAG_OTHER, GW_HTML_TAG_IMG, GW_HTML_TAG_OTHER, GW_HTML_TAG_A);
+        assert_string_equal(r.log, want);
+        assert_int_equal(r.sink.len, sizeof(exp) - 1);
+        assert_memory_equal(r.sink.out, exp, sizeof(exp) - 1);
+        rec_free(&r);
+    }
 }
 
 static int
@@ -947,6 +1001,8 @@ main(void)
         cmocka_unit_test(test_attributes),
         cmocka_unit_test(test_attr_find),
         cmocka_unit_test(test_tag_ids),
+        cmocka_unit_test(test_on_tag_ids),
+        cmocka_unit_test(test_golden_on_tag_ids),
         cmocka_unit_test(test_edits),
         cmocka_unit_test(test_remove),
         cmocka_unit_test(test_hold),
