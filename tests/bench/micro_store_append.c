@@ -10,7 +10,7 @@
  *           (same columns, same UNIQUE receipt and the two indexes, time-ordered receipts and
  *           visitor ids like the gateway's: ms time first, then random); COMMIT — WAL, synchronous=FULL, one
  *           statement prepared once
- *   sqlite-prep  the same, but every INSERT is prepared and finalized again (as store.c does)
+ *   sqlite-prep  the same, but every INSERT is prepared and finalized again (store.c prepares once)
  *
  * Usage: micro_store_append [-m raw|raw-overwrite|sqlite|sqlite-prep] [-b BATCH] [-s RECORD_BYTES]
  *                           [-t SECONDS] [-p PREFILL_ROWS] [-d DIR] [-r RECORDS_PER_S]

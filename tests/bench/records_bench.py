@@ -600,7 +600,7 @@ def report(ctx):
                f"(records/s)", fmt(b), "gateway ≥ 0.8× (b)", f"{g / b:.2f}", verdict(g >= TARGETS['vs_sqlite'] * b)),
         ("1a'", f"raw overwrite + fdatasync (file written and synced beforehand: no size/allocation to sync, like a "
                 f"reused WAL), same batch (info)", fmt(ao), "—", f"{g / ao:.2f}", "—"),
-        ("1b'", "SQLite as 1b, but INSERT prepared per row as gateway/store.c does (info)", fmt(bp), "—",
+        ("1b'", "SQLite as 1b, but the INSERT prepared again for every row (gateway/store.c prepares it once; info)", fmt(bp), "—",
          f"{g / bp:.2f}", "—"),
         ("2", f"POST→200 latency at {fmt(lat['offered_rate'])} consents/s offered, open loop, "
               f"{lat['duration_s']:.0f} s: p50 / p99 / max (ms)",
