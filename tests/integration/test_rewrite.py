@@ -113,8 +113,8 @@ class RewriteTest(GatewayTestCase):
 
 
 class RewriteTransportsTest(GatewayTestCase):
-    """The rewritten page does not depend on how it travels: unchanged bytes are handed on as slices of the origin's
-    buffers over plain HTTP/1.1, copied over TLS HTTP/1.1, framed by HTTP/2."""
+    """The rewritten page does not depend on how it travels (plain HTTP/1.1, TLS HTTP/1.1, HTTP/2) nor on how the
+    origin's bytes arrive (an 800 KB page comes in many reads)."""
     with_tls = True
     config = RewriteTest.config
 
