@@ -63,6 +63,18 @@ tags_emit(void *ctx, const char *p, size_t n)
 }
 
 /* Records every start tag and a signature of its non-nonce attributes. */
+/* names may hold NUL bytes: no strncasecmp */
+static int
+ascii_ieq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i != n; ++i) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if ((x >= 'A' && x <= 'Z' ? x + 32 : x) != (y >= 'A' && y <= 'Z' ? y + 32 : y))
+            return 0;
+    }
+    return 1;
+}
+
 static int
 tags_record(void *ctx, gw_html_tag_t *tag)
 {
@@ -76,6 +88,22 @@ tags_record(void *ctx, gw_html_tag_t *tag)
     CHECK(tag->name == tag->raw + 1 && tag->name_len >= 1);
     if (t->n == MAX_TAGS)
         return GW_HTML_KEEP;
+    /* attr_find (the attribute cache, filled while the tag was read or on first use) agrees with attr_next (a fresh
+     * scan): each name finds its first occurrence */
+    gw_html_attr_t seen[40];
+    size_t ns = 0;
+    while (ns != 40 && gw_html_attr_next(tag, &it, &seen[ns]))
+        ++ns;
+    for (size_t i = 0; i != ns; ++i) {
+        gw_html_attr_t f;
+        size_t j = 0;
+        while (!(seen[j].name_len == seen[i].name_len && ascii_ieq(seen[j].name, seen[i].name, seen[i].name_len)))
+            ++j;
+        CHECK(gw_html_attr_find(tag, seen[i].name, seen[i].name_len, &f) == 1);
+        CHECK(f.name == seen[j].name && f.name_len == seen[j].name_len && f.value == seen[j].value &&
+              f.value_len == seen[j].value_len);
+    }
+    it = 0;
     t->off[t->n] = tag->offset;
     t->len[t->n] = tag->raw_len;
     t->sig_at[t->n] = t->sig_len;

@@ -557,11 +557,15 @@ test_attr_find(void **state)
 {
     static const char in[] =
         "<p A1=one dup=first a3 a4 a5 a6 a7 a8 a9 a10 a11 a12 a13 a14 a15 a16=\"16\" a17='17' dup=second bare a20=20>"
-        "<i dup x=\"\" b=2 dup=3 BARE>";
+        "<i dup x=\"\" b=2 dup=3 BARE>"
+        "<u a1 = \"sp\" x= dup='q'b=\"2\"/bare a20=>"
+        "<s a1='1'dup=\"d\"b/bare/>";
     rec_t r = {.tag = log_finds};
     rec_check(&r, 0, NULL, NULL, in, in);
     assert_string_equal(r.log, "< a1:[one] A1:[one] dup:[first] a16:[16] a17:[17] a20:[20] bare:bare b:- missing:- x:->"
-                               "< a1:- A1:- dup:bare a16:- a17:- a20:- bare:bare b:[2] missing:- x:[]>");
+                               "< a1:- A1:- dup:bare a16:- a17:- a20:- bare:bare b:[2] missing:- x:[]>"
+                               "< a1:[sp] A1:[sp] dup:- a16:- a17:- a20:[] bare:- b:- missing:- x:[dup='q'b=\"2\"/bare]>"
+                               "< a1:[1] A1:[1] dup:[d] a16:- a17:- a20:- bare:bare b:bare missing:- x:->");
     rec_free(&r);
 }
 
