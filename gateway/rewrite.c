@@ -294,6 +294,7 @@ static int is_one_pixel(gw_html_tag_t *tag)
            ((h.value_len == 1 && h.value[0] <= '1') || h2o_memis(h.value, h.value_len, H2O_STRLIT("1px")));
 }
 
+/* called only for the elements of callbacks.on_tag_ids (gw_rewrite_init): a new case needs its bit there */
 static int on_tag(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;
