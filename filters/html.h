@@ -115,7 +115,8 @@ typedef struct st_gw_html_cb_t {
     /* Required. Receives the output in order; p is valid during the call only. */
     void (*emit)(void *ctx, const char *p, size_t n);
     /*
-     * Optional; called for every start tag outside removed elements. May inspect and edit
+     * Optional; called for every start tag outside removed elements (only those of on_tag_ids
+     * when that is set). May inspect and edit
      * the tag (gw_html_attr_*), write text before it (gw_html_tag_insert), and returns:
      *   GW_HTML_KEEP   emit the tag, with its edits;
      *   GW_HTML_REMOVE drop the element: a void element (img, link, …) is just the tag; a
