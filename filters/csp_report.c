@@ -41,9 +41,17 @@ static void host_of(const char *uri, char *dst, size_t cap)
     dst[n] = '\0';
 }
 
+/* a line or column number; 0 when absent or not a number a line could have (a real beyond int64_t, e.g. 2e65, is 0,
+ * not undefined behaviour) */
 static int64_t int_of(json_t *v)
 {
-    return json_is_integer(v) ? (int64_t)json_integer_value(v) : json_is_real(v) ? (int64_t)json_real_value(v) : 0;
+    if (json_is_integer(v))
+        return (int64_t)json_integer_value(v);
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        return d > -9.2e18 && d < 9.2e18 ? (int64_t)d : 0;
+    }
+    return 0;
 }
 
 int gw_csp_report_parse(const char *body, size_t len, gw_csp_violation_t *out, size_t cap, char *err, size_t errlen)

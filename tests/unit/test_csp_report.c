@@ -47,6 +47,23 @@ static void test_batch(void **state)
     assert_int_equal(gw_csp_report_parse("[]", 2, v, 4, err, sizeof(err)), 0);
 }
 
+/* line numbers as reals, in range and far beyond int64_t (a fuzzer found 2.2e65 undefined to convert) */
+static void test_line_number_reals(void **state)
+{
+    static const struct {
+        const char *num;
+        int64_t line;
+    } t[] = {{"7.0", 7}, {"7.9", 7}, {"-3.5", -3}, {"2.2e65", 0}, {"-1e300", 0}, {"9.3e18", 0}, {"1e18", 1000000000000000000}};
+    for (size_t i = 0; i != sizeof(t) / sizeof(t[0]); ++i) {
+        char body[128];
+        gw_csp_violation_t v[1];
+        char err[128];
+        snprintf(body, sizeof(body), "{\"csp-report\":{\"blocked-uri\":\"inline\",\"line-number\":%s}}", t[i].num);
+        assert_int_equal(gw_csp_report_parse(body, strlen(body), v, 1, err, sizeof(err)), 1);
+        assert_int_equal(v[0].line, t[i].line);
+    }
+}
+
 static void test_bad(void **state)
 {
     static const char *const bad[] = {"", "{", "{}", "\"x\"", "[1]", "[{\"type\":\"csp-violation\"}]", "{\"csp-report\": 1}", NULL};
@@ -92,6 +109,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_legacy),   cmocka_unit_test(test_batch),
         cmocka_unit_test(test_bad),      cmocka_unit_test(test_prefixes),
+        cmocka_unit_test(test_line_number_reals),
         cmocka_unit_test(test_truncates_long_fields),
     };
     return cmocka_run_group_tests_name("csp_report", tests, NULL, NULL);
