@@ -606,8 +606,9 @@ static int valid_cidr(const char *s)
     if (slash == NULL)
         return 1;
     char *end;
-    bits = (int)strtol(slash + 1, &end, 10);
-    return end != slash + 1 && *end == '\0' && bits >= 0 && bits <= family;
+    long b = strtol(slash + 1, &end, 10); /* checked as a long: "/4294967328" is not /32 */
+    bits = b >= 0 && b <= family ? (int)b : -1;
+    return end != slash + 1 && *end == '\0' && bits >= 0;
 }
 
 static int load_geoip(loader_t *ld, json_t *root)

@@ -1,6 +1,7 @@
 /*
  * records — see records.h.
  */
+#include <errno.h>
 #include <dirent.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -226,8 +227,9 @@ static int on_admin_records(h2o_req_t *req, const gw_admin_caller_t *caller, h2o
         size_t n = v.len < sizeof(num) - 1 ? v.len : sizeof(num) - 1;
         memcpy(num, v.base, n);
         num[n] = '\0';
+        errno = 0;
         since = strtoll(num, &stop, 10);
-        if (*stop != '\0' || since < 0) {
+        if (v.len >= sizeof(num) || *stop != '\0' || errno == ERANGE || since < 0) { /* no digits cut off, no overflow */
             static const char msg[] = "{\"error\": \"bad_since\", \"detail\": \"since is Unix time in milliseconds\"}\n";
             gw_admin_send(req, 400, "Bad Request", "application/json", h2o_iovec_init(msg, sizeof(msg) - 1));
             return 0;

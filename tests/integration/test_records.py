@@ -123,8 +123,9 @@ class RecordsTest(GatewayTestCase):
         lines = [json.loads(l) for l in r.text.splitlines()]
         self.assertEqual(len(lines), 3)
         self.assertTrue(all(l["time_ms"] >= since for l in lines))
-        self.assertEqual(curl(self.gw.admin_url("/admin/records?since=x"),
-                              headers=["Authorization: Bearer " + ADMIN_TOKEN]).status, 400)
+        for bad in ("x", "-1", "99999999999999999999", "1" + "0" * 30):  # not a number, negative, overflow, cut off
+            self.assertEqual(curl(self.gw.admin_url("/admin/records?since=" + bad),
+                                  headers=["Authorization: Bearer " + ADMIN_TOKEN]).status, 400, bad)
         self.assertEqual(curl(self.gw.admin_url("/admin/records")).status, 401)
 
     def test_admin_stream_pages_through_many_records(self):

@@ -86,6 +86,8 @@ static const bad_case_t bad[] = {
     {"{" MIN ", \"regimes\": {\"gpc_refuses\": [\"ads\"]}}", "\"ads\"", "regimes.gpc_refuses[0]: not a configured category"},
     {"{" MIN ", \"geoip\": {\"trusted_proxies\": [\"10.0.0.0/33\"]}}", "\"10.0.0.0/33\"",
      "geoip.trusted_proxies[0]: must be an address or CIDR prefix such as \"10.0.0.0/8\" or \"::1/128\""},
+    {"{" MIN ", \"geoip\": {\"trusted_proxies\": [\"10.0.0.0/4294967328\"]}}", "\"10.0.0.0/4294967328\"",
+     "geoip.trusted_proxies[0]: must be an address or CIDR prefix such as \"10.0.0.0/8\" or \"::1/128\""},
     {"{" MIN ", \"geoip\": {\"database\": \"missing.mmdb\"}}", "\"missing.mmdb\"", NULL},
     {"{" MIN ", \"cookies\": {\"overrides\": {\"sid\": \"essential\"}}}", "\"essential\"",
      "cookies.overrides.sid: \"essential\" is not one of \"necessary\", \"functional\", \"analytics\", \"marketing\""},
