@@ -592,7 +592,7 @@ static int valid_cidr(const char *s)
     const char *slash = strchr(s, '/');
     size_t n = slash != NULL ? (size_t)(slash - s) : strlen(s);
     unsigned char addr[16];
-    int family, bits = -1;
+    int family;
     if (n >= sizeof(buf))
         return 0;
     memcpy(buf, s, n);
@@ -606,9 +606,8 @@ static int valid_cidr(const char *s)
     if (slash == NULL)
         return 1;
     char *end;
-    long b = strtol(slash + 1, &end, 10); /* checked as a long: "/4294967328" is not /32 */
-    bits = b >= 0 && b <= family ? (int)b : -1;
-    return end != slash + 1 && *end == '\0' && bits >= 0;
+    long bits = strtol(slash + 1, &end, 10); /* a long, not narrowed: "/4294967328" is not /32 */
+    return end != slash + 1 && *end == '\0' && bits >= 0 && bits <= family;
 }
 
 static int load_geoip(loader_t *ld, json_t *root)

@@ -501,13 +501,13 @@ void gw_consent_state_json(gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t grant
     /* no printf here: this runs for every rewritten page (the inline state) */
     static const uint8_t no_visitor[16];
     char hex[33];
-    int has_visitor = memcmp(ctx->visitor, no_visitor, 16) != 0;
-    gw_hex(ctx->visitor, 16, hex);
     gw_jsonw_lit(w, "\"visitor\": ");
-    if (has_visitor)
+    if (memcmp(ctx->visitor, no_visitor, 16) != 0) {
+        gw_hex(ctx->visitor, 16, hex);
         gw_jsonw_str(w, hex, 32);
-    else
+    } else {
         gw_jsonw_lit(w, "null");
+    }
     gw_jsonw_lit(w, ", \"policy_version\": ");
     gw_jsonw_uint(w, (unsigned)c->policy.version);
     gw_jsonw_lit(w, ", \"regime\": \"");

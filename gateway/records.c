@@ -223,15 +223,15 @@ static int on_admin_records(h2o_req_t *req, const gw_admin_caller_t *caller, h2o
     int64_t since = 0;
     h2o_iovec_t v = gw_req_query_param(req, "since");
     if (v.base != NULL && v.len != 0) {
-        char num[24], *stop;
-        size_t n = v.len < sizeof(num) - 1 ? v.len : sizeof(num) - 1;
-        memcpy(num, v.base, n);
-        num[n] = '\0';
-        errno = 0;
-        since = strtoll(num, &stop, 10);
-        if (v.len >= sizeof(num) || *stop != '\0' || errno == ERANGE || since < 0) { /* no digits cut off, no overflow */
-            static const char msg[] = "{\"error\": \"bad_since\", \"detail\": \"since is Unix time in milliseconds\"}\n";
-            gw_admin_send(req, 400, "Bad Request", "application/json", h2o_iovec_init(msg, sizeof(msg) - 1));
+        char num[24], *stop = num;
+        if (v.len < sizeof(num)) { /* longer is no millisecond time */
+            memcpy(num, v.base, v.len);
+            num[v.len] = '\0';
+            errno = 0;
+            since = strtoll(num, &stop, 10);
+        }
+        if (stop == num || *stop != '\0' || errno == ERANGE || since < 0) {
+            gw_admin_send_error(req, 400, "Bad Request", "bad_since", "since is Unix time in milliseconds");
             return 0;
         }
     }

@@ -498,6 +498,11 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE; /* pass-through stays byte-identical */
         return;
     }
+    if ((ce = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_ENCODING, -1)) != -1 &&
+        !h2o_lcstris(req->res.headers.entries[ce].value.base, req->res.headers.entries[ce].value.len, H2O_STRLIT("gzip"))) {
+        req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
+        return; /* an encoding we cannot read: untouched */
+    }
     /* per-response CSP nonce: 16 random bytes, base64url (without one the page is not rewritten) */
     uint8_t rnd[16];
     if (gw_random_bytes(rnd, sizeof(rnd)) != 0) {
@@ -506,12 +511,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         return;
     }
     gw_b64url_encode(rnd, sizeof(rnd), ctx->nonce, sizeof(ctx->nonce));
-    if ((ce = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_ENCODING, -1)) != -1) {
-        h2o_iovec_t v = req->res.headers.entries[ce].value;
-        if (!h2o_lcstris(v.base, v.len, H2O_STRLIT("gzip"))) {
-            req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
-            return; /* an encoding we cannot read: untouched */
-        }
+    if (ce != -1) { /* gzip: decoded here, compressed again by h2o for clients that ask */
         gunzip = h2o_compress_gunzip_open(&req->pool);
         h2o_delete_header(&req->res.headers, ce);
     }

@@ -139,7 +139,8 @@ static int submit(h2o_req_t *req, op_t *op, gw_store_answer_cb cb, void *data)
     op->data = data;
     op->thread = gw_thread_index();
     op->ans.next_seq = -1;
-    clock_gettime(CLOCK_MONOTONIC, &op->queued_at);
+    if (op->kind == OP_APPEND && st.commit_delay_us != 0) /* only appends wait for company (wait_for_batch) */
+        clock_gettime(CLOCK_MONOTONIC, &op->queued_at);
     pthread_mutex_lock(&st.mutex);
     if (!st.running || st.stopping || st.queued >= GW_STORE_QUEUE_MAX) {
         pthread_mutex_unlock(&st.mutex);
