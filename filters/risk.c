@@ -7,17 +7,19 @@
  *     from offset 1 (a zero slot means "empty"). A URL entry's path follows its host, so
  *     "host/path" is one NUL-terminated string. Serialisation walks the arena in order.
  *   - `slots`: an open-addressing table (linear probing, power-of-two size, load <= 5/8)
- *     of u64 = (upper 32 bits of the hash) << 32 | offset: a host entry's record (with
- *     SUFFIX_BIT when it is a public suffix), or with GROUP_BIT the group of all URL entries
- *     of one host (see build_groups); beside it, in `lows`, the lower 32 bits of the hash.
- *     A lookup compares all 64 bits of the hash and does not read the record: a listed
- *     host costs one memory round trip, not two (the slot, then the record). Two names
- *     with the same 64-bit hash would be taken for each other, a chance of ~2^-64 per
- *     probe that can only ever flag a name, never let a listed one pass (a name's own
- *     entry always matches). Building compares the strings, so a list holds no duplicates.
+ *     of u64 = the entry's 62-bit key (its hash, see host_key) | SLOT_GROUP | SLOT_SUFFIX:
+ *     a host entry (SLOT_SUFFIX when it is a public suffix), or with SLOT_GROUP the group of
+ *     all URL entries of one host (see build_groups). Beside it, in `offs`, the offset of the
+ *     slot's record in `arena` (or of its group in `groups`), read only when building and for
+ *     a URL group. A lookup of a host entry compares the 62-bit key and reads nothing else:
+ *     a listed host costs one memory round trip, and the table a lookup touches is 8 bytes a
+ *     slot (16 MB at 1M domains). Two names with the same key would be taken for each other,
+ *     a chance of ~2^-62 per probe that can only ever flag a name, never let a listed one pass
+ *     (a name's own entry always matches). Building compares the strings, so a list holds no
+ *     duplicates.
  *   - `filter` (lists of 64K entries or more): a split-block Bloom filter of the hosts,
  *     ~1 byte per entry, that answers most clean names without touching the table.
- * At 1M domains: 12 bytes x 2^21 slots + ~22 bytes of record + 1 byte of filter, about 48
+ * At 1M domains: (8 + 4) bytes x 2^21 slots + ~22 bytes of record + 1 byte of filter, about 48
  * bytes per domain (at most ~63 just past a doubling, see slots_for), no per-entry allocation.
  *
  * Hash: the FNV-1a hashes of a host's labels, folded from the right (see label_hashes), so
@@ -30,6 +32,7 @@
 #include <fcntl.h>
 #include <libpsl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +53,9 @@ enum {
     F_MARK = 128    /* edits: a remove[] item that named an entry (temporary lists only) */
 };
 #define KEY_FLAGS (F_URL | F_SUB | F_BOUNDARY)
+#define KEY_MASK 0x3fffffffffffffffull /* a slot: the key, */
+#define SLOT_GROUP (1ull << 63)        /* the slot is a URL group */
+#define SLOT_SUFFIX (1ull << 62)       /* the host entry is a public suffix */
 #define GROUP_BIT 0x80000000u  /* in a slot's offset: a URL group in `groups`, not a record in `arena` */
 #define SUFFIX_BIT 0x40000000u /* in a slot's offset: the host entry is a public suffix (F_SUFFIX) */
 #define OFF_MASK 0x3fffffffu   /* a slot's offset: arena and groups stay below 1 GiB */
@@ -64,13 +70,14 @@ struct st_gw_risk_list_t {
     uint64_t version;
     int64_t updated_at_ms;
     int refs; /* sets holding this list; changed by writers only (under writer_lock) */
-    uint64_t *slots;
-    uint32_t *lows;   /* the lower 32 bits of each slot's hash (host table only) */
+    uint64_t *slots;  /* key | SLOT_GROUP | SLOT_SUFFIX; 0: empty */
+    uint32_t *offs;   /* each slot's record (or with GROUP_BIT, group) offset */
     size_t mask;      /* mask + 1 slots */
     uint64_t *uslots; /* while building: URL entries by (host, path, flags), to find duplicates */
     size_t umask;
     uint8_t *groups; /* URL entries grouped by host (see build_groups), referenced by slots */
     size_t groups_len;
+    uint64_t label_counts; /* bit min(n, 63): a name entry (host or URL) of n labels is listed; bit 0: an address */
     uint32_t *filter;   /* large lists: split-block Bloom filter of the hosts, 8 words per block (NULL: none) */
     size_t filter_mask; /* filter_mask + 1 blocks */
     uint8_t *arena;
@@ -197,14 +204,22 @@ label_hashes(const char *s, size_t n, labels_t *lab)
     lab->hash[lab->n++] = label_hash(s + start, n - start);
 }
 
-/* hs[k]: the hash of the suffix starting at label k (k = 0: the whole host) */
+/* a host's key: 62 bits of its hash, never 0 (an empty slot), so that a slot has room for two flags */
+static uint64_t
+host_key(uint64_t h)
+{
+    h &= KEY_MASK;
+    return h != 0 ? h : 1;
+}
+
+/* hs[k]: the key of the suffix starting at label k (k = 0: the whole host) */
 static void
 level_hashes(const labels_t *lab, uint64_t *hs)
 {
     uint64_t h = 0;
     for (size_t k = lab->n; k-- != 0;) {
         h = fold(h, lab->hash[k]);
-        hs[k] = fmix64(h);
+        hs[k] = host_key(fmix64(h));
     }
 }
 
@@ -216,7 +231,7 @@ hash_host(const char *s, size_t n)
     label_hashes(s, n, &lab);
     for (size_t k = lab.n; k-- != 0;)
         h = fold(h, lab.hash[k]);
-    return fmix64(h);
+    return host_key(fmix64(h));
 }
 
 /* WHATWG URL "IPv4 number parser": 0 with *v (capped at 2^33 when larger), or -1 */
@@ -652,15 +667,25 @@ slots_for(size_t count)
     return cap;
 }
 
+/* the host table: key (hash_host()) and offset, its GROUP_BIT and SUFFIX_BIT copied into the slot */
 static void
-table_insert(uint64_t *slots, uint32_t *lows, size_t mask, uint64_t h, uint32_t off)
+host_insert(uint64_t *slots, uint32_t *offs, size_t mask, uint64_t key, uint32_t off)
+{
+    size_t i = key & mask;
+    while (slots[i] != 0)
+        i = (i + 1) & mask;
+    slots[i] = key | ((off & GROUP_BIT) ? SLOT_GROUP : 0) | ((off & SUFFIX_BIT) ? SLOT_SUFFIX : 0);
+    offs[i] = off;
+}
+
+/* uslots (building only): (upper 32 bits of the hash) << 32 | arena offset; the record holds the key */
+static void
+url_insert(uint64_t *slots, size_t mask, uint64_t h, uint32_t off)
 {
     size_t i = h & mask;
     while (slots[i] != 0)
         i = (i + 1) & mask;
     slots[i] = (h >> 32) << 32 | off;
-    if (lows != NULL)
-        lows[i] = (uint32_t)h;
 }
 
 /* a host record's slot offset */
@@ -670,11 +695,11 @@ rec_slot_off(const uint8_t *r, size_t off)
     return (uint32_t)off | ((r[1] & F_SUFFIX) ? SUFFIX_BIT : 0);
 }
 
-/* the full hash of the entry in host-table slot i (not empty) */
+/* the key of the entry in host-table slot i (not empty) */
 static uint64_t
 slot_hash(const gw_risk_list_t *l, size_t i)
 {
-    return (l->slots[i] >> 32) << 32 | l->lows[i];
+    return l->slots[i] & KEY_MASK;
 }
 
 /* the key of a URL entry in uslots: host, path (any case) and the flags that change its meaning */
@@ -746,30 +771,30 @@ big_realloc(void *p, size_t old, size_t size)
     return q;
 }
 
-/* rebuilds slots and lows (host entries, from themselves) or uslots (URL entries, from the arena) with cap slots */
+/* rebuilds slots and offs (host entries, from themselves) or uslots (URL entries, from the arena) with cap slots */
 static int
 table_resize(gw_risk_list_t *l, int urls, size_t cap)
 {
     uint64_t *slots = big_alloc(cap * sizeof(*slots));
-    uint32_t *lows = urls ? NULL : big_alloc(cap * sizeof(*lows));
-    if (slots == NULL || (!urls && lows == NULL)) {
+    uint32_t *offs = urls ? NULL : big_alloc(cap * sizeof(*offs));
+    if (slots == NULL || (!urls && offs == NULL)) {
         big_free(slots, cap * sizeof(*slots));
-        big_free(lows, cap * sizeof(*lows));
+        big_free(offs, cap * sizeof(*offs));
         return -1;
     }
     if (urls) {
         for (size_t off = 1; off < l->arena_len; off += rec_size(l->arena + off))
             if (l->arena[off + 1] & F_URL)
-                table_insert(slots, NULL, cap - 1, rec_hash(l->arena + off), (uint32_t)off);
+                url_insert(slots, cap - 1, rec_hash(l->arena + off), (uint32_t)off);
         big_free(l->uslots, (l->umask + 1) * sizeof(*slots));
         l->uslots = slots, l->umask = cap - 1;
-    } else { /* the host table moves with the hashes it holds */
+    } else { /* the host table moves with the keys it holds */
         for (size_t i = 0; i <= l->mask; ++i)
             if (l->slots[i] != 0)
-                table_insert(slots, lows, cap - 1, slot_hash(l, i), (uint32_t)l->slots[i]);
+                host_insert(slots, offs, cap - 1, slot_hash(l, i), l->offs[i]);
         big_free(l->slots, (l->mask + 1) * sizeof(*slots));
-        big_free(l->lows, (l->mask + 1) * sizeof(*lows));
-        l->slots = slots, l->lows = lows, l->mask = cap - 1;
+        big_free(l->offs, (l->mask + 1) * sizeof(*offs));
+        l->slots = slots, l->offs = offs, l->mask = cap - 1;
     }
     return 0;
 }
@@ -778,9 +803,9 @@ table_resize(gw_risk_list_t *l, int urls, size_t cap)
 static uint8_t *
 table_find(const gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned flags, const char *path, size_t plen)
 {
-    const uint64_t *slots = (flags & F_URL) ? l->uslots : l->slots;
-    size_t mask = (flags & F_URL) ? l->umask : l->mask;
-    uint32_t fp = (uint32_t)(h >> 32);
+    int urls = (flags & F_URL) != 0;
+    const uint64_t *slots = urls ? l->uslots : l->slots;
+    size_t mask = urls ? l->umask : l->mask;
     if (slots == NULL)
         return NULL;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
@@ -788,9 +813,9 @@ table_find(const gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, u
         uint8_t *r;
         if (s == 0)
             return NULL;
-        if ((uint32_t)(s >> 32) != fp)
+        if (urls ? (uint32_t)(s >> 32) != (uint32_t)(h >> 32) : (s & KEY_MASK) != h || (s & SLOT_GROUP))
             continue;
-        r = l->arena + ((uint32_t)s & OFF_MASK);
+        r = l->arena + ((urls ? (uint32_t)s : l->offs[i]) & OFF_MASK);
         if (rec_hlen(r) == hlen && memcmp(rec_host(r), host, hlen) == 0 && (r[1] & KEY_FLAGS) == (flags & KEY_FLAGS) &&
             rec_plen(r) == plen && casecmp_n(rec_path(r), path, plen) == 0)
             return r;
@@ -950,12 +975,22 @@ list_new(const char *name, gw_list_format_t format, gw_risk_action_t action, siz
     l->mask = slots_for(expect) - 1; /* sizes first: gw_risk_list_free() frees by them */
     if ((l->name = strdup(name)) == NULL || (l->arena = big_alloc(l->arena_cap)) == NULL ||
         (l->slots = big_alloc((l->mask + 1) * sizeof(*l->slots))) == NULL ||
-        (l->lows = big_alloc((l->mask + 1) * sizeof(*l->lows))) == NULL) {
+        (l->offs = big_alloc((l->mask + 1) * sizeof(*l->offs))) == NULL) {
         gw_risk_list_free(l);
         return NULL;
     }
     l->arena[0] = 0;
     return l;
+}
+
+/* a name of n labels as a bit of label_counts: a lookup skips the levels (parents) no entry has the length of */
+static uint64_t
+label_count_bit(const char *host, size_t len)
+{
+    size_t n = 1;
+    for (size_t i = 0; i != len; ++i)
+        n += host[i] == '.';
+    return 1ull << (n < 63 ? n : 63);
 }
 
 /*
@@ -989,6 +1024,7 @@ list_put(gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned 
         l->arena = a, l->arena_cap = cap;
     }
     flags &= ~(unsigned)(F_SUFFIX | F_MARK);
+    l->label_counts |= (flags & F_IP) ? 1 : label_count_bit(host, hlen);
     if (!(flags & (F_URL | F_IP)) && suffix)
         flags |= F_SUFFIX, ++l->suffixes;
     off = l->arena_len;
@@ -1001,9 +1037,9 @@ list_put(gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned 
     r[REC_HDR + hlen + plen] = '\0';
     l->arena_len += need;
     if (flags & F_URL)
-        table_insert(l->uslots, NULL, l->umask, h, (uint32_t)off);
+        url_insert(l->uslots, l->umask, h, (uint32_t)off);
     else
-        table_insert(l->slots, l->lows, l->mask, h, rec_slot_off(r, off));
+        host_insert(l->slots, l->offs, l->mask, h, rec_slot_off(r, off));
     ++l->count;
     if (flags & F_URL)
         ++l->urls;
@@ -1155,7 +1191,7 @@ build_groups(gw_risk_list_t *l)
             parent[k] = depth != 0 ? (int32_t)stack[depth - 1] : -1;
             stack[depth++] = k;
         }
-        table_insert(l->slots, l->lows, l->mask, hash_host(rec_host(r), hlen), (uint32_t)len | GROUP_BIT);
+        host_insert(l->slots, l->offs, l->mask, hash_host(rec_host(r), hlen), (uint32_t)len | GROUP_BIT);
         len += group_host_off(hlen) + cnt * 8;
     }
     free(offs);
@@ -1250,7 +1286,7 @@ flush(parse_ctx_t *c)
                 __builtin_prefetch(&l->uslots[c->pending[i].hash & l->umask]);
         } else {
             __builtin_prefetch(&l->slots[c->pending[i].hash & l->mask]);
-            __builtin_prefetch(&l->lows[c->pending[i].hash & l->mask], 1);
+            __builtin_prefetch(&l->offs[c->pending[i].hash & l->mask], 1);
         }
         if (have_rules && c->pending[i].suffix < 0)
             __builtin_prefetch(&rules->slots[c->pending[i].hash & rules->mask]);
@@ -1960,7 +1996,7 @@ gw_risk_list_info(const gw_risk_list_t *list, gw_risk_list_info_t *info)
     info->suffix_entries = list->suffixes;
     info->version = list->version;
     info->updated_at_ms = list->updated_at_ms;
-    info->memory_bytes = sizeof(*list) + (list->mask + 1) * (sizeof(*list->slots) + sizeof(*list->lows)) + list->arena_cap + list->groups_len +
+    info->memory_bytes = sizeof(*list) + (list->mask + 1) * (sizeof(*list->slots) + sizeof(*list->offs)) + list->arena_cap + list->groups_len +
                          list->header_len + strlen(list->name) + 1 +
                          (list->filter != NULL ? (list->filter_mask + 1) * 8 * sizeof(*list->filter) : 0);
 }
@@ -1972,7 +2008,7 @@ gw_risk_list_free(gw_risk_list_t *list)
         return;
     free(list->name);
     big_free(list->slots, (list->mask + 1) * sizeof(*list->slots));
-    big_free(list->lows, (list->mask + 1) * sizeof(*list->lows));
+    big_free(list->offs, (list->mask + 1) * sizeof(*list->offs));
     big_free(list->uslots, (list->umask + 1) * sizeof(*list->uslots));
     free(list->groups);
     big_free(list->filter, (list->filter_mask + 1) * 8 * sizeof(*list->filter));
@@ -2256,38 +2292,39 @@ gw_risk_set_find(const gw_risk_set_t *set, const char *name, size_t *index)
 }
 
 /*
- * Fills out from the first entry of list li matching the name of hash h (exact: the whole
- * host, else a parent) and path; 1 when one matches. A host entry matches on its 64-bit
- * hash alone (see the top of this file); a URL group then compares its paths.
+ * Fills out from the first entry of list li matching name[0..len) of key h (exact: the whole
+ * host, else a parent) and path; 1 when one matches. A host entry matches on its key alone
+ * (see the top of this file) and the verdict names it with the looked-up name, which is
+ * its text; a URL group then compares its paths.
  */
 static int
-probe(const gw_risk_set_t *set, size_t li, uint64_t h, size_t hlen, int exact, const char *path, size_t path_len,
-      gw_risk_verdict_t *out)
+probe(const gw_risk_set_t *set, size_t li, uint64_t h, const char *name, size_t len, int exact, const char *path,
+      size_t path_len, gw_risk_verdict_t *out)
 {
     const gw_risk_list_t *l = set->lists[li];
-    uint32_t fp = (uint32_t)(h >> 32);
     for (size_t i = h & l->mask;; i = (i + 1) & l->mask) {
         uint64_t s = l->slots[i];
-        uint32_t off = (uint32_t)s;
-        const uint8_t *r;
         if (s == 0)
             return 0;
-        if ((uint32_t)(s >> 32) != fp || l->lows[i] != (uint32_t)h)
+        if ((s & KEY_MASK) != h)
             continue;
-        if (off & GROUP_BIT) {
-            if ((r = group_match(l, l->groups + (off & OFF_MASK), exact, path, path_len)) == NULL)
+        if (s & SLOT_GROUP) {
+            const uint8_t *r = group_match(l, l->groups + (l->offs[i] & OFF_MASK), exact, path, path_len);
+            if (r == NULL)
                 continue;
+            out->matched = rec_host(r);
             out->matched_len = rec_hlen(r) + rec_plen(r);
         } else {
-            r = l->arena + (off & OFF_MASK);
-            out->matched_len = hlen; /* the record is not read */
-            out->matched_is_suffix = (off & SUFFIX_BIT) != 0;
+            memcpy(out->matched_name, name, len);
+            out->matched_name[len] = '\0';
+            out->matched = out->matched_name;
+            out->matched_len = len;
+            out->matched_is_suffix = (s & SLOT_SUFFIX) != 0;
         }
         out->listed = 1;
         out->action = l->action;
         out->list_index = li;
         out->list = l->name;
-        out->matched = rec_host(r);
         return 1;
     }
 }
@@ -2302,7 +2339,8 @@ gw_risk_check(const gw_risk_set_t *set, const char *host, size_t len, const char
     size_t nlev;
     int n;
 
-    memset(out, 0, sizeof(*out));
+    memset(out, 0, offsetof(gw_risk_verdict_t, matched_name)); /* (the name is written when one matches) */
+    out->matched_name[0] = '\0';
     if ((n = normalize(host, len, GW_RISK_NORM_LOOKUP, buf, &kind, &lab)) < 0)
         return -1;
     if (set == NULL || set->n == 0)
@@ -2311,29 +2349,30 @@ gw_risk_check(const gw_risk_set_t *set, const char *host, size_t len, const char
         path = "/", path_len = 1;
     level_hashes(&lab, hs);
     nlev = kind == GW_RISK_HOST_NAME ? lab.n : 1; /* an address has no parent */
-    /* the memory this lookup may need, requested at once: filter blocks and slots of every level and list; then
-     * the other half of the hash of the levels the filters let through (a listed host waits for one round trip,
-     * a clean host for the filter only) */
+    /* lens: for a name, bit min(labels, 63) of each level, so a list skips the levels no entry of its is as long as
+     * (the top-level domain, mostly); for an address bit 0, so only lists with addresses are probed */
+    uint64_t lens[MAX_LABELS];
+    for (size_t lev = 0; lev != nlev; ++lev)
+        lens[lev] = kind != GW_RISK_HOST_NAME ? 1 : 1ull << (lab.n - lev < 63 ? lab.n - lev : 63);
+    /* the memory this lookup may need, requested at once: filter blocks and slots of every level and list (a
+     * listed host waits for one round trip, a clean host for the filter only) */
     for (size_t k = 0; k != set->n; ++k) {
         const gw_risk_list_t *l = set->lists[k];
         uint32_t key;
         for (size_t lev = 0; lev != nlev; ++lev) {
+            if (!(l->label_counts & lens[lev]))
+                continue;
             if (l->filter != NULL)
                 __builtin_prefetch(filter_block(l, hs[lev], &key));
             __builtin_prefetch(&l->slots[hs[lev] & l->mask]);
         }
     }
     for (size_t k = 0; k != set->n; ++k) {
-        const gw_risk_list_t *l = set->lists[k];
-        for (size_t lev = 0; lev != nlev && l->filter != NULL; ++lev) /* (a small list is in the caches) */
-            if (filter_may_hold(l, hs[lev]))
-                __builtin_prefetch(&l->lows[hs[lev] & l->mask]);
-    }
-    for (size_t k = 0; k != set->n; ++k) {
         size_t li = set->order[k];
         const gw_risk_list_t *l = set->lists[li];
         for (size_t lev = 0; lev != nlev && l->count != 0; ++lev)
-            if (filter_may_hold(l, hs[lev]) && probe(set, li, hs[lev], (size_t)n - lab.start[lev], lev == 0, path, path_len, out))
+            if ((l->label_counts & lens[lev]) && filter_may_hold(l, hs[lev]) &&
+                probe(set, li, hs[lev], buf + lab.start[lev], (size_t)n - lab.start[lev], lev == 0, path, path_len, out))
                 return 1;
     }
     return 0;

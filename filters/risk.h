@@ -31,11 +31,11 @@
  * libpsl is consulted at load time only, to flag entries that are public suffixes
  * (reported in gw_risk_list_info_t.suffix_entries and in the verdict).
  *
- * Matching: a name matches a host entry when their 64-bit hashes are equal; the entry's
- * text is not read on the lookup path (one memory round trip per listed host instead of
- * two). Loading compares texts, so no two entries of a list are taken for one; a clean
- * name could be taken for a listed one only if their hashes collide (~2^-64 per probe):
- * the error can flag a name, never let a listed name pass.
+ * Matching: a name matches a host entry when their 62-bit keys (hashes) are equal; the
+ * entry's text is not read on the lookup path (one memory round trip per listed host
+ * instead of two). Loading compares texts, so no two entries of a list are taken for one;
+ * a clean name could be taken for a listed one only if their keys collide (~2^-62 per
+ * probe): the error can flag a name, never let a listed name pass.
  *
  * Snapshots: readers call gw_risk_check() on gw_snap_load(&slot) inside one event-loop
  * callback (see gateway/qsbr.h). Writers (admin API, SIGHUP, CLI) use the gw_risk_set_*
@@ -118,9 +118,11 @@ typedef struct st_gw_risk_verdict_t {
     gw_risk_action_t action; /* the winning list's action; GW_RISK_ALLOW means "allowed" */
     size_t list_index;       /* its position in the set */
     const char *list;        /* its name */
-    const char *matched;     /* the matched entry, NUL-terminated: "host" or "host/path" */
+    const char *matched;     /* the matched entry, NUL-terminated: "host" or "host/path" (in matched_name or in
+                                the list: valid while the set is) */
     size_t matched_len;
     int matched_is_suffix; /* the matched entry is a public suffix */
+    char matched_name[GW_RISK_HOST_MAX + 1]; /* a matched host entry's name (last: not cleared as a whole) */
 } gw_risk_verdict_t;
 
 /* ---- hosts ---------------------------------------------------------------------------- */

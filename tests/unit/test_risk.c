@@ -451,6 +451,37 @@ test_ip_literals(void **state)
     gw_risk_set_free(s);
 }
 
+/* a list skips the levels no entry of it has the label count of: every count still finds its entries */
+static void
+test_label_counts(void **state)
+{
+    char deep[256], deeper[260], text[1024];
+    size_t n = 0;
+    /* 66 labels (past the 63 the per-list count mask tells apart) and 67 with one more in front */
+    for (int i = 0; i != 64; ++i)
+        n += (size_t)snprintf(deep + n, sizeof(deep) - n, "l%d.", i % 10);
+    snprintf(deep + n, sizeof(deep) - n, "example.com");
+    snprintf(deeper, sizeof(deeper), "x.%s", deep);
+    snprintf(text, sizeof(text), "uk\nfive.four.three.example.org\n%s\n192.0.2.7\n", deep);
+    gw_risk_set_t *s = set_of(2, parse("mixed", GW_FMT_DOMAINS, GW_RISK_BLOCK, text, NULL),
+                              parse("two", GW_FMT_DOMAINS, GW_RISK_WARN, "example.net\n", NULL));
+    char want[512];
+    assert_string_equal(verdict(s, "a.b.c.uk", NULL), "block:mixed:uk");
+    assert_string_equal(verdict(s, "uk", NULL), "block:mixed:uk");
+    assert_string_equal(verdict(s, "x.y.five.four.three.example.org", NULL), "block:mixed:five.four.three.example.org");
+    assert_string_equal(verdict(s, "four.three.example.org", NULL), "clean");
+    assert_string_equal(verdict(s, "192.0.2.7", NULL), "block:mixed:192.0.2.7");
+    assert_string_equal(verdict(s, "192.0.2.8", NULL), "clean");
+    snprintf(want, sizeof(want), "block:mixed:%s", deep);
+    assert_string_equal(verdict(s, deep, NULL), want);
+    assert_string_equal(verdict(s, deeper, NULL), want);
+    assert_string_equal(verdict(s, deep + 3, NULL), "clean"); /* 65 labels: a parent of the entry, not a child */
+    assert_string_equal(verdict(s, "www.example.net", NULL), "warn:two:example.net");
+    assert_string_equal(verdict(s, "example.net", NULL), "warn:two:example.net");
+    assert_string_equal(verdict(s, "net", NULL), "clean");
+    gw_risk_set_free(s);
+}
+
 static void
 test_precedence(void **state)
 {
@@ -1180,6 +1211,7 @@ main(void)
         cmocka_unit_test(test_suffix_matching),
         cmocka_unit_test(test_idn_entries),
         cmocka_unit_test(test_ip_literals),
+        cmocka_unit_test(test_label_counts),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_url_entries),
         cmocka_unit_test(test_url_groups_vs_scan),
