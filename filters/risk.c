@@ -91,6 +91,8 @@ struct st_gw_risk_set_t {
     size_t n;
     gw_risk_list_t *lists[GW_RISK_MAX_LISTS];
     uint8_t order[GW_RISK_MAX_LISTS]; /* list indexes by precedence: allow, block, warn, monitor */
+    uint64_t *small;   /* the keys of all lists without a filter of their own, see small_add (NULL: none) */
+    size_t small_mask; /* small_mask + 1 words */
 };
 
 /* ---- host normalisation ------------------------------------------------------------------ */
@@ -1080,6 +1082,56 @@ filter_may_hold(const gw_risk_list_t *l, uint64_t h)
         if (!(b[i] & (1u << ((key * filter_salt[i]) >> 27))))
             return 0;
     return 1;
+}
+
+/*
+ * The set's filter of its small lists (those without a filter of their own): a register-blocked
+ * Bloom filter, 4 bits of one 64-bit word per key, ~16 bits per key (~0.3% false positives). It
+ * is a few KB and stays in the nearest caches, so a name no small list holds (nearly every name)
+ * costs one load per level instead of a probe of each small list's table.
+ */
+static uint64_t
+small_bits(uint64_t key, size_t *word, size_t mask)
+{
+    uint64_t g = key * 0xd6e8feb86659fd93ull;
+    *word = (size_t)(g >> 40) & mask;
+    return 1ull << (g & 63) | 1ull << ((g >> 6) & 63) | 1ull << ((g >> 12) & 63) | 1ull << ((g >> 18) & 63);
+}
+
+static int
+small_may_hold(const gw_risk_set_t *s, uint64_t key)
+{
+    size_t w;
+    uint64_t b = small_bits(key, &w, s->small_mask);
+    return (s->small[w] & b) == b;
+}
+
+/* builds s->small from the small lists' keys; without memory lookups probe every small list, only slower */
+static void
+small_build(gw_risk_set_t *s)
+{
+    size_t keys = 0, words = 1, w;
+    for (size_t i = 0; i != s->n; ++i)
+        if (s->lists[i]->filter == NULL)
+            keys += s->lists[i]->hosts + s->lists[i]->ips + s->lists[i]->urls; /* (groups: at most urls) */
+    if (keys == 0)
+        return;
+    while (words * 4 < keys) /* 16 bits per key */
+        words *= 2;
+    if ((s->small = calloc(words, sizeof(*s->small))) == NULL)
+        return;
+    s->small_mask = words - 1;
+    for (size_t i = 0; i != s->n; ++i) {
+        const gw_risk_list_t *l = s->lists[i];
+        if (l->filter != NULL)
+            continue;
+        for (size_t k = 0; k <= l->mask; ++k) {
+            if (l->slots[k] == 0)
+                continue;
+            uint64_t b = small_bits(slot_hash(l, k), &w, s->small_mask);
+            s->small[w] |= b;
+        }
+    }
 }
 
 static void
@@ -2252,6 +2304,7 @@ gw_risk_set_new(gw_risk_list_t *const *lists, size_t n)
             lists[i]->version = 1, lists[i]->updated_at_ms = now_ms();
     }
     set_order(s);
+    small_build(s);
     return s;
 }
 
@@ -2263,6 +2316,7 @@ gw_risk_set_free(gw_risk_set_t *set)
     for (size_t i = 0; i != set->n; ++i)
         if (__atomic_sub_fetch(&set->lists[i]->refs, 1, __ATOMIC_ACQ_REL) == 0)
             gw_risk_list_free(set->lists[i]);
+    free(set->small);
     free(set);
 }
 
@@ -2352,15 +2406,18 @@ gw_risk_check(const gw_risk_set_t *set, const char *host, size_t len, const char
     /* lens: for a name, bit min(labels, 63) of each level, so a list skips the levels no entry of its is as long as
      * (the top-level domain, mostly); for an address bit 0, so only lists with addresses are probed */
     uint64_t lens[MAX_LABELS];
-    for (size_t lev = 0; lev != nlev; ++lev)
+    uint8_t small[MAX_LABELS]; /* the level may be in a small list (see small_build) */
+    for (size_t lev = 0; lev != nlev; ++lev) {
         lens[lev] = kind != GW_RISK_HOST_NAME ? 1 : 1ull << (lab.n - lev < 63 ? lab.n - lev : 63);
+        small[lev] = set->small == NULL || small_may_hold(set, hs[lev]);
+    }
     /* the memory this lookup may need, requested at once: filter blocks and slots of every level and list (a
      * listed host waits for one round trip, a clean host for the filter only) */
     for (size_t k = 0; k != set->n; ++k) {
         const gw_risk_list_t *l = set->lists[k];
         uint32_t key;
         for (size_t lev = 0; lev != nlev; ++lev) {
-            if (!(l->label_counts & lens[lev]))
+            if (!(l->label_counts & lens[lev]) || (l->filter == NULL && !small[lev]))
                 continue;
             if (l->filter != NULL)
                 __builtin_prefetch(filter_block(l, hs[lev], &key));
@@ -2371,7 +2428,7 @@ gw_risk_check(const gw_risk_set_t *set, const char *host, size_t len, const char
         size_t li = set->order[k];
         const gw_risk_list_t *l = set->lists[li];
         for (size_t lev = 0; lev != nlev && l->count != 0; ++lev)
-            if ((l->label_counts & lens[lev]) && filter_may_hold(l, hs[lev]) &&
+            if ((l->label_counts & lens[lev]) && (l->filter != NULL ? filter_may_hold(l, hs[lev]) : small[lev]) &&
                 probe(set, li, hs[lev], buf + lab.start[lev], (size_t)n - lab.start[lev], lev == 0, path, path_len, out))
                 return 1;
     }
@@ -2415,6 +2472,8 @@ replace_locked(gw_risk_set_t **slot, gw_risk_list_t *list, char *err, size_t err
     list->updated_at_ms = now_ms();
     next->lists[idx] = list;
     set_order(next);
+    next->small = NULL, next->small_mask = 0; /* (the copy shared cur's) */
+    small_build(next);
     publish_locked(slot, next);
     return 0;
 }
