@@ -6,21 +6,23 @@
  *       [u8 host_len][u8 flags][u16 path_len, native order][host][path][NUL]
  *     from offset 1 (a zero slot means "empty"). A URL entry's path follows its host, so
  *     "host/path" is one NUL-terminated string. Serialisation walks the arena in order.
- *   - `slots`: an open-addressing table (linear probing, power-of-two size, load <= 5/8)
+ *   - `slots`: an open-addressing table (linear probing, load <= 3/4, any size: a key's home
+ *     slot is taken from its low 32 bits by a multiply, not a mask)
  *     of u64 = the entry's 62-bit key (its hash, see host_key) | SLOT_GROUP | SLOT_SUFFIX:
  *     a host entry (SLOT_SUFFIX when it is a public suffix), or with SLOT_GROUP the group of
  *     all URL entries of one host (see build_groups). Beside it, in `offs`, the offset of the
  *     slot's record in `arena` (or of its group in `groups`), read only when building and for
  *     a URL group. A lookup of a host entry compares the 62-bit key and reads nothing else:
  *     a listed host costs one memory round trip, and the table a lookup touches is 8 bytes a
- *     slot (16 MB at 1M domains). Two names with the same key would be taken for each other,
+ *     slot (10.7 MB at 1M domains, which a large last-level cache mostly holds). Two names with the same key would be taken for each other,
  *     a chance of ~2^-62 per probe that can only ever flag a name, never let a listed one pass
  *     (a name's own entry always matches). Building compares the strings, so a list holds no
  *     duplicates.
  *   - `filter` (lists of 64K entries or more): a split-block Bloom filter of the hosts,
  *     ~1 byte per entry, that answers most clean names without touching the table.
- * At 1M domains: (8 + 4) bytes x 2^21 slots + ~22 bytes of record + 1 byte of filter, about 48
- * bytes per domain (at most ~63 just past a doubling, see slots_for), no per-entry allocation.
+ * At 1M domains: (8 + 4) bytes x 1.33M slots + ~22 bytes of record + 1 byte of filter, about 39
+ * bytes per domain (see host_slots_for), no per-entry allocation.
+ * A set adds one small filter over the keys of its lists without a filter (see small_build).
  *
  * Hash: the FNV-1a hashes of a host's labels, folded from the right (see label_hashes), so
  * the pass that lowers and checks a looked-up host also yields the hash of every parent
@@ -72,7 +74,7 @@ struct st_gw_risk_list_t {
     int refs; /* sets holding this list; changed by writers only (under writer_lock) */
     uint64_t *slots;  /* key | SLOT_GROUP | SLOT_SUFFIX; 0: empty */
     uint32_t *offs;   /* each slot's record (or with GROUP_BIT, group) offset */
-    size_t mask;      /* mask + 1 slots */
+    size_t cap;       /* slots (any number: a key's home slot is the high half of (its low 32 bits x cap)) */
     uint64_t *uslots; /* while building: URL entries by (host, path, flags), to find duplicates */
     size_t umask;
     uint8_t *groups; /* URL entries grouped by host (see build_groups), referenced by slots */
@@ -659,7 +661,7 @@ path_matches(const uint8_t *r, const char *path, size_t path_len)
     return !(r[1] & F_BOUNDARY) || path_len == plen || is_abp_separator((unsigned char)path[plen]);
 }
 
-/* the table size for count entries: load <= 5/8 (1M: 2^21 slots, load 0.48) */
+/* uslots' size (power of two) for count URL entries: load <= 5/8 */
 static size_t
 slots_for(size_t count)
 {
@@ -670,12 +672,25 @@ slots_for(size_t count)
 }
 
 /* the host table: key (hash_host()) and offset, its GROUP_BIT and SUFFIX_BIT copied into the slot */
-static void
-host_insert(uint64_t *slots, uint32_t *offs, size_t mask, uint64_t key, uint32_t off)
+static size_t
+home_slot(uint64_t key, size_t cap)
 {
-    size_t i = key & mask;
+    return (size_t)(((key & 0xffffffffu) * cap) >> 32);
+}
+
+/* the host table's size for count entries: load <= 3/4 */
+static size_t
+host_slots_for(size_t count)
+{
+    return count + count / 3 + 16;
+}
+
+static void
+host_insert(uint64_t *slots, uint32_t *offs, size_t cap, uint64_t key, uint32_t off)
+{
+    size_t i = home_slot(key, cap);
     while (slots[i] != 0)
-        i = (i + 1) & mask;
+        i = i + 1 != cap ? i + 1 : 0;
     slots[i] = key | ((off & GROUP_BIT) ? SLOT_GROUP : 0) | ((off & SUFFIX_BIT) ? SLOT_SUFFIX : 0);
     offs[i] = off;
 }
@@ -791,12 +806,12 @@ table_resize(gw_risk_list_t *l, int urls, size_t cap)
         big_free(l->uslots, (l->umask + 1) * sizeof(*slots));
         l->uslots = slots, l->umask = cap - 1;
     } else { /* the host table moves with the keys it holds */
-        for (size_t i = 0; i <= l->mask; ++i)
+        for (size_t i = 0; i != l->cap; ++i)
             if (l->slots[i] != 0)
-                host_insert(slots, offs, cap - 1, slot_hash(l, i), l->offs[i]);
-        big_free(l->slots, (l->mask + 1) * sizeof(*slots));
-        big_free(l->offs, (l->mask + 1) * sizeof(*offs));
-        l->slots = slots, l->offs = offs, l->mask = cap - 1;
+                host_insert(slots, offs, cap, slot_hash(l, i), l->offs[i]);
+        big_free(l->slots, l->cap * sizeof(*slots));
+        big_free(l->offs, l->cap * sizeof(*offs));
+        l->slots = slots, l->offs = offs, l->cap = cap;
     }
     return 0;
 }
@@ -807,10 +822,10 @@ table_find(const gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, u
 {
     int urls = (flags & F_URL) != 0;
     const uint64_t *slots = urls ? l->uslots : l->slots;
-    size_t mask = urls ? l->umask : l->mask;
+    size_t n = urls ? l->umask + 1 : l->cap;
     if (slots == NULL)
         return NULL;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
+    for (size_t i = urls ? h & l->umask : home_slot(h, n);; i = i + 1 != n ? i + 1 : 0) {
         uint64_t s = slots[i];
         uint8_t *r;
         if (s == 0)
@@ -974,10 +989,10 @@ list_new(const char *name, gw_list_format_t format, gw_risk_action_t action, siz
         return NULL;
     l->format = format, l->action = action, l->arena_len = 1;
     l->arena_cap = expect * 28 + 64;
-    l->mask = slots_for(expect) - 1; /* sizes first: gw_risk_list_free() frees by them */
+    l->cap = host_slots_for(expect); /* sizes first: gw_risk_list_free() frees by them */
     if ((l->name = strdup(name)) == NULL || (l->arena = big_alloc(l->arena_cap)) == NULL ||
-        (l->slots = big_alloc((l->mask + 1) * sizeof(*l->slots))) == NULL ||
-        (l->offs = big_alloc((l->mask + 1) * sizeof(*l->offs))) == NULL) {
+        (l->slots = big_alloc(l->cap * sizeof(*l->slots))) == NULL ||
+        (l->offs = big_alloc(l->cap * sizeof(*l->offs))) == NULL) {
         gw_risk_list_free(l);
         return NULL;
     }
@@ -1013,7 +1028,7 @@ list_put(gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned 
             return -1;
         if (slots_for(l->urls + 1) > l->umask + 1 && table_resize(l, 1, (l->umask + 1) * 2) != 0)
             return -1;
-    } else if (slots_for(l->hosts + l->ips + 1) > l->mask + 1 && table_resize(l, 0, (l->mask + 1) * 2) != 0) {
+    } else if (host_slots_for(l->hosts + l->ips + 1) > l->cap && table_resize(l, 0, l->cap * 2) != 0) {
         return -1;
     }
     if (l->arena_len + need > OFF_MASK)
@@ -1041,7 +1056,7 @@ list_put(gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned 
     if (flags & F_URL)
         url_insert(l->uslots, l->umask, h, (uint32_t)off);
     else
-        host_insert(l->slots, l->offs, l->mask, h, rec_slot_off(r, off));
+        host_insert(l->slots, l->offs, l->cap, h, rec_slot_off(r, off));
     ++l->count;
     if (flags & F_URL)
         ++l->urls;
@@ -1125,7 +1140,7 @@ small_build(gw_risk_set_t *s)
         const gw_risk_list_t *l = s->lists[i];
         if (l->filter != NULL)
             continue;
-        for (size_t k = 0; k <= l->mask; ++k) {
+        for (size_t k = 0; k != l->cap; ++k) {
             if (l->slots[k] == 0)
                 continue;
             uint64_t b = small_bits(slot_hash(l, k), &w, s->small_mask);
@@ -1144,7 +1159,7 @@ filter_build(gw_risk_list_t *l)
         return; /* without a filter lookups are only slower */
     l->filter_mask = blocks - 1;
     /* every host in the table (host entries and URL groups), from the hashes the slots hold */
-    for (size_t s = 0; s <= l->mask; ++s) {
+    for (size_t s = 0; s != l->cap; ++s) {
         if (l->slots[s] == 0)
             continue;
         uint32_t key, *b = filter_block(l, slot_hash(l, s), &key);
@@ -1212,7 +1227,7 @@ build_groups(gw_risk_list_t *l)
             ;
         len += group_host_off(rec_hlen(l->arena + offs[i])) + (j - i) * 8, ++ngroups;
     }
-    if (len > OFF_MASK || (l->groups = calloc(1, len)) == NULL || table_resize(l, 0, slots_for(l->hosts + l->ips + ngroups)) != 0)
+    if (len > OFF_MASK || (l->groups = calloc(1, len)) == NULL || table_resize(l, 0, host_slots_for(l->hosts + l->ips + ngroups)) != 0)
         goto Error;
     l->groups_len = len;
     len = 0;
@@ -1243,7 +1258,7 @@ build_groups(gw_risk_list_t *l)
             parent[k] = depth != 0 ? (int32_t)stack[depth - 1] : -1;
             stack[depth++] = k;
         }
-        host_insert(l->slots, l->offs, l->mask, hash_host(rec_host(r), hlen), (uint32_t)len | GROUP_BIT);
+        host_insert(l->slots, l->offs, l->cap, hash_host(rec_host(r), hlen), (uint32_t)len | GROUP_BIT);
         len += group_host_off(hlen) + cnt * 8;
     }
     free(offs);
@@ -1292,8 +1307,8 @@ list_finish(gw_risk_list_t *l)
     if (l->urls != 0) {
         if (build_groups(l) != 0)
             return -1;
-    } else if (slots_for(l->count) < l->mask + 1) {
-        (void)table_resize(l, 0, slots_for(l->count));
+    } else if (host_slots_for(l->count) + host_slots_for(l->count) / 8 < l->cap) { /* an eighth too big or more */
+        (void)table_resize(l, 0, host_slots_for(l->count));
     }
     filter_build(l);
     return 0;
@@ -1337,8 +1352,8 @@ flush(parse_ctx_t *c)
             if (l->uslots != NULL)
                 __builtin_prefetch(&l->uslots[c->pending[i].hash & l->umask]);
         } else {
-            __builtin_prefetch(&l->slots[c->pending[i].hash & l->mask]);
-            __builtin_prefetch(&l->offs[c->pending[i].hash & l->mask], 1);
+            __builtin_prefetch(&l->slots[home_slot(c->pending[i].hash, l->cap)]);
+            __builtin_prefetch(&l->offs[home_slot(c->pending[i].hash, l->cap)], 1);
         }
         if (have_rules && c->pending[i].suffix < 0)
             __builtin_prefetch(&rules->slots[c->pending[i].hash & rules->mask]);
@@ -2048,7 +2063,7 @@ gw_risk_list_info(const gw_risk_list_t *list, gw_risk_list_info_t *info)
     info->suffix_entries = list->suffixes;
     info->version = list->version;
     info->updated_at_ms = list->updated_at_ms;
-    info->memory_bytes = sizeof(*list) + (list->mask + 1) * (sizeof(*list->slots) + sizeof(*list->offs)) + list->arena_cap + list->groups_len +
+    info->memory_bytes = sizeof(*list) + list->cap * (sizeof(*list->slots) + sizeof(*list->offs)) + list->arena_cap + list->groups_len +
                          list->header_len + strlen(list->name) + 1 +
                          (list->filter != NULL ? (list->filter_mask + 1) * 8 * sizeof(*list->filter) : 0);
 }
@@ -2059,8 +2074,8 @@ gw_risk_list_free(gw_risk_list_t *list)
     if (list == NULL)
         return;
     free(list->name);
-    big_free(list->slots, (list->mask + 1) * sizeof(*list->slots));
-    big_free(list->offs, (list->mask + 1) * sizeof(*list->offs));
+    big_free(list->slots, list->cap * sizeof(*list->slots));
+    big_free(list->offs, list->cap * sizeof(*list->offs));
     big_free(list->uslots, (list->umask + 1) * sizeof(*list->uslots));
     free(list->groups);
     big_free(list->filter, (list->filter_mask + 1) * 8 * sizeof(*list->filter));
@@ -2356,7 +2371,7 @@ probe(const gw_risk_set_t *set, size_t li, uint64_t h, const char *name, size_t 
       size_t path_len, gw_risk_verdict_t *out)
 {
     const gw_risk_list_t *l = set->lists[li];
-    for (size_t i = h & l->mask;; i = (i + 1) & l->mask) {
+    for (size_t i = home_slot(h, l->cap);; i = i + 1 != l->cap ? i + 1 : 0) {
         uint64_t s = l->slots[i];
         if (s == 0)
             return 0;
@@ -2421,7 +2436,7 @@ gw_risk_check(const gw_risk_set_t *set, const char *host, size_t len, const char
                 continue;
             if (l->filter != NULL)
                 __builtin_prefetch(filter_block(l, hs[lev], &key));
-            __builtin_prefetch(&l->slots[hs[lev] & l->mask]);
+            __builtin_prefetch(&l->slots[home_slot(hs[lev], l->cap)]);
         }
     }
     for (size_t k = 0; k != set->n; ++k) {
