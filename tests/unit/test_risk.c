@@ -482,6 +482,44 @@ test_label_counts(void **state)
     gw_risk_set_free(s);
 }
 
+/* a list with far fewer entries than lines (duplicates) is shrunk to fit once parsed; every entry still found */
+static void
+test_table_shrinks(void **state)
+{
+    size_t cap = 20000 * 24, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (int i = 0; i != 20000; ++i) /* 200 names, each 100 times */
+        len += (size_t)snprintf(text + len, cap - len, "n%d.example\n", i % 200);
+    gw_risk_report_t rep;
+    gw_risk_list_info_t big, small;
+    gw_risk_list_t *dup = gw_risk_list_parse("dup", GW_FMT_DOMAINS, GW_RISK_BLOCK, text, len, &rep);
+    assert_non_null(dup);
+    assert_int_equal(rep.entries, 200);
+    assert_int_equal(rep.duplicates, 20000 - 200);
+    len = 0;
+    for (int i = 0; i != 200; ++i)
+        len += (size_t)snprintf(text + len, cap - len, "n%d.example\n", i);
+    gw_risk_list_t *exact = gw_risk_list_parse("exact", GW_FMT_DOMAINS, GW_RISK_BLOCK, text, len, NULL);
+    assert_non_null(exact);
+    gw_risk_list_info(dup, &big);
+    gw_risk_list_info(exact, &small);
+    /* no bigger than the list sized for its 200 entries from the start (unshrunk, its table would hold 26,684
+     * slots of 12 bytes) */
+    assert_true(big.memory_bytes <= small.memory_bytes);
+    gw_risk_set_t *s = set_of(1, dup);
+    char host[32], want[64];
+    for (int i = 0; i != 200; ++i) {
+        snprintf(host, sizeof(host), "www.n%d.example", i);
+        snprintf(want, sizeof(want), "block:dup:n%d.example", i);
+        assert_string_equal(verdict(s, host, NULL), want);
+    }
+    assert_string_equal(verdict(s, "n200.example", NULL), "clean");
+    gw_risk_set_free(s);
+    gw_risk_list_free(exact);
+    free(text);
+}
+
 static void
 test_precedence(void **state)
 {
@@ -1212,6 +1250,7 @@ main(void)
         cmocka_unit_test(test_idn_entries),
         cmocka_unit_test(test_ip_literals),
         cmocka_unit_test(test_label_counts),
+        cmocka_unit_test(test_table_shrinks),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_url_entries),
         cmocka_unit_test(test_url_groups_vs_scan),
