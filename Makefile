@@ -67,6 +67,12 @@ $(BUILD)/asan/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS_ASAN) -c $< -o $@
 
+# The version the binaries print (CG_VERSION, from git describe): the objects that use it depend on a stamp file
+# rewritten only when the version changes, so a new commit rebuilds them and nothing else.
+VERSION_STAMP := $(BUILD)/version
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(VERSION_STAMP) 2>/dev/null)" = '$(VERSION)' ] || echo '$(VERSION)' >$(VERSION_STAMP); })
+$(foreach b,rel asan,$(BUILD)/$(b)/gateway/main.o $(BUILD)/$(b)/gateway/server.o): $(VERSION_STAMP)
+
 $(BUILD)/consentgate: $(REL_OBJS)
 	$(CC) $(CFLAGS_REL) -o $@ $^ $(LIBS)
 
