@@ -14,10 +14,10 @@
  *     slot's record in `arena` (or of its group in `groups`), read only when building and for
  *     a URL group. A lookup of a host entry compares the 62-bit key and reads nothing else:
  *     a listed host costs one memory round trip, and the table a lookup touches is 8 bytes a
- *     slot (10.7 MB at 1M domains, which a large last-level cache mostly holds). Two names with the same key would be taken for each other,
- *     a chance of ~2^-62 per probe that can only ever flag a name, never let a listed one pass
- *     (a name's own entry always matches). Building compares the strings, so a list holds no
- *     duplicates.
+ *     slot (10.7 MB at 1M domains, which a large last-level cache mostly holds). Two names
+ *     with the same key would be taken for each other, a chance of ~2^-62 per probe that can
+ *     only ever flag a name, never let a listed one pass (a name's own entry always matches).
+ *     Building compares the strings, so a list holds no duplicates.
  *   - `filter` (lists of 64K entries or more): a split-block Bloom filter of the hosts,
  *     ~1 byte per entry, that answers most clean names without touching the table.
  * At 1M domains: (8 + 4) bytes x 1.33M slots + ~22 bytes of record + 1 byte of filter, about 39
@@ -58,9 +58,9 @@ enum {
 #define KEY_MASK 0x3fffffffffffffffull /* a slot: the key, */
 #define SLOT_GROUP (1ull << 63)        /* the slot is a URL group */
 #define SLOT_SUFFIX (1ull << 62)       /* the host entry is a public suffix */
-#define GROUP_BIT 0x80000000u  /* in a slot's offset: a URL group in `groups`, not a record in `arena` */
-#define SUFFIX_BIT 0x40000000u /* in a slot's offset: the host entry is a public suffix (F_SUFFIX) */
-#define OFF_MASK 0x3fffffffu   /* a slot's offset: arena and groups stay below 1 GiB */
+#define GROUP_BIT 0x80000000u          /* in a slot's offset: a URL group in `groups`, not a record in `arena` */
+#define SUFFIX_BIT 0x40000000u         /* in a slot's offset: the host entry is a public suffix (F_SUFFIX) */
+#define OFF_MASK 0x3fffffffu           /* a slot's offset: arena and groups stay below 1 GiB */
 #define REC_HDR 4
 #define HEADER_MAX 8192
 #define UNICODE_INPUT_MAX 1024
@@ -71,7 +71,7 @@ struct st_gw_risk_list_t {
     gw_risk_action_t action;
     uint64_t version;
     int64_t updated_at_ms;
-    int refs; /* sets holding this list; changed by writers only (under writer_lock) */
+    int refs;         /* sets holding this list; changed by writers only (under writer_lock) */
     uint64_t *slots;  /* key | SLOT_GROUP | SLOT_SUFFIX; 0: empty */
     uint32_t *offs;   /* each slot's record (or with GROUP_BIT, group) offset */
     size_t cap;       /* slots (any number: a key's home slot is the high half of (its low 32 bits x cap)) */
@@ -80,8 +80,8 @@ struct st_gw_risk_list_t {
     uint8_t *groups; /* URL entries grouped by host (see build_groups), referenced by slots */
     size_t groups_len;
     uint64_t label_counts; /* bit min(n, 63): a name entry (host or URL) of n labels is listed; bit 0: an address */
-    uint32_t *filter;   /* large lists: split-block Bloom filter of the hosts, 8 words per block (NULL: none) */
-    size_t filter_mask; /* filter_mask + 1 blocks */
+    uint32_t *filter;      /* large lists: split-block Bloom filter of the hosts, 8 words per block (NULL: none) */
+    size_t filter_mask;    /* filter_mask + 1 blocks */
     uint8_t *arena;
     size_t arena_len, arena_cap;
     size_t count, hosts, ips, urls, suffixes;
@@ -93,8 +93,8 @@ struct st_gw_risk_set_t {
     size_t n;
     gw_risk_list_t *lists[GW_RISK_MAX_LISTS];
     uint8_t order[GW_RISK_MAX_LISTS]; /* list indexes by precedence: allow, block, warn, monitor */
-    uint64_t *small;   /* the keys of all lists without a filter of their own, see small_add (NULL: none) */
-    size_t small_mask; /* small_mask + 1 words */
+    uint64_t *small;                  /* the keys of all lists without a filter of their own, see small_build (NULL: none) */
+    size_t small_mask;                /* small_mask + 1 words */
 };
 
 /* ---- host normalisation ------------------------------------------------------------------ */
@@ -991,8 +991,7 @@ list_new(const char *name, gw_list_format_t format, gw_risk_action_t action, siz
     l->arena_cap = expect * 28 + 64;
     l->cap = host_slots_for(expect); /* sizes first: gw_risk_list_free() frees by them */
     if ((l->name = strdup(name)) == NULL || (l->arena = big_alloc(l->arena_cap)) == NULL ||
-        (l->slots = big_alloc(l->cap * sizeof(*l->slots))) == NULL ||
-        (l->offs = big_alloc(l->cap * sizeof(*l->offs))) == NULL) {
+        (l->slots = big_alloc(l->cap * sizeof(*l->slots))) == NULL || (l->offs = big_alloc(l->cap * sizeof(*l->offs))) == NULL) {
         gw_risk_list_free(l);
         return NULL;
     }
@@ -1227,7 +1226,8 @@ build_groups(gw_risk_list_t *l)
             ;
         len += group_host_off(rec_hlen(l->arena + offs[i])) + (j - i) * 8, ++ngroups;
     }
-    if (len > OFF_MASK || (l->groups = calloc(1, len)) == NULL || table_resize(l, 0, host_slots_for(l->hosts + l->ips + ngroups)) != 0)
+    if (len > OFF_MASK || (l->groups = calloc(1, len)) == NULL ||
+        table_resize(l, 0, host_slots_for(l->hosts + l->ips + ngroups)) != 0)
         goto Error;
     l->groups_len = len;
     len = 0;
@@ -2063,8 +2063,8 @@ gw_risk_list_info(const gw_risk_list_t *list, gw_risk_list_info_t *info)
     info->suffix_entries = list->suffixes;
     info->version = list->version;
     info->updated_at_ms = list->updated_at_ms;
-    info->memory_bytes = sizeof(*list) + list->cap * (sizeof(*list->slots) + sizeof(*list->offs)) + list->arena_cap + list->groups_len +
-                         list->header_len + strlen(list->name) + 1 +
+    info->memory_bytes = sizeof(*list) + list->cap * (sizeof(*list->slots) + sizeof(*list->offs)) + list->arena_cap +
+                         list->groups_len + list->header_len + strlen(list->name) + 1 +
                          (list->filter != NULL ? (list->filter_mask + 1) * 8 * sizeof(*list->filter) : 0);
 }
 
@@ -2367,8 +2367,8 @@ gw_risk_set_find(const gw_risk_set_t *set, const char *name, size_t *index)
  * its text; a URL group then compares its paths.
  */
 static int
-probe(const gw_risk_set_t *set, size_t li, uint64_t h, const char *name, size_t len, int exact, const char *path,
-      size_t path_len, gw_risk_verdict_t *out)
+probe(const gw_risk_set_t *set, size_t li, uint64_t h, const char *name, size_t len, int exact, const char *path, size_t path_len,
+      gw_risk_verdict_t *out)
 {
     const gw_risk_list_t *l = set->lists[li];
     for (size_t i = home_slot(h, l->cap);; i = i + 1 != l->cap ? i + 1 : 0) {
