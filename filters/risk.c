@@ -274,7 +274,7 @@ ipv4_number(const char *s, size_t n, uint64_t *v)
 static int
 ipv4_parse(const char *s, size_t n, char *out)
 {
-    uint64_t parts[4], addr = 0;
+    uint64_t parts[4] = {0}, addr = 0;
     size_t np = 0, start = 0;
     for (size_t i = 0; i <= n; ++i) {
         if (i == n || s[i] == '.') {

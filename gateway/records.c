@@ -223,7 +223,7 @@ static int on_admin_records(h2o_req_t *req, const gw_admin_caller_t *caller, h2o
     int64_t since = 0;
     h2o_iovec_t v = gw_req_query_param(req, "since");
     if (v.base != NULL && v.len != 0) {
-        char num[24], *stop = num;
+        char num[24] = "", *stop = num;
         if (v.len < sizeof(num)) { /* longer is no millisecond time */
             memcpy(num, v.base, v.len);
             num[v.len] = '\0';
