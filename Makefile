@@ -47,12 +47,14 @@ DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev \
             libsqlite3-dev libpsl-dev publicsuffix zlib1g-dev libcmocka-dev \
             python3 curl nghttp2-client openssl procps psmisc
 BENCH_PKGS := wrk nginx-light h2o privoxy valgrind sqlite3 linux-perf strace time
+# make lint (part of make test) and make format
+DEV_PKGS := cppcheck clang-format
 NORECOMMENDS_PKGS := webext-ublock-origin-chromium
 # headless Chromium for tests/browser (Playwright drives Debian's chromium; npm ci runs in tests/browser/run.sh)
 BROWSER_PKGS := chromium fonts-noto-cjk nodejs
 
 deps:
-	@tests/install-deps.sh $(DEB_PKGS) $(BENCH_PKGS) $(BROWSER_PKGS) -- $(NORECOMMENDS_PKGS)
+	@tests/install-deps.sh $(DEB_PKGS) $(DEV_PKGS) $(BENCH_PKGS) $(BROWSER_PKGS) -- $(NORECOMMENDS_PKGS)
 	@command -v npm >/dev/null || tests/install-deps.sh npm
 
 check-deps:
@@ -94,6 +96,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 test: deps
 	@$(MAKE) -j$(JOBS) --no-print-directory all asan units
+	@$(MAKE) --no-print-directory lint
 	@tests/run.sh
 
 units: $(UNIT_BINS)
@@ -163,8 +166,8 @@ format:
 	clang-format -i gateway/*.[ch] filters/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/bench/*.c
 
 lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
-	  --suppress=missingIncludeSystem $(CPPFLAGS) gateway filters
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
+	  --suppress=missingIncludeSystem $(CPPFLAGS) gateway filters && echo "lint: cppcheck found nothing"
 
 clean:
 	rm -rf $(BUILD)
