@@ -4,7 +4,9 @@
  * four list formats on real lists (URLhaus: CC0; uBlock badware: GPLv3; copies and their
  * licence lines in tests/data/risk/), public-suffix edge cases, IP literals, URL entries,
  * allow-list override and action precedence, malformed lines with their line numbers,
- * edits, serialisation round trips, atomic files and the writer helpers.
+ * edits, serialisation round trips, atomic files and the writer helpers, and a set of a
+ * large list (its own Bloom filter) and small ones (the set's shared filter) against a
+ * plain sorted-array reference.
  * Tests run from the repository root.
  */
 #include <stdarg.h>
@@ -518,6 +520,166 @@ test_table_shrinks(void **state)
     gw_risk_set_free(s);
     gw_risk_list_free(exact);
     free(text);
+}
+
+/* ---- a set of large and small lists against a reference ------------------------------- */
+
+typedef struct {
+    const char *name;
+    gw_risk_action_t action;
+    char **entries; /* sorted */
+    size_t n;
+} ref_list_t;
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static uint64_t ref_rng = 0x2545f4914f6cdd1dull;
+
+static uint64_t
+ref_rnd(void)
+{
+    ref_rng ^= ref_rng << 13, ref_rng ^= ref_rng >> 7, ref_rng ^= ref_rng << 17;
+    return ref_rng;
+}
+
+/* a random name of 1-3 labels under one of a few suffixes (some of them multi-label public suffixes) */
+static void
+ref_name(char *out, size_t cap)
+{
+    static const char *const sfx[] = {"com", "net", "co.uk", "github.io", "de", "example"};
+    size_t n = 0, labels = 1 + ref_rnd() % 3;
+    for (size_t l = 0; l != labels; ++l) {
+        size_t len = 1 + ref_rnd() % 9;
+        for (size_t k = 0; k != len; ++k)
+            out[n++] = "abcdefghijklmnopqrstuvwxyz0123456789"[ref_rnd() % 36];
+        out[n++] = '.';
+    }
+    snprintf(out + n, cap - n, "%s", sfx[ref_rnd() % 6]);
+}
+
+static char *
+ref_text(ref_list_t *r, size_t n, int with_ips)
+{
+    size_t cap = n * 48 + 16, len = 0;
+    char *text = malloc(cap), name[64];
+    assert_non_null(text);
+    r->entries = calloc(n, sizeof(*r->entries));
+    assert_non_null(r->entries);
+    for (size_t i = 0; i != n; ++i) {
+        if (with_ips && i % 10 == 0)
+            snprintf(name, sizeof(name), "10.%u.%u.%u", (unsigned)(ref_rnd() % 256), (unsigned)(ref_rnd() % 256),
+                     (unsigned)(ref_rnd() % 256));
+        else
+            ref_name(name, sizeof(name));
+        len += (size_t)snprintf(text + len, cap - len, "%s\n", name);
+        r->entries[i] = strdup(name);
+    }
+    qsort(r->entries, n, sizeof(*r->entries), cmp_str);
+    size_t k = 0; /* drop duplicates, as the list does */
+    for (size_t i = 0; i != n; ++i) {
+        if (k != 0 && strcmp(r->entries[k - 1], r->entries[i]) == 0)
+            free(r->entries[i]);
+        else
+            r->entries[k++] = r->entries[i];
+    }
+    r->n = k;
+    return text;
+}
+
+static int
+ref_has(const ref_list_t *r, const char *name)
+{
+    return bsearch(&name, r->entries, r->n, sizeof(*r->entries), cmp_str) != NULL;
+}
+
+/* what the engine must answer: lists by precedence (allow, block, warn, monitor; then set order), in each the
+ * longest listed suffix at a label boundary (an address: itself only) */
+static const char *
+ref_verdict(const ref_list_t *refs, size_t nrefs, const char *host)
+{
+    static char buf[512];
+    static const gw_risk_action_t rank[] = {GW_RISK_ALLOW, GW_RISK_BLOCK, GW_RISK_WARN, GW_RISK_MONITOR};
+    int is_ip = isdigit((unsigned char)host[strlen(host) - 1]);
+    for (size_t k = 0; k != 4; ++k) {
+        for (size_t i = 0; i != nrefs; ++i) {
+            if (refs[i].action != rank[k])
+                continue;
+            for (const char *p = host; p != NULL; p = is_ip ? NULL : strchr(p, '.')) {
+                if (*p == '.')
+                    ++p;
+                if (ref_has(&refs[i], p)) {
+                    snprintf(buf, sizeof(buf), "%s:%s:%s", gw_risk_action_name(refs[i].action), refs[i].name, p);
+                    return buf;
+                }
+            }
+        }
+    }
+    return "clean";
+}
+
+/* a list large enough for a Bloom filter of its own (>= 64K entries), two small ones (the set's shared filter), an
+ * allow list: every entry, a subdomain of every entry and as many fresh names answer as a plain reference does */
+static void
+test_lists_vs_reference(void **state)
+{
+    ref_list_t refs[4] = {{"big", GW_RISK_BLOCK, NULL, 0},
+                          {"small", GW_RISK_WARN, NULL, 0},
+                          {"ips", GW_RISK_MONITOR, NULL, 0},
+                          {"allow", GW_RISK_ALLOW, NULL, 0}};
+    const size_t sizes[4] = {70000, 600, 300, 40};
+    gw_risk_list_t *lists[4];
+    for (size_t i = 0; i != 4; ++i) {
+        char *text = ref_text(&refs[i], sizes[i], i == 2);
+        gw_risk_report_t rep;
+        lists[i] = gw_risk_list_parse(refs[i].name, GW_FMT_DOMAINS, refs[i].action, text, strlen(text), &rep);
+        assert_non_null(lists[i]);
+        assert_int_equal(rep.rejected, 0);
+        assert_int_equal(rep.entries, refs[i].n);
+        free(text);
+    }
+    gw_risk_set_t *s = gw_risk_set_new(lists, 4);
+    assert_non_null(s);
+    char host[128], want[512];
+    size_t listed = 0;
+    for (size_t i = 0; i != 4; ++i) {
+        for (size_t e = 0; e != refs[i].n; ++e) {
+            const char *kinds[2] = {refs[i].entries[e], NULL};
+            int is_ip = isdigit((unsigned char)refs[i].entries[e][strlen(refs[i].entries[e]) - 1]);
+            if (!is_ip) {
+                snprintf(host, sizeof(host), "Sub%zu.%s", e % 7, refs[i].entries[e]); /* upper case: normalised */
+                kinds[1] = host;
+            }
+            for (int k = 0; k != 2 && kinds[k] != NULL; ++k) {
+                char lower[128];
+                size_t n = strlen(kinds[k]);
+                for (size_t c = 0; c <= n; ++c)
+                    lower[c] = (char)tolower((unsigned char)kinds[k][c]);
+                snprintf(want, sizeof(want), "%s", ref_verdict(refs, 4, lower));
+                const char *got = verdict(s, kinds[k], NULL);
+                if (strcmp(got, want) != 0)
+                    fail_msg("%s: engine %s, reference %s", kinds[k], got, want);
+                listed += strcmp(want, "clean") != 0;
+            }
+        }
+    }
+    for (size_t q = 0; q != 100000; ++q) { /* fresh names: mostly clean, some land on listed parents */
+        ref_name(host, sizeof(host));
+        snprintf(want, sizeof(want), "%s", ref_verdict(refs, 4, host));
+        const char *got = verdict(s, host, NULL);
+        if (strcmp(got, want) != 0)
+            fail_msg("%s: engine %s, reference %s", host, got, want);
+    }
+    assert_true(listed > 70000);
+    gw_risk_set_free(s);
+    for (size_t i = 0; i != 4; ++i) {
+        for (size_t e = 0; e != refs[i].n; ++e)
+            free(refs[i].entries[e]);
+        free(refs[i].entries);
+    }
 }
 
 static void
@@ -1251,6 +1413,7 @@ main(void)
         cmocka_unit_test(test_ip_literals),
         cmocka_unit_test(test_label_counts),
         cmocka_unit_test(test_table_shrinks),
+        cmocka_unit_test(test_lists_vs_reference),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_url_entries),
         cmocka_unit_test(test_url_groups_vs_scan),
