@@ -1371,18 +1371,21 @@ flush(parse_ctx_t *c)
     c->npending = 0;
 }
 
+/* lab: the labels of a name entry as the normaliser hashed them (NULL: hashed here) */
 static void
-push(parse_ctx_t *c, const char *host, size_t hlen, unsigned flags, const char *path, size_t plen, int suffix, int counted)
+push(parse_ctx_t *c, const char *host, size_t hlen, unsigned flags, const char *path, size_t plen, int suffix, int counted,
+     const labels_t *lab)
 {
     pending_t *e = &c->pending[c->npending++];
     if (!(flags & (F_URL | F_IP))) {
-        /* one pass over the labels gives the entry's hash and its parent's, which the public-suffix
-         * check in flush() needs (suffix < 0: not known yet) */
-        labels_t lab;
+        /* the labels give the entry's hash and its parent's, which the public-suffix check in flush() needs
+         * (suffix < 0: not known yet) */
+        labels_t own;
         uint64_t hs[MAX_LABELS];
-        label_hashes(host, hlen, &lab);
-        level_hashes(&lab, hs);
-        e->hash = hs[0], e->parent_hash = lab.n > 1 ? hs[1] : 0;
+        if (lab == NULL)
+            label_hashes(host, hlen, &own), lab = &own;
+        level_hashes(lab, hs);
+        e->hash = hs[0], e->parent_hash = lab->n > 1 ? hs[1] : 0;
     } else {
         e->hash = entry_hash(host, hlen, flags, path, plen);
         suffix = 0; /* URLs and addresses are never public suffixes */
@@ -1428,10 +1431,12 @@ reject(parse_ctx_t *c, const char *text, size_t len)
     }
 }
 
+/* lab: see push() */
 static void
-add(parse_ctx_t *c, const char *host, size_t hlen, gw_risk_host_kind_t kind, unsigned flags, const char *path, size_t plen)
+add(parse_ctx_t *c, const char *host, size_t hlen, gw_risk_host_kind_t kind, unsigned flags, const char *path, size_t plen,
+    const labels_t *lab)
 {
-    push(c, host, hlen, kind != GW_RISK_HOST_NAME ? flags | F_IP : flags, path, plen, -1, 1);
+    push(c, host, hlen, kind != GW_RISK_HOST_NAME ? flags | F_IP : flags, path, plen, -1, 1, lab);
 }
 
 static int
@@ -1479,16 +1484,17 @@ parse_domains(parse_ctx_t *c, const char *s, size_t n)
     size_t len = n;
     char host[GW_RISK_HOST_MAX + 1];
     gw_risk_host_kind_t kind;
+    labels_t lab;
     int hlen;
     trim(&s, &n);
     cut_hash_comment(s, &n);
     if (n == 0)
         return;
-    if (has_space_or_ctl(s, n) || (hlen = gw_risk_normalize_host(s, n, 0, host, &kind)) < 0) {
+    if (has_space_or_ctl(s, n) || (hlen = normalize(s, n, 0, host, &kind, &lab)) < 0) {
         reject(c, line, len);
         return;
     }
-    add(c, host, (size_t)hlen, kind, 0, NULL, 0);
+    add(c, host, (size_t)hlen, kind, 0, NULL, 0, &lab);
 }
 
 static int
@@ -1567,9 +1573,10 @@ parse_hosts(parse_ctx_t *c, const char *s, size_t n)
     for (size_t i = 1; i != nt; ++i) {
         char host[GW_RISK_HOST_MAX + 1];
         gw_risk_host_kind_t hk;
+        labels_t lab;
         int hlen;
-        if ((hlen = gw_risk_normalize_host(tok[i], tlen[i], 0, host, &hk)) > 0 && !is_boilerplate_host(host, (size_t)hlen))
-            add(c, host, (size_t)hlen, hk, 0, NULL, 0);
+        if ((hlen = normalize(tok[i], tlen[i], 0, host, &hk, &lab)) > 0 && !is_boilerplate_host(host, (size_t)hlen))
+            add(c, host, (size_t)hlen, hk, 0, NULL, 0, &lab);
     }
     return;
 Reject:
@@ -1614,6 +1621,7 @@ parse_abp(parse_ctx_t *c, const char *s, size_t n)
     size_t len = n, hostlen;
     char host[GW_RISK_HOST_MAX + 1];
     gw_risk_host_kind_t kind;
+    labels_t lab;
     unsigned flags = 0;
     int hlen, with_options = 0, quoted = 0;
 
@@ -1629,9 +1637,9 @@ parse_abp(parse_ctx_t *c, const char *s, size_t n)
         for (size_t i = 0; i != n; ++i)
             if (strchr("/^*|$=,&?", s[i]) != NULL)
                 goto Skip;
-        if ((hlen = gw_risk_normalize_host(s, n, 0, host, &kind)) < 0)
+        if ((hlen = normalize(s, n, 0, host, &kind, &lab)) < 0)
             goto Reject;
-        add(c, host, (size_t)hlen, kind, 0, NULL, 0);
+        add(c, host, (size_t)hlen, kind, 0, NULL, 0, &lab);
         return;
     }
     pat = s + 2, end = s + n;
@@ -1678,10 +1686,10 @@ parse_abp(parse_ctx_t *c, const char *s, size_t n)
         goto Reject;
     if (p == end && (pat[hostlen - 1] == '.' || pat[hostlen - 1] == '-' || memchr(pat, '.', hostlen) == NULL))
         goto Skip; /* `||name.$doc`, `||name-$doc`, `||name$doc`: a prefix of many host names, not one */
-    if ((hlen = gw_risk_normalize_host(pat, hostlen, 0, host, &kind)) < 0)
+    if ((hlen = normalize(pat, hostlen, 0, host, &kind, &lab)) < 0)
         goto Reject;
     if (p == end || ((size_t)(end - p) == 1 && (*p == '^' || *p == '|')) || ((size_t)(end - p) == 2 && memcmp(p, "^|", 2) == 0)) {
-        add(c, host, (size_t)hlen, kind, 0, NULL, 0);
+        add(c, host, (size_t)hlen, kind, 0, NULL, 0, &lab);
     } else if (*p == '/') {
         size_t plen;
         if (end[-1] == '|')
@@ -1694,7 +1702,7 @@ parse_abp(parse_ctx_t *c, const char *s, size_t n)
                 goto Skip; /* wildcards and separators inside the path */
         if (plen > GW_RISK_PATH_MAX)
             goto Reject;
-        add(c, host, (size_t)hlen, kind, F_URL | F_SUB | flags, p, plen);
+        add(c, host, (size_t)hlen, kind, F_URL | F_SUB | flags, p, plen, NULL);
     } else {
         goto Skip;
     }
@@ -1770,7 +1778,7 @@ parse_urls(parse_ctx_t *c, const char *s, size_t n)
         goto Reject;
     memcpy(path + plen, rest, (size_t)(end - rest));
     plen += (size_t)(end - rest);
-    add(c, host, (size_t)hlen, kind, F_URL, path, plen);
+    add(c, host, (size_t)hlen, kind, F_URL, path, plen, NULL);
     return;
 Reject:
     reject(c, line, len);
@@ -1929,7 +1937,7 @@ gw_risk_list_edit(const gw_risk_list_t *old, const gw_risk_str_t *add_items, siz
             ++c.rep->removed;
             continue;
         }
-        push(&c, rec_host(r), rec_hlen(r), r[1], rec_path(r), rec_plen(r), (r[1] & F_SUFFIX) != 0, 0);
+        push(&c, rec_host(r), rec_hlen(r), r[1], rec_path(r), rec_plen(r), (r[1] & F_SUFFIX) != 0, 0, NULL);
     }
     for (size_t off = 1; off < rm->arena_len; off += rec_size(rm->arena + off))
         c.rep->not_found += !(rm->arena[off + 1] & F_MARK);
