@@ -1120,11 +1120,13 @@ small_may_hold(const gw_risk_set_t *s, uint64_t key)
     return (s->small[w] & b) == b;
 }
 
-/* builds s->small from the small lists' keys; without memory lookups probe every small list, only slower */
+/* builds s->small from the small lists' keys (what s->small held is not s's); without memory lookups probe every
+ * small list, only slower */
 static void
 small_build(gw_risk_set_t *s)
 {
     size_t keys = 0, words = 1, w;
+    s->small = NULL, s->small_mask = 0;
     for (size_t i = 0; i != s->n; ++i)
         if (s->lists[i]->filter == NULL)
             keys += s->lists[i]->hosts + s->lists[i]->ips + s->lists[i]->urls; /* (groups: at most urls) */
@@ -2296,6 +2298,14 @@ set_order(gw_risk_set_t *s)
                 s->order[k++] = (uint8_t)i;
 }
 
+/* what a set derives from its lists: the order of precedence and the small lists' filter */
+static void
+set_index(gw_risk_set_t *s)
+{
+    set_order(s);
+    small_build(s);
+}
+
 static int64_t
 now_ms(void)
 {
@@ -2326,8 +2336,7 @@ gw_risk_set_new(gw_risk_list_t *const *lists, size_t n)
         if (lists[i]->version == 0)
             lists[i]->version = 1, lists[i]->updated_at_ms = now_ms();
     }
-    set_order(s);
-    small_build(s);
+    set_index(s);
     return s;
 }
 
@@ -2434,13 +2443,16 @@ gw_risk_check(const gw_risk_set_t *set, const char *host, size_t len, const char
         lens[lev] = kind != GW_RISK_HOST_NAME ? 1 : 1ull << (lab.n - lev < 63 ? lab.n - lev : 63);
         small[lev] = set->small == NULL || small_may_hold(set, hs[lev]);
     }
-    /* the memory this lookup may need, requested at once: filter blocks and slots of every level and list (a
-     * listed host waits for one round trip, a clean host for the filter only) */
+    /* a level is looked for in a list that has entries of its length and, for a small list, when the set's filter
+     * lets it through (a list with a filter of its own asks that, below) */
+#define CANDIDATE(l, lev) (((l)->label_counts & lens[lev]) != 0 && ((l)->filter != NULL || small[lev]))
+    /* the memory this lookup may need, requested at once: filter blocks and slots of every candidate level and list
+     * (a listed host waits for one round trip, a clean host for the filter only) */
     for (size_t k = 0; k != set->n; ++k) {
         const gw_risk_list_t *l = set->lists[k];
         uint32_t key;
         for (size_t lev = 0; lev != nlev; ++lev) {
-            if (!(l->label_counts & lens[lev]) || (l->filter == NULL && !small[lev]))
+            if (!CANDIDATE(l, lev))
                 continue;
             if (l->filter != NULL)
                 __builtin_prefetch(filter_block(l, hs[lev], &key));
@@ -2451,10 +2463,11 @@ gw_risk_check(const gw_risk_set_t *set, const char *host, size_t len, const char
         size_t li = set->order[k];
         const gw_risk_list_t *l = set->lists[li];
         for (size_t lev = 0; lev != nlev && l->count != 0; ++lev)
-            if ((l->label_counts & lens[lev]) && (l->filter != NULL ? filter_may_hold(l, hs[lev]) : small[lev]) &&
+            if (CANDIDATE(l, lev) && filter_may_hold(l, hs[lev]) &&
                 probe(set, li, hs[lev], buf + lab.start[lev], (size_t)n - lab.start[lev], lev == 0, path, path_len, out))
                 return 1;
     }
+#undef CANDIDATE
     return 0;
 }
 
@@ -2494,9 +2507,7 @@ replace_locked(gw_risk_set_t **slot, gw_risk_list_t *list, char *err, size_t err
     list->version = old->version + 1;
     list->updated_at_ms = now_ms();
     next->lists[idx] = list;
-    set_order(next);
-    next->small = NULL, next->small_mask = 0; /* (the copy shared cur's) */
-    small_build(next);
+    set_index(next); /* (the copy's small filter was cur's) */
     publish_locked(slot, next);
     return 0;
 }

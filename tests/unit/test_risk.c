@@ -495,15 +495,13 @@ test_table_shrinks(void **state)
         len += (size_t)snprintf(text + len, cap - len, "n%d.example\n", i % 200);
     gw_risk_report_t rep;
     gw_risk_list_info_t big, small;
-    gw_risk_list_t *dup = gw_risk_list_parse("dup", GW_FMT_DOMAINS, GW_RISK_BLOCK, text, len, &rep);
-    assert_non_null(dup);
+    gw_risk_list_t *dup = parse("dup", GW_FMT_DOMAINS, GW_RISK_BLOCK, text, &rep);
     assert_int_equal(rep.entries, 200);
     assert_int_equal(rep.duplicates, 20000 - 200);
     len = 0;
     for (int i = 0; i != 200; ++i)
         len += (size_t)snprintf(text + len, cap - len, "n%d.example\n", i);
-    gw_risk_list_t *exact = gw_risk_list_parse("exact", GW_FMT_DOMAINS, GW_RISK_BLOCK, text, len, NULL);
-    assert_non_null(exact);
+    gw_risk_list_t *exact = parse("exact", GW_FMT_DOMAINS, GW_RISK_BLOCK, text, NULL);
     gw_risk_list_info(dup, &big);
     gw_risk_list_info(exact, &small);
     /* no bigger than the list sized for its 200 entries from the start (unshrunk, its table would hold 26,684
@@ -590,6 +588,13 @@ ref_text(ref_list_t *r, size_t n, int with_ips)
     return text;
 }
 
+/* the generated addresses are the only names that end in a digit */
+static int
+ref_is_ip(const char *name)
+{
+    return isdigit((unsigned char)name[strlen(name) - 1]);
+}
+
 static int
 ref_has(const ref_list_t *r, const char *name)
 {
@@ -603,7 +608,7 @@ ref_verdict(const ref_list_t *refs, size_t nrefs, const char *host)
 {
     static char buf[512];
     static const gw_risk_action_t rank[] = {GW_RISK_ALLOW, GW_RISK_BLOCK, GW_RISK_WARN, GW_RISK_MONITOR};
-    int is_ip = isdigit((unsigned char)host[strlen(host) - 1]);
+    int is_ip = ref_is_ip(host);
     for (size_t k = 0; k != 4; ++k) {
         for (size_t i = 0; i != nrefs; ++i) {
             if (refs[i].action != rank[k])
@@ -635,21 +640,18 @@ test_lists_vs_reference(void **state)
     for (size_t i = 0; i != 4; ++i) {
         char *text = ref_text(&refs[i], sizes[i], i == 2);
         gw_risk_report_t rep;
-        lists[i] = gw_risk_list_parse(refs[i].name, GW_FMT_DOMAINS, refs[i].action, text, strlen(text), &rep);
-        assert_non_null(lists[i]);
+        lists[i] = parse(refs[i].name, GW_FMT_DOMAINS, refs[i].action, text, &rep);
         assert_int_equal(rep.rejected, 0);
         assert_int_equal(rep.entries, refs[i].n);
         free(text);
     }
-    gw_risk_set_t *s = gw_risk_set_new(lists, 4);
-    assert_non_null(s);
+    gw_risk_set_t *s = set_of(4, lists[0], lists[1], lists[2], lists[3]);
     char host[128], want[512];
     size_t listed = 0;
     for (size_t i = 0; i != 4; ++i) {
         for (size_t e = 0; e != refs[i].n; ++e) {
             const char *kinds[2] = {refs[i].entries[e], NULL};
-            int is_ip = isdigit((unsigned char)refs[i].entries[e][strlen(refs[i].entries[e]) - 1]);
-            if (!is_ip) {
+            if (!ref_is_ip(refs[i].entries[e])) {
                 snprintf(host, sizeof(host), "Sub%zu.%s", e % 7, refs[i].entries[e]); /* upper case: normalised */
                 kinds[1] = host;
             }
