@@ -50,9 +50,10 @@ struct st_gw_html_t {
     uint8_t mode, tstate, cstate, is_end, tag_drop, tag_remove, injected, ended;
     uint8_t raw_id, sstate, dashes, cand, cand_n, pend_len, text_cb, holding;
     /* the tag being scanned: lower-cased name prefix, full-name hash, id, '<' offset */
-    uint8_t id;
+    uint8_t id, hash_lazy; /* hash_lazy: name_hash not computed yet; the name is at name_at */
     char tname[TNAME_MAX + 1];
     size_t name_total;
+    const char *name_at; /* whole_tag's tags: the name in the current chunk (valid until tag_done returns) */
     uint64_t name_hash, tag_offset, cand_offset, held_offset;
     uint64_t raw_hash;   /* name hash of the raw-text element being read */
     uint32_t skip_depth; /* > 0 inside a removed element */
@@ -559,6 +560,21 @@ emit_start_tag(gw_html_t *h, gw_html_tag_t *tag, int in_tbuf, const char *cur)
         h->tlen = 0;
 }
 
+/* The full-name hash of the tag being read (whole_tag leaves it to the few tags that need it: those
+ * starting or inside a removal, and raw-text elements). */
+static uint64_t
+name_hash(gw_html_t *h)
+{
+    if (h->hash_lazy) {
+        uint64_t hash = FNV_OFFSET;
+        for (size_t i = 0; i != h->name_total; ++i)
+            hash = (hash ^ lower((unsigned char)h->name_at[i])) * FNV_PRIME;
+        h->name_hash = hash;
+        h->hash_lazy = 0;
+    }
+    return h->name_hash;
+}
+
 /* ---- element effects ---------------------------------------------------------------------- */
 
 /* After a start tag: begins a removal, counts nesting inside one, enters raw text. */
@@ -568,9 +584,9 @@ start_effects(gw_html_t *h, int removed)
     if (removed) {
         if (!is_void(h->id)) {
             h->skip_depth = 1;
-            h->skip_hash = h->name_hash;
+            h->skip_hash = name_hash(h);
         }
-    } else if (h->skip_depth != 0 && h->name_hash == h->skip_hash) {
+    } else if (h->skip_depth != 0 && name_hash(h) == h->skip_hash) {
         ++h->skip_depth;
     }
     switch (raw_kind(h->id)) {
@@ -578,7 +594,7 @@ start_effects(gw_html_t *h, int removed)
     case RAW_TEXT:
         h->mode = M_RAW;
         h->raw_id = h->id;
-        h->raw_hash = h->name_hash;
+        h->raw_hash = name_hash(h);
         h->sstate = S_DATA;
         h->dashes = 0;
         h->cand = K_NONE;
@@ -597,7 +613,7 @@ static int
 end_effects(gw_html_t *h)
 {
     if (h->skip_depth != 0) {
-        if (h->name_hash == h->skip_hash)
+        if (name_hash(h) == h->skip_hash)
             --h->skip_depth;
         return 1;
     }
@@ -698,6 +714,7 @@ begin_tag(gw_html_t *h, int is_end)
     h->is_end = (uint8_t)is_end;
     h->name_total = 0;
     h->name_hash = FNV_OFFSET;
+    h->hash_lazy = 0;
     h->tag_drop = h->tag_remove = 0;
 }
 
@@ -824,29 +841,26 @@ Done:
 
 /*
  * The common case of a tag: all of it, up to GW_HTML_MAX_TAG bytes, in this chunk. Walks the
- * states of tag_scan (same transitions, same name hash) as straight loops from the '<' at p;
+ * states of tag_scan (same transitions; the name hash left to name_hash()) as straight loops from the '<' at p;
  * returns the tag's '>' with the tag begun as begin_tag and name_done leave it, or NULL when the
  * tag does not end before lim, the state untouched but for tname (tag_scan then starts over).
  */
 static const char *
 whole_tag(gw_html_t *h, const char *p, const char *lim, int is_end)
 {
-    const char *s = p + 1 + is_end;
+    const char *s = p + 1 + is_end, *name = s;
     size_t total = 0;
-    uint64_t hash = FNV_OFFSET;
     unsigned char c;
 
-    for (;; ++s) { /* T_NAME */
+    for (;; ++s) { /* T_NAME (the name hash is left to name_hash()) */
         if (s == lim)
             return NULL;
         c = (unsigned char)*s;
         if (is_ws(c) || c == '/' || c == '>')
             break;
-        c = lower(c);
         if (total < TNAME_MAX)
-            h->tname[total] = (char)c;
+            h->tname[total] = (char)lower(c);
         ++total;
-        hash = (hash ^ c) * FNV_PRIME;
     }
 #define NEXT()                                                                                                                     \
     do {                                                                                                                           \
@@ -882,7 +896,8 @@ whole_tag(gw_html_t *h, const char *p, const char *lim, int is_end)
 #undef NEXT
     begin_tag(h, is_end);
     h->name_total = total;
-    h->name_hash = hash;
+    h->name_at = name;
+    h->hash_lazy = 1;
     name_done(h);
     return s;
 }

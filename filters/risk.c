@@ -291,8 +291,17 @@ ipv4_parse(const char *s, size_t n, char *out)
     if (parts[np - 1] >= (1ull << (8 * (5 - np))))
         return -1;
     addr |= parts[np - 1];
-    return sprintf(out, "%u.%u.%u.%u", (unsigned)(addr >> 24), (unsigned)(addr >> 16) & 255, (unsigned)(addr >> 8) & 255,
-                   (unsigned)addr & 255);
+    char *d = out; /* dotted decimal, as "%u.%u.%u.%u" (no sprintf: hosts of every page go through here) */
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        unsigned b = (unsigned)(addr >> shift) & 255;
+        if (b >= 100)
+            *d++ = (char)('0' + b / 100);
+        if (b >= 10)
+            *d++ = (char)('0' + b / 10 % 10);
+        *d++ = (char)('0' + b % 10);
+        *d++ = shift != 0 ? '.' : '\0';
+    }
+    return (int)(d - 1 - out);
 }
 
 static int

@@ -153,6 +153,9 @@ static const struct {
     {"0177.0.0.01", 0, "127.0.0.1", GW_RISK_HOST_IPV4},
     {"0X7F000001", 0, "127.0.0.1", GW_RISK_HOST_IPV4},
     {"1.2.65535", 0, "1.2.255.255", GW_RISK_HOST_IPV4},
+    {"4294967295", 0, "255.255.255.255", GW_RISK_HOST_IPV4},
+    {"0.100.0x0a.0143", 0, "0.100.10.99", GW_RISK_HOST_IPV4}, /* one-, two- and three-digit bytes, zeros inside */
+    {"0x6400a01", 0, "6.64.10.1", GW_RISK_HOST_IPV4},
     {"\xef\xbc\x91.2.3.4", 0, "1.2.3.4", GW_RISK_HOST_IPV4}, /* fullwidth digit one */
     {"256.1.1.1", 0, NULL, 0},
     {"1.2.3.4.5", 0, NULL, 0},
