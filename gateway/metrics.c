@@ -167,6 +167,11 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
                       offsetof(gw_metrics_t, beacons_would_answer));
     emit_per_category(&o, conf, "cg_tags_neutralised_total", "Tracker tags made inert in HTML, by category.",
                       offsetof(gw_metrics_t, tags_neutralised));
+    emit(&o, "# HELP cg_html_unreadable_total HTML pages in a content encoding the rewriter cannot read, passed through unchanged.\n"
+             "# TYPE cg_html_unreadable_total counter\ncg_html_unreadable_total %llu\n"
+             "# HELP cg_html_oversized_removed_total Active-content start tags (script, iframe, …) too long to check, removed.\n"
+             "# TYPE cg_html_oversized_removed_total counter\ncg_html_oversized_removed_total %llu\n",
+         (unsigned long long)SUM(html_unreadable), (unsigned long long)SUM(html_oversized_removed));
     emit(&o, "# HELP cg_risk_subresources_total Subresources of risk-listed sites in pages, by action.\n"
              "# TYPE cg_risk_subresources_total counter\n"
              "cg_risk_subresources_total{action=\"removed\"} %llu\ncg_risk_subresources_total{action=\"warned\"} %llu\n"

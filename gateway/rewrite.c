@@ -304,11 +304,11 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
     switch (tag->id) {
     case GW_HTML_TAG_SCRIPT:
         if ((n = attr_url(self, tag, H2O_STRLIT("src"), 0)) != 0) {
-            if ((cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0) {
+            if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+                return GW_HTML_REMOVE;
+            if ((cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0)
                 neutralise(tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
-                return GW_HTML_KEEP;
-            }
-            return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
+            return GW_HTML_KEEP;
         }
         /* inline: hold its content to look for tracker loaders, unless nothing could be refused */
         return (self->ctx->granted & gw_consent_all_mask()) != gw_consent_all_mask() && is_js_type(tag) ? GW_HTML_HOLD
@@ -316,14 +316,16 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
     case GW_HTML_TAG_IFRAME:
         if ((n = attr_url(self, tag, H2O_STRLIT("src"), 0)) == 0)
             return GW_HTML_KEEP;
-        if ((cat = refused_category(self, n, GW_ABP_SUBDOCUMENT)) >= 0) {
+        if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+            return GW_HTML_REMOVE;
+        if ((cat = refused_category(self, n, GW_ABP_SUBDOCUMENT)) >= 0)
             neutralise(tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
-            return GW_HTML_KEEP;
-        }
-        return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
+        return GW_HTML_KEEP;
     case GW_HTML_TAG_IMG:
         if ((n = attr_url(self, tag, H2O_STRLIT("src"), 0)) == 0)
             return GW_HTML_KEEP;
+        if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+            return GW_HTML_REMOVE;
         if ((cat = refused_category(self, n, GW_ABP_IMAGE)) < 0 && is_one_pixel(tag)) {
             /* an unlisted 1x1 image from another site is a web beacon of the ping category */
             h2o_iovec_t ph = self->page_host;
@@ -334,24 +336,22 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
                     gw_metrics_add(&gw_metrics->tags_neutralised[cat], 1);
             }
         }
-        if (cat >= 0) {
+        if (cat >= 0)
             neutralise(tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
-            return GW_HTML_KEEP;
-        }
-        return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
+        return GW_HTML_KEEP;
     case GW_HTML_TAG_LINK: {
         gw_html_attr_t rel;
         if ((n = attr_url(self, tag, H2O_STRLIT("href"), 0)) == 0)
             return GW_HTML_KEEP;
+        if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+            return GW_HTML_REMOVE;
         if (gw_html_attr_find(tag, H2O_STRLIT("rel"), &rel) && rel.value != NULL &&
             (h2o_strstr(rel.value, rel.value_len, H2O_STRLIT("preconnect")) != SIZE_MAX ||
              h2o_strstr(rel.value, rel.value_len, H2O_STRLIT("prefetch")) != SIZE_MAX ||
              h2o_strstr(rel.value, rel.value_len, H2O_STRLIT("preload")) != SIZE_MAX) &&
-            (cat = refused_category(self, n, GW_ABP_OTHER)) >= 0) {
+            (cat = refused_category(self, n, GW_ABP_OTHER)) >= 0)
             neutralise(tag, H2O_STRLIT("href"), H2O_STRLIT("data-cg-href"), cat);
-            return GW_HTML_KEEP;
-        }
-        return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
+        return GW_HTML_KEEP;
     }
     case GW_HTML_TAG_A:
     case GW_HTML_TAG_AREA: {
@@ -479,6 +479,86 @@ static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx)
     return h2o_iovec_init(w.buf, w.len);
 }
 
+/* 1 when an Accept-Encoding value lists gzip (or x-gzip) with a q-value other than 0 */
+static int lists_gzip(const char *v, size_t len)
+{
+    h2o_iovec_t iter = h2o_iovec_init(v, len);
+    const char *tok;
+    size_t tok_len;
+    while ((tok = h2o_next_token(&iter, ',', &tok_len, NULL)) != NULL) {
+        size_t n = 0;
+        while (n != tok_len && tok[n] != ';' && tok[n] != ' ' && tok[n] != '\t')
+            ++n;
+        if (!h2o_lcstris(tok, n, H2O_STRLIT("gzip")) && !h2o_lcstris(tok, n, H2O_STRLIT("x-gzip")))
+            continue;
+        /* a parameter "q=0", "q=0.", "q=0.0", … refuses it */
+        const char *q = tok + n, *end = tok + tok_len;
+        int refused = 0;
+        while ((q = memchr(q, '=', (size_t)(end - q))) != NULL) {
+            const char *k = q - 1;
+            while (k > tok + n && (*k == ' ' || *k == '\t'))
+                --k;
+            if ((*k | 0x20) == 'q') {
+                const char *d = q + 1;
+                while (d != end && (*d == ' ' || *d == '\t'))
+                    ++d;
+                if (d != end && *d == '0') {
+                    refused = 1;
+                    for (++d; d != end && *d != ';' && *d != ' '; ++d)
+                        if (*d != '.' && *d != '0')
+                            refused = 0;
+                }
+            }
+            ++q;
+        }
+        if (!refused)
+            return 1;
+    }
+    return 0;
+}
+
+/* Sec-Fetch-Dest values of requests whose answer a browser never renders as a page */
+static int is_subresource_dest(h2o_req_t *req)
+{
+    static const char *const dests[] = {"script", "style", "image", "font", "audio", "video", "track", "manifest", "worker",
+                                        "sharedworker", "serviceworker", "audioworklet", "paintworklet", "xslt", "report"};
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-fetch-dest"), -1);
+    if (i == -1)
+        return 0;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    for (size_t k = 0; k != sizeof(dests) / sizeof(dests[0]); ++k)
+        if (h2o_lcstris(v.base, v.len, dests[k], strlen(dests[k])))
+            return 1;
+    return 0;
+}
+
+/*
+ * The rewriter reads identity and gzip bodies only: a request that may come back as a page asks the origin for
+ * gzip (when the client takes it) or for no encoding, never for br, zstd or deflate, which the origin would
+ * otherwise be free to pick and the page would then pass through unread. Requests a browser makes for scripts,
+ * styles, images, fonts, … (Sec-Fetch-Dest) keep the client's Accept-Encoding.
+ */
+static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    (void)ctx;
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_ENCODING, -1);
+    if (!gw_rt.conf.html.rewrite || i == -1 || is_subresource_dest(req))
+        return 0;
+    int gzip = 0, count = 0, just_gzip = 0;
+    for (; i != -1; i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_ENCODING, i), ++count) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        gzip |= lists_gzip(v.base, v.len);
+        just_gzip = h2o_memis(v.base, v.len, H2O_STRLIT("gzip"));
+    }
+    if (count == 1 && just_gzip)
+        return 0; /* already what the origin should see */
+    for (i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_ENCODING, i)) != -1;)
+        i = h2o_delete_header(&req->headers, i) - 1;
+    if (gzip)
+        h2o_add_header(&req->pool, &req->headers, H2O_TOKEN_ACCEPT_ENCODING, NULL, H2O_STRLIT("gzip"));
+    return 0;
+}
+
 static int is_html(h2o_req_t *req)
 {
     ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
@@ -501,7 +581,18 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     if ((ce = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_ENCODING, -1)) != -1 &&
         !h2o_lcstris(req->res.headers.entries[ce].value.base, req->res.headers.entries[ce].value.len, H2O_STRLIT("gzip"))) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
-        return; /* an encoding we cannot read: untouched */
+        /* an encoding we cannot read although the request asked for none (on_request): untouched, and counted */
+        if (gw_metrics != NULL)
+            gw_metrics_add(&gw_metrics->html_unreadable, 1);
+        static __thread int warned; /* once per thread: the counter tells the rest */
+        if (!warned) {
+            warned = 1;
+            gw_warn("rewrite: %.*s came back with Content-Encoding %.*s, which the rewriter cannot read: passed through unchanged "
+                    "(further cases are counted in cg_html_unreadable_total)",
+                    (int)req->path.len, req->path.base, (int)req->res.headers.entries[ce].value.len,
+                    req->res.headers.entries[ce].value.base);
+        }
+        return;
     }
     /* per-response CSP nonce: 16 random bytes, base64url (without one the page is not rewritten) */
     uint8_t rnd[16];
@@ -549,6 +640,7 @@ int gw_rewrite_init(void)
     callbacks.on_tag_ids = 1ull << GW_HTML_TAG_SCRIPT | 1ull << GW_HTML_TAG_IFRAME | 1ull << GW_HTML_TAG_IMG | 1ull << GW_HTML_TAG_LINK |
                            1ull << GW_HTML_TAG_A | 1ull << GW_HTML_TAG_AREA | 1ull << GW_HTML_TAG_FORM;
     callbacks.on_held = on_held;
+    gw_front_add_request_stage(on_request);
     gw_front_add_response_stage(on_response);
     return 0;
 }

@@ -31,6 +31,9 @@ a Content-Type given that way replaces the default one):
   /__origin/html?file=NAME            tests/data/NAME, else <site>/NAME, as text/html (repeat=N: N
                                       times over, in one body)
   /__origin/gzip-html[?file=NAME]     an HTML page, gzip-encoded when Accept-Encoding has gzip
+  /__origin/encoded-html              the gzip-html page in the first coding of Accept-Encoding it
+                                      knows, as an origin that prefers the newest would pick: br and
+                                      zstd (stand-in bytes: the stdlib has no codec), deflate, gzip
   /__origin/headers?h=Name:value&...  an empty-ish 200 with the given response headers
   /__origin/log                       the log lines received so far, as a JSON array
 Beacon endpoints of the demo site: /collect (GET: 43-byte GIF, other methods: 204),
@@ -54,6 +57,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -384,6 +388,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self.accepts_gzip():
                 page = gzip.compress(page)
                 hdrs.insert(0, ("Content-Encoding", "gzip"))
+            self.send(200, page, "text/html; charset=utf-8", hdrs)
+        elif name == "encoded-html":
+            offered = [p.split(";")[0].strip().lower() for p in (self.headers.get("Accept-Encoding") or "").split(",")]
+            hdrs = [("Vary", "Accept-Encoding")] + extra
+            page = GZIP_DEFAULT_PAGE
+            for coding in ("br", "zstd", "deflate", "gzip"):
+                if coding in offered:
+                    page = {"br": b"\x1b\x00stand-in br bytes", "zstd": b"\x28\xb5\x2f\xfdstand-in zstd bytes",
+                            "deflate": zlib.compress(page), "gzip": gzip.compress(page)}[coding]
+                    hdrs.insert(0, ("Content-Encoding", coding))
+                    break
             self.send(200, page, "text/html; charset=utf-8", hdrs)
         elif name == "headers":
             self.send(200, b"headers sent\n", headers=extra)

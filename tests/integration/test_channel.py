@@ -22,7 +22,9 @@ class ChannelTest(GatewayTestCase):
         {"name": "risky", "file": "risky.txt", "format": "hosts", "action": "warn"},
         {"name": "paths", "file": "paths.txt", "format": "urls", "action": "block"},
         {"name": "allow", "file": "allow.txt", "format": "domains", "action": "allow"}]},
-        "channel": {"csp": "enforce", "audit_log": "audit.log"}}
+        "channel": {"csp": "enforce", "audit_log": "audit.log"},
+        # a tracker list naming a block-listed host: the block list wins (the tag is removed, not made re-activatable)
+        "trackers": {"lists": [{"name": "local", "file": "trackers.txt", "format": "abp", "category": "marketing"}]}}
 
     start_gateway = False
 
@@ -42,6 +44,8 @@ class ChannelTest(GatewayTestCase):
             f.write("files.example/malware/\n")
         with open(os.path.join(d, "allow.txt"), "w") as f:
             f.write("safe.evil.example\n")
+        with open(os.path.join(d, "trackers.txt"), "w") as f:
+            f.write("||tracker.evil.example^\n||img.evil.example^\n")
 
     def admin(self, path, **kw):
         kw.setdefault("headers", AUTH)
@@ -216,6 +220,10 @@ class ChannelTest(GatewayTestCase):
         self.assertNotIn("cdn.evil.example/inject.js", html)
         self.assertNotIn("evil.example/frame", html)
         self.assertNotIn("evil.example/steal", html)
+        # an image, a preconnect and a script that are also on a tracker list: removed, never left re-activatable
+        for host in ("img.evil.example", "fonts.evil.example", "tracker.evil.example"):
+            self.assertNotIn(host, html)
+        self.assertEqual(html.count("consentgate: removed"), 6, html)  # 2 scripts, iframe, img, link, form
         self.assertIn("consentgate: removed", html)
         self.assertIn("after", html, "content after a removed element survives")
         self.assertIn('src="https://risky.example/banner.png"', html, "warn-listed subresources load (counted)")

@@ -14,6 +14,12 @@ MARKETING = os.path.join(ROOT, "tests", "data", "abp", "local-marketing.txt")
 GTAG = "https://www.googletagmanager.com/gtag/js?id=G-ABC123"
 
 
+def metric(gw, name):
+    r = curl(gw.admin_url("/admin/metrics"), headers=["Authorization: Bearer " + ADMIN_TOKEN])
+    m = re.search(r"^%s (\d+)$" % re.escape(name), r.text, re.M)
+    return int(m.group(1)) if m else None
+
+
 def scripts(html):
     return re.findall(r"<script\b[^>]*>", html, re.I)
 
@@ -87,6 +93,37 @@ class RewriteTest(GatewayTestCase):
         self.assertIn('src="/__consent/banner.js"', html)
         e = self.origin.assert_reached("t=gz")
         self.assertTrue(any("gzip" in v for v in self.origin.header(e, "Accept-Encoding")))
+
+    def test_accept_encoding_narrowed_to_what_the_rewriter_reads(self):
+        browser = "gzip, deflate, br, zstd"
+        r = curl(self.gw.url("/__origin/encoded-html?t=ae-browser"), headers=["Accept-Encoding: " + browser])
+        e = self.origin.assert_reached("t=ae-browser")
+        self.assertEqual(self.origin.header(e, "Accept-Encoding"), ["gzip"], "br, zstd and deflate are not asked for")
+        self.assertEqual(r.header("Content-Encoding"), "gzip")
+        html = gzip.decompress(r.body).decode()
+        self.assertIn('src="/__consent/banner.js"', html)
+        gtag = [t for t in scripts(html) if "googletagmanager" in t]
+        self.assertEqual(len(gtag), 1, scripts(html))
+        self.assertIn('type="text/plain"', gtag[0], "the tracker is inert although the browser offered br")
+        for label, offered in (("br-only", "br"), ("gzip-refused", "gzip;q=0, deflate"), ("zstd", "zstd;q=1.0")):
+            r = curl(self.gw.url("/__origin/encoded-html?t=ae-" + label), headers=["Accept-Encoding: " + offered])
+            e = self.origin.assert_reached("t=ae-" + label)
+            self.assertEqual(self.origin.header(e, "Accept-Encoding"), [], "%s: the origin is asked for no encoding" % offered)
+            self.assertEqual(r.status, 200)
+            if r.header("Content-Encoding") is None:  # else h2o compressed it with br for this client
+                self.assertIn("nonce=", r.text, offered)
+        # gzip with a q-value stays gzip
+        curl(self.gw.url("/__origin/encoded-html?t=ae-q"), headers=["Accept-Encoding: br;q=1, gzip;q=0.5"])
+        self.assertEqual(self.origin.header(self.origin.assert_reached("t=ae-q"), "Accept-Encoding"), ["gzip"])
+        # a browser's script, style, image, … requests keep what the client offered
+        before = metric(self.gw, "cg_html_unreadable_total")
+        r = curl(self.gw.url("/__origin/encoded-html?t=ae-script"), headers=["Accept-Encoding: " + browser, "Sec-Fetch-Dest: script"])
+        e = self.origin.assert_reached("t=ae-script")
+        self.assertEqual(self.origin.header(e, "Accept-Encoding"), [browser])
+        # an HTML answer in an encoding the rewriter cannot read passes through byte for byte, and is counted
+        self.assertEqual(r.header("Content-Encoding"), "br")
+        self.assertEqual(r.body, b"\x1b\x00stand-in br bytes")
+        self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
 
     def test_malformed_markup_passes_through(self):
         with open(os.path.join(ROOT, "tests", "data", "pages", "malformed.html"), "rb") as f:
