@@ -380,6 +380,31 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
     }
 }
 
+/* A start tag longer than GW_HTML_MAX_TAG cannot be read, so neither its URL nor its nonce can be checked or set: active
+ * content (script, iframe, object, embed) is removed rather than let through unchecked; anything else passes as it is. */
+static int on_overflow(void *_self, gw_html_tag_t *tag)
+{
+    rewrite_t *self = _self;
+    switch (tag->id) {
+    case GW_HTML_TAG_SCRIPT:
+    case GW_HTML_TAG_IFRAME:
+    case GW_HTML_TAG_OBJECT:
+    case GW_HTML_TAG_EMBED:
+        if (gw_metrics != NULL)
+            gw_metrics_add(&gw_metrics->html_oversized_removed, 1);
+        static __thread int warned; /* once per thread: the counter tells the rest */
+        if (!warned) {
+            warned = 1;
+            gw_warn("rewrite: removed a <%.*s> start tag longer than %d bytes from %.*s (it cannot be checked; further cases are "
+                    "counted in cg_html_oversized_removed_total)",
+                    (int)tag->name_len, tag->name, GW_HTML_MAX_TAG, (int)self->req->path.len, self->req->path.base);
+        }
+        return GW_HTML_REMOVE;
+    default:
+        return GW_HTML_KEEP;
+    }
+}
+
 /* An inline script: look for URLs ("//host/path") in its content and check them against the lists. */
 static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
 {
@@ -640,6 +665,7 @@ int gw_rewrite_init(void)
     callbacks.on_tag_ids = 1ull << GW_HTML_TAG_SCRIPT | 1ull << GW_HTML_TAG_IFRAME | 1ull << GW_HTML_TAG_IMG | 1ull << GW_HTML_TAG_LINK |
                            1ull << GW_HTML_TAG_A | 1ull << GW_HTML_TAG_AREA | 1ull << GW_HTML_TAG_FORM;
     callbacks.on_held = on_held;
+    callbacks.on_overflow = on_overflow;
     gw_front_add_request_stage(on_request);
     gw_front_add_response_stage(on_response);
     return 0;

@@ -125,6 +125,17 @@ class RewriteTest(GatewayTestCase):
         self.assertEqual(r.body, b"\x1b\x00stand-in br bytes")
         self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
 
+    def test_oversized_active_tags_removed(self):
+        before = metric(self.gw, "cg_html_oversized_removed_total")
+        html = curl(self.gw.url("/__origin/html?file=pages/oversized.html")).text
+        self.assertNotIn("cdn.example/app.js", html, "a script tag too long to check is not let through")
+        self.assertNotIn("frames.example", html)
+        self.assertNotIn("fallback", html, "the removed iframe's content goes with it")
+        self.assertIn('id="big-img" src="https://images.example/photo.jpg"', html, "other long tags pass as they are")
+        self.assertIn('<p id="after">after</p>', html)
+        self.assertRegex(html, r'<script src="/app.js" nonce="[^"]+">', "the rest of the page is rewritten as usual")
+        self.assertEqual(metric(self.gw, "cg_html_oversized_removed_total"), before + 2)
+
     def test_malformed_markup_passes_through(self):
         with open(os.path.join(ROOT, "tests", "data", "pages", "malformed.html"), "rb") as f:
             original = f.read()
