@@ -180,11 +180,17 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
                 status = st;
                 ctx->decided = (t.flags & GW_TOKEN_FLAG_DECIDED) != 0;
                 ctx->has_token = 1;
+                ctx->known_visitor = 1;
                 ctx->token_granted = (uint16_t)((t.granted & all_mask) | necessary_mask);
                 ctx->consent_expires = t.expires;
                 token_flags = t.flags;
                 memcpy(ctx->visitor, t.visitor, sizeof(ctx->visitor));
             } else if (status != GW_TOKEN_OK) {
+                if ((st == GW_TOKEN_EXPIRED || st == GW_TOKEN_OLD_POLICY) && !ctx->known_visitor) {
+                    /* no consent any more, but a signature that verifies: still this visitor's id */
+                    memcpy(ctx->visitor, t.visitor, sizeof(ctx->visitor));
+                    ctx->known_visitor = 1;
+                }
                 status = st;
                 if (gw_metrics != NULL && st > 0 && st < GW_TOKEN_REJECT_REASONS)
                     gw_metrics_add(&gw_metrics->tokens_rejected[st], 1);
@@ -330,7 +336,8 @@ static void record_gpc(h2o_req_t *req, gw_reqctx_t *ctx)
 {
     gw_record_t rec;
     memset(&rec, 0, sizeof(rec));
-    gw_token_new_visitor(ctx->visitor);
+    if (!ctx->known_visitor)
+        gw_token_new_visitor(ctx->visitor);
     gw_records_prepare(req, &rec);
     memcpy(rec.visitor, ctx->visitor, sizeof(rec.visitor));
     rec.policy_version = gw_rt.conf.policy.version;

@@ -164,7 +164,7 @@ static int on_consent(h2o_req_t *req, gw_reqctx_t *ctx, int withdraw)
     p->withdraw = withdraw;
     gw_consent_evaluate(req, ctx, p->now);
     p->ctx = *ctx;
-    if (!ctx->has_token)
+    if (!ctx->known_visitor) /* a visitor whose consent expired or predates the policy keeps their id and records */
         gw_token_new_visitor(p->ctx.visitor);
 
     uint16_t all = gw_consent_all_mask(), nec = gw_consent_necessary_mask();
@@ -234,7 +234,7 @@ static int on_receipts_req(h2o_req_t *req, gw_reqctx_t *ctx)
     r->ctx = *ctx;
     r->download = req->query_at != SIZE_MAX &&
                   h2o_strstr(req->path.base + req->query_at, req->path.len - req->query_at, H2O_STRLIT("download=1")) != SIZE_MAX;
-    if (!ctx->has_token) {
+    if (!ctx->known_visitor) {
         static const char none[] = "{\"visitor\": null, \"records\": []}\n";
         send_json(req, 200, "OK", h2o_iovec_init(none, sizeof(none) - 1));
         return 0;
@@ -301,11 +301,11 @@ static int on_erase_req(h2o_req_t *req, gw_reqctx_t *ctx)
     e->now = gw_now_ms(req) / 1000;
     e->is_form = is_form_post(req);
     gw_consent_evaluate(req, ctx, e->now);
-    if (!ctx->has_token && e->is_form) {
+    if (!ctx->known_visitor && e->is_form) {
         send_see_other(req, "/__consent/receipts?erased=0");
         return 0;
     }
-    if (!ctx->has_token) {
+    if (!ctx->known_visitor) {
         static const char none[] = "{\"erased\": 0, \"receipt\": null}\n";
         send_json(req, 200, "OK", h2o_iovec_init(none, sizeof(none) - 1));
         return 0;

@@ -21,6 +21,8 @@ typedef struct st_gw_reqctx_t {
     unsigned is_tls : 1;
     /* consent state (filled by gw_consent_evaluate) */
     unsigned has_token : 1;   /* a valid token was presented */
+    unsigned known_visitor : 1; /* visitor is authentic: from a valid token, or from a correctly signed one that has only
+                                   expired or was issued for an older policy version (the visitor's records stay theirs) */
     unsigned decided : 1;     /* ... and it records an explicit choice */
     unsigned gpc : 1;         /* Sec-GPC: 1 */
     unsigned gpc_applied : 1; /* GPC refused categories (opt-out regime, no decision) */

@@ -932,7 +932,7 @@ receipts_section(render_t *r, const char *name, size_t len, size_t i)
     receipts_page_t *p = r->data;
     const gw_config_t *c = &gw_rt.conf;
     if (h2o_memis(name, len, H2O_STRLIT("visitor")))
-        return i == 0 && p->ctx.has_token;
+        return i == 0 && p->ctx.known_visitor;
     if (h2o_memis(name, len, H2O_STRLIT("strings"))) {
         size_t n = sizeof(receipts_js_keys) / sizeof(receipts_js_keys[0]) - 1;
         if (i < n) {

@@ -272,12 +272,29 @@ class PolicyBumpTest(GatewayTestCase):
         self.gw.stop_and_check()
         # a second gateway with the same keys but the next policy version
         g2 = self.new_gateway("v2", gateway_config(self.origin.url, policy={"version": 2},
-                                                   secrets_file=self.gw.path("secrets.json")))
+                                                   secrets_file=self.gw.path("secrets.json"),
+                                                   store={"sqlite": self.gw.path("consent.db")}))
         s = curl(g2.url("/__consent/api/state"), cookie=token).json()
         self.assertEqual(s["policy_version"], 2)
         self.assertFalse(s["decided"])
         self.assertFalse(s["categories"]["analytics"])
         self.assertGreaterEqual(metric(g2, "cg_tokens_rejected_total", '{reason="old_policy"}'), 1)
+        # no consent any more, but the records are still this visitor's: readable, and the next
+        # decision continues them under the same visitor id
+        before = curl(g2.url("/__consent/api/receipts"), cookie=token).json()
+        self.assertIsNotNone(before["visitor"])
+        self.assertEqual([(x["method"], x["policy_version"]) for x in before["records"]], [("accept_all", 1)])
+        r = curl(g2.url("/__consent/api/consent"), method="POST", cookie=token, headers=["Content-Type: application/json"],
+                 data='{"all": false}')
+        self.assertEqual(r.status, 200, r.text)
+        token2 = "cg_consent=" + consent_cookie(r)[1]
+        after = curl(g2.url("/__consent/api/receipts"), cookie=token2).json()
+        self.assertEqual(after["visitor"], before["visitor"])
+        self.assertEqual([(x["method"], x["policy_version"]) for x in after["records"]], [("accept_all", 1), ("reject_all", 2)])
+        # and erasable with the old token alone
+        e = curl(g2.url("/__consent/api/erase"), method="POST", cookie=token, headers=["Origin: " + g2.url("").rstrip("/")])
+        self.assertEqual(e.json()["erased"], 2, e.text)
+        g2.stop_and_check()
 
 
 class OptOutRegimeTest(GatewayTestCase):
