@@ -598,10 +598,23 @@ typedef struct st_reload_job_t {
     const char *who;
 } reload_job_t;
 
+/* the list's file is the one this gateway last wrote or loaded */
+static int is_written_file(list_conf_t *l)
+{
+    struct stat sb;
+    pthread_mutex_lock(&written_mutex);
+    int ours = stat(l->path, &sb) == 0 && same_file(&sb, &l->written);
+    pthread_mutex_unlock(&written_mutex);
+    return ours;
+}
+
 static void run_reload(void *p)
 {
     reload_job_t *j = p;
-    reload_list(j->list, j->who);
+    /* a file-change event queued while an admin API change was still writing the file is that change's own rename:
+     * checked again here, on the job thread that ran the change, so it is neither rebuilt nor audited twice */
+    if (strcmp(j->who, "file-change") != 0 || !is_written_file(j->list))
+        reload_list(j->list, j->who);
 }
 
 /* rebuilds run on the job thread, at its lower priority (jobs.c), like every other list change */
@@ -637,7 +650,7 @@ static void *watch_files(void *arg)
         char *slash = strrchr(dir, '/');
         if (slash != NULL)
             *slash = '\0';
-        wds[i] = inotify_add_watch(fd, slash != NULL ? dir : ".", IN_CLOSE_WRITE | IN_MOVED_TO);
+        wds[i] = inotify_add_watch(fd, slash != NULL ? dir : ".", IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM);
     }
     char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
     for (;;) {
@@ -654,11 +667,12 @@ static void *watch_files(void *arg)
                 base = base != NULL ? base + 1 : lists[i].path;
                 if (ev->wd != wds[i] || strcmp(ev->name, base) != 0)
                     continue;
-                struct stat sb;
-                pthread_mutex_lock(&written_mutex);
-                int ours = stat(lists[i].path, &sb) == 0 && same_file(&sb, &lists[i].written);
-                pthread_mutex_unlock(&written_mutex);
-                if (ours)
+                if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+                    gw_warn("risk list %s: %s was deleted or moved away; the list in force stays until a file appears there again",
+                            lists[i].name, lists[i].path);
+                    continue;
+                }
+                if (is_written_file(lists + i))
                     continue; /* our own write (admin API) */
                 post_reload(lists + i, "file-change");
             }
