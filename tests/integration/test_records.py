@@ -201,6 +201,33 @@ class StoreFailureTest(GatewayTestCase):
             self.assertEqual(f.read(), garbage, "the file is never recreated over")
 
 
+    def test_corrupted_page_inside_refuses_to_start(self):
+        # a valid store with enough records to span many pages, then one page in the middle overwritten
+        d = os.path.join(self.tmp, "corrupt-page")
+        os.makedirs(d)
+        path = os.path.join(d, "store.db")
+        g = self.new_gateway("corrupt-page", gateway_config(self.origin.url, store={"sqlite": path}))
+        for _ in range(40):
+            self.assertEqual(post(g, {"all": True}).status, 200)
+        g.stop_and_check()
+        db = sqlite3.connect(path)
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        db.close()
+        self.assertGreaterEqual(pages, 6)
+        with open(path, "r+b") as f:
+            f.seek(page_size * (pages // 2))
+            f.write(b"\xa5" * page_size)
+        with open(path, "rb") as f:
+            damaged = f.read()
+        with self.assertRaises(RuntimeError) as cm:
+            g.start()
+        self.assertIn("corrupted", str(cm.exception))
+        self.assertIn("refusing to start", str(cm.exception))
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), damaged, "the damaged file is left as it is for recovery")
+
+
 class RetentionTest(GatewayTestCase):
     """Records older than store.retention_days are purged at start; the rest of the chain verifies."""
     config = {"store": {"sqlite": "consent.db", "retention_days": 30}}
