@@ -111,18 +111,11 @@ h2o_iovec_t gw_consent_mask_names(h2o_mem_pool_t *pool, uint16_t mask)
 
 /* --- regime ------------------------------------------------------------------------------- */
 
-static void resolve_regime(h2o_req_t *req, gw_reqctx_t *ctx)
+int gw_consent_client_addr(h2o_req_t *req, struct sockaddr_storage *client)
 {
-    struct sockaddr_storage peer, client;
-    socklen_t len;
-
-    ctx->regime = (uint8_t)gw_rt.conf.regimes.def;
-    ctx->country[0] = '\0';
-    ctx->subdivision[0] = '\0';
-    if (geo == NULL)
-        return;
-    if ((len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer)) == 0)
-        return;
+    struct sockaddr_storage peer;
+    if (req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer) == 0)
+        return -1;
     const char *xff = NULL;
     size_t xff_len = 0;
     if (trusted_proxies.num_entries != 0) {
@@ -140,8 +133,20 @@ static void resolve_regime(h2o_req_t *req, gw_reqctx_t *ctx)
             }
         }
     }
-    if (gw_client_addr((struct sockaddr *)&peer, xff, xff_len, &trusted_proxies, &client) < 0)
-        memcpy(&client, &peer, sizeof(client));
+    if (gw_client_addr((struct sockaddr *)&peer, xff, xff_len, &trusted_proxies, client) < 0)
+        memcpy(client, &peer, sizeof(*client));
+    return 0;
+}
+
+static void resolve_regime(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    struct sockaddr_storage client;
+
+    ctx->regime = (uint8_t)gw_rt.conf.regimes.def;
+    ctx->country[0] = '\0';
+    ctx->subdivision[0] = '\0';
+    if (geo == NULL || gw_consent_client_addr(req, &client) != 0)
+        return;
     gw_geo_result_t res;
     if (gw_geo_lookup(geo, (struct sockaddr *)&client, &res) != 0)
         return;

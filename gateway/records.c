@@ -6,10 +6,12 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
 #include "admin.h"
+#include "consent.h"
 #include "front.h"
 #include "log.h"
 #include "records.h"
@@ -38,8 +40,6 @@ static void new_uuid(char out[37], uint64_t ms)
              b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-/* the user agent is stored only as a salted hash */
-static h2o_iovec_t ua_salt = {"consentgate-ua-v1:", 18};
 /* SHA-256 over the consent UI files served (static/), so a record says which banner the visitor saw */
 static uint8_t ui_hash[32];
 
@@ -133,19 +133,25 @@ void gw_records_prepare(h2o_req_t *req, gw_record_t *rec)
     rec->time_ms = h2o_now(req->conn->ctx->loop);
     new_uuid(rec->receipt, rec->time_ms);
     rec->client_ip[0] = '\0';
-    if (req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss) != 0) {
+    /* the visitor's address (behind a trusted proxy, the one it forwarded), truncated to its /24 or /48 */
+    if (gw_consent_client_addr(req, &ss) == 0) {
+        const uint8_t *a6 = (const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+        static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
         if (ss.ss_family == AF_INET) {
             const uint8_t *a = (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr;
             snprintf(rec->client_ip, sizeof(rec->client_ip), "%u.%u.%u.0/24", a[0], a[1], a[2]);
+        } else if (ss.ss_family == AF_INET6 && memcmp(a6, v4mapped, sizeof(v4mapped)) == 0) {
+            snprintf(rec->client_ip, sizeof(rec->client_ip), "%u.%u.%u.0/24", a6[12], a6[13], a6[14]);
         } else if (ss.ss_family == AF_INET6) {
-            const uint8_t *a = (const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
-            snprintf(rec->client_ip, sizeof(rec->client_ip), "%x:%x:%x::/48", a[0] << 8 | a[1], a[2] << 8 | a[3], a[4] << 8 | a[5]);
+            snprintf(rec->client_ip, sizeof(rec->client_ip), "%x:%x:%x::/48", a6[0] << 8 | a6[1], a6[2] << 8 | a6[3],
+                     a6[4] << 8 | a6[5]);
         }
     }
+    /* the user agent is stored only as HMAC-SHA256 under this store's own random salt */
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_USER_AGENT, -1);
     h2o_iovec_t ua = i != -1 ? req->headers.entries[i].value : h2o_iovec_init(H2O_STRLIT(""));
-    h2o_iovec_t salted = h2o_concat(&req->pool, ua_salt, ua);
-    SHA256((const unsigned char *)salted.base, salted.len, rec->ua_hash);
+    unsigned mac_len = 0;
+    HMAC(EVP_sha256(), gw_store_ua_salt(), 32, (const unsigned char *)ua.base, ua.len, rec->ua_hash, &mac_len);
     memcpy(rec->ui_hash, ui_hash, sizeof(ui_hash));
 }
 

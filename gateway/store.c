@@ -888,6 +888,46 @@ static int check_integrity(char *err, size_t errlen)
     return rc;
 }
 
+static uint8_t ua_salt[32];
+
+const uint8_t *gw_store_ua_salt(void)
+{
+    return ua_salt;
+}
+
+/* the store's user-agent salt from meta, made (random) on first use; stores from before it get one too, their
+ * earlier records keep the hashes they were written with (the chain covers them) */
+static int load_ua_salt(char *err, size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(st.db, "SELECT value FROM meta WHERE key = 'ua_salt'", -1, &s, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+        return -1;
+    }
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 64) {
+        const char *hex = (const char *)sqlite3_column_text(s, 0);
+        found = 1;
+        for (size_t i = 0; i != sizeof(ua_salt) && found; ++i) {
+            unsigned v;
+            found = sscanf(hex + 2 * i, "%2x", &v) == 1;
+            ua_salt[i] = (uint8_t)v;
+        }
+    }
+    sqlite3_finalize(s);
+    if (found)
+        return 0;
+    char sql[160], hex[65];
+    if (gw_random_bytes(ua_salt, sizeof(ua_salt)) != 0) {
+        snprintf(err, errlen, "the random generator failed");
+        return -1;
+    }
+    for (size_t i = 0; i != sizeof(ua_salt); ++i)
+        snprintf(hex + 2 * i, 3, "%02x", ua_salt[i]);
+    snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta (key, value) VALUES ('ua_salt', '%s')", hex);
+    return exec(sql, err, errlen);
+}
+
 static int mkdir_parents(const char *path)
 {
     char buf[4096];
@@ -921,7 +961,8 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     sqlite3_wal_hook(st.db, on_wal, NULL);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (check_integrity(msg, sizeof(msg)) != 0 || migrate(msg, sizeof(msg)) != 0 || load_head(msg, sizeof(msg)) != 0) {
+    if (check_integrity(msg, sizeof(msg)) != 0 || migrate(msg, sizeof(msg)) != 0 || load_ua_salt(msg, sizeof(msg)) != 0 ||
+        load_head(msg, sizeof(msg)) != 0) {
         snprintf(err, errlen, "%s: %s (refusing to start; the file is left as it is)", path, msg);
         goto Error;
     }

@@ -39,6 +39,10 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
 /* Stops the writer after the queue is empty and closes the database. */
 void gw_store_close(void);
 
+/* This store's user-agent salt: 32 random bytes made when the store was created (kept in its meta table), so a
+ * record's ua_hash is HMAC-SHA256(salt, User-Agent) and means nothing outside this store. Set by gw_store_open. */
+const uint8_t *gw_store_ua_salt(void);
+
 /* the answer, on the submitting worker thread, while req is still alive */
 typedef void (*gw_store_answer_cb)(h2o_req_t *req, void *data, const gw_store_answer_t *ans);
 

@@ -2,6 +2,7 @@
 export, admin stream, retention, store failures (503, no cookie), restarts, crash test, verify."""
 
 import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -43,7 +44,7 @@ def chain_hash(r):
 
 
 class RecordsTest(GatewayTestCase):
-    config = {"store": {"sqlite": "consent.db"}}
+    config = {"store": {"sqlite": "consent.db"}, "geoip": {"trusted_proxies": ["127.0.0.1/32"]}}
 
     @property
     def db(self):
@@ -62,13 +63,27 @@ class RecordsTest(GatewayTestCase):
         self.assertEqual(row["method"], "custom")
         self.assertEqual(row["regime"], "opt-in")
         self.assertEqual(row["client_ip"], "127.0.0.0/24")
-        # the user agent is stored only as a salted hash
+        # the user agent is stored only as HMAC-SHA256 under the store's own random salt (meta.ua_salt)
         self.assertNotIn("TestBrowser", json.dumps(row))
-        self.assertNotEqual(row["ua_hash"], hashlib.sha256(b"TestBrowser/1.0").hexdigest())
+        db = sqlite3.connect(self.db)
+        salt = db.execute("SELECT value FROM meta WHERE key = 'ua_salt'").fetchone()[0]
+        db.close()
+        self.assertEqual(len(salt), 64)
+        self.assertNotEqual(salt, "0" * 64)
+        self.assertEqual(row["ua_hash"], hmac.new(bytes.fromhex(salt), b"TestBrowser/1.0", hashlib.sha256).hexdigest())
         self.assertEqual(row["ui_hash"], harness.ui_hash(), "the hash of the UI files served (static/)")
         self.assertEqual(row["hash"], chain_hash(row), "canonical encoding differs from the documented one")
         previous = rows(self.db, "seq < %d" % row["seq"])
         self.assertEqual(row["prev_hash"], previous[-1]["hash"] if previous else "0" * 64)
+
+    def test_client_address_from_a_trusted_proxy_truncated(self):
+        cases = [("81.2.69.160", "81.2.69.0/24"), ("2001:db8:1234:5678::1", "2001:db8:1234::/48"),
+                 ("::ffff:81.2.69.161", "81.2.69.0/24"), ("not-an-address", "127.0.0.0/24")]
+        for xff, stored in cases:
+            r = post(self.gw, {"all": True}, headers=["X-Forwarded-For: " + xff])
+            self.assertEqual(r.status, 200, r.text)
+            row = rows(self.db, "receipt = '%s'" % r.json()["receipt"])[0]
+            self.assertEqual(row["client_ip"], stored, xff)
 
     def test_receipts_export_erase(self):
         a = post(self.gw, {"all": True})
