@@ -67,6 +67,12 @@ int gw_beacon_is_ping(const gw_beacon_req_t *r)
     return ci_prefix(r->content_type, r->content_type_len, "text/ping");
 }
 
+int gw_beacon_is_send_beacon(const gw_beacon_req_t *r)
+{
+    return r->method_len == 4 && memcmp(r->method, "POST", 4) == 0 && r->sec_fetch_mode_len == 7 &&
+           ci_prefix(r->sec_fetch_mode, 7, "no-cors") && r->sec_fetch_dest_len == 5 && ci_prefix(r->sec_fetch_dest, 5, "empty");
+}
+
 int gw_beacon_wants_image(const gw_beacon_req_t *r)
 {
     static const char *const exts[] = {".gif", ".png", ".jpg", ".jpeg", ".webp", ".svg", ".ico", ".bmp"};

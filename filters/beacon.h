@@ -7,6 +7,9 @@
  *     a path, or a glob with '*'), or
  *   - an `<a ping>` / ping request (`Ping-From` or `Ping-To` header, or
  *     `Content-Type: text/ping`), or
+ *   - a `navigator.sendBeacon` request: a POST with `Sec-Fetch-Mode: no-cors` and
+ *     `Sec-Fetch-Dest: empty` (page scripts' fetch/XHR are `cors` or `same-origin`, forms
+ *     `navigate`), or
  *   - matched by a tracker list (the caller asks the list matcher).
  * A beacon of a category the visitor has not granted is answered at the edge: with the
  * 43-byte transparent GIF when the request wants an image, else with 204.
@@ -39,11 +42,18 @@ typedef struct st_gw_beacon_req_t {
     size_t sec_fetch_dest_len;
     const char *accept;
     size_t accept_len;
+    const char *method;
+    size_t method_len;
+    const char *sec_fetch_mode;
+    size_t sec_fetch_mode_len;
     unsigned has_ping_from : 1, has_ping_to : 1;
 } gw_beacon_req_t;
 
 /* 1 for `<a ping>`-style requests (Ping-From / Ping-To / Content-Type: text/ping) */
 int gw_beacon_is_ping(const gw_beacon_req_t *r);
+
+/* 1 for a navigator.sendBeacon-shaped request: POST, Sec-Fetch-Mode: no-cors, Sec-Fetch-Dest: empty */
+int gw_beacon_is_send_beacon(const gw_beacon_req_t *r);
 
 /* 1 when the answer should be an image: Sec-Fetch-Dest: image, an Accept that starts with image/,
  * or a path ending in .gif .png .jpg .jpeg .webp .svg .ico .bmp (before any query) */

@@ -41,11 +41,15 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     br.content_type = v.base, br.content_type_len = v.len;
     br.has_ping_from = h2o_find_header_by_str(&req->headers, H2O_STRLIT("ping-from"), -1) != -1;
     br.has_ping_to = h2o_find_header_by_str(&req->headers, H2O_STRLIT("ping-to"), -1) != -1;
-    int is_ping = gw_beacon_is_ping(&br);
-    if (cat < 0 && is_ping)
-        cat = c->beacons.ping_category;
     v = header_value(req, NULL, H2O_STRLIT("sec-fetch-dest"));
     br.sec_fetch_dest = v.base, br.sec_fetch_dest_len = v.len;
+    v = header_value(req, NULL, H2O_STRLIT("sec-fetch-mode"));
+    br.sec_fetch_mode = v.base, br.sec_fetch_mode_len = v.len;
+    br.method = req->method.base, br.method_len = req->method.len;
+    /* <a ping> and navigator.sendBeacon: beacons of the ping category, and of type "ping" to the lists ($ping) */
+    int is_ping = gw_beacon_is_ping(&br) || gw_beacon_is_send_beacon(&br);
+    if (cat < 0 && is_ping)
+        cat = c->beacons.ping_category;
     v = header_value(req, H2O_TOKEN_ACCEPT, NULL, 0);
     br.accept = v.base, br.accept_len = v.len;
     int wants_image = gw_beacon_wants_image(&br);

@@ -2,9 +2,13 @@
 after consent, against the real gateway and a real origin whose log proves what reached it."""
 
 import json
+import os
+import re
 
 from harness import ADMIN_TOKEN, GatewayTestCase, curl
-import re
+
+EASYPRIVACY = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                           "tests", "data", "abp", "easyprivacy-sample.txt")
 
 
 def metric(gw, name, labels=""):
@@ -69,6 +73,39 @@ class BeaconTest(GatewayTestCase):
         r = curl(self.gw.url("/tr/x/px?t=mixed-m"), cookie=token)
         self.assertEqual(r.status, 204)
         self.origin.assert_not_reached("t=mixed-m")
+
+
+class SendBeaconTest(GatewayTestCase):
+    """navigator.sendBeacon requests (POST, Sec-Fetch-Mode: no-cors, Sec-Fetch-Dest: empty) are beacons of
+    beacons.ping_category (analytics by default) wherever they go; tracker-list matches are answered at the edge."""
+    config = {"trackers": {"lists": [{"name": "easyprivacy", "file": EASYPRIVACY, "format": "abp", "category": "analytics"}]}}
+    SB = ["Content-Type: text/plain;charset=UTF-8", "Sec-Fetch-Dest: empty", "Sec-Fetch-Mode: no-cors", "Sec-Fetch-Site: same-origin"]
+
+    def test_send_beacon_answered_unless_granted(self):
+        r = curl(self.gw.url("/__origin/echo?t=sb-before"), method="POST", data='{"ev":"unload"}', headers=self.SB)
+        self.assertEqual((r.status, r.body), (204, b""))
+        self.origin.assert_not_reached("t=sb-before")
+        # the page's own fetch() and form posts are not beacons
+        curl(self.gw.url("/__origin/echo?t=sb-fetch"), method="POST", data="{}",
+             headers=["Content-Type: application/json", "Sec-Fetch-Dest: empty", "Sec-Fetch-Mode: cors"])
+        self.origin.assert_reached("t=sb-fetch", method="POST")
+        curl(self.gw.url("/__origin/echo?t=sb-form"), method="POST", data="q=1",
+             headers=["Content-Type: application/x-www-form-urlencoded", "Sec-Fetch-Dest: document", "Sec-Fetch-Mode: navigate"])
+        self.origin.assert_reached("t=sb-form", method="POST")
+        token = BeaconTest.consent(self, {"categories": {"analytics": True}})
+        curl(self.gw.url("/__origin/echo?t=sb-after"), method="POST", data='{"ev":"unload"}', headers=self.SB, cookie=token)
+        self.origin.assert_reached("t=sb-after", method="POST")
+
+    def test_tracker_list_beacon_answered_at_the_edge(self):
+        # EasyPrivacy's "&ev=PageView&" rule, on a request to the site itself
+        before = metric(self.gw, "cg_beacons_answered_total", '{category="analytics"}')
+        r = curl(self.gw.url("/__origin/echo?id=1&ev=PageView&t=list-before"), headers=["Sec-Fetch-Dest: image"])
+        self.assertEqual((r.status, len(r.body), r.header("Content-Type")), (200, 43, "image/gif"))
+        self.origin.assert_not_reached("t=list-before")
+        self.assertEqual(metric(self.gw, "cg_beacons_answered_total", '{category="analytics"}'), before + 1)
+        token = BeaconTest.consent(self, {"categories": {"analytics": True}})
+        curl(self.gw.url("/__origin/echo?id=1&ev=PageView&t=list-after"), headers=["Sec-Fetch-Dest: image"], cookie=token)
+        self.origin.assert_reached("t=list-after")
 
 
 class BeaconReportOnlyTest(GatewayTestCase):

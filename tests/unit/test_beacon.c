@@ -107,6 +107,35 @@ static void test_ping_and_image(void **state)
     assert_false(gw_beacon_wants_image(&r));
 }
 
+static void test_send_beacon(void **state)
+{
+    gw_beacon_req_t r;
+    memset(&r, 0, sizeof(r));
+    r.path = "/log";
+    r.path_len = 4;
+    assert_false(gw_beacon_is_send_beacon(&r));
+    r.method = "POST", r.method_len = 4;
+    r.sec_fetch_mode = "no-cors", r.sec_fetch_mode_len = 7;
+    r.sec_fetch_dest = "empty", r.sec_fetch_dest_len = 5;
+    assert_true(gw_beacon_is_send_beacon(&r)); /* what Chromium sends for navigator.sendBeacon(url, text) */
+    r.sec_fetch_mode = "cors", r.sec_fetch_mode_len = 4; /* fetch() / XHR */
+    assert_false(gw_beacon_is_send_beacon(&r));
+    r.sec_fetch_mode = "navigate", r.sec_fetch_mode_len = 8; /* a form post */
+    assert_false(gw_beacon_is_send_beacon(&r));
+    r.sec_fetch_mode = "NO-CORS", r.sec_fetch_mode_len = 7;
+    assert_true(gw_beacon_is_send_beacon(&r));
+    r.sec_fetch_dest = "image", r.sec_fetch_dest_len = 5; /* an image load */
+    assert_false(gw_beacon_is_send_beacon(&r));
+    r.sec_fetch_dest = "empty", r.sec_fetch_dest_len = 5;
+    r.method = "GET", r.method_len = 3;
+    assert_false(gw_beacon_is_send_beacon(&r));
+    r.method = "POSTX", r.method_len = 5;
+    assert_false(gw_beacon_is_send_beacon(&r));
+    r.method = "POST", r.method_len = 4;
+    r.sec_fetch_mode_len = 3; /* "no-" */
+    assert_false(gw_beacon_is_send_beacon(&r));
+}
+
 static void test_gif(void **state)
 {
     assert_int_equal(sizeof(gw_beacon_gif), 43);
@@ -118,6 +147,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_match),
+        cmocka_unit_test(test_send_beacon),
         cmocka_unit_test(test_path_prefixes),
         cmocka_unit_test(test_ping_and_image),
         cmocka_unit_test(test_gif),
