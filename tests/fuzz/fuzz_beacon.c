@@ -17,8 +17,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (m && memchr(s, '*', plen) == NULL && len < plen)
             __builtin_trap();
     }
-    gw_beacon_req_t r = {path, len, s, plen, path, len, s, plen, 0, 0};
+    gw_beacon_req_t r = {.path = path,
+                         .path_len = len,
+                         .content_type = s,
+                         .content_type_len = plen,
+                         .sec_fetch_dest = path,
+                         .sec_fetch_dest_len = len,
+                         .accept = s,
+                         .accept_len = plen,
+                         .method = s,
+                         .method_len = plen,
+                         .sec_fetch_mode = path,
+                         .sec_fetch_mode_len = len};
     gw_beacon_is_ping(&r);
     gw_beacon_wants_image(&r);
+    gw_beacon_is_send_beacon(&r);
     return 0;
 }
