@@ -263,7 +263,7 @@ static void neutralise(gw_html_tag_t *tag, const char *attr, size_t attr_len, co
     }
     if (attr != NULL)
         gw_html_attr_rename(tag, attr, attr_len, renamed, renamed_len);
-    if (tag->id == GW_HTML_TAG_IMG)
+    if (tag->id == GW_HTML_TAG_IMG || tag->id == GW_HTML_TAG_SOURCE)
         gw_html_attr_rename(tag, H2O_STRLIT("srcset"), H2O_STRLIT("data-cg-srcset"));
     const char *name = category_name(cat);
     gw_html_attr_set(tag, H2O_STRLIT("data-cg-category"), name, strlen(name));
@@ -274,6 +274,45 @@ static int run_hook(rewrite_t *self, gw_html_tag_t *tag, gw_url_kind_t kind, siz
     if (url_hook == NULL || n == 0)
         return GW_HTML_KEEP;
     return url_hook(self->req, self->ctx, tag, kind, self->url, n, self->url + self->host_off, self->host_len);
+}
+
+/*
+ * The candidates of a srcset attribute ("url [descriptor], url [descriptor], …", HTML §4.8.4.3.10: a URL is a run
+ * of non-blanks, trailing commas not its own; a descriptor runs to the next comma outside parentheses), at most
+ * MAX_SRCSET of them: each goes through the risk hook (a block-listed one removes the element) and, while *cat is
+ * still -1, the tracker lists (the first refused category found is stored in *cat).
+ */
+#define MAX_SRCSET 16
+static int srcset_check(rewrite_t *self, gw_html_tag_t *tag, int *cat)
+{
+    gw_html_attr_t a;
+    if (!gw_html_attr_find(tag, H2O_STRLIT("srcset"), &a) || a.value == NULL || a.value_len == 0 || a.value_len > URL_SCRATCH)
+        return GW_HTML_KEEP;
+    char *v = h2o_mem_alloc_pool(&self->req->pool, a.value_len); /* scratch is absolute_url's: the list is decoded apart */
+    size_t len = gw_html_decode(a.value, a.value_len, v), i = 0;
+    for (unsigned k = 0; k != MAX_SRCSET && i < len; ++k) {
+        while (i < len && (v[i] == ',' || (unsigned char)v[i] <= 0x20))
+            ++i;
+        size_t start = i;
+        while (i < len && (unsigned char)v[i] > 0x20)
+            ++i;
+        size_t end = i;
+        while (end > start && v[end - 1] == ',')
+            --end;
+        if (end == i) { /* no trailing comma: a descriptor may follow, up to the next comma outside parentheses */
+            int depth = 0;
+            for (; i < len && (depth != 0 || v[i] != ','); ++i)
+                depth += v[i] == '(' ? 1 : v[i] == ')' && depth != 0 ? -1 : 0;
+        }
+        size_t n = end > start ? absolute_url(self, v + start, end - start, 0) : 0;
+        if (n == 0)
+            continue;
+        if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+            return GW_HTML_REMOVE;
+        if (*cat < 0)
+            *cat = refused_category(self, n, GW_ABP_IMAGE);
+    }
+    return GW_HTML_KEEP;
 }
 
 static int is_js_type(gw_html_tag_t *tag)
@@ -322,11 +361,17 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
             neutralise(tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
         return GW_HTML_KEEP;
     case GW_HTML_TAG_IMG:
-        if ((n = attr_url(self, tag, H2O_STRLIT("src"), 0)) == 0)
-            return GW_HTML_KEEP;
-        if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+    case GW_HTML_TAG_SOURCE: /* <picture>/<video> sources */
+        cat = -1;
+        if ((n = attr_url(self, tag, H2O_STRLIT("src"), 0)) != 0) {
+            if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+                return GW_HTML_REMOVE;
+            cat = refused_category(self, n, GW_ABP_IMAGE);
+        }
+        /* every srcset candidate is a URL the browser may pick instead */
+        if (srcset_check(self, tag, &cat) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;
-        if ((cat = refused_category(self, n, GW_ABP_IMAGE)) < 0 && is_one_pixel(tag)) {
+        if (n != 0 && cat < 0 && tag->id == GW_HTML_TAG_IMG && is_one_pixel(tag)) {
             /* an unlisted 1x1 image from another site is a web beacon of the ping category */
             h2o_iovec_t ph = self->page_host;
             int c = gw_rt.conf.beacons.ping_category;
@@ -663,7 +708,7 @@ int gw_rewrite_init(void)
     callbacks.on_tag = on_tag;
     /* the elements on_tag looks at (the others go out untouched without a call) */
     callbacks.on_tag_ids = 1ull << GW_HTML_TAG_SCRIPT | 1ull << GW_HTML_TAG_IFRAME | 1ull << GW_HTML_TAG_IMG | 1ull << GW_HTML_TAG_LINK |
-                           1ull << GW_HTML_TAG_A | 1ull << GW_HTML_TAG_AREA | 1ull << GW_HTML_TAG_FORM;
+                           1ull << GW_HTML_TAG_A | 1ull << GW_HTML_TAG_AREA | 1ull << GW_HTML_TAG_FORM | 1ull << GW_HTML_TAG_SOURCE;
     callbacks.on_held = on_held;
     callbacks.on_overflow = on_overflow;
     gw_front_add_request_stage(on_request);

@@ -140,6 +140,13 @@ class ChannelTest(GatewayTestCase):
         m = re.search(r'<a id="%s" href="([^"]*)"' % ident, html)
         return htmlmod.unescape(m.group(1))
 
+    def test_block_listed_srcset_candidate_removes_the_image(self):
+        html = curl(self.gw.url("/__origin/html?file=pages/srcset.html")).text
+        self.assertNotIn("img.evil.example", html)
+        self.assertNotIn('id="ss-evil"', html)
+        self.assertIn('id="ss-clean"', html)
+        self.assertIn('<p id="after">after</p>', html)
+
     def test_links_wrapped_and_followed(self):
         html = self.page().text
         self.assertEqual(self.href(html, "local"), "/about")

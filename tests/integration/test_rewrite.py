@@ -125,6 +125,20 @@ class RewriteTest(GatewayTestCase):
         self.assertEqual(r.body, b"\x1b\x00stand-in br bytes")
         self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
 
+    def test_srcset_candidates_are_checked(self):
+        html = curl(self.gw.url("/__origin/html?file=pages/srcset.html")).text
+        tags = {m.group(1): m.group(0) for m in re.finditer(r'<(?:img|source) id="([^"]+)"[^>]*>', html)}
+        for ident in ("ss-only", "ss-later", "ss-source"):
+            self.assertIn("data-cg-srcset=", tags[ident], "a tracker among the candidates makes the element inert: " + tags[ident])
+            self.assertNotIn(" srcset=", tags[ident])
+            self.assertIn('data-cg-category="analytics"', tags[ident])
+        self.assertIn('data-cg-src="/img/ok.png"', tags["ss-later"])
+        self.assertIn(' srcset="/img/a.png 1x, /img/b.png 2x"', tags["ss-clean"], "clean candidates pass untouched")
+        self.assertIn('src="/img/fallback.png"', tags["ss-pic"])
+        token = self.consent({"all": True})
+        html = curl(self.gw.url("/__origin/html?file=pages/srcset.html"), cookie=token).text
+        self.assertNotIn("data-cg-", html, "granted: untouched")
+
     def test_oversized_active_tags_removed(self):
         before = metric(self.gw, "cg_html_oversized_removed_total")
         html = curl(self.gw.url("/__origin/html?file=pages/oversized.html")).text
