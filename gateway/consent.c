@@ -328,16 +328,33 @@ size_t gw_consent_expire_carried(h2o_req_t *req, gw_reqctx_t *ctx, uint16_t refu
 
 /* --- GPC: the refusal is recorded once per visitor -------------------------------------------- */
 
+/* the record of a GPC refusal made on a page the gateway serves itself (consent UI): written in the background */
 static void on_gpc_recorded(h2o_req_t *req, void *data, int status, const gw_record_t *rec)
 {
     if (status != 0)
         gw_warn("GPC refusal of visitor not recorded (store unavailable); it is still enforced");
 }
 
+/* the record of a GPC refusal on a proxied request, which waited for it (on_request): without a record, no token
+ * saying there is one, so the visitor's next request records it again; the request then goes on either way */
+static void on_gpc_recorded_held(h2o_req_t *req, void *data, int status, const gw_record_t *rec)
+{
+    gw_reqctx_t *ctx = data;
+    if (status != 0) {
+        gw_warn("GPC refusal of a visitor not recorded (store unavailable): enforced, and recorded on a later request");
+        ctx->issue_token = 0;
+    }
+    if (ctx->gpc_submitting) {
+        ctx->gpc_answered = 1; /* answered before gw_records_submit returned: on_request goes on by itself */
+        return;
+    }
+    gw_front_resume(req);
+}
+
 /* First GPC request of a visitor in an opt-out regime: record the refusal (method "gpc") and give the
  * visitor an undecided token carrying the GPC flag, so the refusal is recorded once. The record is
  * written asynchronously: the page is not held back for it (documented in the README). */
-static void record_gpc(h2o_req_t *req, gw_reqctx_t *ctx)
+static void record_gpc(h2o_req_t *req, gw_reqctx_t *ctx, gw_records_done_cb cb)
 {
     gw_record_t rec;
     memset(&rec, 0, sizeof(rec));
@@ -351,8 +368,8 @@ static void record_gpc(h2o_req_t *req, gw_reqctx_t *ctx)
     rec.regime = ctx->regime;
     rec.method = GW_METHOD_GPC;
     snprintf(rec.country, sizeof(rec.country), "%s", ctx->country);
-    gw_records_submit(req, &rec, on_gpc_recorded, NULL);
     ctx->issue_token = 1;
+    gw_records_submit(req, &rec, cb, ctx);
 }
 
 /* a GPC visitor's first request in an opt-out regime: no token yet to say the refusal was recorded */
@@ -373,7 +390,7 @@ int gw_consent_first_gpc(h2o_req_t *req, gw_reqctx_t *ctx)
 {
     if (!is_first_gpc(ctx))
         return 0;
-    record_gpc(req, ctx);
+    record_gpc(req, ctx, on_gpc_recorded);
     add_gpc_token(req, ctx, gw_now_ms(req) / 1000);
     return 1;
 }
@@ -388,8 +405,6 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     ssize_t i;
 
     gw_consent_evaluate(req, ctx, now);
-    if (is_first_gpc(ctx))
-        record_gpc(req, ctx);
 
     for (i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;) {
         total += req->headers.entries[i].value.len + 2;
@@ -436,7 +451,16 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
         i = h2o_delete_header(&req->headers, i) - 1;
     h2o_iovec_t names = gw_consent_mask_names(&req->pool, ctx->granted);
     h2o_add_header_by_str(&req->pool, &req->headers, H2O_STRLIT("consent-categories"), 0, NULL, names.base, names.len);
-    return 0;
+
+    /* a GPC visitor's first request: the refusal is a decision, on disk before the answer (and the token saying so) */
+    if (is_first_gpc(ctx)) {
+        ctx->gpc_submitting = 1;
+        record_gpc(req, ctx, on_gpc_recorded_held);
+        ctx->gpc_submitting = 0;
+        if (!ctx->gpc_answered)
+            return GW_STAGE_SUSPENDED;
+    }
+    return GW_STAGE_CONTINUE;
 }
 
 /* --- response stage: Set-Cookie --------------------------------------------------------------- */

@@ -14,6 +14,8 @@
 typedef struct st_front_prefilter_t {
     h2o_req_prefilter_t super;
     gw_reqctx_t ctx;
+    h2o_handler_t *handler; /* this request's front handler: a suspended request is delegated on from it */
+    size_t stage;           /* the request stage running, or the one that suspended the request */
 } front_prefilter_t;
 
 typedef struct st_error_page_t {
@@ -206,11 +208,26 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     pf->super.on_setup_ostream = on_setup_ostream;
     memset(&pf->ctx, 0, sizeof(pf->ctx));
     pf->ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
+    pf->handler = self;
 
-    for (size_t i = 0; i != num_request_stages; ++i)
-        if (request_stages[i](req, &pf->ctx) != 0)
-            return 0;
+    for (pf->stage = 0; pf->stage != num_request_stages; ++pf->stage)
+        if (request_stages[pf->stage](req, &pf->ctx) != GW_STAGE_CONTINUE)
+            return 0; /* answered, or suspended until gw_front_resume */
     return -1; /* on to the reverse proxy */
+}
+
+void gw_front_resume(h2o_req_t *req)
+{
+    front_prefilter_t *pf = NULL;
+    for (h2o_req_prefilter_t *p = req->prefilters; p != NULL && pf == NULL; p = p->next)
+        if (p->on_setup_ostream == on_setup_ostream)
+            pf = (front_prefilter_t *)p;
+    if (pf == NULL)
+        return;
+    while (++pf->stage < num_request_stages)
+        if (request_stages[pf->stage](req, &pf->ctx) != GW_STAGE_CONTINUE)
+            return;
+    h2o_delegate_request(req, pf->handler);
 }
 
 int gw_front_register(h2o_hostconf_t *hostconf)

@@ -28,6 +28,7 @@ typedef struct st_gw_reqctx_t {
     unsigned gpc_applied : 1; /* GPC refused categories (opt-out regime, no decision) */
     unsigned issue_token : 1; /* the response carries a new (undecided, GPC) token */
     unsigned rewritten : 1;   /* the body goes through the HTML rewriter (nonce is set) */
+    unsigned gpc_submitting : 1, gpc_answered : 1; /* the GPC refusal record: being submitted / answered meanwhile */
     char nonce[24];           /* this response's CSP nonce (base64url of 16 random bytes) */
     uint8_t regime;
     uint16_t granted;       /* bit i: category i granted for this request */
@@ -42,13 +43,16 @@ typedef struct st_gw_reqctx_t {
     size_t num_expire_names;
 } gw_reqctx_t;
 
-/* returns 0 to go on, 1 when the stage has answered the request */
+/* returns GW_STAGE_CONTINUE to go on, GW_STAGE_ANSWERED when the stage has answered the request, GW_STAGE_SUSPENDED
+ * when it will call gw_front_resume(req) later (from the request's own thread) to run the next stages and proxy */
+enum { GW_STAGE_CONTINUE = 0, GW_STAGE_ANSWERED = 1, GW_STAGE_SUSPENDED = 2 };
 typedef int (*gw_request_stage_cb)(h2o_req_t *req, gw_reqctx_t *ctx);
 /* edits req->res before the body flows; may add one ostream at *slot (h2o_add_ostream) */
 typedef void (*gw_response_stage_cb)(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot);
 
 void gw_front_add_request_stage(gw_request_stage_cb cb);
 void gw_front_add_response_stage(gw_response_stage_cb cb);
+void gw_front_resume(h2o_req_t *req);
 
 /* the request's host without its port (an IPv6 literal keeps its brackets) */
 h2o_iovec_t gw_req_host(h2o_req_t *req);

@@ -340,11 +340,41 @@ class OptOutRegimeTest(GatewayTestCase):
         s = curl(self.gw.url("/__consent/api/state"), headers=hdrs, cookie=token).json()
         self.assertFalse(s["decided"])
         self.assertTrue(s["gpc_applied"])
-        time.sleep(0.3)  # the record is written asynchronously
         db = sqlite3.connect(self.gw.path("consent.db"))
         rows = db.execute("SELECT method, refused, country FROM records WHERE visitor = ?", (s["visitor"],)).fetchall()
         db.close()
         self.assertEqual(rows, [("gpc", "marketing", "GB")])
+
+    def test_gpc_refusal_on_disk_before_the_page(self):
+        import sqlite3
+        hdrs = ["X-Forwarded-For: 81.2.69.160", "Sec-GPC: 1"]
+        r = curl(self.gw.url("/__origin/echo?t=gpc-durable"), headers=hdrs)
+        visitor = curl(self.gw.url("/__consent/api/state"), cookie="%s=%s" % consent_cookie(r)[:2]).json()["visitor"]
+        db = sqlite3.connect(self.gw.path("consent.db"))
+        n = db.execute("SELECT count(*) FROM records WHERE visitor = ? AND method = 'gpc'", (visitor,)).fetchone()[0]
+        db.close()
+        self.assertEqual(n, 1, "the page came back before its GPC record was written")
+
+    def test_gpc_refusal_not_recorded_means_no_token(self):
+        import sqlite3
+        hdrs = ["X-Forwarded-For: 81.2.69.160", "Sec-GPC: 1"]
+        db_path = self.gw.path("consent.db")
+        os.rename(db_path, db_path + ".away")
+        try:
+            r = curl(self.gw.url("/__origin/echo?t=gpc-down"), headers=hdrs)
+        finally:
+            os.rename(db_path + ".away", db_path)
+        self.assertEqual(r.status, 200, "the page is served; GPC is enforced without the record")
+        self.assertIsNone(consent_cookie(r), "no token says the refusal was recorded when it was not")
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=gpc-down")), [])
+        r = curl(self.gw.url("/__origin/echo?t=gpc-up"), headers=hdrs)
+        tok = consent_cookie(r)
+        self.assertIsNotNone(tok, "the next request records it and gets the token")
+        visitor = curl(self.gw.url("/__consent/api/state"), cookie="%s=%s" % tok[:2]).json()["visitor"]
+        db = sqlite3.connect(db_path)
+        n = db.execute("SELECT count(*) FROM records WHERE visitor = ? AND method = 'gpc'", (visitor,)).fetchone()[0]
+        db.close()
+        self.assertEqual(n, 1)
 
     def test_gpc_first_visit_to_the_preference_centre(self):
         """The gateway's own pages record a GPC visitor's refusal and issue the GPC token like a proxied page."""
