@@ -186,9 +186,20 @@ static int beacon_lookup(h2o_req_t *req, const gw_reqctx_t *ctx, int wants_image
     h2o_iovec_t url = h2o_concat(&req->pool, req->scheme->name, h2o_iovec_init(H2O_STRLIT("://")), req->authority, req->path);
     int type = is_ping ? GW_ABP_PING : wants_image ? GW_ABP_IMAGE : GW_ABP_OTHER;
     int cat = gw_trackers_pick(gw_trackers_classify(url.base, url.len, host.base, host.len, host.base, host.len, type), ctx->granted);
-    if (cat >= 0)
-        gw_trackers_seen(host.base, host.len, req->path_normalized.base, req->path_normalized.len, cat,
-                         (ctx->granted & (1u << cat)) != 0 ? 0 : 2);
+    if (cat >= 0) {
+        /* the page it was seen on is the one that sent it (Referer's path, query dropped), else the beacon itself */
+        h2o_iovec_t page = h2o_iovec_init(req->path_normalized.base, req->path_normalized.len);
+        if ((i = h2o_find_header(&req->headers, H2O_TOKEN_REFERER, -1)) != -1) {
+            h2o_url_t ref;
+            if (h2o_url_parse(req->headers.entries[i].value.base, req->headers.entries[i].value.len, &ref) == 0 && ref.path.len != 0) {
+                size_t n = 0;
+                while (n != ref.path.len && ref.path.base[n] != '?' && ref.path.base[n] != '#')
+                    ++n;
+                page = h2o_iovec_init(ref.path.base, n);
+            }
+        }
+        gw_trackers_seen(host.base, host.len, page.base, page.len, cat, (ctx->granted & (1u << cat)) != 0 ? 0 : 2);
+    }
     return cat;
 }
 

@@ -99,10 +99,15 @@ class SendBeaconTest(GatewayTestCase):
     def test_tracker_list_beacon_answered_at_the_edge(self):
         # EasyPrivacy's "&ev=PageView&" rule, on a request to the site itself
         before = metric(self.gw, "cg_beacons_answered_total", '{category="analytics"}')
-        r = curl(self.gw.url("/__origin/echo?id=1&ev=PageView&t=list-before"), headers=["Sec-Fetch-Dest: image"])
+        r = curl(self.gw.url("/__origin/echo?id=1&ev=PageView&t=list-before"),
+                 headers=["Sec-Fetch-Dest: image", "Referer: " + self.gw.url("/shop/boots?colour=red")])
         self.assertEqual((r.status, len(r.body), r.header("Content-Type")), (200, 43, "image/gif"))
         self.origin.assert_not_reached("t=list-before")
         self.assertEqual(metric(self.gw, "cg_beacons_answered_total", '{category="analytics"}'), before + 1)
+        # the inventory names the page that sent it (its Referer), not the beacon's own path
+        inv = curl(self.gw.admin_url("/admin/trackers"), headers=["Authorization: Bearer " + ADMIN_TOKEN]).json()["seen"]
+        mine = [e for e in inv if e["host"] == "127.0.0.1" and e["category"] == "analytics"]
+        self.assertEqual([(e["page"], e["answered_at_edge"]) for e in mine], [("/shop", 1)], inv)
         token = BeaconTest.consent(self, {"categories": {"analytics": True}})
         curl(self.gw.url("/__origin/echo?id=1&ev=PageView&t=list-after"), headers=["Sec-Fetch-Dest: image"], cookie=token)
         self.origin.assert_reached("t=list-after")
