@@ -65,6 +65,20 @@ gw_token_hmac(const gw_token_key_t *k, const void *msg, size_t len, uint8_t out[
     SHA256_Final(out, &ctx);
 }
 
+void
+gw_token_hmacv(const gw_token_key_t *k, const void *const *parts, const size_t *lens, size_t n, uint8_t out[32])
+{
+    SHA256_CTX ctx = k->inner;
+    uint8_t inner[SHA256_DIGEST_LENGTH];
+
+    for (size_t i = 0; i != n; ++i)
+        SHA256_Update(&ctx, parts[i], lens[i]);
+    SHA256_Final(inner, &ctx);
+    ctx = k->outer;
+    SHA256_Update(&ctx, inner, sizeof(inner));
+    SHA256_Final(out, &ctx);
+}
+
 /* --- base64url (RFC 4648 section 5), no padding ------------------------------------------ */
 
 static const char b64url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -92,6 +92,8 @@ void gw_token_key_clear(gw_token_key_t *k);
  * values (e.g. outbound links) that reuse the precomputed key machinery.
  */
 void gw_token_hmac(const gw_token_key_t *k, const void *msg, size_t len, uint8_t out[32]);
+/* The same over the concatenation of n parts (no copy of them is made). */
+void gw_token_hmacv(const gw_token_key_t *k, const void *const *parts, const size_t *lens, size_t n, uint8_t out[32]);
 
 /*
  * Encodes and signs *t with `key` (its id goes into the token; t->key_id is ignored) into
