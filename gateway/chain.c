@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "chain.h"
+#include "token.h"
 
 const char gw_chain_genesis[GW_CHAIN_HEX] = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -103,4 +104,15 @@ int gw_chain_verify_row(gw_chain_verifier_t *v, const gw_chain_row_t *row, const
         v->broken = 1;
     snprintf(v->expect_prev, sizeof(v->expect_prev), "%s", stored_hash != NULL ? stored_hash : "");
     return rc;
+}
+
+void gw_chain_seal(const gw_token_key_t *key, const char *anchor, const char *head, char out[GW_CHAIN_SEAL_LEN])
+{
+    static const char label[] = "consentgate records seal v1\n";
+    const void *parts[4] = {label, anchor, "\n", head};
+    size_t lens[4] = {sizeof(label) - 1, strlen(anchor), 1, strlen(head)};
+    uint8_t mac[32];
+    gw_token_hmacv(key, parts, lens, 4, mac);
+    int n = snprintf(out, GW_CHAIN_SEAL_LEN, "%u:", (unsigned)key->id);
+    gw_hex(mac, 16, out + n);
 }

@@ -38,6 +38,17 @@ typedef struct st_gw_chain_row_t {
 
 extern const char gw_chain_genesis[GW_CHAIN_HEX];
 
+/*
+ * The store's seal (meta.seal): "<key id>:<32 hex digits>", the first 128 bits of
+ * HMAC-SHA256(seal key, "consentgate records seal v1\n" anchor "\n" head) where anchor is the hash
+ * the chain starts from (genesis or a purge's anchor) and head the newest record's hash. Rewritten
+ * in every transaction that moves either end, so removing records from the end (or the start, with
+ * the anchor forged) no longer verifies without the secrets file's keys.
+ */
+#define GW_CHAIN_SEAL_LEN 40 /* "255:" + 32 hex + NUL fits */
+struct st_gw_token_key_t;
+void gw_chain_seal(const struct st_gw_token_key_t *key, const char *anchor, const char *head, char out[GW_CHAIN_SEAL_LEN]);
+
 /* Computes the row's hash as 64 lower-case hex digits + NUL into out. */
 void gw_chain_hash(const gw_chain_row_t *row, char out[GW_CHAIN_HEX]);
 

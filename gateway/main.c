@@ -25,6 +25,7 @@
 #include "inventory.h"
 #include "records.h"
 #include "reports.h"
+#include "secrets.h"
 #include "rewrite.h"
 #include "store.h"
 #include "trackers.h"
@@ -91,6 +92,8 @@ static int setup_hosts(void)
         gw_rewrite_init() != 0 || gw_channel_init() != 0 || gw_inventory_init(c->threads) != 0)
         return -1;
     gw_records_init(gw_rt.static_dir);
+    const gw_secrets_t *secrets = gw_consent_secrets();
+    gw_store_set_seal_keys(secrets->seal_keys, secrets->num_keys, secrets->primary);
     char err[1024];
     if (gw_store_open(c->store.sqlite, c->store.retention_days, c->store.commit_delay_ms, err, sizeof(err)) != 0) {
         gw_error("consent store: %s", err);
@@ -206,7 +209,15 @@ int main(int argc, char **argv)
         return 1;
     }
     if (verify_records) {
-        int rc = gw_store_verify(gw_rt.conf.store.sqlite, stdout);
+        /* the seal is checked with the secrets file's keys; a missing file is not created here */
+        static gw_secrets_t secrets;
+        int have = access(gw_rt.conf.secrets_file, F_OK) == 0;
+        if (have && gw_secrets_load(gw_rt.conf.secrets_file, &secrets, err, sizeof(err)) != 0) {
+            fprintf(stderr, "%s\n", err);
+            return 2;
+        }
+        int rc = gw_store_verify(gw_rt.conf.store.sqlite, have ? secrets.seal_keys : NULL, have ? secrets.num_keys : 0, stdout);
+        gw_secrets_clear(&secrets);
         gw_config_free(&gw_rt.conf);
         return rc;
     }

@@ -63,25 +63,37 @@ report(load_ctx_t *c, const gw_jsonpos_seg_t *seg, size_t n, int want_key, const
     return -1;
 }
 
-int
-gw_secrets_derive_link_key(const uint8_t *secret, size_t len, uint8_t out[32])
+/* RFC 5869 HKDF-SHA256 with an all-zero salt, L = 32: PRK = HMAC(salt, IKM); OKM = T(1) = HMAC(PRK, info || 0x01) */
+static int
+derive(const uint8_t *secret, size_t len, const char *info, uint8_t out[32])
 {
     static const uint8_t zero_salt[32];
-    uint8_t prk[32], msg[sizeof(link_info)];
+    uint8_t prk[32];
     gw_token_key_t k;
 
     if (secret == NULL || out == NULL)
         return -1;
-    /* RFC 5869: PRK = HMAC(salt, IKM); OKM = T(1) = HMAC(PRK, info || 0x01), L = 32 */
     gw_token_key_init(&k, 0, zero_salt, sizeof(zero_salt));
     gw_token_hmac(&k, secret, len, prk);
     gw_token_key_init(&k, 0, prk, sizeof(prk));
-    memcpy(msg, link_info, sizeof(link_info) - 1);
-    msg[sizeof(link_info) - 1] = 0x01;
-    gw_token_hmac(&k, msg, sizeof(msg), out);
+    const void *parts[2] = {info, "\x01"};
+    size_t lens[2] = {strlen(info), 1};
+    gw_token_hmacv(&k, parts, lens, 2, out);
     OPENSSL_cleanse(prk, sizeof(prk));
     gw_token_key_clear(&k);
     return 0;
+}
+
+int
+gw_secrets_derive_link_key(const uint8_t *secret, size_t len, uint8_t out[32])
+{
+    return derive(secret, len, link_info, out);
+}
+
+int
+gw_secrets_derive_seal_key(const uint8_t *secret, size_t len, uint8_t out[32])
+{
+    return derive(secret, len, "consentgate records seal v1", out);
 }
 
 /* validates one element of "keys" and installs it as out->keys[i] */
@@ -147,6 +159,8 @@ parse_key(load_ctx_t *c, json_t *obj, size_t i, gw_secrets_t *out, int *primary_
     gw_token_key_init(&out->keys[i], kid, raw, GW_SECRET_LEN);
     gw_secrets_derive_link_key(raw, GW_SECRET_LEN, link);
     gw_token_key_init(&out->link_keys[i], kid, link, sizeof(link));
+    gw_secrets_derive_seal_key(raw, GW_SECRET_LEN, link);
+    gw_token_key_init(&out->seal_keys[i], kid, link, sizeof(link));
     OPENSSL_cleanse(raw, sizeof(raw));
     OPENSSL_cleanse(link, sizeof(link));
     return 0;

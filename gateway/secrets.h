@@ -36,6 +36,7 @@
 typedef struct st_gw_secrets_t {
     gw_token_key_t keys[GW_SECRETS_MAX_KEYS];      /* token keys, in file order; ids are 1..255 and unique */
     gw_token_key_t link_keys[GW_SECRETS_MAX_KEYS]; /* link_keys[i]: derived from keys[i]'s secret, same id */
+    gw_token_key_t seal_keys[GW_SECRETS_MAX_KEYS]; /* seal_keys[i]: the consent records' seal key, likewise */
     size_t num_keys;
     size_t primary; /* index of the primary key in keys[] */
     int created;    /* 1 when gw_secrets_load generated the file */
@@ -62,6 +63,8 @@ const gw_token_key_t *gw_secrets_link_key(const gw_secrets_t *s);
 
 /* Derives the 32-byte link key from a secret (exposed for tests). Returns 0, or -1 on bad arguments. */
 int gw_secrets_derive_link_key(const uint8_t *secret, size_t len, uint8_t out[32]);
+/* The same with info "consentgate records seal v1": the key of the consent store's seal (chain.h). */
+int gw_secrets_derive_seal_key(const uint8_t *secret, size_t len, uint8_t out[32]);
 
 /* Wipes *s (OPENSSL_cleanse). NULL is a no-op. */
 void gw_secrets_clear(gw_secrets_t *s);

@@ -70,7 +70,8 @@ static struct {
     dev_t dev;
     ino_t ino;
     unsigned retention_days;
-    char head[GW_CHAIN_HEX]; /* hash of the newest record */
+    char head[GW_CHAIN_HEX];   /* hash of the newest record */
+    char anchor[GW_CHAIN_HEX]; /* hash the chain starts from: genesis, or the last purge's anchor */
     sqlite3_stmt *insert;     /* prepared once (writer thread) */
     int wal_pages;            /* WAL size after the last commit (wal hook) */
     pthread_t tid;
@@ -332,11 +333,100 @@ static void maybe_checkpoint(int idle)
     }
 }
 
+/* --- the seal (chain.h): both ends of the chain under a key of the secrets file ------------------ */
+
+static gw_token_key_t seal_keys[16];
+static size_t num_seal_keys, seal_primary;
+
+void gw_store_set_seal_keys(const gw_token_key_t *keys, size_t n, size_t primary)
+{
+    num_seal_keys = n < sizeof(seal_keys) / sizeof(seal_keys[0]) ? n : sizeof(seal_keys) / sizeof(seal_keys[0]);
+    memcpy(seal_keys, keys, num_seal_keys * sizeof(keys[0]));
+    seal_primary = primary < num_seal_keys ? primary : 0;
+}
+
+static const gw_token_key_t *find_seal_key(const gw_token_key_t *keys, size_t n, unsigned id)
+{
+    for (size_t i = 0; i != n; ++i)
+        if (keys[i].id == id)
+            return keys + i;
+    return NULL;
+}
+
+/* inside a transaction that moved an end of the chain: the seal of the new ends */
+static int write_seal(char *err, size_t errlen)
+{
+    char seal[GW_CHAIN_SEAL_LEN], sql[160];
+    if (num_seal_keys == 0)
+        return 0;
+    gw_chain_seal(seal_keys + seal_primary, st.anchor, st.head, seal);
+    snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta (key, value) VALUES ('seal', '%s')", seal);
+    return exec(sql, err, errlen);
+}
+
+/* meta.seal, or "" when there is none */
+static void read_seal(sqlite3 *db, char out[GW_CHAIN_SEAL_LEN])
+{
+    sqlite3_stmt *s = NULL;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'seal'", -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        snprintf(out, GW_CHAIN_SEAL_LEN, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+}
+
+/* 1: the seal matches anchor and head; 0: it does not; -1: made with a key not among keys */
+static int seal_matches(const char *seal, const gw_token_key_t *keys, size_t n, const char *anchor, const char *head)
+{
+    char want[GW_CHAIN_SEAL_LEN];
+    const gw_token_key_t *k = find_seal_key(keys, n, (unsigned)atoi(seal));
+    if (k == NULL)
+        return -1;
+    gw_chain_seal(k, anchor, head, want);
+    return strcmp(want, seal) == 0;
+}
+
+/* at start: a seal that does not match means records went (or changed) while the gateway was down: refuse, rather
+ * than chain on from what is left and seal that; none yet (a store from before sealing): seal it now */
+static int check_seal(char *err, size_t errlen)
+{
+    char seal[GW_CHAIN_SEAL_LEN];
+    if (num_seal_keys == 0)
+        return 0;
+    read_seal(st.db, seal);
+    if (seal[0] != '\0') {
+        int m = seal_matches(seal, seal_keys, num_seal_keys, st.anchor, st.head);
+        if (m == 0) {
+            snprintf(err, errlen, "the records' seal does not match their chain (records were removed or changed while the gateway was "
+                                  "not running; --verify-records tells more)");
+            return -1;
+        }
+        if (m == 1)
+            return 0;
+        gw_warn("consent store: its seal was made with key %d, no longer in the secrets file: sealed again with the primary key",
+                atoi(seal));
+    }
+    if (exec("BEGIN IMMEDIATE", err, errlen) != 0)
+        return -1;
+    if (write_seal(err, errlen) != 0 || exec("COMMIT", err, errlen) != 0) {
+        char ignored[64];
+        exec("ROLLBACK", ignored, sizeof(ignored));
+        return -1;
+    }
+    return 0;
+}
+
 static int load_head(char *err, size_t errlen)
 {
     sqlite3_stmt *s = NULL;
     int rc = -1;
     memcpy(st.head, gw_chain_genesis, sizeof(st.head));
+    memcpy(st.anchor, gw_chain_genesis, sizeof(st.anchor));
+    if (sqlite3_prepare_v2(st.db, "SELECT value FROM meta WHERE key = 'chain_anchor'", -1, &s, NULL) != SQLITE_OK)
+        goto Exit;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        snprintf(st.anchor, sizeof(st.anchor), "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    s = NULL;
     if (sqlite3_prepare_v2(st.db, "SELECT hash FROM records ORDER BY seq DESC LIMIT 1", -1, &s, NULL) != SQLITE_OK)
         goto Exit;
     int step = sqlite3_step(s);
@@ -344,12 +434,7 @@ static int load_head(char *err, size_t errlen)
         snprintf(st.head, sizeof(st.head), "%s", (const char *)sqlite3_column_text(s, 0));
     } else if (step == SQLITE_DONE) {
         /* empty table: continue from the anchor left by a retention purge, if any */
-        sqlite3_finalize(s);
-        s = NULL;
-        if (sqlite3_prepare_v2(st.db, "SELECT value FROM meta WHERE key = 'chain_anchor'", -1, &s, NULL) != SQLITE_OK)
-            goto Exit;
-        if (sqlite3_step(s) == SQLITE_ROW)
-            snprintf(st.head, sizeof(st.head), "%s", (const char *)sqlite3_column_text(s, 0));
+        memcpy(st.head, st.anchor, sizeof(st.head));
     } else {
         goto Exit;
     }
@@ -612,7 +697,7 @@ static void do_erase(op_t *op)
     /* the erase record itself carries only the pseudonym */
     char saved_head[GW_CHAIN_HEX];
     memcpy(saved_head, st.head, sizeof(saved_head));
-    if (insert_record(&op->rec, pseudo, err, sizeof(err)) != 0) {
+    if (insert_record(&op->rec, pseudo, err, sizeof(err)) != 0 || write_seal(err, sizeof(err)) != 0) {
         memcpy(st.head, saved_head, sizeof(saved_head));
         goto Rollback;
     }
@@ -643,7 +728,7 @@ static void do_appends(op_t **ops, size_t n)
     for (i = 0; i != n; ++i)
         if (insert_record(&ops[i]->rec, NULL, err, sizeof(err)) != 0)
             goto Rollback;
-    if (exec("COMMIT", err, sizeof(err)) != 0)
+    if (write_seal(err, sizeof(err)) != 0 || exec("COMMIT", err, sizeof(err)) != 0)
         goto Rollback;
     return;
 Rollback: {
@@ -674,13 +759,16 @@ static void purge(void)
     snprintf(anchor, sizeof(anchor), "%s", (const char *)sqlite3_column_text(s, 0));
     long long last_seq = sqlite3_column_int64(s, 1);
     sqlite3_finalize(s);
-    char sql[512];
+    char sql[512], old_anchor[GW_CHAIN_HEX];
+    memcpy(old_anchor, st.anchor, sizeof(old_anchor));
+    memcpy(st.anchor, anchor, sizeof(st.anchor));
     snprintf(sql, sizeof(sql),
              "BEGIN IMMEDIATE; DELETE FROM records WHERE seq <= %lld; "
-             "INSERT OR REPLACE INTO meta (key, value) VALUES ('chain_anchor', '%s'); COMMIT;",
+             "INSERT OR REPLACE INTO meta (key, value) VALUES ('chain_anchor', '%s');",
              last_seq, anchor);
-    if (exec(sql, err, sizeof(err)) != 0) {
+    if (exec(sql, err, sizeof(err)) != 0 || write_seal(err, sizeof(err)) != 0 || exec("COMMIT", err, sizeof(err)) != 0) {
         exec("ROLLBACK", q, sizeof(q));
+        memcpy(st.anchor, old_anchor, sizeof(st.anchor));
         gw_error("consent store: retention purge failed: %s", err);
         return;
     }
@@ -962,7 +1050,7 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (check_integrity(msg, sizeof(msg)) != 0 || migrate(msg, sizeof(msg)) != 0 || load_ua_salt(msg, sizeof(msg)) != 0 ||
-        load_head(msg, sizeof(msg)) != 0) {
+        load_head(msg, sizeof(msg)) != 0 || check_seal(msg, sizeof(msg)) != 0) {
         snprintf(err, errlen, "%s: %s (refusing to start; the file is left as it is)", path, msg);
         goto Error;
     }
@@ -1015,8 +1103,9 @@ void gw_store_close(void)
 
 /* --- verify ---------------------------------------------------------------------------------- */
 
-int gw_store_verify(const char *path, FILE *out)
+int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_keys, FILE *out)
 {
+    char last[GW_CHAIN_HEX] = "";
     sqlite3 *db = NULL;
     sqlite3_stmt *s = NULL;
     char anchor[GW_CHAIN_HEX];
@@ -1071,14 +1160,34 @@ int gw_store_verify(const char *path, FILE *out)
             rc = 1;
             break;
         }
+        snprintf(last, sizeof(last), "%s", COL(16));
 #undef COL
     }
     if (rc == 0 && step != SQLITE_DONE) {
         fprintf(out, "%s: read error: %s\n", path, sqlite3_errmsg(db));
         rc = 2;
     }
+    const char *sealed = "seal not checked (no secrets file)";
+    if (rc == 0 && keys != NULL) {
+        char seal[GW_CHAIN_SEAL_LEN];
+        read_seal(db, seal);
+        int m = seal[0] != '\0' ? seal_matches(seal, keys, num_keys, anchor, last[0] != '\0' ? last : anchor) : 0;
+        if (seal[0] == '\0') {
+            fprintf(out, "BROKEN: the store carries no seal (never opened by a gateway that seals, or the seal was removed)\n");
+            rc = 1;
+        } else if (m < 0) {
+            fprintf(out, "%s: cannot check the seal: it was made with key %d, which is not in the secrets file\n", path, atoi(seal));
+            rc = 2;
+        } else if (m == 0) {
+            fprintf(out, "BROKEN: the seal does not match the chain's ends (first record after %.16s…, newest %.16s…): records "
+                         "were removed from the end, or from the start with the anchor changed, or the seal was altered\n",
+                    anchor, last[0] != '\0' ? last : anchor);
+            rc = 1;
+        }
+        sealed = "seal matches";
+    }
     if (rc == 0)
-        fprintf(out, "%s: %llu records, chain intact\n", path, (unsigned long long)v.rows);
+        fprintf(out, "%s: %llu records, chain intact, %s\n", path, (unsigned long long)v.rows, sealed);
 Exit:
     sqlite3_finalize(s);
     sqlite3_close(db);

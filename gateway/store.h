@@ -60,8 +60,17 @@ int gw_store_add_injections(h2o_req_t *req, const struct st_gw_csp_violation_t *
 /* body: {"recent": [... newest first, at most 100], "by_blocked_host": [{"host", "count"}...]} */
 int gw_store_list_injections(h2o_req_t *req, gw_store_answer_cb cb, void *data);
 
-/* Walks the chain of the database at path (read-only). Prints a report to out.
- * Returns 0 when intact, 1 when broken (the first broken record is named), 2 when it cannot be read. */
-int gw_store_verify(const char *path, FILE *out);
+struct st_gw_token_key_t;
+
+/* Walks the chain of the database at path (read-only). Prints a report to out. With seal keys (the secrets file's,
+ * gw_secrets_t.seal_keys), the seal must match the chain's two ends (records removed from the end, or from the start
+ * with the anchor forged, show); without (NULL), the seal is not checked and the report says so.
+ * Returns 0 when intact, 1 when broken (the first broken record, or the seal, is named), 2 when it cannot be read
+ * or the seal's key is not among keys. */
+int gw_store_verify(const char *path, const struct st_gw_token_key_t *keys, size_t num_keys, FILE *out);
+
+/* The seal keys (gw_secrets_t.seal_keys) the store seals with (the primary's) and checks at open; set before
+ * gw_store_open. Without them the store is not sealed. */
+void gw_store_set_seal_keys(const struct st_gw_token_key_t *keys, size_t n, size_t primary);
 
 #endif

@@ -43,6 +43,21 @@ def chain_hash(r):
     return hashlib.sha256("\n".join(fields).encode()).hexdigest()
 
 
+def reseal(secrets_path, db):
+    """What a gateway holding the secrets file writes as meta.seal (gateway/chain.h), written independently:
+    HKDF-SHA256(secret, info "consentgate records seal v1") keys HMAC-SHA256 over the chain's two ends."""
+    import base64
+    with open(secrets_path) as f:
+        key = [k for k in json.load(f)["keys"] if k.get("primary")][0]
+    secret = base64.urlsafe_b64decode(key["secret"] + "=" * (-len(key["secret"]) % 4))
+    prk = hmac.new(b"\0" * 32, secret, hashlib.sha256).digest()
+    seal_key = hmac.new(prk, b"consentgate records seal v1\x01", hashlib.sha256).digest()
+    anchor = (db.execute("SELECT value FROM meta WHERE key = 'chain_anchor'").fetchone() or ["0" * 64])[0]
+    head = (db.execute("SELECT hash FROM records ORDER BY seq DESC LIMIT 1").fetchone() or [anchor])[0]
+    mac = hmac.new(seal_key, b"consentgate records seal v1\n" + anchor.encode() + b"\n" + head.encode(), hashlib.sha256)
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seal', ?)", ("%d:%s" % (key["id"], mac.hexdigest()[:32]),))
+
+
 class RecordsTest(GatewayTestCase):
     config = {"store": {"sqlite": "consent.db"}, "geoip": {"trusted_proxies": ["127.0.0.1/32"]}}
 
@@ -243,6 +258,29 @@ class StoreFailureTest(GatewayTestCase):
             self.assertEqual(f.read(), damaged, "the damaged file is left as it is for recovery")
 
 
+    def test_records_removed_while_down_are_caught(self):
+        d = os.path.join(self.tmp, "sealed")
+        os.makedirs(d)
+        path = os.path.join(d, "store.db")
+        g = self.new_gateway("sealed", gateway_config(self.origin.url, store={"sqlite": path}))
+        receipts = [post(g, {"all": bool(i % 2)}).json()["receipt"] for i in range(5)]
+        g.stop_and_check()
+        v = run_binary(["-c", g.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+        self.assertIn("5 records, chain intact, seal matches", v.stdout)
+        # the newest record deleted: what is left still chains, but no longer matches the seal
+        db = sqlite3.connect(path)
+        db.execute("DELETE FROM records WHERE receipt = ?", (receipts[-1],))
+        db.commit()
+        db.close()
+        v = run_binary(["-c", g.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 1, v.stdout)
+        self.assertIn("seal does not match", v.stdout)
+        with self.assertRaises(RuntimeError) as cm:
+            g.start()
+        self.assertIn("seal does not match", str(cm.exception), "it does not chain on from what is left and seal that")
+
+
 class RetentionTest(GatewayTestCase):
     """Records older than store.retention_days are purged at start; the rest of the chain verifies."""
     config = {"store": {"sqlite": "consent.db", "retention_days": 30}}
@@ -263,6 +301,7 @@ class RetentionTest(GatewayTestCase):
             prev = r["hash"]
             db.execute("UPDATE records SET time_ms=?, prev_hash=?, hash=? WHERE seq=?",
                        (r["time_ms"], r["prev_hash"], r["hash"], r["seq"]))
+        reseal(self.gw.path("secrets.json"), db)  # as the gateway would have sealed them
         db.commit()
         db.close()
         v = run_binary(["-c", self.gw.config_path, "--verify-records"])

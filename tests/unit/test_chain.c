@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include "chain.h"
 #include "store.h"
+#include "token.h"
 
 static gw_chain_row_t sample(const char *prev, const char *receipt)
 {
@@ -146,12 +147,82 @@ static void build_db(const char *path, int n)
     sqlite3_close(db);
 }
 
-static int verify_output(const char *path, char *out, size_t cap)
+static int verify_keys(const char *path, const gw_token_key_t *keys, size_t n, char *out, size_t cap)
 {
     FILE *fp = fmemopen(out, cap, "w");
-    int rc = gw_store_verify(path, fp);
+    int rc = gw_store_verify(path, keys, n, fp);
     fclose(fp);
     return rc;
+}
+
+static int verify_output(const char *path, char *out, size_t cap)
+{
+    return verify_keys(path, NULL, 0, out, cap);
+}
+
+static void sql(const char *path, const char *q)
+{
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, q, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+}
+
+/* the seal over both ends of the chain: removing the newest records, or the oldest with the anchor moved on, shows */
+static void test_store_seal(void **state)
+{
+    char path[] = "/tmp/cg-test-seal-XXXXXX", db[64], out[512], seal[GW_CHAIN_SEAL_LEN], q[256], cmd[160];
+    static const uint8_t secret[32] = "a seal key's secret, 32 bytes.";
+    gw_token_key_t keys[2];
+    assert_non_null(mkdtemp(path));
+    snprintf(db, sizeof(db), "%s/consent.db", path);
+    build_db(db, 6);
+    assert_int_equal(gw_token_key_init(keys + 0, 3, secret, 16), 0);
+    assert_int_equal(gw_token_key_init(keys + 1, 7, secret, 32), 0);
+
+    /* sealed by key 7 over genesis .. the newest record */
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, "SELECT hash FROM records WHERE seq = 6", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    gw_chain_seal(keys + 1, gw_chain_genesis, (const char *)sqlite3_column_text(st, 0), seal);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    assert_int_equal(strncmp(seal, "7:", 2), 0);
+    assert_int_equal(strlen(seal), 2 + 32);
+    snprintf(q, sizeof(q), "INSERT INTO meta VALUES ('seal', '%s')", seal);
+    sql(db, q);
+    assert_int_equal(verify_keys(db, keys, 2, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "6 records, chain intact, seal matches"));
+    assert_int_equal(verify_output(db, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "seal not checked"));
+
+    /* its key gone from the secrets: cannot be checked */
+    assert_int_equal(verify_keys(db, keys, 1, out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "key 7"));
+
+    /* the newest record removed: the chain alone still verifies, the seal does not */
+    sql(db, "DELETE FROM records WHERE seq = 6");
+    assert_int_equal(verify_output(db, out, sizeof(out)), 0);
+    assert_int_equal(verify_keys(db, keys, 2, out, sizeof(out)), 1);
+    assert_non_null(strstr(out, "seal does not match"));
+
+    /* the oldest removed and the anchor moved on to the removed record's hash: caught too */
+    unlink(db);
+    build_db(db, 6);
+    snprintf(q, sizeof(q), "INSERT INTO meta VALUES ('seal', '%s')", seal);
+    sql(db, q);
+    sql(db, "INSERT INTO meta VALUES ('chain_anchor', (SELECT hash FROM records WHERE seq = 1)); DELETE FROM records WHERE seq = 1");
+    assert_int_equal(verify_output(db, out, sizeof(out)), 0);
+    assert_int_equal(verify_keys(db, keys, 2, out, sizeof(out)), 1);
+
+    /* no seal at all */
+    sql(db, "DELETE FROM meta WHERE key = 'seal'");
+    assert_int_equal(verify_keys(db, keys, 2, out, sizeof(out)), 1);
+    assert_non_null(strstr(out, "no seal"));
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", path);
+    assert_int_equal(system(cmd), 0);
 }
 
 static void test_store_verify(void **state)
@@ -199,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_every_field_changes_the_hash),
         cmocka_unit_test(test_verifier_names_the_first_broken_row),
         cmocka_unit_test(test_store_verify),
+        cmocka_unit_test(test_store_seal),
     };
     return cmocka_run_group_tests_name("chain", tests, NULL, NULL);
 }
