@@ -73,6 +73,7 @@ static struct {
     char head[GW_CHAIN_HEX];   /* hash of the newest record */
     char anchor[GW_CHAIN_HEX]; /* hash the chain starts from: genesis, or the last purge's anchor */
     sqlite3_stmt *insert;     /* prepared once (writer thread) */
+    sqlite3_stmt *seal;       /* likewise, the seal's upsert */
     int wal_pages;            /* WAL size after the last commit (wal hook) */
     pthread_t tid;
     pthread_mutex_t mutex;
@@ -356,12 +357,18 @@ static const gw_token_key_t *find_seal_key(const gw_token_key_t *keys, size_t n,
 /* inside a transaction that moved an end of the chain: the seal of the new ends */
 static int write_seal(char *err, size_t errlen)
 {
-    char seal[GW_CHAIN_SEAL_LEN], sql[160];
+    char seal[GW_CHAIN_SEAL_LEN];
     if (num_seal_keys == 0)
         return 0;
     gw_chain_seal(seal_keys + seal_primary, st.anchor, st.head, seal);
-    snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta (key, value) VALUES ('seal', '%s')", seal);
-    return exec(sql, err, errlen);
+    if ((st.seal == NULL &&
+         sqlite3_prepare_v2(st.db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('seal', ?1)", -1, &st.seal, NULL) != SQLITE_OK) ||
+        sqlite3_reset(st.seal) != SQLITE_OK || sqlite3_bind_text(st.seal, 1, seal, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_step(st.seal) != SQLITE_DONE) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+        return -1;
+    }
+    return 0;
 }
 
 /* meta.seal, or "" when there is none */
@@ -881,6 +888,8 @@ static void *run_writer(void *arg)
     if (st.insert != NULL)
         sqlite3_finalize(st.insert);
     st.insert = NULL;
+    sqlite3_finalize(st.seal);
+    st.seal = NULL;
     return NULL;
 }
 
@@ -1080,6 +1089,8 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     pthread_create(&st.tid, NULL, run_writer, NULL);
     return 0;
 Error:
+    sqlite3_finalize(st.seal);
+    st.seal = NULL;
     sqlite3_close(st.db);
     st.db = NULL;
     return -1;
