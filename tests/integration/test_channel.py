@@ -21,7 +21,8 @@ class ChannelTest(GatewayTestCase):
         {"name": "phishing", "file": "phishing.txt", "format": "domains", "action": "block"},
         {"name": "risky", "file": "risky.txt", "format": "hosts", "action": "warn"},
         {"name": "paths", "file": "paths.txt", "format": "urls", "action": "block"},
-        {"name": "allow", "file": "allow.txt", "format": "domains", "action": "allow"}]},
+        {"name": "allow", "file": "allow.txt", "format": "domains", "action": "allow"},
+        {"name": "watch", "file": "watch.txt", "format": "domains", "action": "monitor"}]},
         "channel": {"csp": "enforce", "audit_log": "audit.log"},
         # a tracker list naming a block-listed host: the block list wins (the tag is removed, not made re-activatable)
         "trackers": {"lists": [{"name": "local", "file": "trackers.txt", "format": "abp", "category": "marketing"}]}}
@@ -44,6 +45,8 @@ class ChannelTest(GatewayTestCase):
             f.write("files.example/malware/\n")
         with open(os.path.join(d, "allow.txt"), "w") as f:
             f.write("safe.evil.example\n")
+        with open(os.path.join(d, "watch.txt"), "w") as f:
+            f.write("watched.example\n")
         with open(os.path.join(d, "trackers.txt"), "w") as f:
             f.write("||tracker.evil.example^\n||img.evil.example^\n")
 
@@ -64,7 +67,7 @@ class ChannelTest(GatewayTestCase):
         r = self.admin("/admin/lists")
         self.assertEqual(r.status, 200)
         names = {l["name"]: l for l in r.json()}
-        self.assertEqual(set(names), {"phishing", "risky", "paths", "allow"})
+        self.assertEqual(set(names), {"phishing", "risky", "paths", "allow", "watch"})
         self.assertEqual(names["phishing"]["action"], "block")
         self.assertEqual(names["phishing"]["entries"], 1)
         self.assertEqual(names["risky"]["entries"], 1, "localhost boilerplate is skipped")
@@ -253,6 +256,11 @@ class ChannelTest(GatewayTestCase):
         m = curl(self.gw.admin_url("/admin/metrics"), headers=AUTH).text
         self.assertRegex(m, r'cg_risk_subresources_total\{action="removed"\} [1-9]')
         self.assertRegex(m, r'cg_risk_subresources_total\{action="warned"\} [1-9]')
+        # monitored: left in the page, counted, and named by the check
+        self.assertIn('src="https://cdn.watched.example/widget.js"', html)
+        self.assertRegex(m, r'cg_risk_subresources_total\{action="monitored"\} [1-9]')
+        v = self.check("host=cdn.watched.example")
+        self.assertEqual((v["verdict"], v["action"], v["list"]), ("clean", "monitor", "watch"))
 
 
 def harness_token_name():

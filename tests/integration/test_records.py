@@ -100,6 +100,16 @@ class RecordsTest(GatewayTestCase):
             row = rows(self.db, "receipt = '%s'" % r.json()["receipt"])[0]
             self.assertEqual(row["client_ip"], stored, xff)
 
+    def test_withdraw_is_a_record(self):
+        t = token(post(self.gw, {"all": True}))
+        w = curl(self.gw.url("/__consent/api/consent"), method="DELETE", cookie=t)
+        self.assertEqual(w.status, 200, w.text)
+        row = rows(self.db, "receipt = '%s'" % w.json()["receipt"])
+        self.assertEqual(len(row), 1, "the withdrawal's 200 means its record is on disk")
+        self.assertEqual((row[0]["method"], row[0]["granted"], row[0]["refused"]),
+                         ("withdraw", "necessary", "functional,analytics,marketing"))
+        self.assertEqual(row[0]["visitor"], w.json()["visitor"])
+
     def test_receipts_export_erase(self):
         a = post(self.gw, {"all": True})
         t = token(a)
@@ -230,6 +240,32 @@ class StoreFailureTest(GatewayTestCase):
         with open(path, "rb") as f:
             self.assertEqual(f.read(), garbage, "the file is never recreated over")
 
+
+    def test_version_1_store_is_migrated(self):
+        # a store as the first schema left it: records, no injections table; its records must survive the migration
+        d = os.path.join(self.tmp, "v1")
+        os.makedirs(d)
+        path = os.path.join(d, "store.db")
+        g = self.new_gateway("v1", gateway_config(self.origin.url, store={"sqlite": path}))
+        kept = [post(g, {"all": True}).json()["receipt"] for _ in range(3)]
+        g.stop_and_check()
+        db = sqlite3.connect(path)
+        db.executescript("DROP TABLE injections; UPDATE meta SET value = '1' WHERE key = 'schema_version';")
+        db.close()
+        g.start()
+        r = curl(g.url("/__consent/report"), method="POST", headers=["Content-Type: application/csp-report"],
+                 data=json.dumps({"csp-report": {"document-uri": "http://127.0.0.1/", "blocked-uri": "https://inject.example/x.js",
+                                                 "violated-directive": "script-src"}}))
+        self.assertEqual(r.status, 204, r.text)
+        self.assertEqual(post(g, {"all": False}).status, 200)
+        g.stop_and_check()
+        db = sqlite3.connect(path)
+        self.assertEqual(db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0], "2")
+        self.assertEqual(db.execute("SELECT blocked_host FROM injections").fetchall(), [("inject.example",)])
+        self.assertTrue(set(kept) <= {r[0] for r in db.execute("SELECT receipt FROM records")})
+        db.close()
+        v = run_binary(["-c", g.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
 
     def test_corrupted_page_inside_refuses_to_start(self):
         # a valid store with enough records to span many pages, then one page in the middle overwritten

@@ -200,6 +200,30 @@ class RewriteTransportsTest(GatewayTestCase):
         self.assertGreater(len(page), 40 * 19000)
 
 
+class TrackerListLoadReportTest(GatewayTestCase):
+    """A tracker list with malformed and unsupported lines: the rest loads, and /admin/trackers says which lines
+    were refused and why."""
+    config = {"trackers": {"lists": [{"name": "mixed", "file": "mixed.txt", "format": "abp", "category": "analytics"}]}}
+    start_gateway = False
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with open(os.path.join(cls.tmp, "mixed.txt"), "w") as f:
+            f.write("! Title: mixed\n||tracker.example^\n||\n##.ad-banner\n||pixel.example^$domain=\n||ok.example/collect\n")
+        cls.gw.start()
+
+    def test_malformed_lines_reported_rest_loaded(self):
+        r = curl(self.gw.admin_url("/admin/trackers"), headers=["Authorization: Bearer " + ADMIN_TOKEN]).json()
+        l = r["lists"][0]
+        self.assertEqual((l["lines"], l["loaded"], l["skipped"], l["malformed"]), (6, 2, 1, 2), l)
+        self.assertEqual([m["line"] for m in l["malformed_lines"]], [3, 5])
+        self.assertEqual([m["text"] for m in l["malformed_lines"]], ["||", "||pixel.example^$domain="])
+        html = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html")).text
+        self.assertIn('data-cg-src="https://tracker.example/t.js"', html, "the lines around the bad ones loaded")
+        self.assertIn('data-cg-src="https://ok.example/collect?x=1"', html)
+
+
 class RewriteOffTest(GatewayTestCase):
     config = {"html": {"rewrite": False}}
 
