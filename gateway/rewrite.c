@@ -16,6 +16,7 @@
 #include "abp.h"
 #include "config.h"
 #include "consent.h"
+#include "fetch.h"
 #include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
@@ -277,9 +278,7 @@ static int run_hook(rewrite_t *self, gw_html_tag_t *tag, gw_url_kind_t kind, siz
 }
 
 /*
- * The candidates of a srcset attribute ("url [descriptor], url [descriptor], …", HTML §4.8.4.3.10: a URL is a run
- * of non-blanks, trailing commas not its own; a descriptor runs to the next comma outside parentheses), at most
- * MAX_SRCSET of them: each goes through the risk hook (a block-listed one removes the element) and, while *cat is
+ * The candidates of a srcset attribute (gw_srcset_next), at most MAX_SRCSET of them: each goes through the risk hook (a block-listed one removes the element) and, while *cat is
  * still -1, the tracker lists (the first refused category found is stored in *cat).
  */
 #define MAX_SRCSET 16
@@ -289,22 +288,10 @@ static int srcset_check(rewrite_t *self, gw_html_tag_t *tag, int *cat)
     if (!gw_html_attr_find(tag, H2O_STRLIT("srcset"), &a) || a.value == NULL || a.value_len == 0 || a.value_len > URL_SCRATCH)
         return GW_HTML_KEEP;
     char *v = h2o_mem_alloc_pool(&self->req->pool, a.value_len); /* scratch is absolute_url's: the list is decoded apart */
-    size_t len = gw_html_decode(a.value, a.value_len, v), i = 0;
-    for (unsigned k = 0; k != MAX_SRCSET && i < len; ++k) {
-        while (i < len && (v[i] == ',' || (unsigned char)v[i] <= 0x20))
-            ++i;
-        size_t start = i;
-        while (i < len && (unsigned char)v[i] > 0x20)
-            ++i;
-        size_t end = i;
-        while (end > start && v[end - 1] == ',')
-            --end;
-        if (end == i) { /* no trailing comma: a descriptor may follow, up to the next comma outside parentheses */
-            int depth = 0;
-            for (; i < len && (depth != 0 || v[i] != ','); ++i)
-                depth += v[i] == '(' ? 1 : v[i] == ')' && depth != 0 ? -1 : 0;
-        }
-        size_t n = end > start ? absolute_url(self, v + start, end - start, 0) : 0;
+    size_t len = gw_html_decode(a.value, a.value_len, v), pos = 0, url_len;
+    const char *url;
+    for (unsigned k = 0; k != MAX_SRCSET && gw_srcset_next(v, len, &pos, &url, &url_len); ++k) {
+        size_t n = absolute_url(self, url, url_len, 0);
         if (n == 0)
             continue;
         if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
@@ -549,44 +536,6 @@ static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx)
     return h2o_iovec_init(w.buf, w.len);
 }
 
-/* 1 when an Accept-Encoding value lists gzip (or x-gzip) with a q-value other than 0 */
-static int lists_gzip(const char *v, size_t len)
-{
-    h2o_iovec_t iter = h2o_iovec_init(v, len);
-    const char *tok;
-    size_t tok_len;
-    while ((tok = h2o_next_token(&iter, ',', &tok_len, NULL)) != NULL) {
-        size_t n = 0;
-        while (n != tok_len && tok[n] != ';' && tok[n] != ' ' && tok[n] != '\t')
-            ++n;
-        if (!h2o_lcstris(tok, n, H2O_STRLIT("gzip")) && !h2o_lcstris(tok, n, H2O_STRLIT("x-gzip")))
-            continue;
-        /* a parameter "q=0", "q=0.", "q=0.0", … refuses it */
-        const char *q = tok + n, *end = tok + tok_len;
-        int refused = 0;
-        while ((q = memchr(q, '=', (size_t)(end - q))) != NULL) {
-            const char *k = q - 1;
-            while (k > tok + n && (*k == ' ' || *k == '\t'))
-                --k;
-            if ((*k | 0x20) == 'q') {
-                const char *d = q + 1;
-                while (d != end && (*d == ' ' || *d == '\t'))
-                    ++d;
-                if (d != end && *d == '0') {
-                    refused = 1;
-                    for (++d; d != end && *d != ';' && *d != ' '; ++d)
-                        if (*d != '.' && *d != '0')
-                            refused = 0;
-                }
-            }
-            ++q;
-        }
-        if (!refused)
-            return 1;
-    }
-    return 0;
-}
-
 /* Sec-Fetch-Dest values of requests whose answer a browser never renders as a page */
 static int is_subresource_dest(h2o_req_t *req)
 {
@@ -617,7 +566,7 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     int gzip = 0, count = 0, just_gzip = 0;
     for (; i != -1; i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_ENCODING, i), ++count) {
         h2o_iovec_t v = req->headers.entries[i].value;
-        gzip |= lists_gzip(v.base, v.len);
+        gzip |= gw_accepts_coding(v.base, v.len, "gzip");
         just_gzip = h2o_memis(v.base, v.len, H2O_STRLIT("gzip"));
     }
     if (count == 1 && just_gzip)
