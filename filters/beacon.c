@@ -10,13 +10,15 @@ const uint8_t gw_beacon_gif[GW_BEACON_GIF_LEN] = {0x47, 0x49, 0x46, 0x38, 0x39, 
                                                   0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01,
                                                   0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
 
-static size_t path_only(const char *path, size_t len)
+static size_t
+path_only(const char *path, size_t len)
 {
     const char *q = memchr(path, '?', len);
     return q != NULL ? (size_t)(q - path) : len;
 }
 
-int gw_beacon_path_match(const char *pattern, size_t plen, const char *path, size_t len)
+int
+gw_beacon_path_match(const char *pattern, size_t plen, const char *path, size_t len)
 {
     len = path_only(path, len);
     if (memchr(pattern, '*', plen) == NULL) {
@@ -45,7 +47,8 @@ int gw_beacon_path_match(const char *pattern, size_t plen, const char *path, siz
     return p == plen;
 }
 
-static int ci_prefix(const char *s, size_t len, const char *lit)
+static int
+ci_prefix(const char *s, size_t len, const char *lit)
 {
     size_t n = strlen(lit);
     if (len < n)
@@ -60,20 +63,23 @@ static int ci_prefix(const char *s, size_t len, const char *lit)
     return 1;
 }
 
-int gw_beacon_is_ping(const gw_beacon_req_t *r)
+int
+gw_beacon_is_ping(const gw_beacon_req_t *r)
 {
     if (r->has_ping_from || r->has_ping_to)
         return 1;
     return ci_prefix(r->content_type, r->content_type_len, "text/ping");
 }
 
-int gw_beacon_is_send_beacon(const gw_beacon_req_t *r)
+int
+gw_beacon_is_send_beacon(const gw_beacon_req_t *r)
 {
     return r->method_len == 4 && memcmp(r->method, "POST", 4) == 0 && r->sec_fetch_mode_len == 7 &&
            ci_prefix(r->sec_fetch_mode, 7, "no-cors") && r->sec_fetch_dest_len == 5 && ci_prefix(r->sec_fetch_dest, 5, "empty");
 }
 
-int gw_beacon_wants_image(const gw_beacon_req_t *r)
+int
+gw_beacon_wants_image(const gw_beacon_req_t *r)
 {
     static const char *const exts[] = {".gif", ".png", ".jpg", ".jpeg", ".webp", ".svg", ".ico", ".bmp"};
     if (r->sec_fetch_dest_len == 5 && ci_prefix(r->sec_fetch_dest, 5, "image"))

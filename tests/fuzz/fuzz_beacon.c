@@ -4,7 +4,8 @@
 #include <string.h>
 #include "beacon.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *s = (const char *)data;
     const char *nul = memchr(s, 0, size);

@@ -4,7 +4,8 @@
 #include <stdint.h>
 #include "fetch.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *v = (const char *)data, *url, *prev_end = v;
     size_t pos = 0, len, n = 0;

@@ -36,7 +36,8 @@ static const match_case_t match_cases[] = {
     {NULL, NULL, 0} /* end of list */
 };
 
-static void test_path_match(void **state)
+static void
+test_path_match(void **state)
 {
     for (const match_case_t *c = match_cases; c->pattern != NULL; ++c) {
         size_t len = strlen(c->path);
@@ -50,7 +51,8 @@ static void test_path_match(void **state)
 }
 
 /* every prefix of a path is matched without reading past it */
-static void test_path_prefixes(void **state)
+static void
+test_path_prefixes(void **state)
 {
     static const char path[] = "/g/abc/def/collect?v=2";
     for (size_t n = 0; n <= sizeof(path) - 1; ++n) {
@@ -65,7 +67,8 @@ static void test_path_prefixes(void **state)
 
 #define S(x) x, sizeof(x) - 1
 
-static void test_ping_and_image(void **state)
+static void
+test_ping_and_image(void **state)
 {
     gw_beacon_req_t r;
     memset(&r, 0, sizeof(r));
@@ -107,7 +110,8 @@ static void test_ping_and_image(void **state)
     assert_false(gw_beacon_wants_image(&r));
 }
 
-static void test_send_beacon(void **state)
+static void
+test_send_beacon(void **state)
 {
     gw_beacon_req_t r;
     memset(&r, 0, sizeof(r));
@@ -117,7 +121,7 @@ static void test_send_beacon(void **state)
     r.method = "POST", r.method_len = 4;
     r.sec_fetch_mode = "no-cors", r.sec_fetch_mode_len = 7;
     r.sec_fetch_dest = "empty", r.sec_fetch_dest_len = 5;
-    assert_true(gw_beacon_is_send_beacon(&r)); /* what Chromium sends for navigator.sendBeacon(url, text) */
+    assert_true(gw_beacon_is_send_beacon(&r));           /* what Chromium sends for navigator.sendBeacon(url, text) */
     r.sec_fetch_mode = "cors", r.sec_fetch_mode_len = 4; /* fetch() / XHR */
     assert_false(gw_beacon_is_send_beacon(&r));
     r.sec_fetch_mode = "navigate", r.sec_fetch_mode_len = 8; /* a form post */
@@ -136,21 +140,20 @@ static void test_send_beacon(void **state)
     assert_false(gw_beacon_is_send_beacon(&r));
 }
 
-static void test_gif(void **state)
+static void
+test_gif(void **state)
 {
     assert_int_equal(sizeof(gw_beacon_gif), 43);
     assert_memory_equal(gw_beacon_gif, "GIF89a\x01\x00\x01\x00", 10);
     assert_int_equal(gw_beacon_gif[42], 0x3b); /* trailer */
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_path_match),
-        cmocka_unit_test(test_send_beacon),
-        cmocka_unit_test(test_path_prefixes),
-        cmocka_unit_test(test_ping_and_image),
-        cmocka_unit_test(test_gif),
+        cmocka_unit_test(test_path_match),     cmocka_unit_test(test_send_beacon), cmocka_unit_test(test_path_prefixes),
+        cmocka_unit_test(test_ping_and_image), cmocka_unit_test(test_gif),
     };
     return cmocka_run_group_tests_name("beacon", tests, NULL, NULL);
 }

@@ -14,24 +14,30 @@
 #include "store.h"
 #include "token.h"
 
-static gw_chain_row_t sample(const char *prev, const char *receipt)
+static gw_chain_row_t
+sample(const char *prev, const char *receipt)
 {
-    gw_chain_row_t r = {receipt, "c0ffee", 1795964527501, 1, "necessary,analytics", "functional,marketing", "opt-in", "GB",
-                        "custom", "81.2.69.0/24", "aa", "bb", prev};
+    gw_chain_row_t r = {
+        receipt,        "c0ffee", 1795964527501, 1,   "necessary,analytics", "functional,marketing", "opt-in", "GB", "custom",
+        "81.2.69.0/24", "aa",     "bb",          prev};
     return r;
 }
 
 /* the canonical encoding is fixed: this digest was computed independently with
- * printf 'cg-record-v1\nr-1\nc0ffee\n1795964527501\n1\nnecessary,analytics\nfunctional,marketing\nopt-in\nGB\ncustom\n81.2.69.0/24\naa\nbb\n<64 zeros>' | sha256sum */
-static void test_known_hash(void **state)
+ * printf
+ * 'cg-record-v1\nr-1\nc0ffee\n1795964527501\n1\nnecessary,analytics\nfunctional,marketing\nopt-in\nGB\ncustom\n81.2.69.0/24\naa\nbb\n<64
+ * zeros>' | sha256sum */
+static void
+test_known_hash(void **state)
 {
     char h[GW_CHAIN_HEX];
     gw_chain_row_t r = sample(gw_chain_genesis, "r-1");
     gw_chain_hash(&r, h);
-    FILE *p = popen("printf 'cg-record-v1\\nr-1\\nc0ffee\\n1795964527501\\n1\\nnecessary,analytics\\nfunctional,marketing\\n"
-                    "opt-in\\nGB\\ncustom\\n81.2.69.0/24\\naa\\nbb\\n0000000000000000000000000000000000000000000000000000000000000000'"
-                    " | sha256sum",
-                    "r");
+    FILE *p =
+        popen("printf 'cg-record-v1\\nr-1\\nc0ffee\\n1795964527501\\n1\\nnecessary,analytics\\nfunctional,marketing\\n"
+              "opt-in\\nGB\\ncustom\\n81.2.69.0/24\\naa\\nbb\\n0000000000000000000000000000000000000000000000000000000000000000'"
+              " | sha256sum",
+              "r");
     char want[80] = {0};
     assert_non_null(fgets(want, sizeof(want), p));
     pclose(p);
@@ -39,12 +45,13 @@ static void test_known_hash(void **state)
     assert_string_equal(h, want);
 }
 
-static void test_every_field_changes_the_hash(void **state)
+static void
+test_every_field_changes_the_hash(void **state)
 {
     char base[GW_CHAIN_HEX], h[GW_CHAIN_HEX];
     gw_chain_row_t r = sample(gw_chain_genesis, "r-1");
     gw_chain_hash(&r, base);
-    const char **fields[] = {&r.receipt, &r.visitor_commit, &r.granted, &r.refused, &r.regime,
+    const char **fields[] = {&r.receipt, &r.visitor_commit, &r.granted,   &r.refused, &r.regime,
                              &r.country, &r.method,         &r.client_ip, &r.ua_hash, &r.ui_hash};
     for (size_t i = 0; i != sizeof(fields) / sizeof(fields[0]); ++i) {
         gw_chain_row_t m = r;
@@ -69,7 +76,8 @@ static void test_every_field_changes_the_hash(void **state)
     assert_string_not_equal(h, base);
 }
 
-static void test_verifier_names_the_first_broken_row(void **state)
+static void
+test_verifier_names_the_first_broken_row(void **state)
 {
     char hashes[5][GW_CHAIN_HEX];
     gw_chain_row_t rows[5];
@@ -109,20 +117,22 @@ static void test_verifier_names_the_first_broken_row(void **state)
 }
 
 /* builds a store file the way the writer does, then checks gw_store_verify on it and on a tampered copy */
-static void build_db(const char *path, int n)
+static void
+build_db(const char *path, int n)
 {
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                                  "INSERT INTO meta VALUES ('schema_version', '1');"
-                                  "CREATE TABLE records (seq INTEGER PRIMARY KEY, receipt TEXT NOT NULL UNIQUE, visitor TEXT NOT NULL,"
-                                  " visitor_nonce TEXT, visitor_commit TEXT NOT NULL, time_ms INTEGER NOT NULL, policy_version INTEGER"
-                                  " NOT NULL, granted TEXT NOT NULL, refused TEXT NOT NULL, regime TEXT NOT NULL, country TEXT NOT NULL,"
-                                  " method TEXT NOT NULL, client_ip TEXT NOT NULL, ua_hash TEXT NOT NULL, ui_hash TEXT NOT NULL,"
-                                  " prev_hash TEXT NOT NULL, hash TEXT NOT NULL);",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                     "INSERT INTO meta VALUES ('schema_version', '1');"
+                     "CREATE TABLE records (seq INTEGER PRIMARY KEY, receipt TEXT NOT NULL UNIQUE, visitor TEXT NOT NULL,"
+                     " visitor_nonce TEXT, visitor_commit TEXT NOT NULL, time_ms INTEGER NOT NULL, policy_version INTEGER"
+                     " NOT NULL, granted TEXT NOT NULL, refused TEXT NOT NULL, regime TEXT NOT NULL, country TEXT NOT NULL,"
+                     " method TEXT NOT NULL, client_ip TEXT NOT NULL, ua_hash TEXT NOT NULL, ui_hash TEXT NOT NULL,"
+                     " prev_hash TEXT NOT NULL, hash TEXT NOT NULL);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
     char prev[GW_CHAIN_HEX];
     memcpy(prev, gw_chain_genesis, sizeof(prev));
     for (int i = 0; i != n; ++i) {
@@ -134,8 +144,8 @@ static void build_db(const char *path, int n)
         gw_hex(visitor, 16, visitor_hex);
         gw_chain_commit(nonce, visitor, commit);
         snprintf(receipt, sizeof(receipt), "r-%d", i);
-        gw_chain_row_t r = {receipt, commit, 1000 + i, 1, "necessary", "analytics", "opt-in", "", "reject_all", "127.0.0.0/24",
-                            "aa", "bb", prev};
+        gw_chain_row_t r = {receipt, commit,       1000 + i,       1,    "necessary", "analytics", "opt-in",
+                            "",      "reject_all", "127.0.0.0/24", "aa", "bb",        prev};
         gw_chain_hash(&r, hash);
         snprintf(sql, sizeof(sql),
                  "INSERT INTO records VALUES (%d, '%s', '%s', '%s', '%s', %d, 1, 'necessary', 'analytics', 'opt-in', '',"
@@ -147,7 +157,8 @@ static void build_db(const char *path, int n)
     sqlite3_close(db);
 }
 
-static int verify_keys(const char *path, const gw_token_key_t *keys, size_t n, char *out, size_t cap)
+static int
+verify_keys(const char *path, const gw_token_key_t *keys, size_t n, char *out, size_t cap)
 {
     FILE *fp = fmemopen(out, cap, "w");
     int rc = gw_store_verify(path, keys, n, fp);
@@ -155,12 +166,14 @@ static int verify_keys(const char *path, const gw_token_key_t *keys, size_t n, c
     return rc;
 }
 
-static int verify_output(const char *path, char *out, size_t cap)
+static int
+verify_output(const char *path, char *out, size_t cap)
 {
     return verify_keys(path, NULL, 0, out, cap);
 }
 
-static void sql(const char *path, const char *q)
+static void
+sql(const char *path, const char *q)
 {
     sqlite3 *h;
     assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
@@ -169,7 +182,8 @@ static void sql(const char *path, const char *q)
 }
 
 /* the seal over both ends of the chain: removing the newest records, or the oldest with the anchor moved on, shows */
-static void test_store_seal(void **state)
+static void
+test_store_seal(void **state)
 {
     char path[] = "/tmp/cg-test-seal-XXXXXX", db[64], out[512], seal[GW_CHAIN_SEAL_LEN], q[256], cmd[160];
     static const uint8_t secret[32] = "a seal key's secret, 32 bytes.";
@@ -213,7 +227,8 @@ static void test_store_seal(void **state)
     build_db(db, 6);
     snprintf(q, sizeof(q), "INSERT INTO meta VALUES ('seal', '%s')", seal);
     sql(db, q);
-    sql(db, "INSERT INTO meta VALUES ('chain_anchor', (SELECT hash FROM records WHERE seq = 1)); DELETE FROM records WHERE seq = 1");
+    sql(db,
+        "INSERT INTO meta VALUES ('chain_anchor', (SELECT hash FROM records WHERE seq = 1)); DELETE FROM records WHERE seq = 1");
     assert_int_equal(verify_output(db, out, sizeof(out)), 0);
     assert_int_equal(verify_keys(db, keys, 2, out, sizeof(out)), 1);
 
@@ -225,7 +240,8 @@ static void test_store_seal(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-static void test_store_verify(void **state)
+static void
+test_store_verify(void **state)
 {
     char path[] = "/tmp/cg-test-chain-XXXXXX", db[64], out[512], cmd[160];
     assert_non_null(mkdtemp(path));
@@ -246,9 +262,9 @@ static void test_store_verify(void **state)
     unlink(db);
     build_db(db, 5);
     assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(h, "UPDATE records SET visitor = (SELECT visitor FROM records WHERE seq = 1) WHERE seq = 4", NULL,
-                                  NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(h, "UPDATE records SET visitor = (SELECT visitor FROM records WHERE seq = 1) WHERE seq = 4", NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(h);
     assert_int_equal(verify_output(db, out, sizeof(out)), 1);
     assert_non_null(strstr(out, "seq=4"));
@@ -263,7 +279,8 @@ static void test_store_verify(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_hash),

@@ -9,7 +9,8 @@
 #include "fetch.h"
 
 /* the candidates of v joined with '|' */
-static const char *candidates(const char *v)
+static const char *
+candidates(const char *v)
 {
     static char out[1024];
     size_t pos = 0, n = 0, len;
@@ -24,15 +25,16 @@ static const char *candidates(const char *v)
     return out;
 }
 
-static void test_srcset(void **state)
+static void
+test_srcset(void **state)
 {
     assert_string_equal(candidates(""), "");
     assert_string_equal(candidates(" , ,"), "");
     assert_string_equal(candidates("a.png"), "a.png");
     assert_string_equal(candidates("a.png 1x, b.png 2x"), "a.png|b.png");
     assert_string_equal(candidates("a.png 1x,b.png 2x"), "a.png|b.png");
-    assert_string_equal(candidates("a.png,b.png"), "a.png,b.png"); /* a comma inside a URL is the URL's */
-    assert_string_equal(candidates("a.png, b.png"), "a.png|b.png");   /* its trailing comma is not */
+    assert_string_equal(candidates("a.png,b.png"), "a.png,b.png");  /* a comma inside a URL is the URL's */
+    assert_string_equal(candidates("a.png, b.png"), "a.png|b.png"); /* its trailing comma is not */
     assert_string_equal(candidates("a.png,, b.png,,"), "a.png|b.png");
     assert_string_equal(candidates("\t\na.png 100w,\r\n b.png  200w "), "a.png|b.png");
     assert_string_equal(candidates("https://t.example/p?a=1,2 1x, /b.png 2x"), "https://t.example/p?a=1,2|/b.png");
@@ -43,7 +45,8 @@ static void test_srcset(void **state)
     assert_string_equal(candidates("a.png (unclosed, b.png"), "a.png");
 }
 
-static void test_srcset_resumes_anywhere(void **state)
+static void
+test_srcset_resumes_anywhere(void **state)
 {
     /* the iterator is restartable from any *pos it returned, and never runs past len */
     const char *v = "x.png 1x, https://t.example/y.png 2x, z.png";
@@ -59,7 +62,8 @@ static void test_srcset_resumes_anywhere(void **state)
     }
 }
 
-static void test_accepts_coding(void **state)
+static void
+test_accepts_coding(void **state)
 {
     static const struct {
         const char *v;
@@ -94,7 +98,8 @@ static void test_accepts_coding(void **state)
     assert_int_equal(gw_accepts_coding("gzip;q=0", 6, "gzip"), 1); /* "gzip;q" has no q-value yet */
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_srcset),
