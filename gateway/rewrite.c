@@ -46,6 +46,18 @@ typedef struct st_rewrite_t {
     size_t host_off, host_len; /* the URL's host inside url[] */
 } rewrite_t;
 
+/* counts an event of this thread and logs its first one (the counter tells the rest) */
+#define COUNT_WARN_FIRST(field, ...)                                                                                                \
+    do {                                                                                                                           \
+        static __thread int warned_;                                                                                               \
+        if (gw_metrics != NULL)                                                                                                    \
+            gw_metrics_add(&gw_metrics->field, 1);                                                                                 \
+        if (!warned_) {                                                                                                            \
+            warned_ = 1;                                                                                                           \
+            gw_warn(__VA_ARGS__);                                                                                                  \
+        }                                                                                                                          \
+    } while (0)
+
 /* The URL buffers are used only inside a callback, never across two: one pair per worker thread, not 33 KB per response */
 static __thread char thread_scratch[URL_SCRATCH], thread_url[URL_BUF];
 
@@ -422,15 +434,10 @@ static int on_overflow(void *_self, gw_html_tag_t *tag)
     case GW_HTML_TAG_IFRAME:
     case GW_HTML_TAG_OBJECT:
     case GW_HTML_TAG_EMBED:
-        if (gw_metrics != NULL)
-            gw_metrics_add(&gw_metrics->html_oversized_removed, 1);
-        static __thread int warned; /* once per thread: the counter tells the rest */
-        if (!warned) {
-            warned = 1;
-            gw_warn("rewrite: removed a <%.*s> start tag longer than %d bytes from %.*s (it cannot be checked; further cases are "
-                    "counted in cg_html_oversized_removed_total)",
-                    (int)tag->name_len, tag->name, GW_HTML_MAX_TAG, (int)self->req->path.len, self->req->path.base);
-        }
+        COUNT_WARN_FIRST(html_oversized_removed,
+                         "rewrite: removed a <%.*s> start tag longer than %d bytes from %.*s (it cannot be checked; further cases are "
+                         "counted in cg_html_oversized_removed_total)",
+                         (int)tag->name_len, tag->name, GW_HTML_MAX_TAG, (int)self->req->path.len, self->req->path.base);
         return GW_HTML_REMOVE;
     default:
         return GW_HTML_KEEP;
@@ -601,16 +608,11 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         !h2o_lcstris(req->res.headers.entries[ce].value.base, req->res.headers.entries[ce].value.len, H2O_STRLIT("gzip"))) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         /* an encoding we cannot read although the request asked for none (on_request): untouched, and counted */
-        if (gw_metrics != NULL)
-            gw_metrics_add(&gw_metrics->html_unreadable, 1);
-        static __thread int warned; /* once per thread: the counter tells the rest */
-        if (!warned) {
-            warned = 1;
-            gw_warn("rewrite: %.*s came back with Content-Encoding %.*s, which the rewriter cannot read: passed through unchanged "
-                    "(further cases are counted in cg_html_unreadable_total)",
-                    (int)req->path.len, req->path.base, (int)req->res.headers.entries[ce].value.len,
-                    req->res.headers.entries[ce].value.base);
-        }
+        COUNT_WARN_FIRST(html_unreadable,
+                         "rewrite: %.*s came back with Content-Encoding %.*s, which the rewriter cannot read: passed through "
+                         "unchanged (further cases are counted in cg_html_unreadable_total)",
+                         (int)req->path.len, req->path.base, (int)req->res.headers.entries[ce].value.len,
+                         req->res.headers.entries[ce].value.base);
         return;
     }
     /* per-response CSP nonce: 16 random bytes, base64url (without one the page is not rewritten) */
