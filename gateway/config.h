@@ -96,6 +96,7 @@ typedef struct st_gw_config_t {
         char *sqlite;
         unsigned retention_days;
         unsigned commit_delay_ms; /* a small commit waits this long for more (0: never) */
+        unsigned queue_max;       /* operations waiting for the writer; beyond it 503 at once */
     } store;
 
     int report_only; /* enforcement: "report-only" */

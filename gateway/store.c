@@ -72,6 +72,7 @@ static struct {
     unsigned retention_days;
     char head[GW_CHAIN_HEX];   /* hash of the newest record */
     char anchor[GW_CHAIN_HEX]; /* hash the chain starts from: genesis, or the last purge's anchor */
+    size_t queue_max;          /* store.queue_max */
     sqlite3_stmt *insert;     /* prepared once (writer thread) */
     sqlite3_stmt *seal;       /* likewise, the seal's upsert */
     int wal_pages;            /* WAL size after the last commit (wal hook) */
@@ -144,7 +145,7 @@ static int submit(h2o_req_t *req, op_t *op, gw_store_answer_cb cb, void *data)
     if (op->kind == OP_APPEND && st.commit_delay_us != 0) /* only appends wait for company (wait_for_batch) */
         clock_gettime(CLOCK_MONOTONIC, &op->queued_at);
     pthread_mutex_lock(&st.mutex);
-    if (!st.running || st.stopping || st.queued >= GW_STORE_QUEUE_MAX) {
+    if (!st.running || st.stopping || st.queued >= st.queue_max) {
         pthread_mutex_unlock(&st.mutex);
         free(op);
         return -1;
@@ -1040,7 +1041,8 @@ static int mkdir_parents(const char *path)
     return 0;
 }
 
-int gw_store_open(const char *path, unsigned retention_days, unsigned commit_delay_ms, char *err, size_t errlen)
+int gw_store_open(const char *path, unsigned retention_days, unsigned commit_delay_ms, unsigned queue_max, char *err,
+                  size_t errlen)
 {
     char msg[256];
     struct stat sb;
@@ -1076,6 +1078,7 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     st.path = strdup(path);
     st.retention_days = retention_days;
     st.commit_delay_us = commit_delay_ms * 1000;
+    st.queue_max = queue_max != 0 ? queue_max : 8192;
     st.last = &st.first;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

@@ -17,7 +17,6 @@
 #include <stdint.h>
 #include "records.h"
 
-#define GW_STORE_QUEUE_MAX 8192 /* operations waiting; beyond it callers get an error at once (503) */
 #define GW_STORE_BATCH_MAX 1024
 
 /* What an operation produced (valid inside the callback only). */
@@ -34,7 +33,8 @@ typedef struct st_gw_store_answer_t {
 /* Opens (creating or migrating) the database at path, checks it, starts the writer thread.
  * Refuses a file that is not a consent store or is corrupted (never recreates over it).
  * Returns 0, or -1 with a message in err. */
-int gw_store_open(const char *path, unsigned retention_days, unsigned commit_delay_ms, char *err, size_t errlen);
+int gw_store_open(const char *path, unsigned retention_days, unsigned commit_delay_ms, unsigned queue_max, char *err,
+                  size_t errlen);
 
 /* Stops the writer after the queue is empty and closes the database. */
 void gw_store_close(void);

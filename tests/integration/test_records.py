@@ -379,6 +379,26 @@ class CommitDelayTest(GatewayTestCase):
         self.assertEqual(v.returncode, 0, v.stdout)
 
 
+class QueueBoundTest(GatewayTestCase):
+    """store.queue_max: consents beyond the bound are refused at once (503, no cookie), nothing half-written."""
+    config = {"store": {"sqlite": "consent.db", "commit_delay_ms": 1000, "queue_max": 2}}
+
+    def test_over_the_bound_is_503_at_once(self):
+        with ThreadPoolExecutor(2) as ex:
+            waiting = [ex.submit(post, self.gw, {"all": True}) for _ in range(2)]
+            time.sleep(0.4)  # both are queued: the writer waits up to 1 s for company
+            t = time.monotonic()
+            r = post(self.gw, {"all": True})
+            self.assertLess(time.monotonic() - t, 0.5, "refused at once, not after the commit")
+            self.assertEqual(r.status, 503, r.text)
+            self.assertEqual(r.json()["error"], "store_unavailable")
+            self.assertIsNone(token(r), "no cookie for a consent that was not recorded")
+            answers = [f.result() for f in waiting]
+        self.assertEqual([a.status for a in answers], [200, 200])
+        self.assertEqual({x["receipt"] for x in rows(self.gw.path("consent.db"))}, {a.json()["receipt"] for a in answers})
+        self.assertEqual(post(self.gw, {"all": False}).status, 200, "room again once the queue drained")
+
+
 class CrashTest(GatewayTestCase):
     """SIGKILL at random moments while consents are posted: no acknowledged record is lost."""
     start_gateway = False
