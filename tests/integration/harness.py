@@ -278,6 +278,7 @@ class Gateway:
         self.tokens = {ADMIN_TOKEN_NAME: ADMIN_TOKEN} if tokens is None else tokens
         self.proc = None
         self.returncode = None
+        self.preexec = None  # run in the child before exec (e.g. resource limits)
 
     # ports from the config
     @property
@@ -331,7 +332,7 @@ class Gateway:
         err = open(self.stderr_path, "ab")
         out = open(self.stdout_path, "ab")
         self.proc = subprocess.Popen([self.binary, "-c", self.config_path], stdout=out, stderr=err,
-                                     stdin=subprocess.DEVNULL, cwd=cwd, env=sanitizer_env())
+                                     stdin=subprocess.DEVNULL, cwd=cwd, env=sanitizer_env(), preexec_fn=self.preexec)
         err.close()
         out.close()
         ports = self.ports()

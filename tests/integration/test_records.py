@@ -379,6 +379,52 @@ class CommitDelayTest(GatewayTestCase):
         self.assertEqual(v.returncode, 0, v.stdout)
 
 
+def limit_file_size(limit):
+    """preexec for the gateway: every file it writes may grow to `limit` bytes (RLIMIT_FSIZE), and a write beyond
+    fails with EFBIG instead of killing it (SIGXFSZ ignored): what a full disk looks like to the store."""
+    def apply():
+        import resource
+        import signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+class DiskFullTest(GatewayTestCase):
+    """The disk fills up under the store: 503 and no cookie from then on, every 200 before it is on disk, nothing
+    half-written (after a restart with room again the chain and its seal verify and consents are taken again)."""
+    start_gateway = False
+
+    def test_full_disk_503_nothing_lost(self):
+        self.gw.preexec = limit_file_size(2 * 1024 * 1024)
+        self.gw.start()
+        acked, first_503 = [], None
+        for i in range(3000):
+            r = post(self.gw, {"all": bool(i % 2)})
+            if r.status == 200:
+                self.assertIsNone(first_503, "a 200 after the disk was full: %s" % r.text)
+                acked.append(r.json()["receipt"])
+                continue
+            self.assertEqual(r.status, 503, r.text)
+            self.assertEqual(r.json()["error"], "store_unavailable")
+            self.assertIsNone(token(r), "no cookie for a consent that was not recorded")
+            first_503 = first_503 if first_503 is not None else i
+            if i - first_503 >= 5:
+                break
+        self.assertIsNotNone(first_503, "the store never hit the size limit")
+        self.assertGreater(len(acked), 20)
+        self.gw.stop_and_check()
+        self.gw.preexec = None
+        self.gw.start()
+        db_rows = rows(self.gw.path("consent.db"))
+        self.assertEqual({x["receipt"] for x in db_rows}, set(acked), "exactly the acknowledged records, no half batch")
+        self.assertEqual(post(self.gw, {"all": True}).status, 200, "room again: consents are taken again")
+        self.gw.stop_and_check()
+        v = run_binary(["-c", self.gw.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+        self.assertIn("seal matches", v.stdout)
+
+
 class QueueBoundTest(GatewayTestCase):
     """store.queue_max: consents beyond the bound are refused at once (503, no cookie), nothing half-written."""
     config = {"store": {"sqlite": "consent.db", "commit_delay_ms": 1000, "queue_max": 2}}
