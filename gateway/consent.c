@@ -328,13 +328,6 @@ size_t gw_consent_expire_carried(h2o_req_t *req, gw_reqctx_t *ctx, uint16_t refu
 
 /* --- GPC: the refusal is recorded once per visitor -------------------------------------------- */
 
-/* the record of a GPC refusal made on a page the gateway serves itself (consent UI): written in the background */
-static void on_gpc_recorded(h2o_req_t *req, void *data, int status, const gw_record_t *rec)
-{
-    if (status != 0)
-        gw_warn("GPC refusal of visitor not recorded (store unavailable); it is still enforced");
-}
-
 /* the record of a GPC refusal on a proxied request, which waited for it (on_request): without a record, no token
  * saying there is one, so the visitor's next request records it again; the request then goes on either way */
 static void on_gpc_recorded_held(h2o_req_t *req, void *data, int status, const gw_record_t *rec)
@@ -354,7 +347,7 @@ static void on_gpc_recorded_held(h2o_req_t *req, void *data, int status, const g
 /* First GPC request of a visitor in an opt-out regime: record the refusal (method "gpc") and give the
  * visitor an undecided token carrying the GPC flag, so the refusal is recorded once. The record is
  * written asynchronously: the page is not held back for it (documented in the README). */
-static void record_gpc(h2o_req_t *req, gw_reqctx_t *ctx, gw_records_done_cb cb)
+static void record_gpc(h2o_req_t *req, gw_reqctx_t *ctx, gw_records_done_cb cb, void *data)
 {
     gw_record_t rec;
     memset(&rec, 0, sizeof(rec));
@@ -369,7 +362,7 @@ static void record_gpc(h2o_req_t *req, gw_reqctx_t *ctx, gw_records_done_cb cb)
     rec.method = GW_METHOD_GPC;
     snprintf(rec.country, sizeof(rec.country), "%s", ctx->country);
     ctx->issue_token = 1;
-    gw_records_submit(req, &rec, cb, ctx);
+    gw_records_submit(req, &rec, cb, data);
 }
 
 /* a GPC visitor's first request in an opt-out regime: no token yet to say the refusal was recorded */
@@ -386,12 +379,32 @@ static void add_gpc_token(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, tok.base, tok.len);
 }
 
-int gw_consent_first_gpc(h2o_req_t *req, gw_reqctx_t *ctx)
+/* a page the gateway serves itself, waiting for a GPC visitor's refusal to be recorded */
+typedef struct st_gpc_wait_t {
+    gw_reqctx_t *ctx;
+    void (*then)(h2o_req_t *req, void *data);
+    void *data;
+} gpc_wait_t;
+
+static void on_gpc_recorded_page(h2o_req_t *req, void *data, int status, const gw_record_t *rec)
+{
+    gpc_wait_t *w = data;
+    if (status != 0)
+        gw_warn("GPC refusal of a visitor not recorded (store unavailable): enforced, and recorded on a later request");
+    else {
+        add_gpc_token(req, w->ctx, gw_now_ms(req) / 1000);
+        w->ctx->known_visitor = 1; /* the page may show the id the token now carries */
+    }
+    w->then(req, w->data);
+}
+
+int gw_consent_first_gpc(h2o_req_t *req, gw_reqctx_t *ctx, void (*then)(h2o_req_t *req, void *data), void *data)
 {
     if (!is_first_gpc(ctx))
         return 0;
-    record_gpc(req, ctx, on_gpc_recorded);
-    add_gpc_token(req, ctx, gw_now_ms(req) / 1000);
+    gpc_wait_t *w = h2o_mem_alloc_pool(&req->pool, sizeof(*w));
+    *w = (gpc_wait_t){ctx, then, data};
+    record_gpc(req, ctx, on_gpc_recorded_page, w);
     return 1;
 }
 
@@ -455,7 +468,7 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     /* a GPC visitor's first request: the refusal is a decision, on disk before the answer (and the token saying so) */
     if (is_first_gpc(ctx)) {
         ctx->gpc_submitting = 1;
-        record_gpc(req, ctx, on_gpc_recorded_held);
+        record_gpc(req, ctx, on_gpc_recorded_held, ctx);
         ctx->gpc_submitting = 0;
         if (!ctx->gpc_answered)
             return GW_STAGE_SUSPENDED;

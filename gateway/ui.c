@@ -853,17 +853,27 @@ prefs_section(render_t *r, const char *name, size_t len, size_t i)
     return common_section(r, name, len, i);
 }
 
+static void render_preferences(h2o_req_t *req, void *_p);
+
 static int
 send_preferences(h2o_req_t *req)
 {
-    const gw_config_t *c = &gw_rt.conf;
     prefs_t *p = h2o_mem_alloc_pool(&req->pool, sizeof(*p));
-    render_t r;
     memset(p, 0, sizeof(*p));
     p->pool = &req->pool;
     p->ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
     gw_consent_evaluate(req, &p->ctx, gw_now_ms(req) / 1000);
-    gw_consent_first_gpc(req, &p->ctx);
+    if (!gw_consent_first_gpc(req, &p->ctx, render_preferences, p)) /* else sent once the GPC refusal is on disk */
+        render_preferences(req, p);
+    return 0;
+}
+
+static void
+render_preferences(h2o_req_t *req, void *_p)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    prefs_t *p = _p;
+    render_t r;
     h2o_iovec_t flag = gw_req_query_param(req, "saved");
     p->saved = h2o_memis(flag.base, flag.len, H2O_STRLIT("1"));
     flag = gw_req_query_param(req, "withdrawn");
@@ -897,7 +907,6 @@ send_preferences(h2o_req_t *req)
     gmtime_r(&exp, &tm);
     set_var(&r, "date", h2o_iovec_init(date, strftime(date, 16, "%Y-%m-%d", &tm)));
     send_rendered(&r, &pages.preferences, 200, "OK", CSP_BASE "; script-src 'self'; connect-src 'self'; form-action 'self'");
-    return 0;
 }
 
 /* --- receipts --------------------------------------------------------------------------------- */
@@ -952,19 +961,26 @@ receipts_section(render_t *r, const char *name, size_t len, size_t i)
     return common_section(r, name, len, i);
 }
 
-static int
-send_receipts(h2o_req_t *req)
+static void
+render_receipts(h2o_req_t *req, void *_p)
 {
-    receipts_page_t *p = h2o_mem_alloc_pool(&req->pool, sizeof(*p));
+    receipts_page_t *p = _p;
     render_t r;
-    memset(p, 0, sizeof(*p));
-    p->ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
-    gw_consent_evaluate(req, &p->ctx, gw_now_ms(req) / 1000);
-    gw_consent_first_gpc(req, &p->ctx);
     gw_hex(p->ctx.visitor, 16, p->visitor);
     render_init(&r, req, receipts_section, p);
     set_var_str(&r, "visitor", p->visitor);
     send_rendered(&r, &pages.receipts, 200, "OK", CSP_BASE "; script-src 'self'; connect-src 'self'; form-action 'self'");
+}
+
+static int
+send_receipts(h2o_req_t *req)
+{
+    receipts_page_t *p = h2o_mem_alloc_pool(&req->pool, sizeof(*p));
+    memset(p, 0, sizeof(*p));
+    p->ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
+    gw_consent_evaluate(req, &p->ctx, gw_now_ms(req) / 1000);
+    if (!gw_consent_first_gpc(req, &p->ctx, render_receipts, p)) /* else sent once the GPC refusal is on disk */
+        render_receipts(req, p);
     return 0;
 }
 

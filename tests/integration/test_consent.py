@@ -389,14 +389,34 @@ class OptOutRegimeTest(GatewayTestCase):
         self.assertTrue(s["gpc_applied"])
         self.assertFalse(s["decided"])
         self.assertIsNone(consent_cookie(curl(self.gw.url("/__consent/"), headers=hdrs, cookie=token)), "once")
-        time.sleep(0.3)  # the record is written asynchronously
-        db = sqlite3.connect(self.gw.path("consent.db"))
+        db = sqlite3.connect(self.gw.path("consent.db"))  # committed before the page was sent
         rows = db.execute("SELECT method, refused FROM records WHERE visitor = ?", (s["visitor"],)).fetchall()
         db.close()
         self.assertEqual(rows, [("gpc", "marketing")])
         # without GPC (or in an opt-in regime) the page sets no token
         self.assertIsNone(consent_cookie(curl(self.gw.url("/__consent/"), headers=["X-Forwarded-For: 81.2.69.160"])))
         self.assertIsNone(consent_cookie(curl(self.gw.url("/__consent/"), headers=["X-Forwarded-For: 175.16.199.0", "Sec-GPC: 1"])))
+
+    def test_gpc_on_the_receipts_page_not_recorded_means_no_token(self):
+        import sqlite3
+        hdrs = ["X-Forwarded-For: 81.2.69.160", "Sec-GPC: 1"]
+        db_path = self.gw.path("consent.db")
+        os.rename(db_path, db_path + ".away")
+        try:
+            r = curl(self.gw.url("/__consent/receipts"), headers=hdrs)
+        finally:
+            os.rename(db_path + ".away", db_path)
+        self.assertEqual(r.status, 200)
+        self.assertIsNone(consent_cookie(r), "no token says the refusal was recorded when it was not")
+        r = curl(self.gw.url("/__consent/receipts"), headers=hdrs)
+        tok = consent_cookie(r)
+        self.assertIsNotNone(tok)
+        visitor = curl(self.gw.url("/__consent/api/state"), cookie="%s=%s" % tok[:2]).json()["visitor"]
+        self.assertIn(visitor, r.text, "the page shows the visitor id its token carries")
+        db = sqlite3.connect(db_path)
+        n = db.execute("SELECT count(*) FROM records WHERE visitor = ? AND method = 'gpc'", (visitor,)).fetchone()[0]
+        db.close()
+        self.assertEqual(n, 1)
 
     def test_other_regimes_from_the_database(self):
         for ip, regime, country in (("175.16.199.0", "opt-in", "CN"), ("216.160.83.56", "notice", "US"),
