@@ -77,10 +77,15 @@ static const char *const tag_names[GW_HTML_TAG__COUNT] = {
 static const uint8_t tag_name_len[GW_HTML_TAG__COUNT] = {0, 1, 4, 5, 4, 4, 2, 3, 5, 4, 4, 2, 4, 6, 3, 5, 4,
                                                          4, 7, 8, 8, 6, 5, 9, 6, 6, 5, 8, 5, 5, 5, 3, 3};
 
+/* byte classes of the tag states: one load tests for any set of delimiters */
+enum { CL_WS = 1, CL_SLASH = 2, CL_EQ = 4, CL_GT = 8 };
+static const uint8_t cls[256] = {
+    ['\t'] = CL_WS, ['\n'] = CL_WS, ['\f'] = CL_WS, ['\r'] = CL_WS, [' '] = CL_WS, ['/'] = CL_SLASH, ['='] = CL_EQ, ['>'] = CL_GT};
+
 static inline int
 is_ws(unsigned char c)
 {
-    return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f';
+    return cls[c] & CL_WS;
 }
 
 static inline int
@@ -290,12 +295,12 @@ attr_scan(const char *raw, size_t len, size_t *pos, span_t *a)
 {
     size_t i = *pos, last = len - 1;
     a->sep = i;
-    while (i < last && (is_ws(raw[i]) || raw[i] == '/'))
+    while (i < last && (cls[(unsigned char)raw[i]] & (CL_WS | CL_SLASH)))
         ++i;
     if (i >= last)
         return 0;
     a->name = i++; /* the first character belongs to the name, even '=' */
-    while (i < last && !is_ws(raw[i]) && raw[i] != '/' && raw[i] != '=')
+    while (i < last && !(cls[(unsigned char)raw[i]] & (CL_WS | CL_SLASH | CL_EQ)))
         ++i;
     a->name_end = a->end = i;
     a->has_value = 0;
@@ -739,7 +744,7 @@ tag_scan(gw_html_t *h, const char *p, size_t n, int *done)
         case T_NAME: {
             size_t total = h->name_total;
             uint64_t hash = h->name_hash;
-            while (!is_ws(c) && c != '/' && c != '>') {
+            while (!(cls[c] & (CL_WS | CL_SLASH | CL_GT))) {
                 c = lower(c);
                 if (total < TNAME_MAX)
                     h->tname[total] = (char)c;
@@ -767,7 +772,7 @@ tag_scan(gw_html_t *h, const char *p, size_t n, int *done)
                 st = T_ATTR_NAME;
             break;
         case T_ATTR_NAME:
-            while (!is_ws(c) && c != '/' && c != '=' && c != '>') { /* the rest of the name */
+            while (!(cls[c] & (CL_WS | CL_SLASH | CL_EQ | CL_GT))) { /* the rest of the name */
                 if (++s == e)
                     goto Partial;
                 c = (unsigned char)*s;
@@ -811,7 +816,7 @@ tag_scan(gw_html_t *h, const char *p, size_t n, int *done)
             break;
         }
         case T_UNQ:
-            while (!is_ws(c) && c != '>') { /* the rest of the value */
+            while (!(cls[c] & (CL_WS | CL_GT))) { /* the rest of the value */
                 if (++s == e)
                     goto Partial;
                 c = (unsigned char)*s;
@@ -856,7 +861,7 @@ whole_tag(gw_html_t *h, const char *p, const char *lim, int is_end)
         if (s == lim)
             return NULL;
         c = (unsigned char)*s;
-        if (is_ws(c) || c == '/' || c == '>')
+        if (cls[c] & (CL_WS | CL_SLASH | CL_GT))
             break;
         if (total < TNAME_MAX)
             h->tname[total] = (char)lower(c);
@@ -869,13 +874,13 @@ whole_tag(gw_html_t *h, const char *p, const char *lim, int is_end)
         c = (unsigned char)*s;                                                                                                     \
     } while (0)
     while (c != '>') {
-        if (is_ws(c) || c == '/') { /* T_BEFORE_ATTR */
+        if (cls[c] & (CL_WS | CL_SLASH)) { /* T_BEFORE_ATTR */
             NEXT();
             continue;
         }
         do /* T_ATTR_NAME: its first character, whatever it is, then up to a delimiter */
             NEXT();
-        while (!is_ws(c) && c != '/' && c != '=' && c != '>');
+        while (!(cls[c] & (CL_WS | CL_SLASH | CL_EQ | CL_GT)));
         while (is_ws(c)) /* T_AFTER_NAME */
             NEXT();
         if (c != '=')
@@ -890,7 +895,7 @@ whole_tag(gw_html_t *h, const char *p, const char *lim, int is_end)
         } else if (c != '>') {
             do /* T_UNQ */
                 NEXT();
-            while (!is_ws(c) && c != '>');
+            while (!(cls[c] & (CL_WS | CL_GT)));
         }
     }
 #undef NEXT
