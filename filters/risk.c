@@ -2263,9 +2263,9 @@ gw_risk_file_write(const char *path, const char *buf, size_t len, char *err, siz
     if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
         int rc = fsync(dfd);
         close(dfd);
-        if (rc != 0) {
-            set_err(err, errlen, path, "renamed, but the folder's fsync failed");
-            return -1;
+        if (rc != 0) { /* the new file is in place: only the rename's durability is in doubt */
+            set_err(err, errlen, path, "written, but the folder's fsync failed: the change may not survive a crash");
+            return 1;
         }
     }
     return 0;
@@ -2588,7 +2588,7 @@ gw_risk_set_put(gw_risk_set_t **slot, const char *name, const char *buf, size_t 
         set_err(err, errlen, name, "no valid entry");
         goto Exit;
     }
-    if (path != NULL && gw_risk_file_write(path, buf, len, err, errlen) != 0)
+    if (path != NULL && gw_risk_file_write(path, buf, len, err, errlen) < 0)
         goto Exit;
     if ((rc = replace_locked(slot, next, err, errlen)) == 0)
         next = NULL;
@@ -2616,7 +2616,7 @@ gw_risk_set_edit(gw_risk_set_t **slot, const char *name, const gw_risk_str_t *ad
         set_err(err, errlen, name, strerror(ENOMEM));
         goto Exit;
     }
-    if (path != NULL && gw_risk_file_write(path, text, len, err, errlen) != 0)
+    if (path != NULL && gw_risk_file_write(path, text, len, err, errlen) < 0)
         goto Exit;
     if ((rc = replace_locked(slot, next, err, errlen)) == 0)
         next = NULL;

@@ -212,7 +212,10 @@ int gw_risk_list_load_file(const char *path, const char *name, gw_list_format_t 
 /*
  * Replaces the file at path with buf[0..len) atomically: writes a temporary file in the
  * same folder (mode of the existing file, else 0644), fsyncs it, renames it over path and
- * fsyncs the folder. Returns 0, or -1 with "path: reason" in err (the old file is intact).
+ * fsyncs the folder. Returns 0; 1 when the file was replaced but the folder's fsync failed
+ * (the content is in place, its rename may not survive a crash; err says so), so callers
+ * go on with the list the file now holds; or -1 with "path: reason" in err (the old file
+ * is intact).
  */
 int gw_risk_file_write(const char *path, const char *buf, size_t len, char *err, size_t errlen);
 
@@ -271,7 +274,8 @@ int gw_risk_set_reload(gw_risk_set_t **slot, const char *name, const char *path,
 /*
  * Replaces list `name` by the text buf[0..len) (admin PUT). When path is not NULL the text
  * is first written to it verbatim with gw_risk_file_write(); a failed write leaves
- * everything as it was. Text with rejected lines and no entry is refused (-1).
+ * everything as it was (a write whose folder fsync alone failed counts as done: 0, with the
+ * warning in err). Text with rejected lines and no entry is refused (-1).
  */
 int gw_risk_set_put(gw_risk_set_t **slot, const char *name, const char *buf, size_t len, const char *path, gw_risk_report_t *report,
                     char *err, size_t errlen);

@@ -426,6 +426,8 @@ static void run_list_job(void *p)
     }
     free(j->body);
     j->body = NULL;
+    if (j->rc == 0 && j->err[0] != '\0')
+        gw_warn("risk list %s: %s", j->list->name, j->err); /* done, with a warning (gw_risk_file_write) */
     if (j->rc == 0) {
         remember_inode(j->list);
         j->version = list_version(j->list->name);
