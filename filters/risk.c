@@ -305,15 +305,30 @@ ipv4_parse(const char *s, size_t n, char *out)
 }
 
 static int
-ipv6_parse(const char *s, size_t n, char *out)
+hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+}
+
+/* an IPv6 literal in canonical text (RFC 5952); *v4 = 1 when it is an IPv4-mapped one (::ffff:a.b.c.d), which
+ * then comes out as the dotted IPv4 address a connection to it reaches */
+static int
+ipv6_parse(const char *s, size_t n, char *out, int *v4)
 {
     char tmp[INET6_ADDRSTRLEN + 1];
     struct in6_addr a;
+    *v4 = 0;
     if (n == 0 || n >= sizeof(tmp) || memchr(s, '%', n) != NULL)
         return -1;
     memcpy(tmp, s, n);
     tmp[n] = '\0';
-    if (inet_pton(AF_INET6, tmp, &a) != 1 || inet_ntop(AF_INET6, &a, out, INET6_ADDRSTRLEN) == NULL)
+    if (inet_pton(AF_INET6, tmp, &a) != 1)
+        return -1;
+    if (IN6_IS_ADDR_V4MAPPED(&a)) {
+        *v4 = 1;
+        return sprintf(out, "%u.%u.%u.%u", a.s6_addr[12], a.s6_addr[13], a.s6_addr[14], a.s6_addr[15]);
+    }
+    if (inet_ntop(AF_INET6, &a, out, INET6_ADDRSTRLEN) == NULL)
         return -1;
     return (int)strlen(out);
 }
@@ -327,9 +342,10 @@ normalize_ipv6(const char *s, size_t n, char *out, gw_risk_host_kind_t *kind, la
             return -1;
         ++s, n -= 2;
     }
-    *kind = GW_RISK_HOST_IPV6;
-    if ((rc = ipv6_parse(s, n, out)) > 0)
+    int v4;
+    if ((rc = ipv6_parse(s, n, out, &v4)) > 0)
         label_hashes(out, (size_t)rc, lab);
+    *kind = v4 ? GW_RISK_HOST_IPV4 : GW_RISK_HOST_IPV6;
     return rc;
 }
 
@@ -594,6 +610,24 @@ normalize(const char *in, size_t len, int flags, char *out, gw_risk_host_kind_t 
 
     if (in == NULL || len == 0)
         return -1;
+    /* a URL's host is percent-decoded before anything else (WHATWG URL host parser): "ev%69l.example" is
+     * evil.example to a browser; an escape that is not one stays and is refused below, as browsers refuse it */
+    char dec[GW_RISK_HOST_MAX + 2];
+    if ((flags & GW_RISK_NORM_LOOKUP) && memchr(in, '%', len) != NULL) {
+        size_t o = 0;
+        for (size_t i = 0; i != len; ++i) {
+            int hi, lo;
+            if (o == sizeof(dec))
+                return -1;
+            if (in[i] == '%' && i + 2 < len && (hi = hexval(in[i + 1])) >= 0 && (lo = hexval(in[i + 2])) >= 0) {
+                dec[o++] = (char)(hi << 4 | lo);
+                i += 2;
+            } else {
+                dec[o++] = in[i];
+            }
+        }
+        in = dec, len = o;
+    }
     if ((n = normalize_ascii(in, len, flags, out, kind, lab)) != -2)
         return n;
     if ((n = unicode_to_ascii(in, len, tmp, sizeof(tmp))) < 0)

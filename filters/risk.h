@@ -135,8 +135,11 @@ typedef struct st_gw_risk_verdict_t {
  * after lowering and punycoding, and not start or end with '-' (RFC 1123; '_' is in real
  * lists, e.g. `x_x-site.translate.goog`). With GW_RISK_NORM_LOOKUP, labels may hold any byte a
  * URL host may hold (e.g. '_'), so that a host no entry could name still has its parents
- * looked up; the WHATWG forbidden bytes (controls, space, # % / : < > ? @ [ \ ] ^ |, DEL)
- * are rejected in both modes. The result of either mode is a fixed point of it.
+ * looked up, and the host is percent-decoded first, as browsers do ("ev%69l.example" is
+ * evil.example); the WHATWG forbidden bytes (controls, space, # % / : < > ? @ [ \ ] ^ |, DEL)
+ * are rejected in both modes (so is a '%' that does not start an escape). An IPv4-mapped IPv6
+ * address (::ffff:a.b.c.d) comes out as the IPv4 address it reaches, of kind IPV4. The result
+ * of either mode is a fixed point of it.
  * Returns the output length (1..GW_RISK_HOST_MAX), or -1 when the input is not a host.
  * ASCII input allocates nothing; Unicode input is lowered by libpsl, which allocates.
  * Thread-safe.

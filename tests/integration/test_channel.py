@@ -22,7 +22,8 @@ class ChannelTest(GatewayTestCase):
         {"name": "risky", "file": "risky.txt", "format": "hosts", "action": "warn"},
         {"name": "paths", "file": "paths.txt", "format": "urls", "action": "block"},
         {"name": "allow", "file": "allow.txt", "format": "domains", "action": "allow"},
-        {"name": "watch", "file": "watch.txt", "format": "domains", "action": "monitor"}]},
+        {"name": "watch", "file": "watch.txt", "format": "domains", "action": "monitor"},
+        {"name": "ips", "file": "ips.txt", "format": "domains", "action": "block"}]},
         "channel": {"csp": "enforce", "audit_log": "audit.log"},
         # a tracker list naming a block-listed host: the block list wins (the tag is removed, not made re-activatable)
         "trackers": {"lists": [{"name": "local", "file": "trackers.txt", "format": "abp", "category": "marketing"}]}}
@@ -45,6 +46,8 @@ class ChannelTest(GatewayTestCase):
             f.write("files.example/malware/\n")
         with open(os.path.join(d, "allow.txt"), "w") as f:
             f.write("safe.evil.example\n")
+        with open(os.path.join(d, "ips.txt"), "w") as f:
+            f.write("10.9.8.7\n")
         with open(os.path.join(d, "watch.txt"), "w") as f:
             f.write("watched.example\n")
         with open(os.path.join(d, "trackers.txt"), "w") as f:
@@ -67,7 +70,7 @@ class ChannelTest(GatewayTestCase):
         r = self.admin("/admin/lists")
         self.assertEqual(r.status, 200)
         names = {l["name"]: l for l in r.json()}
-        self.assertEqual(set(names), {"phishing", "risky", "paths", "allow", "watch"})
+        self.assertEqual(set(names), {"phishing", "risky", "paths", "allow", "watch", "ips"})
         self.assertEqual(names["phishing"]["action"], "block")
         self.assertEqual(names["phishing"]["entries"], 1)
         self.assertEqual(names["risky"]["entries"], 1, "localhost boilerplate is skipped")
@@ -167,6 +170,11 @@ class ChannelTest(GatewayTestCase):
         b = curl(self.gw.url(self.href(html, "block")))
         self.assertEqual(b.status, 403)
         self.assertNotIn("Location", [h for h, _ in b.headers])
+        # a percent-encoded host is the host a browser decodes it to: blocked and warned alike
+        for ident, status in (("pct-block", 403), ("pct-warn", 200)):
+            r = curl(self.gw.url(self.href(html, ident)))
+            self.assertEqual(r.status, status, ident)
+            self.assertNotIn("Location", [h for h, _ in r.headers], ident)
 
     def test_only_links_leaving_the_site_are_wrapped(self):
         # the rewriter passes a link to the shim only when it names another host; the shim wraps it when the
@@ -237,7 +245,10 @@ class ChannelTest(GatewayTestCase):
         # an image, a preconnect and a script that are also on a tracker list: removed, never left re-activatable
         for host in ("img.evil.example", "fonts.evil.example", "tracker.evil.example"):
             self.assertNotIn(host, html)
-        self.assertEqual(html.count("consentgate: removed"), 6, html)  # 2 scripts, iframe, img, link, form
+        # hosts written the way browsers decode: percent-encoded, an IPv4-mapped IPv6 literal of a listed address
+        for src in ("cdn.ev%69l.example", "::ffff:10.9.8.7"):
+            self.assertNotIn(src, html)
+        self.assertEqual(html.count("consentgate: removed"), 8, html)  # 3 scripts, iframe, 2 img, link, form
         self.assertIn("consentgate: removed", html)
         self.assertIn("after", html, "content after a removed element survives")
         self.assertIn('src="https://risky.example/banner.png"', html, "warn-listed subresources load (counted)")

@@ -112,7 +112,19 @@ static const struct {
     {"a*b.example", GW_RISK_NORM_LOOKUP, "a*b.example", GW_RISK_HOST_NAME},
     {"a b.example", GW_RISK_NORM_LOOKUP, NULL, 0},
     {"a/b.example", GW_RISK_NORM_LOOKUP, NULL, 0},
-    {"a%41.example", GW_RISK_NORM_LOOKUP, NULL, 0},
+    /* a URL's host is percent-decoded first, as browsers do; a list entry may not hold '%' */
+    {"a%41.example", GW_RISK_NORM_LOOKUP, "aa.example", GW_RISK_HOST_NAME},
+    {"ev%69l.example", GW_RISK_NORM_LOOKUP, "evil.example", GW_RISK_HOST_NAME},
+    {"evil%2Eexample", GW_RISK_NORM_LOOKUP, "evil.example", GW_RISK_HOST_NAME},
+    {"%65%76%69%6c.%65%78%61%6d%70%6c%65", GW_RISK_NORM_LOOKUP, "evil.example", GW_RISK_HOST_NAME},
+    {"127.0.0.%32", GW_RISK_NORM_LOOKUP, "127.0.0.2", GW_RISK_HOST_IPV4},
+    {"%C3%A9t%C3%A9.example", GW_RISK_NORM_LOOKUP, "xn--t-9fab.example", GW_RISK_HOST_NAME}, /* UTF-8 escapes: IDNA after */
+    {"a%41.example", 0, NULL, 0},
+    {"a%4.example", GW_RISK_NORM_LOOKUP, NULL, 0},   /* not an escape: '%' stays, and is forbidden */
+    {"a%zz.example", GW_RISK_NORM_LOOKUP, NULL, 0},
+    {"a%2F.example", GW_RISK_NORM_LOOKUP, NULL, 0},  /* decodes to a forbidden '/' */
+    {"a%00.example", GW_RISK_NORM_LOOKUP, NULL, 0},
+    {"a%", GW_RISK_NORM_LOOKUP, NULL, 0},
     {"user@example.com", GW_RISK_NORM_LOOKUP, NULL, 0},
     {"example.com:8080", GW_RISK_NORM_LOOKUP, NULL, 0},
     /* 63-byte labels pass, 64 fail */
@@ -166,7 +178,9 @@ static const struct {
     {"123.example", 0, "123.example", GW_RISK_HOST_NAME},
     {"2001:DB8:0:0::1", 0, "2001:db8::1", GW_RISK_HOST_IPV6},
     {"[2001:db8::1]", 0, "2001:db8::1", GW_RISK_HOST_IPV6},
-    {"[::ffff:1.2.3.4]", 0, "::ffff:1.2.3.4", GW_RISK_HOST_IPV6},
+    {"[::ffff:1.2.3.4]", 0, "1.2.3.4", GW_RISK_HOST_IPV4}, /* IPv4-mapped: the IPv4 host a connection reaches */
+    {"[::FFFF:0a01:0203]", GW_RISK_NORM_LOOKUP, "10.1.2.3", GW_RISK_HOST_IPV4},
+    {"[::1.2.3.4]", 0, "::1.2.3.4", GW_RISK_HOST_IPV6}, /* IPv4-compatible is not mapped: a v6 destination */
     {"[fe80::1%eth0]", 0, NULL, 0},
     {"[1.2.3.4]", 0, NULL, 0},
     {"[2001:db8::1", 0, NULL, 0},
