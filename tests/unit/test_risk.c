@@ -120,9 +120,9 @@ static const struct {
     {"127.0.0.%32", GW_RISK_NORM_LOOKUP, "127.0.0.2", GW_RISK_HOST_IPV4},
     {"%C3%A9t%C3%A9.example", GW_RISK_NORM_LOOKUP, "xn--t-9fab.example", GW_RISK_HOST_NAME}, /* UTF-8 escapes: IDNA after */
     {"a%41.example", 0, NULL, 0},
-    {"a%4.example", GW_RISK_NORM_LOOKUP, NULL, 0},   /* not an escape: '%' stays, and is forbidden */
+    {"a%4.example", GW_RISK_NORM_LOOKUP, NULL, 0}, /* not an escape: '%' stays, and is forbidden */
     {"a%zz.example", GW_RISK_NORM_LOOKUP, NULL, 0},
-    {"a%2F.example", GW_RISK_NORM_LOOKUP, NULL, 0},  /* decodes to a forbidden '/' */
+    {"a%2F.example", GW_RISK_NORM_LOOKUP, NULL, 0}, /* decodes to a forbidden '/' */
     {"a%00.example", GW_RISK_NORM_LOOKUP, NULL, 0},
     {"a%", GW_RISK_NORM_LOOKUP, NULL, 0},
     {"user@example.com", GW_RISK_NORM_LOOKUP, NULL, 0},
