@@ -474,6 +474,16 @@ gw_html_tag_insert(gw_html_tag_t *tag, const char *p, size_t n)
     emit(tag->_h, p, n);
 }
 
+void
+gw_html_tag_inject(gw_html_tag_t *tag)
+{
+    gw_html_t *h = tag->_h;
+    if (!h->injected && h->inject_len != 0) {
+        h->injected = 1;
+        emit(h, h->inject, h->inject_len);
+    }
+}
+
 /* ` name="value"` with '&' and '"' escaped. */
 static void
 out_set(gw_html_t *h, const char *name, size_t nlen, const char *v, size_t vlen)

@@ -183,6 +183,12 @@ void gw_html_free(gw_html_t *h);
 void gw_html_set_nonce(gw_html_t *h, const char *nonce, size_t len);
 
 /*
+ * From on_tag: emits the snippet of gw_html_set_inject now, before this tag, unless it went
+ * out already (then nothing). For a tag that changes how what follows is read, e.g. <base>.
+ */
+void gw_html_tag_inject(gw_html_tag_t *tag);
+
+/*
  * Sets the snippet emitted once: before the first </head>, or failing that before the first
  * </body>, or failing that at gw_html_end (end tags inside removed elements do not count).
  * Not copied: it must outlive the rewriter. NULL or len 0 turns it off. Call before writing.

@@ -44,6 +44,10 @@ typedef struct st_rewrite_t {
     char *scratch; /* URL_SCRATCH bytes: a decoded attribute value (the thread's, see below) */
     char *url;     /* URL_BUF bytes: the URL made absolute */
     size_t host_off, host_len; /* the URL's host inside url[] */
+    /* the page's <base href> once seen (the first one counts): relative URLs after it resolve against it */
+    h2o_iovec_t base_origin; /* "https://host:port" (req->pool); base NULL: none, the page's own */
+    h2o_iovec_t base_dir;    /* its path up to the last '/' */
+    int base_https, base_seen;
 } rewrite_t;
 
 /* counts an event of this thread and logs its first one (the counter tells the rest) */
@@ -189,18 +193,24 @@ static size_t find_host(rewrite_t *self, size_t n)
 static size_t absolute_url(rewrite_t *self, const char *v, size_t len, int authority_only)
 {
     h2o_req_t *req = self->req;
-    int page_https = req->scheme == &H2O_URL_SCHEME_HTTPS, https;
+    int page_https = self->base_origin.base != NULL ? self->base_https : req->scheme == &H2O_URL_SCHEME_HTTPS, https;
     const char *rest;
     size_t rest_len;
     len = url_clean(self, v, len);
     int form = url_form(self->scratch, len, page_https, &rest, &rest_len, &https);
     char *d = self->url;
-    if (form == URL_NONE || (authority_only && form != URL_AUTHORITY))
-        return 0;
+    if (form == URL_NONE || (authority_only && form != URL_AUTHORITY && self->base_origin.base == NULL))
+        return 0; /* (under a <base> of another site, relative URLs leave the page's site too) */
     if (form == URL_AUTHORITY) {
         if (rest_len + 8 >= URL_BUF)
             return 0;
         d = https ? put(d, "https://", 8) : put(d, "http://", 7);
+    } else if (self->base_origin.base != NULL) {
+        /* the base's origin (and, relative to it, its directory) */
+        if (self->base_origin.len + self->base_dir.len + rest_len >= URL_BUF)
+            return 0;
+        d = put(d, self->base_origin.base, self->base_origin.len);
+        d = form == URL_PAGE_RELATIVE ? put(d, self->base_dir.base, self->base_dir.len) : d;
     } else {
         /* the page's origin (and, relative to the page, its directory) */
         if (8 + req->authority.len + (form == URL_PAGE_RELATIVE ? self->page_dir : 0) + rest_len >= URL_BUF)
@@ -332,6 +342,35 @@ static int is_one_pixel(gw_html_tag_t *tag)
            ((h.value_len == 1 && h.value[0] <= '1') || h2o_memis(h.value, h.value_len, H2O_STRLIT("1px")));
 }
 
+/*
+ * <base href>: the first one changes what every relative URL after it means, for the browser and so for the checks
+ * here. The consent UI is injected before it (its URLs stay the site's own); a base on a block-listed site is
+ * removed (relative URLs then stay on the page's origin); any other is taken as the base for what follows.
+ */
+static int on_base(rewrite_t *self, gw_html_tag_t *tag)
+{
+    size_t n;
+    if (self->base_seen || (n = attr_url(self, tag, H2O_STRLIT("href"), 0)) == 0)
+        return GW_HTML_KEEP;
+    self->base_seen = 1;
+    gw_html_tag_inject(tag);
+    if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+        return GW_HTML_REMOVE;
+    const char *u = self->url, *auth = u + (self->url[4] == 's' ? 8 : 7), *end = u + n, *p = auth;
+    while (p != end && *p != '/' && *p != '?' && *p != '#')
+        ++p;
+    const char *q = p;
+    while (q != end && *q != '?' && *q != '#')
+        ++q;
+    const char *dir = q;
+    while (dir != p && dir[-1] != '/')
+        --dir;
+    self->base_https = self->url[4] == 's';
+    self->base_origin = h2o_strdup(&self->req->pool, u, (size_t)(p - u));
+    self->base_dir = dir != p ? h2o_strdup(&self->req->pool, p, (size_t)(dir - p)) : h2o_iovec_init(H2O_STRLIT("/"));
+    return GW_HTML_KEEP;
+}
+
 /* called only for the elements of callbacks.on_tag_ids (gw_rewrite_init): a new case needs its bit there */
 static int on_tag(void *_self, gw_html_tag_t *tag)
 {
@@ -419,6 +458,8 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         if ((n = attr_url(self, tag, H2O_STRLIT("action"), 0)) == 0)
             return GW_HTML_KEEP;
         return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
+    case GW_HTML_TAG_BASE:
+        return on_base(self, tag);
     default:
         return GW_HTML_KEEP;
     }
@@ -642,6 +683,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     if (self->page_dir >= 512)
         self->page_dir = 0;
     self->out = NULL;
+    self->base_origin = self->base_dir = h2o_iovec_init(NULL, 0);
+    self->base_https = self->base_seen = 0;
     self->out_len = self->out_cap = 0;
     self->html = gw_html_init(h2o_mem_alloc_pool(&req->pool, gw_html_sizeof(HOLD_CAP)), HOLD_CAP, &callbacks, self);
     gw_html_set_nonce(self->html, ctx->nonce, strlen(ctx->nonce));
@@ -659,7 +702,8 @@ int gw_rewrite_init(void)
     callbacks.on_tag = on_tag;
     /* the elements on_tag looks at (the others go out untouched without a call) */
     callbacks.on_tag_ids = 1ull << GW_HTML_TAG_SCRIPT | 1ull << GW_HTML_TAG_IFRAME | 1ull << GW_HTML_TAG_IMG | 1ull << GW_HTML_TAG_LINK |
-                           1ull << GW_HTML_TAG_A | 1ull << GW_HTML_TAG_AREA | 1ull << GW_HTML_TAG_FORM | 1ull << GW_HTML_TAG_SOURCE;
+                           1ull << GW_HTML_TAG_A | 1ull << GW_HTML_TAG_AREA | 1ull << GW_HTML_TAG_FORM | 1ull << GW_HTML_TAG_SOURCE |
+                           1ull << GW_HTML_TAG_BASE;
     callbacks.on_held = on_held;
     callbacks.on_overflow = on_overflow;
     gw_front_add_request_stage(on_request);

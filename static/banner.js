@@ -12,7 +12,8 @@
  */
 (function () {
     'use strict';
-    var d = document, w = window, API = '/__consent/api/consent';
+    /* the gateway's own URLs are absolute: a page's <base href> must not send them elsewhere */
+    var d = document, w = window, O = location.origin, API = O + '/__consent/api/consent';
     var me = d.currentScript, stateEl = d.getElementById('cg-state');
     if (w.top !== w) return; /* in a frame: the top page asks */
     var nonce = (me && me.nonce) || '';
@@ -152,9 +153,9 @@
     }
     function build() {
         var notice = state.regime === 'notice' && !state.decided && view === 'main';
-        var links = [h('a', {href: '/__consent/', text: t('banner.details')})];
+        var links = [h('a', {href: O + '/__consent/', text: t('banner.details')})];
         if (state.regime === 'opt-out' && info.dnss.length)
-            links.push(h('a', {href: '/__consent/#dnss', 'class': 'cg-dnss', text: t('banner.dnss'), onclick: function (ev) {
+            links.push(h('a', {href: O + '/__consent/#dnss', 'class': 'cg-dnss', text: t('banner.dnss'), onclick: function (ev) {
                 var c = {};
                 info.dnss.forEach(function (n) { if (n in state.categories) c[n] = false; });
                 ev.preventDefault();
@@ -290,11 +291,11 @@
     }
     /* the strings, fetched once and only when something is to be shown */
     function strings() {
-        if (!loading) loading = load('/__consent/i18n/strings.json').catch(function (e) { loading = null; throw e; });
+        if (!loading) loading = load(O + '/__consent/i18n/strings.json').catch(function (e) { loading = null; throw e; });
         return loading;
     }
     function language(code) {
-        load('/__consent/i18n/strings.json?lang=' + encodeURIComponent(code)).then(function () {
+        load(O + '/__consent/i18n/strings.json?lang=' + encodeURIComponent(code)).then(function () {
             if (box) render();
         });
     }

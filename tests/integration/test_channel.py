@@ -153,6 +153,12 @@ class ChannelTest(GatewayTestCase):
         self.assertIn('id="ss-clean"', html)
         self.assertIn('<p id="after">after</p>', html)
 
+    def test_base_on_a_blocked_site_removed(self):
+        html = curl(self.gw.url("/__origin/html?file=pages/base-blocked.html")).text
+        self.assertNotIn("<base", html)
+        self.assertIn("consentgate: removed", html)
+        self.assertRegex(html, r'<script src="app.js" nonce="[^"]+">', "relative URLs stay on the page's own site")
+
     def test_links_wrapped_and_followed(self):
         html = self.page().text
         self.assertEqual(self.href(html, "local"), "/about")

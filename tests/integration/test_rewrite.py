@@ -139,6 +139,14 @@ class RewriteTest(GatewayTestCase):
         html = curl(self.gw.url("/__origin/html?file=pages/srcset.html"), cookie=token).text
         self.assertNotIn("data-cg-", html, "granted: untouched")
 
+    def test_base_href_is_followed(self):
+        html = curl(self.gw.url("/__origin/html?file=pages/base.html")).text
+        self.assertLess(html.index('src="/__consent/banner.js"'), html.index("<base "), "the consent UI goes in before <base>")
+        tag = [t for t in scripts(html) if "gtag/js" in t]
+        self.assertEqual(len(tag), 1, scripts(html))
+        self.assertIn('type="text/plain"', tag[0], "a relative tracker URL is read against the base, as the browser reads it")
+        self.assertIn("/__go?u=https%3A%2F%2Fwww.googletagmanager.com%2Fabout", html, "a relative link to the base's site is wrapped")
+
     def test_oversized_active_tags_removed(self):
         before = metric(self.gw, "cg_html_oversized_removed_total")
         html = curl(self.gw.url("/__origin/html?file=pages/oversized.html")).text
