@@ -343,6 +343,28 @@ static int is_one_pixel(gw_html_tag_t *tag)
 }
 
 /*
+ * A URL attribute of an element that fetches (embed src, object data, video src and poster, audio and track src):
+ * a block-listed site removes the element; a refused tracker makes it inert (name -> data-cg-name, which the banner
+ * moves back after consent).
+ */
+static int media_attr(rewrite_t *self, gw_html_tag_t *tag, const char *name, size_t name_len, gw_abp_type_t type)
+{
+    size_t n = attr_url(self, tag, name, name_len, 0);
+    int cat;
+    if (n == 0)
+        return GW_HTML_KEEP;
+    if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+        return GW_HTML_REMOVE;
+    if ((cat = refused_category(self, n, type)) >= 0) {
+        char *renamed = h2o_mem_alloc_pool(&self->req->pool, 8 + name_len);
+        memcpy(renamed, "data-cg-", 8);
+        memcpy(renamed + 8, name, name_len);
+        neutralise(tag, name, name_len, renamed, 8 + name_len, cat);
+    }
+    return GW_HTML_KEEP;
+}
+
+/*
  * <base href>: the first one changes what every relative URL after it means, for the browser and so for the checks
  * here. The consent UI is injected before it (its URLs stay the site's own); a base on a block-listed site is
  * removed (relative URLs then stay on the page's origin); any other is taken as the base for what follows.
@@ -379,17 +401,24 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
     int cat;
 
     switch (tag->id) {
-    case GW_HTML_TAG_SCRIPT:
-        if ((n = attr_url(self, tag, H2O_STRLIT("src"), 0)) != 0) {
+    case GW_HTML_TAG_SCRIPT: {
+        /* an SVG script names its file with href (or xlink:href) */
+        static const struct {
+            const char *name, *renamed;
+        } urls[] = {{"src", "data-cg-src"}, {"href", "data-cg-href"}, {"xlink:href", "data-cg-xlink-href"}};
+        for (size_t i = 0; i != sizeof(urls) / sizeof(urls[0]); ++i) {
+            if ((n = attr_url(self, tag, urls[i].name, strlen(urls[i].name), 0)) == 0)
+                continue;
             if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
                 return GW_HTML_REMOVE;
             if ((cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0)
-                neutralise(tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
+                neutralise(tag, urls[i].name, strlen(urls[i].name), urls[i].renamed, strlen(urls[i].renamed), cat);
             return GW_HTML_KEEP;
         }
         /* inline: hold its content to look for tracker loaders, unless nothing could be refused */
         return (self->ctx->granted & gw_consent_all_mask()) != gw_consent_all_mask() && is_js_type(tag) ? GW_HTML_HOLD
                                                                                                           : GW_HTML_KEEP;
+    }
     case GW_HTML_TAG_IFRAME:
         if ((n = attr_url(self, tag, H2O_STRLIT("src"), 0)) == 0)
             return GW_HTML_KEEP;
@@ -460,6 +489,17 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
     case GW_HTML_TAG_BASE:
         return on_base(self, tag);
+    case GW_HTML_TAG_EMBED:
+        return media_attr(self, tag, H2O_STRLIT("src"), GW_ABP_OBJECT);
+    case GW_HTML_TAG_OBJECT:
+        return media_attr(self, tag, H2O_STRLIT("data"), GW_ABP_OBJECT);
+    case GW_HTML_TAG_VIDEO:
+        if (media_attr(self, tag, H2O_STRLIT("poster"), GW_ABP_IMAGE) == GW_HTML_REMOVE)
+            return GW_HTML_REMOVE;
+        /* fall through */
+    case GW_HTML_TAG_AUDIO:
+    case GW_HTML_TAG_TRACK:
+        return media_attr(self, tag, H2O_STRLIT("src"), GW_ABP_MEDIA);
     default:
         return GW_HTML_KEEP;
     }
@@ -703,7 +743,8 @@ int gw_rewrite_init(void)
     /* the elements on_tag looks at (the others go out untouched without a call) */
     callbacks.on_tag_ids = 1ull << GW_HTML_TAG_SCRIPT | 1ull << GW_HTML_TAG_IFRAME | 1ull << GW_HTML_TAG_IMG | 1ull << GW_HTML_TAG_LINK |
                            1ull << GW_HTML_TAG_A | 1ull << GW_HTML_TAG_AREA | 1ull << GW_HTML_TAG_FORM | 1ull << GW_HTML_TAG_SOURCE |
-                           1ull << GW_HTML_TAG_BASE;
+                           1ull << GW_HTML_TAG_BASE | 1ull << GW_HTML_TAG_EMBED | 1ull << GW_HTML_TAG_OBJECT |
+                           1ull << GW_HTML_TAG_VIDEO | 1ull << GW_HTML_TAG_AUDIO | 1ull << GW_HTML_TAG_TRACK;
     callbacks.on_held = on_held;
     callbacks.on_overflow = on_overflow;
     gw_front_add_request_stage(on_request);

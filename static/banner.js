@@ -50,7 +50,8 @@
     function stored(k) { try { return sessionStorage.getItem(k); } catch (e) { return null; } }
 
     /* --- releasing inert tags ------------------------------------------------------------- */
-    var MOVE = [['data-cg-srcset', 'srcset'], ['data-cg-src', 'src'], ['data-cg-href', 'href'], ['data-cg-ping', 'ping']];
+    var MOVE = [['data-cg-srcset', 'srcset'], ['data-cg-src', 'src'], ['data-cg-href', 'href'], ['data-cg-ping', 'ping'],
+                ['data-cg-data', 'data'], ['data-cg-poster', 'poster']];
     function release(granted) {
         var els = d.querySelectorAll('[data-cg-category]');
         for (var i = 0; i < els.length; i++) {

@@ -153,6 +153,12 @@ class ChannelTest(GatewayTestCase):
         self.assertIn('id="ss-clean"', html)
         self.assertIn('<p id="after">after</p>', html)
 
+    def test_blocked_media_and_svg_script_removed(self):
+        html = curl(self.gw.url("/__origin/html?file=pages/media.html")).text
+        for gone in ("media.evil.example", "cdn.evil.example/s.js", "subs.evil.example"):
+            self.assertNotIn(gone, html)
+        self.assertIn('<p id="after">after</p>', html)
+
     def test_base_on_a_blocked_site_removed(self):
         html = curl(self.gw.url("/__origin/html?file=pages/base-blocked.html")).text
         self.assertNotIn("<base", html)

@@ -147,6 +147,17 @@ class RewriteTest(GatewayTestCase):
         self.assertIn('type="text/plain"', tag[0], "a relative tracker URL is read against the base, as the browser reads it")
         self.assertIn("/__go?u=https%3A%2F%2Fwww.googletagmanager.com%2Fabout", html, "a relative link to the base's site is wrapped")
 
+    def test_embedded_media_checked(self):
+        html = curl(self.gw.url("/__origin/html?file=pages/media.html")).text
+        tags = {m.group(1): m.group(0) for m in re.finditer(r'<\w+ id="([^"]+)"[^>]*>', html)}
+        self.assertIn('data-cg-data="https://cdn.example/o?id=1&amp;ev=PageView&amp;x=1"', tags["obj"])
+        self.assertNotIn(" data=", tags["obj"])
+        self.assertIn("data-cg-poster=", tags["vid"])
+        self.assertIn('src="/v.mp4"', tags["vid"], "only the tracker attribute is made inert")
+        self.assertIn('src="https://cdn.example/a.mp3"', tags["aud"], "not a tracker: untouched")
+        token = self.consent({"all": True})
+        self.assertNotIn("data-cg-", curl(self.gw.url("/__origin/html?file=pages/media.html"), cookie=token).text)
+
     def test_oversized_active_tags_removed(self):
         before = metric(self.gw, "cg_html_oversized_removed_total")
         html = curl(self.gw.url("/__origin/html?file=pages/oversized.html")).text
