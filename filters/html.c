@@ -170,6 +170,7 @@ raw_kind(unsigned id)
     case GW_HTML_TAG_XMP:
     case GW_HTML_TAG_NOEMBED:
     case GW_HTML_TAG_NOFRAMES:
+    case GW_HTML_TAG_NOSCRIPT: /* as browsers that run scripts read it: raw text up to </noscript> */
     case GW_HTML_TAG_TEXTAREA:
     case GW_HTML_TAG_TITLE:
         return RAW_TEXT;

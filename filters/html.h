@@ -5,11 +5,11 @@
  * caller's emit() sink in order. The tokenizer follows the HTML5 tokenizer (WHATWG §13.2.5)
  * only as deep as rewriting needs: text, start and end tags with attributes, comments,
  * bogus comments, doctype, and the raw-text elements whose content is not markup (script
- * with its escaped / double-escaped states; style, iframe, xmp, noembed, noframes; RCDATA
- * textarea and title; plaintext). There is no tree builder: no implied end tags, no
- * foreign content (inside <svg>/<math> a <script> or <style> is still read as raw text,
- * and "<![CDATA[" is read as the bogus comment it is in HTML content, ending at the first
- * '>'), <noscript> is markup.
+ * with its escaped / double-escaped states; style, iframe, xmp, noembed, noframes, and
+ * noscript as a browser that runs scripts reads it; RCDATA textarea and title; plaintext).
+ * There is no tree builder: no implied end tags, no foreign content (inside <svg>/<math> a
+ * <script> or <style> is still read as raw text, and "<![CDATA[" is read as the bogus
+ * comment it is in HTML content, ending at the first '>').
  *
  * Memory is fixed per rewriter: one struct holding one tag buffer of GW_HTML_MAX_TAG bytes
  * (a tag that spans chunks is collected there), plus the optional hold buffer for inline

@@ -489,6 +489,8 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
     case GW_HTML_TAG_BASE:
         return on_base(self, tag);
+    case GW_HTML_TAG_NOSCRIPT:
+        return GW_HTML_HOLD; /* on_held reads it as the markup it is without scripts */
     case GW_HTML_TAG_EMBED:
         return media_attr(self, tag, H2O_STRLIT("src"), GW_ABP_OBJECT);
     case GW_HTML_TAG_OBJECT:
@@ -525,37 +527,63 @@ static int on_overflow(void *_self, gw_html_tag_t *tag)
     }
 }
 
-/* An inline script: look for URLs ("//host/path") in its content and check them against the lists. */
-static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+/* The next URL written as "//host.tld…" in held content at or after *i: content[*from, *to) (from its "//"), *i moved
+ * past it; 0 when there is none. A URL ends at a quote, a blank, ')', '\\', '`', '<' or '>'. */
+static int next_url(const char *content, size_t len, size_t *i, size_t *from, size_t *to)
 {
-    rewrite_t *self = _self;
-    size_t found = 0;
-    for (size_t i = 0; i + 2 < len && found != MAX_SCRIPT_URLS; ++i) {
-        const char *p = memchr(content + i, '/', len - i);
+    for (size_t k = *i; k + 2 < len; ++k) {
+        const char *p = memchr(content + k, '/', len - k);
         if (p == NULL)
             break;
-        i = (size_t)(p - content);
-        if (i + 1 >= len || p[1] != '/')
+        k = (size_t)(p - content);
+        if (k + 1 >= len || p[1] != '/')
             continue;
-        size_t start = i + 2, end = start;
+        size_t start = k + 2, end = start;
         while (end != len && (('a' <= (content[end] | 0x20) && (content[end] | 0x20) <= 'z') || ('0' <= content[end] && content[end] <= '9') ||
                               content[end] == '.' || content[end] == '-'))
             ++end;
         if (end - start < 4 || memchr(content + start, '.', end - start) == NULL) {
-            i = end;
+            k = end;
             continue;
         }
         while (end != len && content[end] != '"' && content[end] != '\'' && content[end] != ' ' && content[end] != '\n' &&
-               content[end] != ')' && content[end] != '\\' && content[end] != '`' && end - start < 2048)
+               content[end] != ')' && content[end] != '\\' && content[end] != '`' && content[end] != '<' && content[end] != '>' &&
+               end - start < 2048)
             ++end;
-        ++found;
-        size_t n = absolute_url(self, content + i, end - i, 0);
-        int cat;
-        if (n != 0 && (cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0) {
+        *from = k, *to = end, *i = end;
+        return 1;
+    }
+    *i = len;
+    return 0;
+}
+
+/*
+ * Held content. An inline script: the URLs in it ("//host/path") are checked against the tracker lists, and a script
+ * loading a refused tracker is made inert. A <noscript>, read as raw text as browsers that run scripts read it (so
+ * nothing inside can hide what follows it): for browsers that do not, it is markup, so a refused tracker or a
+ * block-listed site named in it removes it whole.
+ */
+static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+{
+    rewrite_t *self = _self;
+    size_t i = 0, from, to;
+    int cat;
+    for (size_t found = 0; found != MAX_SCRIPT_URLS && next_url(content, len, &i, &from, &to); ++found) {
+        size_t n;
+        if (tag->id == GW_HTML_TAG_NOSCRIPT) {
+            n = gw_html_decode(content + from, to - from, self->scratch); /* markup: character references count */
+            if ((n = absolute_url(self, self->scratch, n, 0)) == 0)
+                continue;
+            if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+                return GW_HTML_REMOVE; /* the hook wrote its comment */
+            if ((cat = refused_category(self, n, GW_ABP_IMAGE)) >= 0) {
+                gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: removed a noscript element loading a tracker -->"));
+                return GW_HTML_REMOVE;
+            }
+        } else if ((n = absolute_url(self, content + from, to - from, 0)) != 0 && (cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0) {
             neutralise(tag, NULL, 0, NULL, 0, cat);
             return GW_HTML_KEEP;
         }
-        i = end;
     }
     return GW_HTML_KEEP;
 }
@@ -744,7 +772,8 @@ int gw_rewrite_init(void)
     callbacks.on_tag_ids = 1ull << GW_HTML_TAG_SCRIPT | 1ull << GW_HTML_TAG_IFRAME | 1ull << GW_HTML_TAG_IMG | 1ull << GW_HTML_TAG_LINK |
                            1ull << GW_HTML_TAG_A | 1ull << GW_HTML_TAG_AREA | 1ull << GW_HTML_TAG_FORM | 1ull << GW_HTML_TAG_SOURCE |
                            1ull << GW_HTML_TAG_BASE | 1ull << GW_HTML_TAG_EMBED | 1ull << GW_HTML_TAG_OBJECT |
-                           1ull << GW_HTML_TAG_VIDEO | 1ull << GW_HTML_TAG_AUDIO | 1ull << GW_HTML_TAG_TRACK;
+                           1ull << GW_HTML_TAG_VIDEO | 1ull << GW_HTML_TAG_AUDIO | 1ull << GW_HTML_TAG_TRACK |
+                           1ull << GW_HTML_TAG_NOSCRIPT;
     callbacks.on_held = on_held;
     callbacks.on_overflow = on_overflow;
     gw_front_add_request_stage(on_request);

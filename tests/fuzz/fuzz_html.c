@@ -249,7 +249,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (pass == 0) { /* asked only about the elements it acts on (on_tag_ids), chunked: the same again */
             gw_html_cb_t masked = policy_cb;
             masked.on_tag_ids = 1ull << GW_HTML_TAG_SCRIPT | 1ull << GW_HTML_TAG_IFRAME | 1ull << GW_HTML_TAG_IMG |
-                                1ull << GW_HTML_TAG_LINK | 1ull << GW_HTML_TAG_A;
+                                1ull << GW_HTML_TAG_LINK | 1ull << GW_HTML_TAG_A | 1ull << GW_HTML_TAG_NOSCRIPT;
             free(b->out);
             memset(b, 0, sizeof(*b));
             feed(&masked, b, 1, NULL, page, len, seed);

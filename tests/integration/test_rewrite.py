@@ -158,6 +158,20 @@ class RewriteTest(GatewayTestCase):
         token = self.consent({"all": True})
         self.assertNotIn("data-cg-", curl(self.gw.url("/__origin/html?file=pages/media.html"), cookie=token).text)
 
+    def test_noscript_read_as_browsers_that_run_scripts_read_it(self):
+        html = curl(self.gw.url("/__origin/html?file=pages/noscript.html")).text
+        # "<noscript><script></noscript>" cannot hide the script after it
+        tag = [t for t in scripts(html) if "G-NS" in t]
+        self.assertEqual(len(tag), 1, html)
+        self.assertIn('type="text/plain"', tag[0])
+        # for browsers without scripts, a noscript that loads a refused tracker goes; one that does not, stays
+        self.assertNotIn('id="pixel"', html)
+        self.assertIn("removed a noscript element loading a tracker", html)
+        self.assertIn('<noscript id="plain"><p>Please turn on JavaScript.</p></noscript>', html)
+        token = self.consent({"all": True})
+        after = curl(self.gw.url("/__origin/html?file=pages/noscript.html"), cookie=token).text
+        self.assertIn('<noscript id="pixel"><img height="1" width="1" src="https://www.facebook.com/tr?id=1', after)
+
     def test_oversized_active_tags_removed(self):
         before = metric(self.gw, "cg_html_oversized_removed_total")
         html = curl(self.gw.url("/__origin/html?file=pages/oversized.html")).text

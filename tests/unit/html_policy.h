@@ -13,6 +13,8 @@
  *   <link href=tracker>       removed, replaced by a comment
  *   <a href=other host>       href -> /__go?u=<percent-encoded URL>&s=<signature>
  *   <a ping>                  ping removed
+ *   <noscript>                held; when its content names a tracker host, removed with it and
+ *                             replaced by a comment (for browsers that run no scripts)
  * plus, set by policy_attach: the nonce on every script/style and the banner snippet.
  * URLs are decoded with gw_html_decode before the host is compared.
  *
@@ -230,6 +232,9 @@ policy_on_tag(void *ctx, gw_html_tag_t *tag)
             return GW_HTML_REMOVE;
         }
         return GW_HTML_KEEP;
+    case GW_HTML_TAG_NOSCRIPT:
+        ++pol->held;
+        return GW_HTML_HOLD;
     case GW_HTML_TAG_A:
         if (gw_html_attr_find(tag, "ping", 4, NULL))
             gw_html_attr_remove(tag, "ping", 4);
@@ -250,6 +255,16 @@ policy_on_held(void *ctx, gw_html_tag_t *tag, const char *content, size_t len, i
 {
     if (!complete)
         return GW_HTML_KEEP; /* past the cap: released untouched */
+    if (tag->id == GW_HTML_TAG_NOSCRIPT) {
+        for (size_t i = 0; policy_trackers[i].host != NULL; ++i) {
+            if (memmem(content, len, policy_trackers[i].host, strlen(policy_trackers[i].host)) != NULL) {
+                policy_insert_removed(tag, "noscript", policy_trackers[i].category);
+                ++((policy_t *)ctx)->removed;
+                return GW_HTML_REMOVE;
+            }
+        }
+        return GW_HTML_KEEP;
+    }
     for (size_t i = 0; policy_loaders[i].needle != NULL; ++i) {
         if (memmem(content, len, policy_loaders[i].needle, strlen(policy_loaders[i].needle)) != NULL) {
             gw_html_attr_set(tag, "type", 4, "text/plain", 10);

@@ -202,9 +202,9 @@ check_all_splits(const char *name, const config_t *c, const char *in, size_t len
     return runs;
 }
 
-static const char *const cases[] = {"tracker_page", "comment_script", "script_end",  "cdata",     "uppercase",
-                                    "attr_quoting", "no_head",        "no_body",     "malformed", "over_cap",
-                                    "utf8",         "entities",       "inline_hold", "raw_text",  NULL};
+static const char *const cases[] = {"tracker_page", "noscript",    "comment_script", "script_end", "cdata",    "uppercase",
+                                    "attr_quoting", "no_head",     "no_body",        "malformed",  "over_cap", "utf8",
+                                    "entities",     "inline_hold", "raw_text",       NULL};
 
 static void
 test_golden(void **state)
@@ -236,7 +236,7 @@ test_golden_on_tag_ids(void **state)
 {
     gw_html_cb_t cb = policy_cb;
     cb.on_tag_ids = 1ull << GW_HTML_TAG_SCRIPT | 1ull << GW_HTML_TAG_IFRAME | 1ull << GW_HTML_TAG_IMG | 1ull << GW_HTML_TAG_LINK |
-                    1ull << GW_HTML_TAG_A;
+                    1ull << GW_HTML_TAG_A | 1ull << GW_HTML_TAG_NOSCRIPT;
     for (int i = 0; cases[i] != NULL; ++i) {
         char rel[256], *in, *exp;
         size_t in_len, exp_len;
@@ -580,10 +580,11 @@ static void
 test_tag_ids(void **state)
 {
     /* every known name, upper-case, in id order; then near misses */
-    static const char in[] = "<A><AREA><AUDIO><BASE><BODY><BR><COL><EMBED><FORM><HEAD><HR><HTML><IFRAME></IFRAME><IMG><INPUT>"
-                             "<LINK><META><NOEMBED></NOEMBED><NOFRAMES></NOFRAMES><NOSCRIPT><OBJECT><PARAM><SCRIPT></SCRIPT>"
-                             "<SOURCE><STYLE></STYLE><TEXTAREA></TEXTAREA><TITLE></TITLE><TRACK><VIDEO><WBR><XMP></XMP>"
-                             "<PLAINTEXT><abbr>";
+    static const char in[] =
+        "<A><AREA><AUDIO><BASE><BODY><BR><COL><EMBED><FORM><HEAD><HR><HTML><IFRAME></IFRAME><IMG><INPUT>"
+        "<LINK><META><NOEMBED></NOEMBED><NOFRAMES></NOFRAMES><NOSCRIPT></NOSCRIPT><OBJECT><PARAM><SCRIPT></SCRIPT>"
+        "<SOURCE><STYLE></STYLE><TEXTAREA></TEXTAREA><TITLE></TITLE><TRACK><VIDEO><WBR><XMP></XMP>"
+        "<PLAINTEXT><abbr>";
     rec_t r = {.tag = tag_ids};
     rec_check(&r, 0, NULL, NULL, in, in);
     char want[256] = "";
