@@ -48,6 +48,7 @@ typedef struct st_rewrite_t {
     h2o_iovec_t base_origin; /* "https://host:port" (req->pool); base NULL: none, the page's own */
     h2o_iovec_t base_dir;    /* its path up to the last '/' */
     int base_https, base_seen;
+    char release[20]; /* this response's release token (mark_released_by_us), base64url of 12 random bytes */
 } rewrite_t;
 
 /* counts an event of this thread and logs its first one (the counter tells the rest) */
@@ -275,8 +276,18 @@ static const char *category_name(int cat)
     return gw_rt.conf.categories[cat];
 }
 
+/* Marks an element this response made inert with the response's release token (data-cg-r): the banner releases only
+ * elements carrying it, so markup that merely imitates an inert tag (data-cg-category, data-cg-src="javascript:…",
+ * a text/plain script, in content users wrote) is never turned on by a visitor's consent. Not the CSP nonce, which
+ * an attribute would expose to CSS selectors. */
+static void mark_released_by_us(rewrite_t *self, gw_html_tag_t *tag)
+{
+    gw_html_attr_set(tag, H2O_STRLIT("data-cg-r"), self->release, strlen(self->release));
+}
+
 /* src="…" → data-cg-src="…", plus data-cg-category; scripts also get type="text/plain" */
-static void neutralise(gw_html_tag_t *tag, const char *attr, size_t attr_len, const char *renamed, size_t renamed_len, int cat)
+static void neutralise(rewrite_t *self, gw_html_tag_t *tag, const char *attr, size_t attr_len, const char *renamed, size_t renamed_len,
+                       int cat)
 {
     if (tag->id == GW_HTML_TAG_SCRIPT) {
         gw_html_attr_t t;
@@ -290,6 +301,7 @@ static void neutralise(gw_html_tag_t *tag, const char *attr, size_t attr_len, co
         gw_html_attr_rename(tag, H2O_STRLIT("srcset"), H2O_STRLIT("data-cg-srcset"));
     const char *name = category_name(cat);
     gw_html_attr_set(tag, H2O_STRLIT("data-cg-category"), name, strlen(name));
+    mark_released_by_us(self, tag);
 }
 
 static int run_hook(rewrite_t *self, gw_html_tag_t *tag, gw_url_kind_t kind, size_t n)
@@ -359,7 +371,7 @@ static int media_attr(rewrite_t *self, gw_html_tag_t *tag, const char *name, siz
         char *renamed = h2o_mem_alloc_pool(&self->req->pool, 8 + name_len);
         memcpy(renamed, "data-cg-", 8);
         memcpy(renamed + 8, name, name_len);
-        neutralise(tag, name, name_len, renamed, 8 + name_len, cat);
+        neutralise(self, tag, name, name_len, renamed, 8 + name_len, cat);
     }
     return GW_HTML_KEEP;
 }
@@ -412,7 +424,7 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
             if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
                 return GW_HTML_REMOVE;
             if ((cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0)
-                neutralise(tag, urls[i].name, strlen(urls[i].name), urls[i].renamed, strlen(urls[i].renamed), cat);
+                neutralise(self, tag, urls[i].name, strlen(urls[i].name), urls[i].renamed, strlen(urls[i].renamed), cat);
             return GW_HTML_KEEP;
         }
         /* inline: hold its content to look for tracker loaders, unless nothing could be refused */
@@ -425,7 +437,7 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;
         if ((cat = refused_category(self, n, GW_ABP_SUBDOCUMENT)) >= 0)
-            neutralise(tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
+            neutralise(self, tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
         return GW_HTML_KEEP;
     case GW_HTML_TAG_IMG:
     case GW_HTML_TAG_SOURCE: /* <picture>/<video> sources */
@@ -449,7 +461,7 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
             }
         }
         if (cat >= 0)
-            neutralise(tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
+            neutralise(self, tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
         return GW_HTML_KEEP;
     case GW_HTML_TAG_LINK: {
         gw_html_attr_t rel;
@@ -462,7 +474,7 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
              h2o_strstr(rel.value, rel.value_len, H2O_STRLIT("prefetch")) != SIZE_MAX ||
              h2o_strstr(rel.value, rel.value_len, H2O_STRLIT("preload")) != SIZE_MAX) &&
             (cat = refused_category(self, n, GW_ABP_OTHER)) >= 0)
-            neutralise(tag, H2O_STRLIT("href"), H2O_STRLIT("data-cg-href"), cat);
+            neutralise(self, tag, H2O_STRLIT("href"), H2O_STRLIT("data-cg-href"), cat);
         return GW_HTML_KEEP;
     }
     case GW_HTML_TAG_A:
@@ -474,6 +486,7 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
             if ((self->ctx->granted & (1u << c)) == 0) {
                 gw_html_attr_rename(tag, H2O_STRLIT("ping"), H2O_STRLIT("data-cg-ping"));
                 gw_html_attr_set(tag, H2O_STRLIT("data-cg-category"), category_name(c), strlen(category_name(c)));
+                mark_released_by_us(self, tag);
                 if (gw_metrics != NULL)
                     gw_metrics_add(&gw_metrics->tags_neutralised[c], 1);
             }
@@ -581,7 +594,7 @@ static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t 
                 return GW_HTML_REMOVE;
             }
         } else if ((n = absolute_url(self, content + from, to - from, 0)) != 0 && (cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0) {
-            neutralise(tag, NULL, 0, NULL, 0, cat);
+            neutralise(self, tag, NULL, 0, NULL, 0, cat);
             return GW_HTML_KEEP;
         }
     }
@@ -638,12 +651,14 @@ static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, siz
     h2o_ostream_send_next(&self->super, req, &out, out.len != 0 ? 1 : 0, state);
 }
 
-static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx)
+static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx, const char *release)
 {
     gw_jsonw_t w;
     gw_jsonw_init(&w, &req->pool, 1024);
     gw_jsonw_lit(&w, "<link rel=\"stylesheet\" href=\"/__consent/banner.css\"><script nonce=\"");
     gw_jsonw_lit(&w, ctx->nonce);
+    gw_jsonw_lit(&w, "\" data-cg-r=\"");
+    gw_jsonw_lit(&w, release);
     gw_jsonw_lit(&w, "\" src=\"/__consent/banner.js\" defer></script><script nonce=\"");
     gw_jsonw_lit(&w, ctx->nonce);
     gw_jsonw_lit(&w, "\" type=\"application/json\" id=\"cg-state\">{");
@@ -724,14 +739,14 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
                          req->res.headers.entries[ce].value.base);
         return;
     }
-    /* per-response CSP nonce: 16 random bytes, base64url (without one the page is not rewritten) */
-    uint8_t rnd[16];
+    /* per-response CSP nonce (16 random bytes) and release token (12), base64url; without them the page is not rewritten */
+    uint8_t rnd[16 + 12];
     if (gw_random_bytes(rnd, sizeof(rnd)) != 0) {
         gw_error("rewrite: the random generator failed; %.*s passes through unchanged", (int)req->path.len, req->path.base);
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         return;
     }
-    gw_b64url_encode(rnd, sizeof(rnd), ctx->nonce, sizeof(ctx->nonce));
+    gw_b64url_encode(rnd, 16, ctx->nonce, sizeof(ctx->nonce));
     if (ce != -1) { /* gzip: decoded here, compressed again by h2o for clients that ask */
         gunzip = h2o_compress_gunzip_open(&req->pool);
         h2o_delete_header(&req->res.headers, ce);
@@ -753,11 +768,12 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     self->out = NULL;
     self->base_origin = self->base_dir = h2o_iovec_init(NULL, 0);
     self->base_https = self->base_seen = 0;
+    gw_b64url_encode(rnd + 16, 12, self->release, sizeof(self->release));
     self->out_len = self->out_cap = 0;
     self->html = gw_html_init(h2o_mem_alloc_pool(&req->pool, gw_html_sizeof(HOLD_CAP)), HOLD_CAP, &callbacks, self);
     gw_html_set_nonce(self->html, ctx->nonce, strlen(ctx->nonce));
     if (gw_rt.conf.html.inject_banner) {
-        self->inject = build_inject(req, ctx);
+        self->inject = build_inject(req, ctx, self->release);
         gw_html_set_inject(self->html, self->inject.base, self->inject.len);
     }
     req->res.content_length = SIZE_MAX;

@@ -17,6 +17,8 @@
     var me = d.currentScript, stateEl = d.getElementById('cg-state');
     if (w.top !== w) return; /* in a frame: the top page asks */
     var nonce = (me && me.nonce) || '';
+    /* only elements this response made inert carry its release token: markup imitating them is never turned on */
+    var RELEASE = (me && me.getAttribute('data-cg-r')) || '';
     if (!nonce) {
         var any = d.querySelector('script[nonce]');
         nonce = any ? any.nonce || any.getAttribute('nonce') || '' : '';
@@ -56,7 +58,7 @@
         var els = d.querySelectorAll('[data-cg-category]');
         for (var i = 0; i < els.length; i++) {
             var e = els[i];
-            if (!granted[e.getAttribute('data-cg-category')]) continue;
+            if (!RELEASE || e.getAttribute('data-cg-r') !== RELEASE || !granted[e.getAttribute('data-cg-category')]) continue;
             if (e.tagName === 'SCRIPT') {
                 /* a script only runs if it is a new element: copy it, with this page's nonce */
                 var s = d.createElement('script'), src = e.getAttribute('data-cg-src'), type = e.getAttribute('data-cg-type');
@@ -81,6 +83,7 @@
                     }
                 });
                 e.removeAttribute('data-cg-category');
+                e.removeAttribute('data-cg-r');
             }
         }
     }

@@ -248,6 +248,9 @@ test('accept all: trackers run without a reload; cookies and beacons afterwards'
     await button(p, 'banner.accept_all').click();
     await p.waitForFunction(() => window.__trackerRan && window.__adsRan && window.__inlineTrackerRan);
     assert(await p.evaluate(() => window.__sameDocument === true), 'the page was reloaded');
+    /* markup imitating inert tags (no release token of this response) stays off */
+    eq(await p.evaluate(() => [window.__fakeRan, document.getElementById('fake-link').getAttribute('href')]), [undefined, null],
+       'imitated inert tags were turned on by consent');
     await dialog(p).waitFor({ state: 'detached' });
     await until(async () => (await p.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.saved'], 'saved message');
     const nonces = await p.evaluate(() => [document.querySelector('script[src$="/assets/tracker.js"]').nonce,
