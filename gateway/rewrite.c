@@ -651,15 +651,18 @@ static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, siz
     h2o_ostream_send_next(&self->super, req, &out, out.len != 0 ? 1 : 0, state);
 }
 
-static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx, const char *release)
+/* the consent UI and the visitor's state; xml: well-formed for an application/xhtml+xml page */
+static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx, const char *release, int xml)
 {
     gw_jsonw_t w;
     gw_jsonw_init(&w, &req->pool, 1024);
-    gw_jsonw_lit(&w, "<link rel=\"stylesheet\" href=\"/__consent/banner.css\"><script nonce=\"");
+    gw_jsonw_lit(&w, xml ? "<link rel=\"stylesheet\" href=\"/__consent/banner.css\"/><script nonce=\""
+                         : "<link rel=\"stylesheet\" href=\"/__consent/banner.css\"><script nonce=\"");
     gw_jsonw_lit(&w, ctx->nonce);
     gw_jsonw_lit(&w, "\" data-cg-r=\"");
     gw_jsonw_lit(&w, release);
-    gw_jsonw_lit(&w, "\" src=\"/__consent/banner.js\" defer></script><script nonce=\"");
+    gw_jsonw_lit(&w, xml ? "\" src=\"/__consent/banner.js\" defer=\"defer\"></script><script nonce=\""
+                         : "\" src=\"/__consent/banner.js\" defer></script><script nonce=\"");
     gw_jsonw_lit(&w, ctx->nonce);
     gw_jsonw_lit(&w, "\" type=\"application/json\" id=\"cg-state\">{");
     gw_consent_state_json(&w, ctx, ctx->granted, ctx->decided);
@@ -709,14 +712,16 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     return 0;
 }
 
+/* 1 for text/html, 2 for application/xhtml+xml (XML: what is added must be well-formed), else 0 */
 static int is_html(h2o_req_t *req)
 {
     ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
     if (i == -1)
         return 0;
     h2o_iovec_t v = req->res.headers.entries[i].value;
-    return (v.len >= 9 && h2o_lcstris(v.base, 9, H2O_STRLIT("text/html"))) ||
-           (v.len >= 21 && h2o_lcstris(v.base, 21, H2O_STRLIT("application/xhtml+xml")));
+    if (v.len >= 9 && h2o_lcstris(v.base, 9, H2O_STRLIT("text/html")))
+        return 1;
+    return v.len >= 21 && h2o_lcstris(v.base, 21, H2O_STRLIT("application/xhtml+xml")) ? 2 : 0;
 }
 
 static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
@@ -773,7 +778,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     self->html = gw_html_init(h2o_mem_alloc_pool(&req->pool, gw_html_sizeof(HOLD_CAP)), HOLD_CAP, &callbacks, self);
     gw_html_set_nonce(self->html, ctx->nonce, strlen(ctx->nonce));
     if (gw_rt.conf.html.inject_banner) {
-        self->inject = build_inject(req, ctx, self->release);
+        self->inject = build_inject(req, ctx, self->release, is_html(req) == 2);
         gw_html_set_inject(self->html, self->inject.base, self->inject.len);
     }
     req->res.content_length = SIZE_MAX;

@@ -172,6 +172,15 @@ class RewriteTest(GatewayTestCase):
         after = curl(self.gw.url("/__origin/html?file=pages/noscript.html"), cookie=token).text
         self.assertIn('<noscript id="pixel"><img height="1" width="1" src="https://www.facebook.com/tr?id=1', after)
 
+    def test_xhtml_stays_well_formed(self):
+        import xml.dom.minidom
+        r = curl(self.gw.url("/__origin/html?file=pages/page.xhtml&h=" + "Content-Type:application/xhtml%2Bxml"))
+        self.assertEqual(r.header("Content-Type"), "application/xhtml+xml")
+        doc = xml.dom.minidom.parseString(r.body)  # an XML parser, as browsers use for this type: raises if not well-formed
+        scripts_ = doc.getElementsByTagName("script")
+        self.assertTrue(any(s.getAttribute("src") == "/__consent/banner.js" for s in scripts_), r.text)
+        self.assertTrue(any(s.getAttribute("type") == "text/plain" and "gtag" in s.getAttribute("data-cg-src") for s in scripts_))
+
     def test_oversized_active_tags_removed(self):
         before = metric(self.gw, "cg_html_oversized_removed_total")
         html = curl(self.gw.url("/__origin/html?file=pages/oversized.html")).text
