@@ -1223,7 +1223,13 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
     h2o_iovec_t path = h2o_iovec_init(req->path_normalized.base, pathlen), m = req->method;
     int get = h2o_memis(m.base, m.len, H2O_STRLIT("GET")) || h2o_memis(m.base, m.len, H2O_STRLIT("HEAD"));
 
-    if (path.len >= 21 && memcmp(path.base, "/__consent/templates/", 21) == 0) {
+    /* the page templates are read by the gateway, never served ("/__consent//templates/" too: repeated slashes are
+     * one to the file handler) */
+    size_t k = 10;
+    while (path.len >= 10 && memcmp(path.base, "/__consent", 10) == 0 && k < path.len && path.base[k] == '/')
+        ++k;
+    if (k > 10 && path.len - k >= 9 && h2o_lcstris(path.base + k, 9, H2O_STRLIT("templates")) &&
+        (k + 9 == path.len || path.base[k + 9] == '/')) {
         gw_server_track_request(req);
         gw_ui_send_refused(req, 404, "Not Found", NULL);
         return 0;

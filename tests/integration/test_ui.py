@@ -200,9 +200,12 @@ class UiTest(GatewayTestCase):
             r = self.get(path)
             self.assertEqual(r.status, 200, path)
             self.assertIn(ctype, r.header("Content-Type"), path)
-        r = self.get("/__consent/templates/preferences.html")
-        self.assertEqual(r.status, 404)
-        self.assertNotIn("{{", r.text)
+        for path in ("/__consent/templates/preferences.html", "/__consent//templates/warning.html",
+                     "/__consent///templates/receipts.html", "/__consent/Templates/warning.html", "/__consent//templates/",
+                     "/__consent/x/../templates/warning.html", "/__consent/./templates/warning.html"):
+            r = self.get(path)
+            self.assertEqual(r.status, 404, path)
+            self.assertNotIn("{{", r.text, path)
         page = self.get("/").text  # the rewriter's injection points at files that exist
         self.assertIn('src="/__consent/banner.js"', page)
         self.assertIn('id="cg-state"', page)
