@@ -57,6 +57,10 @@ struct st_gw_html_t {
     uint64_t name_hash, tag_offset, cand_offset, held_offset;
     uint64_t raw_hash;   /* name hash of the raw-text element being read */
     uint32_t skip_depth; /* > 0 inside a removed element */
+    /* foreign content (svg, math): the open roots and integration points, as the tree builder would have them */
+    uint8_t fdepth, fstack[32], tag_foreign; /* tag_foreign: the current start tag is in foreign content */
+    uint32_t fover;                          /* frames past fstack: foreign for as long as any is open */
+    uint8_t fcdata;                          /* a CDATA section was seen in this foreign content (breakout()) */
     uint64_t skip_hash;
     size_t tlen;     /* bytes in tbuf: a tag continuing from earlier chunks, or the held tag */
     size_t hold_len; /* bytes in hold */
@@ -591,6 +595,142 @@ name_hash(gw_html_t *h)
     return h->name_hash;
 }
 
+/* ---- foreign content ---------------------------------------------------------------------- */
+
+/*
+ * Inside <svg> and <math> the tree builder leaves the tokenizer in its data state: a <style> or <script> there is not
+ * raw text, and an HTML tag such as <p> inside it ends the foreign content ("breakout"). Reading those as raw text
+ * would hide, from the callbacks, tags a browser then builds. So the rewriter keeps the frames that decide it: each
+ * svg/math root and each HTML integration point (svg foreignObject, desc, title; MathML mi, mo, mn, ms, mtext, where
+ * HTML rules apply again), pushed on their start tags, popped by their end tags (to the nearest of that name, as the
+ * foreign end-tag rule does) and by a breakout. Where this simple model and a browser could differ (HTML end tags a
+ * browser ignores, <font color>, annotation-xml), it errs toward foreign content, where nothing is raw text and so
+ * every tag is seen.
+ */
+enum { FR_SVG = 1, FR_MATH, FR_FOREIGNOBJECT, FR_DESC, FR_TITLE, FR_MI, FR_MO, FR_MN, FR_MS, FR_MTEXT }; /* fstack: name */
+#define FR_NS_MATH 0x80 /* the namespace of a root frame's content (a nested svg inside math is MathML's) */
+#define FR_NAME(f) ((f)&0x7f)
+
+static int
+tname_is(const gw_html_t *h, const char *lit)
+{
+    size_t n = strlen(lit);
+    return h->name_total == n && memcmp(h->tname, lit, n) == 0;
+}
+
+static unsigned
+frame_name(const gw_html_t *h)
+{
+    static const char *const names[] = {NULL, "svg", "math", "foreignobject", "desc", "title", "mi", "mo", "mn", "ms", "mtext"};
+    for (unsigned i = 1; i != sizeof(names) / sizeof(names[0]); ++i)
+        if (tname_is(h, names[i]))
+            return i;
+    return 0;
+}
+
+static int
+is_integration(unsigned name)
+{
+    return name >= FR_FOREIGNOBJECT;
+}
+
+/* in foreign content (not at an integration point) */
+static int
+in_foreign(const gw_html_t *h)
+{
+    return h->fover != 0 || (h->fdepth != 0 && !is_integration(FR_NAME(h->fstack[h->fdepth - 1])));
+}
+
+static void
+fpush(gw_html_t *h, uint8_t frame)
+{
+    if (h->fover != 0 || h->fdepth == sizeof(h->fstack))
+        ++h->fover;
+    else
+        h->fstack[h->fdepth++] = frame;
+}
+
+/* A breakout: the foreign elements up to the nearest integration point (or all) are closed. Not after a CDATA section
+ * in this foreign content: the tokenizer reads "<![CDATA[" as a bogus comment ending at the first '>', so what looks
+ * like a breakout tag may be text of the section; the content stays foreign (where no tag hides in raw text) until
+ * its root's end tag. */
+static void
+breakout(gw_html_t *h)
+{
+    if (h->fcdata)
+        return;
+    h->fover = 0;
+    while (h->fdepth != 0 && !is_integration(FR_NAME(h->fstack[h->fdepth - 1])))
+        --h->fdepth;
+}
+
+/* A start tag: sets tag_foreign (its content is markup whatever its name) and updates the frames. */
+static void
+foreign_start(gw_html_t *h, int self_closing)
+{
+    static const char *const breakouts[] = {"b",      "big",  "blockquote", "body",  "br",   "center",  "code",  "dd",   "div",
+                                            "dl",     "dt",   "em",         "embed", "h1",   "h2",      "h3",    "h4",   "h5",
+                                            "h6",     "head", "hr",         "i",     "img",  "listing", "li",    "menu", "meta",
+                                            "nobr",   "ol",   "p",          "pre",   "ruby", "s",       "small", "span", "strong",
+                                            "strike", "sub",  "sup",        "table", "tt",   "u",       "ul",    "var",  NULL};
+    unsigned name;
+    h->tag_foreign = 0;
+    if (h->fdepth == 0 && h->fover == 0 && !tname_is(h, "svg") && !tname_is(h, "math"))
+        return; /* the common case: HTML content, not entering foreign content */
+    if (in_foreign(h)) {
+        for (size_t i = 0; breakouts[i] != NULL; ++i) {
+            if (tname_is(h, breakouts[i])) {
+                breakout(h);
+                goto Html;
+            }
+        }
+        h->tag_foreign = 1;
+        if (self_closing || (name = frame_name(h)) == 0)
+            return;
+        int math = h->fover == 0 && (h->fstack[h->fdepth - 1] & FR_NS_MATH) != 0;
+        if (name == FR_SVG || name == FR_MATH || (!math && name >= FR_FOREIGNOBJECT && name <= FR_TITLE) || (math && name >= FR_MI))
+            fpush(h, (uint8_t)(name | (math ? FR_NS_MATH : 0)));
+        return;
+    }
+Html:
+    if (!self_closing && tname_is(h, "svg"))
+        fpush(h, FR_SVG);
+    else if (!self_closing && tname_is(h, "math"))
+        fpush(h, FR_MATH | FR_NS_MATH);
+}
+
+/* An end tag: pops to the nearest frame of its name; </p> and </br> in foreign content break out. */
+static void
+foreign_end(gw_html_t *h)
+{
+    unsigned name;
+    if (h->fdepth == 0 && h->fover == 0)
+        return;
+    if ((name = frame_name(h)) != 0) {
+        if (h->fover != 0) {
+            --h->fover;
+            return;
+        }
+        for (size_t i = h->fdepth; i != 0; --i) {
+            if (FR_NAME(h->fstack[i - 1]) == name) {
+                h->fdepth = (uint8_t)(i - 1);
+                if (h->fdepth == 0)
+                    h->fcdata = 0;
+                return;
+            }
+        }
+    } else if (in_foreign(h) && (tname_is(h, "p") || tname_is(h, "br"))) {
+        breakout(h);
+    }
+}
+
+/* the raw-text kind of the current start tag's element: none in foreign content */
+static int
+elem_kind(const gw_html_t *h)
+{
+    return h->tag_foreign ? RAW_NONE : raw_kind(h->id);
+}
+
 /* ---- element effects ---------------------------------------------------------------------- */
 
 /* After a start tag: begins a removal, counts nesting inside one, enters raw text. */
@@ -605,7 +745,7 @@ start_effects(gw_html_t *h, int removed)
     } else if (h->skip_depth != 0 && name_hash(h) == h->skip_hash) {
         ++h->skip_depth;
     }
-    switch (raw_kind(h->id)) {
+    switch (elem_kind(h)) {
     case RAW_SCRIPT:
     case RAW_TEXT:
         h->mode = M_RAW;
@@ -930,6 +1070,10 @@ tag_done(gw_html_t *h, const char *cur)
         capture(h, cur);
     raw = in_tbuf ? h->tbuf : h->mark;
     len = in_tbuf ? h->tlen : (size_t)(cur - h->mark);
+    if (h->is_end)
+        foreign_end(h);
+    else
+        foreign_start(h, len >= 2 && raw[len - 2] == '/');
 
     if (h->is_end || h->skip_depth != 0) {
         int dropit = h->is_end ? end_effects(h) : 1;
@@ -961,7 +1105,7 @@ tag_done(gw_html_t *h, const char *cur)
     }
 
     gw_html_tag_t tag;
-    int act = GW_HTML_KEEP, kind = raw_kind(h->id);
+    int act = GW_HTML_KEEP, kind = elem_kind(h);
     tag_init(&tag, h, h->id, raw, len, h->tag_offset);
     if (wanted)
         act = h->cb.on_tag(h->ctx, &tag);
@@ -993,6 +1137,10 @@ tag_overflow(gw_html_t *h, const char *cur)
 {
     if (h->tstate == T_NAME)
         name_done(h);
+    if (h->is_end)
+        foreign_end(h);
+    else
+        foreign_start(h, 0);
     if (h->is_end) {
         h->tag_drop = (uint8_t)end_effects(h);
     } else if (h->skip_depth != 0) {
@@ -1296,6 +1444,8 @@ step(gw_html_t *h, const char *cur, const char *end)
             return cur + 1;
         }
         prefix_release(h, cur); /* doctype, "<![CDATA[" in HTML content, "<!x": up to '>' */
+        if (c == '[' && h->mode == M_MD && in_foreign(h))
+            h->fcdata = 1; /* a CDATA section, read here only up to its first '>': see breakout() */
         h->mode = M_BOGUS;
         return cur;
     case M_COMMENT:

@@ -7,9 +7,13 @@
  * bogus comments, doctype, and the raw-text elements whose content is not markup (script
  * with its escaped / double-escaped states; style, iframe, xmp, noembed, noframes, and
  * noscript as a browser that runs scripts reads it; RCDATA textarea and title; plaintext).
- * There is no tree builder: no implied end tags, no foreign content (inside <svg>/<math> a
- * <script> or <style> is still read as raw text, and "<![CDATA[" is read as the bogus
- * comment it is in HTML content, ending at the first '>').
+ * There is no tree builder, but the part of one that decides what is raw text is kept:
+ * inside <svg> and <math> (foreign content) nothing is raw text and an HTML tag such as <p>
+ * ends it, while their HTML integration points (foreignObject, desc, title; mi, mo, mn, ms,
+ * mtext) read HTML again; where this model could differ from a browser it errs toward
+ * foreign content, where every tag is seen. No implied end tags; "<![CDATA[" is read as a
+ * bogus comment ending at the first '>' (in foreign content the section may go on: what
+ * follows is then seen as tags, and the content stays foreign until its root's end tag).
  *
  * Memory is fixed per rewriter: one struct holding one tag buffer of GW_HTML_MAX_TAG bytes
  * (a tag that spans chunks is collected there), plus the optional hold buffer for inline

@@ -311,6 +311,18 @@ test('preference centre: analytics off removes its cookies and stops its beacons
     assert(!left.includes('_fbp') && !left.includes('lang'), `cookies left after withdrawal: ${left}`);
 });
 
+test('markup read as the browser reads it: a tracker after <svg><style><p> or <noscript><script></noscript> is held back', async () => {
+    const p = await page();
+    await p.goto(P.url('/markup.html'));
+    await p.waitForLoadState('load');
+    await sleep(300);
+    /* what Chromium built: two real images (after the breakout, after the noscript), both made inert; the third is text */
+    eq(await p.evaluate(() => Array.from(document.images).map((i) => [i.getAttribute('src'), i.getAttribute('data-cg-category')])),
+       [[null, 'analytics'], [null, 'analytics']], 'the images Chromium built');
+    for (const id of ['svg-breakout', 'after-noscript', 'not-markup'])
+        eq(P.reached('/assets/pixel.gif?id=' + id).map((r) => r.path), [], `the tracker pixel ${id} reached the origin`);
+});
+
 test('preference centre without JavaScript: the form saves, accepts and rejects', async () => {
     const p = await page({ javaScriptEnabled: false });
     await p.goto(P.url('/__consent/'));

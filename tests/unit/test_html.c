@@ -202,9 +202,9 @@ check_all_splits(const char *name, const config_t *c, const char *in, size_t len
     return runs;
 }
 
-static const char *const cases[] = {"tracker_page", "noscript",    "comment_script", "script_end", "cdata",    "uppercase",
-                                    "attr_quoting", "no_head",     "no_body",        "malformed",  "over_cap", "utf8",
-                                    "entities",     "inline_hold", "raw_text",       NULL};
+static const char *const cases[] = {"tracker_page", "noscript",     "foreign",     "comment_script", "script_end", "cdata",
+                                    "uppercase",    "attr_quoting", "no_head",     "no_body",        "malformed",  "over_cap",
+                                    "utf8",         "entities",     "inline_hold", "raw_text",       NULL};
 
 static void
 test_golden(void **state)
@@ -992,7 +992,7 @@ test_life_cycle(void **state)
 int
 main(void)
 {
-    struct CMUnitTest tests[32];
+    struct CMUnitTest tests[64];
     size_t n = 0;
     for (int i = 0; cases[i] != NULL; ++i) {
         struct CMUnitTest t = cmocka_unit_test_prestate(test_golden, (void *)cases[i]);
