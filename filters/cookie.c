@@ -637,3 +637,26 @@ gw_set_cookie_format(const gw_set_cookie_t *c, char *buf, size_t cap)
         PUT_LIT(&o, "; Partitioned");
     return o.failed ? 0 : o.len;
 }
+
+int
+gw_cookie_value_next_name(const char *value, size_t len, size_t *pos, const char **name, size_t *name_len)
+{
+    size_t i = *pos;
+    while (i < len) {
+        while (i < len && value[i] != ' ' && value[i] != '\t') /* to a blank */
+            ++i;
+        while (i < len && (value[i] == ' ' || value[i] == '\t'))
+            ++i;
+        size_t start = i;
+        while (i < len && value[i] != ' ' && value[i] != '\t' && value[i] != '=')
+            ++i;
+        if (i < len && value[i] == '=' && i != start) {
+            *name = value + start;
+            *name_len = i - start;
+            *pos = i + 1;
+            return 1;
+        }
+    }
+    *pos = len;
+    return 0;
+}

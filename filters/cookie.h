@@ -67,6 +67,16 @@ void gw_cookie_iter_init(gw_cookie_iter_t *it, const char *header, size_t len);
  */
 int gw_cookie_iter_next(gw_cookie_iter_t *it, gw_cookie_pair_t *out);
 
+/*
+ * A cookie value with blanks inside ("1 _ga=GA1.2") is one pair to RFC 6265 and to this parser,
+ * but parsers that split on blanks (Python's http.cookies, among others) read "_ga" as a cookie
+ * of its own. Iterates the names such a parser would find after a blank: start with *pos = 0;
+ * each call sets *name / *name_len (a run of non-blanks before '=', after a blank) and returns
+ * 1, or returns 0 when none is left. The gateway classifies them too, and strips the pair when
+ * one is refused.
+ */
+int gw_cookie_value_next_name(const char *value, size_t len, size_t *pos, const char **name, size_t *name_len);
+
 /* ---- Set-Cookie response header (RFC 6265 §5.2, RFC 6265bis §5.6) --------------------- */
 
 typedef enum en_gw_cookie_err_t {

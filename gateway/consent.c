@@ -434,9 +434,19 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
             while ((r = gw_cookie_iter_next(&it, &p)) == 1) {
                 if (is_token_name(p.name, p.name_len))
                     continue; /* the token is the gateway's own: never forwarded */
-                int cat = gw_consent_classify(p.name, p.name_len);
+                int cat = gw_consent_classify(p.name, p.name_len), hidden_refused = 0;
+                if ((ctx->granted & (1u << cat)) != 0 &&
+                    (memchr(p.value, ' ', p.value_len) != NULL || memchr(p.value, '\t', p.value_len) != NULL)) {
+                    /* "sid=1 _ga=GA1": a parser that splits on blanks reads _ga: a refused name inside strips the pair
+                     * (not expired: the visitor's own sid cookie is what carries it) */
+                    const char *hidden;
+                    size_t pos = 0, hidden_len;
+                    while ((ctx->granted & (1u << cat)) != 0 && gw_cookie_value_next_name(p.value, p.value_len, &pos, &hidden, &hidden_len))
+                        cat = gw_consent_classify(hidden, hidden_len);
+                    hidden_refused = (ctx->granted & (1u << cat)) == 0;
+                }
                 if ((ctx->granted & (1u << cat)) == 0) {
-                    if (!report_only)
+                    if (!report_only && !hidden_refused)
                         note_refused(req, ctx, p.name, p.name_len, cat);
                     if (gw_metrics != NULL)
                         gw_metrics_add(report_only ? &gw_metrics->would_strip[cat] : &gw_metrics->cookies_stripped[cat], 1);

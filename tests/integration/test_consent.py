@@ -90,6 +90,17 @@ class ConsentTest(GatewayTestCase):
         # cookies of refused categories the browser carried are expired (host-only: an IP has no registrable domain)
         self.assertEqual(expired_names(r), ["_fbp", "_ga"])
 
+    def test_refused_name_hidden_in_a_value_with_blanks(self):
+        # "sid=1 _ga=…" is one pair to RFC 6265, but origins that split on blanks (Python's http.cookies) read _ga
+        r = curl(self.gw.url("/__origin/echo?t=hidden"), cookie="sid=1 _ga=GA1.2.3 _gid=x")
+        self.assertEqual(r.status, 200)
+        e = self.origin.assert_reached("t=hidden")
+        self.assertNotIn("_ga", "; ".join(harness.Origin.header(e, "Cookie")), "a refused name inside a value never reaches the origin")
+        self.assertNotIn("sid", expired_names(r), "the carrier is not expired, only not forwarded")
+        curl(self.gw.url("/__origin/echo?t=blank"), cookie="sid=hello world")
+        e = self.origin.assert_reached("t=blank")
+        self.assertEqual(harness.Origin.header(e, "Cookie"), ["sid=hello world"], "blanks without a name in them pass")
+
     def test_expiry_covers_registrable_domain(self):
         r = curl(self.gw.url("/__origin/echo?t=domain"), cookie=GA, headers=["Host: www.shop.example.co.uk"])
         self.assertEqual(r.status, 200)

@@ -722,16 +722,52 @@ test_format_refuses(void **state)
     assert_int_not_equal(gw_set_cookie_format(&c, out, sizeof(out)), 0);
 }
 
+/* the names a blank-splitting parser would find inside a value, joined with '|' */
+static const char *
+hidden_names(const char *v)
+{
+    static char out[256];
+    size_t pos = 0, n = 0, len;
+    const char *name;
+    out[0] = '\0';
+    while (gw_cookie_value_next_name(v, strlen(v), &pos, &name, &len)) {
+        assert_true(len != 0 && name >= v && name + len <= v + strlen(v) && pos <= strlen(v));
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%.*s", n != 0 ? "|" : "", (int)len, name);
+    }
+    return out;
+}
+
+static void
+test_value_hidden_names(void **state)
+{
+    assert_string_equal(hidden_names(""), "");
+    assert_string_equal(hidden_names("GA1.2.3"), "");
+    assert_string_equal(hidden_names("hello world"), ""); /* a blank, but no name=value after it */
+    assert_string_equal(hidden_names("1 _ga=GA1.2"), "_ga");
+    assert_string_equal(hidden_names("1\t_fbp=fb.1  _gid=x=y"), "_fbp|_gid");
+    assert_string_equal(hidden_names("a=b c=d"), "c"); /* the first '=' is the pair's own: only names after a blank */
+    assert_string_equal(hidden_names("1 =x"), "");     /* no name */
+    assert_string_equal(hidden_names("1 "), "");
+    assert_string_equal(hidden_names(" lead=1"), "lead");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_iter_table),       cmocka_unit_test(test_iter_prefixes),
-        cmocka_unit_test(test_iter_caps),        cmocka_unit_test(test_iter_many),
-        cmocka_unit_test(test_date_table),       cmocka_unit_test(test_http_date_format),
-        cmocka_unit_test(test_set_cookie_table), cmocka_unit_test(test_set_cookie_prefixes),
-        cmocka_unit_test(test_set_cookie_caps),  cmocka_unit_test(test_strerror),
-        cmocka_unit_test(test_format_exact),     cmocka_unit_test(test_format_rewrite),
+        cmocka_unit_test(test_value_hidden_names),
+        cmocka_unit_test(test_iter_table),
+        cmocka_unit_test(test_iter_prefixes),
+        cmocka_unit_test(test_iter_caps),
+        cmocka_unit_test(test_iter_many),
+        cmocka_unit_test(test_date_table),
+        cmocka_unit_test(test_http_date_format),
+        cmocka_unit_test(test_set_cookie_table),
+        cmocka_unit_test(test_set_cookie_prefixes),
+        cmocka_unit_test(test_set_cookie_caps),
+        cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_format_exact),
+        cmocka_unit_test(test_format_rewrite),
         cmocka_unit_test(test_format_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
