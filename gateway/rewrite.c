@@ -712,6 +712,25 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     return 0;
 }
 
+/* 1 when the Content-Type names a UTF-16 or UTF-32 charset: markup the tokenizer (ASCII-compatible bytes) cannot see */
+static int is_wide_charset(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    char v[128];
+    size_t n, at;
+    if (i == -1)
+        return 0;
+    n = req->res.headers.entries[i].value.len < sizeof(v) ? req->res.headers.entries[i].value.len : sizeof(v);
+    for (size_t k = 0; k != n; ++k)
+        v[k] = h2o_tolower(req->res.headers.entries[i].value.base[k]);
+    if ((at = h2o_strstr(v, n, H2O_STRLIT("charset="))) == SIZE_MAX)
+        return 0;
+    at += 8;
+    if (at != n && (v[at] == '"' || v[at] == '\''))
+        ++at;
+    return n - at >= 6 && (memcmp(v + at, "utf-16", 6) == 0 || memcmp(v + at, "utf-32", 6) == 0);
+}
+
 /* 1 for text/html, 2 for application/xhtml+xml (XML: what is added must be well-formed), else 0 */
 static int is_html(h2o_req_t *req)
 {
@@ -731,6 +750,15 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 
     if (!gw_rt.conf.html.rewrite || req->res.status != 200 || h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")) || !is_html(req)) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE; /* pass-through stays byte-identical */
+        return;
+    }
+    if (is_wide_charset(req)) {
+        /* its tags are not ASCII bytes: the rewriter would see none, and the snippet would be ASCII inside UTF-16 */
+        req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
+        COUNT_WARN_FIRST(html_unreadable,
+                         "rewrite: %.*s is HTML in a UTF-16/UTF-32 charset, which the rewriter cannot read: passed through "
+                         "unchanged (further cases are counted in cg_html_unreadable_total)",
+                         (int)req->path.len, req->path.base);
         return;
     }
     if ((ce = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_ENCODING, -1)) != -1 &&

@@ -172,6 +172,14 @@ class RewriteTest(GatewayTestCase):
         after = curl(self.gw.url("/__origin/html?file=pages/noscript.html"), cookie=token).text
         self.assertIn('<noscript id="pixel"><img height="1" width="1" src="https://www.facebook.com/tr?id=1', after)
 
+    def test_utf16_page_passes_untouched(self):
+        # its tags are not ASCII bytes: nothing to read, and an ASCII snippet would corrupt it
+        before = metric(self.gw, "cg_html_unreadable_total")
+        r = curl(self.gw.url("/__origin/headers?h=" + "Content-Type:text/html;%20charset=%22UTF-16%22"))
+        self.assertEqual(r.status, 200)
+        self.assertNotIn(b"banner.js", r.body)
+        self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
+
     def test_xhtml_stays_well_formed(self):
         import xml.dom.minidom
         r = curl(self.gw.url("/__origin/html?file=pages/page.xhtml&h=" + "Content-Type:application/xhtml%2Bxml"))
