@@ -59,6 +59,7 @@ struct st_gw_html_t {
     uint32_t skip_depth; /* > 0 inside a removed element */
     /* foreign content (svg, math): the open roots and integration points, as the tree builder would have them */
     uint8_t fdepth, fstack[32], tag_foreign; /* tag_foreign: the current start tag is in foreign content */
+    uint8_t tag_selfclose;                   /* ... and ends with "/>", which foreign content honours */
     uint32_t fover;                          /* frames past fstack: foreign for as long as any is open */
     uint8_t fcdata;                          /* a CDATA section was seen in this foreign content (breakout()) */
     uint64_t skip_hash;
@@ -75,11 +76,11 @@ _Static_assert(GW_HTML_TAG__COUNT <= 64, "gw_html_cb_t.on_tag_ids has a bit per 
 
 /* Lower-case names by id, in id (alphabetical) order. */
 static const char *const tag_names[GW_HTML_TAG__COUNT] = {
-    "",      "a",         "area",   "audio",  "base",  "body",     "br",    "col",     "embed",    "form",     "head",
-    "hr",    "html",      "iframe", "img",    "input", "link",     "meta",  "noembed", "noframes", "noscript", "object",
-    "param", "plaintext", "script", "source", "style", "textarea", "title", "track",   "video",    "wbr",      "xmp"};
-static const uint8_t tag_name_len[GW_HTML_TAG__COUNT] = {0, 1, 4, 5, 4, 4, 2, 3, 5, 4, 4, 2, 4, 6, 3, 5, 4,
-                                                         4, 7, 8, 8, 6, 5, 9, 6, 6, 5, 8, 5, 5, 5, 3, 3};
+    "",       "a",      "area",  "audio",    "base",  "body",  "br",      "col",      "embed",    "form",   "head",  "hr",
+    "html",   "iframe", "img",   "input",    "link",  "meta",  "noembed", "noframes", "noscript", "object", "param", "plaintext",
+    "script", "source", "style", "textarea", "title", "track", "video",   "wbr",      "xmp",      "image",  "use"};
+static const uint8_t tag_name_len[GW_HTML_TAG__COUNT] = {0, 1, 4, 5, 4, 4, 2, 3, 5, 4, 4, 2, 4, 6, 3, 5, 4, 4,
+                                                         7, 8, 8, 6, 5, 9, 6, 6, 5, 8, 5, 5, 5, 3, 3, 5, 3};
 
 /* byte classes of the tag states: one load tests for any set of delimiters */
 enum { CL_WS = 1, CL_SLASH = 2, CL_EQ = 4, CL_GT = 8 };
@@ -143,10 +144,10 @@ name_eq(const char *a, size_t alen, const char *b, size_t blen)
  * one probe, no two names share a slot (test_tag_ids checks every name). Not the name hash,
  * whose multiply chain would hold the lookup up by a few cycles per letter. */
 static const uint8_t by_key[128] = {
-    0,  14, 0, 0, 0,  0,  0,  0, 0, 0, 0,  0, 13, 0, 0,  26, 28, 27, 0, 18, 7,  0, 25, 0, 0,  0, 0, 0, 0, 0,  0, 16,
-    12, 0,  0, 9, 0,  0,  0,  0, 0, 0, 6,  0, 0,  0, 29, 3,  11, 0,  0, 0,  22, 0, 0,  0, 0,  0, 0, 0, 0, 32, 0, 0,
-    0,  0,  0, 0, 30, 0,  31, 0, 0, 0, 0,  0, 0,  1, 0,  0,  15, 0,  0, 0,  0,  0, 0,  0, 0,  0, 0, 5, 0, 21, 0, 0,
-    0,  24, 2, 0, 0,  19, 0,  0, 0, 0, 20, 0, 0,  0, 17, 0,  0,  0,  0, 23, 0,  0, 0,  4, 10, 0, 0, 0, 8, 0,  0, 0,
+    0,  14, 0, 34, 0,  33, 0,  0, 0, 0, 0,  0, 13, 0, 0,  26, 28, 27, 0, 18, 7,  0, 25, 0, 0,  0, 0, 0, 0, 0,  0, 16,
+    12, 0,  0, 9,  0,  0,  0,  0, 0, 0, 6,  0, 0,  0, 29, 3,  11, 0,  0, 0,  22, 0, 0,  0, 0,  0, 0, 0, 0, 32, 0, 0,
+    0,  0,  0, 0,  30, 0,  31, 0, 0, 0, 0,  0, 0,  1, 0,  0,  15, 0,  0, 0,  0,  0, 0,  0, 0,  0, 0, 5, 0, 21, 0, 0,
+    0,  24, 2, 0,  0,  19, 0,  0, 0, 0, 20, 0, 0,  0, 17, 0,  0,  0,  0, 23, 0,  0, 0,  4, 10, 0, 0, 0, 8, 0,  0, 0,
 };
 
 static uint8_t
@@ -738,7 +739,7 @@ static void
 start_effects(gw_html_t *h, int removed)
 {
     if (removed) {
-        if (!is_void(h->id)) {
+        if (!is_void(h->id) && !(h->tag_foreign && h->tag_selfclose)) { /* <image …/> in svg has no content */
             h->skip_depth = 1;
             h->skip_hash = name_hash(h);
         }
@@ -1070,10 +1071,11 @@ tag_done(gw_html_t *h, const char *cur)
         capture(h, cur);
     raw = in_tbuf ? h->tbuf : h->mark;
     len = in_tbuf ? h->tlen : (size_t)(cur - h->mark);
+    h->tag_selfclose = !h->is_end && len >= 2 && raw[len - 2] == '/';
     if (h->is_end)
         foreign_end(h);
     else
-        foreign_start(h, len >= 2 && raw[len - 2] == '/');
+        foreign_start(h, h->tag_selfclose);
 
     if (h->is_end || h->skip_depth != 0) {
         int dropit = h->is_end ? end_effects(h) : 1;
@@ -1137,6 +1139,7 @@ tag_overflow(gw_html_t *h, const char *cur)
 {
     if (h->tstate == T_NAME)
         name_done(h);
+    h->tag_selfclose = 0;
     if (h->is_end)
         foreign_end(h);
     else

@@ -504,6 +504,21 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         return on_base(self, tag);
     case GW_HTML_TAG_NOSCRIPT:
         return GW_HTML_HOLD; /* on_held reads it as the markup it is without scripts */
+    case GW_HTML_TAG_IMAGE: /* SVG: an image (a tracker pixel as well as any <img>) */
+    case GW_HTML_TAG_USE: { /* SVG: content of another document ("other.svg#icon") */
+        static const struct {
+            const char *name, *renamed;
+        } urls[] = {{"href", "data-cg-href"}, {"xlink:href", "data-cg-xlink-href"}};
+        for (size_t i = 0; i != sizeof(urls) / sizeof(urls[0]); ++i) {
+            if ((n = attr_url(self, tag, urls[i].name, strlen(urls[i].name), 0)) == 0)
+                continue;
+            if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+                return GW_HTML_REMOVE;
+            if ((cat = refused_category(self, n, GW_ABP_IMAGE)) >= 0)
+                neutralise(self, tag, urls[i].name, strlen(urls[i].name), urls[i].renamed, strlen(urls[i].renamed), cat);
+        }
+        return GW_HTML_KEEP;
+    }
     case GW_HTML_TAG_EMBED:
         return media_attr(self, tag, H2O_STRLIT("src"), GW_ABP_OBJECT);
     case GW_HTML_TAG_OBJECT:
@@ -822,7 +837,7 @@ int gw_rewrite_init(void)
                            1ull << GW_HTML_TAG_A | 1ull << GW_HTML_TAG_AREA | 1ull << GW_HTML_TAG_FORM | 1ull << GW_HTML_TAG_SOURCE |
                            1ull << GW_HTML_TAG_BASE | 1ull << GW_HTML_TAG_EMBED | 1ull << GW_HTML_TAG_OBJECT |
                            1ull << GW_HTML_TAG_VIDEO | 1ull << GW_HTML_TAG_AUDIO | 1ull << GW_HTML_TAG_TRACK |
-                           1ull << GW_HTML_TAG_NOSCRIPT;
+                           1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_IMAGE | 1ull << GW_HTML_TAG_USE;
     callbacks.on_held = on_held;
     callbacks.on_overflow = on_overflow;
     gw_front_add_request_stage(on_request);

@@ -53,7 +53,7 @@
 
     /* --- releasing inert tags ------------------------------------------------------------- */
     var MOVE = [['data-cg-srcset', 'srcset'], ['data-cg-src', 'src'], ['data-cg-href', 'href'], ['data-cg-ping', 'ping'],
-                ['data-cg-data', 'data'], ['data-cg-poster', 'poster']];
+                ['data-cg-data', 'data'], ['data-cg-poster', 'poster'], ['data-cg-xlink-href', 'xlink:href']];
     function release(granted) {
         var els = d.querySelectorAll('[data-cg-category]');
         for (var i = 0; i < els.length; i++) {

@@ -155,8 +155,9 @@ class ChannelTest(GatewayTestCase):
 
     def test_blocked_media_and_svg_script_removed(self):
         html = curl(self.gw.url("/__origin/html?file=pages/media.html")).text
-        for gone in ("media.evil.example", "cdn.evil.example/s.js", "subs.evil.example"):
+        for gone in ("media.evil.example", "cdn.evil.example/s.js", "subs.evil.example", "img.evil.example/s.png"):
             self.assertNotIn(gone, html)
+        self.assertIn('<circle r="1"/></svg>', html, "a removed self-closed SVG image takes nothing after it")
         self.assertIn('<p id="after">after</p>', html)
 
     def test_base_on_a_blocked_site_removed(self):

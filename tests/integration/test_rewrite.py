@@ -155,6 +155,9 @@ class RewriteTest(GatewayTestCase):
         self.assertIn("data-cg-poster=", tags["vid"])
         self.assertIn('src="/v.mp4"', tags["vid"], "only the tracker attribute is made inert")
         self.assertIn('src="https://cdn.example/a.mp3"', tags["aud"], "not a tracker: untouched")
+        self.assertIn("data-cg-href=", tags["svgimg"], "an SVG image loading a tracker is made inert")
+        self.assertNotIn(" href=", tags["svgimg"])
+        self.assertIn("data-cg-xlink-href=", tags["svguse"])
         token = self.consent({"all": True})
         self.assertNotIn("data-cg-category", curl(self.gw.url("/__origin/html?file=pages/media.html"), cookie=token).text)
 
