@@ -265,7 +265,9 @@ static size_t attr_url(rewrite_t *self, gw_html_tag_t *tag, const char *name, si
  * naming it): they never leave the site, so the hook has nothing to do with them and the URL is not built. */
 static size_t link_url(rewrite_t *self, gw_html_tag_t *tag)
 {
-    size_t n = attr_url(self, tag, H2O_STRLIT("href"), 1);
+    /* an SVG link may name its target with xlink:href only; the shim then goes in href, which SVG 2 prefers */
+    size_t n = gw_html_attr_find(tag, H2O_STRLIT("href"), NULL) ? attr_url(self, tag, H2O_STRLIT("href"), 1)
+                                                               : attr_url(self, tag, H2O_STRLIT("xlink:href"), 1);
     if (n == 0 || h2o_lcstris(self->url + self->host_off, self->host_len, self->page_host.base, self->page_host.len))
         return 0;
     return n;

@@ -183,6 +183,10 @@ class ChannelTest(GatewayTestCase):
         b = curl(self.gw.url(self.href(html, "block")))
         self.assertEqual(b.status, 403)
         self.assertNotIn("Location", [h for h, _ in b.headers])
+        # an SVG link named by xlink:href only: wrapped through href, which SVG 2 prefers
+        svg = re.search(r'<a id="svglink"[^>]*\shref="([^"]*)"', html)
+        self.assertIsNotNone(svg, html)
+        self.assertEqual(curl(self.gw.url(htmlmod.unescape(svg.group(1)))).status, 403)
         # a percent-encoded host is the host a browser decodes it to: blocked and warned alike
         for ident, status in (("pct-block", 403), ("pct-warn", 200)):
             r = curl(self.gw.url(self.href(html, ident)))
