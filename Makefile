@@ -114,7 +114,7 @@ browser: all asan
 tsan: check-deps
 	@mkdir -p $(BUILD)/tsan
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) -std=gnu11 -O1 -g -fsanitize=thread $(WARN) -o $(BUILD)/tsan/test_risk_swap \
-	  tests/unit/test_risk_swap.c filters/risk.c gateway/qsbr.c -lcmocka $(LIBS)
+	  tests/unit/test_risk_swap.c filters/risk.c filters/url.c gateway/qsbr.c -lcmocka $(LIBS)
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/test_risk_swap
 
 # the long crash test of the consent store: 50 SIGKILLs while consents are posted

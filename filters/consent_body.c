@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "consent_body.h"
+#include "url.h"
 
 typedef struct st_rd_t {
     const char *p, *end, *start;
@@ -37,17 +38,6 @@ static int expect(rd_t *r, char c)
         return fail(r, "expected '%c' at byte %zu", c, (size_t)(r->p - r->start));
     ++r->p;
     return 0;
-}
-
-static int hexval(char c)
-{
-    if ('0' <= c && c <= '9')
-        return c - '0';
-    if ('a' <= c && c <= 'f')
-        return c - 'a' + 10;
-    if ('A' <= c && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* reads a string into buf (truncation is reported as *len = cap + 1); escapes are decoded, and a \u escape
@@ -81,7 +71,7 @@ static int read_string(rd_t *r, char *buf, size_t cap, size_t *len)
                     return fail(r, "truncated \\u escape");
                 cp = 0;
                 for (int i = 0; i != 4; ++i) {
-                    int h = hexval(r->p[i]);
+                    int h = gw_url_hex_digit(r->p[i]);
                     if (h < 0)
                         return fail(r, "bad \\u escape");
                     cp = cp << 4 | (unsigned)h;
@@ -220,7 +210,7 @@ static long form_decode(const char *s, size_t len, char *buf, size_t cap)
             c = ' ';
         } else if (c == '%') {
             int hi, lo;
-            if (i + 2 >= len || (hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
+            if (i + 2 >= len || (hi = gw_url_hex_digit(s[i + 1])) < 0 || (lo = gw_url_hex_digit(s[i + 2])) < 0)
                 return -1;
             c = (char)(hi << 4 | lo);
             i += 2;

@@ -725,6 +725,17 @@ foreign_end(gw_html_t *h)
     }
 }
 
+/* A whole tag read (self_closing: it ends with "/>"): the frames, tag_foreign and tag_selfclose. */
+static void
+foreign_tag(gw_html_t *h, int self_closing)
+{
+    h->tag_selfclose = (uint8_t)(!h->is_end && self_closing);
+    if (h->is_end)
+        foreign_end(h);
+    else
+        foreign_start(h, self_closing);
+}
+
 /* the raw-text kind of the current start tag's element: none in foreign content */
 static int
 elem_kind(const gw_html_t *h)
@@ -1071,11 +1082,7 @@ tag_done(gw_html_t *h, const char *cur)
         capture(h, cur);
     raw = in_tbuf ? h->tbuf : h->mark;
     len = in_tbuf ? h->tlen : (size_t)(cur - h->mark);
-    h->tag_selfclose = !h->is_end && len >= 2 && raw[len - 2] == '/';
-    if (h->is_end)
-        foreign_end(h);
-    else
-        foreign_start(h, h->tag_selfclose);
+    foreign_tag(h, len >= 2 && raw[len - 2] == '/');
 
     if (h->is_end || h->skip_depth != 0) {
         int dropit = h->is_end ? end_effects(h) : 1;
@@ -1139,11 +1146,7 @@ tag_overflow(gw_html_t *h, const char *cur)
 {
     if (h->tstate == T_NAME)
         name_done(h);
-    h->tag_selfclose = 0;
-    if (h->is_end)
-        foreign_end(h);
-    else
-        foreign_start(h, 0);
+    foreign_tag(h, 0);
     if (h->is_end) {
         h->tag_drop = (uint8_t)end_effects(h);
     } else if (h->skip_depth != 0) {

@@ -44,6 +44,7 @@
 #include <unistd.h>
 #include "qsbr.h"
 #include "risk.h"
+#include "url.h"
 
 /* record flags */
 enum {
@@ -302,12 +303,6 @@ ipv4_parse(const char *s, size_t n, char *out)
         *d++ = shift != 0 ? '.' : '\0';
     }
     return (int)(d - 1 - out);
-}
-
-static int
-hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
 }
 
 /* an IPv6 literal in canonical text (RFC 5952); *v4 = 1 when it is an IPv4-mapped one (::ffff:a.b.c.d), which
@@ -619,7 +614,7 @@ normalize(const char *in, size_t len, int flags, char *out, gw_risk_host_kind_t 
             int hi, lo;
             if (o == sizeof(dec))
                 return -1;
-            if (in[i] == '%' && i + 2 < len && (hi = hexval(in[i + 1])) >= 0 && (lo = hexval(in[i + 2])) >= 0) {
+            if (in[i] == '%' && i + 2 < len && (hi = gw_url_hex_digit(in[i + 1])) >= 0 && (lo = gw_url_hex_digit(in[i + 2])) >= 0) {
                 dec[o++] = (char)(hi << 4 | lo);
                 i += 2;
             } else {

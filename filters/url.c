@@ -4,7 +4,7 @@
 #include <string.h>
 #include "url.h"
 
-static int hexv(char c)
+int gw_url_hex_digit(char c)
 {
     if ('0' <= c && c <= '9')
         return c - '0';
@@ -18,7 +18,7 @@ size_t gw_url_pct_decode(const char *s, size_t len, char *out)
     for (size_t i = 0; i != len; ++i) {
         if (s[i] == '%') {
             int hi, lo;
-            if (i + 2 >= len || (hi = hexv(s[i + 1])) < 0 || (lo = hexv(s[i + 2])) < 0)
+            if (i + 2 >= len || (hi = gw_url_hex_digit(s[i + 1])) < 0 || (lo = gw_url_hex_digit(s[i + 2])) < 0)
                 return (size_t)-1;
             out[n++] = (char)(hi << 4 | lo);
             i += 2;

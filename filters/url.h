@@ -8,6 +8,9 @@
 
 #include <stddef.h>
 
+/* The value of a hex digit ('0'-'9', 'a'-'f', 'A'-'F'), or -1. */
+int gw_url_hex_digit(char c);
+
 /* Percent-decodes s[0..len) into out (len bytes suffice: never longer); '+' becomes ' '. Returns the decoded
  * length, or (size_t)-1 on a malformed escape ('%' not followed by two hex digits). */
 size_t gw_url_pct_decode(const char *s, size_t len, char *out);

@@ -344,9 +344,9 @@ static void on_gpc_recorded_held(h2o_req_t *req, void *data, int status, const g
     gw_front_resume(req);
 }
 
-/* First GPC request of a visitor in an opt-out regime: record the refusal (method "gpc") and give the
- * visitor an undecided token carrying the GPC flag, so the refusal is recorded once. The record is
- * written asynchronously: the page is not held back for it (documented in the README). */
+/* First GPC request of a visitor in an opt-out regime: record the refusal (method "gpc"); cb answers once it is
+ * committed (or failed), and the visitor gets an undecided token carrying the GPC flag only if it was, so the
+ * refusal is recorded once. */
 static void record_gpc(h2o_req_t *req, gw_reqctx_t *ctx, gw_records_done_cb cb, void *data)
 {
     gw_record_t rec;
@@ -435,16 +435,12 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
                 if (is_token_name(p.name, p.name_len))
                     continue; /* the token is the gateway's own: never forwarded */
                 int cat = gw_consent_classify(p.name, p.name_len), hidden_refused = 0;
-                if ((ctx->granted & (1u << cat)) != 0 &&
-                    (memchr(p.value, ' ', p.value_len) != NULL || memchr(p.value, '\t', p.value_len) != NULL)) {
-                    /* "sid=1 _ga=GA1": a parser that splits on blanks reads _ga: a refused name inside strips the pair
-                     * (not expired: the visitor's own sid cookie is what carries it) */
-                    const char *hidden;
-                    size_t pos = 0, hidden_len;
-                    while ((ctx->granted & (1u << cat)) != 0 && gw_cookie_value_next_name(p.value, p.value_len, &pos, &hidden, &hidden_len))
-                        cat = gw_consent_classify(hidden, hidden_len);
-                    hidden_refused = (ctx->granted & (1u << cat)) == 0;
-                }
+                /* "sid=1 _ga=GA1": a parser that splits on blanks reads _ga: a refused name inside strips the pair
+                 * (not expired: the visitor's own sid cookie is what carries it) */
+                const char *hidden;
+                size_t pos = 0, hidden_len;
+                while ((ctx->granted & (1u << cat)) != 0 && gw_cookie_value_next_name(p.value, p.value_len, &pos, &hidden, &hidden_len))
+                    hidden_refused = (ctx->granted & (1u << (cat = gw_consent_classify(hidden, hidden_len)))) == 0;
                 if ((ctx->granted & (1u << cat)) == 0) {
                     if (!report_only && !hidden_refused)
                         note_refused(req, ctx, p.name, p.name_len, cat);

@@ -187,12 +187,18 @@ h2o_iovec_t gw_req_query_param(h2o_req_t *req, const char *name)
     return h2o_iovec_init(NULL, 0);
 }
 
-gw_reqctx_t *gw_reqctx_get(h2o_req_t *req)
+static front_prefilter_t *front_of(h2o_req_t *req)
 {
     for (h2o_req_prefilter_t *p = req->prefilters; p != NULL; p = p->next)
         if (p->on_setup_ostream == on_setup_ostream)
-            return &((front_prefilter_t *)p)->ctx;
+            return (front_prefilter_t *)p;
     return NULL;
+}
+
+gw_reqctx_t *gw_reqctx_get(h2o_req_t *req)
+{
+    front_prefilter_t *pf = front_of(req);
+    return pf != NULL ? &pf->ctx : NULL;
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -218,10 +224,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 
 void gw_front_resume(h2o_req_t *req)
 {
-    front_prefilter_t *pf = NULL;
-    for (h2o_req_prefilter_t *p = req->prefilters; p != NULL && pf == NULL; p = p->next)
-        if (p->on_setup_ostream == on_setup_ostream)
-            pf = (front_prefilter_t *)p;
+    front_prefilter_t *pf = front_of(req);
     if (pf == NULL)
         return;
     while (++pf->stage < num_request_stages)

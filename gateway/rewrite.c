@@ -48,7 +48,7 @@ typedef struct st_rewrite_t {
     h2o_iovec_t base_origin; /* "https://host:port" (req->pool); base NULL: none, the page's own */
     h2o_iovec_t base_dir;    /* its path up to the last '/' */
     int base_https, base_seen;
-    char release[20]; /* this response's release token (mark_released_by_us), base64url of 12 random bytes */
+    char release[20]; /* this response's release token (neutralise), base64url of 12 random bytes */
 } rewrite_t;
 
 /* counts an event of this thread and logs its first one (the counter tells the rest) */
@@ -278,16 +278,10 @@ static const char *category_name(int cat)
     return gw_rt.conf.categories[cat];
 }
 
-/* Marks an element this response made inert with the response's release token (data-cg-r): the banner releases only
- * elements carrying it, so markup that merely imitates an inert tag (data-cg-category, data-cg-src="javascript:…",
- * a text/plain script, in content users wrote) is never turned on by a visitor's consent. Not the CSP nonce, which
- * an attribute would expose to CSS selectors. */
-static void mark_released_by_us(rewrite_t *self, gw_html_tag_t *tag)
-{
-    gw_html_attr_set(tag, H2O_STRLIT("data-cg-r"), self->release, strlen(self->release));
-}
-
-/* src="…" → data-cg-src="…", plus data-cg-category; scripts also get type="text/plain" */
+/* src="…" → data-cg-src="…", plus data-cg-category and the response's release token (data-cg-r); scripts also get
+ * type="text/plain". The banner releases only elements carrying the token, so markup that merely imitates an inert tag
+ * (data-cg-category, data-cg-src="javascript:…", a text/plain script, in content users wrote) is never turned on by a
+ * visitor's consent. Not the CSP nonce, which an attribute would expose to CSS selectors. */
 static void neutralise(rewrite_t *self, gw_html_tag_t *tag, const char *attr, size_t attr_len, const char *renamed, size_t renamed_len,
                        int cat)
 {
@@ -303,7 +297,7 @@ static void neutralise(rewrite_t *self, gw_html_tag_t *tag, const char *attr, si
         gw_html_attr_rename(tag, H2O_STRLIT("srcset"), H2O_STRLIT("data-cg-srcset"));
     const char *name = category_name(cat);
     gw_html_attr_set(tag, H2O_STRLIT("data-cg-category"), name, strlen(name));
-    mark_released_by_us(self, tag);
+    gw_html_attr_set(tag, H2O_STRLIT("data-cg-r"), self->release, strlen(self->release));
 }
 
 static int run_hook(rewrite_t *self, gw_html_tag_t *tag, gw_url_kind_t kind, size_t n)
@@ -356,26 +350,34 @@ static int is_one_pixel(gw_html_tag_t *tag)
            ((h.value_len == 1 && h.value[0] <= '1') || h2o_memis(h.value, h.value_len, H2O_STRLIT("1px")));
 }
 
+/* the attributes an element names its file with, and their inert names (src; SVG's href and xlink:href) */
+static const struct {
+    const char *name, *renamed;
+} url_attrs[] = {{"src", "data-cg-src"}, {"href", "data-cg-href"}, {"xlink:href", "data-cg-xlink-href"}};
+
 /*
- * A URL attribute of an element that fetches (embed src, object data, video src and poster, audio and track src):
- * a block-listed site removes the element; a refused tracker makes it inert (name -> data-cg-name, which the banner
- * moves back after consent).
+ * The URL in attribute `name` of an element that fetches: a block-listed site removes the element (GW_HTML_REMOVE); a
+ * refused tracker makes it inert (name -> renamed, which the banner moves back after consent). *found: whether the
+ * element has that URL at all.
  */
-static int media_attr(rewrite_t *self, gw_html_tag_t *tag, const char *name, size_t name_len, gw_abp_type_t type)
+static int check_attr(rewrite_t *self, gw_html_tag_t *tag, const char *name, const char *renamed, gw_abp_type_t type, int *found)
 {
-    size_t n = attr_url(self, tag, name, name_len, 0);
+    size_t n = attr_url(self, tag, name, strlen(name), 0);
     int cat;
-    if (n == 0)
+    if ((*found = n != 0) == 0)
         return GW_HTML_KEEP;
     if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
         return GW_HTML_REMOVE;
-    if ((cat = refused_category(self, n, type)) >= 0) {
-        char *renamed = h2o_mem_alloc_pool(&self->req->pool, 8 + name_len);
-        memcpy(renamed, "data-cg-", 8);
-        memcpy(renamed + 8, name, name_len);
-        neutralise(self, tag, name, name_len, renamed, 8 + name_len, cat);
-    }
+    if ((cat = refused_category(self, n, type)) >= 0)
+        neutralise(self, tag, name, strlen(name), renamed, strlen(renamed), cat);
     return GW_HTML_KEEP;
+}
+
+/* check_attr for media elements (embed src, object data, video src and poster, audio and track src) */
+static int media_attr(rewrite_t *self, gw_html_tag_t *tag, const char *name, const char *renamed, gw_abp_type_t type)
+{
+    int found;
+    return check_attr(self, tag, name, renamed, type, &found);
 }
 
 /*
@@ -392,16 +394,16 @@ static int on_base(rewrite_t *self, gw_html_tag_t *tag)
     gw_html_tag_inject(tag);
     if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
         return GW_HTML_REMOVE;
-    const char *u = self->url, *auth = u + (self->url[4] == 's' ? 8 : 7), *end = u + n, *p = auth;
+    /* absolute_url made it "http(s)://host[:port]/path…" with the host located: the origin ends at the path */
+    const char *u = self->url, *end = u + n, *p = u + self->host_off + self->host_len;
     while (p != end && *p != '/' && *p != '?' && *p != '#')
         ++p;
-    const char *q = p;
-    while (q != end && *q != '?' && *q != '#')
-        ++q;
-    const char *dir = q;
+    const char *dir = p;
+    while (dir != end && *dir != '?' && *dir != '#')
+        ++dir;
     while (dir != p && dir[-1] != '/')
         --dir;
-    self->base_https = self->url[4] == 's';
+    self->base_https = u[4] == 's';
     self->base_origin = h2o_strdup(&self->req->pool, u, (size_t)(p - u));
     self->base_dir = dir != p ? h2o_strdup(&self->req->pool, p, (size_t)(dir - p)) : h2o_iovec_init(H2O_STRLIT("/"));
     return GW_HTML_KEEP;
@@ -416,31 +418,18 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
 
     switch (tag->id) {
     case GW_HTML_TAG_SCRIPT: {
-        /* an SVG script names its file with href (or xlink:href) */
-        static const struct {
-            const char *name, *renamed;
-        } urls[] = {{"src", "data-cg-src"}, {"href", "data-cg-href"}, {"xlink:href", "data-cg-xlink-href"}};
-        for (size_t i = 0; i != sizeof(urls) / sizeof(urls[0]); ++i) {
-            if ((n = attr_url(self, tag, urls[i].name, strlen(urls[i].name), 0)) == 0)
-                continue;
-            if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
-                return GW_HTML_REMOVE;
-            if ((cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0)
-                neutralise(self, tag, urls[i].name, strlen(urls[i].name), urls[i].renamed, strlen(urls[i].renamed), cat);
-            return GW_HTML_KEEP;
+        /* its file: src, or for an SVG script href (or xlink:href); the first one named is the one loaded */
+        for (size_t i = 0; i != sizeof(url_attrs) / sizeof(url_attrs[0]); ++i) {
+            int found, act = check_attr(self, tag, url_attrs[i].name, url_attrs[i].renamed, GW_ABP_SCRIPT, &found);
+            if (found)
+                return act;
         }
         /* inline: hold its content to look for tracker loaders, unless nothing could be refused */
         return (self->ctx->granted & gw_consent_all_mask()) != gw_consent_all_mask() && is_js_type(tag) ? GW_HTML_HOLD
                                                                                                           : GW_HTML_KEEP;
     }
     case GW_HTML_TAG_IFRAME:
-        if ((n = attr_url(self, tag, H2O_STRLIT("src"), 0)) == 0)
-            return GW_HTML_KEEP;
-        if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
-            return GW_HTML_REMOVE;
-        if ((cat = refused_category(self, n, GW_ABP_SUBDOCUMENT)) >= 0)
-            neutralise(self, tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
-        return GW_HTML_KEEP;
+        return media_attr(self, tag, "src", "data-cg-src", GW_ABP_SUBDOCUMENT);
     case GW_HTML_TAG_IMG:
     case GW_HTML_TAG_SOURCE: /* <picture>/<video> sources */
         cat = -1;
@@ -486,9 +475,7 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
             /* third-party ping targets never pass the gateway: drop the attribute unless its category is granted */
             int c = gw_rt.conf.beacons.ping_category;
             if ((self->ctx->granted & (1u << c)) == 0) {
-                gw_html_attr_rename(tag, H2O_STRLIT("ping"), H2O_STRLIT("data-cg-ping"));
-                gw_html_attr_set(tag, H2O_STRLIT("data-cg-category"), category_name(c), strlen(category_name(c)));
-                mark_released_by_us(self, tag);
+                neutralise(self, tag, H2O_STRLIT("ping"), H2O_STRLIT("data-cg-ping"), c);
                 if (gw_metrics != NULL)
                     gw_metrics_add(&gw_metrics->tags_neutralised[c], 1);
             }
@@ -507,31 +494,22 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
     case GW_HTML_TAG_NOSCRIPT:
         return GW_HTML_HOLD; /* on_held reads it as the markup it is without scripts */
     case GW_HTML_TAG_IMAGE: /* SVG: an image (a tracker pixel as well as any <img>) */
-    case GW_HTML_TAG_USE: { /* SVG: content of another document ("other.svg#icon") */
-        static const struct {
-            const char *name, *renamed;
-        } urls[] = {{"href", "data-cg-href"}, {"xlink:href", "data-cg-xlink-href"}};
-        for (size_t i = 0; i != sizeof(urls) / sizeof(urls[0]); ++i) {
-            if ((n = attr_url(self, tag, urls[i].name, strlen(urls[i].name), 0)) == 0)
-                continue;
-            if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+    case GW_HTML_TAG_USE:   /* SVG: content of another document ("other.svg#icon") */
+        for (size_t i = 1; i != sizeof(url_attrs) / sizeof(url_attrs[0]); ++i) /* href and xlink:href, both checked */
+            if (media_attr(self, tag, url_attrs[i].name, url_attrs[i].renamed, GW_ABP_IMAGE) == GW_HTML_REMOVE)
                 return GW_HTML_REMOVE;
-            if ((cat = refused_category(self, n, GW_ABP_IMAGE)) >= 0)
-                neutralise(self, tag, urls[i].name, strlen(urls[i].name), urls[i].renamed, strlen(urls[i].renamed), cat);
-        }
         return GW_HTML_KEEP;
-    }
     case GW_HTML_TAG_EMBED:
-        return media_attr(self, tag, H2O_STRLIT("src"), GW_ABP_OBJECT);
+        return media_attr(self, tag, "src", "data-cg-src", GW_ABP_OBJECT);
     case GW_HTML_TAG_OBJECT:
-        return media_attr(self, tag, H2O_STRLIT("data"), GW_ABP_OBJECT);
+        return media_attr(self, tag, "data", "data-cg-data", GW_ABP_OBJECT);
     case GW_HTML_TAG_VIDEO:
-        if (media_attr(self, tag, H2O_STRLIT("poster"), GW_ABP_IMAGE) == GW_HTML_REMOVE)
+        if (media_attr(self, tag, "poster", "data-cg-poster", GW_ABP_IMAGE) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;
         /* fall through */
     case GW_HTML_TAG_AUDIO:
     case GW_HTML_TAG_TRACK:
-        return media_attr(self, tag, H2O_STRLIT("src"), GW_ABP_MEDIA);
+        return media_attr(self, tag, "src", "data-cg-src", GW_ABP_MEDIA);
     default:
         return GW_HTML_KEEP;
     }

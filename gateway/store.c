@@ -27,6 +27,7 @@
 #include "config.h"
 #include "jsonw.h"
 #include "log.h"
+#include "secrets.h"
 #include "server.h"
 #include "store.h"
 #include "token.h"
@@ -337,12 +338,12 @@ static void maybe_checkpoint(int idle)
 
 /* --- the seal (chain.h): both ends of the chain under a key of the secrets file ------------------ */
 
-static gw_token_key_t seal_keys[16];
+static gw_token_key_t seal_keys[GW_SECRETS_MAX_KEYS];
 static size_t num_seal_keys, seal_primary;
 
 void gw_store_set_seal_keys(const gw_token_key_t *keys, size_t n, size_t primary)
 {
-    num_seal_keys = n < sizeof(seal_keys) / sizeof(seal_keys[0]) ? n : sizeof(seal_keys) / sizeof(seal_keys[0]);
+    num_seal_keys = n < GW_SECRETS_MAX_KEYS ? n : GW_SECRETS_MAX_KEYS;
     memcpy(seal_keys, keys, num_seal_keys * sizeof(keys[0]));
     seal_primary = primary < num_seal_keys ? primary : 0;
 }
@@ -413,14 +414,7 @@ static int check_seal(char *err, size_t errlen)
         gw_warn("consent store: its seal was made with key %d, no longer in the secrets file: sealed again with the primary key",
                 atoi(seal));
     }
-    if (exec("BEGIN IMMEDIATE", err, errlen) != 0)
-        return -1;
-    if (write_seal(err, errlen) != 0 || exec("COMMIT", err, errlen) != 0) {
-        char ignored[64];
-        exec("ROLLBACK", ignored, sizeof(ignored));
-        return -1;
-    }
-    return 0;
+    return write_seal(err, errlen); /* one statement: its own transaction */
 }
 
 static int load_head(char *err, size_t errlen)
@@ -1020,8 +1014,7 @@ static int load_ua_salt(char *err, size_t errlen)
         snprintf(err, errlen, "the random generator failed");
         return -1;
     }
-    for (size_t i = 0; i != sizeof(ua_salt); ++i)
-        snprintf(hex + 2 * i, 3, "%02x", ua_salt[i]);
+    gw_hex(ua_salt, sizeof(ua_salt), hex);
     snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta (key, value) VALUES ('ua_salt', '%s')", hex);
     return exec(sql, err, errlen);
 }
@@ -1078,7 +1071,7 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     st.path = strdup(path);
     st.retention_days = retention_days;
     st.commit_delay_us = commit_delay_ms * 1000;
-    st.queue_max = queue_max != 0 ? queue_max : 8192;
+    st.queue_max = queue_max;
     st.last = &st.first;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -1184,8 +1177,9 @@ int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_key
     const char *sealed = "seal not checked (no secrets file)";
     if (rc == 0 && keys != NULL) {
         char seal[GW_CHAIN_SEAL_LEN];
+        const char *head = last[0] != '\0' ? last : anchor; /* no records: the chain ends where it starts */
         read_seal(db, seal);
-        int m = seal[0] != '\0' ? seal_matches(seal, keys, num_keys, anchor, last[0] != '\0' ? last : anchor) : 0;
+        int m = seal[0] != '\0' ? seal_matches(seal, keys, num_keys, anchor, head) : 0;
         if (seal[0] == '\0') {
             fprintf(out, "BROKEN: the store carries no seal (never opened by a gateway that seals, or the seal was removed)\n");
             rc = 1;
@@ -1195,7 +1189,7 @@ int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_key
         } else if (m == 0) {
             fprintf(out, "BROKEN: the seal does not match the chain's ends (first record after %.16s…, newest %.16s…): records "
                          "were removed from the end, or from the start with the anchor changed, or the seal was altered\n",
-                    anchor, last[0] != '\0' ? last : anchor);
+                    anchor, head);
             rc = 1;
         }
         sealed = "seal matches";

@@ -31,6 +31,7 @@
 #include "trackers.h"
 #include "ui.h"
 #include "ui_parse.h"
+#include "url.h"
 
 #define UI_MAX_LANGS 16
 #define UI_LANG_MAX 16 /* "zh-CN" with its NUL, and room for longer tags */
@@ -1157,11 +1158,6 @@ gw_ui_send_refused(h2o_req_t *req, int status, const char *reason, const char *w
 
 static int preview_enabled; /* CG_UI_PREVIEW=1 in the environment at start: the tests' and screenshots' pages */
 
-static int
-hex_digit(char c)
-{
-    return '0' <= c && c <= '9' ? c - '0' : 'a' <= (c | 0x20) && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
-}
 
 /* a query parameter percent-decoded ('+' is a space) into pool; "" when absent */
 static const char *
@@ -1174,8 +1170,8 @@ query_decoded(h2o_req_t *req, const char *name)
         int hi, lo;
         if (v.base[i] == '+') {
             out[n++] = ' ';
-        } else if (v.base[i] == '%' && i + 2 < v.len && (hi = hex_digit(v.base[i + 1])) >= 0 &&
-                   (lo = hex_digit(v.base[i + 2])) >= 0) {
+        } else if (v.base[i] == '%' && i + 2 < v.len && (hi = gw_url_hex_digit(v.base[i + 1])) >= 0 &&
+                   (lo = gw_url_hex_digit(v.base[i + 2])) >= 0) {
             out[n++] = (char)(hi << 4 | lo);
             i += 2;
         } else {
@@ -1226,8 +1222,9 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
     /* the page templates are read by the gateway, never served ("/__consent//templates/" too: repeated slashes are
      * one to the file handler) */
     size_t k = 10;
-    while (path.len >= 10 && memcmp(path.base, "/__consent", 10) == 0 && k < path.len && path.base[k] == '/')
-        ++k;
+    if (path.len >= 10 && memcmp(path.base, "/__consent", 10) == 0)
+        while (k < path.len && path.base[k] == '/')
+            ++k;
     if (k > 10 && path.len - k >= 9 && h2o_lcstris(path.base + k, 9, H2O_STRLIT("templates")) &&
         (k + 9 == path.len || path.base[k + 9] == '/')) {
         gw_server_track_request(req);

@@ -36,22 +36,21 @@ class ChannelTest(GatewayTestCase):
         cls.write_lists(cls.tmp)
         cls.gw.start()
 
+    LIST_FILES = {
+        "phishing.txt": "# phishing sites\nevil.example\n",
+        "risky.txt": "0.0.0.0 risky.example\n127.0.0.1 localhost\n",
+        "paths.txt": "files.example/malware/\n",
+        "allow.txt": "safe.evil.example\n",
+        "ips.txt": "10.9.8.7\n",
+        "watch.txt": "watched.example\n",
+        "trackers.txt": "||tracker.evil.example^\n||img.evil.example^\n",
+    }
+
     @classmethod
     def write_lists(cls, d):
-        with open(os.path.join(d, "phishing.txt"), "w") as f:
-            f.write("# phishing sites\nevil.example\n")
-        with open(os.path.join(d, "risky.txt"), "w") as f:
-            f.write("0.0.0.0 risky.example\n127.0.0.1 localhost\n")
-        with open(os.path.join(d, "paths.txt"), "w") as f:
-            f.write("files.example/malware/\n")
-        with open(os.path.join(d, "allow.txt"), "w") as f:
-            f.write("safe.evil.example\n")
-        with open(os.path.join(d, "ips.txt"), "w") as f:
-            f.write("10.9.8.7\n")
-        with open(os.path.join(d, "watch.txt"), "w") as f:
-            f.write("watched.example\n")
-        with open(os.path.join(d, "trackers.txt"), "w") as f:
-            f.write("||tracker.evil.example^\n||img.evil.example^\n")
+        for name, text in cls.LIST_FILES.items():
+            with open(os.path.join(d, name), "w") as f:
+                f.write(text)
 
     def admin(self, path, **kw):
         kw.setdefault("headers", AUTH)

@@ -356,35 +356,41 @@ class OptOutRegimeTest(GatewayTestCase):
         db.close()
         self.assertEqual(rows, [("gpc", "marketing", "GB")])
 
-    def test_gpc_refusal_on_disk_before_the_page(self):
+    GPC = ["X-Forwarded-For: 81.2.69.160", "Sec-GPC: 1"]
+
+    def gpc_records(self, token_cookie):
+        """The visitor id a token carries, and how many gpc records that visitor has in the store."""
         import sqlite3
-        hdrs = ["X-Forwarded-For: 81.2.69.160", "Sec-GPC: 1"]
-        r = curl(self.gw.url("/__origin/echo?t=gpc-durable"), headers=hdrs)
-        visitor = curl(self.gw.url("/__consent/api/state"), cookie="%s=%s" % consent_cookie(r)[:2]).json()["visitor"]
+        visitor = curl(self.gw.url("/__consent/api/state"), cookie="%s=%s" % token_cookie[:2]).json()["visitor"]
         db = sqlite3.connect(self.gw.path("consent.db"))
         n = db.execute("SELECT count(*) FROM records WHERE visitor = ? AND method = 'gpc'", (visitor,)).fetchone()[0]
         db.close()
-        self.assertEqual(n, 1, "the page came back before its GPC record was written")
+        return visitor, n
 
-    def test_gpc_refusal_not_recorded_means_no_token(self):
-        import sqlite3
-        hdrs = ["X-Forwarded-For: 81.2.69.160", "Sec-GPC: 1"]
+    def get_with_store_away(self, path, headers):
+        """GET path while the store's file is moved away (every write fails), then put it back."""
         db_path = self.gw.path("consent.db")
         os.rename(db_path, db_path + ".away")
         try:
-            r = curl(self.gw.url("/__origin/echo?t=gpc-down"), headers=hdrs)
+            return curl(self.gw.url(path), headers=headers)
         finally:
             os.rename(db_path + ".away", db_path)
+
+    def test_gpc_refusal_on_disk_before_the_page(self):
+        r = curl(self.gw.url("/__origin/echo?t=gpc-durable"), headers=self.GPC)
+        _, n = self.gpc_records(consent_cookie(r))
+        self.assertEqual(n, 1, "the page came back before its GPC record was written")
+
+    def test_gpc_refusal_not_recorded_means_no_token(self):
+        hdrs = self.GPC
+        r = self.get_with_store_away("/__origin/echo?t=gpc-down", hdrs)
         self.assertEqual(r.status, 200, "the page is served; GPC is enforced without the record")
         self.assertIsNone(consent_cookie(r), "no token says the refusal was recorded when it was not")
         self.assertEqual(cookie_names(self.origin.assert_reached("t=gpc-down")), [])
         r = curl(self.gw.url("/__origin/echo?t=gpc-up"), headers=hdrs)
         tok = consent_cookie(r)
         self.assertIsNotNone(tok, "the next request records it and gets the token")
-        visitor = curl(self.gw.url("/__consent/api/state"), cookie="%s=%s" % tok[:2]).json()["visitor"]
-        db = sqlite3.connect(db_path)
-        n = db.execute("SELECT count(*) FROM records WHERE visitor = ? AND method = 'gpc'", (visitor,)).fetchone()[0]
-        db.close()
+        _, n = self.gpc_records(tok)
         self.assertEqual(n, 1)
 
     def test_gpc_first_visit_to_the_preference_centre(self):
@@ -409,24 +415,15 @@ class OptOutRegimeTest(GatewayTestCase):
         self.assertIsNone(consent_cookie(curl(self.gw.url("/__consent/"), headers=["X-Forwarded-For: 175.16.199.0", "Sec-GPC: 1"])))
 
     def test_gpc_on_the_receipts_page_not_recorded_means_no_token(self):
-        import sqlite3
-        hdrs = ["X-Forwarded-For: 81.2.69.160", "Sec-GPC: 1"]
-        db_path = self.gw.path("consent.db")
-        os.rename(db_path, db_path + ".away")
-        try:
-            r = curl(self.gw.url("/__consent/receipts"), headers=hdrs)
-        finally:
-            os.rename(db_path + ".away", db_path)
+        hdrs = self.GPC
+        r = self.get_with_store_away("/__consent/receipts", hdrs)
         self.assertEqual(r.status, 200)
         self.assertIsNone(consent_cookie(r), "no token says the refusal was recorded when it was not")
         r = curl(self.gw.url("/__consent/receipts"), headers=hdrs)
         tok = consent_cookie(r)
         self.assertIsNotNone(tok)
-        visitor = curl(self.gw.url("/__consent/api/state"), cookie="%s=%s" % tok[:2]).json()["visitor"]
+        visitor, n = self.gpc_records(tok)
         self.assertIn(visitor, r.text, "the page shows the visitor id its token carries")
-        db = sqlite3.connect(db_path)
-        n = db.execute("SELECT count(*) FROM records WHERE visitor = ? AND method = 'gpc'", (visitor,)).fetchone()[0]
-        db.close()
         self.assertEqual(n, 1)
 
     def test_other_regimes_from_the_database(self):
