@@ -749,6 +749,15 @@ test_value_hidden_names(void **state)
     assert_string_equal(hidden_names("1 =x"), "");     /* no name */
     assert_string_equal(hidden_names("1 "), "");
     assert_string_equal(hidden_names(" lead=1"), "lead");
+    /* every prefix (a value cut anywhere): names found lie inside it, and a name needs its '=' */
+    static const char v[] = "1 _ga=GA1.2\t_gid=x y=";
+    for (size_t cut = 0; cut <= sizeof(v) - 1; ++cut) {
+        size_t pos = 0, len;
+        const char *name;
+        while (gw_cookie_value_next_name(v, cut, &pos, &name, &len))
+            assert_true(name + len < v + cut && name[len] == '=' && pos <= cut);
+        assert_int_equal(pos, cut);
+    }
 }
 
 int

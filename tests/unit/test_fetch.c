@@ -93,6 +93,10 @@ test_accepts_coding(void **state)
         if (gw_accepts_coding(cases[i].v, n, "gzip") != cases[i].gzip || gw_accepts_coding(cases[i].v, n, "br") != cases[i].br)
             fail_msg("\"%s\": want gzip %d br %d", cases[i].v, cases[i].gzip, cases[i].br);
     }
+    /* every prefix of a browser's value: gzip counts only once the whole token is inside */
+    static const char browser[] = "br;q=1, gzip;q=0.5, zstd";
+    for (size_t cut = 0; cut <= sizeof(browser) - 1; ++cut)
+        assert_int_equal(gw_accepts_coding(browser, cut, "gzip"), cut >= 12 && cut != 16 && cut != 17); /* "q=0", "q=0." refuse */
     /* never reads past len: a value cut inside "gzip" is not gzip */
     assert_int_equal(gw_accepts_coding("gzip", 3, "gzip"), 0);
     assert_int_equal(gw_accepts_coding("gzip;q=0", 6, "gzip"), 1); /* "gzip;q" has no q-value yet */
