@@ -820,14 +820,17 @@ static int load_lists(loader_t *ld, json_t *root, const char *section, int is_ri
 
 static int load_html(loader_t *ld, json_t *root)
 {
-    static const char *const keys[] = {"rewrite", "inject_banner", NULL};
+    static const char *const keys[] = {"rewrite", "inject_banner", "memo_kb", NULL};
     json_t *o;
     int rc;
+    uint64_t memo = ld->conf->html.memo_kb;
     if ((rc = load_object(ld, root, "html", keys, &o)) != 0 || o == NULL)
         return rc;
-    rc = get_bool(ld, o, "rewrite", &ld->conf->html.rewrite) == 0 && get_bool(ld, o, "inject_banner", &ld->conf->html.inject_banner) == 0
+    rc = get_bool(ld, o, "rewrite", &ld->conf->html.rewrite) == 0 && get_bool(ld, o, "inject_banner", &ld->conf->html.inject_banner) == 0 &&
+                 get_uint(ld, o, "memo_kb", 0, 1024 * 1024, 0, &memo) == 0
              ? 0
              : -1;
+    ld->conf->html.memo_kb = (unsigned)memo;
     pop(ld);
     return rc;
 }
@@ -944,6 +947,7 @@ void gw_config_defaults(gw_config_t *c)
     c->channel.link_shim = 1;
     c->channel.report_rate_per_minute = 60;
     c->html.inject_banner = 1;
+    c->html.memo_kb = 4096;
 }
 
 /* Defaults that name a category refer to the default category list; re-resolve them by name once

@@ -121,6 +121,7 @@ typedef struct st_gw_config_t {
     struct {
         int rewrite;       /* stream HTML pages through the rewriter (trackers, nonces, banner) */
         int inject_banner; /* inject the consent UI before </head> */
+        unsigned memo_kb;  /* per worker thread: rewritten pages remembered (gateway/memo.h); 0: none */
     } html;
 
     struct {

@@ -170,8 +170,13 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
     emit(&o, "# HELP cg_html_unreadable_total HTML pages in a content encoding the rewriter cannot read, passed through unchanged.\n"
              "# TYPE cg_html_unreadable_total counter\ncg_html_unreadable_total %llu\n"
              "# HELP cg_html_oversized_removed_total Active-content start tags (script, iframe, …) too long to check, removed.\n"
-             "# TYPE cg_html_oversized_removed_total counter\ncg_html_oversized_removed_total %llu\n",
-         (unsigned long long)SUM(html_unreadable), (unsigned long long)SUM(html_oversized_removed));
+             "# TYPE cg_html_oversized_removed_total counter\ncg_html_oversized_removed_total %llu\n"
+             "# HELP cg_html_memo_hits_total Pages whose body was byte for byte one rewritten before: answered from that rewrite.\n"
+             "# TYPE cg_html_memo_hits_total counter\ncg_html_memo_hits_total %llu\n"
+             "# HELP cg_html_memo_stored_total Rewritten pages remembered (html.memo_kb).\n"
+             "# TYPE cg_html_memo_stored_total counter\ncg_html_memo_stored_total %llu\n",
+         (unsigned long long)SUM(html_unreadable), (unsigned long long)SUM(html_oversized_removed),
+         (unsigned long long)SUM(html_memo_hits), (unsigned long long)SUM(html_memo_stored));
     emit(&o, "# HELP cg_risk_subresources_total Subresources of risk-listed sites in pages, by action.\n"
              "# TYPE cg_risk_subresources_total counter\n"
              "cg_risk_subresources_total{action=\"removed\"} %llu\ncg_risk_subresources_total{action=\"warned\"} %llu\n"

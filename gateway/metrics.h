@@ -45,6 +45,8 @@ typedef struct st_gw_metrics_t {
     uint64_t tags_neutralised[GW_MAX_CATEGORIES];
     uint64_t html_unreadable;        /* HTML pages in an encoding the rewriter cannot read: passed through */
     uint64_t html_oversized_removed; /* script/iframe/… start tags too long to check: removed */
+    uint64_t html_memo_hits;         /* pages answered from a remembered rewrite (memo.h) */
+    uint64_t html_memo_stored;       /* rewrites remembered */
     /* private network channel */
     uint64_t risk_subresources_removed, risk_subresources_warned, risk_subresources_monitored;
     uint64_t links_wrapped, go_redirected, go_warned, go_blocked, go_bad_signature;

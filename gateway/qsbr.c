@@ -5,6 +5,7 @@
 #include <time.h>
 #include "qsbr.h"
 
+uint64_t gw_snap_generation;
 static uint64_t global_epoch = 1;
 static size_t num_readers;
 static struct {

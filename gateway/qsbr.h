@@ -29,7 +29,19 @@ void gw_qsbr_offline(size_t index);
 /* writer: waits until every online reader has passed a quiescent state. Not for reader threads. */
 void gw_qsbr_synchronize(void);
 
+/*
+ * The snapshot generation moves (after the exchange) with every snapshot published, whichever it is: what
+ * was computed from the snapshots of one generation (a page's rewrite, gateway/memo.h) is valid while it stays.
+ */
+extern uint64_t gw_snap_generation;
+
 #define gw_snap_load(pp) __atomic_load_n((pp), __ATOMIC_ACQUIRE)
-#define gw_snap_publish(pp, v) __atomic_exchange_n((pp), (v), __ATOMIC_ACQ_REL)
+#define gw_snap_publish(pp, v)                                                                                                     \
+    ({                                                                                                                             \
+        __typeof__(*(pp)) old_ = __atomic_exchange_n((pp), (v), __ATOMIC_ACQ_REL);                                                 \
+        __atomic_add_fetch(&gw_snap_generation, 1, __ATOMIC_ACQ_REL);                                                              \
+        old_;                                                                                                                      \
+    })
+#define gw_snap_generation_load() __atomic_load_n(&gw_snap_generation, __ATOMIC_ACQUIRE)
 
 #endif

@@ -11,6 +11,11 @@
  * for every chunk (grown, rarely, when one chunk's output outgrows it), whatever the page's size.
  * The output is one copied slice: handing the unchanged bytes on as slices of the origin's buffers
  * (tried) cost ~4 µs more CPU per 20 KB page than copying them, measured side by side.
+ *
+ * Pages this thread rewrote before are remembered (memo.h; "remembered pages" below): a response
+ * with a Content-Length is first compared with the remembered body of its key and, while it is the
+ * same, answered from the remembered output. Such a response, and one being recorded, keeps its body
+ * and its whole output (at most an eighth and a quarter of html.memo_kb) instead of one chunk's.
  */
 #include <string.h>
 #include "abp.h"
@@ -19,7 +24,9 @@
 #include "fetch.h"
 #include "jsonw.h"
 #include "log.h"
+#include "memo.h"
 #include "metrics.h"
+#include "qsbr.h"
 #include "rewrite.h"
 #include "server.h"
 #include "token.h"
@@ -29,6 +36,7 @@
 #define URL_SCRATCH 16384
 #define URL_BUF (URL_SCRATCH + 512)
 #define MAX_SCRIPT_URLS 16
+#define MEMO_MAX_ENTRIES 256 /* remembered pages per worker thread, at most */
 
 typedef struct st_rewrite_t {
     h2o_ostream_t super;
@@ -49,6 +57,21 @@ typedef struct st_rewrite_t {
     h2o_iovec_t base_dir;    /* its path up to the last '/' */
     int base_https, base_seen;
     char release[20]; /* this response's release token (neutralise), base64url of 12 random bytes */
+    int gzip;         /* the body is gzip (decoded by gunzip once the rewriter starts) */
+    /* the memo (memo.h, "Remembered pages" below): key.base NULL when this response is neither looked up nor recorded */
+    h2o_iovec_t key;
+    uint64_t generation;  /* the snapshot generation at the start */
+    gw_memo_entry_t *hit; /* pinned while the body so far is the same bytes as this remembered page's */
+    size_t matched;       /* ... that many */
+    /* recording (the whole output stays in out, handed on from `sent`): the body as it came, the counters the rewriting
+     * moved, the tracker sightings it reported */
+    int recording;
+    size_t sent;
+    char *rec_in;
+    size_t rec_in_len, rec_in_cap;
+    uint64_t *rec_counts;
+    char *rec_seen;
+    size_t rec_seen_len, rec_seen_cap;
 } rewrite_t;
 
 /* counts an event of this thread and logs its first one (the counter tells the rest) */
@@ -68,6 +91,9 @@ static __thread char thread_scratch[URL_SCRATCH], thread_url[URL_BUF];
 
 static gw_rewrite_url_hook url_hook;
 static gw_html_cb_t callbacks;
+static __thread gw_memo_t *thread_memo; /* this worker's remembered pages (NULL: html.memo_kb 0, or not a worker) */
+
+static void seen(rewrite_t *self, const char *host, size_t host_len, int cat, int action);
 
 void gw_rewrite_set_url_hook(gw_rewrite_url_hook hook)
 {
@@ -239,12 +265,10 @@ static int refused_category(rewrite_t *self, size_t n, gw_abp_type_t type)
                                self->ctx->granted);
     if (cat < 0 || (self->ctx->granted & (1u << cat)) != 0) {
         if (cat >= 0)
-            gw_trackers_seen(self->url + self->host_off, self->host_len, self->req->path_normalized.base,
-                             self->req->path_normalized.len, cat, 0);
+            seen(self, self->url + self->host_off, self->host_len, cat, 0);
         return -1;
     }
-    gw_trackers_seen(self->url + self->host_off, self->host_len, self->req->path_normalized.base, self->req->path_normalized.len,
-                     cat, 1);
+    seen(self, self->url + self->host_off, self->host_len, cat, 1);
     if (gw_metrics != NULL)
         gw_metrics_add(&gw_metrics->tags_neutralised[cat], 1);
     return cat;
@@ -619,13 +643,234 @@ static void emit(void *_self, const char *p, size_t n)
     self->out_len += n;
 }
 
+/* --- remembered pages ------------------------------------------------------------------------ */
+
+/*
+ * A page whose body is byte for byte one this thread rewrote before, under the same key (memo_key) and snapshot
+ * generation, is answered from that rewrite: its output with this response's nonce, release token and injected
+ * state put where that response had its own, and the counters and tracker sightings it reported reported again.
+ * Only responses with a Content-Length are looked up (the answer waits for the whole body, which such a response
+ * has in one go) and recorded (the body is kept as it comes). An entry: the key, the body, the output, and `aux`:
+ * a memo_aux_t, its slots, its counter moves, then its sightings (memo_seen_t + host).
+ */
+enum { SLOT_NONCE, SLOT_RELEASE, SLOT_INJECT };
+#define NUM_COUNTERS (sizeof(gw_metrics_t) / sizeof(uint64_t))
+
+typedef struct st_memo_aux_t {
+    uint32_t num_slots, num_counts, num_seen, inject_len, nonce_len, release_len;
+} memo_aux_t;
+
+typedef struct st_memo_slot_t {
+    uint32_t off, kind;
+} memo_slot_t;
+
+typedef struct st_memo_count_t {
+    uint32_t index, n;
+} memo_count_t;
+
+typedef struct st_memo_seen_t {
+    uint8_t cat, action;
+    uint16_t host_len;
+} memo_seen_t;
+
+/* what the rewrite of a page depends on besides its bytes and the snapshots: the page's scheme, authority and path
+ * (URLs are made absolute against them, sightings filed under the path), the categories granted, the media type
+ * (XHTML), the body's encoding */
+static h2o_iovec_t memo_key(rewrite_t *self, int xml)
+{
+    h2o_req_t *req = self->req;
+    uint32_t head[3] = {(uint32_t)(req->scheme == &H2O_URL_SCHEME_HTTPS) | (uint32_t)xml << 1 | (uint32_t)self->gzip << 3,
+                        self->ctx->granted, (uint32_t)req->authority.len};
+    size_t len = sizeof(head) + req->authority.len + req->path_normalized.len;
+    char *k = h2o_mem_alloc_pool(&req->pool, len);
+    memcpy(k, head, sizeof(head));
+    memcpy(k + sizeof(head), req->authority.base, req->authority.len);
+    memcpy(k + sizeof(head) + req->authority.len, req->path_normalized.base, req->path_normalized.len);
+    return h2o_iovec_init(k, len);
+}
+
+static void rec_stop(rewrite_t *self)
+{
+    self->recording = 0;
+}
+
+static void seen(rewrite_t *self, const char *host, size_t host_len, int cat, int action)
+{
+    gw_trackers_seen(host, host_len, self->req->path_normalized.base, self->req->path_normalized.len, cat, action);
+    if (!self->recording)
+        return;
+    size_t need = sizeof(memo_seen_t) + host_len;
+    if (host_len > UINT16_MAX) {
+        rec_stop(self);
+        return;
+    }
+    if (self->rec_seen_cap - self->rec_seen_len < need) {
+        size_t cap = self->rec_seen_cap != 0 ? self->rec_seen_cap * 2 : 1024;
+        while (cap - self->rec_seen_len < need)
+            cap *= 2;
+        char *p = h2o_mem_alloc_pool(&self->req->pool, cap);
+        if (self->rec_seen_len != 0)
+            memcpy(p, self->rec_seen, self->rec_seen_len);
+        self->rec_seen = p;
+        self->rec_seen_cap = cap;
+    }
+    memo_seen_t m = {(uint8_t)cat, (uint8_t)action, (uint16_t)host_len};
+    memcpy(self->rec_seen + self->rec_seen_len, &m, sizeof(m));
+    memcpy(self->rec_seen + self->rec_seen_len + sizeof(m), host, host_len);
+    self->rec_seen_len += need;
+}
+
+/* the occurrences of a slot's value in out[from, to), appended to slots (grown from the pool) */
+static void find_slots(rewrite_t *self, size_t from, size_t to, const char *v, size_t vlen, uint32_t kind, memo_slot_t **slots,
+                       size_t *n, size_t *cap)
+{
+    const char *p = self->out + from, *end = self->out + to;
+    while (vlen != 0 && (p = memmem(p, (size_t)(end - p), v, vlen)) != NULL) {
+        if (*n == *cap) {
+            memo_slot_t *grown = h2o_mem_alloc_pool(&self->req->pool, sizeof(**slots) * (*cap = *cap * 2 + 64));
+            if (*n != 0)
+                memcpy(grown, *slots, sizeof(**slots) * *n);
+            *slots = grown;
+        }
+        (*slots)[(*n)++] = (memo_slot_t){(uint32_t)(p - self->out), kind};
+        p += vlen;
+    }
+}
+
+static int slot_cmp(const void *a, const void *b)
+{
+    const memo_slot_t *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* the whole page was rewritten and recorded: remember it, unless a snapshot changed meanwhile */
+static void memo_store(rewrite_t *self)
+{
+    if (thread_memo == NULL || self->rec_in_len != self->rec_in_cap || gw_snap_generation_load() != self->generation ||
+        self->out_len > UINT32_MAX)
+        return;
+    /* the slots: the injected snippet first (it holds the nonce and release token too), then, between its copies, the
+     * nonce and the release token (random per response: nowhere else in the output) */
+    memo_slot_t *slots = NULL;
+    size_t n = 0, cap = 0, from = 0, nonce_len = strlen(self->ctx->nonce), release_len = strlen(self->release);
+    find_slots(self, 0, self->out_len, self->inject.base, self->inject.len, SLOT_INJECT, &slots, &n, &cap);
+    size_t injects = n;
+    for (size_t i = 0; i <= injects; ++i) {
+        size_t to = i != injects ? slots[i].off : self->out_len;
+        find_slots(self, from, to, self->ctx->nonce, nonce_len, SLOT_NONCE, &slots, &n, &cap);
+        find_slots(self, from, to, self->release, release_len, SLOT_RELEASE, &slots, &n, &cap);
+        if (i != injects)
+            from = slots[i].off + self->inject.len;
+    }
+    qsort(slots, n, sizeof(*slots), slot_cmp);
+    size_t num_counts = 0;
+    for (size_t i = 0; i != NUM_COUNTERS; ++i)
+        num_counts += self->rec_counts[i] != 0;
+    memo_aux_t aux = {(uint32_t)n, (uint32_t)num_counts, 0, (uint32_t)self->inject.len, (uint32_t)nonce_len, (uint32_t)release_len};
+    for (size_t i = 0; i < self->rec_seen_len; ++aux.num_seen) {
+        memo_seen_t m;
+        memcpy(&m, self->rec_seen + i, sizeof(m));
+        i += sizeof(m) + m.host_len;
+    }
+    size_t aux_len = sizeof(aux) + n * sizeof(memo_slot_t) + num_counts * sizeof(memo_count_t) + self->rec_seen_len;
+    char *a = h2o_mem_alloc_pool(&self->req->pool, aux_len), *d = a;
+    memcpy(d, &aux, sizeof(aux));
+    d += sizeof(aux);
+    memcpy(d, slots, n * sizeof(memo_slot_t));
+    d += n * sizeof(memo_slot_t);
+    for (size_t i = 0; i != NUM_COUNTERS; ++i)
+        if (self->rec_counts[i] != 0) {
+            memo_count_t c = {(uint32_t)i, (uint32_t)self->rec_counts[i]};
+            memcpy(d, &c, sizeof(c));
+            d += sizeof(c);
+        }
+    if (self->rec_seen_len != 0)
+        memcpy(d, self->rec_seen, self->rec_seen_len);
+    const void *parts[4] = {self->key.base, self->rec_in, self->out, a};
+    size_t lens[4] = {self->key.len, self->rec_in_len, self->out_len, aux_len};
+    if (gw_memo_put(thread_memo, self->generation, parts, lens, 4) == 0)
+        GW_COUNT(html_memo_stored);
+}
+
+/* answers from the remembered page: its output with this response's values in the slots; its side effects again */
+static void memo_send(rewrite_t *self, h2o_req_t *req, h2o_send_state_t state)
+{
+    gw_memo_entry_t *e = self->hit;
+    const char *out = gw_memo_part(thread_memo, e, 2), *p = gw_memo_part(thread_memo, e, 3);
+    size_t out_len = e->part_len[2];
+    memo_aux_t aux;
+    memcpy(&aux, p, sizeof(aux));
+    const memo_slot_t *slots = (const memo_slot_t *)(p + sizeof(aux));
+    const memo_count_t *counts = (const memo_count_t *)(slots + aux.num_slots);
+    const char *s = (const char *)(counts + aux.num_counts);
+    size_t injects = 0;
+    for (size_t i = 0; i != aux.num_slots; ++i)
+        injects += slots[i].kind == SLOT_INJECT;
+    char *buf = h2o_mem_alloc_pool(&req->pool, out_len - injects * aux.inject_len + injects * self->inject.len + 1), *d = buf;
+    size_t at = 0;
+    for (size_t i = 0; i != aux.num_slots; ++i) {
+        memcpy(d, out + at, slots[i].off - at);
+        d += slots[i].off - at;
+        switch (slots[i].kind) {
+        case SLOT_NONCE:
+            d = put(d, self->ctx->nonce, aux.nonce_len);
+            at = slots[i].off + aux.nonce_len;
+            break;
+        case SLOT_RELEASE:
+            d = put(d, self->release, aux.release_len);
+            at = slots[i].off + aux.release_len;
+            break;
+        default:
+            d = put(d, self->inject.base, self->inject.len);
+            at = slots[i].off + aux.inject_len;
+            break;
+        }
+    }
+    d = put(d, out + at, out_len - at);
+    if (gw_metrics != NULL)
+        for (size_t i = 0; i != aux.num_counts; ++i)
+            gw_metrics_add((uint64_t *)gw_metrics + counts[i].index, counts[i].n);
+    for (size_t i = 0; i != aux.num_seen; ++i) {
+        memo_seen_t m;
+        memcpy(&m, s, sizeof(m));
+        gw_trackers_seen(s + sizeof(m), m.host_len, req->path_normalized.base, req->path_normalized.len, m.cat, m.action);
+        s += sizeof(m) + m.host_len;
+    }
+    gw_memo_unpin(e);
+    self->hit = NULL;
+    GW_COUNT(html_memo_hits);
+    h2o_iovec_t o = h2o_iovec_init(buf, (size_t)(d - buf));
+    h2o_ostream_send_next(&self->super, req, &o, 1, state);
+}
+
+/* the request went away with the remembered page still pinned */
+static void on_pin_dispose(void *p)
+{
+    rewrite_t *self = *(rewrite_t **)p;
+    if (self->hit != NULL) {
+        gw_memo_unpin(self->hit);
+        self->hit = NULL;
+    }
+}
+
 /* --- the ostream ---------------------------------------------------------------------------- */
 
-static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+/* the rewriter and, for a gzip body, the decoder: set up when the first bytes are to be rewritten */
+static void start(rewrite_t *self)
 {
-    rewrite_t *self = (void *)_self;
-    /* the previous output has been sent when we are called again: reuse the buffer */
-    self->out_len = 0;
+    h2o_req_t *req = self->req;
+    if (self->gzip)
+        self->gunzip = h2o_compress_gunzip_open(&req->pool);
+    self->html = gw_html_init(h2o_mem_alloc_pool(&req->pool, gw_html_sizeof(HOLD_CAP)), HOLD_CAP, &callbacks, self);
+    gw_html_set_nonce(self->html, self->ctx->nonce, strlen(self->ctx->nonce));
+    if (self->inject.base != NULL)
+        gw_html_set_inject(self->html, self->inject.base, self->inject.len);
+}
+
+/* rewrites body bytes as they came (gzip decoded first) into out; a recording response also counts what moved */
+static void feed(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    uint64_t before[NUM_COUNTERS];
     if (self->gunzip != NULL) {
         h2o_iovec_t *decoded;
         size_t n;
@@ -638,11 +883,84 @@ static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, siz
     for (size_t i = 0; i != bufcnt; ++i)
         in += bufs[i].len;
     out_reserve(self, in + in / 8 + self->inject.len + 1024);
+    if (self->recording && gw_metrics != NULL)
+        memcpy(before, gw_metrics, sizeof(before));
     for (size_t i = 0; i != bufcnt; ++i)
         gw_html_write(self->html, bufs[i].base, bufs[i].len);
     if (!h2o_send_state_is_in_progress(state))
         gw_html_end(self->html);
-    h2o_iovec_t out = h2o_iovec_init(self->out, self->out_len);
+    if (self->recording && gw_metrics != NULL)
+        for (size_t i = 0; i != NUM_COUNTERS; ++i)
+            self->rec_counts[i] += ((uint64_t *)gw_metrics)[i] - before[i];
+}
+
+static void rec_in(rewrite_t *self, const char *p, size_t n)
+{
+    if (n > self->rec_in_cap - self->rec_in_len) {
+        rec_stop(self); /* more than the Content-Length said */
+        return;
+    }
+    memcpy(self->rec_in + self->rec_in_len, p, n);
+    self->rec_in_len += n;
+}
+
+/*
+ * The body of a remembered page so far: 1 when bufs are the next bytes of it, else 0. On 0 the response is rewritten
+ * after all: the matched bytes first (from the memo), the caller then goes on with bufs.
+ */
+static int still_same(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    gw_memo_entry_t *e = self->hit;
+    const char *in = gw_memo_part(thread_memo, e, 1);
+    size_t total = self->matched, in_len = e->part_len[1];
+    int same = 1;
+    for (size_t i = 0; same && i != bufcnt; ++i) {
+        same = bufs[i].len <= in_len - total && memcmp(bufs[i].base, in + total, bufs[i].len) == 0;
+        total += bufs[i].len;
+    }
+    if (same && (h2o_send_state_is_in_progress(state) || total == in_len)) {
+        self->matched = total;
+        return 1;
+    }
+    /* another page: rewrite what matched so far, then the rest as it comes */
+    start(self);
+    if (self->recording)
+        rec_in(self, in, self->matched);
+    if (self->matched != 0) {
+        h2o_iovec_t prefix = h2o_iovec_init(in, self->matched);
+        feed(self, &prefix, 1, H2O_SEND_STATE_IN_PROGRESS);
+    }
+    gw_memo_unpin(e);
+    self->hit = NULL;
+    return 0;
+}
+
+static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    rewrite_t *self = (void *)_self;
+    /* the previous output has been sent when we are called again: reuse the buffer (a recording keeps it whole) */
+    if (!self->recording)
+        self->out_len = self->sent = 0;
+    if (self->hit != NULL && still_same(self, bufs, bufcnt, state)) {
+        if (h2o_send_state_is_in_progress(state)) {
+            h2o_iovec_t none = h2o_iovec_init(NULL, 0);
+            h2o_ostream_send_next(&self->super, req, &none, 0, state); /* schedules proceed: the next bytes */
+        }
+        else
+            memo_send(self, req, state);
+        return;
+    }
+    if (self->recording) {
+        for (size_t i = 0; i != bufcnt; ++i)
+            rec_in(self, bufs[i].base, bufs[i].len);
+    }
+    feed(self, bufs, bufcnt, state);
+    if (self->recording && self->out_len > gw_memo_max_entry(thread_memo))
+        rec_stop(self); /* too big to remember: from the next call on, the buffer is reused again */
+    if (self->recording && !h2o_send_state_is_in_progress(state))
+        memo_store(self);
+    h2o_iovec_t out = h2o_iovec_init(self->out + self->sent, self->out_len - self->sent);
+    self->sent = self->out_len;
     h2o_ostream_send_next(&self->super, req, &out, out.len != 0 ? 1 : 0, state);
 }
 
@@ -740,7 +1058,6 @@ static int is_html(h2o_req_t *req)
 
 static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 {
-    h2o_compress_context_t *gunzip = NULL;
     ssize_t ce;
 
     if (!gw_rt.conf.html.rewrite || req->res.status != 200 || h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")) || !is_html(req)) {
@@ -775,16 +1092,16 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         return;
     }
     gw_b64url_encode(rnd, 16, ctx->nonce, sizeof(ctx->nonce));
-    if (ce != -1) { /* gzip: decoded here, compressed again by h2o for clients that ask */
-        gunzip = h2o_compress_gunzip_open(&req->pool);
+    if (ce != -1) /* gzip: decoded here, compressed again by h2o for clients that ask */
         h2o_delete_header(&req->res.headers, ce);
-    }
 
+    size_t content_length = req->res.content_length;
     rewrite_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
+    memset((char *)self + sizeof(self->super), 0, sizeof(*self) - sizeof(self->super));
     self->super.do_send = do_send;
     self->req = req;
     self->ctx = ctx;
-    self->gunzip = gunzip;
+    self->gzip = ce != -1;
     self->scratch = thread_scratch;
     self->url = thread_url;
     self->page_host = gw_req_host(req);
@@ -793,19 +1110,39 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         --self->page_dir;
     if (self->page_dir >= 512)
         self->page_dir = 0;
-    self->out = NULL;
-    self->base_origin = self->base_dir = h2o_iovec_init(NULL, 0);
-    self->base_https = self->base_seen = 0;
     gw_b64url_encode(rnd + 16, 12, self->release, sizeof(self->release));
-    self->out_len = self->out_cap = 0;
-    self->html = gw_html_init(h2o_mem_alloc_pool(&req->pool, gw_html_sizeof(HOLD_CAP)), HOLD_CAP, &callbacks, self);
-    gw_html_set_nonce(self->html, ctx->nonce, strlen(ctx->nonce));
-    if (gw_rt.conf.html.inject_banner) {
+    if (gw_rt.conf.html.inject_banner)
         self->inject = build_inject(req, ctx, self->release, is_html(req) == 2);
-        gw_html_set_inject(self->html, self->inject.base, self->inject.len);
-    }
     req->res.content_length = SIZE_MAX;
     ctx->rewritten = 1;
+
+    /* a page with a Content-Length small enough to remember: looked up, else recorded */
+    if (thread_memo != NULL && content_length != SIZE_MAX && content_length <= gw_memo_max_entry(thread_memo) / 2) {
+        self->generation = gw_snap_generation_load();
+        self->key = memo_key(self, is_html(req) == 2);
+        self->recording = 1;
+        self->rec_in = h2o_mem_alloc_pool(&req->pool, content_length + 1);
+        self->rec_in_cap = content_length;
+        self->rec_counts = h2o_mem_alloc_pool(&req->pool, NUM_COUNTERS * sizeof(uint64_t));
+        memset(self->rec_counts, 0, NUM_COUNTERS * sizeof(uint64_t));
+        gw_memo_entry_t *e = gw_memo_find(thread_memo, self->generation, self->key.base, self->key.len);
+        if (e != NULL && e->part_len[1] == content_length) {
+            gw_memo_pin(e);
+            self->hit = e;
+            *(rewrite_t **)h2o_mem_alloc_shared(&req->pool, sizeof(rewrite_t *), on_pin_dispose) = self;
+            return;
+        }
+    }
+    start(self);
+}
+
+static void on_thread_init(h2o_context_t *ctx, size_t index)
+{
+    (void)ctx, (void)index;
+    if (gw_rt.conf.html.rewrite && gw_rt.conf.html.memo_kb != 0 &&
+        (thread_memo = gw_memo_new((size_t)gw_rt.conf.html.memo_kb * 1024, MEMO_MAX_ENTRIES)) == NULL)
+        gw_error("rewrite: no memory for the remembered pages (html.memo_kb %u): every page is rewritten",
+                 (unsigned)gw_rt.conf.html.memo_kb);
 }
 
 int gw_rewrite_init(void)
@@ -822,5 +1159,6 @@ int gw_rewrite_init(void)
     callbacks.on_overflow = on_overflow;
     gw_front_add_request_stage(on_request);
     gw_front_add_response_stage(on_response);
+    gw_server_on_thread_init(on_thread_init);
     return 0;
 }

@@ -28,8 +28,9 @@ a Content-Type given that way replaces the default one):
   /__origin/chunked?n=K&size=S        Transfer-Encoding: chunked, K chunks of S bytes; chunk i is
                                       S times the letter chr(ord('a') + i % 26); delay_ms=D
                                       between chunks; ct=TYPE for the Content-Type
-  /__origin/html?file=NAME            tests/data/NAME, else <site>/NAME, as text/html (repeat=N: N
-                                      times over, in one body)
+  /__origin/html[/ANY]?file=NAME      tests/data/NAME, else <site>/NAME, as text/html (repeat=N: N
+                                      times over, in one body; tail=TEXT appended; split_ms=D: the
+                                      second half of the body D ms after the first)
   /__origin/gzip-html[?file=NAME]     an HTML page, gzip-encoded when Accept-Encoding has gzip
   /__origin/encoded-html              the gzip-html page in the first coding of Accept-Encoding it
                                       knows, as an origin that prefers the newest would pick: br and
@@ -368,13 +369,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     sent += len(part)
         elif name == "chunked":
             self.chunked(extra)
-        elif name == "html":
+        elif name == "html" or name.startswith("html/"):
             path = self.find_file(self.q("file", ""), [TEST_DATA, self.server.site])
             if not path:
                 self.send(404, b"no such file\n", headers=extra)
                 return
             with open(path, "rb") as f:
-                self.send(200, f.read() * max(1, self.qint("repeat", 1)), "text/html; charset=utf-8", extra)
+                body = f.read() * max(1, self.qint("repeat", 1)) + (self.q("tail") or "").encode()
+            if self.qint("split_ms", 0) <= 0:
+                self.send(200, body, "text/html; charset=utf-8", extra)
+                return
+            # the first half, then (after split_ms) the rest: the gateway sees the body in two reads
+            self.send_response(200)
+            for k, v in [("Content-Type", "text/html; charset=utf-8")] + extra:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                time.sleep(self.qint("split_ms", 0) / 1000.0)
+                self.wfile.write(body[len(body) // 2:])
         elif name == "gzip-html":
             page = GZIP_DEFAULT_PAGE
             if self.q("file"):

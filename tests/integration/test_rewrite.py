@@ -5,8 +5,9 @@ import gzip
 import json
 import os
 import re
+import urllib.parse
 
-from harness import ADMIN_TOKEN, GatewayTestCase, curl
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, gateway_config, merge
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EASYPRIVACY = os.path.join(ROOT, "tests", "data", "abp", "easyprivacy-sample.txt")
@@ -225,6 +226,142 @@ class RewriteTest(GatewayTestCase):
         nf = curl(self.gw.url("/__origin/status/404"))
         self.assertEqual(nf.status, 404)
         self.assertNotIn(b"banner.js", nf.body)
+
+
+class MemoTest(GatewayTestCase):
+    """Remembered rewrites (html.memo_kb): a page whose body is byte for byte one this worker rewrote before, under the
+    same key and lists, is answered from that rewrite. Every answer is checked against a second gateway that remembers
+    nothing (html.memo_kb 0) on the same origin with the same lists: the same page but for the per-response values
+    (nonce, release token, the visitor's state). One worker thread, so that repeated requests meet the same memo."""
+    config = merge(dict(RewriteTest.config), {
+        "threads": 1,
+        "risk": {"lists": [{"name": "blocked", "file": "blocked.txt", "format": "domains", "action": "block"}]}})
+    AUTH = ["Authorization: Bearer " + ADMIN_TOKEN]
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # the same keys (link signatures), lists and origin; nothing remembered
+        over = {"html": {"memo_kb": 0}, "secrets_file": os.path.join(cls.tmp, "secrets.json")}
+        cls.fresh = cls.new_gateway("fresh", gateway_config(cls.origin.url, **merge(dict(cls.config), over)))
+
+    def hits(self, gw=None):
+        return metric(gw or self.gw, "cg_html_memo_hits_total")
+
+    def normalised(self, r):
+        """the page with its per-response values replaced, after checking they are this response's own"""
+        self.assertEqual(r.status, 200)
+        body = gzip.decompress(r.body) if r.header("Content-Encoding") == "gzip" else r.body
+        html = body.decode()
+        n = nonces(html)
+        self.assertEqual(len(n), 1, html[:300])
+        nonce = n.pop()
+        self.assertIn("'nonce-%s'" % nonce, r.header("Content-Security-Policy-Report-Only"))
+        release = set(re.findall(r'data-cg-r="([^"]+)"', html))
+        self.assertEqual(len(release), 1)
+        html = re.sub(r'(id="cg-state"[^>]*>)(.*?)(</script>)', r"\1STATE\3", html, flags=re.S)
+        return html.replace(nonce, "NONCE").replace(release.pop(), "RELEASE"), nonce
+
+    def twice_and_fresh(self, path, **kw):
+        """the page twice from the memo gateway (the second answered from the memo) and once from the fresh one"""
+        a, na = self.normalised(curl(self.gw.url(path), **kw))
+        h = self.hits()
+        b, nb = self.normalised(curl(self.gw.url(path), **kw))
+        self.assertEqual(self.hits(), h + 1, path)
+        f, _ = self.normalised(curl(self.fresh.url(path), **kw))
+        self.assertNotEqual(na, nb, "each response has its own nonce, remembered or not")
+        self.assertEqual(a, f, path)
+        self.assertEqual(b, f, path)
+        return b
+
+    def test_remembered_page_same_as_rewritten_afresh(self):
+        for path in ("/__origin/html/a?file=pages/base.html", "/__origin/html/b?file=pages/media.html",
+                     "/__origin/html/c?file=pages/noscript.html", "/__origin/html/d?file=pages/srcset.html",
+                     "/__origin/html/e?file=rewriter/foreign/input.html",
+                     "/__origin/html/f?file=rewriter/tracker_page/input.html&repeat=5",
+                     "/__origin/html/g?file=pages/page.xhtml&h=Content-Type:application/xhtml%2Bxml"):
+            page = self.twice_and_fresh(path)
+        self.assertIn("<?xml", page)
+        # gzip from the origin: compared as it came, answered without decoding it again
+        page = self.twice_and_fresh("/__origin/gzip-html?t=memo", headers=["Accept-Encoding: gzip"])
+        self.assertIn('data-cg-src="%s"' % GTAG, page)
+        self.assertGreater(metric(self.gw, "cg_html_memo_stored_total"), 8)
+        self.assertEqual(self.hits(self.fresh), 0)
+
+    def test_granted_categories_are_part_of_the_key(self):
+        path = "/__origin/html/grant?file=rewriter/tracker_page/input.html"
+        self.twice_and_fresh(path)
+        token = RewriteTest.consent(self, {"all": True})
+        h = self.hits()
+        html = curl(self.gw.url(path), cookie=token).text
+        self.assertEqual(self.hits(), h, "another key: rewritten")
+        self.assertIn('<script async src="https://www.googletagmanager.com/gtag/js?id=G-XXXX"', html)
+        self.assertNotIn("data-cg-category", html)
+
+    def test_changed_body_is_rewritten(self):
+        # the query is not part of the key (the rewrite depends on the path only): the same key, other bodies
+        path = "/__origin/html/changed?file="
+        h = self.hits()
+        for name in ("pages/base.html", "pages/media.html", "pages/base.html"):
+            a, _ = self.normalised(curl(self.gw.url(path + name)))
+            f, _ = self.normalised(curl(self.fresh.url(path + name)))
+            self.assertEqual(a, f, name)
+        self.assertEqual(self.hits(), h)
+        # a body of the same length that differs only in its second half, which comes 200 ms after the first: the
+        # first half matches the remembered page, then the rest must still be rewritten (a tracker made inert)
+        harmless = "https://static.example-cdn.net/js/app.js?v=000001"
+        harmless += "0" * (len(GTAG) - len(harmless))
+        self.assertEqual(len(harmless), len(GTAG))
+        pages = {}
+        # the memo holds the last version rewritten: the second of two equal bodies in a row is answered from it
+        for label, src, hit in (("harmless", harmless, 0), ("tracker", GTAG, 0), ("tracker-again", GTAG, 1),
+                                ("harmless-again", harmless, 0), ("harmless-third", harmless, 1)):
+            tail = '<script async src="%s"></script>' % src
+            q = "/__origin/html/split?file=pages/base.html&split_ms=200&tail=" + urllib.parse.quote(tail, safe="")
+            h = self.hits()
+            a, _ = self.normalised(curl(self.gw.url(q)))
+            f, _ = self.normalised(curl(self.fresh.url(q)))
+            self.assertEqual(a, f, label)
+            self.assertEqual(self.hits(), h + hit, label)
+            pages[label] = a
+        self.assertIn('data-cg-src="%s"' % GTAG, pages["tracker"])
+        self.assertIn('src="%s"' % harmless, pages["harmless"])
+
+    def test_list_change_applies_to_the_next_page(self):
+        path = "/__origin/html/list?file=pages/media.html"
+        page = self.twice_and_fresh(path)
+        self.assertIn('id="aud"', page)
+        for gw in (self.gw, self.fresh):
+            r = curl(gw.admin_url("/admin/lists/blocked"), method="PUT", data="cdn.example\n", headers=self.AUTH)
+            self.assertEqual(r.status, 200, r.text)
+        h = self.hits()
+        a, _ = self.normalised(curl(self.gw.url(path)))
+        f, _ = self.normalised(curl(self.fresh.url(path)))
+        self.assertEqual(self.hits(), h, "a list changed: the remembered rewrite is not used")
+        self.assertEqual(a, f)
+        self.assertNotIn('id="aud"', a, "cdn.example is block-listed now: its audio element removed")
+        self.twice_and_fresh(path)
+        for gw in (self.gw, self.fresh):
+            curl(gw.admin_url("/admin/lists/blocked"), method="PUT", data="\n", headers=self.AUTH)
+
+    def test_counters_and_inventory_move_on_remembered_pages(self):
+        path = "/__origin/html/counters?file=rewriter/tracker_page/input.html"
+
+        def seen():
+            r = curl(self.gw.admin_url("/admin/trackers"), headers=self.AUTH).json()
+            return {(s["host"], s["category"]): s["neutralised"] for s in r["seen"]}
+
+        before, s0 = metric(self.gw, "cg_tags_neutralised_total{category=\"analytics\"}"), seen()
+        h = self.hits()
+        curl(self.gw.url(path))  # rewritten and remembered
+        mid, s1 = metric(self.gw, "cg_tags_neutralised_total{category=\"analytics\"}"), seen()
+        curl(self.gw.url(path))
+        after, s2 = metric(self.gw, "cg_tags_neutralised_total{category=\"analytics\"}"), seen()
+        self.assertEqual(self.hits(), h + 1)
+        self.assertGreater(mid - before, 0)
+        self.assertEqual(after - mid, mid - before)
+        key = ("www.googletagmanager.com", "analytics")
+        self.assertEqual(s2[key] - s1[key], s1[key] - s0.get(key, 0))
 
 
 class RewriteTransportsTest(GatewayTestCase):

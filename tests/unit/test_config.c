@@ -104,6 +104,8 @@ static const bad_case_t bad[] = {
     {"{" MIN ", \"admin\": {\"listen\": {\"port\": 8081}}}", "{\"listen\"", "admin: missing required key \"tokens_file\""},
     {"{" MIN ", \"log\": {\"level\": \"verbose\"}}", "\"verbose\"", "log.level: \"verbose\" is not one of \"debug\", \"info\", \"warn\", \"error\""},
     {"{" MIN ", \"proxy\": {\"io_timeout_ms\": -5}}", "-5", "proxy.io_timeout_ms: must be in 1..3600000, not -5"},
+    {"{" MIN ", \"html\": {\"memo_kb\": 2000000}}", "2000000", "html.memo_kb: must be in 0..1048576, not 2000000"},
+    {"{" MIN ", \"html\": {\"memo_kb\": \"4M\"}}", "\"4M\"", "html.memo_kb: must be an integer, not a string"},
     {"{\"listen\": [{\"port\": 80}], \"upstream\": \"http://x\", \"upstream\": \"http://y\"}", NULL,
      "duplicate object key near '\"upstream\"'"},
 };
