@@ -254,11 +254,18 @@ emit(gw_html_t *h, const char *p, size_t n)
         h->cb.emit(h->ctx, p, n);
 }
 
+/* the bytes of a tag the rewriter wrote */
+static void
+emit_tag(gw_html_t *h, const char *p, size_t n)
+{
+    (h->cb.emit_tag != NULL ? h->cb.emit_tag : h->cb.emit)(h->ctx, p, n);
+}
+
 static void
 out_flush(gw_html_t *h)
 {
     if (h->out_len != 0)
-        h->cb.emit(h->ctx, h->out, h->out_len);
+        emit_tag(h, h->out, h->out_len);
     h->out_len = 0;
 }
 
@@ -268,7 +275,7 @@ out(gw_html_t *h, const char *p, size_t n)
     if (n > OUT_SIZE - h->out_len) {
         out_flush(h);
         if (n >= OUT_SIZE) {
-            h->cb.emit(h->ctx, p, n);
+            emit_tag(h, p, n);
             return;
         }
     }

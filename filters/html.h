@@ -158,6 +158,9 @@ typedef struct st_gw_html_cb_t {
      * the rewriter does not know); 0 means all of them. The others are kept as they are (and
      * still get the nonce). */
     uint64_t on_tag_ids;
+    /* Optional: receives, in place of emit and in the same order, the bytes of the start tags the rewriter writes
+     * itself (tags with edits or the nonce); all other output goes to emit. */
+    void (*emit_tag)(void *ctx, const char *p, size_t n);
 } gw_html_cb_t;
 
 typedef struct st_gw_html_t gw_html_t;

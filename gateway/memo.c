@@ -113,22 +113,22 @@ gw_memo_count(const gw_memo_t *m)
     return m->count;
 }
 
-int
+gw_memo_entry_t *
 gw_memo_put(gw_memo_t *m, uint64_t generation, const void *const parts[], const size_t lens[], size_t num_parts)
 {
     gw_memo_entry_t e = {.generation = generation};
     size_t size = 0, off;
     if (num_parts == 0 || num_parts > GW_MEMO_PARTS)
-        return -1;
+        return NULL;
     for (size_t i = 0; i != num_parts; ++i) {
         if (lens[i] > m->size)
-            return -1;
+            return NULL;
         e.part_off[i] = size;
         e.part_len[i] = lens[i];
         size += ALIGN8(lens[i]);
     }
     if (size > gw_memo_max_entry(m) || make_room(m, size, &off) != 0)
-        return -1;
+        return NULL;
     gw_memo_entry_t *old = gw_memo_find(m, generation, parts[0], lens[0]);
     if (old != NULL)
         old->dead = 1;
@@ -138,8 +138,9 @@ gw_memo_put(gw_memo_t *m, uint64_t generation, const void *const parts[], const 
     for (size_t i = 0; i != num_parts; ++i)
         if (lens[i] != 0)
             memcpy(m->arena + off + e.part_off[i], parts[i], lens[i]);
-    *at(m, m->count) = e;
+    gw_memo_entry_t *stored = at(m, m->count);
+    *stored = e;
     ++m->count;
     m->head = off + size;
-    return 0;
+    return stored;
 }

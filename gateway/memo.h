@@ -31,7 +31,8 @@ typedef struct st_gw_memo_entry_t {
     size_t off, size;                                        /* its block in the arena */
     size_t part_off[GW_MEMO_PARTS], part_len[GW_MEMO_PARTS]; /* inside the block; part 0 is the key */
     unsigned pins;
-    int dead; /* replaced: no longer found, evicted in its turn */
+    int dead;                /* replaced: no longer found, evicted in its turn */
+    uint32_t changes, skips; /* the caller's (rewrite.c: how often the page changed in a row; puts skipped) */
 } gw_memo_entry_t;
 
 /* A memo of `bytes` bytes holding at most max_entries entries; NULL when out of memory or bytes is 0. */
@@ -58,10 +59,10 @@ gw_memo_unpin(gw_memo_entry_t *e)
 
 /*
  * Stores a new entry: parts[0] (the key) and the others, copied into the arena. An older entry with the same key
- * is dropped. Returns 0, or -1 when the entry is larger than a quarter of the memo or room could not be made
- * without evicting a pinned entry (nothing is stored then).
+ * is dropped. Returns the entry (changes and skips 0), or NULL when it is larger than a quarter of the memo or room
+ * could not be made without evicting a pinned entry (nothing is stored then).
  */
-int gw_memo_put(gw_memo_t *m, uint64_t generation, const void *const parts[], const size_t lens[], size_t num_parts);
+gw_memo_entry_t *gw_memo_put(gw_memo_t *m, uint64_t generation, const void *const parts[], const size_t lens[], size_t num_parts);
 
 /* the largest entry gw_memo_put takes (parts' bytes plus alignment) */
 size_t gw_memo_max_entry(const gw_memo_t *m);

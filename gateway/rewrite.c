@@ -37,6 +37,7 @@
 #define URL_BUF (URL_SCRATCH + 512)
 #define MAX_SCRIPT_URLS 16
 #define MEMO_MAX_ENTRIES 256 /* remembered pages per worker thread, at most */
+#define MEMO_VOLATILE 3      /* a page different this many times in a row is recorded only now and then */
 
 typedef struct st_rewrite_t {
     h2o_ostream_t super;
@@ -72,6 +73,8 @@ typedef struct st_rewrite_t {
     uint64_t *rec_counts;
     char *rec_seen;
     size_t rec_seen_len, rec_seen_cap;
+    struct st_memo_slot_t *rec_slots; /* where this response's own values went in out, in order */
+    size_t rec_num_slots, rec_slots_cap;
 } rewrite_t;
 
 /* counts an event of this thread and logs its first one (the counter tells the rest) */
@@ -635,12 +638,26 @@ static void out_reserve(rewrite_t *self, size_t n)
     self->out_cap = cap;
 }
 
+static void rec_slots(rewrite_t *self, size_t from, size_t to, int inject);
+
 static void emit(void *_self, const char *p, size_t n)
 {
     rewrite_t *self = _self;
     out_reserve(self, n);
     memcpy(self->out + self->out_len, p, n);
     self->out_len += n;
+    if (self->recording && p == self->inject.base && n != 0)
+        rec_slots(self, self->out_len - n, self->out_len, 1);
+}
+
+/* a tag the rewriter wrote: where the nonce and the release token are (the page's own bytes, which go to emit, cannot
+ * hold them: they are random and new for this response) */
+static void emit_tag(void *_self, const char *p, size_t n)
+{
+    rewrite_t *self = _self;
+    emit(self, p, n);
+    if (self->recording)
+        rec_slots(self, self->out_len - n, self->out_len, 0);
 }
 
 /* --- remembered pages ------------------------------------------------------------------------ */
@@ -720,27 +737,38 @@ static void seen(rewrite_t *self, const char *host, size_t host_len, int cat, in
     self->rec_seen_len += need;
 }
 
-/* the occurrences of a slot's value in out[from, to), appended to slots (grown from the pool) */
-static void find_slots(rewrite_t *self, size_t from, size_t to, const char *v, size_t vlen, uint32_t kind, memo_slot_t **slots,
-                       size_t *n, size_t *cap)
+static void add_slot(rewrite_t *self, size_t off, uint32_t kind)
 {
-    const char *p = self->out + from, *end = self->out + to;
-    while (vlen != 0 && (p = memmem(p, (size_t)(end - p), v, vlen)) != NULL) {
-        if (*n == *cap) {
-            memo_slot_t *grown = h2o_mem_alloc_pool(&self->req->pool, sizeof(**slots) * (*cap = *cap * 2 + 64));
-            if (*n != 0)
-                memcpy(grown, *slots, sizeof(**slots) * *n);
-            *slots = grown;
-        }
-        (*slots)[(*n)++] = (memo_slot_t){(uint32_t)(p - self->out), kind};
-        p += vlen;
+    if (self->rec_num_slots == self->rec_slots_cap) {
+        size_t cap = self->rec_slots_cap * 2 + 64;
+        memo_slot_t *grown = h2o_mem_alloc_pool(&self->req->pool, sizeof(*grown) * cap);
+        if (self->rec_num_slots != 0)
+            memcpy(grown, self->rec_slots, sizeof(*grown) * self->rec_num_slots);
+        self->rec_slots = grown;
+        self->rec_slots_cap = cap;
     }
+    self->rec_slots[self->rec_num_slots++] = (memo_slot_t){(uint32_t)off, kind};
 }
 
-static int slot_cmp(const void *a, const void *b)
+/* out[from, to) is the injected snippet (inject), or a tag the rewriter wrote: its nonce and release token, in order */
+static void rec_slots(rewrite_t *self, size_t from, size_t to, int inject)
 {
-    const memo_slot_t *x = a, *y = b;
-    return x->off < y->off ? -1 : x->off > y->off;
+    if (inject) {
+        add_slot(self, from, SLOT_INJECT);
+        return;
+    }
+    const char *nonce = self->ctx->nonce, *release = self->release;
+    size_t nonce_len = strlen(nonce), release_len = strlen(release);
+    for (const char *p = self->out + from, *end = self->out + to; (p = memchr(p, '"', (size_t)(end - p))) != NULL;) {
+        ++p; /* both are attribute values the rewriter quoted */
+        if ((size_t)(end - p) >= nonce_len + 1 && memcmp(p, nonce, nonce_len) == 0 && p[nonce_len] == '"') {
+            add_slot(self, (size_t)(p - self->out), SLOT_NONCE);
+            p += nonce_len + 1;
+        } else if ((size_t)(end - p) >= release_len + 1 && memcmp(p, release, release_len) == 0 && p[release_len] == '"') {
+            add_slot(self, (size_t)(p - self->out), SLOT_RELEASE);
+            p += release_len + 1;
+        }
+    }
 }
 
 /* the whole page was rewritten and recorded: remember it, unless a snapshot changed meanwhile */
@@ -749,20 +777,8 @@ static void memo_store(rewrite_t *self)
     if (thread_memo == NULL || self->rec_in_len != self->rec_in_cap || gw_snap_generation_load() != self->generation ||
         self->out_len > UINT32_MAX)
         return;
-    /* the slots: the injected snippet first (it holds the nonce and release token too), then, between its copies, the
-     * nonce and the release token (random per response: nowhere else in the output) */
-    memo_slot_t *slots = NULL;
-    size_t n = 0, cap = 0, from = 0, nonce_len = strlen(self->ctx->nonce), release_len = strlen(self->release);
-    find_slots(self, 0, self->out_len, self->inject.base, self->inject.len, SLOT_INJECT, &slots, &n, &cap);
-    size_t injects = n;
-    for (size_t i = 0; i <= injects; ++i) {
-        size_t to = i != injects ? slots[i].off : self->out_len;
-        find_slots(self, from, to, self->ctx->nonce, nonce_len, SLOT_NONCE, &slots, &n, &cap);
-        find_slots(self, from, to, self->release, release_len, SLOT_RELEASE, &slots, &n, &cap);
-        if (i != injects)
-            from = slots[i].off + self->inject.len;
-    }
-    qsort(slots, n, sizeof(*slots), slot_cmp);
+    const memo_slot_t *slots = self->rec_slots;
+    size_t n = self->rec_num_slots, nonce_len = strlen(self->ctx->nonce), release_len = strlen(self->release);
     size_t num_counts = 0;
     for (size_t i = 0; i != NUM_COUNTERS; ++i)
         num_counts += self->rec_counts[i] != 0;
@@ -788,8 +804,13 @@ static void memo_store(rewrite_t *self)
         memcpy(d, self->rec_seen, self->rec_seen_len);
     const void *parts[4] = {self->key.base, self->rec_in, self->out, a};
     size_t lens[4] = {self->key.len, self->rec_in_len, self->out_len, aux_len};
-    if (gw_memo_put(thread_memo, self->generation, parts, lens, 4) == 0)
+    /* the page this one replaces under the key (it was not the same bytes, or this one would have been a hit) */
+    gw_memo_entry_t *old = gw_memo_find(thread_memo, self->generation, self->key.base, self->key.len), *e;
+    uint32_t changes = old != NULL ? old->changes + 1 : 0;
+    if ((e = gw_memo_put(thread_memo, self->generation, parts, lens, 4)) != NULL) {
+        e->changes = changes;
         GW_COUNT(html_memo_stored);
+    }
 }
 
 /* answers from the remembered page: its output with this response's values in the slots; its side effects again */
@@ -836,6 +857,7 @@ static void memo_send(rewrite_t *self, h2o_req_t *req, h2o_send_state_t state)
         gw_trackers_seen(s + sizeof(m), m.host_len, req->path_normalized.base, req->path_normalized.len, m.cat, m.action);
         s += sizeof(m) + m.host_len;
     }
+    e->changes = 0;
     gw_memo_unpin(e);
     self->hit = NULL;
     GW_COUNT(html_memo_hits);
@@ -1120,12 +1142,16 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     if (thread_memo != NULL && content_length != SIZE_MAX && content_length <= gw_memo_max_entry(thread_memo) / 2) {
         self->generation = gw_snap_generation_load();
         self->key = memo_key(self, is_html(req) == 2);
-        self->recording = 1;
-        self->rec_in = h2o_mem_alloc_pool(&req->pool, content_length + 1);
-        self->rec_in_cap = content_length;
-        self->rec_counts = h2o_mem_alloc_pool(&req->pool, NUM_COUNTERS * sizeof(uint64_t));
-        memset(self->rec_counts, 0, NUM_COUNTERS * sizeof(uint64_t));
         gw_memo_entry_t *e = gw_memo_find(thread_memo, self->generation, self->key.base, self->key.len);
+        /* a page that came back different the last MEMO_VOLATILE times (a clock or a token in it) is recorded only every
+         * 16th time: recording costs a miss ~15% more */
+        if (e == NULL || e->changes < MEMO_VOLATILE || (++e->skips & 15) == 0) {
+            self->recording = 1;
+            self->rec_in = h2o_mem_alloc_pool(&req->pool, content_length + 1);
+            self->rec_in_cap = content_length;
+            self->rec_counts = h2o_mem_alloc_pool(&req->pool, NUM_COUNTERS * sizeof(uint64_t));
+            memset(self->rec_counts, 0, NUM_COUNTERS * sizeof(uint64_t));
+        }
         if (e != NULL && e->part_len[1] == content_length) {
             gw_memo_pin(e);
             self->hit = e;
@@ -1148,6 +1174,7 @@ static void on_thread_init(h2o_context_t *ctx, size_t index)
 int gw_rewrite_init(void)
 {
     callbacks.emit = emit;
+    callbacks.emit_tag = emit_tag;
     callbacks.on_tag = on_tag;
     /* the elements on_tag looks at (the others go out untouched without a call) */
     callbacks.on_tag_ids = 1ull << GW_HTML_TAG_SCRIPT | 1ull << GW_HTML_TAG_IFRAME | 1ull << GW_HTML_TAG_IMG | 1ull << GW_HTML_TAG_LINK |

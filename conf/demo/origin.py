@@ -401,7 +401,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     page = f.read()
             hdrs = [("Vary", "Accept-Encoding")] + extra
             if self.accepts_gzip():
-                page = gzip.compress(page)
+                page = gzip.compress(page, mtime=0)
                 hdrs.insert(0, ("Content-Encoding", "gzip"))
             self.send(200, page, "text/html; charset=utf-8", hdrs)
         elif name == "encoded-html":
@@ -411,7 +411,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             for coding in ("br", "zstd", "deflate", "gzip"):
                 if coding in offered:
                     page = {"br": b"\x1b\x00stand-in br bytes", "zstd": b"\x28\xb5\x2f\xfdstand-in zstd bytes",
-                            "deflate": zlib.compress(page), "gzip": gzip.compress(page)}[coding]
+                            "deflate": zlib.compress(page), "gzip": gzip.compress(page, mtime=0)}[coding]
                     hdrs.insert(0, ("Content-Encoding", coding))
                     break
             self.send(200, page, "text/html; charset=utf-8", hdrs)

@@ -327,6 +327,26 @@ class MemoTest(GatewayTestCase):
         self.assertIn('data-cg-src="%s"' % GTAG, pages["tracker"])
         self.assertIn('src="%s"' % harmless, pages["harmless"])
 
+    def test_page_that_changes_every_time_is_recorded_now_and_then(self):
+        # a clock in the page: every answer different; after three changes in a row the worker stops paying for
+        # recording it (every 16th still is), and every answer is still rewritten like the fresh gateway's
+        path = "/__origin/html/clock?file=pages/base.html&tail="
+        stored = metric(self.gw, "cg_html_memo_stored_total")
+        for i in range(12):
+            tail = urllib.parse.quote("<!--%04d-->" % i)
+            a, _ = self.normalised(curl(self.gw.url(path + tail)))
+            f, _ = self.normalised(curl(self.fresh.url(path + tail)))
+            self.assertEqual(a, f, i)
+            self.assertIn("<!--%04d-->" % i, a)
+        self.assertEqual(metric(self.gw, "cg_html_memo_stored_total") - stored, 4, "recorded: the first and three changes")
+        # the last page recorded comes back: answered from the memo, and recording resumes
+        h = self.hits()
+        self.normalised(curl(self.gw.url(path + urllib.parse.quote("<!--0003-->"))))
+        self.assertEqual(self.hits(), h + 1)
+        stored = metric(self.gw, "cg_html_memo_stored_total")
+        self.normalised(curl(self.gw.url(path + urllib.parse.quote("<!--0099-->"))))
+        self.assertEqual(metric(self.gw, "cg_html_memo_stored_total"), stored + 1)
+
     def test_list_change_applies_to_the_next_page(self):
         path = "/__origin/html/list?file=pages/media.html"
         page = self.twice_and_fresh(path)

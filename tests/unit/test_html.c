@@ -910,6 +910,66 @@ test_nonce_and_insert(void **state)
     rec_free(&r);
 }
 
+/* emit_tag: the tags the rewriter wrote, as ranges of the output */
+static size_t tag_ranges[4096][2], num_tag_ranges;
+
+static void
+emit_tag_probe(void *ctx, const char *p, size_t n)
+{
+    policy_t *pol = ctx;
+    assert_true(num_tag_ranges < sizeof(tag_ranges) / sizeof(tag_ranges[0]));
+    tag_ranges[num_tag_ranges][0] = pol->len;
+    tag_ranges[num_tag_ranges++][1] = pol->len + n;
+    policy_emit(ctx, p, n);
+}
+
+/* With emit_tag set the output is the same, and every nonce it holds outside the injected snippet lies in a tag that
+ * went to emit_tag (what the memo in gateway/rewrite.c relies on to find them), fed whole and byte by byte. */
+static void
+test_emit_tag(void **state)
+{
+    (void)state;
+    size_t len;
+    char *in = slurp("tests/data/rewriter/tracker_page/input.html", &len);
+    assert_non_null(in);
+    gw_html_cb_t cb = policy_cb;
+    cb.emit_tag = emit_tag_probe;
+    for (int bytewise = 0; bytewise != 2; ++bytewise) {
+        policy_t plain = {0}, tagged = {0};
+        for (int with = 0; with != 2; ++with) {
+            gw_html_t *h = gw_html_new(65536, with ? &cb : &policy_cb, with ? &tagged : &plain);
+            assert_non_null(h);
+            policy_attach(h);
+            num_tag_ranges = 0;
+            for (size_t at = 0; at < len; at += bytewise ? 1 : len)
+                assert_int_equal(gw_html_write(h, in + at, bytewise ? 1 : len), 0);
+            assert_int_equal(gw_html_end(h), 0);
+            gw_html_free(h);
+        }
+        assert_int_equal(plain.len, tagged.len);
+        assert_memory_equal(plain.out, tagged.out, plain.len);
+        size_t nonces = 0, nlen = strlen(POLICY_NONCE), slen = strlen(POLICY_SNIPPET);
+        const char *snippet = memmem(tagged.out, tagged.len, POLICY_SNIPPET, slen);
+        assert_non_null(snippet);
+        for (const char *p = tagged.out; (p = memmem(p, tagged.len - (size_t)(p - tagged.out), POLICY_NONCE, nlen)) != NULL;
+             p += nlen) {
+            size_t off = (size_t)(p - tagged.out), in_tag = 0;
+            if (p >= snippet && p < snippet + slen)
+                continue;
+            for (size_t i = 0; i != num_tag_ranges; ++i)
+                in_tag |= tag_ranges[i][0] <= off && off + nlen <= tag_ranges[i][1];
+            assert_true(in_tag);
+            ++nonces;
+        }
+        assert_true(nonces >= 10); /* the page's scripts and styles */
+        for (size_t i = 0; i != num_tag_ranges; ++i)
+            assert_int_equal(tagged.out[tag_ranges[i][0]], '<');
+        free(plain.out);
+        free(tagged.out);
+    }
+    free(in);
+}
+
 typedef struct st_probe_t {
     int calls;
     const char *p;
@@ -1015,6 +1075,7 @@ main(void)
         cmocka_unit_test(test_overflow),
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_nonce_and_insert),
+        cmocka_unit_test(test_emit_tag),
         cmocka_unit_test(test_offsets_and_zero_copy),
         cmocka_unit_test(test_life_cycle),
     };
