@@ -82,6 +82,9 @@ class Processes {
     async start() {
         this.originPort = await freePort();
         this.gwPort = await freePort();
+        this.adminPort = await freePort();
+        this.adminToken = require('crypto').randomBytes(16).toString('hex');
+        fs.writeFileSync(path.join(this.tmp, 'admin-tokens'), `browser:${this.adminToken}\n`, { mode: 0o600 });
         this.originLog = path.join(this.tmp, 'origin.log');
         this.origin = cp.spawn('python3', [path.join(REPO, 'conf', 'demo', 'origin.py'), '--host', '127.0.0.1', '--port',
                                            String(this.originPort), '--log', this.originLog, '--site', path.join(HERE, 'site')],
@@ -90,6 +93,7 @@ class Processes {
             listen: [{ host: '127.0.0.1', port: this.gwPort }],
             upstream: `http://127.0.0.1:${this.originPort}`,
             threads: 2,
+            admin: { listen: { host: '127.0.0.1', port: this.adminPort }, tokens_file: 'admin-tokens' },
             log: { access: 'access.log', error: 'error.log', level: 'info' },
             secrets_file: 'secrets.json',
             store: { sqlite: 'consent.db' },
@@ -137,6 +141,12 @@ class Processes {
     }
     reached(part) {
         return this.requests().filter((r) => r.path.includes(part));
+    }
+    /* a counter from /admin/metrics */
+    async metric(name) {
+        const res = await fetch(`http://127.0.0.1:${this.adminPort}/admin/metrics`, { headers: { Authorization: `Bearer ${this.adminToken}` } });
+        const m = (await res.text()).match(new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\d+)$`, 'm'));
+        return m ? Number(m[1]) : null;
     }
     /* SIGTERM both; returns an error text for the gateway, or null */
     async stop() {
@@ -309,6 +319,24 @@ test('preference centre: analytics off removes its cookies and stops its beacons
     eq(await p.getByRole('status').innerText(), EN['pc.withdrawn'], 'withdrawn message');
     const left = await cookieNames(p);
     assert(!left.includes('_fbp') && !left.includes('lang'), `cookies left after withdrawal: ${left}`);
+});
+
+test('a page answered from a remembered rewrite: its own nonce and release token; consent releases its trackers', async () => {
+    const p = await page();
+    await p.goto(P.url('/'));
+    const before = await P.metric('cg_html_memo_hits_total');
+    let res;
+    for (let i = 0; i < 8 && (await P.metric('cg_html_memo_hits_total')) === before; ++i)
+        res = await p.reload(); /* two worker threads: until a reload meets the one that remembers the page */
+    assert((await P.metric('cg_html_memo_hits_total')) > before, 'no reload was answered from a remembered rewrite');
+    const nonce = (res.headers()['content-security-policy'] || '').match(/'nonce-([^']+)'/)[1];
+    eq(await p.evaluate(() => document.querySelector('script[src="/__consent/banner.js"]').nonce), nonce, 'banner nonce vs CSP');
+    eq(await markers(p), { tracker: false, ads: false, inline: false }, 'tracker scripts ran before consent');
+    await dialog(p).waitFor({ state: 'visible' });
+    await button(p, 'banner.accept_all').click();
+    await p.waitForFunction(() => window.__trackerRan && window.__adsRan && window.__inlineTrackerRan);
+    eq(await p.evaluate(() => document.querySelector('script[src$="/assets/tracker.js"]').nonce), nonce, 'released script nonce');
+    eq(await p.evaluate(() => window.__fakeRan), undefined, 'imitated inert tags were turned on by consent');
 });
 
 test('markup read as the browser reads it: a tracker after <svg><style><p> or <noscript><script></noscript> is held back', async () => {
