@@ -623,19 +623,26 @@ static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t 
     return GW_HTML_KEEP;
 }
 
-/* room for n more output bytes; a bigger block comes from the pool (the old one is released with the request) */
+/* buf (used bytes of *cap, first: the first block's size) with room for n more; a bigger block comes from the pool,
+ * the old one is released with the request */
+static void *pool_room(h2o_req_t *req, void *buf, size_t used, size_t *cap, size_t n, size_t first)
+{
+    if (*cap - used >= n)
+        return buf;
+    size_t c = *cap != 0 ? *cap : first;
+    while (c - used < n)
+        c *= 2;
+    char *p = h2o_mem_alloc_pool(&req->pool, c);
+    if (used != 0)
+        memcpy(p, buf, used);
+    *cap = c;
+    return p;
+}
+
+/* room for n more output bytes */
 static void out_reserve(rewrite_t *self, size_t n)
 {
-    if (self->out_cap - self->out_len >= n)
-        return;
-    size_t cap = self->out_cap != 0 ? self->out_cap : 16384;
-    while (cap - self->out_len < n)
-        cap *= 2;
-    char *p = h2o_mem_alloc_pool(&self->req->pool, cap);
-    if (self->out_len != 0)
-        memcpy(p, self->out, self->out_len);
-    self->out = p;
-    self->out_cap = cap;
+    self->out = pool_room(self->req, self->out, self->out_len, &self->out_cap, n, 16384);
 }
 
 static void rec_slots(rewrite_t *self, size_t from, size_t to, int inject);
@@ -721,16 +728,7 @@ static void seen(rewrite_t *self, const char *host, size_t host_len, int cat, in
         rec_stop(self);
         return;
     }
-    if (self->rec_seen_cap - self->rec_seen_len < need) {
-        size_t cap = self->rec_seen_cap != 0 ? self->rec_seen_cap * 2 : 1024;
-        while (cap - self->rec_seen_len < need)
-            cap *= 2;
-        char *p = h2o_mem_alloc_pool(&self->req->pool, cap);
-        if (self->rec_seen_len != 0)
-            memcpy(p, self->rec_seen, self->rec_seen_len);
-        self->rec_seen = p;
-        self->rec_seen_cap = cap;
-    }
+    self->rec_seen = pool_room(self->req, self->rec_seen, self->rec_seen_len, &self->rec_seen_cap, need, 1024);
     memo_seen_t m = {(uint8_t)cat, (uint8_t)action, (uint16_t)host_len};
     memcpy(self->rec_seen + self->rec_seen_len, &m, sizeof(m));
     memcpy(self->rec_seen + self->rec_seen_len + sizeof(m), host, host_len);
@@ -739,14 +737,10 @@ static void seen(rewrite_t *self, const char *host, size_t host_len, int cat, in
 
 static void add_slot(rewrite_t *self, size_t off, uint32_t kind)
 {
-    if (self->rec_num_slots == self->rec_slots_cap) {
-        size_t cap = self->rec_slots_cap * 2 + 64;
-        memo_slot_t *grown = h2o_mem_alloc_pool(&self->req->pool, sizeof(*grown) * cap);
-        if (self->rec_num_slots != 0)
-            memcpy(grown, self->rec_slots, sizeof(*grown) * self->rec_num_slots);
-        self->rec_slots = grown;
-        self->rec_slots_cap = cap;
-    }
+    size_t bytes = self->rec_slots_cap * sizeof(memo_slot_t);
+    self->rec_slots = pool_room(self->req, self->rec_slots, self->rec_num_slots * sizeof(memo_slot_t), &bytes, sizeof(memo_slot_t),
+                                64 * sizeof(memo_slot_t));
+    self->rec_slots_cap = bytes / sizeof(memo_slot_t);
     self->rec_slots[self->rec_num_slots++] = (memo_slot_t){(uint32_t)off, kind};
 }
 
