@@ -60,7 +60,7 @@ gw_memo_find(gw_memo_t *m, uint64_t generation, const void *key, size_t key_len)
     uint64_t h = gw_memo_hash(key, key_len);
     for (size_t i = 0; i != m->count; ++i) {
         gw_memo_entry_t *e = at(m, i);
-        if (e->hash == h && e->generation == generation && !e->dead && e->part_len[0] == key_len &&
+        if (e->hash == h && e->generation == generation && !e->dead && !e->pending && e->part_len[0] == key_len &&
             memcmp(gw_memo_part(m, e, 0), key, key_len) == 0)
             return e;
     }
@@ -114,33 +114,78 @@ gw_memo_count(const gw_memo_t *m)
 }
 
 gw_memo_entry_t *
+gw_memo_reserve(gw_memo_t *m, size_t size)
+{
+    size_t off;
+    size = ALIGN8(size);
+    if (size > gw_memo_max_entry(m) || make_room(m, size, &off) != 0)
+        return NULL;
+    gw_memo_entry_t *e = at(m, m->count);
+    *e = (gw_memo_entry_t){.off = off, .size = size, .pins = 1, .pending = 1};
+    ++m->count;
+    m->head = off + size;
+    return e;
+}
+
+/* e's block ends at head and nothing was reserved after it: its unused end (or all of it) goes back */
+static int
+is_newest(gw_memo_t *m, gw_memo_entry_t *e)
+{
+    return m->count != 0 && at(m, m->count - 1) == e && m->head == e->off + e->size;
+}
+
+void
+gw_memo_commit(gw_memo_t *m, gw_memo_entry_t *e, uint64_t generation, const size_t part_off[], const size_t part_len[],
+               size_t num_parts, size_t used)
+{
+    const char *key = m->arena + e->off + part_off[0];
+    gw_memo_entry_t *old = gw_memo_find(m, generation, key, part_len[0]);
+    if (old != NULL)
+        old->dead = 1;
+    e->hash = gw_memo_hash(key, part_len[0]);
+    e->generation = generation;
+    for (size_t i = 0; i != GW_MEMO_PARTS; ++i) {
+        e->part_off[i] = i < num_parts ? part_off[i] : 0;
+        e->part_len[i] = i < num_parts ? part_len[i] : 0;
+    }
+    if (is_newest(m, e) && ALIGN8(used) < e->size) {
+        e->size = ALIGN8(used);
+        m->head = e->off + e->size;
+    }
+    e->pending = 0;
+    --e->pins;
+}
+
+void
+gw_memo_abandon(gw_memo_t *m, gw_memo_entry_t *e)
+{
+    e->pending = 0;
+    e->dead = 1;
+    --e->pins;
+    if (is_newest(m, e) && e->pins == 0) {
+        --m->count;
+        m->head = e->off;
+    }
+}
+
+gw_memo_entry_t *
 gw_memo_put(gw_memo_t *m, uint64_t generation, const void *const parts[], const size_t lens[], size_t num_parts)
 {
-    gw_memo_entry_t e = {.generation = generation};
-    size_t size = 0, off;
+    size_t off[GW_MEMO_PARTS], size = 0;
     if (num_parts == 0 || num_parts > GW_MEMO_PARTS)
         return NULL;
     for (size_t i = 0; i != num_parts; ++i) {
         if (lens[i] > m->size)
             return NULL;
-        e.part_off[i] = size;
-        e.part_len[i] = lens[i];
+        off[i] = size;
         size += ALIGN8(lens[i]);
     }
-    if (size > gw_memo_max_entry(m) || make_room(m, size, &off) != 0)
+    gw_memo_entry_t *e = gw_memo_reserve(m, size);
+    if (e == NULL)
         return NULL;
-    gw_memo_entry_t *old = gw_memo_find(m, generation, parts[0], lens[0]);
-    if (old != NULL)
-        old->dead = 1;
-    e.hash = gw_memo_hash(parts[0], lens[0]);
-    e.off = off;
-    e.size = size;
     for (size_t i = 0; i != num_parts; ++i)
         if (lens[i] != 0)
-            memcpy(m->arena + off + e.part_off[i], parts[i], lens[i]);
-    gw_memo_entry_t *stored = at(m, m->count);
-    *stored = e;
-    ++m->count;
-    m->head = off + size;
-    return stored;
+            memcpy(gw_memo_block(m, e) + off[i], parts[i], lens[i]);
+    gw_memo_commit(m, e, generation, off, lens, num_parts, size);
+    return e;
 }

@@ -31,7 +31,8 @@ typedef struct st_gw_memo_entry_t {
     size_t off, size;                                        /* its block in the arena */
     size_t part_off[GW_MEMO_PARTS], part_len[GW_MEMO_PARTS]; /* inside the block; part 0 is the key */
     unsigned pins;
-    int dead;                /* replaced: no longer found, evicted in its turn */
+    int dead;                /* replaced or given up: no longer found, evicted in its turn */
+    int pending;             /* reserved, being written: not found until committed */
     uint32_t changes, skips; /* the caller's (rewrite.c: how often the page changed in a row; puts skipped) */
 } gw_memo_entry_t;
 
@@ -56,6 +57,28 @@ gw_memo_unpin(gw_memo_entry_t *e)
 {
     --e->pins;
 }
+
+/*
+ * Reserves a block of `size` bytes for an entry the caller writes in place (gw_memo_block) while its page streams:
+ * pinned and not found until gw_memo_commit, or given up with gw_memo_abandon. NULL when size is over a quarter of
+ * the memo or room could not be made without evicting a pinned entry.
+ */
+gw_memo_entry_t *gw_memo_reserve(gw_memo_t *m, size_t size);
+
+/* the block of an entry (reserved or not) */
+static inline char *gw_memo_block(gw_memo_t *m, gw_memo_entry_t *e);
+
+/*
+ * Makes a reserved entry found: its parts lie at part_off[] (8-byte aligned, part 0 the key) in its block and take
+ * `used` bytes of it; the rest is given back when no block was reserved after it. An older entry with the same key
+ * and generation is dropped. Drops the reservation's pin (pins the caller added stay).
+ */
+void gw_memo_commit(gw_memo_t *m, gw_memo_entry_t *e, uint64_t generation, const size_t part_off[], const size_t part_len[],
+                    size_t num_parts, size_t used);
+
+/* Gives a reserved entry up: dead, the reservation's pin dropped; its room is given back when no block was reserved
+ * after it. */
+void gw_memo_abandon(gw_memo_t *m, gw_memo_entry_t *e);
 
 /*
  * Stores a new entry: parts[0] (the key) and the others, copied into the arena. An older entry with the same key
@@ -87,6 +110,12 @@ static inline const char *
 gw_memo_part(const gw_memo_t *m, const gw_memo_entry_t *e, size_t i)
 {
     return m->arena + e->off + e->part_off[i];
+}
+
+static inline char *
+gw_memo_block(gw_memo_t *m, gw_memo_entry_t *e)
+{
+    return m->arena + e->off;
 }
 
 #endif

@@ -14,8 +14,8 @@
  *
  * Pages this thread rewrote before are remembered (memo.h; "remembered pages" below): a response
  * with a Content-Length is first compared with the remembered body of its key and, while it is the
- * same, answered from the remembered output. Such a response, and one being recorded, keeps its body
- * and its whole output (at most an eighth and a quarter of html.memo_kb) instead of one chunk's.
+ * same, answered from the remembered output, handed on as slices of it. A page being recorded is
+ * written into the thread's memo as it streams. Neither takes request memory in proportion to the page.
  */
 #include <string.h>
 #include "abp.h"
@@ -64,12 +64,13 @@ typedef struct st_rewrite_t {
     uint64_t generation;  /* the snapshot generation at the start */
     gw_memo_entry_t *hit; /* pinned while the body so far is the same bytes as this remembered page's */
     size_t matched;       /* ... that many */
-    /* recording (the whole output stays in out, handed on from `sent`): the body as it came, the counters the rewriting
-     * moved, the tracker sightings it reported */
+    /* recording: the page is written into a reserved memo entry as it streams (key, the body as it came, the output
+     * after it, then aux), with the counters the rewriting moved and the tracker sightings it reported */
     int recording;
-    size_t sent;
-    char *rec_in;
-    size_t rec_in_len, rec_in_cap;
+    gw_memo_entry_t *rec; /* the reservation */
+    size_t rec_in_off, rec_in_len, rec_in_cap;
+    size_t rec_out_off, rec_out_len;
+    size_t out_base; /* output bytes handed on before out[0] (slots are offsets into the whole output) */
     uint64_t *rec_counts;
     char *rec_seen;
     size_t rec_seen_len, rec_seen_cap;
@@ -674,8 +675,9 @@ static void emit_tag(void *_self, const char *p, size_t n)
  * generation, is answered from that rewrite: its output with this response's nonce, release token and injected
  * state put where that response had its own, and the counters and tracker sightings it reported reported again.
  * Only responses with a Content-Length are looked up (the answer waits for the whole body, which such a response
- * has in one go) and recorded (the body is kept as it comes). An entry: the key, the body, the output, and `aux`:
- * a memo_aux_t, its slots, its counter moves, then its sightings (memo_seen_t + host).
+ * has in one go) and recorded (room for the body is reserved in the memo, gw_memo_reserve, and it is written there
+ * as it comes, the output after it). An entry: the key, the body, the output, and `aux`: a memo_aux_t, its slots,
+ * its counter moves, then its sightings (memo_seen_t + host).
  */
 enum { SLOT_NONCE, SLOT_RELEASE, SLOT_INJECT };
 #define NUM_COUNTERS (sizeof(gw_metrics_t) / sizeof(uint64_t))
@@ -715,6 +717,10 @@ static h2o_iovec_t memo_key(rewrite_t *self, int xml)
 
 static void rec_stop(rewrite_t *self)
 {
+    if (self->rec != NULL) {
+        gw_memo_abandon(thread_memo, self->rec);
+        self->rec = NULL;
+    }
     self->recording = 0;
 }
 
@@ -737,6 +743,7 @@ static void seen(rewrite_t *self, const char *host, size_t host_len, int cat, in
 
 static void add_slot(rewrite_t *self, size_t off, uint32_t kind)
 {
+    off += self->out_base;
     size_t bytes = self->rec_slots_cap * sizeof(memo_slot_t);
     self->rec_slots = pool_room(self->req, self->rec_slots, self->rec_num_slots * sizeof(memo_slot_t), &bytes, sizeof(memo_slot_t),
                                 64 * sizeof(memo_slot_t));
@@ -765,15 +772,12 @@ static void rec_slots(rewrite_t *self, size_t from, size_t to, int inject)
     }
 }
 
-/* the whole page was rewritten and recorded: remember it, unless a snapshot changed meanwhile */
+/* the whole page was rewritten and recorded: its aux after the output, and the entry committed (found from now on),
+ * unless a snapshot changed meanwhile */
 static void memo_store(rewrite_t *self)
 {
-    if (thread_memo == NULL || self->rec_in_len != self->rec_in_cap || gw_snap_generation_load() != self->generation ||
-        self->out_len > UINT32_MAX)
-        return;
-    const memo_slot_t *slots = self->rec_slots;
-    size_t n = self->rec_num_slots, nonce_len = strlen(self->ctx->nonce), release_len = strlen(self->release);
-    size_t num_counts = 0;
+    gw_memo_entry_t *e = self->rec;
+    size_t n = self->rec_num_slots, nonce_len = strlen(self->ctx->nonce), release_len = strlen(self->release), num_counts = 0;
     for (size_t i = 0; i != NUM_COUNTERS; ++i)
         num_counts += self->rec_counts[i] != 0;
     memo_aux_t aux = {(uint32_t)n, (uint32_t)num_counts, 0, (uint32_t)self->inject.len, (uint32_t)nonce_len, (uint32_t)release_len};
@@ -782,11 +786,18 @@ static void memo_store(rewrite_t *self)
         memcpy(&m, self->rec_seen + i, sizeof(m));
         i += sizeof(m) + m.host_len;
     }
-    size_t aux_len = sizeof(aux) + n * sizeof(memo_slot_t) + num_counts * sizeof(memo_count_t) + self->rec_seen_len;
-    char *a = h2o_mem_alloc_pool(&self->req->pool, aux_len), *d = a;
+    size_t aux_off = self->rec_out_off + ((self->rec_out_len + 7) & ~(size_t)7),
+           aux_len = sizeof(aux) + n * sizeof(memo_slot_t) + num_counts * sizeof(memo_count_t) + self->rec_seen_len;
+    if (self->rec_in_len != self->rec_in_cap || gw_snap_generation_load() != self->generation || self->rec_out_len > UINT32_MAX ||
+        aux_len > e->size - aux_off) {
+        rec_stop(self);
+        return;
+    }
+    char *d = gw_memo_block(thread_memo, e) + aux_off;
     memcpy(d, &aux, sizeof(aux));
     d += sizeof(aux);
-    memcpy(d, slots, n * sizeof(memo_slot_t));
+    if (n != 0)
+        memcpy(d, self->rec_slots, n * sizeof(memo_slot_t));
     d += n * sizeof(memo_slot_t);
     for (size_t i = 0; i != NUM_COUNTERS; ++i)
         if (self->rec_counts[i] != 0) {
@@ -796,52 +807,50 @@ static void memo_store(rewrite_t *self)
         }
     if (self->rec_seen_len != 0)
         memcpy(d, self->rec_seen, self->rec_seen_len);
-    const void *parts[4] = {self->key.base, self->rec_in, self->out, a};
-    size_t lens[4] = {self->key.len, self->rec_in_len, self->out_len, aux_len};
     /* the page this one replaces under the key (it was not the same bytes, or this one would have been a hit) */
-    gw_memo_entry_t *old = gw_memo_find(thread_memo, self->generation, self->key.base, self->key.len), *e;
+    gw_memo_entry_t *old = gw_memo_find(thread_memo, self->generation, self->key.base, self->key.len);
     uint32_t changes = old != NULL ? old->changes + 1 : 0;
-    if ((e = gw_memo_put(thread_memo, self->generation, parts, lens, 4)) != NULL) {
-        e->changes = changes;
-        GW_COUNT(html_memo_stored);
-    }
+    size_t offs[4] = {0, self->rec_in_off, self->rec_out_off, aux_off}, lens[4] = {self->key.len, self->rec_in_len, self->rec_out_len, aux_len};
+    gw_memo_commit(thread_memo, e, self->generation, offs, lens, 4, aux_off + aux_len);
+    e->changes = changes;
+    self->rec = NULL;
+    self->recording = 0;
+    GW_COUNT(html_memo_stored);
 }
 
-/* answers from the remembered page: its output with this response's values in the slots; its side effects again */
+/* answers from the remembered page: its output, this response's values in the slots, handed on as slices of the
+ * entry (pinned until the request is disposed); its side effects again */
 static void memo_send(rewrite_t *self, h2o_req_t *req, h2o_send_state_t state)
 {
     gw_memo_entry_t *e = self->hit;
     const char *out = gw_memo_part(thread_memo, e, 2), *p = gw_memo_part(thread_memo, e, 3);
-    size_t out_len = e->part_len[2];
+    size_t out_len = e->part_len[2], n = 0, at = 0;
     memo_aux_t aux;
     memcpy(&aux, p, sizeof(aux));
     const memo_slot_t *slots = (const memo_slot_t *)(p + sizeof(aux));
     const memo_count_t *counts = (const memo_count_t *)(slots + aux.num_slots);
     const char *s = (const char *)(counts + aux.num_counts);
-    size_t injects = 0;
-    for (size_t i = 0; i != aux.num_slots; ++i)
-        injects += slots[i].kind == SLOT_INJECT;
-    char *buf = h2o_mem_alloc_pool(&req->pool, out_len - injects * aux.inject_len + injects * self->inject.len + 1), *d = buf;
-    size_t at = 0;
+    h2o_iovec_t *v = h2o_mem_alloc_pool(&req->pool, sizeof(*v) * (2 * aux.num_slots + 1));
     for (size_t i = 0; i != aux.num_slots; ++i) {
-        memcpy(d, out + at, slots[i].off - at);
-        d += slots[i].off - at;
+        if (slots[i].off != at)
+            v[n++] = h2o_iovec_init(out + at, slots[i].off - at);
         switch (slots[i].kind) {
         case SLOT_NONCE:
-            d = put(d, self->ctx->nonce, aux.nonce_len);
+            v[n++] = h2o_iovec_init(self->ctx->nonce, aux.nonce_len);
             at = slots[i].off + aux.nonce_len;
             break;
         case SLOT_RELEASE:
-            d = put(d, self->release, aux.release_len);
+            v[n++] = h2o_iovec_init(self->release, aux.release_len);
             at = slots[i].off + aux.release_len;
             break;
         default:
-            d = put(d, self->inject.base, self->inject.len);
+            v[n++] = self->inject;
             at = slots[i].off + aux.inject_len;
             break;
         }
     }
-    d = put(d, out + at, out_len - at);
+    if (at != out_len)
+        v[n++] = h2o_iovec_init(out + at, out_len - at);
     if (gw_metrics != NULL)
         for (size_t i = 0; i != aux.num_counts; ++i)
             gw_metrics_add((uint64_t *)gw_metrics + counts[i].index, counts[i].n);
@@ -852,21 +861,21 @@ static void memo_send(rewrite_t *self, h2o_req_t *req, h2o_send_state_t state)
         s += sizeof(m) + m.host_len;
     }
     e->changes = 0;
-    gw_memo_unpin(e);
-    self->hit = NULL;
+    rec_stop(self); /* the room reserved in case the body turned out different */
     GW_COUNT(html_memo_hits);
-    h2o_iovec_t o = h2o_iovec_init(buf, (size_t)(d - buf));
-    h2o_ostream_send_next(&self->super, req, &o, 1, state);
+    h2o_ostream_send_next(&self->super, req, v, n, state);
 }
 
-/* the request went away with the remembered page still pinned */
-static void on_pin_dispose(void *p)
+/* the request is disposed: the remembered page it was compared with or answered from is unpinned, a recording that
+ * did not finish is given up */
+static void on_memo_dispose(void *p)
 {
     rewrite_t *self = *(rewrite_t **)p;
     if (self->hit != NULL) {
         gw_memo_unpin(self->hit);
         self->hit = NULL;
     }
+    rec_stop(self);
 }
 
 /* --- the ostream ---------------------------------------------------------------------------- */
@@ -910,13 +919,32 @@ static void feed(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_sta
             self->rec_counts[i] += ((uint64_t *)gw_metrics)[i] - before[i];
 }
 
+/* reserves the entry this page is written into as it streams: the key, the body, then room for an output half as
+ * big again as the body and for aux */
+static void rec_start(rewrite_t *self, size_t content_length)
+{
+    size_t key_room = (self->key.len + 7) & ~(size_t)7, in_room = (content_length + 7) & ~(size_t)7,
+           out_room = content_length + content_length / 2 + self->inject.len + 16384, aux_room = 4096 + content_length / 8;
+    gw_memo_entry_t *e = gw_memo_reserve(thread_memo, key_room + in_room + out_room + aux_room);
+    if (e == NULL)
+        return;
+    memcpy(gw_memo_block(thread_memo, e), self->key.base, self->key.len);
+    self->rec = e;
+    self->recording = 1;
+    self->rec_in_off = key_room;
+    self->rec_in_cap = content_length;
+    self->rec_out_off = key_room + in_room;
+    self->rec_counts = h2o_mem_alloc_pool(&self->req->pool, NUM_COUNTERS * sizeof(uint64_t));
+    memset(self->rec_counts, 0, NUM_COUNTERS * sizeof(uint64_t));
+}
+
 static void rec_in(rewrite_t *self, const char *p, size_t n)
 {
     if (n > self->rec_in_cap - self->rec_in_len) {
         rec_stop(self); /* more than the Content-Length said */
         return;
     }
-    memcpy(self->rec_in + self->rec_in_len, p, n);
+    memcpy(gw_memo_block(thread_memo, self->rec) + self->rec_in_off + self->rec_in_len, p, n);
     self->rec_in_len += n;
 }
 
@@ -954,16 +982,16 @@ static int still_same(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_sen
 static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
 {
     rewrite_t *self = (void *)_self;
-    /* the previous output has been sent when we are called again: reuse the buffer (a recording keeps it whole) */
-    if (!self->recording)
-        self->out_len = self->sent = 0;
+    /* the previous output has been sent when we are called again: reuse the buffer */
+    self->out_base += self->out_len;
+    self->out_len = 0;
     if (self->hit != NULL && still_same(self, bufs, bufcnt, state)) {
         if (h2o_send_state_is_in_progress(state)) {
             h2o_iovec_t none = h2o_iovec_init(NULL, 0);
             h2o_ostream_send_next(&self->super, req, &none, 0, state); /* schedules proceed: the next bytes */
-        }
-        else
+        } else {
             memo_send(self, req, state);
+        }
         return;
     }
     if (self->recording) {
@@ -971,12 +999,18 @@ static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, siz
             rec_in(self, bufs[i].base, bufs[i].len);
     }
     feed(self, bufs, bufcnt, state);
-    if (self->recording && self->out_len > gw_memo_max_entry(thread_memo))
-        rec_stop(self); /* too big to remember: from the next call on, the buffer is reused again */
-    if (self->recording && !h2o_send_state_is_in_progress(state))
-        memo_store(self);
-    h2o_iovec_t out = h2o_iovec_init(self->out + self->sent, self->out_len - self->sent);
-    self->sent = self->out_len;
+    if (self->recording) {
+        /* the output after the body in the entry; the room for aux stays after it */
+        if (self->out_len > self->rec->size - self->rec_out_off - self->rec_out_len) {
+            rec_stop(self);
+        } else {
+            memcpy(gw_memo_block(thread_memo, self->rec) + self->rec_out_off + self->rec_out_len, self->out, self->out_len);
+            self->rec_out_len += self->out_len;
+            if (!h2o_send_state_is_in_progress(state))
+                memo_store(self);
+        }
+    }
+    h2o_iovec_t out = h2o_iovec_init(self->out, self->out_len);
     h2o_ostream_send_next(&self->super, req, &out, out.len != 0 ? 1 : 0, state);
 }
 
@@ -1138,20 +1172,18 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         self->key = memo_key(self, is_html(req) == 2);
         gw_memo_entry_t *e = gw_memo_find(thread_memo, self->generation, self->key.base, self->key.len);
         /* a page that came back different the last MEMO_VOLATILE times (a clock or a token in it) is recorded only every
-         * 16th time: recording costs a miss ~15% more */
-        if (e == NULL || e->changes < MEMO_VOLATILE || (++e->skips & 15) == 0) {
-            self->recording = 1;
-            self->rec_in = h2o_mem_alloc_pool(&req->pool, content_length + 1);
-            self->rec_in_cap = content_length;
-            self->rec_counts = h2o_mem_alloc_pool(&req->pool, NUM_COUNTERS * sizeof(uint64_t));
-            memset(self->rec_counts, 0, NUM_COUNTERS * sizeof(uint64_t));
-        }
+         * 16th time */
+        int record = e == NULL || e->changes < MEMO_VOLATILE || (++e->skips & 15) == 0;
         if (e != NULL && e->part_len[1] == content_length) {
-            gw_memo_pin(e);
+            gw_memo_pin(e); /* before the reservation below, which must not evict it */
             self->hit = e;
-            *(rewrite_t **)h2o_mem_alloc_shared(&req->pool, sizeof(rewrite_t *), on_pin_dispose) = self;
-            return;
         }
+        if (record)
+            rec_start(self, content_length);
+        if (self->hit != NULL || self->rec != NULL)
+            *(rewrite_t **)h2o_mem_alloc_shared(&req->pool, sizeof(rewrite_t *), on_memo_dispose) = self;
+        if (self->hit != NULL)
+            return;
     }
     start(self);
 }

@@ -11,6 +11,8 @@
 #include "memo.h"
 
 /* the bytes of part i of version v of key k, n of them: every entry's content can be checked where it lies */
+#define ALIGN8_(n) (((n) + 7) & ~(size_t)7)
+
 static void
 fill(char *p, size_t n, unsigned k, unsigned v, size_t i)
 {
@@ -165,6 +167,60 @@ test_pinned_entry_stays(void **state)
     gw_memo_free(m);
 }
 
+/* an entry written in place: reserved (pinned, not found), committed with the room it used, or abandoned */
+static void
+test_reserve_commit_abandon(void **state)
+{
+    (void)state;
+    gw_memo_t *m = gw_memo_new(8192, 16);
+    gw_memo_entry_t *r = gw_memo_reserve(m, 1500);
+    assert_non_null(r);
+    char *b = gw_memo_block(m, r);
+    memcpy(b, "key-1", 5);
+    fill(b + 8, 300, 1, 1, 1);
+    assert_null(find(m, 3, 1)); /* not found before it is committed */
+    /* while reserved it is pinned: puts that need its room fail, its bytes stay */
+    unsigned failed = 0;
+    for (unsigned k = 2; k != 12; ++k)
+        failed += put(m, 3, k, 1, (size_t[]){0, 1000}, 2) != 0;
+    assert_true(failed > 0);
+    assert_memory_equal(b, "key-1", 5);
+    gw_memo_commit(m, r, 3, (size_t[]){0, 8}, (size_t[]){5, 300}, 2, 308);
+    gw_memo_entry_t *e = find(m, 3, 1);
+    assert_true(e == r && check(m, e, 1, 1, (size_t[]){0, 300}, 2));
+    assert_int_equal(e->pins, 0);
+    gw_memo_free(m);
+
+    /* committed as the newest: the unused end goes back, the next block follows what it used */
+    m = gw_memo_new(8192, 16);
+    r = gw_memo_reserve(m, 1500);
+    memcpy(gw_memo_block(m, r), "key-1", 5);
+    gw_memo_commit(m, r, 3, (size_t[]){0}, (size_t[]){5}, 1, 5);
+    assert_int_equal(r->size, 8);
+    assert_int_equal(put(m, 3, 2, 1, (size_t[]){0, 16}, 2), 0);
+    assert_int_equal(find(m, 3, 2)->off, 8);
+    /* abandoned as the newest: gone and its room back; abandoned under another reservation: dead, never found */
+    size_t count = gw_memo_count(m);
+    r = gw_memo_reserve(m, 1000);
+    gw_memo_abandon(m, r);
+    assert_int_equal(gw_memo_count(m), count);
+    gw_memo_entry_t *a = gw_memo_reserve(m, 1000), *c = gw_memo_reserve(m, 1000);
+    memcpy(gw_memo_block(m, a), "key-9", 5);
+    gw_memo_abandon(m, a);
+    assert_int_equal(gw_memo_count(m), count + 2);
+    assert_null(find(m, 3, 9));
+    memcpy(gw_memo_block(m, c), "key-8", 5);
+    gw_memo_commit(m, c, 3, (size_t[]){0}, (size_t[]){5}, 1, 5);
+    assert_non_null(find(m, 3, 8));
+    /* a commit drops the older entry of the same key */
+    r = gw_memo_reserve(m, 100);
+    memcpy(gw_memo_block(m, r), "key-8", 5);
+    gw_memo_commit(m, r, 3, (size_t[]){0}, (size_t[]){5}, 1, 5);
+    assert_true(find(m, 3, 8) == r && c->dead);
+    assert_null(gw_memo_reserve(m, 4096)); /* over a quarter */
+    gw_memo_free(m);
+}
+
 /* random puts, finds and pins against a model: what is found is the last version put, intact; live blocks never overlap */
 static void
 test_random_against_model(void **state)
@@ -177,6 +233,9 @@ test_random_against_model(void **state)
     gw_memo_entry_t *pins[4] = {NULL};
     unsigned pinned_key[4], pinned_version[4];
     size_t pinned_lens[4][3];
+    gw_memo_entry_t *res[2] = {NULL};
+    unsigned res_key[2], res_version[2];
+    size_t res_lens[2][3];
     uint64_t r = 88172645463325252u, gen = 1;
     size_t stored = 0, found = 0;
     for (unsigned op = 0; op != OPS; ++op) {
@@ -207,6 +266,37 @@ test_random_against_model(void **state)
                 pinned_key[slot] = k, pinned_version[slot] = version[k];
                 memcpy(pinned_lens[slot], lens[k], sizeof(lens[k]));
             }
+        } else if (what == 15 && (r >> 50) % 2 == 0) {
+            /* a page written in place: reserved now, committed (or given up) on a later turn */
+            size_t slot = (r >> 44) % 2;
+            if (res[slot] == NULL) {
+                size_t l[3] = {0, (r >> 8) % 3000, (r >> 20) % 400}, off = ALIGN8_(strlen("key-00")) + 8;
+                if ((res[slot] = gw_memo_reserve(m, off + ALIGN8_(l[1]) + l[2] + 64)) != NULL) {
+                    char *b = gw_memo_block(m, res[slot]);
+                    int n = snprintf(b, 16, "key-%u", k);
+                    fill(b + 16, l[1], k, version[k] + 1000, 1);
+                    fill(b + 16 + ALIGN8_(l[1]), l[2], k, version[k] + 1000, 2);
+                    res_key[slot] = k, res_version[slot] = version[k] + 1000, l[0] = (size_t)n;
+                    memcpy(res_lens[slot], l, sizeof(l));
+                }
+            } else {
+                gw_memo_entry_t *e = res[slot];
+                unsigned rk = res_key[slot];
+                size_t *l = res_lens[slot];
+                /* pinned meanwhile: its bytes are the ones written */
+                size_t offs[3] = {0, 16, 16 + ALIGN8_(l[1])};
+                char buf[4096];
+                fill(buf, l[1], rk, res_version[slot], 1);
+                assert_memory_equal(gw_memo_block(m, e) + 16, buf, l[1]);
+                if ((r >> 30) % 4 != 0) {
+                    gw_memo_commit(m, e, gen, offs, l, 3, offs[2] + l[2]);
+                    version[rk] = res_version[slot];
+                    memcpy(lens[rk], l, sizeof(lens[rk]));
+                } else {
+                    gw_memo_abandon(m, e);
+                }
+                res[slot] = NULL;
+            }
         } else if (op % 1000 == 0) {
             ++gen; /* a snapshot moved: nothing of the old generation is found */
             assert_null(find(m, gen, k));
@@ -234,7 +324,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_put_find_replace),       cmocka_unit_test(test_limits),
         cmocka_unit_test(test_fifo_eviction_and_wrap), cmocka_unit_test(test_pinned_entry_stays),
-        cmocka_unit_test(test_random_against_model),
+        cmocka_unit_test(test_reserve_commit_abandon), cmocka_unit_test(test_random_against_model),
     };
     return cmocka_run_group_tests_name("memo", tests, NULL, NULL);
 }
