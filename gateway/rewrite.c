@@ -63,6 +63,7 @@ typedef struct st_rewrite_t {
     h2o_iovec_t key;
     uint64_t generation;  /* the snapshot generation at the start */
     gw_memo_entry_t *hit; /* pinned while the body so far is the same bytes as this remembered page's */
+    int record_on_change; /* when it turns out another page, record it */
     size_t matched;       /* ... that many */
     /* recording: the page is written into a reserved memo entry as it streams (key, the body as it came, the output
      * after it, then aux), with the counters the rewriting moved and the tracker sightings it reported */
@@ -861,7 +862,6 @@ static void memo_send(rewrite_t *self, h2o_req_t *req, h2o_send_state_t state)
         s += sizeof(m) + m.host_len;
     }
     e->changes = 0;
-    rec_stop(self); /* the room reserved in case the body turned out different */
     GW_COUNT(html_memo_hits);
     h2o_ostream_send_next(&self->super, req, v, n, state);
 }
@@ -966,8 +966,11 @@ static int still_same(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_sen
         self->matched = total;
         return 1;
     }
-    /* another page: rewrite what matched so far, then the rest as it comes */
+    /* another page: rewrite what matched so far, then the rest as it comes (recorded: the candidate, pinned, stays
+     * where it is while the room is made) */
     start(self);
+    if (self->record_on_change)
+        rec_start(self, e->part_len[1]);
     if (self->recording)
         rec_in(self, in, self->matched);
     if (self->matched != 0) {
@@ -1175,11 +1178,14 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
          * 16th time */
         int record = e == NULL || e->changes < MEMO_VOLATILE || (++e->skips & 15) == 0;
         if (e != NULL && e->part_len[1] == content_length) {
-            gw_memo_pin(e); /* before the reservation below, which must not evict it */
+            /* a candidate: compared as the body comes; room to record it is reserved only when it turns out different
+             * (reserving it now would evict other pages to make room for every hit) */
+            gw_memo_pin(e);
             self->hit = e;
-        }
-        if (record)
+            self->record_on_change = record;
+        } else if (record) {
             rec_start(self, content_length);
+        }
         if (self->hit != NULL || self->rec != NULL)
             *(rewrite_t **)h2o_mem_alloc_shared(&req->pool, sizeof(rewrite_t *), on_memo_dispose) = self;
         if (self->hit != NULL)
