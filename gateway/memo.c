@@ -96,6 +96,8 @@ make_room(gw_memo_t *m, size_t size, size_t *off)
         gw_memo_entry_t *oldest = at(m, 0);
         if (oldest->pins != 0)
             return -1;
+        m->used -= oldest->size;
+        m->live -= !oldest->dead && !oldest->pending;
         m->first = (m->first + 1) % m->max_entries;
         --m->count;
     }
@@ -113,6 +115,18 @@ gw_memo_count(const gw_memo_t *m)
     return m->count;
 }
 
+size_t
+gw_memo_live(const gw_memo_t *m)
+{
+    return m->live;
+}
+
+size_t
+gw_memo_used(const gw_memo_t *m)
+{
+    return m->used;
+}
+
 gw_memo_entry_t *
 gw_memo_reserve(gw_memo_t *m, size_t size)
 {
@@ -123,6 +137,7 @@ gw_memo_reserve(gw_memo_t *m, size_t size)
     gw_memo_entry_t *e = at(m, m->count);
     *e = (gw_memo_entry_t){.off = off, .size = size, .pins = 1, .pending = 1};
     ++m->count;
+    m->used += size;
     m->head = off + size;
     return e;
 }
@@ -140,8 +155,10 @@ gw_memo_commit(gw_memo_t *m, gw_memo_entry_t *e, uint64_t generation, const size
 {
     const char *key = m->arena + e->off + part_off[0];
     gw_memo_entry_t *old = gw_memo_find(m, generation, key, part_len[0]);
-    if (old != NULL)
+    if (old != NULL) {
         old->dead = 1;
+        --m->live;
+    }
     e->hash = gw_memo_hash(key, part_len[0]);
     e->generation = generation;
     for (size_t i = 0; i != GW_MEMO_PARTS; ++i) {
@@ -149,11 +166,13 @@ gw_memo_commit(gw_memo_t *m, gw_memo_entry_t *e, uint64_t generation, const size
         e->part_len[i] = i < num_parts ? part_len[i] : 0;
     }
     if (is_newest(m, e) && ALIGN8(used) < e->size) {
+        m->used -= e->size - ALIGN8(used);
         e->size = ALIGN8(used);
         m->head = e->off + e->size;
     }
     e->pending = 0;
     --e->pins;
+    ++m->live;
 }
 
 void
@@ -164,6 +183,7 @@ gw_memo_abandon(gw_memo_t *m, gw_memo_entry_t *e)
     --e->pins;
     if (is_newest(m, e) && e->pins == 0) {
         --m->count;
+        m->used -= e->size;
         m->head = e->off;
     }
 }

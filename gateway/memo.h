@@ -90,8 +90,12 @@ gw_memo_entry_t *gw_memo_put(gw_memo_t *m, uint64_t generation, const void *cons
 /* the largest entry gw_memo_put takes (parts' bytes plus alignment) */
 size_t gw_memo_max_entry(const gw_memo_t *m);
 
-/* entries held now (tests, metrics) */
+/* entries held now, in use or not (tests) */
 size_t gw_memo_count(const gw_memo_t *m);
+
+/* entries that can be found (neither replaced, given up nor being written), and the bytes all blocks take (metrics) */
+size_t gw_memo_live(const gw_memo_t *m);
+size_t gw_memo_used(const gw_memo_t *m);
 
 /* FNV-1a of the key (the caller hashes nothing; exposed for tests) */
 uint64_t gw_memo_hash(const void *key, size_t len);
@@ -104,6 +108,7 @@ struct st_gw_memo_t {
     size_t head;              /* where the next block goes */
     gw_memo_entry_t *entries; /* a circular array in allocation order: oldest at first */
     size_t max_entries, first, count;
+    size_t live, used; /* gw_memo_live, gw_memo_used */
 };
 
 static inline const char *

@@ -174,9 +174,14 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
              "# HELP cg_html_memo_hits_total Pages whose body was byte for byte one rewritten before: answered from that rewrite.\n"
              "# TYPE cg_html_memo_hits_total counter\ncg_html_memo_hits_total %llu\n"
              "# HELP cg_html_memo_stored_total Rewritten pages remembered (html.memo_kb).\n"
-             "# TYPE cg_html_memo_stored_total counter\ncg_html_memo_stored_total %llu\n",
+             "# TYPE cg_html_memo_stored_total counter\ncg_html_memo_stored_total %llu\n"
+             "# HELP cg_html_memo_entries Rewritten pages remembered now, all worker threads.\n"
+             "# TYPE cg_html_memo_entries gauge\ncg_html_memo_entries %llu\n"
+             "# HELP cg_html_memo_bytes Bytes of the remembered rewrites' memory in use, all worker threads (of html.memo_kb each).\n"
+             "# TYPE cg_html_memo_bytes gauge\ncg_html_memo_bytes %llu\n",
          (unsigned long long)SUM(html_unreadable), (unsigned long long)SUM(html_oversized_removed),
-         (unsigned long long)SUM(html_memo_hits), (unsigned long long)SUM(html_memo_stored));
+         (unsigned long long)SUM(html_memo_hits), (unsigned long long)SUM(html_memo_stored),
+         (unsigned long long)SUM(html_memo_entries), (unsigned long long)SUM(html_memo_bytes));
     emit(&o, "# HELP cg_risk_subresources_total Subresources of risk-listed sites in pages, by action.\n"
              "# TYPE cg_risk_subresources_total counter\n"
              "cg_risk_subresources_total{action=\"removed\"} %llu\ncg_risk_subresources_total{action=\"warned\"} %llu\n"

@@ -866,6 +866,15 @@ static void memo_send(rewrite_t *self, h2o_req_t *req, h2o_send_state_t state)
     h2o_ostream_send_next(&self->super, req, v, n, state);
 }
 
+/* the memo's gauges, after it changed (never inside feed(), which counts what the rewriting moves) */
+static void memo_gauges(void)
+{
+    if (gw_metrics != NULL && thread_memo != NULL) {
+        __atomic_store_n(&gw_metrics->html_memo_entries, gw_memo_live(thread_memo), __ATOMIC_RELAXED);
+        __atomic_store_n(&gw_metrics->html_memo_bytes, gw_memo_used(thread_memo), __ATOMIC_RELAXED);
+    }
+}
+
 /* the request is disposed: the remembered page it was compared with or answered from is unpinned, a recording that
  * did not finish is given up */
 static void on_memo_dispose(void *p)
@@ -876,6 +885,7 @@ static void on_memo_dispose(void *p)
         self->hit = NULL;
     }
     rec_stop(self);
+    memo_gauges();
 }
 
 /* --- the ostream ---------------------------------------------------------------------------- */
@@ -997,6 +1007,7 @@ static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, siz
         }
         return;
     }
+
     if (self->recording) {
         for (size_t i = 0; i != bufcnt; ++i)
             rec_in(self, bufs[i].base, bufs[i].len);
@@ -1009,8 +1020,10 @@ static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, siz
         } else {
             memcpy(gw_memo_block(thread_memo, self->rec) + self->rec_out_off + self->rec_out_len, self->out, self->out_len);
             self->rec_out_len += self->out_len;
-            if (!h2o_send_state_is_in_progress(state))
+            if (!h2o_send_state_is_in_progress(state)) {
                 memo_store(self);
+                memo_gauges();
+            }
         }
     }
     h2o_iovec_t out = h2o_iovec_init(self->out, self->out_len);
@@ -1188,6 +1201,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         }
         if (self->hit != NULL || self->rec != NULL)
             *(rewrite_t **)h2o_mem_alloc_shared(&req->pool, sizeof(rewrite_t *), on_memo_dispose) = self;
+        memo_gauges();
         if (self->hit != NULL)
             return;
     }

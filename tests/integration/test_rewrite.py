@@ -410,6 +410,34 @@ class MemoTest(GatewayTestCase):
         self.assertEqual(s2[key] - s1[key], s1[key] - s0.get(key, 0))
 
 
+class MemoRingTest(GatewayTestCase):
+    """A small memo (html.memo_kb 256) filled past its size: the oldest pages make room, and a remembered page answered
+    again and again evicts nothing (room to record a compared page is reserved only when it turns out different)."""
+    config = merge(dict(RewriteTest.config), {"threads": 1, "html": {"memo_kb": 256}})
+
+    def test_hits_evict_nothing(self):
+        for i in range(130):
+            self.assertEqual(curl(self.gw.url("/__origin/html/ring%d?file=pages/base.html&repeat=10" % i)).status, 200)
+        # the last one larger: room reserved to record it again would be more than its recording left over
+        big = "/__origin/html/ring-big?file=pages/base.html&repeat=60"
+        self.assertEqual(curl(self.gw.url(big)).status, 200)
+        stored = metric(self.gw, "cg_html_memo_stored_total")
+        entries, used = metric(self.gw, "cg_html_memo_entries"), metric(self.gw, "cg_html_memo_bytes")
+        self.assertEqual(stored, 131)
+        self.assertTrue(20 < entries < 130, entries)  # full: the oldest made room
+        self.assertTrue(0 < used <= 256 * 1024, used)
+        hits = metric(self.gw, "cg_html_memo_hits_total")
+        for _ in range(10):
+            html = curl(self.gw.url(big)).text
+            self.assertIn('data-cg-r="', html)
+        self.assertEqual(metric(self.gw, "cg_html_memo_hits_total"), hits + 10)
+        self.assertEqual(metric(self.gw, "cg_html_memo_entries"), entries, "a hit evicted remembered pages")
+        # the oldest page still held is still answered from the memo
+        for i in range(130 - (entries - 1), 130):
+            curl(self.gw.url("/__origin/html/ring%d?file=pages/base.html&repeat=10" % i))
+        self.assertEqual(metric(self.gw, "cg_html_memo_hits_total"), hits + 10 + entries - 1)
+
+
 class RewriteTransportsTest(GatewayTestCase):
     """The rewritten page does not depend on how it travels (plain HTTP/1.1, TLS HTTP/1.1, HTTP/2) nor on how the
     origin's bytes arrive (an 800 KB page comes in many reads)."""

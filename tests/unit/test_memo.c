@@ -301,15 +301,20 @@ test_random_against_model(void **state)
             ++gen; /* a snapshot moved: nothing of the old generation is found */
             assert_null(find(m, gen, k));
         }
-        /* live blocks are inside the arena and do not overlap */
+        /* live blocks are inside the arena and do not overlap; the running totals are right */
+        size_t used = 0, live = 0;
         for (size_t i = 0; i != m->count; ++i) {
             const gw_memo_entry_t *a = m->entries + (m->first + i) % m->max_entries;
             assert_true(a->off + a->size <= m->size);
+            used += a->size;
+            live += !a->dead && !a->pending;
             for (size_t j = i + 1; j != m->count; ++j) {
                 const gw_memo_entry_t *b = m->entries + (m->first + j) % m->max_entries;
                 assert_true(a->off + a->size <= b->off || b->off + b->size <= a->off);
             }
         }
+        assert_int_equal(gw_memo_used(m), used);
+        assert_int_equal(gw_memo_live(m), live);
     }
     for (size_t s = 0; s != 4; ++s)
         if (pins[s] != NULL)
