@@ -328,13 +328,18 @@ size_t gw_consent_expire_carried(h2o_req_t *req, gw_reqctx_t *ctx, uint16_t refu
 
 /* --- GPC: the refusal is recorded once per visitor -------------------------------------------- */
 
+static void warn_gpc_unrecorded(void)
+{
+    gw_warn("GPC refusal of a visitor not recorded (store unavailable): enforced, and recorded on a later request");
+}
+
 /* the record of a GPC refusal on a proxied request, which waited for it (on_request): without a record, no token
  * saying there is one, so the visitor's next request records it again; the request then goes on either way */
 static void on_gpc_recorded_held(h2o_req_t *req, void *data, int status, const gw_record_t *rec)
 {
     gw_reqctx_t *ctx = data;
     if (status != 0) {
-        gw_warn("GPC refusal of a visitor not recorded (store unavailable): enforced, and recorded on a later request");
+        warn_gpc_unrecorded();
         ctx->issue_token = 0;
     }
     if (ctx->gpc_submitting) {
@@ -390,7 +395,7 @@ static void on_gpc_recorded_page(h2o_req_t *req, void *data, int status, const g
 {
     gpc_wait_t *w = data;
     if (status != 0)
-        gw_warn("GPC refusal of a visitor not recorded (store unavailable): enforced, and recorded on a later request");
+        warn_gpc_unrecorded();
     else {
         add_gpc_token(req, w->ctx, gw_now_ms(req) / 1000);
         w->ctx->known_visitor = 1; /* the page may show the id the token now carries */

@@ -67,8 +67,7 @@ typedef struct st_rewrite_t {
     size_t matched;       /* ... that many */
     /* recording: the page is written into a reserved memo entry as it streams (key, the body as it came, the output
      * after it, then aux), with the counters the rewriting moved and the tracker sightings it reported */
-    int recording;
-    gw_memo_entry_t *rec; /* the reservation */
+    gw_memo_entry_t *rec; /* the reservation; NULL: not recording */
     size_t rec_in_off, rec_in_len, rec_in_cap;
     size_t rec_out_off, rec_out_len;
     size_t out_base; /* output bytes handed on before out[0] (slots are offsets into the whole output) */
@@ -647,7 +646,10 @@ static void out_reserve(rewrite_t *self, size_t n)
     self->out = pool_room(self->req, self->out, self->out_len, &self->out_cap, n, 16384);
 }
 
-static void rec_slots(rewrite_t *self, size_t from, size_t to, int inject);
+/* what a slot of a remembered page holds ("remembered pages" below) */
+enum { SLOT_NONCE, SLOT_RELEASE, SLOT_INJECT };
+static void add_slot(rewrite_t *self, size_t off, uint32_t kind);
+static void rec_slots(rewrite_t *self, size_t from, size_t to);
 
 static void emit(void *_self, const char *p, size_t n)
 {
@@ -655,8 +657,8 @@ static void emit(void *_self, const char *p, size_t n)
     out_reserve(self, n);
     memcpy(self->out + self->out_len, p, n);
     self->out_len += n;
-    if (self->recording && p == self->inject.base && n != 0)
-        rec_slots(self, self->out_len - n, self->out_len, 1);
+    if (self->rec != NULL && p == self->inject.base && n != 0)
+        add_slot(self, self->out_len - n, SLOT_INJECT);
 }
 
 /* a tag the rewriter wrote: where the nonce and the release token are (the page's own bytes, which go to emit, cannot
@@ -665,8 +667,8 @@ static void emit_tag(void *_self, const char *p, size_t n)
 {
     rewrite_t *self = _self;
     emit(self, p, n);
-    if (self->recording)
-        rec_slots(self, self->out_len - n, self->out_len, 0);
+    if (self->rec != NULL)
+        rec_slots(self, self->out_len - n, self->out_len);
 }
 
 /* --- remembered pages ------------------------------------------------------------------------ */
@@ -680,7 +682,6 @@ static void emit_tag(void *_self, const char *p, size_t n)
  * as it comes, the output after it). An entry: the key, the body, the output, and `aux`: a memo_aux_t, its slots,
  * its counter moves, then its sightings (memo_seen_t + host).
  */
-enum { SLOT_NONCE, SLOT_RELEASE, SLOT_INJECT };
 #define NUM_COUNTERS (sizeof(gw_metrics_t) / sizeof(uint64_t))
 
 typedef struct st_memo_aux_t {
@@ -722,13 +723,12 @@ static void rec_stop(rewrite_t *self)
         gw_memo_abandon(thread_memo, self->rec);
         self->rec = NULL;
     }
-    self->recording = 0;
 }
 
 static void seen(rewrite_t *self, const char *host, size_t host_len, int cat, int action)
 {
     gw_trackers_seen(host, host_len, self->req->path_normalized.base, self->req->path_normalized.len, cat, action);
-    if (!self->recording)
+    if (self->rec == NULL)
         return;
     size_t need = sizeof(memo_seen_t) + host_len;
     if (host_len > UINT16_MAX) {
@@ -752,13 +752,9 @@ static void add_slot(rewrite_t *self, size_t off, uint32_t kind)
     self->rec_slots[self->rec_num_slots++] = (memo_slot_t){(uint32_t)off, kind};
 }
 
-/* out[from, to) is the injected snippet (inject), or a tag the rewriter wrote: its nonce and release token, in order */
-static void rec_slots(rewrite_t *self, size_t from, size_t to, int inject)
+/* out[from, to) is a tag the rewriter wrote: its nonce and release token, in order */
+static void rec_slots(rewrite_t *self, size_t from, size_t to)
 {
-    if (inject) {
-        add_slot(self, from, SLOT_INJECT);
-        return;
-    }
     const char *nonce = self->ctx->nonce, *release = self->release;
     size_t nonce_len = strlen(nonce), release_len = strlen(release);
     for (const char *p = self->out + from, *end = self->out + to; (p = memchr(p, '"', (size_t)(end - p))) != NULL;) {
@@ -815,7 +811,6 @@ static void memo_store(rewrite_t *self)
     gw_memo_commit(thread_memo, e, self->generation, offs, lens, 4, aux_off + aux_len);
     e->changes = changes;
     self->rec = NULL;
-    self->recording = 0;
     GW_COUNT(html_memo_stored);
 }
 
@@ -918,13 +913,13 @@ static void feed(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_sta
     for (size_t i = 0; i != bufcnt; ++i)
         in += bufs[i].len;
     out_reserve(self, in + in / 8 + self->inject.len + 1024);
-    if (self->recording && gw_metrics != NULL)
+    if (self->rec != NULL && gw_metrics != NULL)
         memcpy(before, gw_metrics, sizeof(before));
     for (size_t i = 0; i != bufcnt; ++i)
         gw_html_write(self->html, bufs[i].base, bufs[i].len);
     if (!h2o_send_state_is_in_progress(state))
         gw_html_end(self->html);
-    if (self->recording && gw_metrics != NULL)
+    if (self->rec != NULL && gw_metrics != NULL)
         for (size_t i = 0; i != NUM_COUNTERS; ++i)
             self->rec_counts[i] += ((uint64_t *)gw_metrics)[i] - before[i];
 }
@@ -940,7 +935,6 @@ static void rec_start(rewrite_t *self, size_t content_length)
         return;
     memcpy(gw_memo_block(thread_memo, e), self->key.base, self->key.len);
     self->rec = e;
-    self->recording = 1;
     self->rec_in_off = key_room;
     self->rec_in_cap = content_length;
     self->rec_out_off = key_room + in_room;
@@ -981,7 +975,7 @@ static int still_same(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_sen
     start(self);
     if (self->record_on_change)
         rec_start(self, e->part_len[1]);
-    if (self->recording)
+    if (self->rec != NULL)
         rec_in(self, in, self->matched);
     if (self->matched != 0) {
         h2o_iovec_t prefix = h2o_iovec_init(in, self->matched);
@@ -1008,12 +1002,12 @@ static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, siz
         return;
     }
 
-    if (self->recording) {
+    if (self->rec != NULL) {
         for (size_t i = 0; i != bufcnt; ++i)
             rec_in(self, bufs[i].base, bufs[i].len);
     }
     feed(self, bufs, bufcnt, state);
-    if (self->recording) {
+    if (self->rec != NULL) {
         /* the output after the body in the entry; the room for aux stays after it */
         if (self->out_len > self->rec->size - self->rec_out_off - self->rec_out_len) {
             rec_stop(self);
@@ -1125,8 +1119,10 @@ static int is_html(h2o_req_t *req)
 static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 {
     ssize_t ce;
+    int html;
 
-    if (!gw_rt.conf.html.rewrite || req->res.status != 200 || h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")) || !is_html(req)) {
+    if (!gw_rt.conf.html.rewrite || req->res.status != 200 || h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")) ||
+        (html = is_html(req)) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE; /* pass-through stays byte-identical */
         return;
     }
@@ -1178,14 +1174,14 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         self->page_dir = 0;
     gw_b64url_encode(rnd + 16, 12, self->release, sizeof(self->release));
     if (gw_rt.conf.html.inject_banner)
-        self->inject = build_inject(req, ctx, self->release, is_html(req) == 2);
+        self->inject = build_inject(req, ctx, self->release, html == 2);
     req->res.content_length = SIZE_MAX;
     ctx->rewritten = 1;
 
     /* a page with a Content-Length small enough to remember: looked up, else recorded */
     if (thread_memo != NULL && content_length != SIZE_MAX && content_length <= gw_memo_max_entry(thread_memo) / 2) {
         self->generation = gw_snap_generation_load();
-        self->key = memo_key(self, is_html(req) == 2);
+        self->key = memo_key(self, html == 2);
         gw_memo_entry_t *e = gw_memo_find(thread_memo, self->generation, self->key.base, self->key.len);
         /* a page that came back different the last MEMO_VOLATILE times (a clock or a token in it) is recorded only every
          * 16th time */

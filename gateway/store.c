@@ -28,6 +28,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "secrets.h"
+#include "url.h"
 #include "server.h"
 #include "store.h"
 #include "token.h"
@@ -373,14 +374,27 @@ static int write_seal(char *err, size_t errlen)
     return 0;
 }
 
+/* meta's value for key into out (truncated to len - 1 bytes): 1, 0 when there is none (out untouched), -1 when the
+ * table cannot be read (sqlite3_errmsg says why) */
+static int meta_get(sqlite3 *db, const char *key, char *out, size_t len)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC) == SQLITE_OK) {
+        rc = sqlite3_step(s) == SQLITE_ROW;
+        if (rc == 1)
+            snprintf(out, len, "%s", (const char *)sqlite3_column_text(s, 0));
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
 /* meta.seal, or "" when there is none */
 static void read_seal(sqlite3 *db, char out[GW_CHAIN_SEAL_LEN])
 {
-    sqlite3_stmt *s = NULL;
     out[0] = '\0';
-    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'seal'", -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-        snprintf(out, GW_CHAIN_SEAL_LEN, "%s", (const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
+    (void)meta_get(db, "seal", out, GW_CHAIN_SEAL_LEN); /* out untouched when there is none */
 }
 
 /* 1: the seal matches anchor and head; 0: it does not; -1: made with a key not among keys */
@@ -423,12 +437,8 @@ static int load_head(char *err, size_t errlen)
     int rc = -1;
     memcpy(st.head, gw_chain_genesis, sizeof(st.head));
     memcpy(st.anchor, gw_chain_genesis, sizeof(st.anchor));
-    if (sqlite3_prepare_v2(st.db, "SELECT value FROM meta WHERE key = 'chain_anchor'", -1, &s, NULL) != SQLITE_OK)
+    if (meta_get(st.db, "chain_anchor", st.anchor, sizeof(st.anchor)) < 0)
         goto Exit;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        snprintf(st.anchor, sizeof(st.anchor), "%s", (const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
-    s = NULL;
     if (sqlite3_prepare_v2(st.db, "SELECT hash FROM records ORDER BY seq DESC LIMIT 1", -1, &s, NULL) != SQLITE_OK)
         goto Exit;
     int step = sqlite3_step(s);
@@ -908,13 +918,14 @@ static int migrate(char *err, size_t errlen)
     int has_meta = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
     if (has_meta) {
-        if (sqlite3_prepare_v2(st.db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &s, NULL) != SQLITE_OK) {
+        char v[16];
+        int found = meta_get(st.db, "schema_version", v, sizeof(v));
+        if (found < 0) {
             snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
             return -1;
         }
-        if (sqlite3_step(s) == SQLITE_ROW)
-            version = atoi((const char *)sqlite3_column_text(s, 0));
-        sqlite3_finalize(s);
+        if (found)
+            version = atoi(v);
         if (version < 1 || version > SCHEMA_VERSION) {
             snprintf(err, errlen, "unknown consent store schema version %d (this build knows 1..%d)", version, SCHEMA_VERSION);
             return -1;
@@ -991,25 +1002,22 @@ const uint8_t *gw_store_ua_salt(void)
  * earlier records keep the hashes they were written with (the chain covers them) */
 static int load_ua_salt(char *err, size_t errlen)
 {
-    sqlite3_stmt *s = NULL;
-    int found = 0;
-    if (sqlite3_prepare_v2(st.db, "SELECT value FROM meta WHERE key = 'ua_salt'", -1, &s, NULL) != SQLITE_OK) {
+    char hex[66]; /* one more than a salt's 64 digits: a longer value does not pass for one */
+    int found = meta_get(st.db, "ua_salt", hex, sizeof(hex));
+    if (found < 0) {
         snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
         return -1;
     }
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 64) {
-        const char *hex = (const char *)sqlite3_column_text(s, 0);
-        found = 1;
+    if (found && strlen(hex) == 2 * sizeof(ua_salt)) {
         for (size_t i = 0; i != sizeof(ua_salt) && found; ++i) {
-            unsigned v;
-            found = sscanf(hex + 2 * i, "%2x", &v) == 1;
-            ua_salt[i] = (uint8_t)v;
+            int hi = gw_url_hex_digit(hex[2 * i]), lo = gw_url_hex_digit(hex[2 * i + 1]);
+            found = hi >= 0 && lo >= 0;
+            ua_salt[i] = (uint8_t)(hi << 4 | lo);
         }
+        if (found)
+            return 0;
     }
-    sqlite3_finalize(s);
-    if (found)
-        return 0;
-    char sql[160], hex[65];
+    char sql[160];
     if (gw_random_bytes(ua_salt, sizeof(ua_salt)) != 0) {
         snprintf(err, errlen, "the random generator failed");
         return -1;
@@ -1124,14 +1132,10 @@ int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_key
         goto Exit;
     }
     memcpy(anchor, gw_chain_genesis, sizeof(anchor));
-    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'chain_anchor'", -1, &s, NULL) != SQLITE_OK) {
+    if (meta_get(db, "chain_anchor", anchor, sizeof(anchor)) < 0) {
         fprintf(out, "%s: not a consent store: %s\n", path, sqlite3_errmsg(db));
         goto Exit;
     }
-    if (sqlite3_step(s) == SQLITE_ROW)
-        snprintf(anchor, sizeof(anchor), "%s", (const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
-    s = NULL;
     gw_chain_verify_init(&v, anchor);
     if (sqlite3_prepare_v2(db,
                            "SELECT seq, receipt, visitor, visitor_nonce, visitor_commit, time_ms, policy_version, granted, refused,"

@@ -230,20 +230,13 @@ class RewriteTest(GatewayTestCase):
         self.assertNotIn(b"banner.js", nf.body)
 
 
-class MemoTest(GatewayTestCase):
-    """Remembered rewrites (html.memo_kb): a page whose body is byte for byte one this worker rewrote before, under the
-    same key and lists, is answered from that rewrite. Every answer is checked against a second gateway that remembers
-    nothing (html.memo_kb 0) on the same origin with the same lists: the same page but for the per-response values
-    (nonce, release token, the visitor's state). One worker thread, so that repeated requests meet the same memo."""
-    config = merge(dict(RewriteTest.config), {
-        "threads": 1,
-        "risk": {"lists": [{"name": "blocked", "file": "blocked.txt", "format": "domains", "action": "block"}]}})
-    AUTH = ["Authorization: Bearer " + ADMIN_TOKEN]
+class FreshComparison(GatewayTestCase):
+    """Base of the memo tests: beside cls.gw, a gateway that remembers nothing (html.memo_kb 0) with the same keys (link
+    signatures), lists and origin, whose answers are the reference; normalised() takes the per-response values out."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        # the same keys (link signatures), lists and origin; nothing remembered
         over = {"html": {"memo_kb": 0}, "secrets_file": os.path.join(cls.tmp, "secrets.json")}
         cls.fresh = cls.new_gateway("fresh", gateway_config(cls.origin.url, **merge(dict(cls.config), over)))
 
@@ -263,6 +256,17 @@ class MemoTest(GatewayTestCase):
         self.assertEqual(len(release), 1)
         html = re.sub(r'(id="cg-state"[^>]*>)(.*?)(</script>)', r"\1STATE\3", html, flags=re.S)
         return html.replace(nonce, "NONCE").replace(release.pop(), "RELEASE"), nonce
+
+
+class MemoTest(FreshComparison):
+    """Remembered rewrites (html.memo_kb): a page whose body is byte for byte one this worker rewrote before, under the
+    same key and lists, is answered from that rewrite. Every answer is checked against a second gateway that remembers
+    nothing (html.memo_kb 0) on the same origin with the same lists: the same page but for the per-response values
+    (nonce, release token, the visitor's state). One worker thread, so that repeated requests meet the same memo."""
+    config = merge(dict(RewriteTest.config), {
+        "threads": 1,
+        "risk": {"lists": [{"name": "blocked", "file": "blocked.txt", "format": "domains", "action": "block"}]}})
+    AUTH = ["Authorization: Bearer " + ADMIN_TOKEN]
 
     def twice_and_fresh(self, path, **kw):
         """the page twice from the memo gateway (the second answered from the memo) and once from the fresh one"""
@@ -411,16 +415,10 @@ class MemoTest(GatewayTestCase):
         self.assertEqual(s2[key] - s1[key], s1[key] - s0.get(key, 0))
 
 
-class MemoRingTest(GatewayTestCase):
+class MemoRingTest(FreshComparison):
     """A small memo (html.memo_kb 256) filled past its size: the oldest pages make room, and a remembered page answered
     again and again evicts nothing (room to record a compared page is reserved only when it turns out different)."""
     config = merge(dict(RewriteTest.config), {"threads": 1, "html": {"memo_kb": 256}})
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        over = {"html": {"memo_kb": 0}, "secrets_file": os.path.join(cls.tmp, "secrets.json")}
-        cls.fresh = cls.new_gateway("fresh", gateway_config(cls.origin.url, **merge(dict(cls.config), over)))
 
     def test_concurrent_and_aborted(self):
         # many pages at once on one worker, in a memo too small for them (evicted all the time), some arriving in two
@@ -459,8 +457,8 @@ class MemoRingTest(GatewayTestCase):
         for q, r in results:
             self.assertEqual(r.status, 200, q)
             if q not in fresh:
-                fresh[q] = MemoTest.normalised(self, curl(self.fresh.url(q)))[0]
-            self.assertEqual(MemoTest.normalised(self, r)[0], fresh[q], q)
+                fresh[q] = self.normalised(curl(self.fresh.url(q)))[0]
+            self.assertEqual(self.normalised(r)[0], fresh[q], q)
         self.assertGreater(metric(self.gw, "cg_html_memo_hits_total"), 0)
         # nothing stays pinned or reserved: the memo still takes pages (a full one would refuse them)
         stored = metric(self.gw, "cg_html_memo_stored_total")
