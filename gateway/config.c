@@ -643,20 +643,23 @@ Exit:
 
 static int load_store(loader_t *ld, json_t *root)
 {
-    static const char *const keys[] = {"sqlite", "retention_days", "commit_delay_ms", "queue_max", NULL};
+    static const char *const keys[] = {"sqlite", "retention_days", "commit_delay_ms", "queue_max", "rate_per_minute", NULL};
     gw_config_t *c = ld->conf;
     json_t *o;
-    uint64_t days = c->store.retention_days, delay = c->store.commit_delay_ms, queue = c->store.queue_max;
+    uint64_t days = c->store.retention_days, delay = c->store.commit_delay_ms, queue = c->store.queue_max,
+             rate = c->store.rate_per_minute;
     int rc;
     if ((rc = load_object(ld, root, "store", keys, &o)) != 0 || o == NULL)
         return rc;
     rc = get_path(ld, o, "sqlite", 0, 0, &c->store.sqlite) == 0 && get_uint(ld, o, "retention_days", 1, 36500, 0, &days) == 0 &&
-                 get_uint(ld, o, "commit_delay_ms", 0, 1000, 0, &delay) == 0 && get_uint(ld, o, "queue_max", 1, 1000000, 0, &queue) == 0
+                 get_uint(ld, o, "commit_delay_ms", 0, 1000, 0, &delay) == 0 && get_uint(ld, o, "queue_max", 1, 1000000, 0, &queue) == 0 &&
+                 get_uint(ld, o, "rate_per_minute", 0, 1000000, 0, &rate) == 0
              ? 0
              : -1;
     c->store.retention_days = (unsigned)days;
     c->store.commit_delay_ms = (unsigned)delay;
     c->store.queue_max = (unsigned)queue;
+    c->store.rate_per_minute = (unsigned)rate;
     pop(ld);
     return rc;
 }
@@ -937,6 +940,7 @@ void gw_config_defaults(gw_config_t *c)
     c->store.retention_days = 730;
     c->store.commit_delay_ms = 2;
     c->store.queue_max = 8192;
+    c->store.rate_per_minute = 60;
     c->report_only = 0;
     c->cookies.unknown_category = 1; /* functional */
     c->cookies.secure_under_tls = 1;

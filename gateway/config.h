@@ -97,6 +97,7 @@ typedef struct st_gw_config_t {
         unsigned retention_days;
         unsigned commit_delay_ms; /* a small commit waits this long for more (0: never) */
         unsigned queue_max;       /* operations waiting for the writer; beyond it 503 at once */
+        unsigned rate_per_minute; /* record writes per client address per minute (per worker thread); 0: no limit */
     } store;
 
     int report_only; /* enforcement: "report-only" */

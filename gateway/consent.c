@@ -328,9 +328,11 @@ size_t gw_consent_expire_carried(h2o_req_t *req, gw_reqctx_t *ctx, uint16_t refu
 
 /* --- GPC: the refusal is recorded once per visitor -------------------------------------------- */
 
-static void warn_gpc_unrecorded(void)
+static void warn_gpc_unrecorded(int status)
 {
-    gw_warn("GPC refusal of a visitor not recorded (store unavailable): enforced, and recorded on a later request");
+    /* over store.rate_per_minute is counted (cg_records_rate_limited_total), not logged: a client can send that often */
+    if (status != GW_RECORDS_RATE_LIMITED)
+        gw_warn("GPC refusal of a visitor not recorded (store unavailable): enforced, and recorded on a later request");
 }
 
 /* the record of a GPC refusal on a proxied request, which waited for it (on_request): without a record, no token
@@ -339,7 +341,7 @@ static void on_gpc_recorded_held(h2o_req_t *req, void *data, int status, const g
 {
     gw_reqctx_t *ctx = data;
     if (status != 0) {
-        warn_gpc_unrecorded();
+        warn_gpc_unrecorded(status);
         ctx->issue_token = 0;
     }
     if (ctx->gpc_submitting) {
@@ -367,7 +369,10 @@ static void record_gpc(h2o_req_t *req, gw_reqctx_t *ctx, gw_records_done_cb cb, 
     rec.method = GW_METHOD_GPC;
     snprintf(rec.country, sizeof(rec.country), "%s", ctx->country);
     ctx->issue_token = 1;
-    gw_records_submit(req, &rec, cb, data);
+    if (gw_records_over_rate(req, NULL))
+        cb(req, data, GW_RECORDS_RATE_LIMITED, &rec); /* enforced all the same; recorded on a later request */
+    else
+        gw_records_submit(req, &rec, cb, data);
 }
 
 /* a GPC visitor's first request in an opt-out regime: no token yet to say the refusal was recorded */
@@ -395,7 +400,7 @@ static void on_gpc_recorded_page(h2o_req_t *req, void *data, int status, const g
 {
     gpc_wait_t *w = data;
     if (status != 0)
-        warn_gpc_unrecorded();
+        warn_gpc_unrecorded(status);
     else {
         add_gpc_token(req, w->ctx, gw_now_ms(req) / 1000);
         w->ctx->known_visitor = 1; /* the page may show the id the token now carries */

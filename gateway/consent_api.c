@@ -18,6 +18,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "records.h"
 #include "store.h"
 #include "server.h"
@@ -123,6 +124,19 @@ static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_
     send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));
 }
 
+/* store.rate_per_minute: over it, 429 with Retry-After and nothing written (the visitor's state stays) */
+static int rate_limited(h2o_req_t *req)
+{
+    unsigned retry_after;
+    char detail[96];
+    if (!gw_records_over_rate(req, &retry_after))
+        return 0;
+    gw_rate_retry_after(req, retry_after);
+    snprintf(detail, sizeof(detail), "too many consent changes from this address; please try again in %u s", retry_after);
+    send_error(req, 429, "Too Many Requests", "rate_limited", detail);
+    return 1;
+}
+
 static int on_consent(h2o_req_t *req, gw_reqctx_t *ctx, int withdraw)
 {
     const gw_config_t *c = &gw_rt.conf;
@@ -157,6 +171,8 @@ static int on_consent(h2o_req_t *req, gw_reqctx_t *ctx, int withdraw)
         }
     }
 
+    if (rate_limited(req))
+        return 0;
     p = h2o_mem_alloc_pool(&req->pool, sizeof(*p));
     memset(p, 0, sizeof(*p));
     p->now = gw_now_ms(req) / 1000;
@@ -310,6 +326,8 @@ static int on_erase_req(h2o_req_t *req, gw_reqctx_t *ctx)
         send_json(req, 200, "OK", h2o_iovec_init(none, sizeof(none) - 1));
         return 0;
     }
+    if (rate_limited(req))
+        return 0;
     gw_record_t rec;
     memset(&rec, 0, sizeof(rec));
     gw_records_prepare(req, &rec);

@@ -14,6 +14,8 @@
 #include "consent.h"
 #include "front.h"
 #include "log.h"
+#include "metrics.h"
+#include "ratelimit.h"
 #include "records.h"
 #include "server.h"
 #include "store.h"
@@ -153,6 +155,16 @@ void gw_records_prepare(h2o_req_t *req, gw_record_t *rec)
     unsigned mac_len = 0;
     HMAC(EVP_sha256(), gw_store_ua_salt(), 32, (const unsigned char *)ua.base, ua.len, rec->ua_hash, &mac_len);
     memcpy(rec->ui_hash, ui_hash, sizeof(ui_hash));
+}
+
+static __thread gw_rate_table_t *record_rates;
+
+int gw_records_over_rate(h2o_req_t *req, unsigned *retry_after_s)
+{
+    if (!gw_rate_over(&record_rates, req, gw_rt.conf.store.rate_per_minute, retry_after_s))
+        return 0;
+    GW_COUNT(records_rate_limited);
+    return 1;
 }
 
 typedef struct st_submit_t {

@@ -35,7 +35,9 @@ typedef struct st_gw_record_t {
     uint8_t ui_hash[32];  /* hash of the consent UI files served */
 } gw_record_t;
 
+/* status: 0 durable, -1 not written (store unavailable), GW_RECORDS_RATE_LIMITED not written (gw_records_over_rate) */
 typedef void (*gw_records_done_cb)(h2o_req_t *req, void *data, int status, const gw_record_t *rec);
+#define GW_RECORDS_RATE_LIMITED (-2)
 
 const char *gw_record_method_name(gw_record_method_t m);
 
@@ -47,6 +49,11 @@ void gw_records_prepare(h2o_req_t *req, gw_record_t *rec);
 
 /* registers GET /admin/records (JSON lines, streamed) on the admin listener */
 void gw_records_register_admin(void);
+
+/* 1 when this request's client is over store.rate_per_minute records in its minute (ratelimit.h: consents,
+ * withdrawals, erasures and GPC refusals count together): the caller writes nothing, and *retry_after_s says when
+ * to try again. Counts the request otherwise. */
+int gw_records_over_rate(h2o_req_t *req, unsigned *retry_after_s);
 
 /* Submits rec (copied). cb runs on the calling worker thread after the record is durable, or failed. */
 void gw_records_submit(h2o_req_t *req, const gw_record_t *rec, gw_records_done_cb cb, void *data);

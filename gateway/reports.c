@@ -1,10 +1,7 @@
 /*
  * reports — see reports.h.
  *
- * Rate limit: a window of one minute per client address that opens with the client's first
- * report (not at the clock's minute, where a burst could straddle two windows), in a small table
- * per worker thread (no lock); a client over channel.report_rate_per_minute within its window on
- * one thread gets 429. With N threads a client can send at most N times the limit.
+ * Rate limit: channel.report_rate_per_minute per client (ratelimit.h); over it, 429 with Retry-After.
  */
 #include <string.h>
 #include "admin.h"
@@ -12,47 +9,13 @@
 #include "csp_report.h"
 #include "front.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "records.h"
 #include "reports.h"
 #include "server.h"
 #include "store.h"
 
-#define RATE_SLOTS 1024
-
-typedef struct st_rate_t {
-    uint64_t key;
-    uint64_t start_ms; /* the window's first report */
-    uint32_t count;
-} rate_t;
-
-static __thread rate_t *rates;
-
-static uint64_t client_key(h2o_req_t *req)
-{
-    struct sockaddr_storage ss;
-    uint64_t h = 1469598103934665603ull;
-    socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
-    const uint8_t *p = NULL;
-    size_t n = 0;
-    if (len != 0 && ss.ss_family == AF_INET)
-        p = (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr, n = 4;
-    else if (len != 0 && ss.ss_family == AF_INET6)
-        p = (const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr, n = 16;
-    for (size_t i = 0; i != n; ++i)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h | 1;
-}
-
-static int over_limit(h2o_req_t *req)
-{
-    if (rates == NULL)
-        rates = h2o_mem_alloc(sizeof(rate_t) * RATE_SLOTS), memset(rates, 0, sizeof(rate_t) * RATE_SLOTS); /* once per thread */
-    uint64_t key = client_key(req), now = h2o_now(req->conn->ctx->loop);
-    rate_t *r = rates + (key % RATE_SLOTS);
-    if (r->key != key || now - r->start_ms >= 60000)
-        *r = (rate_t){key, now, 0};
-    return ++r->count > gw_rt.conf.channel.report_rate_per_minute;
-}
+static __thread gw_rate_table_t *rates;
 
 static void on_stored(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
 {
@@ -74,8 +37,10 @@ static int on_report(h2o_handler_t *self, h2o_req_t *req)
         gw_send_page(req, 413, "Payload Too Large", "Payload Too Large", "Reports are at most 64 KiB.");
         return 0;
     }
-    if (over_limit(req)) {
+    unsigned retry_after;
+    if (gw_rate_over(&rates, req, gw_rt.conf.channel.report_rate_per_minute, &retry_after)) {
         GW_COUNT(reports_rate_limited);
+        gw_rate_retry_after(req, retry_after);
         gw_send_page(req, 429, "Too Many Requests", "Too Many Requests", "Too many reports from this address; try again later.");
         return 0;
     }

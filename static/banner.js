@@ -90,7 +90,7 @@
 
     /* --- talking to the gateway ----------------------------------------------------------- */
     function errorText(status) {
-        return status === 503 ? t('error.store_unavailable') : status === 400 || status === 413 ? t('error.bad_request')
+        return status === 503 ? t('error.store_unavailable') : status === 429 ? t('error.rate_limited') : status === 400 || status === 413 ? t('error.bad_request')
             : status === 403 ? t('error.forbidden') : !status ? t('error.network') : t('error.generic', {status: status});
     }
     function call(method, body) {

@@ -14,7 +14,7 @@
             location.replace('/__consent/?withdrawn=1');
         }).catch(function (status) {
             var ds = btn.dataset;
-            err.textContent = status === 503 ? ds.e503 : status === 400 ? ds.e400 : status === 403 ? ds.e403
+            err.textContent = status === 503 ? ds.e503 : status === 429 ? ds.e429 : status === 400 ? ds.e400 : status === 403 ? ds.e403
                 : typeof status !== 'number' ? ds.enet : ds.egen.replace('{status}', status);
             err.hidden = false;
             btn.disabled = false;

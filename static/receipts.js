@@ -17,7 +17,7 @@
         return vars ? s.replace(/\{(\w+)\}/g, function (m, n) { return n in vars ? vars[n] : m; }) : s;
     }
     function errorText(st) {
-        return st === 503 ? t('error.store_unavailable') : st === 403 ? t('error.forbidden')
+        return st === 503 ? t('error.store_unavailable') : st === 429 ? t('error.rate_limited') : st === 403 ? t('error.forbidden')
             : typeof st !== 'number' ? t('error.network') : t('error.generic', {status: st});
     }
     function cell(text, code) {

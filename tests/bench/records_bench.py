@@ -170,7 +170,8 @@ def gateway_config(store_dir, origin_port):
     port = free_ports(1)[0]
     cfg = {"listen": [{"host": LOOPBACK, "port": port}], "upstream": f"http://{LOOPBACK}:{origin_port}",
            "threads": knob_num("THREADS", 1), "secrets_file": str(d / "secrets.json"),
-           "store": {"sqlite": str(store_dir / "consent.db")}}
+           # no per-client limit: every consent comes from 127.0.0.1 (the default would answer 429 after 60 a minute)
+           "store": {"sqlite": str(store_dir / "consent.db"), "rate_per_minute": 0}}
     if knob("COMMIT_DELAY_MS") != "":
         cfg["store"]["commit_delay_ms"] = knob_num("COMMIT_DELAY_MS", 0)
     conf = d / "etc" / "gateway.json"

@@ -369,7 +369,7 @@ test('preference centre without JavaScript: the form saves, accepts and rejects'
     assert((await p.locator('.cg-facts').innerText()).includes(EN['pc.status.decided'].split('{')[0]), 'decided status line');
 });
 
-test('API errors (503, 400, network) are shown and the banner stays', async () => {
+test('API errors (503, 429, 400, network) are shown and the banner stays', async () => {
     const p = await page();
     let answer = { status: 503, body: '{"error": "store_unavailable", "detail": "x"}' };
     await p.route('**/__consent/api/consent', (r) => (answer ? r.fulfill(Object.assign({ contentType: 'application/json' }, answer)) : r.abort()));
@@ -382,6 +382,9 @@ test('API errors (503, 400, network) are shown and the banner stays', async () =
     assert(await dialog(p).isVisible(), 'banner gone after a 503');
     assert(await button(p, 'banner.accept_all').isEnabled(), 'buttons stay disabled');
     eq(await markers(p), { tracker: false, ads: false, inline: false }, 'trackers released after a 503');
+    answer = { status: 429, body: '{"error": "rate_limited", "detail": "x"}', headers: { 'Retry-After': '42' } };
+    await button(p, 'banner.reject_all').click();
+    await until(async () => (await alert.innerText()) === EN['error.rate_limited'], '429 message');
     answer = { status: 400, body: '{"error": "bad_body", "detail": "x"}' };
     await button(p, 'banner.reject_all').click();
     await until(async () => (await alert.innerText()) === EN['error.bad_request'], '400 message');

@@ -240,7 +240,9 @@ def gateway_config(upstream, tls_cert=None, admin=True, **overrides):
         "log": {"access": "access.log", "error": "error.log", "level": "info"},
         # keys and records stay in the test's own folder (the defaults, ../var/, would be shared)
         "secrets_file": "secrets.json",
-        "store": {"sqlite": "consent.db"},
+        # no per-client limit on record writes: the tests post hundreds of consents from 127.0.0.1
+        # (test_records.RateLimitTest checks the default)
+        "store": {"sqlite": "consent.db", "rate_per_minute": 0},
         # no tracker lists unless a test asks for them (loading EasyList takes a while under ASan)
         "trackers": {"lists": []},
         "channel": {"audit_log": "audit.log"},

@@ -11,7 +11,7 @@ import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import ADMIN_TOKEN, GatewayTestCase, curl, gateway_config, run_binary
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, curl_many, gateway_config, run_binary
 import crashtest
 import harness
 
@@ -456,3 +456,67 @@ class CrashTest(GatewayTestCase):
         self.assertEqual(res["lost"], [], "acknowledged receipts missing after SIGKILL")
         self.assertEqual(res["verify_rc"], 0, res["verify"])
         self.assertEqual(res["stop_rc"], 0)
+
+
+class RateLimitTest(GatewayTestCase):
+    """store.rate_per_minute at its default (60): record writes per client address per minute. One worker thread,
+    so one table counts every request (each thread counts on its own); clients told apart by the address the
+    trusted proxy forwards, as a gateway behind a CDN must (the CDN's own address would be one client)."""
+    CITY_DB = os.path.join(harness.REPO, "tests", "data", "maxmind", "GeoIP2-City-Test.mmdb")
+    config = {"threads": 1, "store": {"rate_per_minute": None},
+              "geoip": {"database": CITY_DB, "trusted_proxies": ["127.0.0.1/32"]},
+              "regimes": {"default": "opt-in", "by_country": {"GB": "opt-out"}}}
+
+    def posts(self, n, client):
+        return curl_many([{"url": self.gw.url("/__consent/api/consent"), "method": "POST", "data": '{"all": true}',
+                           "headers": ["Content-Type: application/json", "X-Forwarded-For: " + client]}] * n)
+
+    def count(self, where):
+        db = sqlite3.connect(self.gw.path("consent.db"))
+        n = db.execute("SELECT count(*) FROM records WHERE " + where).fetchone()[0]
+        db.close()
+        return n
+
+    def limited(self):
+        r = curl(self.gw.admin_url("/admin/metrics"), headers=["Authorization: Bearer " + ADMIN_TOKEN])
+        return int([l for l in r.text.splitlines() if l.startswith("cg_records_rate_limited_total ")][0].split()[1])
+
+    def test_sixty_a_minute_then_429_and_nothing_written(self):
+        before = self.count("client_ip = '198.51.100.0/24'")
+        limited = self.limited()
+        got = self.posts(60, "198.51.100.7")
+        self.assertEqual([r.status for r in got], [200] * 60, got[-1].text)
+        r = self.posts(1, "198.51.100.7")[0]
+        self.assertEqual(r.status, 429, r.text)
+        self.assertEqual(r.json()["error"], "rate_limited")
+        self.assertTrue(1 <= int(r.header("Retry-After")) <= 60, r.header("Retry-After"))
+        self.assertIsNone(token(r), "nothing was saved: no cookie says otherwise")
+        self.assertEqual(self.count("client_ip = '198.51.100.0/24'"), before + 60, "the 61st wrote a record")
+        # erasure writes a record too: same window
+        t = token(got[0])
+        e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=t,
+                 headers=["X-Forwarded-For: 198.51.100.7", "Origin: " + self.gw.url("").rstrip("/")])
+        self.assertEqual(e.status, 429, e.text)
+        self.assertEqual(self.count("method = 'erase'"), 0)
+        # another address has its own window
+        self.assertEqual(self.posts(1, "198.51.100.8")[0].status, 200)
+        self.assertEqual(self.limited(), limited + 2)
+
+    def test_ipv6_counts_per_64(self):
+        got = self.posts(60, "2001:db8:7:1::1") + self.posts(1, "2001:db8:7:1::ffff")
+        self.assertEqual([r.status for r in got], [200] * 60 + [429], "another host of the same /64 is the same client")
+        self.assertEqual(self.posts(1, "2001:db8:7:2::1")[0].status, 200, "the next /64 is another client")
+
+    def test_gpc_refusal_over_the_limit_enforced_not_recorded(self):
+        gb = "81.2.69.170"  # GB in the MaxMind test database: opt-out, where Sec-GPC refuses marketing
+        self.assertEqual([r.status for r in self.posts(60, gb)], [200] * 60)
+        before = self.count("method = 'gpc'")
+        r = curl(self.gw.url("/__origin/echo?t=gpc-limited"), headers=["X-Forwarded-For: " + gb, "Sec-GPC: 1"],
+                 cookie="_fbp=fb.1.1700000000000.1234567890")
+        self.assertEqual(r.status, 200, "the page is served")
+        self.assertIsNone(token(r), "no token says the refusal was recorded when it was not")
+        e = self.origin.assert_reached("t=gpc-limited")
+        self.assertEqual(self.origin.header(e, "cookie"), [], "GPC enforced all the same: the marketing cookie stayed out")
+        self.assertEqual(self.count("method = 'gpc'"), before)
+        with open(self.gw.path("error.log")) as f:
+            self.assertNotIn("GPC refusal of a visitor not recorded", f.read(), "a refusal over the limit is counted, not logged")

@@ -104,6 +104,8 @@ static const bad_case_t bad[] = {
     {"{" MIN ", \"admin\": {\"listen\": {\"port\": 8081}}}", "{\"listen\"", "admin: missing required key \"tokens_file\""},
     {"{" MIN ", \"log\": {\"level\": \"verbose\"}}", "\"verbose\"", "log.level: \"verbose\" is not one of \"debug\", \"info\", \"warn\", \"error\""},
     {"{" MIN ", \"proxy\": {\"io_timeout_ms\": -5}}", "-5", "proxy.io_timeout_ms: must be in 1..3600000, not -5"},
+    {"{" MIN ", \"store\": {\"rate_per_minute\": -1}}", "-1", "store.rate_per_minute: must be in 0..1000000, not -1"},
+    {"{" MIN ", \"store\": {\"rate_per_minute\": \"60/min\"}}", "\"60/min\"", "store.rate_per_minute: must be an integer, not a string"},
     {"{" MIN ", \"html\": {\"memo_kb\": 2000000}}", "2000000", "html.memo_kb: must be in 0..1048576, not 2000000"},
     {"{" MIN ", \"html\": {\"memo_kb\": \"4M\"}}", "\"4M\"", "html.memo_kb: must be an integer, not a string"},
     {"{\"listen\": [{\"port\": 80}], \"upstream\": \"http://x\", \"upstream\": \"http://y\"}", NULL,
@@ -193,6 +195,7 @@ static void test_minimal_defaults(void **state)
     assert_null(c.admin.tokens_file);
     assert_non_null(strstr(c.secrets_file, "/../var/secrets.json"));
     assert_non_null(strstr(c.store.sqlite, "/../var/consent.db"));
+    assert_int_equal(c.store.rate_per_minute, 60);
     gw_config_free(&c);
 }
 
