@@ -17,6 +17,14 @@ subresources are checked against the list on every request. Each round:
   D  burner:   the same two runs, and SETTLE s into the window a separate process burns as much CPU as
                the gateway's rebuild took in R (its log says how much): what that much CPU, spent by
                anyone on this machine while wrk drives it, does to the requests.
+  M  memory burner: as D, but the process (tests/bench/burner.c) spends that CPU as a rebuild does: it
+               reads the list file, then writes at random into as much fresh memory as the snapshot
+               holds (/admin/lists memory_bytes). D and M apart say how much of the rebuild's harm is
+               CPU, how much memory traffic, and what is left is the gateway's own.
+
+In every window the gateway's worker threads' scheduler statistics are read before and after
+(/proc/<pid>/task/<tid>/schedstat): how long they ran, and how long they were runnable but waited
+for a CPU. The wait says whether a window's slow requests come from the workers losing their CPU.
 
 "During the swap" is the window run: it holds the whole swap (checked) and little else, so a
 stall of the VM elsewhere in the round does not count against the gateway; the runs before the
@@ -95,6 +103,27 @@ def run_wrk(url, slow_us, duration=None):
     return p, argv, duration
 
 
+def worker_sched(pid):
+    """(ms run, ms waited for a CPU) of the gateway's worker threads so far (schedstat)"""
+    run = wait = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            if not Path(f"/proc/{pid}/task/{tid}/comm").read_text().startswith("cg-worker"):
+                continue
+            f = Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()
+        except OSError:
+            continue
+        run, wait = run + int(f[0]), wait + int(f[1])
+    return run / 1e6, wait / 1e6
+
+
+def with_sched(r, s0, pid):
+    """r with the workers' run and wait ms since s0 (worker_sched) added"""
+    s1 = worker_sched(pid)
+    r["worker_run_ms"], r["worker_wait_ms"] = s1[0] - s0[0], s1[1] - s0[1]
+    return r
+
+
 def wrk_result(p, argv, duration):
     out, _ = p.communicate(timeout=duration + 60)
     m = re.search(r"^CGRESULT (.*)$", out, re.M)
@@ -133,6 +162,10 @@ def main():
     info = admin_lists(admin_port, token)[LIST_NAME]
     if info["entries"] < DOMAINS * 0.99:
         raise bench.BenchError(f"the gateway loaded {info['entries']} entries of {DOMAINS}")
+    snapshot_mb = info["memory_bytes"] / 1048576
+    gw_pid = gw.procs[0].p.pid
+    burner = TOP / "burner"
+    subprocess.run(["gcc", "-O2", "-o", str(burner), str(HERE / "burner.c")], check=True)
     url = gw.url("h1", "/page.html")
     bench.sanity(gw, origin, "h1", "/page.html")
     bench.log(f"reload: gateway up with {info['entries']} entries ({info['memory_bytes'] / 1e6:.1f} MB); warming up")
@@ -151,6 +184,7 @@ def main():
         subprocess.run(["cp", str(src), str(keep)], check=True)
         os.sync()
         pre = wrk_result(*run_wrk(url, slow_us, RELOAD_AT))
+        s0 = worker_sched(gw_pid)
         p, argv, d = run_wrk(url, slow_us, WINDOW)
         time.sleep(SETTLE)
         t_rename = time.monotonic()
@@ -163,34 +197,51 @@ def main():
                 entries = cur["entries"]
                 break
             time.sleep(0.02)
-        rel = wrk_result(p, argv, d)
+        rel = with_sched(wrk_result(p, argv, d), s0, gw_pid)
         if swap_s is None:
             raise bench.BenchError("the list was not reloaded (no new version in /admin/lists)")
         inside = swap_s <= WINDOW - SETTLE
         if not inside:
             bench.log(f"reload: round {rnd + 1}: the swap ended after the window ({swap_s:.2f} s)")
         ctl_pre = wrk_result(*run_wrk(url, slow_us, RELOAD_AT))
-        ctl = wrk_result(*run_wrk(url, slow_us, WINDOW))
+        s0 = worker_sched(gw_pid)
+        ctl = with_sched(wrk_result(*run_wrk(url, slow_us, WINDOW)), s0, gw_pid)
         # D: the rebuild's CPU time, burnt by another process
         cpu_ms = rebuild_cpu_ms(gw)
         wrk_result(*run_wrk(url, slow_us, RELOAD_AT))
+        s0 = worker_sched(gw_pid)
         p, argv, d = run_wrk(url, slow_us, WINDOW)
         time.sleep(SETTLE)
         subprocess.run([sys.executable, "-c", "import time\nwhile time.process_time() < %f: pass" % (cpu_ms / 1000)],
                        check=True)
-        burn = wrk_result(p, argv, d)
+        burn = with_sched(wrk_result(p, argv, d), s0, gw_pid)
+        # M: the same CPU time, spent on the list file and fresh memory of the snapshot's size
+        wrk_result(*run_wrk(url, slow_us, RELOAD_AT))
+        s0 = worker_sched(gw_pid)
+        p, argv, d = run_wrk(url, slow_us, WINDOW)
+        time.sleep(SETTLE)
+        subprocess.run([str(burner), f"{cpu_ms:.0f}", f"{snapshot_mb:.1f}", str(staged[rnd % 2])], check=True,
+                       stdout=subprocess.DEVNULL)
+        mburn = with_sched(wrk_result(p, argv, d), s0, gw_pid)
         gw.check_alive()
         rounds.append({"base": base, "pre": pre, "reload": rel, "control_pre": ctl_pre, "control": ctl,
-                       "burn": burn, "burn_cpu_ms": cpu_ms,
+                       "burn": burn, "burn_cpu_ms": cpu_ms, "mburn": mburn,
                        "swap_s": swap_s, "inside": inside, "entries": entries, "threshold_us": slow_us,
                        "load": os.getloadavg()[0]})
         bench.log(f"reload: round {rnd + 1}: swap {swap_s * 1000:.0f} ms; requests slower than "
                   f"{slow_us / 1000:.1f} ms: swap window {rel['slow']} of {rel['requests']} (before it {pre['slow']}), "
                   f"control window {ctl['slow']} of {ctl['requests']} (before it {ctl_pre['slow']}), "
-                  f"burner window ({cpu_ms:.0f} ms CPU) {burn['slow']} of {burn['requests']}; "
+                  f"burner window ({cpu_ms:.0f} ms CPU) {burn['slow']} of {burn['requests']}, memory burner window "
+                  f"{mburn['slow']} of {mburn['requests']}; workers waited for a CPU (ms of run + wait): swap "
+                  f"{wait_share(rel)}, control {wait_share(ctl)}, burner {wait_share(burn)}, memory burner "
+                  f"{wait_share(mburn)}; "
                   f"failed {rel['failed'] + pre['failed']}")
     report(rounds, url)
     return 0
+
+
+def wait_share(r):
+    return f"{r['worker_wait_ms']:.0f} of {r['worker_run_ms'] + r['worker_wait_ms']:.0f}"
 
 
 def rebuild_cpu_ms(gw):
@@ -209,11 +260,14 @@ def report(rounds, url):
              f"domains; wrk -t1 -c{CONNS} on {url} (20 KB page, links checked against the list): baseline "
              f"{DURATION:g} s, then {RELOAD_AT:g} s of load and a {WINDOW:g} s window run, the list file replaced "
              f"{SETTLE:g} s into the window (control: the same without a replace; burner: the same with another "
-             f"process burning the rebuild's CPU time instead)", "",
+             f"process burning the rebuild's CPU time instead; memory burner: another process spending that CPU "
+             f"time as a rebuild does, on the list file and on fresh memory of the snapshot's size)", "",
              "| round | baseline req/s | baseline p99 ms | T = 2×p99 ms | swap ms (rename → new version) | "
              "window req/s | window p99 / max ms | failed | swap window slower than T | before it | "
-             "control window slower than T | before it | control failed | burner: rebuild's CPU ms, window slower than T |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "control window slower than T | before it | control failed | burner: rebuild's CPU ms, window slower than T | "
+             "memory burner window slower than T | workers' wait for a CPU, ms of run + wait: swap / control / burner / "
+             "memory burner window |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for i, r in enumerate(rounds, 1):
         b, rl, c = r["base"], r["reload"], r["control"]
         lines.append(f"| {i} | {b['rps']:,.0f} | {b['p99'] / 1000:.1f} | {r['threshold_us'] / 1000:.1f} | "
@@ -222,16 +276,19 @@ def report(rounds, url):
                      f"{rl['slow']} of {rl['requests']:,} | {r['pre']['slow']} of {r['pre']['requests']:,} | "
                      f"{c['slow']} of {c['requests']:,} | {r['control_pre']['slow']} of {r['control_pre']['requests']:,} | "
                      f"{c['failed'] + r['control_pre']['failed']} | {r['burn_cpu_ms']:.0f}, {r['burn']['slow']} of "
-                     f"{r['burn']['requests']:,} |")
+                     f"{r['burn']['requests']:,} | {r['mburn']['slow']} of {r['mburn']['requests']:,} | "
+                     f"{wait_share(rl)} / {wait_share(c)} / {wait_share(r['burn'])} / {wait_share(r['mburn'])} |")
     failed = sum(r["reload"]["failed"] + r["pre"]["failed"] for r in rounds)
     slow = sum(r["reload"]["slow"] for r in rounds)
     ctl = sum(r["control"]["slow"] for r in rounds)
     burnt = sum(r["burn"]["slow"] for r in rounds)
+    mburnt = sum(r["mburn"]["slow"] for r in rounds)
     worst = max(r["swap_s"] for r in rounds)
     inside = all(r["inside"] for r in rounds)
     lines += ["", f"Totals over {len(rounds)} rounds: failed {failed}; slower than 2×p99 in the swap windows "
               f"{slow} (control windows without a reload: {ctl}; burner windows, the rebuild's CPU time spent by "
-              f"another process: {burnt}); slowest swap {worst * 1000:.0f} ms"
+              f"another process: {burnt}; memory burner windows, the same CPU time spent on the list file and "
+              f"fresh memory: {mburnt}); slowest swap {worst * 1000:.0f} ms"
               f"{'' if inside else ', not always inside its window'}. "
               f"Target: swap ≤ 1 s — {'met' if worst <= 1 else 'not met'}; zero failed — "
               f"{'met' if failed == 0 else 'not met'}; zero slowed beyond p99×2 during the swap — "
