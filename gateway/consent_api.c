@@ -81,6 +81,15 @@ static int is_cross_site(h2o_req_t *req)
     return 0;
 }
 
+static void send_see_other(h2o_req_t *req, const char *location)
+{
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, location, strlen(location));
+    req->res.status = 303;
+    req->res.reason = "See Other";
+    req->res.content_length = 0;
+    h2o_send_inline(req, "", 0);
+}
+
 static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_t *rec)
 {
     pending_t *p = data;
@@ -88,6 +97,10 @@ static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_
 
     if (status != 0) {
         /* nothing was promised: no cookie, the visitor's previous state stays */
+        if (p->is_form) { /* no JavaScript: back to the preference centre, which says why */
+            send_see_other(req, "/__consent/?error=store_unavailable");
+            return;
+        }
         send_error(req, 503, "Service Unavailable", "store_unavailable",
                    "the consent record could not be stored; your choice was not saved, please try again");
         return;
@@ -124,13 +137,18 @@ static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_
     send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));
 }
 
-/* store.rate_per_minute: over it, 429 with Retry-After and nothing written (the visitor's state stays) */
-static int rate_limited(h2o_req_t *req)
+/* store.rate_per_minute: over it, 429 with Retry-After and nothing written (the visitor's state stays); a form post
+ * (no JavaScript) is sent back to form_page, which says why */
+static int rate_limited(h2o_req_t *req, const char *form_page)
 {
     unsigned retry_after;
     char detail[96];
     if (!gw_records_over_rate(req, &retry_after))
         return 0;
+    if (form_page != NULL) {
+        send_see_other(req, form_page);
+        return 1;
+    }
     gw_rate_retry_after(req, retry_after);
     snprintf(detail, sizeof(detail), "too many consent changes from this address; please try again in %u s", retry_after);
     send_error(req, 429, "Too Many Requests", "rate_limited", detail);
@@ -171,7 +189,7 @@ static int on_consent(h2o_req_t *req, gw_reqctx_t *ctx, int withdraw)
         }
     }
 
-    if (rate_limited(req))
+    if (rate_limited(req, is_form ? "/__consent/?error=rate_limited" : NULL))
         return 0;
     p = h2o_mem_alloc_pool(&req->pool, sizeof(*p));
     memset(p, 0, sizeof(*p));
@@ -274,20 +292,14 @@ static int is_form_post(h2o_req_t *req)
            h2o_lcstris(req->headers.entries[ct].value.base, 33, H2O_STRLIT("application/x-www-form-urlencoded"));
 }
 
-static void send_see_other(h2o_req_t *req, const char *location)
-{
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, location, strlen(location));
-    req->res.status = 303;
-    req->res.reason = "See Other";
-    req->res.content_length = 0;
-    h2o_send_inline(req, "", 0);
-}
-
 static void on_erased(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
 {
     erase_t *e = data;
     if (ans->status != 0) {
-        send_error(req, 503, "Service Unavailable", "store_unavailable", "your records could not be erased right now; please try again");
+        if (e->is_form)
+            send_see_other(req, "/__consent/receipts?error=store_unavailable");
+        else
+            send_error(req, 503, "Service Unavailable", "store_unavailable", "your records could not be erased right now; please try again");
         return;
     }
     /* the visitor continues under a new id, with the same choices */
@@ -326,7 +338,7 @@ static int on_erase_req(h2o_req_t *req, gw_reqctx_t *ctx)
         send_json(req, 200, "OK", h2o_iovec_init(none, sizeof(none) - 1));
         return 0;
     }
-    if (rate_limited(req))
+    if (rate_limited(req, e->is_form ? "/__consent/receipts?error=rate_limited" : NULL))
         return 0;
     gw_record_t rec;
     memset(&rec, 0, sizeof(rec));
@@ -339,8 +351,12 @@ static int on_erase_req(h2o_req_t *req, gw_reqctx_t *ctx)
     snprintf(rec.country, sizeof(rec.country), "%s", ctx->country);
     e->ctx = *ctx;
     gw_token_new_visitor(e->ctx.visitor);
-    if (gw_store_erase(req, ctx->visitor, &rec, on_erased, e) != 0)
-        send_error(req, 503, "Service Unavailable", "store_unavailable", "your records could not be erased right now; please try again");
+    if (gw_store_erase(req, ctx->visitor, &rec, on_erased, e) != 0) {
+        if (e->is_form)
+            send_see_other(req, "/__consent/receipts?error=store_unavailable");
+        else
+            send_error(req, 503, "Service Unavailable", "store_unavailable", "your records could not be erased right now; please try again");
+    }
     return 0;
 }
 

@@ -3,6 +3,7 @@ export, admin stream, retention, store failures (503, no cookie), restarts, cras
 
 import hashlib
 import hmac
+import html
 import json
 import os
 import shutil
@@ -225,6 +226,30 @@ class StoreFailureTest(GatewayTestCase):
         self.assertEqual(post(self.gw, {"all": True}).status, 200)
         v = run_binary(["-c", self.gw.config_path, "--verify-records"])
         self.assertEqual(v.returncode, 0, v.stdout)
+
+    def test_form_posts_without_javascript_come_back_to_a_page_that_says_why(self):
+        """The preference centre and receipts page post forms; a failure is a page, not the API's JSON."""
+        en = json.load(open(os.path.join(harness.REPO, "static", "i18n", "en.json")))
+        g = self.new_gateway("forms", gateway_config(self.origin.url, store={"sqlite": "store/consent.db"}))
+        t = token(post(g, {"all": True}))
+        db = g.path("store/consent.db")
+        before = len(rows(db))
+        os.chmod(db, 0o444)
+        try:
+            r = curl(g.url("/__consent/api/consent"), method="POST", data="all=0&lang=en", cookie=t,
+                     headers=["Content-Type: application/x-www-form-urlencoded"])
+            e = curl(g.url("/__consent/api/erase"), method="POST", data="", cookie=t,
+                     headers=["Content-Type: application/x-www-form-urlencoded", "Origin: " + g.url("").rstrip("/")])
+        finally:
+            os.chmod(db, 0o640)
+        self.assertEqual((r.status, r.header("Location")), (303, "/__consent/?error=store_unavailable"), r.text)
+        self.assertIsNone(token(r), "no cookie without a durable record")
+        self.assertEqual((e.status, e.header("Location")), (303, "/__consent/receipts?error=store_unavailable"), e.text)
+        self.assertEqual(len(rows(db)), before)
+        alert = 'role="alert">%s<' % html.escape(en["error.store_unavailable"], quote=True)
+        for page in ("/__consent/?error=store_unavailable", "/__consent/receipts?error=store_unavailable"):
+            self.assertIn(alert, curl(g.url(page), headers=["Accept-Language: en"], cookie=t).text, page)
+        self.assertNotIn('role="alert"', curl(g.url("/__consent/"), headers=["Accept-Language: en"]).text)
 
     def test_corrupt_database_refuses_to_start(self):
         d = os.path.join(self.tmp, "corrupt")
@@ -501,6 +526,23 @@ class RateLimitTest(GatewayTestCase):
         # another address has its own window
         self.assertEqual(self.posts(1, "198.51.100.8")[0].status, 200)
         self.assertEqual(self.limited(), limited + 2)
+
+    def test_form_post_over_the_limit_comes_back_to_the_page(self):
+        en = json.load(open(os.path.join(harness.REPO, "static", "i18n", "en.json")))
+        client = ["X-Forwarded-For: 198.51.100.20"]
+        got = self.posts(60, "198.51.100.20")
+        self.assertEqual([r.status for r in got], [200] * 60)
+        t = token(got[-1])
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data="all=0&lang=en", cookie=t,
+                 headers=["Content-Type: application/x-www-form-urlencoded"] + client)
+        self.assertEqual((r.status, r.header("Location")), (303, "/__consent/?error=rate_limited"), r.text)
+        self.assertIsNone(token(r))
+        e = curl(self.gw.url("/__consent/api/erase"), method="POST", data="", cookie=t,
+                 headers=["Content-Type: application/x-www-form-urlencoded", "Origin: " + self.gw.url("").rstrip("/")] + client)
+        self.assertEqual((e.status, e.header("Location")), (303, "/__consent/receipts?error=rate_limited"), e.text)
+        alert = 'role="alert">%s<' % html.escape(en["error.rate_limited"], quote=True)
+        for page in ("/__consent/?error=rate_limited", "/__consent/receipts?error=rate_limited"):
+            self.assertIn(alert, curl(self.gw.url(page), headers=["Accept-Language: en"] + client, cookie=t).text, page)
 
     def test_ipv6_counts_per_64(self):
         got = self.posts(60, "2001:db8:7:1::1") + self.posts(1, "2001:db8:7:1::ffff")
