@@ -63,7 +63,9 @@ struct st_gw_html_t {
     uint32_t fover;                          /* frames past fstack: foreign for as long as any is open */
     uint8_t fcdata;                          /* a CDATA section was seen in this foreign content (breakout()) */
     uint64_t skip_hash;
-    size_t tlen;     /* bytes in tbuf: a tag continuing from earlier chunks, or the held tag */
+    size_t tlen;     /* bytes in tb: a tag continuing from earlier chunks, or the held tag */
+    char *tb;        /* tbuf, or once a start tag outgrew it, GW_HTML_MAX_BIG_TAG bytes from cb.alloc */
+    size_t tcap;     /* tb's size: the longest tag read whole */
     size_t hold_len; /* bytes in hold */
     size_t out_len;
     char pend[16];
@@ -283,12 +285,12 @@ out(gw_html_t *h, const char *p, size_t n)
     h->out_len += n;
 }
 
-/* Moves [mark, upto) to the end of tbuf (the caller checked the room). */
+/* Moves [mark, upto) to the end of tb (the caller checked the room). */
 static void
 capture(gw_html_t *h, const char *upto)
 {
     flush_pass(h);
-    memcpy(h->tbuf + h->tlen, h->mark, upto - h->mark);
+    memcpy(h->tb + h->tlen, h->mark, upto - h->mark);
     h->tlen += upto - h->mark;
     h->mark = upto;
 }
@@ -365,7 +367,7 @@ tag_init(gw_html_tag_t *tag, gw_html_t *h, unsigned id, const char *raw, size_t 
     tag->_num_attrs = UINT16_MAX;
 }
 
-/* Fills the tag's attribute cache (gw_html_attr_find). Tags are at most GW_HTML_MAX_TAG bytes: offsets fit 16 bits. */
+/* Fills the tag's attribute cache (gw_html_attr_find). Tags are at most GW_HTML_MAX_BIG_TAG bytes: offsets fit 16 bits. */
 static void
 attrs_scan(gw_html_tag_t *tag)
 {
@@ -412,7 +414,7 @@ gw_html_attr_find(const gw_html_tag_t *_tag, const char *name, size_t len, gw_ht
     size_t it = 0;
     if (tag->raw == NULL)
         return 0;
-    if (tag->raw_len <= GW_HTML_MAX_TAG) {
+    if (tag->raw_len <= GW_HTML_MAX_BIG_TAG) {
         if (tag->_num_attrs == UINT16_MAX)
             attrs_scan(tag);
         for (unsigned i = 0; i != tag->_num_attrs; ++i) {
@@ -580,7 +582,7 @@ emit_start_tag(gw_html_t *h, gw_html_tag_t *tag, int in_tbuf, const char *cur)
         if (!in_tbuf)
             h->mark = cur; /* serialize flushed the pass run */
     } else if (in_tbuf) {
-        emit(h, h->tbuf, h->tlen);
+        emit(h, h->tb, h->tlen);
     } else {
         pass(h, cur);
     }
@@ -805,7 +807,7 @@ release(gw_html_t *h, int complete)
 {
     gw_html_tag_t tag;
     int act = GW_HTML_KEEP;
-    tag_init(&tag, h, h->raw_id, h->tbuf, h->tlen, h->held_offset);
+    tag_init(&tag, h, h->raw_id, h->tb, h->tlen, h->held_offset);
     h->holding = 0;
     if (h->cb.on_held != NULL)
         act = h->cb.on_held(h->ctx, &tag, h->hold, h->hold_len, complete) & 3;
@@ -1087,7 +1089,7 @@ tag_done(gw_html_t *h, const char *cur)
 
     if (in_tbuf)
         capture(h, cur);
-    raw = in_tbuf ? h->tbuf : h->mark;
+    raw = in_tbuf ? h->tb : h->mark;
     len = in_tbuf ? h->tlen : (size_t)(cur - h->mark);
     foreign_tag(h, len >= 2 && raw[len - 2] == '/');
 
@@ -1147,7 +1149,22 @@ tag_done(gw_html_t *h, const char *cur)
     }
 }
 
-/* The tag so far (tbuf + [mark, cur)) has reached GW_HTML_MAX_TAG: decide now, stream the rest. */
+/* A tag filled tbuf: room for GW_HTML_MAX_BIG_TAG bytes from cb.alloc, once per rewriter (kept for the tags after it);
+ * 0 when there is no more room to have (the tag overflows) */
+static int
+grow_tag(gw_html_t *h)
+{
+    char *p;
+    if (h->tb != h->tbuf || h->is_end || h->skip_depth != 0 || h->cb.alloc == NULL ||
+        (p = h->cb.alloc(h->ctx, GW_HTML_MAX_BIG_TAG)) == NULL)
+        return 0;
+    memcpy(p, h->tb, h->tlen);
+    h->tb = p;
+    h->tcap = GW_HTML_MAX_BIG_TAG;
+    return 1;
+}
+
+/* The tag so far (tb + [mark, cur)) has filled tb's room: decide now, stream the rest. */
 static void
 tag_overflow(gw_html_t *h, const char *cur)
 {
@@ -1176,7 +1193,7 @@ tag_overflow(gw_html_t *h, const char *cur)
         drop(h, cur);
     } else {
         if (h->tlen != 0)
-            emit(h, h->tbuf, h->tlen);
+            emit(h, h->tb, h->tlen);
         pass(h, cur);
     }
     h->tlen = 0;
@@ -1188,7 +1205,7 @@ static void
 prefix_release(gw_html_t *h, const char *upto)
 {
     if (h->tlen != 0 && h->skip_depth == 0)
-        emit(h, h->tbuf, h->tlen);
+        emit(h, h->tb, h->tlen);
     h->tlen = 0;
     dispose(h, upto);
 }
@@ -1279,7 +1296,7 @@ raw_end_tag(gw_html_t *h)
     text_end(h);
     if (h->holding)
         release(h, 1);
-    memcpy(h->tbuf, h->pend, h->pend_len);
+    memcpy(h->tb, h->pend, h->pend_len);
     h->tlen = h->pend_len;
     h->pend_len = 0;
     h->cand = K_NONE;
@@ -1473,13 +1490,13 @@ step(gw_html_t *h, const char *cur, const char *end)
         h->mode = M_TEXT;
         return q + 1;
     case M_TAG: {
-        size_t room = GW_HTML_MAX_TAG - h->tlen - (size_t)(cur - h->mark), lim = end - cur;
+        size_t room = h->tcap - h->tlen - (size_t)(cur - h->mark), lim = end - cur;
         if (lim > room)
             lim = room;
         cur += tag_scan(h, cur, lim, &done);
         if (done)
             tag_done(h, cur);
-        else if (cur < end)
+        else if (cur < end && !grow_tag(h))
             tag_overflow(h, cur);
         return cur;
     }
@@ -1555,7 +1572,7 @@ gw_html_end(gw_html_t *h)
     case M_MD_DASH:
     case M_TAG: /* unterminated: browsers drop it, we pass it */
         if (h->skip_depth == 0)
-            emit(h, h->tbuf, h->tlen);
+            emit(h, h->tb, h->tlen);
         h->tlen = 0;
         break;
     case M_RAW:
@@ -1595,6 +1612,8 @@ gw_html_init(void *mem, size_t hold_cap, const gw_html_cb_t *cb, void *ctx)
     h->cb = *cb;
     h->ctx = ctx;
     h->hold_cap = hold_cap;
+    h->tb = h->tbuf;
+    h->tcap = GW_HTML_MAX_TAG;
     h->mode = M_TEXT;
     return h;
 }

@@ -17,10 +17,13 @@
  *
  * Memory is fixed per rewriter: one struct holding one tag buffer of GW_HTML_MAX_TAG bytes
  * (a tag that spans chunks is collected there), plus the optional hold buffer for inline
- * script content. Text, comments and raw-text content are never buffered (at most the ten
- * bytes of a possible "</textarea" that spans two chunks). A tag longer than
- * GW_HTML_MAX_TAG, whatever the chunking, is passed through untouched (on_overflow may
- * drop it instead) and the tokenizer continues in the state the tag leads to.
+ * script content, plus — only for a page with a start tag longer than that, and only when
+ * the caller gives cb.alloc — one buffer of GW_HTML_MAX_BIG_TAG bytes asked for once.
+ * Text, comments and raw-text content are never buffered (at most the ten bytes of a
+ * possible "</textarea" that spans two chunks). A start tag longer than the buffer it can
+ * have (GW_HTML_MAX_TAG, or GW_HTML_MAX_BIG_TAG with cb.alloc), whatever the chunking, is
+ * passed through untouched (on_overflow may drop it instead) and the tokenizer continues in
+ * the state the tag leads to; so is an end tag longer than GW_HTML_MAX_TAG.
  * Bytes the rewriter does not change reach emit() as slices of the caller's chunk,
  * consecutive ones joined into one call. Output never depends on how input is chunked.
  *
@@ -35,6 +38,8 @@
 
 /* Longest tag (from '<' to '>' inclusive) given to callbacks; longer tags pass through. */
 #define GW_HTML_MAX_TAG 8192
+/* ... with cb.alloc: longest start tag given to callbacks (attribute offsets stay 16-bit) */
+#define GW_HTML_MAX_BIG_TAG 65535
 /* Attribute edits per tag (set, remove, rename); one more is reserved for the nonce. */
 #define GW_HTML_MAX_EDITS 8
 
@@ -148,8 +153,8 @@ typedef struct st_gw_html_cb_t {
      * then a last call with n == 0 at its end tag or at end of input. */
     void (*on_text)(void *ctx, const char *p, size_t n);
     /*
-     * Optional. Called for a start tag longer than GW_HTML_MAX_TAG (outside removed
-     * elements), with only id, name and offset set. Returns GW_HTML_KEEP (the default: the
+     * Optional. Called for a start tag longer than GW_HTML_MAX_TAG (GW_HTML_MAX_BIG_TAG with
+     * alloc) outside removed elements, with only id, name and offset set. Returns GW_HTML_KEEP (the default: the
      * tag passes through untouched, without nonce) or GW_HTML_REMOVE (the element is
      * dropped, as on_tag's REMOVE).
      */
@@ -161,6 +166,13 @@ typedef struct st_gw_html_cb_t {
     /* Optional: receives, in place of emit and in the same order, the bytes of the start tags the rewriter writes
      * itself (tags with edits or the nonce); all other output goes to emit. */
     void (*emit_tag)(void *ctx, const char *p, size_t n);
+    /*
+     * Optional. GW_HTML_MAX_BIG_TAG bytes for the first start tag longer than GW_HTML_MAX_TAG
+     * (outside removed elements), asked for at most once per rewriter; the rewriter reads that
+     * tag and every later one whole up to GW_HTML_MAX_BIG_TAG bytes. It never frees the memory
+     * (a request pool does). Without it, or when it returns NULL, such tags overflow.
+     */
+    void *(*alloc)(void *ctx, size_t n);
 } gw_html_cb_t;
 
 typedef struct st_gw_html_t gw_html_t;

@@ -169,7 +169,7 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
                       offsetof(gw_metrics_t, tags_neutralised));
     emit(&o, "# HELP cg_html_unreadable_total HTML pages in a content encoding the rewriter cannot read, passed through unchanged.\n"
              "# TYPE cg_html_unreadable_total counter\ncg_html_unreadable_total %llu\n"
-             "# HELP cg_html_oversized_removed_total Active-content start tags (script, iframe, …) too long to check, removed.\n"
+             "# HELP cg_html_oversized_removed_total Start tags too long to check (over 64 KB: script, iframe, a, form, link, …), removed.\n"
              "# TYPE cg_html_oversized_removed_total counter\ncg_html_oversized_removed_total %llu\n"
              "# HELP cg_html_memo_hits_total Pages whose body was byte for byte one rewritten before: answered from that rewrite.\n"
              "# TYPE cg_html_memo_hits_total counter\ncg_html_memo_hits_total %llu\n"

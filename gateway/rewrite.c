@@ -543,8 +543,18 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
     }
 }
 
-/* A start tag longer than GW_HTML_MAX_TAG cannot be read, so neither its URL nor its nonce can be checked or set: active
- * content (script, iframe, object, embed) is removed rather than let through unchecked; anything else passes as it is. */
+/* A start tag longer than GW_HTML_MAX_TAG gets a buffer of GW_HTML_MAX_BIG_TAG bytes from the request's pool, once per
+ * response (a page of ordinary tags never asks), so a tag padded past 8 KB is read, checked and rewritten like any. */
+static void *on_alloc(void *_self, size_t n)
+{
+    rewrite_t *self = _self;
+    return h2o_mem_alloc_pool(&self->req->pool, n);
+}
+
+/* A start tag longer than GW_HTML_MAX_BIG_TAG cannot be read, so neither its URL nor its nonce can be checked or set:
+ * active content (script, iframe, object, embed) and what leads elsewhere or pulls content in (a, area, form, link,
+ * base) is removed rather than let through unchecked (no legitimate tag of these is 64 KB long); anything else passes as
+ * it is (an <img> with a large inline data: image is). */
 static int on_overflow(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;
@@ -553,10 +563,15 @@ static int on_overflow(void *_self, gw_html_tag_t *tag)
     case GW_HTML_TAG_IFRAME:
     case GW_HTML_TAG_OBJECT:
     case GW_HTML_TAG_EMBED:
+    case GW_HTML_TAG_A:
+    case GW_HTML_TAG_AREA:
+    case GW_HTML_TAG_FORM:
+    case GW_HTML_TAG_LINK:
+    case GW_HTML_TAG_BASE:
         COUNT_WARN_FIRST(html_oversized_removed,
                          "rewrite: removed a <%.*s> start tag longer than %d bytes from %.*s (it cannot be checked; further cases are "
                          "counted in cg_html_oversized_removed_total)",
-                         (int)tag->name_len, tag->name, GW_HTML_MAX_TAG, (int)self->req->path.len, self->req->path.base);
+                         (int)tag->name_len, tag->name, GW_HTML_MAX_BIG_TAG, (int)self->req->path.len, self->req->path.base);
         return GW_HTML_REMOVE;
     default:
         return GW_HTML_KEEP;
@@ -564,7 +579,8 @@ static int on_overflow(void *_self, gw_html_tag_t *tag)
 }
 
 /* The next URL written as "//host.tld…" in held content at or after *i: content[*from, *to) (from its "//"), *i moved
- * past it; 0 when there is none. A URL ends at a quote, a blank, ')', '\\', '`', '<' or '>'. */
+ * past it; 0 when there is none. A URL ends at a quote, a blank, ')', '\\', '`', '<' or '>', and at 2,048 bytes after
+ * its "//" at the latest (host included: the noscript check decodes it into URL_SCRATCH). */
 static int next_url(const char *content, size_t len, size_t *i, size_t *from, size_t *to)
 {
     for (size_t k = *i; k + 2 < len; ++k) {
@@ -575,8 +591,9 @@ static int next_url(const char *content, size_t len, size_t *i, size_t *from, si
         if (k + 1 >= len || p[1] != '/')
             continue;
         size_t start = k + 2, end = start;
-        while (end != len && (('a' <= (content[end] | 0x20) && (content[end] | 0x20) <= 'z') || ('0' <= content[end] && content[end] <= '9') ||
-                              content[end] == '.' || content[end] == '-'))
+        while (end != len && end - start < 2048 &&
+               (('a' <= (content[end] | 0x20) && (content[end] | 0x20) <= 'z') || ('0' <= content[end] && content[end] <= '9') ||
+                content[end] == '.' || content[end] == '-'))
             ++end;
         if (end - start < 4 || memchr(content + start, '.', end - start) == NULL) {
             k = end;
@@ -607,6 +624,7 @@ static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t 
     for (size_t found = 0; found != MAX_SCRIPT_URLS && next_url(content, len, &i, &from, &to); ++found) {
         size_t n;
         if (tag->id == GW_HTML_TAG_NOSCRIPT) {
+            _Static_assert(2048 + 2 <= URL_SCRATCH, "next_url's longest URL fits the scratch buffer");
             n = gw_html_decode(content + from, to - from, self->scratch); /* markup: character references count */
             if ((n = absolute_url(self, self->scratch, n, 0)) == 0)
                 continue;
@@ -1226,6 +1244,7 @@ int gw_rewrite_init(void)
                            1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_IMAGE | 1ull << GW_HTML_TAG_USE;
     callbacks.on_held = on_held;
     callbacks.on_overflow = on_overflow;
+    callbacks.alloc = on_alloc;
     gw_front_add_request_stage(on_request);
     gw_front_add_response_stage(on_response);
     gw_server_on_thread_init(on_thread_init);

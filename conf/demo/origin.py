@@ -30,7 +30,8 @@ a Content-Type given that way replaces the default one):
                                       between chunks; ct=TYPE for the Content-Type
   /__origin/html[/ANY]?file=NAME      tests/data/NAME, else <site>/NAME, as text/html (repeat=N: N
                                       times over, in one body; tail=TEXT appended; split_ms=D: the
-                                      second half of the body D ms after the first)
+                                      second half of the body D ms after the first; pad=N: every
+                                      "@PAD@" in the file becomes N letters 'a', for long tags)
   /__origin/gzip-html[?file=NAME]     an HTML page, gzip-encoded when Accept-Encoding has gzip
   /__origin/encoded-html              the gzip-html page in the first coding of Accept-Encoding it
                                       knows, as an origin that prefers the newest would pick: br and
@@ -375,7 +376,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send(404, b"no such file\n", headers=extra)
                 return
             with open(path, "rb") as f:
-                body = f.read() * max(1, self.qint("repeat", 1)) + (self.q("tail") or "").encode()
+                body = f.read().replace(b"@PAD@", b"a" * max(0, self.qint("pad", 0)))
+                body = body * max(1, self.qint("repeat", 1)) + (self.q("tail") or "").encode()
             if self.qint("split_ms", 0) <= 0:
                 self.send(200, body, "text/html; charset=utf-8", extra)
                 return

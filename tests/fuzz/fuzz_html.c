@@ -16,6 +16,10 @@
  *     same output chunked and whole, and asked only about the elements it acts on
  *     (on_tag_ids); so does a policy that removes, holds (64-byte cap) and
  *     streams arbitrary elements and drops over-cap tags.
+ *  4. start tags past GW_HTML_MAX_TAG, read whole with cb.alloc: the page is inflated (each
+ *     0xff byte stands for 3,000 'p' bytes, so a small input makes long tags); keep-all is
+ *     still the identity (and attr_find still agrees with attr_next on tags up to
+ *     GW_HTML_MAX_BIG_TAG), and the demo policy still gives the same output chunked and whole.
  * ASan/UBSan catch memory errors and leaks.
  */
 #include <stddef.h>
@@ -42,6 +46,7 @@ typedef struct st_tags_t {
     char *sig;
     size_t sig_len, sig_cap;
     int nonces_ok; /* every tag has exactly one nonce="N" (checked on the output) */
+    int big;       /* fed with cb.alloc: tags up to GW_HTML_MAX_BIG_TAG */
 } tags_t;
 
 static void
@@ -84,7 +89,7 @@ tags_record(void *ctx, gw_html_tag_t *tag)
     int nonces = 0;
 
     CHECK(tag->raw != NULL && tag->raw_len >= 3 && tag->raw[0] == '<' && tag->raw[tag->raw_len - 1] == '>');
-    CHECK(tag->raw_len <= GW_HTML_MAX_TAG);
+    CHECK(tag->raw_len <= (t->big ? GW_HTML_MAX_BIG_TAG : GW_HTML_MAX_TAG));
     CHECK(tag->name == tag->raw + 1 && tag->name_len >= 1);
     if (t->n == MAX_TAGS)
         return GW_HTML_KEEP;
@@ -202,6 +207,69 @@ feed(const gw_html_cb_t *cb, void *ctx, int policy, const char *nonce, const uin
     gw_html_free(h);
 }
 
+/* cb.alloc for property 4: at most one buffer per rewriter, freed after each feed */
+static void *big_bufs[4];
+static size_t num_big_bufs;
+
+static void *
+big_alloc(void *ctx, size_t n)
+{
+    CHECK(n == GW_HTML_MAX_BIG_TAG && num_big_bufs != sizeof(big_bufs) / sizeof(big_bufs[0]));
+    return big_bufs[num_big_bufs++] = malloc(n);
+}
+
+static void
+big_free(void)
+{
+    while (num_big_bufs != 0)
+        free(big_bufs[--num_big_bufs]);
+}
+
+#define INFLATE 3000
+
+static void
+check_big_tags(const uint8_t *page, size_t len, unsigned seed)
+{
+    size_t big_len = 0;
+    for (size_t i = 0; i != len; ++i)
+        big_len += page[i] == 0xff ? INFLATE : 1;
+    if (big_len == len || big_len > 512 * 1024)
+        return;
+    uint8_t *big = malloc(big_len);
+    for (size_t i = 0, o = 0; i != len; ++i) {
+        if (page[i] == 0xff) {
+            memset(big + o, 'p', INFLATE);
+            o += INFLATE;
+        } else {
+            big[o++] = page[i];
+        }
+    }
+    gw_html_cb_t rec = record_cb;
+    rec.alloc = big_alloc;
+    tags_t *t = calloc(1, sizeof(*t));
+    t->big = 1;
+    feed(&rec, t, 0, NULL, big, big_len, seed);
+    CHECK(num_big_bufs <= 1);
+    big_free();
+    CHECK(t->sink.len == big_len && memcmp(t->sink.out, big, big_len) == 0);
+    gw_html_cb_t pol = policy_cb;
+    pol.alloc = big_alloc;
+    policy_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    feed(&pol, a, 1, NULL, big, big_len, 0);
+    big_free();
+    feed(&pol, b, 1, NULL, big, big_len, seed);
+    big_free();
+    CHECK(a->len == b->len && (a->len == 0 || memcmp(a->out, b->out, a->len) == 0));
+    free(a->out);
+    free(b->out);
+    free(a);
+    free(b);
+    free(t->sink.out);
+    free(t->sig);
+    free(t);
+    free(big);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -267,6 +335,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(a);
         free(b);
     }
+
+    /* 4. long start tags, read whole with an allocator */
+    check_big_tags(page, len, seed);
 
     free(in->sink.out);
     free(in->sig);

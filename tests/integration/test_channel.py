@@ -192,6 +192,36 @@ class ChannelTest(GatewayTestCase):
             self.assertEqual(r.status, status, ident)
             self.assertNotIn("Location", [h for h, _ in r.headers], ident)
 
+    def test_start_tags_past_8_kb_are_checked_like_any(self):
+        """Tags padded to 40 KB (past the tokenizer's 8 KB buffer, under its 64 KB one) are read whole: the link goes
+        through the shim, block-listed subresources go, the script gets its nonce. A noscript URL with a 40 KB host
+        (once decoded past a 16 KB buffer: a crash) is just not a URL."""
+        r = curl(self.gw.url("/__origin/html?file=pages/long-tags.html&pad=40000"))
+        self.assertEqual(r.status, 200)
+        html = r.text
+        self.assertTrue('<p id="after">after</p>' in html)
+        self.assertTrue('<p id="after-noscript">after the noscript</p>' in html)
+        clean = self.href_after_pad(html, "long-clean")
+        self.assertTrue(clean.startswith("/__go?u="), clean[:200])
+        self.assertEqual(curl(self.gw.url(clean)).header("Location"), "https://www.partner.example/offer")
+        self.assertEqual(curl(self.gw.url(self.href_after_pad(html, "long-block"))).status, 403)
+        for gone in ("img.evil.example", 'id="long-img"', "evil.example/frame"):
+            self.assertTrue(gone not in html, gone)
+        self.assertRegex(html, r'<script data-pad="a{40000}" src="/app.js" nonce="[^"]+">')
+        self.assertTrue(self.gw.alive(), "the gateway is still running")
+        # past 64 KB a tag cannot be read: links, frames and scripts go rather than pass unchecked; an image stays
+        # (a large inline data: image is legitimate), unchecked
+        huge = curl(self.gw.url("/__origin/html?file=pages/long-tags.html&pad=70000")).text
+        for gone in ("login.evil.example", "www.partner.example", "evil.example/frame", "/app.js"):
+            self.assertTrue(gone not in huge, gone)
+        self.assertTrue('id="long-img"' in huge, "the image is kept")
+        self.assertTrue('<p id="after">after</p>' in huge)
+
+    def href_after_pad(self, html, ident):
+        m = re.search(r'<a id="%s" data-pad="a*" href="([^"]*)"' % ident, html)
+        self.assertIsNotNone(m, ident)
+        return htmlmod.unescape(m.group(1))
+
     def test_only_links_leaving_the_site_are_wrapped(self):
         # the rewriter passes a link to the shim only when it names another host; the shim wraps it when the
         # registrable domain differs. Relative links, the page's own host in any spelling, and other hosts of

@@ -133,7 +133,7 @@ policy_tracker(policy_t *pol, const gw_html_attr_t *a)
 {
     const char *host;
     size_t hlen, n;
-    if (a->value == NULL)
+    if (a->value == NULL || a->value_len > sizeof(pol->url)) /* longer than a tag without cb.alloc: not a URL here */
         return NULL;
     n = gw_html_decode(a->value, a->value_len, pol->url);
     if (!policy_url_host(pol->url, n, &host, &hlen))
@@ -238,7 +238,7 @@ policy_on_tag(void *ctx, gw_html_tag_t *tag)
     case GW_HTML_TAG_A:
         if (gw_html_attr_find(tag, "ping", 4, NULL))
             gw_html_attr_remove(tag, "ping", 4);
-        if (gw_html_attr_find(tag, "href", 4, &a) && a.value != NULL) {
+        if (gw_html_attr_find(tag, "href", 4, &a) && a.value != NULL && a.value_len <= sizeof(pol->url)) {
             const char *host;
             size_t hlen, n = gw_html_decode(a.value, a.value_len, pol->url);
             if (policy_url_host(pol->url, n, &host, &hlen) && !policy_ieq(host, hlen, POLICY_SITE))

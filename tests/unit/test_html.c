@@ -806,6 +806,125 @@ test_text_stream(void **state)
     }
 }
 
+/* ---- start tags past GW_HTML_MAX_TAG, with an allocator (cb.alloc) ---------------------------- */
+
+static void *big_allocs[64];
+static size_t num_big_allocs;
+
+static void *
+rec_alloc(void *ctx, size_t n)
+{
+    assert_int_equal(n, GW_HTML_MAX_BIG_TAG);
+    assert_true(num_big_allocs < sizeof(big_allocs) / sizeof(big_allocs[0]));
+    return big_allocs[num_big_allocs++] = malloc(n);
+}
+
+static void
+free_big_allocs(void)
+{
+    while (num_big_allocs != 0)
+        free(big_allocs[--num_big_allocs]);
+}
+
+static int
+shim_links(rec_t *r, gw_html_tag_t *tag)
+{
+    gw_html_attr_t a;
+    if (tag->id == GW_HTML_TAG_A && gw_html_attr_find(tag, "href", 4, &a) && a.value != NULL) {
+        logf_(r, "<a raw_len=%zu href=%.*s>", tag->raw_len, (int)a.value_len, a.value);
+        gw_html_attr_set(tag, "href", 4, "/__go", 5);
+    }
+    return GW_HTML_KEEP;
+}
+
+/* in through a rewriter with rec callbacks and rec_alloc, cut at `at` and then fed in steps of `step`; the output */
+static char *
+big_run(rec_t *run, const char *nonce, const char *in, size_t len, size_t at, size_t step, size_t *out_len, size_t *allocs)
+{
+    gw_html_cb_t cb = rec_cb;
+    cb.alloc = rec_alloc;
+    size_t before = num_big_allocs;
+    gw_html_t *h = gw_html_new(0, &cb, run);
+    assert_non_null(h);
+    if (nonce != NULL)
+        gw_html_set_nonce(h, nonce, strlen(nonce));
+    assert_int_equal(gw_html_write(h, in, at), 0);
+    for (size_t off = at; off < len; off += step)
+        assert_int_equal(gw_html_write(h, in + off, len - off < step ? len - off : step), 0);
+    assert_int_equal(gw_html_end(h), 0);
+    gw_html_free(h);
+    *allocs = num_big_allocs - before;
+    *out_len = run->sink.len;
+    return run->sink.out;
+}
+
+static void
+test_big_tags_with_alloc(void **state)
+{
+    /* a link and a script padded past GW_HTML_MAX_TAG: read whole, their attributes after the padding seen and
+     * edited, the script's nonce set; whole, at every 331st split, and byte by byte; one allocation per rewriter */
+    size_t pad = GW_HTML_MAX_TAG * 3;
+    char *in = malloc(2 * pad + 512), *exp = malloc(2 * pad + 512);
+    int n = sprintf(in, "x<a data-pad=\"");
+    memset(in + n, 'p', pad);
+    n += (int)pad;
+    n += sprintf(in + n, "\" href=\"https://evil.example/y\">l</a><script data-pad=\"");
+    memset(in + n, 'q', pad);
+    n += (int)pad;
+    strcpy(in + n, "\" src=s.js></script>z");
+    size_t len = strlen(in);
+    n = sprintf(exp, "x<a data-pad=\"");
+    memset(exp + n, 'p', pad);
+    n += (int)pad;
+    n += sprintf(exp + n, "\" href=\"/__go\">l</a><script data-pad=\"");
+    memset(exp + n, 'q', pad);
+    n += (int)pad;
+    strcpy(exp + n, "\" src=s.js nonce=\"N\"></script>z");
+    size_t steps[] = {len, 1, 7, 4093};
+    for (size_t si = 0; si != sizeof(steps) / sizeof(steps[0]); ++si) {
+        for (size_t at = 0; at <= len; at += si == 0 ? 331 : len) {
+            rec_t run = {.tag = shim_links, .overflow_action = GW_HTML_KEEP};
+            size_t out_len, allocs;
+            char *out = big_run(&run, "N", in, len, at, steps[si], &out_len, &allocs);
+            char what[64];
+            snprintf(what, sizeof(what), "split at %zu, steps of %zu", at, steps[si]);
+            check_same(what, "padded link and script", exp, strlen(exp), out != NULL ? out : "", out_len);
+            char want[128];
+            snprintf(want, sizeof(want), "<a raw_len=%zu href=https://evil.example/y>", pad + 45);
+            assert_string_equal(run.log, want);
+            assert_int_equal(run.overflows, 0);
+            assert_int_equal(allocs, 1);
+            rec_free(&run);
+            free_big_allocs();
+        }
+    }
+
+    /* past GW_HTML_MAX_BIG_TAG even with the allocator: on_overflow decides, as without it */
+    size_t huge = GW_HTML_MAX_BIG_TAG + 10;
+    char *big = malloc(huge + 64);
+    n = sprintf(big, "<a data-pad=\"");
+    memset(big + n, 'p', huge);
+    strcpy(big + n + huge, "\" href=\"https://evil.example/\">l</a>y");
+    size_t big_len = strlen(big);
+    for (size_t step = 1; step <= big_len; step = step * 3 + 1) {
+        rec_t keep = {.tag = shim_links, .overflow_action = GW_HTML_KEEP};
+        size_t out_len, allocs;
+        char *out = big_run(&keep, NULL, big, big_len, 0, step, &out_len, &allocs);
+        check_same("over the big cap, kept", "huge link", big, big_len, out != NULL ? out : "", out_len);
+        assert_int_equal(keep.overflows, 1);
+        assert_string_equal(keep.log, "overflow 1 a @0;");
+        rec_free(&keep);
+        rec_t drop = {.tag = shim_links, .overflow_action = GW_HTML_REMOVE};
+        out = big_run(&drop, NULL, big, big_len, 0, step, &out_len, &allocs);
+        check_same("over the big cap, removed", "huge link", "y", 1, out != NULL ? out : "", out_len);
+        rec_free(&drop);
+        free_big_allocs();
+    }
+    free(big);
+    free(in);
+    free(exp);
+}
+
 static void
 test_overflow(void **state)
 {
@@ -1073,6 +1192,7 @@ main(void)
         cmocka_unit_test(test_hold),
         cmocka_unit_test(test_text_stream),
         cmocka_unit_test(test_overflow),
+        cmocka_unit_test(test_big_tags_with_alloc),
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_nonce_and_insert),
         cmocka_unit_test(test_emit_tag),
