@@ -438,12 +438,57 @@ static int on_base(rewrite_t *self, gw_html_tag_t *tag)
 }
 
 /* called only for the elements of callbacks.on_tag_ids (gw_rewrite_init): a new case needs its bit there */
+/*
+ * A URL longer than URL_SCRATCH cannot be checked (and no server takes a request line that long, so nothing that works
+ * is lost by not following it). The attributes that name one, per element on_tag looks at; an inline data: URL of any
+ * length is not a URL to check.
+ */
+static const char *const long_url_attrs[] = {"src", "href", "xlink:href", "action", "data", "poster", "srcset"};
+
+static int long_url(gw_html_tag_t *tag, const char **name)
+{
+    for (size_t i = 0; i != sizeof(long_url_attrs) / sizeof(long_url_attrs[0]); ++i) {
+        gw_html_attr_t a;
+        if (!gw_html_attr_find(tag, long_url_attrs[i], strlen(long_url_attrs[i]), &a) || a.value == NULL ||
+            a.value_len <= URL_SCRATCH)
+            continue;
+        size_t s = 0;
+        while (s != a.value_len && (unsigned char)a.value[s] <= 0x20)
+            ++s;
+        if (a.value_len - s >= 5 && h2o_lcstris(a.value + s, 5, H2O_STRLIT("data:")))
+            continue;
+        *name = long_url_attrs[i];
+        return 1;
+    }
+    return 0;
+}
+
+/* A link (a, area) whose URL is too long to check keeps its text but stops being a link (its href renamed); any other
+ * element naming one is removed, as a start tag too long to read is. */
+static int on_long_url(rewrite_t *self, gw_html_tag_t *tag, const char *name)
+{
+    COUNT_WARN_FIRST(html_oversized_removed,
+                     "rewrite: a <%.*s> whose %s is longer than %d bytes cannot be checked: %s (on %.*s; further cases are "
+                     "counted in cg_html_oversized_removed_total)",
+                     (int)tag->name_len, tag->name, name, URL_SCRATCH,
+                     tag->id == GW_HTML_TAG_A || tag->id == GW_HTML_TAG_AREA ? "its link is disabled" : "it is removed",
+                     (int)self->req->path.len, self->req->path.base);
+    if (tag->id != GW_HTML_TAG_A && tag->id != GW_HTML_TAG_AREA)
+        return GW_HTML_REMOVE;
+    gw_html_attr_rename(tag, H2O_STRLIT("href"), H2O_STRLIT("data-cg-unchecked-href"));
+    gw_html_attr_rename(tag, H2O_STRLIT("xlink:href"), H2O_STRLIT("data-cg-unchecked-xlink-href"));
+    return GW_HTML_KEEP;
+}
+
 static int on_tag(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;
+    const char *long_name;
     size_t n;
     int cat;
 
+    if (tag->raw_len > URL_SCRATCH && tag->id != GW_HTML_TAG_NOSCRIPT && long_url(tag, &long_name)) /* only a long tag can */
+        return on_long_url(self, tag, long_name);
     switch (tag->id) {
     case GW_HTML_TAG_SCRIPT: {
         /* its file: src, or for an SVG script href (or xlink:href); the first one named is the one loaded */
