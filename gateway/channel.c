@@ -244,8 +244,13 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
         return GW_HTML_KEEP;
     char a[256], b[256];
     h2o_iovec_t page = gw_req_host(req);
-    if (strcmp(site_of(host, host_len, a, sizeof(a)), site_of(page.base, page.len, b, sizeof(b))) == 0 || url_len > MAX_GO_URL)
+    if (strcmp(site_of(host, host_len, a, sizeof(a)), site_of(page.base, page.len, b, sizeof(b))) == 0)
         return GW_HTML_KEEP;
+    if (url_len > MAX_GO_URL) { /* too long for the shim (and for most servers' request lines): not followed unchecked */
+        gw_html_attr_rename(tag, H2O_STRLIT("href"), H2O_STRLIT("data-cg-unchecked-href"));
+        gw_html_attr_rename(tag, H2O_STRLIT("xlink:href"), H2O_STRLIT("data-cg-unchecked-xlink-href"));
+        return GW_HTML_KEEP;
+    }
     char sig[23];
     gw_channel_sign("go", url, url_len, sig);
     h2o_iovec_t enc = pct_encode(&req->pool, url, url_len);

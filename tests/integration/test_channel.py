@@ -218,15 +218,18 @@ class ChannelTest(GatewayTestCase):
         self.assertTrue('<p id="after">after</p>' in huge)
 
     def test_urls_too_long_to_check_are_not_followed(self):
-        """A URL of 20 KB (past the 16 KB the rewriter decodes URLs into) cannot be checked: a link keeps its text but
-        stops being a link, an image or script naming one goes; an inline data: image of that length stays."""
-        html = curl(self.gw.url("/__origin/html?file=pages/long-urls.html&pad=20000")).text
-        self.assertTrue('<p id="after">after</p>' in html)
-        self.assertRegex(html, r'<a id="long-link" data-cg-unchecked-href="http://login\.evil\.example/a{20000}">phish</a>')
-        self.assertTrue(self.href(html, "short-link").startswith("/__go?u="), "a link of ordinary length is wrapped")
-        for gone in ('id="long-img"', "img.evil.example", "cdn.evil.example"):
-            self.assertTrue(gone not in html, gone)
-        self.assertTrue('<img id="inline-img" src="data:image/gif;base64,R0lGODlh' in html, "the inline image stays")
+        """A URL of 20 KB (past the 16 KB the rewriter decodes URLs into) cannot be checked, and one of 10 KB cannot go
+        through the link shim (8 KB): a link keeps its text but stops being a link, an image or script naming one goes;
+        an inline data: image of that length stays."""
+        # 10 KB: checked, but too long for the link shim (8 KB); 20 KB: too long to check
+        for pad in (10000, 20000):
+            html = curl(self.gw.url("/__origin/html?file=pages/long-urls.html&pad=%d" % pad)).text
+            self.assertTrue('<p id="after">after</p>' in html)
+            self.assertRegex(html, r'<a id="long-link" data-cg-unchecked-href="http://login\.evil\.example/a{%d}">phish</a>' % pad)
+            self.assertTrue(self.href(html, "short-link").startswith("/__go?u="), "a link of ordinary length is wrapped")
+            for gone in ('id="long-img"', "img.evil.example", "cdn.evil.example"):
+                self.assertTrue(gone not in html, (pad, gone))
+            self.assertTrue('<img id="inline-img" src="data:image/gif;base64,R0lGODlh' in html, "the inline image stays")
 
     def href_after_pad(self, html, ident):
         m = re.search(r'<a id="%s" data-pad="a*" href="([^"]*)"' % ident, html)
