@@ -239,7 +239,7 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
             return GW_HTML_KEEP;
         }
     }
-    /* an outbound link: wrap it when it leaves the page's site */
+    /* an outbound link, or a refresh to another page: wrap it when it leaves the page's site */
     if (!gw_rt.conf.channel.link_shim)
         return GW_HTML_KEEP;
     char a[256], b[256];
@@ -247,6 +247,8 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
     if (strcmp(site_of(host, host_len, a, sizeof(a)), site_of(page.base, page.len, b, sizeof(b))) == 0)
         return GW_HTML_KEEP;
     if (url_len > MAX_GO_URL) { /* too long for the shim (and for most servers' request lines): not followed unchecked */
+        if (kind == GW_URL_REFRESH)
+            return GW_HTML_REMOVE;
         gw_html_attr_rename(tag, H2O_STRLIT("href"), H2O_STRLIT("data-cg-unchecked-href"));
         gw_html_attr_rename(tag, H2O_STRLIT("xlink:href"), H2O_STRLIT("data-cg-unchecked-xlink-href"));
         return GW_HTML_KEEP;
@@ -256,7 +258,19 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
     h2o_iovec_t enc = pct_encode(&req->pool, url, url_len);
     h2o_iovec_t href = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("/__go?u=")), enc, h2o_iovec_init(H2O_STRLIT("&s=")),
                                   h2o_iovec_init(sig, 22));
-    gw_html_attr_set(tag, H2O_STRLIT("href"), href.base, href.len);
+    if (kind == GW_URL_REFRESH) {
+        /* the same delay, then the shim: content="5; url=/__go?u=…" */
+        gw_html_attr_t c;
+        size_t d = 0;
+        if (gw_html_attr_find(tag, H2O_STRLIT("content"), &c) && c.value != NULL)
+            while (d != c.value_len && (((unsigned char)c.value[d] <= 0x20) || ('0' <= c.value[d] && c.value[d] <= '9') || c.value[d] == '.'))
+                ++d;
+        h2o_iovec_t content = h2o_concat(&req->pool, h2o_iovec_init(d != 0 ? c.value : "0", d != 0 ? d : 1),
+                                         h2o_iovec_init(H2O_STRLIT("; url=")), href);
+        gw_html_attr_set(tag, H2O_STRLIT("content"), content.base, content.len);
+    } else {
+        gw_html_attr_set(tag, H2O_STRLIT("href"), href.base, href.len);
+    }
     GW_COUNT(links_wrapped);
     return GW_HTML_KEEP;
 }

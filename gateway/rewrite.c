@@ -480,6 +480,62 @@ static int on_long_url(rewrite_t *self, gw_html_tag_t *tag, const char *name)
     return GW_HTML_KEEP;
 }
 
+/* 1 when the attribute's value, blanks around it trimmed, is lit (ASCII case-insensitive) */
+static int attr_is(const gw_html_attr_t *a, const char *lit, size_t lit_len)
+{
+    size_t s = 0, e = a->value_len;
+    while (s != e && (unsigned char)a->value[s] <= 0x20)
+        ++s;
+    while (e != s && (unsigned char)a->value[e - 1] <= 0x20)
+        --e;
+    return h2o_lcstris(a->value + s, e - s, lit, lit_len);
+}
+
+/*
+ * <meta http-equiv="refresh" content="N; url=…">: the page navigates by itself, so the URL goes to the hook as a link
+ * does (a link shim wraps it). The URL is found as HTML's shared declarative refresh steps find it: the delay (digits and
+ * dots), blanks, ';' or ',', blanks, an optional "url" and '=' with blanks around it, then the URL, quoted or not.
+ * Without a URL (a reload of the page itself) there is nothing to check.
+ */
+static int on_meta(rewrite_t *self, gw_html_tag_t *tag)
+{
+    gw_html_attr_t he, c;
+    if (!gw_html_attr_find(tag, H2O_STRLIT("http-equiv"), &he) || he.value == NULL || !attr_is(&he, H2O_STRLIT("refresh")) ||
+        !gw_html_attr_find(tag, H2O_STRLIT("content"), &c) || c.value == NULL || c.value_len > URL_SCRATCH)
+        return GW_HTML_KEEP;
+    char *v = h2o_mem_alloc_pool(&self->req->pool, c.value_len); /* scratch is absolute_url's */
+    size_t len = gw_html_decode(c.value, c.value_len, v), i = 0;
+#define SKIP_BLANKS()                                                                                                                  while (i != len && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\f' || v[i] == '\r'))                                  ++i
+    SKIP_BLANKS();
+    while (i != len && (('0' <= v[i] && v[i] <= '9') || v[i] == '.'))
+        ++i;
+    SKIP_BLANKS();
+    if (i != len && (v[i] == ';' || v[i] == ','))
+        ++i;
+    SKIP_BLANKS();
+    if (len - i >= 3 && h2o_lcstris(v + i, 3, H2O_STRLIT("url"))) {
+        size_t j = i + 3;
+        while (j != len && (v[j] == ' ' || v[j] == '\t' || v[j] == '\n' || v[j] == '\f' || v[j] == '\r'))
+            ++j;
+        if (j != len && v[j] == '=') {
+            i = j + 1;
+            SKIP_BLANKS();
+        }
+    }
+#undef SKIP_BLANKS
+    size_t end = len;
+    if (i != len && (v[i] == '"' || v[i] == '\'')) {
+        const char *q = memchr(v + i + 1, v[i], len - i - 1);
+        end = q != NULL ? (size_t)(q - v) : len;
+        ++i;
+    }
+    size_t n;
+    if (i >= end || (n = absolute_url(self, v + i, end - i, 1)) == 0 ||
+        h2o_lcstris(self->url + self->host_off, self->host_len, self->page_host.base, self->page_host.len))
+        return GW_HTML_KEEP;
+    return run_hook(self, tag, GW_URL_REFRESH, n);
+}
+
 static int on_tag(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;
@@ -564,6 +620,8 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
     case GW_HTML_TAG_BASE:
         return on_base(self, tag);
+    case GW_HTML_TAG_META:
+        return on_meta(self, tag);
     case GW_HTML_TAG_NOSCRIPT:
         return GW_HTML_HOLD; /* on_held reads it as the markup it is without scripts */
     case GW_HTML_TAG_IMAGE: /* SVG: an image (a tracker pixel as well as any <img>) */
@@ -1286,7 +1344,8 @@ int gw_rewrite_init(void)
                            1ull << GW_HTML_TAG_A | 1ull << GW_HTML_TAG_AREA | 1ull << GW_HTML_TAG_FORM | 1ull << GW_HTML_TAG_SOURCE |
                            1ull << GW_HTML_TAG_BASE | 1ull << GW_HTML_TAG_EMBED | 1ull << GW_HTML_TAG_OBJECT |
                            1ull << GW_HTML_TAG_VIDEO | 1ull << GW_HTML_TAG_AUDIO | 1ull << GW_HTML_TAG_TRACK |
-                           1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_IMAGE | 1ull << GW_HTML_TAG_USE;
+                           1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_IMAGE | 1ull << GW_HTML_TAG_USE |
+                           1ull << GW_HTML_TAG_META;
     callbacks.on_held = on_held;
     callbacks.on_overflow = on_overflow;
     callbacks.alloc = on_alloc;

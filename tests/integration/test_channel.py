@@ -231,6 +231,24 @@ class ChannelTest(GatewayTestCase):
                 self.assertTrue(gone not in html, (pad, gone))
             self.assertTrue('<img id="inline-img" src="data:image/gif;base64,R0lGODlh' in html, "the inline image stays")
 
+    def test_meta_refresh_to_another_site_goes_through_the_shim(self):
+        """A refresh is a navigation the page makes by itself: its URL is wrapped like a link's, the delay kept."""
+        html = curl(self.gw.url("/__origin/html?file=pages/refresh.html")).text
+
+        def content(ident):
+            m = re.search(r'<meta id="%s"[^>]* content="([^"]*)"' % ident, html)
+            self.assertIsNotNone(m, ident)
+            return htmlmod.unescape(m.group(1))
+        block, clean = content("r-block"), content("r-clean")
+        self.assertRegex(block, r"^30; url=/__go\?u=[^ ]+&s=[^ ]+$")
+        self.assertRegex(clean, r"^5; url=/__go\?u=")
+        self.assertEqual(curl(self.gw.url(block.split("url=", 1)[1])).status, 403, "a block-listed target is stopped")
+        r = curl(self.gw.url(clean.split("url=", 1)[1]))
+        self.assertEqual((r.status, r.header("Location")), (302, "https://www.partner.example/offer"))
+        self.assertEqual(content("r-local"), "10; url=/about", "a refresh within the site stays")
+        self.assertEqual(content("r-reload"), "60")
+        self.assertEqual(content("r-other"), "url=https://login.evil.example/", "only http-equiv=refresh is a refresh")
+
     def href_after_pad(self, html, ident):
         m = re.search(r'<a id="%s" data-pad="a*" href="([^"]*)"' % ident, html)
         self.assertIsNotNone(m, ident)
