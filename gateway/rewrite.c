@@ -443,7 +443,7 @@ static int on_base(rewrite_t *self, gw_html_tag_t *tag)
  * is lost by not following it). The attributes that name one, per element on_tag looks at; an inline data: URL of any
  * length is not a URL to check.
  */
-static const char *const long_url_attrs[] = {"src", "href", "xlink:href", "action", "data", "poster", "srcset"};
+static const char *const long_url_attrs[] = {"src", "href", "xlink:href", "action", "formaction", "data", "poster", "srcset"};
 
 static int long_url(gw_html_tag_t *tag, const char **name)
 {
@@ -616,6 +616,11 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
     }
     case GW_HTML_TAG_FORM:
         if ((n = attr_url(self, tag, H2O_STRLIT("action"), 0)) == 0)
+            return GW_HTML_KEEP;
+        return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
+    case GW_HTML_TAG_BUTTON: /* a submit button may send its form elsewhere than the form's action */
+    case GW_HTML_TAG_INPUT:
+        if ((n = attr_url(self, tag, H2O_STRLIT("formaction"), 0)) == 0)
             return GW_HTML_KEEP;
         return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
     case GW_HTML_TAG_BASE:
@@ -1345,7 +1350,7 @@ int gw_rewrite_init(void)
                            1ull << GW_HTML_TAG_BASE | 1ull << GW_HTML_TAG_EMBED | 1ull << GW_HTML_TAG_OBJECT |
                            1ull << GW_HTML_TAG_VIDEO | 1ull << GW_HTML_TAG_AUDIO | 1ull << GW_HTML_TAG_TRACK |
                            1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_IMAGE | 1ull << GW_HTML_TAG_USE |
-                           1ull << GW_HTML_TAG_META;
+                           1ull << GW_HTML_TAG_META | 1ull << GW_HTML_TAG_BUTTON | 1ull << GW_HTML_TAG_INPUT;
     callbacks.on_held = on_held;
     callbacks.on_overflow = on_overflow;
     callbacks.alloc = on_alloc;

@@ -249,6 +249,14 @@ class ChannelTest(GatewayTestCase):
         self.assertEqual(content("r-reload"), "60")
         self.assertEqual(content("r-other"), "url=https://login.evil.example/", "only http-equiv=refresh is a refresh")
 
+    def test_submit_buttons_sending_forms_to_a_blocked_site_removed(self):
+        html = curl(self.gw.url("/__origin/html?file=pages/formaction.html")).text
+        for gone in ('id="b-evil"', 'id="i-evil"', "evil.example"):
+            self.assertTrue(gone not in html, gone)
+        for kept in ('<button id="b-clean" formaction="https://www.partner.example/form">', '<button id="b-plain"',
+                     '<form id="f" action="/search"', '<p id="after">after</p>'):
+            self.assertTrue(kept in html, kept)
+
     def href_after_pad(self, html, ident):
         m = re.search(r'<a id="%s" data-pad="a*" href="([^"]*)"' % ident, html)
         self.assertIsNotNone(m, ident)
