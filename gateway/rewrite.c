@@ -618,8 +618,15 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         if ((n = attr_url(self, tag, H2O_STRLIT("action"), 0)) == 0)
             return GW_HTML_KEEP;
         return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
+    case GW_HTML_TAG_INPUT: {
+        /* <input type=image src=…> is an image (and a submit button) */
+        gw_html_attr_t type;
+        if (gw_html_attr_find(tag, H2O_STRLIT("type"), &type) && type.value != NULL && attr_is(&type, H2O_STRLIT("image")) &&
+            media_attr(self, tag, "src", "data-cg-src", GW_ABP_IMAGE) == GW_HTML_REMOVE)
+            return GW_HTML_REMOVE;
+    }
+        /* fall through */
     case GW_HTML_TAG_BUTTON: /* a submit button may send its form elsewhere than the form's action */
-    case GW_HTML_TAG_INPUT:
         if ((n = attr_url(self, tag, H2O_STRLIT("formaction"), 0)) == 0)
             return GW_HTML_KEEP;
         return run_hook(self, tag, GW_URL_SUBRESOURCE, n);

@@ -250,10 +250,12 @@ class ChannelTest(GatewayTestCase):
         self.assertEqual(content("r-other"), "url=https://login.evil.example/", "only http-equiv=refresh is a refresh")
 
     def test_submit_buttons_sending_forms_to_a_blocked_site_removed(self):
+        """formaction (button, input) is checked like a form's action, and an image button's src like an image's."""
         html = curl(self.gw.url("/__origin/html?file=pages/formaction.html")).text
-        for gone in ('id="b-evil"', 'id="i-evil"', "evil.example"):
+        for gone in ('id="b-evil"', 'id="i-evil"', 'id="i-img-evil"', "evil.example"):
             self.assertTrue(gone not in html, gone)
         for kept in ('<button id="b-clean" formaction="https://www.partner.example/form">', '<button id="b-plain"',
+                     '<input id="i-img-clean" type=" IMAGE " src="https://images.partner.example/go.png"',
                      '<form id="f" action="/search"', '<p id="after">after</p>'):
             self.assertTrue(kept in html, kept)
 
