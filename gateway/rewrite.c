@@ -76,6 +76,10 @@ typedef struct st_rewrite_t {
     size_t rec_seen_len, rec_seen_cap;
     struct st_memo_slot_t *rec_slots; /* where this response's own values went in out, in order */
     size_t rec_num_slots, rec_slots_cap;
+    /* an <iframe srcdoc> being rewritten (srcdoc()): emit writes to nest_buf instead of out */
+    int nesting;
+    char *nest_buf;
+    size_t nest_len, nest_cap;
 } rewrite_t;
 
 /* counts an event of this thread and logs its first one (the counter tells the rest) */
@@ -536,6 +540,41 @@ static int on_meta(rewrite_t *self, gw_html_tag_t *tag)
     return run_hook(self, tag, GW_URL_REFRESH, n);
 }
 
+static void rec_stop(rewrite_t *self);
+
+/*
+ * <iframe srcdoc="…">: a document written in the attribute, which the browser loads with the page's origin and base
+ * URL. Its markup is rewritten as the page's is, by a second rewriter over the decoded value, and written back: links
+ * shimmed, block-listed subresources removed, refused trackers made inert (they stay so until the page is loaded again
+ * with consent: the banner does not reach into frames). Its scripts get no nonce and it gets no banner (under an
+ * enforcing CSP, which reaches it, its scripts stay blocked, as before). A <base> in it does not move the page's. A page
+ * holding one is not remembered (the memo finds this response's values only in the page's own tags, not escaped in an
+ * attribute). A srcdoc inside a srcdoc: that inner frame is removed.
+ */
+#define SRCDOC_HOLD 16384
+static int srcdoc(rewrite_t *self, gw_html_tag_t *tag)
+{
+    gw_html_attr_t a;
+    if (!gw_html_attr_find(tag, H2O_STRLIT("srcdoc"), &a) || a.value == NULL)
+        return GW_HTML_KEEP;
+    if (self->nesting)
+        return GW_HTML_REMOVE;
+    rec_stop(self);
+    char *doc = h2o_mem_alloc_pool(&self->req->pool, a.value_len + 1);
+    size_t len = gw_html_decode(a.value, a.value_len, doc);
+    gw_html_t *h = gw_html_init(h2o_mem_alloc_pool(&self->req->pool, gw_html_sizeof(SRCDOC_HOLD)), SRCDOC_HOLD, &callbacks, self);
+    h2o_iovec_t base_origin = self->base_origin, base_dir = self->base_dir;
+    int base_https = self->base_https, base_seen = self->base_seen;
+    self->nesting = 1;
+    self->nest_len = 0;
+    gw_html_write(h, doc, len);
+    gw_html_end(h);
+    self->nesting = 0;
+    self->base_origin = base_origin, self->base_dir = base_dir, self->base_https = base_https, self->base_seen = base_seen;
+    gw_html_attr_set(tag, H2O_STRLIT("srcdoc"), self->nest_len != 0 ? self->nest_buf : "", self->nest_len);
+    return GW_HTML_KEEP;
+}
+
 static int on_tag(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;
@@ -558,7 +597,9 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
                                                                                                           : GW_HTML_KEEP;
     }
     case GW_HTML_TAG_IFRAME:
-        return media_attr(self, tag, "src", "data-cg-src", GW_ABP_SUBDOCUMENT);
+        if (media_attr(self, tag, "src", "data-cg-src", GW_ABP_SUBDOCUMENT) == GW_HTML_REMOVE)
+            return GW_HTML_REMOVE;
+        return srcdoc(self, tag);
     case GW_HTML_TAG_IMG:
     case GW_HTML_TAG_SOURCE: /* <picture>/<video> sources */
         cat = -1;
@@ -787,6 +828,12 @@ static void rec_slots(rewrite_t *self, size_t from, size_t to);
 static void emit(void *_self, const char *p, size_t n)
 {
     rewrite_t *self = _self;
+    if (self->nesting) {
+        self->nest_buf = pool_room(self->req, self->nest_buf, self->nest_len, &self->nest_cap, n, 1024);
+        memcpy(self->nest_buf + self->nest_len, p, n);
+        self->nest_len += n;
+        return;
+    }
     out_reserve(self, n);
     memcpy(self->out + self->out_len, p, n);
     self->out_len += n;

@@ -259,6 +259,24 @@ class ChannelTest(GatewayTestCase):
                      '<form id="f" action="/search"', '<p id="after">after</p>'):
             self.assertTrue(kept in html, kept)
 
+    def test_iframe_srcdoc_is_rewritten_like_the_page(self):
+        """The document in a srcdoc attribute has the page's origin: its links are shimmed, its block-listed
+        subresources removed, a srcdoc inside it removed; its <base> stays its own; its text comes back as written."""
+        html = curl(self.gw.url("/__origin/html?file=pages/srcdoc.html")).text
+        m = re.search(r'<iframe id="ad" srcdoc="([^"]*)"', html)
+        self.assertIsNotNone(m)
+        doc = htmlmod.unescape(m.group(1))
+        self.assertTrue('<p>an ad &amp; more</p>' in doc, doc)
+        self.assertTrue('<base href="https://cdn.partner.example/">' in doc, doc)
+        link = htmlmod.unescape(re.search(r'<a id="sd-link" href="([^"]*)"', doc).group(1))
+        self.assertTrue(link.startswith("/__go?u="), link)
+        self.assertEqual(curl(self.gw.url(link)).header("Location"), "https://www.partner.example/offer")
+        for gone in ("img.evil.example", "tracker.evil.example", "srcdoc"):
+            self.assertTrue(gone not in doc, (gone, doc))
+        self.assertTrue('<img id="sd-rel" src="banner.png">' in doc, doc)
+        self.assertTrue('<a id="after-link" href="next">' in html, "the srcdoc's <base> does not move the page's")
+        self.assertTrue('<p id="after">after</p>' in html)
+
     def href_after_pad(self, html, ident):
         m = re.search(r'<a id="%s" data-pad="a*" href="([^"]*)"' % ident, html)
         self.assertIsNotNone(m, ident)
