@@ -498,8 +498,9 @@ static int attr_is(const gw_html_attr_t *a, const char *lit, size_t lit_len)
 /*
  * <meta http-equiv="refresh" content="N; url=…">: the page navigates by itself, so the URL goes to the hook as a link
  * does (a link shim wraps it). The URL is found as HTML's shared declarative refresh steps find it: the delay (digits and
- * dots), blanks, ';' or ',', blanks, an optional "url" and '=' with blanks around it, then the URL, quoted or not.
- * Without a URL (a reload of the page itself) there is nothing to check.
+ * dots, at least one), then blanks, ';' or ',', blanks, an optional "url" and '=' with blanks around it, then the URL,
+ * quoted or not. Without a delay, or with something else after it, browsers do not refresh (and so it stays as it is);
+ * without a URL (a reload of the page itself) there is nothing to check.
  */
 static int on_meta(rewrite_t *self, gw_html_tag_t *tag)
 {
@@ -511,8 +512,13 @@ static int on_meta(rewrite_t *self, gw_html_tag_t *tag)
     size_t len = gw_html_decode(c.value, c.value_len, v), i = 0;
 #define SKIP_BLANKS()                                                                                                                  while (i != len && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\f' || v[i] == '\r'))                                  ++i
     SKIP_BLANKS();
+    size_t delay = i;
     while (i != len && (('0' <= v[i] && v[i] <= '9') || v[i] == '.'))
         ++i;
+    /* no delay, or one followed by anything else than a separator: browsers do not refresh at all */
+    if (i == delay || (i != len && v[i] != ';' && v[i] != ',' && v[i] != ' ' && v[i] != '\t' && v[i] != '\n' && v[i] != '\f' &&
+                       v[i] != '\r'))
+        return GW_HTML_KEEP;
     SKIP_BLANKS();
     if (i != len && (v[i] == ';' || v[i] == ','))
         ++i;

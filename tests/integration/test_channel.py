@@ -248,6 +248,9 @@ class ChannelTest(GatewayTestCase):
         self.assertEqual(content("r-local"), "10; url=/about", "a refresh within the site stays")
         self.assertEqual(content("r-reload"), "60")
         self.assertEqual(content("r-other"), "url=https://login.evil.example/", "only http-equiv=refresh is a refresh")
+        # browsers do not refresh without a delay or with junk after it: made into a refresh, it would start one
+        self.assertEqual(content("r-nodelay"), "url=https://www.partner.example/")
+        self.assertEqual(content("r-baddelay"), "5x; url=https://www.partner.example/")
 
     def test_submit_buttons_sending_forms_to_a_blocked_site_removed(self):
         """formaction (button, input) is checked like a form's action, and an image button's src like an image's."""
