@@ -78,11 +78,12 @@ _Static_assert(GW_HTML_TAG__COUNT <= 64, "gw_html_cb_t.on_tag_ids has a bit per 
 
 /* Lower-case names by id, in id (alphabetical) order. */
 static const char *const tag_names[GW_HTML_TAG__COUNT] = {
-    "",       "a",      "area",  "audio",    "base",  "body",  "br",      "col",      "embed",    "form",   "head",  "hr",
-    "html",   "iframe", "img",   "input",    "link",  "meta",  "noembed", "noframes", "noscript", "object", "param", "plaintext",
-    "script", "source", "style", "textarea", "title", "track", "video",   "wbr",      "xmp",      "image",  "use",   "button"};
-static const uint8_t tag_name_len[GW_HTML_TAG__COUNT] = {0, 1, 4, 5, 4, 4, 2, 3, 5, 4, 4, 2, 4, 6, 3, 5, 4, 4,
-                                                         7, 8, 8, 6, 5, 9, 6, 6, 5, 8, 5, 5, 5, 3, 3, 5, 3, 6};
+    "",         "a",      "area",  "audio",     "base",   "body",   "br",    "col",      "embed",   "form",
+    "head",     "hr",     "html",  "iframe",    "img",    "input",  "link",  "meta",     "noembed", "noframes",
+    "noscript", "object", "param", "plaintext", "script", "source", "style", "textarea", "title",   "track",
+    "video",    "wbr",    "xmp",   "image",     "use",    "button", "frame"};
+static const uint8_t tag_name_len[GW_HTML_TAG__COUNT] = {0, 1, 4, 5, 4, 4, 2, 3, 5, 4, 4, 2, 4, 6, 3, 5, 4, 4, 7,
+                                                         8, 8, 6, 5, 9, 6, 6, 5, 8, 5, 5, 5, 3, 3, 5, 3, 6, 5};
 
 /* byte classes of the tag states: one load tests for any set of delimiters */
 enum { CL_WS = 1, CL_SLASH = 2, CL_EQ = 4, CL_GT = 8 };
@@ -146,10 +147,10 @@ name_eq(const char *a, size_t alen, const char *b, size_t blen)
  * one probe, no two names share a slot (test_tag_ids checks every name). Not the name hash,
  * whose multiply chain would hold the lookup up by a few cycles per letter. */
 static const uint8_t by_key[128] = {
-    0,  14, 0, 34, 0,  33, 0,  0, 0, 0, 0,  0, 13, 0, 0,  26, 28, 27, 0,  18, 7,  0, 25, 0, 0,  0, 0, 0, 0, 0,  0, 16,
-    12, 0,  0, 9,  0,  0,  0,  0, 0, 0, 6,  0, 0,  0, 29, 3,  11, 0,  35, 0,  22, 0, 0,  0, 0,  0, 0, 0, 0, 32, 0, 0,
-    0,  0,  0, 0,  30, 0,  31, 0, 0, 0, 0,  0, 0,  1, 0,  0,  15, 0,  0,  0,  0,  0, 0,  0, 0,  0, 0, 5, 0, 21, 0, 0,
-    0,  24, 2, 0,  0,  19, 0,  0, 0, 0, 20, 0, 0,  0, 17, 0,  0,  0,  0,  23, 0,  0, 0,  4, 10, 0, 0, 0, 8, 0,  0, 0,
+    0,  14, 36, 34, 0,  33, 0,  0, 0, 0, 0,  0, 13, 0, 0,  26, 28, 27, 0,  18, 7,  0, 25, 0, 0,  0, 0, 0, 0, 0,  0, 16,
+    12, 0,  0,  9,  0,  0,  0,  0, 0, 0, 6,  0, 0,  0, 29, 3,  11, 0,  35, 0,  22, 0, 0,  0, 0,  0, 0, 0, 0, 32, 0, 0,
+    0,  0,  0,  0,  30, 0,  31, 0, 0, 0, 0,  0, 0,  1, 0,  0,  15, 0,  0,  0,  0,  0, 0,  0, 0,  0, 0, 5, 0, 21, 0, 0,
+    0,  24, 2,  0,  0,  19, 0,  0, 0, 0, 20, 0, 0,  0, 17, 0,  0,  0,  0,  23, 0,  0, 0,  4, 10, 0, 0, 0, 8, 0,  0, 0,
 };
 
 static uint8_t
@@ -197,6 +198,7 @@ is_void(unsigned id)
     case GW_HTML_TAG_BR:
     case GW_HTML_TAG_COL:
     case GW_HTML_TAG_EMBED:
+    case GW_HTML_TAG_FRAME:
     case GW_HTML_TAG_HR:
     case GW_HTML_TAG_IMG:
     case GW_HTML_TAG_INPUT:

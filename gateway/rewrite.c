@@ -606,6 +606,8 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         if (media_attr(self, tag, "src", "data-cg-src", GW_ABP_SUBDOCUMENT) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;
         return srcdoc(self, tag);
+    case GW_HTML_TAG_FRAME:
+        return media_attr(self, tag, "src", "data-cg-src", GW_ABP_SUBDOCUMENT);
     case GW_HTML_TAG_IMG:
     case GW_HTML_TAG_SOURCE: /* <picture>/<video> sources */
         cat = -1;
@@ -1410,7 +1412,8 @@ int gw_rewrite_init(void)
                            1ull << GW_HTML_TAG_BASE | 1ull << GW_HTML_TAG_EMBED | 1ull << GW_HTML_TAG_OBJECT |
                            1ull << GW_HTML_TAG_VIDEO | 1ull << GW_HTML_TAG_AUDIO | 1ull << GW_HTML_TAG_TRACK |
                            1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_IMAGE | 1ull << GW_HTML_TAG_USE |
-                           1ull << GW_HTML_TAG_META | 1ull << GW_HTML_TAG_BUTTON | 1ull << GW_HTML_TAG_INPUT;
+                           1ull << GW_HTML_TAG_META | 1ull << GW_HTML_TAG_BUTTON | 1ull << GW_HTML_TAG_INPUT |
+                           1ull << GW_HTML_TAG_FRAME;
     callbacks.on_held = on_held;
     callbacks.on_overflow = on_overflow;
     callbacks.alloc = on_alloc;

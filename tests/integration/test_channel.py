@@ -280,6 +280,12 @@ class ChannelTest(GatewayTestCase):
         self.assertTrue('<a id="after-link" href="next">' in html, "the srcdoc's <base> does not move the page's")
         self.assertTrue('<p id="after">after</p>' in html)
 
+    def test_frameset_frame_on_a_blocked_site_removed(self):
+        html = curl(self.gw.url("/__origin/html?file=pages/frames.html")).text
+        self.assertTrue("evil.example" not in html and 'id="f-evil"' not in html)
+        self.assertTrue('<frame id="f-ok" src="/about">' in html, "a frame is void: removing one takes nothing after it")
+        self.assertTrue("</frameset>" in html)
+
     def href_after_pad(self, html, ident):
         m = re.search(r'<a id="%s" data-pad="a*" href="([^"]*)"' % ident, html)
         self.assertIsNotNone(m, ident)

@@ -583,7 +583,7 @@ test_tag_ids(void **state)
     static const char in[] =
         "<A><AREA><AUDIO><BASE><BODY><BR><COL><EMBED><FORM><HEAD><HR><HTML><IFRAME></IFRAME><IMG><INPUT>"
         "<LINK><META><NOEMBED></NOEMBED><NOFRAMES></NOFRAMES><NOSCRIPT></NOSCRIPT><OBJECT><PARAM><SCRIPT></SCRIPT>"
-        "<SOURCE><STYLE></STYLE><TEXTAREA></TEXTAREA><TITLE></TITLE><TRACK><VIDEO><WBR><XMP></XMP><IMAGE><USE><BUTTON>"
+        "<SOURCE><STYLE></STYLE><TEXTAREA></TEXTAREA><TITLE></TITLE><TRACK><VIDEO><WBR><XMP></XMP><IMAGE><USE><BUTTON><FRAME>"
         "<PLAINTEXT><abbr>";
     rec_t r = {.tag = tag_ids};
     rec_check(&r, 0, NULL, NULL, in, in);
