@@ -761,7 +761,8 @@ static void
 start_effects(gw_html_t *h, int removed)
 {
     if (removed) {
-        if (!is_void(h->id) && !(h->tag_foreign && h->tag_selfclose)) { /* <image …/> in svg has no content */
+        /* <image …/> in svg has no content; in HTML content <image> is read as <img> (void) */
+        if (!is_void(h->id) && !(h->id == GW_HTML_TAG_IMAGE && !h->tag_foreign) && !(h->tag_foreign && h->tag_selfclose)) {
             h->skip_depth = 1;
             h->skip_hash = name_hash(h);
         }

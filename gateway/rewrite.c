@@ -325,7 +325,7 @@ static void neutralise(rewrite_t *self, gw_html_tag_t *tag, const char *attr, si
     }
     if (attr != NULL)
         gw_html_attr_rename(tag, attr, attr_len, renamed, renamed_len);
-    if (tag->id == GW_HTML_TAG_IMG || tag->id == GW_HTML_TAG_SOURCE)
+    if (tag->id == GW_HTML_TAG_IMG || tag->id == GW_HTML_TAG_SOURCE || tag->id == GW_HTML_TAG_IMAGE)
         gw_html_attr_rename(tag, H2O_STRLIT("srcset"), H2O_STRLIT("data-cg-srcset"));
     const char *name = category_name(cat);
     gw_html_attr_set(tag, H2O_STRLIT("data-cg-category"), name, strlen(name));
@@ -685,8 +685,16 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         return on_meta(self, tag);
     case GW_HTML_TAG_NOSCRIPT:
         return GW_HTML_HOLD; /* on_held reads it as the markup it is without scripts */
-    case GW_HTML_TAG_IMAGE: /* SVG: an image (a tracker pixel as well as any <img>) */
-    case GW_HTML_TAG_USE:   /* SVG: content of another document ("other.svg#icon") */
+    case GW_HTML_TAG_IMAGE: { /* SVG: an image (a tracker pixel as well as any <img>); in HTML content, an <img> */
+        int srcset_cat = -1;
+        if (media_attr(self, tag, "src", "data-cg-src", GW_ABP_IMAGE) == GW_HTML_REMOVE ||
+            srcset_check(self, tag, &srcset_cat) == GW_HTML_REMOVE)
+            return GW_HTML_REMOVE;
+        if (srcset_cat >= 0)
+            neutralise(self, tag, NULL, 0, NULL, 0, srcset_cat);
+    }
+        /* fall through */
+    case GW_HTML_TAG_USE: /* SVG: content of another document ("other.svg#icon") */
         for (size_t i = 1; i != sizeof(url_attrs) / sizeof(url_attrs[0]); ++i) /* href and xlink:href, both checked */
             if (media_attr(self, tag, url_attrs[i].name, url_attrs[i].renamed, GW_ABP_IMAGE) == GW_HTML_REMOVE)
                 return GW_HTML_REMOVE;

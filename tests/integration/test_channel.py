@@ -286,6 +286,13 @@ class ChannelTest(GatewayTestCase):
         self.assertTrue('<frame id="f-ok" src="/about">' in html, "a frame is void: removing one takes nothing after it")
         self.assertTrue("</frameset>" in html)
 
+    def test_html_image_tag_is_an_img(self):
+        """In HTML content browsers read <image src> as <img src>: checked as one, and removing it takes only the tag
+        (it is void there); in SVG it keeps its href check."""
+        html = curl(self.gw.url("/__origin/html?file=pages/html-image.html")).text
+        self.assertTrue("img.evil.example" not in html)
+        self.assertTrue('<p id="after">after</p>' in html and '<p id="after2">after2</p>' in html)
+
     def href_after_pad(self, html, ident):
         m = re.search(r'<a id="%s" data-pad="a*" href="([^"]*)"' % ident, html)
         self.assertIsNotNone(m, ident)

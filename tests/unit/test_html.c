@@ -806,6 +806,23 @@ test_text_stream(void **state)
     }
 }
 
+static int
+remove_image(rec_t *r, gw_html_tag_t *tag)
+{
+    return tag->id == GW_HTML_TAG_IMAGE ? GW_HTML_REMOVE : GW_HTML_KEEP;
+}
+
+/* <image> in HTML content is read by browsers as <img>, a void element: removing one takes only the tag; in SVG it
+ * is an element with content (unless self-closed) */
+static void
+test_remove_image(void **state)
+{
+    rec_t r = {.tag = remove_image};
+    rec_check(&r, 0, NULL, NULL, "<p>a</p><IMAGE src=x><p>after</p><svg><image href=y>in</image><image href=z/>t</svg>e",
+              "<p>a</p><p>after</p><svg>t</svg>e");
+    rec_free(&r);
+}
+
 /* ---- start tags past GW_HTML_MAX_TAG, with an allocator (cb.alloc) ---------------------------- */
 
 static void *big_allocs[64];
@@ -1193,6 +1210,7 @@ main(void)
         cmocka_unit_test(test_text_stream),
         cmocka_unit_test(test_overflow),
         cmocka_unit_test(test_big_tags_with_alloc),
+        cmocka_unit_test(test_remove_image),
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_nonce_and_insert),
         cmocka_unit_test(test_emit_tag),
