@@ -256,7 +256,10 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
     char sig[23];
     gw_channel_sign("go", url, url_len, sig);
     h2o_iovec_t enc = pct_encode(&req->pool, url, url_len);
-    h2o_iovec_t href = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("/__go?u=")), enc, h2o_iovec_init(H2O_STRLIT("&s=")),
+    /* relative, unless a <base> elsewhere would take it there: then on this request's own origin */
+    h2o_iovec_t origin = ctx->base_elsewhere ? h2o_concat(&req->pool, req->scheme->name, h2o_iovec_init(H2O_STRLIT("://")), req->authority)
+                                             : h2o_iovec_init("", 0);
+    h2o_iovec_t href = h2o_concat(&req->pool, origin, h2o_iovec_init(H2O_STRLIT("/__go?u=")), enc, h2o_iovec_init(H2O_STRLIT("&s=")),
                                   h2o_iovec_init(sig, 22));
     if (kind == GW_URL_REFRESH) {
         /* the same delay, then the shim: content="5; url=/__go?u=…" */

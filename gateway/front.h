@@ -29,6 +29,8 @@ typedef struct st_gw_reqctx_t {
     unsigned issue_token : 1; /* the response carries a new (undecided, GPC) token */
     unsigned rewritten : 1;   /* the body goes through the HTML rewriter (nonce is set) */
     unsigned gpc_submitting : 1, gpc_answered : 1; /* the GPC refusal record: being submitted / answered meanwhile */
+    unsigned base_elsewhere : 1; /* the page's <base href> names another origin: a URL the gateway writes into the
+                                    page must name its own origin, or the browser resolves it against that base */
     char nonce[24];           /* this response's CSP nonce (base64url of 16 random bytes) */
     uint8_t regime;
     uint16_t granted;       /* bit i: category i granted for this request */

@@ -437,6 +437,11 @@ static int on_base(rewrite_t *self, gw_html_tag_t *tag)
         --dir;
     self->base_https = u[4] == 's';
     self->base_origin = h2o_strdup(&self->req->pool, u, (size_t)(p - u));
+    h2o_iovec_t scheme = self->req->scheme->name, auth = self->req->authority;
+    self->ctx->base_elsewhere = !(self->base_origin.len == scheme.len + 3 + auth.len &&
+                                  h2o_lcstris(self->base_origin.base, scheme.len, scheme.base, scheme.len) &&
+                                  memcmp(self->base_origin.base + scheme.len, "://", 3) == 0 &&
+                                  h2o_lcstris(self->base_origin.base + scheme.len + 3, auth.len, auth.base, auth.len));
     self->base_dir = dir != p ? h2o_strdup(&self->req->pool, p, (size_t)(dir - p)) : h2o_iovec_init(H2O_STRLIT("/"));
     return GW_HTML_KEEP;
 }
@@ -570,13 +575,14 @@ static int srcdoc(rewrite_t *self, gw_html_tag_t *tag)
     size_t len = gw_html_decode(a.value, a.value_len, doc);
     gw_html_t *h = gw_html_init(h2o_mem_alloc_pool(&self->req->pool, gw_html_sizeof(SRCDOC_HOLD)), SRCDOC_HOLD, &callbacks, self);
     h2o_iovec_t base_origin = self->base_origin, base_dir = self->base_dir;
-    int base_https = self->base_https, base_seen = self->base_seen;
+    int base_https = self->base_https, base_seen = self->base_seen, base_elsewhere = self->ctx->base_elsewhere;
     self->nesting = 1;
     self->nest_len = 0;
     gw_html_write(h, doc, len);
     gw_html_end(h);
     self->nesting = 0;
     self->base_origin = base_origin, self->base_dir = base_dir, self->base_https = base_https, self->base_seen = base_seen;
+    self->ctx->base_elsewhere = base_elsewhere;
     gw_html_attr_set(tag, H2O_STRLIT("srcdoc"), self->nest_len != 0 ? self->nest_buf : "", self->nest_len);
     return GW_HTML_KEEP;
 }

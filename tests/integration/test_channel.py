@@ -293,6 +293,19 @@ class ChannelTest(GatewayTestCase):
         self.assertTrue("img.evil.example" not in html)
         self.assertTrue('<p id="after">after</p>' in html and '<p id="after2">after2</p>' in html)
 
+    def test_shim_links_under_a_base_elsewhere_name_the_gateway(self):
+        """With <base href> on another origin a relative /__go would be resolved there: the shim links name the
+        gateway's own origin instead."""
+        html = curl(self.gw.url("/__origin/html?file=pages/base-elsewhere.html")).text
+        own = self.gw.url("/__go?u=")
+        out, rel = self.href(html, "out"), self.href(html, "rel")
+        self.assertTrue(out.startswith(own), out)
+        self.assertTrue(rel.startswith(own), rel)
+        self.assertEqual(curl(out).header("Location"), "https://www.partner.example/x")
+        self.assertEqual(curl(rel).header("Location"), "https://cdn.partner.example/assets/page2.html")
+        # without such a base the shim links stay relative
+        self.assertTrue(self.href(self.page().text, "clean").startswith("/__go?u="))
+
     def href_after_pad(self, html, ident):
         m = re.search(r'<a id="%s" data-pad="a*" href="([^"]*)"' % ident, html)
         self.assertIsNotNone(m, ident)
