@@ -272,8 +272,9 @@ class ChannelTest(GatewayTestCase):
         self.assertTrue('<p>an ad &amp; more</p>' in doc, doc)
         self.assertTrue('<base href="https://cdn.partner.example/">' in doc, doc)
         link = htmlmod.unescape(re.search(r'<a id="sd-link" href="([^"]*)"', doc).group(1))
-        self.assertTrue(link.startswith("/__go?u="), link)
-        self.assertEqual(curl(self.gw.url(link)).header("Location"), "https://www.partner.example/offer")
+        # the srcdoc has its own <base> on another site: its shim links name the gateway's origin
+        self.assertTrue(link.startswith(self.gw.url("/__go?u=")), link)
+        self.assertEqual(curl(link).header("Location"), "https://www.partner.example/offer")
         for gone in ("img.evil.example", "tracker.evil.example", "srcdoc"):
             self.assertTrue(gone not in doc, (gone, doc))
         self.assertTrue('<img id="sd-rel" src="banner.png">' in doc, doc)
