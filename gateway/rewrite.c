@@ -489,6 +489,14 @@ static int on_long_url(rewrite_t *self, gw_html_tag_t *tag, const char *name)
     return GW_HTML_KEEP;
 }
 
+/* the first position at or after i that is not ASCII whitespace (HTML's: tab, LF, FF, CR, space) */
+static size_t skip_ascii_ws(const char *v, size_t len, size_t i)
+{
+    while (i != len && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\f' || v[i] == '\r'))
+        ++i;
+    return i;
+}
+
 /* 1 when the attribute's value, blanks around it trimmed, is lit (ASCII case-insensitive) */
 static int attr_is(const gw_html_attr_t *a, const char *lit, size_t lit_len)
 {
@@ -514,30 +522,21 @@ static int on_meta(rewrite_t *self, gw_html_tag_t *tag)
         !gw_html_attr_find(tag, H2O_STRLIT("content"), &c) || c.value == NULL || c.value_len > URL_SCRATCH)
         return GW_HTML_KEEP;
     char *v = h2o_mem_alloc_pool(&self->req->pool, c.value_len); /* scratch is absolute_url's */
-    size_t len = gw_html_decode(c.value, c.value_len, v), i = 0;
-#define SKIP_BLANKS()                                                                                                                  while (i != len && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\f' || v[i] == '\r'))                                  ++i
-    SKIP_BLANKS();
-    size_t delay = i;
+    size_t len = gw_html_decode(c.value, c.value_len, v), i = skip_ascii_ws(v, len, 0), delay = i;
     while (i != len && (('0' <= v[i] && v[i] <= '9') || v[i] == '.'))
         ++i;
     /* no delay, or one followed by anything else than a separator: browsers do not refresh at all */
-    if (i == delay || (i != len && v[i] != ';' && v[i] != ',' && v[i] != ' ' && v[i] != '\t' && v[i] != '\n' && v[i] != '\f' &&
-                       v[i] != '\r'))
+    if (i == delay || (i != len && v[i] != ';' && v[i] != ',' && skip_ascii_ws(v, len, i) == i))
         return GW_HTML_KEEP;
-    SKIP_BLANKS();
+    i = skip_ascii_ws(v, len, i);
     if (i != len && (v[i] == ';' || v[i] == ','))
         ++i;
-    SKIP_BLANKS();
+    i = skip_ascii_ws(v, len, i);
     if (len - i >= 3 && h2o_lcstris(v + i, 3, H2O_STRLIT("url"))) {
-        size_t j = i + 3;
-        while (j != len && (v[j] == ' ' || v[j] == '\t' || v[j] == '\n' || v[j] == '\f' || v[j] == '\r'))
-            ++j;
-        if (j != len && v[j] == '=') {
-            i = j + 1;
-            SKIP_BLANKS();
-        }
+        size_t j = skip_ascii_ws(v, len, i + 3);
+        if (j != len && v[j] == '=')
+            i = skip_ascii_ws(v, len, j + 1);
     }
-#undef SKIP_BLANKS
     size_t end = len;
     if (i != len && (v[i] == '"' || v[i] == '\'')) {
         const char *q = memchr(v + i + 1, v[i], len - i - 1);
