@@ -214,6 +214,16 @@ is_void(unsigned id)
     }
 }
 
+/* the current start tag opens an element with content: not a void one (in HTML content <image> is read as <img>), not
+ * one self-closed in foreign content (<image …/> in svg) */
+static int
+has_content(const gw_html_t *h)
+{
+    if (h->tag_foreign)
+        return !h->tag_selfclose && !is_void(h->id);
+    return !is_void(h->id) && h->id != GW_HTML_TAG_IMAGE;
+}
+
 /* ---- output ------------------------------------------------------------------------------ */
 
 static void
@@ -761,8 +771,7 @@ static void
 start_effects(gw_html_t *h, int removed)
 {
     if (removed) {
-        /* <image …/> in svg has no content; in HTML content <image> is read as <img> (void) */
-        if (!is_void(h->id) && !(h->id == GW_HTML_TAG_IMAGE && !h->tag_foreign) && !(h->tag_foreign && h->tag_selfclose)) {
+        if (has_content(h)) {
             h->skip_depth = 1;
             h->skip_hash = name_hash(h);
         }

@@ -249,8 +249,7 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
     if (url_len > MAX_GO_URL) { /* too long for the shim (and for most servers' request lines): not followed unchecked */
         if (kind == GW_URL_REFRESH)
             return GW_HTML_REMOVE;
-        gw_html_attr_rename(tag, H2O_STRLIT("href"), H2O_STRLIT("data-cg-unchecked-href"));
-        gw_html_attr_rename(tag, H2O_STRLIT("xlink:href"), H2O_STRLIT("data-cg-unchecked-xlink-href"));
+        gw_rewrite_unlink(tag);
         return GW_HTML_KEEP;
     }
     char sig[23];
@@ -261,15 +260,13 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
                                              : h2o_iovec_init("", 0);
     h2o_iovec_t href = h2o_concat(&req->pool, origin, h2o_iovec_init(H2O_STRLIT("/__go?u=")), enc, h2o_iovec_init(H2O_STRLIT("&s=")),
                                   h2o_iovec_init(sig, 22));
-    if (kind == GW_URL_REFRESH) {
-        /* the same delay, then the shim: content="5; url=/__go?u=…" */
-        gw_html_attr_t c;
+    gw_html_attr_t c;
+    if (kind == GW_URL_REFRESH && gw_html_attr_find(tag, H2O_STRLIT("content"), &c) && c.value != NULL) {
+        /* the same delay (the rewriter passes only a content that starts with one), then the shim: "5; url=/__go?u=…" */
         size_t d = 0;
-        if (gw_html_attr_find(tag, H2O_STRLIT("content"), &c) && c.value != NULL)
-            while (d != c.value_len && (((unsigned char)c.value[d] <= 0x20) || ('0' <= c.value[d] && c.value[d] <= '9') || c.value[d] == '.'))
-                ++d;
-        h2o_iovec_t content = h2o_concat(&req->pool, h2o_iovec_init(d != 0 ? c.value : "0", d != 0 ? d : 1),
-                                         h2o_iovec_init(H2O_STRLIT("; url=")), href);
+        while (d != c.value_len && ((unsigned char)c.value[d] <= 0x20 || ('0' <= c.value[d] && c.value[d] <= '9') || c.value[d] == '.'))
+            ++d;
+        h2o_iovec_t content = h2o_concat(&req->pool, h2o_iovec_init(c.value, d), h2o_iovec_init(H2O_STRLIT("; url=")), href);
         gw_html_attr_set(tag, H2O_STRLIT("content"), content.base, content.len);
     } else {
         gw_html_attr_set(tag, H2O_STRLIT("href"), href.base, href.len);

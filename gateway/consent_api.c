@@ -90,6 +90,15 @@ static void send_see_other(h2o_req_t *req, const char *location)
     h2o_send_inline(req, "", 0);
 }
 
+/* the store could not write: 503 with detail, or for a form post (no JavaScript) 303 back to form_page, which says why */
+static void send_unavailable(h2o_req_t *req, const char *form_page, const char *detail)
+{
+    if (form_page != NULL)
+        send_see_other(req, form_page);
+    else
+        send_error(req, 503, "Service Unavailable", "store_unavailable", detail);
+}
+
 static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_t *rec)
 {
     pending_t *p = data;
@@ -97,12 +106,8 @@ static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_
 
     if (status != 0) {
         /* nothing was promised: no cookie, the visitor's previous state stays */
-        if (p->is_form) { /* no JavaScript: back to the preference centre, which says why */
-            send_see_other(req, "/__consent/?error=store_unavailable");
-            return;
-        }
-        send_error(req, 503, "Service Unavailable", "store_unavailable",
-                   "the consent record could not be stored; your choice was not saved, please try again");
+        send_unavailable(req, p->is_form ? "/__consent/?error=store_unavailable" : NULL,
+                         "the consent record could not be stored; your choice was not saved, please try again");
         return;
     }
     uint64_t expires;
@@ -292,14 +297,17 @@ static int is_form_post(h2o_req_t *req)
            h2o_lcstris(req->headers.entries[ct].value.base, 33, H2O_STRLIT("application/x-www-form-urlencoded"));
 }
 
+static void erase_unavailable(h2o_req_t *req, erase_t *e)
+{
+    send_unavailable(req, e->is_form ? "/__consent/receipts?error=store_unavailable" : NULL,
+                     "your records could not be erased right now; please try again");
+}
+
 static void on_erased(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
 {
     erase_t *e = data;
     if (ans->status != 0) {
-        if (e->is_form)
-            send_see_other(req, "/__consent/receipts?error=store_unavailable");
-        else
-            send_error(req, 503, "Service Unavailable", "store_unavailable", "your records could not be erased right now; please try again");
+        erase_unavailable(req, e);
         return;
     }
     /* the visitor continues under a new id, with the same choices */
@@ -351,12 +359,8 @@ static int on_erase_req(h2o_req_t *req, gw_reqctx_t *ctx)
     snprintf(rec.country, sizeof(rec.country), "%s", ctx->country);
     e->ctx = *ctx;
     gw_token_new_visitor(e->ctx.visitor);
-    if (gw_store_erase(req, ctx->visitor, &rec, on_erased, e) != 0) {
-        if (e->is_form)
-            send_see_other(req, "/__consent/receipts?error=store_unavailable");
-        else
-            send_error(req, 503, "Service Unavailable", "store_unavailable", "your records could not be erased right now; please try again");
-    }
+    if (gw_store_erase(req, ctx->visitor, &rec, on_erased, e) != 0)
+        erase_unavailable(req, e);
     return 0;
 }
 

@@ -446,7 +446,6 @@ static int on_base(rewrite_t *self, gw_html_tag_t *tag)
     return GW_HTML_KEEP;
 }
 
-/* called only for the elements of callbacks.on_tag_ids (gw_rewrite_init): a new case needs its bit there */
 /*
  * A URL longer than URL_SCRATCH cannot be checked (and no server takes a request line that long, so nothing that works
  * is lost by not following it). The attributes that name one, per element on_tag looks at; an inline data: URL of any
@@ -484,9 +483,14 @@ static int on_long_url(rewrite_t *self, gw_html_tag_t *tag, const char *name)
                      (int)self->req->path.len, self->req->path.base);
     if (tag->id != GW_HTML_TAG_A && tag->id != GW_HTML_TAG_AREA)
         return GW_HTML_REMOVE;
+    gw_rewrite_unlink(tag);
+    return GW_HTML_KEEP;
+}
+
+void gw_rewrite_unlink(gw_html_tag_t *tag)
+{
     gw_html_attr_rename(tag, H2O_STRLIT("href"), H2O_STRLIT("data-cg-unchecked-href"));
     gw_html_attr_rename(tag, H2O_STRLIT("xlink:href"), H2O_STRLIT("data-cg-unchecked-xlink-href"));
-    return GW_HTML_KEEP;
 }
 
 /* the first position at or after i that is not ASCII whitespace (HTML's: tab, LF, FF, CR, space) */
@@ -586,6 +590,7 @@ static int srcdoc(rewrite_t *self, gw_html_tag_t *tag)
     return GW_HTML_KEEP;
 }
 
+/* called only for the elements of callbacks.on_tag_ids (gw_rewrite_init): a new case needs its bit there */
 static int on_tag(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;

@@ -30,6 +30,10 @@ typedef int (*gw_rewrite_url_hook)(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag
                                    size_t url_len, const char *host, size_t host_len);
 void gw_rewrite_set_url_hook(gw_rewrite_url_hook hook);
 
+/* A link (a, area) whose URL goes unchecked keeps its text but stops being a link: its href (and xlink:href) renamed
+ * data-cg-unchecked-href. For a URL too long to check (rewrite.c) or to wrap (the link shim). */
+void gw_rewrite_unlink(gw_html_tag_t *tag);
+
 /* registers the response stage; call after the consent and tracker set-up */
 int gw_rewrite_init(void);
 

@@ -594,11 +594,15 @@ common_section(render_t *r, const char *name, size_t len, size_t i)
     }
     if (h2o_memis(name, len, H2O_STRLIT("current")))
         return i == 0 && langs + r->lang_index == r->lang;
-    /* a form post the consent API could not carry out (no JavaScript): it redirected here with ?error= */
-    if (h2o_memis(name, len, H2O_STRLIT("failed_store")) || h2o_memis(name, len, H2O_STRLIT("failed_rate"))) {
-        h2o_iovec_t e = gw_req_query_param(r->req, "error");
-        return i == 0 && (name[7] == 's' ? h2o_memis(e.base, e.len, H2O_STRLIT("store_unavailable"))
-                                         : h2o_memis(e.base, e.len, H2O_STRLIT("rate_limited")));
+    /* a form post the consent API could not carry out (no JavaScript): it redirected here with ?error=<code> */
+    static const struct {
+        const char *section, *code;
+    } failures[] = {{"failed_store", "store_unavailable"}, {"failed_rate", "rate_limited"}};
+    for (size_t k = 0; k != sizeof(failures) / sizeof(failures[0]); ++k) {
+        if (h2o_memis(name, len, failures[k].section, strlen(failures[k].section))) {
+            h2o_iovec_t e = gw_req_query_param(r->req, "error");
+            return i == 0 && h2o_memis(e.base, e.len, failures[k].code, strlen(failures[k].code));
+        }
     }
     return 0;
 }

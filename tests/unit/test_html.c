@@ -875,28 +875,29 @@ big_run(rec_t *run, const char *nonce, const char *in, size_t len, size_t at, si
     return run->sink.out;
 }
 
+/* x<a data-pad="p…" href="HREF">l</a><script data-pad="q…" src=s.js SCRIPT_TAIL></script>z, each padded by pad bytes */
+static char *
+padded_page(size_t pad, const char *href, const char *script_tail)
+{
+    char *p = malloc(2 * pad + 512);
+    int n = sprintf(p, "x<a data-pad=\"");
+    memset(p + n, 'p', pad);
+    n += (int)pad;
+    n += sprintf(p + n, "\" href=\"%s\">l</a><script data-pad=\"", href);
+    memset(p + n, 'q', pad);
+    n += (int)pad;
+    sprintf(p + n, "\" src=s.js%s></script>z", script_tail);
+    return p;
+}
+
 static void
 test_big_tags_with_alloc(void **state)
 {
     /* a link and a script padded past GW_HTML_MAX_TAG: read whole, their attributes after the padding seen and
      * edited, the script's nonce set; whole, at every 331st split, and byte by byte; one allocation per rewriter */
     size_t pad = GW_HTML_MAX_TAG * 3;
-    char *in = malloc(2 * pad + 512), *exp = malloc(2 * pad + 512);
-    int n = sprintf(in, "x<a data-pad=\"");
-    memset(in + n, 'p', pad);
-    n += (int)pad;
-    n += sprintf(in + n, "\" href=\"https://evil.example/y\">l</a><script data-pad=\"");
-    memset(in + n, 'q', pad);
-    n += (int)pad;
-    strcpy(in + n, "\" src=s.js></script>z");
+    char *in = padded_page(pad, "https://evil.example/y", ""), *exp = padded_page(pad, "/__go", " nonce=\"N\"");
     size_t len = strlen(in);
-    n = sprintf(exp, "x<a data-pad=\"");
-    memset(exp + n, 'p', pad);
-    n += (int)pad;
-    n += sprintf(exp + n, "\" href=\"/__go\">l</a><script data-pad=\"");
-    memset(exp + n, 'q', pad);
-    n += (int)pad;
-    strcpy(exp + n, "\" src=s.js nonce=\"N\"></script>z");
     size_t steps[] = {len, 1, 7, 4093};
     for (size_t si = 0; si != sizeof(steps) / sizeof(steps[0]); ++si) {
         for (size_t at = 0; at <= len; at += si == 0 ? 331 : len) {
@@ -919,7 +920,7 @@ test_big_tags_with_alloc(void **state)
     /* past GW_HTML_MAX_BIG_TAG even with the allocator: on_overflow decides, as without it */
     size_t huge = GW_HTML_MAX_BIG_TAG + 10;
     char *big = malloc(huge + 64);
-    n = sprintf(big, "<a data-pad=\"");
+    int n = sprintf(big, "<a data-pad=\"");
     memset(big + n, 'p', huge);
     strcpy(big + n + huge, "\" href=\"https://evil.example/\">l</a>y");
     size_t big_len = strlen(big);
