@@ -110,12 +110,15 @@ integration: all asan
 browser: all asan
 	@tests/run.sh browser
 
-# ThreadSanitizer: the snapshot swap under concurrent readers (risk lists + qsbr)
+# ThreadSanitizer: the snapshot swap under concurrent readers (risk lists + qsbr); the rate limiter's shared table
 tsan: check-deps
 	@mkdir -p $(BUILD)/tsan
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) -std=gnu11 -O1 -g -fsanitize=thread $(WARN) -o $(BUILD)/tsan/test_risk_swap \
 	  tests/unit/test_risk_swap.c filters/risk.c filters/url.c gateway/qsbr.c -lcmocka $(LIBS)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) -std=gnu11 -O1 -g -fsanitize=thread $(WARN) -o $(BUILD)/tsan/test_ratelimit \
+	  tests/unit/test_ratelimit.c gateway/ratelimit.c -lcmocka $(LIBS)
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/test_risk_swap
+	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/test_ratelimit
 
 # the long crash test of the consent store: 50 SIGKILLs while consents are posted
 soak: all

@@ -18,6 +18,7 @@
 #include "chain.h"
 #include "config.h"
 #include "consent.h"
+#include "ratelimit.h"
 #include "cookie.h"
 #include "cookie_db.h"
 #include "geo.h"
@@ -136,6 +137,14 @@ int gw_consent_client_addr(h2o_req_t *req, struct sockaddr_storage *client)
     if (gw_client_addr((struct sockaddr *)&peer, xff, xff_len, &trusted_proxies, client) < 0)
         memcpy(client, &peer, sizeof(*client));
     return 0;
+}
+
+uint64_t gw_consent_client_key(h2o_req_t *req)
+{
+    struct sockaddr_storage ss;
+    if (gw_consent_client_addr(req, &ss) != 0)
+        memset(&ss, 0, sizeof(ss)); /* no address (a test's fake connection) */
+    return gw_rate_client_key((struct sockaddr *)&ss);
 }
 
 static void resolve_regime(h2o_req_t *req, gw_reqctx_t *ctx)

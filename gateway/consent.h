@@ -74,4 +74,7 @@ uint64_t gw_now_ms(h2o_req_t *req);
  * X-Forwarded-For. Returns 0, or -1 when the connection has no peer address. */
 int gw_consent_client_addr(h2o_req_t *req, struct sockaddr_storage *client);
 
+/* the rate limiter's key (gw_rate_client_key) of that address; requests without one share one key */
+uint64_t gw_consent_client_key(h2o_req_t *req);
+
 #endif

@@ -3,18 +3,12 @@
  */
 #include <netinet/in.h>
 #include <string.h>
-#include "consent.h"
 #include "ratelimit.h"
 
-typedef struct st_slot_t {
-    uint64_t key;      /* gw_rate_client_key; 0: unused */
-    uint64_t start_ms; /* the window's first request */
-    uint32_t count;
-} slot_t;
-
-struct st_gw_rate_table_t {
-    slot_t slots[GW_RATE_SLOTS];
-};
+/* a slot's word: fingerprint (24 bits) | window start, seconds mod 2^20 (20 bits) | count (20 bits) */
+#define FP_SHIFT 40
+#define START_SHIFT 20
+#define FIELD_MASK ((1u << 20) - 1)
 
 static uint64_t
 fnv1a(uint64_t h, const uint8_t *p, size_t n)
@@ -41,27 +35,46 @@ gw_rate_client_key(const struct sockaddr *sa)
     return h | 1;
 }
 
-int
-gw_rate_over(gw_rate_table_t **table, h2o_req_t *req, unsigned per_minute, unsigned *retry_after_s)
+static uint64_t
+mix(uint64_t k) /* murmur3's finaliser: the slot and the fingerprint come from independent bits */
 {
-    struct sockaddr_storage ss;
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ull;
+    return k ^ (k >> 33);
+}
+
+int
+gw_rate_take(gw_rate_table_t *table, uint64_t key, uint64_t now_ms, unsigned per_minute, unsigned *retry_after_s)
+{
     if (per_minute == 0)
         return 0;
-    if (*table == NULL) { /* once per thread and use; lives as long as the thread */
-        *table = h2o_mem_alloc(sizeof(**table));
-        memset(*table, 0, sizeof(**table));
+    if (per_minute > GW_RATE_MAX_PER_MINUTE)
+        per_minute = GW_RATE_MAX_PER_MINUTE;
+    uint64_t h = mix(key), fp = h >> FP_SHIFT, now_s = (now_ms / 1000) & FIELD_MASK, want, start;
+    _Atomic uint64_t *slot = table->slots + (h % GW_RATE_SLOTS);
+    uint64_t old = atomic_load_explicit(slot, memory_order_relaxed);
+    for (;;) {
+        start = (old >> START_SHIFT) & FIELD_MASK;
+        uint64_t count = old & FIELD_MASK;
+        if (old == 0 || old >> FP_SHIFT != fp || ((now_s - start) & FIELD_MASK) >= 60) {
+            start = now_s; /* another client's slot, or a window that ended: a new window */
+            count = 0;
+        } else if (count > per_minute) {
+            break; /* over until the window ends; the count stays at per_minute + 1 */
+        }
+        want = fp << FP_SHIFT | start << START_SHIFT | (count + 1);
+        if (atomic_compare_exchange_weak_explicit(slot, &old, want, memory_order_relaxed, memory_order_relaxed)) {
+            if (count + 1 <= per_minute)
+                return 0;
+            break;
+        }
     }
-    if (gw_consent_client_addr(req, &ss) != 0)
-        memset(&ss, 0, sizeof(ss)); /* no address (a test's fake connection): all such requests share one window */
-    uint64_t key = gw_rate_client_key((struct sockaddr *)&ss), now = h2o_now(req->conn->ctx->loop);
-    slot_t *s = (*table)->slots + (key % GW_RATE_SLOTS);
-    if (s->key != key || now - s->start_ms >= 60000)
-        *s = (slot_t){key, now, 0};
-    if (++s->count <= per_minute)
-        return 0;
-    s->count = per_minute + 1; /* stays over until the window ends, without wrapping */
-    if (retry_after_s != NULL)
-        *retry_after_s = (unsigned)((60000 - (now - s->start_ms) + 999) / 1000);
+    if (retry_after_s != NULL) {
+        uint64_t elapsed = (now_s - start) & FIELD_MASK;
+        *retry_after_s = (unsigned)(60 - (elapsed < 60 ? elapsed : 59));
+    }
     return 1;
 }
 

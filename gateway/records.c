@@ -157,11 +157,12 @@ void gw_records_prepare(h2o_req_t *req, gw_record_t *rec)
     memcpy(rec->ui_hash, ui_hash, sizeof(ui_hash));
 }
 
-static __thread gw_rate_table_t *record_rates;
+static gw_rate_table_t record_rates; /* shared by the worker threads */
 
 int gw_records_over_rate(h2o_req_t *req, unsigned *retry_after_s)
 {
-    if (!gw_rate_over(&record_rates, req, gw_rt.conf.store.rate_per_minute, retry_after_s))
+    if (!gw_rate_take(&record_rates, gw_consent_client_key(req), gw_now_ms(req), gw_rt.conf.store.rate_per_minute,
+                      retry_after_s))
         return 0;
     GW_COUNT(records_rate_limited);
     return 1;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "admin.h"
 #include "config.h"
+#include "consent.h"
 #include "csp_report.h"
 #include "front.h"
 #include "metrics.h"
@@ -15,7 +16,7 @@
 #include "server.h"
 #include "store.h"
 
-static __thread gw_rate_table_t *rates;
+static gw_rate_table_t rates; /* shared by the worker threads */
 
 static void on_stored(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
 {
@@ -38,7 +39,7 @@ static int on_report(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
     unsigned retry_after;
-    if (gw_rate_over(&rates, req, gw_rt.conf.channel.report_rate_per_minute, &retry_after)) {
+    if (gw_rate_take(&rates, gw_consent_client_key(req), gw_now_ms(req), gw_rt.conf.channel.report_rate_per_minute, &retry_after)) {
         GW_COUNT(reports_rate_limited);
         gw_rate_retry_after(req, retry_after);
         gw_send_page(req, 429, "Too Many Requests", "Too Many Requests", "Too many reports from this address; try again later.");

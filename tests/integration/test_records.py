@@ -484,9 +484,9 @@ class CrashTest(GatewayTestCase):
 
 
 class RateLimitTest(GatewayTestCase):
-    """store.rate_per_minute at its default (60): record writes per client address per minute. One worker thread,
-    so one table counts every request (each thread counts on its own); clients told apart by the address the
-    trusted proxy forwards, as a gateway behind a CDN must (the CDN's own address would be one client)."""
+    """store.rate_per_minute at its default (60): record writes per client address per minute. Clients told apart
+    by the address the trusted proxy forwards, as a gateway behind a CDN must (the CDN's own address would be one
+    client)."""
     CITY_DB = os.path.join(harness.REPO, "tests", "data", "maxmind", "GeoIP2-City-Test.mmdb")
     config = {"threads": 1, "store": {"rate_per_minute": None},
               "geoip": {"database": CITY_DB, "trusted_proxies": ["127.0.0.1/32"]},
@@ -562,3 +562,19 @@ class RateLimitTest(GatewayTestCase):
         self.assertEqual(self.count("method = 'gpc'"), before)
         with open(self.gw.path("error.log")) as f:
             self.assertNotIn("GPC refusal of a visitor not recorded", f.read(), "a refusal over the limit is counted, not logged")
+
+
+class RateLimitThreadsTest(GatewayTestCase):
+    """The worker threads count one client together: a client whose connections land on both threads gets the
+    limit, not the limit once per thread (as when each thread kept its own table)."""
+    config = {"threads": 2, "store": {"rate_per_minute": 20}}
+
+    def test_limit_is_per_client_not_per_thread(self):
+        # 50 connections (Connection: close), which SO_REUSEPORT spreads over both threads by their ports
+        got = curl_many([{"url": self.gw.url("/__consent/api/consent"), "method": "POST", "data": '{"all": true}',
+                          "headers": ["Content-Type: application/json", "Connection: close"]}] * 50)
+        statuses = [r.status for r in got]
+        self.assertEqual(statuses, [200] * 20 + [429] * 30, statuses)
+        db = sqlite3.connect(self.gw.path("consent.db"))
+        self.assertEqual(db.execute("SELECT count(*) FROM records").fetchone()[0], 20)
+        db.close()
