@@ -1,6 +1,7 @@
 /*
  * fetch — see fetch.h.
  */
+#include <stdint.h>
 #include <string.h>
 #include "fetch.h"
 
@@ -94,4 +95,131 @@ gw_accepts_coding(const char *v, size_t len, const char *coding)
         i = e + 1;
     }
     return 0;
+}
+
+static int
+hex_value(char c)
+{
+    if ('0' <= c && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    return 'a' <= c && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+size_t
+gw_css_unescape(const char *in, size_t len, char *out)
+{
+    size_t i = 0, o = 0;
+    while (i != len) {
+        if (in[i] != '\\') {
+            out[o++] = in[i++];
+            continue;
+        }
+        if (++i == len)
+            break; /* a "\\" at the end */
+        if (in[i] == '\n' || in[i] == '\r' || in[i] == '\f') {
+            i += in[i] == '\r' && i + 1 != len && in[i + 1] == '\n' ? 2 : 1;
+            continue;
+        }
+        if (hex_value(in[i]) < 0) {
+            out[o++] = in[i++];
+            continue;
+        }
+        /* the escape is 2 to 8 bytes long ("\\", 1-6 digits, a blank); its UTF-8 at most as long (1 digit: < 0x10,
+         * 1 byte; 2: < 0x100, 2 bytes; 3-4: < 0x10000, 3 bytes; 5-6: 4 bytes) */
+        uint32_t cp = 0;
+        size_t digits = 0;
+        for (int h; digits != 6 && i != len && (h = hex_value(in[i])) >= 0; ++digits, ++i)
+            cp = cp << 4 | (uint32_t)h;
+        if (i != len && (in[i] == ' ' || in[i] == '\t' || in[i] == '\n' || in[i] == '\f'))
+            ++i;
+        else if (i != len && in[i] == '\r')
+            i += i + 1 != len && in[i + 1] == '\n' ? 2 : 1;
+        if (cp == 0 || (0xd800 <= cp && cp <= 0xdfff) || cp > 0x10ffff) {
+            out[o++] = '_';
+        } else if (cp < 0x80) {
+            out[o++] = (char)cp;
+        } else if (cp < 0x800) {
+            out[o++] = (char)(0xc0 | cp >> 6);
+            out[o++] = (char)(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            out[o++] = (char)(0xe0 | cp >> 12);
+            out[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+            out[o++] = (char)(0x80 | (cp & 0x3f));
+        } else {
+            out[o++] = (char)(0xf0 | cp >> 18);
+            out[o++] = (char)(0x80 | (cp >> 12 & 0x3f));
+            out[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+            out[o++] = (char)(0x80 | (cp & 0x3f));
+        }
+    }
+    return o;
+}
+
+static int
+css_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+static int
+css_name_char(char c)
+{
+    return ('a' <= (c | 0x20) && (c | 0x20) <= 'z') || ('0' <= c && c <= '9') || c == '-' || c == '_' || (unsigned char)c >= 0x80;
+}
+
+/* the end of the string or quoted url whose quote q opened it, at s: the closing quote, a newline, or len */
+static size_t
+css_string_end(const char *css, size_t len, size_t s, char q)
+{
+    while (s != len && css[s] != q && css[s] != '\n' && css[s] != '\r' && css[s] != '\f')
+        ++s;
+    return s;
+}
+
+int
+gw_css_next_url(const char *css, size_t len, size_t *pos, const char **url, size_t *url_len)
+{
+    size_t i = *pos, s, e;
+    while (i < len) {
+        char c = css[i];
+        if (c == '/' && i + 1 < len && css[i + 1] == '*') {
+            const char *end = memmem(css + i + 2, len - i - 2, "*/", 2);
+            i = end != NULL ? (size_t)(end - css) + 2 : len;
+            continue;
+        }
+        if (c == '"' || c == '\'') {
+            s = i + 1;
+            e = css_string_end(css, len, s, c);
+            i = e != len ? e + 1 : len;
+            if (e - s >= 2 && memmem(css + s, e - s, "//", 2) != NULL)
+                goto found;
+            continue;
+        }
+        if ((c | 0x20) == 'u' && len - i >= 4 && (css[i + 1] | 0x20) == 'r' && (css[i + 2] | 0x20) == 'l' && css[i + 3] == '(' &&
+            (i == 0 || !css_name_char(css[i - 1]))) {
+            for (s = i + 4; s != len && css_blank(css[s]); ++s)
+                ;
+            if (s != len && (css[s] == '"' || css[s] == '\'')) {
+                e = css_string_end(css, len, s + 1, css[s]);
+                i = e != len ? e + 1 : len;
+                ++s;
+            } else {
+                for (e = s; e != len && css[e] != ')' && !css_blank(css[e]); ++e)
+                    ;
+                i = e;
+            }
+            if (e != s)
+                goto found;
+            continue;
+        }
+        ++i;
+    }
+    *pos = len;
+    return 0;
+found:
+    *pos = i;
+    *url = css + s;
+    *url_len = e - s;
+    return 1;
 }

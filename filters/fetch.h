@@ -1,6 +1,7 @@
 /*
- * fetch — two small pieces of how browsers fetch, for the gateway's request and HTML paths: the
- * candidate URLs of a srcset attribute, and whether an Accept-Encoding value accepts a coding.
+ * fetch — small pieces of how browsers fetch, for the gateway's request and HTML paths: the
+ * candidate URLs of a srcset attribute, CSS escapes (for the URLs in style sheets), and whether an
+ * Accept-Encoding value accepts a coding.
  * Pure, bounded, no allocation; unit-tested and fuzzed.
  */
 #ifndef GW_FETCH_H
@@ -15,6 +16,26 @@
  * *url / *url_len (never empty) and returns 1, or returns 0 when no candidate is left.
  */
 int gw_srcset_next(const char *v, size_t len, size_t *pos, const char **url, size_t *url_len);
+
+/*
+ * Resolves the escapes of CSS text (CSS Syntax §4.3.7, "consume an escaped code point") as a browser
+ * reads them in identifiers, strings and url(): "\" and 1-6 hex digits (and one blank after them) is
+ * that code point, written as UTF-8 (0, surrogates and values over 0x10FFFF become '_', which no host
+ * or scheme holds); "\" and a newline is dropped (a string's line continuation); "\" and any other
+ * byte is that byte; a "\" at the end is dropped. out needs len bytes: the result is never longer.
+ * Returns its length. in and out may be the same buffer.
+ */
+size_t gw_css_unescape(const char *in, size_t len, char *out);
+
+/*
+ * Iterates the URLs of CSS text whose escapes are resolved (gw_css_unescape): the argument of each
+ * url( … ) ("url" in any case, not the end of a longer name; quoted or not; blanks around it not its
+ * own), and each quoted string holding "//" (an absolute URL in @import "…" or image-set("…")).
+ * Comments are skipped; a string or quoted url ends at its quote, a newline or the end of the text.
+ * Start with *pos = 0; each call sets *url / *url_len (never empty) and returns 1, or returns 0 when
+ * no URL is left.
+ */
+int gw_css_next_url(const char *css, size_t len, size_t *pos, const char **url, size_t *url_len);
 
 /*
  * 1 when the Accept-Encoding value v[0..len) lists coding (case-insensitive; for "gzip", "x-gzip"

@@ -1091,6 +1091,36 @@ whole_tag(gw_html_t *h, const char *p, const char *lim, int is_end)
     return s;
 }
 
+/* on_tag_urls, and see html.h: whether a start tag's bytes may hold a style attribute's URL (which needs "url(" or
+ * "image-set(", or a character reference standing for the parenthesis) or a background attribute */
+static int
+is_background_at(const char *raw, size_t len, size_t k) /* raw[k] is the 'k' of "background" in any case */
+{
+    return k >= 3 && len - k >= 7 && name_eq(raw + k - 3, 10, "background", 10);
+}
+
+int
+gw_html_may_name_url(const char *raw, size_t len)
+{
+    /* one pass, 16 bytes at a time (a tag is mostly under 100 bytes: memchr's call and set-up, four times, cost more) */
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i paren = _mm_set1_epi8('('), amp = _mm_set1_epi8('&'), k = _mm_set1_epi8('k'), K = _mm_set1_epi8('K');
+    for (; len - i >= 16; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(raw + i));
+        if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, paren), _mm_cmpeq_epi8(v, amp))) != 0)
+            return 1;
+        for (unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, k), _mm_cmpeq_epi8(v, K))); m != 0; m &= m - 1)
+            if (is_background_at(raw, len, i + (size_t)__builtin_ctz(m)))
+                return 1;
+    }
+#endif
+    for (; i != len; ++i)
+        if (raw[i] == '(' || raw[i] == '&' || ((raw[i] | 0x20) == 'k' && is_background_at(raw, len, i)))
+            return 1;
+    return 0;
+}
+
 /* A whole tag ends at cur: tbuf[0..tlen) + [mark, cur). */
 static void
 tag_done(gw_html_t *h, const char *cur)
@@ -1123,7 +1153,8 @@ tag_done(gw_html_t *h, const char *cur)
         return;
     }
 
-    int wanted = h->cb.on_tag != NULL && (h->cb.on_tag_ids == 0 || ((h->cb.on_tag_ids >> h->id) & 1) != 0);
+    int wanted = h->cb.on_tag != NULL && (h->cb.on_tag_ids == 0 || ((h->cb.on_tag_ids >> h->id) & 1) != 0 ||
+                                          (h->cb.on_tag_urls && gw_html_may_name_url(raw, len)));
     if (!wanted && !(h->nonce_len != 0 && (h->id == GW_HTML_TAG_SCRIPT || h->id == GW_HTML_TAG_STYLE))) {
         if (in_tbuf) /* nothing to ask, nothing to add: the tag as it is */
             emit(h, raw, len);

@@ -165,6 +165,10 @@ typedef struct st_gw_html_cb_t {
      * the rewriter does not know); 0 means all of them. The others are kept as they are (and
      * still get the nonce). */
     uint64_t on_tag_ids;
+    /* Optional: with on_tag_ids set, also call on_tag for any other start tag whose bytes hold '(' or '&' (a CSS
+     * url() or image-set() in a style attribute, or a character reference that may stand for its parenthesis) or
+     * "background" in any case (a legacy background attribute). */
+    int on_tag_urls;
     /* Optional: receives, in place of emit and in the same order, the bytes of the start tags the rewriter writes
      * itself (tags with edits or the nonce); all other output goes to emit. */
     void (*emit_tag)(void *ctx, const char *p, size_t n);
@@ -228,6 +232,10 @@ int gw_html_write(gw_html_t *h, const char *p, size_t n);
  * held element, injects the snippet if not done yet. Returns 0, or -1 when h is NULL or
  * gw_html_end was already called. */
 int gw_html_end(gw_html_t *h);
+
+/* Whether the bytes of a start tag may hold a URL in a style attribute or a legacy background attribute: what
+ * on_tag_urls asks on_tag about. */
+int gw_html_may_name_url(const char *raw, size_t len);
 
 /* ---- inside callbacks ---------------------------------------------------------------- */
 

@@ -310,6 +310,14 @@ static const char *category_name(int cat)
     return gw_rt.conf.categories[cat];
 }
 
+/* the category and the response's release token an inert element carries (see neutralise) */
+static void mark_inert(rewrite_t *self, gw_html_tag_t *tag, int cat)
+{
+    const char *name = category_name(cat);
+    gw_html_attr_set(tag, H2O_STRLIT("data-cg-category"), name, strlen(name));
+    gw_html_attr_set(tag, H2O_STRLIT("data-cg-r"), self->release, strlen(self->release));
+}
+
 /* src="…" → data-cg-src="…", plus data-cg-category and the response's release token (data-cg-r); scripts also get
  * type="text/plain". The banner releases only elements carrying the token, so markup that merely imitates an inert tag
  * (data-cg-category, data-cg-src="javascript:…", a text/plain script, in content users wrote) is never turned on by a
@@ -317,7 +325,7 @@ static const char *category_name(int cat)
 static void neutralise(rewrite_t *self, gw_html_tag_t *tag, const char *attr, size_t attr_len, const char *renamed, size_t renamed_len,
                        int cat)
 {
-    if (tag->id == GW_HTML_TAG_SCRIPT) {
+    if (tag->id == GW_HTML_TAG_SCRIPT || tag->id == GW_HTML_TAG_STYLE) { /* neither runs nor applies as text/plain */
         gw_html_attr_t t;
         if (gw_html_attr_find(tag, H2O_STRLIT("type"), &t) && t.value != NULL)
             gw_html_attr_rename(tag, H2O_STRLIT("type"), H2O_STRLIT("data-cg-type"));
@@ -327,9 +335,7 @@ static void neutralise(rewrite_t *self, gw_html_tag_t *tag, const char *attr, si
         gw_html_attr_rename(tag, attr, attr_len, renamed, renamed_len);
     if (tag->id == GW_HTML_TAG_IMG || tag->id == GW_HTML_TAG_SOURCE || tag->id == GW_HTML_TAG_IMAGE)
         gw_html_attr_rename(tag, H2O_STRLIT("srcset"), H2O_STRLIT("data-cg-srcset"));
-    const char *name = category_name(cat);
-    gw_html_attr_set(tag, H2O_STRLIT("data-cg-category"), name, strlen(name));
-    gw_html_attr_set(tag, H2O_STRLIT("data-cg-r"), self->release, strlen(self->release));
+    mark_inert(self, tag, cat);
 }
 
 static int run_hook(rewrite_t *self, gw_html_tag_t *tag, gw_url_kind_t kind, size_t n)
@@ -340,14 +346,15 @@ static int run_hook(rewrite_t *self, gw_html_tag_t *tag, gw_url_kind_t kind, siz
 }
 
 /*
- * The candidates of a srcset attribute (gw_srcset_next), at most MAX_SRCSET of them: each goes through the risk hook (a block-listed one removes the element) and, while *cat is
- * still -1, the tracker lists (the first refused category found is stored in *cat).
+ * The candidates of a srcset attribute (`name`: srcset, or a <link>'s imagesrcset; gw_srcset_next), at most MAX_SRCSET
+ * of them: each goes through the risk hook (a block-listed one removes the element) and, while *cat is still -1, the
+ * tracker lists (the first refused category found is stored in *cat).
  */
 #define MAX_SRCSET 16
-static int srcset_check(rewrite_t *self, gw_html_tag_t *tag, int *cat)
+static int srcset_check(rewrite_t *self, gw_html_tag_t *tag, const char *name, size_t name_len, int *cat)
 {
     gw_html_attr_t a;
-    if (!gw_html_attr_find(tag, H2O_STRLIT("srcset"), &a) || a.value == NULL || a.value_len == 0 || a.value_len > URL_SCRATCH)
+    if (!gw_html_attr_find(tag, name, name_len, &a) || a.value == NULL || a.value_len == 0 || a.value_len > URL_SCRATCH)
         return GW_HTML_KEEP;
     char *v = h2o_mem_alloc_pool(&self->req->pool, a.value_len); /* scratch is absolute_url's: the list is decoded apart */
     size_t len = gw_html_decode(a.value, a.value_len, v), pos = 0, url_len;
@@ -412,6 +419,98 @@ static int media_attr(rewrite_t *self, gw_html_tag_t *tag, const char *name, con
     return check_attr(self, tag, name, renamed, type, &found);
 }
 
+/* The next URL written as "//host.tld…" in held content at or after *i: content[*from, *to) (from its "//"), *i moved
+ * past it; 0 when there is none. A URL ends at a quote, a blank, ')', '\\', '`', '<' or '>', and at 2,048 bytes after
+ * its "//" at the latest (host included: the noscript check decodes it into URL_SCRATCH). */
+static int next_url(const char *content, size_t len, size_t *i, size_t *from, size_t *to)
+{
+    for (size_t k = *i; k + 2 < len; ++k) {
+        const char *p = memchr(content + k, '/', len - k);
+        if (p == NULL)
+            break;
+        k = (size_t)(p - content);
+        if (k + 1 >= len || p[1] != '/')
+            continue;
+        size_t start = k + 2, end = start;
+        while (end != len && end - start < 2048 &&
+               (('a' <= (content[end] | 0x20) && (content[end] | 0x20) <= 'z') || ('0' <= content[end] && content[end] <= '9') ||
+                content[end] == '.' || content[end] == '-'))
+            ++end;
+        if (end - start < 4 || memchr(content + start, '.', end - start) == NULL) {
+            k = end;
+            continue;
+        }
+        while (end != len && content[end] != '"' && content[end] != '\'' && content[end] != ' ' && content[end] != '\n' &&
+               content[end] != ')' && content[end] != '\\' && content[end] != '`' && content[end] != '<' && content[end] != '>' &&
+               end - start < 2048)
+            ++end;
+        *from = k, *to = end, *i = end;
+        return 1;
+    }
+    *i = len;
+    return 0;
+}
+
+/*
+ * The URLs in CSS text (resolved: gw_css_unescape) that the browser may load (gw_css_next_url: url() and absolute
+ * URLs in strings). Each goes through the risk hook (a block-listed one ends the search with GW_HTML_REMOVE, the hook
+ * wrote its comment) and, while *cat is -1, the tracker lists (the first refused category goes to *cat). A URL too long
+ * to check (not data:) ends it with GW_HTML_REMOVE as well.
+ */
+static int css_urls(rewrite_t *self, gw_html_tag_t *tag, const char *css, size_t len, int *cat)
+{
+    size_t pos = 0, url_len, n;
+    const char *url;
+    while (gw_css_next_url(css, len, &pos, &url, &url_len)) { /* bounded by the tag's or the hold's size */
+        if (url_len > URL_SCRATCH) {
+            if (h2o_lcstris(url, 5, H2O_STRLIT("data:")))
+                continue;
+            gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: removed a style with a URL too long to check -->"));
+            return GW_HTML_REMOVE;
+        }
+        if ((n = absolute_url(self, url, url_len, 0)) == 0)
+            continue;
+        if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+            return GW_HTML_REMOVE;
+        if (*cat < 0)
+            *cat = refused_category(self, n, GW_ABP_IMAGE);
+    }
+    return GW_HTML_KEEP;
+}
+
+/*
+ * What any element may load without being an image itself: the URLs in its style attribute and, for body, table and
+ * its cells, its legacy background attribute. A block-listed site drops the attribute and a refused tracker makes it
+ * inert (style → data-cg-style, background → data-cg-background, which the banner moves back after consent); the
+ * element stays either way, as a <td> or <p> cannot be removed safely (their end tags may be left out).
+ */
+static void style_attrs(rewrite_t *self, gw_html_tag_t *tag)
+{
+    gw_html_attr_t a;
+    int cat = -1;
+    size_t n;
+    if (!gw_html_may_name_url(tag->raw, tag->raw_len)) /* most tags: the tokenizer's test for callbacks.on_tag_urls */
+        return;
+    if (gw_html_attr_find(tag, H2O_STRLIT("style"), &a) && a.value != NULL && a.value_len != 0) {
+        char *css = h2o_mem_alloc_pool(&self->req->pool, a.value_len); /* character references, then CSS escapes */
+        size_t len = gw_css_unescape(css, gw_html_decode(a.value, a.value_len, css), css);
+        if (css_urls(self, tag, css, len, &cat) == GW_HTML_REMOVE) {
+            gw_html_attr_remove(tag, H2O_STRLIT("style"));
+        } else if (cat >= 0) {
+            gw_html_attr_rename(tag, H2O_STRLIT("style"), H2O_STRLIT("data-cg-style"));
+            mark_inert(self, tag, cat);
+        }
+    }
+    if ((n = attr_url(self, tag, H2O_STRLIT("background"), 0)) != 0) {
+        if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE) {
+            gw_html_attr_remove(tag, H2O_STRLIT("background"));
+        } else if ((cat = refused_category(self, n, GW_ABP_IMAGE)) >= 0) {
+            gw_html_attr_rename(tag, H2O_STRLIT("background"), H2O_STRLIT("data-cg-background"));
+            mark_inert(self, tag, cat);
+        }
+    }
+}
+
 /*
  * <base href>: the first one changes what every relative URL after it means, for the browser and so for the checks
  * here. The consent UI is injected before it (its URLs stay the site's own); a base on a block-listed site is
@@ -451,7 +550,7 @@ static int on_base(rewrite_t *self, gw_html_tag_t *tag)
  * is lost by not following it). The attributes that name one, per element on_tag looks at; an inline data: URL of any
  * length is not a URL to check.
  */
-static const char *const long_url_attrs[] = {"src", "href", "xlink:href", "action", "formaction", "data", "poster", "srcset"};
+static const char *const long_url_attrs[] = {"src", "href", "xlink:href", "action", "formaction", "data", "poster", "srcset", "imagesrcset"};
 
 static int long_url(gw_html_tag_t *tag, const char **name)
 {
@@ -598,6 +697,9 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
     size_t n;
     int cat;
 
+    style_attrs(self, tag);
+    if ((callbacks.on_tag_ids >> tag->id & 1) == 0)
+        return GW_HTML_KEEP; /* called for its style or background (callbacks.on_tag_urls) */
     if (tag->raw_len > URL_SCRATCH && tag->id != GW_HTML_TAG_NOSCRIPT && long_url(tag, &long_name)) /* only a long tag can */
         return on_long_url(self, tag, long_name);
     switch (tag->id) {
@@ -627,7 +729,7 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
             cat = refused_category(self, n, GW_ABP_IMAGE);
         }
         /* every srcset candidate is a URL the browser may pick instead */
-        if (srcset_check(self, tag, &cat) == GW_HTML_REMOVE)
+        if (srcset_check(self, tag, H2O_STRLIT("srcset"), &cat) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;
         if (n != 0 && cat < 0 && tag->id == GW_HTML_TAG_IMG && is_one_pixel(tag)) {
             /* an unlisted 1x1 image from another site is a web beacon of the ping category */
@@ -643,12 +745,19 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
             neutralise(self, tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
         return GW_HTML_KEEP;
     case GW_HTML_TAG_LINK: {
+        /* a preloaded image may be any candidate of imagesrcset (the browser picks one instead of href) */
         gw_html_attr_t rel;
-        if ((n = attr_url(self, tag, H2O_STRLIT("href"), 0)) == 0)
-            return GW_HTML_KEEP;
-        if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+        int set_cat = -1;
+        if (srcset_check(self, tag, H2O_STRLIT("imagesrcset"), &set_cat) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;
-        if (gw_html_attr_find(tag, H2O_STRLIT("rel"), &rel) && rel.value != NULL &&
+        if ((n = attr_url(self, tag, H2O_STRLIT("href"), 0)) != 0 && run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+            return GW_HTML_REMOVE;
+        if (set_cat >= 0) { /* a preload of a tracker's image: its href goes with its imagesrcset */
+            gw_html_attr_rename(tag, H2O_STRLIT("imagesrcset"), H2O_STRLIT("data-cg-imagesrcset"));
+            neutralise(self, tag, n != 0 ? "href" : NULL, n != 0 ? 4 : 0, H2O_STRLIT("data-cg-href"), set_cat);
+            return GW_HTML_KEEP;
+        }
+        if (n != 0 && gw_html_attr_find(tag, H2O_STRLIT("rel"), &rel) && rel.value != NULL &&
             (h2o_strstr(rel.value, rel.value_len, H2O_STRLIT("preconnect")) != SIZE_MAX ||
              h2o_strstr(rel.value, rel.value_len, H2O_STRLIT("prefetch")) != SIZE_MAX ||
              h2o_strstr(rel.value, rel.value_len, H2O_STRLIT("preload")) != SIZE_MAX) &&
@@ -695,10 +804,12 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         return on_meta(self, tag);
     case GW_HTML_TAG_NOSCRIPT:
         return GW_HTML_HOLD; /* on_held reads it as the markup it is without scripts */
+    case GW_HTML_TAG_STYLE:
+        return GW_HTML_HOLD; /* on_held reads its URLs */
     case GW_HTML_TAG_IMAGE: { /* SVG: an image (a tracker pixel as well as any <img>); in HTML content, an <img> */
         int srcset_cat = -1;
         if (media_attr(self, tag, "src", "data-cg-src", GW_ABP_IMAGE) == GW_HTML_REMOVE ||
-            srcset_check(self, tag, &srcset_cat) == GW_HTML_REMOVE)
+            srcset_check(self, tag, H2O_STRLIT("srcset"), &srcset_cat) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;
         if (srcset_cat >= 0)
             neutralise(self, tag, NULL, 0, NULL, 0, srcset_cat);
@@ -760,49 +871,32 @@ static int on_overflow(void *_self, gw_html_tag_t *tag)
     }
 }
 
-/* The next URL written as "//host.tld…" in held content at or after *i: content[*from, *to) (from its "//"), *i moved
- * past it; 0 when there is none. A URL ends at a quote, a blank, ')', '\\', '`', '<' or '>', and at 2,048 bytes after
- * its "//" at the latest (host included: the noscript check decodes it into URL_SCRATCH). */
-static int next_url(const char *content, size_t len, size_t *i, size_t *from, size_t *to)
-{
-    for (size_t k = *i; k + 2 < len; ++k) {
-        const char *p = memchr(content + k, '/', len - k);
-        if (p == NULL)
-            break;
-        k = (size_t)(p - content);
-        if (k + 1 >= len || p[1] != '/')
-            continue;
-        size_t start = k + 2, end = start;
-        while (end != len && end - start < 2048 &&
-               (('a' <= (content[end] | 0x20) && (content[end] | 0x20) <= 'z') || ('0' <= content[end] && content[end] <= '9') ||
-                content[end] == '.' || content[end] == '-'))
-            ++end;
-        if (end - start < 4 || memchr(content + start, '.', end - start) == NULL) {
-            k = end;
-            continue;
-        }
-        while (end != len && content[end] != '"' && content[end] != '\'' && content[end] != ' ' && content[end] != '\n' &&
-               content[end] != ')' && content[end] != '\\' && content[end] != '`' && content[end] != '<' && content[end] != '>' &&
-               end - start < 2048)
-            ++end;
-        *from = k, *to = end, *i = end;
-        return 1;
-    }
-    *i = len;
-    return 0;
-}
-
 /*
  * Held content. An inline script: the URLs in it ("//host/path") are checked against the tracker lists, and a script
  * loading a refused tracker is made inert. A <noscript>, read as raw text as browsers that run scripts read it (so
  * nothing inside can hide what follows it): for browsers that do not, it is markup, so a refused tracker or a
- * block-listed site named in it removes it whole.
+ * block-listed site named in it removes it whole. A <style>: a block-listed site in its URLs removes it, a refused
+ * tracker makes it inert (type="text/plain", which the banner turns back by putting a copy in its place). Only the
+ * first HOLD_CAP bytes are read; the rest streams unread.
  */
 static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
 {
     rewrite_t *self = _self;
     size_t i = 0, from, to;
-    int cat;
+    int cat = -1;
+    if (tag->id == GW_HTML_TAG_STYLE) {
+        const char *css = content;
+        if (memchr(content, '\\', len) != NULL) {
+            char *u = h2o_mem_alloc_pool(&self->req->pool, len);
+            len = gw_css_unescape(content, len, u);
+            css = u;
+        }
+        if (css_urls(self, tag, css, len, &cat) == GW_HTML_REMOVE)
+            return GW_HTML_REMOVE;
+        if (cat >= 0)
+            neutralise(self, tag, NULL, 0, NULL, 0, cat);
+        return GW_HTML_KEEP;
+    }
     for (size_t found = 0; found != MAX_SCRIPT_URLS && next_url(content, len, &i, &from, &to); ++found) {
         size_t n;
         if (tag->id == GW_HTML_TAG_NOSCRIPT) {
@@ -1431,7 +1525,8 @@ int gw_rewrite_init(void)
                            1ull << GW_HTML_TAG_VIDEO | 1ull << GW_HTML_TAG_AUDIO | 1ull << GW_HTML_TAG_TRACK |
                            1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_IMAGE | 1ull << GW_HTML_TAG_USE |
                            1ull << GW_HTML_TAG_META | 1ull << GW_HTML_TAG_BUTTON | 1ull << GW_HTML_TAG_INPUT |
-                           1ull << GW_HTML_TAG_FRAME;
+                           1ull << GW_HTML_TAG_FRAME | 1ull << GW_HTML_TAG_STYLE;
+    callbacks.on_tag_urls = 1; /* any element: its style and background attributes */
     callbacks.on_held = on_held;
     callbacks.on_overflow = on_overflow;
     callbacks.alloc = on_alloc;

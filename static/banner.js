@@ -3,8 +3,8 @@
  * consent state inline (<script type="application/json" id="cg-state">). Shows the consent
  * dialog (opt-in, opt-out) or a dismissible notice (notice regime) while no decision is
  * recorded; posts the decision to /__consent/api/consent; releases the tags the gateway
- * made inert (data-cg-src, data-cg-srcset, data-cg-href, data-cg-ping, inline scripts of
- * type text/plain) for the categories just granted, without a reload. A refusal of
+ * made inert (data-cg-src, data-cg-srcset, data-cg-href, data-cg-ping, data-cg-style, inline
+ * scripts and style sheets of type text/plain) for the categories just granted, without a reload. A refusal of
  * something already running, and a withdrawal, reload the page instead.
  * Strings: /__consent/i18n/strings.json (the gateway picks the language). First-party only.
  * Page hooks: elements with data-cg-open (open the choices) or data-cg-withdraw, and
@@ -52,22 +52,29 @@
     function stored(k) { try { return sessionStorage.getItem(k); } catch (e) { return null; } }
 
     /* --- releasing inert tags ------------------------------------------------------------- */
-    var MOVE = [['data-cg-srcset', 'srcset'], ['data-cg-src', 'src'], ['data-cg-href', 'href'], ['data-cg-ping', 'ping'],
-                ['data-cg-data', 'data'], ['data-cg-poster', 'poster'], ['data-cg-xlink-href', 'xlink:href']];
+    var MOVE = [['data-cg-srcset', 'srcset'], ['data-cg-imagesrcset', 'imagesrcset'], ['data-cg-src', 'src'], ['data-cg-href', 'href'], ['data-cg-ping', 'ping'],
+                ['data-cg-data', 'data'], ['data-cg-poster', 'poster'], ['data-cg-xlink-href', 'xlink:href'],
+                ['data-cg-style', 'style'], ['data-cg-background', 'background']];
+    /* a copy of an inert script or style sheet, which runs or applies (the inert one never will): its own attributes,
+       its original type, this page's nonce */
+    function revive(e) {
+        var c = d.createElement(e.tagName.toLowerCase()), type = e.getAttribute('data-cg-type');
+        for (var k = 0; k < e.attributes.length; k++) {
+            var a = e.attributes[k];
+            if (a.name !== 'type' && a.name !== 'nonce' && a.name.indexOf('data-cg-') !== 0) c.setAttribute(a.name, a.value);
+        }
+        if (type) c.setAttribute('type', type);
+        if (nonce) c.nonce = nonce;
+        return c;
+    }
     function release(granted) {
         var els = d.querySelectorAll('[data-cg-category]');
         for (var i = 0; i < els.length; i++) {
             var e = els[i];
             if (!RELEASE || e.getAttribute('data-cg-r') !== RELEASE || !granted[e.getAttribute('data-cg-category')]) continue;
             if (e.tagName === 'SCRIPT') {
-                /* a script only runs if it is a new element: copy it, with this page's nonce */
-                var s = d.createElement('script'), src = e.getAttribute('data-cg-src'), type = e.getAttribute('data-cg-type');
-                for (var k = 0; k < e.attributes.length; k++) {
-                    var a = e.attributes[k];
-                    if (a.name !== 'type' && a.name !== 'nonce' && a.name.indexOf('data-cg-') !== 0) s.setAttribute(a.name, a.value);
-                }
-                if (type) s.setAttribute('type', type);
-                if (nonce) s.nonce = nonce;
+                /* a script only runs if it is a new element */
+                var s = revive(e), src = e.getAttribute('data-cg-src');
                 if (src) {
                     if (!e.hasAttribute('async')) s.async = false; /* keep document order */
                     s.src = src;
@@ -75,6 +82,10 @@
                     s.text = e.text;
                 }
                 e.parentNode.replaceChild(s, e);
+            } else if (e.tagName === 'STYLE') {
+                var st = revive(e);
+                st.textContent = e.textContent;
+                e.parentNode.replaceChild(st, e);
             } else {
                 MOVE.forEach(function (m) {
                     if (e.hasAttribute(m[0])) {

@@ -240,6 +240,8 @@ test('opt-in first visit: banner shown, no optional cookie, no beacon, trackers 
     await p.evaluate(() => { navigator.sendBeacon('/unload-log?t=sb-before', 'bye'); return fetch('/save?t=fetch-before', { method: 'POST', body: 'x' }); });
     await until(() => P.reached('t=fetch-before').length, 'the page\'s own fetch POST reaches the origin');
     await sleep(300);
+    eq(await p.locator('style[type="text/plain"][data-cg-category="analytics"]').count(), 1, 'inert style sheet');
+    eq(await p.locator('#css-attr-beacon[data-cg-style]:not([style])').count(), 1, 'inert style attribute');
     for (const part of ['/collect', '/ping', '/assets/tracker.js', '/assets/ads.js', '/assets/pixel.gif', 't=sb-before'])
         eq(P.reached(part).map((r) => r.path), [], `the origin received ${part} before consent`);
     /* equal prominence: same size, weight and colours */
@@ -267,6 +269,9 @@ test('accept all: trackers run without a reload; cookies and beacons afterwards'
                                           document.querySelector('script[src="/__consent/banner.js"]').nonce]);
     assert(nonces[0] && nonces[0] === nonces[1], `released script without the page's nonce: ${nonces}`);
     await until(() => P.reached('/assets/pixel.gif').length && P.reached('/collect?t=tracker-loaded').length, 'released pixel and tracker beacon reach the origin');
+    await until(() => P.reached('t=css-sheet').length && P.reached('t=css-attr').length, 'released style sheet and style attribute load their images');
+    eq(await p.evaluate(() => getComputedStyle(document.querySelector('.css-beacon')).backgroundImage.includes('t=css-sheet')), true,
+       'the released style sheet applies');
     await p.evaluate(() => navigator.sendBeacon('/unload-log?t=sb-after', 'bye'));
     await until(() => P.reached('t=sb-after').length, 'sendBeacon reaches the origin after consent');
     await p.goto(P.url('/')); /* the origin sets its cookies again; now they pass */

@@ -1,7 +1,10 @@
-/* libFuzzer driver: srcset candidates and Accept-Encoding on arbitrary bytes. Candidates are non-empty, inside the
- * input, in order and never overlapping; the iterator always ends; the coding check is a plain 0/1. */
+/* libFuzzer driver: srcset candidates, CSS escapes and URLs, and Accept-Encoding on arbitrary bytes. Candidates and CSS
+ * URLs are non-empty, inside the input, in order and never overlapping; the iterators always end; unescaping never
+ * grows the text and gives the same in place; the coding check is a plain 0/1. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include "fetch.h"
 
 int
@@ -14,6 +17,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __builtin_trap();
         prev_end = url + len;
     }
+    prev_end = v;
+    pos = 0;
+    n = 0;
+    while (gw_css_next_url(v, size, &pos, &url, &len)) {
+        if (len == 0 || url < prev_end || url + len > v + size || pos > size || ++n > size)
+            __builtin_trap();
+        prev_end = url + len;
+    }
+    char *out = malloc(size + 1), *in = malloc(size + 1);
+    memcpy(in, v, size);
+    size_t m = gw_css_unescape(v, size, out);
+    if (m > size || gw_css_unescape(in, size, in) != m || memcmp(in, out, m) != 0)
+        __builtin_trap();
+    free(out);
+    free(in);
     int a = gw_accepts_coding(v, size, "gzip"), b = gw_accepts_coding(v, size, "br");
     if ((a != 0 && a != 1) || (b != 0 && b != 1))
         __builtin_trap();

@@ -14,7 +14,7 @@
  *     (Skipped for pages near GW_HTML_MAX_TAG, where a grown tag may pass the cap.)
  *  3. the demo policy of tests/unit/html_policy.h (hold, remove, wrap, inject) gives the
  *     same output chunked and whole, and asked only about the elements it acts on
- *     (on_tag_ids); so does a policy that removes, holds (64-byte cap) and
+ *     (on_tag_ids, and with on_tag_urls); so does a policy that removes, holds (64-byte cap) and
  *     streams arbitrary elements and drops over-cap tags.
  *  4. start tags past GW_HTML_MAX_TAG, read whole with cb.alloc: the page is inflated (each
  *     0xff byte stands for 3,000 'p' bytes, so a small input makes long tags); keep-all is
@@ -318,6 +318,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             gw_html_cb_t masked = policy_cb;
             masked.on_tag_ids = 1ull << GW_HTML_TAG_SCRIPT | 1ull << GW_HTML_TAG_IFRAME | 1ull << GW_HTML_TAG_IMG |
                                 1ull << GW_HTML_TAG_LINK | 1ull << GW_HTML_TAG_A | 1ull << GW_HTML_TAG_NOSCRIPT;
+            free(b->out);
+            memset(b, 0, sizeof(*b));
+            feed(&masked, b, 1, NULL, page, len, seed);
+            CHECK(a->len == b->len && (a->len == 0 || memcmp(a->out, b->out, a->len) == 0));
+            /* and asked as well about every tag that may name a URL (on_tag_urls): the same again */
+            masked.on_tag_urls = 1;
             free(b->out);
             memset(b, 0, sizeof(*b));
             feed(&masked, b, 1, NULL, page, len, seed);

@@ -149,7 +149,27 @@ class ChannelTest(GatewayTestCase):
         html = curl(self.gw.url("/__origin/html?file=pages/srcset.html")).text
         self.assertNotIn("img.evil.example", html)
         self.assertNotIn('id="ss-evil"', html)
+        self.assertNotIn('id="ls-evil"', html, "a preload with a block-listed imagesrcset candidate is removed")
+        self.assertIn('id="ls-clean"', html)
         self.assertIn('id="ss-clean"', html)
+        self.assertIn('<p id="after">after</p>', html)
+
+    def test_block_listed_urls_in_css(self):
+        html = curl(self.gw.url("/__origin/html?file=pages/css.html")).text
+        self.assertNotIn("evil.example/", html.replace('title="https://img.evil.example/not-loaded"', ""),
+                         "a block-listed URL in a style sheet or attribute went out")
+        for gone in ("st-evil", "st-escaped", "st-import"):  # url(), CSS escapes, @import "…"
+            self.assertNotIn('id="%s"' % gone, html, "a style sheet loading from a block-listed site is removed")
+        self.assertRegex(html, r'<style id="st-clean" nonce="[^"]+">body \{ background: url\(/img/bg.png\) \}',
+                         "a clean style sheet stays as it was (with the nonce)")
+        # attributes: the element stays (a <td> or <p> cannot be removed safely), the attribute goes
+        self.assertIn('<div id="sa-evil">evil</div>', html)
+        self.assertIn('<div id="sa-ref">refs</div>', html, "character references hide no URL")
+        self.assertIn('<table id="bg-table"><tr>', html, "the legacy background attribute is checked")
+        self.assertIn('<div id="sa-clean" style="background: url(/img/ok.png); color: red">', html)
+        self.assertIn('<span id="sa-other" style="color: red" title="https://img.evil.example/not-loaded">', html,
+                      "only URLs that load are checked")
+        self.assertEqual(html.count("removed a resource from a site on a block list"), 6)
         self.assertIn('<p id="after">after</p>', html)
 
     def test_blocked_media_and_svg_script_removed(self):

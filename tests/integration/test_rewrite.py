@@ -128,6 +128,31 @@ class RewriteTest(GatewayTestCase):
         self.assertEqual(r.body, b"\x1b\x00stand-in br bytes")
         self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
 
+    def test_trackers_in_css_inert_until_consent(self):
+        html = curl(self.gw.url("/__origin/html?file=pages/css.html")).text
+        tags = {m.group(2): m.group(0) for m in re.finditer(r'<(style|div|p|td|table|span) id="([^"]+)"[^>]*>', html)}
+        st = tags["st-tracker"]
+        self.assertIn('type="text/plain"', st, "a style sheet loading a refused tracker does not apply: " + st)
+        self.assertIn('data-cg-category="analytics"', st)
+        self.assertRegex(st, r'data-cg-r="[^"]+"')
+        p = tags["sa-tracker"]
+        self.assertIn("data-cg-style=\"background:url('//www.facebook.com/tr?id=8&amp;ev=PageView')\"", p)
+        self.assertNotIn(" style=", p)
+        self.assertIn('data-cg-category="analytics"', p)
+        td = tags["bg-td"]
+        self.assertIn('data-cg-background="https://www.facebook.com/tr?id=7&amp;ev=PageView"', td)
+        self.assertNotIn(" background=", td)
+        # no risk lists here: the evil.example URLs are not trackers either, so all else is as the origin wrote it
+        for ident in ("st-clean", "st-evil", "st-escaped", "st-import"):
+            self.assertNotIn("data-cg-", tags[ident])
+            self.assertNotIn("text/plain", tags[ident])
+        self.assertIn('<div id="sa-evil" style="background-image:url(https://img.evil.example/s.png)">', html)
+        # with consent, nothing is touched
+        token = self.consent({"all": True})
+        html = curl(self.gw.url("/__origin/html?file=pages/css.html"), cookie=token).text
+        self.assertNotIn("data-cg-", html.replace("data-cg-r=", ""))
+        self.assertIn("<p id=\"sa-tracker\" style=\"background:url('//www.facebook.com/tr?id=8&amp;ev=PageView')\">", html)
+
     def test_srcset_candidates_are_checked(self):
         html = curl(self.gw.url("/__origin/html?file=pages/srcset.html")).text
         tags = {m.group(1): m.group(0) for m in re.finditer(r'<(?:img|source) id="([^"]+)"[^>]*>', html)}
@@ -138,6 +163,13 @@ class RewriteTest(GatewayTestCase):
         self.assertIn('data-cg-src="/img/ok.png"', tags["ss-later"])
         self.assertIn(' srcset="/img/a.png 1x, /img/b.png 2x"', tags["ss-clean"], "clean candidates pass untouched")
         self.assertIn('src="/img/fallback.png"', tags["ss-pic"])
+        links = {m.group(1): m.group(0) for m in re.finditer(r'<link id="([^"]+)"[^>]*>', html)}
+        self.assertIn('data-cg-imagesrcset="https://www.facebook.com/tr?id=4&amp;ev=PageView 1x, /img/ok-2x.png 2x"', links["ls-tracker"],
+                      "a preload whose imagesrcset names a tracker is inert: " + links["ls-tracker"])
+        self.assertIn('data-cg-href="/img/ok.png"', links["ls-tracker"])
+        self.assertNotIn(" imagesrcset=", links["ls-tracker"])
+        self.assertNotIn(" href=", links["ls-tracker"])
+        self.assertNotIn("data-cg-", links["ls-clean"])
         token = self.consent({"all": True})
         html = curl(self.gw.url("/__origin/html?file=pages/srcset.html"), cookie=token).text
         self.assertNotIn("data-cg-category", html, "granted: untouched")

@@ -1,9 +1,10 @@
-/* fetch: srcset candidates and Accept-Encoding, against the cases browsers and origins produce */
+/* fetch: srcset candidates, CSS escapes and URLs, and Accept-Encoding, against the cases browsers and origins produce */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 #include "fetch.h"
@@ -102,13 +103,106 @@ test_accepts_coding(void **state)
     assert_int_equal(gw_accepts_coding("gzip;q=0", 6, "gzip"), 1); /* "gzip;q" has no q-value yet */
 }
 
+/* gw_css_unescape of v, in a buffer of exactly its length (ASan sees a write past it), and again in place */
+static const char *
+unescaped(const char *v)
+{
+    static char out[256];
+    size_t len = strlen(v);
+    char *in = malloc(len + 1), *o = malloc(len + 1);
+    memcpy(in, v, len);
+    size_t n = gw_css_unescape(in, len, o);
+    assert_true(n <= len);
+    assert_int_equal(gw_css_unescape(in, len, in), n);
+    assert_memory_equal(in, o, n);
+    memcpy(out, o, n);
+    out[n] = '\0';
+    free(in);
+    free(o);
+    return out;
+}
+
+static void
+test_css_unescape(void **state)
+{
+    assert_string_equal(unescaped(""), "");
+    assert_string_equal(unescaped("url(a.png)"), "url(a.png)");
+    assert_string_equal(unescaped("https\\3a \\2f\\2f evil.example/x"), "https://evil.example/x"); /* one blank ends an escape */
+    assert_string_equal(unescaped("\\2f\\2f"), "//");
+    assert_string_equal(unescaped("\\00002fx"), "/x");         /* six digits at most: the seventh is text */
+    assert_string_equal(unescaped("\\2fevil"), "\xcb\xbevil"); /* "2fe" are three hex digits: U+02FE */
+    assert_string_equal(unescaped("u\\72l(x)"), "url(x)");
+    assert_string_equal(unescaped("\\E9 t\\e9"), "\xc3\xa9t\xc3\xa9");
+    assert_string_equal(unescaped("\\1F600"), "\xf0\x9f\x98\x80");
+    assert_string_equal(unescaped("\\0 a\\D800 b\\110000 c"), "_a_b_c"); /* 0, a surrogate, over U+10FFFF */
+    assert_string_equal(unescaped("\\\"\\'\\)\\\\"), "\"')\\");          /* any other byte is itself */
+    assert_string_equal(unescaped("a\\\nb\\\r\nc"), "abc");              /* a string's line continuation */
+    assert_string_equal(unescaped("\\2f\r\nx"), "/x");                   /* CR LF after an escape is one blank */
+    assert_string_equal(unescaped("end\\"), "end");
+}
+
+/* the URLs of css joined with '|' */
+static const char *
+css_urls(const char *css)
+{
+    static char out[1024];
+    size_t pos = 0, n = 0, len, total = strlen(css);
+    const char *url;
+    out[0] = '\0';
+    while (gw_css_next_url(css, total, &pos, &url, &len)) {
+        assert_true(len != 0 && url >= css && url + len <= css + total && pos <= total);
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%.*s", n != 0 ? "|" : "", (int)len, url);
+    }
+    assert_int_equal(pos, total);
+    return out;
+}
+
+static void
+test_css_urls(void **state)
+{
+    assert_string_equal(css_urls(""), "");
+    assert_string_equal(css_urls("p { color: red }"), "");
+    assert_string_equal(css_urls(".a{background:url(/img/a.png)}"), "/img/a.png");
+    assert_string_equal(css_urls("background: URL( 'https://t.example/p?x=1' ) , url(\"b.png\")"), "https://t.example/p?x=1|b.png");
+    assert_string_equal(css_urls("url(  x.png  )"), "x.png");
+    assert_string_equal(css_urls("url() url('') url(\"\")"), "");
+    assert_string_equal(css_urls("curl(a.png) my-url(b.png) _url(c.png) url(d.png)"), "d.png"); /* longer names */
+    assert_string_equal(css_urls("@import \"https://t.example/x.css\"; @import 'local.css';"), "https://t.example/x.css");
+    assert_string_equal(css_urls("background-image: image-set(\"//cdn.example/a.png\" 1x, 'b.png' 2x)"), "//cdn.example/a.png");
+    assert_string_equal(css_urls("content: \"a // b\""), "a // b"); /* a string with // may be a URL: checked (harmless) */
+    assert_string_equal(css_urls("/* url(hidden.png) \"//x.example\" */ url(shown.png)"), "shown.png");
+    assert_string_equal(css_urls("/* unterminated url(x.png)"), "");
+    assert_string_equal(css_urls("url('unterminated.png"), "unterminated.png");
+    assert_string_equal(css_urls("url(\"a.png\nb.png\")"), "a.png"); /* a newline ends a quoted URL */
+    assert_string_equal(css_urls("url(a.png"), "a.png");
+    assert_string_equal(css_urls("\"//t.example/x\" url(y)"), "//t.example/x|y");
+    assert_string_equal(css_urls("@font-face{src:url(data:font/woff2;base64,AAAA) format('woff2')}"),
+                        "data:font/woff2;base64,AAAA");
+}
+
+static void
+test_css_urls_every_cut(void **state)
+{
+    /* no cut of the text makes the iterator read past it, loop, or report an empty URL */
+    const char *css = "/*c*/ a{b:url( 'https://t.example/1' )} @import \"//t.example/2.css\"; c{d:URL(x) e:url(\"y";
+    for (size_t cut = 0; cut <= strlen(css); ++cut) {
+        char *v = malloc(cut ? cut : 1);
+        memcpy(v, css, cut);
+        size_t pos = 0, len, n = 0;
+        const char *url;
+        while (gw_css_next_url(v, cut, &pos, &url, &len))
+            assert_true(len != 0 && url >= v && url + len <= v + cut && pos <= cut && ++n <= 4);
+        free(v);
+    }
+    assert_string_equal(css_urls(css), "https://t.example/1|//t.example/2.css|x|y");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_srcset),
-        cmocka_unit_test(test_srcset_resumes_anywhere),
-        cmocka_unit_test(test_accepts_coding),
+        cmocka_unit_test(test_srcset),   cmocka_unit_test(test_srcset_resumes_anywhere), cmocka_unit_test(test_css_unescape),
+        cmocka_unit_test(test_css_urls), cmocka_unit_test(test_css_urls_every_cut),      cmocka_unit_test(test_accepts_coding),
     };
     return cmocka_run_group_tests_name("fetch", tests, NULL, NULL);
 }

@@ -629,6 +629,35 @@ test_on_tag_ids(void **state)
     }
 }
 
+/* on_tag_urls: also the tags outside on_tag_ids whose bytes may hold a style attribute's url() or a background
+ * attribute; the others still pass without a call. Every split. */
+static void
+test_on_tag_urls(void **state)
+{
+    static const char in[] = "<p class=x><div style=\"background:url(/a.png)\"><td BackGround=\"/b.png\">"
+                             "<span style=\"background:url&#40;x)\"><b style=\"u\\72l(x)\"><br/><i title=\"https://a/b\">"
+                             "<IMG src=a>";
+    for (size_t at = 0; at <= sizeof(in) - 1; ++at) {
+        rec_t r = {.tag = tag_ids};
+        gw_html_cb_t cb = rec_cb;
+        cb.on_tag_ids = 1ull << GW_HTML_TAG_IMG;
+        cb.on_tag_urls = 1;
+        gw_html_t *h = gw_html_new(0, &cb, &r);
+        assert_non_null(h);
+        assert_int_equal(gw_html_write(h, in, at), 0);
+        assert_int_equal(gw_html_write(h, in + at, sizeof(in) - 1 - at), 0);
+        assert_int_equal(gw_html_end(h), 0);
+        gw_html_free(h);
+        char want[64]; /* <div>, <td>, <span>, <b>, <IMG>; not <p>, <br/>, <i title=a/b> */
+        snprintf(want, sizeof(want), "%d,%d,%d,%d,%d,", GW_HTML_TAG_OTHER, GW_HTML_TAG_OTHER, GW_HTML_TAG_OTHER, GW_HTML_TAG_OTHER,
+                 GW_HTML_TAG_IMG);
+        assert_string_equal(r.log, want);
+        assert_int_equal(r.sink.len, sizeof(in) - 1); /* kept without edits: byte for byte */
+        assert_memory_equal(r.sink.out, in, sizeof(in) - 1);
+        rec_free(&r);
+    }
+}
+
 static int
 edits(rec_t *r, gw_html_tag_t *tag)
 {
@@ -1204,6 +1233,7 @@ main(void)
         cmocka_unit_test(test_attr_find),
         cmocka_unit_test(test_tag_ids),
         cmocka_unit_test(test_on_tag_ids),
+        cmocka_unit_test(test_on_tag_urls),
         cmocka_unit_test(test_golden_on_tag_ids),
         cmocka_unit_test(test_edits),
         cmocka_unit_test(test_remove),
