@@ -371,6 +371,30 @@ static int srcset_check(rewrite_t *self, gw_html_tag_t *tag, const char *name, s
     return GW_HTML_KEEP;
 }
 
+/* What a <link> with this rel fetches, as the tracker lists' type (the first of its keywords that fetches), or -1 when
+ * it fetches nothing (canonical, alternate, author, …: a reference to keep, which a tracker's URL in it does not load) */
+static int link_fetch_type(const char *rel, size_t len)
+{
+    static const struct {
+        const char *word;
+        gw_abp_type_t type;
+    } fetching[] = {{"stylesheet", GW_ABP_STYLESHEET}, {"icon", GW_ABP_IMAGE},         {"apple-touch-icon", GW_ABP_IMAGE},
+                    {"modulepreload", GW_ABP_SCRIPT},  {"preload", GW_ABP_OTHER},      {"prefetch", GW_ABP_OTHER},
+                    {"preconnect", GW_ABP_OTHER},      {"dns-prefetch", GW_ABP_OTHER}, {"prerender", GW_ABP_OTHER},
+                    {"manifest", GW_ABP_OTHER}};
+    for (size_t i = 0; i != len;) {
+        while (i != len && (rel[i] == ' ' || rel[i] == '\t' || rel[i] == '\n' || rel[i] == '\f' || rel[i] == '\r'))
+            ++i;
+        size_t w = i;
+        while (i != len && !(rel[i] == ' ' || rel[i] == '\t' || rel[i] == '\n' || rel[i] == '\f' || rel[i] == '\r'))
+            ++i;
+        for (size_t k = 0; k != sizeof(fetching) / sizeof(fetching[0]); ++k)
+            if (i != w && h2o_lcstris(rel + w, i - w, fetching[k].word, strlen(fetching[k].word)))
+                return (int)fetching[k].type;
+    }
+    return -1;
+}
+
 static int is_js_type(gw_html_tag_t *tag)
 {
     gw_html_attr_t t;
@@ -757,11 +781,9 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
             neutralise(self, tag, n != 0 ? "href" : NULL, n != 0 ? 4 : 0, H2O_STRLIT("data-cg-href"), set_cat);
             return GW_HTML_KEEP;
         }
+        int type;
         if (n != 0 && gw_html_attr_find(tag, H2O_STRLIT("rel"), &rel) && rel.value != NULL &&
-            (h2o_strstr(rel.value, rel.value_len, H2O_STRLIT("preconnect")) != SIZE_MAX ||
-             h2o_strstr(rel.value, rel.value_len, H2O_STRLIT("prefetch")) != SIZE_MAX ||
-             h2o_strstr(rel.value, rel.value_len, H2O_STRLIT("preload")) != SIZE_MAX) &&
-            (cat = refused_category(self, n, GW_ABP_OTHER)) >= 0)
+            (type = link_fetch_type(rel.value, rel.value_len)) >= 0 && (cat = refused_category(self, n, (gw_abp_type_t)type)) >= 0)
             neutralise(self, tag, H2O_STRLIT("href"), H2O_STRLIT("data-cg-href"), cat);
         return GW_HTML_KEEP;
     }

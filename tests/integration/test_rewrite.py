@@ -142,6 +142,12 @@ class RewriteTest(GatewayTestCase):
         td = tags["bg-td"]
         self.assertIn('data-cg-background="https://www.facebook.com/tr?id=7&amp;ev=PageView"', td)
         self.assertNotIn(" background=", td)
+        # a <link> that fetches (a style sheet, an icon) from a refused tracker is inert; a canonical reference is not a fetch
+        links = {m.group(1): m.group(0) for m in re.finditer(r'<link id="([^"]+)"[^>]*>', html)}
+        self.assertIn('data-cg-href="https://www.googletagmanager.com/x.css"', links["l-css"])
+        self.assertIn('data-cg-href="https://www.facebook.com/tr?id=6"', links["l-icon"])
+        self.assertNotIn(" href=", links["l-css"] + links["l-icon"])
+        self.assertEqual(links["l-canonical"], '<link id="l-canonical" rel="canonical" href="https://www.googletagmanager.com/">')
         # no risk lists here: the evil.example URLs are not trackers either, so all else is as the origin wrote it
         for ident in ("st-clean", "st-evil", "st-escaped", "st-import"):
             self.assertNotIn("data-cg-", tags[ident])
