@@ -64,7 +64,7 @@ struct st_gw_html_t {
     uint8_t fcdata;                          /* a CDATA section was seen in this foreign content (breakout()) */
     uint64_t skip_hash;
     size_t tlen;     /* bytes in tb: a tag continuing from earlier chunks, or the held tag */
-    char *tb;        /* tbuf, or once a start tag outgrew it, GW_HTML_MAX_BIG_TAG bytes from cb.alloc */
+    char *tb;        /* tbuf, or once a start tag outgrew it, a bigger buffer from cb.alloc (grow_tag) */
     size_t tcap;     /* tb's size: the longest tag read whole */
     size_t hold_len; /* bytes in hold */
     size_t out_len;
@@ -379,7 +379,7 @@ tag_init(gw_html_tag_t *tag, gw_html_t *h, unsigned id, const char *raw, size_t 
     tag->_num_attrs = UINT16_MAX;
 }
 
-/* Fills the tag's attribute cache (gw_html_attr_find). Tags are at most GW_HTML_MAX_BIG_TAG bytes: offsets fit 16 bits. */
+/* Fills the tag's attribute cache (gw_html_attr_find, for tags of at most GW_HTML_MAX_BIG_TAG bytes: offsets fit 16 bits). */
 static void
 attrs_scan(gw_html_tag_t *tag)
 {
@@ -1192,18 +1192,20 @@ tag_done(gw_html_t *h, const char *cur)
     }
 }
 
-/* A tag filled tbuf: room for GW_HTML_MAX_BIG_TAG bytes from cb.alloc, once per rewriter (kept for the tags after it);
- * 0 when there is no more room to have (the tag overflows) */
+/* A start tag filled tb: room from cb.alloc, GW_HTML_MAX_BIG_TAG bytes the first time, then GW_HTML_MAX_HUGE_TAG / 4,
+ * then GW_HTML_MAX_HUGE_TAG (kept for the tags after it); 0 when there is no more room to have (the tag overflows) */
 static int
 grow_tag(gw_html_t *h)
 {
+    size_t cap = h->tb == h->tbuf                     ? GW_HTML_MAX_BIG_TAG
+                 : h->tcap < GW_HTML_MAX_HUGE_TAG / 4 ? GW_HTML_MAX_HUGE_TAG / 4
+                                                      : GW_HTML_MAX_HUGE_TAG;
     char *p;
-    if (h->tb != h->tbuf || h->is_end || h->skip_depth != 0 || h->cb.alloc == NULL ||
-        (p = h->cb.alloc(h->ctx, GW_HTML_MAX_BIG_TAG)) == NULL)
+    if (cap <= h->tcap || h->is_end || h->skip_depth != 0 || h->cb.alloc == NULL || (p = h->cb.alloc(h->ctx, cap)) == NULL)
         return 0;
     memcpy(p, h->tb, h->tlen);
     h->tb = p;
-    h->tcap = GW_HTML_MAX_BIG_TAG;
+    h->tcap = cap;
     return 1;
 }
 

@@ -18,10 +18,11 @@
  * Memory is fixed per rewriter: one struct holding one tag buffer of GW_HTML_MAX_TAG bytes
  * (a tag that spans chunks is collected there), plus the optional hold buffer for inline
  * script content, plus — only for a page with a start tag longer than that, and only when
- * the caller gives cb.alloc — one buffer of GW_HTML_MAX_BIG_TAG bytes asked for once.
+ * the caller gives cb.alloc — one buffer of GW_HTML_MAX_BIG_TAG bytes asked for once (and,
+ * for a start tag longer than that, one of GW_HTML_MAX_HUGE_TAG / 4, then GW_HTML_MAX_HUGE_TAG).
  * Text, comments and raw-text content are never buffered (at most the ten bytes of a
  * possible "</textarea" that spans two chunks). A start tag longer than the buffer it can
- * have (GW_HTML_MAX_TAG, or GW_HTML_MAX_BIG_TAG with cb.alloc), whatever the chunking, is
+ * have (GW_HTML_MAX_TAG, or GW_HTML_MAX_HUGE_TAG with cb.alloc), whatever the chunking, is
  * passed through untouched (on_overflow may drop it instead) and the tokenizer continues in
  * the state the tag leads to; so is an end tag longer than GW_HTML_MAX_TAG.
  * Bytes the rewriter does not change reach emit() as slices of the caller's chunk,
@@ -38,8 +39,12 @@
 
 /* Longest tag (from '<' to '>' inclusive) given to callbacks; longer tags pass through. */
 #define GW_HTML_MAX_TAG 8192
-/* ... with cb.alloc: longest start tag given to callbacks (attribute offsets stay 16-bit) */
+/* ... with cb.alloc: the first buffer a longer start tag gets (attribute offsets of tags up to
+ * this size are cached as 16-bit; gw_html_attr_find scans longer ones) */
 #define GW_HTML_MAX_BIG_TAG 65535
+/* ... and the longest start tag given to callbacks with cb.alloc (a tag past GW_HTML_MAX_BIG_TAG
+ * gets GW_HTML_MAX_HUGE_TAG / 4 bytes, and past that GW_HTML_MAX_HUGE_TAG) */
+#define GW_HTML_MAX_HUGE_TAG (1024 * 1024)
 /* Attribute edits per tag (set, remove, rename); one more is reserved for the nonce. */
 #define GW_HTML_MAX_EDITS 8
 
@@ -155,7 +160,7 @@ typedef struct st_gw_html_cb_t {
      * then a last call with n == 0 at its end tag or at end of input. */
     void (*on_text)(void *ctx, const char *p, size_t n);
     /*
-     * Optional. Called for a start tag longer than GW_HTML_MAX_TAG (GW_HTML_MAX_BIG_TAG with
+     * Optional. Called for a start tag longer than GW_HTML_MAX_TAG (GW_HTML_MAX_HUGE_TAG with
      * alloc) outside removed elements, with only id, name and offset set. Returns GW_HTML_KEEP (the default: the
      * tag passes through untouched, without nonce) or GW_HTML_REMOVE (the element is
      * dropped, as on_tag's REMOVE).
@@ -174,9 +179,11 @@ typedef struct st_gw_html_cb_t {
     void (*emit_tag)(void *ctx, const char *p, size_t n);
     /*
      * Optional. GW_HTML_MAX_BIG_TAG bytes for the first start tag longer than GW_HTML_MAX_TAG
-     * (outside removed elements), asked for at most once per rewriter; the rewriter reads that
-     * tag and every later one whole up to GW_HTML_MAX_BIG_TAG bytes. It never frees the memory
-     * (a request pool does). Without it, or when it returns NULL, such tags overflow.
+     * (outside removed elements); for a start tag that outgrows that buffer, GW_HTML_MAX_HUGE_TAG
+     * / 4 bytes, and then GW_HTML_MAX_HUGE_TAG. Each size is asked for at most once
+     * per rewriter, which keeps the largest for the tags after it, so tags up to
+     * GW_HTML_MAX_HUGE_TAG bytes are read whole. It never frees the memory (a request pool
+     * does). Without it, or when it returns NULL, such tags overflow.
      */
     void *(*alloc)(void *ctx, size_t n);
 } gw_html_cb_t;

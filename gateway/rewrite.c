@@ -858,35 +858,50 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
     }
 }
 
-/* A start tag longer than GW_HTML_MAX_TAG gets a buffer of GW_HTML_MAX_BIG_TAG bytes from the request's pool, once per
- * response (a page of ordinary tags never asks), so a tag padded past 8 KB is read, checked and rewritten like any. */
+/* A start tag longer than GW_HTML_MAX_TAG gets a buffer of GW_HTML_MAX_BIG_TAG bytes from the request's pool (and a
+ * longer one, up to GW_HTML_MAX_HUGE_TAG, for a tag that outgrows it), once per response and size (a page of ordinary
+ * tags never asks), so a tag padded past 8 KB, or an <img> with a large inline data: image, is read, checked and
+ * rewritten like any. */
 static void *on_alloc(void *_self, size_t n)
 {
     rewrite_t *self = _self;
     return h2o_mem_alloc_pool(&self->req->pool, n);
 }
 
-/* A start tag longer than GW_HTML_MAX_BIG_TAG cannot be read, so neither its URL nor its nonce can be checked or set:
- * active content (script, iframe, object, embed) and what leads elsewhere or pulls content in (a, area, form, link,
- * base) is removed rather than let through unchecked (no legitimate tag of these is 64 KB long); anything else passes as
- * it is (an <img> with a large inline data: image is). */
+/* A start tag longer than GW_HTML_MAX_HUGE_TAG cannot be read, so neither its URLs nor its nonce can be checked or set:
+ * every element that loads something, leads elsewhere or changes how URLs are read is removed rather than let through
+ * unchecked (an <img> too: its inline data: image would be over 700 KB); elements that do neither (and names the
+ * rewriter does not know, like a <div> with a large data attribute, whose removal would take its content) pass as
+ * they are. */
 static int on_overflow(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;
     switch (tag->id) {
     case GW_HTML_TAG_SCRIPT:
     case GW_HTML_TAG_IFRAME:
+    case GW_HTML_TAG_FRAME:
     case GW_HTML_TAG_OBJECT:
     case GW_HTML_TAG_EMBED:
     case GW_HTML_TAG_A:
     case GW_HTML_TAG_AREA:
     case GW_HTML_TAG_FORM:
+    case GW_HTML_TAG_BUTTON:
+    case GW_HTML_TAG_INPUT:
     case GW_HTML_TAG_LINK:
     case GW_HTML_TAG_BASE:
+    case GW_HTML_TAG_META:
+    case GW_HTML_TAG_STYLE:
+    case GW_HTML_TAG_IMG:
+    case GW_HTML_TAG_IMAGE:
+    case GW_HTML_TAG_USE:
+    case GW_HTML_TAG_SOURCE:
+    case GW_HTML_TAG_VIDEO:
+    case GW_HTML_TAG_AUDIO:
+    case GW_HTML_TAG_TRACK:
         COUNT_WARN_FIRST(html_oversized_removed,
                          "rewrite: removed a <%.*s> start tag longer than %d bytes from %.*s (it cannot be checked; further cases are "
                          "counted in cg_html_oversized_removed_total)",
-                         (int)tag->name_len, tag->name, GW_HTML_MAX_BIG_TAG, (int)self->req->path.len, self->req->path.base);
+                         (int)tag->name_len, tag->name, GW_HTML_MAX_HUGE_TAG, (int)self->req->path.len, self->req->path.base);
         return GW_HTML_REMOVE;
     default:
         return GW_HTML_KEEP;

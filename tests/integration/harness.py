@@ -534,6 +534,14 @@ def _transfer_args(url, d, i, method=None, headers=(), data=None, data_file=None
     return args
 
 
+def metric(gw, name, labels=""):
+    """The value of a counter or gauge on the gateway's admin /admin/metrics (labels: e.g. '{category="analytics"}'),
+    or None when it is not there."""
+    r = curl(gw.admin_url("/admin/metrics"), headers=["Authorization: Bearer " + ADMIN_TOKEN])
+    m = re.search(r"^%s%s (\d+)$" % (re.escape(name), re.escape(labels)), r.text, re.M)
+    return int(m.group(1)) if m else None
+
+
 def curl_many(transfers, verbose=False, timeout=30):
     """Runs several transfers in ONE curl process (so curl may reuse connections), joined with
     --next.  transfers: list of dicts of curl() keyword arguments, each with 'url'.  Returns the

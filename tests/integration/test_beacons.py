@@ -3,18 +3,11 @@ after consent, against the real gateway and a real origin whose log proves what 
 
 import json
 import os
-import re
 
-from harness import ADMIN_TOKEN, GatewayTestCase, curl
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, metric
 
 EASYPRIVACY = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                            "tests", "data", "abp", "easyprivacy-sample.txt")
-
-
-def metric(gw, name, labels=""):
-    r = curl(gw.admin_url("/admin/metrics"), headers=["Authorization: Bearer " + ADMIN_TOKEN])
-    m = re.search(r"^%s%s (\d+)$" % (re.escape(name), re.escape(labels)), r.text, re.M)
-    return int(m.group(1)) if m else None
 
 
 class BeaconTest(GatewayTestCase):

@@ -10,7 +10,7 @@ import signal
 import time
 import urllib.parse
 
-from harness import ADMIN_TOKEN, GatewayTestCase, curl, wait_until
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, metric, wait_until
 
 AUTH = ["Authorization: Bearer " + ADMIN_TOKEN]
 
@@ -213,29 +213,30 @@ class ChannelTest(GatewayTestCase):
             self.assertNotIn("Location", [h for h, _ in r.headers], ident)
 
     def test_start_tags_past_8_kb_are_checked_like_any(self):
-        """Tags padded to 40 KB (past the tokenizer's 8 KB buffer, under its 64 KB one) are read whole: the link goes
-        through the shim, block-listed subresources go, the script gets its nonce. A noscript URL with a 40 KB host
-        (once decoded past a 16 KB buffer: a crash) is just not a URL."""
-        r = curl(self.gw.url("/__origin/html?file=pages/long-tags.html&pad=40000"))
-        self.assertEqual(r.status, 200)
-        html = r.text
-        self.assertTrue('<p id="after">after</p>' in html)
-        self.assertTrue('<p id="after-noscript">after the noscript</p>' in html)
-        clean = self.href_after_pad(html, "long-clean")
-        self.assertTrue(clean.startswith("/__go?u="), clean[:200])
-        self.assertEqual(curl(self.gw.url(clean)).header("Location"), "https://www.partner.example/offer")
-        self.assertEqual(curl(self.gw.url(self.href_after_pad(html, "long-block"))).status, 403)
-        for gone in ("img.evil.example", 'id="long-img"', "evil.example/frame"):
-            self.assertTrue(gone not in html, gone)
-        self.assertRegex(html, r'<script data-pad="a{40000}" src="/app.js" nonce="[^"]+">')
-        self.assertTrue(self.gw.alive(), "the gateway is still running")
-        # past 64 KB a tag cannot be read: links, frames and scripts go rather than pass unchecked; an image stays
-        # (a large inline data: image is legitimate), unchecked
-        huge = curl(self.gw.url("/__origin/html?file=pages/long-tags.html&pad=70000")).text
-        for gone in ("login.evil.example", "www.partner.example", "evil.example/frame", "/app.js"):
+        """Tags padded to 40 KB, 70 KB and 300 KB (past the tokenizer's 8 KB buffer, and past the first and second
+        buffers it grows to) are read whole: the link goes through the shim, block-listed subresources go, the script
+        gets its nonce. A noscript URL with such a host (once decoded past a 16 KB buffer: a crash) is just not a URL."""
+        for pad in (40000, 70000, 300000):
+            r = curl(self.gw.url("/__origin/html?file=pages/long-tags.html&pad=%d" % pad))
+            self.assertEqual(r.status, 200)
+            html = r.text
+            self.assertTrue('<p id="after">after</p>' in html, pad)
+            self.assertTrue('<p id="after-noscript">after the noscript</p>' in html, pad)
+            clean = self.href_after_pad(html, "long-clean")
+            self.assertTrue(clean.startswith("/__go?u="), clean[:200])
+            self.assertEqual(curl(self.gw.url(clean)).header("Location"), "https://www.partner.example/offer")
+            self.assertEqual(curl(self.gw.url(self.href_after_pad(html, "long-block"))).status, 403)
+            for gone in ("img.evil.example", 'id="long-img"', "evil.example/frame"):
+                self.assertTrue(gone not in html, "%s at %d" % (gone, pad))
+            self.assertTrue(re.search(r'<script data-pad="a{%d}" src="/app.js" nonce="[^"]+">' % pad, html), pad)
+            self.assertTrue(self.gw.alive(), "the gateway is still running")
+        # past 1 MB a tag is not read: whatever loads or leads elsewhere goes rather than pass unchecked, an image too
+        before = metric(self.gw, "cg_html_oversized_removed_total")
+        huge = curl(self.gw.url("/__origin/html?file=pages/long-tags.html&pad=1100000")).text
+        for gone in ("login.evil.example", "www.partner.example", "evil.example/frame", "/app.js", 'id="long-img"'):
             self.assertTrue(gone not in huge, gone)
-        self.assertTrue('id="long-img"' in huge, "the image is kept")
         self.assertTrue('<p id="after">after</p>' in huge)
+        self.assertEqual(metric(self.gw, "cg_html_oversized_removed_total"), before + 5)
 
     def test_urls_too_long_to_check_are_not_followed(self):
         """A URL of 20 KB (past the 16 KB the rewriter decodes URLs into) cannot be checked, and one of 10 KB cannot go

@@ -7,7 +7,7 @@ import re
 import time
 import urllib.parse
 
-from harness import ADMIN_TOKEN, GatewayTestCase, curl, gateway_config, raw_request
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, gateway_config, metric, raw_request
 import harness
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -48,12 +48,6 @@ def consent_cookie(resp):
         if name in ("cg_consent", "__Host-cg_consent"):
             return name, rest.split(";", 1)[0], v
     return None
-
-
-def metric(gw, name, labels=""):
-    r = curl(gw.admin_url("/admin/metrics"), headers=["Authorization: Bearer " + ADMIN_TOKEN])
-    m = re.search(r"^%s%s (\d+)$" % (re.escape(name), re.escape(labels)), r.text, re.M)
-    return int(m.group(1)) if m else None
 
 
 class ConsentTest(GatewayTestCase):

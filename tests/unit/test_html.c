@@ -860,7 +860,7 @@ static size_t num_big_allocs;
 static void *
 rec_alloc(void *ctx, size_t n)
 {
-    assert_int_equal(n, GW_HTML_MAX_BIG_TAG);
+    assert_true(n == GW_HTML_MAX_BIG_TAG || n == GW_HTML_MAX_HUGE_TAG / 4 || n == GW_HTML_MAX_HUGE_TAG);
     assert_true(num_big_allocs < sizeof(big_allocs) / sizeof(big_allocs[0]));
     return big_allocs[num_big_allocs++] = malloc(n);
 }
@@ -946,14 +946,36 @@ test_big_tags_with_alloc(void **state)
         }
     }
 
-    /* past GW_HTML_MAX_BIG_TAG even with the allocator: on_overflow decides, as without it */
-    size_t huge = GW_HTML_MAX_BIG_TAG + 10;
+    /* past GW_HTML_MAX_BIG_TAG: a bigger buffer, then the biggest (two and three allocations); the tag read whole */
+    size_t pads[] = {GW_HTML_MAX_BIG_TAG + 10, GW_HTML_MAX_HUGE_TAG / 4 + 10}, want_allocs[] = {2, 3};
+    for (size_t pi = 0; pi != 2; ++pi) {
+        char *a = padded_page(pads[pi], "https://evil.example/y", ""), *b = padded_page(pads[pi], "/__go", " nonce=\"N\"");
+        size_t alen = strlen(a);
+        for (size_t step = 4093; step <= alen; step = step * 7 + 1) {
+            rec_t run = {.tag = shim_links, .overflow_action = GW_HTML_KEEP};
+            size_t out_len, allocs;
+            char *out = big_run(&run, "N", a, alen, 1, step, &out_len, &allocs);
+            check_same("a tag past the big cap", "padded link and script", b, strlen(b), out != NULL ? out : "", out_len);
+            char want[128];
+            snprintf(want, sizeof(want), "<a raw_len=%zu href=https://evil.example/y>", pads[pi] + 45);
+            assert_string_equal(run.log, want);
+            assert_int_equal(run.overflows, 0);
+            assert_int_equal(allocs, want_allocs[pi]);
+            rec_free(&run);
+            free_big_allocs();
+        }
+        free(a);
+        free(b);
+    }
+
+    /* past GW_HTML_MAX_HUGE_TAG even with the allocator: on_overflow decides, as without it */
+    size_t huge = GW_HTML_MAX_HUGE_TAG + 10;
     char *big = malloc(huge + 64);
     int n = sprintf(big, "<a data-pad=\"");
     memset(big + n, 'p', huge);
     strcpy(big + n + huge, "\" href=\"https://evil.example/\">l</a>y");
     size_t big_len = strlen(big);
-    for (size_t step = 1; step <= big_len; step = step * 3 + 1) {
+    for (size_t step = 1; step <= big_len; step = step * 5 + 1) {
         rec_t keep = {.tag = shim_links, .overflow_action = GW_HTML_KEEP};
         size_t out_len, allocs;
         char *out = big_run(&keep, NULL, big, big_len, 0, step, &out_len, &allocs);
