@@ -177,6 +177,20 @@ css_string_end(const char *css, size_t len, size_t s, char q)
     return s;
 }
 
+/* whether css[0..q) ends with "@import" (any case) and blanks: the string at q is an imported sheet's URL */
+static int
+css_after_import(const char *css, size_t q)
+{
+    while (q != 0 && css_blank(css[q - 1]))
+        --q;
+    if (q < 7 || css[q - 7] != '@')
+        return 0;
+    for (size_t i = 0; i != 6; ++i)
+        if ((css[q - 6 + i] | 0x20) != "import"[i])
+            return 0;
+    return 1;
+}
+
 int
 gw_css_next_url(const char *css, size_t len, size_t *pos, const char **url, size_t *url_len)
 {
@@ -192,7 +206,7 @@ gw_css_next_url(const char *css, size_t len, size_t *pos, const char **url, size
             s = i + 1;
             e = css_string_end(css, len, s, c);
             i = e != len ? e + 1 : len;
-            if (e - s >= 2 && memmem(css + s, e - s, "//", 2) != NULL)
+            if (e != s && (css_after_import(css, s - 1) || (e - s >= 2 && memmem(css + s, e - s, "//", 2) != NULL)))
                 goto found;
             continue;
         }

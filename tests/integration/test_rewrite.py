@@ -129,6 +129,7 @@ class RewriteTest(GatewayTestCase):
         self.assertIn('type="text/plain"', st, "a style sheet loading a refused tracker does not apply: " + st)
         self.assertIn('data-cg-category="analytics"', st)
         self.assertRegex(st, r'data-cg-r="[^"]+"')
+        self.assertIn('type="text/plain"', tags["st-import-rel"], "a first-party tracker path imported by a relative URL")
         p = tags["sa-tracker"]
         self.assertIn("data-cg-style=\"background:url('//www.facebook.com/tr?id=8&amp;ev=PageView')\"", p)
         self.assertNotIn(" style=", p)

@@ -167,7 +167,9 @@ test_css_urls(void **state)
     assert_string_equal(css_urls("url(  x.png  )"), "x.png");
     assert_string_equal(css_urls("url() url('') url(\"\")"), "");
     assert_string_equal(css_urls("curl(a.png) my-url(b.png) _url(c.png) url(d.png)"), "d.png"); /* longer names */
-    assert_string_equal(css_urls("@import \"https://t.example/x.css\"; @import 'local.css';"), "https://t.example/x.css");
+    assert_string_equal(css_urls("@import \"https://t.example/x.css\"; @IMPORT\n 'local.css' screen;"),
+                        "https://t.example/x.css|local.css");
+    assert_string_equal(css_urls("x@imports 'a.css'; @import '' ; 'import b.css'"), ""); /* not an @import, empty */
     assert_string_equal(css_urls("background-image: image-set(\"//cdn.example/a.png\" 1x, 'b.png' 2x)"), "//cdn.example/a.png");
     assert_string_equal(css_urls("content: \"a // b\""), "a // b"); /* a string with // may be a URL: checked (harmless) */
     assert_string_equal(css_urls("/* url(hidden.png) \"//x.example\" */ url(shown.png)"), "shown.png");
