@@ -237,3 +237,109 @@ found:
     *url_len = e - s;
     return 1;
 }
+
+static int
+ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* from a '"' at i: the index of its closing quote (a backslash escapes the next byte), or len when it has none */
+static size_t
+quote_close(const char *v, size_t len, size_t i)
+{
+    for (++i; i < len; ++i) {
+        if (v[i] == '\\')
+            ++i;
+        else if (v[i] == '"')
+            return i;
+    }
+    return len;
+}
+
+/* from i: the next ',' outside quotes, or len */
+static size_t
+next_comma(const char *v, size_t len, size_t i)
+{
+    while (i < len && v[i] != ',')
+        i = v[i] == '"' ? quote_close(v, len, i) + 1 : i + 1;
+    return i < len ? i : len;
+}
+
+int
+gw_link_next(const char *v, size_t len, size_t *pos, gw_link_value_t *out)
+{
+    size_t i = *pos;
+    while (i < len && (ows(v[i]) || v[i] == ','))
+        ++i;
+    if (i >= len) {
+        *pos = len;
+        return 0;
+    }
+    memset(out, 0, sizeof(*out));
+    out->start = i;
+    if (v[i] != '<') {
+        i = next_comma(v, len, i);
+    } else {
+        const char *gt = memchr(v + i + 1, '>', len - i - 1);
+        out->uri = v + i + 1;
+        out->uri_len = gt != NULL ? (size_t)(gt - out->uri) : len - i - 1;
+        i = gt != NULL ? (size_t)(gt - v) + 1 : len;
+        while (i != len && v[i] != ',') {
+            if (ows(v[i]) || v[i] == ';') {
+                ++i;
+                continue;
+            }
+            /* a parameter: name [= value] */
+            size_t name = i;
+            while (i != len && !ows(v[i]) && v[i] != '=' && v[i] != ';' && v[i] != ',' && v[i] != '"')
+                ++i;
+            size_t name_len = i - name, j = i;
+            while (j != len && ows(v[j]))
+                ++j;
+            const char *value = NULL;
+            size_t value_len = 0;
+            if (j != len && v[j] == '=') {
+                for (++j; j != len && ows(v[j]); ++j)
+                    ;
+                if (j != len && v[j] == '"') {
+                    size_t e = quote_close(v, len, j);
+                    value = v + j + 1;
+                    value_len = e - j - 1;
+                    i = e < len ? e + 1 : len;
+                } else {
+                    for (i = j; i != len && !ows(v[i]) && v[i] != ';' && v[i] != ','; ++i)
+                        ;
+                    value = v + j;
+                    value_len = i - j;
+                }
+            } else if (name_len == 0) { /* a stray quoted string: skipped whole */
+                size_t e = quote_close(v, len, i);
+                i = e < len ? e + 1 : len;
+                continue;
+            }
+            if (name_len == 3 && (v[name] | 0x20) == 'r' && (v[name + 1] | 0x20) == 'e' && (v[name + 2] | 0x20) == 'l' &&
+                out->rel == NULL && value != NULL) {
+                out->rel = value;
+                out->rel_len = value_len;
+            } else if (name_len == 2 && (v[name] | 0x20) == 'a' && (v[name + 1] | 0x20) == 's' && out->as == NULL &&
+                       value != NULL) {
+                out->as = value;
+                out->as_len = value_len;
+            }
+        }
+    }
+    /* trailing blanks are not the value's, unless they end an unterminated URI or quoted string */
+    size_t keep = out->start + 1;
+    if (out->uri != NULL && (size_t)(out->uri + out->uri_len - v) > keep)
+        keep = (size_t)(out->uri + out->uri_len - v);
+    if (out->rel != NULL && (size_t)(out->rel + out->rel_len - v) > keep)
+        keep = (size_t)(out->rel + out->rel_len - v);
+    if (out->as != NULL && (size_t)(out->as + out->as_len - v) > keep)
+        keep = (size_t)(out->as + out->as_len - v);
+    out->end = i;
+    while (out->end > keep && ows(v[out->end - 1]))
+        --out->end;
+    *pos = i;
+    return 1;
+}

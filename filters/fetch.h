@@ -38,6 +38,23 @@ size_t gw_css_unescape(const char *in, size_t len, char *out);
  */
 int gw_css_next_url(const char *css, size_t len, size_t *pos, const char **url, size_t *url_len);
 
+/* One link-value of a Link header (RFC 8288 §3): <uri>; param=value; … */
+typedef struct st_gw_link_value_t {
+    size_t start, end; /* the link-value in the header value: [start, end), blanks and commas around it not its own */
+    const char *uri;   /* between '<' and '>'; NULL when the value does not start with '<' (malformed) */
+    size_t uri_len;
+    const char *rel, *as; /* the first rel and as parameters' values (quotes removed, escapes kept); NULL: none */
+    size_t rel_len, as_len;
+} gw_link_value_t;
+
+/*
+ * Iterates the link-values of a Link header value. A URI runs to its '>' (commas inside are its own);
+ * a parameter value is a token or a quoted string (a comma inside quotes is its own); anything else up
+ * to the next ',' is skipped. Start with *pos = 0; each call fills *out and returns 1, or returns 0
+ * when no link-value is left. Values are never empty: out->end > out->start.
+ */
+int gw_link_next(const char *v, size_t len, size_t *pos, gw_link_value_t *out);
+
 /*
  * 1 when the Accept-Encoding value v[0..len) lists coding (case-insensitive; for "gzip", "x-gzip"
  * too) with a q-value other than 0 ("q=0", "q=0.", "q=0.000" refuse it), else 0. "*" does not count:

@@ -216,7 +216,7 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
                   const char *host, size_t host_len)
 {
     const gw_risk_set_t *set = gw_snap_load(&risk_set);
-    if (kind == GW_URL_SUBRESOURCE) {
+    if (kind == GW_URL_SUBRESOURCE || kind == GW_URL_HEADER) {
         gw_risk_verdict_t v;
         h2o_iovec_t h, path, page = gw_req_host(req);
         /* the page's own host is the site this gateway fronts: only third-party subresources are checked */
@@ -227,7 +227,8 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
         switch (v.action) {
         case GW_RISK_BLOCK:
             GW_COUNT(risk_subresources_removed);
-            gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: removed a resource from a site on a block list -->"));
+            if (tag != NULL)
+                gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: removed a resource from a site on a block list -->"));
             return GW_HTML_REMOVE;
         case GW_RISK_WARN:
             GW_COUNT(risk_subresources_warned);

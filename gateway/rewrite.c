@@ -371,9 +371,25 @@ static int srcset_check(rewrite_t *self, gw_html_tag_t *tag, const char *name, s
     return GW_HTML_KEEP;
 }
 
-/* What a <link> with this rel fetches, as the tracker lists' type (the first of its keywords that fetches), or -1 when
- * it fetches nothing (canonical, alternate, author, …: a reference to keep, which a tracker's URL in it does not load) */
-static int link_fetch_type(const char *rel, size_t len)
+/* The tracker lists' type for what a preload fetches (its `as`), GW_ABP_OTHER when unsaid or unknown */
+static gw_abp_type_t preload_type(const char *as, size_t len)
+{
+    static const struct {
+        const char *word;
+        gw_abp_type_t type;
+    } types[] = {{"script", GW_ABP_SCRIPT}, {"style", GW_ABP_STYLESHEET}, {"image", GW_ABP_IMAGE},   {"font", GW_ABP_FONT},
+                 {"fetch", GW_ABP_XHR},     {"audio", GW_ABP_MEDIA},      {"video", GW_ABP_MEDIA},   {"track", GW_ABP_MEDIA},
+                 {"document", GW_ABP_SUBDOCUMENT}, {"worker", GW_ABP_SCRIPT}};
+    for (size_t k = 0; as != NULL && k != sizeof(types) / sizeof(types[0]); ++k)
+        if (h2o_lcstris(as, len, types[k].word, strlen(types[k].word)))
+            return types[k].type;
+    return GW_ABP_OTHER;
+}
+
+/* What a <link> (or a Link header value) with this rel fetches, as the tracker lists' type (the first of its keywords
+ * that fetches; for preload, prefetch and the like, what its `as` names), or -1 when it fetches nothing (canonical,
+ * alternate, author, …: a reference to keep, which a tracker's URL in it does not load) */
+static int link_fetch_type(const char *rel, size_t len, const char *as, size_t as_len)
 {
     static const struct {
         const char *word;
@@ -390,7 +406,7 @@ static int link_fetch_type(const char *rel, size_t len)
             ++i;
         for (size_t k = 0; k != sizeof(fetching) / sizeof(fetching[0]); ++k)
             if (i != w && h2o_lcstris(rel + w, i - w, fetching[k].word, strlen(fetching[k].word)))
-                return (int)fetching[k].type;
+                return fetching[k].type == GW_ABP_OTHER ? (int)preload_type(as, as_len) : (int)fetching[k].type;
     }
     return -1;
 }
@@ -781,9 +797,11 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
             neutralise(self, tag, n != 0 ? "href" : NULL, n != 0 ? 4 : 0, H2O_STRLIT("data-cg-href"), set_cat);
             return GW_HTML_KEEP;
         }
+        gw_html_attr_t as = {NULL};
         int type;
+        gw_html_attr_find(tag, H2O_STRLIT("as"), &as);
         if (n != 0 && gw_html_attr_find(tag, H2O_STRLIT("rel"), &rel) && rel.value != NULL &&
-            (type = link_fetch_type(rel.value, rel.value_len)) >= 0 && (cat = refused_category(self, n, (gw_abp_type_t)type)) >= 0)
+            (type = link_fetch_type(rel.value, rel.value_len, as.value, as.value_len)) >= 0 && (cat = refused_category(self, n, (gw_abp_type_t)type)) >= 0)
             neutralise(self, tag, H2O_STRLIT("href"), H2O_STRLIT("data-cg-href"), cat);
         return GW_HTML_KEEP;
     }
@@ -855,6 +873,48 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         return media_attr(self, tag, "src", "data-cg-src", GW_ABP_MEDIA);
     default:
         return GW_HTML_KEEP;
+    }
+}
+
+/*
+ * The Link response headers of a page: each value that fetches (rel preload, preconnect, stylesheet, … as on a <link>)
+ * from a block-listed site or a refused tracker is dropped, as the same <link> in the page would be removed or made
+ * inert (a header cannot be made inert: the banner never sees it). The rest of the header stays as it was; a header
+ * left with nothing is removed.
+ */
+static void link_headers(rewrite_t *self)
+{
+    h2o_req_t *req = self->req;
+    for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_LINK, i)) != -1;) {
+        h2o_iovec_t v = req->res.headers.entries[i].value;
+        char *kept = NULL;
+        size_t kept_len = 0, pos = 0;
+        int dropped = 0;
+        gw_link_value_t lv;
+        while (gw_link_next(v.base, v.len, &pos, &lv)) {
+            int type = lv.uri != NULL && lv.rel != NULL ? link_fetch_type(lv.rel, lv.rel_len, lv.as, lv.as_len) : -1;
+            size_t n = type >= 0 && lv.uri_len <= URL_SCRATCH ? absolute_url(self, lv.uri, lv.uri_len, 0) : 0;
+            if (n == 0 || (run_hook(self, NULL, GW_URL_HEADER, n) != GW_HTML_REMOVE && refused_category(self, n, type) < 0)) {
+                if (kept == NULL) /* each kept value, and ", " between them where the header may have had just "," */
+                    kept = h2o_mem_alloc_pool(&req->pool, 2 * v.len + 2);
+                if (kept_len != 0) {
+                    memcpy(kept + kept_len, ", ", 2);
+                    kept_len += 2;
+                }
+                memcpy(kept + kept_len, v.base + lv.start, lv.end - lv.start);
+                kept_len += lv.end - lv.start;
+            } else {
+                dropped = 1;
+            }
+        }
+        if (!dropped)
+            continue;
+        if (kept_len == 0) {
+            h2o_delete_header(&req->res.headers, i);
+            --i; /* the next header moved into this slot */
+        } else {
+            req->res.headers.entries[i].value = h2o_iovec_init(kept, kept_len);
+        }
     }
 }
 
@@ -1514,6 +1574,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         self->inject = build_inject(req, ctx, self->release, html == 2);
     req->res.content_length = SIZE_MAX;
     ctx->rewritten = 1;
+    link_headers(self);
 
     /* a page with a Content-Length small enough to remember: looked up, else recorded */
     if (thread_memo != NULL && content_length != SIZE_MAX && content_length <= gw_memo_max_entry(thread_memo) / 2) {

@@ -16,15 +16,16 @@
 typedef enum en_gw_url_kind_t {
     GW_URL_SUBRESOURCE, /* <script src>, <iframe src>, <img src>, <link href>, <form action> */
     GW_URL_LINK,        /* <a href>, <area href>: an outbound navigation */
-    GW_URL_REFRESH      /* <meta http-equiv="refresh" content="N; url=…">: a navigation the page makes by itself */
+    GW_URL_REFRESH,     /* <meta http-equiv="refresh" content="N; url=…">: a navigation the page makes by itself */
+    GW_URL_HEADER       /* a fetch a response's Link header asks for (preload, preconnect, …): tag is NULL */
 } gw_url_kind_t;
 
 /*
  * Hook for the private network channel: called for every absolute http(s) URL of a subresource
  * in a rewritten page, after the tracker decision, and for every link to a host other than the
  * page's own (relative links and links naming the page's host never leave the site: not passed).
- * May edit the tag (e.g. wrap a link) and returns GW_HTML_KEEP or GW_HTML_REMOVE (subresources and
- * refreshes only).
+ * May edit the tag (e.g. wrap a link) and returns GW_HTML_KEEP or GW_HTML_REMOVE (subresources,
+ * refreshes and Link header values only).
  */
 typedef int (*gw_rewrite_url_hook)(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_kind_t kind, const char *url,
                                    size_t url_len, const char *host, size_t host_len);

@@ -1,5 +1,6 @@
-/* libFuzzer driver: srcset candidates, CSS escapes and URLs, and Accept-Encoding on arbitrary bytes. Candidates and CSS
- * URLs are non-empty, inside the input, in order and never overlapping; the iterators always end; unescaping never
+/* libFuzzer driver: srcset candidates, CSS escapes and URLs, Link header values and Accept-Encoding on arbitrary bytes.
+ * Candidates, CSS URLs and link-values are non-empty, inside the input (a link-value's URI and parameters inside it), in
+ * order and never overlapping; the iterators always end; unescaping never
  * grows the text and gives the same in place; the coding check is a plain 0/1. */
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (len == 0 || url < prev_end || url + len > v + size || pos > size || ++n > size)
             __builtin_trap();
         prev_end = url + len;
+    }
+    gw_link_value_t lv;
+    size_t prev = 0;
+    pos = 0;
+    n = 0;
+    while (gw_link_next(v, size, &pos, &lv)) {
+        if (lv.start < prev || lv.start >= lv.end || lv.end > pos || pos > size || ++n > size ||
+            (lv.uri != NULL && (lv.uri <= v + lv.start || lv.uri + lv.uri_len > v + lv.end)) ||
+            (lv.rel != NULL && (lv.rel < v + lv.start || lv.rel + lv.rel_len > v + lv.end)) ||
+            (lv.as != NULL && (lv.as < v + lv.start || lv.as + lv.as_len > v + lv.end)))
+            __builtin_trap();
+        prev = lv.end;
     }
     char *out = malloc(size + 1), *in = malloc(size + 1);
     memcpy(in, v, size);

@@ -172,6 +172,21 @@ class ChannelTest(GatewayTestCase):
         self.assertEqual(html.count("removed a resource from a site on a block list"), 6)
         self.assertIn('<p id="after">after</p>', html)
 
+    def test_link_headers_to_blocked_sites_dropped(self):
+        """A page's Link header asks the browser to fetch as a <link> tag does: a value that fetches from a block-listed
+        site (or a refused tracker) is dropped, the rest of the header kept as it was; a header left empty goes."""
+        link1 = ("<https://cdn.evil.example/a.js>; rel=preload; as=script, </local.css>; rel=preload; as=style, "
+                 "<https://www.partner.example/a,b.css>; rel=stylesheet, <https://evil.example/about>; rel=canonical")
+        link2 = '<https://img.evil.example/p.png>; rel="preload"; as="image"'
+        link3 = "<https://tracker.evil.example/t.js>; rel=modulepreload"
+        q = "&".join("h=" + urllib.parse.quote("Link:" + v) for v in (link1, link2, link3))
+        r = curl(self.gw.url("/__origin/html?file=pages/links.html&" + q))
+        self.assertEqual(r.status, 200)
+        got = [v for h, v in r.headers if h.lower() == "link"]
+        self.assertEqual(got, ["</local.css>; rel=preload; as=style, <https://www.partner.example/a,b.css>; rel=stylesheet, "
+                               "<https://evil.example/about>; rel=canonical"],
+                         "only the preloads from block-listed sites go (a canonical reference fetches nothing)")
+
     def test_blocked_media_and_svg_script_removed(self):
         html = curl(self.gw.url("/__origin/html?file=pages/media.html")).text
         for gone in ("media.evil.example", "cdn.evil.example/s.js", "subs.evil.example", "img.evil.example/s.png"):

@@ -154,6 +154,14 @@ class RewriteTest(GatewayTestCase):
         self.assertNotIn("data-cg-", html.replace("data-cg-r=", ""))
         self.assertIn("<p id=\"sa-tracker\" style=\"background:url('//www.facebook.com/tr?id=8&amp;ev=PageView')\">", html)
 
+    def test_link_header_preload_of_a_tracker_dropped_until_consent(self):
+        link = "<%s>; rel=preload; as=script, </app.css>; rel=preload; as=style" % GTAG
+        url = self.gw.url("/__origin/html?file=pages/css.html&h=" + urllib.parse.quote("Link:" + link))
+        r = curl(url)
+        self.assertEqual([v for h, v in r.headers if h.lower() == "link"], ["</app.css>; rel=preload; as=style"])
+        r = curl(url, cookie=self.consent({"all": True}))
+        self.assertEqual([v for h, v in r.headers if h.lower() == "link"], [link], "with consent the header is untouched")
+
     def test_srcset_candidates_are_checked(self):
         html = curl(self.gw.url("/__origin/html?file=pages/srcset.html")).text
         tags = {m.group(1): m.group(0) for m in re.finditer(r'<(?:img|source) id="([^"]+)"[^>]*>', html)}

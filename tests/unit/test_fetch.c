@@ -1,4 +1,5 @@
-/* fetch: srcset candidates, CSS escapes and URLs, and Accept-Encoding, against the cases browsers and origins produce */
+/* fetch: srcset candidates, CSS escapes and URLs, Link header values, and Accept-Encoding, against the cases browsers and origins
+ * produce */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -199,12 +200,88 @@ test_css_urls_every_cut(void **state)
     assert_string_equal(css_urls(css), "https://t.example/1|//t.example/2.css|x|y");
 }
 
+/* the link-values of v as "[value]uri|rel|as" joined with ' ' ("-" for what is absent) */
+static const char *
+links(const char *v)
+{
+    static char out[1024];
+    size_t pos = 0, n = 0, len = strlen(v), prev_end = 0;
+    gw_link_value_t lv;
+    out[0] = '\0';
+    while (gw_link_next(v, len, &pos, &lv)) {
+        assert_true(lv.start >= prev_end && lv.start < lv.end && lv.end <= pos && pos <= len);
+        if (lv.uri != NULL)
+            assert_true(lv.uri > v + lv.start && lv.uri + lv.uri_len <= v + lv.end);
+        if (lv.rel != NULL)
+            assert_true(lv.rel >= v + lv.start && lv.rel + lv.rel_len <= v + lv.end);
+        prev_end = lv.end;
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s[%.*s]%.*s|%.*s|%.*s", n != 0 ? " " : "", (int)(lv.end - lv.start),
+                              v + lv.start, lv.uri != NULL ? (int)lv.uri_len : 1, lv.uri != NULL ? lv.uri : "-",
+                              lv.rel != NULL ? (int)lv.rel_len : 1, lv.rel != NULL ? lv.rel : "-",
+                              lv.as != NULL ? (int)lv.as_len : 1, lv.as != NULL ? lv.as : "-");
+    }
+    assert_int_equal(pos, len);
+    return out;
+}
+
+static void
+test_link_header(void **state)
+{
+    assert_string_equal(links(""), "");
+    assert_string_equal(links(" , ,"), "");
+    assert_string_equal(links("<a>"), "[<a>]a|-|-");
+    assert_string_equal(links("<https://t.example/a.js>; rel=preload; as=script, </b,c.css>; rel=\"pre load\""),
+                        "[<https://t.example/a.js>; rel=preload; as=script]https://t.example/a.js|preload|script "
+                        "[</b,c.css>; rel=\"pre load\"]/b,c.css|pre load|-"); /* a comma in the URI is the URI's */
+    assert_string_equal(links("<x>; title=\"a, b\"; rel=next, <y>"), "[<x>; title=\"a, b\"; rel=next]x|next|- [<y>]y|-|-");
+    assert_string_equal(links("<x>; rel=a; rel=b; AS=font"), "[<x>; rel=a; rel=b; AS=font]x|a|font"); /* the first rel */
+    assert_string_equal(links("<x> ; REL = \"stylesheet\" ;as= style "),
+                        "[<x> ; REL = \"stylesheet\" ;as= style]x|stylesheet|style");
+    assert_string_equal(links("garbage; rel=icon, <x>; rel=icon"), "[garbage; rel=icon]-|-|- [<x>; rel=icon]x|icon|-");
+    assert_string_equal(links("<x>; \"stray, quoted\"; rel=icon"), "[<x>; \"stray, quoted\"; rel=icon]x|icon|-");
+    assert_string_equal(links("<x>; rel=\"a\\\"b\", <y>"), "[<x>; rel=\"a\\\"b\"]x|a\\\"b|- [<y>]y|-|-"); /* escapes kept */
+    assert_string_equal(links("<x>; rel=\"unterminated, <y>"), "[<x>; rel=\"unterminated, <y>]x|unterminated, <y>|-");
+    assert_string_equal(links("<unterminated"), "[<unterminated]unterminated|-|-");
+    assert_string_equal(links("<x\t,e\t"), "[<x\t,e\t]x\t,e\t|-|-"); /* an unterminated URI keeps its blanks (fuzz) */
+    assert_string_equal(links("<x>; =v; rel=icon"), "[<x>; =v; rel=icon]x|icon|-");
+    assert_string_equal(links("<x>; rel; rel=icon"), "[<x>; rel; rel=icon]x|icon|-"); /* a rel without a value counts for nothing */
+}
+
+static void
+test_link_header_every_cut(void **state)
+{
+    const char *v = "<https://t.example/a>; rel=preload; as=\"script\", bad; x=\"q,\\\"\", <b,c>;rel=icon ;; =;\"s\"";
+    for (size_t cut = 0; cut <= strlen(v); ++cut) {
+        char *p = malloc(cut ? cut : 1);
+        memcpy(p, v, cut);
+        size_t pos = 0, n = 0, prev = 0;
+        gw_link_value_t lv;
+        while (gw_link_next(p, cut, &pos, &lv)) {
+            assert_true(lv.start >= prev && lv.start < lv.end && lv.end <= pos && pos <= cut && ++n <= 3);
+            if (lv.uri != NULL)
+                assert_true(lv.uri + lv.uri_len <= p + cut);
+            if (lv.rel != NULL)
+                assert_true(lv.rel + lv.rel_len <= p + cut);
+            if (lv.as != NULL)
+                assert_true(lv.as + lv.as_len <= p + cut);
+            prev = lv.end;
+        }
+        free(p);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_srcset),   cmocka_unit_test(test_srcset_resumes_anywhere), cmocka_unit_test(test_css_unescape),
-        cmocka_unit_test(test_css_urls), cmocka_unit_test(test_css_urls_every_cut),      cmocka_unit_test(test_accepts_coding),
+        cmocka_unit_test(test_srcset),
+        cmocka_unit_test(test_srcset_resumes_anywhere),
+        cmocka_unit_test(test_css_unescape),
+        cmocka_unit_test(test_css_urls),
+        cmocka_unit_test(test_css_urls_every_cut),
+        cmocka_unit_test(test_link_header),
+        cmocka_unit_test(test_link_header_every_cut),
+        cmocka_unit_test(test_accepts_coding),
     };
     return cmocka_run_group_tests_name("fetch", tests, NULL, NULL);
 }
