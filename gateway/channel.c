@@ -276,11 +276,74 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
     return GW_HTML_KEEP;
 }
 
+/* --- origin redirects ------------------------------------------------------------------------- */
+
+/*
+ * The absolute URL a Location value leads to, into pool memory, when it names a host ("//host…", "http(s)://host…", with
+ * backslashes for slashes as browsers read them); base NULL for a URL relative to the request's own origin.
+ */
+static h2o_iovec_t location_url(h2o_req_t *req, h2o_iovec_t loc)
+{
+    const char *p = loc.base, *end = loc.base + loc.len;
+    while (p != end && (unsigned char)*p <= 0x20)
+        ++p;
+    while (end != p && (unsigned char)end[-1] <= 0x20)
+        --end;
+    h2o_iovec_t scheme = req->scheme->name;
+    size_t n = (size_t)(end - p);
+    if (n >= 6 && h2o_lcstris(p, 6, H2O_STRLIT("https:")))
+        scheme = h2o_iovec_init(H2O_STRLIT("https")), p += 6;
+    else if (n >= 5 && h2o_lcstris(p, 5, H2O_STRLIT("http:")))
+        scheme = h2o_iovec_init(H2O_STRLIT("http")), p += 5;
+    else if (n < 2 || (p[0] != '/' && p[0] != '\\') || (p[1] != '/' && p[1] != '\\'))
+        return h2o_iovec_init(NULL, 0); /* relative, or another scheme (not a site on a risk list) */
+    const char *rest = p;
+    while (rest != end && (*rest == '/' || *rest == '\\'))
+        ++rest;
+    if (rest == p && h2o_memis(scheme.base, scheme.len, req->scheme->name.base, req->scheme->name.len))
+        return h2o_iovec_init(NULL, 0); /* "https:path" on an https request: a path on the same origin */
+    h2o_iovec_t url = h2o_concat(&req->pool, scheme, h2o_iovec_init(H2O_STRLIT("://")), h2o_iovec_init(rest, (size_t)(end - rest)));
+    for (char *c = url.base + scheme.len + 3; c != url.base + url.len && *c != '?' && *c != '#'; ++c)
+        if (*c == '\\')
+            *c = '/';
+    return url;
+}
+
+/*
+ * A redirect of the origin's to another site that a risk list names as block or warn (an open redirect on the site,
+ * say) goes through the link shim, as a link to it in a page would: its Location becomes the signed /__go URL, which
+ * answers with the warning or the block page. Redirects elsewhere are left as they are (checked now, not when
+ * followed: a permanent redirect a browser keeps was checked when it was served).
+ */
+static void check_redirect(h2o_req_t *req)
+{
+    int st = req->res.status;
+    ssize_t i;
+    if (!gw_rt.conf.channel.link_shim || !(st == 301 || st == 302 || st == 303 || st == 307 || st == 308) ||
+        (i = h2o_find_header(&req->res.headers, H2O_TOKEN_LOCATION, -1)) == -1)
+        return;
+    h2o_iovec_t url = location_url(req, req->res.headers.entries[i].value), host, path, page = gw_req_host(req);
+    const gw_risk_set_t *set = gw_snap_load(&risk_set);
+    gw_risk_verdict_t v;
+    char a[256], b[256];
+    if (url.base == NULL || url.len > MAX_GO_URL || set == NULL || split_url(url.base, url.len, &host, &path) != 0 ||
+        strcmp(site_of(host.base, host.len, a, sizeof(a)), site_of(page.base, page.len, b, sizeof(b))) == 0 ||
+        gw_risk_check(set, host.base, host.len, path.base, path.len, &v) != 1 || (v.action != GW_RISK_BLOCK && v.action != GW_RISK_WARN))
+        return;
+    char sig[23];
+    gw_channel_sign("go", url.base, url.len, sig);
+    h2o_iovec_t go = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("/__go?u=")), pct_encode(&req->pool, url.base, url.len),
+                                h2o_iovec_init(H2O_STRLIT("&s=")), h2o_iovec_init(sig, 22));
+    req->res.headers.entries[i].value = go;
+    GW_COUNT(risk_redirects_shimmed);
+}
+
 /* --- CSP, Reporting-Endpoints, HSTS ------------------------------------------------------------ */
 
 static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 {
     const gw_config_t *c = &gw_rt.conf;
+    check_redirect(req);
     if (ctx->is_tls && hsts_value.len != 0)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, NULL, hsts_value.base, hsts_value.len);
     if (!ctx->rewritten || c->channel.csp == 0)

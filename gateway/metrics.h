@@ -50,7 +50,7 @@ typedef struct st_gw_metrics_t {
     uint64_t html_memo_entries, html_memo_bytes; /* gauges of this thread's memo: pages remembered, bytes in use */
     /* private network channel */
     uint64_t risk_subresources_removed, risk_subresources_warned, risk_subresources_monitored;
-    uint64_t links_wrapped, go_redirected, go_warned, go_blocked, go_bad_signature;
+    uint64_t links_wrapped, go_redirected, go_warned, go_blocked, go_bad_signature, risk_redirects_shimmed;
     uint64_t reports_received, reports_rate_limited;
     uint64_t records_rate_limited; /* record writes refused: store.rate_per_minute */
 } __attribute__((aligned(64))) gw_metrics_t; /* two threads' blocks never share a cache line */

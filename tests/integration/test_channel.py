@@ -172,6 +172,29 @@ class ChannelTest(GatewayTestCase):
         self.assertEqual(html.count("removed a resource from a site on a block list"), 6)
         self.assertIn('<p id="after">after</p>', html)
 
+    def test_origin_redirects_to_listed_sites_go_through_the_shim(self):
+        """An open redirect on the site (the origin answering 3xx with another site's URL) would take a visitor to a
+        block- or warn-listed site without the shim ever seeing it: such a Location becomes the signed /__go URL."""
+        def redirect(status, location):
+            return curl(self.gw.url("/__origin/status/%d?h=%s" % (status, urllib.parse.quote("Location:" + location))))
+        before = metric(self.gw, "cg_risk_redirects_total")
+        for status, location, outcome in ((302, "https://login.evil.example/signin?x=1", 403), (307, "/\\login.evil.example/a", 403),
+                                          (301, "//risky.example/offer", 200), (303, "HTTPS://files.example/malware/x.exe", 403)):
+            r = redirect(status, location)
+            self.assertEqual(r.status, status)
+            go = r.header("Location")
+            self.assertTrue(go.startswith("/__go?u="), (location, go))
+            followed = curl(self.gw.url(go))
+            self.assertEqual(followed.status, outcome, (location, followed.text[:200]))
+            if outcome == 200:  # warn-listed: the interstitial names where the redirect was going
+                self.assertIn("http://risky.example/offer", htmlmod.unescape(followed.text))  # "//": the request's scheme
+        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 4)
+        # clean sites, the site itself, relative URLs and unlisted paths of a listed host are left as they are
+        for location in ("https://www.partner.example/offer", "/local/page", "https:local", "https://files.example/ok/x",
+                         "mailto:someone@evil.example"):
+            self.assertEqual(redirect(302, location).header("Location"), location)
+        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 4)
+
     def test_link_headers_to_blocked_sites_dropped(self):
         """A page's Link header asks the browser to fetch as a <link> tag does: a value that fetches from a block-listed
         site (or a refused tracker) is dropped, the rest of the header kept as it was; a header left empty goes."""
