@@ -343,3 +343,41 @@ gw_link_next(const char *v, size_t len, size_t *pos, gw_link_value_t *out)
     *pos = i;
     return 1;
 }
+
+static size_t
+skip_ascii_ws(const char *v, size_t len, size_t i)
+{
+    while (i != len && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\f' || v[i] == '\r'))
+        ++i;
+    return i;
+}
+
+int
+gw_refresh_parse(const char *v, size_t len, size_t *delay_end, const char **url, size_t *url_len)
+{
+    size_t i = skip_ascii_ws(v, len, 0), delay = i;
+    while (i != len && (('0' <= v[i] && v[i] <= '9') || v[i] == '.'))
+        ++i;
+    /* no delay, or one followed by anything else than a separator: browsers do not refresh at all */
+    if (i == delay || (i != len && v[i] != ';' && v[i] != ',' && skip_ascii_ws(v, len, i) == i))
+        return 0;
+    *delay_end = i;
+    i = skip_ascii_ws(v, len, i);
+    if (i != len && (v[i] == ';' || v[i] == ','))
+        ++i;
+    i = skip_ascii_ws(v, len, i);
+    if (len - i >= 3 && (v[i] | 0x20) == 'u' && (v[i + 1] | 0x20) == 'r' && (v[i + 2] | 0x20) == 'l') {
+        size_t j = skip_ascii_ws(v, len, i + 3);
+        if (j != len && v[j] == '=')
+            i = skip_ascii_ws(v, len, j + 1);
+    }
+    size_t end = len;
+    if (i != len && (v[i] == '"' || v[i] == '\'')) {
+        const char *q = memchr(v + i + 1, v[i], len - i - 1);
+        end = q != NULL ? (size_t)(q - v) : len;
+        ++i;
+    }
+    *url = v + i;
+    *url_len = i < end ? end - i : 0;
+    return 1;
+}

@@ -38,6 +38,16 @@ size_t gw_css_unescape(const char *in, size_t len, char *out);
  */
 int gw_css_next_url(const char *css, size_t len, size_t *pos, const char **url, size_t *url_len);
 
+/*
+ * Reads a refresh as HTML's "shared declarative refresh steps" do (a <meta http-equiv="refresh"> content, whose
+ * character references the caller resolved, or a Refresh response header): a delay (digits and dots) first, then a
+ * blank, ';' or ',', then optionally "url" "=" (any case, blanks around), then the URL, quoted or not (a quoted one
+ * ends at its quote). Returns 1 with *delay_end (the delay is v[0..*delay_end), leading blanks included) and the URL
+ * (*url_len 0: a refresh of the page itself) set, or 0 when browsers do not refresh at all (no delay, or junk after
+ * it).
+ */
+int gw_refresh_parse(const char *v, size_t len, size_t *delay_end, const char **url, size_t *url_len);
+
 /* One link-value of a Link header (RFC 8288 §3): <uri>; param=value; … */
 typedef struct st_gw_link_value_t {
     size_t start, end; /* the link-value in the header value: [start, end), blanks and commas around it not its own */

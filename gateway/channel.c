@@ -24,6 +24,7 @@
 #include "config.h"
 #include "consent.h"
 #include "entries_body.h"
+#include "fetch.h"
 #include "front.h"
 #include "jobs.h"
 #include "jsonw.h"
@@ -212,6 +213,15 @@ static int split_url(const char *url, size_t len, h2o_iovec_t *host, h2o_iovec_t
 
 /* --- pages: the rewriter hook ------------------------------------------------------------------ */
 
+/* origin + "/__go?u=<url, percent-encoded>&s=<its signature>" (pool memory) */
+static h2o_iovec_t go_href(h2o_req_t *req, h2o_iovec_t origin, const char *url, size_t url_len)
+{
+    char sig[23];
+    gw_channel_sign("go", url, url_len, sig);
+    return h2o_concat(&req->pool, origin, h2o_iovec_init(H2O_STRLIT("/__go?u=")), pct_encode(&req->pool, url, url_len),
+                      h2o_iovec_init(H2O_STRLIT("&s=")), h2o_iovec_init(sig, 22));
+}
+
 static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_kind_t kind, const char *url, size_t url_len,
                   const char *host, size_t host_len)
 {
@@ -253,14 +263,10 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
         gw_rewrite_unlink(tag);
         return GW_HTML_KEEP;
     }
-    char sig[23];
-    gw_channel_sign("go", url, url_len, sig);
-    h2o_iovec_t enc = pct_encode(&req->pool, url, url_len);
     /* relative, unless a <base> elsewhere would take it there: then on this request's own origin */
     h2o_iovec_t origin = ctx->base_elsewhere ? h2o_concat(&req->pool, req->scheme->name, h2o_iovec_init(H2O_STRLIT("://")), req->authority)
                                              : h2o_iovec_init("", 0);
-    h2o_iovec_t href = h2o_concat(&req->pool, origin, h2o_iovec_init(H2O_STRLIT("/__go?u=")), enc, h2o_iovec_init(H2O_STRLIT("&s=")),
-                                  h2o_iovec_init(sig, 22));
+    h2o_iovec_t href = go_href(req, origin, url, url_len);
     gw_html_attr_t c;
     if (kind == GW_URL_REFRESH && gw_html_attr_find(tag, H2O_STRLIT("content"), &c) && c.value != NULL) {
         /* the same delay (the rewriter passes only a content that starts with one), then the shim: "5; url=/__go?u=…" */
@@ -309,6 +315,15 @@ static h2o_iovec_t location_url(h2o_req_t *req, h2o_iovec_t loc)
     return url;
 }
 
+/* whether an absolute http(s) URL leaves the request's site */
+static int other_site(h2o_req_t *req, h2o_iovec_t url)
+{
+    h2o_iovec_t host, path, page = gw_req_host(req);
+    char a[256], b[256];
+    return split_url(url.base, url.len, &host, &path) == 0 &&
+           strcmp(site_of(host.base, host.len, a, sizeof(a)), site_of(page.base, page.len, b, sizeof(b))) != 0;
+}
+
 /*
  * A redirect of the origin's to another site that a risk list names as block or warn (an open redirect on the site,
  * say) goes through the link shim, as a link to it in a page would: its Location becomes the signed /__go URL, which
@@ -322,20 +337,40 @@ static void check_redirect(h2o_req_t *req)
     if (!gw_rt.conf.channel.link_shim || !(st == 301 || st == 302 || st == 303 || st == 307 || st == 308) ||
         (i = h2o_find_header(&req->res.headers, H2O_TOKEN_LOCATION, -1)) == -1)
         return;
-    h2o_iovec_t url = location_url(req, req->res.headers.entries[i].value), host, path, page = gw_req_host(req);
+    h2o_iovec_t url = location_url(req, req->res.headers.entries[i].value), host, path;
     const gw_risk_set_t *set = gw_snap_load(&risk_set);
     gw_risk_verdict_t v;
-    char a[256], b[256];
-    if (url.base == NULL || url.len > MAX_GO_URL || set == NULL || split_url(url.base, url.len, &host, &path) != 0 ||
-        strcmp(site_of(host.base, host.len, a, sizeof(a)), site_of(page.base, page.len, b, sizeof(b))) == 0 ||
+    if (url.base == NULL || url.len > MAX_GO_URL || set == NULL || !other_site(req, url) || split_url(url.base, url.len, &host, &path) != 0 ||
         gw_risk_check(set, host.base, host.len, path.base, path.len, &v) != 1 || (v.action != GW_RISK_BLOCK && v.action != GW_RISK_WARN))
         return;
-    char sig[23];
-    gw_channel_sign("go", url.base, url.len, sig);
-    h2o_iovec_t go = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("/__go?u=")), pct_encode(&req->pool, url.base, url.len),
-                                h2o_iovec_init(H2O_STRLIT("&s=")), h2o_iovec_init(sig, 22));
-    req->res.headers.entries[i].value = go;
+    req->res.headers.entries[i].value = go_href(req, h2o_iovec_init("", 0), url.base, url.len);
     GW_COUNT(risk_redirects_shimmed);
+}
+
+
+/*
+ * A Refresh response header to another site (the header form of <meta http-equiv="refresh">, a navigation the page
+ * makes by itself) goes through the shim as the meta does: "N; url=/__go?u=…&s=…", the delay kept; one too long for
+ * the shim is removed rather than followed unchecked.
+ */
+static void check_refresh(h2o_req_t *req)
+{
+    ssize_t i;
+    size_t delay_end, url_len;
+    const char *u;
+    if (!gw_rt.conf.channel.link_shim || (i = h2o_find_header(&req->res.headers, H2O_TOKEN_REFRESH, -1)) == -1)
+        return;
+    h2o_iovec_t v = req->res.headers.entries[i].value, url;
+    if (!gw_refresh_parse(v.base, v.len, &delay_end, &u, &url_len) || url_len == 0 ||
+        (url = location_url(req, h2o_iovec_init(u, url_len))).base == NULL || !other_site(req, url))
+        return;
+    if (url.len > MAX_GO_URL) {
+        h2o_delete_header(&req->res.headers, i);
+        return;
+    }
+    req->res.headers.entries[i].value = h2o_concat(&req->pool, h2o_iovec_init(v.base, delay_end), h2o_iovec_init(H2O_STRLIT("; url=")),
+                                                   go_href(req, h2o_iovec_init("", 0), url.base, url.len));
+    GW_COUNT(links_wrapped);
 }
 
 /* --- CSP, Reporting-Endpoints, HSTS ------------------------------------------------------------ */
@@ -344,6 +379,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 {
     const gw_config_t *c = &gw_rt.conf;
     check_redirect(req);
+    check_refresh(req);
     if (ctx->is_tls && hsts_value.len != 0)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, NULL, hsts_value.base, hsts_value.len);
     if (!ctx->rewritten || c->channel.csp == 0)

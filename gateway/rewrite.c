@@ -632,14 +632,6 @@ void gw_rewrite_unlink(gw_html_tag_t *tag)
     gw_html_attr_rename(tag, H2O_STRLIT("xlink:href"), H2O_STRLIT("data-cg-unchecked-xlink-href"));
 }
 
-/* the first position at or after i that is not ASCII whitespace (HTML's: tab, LF, FF, CR, space) */
-static size_t skip_ascii_ws(const char *v, size_t len, size_t i)
-{
-    while (i != len && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\f' || v[i] == '\r'))
-        ++i;
-    return i;
-}
-
 /* 1 when the attribute's value, blanks around it trimmed, is lit (ASCII case-insensitive) */
 static int attr_is(const gw_html_attr_t *a, const char *lit, size_t lit_len)
 {
@@ -665,29 +657,9 @@ static int on_meta(rewrite_t *self, gw_html_tag_t *tag)
         !gw_html_attr_find(tag, H2O_STRLIT("content"), &c) || c.value == NULL || c.value_len > URL_SCRATCH)
         return GW_HTML_KEEP;
     char *v = h2o_mem_alloc_pool(&self->req->pool, c.value_len); /* scratch is absolute_url's */
-    size_t len = gw_html_decode(c.value, c.value_len, v), i = skip_ascii_ws(v, len, 0), delay = i;
-    while (i != len && (('0' <= v[i] && v[i] <= '9') || v[i] == '.'))
-        ++i;
-    /* no delay, or one followed by anything else than a separator: browsers do not refresh at all */
-    if (i == delay || (i != len && v[i] != ';' && v[i] != ',' && skip_ascii_ws(v, len, i) == i))
-        return GW_HTML_KEEP;
-    i = skip_ascii_ws(v, len, i);
-    if (i != len && (v[i] == ';' || v[i] == ','))
-        ++i;
-    i = skip_ascii_ws(v, len, i);
-    if (len - i >= 3 && h2o_lcstris(v + i, 3, H2O_STRLIT("url"))) {
-        size_t j = skip_ascii_ws(v, len, i + 3);
-        if (j != len && v[j] == '=')
-            i = skip_ascii_ws(v, len, j + 1);
-    }
-    size_t end = len;
-    if (i != len && (v[i] == '"' || v[i] == '\'')) {
-        const char *q = memchr(v + i + 1, v[i], len - i - 1);
-        end = q != NULL ? (size_t)(q - v) : len;
-        ++i;
-    }
-    size_t n;
-    if (i >= end || (n = absolute_url(self, v + i, end - i, 1)) == 0 ||
+    size_t len = gw_html_decode(c.value, c.value_len, v), delay_end, url_len, n;
+    const char *url;
+    if (!gw_refresh_parse(v, len, &delay_end, &url, &url_len) || url_len == 0 || (n = absolute_url(self, url, url_len, 1)) == 0 ||
         h2o_lcstris(self->url + self->host_off, self->host_len, self->page_host.base, self->page_host.len))
         return GW_HTML_KEEP;
     return run_hook(self, tag, GW_URL_REFRESH, n);

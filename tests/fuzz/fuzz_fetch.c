@@ -1,4 +1,5 @@
-/* libFuzzer driver: srcset candidates, CSS escapes and URLs, Link header values and Accept-Encoding on arbitrary bytes.
+/* libFuzzer driver: srcset candidates, CSS escapes and URLs, Link header values, refreshes and Accept-Encoding on arbitrary
+ * bytes.
  * Candidates, CSS URLs and link-values are non-empty, inside the input (a link-value's URI and parameters inside it), in
  * order and never overlapping; the iterators always end; unescaping never
  * grows the text and gives the same in place; the coding check is a plain 0/1. */
@@ -38,6 +39,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __builtin_trap();
         prev = lv.end;
     }
+    size_t delay_end, url_len;
+    if (gw_refresh_parse(v, size, &delay_end, &url, &url_len) && (delay_end > size || url < v || url + url_len > v + size))
+        __builtin_trap();
     char *out = malloc(size + 1), *in = malloc(size + 1);
     memcpy(in, v, size);
     size_t m = gw_css_unescape(v, size, out);

@@ -195,6 +195,23 @@ class ChannelTest(GatewayTestCase):
             self.assertEqual(redirect(302, location).header("Location"), location)
         self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 4)
 
+    def test_refresh_header_to_another_site_goes_through_the_shim(self):
+        """A Refresh response header is <meta http-equiv=refresh> as a header: to another site it goes through /__go,
+        the delay kept; to the site itself it stays; one too long for the shim is removed."""
+        def page(refresh):
+            r = curl(self.gw.url("/__origin/status/200?h=%s" % urllib.parse.quote("Refresh:" + refresh)))
+            self.assertEqual(r.status, 200)
+            return [v for h, v in r.headers if h.lower() == "refresh"]
+        got = page("3; url='https://www.partner.example/offer'")
+        self.assertEqual(len(got), 1)
+        self.assertRegex(got[0], r"^3; url=/__go\?u=https%3A%2F%2Fwww\.partner\.example%2Foffer&s=[A-Za-z0-9_-]{22}$")
+        self.assertEqual(curl(self.gw.url(got[0][len("3; url="):])).header("Location"), "https://www.partner.example/offer")
+        blocked = page("0;URL=//login.evil.example/signin")[0]
+        self.assertEqual(curl(self.gw.url(blocked[len("0; url="):])).status, 403)
+        for same in ("5; url=/local/page", "10", "0; url=https://127.0.0.1/x", "junk; url=https://evil.example/"):
+            self.assertEqual(page(same), [same], same)
+        self.assertEqual(page("0; url=https://www.partner.example/" + "a" * 9000), [], "too long for the shim: removed")
+
     def test_link_headers_to_blocked_sites_dropped(self):
         """A page's Link header asks the browser to fetch as a <link> tag does: a value that fetches from a block-listed
         site (or a refused tracker) is dropped, the rest of the header kept as it was; a header left empty goes."""

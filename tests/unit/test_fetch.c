@@ -1,5 +1,5 @@
-/* fetch: srcset candidates, CSS escapes and URLs, Link header values, and Accept-Encoding, against the cases browsers and origins
- * produce */
+/* fetch: srcset candidates, CSS escapes and URLs, Link header values, refreshes, and Accept-Encoding, against the cases browsers
+ * and origins produce */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -270,6 +270,49 @@ test_link_header_every_cut(void **state)
     }
 }
 
+/* "delay|url" of a refresh, or "none" */
+static const char *
+refresh(const char *v)
+{
+    static char out[256];
+    size_t delay_end, url_len, len = strlen(v);
+    const char *url;
+    if (!gw_refresh_parse(v, len, &delay_end, &url, &url_len))
+        return "none";
+    assert_true(delay_end <= len && url >= v && url + url_len <= v + len);
+    snprintf(out, sizeof(out), "%.*s|%.*s", (int)delay_end, v, (int)url_len, url);
+    return out;
+}
+
+static void
+test_refresh(void **state)
+{
+    assert_string_equal(refresh("5; url=https://t.example/x"), "5|https://t.example/x");
+    assert_string_equal(refresh("0;URL='https://t.example/q'junk"), "0|https://t.example/q");
+    assert_string_equal(refresh("3, https://t.example/"), "3|https://t.example/"); /* a comma, no url= */
+    assert_string_equal(refresh("  7  url = \"x\" "), "  7|x");
+    assert_string_equal(refresh(".5;url=x"), ".5|x");
+    assert_string_equal(refresh("5 https://t.example/"), "5|https://t.example/"); /* a blank separates too */
+    assert_string_equal(refresh("5"), "5|");                                      /* the page itself */
+    assert_string_equal(refresh("5;url="), "5|");
+    assert_string_equal(refresh("5; 'unterminated"), "5|unterminated");
+    assert_string_equal(refresh("5; urlx=y"), "5|urlx=y"); /* not "url =": the URL is all of it */
+    assert_string_equal(refresh(""), "none");
+    assert_string_equal(refresh("junk; url=x"), "none"); /* no delay */
+    assert_string_equal(refresh("5x; url=y"), "none");   /* junk after the delay */
+    /* every cut of a refresh: never past it */
+    const char *v = " 12.5 ; URL = 'https://t.example/a b' x";
+    for (size_t cut = 0; cut <= strlen(v); ++cut) {
+        char *p = malloc(cut ? cut : 1);
+        memcpy(p, v, cut);
+        size_t d, ul;
+        const char *u;
+        if (gw_refresh_parse(p, cut, &d, &u, &ul))
+            assert_true(d <= cut && u >= p && u + ul <= p + cut);
+        free(p);
+    }
+}
+
 int
 main(void)
 {
@@ -281,6 +324,7 @@ main(void)
         cmocka_unit_test(test_css_urls_every_cut),
         cmocka_unit_test(test_link_header),
         cmocka_unit_test(test_link_header_every_cut),
+        cmocka_unit_test(test_refresh),
         cmocka_unit_test(test_accepts_coding),
     };
     return cmocka_run_group_tests_name("fetch", tests, NULL, NULL);
