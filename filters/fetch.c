@@ -2,6 +2,9 @@
  * fetch — see fetch.h.
  */
 #include <stdint.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <string.h>
 #include "fetch.h"
 
@@ -191,15 +194,38 @@ css_after_import(const char *css, size_t q)
     return 1;
 }
 
+/* the first of '/', '"', '\'' and '(' (what can start a comment, a string or a url()) in css[i..len), or len */
+static size_t
+css_next_special(const char *css, size_t len, size_t i)
+{
+#ifdef __SSE2__
+    const __m128i slash = _mm_set1_epi8('/'), dq = _mm_set1_epi8('"'), sq = _mm_set1_epi8('\''), paren = _mm_set1_epi8('(');
+    for (; len - i >= 16; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(css + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, slash), _mm_cmpeq_epi8(v, dq)),
+                                                              _mm_or_si128(_mm_cmpeq_epi8(v, sq), _mm_cmpeq_epi8(v, paren))));
+        if (m != 0)
+            return i + (size_t)__builtin_ctz(m);
+    }
+#endif
+    while (i < len && css[i] != '/' && css[i] != '"' && css[i] != '\'' && css[i] != '(')
+        ++i;
+    return i;
+}
+
 int
 gw_css_next_url(const char *css, size_t len, size_t *pos, const char **url, size_t *url_len)
 {
     size_t i = *pos, s, e;
-    while (i < len) {
+    while ((i = css_next_special(css, len, i)) < len) {
         char c = css[i];
-        if (c == '/' && i + 1 < len && css[i + 1] == '*') {
-            const char *end = memmem(css + i + 2, len - i - 2, "*/", 2);
-            i = end != NULL ? (size_t)(end - css) + 2 : len;
+        if (c == '/') {
+            if (i + 1 < len && css[i + 1] == '*') {
+                const char *end = memmem(css + i + 2, len - i - 2, "*/", 2);
+                i = end != NULL ? (size_t)(end - css) + 2 : len;
+            } else {
+                ++i;
+            }
             continue;
         }
         if (c == '"' || c == '\'') {
@@ -210,24 +236,25 @@ gw_css_next_url(const char *css, size_t len, size_t *pos, const char **url, size
                 goto found;
             continue;
         }
-        if ((c | 0x20) == 'u' && len - i >= 4 && (css[i + 1] | 0x20) == 'r' && (css[i + 2] | 0x20) == 'l' && css[i + 3] == '(' &&
-            (i == 0 || !css_name_char(css[i - 1]))) {
-            for (s = i + 4; s != len && css_blank(css[s]); ++s)
-                ;
-            if (s != len && (css[s] == '"' || css[s] == '\'')) {
-                e = css_string_end(css, len, s + 1, css[s]);
-                i = e != len ? e + 1 : len;
-                ++s;
-            } else {
-                for (e = s; e != len && css[e] != ')' && !css_blank(css[e]); ++e)
-                    ;
-                i = e;
-            }
-            if (e != s)
-                goto found;
+        /* '(': the end of "url(" ("url" in any case, not the end of a longer name)? */
+        if (i < 3 || (css[i - 3] | 0x20) != 'u' || (css[i - 2] | 0x20) != 'r' || (css[i - 1] | 0x20) != 'l' ||
+            (i > 3 && css_name_char(css[i - 4]))) {
+            ++i;
             continue;
         }
-        ++i;
+        for (s = i + 1; s != len && css_blank(css[s]); ++s)
+            ;
+        if (s != len && (css[s] == '"' || css[s] == '\'')) {
+            e = css_string_end(css, len, s + 1, css[s]);
+            i = e != len ? e + 1 : len;
+            ++s;
+        } else {
+            for (e = s; e != len && css[e] != ')' && !css_blank(css[e]); ++e)
+                ;
+            i = e;
+        }
+        if (e != s)
+            goto found;
     }
     *pos = len;
     return 0;
