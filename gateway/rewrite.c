@@ -501,7 +501,19 @@ static int css_urls(rewrite_t *self, gw_html_tag_t *tag, const char *css, size_t
 {
     size_t pos = 0, url_len, n;
     const char *url;
+    struct {
+        const char *p;
+        size_t len;
+    } recent[8] = {{NULL}}; /* the last URLs checked (slices of css): a sheet names its sprite or font many times */
+    unsigned next = 0;
     while (gw_css_next_url(css, len, &pos, &url, &url_len)) { /* bounded by the tag's or the hold's size */
+        int again = 0;
+        for (unsigned k = 0; k != 8 && !again; ++k)
+            again = recent[k].len == url_len && memcmp(recent[k].p, url, url_len) == 0;
+        if (again)
+            continue;
+        recent[next & 7].p = url;
+        recent[next++ & 7].len = url_len;
         if (url_len > URL_SCRATCH) {
             if (h2o_lcstris(url, 5, H2O_STRLIT("data:")))
                 continue;
