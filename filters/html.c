@@ -81,9 +81,9 @@ static const char *const tag_names[GW_HTML_TAG__COUNT] = {
     "",         "a",      "area",  "audio",     "base",   "body",   "br",    "col",      "embed",   "form",
     "head",     "hr",     "html",  "iframe",    "img",    "input",  "link",  "meta",     "noembed", "noframes",
     "noscript", "object", "param", "plaintext", "script", "source", "style", "textarea", "title",   "track",
-    "video",    "wbr",    "xmp",   "image",     "use",    "button", "frame"};
+    "video",    "wbr",    "xmp",   "image",     "use",    "button", "frame", "feimage"};
 static const uint8_t tag_name_len[GW_HTML_TAG__COUNT] = {0, 1, 4, 5, 4, 4, 2, 3, 5, 4, 4, 2, 4, 6, 3, 5, 4, 4, 7,
-                                                         8, 8, 6, 5, 9, 6, 6, 5, 8, 5, 5, 5, 3, 3, 5, 3, 6, 5};
+                                                         8, 8, 6, 5, 9, 6, 6, 5, 8, 5, 5, 5, 3, 3, 5, 3, 6, 5, 7};
 
 /* byte classes of the tag states: one load tests for any set of delimiters */
 enum { CL_WS = 1, CL_SLASH = 2, CL_EQ = 4, CL_GT = 8 };
@@ -143,14 +143,14 @@ name_eq(const char *a, size_t alen, const char *b, size_t blen)
     return 1;
 }
 
-/* Known names by (first letter + 5 * last letter + 7 * length) % 128 of the lower-cased name:
+/* Known names by (4 * first letter + 3 * last letter + 7 * length) % 128 of the lower-cased name:
  * one probe, no two names share a slot (test_tag_ids checks every name). Not the name hash,
  * whose multiply chain would hold the lookup up by a few cycles per letter. */
 static const uint8_t by_key[128] = {
-    0,  14, 36, 34, 0,  33, 0,  0, 0, 0, 0,  0, 13, 0, 0,  26, 28, 27, 0,  18, 7,  0, 25, 0, 0,  0, 0, 0, 0, 0,  0, 16,
-    12, 0,  0,  9,  0,  0,  0,  0, 0, 0, 6,  0, 0,  0, 29, 3,  11, 0,  35, 0,  22, 0, 0,  0, 0,  0, 0, 0, 0, 32, 0, 0,
-    0,  0,  0,  0,  30, 0,  31, 0, 0, 0, 0,  0, 0,  1, 0,  0,  15, 0,  0,  0,  0,  0, 0,  0, 0,  0, 0, 5, 0, 21, 0, 0,
-    0,  24, 2,  0,  0,  19, 0,  0, 0, 0, 20, 0, 0,  0, 17, 0,  0,  0,  0,  23, 0,  0, 0,  4, 10, 0, 0, 0, 8, 0,  0, 0,
+    12, 0, 0,  0,  11, 0,  0, 0,  0,  0,  0,  0,  0,  16, 0,  5, 0, 0, 0,  0,  0,  18, 0,  0, 34, 0, 0, 0,  0,  0,  26, 0,
+    0,  0, 28, 15, 0,  25, 0, 0,  0,  0,  22, 27, 0,  0,  1,  0, 0, 0, 0,  0,  29, 0,  0,  0, 0,  0, 0, 0,  0,  0,  0,  0,
+    0,  0, 21, 2,  0,  32, 0, 31, 30, 19, 0,  0,  20, 0,  0,  0, 0, 0, 24, 4,  0,  0,  0,  0, 0,  0, 0, 23, 0,  0,  0,  0,
+    0,  0, 0,  8,  0,  7,  0, 0,  10, 0,  36, 0,  6,  0,  14, 0, 0, 0, 0,  17, 3,  0,  33, 0, 37, 0, 0, 9,  35, 13, 0,  0,
 };
 
 static uint8_t
@@ -158,7 +158,7 @@ tag_lookup(const char *lname, size_t len)
 {
     if (len == 0)
         return GW_HTML_TAG_OTHER;
-    unsigned id = by_key[((unsigned char)lname[0] + 5u * (unsigned char)lname[len - 1] + 7u * (unsigned)len) & 127];
+    unsigned id = by_key[(4u * (unsigned char)lname[0] + 3u * (unsigned char)lname[len - 1] + 7u * (unsigned)len) & 127];
     if (id == 0 || tag_name_len[id] != len)
         return GW_HTML_TAG_OTHER;
     for (size_t k = 0; k != len; ++k) /* at most 9 bytes */

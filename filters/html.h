@@ -83,10 +83,11 @@ typedef enum en_gw_html_tag_id_t {
     GW_HTML_TAG_VIDEO,
     GW_HTML_TAG_WBR,
     GW_HTML_TAG_XMP,
-    GW_HTML_TAG_IMAGE,  /* SVG <image> (out of alphabetical order: added later) */
-    GW_HTML_TAG_USE,    /* SVG <use> */
-    GW_HTML_TAG_BUTTON, /* (formaction) */
-    GW_HTML_TAG_FRAME,  /* <frameset>'s frames */
+    GW_HTML_TAG_IMAGE,   /* SVG <image> (out of alphabetical order: added later) */
+    GW_HTML_TAG_USE,     /* SVG <use> */
+    GW_HTML_TAG_BUTTON,  /* (formaction) */
+    GW_HTML_TAG_FRAME,   /* <frameset>'s frames */
+    GW_HTML_TAG_FEIMAGE, /* SVG <feImage>: a filter's image (href) */
     GW_HTML_TAG__COUNT
 } gw_html_tag_id_t;
 

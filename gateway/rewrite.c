@@ -844,6 +844,18 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
             if (media_attr(self, tag, url_attrs[i].name, url_attrs[i].renamed, GW_ABP_IMAGE) == GW_HTML_REMOVE)
                 return GW_HTML_REMOVE;
         return GW_HTML_KEEP;
+    case GW_HTML_TAG_FEIMAGE:
+        /* SVG: an image a filter draws. Its attribute goes rather than the element: outside SVG a <feimage> is an unknown
+         * element whose removal would run to an end tag that may never come */
+        for (size_t i = 1; i != sizeof(url_attrs) / sizeof(url_attrs[0]); ++i) {
+            if ((n = attr_url(self, tag, url_attrs[i].name, strlen(url_attrs[i].name), 0)) == 0)
+                continue;
+            if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+                gw_html_attr_remove(tag, url_attrs[i].name, strlen(url_attrs[i].name));
+            else if ((cat = refused_category(self, n, GW_ABP_IMAGE)) >= 0)
+                neutralise(self, tag, url_attrs[i].name, strlen(url_attrs[i].name), url_attrs[i].renamed, strlen(url_attrs[i].renamed), cat);
+        }
+        return GW_HTML_KEEP;
     case GW_HTML_TAG_EMBED:
         return media_attr(self, tag, "src", "data-cg-src", GW_ABP_OBJECT);
     case GW_HTML_TAG_OBJECT:
@@ -1607,7 +1619,7 @@ int gw_rewrite_init(void)
                            1ull << GW_HTML_TAG_VIDEO | 1ull << GW_HTML_TAG_AUDIO | 1ull << GW_HTML_TAG_TRACK |
                            1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_IMAGE | 1ull << GW_HTML_TAG_USE |
                            1ull << GW_HTML_TAG_META | 1ull << GW_HTML_TAG_BUTTON | 1ull << GW_HTML_TAG_INPUT |
-                           1ull << GW_HTML_TAG_FRAME | 1ull << GW_HTML_TAG_STYLE;
+                           1ull << GW_HTML_TAG_FRAME | 1ull << GW_HTML_TAG_STYLE | 1ull << GW_HTML_TAG_FEIMAGE;
     callbacks.on_tag_urls = 1; /* any element: its style and background attributes */
     callbacks.on_held = on_held;
     callbacks.on_overflow = on_overflow;

@@ -229,9 +229,14 @@ class ChannelTest(GatewayTestCase):
 
     def test_blocked_media_and_svg_script_removed(self):
         html = curl(self.gw.url("/__origin/html?file=pages/media.html")).text
-        for gone in ("media.evil.example", "cdn.evil.example/s.js", "subs.evil.example", "img.evil.example/s.png"):
+        for gone in ("media.evil.example", "cdn.evil.example/s.js", "subs.evil.example", "img.evil.example/s.png",
+                     "img.evil.example/fe.png", "img.evil.example/h.png"):
             self.assertNotIn(gone, html)
         self.assertIn('<circle r="1"/></svg>', html, "a removed self-closed SVG image takes nothing after it")
+        # an SVG filter's image loses its URL, not the element; outside SVG the same (an unknown element, no end tag)
+        self.assertRegex(html, r'<feImage id="fe-evil"\s*/?>')
+        self.assertIn('<rect id="fe-user" filter="url(#fx)" width="1" height="1"/></svg>', html)
+        self.assertRegex(html, r'<feimage id="fe-html">outside SVG, an unknown element')
         self.assertIn('<p id="after">after</p>', html)
 
     def test_base_on_a_blocked_site_removed(self):

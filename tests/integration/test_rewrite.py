@@ -202,6 +202,8 @@ class RewriteTest(GatewayTestCase):
         self.assertIn("data-cg-href=", tags["svgimg"], "an SVG image loading a tracker is made inert")
         self.assertNotIn(" href=", tags["svgimg"])
         self.assertIn("data-cg-xlink-href=", tags["svguse"])
+        self.assertIn('data-cg-xlink-href="https://cdn.example/f?id=5&amp;ev=PageView&amp;x=1"', tags["fe-trk"], "an SVG filter's image")
+        self.assertNotIn(" xlink:href=", tags["fe-trk"])
         token = self.consent({"all": True})
         self.assertNotIn("data-cg-category", curl(self.gw.url("/__origin/html?file=pages/media.html"), cookie=token).text)
 
