@@ -492,8 +492,8 @@ static int next_url(const char *content, size_t len, size_t *i, size_t *from, si
 }
 
 /*
- * The URLs in CSS text (resolved: gw_css_unescape) that the browser may load (gw_css_next_url: url() and absolute
- * URLs in strings). Each goes through the risk hook (a block-listed one ends the search with GW_HTML_REMOVE, the hook
+ * The URLs in CSS text (resolved: gw_css_unescape) that the browser may load (gw_css_next_url: url(), @import strings,
+ * absolute URLs in other strings); one named again shortly after is not checked again. Each goes through the risk hook (a block-listed one ends the search with GW_HTML_REMOVE, the hook
  * wrote its comment) and, while *cat is -1, the tracker lists (the first refused category goes to *cat). A URL too long
  * to check (not data:) ends it with GW_HTML_REMOVE as well.
  */
