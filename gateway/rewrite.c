@@ -35,7 +35,7 @@
 #define HOLD_CAP (64 * 1024)  /* inline script content searched for tracker loaders */
 #define URL_SCRATCH 16384
 #define URL_BUF (URL_SCRATCH + 512)
-#define MAX_SCRIPT_URLS 16
+#define MAX_SCRIPT_URLS 64 /* per inline script or noscript: a tracker loader after that many other URLs goes unseen */
 #define MEMO_MAX_ENTRIES 256 /* remembered pages per worker thread, at most */
 #define MEMO_VOLATILE 3      /* a page different this many times in a row is recorded only now and then */
 

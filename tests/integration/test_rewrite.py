@@ -162,6 +162,13 @@ class RewriteTest(GatewayTestCase):
         r = curl(url, cookie=self.consent({"all": True}))
         self.assertEqual([v for h, v in r.headers if h.lower() == "link"], [link], "with consent the header is untouched")
 
+    def test_inline_loader_after_many_urls_made_inert(self):
+        # 40 harmless URLs before the tracker loader: the script is still read far enough to find it
+        html = curl(self.gw.url("/__origin/html?file=pages/inline-many.html")).text
+        tag = re.search(r'<script id="many"[^>]*>', html).group(0)
+        self.assertIn('type="text/plain"', tag)
+        self.assertIn('data-cg-category="', tag)
+
     def test_srcset_candidates_are_checked(self):
         html = curl(self.gw.url("/__origin/html?file=pages/srcset.html")).text
         tags = {m.group(1): m.group(0) for m in re.finditer(r'<(?:img|source) id="([^"]+)"[^>]*>', html)}
