@@ -1091,14 +1091,15 @@ whole_tag(gw_html_t *h, const char *p, const char *lim, int is_end)
     return s;
 }
 
-/* on_tag_urls, and see html.h: whether a start tag's bytes may hold a style attribute's URL (which needs "url(" or
- * "image-set(", or a character reference standing for the parenthesis) or a background attribute */
+/* whether raw[k] is the 'k' of "background" (any case) */
 static int
-is_background_at(const char *raw, size_t len, size_t k) /* raw[k] is the 'k' of "background" in any case */
+is_background_at(const char *raw, size_t len, size_t k)
 {
     return k >= 3 && len - k >= 7 && name_eq(raw + k - 3, 10, "background", 10);
 }
 
+/* on_tag_urls, and see html.h: whether a start tag's bytes may hold a style attribute's URL (which needs "url(" or
+ * "image-set(", or a character reference standing for the parenthesis) or a background attribute */
 int
 gw_html_may_name_url(const char *raw, size_t len)
 {
