@@ -55,8 +55,10 @@ struct st_gw_html_t {
     size_t name_total;
     const char *name_at; /* whole_tag's tags: the name in the current chunk (valid until tag_done returns) */
     uint64_t name_hash, tag_offset, cand_offset, held_offset;
-    uint64_t raw_hash;   /* name hash of the raw-text element being read */
-    uint32_t skip_depth; /* > 0 inside a removed element */
+    uint64_t raw_hash;    /* name hash of the raw-text element being read */
+    uint32_t skip_depth;  /* > 0 inside a removed element */
+    uint32_t skip_fdepth; /* a removed foreign element: the foreign frames open at its start (an end tag or a breakout that
+                             closes one of them closes it too); 0 otherwise */
     /* foreign content (svg, math): the open roots and integration points, as the tree builder would have them */
     uint8_t fdepth, fstack[32], tag_foreign; /* tag_foreign: the current start tag is in foreign content */
     uint8_t tag_selfclose;                   /* ... and ends with "/>", which foreign content honours */
@@ -774,6 +776,7 @@ start_effects(gw_html_t *h, int removed)
         if (has_content(h)) {
             h->skip_depth = 1;
             h->skip_hash = name_hash(h);
+            h->skip_fdepth = h->tag_foreign ? h->fdepth + h->fover : 0;
         }
     } else if (h->skip_depth != 0 && name_hash(h) == h->skip_hash) {
         ++h->skip_depth;
@@ -802,9 +805,13 @@ static int
 end_effects(gw_html_t *h)
 {
     if (h->skip_depth != 0) {
-        if (name_hash(h) == h->skip_hash)
+        if (name_hash(h) == h->skip_hash) {
             --h->skip_depth;
-        return 1;
+            return 1;
+        }
+        if (h->fdepth + h->fover >= h->skip_fdepth)
+            return 1;
+        h->skip_depth = 0; /* "</svg>" closed the removed element with the frame it was in: the end tag is the frame's */
     }
     if (!h->injected && h->inject_len != 0 && (h->id == GW_HTML_TAG_HEAD || h->id == GW_HTML_TAG_BODY)) {
         h->injected = 1;
@@ -826,6 +833,7 @@ release(gw_html_t *h, int complete)
     if (act == GW_HTML_REMOVE) {
         h->skip_depth = 1;
         h->skip_hash = h->raw_hash;
+        h->skip_fdepth = 0;
         h->tlen = 0;
     } else {
         emit_start_tag(h, &tag, 1, NULL);
@@ -1057,7 +1065,9 @@ whole_tag(gw_html_t *h, const char *p, const char *lim, int is_end)
             return NULL;                                                                                                           \
         c = (unsigned char)*s;                                                                                                     \
     } while (0)
+    int unq = 0; /* the '>' ends an unquoted value (a '/' before it is the value's: not a self-closing tag) */
     while (c != '>') {
+        unq = 0;
         if (cls[c] & (CL_WS | CL_SLASH)) { /* T_BEFORE_ATTR */
             NEXT();
             continue;
@@ -1080,6 +1090,7 @@ whole_tag(gw_html_t *h, const char *p, const char *lim, int is_end)
             do /* T_UNQ */
                 NEXT();
             while (!(cls[c] & (CL_WS | CL_GT)));
+            unq = 1;
         }
     }
 #undef NEXT
@@ -1088,6 +1099,7 @@ whole_tag(gw_html_t *h, const char *p, const char *lim, int is_end)
     h->name_at = name;
     h->hash_lazy = 1;
     name_done(h);
+    h->tstate = unq ? T_UNQ : T_BEFORE_ATTR; /* as tag_scan leaves it at the '>' */
     return s;
 }
 
@@ -1134,8 +1146,11 @@ tag_done(gw_html_t *h, const char *cur)
         capture(h, cur);
     raw = in_tbuf ? h->tb : h->mark;
     len = in_tbuf ? h->tlen : (size_t)(cur - h->mark);
-    foreign_tag(h, len >= 2 && raw[len - 2] == '/');
+    /* "/>" closes the tag itself, unless the '/' is the end of an unquoted value ("<svg a=/>" is not self-closing) */
+    foreign_tag(h, len >= 2 && raw[len - 2] == '/' && h->tstate != T_UNQ);
 
+    if (h->skip_depth != 0 && !h->is_end && h->fdepth + h->fover < h->skip_fdepth)
+        h->skip_depth = 0; /* a tag that breaks out of foreign content closed the removed element: it is read as any */
     if (h->is_end || h->skip_depth != 0) {
         int dropit = h->is_end ? end_effects(h) : 1;
         if (dropit) {

@@ -344,7 +344,7 @@ test('a page answered from a remembered rewrite: its own nonce and release token
     eq(await p.evaluate(() => window.__fakeRan), undefined, 'imitated inert tags were turned on by consent');
 });
 
-test('markup read as the browser reads it: a tracker after <svg><style><p> or <noscript><script></noscript> is held back', async () => {
+test('markup read as the browser reads it: a tracker after <svg><style><p> or <noscript><script></noscript>, or in <svg a=/><title>, is held back', async () => {
     const p = await page();
     await p.goto(P.url('/markup.html'));
     await p.waitForLoadState('load');
@@ -354,6 +354,10 @@ test('markup read as the browser reads it: a tracker after <svg><style><p> or <n
        [[null, 'analytics'], [null, 'analytics']], 'the images Chromium built');
     for (const id of ['svg-breakout', 'after-noscript', 'not-markup'])
         eq(P.reached('/assets/pixel.gif?id=' + id).map((r) => r.path), [], `the tracker pixel ${id} reached the origin`);
+    /* "<svg a=/>" is not self-closing: its <title> is an HTML integration point and the tracker script in it a real one */
+    eq(await p.evaluate(() => { const s = document.getElementById('svg-title-script'); return s && [s.namespaceURI, s.type]; }),
+       ['http://www.w3.org/1999/xhtml', 'text/plain'], 'the script in the svg title: an HTML script, made inert');
+    eq(P.reached('/assets/tracker.js?id=svg-title').map((r) => r.path), [], 'the tracker script in the svg title was fetched');
 });
 
 test('preference centre without JavaScript: the form saves, accepts and rejects', async () => {

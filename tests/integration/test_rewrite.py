@@ -169,6 +169,13 @@ class RewriteTest(GatewayTestCase):
         self.assertIn('type="text/plain"', tag)
         self.assertIn('data-cg-category="', tag)
 
+    def test_script_in_svg_title_after_unquoted_slash_made_inert(self):
+        # "<svg a=/>" is not self-closing: browsers run the script in its <title>, so the rewriter must see it too
+        html = curl(self.gw.url("/__origin/html?file=pages/svg-title.html")).text
+        tag = re.search(r'<script id="in-svg-title"[^>]*>', html).group(0)
+        self.assertIn('type="text/plain"', tag)
+        self.assertIn('data-cg-src="https://www.googletagmanager.com/gtag/js?id=G-SVG"', tag)
+
     def test_srcset_candidates_are_checked(self):
         html = curl(self.gw.url("/__origin/html?file=pages/srcset.html")).text
         tags = {m.group(1): m.group(0) for m in re.finditer(r'<(?:img|source) id="([^"]+)"[^>]*>', html)}

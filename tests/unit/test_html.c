@@ -843,14 +843,61 @@ remove_image(rec_t *r, gw_html_tag_t *tag)
 }
 
 /* <image> in HTML content is read by browsers as <img>, a void element: removing one takes only the tag; in SVG it
- * is an element with content (unless self-closed) */
+ * is an element with content unless self-closed — and "href=z/>" is not: the '/' is the unquoted value's. An element
+ * removed in SVG ends where browsers end it: at its end tag, or with the frame it is in ("</svg>", a tag that breaks
+ * out of foreign content), which then goes out as it is */
 static void
 test_remove_image(void **state)
 {
-    rec_t r = {.tag = remove_image};
-    rec_check(&r, 0, NULL, NULL, "<p>a</p><IMAGE src=x><p>after</p><svg><image href=y>in</image><image href=z/>t</svg>e",
-              "<p>a</p><p>after</p><svg>t</svg>e");
-    rec_free(&r);
+    static const struct {
+        const char *in, *out;
+    } image_cases[] = {
+        {"<p>a</p><IMAGE src=x><p>after</p><svg><image href=y>in</image><image href=z/>t</svg>e",
+         "<p>a</p><p>after</p><svg></svg>e"},
+        {"<svg><image href=\"z\"/>t</svg>e", "<svg>t</svg>e"},
+        /* browsers end it at "</g>" too; the tokenizer knows only the frames (svg, math, integration points), so the
+         * removal runs on to "</svg>": more is removed, never less */
+        {"<svg><g><image href=y>in<image href=w>in</image>t</g>u</svg>e", "<svg><g></svg>e"},
+        {"<svg><image href=y>in<p>out</p>", "<svg><p>out</p>"},
+        {"<math><mi><svg><image href=y>in</svg>t</mi></math>e", "<math><mi><svg></svg>t</mi></math>e"},
+    };
+    for (size_t i = 0; i != sizeof(image_cases) / sizeof(image_cases[0]); ++i) {
+        rec_t r = {.tag = remove_image};
+        rec_check(&r, 0, NULL, NULL, image_cases[i].in, image_cases[i].out);
+        rec_free(&r);
+    }
+}
+
+static int
+script_ids(rec_t *r, gw_html_tag_t *tag)
+{
+    if (tag->id == GW_HTML_TAG_SCRIPT)
+        logf_(r, "script;");
+    return GW_HTML_KEEP;
+}
+
+/* "<svg a=/>" is not self-closing (the '/' is the value): the <svg> is open, its <title> an HTML integration point,
+ * and a <script> in it a script browsers run, not RCDATA of an HTML <title> (fuzz_html found the difference) */
+static void
+test_unquoted_slash_is_not_self_closing(void **state)
+{
+    static const char *const seen[] = {"<svg a=/><title><script>x</script></title></svg>", "<svg a=b/><title><script>x</script>",
+                                       "<svg a= /><title><script>x</script>"};
+    for (size_t i = 0; i != sizeof(seen) / sizeof(seen[0]); ++i) {
+        rec_t r = {.tag = script_ids};
+        rec_check(&r, 0, NULL, NULL, seen[i], seen[i]);
+        assert_string_equal(r.log, "script;");
+        rec_free(&r);
+    }
+    /* self-closing: after a quoted value, after a name, after the tag name; <title> is then HTML's, its text RCDATA */
+    static const char *const unseen[] = {"<svg a=\"/\"/><title><script>x</script></title>", "<svg a/><title><script>x</script>",
+                                         "<svg/><title><script>x</script>"};
+    for (size_t i = 0; i != sizeof(unseen) / sizeof(unseen[0]); ++i) {
+        rec_t r = {.tag = script_ids};
+        rec_check(&r, 0, NULL, NULL, unseen[i], unseen[i]);
+        assert_string_equal(r.log, "");
+        rec_free(&r);
+    }
 }
 
 /* ---- start tags past GW_HTML_MAX_TAG, with an allocator (cb.alloc) ---------------------------- */
@@ -1265,6 +1312,7 @@ main(void)
         cmocka_unit_test(test_overflow),
         cmocka_unit_test(test_big_tags_with_alloc),
         cmocka_unit_test(test_remove_image),
+        cmocka_unit_test(test_unquoted_slash_is_not_self_closing),
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_nonce_and_insert),
         cmocka_unit_test(test_emit_tag),
