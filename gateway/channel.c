@@ -213,6 +213,14 @@ static int split_url(const char *url, size_t len, h2o_iovec_t *host, h2o_iovec_t
 
 /* --- pages: the rewriter hook ------------------------------------------------------------------ */
 
+/* whether host belongs to another registrable domain than the request's */
+static int other_site(h2o_req_t *req, const char *host, size_t host_len)
+{
+    h2o_iovec_t page = gw_req_host(req);
+    char a[256], b[256];
+    return strcmp(site_of(host, host_len, a, sizeof(a)), site_of(page.base, page.len, b, sizeof(b))) != 0;
+}
+
 /* origin + "/__go?u=<url, percent-encoded>&s=<its signature>" (pool memory) */
 static h2o_iovec_t go_href(h2o_req_t *req, h2o_iovec_t origin, const char *url, size_t url_len)
 {
@@ -253,9 +261,7 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
     /* an outbound link, or a refresh to another page: wrap it when it leaves the page's site */
     if (!gw_rt.conf.channel.link_shim)
         return GW_HTML_KEEP;
-    char a[256], b[256];
-    h2o_iovec_t page = gw_req_host(req);
-    if (strcmp(site_of(host, host_len, a, sizeof(a)), site_of(page.base, page.len, b, sizeof(b))) == 0)
+    if (!other_site(req, host, host_len))
         return GW_HTML_KEEP;
     if (url_len > MAX_GO_URL) { /* too long for the shim (and for most servers' request lines): not followed unchecked */
         if (kind == GW_URL_REFRESH)
@@ -315,15 +321,6 @@ static h2o_iovec_t location_url(h2o_req_t *req, h2o_iovec_t loc)
     return url;
 }
 
-/* whether an absolute http(s) URL leaves the request's site */
-static int other_site(h2o_req_t *req, h2o_iovec_t url)
-{
-    h2o_iovec_t host, path, page = gw_req_host(req);
-    char a[256], b[256];
-    return split_url(url.base, url.len, &host, &path) == 0 &&
-           strcmp(site_of(host.base, host.len, a, sizeof(a)), site_of(page.base, page.len, b, sizeof(b))) != 0;
-}
-
 /*
  * A redirect of the origin's to another site that a risk list names as block or warn (an open redirect on the site,
  * say) goes through the link shim, as a link to it in a page would: its Location becomes the signed /__go URL, which
@@ -340,13 +337,13 @@ static void check_redirect(h2o_req_t *req)
     h2o_iovec_t url = location_url(req, req->res.headers.entries[i].value), host, path;
     const gw_risk_set_t *set = gw_snap_load(&risk_set);
     gw_risk_verdict_t v;
-    if (url.base == NULL || url.len > MAX_GO_URL || set == NULL || !other_site(req, url) || split_url(url.base, url.len, &host, &path) != 0 ||
-        gw_risk_check(set, host.base, host.len, path.base, path.len, &v) != 1 || (v.action != GW_RISK_BLOCK && v.action != GW_RISK_WARN))
+    if (url.base == NULL || url.len > MAX_GO_URL || set == NULL || split_url(url.base, url.len, &host, &path) != 0 ||
+        !other_site(req, host.base, host.len) || gw_risk_check(set, host.base, host.len, path.base, path.len, &v) != 1 ||
+        (v.action != GW_RISK_BLOCK && v.action != GW_RISK_WARN))
         return;
     req->res.headers.entries[i].value = go_href(req, h2o_iovec_init("", 0), url.base, url.len);
     GW_COUNT(risk_redirects_shimmed);
 }
-
 
 /*
  * A Refresh response header to another site (the header form of <meta http-equiv="refresh">, a navigation the page
@@ -360,9 +357,10 @@ static void check_refresh(h2o_req_t *req)
     const char *u;
     if (!gw_rt.conf.channel.link_shim || (i = h2o_find_header(&req->res.headers, H2O_TOKEN_REFRESH, -1)) == -1)
         return;
-    h2o_iovec_t v = req->res.headers.entries[i].value, url;
+    h2o_iovec_t v = req->res.headers.entries[i].value, url, host, path;
     if (!gw_refresh_parse(v.base, v.len, &delay_end, &u, &url_len) || url_len == 0 ||
-        (url = location_url(req, h2o_iovec_init(u, url_len))).base == NULL || !other_site(req, url))
+        (url = location_url(req, h2o_iovec_init(u, url_len))).base == NULL || split_url(url.base, url.len, &host, &path) != 0 ||
+        !other_site(req, host.base, host.len))
         return;
     if (url.len > MAX_GO_URL) {
         h2o_delete_header(&req->res.headers, i);

@@ -932,36 +932,16 @@ static void *on_alloc(void *_self, size_t n)
 static int on_overflow(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;
-    switch (tag->id) {
-    case GW_HTML_TAG_SCRIPT:
-    case GW_HTML_TAG_IFRAME:
-    case GW_HTML_TAG_FRAME:
-    case GW_HTML_TAG_OBJECT:
-    case GW_HTML_TAG_EMBED:
-    case GW_HTML_TAG_A:
-    case GW_HTML_TAG_AREA:
-    case GW_HTML_TAG_FORM:
-    case GW_HTML_TAG_BUTTON:
-    case GW_HTML_TAG_INPUT:
-    case GW_HTML_TAG_LINK:
-    case GW_HTML_TAG_BASE:
-    case GW_HTML_TAG_META:
-    case GW_HTML_TAG_STYLE:
-    case GW_HTML_TAG_IMG:
-    case GW_HTML_TAG_IMAGE:
-    case GW_HTML_TAG_USE:
-    case GW_HTML_TAG_SOURCE:
-    case GW_HTML_TAG_VIDEO:
-    case GW_HTML_TAG_AUDIO:
-    case GW_HTML_TAG_TRACK:
-        COUNT_WARN_FIRST(html_oversized_removed,
-                         "rewrite: removed a <%.*s> start tag longer than %d bytes from %.*s (it cannot be checked; further cases are "
-                         "counted in cg_html_oversized_removed_total)",
-                         (int)tag->name_len, tag->name, GW_HTML_MAX_HUGE_TAG, (int)self->req->path.len, self->req->path.base);
-        return GW_HTML_REMOVE;
-    default:
+    /* the elements on_tag checks, but a <noscript> (it loads nothing itself) and an <feImage> (whose removal outside SVG
+     * would run to an end tag that may never come) */
+    uint64_t removed = callbacks.on_tag_ids & ~(1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_FEIMAGE);
+    if ((removed >> tag->id & 1) == 0)
         return GW_HTML_KEEP;
-    }
+    COUNT_WARN_FIRST(html_oversized_removed,
+                     "rewrite: removed a <%.*s> start tag longer than %d bytes from %.*s (it cannot be checked; further cases are "
+                     "counted in cg_html_oversized_removed_total)",
+                     (int)tag->name_len, tag->name, GW_HTML_MAX_HUGE_TAG, (int)self->req->path.len, self->req->path.base);
+    return GW_HTML_REMOVE;
 }
 
 /*
