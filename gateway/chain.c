@@ -1,8 +1,10 @@
 /*
- * chain — see chain.h. SHA-256 through OpenSSL's EVP interface (one context per hash:
- * this runs in the store's writer thread and the verifier, never on the request path).
+ * chain — see chain.h. SHA-256 through OpenSSL's SHA256_* functions, as filters/token.c: a
+ * context on the stack, no algorithm fetch (EVP_sha256() in OpenSSL 3 looks the algorithm up
+ * under a lock on every EVP_DigestInit_ex) and no allocation; the writer thread hashes every record.
  */
-#include <openssl/evp.h>
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
 #include "chain.h"
@@ -20,14 +22,15 @@ void gw_hex(const uint8_t *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static void field(EVP_MD_CTX *md, const char *s, int last)
+static void field(SHA256_CTX *md, const char *s, int last)
 {
     if (s != NULL)
-        EVP_DigestUpdate(md, s, strlen(s));
-    EVP_DigestUpdate(md, last ? "" : "\n", last ? 0 : 1);
+        SHA256_Update(md, s, strlen(s));
+    if (!last)
+        SHA256_Update(md, "\n", 1);
 }
 
-static void field_int(EVP_MD_CTX *md, int64_t v)
+static void field_int(SHA256_CTX *md, int64_t v)
 {
     char buf[24];
     int n = 0;
@@ -43,15 +46,14 @@ static void field_int(EVP_MD_CTX *md, int64_t v)
     while (n != 0)
         buf[k++] = tmp[--n];
     buf[k++] = '\n';
-    EVP_DigestUpdate(md, buf, k);
+    SHA256_Update(md, buf, k);
 }
 
 void gw_chain_hash(const gw_chain_row_t *r, char out[GW_CHAIN_HEX])
 {
     uint8_t digest[32];
-    unsigned len = 0;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    SHA256_CTX ctx, *md = &ctx;
+    SHA256_Init(md);
     field(md, "cg-record-v1", 0);
     field(md, r->receipt, 0);
     field(md, r->visitor_commit, 0);
@@ -66,18 +68,18 @@ void gw_chain_hash(const gw_chain_row_t *r, char out[GW_CHAIN_HEX])
     field(md, r->ua_hash, 0);
     field(md, r->ui_hash, 0);
     field(md, r->prev_hash, 1);
-    EVP_DigestFinal_ex(md, digest, &len);
-    EVP_MD_CTX_free(md);
+    SHA256_Final(digest, md);
     gw_hex(digest, 32, out);
 }
 
 void gw_chain_commit(const uint8_t nonce[16], const uint8_t visitor[16], char out[GW_CHAIN_HEX])
 {
-    uint8_t buf[32], digest[32];
-    unsigned len = 0;
-    memcpy(buf, nonce, 16);
-    memcpy(buf + 16, visitor, 16);
-    EVP_Digest(buf, sizeof(buf), digest, &len, EVP_sha256(), NULL);
+    uint8_t digest[32];
+    SHA256_CTX ctx; /* not SHA256(): in OpenSSL 3 that fetches the algorithm on every call */
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, nonce, 16);
+    SHA256_Update(&ctx, visitor, 16);
+    SHA256_Final(digest, &ctx);
     gw_hex(digest, 32, out);
 }
 

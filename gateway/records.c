@@ -6,11 +6,11 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
 #include "admin.h"
+#include "chain.h"
 #include "consent.h"
 #include "front.h"
 #include "log.h"
@@ -38,8 +38,16 @@ static void new_uuid(char out[37], uint64_t ms)
         b[i] = (uint8_t)(ms >> (40 - 8 * i));
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x70); /* version 7 */
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
-             b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    /* 8-4-4-4-12 hex digits */
+    gw_hex(b, 4, out);
+    out[8] = '-';
+    gw_hex(b + 4, 2, out + 9);
+    out[13] = '-';
+    gw_hex(b + 6, 2, out + 14);
+    out[18] = '-';
+    gw_hex(b + 8, 2, out + 19);
+    out[23] = '-';
+    gw_hex(b + 10, 6, out + 24);
 }
 
 /* SHA-256 over the consent UI files served (static/), so a record says which banner the visitor saw */
@@ -152,8 +160,7 @@ void gw_records_prepare(h2o_req_t *req, gw_record_t *rec)
     /* the user agent is stored only as HMAC-SHA256 under this store's own random salt */
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_USER_AGENT, -1);
     h2o_iovec_t ua = i != -1 ? req->headers.entries[i].value : h2o_iovec_init(H2O_STRLIT(""));
-    unsigned mac_len = 0;
-    HMAC(EVP_sha256(), gw_store_ua_salt(), 32, (const unsigned char *)ua.base, ua.len, rec->ua_hash, &mac_len);
+    gw_token_hmac(gw_store_ua_key(), ua.base, ua.len, rec->ua_hash);
     memcpy(rec->ui_hash, ui_hash, sizeof(ui_hash));
 }
 

@@ -992,10 +992,11 @@ static int check_integrity(char *err, size_t errlen)
 }
 
 static uint8_t ua_salt[32];
+static gw_token_key_t ua_key; /* HMAC-SHA256 under ua_salt, its inner and outer states computed once */
 
-const uint8_t *gw_store_ua_salt(void)
+const gw_token_key_t *gw_store_ua_key(void)
 {
-    return ua_salt;
+    return &ua_key;
 }
 
 /* the store's user-agent salt from meta, made (random) on first use; stores from before it get one too, their
@@ -1015,7 +1016,7 @@ static int load_ua_salt(char *err, size_t errlen)
             ua_salt[i] = (uint8_t)(hi << 4 | lo);
         }
         if (found)
-            return 0;
+            return gw_token_key_init(&ua_key, 0, ua_salt, sizeof(ua_salt));
     }
     char sql[160];
     if (gw_random_bytes(ua_salt, sizeof(ua_salt)) != 0) {
@@ -1024,7 +1025,9 @@ static int load_ua_salt(char *err, size_t errlen)
     }
     gw_hex(ua_salt, sizeof(ua_salt), hex);
     snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta (key, value) VALUES ('ua_salt', '%s')", hex);
-    return exec(sql, err, errlen);
+    if (exec(sql, err, errlen) != 0)
+        return -1;
+    return gw_token_key_init(&ua_key, 0, ua_salt, sizeof(ua_salt));
 }
 
 static int mkdir_parents(const char *path)

@@ -16,6 +16,7 @@
 #include <h2o.h>
 #include <stdint.h>
 #include "records.h"
+#include "token.h"
 
 #define GW_STORE_BATCH_MAX 1024
 
@@ -39,9 +40,10 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
 /* Stops the writer after the queue is empty and closes the database. */
 void gw_store_close(void);
 
-/* This store's user-agent salt: 32 random bytes made when the store was created (kept in its meta table), so a
- * record's ua_hash is HMAC-SHA256(salt, User-Agent) and means nothing outside this store. Set by gw_store_open. */
-const uint8_t *gw_store_ua_salt(void);
+/* This store's user-agent key: a salt of 32 random bytes made when the store was created (kept in its meta table),
+ * so a record's ua_hash is HMAC-SHA256(salt, User-Agent) and means nothing outside this store. Set by gw_store_open;
+ * its HMAC states are precomputed (gw_token_hmac: no allocation, no lock, unlike OpenSSL's one-shot HMAC()). */
+const gw_token_key_t *gw_store_ua_key(void);
 
 /* the answer, on the submitting worker thread, while req is still alive */
 typedef void (*gw_store_answer_cb)(h2o_req_t *req, void *data, const gw_store_answer_t *ans);
