@@ -938,7 +938,7 @@ void gw_config_defaults(gw_config_t *c)
     c->regimes.def = GW_REGIME_OPT_IN;
     c->regimes.gpc_refuses = 1u << 3; /* marketing */
     c->store.retention_days = 730;
-    c->store.commit_delay_ms = 2;
+    c->store.commit_delay_ms = 4;
     c->store.queue_max = 8192;
     c->store.rate_per_minute = 60;
     c->report_only = 0;

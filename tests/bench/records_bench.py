@@ -592,6 +592,9 @@ def report(ctx):
     p3 = ctx["part3"]
     pa = statistics.median(r["alone"]["per_s"] for r in p3)
     pb = statistics.median(r["with"]["per_s"] for r in p3)
+    # each round's B is measured right after its A: the ratio of a pair cancels the machine's slow drifts, which
+    # the medians of A and of B taken apart do not
+    pab = statistics.median(r["with"]["per_s"] / r["alone"]["per_s"] for r in p3)
     rows = [
         ("1", f"durable consents/s through the gateway (wrk -t1 -c{s['CONNS']} -d{s['DURATION']}s, 200s counted; "
               f"median of {len(p1)})", fmt(g), "", "", ""),
@@ -609,8 +612,9 @@ def report(ctx):
          "p99 ≤ 10 ms", "", verdict(lat['latency_ms']['p99'] is not None and lat['latency_ms']['p99'] <= TARGETS['p99_ms']
                                    and lat['statuses'].get('200', 0) == lat['measured_requests'])),
         ("3", f"20 KB page through the gateway, wrk -c{s['CONNS']} {s['PROXY_DURATION']} s, req/s alone / while "
-              f"recording {fmt(float(s['RATE']))}/s (median of {len(p3)} interleaved rounds)",
-         f"{fmt(pa)} / {fmt(pb)}", "≥ 0.9×", f"{pb / pa:.2f}", verdict(pb >= TARGETS['proxy_ratio'] * pa)),
+              f"recording {fmt(float(s['RATE']))}/s (medians of {len(p3)} interleaved rounds; ratio: median of the "
+              f"rounds' B ÷ A)",
+         f"{fmt(pa)} / {fmt(pb)}", "≥ 0.9×", f"{pab:.2f}", verdict(pab >= TARGETS['proxy_ratio'])),
     ]
     w("## Targets\n")
     w("| # | measure | value | target | ratio | result |")
@@ -700,20 +704,23 @@ def report(ctx):
         w(line)
     if controls:
         med = lambda k: statistics.median(r[k]["per_s"] for r in p3)
-        w(f"| median | | {fmt(pa)} | {fmt(pb)} | {pb / pa:.2f} | {fmt(med('storage_only'))} | "
-          f"{med('storage_only') / pa:.2f} | {fmt(med('http_only'))} | {med('http_only') / pa:.2f} | | | | |")
+        rmed = lambda k: statistics.median(r[k]["per_s"] / r["alone"]["per_s"] for r in p3)
+        w(f"| median | | {fmt(pa)} | {fmt(pb)} | {pab:.2f} | {fmt(med('storage_only'))} | "
+          f"{rmed('storage_only'):.2f} | {fmt(med('http_only'))} | {rmed('http_only'):.2f} | | | | |")
     w("")
     # what the machine's neighbours distort least: the gateway's own CPU per page and per consent
     cpu_page = statistics.median(r["alone"]["gw_cpu_s"] / r["alone"]["requests"] for r in p3) * 1e6
     cpu_cons = statistics.median(r["gw"]["cpu_us_per_record"] for r in p1)
     wcpu = [r["gw"]["writer_cpu_us_per_record"] for r in p1 if r["gw"]["writer_cpu_us_per_record"] is not None]
     rate_ = float(s["RATE"])
+    cpu_rate = lat.get("gw_cpu_us_per_record") or cpu_cons
     w(f"- gateway CPU (/proc; less sensitive to the neighbours than req/s): {cpu_page:.0f} µs per page (A, median); "
-      f"{cpu_cons:.0f} µs per consent (part 1, at its batch of ≈ {statistics.median(r['batch'] for r in p1):.0f}; more "
-      f"at the smaller batches of {fmt(rate_)}/s"
+      f"{cpu_cons:.0f} µs per consent in part 1 (batches of ≈ {statistics.median(r['batch'] for r in p1):.0f}"
       + (f"; {statistics.median(wcpu):.0f} µs of it in the writer thread" if wcpu else "")
-      + f"). Recording {fmt(rate_)} consents/s costs the gateway ≈ {rate_ * cpu_cons / 1e4:.0f} % of one core, the "
-      f"CPU of ≈ {rate_ * cpu_cons / cpu_page:,.0f} page requests/s.")
+      + f"), {cpu_rate:.0f} µs per consent in part 2 (batches of ≈ {lat['batch']:.1f} at {fmt(rate_)}/s: a commit's "
+      f"cost is shared by fewer). Recording {fmt(rate_)} consents/s costs the gateway ≈ {rate_ * cpu_rate / 1e4:.0f} % "
+      f"of one core, the CPU of ≈ {rate_ * cpu_rate / cpu_page:,.0f} page requests/s; the machine has two cores and "
+      f"part 3's page load keeps both busy (wrk, gateway, nginx), so that CPU comes out of the page rate.")
     w(f"- page: {ctx['page_bytes']:,} bytes from the origin, {ctx['page_bytes_proxied']:,} through the gateway. "
       f"Command: `{p3[0]['alone']['argv']}`; recorder: `{p3[0]['recorder']['argv']}` (started 1 s before "
       f"wrk; its unmeasured first second covers that). The client's own CPU competes for the same cores."
@@ -866,9 +873,11 @@ def main():
             u0 = usage()
             h = start_sync_count(S.gw.p.pid, fds, lat_duration + 4)
             time.sleep(1)
+            g0 = proc_cpu(S.gw.p.pid)
             argv, p = openloop(S.port, rate, lat_duration, 1)
             lat = openloop_result(argv, p, lat_duration + 40)
             time.sleep(0.3)
+            g1 = proc_cpu(S.gw.p.pid)
             c1 = count_records(db)
             syncs = finish_sync_count(h)
             lat["others"] = others_share(u0, usage())
@@ -876,6 +885,8 @@ def main():
             commits = syncs["wal"] - syncs["db"]
             lat["commits_per_s"] = commits / win
             lat["batch"] = (c1 - c0) / commits if commits > 0 else 0.0
+            # the gateway's CPU per consent at this rate (all its threads; small batches cost more than part 1's)
+            lat["gw_cpu_us_per_record"] = (g1 - g0) / (c1 - c0) * 1e6 if c1 > c0 else None
             return lat
         lat = ctx["part2"] = S.guarded(ctx, "part 2", part2)
         if lat["errors"] or lat["unfinished"]:

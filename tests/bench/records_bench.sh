@@ -11,7 +11,7 @@
 #   2. POST→200 latency at RATE consents/s offered, open loop (records_openloop.py; Debian has
 #      no wrk2): p50 / p99 / max. Target: p99 ≤ 10 ms.
 #   3. wrk on the proxied 20 KB page alone (A) and while records_openloop.py records RATE
-#      consents/s (B), A B A B ...; medians. Target: B ≥ 0.9× A.
+#      consents/s (B), A B A B ...; the median of the rounds' B ÷ A. Target: ≥ 0.9.
 # Prints a markdown report and writes it to build/bench/records.md (raw numbers: records.json).
 #
 #   tests/bench/records_bench.sh                       full run (≈ 2 min)
