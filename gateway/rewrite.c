@@ -1477,6 +1477,28 @@ static int is_wide_charset(h2o_req_t *req)
     return n - at >= 6 && (memcmp(v + at, "utf-16", 6) == 0 || memcmp(v + at, "utf-32", 6) == 0);
 }
 
+/*
+ * A rewritten page is this visitor's: their consent state is written into it and what it lets run follows their
+ * choice. So a cache keeps it apart by the Cookie header (the consent cookie changes with every choice): without
+ * that, a page a browser cached before a choice came back after it, the banner asking again after an "accept all"
+ * and, after a withdrawal, trackers released for the choice withdrawn. The origin's ETag and Last-Modified name the
+ * origin's bytes, not these: a browser revalidating with them would get the origin's 304 for a page rewritten for
+ * an earlier choice, so they are dropped (a rewritten page is fetched again in full once stale).
+ */
+static void mark_personal(h2o_req_t *req)
+{
+    static const h2o_token_t *const validators[] = {H2O_TOKEN_ETAG, H2O_TOKEN_LAST_MODIFIED};
+    for (size_t k = 0; k != sizeof(validators) / sizeof(validators[0]); ++k) {
+        ssize_t i;
+        while ((i = h2o_find_header(&req->res.headers, validators[k], -1)) != -1)
+            h2o_delete_header(&req->res.headers, i);
+    }
+    for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_VARY, i)) != -1;)
+        if (h2o_contains_token(req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len, H2O_STRLIT("*"), ','))
+            return; /* varies on everything already */
+    h2o_set_header_token(&req->pool, &req->res.headers, H2O_TOKEN_VARY, H2O_STRLIT("cookie"));
+}
+
 /* 1 for text/html, 2 for application/xhtml+xml (XML: what is added must be well-formed), else 0 */
 static int is_html(h2o_req_t *req)
 {
@@ -1550,6 +1572,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         self->inject = build_inject(req, ctx, self->release, html == 2);
     req->res.content_length = SIZE_MAX;
     ctx->rewritten = 1;
+    mark_personal(req);
     link_headers(self);
 
     /* a page with a Content-Length small enough to remember: looked up, else recorded */

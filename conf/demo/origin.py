@@ -31,7 +31,9 @@ a Content-Type given that way replaces the default one):
   /__origin/html[/ANY]?file=NAME      tests/data/NAME, else <site>/NAME, as text/html (repeat=N: N
                                       times over, in one body; tail=TEXT appended; split_ms=D: the
                                       second half of the body D ms after the first; pad=N: every
-                                      "@PAD@" in the file becomes N letters 'a', for long tags)
+                                      "@PAD@" in the file becomes N letters 'a', for long tags;
+                                      validators=1: an ETag (of the body) and a Last-Modified, and 304
+                                      to a request whose If-None-Match has that ETag)
   /__origin/gzip-html[?file=NAME]     an HTML page, gzip-encoded when Accept-Encoding has gzip
   /__origin/encoded-html              the gzip-html page in the first coding of Accept-Encoding it
                                       knows, as an origin that prefers the newest would pick: br and
@@ -378,6 +380,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with open(path, "rb") as f:
                 body = f.read().replace(b"@PAD@", b"a" * max(0, self.qint("pad", 0)))
                 body = body * max(1, self.qint("repeat", 1)) + (self.q("tail") or "").encode()
+            if self.q("validators") == "1":
+                # as nginx serves a static file: an ETag and a Last-Modified, and 304 to a request that has it
+                etag = '"%s"' % hashlib.sha256(body).hexdigest()[:16]
+                extra += [("ETag", etag), ("Last-Modified", "Mon, 02 Nov 2026 10:00:00 GMT")]
+                tags = [t.strip() for t in ",".join(self.headers.get_all("If-None-Match") or []).split(",")]
+                if etag in tags or "W/" + etag in tags or "*" in tags:
+                    self.send(304, headers=extra)
+                    return
             if self.qint("split_ms", 0) <= 0:
                 self.send(200, body, "text/html; charset=utf-8", extra)
                 return

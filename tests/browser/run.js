@@ -360,6 +360,41 @@ test('markup read as the browser reads it: a tracker after <svg><style><p> or <n
     eq(P.reached('/assets/tracker.js?id=svg-title').map((r) => r.path), [], 'the tracker script in the svg title was fetched');
 });
 
+test('a page the browser caches (max-age, ETag): after a choice the next visit shows the new choice, not the cached page', async () => {
+    const p = await page();
+    const url = P.url('/__origin/html/cached?file=cached.html&validators=1&h=Cache-Control:max-age%3D600');
+    const visit = async () => { await p.goto(url); await p.waitForLoadState('load'); await sleep(300); };
+    const res = await p.goto(url);
+    const h = res.headers();
+    assert(/(^|,\s*)cookie(\s*,|$)/i.test(h['vary'] || ''), `Vary: ${h['vary']}`);
+    eq([h['etag'], h['last-modified']], [undefined, undefined], 'the origin\'s validators on a rewritten page');
+    await dialog(p).waitFor({ state: 'visible' });
+    eq((await markers(p)).tracker, false, 'the tracker ran before consent');
+    await button(p, 'banner.accept_all').click();
+    await p.waitForFunction(() => window.__trackerRan === true);
+    const fetched = P.reached('/__origin/html/cached').length;
+    /* a new visit, then a reload (which revalidates): each time the page as rewritten for "accept all" */
+    await p.goto(P.url('/about'));
+    await visit();
+    eq(P.reached('/__origin/html/cached').length, fetched + 1, 'the page was taken from the cache after the choice');
+    eq(await dialog(p).isVisible(), false, 'the banner asks again after "accept all"');
+    eq((await markers(p)).tracker, true, 'the tracker did not run after "accept all"');
+    await p.reload();
+    await p.waitForLoadState('load');
+    eq(await p.evaluate(() => JSON.parse(document.getElementById('cg-state').textContent).decided), true, 'state after a reload');
+    /* withdrawal: the next visit must not bring back the page that let the tracker run */
+    await p.goto(P.url('/__consent/'));
+    await p.getByRole('button', { name: EN['pc.withdraw'], exact: true }).click();
+    await p.waitForURL(/withdrawn=1$/);
+    const trackerBefore = P.reached('/assets/tracker.js').length;
+    await visit();
+    eq((await markers(p)).tracker, false, 'the tracker ran after the withdrawal');
+    await dialog(p).waitFor({ state: 'visible' });
+    eq(P.reached('/assets/tracker.js').length, trackerBefore, 'the tracker script was fetched after the withdrawal');
+    eq(P.reached('/__origin/html/cached').slice(-1)[0].headers.filter(([n]) => /^if-/i.test(n)), [],
+       'the browser revalidated a rewritten page (the origin could answer 304 for another choice\'s page)');
+});
+
 test('preference centre without JavaScript: the form saves, accepts and rejects', async () => {
     const p = await page({ javaScriptEnabled: false });
     await p.goto(P.url('/__consent/'));

@@ -279,6 +279,33 @@ class RewriteTest(GatewayTestCase):
         self.assertTrue(body.startswith(original), body[:300])
         self.assertIn(b"/__consent/banner.js", body[len(original):])
 
+    def test_rewritten_page_varies_on_cookie_and_has_no_origin_validators(self):
+        # the page is this visitor's consent state: caches keep it apart by cookie, and the origin's validators
+        # (which name the origin's bytes) would let a 304 bring back a page rewritten for another choice
+        page = "/__origin/html?file=pages/mixed-trackers.html&validators=1&h=Cache-Control:max-age%3D600&h=Vary:Accept-Language"
+        direct = curl(self.origin.url + page)
+        self.assertIsNotNone(direct.header("ETag"))
+        self.assertIsNotNone(direct.header("Last-Modified"))
+        r = curl(self.gw.url(page))
+        self.assertEqual(r.status, 200)
+        self.assertIn(b"banner.js", r.body)
+        self.assertIsNone(r.header("ETag"))
+        self.assertIsNone(r.header("Last-Modified"))
+        self.assertEqual(r.header("Cache-Control"), "max-age=600", "the origin's caching is kept")
+        vary = [t.strip().lower() for v in r.header_all("Vary") for t in v.split(",")]
+        self.assertIn("cookie", vary)
+        self.assertIn("accept-language", vary, "the origin's Vary is kept")
+        self.assertEqual(vary.count("cookie"), 1)
+        # already varying on everything: nothing added
+        star = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&h=Vary:*"))
+        self.assertEqual([v.strip() for v in star.header_all("Vary")], ["*"])
+        # what is not rewritten keeps the origin's validators, and the origin's 304 passes
+        text = curl(self.gw.url("/__origin/headers?h=Content-Type:text/plain&h=ETag:%22t1%22"))
+        self.assertEqual(text.header("ETag"), '"t1"')
+        self.assertNotIn("cookie", (text.header("Vary") or "").lower())
+        cond = curl(self.gw.url(page), headers=["If-None-Match: " + direct.header("ETag")])
+        self.assertEqual(cond.status, 304, "a browser holding the origin's ETag (cached before the gateway) revalidates")
+
     def test_non_html_head_and_errors_untouched(self):
         direct = curl(self.origin.url + "/__origin/big?bytes=70000")
         via = curl(self.gw.url("/__origin/big?bytes=70000"))
