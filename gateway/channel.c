@@ -234,7 +234,7 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
                   const char *host, size_t host_len)
 {
     const gw_risk_set_t *set = gw_snap_load(&risk_set);
-    if (kind == GW_URL_SUBRESOURCE || kind == GW_URL_HEADER) {
+    if (kind != GW_URL_LINK && kind != GW_URL_REFRESH) { /* something the browser fetches */
         gw_risk_verdict_t v;
         h2o_iovec_t h, path, page = gw_req_host(req);
         /* the page's own host is the site this gateway fronts: only third-party subresources are checked */
@@ -242,6 +242,8 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
             return GW_HTML_KEEP;
         if (set == NULL || split_url(url, url_len, &h, &path) != 0 || gw_risk_check(set, h.base, h.len, path.base, path.len, &v) != 1)
             return GW_HTML_KEEP;
+        if (kind == GW_URL_PROBE)
+            return v.action == GW_RISK_BLOCK ? GW_HTML_REMOVE : GW_HTML_KEEP;
         switch (v.action) {
         case GW_RISK_BLOCK:
             GW_COUNT(risk_subresources_removed);

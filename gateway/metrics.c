@@ -182,6 +182,11 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
          (unsigned long long)SUM(html_unreadable), (unsigned long long)SUM(html_oversized_removed),
          (unsigned long long)SUM(html_memo_hits), (unsigned long long)SUM(html_memo_stored),
          (unsigned long long)SUM(html_memo_entries), (unsigned long long)SUM(html_memo_bytes));
+    emit(&o, "# HELP cg_css_checked_total Style sheets (text/css) read whole and the URLs in them checked against the risk lists.\n"
+             "# TYPE cg_css_checked_total counter\ncg_css_checked_total %llu\n"
+             "# HELP cg_css_unchecked_total Style sheets passed through unchecked: over 1 MB, or in an encoding the gateway cannot read.\n"
+             "# TYPE cg_css_unchecked_total counter\ncg_css_unchecked_total %llu\n",
+         (unsigned long long)SUM(css_checked), (unsigned long long)SUM(css_unchecked));
     emit(&o, "# HELP cg_risk_subresources_total Subresources of risk-listed sites in pages, by action.\n"
              "# TYPE cg_risk_subresources_total counter\n"
              "cg_risk_subresources_total{action=\"removed\"} %llu\ncg_risk_subresources_total{action=\"warned\"} %llu\n"

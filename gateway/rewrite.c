@@ -38,6 +38,7 @@
 #define MAX_SCRIPT_URLS 64 /* per inline script or noscript: a tracker loader after that many other URLs goes unseen */
 #define MEMO_MAX_ENTRIES 256 /* remembered pages per worker thread, at most */
 #define MEMO_VOLATILE 3      /* a page different this many times in a row is recorded only now and then */
+#define CSS_HOLD_MAX (1024 * 1024) /* a style sheet is read whole up to this size (decoded); a larger one passes unchecked */
 
 typedef struct st_rewrite_t {
     h2o_ostream_t super;
@@ -80,6 +81,11 @@ typedef struct st_rewrite_t {
     int nesting;
     char *nest_buf;
     size_t nest_len, nest_cap;
+    /* a style sheet (css_response): held whole, decoded, in css (req->pool) until its end, unless it outgrows
+     * CSS_HOLD_MAX (css_over: then it passes on unchecked) */
+    char *css;
+    size_t css_len, css_cap;
+    int css_over;
 } rewrite_t;
 
 /* counts an event of this thread and logs its first one (the counter tells the rest) */
@@ -1416,16 +1422,19 @@ static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx, const char *re
     return h2o_iovec_init(w.buf, w.len);
 }
 
-/* Sec-Fetch-Dest values of requests whose answer a browser never renders as a page */
-static int is_subresource_dest(h2o_req_t *req)
+/* Sec-Fetch-Dest values of requests whose answer the gateway never reads: not a page, and not a style sheet when the
+ * risk lists are there to check its URLs (css_response) */
+static int is_unread_dest(h2o_req_t *req)
 {
-    static const char *const dests[] = {"script", "style", "image", "font", "audio", "video", "track", "manifest", "worker",
-                                        "sharedworker", "serviceworker", "audioworklet", "paintworklet", "xslt", "report"};
+    static const char *const dests[] = {"script", "image", "font", "audio", "video", "track", "manifest", "worker",
+                                        "sharedworker", "serviceworker", "audioworklet", "paintworklet", "xslt", "report",
+                                        "style" /* last: see below */};
     ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-fetch-dest"), -1);
     if (i == -1)
         return 0;
     h2o_iovec_t v = req->headers.entries[i].value;
-    for (size_t k = 0; k != sizeof(dests) / sizeof(dests[0]); ++k)
+    size_t n = sizeof(dests) / sizeof(dests[0]) - (url_hook != NULL);
+    for (size_t k = 0; k != n; ++k)
         if (h2o_lcstris(v.base, v.len, dests[k], strlen(dests[k])))
             return 1;
     return 0;
@@ -1434,14 +1443,15 @@ static int is_subresource_dest(h2o_req_t *req)
 /*
  * The rewriter reads identity and gzip bodies only: a request that may come back as a page asks the origin for
  * gzip (when the client takes it) or for no encoding, never for br, zstd or deflate, which the origin would
- * otherwise be free to pick and the page would then pass through unread. Requests a browser makes for scripts,
- * styles, images, fonts, … (Sec-Fetch-Dest) keep the client's Accept-Encoding.
+ * otherwise be free to pick and the page would then pass through unread; so does a request for a style sheet, whose
+ * URLs are checked too. Requests a browser makes for scripts, images, fonts, … (Sec-Fetch-Dest) keep the client's
+ * Accept-Encoding.
  */
 static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
 {
     (void)ctx;
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_ENCODING, -1);
-    if (!gw_rt.conf.html.rewrite || i == -1 || is_subresource_dest(req))
+    if (!gw_rt.conf.html.rewrite || i == -1 || is_unread_dest(req))
         return 0;
     int gzip = 0, count = 0, just_gzip = 0;
     for (; i != -1; i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_ENCODING, i), ++count) {
@@ -1499,6 +1509,199 @@ static void mark_personal(h2o_req_t *req)
     h2o_set_header_token(&req->pool, &req->res.headers, H2O_TOKEN_VARY, H2O_STRLIT("cookie"));
 }
 
+/* relative URLs resolve against the response's own path: its host and the directory of its path (0 if over 512) */
+static void set_base(rewrite_t *self)
+{
+    h2o_req_t *req = self->req;
+    self->scratch = thread_scratch;
+    self->url = thread_url;
+    self->page_host = gw_req_host(req);
+    self->page_dir = req->path_normalized.len;
+    while (self->page_dir != 0 && req->path_normalized.base[self->page_dir - 1] != '/')
+        --self->page_dir;
+    if (self->page_dir >= 512)
+        self->page_dir = 0;
+}
+
+/* --- style sheets ------------------------------------------------------------------------------------------------ */
+
+/*
+ * A style sheet the site serves (text/css) can load from a block-listed site as a page can: a background, a font, an
+ * @import. It is held whole (decoded from gzip, up to CSS_HOLD_MAX) and each URL it names (gw_css_next_url) goes
+ * through the risk hook, resolved against the sheet's own URL. A block-listed one becomes "about:invalid" cut or
+ * padded to its length ("about:invalid#xxxx"), which no browser fetches: the sheet keeps its size, and an identity
+ * body its Content-Length and validators (what it does depends on the lists only, not on the visitor). Escapes can
+ * spell a URL the raw text does not show (u\72l(…)): the sheet is read again with them resolved, and a block-listed
+ * URL found only then takes the whole sheet (a comment of its length). Tracker URLs are left alone: a sheet is one
+ * file for every visitor, cached alike.
+ */
+
+/* overwrites d[0..n) with an inert URL of that length; 0 when n is too short for one ("about:" is the shortest) */
+static int inert_url(char *d, size_t n)
+{
+    static const char inert[] = "about:invalid#";
+    if (n < 6)
+        return 0;
+    for (size_t i = 0; i != n; ++i)
+        d[i] = i < sizeof(inert) - 1 ? inert[i] : 'x';
+    return 1;
+}
+
+/* the risk hook's verdict on a URL of the sheet (escapes in it resolved unless plain); -1 for one too long to check */
+static int sheet_url(rewrite_t *self, const char *url, size_t len, int plain, gw_url_kind_t kind)
+{
+    if (len > URL_SCRATCH)
+        return h2o_lcstris(url, len < 5 ? len : 5, H2O_STRLIT("data:")) ? GW_HTML_KEEP : -1;
+    if (!plain) {
+        len = gw_css_unescape(url, len, self->scratch);
+        url = self->scratch;
+    }
+    size_t n = absolute_url(self, url, len, 0);
+    return n == 0 ? GW_HTML_KEEP : run_hook(self, NULL, kind, n);
+}
+
+static void check_sheet(rewrite_t *self)
+{
+    char *css = self->css;
+    size_t len = self->css_len, pos = 0, url_len;
+    const char *url;
+    int whole = 0;
+    struct {
+        const char *p;
+        size_t len;
+        int verdict;
+    } recent[8] = {{NULL}}; /* a sheet names its sprite or font many times: each occurrence replaced, checked once */
+    unsigned next = 0;
+    while (!whole && gw_css_next_url(css, len, &pos, &url, &url_len)) {
+        int v = -2;
+        for (unsigned k = 0; k != 8 && v == -2; ++k)
+            if (recent[k].p != NULL && recent[k].len == url_len && memcmp(recent[k].p, url, url_len) == 0)
+                v = recent[k].verdict;
+        if (v == -2) {
+            v = sheet_url(self, url, url_len, 0, GW_URL_SHEET);
+            recent[next & 7].p = url, recent[next & 7].len = url_len, recent[next++ & 7].verdict = v;
+        }
+        if (v == GW_HTML_REMOVE ? !inert_url(css + (url - css), url_len) : v < 0)
+            whole = 1;
+    }
+    if (!whole && memchr(css, '\\', len) != NULL) {
+        /* as the browser reads it: what the pass above replaced now reads about:invalid; a block-listed URL left
+         * was spelled with escapes */
+        char *plain = h2o_mem_alloc_pool(&self->req->pool, len);
+        size_t plain_len = gw_css_unescape(css, len, plain);
+        for (pos = 0; !whole && gw_css_next_url(plain, plain_len, &pos, &url, &url_len);)
+            whole = sheet_url(self, url, url_len, 1, GW_URL_PROBE) != GW_HTML_KEEP;
+    }
+    if (whole) {
+        static const char note[] = "/* consentgate: removed a style sheet loading from a site on a block list */";
+        memset(css, ' ', len);
+        if (len >= sizeof(note) - 1)
+            memcpy(css, note, sizeof(note) - 1);
+        else if (len >= 4)
+            memcpy(css, "/*", 2), memcpy(css + len - 2, "*/", 2);
+    }
+    GW_COUNT(css_checked);
+}
+
+static void css_do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    rewrite_t *self = (void *)_self;
+    if (self->gunzip != NULL) {
+        h2o_iovec_t *decoded;
+        size_t n;
+        self->gunzip->transform(self->gunzip, bufs, bufcnt, state, &decoded, &n);
+        bufs = decoded, bufcnt = n;
+    }
+    if (self->css_over) {
+        h2o_ostream_send_next(&self->super, req, bufs, bufcnt, state);
+        return;
+    }
+    size_t in = 0;
+    for (size_t i = 0; i != bufcnt; ++i)
+        in += bufs[i].len;
+    if (in > CSS_HOLD_MAX - self->css_len) {
+        /* too large to hold: what was held, then the rest as it comes, unchecked */
+        self->css_over = 1;
+        COUNT_WARN_FIRST(css_unchecked,
+                         "rewrite: the style sheet %.*s is over %u KB: passed through without its URLs checked (further cases "
+                         "are counted in cg_css_unchecked_total)",
+                         (int)req->path.len, req->path.base, CSS_HOLD_MAX / 1024);
+        h2o_iovec_t *out = h2o_mem_alloc_pool(&req->pool, sizeof(*out) * (bufcnt + 1));
+        size_t n = 0;
+        if (self->css_len != 0)
+            out[n++] = h2o_iovec_init(self->css, self->css_len);
+        for (size_t i = 0; i != bufcnt; ++i)
+            out[n++] = bufs[i];
+        h2o_ostream_send_next(&self->super, req, out, n, state);
+        return;
+    }
+    if (self->css_len + in > self->css_cap) {
+        size_t cap = self->css_cap != 0 ? self->css_cap : 16384;
+        while (cap < self->css_len + in)
+            cap *= 2;
+        cap = cap < CSS_HOLD_MAX ? cap : CSS_HOLD_MAX;
+        char *grown = h2o_mem_alloc_pool(&req->pool, cap);
+        if (self->css_len != 0)
+            memcpy(grown, self->css, self->css_len);
+        self->css = grown, self->css_cap = cap;
+    }
+    for (size_t i = 0; i != bufcnt; ++i) {
+        memcpy(self->css + self->css_len, bufs[i].base, bufs[i].len);
+        self->css_len += bufs[i].len;
+    }
+    if (h2o_send_state_is_in_progress(state)) {
+        h2o_iovec_t none = h2o_iovec_init(NULL, 0);
+        h2o_ostream_send_next(&self->super, req, &none, 0, state); /* schedules proceed: the next bytes */
+        return;
+    }
+    check_sheet(self);
+    h2o_iovec_t out = h2o_iovec_init(self->css, self->css_len);
+    h2o_ostream_send_next(&self->super, req, &out, out.len != 0 ? 1 : 0, state);
+}
+
+static int is_css(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    return i != -1 && req->res.headers.entries[i].value.len >= 8 &&
+           h2o_lcstris(req->res.headers.entries[i].value.base, 8, H2O_STRLIT("text/css"));
+}
+
+static void css_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
+{
+    ssize_t ce = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_ENCODING, -1);
+    req->compress_hint = H2O_COMPRESS_HINT_DISABLE; /* identity: the same bytes, or the same length */
+    if (ce != -1 &&
+        !h2o_lcstris(req->res.headers.entries[ce].value.base, req->res.headers.entries[ce].value.len, H2O_STRLIT("gzip"))) {
+        COUNT_WARN_FIRST(css_unchecked,
+                         "rewrite: the style sheet %.*s came with Content-Encoding %.*s, which the gateway cannot read: passed "
+                         "through without its URLs checked (further cases are counted in cg_css_unchecked_total)",
+                         (int)req->path.len, req->path.base, (int)req->res.headers.entries[ce].value.len,
+                         req->res.headers.entries[ce].value.base);
+        return;
+    }
+    if (ce == -1 && req->res.content_length != SIZE_MAX && req->res.content_length > CSS_HOLD_MAX) {
+        COUNT_WARN_FIRST(css_unchecked,
+                         "rewrite: the style sheet %.*s is over %u KB: passed through without its URLs checked (further cases "
+                         "are counted in cg_css_unchecked_total)",
+                         (int)req->path.len, req->path.base, CSS_HOLD_MAX / 1024);
+        return;
+    }
+    rewrite_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
+    memset((char *)self + sizeof(self->super), 0, sizeof(*self) - sizeof(self->super));
+    self->super.do_send = css_do_send;
+    self->req = req;
+    self->ctx = ctx;
+    set_base(self);
+    if (ce != -1) {
+        /* decoded here and encoded again by h2o's compress filter for a client that takes gzip: its length changes */
+        h2o_delete_header(&req->res.headers, ce);
+        req->res.content_length = SIZE_MAX;
+        req->compress_hint = H2O_COMPRESS_HINT_AUTO;
+        self->gzip = 1;
+        self->gunzip = h2o_compress_gunzip_open(&req->pool);
+    }
+}
+
 /* 1 for text/html, 2 for application/xhtml+xml (XML: what is added must be well-formed), else 0 */
 static int is_html(h2o_req_t *req)
 {
@@ -1519,6 +1722,9 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     if (!gw_rt.conf.html.rewrite || req->res.status != 200 || h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")) ||
         (html = is_html(req)) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE; /* pass-through stays byte-identical */
+        if (gw_rt.conf.html.rewrite && req->res.status == 200 && url_hook != NULL && is_css(req) &&
+            !h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")))
+            css_response(req, ctx, slot);
         return;
     }
     if (is_wide_charset(req)) {
@@ -1559,14 +1765,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     self->req = req;
     self->ctx = ctx;
     self->gzip = ce != -1;
-    self->scratch = thread_scratch;
-    self->url = thread_url;
-    self->page_host = gw_req_host(req);
-    self->page_dir = req->path_normalized.len;
-    while (self->page_dir != 0 && req->path_normalized.base[self->page_dir - 1] != '/')
-        --self->page_dir;
-    if (self->page_dir >= 512)
-        self->page_dir = 0;
+    set_base(self);
     gw_b64url_encode(rnd + 16, 12, self->release, sizeof(self->release));
     if (gw_rt.conf.html.inject_banner)
         self->inject = build_inject(req, ctx, self->release, html == 2);

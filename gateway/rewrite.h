@@ -17,7 +17,9 @@ typedef enum en_gw_url_kind_t {
     GW_URL_SUBRESOURCE, /* <script src>, <iframe src>, <img src>, <link href>, <form action> */
     GW_URL_LINK,        /* <a href>, <area href>: an outbound navigation */
     GW_URL_REFRESH,     /* <meta http-equiv="refresh" content="N; url=…">: a navigation the page makes by itself */
-    GW_URL_HEADER       /* a fetch a response's Link header asks for (preload, preconnect, …): tag is NULL */
+    GW_URL_HEADER,      /* a fetch a response's Link header asks for (preload, preconnect, …): tag is NULL */
+    GW_URL_SHEET,       /* a URL in a style sheet (text/css) the site serves: url(), @import: tag is NULL */
+    GW_URL_PROBE        /* one of those read again (through escapes): the verdict only, nothing counted; tag is NULL */
 } gw_url_kind_t;
 
 /*

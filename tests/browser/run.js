@@ -102,6 +102,7 @@ class Processes {
             cookies: { overrides: { sid: 'necessary', lang: 'functional' } },
             beacons: { endpoints: [{ path: '/collect', category: 'analytics' }] },
             channel: { csp: 'enforce' }, /* the banner and the tags it releases must work under the strict nonce CSP */
+            risk: { lists: [{ name: 'test-blocked', file: path.join(HERE, 'lists', 'blocked.txt'), format: 'domains', action: 'block' }] },
             trackers: { lists: [{ name: 'test-analytics', file: path.join(HERE, 'lists', 'analytics.txt'), format: 'abp', category: 'analytics' },
                                 { name: 'test-marketing', file: path.join(HERE, 'lists', 'marketing.txt'), format: 'abp', category: 'marketing' }] },
         };
@@ -393,6 +394,17 @@ test('a page the browser caches (max-age, ETag): after a choice the next visit s
     eq(P.reached('/assets/tracker.js').length, trackerBefore, 'the tracker script was fetched after the withdrawal');
     eq(P.reached('/__origin/html/cached').slice(-1)[0].headers.filter(([n]) => /^if-/i.test(n)), [],
        'the browser revalidated a rewritten page (the origin could answer 304 for another choice\'s page)');
+});
+
+test('a style sheet the site serves: what it loads from a block-listed site is never requested', async () => {
+    const p = await page();
+    const asked = [];
+    p.on('request', (r) => asked.push(r.url()));
+    await p.goto(P.url('/sheet.html'));
+    await p.waitForLoadState('load');
+    await until(() => P.reached('/assets/ok.gif?from=sheet').length, 'the sheet\'s own image reaches the origin');
+    assert(asked.some((u) => u.endsWith('/sheet.css')), `the sheet was not loaded: ${asked}`);
+    eq(asked.filter((u) => u.includes('blocked.cg-test.invalid')), [], 'requests to the block-listed site');
 });
 
 test('preference centre without JavaScript: the form saves, accepts and rejects', async () => {

@@ -2,6 +2,7 @@
 PUT, entries, check, audit across restarts), the signed link shim, subresource removal, CSP with
 the page's nonces, HSTS, reloads from file changes and SIGHUP."""
 
+import gzip
 import html as htmlmod
 import json
 import os
@@ -153,6 +154,61 @@ class ChannelTest(GatewayTestCase):
         self.assertIn('id="ls-clean"', html)
         self.assertIn('id="ss-clean"', html)
         self.assertIn('<p id="after">after</p>', html)
+
+    CSS_TYPE = "&h=" + urllib.parse.quote("Content-Type:text/css; charset=utf-8")
+    SHEET_BLOCKED = ("https://evil.example/theme.css", "https://img.evil.example/bg.png", "//evil.example/h.jpg",
+                     "https://fonts.evil.example/shop.woff2", "https://img.evil.example/sprite.png",
+                     "https://files.example/malware/x.png")
+
+    def test_block_listed_urls_in_a_style_sheet_the_site_serves(self):
+        # a site's own .css file: what it loads from a block-listed site becomes about:invalid of the same length
+        sheet = "/__origin/html?file=sheets/site.css" + self.CSS_TYPE
+        direct = curl(self.origin.url + sheet)
+        checked, removed = metric(self.gw, "cg_css_checked_total"), metric(self.gw, "cg_risk_subresources_total", '{action="removed"}')
+        r = curl(self.gw.url(sheet))
+        self.assertEqual(r.status, 200)
+        self.assertEqual(len(r.body), len(direct.body), "the sheet keeps its length")
+        self.assertEqual(r.header("Content-Length"), str(len(direct.body)))
+        css = r.text
+        self.assertNotRegex(css.replace("safe.evil.example", ""), r"evil\.example|files\.example/malware",
+                            "a block-listed URL in the sheet went out")
+        # each block-listed URL (url(), quoted or not, @import, image-set, @font-face, twice the same) became about:invalid
+        # padded to its length; everything else byte for byte, the allow-listed subdomain and the other sites' URLs too
+        expected = direct.text
+        for u in self.SHEET_BLOCKED:
+            expected = expected.replace(u, "about:invalid#" + "x" * (len(u) - 14))
+        self.assertEqual(css, expected)
+        self.assertEqual(metric(self.gw, "cg_css_checked_total"), checked + 1)
+        self.assertGreaterEqual(metric(self.gw, "cg_risk_subresources_total", '{action="removed"}'), removed + 6)
+
+    def test_style_sheet_gzip_escapes_size_and_other_types(self):
+        # gzip from the origin: read, checked, and compressed again for the client
+        r = curl(self.gw.url("/__origin/gzip-html?file=sheets/site.css" + self.CSS_TYPE), headers=["Accept-Encoding: gzip"])
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Content-Encoding"), "gzip")
+        css = gzip.decompress(r.body).decode()
+        self.assertEqual(css.count("about:invalid#"), 7)
+        self.assertNotIn("img.evil.example", css)
+        # a block-listed URL spelled with escapes cannot be replaced in place: the sheet goes, its length kept
+        direct = curl(self.origin.url + "/__origin/html?file=sheets/escaped.css" + self.CSS_TYPE)
+        r = curl(self.gw.url("/__origin/html?file=sheets/escaped.css" + self.CSS_TYPE))
+        self.assertEqual(len(r.body), len(direct.body))
+        self.assertTrue(r.text.startswith("/* consentgate: removed a style sheet loading from a site on a block list */"), r.text)
+        self.assertNotIn("evil", r.text.replace("a site on a block list", ""))
+        # over 1 MB: passed through unchecked, and counted
+        unchecked = metric(self.gw, "cg_css_unchecked_total")
+        big = "/__origin/html?file=sheets/site.css&repeat=1200" + self.CSS_TYPE
+        r = curl(self.gw.url(big))
+        self.assertEqual(r.body, curl(self.origin.url + big).body)
+        self.assertGreater(len(r.body), 1024 * 1024)
+        self.assertEqual(metric(self.gw, "cg_css_unchecked_total"), unchecked + 1)
+        # not a style sheet: untouched
+        text = "/__origin/html?file=sheets/site.css&h=" + urllib.parse.quote("Content-Type:text/plain")
+        self.assertEqual(curl(self.gw.url(text)).body, curl(self.origin.url + text).body)
+        # a browser's request for a sheet asks the origin for what the gateway reads (gzip), not br
+        curl(self.gw.url("/__origin/echo?sheet=1"), headers=["Sec-Fetch-Dest: style", "Accept-Encoding: gzip, deflate, br, zstd"])
+        sent = [r for r in self.origin.requests() if "sheet=1" in r["path"]][-1]
+        self.assertEqual([v for n, v in sent["headers"] if n.lower() == "accept-encoding"], ["gzip"])
 
     def test_block_listed_urls_in_css(self):
         html = curl(self.gw.url("/__origin/html?file=pages/css.html")).text
