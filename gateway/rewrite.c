@@ -1536,15 +1536,12 @@ static void set_base(rewrite_t *self)
  * file for every visitor, cached alike.
  */
 
-/* overwrites d[0..n) with an inert URL of that length; 0 when n is too short for one ("about:" is the shortest) */
-static int inert_url(char *d, size_t n)
+/* overwrites d[0..n) with an inert URL of that length, n >= 6 ("about:" is the shortest) */
+static void inert_url(char *d, size_t n)
 {
-    static const char inert[] = "about:invalid#";
-    if (n < 6)
-        return 0;
+    static const char about[] = "about:invalid#";
     for (size_t i = 0; i != n; ++i)
-        d[i] = i < sizeof(inert) - 1 ? inert[i] : 'x';
-    return 1;
+        d[i] = i < sizeof(about) - 1 ? about[i] : 'x';
 }
 
 /* the risk hook's verdict on a URL of the sheet (escapes in it resolved unless plain); -1 for one too long to check */
@@ -1572,6 +1569,10 @@ static void check_sheet(rewrite_t *self)
         int verdict;
     } recent[8] = {{NULL}}; /* a sheet names its sprite or font many times: each occurrence replaced, checked once */
     unsigned next = 0;
+    struct {
+        size_t off, len;
+    } *inert = NULL; /* replaced once the scan is done: the URLs in recent[] must still read as they came */
+    size_t num_inert = 0, inert_cap = 0;
     while (!whole && gw_css_next_url(css, len, &pos, &url, &url_len)) {
         int v = -2;
         for (unsigned k = 0; k != 8 && v == -2; ++k)
@@ -1581,9 +1582,20 @@ static void check_sheet(rewrite_t *self)
             v = sheet_url(self, url, url_len, 0, GW_URL_SHEET);
             recent[next & 7].p = url, recent[next & 7].len = url_len, recent[next++ & 7].verdict = v;
         }
-        if (v == GW_HTML_REMOVE ? !inert_url(css + (url - css), url_len) : v < 0)
+        if (v == GW_HTML_REMOVE && url_len >= 6) { /* "about:" at least */
+            if (num_inert == inert_cap) {
+                void *grown = h2o_mem_alloc_pool(&self->req->pool, sizeof(*inert) * (inert_cap = inert_cap * 2 + 16));
+                if (num_inert != 0)
+                    memcpy(grown, inert, sizeof(*inert) * num_inert);
+                inert = grown;
+            }
+            inert[num_inert].off = (size_t)(url - css), inert[num_inert++].len = url_len;
+        } else if (v != GW_HTML_KEEP) { /* too short to replace in place, or too long to check */
             whole = 1;
+        }
     }
+    for (size_t i = 0; i != num_inert && !whole; ++i)
+        inert_url(css + inert[i].off, inert[i].len);
     if (!whole && memchr(css, '\\', len) != NULL) {
         /* as the browser reads it: what the pass above replaced now reads about:invalid; a block-listed URL left
          * was spelled with escapes */
