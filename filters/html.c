@@ -68,7 +68,9 @@ struct st_gw_html_t {
     size_t tlen;     /* bytes in tb: a tag continuing from earlier chunks, or the held tag */
     char *tb;        /* tbuf, or once a start tag outgrew it, a bigger buffer from cb.alloc (grow_tag) */
     size_t tcap;     /* tb's size: the longest tag read whole */
-    size_t hold_len; /* bytes in hold */
+    size_t hold_len; /* bytes in hb */
+    char *hb;        /* the held content: hold, or once it outgrew that, a bigger buffer from cb.alloc (grow_hold) */
+    size_t hb_cap;   /* hb's size */
     size_t out_len;
     char pend[16];
     char out[OUT_SIZE];
@@ -829,7 +831,7 @@ release(gw_html_t *h, int complete)
     tag_init(&tag, h, h->raw_id, h->tb, h->tlen, h->held_offset);
     h->holding = 0;
     if (h->cb.on_held != NULL)
-        act = h->cb.on_held(h->ctx, &tag, h->hold, h->hold_len, complete) & 3;
+        act = h->cb.on_held(h->ctx, &tag, h->hb, h->hold_len, complete) & 3;
     if (act == GW_HTML_REMOVE) {
         h->skip_depth = 1;
         h->skip_hash = h->raw_hash;
@@ -837,20 +839,40 @@ release(gw_html_t *h, int complete)
         h->tlen = 0;
     } else {
         emit_start_tag(h, &tag, 1, NULL);
-        emit(h, h->hold, h->hold_len);
+        emit(h, h->hb, h->hold_len);
     }
     h->hold_len = 0;
 }
 
-/* Copies up to the hold room; releases the element when the content outgrows it.
+/* Held content outgrew hb: room from cb.alloc, GW_HTML_MAX_HUGE_HOLD / 4 bytes the first time, then GW_HTML_MAX_HUGE_HOLD
+ * (kept for the elements after it), when that is more than hb has */
+static void
+grow_hold(gw_html_t *h)
+{
+    size_t cap = h->hb_cap < GW_HTML_MAX_HUGE_HOLD / 4 ? GW_HTML_MAX_HUGE_HOLD / 4 : GW_HTML_MAX_HUGE_HOLD;
+    char *p;
+    if (cap <= h->hb_cap || h->cb.alloc == NULL || (p = h->cb.alloc(h->ctx, cap)) == NULL)
+        return;
+    memcpy(p, h->hb, h->hold_len);
+    h->hb = p;
+    h->hb_cap = cap;
+}
+
+/* Copies up to the hold room (grown when it can be); releases the element when the content outgrows it.
  * Returns the bytes taken. */
 static size_t
 hold_add(gw_html_t *h, const char *p, size_t n)
 {
-    size_t k = h->hold_cap - h->hold_len;
+    while (n > h->hb_cap - h->hold_len) {
+        size_t before = h->hb_cap;
+        grow_hold(h);
+        if (h->hb_cap == before)
+            break;
+    }
+    size_t k = h->hb_cap - h->hold_len;
     if (k > n)
         k = n;
-    memcpy(h->hold + h->hold_len, p, k);
+    memcpy(h->hb + h->hold_len, p, k);
     h->hold_len += k;
     if (k < n)
         release(h, 0);
@@ -1673,6 +1695,8 @@ gw_html_init(void *mem, size_t hold_cap, const gw_html_cb_t *cb, void *ctx)
     h->cb = *cb;
     h->ctx = ctx;
     h->hold_cap = hold_cap;
+    h->hb = h->hold;
+    h->hb_cap = hold_cap;
     h->tb = h->tbuf;
     h->tcap = GW_HTML_MAX_TAG;
     h->mode = M_TEXT;

@@ -45,6 +45,9 @@
 /* ... and the longest start tag given to callbacks with cb.alloc (a tag past GW_HTML_MAX_BIG_TAG
  * gets GW_HTML_MAX_HUGE_TAG / 4 bytes, and past that GW_HTML_MAX_HUGE_TAG) */
 #define GW_HTML_MAX_HUGE_TAG (1024 * 1024)
+/* with cb.alloc: the most content of a held element given to on_held (content past the hold_cap given at creation gets
+ * GW_HTML_MAX_HUGE_HOLD / 4 bytes, and past that GW_HTML_MAX_HUGE_HOLD) */
+#define GW_HTML_MAX_HUGE_HOLD (1024 * 1024)
 /* Attribute edits per tag (set, remove, rename); one more is reserved for the nonce. */
 #define GW_HTML_MAX_EDITS 8
 
@@ -144,7 +147,8 @@ typedef struct st_gw_html_cb_t {
      *                  up to the end tag that balances it (same-name tags are counted, so do
      *                  not remove elements whose end tag may be omitted, like <p> or <li>);
      *   GW_HTML_HOLD   (script, style and the other raw-text elements; else read as KEEP)
-     *                  keep tag and content back, up to the hold_cap given at creation,
+     *                  keep tag and content back, up to the hold_cap given at creation
+     *                  (with alloc, up to GW_HTML_MAX_HUGE_HOLD when that is more),
      *                  then call on_held; edits made here are discarded.
      * GW_HTML_TEXT may be or-ed in (raw-text elements) to have on_text see the content.
      */
@@ -152,8 +156,8 @@ typedef struct st_gw_html_cb_t {
     /*
      * Optional (without it, held elements are kept). Called once per held element, when its
      * end tag arrives or at end of input (complete = 1, content is the whole content), or
-     * when its content outgrows hold_cap (complete = 0, content is its first hold_cap bytes;
-     * the rest streams after). The tag can be edited as in on_tag; returns GW_HTML_KEEP
+     * when its content outgrows the hold (complete = 0, content is its first hold_cap bytes,
+     * or with alloc its first GW_HTML_MAX_HUGE_HOLD; the rest streams after). The tag can be edited as in on_tag; returns GW_HTML_KEEP
      * (tag with edits, then the content) or GW_HTML_REMOVE (tag, content and end tag dropped).
      */
     int (*on_held)(void *ctx, gw_html_tag_t *tag, const char *content, size_t len, int complete);
@@ -183,8 +187,10 @@ typedef struct st_gw_html_cb_t {
      * (outside removed elements); for a start tag that outgrows that buffer, GW_HTML_MAX_HUGE_TAG
      * / 4 bytes, and then GW_HTML_MAX_HUGE_TAG. Each size is asked for at most once
      * per rewriter, which keeps the largest for the tags after it, so tags up to
-     * GW_HTML_MAX_HUGE_TAG bytes are read whole. It never frees the memory (a request pool
-     * does). Without it, or when it returns NULL, such tags overflow.
+     * GW_HTML_MAX_HUGE_TAG bytes are read whole. Likewise for held content past hold_cap:
+     * GW_HTML_MAX_HUGE_HOLD / 4 bytes, then GW_HTML_MAX_HUGE_HOLD (each at most once). It
+     * never frees the memory (a request pool does). Without it, or when it returns NULL,
+     * such tags overflow and such content is released early (complete = 0).
      */
     void *(*alloc)(void *ctx, size_t n);
 } gw_html_cb_t;

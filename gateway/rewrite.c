@@ -32,7 +32,8 @@
 #include "token.h"
 #include "trackers.h"
 
-#define HOLD_CAP (64 * 1024)  /* inline script content searched for tracker loaders */
+#define HOLD_CAP (64 * 1024) /* inline script and style content read (searched for tracker loaders, URLs); a longer one
+                                gets GW_HTML_MAX_HUGE_HOLD / 4, then GW_HTML_MAX_HUGE_HOLD bytes from on_alloc */
 #define URL_SCRATCH 16384
 #define URL_BUF (URL_SCRATCH + 512)
 #define MAX_SCRIPT_URLS 64 /* per inline script or noscript: a tracker loader after that many other URLs goes unseen */

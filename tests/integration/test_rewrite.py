@@ -169,6 +169,16 @@ class RewriteTest(GatewayTestCase):
         self.assertIn('type="text/plain"', tag)
         self.assertIn('data-cg-category="', tag)
 
+    def test_loader_after_a_long_inline_script_or_style_made_inert(self):
+        # 200 KB of comment before the tracker loader (script) and the tracker URL (style): read whole, not only the
+        # first 64 KB the rewriter holds for every page
+        html = curl(self.gw.url("/__origin/html?file=pages/long-inline.html&pad=200000")).text
+        for ident in ("long-loader", "long-style"):
+            tag = re.search(r'<(?:script|style) id="%s"[^>]*>' % ident, html).group(0)
+            self.assertIn('type="text/plain"', tag, ident)
+            self.assertIn('data-cg-category="', tag, ident)
+        self.assertIn('<p id="after">after</p>', html)
+
     def test_script_in_svg_title_after_unquoted_slash_made_inert(self):
         # "<svg a=/>" is not self-closing: browsers run the script in its <title>, so the rewriter must see it too
         html = curl(self.gw.url("/__origin/html?file=pages/svg-title.html")).text

@@ -953,6 +953,61 @@ big_run(rec_t *run, const char *nonce, const char *in, size_t len, size_t at, si
     return run->sink.out;
 }
 
+static int
+hold_scripts(rec_t *r, gw_html_tag_t *tag)
+{
+    return tag->id == GW_HTML_TAG_SCRIPT ? GW_HTML_HOLD : GW_HTML_KEEP;
+}
+
+static int
+held_tail(rec_t *r, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+{
+    int loader = len >= 6 && memcmp(content + len - 6, "gtag()", 6) == 0;
+    logf_(r, "held %zu %d %d;", len, complete, loader);
+    if (loader)
+        gw_html_attr_set(tag, "type", 4, "text/plain", 10);
+    return GW_HTML_KEEP;
+}
+
+static void
+test_big_hold_with_alloc(void **state)
+{
+    /* a held script whose loader comes after hold_cap (0 here) bytes: with cb.alloc the hold grows (GW_HTML_MAX_HUGE_HOLD
+     * / 4, then GW_HTML_MAX_HUGE_HOLD), so on_held sees the whole content and the loader at its end; past
+     * GW_HTML_MAX_HUGE_HOLD the element is released with its first GW_HTML_MAX_HUGE_HOLD bytes (complete 0) and the
+     * rest streams after. Whole, in odd steps, and byte by byte (the smallest) */
+    size_t sizes[] = {100000, GW_HTML_MAX_HUGE_HOLD / 4 + 1000, GW_HTML_MAX_HUGE_HOLD + 1000};
+    size_t want_allocs[] = {1, 2, 2};
+    for (size_t si = 0; si != sizeof(sizes) / sizeof(sizes[0]); ++si) {
+        size_t size = sizes[si], len = 8 + size + 10;
+        char *in = malloc(len + 1), *exp = malloc(len + 32);
+        memcpy(in, "<script>", 8);
+        memset(in + 8, 'x', size - 6);
+        memcpy(in + 8 + size - 6, "gtag()</script>z", 17);
+        int whole = size <= GW_HTML_MAX_HUGE_HOLD;
+        size_t exp_len = (size_t)sprintf(exp, "%s", whole ? "<script type=\"text/plain\">" : "<script>");
+        memcpy(exp + exp_len, in + 8, len - 8 + 1);
+        exp_len += len - 8;
+        char want[64];
+        snprintf(want, sizeof(want), "held %zu %d %d;", whole ? size : (size_t)GW_HTML_MAX_HUGE_HOLD, whole, whole);
+        size_t steps[] = {len, 4093, 65537, 1};
+        for (size_t k = 0; k != sizeof(steps) / sizeof(steps[0]) - (si != 0); ++k) {
+            rec_t run = {.tag = hold_scripts, .held = held_tail};
+            size_t out_len, allocs;
+            char *out = big_run(&run, NULL, in, len, 0, steps[k], &out_len, &allocs);
+            char what[64];
+            snprintf(what, sizeof(what), "held %zu bytes, steps of %zu", size, steps[k]);
+            check_same(what, "a script held past hold_cap", exp, exp_len, out != NULL ? out : "", out_len);
+            assert_string_equal(run.log, want);
+            assert_int_equal(allocs, want_allocs[si]);
+            rec_free(&run);
+            free_big_allocs();
+        }
+        free(in);
+        free(exp);
+    }
+}
+
 /* x<a data-pad="p…" href="HREF">l</a><script data-pad="q…" src=s.js SCRIPT_TAIL></script>z, each padded by pad bytes */
 static char *
 padded_page(size_t pad, const char *href, const char *script_tail)
@@ -1312,6 +1367,7 @@ main(void)
         cmocka_unit_test(test_text_stream),
         cmocka_unit_test(test_overflow),
         cmocka_unit_test(test_big_tags_with_alloc),
+        cmocka_unit_test(test_big_hold_with_alloc),
         cmocka_unit_test(test_remove_image),
         cmocka_unit_test(test_unquoted_slash_is_not_self_closing),
         cmocka_unit_test(test_inject),
