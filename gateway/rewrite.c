@@ -1531,10 +1531,12 @@ static void set_base(rewrite_t *self)
  * @import. It is held whole (decoded from gzip, up to CSS_HOLD_MAX) and each URL it names (gw_css_next_url) goes
  * through the risk hook, resolved against the sheet's own URL. A block-listed one becomes "about:invalid" cut or
  * padded to its length ("about:invalid#xxxx"), which no browser fetches: the sheet keeps its size, and an identity
- * body its Content-Length and validators (what it does depends on the lists only, not on the visitor). Escapes can
+ * body its Content-Length (and, without trackers, its validators: it then depends on the lists only). Escapes can
  * spell a URL the raw text does not show (u\72l(…)): the sheet is read again with them resolved, and a block-listed
- * URL found only then takes the whole sheet (a comment of its length). Tracker URLs are left alone: a sheet is one
- * file for every visitor, cached alike.
+ * URL found only then takes the whole sheet (a comment of its length). A tracker URL the visitor has not granted is
+ * made inert the same way, and a sheet naming any tracker becomes the visitor's as a rewritten page is (mark_personal:
+ * Vary: cookie, without the origin's validators) and is not stored (Cache-Control: no-store), so a browser fetches it
+ * again after a choice.
  */
 
 /* overwrites d[0..n) with an inert URL of that length, n >= 6 ("about:" is the shortest) */
@@ -1546,7 +1548,12 @@ static void inert_url(char *d, size_t n)
 }
 
 /* the risk hook's verdict on a URL of the sheet (escapes in it resolved unless plain); -1 for one too long to check */
-static int sheet_url(rewrite_t *self, const char *url, size_t len, int plain, gw_url_kind_t kind)
+#define SHEET_REFUSED 3 /* sheet_url: a tracker the visitor has not granted */
+
+/* what a URL of the sheet is (escapes in it resolved unless plain): GW_HTML_KEEP, GW_HTML_REMOVE (the risk hook's
+ * verdict), SHEET_REFUSED, or -1 for one too long to check; *tracked set for a tracker of any category (the sheet then
+ * depends on the visitor's choice). GW_URL_PROBE: nothing counted or reported. */
+static int sheet_url(rewrite_t *self, const char *url, size_t len, int plain, gw_url_kind_t kind, int *tracked)
 {
     if (len > URL_SCRATCH)
         return h2o_lcstris(url, len < 5 ? len : 5, H2O_STRLIT("data:")) ? GW_HTML_KEEP : -1;
@@ -1555,7 +1562,20 @@ static int sheet_url(rewrite_t *self, const char *url, size_t len, int plain, gw
         url = self->scratch;
     }
     size_t n = absolute_url(self, url, len, 0);
-    return n == 0 ? GW_HTML_KEEP : run_hook(self, NULL, kind, n);
+    int v = n == 0 ? GW_HTML_KEEP : run_hook(self, NULL, kind, n);
+    if (n == 0 || v != GW_HTML_KEEP)
+        return v;
+    h2o_iovec_t ph = self->page_host;
+    int cat = gw_trackers_pick(gw_trackers_classify(self->url, n, self->url + self->host_off, self->host_len, ph.base, ph.len,
+                                                    GW_ABP_IMAGE),
+                               self->ctx->granted);
+    if (cat < 0)
+        return GW_HTML_KEEP;
+    *tracked = 1;
+    int refused = (self->ctx->granted & (1u << cat)) == 0;
+    if (kind != GW_URL_PROBE)
+        seen(self, self->url + self->host_off, self->host_len, cat, refused);
+    return refused ? SHEET_REFUSED : GW_HTML_KEEP;
 }
 
 static void check_sheet(rewrite_t *self)
@@ -1563,7 +1583,7 @@ static void check_sheet(rewrite_t *self)
     char *css = self->css;
     size_t len = self->css_len, pos = 0, url_len;
     const char *url;
-    int whole = 0;
+    int whole = 0, personal = 0;
     struct {
         const char *p;
         size_t len;
@@ -1580,10 +1600,10 @@ static void check_sheet(rewrite_t *self)
             if (recent[k].p != NULL && recent[k].len == url_len && memcmp(recent[k].p, url, url_len) == 0)
                 v = recent[k].verdict;
         if (v == -2) {
-            v = sheet_url(self, url, url_len, 0, GW_URL_SHEET);
+            v = sheet_url(self, url, url_len, 0, GW_URL_SHEET, &personal);
             recent[next & 7].p = url, recent[next & 7].len = url_len, recent[next++ & 7].verdict = v;
         }
-        if (v == GW_HTML_REMOVE && url_len >= 6) { /* "about:" at least */
+        if ((v == GW_HTML_REMOVE || v == SHEET_REFUSED) && url_len >= 6) { /* "about:" at least */
             if (num_inert == inert_cap) {
                 void *grown = h2o_mem_alloc_pool(&self->req->pool, sizeof(*inert) * (inert_cap = inert_cap * 2 + 16));
                 if (num_inert != 0)
@@ -1598,15 +1618,23 @@ static void check_sheet(rewrite_t *self)
     for (size_t i = 0; i != num_inert && !whole; ++i)
         inert_url(css + inert[i].off, inert[i].len);
     if (!whole && memchr(css, '\\', len) != NULL) {
-        /* as the browser reads it: what the pass above replaced now reads about:invalid; a block-listed URL left
-         * was spelled with escapes */
+        /* as the browser reads it: what the pass above replaced now reads about:invalid; a block-listed or refused
+         * URL left was spelled with escapes */
         char *plain = h2o_mem_alloc_pool(&self->req->pool, len);
         size_t plain_len = gw_css_unescape(css, len, plain);
         for (pos = 0; !whole && gw_css_next_url(plain, plain_len, &pos, &url, &url_len);)
-            whole = sheet_url(self, url, url_len, 1, GW_URL_PROBE) != GW_HTML_KEEP;
+            whole = sheet_url(self, url, url_len, 1, GW_URL_PROBE, &personal) != GW_HTML_KEEP;
+    }
+    /* with a tracker in it, the sheet is the visitor's (what it loads follows their choice): as a rewritten page is,
+     * and not stored at all: a browser's in-memory cache hands a sheet to the next page of the tab without looking at
+     * Vary: cookie (Chromium's does), which would keep a tracker released before a withdrawal. Its headers have not
+     * gone out yet: nothing is handed on before the end (send_next with no buffers does not) */
+    if (personal) {
+        mark_personal(self->req);
+        h2o_set_header(&self->req->pool, &self->req->res.headers, H2O_TOKEN_CACHE_CONTROL, H2O_STRLIT("no-store"), 1);
     }
     if (whole) {
-        static const char note[] = "/* consentgate: removed a style sheet loading from a site on a block list */";
+        static const char note[] = "/* consentgate: removed a style sheet loading from a blocked site or a refused tracker */";
         memset(css, ' ', len);
         if (len >= sizeof(note) - 1)
             memcpy(css, note, sizeof(note) - 1);

@@ -396,7 +396,7 @@ test('a page the browser caches (max-age, ETag): after a choice the next visit s
        'the browser revalidated a rewritten page (the origin could answer 304 for another choice\'s page)');
 });
 
-test('a style sheet the site serves: what it loads from a block-listed site is never requested', async () => {
+test('a style sheet the site serves: never a block-listed site, its tracker pixel only after consent', async () => {
     const p = await page();
     const asked = [];
     p.on('request', (r) => asked.push(r.url()));
@@ -405,6 +405,25 @@ test('a style sheet the site serves: what it loads from a block-listed site is n
     await until(() => P.reached('/assets/ok.gif?from=sheet').length, 'the sheet\'s own image reaches the origin');
     assert(asked.some((u) => u.endsWith('/sheet.css')), `the sheet was not loaded: ${asked}`);
     eq(asked.filter((u) => u.includes('blocked.cg-test.invalid')), [], 'requests to the block-listed site');
+    eq(asked.filter((u) => u.includes('t=sheet-tracker')), [], 'the sheet\'s tracker pixel before consent');
+    await dialog(p).waitFor({ state: 'visible' });
+    await button(p, 'banner.accept_all').click();
+    /* the next visit: the sheet (cached by the browser, max-age) is fetched again for the new choice */
+    await p.goto(P.url('/sheet.html'));
+    await p.waitForLoadState('load');
+    await until(() => asked.some((u) => u.includes('t=sheet-tracker')), 'the sheet\'s tracker pixel after "accept all"');
+    eq(asked.filter((u) => u.includes('blocked.cg-test.invalid')), [], 'requests to the block-listed site after consent');
+    /* after a withdrawal, the next page of the same tab does not get the sheet that released the pixel */
+    await p.goto(P.url('/__consent/'));
+    await p.getByRole('button', { name: EN['pc.withdraw'], exact: true }).click();
+    await p.waitForURL(/withdrawn=1$/);
+    const pixels = asked.filter((u) => u.includes('t=sheet-tracker')).length;
+    await p.goto(P.url('/sheet.html'));
+    await p.waitForLoadState('load');
+    await until(() => P.reached('/assets/ok.gif?from=sheet').length >= 2 || asked.filter((u) => u.includes('ok.gif')).length >= 3,
+                'the sheet applied again');
+    await sleep(300);
+    eq(asked.filter((u) => u.includes('t=sheet-tracker')).length, pixels, 'the sheet\'s tracker pixel after the withdrawal');
 });
 
 test('preference centre without JavaScript: the form saves, accepts and rejects', async () => {

@@ -179,6 +179,41 @@ class RewriteTest(GatewayTestCase):
             self.assertIn('data-cg-category="', tag, ident)
         self.assertIn('<p id="after">after</p>', html)
 
+    def test_trackers_in_a_style_sheet_the_site_serves(self):
+        # the site's own .css naming trackers: their URLs inert until granted (about:invalid, same length), and the
+        # sheet the visitor's as a rewritten page is (Vary: cookie, no origin validators); a sheet without trackers
+        # keeps its validators and is not made to vary
+        css_type = "&h=" + urllib.parse.quote("Content-Type:text/css")
+        sheet = "/__origin/html?file=sheets/trackers.css&validators=1&h=Cache-Control:max-age%3D60" + css_type
+        direct = curl(self.origin.url + sheet)
+        fb, gtm = "https://www.facebook.com/tr?id=9&ev=PageView", "https://www.googletagmanager.com/a.gif"
+
+        def inert(u):
+            return "about:invalid#" + "x" * (len(u) - 14)
+        r = curl(self.gw.url(sheet))
+        self.assertEqual(r.text, direct.text.replace(fb, inert(fb)).replace(gtm, inert(gtm)))
+        self.assertIsNone(r.header("ETag"))
+        self.assertIn("cookie", (r.header("Vary") or "").lower())
+        self.assertEqual(r.header_all("Cache-Control"), ["no-store"], "not kept for another choice")
+        marketing_only = self.consent({"categories": {"marketing": True}})
+        r = curl(self.gw.url(sheet), cookie=marketing_only)
+        self.assertEqual(r.text, direct.text.replace(fb, inert(fb)).replace(gtm, inert(gtm)),
+                         "both are analytics (EasyPrivacy): marketing alone releases neither")
+        analytics_only = self.consent({"categories": {"analytics": True}})
+        r = curl(self.gw.url(sheet), cookie=analytics_only)
+        self.assertEqual(r.body, direct.body, "analytics granted: both stay")
+        everything = self.consent({"all": True})
+        r = curl(self.gw.url(sheet), cookie=everything)
+        self.assertEqual(r.body, direct.body)
+        self.assertIsNone(r.header("ETag"), "the sheet still depends on the choice")
+        self.assertIn("cookie", (r.header("Vary") or "").lower())
+        plain = "/__origin/html?file=sheets/escaped.css&validators=1&h=Cache-Control:max-age%3D60" + css_type
+        r = curl(self.gw.url(plain))
+        self.assertEqual(r.header("Cache-Control"), "max-age=60")
+        self.assertEqual(r.body, curl(self.origin.url + plain).body)
+        self.assertIsNotNone(r.header("ETag"))
+        self.assertNotIn("cookie", (r.header("Vary") or "").lower())
+
     def test_script_in_svg_title_after_unquoted_slash_made_inert(self):
         # "<svg a=/>" is not self-closing: browsers run the script in its <title>, so the rewriter must see it too
         html = curl(self.gw.url("/__origin/html?file=pages/svg-title.html")).text
