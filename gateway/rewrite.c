@@ -1644,6 +1644,14 @@ static void check_sheet(rewrite_t *self)
     GW_COUNT(css_checked);
 }
 
+static void too_big_to_check(h2o_req_t *req)
+{
+    COUNT_WARN_FIRST(css_unchecked,
+                     "rewrite: the style sheet %.*s is over %u KB: passed through without its URLs checked (further cases are "
+                     "counted in cg_css_unchecked_total)",
+                     (int)req->path.len, req->path.base, CSS_HOLD_MAX / 1024);
+}
+
 static void css_do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
 {
     rewrite_t *self = (void *)_self;
@@ -1663,10 +1671,7 @@ static void css_do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs,
     if (in > CSS_HOLD_MAX - self->css_len) {
         /* too large to hold: what was held, then the rest as it comes, unchecked */
         self->css_over = 1;
-        COUNT_WARN_FIRST(css_unchecked,
-                         "rewrite: the style sheet %.*s is over %u KB: passed through without its URLs checked (further cases "
-                         "are counted in cg_css_unchecked_total)",
-                         (int)req->path.len, req->path.base, CSS_HOLD_MAX / 1024);
+        too_big_to_check(req);
         h2o_iovec_t *out = h2o_mem_alloc_pool(&req->pool, sizeof(*out) * (bufcnt + 1));
         size_t n = 0;
         if (self->css_len != 0)
@@ -1721,10 +1726,7 @@ static void css_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         return;
     }
     if (ce == -1 && req->res.content_length != SIZE_MAX && req->res.content_length > CSS_HOLD_MAX) {
-        COUNT_WARN_FIRST(css_unchecked,
-                         "rewrite: the style sheet %.*s is over %u KB: passed through without its URLs checked (further cases "
-                         "are counted in cg_css_unchecked_total)",
-                         (int)req->path.len, req->path.base, CSS_HOLD_MAX / 1024);
+        too_big_to_check(req);
         return;
     }
     rewrite_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
