@@ -17,6 +17,7 @@
  * same, answered from the remembered output, handed on as slices of it. A page being recorded is
  * written into the thread's memo as it streams. Neither takes request memory in proportion to the page.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "abp.h"
 #include "config.h"
@@ -40,6 +41,7 @@
 #define MEMO_MAX_ENTRIES 256 /* remembered pages per worker thread, at most */
 #define MEMO_VOLATILE 3      /* a page different this many times in a row is recorded only now and then */
 #define CSS_HOLD_MAX (1024 * 1024) /* a style sheet is read whole up to this size (decoded); a larger one passes unchecked */
+#define CSS_THREAD_BUDGET (32 * 1024 * 1024) /* the sheets one worker thread holds at once, all responses together */
 
 typedef struct st_rewrite_t {
     h2o_ostream_t super;
@@ -87,6 +89,7 @@ typedef struct st_rewrite_t {
     char *css;
     size_t css_len, css_cap;
     int css_over;
+    size_t *css_charged; /* the bytes of css buffers this response took from the thread's budget (css_held) */
 } rewrite_t;
 
 /* counts an event of this thread and logs its first one (the counter tells the rest) */
@@ -1644,6 +1647,16 @@ static void check_sheet(rewrite_t *self)
     GW_COUNT(css_checked);
 }
 
+/* The sheets this worker thread holds, all responses together: a client that asks for a large sheet many times over
+ * slow connections cannot make the gateway hold a megabyte for each. Past the budget a sheet passes unchecked. */
+static __thread size_t css_held;
+static size_t css_budget = CSS_THREAD_BUDGET; /* CG_CSS_BUDGET_KB in the environment lowers it (tests) */
+
+static void on_css_dispose(void *p)
+{
+    css_held -= *(size_t *)p;
+}
+
 static void too_big_to_check(h2o_req_t *req)
 {
     COUNT_WARN_FIRST(css_unchecked,
@@ -1668,10 +1681,26 @@ static void css_do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs,
     size_t in = 0;
     for (size_t i = 0; i != bufcnt; ++i)
         in += bufs[i].len;
-    if (in > CSS_HOLD_MAX - self->css_len) {
-        /* too large to hold: what was held, then the rest as it comes, unchecked */
+    size_t cap = self->css_cap;
+    int too_large = in > CSS_HOLD_MAX - self->css_len, over_budget = 0;
+    if (!too_large && self->css_len + in > cap) {
+        cap = cap != 0 ? cap : 16384;
+        while (cap < self->css_len + in)
+            cap *= 2;
+        cap = cap < CSS_HOLD_MAX ? cap : CSS_HOLD_MAX;
+        if (cap > css_budget - css_held) {
+            COUNT_WARN_FIRST(css_unchecked,
+                             "rewrite: the style sheets this worker holds reached %zu KB: %.*s passed through without its "
+                             "URLs checked (further cases are counted in cg_css_unchecked_total)",
+                             css_budget / 1024, (int)req->path.len, req->path.base);
+            over_budget = 1;
+        }
+    }
+    if (too_large || over_budget) {
+        /* not to be held: what was held, then the rest as it comes, unchecked */
+        if (too_large)
+            too_big_to_check(req);
         self->css_over = 1;
-        too_big_to_check(req);
         h2o_iovec_t *out = h2o_mem_alloc_pool(&req->pool, sizeof(*out) * (bufcnt + 1));
         size_t n = 0;
         if (self->css_len != 0)
@@ -1681,11 +1710,8 @@ static void css_do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs,
         h2o_ostream_send_next(&self->super, req, out, n, state);
         return;
     }
-    if (self->css_len + in > self->css_cap) {
-        size_t cap = self->css_cap != 0 ? self->css_cap : 16384;
-        while (cap < self->css_len + in)
-            cap *= 2;
-        cap = cap < CSS_HOLD_MAX ? cap : CSS_HOLD_MAX;
+    if (cap != self->css_cap) {
+        css_held += cap, *self->css_charged += cap; /* the smaller buffer stays in the pool until it goes: still counted */
         char *grown = h2o_mem_alloc_pool(&req->pool, cap);
         if (self->css_len != 0)
             memcpy(grown, self->css, self->css_len);
@@ -1734,6 +1760,8 @@ static void css_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     self->super.do_send = css_do_send;
     self->req = req;
     self->ctx = ctx;
+    self->css_charged = h2o_mem_alloc_shared(&req->pool, sizeof(size_t), on_css_dispose);
+    *self->css_charged = 0;
     set_base(self);
     if (ce != -1) {
         /* decoded here and encoded again by h2o's compress filter for a client that takes gzip: its length changes */
@@ -1854,6 +1882,9 @@ static void on_thread_init(h2o_context_t *ctx, size_t index)
 
 int gw_rewrite_init(void)
 {
+    const char *budget = getenv("CG_CSS_BUDGET_KB");
+    if (budget != NULL && atoi(budget) > 0)
+        css_budget = (size_t)atoi(budget) * 1024;
     callbacks.emit = emit;
     callbacks.emit_tag = emit_tag;
     callbacks.on_tag = on_tag;

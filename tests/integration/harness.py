@@ -281,6 +281,7 @@ class Gateway:
         self.proc = None
         self.returncode = None
         self.preexec = None  # run in the child before exec (e.g. resource limits)
+        self.env = {}  # more environment for the process (test hooks such as CG_CSS_BUDGET_KB)
 
     # ports from the config
     @property
@@ -334,7 +335,8 @@ class Gateway:
         err = open(self.stderr_path, "ab")
         out = open(self.stdout_path, "ab")
         self.proc = subprocess.Popen([self.binary, "-c", self.config_path], stdout=out, stderr=err,
-                                     stdin=subprocess.DEVNULL, cwd=cwd, env=sanitizer_env(), preexec_fn=self.preexec)
+                                     stdin=subprocess.DEVNULL, cwd=cwd, env=sanitizer_env(dict(os.environ, **self.env)),
+                                     preexec_fn=self.preexec)
         err.close()
         out.close()
         ports = self.ports()

@@ -11,7 +11,7 @@ import signal
 import time
 import urllib.parse
 
-from harness import ADMIN_TOKEN, GatewayTestCase, curl, metric, wait_until
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, free_port, metric, wait_until
 
 AUTH = ["Authorization: Bearer " + ADMIN_TOKEN]
 
@@ -217,6 +217,27 @@ class ChannelTest(GatewayTestCase):
         curl(self.gw.url("/__origin/echo?sheet=1"), headers=["Sec-Fetch-Dest: style", "Accept-Encoding: gzip, deflate, br, zstd"])
         sent = [r for r in self.origin.requests() if "sheet=1" in r["path"]][-1]
         self.assertEqual([v for n, v in sent["headers"] if n.lower() == "accept-encoding"], ["gzip"])
+
+    def test_style_sheets_held_at_once_have_a_budget(self):
+        # the sheets one worker holds at once have a budget (32 MB; lowered here to 48 KB with the test hook
+        # CG_CSS_BUDGET_KB): a sheet that would pass it goes through unchecked and counted, and what a finished sheet
+        # held is given back (the next one is checked again)
+        g = self.new_gateway("budget", dict(self.gw.config, threads=1, listen=[{"host": "127.0.0.1", "port": free_port()}],
+                                            admin=dict(self.gw.config["admin"], listen={"host": "127.0.0.1",
+                                                                                         "port": free_port()})),
+                             start=False)
+        g.env["CG_CSS_BUDGET_KB"] = "48"
+        self.write_lists(g.workdir)
+        g.start()
+        small = "/__origin/html?file=sheets/site.css" + self.CSS_TYPE  # ~1 KB: a 16 KB buffer
+        big = "/__origin/html?file=sheets/site.css&repeat=60" + self.CSS_TYPE  # ~55 KB: a 64 KB buffer
+        unchecked = metric(g, "cg_css_unchecked_total")
+        r = curl(g.url(big))
+        self.assertEqual(r.body, curl(self.origin.url + big).body, "over the budget: unchecked")
+        self.assertEqual(metric(g, "cg_css_unchecked_total"), unchecked + 1)
+        for _ in range(5):  # each gives back its 16 KB: never over 48 KB
+            self.assertIn("about:invalid#", curl(g.url(small)).text)
+        self.assertEqual(metric(g, "cg_css_unchecked_total"), unchecked + 1)
 
     def test_block_listed_urls_in_css(self):
         html = curl(self.gw.url("/__origin/html?file=pages/css.html")).text
