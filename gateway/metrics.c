@@ -184,9 +184,13 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
          (unsigned long long)SUM(html_memo_entries), (unsigned long long)SUM(html_memo_bytes));
     emit(&o, "# HELP cg_css_checked_total Style sheets (text/css) read whole and the URLs in them checked against the risk lists.\n"
              "# TYPE cg_css_checked_total counter\ncg_css_checked_total %llu\n"
-             "# HELP cg_css_unchecked_total Style sheets passed through unchecked: over 1 MB, or in an encoding the gateway cannot read.\n"
-             "# TYPE cg_css_unchecked_total counter\ncg_css_unchecked_total %llu\n",
-         (unsigned long long)SUM(css_checked), (unsigned long long)SUM(css_unchecked));
+             "# HELP cg_css_unchecked_total Style sheets passed through unchecked: over 1 MB, in an encoding the gateway cannot read, "
+             "or past the worker thread's budget for big buffers.\n"
+             "# TYPE cg_css_unchecked_total counter\ncg_css_unchecked_total %llu\n"
+             "# HELP cg_html_big_refused_total Bigger buffers the HTML rewriter asked for (a long tag, long inline content) and "
+             "did not get: the worker thread's big buffers were at their budget (32 MB).\n"
+             "# TYPE cg_html_big_refused_total counter\ncg_html_big_refused_total %llu\n",
+         (unsigned long long)SUM(css_checked), (unsigned long long)SUM(css_unchecked), (unsigned long long)SUM(html_big_refused));
     emit(&o, "# HELP cg_risk_subresources_total Subresources of risk-listed sites in pages, by action.\n"
              "# TYPE cg_risk_subresources_total counter\n"
              "cg_risk_subresources_total{action=\"removed\"} %llu\ncg_risk_subresources_total{action=\"warned\"} %llu\n"

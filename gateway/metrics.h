@@ -50,6 +50,7 @@ typedef struct st_gw_metrics_t {
     uint64_t html_memo_entries, html_memo_bytes; /* gauges of this thread's memo: pages remembered, bytes in use */
     uint64_t css_checked;   /* style sheets (text/css) read whole and their URLs checked */
     uint64_t css_unchecked; /* style sheets over the size read whole, or in an encoding not read: passed unchecked */
+    uint64_t html_big_refused; /* bigger tokenizer buffers refused: the worker's big buffers at their budget */
     /* private network channel */
     uint64_t risk_subresources_removed, risk_subresources_warned, risk_subresources_monitored;
     uint64_t links_wrapped, go_redirected, go_warned, go_blocked, go_bad_signature, risk_redirects_shimmed;

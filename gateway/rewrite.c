@@ -41,7 +41,7 @@
 #define MEMO_MAX_ENTRIES 256 /* remembered pages per worker thread, at most */
 #define MEMO_VOLATILE 3      /* a page different this many times in a row is recorded only now and then */
 #define CSS_HOLD_MAX (1024 * 1024) /* a style sheet is read whole up to this size (decoded); a larger one passes unchecked */
-#define CSS_THREAD_BUDGET (32 * 1024 * 1024) /* the sheets one worker thread holds at once, all responses together */
+#define BIG_THREAD_BUDGET (32 * 1024 * 1024) /* big buffers (sheets, long tags, long inline content) one worker thread holds */
 
 typedef struct st_rewrite_t {
     h2o_ostream_t super;
@@ -89,7 +89,7 @@ typedef struct st_rewrite_t {
     char *css;
     size_t css_len, css_cap;
     int css_over;
-    size_t *css_charged; /* the bytes of css buffers this response took from the thread's budget (css_held) */
+    size_t *charged; /* the bytes of big buffers (css, the tokenizer's grown ones) this response took from big_held */
 } rewrite_t;
 
 /* counts an event of this thread and logs its first one (the counter tells the rest) */
@@ -112,6 +112,31 @@ static gw_html_cb_t callbacks;
 static __thread gw_memo_t *thread_memo; /* this worker's remembered pages (NULL: html.memo_kb 0, or not a worker) */
 
 static void seen(rewrite_t *self, const char *host, size_t host_len, int cat, int action);
+
+/* The big buffers this worker thread holds, all responses together (a sheet held whole, a long start tag, long inline
+ * content): a client that asks for a large sheet or page many times over slow connections cannot make the gateway hold
+ * a megabyte for each. Past the budget a sheet passes unchecked, and the tokenizer gets no bigger buffer (a long tag
+ * overflows: what loads goes; inline content is read to its first 64 KB). */
+static __thread size_t big_held;
+static size_t big_budget = BIG_THREAD_BUDGET; /* CG_HOLD_BUDGET_KB in the environment lowers it (tests) */
+
+static void on_charged_dispose(void *p)
+{
+    big_held -= *(size_t *)p;
+}
+
+/* takes n bytes from the thread's budget for this response (given back when its pool goes); 0 when they are not there */
+static int charge(rewrite_t *self, size_t n)
+{
+    if (n > big_budget - big_held)
+        return 0;
+    if (self->charged == NULL) {
+        self->charged = h2o_mem_alloc_shared(&self->req->pool, sizeof(size_t), on_charged_dispose);
+        *self->charged = 0;
+    }
+    big_held += n, *self->charged += n;
+    return 1;
+}
 
 void gw_rewrite_set_url_hook(gw_rewrite_url_hook hook)
 {
@@ -931,6 +956,14 @@ static void link_headers(rewrite_t *self)
 static void *on_alloc(void *_self, size_t n)
 {
     rewrite_t *self = _self;
+    if (!charge(self, n)) {
+        COUNT_WARN_FIRST(html_big_refused,
+                         "rewrite: the big buffers this worker holds reached %zu KB: %.*s is read without a bigger one (a long "
+                         "tag overflows, inline content is read to its first 64 KB; further cases are counted in "
+                         "cg_html_big_refused_total)",
+                         big_budget / 1024, (int)self->req->path.len, self->req->path.base);
+        return NULL;
+    }
     return h2o_mem_alloc_pool(&self->req->pool, n);
 }
 
@@ -1647,15 +1680,6 @@ static void check_sheet(rewrite_t *self)
     GW_COUNT(css_checked);
 }
 
-/* The sheets this worker thread holds, all responses together: a client that asks for a large sheet many times over
- * slow connections cannot make the gateway hold a megabyte for each. Past the budget a sheet passes unchecked. */
-static __thread size_t css_held;
-static size_t css_budget = CSS_THREAD_BUDGET; /* CG_CSS_BUDGET_KB in the environment lowers it (tests) */
-
-static void on_css_dispose(void *p)
-{
-    css_held -= *(size_t *)p;
-}
 
 static void too_big_to_check(h2o_req_t *req)
 {
@@ -1688,11 +1712,11 @@ static void css_do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs,
         while (cap < self->css_len + in)
             cap *= 2;
         cap = cap < CSS_HOLD_MAX ? cap : CSS_HOLD_MAX;
-        if (cap > css_budget - css_held) {
+        if (!charge(self, cap)) { /* the smaller buffer stays in the pool until it goes: still charged */
             COUNT_WARN_FIRST(css_unchecked,
-                             "rewrite: the style sheets this worker holds reached %zu KB: %.*s passed through without its "
-                             "URLs checked (further cases are counted in cg_css_unchecked_total)",
-                             css_budget / 1024, (int)req->path.len, req->path.base);
+                             "rewrite: the big buffers this worker holds reached %zu KB: the style sheet %.*s passed through "
+                             "without its URLs checked (further cases are counted in cg_css_unchecked_total)",
+                             big_budget / 1024, (int)req->path.len, req->path.base);
             over_budget = 1;
         }
     }
@@ -1711,7 +1735,6 @@ static void css_do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs,
         return;
     }
     if (cap != self->css_cap) {
-        css_held += cap, *self->css_charged += cap; /* the smaller buffer stays in the pool until it goes: still counted */
         char *grown = h2o_mem_alloc_pool(&req->pool, cap);
         if (self->css_len != 0)
             memcpy(grown, self->css, self->css_len);
@@ -1760,8 +1783,6 @@ static void css_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     self->super.do_send = css_do_send;
     self->req = req;
     self->ctx = ctx;
-    self->css_charged = h2o_mem_alloc_shared(&req->pool, sizeof(size_t), on_css_dispose);
-    *self->css_charged = 0;
     set_base(self);
     if (ce != -1) {
         /* decoded here and encoded again by h2o's compress filter for a client that takes gzip: its length changes */
@@ -1882,9 +1903,9 @@ static void on_thread_init(h2o_context_t *ctx, size_t index)
 
 int gw_rewrite_init(void)
 {
-    const char *budget = getenv("CG_CSS_BUDGET_KB");
+    const char *budget = getenv("CG_HOLD_BUDGET_KB");
     if (budget != NULL && atoi(budget) > 0)
-        css_budget = (size_t)atoi(budget) * 1024;
+        big_budget = (size_t)atoi(budget) * 1024;
     callbacks.emit = emit;
     callbacks.emit_tag = emit_tag;
     callbacks.on_tag = on_tag;

@@ -218,26 +218,39 @@ class ChannelTest(GatewayTestCase):
         sent = [r for r in self.origin.requests() if "sheet=1" in r["path"]][-1]
         self.assertEqual([v for n, v in sent["headers"] if n.lower() == "accept-encoding"], ["gzip"])
 
-    def test_style_sheets_held_at_once_have_a_budget(self):
-        # the sheets one worker holds at once have a budget (32 MB; lowered here to 48 KB with the test hook
-        # CG_CSS_BUDGET_KB): a sheet that would pass it goes through unchecked and counted, and what a finished sheet
-        # held is given back (the next one is checked again)
+    def test_big_buffers_held_at_once_have_a_budget(self):
+        # the big buffers one worker holds at once (sheets held whole, long tags, long inline content) have a budget
+        # (32 MB; lowered here to 80 KB with the test hook CG_HOLD_BUDGET_KB): past it a sheet goes through unchecked
+        # and a page gets no bigger buffer (a long tag overflows: what loads goes), both counted; what a finished
+        # response held is given back
         g = self.new_gateway("budget", dict(self.gw.config, threads=1, listen=[{"host": "127.0.0.1", "port": free_port()}],
                                             admin=dict(self.gw.config["admin"], listen={"host": "127.0.0.1",
                                                                                          "port": free_port()})),
                              start=False)
-        g.env["CG_CSS_BUDGET_KB"] = "48"
+        g.env["CG_HOLD_BUDGET_KB"] = "80"
         self.write_lists(g.workdir)
         g.start()
         small = "/__origin/html?file=sheets/site.css" + self.CSS_TYPE  # ~1 KB: a 16 KB buffer
-        big = "/__origin/html?file=sheets/site.css&repeat=60" + self.CSS_TYPE  # ~55 KB: a 64 KB buffer
-        unchecked = metric(g, "cg_css_unchecked_total")
+        big = "/__origin/html?file=sheets/site.css&repeat=100" + self.CSS_TYPE  # ~92 KB: a 128 KB buffer
+        unchecked, refused = metric(g, "cg_css_unchecked_total"), metric(g, "cg_html_big_refused_total")
         r = curl(g.url(big))
         self.assertEqual(r.body, curl(self.origin.url + big).body, "over the budget: unchecked")
         self.assertEqual(metric(g, "cg_css_unchecked_total"), unchecked + 1)
-        for _ in range(5):  # each gives back its 16 KB: never over 48 KB
+        for _ in range(6):  # each gives back its 16 KB: never over 80 KB
             self.assertIn("about:invalid#", curl(g.url(small)).text)
+        # a page with 40 KB tags: one 64 KB buffer, given back each time
+        for _ in range(3):
+            html = curl(g.url("/__origin/html?file=pages/long-tags.html&pad=40000")).text
+            self.assertTrue(self.href_after_pad(html, "long-clean").startswith("/__go?u="))
+            self.assertNotIn('id="long-img"', html)
         self.assertEqual(metric(g, "cg_css_unchecked_total"), unchecked + 1)
+        self.assertEqual(metric(g, "cg_html_big_refused_total"), refused)
+        # 70 KB tags need a 256 KB buffer: refused, the tags overflow and what loads or leads elsewhere goes
+        html = curl(g.url("/__origin/html?file=pages/long-tags.html&pad=70000")).text
+        for gone in ("login.evil.example", "www.partner.example", "/app.js", 'id="long-img"'):
+            self.assertNotIn(gone, html)
+        self.assertIn('<p id="after">after</p>', html)
+        self.assertGreater(metric(g, "cg_html_big_refused_total"), refused)
 
     def test_block_listed_urls_in_css(self):
         html = curl(self.gw.url("/__origin/html?file=pages/css.html")).text
