@@ -407,7 +407,9 @@ test('a style sheet the site serves: never a block-listed site, its tracker pixe
     eq(asked.filter((u) => u.includes('blocked.cg-test.invalid')), [], 'requests to the block-listed site');
     eq(asked.filter((u) => u.includes('t=sheet-tracker')), [], 'the sheet\'s tracker pixel before consent');
     await dialog(p).waitFor({ state: 'visible' });
+    const recorded = p.waitForResponse((r) => r.url().endsWith('/__consent/api/consent') && r.status() === 200);
     await button(p, 'banner.accept_all').click();
+    await recorded; /* the new cookie is set before the next visit asks for the sheet */
     /* the next visit: the sheet (cached by the browser, max-age) is fetched again for the new choice */
     await p.goto(P.url('/sheet.html'));
     await p.waitForLoadState('load');
