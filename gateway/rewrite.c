@@ -1811,12 +1811,13 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     ssize_t ce;
     int html;
 
-    if (!gw_rt.conf.html.rewrite || req->res.status != 200 || h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")) ||
-        (html = is_html(req)) == 0) {
+    int head = h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
+    if (!gw_rt.conf.html.rewrite || req->res.status != 200 || head || (html = is_html(req)) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE; /* pass-through stays byte-identical */
-        if (gw_rt.conf.html.rewrite && req->res.status == 200 && url_hook != NULL && is_css(req) &&
-            !h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")))
+        if (gw_rt.conf.html.rewrite && req->res.status == 200 && !head && url_hook != NULL && is_css(req))
             css_response(req, ctx, slot);
+        else if (gw_rt.conf.html.rewrite && req->res.status == 200 && head && is_html(req))
+            mark_personal(req); /* the headers a GET of the page gets: a cache may take a HEAD's for its stored GET */
         return;
     }
     if (is_wide_charset(req)) {
