@@ -8,25 +8,19 @@
 #include <string.h>
 #include "fetch.h"
 
-static int
-is_blank(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-}
-
 int
 gw_srcset_next(const char *v, size_t len, size_t *pos, const char **url, size_t *url_len)
 {
     size_t i = *pos;
     for (;;) {
-        while (i < len && (v[i] == ',' || is_blank((unsigned char)v[i])))
+        while (i < len && (v[i] == ',' || gw_is_ascii_blank((unsigned char)v[i])))
             ++i;
         if (i >= len) {
             *pos = len;
             return 0;
         }
         size_t start = i;
-        while (i < len && !is_blank((unsigned char)v[i]))
+        while (i < len && !gw_is_ascii_blank((unsigned char)v[i]))
             ++i;
         size_t end = i;
         while (end > start && v[end - 1] == ',')
@@ -73,10 +67,10 @@ gw_accepts_coding(const char *v, size_t len, const char *coding)
             ++e;
         /* one element: coding *( OWS ";" OWS name "=" value ) */
         size_t s = i, n;
-        while (s < e && is_blank((unsigned char)v[s]))
+        while (s < e && gw_is_ascii_blank((unsigned char)v[s]))
             ++s;
         n = s;
-        while (n < e && v[n] != ';' && !is_blank((unsigned char)v[n]))
+        while (n < e && v[n] != ';' && !gw_is_ascii_blank((unsigned char)v[n]))
             ++n;
         int named = name_is(v + s, n - s, coding) || (strcmp(coding, "gzip") == 0 && name_is(v + s, n - s, "x-gzip"));
         int refused = 0;
@@ -84,12 +78,12 @@ gw_accepts_coding(const char *v, size_t len, const char *coding)
             if (v[p] != ';')
                 continue;
             size_t k = p + 1;
-            while (k < e && is_blank((unsigned char)v[k]))
+            while (k < e && gw_is_ascii_blank((unsigned char)v[k]))
                 ++k;
             if (k + 1 < e && (v[k] | 0x20) == 'q' && v[k + 1] == '=') {
                 size_t d = k + 2;
                 refused = d < e && v[d] == '0';
-                for (++d; refused && d < e && v[d] != ';' && !is_blank((unsigned char)v[d]); ++d)
+                for (++d; refused && d < e && v[d] != ';' && !gw_is_ascii_blank((unsigned char)v[d]); ++d)
                     refused = v[d] == '.' || v[d] == '0';
             }
         }
@@ -160,12 +154,6 @@ gw_css_unescape(const char *in, size_t len, char *out)
 }
 
 static int
-css_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-}
-
-static int
 css_name_char(char c)
 {
     return ('a' <= (c | 0x20) && (c | 0x20) <= 'z') || ('0' <= c && c <= '9') || c == '-' || c == '_' || (unsigned char)c >= 0x80;
@@ -184,7 +172,7 @@ css_string_end(const char *css, size_t len, size_t s, char q)
 static int
 css_after_import(const char *css, size_t q)
 {
-    while (q != 0 && css_blank(css[q - 1]))
+    while (q != 0 && gw_is_ascii_blank((unsigned char)css[q - 1]))
         --q;
     if (q < 7 || css[q - 7] != '@')
         return 0;
@@ -242,14 +230,14 @@ gw_css_next_url(const char *css, size_t len, size_t *pos, const char **url, size
             ++i;
             continue;
         }
-        for (s = i + 1; s != len && css_blank(css[s]); ++s)
+        for (s = i + 1; s != len && gw_is_ascii_blank((unsigned char)css[s]); ++s)
             ;
         if (s != len && (css[s] == '"' || css[s] == '\'')) {
             e = css_string_end(css, len, s + 1, css[s]);
             i = e != len ? e + 1 : len;
             ++s;
         } else {
-            for (e = s; e != len && css[e] != ')' && !css_blank(css[e]); ++e)
+            for (e = s; e != len && css[e] != ')' && !gw_is_ascii_blank((unsigned char)css[e]); ++e)
                 ;
             i = e;
         }
@@ -374,7 +362,7 @@ gw_link_next(const char *v, size_t len, size_t *pos, gw_link_value_t *out)
 static size_t
 skip_ascii_ws(const char *v, size_t len, size_t i)
 {
-    while (i != len && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\f' || v[i] == '\r'))
+    while (i != len && gw_is_ascii_blank((unsigned char)v[i]))
         ++i;
     return i;
 }

@@ -9,6 +9,13 @@
 
 #include <stddef.h>
 
+/* HTML's ASCII whitespace, which is also CSS's: space, tab, LF, CR, FF */
+static inline int
+gw_is_ascii_blank(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
 /*
  * Iterates the candidates of a srcset value (HTML §4.8.4.3.10, "parse a srcset attribute"): a URL is
  * a run of non-blanks after any blanks and commas, its trailing commas not its own; when it had none,

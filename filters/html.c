@@ -844,18 +844,30 @@ release(gw_html_t *h, int complete)
     h->hold_len = 0;
 }
 
+/* A buffer of cap bytes from cb.alloc holding the used bytes of old (grow_tag, grow_hold), or NULL when there is no
+ * cb.alloc or it gives none */
+static char *
+bigger(gw_html_t *h, const char *old, size_t used, size_t cap)
+{
+    char *p;
+    if (h->cb.alloc == NULL || (p = h->cb.alloc(h->ctx, cap)) == NULL)
+        return NULL;
+    memcpy(p, old, used);
+    return p;
+}
+
 /* Held content outgrew hb: room from cb.alloc, GW_HTML_MAX_HUGE_HOLD / 4 bytes the first time, then GW_HTML_MAX_HUGE_HOLD
- * (kept for the elements after it), when that is more than hb has */
-static void
+ * (kept for the elements after it); 0 when there is no more room to have (the element is released early) */
+static int
 grow_hold(gw_html_t *h)
 {
     size_t cap = h->hb_cap < GW_HTML_MAX_HUGE_HOLD / 4 ? GW_HTML_MAX_HUGE_HOLD / 4 : GW_HTML_MAX_HUGE_HOLD;
     char *p;
-    if (cap <= h->hb_cap || h->cb.alloc == NULL || (p = h->cb.alloc(h->ctx, cap)) == NULL)
-        return;
-    memcpy(p, h->hb, h->hold_len);
+    if (cap <= h->hb_cap || (p = bigger(h, h->hb, h->hold_len, cap)) == NULL)
+        return 0;
     h->hb = p;
     h->hb_cap = cap;
+    return 1;
 }
 
 /* Copies up to the hold room (grown when it can be); releases the element when the content outgrows it.
@@ -863,12 +875,8 @@ grow_hold(gw_html_t *h)
 static size_t
 hold_add(gw_html_t *h, const char *p, size_t n)
 {
-    while (n > h->hb_cap - h->hold_len) {
-        size_t before = h->hb_cap;
-        grow_hold(h);
-        if (h->hb_cap == before)
-            break;
-    }
+    while (n > h->hb_cap - h->hold_len && grow_hold(h))
+        ;
     size_t k = h->hb_cap - h->hold_len;
     if (k > n)
         k = n;
@@ -1239,9 +1247,8 @@ grow_tag(gw_html_t *h)
                  : h->tcap < GW_HTML_MAX_HUGE_TAG / 4 ? GW_HTML_MAX_HUGE_TAG / 4
                                                       : GW_HTML_MAX_HUGE_TAG;
     char *p;
-    if (cap <= h->tcap || h->is_end || h->skip_depth != 0 || h->cb.alloc == NULL || (p = h->cb.alloc(h->ctx, cap)) == NULL)
+    if (cap <= h->tcap || h->is_end || h->skip_depth != 0 || (p = bigger(h, h->tb, h->tlen, cap)) == NULL)
         return 0;
-    memcpy(p, h->tb, h->tlen);
     h->tb = p;
     h->tcap = cap;
     return 1;

@@ -301,11 +301,17 @@ static size_t absolute_url(rewrite_t *self, const char *v, size_t len, int autho
 }
 
 /* category of a URL if it is a tracker the visitor has not granted, else -1 */
-static int refused_category(rewrite_t *self, size_t n, gw_abp_type_t type)
+/* the category the tracker lists give the URL in self->url[0..n) (the visitor's granted ones preferred), or -1 */
+static int tracker_category(rewrite_t *self, size_t n, gw_abp_type_t type)
 {
     h2o_iovec_t ph = self->page_host;
-    int cat = gw_trackers_pick(gw_trackers_classify(self->url, n, self->url + self->host_off, self->host_len, ph.base, ph.len, type),
-                               self->ctx->granted);
+    return gw_trackers_pick(gw_trackers_classify(self->url, n, self->url + self->host_off, self->host_len, ph.base, ph.len, type),
+                            self->ctx->granted);
+}
+
+static int refused_category(rewrite_t *self, size_t n, gw_abp_type_t type)
+{
+    int cat = tracker_category(self, n, type);
     if (cat < 0 || (self->ctx->granted & (1u << cat)) != 0) {
         if (cat >= 0)
             seen(self, self->url + self->host_off, self->host_len, cat, 0);
@@ -434,10 +440,10 @@ static int link_fetch_type(const char *rel, size_t len, const char *as, size_t a
                     {"preconnect", GW_ABP_OTHER},      {"dns-prefetch", GW_ABP_OTHER}, {"prerender", GW_ABP_OTHER},
                     {"manifest", GW_ABP_OTHER}};
     for (size_t i = 0; i != len;) {
-        while (i != len && (rel[i] == ' ' || rel[i] == '\t' || rel[i] == '\n' || rel[i] == '\f' || rel[i] == '\r'))
+        while (i != len && gw_is_ascii_blank((unsigned char)rel[i]))
             ++i;
         size_t w = i;
-        while (i != len && !(rel[i] == ' ' || rel[i] == '\t' || rel[i] == '\n' || rel[i] == '\f' || rel[i] == '\r'))
+        while (i != len && !gw_is_ascii_blank((unsigned char)rel[i]))
             ++i;
         for (size_t k = 0; k != sizeof(fetching) / sizeof(fetching[0]); ++k)
             if (i != w && h2o_lcstris(rel + w, i - w, fetching[k].word, strlen(fetching[k].word)))
@@ -526,6 +532,32 @@ static int next_url(const char *content, size_t len, size_t *i, size_t *from, si
     return 0;
 }
 
+/* the last URLs a scan of CSS checked (slices of its text) and what they were: a sheet names its sprite or font many
+ * times, and each is checked once */
+typedef struct st_recent_urls_t {
+    struct {
+        const char *p;
+        size_t len;
+        int verdict;
+    } e[8];
+    unsigned next;
+} recent_urls_t;
+
+/* the verdict recorded for url[0..len), or -2 when it was not checked lately */
+static int recent_find(const recent_urls_t *r, const char *url, size_t len)
+{
+    for (unsigned k = 0; k != 8; ++k)
+        if (r->e[k].p != NULL && r->e[k].len == len && memcmp(r->e[k].p, url, len) == 0)
+            return r->e[k].verdict;
+    return -2;
+}
+
+static void recent_add(recent_urls_t *r, const char *url, size_t len, int verdict)
+{
+    unsigned k = r->next++ & 7;
+    r->e[k].p = url, r->e[k].len = len, r->e[k].verdict = verdict;
+}
+
 /*
  * The URLs in CSS text (resolved: gw_css_unescape) that the browser may load (gw_css_next_url: url(), @import strings,
  * absolute URLs in other strings); one named again shortly after is not checked again. Each goes through the risk hook (a block-listed one ends the search with GW_HTML_REMOVE, the hook
@@ -536,19 +568,11 @@ static int css_urls(rewrite_t *self, gw_html_tag_t *tag, const char *css, size_t
 {
     size_t pos = 0, url_len, n;
     const char *url;
-    struct {
-        const char *p;
-        size_t len;
-    } recent[8] = {{NULL}}; /* the last URLs checked (slices of css): a sheet names its sprite or font many times */
-    unsigned next = 0;
+    recent_urls_t recent = {{{NULL}}};
     while (gw_css_next_url(css, len, &pos, &url, &url_len)) { /* bounded by the tag's or the hold's size */
-        int again = 0;
-        for (unsigned k = 0; k != 8 && !again; ++k)
-            again = recent[k].len == url_len && memcmp(recent[k].p, url, url_len) == 0;
-        if (again)
+        if (recent_find(&recent, url, url_len) != -2)
             continue;
-        recent[next & 7].p = url;
-        recent[next++ & 7].len = url_len;
+        recent_add(&recent, url, url_len, 0);
         if (url_len > URL_SCRATCH) {
             if (h2o_lcstris(url, 5, H2O_STRLIT("data:")))
                 continue;
@@ -1459,19 +1483,17 @@ static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx, const char *re
     return h2o_iovec_init(w.buf, w.len);
 }
 
-/* Sec-Fetch-Dest values of requests whose answer the gateway never reads: not a page, and not a style sheet when the
- * risk lists are there to check its URLs (css_response) */
+/* Sec-Fetch-Dest values of requests whose answer the gateway never reads: neither a page nor a style sheet
+ * (css_response) */
 static int is_unread_dest(h2o_req_t *req)
 {
     static const char *const dests[] = {"script", "image", "font", "audio", "video", "track", "manifest", "worker",
-                                        "sharedworker", "serviceworker", "audioworklet", "paintworklet", "xslt", "report",
-                                        "style" /* last: see below */};
+                                        "sharedworker", "serviceworker", "audioworklet", "paintworklet", "xslt", "report"};
     ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-fetch-dest"), -1);
     if (i == -1)
         return 0;
     h2o_iovec_t v = req->headers.entries[i].value;
-    size_t n = sizeof(dests) / sizeof(dests[0]) - (url_hook != NULL);
-    for (size_t k = 0; k != n; ++k)
+    for (size_t k = 0; k != sizeof(dests) / sizeof(dests[0]); ++k)
         if (h2o_lcstris(v.base, v.len, dests[k], strlen(dests[k])))
             return 1;
     return 0;
@@ -1566,7 +1588,7 @@ static void set_base(rewrite_t *self)
  * A style sheet the site serves (text/css) can load from a block-listed site as a page can: a background, a font, an
  * @import. It is held whole (decoded from gzip, up to CSS_HOLD_MAX) and each URL it names (gw_css_next_url) goes
  * through the risk hook, resolved against the sheet's own URL. A block-listed one becomes "about:invalid" cut or
- * padded to its length ("about:invalid#xxxx"), which no browser fetches: the sheet keeps its size, and an identity
+ * padded with 'x' after a '#' to its own length (inert_url), which no browser fetches: the sheet keeps its size, and an identity
  * body its Content-Length (and, without trackers, its validators: it then depends on the lists only). Escapes can
  * spell a URL the raw text does not show (u\72l(…)): the sheet is read again with them resolved, and a block-listed
  * URL found only then takes the whole sheet (a comment of its length). A tracker URL the visitor has not granted is
@@ -1583,7 +1605,6 @@ static void inert_url(char *d, size_t n)
         d[i] = i < sizeof(about) - 1 ? about[i] : 'x';
 }
 
-/* the risk hook's verdict on a URL of the sheet (escapes in it resolved unless plain); -1 for one too long to check */
 #define SHEET_REFUSED 3 /* sheet_url: a tracker the visitor has not granted */
 
 /* what a URL of the sheet is (escapes in it resolved unless plain): GW_HTML_KEEP, GW_HTML_REMOVE (the risk hook's
@@ -1592,7 +1613,7 @@ static void inert_url(char *d, size_t n)
 static int sheet_url(rewrite_t *self, const char *url, size_t len, int plain, gw_url_kind_t kind, int *tracked)
 {
     if (len > URL_SCRATCH)
-        return h2o_lcstris(url, len < 5 ? len : 5, H2O_STRLIT("data:")) ? GW_HTML_KEEP : -1;
+        return h2o_lcstris(url, 5, H2O_STRLIT("data:")) ? GW_HTML_KEEP : -1;
     if (!plain) {
         len = gw_css_unescape(url, len, self->scratch);
         url = self->scratch;
@@ -1601,10 +1622,7 @@ static int sheet_url(rewrite_t *self, const char *url, size_t len, int plain, gw
     int v = n == 0 ? GW_HTML_KEEP : run_hook(self, NULL, kind, n);
     if (n == 0 || v != GW_HTML_KEEP)
         return v;
-    h2o_iovec_t ph = self->page_host;
-    int cat = gw_trackers_pick(gw_trackers_classify(self->url, n, self->url + self->host_off, self->host_len, ph.base, ph.len,
-                                                    GW_ABP_IMAGE),
-                               self->ctx->granted);
+    int cat = tracker_category(self, n, GW_ABP_IMAGE);
     if (cat < 0)
         return GW_HTML_KEEP;
     *tracked = 1;
@@ -1620,24 +1638,16 @@ static void check_sheet(rewrite_t *self)
     size_t len = self->css_len, pos = 0, url_len;
     const char *url;
     int whole = 0, personal = 0;
-    struct {
-        const char *p;
-        size_t len;
-        int verdict;
-    } recent[8] = {{NULL}}; /* a sheet names its sprite or font many times: each occurrence replaced, checked once */
-    unsigned next = 0;
+    recent_urls_t recent = {{{NULL}}}; /* each occurrence replaced, each URL checked once */
     struct {
         size_t off, len;
-    } *inert = NULL; /* replaced once the scan is done: the URLs in recent[] must still read as they came */
+    } *inert = NULL; /* replaced once the scan is done: the URLs in recent must still read as they came */
     size_t num_inert = 0, inert_cap = 0;
     while (!whole && gw_css_next_url(css, len, &pos, &url, &url_len)) {
-        int v = -2;
-        for (unsigned k = 0; k != 8 && v == -2; ++k)
-            if (recent[k].p != NULL && recent[k].len == url_len && memcmp(recent[k].p, url, url_len) == 0)
-                v = recent[k].verdict;
+        int v = recent_find(&recent, url, url_len);
         if (v == -2) {
             v = sheet_url(self, url, url_len, 0, GW_URL_SHEET, &personal);
-            recent[next & 7].p = url, recent[next & 7].len = url_len, recent[next++ & 7].verdict = v;
+            recent_add(&recent, url, url_len, v);
         }
         if ((v == GW_HTML_REMOVE || v == SHEET_REFUSED) && url_len >= 6) { /* "about:" at least */
             if (num_inert == inert_cap) {
@@ -1811,13 +1821,17 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     ssize_t ce;
     int html;
 
-    int head = h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
-    if (!gw_rt.conf.html.rewrite || req->res.status != 200 || head || (html = is_html(req)) == 0) {
+    if (!gw_rt.conf.html.rewrite || req->res.status != 200) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE; /* pass-through stays byte-identical */
-        if (gw_rt.conf.html.rewrite && req->res.status == 200 && !head && url_hook != NULL && is_css(req))
+        return;
+    }
+    int head = h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
+    if ((html = is_html(req)) == 0 || head) {
+        req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
+        if (html != 0)
+            mark_personal(req); /* a HEAD gets the headers its GET would: a cache may take them for its stored GET */
+        else if (!head && is_css(req))
             css_response(req, ctx, slot);
-        else if (gw_rt.conf.html.rewrite && req->res.status == 200 && head && is_html(req))
-            mark_personal(req); /* the headers a GET of the page gets: a cache may take a HEAD's for its stored GET */
         return;
     }
     if (is_wide_charset(req)) {

@@ -991,8 +991,7 @@ static int check_integrity(char *err, size_t errlen)
     return rc;
 }
 
-static uint8_t ua_salt[32];
-static gw_token_key_t ua_key; /* HMAC-SHA256 under ua_salt, its inner and outer states computed once */
+static gw_token_key_t ua_key; /* HMAC-SHA256 under the store's ua_salt, its inner and outer states computed once */
 
 const gw_token_key_t *gw_store_ua_key(void)
 {
@@ -1003,6 +1002,7 @@ const gw_token_key_t *gw_store_ua_key(void)
  * earlier records keep the hashes they were written with (the chain covers them) */
 static int load_ua_salt(char *err, size_t errlen)
 {
+    uint8_t ua_salt[32];
     char hex[66]; /* one more than a salt's 64 digits: a longer value does not pass for one */
     int found = meta_get(st.db, "ua_salt", hex, sizeof(hex));
     if (found < 0) {
