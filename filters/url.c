@@ -70,7 +70,7 @@ int gw_url_split(const char *url, size_t len, size_t *host_off, size_t *host_len
     else
         return -1;
     size_t e = s;
-    while (e != len && url[e] != '/' && url[e] != '?' && url[e] != '#')
+    while (e != len && url[e] != '/' && url[e] != '?' && url[e] != '#' && url[e] != '\\')
         ++e;
     size_t hs = s; /* after any userinfo */
     for (size_t i = s; i != e; ++i)
@@ -95,4 +95,56 @@ int gw_url_split(const char *url, size_t len, size_t *host_off, size_t *host_len
     *host_len = he - hs;
     *path_off = e;
     return 0;
+}
+
+static int is_unreserved(int c)
+{
+    return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/* removes the "." and ".." segments of the absolute path p[0..n) in place (RFC 3986 §5.2.4); returns its new length */
+static size_t remove_dot_segments(char *p, size_t n)
+{
+    size_t r = 0, w = 0;
+    while (r != n) {
+        size_t s = r + 1, e = s; /* p[r] is '/': the segment is p[s..e) */
+        while (e != n && p[e] != '/')
+            ++e;
+        size_t len = e - s;
+        if (len == 1 && p[s] == '.') {
+            if (e == n)
+                p[w++] = '/'; /* "/a/." is "/a/" */
+        } else if (len == 2 && p[s] == '.' && p[s + 1] == '.') {
+            while (w != 0 && p[--w] != '/')
+                ;
+            if (e == n)
+                p[w++] = '/'; /* "/a/b/.." is "/a/" */
+        } else {
+            memmove(p + w, p + r, e - r);
+            w += e - r;
+        }
+        r = e;
+    }
+    return w;
+}
+
+size_t gw_url_path_normalize(const char *in, size_t len, char *out)
+{
+    size_t e = 0, o = 0;
+    while (e != len && in[e] != '?' && in[e] != '#')
+        ++e;
+    for (size_t i = 0; i != e; ++i) {
+        int hi, lo;
+        char c = in[i];
+        if (c == '\\')
+            c = '/';
+        else if (c == '%' && e - i > 2 && (hi = gw_url_hex_digit(in[i + 1])) >= 0 && (lo = gw_url_hex_digit(in[i + 2])) >= 0 &&
+                 is_unreserved(hi << 4 | lo))
+            c = (char)(hi << 4 | lo), i += 2;
+        out[o++] = c;
+    }
+    if (o != 0 && out[0] == '/')
+        o = remove_dot_segments(out, o);
+    memmove(out + o, in + e, len - e);
+    return o + (len - e);
 }

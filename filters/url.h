@@ -1,6 +1,6 @@
 /*
  * url — the small URL pieces the link shim and the admin API need: percent-decoding a query
- * value and splitting an absolute http(s) URL into host and path. Pure, bounded, no allocation
+ * value, splitting an absolute http(s) URL into host and path, and the path a server sees. Pure, bounded, no allocation
  * beyond the caller's buffer; fuzzed.
  */
 #ifndef GW_URL_H
@@ -25,5 +25,14 @@ size_t gw_url_pct_encode(const char *s, size_t len, char *out);
  * then *path_off == len). Returns 0, or -1 when the URL is not absolute http(s) or has no host.
  */
 int gw_url_split(const char *url, size_t len, size_t *host_off, size_t *host_len, size_t *path_off);
+
+/*
+ * The path a browser requests for the path-and-query in[0..len) of an http(s) URL, as a server reads it, into out
+ * (len bytes suffice: never longer; out may not overlap in): in the path (up to '?' or '#'), a backslash is a slash,
+ * percent-escapes of unreserved characters are decoded ("%2e" is '.', "%61" is 'a'; others stay as written), and
+ * "." and ".." segments are removed (RFC 3986 §5.2.4); the query and fragment are copied as they are. Returns the
+ * length. "/a/./b/../c" -> "/a/c", "/x/%2e%2e/y?q" -> "/y?q".
+ */
+size_t gw_url_path_normalize(const char *in, size_t len, char *out);
 
 #endif

@@ -211,6 +211,23 @@ static int split_url(const char *url, size_t len, h2o_iovec_t *host, h2o_iovec_t
     return 0;
 }
 
+/*
+ * gw_risk_check of a URL's host and path, the path read as the server will read it: "/ok/../malware/x" and
+ * "/%6dalware/x" are /malware/x to a server, and a URL entry names that (the copy, when one is needed, in pool memory).
+ */
+static int risk_check(h2o_req_t *req, const gw_risk_set_t *set, h2o_iovec_t host, h2o_iovec_t path, gw_risk_verdict_t *v)
+{
+    for (size_t i = 0; i != path.len && path.base[i] != '?' && path.base[i] != '#'; ++i) {
+        char c = path.base[i];
+        if (c == '%' || c == '\\' || (c == '.' && i != 0 && (path.base[i - 1] == '/' || path.base[i - 1] == '.'))) {
+            char *p = h2o_mem_alloc_pool(&req->pool, path.len);
+            path = h2o_iovec_init(p, gw_url_path_normalize(path.base, path.len, p));
+            break;
+        }
+    }
+    return gw_risk_check(set, host.base, host.len, path.base, path.len, v);
+}
+
 /* --- pages: the rewriter hook ------------------------------------------------------------------ */
 
 /* whether host belongs to another registrable domain than the request's */
@@ -240,7 +257,16 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
         /* the page's own host is the site this gateway fronts: only third-party subresources are checked */
         if (h2o_lcstris(host, host_len, page.base, page.len))
             return GW_HTML_KEEP;
-        if (set == NULL || split_url(url, url_len, &h, &path) != 0 || gw_risk_check(set, h.base, h.len, path.base, path.len, &v) != 1)
+        if (set == NULL || split_url(url, url_len, &h, &path) != 0)
+            return GW_HTML_KEEP;
+        int rc = risk_check(req, set, h, path, &v);
+        if (rc < 0) { /* a host the lists cannot be asked about (a label over 63 bytes, say): not loaded unchecked */
+            GW_COUNT(risk_subresources_unreadable);
+            if (kind != GW_URL_PROBE && tag != NULL)
+                gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: removed a resource from a site that cannot be checked -->"));
+            return GW_HTML_REMOVE;
+        }
+        if (rc != 1)
             return GW_HTML_KEEP;
         if (kind == GW_URL_PROBE)
             return v.action == GW_RISK_BLOCK ? GW_HTML_REMOVE : GW_HTML_KEEP;
@@ -294,7 +320,8 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
 
 /*
  * The absolute URL a Location value leads to, into pool memory, when it names a host ("//host…", "http(s)://host…", with
- * backslashes for slashes as browsers read them); base NULL for a URL relative to the request's own origin.
+ * backslashes for slashes and without the tabs a header value may hold, as browsers read them); base NULL for a URL
+ * relative to the request's own origin.
  */
 static h2o_iovec_t location_url(h2o_req_t *req, h2o_iovec_t loc)
 {
@@ -317,9 +344,16 @@ static h2o_iovec_t location_url(h2o_req_t *req, h2o_iovec_t loc)
     if (rest == p && h2o_memis(scheme.base, scheme.len, req->scheme->name.base, req->scheme->name.len))
         return h2o_iovec_init(NULL, 0); /* "https:path" on an https request: a path on the same origin */
     h2o_iovec_t url = h2o_concat(&req->pool, scheme, h2o_iovec_init(H2O_STRLIT("://")), h2o_iovec_init(rest, (size_t)(end - rest)));
-    for (char *c = url.base + scheme.len + 3; c != url.base + url.len && *c != '?' && *c != '#'; ++c)
-        if (*c == '\\')
-            *c = '/';
+    size_t o = scheme.len + 3;
+    for (size_t i = o, in_path = 1; i != url.len; ++i) {
+        char c = url.base[i];
+        if (c == '\t' || c == '\n' || c == '\r')
+            continue; /* "https://ev<TAB>il.example/" is evil.example to a browser */
+        if (c == '?' || c == '#')
+            in_path = 0;
+        url.base[o++] = c == '\\' && in_path ? '/' : c;
+    }
+    url.len = o;
     return url;
 }
 
@@ -340,9 +374,11 @@ static void check_redirect(h2o_req_t *req)
     const gw_risk_set_t *set = gw_snap_load(&risk_set);
     gw_risk_verdict_t v;
     if (url.base == NULL || url.len > MAX_GO_URL || set == NULL || split_url(url.base, url.len, &host, &path) != 0 ||
-        !other_site(req, host.base, host.len) || gw_risk_check(set, host.base, host.len, path.base, path.len, &v) != 1 ||
-        (v.action != GW_RISK_BLOCK && v.action != GW_RISK_WARN))
+        !other_site(req, host.base, host.len))
         return;
+    int rc = risk_check(req, set, host, path, &v);
+    if (rc == 0 || (rc == 1 && v.action != GW_RISK_BLOCK && v.action != GW_RISK_WARN))
+        return; /* (a host that cannot be checked goes to /__go too, which does not follow it) */
     req->res.headers.entries[i].value = go_href(req, h2o_iovec_init("", 0), url.base, url.len);
     GW_COUNT(risk_redirects_shimmed);
 }
@@ -410,7 +446,12 @@ static int on_go(h2o_handler_t *self, h2o_req_t *req)
     }
     const gw_risk_set_t *set = gw_snap_load(&risk_set);
     gw_risk_verdict_t v;
-    int listed = set != NULL ? gw_risk_check(set, host.base, host.len, path.base, path.len, &v) : 0;
+    int listed = set != NULL ? risk_check(req, set, host, path, &v) : 0;
+    if (listed < 0) { /* no list can say whether this host is safe: not followed (a browser could still reach it) */
+        GW_COUNT(go_unreadable);
+        gw_ui_send_refused(req, 400, "Bad Request", "unreadable_link");
+        return 0;
+    }
     if (listed == 1 && v.action == GW_RISK_BLOCK) {
         GW_COUNT(go_blocked);
         gw_ui_send_blocked(req, url.base, url.len, v.list, NULL);
@@ -496,7 +537,7 @@ static int on_check(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t
     }
     const gw_risk_set_t *s = gw_snap_load(&risk_set);
     gw_risk_verdict_t v;
-    int rc = s != NULL ? gw_risk_check(s, host.base, host.len, path.base, path.len, &v) : 0;
+    int rc = s != NULL ? risk_check(req, s, host, path, &v) : 0;
     if (rc < 0) {
         gw_admin_send_error(req, 400, "Bad Request", "bad_host", "not a host name or IP address");
         return 0;

@@ -194,14 +194,15 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
     emit(&o, "# HELP cg_risk_subresources_total Subresources of risk-listed sites in pages, by action.\n"
              "# TYPE cg_risk_subresources_total counter\n"
              "cg_risk_subresources_total{action=\"removed\"} %llu\ncg_risk_subresources_total{action=\"warned\"} %llu\n"
-             "cg_risk_subresources_total{action=\"monitored\"} %llu\n",
+             "cg_risk_subresources_total{action=\"monitored\"} %llu\n"
+             "cg_risk_subresources_total{action=\"removed_unreadable\"} %llu\n",
          (unsigned long long)SUM(risk_subresources_removed), (unsigned long long)SUM(risk_subresources_warned),
-         (unsigned long long)SUM(risk_subresources_monitored));
+         (unsigned long long)SUM(risk_subresources_monitored), (unsigned long long)SUM(risk_subresources_unreadable));
     emit(&o, "# HELP cg_links_wrapped_total Outbound links wrapped in the signed link shim.\n# TYPE cg_links_wrapped_total counter\n"
              "cg_links_wrapped_total %llu\n"
              "# HELP cg_go_total Link shim clicks, by outcome.\n# TYPE cg_go_total counter\n"
              "cg_go_total{outcome=\"redirected\"} %llu\ncg_go_total{outcome=\"warned\"} %llu\ncg_go_total{outcome=\"blocked\"} %llu\n"
-             "cg_go_total{outcome=\"bad_signature\"} %llu\n"
+             "cg_go_total{outcome=\"bad_signature\"} %llu\ncg_go_total{outcome=\"unreadable\"} %llu\n"
              "# HELP cg_risk_redirects_total Origin redirects to risk-listed sites sent through the link shim.\n"
              "# TYPE cg_risk_redirects_total counter\ncg_risk_redirects_total %llu\n"
              "# HELP cg_injection_reports_total CSP / Reporting API reports.\n# TYPE cg_injection_reports_total counter\n"
@@ -209,7 +210,8 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
              "# HELP cg_records_rate_limited_total Consent record writes refused: over store.rate_per_minute for the client.\n"
              "# TYPE cg_records_rate_limited_total counter\ncg_records_rate_limited_total %llu\n",
          (unsigned long long)SUM(links_wrapped), (unsigned long long)SUM(go_redirected), (unsigned long long)SUM(go_warned),
-         (unsigned long long)SUM(go_blocked), (unsigned long long)SUM(go_bad_signature), (unsigned long long)SUM(risk_redirects_shimmed),
+         (unsigned long long)SUM(go_blocked), (unsigned long long)SUM(go_bad_signature), (unsigned long long)SUM(go_unreadable),
+         (unsigned long long)SUM(risk_redirects_shimmed),
          (unsigned long long)SUM(reports_received),
          (unsigned long long)SUM(reports_rate_limited), (unsigned long long)SUM(records_rate_limited));
     *len = o.len;

@@ -52,8 +52,8 @@ typedef struct st_gw_metrics_t {
     uint64_t css_unchecked; /* style sheets over the size read whole, or in an encoding not read: passed unchecked */
     uint64_t html_big_refused; /* bigger tokenizer buffers refused: the worker's big buffers at their budget */
     /* private network channel */
-    uint64_t risk_subresources_removed, risk_subresources_warned, risk_subresources_monitored;
-    uint64_t links_wrapped, go_redirected, go_warned, go_blocked, go_bad_signature, risk_redirects_shimmed;
+    uint64_t risk_subresources_removed, risk_subresources_warned, risk_subresources_monitored, risk_subresources_unreadable;
+    uint64_t links_wrapped, go_redirected, go_warned, go_blocked, go_bad_signature, go_unreadable, risk_redirects_shimmed;
     uint64_t reports_received, reports_rate_limited;
     uint64_t records_rate_limited; /* record writes refused: store.rate_per_minute */
 } __attribute__((aligned(64))) gw_metrics_t; /* two threads' blocks never share a cache line */

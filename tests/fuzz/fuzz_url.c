@@ -1,5 +1,5 @@
 /* libFuzzer driver: the link shim's URL handling. Decoding never grows; encode then decode is the identity;
- * a split host lies inside the URL. */
+ * a split host lies inside the URL; the normalised path is no longer, has no dot segment, keeps the query. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,6 +20,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t ho, hl, po;
     if (gw_url_split(s, size, &ho, &hl, &po) == 0 && (hl == 0 || ho + hl > size || po > size))
         __builtin_trap();
+    /* the path a server reads: never longer, no "." or ".." segment left in the path, the query untouched */
+    char *norm = malloc(size + 1);
+    size_t m = gw_url_path_normalize(s, size, norm), e = 0, q = 0;
+    if (m > size)
+        __builtin_trap();
+    while (e != m && norm[e] != '?' && norm[e] != '#')
+        ++e;
+    while (q != size && s[q] != '?' && s[q] != '#')
+        ++q;
+    if (m - e != size - q || memcmp(norm + e, s + q, size - q) != 0)
+        __builtin_trap();
+    if (e != 0 && norm[0] == '/')
+        for (size_t i = 0; i != e; ++i)
+            if (norm[i] == '/' && i + 1 != e && norm[i + 1] == '.' &&
+                (i + 2 == e || norm[i + 2] == '/' || (norm[i + 2] == '.' && (i + 3 == e || norm[i + 3] == '/'))))
+                __builtin_trap();
+    free(norm);
     free(dec);
     free(enc);
     free(back);

@@ -293,6 +293,31 @@ class ChannelTest(GatewayTestCase):
             self.assertEqual(redirect(302, location).header("Location"), location)
         self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 4)
 
+    def test_paths_and_hosts_read_as_browsers_read_them(self):
+        """A URL entry is matched against the path the server will read (dot segments and escapes of unreserved
+        characters resolved, as browsers resolve them before requesting); a host no list can be asked about (a label
+        over 63 bytes) is neither loaded nor followed; a TAB inside a redirect's host is dropped, as browsers drop it."""
+        before = metric(self.gw, "cg_go_total", '{outcome="unreadable"}') or 0
+        html = curl(self.gw.url("/__origin/html?file=pages/risk-paths.html")).text
+        for ident in ("dots", "pct-dots", "pct-path", "long-label"):
+            self.assertNotIn('id="%s"' % ident, html)
+        self.assertIn('id="unlisted"', html, "a path that only starts like an entry's stays")
+        self.assertIn("consentgate: removed a resource from a site that cannot be checked", html)
+        self.assertIn("after", html)
+        self.assertEqual(curl(self.gw.url(self.href(html, "dots-link"))).status, 403)
+        r = curl(self.gw.url(self.href(html, "long-link")))
+        self.assertEqual(r.status, 400)
+        self.assertIsNone(r.header("Location"))
+        self.assertIn("cannot be checked", r.text)
+        self.assertEqual(metric(self.gw, "cg_go_total", '{outcome="unreadable"}'), before + 1)
+        for url in ("https://files.example/ok/../malware/x.exe", "https://files.example/x/%2e%2e/malware/",
+                    "https://evil.example\\@good.example/"):
+            self.assertEqual(self.check("url=" + urllib.parse.quote(url, safe=""))["verdict"], "block", url)
+        r = curl(self.gw.url("/__origin/status/302?h=%s" % urllib.parse.quote("Location:https://login.ev\til.example/")))
+        go = r.header("Location")
+        self.assertTrue(go.startswith("/__go?u=https%3A%2F%2Flogin.evil.example%2F&s="), go)
+        self.assertEqual(curl(self.gw.url(go)).status, 403)
+
     def test_refresh_header_to_another_site_goes_through_the_shim(self):
         """A Refresh response header is <meta http-equiv=refresh> as a header: to another site it goes through /__go,
         the delay kept; to the site itself it stays; one too long for the shim is removed."""

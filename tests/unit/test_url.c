@@ -1,4 +1,4 @@
-/* Unit tests for filters/url.c: percent-coding and splitting absolute http(s) URLs. */
+/* Unit tests for filters/url.c: percent-coding, splitting absolute http(s) URLs, the path a server reads. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -28,6 +28,7 @@ static const split_case_t split_cases[] = {
     {"javascript:alert(1)", -1, NULL, NULL},
     {"//a.example/", -1, NULL, NULL},
     {"https://", -1, NULL, NULL},
+    {"https://evil.example\\@good.example/", 0, "evil.example", "\\@good.example/"}, /* a backslash ends the authority */
     {NULL, 0, NULL, NULL} /* end of list */
 };
 
@@ -87,12 +88,69 @@ static void test_pct(void **state)
     assert_memory_equal(dec, raw, sizeof(raw) - 1);
 }
 
+typedef struct {
+    const char *in, *out;
+} path_case_t;
+
+static const path_case_t path_cases[] = {
+    {"/", "/"},
+    {"", ""},
+    {"?q=/../x", "?q=/../x"},
+    {"/a/b/c", "/a/b/c"},
+    {"/a/./b/../c", "/a/c"},
+    {"/ok/../malware/a.exe", "/malware/a.exe"},
+    {"/x/%2e%2E/payload.exe", "/payload.exe"},
+    {"/x/.%2e/y", "/y"},
+    {"/x/%2e/y", "/x/y"},
+    {"/%6dalware/%7Ex", "/malware/~x"},
+    {"/a%2fb/%3F/%25", "/a%2fb/%3F/%25"}, /* reserved and '%' stay escaped */
+    {"/a/b/..", "/a/"},
+    {"/a/b/.", "/a/b/"},
+    {"/..", "/"},
+    {"/../../x", "/x"},
+    {"/a/..x/.x/x./...", "/a/..x/.x/x./..."},
+    {"\\a\\..\\b?c\\..", "/b?c\\.."},
+    {"//a/../b", "//b"},
+    {"/a/b/../../../c/./d/", "/c/d/"},
+    {"/q/../r?x=/../#/..", "/r?x=/../#/.."},
+    {"/%2", "/%2"},
+    {"/%", "/%"},
+    {"/%zz/..", "/"},
+    {NULL, NULL} /* end of list */
+};
+
+/* the path a server reads: whole, and every prefix of each case (exactly sized copies: no read past them) */
+static void test_path_normalize(void **state)
+{
+    for (const path_case_t *c = path_cases; c->in != NULL; ++c) {
+        size_t len = strlen(c->in);
+        char *in = malloc(len + 1), *out = malloc(len + 1);
+        memcpy(in, c->in, len);
+        size_t n = gw_url_path_normalize(in, len, out);
+        if (n != strlen(c->out) || memcmp(out, c->out, n) != 0)
+            fail_msg("%s: \"%.*s\", want \"%s\"", c->in, (int)n, out, c->out);
+        for (size_t k = 0; k <= len; ++k) {
+            char *p = malloc(k + 1), *o = malloc(k + 1);
+            memcpy(p, c->in, k);
+            size_t m = gw_url_path_normalize(p, k, o);
+            assert_true(m <= k);
+            if (k != 0 && (p[0] == '/' || p[0] == '\\'))
+                assert_true(m != 0 && o[0] == '/');
+            free(p);
+            free(o);
+        }
+        free(in);
+        free(out);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_split_prefixes),
         cmocka_unit_test(test_pct),
+        cmocka_unit_test(test_path_normalize),
     };
     return cmocka_run_group_tests_name("url", tests, NULL, NULL);
 }
