@@ -116,9 +116,12 @@ static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_
     uint16_t refused = (uint16_t)(gw_consent_all_mask() & ~p->granted);
     if (refused != 0)
         gw_consent_expire_carried(req, &p->ctx, refused);
+    /* not "cookies": browsers apply Clear-Site-Data after this response's Set-Cookie (Chromium does), which would take
+     * the decided token just set (an opt-out visitor back to "everything granted", the visitor's id and with it their
+     * receipts gone) and the site's own necessary cookies (a logged-in visitor logged out); the refused ones are
+     * expired by name above */
     if (p->withdraw)
-        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("clear-site-data"), 0, NULL,
-                              H2O_STRLIT("\"cookies\", \"storage\""));
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("clear-site-data"), 0, NULL, H2O_STRLIT("\"storage\""));
     if (gw_metrics != NULL)
         gw_metrics_add(&gw_metrics->decisions[p->ctx.regime < 3 ? p->ctx.regime : 0], 1);
 

@@ -325,6 +325,16 @@ test('preference centre: analytics off removes its cookies and stops its beacons
     eq(await p.getByRole('status').innerText(), EN['pc.withdrawn'], 'withdrawn message');
     const left = await cookieNames(p);
     assert(!left.includes('_fbp') && !left.includes('lang'), `cookies left after withdrawal: ${left}`);
+    /* the withdrawal is a decision the visitor keeps: the token survives it (Clear-Site-Data must not take it) */
+    assert(left.includes('cg_consent'), `the decided token is gone after the withdrawal: ${left}`);
+    const st = await (await p.request.get(P.url('/__consent/api/state'))).json();
+    eq([st.decided, st.categories.analytics, st.categories.marketing], [true, false, false], 'state after the withdrawal');
+    await p.goto(P.url('/'));
+    await p.waitForLoadState('load');
+    eq(await p.locator('#cg-banner').count(), 0, 'the banner asks again after the withdrawal');
+    await p.goto(P.url('/__consent/receipts'));
+    await until(async () => (await rows.count()) === 3, 'the withdrawal listed with the earlier receipts');
+    eq(await rows.nth(2).locator('td').nth(1).innerText(), EN['method.withdraw'], 'third record');
 });
 
 test('a page answered from a remembered rewrite: its own nonce and release token; consent releases its trackers', async () => {
