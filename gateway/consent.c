@@ -186,7 +186,10 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
         gw_cookie_pair_t p;
         gw_cookie_iter_init(&it, v.base, v.len);
         while (gw_cookie_iter_next(&it, &p) == 1) {
-            if (!is_token_name(p.name, p.name_len))
+            /* over TLS only the __Host- cookie: a plain cg_consent there may have been planted by a sibling subdomain
+             * (Domain=) or over plain HTTP, and would decide for this visitor (and give them its visitor id) */
+            if (!(ctx->is_tls ? p.name_len == sizeof(GW_CONSENT_COOKIE_TLS) - 1 && memcmp(p.name, GW_CONSENT_COOKIE_TLS, p.name_len) == 0
+                              : p.name_len == sizeof(GW_CONSENT_COOKIE) - 1 && memcmp(p.name, GW_CONSENT_COOKIE, p.name_len) == 0))
                 continue;
             gw_token_t t;
             int st = gw_token_decode(p.value, p.value_len, keys->keys, keys->num_keys, now, gw_rt.conf.policy.version, &t);

@@ -199,6 +199,16 @@ class ConsentTest(GatewayTestCase):
         ga = [v for v in r.header_all("Set-Cookie") if v.startswith("_ga=")]
         self.assertEqual(len(ga), 1, r.header_all("Set-Cookie"))
         self.assertIn("Secure", ga[0])
+        # over TLS a plain cg_consent (a sibling subdomain's Domain= cookie, or one set over plain HTTP) decides nothing:
+        # the same valid token under the name any host could have planted grants nothing and names no visitor
+        plain = self.token_of(self.decide({"all": True}))
+        curl(self.gw.url("/__origin/echo?t=tls-plain", tls=True), cookie="; ".join([plain, GA]))
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=tls-plain")), [])
+        s = curl(self.gw.url("/__consent/api/state", tls=True), cookie=plain).json()
+        self.assertEqual((s["decided"], s["visitor"], s["categories"]["analytics"]), (False, None, False))
+        # and over plain HTTP the __Host- one is not the token (a browser never sends it there)
+        curl(self.gw.url("/__origin/echo?t=plain-host"), cookie="; ".join(["%s=%s" % (name, value), GA]))
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=plain-host")), [])
 
     # ---- bad input -------------------------------------------------------------------------------
 
