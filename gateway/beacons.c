@@ -72,7 +72,7 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     } else {
         req->res.status = 204;
         req->res.reason = "No Content";
-        req->res.content_length = 0;
+        req->res.content_length = SIZE_MAX; /* a 204 has no Content-Length (RFC 9110 §8.6) */
         h2o_send_inline(req, "", 0);
     }
     return 1;

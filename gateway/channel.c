@@ -416,7 +416,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     const gw_config_t *c = &gw_rt.conf;
     check_redirect(req);
     check_refresh(req);
-    if (ctx->is_tls && hsts_value.len != 0)
+    /* an origin's own policy (includeSubDomains, preload) is the site's: kept, not doubled */
+    if (ctx->is_tls && hsts_value.len != 0 && h2o_find_header(&req->res.headers, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, -1) == -1)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, NULL, hsts_value.base, hsts_value.len);
     if (!ctx->rewritten || c->channel.csp == 0)
         return;
@@ -607,6 +608,15 @@ static void write_report(gw_jsonw_t *w, const gw_risk_report_t *r)
     gw_jsonw_lit(w, "]");
 }
 
+/* (the job frees the body and the entries once read; a job that never ran still holds them) */
+static void release_list_job(void *p)
+{
+    list_job_t *j = p;
+    free(j->body);
+    gw_entries_free(&j->entries);
+    free(j);
+}
+
 static void on_list_job_done(h2o_req_t *req, void *p)
 {
     list_job_t *j = p;
@@ -662,7 +672,7 @@ static int on_list_change(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_i
         memcpy(j->body, req->entity.base, req->entity.len);
         j->len = req->entity.len;
     }
-    if (gw_job_submit(req, run_list_job, on_list_job_done, j) != 0)
+    if (gw_job_submit(req, run_list_job, on_list_job_done, release_list_job, j) != 0)
         gw_admin_send_error(req, 503, "Service Unavailable", "busy", "too many list changes queued; try again");
     return 0;
 }
@@ -700,13 +710,19 @@ static void on_read_audit(h2o_req_t *req, void *p)
     char *copy = h2o_mem_alloc_pool(&req->pool, j->len + 1);
     if (j->len != 0)
         memcpy(copy, j->text, j->len);
-    free(j->text);
     gw_admin_send(req, 200, "OK", "application/x-ndjson", h2o_iovec_init(copy, j->len));
+}
+
+static void release_read_audit(void *p)
+{
+    read_job_t *j = p;
+    free(j->text);
+    free(j);
 }
 
 static int on_audit(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
 {
-    if (gw_job_submit(req, run_read_audit, on_read_audit, calloc(1, sizeof(read_job_t))) != 0)
+    if (gw_job_submit(req, run_read_audit, on_read_audit, release_read_audit, calloc(1, sizeof(read_job_t))) != 0)
         gw_admin_send_error(req, 503, "Service Unavailable", "busy", "try again");
     return 0;
 }

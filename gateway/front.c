@@ -108,7 +108,9 @@ static void error_page_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *b
         h2o_ostream_send_next(&self->super, req, NULL, 0, state);
         return;
     }
-    h2o_ostream_send_next(&self->super, req, &self->page, state == H2O_SEND_STATE_FINAL ? 1 : 0, state);
+    /* (a HEAD's answer is its headers: h2o 2.2.5's HTTP/1 writer sends whatever it is given) */
+    int body = state == H2O_SEND_STATE_FINAL && !h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
+    h2o_ostream_send_next(&self->super, req, &self->page, body ? 1 : 0, state);
 }
 
 /* the proxy reports upstream failures as 502 "Gateway Error" and logs the reason */

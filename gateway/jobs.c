@@ -32,8 +32,18 @@ struct st_job_t {
     int posted;
     gw_job_fn fn;
     gw_job_done_cb done;
+    gw_job_release_cb release; /* frees data and what it owns (NULL: free()) */
     void *data;
 };
+
+static void release(job_t *j)
+{
+    if (j->release != NULL)
+        j->release(j->data);
+    else
+        free(j->data);
+    free(j);
+}
 
 static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
@@ -57,8 +67,7 @@ static void on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
             j->guard->job = NULL;
             j->done(j->req, j->data);
         }
-        free(j->data);
-        free(j);
+        release(j);
     }
 }
 
@@ -119,20 +128,20 @@ int gw_jobs_init(size_t num_threads)
     return 0;
 }
 
-int gw_job_submit(h2o_req_t *req, gw_job_fn fn, gw_job_done_cb done, void *data)
+int gw_job_submit(h2o_req_t *req, gw_job_fn fn, gw_job_done_cb done, gw_job_release_cb release_data, void *data)
 {
     job_t *j = calloc(1, sizeof(*j));
     j->thread = gw_thread_index();
     j->req = req;
     j->fn = fn;
     j->done = done;
+    j->release = release_data;
     j->data = data;
     j->guard = h2o_mem_alloc_shared(&req->pool, sizeof(guard_t), on_guard_dispose);
     j->guard->job = j;
     if (enqueue(j) != 0) {
         j->guard->job = NULL;
-        free(data);
-        free(j);
+        release(j);
         return -1;
     }
     return 0;

@@ -11,16 +11,17 @@
 
 typedef void (*gw_job_fn)(void *data);                      /* on the job thread */
 typedef void (*gw_job_done_cb)(h2o_req_t *req, void *data); /* on the submitting worker, req alive */
+typedef void (*gw_job_release_cb)(void *data);              /* frees data and what it owns */
 
 /* starts the job thread (before the workers start) */
 int gw_jobs_init(size_t num_threads);
 
 /*
  * Queues fn(data) and then done(req, data) on the calling worker. data is malloc'ed by the caller and
- * freed with free() after done ran, or without calling done when the request went away meanwhile.
- * Returns 0, or -1 when the queue is full (data is freed; answer 503).
+ * released with release_data(data) (free(data) when NULL) after done ran, or without calling done when
+ * the request went away meanwhile. Returns 0, or -1 when the queue is full (data is released; answer 503).
  */
-int gw_job_submit(h2o_req_t *req, gw_job_fn fn, gw_job_done_cb done, void *data);
+int gw_job_submit(h2o_req_t *req, gw_job_fn fn, gw_job_done_cb done, gw_job_release_cb release_data, void *data);
 
 /* Runs fn(data) on the job thread with no request attached (SIGHUP, inotify); data is freed after. */
 void gw_job_post(gw_job_fn fn, void *data);

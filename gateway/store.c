@@ -149,6 +149,7 @@ static int submit(h2o_req_t *req, op_t *op, gw_store_answer_cb cb, void *data)
     pthread_mutex_lock(&st.mutex);
     if (!st.running || st.stopping || st.queued >= st.queue_max) {
         pthread_mutex_unlock(&st.mutex);
+        free(op->violations);
         free(op);
         return -1;
     }

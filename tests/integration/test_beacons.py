@@ -32,6 +32,8 @@ class BeaconTest(GatewayTestCase):
                  headers=["Content-Type: text/plain;charset=UTF-8", "Sec-Fetch-Dest: empty", "Sec-Fetch-Mode: no-cors"])
         self.assertEqual(r.status, 204)
         self.assertEqual(r.body, b"")
+        self.assertIsNone(r.header("Content-Length"), "a 204 has no Content-Length (RFC 9110 8.6)")
+        self.assertIsNone(r.header("Transfer-Encoding"))
         # a glob endpoint of another category
         r = curl(self.gw.url("/tr/abc/px?ev=PageView&t=before-glob"), headers=["Accept: image/avif,image/webp,*/*"])
         self.assertEqual((r.status, len(r.body)), (200, 43))

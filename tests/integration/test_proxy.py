@@ -250,6 +250,16 @@ class UpstreamFailureTest(GatewayTestCase):
         self.assert_html_error(curl(g.url("/products"), http="h2c"), 502)
         self.assertTrue(g.alive())
 
+    def test_head_gets_no_error_page_body(self):
+        # a HEAD's answer ends with its headers: body bytes after them would be read as the next response on the
+        # connection (a pipelined GET here, or a CDN's pooled connection)
+        g = self.new_gateway("gw-head-dead", gateway_config("http://127.0.0.1:%d" % free_port()))
+        out = raw_request(g.port, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET /__consent/api/state HTTP/1.1\r\nHost: x\r\n"
+                                  b"Connection: close\r\n\r\n")
+        head, _, rest = out.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 502"), out[:200])
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200"), rest[:200])
+
     def test_upstream_killed_502(self):
         o = self.new_origin("origin-killed")
         g = self.new_gateway("gw-killed", gateway_config(o.url))
