@@ -62,6 +62,7 @@ typedef struct st_rewrite_t {
     h2o_iovec_t base_dir;    /* its path up to the last '/' */
     int base_https, base_seen;
     char release[20]; /* this response's release token (neutralise), base64url of 12 random bytes */
+    uint32_t tracker_mask; /* the categories the tracker lists gave the URL last classified (tracker_category) */
     int gzip;         /* the body is gzip (decoded by gunzip once the rewriter starts) */
     /* the memo (memo.h, "Remembered pages" below): key.base NULL when this response is neither looked up nor recorded */
     h2o_iovec_t key;
@@ -300,13 +301,13 @@ static size_t absolute_url(rewrite_t *self, const char *v, size_t len, int autho
     return find_host(self, (size_t)(d - self->url));
 }
 
-/* category of a URL if it is a tracker the visitor has not granted, else -1 */
-/* the category the tracker lists give the URL in self->url[0..n) (the visitor's granted ones preferred), or -1 */
+/* the category the tracker lists give the URL in self->url[0..n) (a refused one preferred: a URL two lists name needs
+ * both categories), or -1; all of them in self->tracker_mask */
 static int tracker_category(rewrite_t *self, size_t n, gw_abp_type_t type)
 {
     h2o_iovec_t ph = self->page_host;
-    return gw_trackers_pick(gw_trackers_classify(self->url, n, self->url + self->host_off, self->host_len, ph.base, ph.len, type),
-                            self->ctx->granted);
+    self->tracker_mask = gw_trackers_classify(self->url, n, self->url + self->host_off, self->host_len, ph.base, ph.len, type);
+    return gw_trackers_pick(self->tracker_mask, self->ctx->granted);
 }
 
 static int refused_category(rewrite_t *self, size_t n, gw_abp_type_t type)
@@ -357,6 +358,24 @@ static void mark_inert(rewrite_t *self, gw_html_tag_t *tag, int cat)
     const char *name = category_name(cat);
     gw_html_attr_set(tag, H2O_STRLIT("data-cg-category"), name, strlen(name));
     gw_html_attr_set(tag, H2O_STRLIT("data-cg-r"), self->release, strlen(self->release));
+    /* a URL several lists name (the Meta Pixel: EasyPrivacy's analytics, the advertising list's marketing) is released
+     * only when every one of its categories is granted: data-cg-needs="analytics marketing" */
+    uint32_t mask = self->tracker_mask & gw_consent_all_mask();
+    if ((mask & (1u << cat)) != 0 && (mask & (mask - 1)) != 0) {
+        char *needs = h2o_mem_alloc_pool(&self->req->pool, 256);
+        size_t len = 0;
+        for (int c = 0; mask != 0; ++c, mask >>= 1) {
+            const char *cn = category_name(c);
+            size_t cl = strlen(cn);
+            if (!(mask & 1) || len + cl + 1 > 256)
+                continue;
+            if (len != 0)
+                needs[len++] = ' ';
+            memcpy(needs + len, cn, cl);
+            len += cl;
+        }
+        gw_html_attr_set(tag, H2O_STRLIT("data-cg-needs"), needs, len);
+    }
 }
 
 /* src="…" → data-cg-src="…", plus data-cg-category and the response's release token (data-cg-r); scripts also get

@@ -345,7 +345,7 @@ void gw_trackers_register_admin(void)
 int gw_trackers_init(void)
 {
     gw_config_t *c = &gw_rt.conf;
-    static gw_list_conf_t defaults[2];
+    static gw_list_conf_t defaults[3];
 
     for (size_t i = 0; i != c->trackers.num_lists; ++i) {
         if (c->trackers.lists[i].format != GW_FMT_ABP) {
@@ -367,6 +367,11 @@ int gw_trackers_init(void)
                 continue;
             defaults[num_list_confs++] = (gw_list_conf_t){(char *)names[i], (char *)files[i], GW_FMT_ABP, cat, GW_RISK_BLOCK};
         }
+        /* and the shipped list of advertising tags (conf/ad-trackers.txt): EasyPrivacy calls the Meta Pixel and its
+         * kind tracking (analytics), EasyList does not name them; without it analytics consent alone released them */
+        char *ads = gw_config_category(c, "marketing") >= 0 ? gw_server_find_shipped("conf/ad-trackers.txt") : NULL;
+        if (ads != NULL)
+            defaults[num_list_confs++] = (gw_list_conf_t){"advertising", ads, GW_FMT_ABP, gw_config_category(c, "marketing"), GW_RISK_BLOCK};
         list_confs = defaults;
         if (num_list_confs == 0)
             gw_info("no tracker lists: none configured and Debian's EasyPrivacy/EasyList are not installed");

@@ -71,7 +71,12 @@
         var els = d.querySelectorAll('[data-cg-category]');
         for (var i = 0; i < els.length; i++) {
             var e = els[i];
-            if (!RELEASE || e.getAttribute('data-cg-r') !== RELEASE || !granted[e.getAttribute('data-cg-category')]) continue;
+            if (!RELEASE || e.getAttribute('data-cg-r') !== RELEASE) continue;
+            /* its category just granted; named by several tracker lists (data-cg-needs), every category they give it
+             * granted now and one of them just now */
+            var needs = (e.getAttribute('data-cg-needs') || e.getAttribute('data-cg-category') || '').split(' '), now = false;
+            for (var k = 0; k < needs.length && needs[k] && state.categories[needs[k]]; k++) now = now || !!granted[needs[k]];
+            if (!now || k !== needs.length) continue;
             if (e.tagName === 'SCRIPT') {
                 /* a script only runs if it is a new element */
                 var s = revive(e), src = e.getAttribute('data-cg-src');
@@ -94,6 +99,7 @@
                     }
                 });
                 e.removeAttribute('data-cg-category');
+                e.removeAttribute('data-cg-needs');
                 e.removeAttribute('data-cg-r');
             }
         }

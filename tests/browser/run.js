@@ -337,6 +337,33 @@ test('preference centre: analytics off removes its cookies and stops its beacons
     eq(await rows.nth(2).locator('td').nth(1).innerText(), EN['method.withdraw'], 'third record');
 });
 
+test('a tag two tracker lists name (analytics, marketing) runs only once both are granted, without a reload', async () => {
+    const p = await page();
+    await p.goto(P.url('/both.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    eq(await p.locator('script[data-cg-category="analytics"][data-cg-needs="analytics marketing"]').count(), 1, 'the inert tag names both');
+    await p.evaluate(() => { window.__sameDocument = true; });
+    const choose = async (value) => {
+        if (!(await dialog(p).isVisible())) {
+            await p.click('#privacy-choices');
+            await dialog(p).waitFor({ state: 'visible' });
+        }
+        if (await button(p, 'banner.customise').isVisible()) await button(p, 'banner.customise').click();
+        await p.locator(`#cg-banner input[value="${value}"]`).check();
+        const answered = p.waitForResponse((r) => r.url().endsWith('/__consent/api/consent'));
+        await button(p, 'banner.save').click();
+        eq((await answered).status(), 200, 'the choice was recorded');
+        await dialog(p).waitFor({ state: 'detached' });
+    };
+    await choose('analytics');
+    await sleep(400);
+    eq(await p.evaluate(() => window.__bothRan === true), false, 'the tag ran with analytics alone');
+    eq(P.reached('/assets/both.js').length, 0, 'the tag was fetched with analytics alone');
+    await choose('marketing');
+    await p.waitForFunction(() => window.__bothRan === true);
+    eq(await p.evaluate(() => window.__sameDocument), true, 'the page was reloaded');
+});
+
 test('a page answered from a remembered rewrite: its own nonce and release token; consent releases its trackers', async () => {
     const p = await page();
     await p.goto(P.url('/'));
@@ -400,7 +427,7 @@ test('a page the browser caches (max-age, ETag): after a choice the next visit s
     const trackerBefore = P.reached('/assets/tracker.js').length;
     await visit();
     eq((await markers(p)).tracker, false, 'the tracker ran after the withdrawal');
-    await dialog(p).waitFor({ state: 'visible' });
+    eq(await dialog(p).isVisible(), false, 'the banner asks again after the withdrawal (a decision: necessary only)');
     eq(P.reached('/assets/tracker.js').length, trackerBefore, 'the tracker script was fetched after the withdrawal');
     eq(P.reached('/__origin/html/cached').slice(-1)[0].headers.filter(([n]) => /^if-/i.test(n)), [],
        'the browser revalidated a rewritten page (the origin could answer 304 for another choice\'s page)');

@@ -695,3 +695,44 @@ class RewriteOffTest(GatewayTestCase):
         self.assertIn(b"googletagmanager", direct.body)
         self.assertEqual(via.body, direct.body)
         self.assertEqual(via.header("Content-Length"), str(len(direct.body)))
+
+
+class AdvertisingTagsTest(GatewayTestCase):
+    """The shipped advertising list (conf/ad-trackers.txt, marketing) beside EasyPrivacy (analytics): the Meta Pixel,
+    which EasyPrivacy calls analytics, needs marketing consent too; the banner is told so (data-cg-needs)."""
+    config = {"trackers": {"lists": [{"name": "easyprivacy", "file": EASYPRIVACY, "format": "abp", "category": "analytics"},
+                                     {"name": "advertising", "file": os.path.join(ROOT, "conf", "ad-trackers.txt"),
+                                      "format": "abp", "category": "marketing"}]}}
+
+    def page(self, categories=None):
+        cookie = None
+        if categories is not None:
+            r = curl(self.gw.url("/__consent/api/consent"), method="POST", data=json.dumps({"categories": categories}),
+                     headers=["Content-Type: application/json"])
+            cookie = [v.split(";", 1)[0] for v in r.header_all("Set-Cookie") if v.startswith("cg_consent=")][0]
+        return curl(self.gw.url("/__origin/html?file=pages/meta-pixel.html"), cookie=cookie).text
+
+    def tag(self, html, ident):
+        m = re.search(r'<(?:img|script)\b[^>]*\bid="%s"[^>]*>' % ident, html)
+        self.assertIsNotNone(m, ident)
+        return m.group(0)
+
+    def test_a_pixel_two_lists_name_needs_both_categories(self):
+        # the pixel: EasyPrivacy (.facebook.com/tr?$image) and the advertising list; the loader (fbevents.js) and the
+        # Criteo tag: the advertising list alone (the EasyPrivacy sample does not name them)
+        for granted, category in ((None, "analytics"), ({"analytics": True}, "marketing"), ({"marketing": True}, "analytics")):
+            html = self.page(granted)
+            t = self.tag(html, "fb-px")
+            self.assertIn('data-cg-category="%s"' % category, t, (granted, t))
+            self.assertIn('data-cg-needs="analytics marketing"', t, (granted, t))
+            for ident in ("fb-loader", "ad-only"):
+                t = self.tag(html, ident)
+                if granted == {"marketing": True}:
+                    self.assertNotIn("data-cg-", t, "marketing granted releases what only the advertising list names")
+                else:
+                    self.assertIn('data-cg-category="marketing"', t, (granted, t))
+                    self.assertNotIn("data-cg-needs", t, "one list, one category")
+        html = self.page({"analytics": True, "marketing": True})
+        for ident in ("fb-px", "fb-loader", "ad-only"):
+            self.assertNotIn("data-cg-", self.tag(html, ident))
+        self.assertIn('src="https://www.facebook.com/tr?id=123456789012345&amp;ev=PageView"', html)
