@@ -1847,6 +1847,25 @@ parse_line(parse_ctx_t *c, const char *s, size_t n)
     }
 }
 
+/* an add[] / remove[] item: a line of the list's format, and in a hosts list a bare host name too (what the security team
+ * types: "evil.example" for "0.0.0.0 evil.example") */
+static void
+parse_item(parse_ctx_t *c, const char *s, size_t n)
+{
+    const char *t = s;
+    size_t tn = n;
+    trim(&t, &tn);
+    if (c->list->format == GW_FMT_HOSTS && tn != 0 && tn <= GW_RISK_LINE_MAX - 8 && memchr(t, ' ', tn) == NULL &&
+        memchr(t, '\t', tn) == NULL && t[0] != '#') {
+        char line[GW_RISK_LINE_MAX];
+        memcpy(line, "0.0.0.0 ", 8);
+        memcpy(line + 8, t, tn);
+        parse_line(c, line, tn + 8);
+        return;
+    }
+    parse_line(c, s, n);
+}
+
 /* a comment or blank line of the format (the kept header is made of these) */
 static int
 is_comment_line(gw_list_format_t format, const char *s, size_t n)
@@ -1959,7 +1978,7 @@ gw_risk_list_edit(const gw_risk_list_t *old, const gw_risk_str_t *add_items, siz
     for (size_t i = 0; i != nremove; ++i) {
         c.line = i + 1;
         if (item_ok(&c, &remove[i]))
-            parse_line(&c, remove[i].base, remove[i].len);
+            parse_item(&c, remove[i].base, remove[i].len);
     }
     flush(&c);
     if (c.nomem)
@@ -1988,7 +2007,7 @@ gw_risk_list_edit(const gw_risk_list_t *old, const gw_risk_str_t *add_items, siz
     for (size_t i = 0; i != nadd; ++i) {
         c.line = i + 1;
         if (item_ok(&c, &add_items[i]))
-            parse_line(&c, add_items[i].base, add_items[i].len);
+            parse_item(&c, add_items[i].base, add_items[i].len);
     }
     flush(&c);
     if (c.nomem)
@@ -2578,6 +2597,20 @@ current_list(gw_risk_set_t **slot, const char *name, char *err, size_t errlen)
     return l;
 }
 
+/* a list that would empty the one in force: refused unless asked for (a truncated file, a failed download, an empty
+ * upload look like that) */
+static int
+empties(const gw_risk_list_t *cur, const gw_risk_list_t *next, char *err, size_t errlen)
+{
+    if (next->count != 0 || cur->count == 0)
+        return 0;
+    char msg[160];
+    snprintf(msg, sizeof(msg), "no entries: the %zu in force stay (to empty the list on purpose: PUT with ?allow_empty=1)",
+             cur->count);
+    set_err(err, errlen, cur->name, msg);
+    return 1;
+}
+
 int
 gw_risk_set_reload(gw_risk_set_t **slot, const char *name, const char *path, gw_risk_report_t *report, char *err, size_t errlen)
 {
@@ -2588,7 +2621,8 @@ gw_risk_set_reload(gw_risk_set_t **slot, const char *name, const char *path, gw_
     pthread_mutex_lock(&writer_lock);
     if ((cur = current_list(slot, name, err, errlen)) != NULL &&
         gw_risk_list_load_file(path, name, cur->format, cur->action, &next, report, err, errlen) == 0) {
-        if ((rc = replace_locked(slot, next, err, errlen)) != 0)
+        report->entries_before = cur->count;
+        if (empties(cur, next, err, errlen) || (rc = replace_locked(slot, next, err, errlen)) != 0)
             gw_risk_list_free(next);
     }
     pthread_mutex_unlock(&writer_lock);
@@ -2596,8 +2630,8 @@ gw_risk_set_reload(gw_risk_set_t **slot, const char *name, const char *path, gw_
 }
 
 int
-gw_risk_set_put(gw_risk_set_t **slot, const char *name, const char *buf, size_t len, const char *path, gw_risk_report_t *report,
-                char *err, size_t errlen)
+gw_risk_set_put(gw_risk_set_t **slot, const char *name, const char *buf, size_t len, int allow_empty, const char *path,
+                gw_risk_report_t *report, char *err, size_t errlen)
 {
     gw_risk_report_t dummy;
     const gw_risk_list_t *cur;
@@ -2613,10 +2647,13 @@ gw_risk_set_put(gw_risk_set_t **slot, const char *name, const char *buf, size_t 
         set_err(err, errlen, name, strerror(ENOMEM));
         goto Exit;
     }
+    report->entries_before = cur->count;
     if (is_suspect(report)) {
         set_err(err, errlen, name, "no valid entry");
         goto Exit;
     }
+    if (!allow_empty && empties(cur, next, err, errlen))
+        goto Exit;
     if (path != NULL && gw_risk_file_write(path, buf, len, err, errlen) < 0)
         goto Exit;
     if ((rc = replace_locked(slot, next, err, errlen)) == 0)
@@ -2640,7 +2677,9 @@ gw_risk_set_edit(gw_risk_set_t **slot, const char *name, const gw_risk_str_t *ad
     pthread_mutex_lock(&writer_lock);
     if ((cur = current_list(slot, name, err, errlen)) == NULL)
         goto Exit;
-    if ((next = gw_risk_list_edit(cur, add_items, nadd, remove, nremove, report)) == NULL ||
+    if ((next = gw_risk_list_edit(cur, add_items, nadd, remove, nremove, report)) != NULL)
+        report->entries_before = cur->count;
+    if (next == NULL ||
         (path != NULL && (text = gw_risk_list_serialize(next, &len)) == NULL)) {
         set_err(err, errlen, name, strerror(ENOMEM));
         goto Exit;

@@ -89,6 +89,7 @@ typedef struct st_gw_risk_reject_t {
 typedef struct st_gw_risk_report_t {
     size_t lines;           /* lines (or edit items) read */
     size_t entries;         /* distinct entries in the resulting list */
+    size_t entries_before;  /* replace, reload, edit: entries of the list it replaced */
     size_t added;           /* entries added by this parse or edit (duplicates not counted) */
     size_t removed;         /* edits: entries removed */
     size_t not_found;       /* edits: remove[] items that named no entry */
@@ -268,8 +269,9 @@ int gw_risk_set_replace(gw_risk_set_t **slot, gw_risk_list_t *list, char *err, s
 void gw_risk_set_swap(gw_risk_set_t **slot, gw_risk_set_t *set);
 
 /*
- * Reloads list `name` from path. A file that vanished, cannot be read or holds only
- * rejected lines keeps the last good list in force (returns -1).
+ * Reloads list `name` from path. A file that vanished, cannot be read, holds only rejected
+ * lines or no entry at all (truncated: 0 bytes, only comments) while the list in force has
+ * entries keeps the last good list in force (returns -1).
  */
 int gw_risk_set_reload(gw_risk_set_t **slot, const char *name, const char *path, gw_risk_report_t *report, char *err,
                        size_t errlen);
@@ -278,10 +280,11 @@ int gw_risk_set_reload(gw_risk_set_t **slot, const char *name, const char *path,
  * Replaces list `name` by the text buf[0..len) (admin PUT). When path is not NULL the text
  * is first written to it verbatim with gw_risk_file_write(); a failed write leaves
  * everything as it was (a write whose folder fsync alone failed counts as done: 0, with the
- * warning in err). Text with rejected lines and no entry is refused (-1).
+ * warning in err). Text with rejected lines and no entry is refused (-1), and so is text
+ * with no entry that would empty a list with entries, unless allow_empty.
  */
-int gw_risk_set_put(gw_risk_set_t **slot, const char *name, const char *buf, size_t len, const char *path, gw_risk_report_t *report,
-                    char *err, size_t errlen);
+int gw_risk_set_put(gw_risk_set_t **slot, const char *name, const char *buf, size_t len, int allow_empty, const char *path,
+                    gw_risk_report_t *report, char *err, size_t errlen);
 
 /*
  * Applies add[] / remove[] to list `name` (admin POST entries; see gw_risk_list_edit) and,

@@ -72,8 +72,10 @@ static int64_t now_ms(void)
 }
 
 /* appends one JSON line to the audit log and fsyncs it (job thread or main thread) */
-static void audit(const char *who, const char *action, const char *list, const gw_risk_report_t *r, uint64_t version)
+/* appends one line to the audit log (fsync'ed); 0, or -1 with the reason logged */
+static int audit(const char *who, const char *action, const char *list, const gw_risk_report_t *r, uint64_t version)
 {
+    int rc = 0;
     const gw_config_t *c = &gw_rt.conf;
     gw_jsonw_t w;
     gw_jsonw_init(&w, NULL, 256);
@@ -83,17 +85,50 @@ static void audit(const char *who, const char *action, const char *list, const g
     gw_jsonw_cstr(&w, action);
     gw_jsonw_lit(&w, ", \"list\": ");
     gw_jsonw_cstr(&w, list);
-    gw_jsonw_printf(&w, ", \"added\": %zu, \"removed\": %zu, \"rejected\": %zu, \"entries\": %zu, \"version\": %llu}\n",
-                    r != NULL ? r->added : 0, r != NULL ? r->removed : 0, r != NULL ? r->rejected : 0, r != NULL ? r->entries : 0,
-                    (unsigned long long)version);
+    /* an edit adds and removes entries; a replace or reload swaps the list: its entries before and after say what it did */
+    gw_jsonw_printf(&w, ", \"added\": %zu, \"removed\": %zu, \"rejected\": %zu, \"entries_before\": %zu, \"entries\": %zu, "
+                        "\"version\": %llu}\n",
+                    r != NULL ? r->added : 0, r != NULL ? r->removed : 0, r != NULL ? r->rejected : 0,
+                    r != NULL ? r->entries_before : 0, r != NULL ? r->entries : 0, (unsigned long long)version);
     pthread_mutex_lock(&audit_mutex);
     int fd = open(c->channel.audit_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd == -1 || write(fd, w.buf, w.len) != (ssize_t)w.len || fsync(fd) != 0)
+    if (fd == -1 || write(fd, w.buf, w.len) != (ssize_t)w.len || fsync(fd) != 0) {
         gw_error("audit log %s: %s (the change itself is in force)", c->channel.audit_log, strerror(errno));
+        rc = -1;
+    }
     if (fd != -1)
         close(fd);
     pthread_mutex_unlock(&audit_mutex);
     free(w.buf);
+    return rc;
+}
+
+/* the audit log's folder made (0750) and the file opened for appending at start: a gateway that could not audit an
+ * admin change does not start (the default, ../var/audit.log, is a folder a fresh checkout does not have) */
+static int open_audit_log(const char *path)
+{
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+        gw_error("channel.audit_log %s: path too long", path);
+        return -1;
+    }
+    for (char *p = dir + 1; *p != '\0'; ++p) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+            gw_error("channel.audit_log %s: cannot create the folder %s: %s", path, dir, strerror(errno));
+            return -1;
+        }
+        *p = '/';
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd == -1) {
+        gw_error("channel.audit_log %s: %s (admin changes and list reloads could not be audited)", path, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    return 0;
 }
 
 static uint64_t list_version(const char *name)
@@ -564,7 +599,7 @@ static int on_check(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t
 typedef struct st_list_job_t {
     list_conf_t *list;
     gw_admin_caller_t caller;
-    int is_edit;
+    int is_edit, allow_empty;
     char *body;
     size_t len;
     gw_entries_t entries;
@@ -572,6 +607,7 @@ typedef struct st_list_job_t {
     char err[512];
     gw_risk_report_t report;
     uint64_t version;
+    int audit_failed;
 } list_job_t;
 
 static void run_list_job(void *p)
@@ -583,7 +619,8 @@ static void run_list_job(void *p)
                                  sizeof(j->err));
         gw_entries_free(&j->entries);
     } else {
-        j->rc = gw_risk_set_put(&risk_set, j->list->name, j->body, j->len, j->list->path, &j->report, j->err, sizeof(j->err));
+        j->rc = gw_risk_set_put(&risk_set, j->list->name, j->body, j->len, j->allow_empty, j->list->path, &j->report, j->err,
+                                sizeof(j->err));
     }
     free(j->body);
     j->body = NULL;
@@ -592,16 +629,25 @@ static void run_list_job(void *p)
     if (j->rc == 0) {
         remember_inode(j->list);
         j->version = list_version(j->list->name);
-        audit(j->caller.name, j->is_edit ? "edit" : "replace", j->list->name, &j->report, j->version);
+        j->audit_failed = audit(j->caller.name, j->is_edit ? "edit" : "replace", j->list->name, &j->report, j->version) != 0;
     }
 }
 
-static void write_report(gw_jsonw_t *w, const gw_risk_report_t *r)
+static void write_report(gw_jsonw_t *w, const gw_risk_report_t *r, const char *name)
 {
-    gw_jsonw_printf(w, "\"entries\": %zu, \"added\": %zu, \"removed\": %zu, \"not_found\": %zu, \"rejected_lines\": %zu, \"rejected\": [",
-                    r->entries, r->added, r->removed, r->not_found, r->rejected);
+    /* suffix entries (co.uk, github.io) cover a whole registry: said, so a list that blocks one is noticed */
+    const gw_risk_set_t *s = gw_snap_load(&risk_set);
+    const gw_risk_list_t *l = s != NULL && name != NULL ? gw_risk_set_find(s, name, NULL) : NULL;
+    gw_risk_list_info_t info = {0};
+    if (l != NULL)
+        gw_risk_list_info(l, &info);
+    gw_jsonw_printf(w,
+                    "\"entries\": %zu, \"entries_before\": %zu, \"added\": %zu, \"removed\": %zu, \"not_found\": %zu, "
+                    "\"skipped_lines\": %zu, \"suffix_entries\": %zu, \"rejected_lines\": %zu, \"rejected\": [",
+                    r->entries, r->entries_before, r->added, r->removed, r->not_found, r->skipped, info.suffix_entries, r->rejected);
     for (size_t i = 0; i != r->num_kept; ++i) {
-        gw_jsonw_printf(w, "%s{\"line\": %zu, \"text\": ", i == 0 ? "" : ", ", r->kept[i].line);
+        gw_jsonw_printf(w, "%s{\"line\": %zu, %s\"text\": ", i == 0 ? "" : ", ", r->kept[i].line,
+                        r->kept[i].in_remove ? "\"in\": \"remove\", " : "");
         gw_jsonw_cstr(w, r->kept[i].text);
         gw_jsonw_lit(w, "}");
     }
@@ -626,14 +672,17 @@ static void on_list_job_done(h2o_req_t *req, void *p)
         gw_jsonw_lit(&w, "{\"error\": \"rejected\", \"detail\": ");
         gw_jsonw_cstr(&w, j->err[0] != '\0' ? j->err : "the list was not changed");
         gw_jsonw_lit(&w, ", ");
-        write_report(&w, &j->report);
+        write_report(&w, &j->report, NULL);
         gw_jsonw_lit(&w, "}\n");
         send_json(req, 400, "Bad Request", &w);
         return;
     }
     gw_jsonw_lit(&w, "{");
-    write_report(&w, &j->report);
-    gw_jsonw_printf(&w, ", \"version\": %llu}\n", (unsigned long long)j->version);
+    write_report(&w, &j->report, j->list->name);
+    gw_jsonw_printf(&w, ", \"version\": %llu", (unsigned long long)j->version);
+    if (j->audit_failed) /* in force, but not in the audit log: the caller is told (the error log says why) */
+        gw_jsonw_lit(&w, ", \"audit_error\": \"the change is in force but could not be written to the audit log\"");
+    gw_jsonw_lit(&w, "}\n");
     send_json(req, 200, "OK", &w);
 }
 
@@ -668,6 +717,8 @@ static int on_list_change(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_i
             return 0;
         }
     } else {
+        h2o_iovec_t ae = gw_req_query_param(req, "allow_empty");
+        j->allow_empty = ae.base != NULL && h2o_memis(ae.base, ae.len, H2O_STRLIT("1"));
         j->body = malloc(req->entity.len + 1);
         memcpy(j->body, req->entity.base, req->entity.len);
         j->len = req->entity.len;
@@ -886,6 +937,8 @@ int gw_channel_init(void)
         }
     }
     risk_set = gw_risk_set_new(loaded, num_lists);
+    if ((c->admin.tokens_file != NULL || num_lists != 0) && open_audit_log(c->channel.audit_log) != 0)
+        return -1;
 
     /* the CSP after the nonce: "' 'strict-dynamic' https: 'unsafe-inline' <sources>; object-src 'none'; base-uri 'self'; …" */
     csp_header_name = c->channel.csp == 2 ? h2o_iovec_init(H2O_STRLIT("content-security-policy"))

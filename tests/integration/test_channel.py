@@ -11,7 +11,7 @@ import signal
 import time
 import urllib.parse
 
-from harness import ADMIN_TOKEN, GatewayTestCase, curl, free_port, metric, wait_until
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, free_port, gateway_config, metric, wait_until
 
 AUTH = ["Authorization: Bearer " + ADMIN_TOKEN]
 
@@ -134,6 +134,15 @@ class ChannelTest(GatewayTestCase):
         time.sleep(0.5)
         self.assertEqual(self.check("host=later.example")["verdict"], "warn")
         os.rename(self.gw.path("risky.moved"), self.gw.path("risky.txt"))
+        # a file truncated to nothing, or to its comments (a failed download), keeps the last good list too
+        for text in ("", "# risky sites\n"):
+            with open(self.gw.path("risky.txt"), "w") as f:
+                f.write(text)
+            self.assertTrue(wait_until(lambda: self.gw.error_log().count("no entries: the 2 in force stay") >= (1 if not text else 2), 5),
+                            self.gw.error_log()[-500:])
+            self.assertEqual(self.check("host=later.example")["verdict"], "warn")
+        with open(self.gw.path("risky.txt"), "w") as f:
+            f.write(self.LIST_FILES["risky.txt"])
 
     # ---- pages -------------------------------------------------------------------------------------------
 
@@ -636,6 +645,27 @@ def sign_via_page(test, url):
         os.unlink(path)
     href = htmlmod.unescape(re.search(r'<a id="x" href="([^"]*)"', html).group(1))
     return href.split("&s=")[1]
+
+
+class AuditLogTest(GatewayTestCase):
+    """Every admin change is audited: the audit log's folder is made at start, and a gateway that could not write it
+    does not start (it used to start and answer 200 to changes no audit line recorded)."""
+    start_gateway = False
+
+    def test_folder_made_and_unwritable_log_refused(self):
+        risk = {"lists": [{"name": "p", "file": "p.txt", "format": "domains", "action": "block"}]}
+        g = self.new_gateway("audit-folder", gateway_config(self.origin.url, risk=risk, channel={"audit_log": "var/deep/audit.log"}))
+        r = curl(g.admin_url("/admin/lists/p/entries"), method="POST", data=json.dumps({"add": ["a.example"]}), headers=AUTH)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertNotIn("audit_error", r.json())
+        with open(g.path("var/deep/audit.log")) as f:
+            self.assertEqual(json.loads(f.read().splitlines()[-1])["list"], "p")
+        g.stop_and_check()
+        bad = self.new_gateway("audit-unwritable", gateway_config(self.origin.url, risk=risk,
+                                                                  channel={"audit_log": "/proc/no-such/audit.log"}), start=False)
+        with self.assertRaises(RuntimeError) as cm:
+            bad.start()
+        self.assertIn("channel.audit_log /proc/no-such/audit.log", str(cm.exception))
 
 
 class ReportsTest(GatewayTestCase):

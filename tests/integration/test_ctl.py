@@ -28,7 +28,7 @@ class CtlTest(GatewayTestCase):
             f.write("# from the feed\nlogin-bank.example\npaypa1.example\nnot valid!\n")
         r = self.ctl("import", "phishing", src)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("2 entries, 1 rejected lines", r.stdout)
+        self.assertRegex(r.stdout, r"2 entries \(\d+ before\), 1 rejected lines")
         self.assertIn("rejected line 4", r.stderr)
         r = self.ctl("check", "https://www.paypa1.example/login")
         self.assertEqual(r.returncode, 4, r.stdout)
@@ -41,19 +41,57 @@ class CtlTest(GatewayTestCase):
         self.assertRegex(r.stdout, r"phishing\s+block\s+domains\s+2\s+")
         r = self.ctl("audit")
         self.assertIn("replace", r.stdout)
+        self.assertRegex(r.stdout, r"replace\s+phishing\s+\d+ -> 2\s+2 entries", "a replace says the list's size before and after")
+        self.assertRegex(r.stdout, r"edit\s+scams\s+\+1 -0\s+")
         self.assertIn("scams", r.stdout)
         import harness
         self.assertIn(harness.ADMIN_TOKEN_NAME, r.stdout, "the audit names who made the change")
+
+    def test_hosts_lists_empty_files_and_url_like_targets(self):
+        # a hosts list takes bare names from the command line; what it cannot take is said, and the exit says so
+        self.gw.stop()
+        self.gw.config["risk"]["lists"].append({"name": "hostsbl", "file": "hostsbl.txt", "format": "hosts", "action": "block"})
+        self.gw.write_config()
+        self.gw.start()
+        try:
+            self.assertEqual(self.ctl("add", "hostsbl", "newbad.example").returncode, 0)
+            self.assertEqual(self.ctl("check", "newbad.example").returncode, 4)
+            r = self.ctl("remove", "hostsbl", "newbad.example", "never.example", "bad host!")
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("1 removed, 1 not found, 1 rejected", r.stdout)
+            self.assertIn("rejected: bad host!", r.stderr)
+            self.assertEqual(self.ctl("check", "newbad.example").returncode, 0)
+            # an empty file does not empty a list with entries unless asked to
+            self.assertEqual(self.ctl("add", "hostsbl", "keep.example").returncode, 0)
+            empty = os.path.join(self.tmp, "empty.txt")
+            open(empty, "w").close()
+            r = self.ctl("import", "hostsbl", empty)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("no entries: the 1 in force stay", r.stderr)
+            self.assertEqual(self.ctl("check", "keep.example").returncode, 4)
+            self.assertEqual(self.ctl("import", "hostsbl", empty, "--allow-empty").returncode, 0)
+            self.assertEqual(self.ctl("check", "keep.example").returncode, 0)
+            # a URL typed without its scheme is checked as one
+            self.assertEqual(self.ctl("add", "phishing", "paths-too.example").returncode, 0)
+            self.assertEqual(self.ctl("check", "paths-too.example/login").returncode, 4)
+            self.assertEqual(self.ctl("check", "paths-too.example:8443").returncode, 4)
+        finally:
+            self.gw.stop()
+            self.gw.config["risk"]["lists"].pop()
+            self.gw.write_config()
+            self.gw.start()
 
     def test_large_import_in_chunks_with_progress(self):
         src = os.path.join(self.tmp, "big.txt")
         with open(src, "w") as f:
             for i in range(60000):
                 f.write("host-%06d.bad.example\n" % i)
+            for i in range(15000):  # long lines: a chunk is counted in bytes (20,000 such lines were over 1 MiB)
+                f.write("very-long-subdomain-label-for-a-url-list-entry-%06d.bad.example\n" % i)
         r = self.ctl("import", "scams", src)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("100.0%", r.stderr)
-        self.assertIn("60000 entries added", r.stdout)
+        self.assertIn("75000 entries added", r.stdout)
         self.assertEqual(self.ctl("check", "host-059999.bad.example").returncode, 3)
 
     def test_errors(self):
@@ -66,3 +104,10 @@ class CtlTest(GatewayTestCase):
         self.assertIn("refused the token", r.stderr)
         r = self.ctl("import", "nosuch", os.path.join(ROOT, "README.md"))
         self.assertEqual(r.returncode, 1)
+        # usage and connection errors: exit 2 with a message, never a traceback
+        for args in (["--token-file", "/nonexistent/tokens", "lists"], ["import", "scams", "/nonexistent/list.txt"],
+                     ["--admin", "http://127.0.0.1:99999", "lists"], ["--admin", "https://127.0.0.1:1", "lists"]):
+            r = self.ctl(*args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertNotIn("Traceback", r.stderr)
+            self.assertTrue(r.stderr.startswith("consentgate-ctl: "), r.stderr)

@@ -1203,6 +1203,23 @@ test_edit(void **state)
     free(text);
     gw_risk_list_free(nl);
     gw_risk_list_free(old);
+
+    /* a hosts list takes its own lines and bare host names (what people type) */
+    old = parse("h", GW_FMT_HOSTS, GW_RISK_BLOCK, "0.0.0.0 old.example\n0.0.0.0 gone.example\n", NULL);
+    gw_risk_str_t add3[] = {{"new.example", 11}, {"127.0.0.1 other.example", 23}, {" spaced.example ", 16}, {"bad host!", 9}};
+    gw_risk_str_t rm3[] = {{"gone.example", 12}};
+    nl = gw_risk_list_edit(old, add3, 4, rm3, 1, &rep);
+    assert_non_null(nl);
+    assert_int_equal(rep.removed, 1);
+    assert_int_equal(rep.added, 3);
+    assert_int_equal(rep.rejected, 1);
+    text = gw_risk_list_serialize(nl, NULL);
+    assert_non_null(strstr(text, "new.example"));
+    assert_non_null(strstr(text, "spaced.example"));
+    assert_null(strstr(text, "gone.example"));
+    free(text);
+    gw_risk_list_free(nl);
+    gw_risk_list_free(old);
 }
 
 static void
@@ -1348,10 +1365,17 @@ test_writers(void **state)
     assert_int_equal(gw_risk_set_reload(&slot, "phish", path, &rep, err, sizeof(err)), -1);
     assert_string_equal(verdict(slot, "new.example", NULL), "block:phish:new.example");
     assert_int_equal(gw_risk_set_reload(&slot, "nosuch", path, &rep, err, sizeof(err)), -1);
+    /* so does one truncated to nothing, or to its comments (a failed download, a full disk) */
+    write_text(path, "");
+    assert_int_equal(gw_risk_set_reload(&slot, "phish", path, &rep, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "no entries: the 1 in force stay"));
+    write_text(path, "# phishing\n! nothing yet\n");
+    assert_int_equal(gw_risk_set_reload(&slot, "phish", path, &rep, err, sizeof(err)), -1);
+    assert_string_equal(verdict(slot, "new.example", NULL), "block:phish:new.example");
 
     /* PUT: persisted verbatim, then swapped */
     const char *body = "# phishing v3\nput.example\nbad line\n";
-    assert_int_equal(gw_risk_set_put(&slot, "phish", body, strlen(body), path, &rep, err, sizeof(err)), 0);
+    assert_int_equal(gw_risk_set_put(&slot, "phish", body, strlen(body), 0, path, &rep, err, sizeof(err)), 0);
     assert_int_equal(rep.entries, 1);
     assert_int_equal(rep.rejected, 1);
     assert_int_equal(rep.kept[0].line, 3);
@@ -1360,12 +1384,23 @@ test_writers(void **state)
     free(text);
     assert_string_equal(verdict(slot, "put.example", NULL), "block:phish:put.example");
     /* PUT of nothing valid: refused, file and list unchanged */
-    assert_int_equal(gw_risk_set_put(&slot, "phish", "bad line\n", 9, path, &rep, err, sizeof(err)), -1);
+    assert_int_equal(gw_risk_set_put(&slot, "phish", "bad line\n", 9, 0, path, &rep, err, sizeof(err)), -1);
     text = slurp(path, &len);
     assert_string_equal(text, body);
     free(text);
+    /* PUT of no entry: refused unless the list is to be emptied on purpose */
+    assert_int_equal(gw_risk_set_put(&slot, "phish", "# none\n", 7, 0, path, &rep, err, sizeof(err)), -1);
+    assert_string_equal(verdict(slot, "put.example", NULL), "block:phish:put.example");
+    assert_int_equal(gw_risk_set_put(&slot, "phish", "", 0, 1, NULL, &rep, err, sizeof(err)), 0);
+    assert_int_equal(rep.entries_before, 1);
+    assert_int_equal(rep.entries, 0);
+    assert_string_equal(verdict(slot, "put.example", NULL), "clean");
+    write_text(path, ""); /* an empty file for an empty list: nothing to keep */
+    assert_int_equal(gw_risk_set_reload(&slot, "phish", path, &rep, err, sizeof(err)), 0);
+    assert_int_equal(gw_risk_set_put(&slot, "phish", body, strlen(body), 0, path, &rep, err, sizeof(err)), 0);
+    assert_int_equal(rep.entries_before, 0);
     /* PUT whose persistence fails: nothing changes */
-    assert_int_equal(gw_risk_set_put(&slot, "phish", "x.example\n", 10, "/nonexistent-dir/p.txt", &rep, err, sizeof(err)), -1);
+    assert_int_equal(gw_risk_set_put(&slot, "phish", "x.example\n", 10, 0, "/nonexistent-dir/p.txt", &rep, err, sizeof(err)), -1);
     assert_string_equal(verdict(slot, "put.example", NULL), "block:phish:put.example");
     assert_string_equal(verdict(slot, "x.example", NULL), "clean");
 
@@ -1379,7 +1414,7 @@ test_writers(void **state)
     assert_string_equal(verdict(slot, "added.example", NULL), "block:phish:added.example");
     assert_string_equal(verdict(slot, "put.example", NULL), "clean");
     gw_risk_list_info(gw_risk_set_find(slot, "phish", NULL), &info);
-    assert_int_equal(info.version, 4);
+    assert_int_equal(info.version, 7);
 
     /* replace by a list of another name: refused, the list stays the caller's */
     gw_risk_list_t *other = parse("other", GW_FMT_DOMAINS, GW_RISK_BLOCK, "o.example\n", NULL);

@@ -144,7 +144,7 @@ test_swap_under_load(void **state)
         }
         case 1: /* admin PUT */
             text = state_text(to_b);
-            assert_int_equal(gw_risk_set_put(&slot, "L", text, strlen(text), NULL, &rep, err, sizeof(err)), 0);
+            assert_int_equal(gw_risk_set_put(&slot, "L", text, strlen(text), 0, NULL, &rep, err, sizeof(err)), 0);
             assert_int_equal(rep.entries, FILLERS + 1);
             free(text);
             break;
