@@ -167,6 +167,8 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
                       offsetof(gw_metrics_t, beacons_would_answer));
     emit_per_category(&o, conf, "cg_tags_neutralised_total", "Tracker tags made inert in HTML, by category.",
                       offsetof(gw_metrics_t, tags_neutralised));
+    emit_per_category(&o, conf, "cg_report_only_would_neutralise_total", "Report-only: tracker tags that would be made inert.",
+                      offsetof(gw_metrics_t, tags_would_neutralise));
     emit(&o, "# HELP cg_html_unreadable_total HTML pages in a content encoding the rewriter cannot read, passed through unchanged.\n"
              "# TYPE cg_html_unreadable_total counter\ncg_html_unreadable_total %llu\n"
              "# HELP cg_html_oversized_removed_total Start tags too long to check (over 64 KB: script, iframe, a, form, link, …), removed.\n"

@@ -310,6 +310,15 @@ static int tracker_category(rewrite_t *self, size_t n, gw_abp_type_t type)
     return gw_trackers_pick(self->tracker_mask, self->ctx->granted);
 }
 
+/* a tag of a refused category is made inert, counted; under "enforcement": "report-only" it is only counted (the
+ * page is left as the origin wrote it); returns whether to make it inert */
+static int refuse_tag(int cat)
+{
+    if (gw_metrics != NULL)
+        gw_metrics_add(gw_rt.conf.report_only ? &gw_metrics->tags_would_neutralise[cat] : &gw_metrics->tags_neutralised[cat], 1);
+    return !gw_rt.conf.report_only;
+}
+
 static int refused_category(rewrite_t *self, size_t n, gw_abp_type_t type)
 {
     int cat = tracker_category(self, n, type);
@@ -318,9 +327,11 @@ static int refused_category(rewrite_t *self, size_t n, gw_abp_type_t type)
             seen(self, self->url + self->host_off, self->host_len, cat, 0);
         return -1;
     }
+    if (!refuse_tag(cat)) {
+        seen(self, self->url + self->host_off, self->host_len, cat, 0);
+        return -1;
+    }
     seen(self, self->url + self->host_off, self->host_len, cat, 1);
-    if (gw_metrics != NULL)
-        gw_metrics_add(&gw_metrics->tags_neutralised[cat], 1);
     return cat;
 }
 
@@ -837,11 +848,9 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
             /* an unlisted 1x1 image from another site is a web beacon of the ping category */
             h2o_iovec_t ph = self->page_host;
             int c = gw_rt.conf.beacons.ping_category;
-            if (!h2o_lcstris(self->url + self->host_off, self->host_len, ph.base, ph.len) && (self->ctx->granted & (1u << c)) == 0) {
+            if (!h2o_lcstris(self->url + self->host_off, self->host_len, ph.base, ph.len) && (self->ctx->granted & (1u << c)) == 0 &&
+                refuse_tag(c))
                 cat = c;
-                if (gw_metrics != NULL)
-                    gw_metrics_add(&gw_metrics->tags_neutralised[cat], 1);
-            }
         }
         if (cat >= 0)
             neutralise(self, tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
@@ -873,11 +882,8 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         if (gw_html_attr_find(tag, H2O_STRLIT("ping"), &ping) && ping.value != NULL) {
             /* third-party ping targets never pass the gateway: drop the attribute unless its category is granted */
             int c = gw_rt.conf.beacons.ping_category;
-            if ((self->ctx->granted & (1u << c)) == 0) {
+            if ((self->ctx->granted & (1u << c)) == 0 && refuse_tag(c))
                 neutralise(self, tag, H2O_STRLIT("ping"), H2O_STRLIT("data-cg-ping"), c);
-                if (gw_metrics != NULL)
-                    gw_metrics_add(&gw_metrics->tags_neutralised[c], 1);
-            }
         }
         if ((n = link_url(self, tag)) == 0)
             return GW_HTML_KEEP;
@@ -1644,8 +1650,10 @@ static int sheet_url(rewrite_t *self, const char *url, size_t len, int plain, gw
     int cat = tracker_category(self, n, GW_ABP_IMAGE);
     if (cat < 0)
         return GW_HTML_KEEP;
-    *tracked = 1;
     int refused = (self->ctx->granted & (1u << cat)) == 0;
+    if (refused)
+        refused = kind == GW_URL_PROBE ? !gw_rt.conf.report_only : refuse_tag(cat);
+    *tracked |= !gw_rt.conf.report_only; /* (report-only: the sheet is the same whatever the visitor chose) */
     if (kind != GW_URL_PROBE)
         seen(self, self->url + self->host_off, self->host_len, cat, refused);
     return refused ? SHEET_REFUSED : GW_HTML_KEEP;

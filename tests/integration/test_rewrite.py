@@ -736,3 +736,24 @@ class AdvertisingTagsTest(GatewayTestCase):
         for ident in ("fb-px", "fb-loader", "ad-only"):
             self.assertNotIn("data-cg-", self.tag(html, ident))
         self.assertIn('src="https://www.facebook.com/tr?id=123456789012345&amp;ev=PageView"', html)
+
+
+class ReportOnlyRewriteTest(GatewayTestCase):
+    """enforcement: report-only leaves the page's tracker tags as the origin wrote them (the banner and nonces are
+    still added: consent is collected, not enforced) and counts what enforcing would have made inert."""
+    config = dict(RewriteTest.config, enforcement="report-only")
+
+    def test_tags_left_as_they_are_and_counted(self):
+        html = curl(self.gw.url("/")).text
+        tag = [s for s in scripts(html) if "googletagmanager" in s]
+        self.assertEqual(len(tag), 1, scripts(html))
+        self.assertIn('src="%s"' % GTAG, tag[0])
+        self.assertNotIn("text/plain", tag[0])
+        self.assertRegex(html, r'<img[^>]*\ssrc="https://www.facebook.com/tr')
+        self.assertIsNone(re.search(r"data-cg-(src|category|ping|href|style)", html), html)
+        self.assertIn('src="/__consent/banner.js"', html)
+        noscript = curl(self.gw.url("/__origin/html?file=pages/noscript.html")).text
+        self.assertIn('<noscript id="pixel">', noscript, "a noscript loading a tracker is kept")
+        self.assertGreaterEqual(metric(self.gw, "cg_report_only_would_neutralise_total", '{category="analytics"}'), 1)
+        self.assertEqual(metric(self.gw, "cg_tags_neutralised_total", '{category="analytics"}'), 0)
+        self.assertEqual(metric(self.gw, "cg_tags_neutralised_total", '{category="marketing"}'), 0)
