@@ -121,7 +121,37 @@ void gw_server_track_request(h2o_req_t *req)
 
 /* --- listeners ---------------------------------------------------------------------------- */
 
-static int open_listener(const gw_listen_conf_t *l, char *err, size_t errlen)
+/*
+ * Each worker thread listens on its own socket of a listen address (SO_REUSEPORT: the kernel spreads connections over
+ * them); the admin listener is one socket, without. Before those sockets are opened, a probe binds the address without
+ * SO_REUSEPORT, so that a second gateway started on the same address (an overlapping restart, a stray manual run)
+ * fails to start instead of silently sharing the port.
+ */
+static int probe_listen(const gw_listen_conf_t *l, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *res;
+    char port[8];
+    int fd, on = 1, rc;
+
+    snprintf(port, sizeof(port), "%u", l->port);
+    if ((rc = getaddrinfo(l->host != NULL ? l->host : "0.0.0.0", port, &hints, &res)) != 0) {
+        snprintf(err, errlen, "%s:%u: %s", l->host, l->port, gai_strerror(rc));
+        return -1;
+    }
+    rc = (fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+         (res->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) ||
+         bind(fd, res->ai_addr, res->ai_addrlen) != 0;
+    if (rc)
+        snprintf(err, errlen, "cannot listen on %s:%u: %s%s", l->host != NULL ? l->host : "0.0.0.0", l->port, strerror(errno),
+                 errno == EADDRINUSE ? " (another consentgate, or another server, is listening there)" : "");
+    if (fd != -1)
+        close(fd);
+    freeaddrinfo(res);
+    return rc ? -1 : 0;
+}
+
+static int open_listener(const gw_listen_conf_t *l, int reuseport, char *err, size_t errlen)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *res;
     char port[8];
@@ -134,7 +164,7 @@ static int open_listener(const gw_listen_conf_t *l, char *err, size_t errlen)
     }
     if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0) ||
         (res->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
         snprintf(err, errlen, "cannot listen on %s:%u: %s", l->host != NULL ? l->host : "0.0.0.0", l->port, strerror(errno));
@@ -315,12 +345,26 @@ int gw_server_run(void)
             return 1;
         }
     }
+    for (i = 0; i != c->num_listen; ++i) {
+        for (j = 0; j != i; ++j) {
+            if (c->listen[j].port == c->listen[i].port &&
+                strcmp(c->listen[j].host != NULL ? c->listen[j].host : "0.0.0.0", c->listen[i].host != NULL ? c->listen[i].host : "0.0.0.0") == 0) {
+                gw_error("listen[%zu] repeats listen[%zu] (%s:%u)", i, j, c->listen[i].host != NULL ? c->listen[i].host : "0.0.0.0",
+                         c->listen[i].port);
+                return 1;
+            }
+        }
+        if (probe_listen(c->listen + i, err, sizeof(err)) != 0) {
+            gw_error("%s", err);
+            return 1;
+        }
+    }
     for (j = 0; j != gw_rt.num_threads; ++j) {
         gw_thread_t *t = gw_rt.threads + j;
         t->index = j;
         t->max_connections = c->proxy.max_connections / gw_rt.num_threads + 1;
         for (i = 0; i != c->num_listen; ++i) {
-            if ((t->fds[i] = open_listener(c->listen + i, err, sizeof(err))) == -1) {
+            if ((t->fds[i] = open_listener(c->listen + i, 1, err, sizeof(err))) == -1) {
                 gw_error("%s", err);
                 return 1;
             }
@@ -331,7 +375,7 @@ int gw_server_run(void)
     }
     if (c->admin.tokens_file != NULL) {
         gw_thread_t *t = gw_rt.threads;
-        if ((t->fds[t->num_listeners] = open_listener(&c->admin.listen, err, sizeof(err))) == -1) {
+        if ((t->fds[t->num_listeners] = open_listener(&c->admin.listen, 0, err, sizeof(err))) == -1) {
             gw_error("admin: %s", err);
             return 1;
         }

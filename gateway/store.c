@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +70,7 @@ struct st_guard_t {
 static struct {
     sqlite3 *db;
     char *path;
+    int lock_fd; /* the database file, flock()ed: one gateway per store */
     dev_t dev;
     ino_t ino;
     unsigned retention_days;
@@ -1056,6 +1058,21 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
         snprintf(err, errlen, "%s: cannot create its folder: %s", path, strerror(errno));
         return -1;
     }
+    /* one writer per store: a second gateway on the same file would fork the hash chain (both appending after the same
+     * record). The lock (flock, apart from SQLite's own fcntl locks) is held as long as the process lives. Made here
+     * 0640 when new, so SQLite's -wal and -shm files, which take the database's mode, are 0640 from the start. */
+    int lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (lock_fd == -1) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen, "%s: %s", path,
+                 errno == EWOULDBLOCK ? "in use by another process (another consentgate on this store?): refusing to start"
+                                      : strerror(errno));
+        close(lock_fd);
+        return -1;
+    }
     if (sqlite3_open_v2(path, &st.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, st.db != NULL ? sqlite3_errmsg(st.db) : "cannot open");
         goto Error;
@@ -1078,6 +1095,9 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
         goto Error;
     }
     chmod(path, 0640);
+    char side[4096 + 8];
+    snprintf(side, sizeof(side), "%s-wal", path), chmod(side, 0640); /* (made 0644 by an older start) */
+    snprintf(side, sizeof(side), "%s-shm", path), chmod(side, 0640);
     st.dev = sb.st_dev;
     st.ino = sb.st_ino;
     st.path = strdup(path);
@@ -1093,6 +1113,7 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     st.last_purge_ms = 0; /* purge once at start */
     receivers = calloc(gw_rt.conf.threads > 0 ? gw_rt.conf.threads : 1, sizeof(*receivers));
     gw_server_on_thread_init(on_thread_init);
+    st.lock_fd = lock_fd;
     st.running = 1;
     pthread_create(&st.tid, NULL, run_writer, NULL);
     return 0;
@@ -1101,6 +1122,7 @@ Error:
     st.seal = NULL;
     sqlite3_close(st.db);
     st.db = NULL;
+    close(lock_fd);
     return -1;
 }
 
@@ -1116,6 +1138,7 @@ void gw_store_close(void)
     st.running = 0;
     sqlite3_close(st.db);
     st.db = NULL;
+    close(st.lock_fd); /* (after the database is closed: the next writer may start) */
     free(st.path);
     st.path = NULL;
 }

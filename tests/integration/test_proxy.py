@@ -277,6 +277,32 @@ class UpstreamFailureTest(GatewayTestCase):
         self.assertEqual(curl(self.gw.url("/__origin/slow?ms=50&t=fast")).status, 200)
 
 
+class SecondInstanceTest(GatewayTestCase):
+    """A second gateway on the same address or the same consent store refuses to start: sharing the port
+    (SO_REUSEPORT) split the traffic between two processes, and two writers forked the records' hash chain."""
+
+    def test_same_address_or_store_refused(self):
+        first = self.gw.config
+
+        def refused(name, config):
+            # run as a server: it must exit by itself (it used to run, sharing the port)
+            g = self.new_gateway(name, config, start=False)
+            g.write_config()
+            p = run_binary(["-c", g.config_path], timeout=10, cwd=g.workdir)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            return p.stderr + g.error_log()
+
+        err = refused("gw-same-port", gateway_config(self.origin.url, listen=first["listen"], admin=False))
+        self.assertIn("cannot listen on 127.0.0.1:%d: Address already in use" % first["listen"][0]["port"], err)
+        err = refused("gw-same-store", gateway_config(self.origin.url, store={"sqlite": self.gw.path(first["store"]["sqlite"])}))
+        self.assertIn("in use by another process", err)
+        twice = gateway_config(self.origin.url)
+        twice["listen"].append(dict(twice["listen"][0]))
+        self.assertIn("listen[1] repeats listen[0]", refused("gw-listen-twice", twice))
+        # the first one was not disturbed
+        self.assertEqual(curl(self.gw.url("/__origin/echo?t=still-mine")).status, 200)
+
+
 class SignalTest(GatewayTestCase):
     """SIGTERM drains in-flight requests; SIGHUP reloads without failing a request."""
     start_gateway = False
