@@ -139,6 +139,21 @@ int gw_consent_client_addr(h2o_req_t *req, struct sockaddr_storage *client)
     return 0;
 }
 
+void gw_consent_adopt_forwarded_proto(h2o_req_t *req)
+{
+    struct sockaddr_storage peer;
+    ssize_t i;
+    if (trusted_proxies.num_entries == 0 || req->scheme == &H2O_URL_SCHEME_HTTPS ||
+        (i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-forwarded-proto"), -1)) == -1)
+        return;
+    h2o_iovec_t v = h2o_str_stripws(req->headers.entries[i].value.base, req->headers.entries[i].value.len);
+    if (v.len != 5 || !h2o_lcstris(v.base, 5, H2O_STRLIT("https")) ||
+        req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer) == 0 ||
+        !gw_cidr_list_contains(&trusted_proxies, (struct sockaddr *)&peer))
+        return;
+    req->scheme = req->input.scheme = &H2O_URL_SCHEME_HTTPS;
+}
+
 uint64_t gw_consent_client_key(h2o_req_t *req)
 {
     struct sockaddr_storage ss;

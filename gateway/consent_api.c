@@ -371,8 +371,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     gw_reqctx_t ctx;
     memset(&ctx, 0, sizeof(ctx));
-    ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
     gw_server_track_request(req);
+    ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
 
     size_t pathlen = req->query_at != SIZE_MAX && req->query_at < req->path_normalized.len ? req->query_at : req->path_normalized.len;
     h2o_iovec_t path = h2o_iovec_init(req->path_normalized.base, pathlen);

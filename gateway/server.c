@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <h2o.h>
 #include <h2o/http2.h>
+#include "consent.h"
 #include "log.h"
 #include "metrics.h"
 #include "qsbr.h"
@@ -114,6 +115,7 @@ static void on_request_disposed(void *p)
 
 void gw_server_track_request(h2o_req_t *req)
 {
+    gw_consent_adopt_forwarded_proto(req); /* (every handler starts here: the scheme is settled before anything reads it) */
     gw_thread_t **p = h2o_mem_alloc_shared(&req->pool, sizeof(*p), on_request_disposed);
     *p = gw_self;
     ++gw_self->inflight;

@@ -456,6 +456,32 @@ class OptOutRegimeTest(GatewayTestCase):
         self.assertEqual(s["regime"], "opt-in")
 
 
+class BehindTlsProxyTest(GatewayTestCase):
+    """TLS ended at a load balancer in front: its X-Forwarded-Proto: https counts when it is a trusted proxy (the
+    consent API answered 403 'cross_site' to every https page's POST, and the cookie lost its Secure)."""
+    config = {"geoip": {"trusted_proxies": ["127.0.0.1/32"]}}
+
+    def post(self, gw):
+        return curl(gw.url("/__consent/api/consent"), method="POST", data='{"all": true}',
+                    headers=["Content-Type: application/json", "X-Forwarded-Proto: https", "Origin: https://shop.example",
+                             "Sec-Fetch-Site: same-origin", "Host: shop.example"])
+
+    def test_forwarded_https_from_a_trusted_proxy(self):
+        r = self.post(self.gw)
+        self.assertEqual(r.status, 200, r.text)
+        name, _, raw = consent_cookie(r)
+        self.assertEqual(name, "__Host-cg_consent")
+        self.assertIn("Secure", raw)
+        page = curl(self.gw.url("/__origin/echo?t=xfp"), headers=["X-Forwarded-Proto: https"])
+        self.assertIn("max-age=", page.header("Strict-Transport-Security") or "")
+        self.assertEqual(harness.Origin.header(self.origin.assert_reached("t=xfp"), "X-Forwarded-Proto"), ["https"])
+        # from a peer that is not trusted the header is the client's word: ignored
+        g = self.new_gateway("untrusted-xfp", gateway_config(self.origin.url, geoip={"trusted_proxies": ["10.0.0.0/8"]}))
+        self.assertEqual(self.post(g).status, 403)
+        curl(g.url("/__origin/echo?t=xfp-untrusted"), headers=["X-Forwarded-Proto: https"])
+        self.assertEqual(harness.Origin.header(self.origin.assert_reached("t=xfp-untrusted"), "X-Forwarded-Proto"), ["http"])
+
+
 class ReportOnlyTest(GatewayTestCase):
     """enforcement: report-only decides and counts everything, changes nothing."""
     config = {"enforcement": "report-only"}
