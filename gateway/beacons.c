@@ -21,6 +21,25 @@ static h2o_iovec_t header_value(h2o_req_t *req, const h2o_token_t *token, const 
     return i != -1 ? req->headers.entries[i].value : h2o_iovec_init(NULL, 0);
 }
 
+/* path (up to its query) with each run of slashes made one, as origins read it (nginx's merge_slashes, Python's
+ * http.server): "//collect" is /collect there (pool memory when it changes) */
+h2o_iovec_t gw_beacons_merge_slashes(h2o_mem_pool_t *pool, h2o_iovec_t path)
+{
+    size_t end = 0;
+    while (end != path.len && path.base[end] != '?' && path.base[end] != '#')
+        ++end;
+    const char *dbl = end >= 2 ? memmem(path.base, end, "//", 2) : NULL;
+    if (dbl == NULL)
+        return path;
+    char *out = h2o_mem_alloc_pool(pool, path.len);
+    size_t o = 0;
+    for (size_t i = 0; i != end; ++i)
+        if (!(path.base[i] == '/' && o != 0 && out[o - 1] == '/'))
+            out[o++] = path.base[i];
+    memcpy(out + o, path.base + end, path.len - end);
+    return h2o_iovec_init(out, o + (path.len - end));
+}
+
 static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
 {
     const gw_config_t *c = &gw_rt.conf;
@@ -28,8 +47,9 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     int cat = -1;
 
     memset(&br, 0, sizeof(br));
-    br.path = req->path_normalized.base;
-    br.path_len = req->path_normalized.len;
+    h2o_iovec_t path = gw_beacons_merge_slashes(&req->pool, req->path_normalized);
+    br.path = path.base;
+    br.path_len = path.len;
     for (size_t i = 0; i != c->beacons.num_endpoints; ++i) {
         const char *p = c->beacons.endpoints[i].path;
         if (gw_beacon_path_match(p, strlen(p), br.path, br.path_len)) {

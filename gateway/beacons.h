@@ -17,4 +17,8 @@ void gw_beacons_set_list_lookup(gw_beacons_list_cb cb);
 /* registers the request stage (call after gw_consent_init) */
 int gw_beacons_init(void);
 
+/* path (up to its query) with each run of slashes made one, as origins read it ("//collect" is /collect); pool memory
+ * when it changes */
+h2o_iovec_t gw_beacons_merge_slashes(h2o_mem_pool_t *pool, h2o_iovec_t path);
+
 #endif

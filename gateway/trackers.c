@@ -183,7 +183,8 @@ static int beacon_lookup(h2o_req_t *req, const gw_reqctx_t *ctx, int wants_image
         h2o_lcstris(req->headers.entries[i].value.base, 9, H2O_STRLIT("text/html")))
         return -1;
     h2o_iovec_t host = gw_req_host(req);
-    h2o_iovec_t url = h2o_concat(&req->pool, req->scheme->name, h2o_iovec_init(H2O_STRLIT("://")), req->authority, req->path);
+    h2o_iovec_t url = h2o_concat(&req->pool, req->scheme->name, h2o_iovec_init(H2O_STRLIT("://")), req->authority,
+                                 gw_beacons_merge_slashes(&req->pool, req->path));
     int type = is_ping ? GW_ABP_PING : wants_image ? GW_ABP_IMAGE : GW_ABP_OTHER;
     int cat = gw_trackers_pick(gw_trackers_classify(url.base, url.len, host.base, host.len, host.base, host.len, type), ctx->granted);
     if (cat >= 0) {

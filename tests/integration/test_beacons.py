@@ -4,7 +4,7 @@ after consent, against the real gateway and a real origin whose log proves what 
 import json
 import os
 
-from harness import ADMIN_TOKEN, GatewayTestCase, curl, metric
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, metric, raw_request
 
 EASYPRIVACY = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                            "tests", "data", "abp", "easyprivacy-sample.txt")
@@ -19,6 +19,15 @@ class BeaconTest(GatewayTestCase):
                  headers=["Content-Type: application/json"])
         self.assertEqual(r.status, 200, r.text)
         return [v.split(";", 1)[0] for v in r.header_all("Set-Cookie") if v.startswith("cg_consent=")][0]
+
+    def test_doubled_slashes_are_the_same_endpoint(self):
+        # origins merge slashes (nginx's merge_slashes, Python's http.server): "//collect" is /collect to them
+        for path in ("//collect?t=dbl-1", "///collect?t=dbl-2", "/tr//abc//px?t=dbl-3"):
+            out = raw_request(self.gw.port, ("GET %s HTTP/1.1\r\nHost: x\r\nSec-Fetch-Dest: image\r\nConnection: close\r\n\r\n"
+                                             % path).encode())
+            self.assertTrue(out.startswith(b"HTTP/1.1 200"), out[:100])
+            self.assertIn(b"image/gif", out.split(b"\r\n\r\n")[0].lower())
+            self.origin.assert_not_reached(path.split("?")[1])
 
     def test_pixel_before_consent_gets_the_gif_and_never_reaches_the_origin(self):
         r = curl(self.gw.url("/collect?v=2&tid=G-1&t=before-img"), headers=["Sec-Fetch-Dest: image"])
