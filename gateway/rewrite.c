@@ -1853,11 +1853,9 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         return;
     }
     int head = h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
-    if ((html = is_html(req)) == 0 || head) {
+    if ((html = is_html(req)) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
-        if (html != 0)
-            mark_personal(req); /* a HEAD gets the headers its GET would: a cache may take them for its stored GET */
-        else if (!head && is_css(req))
+        if (!head && is_css(req))
             css_response(req, ctx, slot);
         return;
     }
@@ -1889,6 +1887,15 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         return;
     }
     gw_b64url_encode(rnd, 16, ctx->nonce, sizeof(ctx->nonce));
+    if (head) {
+        /* a HEAD gets the headers its GET would (a cache may take them for its stored GET): no length (the GET's body
+         * is rewritten, its length not known ahead), per visitor, and the CSP (channel.c, for a rewritten page) */
+        req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
+        req->res.content_length = SIZE_MAX;
+        ctx->rewritten = 1;
+        mark_personal(req);
+        return;
+    }
     if (ce != -1) /* gzip: decoded here, compressed again by h2o for clients that ask */
         h2o_delete_header(&req->res.headers, ce);
 

@@ -354,6 +354,11 @@ class RewriteTest(GatewayTestCase):
         self.assertIsNone(h.header("ETag"))
         self.assertIsNone(h.header("Last-Modified"))
         self.assertIn("cookie", [t.strip().lower() for v in h.header_all("Vary") for t in v.split(",")])
+        self.assertIsNone(h.header("Content-Length"), "the origin's length is not the rewritten GET's")
+        self.assertIsNone(r.header("Content-Length"))
+        for name in ("Content-Security-Policy-Report-Only", "Reporting-Endpoints"):
+            self.assertIsNotNone(r.header(name), name)
+            self.assertIsNotNone(h.header(name), "the GET has %s, the HEAD must too" % name)
         cond = curl(self.gw.url(page), headers=["If-None-Match: " + direct.header("ETag")])
         self.assertEqual(cond.status, 304, "a browser holding the origin's ETag (cached before the gateway) revalidates")
 
