@@ -424,14 +424,15 @@ static int load_admin(loader_t *ld, json_t *root)
 
 static int load_log(loader_t *ld, json_t *root)
 {
-    static const char *const keys[] = {"access", "error", "level", NULL};
+    static const char *const keys[] = {"access", "access_format", "error", "level", NULL};
     static const char *const levels[] = {"debug", "info", "warn", "error"};
     gw_config_t *c = ld->conf;
     json_t *o;
     int rc;
     if ((rc = load_object(ld, root, "log", keys, &o)) != 0 || o == NULL)
         return rc;
-    rc = get_path(ld, o, "access", 0, 0, &c->log.access) == 0 && get_path(ld, o, "error", 0, 0, &c->log.error) == 0 &&
+    rc = get_path(ld, o, "access", 0, 0, &c->log.access) == 0 && get_string(ld, o, "access_format", 0, &c->log.access_format) == 0 &&
+                 get_path(ld, o, "error", 0, 0, &c->log.error) == 0 &&
                  get_enum(ld, o, "level", levels, 4, &c->log.level) == 0
              ? 0
              : -1;
@@ -1115,6 +1116,7 @@ void gw_config_free(gw_config_t *c)
         free(c->geoip.trusted_proxies[i]);
     free(c->store.sqlite);
     free(c->channel.audit_log);
+    free(c->log.access_format);
     for (i = 0; i != c->ui.num_strings; ++i) {
         free(c->ui.strings[i].lang);
         free(c->ui.strings[i].key);

@@ -62,7 +62,8 @@ typedef struct st_gw_config_t {
     } admin;
 
     struct {
-        char *access; /* NULL: no access log */
+        char *access;        /* NULL: no access log */
+        char *access_format; /* h2o's log format; NULL: the minimised default (main.c) */
         char *error;  /* NULL: stderr */
         int level;    /* GW_LOG_* */
     } log;

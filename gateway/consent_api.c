@@ -395,7 +395,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         send_error(req, 404, "Not Found", "not_found", "no such endpoint");
         return 0;
     }
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, POST, DELETE"));
+    /* what this endpoint takes (RFC 9110 15.5.6) */
+    const char *allow = h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/api/consent"))  ? "POST, DELETE"
+                        : h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/api/state")) ? "GET, HEAD"
+                        : h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/api/erase")) ? "POST"
+                                                                                              : "GET";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, strlen(allow));
     send_error(req, 405, "Method Not Allowed", "method_not_allowed", "this endpoint does not take that method");
     return 0;
 }

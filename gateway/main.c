@@ -5,6 +5,8 @@
  * the h2o configuration; see server.c for threads and signals, front.c for the request
  * path.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <malloc.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <h2o.h>
 #include "admin.h"
@@ -22,6 +25,7 @@
 #include "config.h"
 #include "consent.h"
 #include "consent_api.h"
+#include "geo.h"
 #include "inventory.h"
 #include "records.h"
 #include "reports.h"
@@ -37,16 +41,100 @@
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "usage: consentgate [-c FILE] [--check-config] [--version] [--help]\n"
+    fprintf(fp, "usage: consentgate [-c FILE] [--check-config | --verify-records] [--version] [--help]\n"
                 "\n"
-                "  -c, --config FILE   configuration file (default: conf/consentgate.json)\n"
-                "  -t, --check-config  validate the configuration and exit (0: valid, 1: invalid)\n"
+                "  -c, --config FILE     configuration file (default: conf/consentgate.json)\n"
+                "  -t, --check-config    validate the configuration and exit (0: valid, 1: invalid)\n"
                 "      --verify-records  walk the consent records' hash chain and report the first broken link\n"
-                "                      (exit 0: intact, 1: broken, 2: unreadable)\n"
-                "  -v, --version       print the version and exit\n"
-                "  -h, --help          print this help and exit\n"
+                "                        (exit 0: intact, 1: broken, 2: unreadable)\n"
+                "  -v, --version         print the version and exit\n"
+                "  -h, --help            print this help and exit\n"
                 "\n"
-                "Signals: SIGHUP reloads lists, keys and admin tokens; SIGTERM drains in-flight requests and exits 0.\n");
+                "A usage error exits 2. Signals: SIGHUP reloads lists, keys and admin tokens; SIGTERM drains in-flight\n"
+                "requests and exits 0.\n");
+}
+
+/* mkdir -p of path's folder (new folders 0750); 0, or -1 with errno */
+static int make_parents(const char *path)
+{
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = dir + 1; *p != '\0'; ++p) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return 0;
+}
+
+/* The access log keeps what operating the site needs, not who the visitor is (DESIGN: addresses are truncated and user
+ * agents not stored raw): no client address, no user agent, no query string, no Referer. log.access_format replaces
+ * it (h2o's format: %h, %{User-agent}i, … bring them back, for an operator who decides so). */
+#define ACCESS_FORMAT_DEFAULT "%t \"%m %U %H\" %s %b %{duration}x"
+
+static const char *access_format(const gw_config_t *c)
+{
+    return c->log.access_format != NULL ? c->log.access_format : ACCESS_FORMAT_DEFAULT;
+}
+
+/*
+ * --check-config goes as far as a start goes without side effects: beyond the file itself, TLS certificates and keys
+ * load and match, the GeoIP database opens, an existing secrets file and the admin tokens file read, tracker lists are
+ * in Adblock syntax, the access log's format compiles, static/ is found. Returns 0, or 1 with the reason on stderr.
+ */
+static int check_resources(const char *config_path)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    char err[1024];
+    for (size_t i = 0; i != c->num_listen; ++i)
+        if (c->listen[i].tls_cert != NULL && gw_server_check_tls(c->listen + i, err, sizeof(err)) != 0)
+            goto Fail;
+    if (c->geoip.database != NULL) {
+        gw_geo_t *g = gw_geo_open(c->geoip.database, err, sizeof(err));
+        if (g == NULL)
+            goto Fail;
+        gw_geo_close(g);
+    }
+    if (access(c->secrets_file, F_OK) == 0) { /* (a missing one is created at start) */
+        gw_secrets_t s;
+        int rc = gw_secrets_load(c->secrets_file, &s, err, sizeof(err));
+        gw_secrets_clear(&s);
+        if (rc != 0)
+            goto Fail;
+    }
+    if (c->admin.tokens_file != NULL && gw_admin_load_tokens(c->admin.tokens_file, err, sizeof(err)) != 0)
+        goto Fail;
+    for (size_t i = 0; i != c->trackers.num_lists; ++i) {
+        if (c->trackers.lists[i].format != GW_FMT_ABP) {
+            snprintf(err, sizeof(err), "trackers.lists[%zu]: tracker lists are read in Adblock syntax (\"format\": \"abp\")", i);
+            goto Fail;
+        }
+    }
+    if (c->log.access != NULL) {
+        h2o_logconf_t *lc = h2o_logconf_compile(access_format(c), H2O_LOGCONF_ESCAPE_APACHE, err);
+        if (lc == NULL) {
+            memmove(err + 19, err, strlen(err) + 1 < sizeof(err) - 19 ? strlen(err) + 1 : sizeof(err) - 19);
+            memcpy(err, "log.access_format: ", 19);
+            goto Fail;
+        }
+        h2o_logconf_dispose(lc);
+    }
+    char *st = gw_server_find_shipped("static");
+    if (st == NULL) {
+        snprintf(err, sizeof(err), "cannot find the static/ folder next to %s (or one or two folders up)", gw_rt.exe_dir);
+        goto Fail;
+    }
+    free(st);
+    return 0;
+Fail:
+    fprintf(stderr, "%s: %s\n", config_path, err);
+    return 1;
 }
 
 /* --- metrics logger: every answered request, on every path ------------------------------ */
@@ -76,10 +164,17 @@ static int setup_hosts(void)
     g->max_request_entity_size = c->proxy.max_request_body;
     g->proxy.io_timeout = c->proxy.io_timeout_ms;
 
-    if (c->log.access != NULL &&
-        (gw_rt.access_log = h2o_access_log_open_handle(c->log.access, NULL, H2O_LOGCONF_ESCAPE_APACHE)) == NULL) {
-        gw_error("cannot open the access log %s", c->log.access);
-        return -1;
+    if (c->log.access != NULL) {
+        /* its folder made, and the file made 0640 before h2o opens it for appending (h2o would make it 0644) */
+        int fd = make_parents(c->log.access) == 0 ? open(c->log.access, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640) : -1;
+        if (fd == -1 || (gw_rt.access_log = h2o_access_log_open_handle(c->log.access, access_format(c), H2O_LOGCONF_ESCAPE_APACHE)) ==
+                            NULL) {
+            gw_error("cannot open the access log %s%s%s", c->log.access, fd == -1 ? ": " : "", fd == -1 ? strerror(errno) : "");
+            if (fd != -1)
+                close(fd);
+            return -1;
+        }
+        close(fd);
     }
 
     /* public host: the specific paths first, the catch-all "/" last (the first matching prefix wins) */
@@ -186,15 +281,15 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
-        default:
+        default: /* (2, not 1: --verify-records says "broken" with 1, and a typo must not read as tampering) */
             usage(stderr);
-            return 1;
+            return 2;
         }
     }
     if (optind != argc) {
         fprintf(stderr, "consentgate: unexpected argument \"%s\"\n", argv[optind]);
         usage(stderr);
-        return 1;
+        return 2;
     }
 
     signal(SIGPIPE, SIG_IGN);
@@ -223,9 +318,11 @@ int main(int argc, char **argv)
         return rc;
     }
     if (check_only) {
-        printf("%s: configuration is valid\n", config_path);
+        int rc = check_resources(config_path);
+        if (rc == 0)
+            printf("%s: configuration is valid\n", config_path);
         gw_config_free(&gw_rt.conf);
-        return 0;
+        return rc;
     }
     if (gw_log_open(gw_rt.conf.log.error, gw_rt.conf.log.level) != 0) {
         fprintf(stderr, "%s: cannot open the error log: %m\n", gw_rt.conf.log.error);

@@ -204,6 +204,15 @@ Error:
     return NULL;
 }
 
+int gw_server_check_tls(const gw_listen_conf_t *l, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = create_ssl_ctx(l, err, errlen);
+    if (ctx == NULL)
+        return -1;
+    SSL_CTX_free(ctx);
+    return 0;
+}
+
 /* --- worker threads ------------------------------------------------------------------------ */
 
 static void on_socket_close(void *data)

@@ -54,6 +54,9 @@ void gw_server_on_reload(gw_reload_cb cb, void *data);
  * Returns a malloc'ed path or NULL. */
 char *gw_server_find_shipped(const char *relpath);
 
+/* Loads a TLS listener's certificate and key as the start does (and checks they match); 0, or -1 with the reason. */
+int gw_server_check_tls(const gw_listen_conf_t *l, char *err, size_t errlen);
+
 /* Opens listeners, starts the workers and blocks until SIGTERM/SIGINT has drained them. Returns the exit status. */
 int gw_server_run(void);
 

@@ -232,6 +232,13 @@ class ConsentTest(GatewayTestCase):
         ok = self.decide({"all": True}, headers=["Origin: http://127.0.0.1:%d" % self.gw.port, "Sec-Fetch-Site: same-origin"])
         self.assertEqual(ok.status, 200, ok.text)
 
+    def test_wrong_methods_name_the_right_ones(self):
+        for path, method, allow in (("/__consent/api/consent", "GET", "POST, DELETE"), ("/__consent/api/state", "POST", "GET, HEAD"),
+                                    ("/__consent/api/erase", "GET", "POST"), ("/__consent/api/receipts", "DELETE", "GET")):
+            r = curl(self.gw.url(path), method=method)
+            self.assertEqual((r.status, r.header("Allow")), (405, allow), path)
+            self.assertEqual(r.json()["error"], "method_not_allowed")
+
     def test_bad_bodies(self):
         cases = [("{\"all\": tru", 400, "bad_body"), ("{\"categories\": {\"ads\": true}}", 400, "unknown category"),
                  ("{}", 400, "exactly one"), ("", 400, "missing body")]

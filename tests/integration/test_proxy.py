@@ -217,9 +217,12 @@ class ProxyTest(GatewayTestCase):
     # ---- logs --------------------------------------------------------------------------------
 
     def test_access_log_one_line_per_request(self):
+        # one line per request, with what operating the site needs and not who the visitor is: no client address, no
+        # user agent, no query string (an e-mail address in it, say), no Referer (log.access_format brings them back)
         marks = ["acc-%d-%d" % (os.getpid(), i) for i in range(3)]
         for m in marks:
-            self.assertEqual(curl(self.gw.url("/__origin/echo?t=" + m)).status, 200)
+            curl(self.gw.url("/__origin/" + m + "?email=alice%40example.com"),
+                 headers=["User-Agent: Secret-UA/1.0", "Referer: https://ref.example/?who=alice"])
         path = self.gw.path("access.log")
 
         def counts():
@@ -233,6 +236,12 @@ class ProxyTest(GatewayTestCase):
         got = wait_until(counts, 3)
         self.assertIsNotNone(got, "access log %s lacks the requests" % path)
         self.assertEqual(got, [1, 1, 1])
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        for secret in ("alice", "Secret-UA", "127.0.0.1", "ref.example"):
+            self.assertNotIn(secret, text)
+        self.assertRegex(text, r'"GET /__origin/acc-\d+-0 HTTP/1\.1" \d{3} \d+ \d')
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o640)
 
 
 class UpstreamFailureTest(GatewayTestCase):
@@ -447,6 +456,40 @@ class CheckConfigTest(GatewayTestCase):
         text = GOOD.replace('"port": 18080}', '"port": 18443,\n    "tls": {"cert": "no-such-cert.pem", "key": "no-such-key.pem"}}')
         self.assert_bad(text, line=3, mentions=["no-such-cert.pem"])
 
+    def test_resources_checked_as_a_start_would(self):
+        """--check-config said "valid" for configurations whose start then failed."""
+        harness.make_cert(self.tmp)
+        other = os.path.join(self.tmp, "other")
+        os.makedirs(other, exist_ok=True)
+        subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out",
+                        os.path.join(other, "key.pem")], check=True, capture_output=True)  # a key that is not the cert's
+        with open(os.path.join(self.tmp, "not.mmdb"), "w") as f:
+            f.write("not a database\n")
+        with open(os.path.join(self.tmp, "loose-secrets.json"), "w") as f:
+            f.write("{}")
+        os.chmod(os.path.join(self.tmp, "loose-secrets.json"), 0o644)
+        with open(os.path.join(self.tmp, "bad-tokens"), "w") as f:
+            f.write("nocolon\n")
+        with open(os.path.join(self.tmp, "list.txt"), "w") as f:
+            f.write("tracker.example\n")
+        tls = '"port": 18443, "tls": {"cert": "cert.pem", "key": "%s"}}'
+        cases = [
+            (GOOD.replace('"port": 18080}', tls % "other/key.pem"), "key"),
+            (GOOD.replace('"threads": 2', '"threads": 2, "geoip": {"database": "not.mmdb"}'), "not.mmdb"),
+            (GOOD.replace('"threads": 2', '"threads": 2, "secrets_file": "loose-secrets.json"'), "loose-secrets.json"),
+            (GOOD.replace('"threads": 2', '"threads": 2, "admin": {"listen": {"host": "127.0.0.1", "port": 18081}, '
+                                           '"tokens_file": "bad-tokens"}'), "bad-tokens"),
+            (GOOD.replace('"threads": 2', '"threads": 2, "trackers": {"lists": [{"name": "t", "file": "list.txt", '
+                                           '"format": "domains", "category": "analytics"}]}'), "Adblock syntax"),
+            (GOOD.replace('"threads": 2', '"threads": 2, "log": {"access": "a.log", "access_format": "%Z"}'), "log.access_format"),
+        ]
+        for text, mention in cases:
+            with self.subTest(mention=mention):
+                p = self.check(text)
+                self.assertEqual(p.returncode, 1, p.stdout)
+                self.assertIn(mention, p.stderr)
+                self.assertNotIn("configuration is valid", p.stdout)
+
     def test_version_and_help(self):
         p = run_binary(["--version"])
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -454,3 +497,9 @@ class CheckConfigTest(GatewayTestCase):
         p = run_binary(["--help"])
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("--check-config", p.stdout + p.stderr)
+        self.assertIn("--verify-records", p.stdout.splitlines()[0], "the usage line names every mode")
+        # a usage error is 2: 1 is "invalid config" and, for --verify-records, "chain broken"
+        for args in (["--bogus"], ["-c"], ["extra-argument"]):
+            p = run_binary(args)
+            self.assertEqual(p.returncode, 2, (args, p.stderr))
+            self.assertIn("usage:", p.stderr)
