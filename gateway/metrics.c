@@ -209,13 +209,14 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
              "# TYPE cg_risk_redirects_total counter\ncg_risk_redirects_total %llu\n"
              "# HELP cg_injection_reports_total CSP / Reporting API reports.\n# TYPE cg_injection_reports_total counter\n"
              "cg_injection_reports_total{outcome=\"received\"} %llu\ncg_injection_reports_total{outcome=\"rate_limited\"} %llu\n"
+             "cg_injection_reports_total{outcome=\"foreign\"} %llu\n"
              "# HELP cg_records_rate_limited_total Consent record writes refused: over store.rate_per_minute for the client.\n"
              "# TYPE cg_records_rate_limited_total counter\ncg_records_rate_limited_total %llu\n",
          (unsigned long long)SUM(links_wrapped), (unsigned long long)SUM(go_redirected), (unsigned long long)SUM(go_warned),
          (unsigned long long)SUM(go_blocked), (unsigned long long)SUM(go_bad_signature), (unsigned long long)SUM(go_unreadable),
          (unsigned long long)SUM(risk_redirects_shimmed),
          (unsigned long long)SUM(reports_received),
-         (unsigned long long)SUM(reports_rate_limited), (unsigned long long)SUM(records_rate_limited));
+         (unsigned long long)SUM(reports_rate_limited), (unsigned long long)SUM(reports_foreign), (unsigned long long)SUM(records_rate_limited));
     *len = o.len;
     return o.buf;
 }

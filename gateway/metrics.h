@@ -54,6 +54,7 @@ typedef struct st_gw_metrics_t {
     uint64_t html_big_refused; /* bigger tokenizer buffers refused: the worker's big buffers at their budget */
     /* private network channel */
     uint64_t risk_subresources_removed, risk_subresources_warned, risk_subresources_monitored, risk_subresources_unreadable;
+    uint64_t reports_foreign; /* CSP reports about another site's page: refused */
     uint64_t links_wrapped, go_redirected, go_warned, go_blocked, go_bad_signature, go_unreadable, risk_redirects_shimmed;
     uint64_t reports_received, reports_rate_limited;
     uint64_t records_rate_limited; /* record writes refused: store.rate_per_minute */

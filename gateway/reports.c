@@ -15,12 +15,25 @@
 #include "reports.h"
 #include "server.h"
 #include "store.h"
+#include "url.h"
 
 static gw_rate_table_t rates; /* shared by the worker threads */
 
 static void on_stored(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
 {
     /* the 204 went out already; nothing to do */
+}
+
+static void strip_query(char *url)
+{
+    url[strcspn(url, "?#")] = '\0';
+}
+
+/* whether the absolute http(s) URL names host (its port aside) */
+static int same_host(const char *url, h2o_iovec_t host)
+{
+    size_t ho, hl, po;
+    return gw_url_split(url, strlen(url), &ho, &hl, &po) == 0 && h2o_lcstris(url + ho, hl, host.base, host.len);
 }
 
 static int on_report(h2o_handler_t *self, h2o_req_t *req)
@@ -51,6 +64,24 @@ static int on_report(h2o_handler_t *self, h2o_req_t *req)
         gw_send_page(req, 400, "Bad Request", "Bad report", err);
         return 0;
     }
+    /* kept: reports about a page of this site (a report names its document: one about another site's page is forged,
+     * and would only pollute the counts), each URL without its query and fragment (a visitor's e-mail address in a
+     * page's query has no business in the security team's table) */
+    h2o_iovec_t site = gw_req_host(req);
+    int kept = 0;
+    for (int i = 0; i != n; ++i) {
+        strip_query(v[i].document_uri);
+        strip_query(v[i].blocked_uri);
+        strip_query(v[i].source_file);
+        if (same_host(v[i].document_uri, site))
+            v[kept++] = v[i];
+    }
+    if (n > 0 && kept == 0) {
+        GW_COUNT(reports_foreign);
+        gw_send_page(req, 400, "Bad Request", "Bad report", "The report is not about a page of this site.");
+        return 0;
+    }
+    n = kept;
     if (n > 0) {
         gw_record_t rec; /* for the truncated client address */
         memset(&rec, 0, sizeof(rec));

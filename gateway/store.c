@@ -764,6 +764,12 @@ static void purge(void)
     char err[200], q[256];
     int64_t cutoff = now_ms() - (int64_t)st.retention_days * 86400 * 1000;
     sqlite3_stmt *s = NULL;
+    /* injection reports carry the reporting visitor's truncated address: kept no longer than the consent records */
+    snprintf(q, sizeof(q), "DELETE FROM injections WHERE time_ms < %lld", (long long)cutoff);
+    if (exec(q, err, sizeof(err)) != 0)
+        gw_error("consent store: retention purge of injection reports failed: %s", err);
+    else if (sqlite3_changes(st.db) != 0)
+        gw_info("consent store: purged %d injection reports older than %u days", sqlite3_changes(st.db), st.retention_days);
     /* the anchor becomes the hash of the newest row that goes, so the chain of what stays still verifies */
     snprintf(q, sizeof(q), "SELECT hash, seq FROM records WHERE time_ms < %lld ORDER BY seq DESC LIMIT 1", (long long)cutoff);
     if (sqlite3_prepare_v2(st.db, q, -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {

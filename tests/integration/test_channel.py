@@ -679,9 +679,37 @@ class ReportsTest(GatewayTestCase):
         "effectiveDirective": "script-src-elem", "lineNumber": 3, "sample": ""}},
         {"type": "deprecation", "body": {"id": "x"}}]
 
-    def post(self, body, ctype):
+    def post(self, body, ctype, host="shop.example"):
         return curl(self.gw.url("/__consent/report"), method="POST", data=body if isinstance(body, str) else json.dumps(body),
-                    headers=["Content-Type: " + ctype])
+                    headers=["Content-Type: " + ctype, "Host: " + host])
+
+    def test_reports_minimised_foreign_refused_and_purged(self):
+        import sqlite3
+        with_query = {"csp-report": dict(self.LEGACY["csp-report"], **{
+            "document-uri": "https://shop.example/account?email=alice%40example.com#top",
+            "blocked-uri": "https://ads.injector.example/z.js?uid=alice"})}
+        self.assertEqual(self.post(with_query, "application/csp-report").status, 204)
+        # a report about another site's page (forged: browsers report the page they show) is not stored
+        self.assertEqual(self.post(self.LEGACY, "application/csp-report", host="other.example").status, 400)
+        self.assertEqual(self.post({"csp-report": {}}, "application/csp-report").status, 400)
+        time.sleep(0.3)
+        db = sqlite3.connect(self.gw.path("consent.db"))
+        rows = db.execute("SELECT document_uri, blocked_uri FROM injections ORDER BY id DESC LIMIT 1").fetchall()
+        db.close()
+        self.assertEqual(rows, [("https://shop.example/account", "https://ads.injector.example/z.js")])
+        self.assertEqual(metric(self.gw, "cg_injection_reports_total", '{outcome="foreign"}'), 2)
+        # kept no longer than the consent records (store.retention_days): an old one goes at the next start
+        self.gw.stop_and_check()
+        db = sqlite3.connect(self.gw.path("consent.db"))
+        db.execute("UPDATE injections SET time_ms = 1000 WHERE document_uri = 'https://shop.example/account'")
+        db.commit()
+        db.close()
+        self.gw.start()
+        self.assertEqual(curl(self.gw.admin_url("/admin/injections"), headers=AUTH).status, 200)  # the writer's first turn purges
+        db = sqlite3.connect(self.gw.path("consent.db"))
+        self.assertEqual(db.execute("SELECT count(*) FROM injections WHERE document_uri = 'https://shop.example/account'")
+                         .fetchone()[0], 0)
+        db.close()
 
     def test_reports_recorded_and_listed(self):
         r = self.post(self.LEGACY, "application/csp-report")
@@ -703,7 +731,9 @@ class ReportsTest(GatewayTestCase):
         # the store's own table: the same SQLite file as the consent records
         import sqlite3
         db = sqlite3.connect(self.gw.path("consent.db"))
-        self.assertEqual(db.execute("SELECT count(*) FROM injections").fetchone()[0], 2)
+        self.assertEqual(db.execute("SELECT count(*) FROM injections WHERE blocked_host = 'ads.injector.example' "
+                                    "AND document_uri LIKE 'https://shop.example/%' AND blocked_uri NOT LIKE '%z.js'")
+                         .fetchone()[0], 2)
         self.assertEqual(db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0], "2")
         db.close()
 
@@ -712,6 +742,6 @@ class ReportsTest(GatewayTestCase):
         g = self.new_gateway("limited", gateway_config(self.origin.url, threads=1,
                                                        channel={"report_rate_per_minute": 5, "audit_log": "audit.log"}))
         statuses = [curl(g.url("/__consent/report"), method="POST", data=json.dumps(self.LEGACY),
-                         headers=["Content-Type: application/csp-report"]).status for _ in range(8)]
+                         headers=["Content-Type: application/csp-report", "Host: shop.example"]).status for _ in range(8)]
         # a one-minute window opened by the first report: the first 5 pass, the rest get 429
         self.assertEqual(statuses, [204] * 5 + [429] * 3)
