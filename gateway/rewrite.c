@@ -85,6 +85,7 @@ typedef struct st_rewrite_t {
     int nesting;
     char *nest_buf;
     size_t nest_len, nest_cap;
+    void *nest_html; /* the second tokenizer's memory, taken once per response and set up again for each srcdoc */
     /* a style sheet (css_response): held whole, decoded, in css (req->pool) until its end, unless it outgrows
      * CSS_HOLD_MAX (css_over: then it passes on unchecked) */
     char *css;
@@ -788,7 +789,10 @@ static int srcdoc(rewrite_t *self, gw_html_tag_t *tag)
     rec_stop(self);
     char *doc = h2o_mem_alloc_pool(&self->req->pool, a.value_len + 1);
     size_t len = gw_html_decode(a.value, a.value_len, doc);
-    gw_html_t *h = gw_html_init(h2o_mem_alloc_pool(&self->req->pool, gw_html_sizeof(SRCDOC_HOLD)), SRCDOC_HOLD, &callbacks, self);
+    /* (one tokenizer per response, not per srcdoc: a page of 50,000 <iframe srcdoc=a> held 16 KB for each) */
+    if (self->nest_html == NULL)
+        self->nest_html = h2o_mem_alloc_pool(&self->req->pool, gw_html_sizeof(SRCDOC_HOLD));
+    gw_html_t *h = gw_html_init(self->nest_html, SRCDOC_HOLD, &callbacks, self);
     h2o_iovec_t base_origin = self->base_origin, base_dir = self->base_dir;
     int base_https = self->base_https, base_seen = self->base_seen, base_elsewhere = self->ctx->base_elsewhere;
     self->nesting = 1;
