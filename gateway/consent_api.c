@@ -317,8 +317,10 @@ static void on_erased(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
     uint64_t expires;
     h2o_iovec_t cookie = gw_consent_token_cookie(&req->pool, &e->ctx, e->ctx.granted, e->ctx.decided, e->now, &expires);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, cookie.base, cookie.len);
-    if (e->is_form) {
-        send_see_other(req, "/__consent/receipts?erased=1");
+    if (e->is_form) { /* the page says how many and shows the erasure's receipt */
+        char *loc = h2o_mem_alloc_pool(&req->pool, 96);
+        snprintf(loc, 96, "/__consent/receipts?erased=%llu&receipt=%s", (unsigned long long)ans->count, ans->record->receipt);
+        send_see_other(req, loc);
         return;
     }
     gw_jsonw_t w;

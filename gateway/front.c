@@ -5,6 +5,7 @@
  */
 #include <string.h>
 #include "front.h"
+#include "ui.h"
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
@@ -67,18 +68,21 @@ static size_t html_escape(char *dst, const char *src)
     return n;
 }
 
-static h2o_iovec_t build_page(h2o_mem_pool_t *pool, int status, const char *title, const char *message)
+static h2o_iovec_t build_page_lang(h2o_mem_pool_t *pool, const char *lang, int status, const char *title, const char *message)
 {
-    static const char head[] = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    static const char head0[] = "<!DOCTYPE html>\n<html lang=\"";
+    static const char head[] = "\"><head><meta charset=\"utf-8\">"
                                "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>";
     static const char mid[] = "</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:4em auto;"
                               "padding:0 1em;color:#1a1a1a}h1{font-size:1.4em}@media(prefers-color-scheme:dark){body{"
                               "background:#111;color:#eee}}</style></head><body><h1>";
     static const char tail[] = "</p></body></html>\n";
-    size_t tl = strlen(title), ml = strlen(message);
-    char *buf = h2o_mem_alloc_pool(pool, sizeof(head) + sizeof(mid) + sizeof(tail) + 6 * (2 * tl + ml) + 64);
+    size_t tl = strlen(title), ml = strlen(message), ll = strlen(lang);
+    char *buf = h2o_mem_alloc_pool(pool, sizeof(head0) + sizeof(head) + sizeof(mid) + sizeof(tail) + 6 * (2 * tl + ml + ll) + 64);
     size_t n = 0;
-    memcpy(buf, head, sizeof(head) - 1), n += sizeof(head) - 1;
+    memcpy(buf, head0, sizeof(head0) - 1), n += sizeof(head0) - 1;
+    n += html_escape(buf + n, lang);
+    memcpy(buf + n, head, sizeof(head) - 1), n += sizeof(head) - 1;
     n += (size_t)sprintf(buf + n, "%d ", status);
     n += html_escape(buf + n, title);
     memcpy(buf + n, mid, sizeof(mid) - 1), n += sizeof(mid) - 1;
@@ -87,6 +91,11 @@ static h2o_iovec_t build_page(h2o_mem_pool_t *pool, int status, const char *titl
     n += html_escape(buf + n, message);
     memcpy(buf + n, tail, sizeof(tail) - 1), n += sizeof(tail) - 1;
     return h2o_iovec_init(buf, n);
+}
+
+static h2o_iovec_t build_page(h2o_mem_pool_t *pool, int status, const char *title, const char *message)
+{
+    return build_page_lang(pool, "en", status, title, message);
 }
 
 void gw_send_page(h2o_req_t *req, int status, const char *reason, const char *title, const char *message)
@@ -126,10 +135,16 @@ static void setup_upstream_error_page(h2o_req_t *req, h2o_ostream_t **slot)
     if (timeout)
         GW_COUNT(upstream_timeouts);
     int status = timeout ? 504 : 502;
-    h2o_iovec_t page = build_page(&req->pool, status, timeout ? "Gateway Timeout" : "Bad Gateway",
-                                  timeout ? "The website did not answer in time. Please try again in a moment."
-                                          : "The website behind this gateway cannot be reached right now. Please try again "
-                                            "in a moment.");
+    /* in the visitor's language (the UI's strings), English when they are not loaded */
+    const char *lang = "en", *title = gw_ui_text(req, timeout ? "gateway.504.title" : "gateway.502.title", &lang);
+    const char *text = gw_ui_text(req, timeout ? "gateway.504.text" : "gateway.502.text", NULL);
+    if (title == NULL || text == NULL) {
+        lang = "en";
+        title = timeout ? "Gateway Timeout" : "Bad Gateway";
+        text = timeout ? "The website did not answer in time. Please try again in a moment."
+                       : "The website behind this gateway cannot be reached right now. Please try again in a moment.";
+    }
+    h2o_iovec_t page = build_page_lang(&req->pool, lang, status, title, text);
     req->res.status = status;
     req->res.reason = timeout ? "Gateway Timeout" : "Bad Gateway";
     req->res.content_length = page.len;

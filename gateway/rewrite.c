@@ -29,6 +29,7 @@
 #include "metrics.h"
 #include "qsbr.h"
 #include "rewrite.h"
+#include "ui.h"
 #include "server.h"
 #include "token.h"
 #include "trackers.h"
@@ -1508,6 +1509,15 @@ static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx, const char *re
     gw_jsonw_lit(&w, ctx->nonce);
     gw_jsonw_lit(&w, "\" type=\"application/json\" id=\"cg-state\">{");
     gw_consent_state_json(&w, ctx, ctx->granted, ctx->decided);
+    /* the label of the banner's "privacy choices" button (a way back to the choices on every page, as easy as giving
+     * consent was), in the visitor's language: the banner needs no strings request for it */
+    const char *lang = NULL, *reopen = gw_ui_text(req, "banner.reopen", &lang);
+    if (reopen != NULL) {
+        gw_jsonw_lit(&w, ", \"reopen\": ");
+        gw_jsonw_cstr(&w, reopen);
+        gw_jsonw_lit(&w, ", \"reopen_lang\": ");
+        gw_jsonw_cstr(&w, lang);
+    }
     gw_jsonw_lit(&w, "}</script>");
     return h2o_iovec_init(w.buf, w.len);
 }

@@ -683,6 +683,26 @@ pick_lang(h2o_req_t *req)
     return langs;
 }
 
+const char *
+gw_ui_text(h2o_req_t *req, const char *key, const char **lang)
+{
+    if (!pages.loaded)
+        return NULL;
+    const ui_lang_t *l = NULL;
+    h2o_iovec_t v = lang_cookie(req);
+    ssize_t i;
+    if (v.base == NULL || (l = find_lang(v.base, v.len)) == NULL)
+        l = (i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_LANGUAGE, -1)) != -1 ? negotiate(req->headers.entries[i].value) : NULL;
+    if (l == NULL)
+        l = langs;
+    const char *s = lang_lookup(l, key, strlen(key));
+    if (s == NULL && (s = lang_lookup(langs, key, strlen(key))) != NULL)
+        l = langs;
+    if (lang != NULL)
+        *lang = l->code;
+    return s;
+}
+
 static void
 render_init(render_t *r, h2o_req_t *req, section_cb section, void *data)
 {
@@ -927,6 +947,9 @@ static const char *const receipts_js_keys[] = {"receipts.loading",
                                                "receipts.none",
                                                "receipts.error",
                                                "receipts.erased",
+                                               "receipts.erased_one",
+                                               "receipts.erased_none",
+                                               "receipts.erase_receipt",
                                                "receipts.erase_confirm",
                                                "method.accept_all",
                                                "method.reject_all",
@@ -954,6 +977,46 @@ receipts_section(render_t *r, const char *name, size_t len, size_t i)
     const gw_config_t *c = &gw_rt.conf;
     if (h2o_memis(name, len, H2O_STRLIT("visitor")))
         return i == 0 && p->ctx.known_visitor;
+    /* without JavaScript: "erase" asks first (?confirm=erase, a page of its own), and the answer is said (?erased=N) */
+    if (h2o_memis(name, len, H2O_STRLIT("confirm_erase"))) {
+        h2o_iovec_t q = gw_req_query_param(r->req, "confirm");
+        return i == 0 && h2o_memis(q.base, q.len, H2O_STRLIT("erase"));
+    }
+    if (h2o_memis(name, len, H2O_STRLIT("not_confirming"))) {
+        h2o_iovec_t q = gw_req_query_param(r->req, "confirm");
+        return i == 0 && !h2o_memis(q.base, q.len, H2O_STRLIT("erase"));
+    }
+    if (h2o_memis(name, len, H2O_STRLIT("erased"))) {
+        h2o_iovec_t q = gw_req_query_param(r->req, "erased"), rc = gw_req_query_param(r->req, "receipt");
+        if (i != 0 || q.base == NULL || q.len > 9)
+            return 0;
+        unsigned long n = 0;
+        for (size_t k = 0; k != q.len; ++k) {
+            if (q.base[k] < '0' || q.base[k] > '9')
+                return 0;
+            n = n * 10 + (unsigned long)(q.base[k] - '0');
+        }
+        const char *key = n == 0 ? "receipts.erased_none" : n == 1 ? "receipts.erased_one" : "receipts.erased";
+        h2o_iovec_t text = t(r->lang, key, strlen(key));
+        char num[16];
+        snprintf(num, sizeof(num), "%lu", n);
+        /* "{count}" in the string becomes the number */
+        const char *at = memmem(text.base, text.len, "{count}", 7);
+        set_var(r, "erased_text", at == NULL ? text
+                                             : h2o_concat(&r->req->pool, h2o_iovec_init(text.base, (size_t)(at - text.base)),
+                                                          h2o_iovec_init(num, strlen(num)),
+                                                          h2o_iovec_init(at + 7, text.len - (size_t)(at - text.base) - 7)));
+        /* the receipt of the erasure: the visitor's proof that it happened (a UUID, nothing else is shown) */
+        int uuid = rc.len == 36;
+        for (size_t k = 0; uuid && k != rc.len; ++k)
+            uuid = (rc.base[k] >= '0' && rc.base[k] <= '9') || (rc.base[k] >= 'a' && rc.base[k] <= 'f') || rc.base[k] == '-';
+        h2o_iovec_t rt = t(r->lang, H2O_STRLIT("receipts.erase_receipt"));
+        const char *ra = uuid ? memmem(rt.base, rt.len, "{receipt}", 9) : NULL;
+        set_var(r, "erase_receipt", ra == NULL ? h2o_iovec_init("", 0)
+                                               : h2o_concat(&r->req->pool, h2o_iovec_init(rt.base, (size_t)(ra - rt.base)), rc,
+                                                            h2o_iovec_init(ra + 9, rt.len - (size_t)(ra - rt.base) - 9)));
+        return 1;
+    }
     if (h2o_memis(name, len, H2O_STRLIT("strings"))) {
         size_t n = sizeof(receipts_js_keys) / sizeof(receipts_js_keys[0]) - 1;
         if (i < n) {

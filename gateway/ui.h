@@ -40,6 +40,11 @@ int gw_ui_override(const char *lang, const char *key, const char *value);
  */
 int gw_ui_register(h2o_pathconf_t *pc);
 
+/* The UI string `key` in the language the request prefers (the cg_lang cookie, then Accept-Language; no ?lang=, which
+ * would set the cookie), falling back to English; *lang (may be NULL) gets that language's code. NULL when the strings
+ * are not loaded or no language has the key. Lives as long as the process. */
+const char *gw_ui_text(h2o_req_t *req, const char *key, const char **lang);
+
 /*
  * The interstitial of a link on a `warn` list: 200, the destination's host and full address shown as
  * escaped text (control and bidi characters percent-encoded), never as a link; list_name and reason

@@ -7,6 +7,7 @@
  * scripts and style sheets of type text/plain) for the categories just granted, without a reload. A refusal of
  * something already running, and a withdrawal, reload the page instead.
  * Strings: /__consent/i18n/strings.json (the gateway picks the language). First-party only.
+ * A page without a data-cg-open control gets a small "privacy choices" button (#cg-reopen) while no dialog is shown.
  * Page hooks: elements with data-cg-open (open the choices) or data-cg-withdraw, and
  * window.consentgate = {open(), withdraw(), state()}; "consentgate:change" events on document.
  */
@@ -29,7 +30,7 @@
     } catch (e) {
         return;
     }
-    var S = {}, info = {languages: [], dnss: []}, root = null, box = null, view = 'main', lastFocus = null, busy = false;
+    var S = {}, info = {languages: [], dnss: []}, root = null, box = null, view = 'main', lastFocus = null, busy = false, busyFrom = null;
 
     function t(k, vars) {
         var s = S[k] != null ? S[k] : k;
@@ -120,17 +121,27 @@
     }
     function fail(e) {
         busy = false;
-        if (!root) return;
+        if (!root || !box) return;
         var err = root.querySelector('.cg-err');
+        err.classList.remove('cg-working');
         err.textContent = errorText(e && e.status);
         err.hidden = false;
+        box.removeAttribute('aria-busy');
         root.querySelectorAll('button').forEach(function (b) { b.disabled = false; });
+        /* disabling the buttons took the focus away: back to the one pressed, for a keyboard user to try again */
+        if (busyFrom && box.contains(busyFrom)) busyFrom.focus();
+        busyFrom = null;
     }
     function decide(body, doneKey) {
         if (busy) return;
         busy = true;
-        if (root) {
-            root.querySelector('.cg-err').hidden = true;
+        if (root && box) {
+            busyFrom = d.activeElement;
+            var err = root.querySelector('.cg-err');
+            err.hidden = false;
+            err.classList.add('cg-working');
+            err.textContent = t('banner.working'); /* (a role=alert: read out while the buttons wait) */
+            box.setAttribute('aria-busy', 'true');
             root.querySelectorAll('button').forEach(function (b) { b.disabled = true; });
         }
         call('POST', body).then(function (next) {
@@ -158,8 +169,11 @@
             store('cg-toast', 'pc.withdrawn');
             location.reload();
         }, function (e) {
-            if (!root) open('custom');
-            fail(e);
+            /* from a page's own link: the dialog (and its strings) may not be there yet; the failure is shown in it */
+            return strings().then(function () {
+                if (!box) open('custom');
+                fail(e);
+            });
         });
     }
 
@@ -173,13 +187,13 @@
         return {categories: chosen};
     }
     function build() {
-        var notice = state.regime === 'notice' && !state.decided && view === 'main';
+        var notice = state.regime === 'notice' && !state.decided && view === 'main', later = !state.decided && state.regime !== 'notice';
         var links = [h('a', {href: O + '/__consent/', text: t('banner.details')})];
         if (state.regime === 'opt-out' && info.dnss.length)
-            links.push(h('a', {href: O + '/__consent/#dnss', 'class': 'cg-dnss', text: t('banner.dnss'), onclick: function (ev) {
+            links.push(h('button', {type: 'button', 'class': 'cg-linkbtn cg-dnss', text: t('banner.dnss'), onclick: function () {
+                /* an action, so a button (Enter and Space, announced as one), not a link */
                 var c = {};
                 info.dnss.forEach(function (n) { if (n in state.categories) c[n] = false; });
-                ev.preventDefault();
                 decide({categories: c}, 'banner.dnss_done');
             }}));
         info.languages.forEach(function (l) {
@@ -189,8 +203,9 @@
         });
         var body = [h('div', {'class': 'cg-head'}, [
             h('h2', {id: 'cg-title', text: t(notice ? 'notice.title' : 'banner.title')}),
-            h('button', {type: 'button', 'class': 'cg-x', 'aria-label': t('banner.later'), title: t('banner.later'), text: '\u00d7',
-                         onclick: function () { close(); }})])];
+            /* "decide later" only when there is something to decide: a decided visitor, or a notice, just closes it */
+            h('button', {type: 'button', 'class': 'cg-x', 'aria-label': t(later ? 'banner.later' : 'banner.close'),
+                         title: t(later ? 'banner.later' : 'banner.close'), text: '\u00d7', onclick: function () { close(); }})])];
         if (view === 'main')
             body.push(h('p', {id: 'cg-text', text: t(notice ? 'notice.text' : 'banner.text.' + state.regime)}));
         if (state.gpc_applied) {
@@ -238,8 +253,22 @@
         var first = box.querySelector(v === 'custom' ? '.cg-cat input:not([disabled])' : '.cg-btn');
         (first || box).focus();
     }
+    /* a small button that opens the choices again, on every page the banner is not shown on: withdrawing or changing
+     * one's mind is as easy as consenting was (a page with its own [data-cg-open] control gets none) */
+    var REOPEN = {label: state.reopen, lang: state.reopen_lang}; /* (the page's state has it; the API's answers do not) */
+    function reopener(shown) {
+        var b = d.getElementById('cg-reopen');
+        if (!b) {
+            if (!shown || !REOPEN.label || d.querySelector('[data-cg-open]')) return;
+            b = h('button', {type: 'button', id: 'cg-reopen', lang: REOPEN.lang || null, text: REOPEN.label,
+                             onclick: function () { open('custom'); }});
+            (d.body || d.documentElement).appendChild(b);
+        }
+        b.hidden = !shown;
+    }
     function open(v) {
         if (!S['banner.title']) return void strings().then(function () { open(v); });
+        reopener(false);
         var modal = !(state.regime === 'notice' && !state.decided && (v || 'main') === 'main');
         if (!root) {
             root = h('div', {id: 'cg-banner', 'class': 'cg-root'});
@@ -267,6 +296,8 @@
         box = null;
         var back = lastFocus && d.contains(lastFocus) ? lastFocus : d.body;
         lastFocus = null;
+        reopener(true);
+        if (back === d.body && modal && d.getElementById('cg-reopen')) back = d.getElementById('cg-reopen');
         if ((modal || inside) && back && back.focus) back.focus();
     }
     function onKey(ev) {
@@ -292,7 +323,7 @@
     function toast(text) {
         var old = d.getElementById('cg-toast');
         if (old) old.remove();
-        var el = h('div', {id: 'cg-toast', 'class': 'cg-toast cg-root', role: 'status'});
+        var el = h('div', {id: 'cg-toast', 'class': 'cg-toast cg-root', role: 'status', lang: info.lang || 'en'});
         (d.body || d.documentElement).appendChild(el);
         /* set after insertion so that screen readers announce it */
         setTimeout(function () { el.textContent = text; }, 50);
@@ -316,8 +347,12 @@
         return loading;
     }
     function language(code) {
+        /* the switches the visitor set but has not saved yet survive the new language */
+        var kept = box && view === 'custom' ? choices().categories : null;
         load(O + '/__consent/i18n/strings.json?lang=' + encodeURIComponent(code)).then(function () {
-            if (box) render();
+            if (!box) return;
+            render();
+            if (kept) box.querySelectorAll('.cg-cat input').forEach(function (i) { if (i.value in kept) i.checked = kept[i.value]; });
         });
     }
     w.consentgate = {
@@ -335,6 +370,8 @@
     store('cg-toast', null);
     try { dismissed = localStorage.getItem('cg-notice'); } catch (e) { /* ignore */ }
     var ask = !state.decided && !(state.regime === 'notice' && dismissed === String(state.policy_version));
+    if (!ask)
+        reopener(true);
     if (ask || msg) {
         strings().then(function () {
             if (msg) toast(t(msg));

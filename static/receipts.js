@@ -64,6 +64,7 @@
             table.parentNode.hidden = recs.length === 0;
             if (recs.length) status.hidden = true;
             else show(t('receipts.none'));
+            if (form) form.hidden = recs.length === 0; /* nothing to erase: no button offering it */
         }).catch(function () {
             show(t('receipts.error'));
         });
@@ -71,6 +72,10 @@
 
     var form = d.getElementById('cg-erase-form'), confirmBox = d.getElementById('cg-erase-confirm');
     var eraseBtn = d.getElementById('cg-erase'), yes = d.getElementById('cg-erase-yes'), no = d.getElementById('cg-erase-no');
+    if (!form) { /* the page asking to confirm without JavaScript (?confirm=erase): its own form does the rest */
+        load();
+        return;
+    }
     form.addEventListener('submit', function (ev) {
         ev.preventDefault();
         msg.hidden = true;
@@ -90,7 +95,8 @@
             return r.json();
         }).then(function (j) {
             msg.className = 'cg-note cg-ok';
-            msg.textContent = t('receipts.erased', {count: j.erased});
+            msg.textContent = t(j.erased === 1 ? 'receipts.erased_one' : j.erased === 0 ? 'receipts.erased_none' : 'receipts.erased',
+                                {count: j.erased}) + (j.receipt ? ' ' + t('receipts.erase_receipt', {receipt: j.receipt}) : '');
             return load();
         }).catch(function (st) {
             msg.className = 'cg-note cg-err';
@@ -99,8 +105,13 @@
             msg.hidden = false;
             yes.disabled = no.disabled = false;
             confirmBox.hidden = true;
-            form.hidden = false;
-            eraseBtn.focus();
+            form.hidden = !tbody.children.length; /* (nothing left to erase: the button goes, the message keeps the focus) */
+            if (form.hidden) {
+                msg.setAttribute('tabindex', '-1');
+                msg.focus();
+            } else {
+                eraseBtn.focus();
+            }
         });
     });
     load();

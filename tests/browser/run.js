@@ -364,6 +364,82 @@ test('a tag two tracker lists name (analytics, marketing) runs only once both ar
     eq(await p.evaluate(() => window.__sameDocument), true, 'the page was reloaded');
 });
 
+test('a way back on every page; the dialog keeps focus, unsaved switches and errors where people need them', async () => {
+    const p = await page();
+    await p.goto(P.url('/plain.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    const reopen = p.locator('#cg-reopen');
+    eq(await reopen.isVisible(), false, 'the privacy-choices button beside the open banner');
+    eq(await p.locator('#cg-banner .cg-x').getAttribute('aria-label'), EN['banner.later'], 'x before a decision');
+    /* switching language keeps the switches set but not saved */
+    await button(p, 'banner.customise').click();
+    await p.locator('#cg-banner input[value="marketing"]').check();
+    await p.locator('#cg-banner .cg-lang').first().click();
+    await until(async () => (await p.locator('#cg-title').innerText()) === ZH['banner.title'], 'the banner in Chinese');
+    eq(await p.locator('#cg-banner input[value="marketing"]').isChecked(), true, 'the unsaved switch after the language switch');
+    await p.locator('#cg-banner .cg-lang').first().click();
+    await until(async () => (await p.locator('#cg-title').innerText()) === EN['banner.title'], 'the banner in English again');
+    /* a failed save: the message, and the focus back on the button pressed */
+    await p.route('**/__consent/api/consent', (r) => r.fulfill({ status: 503, contentType: 'application/json', body: '{"error": "x"}' }));
+    await button(p, 'banner.save').focus();
+    await p.keyboard.press('Enter');
+    await until(async () => (await p.locator('#cg-banner [role="alert"]').innerText()) === EN['error.store_unavailable'], '503 message');
+    eq(await p.evaluate(() => document.activeElement.textContent), EN['banner.save'], 'focus after the failed save');
+    await p.unroute('**/__consent/api/consent');
+    await button(p, 'banner.save').click();
+    await dialog(p).waitFor({ state: 'detached' });
+    /* decided: the way back is there, in the visitor's language, and opens the choices */
+    await reopen.waitFor({ state: 'visible' });
+    eq(await reopen.innerText(), EN['banner.reopen'], 'the button\'s label');
+    await sleep(300); /* (the toast's fade) */
+    await shot(p, 'reopen-en');
+    await reopen.click();
+    await dialog(p).waitFor({ state: 'visible' });
+    eq(await p.locator('#cg-banner .cg-x').getAttribute('aria-label'), EN['banner.close'], 'x for a decided visitor');
+    eq(await p.locator('#cg-banner input[value="marketing"]').isChecked(), true, 'the saved choice');
+    await p.keyboard.press('Escape');
+    await dialog(p).waitFor({ state: 'detached' });
+    eq(await p.evaluate(() => document.activeElement.id), 'cg-reopen', 'focus back on the button');
+    /* a withdrawal from a page's own control that fails is shown in the dialog */
+    await p.route('**/__consent/api/consent', (r) => r.fulfill({ status: 503, contentType: 'application/json', body: '{"error": "x"}' }));
+    await p.evaluate(() => { const b = document.createElement('button'); b.id = 'w'; b.setAttribute('data-cg-withdraw', ''); b.textContent = 'w';
+                             document.querySelector('main').appendChild(b); });
+    await p.click('#w');
+    await dialog(p).waitFor({ state: 'visible' });
+    await until(async () => (await p.locator('#cg-banner [role="alert"]').innerText()) === EN['error.store_unavailable'],
+                'the failed withdrawal is said');
+    const zh = await page({ locale: 'zh-CN', extraHTTPHeaders: { 'Accept-Language': 'zh-CN,zh;q=0.9' } });
+    await zh.context().addCookies(await p.context().cookies());
+    await zh.goto(P.url('/plain.html'));
+    await zh.locator('#cg-reopen').waitFor({ state: 'visible' });
+    eq([await zh.locator('#cg-reopen').innerText(), await zh.locator('#cg-reopen').getAttribute('lang')], [ZH['banner.reopen'], 'zh-CN'],
+       'the label in Chinese');
+    eq(await p.locator('#cg-reopen').count() + await (await page()).locator('#cg-reopen').count(), 1, 'only where it belongs');
+});
+
+test('erasing records: asked first, then said with its receipt, with JavaScript and without', async () => {
+    for (const js of [true, false]) {
+        const p = await page({ javaScriptEnabled: js });
+        await p.goto(P.url('/about'));
+        const r = await p.request.post(P.url('/__consent/api/consent'), { data: { all: true }, headers: { Origin: P.url('').replace(/\/$/, '') } });
+        eq(r.status(), 200, 'consent');
+        await p.goto(P.url('/__consent/receipts'));
+        if (js) await p.locator('#cg-r-table tbody tr').first().waitFor(); /* the list loaded: the script is running */
+        await p.getByRole('button', { name: EN['receipts.erase'], exact: true }).click();
+        const ask = p.locator(js ? '#cg-erase-q' : '#cg-erase-q0');
+        await ask.waitFor({ state: 'visible' });
+        eq(await ask.innerText(), EN['receipts.erase_confirm'], 'the question');
+        await p.getByRole('button', { name: EN['receipts.erase_yes'], exact: true }).click();
+        const done = p.getByText(EN['receipts.erased_one'], { exact: false });
+        await done.waitFor({ state: 'visible' });
+        assert(/[0-9a-f-]{36}/.test(await done.innerText()), `no receipt of the erasure in "${await done.innerText()}" (js ${js})`);
+        if (js) {
+            await until(async () => !(await p.locator('#cg-erase').isVisible()), 'the erase button once nothing is left');
+            eq(await p.evaluate(() => document.activeElement.id), 'cg-erase-msg', 'focus on the message');
+        }
+    }
+});
+
 test('a page answered from a remembered rewrite: its own nonce and release token; consent releases its trackers', async () => {
     const p = await page();
     await p.goto(P.url('/'));
@@ -626,7 +702,7 @@ test('opt-out with GPC: the signal is shown, "do not sell or share" refuses mark
     eq(await g.locator('#cg-banner .cg-gpc').innerText(), EN['banner.gpc_applied'].replace('{categories}', EN['category.marketing.title']),
        'GPC note');
     eq(await markers(g), { tracker: true, ads: false, inline: true }, 'opt-out with GPC: analytics on, marketing off');
-    await g.getByRole('link', { name: EN['banner.dnss'] }).click();
+    await g.getByRole('button', { name: EN['banner.dnss'] }).click();
     await dialog(g).waitFor({ state: 'detached' });
     await until(async () => (await g.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.dnss_done'], 'done message');
 
@@ -634,7 +710,7 @@ test('opt-out with GPC: the signal is shown, "do not sell or share" refuses mark
     await o.goto(P.url('/'));
     await dialog(o).waitFor({ state: 'visible' });
     eq(await markers(o), { tracker: true, ads: true, inline: true }, 'opt-out without a decision');
-    await o.getByRole('link', { name: EN['banner.dnss'] }).click(); /* marketing runs already: the page starts again */
+    await o.getByRole('button', { name: EN['banner.dnss'] }).click(); /* marketing runs already: the page starts again */
     await o.waitForLoadState('load');
     await until(async () => (await o.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.dnss_done'], 'done message after the reload');
     eq(await markers(o), { tracker: true, ads: false, inline: true }, 'after "do not sell or share"');

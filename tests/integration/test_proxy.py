@@ -256,6 +256,11 @@ class UpstreamFailureTest(GatewayTestCase):
     def test_upstream_not_started_502(self):
         g = self.new_gateway("gw-dead-upstream", gateway_config("http://127.0.0.1:%d" % free_port()))
         self.assert_html_error(curl(g.url("/")), 502)
+        # in the visitor's language, as the consent pages are
+        zh = curl(g.url("/"), headers=["Accept-Language: zh-CN,zh;q=0.9"])
+        self.assert_html_error(zh, 502)
+        self.assertIn('<html lang="zh-CN">', zh.text)
+        self.assertIn("网关错误", zh.text)
         self.assert_html_error(curl(g.url("/products"), http="h2c"), 502)
         self.assertTrue(g.alive())
 

@@ -122,8 +122,23 @@ class UiTest(GatewayTestCase):
         self.assertEqual(lang_of(r), "zh-CN")
         self.assertIn(state["visitor"], r.text)
         self.assertIn('href="/__consent/api/receipts?download=1"', r.text)
-        self.assertIn('action="/__consent/api/erase"', r.text)
         self.assertIn('<data value="method.accept_all">%s</data>' % ZH["method.accept_all"], r.text)
+        self.assertIn(ZH["receipts.visitor"] + " <code", r.text, "the label carries its own (full-width) colon")
+        # without JavaScript, erasing asks first on a page of its own, then says what it did and shows its receipt
+        self.assertNotIn('action="/__consent/api/erase"', r.text, "one click must not erase")
+        confirm = self.get("/__consent/receipts?confirm=erase", cookie=token)
+        self.assertIn('action="/__consent/api/erase"', confirm.text)
+        self.assertIn(EN["receipts.erase_confirm"], confirm.text)
+        e = curl(self.gw.url("/__consent/api/erase"), method="POST", data="", cookie=token,
+                 headers=["Content-Type: application/x-www-form-urlencoded", "Origin: " + self.gw.url("").rstrip("/")])
+        self.assertEqual(e.status, 303, e.text)
+        loc = e.header("Location")
+        self.assertRegex(loc, r"^/__consent/receipts\?erased=1&receipt=[0-9a-f-]{36}$")
+        done = self.get(loc, cookie=token)
+        self.assertIn(EN["receipts.erased_one"], done.text)
+        self.assertIn(loc.split("receipt=")[1], done.text)
+        self.assertIn(EN["receipts.erased_none"], self.get("/__consent/receipts?erased=0").text)
+        self.assertNotIn("<script>", self.get("/__consent/receipts?erased=2&receipt=%3Cscript%3E").text.split("</head>")[1])
 
     # ---- languages ----------------------------------------------------------------------------
 
