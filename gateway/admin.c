@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "admin.h"
 #include "jsonw.h"
 #include "log.h"
@@ -17,6 +18,7 @@
 #define MAX_ROUTES 32
 #define MAX_TOKENS 256
 #define MAX_TOKEN_LEN 512
+#define MIN_TOKEN_LEN 16 /* a token an attacker can guess is no token: 16 bytes at least ("demo-admin-token") */
 
 typedef struct st_tokens_t {
     size_t n;
@@ -71,8 +73,34 @@ static tokens_t *parse_tokens(const char *path, char *err, size_t errlen)
             return NULL;
         }
         *colon = '\0';
-        memcpy(t->t[t->n].name, p, (size_t)(colon - p) + 1);
-        SHA256((const unsigned char *)colon + 1, strlen(colon + 1), t->t[t->n].digest);
+        /* blanks around the name and the token are not theirs (the header's token is read without them too: a
+         * "name:token " line could never authenticate) */
+        char *name_end = colon, *tok = colon + 1, *tok_end = tok + strlen(tok);
+        while (name_end != p && (name_end[-1] == ' ' || name_end[-1] == '\t'))
+            *--name_end = '\0';
+        while (*tok == ' ' || *tok == '\t')
+            ++tok;
+        while (tok_end != tok && (tok_end[-1] == ' ' || tok_end[-1] == '\t'))
+            *--tok_end = '\0';
+        const char *why = NULL;
+        if ((size_t)(tok_end - tok) < MIN_TOKEN_LEN)
+            why = "the token is shorter than " H2O_TO_STR(MIN_TOKEN_LEN) " bytes";
+        memcpy(t->t[t->n].name, p, (size_t)(name_end - p) + 1);
+        SHA256((const unsigned char *)tok, (size_t)(tok_end - tok), t->t[t->n].digest);
+        for (size_t k = 0; why == NULL && k != t->n; ++k) {
+            if (strcmp(t->t[k].name, t->t[t->n].name) == 0)
+                why = "the name is used twice (the audit log could not tell who made a change)";
+            else if (memcmp(t->t[k].digest, t->t[t->n].digest, sizeof(t->t[k].digest)) == 0)
+                why = "the token is used twice, under two names (the audit log could not tell who made a change)";
+        }
+        if (why != NULL) {
+            snprintf(err, errlen, "%s:%u:1: %s", path, lineno, why);
+            fclose(fp);
+            OPENSSL_cleanse(line, sizeof(line));
+            OPENSSL_cleanse(t, sizeof(*t));
+            free(t);
+            return NULL;
+        }
         ++t->n;
     }
     fclose(fp);
@@ -85,6 +113,12 @@ int gw_admin_load_tokens(const char *path, char *err, size_t errlen)
     tokens_t *t = parse_tokens(path, err, errlen);
     if (t == NULL)
         return -1;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && (sb.st_mode & 077) != 0)
+        gw_warn("admin tokens file %s can be read by other users (mode %04o): chmod 600 %s", path, (unsigned)(sb.st_mode & 07777),
+                path);
+    if (t->n == 0)
+        gw_warn("admin tokens file %s holds no token: the admin API accepts no request", path);
     if (tokens_path != path) {
         free(tokens_path);
         tokens_path = strdup(path);
@@ -118,7 +152,9 @@ static int authenticate(h2o_req_t *req, gw_admin_caller_t *caller)
     if (v.len < 7 || !h2o_lcstris(v.base, 7, H2O_STRLIT("bearer ")))
         return 401;
     h2o_iovec_t tok = h2o_str_stripws(v.base + 7, v.len - 7);
-    if (tok.len == 0 || tok.len > MAX_TOKEN_LEN)
+    if (tok.len == 0)
+        return 401; /* no credentials given */
+    if (tok.len > MAX_TOKEN_LEN)
         return 403;
     uint8_t digest[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)tok.base, tok.len, digest);

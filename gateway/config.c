@@ -393,7 +393,8 @@ static int load_proxy(loader_t *ld, json_t *root)
     c->proxy.keepalive_timeout_ms = v;
     v = c->proxy.max_request_body;
     if (rc == 0)
-        rc = get_uint(ld, o, "max_request_body", 0, (uint64_t)1 << 30, 0, &v);
+        rc = get_uint(ld, o, "max_request_body", 4096, (uint64_t)1 << 30, 0, &v); /* (below the consent API's own 4 KiB, it
+                                                                                      would refuse every consent) */
     c->proxy.max_request_body = (size_t)v;
     v = c->proxy.max_connections;
     if (rc == 0)
@@ -532,9 +533,9 @@ static int category_mask(loader_t *ld, json_t *arr, uint32_t *out)
     json_array_foreach(arr, i, v)
     {
         int cat = json_is_string(v) ? gw_config_category(ld->conf, json_string_value(v)) : -1;
-        if (cat < 0) {
+        if (cat < 0 || strcmp(json_string_value(v), "necessary") == 0) {
             push_index(ld, i);
-            fail(ld, 0, "not a configured category");
+            fail(ld, 0, cat < 0 ? "not a configured category" : "\"necessary\" is always granted: a signal cannot refuse it");
             pop(ld);
             return -1;
         }

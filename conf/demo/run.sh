@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo: the Example Shop origin (conf/demo/origin.py) on 127.0.0.1:9000 behind the gateway.
+# The demo: the Example Shop origin (conf/demo/origin.py) where the config's upstream says (127.0.0.1:9000) behind the gateway.
 # `make run` builds and calls this; it works from any folder.
 #   CG_BIN     gateway binary (default build/consentgate)
 #   CG_CONFIG  gateway config (default conf/consentgate.json)
@@ -9,13 +9,41 @@ cd "$(dirname "$0")/../.."
 
 bin=${CG_BIN:-build/consentgate}
 config=${CG_CONFIG:-conf/consentgate.json}
-origin_host=127.0.0.1 origin_port=9000
+# the origin where the config's upstream says it is (http://127.0.0.1:9000 in the shipped one)
+read -r origin_host origin_port < <(python3 - "$config" <<'EOF'
+import json, sys, urllib.parse
+try:
+    u = urllib.parse.urlsplit(json.load(open(sys.argv[1])).get("upstream", ""))
+    print(u.hostname or "127.0.0.1", u.port or 80)
+except Exception:
+    print("127.0.0.1", 9000)
+EOF
+)
 mkdir -p build/demo
 
 if [ ! -x "$bin" ]; then
     echo "run: $bin not found: build it with 'make' (or 'make run')" >&2
     exit 1
 fi
+# The addresses, as the config says them (and the tokens file readable by its owner only: the gateway warns otherwise).
+read -r gw_url admin_url tokens < <(python3 - "$config" <<'EOF'
+import json, os, sys
+path = sys.argv[1]
+try:
+    c = json.load(open(path))
+except Exception:
+    c = {}
+plain = [l for l in c.get("listen", []) if "tls" not in l] or [{"host": "127.0.0.1", "port": 8080}]
+l = plain[0]
+host = "127.0.0.1" if l.get("host") in (None, "0.0.0.0", "::") else l["host"]
+admin = c.get("admin") or {}
+al = admin.get("listen") or {"host": "127.0.0.1", "port": 8081}
+tf = admin.get("tokens_file") or "admin-tokens"
+tf = os.path.normpath(os.path.join(os.path.dirname(path), tf))
+print("http://%s:%d/" % (host, l["port"]), "http://%s:%d/admin/metrics" % (al.get("host", "127.0.0.1"), al["port"]), tf)
+EOF
+)
+chmod 600 "$tokens" 2>/dev/null || true
 if ! "$bin" --check-config -c "$config"; then
     echo "run: $config is not valid (see above)" >&2
     exit 1
@@ -57,24 +85,6 @@ if ! (exec 3<>"/dev/tcp/$origin_host/$origin_port") 2>/dev/null; then
     exit 1
 fi
 
-# The addresses, as the config says them.
-read -r gw_url admin_url tokens < <(python3 - "$config" <<'EOF'
-import json, os, sys
-path = sys.argv[1]
-try:
-    c = json.load(open(path))
-except Exception:
-    c = {}
-plain = [l for l in c.get("listen", []) if "tls" not in l] or [{"host": "127.0.0.1", "port": 8080}]
-l = plain[0]
-host = "127.0.0.1" if l.get("host") in (None, "0.0.0.0", "::") else l["host"]
-admin = c.get("admin") or {}
-al = admin.get("listen") or {"host": "127.0.0.1", "port": 8081}
-tf = admin.get("tokens_file") or "admin-tokens"
-tf = os.path.normpath(os.path.join(os.path.dirname(path), tf))
-print("http://%s:%d/" % (host, l["port"]), "http://%s:%d/admin/metrics" % (al.get("host", "127.0.0.1"), al["port"]), tf)
-EOF
-)
 
 cat <<EOF
 

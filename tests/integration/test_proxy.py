@@ -186,6 +186,8 @@ class ProxyTest(GatewayTestCase):
     def test_admin_metrics_auth(self):
         url = self.gw.admin_url("/admin/metrics")
         self.assertEqual(curl(url).status, 401)
+        self.assertEqual(raw_request(self.gw.admin_port, b"GET /admin/metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \r\n"
+                                                         b"Connection: close\r\n\r\n")[:12], b"HTTP/1.1 401", "no token given")
         self.assertEqual(curl(url, headers=["Authorization: Bearer wrong-%s" % ADMIN_TOKEN]).status, 403)
         r = curl(url, headers=["Authorization: Bearer " + ADMIN_TOKEN])
         self.assertEqual(r.status, 200, r)
@@ -494,6 +496,28 @@ class CheckConfigTest(GatewayTestCase):
                 self.assertEqual(p.returncode, 1, p.stdout)
                 self.assertIn(mention, p.stderr)
                 self.assertNotIn("configuration is valid", p.stdout)
+
+    def test_admin_tokens_file(self):
+        def check_tokens(text):
+            with open(os.path.join(self.tmp, "tokens"), "w") as f:
+                f.write(text)
+            return self.check(GOOD.replace('"threads": 2', '"threads": 2, "admin": {"listen": {"host": "127.0.0.1", "port": 18081}, '
+                                                          '"tokens_file": "tokens"}'))
+        for text, why in (("a:x\n", "shorter than 16 bytes"), ("a:0123456789abcdef\nb:0123456789abcdef\n", "token is used twice"),
+                          ("a:0123456789abcdef\na:fedcba9876543210\n", "name is used twice"), ("  :0123456789abcdef\n", "expected"),
+                          ("a:        0123456789\n", "shorter than 16 bytes")):
+            with self.subTest(text=text):
+                p = check_tokens(text)
+                self.assertEqual(p.returncode, 1, p.stdout)
+                self.assertIn(why, p.stderr)
+                self.assertIn("tokens:", p.stderr)
+        self.assertEqual(check_tokens("# ok\nops : 0123456789abcdef \n").returncode, 0)
+
+    def test_values_that_cannot_work(self):
+        self.assert_bad(GOOD.replace('"threads": 2', '"threads": 2,\n  "proxy": {"max_request_body": 1000}'), line=5,
+                        mentions=["max_request_body"])
+        self.assert_bad(GOOD.replace('"threads": 2', '"threads": 2,\n  "regimes": {"gpc_refuses": ["marketing", "necessary"]}'),
+                        line=5, mentions=["necessary"])
 
     def test_version_and_help(self):
         p = run_binary(["--version"])
