@@ -2611,6 +2611,13 @@ empties(const gw_risk_list_t *cur, const gw_risk_list_t *next, char *err, size_t
     return 1;
 }
 
+void
+gw_risk_list_set_version(gw_risk_list_t *list, uint64_t version, int64_t updated_at_ms)
+{
+    list->version = version;
+    list->updated_at_ms = updated_at_ms;
+}
+
 int
 gw_risk_set_reload(gw_risk_set_t **slot, const char *name, const char *path, gw_risk_report_t *report, char *err, size_t errlen)
 {
@@ -2679,6 +2686,10 @@ gw_risk_set_edit(gw_risk_set_t **slot, const char *name, const gw_risk_str_t *ad
         goto Exit;
     if ((next = gw_risk_list_edit(cur, add_items, nadd, remove, nremove, report)) != NULL)
         report->entries_before = cur->count;
+    if (next != NULL && report->added == 0 && report->removed == 0) {
+        rc = 0; /* nothing to change: no new version, no file written (the caller audits nothing) */
+        goto Exit;
+    }
     if (next == NULL ||
         (path != NULL && (text = gw_risk_list_serialize(next, &len)) == NULL)) {
         set_err(err, errlen, name, strerror(ENOMEM));

@@ -262,6 +262,10 @@ int gw_risk_check(const gw_risk_set_t *set, const char *host, size_t len, const 
  * new state or leaves the old one in force and returns -1 with a reason in err (may be
  * NULL). They block for one qsbr grace period. */
 
+/* Sets a list's version and update time before it is placed in a set (a restart continuing the versions the audit
+ * log recorded); a list placed with version 0 starts at 1, now. */
+void gw_risk_list_set_version(gw_risk_list_t *list, uint64_t version, int64_t updated_at_ms);
+
 /* Replaces the list of the same name with list (taking it on success; version = old + 1). */
 int gw_risk_set_replace(gw_risk_set_t **slot, gw_risk_list_t *list, char *err, size_t errlen);
 
@@ -288,7 +292,8 @@ int gw_risk_set_put(gw_risk_set_t **slot, const char *name, const char *buf, siz
 
 /*
  * Applies add[] / remove[] to list `name` (admin POST entries; see gw_risk_list_edit) and,
- * when path is not NULL, persists the serialised result first. The read of the current
+ * when path is not NULL, persists the serialised result first. An edit that adds and
+ * removes nothing changes nothing (0, report->added == report->removed == 0). The read of the current
  * list and the replace happen under the writer lock, so concurrent edits are not lost.
  */
 int gw_risk_set_edit(gw_risk_set_t **slot, const char *name, const gw_risk_str_t *add, size_t nadd, const gw_risk_str_t *remove,

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
@@ -626,7 +627,9 @@ static void run_list_job(void *p)
     j->body = NULL;
     if (j->rc == 0 && j->err[0] != '\0')
         gw_warn("risk list %s: %s", j->list->name, j->err); /* done, with a warning (gw_risk_file_write) */
-    if (j->rc == 0) {
+    if (j->rc == 0 && j->is_edit && j->report.added == 0 && j->report.removed == 0) {
+        j->version = list_version(j->list->name); /* nothing changed: same version, no file written, nothing to audit */
+    } else if (j->rc == 0) {
         remember_inode(j->list);
         j->version = list_version(j->list->name);
         j->audit_failed = audit(j->caller.name, j->is_edit ? "edit" : "replace", j->list->name, &j->report, j->version) != 0;
@@ -904,6 +907,62 @@ static void *watch_files(void *arg)
 
 /* --- set-up ------------------------------------------------------------------------------------ */
 
+/* mkdir -p of path's folder, new folders 0750 (a list file in a folder that does not exist yet: PUT creates it) */
+static int make_parents(const char *path)
+{
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+        return -1;
+    for (char *p = dir + 1; *p != '\0'; ++p) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return 0;
+}
+
+/*
+ * The version each list had when the audit log last recorded it, and when: a restart continues the versions (they
+ * were all 1 again after each start, while the audit log went on), one more when the file changed since (edited
+ * while the gateway was down). The log is read once, at start (jansson: never on a request).
+ */
+static void restore_versions(gw_risk_list_t **loaded, size_t n)
+{
+    FILE *fp = fopen(gw_rt.conf.channel.audit_log, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    uint64_t version[GW_MAX_LISTS] = {0};
+    int64_t at[GW_MAX_LISTS] = {0};
+    if (fp == NULL)
+        return;
+    while (getline(&line, &cap, fp) > 0) {
+        json_t *o = json_loads(line, 0, NULL);
+        const char *name = json_string_value(json_object_get(o, "list"));
+        for (size_t i = 0; name != NULL && i != n; ++i) {
+            if (strcmp(lists[i].name, name) == 0 && json_is_integer(json_object_get(o, "version"))) {
+                version[i] = (uint64_t)json_integer_value(json_object_get(o, "version"));
+                at[i] = (int64_t)json_integer_value(json_object_get(o, "time_ms"));
+            }
+        }
+        json_decref(o);
+    }
+    free(line);
+    fclose(fp);
+    for (size_t i = 0; i != n; ++i) {
+        struct stat sb;
+        if (version[i] == 0 || loaded[i] == NULL)
+            continue;
+        int64_t mtime = stat(lists[i].path, &sb) == 0 ? (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000 : 0;
+        if (mtime > at[i] + 1000) /* changed while the gateway was down */
+            gw_risk_list_set_version(loaded[i], version[i] + 1, mtime);
+        else
+            gw_risk_list_set_version(loaded[i], version[i], at[i]);
+    }
+}
+
 int gw_channel_init(void)
 {
     const gw_config_t *c = &gw_rt.conf;
@@ -919,6 +978,8 @@ int gw_channel_init(void)
         l->format = lc->format;
         l->action = lc->action;
         if (access(l->path, F_OK) != 0) {
+            if (make_parents(l->path) != 0)
+                gw_warn("risk list %s: cannot create the folder of %s: %s", l->name, l->path, strerror(errno));
             gw_warn("risk list %s: %s does not exist yet: starting empty (PUT /admin/lists/%s creates it)", l->name, l->path, l->name);
             loaded[i] = gw_risk_list_parse(l->name, l->format, l->action, "", 0, &report);
         } else if (gw_risk_list_load_file(l->path, l->name, l->format, l->action, loaded + i, &report, err, sizeof(err)) != 0) {
@@ -936,6 +997,7 @@ int gw_channel_init(void)
             return -1;
         }
     }
+    restore_versions(loaded, num_lists);
     risk_set = gw_risk_set_new(loaded, num_lists);
     if ((c->admin.tokens_file != NULL || num_lists != 0) && open_audit_log(c->channel.audit_log) != 0)
         return -1;

@@ -122,6 +122,14 @@ class ChannelTest(GatewayTestCase):
         audit2 = [json.loads(l) for l in self.admin("/admin/audit").text.splitlines()]
         self.assertEqual(audit2[:len(audit)], audit, "the audit log survives a restart")
         self.assertEqual(self.check("host=third.example")["verdict"], "block", "the list file was reloaded at start")
+        lists = {l["name"]: l for l in self.admin("/admin/lists").json()}
+        self.assertEqual(lists["phishing"]["version"], mine[-1]["version"], "the version goes on across a restart")
+        self.assertEqual(lists["phishing"]["updated_at"], mine[-1]["time_ms"], "and so does the time of the last change")
+        # an edit that changes nothing makes no version, no file write, no audit line
+        before = len(self.admin("/admin/audit").text.splitlines())
+        r = self.admin("/admin/lists/phishing/entries", method="POST", data=json.dumps({"remove": ["never-listed.example"]}))
+        self.assertEqual((r.status, r.json()["not_found"], r.json()["version"]), (200, 1, mine[-1]["version"]))
+        self.assertEqual(len(self.admin("/admin/audit").text.splitlines()), before)
 
     def test_file_change_and_sighup_reload(self):
         with open(self.gw.path("risky.txt"), "w") as f:
@@ -665,6 +673,18 @@ def sign_via_page(test, url):
         os.unlink(path)
     href = htmlmod.unescape(re.search(r'<a id="x" href="([^"]*)"', html).group(1))
     return href.split("&s=")[1]
+
+
+class ListFolderTest(GatewayTestCase):
+    """A list whose file is in a folder that does not exist yet: started empty, and PUT creates both."""
+
+    def test_put_creates_the_folder(self):
+        risk = {"lists": [{"name": "p", "file": "lists/new/p.txt", "format": "domains", "action": "block"}]}
+        g = self.new_gateway("list-folder", gateway_config(self.origin.url, risk=risk))
+        r = curl(g.admin_url("/admin/lists/p"), method="PUT", data="evil.example\n", headers=AUTH)
+        self.assertEqual(r.status, 200, r.text)
+        with open(g.path("lists/new/p.txt")) as f:
+            self.assertEqual(f.read(), "evil.example\n")
 
 
 class AuditLogTest(GatewayTestCase):
