@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "metrics.h"
+#include "store.h"
 
 __thread gw_metrics_t *gw_metrics;
 gw_metrics_t *gw_metrics_threads;
@@ -217,6 +218,15 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
          (unsigned long long)SUM(risk_redirects_shimmed),
          (unsigned long long)SUM(reports_received),
          (unsigned long long)SUM(reports_rate_limited), (unsigned long long)SUM(reports_foreign), (unsigned long long)SUM(records_rate_limited));
+    uint64_t queued, refused, failed;
+    gw_store_stats(&queued, &refused, &failed);
+    emit(&o, "# HELP cg_store_queue Consent store operations waiting for the writer thread.\n# TYPE cg_store_queue gauge\n"
+             "cg_store_queue %llu\n"
+             "# HELP cg_store_refused_total Consent store operations refused (queue full, store stopped): answered 503.\n"
+             "# TYPE cg_store_refused_total counter\ncg_store_refused_total %llu\n"
+             "# HELP cg_store_failed_total Consent records whose commit failed (full disk, read-only store): answered 503.\n"
+             "# TYPE cg_store_failed_total counter\ncg_store_failed_total %llu\n",
+         (unsigned long long)queued, (unsigned long long)refused, (unsigned long long)failed);
     *len = o.len;
     return o.buf;
 }

@@ -139,6 +139,16 @@ static void on_thread_init(h2o_context_t *ctx, size_t index)
     h2o_multithread_register_receiver(ctx->queue, receivers + index, on_answers);
 }
 
+/* what an operator alerts on (gw_store_stats): relaxed atomics, read by the metrics page */
+static uint64_t stat_refused, stat_failed, stat_queued;
+
+void gw_store_stats(uint64_t *queued, uint64_t *refused, uint64_t *failed)
+{
+    *queued = __atomic_load_n(&stat_queued, __ATOMIC_RELAXED);
+    *refused = __atomic_load_n(&stat_refused, __ATOMIC_RELAXED);
+    *failed = __atomic_load_n(&stat_failed, __ATOMIC_RELAXED);
+}
+
 static int submit(h2o_req_t *req, op_t *op, gw_store_answer_cb cb, void *data)
 {
     op->req = req;
@@ -151,6 +161,7 @@ static int submit(h2o_req_t *req, op_t *op, gw_store_answer_cb cb, void *data)
     pthread_mutex_lock(&st.mutex);
     if (!st.running || st.stopping || st.queued >= st.queue_max) {
         pthread_mutex_unlock(&st.mutex);
+        __atomic_add_fetch(&stat_refused, 1, __ATOMIC_RELAXED);
         free(op->violations);
         free(op);
         return -1;
@@ -163,6 +174,7 @@ static int submit(h2o_req_t *req, op_t *op, gw_store_answer_cb cb, void *data)
     *st.last = op;
     st.last = &op->next;
     ++st.queued;
+    __atomic_store_n(&stat_queued, st.queued, __ATOMIC_RELAXED);
     if (was_empty || (st.waiting_for != 0 && st.queued >= st.waiting_for))
         pthread_cond_signal(&st.cond); /* the writer waits for a first op, or for a batch (commit delay) */
     pthread_mutex_unlock(&st.mutex);
@@ -753,6 +765,7 @@ Rollback: {
 Fail:
     memcpy(st.head, saved_head, sizeof(saved_head));
     gw_error("consent store: %zu records not stored: %s", n, err);
+    __atomic_add_fetch(&stat_failed, n, __ATOMIC_RELAXED);
     for (i = 0; i != n; ++i) {
         ops[i]->ans.status = -1;
         snprintf(ops[i]->error, sizeof(ops[i]->error), "%s", err);
@@ -834,6 +847,7 @@ static void *run_writer(void *arg)
         if (st.first == NULL)
             st.last = &st.first;
         st.queued -= n;
+        __atomic_store_n(&stat_queued, st.queued, __ATOMIC_RELAXED);
         int stop = st.stopping && n == 0;
         pthread_mutex_unlock(&st.mutex);
         if (stop)

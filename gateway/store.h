@@ -40,6 +40,10 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
 /* Stops the writer after the queue is empty and closes the database. */
 void gw_store_close(void);
 
+/* For /admin/metrics: operations queued for the writer now, refused since start (queue full, store stopped: each a 503),
+ * and records whose commit failed (full disk, read-only store: each a 503). */
+void gw_store_stats(uint64_t *queued, uint64_t *refused, uint64_t *failed);
+
 /* This store's user-agent key: a salt of 32 random bytes made when the store was created (kept in its meta table),
  * so a record's ua_hash is HMAC-SHA256(salt, User-Agent) and means nothing outside this store. Set by gw_store_open;
  * its HMAC states are precomputed (gw_token_hmac: no allocation, no lock, unlike OpenSSL's one-shot HMAC()). */

@@ -12,7 +12,7 @@ import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import ADMIN_TOKEN, GatewayTestCase, curl, curl_many, gateway_config, run_binary
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, curl_many, gateway_config, metric, run_binary
 import crashtest
 import harness
 
@@ -204,11 +204,14 @@ class StoreFailureTest(GatewayTestCase):
         db = self.gw.path("store/consent.db")
         ok = post(self.gw, {"all": True})
         self.assertEqual(ok.status, 200)
+        failed = metric(self.gw, "cg_store_failed_total")
         os.chmod(db, 0o444)
         r = post(self.gw, {"all": False})
         self.assertEqual(r.status, 503, r.text)
         self.assertIsNone(token(r), "no cookie without a durable record")
         self.assertEqual(r.json()["error"], "store_unavailable")
+        self.assertEqual(metric(self.gw, "cg_store_failed_total"), failed + 1, "an operator can alert on it")
+        self.assertEqual(metric(self.gw, "cg_store_queue"), 0)
         os.chmod(db, 0o640)
         self.assertEqual(post(self.gw, {"all": False}).status, 200, "recovers once writable again")
         kept = {x["receipt"] for x in rows(db)}
