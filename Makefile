@@ -36,7 +36,7 @@ FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 MICRO_SRCS  := $(wildcard tests/bench/micro_*.c)
 MICRO_BINS  := $(MICRO_SRCS:tests/bench/%.c=$(BUILD)/rel/bench/%)
 
-.PHONY: all asan run test unit integration browser bench bench-records bench-reload fuzz format lint deps clean check-deps tsan soak
+.PHONY: all asan run test unit integration browser bench bench-records bench-reload fuzz format lint deps deps-run clean check-deps tsan soak
 
 all: check-deps $(BUILD)/consentgate
 
@@ -53,9 +53,17 @@ NORECOMMENDS_PKGS := webext-ublock-origin-chromium
 # headless Chromium for tests/browser (Playwright drives Debian's chromium; npm ci runs in tests/browser/run.sh)
 BROWSER_PKGS := chromium fonts-noto-cjk nodejs
 
+# what `make run` needs: the build and the demo (the tracker lists come with the uBlock package), not the test and
+# benchmark tools (Chromium, nginx, h2o, privoxy, …: minutes of downloads a newcomer does not need yet)
+RUN_PKGS := build-essential pkg-config libh2o-evloop-dev libh2o-dev-common libjansson-dev libmaxminddb-dev libssl-dev \
+            libsqlite3-dev libpsl-dev publicsuffix zlib1g-dev python3 curl openssl procps
+
 deps:
 	@tests/install-deps.sh $(DEB_PKGS) $(DEV_PKGS) $(BENCH_PKGS) $(BROWSER_PKGS) -- $(NORECOMMENDS_PKGS)
 	@command -v npm >/dev/null || tests/install-deps.sh npm
+
+deps-run:
+	@tests/install-deps.sh $(RUN_PKGS) -- $(NORECOMMENDS_PKGS)
 
 check-deps:
 	@pkg-config --exists $(PKGS) || { echo "missing libraries: run 'make deps' (as root)"; exit 1; }
@@ -125,7 +133,7 @@ soak: all
 	python3 tests/integration/crashtest.py --kills 50 --binary $(BUILD)/consentgate
 
 # --- run --------------------------------------------------------------------
-run: deps
+run: deps-run
 	@$(MAKE) -j$(JOBS) --no-print-directory all
 	@conf/demo/run.sh
 

@@ -22,8 +22,15 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 [ ${#want[@]} -eq 0 ] || apt-get install -y -qq "${want[@]}" >/dev/null
 [ ${#norec[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${norec[@]}" >/dev/null
-# The Debian nginx and h2o packages start system services; the benchmarks run their own instances.
-for svc in nginx h2o privoxy; do
-    if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then systemctl stop "$svc" || true; fi
+# The Debian nginx, h2o and privoxy packages start system services; the benchmarks run their own instances. Only the
+# services of packages installed just now are stopped, and disabled (they would start again at the next boot); a
+# server the machine already ran is left alone.
+for pkg in "${want[@]}" "${norec[@]}"; do
+    case "$pkg" in nginx-light) svc=nginx ;; h2o|privoxy) svc=$pkg ;; *) continue ;; esac
+    if command -v systemctl >/dev/null && systemctl is-enabled --quiet "$svc" 2>/dev/null; then
+        systemctl disable --now --quiet "$svc" 2>/dev/null || systemctl stop "$svc" 2>/dev/null || true
+    elif command -v service >/dev/null; then
+        service "$svc" stop >/dev/null 2>&1 || true
+    fi
 done
 echo "deps: done"
