@@ -880,6 +880,24 @@ Exit:
 }
 
 /* "ui": {"strings": {"en": {"banner.title": "…"}, "zh-CN": {…}}} */
+/* a BCP 47 tag as the UI uses them: "en", "zh-CN", "sr-Latn-RS" (it becomes <html lang> and part of a file name) */
+static int valid_lang_code(const char *s)
+{
+    size_t n = 0;
+    while (s[n] >= 'a' && s[n] <= 'z')
+        ++n;
+    if (n < 2 || n > 3)
+        return 0;
+    while (s[n] == '-') {
+        size_t k = ++n;
+        while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9'))
+            ++n;
+        if (n - k < 2 || n - k > 8)
+            return 0;
+    }
+    return s[n] == '\0' && n <= 15;
+}
+
 static int load_ui(loader_t *ld, json_t *root)
 {
     static const char *const keys[] = {"strings", NULL};
@@ -894,8 +912,9 @@ static int load_ui(loader_t *ld, json_t *root)
         json_object_foreach(strings, lang, byk)
         {
             push_key(ld, lang);
-            if (!json_is_object(byk) || strlen(lang) == 0 || strlen(lang) > 15) {
-                rc = fail(ld, 1, "must be a language code (e.g. \"zh-CN\") with an object of strings");
+            if (!json_is_object(byk) || !valid_lang_code(lang)) {
+                rc = fail(ld, 1, "must be a language code (e.g. \"zh-CN\": 2 or 3 letters, then -subtags of 2..8 letters or digits) "
+                                 "with an object of strings");
             } else {
                 json_object_foreach(byk, key, v)
                 {

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <h2o.h>
+#include <jansson.h>
 #include "admin.h"
 #include "beacons.h"
 #include "channel.h"
@@ -83,6 +84,33 @@ static const char *access_format(const gw_config_t *c)
     return c->log.access_format != NULL ? c->log.access_format : ACCESS_FORMAT_DEFAULT;
 }
 
+/* every ui.strings override names a string the UI has (static/i18n/en.json): a typo ("banner.titel") would be
+ * silently unused. 0, or -1 with the reason in err. (jansson: at start only) */
+static int check_ui_overrides(const char *static_dir, char *err, size_t errlen)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    if (c->ui.num_strings == 0)
+        return 0;
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/i18n/en.json", static_dir);
+    json_error_t jerr;
+    json_t *en = json_load_file(path, 0, &jerr);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && en != NULL && i != c->ui.num_strings; ++i) {
+        if (json_object_get(en, c->ui.strings[i].key) == NULL) {
+            snprintf(err, errlen, "ui.strings.%s.%s: not a string of the UI (the keys are those of %s)", c->ui.strings[i].lang,
+                     c->ui.strings[i].key, path);
+            rc = -1;
+        }
+    }
+    if (en == NULL) {
+        snprintf(err, errlen, "%s: %s", path, jerr.text);
+        rc = -1;
+    }
+    json_decref(en);
+    return rc;
+}
+
 /*
  * --check-config goes as far as a start goes without side effects: beyond the file itself, TLS certificates and keys
  * load and match, the GeoIP database opens, an existing secrets file and the admin tokens file read, tracker lists are
@@ -130,7 +158,10 @@ static int check_resources(const char *config_path)
         snprintf(err, sizeof(err), "cannot find the static/ folder next to %s (or one or two folders up)", gw_rt.exe_dir);
         goto Fail;
     }
+    int ui = check_ui_overrides(st, err, sizeof(err));
     free(st);
+    if (ui != 0)
+        goto Fail;
     return 0;
 Fail:
     fprintf(stderr, "%s: %s\n", config_path, err);
@@ -202,6 +233,10 @@ static int setup_hosts(void)
     add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
 
     pc = h2o_config_register_path(gw_rt.hosts[0], "/__consent", 0);
+    if (check_ui_overrides(gw_rt.static_dir, err, sizeof(err)) != 0) {
+        gw_error("%s", err);
+        return -1;
+    }
     for (size_t i = 0; i != c->ui.num_strings; ++i)
         if (gw_ui_override(c->ui.strings[i].lang, c->ui.strings[i].key, c->ui.strings[i].value) != 0) {
             gw_error("ui.strings.%s.%s: not a usable override", c->ui.strings[i].lang, c->ui.strings[i].key);

@@ -519,6 +519,15 @@ class CheckConfigTest(GatewayTestCase):
         self.assert_bad(GOOD.replace('"threads": 2', '"threads": 2,\n  "regimes": {"gpc_refuses": ["marketing", "necessary"]}'),
                         line=5, mentions=["necessary"])
 
+    def test_ui_strings_must_name_strings_of_the_ui(self):
+        p = self.check(GOOD.replace('"threads": 2', '"threads": 2, "ui": {"strings": {"en": {"banner.titel": "x"}}}'))
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("ui.strings.en.banner.titel: not a string of the UI", p.stderr)
+        self.assert_bad(GOOD.replace('"threads": 2', '"threads": 2,\n  "ui": {"strings": {"../../etc": {"pc.title": "x"}}}'), line=5,
+                        mentions=["language code"])
+        self.assertEqual(self.check(GOOD.replace('"threads": 2', '"threads": 2, "ui": {"strings": {"sr-Latn-RS": {"pc.title": "x"}}}'))
+                         .returncode, 0)
+
     def test_version_and_help(self):
         p = run_binary(["--version"])
         self.assertEqual(p.returncode, 0, p.stderr)
