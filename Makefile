@@ -36,7 +36,7 @@ FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 MICRO_SRCS  := $(wildcard tests/bench/micro_*.c)
 MICRO_BINS  := $(MICRO_SRCS:tests/bench/%.c=$(BUILD)/rel/bench/%)
 
-.PHONY: all asan run test unit integration browser bench bench-records bench-reload fuzz format lint deps deps-run clean check-deps tsan soak
+.PHONY: all asan run test unit integration browser bench bench-records bench-reload fuzz format lint deps deps-run clean check-deps tsan soak install
 
 all: check-deps $(BUILD)/consentgate
 
@@ -131,6 +131,17 @@ tsan: check-deps
 # the long crash test of the consent store: 50 SIGKILLs while consents are posted
 soak: all
 	python3 tests/integration/crashtest.py --kills 50 --binary $(BUILD)/consentgate
+
+# --- install ----------------------------------------------------------------
+# PREFIX/bin/consentgate and consentgate-ctl, PREFIX/share/consentgate/{static,conf/cookies.json,conf/ad-trackers.txt}
+# (the binary finds them there), an example config in PREFIX/share/consentgate/conf/consentgate.json.
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/consentgate/conf
+	install -m 0755 $(BUILD)/consentgate gateway/consentgate-ctl $(DESTDIR)$(PREFIX)/bin/
+	cp -R static $(DESTDIR)$(PREFIX)/share/consentgate/
+	install -m 0644 conf/cookies.json conf/ad-trackers.txt conf/consentgate.json $(DESTDIR)$(PREFIX)/share/consentgate/conf/
 
 # --- run --------------------------------------------------------------------
 run: deps-run

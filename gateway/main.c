@@ -98,13 +98,13 @@ static int check_ui_overrides(const char *static_dir, char *err, size_t errlen)
     int rc = 0;
     for (size_t i = 0; rc == 0 && en != NULL && i != c->ui.num_strings; ++i) {
         if (json_object_get(en, c->ui.strings[i].key) == NULL) {
-            snprintf(err, errlen, "ui.strings.%s.%s: not a string of the UI (the keys are those of %s)", c->ui.strings[i].lang,
-                     c->ui.strings[i].key, path);
+            snprintf(err, errlen, "ui.strings.%.15s.%.63s: not a string of the UI (the keys are those of %.600s)",
+                     c->ui.strings[i].lang, c->ui.strings[i].key, path);
             rc = -1;
         }
     }
     if (en == NULL) {
-        snprintf(err, errlen, "%s: %s", path, jerr.text);
+        snprintf(err, errlen, "%.600s: %.200s", path, jerr.text);
         rc = -1;
     }
     json_decref(en);
@@ -155,7 +155,8 @@ static int check_resources(const char *config_path)
     }
     char *st = gw_server_find_shipped("static");
     if (st == NULL) {
-        snprintf(err, sizeof(err), "cannot find the static/ folder next to %s (or one or two folders up)", gw_rt.exe_dir);
+        snprintf(err, sizeof(err), "cannot find the static/ folder one or two folders up from %s, or in ../share/consentgate "
+                                    "(make install)", gw_rt.exe_dir);
         goto Fail;
     }
     int ui = check_ui_overrides(st, err, sizeof(err));
@@ -211,7 +212,8 @@ static int setup_hosts(void)
     /* public host: the specific paths first, the catch-all "/" last (the first matching prefix wins) */
     gw_rt.hosts[0] = h2o_config_register_host(g, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     if ((gw_rt.static_dir = gw_server_find_shipped("static")) == NULL) {
-        gw_error("cannot find the static/ folder next to %s", gw_rt.exe_dir);
+        gw_error("cannot find the static/ folder one or two folders up from %s, or in ../share/consentgate (make install)",
+                 gw_rt.exe_dir);
         return -1;
     }
     if (gw_jobs_init(c->threads) != 0 || gw_consent_init() != 0 || gw_beacons_init() != 0 || gw_trackers_init() != 0 ||

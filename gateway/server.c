@@ -88,7 +88,9 @@ void gw_server_on_reload(gw_reload_cb cb, void *data)
 
 char *gw_server_find_shipped(const char *relpath)
 {
-    static const char *const ups[] = {"..", "../.."};
+    /* the source tree (build/consentgate, build/rel/…), then an installed layout: PREFIX/bin/consentgate beside
+     * PREFIX/share/consentgate/ (make install) */
+    static const char *const ups[] = {"..", "../..", "../share/consentgate"};
     char buf[PATH_MAX];
     for (size_t i = 0; i != sizeof(ups) / sizeof(ups[0]); ++i) {
         snprintf(buf, sizeof(buf), "%s/%s/%s", gw_rt.exe_dir, ups[i], relpath);

@@ -50,8 +50,8 @@ void gw_server_on_shutdown(gw_shutdown_cb cb);
 typedef void (*gw_reload_cb)(void *data);
 void gw_server_on_reload(gw_reload_cb cb, void *data);
 
-/* Finds a shipped resource ("static", "conf/cookies.json") next to the executable: exe_dir/.., exe_dir/../..
- * Returns a malloc'ed path or NULL. */
+/* Finds a shipped resource ("static", "conf/cookies.json") next to the executable: exe_dir/.., exe_dir/../.. (the
+ * source tree), exe_dir/../share/consentgate (make install). Returns a malloc'ed path or NULL. */
 char *gw_server_find_shipped(const char *relpath);
 
 /* Loads a TLS listener's certificate and key as the start does (and checks they match); 0, or -1 with the reason. */

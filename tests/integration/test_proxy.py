@@ -528,6 +528,28 @@ class CheckConfigTest(GatewayTestCase):
         self.assertEqual(self.check(GOOD.replace('"threads": 2', '"threads": 2, "ui": {"strings": {"sr-Latn-RS": {"pc.title": "x"}}}'))
                          .returncode, 0)
 
+    def test_installed_layout_finds_its_files(self):
+        # make install: PREFIX/bin/consentgate beside PREFIX/share/consentgate/{static,conf} (the binary ran only from
+        # inside the source tree: "cannot find the static/ folder")
+        import shutil
+        prefix = os.path.join(self.tmp, "prefix")
+        os.makedirs(os.path.join(prefix, "bin"), exist_ok=True)
+        shutil.copy(harness.CG_BIN, os.path.join(prefix, "bin", "consentgate"))
+        share = os.path.join(prefix, "share", "consentgate")
+        shutil.copytree(os.path.join(harness.REPO, "static"), os.path.join(share, "static"), dirs_exist_ok=True)
+        os.makedirs(os.path.join(share, "conf"), exist_ok=True)
+        for f in ("cookies.json", "ad-trackers.txt"):
+            shutil.copy(os.path.join(harness.REPO, "conf", f), os.path.join(share, "conf", f))
+        path = os.path.join(self.tmp, "installed.json")
+        with open(path, "w") as f:
+            f.write(GOOD)
+        p = run_binary(["--check-config", "-c", path], binary=os.path.join(prefix, "bin", "consentgate"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        shutil.rmtree(os.path.join(share, "static"))
+        p = run_binary(["--check-config", "-c", path], binary=os.path.join(prefix, "bin", "consentgate"))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("share/consentgate", p.stderr)
+
     def test_version_and_help(self):
         p = run_binary(["--version"])
         self.assertEqual(p.returncode, 0, p.stderr)
