@@ -19,6 +19,7 @@
 #define MAX_TOKENS 256
 #define MAX_TOKEN_LEN 512
 #define MIN_TOKEN_LEN 16 /* a token an attacker can guess is no token: 16 bytes at least ("demo-admin-token") */
+_Static_assert(MIN_TOKEN_LEN == 16, "parse_tokens' message says 16");
 
 typedef struct st_tokens_t {
     size_t n;
@@ -84,7 +85,7 @@ static tokens_t *parse_tokens(const char *path, char *err, size_t errlen)
             *--tok_end = '\0';
         const char *why = NULL;
         if ((size_t)(tok_end - tok) < MIN_TOKEN_LEN)
-            why = "the token is shorter than " H2O_TO_STR(MIN_TOKEN_LEN) " bytes";
+            why = "the token is shorter than 16 bytes"; /* (MIN_TOKEN_LEN) */
         memcpy(t->t[t->n].name, p, (size_t)(name_end - p) + 1);
         SHA256((const unsigned char *)tok, (size_t)(tok_end - tok), t->t[t->n].digest);
         for (size_t k = 0; why == NULL && k != t->n; ++k) {

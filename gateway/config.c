@@ -895,7 +895,7 @@ static int valid_lang_code(const char *s)
         if (n - k < 2 || n - k > 8)
             return 0;
     }
-    return s[n] == '\0' && n <= 15;
+    return n <= 15 && s[n] == '\0';
 }
 
 static int load_ui(loader_t *ld, json_t *root)
