@@ -151,7 +151,8 @@ class RecordsTest(GatewayTestCase):
         r = curl(self.gw.url("/__consent/api/erase"), method="POST", data="", cookie=t,
                  headers=["Content-Type: application/x-www-form-urlencoded"])
         self.assertEqual(r.status, 303, r.text)
-        self.assertEqual(r.header("Location"), "/__consent/receipts?erased=1")
+        # back to the receipts page, which says how many records went and shows the erasure's receipt
+        self.assertRegex(r.header("Location"), r"^/__consent/receipts\?erased=1&receipt=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
         self.assertIsNotNone(token(r), "the visitor continues under a new id")
 
     def test_admin_records_stream(self):
