@@ -73,8 +73,27 @@ static int64_t now_ms(void)
 }
 
 /* appends one JSON line to the audit log and fsyncs it (job thread or main thread) */
-/* appends one line to the audit log (fsync'ed); 0, or -1 with the reason logged */
-static int audit(const char *who, const char *action, const char *list, const gw_risk_report_t *r, uint64_t version)
+#define AUDIT_ITEMS 50 /* the items of an edit named in its audit line (the rest counted) */
+
+/* "name": ["a.example", …] (the first AUDIT_ITEMS), and "name_more": N when there were more */
+static void audit_items(gw_jsonw_t *w, const char *name, const gw_entries_t *e, int remove)
+{
+    size_t n = remove ? e->nremove : e->nadd;
+    gw_jsonw_printf(w, ", \"%s\": [", name);
+    for (size_t i = 0; i != n && i != AUDIT_ITEMS; ++i) {
+        if (i != 0)
+            gw_jsonw_lit(w, ", ");
+        gw_jsonw_str(w, remove ? e->remove[i].base : e->add[i].base, remove ? e->remove[i].len : e->add[i].len);
+    }
+    gw_jsonw_lit(w, "]");
+    if (n > AUDIT_ITEMS)
+        gw_jsonw_printf(w, ", \"%s_more\": %zu", name, n - AUDIT_ITEMS);
+}
+
+/* appends one line to the audit log (fsync'ed); 0, or -1 with the reason logged. An edit's line names the items asked
+ * for (who removed evil.example, and when, is then in the log). */
+static int audit(const char *who, const char *action, const char *list, const gw_risk_report_t *r, uint64_t version,
+                 const gw_entries_t *items)
 {
     int rc = 0;
     const gw_config_t *c = &gw_rt.conf;
@@ -91,6 +110,12 @@ static int audit(const char *who, const char *action, const char *list, const gw
                         "\"version\": %llu}\n",
                     r != NULL ? r->added : 0, r != NULL ? r->removed : 0, r != NULL ? r->rejected : 0,
                     r != NULL ? r->entries_before : 0, r != NULL ? r->entries : 0, (unsigned long long)version);
+    if (items != NULL) {
+        w.len -= 2; /* the "}\n" */
+        audit_items(&w, "add", items, 0);
+        audit_items(&w, "remove", items, 1);
+        gw_jsonw_lit(&w, "}\n");
+    }
     pthread_mutex_lock(&audit_mutex);
     int fd = open(c->channel.audit_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd == -1 || write(fd, w.buf, w.len) != (ssize_t)w.len || fsync(fd) != 0) {
@@ -618,7 +643,6 @@ static void run_list_job(void *p)
         j->rc = gw_risk_set_edit(&risk_set, j->list->name, (const gw_risk_str_t *)j->entries.add, j->entries.nadd,
                                  (const gw_risk_str_t *)j->entries.remove, j->entries.nremove, j->list->path, &j->report, j->err,
                                  sizeof(j->err));
-        gw_entries_free(&j->entries);
     } else {
         j->rc = gw_risk_set_put(&risk_set, j->list->name, j->body, j->len, j->allow_empty, j->list->path, &j->report, j->err,
                                 sizeof(j->err));
@@ -632,8 +656,10 @@ static void run_list_job(void *p)
     } else if (j->rc == 0) {
         remember_inode(j->list);
         j->version = list_version(j->list->name);
-        j->audit_failed = audit(j->caller.name, j->is_edit ? "edit" : "replace", j->list->name, &j->report, j->version) != 0;
+        j->audit_failed = audit(j->caller.name, j->is_edit ? "edit" : "replace", j->list->name, &j->report, j->version,
+                                j->is_edit ? &j->entries : NULL) != 0;
     }
+    gw_entries_free(&j->entries);
 }
 
 static void write_report(gw_jsonw_t *w, const gw_risk_report_t *r, const char *name)
@@ -813,7 +839,7 @@ static void reload_list(list_conf_t *l, const char *who)
             report.entries, report.rejected);
     for (size_t k = 0; k != report.num_kept; ++k)
         gw_warn("risk list %s:%zu: rejected: %s", l->path, report.kept[k].line, report.kept[k].text);
-    audit(who, "reload", l->name, &report, list_version(l->name));
+    audit(who, "reload", l->name, &report, list_version(l->name), NULL);
 }
 
 typedef struct st_reload_job_t {

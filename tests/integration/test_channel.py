@@ -117,6 +117,9 @@ class ChannelTest(GatewayTestCase):
         self.assertEqual([a["action"] for a in mine], ["replace", "edit"], "each change audited once, never reloaded as a file change")
         self.assertTrue(all(a["who"] == harness_token_name() for a in mine))
         self.assertEqual(mine[-1]["version"], r.json()["version"], "the version the API answered is the one in force")
+        self.assertEqual((mine[-1]["add"], mine[-1]["remove"]), (["third.example"], ["new-phish.example"]),
+                         "an edit's audit line names what was asked (who removed an entry, and when)")
+        self.assertEqual((mine[0]["entries_before"], mine[0]["entries"]), (1, 2), "a replace: the size before and after")
         self.gw.stop_and_check()
         self.gw.start()
         audit2 = [json.loads(l) for l in self.admin("/admin/audit").text.splitlines()]
