@@ -190,6 +190,9 @@ format:
 lint:
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 	  --suppress=missingIncludeSystem $(CPPFLAGS) gateway filters && echo "lint: cppcheck found nothing"
+	@# the fuzz drivers are built by make fuzz only (minutes of linking): checked here that they still compile
+	@for f in $(FUZZ_SRCS) $(MICRO_SRCS); do $(CLANG) $(CPPFLAGS) $(PKG_CFLAGS) -std=gnu11 -Wall -Werror -Wno-unused-parameter \
+	  -fsyntax-only $$f || exit 1; done && echo "lint: fuzz drivers and micro benchmarks compile"
 
 clean:
 	rm -rf $(BUILD)

@@ -22,19 +22,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     /* the path a server reads: never longer, no "." or ".." segment left in the path, the query untouched */
     char *norm = malloc(size + 1);
-    size_t m = gw_url_path_normalize(s, size, norm), e = 0, q = 0;
+    size_t m = gw_url_path_normalize(s, size, norm), pe = 0, q = 0;
     if (m > size)
         __builtin_trap();
-    while (e != m && norm[e] != '?' && norm[e] != '#')
-        ++e;
+    while (pe != m && norm[pe] != '?' && norm[pe] != '#')
+        ++pe;
     while (q != size && s[q] != '?' && s[q] != '#')
         ++q;
-    if (m - e != size - q || memcmp(norm + e, s + q, size - q) != 0)
+    if (m - pe != size - q || memcmp(norm + pe, s + q, size - q) != 0)
         __builtin_trap();
-    if (e != 0 && norm[0] == '/')
-        for (size_t i = 0; i != e; ++i)
-            if (norm[i] == '/' && i + 1 != e && norm[i + 1] == '.' &&
-                (i + 2 == e || norm[i + 2] == '/' || (norm[i + 2] == '.' && (i + 3 == e || norm[i + 3] == '/'))))
+    if (pe != 0 && norm[0] == '/')
+        for (size_t i = 0; i != pe; ++i)
+            if (norm[i] == '/' && i + 1 != pe && norm[i + 1] == '.' &&
+                (i + 2 == pe || norm[i + 2] == '/' || (norm[i + 2] == '.' && (i + 3 == pe || norm[i + 3] == '/'))))
                 __builtin_trap();
     free(norm);
     free(dec);
