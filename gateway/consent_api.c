@@ -91,6 +91,16 @@ static void send_see_other(h2o_req_t *req, const char *location)
 }
 
 /* the store could not write: 503 with detail, or for a form post (no JavaScript) 303 back to form_page, which says why */
+/* the preference centre after a form post that could not be recorded: why, and what was asked for (its switches show
+ * that, so trying again is one click) */
+static const char *chosen_page(h2o_req_t *req, const char *error, uint16_t mask)
+{
+    h2o_iovec_t names = gw_consent_mask_names(&req->pool, mask);
+    return h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("/__consent/?error=")), h2o_iovec_init(error, strlen(error)),
+                      h2o_iovec_init(H2O_STRLIT("&chosen=")), names, h2o_iovec_init("", 1))
+        .base;
+}
+
 static void send_unavailable(h2o_req_t *req, const char *form_page, const char *detail)
 {
     if (form_page != NULL)
@@ -106,7 +116,7 @@ static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_
 
     if (status != 0) {
         /* nothing was promised: no cookie, the visitor's previous state stays */
-        send_unavailable(req, p->is_form ? "/__consent/?error=store_unavailable" : NULL,
+        send_unavailable(req, p->is_form ? chosen_page(req, "store_unavailable", p->granted) : NULL,
                          "the consent record could not be stored; your choice was not saved, please try again");
         return;
     }
@@ -197,7 +207,11 @@ static int on_consent(h2o_req_t *req, gw_reqctx_t *ctx, int withdraw)
         }
     }
 
-    if (rate_limited(req, is_form ? "/__consent/?error=rate_limited" : NULL))
+    /* (a rate-limited form post comes back with what it asked for: all, none, or the boxes ticked) */
+    uint16_t asked = (uint16_t)(choice.all == 1 ? gw_consent_all_mask()
+                                : choice.all == 0 ? gw_consent_necessary_mask()
+                                                  : ((choice.value & choice.given) | gw_consent_necessary_mask()));
+    if (rate_limited(req, is_form ? chosen_page(req, "rate_limited", asked) : NULL))
         return 0;
     p = h2o_mem_alloc_pool(&req->pool, sizeof(*p));
     memset(p, 0, sizeof(*p));

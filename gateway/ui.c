@@ -767,6 +767,7 @@ typedef struct st_seen_item_t {
 typedef struct st_prefs_t {
     gw_reqctx_t ctx;
     int saved, withdrawn;
+    uint32_t shown; /* the switches as shown: the visitor's consent, or what a failed form post asked for (?chosen=) */
     size_t cat, item;
     struct {
         seen_item_t cookies[UI_MAX_SEEN], trackers[UI_MAX_SEEN];
@@ -848,7 +849,7 @@ prefs_section(render_t *r, const char *name, size_t len, size_t i)
     if (IS("gpc"))
         return i == 0 && p->ctx.gpc_applied;
     if (IS("checked"))
-        return i == 0 && (p->ctx.granted & (1u << p->cat)) != 0;
+        return i == 0 && (p->shown & (1u << p->cat)) != 0;
     if (IS("locked"))
         return i == 0 && (gw_consent_necessary_mask() & (1u << p->cat)) != 0;
     if (IS("cookies"))
@@ -909,6 +910,27 @@ render_preferences(h2o_req_t *req, void *_p)
     p->saved = h2o_memis(flag.base, flag.len, H2O_STRLIT("1"));
     flag = gw_req_query_param(req, "withdrawn");
     p->withdrawn = h2o_memis(flag.base, flag.len, H2O_STRLIT("1"));
+    /* a form post the store could not record came back here with what it asked for: the switches show that, not the
+     * consent in force, so that "try again" is one click (the choice would otherwise be lost) */
+    p->shown = p->ctx.granted;
+    h2o_iovec_t chosen = gw_req_query_param(req, "chosen");
+    if (chosen.base != NULL && gw_req_query_param(req, "error").base != NULL) {
+        p->shown = gw_consent_necessary_mask();
+        for (size_t a = 0, b; a < chosen.len; a = b + 1) {
+            for (b = a; b != chosen.len && chosen.base[b] != ',' && chosen.base[b] != '&'; ++b)
+                ;
+            char name[40];
+            if (b - a < sizeof(name)) {
+                memcpy(name, chosen.base + a, b - a);
+                name[b - a] = '\0';
+                int cat = gw_config_category(c, name);
+                if (cat >= 0)
+                    p->shown |= 1u << cat;
+            }
+            if (b != chosen.len && chosen.base[b] == '&')
+                break;
+        }
+    }
     render_init(&r, req, prefs_section, p);
 
     /* what the gateway has seen, plus its own two cookies under "necessary" */

@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import html
 import json
+import re
 import os
 import shutil
 import sqlite3
@@ -240,13 +241,18 @@ class StoreFailureTest(GatewayTestCase):
         before = len(rows(db))
         os.chmod(db, 0o444)
         try:
-            r = curl(g.url("/__consent/api/consent"), method="POST", data="all=0&lang=en", cookie=t,
+            r = curl(g.url("/__consent/api/consent"), method="POST", data="category=analytics&lang=en", cookie=t,
                      headers=["Content-Type: application/x-www-form-urlencoded"])
             e = curl(g.url("/__consent/api/erase"), method="POST", data="", cookie=t,
                      headers=["Content-Type: application/x-www-form-urlencoded", "Origin: " + g.url("").rstrip("/")])
         finally:
             os.chmod(db, 0o640)
-        self.assertEqual((r.status, r.header("Location")), (303, "/__consent/?error=store_unavailable"), r.text)
+        # back with what was asked for: the switches show it, so trying again is one click (it showed the consent in force)
+        self.assertEqual((r.status, r.header("Location")), (303, "/__consent/?error=store_unavailable&chosen=necessary,analytics"),
+                         r.text)
+        shown = curl(g.url(r.header("Location")), headers=["Accept-Language: en"], cookie=t).text
+        checked = re.findall(r'<input type="checkbox" role="switch" id="cg-c-(\w+)"[^>]*\schecked', shown)
+        self.assertEqual(checked, ["necessary", "analytics"], "the token in force grants everything; the page shows the choice")
         self.assertIsNone(token(r), "no cookie without a durable record")
         self.assertEqual((e.status, e.header("Location")), (303, "/__consent/receipts?error=store_unavailable"), e.text)
         self.assertEqual(len(rows(db)), before)
