@@ -1471,11 +1471,17 @@ reject(parse_ctx_t *c, const char *text, size_t len)
     }
 }
 
-/* lab: see push() */
+/* lab: see push(). An entry's path is kept as a server reads it, as looked-up paths are (gw_url_path_normalize in the
+ * gateway's checks): "/%7Emallory/" is "/~mallory/", "/a/../b" is "/b" */
 static void
 add(parse_ctx_t *c, const char *host, size_t hlen, gw_risk_host_kind_t kind, unsigned flags, const char *path, size_t plen,
     const labels_t *lab)
 {
+    char norm[GW_RISK_PATH_MAX + 1];
+    if (path != NULL && plen != 0 && plen <= GW_RISK_PATH_MAX) {
+        plen = gw_url_path_normalize(path, plen, norm);
+        path = norm;
+    }
     push(c, host, hlen, kind != GW_RISK_HOST_NAME ? flags | F_IP : flags, path, plen, -1, 1, lab);
 }
 

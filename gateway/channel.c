@@ -386,6 +386,16 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
  */
 static h2o_iovec_t location_url(h2o_req_t *req, h2o_iovec_t loc)
 {
+    /* tabs and newlines go first, from the whole value, as browsers take them out before reading it: "ht<TAB>tps://",
+     * "/<TAB>/evil.example" */
+    if (memchr(loc.base, '\t', loc.len) != NULL || memchr(loc.base, '\n', loc.len) != NULL || memchr(loc.base, '\r', loc.len) != NULL) {
+        char *c = h2o_mem_alloc_pool(&req->pool, loc.len);
+        size_t n = 0;
+        for (size_t i = 0; i != loc.len; ++i)
+            if (loc.base[i] != '\t' && loc.base[i] != '\n' && loc.base[i] != '\r')
+                c[n++] = loc.base[i];
+        loc = h2o_iovec_init(c, n);
+    }
     const char *p = loc.base, *end = loc.base + loc.len;
     while (p != end && (unsigned char)*p <= 0x20)
         ++p;
@@ -962,6 +972,7 @@ static void restore_versions(gw_risk_list_t **loaded, size_t n)
     size_t cap = 0;
     uint64_t version[GW_MAX_LISTS] = {0};
     int64_t at[GW_MAX_LISTS] = {0};
+    size_t entries[GW_MAX_LISTS] = {0};
     if (fp == NULL)
         return;
     while (getline(&line, &cap, fp) > 0) {
@@ -971,6 +982,7 @@ static void restore_versions(gw_risk_list_t **loaded, size_t n)
             if (strcmp(lists[i].name, name) == 0 && json_is_integer(json_object_get(o, "version"))) {
                 version[i] = (uint64_t)json_integer_value(json_object_get(o, "version"));
                 at[i] = (int64_t)json_integer_value(json_object_get(o, "time_ms"));
+                entries[i] = (size_t)json_integer_value(json_object_get(o, "entries"));
             }
         }
         json_decref(o);
@@ -982,10 +994,18 @@ static void restore_versions(gw_risk_list_t **loaded, size_t n)
         if (version[i] == 0 || loaded[i] == NULL)
             continue;
         int64_t mtime = stat(lists[i].path, &sb) == 0 ? (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000 : 0;
-        if (mtime > at[i] + 1000) /* changed while the gateway was down */
+        if (mtime > at[i] + 1000) { /* changed while the gateway was down: a new version, and the log says so */
+            gw_risk_list_info_t info;
+            gw_risk_list_info(loaded[i], &info);
+            gw_risk_report_t r = {.entries = info.entries, .entries_before = entries[i]};
             gw_risk_list_set_version(loaded[i], version[i] + 1, mtime);
-        else
+            if (info.entries == 0 && entries[i] != 0)
+                gw_error("risk list %s: %s has no entries now, %zu when last in force: a truncated file? (the list starts "
+                         "empty; restore the file, or PUT the list)", lists[i].name, lists[i].path, entries[i]);
+            audit("start", "load", lists[i].name, &r, version[i] + 1, NULL);
+        } else {
             gw_risk_list_set_version(loaded[i], version[i], at[i]);
+        }
     }
 }
 

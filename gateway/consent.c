@@ -142,9 +142,13 @@ int gw_consent_client_addr(h2o_req_t *req, struct sockaddr_storage *client)
 void gw_consent_adopt_forwarded_proto(h2o_req_t *req)
 {
     struct sockaddr_storage peer;
-    ssize_t i;
-    if (trusted_proxies.num_entries == 0 || req->scheme == &H2O_URL_SCHEME_HTTPS ||
-        (i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-forwarded-proto"), -1)) == -1)
+    ssize_t i = -1, last = -1;
+    if (trusted_proxies.num_entries == 0 || req->scheme == &H2O_URL_SCHEME_HTTPS)
+        return;
+    /* the last one: a proxy that adds its own header after the client's (HAProxy's add-header) means that one */
+    while ((i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-forwarded-proto"), i)) != -1)
+        last = i;
+    if ((i = last) == -1)
         return;
     h2o_iovec_t v = h2o_str_stripws(req->headers.entries[i].value.base, req->headers.entries[i].value.len);
     if (v.len != 5 || !h2o_lcstris(v.base, 5, H2O_STRLIT("https")) ||

@@ -29,10 +29,13 @@ static void strip_query(char *url)
     url[strcspn(url, "?#")] = '\0';
 }
 
-/* whether the absolute http(s) URL names host (its port aside) */
+/* whether the report's document is a page of host (its port aside): an http(s) URL on it, or a document a page of it
+ * wrote — an <iframe srcdoc> ("about:srcdoc") or a blank frame it filled — which inherits its CSP */
 static int same_host(const char *url, h2o_iovec_t host)
 {
     size_t ho, hl, po;
+    if (strcmp(url, "about:srcdoc") == 0 || strcmp(url, "about:blank") == 0)
+        return 1;
     return gw_url_split(url, strlen(url), &ho, &hl, &po) == 0 && h2o_lcstris(url + ho, hl, host.base, host.len);
 }
 

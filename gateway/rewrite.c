@@ -854,8 +854,10 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
             h2o_iovec_t ph = self->page_host;
             int c = gw_rt.conf.beacons.ping_category;
             if (!h2o_lcstris(self->url + self->host_off, self->host_len, ph.base, ph.len) && (self->ctx->granted & (1u << c)) == 0 &&
-                refuse_tag(c))
+                refuse_tag(c)) {
                 cat = c;
+                self->tracker_mask = 0; /* (a pixel no list named) */
+            }
         }
         if (cat >= 0)
             neutralise(self, tag, H2O_STRLIT("src"), H2O_STRLIT("data-cg-src"), cat);
@@ -887,6 +889,7 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         if (gw_html_attr_find(tag, H2O_STRLIT("ping"), &ping) && ping.value != NULL) {
             /* third-party ping targets never pass the gateway: drop the attribute unless its category is granted */
             int c = gw_rt.conf.beacons.ping_category;
+            self->tracker_mask = 0; /* (no list named it: nothing more for data-cg-needs to say) */
             if ((self->ctx->granted & (1u << c)) == 0 && refuse_tag(c))
                 neutralise(self, tag, H2O_STRLIT("ping"), H2O_STRLIT("data-cg-ping"), c);
         }

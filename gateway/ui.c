@@ -1344,6 +1344,7 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if (path.len > 21 && memcmp(path.base, "/__consent/i18n/", 16) == 0 && memcmp(path.base + path.len - 5, ".json", 5) == 0) {
         h2o_iovec_t code = h2o_iovec_init(path.base + 16, path.len - 21);
+        gw_consent_adopt_forwarded_proto(req); /* (before pick_lang, whose ?lang= cookie is Secure over https) */
         const ui_lang_t *l =
             h2o_memis(code.base, code.len, H2O_STRLIT("strings")) ? pick_lang(req) : find_lang(code.base, code.len);
         if (l == NULL)

@@ -333,10 +333,12 @@ class ChannelTest(GatewayTestCase):
         for url in ("https://files.example/ok/../malware/x.exe", "https://files.example/x/%2e%2e/malware/",
                     "https://evil.example\\@good.example/"):
             self.assertEqual(self.check("url=" + urllib.parse.quote(url, safe=""))["verdict"], "block", url)
-        r = curl(self.gw.url("/__origin/status/302?h=%s" % urllib.parse.quote("Location:https://login.ev\til.example/")))
-        go = r.header("Location")
-        self.assertTrue(go.startswith("/__go?u=https%3A%2F%2Flogin.evil.example%2F&s="), go)
-        self.assertEqual(curl(self.gw.url(go)).status, 403)
+        for location in ("https://login.ev\til.example/", "/\t/login.evil.example/", "ht\ttps://login.evil.example/",
+                         "https:\t//login.evil.example/"):  # browsers take tabs out of the whole value first
+            r = curl(self.gw.url("/__origin/status/302?h=%s" % urllib.parse.quote("Location:" + location)))
+            go = r.header("Location")
+            self.assertTrue(go.startswith("/__go?u=http") and "login.evil.example%2F&s=" in go, (location, go))
+            self.assertEqual(curl(self.gw.url(go)).status, 403, location)
 
     def test_refresh_header_to_another_site_goes_through_the_shim(self):
         """A Refresh response header is <meta http-equiv=refresh> as a header: to another site it goes through /__go,
@@ -695,6 +697,25 @@ class AuditLogTest(GatewayTestCase):
     does not start (it used to start and answer 200 to changes no audit line recorded)."""
     start_gateway = False
 
+    def test_a_file_changed_while_down_is_a_new_audited_version(self):
+        risk = {"lists": [{"name": "p", "file": "p.txt", "format": "domains", "action": "block"}]}
+        g = self.new_gateway("audit-load", gateway_config(self.origin.url, risk=risk))
+        r = curl(g.admin_url("/admin/lists/p"), method="PUT", data="a.example\nb.example\n", headers=AUTH)
+        self.assertEqual(r.status, 200, r.text)
+        version = r.json()["version"]
+        g.stop_and_check()
+        with open(g.path("p.txt"), "w") as f:
+            f.write("")  # a truncated download while the gateway was down
+        t = time.time() + 5
+        os.utime(g.path("p.txt"), (t, t))
+        g.start()
+        lists = {l["name"]: l for l in curl(g.admin_url("/admin/lists"), headers=AUTH).json()}
+        self.assertEqual((lists["p"]["entries"], lists["p"]["version"]), (0, version + 1))
+        last = json.loads(curl(g.admin_url("/admin/audit"), headers=AUTH).text.splitlines()[-1])
+        self.assertEqual((last["who"], last["action"], last["entries_before"], last["entries"], last["version"]),
+                         ("start", "load", 2, 0, version + 1))
+        self.assertIn("has no entries now, 2 when last in force", g.error_log())
+
     def test_folder_made_and_unwritable_log_refused(self):
         risk = {"lists": [{"name": "p", "file": "p.txt", "format": "domains", "action": "block"}]}
         g = self.new_gateway("audit-folder", gateway_config(self.origin.url, risk=risk, channel={"audit_log": "var/deep/audit.log"}))
@@ -725,6 +746,19 @@ class ReportsTest(GatewayTestCase):
     def post(self, body, ctype, host="shop.example"):
         return curl(self.gw.url("/__consent/report"), method="POST", data=body if isinstance(body, str) else json.dumps(body),
                     headers=["Content-Type: " + ctype, "Host: " + host])
+
+    def test_reports_from_srcdoc_frames_are_the_sites(self):
+        # an <iframe srcdoc> inherits the page's CSP; its reports name "about:srcdoc"
+        from harness import gateway_config
+        g = self.new_gateway("srcdoc-reports", gateway_config(self.origin.url, threads=1, channel={"audit_log": "audit.log"}))
+        srcdoc = {"csp-report": dict(self.LEGACY["csp-report"], **{"document-uri": "about:srcdoc",
+                                                                    "blocked-uri": "https://frame.injector.example/f.js"})}
+        r = curl(g.url("/__consent/report"), method="POST", data=json.dumps(srcdoc),
+                 headers=["Content-Type: application/csp-report", "Host: shop.example"])
+        self.assertEqual(r.status, 204, r.text)
+        time.sleep(0.3)
+        hosts = {h["host"] for h in curl(g.admin_url("/admin/injections"), headers=AUTH).json()["by_blocked_host"]}
+        self.assertIn("frame.injector.example", hosts)
 
     def test_reports_minimised_foreign_refused_and_purged(self):
         import sqlite3

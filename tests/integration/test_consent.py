@@ -482,6 +482,9 @@ class BehindTlsProxyTest(GatewayTestCase):
         page = curl(self.gw.url("/__origin/echo?t=xfp"), headers=["X-Forwarded-Proto: https"])
         self.assertIn("max-age=", page.header("Strict-Transport-Security") or "")
         self.assertEqual(harness.Origin.header(self.origin.assert_reached("t=xfp"), "X-Forwarded-Proto"), ["https"])
+        # the last X-Forwarded-Proto is the trusted proxy's (one that adds its own after the client's)
+        spoof = curl(self.gw.url("/__origin/echo?t=xfp-two"), headers=["X-Forwarded-Proto: https", "X-Forwarded-Proto: http"])
+        self.assertIsNone(spoof.header("Strict-Transport-Security"))
         # from a peer that is not trusted the header is the client's word: ignored
         g = self.new_gateway("untrusted-xfp", gateway_config(self.origin.url, geoip={"trusted_proxies": ["10.0.0.0/8"]}))
         self.assertEqual(self.post(g).status, 403)

@@ -745,9 +745,11 @@ test_url_entries(void **state)
                               "https://Files.Example.NET:8443/dl/Setup.exe?id=7#frag\n"
                               "http://[2001:db8::7]/x\n"
                               "whole.example\n"
-                              "q.example?x=1\n",
+                              "q.example?x=1\n"
+                              "escaped.example/%7Emallory/\n"
+                              "dots.example/a/../b/\n",
                               &rep);
-    assert_int_equal(rep.entries, 5);
+    assert_int_equal(rep.entries, 7);
     assert_int_equal(rep.rejected, 0);
     gw_risk_set_t *s = set_of(1, u);
     assert_string_equal(verdict(s, "example.com", "/phish/login"), "block:phish:example.com/phish/login");
@@ -764,6 +766,10 @@ test_url_entries(void **state)
     assert_string_equal(verdict(s, "whole.example", NULL), "block:phish:whole.example/");
     assert_string_equal(verdict(s, "whole.example", "/a/b"), "block:phish:whole.example/");
     assert_string_equal(verdict(s, "q.example", "/?x=1&y"), "block:phish:q.example/?x=1");
+    /* entries are kept as a server reads their path, as the gateway's looked-up paths are (gw_url_path_normalize) */
+    assert_string_equal(verdict(s, "escaped.example", "/~mallory/x.js"), "block:phish:escaped.example/~mallory/");
+    assert_string_equal(verdict(s, "dots.example", "/b/c"), "block:phish:dots.example/b/");
+    assert_string_equal(verdict(s, "dots.example", "/a/b/"), "clean");
     gw_risk_set_free(s);
 
     /* abp: `||host/path^` covers subdomains and needs a separator after the path */
