@@ -143,6 +143,12 @@ void gw_consent_adopt_forwarded_proto(h2o_req_t *req)
 {
     struct sockaddr_storage peer;
     ssize_t i = -1, last = -1;
+    /* the connection says whether the request is https, not the request: over HTTP/2 the client's :scheme is its own
+     * word (":scheme: https" on a plain listener got the __Host- Secure cookie and HSTS, ":scheme: http" over TLS the
+     * plain cookie) */
+    h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
+    if (sock != NULL)
+        req->scheme = req->input.scheme = sock->ssl != NULL ? &H2O_URL_SCHEME_HTTPS : &H2O_URL_SCHEME_HTTP;
     if (trusted_proxies.num_entries == 0 || req->scheme == &H2O_URL_SCHEME_HTTPS)
         return;
     /* the last one: a proxy that adds its own header after the client's (HAProxy's add-header) means that one */

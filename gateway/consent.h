@@ -70,9 +70,10 @@ void gw_consent_state_json(struct st_gw_jsonw_t *w, const gw_reqctx_t *ctx, uint
 /* milliseconds since the epoch of the request's event loop (no syscall) */
 uint64_t gw_now_ms(h2o_req_t *req);
 
-/* A request a trusted proxy (geoip.trusted_proxies) forwards with "X-Forwarded-Proto: https" (TLS ended there) becomes an
- * https request (req->scheme and req->input.scheme): the consent cookie is __Host- and Secure, the consent API's Origin
- * check expects https, HSTS is sent and the origin is told X-Forwarded-Proto: https. Called as each request arrives. */
+/* Settles the request's scheme (req->scheme and req->input.scheme) as each request arrives: https when its connection
+ * is TLS (not what an HTTP/2 client's :scheme says), or when a trusted proxy (geoip.trusted_proxies) forwards it with
+ * "X-Forwarded-Proto: https" (TLS ended there). Then the consent cookie is __Host- and Secure, the consent API's Origin
+ * check expects https, HSTS is sent and the origin is told X-Forwarded-Proto: https. */
 void gw_consent_adopt_forwarded_proto(h2o_req_t *req);
 
 /* The client's address: the connection's peer, or the address a trusted proxy (geoip.trusted_proxies) put in

@@ -158,9 +158,40 @@ static void setup_upstream_error_page(h2o_req_t *req, h2o_ostream_t **slot)
 
 /* --- the front handler and its prefilter ------------------------------------------------ */
 
+/*
+ * The origin's response headers as a proxy must pass them on: a folded line (obs-fold, RFC 9112 5.2: picohttpparser
+ * gives it as a header without a name) joins the one before it with a space — a nameless field breaks HTTP/2 and, for a
+ * Set-Cookie, went past the cookie filter —; connection-specific fields go (RFC 9110 7.6.1, RFC 9113 8.2.2: an HTTP/2
+ * client resets the stream on them); a 204 or 304 carries no Content-Length (RFC 9110 8.6).
+ */
+static void tidy_origin_headers(h2o_req_t *req)
+{
+    h2o_headers_t *h = &req->res.headers;
+    for (size_t i = 0; i < h->size;) {
+        h2o_header_t *e = h->entries + i;
+        if (e->name->len == 0 && i != 0) {
+            h2o_header_t *prev = h->entries + i - 1;
+            prev->value = h2o_concat(&req->pool, prev->value, h2o_iovec_init(H2O_STRLIT(" ")), h2o_str_stripws(e->value.base, e->value.len));
+            h2o_delete_header(h, (ssize_t)i);
+            continue;
+        }
+        if (e->name->len == 0 || h2o_lcstris(e->name->base, e->name->len, H2O_STRLIT("proxy-connection")) ||
+            h2o_lcstris(e->name->base, e->name->len, H2O_STRLIT("keep-alive")) || h2o_lcstris(e->name->base, e->name->len, H2O_STRLIT("te")) ||
+            h2o_lcstris(e->name->base, e->name->len, H2O_STRLIT("upgrade"))) {
+            h2o_delete_header(h, (ssize_t)i);
+            continue;
+        }
+        ++i;
+    }
+    if (req->res.status == 204 || req->res.status == 304)
+        req->res.content_length = SIZE_MAX;
+}
+
 static void on_setup_ostream(h2o_req_prefilter_t *_self, h2o_req_t *req, h2o_ostream_t **slot)
 {
     front_prefilter_t *self = (void *)_self;
+
+    tidy_origin_headers(req);
 
     if (req->res.status == 502 && req->res.reason != NULL && strcmp(req->res.reason, "Gateway Error") == 0 &&
         req->error_logs.size != 0) {

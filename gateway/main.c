@@ -211,6 +211,9 @@ static int setup_hosts(void)
 
     /* public host: the specific paths first, the catch-all "/" last (the first matching prefix wins) */
     gw_rt.hosts[0] = h2o_config_register_host(g, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    /* no HTTP/2 server push: h2o would push what an origin's Link: rel=preload names, as a request of its own without the
+     * visitor's cookies (a page pushed as rewritten for an undecided visitor, its Set-Cookie replacing the session) */
+    gw_rt.hosts[0]->http2.push_preload = 0;
     if ((gw_rt.static_dir = gw_server_find_shipped("static")) == NULL) {
         gw_error("cannot find the static/ folder one or two folders up from %s, or in ../share/consentgate (make install)",
                  gw_rt.exe_dir);

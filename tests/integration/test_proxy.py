@@ -293,6 +293,93 @@ class UpstreamFailureTest(GatewayTestCase):
         self.assertEqual(curl(self.gw.url("/__origin/slow?ms=50&t=fast")).status, 200)
 
 
+class RawOriginTest(GatewayTestCase):
+    """What an origin may send that a proxy must not pass on as it is (an origin of raw bytes, one response per
+    connection), and what an HTTP/2 client says that the connection decides."""
+    with_tls = True
+
+    RESPONSES = {
+        "/fold": b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Fold: a\r\n  b\r\nSet-Cookie: sid=1;\r\n _ga=fold\r\n"
+                 b"Content-Length: 2\r\nConnection: close\r\n\r\nok",
+        "/hop": b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nProxy-Connection: keep-alive\r\nTE: gzip\r\n"
+                b"Content-Length: 2\r\nConnection: close\r\n\r\nok",
+        "/204body": b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nConnection: close\r\n\r\n",
+    }
+
+    @classmethod
+    def setUpClass(cls):
+        import socket
+        cls.raw = socket.socket()
+        cls.raw.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        cls.raw.bind(("127.0.0.1", 0))
+        cls.raw.listen(16)
+
+        def serve():
+            while True:
+                try:
+                    c, _ = cls.raw.accept()
+                except OSError:
+                    return
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = c.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                path = data.split(b" ", 2)[1].decode() if data.count(b" ") >= 2 else "/"
+                c.sendall(cls.RESPONSES.get(path.split("?")[0], b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+                c.close()
+        threading.Thread(target=serve, daemon=True).start()
+        super().setUpClass()
+        cls.rawgw = cls.new_gateway("raw", gateway_config("http://127.0.0.1:%d" % cls.raw.getsockname()[1],
+                                                          cookies={"overrides": {"sid": "necessary"}}))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.raw.close()
+        super().tearDownClass()
+
+    def test_folded_and_connection_specific_headers(self):
+        for http in ("1.1", "h2c"):
+            r = curl(self.rawgw.url("/fold"), http=http)
+            self.assertEqual(r.status, 200, (http, r))
+            self.assertEqual(r.header("X-Fold"), "a b", http)
+            cookies = r.header_all("Set-Cookie")
+            self.assertEqual(len(cookies), 1, cookies)
+            self.assertTrue(cookies[0].startswith("sid=1;"), cookies)
+            # joined, "_ga=fold" is an attribute of sid (which browsers ignore), not a cookie of its own past the filter
+            self.assertFalse(any(c.lstrip().startswith("_ga") for c in cookies), cookies)
+            h = curl(self.rawgw.url("/hop"), http=http)
+            self.assertEqual(h.status, 200, (http, h))
+            self.assertIsNone(h.header("Proxy-Connection"))
+            self.assertIsNone(h.header("TE"))
+            n = curl(self.rawgw.url("/204body"), http=http)
+            self.assertEqual(n.status, 204, (http, n))
+            self.assertIsNone(n.header("Content-Length"))
+
+    def test_the_connection_decides_the_scheme(self):
+        # an HTTP/2 client's :scheme is its own word: on a plain listener it gets no __Host- Secure cookie, no HSTS
+        body = os.path.join(self.tmp, "all.json")
+        with open(body, "w") as f:
+            f.write('{"all": true}')
+        p = subprocess.run(["nghttp", "-nv", "-H", ":scheme: https", "-H", "content-type: application/json", "-d", body,
+                            self.gw.url("/__consent/api/consent")], capture_output=True, text=True, timeout=20)
+        self.assertIn(":status: 200", p.stdout, p.stdout[-2000:])
+        cookies = re.findall(r"set-cookie: (\S+)", p.stdout)
+        self.assertTrue(any(c.startswith("cg_consent=") for c in cookies), cookies)
+        self.assertFalse(any(c.startswith("__Host-") for c in cookies), cookies)
+        p = subprocess.run(["nghttp", "-nv", "-H", ":scheme: https", self.gw.url("/__origin/echo?t=h2-scheme")],
+                           capture_output=True, text=True, timeout=20)
+        self.assertNotIn("strict-transport-security", p.stdout)
+        self.assertEqual(harness.Origin.header(self.origin.assert_reached("t=h2-scheme"), "X-Forwarded-Proto"), ["http"])
+
+    def test_no_server_push(self):
+        p = subprocess.run(["nghttp", "-nv", self.gw.url("/__origin/headers?h=" + "Link:%3C/%3E;%20rel=preload")],
+                           capture_output=True, text=True, timeout=20)
+        self.assertIn(":status: 200", p.stdout)
+        self.assertNotIn("PUSH_PROMISE", p.stdout)
+
+
 class SecondInstanceTest(GatewayTestCase):
     """A second gateway on the same address or the same consent store refuses to start: sharing the port
     (SO_REUSEPORT) split the traffic between two processes, and two writers forked the records' hash chain."""
