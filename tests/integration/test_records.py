@@ -545,7 +545,8 @@ class RateLimitTest(GatewayTestCase):
         t = token(got[-1])
         r = curl(self.gw.url("/__consent/api/consent"), method="POST", data="all=0&lang=en", cookie=t,
                  headers=["Content-Type: application/x-www-form-urlencoded"] + client)
-        self.assertEqual((r.status, r.header("Location")), (303, "/__consent/?error=rate_limited"), r.text)
+        # back with what was asked for ("reject all": necessary only), which the page's switches show
+        self.assertEqual((r.status, r.header("Location")), (303, "/__consent/?error=rate_limited&chosen=necessary"), r.text)
         self.assertIsNone(token(r))
         e = curl(self.gw.url("/__consent/api/erase"), method="POST", data="", cookie=t,
                  headers=["Content-Type: application/x-www-form-urlencoded", "Origin: " + self.gw.url("").rstrip("/")] + client)
