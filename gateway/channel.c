@@ -133,20 +133,9 @@ static int audit(const char *who, const char *action, const char *list, const gw
  * admin change does not start (the default, ../var/audit.log, is a folder a fresh checkout does not have) */
 static int open_audit_log(const char *path)
 {
-    char dir[PATH_MAX];
-    if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
-        gw_error("channel.audit_log %s: path too long", path);
+    if (gw_make_parents(path, 0750) != 0) {
+        gw_error("channel.audit_log %s: cannot create its folder: %s", path, strerror(errno));
         return -1;
-    }
-    for (char *p = dir + 1; *p != '\0'; ++p) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-            gw_error("channel.audit_log %s: cannot create the folder %s: %s", path, dir, strerror(errno));
-            return -1;
-        }
-        *p = '/';
     }
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd == -1) {
@@ -943,23 +932,6 @@ static void *watch_files(void *arg)
 
 /* --- set-up ------------------------------------------------------------------------------------ */
 
-/* mkdir -p of path's folder, new folders 0750 (a list file in a folder that does not exist yet: PUT creates it) */
-static int make_parents(const char *path)
-{
-    char dir[PATH_MAX];
-    if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-        return -1;
-    for (char *p = dir + 1; *p != '\0'; ++p) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return 0;
-}
-
 /*
  * The version each list had when the audit log last recorded it, and when: a restart continues the versions (they
  * were all 1 again after each start, while the audit log went on), one more when the file changed since (edited
@@ -1024,7 +996,7 @@ int gw_channel_init(void)
         l->format = lc->format;
         l->action = lc->action;
         if (access(l->path, F_OK) != 0) {
-            if (make_parents(l->path) != 0)
+            if (gw_make_parents(l->path, 0750) != 0) /* (PUT then creates the file) */
                 gw_warn("risk list %s: cannot create the folder of %s: %s", l->name, l->path, strerror(errno));
             gw_warn("risk list %s: %s does not exist yet: starting empty (PUT /admin/lists/%s creates it)", l->name, l->path, l->name);
             loaded[i] = gw_risk_list_parse(l->name, l->format, l->action, "", 0, &report);

@@ -55,25 +55,6 @@ static void usage(FILE *fp)
                 "requests and exits 0.\n");
 }
 
-/* mkdir -p of path's folder (new folders 0750); 0, or -1 with errno */
-static int make_parents(const char *path)
-{
-    char dir[PATH_MAX];
-    if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *p = dir + 1; *p != '\0'; ++p) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return 0;
-}
-
 /* The access log keeps what operating the site needs, not who the visitor is (DESIGN: addresses are truncated and user
  * agents not stored raw): no client address, no user agent, no query string, no Referer. log.access_format replaces
  * it (h2o's format: %h, %{User-agent}i, … bring them back, for an operator who decides so). */
@@ -198,7 +179,7 @@ static int setup_hosts(void)
 
     if (c->log.access != NULL) {
         /* its folder made, and the file made 0640 before h2o opens it for appending (h2o would make it 0644) */
-        int fd = make_parents(c->log.access) == 0 ? open(c->log.access, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640) : -1;
+        int fd = gw_make_parents(c->log.access, 0750) == 0 ? open(c->log.access, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640) : -1;
         if (fd == -1 || (gw_rt.access_log = h2o_access_log_open_handle(c->log.access, access_format(c), H2O_LOGCONF_ESCAPE_APACHE)) ==
                             NULL) {
             gw_error("cannot open the access log %s%s%s", c->log.access, fd == -1 ? ": " : "", fd == -1 ? strerror(errno) : "");

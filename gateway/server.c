@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <h2o.h>
 #include <h2o/http2.h>
@@ -127,34 +128,10 @@ void gw_server_track_request(h2o_req_t *req)
 
 /*
  * Each worker thread listens on its own socket of a listen address (SO_REUSEPORT: the kernel spreads connections over
- * them); the admin listener is one socket, without. Before those sockets are opened, a probe binds the address without
- * SO_REUSEPORT, so that a second gateway started on the same address (an overlapping restart, a stray manual run)
- * fails to start instead of silently sharing the port.
+ * them); the admin listener is one socket, without. Before those sockets are opened, a probe opens the address without
+ * SO_REUSEPORT (probe_listen), so that a second gateway started on the same address (an overlapping restart, a stray
+ * manual run) fails to start instead of silently sharing the port.
  */
-static int probe_listen(const gw_listen_conf_t *l, char *err, size_t errlen)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *res;
-    char port[8];
-    int fd, on = 1, rc;
-
-    snprintf(port, sizeof(port), "%u", l->port);
-    if ((rc = getaddrinfo(l->host != NULL ? l->host : "0.0.0.0", port, &hints, &res)) != 0) {
-        snprintf(err, errlen, "%s:%u: %s", l->host, l->port, gai_strerror(rc));
-        return -1;
-    }
-    rc = (fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-         (res->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) ||
-         bind(fd, res->ai_addr, res->ai_addrlen) != 0;
-    if (rc)
-        snprintf(err, errlen, "cannot listen on %s:%u: %s%s", l->host != NULL ? l->host : "0.0.0.0", l->port, strerror(errno),
-                 errno == EADDRINUSE ? " (another consentgate, or another server, is listening there)" : "");
-    if (fd != -1)
-        close(fd);
-    freeaddrinfo(res);
-    return rc ? -1 : 0;
-}
-
 static int open_listener(const gw_listen_conf_t *l, int reuseport, char *err, size_t errlen)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *res;
@@ -171,7 +148,8 @@ static int open_listener(const gw_listen_conf_t *l, int reuseport, char *err, si
         (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0) ||
         (res->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
-        snprintf(err, errlen, "cannot listen on %s:%u: %s", l->host != NULL ? l->host : "0.0.0.0", l->port, strerror(errno));
+        snprintf(err, errlen, "cannot listen on %s:%u: %s%s", l->host != NULL ? l->host : "0.0.0.0", l->port, strerror(errno),
+                 errno == EADDRINUSE ? " (another consentgate, or another server, is listening there)" : "");
         if (fd != -1)
             close(fd);
         freeaddrinfo(res);
@@ -181,6 +159,15 @@ static int open_listener(const gw_listen_conf_t *l, int reuseport, char *err, si
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
     fcntl(fd, F_SETFL, O_NONBLOCK);
     return fd;
+}
+
+static int probe_listen(const gw_listen_conf_t *l, char *err, size_t errlen)
+{
+    int fd = open_listener(l, 0, err, errlen);
+    if (fd == -1)
+        return -1;
+    close(fd);
+    return 0;
 }
 
 static SSL_CTX *create_ssl_ctx(const gw_listen_conf_t *l, char *err, size_t errlen)
@@ -204,6 +191,24 @@ static SSL_CTX *create_ssl_ctx(const gw_listen_conf_t *l, char *err, size_t errl
 Error:
     SSL_CTX_free(ctx);
     return NULL;
+}
+
+int gw_make_parents(const char *path, mode_t mode)
+{
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = dir + 1; *p != '\0'; ++p) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, mode) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return 0;
 }
 
 int gw_server_check_tls(const gw_listen_conf_t *l, char *err, size_t errlen)

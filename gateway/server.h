@@ -10,6 +10,7 @@
 #define GW_SERVER_H
 
 #include <h2o.h>
+#include <sys/types.h>
 #include "config.h"
 
 typedef struct st_gw_thread_t gw_thread_t;
@@ -53,6 +54,9 @@ void gw_server_on_reload(gw_reload_cb cb, void *data);
 /* Finds a shipped resource ("static", "conf/cookies.json") next to the executable: exe_dir/.., exe_dir/../.. (the
  * source tree), exe_dir/../share/consentgate (make install). Returns a malloc'ed path or NULL. */
 char *gw_server_find_shipped(const char *relpath);
+
+/* mkdir -p of path's folder (not of path itself), new folders made with mode; 0, or -1 with errno. */
+int gw_make_parents(const char *path, mode_t mode);
 
 /* Loads a TLS listener's certificate and key as the start does (and checks they match); 0, or -1 with the reason. */
 int gw_server_check_tls(const gw_listen_conf_t *l, char *err, size_t errlen);

@@ -1053,28 +1053,13 @@ static int load_ua_salt(char *err, size_t errlen)
     return gw_token_key_init(&ua_key, 0, ua_salt, sizeof(ua_salt));
 }
 
-static int mkdir_parents(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p != '\0'; ++p) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return 0;
-}
-
 int gw_store_open(const char *path, unsigned retention_days, unsigned commit_delay_ms, unsigned queue_max, char *err,
                   size_t errlen)
 {
     char msg[256];
     struct stat sb;
 
-    if (mkdir_parents(path) != 0) {
+    if (gw_make_parents(path, 0750) != 0) {
         snprintf(err, errlen, "%s: cannot create its folder: %s", path, strerror(errno));
         return -1;
     }
