@@ -18,10 +18,12 @@
 #include <semaphore.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <h2o.h>
@@ -163,6 +165,21 @@ static int open_listener(const gw_listen_conf_t *l, int reuseport, char *err, si
 
 static int probe_listen(const gw_listen_conf_t *l, char *err, size_t errlen)
 {
+    /* a claim on the address among gateways, held for the process's life: an abstract unix socket named after it (no
+     * file; the kernel lets it go when the process ends). Two gateways started in the same instant could otherwise
+     * both pass the probe below before either's workers bind. */
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    int n = snprintf(un.sun_path + 1, sizeof(un.sun_path) - 1, "consentgate-listen/%s:%u", l->host != NULL ? l->host : "0.0.0.0",
+                     l->port);
+    int claim = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (claim == -1 || bind(claim, (struct sockaddr *)&un, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) != 0) {
+        snprintf(err, errlen, "cannot listen on %s:%u: %s", l->host != NULL ? l->host : "0.0.0.0", l->port,
+                 errno == EADDRINUSE ? "another consentgate is listening there" : strerror(errno));
+        if (claim != -1)
+            close(claim);
+        return -1;
+    }
+    /* (claim stays open) and no other server either */
     int fd = open_listener(l, 0, err, errlen);
     if (fd == -1)
         return -1;

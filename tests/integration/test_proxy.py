@@ -396,7 +396,18 @@ class SecondInstanceTest(GatewayTestCase):
             return p.stderr + g.error_log()
 
         err = refused("gw-same-port", gateway_config(self.origin.url, listen=first["listen"], admin=False))
-        self.assertIn("cannot listen on 127.0.0.1:%d: Address already in use" % first["listen"][0]["port"], err)
+        self.assertIn("cannot listen on 127.0.0.1:%d: another consentgate is listening there" % first["listen"][0]["port"], err)
+        # another kind of server on the address: the same refusal, said as the system says it
+        import socket
+        other = socket.socket()
+        other.bind(("127.0.0.1", 0))
+        other.listen(1)
+        try:
+            err = refused("gw-other-server", gateway_config(self.origin.url, listen=[{"host": "127.0.0.1", "port": other.getsockname()[1]}],
+                                                            admin=False))
+        finally:
+            other.close()
+        self.assertIn("Address already in use (another consentgate, or another server, is listening there)", err)
         err = refused("gw-same-store", gateway_config(self.origin.url, store={"sqlite": self.gw.path(first["store"]["sqlite"])}))
         self.assertIn("in use by another process", err)
         twice = gateway_config(self.origin.url)
