@@ -196,6 +196,7 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
     const gw_secrets_t *keys = gw_snap_load(&secrets);
     int status = -1;
     uint8_t token_flags = 0;
+    int conflicting = 0;
     ssize_t i;
 
     resolve_regime(req, ctx);
@@ -218,7 +219,16 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
                 continue;
             gw_token_t t;
             int st = gw_token_decode(p.value, p.value_len, keys->keys, keys->num_keys, now, gw_rt.conf.policy.version, &t);
-            if (st == GW_TOKEN_OK) {
+            if (st == GW_TOKEN_OK && ctx->has_token) {
+                /* a second valid token (over plain HTTP a sibling subdomain can plant one with Domain=; the gateway sets
+                 * one, host-only): the two count as the narrower of them, and two visitor ids name nobody (a visitor's
+                 * records must not go under an id someone else planted) */
+                ctx->token_granted &= (uint16_t)((t.granted & all_mask) | necessary_mask);
+                ctx->decided = ctx->decided && (t.flags & GW_TOKEN_FLAG_DECIDED) != 0;
+                if (t.expires < ctx->consent_expires)
+                    ctx->consent_expires = t.expires;
+                conflicting |= memcmp(ctx->visitor, t.visitor, sizeof(ctx->visitor)) != 0;
+            } else if (st == GW_TOKEN_OK) {
                 status = st;
                 ctx->decided = (t.flags & GW_TOKEN_FLAG_DECIDED) != 0;
                 ctx->has_token = 1;
@@ -238,6 +248,11 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
                     gw_metrics_add(&gw_metrics->tokens_rejected[st], 1);
             }
         }
+    }
+    if (conflicting) {
+        memset(ctx->visitor, 0, sizeof(ctx->visitor));
+        ctx->known_visitor = 0;
+        GW_COUNT(tokens_conflicting);
     }
     ctx->gpc_applied = 0;
     if (ctx->has_token) {

@@ -160,8 +160,11 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
         emit(&o, "cg_tokens_rejected_total{reason=\"%s\"} %llu\n", reasons[i],
              (unsigned long long)sum_field(offsetof(gw_metrics_t, tokens_rejected) + i * sizeof(uint64_t)));
     emit(&o, "# HELP cg_cookie_header_unreadable_total Cookie headers that could not be fully parsed (failed closed).\n"
-             "# TYPE cg_cookie_header_unreadable_total counter\ncg_cookie_header_unreadable_total %llu\n",
-         (unsigned long long)SUM(cookie_header_unreadable));
+             "# TYPE cg_cookie_header_unreadable_total counter\ncg_cookie_header_unreadable_total %llu\n"
+             "# HELP cg_tokens_conflicting_total Requests carrying two valid consent tokens of different visitors (one planted): "
+             "read as the narrower, naming no visitor.\n"
+             "# TYPE cg_tokens_conflicting_total counter\ncg_tokens_conflicting_total %llu\n",
+         (unsigned long long)SUM(cookie_header_unreadable), (unsigned long long)SUM(tokens_conflicting));
     emit_per_category(&o, conf, "cg_beacons_answered_total", "Beacons of a refused category answered at the edge, by category.",
                       offsetof(gw_metrics_t, beacons_answered));
     emit_per_category(&o, conf, "cg_report_only_would_answer_beacons_total", "Report-only: beacons that would be answered at the edge.",

@@ -39,6 +39,7 @@ typedef struct st_gw_metrics_t {
     uint64_t decisions[3]; /* by regime */
     uint64_t tokens_rejected[GW_TOKEN_REJECT_REASONS];
     uint64_t cookie_header_unreadable;
+    uint64_t tokens_conflicting; /* requests with two valid consent tokens of different visitors */
     /* web beacons and tracker tags */
     uint64_t beacons_answered[GW_MAX_CATEGORIES];
     uint64_t beacons_would_answer[GW_MAX_CATEGORIES]; /* report-only */

@@ -210,6 +210,22 @@ class ConsentTest(GatewayTestCase):
         curl(self.gw.url("/__origin/echo?t=plain-host"), cookie="; ".join(["%s=%s" % (name, value), GA]))
         self.assertEqual(cookie_names(self.origin.assert_reached("t=plain-host")), [])
 
+    def test_two_valid_tokens_count_as_the_narrower_and_name_nobody(self):
+        # over plain HTTP a sibling subdomain can plant a valid token (its own, "accept all") beside the visitor's
+        mine = self.token_of(self.decide({"categories": {"analytics": True}}))
+        planted = self.token_of(self.decide({"all": True}))
+        before = metric(self.gw, "cg_tokens_conflicting_total") or 0
+        for order in ((planted, mine), (mine, planted)):
+            curl(self.gw.url("/__origin/echo?t=two-tokens"), cookie="; ".join(list(order) + [GA, FBP]))
+            self.assertEqual(cookie_names(self.origin.assert_reached("t=two-tokens")), ["_ga"], "the narrower: analytics only")
+            s = curl(self.gw.url("/__consent/api/state"), cookie="; ".join(order)).json()
+            self.assertIsNone(s["visitor"], "two visitor ids name nobody")
+            self.assertEqual((s["categories"]["analytics"], s["categories"]["marketing"]), (True, False))
+        # a decision made now goes under a visitor id of its own, not the planted one
+        r = self.decide({"all": False}, cookie="; ".join([planted, mine]))
+        self.assertNotIn(curl(self.gw.url("/__consent/api/state"), cookie=planted).json()["visitor"], r.text)
+        self.assertGreaterEqual(metric(self.gw, "cg_tokens_conflicting_total"), before + 4)
+
     # ---- bad input -------------------------------------------------------------------------------
 
     def test_tampered_tokens_count_as_no_consent(self):
