@@ -195,8 +195,8 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
 {
     const gw_secrets_t *keys = gw_snap_load(&secrets);
     int status = -1;
-    uint8_t token_flags = 0;
-    int conflicting = 0;
+    uint8_t token_flags = 0, claim[16];
+    int conflicting = 0, claims = 0;
     ssize_t i;
 
     resolve_regime(req, ctx);
@@ -219,15 +219,23 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
                 continue;
             gw_token_t t;
             int st = gw_token_decode(p.value, p.value_len, keys->keys, keys->num_keys, now, gw_rt.conf.policy.version, &t);
+            /* every token whose signature verifies (in force, expired, or of an older policy) claims a visitor: two
+             * that name different ones mean one was planted (over plain HTTP a sibling subdomain can set one with
+             * Domain=; the gateway's own is host-only), and then no id is believed: a visitor's records must not go
+             * under an id someone else planted */
+            if (st == GW_TOKEN_OK || st == GW_TOKEN_EXPIRED || st == GW_TOKEN_OLD_POLICY) {
+                if (claims++ == 0)
+                    memcpy(claim, t.visitor, sizeof(claim));
+                else
+                    conflicting |= memcmp(claim, t.visitor, sizeof(claim)) != 0;
+            }
             if (st == GW_TOKEN_OK && ctx->has_token) {
-                /* a second valid token (over plain HTTP a sibling subdomain can plant one with Domain=; the gateway sets
-                 * one, host-only): the two count as the narrower of them, and two visitor ids name nobody (a visitor's
-                 * records must not go under an id someone else planted) */
+                /* a second one in force: the two count as the narrower of them */
                 ctx->token_granted &= (uint16_t)((t.granted & all_mask) | necessary_mask);
                 ctx->decided = ctx->decided && (t.flags & GW_TOKEN_FLAG_DECIDED) != 0;
+                token_flags |= t.flags & GW_TOKEN_FLAG_GPC;
                 if (t.expires < ctx->consent_expires)
                     ctx->consent_expires = t.expires;
-                conflicting |= memcmp(ctx->visitor, t.visitor, sizeof(ctx->visitor)) != 0;
             } else if (st == GW_TOKEN_OK) {
                 status = st;
                 ctx->decided = (t.flags & GW_TOKEN_FLAG_DECIDED) != 0;
@@ -249,6 +257,7 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
             }
         }
     }
+    ctx->tokens_conflict = conflicting;
     if (conflicting) {
         memset(ctx->visitor, 0, sizeof(ctx->visitor));
         ctx->known_visitor = 0;
@@ -343,6 +352,14 @@ static void note_refused(h2o_req_t *req, gw_reqctx_t *ctx, const char *name, siz
         return;
     ctx->expire_cats[ctx->num_expire_names] = (uint8_t)cat;
     ctx->expire_names[ctx->num_expire_names++] = h2o_strdup(&req->pool, name, len); /* outlives header rewrites */
+}
+
+void gw_consent_expire_planted(h2o_req_t *req, const gw_reqctx_t *ctx)
+{
+    size_t dlen = 0;
+    const char *domain = ctx->tokens_conflict && !ctx->is_tls ? registrable_domain(req, &dlen) : NULL;
+    if (domain != NULL) /* (the visitor's own is host-only: only one set with Domain= goes) */
+        add_expiry(req, h2o_iovec_init(H2O_STRLIT(GW_CONSENT_COOKIE)), domain, dlen);
 }
 
 /* adds the expiring Set-Cookie headers for every name noted in ctx */
@@ -607,6 +624,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     }
     if (!report_only && ctx->num_expire_names != 0)
         emit_expiries(req, ctx);
+    gw_consent_expire_planted(req, ctx); /* (after the loop, which removes any cg_consent the origin sets) */
     if (ctx->issue_token)
         add_gpc_token(req, ctx, (uint64_t)now);
 }

@@ -70,6 +70,11 @@ void gw_consent_state_json(struct st_gw_jsonw_t *w, const gw_reqctx_t *ctx, uint
 /* milliseconds since the epoch of the request's event loop (no syscall) */
 uint64_t gw_now_ms(h2o_req_t *req);
 
+/* After two tokens that named different visitors (ctx->tokens_conflict, plain HTTP): a Set-Cookie that expires a
+ * cg_consent set with Domain=<the registrable domain> (the planted one; the gateway's own is host-only), so that the
+ * visitor's own token is theirs again. */
+void gw_consent_expire_planted(h2o_req_t *req, const gw_reqctx_t *ctx);
+
 /* Settles the request's scheme (req->scheme and req->input.scheme) as each request arrives: https when its connection
  * is TLS (not what an HTTP/2 client's :scheme says), or when a trusted proxy (geoip.trusted_proxies) forwards it with
  * "X-Forwarded-Proto: https" (TLS ended there). Then the consent cookie is __Host- and Secure, the consent API's Origin

@@ -123,6 +123,7 @@ static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_
     uint64_t expires;
     h2o_iovec_t cookie = gw_consent_token_cookie(&req->pool, &p->ctx, p->granted, 1, p->now, &expires);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, cookie.base, cookie.len);
+    gw_consent_expire_planted(req, &p->ctx);
     uint16_t refused = (uint16_t)(gw_consent_all_mask() & ~p->granted);
     if (refused != 0)
         gw_consent_expire_carried(req, &p->ctx, refused);

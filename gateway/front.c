@@ -160,21 +160,17 @@ static void setup_upstream_error_page(h2o_req_t *req, h2o_ostream_t **slot)
 
 /*
  * The origin's response headers as a proxy must pass them on: a folded line (obs-fold, RFC 9112 5.2: picohttpparser
- * gives it as a header without a name) joins the one before it with a space — a nameless field breaks HTTP/2 and, for a
- * Set-Cookie, went past the cookie filter —; connection-specific fields go (RFC 9110 7.6.1, RFC 9113 8.2.2: an HTTP/2
- * client resets the stream on them); a 204 or 304 carries no Content-Length (RFC 9110 8.6).
+ * gives it as a header without a name) goes — a nameless field breaks HTTP/2 and went out over HTTP/1 as ": b", past
+ * the cookie filter for a Set-Cookie's; it cannot be joined to its own field, which h2o may have dropped already
+ * (Connection, Server, …: the fold would land on the field before, a Location or a Set-Cookie) —; connection-specific
+ * fields go (RFC 9110 7.6.1, RFC 9113 8.2.2: an HTTP/2 client resets the stream on them); a 204 or 304 carries no
+ * Content-Length (RFC 9110 8.6).
  */
 static void tidy_origin_headers(h2o_req_t *req)
 {
     h2o_headers_t *h = &req->res.headers;
     for (size_t i = 0; i < h->size;) {
         h2o_header_t *e = h->entries + i;
-        if (e->name->len == 0 && i != 0) {
-            h2o_header_t *prev = h->entries + i - 1;
-            prev->value = h2o_concat(&req->pool, prev->value, h2o_iovec_init(H2O_STRLIT(" ")), h2o_str_stripws(e->value.base, e->value.len));
-            h2o_delete_header(h, (ssize_t)i);
-            continue;
-        }
         if (e->name->len == 0 || h2o_lcstris(e->name->base, e->name->len, H2O_STRLIT("proxy-connection")) ||
             h2o_lcstris(e->name->base, e->name->len, H2O_STRLIT("keep-alive")) || h2o_lcstris(e->name->base, e->name->len, H2O_STRLIT("te")) ||
             h2o_lcstris(e->name->base, e->name->len, H2O_STRLIT("upgrade"))) {

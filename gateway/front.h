@@ -24,6 +24,7 @@ typedef struct st_gw_reqctx_t {
     unsigned known_visitor : 1; /* visitor is authentic: from a valid token, or from a correctly signed one that has only
                                    expired or was issued for an older policy version (the visitor's records stay theirs) */
     unsigned decided : 1;     /* ... and it records an explicit choice */
+    unsigned tokens_conflict : 1; /* two tokens that verify named different visitors (one planted): see gw_consent_evaluate */
     unsigned gpc : 1;         /* Sec-GPC: 1 */
     unsigned gpc_applied : 1; /* GPC refused categories (opt-out regime, no decision) */
     unsigned issue_token : 1; /* the response carries a new (undecided, GPC) token */

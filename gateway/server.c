@@ -6,6 +6,7 @@
  * response), then keep running the loop until this thread has no request in flight
  * or the drain deadline passes.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -169,15 +170,38 @@ static int probe_listen(const gw_listen_conf_t *l, char *err, size_t errlen)
      * file; the kernel lets it go when the process ends). Two gateways started in the same instant could otherwise
      * both pass the probe below before either's workers bind. */
     struct sockaddr_un un = {.sun_family = AF_UNIX};
-    int n = snprintf(un.sun_path + 1, sizeof(un.sun_path) - 1, "consentgate-listen/%s:%u", l->host != NULL ? l->host : "0.0.0.0",
-                     l->port);
+    char canon[INET6_ADDRSTRLEN] = "0.0.0.0"; /* one name for one address: "localhost" is 127.0.0.1, IPv6 as inet_ntop says */
+    struct in6_addr a6;
+    if (l->host != NULL && strcmp(l->host, "localhost") == 0)
+        strcpy(canon, "127.0.0.1");
+    else if (l->host != NULL && inet_pton(AF_INET6, l->host, &a6) == 1)
+        inet_ntop(AF_INET6, &a6, canon, sizeof(canon));
+    else if (l->host != NULL)
+        snprintf(canon, sizeof(canon), "%s", l->host);
+    int n = snprintf(un.sun_path + 1, sizeof(un.sun_path) - 1, "consentgate-listen/%s:%u", canon, l->port);
+    socklen_t un_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
     int claim = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (claim == -1 || bind(claim, (struct sockaddr *)&un, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) != 0) {
-        snprintf(err, errlen, "cannot listen on %s:%u: %s", l->host != NULL ? l->host : "0.0.0.0", l->port,
-                 errno == EADDRINUSE ? "another consentgate is listening there" : strerror(errno));
+    if (claim == -1 || bind(claim, (struct sockaddr *)&un, un_len) != 0 || listen(claim, 1) != 0) {
+        int e = errno, other = 0;
         if (claim != -1)
             close(claim);
-        return -1;
+        if (e == EADDRINUSE) {
+            /* held: by a gateway of this user (or root), or squatted by another local user, whose claim means nothing */
+            struct ucred cred;
+            socklen_t cl = sizeof(cred);
+            int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (c != -1 && connect(c, (struct sockaddr *)&un, un_len) == 0 && getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0 &&
+                cred.uid != geteuid() && cred.uid != 0)
+                other = 1;
+            if (c != -1)
+                close(c);
+        }
+        if (!other) {
+            snprintf(err, errlen, "cannot listen on %s:%u: %s", l->host != NULL ? l->host : "0.0.0.0", l->port,
+                     e == EADDRINUSE ? "another consentgate is listening there" : strerror(e));
+            return -1;
+        }
+        gw_warn("listen %s:%u: the claim on the address is held by another user's process: ignored", canon, l->port);
     }
     /* (claim stays open) and no other server either */
     int fd = open_listener(l, 0, err, errlen);

@@ -221,6 +221,10 @@ class ConsentTest(GatewayTestCase):
             s = curl(self.gw.url("/__consent/api/state"), cookie="; ".join(order)).json()
             self.assertIsNone(s["visitor"], "two visitor ids name nobody")
             self.assertEqual((s["categories"]["analytics"], s["categories"]["marketing"]), (True, False))
+        # the planted one (set with Domain=) is expired, so the visitor's own host-only token is theirs again
+        r = curl(self.gw.url("/__origin/echo?t=two-tokens-expire"), cookie="; ".join([planted, mine]),
+                 headers=["Host: www.shop.example.co.uk"])
+        self.assertIn("cg_consent=; Max-Age=0; Path=/; Domain=example.co.uk", r.header_all("Set-Cookie"))
         # a decision made now goes under a visitor id of its own, not the planted one
         r = self.decide({"all": False}, cookie="; ".join([planted, mine]))
         self.assertNotIn(curl(self.gw.url("/__consent/api/state"), cookie=planted).json()["visitor"], r.text)
