@@ -404,16 +404,9 @@ static h2o_iovec_t location_url(h2o_req_t *req, h2o_iovec_t loc)
     if (rest == p && h2o_memis(scheme.base, scheme.len, req->scheme->name.base, req->scheme->name.len))
         return h2o_iovec_init(NULL, 0); /* "https:path" on an https request: a path on the same origin */
     h2o_iovec_t url = h2o_concat(&req->pool, scheme, h2o_iovec_init(H2O_STRLIT("://")), h2o_iovec_init(rest, (size_t)(end - rest)));
-    size_t o = scheme.len + 3;
-    for (size_t i = o, in_path = 1; i != url.len; ++i) {
-        char c = url.base[i];
-        if (c == '\t' || c == '\n' || c == '\r')
-            continue; /* "https://ev<TAB>il.example/" is evil.example to a browser */
-        if (c == '?' || c == '#')
-            in_path = 0;
-        url.base[o++] = c == '\\' && in_path ? '/' : c;
-    }
-    url.len = o;
+    for (char *c = url.base + scheme.len + 3; c != url.base + url.len && *c != '?' && *c != '#'; ++c)
+        if (*c == '\\')
+            *c = '/';
     return url;
 }
 

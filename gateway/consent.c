@@ -85,10 +85,17 @@ int gw_consent_classify(const char *name, size_t len)
     return cat >= 0 ? cat : gw_rt.conf.cookies.unknown_category;
 }
 
+/* the token's name on a TLS request (__Host-cg_consent) or a plain one (cg_consent) */
+static int is_token_name_for(int tls, const char *name, size_t len)
+{
+    return tls ? len == sizeof(GW_CONSENT_COOKIE_TLS) - 1 && memcmp(name, GW_CONSENT_COOKIE_TLS, len) == 0
+               : len == sizeof(GW_CONSENT_COOKIE) - 1 && memcmp(name, GW_CONSENT_COOKIE, len) == 0;
+}
+
+/* either name: neither is ever forwarded to the origin, nor set by it */
 static int is_token_name(const char *name, size_t len)
 {
-    return (len == sizeof(GW_CONSENT_COOKIE) - 1 && memcmp(name, GW_CONSENT_COOKIE, len) == 0) ||
-           (len == sizeof(GW_CONSENT_COOKIE_TLS) - 1 && memcmp(name, GW_CONSENT_COOKIE_TLS, len) == 0);
+    return is_token_name_for(0, name, len) || is_token_name_for(1, name, len);
 }
 
 h2o_iovec_t gw_consent_mask_names(h2o_mem_pool_t *pool, uint16_t mask)
@@ -139,7 +146,7 @@ int gw_consent_client_addr(h2o_req_t *req, struct sockaddr_storage *client)
     return 0;
 }
 
-void gw_consent_adopt_forwarded_proto(h2o_req_t *req)
+void gw_consent_settle_scheme(h2o_req_t *req)
 {
     struct sockaddr_storage peer;
     ssize_t i = -1, last = -1;
@@ -196,11 +203,12 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
     const gw_secrets_t *keys = gw_snap_load(&secrets);
     int status = -1;
     uint8_t token_flags = 0, claim[16];
-    int conflicting = 0, claims = 0;
+    int claims = 0;
     ssize_t i;
 
     resolve_regime(req, ctx);
     ctx->gpc = 0;
+    ctx->tokens_conflict = 0;
     if ((i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-gpc"), -1)) != -1) {
         h2o_iovec_t v = h2o_str_stripws(req->headers.entries[i].value.base, req->headers.entries[i].value.len);
         ctx->gpc = v.len == 1 && v.base[0] == '1';
@@ -214,8 +222,7 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
         while (gw_cookie_iter_next(&it, &p) == 1) {
             /* over TLS only the __Host- cookie: a plain cg_consent there may have been planted by a sibling subdomain
              * (Domain=) or over plain HTTP, and would decide for this visitor (and give them its visitor id) */
-            if (!(ctx->is_tls ? p.name_len == sizeof(GW_CONSENT_COOKIE_TLS) - 1 && memcmp(p.name, GW_CONSENT_COOKIE_TLS, p.name_len) == 0
-                              : p.name_len == sizeof(GW_CONSENT_COOKIE) - 1 && memcmp(p.name, GW_CONSENT_COOKIE, p.name_len) == 0))
+            if (!is_token_name_for(ctx->is_tls, p.name, p.name_len))
                 continue;
             gw_token_t t;
             int st = gw_token_decode(p.value, p.value_len, keys->keys, keys->num_keys, now, gw_rt.conf.policy.version, &t);
@@ -226,8 +233,8 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
             if (st == GW_TOKEN_OK || st == GW_TOKEN_EXPIRED || st == GW_TOKEN_OLD_POLICY) {
                 if (claims++ == 0)
                     memcpy(claim, t.visitor, sizeof(claim));
-                else
-                    conflicting |= memcmp(claim, t.visitor, sizeof(claim)) != 0;
+                else if (memcmp(claim, t.visitor, sizeof(claim)) != 0)
+                    ctx->tokens_conflict = 1;
             }
             if (st == GW_TOKEN_OK && ctx->has_token) {
                 /* a second one in force: the two count as the narrower of them */
@@ -257,8 +264,7 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
             }
         }
     }
-    ctx->tokens_conflict = conflicting;
-    if (conflicting) {
+    if (ctx->tokens_conflict) {
         memset(ctx->visitor, 0, sizeof(ctx->visitor));
         ctx->known_visitor = 0;
         GW_COUNT(tokens_conflicting);

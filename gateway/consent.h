@@ -79,7 +79,7 @@ void gw_consent_expire_planted(h2o_req_t *req, const gw_reqctx_t *ctx);
  * is TLS (not what an HTTP/2 client's :scheme says), or when a trusted proxy (geoip.trusted_proxies) forwards it with
  * "X-Forwarded-Proto: https" (TLS ended there). Then the consent cookie is __Host- and Secure, the consent API's Origin
  * check expects https, HSTS is sent and the origin is told X-Forwarded-Proto: https. */
-void gw_consent_adopt_forwarded_proto(h2o_req_t *req);
+void gw_consent_settle_scheme(h2o_req_t *req);
 
 /* The client's address: the connection's peer, or the address a trusted proxy (geoip.trusted_proxies) put in
  * X-Forwarded-For. Returns 0, or -1 when the connection has no peer address. */

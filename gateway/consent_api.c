@@ -90,7 +90,6 @@ static void send_see_other(h2o_req_t *req, const char *location)
     h2o_send_inline(req, "", 0);
 }
 
-/* the store could not write: 503 with detail, or for a form post (no JavaScript) 303 back to form_page, which says why */
 /* the preference centre after a form post that could not be recorded: why, and what was asked for (its switches show
  * that, so trying again is one click) */
 static const char *chosen_page(h2o_req_t *req, const char *error, uint16_t mask)
@@ -101,6 +100,7 @@ static const char *chosen_page(h2o_req_t *req, const char *error, uint16_t mask)
         .base;
 }
 
+/* the store could not write: 503 with detail, or for a form post (no JavaScript) 303 back to form_page, which says why */
 static void send_unavailable(h2o_req_t *req, const char *form_page, const char *detail)
 {
     if (form_page != NULL)

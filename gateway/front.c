@@ -171,9 +171,8 @@ static void tidy_origin_headers(h2o_req_t *req)
     h2o_headers_t *h = &req->res.headers;
     for (size_t i = 0; i < h->size;) {
         h2o_header_t *e = h->entries + i;
-        if (e->name->len == 0 || h2o_lcstris(e->name->base, e->name->len, H2O_STRLIT("proxy-connection")) ||
-            h2o_lcstris(e->name->base, e->name->len, H2O_STRLIT("keep-alive")) || h2o_lcstris(e->name->base, e->name->len, H2O_STRLIT("te")) ||
-            h2o_lcstris(e->name->base, e->name->len, H2O_STRLIT("upgrade"))) {
+        if (e->name->len == 0 || e->name == &H2O_TOKEN_KEEP_ALIVE->buf || e->name == &H2O_TOKEN_TE->buf ||
+            e->name == &H2O_TOKEN_UPGRADE->buf || h2o_lcstris(e->name->base, e->name->len, H2O_STRLIT("proxy-connection"))) {
             h2o_delete_header(h, (ssize_t)i);
             continue;
         }

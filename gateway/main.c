@@ -66,7 +66,8 @@ static const char *access_format(const gw_config_t *c)
 }
 
 /* every ui.strings override names a string the UI has (static/i18n/en.json): a typo ("banner.titel") would be
- * silently unused. 0, or -1 with the reason in err. (jansson: at start only) */
+ * silently unused. For --check-config, which loads no UI (at start gw_ui_register checks the same). 0, or -1 with the
+ * reason in err. */
 static int check_ui_overrides(const char *static_dir, char *err, size_t errlen)
 {
     const gw_config_t *c = &gw_rt.conf;
@@ -94,8 +95,8 @@ static int check_ui_overrides(const char *static_dir, char *err, size_t errlen)
 
 /*
  * --check-config goes as far as a start goes without side effects: beyond the file itself, TLS certificates and keys
- * load and match, the GeoIP database opens, an existing secrets file and the admin tokens file read, tracker lists are
- * in Adblock syntax, the access log's format compiles, static/ is found. Returns 0, or 1 with the reason on stderr.
+ * load and match, the GeoIP database opens, an existing secrets file and the admin tokens file read, the access log's
+ * format compiles, ui.strings names strings of the UI, static/ is found. Returns 0, or 1 with the reason on stderr.
  */
 static int check_resources(const char *config_path)
 {
@@ -119,12 +120,6 @@ static int check_resources(const char *config_path)
     }
     if (c->admin.tokens_file != NULL && gw_admin_load_tokens(c->admin.tokens_file, err, sizeof(err)) != 0)
         goto Fail;
-    for (size_t i = 0; i != c->trackers.num_lists; ++i) {
-        if (c->trackers.lists[i].format != GW_FMT_ABP) {
-            snprintf(err, sizeof(err), "trackers.lists[%zu]: tracker lists are read in Adblock syntax (\"format\": \"abp\")", i);
-            goto Fail;
-        }
-    }
     if (c->log.access != NULL) {
         h2o_logconf_t *lc = h2o_logconf_compile(access_format(c), H2O_LOGCONF_ESCAPE_APACHE, err);
         if (lc == NULL) {
@@ -219,10 +214,6 @@ static int setup_hosts(void)
     add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
 
     pc = h2o_config_register_path(gw_rt.hosts[0], "/__consent", 0);
-    if (check_ui_overrides(gw_rt.static_dir, err, sizeof(err)) != 0) {
-        gw_error("%s", err);
-        return -1;
-    }
     for (size_t i = 0; i != c->ui.num_strings; ++i)
         if (gw_ui_override(c->ui.strings[i].lang, c->ui.strings[i].key, c->ui.strings[i].value) != 0) {
             gw_error("ui.strings.%s.%s: not a usable override", c->ui.strings[i].lang, c->ui.strings[i].key);

@@ -1808,11 +1808,16 @@ static void css_do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs,
     h2o_ostream_send_next(&self->super, req, &out, out.len != 0 ? 1 : 0, state);
 }
 
-static int is_css(h2o_req_t *req)
+/* whether the response's Content-Type starts with type (case-insensitive) */
+static int content_type_is(h2o_req_t *req, const char *type, size_t len)
 {
     ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
-    return i != -1 && req->res.headers.entries[i].value.len >= 8 &&
-           h2o_lcstris(req->res.headers.entries[i].value.base, 8, H2O_STRLIT("text/css"));
+    return i != -1 && req->res.headers.entries[i].value.len >= len && h2o_lcstris(req->res.headers.entries[i].value.base, len, type, len);
+}
+
+static int is_css(h2o_req_t *req)
+{
+    return content_type_is(req, H2O_STRLIT("text/css"));
 }
 
 static void css_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
@@ -1851,13 +1856,7 @@ static void css_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 /* 1 for text/html, 2 for application/xhtml+xml (XML: what is added must be well-formed), else 0 */
 static int is_html(h2o_req_t *req)
 {
-    ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
-    if (i == -1)
-        return 0;
-    h2o_iovec_t v = req->res.headers.entries[i].value;
-    if (v.len >= 9 && h2o_lcstris(v.base, 9, H2O_STRLIT("text/html")))
-        return 1;
-    return v.len >= 21 && h2o_lcstris(v.base, 21, H2O_STRLIT("application/xhtml+xml")) ? 2 : 0;
+    return content_type_is(req, H2O_STRLIT("text/html")) ? 1 : content_type_is(req, H2O_STRLIT("application/xhtml+xml")) ? 2 : 0;
 }
 
 static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)

@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 #include "jsonpos.h"
 #include "secrets.h"
+#include "server.h"
 
 static const char link_info[] = "consentgate outbound link v1";
 
@@ -275,39 +276,6 @@ Error:
     return -1;
 }
 
-/* mkdir -p of path's parent folder, new folders 0700 */
-static int
-make_parent(const char *path, char *err, size_t errlen)
-{
-    char dir[4096];
-    size_t n = strlen(path);
-
-    if (n >= sizeof(dir)) {
-        set_err(err, errlen, "%s: path too long", path);
-        return -1;
-    }
-    memcpy(dir, path, n + 1);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL || slash == dir)
-        return 0;
-    *slash = '\0';
-    for (char *p = dir + 1; *p != '\0'; ++p) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-            set_err(err, errlen, "%s: cannot create folder %s: %s", path, dir, strerror(errno));
-            return -1;
-        }
-        *p = '/';
-    }
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        set_err(err, errlen, "%s: cannot create folder %s: %s", path, dir, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 static int
 write_all(int fd, const char *p, size_t n)
 {
@@ -334,8 +302,10 @@ generate(const char *path, char *err, size_t errlen)
     time_t now = time(NULL);
     int fd, ret = -1;
 
-    if (make_parent(path, err, errlen) != 0)
+    if (gw_make_parents(path, 0700) != 0) { /* (new folders 0700) */
+        set_err(err, errlen, "%s: cannot create its folder: %s", path, strerror(errno));
         return -1;
+    }
     if (RAND_bytes(secret, sizeof(secret)) != 1 || RAND_bytes(rnd, sizeof(rnd)) != 1) {
         set_err(err, errlen, "%s: no randomness for a new key", path);
         return -1;

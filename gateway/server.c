@@ -121,7 +121,7 @@ static void on_request_disposed(void *p)
 
 void gw_server_track_request(h2o_req_t *req)
 {
-    gw_consent_adopt_forwarded_proto(req); /* (every handler starts here: the scheme is settled before anything reads it) */
+    gw_consent_settle_scheme(req); /* (every handler starts here: the scheme is settled before anything reads it) */
     gw_thread_t **p = h2o_mem_alloc_shared(&req->pool, sizeof(*p), on_request_disposed);
     *p = gw_self;
     ++gw_self->inflight;

@@ -348,12 +348,6 @@ int gw_trackers_init(void)
     gw_config_t *c = &gw_rt.conf;
     static gw_list_conf_t defaults[3];
 
-    for (size_t i = 0; i != c->trackers.num_lists; ++i) {
-        if (c->trackers.lists[i].format != GW_FMT_ABP) {
-            gw_error("trackers.lists[%zu]: tracker lists are read in Adblock syntax (\"format\": \"abp\")", i);
-            return -1;
-        }
-    }
     if (c->trackers.configured) {
         list_confs = c->trackers.lists;
         num_list_confs = c->trackers.num_lists;

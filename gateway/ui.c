@@ -255,6 +255,15 @@ load_strings(const char *dir)
     }
     for (size_t i = 0; i != num_overrides && rc == 0; ++i) {
         const char *code = overrides[i].key, *key = code + strlen(code) + 1;
+        /* a key English does not have is a typo, silently unused otherwise (English is langs[0], not sorted yet) */
+        size_t k = 0;
+        while (k != langs[0].num && strcmp(langs[0].strings[k].key, key) != 0)
+            ++k;
+        if (k == langs[0].num) {
+            gw_error("ui.strings.%s.%s: not a string of the UI (the keys are those of %s/i18n/en.json)", code, key, dir);
+            rc = -1;
+            break;
+        }
         ui_lang_t *l = find_lang(code, strlen(code));
         if (l == NULL && (l = add_lang(code)) == NULL) {
             gw_error("ui.strings: too many languages (at most %d)", UI_MAX_LANGS);
@@ -660,7 +669,21 @@ lang_cookie(h2o_req_t *req)
     return h2o_iovec_init(NULL, 0);
 }
 
-/* ?lang= (remembered in a cookie), the cookie, Accept-Language, English */
+/* the cg_lang cookie, Accept-Language, English */
+static const ui_lang_t *
+preferred_lang(h2o_req_t *req)
+{
+    const ui_lang_t *l;
+    h2o_iovec_t v = lang_cookie(req);
+    if (v.base != NULL && (l = find_lang(v.base, v.len)) != NULL)
+        return l;
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_LANGUAGE, -1);
+    if (i != -1 && (l = negotiate(req->headers.entries[i].value)) != NULL)
+        return l;
+    return langs;
+}
+
+/* ?lang= (remembered in a cookie), else preferred_lang */
 static const ui_lang_t *
 pick_lang(h2o_req_t *req)
 {
@@ -674,13 +697,7 @@ pick_lang(h2o_req_t *req)
                        (size_t)n);
         return l;
     }
-    v = lang_cookie(req);
-    if (v.base != NULL && (l = find_lang(v.base, v.len)) != NULL)
-        return l;
-    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_LANGUAGE, -1);
-    if (i != -1 && (l = negotiate(req->headers.entries[i].value)) != NULL)
-        return l;
-    return langs;
+    return preferred_lang(req);
 }
 
 const char *
@@ -688,13 +705,7 @@ gw_ui_text(h2o_req_t *req, const char *key, const char **lang)
 {
     if (!pages.loaded)
         return NULL;
-    const ui_lang_t *l = NULL;
-    h2o_iovec_t v = lang_cookie(req);
-    ssize_t i;
-    if (v.base == NULL || (l = find_lang(v.base, v.len)) == NULL)
-        l = (i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_LANGUAGE, -1)) != -1 ? negotiate(req->headers.entries[i].value) : NULL;
-    if (l == NULL)
-        l = langs;
+    const ui_lang_t *l = preferred_lang(req);
     const char *s = lang_lookup(l, key, strlen(key));
     if (s == NULL && (s = lang_lookup(langs, key, strlen(key))) != NULL)
         l = langs;
@@ -1344,7 +1355,7 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if (path.len > 21 && memcmp(path.base, "/__consent/i18n/", 16) == 0 && memcmp(path.base + path.len - 5, ".json", 5) == 0) {
         h2o_iovec_t code = h2o_iovec_init(path.base + 16, path.len - 21);
-        gw_consent_adopt_forwarded_proto(req); /* (before pick_lang, whose ?lang= cookie is Secure over https) */
+        gw_consent_settle_scheme(req); /* (before pick_lang, whose ?lang= cookie is Secure over https) */
         const ui_lang_t *l =
             h2o_memis(code.base, code.len, H2O_STRLIT("strings")) ? pick_lang(req) : find_lang(code.base, code.len);
         if (l == NULL)
