@@ -134,7 +134,8 @@ soak: all
 
 # --- install ----------------------------------------------------------------
 # PREFIX/bin/consentgate and consentgate-ctl, PREFIX/share/consentgate/{static,conf/cookies.json,conf/ad-trackers.txt}
-# (the binary finds them there), an example config in PREFIX/share/consentgate/conf/consentgate.json.
+# (the binary finds them there), an example config in PREFIX/share/consentgate/conf/consentgate.json with its
+# example risk lists (conf/risk/).
 PREFIX ?= /usr/local
 DESTDIR ?=
 install: all
@@ -142,6 +143,8 @@ install: all
 	install -m 0755 $(BUILD)/consentgate gateway/consentgate-ctl $(DESTDIR)$(PREFIX)/bin/
 	cp -R static $(DESTDIR)$(PREFIX)/share/consentgate/
 	install -m 0644 conf/cookies.json conf/ad-trackers.txt conf/consentgate.json $(DESTDIR)$(PREFIX)/share/consentgate/conf/
+	install -d $(DESTDIR)$(PREFIX)/share/consentgate/conf/risk
+	install -m 0644 conf/risk/*.txt $(DESTDIR)$(PREFIX)/share/consentgate/conf/risk/
 
 # --- run --------------------------------------------------------------------
 run: deps-run

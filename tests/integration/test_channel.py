@@ -822,3 +822,38 @@ class ReportsTest(GatewayTestCase):
                          headers=["Content-Type: application/csp-report", "Host: shop.example"]).status for _ in range(8)]
         # a one-minute window opened by the first report: the first 5 pass, the rest get 429
         self.assertEqual(statuses, [204] * 5 + [429] * 3)
+
+
+class ShippedDemoListsTest(GatewayTestCase):
+    """The shipped config's risk lists and regime table (conf/consentgate.json, conf/risk/), as `make run` starts them, in
+    front of the demo origin: the about page's guest-book links go through the shim to a block page, a warning page and
+    the clean site, and the block-listed image is removed. The lists are copied (an admin edit would change the repo's)."""
+    start_gateway = False
+
+    @classmethod
+    def setUpClass(cls):
+        repo_conf = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
+        with open(os.path.join(repo_conf, "consentgate.json")) as f:
+            shipped = json.load(f)
+        cls.config = {k: shipped[k] for k in ("regimes", "risk", "cookies", "beacons")}
+        super().setUpClass()
+        os.makedirs(os.path.join(cls.tmp, "risk"))
+        for l in shipped["risk"]["lists"]:
+            with open(os.path.join(repo_conf, l["file"])) as src, open(os.path.join(cls.tmp, l["file"]), "w") as dst:
+                dst.write(src.read())
+        cls.gw.start()
+
+    def test_guest_book_links(self):
+        r = curl(self.gw.url("/about"))
+        self.assertEqual(r.status, 200)
+        links = {htmlmod.unescape(m.group(2)): htmlmod.unescape(m.group(1))
+                 for m in re.finditer(r'<a href="([^"]*)">([^<]*)</a>', r.text)}
+        for text, status in (("Free glaze recipes!", 403), ("Win a kiln", 200), ("Our clay supplier", 302)):
+            self.assertTrue(links[text].startswith("/__go?u="), (text, links.get(text)))
+            g = curl(self.gw.url(links[text]))
+            self.assertEqual(g.status, status, text)
+        self.assertIn("casino-offers.example", curl(self.gw.url(links["Win a kiln"])).text)
+        self.assertNotIn("drive-by-download.example", r.text)
+        lists = {l["name"]: l["entries"] for l in curl(self.gw.admin_url("/admin/lists"), headers=AUTH).json()}
+        self.assertEqual(lists, {"example-block": 3, "example-warn": 2})
+        self.assertEqual(curl(self.gw.url("/__consent/api/state")).json()["regime"], "opt-in")
