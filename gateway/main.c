@@ -5,6 +5,7 @@
  * the h2o configuration; see server.c for threads and signals, front.c for the request
  * path.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -51,7 +52,7 @@ static void usage(FILE *fp)
                 "  -v, --version         print the version and exit\n"
                 "  -h, --help            print this help and exit\n"
                 "\n"
-                "A usage error exits 2. Signals: SIGHUP reloads lists, keys and admin tokens; SIGTERM drains in-flight\n"
+                "A usage error exits 2. Signals: SIGHUP reloads lists, keys and admin tokens and reopens the logs; SIGTERM drains in-flight\n"
                 "requests and exits 0.\n");
 }
 
@@ -147,6 +148,53 @@ Fail:
 
 /* --- metrics logger: every answered request, on every path ------------------------------ */
 
+/*
+ * The access log is reopened on SIGHUP (after logrotate has moved it away). h2o 2.2.5 keeps its descriptor inside an
+ * opaque handle, so the descriptor is found once at start (the one other descriptor open on the same file as ours) and
+ * a new file is dup3()ed over it: a worker writing at that moment writes to the old file or the new, never to a closed
+ * descriptor.
+ */
+static int access_log_fd = -1;
+
+static int fd_of_same_file(int ours)
+{
+    struct stat want, st;
+    DIR *d;
+    struct dirent *e;
+    int found = -1;
+    if (fstat(ours, &want) != 0 || (d = opendir("/proc/self/fd")) == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        if (*end != '\0' || end == e->d_name || fd == ours || fd == dirfd(d))
+            continue;
+        if (fstat((int)fd, &st) == 0 && st.st_dev == want.st_dev && st.st_ino == want.st_ino) {
+            found = found == -1 ? (int)fd : -2; /* two others: cannot tell which is h2o's */
+        }
+    }
+    closedir(d);
+    return found >= 0 ? found : -1;
+}
+
+static void reopen_access_log(void *unused)
+{
+    (void)unused;
+    const char *path = gw_rt.conf.log.access;
+    int fd;
+    if (access_log_fd == -1) {
+        gw_warn("SIGHUP: the access log %s cannot be reopened (its descriptor was not found at start)", path);
+        return;
+    }
+    if (gw_make_parents(path, 0750) != 0 || (fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)) == -1) {
+        gw_error("SIGHUP: cannot reopen the access log %s: %s (still writing to the old file)", path, strerror(errno));
+        return;
+    }
+    if (dup3(fd, access_log_fd, O_CLOEXEC) == -1)
+        gw_error("SIGHUP: cannot reopen the access log %s: %s", path, strerror(errno));
+    close(fd);
+}
+
 static void log_access(h2o_logger_t *self, h2o_req_t *req)
 {
     const struct timeval *end = &req->timestamps.response_end_at, *begin = &req->timestamps.request_begin_at;
@@ -182,7 +230,9 @@ static int setup_hosts(void)
                 close(fd);
             return -1;
         }
+        access_log_fd = fd_of_same_file(fd);
         close(fd);
+        gw_server_on_reload(reopen_access_log, NULL);
     }
 
     /* public host: the specific paths first, the catch-all "/" last (the first matching prefix wins) */

@@ -246,6 +246,25 @@ class ProxyTest(GatewayTestCase):
         self.assertRegex(text, r'"GET /__origin/acc-\d+-0 HTTP/1\.1" \d{3} \d+ \d')
         self.assertEqual(os.stat(path).st_mode & 0o777, 0o640)
 
+    def test_logs_reopened_on_sighup(self):
+        # logrotate moves the logs away and sends SIGHUP: the next lines go to new files (they went on into the moved
+        # access log, which logrotate then compresses or deletes)
+        g = self.new_gateway("gw-logrotate", gateway_config(self.origin.url, threads=2))
+        read = lambda p: open(p, encoding="utf-8", errors="replace").read() if os.path.exists(p) else ""
+        self.assertEqual(curl(g.url("/__origin/before-rotate")).status, 404)  # the origin's answer: no such endpoint
+        self.assertTrue(wait_until(lambda: "before-rotate" in read(g.path("access.log")), 3))
+        os.rename(g.path("access.log"), g.path("access.log.1"))
+        os.rename(g.path("error.log"), g.path("error.log.1"))
+        g.signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: "reload done" in read(g.path("error.log")), 5), read(g.path("error.log.1")))
+        for i in range(4):  # both worker threads write through the same descriptor
+            self.assertEqual(curl(g.url("/__origin/after-rotate-%d" % i)).status, 404)
+        self.assertTrue(wait_until(lambda: read(g.path("access.log")).count("after-rotate") == 4, 3), read(g.path("access.log")))
+        self.assertNotIn("before-rotate", read(g.path("access.log")))
+        self.assertNotIn("after-rotate", read(g.path("access.log.1")))
+        self.assertIn("before-rotate", read(g.path("access.log.1")))
+        self.assertEqual(os.stat(g.path("access.log")).st_mode & 0o777, 0o640)
+
 
 class UpstreamFailureTest(GatewayTestCase):
     """502 when the origin is down, 504 when it is slower than proxy.io_timeout_ms."""
