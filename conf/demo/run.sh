@@ -96,6 +96,10 @@ cat <<EOF
   origin direct  http://$origin_host:$origin_port/   (compare: what reaches the origin without the gateway)
   origin log     build/demo/origin.log   (one JSON line per request the origin received)
 
+  try            ${gw_url}                cookies and tags before and after a choice in the banner
+                 ${gw_url}about           the guest book's links: block page, warning page (lists in conf/risk/)
+                 ${gw_url}__consent/      preference centre; receipts at ${gw_url}__consent/receipts
+
   Ctrl-C stops the gateway and the origin.
 
 EOF
