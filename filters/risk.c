@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpsl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -2273,13 +2274,22 @@ gw_risk_list_load_file(const char *path, const char *name, gw_list_format_t form
 int
 gw_risk_file_write(const char *path, const char *buf, size_t len, char *err, size_t errlen)
 {
-    const char *slash = strrchr(path, '/');
-    char dir[4096], tmp[4096 + 32];
+    const char *slash;
+    char dir[4096], tmp[4096 + 32], target[PATH_MAX];
     struct stat st;
     mode_t mode = 0644;
     size_t done = 0;
     int fd = -1, dfd;
 
+    /* a link is followed to the file it names: renaming over the link would turn it into a file of its own */
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        if (realpath(path, target) == NULL) {
+            snprintf(err, errlen, "%s: a symbolic link to a file that cannot be reached: %s", path, strerror(errno));
+            return -1;
+        }
+        path = target;
+    }
+    slash = strrchr(path, '/');
     if (slash == NULL)
         strcpy(dir, ".");
     else if ((size_t)(slash - path) + 1 > sizeof(dir) - 1)

@@ -219,7 +219,9 @@ int gw_risk_list_load_file(const char *path, const char *name, gw_list_format_t 
  * fsyncs the folder. Returns 0; 1 when the file was replaced but the folder's fsync failed
  * (the content is in place, its rename may not survive a crash; err says so), so callers
  * go on with the list the file now holds; or -1 with "path: reason" in err (the old file
- * is intact).
+ * is intact). A path that is a symbolic link (a list kept by a feed job or configuration
+ * management that links to its current download) is followed: the file it points to is
+ * replaced, in that file's folder, and the link stays a link.
  */
 int gw_risk_file_write(const char *path, const char *buf, size_t len, char *err, size_t errlen);
 

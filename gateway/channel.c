@@ -167,6 +167,14 @@ static void remember_inode(list_conf_t *l)
     pthread_mutex_unlock(&written_mutex);
 }
 
+/* the file as it was before a reload read it: a change made while (or just after) it was read still differs from it */
+static void remember_loaded(list_conf_t *l, const struct stat *before)
+{
+    pthread_mutex_lock(&written_mutex);
+    l->written = *before;
+    pthread_mutex_unlock(&written_mutex);
+}
+
 static int same_file(const struct stat *a, const struct stat *b)
 {
     return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
@@ -821,12 +829,15 @@ static void reload_list(list_conf_t *l, const char *who)
     gw_risk_report_t report;
     char err[512];
     double wall = clock_ms(CLOCK_MONOTONIC), cpu = clock_ms(CLOCK_THREAD_CPUTIME_ID);
+    struct stat before;
+    if (stat(l->path, &before) != 0)
+        memset(&before, 0, sizeof(before));
     if (gw_risk_set_reload(&risk_set, l->name, l->path, &report, err, sizeof(err)) != 0) {
         gw_error("risk list %s not reloaded, the last good one stays in force: %s", l->name, err);
         return;
     }
     wall = clock_ms(CLOCK_MONOTONIC) - wall, cpu = clock_ms(CLOCK_THREAD_CPUTIME_ID) - cpu;
-    remember_inode(l);
+    remember_loaded(l, &before);
     gw_info("risk list %s reloaded from %s in %.0f ms (%.0f ms CPU): %zu entries, %zu rejected lines", l->name, l->path, wall, cpu,
             report.entries, report.rejected);
     for (size_t k = 0; k != report.num_kept; ++k)
@@ -876,22 +887,69 @@ static void on_sighup(void *data)
         post_reload(lists + i, "SIGHUP");
 }
 
+/*
+ * The watch thread. Each list's folder is watched for its file name; a list file that is a symbolic link (to a feed
+ * job's latest download, say) is watched at both ends: the link's folder (the link replaced: `ln -sf`, `mv -T`) and
+ * the folder of the file it names now (that file written in place). After the link changes, its new target's folder
+ * is watched too. Only the first link is followed to its end (realpath); links along the way are not watched.
+ */
+#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_CREATE)
+
+typedef struct st_watch_t {
+    int link_wd, target_wd; /* target_wd -1: the list's file is not a link */
+    char target_base[NAME_MAX + 1];
+} watch_t;
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash != NULL ? slash + 1 : path;
+}
+
+static int add_dir_watch(int fd, const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash != NULL)
+        slash == dir ? (void)(slash[1] = '\0') : (void)(*slash = '\0');
+    return inotify_add_watch(fd, slash != NULL ? dir : ".", WATCH_MASK);
+}
+
+/* where the list's file leads now, when it is a link */
+static void watch_target(int fd, const list_conf_t *l, watch_t *w)
+{
+    struct stat sb;
+    char real[PATH_MAX];
+    w->target_wd = -1;
+    if (lstat(l->path, &sb) != 0 || !S_ISLNK(sb.st_mode) || realpath(l->path, real) == NULL || strlen(base_name(real)) > NAME_MAX)
+        return;
+    memcpy(w->target_base, base_name(real), strlen(base_name(real)) + 1);
+    w->target_wd = add_dir_watch(fd, real);
+}
+
+/* the entry `name` in the folder of the list's file is a symbolic link */
+static int is_link_at(const list_conf_t *l, const char *name)
+{
+    char path[PATH_MAX];
+    struct stat sb;
+    const char *base = base_name(l->path);
+    snprintf(path, sizeof(path), "%.*s%s", (int)(base - l->path), l->path, name);
+    return lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode);
+}
+
 static void *watch_files(void *arg)
 {
     int fd = inotify_init1(IN_CLOEXEC);
-    int wds[GW_MAX_LISTS];
+    watch_t w[GW_MAX_LISTS];
     pthread_setname_np(pthread_self(), "cg-watch");
     if (fd == -1) {
         gw_warn("inotify: %s; risk list files are reloaded on SIGHUP only", strerror(errno));
         return NULL;
     }
     for (size_t i = 0; i != num_lists; ++i) {
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof(dir), "%s", lists[i].path);
-        char *slash = strrchr(dir, '/');
-        if (slash != NULL)
-            *slash = '\0';
-        wds[i] = inotify_add_watch(fd, slash != NULL ? dir : ".", IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM);
+        w[i].link_wd = add_dir_watch(fd, lists[i].path);
+        watch_target(fd, lists + i, w + i);
     }
     char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
     for (;;) {
@@ -904,15 +962,24 @@ static void *watch_files(void *arg)
         for (char *p = buf; p < buf + n;) {
             struct inotify_event *ev = (void *)p;
             for (size_t i = 0; ev->len != 0 && i != num_lists; ++i) {
-                const char *base = strrchr(lists[i].path, '/');
-                base = base != NULL ? base + 1 : lists[i].path;
-                if (ev->wd != wds[i] || strcmp(ev->name, base) != 0)
+                int at_link = ev->wd == w[i].link_wd && strcmp(ev->name, base_name(lists[i].path)) == 0;
+                int at_target = w[i].target_wd != -1 && ev->wd == w[i].target_wd && strcmp(ev->name, w[i].target_base) == 0;
+                if (!at_link && !at_target)
                     continue;
                 if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
-                    gw_warn("risk list %s: %s was deleted or moved away; the list in force stays until a file appears there again",
-                            lists[i].name, lists[i].path);
+                    if (at_link)
+                        gw_warn("risk list %s: %s was deleted or moved away; the list in force stays until a file appears there "
+                                "again", lists[i].name, lists[i].path);
+                    else
+                        gw_warn("risk list %s: %s leads to a file that was deleted or moved away; the list in force stays",
+                                lists[i].name, lists[i].path);
                     continue;
                 }
+                /* a file made by name is written next (IN_CLOSE_WRITE); a link made by name (ln -sf) is complete */
+                if ((ev->mask & IN_CREATE) && !(at_link && is_link_at(lists + i, ev->name)))
+                    continue;
+                if (at_link)
+                    watch_target(fd, lists + i, w + i); /* it may lead elsewhere now */
                 if (is_written_file(lists + i))
                     continue; /* our own write (admin API) */
                 post_reload(lists + i, "file-change");

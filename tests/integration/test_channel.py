@@ -692,6 +692,67 @@ class ListFolderTest(GatewayTestCase):
             self.assertEqual(f.read(), "evil.example\n")
 
 
+class SymlinkedListTest(GatewayTestCase):
+    """A list file that is a symbolic link to a feed job's current download, in another folder: the file it leads to is
+    watched (a rewrite in place reloads the list), so is the link (re-pointed with `ln -sf`, or replaced with `mv -T`),
+    and an admin edit writes through the link, which stays a link (the edit used to replace it with a file of its own,
+    and the watch stopped at the link's folder)."""
+
+    def test_link_followed_watched_and_kept(self):
+        d = os.path.join(self.tmp, "symlinked")
+        os.makedirs(os.path.join(d, "feeds"))
+        os.makedirs(os.path.join(d, "lists"))
+        with open(os.path.join(d, "feeds", "phish-v1.txt"), "w") as f:
+            f.write("one.example\n")
+        link = os.path.join(d, "lists", "phish.txt")
+        os.symlink("../feeds/phish-v1.txt", link)
+        risk = {"lists": [{"name": "p", "file": "lists/phish.txt", "format": "domains", "action": "block"}]}
+        g = self.new_gateway("symlinked", gateway_config(self.origin.url, risk=risk, channel={"audit_log": "audit.log"}))
+
+        def verdict(host):
+            return curl(g.admin_url("/admin/check?host=" + host), headers=AUTH).json()["verdict"]
+
+        def entries():
+            return {l["name"]: l["entries"] for l in curl(g.admin_url("/admin/lists"), headers=AUTH).json()}["p"]
+        self.assertEqual(verdict("one.example"), "block")
+        # the downloaded file rewritten in place, in its own folder
+        with open(os.path.join(d, "feeds", "phish-v1.txt"), "w") as f:
+            f.write("one.example\ntwo.example\n")
+        self.assertTrue(wait_until(lambda: verdict("two.example") == "block", 5), g.error_log()[-800:])
+        # the link re-pointed at the next download, as ln -sf does it (unlink, then a new link)
+        with open(os.path.join(d, "feeds", "phish-v2.txt"), "w") as f:
+            f.write("three.example\n")
+        os.unlink(link)
+        os.symlink("../feeds/phish-v2.txt", link)
+        self.assertTrue(wait_until(lambda: verdict("three.example") == "block" and verdict("one.example") == "clean", 5),
+                        g.error_log()[-800:])
+        # ... and the new target is watched in its turn
+        with open(os.path.join(d, "feeds", "phish-v2.txt"), "a") as f:
+            f.write("four.example\n")
+        self.assertTrue(wait_until(lambda: verdict("four.example") == "block", 5), g.error_log()[-800:])
+        # replaced atomically (mv -T of a new link over it)
+        with open(os.path.join(d, "feeds", "phish-v3.txt"), "w") as f:
+            f.write("five.example\n")
+        os.symlink("../feeds/phish-v3.txt", link + ".new")
+        os.rename(link + ".new", link)
+        self.assertTrue(wait_until(lambda: verdict("five.example") == "block" and entries() == 1, 5), g.error_log()[-800:])
+        # an admin edit writes the file the link leads to; the link stays
+        # (the log line follows the swap: waited for, each change above was one reload)
+        self.assertTrue(wait_until(lambda: g.error_log().count("risk list p reloaded from") >= 4, 5), g.error_log()[-800:])
+        reloads = g.error_log().count("risk list p reloaded from")
+        r = curl(g.admin_url("/admin/lists/p/entries"), method="POST", data=json.dumps({"add": ["six.example"]}), headers=AUTH)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertTrue(os.path.islink(link))
+        self.assertEqual(os.readlink(link), "../feeds/phish-v3.txt")
+        with open(os.path.join(d, "feeds", "phish-v3.txt")) as f:
+            self.assertIn("six.example", f.read())
+        self.assertEqual(verdict("six.example"), "block")
+        time.sleep(0.5)  # the edit's own write is not reloaded again as a file change
+        self.assertEqual(g.error_log().count("risk list p reloaded from"), reloads)
+        audit = [json.loads(l) for l in curl(g.admin_url("/admin/audit"), headers=AUTH).text.splitlines()]
+        self.assertEqual(audit[-1]["action"], "edit", audit[-3:])
+
+
 class AuditLogTest(GatewayTestCase):
     """Every admin change is audited: the audit log's folder is made at start, and a gateway that could not write it
     does not start (it used to start and answer 200 to changes no audit line recorded)."""

@@ -1328,6 +1328,32 @@ test_files(void **state)
     assert_int_equal(rep.entries, 0);
     gw_risk_list_free(l);
 
+    /* a link (to a file in another folder) stays a link: the file it names is replaced, in its own folder */
+    char feeds[300], target[340], link[300], got[400];
+    snprintf(feeds, sizeof(feeds), "%s/feeds", tmpdir);
+    snprintf(target, sizeof(target), "%s/phish-v1.txt", feeds);
+    snprintf(link, sizeof(link), "%s/linked.txt", tmpdir);
+    assert_int_equal(mkdir(feeds, 0755), 0);
+    write_text(target, "a.example\n");
+    assert_int_equal(symlink("feeds/phish-v1.txt", link), 0);
+    assert_int_equal(gw_risk_file_write(link, "c.example\n", 10, err, sizeof(err)), 0);
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    ssize_t n = readlink(link, got, sizeof(got) - 1);
+    assert_true(n > 0);
+    got[n] = '\0';
+    assert_string_equal(got, "feeds/phish-v1.txt");
+    text = slurp(target, &len);
+    assert_string_equal(text, "c.example\n");
+    free(text);
+    /* a dangling link: refused, nothing made where it points */
+    assert_int_equal(unlink(target), 0);
+    assert_int_equal(gw_risk_file_write(link, "d.example\n", 10, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "symbolic link"));
+    assert_int_equal(access(target, F_OK), -1);
+    unlink(link);
+    rmdir(feeds);
+
     /* a folder that does not exist: error, nothing written */
     assert_int_equal(gw_risk_file_write("/nonexistent-dir/x.txt", "a", 1, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "/nonexistent-dir/x.txt: "));
