@@ -2077,6 +2077,38 @@ out_url_host(outbuf_t *o, const uint8_t *r)
         out_str(o, "]");
 }
 
+/* one entry as a line of its list's format, without the newline */
+static void
+out_entry(outbuf_t *o, gw_list_format_t format, const uint8_t *r)
+{
+    switch (format) {
+    case GW_FMT_DOMAINS:
+        out_add(o, rec_host(r), rec_hlen(r));
+        break;
+    case GW_FMT_HOSTS:
+        out_str(o, "0.0.0.0 ");
+        out_add(o, rec_host(r), rec_hlen(r));
+        break;
+    case GW_FMT_ABP:
+        out_str(o, "||");
+        out_url_host(o, r);
+        if (r[1] & F_URL) {
+            out_add(o, rec_path(r), rec_plen(r));
+            if (r[1] & F_BOUNDARY)
+                out_str(o, "^");
+            if (memchr(rec_path(r), '$', rec_plen(r)) != NULL)
+                out_str(o, "$all"); /* so that the path's '$' is not read as the options' start */
+        } else {
+            out_str(o, "^");
+        }
+        break;
+    case GW_FMT_URLS:
+        out_url_host(o, r);
+        out_add(o, rec_path(r), rec_plen(r));
+        break;
+    }
+}
+
 char *
 gw_risk_list_serialize(const gw_risk_list_t *list, size_t *len)
 {
@@ -2085,33 +2117,7 @@ gw_risk_list_serialize(const gw_risk_list_t *list, size_t *len)
     if (list->header_len != 0)
         out_add(&o, list->header, list->header_len);
     for (size_t off = 1; off < list->arena_len; off += rec_size(list->arena + off)) {
-        const uint8_t *r = list->arena + off;
-        switch (list->format) {
-        case GW_FMT_DOMAINS:
-            out_add(&o, rec_host(r), rec_hlen(r));
-            break;
-        case GW_FMT_HOSTS:
-            out_str(&o, "0.0.0.0 ");
-            out_add(&o, rec_host(r), rec_hlen(r));
-            break;
-        case GW_FMT_ABP:
-            out_str(&o, "||");
-            out_url_host(&o, r);
-            if (r[1] & F_URL) {
-                out_add(&o, rec_path(r), rec_plen(r));
-                if (r[1] & F_BOUNDARY)
-                    out_str(&o, "^");
-                if (memchr(rec_path(r), '$', rec_plen(r)) != NULL)
-                    out_str(&o, "$all"); /* so that the path's '$' is not read as the options' start */
-            } else {
-                out_str(&o, "^");
-            }
-            break;
-        case GW_FMT_URLS:
-            out_url_host(&o, r);
-            out_add(&o, rec_path(r), rec_plen(r));
-            break;
-        }
+        out_entry(&o, list->format, list->arena + off);
         out_str(&o, "\n");
     }
     if (o.nomem) {
@@ -2121,6 +2127,81 @@ gw_risk_list_serialize(const gw_risk_list_t *list, size_t *len)
     if (len != NULL)
         *len = o.len;
     return o.p;
+}
+
+/* the entry of l (a finished list: its URL entries are in host groups) equal to the record r of another list, or NULL */
+static const uint8_t *
+finished_find(const gw_risk_list_t *l, const uint8_t *r)
+{
+    if (l->count == 0)
+        return NULL;
+    if (!(r[1] & F_URL))
+        return table_find(l, rec_hash(r), rec_host(r), rec_hlen(r), r[1], rec_path(r), rec_plen(r));
+    uint64_t h = hash_host(rec_host(r), rec_hlen(r));
+    for (size_t i = home_slot(h, l->cap);; i = i + 1 != l->cap ? i + 1 : 0) {
+        uint64_t s = l->slots[i];
+        if (s == 0)
+            return NULL;
+        if ((s & KEY_MASK) != h || !(s & SLOT_GROUP))
+            continue;
+        const uint8_t *g = l->groups + (l->offs[i] & OFF_MASK);
+        if (g[0] != rec_hlen(r) || memcmp(g + 8, rec_host(r), g[0]) != 0)
+            continue;
+        uint32_t n;
+        memcpy(&n, g + 4, 4);
+        const uint32_t *ent = (const uint32_t *)(g + group_host_off(g[0]));
+        size_t lo = 0, hi = n;
+        while (lo < hi) { /* the first entry >= r's path (entries are sorted by path) */
+            size_t mid = (lo + hi) / 2;
+            const uint8_t *e = l->arena + ent[mid];
+            if (pathcmp(rec_path(e), rec_plen(e), rec_path(r), rec_plen(r)) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (; lo != n; ++lo) {
+            const uint8_t *e = l->arena + ent[lo];
+            if (pathcmp(rec_path(e), rec_plen(e), rec_path(r), rec_plen(r)) != 0)
+                break;
+            if ((e[1] & KEY_FLAGS) == (r[1] & KEY_FLAGS))
+                return e;
+        }
+        return NULL;
+    }
+}
+
+/* the entries of a that b lacks: counted, and the first kept as lines in text/len/kept */
+static size_t
+diff_pass(const gw_risk_list_t *a, const gw_risk_list_t *b, char *text, size_t *len, size_t *kept)
+{
+    size_t n = 0;
+    outbuf_t o = {NULL, 0, 0, 0};
+    for (size_t off = 1; off < a->arena_len; off += rec_size(a->arena + off)) {
+        const uint8_t *r = a->arena + off;
+        if (finished_find(b, r) != NULL)
+            continue;
+        ++n;
+        if (*kept == GW_RISK_DIFF_KEPT)
+            continue;
+        o.len = 0;
+        out_entry(&o, a->format, r);
+        if (o.nomem || *len + o.len + 1 > GW_RISK_DIFF_TEXT)
+            continue;
+        memcpy(text + *len, o.p, o.len);
+        text[*len + o.len] = '\n';
+        *len += o.len + 1;
+        ++*kept;
+    }
+    free(o.p);
+    return n;
+}
+
+void
+gw_risk_list_diff(const gw_risk_list_t *old, const gw_risk_list_t *next, gw_risk_report_t *rep)
+{
+    rep->diff_kept[0] = rep->diff_kept[1] = rep->diff_len[0] = rep->diff_len[1] = 0;
+    rep->added = diff_pass(next, old, rep->diff_text[0], &rep->diff_len[0], &rep->diff_kept[0]);
+    rep->removed = diff_pass(old, next, rep->diff_text[1], &rep->diff_len[1], &rep->diff_kept[1]);
 }
 
 void
@@ -2634,6 +2715,22 @@ gw_risk_list_set_version(gw_risk_list_t *list, uint64_t version, int64_t updated
     list->updated_at_ms = updated_at_ms;
 }
 
+/* replace_locked, then what the replace changed into report (added, removed, their first entries): worked out after the
+ * swap, so the new list is in force without waiting for it, on the old list held meanwhile by a reference of our own */
+static int
+replace_and_diff_locked(gw_risk_set_t **slot, const gw_risk_list_t *cur, gw_risk_list_t *next, gw_risk_report_t *report, char *err,
+                        size_t errlen)
+{
+    gw_risk_list_t *old = (gw_risk_list_t *)cur;
+    int rc;
+    __atomic_add_fetch(&old->refs, 1, __ATOMIC_RELAXED);
+    if ((rc = replace_locked(slot, next, err, errlen)) == 0)
+        gw_risk_list_diff(old, next, report);
+    if (__atomic_sub_fetch(&old->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        gw_risk_list_free(old);
+    return rc;
+}
+
 int
 gw_risk_set_reload(gw_risk_set_t **slot, const char *name, const char *path, gw_risk_report_t *report, char *err, size_t errlen)
 {
@@ -2645,7 +2742,7 @@ gw_risk_set_reload(gw_risk_set_t **slot, const char *name, const char *path, gw_
     if ((cur = current_list(slot, name, err, errlen)) != NULL &&
         gw_risk_list_load_file(path, name, cur->format, cur->action, &next, report, err, errlen) == 0) {
         report->entries_before = cur->count;
-        if (empties(cur, next, err, errlen) || (rc = replace_locked(slot, next, err, errlen)) != 0)
+        if (empties(cur, next, err, errlen) || (rc = replace_and_diff_locked(slot, cur, next, report, err, errlen)) != 0)
             gw_risk_list_free(next);
     }
     pthread_mutex_unlock(&writer_lock);
@@ -2679,7 +2776,7 @@ gw_risk_set_put(gw_risk_set_t **slot, const char *name, const char *buf, size_t 
         goto Exit;
     if (path != NULL && gw_risk_file_write(path, buf, len, err, errlen) < 0)
         goto Exit;
-    if ((rc = replace_locked(slot, next, err, errlen)) == 0)
+    if ((rc = replace_and_diff_locked(slot, cur, next, report, err, errlen)) == 0)
         next = NULL;
 Exit:
     pthread_mutex_unlock(&writer_lock);

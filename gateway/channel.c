@@ -90,8 +90,26 @@ static void audit_items(gw_jsonw_t *w, const char *name, const gw_entries_t *e, 
         gw_jsonw_printf(w, ", \"%s_more\": %zu", name, n - AUDIT_ITEMS);
 }
 
+/* a replace's or reload's first added or removed entries (risk.h: gw_risk_list_diff), and how many more there were */
+static void audit_diff(gw_jsonw_t *w, const char *name, const char *text, size_t len, size_t kept, size_t total)
+{
+    gw_jsonw_printf(w, ", \"%s\": [", name);
+    for (size_t i = 0, pos = 0; i != kept && pos < len; ++i) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl != NULL ? (size_t)(nl - (text + pos)) : len - pos;
+        if (i != 0)
+            gw_jsonw_lit(w, ", ");
+        gw_jsonw_str(w, text + pos, n);
+        pos += n + 1;
+    }
+    gw_jsonw_lit(w, "]");
+    if (total > kept)
+        gw_jsonw_printf(w, ", \"%s_more\": %zu", name, total - kept);
+}
+
 /* appends one line to the audit log (fsync'ed); 0, or -1 with the reason logged. An edit's line names the items asked
- * for (who removed evil.example, and when, is then in the log). */
+ * for (who removed evil.example, and when, is then in the log); a replace's or reload's the entries it added and removed
+ * (the first 50 of each). */
 static int audit(const char *who, const char *action, const char *list, const gw_risk_report_t *r, uint64_t version,
                  const gw_entries_t *items)
 {
@@ -114,6 +132,11 @@ static int audit(const char *who, const char *action, const char *list, const gw
         w.len -= 2; /* the "}\n" */
         audit_items(&w, "add", items, 0);
         audit_items(&w, "remove", items, 1);
+        gw_jsonw_lit(&w, "}\n");
+    } else if (r != NULL && (strcmp(action, "replace") == 0 || strcmp(action, "reload") == 0)) {
+        w.len -= 2;
+        audit_diff(&w, "add", r->diff_text[0], r->diff_len[0], r->diff_kept[0], r->added);
+        audit_diff(&w, "remove", r->diff_text[1], r->diff_len[1], r->diff_kept[1], r->removed);
         gw_jsonw_lit(&w, "}\n");
     }
     pthread_mutex_lock(&audit_mutex);

@@ -57,6 +57,9 @@ class ChannelTest(GatewayTestCase):
         kw.setdefault("headers", AUTH)
         return curl(self.gw.admin_url(path), **kw)
 
+    def audit_lines(self):
+        return [json.loads(l) for l in self.admin("/admin/audit").text.splitlines()]
+
     def check(self, q):
         r = self.admin("/admin/check?" + q)
         self.assertEqual(r.status, 200, r.text)
@@ -96,6 +99,7 @@ class ChannelTest(GatewayTestCase):
         self.assertEqual(body["entries"], 2)
         self.assertEqual(body["rejected_lines"], 1)
         self.assertEqual(body["rejected"][0]["line"], 3)
+        self.assertEqual((body["added"], body["removed"]), (1, 0), "what the replace changed: evil.example was listed")
         self.assertEqual(self.check("host=a.new-phish.example")["verdict"], "block")
         with open(self.gw.path("phishing.txt")) as f:
             self.assertIn("new-phish.example", f.read(), "PUT persists the list to its file")
@@ -120,6 +124,8 @@ class ChannelTest(GatewayTestCase):
         self.assertEqual((mine[-1]["add"], mine[-1]["remove"]), (["third.example"], ["new-phish.example"]),
                          "an edit's audit line names what was asked (who removed an entry, and when)")
         self.assertEqual((mine[0]["entries_before"], mine[0]["entries"]), (1, 2), "a replace: the size before and after")
+        self.assertEqual((mine[0]["added"], mine[0]["removed"], mine[0]["add"], mine[0]["remove"]), (1, 0, ["new-phish.example"], []),
+                         "and what it changed (it said added 2 — every entry of the new list — and removed 0)")
         self.gw.stop_and_check()
         self.gw.start()
         audit2 = [json.loads(l) for l in self.admin("/admin/audit").text.splitlines()]
@@ -138,6 +144,10 @@ class ChannelTest(GatewayTestCase):
         with open(self.gw.path("risky.txt"), "w") as f:
             f.write("0.0.0.0 risky.example\n0.0.0.0 later.example\n")
         self.assertTrue(wait_until(lambda: self.check("host=later.example")["verdict"] == "warn", 5), "inotify reload")
+        self.assertTrue(wait_until(lambda: any(a["list"] == "risky" and a["action"] == "reload" for a in self.audit_lines()), 3))
+        last = [a for a in self.audit_lines() if a["list"] == "risky"][-1]
+        self.assertEqual((last["who"], last["added"], last["removed"], last["add"], last["remove"]),
+                         ("file-change", 1, 0, ["0.0.0.0 later.example"], []))
         # a vanished file keeps the last good list, and says so at once
         os.rename(self.gw.path("risky.txt"), self.gw.path("risky.moved"))
         self.assertTrue(wait_until(lambda: "risky.txt was deleted or moved away" in self.gw.error_log(), 5))

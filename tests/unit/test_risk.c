@@ -1292,6 +1292,89 @@ write_text(const char *path, const char *text)
     fclose(f);
 }
 
+/* text[0..len) has the line line[0..l) (lines ended by '\n') */
+static int
+has_line(const char *text, size_t len, const char *line, size_t l)
+{
+    for (size_t pos = 0; pos < len;) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl != NULL ? (size_t)(nl - (text + pos)) : len - pos;
+        if (n == l && memcmp(text + pos, line, l) == 0)
+            return 1;
+        pos += n + 1;
+    }
+    return 0;
+}
+
+/* what a replace changes, by format: host and URL entries, as sets (order, duplicates and comments aside) */
+static void
+test_diff(void **state)
+{
+    gw_risk_report_t rep;
+    struct {
+        gw_list_format_t fmt;
+        const char *old, *next, *added, *removed;
+        size_t nadded, nremoved;
+    } cases[] = {
+        {GW_FMT_DOMAINS, "a.example\nb.example\nc.example\n", "# v2\nc.example\nd.example\nb.example\nd.example\n", "d.example\n",
+         "a.example\n", 1, 1},
+        {GW_FMT_DOMAINS, "a.example\n", "a.example\n", "", "", 0, 0},
+        {GW_FMT_DOMAINS, "", "a.example\nb.example\n", "a.example\nb.example\n", "", 2, 0},
+        {GW_FMT_DOMAINS, "a.example\n", "", "", "a.example\n", 0, 1},
+        {GW_FMT_HOSTS, "0.0.0.0 a.example\n", "127.0.0.1 a.example\n0.0.0.0 b.example\n", "0.0.0.0 b.example\n", "", 1, 0},
+        /* URL entries live in host groups once a list is built: same host, other paths; a path differing in case only
+         * is the same entry (paths match case-insensitively) */
+        {GW_FMT_URLS, "x.example/a\nx.example/b\ny.example/p/q\n", "x.example/B\nx.example/c\nz.example/p\n", "x.example/c\nz.example/p\n",
+         "x.example/a\ny.example/p/q\n", 2, 2},
+        {GW_FMT_ABP, "||ads.example^\n||x.example/track^\n||x.example/pix\n", "||ads.example^\n||x.example/track\n||x.example/pix\n",
+         "||x.example/track\n", "||x.example/track^\n", 1, 1},
+    };
+    for (size_t i = 0; i != sizeof(cases) / sizeof(cases[0]); ++i) {
+        gw_risk_list_t *o = gw_risk_list_parse("o", cases[i].fmt, GW_RISK_BLOCK, cases[i].old, strlen(cases[i].old), NULL);
+        gw_risk_list_t *n = gw_risk_list_parse("n", cases[i].fmt, GW_RISK_BLOCK, cases[i].next, strlen(cases[i].next), NULL);
+        assert_non_null(o);
+        assert_non_null(n);
+        memset(&rep, 0xff, sizeof(rep));
+        gw_risk_list_diff(o, n, &rep);
+        if (rep.added != cases[i].nadded || rep.removed != cases[i].nremoved)
+            fail_msg("case %zu: added %zu removed %zu", i, rep.added, rep.removed);
+        /* the kept lines, in either order */
+        for (int side = 0; side != 2; ++side) {
+            const char *want = side == 0 ? cases[i].added : cases[i].removed;
+            assert_int_equal(rep.diff_len[side], strlen(want));
+            assert_int_equal(rep.diff_kept[side], side == 0 ? cases[i].nadded : cases[i].nremoved);
+            for (const char *p = want; *p != '\0'; p = strchr(p, '\n') + 1) {
+                size_t l = (size_t)(strchr(p, '\n') - p);
+                int found = has_line(rep.diff_text[side], rep.diff_len[side], p, l);
+                if (!found)
+                    fail_msg("case %zu side %d: %.*s not kept in %.*s", i, side, (int)l, p, (int)rep.diff_len[side], rep.diff_text[side]);
+            }
+        }
+        gw_risk_list_free(o);
+        gw_risk_list_free(n);
+    }
+
+    /* many: all counted, the first GW_RISK_DIFF_KEPT kept */
+    size_t cap = 2000 * 20, len = 0;
+    char *big = malloc(cap);
+    for (int i = 0; i != 2000; ++i)
+        len += (size_t)snprintf(big + len, cap - len, "h%d.example\n", i);
+    gw_risk_list_t *o = gw_risk_list_parse("o", GW_FMT_DOMAINS, GW_RISK_BLOCK, "keep.example\n", 13, NULL);
+    gw_risk_list_t *n = gw_risk_list_parse("n", GW_FMT_DOMAINS, GW_RISK_BLOCK, big, len, NULL);
+    gw_risk_list_diff(o, n, &rep);
+    assert_int_equal(rep.added, 2000);
+    assert_int_equal(rep.removed, 1);
+    assert_int_equal(rep.diff_kept[0], GW_RISK_DIFF_KEPT);
+    assert_true(rep.diff_len[0] < GW_RISK_DIFF_TEXT);
+    gw_risk_list_diff(n, o, &rep);
+    assert_int_equal(rep.added, 1);
+    assert_int_equal(rep.removed, 2000);
+    assert_int_equal(rep.diff_kept[1], GW_RISK_DIFF_KEPT);
+    gw_risk_list_free(o);
+    gw_risk_list_free(n);
+    free(big);
+}
+
 static void
 test_files(void **state)
 {
@@ -1380,9 +1463,14 @@ test_writers(void **state)
     assert_int_equal(info.version, 1);
     assert_true(info.updated_at_ms > 0);
 
-    /* reload from the file */
+    /* reload from the file: added and removed are what changed (the audit log's numbers) */
     write_text(path, "# phishing\nnew.example\n");
     assert_int_equal(gw_risk_set_reload(&slot, "phish", path, &rep, err, sizeof(err)), 0);
+    assert_int_equal(rep.added, 1);
+    assert_int_equal(rep.removed, 1);
+    assert_int_equal(rep.diff_kept[0], 1);
+    assert_memory_equal(rep.diff_text[0], "new.example\n", rep.diff_len[0]);
+    assert_memory_equal(rep.diff_text[1], "old.example\n", rep.diff_len[1]);
     assert_string_equal(verdict(slot, "new.example", NULL), "block:phish:new.example");
     assert_string_equal(verdict(slot, "old.example", NULL), "clean");
     assert_string_equal(verdict(slot, "w.example", NULL), "warn:warn:w.example"); /* the other list is shared, intact */
@@ -1410,6 +1498,9 @@ test_writers(void **state)
     assert_int_equal(gw_risk_set_put(&slot, "phish", body, strlen(body), 0, path, &rep, err, sizeof(err)), 0);
     assert_int_equal(rep.entries, 1);
     assert_int_equal(rep.rejected, 1);
+    assert_int_equal(rep.added, 1); /* put.example in, new.example out */
+    assert_int_equal(rep.removed, 1);
+    assert_memory_equal(rep.diff_text[1], "new.example\n", rep.diff_len[1]);
     assert_int_equal(rep.kept[0].line, 3);
     char *text = slurp(path, &len);
     assert_string_equal(text, body);
@@ -1512,6 +1603,7 @@ main(void)
         cmocka_unit_test(test_rejects_kept),
         cmocka_unit_test(test_line_endings),
         cmocka_unit_test(test_edit),
+        cmocka_unit_test(test_diff),
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_set_new),
         cmocka_unit_test_setup_teardown(test_files, setup_tmp, teardown_tmp),
