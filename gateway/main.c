@@ -80,8 +80,9 @@ static int check_ui_overrides(const char *static_dir, char *err, size_t errlen)
     json_t *en = json_load_file(path, 0, &jerr);
     int rc = 0;
     for (size_t i = 0; rc == 0 && en != NULL && i != c->ui.num_strings; ++i) {
-        if (json_object_get(en, c->ui.strings[i].key) == NULL) {
-            snprintf(err, errlen, "ui.strings.%.15s.%.63s: not a string of the UI (the keys are those of %.600s)",
+        if (json_object_get(en, c->ui.strings[i].key) == NULL && !gw_ui_is_category_key(c->ui.strings[i].key)) {
+            snprintf(err, errlen, "ui.strings.%.15s.%.63s: not a string of the UI (the keys are those of %.600s, and category.<name>.title "
+                     "and .desc for a category of the config's own)",
                      c->ui.strings[i].lang, c->ui.strings[i].key, path);
             rc = -1;
         }

@@ -161,6 +161,22 @@ t3(const ui_lang_t *l, const char *prefix, const char *name, const char *suffix)
 }
 
 int
+gw_ui_is_category_key(const char *key)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    size_t len = strlen(key);
+    if (strncmp(key, "category.", 9) != 0)
+        return 0;
+    for (size_t i = 0; i != c->num_categories; ++i) {
+        size_t n = strlen(c->categories[i]);
+        if (len > 9 + n && memcmp(key + 9, c->categories[i], n) == 0 &&
+            (strcmp(key + 9 + n, ".title") == 0 || strcmp(key + 9 + n, ".desc") == 0))
+            return 1;
+    }
+    return 0;
+}
+
+int
 gw_ui_override(const char *lang, const char *key, const char *value)
 {
     size_t ll = lang != NULL ? strlen(lang) : 0, kl = key != NULL ? strlen(key) : 0;
@@ -259,8 +275,9 @@ load_strings(const char *dir)
         size_t k = 0;
         while (k != langs[0].num && strcmp(langs[0].strings[k].key, key) != 0)
             ++k;
-        if (k == langs[0].num) {
-            gw_error("ui.strings.%s.%s: not a string of the UI (the keys are those of %s/i18n/en.json)", code, key, dir);
+        if (k == langs[0].num && !gw_ui_is_category_key(key)) {
+            gw_error("ui.strings.%s.%s: not a string of the UI (the keys are those of %s/i18n/en.json, and category.<name>.title and "
+                     ".desc for a category of the config's own)", code, key, dir);
             rc = -1;
             break;
         }
@@ -277,6 +294,16 @@ load_strings(const char *dir)
     }
     for (size_t i = 0; i != num_langs; ++i)
         qsort(langs[i].strings, langs[i].num, sizeof(ui_string_t), cmp_strings);
+    /* a category of the config's own shows its bare name and no description until it is given words: said at start */
+    for (size_t i = 0; rc == 0 && i != gw_rt.conf.num_categories; ++i) {
+        const char *cat = gw_rt.conf.categories[i];
+        if (t3(langs, "category.", cat, ".title") == NULL)
+            gw_warn("category %s has no label in English: visitors see its bare name (set ui.strings.en.\"category.%s.title\", and "
+                    "the same for each language)", cat, cat);
+        if (t3(langs, "category.", cat, ".desc") == NULL)
+            gw_warn("category %s has no description in English: visitors are asked about it unexplained (set "
+                    "ui.strings.en.\"category.%s.desc\", and the same for each language)", cat, cat);
+    }
     return rc;
 }
 

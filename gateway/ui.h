@@ -34,6 +34,13 @@
 int gw_ui_override(const char *lang, const char *key, const char *value);
 
 /*
+ * Whether key is a string an operator may set in ui.strings though static/i18n/en.json lacks it: the label and
+ * description of a category of their own (`category.<name>.title`, `category.<name>.desc`, name one of the config's
+ * categories). en.json names the four standard ones only.
+ */
+int gw_ui_is_category_key(const char *key);
+
+/*
  * Loads static/templates/ and static/i18n/ (gw_rt.static_dir) and adds the UI handler to pc, the
  * "/__consent" path, before its file handler: requests the UI does not render fall through to the
  * next handler (static files). Returns 0, or -1 (logged) when a template or string file is broken.

@@ -10,7 +10,7 @@ import os
 import re
 import urllib.parse
 
-from harness import REPO, GatewayTestCase, curl, gateway_config, ui_hash
+from harness import REPO, GatewayTestCase, curl, gateway_config, run_binary, ui_hash
 
 EASYPRIVACY = os.path.join(REPO, "tests", "data", "abp", "easyprivacy-sample.txt")
 STATIC = os.path.join(REPO, "static")
@@ -185,6 +185,38 @@ class UiTest(GatewayTestCase):
         self.assertEqual(hashes, {ui_hash({"en": {"pc.title": "Cookie choices <& more>"},
                                            "fr": {"lang.name": "Français", "pc.title": "Vos choix"}})})
         self.assertNotEqual(hashes, {ui_hash()})
+
+    def test_a_category_of_the_operators_own_gets_words(self):
+        # en.json names the four standard categories; one the config adds took no words (ui.strings refused
+        # "category.social.title" as a typo) and visitors were asked about a bare "social" with no description
+        cats = ["necessary", "functional", "analytics", "marketing", "social"]
+        strings = {"en": {"category.social.title": "Social media", "category.social.desc": "Share buttons and embedded posts."},
+                   "zh-CN": {"category.social.title": "社交媒体", "category.social.desc": "分享按钮和嵌入的帖子。"}}
+        g = self.new_gateway("own-category", gateway_config(self.origin.url, categories=cats, ui={"strings": strings}))
+        for lang, words in strings.items():
+            r = curl(g.url("/__consent/"), headers=["Accept-Language: " + lang])
+            self.assertEqual(lang_of(r), lang)
+            text = html.unescape(r.text)
+            self.assertIn(words["category.social.title"], text)
+            self.assertIn(words["category.social.desc"], text)
+            j = curl(g.url("/__consent/i18n/strings.json"), headers=["Accept-Language: " + lang]).json()
+            self.assertEqual(j["strings"]["category.social.title"], words["category.social.title"], lang)
+            self.assertEqual(j["strings"]["category.social.desc"], words["category.social.desc"], lang)
+        self.assertNotIn("category social has no", g.error_log())
+        # without words: started, and the log says what visitors see
+        bare = self.new_gateway("own-category-bare", gateway_config(self.origin.url, categories=cats))
+        self.assertIn("category social has no label in English", bare.error_log())
+        self.assertIn("category social has no description in English", bare.error_log())
+        self.assertNotIn("category analytics has no", bare.error_log())
+        # a key for a category the config does not have is still a typo
+        bad = self.new_gateway("own-category-typo", gateway_config(self.origin.url, categories=cats, ui={"strings": {
+            "en": {"category.socail.title": "Social media"}}}), start=False)
+        bad.write_config()
+        p = run_binary(["--check-config", "-c", bad.config_path])
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("ui.strings.en.category.socail.title: not a string of the UI", p.stdout + p.stderr)
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
     def test_strings_endpoint_for_the_banner(self):
         r = self.get("/__consent/i18n/strings.json", lang="zh-CN")
