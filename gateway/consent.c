@@ -586,8 +586,9 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
                 i = h2o_delete_header(&req->res.headers, i) - 1;
             continue;
         }
-        int cat = gw_consent_classify(sc.name, sc.name_len);
-        gw_inventory_record(req, &sc, cat);
+        int known = gw_cookie_db_lookup(cookie_db, sc.name, sc.name_len);
+        int cat = known >= 0 ? known : c->cookies.unknown_category;
+        gw_inventory_record(req, &sc, cat, known >= 0);
         if (is_token_name(sc.name, sc.name_len)) {
             /* the origin may not forge the gateway's own cookie */
             if (!report_only)

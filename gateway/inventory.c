@@ -21,7 +21,7 @@ enum { ATTR_SECURE = 1, ATTR_HTTPONLY = 2, ATTR_DOMAIN = 4, ATTR_PERSISTENT = 8,
 typedef struct st_entry_t {
     uint32_t ready; /* 0: free; 1: key published (release) */
     uint32_t hash;
-    uint8_t name_len, host_len, path_len, category;
+    uint8_t name_len, host_len, path_len, category, classified;
     char name[NAME_MAX_LEN], host[HOST_MAX_LEN], path[PATH_MAX_LEN];
     uint64_t count;
     uint64_t attrs; /* OR of every occurrence's ATTR_* */
@@ -50,7 +50,7 @@ static uint32_t fnv(uint32_t h, const char *s, size_t len)
     return h;
 }
 
-void gw_inventory_record(h2o_req_t *req, const gw_set_cookie_t *sc, int cat)
+void gw_inventory_record(h2o_req_t *req, const gw_set_cookie_t *sc, int cat, int classified)
 {
     size_t t = gw_thread_index();
     if (tables == NULL || t >= num_tables)
@@ -82,6 +82,7 @@ void gw_inventory_record(h2o_req_t *req, const gw_set_cookie_t *sc, int cat)
                 s->host[i] = h2o_tolower(host.base[i]);
             memcpy(s->path, path.base, pl);
             s->category = (uint8_t)cat;
+            s->classified = classified != 0;
             s->max_lifetime = -1;
             __atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
             e = s;
@@ -166,8 +167,12 @@ static int on_cookies(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec
             gw_jsonw_str(&w, e->host, e->host_len);
             gw_jsonw_lit(&w, ", \"path_prefix\": ");
             gw_jsonw_str(&w, e->path, e->path_len);
+            /* a name nothing classifies is said so (the operator has one to classify); enforced_as: what it is treated as */
+            const char *cat = e->category < c->num_categories ? c->categories[e->category] : "unknown";
             gw_jsonw_lit(&w, ", \"category\": ");
-            gw_jsonw_cstr(&w, e->category < c->num_categories ? c->categories[e->category] : "unclassified");
+            gw_jsonw_cstr(&w, e->classified ? cat : "unclassified");
+            gw_jsonw_lit(&w, ", \"enforced_as\": ");
+            gw_jsonw_cstr(&w, cat);
             gw_jsonw_printf(&w,
                             ", \"count\": %llu, \"secure\": %s, \"http_only\": %s, \"domain\": %s, \"persistent\": %s, "
                             "\"max_lifetime_s\": %lld, \"same_site\": \"%s\"}",

@@ -18,8 +18,9 @@
 
 int gw_inventory_init(size_t num_threads);
 
-/* records one Set-Cookie seen in a response of req; cat: category index */
-void gw_inventory_record(h2o_req_t *req, const gw_set_cookie_t *sc, int cat);
+/* records one Set-Cookie seen in a response of req; cat: the category index it is enforced as; classified: 0 when neither
+ * the cookie database nor the operator's overrides name it (cat is then cookies.unknown_category) */
+void gw_inventory_record(h2o_req_t *req, const gw_set_cookie_t *sc, int cat, int classified);
 
 /* Calls cb once per distinct (cookie name, category) seen in Set-Cookie so far, all hosts and threads merged,
  * with its count. For the preference centre; not for the request path of proxied requests (it scans the tables). */
