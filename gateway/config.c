@@ -993,6 +993,62 @@ static void rebind_category_defaults(gw_config_t *c, int unknown_set, int ping_s
         c->regimes.gpc_refuses = (i = gw_config_category(c, "marketing")) >= 0 ? 1u << i : 0;
 }
 
+/* one spelling per address: "localhost" is 127.0.0.1, IPv6 as inet_ntop writes it, no host the wildcard */
+static void canon_host(const gw_listen_conf_t *l, char *out, size_t len)
+{
+    struct in6_addr a6;
+    if (l->host == NULL || strcmp(l->host, "0.0.0.0") == 0 || strcmp(l->host, "::") == 0)
+        snprintf(out, len, "*");
+    else if (strcmp(l->host, "localhost") == 0)
+        snprintf(out, len, "127.0.0.1");
+    else if (inet_pton(AF_INET6, l->host, &a6) == 1)
+        inet_ntop(AF_INET6, &a6, out, (socklen_t)len);
+    else
+        snprintf(out, len, "%s", l->host);
+}
+
+/*
+ * Addresses the gateway could not listen on all at once, found here so that --check-config says so (a start found
+ * them only after it had made the secrets file and the consent store): a listen entry given twice, and an admin
+ * listener on a port a public listener has on the same address or the wildcard.
+ */
+static int check_addresses(loader_t *ld, json_t *root)
+{
+    const gw_config_t *c = ld->conf;
+    char a[INET6_ADDRSTRLEN + 1], b[INET6_ADDRSTRLEN + 1];
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i != c->num_listen; ++i) {
+        canon_host(c->listen + i, a, sizeof(a));
+        for (size_t j = 0; rc == 0 && j != i; ++j) {
+            canon_host(c->listen + j, b, sizeof(b));
+            if (c->listen[i].port == c->listen[j].port && strcmp(a, b) == 0) {
+                push_key(ld, "listen");
+                push_index(ld, i);
+                rc = fail(ld, 0, "repeats listen[%zu] (%s:%u)", j, a, c->listen[i].port);
+                pop(ld);
+                pop(ld);
+            }
+        }
+    }
+    if (rc != 0 || json_object_get(root, "admin") == NULL)
+        return rc;
+    canon_host(&c->admin.listen, a, sizeof(a));
+    for (size_t j = 0; rc == 0 && j != c->num_listen; ++j) {
+        canon_host(c->listen + j, b, sizeof(b));
+        if (c->admin.listen.port == c->listen[j].port && (strcmp(a, b) == 0 || strcmp(a, "*") == 0 || strcmp(b, "*") == 0)) {
+            push_key(ld, "admin");
+            if (json_object_get(json_object_get(root, "admin"), "listen") != NULL)
+                push_key(ld, "listen");
+            rc = fail(ld, 0, "the admin listener's port %u is listen[%zu]'s too: the admin API needs a port of its own",
+                      c->admin.listen.port, j);
+            pop(ld);
+            if (json_object_get(json_object_get(root, "admin"), "listen") != NULL)
+                pop(ld);
+        }
+    }
+    return rc;
+}
+
 static int load_root(loader_t *ld, json_t *root)
 {
     static const char *const keys[] = {"listen",     "admin",   "upstream", "threads",     "proxy",   "log",
@@ -1021,7 +1077,7 @@ static int load_root(loader_t *ld, json_t *root)
     if (load_regimes(ld, root) != 0 || load_geoip(ld, root) != 0 || load_store(ld, root) != 0 ||
         get_enum(ld, root, "enforcement", enforcement_names, 2, &report_only) != 0 || load_cookies(ld, root) != 0 ||
         load_beacons(ld, root) != 0 || load_lists(ld, root, "trackers", 0) != 0 || load_lists(ld, root, "risk", 1) != 0 ||
-        load_html(ld, root) != 0 || load_channel(ld, root) != 0 || load_ui(ld, root) != 0)
+        load_html(ld, root) != 0 || load_channel(ld, root) != 0 || load_ui(ld, root) != 0 || check_addresses(ld, root) != 0)
         return -1;
     c->report_only = report_only;
     return 0;

@@ -404,15 +404,7 @@ int gw_server_run(void)
             return 1;
         }
     }
-    for (i = 0; i != c->num_listen; ++i) {
-        for (j = 0; j != i; ++j) {
-            if (c->listen[j].port == c->listen[i].port &&
-                strcmp(c->listen[j].host != NULL ? c->listen[j].host : "0.0.0.0", c->listen[i].host != NULL ? c->listen[i].host : "0.0.0.0") == 0) {
-                gw_error("listen[%zu] repeats listen[%zu] (%s:%u)", i, j, c->listen[i].host != NULL ? c->listen[i].host : "0.0.0.0",
-                         c->listen[i].port);
-                return 1;
-            }
-        }
+    for (i = 0; i != c->num_listen; ++i) { /* (an entry given twice is the config loader's error) */
         if (probe_listen(c->listen + i, err, sizeof(err)) != 0) {
             gw_error("%s", err);
             return 1;

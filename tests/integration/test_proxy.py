@@ -434,7 +434,7 @@ class SecondInstanceTest(GatewayTestCase):
         self.assertIn("in use by another process", err)
         twice = gateway_config(self.origin.url)
         twice["listen"].append(dict(twice["listen"][0]))
-        self.assertIn("listen[1] repeats listen[0]", refused("gw-listen-twice", twice))
+        self.assertRegex(refused("gw-listen-twice", twice), r"listen\[1\]: repeats listen\[0\]")
         # another local user squatting the claim's name (an abstract unix socket) cannot keep the gateway from starting
         port = free_port()
         squat = subprocess.Popen(["/usr/bin/python3", "-c", "import socket, time; s = socket.socket(socket.AF_UNIX); "
@@ -551,6 +551,21 @@ class CheckConfigTest(GatewayTestCase):
     def test_good_config_exit_0(self):
         p = self.check(GOOD)
         self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_addresses_it_could_not_listen_on(self):
+        # found by --check-config, not only by a start that had already made the secrets file and the consent store
+        twice = GOOD.replace('"listen": [{"host": "127.0.0.1", "port": 18080}]',
+                             '"listen": [{"host": "127.0.0.1", "port": 18080},\n             {"host": "localhost", "port": 18080}]')
+        self.assert_bad(twice, line=3, mentions=["listen[1]", "repeats listen[0] (127.0.0.1:18080)"])
+        for admin, line in (('{"listen": {"port": 18080}, "tokens_file": "t"}', 5),
+                            ('{"listen": {"host": "127.0.0.1", "port": 18080}, "tokens_file": "t"}', 5)):
+            with open(os.path.join(self.tmp, "t"), "w") as f:
+                f.write("ops:0123456789abcdef0123\n")
+            os.chmod(os.path.join(self.tmp, "t"), 0o600)
+            bad = GOOD.replace('"threads": 2', '"threads": 2,\n  "admin": %s' % admin)
+            self.assert_bad(bad, line=line, mentions=["admin", "port 18080 is listen[0]'s too"])
+        ok = GOOD.replace('"threads": 2', '"threads": 2,\n  "admin": {"listen": {"port": 18081}, "tokens_file": "t"}')
+        self.assertEqual(self.check(ok).returncode, 0, self.check(ok).stderr)
 
     def test_good_config_with_tls_exit_0(self):
         harness.make_cert(self.tmp)
