@@ -954,6 +954,9 @@ void gw_config_defaults(gw_config_t *c)
     c->proxy.keepalive_timeout_ms = 2000;
     c->proxy.max_request_body = 1024 * 1024;
     c->proxy.max_connections = 8192;
+    /* loopback unless configured (DESIGN): an admin "listen" without "host", or no "listen" at all, must not bind every
+     * interface as a public listener without "host" does */
+    c->admin.listen.host = strdup("127.0.0.1");
     c->admin.listen.port = 8081;
     c->log.level = GW_LOG_INFO;
     c->policy.version = 1;

@@ -451,8 +451,7 @@ int gw_server_run(void)
         gw_info("listening on %s://%s:%u/", c->listen[i].tls_cert != NULL ? "https" : "http",
                 c->listen[i].host != NULL ? c->listen[i].host : "0.0.0.0", c->listen[i].port);
     if (c->admin.tokens_file != NULL)
-        gw_info("admin listener on http://%s:%u/admin/", c->admin.listen.host != NULL ? c->admin.listen.host : "127.0.0.1",
-                c->admin.listen.port);
+        gw_info("admin listener on http://%s:%u/admin/", c->admin.listen.host, c->admin.listen.port);
     gw_info("consentgate %s: %zu worker threads, upstream %s", CG_VERSION, gw_rt.num_threads, c->upstream);
 
     uint64_t last_total = 0;

@@ -217,6 +217,30 @@ class ProxyTest(GatewayTestCase):
             self.assertTrue(400 <= r.status < 500, r)
         self.origin.assert_not_reached("t=admin-proxy")
 
+    def test_admin_listener_binds_loopback_unless_configured(self):
+        # DESIGN: "the admin listener binds loopback unless configured": an admin "listen" that names only its port
+        # (and no "listen" at all, the default 127.0.0.1:8081) must not bind every interface, as a public listener
+        # without "host" does
+        cfg = gateway_config(self.origin.url, admin=False)
+        cfg["admin"] = {"listen": {"port": free_port()}, "tokens_file": "admin-tokens"}
+        g = self.new_gateway("admin-no-host", cfg)
+
+        def bound(port):
+            """local addresses (hex, as /proc/net/tcp[6] writes them) of the sockets listening on port"""
+            out = []
+            for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+                with open(name) as f:
+                    for line in f.readlines()[1:]:
+                        local, state = line.split()[1], line.split()[3]
+                        addr, _, p = local.rpartition(":")
+                        if state == "0A" and int(p, 16) == port:
+                            out.append(addr)
+            return out
+        self.assertEqual(bound(g.admin_port), ["0100007F"], "the admin listener is not on 127.0.0.1 only")
+        self.assertEqual(curl(g.admin_url("/admin/metrics"), headers=["Authorization: Bearer " + ADMIN_TOKEN]).status, 200)
+        self.assertIn("admin listener on http://127.0.0.1:%d/admin/" % g.admin_port, g.error_log())
+        g.stop_and_check()
+
     # ---- logs --------------------------------------------------------------------------------
 
     def test_access_log_one_line_per_request(self):

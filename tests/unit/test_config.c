@@ -193,6 +193,8 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(c.report_only, 0);
     assert_int_equal(c.policy.version, 1);
     assert_null(c.admin.tokens_file);
+    assert_string_equal(c.admin.listen.host, "127.0.0.1"); /* loopback unless configured */
+    assert_int_equal(c.admin.listen.port, 8081);
     assert_non_null(strstr(c.secrets_file, "/../var/secrets.json"));
     assert_non_null(strstr(c.store.sqlite, "/../var/consent.db"));
     assert_int_equal(c.store.rate_per_minute, 60);
