@@ -885,14 +885,40 @@ class ReportsTest(GatewayTestCase):
         self.assertEqual(db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0], "2")
         db.close()
 
+    def assert_json_error(self, r, status, error):
+        # DESIGN: the public endpoints' errors are {"error": "...", "detail": "..."} (JSON, UTF-8)
+        self.assertEqual(r.status, status, r.text)
+        self.assertTrue(r.header("Content-Type", "").startswith("application/json"), r.headers)
+        body = r.json()
+        self.assertEqual(sorted(body), ["detail", "error"], body)
+        self.assertEqual(body["error"], error)
+        self.assertTrue(body["detail"])
+
+    def test_errors_are_json(self):
+        # (a gateway of its own: the class's counts its reports)
+        from harness import gateway_config
+        g = self.new_gateway("errors", gateway_config(self.origin.url, threads=1, channel={"audit_log": "audit.log"}))
+
+        def post(body, host="shop.example"):
+            return curl(g.url("/__consent/report"), method="POST", data=body,
+                        headers=["Content-Type: application/csp-report", "Host: " + host])
+        self.assert_json_error(post("{nope"), 400, "bad_report")
+        self.assert_json_error(post(json.dumps(self.LEGACY), host="other.example"), 400, "foreign_report")
+        self.assert_json_error(post("x" * 70000), 413, "too_large")
+        r = curl(g.url("/__consent/report"))
+        self.assert_json_error(r, 405, "method_not_allowed")
+        self.assertEqual(r.header("Allow"), "POST")
+
     def test_rate_limited(self):
         from harness import gateway_config
         g = self.new_gateway("limited", gateway_config(self.origin.url, threads=1,
                                                        channel={"report_rate_per_minute": 5, "audit_log": "audit.log"}))
-        statuses = [curl(g.url("/__consent/report"), method="POST", data=json.dumps(self.LEGACY),
-                         headers=["Content-Type: application/csp-report", "Host: shop.example"]).status for _ in range(8)]
+        answers = [curl(g.url("/__consent/report"), method="POST", data=json.dumps(self.LEGACY),
+                        headers=["Content-Type: application/csp-report", "Host: shop.example"]) for _ in range(8)]
         # a one-minute window opened by the first report: the first 5 pass, the rest get 429
-        self.assertEqual(statuses, [204] * 5 + [429] * 3)
+        self.assertEqual([r.status for r in answers], [204] * 5 + [429] * 3)
+        self.assert_json_error(answers[-1], 429, "rate_limited")
+        self.assertTrue(answers[-1].header("Retry-After"))
 
 
 class ShippedDemoListsTest(GatewayTestCase):
