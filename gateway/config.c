@@ -1094,6 +1094,17 @@ static char *join(const char *dir, const char *rel)
     return p;
 }
 
+/* jansson counts a syntax error's column in characters, and 0 at the end of a line or of the file; the other errors'
+ * columns (jsonpos) are bytes from 1. The same unit for both: the bytes from the start of the error's line to the end of
+ * the token it names (jansson's byte offset), at least 1. */
+static unsigned syntax_error_column(const char *text, size_t len, const json_error_t *jerr)
+{
+    size_t at = jerr->position > 0 && (size_t)jerr->position <= len ? (size_t)jerr->position : len, start = at;
+    while (start != 0 && text[start - 1] != '\n')
+        --start;
+    return at - start > 0 ? (unsigned)(at - start) : 1;
+}
+
 int gw_config_load_text(gw_config_t *conf, const char *name, const char *dir, const char *text, size_t len, char *err,
                         size_t errlen)
 {
@@ -1106,7 +1117,7 @@ int gw_config_load_text(gw_config_t *conf, const char *name, const char *dir, co
     conf->path = strdup(name);
     conf->dir = strdup(dir != NULL ? dir : ".");
     if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-        snprintf(err, errlen, "%s:%d:%d: %s", name, jerr.line, jerr.column, jerr.text);
+        snprintf(err, errlen, "%s:%d:%u: %s", name, jerr.line, syntax_error_column(text, len, &jerr), jerr.text);
         return -1;
     }
     rc = load_root(&ld, root);

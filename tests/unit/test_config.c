@@ -52,6 +52,9 @@ typedef struct {
 static const bad_case_t bad[] = {
     {"", NULL, "'[' or '{' expected near end of file"},
     {"{\"listen\": [}", "}", "unexpected token near '}'"},
+    /* a syntax error's column in bytes, as every other error's (jansson counts characters): after UTF-8 text too */
+    {"{\"ui\": {\"strings\": {\"zh-CN\": {\"banner.title\": \"\xe9\x9a\x90\xe7\xa7\x81\"}}}, x}", "x",
+     "string or '}' expected near 'x'"},
     {"[]", "[]", "the configuration must be a JSON object"},
     {"{\"upstream\": \"http://x\"}", "{", "missing required key \"listen\""},
     {"{\"listen\": [{\"port\": 1}]}", "{", "missing required key \"upstream\""},
@@ -146,6 +149,22 @@ static void test_bad_configs(void **state)
                          bad[i].at);
         }
     }
+}
+
+/* columns are 1-based: jansson's 0 at the end of a line or of the file is not one */
+static void test_syntax_error_column_never_0(void **state)
+{
+    char err[1024];
+    gw_config_t c;
+    assert_int_equal(load("", &c, err, sizeof(err)), -1);
+    assert_string_equal(err, "t.json:1:1: '[' or '{' expected near end of file");
+    gw_config_free(&c);
+    assert_int_equal(load("\n", &c, err, sizeof(err)), -1);
+    assert_string_equal(err, "t.json:2:1: '[' or '{' expected near end of file");
+    gw_config_free(&c);
+    assert_int_equal(load("{\"listen\":\n", &c, err, sizeof(err)), -1);
+    assert_string_equal(err, "t.json:2:1: unexpected token near end of file");
+    gw_config_free(&c);
 }
 
 static void test_missing_files_name_the_file(void **state)
@@ -266,6 +285,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_configs),        cmocka_unit_test(test_missing_files_name_the_file),
+        cmocka_unit_test(test_syntax_error_column_never_0),
         cmocka_unit_test(test_multiline_position), cmocka_unit_test(test_minimal_defaults),
         cmocka_unit_test(test_full_config),        cmocka_unit_test(test_category_defaults_rebind),
         cmocka_unit_test(test_shipped_config_is_valid),
