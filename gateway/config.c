@@ -342,11 +342,25 @@ static int load_upstream(loader_t *ld, json_t *root)
         return -1;
     }
     host = u + 7;
-    for (p = host; *p != '\0' && *p != '/' && *p != ':'; ++p)
-        if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') || ('0' <= *p && *p <= '9') || *p == '.' || *p == '-' ||
-              *p == '[' || *p == ']'))
-            break;
-    if (p == host || (*p != '\0' && *p != '/' && *p != ':'))
+    if (*host == '[') { /* an IPv6 literal, as h2o's URL parser takes it: [::1] */
+        char addr[INET6_ADDRSTRLEN];
+        unsigned char buf[sizeof(struct in6_addr)];
+        const char *close = strchr(host, ']');
+        if (close == NULL || (size_t)(close - host - 1) >= sizeof(addr))
+            goto Bad;
+        memcpy(addr, host + 1, (size_t)(close - host - 1));
+        addr[close - host - 1] = '\0';
+        if (inet_pton(AF_INET6, addr, buf) != 1)
+            goto Bad;
+        p = close + 1;
+    } else {
+        for (p = host; *p != '\0' && *p != '/' && *p != ':'; ++p)
+            if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') || ('0' <= *p && *p <= '9') || *p == '.' || *p == '-'))
+                break;
+        if (p == host)
+            goto Bad;
+    }
+    if (*p != '\0' && *p != '/' && *p != ':')
         goto Bad;
     if (*p == ':') {
         char *end;

@@ -622,9 +622,38 @@ class CheckConfigTest(GatewayTestCase):
                 self.assert_bad(GOOD.replace("18080", port), line=2, mentions=["port"])
 
     def test_bad_upstream(self):
-        for url in ("ftp://x", "http://"):
+        for url in ("ftp://x", "http://", "http://[::1", "http://[zz]:9000", "http://[::1]x", "http://a[b]"):
             with self.subTest(url=url):
                 self.assert_bad(GOOD.replace("http://127.0.0.1:9000", url), line=3, mentions=["upstream"])
+
+    def test_ipv6_upstream(self):
+        # an origin at an IPv6 literal, http://[::1]:PORT (RFC 3986; h2o's URL parser takes it): accepted and proxied
+        port = free_port()
+        origin = subprocess.Popen([sys.executable, "-c", """if 1:
+            import http.server, socket, sys
+            class S(http.server.HTTPServer):
+                address_family = socket.AF_INET6
+            class H(http.server.BaseHTTPRequestHandler):
+                def do_GET(self):
+                    self.send_response(200)
+                    self.send_header("Content-Length", "8")
+                    self.end_headers()
+                    self.wfile.write(b"over v6\\n")
+                def log_message(self, *a):
+                    pass
+            S(("::1", int(sys.argv[1])), H).serve_forever()""", str(port)], stdin=subprocess.DEVNULL)
+        try:
+            self.assertTrue(wait_until(lambda: harness.port_accepts(port, "::1"), 10), "the IPv6 origin did not start")
+            upstream = "http://[::1]:%d" % port
+            p = self.check(GOOD.replace("http://127.0.0.1:9000", upstream))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            g = self.new_gateway("v6-upstream", gateway_config(upstream, admin=False))
+            r = curl(g.url("/v6"))
+            self.assertEqual((r.status, r.body), (200, b"over v6\n"))
+            g.stop_and_check()
+        finally:
+            origin.kill()
+            origin.wait()
 
     def test_bad_store_commit_delay(self):
         for value in ("-1", "1001", '"2"'):
