@@ -351,6 +351,50 @@ class PolicyBumpTest(GatewayTestCase):
         self.assertEqual(e.json()["erased"], 2, e.text)
         g2.stop_and_check()
 
+    def test_sighup_reloads_signing_keys(self):
+        # DESIGN: "SIGHUP reloads lists and keys": a new primary key signs from then on, the old one still verifies
+        # while it is in the file, and a token whose key has left the file is no consent
+        import base64
+        import signal
+        g = self.new_gateway("keys", gateway_config(self.origin.url, admin=False))
+
+        def accept():
+            r = curl(g.url("/__consent/api/consent"), method="POST", headers=["Content-Type: application/json"],
+                     data='{"all": true}')
+            self.assertEqual(r.status, 200, r.text)
+            return "cg_consent=" + consent_cookie(r)[1]
+
+        def key_id(token):  # the payload's second byte (README: format, key id, ...)
+            return base64.urlsafe_b64decode(token.split("=", 1)[1] + "==")[1]
+
+        def decided(token):
+            return curl(g.url("/__consent/api/state"), cookie=token).json()["decided"]
+
+        def write_keys(keys):
+            with open(g.path("secrets.json"), "w") as f:
+                json.dump({"keys": keys}, f)
+            os.chmod(g.path("secrets.json"), 0o600)
+
+        def reload(n):
+            g.signal(signal.SIGHUP)
+            self.assertTrue(harness.wait_until(lambda: g.error_log().count("consent keys reloaded") >= n, 5), g.error_log())
+
+        old = accept()
+        with open(g.path("secrets.json")) as f:
+            first = json.load(f)["keys"][0]
+        new = {"id": first["id"] + 1, "secret": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="), "primary": True}
+        write_keys([dict(first, primary=False), new])
+        reload(1)
+        fresh = accept()
+        self.assertEqual((key_id(old), key_id(fresh)), (first["id"], new["id"]))
+        self.assertTrue(decided(old), "a token of a retired key still in the file must verify")
+        self.assertTrue(decided(fresh))
+        write_keys([new])
+        reload(2)
+        self.assertFalse(decided(old), "a token whose key left the file must count as no consent")
+        self.assertTrue(decided(fresh))
+        g.stop_and_check()
+
 
 class OptOutRegimeTest(GatewayTestCase):
     """GB visitors (MaxMind test database) are opt-out; X-Forwarded-For only from the trusted proxy."""
