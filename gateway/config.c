@@ -815,11 +815,6 @@ static int load_lists(loader_t *ld, json_t *root, const char *section, int is_ri
                     rc = get_path(ld, v, "file", 1, !is_risk, &l->file);
                 if (rc == 0)
                     rc = get_enum(ld, v, "format", format_names, 4, &fmt);
-                if (rc == 0 && !is_risk && fmt != GW_FMT_ABP) {
-                    push_key(ld, "format");
-                    rc = fail(ld, 0, "tracker lists are read in Adblock syntax (\"format\": \"abp\")");
-                    pop(ld);
-                }
                 if (rc == 0 && is_risk)
                     rc = get_enum(ld, v, "action", action_names, 4, &action);
                 if (rc == 0 && !is_risk && (rc = get_category(ld, v, "category", &cat)) == 0 && cat < 0)

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include "abp.h"
 #include "admin.h"
@@ -18,6 +19,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "qsbr.h"
+#include "risk.h"
 #include "server.h"
 #include "trackers.h"
 
@@ -67,6 +69,219 @@ static size_t seen_threads;
 
 /* --- loading ---------------------------------------------------------------------------------- */
 
+/*
+ * DESIGN: a list's format is domains, hosts, abp or urls. A tracker list in another format than Adblock syntax is read as
+ * the Adblock rules that say the same, one line for one, so that a malformed line keeps its number in the file: a domain
+ * (and every name of a hosts line) "||name^" — the name and its subdomains, as a domains entry covers them —, a URL
+ * "||host/path" (the URLs that begin so, any scheme; '$', '^' and '|', which Adblock syntax reads, become the '*' wildcard).
+ * A line that is none of these is given as "||" (nothing to match: malformed) and its report gets the line back. A hosts
+ * line's names after its first go at the end. Returns the text (malloc) and its length, or NULL (errno set).
+ */
+static void append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    if (*buf == NULL)
+        return;
+    if (*len + n + 1 > *cap) {
+        size_t ncap = (*len + n + 1) * 2;
+        char *grown = realloc(*buf, ncap);
+        if (grown == NULL) {
+            free(*buf);
+            *buf = NULL;
+            return;
+        }
+        *buf = grown;
+        *cap = ncap;
+    }
+    memcpy(*buf + *len, s, n);
+    *len += n;
+}
+
+static int is_blank(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r';
+}
+
+/* "||" + the normalised host name + suffix, or 0 when it is not a host name */
+static int host_rule(const char *h, size_t n, char out[GW_RISK_HOST_MAX + 4])
+{
+    gw_risk_host_kind_t kind;
+    int len = gw_risk_normalize_host(h, n, 0, out + 2, &kind);
+    if (len <= 0 || kind != GW_RISK_HOST_NAME)
+        return 0;
+    out[0] = out[1] = '|';
+    return len + 2;
+}
+
+/* the names a hosts file maps for itself ("127.0.0.1 localhost", "ff02::1 ip6-allnodes"), not trackers */
+static int is_boilerplate(const char *h, size_t n)
+{
+    static const char *const names[] = {"localhost", "local", "broadcasthost", NULL};
+    for (size_t i = 0; names[i] != NULL; ++i)
+        if (strlen(names[i]) == n && memcmp(names[i], h, n) == 0)
+            return 1;
+    return (n > 9 && memcmp(h, "localhost", 9) == 0 && (h[9] == '.' || (h[9] >= '0' && h[9] <= '9'))) ||
+           (n > 4 && memcmp(h, "ip6-", 4) == 0);
+}
+
+static char *as_abp(const char *text, size_t text_len, gw_list_format_t fmt, size_t *out_len, unsigned **bad_lines, size_t *num_bad,
+                    size_t *extra_lines)
+{
+    size_t len = 0, cap = text_len * 2 + 64, tail_len = 0, tail_cap = 64, nbad = 0;
+    char *out = malloc(cap), *tail = malloc(tail_cap);
+    unsigned line_no = 0, *bad = calloc(GW_ABP_REPORT_MAX, sizeof(*bad));
+    for (const char *p = text, *end = text + text_len; p < end && out != NULL && tail != NULL && bad != NULL;) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p)), *s = p;
+        size_t n = (size_t)((eol != NULL ? eol : end) - p);
+        p = eol != NULL ? eol + 1 : end;
+        ++line_no;
+        while (n != 0 && is_blank(s[0]))
+            ++s, --n;
+        const char *hash = fmt != GW_FMT_URLS ? memchr(s, '#', n) : (n != 0 && s[0] == '#' ? s : NULL);
+        if (hash != NULL)
+            n = (size_t)(hash - s);
+        while (n != 0 && is_blank(s[n - 1]))
+            --n;
+        char rule[GW_RISK_HOST_MAX + 4];
+        int rl = 0, ok = n == 0; /* (a blank or comment line: an empty line) */
+        if (n != 0 && fmt == GW_FMT_DOMAINS) {
+            ok = memchr(s, ' ', n) == NULL && memchr(s, '\t', n) == NULL && (rl = host_rule(s, n, rule)) != 0;
+            if (ok)
+                append(&out, &len, &cap, rule, (size_t)rl), append(&out, &len, &cap, "^", 1);
+        } else if (n != 0 && fmt == GW_FMT_HOSTS) {
+            /* an address, then one or more names */
+            size_t i = 0, names = 0, boiler = 0;
+            while (i != n && !is_blank(s[i]))
+                ++i;
+            ok = i != n;
+            while (ok && i != n) {
+                while (i != n && is_blank(s[i]))
+                    ++i;
+                size_t j = i;
+                while (j != n && !is_blank(s[j]))
+                    ++j;
+                if (j == i)
+                    break;
+                if ((rl = host_rule(s + i, j - i, rule)) == 0) {
+                    ok = 0;
+                    break;
+                }
+                if (is_boilerplate(rule + 2, (size_t)rl - 2))
+                    ++boiler;
+                else if (names++ == 0)
+                    append(&out, &len, &cap, rule, (size_t)rl), append(&out, &len, &cap, "^", 1);
+                else
+                    append(&tail, &tail_len, &tail_cap, rule, (size_t)rl), append(&tail, &tail_len, &tail_cap, "^\n", 2);
+                i = j;
+            }
+            ok = ok && names + boiler != 0;
+        } else if (n != 0 && fmt == GW_FMT_URLS) {
+            size_t skip = n >= 7 && strncasecmp(s, "http://", 7) == 0 ? 7 : n >= 8 && strncasecmp(s, "https://", 8) == 0 ? 8 : 0;
+            size_t h = skip, path;
+            while (h != n && s[h] != '/' && s[h] != ':' && s[h] != '?')
+                ++h;
+            path = h;
+            while (path != n && s[path] != '/' && s[path] != '?') /* (a port: the rule names the host) */
+                ++path;
+            ok = skip != 0 && memchr(s, ' ', n) == NULL && memchr(s, '\t', n) == NULL && (rl = host_rule(s + skip, h - skip, rule)) != 0;
+            if (ok) {
+                append(&out, &len, &cap, rule, (size_t)rl);
+                if (path == n || (path + 1 == n && s[path] == '/'))
+                    append(&out, &len, &cap, "^", 1);
+                else
+                    for (size_t k = path; k != n; ++k)
+                        append(&out, &len, &cap, s[k] == '$' || s[k] == '^' || s[k] == '|' ? "*" : s + k, 1);
+            }
+        }
+        if (!ok) {
+            append(&out, &len, &cap, "||", 2);
+            if (nbad != GW_ABP_REPORT_MAX)
+                bad[nbad++] = line_no;
+        }
+        append(&out, &len, &cap, "\n", 1);
+    }
+    if (tail != NULL)
+        append(&out, &len, &cap, tail, tail_len);
+    if (out == NULL || tail == NULL || bad == NULL) {
+        free(out), free(tail), free(bad);
+        errno = ENOMEM;
+        return NULL;
+    }
+    *extra_lines = 0;
+    for (const char *t = tail; (t = memchr(t, '\n', tail_len - (size_t)(t - tail))) != NULL; ++t)
+        ++*extra_lines;
+    free(tail);
+    *out_len = len;
+    *bad_lines = bad;
+    *num_bad = nbad;
+    return out;
+}
+
+/* a tracker list in any of the formats, into b */
+static int add_list(gw_abp_builder_t *b, const gw_list_conf_t *conf, list_t *l)
+{
+    if (conf->format == GW_FMT_ABP)
+        return gw_abp_builder_add_file(b, l->file, (unsigned)l->category, l->name, &l->stats);
+    FILE *fp = fopen(l->file, "rb");
+    if (fp == NULL)
+        return -1;
+    char *text = NULL, *rules = NULL;
+    size_t len = 0, cap = 0, rules_len = 0, num_bad = 0, extra = 0, n;
+    unsigned *bad = NULL;
+    int rc = -1, saved = 0;
+    for (;;) {
+        if (cap - len < 65536) {
+            char *grown = realloc(text, cap * 2 + 65536);
+            if (grown == NULL) {
+                saved = ENOMEM;
+                goto Exit;
+            }
+            text = grown, cap = cap * 2 + 65536;
+        }
+        if ((n = fread(text + len, 1, cap - len, fp)) == 0)
+            break;
+        len += n;
+    }
+    if (ferror(fp)) {
+        saved = EIO;
+        goto Exit;
+    }
+    if ((rules = as_abp(text, len, conf->format, &rules_len, &bad, &num_bad, &extra)) == NULL) {
+        saved = errno;
+        goto Exit;
+    }
+    if ((rc = gw_abp_builder_add_buffer(b, rules, rules_len, (unsigned)l->category, l->name, &l->stats)) != 0) {
+        saved = ENOMEM;
+        goto Exit;
+    }
+    l->stats.lines -= extra; /* (the file's lines: a hosts line's further names were rules of their own) */
+    /* the reports of the lines given as "||" name what the file says */
+    for (size_t k = 0; k != l->stats.n_malformed_report; ++k) {
+        gw_abp_line_report_t *r = l->stats.malformed_report + k;
+        for (size_t j = 0; j != num_bad; ++j) {
+            if (bad[j] != r->line)
+                continue;
+            const char *p = text;
+            for (unsigned ln = 1; ln != r->line && p != NULL; ++ln)
+                if ((p = memchr(p, '\n', len - (size_t)(p - text))) != NULL)
+                    ++p;
+            if (p != NULL) {
+                const char *e = memchr(p, '\n', len - (size_t)(p - text));
+                size_t tl = (size_t)((e != NULL ? e : text + len) - p);
+                if (tl > sizeof(r->text) - 1)
+                    tl = sizeof(r->text) - 1;
+                memcpy(r->text, p, tl);
+                r->text[tl] = '\0';
+            }
+            break;
+        }
+    }
+Exit:
+    free(text), free(rules), free(bad);
+    fclose(fp);
+    errno = saved;
+    return rc;
+}
+
 static snapshot_t *build(void)
 {
     snapshot_t *s = calloc(1, sizeof(*s));
@@ -76,7 +291,7 @@ static snapshot_t *build(void)
         l->name = strdup(list_confs[i].name != NULL ? list_confs[i].name : list_confs[i].file);
         l->file = strdup(list_confs[i].file);
         l->category = list_confs[i].category;
-        if (gw_abp_builder_add_file(b, l->file, (unsigned)l->category, l->name, &l->stats) != 0) {
+        if (add_list(b, list_confs + i, l) != 0) {
             l->load_errno = errno;
             gw_error("tracker list %s: cannot read %s: %s", l->name, l->file, strerror(errno));
             continue;

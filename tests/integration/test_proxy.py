@@ -689,7 +689,7 @@ class CheckConfigTest(GatewayTestCase):
             (GOOD.replace('"threads": 2', '"threads": 2, "admin": {"listen": {"host": "127.0.0.1", "port": 18081}, '
                                            '"tokens_file": "bad-tokens"}'), "bad-tokens"),
             (GOOD.replace('"threads": 2', '"threads": 2, "trackers": {"lists": [{"name": "t", "file": "list.txt", '
-                                           '"format": "domains", "category": "analytics"}]}'), "Adblock syntax"),
+                                           '"format": "csv", "category": "analytics"}]}'), "trackers.lists[0].format"),
             (GOOD.replace('"threads": 2', '"threads": 2, "log": {"access": "a.log", "access_format": "%Z"}'), "log.access_format"),
         ]
         for text, mention in cases:

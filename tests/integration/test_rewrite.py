@@ -690,6 +690,43 @@ class TrackerListLoadReportTest(GatewayTestCase):
         self.assertIn('data-cg-src="https://ok.example/collect?x=1"', html)
 
 
+class TrackerListFormatsTest(GatewayTestCase):
+    """DESIGN: a list's format is domains, hosts, abp or urls: tracker lists in the first three formats load as the rules
+    that say the same (a domain and its subdomains, a hosts file's names, URL prefixes); the gateway refused to start."""
+    config = {"trackers": {"lists": [{"name": "dom", "file": "dom.txt", "format": "domains", "category": "analytics"},
+                                     {"name": "hosts", "file": "hosts.txt", "format": "hosts", "category": "marketing"},
+                                     {"name": "urls", "file": "urls.txt", "format": "urls", "category": "analytics"}]}}
+    start_gateway = False
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for name, text in (("dom.txt", "# tracker domains\nexample.org\nbad..name\n"),
+                           ("hosts.txt", "127.0.0.1 localhost\n0.0.0.0 ok.example other.example # pixels\n0.0.0.0\n"),
+                           ("urls.txt", "https://tracker.example/t.js\nnot a url\nhttps://tracker.example/other/\n")):
+            with open(os.path.join(cls.tmp, name), "w") as f:
+                f.write(text)
+        cls.gw.start()
+
+    def test_domains_hosts_and_urls_lists(self):
+        html = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html")).text
+        self.assertRegex(html, r'<script data-cg-src="https://tracker\.example/t\.js"[^>]*data-cg-category="analytics"')
+        self.assertRegex(html, r'<img data-cg-src="https://ok\.example/collect\?x=1"[^>]*data-cg-category="marketing"')
+        r = curl(self.gw.admin_url("/admin/trackers"), headers=["Authorization: Bearer " + ADMIN_TOKEN]).json()
+        lists = {l["name"]: l for l in r["lists"]}
+        self.assertEqual([(lists[n]["lines"], lists[n]["loaded"], lists[n]["malformed"]) for n in ("dom", "hosts", "urls")],
+                         [(3, 1, 1), (3, 2, 1), (3, 2, 1)], lists)
+        self.assertEqual([(m["line"], m["text"]) for m in lists["dom"]["malformed_lines"]], [(3, "bad..name")])
+        self.assertEqual([(m["line"], m["text"]) for m in lists["hosts"]["malformed_lines"]], [(3, "0.0.0.0")])
+        self.assertEqual([(m["line"], m["text"]) for m in lists["urls"]["malformed_lines"]], [(2, "not a url")])
+        # a domains entry covers its subdomains; a URL entry only the URLs that begin with it
+        tail = '<img src="https://cdn.example.org/p.gif"><img src="https://tracker.example/x.gif"><img src="http://localhost/l.gif">'
+        html = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&tail=" + urllib.parse.quote(tail))).text
+        self.assertIn('data-cg-src="https://cdn.example.org/p.gif"', html)
+        self.assertIn('<img src="https://tracker.example/x.gif">', html)
+        self.assertIn('<img src="http://localhost/l.gif">', html, "a hosts file's own names are not trackers")
+
+
 class RewriteOffTest(GatewayTestCase):
     config = {"html": {"rewrite": False}}
 
