@@ -161,6 +161,11 @@ static char *as_abp(const char *text, size_t text_len, gw_list_format_t fmt, siz
                     ++j;
                 if (j == i)
                     break;
+                if (j - i == 7 && memcmp(s + i, "0.0.0.0", 7) == 0) { /* ("0.0.0.0 0.0.0.0" opens some hosts files) */
+                    ++boiler;
+                    i = j;
+                    continue;
+                }
                 if ((rl = host_rule(s + i, j - i, rule)) == 0) {
                     ok = 0;
                     break;

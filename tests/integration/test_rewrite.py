@@ -702,7 +702,7 @@ class TrackerListFormatsTest(GatewayTestCase):
     def setUpClass(cls):
         super().setUpClass()
         for name, text in (("dom.txt", "# tracker domains\nexample.org\nbad..name\n"),
-                           ("hosts.txt", "127.0.0.1 localhost\n0.0.0.0 ok.example other.example # pixels\n0.0.0.0\n"),
+                           ("hosts.txt", "127.0.0.1 localhost\n0.0.0.0 ok.example other.example # pixels\n0.0.0.0\n0.0.0.0 0.0.0.0\n"),
                            ("urls.txt", "https://tracker.example/t.js\nnot a url\nhttps://tracker.example/other/\n")):
             with open(os.path.join(cls.tmp, name), "w") as f:
                 f.write(text)
@@ -715,7 +715,7 @@ class TrackerListFormatsTest(GatewayTestCase):
         r = curl(self.gw.admin_url("/admin/trackers"), headers=["Authorization: Bearer " + ADMIN_TOKEN]).json()
         lists = {l["name"]: l for l in r["lists"]}
         self.assertEqual([(lists[n]["lines"], lists[n]["loaded"], lists[n]["malformed"]) for n in ("dom", "hosts", "urls")],
-                         [(3, 1, 1), (3, 2, 1), (3, 2, 1)], lists)
+                         [(3, 1, 1), (4, 2, 1), (3, 2, 1)], lists)
         self.assertEqual([(m["line"], m["text"]) for m in lists["dom"]["malformed_lines"]], [(3, "bad..name")])
         self.assertEqual([(m["line"], m["text"]) for m in lists["hosts"]["malformed_lines"]], [(3, "0.0.0.0")])
         self.assertEqual([(m["line"], m["text"]) for m in lists["urls"]["malformed_lines"]], [(2, "not a url")])
