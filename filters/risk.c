@@ -2005,8 +2005,20 @@ gw_risk_list_edit(const gw_risk_list_t *old, const gw_risk_str_t *add_items, siz
         }
         push(&c, rec_host(r), rec_hlen(r), r[1], rec_path(r), rec_plen(r), (r[1] & F_SUFFIX) != 0, 0, NULL);
     }
-    for (size_t off = 1; off < rm->arena_len; off += rec_size(rm->arena + off))
-        c.rep->not_found += !(rm->arena[off + 1] & F_MARK);
+    for (size_t off = 1; off < rm->arena_len; off += rec_size(rm->arena + off)) {
+        const uint8_t *r = rm->arena + off;
+        if ((r[1] & F_MARK) != 0)
+            continue;
+        if (c.rep->num_not_found_kept != GW_RISK_REJECTS_KEPT) { /* named, so the security team sees which */
+            char *t = c.rep->not_found_kept[c.rep->num_not_found_kept++];
+            size_t hl = rec_hlen(r) < GW_RISK_REJECT_TEXT ? rec_hlen(r) : GW_RISK_REJECT_TEXT;
+            size_t pl = rec_plen(r) < GW_RISK_REJECT_TEXT - hl ? rec_plen(r) : GW_RISK_REJECT_TEXT - hl;
+            memcpy(t, rec_host(r), hl);
+            memcpy(t + hl, rec_path(r), pl);
+            t[hl + pl] = '\0';
+        }
+        ++c.rep->not_found;
+    }
     /* the scratch parse counted remove[] items as "added": only rejections and lines count */
     c.rep->added = 0, c.rep->duplicates = 0, c.rep->options_ignored = 0;
     /* add[] items */

@@ -102,6 +102,8 @@ typedef struct st_gw_risk_report_t {
     size_t rejected;        /* malformed lines */
     size_t num_kept;        /* entries used in kept[] (the first GW_RISK_REJECTS_KEPT rejected lines) */
     gw_risk_reject_t kept[GW_RISK_REJECTS_KEPT];
+    size_t num_not_found_kept; /* edits: entries used in not_found_kept[] (the first GW_RISK_REJECTS_KEPT of not_found) */
+    char not_found_kept[GW_RISK_REJECTS_KEPT][GW_RISK_REJECT_TEXT + 1]; /* as the list holds entries: host, or host + path */
     /* replace, reload (gw_risk_list_diff): added and removed are the entries the new list has and the old one had not,
      * and the reverse; the first of each (at most GW_RISK_DIFF_KEPT, as far as GW_RISK_DIFF_TEXT bytes go) are kept
      * here as list lines, each ended by '\n' */

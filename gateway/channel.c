@@ -703,6 +703,12 @@ static void write_report(gw_jsonw_t *w, const gw_risk_report_t *r, const char *n
         gw_jsonw_cstr(w, r->kept[i].text);
         gw_jsonw_lit(w, "}");
     }
+    gw_jsonw_lit(w, "], \"not_found_entries\": [");
+    for (size_t i = 0; i != r->num_not_found_kept; ++i) {
+        if (i != 0)
+            gw_jsonw_lit(w, ", ");
+        gw_jsonw_cstr(w, r->not_found_kept[i]);
+    }
     gw_jsonw_lit(w, "]");
 }
 

@@ -138,6 +138,7 @@ class ChannelTest(GatewayTestCase):
         before = len(self.admin("/admin/audit").text.splitlines())
         r = self.admin("/admin/lists/phishing/entries", method="POST", data=json.dumps({"remove": ["never-listed.example"]}))
         self.assertEqual((r.status, r.json()["not_found"], r.json()["version"]), (200, 1, mine[-1]["version"]))
+        self.assertEqual(r.json()["not_found_entries"], ["never-listed.example"])
         self.assertEqual(len(self.admin("/admin/audit").text.splitlines()), before)
 
     def test_file_change_and_sighup_reload(self):

@@ -60,6 +60,9 @@ class CtlTest(GatewayTestCase):
             self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
             self.assertIn("1 removed, 1 not found, 1 rejected", r.stdout)
             self.assertIn("rejected: bad host!", r.stderr)
+            # README: add/remove name each item the list rejected or did not hold
+            self.assertIn("not found: never.example", r.stderr)
+            self.assertNotIn("not found: newbad.example", r.stderr)
             self.assertEqual(self.ctl("check", "newbad.example").returncode, 0)
             # an empty file does not empty a list with entries unless asked to
             self.assertEqual(self.ctl("add", "hostsbl", "keep.example").returncode, 0)

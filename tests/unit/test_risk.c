@@ -1175,6 +1175,8 @@ test_edit(void **state)
     assert_non_null(nl);
     assert_int_equal(rep.removed, 2);
     assert_int_equal(rep.not_found, 1);
+    assert_int_equal(rep.num_not_found_kept, 1); /* named as the list would hold it */
+    assert_string_equal(rep.not_found_kept[0], "absent.example");
     assert_int_equal(rep.added, 1);
     assert_int_equal(rep.duplicates, 1);
     assert_int_equal(rep.rejected, 3);
@@ -1203,6 +1205,7 @@ test_edit(void **state)
     nl = gw_risk_list_edit(old, add2, 1, rm2, 2, &rep);
     assert_int_equal(rep.removed, 1);
     assert_int_equal(rep.not_found, 1);
+    assert_string_equal(rep.not_found_kept[0], "y.example/p");
     assert_int_equal(rep.options_ignored, 1);
     text = gw_risk_list_serialize(nl, NULL);
     assert_string_equal(text, "||y.example^\n||z.example^\n");
