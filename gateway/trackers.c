@@ -272,6 +272,8 @@ static int add_list(gw_abp_builder_t *b, const gw_list_conf_t *conf, list_t *l)
             if (p != NULL) {
                 const char *e = memchr(p, '\n', len - (size_t)(p - text));
                 size_t tl = (size_t)((e != NULL ? e : text + len) - p);
+                while (tl != 0 && is_blank(p[tl - 1])) /* (a CRLF file's '\r') */
+                    --tl;
                 if (tl > sizeof(r->text) - 1)
                     tl = sizeof(r->text) - 1;
                 memcpy(r->text, p, tl);

@@ -701,7 +701,7 @@ class TrackerListFormatsTest(GatewayTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        for name, text in (("dom.txt", "# tracker domains\nexample.org\nbad..name\n"),
+        for name, text in (("dom.txt", "# tracker domains\r\nexample.org\r\nbad..name\r\n"),
                            ("hosts.txt", "127.0.0.1 localhost\n0.0.0.0 ok.example other.example # pixels\n0.0.0.0\n0.0.0.0 0.0.0.0\n"),
                            ("urls.txt", "https://tracker.example/t.js\nnot a url\nhttps://tracker.example/other/\n")):
             with open(os.path.join(cls.tmp, name), "w") as f:
