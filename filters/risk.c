@@ -2182,27 +2182,66 @@ finished_find(const gw_risk_list_t *l, const uint8_t *r)
     }
 }
 
-/* the entries of a that b lacks: counted, and the first kept as lines in text/len/kept */
+/* keeps r as a line of a's format in text/len/kept while there is room */
+static void
+diff_keep(const gw_risk_list_t *a, const uint8_t *r, outbuf_t *o, char *text, size_t *len, size_t *kept)
+{
+    if (*kept == GW_RISK_DIFF_KEPT)
+        return;
+    o->len = 0;
+    out_entry(o, a->format, r);
+    if (o->nomem || *len + o->len + 1 > GW_RISK_DIFF_TEXT)
+        return;
+    memcpy(text + *len, o->p, o->len);
+    text[*len + o->len] = '\n';
+    *len += o->len + 1;
+    ++*kept;
+}
+
+/* b holds a host entry equal to r, whose key (its host's hash) is key: a probe of b's table, records read on a key match */
+static int
+has_host_entry(const gw_risk_list_t *b, uint64_t key, const uint8_t *r)
+{
+    if (b->count == 0 || b->slots == NULL)
+        return 0;
+    for (size_t i = home_slot(key, b->cap);; i = i + 1 != b->cap ? i + 1 : 0) {
+        uint64_t s = b->slots[i];
+        if (s == 0)
+            return 0;
+        if ((s & KEY_MASK) != key || (s & SLOT_GROUP))
+            continue;
+        const uint8_t *e = b->arena + (b->offs[i] & OFF_MASK);
+        if (rec_hlen(e) == rec_hlen(r) && memcmp(rec_host(e), rec_host(r), rec_hlen(r)) == 0)
+            return 1;
+    }
+}
+
+/*
+ * The entries of a that b lacks: counted, and the first kept as lines in text/len/kept. Host entries from a's table in
+ * slot order, their keys as the slots hold them (no host hashed again, a's records read only to compare on a key match
+ * or to keep a line); URL entries (in host groups) from the arena, looked up through b's groups.
+ */
 static size_t
 diff_pass(const gw_risk_list_t *a, const gw_risk_list_t *b, char *text, size_t *len, size_t *kept)
 {
     size_t n = 0;
     outbuf_t o = {NULL, 0, 0, 0};
-    for (size_t off = 1; off < a->arena_len; off += rec_size(a->arena + off)) {
-        const uint8_t *r = a->arena + off;
-        if (finished_find(b, r) != NULL)
+    for (size_t i = 0; a->slots != NULL && i != a->cap; ++i) {
+        uint64_t s = a->slots[i];
+        if (s == 0 || (s & SLOT_GROUP))
+            continue;
+        const uint8_t *r = a->arena + (a->offs[i] & OFF_MASK);
+        if (has_host_entry(b, s & KEY_MASK, r))
             continue;
         ++n;
-        if (*kept == GW_RISK_DIFF_KEPT)
+        diff_keep(a, r, &o, text, len, kept);
+    }
+    for (size_t off = 1; a->urls != 0 && off < a->arena_len; off += rec_size(a->arena + off)) {
+        const uint8_t *r = a->arena + off;
+        if (!(r[1] & F_URL) || finished_find(b, r) != NULL)
             continue;
-        o.len = 0;
-        out_entry(&o, a->format, r);
-        if (o.nomem || *len + o.len + 1 > GW_RISK_DIFF_TEXT)
-            continue;
-        memcpy(text + *len, o.p, o.len);
-        text[*len + o.len] = '\n';
-        *len += o.len + 1;
-        ++*kept;
+        ++n;
+        diff_keep(a, r, &o, text, len, kept);
     }
     free(o.p);
     return n;
