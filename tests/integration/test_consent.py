@@ -1,6 +1,9 @@
 """Cookie acceptance levels against the real gateway and a real origin: what reaches the origin,
 what reaches the browser, the consent API, regimes from MaxMind's test database, GPC, report-only."""
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -40,6 +43,20 @@ def set_cookie_names(resp):
 
 def expired_names(resp):
     return sorted({v.split("=", 1)[0] for v in resp.header_all("Set-Cookie") if re.search(r"(?i)max-age=0(;|$)", v)})
+
+
+def b64url_decode(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def b64url_encode(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def sign_token(secret, payload):
+    """a consent token of a 36-byte payload (filters/token.h's layout), signed as the gateway signs: HMAC-SHA256 under
+    the key's secret, truncated to 16 bytes, base64url without padding"""
+    return b64url_encode(payload + hmac.new(secret, payload, hashlib.sha256).digest()[:16])
 
 
 def consent_cookie(resp):
@@ -244,6 +261,54 @@ class ConsentTest(GatewayTestCase):
         after = metric(self.gw, "cg_tokens_rejected_total", '{reason="bad_mac"}')
         self.assertGreaterEqual(after - before, 1)
 
+    def rejected(self):
+        return {r: metric(self.gw, "cg_tokens_rejected_total", '{reason="%s"}' % r)
+                for r in ("malformed", "unknown_key", "bad_mac", "expired", "old_policy")}
+
+    def test_rejected_tokens_counted_by_reason(self):
+        name, value, _ = consent_cookie(self.decide({"all": True}))
+        payload = bytearray(b64url_decode(value))
+        self.assertEqual(len(payload), 52)
+        with open(self.gw.path("secrets.json")) as f:
+            keys = json.load(f)["keys"]
+        key = [k for k in keys if k.get("primary", len(keys) == 1)][0]
+        self.assertEqual(payload[1], key["id"], "the token names the primary key")
+        now = int(time.time())
+        expired = bytearray(payload[:36])
+        expired[26:31] = (now - 7200).to_bytes(5, "big")  # issued two hours ago
+        expired[31:36] = (now - 3600).to_bytes(5, "big")  # expired an hour ago
+        expired = sign_token(b64url_decode(key["secret"]), bytes(expired))
+        unknown = bytearray(payload)
+        unknown[1] = key["id"] % 255 + 1  # a key id the gateway does not have (the tag is then never checked)
+        cases = [("malformed", value[:-1]), ("malformed", "garbage"), ("malformed", b64url_encode(b"\x02" + bytes(payload[1:]))),
+                 ("unknown_key", b64url_encode(bytes(unknown))), ("expired", expired)]
+        for i, (reason, bad) in enumerate(cases):
+            with self.subTest(reason=reason, token=bad):
+                before = self.rejected()
+                curl(self.gw.url("/__origin/echo?t=reject-%d" % i), cookie="%s=%s; %s" % (name, bad, GA))
+                self.assertEqual(cookie_names(self.origin.assert_reached("t=reject-%d" % i)), [], "a rejected token grants nothing")
+                want = dict(before, **{reason: before[reason] + 1})
+                self.assertEqual(self.rejected(), want, "one rejection, under its own reason")
+        # the expired token is signed with the gateway's own key: still the visitor's id (receipts), but no consent
+        s = curl(self.gw.url("/__consent/api/state"), cookie="%s=%s" % (name, expired)).json()
+        self.assertEqual((s["decided"], s["categories"]["analytics"]), (False, False))
+        self.assertEqual(s["visitor"], self.decide(None, cookie="%s=%s" % (name, value), method="DELETE").json()["visitor"],
+                         "a signature that verifies (expired, not forged): the same visitor")
+
+    def test_decisions_counted_by_regime(self):
+        def decisions():
+            return [metric(self.gw, "cg_decisions_total", '{regime="%s"}' % r) for r in ("opt-in", "opt-out", "notice")]
+        before = decisions()
+        token = self.token_of(self.decide({"all": True}))
+        self.assertEqual(decisions(), [before[0] + 1, before[1], before[2]])
+        self.decide({"categories": {"analytics": True}}, cookie=token)
+        self.decide(None, cookie=token, method="DELETE")  # a withdrawal is a decision too
+        self.assertEqual(decisions(), [before[0] + 3, before[1], before[2]])
+        # what is refused decides nothing
+        self.decide({"all": True}, headers=["Sec-Fetch-Site: cross-site"])
+        self.decide("{\"all\": tru")
+        self.assertEqual(decisions(), [before[0] + 3, before[1], before[2]])
+
     def test_cross_site_post_refused(self):
         for hdr in ("Origin: https://evil.example", "Sec-Fetch-Site: cross-site", "Origin: null"):
             r = self.decide({"all": True}, headers=[hdr])
@@ -408,10 +473,13 @@ class OptOutRegimeTest(GatewayTestCase):
         s = curl(self.gw.url("/__consent/api/state"), headers=["X-Forwarded-For: 81.2.69.160"]).json()
         self.assertEqual((s["regime"], s["country"]), ("opt-out", "GB"))
         self.assertTrue(s["categories"]["marketing"])
-        # refusing marketing in opt-out sticks (decided token)
+        # refusing marketing in opt-out sticks (decided token), a decision counted under its regime
+        before = [metric(self.gw, "cg_decisions_total", '{regime="%s"}' % g) for g in ("opt-in", "opt-out", "notice")]
         r = curl(self.gw.url("/__consent/api/consent"), method="POST", data='{"categories": {"marketing": false}}',
                  headers=["Content-Type: application/json", "X-Forwarded-For: 81.2.69.160"])
         token = "cg_consent=" + consent_cookie(r)[1]
+        self.assertEqual([metric(self.gw, "cg_decisions_total", '{regime="%s"}' % g) for g in ("opt-in", "opt-out", "notice")],
+                         [before[0], before[1] + 1, before[2]])
         curl(self.gw.url("/__origin/echo?t=gb-refused"), cookie="; ".join([token, GA, FBP]),
              headers=["X-Forwarded-For: 81.2.69.160"])
         self.assertEqual(cookie_names(self.origin.assert_reached("t=gb-refused")), ["_ga"])

@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 
-from harness import (ADMIN_TOKEN, GatewayTestCase, big_body_pattern, curl, curl_many, free_port, gateway_config,
+from harness import (ADMIN_TOKEN, GatewayTestCase, big_body_pattern, curl, curl_many, free_port, gateway_config, metric,
                      parse_responses, raw_request, run_binary, wait_until)
 import harness
 
@@ -290,6 +290,79 @@ class ProxyTest(GatewayTestCase):
         self.assertEqual(os.stat(g.path("access.log")).st_mode & 0o777, 0o640)
 
 
+def scrape(gw):
+    """Every sample of the gateway's /admin/metrics as {'name{labels}': value}."""
+    r = curl(gw.admin_url("/admin/metrics"), headers=["Authorization: Bearer " + ADMIN_TOKEN])
+    assert r.status == 200, r
+    return {m.group(1): float(m.group(2)) for m in re.finditer(r"(?m)^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$", r.text)}
+
+
+class MetricsTest(GatewayTestCase):
+    """The request counters an operator graphs and alerts on, counted exactly on a gateway nothing else talks to: the
+    requests counter by status, the latency histogram, and the per-thread counter."""
+    config = {"threads": 2}
+
+    def test_status_labels_histogram_and_threads(self):
+        # (each scrape is itself a 200 of the admin listener, counted once its answer is sent: `reads` of them so far)
+        reads = 0
+
+        def settled(expect):
+            """the scrape once the counters say expect (the requests before it finish being counted), else the last one"""
+            nonlocal reads
+            last = {}
+
+            def check():
+                nonlocal reads, last
+                last = scrape(self.gw)
+                reads += 1
+                return all(last.get(k) == v(reads - 1) for k, v in expect.items())
+            wait_until(check, 3)
+            return last
+
+        base = settled({'cg_requests_total{status="200"}': lambda r: r})  # a fresh gateway: only its own scrapes
+        self.assertEqual(base.get('cg_requests_total{status="404"}'), 0)
+        self.assertEqual(base.get('cg_requests_total{status="502"}'), 0)
+        for i in range(3):
+            self.assertEqual(curl(self.gw.url("/__origin/echo?t=m200-%d" % i)).status, 200)
+        for i in range(2):
+            self.assertEqual(curl(self.gw.url("/__origin/status/404?t=m404-%d" % i)).status, 404)
+        self.assertEqual(curl(self.gw.url("/__origin/status/418?t=m418")).status, 418)
+        # one slower request: in the histogram above 0.25 s, at or under 0.5 s
+        self.assertEqual(curl(self.gw.url("/__origin/slow?ms=320&t=m-slow")).status, 200)
+        m = settled({'cg_requests_total{status="200"}': lambda r: r + 4, 'cg_requests_total{status="404"}': lambda r: 2,
+                     'cg_requests_total{status="4xx"}': lambda r: 1})
+        n = reads - 1  # scrapes counted in m
+        self.assertEqual(m.get('cg_requests_total{status="200"}'), 4 + n, {k: v for k, v in m.items() if k.startswith("cg_requests_total")})
+        self.assertEqual(m.get('cg_requests_total{status="404"}'), 2)
+        self.assertEqual(m.get('cg_requests_total{status="4xx"}'), 1, "a status without its own series counts as its class")
+        self.assertEqual(m.get('cg_requests_total{status="502"}'), 0)
+        total = 7 + n
+        self.assertEqual(sum(v for k, v in m.items() if k.startswith("cg_requests_total{")), total)
+        # the histogram counts every request once; its buckets are cumulative and end at the count
+        self.assertEqual(m.get("cg_request_duration_seconds_count"), total)
+        self.assertEqual(m.get('cg_request_duration_seconds_bucket{le="+Inf"}'), total)
+        les = [(float(k.split('"')[1]), v) for k, v in m.items()
+               if k.startswith("cg_request_duration_seconds_bucket{") and "+Inf" not in k]
+        self.assertEqual(len(les), 14)
+        self.assertEqual([v for _, v in sorted(les)], sorted(v for _, v in les), "buckets are cumulative")
+        self.assertEqual(m.get('cg_request_duration_seconds_bucket{le="0.5"}') - m.get('cg_request_duration_seconds_bucket{le="0.25"}'), 1,
+                         "the one request of 0.32 s is in (0.25, 0.5]")
+        self.assertGreaterEqual(m.get("cg_request_duration_seconds_sum"), 0.32)
+        self.assertLess(m.get("cg_request_duration_seconds_sum"), 0.32 + total * 0.25)
+        # per worker thread: one series for each of the two, adding up to the same total
+        threads = {k: v for k, v in m.items() if k.startswith("cg_thread_requests_total{")}
+        self.assertEqual(sorted(threads), ['cg_thread_requests_total{thread="0"}', 'cg_thread_requests_total{thread="1"}'])
+        self.assertEqual(sum(threads.values()), total)
+        # and it grows with requests, the histogram with it
+        for i in range(5):
+            curl(self.gw.url("/__origin/echo?t=m-more-%d" % i))
+        m2 = settled({'cg_requests_total{status="200"}': lambda r: r + 4 + 5})
+        total2 = 4 + 5 + 3 + (reads - 1)  # the 200s, the three 4xx, and the scrapes before this one
+        self.assertEqual(m2.get("cg_request_duration_seconds_count"), total2)
+        self.assertEqual(m2.get('cg_request_duration_seconds_bucket{le="+Inf"}'), total2)
+        self.assertEqual(sum(v for k, v in m2.items() if k.startswith("cg_thread_requests_total{")), total2)
+
+
 class UpstreamFailureTest(GatewayTestCase):
     """502 when the origin is down, 504 when it is slower than proxy.io_timeout_ms."""
     config = {"proxy": {"io_timeout_ms": 500}}
@@ -309,6 +382,11 @@ class UpstreamFailureTest(GatewayTestCase):
         self.assertIn("网关错误", zh.text)
         self.assert_html_error(curl(g.url("/products"), http="h2c"), 502)
         self.assertTrue(g.alive())
+        # what an operator alerts on: three origin failures, none of them a timeout (a fresh gateway: counted from 0)
+        self.assertEqual(metric(g, "cg_upstream_errors_total"), 3)
+        self.assertEqual(metric(g, "cg_upstream_timeouts_total"), 0)
+        self.assertEqual(metric(g, "cg_requests_total", '{status="502"}'), 3)
+        self.assertEqual(metric(g, "cg_requests_total", '{status="504"}'), 0)
 
     def test_head_gets_no_error_page_body(self):
         # a HEAD's answer ends with its headers: body bytes after them would be read as the next response on the
@@ -329,12 +407,16 @@ class UpstreamFailureTest(GatewayTestCase):
         self.assertTrue(g.alive())
 
     def test_upstream_slow_504(self):
+        errors, timeouts = metric(self.gw, "cg_upstream_errors_total"), metric(self.gw, "cg_upstream_timeouts_total")
         t0 = time.monotonic()
         r = curl(self.gw.url("/__origin/slow?ms=3000&t=slow504"))
         took = time.monotonic() - t0
         self.assert_html_error(r, 504)
         self.assertLess(took, 2.5, "the gateway waited longer than io_timeout_ms")
         self.assertEqual(curl(self.gw.url("/__origin/slow?ms=50&t=fast")).status, 200)
+        # a timeout is an upstream error and a timeout; the answer that came in time is neither
+        self.assertEqual((metric(self.gw, "cg_upstream_errors_total"), metric(self.gw, "cg_upstream_timeouts_total")),
+                         (errors + 1, timeouts + 1))
 
 
 class RawOriginTest(GatewayTestCase):
