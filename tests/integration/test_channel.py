@@ -691,6 +691,45 @@ def sign_via_page(test, url):
     return href.split("&s=")[1]
 
 
+class ShimChecksAtClickTest(GatewayTestCase):
+    """The link shim decides when the link is followed, not when the page was served: a /__go link handed out while
+    its target was clean leads to the block page once the target is block-listed (a page cached in a browser or a
+    CDN, or a tab left open, keeps its links for days), and to the warning page once warn-listed."""
+    config = {"risk": {"lists": [{"name": "phishing", "file": "phishing.txt", "format": "domains", "action": "block"},
+                                 {"name": "risky", "file": "risky.txt", "format": "domains", "action": "warn"}]}}
+
+    def test_old_link_to_a_site_listed_since(self):
+        target = "https://www.later-phish.example/login?next=%2Faccount"
+        tail = '<a id="later" href="%s">later</a>' % htmlmod.escape(target)
+        html = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&tail=" + urllib.parse.quote(tail))).text
+        m = re.search(r'<a id="later" href="([^"]*)"', html)
+        self.assertIsNotNone(m, html)
+        link = htmlmod.unescape(m.group(1))
+        self.assertTrue(link.startswith("/__go?u="), link)
+        r = curl(self.gw.url(link))
+        self.assertEqual((r.status, r.header("Location")), (302, target), "clean when the page was served: followed")
+        blocked = metric(self.gw, "cg_go_total", '{outcome="blocked"}')
+        p = curl(self.gw.admin_url("/admin/lists/phishing"), method="PUT", data="later-phish.example\n", headers=AUTH)
+        self.assertEqual(p.status, 200, p.text)
+        r = curl(self.gw.url(link))
+        self.assertEqual(r.status, 403, "the same link, followed after the site was block-listed")
+        self.assertIsNone(r.header("Location"))
+        self.assertTrue(r.header("Content-Type", "").startswith("text/html"), r.headers)
+        self.assertIn("www.later-phish.example", r.text, "the block page names where the link led")
+        self.assertIn("phishing", r.text, "and the list")
+        self.assertEqual(metric(self.gw, "cg_go_total", '{outcome="blocked"}'), blocked + 1)
+        # off the block list and onto the warn list: the warning page, then off every list: followed again
+        self.assertEqual(curl(self.gw.admin_url("/admin/lists/phishing?allow_empty=1"), method="PUT", data="", headers=AUTH).status, 200)
+        self.assertEqual(curl(self.gw.admin_url("/admin/lists/risky"), method="PUT", data="later-phish.example\n", headers=AUTH).status, 200)
+        w = curl(self.gw.url(link))
+        self.assertEqual(w.status, 200)
+        self.assertIsNone(w.header("Location"))
+        self.assertIn("www.later-phish.example", w.text)
+        self.assertEqual(curl(self.gw.admin_url("/admin/lists/risky?allow_empty=1"), method="PUT", data="", headers=AUTH).status, 200)
+        r = curl(self.gw.url(link))
+        self.assertEqual((r.status, r.header("Location")), (302, target))
+
+
 class ListFolderTest(GatewayTestCase):
     """A list whose file is in a folder that does not exist yet: started empty, and PUT creates both."""
 

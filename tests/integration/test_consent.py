@@ -317,6 +317,36 @@ class ConsentTest(GatewayTestCase):
         ok = self.decide({"all": True}, headers=["Origin: http://127.0.0.1:%d" % self.gw.port, "Sec-Fetch-Site: same-origin"])
         self.assertEqual(ok.status, 200, ok.text)
 
+    def test_cross_site_withdraw_and_erase_refused(self):
+        # another site's page must not be able to withdraw a visitor's consent or erase their records (a form or fetch
+        # from evil.example carries the visitor's SameSite=Lax cookie on a top-level POST, and any cookie in old browsers)
+        token = self.token_of(self.decide({"all": True}))
+        receipts = lambda: curl(self.gw.url("/__consent/api/receipts"), cookie=token).json()["records"]  # noqa: E731
+        self.assertEqual([x["method"] for x in receipts()], ["accept_all"])
+        own = "Origin: http://127.0.0.1:%d" % self.gw.port
+        for hdrs in (["Origin: https://evil.example"], ["Sec-Fetch-Site: cross-site"], ["Origin: null"],
+                     ["Sec-Fetch-Site: cross-site", own], ["Origin: http://127.0.0.1:%d.evil.example" % self.gw.port]):
+            with self.subTest(headers=hdrs):
+                w = self.decide(None, cookie="; ".join([token, GA]), method="DELETE", headers=hdrs)
+                self.assertEqual(w.status, 403, w.text)
+                self.assertEqual(w.json()["error"], "cross_site")
+                self.assertEqual(w.header_all("Set-Cookie"), [], "no token, no expiry")
+                self.assertIsNone(w.header("Clear-Site-Data"))
+                e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=token, headers=hdrs)
+                self.assertEqual(e.status, 403, e.text)
+                self.assertEqual(e.json()["error"], "cross_site")
+                self.assertEqual(e.header_all("Set-Cookie"), [])
+        # nothing changed: still consented, the one record still there
+        s = curl(self.gw.url("/__consent/api/state"), cookie=token).json()
+        self.assertEqual((s["decided"], s["categories"]["marketing"]), (True, True))
+        self.assertEqual([x["method"] for x in receipts()], ["accept_all"])
+        # from the site's own page both work (the refusals above were the check, not a broken request)
+        w = self.decide(None, cookie=token, method="DELETE", headers=[own, "Sec-Fetch-Site: same-origin"])
+        self.assertEqual(w.status, 200, w.text)
+        self.assertEqual([x["method"] for x in receipts()], ["accept_all", "withdraw"])
+        e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=token, headers=[own, "Sec-Fetch-Site: same-origin"])
+        self.assertEqual((e.status, e.json()["erased"]), (200, 2), e.text)
+
     def test_wrong_methods_name_the_right_ones(self):
         for path, method, allow in (("/__consent/api/consent", "GET", "POST, DELETE"), ("/__consent/api/state", "POST", "GET, HEAD"),
                                     ("/__consent/api/erase", "GET", "POST"), ("/__consent/api/receipts", "DELETE", "GET")):
@@ -596,6 +626,34 @@ class OptOutRegimeTest(GatewayTestCase):
         self.assertEqual(cookie_names(self.origin.assert_reached("t=untrusted")), [])
         s = curl(g.url("/__consent/api/state"), headers=["X-Forwarded-For: 81.2.69.160"]).json()
         self.assertEqual(s["regime"], "opt-in")
+
+
+class NoticeRegimeTest(GatewayTestCase):
+    """The notice regime grants every category without a decision (the banner only informs)."""
+    config = {"regimes": {"default": "notice"}, "cookies": {"overrides": {"sid": "necessary", "prefs": "functional"}}}
+    PREFS = "prefs=dark"
+
+    def test_every_category_granted(self):
+        s = curl(self.gw.url("/__consent/api/state")).json()
+        self.assertEqual((s["regime"], s["decided"]), ("notice", False))
+        self.assertEqual(s["categories"], {"necessary": True, "functional": True, "analytics": True, "marketing": True})
+        # a cookie of each category reaches the origin, and the origin's Set-Cookie of each reaches the browser
+        r = curl(self.gw.url(set_cookie_path(SID, self.PREFS, GA, FBP, tag="notice")), cookie="; ".join([SID, self.PREFS, GA, FBP]))
+        self.assertEqual(r.status, 200)
+        e = self.origin.assert_reached("t=notice")
+        self.assertEqual(sorted(cookie_names(e)), ["_fbp", "_ga", "prefs", "sid"])
+        self.assertEqual(harness.Origin.header(e, "Consent-Categories"), ["necessary,functional,analytics,marketing"])
+        self.assertEqual(sorted(set_cookie_names(r)), ["_fbp", "_ga", "prefs", "sid"])
+        self.assertEqual(expired_names(r), [])
+        # a refusal in the notice regime is a decision like any, counted under its regime
+        before = metric(self.gw, "cg_decisions_total", '{regime="notice"}')
+        d = curl(self.gw.url("/__consent/api/consent"), method="POST", data='{"categories": {"marketing": false}}',
+                 headers=["Content-Type: application/json"])
+        self.assertEqual(d.status, 200, d.text)
+        self.assertEqual(metric(self.gw, "cg_decisions_total", '{regime="notice"}'), before + 1)
+        token = "cg_consent=" + consent_cookie(d)[1]
+        curl(self.gw.url("/__origin/echo?t=notice-refused"), cookie="; ".join([token, SID, self.PREFS, GA, FBP]))
+        self.assertEqual(sorted(cookie_names(self.origin.assert_reached("t=notice-refused"))), ["_ga", "prefs", "sid"])
 
 
 class BehindTlsProxyTest(GatewayTestCase):

@@ -122,6 +122,47 @@ class RewriteTest(GatewayTestCase):
         self.assertEqual(r.body, b"\x1b\x00stand-in br bytes")
         self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
 
+    def test_tracker_iframes_and_connection_hints_inert_until_consent(self):
+        """<iframe src> and <link rel=preconnect|dns-prefetch|prefetch> of a refused tracker: the frame loads nothing and
+        no connection is opened or file fetched (a preconnect alone tells the tracker the visitor is here)."""
+        page = "/__origin/html?file=pages/embeds.html"
+
+        def tags(html):
+            return {m.group(1): m.group(0) for m in re.finditer(r'<(?:iframe|link) id="([^"]+)"[^>]*>', html)}
+        urls = {"pc-tracker": "https://www.googletagmanager.com", "dns-tracker": "//www.googletagmanager.com",
+                "pf-tracker": "https://www.googletagmanager.com/gtm.js?id=GTM-PF", "pc-ads": "https://stats.g.doubleclick.net",
+                "if-tracker": "https://www.googletagmanager.com/ns.html?id=GTM-ABC",
+                "if-ads": "https://ad.doubleclick.net/ddm/activity/src=1;type=x"}
+        category = {"pc-tracker": "analytics", "dns-tracker": "analytics", "pf-tracker": "analytics", "if-tracker": "analytics",
+                    "pc-ads": "marketing", "if-ads": "marketing"}
+
+        def assert_inert(t, ident):
+            attr = "src" if ident.startswith("if-") else "href"
+            self.assertIn(' data-cg-%s="%s"' % (attr, urls[ident]), t[ident])
+            self.assertNotRegex(t[ident], r"\s%s=" % attr, "the browser would load it: " + t[ident])
+            self.assertIn('data-cg-category="%s"' % category[ident], t[ident])
+            self.assertRegex(t[ident], r'data-cg-r="[^"]+"', "re-activatable by the banner")
+
+        def assert_live(t, ident):
+            attr = "src" if ident.startswith("if-") else "href"
+            self.assertIn(' %s="%s"' % (attr, urls[ident]), t[ident])
+            self.assertNotIn("data-cg-", t[ident])
+
+        t = tags(curl(self.gw.url(page)).text)
+        for ident in urls:
+            assert_inert(t, ident)
+        # what is not a tracker stays as written
+        self.assertIn('<iframe id="if-clean" src="https://video.example/embed/1" title="video">', t["if-clean"])
+        self.assertEqual(t["pc-clean"], '<link id="pc-clean" rel="preconnect" href="https://fonts.example">')
+        self.assertEqual(t["pf-clean"], '<link id="pf-clean" rel="prefetch" href="/next.html">')
+        # marketing granted: only the marketing ones come back
+        t = tags(curl(self.gw.url(page), cookie=self.consent({"categories": {"marketing": True}})).text)
+        for ident in urls:
+            (assert_live if category[ident] == "marketing" else assert_inert)(t, ident)
+        t = tags(curl(self.gw.url(page), cookie=self.consent({"all": True})).text)
+        for ident in urls:
+            assert_live(t, ident)
+
     def test_trackers_in_css_inert_until_consent(self):
         html = curl(self.gw.url("/__origin/html?file=pages/css.html")).text
         tags = {m.group(2): m.group(0) for m in re.finditer(r'<(style|div|p|td|table|span) id="([^"]+)"[^>]*>', html)}
@@ -375,6 +416,39 @@ class RewriteTest(GatewayTestCase):
         nf = curl(self.gw.url("/__origin/status/404"))
         self.assertEqual(nf.status, 404)
         self.assertNotIn(b"banner.js", nf.body)
+
+
+class DefaultTrackerListsTest(GatewayTestCase):
+    """Without a `trackers` key the gateway loads Debian's EasyPrivacy (analytics) and EasyList (marketing) and the shipped
+    conf/ad-trackers.txt (marketing): the defaults a site that configures nothing relies on (make deps installs the
+    Debian files)."""
+    config = {"trackers": None}  # the harness turns the lists off by default: here the key is left out
+    DEBIAN = "/usr/share/chromium/extensions/ublock-origin/assets/thirdparties/easylist/"
+
+    def test_default_lists_and_their_categories(self):
+        with open(self.gw.config_path) as f:
+            self.assertNotIn("trackers", json.load(f))
+        for name in ("easyprivacy.txt", "easylist.txt"):
+            self.assertTrue(os.path.isfile(self.DEBIAN + name), "%s%s is missing: make deps installs it" % (self.DEBIAN, name))
+        r = curl(self.gw.admin_url("/admin/trackers"), headers=["Authorization: Bearer " + ADMIN_TOKEN])
+        self.assertEqual(r.status, 200)
+        lists = r.json()["lists"]
+        self.assertEqual([(l["name"], l["category"], os.path.realpath(l["file"])) for l in lists],
+                         [("easyprivacy", "analytics", self.DEBIAN + "easyprivacy.txt"),
+                          ("easylist", "marketing", self.DEBIAN + "easylist.txt"),
+                          ("advertising", "marketing", os.path.join(ROOT, "conf", "ad-trackers.txt"))])
+        for l in lists:
+            self.assertTrue(l["readable"], l["name"])
+            self.assertGreater(l["loaded"], 20 if l["name"] == "advertising" else 10000, l["name"])
+        # and they apply: gtag (EasyPrivacy) is analytics, the Meta pixel (EasyPrivacy and ad-trackers) needs marketing too
+        html = curl(self.gw.url("/")).text
+        tag = [t for t in scripts(html) if "googletagmanager" in t]
+        self.assertEqual(len(tag), 1, scripts(html))
+        self.assertIn('data-cg-category="analytics"', tag[0])
+        self.assertIn('type="text/plain"', tag[0])
+        pixel = re.search(r'<img[^>]*facebook\.com/tr[^>]*>', html).group(0)
+        self.assertNotRegex(pixel, r"\ssrc=")
+        self.assertIn('data-cg-needs="analytics marketing"', pixel, "analytics consent alone must not release an ad pixel")
 
 
 class FreshComparison(GatewayTestCase):
