@@ -76,7 +76,9 @@ function accepts(port) {
 /* --- the origin and the gateway ------------------------------------------------------------ */
 
 class Processes {
-    constructor() {
+    /* opts.site: the origin's --site (default tests/browser/site); opts.config(config): changes the gateway's config */
+    constructor(opts = {}) {
+        this.opts = opts;
         this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-browser-'));
     }
     async start() {
@@ -87,7 +89,7 @@ class Processes {
         fs.writeFileSync(path.join(this.tmp, 'admin-tokens'), `browser:${this.adminToken}\n`, { mode: 0o600 });
         this.originLog = path.join(this.tmp, 'origin.log');
         this.origin = cp.spawn('python3', [path.join(REPO, 'conf', 'demo', 'origin.py'), '--host', '127.0.0.1', '--port',
-                                           String(this.originPort), '--log', this.originLog, '--site', path.join(HERE, 'site')],
+                                           String(this.originPort), '--log', this.originLog, '--site', this.opts.site || path.join(HERE, 'site')],
                                { stdio: ['ignore', fs.openSync(path.join(this.tmp, 'origin.out'), 'a'), 'inherit'] });
         const config = {
             listen: [{ host: '127.0.0.1', port: this.gwPort }],
@@ -106,6 +108,7 @@ class Processes {
             trackers: { lists: [{ name: 'test-analytics', file: path.join(HERE, 'lists', 'analytics.txt'), format: 'abp', category: 'analytics' },
                                 { name: 'test-marketing', file: path.join(HERE, 'lists', 'marketing.txt'), format: 'abp', category: 'marketing' }] },
         };
+        if (this.opts.config) this.opts.config(config);
         this.configPath = path.join(this.tmp, 'consentgate.json');
         fs.writeFileSync(this.configPath, JSON.stringify(config, null, 2));
         fs.mkdirSync(path.join(this.tmp, 'cwd'));
@@ -760,6 +763,137 @@ test('warning, blocked and refused pages: a hostile URL stays text; only the giv
     eq(r.status(), 400, 'refused status');
     eq(await p.locator('h1').innerText(), EN['refused.bad_link.title'], 'refused title');
     eq(p.errors, [], 'page errors');
+});
+
+test('the demo shop before consent: nothing leaves the first party while the banner, preference centre and receipts are used', async () => {
+    /* the demo shop (conf/demo/site: gtag, the Meta pixel and its noscript image, links to other sites) behind a gateway
+       configured as `make run`'s, with the default tracker lists (no "trackers" key): until the visitor grants analytics
+       or marketing, every request the page makes goes to the gateway's own origin */
+    const D = new Processes({ site: path.join(REPO, 'conf', 'demo', 'site'), config: (c) => {
+        delete c.trackers; /* the defaults: Debian's EasyPrivacy and EasyList, conf/ad-trackers.txt */
+        delete c.geoip;
+        delete c.channel;
+        c.regimes = { default: 'opt-in' };
+        c.risk = { lists: [{ name: 'example-block', file: path.join(REPO, 'conf', 'risk', 'example-block.txt'), format: 'domains', action: 'block' },
+                           { name: 'example-warn', file: path.join(REPO, 'conf', 'risk', 'example-warn.txt'), format: 'domains', action: 'warn' }] };
+    } });
+    let problem = null;
+    try {
+        await D.start();
+        const p = await page();
+        const own = new URL(D.url('/')).origin, asked = [], left = [];
+        const watch = (r) => {
+            const u = r.url();
+            asked.push(u);
+            if (!/^(data|blob|about):/.test(u) && new URL(u).origin !== own) left.push(u);
+        };
+        p.context().on('request', watch);
+        /* (and nothing leaves this machine, should something try) */
+        await p.context().route('**/*', (r) => (new URL(r.request().url()).origin === own ? r.continue() : r.abort()));
+        const settle = async () => { await p.waitForLoadState('load'); await sleep(600); };
+        const nothingLeft = (when) => eq(left, [], `requests that left the first party ${when}`);
+
+        await p.goto(D.url('/'));
+        await dialog(p).waitFor({ state: 'visible' });
+        await settle();
+        nothingLeft('loading the shop with its banner');
+        assert(await p.locator('script[type="text/plain"][data-cg-src^="https://www.googletagmanager.com/"]').count() === 1,
+               'the gtag tag is not inert: the gateway did not load the default tracker lists');
+        await button(p, 'banner.customise').click();
+        await p.locator('#cg-banner input[value="functional"]').check();
+        await p.locator('#cg-banner .cg-lang').first().click();
+        await until(async () => (await p.locator('#cg-title').innerText()) === ZH['banner.title'], 'the banner in Chinese');
+        await p.locator('#cg-banner .cg-lang').first().click();
+        await until(async () => (await p.locator('#cg-title').innerText()) === EN['banner.title'], 'the banner in English again');
+        const saved = p.waitForResponse((r) => r.url().endsWith('/__consent/api/consent') && r.status() === 200);
+        await button(p, 'banner.save').click();
+        await saved;
+        await dialog(p).waitFor({ state: 'detached' });
+        await settle();
+        nothingLeft('using the banner (functional granted)');
+        for (const u of ['/products', '/about']) {
+            await p.goto(D.url(u));
+            await settle();
+        }
+        nothingLeft('on the other pages');
+
+        await p.goto(D.url('/__consent/'));
+        await settle();
+        await p.locator('#cat-analytics summary').click();
+        await p.getByRole('switch', { name: EN['category.functional.title'] }).uncheck();
+        await p.getByRole('button', { name: EN['pc.save'], exact: true }).click();
+        await p.waitForURL(/\/__consent\/\?saved=1$/);
+        await settle();
+        nothingLeft('in the preference centre');
+
+        await p.goto(D.url('/__consent/receipts'));
+        await until(async () => (await p.locator('#cg-r-table tbody tr').count()) === 2, 'two receipts');
+        await p.getByRole('button', { name: EN['receipts.erase'], exact: true }).click();
+        await p.getByRole('button', { name: EN['receipts.erase_yes'], exact: true }).click();
+        await p.getByText(EN['receipts.erased'].split('{count}')[0] + '2' + EN['receipts.erased'].split('{count}')[1], { exact: false })
+            .waitFor({ state: 'visible' });
+        await p.goto(D.url('/'));
+        await settle();
+        nothingLeft('on the receipts page, and back in the shop');
+        assert(asked.some((u) => u.endsWith('/__consent/banner.js')) && asked.some((u) => u.includes('/__consent/api/receipts')),
+               `the recording missed the UI's own requests: ${asked}`);
+    } finally {
+        problem = await D.stop();
+    }
+    assert(!problem, problem);
+});
+
+test('prefers-reduced-motion: reduce turns off the banner\'s, the toast\'s and the preference centre\'s motion', async () => {
+    const motion = async (reducedMotion) => {
+        const p = await page({ reducedMotion });
+        await p.goto(P.url('/plain.html'));
+        await dialog(p).waitFor({ state: 'visible' });
+        const banner = await p.locator('#cg-banner .cg-dialog').evaluate((e) => { const s = getComputedStyle(e); return [s.animationName, s.animationDuration]; });
+        await button(p, 'banner.reject_all').click();
+        await dialog(p).waitFor({ state: 'detached' });
+        const toast = await p.locator('#cg-toast').evaluate((e) => { const s = getComputedStyle(e); return [s.animationName, s.animationDuration]; });
+        await p.goto(P.url('/__consent/'));
+        const sw = await p.getByRole('switch', { name: EN['category.analytics.title'] }).evaluate((e) => {
+            const s = getComputedStyle(e), b = getComputedStyle(e, '::before');
+            return [s.transitionProperty, s.transitionDuration, b.transitionProperty, b.transitionDuration];
+        });
+        return { banner, toast, sw };
+    };
+    /* the motion is there without the preference (else the check below would prove nothing) */
+    eq(await motion('no-preference'), { banner: ['cg-in', '0.18s'], toast: ['cg-in', '0.18s'], sw: ['background', '0.15s', 'transform', '0.15s'] },
+       'motion without the preference');
+    eq(await motion('reduce'), { banner: ['none', '0s'], toast: ['none', '0s'], sw: ['none', '0s', 'none', '0s'] }, 'motion with reduce');
+});
+
+test('the banner\'s own "withdraw" reloads the page; afterwards consent is withdrawn', async () => {
+    const p = await page();
+    await p.goto(P.url('/'));
+    await dialog(p).waitFor({ state: 'visible' });
+    await button(p, 'banner.accept_all').click();
+    await p.waitForFunction(() => window.__trackerRan && window.__adsRan && window.__inlineTrackerRan);
+    await dialog(p).waitFor({ state: 'detached' });
+    await p.goto(P.url('/')); /* the origin's cookies, now granted, are set */
+    await p.waitForLoadState('load');
+    assert((await cookieNames(p)).includes('_ga'), `_ga missing after accept all: ${await cookieNames(p)}`);
+    eq(await markers(p), { tracker: true, ads: true, inline: true }, 'trackers after accept all');
+    await p.evaluate(() => { window.__sameDocument = true; });
+    await p.click('#privacy-choices');
+    await dialog(p).waitFor({ state: 'visible' });
+    const withdraw = p.locator('#cg-banner').getByRole('button', { name: EN['banner.withdraw'], exact: true });
+    const answered = p.waitForResponse((r) => r.url().endsWith('/__consent/api/consent') && r.request().method() === 'DELETE');
+    const reloaded = p.waitForEvent('load');
+    await withdraw.click();
+    eq((await answered).status(), 200, 'the withdrawal was recorded');
+    await reloaded;
+    eq(await p.evaluate(() => window.__sameDocument), undefined, 'the page was not reloaded (what ran before keeps running)');
+    await until(async () => (await p.locator('#cg-toast').innerText().catch(() => '')) === EN['pc.withdrawn'], 'the withdrawn message after the reload');
+    eq(await markers(p), { tracker: false, ads: false, inline: false }, 'trackers ran on the reloaded page');
+    eq(await dialog(p).count(), 0, 'the banner asks again after the withdrawal (a decision: necessary only)');
+    const st = await p.evaluate(() => fetch('/__consent/api/state').then((r) => r.json()));
+    eq([st.decided, st.categories.functional, st.categories.analytics, st.categories.marketing], [true, false, false, false], 'state after the withdrawal');
+    const names = await cookieNames(p);
+    for (const c of ['_ga', '_gid', '_fbp', 'lang']) assert(!names.includes(c), `cookie ${c} left after the withdrawal: ${names}`);
+    assert(names.includes('cg_consent') && names.includes('sid'), `the token or the necessary cookie is gone: ${names}`);
 });
 
 /* --- the run ----------------------------------------------------------------------------------- */
