@@ -419,6 +419,67 @@ class UpstreamFailureTest(GatewayTestCase):
                          (errors + 1, timeouts + 1))
 
 
+class LoggingTest(GatewayTestCase):
+    """What the error log says and leaves out: log.level, the default number of worker threads it names, and a risk list
+    file's bad lines, each named by file:line."""
+    start_gateway = False
+
+    @staticmethod
+    def read(path):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def test_default_threads_one_per_cpu(self):
+        cpus = os.sysconf("SC_NPROCESSORS_ONLN")  # what the gateway asks (sysconf), not the affinity mask
+        g = self.new_gateway("gw-threads", gateway_config(self.origin.url, threads=None))
+        self.assertNotIn("threads", g.config)
+        self.assertTrue(wait_until(lambda: "consentgate " in self.read(g.path("error.log")), 3))
+        self.assertRegex(self.read(g.path("error.log")), r"\[info\] consentgate \S+: %d worker threads?, upstream " % cpus)
+        text = curl(g.admin_url("/admin/metrics"), headers=["Authorization: Bearer " + ADMIN_TOKEN]).text
+        self.assertEqual(re.findall(r'(?m)^cg_thread_requests_total\{thread="(\d+)"\}', text), [str(i) for i in range(cpus)])
+
+    def test_level_warn_writes_no_info_lines(self):
+        # a list file that does not exist yet is a warning; starting, listening and a reload are information
+        risk = {"lists": [{"name": "later", "file": "lists/later.txt", "format": "domains", "action": "block"}]}
+        logs = {}
+        for level in ("info", "warn"):
+            g = self.new_gateway("gw-" + level, gateway_config(self.origin.url, risk=risk, log={"level": level}))
+            self.assertEqual(curl(g.url("/__origin/echo?t=level-" + level)).status, 200)
+            g.signal(signal.SIGHUP)
+            time.sleep(1.0)
+            g.stop_and_check()
+            logs[level] = self.read(g.path("error.log"))
+        self.assertIn("[info] listening on", logs["info"])
+        self.assertIn("[info] reload done", logs["info"])
+        self.assertIn("[warn] risk list later: ", logs["info"])
+        self.assertIn("[warn] risk list later: ", logs["warn"], "warnings are still written")
+        self.assertNotIn("[info]", logs["warn"])
+        self.assertNotIn("[debug]", logs["warn"] + logs["info"])
+
+    def test_rejected_lines_of_a_list_file_named_by_line(self):
+        d = os.path.join(self.tmp, "gw-rejects")
+        os.makedirs(d, exist_ok=True)
+        path = os.path.join(d, "phishing.txt")
+        with open(path, "w") as f:
+            f.write("# phishing\nevil.example\nnot a domain!!\nphish.example\n\nbad_host_$\n")
+        risk = {"lists": [{"name": "phishing", "file": "phishing.txt", "format": "domains", "action": "block"}]}
+        g = self.new_gateway("gw-rejects", gateway_config(self.origin.url, risk=risk))
+        log = self.read(g.path("error.log"))
+        self.assertIn("[info] risk list phishing (domains, block): 2 entries, 2 rejected lines", log)
+        self.assertEqual(re.findall(r"\[warn\] risk list (\S+): rejected: (.*)", log),
+                         [(path + ":3", "not a domain!!"), (path + ":6", "bad_host_$")])
+        # and again, with the new file's lines, when a changed file is reloaded
+        with open(path, "w") as f:
+            f.write("evil.example\n-bad-.example.\n")
+        self.assertTrue(wait_until(lambda: "reloaded from" in self.read(g.path("error.log")), 5), self.read(g.path("error.log")))
+        log = self.read(g.path("error.log"))
+        self.assertRegex(log, r"\[info\] risk list phishing reloaded from %s in .*: 1 entries, 1 rejected lines" % re.escape(path))
+        self.assertEqual(re.findall(r"\[warn\] risk list (\S+): rejected: (.*)", log)[2:], [(path + ":2", "-bad-.example.")])
+
+
 class RawOriginTest(GatewayTestCase):
     """What an origin may send that a proxy must not pass on as it is (an origin of raw bytes, one response per
     connection), and what an HTTP/2 client says that the connection decides."""

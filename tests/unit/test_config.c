@@ -200,7 +200,10 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(c.listen[0].port, 8080);
     assert_null(c.listen[0].tls_cert);
     assert_string_equal(c.upstream, "http://127.0.0.1:9000");
-    assert_true(c.threads >= 1);
+    /* one worker thread per online CPU (README: "threads: number of CPUs") */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    assert_true(cpus >= 1);
+    assert_int_equal(c.threads, (unsigned)cpus);
     assert_int_equal(c.proxy.io_timeout_ms, 30000);
     assert_int_equal(c.proxy.max_request_body, 1024 * 1024);
     assert_int_equal(c.num_categories, 4);
