@@ -272,6 +272,11 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
     ctx->gpc_applied = 0;
     if (ctx->has_token) {
         ctx->granted = ctx->token_granted;
+        /* an undecided token (the one a GPC refusal gets in an opt-out regime) records a refusal, not a consent: what
+         * it grants is the regime's default of this request, narrowed by it; the opt-out default it was issued under
+         * must not follow the visitor into an opt-in regime */
+        if (!ctx->decided)
+            ctx->granted &= gw_consent_default_grant(ctx->regime, ctx->gpc);
         ctx->gpc_applied = !ctx->decided && (token_flags & GW_TOKEN_FLAG_GPC) != 0;
     } else {
         ctx->granted = gw_consent_default_grant(ctx->regime, ctx->gpc);

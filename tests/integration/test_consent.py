@@ -494,7 +494,8 @@ class PolicyBumpTest(GatewayTestCase):
 class OptOutRegimeTest(GatewayTestCase):
     """GB visitors (MaxMind test database) are opt-out; X-Forwarded-For only from the trusted proxy."""
     config = {"geoip": {"database": CITY_DB, "trusted_proxies": ["127.0.0.1/32"]},
-              "regimes": {"default": "opt-in", "by_country": {"GB": "opt-out", "CN": "opt-in", "US-WA": "notice"}}}
+              "regimes": {"default": "opt-in", "by_country": {"GB": "opt-out", "CN": "opt-in", "US-WA": "notice"}},
+              "beacons": {"endpoints": [{"path": "/collect", "category": "analytics"}]}}
 
     def test_opt_out_grants_until_refused(self):
         curl(self.gw.url("/__origin/echo?t=gb"), cookie="; ".join([GA, FBP]), headers=["X-Forwarded-For: 81.2.69.160"])
@@ -611,6 +612,29 @@ class OptOutRegimeTest(GatewayTestCase):
         visitor, n = self.gpc_records(tok)
         self.assertIn(visitor, r.text, "the page shows the visitor id its token carries")
         self.assertEqual(n, 1)
+
+    def test_undecided_gpc_token_grants_nothing_in_an_opt_in_regime(self):
+        """The undecided token a GPC refusal gets in an opt-out regime (GB) records no consent: from an opt-in
+        country (CN) it must not carry the opt-out default (analytics, functional) with it."""
+        r = curl(self.gw.url("/__origin/echo?t=gpc-travel-gb"), headers=self.GPC)
+        tok = consent_cookie(r)
+        self.assertIsNotNone(tok)
+        token = "%s=%s" % tok[:2]
+        cn = ["X-Forwarded-For: 175.16.199.0"]
+        curl(self.gw.url("/__origin/echo?t=gpc-travel-cn"), headers=cn, cookie="; ".join([token, GA, FBP, "prefs=1"]))
+        e = self.origin.assert_reached("t=gpc-travel-cn")
+        self.assertEqual(cookie_names(e), [], "an opt-in visitor who decided nothing sent analytics/functional cookies")
+        self.assertEqual(harness.Origin.header(e, "Consent-Categories"), ["necessary"])
+        s = curl(self.gw.url("/__consent/api/state"), headers=cn, cookie=token).json()
+        self.assertEqual((s["regime"], s["decided"]), ("opt-in", False))
+        self.assertEqual([k for k, v in s["categories"].items() if v], ["necessary"])
+        r = curl(self.gw.url("/collect?t=gpc-travel-beacon"), headers=cn, cookie=token)
+        self.assertEqual(r.status, 204)
+        self.origin.assert_not_reached("t=gpc-travel-beacon")
+        # back in the opt-out country the token still refuses marketing (and only that)
+        curl(self.gw.url("/__origin/echo?t=gpc-travel-back"), headers=["X-Forwarded-For: 81.2.69.160"],
+             cookie="; ".join([token, GA, FBP]))
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=gpc-travel-back")), ["_ga"])
 
     def test_other_regimes_from_the_database(self):
         for ip, regime, country in (("175.16.199.0", "opt-in", "CN"), ("216.160.83.56", "notice", "US"),
