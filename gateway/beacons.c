@@ -73,8 +73,13 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     v = header_value(req, H2O_TOKEN_ACCEPT, NULL, 0);
     br.accept = v.base, br.accept_len = v.len;
     int wants_image = gw_beacon_wants_image(&br);
-    if (cat < 0 && list_lookup != NULL)
-        cat = list_lookup(req, ctx, wants_image, is_ping);
+    /* the lists are asked about a collector or ping of a granted category too: a URL they give another category (an
+     * ad platform's impression beacon: marketing) needs that one as well, as it does fetched as an image */
+    if ((cat < 0 || (ctx->granted & (1u << cat)) != 0) && list_lookup != NULL) {
+        int listed = list_lookup(req, ctx, wants_image, is_ping);
+        if (listed >= 0 && (cat < 0 || (ctx->granted & (1u << listed)) == 0))
+            cat = listed;
+    }
     if (cat < 0 || (ctx->granted & (1u << cat)) != 0)
         return 0; /* not a beacon, or granted: forwarded untouched */
 

@@ -5,6 +5,7 @@ import json
 import os
 
 from harness import ADMIN_TOKEN, GatewayTestCase, curl, metric, raw_request
+import harness
 
 EASYPRIVACY = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                            "tests", "data", "abp", "easyprivacy-sample.txt")
@@ -115,6 +116,50 @@ class SendBeaconTest(GatewayTestCase):
         token = BeaconTest.consent(self, {"categories": {"analytics": True}})
         curl(self.gw.url("/__origin/echo?id=1&ev=PageView&t=list-after"), headers=["Sec-Fetch-Dest: image"], cookie=token)
         self.origin.assert_reached("t=list-after")
+
+
+class PingToAListedTrackerTest(GatewayTestCase):
+    """A sendBeacon or <a ping> request is a beacon of beacons.ping_category (analytics), but one whose URL a tracker
+    list gives another category (an ad platform's impression beacon: marketing) needs that category too, as the
+    same URL fetched as an image or by fetch() does."""
+    start_gateway = False
+    SB = ["Content-Type: text/plain;charset=UTF-8", "Sec-Fetch-Dest: empty", "Sec-Fetch-Mode: no-cors"]
+    PING = ["Content-Type: text/ping", "Ping-From: http://127.0.0.1/", "Ping-To: https://elsewhere.example/",
+            "Sec-Fetch-Dest: empty", "Sec-Fetch-Mode: no-cors"]
+
+    def test_ping_needs_the_lists_category_too(self):
+        ads = os.path.join(self.tmp, "ads.txt")
+        with open(ads, "w") as f:
+            f.write("! first-party ad impression beacons\n/adunit/track-view\n")
+        gw = self.new_gateway("gw", harness.gateway_config(self.origin.url, trackers={"lists": [
+            {"name": "easyprivacy", "file": EASYPRIVACY, "format": "abp", "category": "analytics"},
+            {"name": "ads", "file": ads, "format": "abp", "category": "marketing"}]},
+            beacons={"endpoints": [{"path": "/collect", "category": "analytics"}]}))
+        r = curl(gw.url("/__consent/api/consent"), method="POST", data='{"categories": {"analytics": true}}',
+                 headers=["Content-Type: application/json"])
+        token = [v.split(";", 1)[0] for v in r.header_all("Set-Cookie") if v.startswith("cg_consent=")][0]
+        for tag, method, hdrs in (("img", "GET", ["Sec-Fetch-Dest: image", "Sec-Fetch-Mode: no-cors"]),
+                                  ("beacon", "POST", self.SB), ("ping", "POST", self.PING)):
+            r = curl(gw.url("/adunit/track-view?t=lp-" + tag), method=method, data="x=1" if method == "POST" else None,
+                     headers=hdrs, cookie=token)
+            self.assertIn(r.status, (200, 204), tag)
+            self.origin.assert_not_reached("t=lp-" + tag)
+        for tag, method, hdrs in (("img", "GET", ["Sec-Fetch-Dest: image", "Sec-Fetch-Mode: no-cors"]),
+                                  ("beacon", "POST", self.SB), ("ping", "POST", self.PING)):
+            # a configured endpoint of a granted category is a list match too
+            curl(gw.url("/collect/adunit/track-view?t=lp-ep-" + tag), method=method,
+                 data="x=1" if method == "POST" else None, headers=hdrs, cookie=token)
+            self.origin.assert_not_reached("t=lp-ep-" + tag)
+        # granted analytics still lets the plain ping and the collector through, untouched
+        curl(gw.url("/ping?t=lp-ok"), method="POST", data="PING", headers=self.PING, cookie=token)
+        self.origin.assert_reached("t=lp-ok", method="POST")
+        curl(gw.url("/collect?t=lp-ok-collect"), method="POST", data="x=1", headers=self.SB, cookie=token)
+        self.origin.assert_reached("t=lp-ok-collect", method="POST")
+        # with marketing granted too, the ad beacon goes to the origin
+        r = curl(gw.url("/__consent/api/consent"), method="POST", data='{"all": true}', headers=["Content-Type: application/json"])
+        token = [v.split(";", 1)[0] for v in r.header_all("Set-Cookie") if v.startswith("cg_consent=")][0]
+        curl(gw.url("/adunit/track-view?t=lp-all"), method="POST", data="x=1", headers=self.PING, cookie=token)
+        self.origin.assert_reached("t=lp-all", method="POST")
 
 
 class BeaconReportOnlyTest(GatewayTestCase):
