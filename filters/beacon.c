@@ -17,13 +17,29 @@ path_only(const char *path, size_t len)
     return q != NULL ? (size_t)(q - path) : len;
 }
 
+static inline unsigned char
+lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+/* ASCII case-insensitive: origins that route so (Express by default, ASP.NET, IIS) take "/Collect" for "/collect" */
+static inline int
+same(char a, char b)
+{
+    return lower((unsigned char)a) == lower((unsigned char)b);
+}
+
 int
 gw_beacon_path_match(const char *pattern, size_t plen, const char *path, size_t len)
 {
     len = path_only(path, len);
     if (memchr(pattern, '*', plen) == NULL) {
-        if (len < plen || memcmp(path, pattern, plen) != 0)
+        if (len < plen)
             return 0;
+        for (size_t i = 0; i != plen; ++i)
+            if (!same(path[i], pattern[i]))
+                return 0;
         return len == plen || pattern[plen - 1] == '/' || path[plen] == '/';
     }
     /* glob with '*' only: greedy with one backtrack point (the last star), linear in practice */
@@ -32,7 +48,7 @@ gw_beacon_path_match(const char *pattern, size_t plen, const char *path, size_t 
         if (p < plen && pattern[p] == '*') {
             star = p++;
             mark = s;
-        } else if (p < plen && pattern[p] == path[s]) {
+        } else if (p < plen && same(pattern[p], path[s])) {
             ++p;
             ++s;
         } else if (star != (size_t)-1) {

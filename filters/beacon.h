@@ -28,6 +28,8 @@ extern const uint8_t gw_beacon_gif[GW_BEACON_GIF_LEN];
  * endpoint pattern. Without '*', the pattern matches the path itself and anything below it at a
  * segment boundary ("/collect" matches "/collect", "/collect/x", "/collect?v=1", not "/collector").
  * With '*', the pattern is a glob over the whole path ('*' matches any run of bytes, '/' included).
+ * Letters compare ASCII case-insensitively ("/collect" matches "/Collect"): origins that route so
+ * (Express by default, ASP.NET) would otherwise take a collector's other spellings past the rule.
  * Returns 1 on a match, 0 otherwise. Pure; O(len * pattern) worst case, no recursion.
  */
 int gw_beacon_path_match(const char *pattern, size_t plen, const char *path, size_t len);

@@ -30,6 +30,15 @@ class BeaconTest(GatewayTestCase):
             self.assertIn(b"image/gif", out.split(b"\r\n\r\n")[0].lower())
             self.origin.assert_not_reached(path.split("?")[1])
 
+    def test_other_letter_cases_are_the_same_endpoint(self):
+        # origins that route case-insensitively (Express by default, ASP.NET) take /Collect for /collect
+        for path in ("/Collect?t=case-1", "/COLLECT/?t=case-2", "/TR/abc/PX?t=case-3", "/cOLLect//x?t=case-4"):
+            r = curl(self.gw.url(path), headers=["Sec-Fetch-Dest: image"])
+            self.assertEqual((r.status, len(r.body)), (200, 43), path)
+            self.origin.assert_not_reached(path.split("?")[1])
+        curl(self.gw.url("/Collector?t=case-other"))
+        self.origin.assert_reached("t=case-other")
+
     def test_pixel_before_consent_gets_the_gif_and_never_reaches_the_origin(self):
         r = curl(self.gw.url("/collect?v=2&tid=G-1&t=before-img"), headers=["Sec-Fetch-Dest: image"])
         self.assertEqual(r.status, 200)

@@ -33,6 +33,16 @@ static const match_case_t match_cases[] = {
     {"/a*b*c", "/aXbYbZ", 0},
     {"*", "/", 1},
     {"/**", "/x", 1},
+    /* ASCII case-insensitive, as origins that route so (Express, ASP.NET) and the tracker lists read paths */
+    {"/collect", "/Collect", 1},
+    {"/collect", "/COLLECT/?v=1", 1},
+    {"/g/collect", "/G/cOllect?v=2", 1},
+    {"/Collect", "/collect", 1},
+    {"/collect", "/Collector", 0},
+    {"/tr/*/px", "/TR/abc/PX", 1},
+    {"*.gif", "/p.GIF", 1},
+    {"/a*b*c", "/AxBxC", 1},
+    {"/\xc3\xa9", "/\xc3\x89", 0}, /* bytes past ASCII compare as they are */
     {NULL, NULL, 0} /* end of list */
 };
 
@@ -58,6 +68,16 @@ test_path_prefixes(void **state)
     for (size_t n = 0; n <= sizeof(path) - 1; ++n) {
         char *buf = malloc(n + 1);
         memcpy(buf, path, n);
+        int a = gw_beacon_path_match("/g/*/collect", 12, buf, n), b = gw_beacon_path_match("/g/abc", 6, buf, n);
+        free(buf);
+        assert_int_equal(a, n >= 18);
+        assert_int_equal(b, n == 6 || n >= 7);
+    }
+    /* the same, byte by byte, in another case */
+    static const char upper[] = "/G/ABC/DEF/COLLECT?V=2";
+    for (size_t n = 0; n <= sizeof(upper) - 1; ++n) {
+        char *buf = malloc(n + 1);
+        memcpy(buf, upper, n);
         int a = gw_beacon_path_match("/g/*/collect", 12, buf, n), b = gw_beacon_path_match("/g/abc", 6, buf, n);
         free(buf);
         assert_int_equal(a, n >= 18);
