@@ -601,6 +601,21 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
             continue;
         }
         if ((ctx->granted & (1u << cat)) == 0) {
+            /* the origin deleting a refused cookie (Max-Age <= 0, or an Expires already past and no Max-Age) is let
+             * through without its value: it knows the Path and Domain it set it with, which the gateway's own expiry
+             * (Path=/, host-only and the registrable domain) may not cover */
+            if (!report_only && sc.name_len != 0 &&
+                (sc.has_max_age ? sc.max_age <= 0 : sc.expires != GW_COOKIE_NO_EXPIRES && sc.expires <= now)) {
+                sc.value_len = 0;
+                sc.has_max_age = 1;
+                sc.max_age = 0;
+                char *buf = h2o_mem_alloc_pool(&req->pool, h->value.len + 64);
+                size_t n = gw_set_cookie_format(&sc, buf, h->value.len + 64);
+                if (n != 0) {
+                    h->value = h2o_iovec_init(buf, n);
+                    continue;
+                }
+            }
             if (gw_metrics != NULL)
                 gw_metrics_add(report_only ? &gw_metrics->would_drop[cat] : &gw_metrics->set_cookies_dropped[cat], 1);
             if (!report_only)

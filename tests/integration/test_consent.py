@@ -101,6 +101,22 @@ class ConsentTest(GatewayTestCase):
         # cookies of refused categories the browser carried are expired (host-only: an IP has no registrable domain)
         self.assertEqual(expired_names(r), ["_fbp", "_ga"])
 
+    def test_origin_deleting_a_refused_cookie_is_let_through_without_its_value(self):
+        # the gateway's own expiry covers Path=/ host-only and the registrable domain; the origin knows where it set its
+        # cookies (Path=/shop, an intermediate Domain=): its deletion of a refused one must reach the browser
+        r = curl(self.gw.url(set_cookie_path("_ga=GA1.1.1.1; Max-Age=0; Path=/shop",
+                                             "_fbp=fb.1.2; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/shop; HttpOnly",
+                                             "_gid=GA1.1.9; Max-Age=-1; Domain=shop.example.co.uk",
+                                             "_gcl_au=1.1.1; Max-Age=86400; Path=/shop", tag="del")),
+                 headers=["Host: www.shop.example.co.uk"])
+        self.assertEqual(r.status, 200)
+        sc = r.header_all("Set-Cookie")
+        self.assertIn("_ga=; Max-Age=0; Path=/shop", sc)
+        self.assertIn("_fbp=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/shop; HttpOnly", sc)
+        self.assertIn("_gid=; Max-Age=0; Domain=shop.example.co.uk", sc)
+        self.assertFalse([v for v in sc if "GA1" in v or "fb.1" in v or v.startswith("_gcl_au")],
+                         "a refused cookie's value or a lasting refused cookie reached the browser: %s" % sc)
+
     def test_refused_name_hidden_in_a_value_with_blanks(self):
         # "sid=1 _ga=…" is one pair to RFC 6265, but origins that split on blanks (Python's http.cookies) read _ga
         r = curl(self.gw.url("/__origin/echo?t=hidden"), cookie="sid=1 _ga=GA1.2.3 _gid=x")
