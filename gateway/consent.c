@@ -204,6 +204,9 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
     int status = -1;
     uint8_t token_flags = 0, claim[16];
     int claims = 0;
+    /* what correctly signed tokens no longer in force (expired, older policy) granted: they decide nothing any more,
+     * but what they refused stays refused (in an opt-out regime "no decision" would grant it again) */
+    uint16_t stale_granted = all_mask;
     ssize_t i;
 
     resolve_regime(req, ctx);
@@ -253,6 +256,8 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
                 token_flags = t.flags;
                 memcpy(ctx->visitor, t.visitor, sizeof(ctx->visitor));
             } else if (status != GW_TOKEN_OK) {
+                if (st == GW_TOKEN_EXPIRED || st == GW_TOKEN_OLD_POLICY)
+                    stale_granted &= (uint16_t)((t.granted & all_mask) | necessary_mask);
                 if ((st == GW_TOKEN_EXPIRED || st == GW_TOKEN_OLD_POLICY) && !ctx->known_visitor) {
                     /* no consent any more, but a signature that verifies: still this visitor's id */
                     memcpy(ctx->visitor, t.visitor, sizeof(ctx->visitor));
@@ -279,7 +284,7 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
             ctx->granted &= gw_consent_default_grant(ctx->regime, ctx->gpc);
         ctx->gpc_applied = !ctx->decided && (token_flags & GW_TOKEN_FLAG_GPC) != 0;
     } else {
-        ctx->granted = gw_consent_default_grant(ctx->regime, ctx->gpc);
+        ctx->granted = (uint16_t)(gw_consent_default_grant(ctx->regime, ctx->gpc) & (stale_granted | necessary_mask));
         ctx->gpc_applied = ctx->gpc && ctx->regime == GW_REGIME_OPT_OUT && (gw_rt.conf.regimes.gpc_refuses & all_mask) != 0;
     }
     return status;

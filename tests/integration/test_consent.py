@@ -652,6 +652,37 @@ class OptOutRegimeTest(GatewayTestCase):
              cookie="; ".join([token, GA, FBP]))
         self.assertEqual(cookie_names(self.origin.assert_reached("t=gpc-travel-back")), ["_ga"])
 
+    def test_refusal_outlives_a_policy_change_in_opt_out(self):
+        """A new policy version asks again, but in an opt-out regime "no decision" means granted: the refusals a
+        correctly signed token of the older version records must still hold until the visitor decides again."""
+        gb = ["X-Forwarded-For: 81.2.69.160"]
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data='{"categories": {"marketing": false}}',
+                 headers=["Content-Type: application/json"] + gb)
+        token = "cg_consent=" + consent_cookie(r)[1]
+        r = curl(self.gw.url("/__consent/api/consent"), method="DELETE", headers=gb)
+        withdrawn = "cg_consent=" + consent_cookie(r)[1]
+        g2 = self.new_gateway("policy2", gateway_config(
+            self.origin.url, policy={"version": 2}, secrets_file=self.gw.path("secrets.json"),
+            geoip={"database": CITY_DB, "trusted_proxies": ["127.0.0.1/32"]},
+            regimes={"default": "opt-in", "by_country": {"GB": "opt-out"}},
+            beacons={"endpoints": [{"path": "/collect", "category": "analytics"}, {"path": "/tr", "category": "marketing"}]}))
+        curl(g2.url("/__origin/echo?t=p2-refused"), headers=gb, cookie="; ".join([token, GA, FBP]))
+        e = self.origin.assert_reached("t=p2-refused")
+        self.assertEqual(cookie_names(e), ["_ga"], "the marketing refusal was lost with the policy change")
+        r = curl(g2.url("/tr?t=p2-beacon"), headers=gb, cookie=token)
+        self.assertEqual(r.status, 204)
+        self.origin.assert_not_reached("t=p2-beacon")
+        s = curl(g2.url("/__consent/api/state"), headers=gb, cookie=token).json()
+        self.assertEqual((s["policy_version"], s["decided"], s["categories"]["marketing"], s["categories"]["analytics"]),
+                         (2, False, False, True))
+        # a withdrawal (necessary only) holds the same way
+        curl(g2.url("/__origin/echo?t=p2-withdrawn"), headers=gb, cookie="; ".join([withdrawn, GA, FBP]))
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=p2-withdrawn")), [])
+        # without a token the opt-out default is unchanged
+        curl(g2.url("/__origin/echo?t=p2-none"), headers=gb, cookie="; ".join([GA, FBP]))
+        self.assertEqual(sorted(cookie_names(self.origin.assert_reached("t=p2-none"))), ["_fbp", "_ga"])
+        g2.stop_and_check()
+
     def test_other_regimes_from_the_database(self):
         for ip, regime, country in (("175.16.199.0", "opt-in", "CN"), ("216.160.83.56", "notice", "US"),
                                     ("192.0.2.1", "opt-in", None)):
