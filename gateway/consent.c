@@ -318,8 +318,10 @@ h2o_iovec_t gw_consent_token_cookie(h2o_mem_pool_t *pool, const gw_reqctx_t *ctx
 
 static void add_expiry(h2o_req_t *req, h2o_iovec_t name, const char *domain, size_t domain_len)
 {
-    int host_prefix = name.len >= 7 && memcmp(name.base, "__Host-", 7) == 0;
-    int secure_prefix = host_prefix || (name.len >= 9 && memcmp(name.base, "__Secure-", 9) == 0);
+    /* browsers read the prefixes in any case (RFC 6265bis; Chromium does): an expiry of __SECURE-x without Secure, or
+     * of __HOST-x with a Domain, would be ignored and the refused cookie kept */
+    int host_prefix = name.len >= 7 && h2o_lcstris(name.base, 7, H2O_STRLIT("__host-"));
+    int secure_prefix = host_prefix || (name.len >= 9 && h2o_lcstris(name.base, 9, H2O_STRLIT("__secure-")));
     if (domain != NULL && host_prefix)
         return; /* __Host- cookies never carry a Domain */
     /* NAME=; Max-Age=0; Path=/[; Domain=D][; Secure], without printf: this runs for every refused cookie */

@@ -117,6 +117,20 @@ class ConsentTest(GatewayTestCase):
         self.assertFalse([v for v in sc if "GA1" in v or "fb.1" in v or v.startswith("_gcl_au")],
                          "a refused cookie's value or a lasting refused cookie reached the browser: %s" % sc)
 
+    def test_expiry_of_prefixed_names_in_any_case_is_secure(self):
+        # browsers read the __Secure-/__Host- prefixes in any case (RFC 6265bis; Chromium does): an expiry of
+        # __SECURE-x without Secure, or of __HOST-x with a Domain, is ignored and the refused cookie stays
+        r = curl(self.gw.url("/__origin/echo?t=prefix-case", tls=True), headers=["Host: www.shop.example.co.uk"],
+                 cookie="__SECURE-pref=1; __HOST-pref=2; __secure-x=3; __Host-y=4")
+        self.assertEqual(r.status, 200)
+        sc = sorted(r.header_all("Set-Cookie"))
+        self.assertEqual(sc, sorted(["__SECURE-pref=; Max-Age=0; Path=/; Secure",
+                                     "__SECURE-pref=; Max-Age=0; Path=/; Domain=example.co.uk; Secure",
+                                     "__HOST-pref=; Max-Age=0; Path=/; Secure",
+                                     "__secure-x=; Max-Age=0; Path=/; Secure",
+                                     "__secure-x=; Max-Age=0; Path=/; Domain=example.co.uk; Secure",
+                                     "__Host-y=; Max-Age=0; Path=/; Secure"]))
+
     def test_refused_name_hidden_in_a_value_with_blanks(self):
         # "sid=1 _ga=…" is one pair to RFC 6265, but origins that split on blanks (Python's http.cookies) read _ga
         r = curl(self.gw.url("/__origin/echo?t=hidden"), cookie="sid=1 _ga=GA1.2.3 _gid=x")
