@@ -17,6 +17,42 @@ path_only(const char *path, size_t len)
     return q != NULL ? (size_t)(q - path) : len;
 }
 
+size_t
+gw_beacon_path_servlet(const char *path, size_t len, char *out)
+{
+    if (len == 0) {
+        out[0] = '/';
+        return 1;
+    }
+    size_t end = path_only(path, len), o = 0, i = 0;
+    while (i < end) {
+        while (i < end && path[i] == '/')
+            ++i;
+        if (i == end)
+            break;
+        size_t sb = i;
+        while (i < end && path[i] != '/')
+            ++i;
+        const char *semi = memchr(path + sb, ';', i - sb);
+        size_t sl = (semi != NULL ? (size_t)(semi - path) : i) - sb;
+        if (sl == 0 || (sl == 1 && path[sb] == '.'))
+            continue;
+        if (sl == 2 && path[sb] == '.' && path[sb + 1] == '.') {
+            while (o != 0 && out[--o] != '/')
+                ;
+            continue;
+        }
+        out[o++] = '/';
+        memcpy(out + o, path + sb, sl);
+        o += sl;
+    }
+    if (o == 0 || path[end - 1] == '/')
+        out[o++] = '/';
+    if (len != end)
+        memcpy(out + o, path + end, len - end);
+    return o + (len - end);
+}
+
 static inline unsigned char
 lower(unsigned char c)
 {

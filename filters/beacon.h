@@ -34,6 +34,15 @@ extern const uint8_t gw_beacon_gif[GW_BEACON_GIF_LEN];
  */
 int gw_beacon_path_match(const char *pattern, size_t plen, const char *path, size_t len);
 
+/*
+ * Reads a request path as servlet containers route it (Tomcat, Jetty, Spring): each segment's path
+ * parameters (from ';' to the segment's end: "/collect;jsessionid=A1" is /collect to them) dropped,
+ * empty segments merged, "." and ".." segments resolved (after the parameters went: "/x/..;/collect"
+ * is /collect). What follows the path ('?' on) is copied as it is. out must have room for len + 1
+ * bytes; returns the length written (a path without a '/' at its start gets one). Pure, O(len).
+ */
+size_t gw_beacon_path_servlet(const char *path, size_t len, char *out);
+
 /* The request headers that decide what a beacon is (slices of the request; len 0 = absent). */
 typedef struct st_gw_beacon_req_t {
     const char *path;

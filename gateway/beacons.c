@@ -47,7 +47,14 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     int cat = -1;
 
     memset(&br, 0, sizeof(br));
-    h2o_iovec_t path = gw_beacons_merge_slashes(&req->pool, req->path_normalized);
+    h2o_iovec_t path = req->path_normalized;
+    if (memchr(path.base, ';', path.len) != NULL) {
+        /* path parameters: servlet containers route "/collect;jsessionid=A1" and "/x/..;/collect" to /collect */
+        char *buf = h2o_mem_alloc_pool(&req->pool, path.len + 1);
+        path = h2o_iovec_init(buf, gw_beacon_path_servlet(path.base, path.len, buf));
+    } else {
+        path = gw_beacons_merge_slashes(&req->pool, path);
+    }
     br.path = path.base;
     br.path_len = path.len;
     for (size_t i = 0; i != c->beacons.num_endpoints; ++i) {

@@ -1,6 +1,7 @@
 /* libFuzzer driver: endpoint globs and beacon header checks on arbitrary bytes (pattern | path split at the first NUL). */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "beacon.h"
 
@@ -17,6 +18,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* a pattern without '*' never matches a shorter path */
         if (m && memchr(s, '*', plen) == NULL && len < plen)
             __builtin_trap();
+    }
+    {
+        /* servlet reading of the path: at most one byte longer, always starting with '/' */
+        char *out = malloc(len + 1);
+        size_t n = gw_beacon_path_servlet(path, len, out);
+        if (n == 0 || n > len + 1 || out[0] != '/')
+            __builtin_trap();
+        free(out);
     }
     gw_beacon_req_t r = {.path = path,
                          .path_len = len,

@@ -30,6 +30,21 @@ class BeaconTest(GatewayTestCase):
             self.assertIn(b"image/gif", out.split(b"\r\n\r\n")[0].lower())
             self.origin.assert_not_reached(path.split("?")[1])
 
+    def test_path_parameters_are_the_same_endpoint(self):
+        # servlet containers (Tomcat, Jetty, Spring) drop a segment's ";params" before routing: /collect;jsessionid=…
+        # is their /collect, and /x/..;/collect too (shown with a Tomcat 10 origin)
+        for path in ("/collect;jsessionid=A1B2?t=semi-1", "/tr;x/abc;y/px;z?t=semi-2", "/x/..;/collect?t=semi-3",
+                     "/;a/collect;b/?t=semi-4", "/collect%3Bx?t=semi-5"):
+            out = raw_request(self.gw.port, ("GET %s HTTP/1.1\r\nHost: x\r\nSec-Fetch-Dest: image\r\nConnection: close\r\n\r\n"
+                                             % path).encode())
+            self.assertTrue(out.startswith(b"HTTP/1.1 200"), (path, out[:100]))
+            self.assertIn(b"image/gif", out.split(b"\r\n\r\n")[0].lower())
+            self.origin.assert_not_reached(path.split("?")[1])
+        # a parameter is not another path: /collector;x and /collect-x;y stay pages
+        for path in ("/collector;x?t=semi-other-1", "/x;/collect/../y?t=semi-other-2"):
+            curl(self.gw.url(path))
+            self.origin.assert_reached(path.split("?")[1])
+
     def test_other_letter_cases_are_the_same_endpoint(self):
         # origins that route case-insensitively (Express by default, ASP.NET) take /Collect for /collect
         for path in ("/Collect?t=case-1", "/COLLECT/?t=case-2", "/TR/abc/PX?t=case-3", "/cOLLect//x?t=case-4"):

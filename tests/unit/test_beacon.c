@@ -87,6 +87,58 @@ test_path_prefixes(void **state)
 
 #define S(x) x, sizeof(x) - 1
 
+static const struct {
+    const char *in, *want;
+} servlet_cases[] = {
+    {"/collect", "/collect"},
+    {"/collect;jsessionid=A1B2", "/collect"},
+    {"/collect;jsessionid=A1B2?v=1;x", "/collect?v=1;x"},
+    {"/g/collect;a=1?v=2&tid=G-1", "/g/collect?v=2&tid=G-1"},
+    {"/g;x/collect", "/g/collect"},
+    {"/;x/collect", "/collect"},
+    {"//collect;a//", "/collect/"},
+    {"/x/..;/collect", "/collect"},
+    {"/x/.;/collect", "/x/collect"},
+    {"/a/b/..;x/..;y/collect;z/", "/collect/"},
+    {"/..;/..;/collect", "/collect"},
+    {"/collect/..", "/"},
+    {"", "/"},
+    {"?q", "/?q"},
+    {"/", "/"},
+    {";", "/"},
+    {"collect;x", "/collect"},
+    {"/a;b;c/d", "/a/d"},
+    {NULL, NULL},
+};
+
+static void
+test_path_servlet(void **state)
+{
+    for (size_t k = 0; servlet_cases[k].in != NULL; ++k) {
+        const char *in = servlet_cases[k].in;
+        size_t len = strlen(in);
+        char *buf = malloc(len + 1), *out = malloc(len + 1); /* exactly sized: ASan catches overreads and overruns */
+        memcpy(buf, in, len);
+        size_t n = gw_beacon_path_servlet(buf, len, out);
+        if (n != strlen(servlet_cases[k].want) || memcmp(out, servlet_cases[k].want, n) != 0)
+            fail_msg("\"%s\" -> \"%.*s\", want \"%s\"", in, (int)n, out, servlet_cases[k].want);
+        free(buf);
+        free(out);
+    }
+    /* byte by byte: every prefix of a path is read without going past it, and what it gives matches as the whole did */
+    static const char path[] = "/g;x/a/..;/collect;jsessionid=1//?v=2";
+    for (size_t len = 0; len <= sizeof(path) - 1; ++len) {
+        char *buf = malloc(len + 1), *out = malloc(len + 1);
+        memcpy(buf, path, len);
+        size_t n = gw_beacon_path_servlet(buf, len, out);
+        assert_true(n >= 1 && n <= len + 1);
+        assert_int_equal(out[0], '/');
+        assert_int_equal(gw_beacon_path_match("/g/collect", 10, out, n), len >= 18);
+        free(buf);
+        free(out);
+    }
+}
+
 static void
 test_ping_and_image(void **state)
 {
@@ -173,7 +225,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_match),     cmocka_unit_test(test_send_beacon), cmocka_unit_test(test_path_prefixes),
-        cmocka_unit_test(test_ping_and_image), cmocka_unit_test(test_gif),
+        cmocka_unit_test(test_ping_and_image), cmocka_unit_test(test_gif),         cmocka_unit_test(test_path_servlet),
     };
     return cmocka_run_group_tests_name("beacon", tests, NULL, NULL);
 }
