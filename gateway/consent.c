@@ -327,7 +327,10 @@ static void add_expiry(h2o_req_t *req, h2o_iovec_t name, const char *domain, siz
     /* NAME=; Max-Age=0; Path=/[; Domain=D][; Secure], without printf: this runs for every refused cookie */
     char *buf = h2o_mem_alloc_pool(&req->pool, name.len + domain_len + 64), *p = buf;
     memcpy(p, name.base, name.len), p += name.len;
-    memcpy(p, "=; Max-Age=0; Path=/", 20), p += 20;
+    /* a nameless cookie: "=; …" (no name, no value) is ignored, "=x; …" (name "") expires it */
+    size_t eq = name.len != 0 ? 1 : 2;
+    memcpy(p, "=x", eq), p += eq;
+    memcpy(p, "; Max-Age=0; Path=/", 19), p += 19;
     if (domain != NULL)
         memcpy(p, "; Domain=", 9), p += 9, memcpy(p, domain, domain_len), p += domain_len;
     if (secure_prefix)
@@ -359,8 +362,6 @@ static const char *registrable_domain(h2o_req_t *req, size_t *len)
 /* remembers a refused cookie name (once) so that the response can expire it */
 static void note_refused(h2o_req_t *req, gw_reqctx_t *ctx, const char *name, size_t len, int cat)
 {
-    if (len == 0)
-        return;
     for (size_t k = 0; k != ctx->num_expire_names; ++k)
         if (h2o_memis(ctx->expire_names[k].base, ctx->expire_names[k].len, name, len))
             return;

@@ -131,6 +131,15 @@ class ConsentTest(GatewayTestCase):
                                      "__secure-x=; Max-Age=0; Path=/; Domain=example.co.uk; Secure",
                                      "__Host-y=; Max-Age=0; Path=/; Secure"]))
 
+    def test_nameless_refused_cookie_is_expired(self):
+        # a cookie without a name (document.cookie = "abc", or Set-Cookie: abc) is sent as its bare value; browsers
+        # ignore "=; Max-Age=0" (no name, no value) but expire it with "=x; Max-Age=0" (Chromium does)
+        r = curl(self.gw.url("/__origin/echo?t=nameless"), cookie="sid=1; trk123abc")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=nameless")), ["sid"])
+        self.assertIn("=x; Max-Age=0; Path=/", r.header_all("Set-Cookie"))
+        self.assertNotIn("=; Max-Age=0; Path=/", r.header_all("Set-Cookie"))
+
     def test_refused_name_hidden_in_a_value_with_blanks(self):
         # "sid=1 _ga=…" is one pair to RFC 6265, but origins that split on blanks (Python's http.cookies) read _ga
         r = curl(self.gw.url("/__origin/echo?t=hidden"), cookie="sid=1 _ga=GA1.2.3 _gid=x")
