@@ -25,7 +25,8 @@
  *   - attribute names are case-insensitive, the last occurrence of each wins (§5.3);
  *     attribute values over 1024 bytes and invalid values are ignored (attribute only);
  *   - Expires uses the §5.1.1 algorithm (years 1601..9999, 70-99 -> 19xx, 0-69 -> 20xx);
- *   - Max-Age: optional '-' then digits only (§5.2.2), saturating, kept signed;
+ *   - Max-Age: optional '-' then digits only (§5.2.2), saturating, kept signed; a leading '+' is read too
+ *     (Chromium reads "+N" as N; the gateway's lifetime cap must see what the browser keeps);
  *   - Domain: empty value ignored, one leading '.' removed, "Domain=." means host-only;
  *   - Path: empty or not starting with '/' means the default path (§5.2.4);
  *   - Secure / HttpOnly / Partitioned: flags, value ignored ("Secure=foo" sets Secure);
@@ -372,14 +373,16 @@ gw_cookie_format_http_date(int64_t t, char *buf, size_t cap)
 
 /* ---- Set-Cookie parser (RFC 6265 §5.2) ---------------------------------------------- */
 
-/* §5.2.2: first char DIGIT or '-', the rest DIGITs; at least one digit. Saturates. */
+/* §5.2.2: first char DIGIT or '-', the rest DIGITs; at least one digit. Saturates. A leading '+' is read as well:
+ * 6265bis ignores such an attribute, but Chromium reads "+N" as N, and a lifetime cap that ignored it let the cookie
+ * live as long as the browser reads it (400 days) */
 static int
 parse_max_age(const char *v, size_t n, int64_t *out)
 {
     size_t i = 0;
     int neg = 0;
-    if (n > 0 && v[0] == '-') {
-        neg = 1;
+    if (n > 0 && (v[0] == '-' || v[0] == '+')) {
+        neg = v[0] == '-';
         i = 1;
     }
     if (i == n)

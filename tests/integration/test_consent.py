@@ -131,6 +131,16 @@ class ConsentTest(GatewayTestCase):
                                      "__secure-x=; Max-Age=0; Path=/; Domain=example.co.uk; Secure",
                                      "__Host-y=; Max-Age=0; Path=/; Secure"]))
 
+    def test_lifetime_cap_reads_a_plus_signed_max_age(self):
+        # Chromium reads "Max-Age=+34560000" as 400 days; the cap to the consent's lifetime must read it so too
+        token = self.token_of(self.decide({"all": True}))
+        r = curl(self.gw.url(set_cookie_path(GA + "; Max-Age=+34560000; Path=/", tag="plus")), cookie=token)
+        ga = [v for v in r.header_all("Set-Cookie") if v.startswith("_ga=")]
+        self.assertEqual(len(ga), 1, r.header_all("Set-Cookie"))
+        m = re.search(r"Max-Age=(\d+)(;|$)", ga[0])
+        self.assertIsNotNone(m, ga[0])
+        self.assertLessEqual(int(m.group(1)), 365 * 86400)
+
     def test_nameless_refused_cookie_is_expired(self):
         # a cookie without a name (document.cookie = "abc", or Set-Cookie: abc) is sent as its bare value; browsers
         # ignore "=; Max-Age=0" (no name, no value) but expire it with "=x; Max-Age=0" (Chromium does)
