@@ -24,7 +24,8 @@
  *     empty value: rejected; name + value over 4096 bytes: rejected;
  *   - attribute names are case-insensitive, the last occurrence of each wins (§5.3);
  *     attribute values over 1024 bytes and invalid values are ignored (attribute only);
- *   - Expires uses the §5.1.1 algorithm (years 1601..9999, 70-99 -> 19xx, 0-69 -> 20xx);
+ *   - Expires uses the §5.1.1 algorithm (years 1601..9999, 70-99 -> 19xx, 0-69 -> 20xx); a five-digit year is
+ *     read as the last second of 9999 (Chromium keeps such a cookie as long as any: 400 days);
  *   - Max-Age: optional '-' then digits only (§5.2.2), saturating, kept signed; a leading '+' is read too
  *     (Chromium reads "+N" as N; the gateway's lifetime cap must see what the browser keeps);
  *   - Domain: empty value ignored, one leading '.' removed, "Domain=." means host-only;
@@ -310,9 +311,10 @@ gw_cookie_parse_date(const char *s, size_t len, int64_t *out)
                 continue;
             }
         }
-        /* year = 2*4DIGIT [ non-digit *OCTET ] */
+        /* year = 2*4DIGIT [ non-digit *OCTET ]; five digits too, read as the far future below (Chromium keeps such a
+         * cookie as long as it keeps any: a lifetime cap must see it) */
         i = 0;
-        if (!found_year && take_digits(tok, tl, &i, 2, 4, &a) == 0) {
+        if (!found_year && take_digits(tok, tl, &i, 2, 5, &a) == 0) {
             found_year = 1;
             year = a;
             continue;
@@ -330,6 +332,10 @@ gw_cookie_parse_date(const char *s, size_t len, int64_t *out)
     static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (day > mdays[month - 1] + (month == 2 && is_leap(year)))
         return -1; /* "no such date" */
+    if (year > 9999) {
+        *out = 253402300799LL; /* the last second of 9999, the latest date written back (DATE_MAX_T) */
+        return 0;
+    }
     *out = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
     return 0;
 }

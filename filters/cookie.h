@@ -158,7 +158,8 @@ size_t gw_cookie_format_http_date(int64_t t, char *buf, size_t cap);
 /*
  * Parses a cookie-date with the RFC 6265 §5.1.1 algorithm (accepts IMF-fixdate, RFC 850
  * "Sunday, 06-Nov-94 08:49:37 GMT", asctime and the many variants servers send; two-digit
- * years 70-99 are 19xx, 00-69 are 20xx). Returns 0 and sets *out (Unix seconds), or -1.
+ * years 70-99 are 19xx, 00-69 are 20xx; a five-digit year, which Chromium reads as the far future, gives the last
+ * second of 9999). Returns 0 and sets *out (Unix seconds), or -1.
  */
 int gw_cookie_parse_date(const char *s, size_t len, int64_t *out);
 

@@ -141,6 +141,18 @@ class ConsentTest(GatewayTestCase):
         self.assertIsNotNone(m, ga[0])
         self.assertLessEqual(int(m.group(1)), 365 * 86400)
 
+    def test_lifetime_cap_reads_a_five_digit_year(self):
+        # Chromium keeps a cookie that expires in the year 10000 for 400 days; the cap must see that date too
+        token = self.token_of(self.decide({"all": True}))
+        r = curl(self.gw.url(set_cookie_path(GA + "; Expires=Wed, 01 Jan 10000 00:00:00 GMT; Path=/", tag="y10k")),
+                 cookie=token)
+        ga = [v for v in r.header_all("Set-Cookie") if v.startswith("_ga=")]
+        self.assertEqual(len(ga), 1, r.header_all("Set-Cookie"))
+        m = re.search(r"Max-Age=(\d+)(;|$)", ga[0])
+        self.assertIsNotNone(m, ga[0])
+        self.assertLessEqual(int(m.group(1)), 365 * 86400)
+        self.assertNotIn("10000", ga[0])
+
     def test_nameless_refused_cookie_is_expired(self):
         # a cookie without a name (document.cookie = "abc", or Set-Cookie: abc) is sent as its bare value; browsers
         # ignore "=; Max-Age=0" (no name, no value) but expire it with "=x; Max-Age=0" (Chromium does)

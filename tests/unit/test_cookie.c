@@ -230,6 +230,13 @@ static const struct date_case date_cases[] = {
     {"Fri, 31 Dec 9999 23:59:59 GMT", 253402300799LL},
     {"Mon, 01 Jan 1601 00:00:00 GMT", -11644473600LL},
     {"Sun, 31 Dec 1600 23:59:59 GMT", BAD}, /* year < 1601 */
+    /* five-digit years: Chromium (156) reads them as the far future (a cookie kept 400 days), so they are read as the
+     * last second of 9999; six digits are no year to either */
+    {"Wed, 01 Jan 10000 00:00:00 GMT", 253402300799LL},
+    {"Wed, 01 Jan 99999 00:00:00 GMT", 253402300799LL},
+    {"01 Jan 12345 00:00:00", 253402300799LL},
+    {"Wed, 01 Jan 100000 00:00:00 GMT", BAD},
+    {"Wed, 30 Feb 10000 00:00:00 GMT", BAD},
     {"06 nOV 1994 8:9:7", 784109347},
     {"08:49:37 06 November 1994 GMT", 784111777},
     {"06 Nov 1994 08:49:37.123 GMT", 784111777},
@@ -257,7 +264,7 @@ static const struct date_case date_cases[] = {
     {"Jan 2020 00:00:00", BAD},
     {"1 2020 00:00:00", BAD},
     {"1 Jan 00:00:00", BAD},
-    {"1 Jan 20201 00:00:00", BAD},
+    {"1 Jan 20201 00:00:00", 253402300799LL}, /* five digits: the far future, as Chromium reads it */
     {"2021-06-09T10:18:14Z", BAD}, /* ISO 8601 is not a cookie-date */
     {"", BAD},
     {"garbage", BAD},
