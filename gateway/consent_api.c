@@ -32,22 +32,6 @@ typedef struct st_pending_t {
     uint64_t now;
 } pending_t;
 
-
-static void send_json(h2o_req_t *req, int status, const char *reason, h2o_iovec_t body)
-{
-    req->res.status = status;
-    req->res.reason = reason;
-    req->res.content_length = body.len;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json; charset=utf-8"));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    h2o_send_inline(req, body.base, body.len);
-}
-
-static void send_error(h2o_req_t *req, int status, const char *reason, const char *error, const char *detail)
-{
-    send_json(req, status, reason, gw_jsonw_error(&req->pool, error, detail));
-}
-
 static int on_state(h2o_req_t *req, gw_reqctx_t *ctx)
 {
     gw_jsonw_t w;
@@ -56,7 +40,7 @@ static int on_state(h2o_req_t *req, gw_reqctx_t *ctx)
     gw_jsonw_lit(&w, "{");
     gw_consent_state_json(&w, ctx, ctx->granted, ctx->decided);
     gw_jsonw_lit(&w, "}\n");
-    send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));
+    gw_send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));
     return 0;
 }
 
@@ -106,7 +90,7 @@ static void send_unavailable(h2o_req_t *req, const char *form_page, const char *
     if (form_page != NULL)
         send_see_other(req, form_page);
     else
-        send_error(req, 503, "Service Unavailable", "store_unavailable", detail);
+        gw_send_json_error(req, 503, "Service Unavailable", "store_unavailable", detail);
 }
 
 static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_t *rec)
@@ -153,7 +137,7 @@ static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_
     gw_consent_state_json(&w, &p->ctx, (uint16_t)(p->granted | gw_consent_necessary_mask()), 1);
     gw_jsonw_lit(&w, "}\n");
     (void)c;
-    send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));
+    gw_send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));
 }
 
 /* store.rate_per_minute: over it, 429 with Retry-After and nothing written (the visitor's state stays); a form post
@@ -170,7 +154,7 @@ static int rate_limited(h2o_req_t *req, const char *form_page)
     }
     gw_rate_retry_after(req, retry_after);
     snprintf(detail, sizeof(detail), "too many consent changes from this address; please try again in %u s", retry_after);
-    send_error(req, 429, "Too Many Requests", "rate_limited", detail);
+    gw_send_json_error(req, 429, "Too Many Requests", "rate_limited", detail);
     return 1;
 }
 
@@ -183,16 +167,16 @@ static int on_consent(h2o_req_t *req, gw_reqctx_t *ctx, int withdraw)
     char detail[160];
 
     if (is_cross_site(req)) {
-        send_error(req, 403, "Forbidden", "cross_site", "consent can only be changed from this site's own pages");
+        gw_send_json_error(req, 403, "Forbidden", "cross_site", "consent can only be changed from this site's own pages");
         return 0;
     }
     if (!withdraw) {
         if (req->entity.base == NULL || req->entity.len == 0) {
-            send_error(req, 400, "Bad Request", "bad_body", "missing body");
+            gw_send_json_error(req, 400, "Bad Request", "bad_body", "missing body");
             return 0;
         }
         if (req->entity.len > GW_CONSENT_BODY_MAX) {
-            send_error(req, 413, "Payload Too Large", "too_large", "the body is over 4096 bytes");
+            gw_send_json_error(req, 413, "Payload Too Large", "too_large", "the body is over 4096 bytes");
             return 0;
         }
         ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
@@ -203,7 +187,7 @@ static int on_consent(h2o_req_t *req, gw_reqctx_t *ctx, int withdraw)
                          : gw_consent_body_parse_json(req->entity.base, req->entity.len, (const char *const *)c->categories,
                                                       c->num_categories, &choice, detail, sizeof(detail));
         if (rc != 0) {
-            send_error(req, 400, "Bad Request", "bad_body", detail);
+            gw_send_json_error(req, 400, "Bad Request", "bad_body", detail);
             return 0;
         }
     }
@@ -266,7 +250,7 @@ static void on_receipts(h2o_req_t *req, void *data, const gw_store_answer_t *ans
     receipts_t *r = data;
     char hex[33];
     if (ans->status != 0) {
-        send_error(req, 503, "Service Unavailable", "store_unavailable", "the consent records cannot be read right now");
+        gw_send_json_error(req, 503, "Service Unavailable", "store_unavailable", "the consent records cannot be read right now");
         return;
     }
     for (size_t i = 0; i != 16; ++i)
@@ -281,7 +265,7 @@ static void on_receipts(h2o_req_t *req, void *data, const gw_store_answer_t *ans
     if (r->download)
         h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("content-disposition"), 0, NULL,
                               H2O_STRLIT("attachment; filename=\"consent-receipts.json\""));
-    send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));
+    gw_send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));
 }
 
 static int on_receipts_req(h2o_req_t *req, gw_reqctx_t *ctx)
@@ -293,11 +277,11 @@ static int on_receipts_req(h2o_req_t *req, gw_reqctx_t *ctx)
                   h2o_strstr(req->path.base + req->query_at, req->path.len - req->query_at, H2O_STRLIT("download=1")) != SIZE_MAX;
     if (!ctx->known_visitor) {
         static const char none[] = "{\"visitor\": null, \"records\": []}\n";
-        send_json(req, 200, "OK", h2o_iovec_init(none, sizeof(none) - 1));
+        gw_send_json(req, 200, "OK", h2o_iovec_init(none, sizeof(none) - 1));
         return 0;
     }
     if (gw_store_receipts(req, ctx->visitor, on_receipts, r) != 0)
-        send_error(req, 503, "Service Unavailable", "store_unavailable", "the consent records cannot be read right now");
+        gw_send_json_error(req, 503, "Service Unavailable", "store_unavailable", "the consent records cannot be read right now");
     return 0;
 }
 
@@ -343,14 +327,14 @@ static void on_erased(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
     gw_jsonw_printf(&w, "{\"erased\": %llu, \"receipt\": ", (unsigned long long)ans->count);
     gw_jsonw_cstr(&w, ans->record->receipt);
     gw_jsonw_lit(&w, "}\n");
-    send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));
+    gw_send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));
 }
 
 static int on_erase_req(h2o_req_t *req, gw_reqctx_t *ctx)
 {
     const gw_config_t *c = &gw_rt.conf;
     if (is_cross_site(req)) {
-        send_error(req, 403, "Forbidden", "cross_site", "records can only be erased from this site's own pages");
+        gw_send_json_error(req, 403, "Forbidden", "cross_site", "records can only be erased from this site's own pages");
         return 0;
     }
     erase_t *e = h2o_mem_alloc_pool(&req->pool, sizeof(*e));
@@ -363,7 +347,7 @@ static int on_erase_req(h2o_req_t *req, gw_reqctx_t *ctx)
     }
     if (!ctx->known_visitor) {
         static const char none[] = "{\"erased\": 0, \"receipt\": null}\n";
-        send_json(req, 200, "OK", h2o_iovec_init(none, sizeof(none) - 1));
+        gw_send_json(req, 200, "OK", h2o_iovec_init(none, sizeof(none) - 1));
         return 0;
     }
     if (rate_limited(req, e->is_form ? "/__consent/receipts?error=rate_limited" : NULL))
@@ -409,7 +393,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         if (h2o_memis(m.base, m.len, H2O_STRLIT("POST")))
             return on_erase_req(req, &ctx);
     } else {
-        send_error(req, 404, "Not Found", "not_found", "no such endpoint");
+        gw_send_json_error(req, 404, "Not Found", "not_found", "no such endpoint");
         return 0;
     }
     /* what this endpoint takes (RFC 9110 15.5.6) */
@@ -418,7 +402,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
                         : h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/api/erase")) ? "POST"
                                                                                               : "GET";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, strlen(allow));
-    send_error(req, 405, "Method Not Allowed", "method_not_allowed", "this endpoint does not take that method");
+    gw_send_json_error(req, 405, "Method Not Allowed", "method_not_allowed", "this endpoint does not take that method");
     return 0;
 }
 

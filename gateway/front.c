@@ -5,6 +5,7 @@
  */
 #include <string.h>
 #include "front.h"
+#include "jsonw.h"
 #include "ui.h"
 #include "log.h"
 #include "metrics.h"
@@ -107,6 +108,21 @@ void gw_send_page(h2o_req_t *req, int status, const char *reason, const char *ti
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
     h2o_send_inline(req, page.base, page.len);
+}
+
+void gw_send_json(h2o_req_t *req, int status, const char *reason, h2o_iovec_t body)
+{
+    req->res.status = status;
+    req->res.reason = reason;
+    req->res.content_length = body.len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_send_inline(req, body.base, body.len);
+}
+
+void gw_send_json_error(h2o_req_t *req, int status, const char *reason, const char *error, const char *detail)
+{
+    gw_send_json(req, status, reason, gw_jsonw_error(&req->pool, error, detail));
 }
 
 static void error_page_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)

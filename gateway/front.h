@@ -72,4 +72,9 @@ int gw_front_register(h2o_hostconf_t *hostconf);
 /* Sends a small HTML page with the given status (status page helper shared by all handlers). */
 void gw_send_page(h2o_req_t *req, int status, const char *reason, const char *title, const char *message);
 
+/* Sends body (from req's pool) as application/json, not to be stored; and the public endpoints' error shape (DESIGN),
+ * {"error": error, "detail": detail}. */
+void gw_send_json(h2o_req_t *req, int status, const char *reason, h2o_iovec_t body);
+void gw_send_json_error(h2o_req_t *req, int status, const char *reason, const char *error, const char *detail);
+
 #endif

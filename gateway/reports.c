@@ -40,17 +40,6 @@ static int same_host(const char *url, h2o_iovec_t host)
     return gw_url_split(url, strlen(url), &ho, &hl, &po) == 0 && h2o_lcstris(url + ho, hl, host.base, host.len);
 }
 
-/* the public endpoints' error shape (DESIGN): {"error": "...", "detail": "..."}; report senders are browsers, not people */
-static void send_error(h2o_req_t *req, int status, const char *reason, const char *error, const char *detail)
-{
-    h2o_iovec_t body = gw_jsonw_error(&req->pool, error, detail);
-    req->res.status = status;
-    req->res.reason = reason;
-    req->res.content_length = body.len;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json; charset=utf-8"));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    h2o_send_inline(req, body.base, body.len);
-}
 
 static int on_report(h2o_handler_t *self, h2o_req_t *req)
 {
@@ -60,24 +49,24 @@ static int on_report(h2o_handler_t *self, h2o_req_t *req)
     gw_server_track_request(req);
     if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));
-        send_error(req, 405, "Method Not Allowed", "method_not_allowed", "reports are sent with POST");
+        gw_send_json_error(req, 405, "Method Not Allowed", "method_not_allowed", "reports are sent with POST");
         return 0;
     }
     if (req->entity.len > GW_CSP_REPORT_MAX_BODY) {
-        send_error(req, 413, "Payload Too Large", "too_large", "reports are at most 64 KiB");
+        gw_send_json_error(req, 413, "Payload Too Large", "too_large", "reports are at most 64 KiB");
         return 0;
     }
     unsigned retry_after;
     if (gw_rate_take(&rates, gw_consent_client_key(req), gw_now_ms(req), gw_rt.conf.channel.report_rate_per_minute, &retry_after)) {
         GW_COUNT(reports_rate_limited);
         gw_rate_retry_after(req, retry_after);
-        send_error(req, 429, "Too Many Requests", "rate_limited", "too many reports from this address; try again later");
+        gw_send_json_error(req, 429, "Too Many Requests", "rate_limited", "too many reports from this address; try again later");
         return 0;
     }
     int n = gw_csp_report_parse(req->entity.base != NULL ? req->entity.base : "", req->entity.len, v, GW_CSP_REPORT_MAX_ITEMS, err,
                                 sizeof(err));
     if (n < 0) {
-        send_error(req, 400, "Bad Request", "bad_report", err);
+        gw_send_json_error(req, 400, "Bad Request", "bad_report", err);
         return 0;
     }
     /* kept: reports about a page of this site (a report names its document: one about another site's page is forged,
@@ -94,7 +83,7 @@ static int on_report(h2o_handler_t *self, h2o_req_t *req)
     }
     if (n > 0 && kept == 0) {
         GW_COUNT(reports_foreign);
-        send_error(req, 400, "Bad Request", "foreign_report", "the report is not about a page of this site");
+        gw_send_json_error(req, 400, "Bad Request", "foreign_report", "the report is not about a page of this site");
         return 0;
     }
     n = kept;
@@ -103,7 +92,7 @@ static int on_report(h2o_handler_t *self, h2o_req_t *req)
         memset(&rec, 0, sizeof(rec));
         gw_records_prepare(req, &rec);
         if (gw_store_add_injections(req, v, (size_t)n, rec.client_ip, on_stored, NULL) != 0) {
-            send_error(req, 503, "Service Unavailable", "store_unavailable", "the report could not be stored");
+            gw_send_json_error(req, 503, "Service Unavailable", "store_unavailable", "the report could not be stored");
             return 0;
         }
         if (gw_metrics != NULL)
