@@ -9,7 +9,6 @@
 #include "consent.h"
 #include "csp_report.h"
 #include "front.h"
-#include "jsonw.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "records.h"
