@@ -33,6 +33,7 @@
 #include "server.h"
 #include "token.h"
 #include "trackers.h"
+#include "url.h"
 
 #define HOLD_CAP (64 * 1024) /* inline script and style content read (searched for tracker loaders, URLs); a longer one
                                 gets GW_HTML_MAX_HUGE_HOLD / 4, then GW_HTML_MAX_HUGE_HOLD bytes from on_alloc */
@@ -109,6 +110,7 @@ typedef struct st_rewrite_t {
 
 /* The URL buffers are used only inside a callback, never across two: one pair per worker thread, not 33 KB per response */
 static __thread char thread_scratch[URL_SCRATCH], thread_url[URL_BUF];
+static __thread char thread_request_url[URL_BUF + 1]; /* request_url's: the URL as the browser requests it */
 
 static gw_rewrite_url_hook url_hook;
 static gw_html_cb_t callbacks;
@@ -303,12 +305,68 @@ static size_t absolute_url(rewrite_t *self, const char *v, size_t len, int autho
     return find_host(self, (size_t)(d - self->url));
 }
 
+/*
+ * self->url[0..n) (absolute_url's "http(s)://[userinfo@]host[:port]path", the host located) as the browser requests
+ * it, into out (n + 1 bytes suffice): tracker lists name the URLs browsers fetch, and a browser parses
+ * "https://www.faceb%6Fok.com:443/x/../tr" into "https://www.facebook.com/tr". The host percent-decoded and lower-cased,
+ * one trailing dot dropped (the same name in DNS); no userinfo; the scheme's default port dropped (":0443" too), another
+ * one without its leading zeros; an empty path is "/"; the path read as the server will read it (gw_url_path_normalize:
+ * "." and ".." segments, also escaped ones, resolved). *host_off and *host_len locate the host in out.
+ */
+static size_t request_url(const rewrite_t *self, size_t n, char *out, size_t *host_off, size_t *host_len)
+{
+    const char *u = self->url, *h = u + self->host_off, *he = h + self->host_len, *end = u + n;
+    int https = u[4] == 's';
+    size_t o = https ? 8 : 7;
+    memcpy(out, u, o);
+    *host_off = o;
+    for (const char *c = h; c != he; ++c) {
+        int hi, lo;
+        if (*c == '%' && he - c > 2 && (hi = gw_url_hex_digit(c[1])) >= 0 && (lo = gw_url_hex_digit(c[2])) >= 0) {
+            out[o++] = (char)(hi << 4 | lo);
+            c += 2;
+        } else {
+            out[o++] = *c;
+        }
+        if (out[o - 1] >= 'A' && out[o - 1] <= 'Z')
+            out[o - 1] += 'a' - 'A';
+    }
+    if (o - *host_off > 1 && out[o - 1] == '.')
+        --o;
+    *host_len = o - *host_off;
+    const char *p = he;
+    if (p != end && *p == ':') { /* the port, up to the path */
+        const char *d = ++p;
+        while (p != end && *p >= '0' && *p <= '9')
+            ++p;
+        if (p == end || *p == '/' || *p == '?' || *p == '#') {
+            while (d != p && *d == '0' && p - d > 1)
+                ++d;
+            if (d != p && !(p - d == (https ? 3 : 2) && memcmp(d, https ? "443" : "80", (size_t)(p - d)) == 0)) {
+                out[o++] = ':';
+                memcpy(out + o, d, (size_t)(p - d));
+                o += (size_t)(p - d);
+            }
+        } else { /* not a port a browser takes (it loads nothing): as written */
+            out[o++] = ':';
+            memcpy(out + o, d, (size_t)(p - d));
+            o += (size_t)(p - d);
+        }
+    }
+    if (p == end || *p != '/')
+        out[o++] = '/';
+    return o + gw_url_path_normalize(p, (size_t)(end - p), out + o);
+}
+
 /* the category the tracker lists give the URL in self->url[0..n) (a refused one preferred: a URL two lists name needs
- * both categories), or -1; all of them in self->tracker_mask */
+ * both categories), or -1; all of them in self->tracker_mask. The lists are asked about the URL the browser requests
+ * (request_url). */
 static int tracker_category(rewrite_t *self, size_t n, gw_abp_type_t type)
 {
     h2o_iovec_t ph = self->page_host;
-    self->tracker_mask = gw_trackers_classify(self->url, n, self->url + self->host_off, self->host_len, ph.base, ph.len, type);
+    char *r = thread_request_url;
+    size_t host_off, host_len, len = request_url(self, n, r, &host_off, &host_len);
+    self->tracker_mask = gw_trackers_classify(r, len, r + host_off, host_len, ph.base, ph.len, type);
     return gw_trackers_pick(self->tracker_mask, self->ctx->granted);
 }
 

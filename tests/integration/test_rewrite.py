@@ -262,6 +262,18 @@ class RewriteTest(GatewayTestCase):
         self.assertIn('type="text/plain"', tag)
         self.assertIn('data-cg-src="https://www.googletagmanager.com/gtag/js?id=G-SVG"', tag)
 
+    def test_tracker_urls_checked_as_browsers_request_them(self):
+        # the lists name the URL a browser requests: a default port, dot segments, an escaped host letter or a missing
+        # path do not make a listed URL another one (Chromium loads https://www.facebook.com/tr?id=1 for each)
+        html = curl(self.gw.url("/__origin/html?file=pages/url-forms.html")).text
+        tags = {m.group(1): m.group(0) for m in re.finditer(r'<(?:img|link) id="([^"]+)"[^>]*>', html)}
+        for ident in ("plain", "port", "port0", "http80", "dotdot", "dot", "escdot", "eschost", "trail", "pc"):
+            self.assertRegex(tags[ident], r'data-cg-(?:src|href)=', "made inert: " + tags[ident])
+            self.assertNotRegex(tags[ident], r'\s(?:src|href)=', tags[ident])
+            self.assertIn('data-cg-category="analytics"', tags[ident])
+        self.assertIn('data-cg-src="https://www.facebook.com:443/tr?id=1"', tags["port"], "the URL is kept as written")
+        self.assertNotIn("data-cg-", tags["ok"])
+
     def test_srcset_candidates_are_checked(self):
         html = curl(self.gw.url("/__origin/html?file=pages/srcset.html")).text
         tags = {m.group(1): m.group(0) for m in re.finditer(r'<(?:img|source) id="([^"]+)"[^>]*>', html)}
