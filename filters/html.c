@@ -627,13 +627,16 @@ name_hash(gw_html_t *h)
  * Inside <svg> and <math> the tree builder leaves the tokenizer in its data state: a <style> or <script> there is not
  * raw text, and an HTML tag such as <p> inside it ends the foreign content ("breakout"). Reading those as raw text
  * would hide, from the callbacks, tags a browser then builds. So the rewriter keeps the frames that decide it: each
- * svg/math root and each HTML integration point (svg foreignObject, desc, title; MathML mi, mo, mn, ms, mtext, where
- * HTML rules apply again), pushed on their start tags, popped by their end tags (to the nearest of that name, as the
- * foreign end-tag rule does) and by a breakout. Where this simple model and a browser could differ (HTML end tags a
- * browser ignores, <font color>, annotation-xml), it errs toward foreign content, where nothing is raw text and so
- * every tag is seen.
+ * svg/math root and each HTML integration point (svg foreignObject, desc, title; MathML mi, mo, mn, ms, mtext, and
+ * annotation-xml whose encoding is text/html or application/xhtml+xml, where HTML rules apply again), pushed on their
+ * start tags, popped by their end tags (to the nearest of that name, as the foreign end-tag rule does) and by a
+ * breakout (the breakout tags, and <font> with color, face or size). Neither reading is the safe one where this model
+ * and a browser differ: read as foreign, a "<!--" in what a browser takes for a <style>'s raw text hides the tags after
+ * its end tag; read as raw text, the tags a browser builds in a foreign <style> are hidden. Known differences: an end
+ * tag a browser ignores because an HTML element is open at an integration point ("<svg><foreignObject><div></svg>"
+ * leaves the svg open), and CDATA sections (see the M_MD case of step()).
  */
-enum { FR_SVG = 1, FR_MATH, FR_FOREIGNOBJECT, FR_DESC, FR_TITLE, FR_MI, FR_MO, FR_MN, FR_MS, FR_MTEXT }; /* fstack: name */
+enum { FR_SVG = 1, FR_MATH, FR_FOREIGNOBJECT, FR_DESC, FR_TITLE, FR_MI, FR_MO, FR_MN, FR_MS, FR_MTEXT, FR_ANNOTATION_XML }; /* fstack: name */
 #define FR_NS_MATH 0x80 /* the namespace of a root frame's content (a nested svg inside math is MathML's) */
 #define FR_NAME(f) ((f)&0x7f)
 
@@ -647,7 +650,8 @@ tname_is(const gw_html_t *h, const char *lit)
 static unsigned
 frame_name(const gw_html_t *h)
 {
-    static const char *const names[] = {NULL, "svg", "math", "foreignobject", "desc", "title", "mi", "mo", "mn", "ms", "mtext"};
+    static const char *const names[] = {NULL, "svg",  "math", "foreignobject", "desc", "title",
+                                        "mi", "mo", "mn",   "ms",            "mtext", "annotation-xml"};
     for (unsigned i = 1; i != sizeof(names) / sizeof(names[0]); ++i)
         if (tname_is(h, names[i]))
             return i;
@@ -690,9 +694,34 @@ breakout(gw_html_t *h)
         --h->fdepth;
 }
 
-/* A start tag: sets tag_foreign (its content is markup whatever its name) and updates the frames. */
+/* Whether the start tag raw[0..len) has an attribute named name (NULL raw: a tag too long to read, taken as having it) and,
+ * when value is not NULL, with that value (ASCII case-insensitive, character references decoded); the first of a name
+ * counts, as browsers drop later duplicates. */
+static int
+tag_has_attr(const char *raw, size_t len, const char *name, const char *value)
+{
+    span_t a;
+    size_t pos;
+    char v[64];
+    if (raw == NULL)
+        return 1;
+    pos = 1 + raw_name_len(raw, len, 1);
+    while (attr_scan(raw, len, &pos, &a)) {
+        if (!name_eq(raw + a.name, a.name_end - a.name, name, strlen(name)))
+            continue;
+        if (value == NULL)
+            return 1;
+        if (!a.has_value || a.value_end - a.value > sizeof(v))
+            return 0;
+        return name_eq(v, gw_html_decode(raw + a.value, a.value_end - a.value, v), value, strlen(value));
+    }
+    return 0;
+}
+
+/* A start tag (raw[0..len), NULL for one too long to read): sets tag_foreign (its content is markup whatever its name)
+ * and updates the frames. */
 static void
-foreign_start(gw_html_t *h, int self_closing)
+foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
 {
     static const char *const breakouts[] = {"b",      "big",  "blockquote", "body",  "br",   "center",  "code",  "dd",   "div",
                                             "dl",     "dt",   "em",         "embed", "h1",   "h2",      "h3",    "h4",   "h5",
@@ -710,10 +739,21 @@ foreign_start(gw_html_t *h, int self_closing)
                 goto Html;
             }
         }
+        /* <font> with color, face or size breaks out too (a tag too long to read is taken as one that does) */
+        if (tname_is(h, "font") &&
+            (tag_has_attr(raw, len, "color", NULL) || tag_has_attr(raw, len, "face", NULL) || tag_has_attr(raw, len, "size", NULL))) {
+            breakout(h);
+            goto Html;
+        }
         h->tag_foreign = 1;
         if (self_closing || (name = frame_name(h)) == 0)
             return;
         int math = h->fover == 0 && (h->fstack[h->fdepth - 1] & FR_NS_MATH) != 0;
+        /* MathML's annotation-xml is an HTML integration point when its encoding says HTML (a tag too long to read is
+         * taken as one) */
+        if (name == FR_ANNOTATION_XML && !(math && (tag_has_attr(raw, len, "encoding", "text/html") ||
+                                                    tag_has_attr(raw, len, "encoding", "application/xhtml+xml"))))
+            return;
         if (name == FR_SVG || name == FR_MATH || (!math && name >= FR_FOREIGNOBJECT && name <= FR_TITLE) || (math && name >= FR_MI))
             fpush(h, (uint8_t)(name | (math ? FR_NS_MATH : 0)));
         return;
@@ -750,15 +790,16 @@ foreign_end(gw_html_t *h)
     }
 }
 
-/* A whole tag read (self_closing: it ends with "/>"): the frames, tag_foreign and tag_selfclose. */
+/* A whole tag read (self_closing: it ends with "/>"; raw NULL: too long to read): the frames, tag_foreign and
+ * tag_selfclose. */
 static void
-foreign_tag(gw_html_t *h, int self_closing)
+foreign_tag(gw_html_t *h, int self_closing, const char *raw, size_t len)
 {
     h->tag_selfclose = (uint8_t)(!h->is_end && self_closing);
     if (h->is_end)
         foreign_end(h);
     else
-        foreign_start(h, self_closing);
+        foreign_start(h, self_closing, raw, len);
 }
 
 /* the raw-text kind of the current start tag's element: none in foreign content */
@@ -1177,7 +1218,7 @@ tag_done(gw_html_t *h, const char *cur)
     raw = in_tbuf ? h->tb : h->mark;
     len = in_tbuf ? h->tlen : (size_t)(cur - h->mark);
     /* "/>" closes the tag itself, unless the '/' is the end of an unquoted value ("<svg a=/>" is not self-closing) */
-    foreign_tag(h, len >= 2 && raw[len - 2] == '/' && h->tstate != T_UNQ);
+    foreign_tag(h, len >= 2 && raw[len - 2] == '/' && h->tstate != T_UNQ, raw, len);
 
     if (h->skip_depth != 0 && !h->is_end && h->fdepth + h->fover < h->skip_fdepth)
         h->skip_depth = 0; /* a tag that breaks out of foreign content closed the removed element: it is read as any */
@@ -1260,7 +1301,7 @@ tag_overflow(gw_html_t *h, const char *cur)
 {
     if (h->tstate == T_NAME)
         name_done(h);
-    foreign_tag(h, 0);
+    foreign_tag(h, 0, NULL, 0);
     if (h->is_end) {
         h->tag_drop = (uint8_t)end_effects(h);
     } else if (h->skip_depth != 0) {

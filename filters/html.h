@@ -9,9 +9,9 @@
  * noscript as a browser that runs scripts reads it; RCDATA textarea and title; plaintext).
  * There is no tree builder, but the part of one that decides what is raw text is kept:
  * inside <svg> and <math> (foreign content) nothing is raw text and an HTML tag such as <p>
- * ends it, while their HTML integration points (foreignObject, desc, title; mi, mo, mn, ms,
- * mtext) read HTML again; where this model could differ from a browser it errs toward
- * foreign content, where every tag is seen. No implied end tags; "<![CDATA[" is read as a
+ * (or a <font> with color, face or size) ends it, while their HTML integration points
+ * (foreignObject, desc, title; mi, mo, mn, ms, mtext; annotation-xml with an HTML encoding)
+ * read HTML again (see html.c for where this model still differs from a browser). No implied end tags; "<![CDATA[" is read as a
  * bogus comment ending at the first '>' (in foreign content the section may go on: what
  * follows is then seen as tags, and the content stays foreign until its root's end tag).
  *

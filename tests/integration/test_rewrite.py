@@ -262,6 +262,16 @@ class RewriteTest(GatewayTestCase):
         self.assertIn('type="text/plain"', tag)
         self.assertIn('data-cg-src="https://www.googletagmanager.com/gtag/js?id=G-SVG"', tag)
 
+    def test_pixels_after_html_style_in_svg_and_math_made_inert(self):
+        # <font color> breaks out of svg and annotation-xml encoding="text/html" reads HTML: their <style> is raw text,
+        # so the "<!--" in it hides nothing from a browser, which loads the pixel after it (Chromium builds both <img>)
+        html = curl(self.gw.url("/__origin/html?file=pages/foreign-html.html")).text
+        tags = {m.group(1): m.group(0) for m in re.finditer(r'<img id="([^"]+)"[^>]*>', html)}
+        for ident in ("font-pixel", "ann-pixel"):
+            self.assertIn("data-cg-src=", tags[ident], tags[ident])
+            self.assertNotIn(" src=", tags[ident])
+        self.assertIn('<p id="after">after</p>', html)
+
     def test_tracker_urls_checked_as_browsers_request_them(self):
         # the lists name the URL a browser requests: a default port, dot segments, an escaped host letter or a missing
         # path do not make a listed URL another one (Chromium loads https://www.facebook.com/tr?id=1 for each)

@@ -901,6 +901,63 @@ test_unquoted_slash_is_not_self_closing(void **state)
     }
 }
 
+static int
+img_ids(rec_t *r, gw_html_tag_t *tag)
+{
+    gw_html_attr_t a;
+    if (tag->id == GW_HTML_TAG_IMG && gw_html_attr_find(tag, "id", 2, &a) && a.value != NULL)
+        logf_(r, "%.*s;", (int)a.value_len, a.value);
+    return GW_HTML_KEEP;
+}
+
+/* Where browsers read HTML again inside <svg>/<math> (a <font> with color, face or size breaks out; an annotation-xml
+ * whose encoding is HTML is an HTML integration point), a <style> is raw text: the "<!--" in it is text, and the <img>
+ * after its end tag is an element (Chromium loads it). Read as foreign content the "<!--" hid the <img> from the
+ * callbacks. Whole, in every 2-split and byte by byte. */
+static void
+test_foreign_font_and_annotation_xml(void **state)
+{
+    static const struct {
+        const char *in, *log;
+    } fcases[] = {
+        {"<svg><font color=red><style><!--</style><img id=a src=x>--></svg>", "a;"},
+        {"<svg><FONT Face=x><style><!--</style><img id=a src=x>--></svg>", "a;"},
+        {"<svg><font size><style><!--</style><img id=a src=x>--></svg>", "a;"},
+        /* no such attribute: <font> stays SVG's, its <style> markup, and the comment hides the <img> from browsers too */
+        {"<svg><font data-color=1><style><!--</style><img id=a src=x>--></svg><img id=b src=x>", "b;"},
+        {"<math><annotation-xml encoding=\"text/html\"><style><!--</style><img id=a src=x>--></annotation-xml></math>", "a;"},
+        {"<math><annotation-xml encoding='APPLICATION/XHTML+XML'><style><!--</style><img id=a src=x>--></annotation-xml></math>",
+         "a;"},
+        {"<math><annotation-xml encoding=\"text&#x2F;html\"><style><!--</style><img id=a src=x>--></annotation-xml></math>", "a;"},
+        /* its end tag pops it: the <style> after it is MathML's again */
+        {"<math><annotation-xml encoding=text/html><style>x</style></annotation-xml><style><!--</style><img id=a src=x>--></math>"
+         "<img id=b src=x>",
+         "b;"},
+        /* not HTML: another encoding, a later duplicate, an SVG annotation-xml */
+        {"<math><annotation-xml encoding=text/htm><style><!--</style><img id=a src=x>--></annotation-xml></math><img id=b>", "b;"},
+        {"<math><annotation-xml encoding=x encoding=text/html><style><!--</style><img id=a>--></annotation-xml></math><img id=b>",
+         "b;"},
+        {"<svg><annotation-xml encoding=text/html><style><!--</style><img id=a>--></annotation-xml></svg><img id=b>", "b;"},
+    };
+    for (size_t i = 0; i != sizeof(fcases) / sizeof(fcases[0]); ++i) {
+        const char *in = fcases[i].in;
+        rec_t r = {.tag = img_ids};
+        rec_check(&r, 0, NULL, NULL, in, in);
+        assert_string_equal(r.log, fcases[i].log);
+        rec_free(&r);
+        rec_t b = {.tag = img_ids};
+        gw_html_t *h = gw_html_new(0, &rec_cb, &b);
+        assert_non_null(h);
+        for (size_t k = 0; in[k] != '\0'; ++k)
+            assert_int_equal(gw_html_write(h, in + k, 1), 0);
+        assert_int_equal(gw_html_end(h), 0);
+        gw_html_free(h);
+        check_same("byte by byte", in, in, strlen(in), b.sink.out, b.sink.len);
+        assert_string_equal(b.log, fcases[i].log);
+        rec_free(&b);
+    }
+}
+
 /* ---- start tags past GW_HTML_MAX_TAG, with an allocator (cb.alloc) ---------------------------- */
 
 static void *big_allocs[64];
@@ -1370,6 +1427,7 @@ main(void)
         cmocka_unit_test(test_big_hold_with_alloc),
         cmocka_unit_test(test_remove_image),
         cmocka_unit_test(test_unquoted_slash_is_not_self_closing),
+        cmocka_unit_test(test_foreign_font_and_annotation_xml),
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_nonce_and_insert),
         cmocka_unit_test(test_emit_tag),
