@@ -25,7 +25,7 @@
 #include <emmintrin.h>
 #endif
 
-enum { M_TEXT, M_LT, M_LT_SLASH, M_MD, M_MD_DASH, M_COMMENT, M_BOGUS, M_TAG, M_TAG_PASS, M_RAW, M_PLAIN };
+enum { M_TEXT, M_LT, M_LT_SLASH, M_MD, M_MD_DASH, M_COMMENT, M_BOGUS, M_TAG, M_TAG_PASS, M_RAW, M_PLAIN, M_CDATA_OPEN, M_CDATA };
 enum { T_NAME, T_BEFORE_ATTR, T_ATTR_NAME, T_AFTER_NAME, T_BEFORE_VALUE, T_DQ, T_SQ, T_UNQ, T_AFTER_QUOTED };
 enum { C_START, C_START_DASH, C_BODY, C_DASH, C_END, C_BANG };              /* comment states */
 enum { K_NONE, K_LT, K_END_OPEN, K_END_NAME, K_BANG, K_BANG_DASH, K_DESC }; /* raw-text candidates */
@@ -63,7 +63,7 @@ struct st_gw_html_t {
     uint8_t fdepth, fstack[32], tag_foreign; /* tag_foreign: the current start tag is in foreign content */
     uint8_t tag_selfclose;                   /* ... and ends with "/>", which foreign content honours */
     uint32_t fover;                          /* frames past fstack: foreign for as long as any is open */
-    uint8_t fcdata;                          /* a CDATA section was seen in this foreign content (breakout()) */
+    uint8_t cdata_n; /* M_CDATA_OPEN: the bytes of "[CDATA[" matched; M_CDATA: the ']' just before (at most 2) */
     uint64_t skip_hash;
     size_t tlen;     /* bytes in tb: a tag continuing from earlier chunks, or the held tag */
     char *tb;        /* tbuf, or once a start tag outgrew it, a bigger buffer from cb.alloc (grow_tag) */
@@ -634,7 +634,7 @@ name_hash(gw_html_t *h)
  * and a browser differ: read as foreign, a "<!--" in what a browser takes for a <style>'s raw text hides the tags after
  * its end tag; read as raw text, the tags a browser builds in a foreign <style> are hidden. Known differences: an end
  * tag a browser ignores because an HTML element is open at an integration point ("<svg><foreignObject><div></svg>"
- * leaves the svg open), and CDATA sections (see the M_MD case of step()).
+ * leaves the svg open), and a CDATA section at an integration point (see the M_MD case of step()).
  */
 enum { FR_SVG = 1, FR_MATH, FR_FOREIGNOBJECT, FR_DESC, FR_TITLE, FR_MI, FR_MO, FR_MN, FR_MS, FR_MTEXT, FR_ANNOTATION_XML }; /* fstack: name */
 #define FR_NS_MATH 0x80 /* the namespace of a root frame's content (a nested svg inside math is MathML's) */
@@ -680,15 +680,10 @@ fpush(gw_html_t *h, uint8_t frame)
         h->fstack[h->fdepth++] = frame;
 }
 
-/* A breakout: the foreign elements up to the nearest integration point (or all) are closed. Not after a CDATA section
- * in this foreign content: the tokenizer reads "<![CDATA[" as a bogus comment ending at the first '>', so what looks
- * like a breakout tag may be text of the section; the content stays foreign (where no tag hides in raw text) until
- * its root's end tag. */
+/* A breakout: the foreign elements up to the nearest integration point (or all) are closed. */
 static void
 breakout(gw_html_t *h)
 {
-    if (h->fcdata)
-        return;
     h->fover = 0;
     while (h->fdepth != 0 && !is_integration(FR_NAME(h->fstack[h->fdepth - 1])))
         --h->fdepth;
@@ -780,8 +775,6 @@ foreign_end(gw_html_t *h)
         for (size_t i = h->fdepth; i != 0; --i) {
             if (FR_NAME(h->fstack[i - 1]) == name) {
                 h->fdepth = (uint8_t)(i - 1);
-                if (h->fdepth == 0)
-                    h->fcdata = 0;
                 return;
             }
         }
@@ -1605,10 +1598,43 @@ step(gw_html_t *h, const char *cur, const char *end)
             return cur + 1;
         }
         prefix_release(h, cur); /* doctype, "<![CDATA[" in HTML content, "<!x": up to '>' */
-        if (c == '[' && h->mode == M_MD && in_foreign(h))
-            h->fcdata = 1; /* a CDATA section, read here only up to its first '>': see breakout() */
+        if (c == '[' && h->mode == M_MD && in_foreign(h)) {
+            /* "<![CDATA[" in foreign content opens a CDATA section (§13.2.5.42): text up to "]]>", whatever '>',
+             * '<' or "<!--" it holds (read as a bogus comment up to its first '>', a "<!--" after that hid the tags
+             * after the section). At an integration point a browser opens one only when no HTML element is open
+             * there, which the frames do not know: it is read as HTML content reads it, a bogus comment. */
+            h->mode = M_CDATA_OPEN;
+            h->cdata_n = 0;
+            return cur;
+        }
         h->mode = M_BOGUS;
         return cur;
+    case M_CDATA_OPEN: /* "[CDATA[" after "<!", case-sensitive; anything else makes it a bogus comment */
+        if (c != (unsigned char)"[CDATA["[h->cdata_n]) {
+            h->mode = M_BOGUS;
+            return cur;
+        }
+        dispose(h, cur + 1);
+        if (++h->cdata_n == 7) {
+            h->mode = M_CDATA;
+            h->cdata_n = 0;
+        }
+        return cur + 1;
+    case M_CDATA:
+        for (q = cur; q != end; ++q) {
+            if (*q == ']') {
+                if (h->cdata_n < 2)
+                    ++h->cdata_n;
+            } else if (*q == '>' && h->cdata_n == 2) {
+                dispose(h, q + 1);
+                h->mode = M_TEXT;
+                return q + 1;
+            } else {
+                h->cdata_n = 0;
+            }
+        }
+        dispose(h, end);
+        return end;
     case M_COMMENT:
         return comment_step(h, cur, end);
     case M_BOGUS:

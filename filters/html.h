@@ -11,9 +11,9 @@
  * inside <svg> and <math> (foreign content) nothing is raw text and an HTML tag such as <p>
  * (or a <font> with color, face or size) ends it, while their HTML integration points
  * (foreignObject, desc, title; mi, mo, mn, ms, mtext; annotation-xml with an HTML encoding)
- * read HTML again (see html.c for where this model still differs from a browser). No implied end tags; "<![CDATA[" is read as a
- * bogus comment ending at the first '>' (in foreign content the section may go on: what
- * follows is then seen as tags, and the content stays foreign until its root's end tag).
+ * read HTML again (see html.c for where this model still differs from a browser). No implied
+ * end tags; "<![CDATA[" in foreign content is a CDATA section (text up to "]]>"), elsewhere
+ * (HTML content, integration points) a bogus comment ending at the first '>'.
  *
  * Memory is fixed per rewriter: one struct holding one tag buffer of GW_HTML_MAX_TAG bytes
  * (a tag that spans chunks is collected there), plus the optional hold buffer for inline

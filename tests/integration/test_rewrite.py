@@ -272,6 +272,18 @@ class RewriteTest(GatewayTestCase):
             self.assertNotIn(" src=", tags[ident])
         self.assertIn('<p id="after">after</p>', html)
 
+    def test_pixels_after_svg_cdata_made_inert(self):
+        # a CDATA section in svg ends at "]]>" (Chromium builds and loads the <img> after </svg>): a "<!--" or a quote in
+        # it must not hide the pixel
+        r = curl(self.gw.url("/__origin/html?file=pages/svg-cdata.html"))
+        tags = {m.group(1): m.group(0) for m in re.finditer(r'<img id="([^"]+)"[^>]*>', r.text)}
+        for ident in ("after-cdata", "after-quote"):
+            self.assertIn("data-cg-src=", tags[ident], tags[ident])
+            self.assertNotIn(" src=", tags[ident])
+        self.assertIn("<style nonce=", r.text, "the svg style sheet is the page's: it gets the nonce")
+        self.assertIn("<![CDATA[ .a > .b { fill: #c00 } ]]></style>", r.text, "its section passes as it is")
+        self.assertIn('<p id="after">after</p>', r.text)
+
     def test_tracker_urls_checked_as_browsers_request_them(self):
         # the lists name the URL a browser requests: a default port, dot segments, an escaped host letter or a missing
         # path do not make a listed URL another one (Chromium loads https://www.facebook.com/tr?id=1 for each)
