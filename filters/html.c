@@ -636,7 +636,21 @@ name_hash(gw_html_t *h)
  * tag a browser ignores because an HTML element is open at an integration point ("<svg><foreignObject><div></svg>"
  * leaves the svg open), and a CDATA section at an integration point (see the M_MD case of step()).
  */
-enum { FR_SVG = 1, FR_MATH, FR_FOREIGNOBJECT, FR_DESC, FR_TITLE, FR_MI, FR_MO, FR_MN, FR_MS, FR_MTEXT, FR_ANNOTATION_XML }; /* fstack: name */
+enum {
+    FR_SVG = 1,
+    FR_MATH,
+    FR_MGLYPH, /* mglyph and malignmark: MathML elements even at a text integration point */
+    FR_MALIGNMARK,
+    FR_FOREIGNOBJECT, /* the integration points, from here on */
+    FR_DESC,
+    FR_TITLE,
+    FR_MI, /* MathML text integration points: mi to mtext */
+    FR_MO,
+    FR_MN,
+    FR_MS,
+    FR_MTEXT,
+    FR_ANNOTATION_XML
+}; /* fstack: name */
 #define FR_NS_MATH 0x80 /* the namespace of a root frame's content (a nested svg inside math is MathML's) */
 #define FR_NAME(f) ((f)&0x7f)
 
@@ -650,8 +664,8 @@ tname_is(const gw_html_t *h, const char *lit)
 static unsigned
 frame_name(const gw_html_t *h)
 {
-    static const char *const names[] = {NULL, "svg",  "math", "foreignobject", "desc", "title",
-                                        "mi", "mo", "mn",   "ms",            "mtext", "annotation-xml"};
+    static const char *const names[] = {NULL, "svg", "math", "mglyph", "malignmark", "foreignobject", "desc",
+                                        "title", "mi", "mo", "mn", "ms", "mtext", "annotation-xml"};
     for (unsigned i = 1; i != sizeof(names) / sizeof(names[0]); ++i)
         if (tname_is(h, names[i]))
             return i;
@@ -751,6 +765,15 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
             return;
         if (name == FR_SVG || name == FR_MATH || (!math && name >= FR_FOREIGNOBJECT && name <= FR_TITLE) || (math && name >= FR_MI))
             fpush(h, (uint8_t)(name | (math ? FR_NS_MATH : 0)));
+        return;
+    }
+    /* at a MathML text integration point, <mglyph> and <malignmark> are MathML's (§13.2.6 tree construction dispatcher):
+     * a <style> in one is foreign content, where an <img> breaks out and loads */
+    if (h->fover == 0 && h->fdepth != 0 && (name = FR_NAME(h->fstack[h->fdepth - 1])) >= FR_MI && name <= FR_MTEXT &&
+        ((name = frame_name(h)) == FR_MGLYPH || name == FR_MALIGNMARK)) {
+        h->tag_foreign = 1;
+        if (!self_closing)
+            fpush(h, (uint8_t)(name | FR_NS_MATH));
         return;
     }
 Html:

@@ -284,6 +284,14 @@ class RewriteTest(GatewayTestCase):
         self.assertIn("<![CDATA[ .a > .b { fill: #c00 } ]]></style>", r.text, "its section passes as it is")
         self.assertIn('<p id="after">after</p>', r.text)
 
+    def test_pixel_in_mglyph_style_made_inert(self):
+        # <math><mi><mglyph><style>: the style is MathML's, not raw text; Chromium builds and loads the <img> in it
+        html = curl(self.gw.url("/__origin/html?file=pages/mglyph.html")).text
+        tag = re.search(r'<img id="mglyph-pixel"[^>]*>', html).group(0)
+        self.assertIn("data-cg-src=", tag)
+        self.assertNotIn(" src=", tag)
+        self.assertIn('<p id="after">after</p>', html)
+
     def test_tracker_urls_checked_as_browsers_request_them(self):
         # the lists name the URL a browser requests: a default port, dot segments, an escaped host letter or a missing
         # path do not make a listed URL another one (Chromium loads https://www.facebook.com/tr?id=1 for each)

@@ -910,16 +910,41 @@ img_ids(rec_t *r, gw_html_tag_t *tag)
     return GW_HTML_KEEP;
 }
 
+typedef struct st_img_case_t {
+    const char *in, *log;
+} img_case_t;
+
+/* Each input, whole, in every 2-split and byte by byte, passes unchanged and shows on_tag the <img> ids of log. */
+static void
+check_img_ids(const img_case_t *tc, size_t n)
+{
+    for (size_t i = 0; i != n; ++i) {
+        const char *in = tc[i].in;
+        rec_t r = {.tag = img_ids};
+        rec_check(&r, 0, NULL, NULL, in, in);
+        assert_string_equal(r.log, tc[i].log);
+        rec_free(&r);
+        rec_t b = {.tag = img_ids};
+        gw_html_t *h = gw_html_new(0, &rec_cb, &b);
+        assert_non_null(h);
+        for (size_t k = 0; in[k] != '\0'; ++k)
+            assert_int_equal(gw_html_write(h, in + k, 1), 0);
+        assert_int_equal(gw_html_end(h), 0);
+        gw_html_free(h);
+        check_same("byte by byte", in, in, strlen(in), b.sink.out, b.sink.len);
+        assert_string_equal(b.log, tc[i].log);
+        rec_free(&b);
+    }
+}
+
 /* Where browsers read HTML again inside <svg>/<math> (a <font> with color, face or size breaks out; an annotation-xml
  * whose encoding is HTML is an HTML integration point), a <style> is raw text: the "<!--" in it is text, and the <img>
  * after its end tag is an element (Chromium loads it). Read as foreign content the "<!--" hid the <img> from the
- * callbacks. Whole, in every 2-split and byte by byte. */
+ * callbacks. */
 static void
 test_foreign_font_and_annotation_xml(void **state)
 {
-    static const struct {
-        const char *in, *log;
-    } fcases[] = {
+    static const img_case_t fcases[] = {
         {"<svg><font color=red><style><!--</style><img id=a src=x>--></svg>", "a;"},
         {"<svg><FONT Face=x><style><!--</style><img id=a src=x>--></svg>", "a;"},
         {"<svg><font size><style><!--</style><img id=a src=x>--></svg>", "a;"},
@@ -939,23 +964,28 @@ test_foreign_font_and_annotation_xml(void **state)
          "b;"},
         {"<svg><annotation-xml encoding=text/html><style><!--</style><img id=a>--></annotation-xml></svg><img id=b>", "b;"},
     };
-    for (size_t i = 0; i != sizeof(fcases) / sizeof(fcases[0]); ++i) {
-        const char *in = fcases[i].in;
-        rec_t r = {.tag = img_ids};
-        rec_check(&r, 0, NULL, NULL, in, in);
-        assert_string_equal(r.log, fcases[i].log);
-        rec_free(&r);
-        rec_t b = {.tag = img_ids};
-        gw_html_t *h = gw_html_new(0, &rec_cb, &b);
-        assert_non_null(h);
-        for (size_t k = 0; in[k] != '\0'; ++k)
-            assert_int_equal(gw_html_write(h, in + k, 1), 0);
-        assert_int_equal(gw_html_end(h), 0);
-        gw_html_free(h);
-        check_same("byte by byte", in, in, strlen(in), b.sink.out, b.sink.len);
-        assert_string_equal(b.log, fcases[i].log);
-        rec_free(&b);
-    }
+    check_img_ids(fcases, sizeof(fcases) / sizeof(fcases[0]));
+}
+
+/* At a MathML text integration point (mi, mo, mn, ms, mtext) <mglyph> and <malignmark> are MathML elements: a <style>
+ * in one is foreign content, and the <img> in it breaks out and loads (Chromium). Read as HTML raw text, the <img> was
+ * hidden from the callbacks. */
+static void
+test_foreign_mglyph(void **state)
+{
+    static const img_case_t gcases[] = {
+        {"<math><mi><mglyph><style><img id=a src=x></style></mglyph></mi></math>", "a;"},
+        {"<math><mi><MALIGNMARK><style><img id=a src=x></style></MALIGNMARK></mi></math>", "a;"},
+        {"<math><mtext><mglyph><textarea><img id=a src=x></textarea></mglyph></mtext></math>", "a;"},
+        /* its end tag closes it: HTML again, the <style> raw text */
+        {"<math><ms><mglyph></mglyph><style><!--</style><img id=a src=x>--></ms></math>", "a;"},
+        {"<math><mi><mglyph/><style><!--</style><img id=a src=x>--></mi></math>", "a;"},
+        /* an mi inside it is an integration point again */
+        {"<math><mi><mglyph><mi><style><!--</style><img id=a src=x>--></mi></mglyph></mi></math>", "a;"},
+        /* not at a MathML text integration point: an SVG one reads it as HTML */
+        {"<svg><desc><mglyph><style><!--</style><img id=a src=x>--></mglyph></desc></svg><img id=b>", "a;b;"},
+    };
+    check_img_ids(gcases, sizeof(gcases) / sizeof(gcases[0]));
 }
 
 /* ---- start tags past GW_HTML_MAX_TAG, with an allocator (cb.alloc) ---------------------------- */
@@ -1428,6 +1458,7 @@ main(void)
         cmocka_unit_test(test_remove_image),
         cmocka_unit_test(test_unquoted_slash_is_not_self_closing),
         cmocka_unit_test(test_foreign_font_and_annotation_xml),
+        cmocka_unit_test(test_foreign_mglyph),
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_nonce_and_insert),
         cmocka_unit_test(test_emit_tag),
