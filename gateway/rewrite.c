@@ -66,6 +66,11 @@ typedef struct st_rewrite_t {
     char release[20]; /* this response's release token (neutralise), base64url of 12 random bytes */
     uint32_t tracker_mask; /* the categories the tracker lists gave the URL last classified (tracker_category) */
     int gzip;         /* the body is gzip (decoded by gunzip once the rewriter starts) */
+    /* the body's first bytes, for a byte order mark: BODY_NEW (none read), BODY_BOM1 (one 0xFF or 0xFE read and kept in
+     * bom1), BODY_READ (rewritten), BODY_WIDE (a UTF-16 BOM: a browser reads the page as UTF-16 whatever its
+     * Content-Type says, so its tags are not ASCII bytes: passed on as it is) */
+    int body;
+    char bom1;
     /* the memo (memo.h, "Remembered pages" below): key.base NULL when this response is neither looked up nor recorded */
     h2o_iovec_t key;
     uint64_t generation;  /* the snapshot generation at the start */
@@ -1428,6 +1433,43 @@ static void start(rewrite_t *self)
         gw_html_set_inject(self->html, self->inject.base, self->inject.len);
 }
 
+enum { BODY_NEW, BODY_BOM1, BODY_READ, BODY_WIDE };
+
+/* Looks for a UTF-16 byte order mark at the start of the (decoded) body: a browser decodes such a page as UTF-16 even
+ * when its Content-Type names another charset (the BOM wins, HTML §13.2.3.2), so the rewriter would see no tag in it
+ * and its snippet would be ASCII inside UTF-16 (shown as CJK text). A first byte that may begin one is kept back until
+ * the next. */
+static void sniff_bom(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    unsigned char b[2];
+    size_t n = 0;
+    if (self->body == BODY_BOM1)
+        b[n++] = (unsigned char)self->bom1;
+    for (size_t i = 0; i != bufcnt && n != 2; ++i)
+        for (size_t k = 0; k != bufs[i].len && n != 2; ++k)
+            b[n++] = (unsigned char)bufs[i].base[k];
+    if (n == 0)
+        return;
+    if (b[0] != 0xff && b[0] != 0xfe) {
+        self->body = BODY_READ;
+    } else if (n == 1) {
+        if (h2o_send_state_is_in_progress(state)) {
+            self->body = BODY_BOM1;
+            self->bom1 = (char)b[0];
+        } else {
+            self->body = BODY_READ;
+        }
+    } else if ((b[0] == 0xff && b[1] == 0xfe) || (b[0] == 0xfe && b[1] == 0xff)) {
+        self->body = BODY_WIDE;
+        COUNT_WARN_FIRST(html_unreadable,
+                         "rewrite: %.*s is HTML with a UTF-16 byte order mark, which the rewriter cannot read: passed "
+                         "through unchanged (further cases are counted in cg_html_unreadable_total)",
+                         (int)self->req->path.len, self->req->path.base);
+    } else {
+        self->body = BODY_READ;
+    }
+}
+
 /* rewrites body bytes as they came (gzip decoded first) into out; a recording response also counts what moved */
 static void feed(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
 {
@@ -1446,10 +1488,22 @@ static void feed(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_sta
     out_reserve(self, in + in / 8 + self->inject.len + 1024);
     if (self->rec != NULL && gw_metrics != NULL)
         memcpy(before, gw_metrics, sizeof(before));
-    for (size_t i = 0; i != bufcnt; ++i)
-        gw_html_write(self->html, bufs[i].base, bufs[i].len);
-    if (!h2o_send_state_is_in_progress(state))
-        gw_html_end(self->html);
+    int was = self->body;
+    if (was == BODY_NEW || was == BODY_BOM1)
+        sniff_bom(self, bufs, bufcnt, state);
+    if (self->body == BODY_WIDE) {
+        if (was == BODY_BOM1)
+            emit(self, &self->bom1, 1);
+        for (size_t i = 0; i != bufcnt; ++i)
+            emit(self, bufs[i].base, bufs[i].len);
+    } else if (self->body != BODY_BOM1) {
+        if (was == BODY_BOM1)
+            gw_html_write(self->html, &self->bom1, 1);
+        for (size_t i = 0; i != bufcnt; ++i)
+            gw_html_write(self->html, bufs[i].base, bufs[i].len);
+        if (!h2o_send_state_is_in_progress(state))
+            gw_html_end(self->html);
+    }
     if (self->rec != NULL && gw_metrics != NULL)
         for (size_t i = 0; i != NUM_COUNTERS; ++i)
             self->rec_counts[i] += ((uint64_t *)gw_metrics)[i] - before[i];
