@@ -1681,7 +1681,9 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     return 0;
 }
 
-/* 1 when the Content-Type names a UTF-16 or UTF-32 charset: markup the tokenizer (ASCII-compatible bytes) cannot see */
+/* 1 when the Content-Type names a charset whose markup the tokenizer (ASCII-compatible bytes) cannot see: UTF-16 or
+ * UTF-32, or ISO-2022-JP, where the bytes after ESC $ B are two-byte characters up to the next escape ("<!--" there is
+ * text to a browser, and the tags after it are not in a comment) */
 static int is_wide_charset(h2o_req_t *req)
 {
     ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
@@ -1697,7 +1699,16 @@ static int is_wide_charset(h2o_req_t *req)
     at += 8;
     if (at != n && (v[at] == '"' || v[at] == '\''))
         ++at;
-    return n - at >= 6 && (memcmp(v + at, "utf-16", 6) == 0 || memcmp(v + at, "utf-32", 6) == 0);
+    if (n - at >= 6 && (memcmp(v + at, "utf-16", 6) == 0 || memcmp(v + at, "utf-32", 6) == 0))
+        return 1;
+    static const char *const jis[] = {"iso-2022-jp", "csiso2022jp"};
+    for (size_t k = 0; k != 2; ++k) {
+        size_t l = strlen(jis[k]);
+        if (n - at >= l && memcmp(v + at, jis[k], l) == 0 &&
+            (n - at == l || v[at + l] == ';' || v[at + l] == '"' || v[at + l] == '\'' || v[at + l] == ' ' || v[at + l] == '\t'))
+            return 1;
+    }
+    return 0;
 }
 
 /*
@@ -1991,7 +2002,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         /* its tags are not ASCII bytes: the rewriter would see none, and the snippet would be ASCII inside UTF-16 */
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         COUNT_WARN_FIRST(html_unreadable,
-                         "rewrite: %.*s is HTML in a UTF-16/UTF-32 charset, which the rewriter cannot read: passed through "
+                         "rewrite: %.*s is HTML in a UTF-16, UTF-32 or ISO-2022-JP charset, which the rewriter cannot read: passed through "
                          "unchanged (further cases are counted in cg_html_unreadable_total)",
                          (int)req->path.len, req->path.base);
         return;

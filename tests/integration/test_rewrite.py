@@ -384,6 +384,19 @@ class RewriteTest(GatewayTestCase):
                 self.assertEqual(body, page, path % name)
                 self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
 
+    def test_iso_2022_jp_page_passes_untouched(self):
+        # after ESC $ B a browser reads two-byte characters: the "<!--" there is text and the pixel after ESC ( B loads
+        # (Chromium), while the tokenizer, reading ASCII bytes, took it for a comment hiding the pixel
+        with open(os.path.join(ROOT, "tests", "data", "pages", "iso-2022-jp.html"), "rb") as f:
+            page = f.read()
+        for ctype in ("text/html;%20charset=iso-2022-jp", "text/html;%20charset=%22ISO-2022-JP%22", "text/html;charset=csISO2022JP"):
+            before = metric(self.gw, "cg_html_unreadable_total")
+            r = curl(self.gw.url("/__origin/html?file=pages/iso-2022-jp.html&h=Content-Type:" + ctype))
+            self.assertEqual(r.body, page, ctype)
+            self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
+        r = curl(self.gw.url("/__origin/html?file=pages/iso-2022-jp.html&h=Content-Type:text/html;%20charset=iso-2022-jp-2"))
+        self.assertIn(b"banner.js", r.body, "not a label browsers know: read as any page")
+
     def test_xhtml_stays_well_formed(self):
         import xml.dom.minidom
         r = curl(self.gw.url("/__origin/html?file=pages/page.xhtml&h=" + "Content-Type:application/xhtml%2Bxml"))
