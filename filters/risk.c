@@ -2220,7 +2220,7 @@ host_key_less(const host_key_t *a, const host_key_t *b)
 static host_key_t *
 host_keys(const gw_risk_list_t *l, size_t *n)
 {
-    size_t cnt = 0, k = 0, wrapped = 0;
+    size_t cnt = 0, wrapped = 0;
     host_key_t *v;
     *n = 0;
     for (size_t i = 0; l->slots != NULL && i != l->cap; ++i)
@@ -2241,9 +2241,7 @@ host_keys(const gw_risk_list_t *l, size_t *n)
         if (s == 0 || (s & SLOT_GROUP))
             continue;
         host_key_t e = {s & KEY_MASK, l->offs[i] & OFF_MASK};
-        int is_wrapped = k < wrapped + head && home_slot(e.key, l->cap) > i; /* (only in that first run) */
-        v[is_wrapped ? tail++ : head++] = e;
-        ++k;
+        v[home_slot(e.key, l->cap) > i ? tail++ : head++] = e; /* (a slot before its home: only in that first run) */
     }
     for (size_t i = 1; i < cnt; ++i) { /* entries are at most a cluster away from their place */
         host_key_t e = v[i];
