@@ -1357,6 +1357,33 @@ test_diff(void **state)
         gw_risk_list_free(n);
     }
 
+    /* random overlapping sets of a few thousand names (tables with clusters, one wrapping from the end to the start):
+     * the counts are the sets' differences */
+    srand(7);
+    for (int round = 0; round != 20; ++round) {
+        size_t cap = 6000 * 24, la = 0, lb = 0;
+        char *ta = malloc(cap), *tb = malloc(cap);
+        size_t want_added = 0, want_removed = 0;
+        for (int i = 0; i != 6000; ++i) {
+            int in_a = rand() % 3 != 0, in_b = rand() % 3 != 0;
+            if (in_a)
+                la += (size_t)snprintf(ta + la, cap - la, "r%d-%d.example\n", round, i);
+            if (in_b)
+                lb += (size_t)snprintf(tb + lb, cap - lb, "r%d-%d.example\n", round, i);
+            want_added += in_b && !in_a;
+            want_removed += in_a && !in_b;
+        }
+        gw_risk_list_t *o = gw_risk_list_parse("o", GW_FMT_DOMAINS, GW_RISK_BLOCK, ta, la, NULL);
+        gw_risk_list_t *n = gw_risk_list_parse("n", GW_FMT_DOMAINS, GW_RISK_BLOCK, tb, lb, NULL);
+        gw_risk_list_diff(o, n, &rep);
+        assert_int_equal(rep.added, want_added);
+        assert_int_equal(rep.removed, want_removed);
+        gw_risk_list_free(o);
+        gw_risk_list_free(n);
+        free(ta);
+        free(tb);
+    }
+
     /* many: all counted, the first GW_RISK_DIFF_KEPT kept */
     size_t cap = 2000 * 20, len = 0;
     char *big = malloc(cap);
