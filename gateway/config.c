@@ -1140,8 +1140,8 @@ int gw_config_load_text(gw_config_t *conf, const char *name, const char *dir, co
         if (conf->channel.audit_log == NULL)
             conf->channel.audit_log = join(conf->dir, "../var/audit.log");
         if (conf->threads == 0) {
-            long n = sysconf(_SC_NPROCESSORS_ONLN);
-            conf->threads = n > 0 ? (unsigned)n : 1;
+            long n = sysconf(_SC_NPROCESSORS_ONLN); /* at most the 256 `threads` may name */
+            conf->threads = n > 256 ? 256 : n > 0 ? (unsigned)n : 1;
         }
     }
     return rc;

@@ -736,10 +736,19 @@ class ListFolderTest(GatewayTestCase):
     def test_put_creates_the_folder(self):
         risk = {"lists": [{"name": "p", "file": "lists/new/p.txt", "format": "domains", "action": "block"}]}
         g = self.new_gateway("list-folder", gateway_config(self.origin.url, risk=risk))
+        # a SIGHUP before the file exists: nothing lost, so no error (it said "not reloaded" as an error each time)
+        g.signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: "risk list p: " in g.error_log() and "does not exist yet: the list stays empty"
+                                   in g.error_log(), 5), g.error_log()[-600:])
+        self.assertNotIn("risk list p not reloaded", g.error_log())
         r = curl(g.admin_url("/admin/lists/p"), method="PUT", data="evil.example\n", headers=AUTH)
         self.assertEqual(r.status, 200, r.text)
         with open(g.path("lists/new/p.txt")) as f:
             self.assertEqual(f.read(), "evil.example\n")
+        # once it had entries, a vanished file is an error again: the list in force stays
+        os.unlink(g.path("lists/new/p.txt"))
+        g.signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: "risk list p not reloaded, the last good one stays in force" in g.error_log(), 5))
 
 
 class SymlinkedListTest(GatewayTestCase):
