@@ -703,7 +703,8 @@ breakout(gw_html_t *h)
         --h->fdepth;
 }
 
-/* Whether the start tag raw[0..len) has an attribute named name (NULL raw: a tag too long to read, taken as having it) and,
+/* Whether the start tag raw[0..len) has an attribute named name (NULL raw: a tag too long to read, taken as not having it:
+ * foreign content stays foreign, as it did before these attributes were read) and,
  * when value is not NULL, with that value (ASCII case-insensitive, character references decoded); the first of a name
  * counts, as browsers drop later duplicates. */
 static int
@@ -713,7 +714,7 @@ tag_has_attr(const char *raw, size_t len, const char *name, const char *value)
     size_t pos;
     char v[64];
     if (raw == NULL)
-        return 1;
+        return 0;
     pos = 1 + raw_name_len(raw, len, 1);
     while (attr_scan(raw, len, &pos, &a)) {
         if (!name_eq(raw + a.name, a.name_end - a.name, name, strlen(name)))
@@ -748,7 +749,7 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
                 goto Html;
             }
         }
-        /* <font> with color, face or size breaks out too (a tag too long to read is taken as one that does) */
+        /* <font> with color, face or size breaks out too (a tag too long to read is taken as one that does not) */
         if (tname_is(h, "font") &&
             (tag_has_attr(raw, len, "color", NULL) || tag_has_attr(raw, len, "face", NULL) || tag_has_attr(raw, len, "size", NULL))) {
             breakout(h);
@@ -759,7 +760,7 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
             return;
         int math = h->fover == 0 && (h->fstack[h->fdepth - 1] & FR_NS_MATH) != 0;
         /* MathML's annotation-xml is an HTML integration point when its encoding says HTML (a tag too long to read is
-         * taken as one) */
+         * taken as one that is not) */
         if (name == FR_ANNOTATION_XML && !(math && (tag_has_attr(raw, len, "encoding", "text/html") ||
                                                     tag_has_attr(raw, len, "encoding", "application/xhtml+xml"))))
             return;

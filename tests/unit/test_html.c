@@ -965,6 +965,18 @@ test_foreign_font_and_annotation_xml(void **state)
         {"<svg><annotation-xml encoding=text/html><style><!--</style><img id=a>--></annotation-xml></svg><img id=b>", "b;"},
     };
     check_img_ids(fcases, sizeof(fcases) / sizeof(fcases[0]));
+
+    /* a <font> too long to read (past GW_HTML_MAX_TAG, no allocator here): taken as one without those attributes, SVG's
+     * still, so its <style> is markup and the <img> in it is seen (taken as breaking out, the <style> was raw text and
+     * hid an <img> that Chromium builds: the <font> had none of the attributes) */
+    size_t pad = GW_HTML_MAX_TAG + 100;
+    char *big = malloc(pad + 200);
+    int n = snprintf(big, pad + 200, "<svg><font x=\"");
+    memset(big + n, 'a', pad);
+    snprintf(big + n + pad, 200, "\"><style><img id=a src=x></style></svg>");
+    img_case_t huge[] = {{big, "overflow 0 font @5;a;"}};
+    check_img_ids(huge, 1);
+    free(big);
 }
 
 /* At a MathML text integration point (mi, mo, mn, ms, mtext) <mglyph> and <malignmark> are MathML elements: a <style>
