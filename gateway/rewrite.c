@@ -315,13 +315,15 @@ static size_t absolute_url(rewrite_t *self, const char *v, size_t len, int autho
  * it, into out (n + 1 bytes suffice): tracker lists name the URLs browsers fetch, and a browser parses
  * "https://www.faceb%6Fok.com:443/x/../tr" into "https://www.facebook.com/tr". The host percent-decoded and lower-cased,
  * one trailing dot dropped (the same name in DNS); no userinfo; the scheme's default port dropped (":0443" too), another
- * one without its leading zeros; an empty path is "/"; the path read as the server will read it (gw_url_path_normalize:
+ * one without its leading zeros; an empty path is "/"; no fragment; the path read as the server will read it (gw_url_path_normalize:
  * "." and ".." segments, also escaped ones, resolved). *host_off and *host_len locate the host in out.
  */
 static size_t request_url(const rewrite_t *self, size_t n, char *out, size_t *host_off, size_t *host_len)
 {
-    const char *u = self->url, *h = u + self->host_off, *he = h + self->host_len, *end = u + n;
+    const char *u = self->url, *h = u + self->host_off, *he = h + self->host_len, *end = u + n, *frag;
     int https = u[4] == 's';
+    if ((frag = memchr(he, '#', (size_t)(end - he))) != NULL)
+        end = frag; /* the fragment stays in the browser */
     size_t o = https ? 8 : 7;
     memcpy(out, u, o);
     *host_off = o;
@@ -1681,14 +1683,18 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     return 0;
 }
 
-/* 1 when the Content-Type names a charset whose markup the tokenizer (ASCII-compatible bytes) cannot see: UTF-16 or
- * UTF-32, or ISO-2022-JP, where the bytes after ESC $ B are two-byte characters up to the next escape ("<!--" there is
- * text to a browser, and the tags after it are not in a comment) */
+/* 1 when the Content-Type names a charset whose markup the tokenizer (ASCII-compatible bytes) cannot see: a label the
+ * Encoding Standard gives UTF-16 (a browser honours it for a page), or ISO-2022-JP, where the bytes after ESC $ B are
+ * two-byte characters up to the next escape ("<!--" there is text to a browser, and the tags after it are not in a
+ * comment). A label browsers do not know (utf-32, utf-16x) is ignored by them too: the page is read as ASCII-compatible
+ * bytes, and rewritten. */
 static int is_wide_charset(h2o_req_t *req)
 {
+    static const char *const labels[] = {"utf-16",  "utf-16le",    "utf-16be",    "unicode",     "unicodefeff", "unicodefffe",
+                                         "ucs-2",   "csunicode",   "iso-10646-ucs-2", "iso-2022-jp", "csiso2022jp"};
     ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
     char v[128];
-    size_t n, at;
+    size_t n, at, end;
     if (i == -1)
         return 0;
     n = req->res.headers.entries[i].value.len < sizeof(v) ? req->res.headers.entries[i].value.len : sizeof(v);
@@ -1699,15 +1705,11 @@ static int is_wide_charset(h2o_req_t *req)
     at += 8;
     if (at != n && (v[at] == '"' || v[at] == '\''))
         ++at;
-    if (n - at >= 6 && (memcmp(v + at, "utf-16", 6) == 0 || memcmp(v + at, "utf-32", 6) == 0))
-        return 1;
-    static const char *const jis[] = {"iso-2022-jp", "csiso2022jp"};
-    for (size_t k = 0; k != 2; ++k) {
-        size_t l = strlen(jis[k]);
-        if (n - at >= l && memcmp(v + at, jis[k], l) == 0 &&
-            (n - at == l || v[at + l] == ';' || v[at + l] == '"' || v[at + l] == '\'' || v[at + l] == ' ' || v[at + l] == '\t'))
+    for (end = at; end != n && v[end] != ';' && v[end] != '"' && v[end] != '\'' && v[end] != ' ' && v[end] != '\t'; ++end)
+        ;
+    for (size_t k = 0; k != sizeof(labels) / sizeof(labels[0]); ++k)
+        if (end - at == strlen(labels[k]) && memcmp(v + at, labels[k], end - at) == 0)
             return 1;
-    }
     return 0;
 }
 

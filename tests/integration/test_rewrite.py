@@ -303,6 +303,9 @@ class RewriteTest(GatewayTestCase):
             self.assertIn('data-cg-category="analytics"', tags[ident])
         self.assertIn('data-cg-src="https://www.facebook.com:443/tr?id=1"', tags["port"], "the URL is kept as written")
         self.assertNotIn("data-cg-", tags["ok"])
+        frag = re.search(r'<script id="frag"[^>]*>', html).group(0)  # the fragment stays in the browser: not in the URL asked about
+        self.assertIn('data-cg-src="https://cdn.example.net/api/cmp_tracker#x"', frag)
+        self.assertIn('type="text/plain"', frag)
 
     def test_srcset_candidates_are_checked(self):
         html = curl(self.gw.url("/__origin/html?file=pages/srcset.html")).text
@@ -370,6 +373,16 @@ class RewriteTest(GatewayTestCase):
         self.assertEqual(r.status, 200)
         self.assertNotIn(b"banner.js", r.body)
         self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
+        for label in ("utf-16le", "unicodeFFFE", "csUnicode"):  # the Encoding Standard's other names for it
+            before = metric(self.gw, "cg_html_unreadable_total")
+            r = curl(self.gw.url("/__origin/headers?h=" + "Content-Type:text/html;%20charset=" + label))
+            self.assertNotIn(b"banner.js", r.body, label)
+            self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1, label)
+        # labels browsers do not know (UTF-32 is not in the Encoding Standard): ignored, the page read as ASCII-compatible
+        # bytes by the browser and so by the rewriter (they turned rewriting off, and Chromium loaded the page's pixel)
+        for label in ("utf-32", "UTF-32LE", "utf-16x"):
+            r = curl(self.gw.url("/__origin/html?file=pages/iso-2022-jp.html&h=Content-Type:text/html;%20charset=" + label))
+            self.assertIn(b"banner.js", r.body, label)
 
     def test_utf16_bom_page_passes_untouched(self):
         # a UTF-16 byte order mark wins over the Content-Type's charset=utf-8 in browsers (Chromium decodes the page as
