@@ -1021,8 +1021,15 @@ static void *watch_files(void *arg)
                 /* a file made by name is written next (IN_CLOSE_WRITE); a link made by name (ln -sf) is complete */
                 if ((ev->mask & IN_CREATE) && !(at_link && is_link_at(lists + i, ev->name)))
                     continue;
-                if (at_link)
-                    watch_target(fd, lists + i, w + i); /* it may lead elsewhere now */
+                if (at_link) { /* it may lead elsewhere now: the old target's folder unwatched unless another watch is it */
+                    int old = w[i].target_wd;
+                    watch_target(fd, lists + i, w + i);
+                    int used = old == -1 || old == w[i].target_wd;
+                    for (size_t k = 0; !used && k != num_lists; ++k)
+                        used = w[k].link_wd == old || w[k].target_wd == old;
+                    if (!used)
+                        inotify_rm_watch(fd, old);
+                }
                 if (is_written_file(lists + i))
                     continue; /* our own write (admin API) */
                 post_reload(lists + i, "file-change");

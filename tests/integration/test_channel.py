@@ -811,6 +811,32 @@ class SymlinkedListTest(GatewayTestCase):
         audit = [json.loads(l) for l in curl(g.admin_url("/admin/audit"), headers=AUTH).text.splitlines()]
         self.assertEqual(audit[-1]["action"], "edit", audit[-3:])
 
+        # a link re-pointed to one folder after another: the folder it left is no longer watched (each one stayed
+        # watched, up to the user's inotify limit, after which the target's rewrites went unnoticed)
+        def watches():
+            n = 0
+            for fd in os.listdir("/proc/%d/fd" % g.proc.pid):
+                try:
+                    if os.readlink("/proc/%d/fd/%s" % (g.proc.pid, fd)) == "anon_inode:inotify":
+                        with open("/proc/%d/fdinfo/%s" % (g.proc.pid, fd)) as f:
+                            n += sum(1 for l in f if l.startswith("inotify wd:"))
+                except OSError:
+                    pass
+            return n
+        start = watches()
+        for k in range(6):
+            folder = os.path.join(d, "dl-%d" % k)
+            os.makedirs(folder)
+            with open(os.path.join(folder, "list.txt"), "w") as f:
+                f.write("dl%d.example\n" % k)
+            os.symlink(os.path.join(folder, "list.txt"), link + ".new")
+            os.rename(link + ".new", link)
+            self.assertTrue(wait_until(lambda: verdict("dl%d.example" % k) == "block", 5), g.error_log()[-600:])
+        self.assertLessEqual(watches(), start + 1, "watches after 6 re-points: %d, at start %d" % (watches(), start))
+        with open(os.path.join(d, "dl-5", "list.txt"), "a") as f:  # and the current target is still watched
+            f.write("dl-last.example\n")
+        self.assertTrue(wait_until(lambda: verdict("dl-last.example") == "block", 5))
+
 
 class AuditLogTest(GatewayTestCase):
     """Every admin change is audited: the audit log's folder is made at start, and a gateway that could not write it
