@@ -169,24 +169,20 @@ static int open_audit_log(const char *path)
     return 0;
 }
 
-static size_t list_entries(const char *name)
+/* the list in force named name (all zero when there is none) */
+static gw_risk_list_info_t list_info(const char *name)
 {
     const gw_risk_set_t *s = gw_snap_load(&risk_set);
     const gw_risk_list_t *l = s != NULL ? gw_risk_set_find(s, name, NULL) : NULL;
     gw_risk_list_info_t info = {0};
     if (l != NULL)
         gw_risk_list_info(l, &info);
-    return info.entries;
+    return info;
 }
 
 static uint64_t list_version(const char *name)
 {
-    const gw_risk_set_t *s = gw_snap_load(&risk_set);
-    const gw_risk_list_t *l = s != NULL ? gw_risk_set_find(s, name, NULL) : NULL;
-    gw_risk_list_info_t info = {0};
-    if (l != NULL)
-        gw_risk_list_info(l, &info);
-    return info.version;
+    return list_info(name).version;
 }
 
 /* written[] is shared by the job thread (writes) and the file watcher (reads); neither is an event loop */
@@ -872,7 +868,7 @@ static void reload_list(list_conf_t *l, const char *who)
     if (stat(l->path, &before) != 0)
         memset(&before, 0, sizeof(before));
     if (gw_risk_set_reload(&risk_set, l->name, l->path, &report, err, sizeof(err)) != 0) {
-        if (before.st_ino == 0 && access(l->path, F_OK) != 0 && errno == ENOENT && list_entries(l->name) == 0) /* none yet */
+        if (before.st_ino == 0 && access(l->path, F_OK) != 0 && errno == ENOENT && list_info(l->name).entries == 0) /* none yet */
             gw_info("risk list %s: %s does not exist yet: the list stays empty (PUT /admin/lists/%s creates it)", l->name,
                     l->path, l->name);
         else

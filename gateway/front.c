@@ -99,25 +99,26 @@ static h2o_iovec_t build_page(h2o_mem_pool_t *pool, int status, const char *titl
     return build_page_lang(pool, "en", status, title, message);
 }
 
-void gw_send_page(h2o_req_t *req, int status, const char *reason, const char *title, const char *message)
-{
-    h2o_iovec_t page = build_page(&req->pool, status, title, message);
-    req->res.status = status;
-    req->res.reason = reason;
-    req->res.content_length = page.len;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    h2o_send_inline(req, page.base, page.len);
-}
-
-void gw_send_json(h2o_req_t *req, int status, const char *reason, h2o_iovec_t body)
+/* body (from req's pool) as the whole answer, of type ctype, not to be stored */
+static void send_body(h2o_req_t *req, int status, const char *reason, h2o_iovec_t ctype, h2o_iovec_t body)
 {
     req->res.status = status;
     req->res.reason = reason;
     req->res.content_length = body.len;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype.base, ctype.len);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
     h2o_send_inline(req, body.base, body.len);
+}
+
+void gw_send_page(h2o_req_t *req, int status, const char *reason, const char *title, const char *message)
+{
+    send_body(req, status, reason, h2o_iovec_init(H2O_STRLIT("text/html; charset=utf-8")),
+              build_page(&req->pool, status, title, message));
+}
+
+void gw_send_json(h2o_req_t *req, int status, const char *reason, h2o_iovec_t body)
+{
+    send_body(req, status, reason, h2o_iovec_init(H2O_STRLIT("application/json; charset=utf-8")), body);
 }
 
 void gw_send_json_error(h2o_req_t *req, int status, const char *reason, const char *error, const char *detail)
