@@ -12,6 +12,7 @@
 #include <libgen.h>
 #include <malloc.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -391,6 +392,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: cannot open the error log: %m\n", gw_rt.conf.log.error);
         return 1;
     }
+    /* SIGHUP, SIGTERM and SIGINT are blocked in every thread from here on, before the first one is made (the job,
+     * store and watch threads start in setup_hosts): the main thread takes them with sigtimedwait (server.c). A thread
+     * made earlier with them unblocked took one that came while the main thread was busy (a SIGHUP during a reload,
+     * logrotate's after a deploy's) and the default action ended the gateway; one in the start-up did too. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     if (setup_hosts() != 0)
         return 1;
     return gw_server_run();

@@ -434,7 +434,8 @@ int gw_server_run(void)
         ++t->num_listeners;
     }
 
-    /* the workers never see signals; the main thread takes them synchronously */
+    /* the workers never see signals; the main thread takes them synchronously (main.c blocked them before any thread
+     * was made; blocked here again for a caller that did not) */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGHUP);
     sigaddset(&sigs, SIGTERM);

@@ -270,6 +270,21 @@ class ProxyTest(GatewayTestCase):
         self.assertRegex(text, r'"GET /__origin/acc-\d+-0 HTTP/1\.1" \d{3} \d+ \d')
         self.assertEqual(os.stat(path).st_mode & 0o777, 0o640)
 
+    def test_sighup_bursts_do_not_end_the_gateway(self):
+        # logrotate's SIGHUP right after a deploy's: a signal that came while the main thread was reloading went to a
+        # thread that did not block it (the job, store or watch thread, made before signals were blocked), and its
+        # default action ended the process
+        g = self.new_gateway("gw-sighup-burst", gateway_config(self.origin.url, threads=2))
+        for _ in range(20):
+            for _ in range(3):
+                g.signal(signal.SIGHUP)
+            time.sleep(0.02)
+        time.sleep(0.5)
+        self.assertTrue(g.alive(), "the gateway ended:\n" + g.error_log()[-600:])
+        self.assertGreaterEqual(g.error_log().count("SIGHUP: reloading"), 1)
+        self.assertEqual(curl(g.url("/__origin/echo?t=after-burst")).status, 200)
+        g.stop_and_check()
+
     def test_logs_reopened_on_sighup(self):
         # logrotate moves the logs away and sends SIGHUP: the next lines go to new files (they went on into the moved
         # access log, which logrotate then compresses or deletes)
