@@ -29,6 +29,7 @@
 #include "metrics.h"
 #include "qsbr.h"
 #include "rewrite.h"
+#include "risk.h"
 #include "ui.h"
 #include "server.h"
 #include "token.h"
@@ -314,7 +315,7 @@ static size_t absolute_url(rewrite_t *self, const char *v, size_t len, int autho
  * self->url[0..n) (absolute_url's "http(s)://[userinfo@]host[:port]path", the host located) as the browser requests
  * it, into out (n + 1 bytes suffice): tracker lists name the URLs browsers fetch, and a browser parses
  * "https://www.faceb%6Fok.com:443/x/../tr" into "https://www.facebook.com/tr". The host percent-decoded and lower-cased,
- * one trailing dot dropped (the same name in DNS); no userinfo; the scheme's default port dropped (":0443" too), another
+ * one trailing dot dropped (the same name in DNS), a name beyond ASCII mapped as browsers map it (UTS #46); no userinfo; the scheme's default port dropped (":0443" too), another
  * one without its leading zeros; an empty path is "/"; no fragment; the path read as the server will read it (gw_url_path_normalize:
  * "." and ".." segments, also escaped ones, resolved). *host_off and *host_len locate the host in out.
  */
@@ -337,6 +338,19 @@ static size_t request_url(const rewrite_t *self, size_t n, char *out, size_t *ho
         }
         if (out[o - 1] >= 'A' && out[o - 1] <= 'Z')
             out[o - 1] += 'a' - 'A';
+    }
+    /* a name beyond ASCII (full-width letters, an ideographic full stop) as browsers map it (UTS #46, as the risk lists'
+     * normaliser does; libpsl allocates for it, ASCII hosts never get here), when it is no longer than written */
+    int wide = 0;
+    for (size_t k = *host_off; k != o; ++k)
+        wide |= (unsigned char)out[k] >= 0x80;
+    if (wide) {
+        char norm[GW_RISK_HOST_MAX + 1];
+        int m = gw_risk_normalize_host(out + *host_off, o - *host_off, GW_RISK_NORM_LOOKUP, norm, NULL);
+        if (m > 0 && (size_t)m <= o - *host_off) {
+            memcpy(out + *host_off, norm, (size_t)m);
+            o = *host_off + (size_t)m;
+        }
     }
     if (o - *host_off > 1 && out[o - 1] == '.')
         --o;

@@ -303,6 +303,10 @@ class RewriteTest(GatewayTestCase):
             self.assertIn('data-cg-category="analytics"', tags[ident])
         self.assertIn('data-cg-src="https://www.facebook.com:443/tr?id=1"', tags["port"], "the URL is kept as written")
         self.assertNotIn("data-cg-", tags["ok"])
+        for ident in ("fullwidth", "fwdot", "ideodot", "ideodot-pct"):  # hosts beyond ASCII, mapped as browsers map them
+            tag = re.search(r'<script id="%s"[^>]*>' % ident, html).group(0)
+            self.assertIn('type="text/plain"', tag, ident)
+            self.assertIn('data-cg-category="analytics"', tag, ident)
         frag = re.search(r'<script id="frag"[^>]*>', html).group(0)  # the fragment stays in the browser: not in the URL asked about
         self.assertIn('data-cg-src="https://cdn.example.net/api/cmp_tracker#x"', frag)
         self.assertIn('type="text/plain"', frag)
