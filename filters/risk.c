@@ -2182,11 +2182,14 @@ finished_find(const gw_risk_list_t *l, const uint8_t *r)
     }
 }
 
-/* keeps r as a line of a's format in text/len/kept while there is room */
+/* r, an entry of a, counted as added (side 0) or removed (side 1), and kept as a line of a's format while there is room */
 static void
-diff_keep(const gw_risk_list_t *a, const uint8_t *r, outbuf_t *o, char *text, size_t *len, size_t *kept)
+diff_count(gw_risk_report_t *rep, int side, const gw_risk_list_t *a, const uint8_t *r, outbuf_t *o)
 {
-    if (*kept == GW_RISK_DIFF_KEPT)
+    char *text = rep->diff_text[side];
+    size_t *len = &rep->diff_len[side];
+    ++*(side == 0 ? &rep->added : &rep->removed);
+    if (rep->diff_kept[side] == GW_RISK_DIFF_KEPT)
         return;
     o->len = 0;
     out_entry(o, a->format, r);
@@ -2195,7 +2198,7 @@ diff_keep(const gw_risk_list_t *a, const uint8_t *r, outbuf_t *o, char *text, si
     memcpy(text + *len, o->p, o->len);
     text[*len + o->len] = '\n';
     *len += o->len + 1;
-    ++*kept;
+    ++rep->diff_kept[side];
 }
 
 /* a host entry of a list by its key (the hash its slot holds) and its record */
@@ -2256,7 +2259,7 @@ host_keys(const gw_risk_list_t *l, size_t *n)
 
 /*
  * The host entries old has and next has not, and the reverse: both lists' keys in order, merged (two sequential
- * walks, no record read but for the lines kept). 0, or -1 when out of memory.
+ * walks, no record read but for the lines kept). 0, or -1 when out of memory (nothing counted then).
  */
 static int
 diff_hosts(const gw_risk_list_t *old, const gw_risk_list_t *next, gw_risk_report_t *rep, outbuf_t *o)
@@ -2270,11 +2273,9 @@ diff_hosts(const gw_risk_list_t *old, const gw_risk_list_t *next, gw_risk_report
     }
     for (size_t i = 0, j = 0; i != na || j != nb;) {
         if (j == nb || (i != na && host_key_less(&a[i], &b[j]))) {
-            ++rep->removed;
-            diff_keep(old, old->arena + a[i++].off, o, rep->diff_text[1], &rep->diff_len[1], &rep->diff_kept[1]);
+            diff_count(rep, 1, old, old->arena + a[i++].off, o);
         } else if (i == na || host_key_less(&b[j], &a[i])) {
-            ++rep->added;
-            diff_keep(next, next->arena + b[j++].off, o, rep->diff_text[0], &rep->diff_len[0], &rep->diff_kept[0]);
+            diff_count(rep, 0, next, next->arena + b[j++].off, o);
         } else { /* one key on both sides: one host (two hosts of one 62-bit hash are taken as one: a chance of about
                   * one in 10^13 for each entry of a 1M-entry list, for a count in the audit log) */
             size_t i2 = i, j2 = j;
@@ -2282,14 +2283,10 @@ diff_hosts(const gw_risk_list_t *old, const gw_risk_list_t *next, gw_risk_report
                 ++i2;
             while (j2 != nb && b[j2].key == b[j].key)
                 ++j2;
-            for (; i2 - i > j2 - j; ++i) { /* (never in practice: a key twice in one list) */
-                ++rep->removed;
-                diff_keep(old, old->arena + a[i].off, o, rep->diff_text[1], &rep->diff_len[1], &rep->diff_kept[1]);
-            }
-            for (; j2 - j > i2 - i; ++j) {
-                ++rep->added;
-                diff_keep(next, next->arena + b[j].off, o, rep->diff_text[0], &rep->diff_len[0], &rep->diff_kept[0]);
-            }
+            for (; i2 - i > j2 - j; ++i) /* (never in practice: a key twice in one list) */
+                diff_count(rep, 1, old, old->arena + a[i].off, o);
+            for (; j2 - j > i2 - i; ++j)
+                diff_count(rep, 0, next, next->arena + b[j].off, o);
             i = i2, j = j2;
         }
     }
@@ -2299,19 +2296,16 @@ Exit:
     return rc;
 }
 
-/* the URL entries (in host groups) of a that b lacks: counted, and the first kept */
-static size_t
-diff_urls(const gw_risk_list_t *a, const gw_risk_list_t *b, outbuf_t *o, char *text, size_t *len, size_t *kept)
+/* the entries of a (its URL entries only, or all of them) that b lacks, found by a lookup of each in b: counted into rep
+ * as side, and the first kept */
+static void
+diff_lookup(gw_risk_report_t *rep, int side, const gw_risk_list_t *a, const gw_risk_list_t *b, int urls_only, outbuf_t *o)
 {
-    size_t n = 0;
-    for (size_t off = 1; a->urls != 0 && off < a->arena_len; off += rec_size(a->arena + off)) {
+    for (size_t off = 1; (!urls_only || a->urls != 0) && off < a->arena_len; off += rec_size(a->arena + off)) {
         const uint8_t *r = a->arena + off;
-        if (!(r[1] & F_URL) || finished_find(b, r) != NULL)
-            continue;
-        ++n;
-        diff_keep(a, r, o, text, len, kept);
+        if ((!urls_only || (r[1] & F_URL)) && finished_find(b, r) == NULL)
+            diff_count(rep, side, a, r, o);
     }
-    return n;
 }
 
 void
@@ -2320,18 +2314,10 @@ gw_risk_list_diff(const gw_risk_list_t *old, const gw_risk_list_t *next, gw_risk
     outbuf_t o = {NULL, 0, 0, 0};
     rep->added = rep->removed = 0;
     rep->diff_kept[0] = rep->diff_kept[1] = rep->diff_len[0] = rep->diff_len[1] = 0;
-    if (diff_hosts(old, next, rep, &o) != 0) { /* out of memory: the counts from a lookup of each entry in the other */
-        rep->added = rep->removed = 0;
-        rep->diff_kept[0] = rep->diff_kept[1] = rep->diff_len[0] = rep->diff_len[1] = 0;
-        for (size_t off = 1; off < next->arena_len; off += rec_size(next->arena + off))
-            if (!(next->arena[off + 1] & F_URL) && finished_find(old, next->arena + off) == NULL)
-                ++rep->added;
-        for (size_t off = 1; off < old->arena_len; off += rec_size(old->arena + off))
-            if (!(old->arena[off + 1] & F_URL) && finished_find(next, old->arena + off) == NULL)
-                ++rep->removed;
-    }
-    rep->added += diff_urls(next, old, &o, rep->diff_text[0], &rep->diff_len[0], &rep->diff_kept[0]);
-    rep->removed += diff_urls(old, next, &o, rep->diff_text[1], &rep->diff_len[1], &rep->diff_kept[1]);
+    /* (out of memory for the keys, before counting any: a lookup of every entry in the other list instead) */
+    int urls_only = diff_hosts(old, next, rep, &o) == 0;
+    diff_lookup(rep, 0, next, old, urls_only, &o);
+    diff_lookup(rep, 1, old, next, urls_only, &o);
     free(o.p);
 }
 

@@ -75,6 +75,14 @@ static int64_t now_ms(void)
 /* appends one JSON line to the audit log and fsyncs it (job thread or main thread) */
 #define AUDIT_ITEMS 50 /* the items of an edit named in its audit line (the rest counted) */
 
+/* the end of an audit line's item array: "]", and "name_more": N when it names kept of total */
+static void audit_more(gw_jsonw_t *w, const char *name, size_t kept, size_t total)
+{
+    gw_jsonw_lit(w, "]");
+    if (total > kept)
+        gw_jsonw_printf(w, ", \"%s_more\": %zu", name, total - kept);
+}
+
 /* "name": ["a.example", …] (the first AUDIT_ITEMS), and "name_more": N when there were more */
 static void audit_items(gw_jsonw_t *w, const char *name, const gw_entries_t *e, int remove)
 {
@@ -85,9 +93,7 @@ static void audit_items(gw_jsonw_t *w, const char *name, const gw_entries_t *e, 
             gw_jsonw_lit(w, ", ");
         gw_jsonw_str(w, remove ? e->remove[i].base : e->add[i].base, remove ? e->remove[i].len : e->add[i].len);
     }
-    gw_jsonw_lit(w, "]");
-    if (n > AUDIT_ITEMS)
-        gw_jsonw_printf(w, ", \"%s_more\": %zu", name, n - AUDIT_ITEMS);
+    audit_more(w, name, n < AUDIT_ITEMS ? n : AUDIT_ITEMS, n);
 }
 
 /* a replace's or reload's first added or removed entries (risk.h: gw_risk_list_diff), and how many more there were */
@@ -102,9 +108,7 @@ static void audit_diff(gw_jsonw_t *w, const char *name, const char *text, size_t
         gw_jsonw_str(w, text + pos, n);
         pos += n + 1;
     }
-    gw_jsonw_lit(w, "]");
-    if (total > kept)
-        gw_jsonw_printf(w, ", \"%s_more\": %zu", name, total - kept);
+    audit_more(w, name, kept, total);
 }
 
 /* appends one line to the audit log (fsync'ed); 0, or -1 with the reason logged. An edit's line names the items asked
@@ -694,11 +698,7 @@ static void run_list_job(void *p)
 static void write_report(gw_jsonw_t *w, const gw_risk_report_t *r, const char *name)
 {
     /* suffix entries (co.uk, github.io) cover a whole registry: said, so a list that blocks one is noticed */
-    const gw_risk_set_t *s = gw_snap_load(&risk_set);
-    const gw_risk_list_t *l = s != NULL && name != NULL ? gw_risk_set_find(s, name, NULL) : NULL;
-    gw_risk_list_info_t info = {0};
-    if (l != NULL)
-        gw_risk_list_info(l, &info);
+    gw_risk_list_info_t info = name != NULL ? list_info(name) : (gw_risk_list_info_t){0};
     gw_jsonw_printf(w,
                     "\"entries\": %zu, \"entries_before\": %zu, \"added\": %zu, \"removed\": %zu, \"not_found\": %zu, "
                     "\"skipped_lines\": %zu, \"suffix_entries\": %zu, \"rejected_lines\": %zu, \"rejected\": [",
@@ -865,10 +865,13 @@ static void reload_list(list_conf_t *l, const char *who)
     char err[512];
     double wall = clock_ms(CLOCK_MONOTONIC), cpu = clock_ms(CLOCK_THREAD_CPUTIME_ID);
     struct stat before;
-    if (stat(l->path, &before) != 0)
+    int missing = 0;
+    if (stat(l->path, &before) != 0) {
+        missing = errno == ENOENT;
         memset(&before, 0, sizeof(before));
+    }
     if (gw_risk_set_reload(&risk_set, l->name, l->path, &report, err, sizeof(err)) != 0) {
-        if (before.st_ino == 0 && access(l->path, F_OK) != 0 && errno == ENOENT && list_info(l->name).entries == 0) /* none yet */
+        if (missing && list_info(l->name).entries == 0) /* never made yet: nothing was lost */
             gw_info("risk list %s: %s does not exist yet: the list stays empty (PUT /admin/lists/%s creates it)", l->name,
                     l->path, l->name);
         else
@@ -955,26 +958,33 @@ static int add_dir_watch(int fd, const char *path)
     return inotify_add_watch(fd, slash != NULL ? dir : ".", WATCH_MASK);
 }
 
+static int is_link(const char *path)
+{
+    struct stat sb;
+    return lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode);
+}
+
 /* where the list's file leads now, when it is a link */
 static void watch_target(int fd, const list_conf_t *l, watch_t *w)
 {
-    struct stat sb;
     char real[PATH_MAX];
     w->target_wd = -1;
-    if (lstat(l->path, &sb) != 0 || !S_ISLNK(sb.st_mode) || realpath(l->path, real) == NULL || strlen(base_name(real)) > NAME_MAX)
+    if (!is_link(l->path) || realpath(l->path, real) == NULL || strlen(base_name(real)) > NAME_MAX)
         return;
     memcpy(w->target_base, base_name(real), strlen(base_name(real)) + 1);
     w->target_wd = add_dir_watch(fd, real);
 }
 
-/* the entry `name` in the folder of the list's file is a symbolic link */
-static int is_link_at(const list_conf_t *l, const char *name)
+/* list i's link changed: where it leads now is watched, and the folder it left is not, unless another watch is it */
+static void rewatch_target(int fd, watch_t *w, size_t i)
 {
-    char path[PATH_MAX];
-    struct stat sb;
-    const char *base = base_name(l->path);
-    snprintf(path, sizeof(path), "%.*s%s", (int)(base - l->path), l->path, name);
-    return lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode);
+    int old = w[i].target_wd, used;
+    watch_target(fd, lists + i, w + i);
+    used = old == -1 || old == w[i].target_wd;
+    for (size_t k = 0; !used && k != num_lists; ++k)
+        used = w[k].link_wd == old || w[k].target_wd == old;
+    if (!used)
+        inotify_rm_watch(fd, old);
 }
 
 static void *watch_files(void *arg)
@@ -1015,17 +1025,10 @@ static void *watch_files(void *arg)
                     continue;
                 }
                 /* a file made by name is written next (IN_CLOSE_WRITE); a link made by name (ln -sf) is complete */
-                if ((ev->mask & IN_CREATE) && !(at_link && is_link_at(lists + i, ev->name)))
+                if ((ev->mask & IN_CREATE) && !(at_link && is_link(lists[i].path)))
                     continue;
-                if (at_link) { /* it may lead elsewhere now: the old target's folder unwatched unless another watch is it */
-                    int old = w[i].target_wd;
-                    watch_target(fd, lists + i, w + i);
-                    int used = old == -1 || old == w[i].target_wd;
-                    for (size_t k = 0; !used && k != num_lists; ++k)
-                        used = w[k].link_wd == old || w[k].target_wd == old;
-                    if (!used)
-                        inotify_rm_watch(fd, old);
-                }
+                if (at_link) /* it may lead elsewhere now */
+                    rewatch_target(fd, w, i);
                 if (is_written_file(lists + i))
                     continue; /* our own write (admin API) */
                 post_reload(lists + i, "file-change");

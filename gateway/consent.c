@@ -256,12 +256,12 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
                 token_flags = t.flags;
                 memcpy(ctx->visitor, t.visitor, sizeof(ctx->visitor));
             } else if (status != GW_TOKEN_OK) {
-                if (st == GW_TOKEN_EXPIRED || st == GW_TOKEN_OLD_POLICY)
+                if (st == GW_TOKEN_EXPIRED || st == GW_TOKEN_OLD_POLICY) {
                     stale_granted &= (uint16_t)((t.granted & all_mask) | necessary_mask);
-                if ((st == GW_TOKEN_EXPIRED || st == GW_TOKEN_OLD_POLICY) && !ctx->known_visitor) {
-                    /* no consent any more, but a signature that verifies: still this visitor's id */
-                    memcpy(ctx->visitor, t.visitor, sizeof(ctx->visitor));
-                    ctx->known_visitor = 1;
+                    if (!ctx->known_visitor) { /* no consent any more, but a signature that verifies: still this visitor's id */
+                        memcpy(ctx->visitor, t.visitor, sizeof(ctx->visitor));
+                        ctx->known_visitor = 1;
+                    }
                 }
                 status = st;
                 if (gw_metrics != NULL && st > 0 && st < GW_TOKEN_REJECT_REASONS)

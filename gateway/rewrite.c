@@ -328,6 +328,7 @@ static size_t request_url(const rewrite_t *self, size_t n, char *out, size_t *ho
     size_t o = https ? 8 : 7;
     memcpy(out, u, o);
     *host_off = o;
+    int wide = 0;
     for (const char *c = h; c != he; ++c) {
         int hi, lo;
         if (*c == '%' && he - c > 2 && (hi = gw_url_hex_digit(c[1])) >= 0 && (lo = gw_url_hex_digit(c[2])) >= 0) {
@@ -338,12 +339,10 @@ static size_t request_url(const rewrite_t *self, size_t n, char *out, size_t *ho
         }
         if (out[o - 1] >= 'A' && out[o - 1] <= 'Z')
             out[o - 1] += 'a' - 'A';
+        wide |= (unsigned char)out[o - 1] >= 0x80;
     }
     /* a name beyond ASCII (full-width letters, an ideographic full stop) as browsers map it (UTS #46, as the risk lists'
      * normaliser does; libpsl allocates for it, ASCII hosts never get here), when it is no longer than written */
-    int wide = 0;
-    for (size_t k = *host_off; k != o; ++k)
-        wide |= (unsigned char)out[k] >= 0x80;
     if (wide) {
         char norm[GW_RISK_HOST_MAX + 1];
         int m = gw_risk_normalize_host(out + *host_off, o - *host_off, GW_RISK_NORM_LOOKUP, norm, NULL);
@@ -360,15 +359,11 @@ static size_t request_url(const rewrite_t *self, size_t n, char *out, size_t *ho
         const char *d = ++p;
         while (p != end && *p >= '0' && *p <= '9')
             ++p;
-        if (p == end || *p == '/' || *p == '?' || *p == '#') {
-            while (d != p && *d == '0' && p - d > 1)
-                ++d;
-            if (d != p && !(p - d == (https ? 3 : 2) && memcmp(d, https ? "443" : "80", (size_t)(p - d)) == 0)) {
-                out[o++] = ':';
-                memcpy(out + o, d, (size_t)(p - d));
-                o += (size_t)(p - d);
-            }
-        } else { /* not a port a browser takes (it loads nothing): as written */
+        /* (not a port a browser takes, and so loads nothing from: as written) */
+        int port = p == end || *p == '/' || *p == '?' || *p == '#';
+        while (port && d != p && *d == '0' && p - d > 1)
+            ++d;
+        if (!port || (d != p && !(p - d == (https ? 3 : 2) && memcmp(d, https ? "443" : "80", (size_t)(p - d)) == 0))) {
             out[o++] = ':';
             memcpy(out + o, d, (size_t)(p - d));
             o += (size_t)(p - d);
@@ -2018,7 +2013,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         /* its tags are not ASCII bytes: the rewriter would see none, and the snippet would be ASCII inside UTF-16 */
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         COUNT_WARN_FIRST(html_unreadable,
-                         "rewrite: %.*s is HTML in a UTF-16, UTF-32 or ISO-2022-JP charset, which the rewriter cannot read: passed through "
+                         "rewrite: %.*s is HTML in a UTF-16 or ISO-2022-JP charset, which the rewriter cannot read: passed through "
                          "unchanged (further cases are counted in cg_html_unreadable_total)",
                          (int)req->path.len, req->path.base);
         return;
