@@ -1005,18 +1005,25 @@ static void rebind_category_defaults(gw_config_t *c, int unknown_set, int ping_s
         c->regimes.gpc_refuses = (i = gw_config_category(c, "marketing")) >= 0 ? 1u << i : 0;
 }
 
-/* one spelling per address: "localhost" is 127.0.0.1, IPv6 as inet_ntop writes it, no host the wildcard */
-static void canon_host(const gw_listen_conf_t *l, char *out, size_t len)
+void gw_listen_canon_host(const gw_listen_conf_t *l, char *out, size_t len)
 {
     struct in6_addr a6;
-    if (l->host == NULL || strcmp(l->host, "0.0.0.0") == 0 || strcmp(l->host, "::") == 0)
-        snprintf(out, len, "*");
+    if (l->host == NULL)
+        snprintf(out, len, "0.0.0.0");
     else if (strcmp(l->host, "localhost") == 0)
         snprintf(out, len, "127.0.0.1");
     else if (inet_pton(AF_INET6, l->host, &a6) == 1)
         inet_ntop(AF_INET6, &a6, out, (socklen_t)len);
     else
         snprintf(out, len, "%s", l->host);
+}
+
+/* gw_listen_canon_host, with either wildcard (0.0.0.0, ::) as "*" */
+static void canon_host(const gw_listen_conf_t *l, char *out, size_t len)
+{
+    gw_listen_canon_host(l, out, len);
+    if (strcmp(out, "0.0.0.0") == 0 || strcmp(out, "::") == 0)
+        snprintf(out, len, "*");
 }
 
 /*

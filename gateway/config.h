@@ -32,6 +32,10 @@ typedef struct st_gw_listen_conf_t {
     char *tls_key;
 } gw_listen_conf_t;
 
+/* one spelling per address, into out (INET6_ADDRSTRLEN bytes): no host is 0.0.0.0, "localhost" 127.0.0.1, IPv6 as
+ * inet_ntop writes it */
+void gw_listen_canon_host(const gw_listen_conf_t *l, char *out, size_t len);
+
 typedef struct st_gw_list_conf_t {
     char *name;
     char *file;

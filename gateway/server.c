@@ -170,14 +170,8 @@ static int probe_listen(const gw_listen_conf_t *l, char *err, size_t errlen)
      * file; the kernel lets it go when the process ends). Two gateways started in the same instant could otherwise
      * both pass the probe below before either's workers bind. */
     struct sockaddr_un un = {.sun_family = AF_UNIX};
-    char canon[INET6_ADDRSTRLEN] = "0.0.0.0"; /* one name for one address: "localhost" is 127.0.0.1, IPv6 as inet_ntop says */
-    struct in6_addr a6;
-    if (l->host != NULL && strcmp(l->host, "localhost") == 0)
-        strcpy(canon, "127.0.0.1");
-    else if (l->host != NULL && inet_pton(AF_INET6, l->host, &a6) == 1)
-        inet_ntop(AF_INET6, &a6, canon, sizeof(canon));
-    else if (l->host != NULL)
-        snprintf(canon, sizeof(canon), "%s", l->host);
+    char canon[INET6_ADDRSTRLEN]; /* one name for one address */
+    gw_listen_canon_host(l, canon, sizeof(canon));
     int n = snprintf(un.sun_path + 1, sizeof(un.sun_path) - 1, "consentgate-listen/%s:%u", canon, l->port);
     socklen_t un_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
     int claim = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
