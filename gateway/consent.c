@@ -414,6 +414,41 @@ size_t gw_consent_expire_carried(h2o_req_t *req, gw_reqctx_t *ctx, uint16_t refu
     return emit_expiries(req, ctx);
 }
 
+/* --- the gateway's own answers: what they carry is expired there too ----------------------------- */
+
+/* 1 when the answer sets the gateway's token: it carries a decision of its own and has expired what that one refuses
+ * (the consent API, the preference centre's form, an erasure) */
+static int answer_sets_token(h2o_req_t *req)
+{
+    for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_SET_COOKIE, i)) != -1;) {
+        h2o_iovec_t v = req->res.headers.entries[i].value;
+        const char *eq = memchr(v.base, '=', v.len);
+        if (eq != NULL && is_token_name(v.base, (size_t)(eq - v.base)))
+            return 1;
+    }
+    return 0;
+}
+
+/* The contract's "a response to a request that carries them expires them" for the answers the gateway gives itself
+ * (/__consent/…, its static files, /__go, reports), which do not pass the proxied path's stages: the request's own
+ * decision says what is refused, as on a page. Only a request with a Cookie header pays for the token's check. */
+static void on_served_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    if (!gw_rt.conf.report_only && h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, -1) != -1 && !answer_sets_token(req)) {
+        gw_reqctx_t ctx;
+        memset(&ctx, 0, sizeof(ctx));
+        ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
+        gw_consent_evaluate(req, &ctx, gw_now_ms(req) / 1000);
+        gw_consent_expire_carried(req, &ctx, (uint16_t)(all_mask & ~ctx.granted));
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+void gw_consent_register_served(h2o_pathconf_t *pc)
+{
+    h2o_create_filter(pc, sizeof(h2o_filter_t))->on_setup_ostream = on_served_setup_ostream;
+}
+
 /* --- GPC: the refusal is recorded once per visitor -------------------------------------------- */
 
 static void warn_gpc_unrecorded(int status)

@@ -181,6 +181,39 @@ class ConsentTest(GatewayTestCase):
         self.assertTrue(any("Domain=example.co.uk" in v for v in expiries), expiries)
         self.assertTrue(any("Domain" not in v for v in expiries), expiries)
 
+    def test_gateway_answers_expire_refused_cookies_too(self):
+        # the contract's "a response to a request that carries them expires them" holds for the gateway's own answers
+        # (its API, the preference centre, its static files, the link shim, reports) as for the origin's pages: a
+        # visitor who opens the privacy settings straight away must not keep _ga until some page of the site
+        carried = "; ".join([GA, FBP, SID])
+        answers = {
+            "state": curl(self.gw.url("/__consent/api/state"), cookie=carried),
+            "preferences": curl(self.gw.url("/__consent/"), cookie=carried),
+            "static file": curl(self.gw.url("/__consent/banner.js"), cookie=carried),
+            "receipts": curl(self.gw.url("/__consent/api/receipts"), cookie=carried),
+            "unknown endpoint": curl(self.gw.url("/__consent/api/nothing"), cookie=carried),
+            "link shim": curl(self.gw.url("/__go?u=https%3A%2F%2Fexample.org%2F&s=forged"), cookie=carried),
+            "report": curl(self.gw.url("/__consent/report"), method="POST", cookie=carried,
+                           headers=["Content-Type: application/csp-report"],
+                           data=json.dumps({"csp-report": {"document-uri": "http://x/", "blocked-uri": "inline",
+                                                           "violated-directive": "script-src"}})),
+        }
+        for what, r in answers.items():
+            self.assertEqual(expired_names(r), ["_fbp", "_ga"], "%s (%d): %s" % (what, r.status, r.header_all("Set-Cookie")))
+        self.assertEqual(answers["static file"].status, 200)
+        # a decision that grants them expires nothing
+        token = self.token_of(self.decide({"all": True}))
+        self.assertEqual(expired_names(curl(self.gw.url("/__consent/"), cookie="; ".join([token, GA, FBP]))), [])
+        # an answer that carries a new decision expires by that one, not by the request's: accepting keeps _ga, and
+        # narrowing expires what it refuses once
+        r = self.decide({"all": True}, cookie=carried)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(expired_names(r), [])
+        r = self.decide({"categories": {"analytics": True}}, cookie=carried)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual([v for v in r.header_all("Set-Cookie") if re.search(r"(?i)max-age=0(;|$)", v)],
+                         ["_fbp=; Max-Age=0; Path=/"])
+
     def test_state_before_decision(self):
         r = curl(self.gw.url("/__consent/api/state"))
         self.assertEqual(r.status, 200)
