@@ -35,6 +35,7 @@
 #include "token.h"
 #include "trackers.h"
 #include "url.h"
+#include "utf16.h"
 
 #define HOLD_CAP (64 * 1024) /* inline script and style content read (searched for tracker loaders, URLs); a longer one
                                 gets GW_HTML_MAX_HUGE_HOLD / 4, then GW_HTML_MAX_HUGE_HOLD bytes from on_alloc */
@@ -67,11 +68,17 @@ typedef struct st_rewrite_t {
     char release[20]; /* this response's release token (neutralise), base64url of 12 random bytes */
     uint32_t tracker_mask; /* the categories the tracker lists gave the URL last classified (tracker_category) */
     int gzip;         /* the body is gzip (decoded by gunzip once the rewriter starts) */
-    /* the body's first bytes, for a byte order mark: BODY_NEW (none read), BODY_BOM1 (one 0xFF or 0xFE read and kept in
-     * bom1), BODY_READ (rewritten), BODY_WIDE (a UTF-16 BOM: a browser reads the page as UTF-16 whatever its
-     * Content-Type says, so its tags are not ASCII bytes: passed on as it is) */
+    /* the body's first bytes, for a byte order mark: BODY_NEW (none read), BODY_HELD (the first one or two kept in
+     * held[] until there are enough to tell), BODY_READ (rewritten as it is), BODY_WIDE (UTF-16, as a browser reads it:
+     * a UTF-16 BOM, whatever the Content-Type says, or a UTF-16 charset and no BOM of another kind; decoded to UTF-8
+     * by wide into wide_buf, rewritten, and served as UTF-8), BODY_RAW (an XHTML page with a UTF-16 BOM: passed on) */
     int body;
-    char bom1;
+    char held[2];
+    size_t num_held;
+    int wide_label; /* the Content-Type's charset: 0 not UTF-16, 1 UTF-16LE, 2 UTF-16BE (wide_charset) */
+    int xml;        /* application/xhtml+xml: a UTF-16 one (its BOM) is passed on unread (BODY_RAW) */
+    gw_utf16_t wide;
+    char *wide_buf; /* WIDE_SLICE bytes of input decoded at a time (req->pool, once per response) */
     /* the memo (memo.h, "Remembered pages" below): key.base NULL when this response is neither looked up nor recorded */
     h2o_iovec_t key;
     uint64_t generation;  /* the snapshot generation at the start */
@@ -1444,40 +1451,68 @@ static void start(rewrite_t *self)
         gw_html_set_inject(self->html, self->inject.base, self->inject.len);
 }
 
-enum { BODY_NEW, BODY_BOM1, BODY_READ, BODY_WIDE };
+enum { BODY_NEW, BODY_HELD, BODY_READ, BODY_WIDE, BODY_RAW };
 
-/* Looks for a UTF-16 byte order mark at the start of the (decoded) body: a browser decodes such a page as UTF-16 even
- * when its Content-Type names another charset (the BOM wins, HTML §13.2.3.2), so the rewriter would see no tag in it
- * and its snippet would be ASCII inside UTF-16 (shown as CJK text). A first byte that may begin one is kept back until
- * the next. */
-static void sniff_bom(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+#define WIDE_SLICE 16384 /* UTF-16 input decoded at a time: wide_buf stays GW_UTF16_MAX_OUT(WIDE_SLICE) bytes */
+
+/*
+ * The byte order mark at the start of the (gzip-decoded) body, as a browser reads it (the BOM wins over the
+ * Content-Type, HTML §13.2.3.2): FF FE or FE FF is UTF-16 whatever the Content-Type says, and EF BB BF is UTF-8
+ * whatever it says (only a UTF-16 charset needs telling that). Without one a UTF-16 charset decides. Returns the
+ * bytes of the mark to take off the front (a UTF-16 one; a UTF-8 one stays), or -1 when more bytes are needed (b holds
+ * the first n).
+ */
+static int sniff_bom(rewrite_t *self, const unsigned char *b, size_t n, int more)
 {
-    unsigned char b[2];
-    size_t n = 0;
-    if (self->body == BODY_BOM1)
-        b[n++] = (unsigned char)self->bom1;
-    for (size_t i = 0; i != bufcnt && n != 2; ++i)
-        for (size_t k = 0; k != bufs[i].len && n != 2; ++k)
-            b[n++] = (unsigned char)bufs[i].base[k];
-    if (n == 0)
-        return;
-    if (b[0] != 0xff && b[0] != 0xfe) {
-        self->body = BODY_READ;
-    } else if (n == 1) {
-        if (h2o_send_state_is_in_progress(state)) {
-            self->body = BODY_BOM1;
-            self->bom1 = (char)b[0];
-        } else {
-            self->body = BODY_READ;
-        }
-    } else if ((b[0] == 0xff && b[1] == 0xfe) || (b[0] == 0xfe && b[1] == 0xff)) {
-        self->body = BODY_WIDE;
+    int le = n >= 2 && b[0] == 0xff && b[1] == 0xfe, be = n >= 2 && b[0] == 0xfe && b[1] == 0xff;
+    if ((le || be) && self->xml) {
+        /* an XML page's declaration may name UTF-16, which a page served as UTF-8 would contradict */
+        self->body = BODY_RAW;
+        rec_stop(self);
         COUNT_WARN_FIRST(html_unreadable,
-                         "rewrite: %.*s is HTML with a UTF-16 byte order mark, which the rewriter cannot read: passed "
+                         "rewrite: %.*s is XHTML with a UTF-16 byte order mark, which the rewriter cannot read: passed "
                          "through unchanged (further cases are counted in cg_html_unreadable_total)",
                          (int)self->req->path.len, self->req->path.base);
+        return 0;
+    }
+    if (le || be) {
+        self->body = BODY_WIDE;
+        gw_utf16_init(&self->wide, be);
+        rec_stop(self); /* (a page read so is not remembered: its replay would lack the mark written below) */
+        /* the mark in UTF-8, so that the browser reads the page as UTF-8 whatever the Content-Type says, as it read
+         * it as UTF-16 for its mark */
+        emit(self, "\xef\xbb\xbf", 3);
+        return 2;
+    }
+    if (more && ((n < 2 && n != 0 && (b[0] == 0xff || b[0] == 0xfe || (self->wide_label && b[0] == 0xef))) ||
+                 (n == 2 && self->wide_label && b[0] == 0xef && b[1] == 0xbb)))
+        return -1;
+    if (self->wide_label && !(n >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf)) {
+        self->body = BODY_WIDE;
+        gw_utf16_init(&self->wide, self->wide_label == 2);
     } else {
         self->body = BODY_READ;
+    }
+    return 0;
+}
+
+/* body bytes into the tokenizer, decoded from UTF-16 first when the page is so */
+static void write_body(rewrite_t *self, const char *p, size_t n)
+{
+    if (self->body == BODY_RAW) {
+        emit(self, p, n);
+        return;
+    }
+    if (self->body != BODY_WIDE) {
+        gw_html_write(self->html, p, n);
+        return;
+    }
+    if (self->wide_buf == NULL)
+        self->wide_buf = h2o_mem_alloc_pool(&self->req->pool, GW_UTF16_MAX_OUT(WIDE_SLICE));
+    while (n != 0) {
+        size_t take = n < WIDE_SLICE ? n : WIDE_SLICE;
+        gw_html_write(self->html, self->wide_buf, gw_utf16_decode(&self->wide, p, take, self->wide_buf));
+        p += take, n -= take;
     }
 }
 
@@ -1499,21 +1534,41 @@ static void feed(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_sta
     out_reserve(self, in + in / 8 + self->inject.len + 1024);
     if (self->rec != NULL && gw_metrics != NULL)
         memcpy(before, gw_metrics, sizeof(before));
-    int was = self->body;
-    if (was == BODY_NEW || was == BODY_BOM1)
-        sniff_bom(self, bufs, bufcnt, state);
-    if (self->body == BODY_WIDE) {
-        if (was == BODY_BOM1)
-            emit(self, &self->bom1, 1);
-        for (size_t i = 0; i != bufcnt; ++i)
-            emit(self, bufs[i].base, bufs[i].len);
-    } else if (self->body != BODY_BOM1) {
-        if (was == BODY_BOM1)
-            gw_html_write(self->html, &self->bom1, 1);
-        for (size_t i = 0; i != bufcnt; ++i)
-            gw_html_write(self->html, bufs[i].base, bufs[i].len);
-        if (!h2o_send_state_is_in_progress(state))
-            gw_html_end(self->html);
+    size_t skip = 0; /* bytes of a byte order mark to take off: first from held[], then from bufs */
+    if (self->body == BODY_NEW || self->body == BODY_HELD) {
+        unsigned char b[3];
+        size_t n = 0;
+        for (size_t k = 0; k != self->num_held; ++k)
+            b[n++] = (unsigned char)self->held[k];
+        for (size_t i = 0; i != bufcnt && n != 3; ++i)
+            for (size_t k = 0; k != bufs[i].len && n != 3; ++k)
+                b[n++] = (unsigned char)bufs[i].base[k];
+        int more = h2o_send_state_is_in_progress(state), r = sniff_bom(self, b, n, more);
+        if (r < 0) { /* (n is 1 or 2: all of it is in held[] now) */
+            memcpy(self->held, b, n);
+            self->num_held = n;
+            self->body = BODY_HELD;
+            return;
+        }
+        skip = (size_t)r;
+    }
+    if (self->num_held != 0) {
+        size_t from = skip < self->num_held ? skip : self->num_held;
+        write_body(self, self->held + from, self->num_held - from);
+        skip -= from;
+        self->num_held = 0;
+    }
+    for (size_t i = 0; i != bufcnt; ++i) {
+        size_t from = skip < bufs[i].len ? skip : bufs[i].len;
+        write_body(self, bufs[i].base + from, bufs[i].len - from);
+        skip -= from;
+    }
+    if (!h2o_send_state_is_in_progress(state) && self->body != BODY_RAW) {
+        if (self->body == BODY_WIDE) {
+            char tail[8]; /* a lone surrogate or an odd byte at the end: U+FFFD */
+            gw_html_write(self->html, tail, gw_utf16_finish(&self->wide, tail));
+        }
+        gw_html_end(self->html);
     }
     if (self->rec != NULL && gw_metrics != NULL)
         for (size_t i = 0; i != NUM_COUNTERS; ++i)
@@ -1692,25 +1747,31 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     return 0;
 }
 
-/* 1 when the Content-Type names a charset whose markup the tokenizer (ASCII-compatible bytes) cannot see: a label the
- * Encoding Standard gives UTF-16 (a browser honours it for a page), or ISO-2022-JP, where the bytes after ESC $ B are
- * two-byte characters up to the next escape ("<!--" there is text to a browser, and the tags after it are not in a
- * comment). A label browsers do not know (utf-32, utf-16x) is ignored by them too: the page is read as ASCII-compatible
- * bytes, and rewritten. */
-static int is_wide_charset(h2o_req_t *req)
+enum { CHARSET_ASCII, CHARSET_UTF16LE, CHARSET_UTF16BE, CHARSET_ISO2022JP };
+
+/* What the Content-Type's charset means for the tokenizer, which reads ASCII-compatible bytes: CHARSET_UTF16LE or BE for
+ * a label the Encoding Standard gives UTF-16 (a browser honours it for a page: decoded first, utf16.h),
+ * CHARSET_ISO2022JP for ISO-2022-JP, where the bytes after ESC $ B are two-byte characters up to the next escape ("<!--"
+ * there is text to a browser, and the tags after it are not in a comment), else CHARSET_ASCII. A label browsers do not
+ * know (utf-32, utf-16x) is ignored by them too: the page is read as ASCII-compatible bytes. */
+static int wide_charset(h2o_req_t *req)
 {
-    static const char *const labels[] = {"utf-16",  "utf-16le",    "utf-16be",    "unicode",     "unicodefeff", "unicodefffe",
-                                         "ucs-2",   "csunicode",   "iso-10646-ucs-2", "iso-2022-jp", "csiso2022jp"};
+    static const char *const labels[] = {"utf-16",      "utf-16le",    "utf-16be",    "unicode",
+                                         "unicodefeff", "unicodefffe", "ucs-2",       "csunicode",
+                                         "iso-10646-ucs-2", "iso-2022-jp", "csiso2022jp"};
+    static const int kinds[] = {CHARSET_UTF16LE, CHARSET_UTF16LE, CHARSET_UTF16BE, CHARSET_UTF16LE,
+                                CHARSET_UTF16LE, CHARSET_UTF16BE, CHARSET_UTF16LE, CHARSET_UTF16LE,
+                                CHARSET_UTF16LE, CHARSET_ISO2022JP, CHARSET_ISO2022JP};
     ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
     char v[128];
     size_t n, at, end;
     if (i == -1)
-        return 0;
+        return CHARSET_ASCII;
     n = req->res.headers.entries[i].value.len < sizeof(v) ? req->res.headers.entries[i].value.len : sizeof(v);
     for (size_t k = 0; k != n; ++k)
         v[k] = h2o_tolower(req->res.headers.entries[i].value.base[k]);
     if ((at = h2o_strstr(v, n, H2O_STRLIT("charset="))) == SIZE_MAX)
-        return 0;
+        return CHARSET_ASCII;
     at += 8;
     if (at != n && (v[at] == '"' || v[at] == '\''))
         ++at;
@@ -1718,8 +1779,8 @@ static int is_wide_charset(h2o_req_t *req)
         ;
     for (size_t k = 0; k != sizeof(labels) / sizeof(labels[0]); ++k)
         if (end - at == strlen(labels[k]) && memcmp(v + at, labels[k], end - at) == 0)
-            return 1;
-    return 0;
+            return kinds[k];
+    return CHARSET_ASCII;
 }
 
 /*
@@ -1987,6 +2048,17 @@ static void css_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     }
 }
 
+/* the Content-Type of a UTF-16 page made its UTF-8 (the rewriter serves it so): the media type kept, its parameters
+ * replaced by charset=utf-8 */
+static void set_utf8_charset(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    h2o_iovec_t v = req->res.headers.entries[i].value;
+    const char *semi = memchr(v.base, ';', v.len);
+    h2o_iovec_t type = h2o_str_stripws(v.base, semi != NULL ? (size_t)(semi - v.base) : v.len);
+    req->res.headers.entries[i].value = h2o_concat(&req->pool, type, h2o_iovec_init(H2O_STRLIT("; charset=utf-8")));
+}
+
 /* 1 for text/html, 2 for application/xhtml+xml (XML: what is added must be well-formed), else 0 */
 static int is_html(h2o_req_t *req)
 {
@@ -2009,13 +2081,16 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
             css_response(req, ctx, slot);
         return;
     }
-    if (is_wide_charset(req)) {
-        /* its tags are not ASCII bytes: the rewriter would see none, and the snippet would be ASCII inside UTF-16 */
+    int charset = wide_charset(req);
+    if (charset == CHARSET_ISO2022JP || (charset != CHARSET_ASCII && html == 2)) {
+        /* its tags are not ASCII bytes (ISO-2022-JP after ESC $ B), or an XML page whose declaration names UTF-16, which
+         * a page served as UTF-8 would contradict: passed on unread */
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         COUNT_WARN_FIRST(html_unreadable,
-                         "rewrite: %.*s is HTML in a UTF-16 or ISO-2022-JP charset, which the rewriter cannot read: passed through "
-                         "unchanged (further cases are counted in cg_html_unreadable_total)",
-                         (int)req->path.len, req->path.base);
+                         "rewrite: %.*s is %s, which the rewriter cannot read: passed through unchanged (further cases are "
+                         "counted in cg_html_unreadable_total)",
+                         (int)req->path.len, req->path.base,
+                         charset == CHARSET_ISO2022JP ? "HTML in ISO-2022-JP" : "XHTML in a UTF-16 charset");
         return;
     }
     if ((ce = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_ENCODING, -1)) != -1 &&
@@ -2049,6 +2124,9 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     if (ce != -1) /* gzip: decoded here, compressed again by h2o for clients that ask */
         h2o_delete_header(&req->res.headers, ce);
 
+    if (charset != CHARSET_ASCII) /* UTF-16: read as UTF-8 (sniff_bom, write_body), and said so */
+        set_utf8_charset(req);
+
     size_t content_length = req->res.content_length;
     rewrite_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
     memset((char *)self + sizeof(self->super), 0, sizeof(*self) - sizeof(self->super));
@@ -2056,6 +2134,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     self->req = req;
     self->ctx = ctx;
     self->gzip = ce != -1;
+    self->wide_label = charset == CHARSET_UTF16LE ? 1 : charset == CHARSET_UTF16BE ? 2 : 0;
+    self->xml = html == 2;
     set_base(self);
     gw_b64url_encode(rnd + 16, 12, self->release, sizeof(self->release));
     if (gw_rt.conf.html.inject_banner)
@@ -2066,7 +2146,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     link_headers(self);
 
     /* a page with a Content-Length small enough to remember: looked up, else recorded */
-    if (thread_memo != NULL && content_length != SIZE_MAX && content_length <= gw_memo_max_entry(thread_memo) / 2) {
+    if (thread_memo != NULL && !self->wide_label && content_length != SIZE_MAX &&
+        content_length <= gw_memo_max_entry(thread_memo) / 2) {
         self->generation = gw_snap_generation_load();
         self->key = memo_key(self, html == 2);
         gw_memo_entry_t *e = gw_memo_find(thread_memo, self->generation, self->key.base, self->key.len);

@@ -898,6 +898,28 @@ test('the banner\'s own "withdraw" reloads the page; afterwards consent is withd
 
 /* --- the run ----------------------------------------------------------------------------------- */
 
+test('a UTF-16 page is read as Chromium reads it: its pixel stays inert, the banner is shown, nothing leaves', async () => {
+    /* Chromium decodes a page with a UTF-16 byte order mark, or a UTF-16 charset, as UTF-16: passed on unread, its
+       third-party pixel loaded before any consent. The gateway decodes it and serves it as UTF-8 */
+    for (const [file, type] of [['pages/utf16le-bom.html', ''], ['pages/utf16be-bom.html', ''],
+                                ['pages/utf16be.html', '&h=Content-Type:text/html;%20charset=utf-16be']]) {
+        const p = await page();
+        const own = new URL(P.url('/')).origin, left = [];
+        p.context().on('request', (r) => {
+            const u = r.url();
+            if (!/^(data|blob|about):/.test(u) && new URL(u).origin !== own) left.push(u);
+        });
+        await p.context().route('**/*', (r) => (new URL(r.request().url()).origin === own ? r.continue() : r.abort()));
+        await p.goto(P.url(`/__origin/html?file=${file}${type}`));
+        await dialog(p).waitFor({ state: 'visible' });
+        await p.waitForLoadState('load');
+        await sleep(300);
+        eq(left, [], `requests that left the first party (${file})`);
+        eq(await p.evaluate(() => document.characterSet), 'UTF-8', `${file}: the page's encoding`);
+        assert((await p.locator('p').first().innerText()).startsWith('UTF-16 page'), `${file}: its text`);
+    }
+});
+
 async function main() {
     const filters = process.argv.slice(2);
     const chosen = tests.filter((t) => !filters.length || filters.some((f) => t.name.includes(f)));
