@@ -1484,7 +1484,7 @@ static int sniff_bom(rewrite_t *self, const unsigned char *b, size_t n, int more
         emit(self, "\xef\xbb\xbf", 3);
         return 2;
     }
-    if (more && ((n < 2 && n != 0 && (b[0] == 0xff || b[0] == 0xfe || (self->wide_label && b[0] == 0xef))) ||
+    if (more && (n == 0 || (n == 1 && (b[0] == 0xff || b[0] == 0xfe || (self->wide_label && b[0] == 0xef))) ||
                  (n == 2 && self->wide_label && b[0] == 0xef && b[1] == 0xbb)))
         return -1;
     if (self->wide_label && !(n >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf)) {
@@ -2112,6 +2112,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         return;
     }
     gw_b64url_encode(rnd, 16, ctx->nonce, sizeof(ctx->nonce));
+    if (charset != CHARSET_ASCII) /* UTF-16: read as UTF-8 (sniff_bom, write_body), and said so */
+        set_utf8_charset(req);
     if (head) {
         /* a HEAD gets the headers its GET would (a cache may take them for its stored GET): no length (the GET's body
          * is rewritten, its length not known ahead), per visitor, and the CSP (channel.c, for a rewritten page) */
@@ -2123,9 +2125,6 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     }
     if (ce != -1) /* gzip: decoded here, compressed again by h2o for clients that ask */
         h2o_delete_header(&req->res.headers, ce);
-
-    if (charset != CHARSET_ASCII) /* UTF-16: read as UTF-8 (sniff_bom, write_body), and said so */
-        set_utf8_charset(req);
 
     size_t content_length = req->res.content_length;
     rewrite_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);

@@ -394,6 +394,8 @@ class RewriteTest(GatewayTestCase):
             self.assertIn("&#233; \u00e9 \u4e2d\u6587 \U0001f600</p>", text, ctype)  # every plane decoded
             self.assertFalse(text.startswith("\ufeff"), ctype)
             self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before, ctype)
+            head = curl(self.gw.url("/__origin/html?file=pages/%s.html&h=Content-Type:%s" % (name, ctype)), method="HEAD")
+            self.assertEqual(head.header("Content-Type"), "text/html; charset=utf-8", "HEAD " + ctype)  # as its GET
         # labels browsers do not know (UTF-32 is not in the Encoding Standard): ignored, the page read as ASCII-compatible
         # bytes by the browser and so by the rewriter (they turned rewriting off, and Chromium loaded the page's pixel)
         for label in ("utf-32", "UTF-32LE", "utf-16x"):
