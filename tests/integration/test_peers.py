@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 
-from harness import GatewayTestCase, curl
+from harness import GatewayTestCase, curl, curl_many
 
 PAGE = (b"<!DOCTYPE html><html><head><title>t</title></head><body><p>hello</p>" + b"<p>x</p>" * 2000 +
         b"</body></html>")
@@ -69,8 +69,8 @@ class RawOrigin:
 
 
 class BadOriginTest(GatewayTestCase):
-    """Bodies that are not what their headers say: each used to end the whole gateway (an assert in the library: every
-    visitor's connection gone)."""
+    """Bodies that are not what their headers say and framing h2o 2.2.5 cannot read: each used to end the whole gateway
+    (an assert in the library: every visitor's connection gone)."""
     with_origin = False
     start_gateway = False
 
@@ -82,6 +82,22 @@ class BadOriginTest(GatewayTestCase):
         "/not-gzip.css": html(b"body { color: red }\n" * 50, b"gzip", ctype=b"text/css"),
         "/gzip-ok": html(GZ, b"gzip"),
         "/empty.css": html(b"", ctype=b"text/css"),
+        # framing h2o's HTTP/1 client cannot read, in an HTTP/1.1 (keep-alive) response
+        "/cl-negative": response(b"200 OK", [(b"Content-Type", b"text/plain"), (b"Content-Length", b"-5")], b"hello"),
+        "/cl-letters": response(b"200 OK", [(b"Content-Type", b"text/html"), (b"Content-Length", b"5x")], b"hello"),
+        "/cl-20-digits": response(b"200 OK", [(b"Content-Length", b"00000000000000000005")], b"hello"),
+        "/cl-list": response(b"200 OK", [(b"Content-Length", b"5, 5")], b"hello"),
+        "/te-gzip": response(b"200 OK", [(b"Transfer-Encoding", b"gzip, chunked")], b"5\r\nhello\r\n0\r\n\r\n"),
+        "/te-capital": response(b"200 OK", [(b"Content-Type", b"text/plain"), (b"Transfer-Encoding", b"Chunked")],
+                                b"5\r\nhello\r\n0\r\n\r\n"),
+        "/te-capital-keepalive": b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: CHUNKED\r\n\r\n"
+                                 b"5\r\nhello\r\n0\r\n\r\n",
+        "/cl-http10-keepalive": b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: nope\r\n\r\nhello",
+        "/cl-trailing-space": b"HTTP/1.1 200 OK\r\nContent-Length: 5 \r\n\r\nhello",
+        "/te-trailing-tab": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "/te-and-cl": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "/te-and-cl-longer": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 9\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "/cl-after-100": b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: five\r\n\r\nhello",
         "/empty-gzip": html(b"", b"gzip"),
         # 256 MB of spaces in a 255 KB gzip stream: decoded as it streams, never whole
         "/bomb": html(BOMB, b"gzip"),
@@ -147,3 +163,33 @@ class BadOriginTest(GatewayTestCase):
         self.assertLess(peak - before, 150 * 1024, "RSS grew by %d KB while a gzip bomb streamed" % (peak - before))
         self.assert_alive()
 
+    def test_framing_the_origin_should_not_send(self):
+        # a Content-Length that is not a number, or a transfer coding other than chunked: where the body ends cannot be
+        # known, so 502 (RFC 9112 6.3); h2o 2.2.5's HTTP/1 client asserted instead, ending the gateway
+        for path in ("/cl-negative", "/cl-letters", "/cl-20-digits", "/cl-list", "/te-gzip", "/cl-http10-keepalive",
+                     "/cl-after-100"):
+            for http in ("1.1", "h2c"):
+                r = curl(self.gw.url(path), http=http)
+                self.assert_alive()
+                self.assertEqual(r.status, 502, (path, http, r))
+        # transfer-coding names are case-insensitive (RFC 9112 7): "Chunked" is chunked; whitespace after a field value
+        # is not part of it (RFC 9110 5.5)
+        for path in ("/te-capital", "/te-capital-keepalive", "/cl-trailing-space", "/te-trailing-tab"):
+            for http in ("1.1", "h2c"):
+                r = curl(self.gw.url(path), http=http)
+                self.assert_alive()
+                self.assertEqual((r.status, r.body, r.exit_code), (200, b"hello", 0), (path, http, r))
+
+    def test_chunked_with_a_content_length(self):
+        # the chunks say where the body ends (RFC 9112 6.3), and the length must not reach the client: with it, a
+        # keep-alive client read the next response's bytes as this one's, and HTTP/2 got the stream reset
+        for path in ("/te-and-cl", "/te-and-cl-longer"):
+            for http in ("1.1", "h2c"):
+                rs = curl_many([{"url": self.gw.url(path), "http": http}, {"url": self.gw.url("/gzip-ok"), "http": http}]) \
+                    if http == "1.1" else [curl(self.gw.url(path), http=http)]
+                self.assertEqual((rs[0].status, rs[0].body, rs[0].exit_code), (200, b"hello", 0), (path, http, rs[0]))
+                self.assertIsNone(rs[0].header("Content-Length"), (path, http))
+                if http == "1.1":
+                    self.assertEqual(rs[1].status, 200, rs[1])
+                    self.assertIn(b"<p>hello</p>", rs[1].body)
+        self.assert_alive()
