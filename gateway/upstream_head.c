@@ -7,7 +7,7 @@
  * chunked"): one bad response from the origin took every visitor's connection with it. Later h2o versions fail the
  * response instead. h2o parses the head with picohttpparser's phr_parse_response, which libh2o exports and calls
  * through its PLT, so the definition below takes its place (the executable's symbols come first); it calls the
- * library's own, then, for a final response:
+ * library's own, fails a status under 100 or a 101 (below), then, for a final response:
  *   - drops trailing whitespace from every field value (RFC 9110 5.5: it is not part of the value);
  *   - writes a transfer coding h2o compares case-sensitively in lower case ("Chunked" is chunked, RFC 9112 7);
  *   - drops the Content-Length of a chunked response (below);
@@ -80,8 +80,15 @@ int phr_parse_response(const char *buf, size_t len, int *minor_version, int *sta
                        struct phr_header *headers, size_t *num_headers, size_t last_len)
 {
     int rlen = library_parse(buf, len, minor_version, status, msg, msg_len, headers, num_headers, last_len);
-    /* h2o reads the framing of a final response only (1xx other than 101 are skipped) */
-    if (rlen > 0 && !(100 <= *status && *status <= 199 && *status != 101) && check_framing(headers, num_headers) != 0)
+    if (rlen <= 0)
+        return rlen;
+    /* a status under 100 (picohttpparser takes any three digits) ended the process when sent on over HTTP/2 (an assert
+     * in h2o's HPACK encoder); a 101 answers an upgrade the gateway never asks for (the proxy has no WebSocket
+     * support): an HTTP/1.1 client was left waiting on a switched connection, HTTP/2 got the stream reset */
+    if (*status < 100 || *status == 101)
+        return -1;
+    /* h2o reads the framing of a final response only (other 1xx are skipped) */
+    if (*status >= 200 && check_framing(headers, num_headers) != 0)
         return -1;
     return rlen;
 }

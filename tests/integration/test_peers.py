@@ -97,6 +97,12 @@ class BadOriginTest(GatewayTestCase):
         "/te-trailing-tab": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
         "/te-and-cl": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
         "/te-and-cl-longer": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 9\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "/status-000": b"HTTP/1.1 000 Zero\r\nContent-Length: 2\r\n\r\nok",
+        "/status-099": b"HTTP/1.1 099 Low\r\nContent-Length: 2\r\n\r\nok",
+        "/status-101": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhello",
+        "/status-1xx-then-200": b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n"
+                                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        "/status-999": b"HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\nok",
         "/cl-after-100": b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: five\r\n\r\nhello",
         "/empty-gzip": html(b"", b"gzip"),
         # 256 MB of spaces in a 255 KB gzip stream: decoded as it streams, never whole
@@ -193,3 +199,16 @@ class BadOriginTest(GatewayTestCase):
                     self.assertEqual(rs[1].status, 200, rs[1])
                     self.assertIn(b"<p>hello</p>", rs[1].body)
         self.assert_alive()
+
+    def test_status_codes_h2o_cannot_pass_on(self):
+        # a status under 100 ended the gateway when sent on to an HTTP/2 client (h2o's HPACK encoder asserts); a 101
+        # switches to a protocol the gateway never asked for (no WebSocket support): a client was left hanging
+        for path in ("/status-000", "/status-099", "/status-101"):
+            for http in ("1.1", "h2c"):
+                r = curl(self.gw.url(path), http=http)
+                self.assert_alive()
+                self.assertEqual((r.status, r.exit_code), (502, 0), (path, http, r))
+        # informational responses before the final one, and odd but valid statuses, pass
+        r = curl(self.gw.url("/status-1xx-then-200"), http="h2c")
+        self.assertEqual((r.status, r.body), (200, b"ok"), r)
+        self.assertEqual(curl(self.gw.url("/status-999"), http="h2c").status, 999)
