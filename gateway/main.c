@@ -37,6 +37,7 @@
 #include "store.h"
 #include "trackers.h"
 #include "ui.h"
+#include "upstream_head.h"
 #include "front.h"
 #include "log.h"
 #include "metrics.h"
@@ -245,6 +246,10 @@ static int setup_hosts(void)
     if ((gw_rt.static_dir = gw_server_find_shipped("static")) == NULL) {
         gw_error("cannot find the static/ folder one or two folders up from %s, or in ../share/consentgate (make install)",
                  gw_rt.exe_dir);
+        return -1;
+    }
+    if (gw_upstream_head_init() != 0) {
+        gw_error("cannot find libh2o's HTTP response parser (phr_parse_response) to check the origin's response heads with");
         return -1;
     }
     if (gw_jobs_init(c->threads) != 0 || gw_consent_init() != 0 || gw_beacons_init() != 0 || gw_trackers_init() != 0 ||

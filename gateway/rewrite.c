@@ -2,7 +2,7 @@
  * rewrite — see rewrite.h.
  *
  * Which responses: status 200, not HEAD, Content-Type text/html or application/xhtml+xml,
- * Content-Encoding identity or gzip (gzip is decoded here with h2o's gunzip; h2o's compress
+ * Content-Encoding identity or gzip (gzip is decoded here, gunzip.h; h2o's compress
  * filter, registered on the path after us, compresses the result again for clients that ask).
  * Everything else passes through untouched. Content-Length is dropped (the body changes).
  *
@@ -23,6 +23,7 @@
 #include "config.h"
 #include "consent.h"
 #include "fetch.h"
+#include "gunzip.h"
 #include "jsonw.h"
 #include "log.h"
 #include "memo.h"
@@ -45,6 +46,10 @@
 #define MEMO_MAX_ENTRIES 256 /* remembered pages per worker thread, at most */
 #define MEMO_VOLATILE 3      /* a page different this many times in a row is recorded only now and then */
 #define CSS_HOLD_MAX (1024 * 1024) /* a style sheet is read whole up to this size (decoded); a larger one passes unchecked */
+/* gzip bodies are handed to the rewriter at most this many bytes at a time (req->preferred_chunk_size), so one call
+ * decodes to at most ~16 MB (zlib's largest ratio is ~1,032:1): a gzip bomb from the origin streams through in
+ * bounded memory instead of being decoded whole from what the proxy buffered for a slow client */
+#define GUNZIP_CHUNK (16 * 1024)
 #define BIG_THREAD_BUDGET (32 * 1024 * 1024) /* big buffers (sheets, long tags, long inline content) one worker thread holds */
 
 typedef struct st_rewrite_t {
@@ -52,7 +57,8 @@ typedef struct st_rewrite_t {
     h2o_req_t *req;
     gw_reqctx_t *ctx;
     gw_html_t *html;
-    h2o_compress_context_t *gunzip; /* NULL: identity body */
+    gw_gunzip_t *gunzip;            /* NULL: identity body */
+    int broken;                     /* the gzip body could not be decoded: the response has ended as an error */
     char *out;                      /* output of the current do_send (req->pool), reused by the next */
     size_t out_len, out_cap;
     h2o_iovec_t inject;
@@ -1444,7 +1450,7 @@ static void start(rewrite_t *self)
 {
     h2o_req_t *req = self->req;
     if (self->gzip)
-        self->gunzip = h2o_compress_gunzip_open(&req->pool);
+        self->gunzip = gw_gunzip_open(&req->pool);
     self->html = gw_html_init(h2o_mem_alloc_pool(&req->pool, gw_html_sizeof(HOLD_CAP)), HOLD_CAP, &callbacks, self);
     gw_html_set_nonce(self->html, self->ctx->nonce, strlen(self->ctx->nonce));
     if (self->inject.base != NULL)
@@ -1516,17 +1522,27 @@ static void write_body(rewrite_t *self, const char *p, size_t n)
     }
 }
 
-/* rewrites body bytes as they came (gzip decoded first) into out; a recording response also counts what moved */
-static void feed(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+/* bufs of a gzip body decoded (the caller's own when it is not gzip); a body that cannot be decoded marks the response
+ * broken and turns *state into an error, what was decoded before the error still in bufs */
+static void decode(rewrite_t *self, h2o_iovec_t **bufs, size_t *bufcnt, h2o_send_state_t *state)
+{
+    if (self->gunzip == NULL)
+        return;
+    if (gw_gunzip_step(self->gunzip, *bufs, *bufcnt, !h2o_send_state_is_in_progress(*state), bufs, bufcnt) != 0) {
+        h2o_req_log_error(self->req, "rewrite", "the body says Content-Encoding gzip and is not readable gzip (not gzip, "
+                                                "corrupt, or cut short): the response ends as broken");
+        self->broken = 1;
+        *state = H2O_SEND_STATE_ERROR;
+    }
+}
+
+/* rewrites body bytes as they came (gzip decoded first) into out; a recording response also counts what moved.
+ * *state becomes an error when the gzip body cannot be decoded. */
+static void feed(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t *_state)
 {
     uint64_t before[NUM_COUNTERS];
-    if (self->gunzip != NULL) {
-        h2o_iovec_t *decoded;
-        size_t n;
-        self->gunzip->transform(self->gunzip, bufs, bufcnt, state, &decoded, &n);
-        bufs = decoded;
-        bufcnt = n;
-    }
+    decode(self, &bufs, &bufcnt, _state);
+    h2o_send_state_t state = *_state;
     /* one block for the usual output (input, a few grown tags, the injection) instead of growing it by doubling */
     size_t in = 0;
     for (size_t i = 0; i != bufcnt; ++i)
@@ -1630,7 +1646,8 @@ static int still_same(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_sen
         rec_in(self, in, self->matched);
     if (self->matched != 0) {
         h2o_iovec_t prefix = h2o_iovec_init(in, self->matched);
-        feed(self, &prefix, 1, H2O_SEND_STATE_IN_PROGRESS);
+        h2o_send_state_t prefix_state = H2O_SEND_STATE_IN_PROGRESS;
+        feed(self, &prefix, 1, &prefix_state);
     }
     gw_memo_unpin(e);
     self->hit = NULL;
@@ -1640,6 +1657,8 @@ static int still_same(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_sen
 static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
 {
     rewrite_t *self = (void *)_self;
+    if (self->broken) /* ended as an error already (the final ostream does not ask for more: defensive) */
+        return;
     /* the previous output has been sent when we are called again: reuse the buffer */
     self->out_base += self->out_len;
     self->out_len = 0;
@@ -1657,7 +1676,9 @@ static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, siz
         for (size_t i = 0; i != bufcnt; ++i)
             rec_in(self, bufs[i].base, bufs[i].len);
     }
-    feed(self, bufs, bufcnt, state);
+    feed(self, bufs, bufcnt, &state);
+    if (self->broken) /* a body that could not be read is not remembered */
+        rec_stop(self);
     if (self->rec != NULL) {
         /* the output after the body in the entry; the room for aux stays after it */
         if (self->out_len > self->rec->size - self->rec_out_off - self->rec_out_len) {
@@ -1941,12 +1962,9 @@ static void too_big_to_check(h2o_req_t *req)
 static void css_do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
 {
     rewrite_t *self = (void *)_self;
-    if (self->gunzip != NULL) {
-        h2o_iovec_t *decoded;
-        size_t n;
-        self->gunzip->transform(self->gunzip, bufs, bufcnt, state, &decoded, &n);
-        bufs = decoded, bufcnt = n;
-    }
+    if (self->broken)
+        return;
+    decode(self, &bufs, &bufcnt, &state);
     if (self->css_over) {
         h2o_ostream_send_next(&self->super, req, bufs, bufcnt, state);
         return;
@@ -1998,7 +2016,8 @@ static void css_do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs,
         h2o_ostream_send_next(&self->super, req, &none, 0, state); /* schedules proceed: the next bytes */
         return;
     }
-    check_sheet(self);
+    if (self->css_len != 0) /* (an empty sheet has nothing to check, and css is NULL) */
+        check_sheet(self);
     h2o_iovec_t out = h2o_iovec_init(self->css, self->css_len);
     h2o_ostream_send_next(&self->super, req, &out, out.len != 0 ? 1 : 0, state);
 }
@@ -2044,7 +2063,8 @@ static void css_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         req->res.content_length = SIZE_MAX;
         req->compress_hint = H2O_COMPRESS_HINT_AUTO;
         self->gzip = 1;
-        self->gunzip = h2o_compress_gunzip_open(&req->pool);
+        self->gunzip = gw_gunzip_open(&req->pool);
+        req->preferred_chunk_size = GUNZIP_CHUNK; /* a gzip bomb decodes to at most ~16 MB at once */
     }
 }
 
@@ -2135,6 +2155,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     self->gzip = ce != -1;
     self->wide_label = charset == CHARSET_UTF16LE ? 1 : charset == CHARSET_UTF16BE ? 2 : 0;
     self->xml = html == 2;
+    if (self->gzip)
+        req->preferred_chunk_size = GUNZIP_CHUNK; /* a gzip bomb decodes to at most ~16 MB at once */
     set_base(self);
     gw_b64url_encode(rnd + 16, 12, self->release, sizeof(self->release));
     if (gw_rt.conf.html.inject_banner)

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
@@ -36,6 +37,10 @@
 #include "server.h"
 
 #define DRAIN_TIMEOUT_MS 30000
+/* accept() failed for want of a file descriptor (or of kernel memory): the listeners rest this long. The pending
+ * connection stays in the backlog, so the listening socket stays readable: taking it up again at once made every
+ * worker spin on accept() at full CPU for as long as the descriptors were all in use (nginx rests 500 ms) */
+#define ACCEPT_REST_MS 100
 #define MAX_RELOAD_HOOKS 32
 
 typedef struct st_gw_listener_t {
@@ -51,6 +56,7 @@ struct st_gw_thread_t {
     gw_listener_t listeners[GW_MAX_LISTEN + 1]; /* + admin on thread 0 */
     size_t num_listeners;
     size_t connections, max_connections;
+    uint64_t accept_rest_until; /* h2o_now(): no accepting before (ACCEPT_REST_MS) */
     size_t inflight;
     int fds[GW_MAX_LISTEN + 1];
 };
@@ -263,6 +269,8 @@ static void on_socket_close(void *data)
     --t->connections;
 }
 
+static void update_listener_state(gw_thread_t *t);
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     gw_listener_t *l = listener->data;
@@ -272,8 +280,21 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     if (err != NULL)
         return;
     for (int n = 0; n != 16 && t->connections < t->max_connections; ++n) {
-        if ((sock = h2o_evloop_socket_accept(listener)) == NULL)
+        if ((sock = h2o_evloop_socket_accept(listener)) == NULL) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                static __thread uint64_t warned_at;
+                uint64_t now = h2o_now(t->ctx.loop);
+                if (warned_at == 0 || now - warned_at >= 60000) { /* once a minute at most, per thread */
+                    warned_at = now;
+                    gw_warn("thread %zu: cannot accept connections (%s) with %zu open: resting %d ms at a time; raise the "
+                            "file descriptor limit (ulimit -n, LimitNOFILE=) or lower proxy.max_connections",
+                            t->index, strerror(errno), t->connections, ACCEPT_REST_MS);
+                }
+                t->accept_rest_until = now + ACCEPT_REST_MS;
+                update_listener_state(t);
+            }
             break;
+        }
         ++t->connections;
         GW_COUNT(connections_accepted);
         sock->on_close.cb = on_socket_close;
@@ -284,7 +305,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 
 static void update_listener_state(gw_thread_t *t)
 {
-    int accepting = t->connections < t->max_connections;
+    int accepting = t->connections < t->max_connections && h2o_now(t->ctx.loop) >= t->accept_rest_until;
     for (size_t i = 0; i != t->num_listeners; ++i) {
         h2o_socket_t *s = t->listeners[i].sock;
         if (accepting && !h2o_socket_is_reading(s))
@@ -384,6 +405,15 @@ int gw_server_run(void)
     sigset_t sigs;
     size_t i, j;
 
+    /* every client connection takes a descriptor and a proxied one a second: the soft limit (often 1,024) goes up to
+     * the hard one, as h2o's own server does, so proxy.max_connections can be reached */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        rlim_t was = nofile.rlim_cur;
+        nofile.rlim_cur = nofile.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &nofile) == 0)
+            gw_info("file descriptor limit raised from %llu to %llu", (unsigned long long)was, (unsigned long long)nofile.rlim_cur);
+    }
     gw_rt.num_threads = c->threads;
     gw_rt.threads = calloc(gw_rt.num_threads, sizeof(gw_thread_t));
     if (gw_metrics_init(gw_rt.num_threads) != 0) {
