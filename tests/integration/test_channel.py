@@ -610,6 +610,29 @@ class ChannelTest(GatewayTestCase):
             re.search(r'<a id="off-other-scheme" href="([^"]*)"', html).group(1))).query)["u"][0],
             "https://www.partner.example/w")
 
+    def test_hosts_longer_than_the_site_buffer_are_not_the_pages_site(self):
+        """Whether a link leaves the page's site was decided on the host as written cut to 255 bytes: a host whose first
+        255 bytes end in the page's registrable domain (percent-escapes make it long, browsers decode them to a short,
+        valid name) was taken for the site itself, so a link, a redirect or a Refresh to a block-listed site went out
+        unwrapped and unchecked."""
+        host = "www.site.example"
+        fill = "%61" * 60 + "." + "%61" * 20 + "a."  # 243 bytes, "aaa….aaa…." to a browser
+        target = "https://" + fill + "site.example.login.evil.example/signin"
+        self.assertEqual(len(fill + "site.example"), 255)
+        self.assertEqual(urllib.parse.urlsplit(urllib.parse.unquote(target)).hostname,
+                         "a" * 60 + "." + "a" * 21 + ".site.example.login.evil.example")
+        tail = '<a id="long-host" href="%s">x</a><a id="own" href="https://shop.site.example/">y</a>' % target
+        html = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&tail=" + urllib.parse.quote(tail)),
+                    headers=["Host: " + host]).text
+        self.assertEqual(self.href(html, "own"), "https://shop.site.example/", "the site's own hosts stay as written")
+        go = self.href(html, "long-host")
+        self.assertTrue(go.startswith("/__go?u="), go)
+        self.assertEqual(curl(self.gw.url(go)).status, 403)
+        r = curl(self.gw.url("/__origin/status/302?h=%s" % urllib.parse.quote("Location:" + target)), headers=["Host: " + host])
+        self.assertTrue(r.header("Location").startswith("/__go?u="), r.header("Location"))
+        r = curl(self.gw.url("/__origin/status/200?h=%s" % urllib.parse.quote("Refresh:0; url=" + target)), headers=["Host: " + host])
+        self.assertTrue(r.header("Refresh").startswith("0; url=/__go?u="), r.header("Refresh"))
+
     def test_forged_and_hostile_links(self):
         html = self.page().text
         clean = self.href(html, "clean")
