@@ -881,6 +881,49 @@ static int srcdoc(rewrite_t *self, gw_html_tag_t *tag)
     return GW_HTML_KEEP;
 }
 
+/*
+ * SVG <set> and <animate> whose attributeName is href (or xlink:href) give another element (an <a>, an <image>, a <use>)
+ * a URL that no attribute of that element names: Chromium follows the <a> and loads the <image> or <use> from it, so
+ * neither the lists nor the link shim would see where it leads. Such an animation to another host is turned off (its
+ * attributeName renamed: it animates nothing), as is one with a URL too long to read; one to the page's own host, a
+ * relative URL or a fragment (a <use>'s "#id") stays.
+ */
+static int on_animation(rewrite_t *self, gw_html_tag_t *tag)
+{
+    static const struct {
+        const char *name;
+        size_t len;
+    } anim_attrs[] = {{H2O_STRLIT("to")}, {H2O_STRLIT("from")}, {H2O_STRLIT("by")}, {H2O_STRLIT("values")}};
+    gw_html_attr_t a;
+    if (!gw_html_attr_find(tag, H2O_STRLIT("attributename"), &a) || a.value == NULL)
+        return GW_HTML_KEEP;
+    char *v = h2o_mem_alloc_pool(&self->req->pool, a.value_len + 1); /* (decoded: never longer) */
+    h2o_iovec_t name = h2o_str_stripws(v, gw_html_decode(a.value, a.value_len, v));
+    if (!h2o_lcstris(name.base, name.len, H2O_STRLIT("href")) && !h2o_lcstris(name.base, name.len, H2O_STRLIT("xlink:href")))
+        return GW_HTML_KEEP;
+    int elsewhere = 0;
+    for (size_t k = 0; !elsewhere && k != sizeof(anim_attrs) / sizeof(anim_attrs[0]); ++k) {
+        if (!gw_html_attr_find(tag, anim_attrs[k].name, anim_attrs[k].len, &a) || a.value == NULL)
+            continue;
+        char *d = h2o_mem_alloc_pool(&self->req->pool, a.value_len + 1);
+        size_t len = gw_html_decode(a.value, a.value_len, d), from = 0;
+        while (!elsewhere && from <= len) { /* values is a list: "a; b" */
+            size_t to = from;
+            while (to != len && d[to] != ';')
+                ++to;
+            size_t n = to - from > URL_SCRATCH ? 0 : absolute_url(self, d + from, to - from, 1);
+            elsewhere = to - from > URL_SCRATCH ||
+                        (n != 0 && !h2o_lcstris(self->url + self->host_off, self->host_len, self->page_host.base, self->page_host.len));
+            from = to + 1;
+        }
+    }
+    if (elsewhere) {
+        gw_html_attr_rename(tag, H2O_STRLIT("attributename"), H2O_STRLIT("data-cg-attributename"));
+        gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: turned off an SVG animation of a link or image to another site -->"));
+    }
+    return GW_HTML_KEEP;
+}
+
 /* called only for the elements of callbacks.on_tag_ids (gw_rewrite_init): a new case needs its bit there */
 static int on_tag(void *_self, gw_html_tag_t *tag)
 {
@@ -990,6 +1033,9 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
     case GW_HTML_TAG_BASE:
         return on_base(self, tag);
+    case GW_HTML_TAG_SET:
+    case GW_HTML_TAG_ANIMATE:
+        return on_animation(self, tag);
     case GW_HTML_TAG_META:
         return on_meta(self, tag);
     case GW_HTML_TAG_NOSCRIPT:
@@ -1106,9 +1152,10 @@ static void *on_alloc(void *_self, size_t n)
 static int on_overflow(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;
-    /* the elements on_tag checks, but a <noscript> (it loads nothing itself) and an <feImage> (whose removal outside SVG
-     * would run to an end tag that may never come) */
-    uint64_t removed = callbacks.on_tag_ids & ~(1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_FEIMAGE);
+    /* the elements on_tag checks, but a <noscript> (it loads nothing itself) and an <feImage>, <set> or <animate> (whose
+     * removal outside SVG, or without "/>", would run to an end tag that may never come) */
+    uint64_t removed = callbacks.on_tag_ids & ~(1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_FEIMAGE | 1ull << GW_HTML_TAG_SET |
+                                                1ull << GW_HTML_TAG_ANIMATE);
     if ((removed >> tag->id & 1) == 0)
         return GW_HTML_KEEP;
     COUNT_WARN_FIRST(html_oversized_removed,
@@ -2115,7 +2162,8 @@ int gw_rewrite_init(void)
                            1ull << GW_HTML_TAG_VIDEO | 1ull << GW_HTML_TAG_AUDIO | 1ull << GW_HTML_TAG_TRACK |
                            1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_IMAGE | 1ull << GW_HTML_TAG_USE |
                            1ull << GW_HTML_TAG_META | 1ull << GW_HTML_TAG_BUTTON | 1ull << GW_HTML_TAG_INPUT |
-                           1ull << GW_HTML_TAG_FRAME | 1ull << GW_HTML_TAG_STYLE | 1ull << GW_HTML_TAG_FEIMAGE;
+                           1ull << GW_HTML_TAG_FRAME | 1ull << GW_HTML_TAG_STYLE | 1ull << GW_HTML_TAG_FEIMAGE |
+                           1ull << GW_HTML_TAG_SET | 1ull << GW_HTML_TAG_ANIMATE;
     callbacks.on_tag_urls = 1; /* any element: its style and background attributes */
     callbacks.on_held = on_held;
     callbacks.on_overflow = on_overflow;

@@ -633,6 +633,31 @@ class ChannelTest(GatewayTestCase):
         r = curl(self.gw.url("/__origin/status/200?h=%s" % urllib.parse.quote("Refresh:0; url=" + target)), headers=["Host: " + host])
         self.assertTrue(r.header("Refresh").startswith("0; url=/__go?u="), r.header("Refresh"))
 
+    def test_svg_animations_of_href_to_other_sites_turned_off(self):
+        """SVG <set>/<animate> with attributeName href (or xlink:href) give an <a>, <image> or <use> a URL the rewriter
+        never read as one: Chromium loads <image>/<use> from it and follows the <a> to it, so a block-listed image and
+        an unwrapped link to a block-listed site went through (and a tracker pixel before consent). An animation of
+        href to another host is turned off (its attributeName renamed); one to the page's own host or a fragment
+        stays."""
+        tail = ('<svg><a id="anim-link"><set attributeName="href" to="https://login.evil.example/"/><text>x</text></a>'
+                '<a id="anim-partner"><set attributeName=" HREF " to="//www.partner.example/"/></a>'
+                '<image id="anim-img"><animate attributeName="xlink:href" values="/ok.png; https://img.evil.example/p.gif"'
+                ' dur="1s"/></image>'
+                '<image id="anim-from"><animate attributeName="href" from="https://tracker.evil.example/p.gif" to="/x.png"/></image>'
+                '<use id="anim-local"><set attributeName="href" to="#shape"/></use>'
+                '<image id="anim-own"><set attributeName="href" to="/own.png"/></image>'
+                '<rect id="anim-fill"><set attributeName="fill" to="https://evil.example/"/></rect></svg><p id="after">after</p>')
+        html = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&tail=" + urllib.parse.quote(tail))).text
+        for ident in ("anim-link", "anim-partner", "anim-img", "anim-from"):
+            m = re.search(r'id="%s">(.*?)</' % ident, html)
+            self.assertIsNotNone(m, (ident, html[-1500:]))
+            self.assertNotRegex(m.group(1), r'(?i) attributeName=', (ident, m.group(1)))
+            self.assertIn("data-cg-attributename=", m.group(1), ident)
+        self.assertIn('<use id="anim-local"><set attributeName="href" to="#shape"/>', html)
+        self.assertIn('<image id="anim-own"><set attributeName="href" to="/own.png"/>', html)
+        self.assertIn('<rect id="anim-fill"><set attributeName="fill" to="https://evil.example/"/>', html)
+        self.assertIn('<p id="after">after</p>', html)
+
     def test_forged_and_hostile_links(self):
         html = self.page().text
         clean = self.href(html, "clean")
