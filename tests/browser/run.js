@@ -512,6 +512,20 @@ test('a page the browser caches (max-age, ETag): after a choice the next visit s
        'the browser revalidated a rewritten page (the origin could answer 304 for another choice\'s page)');
 });
 
+test('SVG <set>/<animate> of href: no request to a block-listed site, no link to it', async () => {
+    /* Chromium loads an <image> or <use> from the URL an animation sets, and follows an <a> to it: the gateway turns
+     * off such an animation to another host (one to the site itself stays) */
+    const p = await page();
+    const asked = [];
+    p.on('request', (r) => asked.push(r.url()));
+    await p.goto(P.url('/svg-animations.html'));
+    await p.waitForLoadState('load');
+    await p.waitForTimeout(300); /* the animations begin at once */
+    eq(asked.filter((u) => u.includes('blocked.cg-test.invalid')), [], 'requests to the block-listed site');
+    const hrefs = await p.evaluate(() => ['anim-link', 'anim-own'].map((id) => document.getElementById(id).href.animVal));
+    eq(hrefs, ['', '/about.html'], 'the links the animations give');
+});
+
 test('a style sheet the site serves: never a block-listed site, its tracker pixel only after consent', async () => {
     const p = await page();
     const asked = [];
