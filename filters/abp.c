@@ -1375,16 +1375,16 @@ settled_add(ctx_t *c, uint32_t id)
 }
 
 /*
- * Glob match of pattern p at url position s: '*' any run, '^' a separator or the end. With floating, at s or any
- * position after it, as if p began with '*': one pass of O((n - s) * pl), where trying each start in turn costs the
- * square of the URL's length. *starred (when not NULL) is set when a '*' of p was reached: a failure then holds for
- * every later start as well (each part after a '*' is placed leftmost, and a later start can only place it later).
+ * Glob match of pattern p at url position s: '*' any run, '^' a separator or the end; O((n - s) * pl). *starred (when
+ * not NULL) is set when a '*' of p was reached: a failure then holds for every later start as well (each part after a
+ * '*' is placed leftmost, and a later start can only place it later), so a search over starts stops there: trying each
+ * start to the end would cost the square of the URL's length.
  */
 static int
-match_at(const char *u, size_t n, size_t s, const char *p, size_t pl, int end_anchor, int mcase, int floating, int *starred)
+match_at(const char *u, size_t n, size_t s, const char *p, size_t pl, int end_anchor, int mcase, int *starred)
 {
     size_t i = s, j = 0, star_j = 0, star_i = s; /* star_j: where to resume after the last '*' */
-    int star = floating;
+    int star = 0;
     for (;;) {
         if (j == pl) {
             if (!end_anchor || i == n)
@@ -1450,20 +1450,31 @@ pattern_ok(const ctx_t *c, const rule_t *r, size_t tokpos, int *settled)
             return 0;
         }
         size_t s = tokpos - r->tok_off;
-        int ok = anchor_ok(c, r, s) && match_at(c->url, c->n, s, p, pl, end, mc, 0, &starred);
+        int ok = anchor_ok(c, r, s) && match_at(c->url, c->n, s, p, pl, end, mc, &starred);
         *settled = !ok && starred;
         return ok;
     }
     if (r->flags & R_START_ANCHOR)
-        return match_at(c->url, c->n, 0, p, pl, end, mc, 0, NULL);
+        return match_at(c->url, c->n, 0, p, pl, end, mc, NULL);
     if (r->flags & R_HOST_ANCHOR) {
         /* each label start of the host; one that fails past a '*' fails for the later ones too */
         for (size_t s = c->host_b; s < c->host_e && !starred; ++s)
-            if ((s == c->host_b || c->url[s - 1] == '.') && match_at(c->url, c->n, s, p, pl, end, mc, 0, &starred))
+            if ((s == c->host_b || c->url[s - 1] == '.') && match_at(c->url, c->n, s, p, pl, end, mc, &starred))
                 return 1;
         return 0;
     }
-    return match_at(c->url, c->n, 0, p, pl, end, mc, 1, NULL); /* anywhere in the URL */
+    /* anywhere in the URL: each start whose byte is the pattern's first, up to one that fails past a '*' */
+    unsigned char c0 = pl ? (unsigned char)p[0] : '*';
+    int lit = c0 != '*' && c0 != '^';
+    for (size_t s = 0; s <= c->n; ++s) {
+        if (lit && (s == c->n || (mc ? (unsigned char)c->url[s] : lc((unsigned char)c->url[s])) != c0))
+            continue;
+        if (match_at(c->url, c->n, s, p, pl, end, mc, &starred))
+            return 1;
+        if (starred)
+            return 0;
+    }
+    return 0;
 }
 
 /* Lower-cases the context host once per match and hashes its label suffixes. */
