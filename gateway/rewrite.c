@@ -568,6 +568,16 @@ static int is_js_type(gw_html_tag_t *tag)
            h2o_lcstris(t.value, t.value_len, H2O_STRLIT("application/javascript"));
 }
 
+/* <script type="speculationrules"> (the type's blanks and case aside, as browsers read it) */
+static int is_speculation_rules(gw_html_tag_t *tag)
+{
+    gw_html_attr_t t;
+    if (!gw_html_attr_find(tag, H2O_STRLIT("type"), &t) || t.value == NULL)
+        return 0;
+    h2o_iovec_t v = h2o_str_stripws(t.value, t.value_len);
+    return h2o_lcstris(v.base, v.len, H2O_STRLIT("speculationrules"));
+}
+
 static int is_one_pixel(gw_html_tag_t *tag)
 {
     gw_html_attr_t w, h;
@@ -945,6 +955,8 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
             if (found)
                 return act;
         }
+        if (is_speculation_rules(tag))
+            return GW_HTML_HOLD; /* the URLs it lists are fetched: read them (speculation_rules) */
         /* inline: hold its content to look for tracker loaders, unless nothing could be refused */
         return (self->ctx->granted & gw_consent_all_mask()) != gw_consent_all_mask() && is_js_type(tag) ? GW_HTML_HOLD
                                                                                                           : GW_HTML_KEEP;
@@ -1165,6 +1177,102 @@ static int on_overflow(void *_self, gw_html_tag_t *tag)
     return GW_HTML_REMOVE;
 }
 
+/* the value of four hex digits at p, or -1 */
+static long hex4(const char *p)
+{
+    long v = 0;
+    for (int k = 0; k != 4; ++k) {
+        int d = gw_url_hex_digit(p[k]);
+        if (d < 0)
+            return -1;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+/* JSON's string escapes (\/, \uXXXX with surrogate pairs, …) of s[0..len) resolved into out (len bytes suffice: never
+ * longer); other bytes as they are. Returns the length. */
+static size_t json_unescape(const char *s, size_t len, char *out)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    size_t o = 0;
+    for (size_t i = 0; i < len; ++i) {
+        long cp;
+        if (s[i] != '\\' || i + 1 == len) {
+            out[o++] = s[i];
+            continue;
+        }
+        if (s[++i] != 'u' || len - i < 5 || (cp = hex4(s + i + 1)) < 0) {
+            const char *f = memchr(from, s[i], sizeof(from) - 1);
+            out[o++] = f != NULL ? to[f - from] : s[i];
+            continue;
+        }
+        i += 4;
+        long lo = cp >= 0xd800 && cp < 0xdc00 && len - i >= 7 && s[i + 1] == '\\' && s[i + 2] == 'u' ? hex4(s + i + 3) : -1;
+        if (lo >= 0xdc00 && lo < 0xe000) { /* a surrogate pair: one code point of 4 bytes, from 12 */
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            i += 6;
+        } else if (cp >= 0xd800 && cp < 0xe000) {
+            cp = 0xfffd;
+        }
+        if (cp < 0x80) {
+            out[o++] = (char)cp;
+        } else if (cp < 0x800) {
+            out[o++] = (char)(0xc0 | cp >> 6);
+            out[o++] = (char)(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            out[o++] = (char)(0xe0 | cp >> 12);
+            out[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+            out[o++] = (char)(0x80 | (cp & 0x3f));
+        } else {
+            out[o++] = (char)(0xf0 | cp >> 18);
+            out[o++] = (char)(0x80 | (cp >> 12 & 0x3f));
+            out[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+            out[o++] = (char)(0x80 | (cp & 0x3f));
+        }
+    }
+    return o;
+}
+
+/*
+ * <script type="speculationrules">: browsers prefetch (Chromium 156 another site's too) and prerender the URLs it lists
+ * before any click, so each of its JSON strings that names a host (escapes resolved) is read as a subresource: a
+ * block-listed site removes the rules, a refused tracker makes them inert (text/plain, released with consent). Rules
+ * longer than the hold, or with a string too long to read, cannot be checked: removed (they only make pages load sooner).
+ */
+static int speculation_rules(rewrite_t *self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+{
+    int cat = -1;
+    for (size_t i = 0; complete && i < len; ++i) {
+        if (content[i] != '"')
+            continue;
+        size_t s = ++i;
+        while (i < len && content[i] != '"')
+            i += content[i] == '\\' ? 2 : 1;
+        if (i >= len)
+            break; /* (not JSON: browsers ignore the rules) */
+        if (i - s > URL_SCRATCH) {
+            complete = 0;
+            break;
+        }
+        char *str = h2o_mem_alloc_pool(&self->req->pool, i - s + 1);
+        size_t n = absolute_url(self, str, json_unescape(content + s, i - s, str), 1);
+        if (n == 0)
+            continue; /* not a URL naming a host: relative ones stay on the page's origin */
+        if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+            return GW_HTML_REMOVE; /* the hook wrote its comment */
+        if (cat < 0)
+            cat = refused_category(self, n, GW_ABP_OTHER);
+    }
+    if (!complete) {
+        gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: removed speculation rules too long to check -->"));
+        return GW_HTML_REMOVE;
+    }
+    if (cat >= 0)
+        neutralise(self, tag, NULL, 0, NULL, 0, cat);
+    return GW_HTML_KEEP;
+}
+
 /*
  * Held content. An inline script: the URLs in it ("//host/path") are checked against the tracker lists, and a script
  * loading a refused tracker is made inert. A <noscript>, read as raw text as browsers that run scripts read it (so
@@ -1178,6 +1286,8 @@ static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t 
     rewrite_t *self = _self;
     size_t i = 0, from, to;
     int cat = -1;
+    if (tag->id == GW_HTML_TAG_SCRIPT && is_speculation_rules(tag))
+        return speculation_rules(self, tag, content, len, complete);
     if (tag->id == GW_HTML_TAG_STYLE) {
         const char *css = content;
         if (memchr(content, '\\', len) != NULL) {

@@ -658,6 +658,34 @@ class ChannelTest(GatewayTestCase):
         self.assertIn('<rect id="anim-fill"><set attributeName="fill" to="https://evil.example/"/>', html)
         self.assertIn('<p id="after">after</p>', html)
 
+    def test_speculation_rules_read_like_the_urls_they_fetch(self):
+        """<script type="speculationrules"> makes Chromium prefetch the URLs it lists, another site's too (Chromium 156
+        fetched one before any click): the rewriter did not read them. A rule naming a block-listed site is removed,
+        one naming a refused tracker made inert (text/plain, released with consent), JSON escapes read as JSON reads
+        them; rules too long to read whole are removed; rules to clean sites stay."""
+        def page(script):
+            tail = script + '<p id="after">after</p>'
+            return curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&tail=" + urllib.parse.quote(tail))).text
+        rules = '{"prefetch": [{"source": "list", "urls": ["/local", "%s"]}]}'
+        blocked = page('<script id="r1" type="speculationrules">%s</script>' % (rules % "https://login.evil.example/x"))
+        self.assertNotIn('id="r1"', blocked)
+        self.assertNotIn("login.evil.example", blocked)
+        self.assertIn('<p id="after">after</p>', blocked)
+        escaped = page('<script id="r2" type=" SpeculationRules ">%s</script>' % (rules % "https:\\/\\/login.evil.\\u0065xample\\/x"))
+        self.assertNotIn('id="r2"', escaped)
+        tracker = page('<script id="r3" type="speculationrules">%s</script>' % (rules % "https://tracker.evil.example/p"))
+        self.assertNotIn('id="r3"', tracker, "tracker.evil.example is block-listed too (evil.example): removed")
+        self.admin("/admin/lists/phishing", method="PUT", data="phish.example\n")
+        try:
+            inert = page('<script id="r4" type="speculationrules">%s</script>' % (rules % "https://tracker.evil.example/p"))
+            self.assertRegex(inert, r'<script id="r4" data-cg-type="speculationrules" type="text/plain"[^>]* data-cg-category="marketing"')
+            clean = page('<script id="r5" type="speculationrules">%s</script>' % (rules % "https://www.partner.example/next"))
+            self.assertRegex(clean, r'<script id="r5" type="speculationrules" nonce="[^"]+">')
+            long_rules = rules % ("https://www.partner.example/" + "a" * 70000)
+            self.assertNotIn('id="r6"', page('<script id="r6" type="speculationrules">%s</script>' % long_rules))
+        finally:
+            self.admin("/admin/lists/phishing", method="PUT", data="evil.example\n")
+
     def test_forged_and_hostile_links(self):
         html = self.page().text
         clean = self.href(html, "clean")
