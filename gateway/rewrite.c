@@ -709,15 +709,17 @@ static int css_urls(rewrite_t *self, gw_html_tag_t *tag, const char *css, size_t
  * What any element may load without being an image itself: the URLs in its style attribute and, for body, table and
  * its cells, its legacy background attribute. A block-listed site drops the attribute and a refused tracker makes it
  * inert (style → data-cg-style, background → data-cg-background, which the banner moves back after consent); the
- * element stays either way, as a <td> or <p> cannot be removed safely (their end tags may be left out).
+ * element stays either way, as a <td> or <p> cannot be removed safely (their end tags may be left out). So do SVG's
+ * presentation attributes that take a url(). GW_HTML_REMOVE only when an attribute naming one could not be taken out (a
+ * tag past the edits a tag can have: the element goes rather than load it).
  */
-static void style_attrs(rewrite_t *self, gw_html_tag_t *tag)
+static int style_attrs(rewrite_t *self, gw_html_tag_t *tag)
 {
     gw_html_attr_t a;
-    int cat = -1;
+    int cat = -1, failed = 0;
     size_t n;
     if (!gw_html_may_name_url(tag->raw, tag->raw_len)) /* most tags: the tokenizer's test for callbacks.on_tag_urls */
-        return;
+        return GW_HTML_KEEP;
     if (gw_html_attr_find(tag, H2O_STRLIT("style"), &a) && a.value != NULL && a.value_len != 0) {
         char *css = h2o_mem_alloc_pool(&self->req->pool, a.value_len); /* character references, then CSS escapes */
         size_t len = gw_css_unescape(css, gw_html_decode(a.value, a.value_len, css), css);
@@ -736,6 +738,34 @@ static void style_attrs(rewrite_t *self, gw_html_tag_t *tag)
             mark_inert(self, tag, cat);
         }
     }
+    /* SVG presentation attributes take CSS url()s that Chromium fetches from other sites too (a paint server, a mask, a
+     * marker, a cursor image): read as the style attribute is */
+    static const struct {
+        const char *name, *renamed;
+    } presentation[] = {{"fill", "data-cg-fill"},
+                        {"stroke", "data-cg-stroke"},
+                        {"mask", "data-cg-mask"},
+                        {"clip-path", "data-cg-clip-path"},
+                        {"marker-start", "data-cg-marker-start"},
+                        {"marker-mid", "data-cg-marker-mid"},
+                        {"marker-end", "data-cg-marker-end"},
+                        {"cursor", "data-cg-cursor"},
+                        {"filter", "data-cg-filter"}};
+    for (size_t k = 0; k != sizeof(presentation) / sizeof(presentation[0]); ++k) {
+        const char *name = presentation[k].name;
+        if (!gw_html_attr_find(tag, name, strlen(name), &a) || a.value == NULL || memchr(a.value, '(', a.value_len) == NULL)
+            continue;
+        char *css = h2o_mem_alloc_pool(&self->req->pool, a.value_len);
+        size_t len = gw_css_unescape(css, gw_html_decode(a.value, a.value_len, css), css);
+        cat = -1;
+        if (css_urls(self, tag, css, len, &cat) == GW_HTML_REMOVE) {
+            failed |= gw_html_attr_remove(tag, name, strlen(name)) != 0;
+        } else if (cat >= 0) {
+            failed |= gw_html_attr_rename(tag, name, strlen(name), presentation[k].renamed, strlen(presentation[k].renamed)) != 0;
+            mark_inert(self, tag, cat);
+        }
+    }
+    return failed ? GW_HTML_REMOVE : GW_HTML_KEEP;
 }
 
 /*
@@ -942,7 +972,8 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
     size_t n;
     int cat;
 
-    style_attrs(self, tag);
+    if (style_attrs(self, tag) == GW_HTML_REMOVE)
+        return GW_HTML_REMOVE;
     if ((callbacks.on_tag_ids >> tag->id & 1) == 0)
         return GW_HTML_KEEP; /* called for its style or background (callbacks.on_tag_urls) */
     if (tag->raw_len > URL_SCRATCH && tag->id != GW_HTML_TAG_NOSCRIPT && long_url(tag, &long_name)) /* only a long tag can */

@@ -512,9 +512,10 @@ test('a page the browser caches (max-age, ETag): after a choice the next visit s
        'the browser revalidated a rewritten page (the origin could answer 304 for another choice\'s page)');
 });
 
-test('SVG <set>/<animate> of href: no request to a block-listed site, no link to it', async () => {
+test('SVG <set>/<animate> of href, presentation attributes: no request to a block-listed site, no link to it', async () => {
     /* Chromium loads an <image> or <use> from the URL an animation sets, and follows an <a> to it: the gateway turns
-     * off such an animation to another host (one to the site itself stays) */
+     * off such an animation to another host (one to the site itself stays); it fetches fill, stroke, mask and cursor
+     * url()s too: a block-listed one is taken out */
     const p = await page();
     const asked = [];
     p.on('request', (r) => asked.push(r.url()));

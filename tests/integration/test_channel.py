@@ -658,6 +658,36 @@ class ChannelTest(GatewayTestCase):
         self.assertIn('<rect id="anim-fill"><set attributeName="fill" to="https://evil.example/"/>', html)
         self.assertIn('<p id="after">after</p>', html)
 
+    def test_svg_presentation_attributes_with_urls_checked(self):
+        """SVG presentation attributes take CSS url()s that Chromium 156 fetches from other sites (fill, stroke, mask,
+        clip-path, marker-*, cursor): read like a style attribute. A block-listed site removes the attribute, a refused
+        tracker makes it inert (data-cg-<name>); a clean site's stays."""
+        def page(svg):
+            tail = "<svg>" + svg + '</svg><p id="after">after</p>'
+            return curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&tail=" + urllib.parse.quote(tail))).text
+        html = page('<rect id="pa-fill" width="5" fill="url(https://img.evil.example/p.svg#x)"/>'
+                    '<path id="pa-marker" d="M0 0" marker-start="URL(&quot;//img.evil.example/m.svg#k&quot;)"/>'
+                    '<rect id="pa-cursor" cursor="url(https://img.evil.example/c.png), auto"/>'
+                    '<rect id="pa-clean" mask="url(https://www.partner.example/m.svg#m)" fill="red"/>')
+        for ident in ("pa-fill", "pa-marker", "pa-cursor"):
+            m = re.search(r'<(?:rect|path) id="%s"[^>]*>' % ident, html)
+            self.assertIsNotNone(m, ident)
+            self.assertNotIn("img.evil.example", m.group(0))
+        self.assertIn('<rect id="pa-clean" mask="url(https://www.partner.example/m.svg#m)" fill="red"/>', html)
+        self.assertIn('<p id="after">after</p>', html)
+        # more attributes to take out than a tag's edits: the element goes rather than load one of them
+        names = ("fill", "stroke", "mask", "clip-path", "marker-start", "marker-mid", "marker-end", "cursor", "filter")
+        html = page('<rect id="pa-many" %s/>' % " ".join('%s="url(//img.evil.example/%s.svg#x)"' % (n, n) for n in names))
+        self.assertNotIn("img.evil.example", html)
+        self.assertIn('<p id="after">after</p>', html)
+        self.admin("/admin/lists/phishing", method="PUT", data="phish.example\n")
+        try:
+            html = page('<rect id="pa-tracker" stroke="url(https://tracker.evil.example/s.svg#s)"/>')
+            self.assertRegex(html, r'<rect id="pa-tracker" data-cg-stroke="url\(https://tracker\.evil\.example/s\.svg#s\)"'
+                                   r'[^>]* data-cg-category="marketing"')
+        finally:
+            self.admin("/admin/lists/phishing", method="PUT", data="evil.example\n")
+
     def test_speculation_rules_read_like_the_urls_they_fetch(self):
         """<script type="speculationrules"> makes Chromium prefetch the URLs it lists, another site's too (Chromium 156
         fetched one before any click): the rewriter did not read them. A rule naming a block-listed site is removed,
