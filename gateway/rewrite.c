@@ -544,7 +544,7 @@ static int link_fetch_type(const char *rel, size_t len, const char *as, size_t a
     } fetching[] = {{"stylesheet", GW_ABP_STYLESHEET}, {"icon", GW_ABP_IMAGE},         {"apple-touch-icon", GW_ABP_IMAGE},
                     {"modulepreload", GW_ABP_SCRIPT},  {"preload", GW_ABP_OTHER},      {"prefetch", GW_ABP_OTHER},
                     {"preconnect", GW_ABP_OTHER},      {"dns-prefetch", GW_ABP_OTHER}, {"prerender", GW_ABP_OTHER},
-                    {"manifest", GW_ABP_OTHER}};
+                    {"manifest", GW_ABP_OTHER},        {"compression-dictionary", GW_ABP_OTHER}};
     for (size_t i = 0; i != len;) {
         while (i != len && gw_is_ascii_blank((unsigned char)rel[i]))
             ++i;
