@@ -57,6 +57,15 @@ static tokens_t *parse_tokens(const char *path, char *err, size_t errlen)
     t = calloc(1, sizeof(*t));
     while (fgets(line, sizeof(line), fp) != NULL) {
         ++lineno;
+        if (strchr(line, '\n') == NULL && !feof(fp)) {
+            /* not the whole line: the rest would be read as a line of its own (the tail of a long comment as a token) */
+            snprintf(err, errlen, "%s:%u:1: line too long (at most %zu bytes)", path, lineno, sizeof(line) - 2);
+            fclose(fp);
+            OPENSSL_cleanse(line, sizeof(line));
+            OPENSSL_cleanse(t, sizeof(*t));
+            free(t);
+            return NULL;
+        }
         size_t len = strcspn(line, "\r\n");
         line[len] = '\0';
         char *p = line;

@@ -253,12 +253,13 @@ typedef struct st_site_entry_t {
 } site_entry_t;
 static __thread site_entry_t site_cache[SITE_SLOTS];
 
-/* registrable domain of a host (lower-cased copy in buf), or the host itself when it has none */
+/* registrable domain of a host (lower-cased copy in buf), or the host itself when it has none; NULL when the host does
+ * not fit in buf (it is not cut: a cut host's registrable domain is not the host's) */
 static const char *site_of(const char *host, size_t len, char *buf, size_t cap)
 {
     uint32_t h = 2166136261u;
     if (len >= cap)
-        len = cap - 1;
+        return NULL;
     for (size_t i = 0; i != len; ++i) {
         buf[i] = h2o_tolower(host[i]);
         h = (h ^ (uint8_t)buf[i]) * 16777619u;
@@ -321,12 +322,15 @@ static int risk_check(h2o_req_t *req, const gw_risk_set_t *set, h2o_iovec_t host
 
 /* --- pages: the rewriter hook ------------------------------------------------------------------ */
 
-/* whether host belongs to another registrable domain than the request's */
+/* whether host belongs to another registrable domain than the request's; a host too long to tell (as written: escapes
+ * make a long host that browsers decode to a short name) is another site's, so the shim, which reads it as browsers do,
+ * decides */
 static int other_site(h2o_req_t *req, const char *host, size_t host_len)
 {
     h2o_iovec_t page = gw_req_host(req);
     char a[256], b[256];
-    return strcmp(site_of(host, host_len, a, sizeof(a)), site_of(page.base, page.len, b, sizeof(b))) != 0;
+    const char *sa = site_of(host, host_len, a, sizeof(a)), *sb = site_of(page.base, page.len, b, sizeof(b));
+    return sa == NULL || sb == NULL || strcmp(sa, sb) != 0;
 }
 
 /* origin + "/__go?u=<url, percent-encoded>&s=<its signature>" (pool memory) */

@@ -557,7 +557,7 @@ static int link_fetch_type(const char *rel, size_t len, const char *as, size_t a
     } fetching[] = {{"stylesheet", GW_ABP_STYLESHEET}, {"icon", GW_ABP_IMAGE},         {"apple-touch-icon", GW_ABP_IMAGE},
                     {"modulepreload", GW_ABP_SCRIPT},  {"preload", GW_ABP_OTHER},      {"prefetch", GW_ABP_OTHER},
                     {"preconnect", GW_ABP_OTHER},      {"dns-prefetch", GW_ABP_OTHER}, {"prerender", GW_ABP_OTHER},
-                    {"manifest", GW_ABP_OTHER}};
+                    {"manifest", GW_ABP_OTHER},        {"compression-dictionary", GW_ABP_OTHER}};
     for (size_t i = 0; i != len;) {
         while (i != len && gw_is_ascii_blank((unsigned char)rel[i]))
             ++i;
@@ -579,6 +579,16 @@ static int is_js_type(gw_html_tag_t *tag)
     return h2o_lcstris(t.value, t.value_len, H2O_STRLIT("text/javascript")) ||
            h2o_lcstris(t.value, t.value_len, H2O_STRLIT("module")) ||
            h2o_lcstris(t.value, t.value_len, H2O_STRLIT("application/javascript"));
+}
+
+/* <script type="speculationrules"> (the type's blanks and case aside, as browsers read it) */
+static int is_speculation_rules(gw_html_tag_t *tag)
+{
+    gw_html_attr_t t;
+    if (!gw_html_attr_find(tag, H2O_STRLIT("type"), &t) || t.value == NULL)
+        return 0;
+    h2o_iovec_t v = h2o_str_stripws(t.value, t.value_len);
+    return h2o_lcstris(v.base, v.len, H2O_STRLIT("speculationrules"));
 }
 
 static int is_one_pixel(gw_html_tag_t *tag)
@@ -712,15 +722,17 @@ static int css_urls(rewrite_t *self, gw_html_tag_t *tag, const char *css, size_t
  * What any element may load without being an image itself: the URLs in its style attribute and, for body, table and
  * its cells, its legacy background attribute. A block-listed site drops the attribute and a refused tracker makes it
  * inert (style → data-cg-style, background → data-cg-background, which the banner moves back after consent); the
- * element stays either way, as a <td> or <p> cannot be removed safely (their end tags may be left out).
+ * element stays either way, as a <td> or <p> cannot be removed safely (their end tags may be left out). So do SVG's
+ * presentation attributes that take a url(). GW_HTML_REMOVE only when an attribute naming one could not be taken out (a
+ * tag past the edits a tag can have: the element goes rather than load it).
  */
-static void style_attrs(rewrite_t *self, gw_html_tag_t *tag)
+static int style_attrs(rewrite_t *self, gw_html_tag_t *tag)
 {
     gw_html_attr_t a;
-    int cat = -1;
+    int cat = -1, failed = 0;
     size_t n;
     if (!gw_html_may_name_url(tag->raw, tag->raw_len)) /* most tags: the tokenizer's test for callbacks.on_tag_urls */
-        return;
+        return GW_HTML_KEEP;
     if (gw_html_attr_find(tag, H2O_STRLIT("style"), &a) && a.value != NULL && a.value_len != 0) {
         char *css = h2o_mem_alloc_pool(&self->req->pool, a.value_len); /* character references, then CSS escapes */
         size_t len = gw_css_unescape(css, gw_html_decode(a.value, a.value_len, css), css);
@@ -739,6 +751,34 @@ static void style_attrs(rewrite_t *self, gw_html_tag_t *tag)
             mark_inert(self, tag, cat);
         }
     }
+    /* SVG presentation attributes take CSS url()s that Chromium fetches from other sites too (a paint server, a mask, a
+     * marker, a cursor image): read as the style attribute is */
+    static const struct {
+        const char *name, *renamed;
+    } presentation[] = {{"fill", "data-cg-fill"},
+                        {"stroke", "data-cg-stroke"},
+                        {"mask", "data-cg-mask"},
+                        {"clip-path", "data-cg-clip-path"},
+                        {"marker-start", "data-cg-marker-start"},
+                        {"marker-mid", "data-cg-marker-mid"},
+                        {"marker-end", "data-cg-marker-end"},
+                        {"cursor", "data-cg-cursor"},
+                        {"filter", "data-cg-filter"}};
+    for (size_t k = 0; k != sizeof(presentation) / sizeof(presentation[0]); ++k) {
+        const char *name = presentation[k].name;
+        if (!gw_html_attr_find(tag, name, strlen(name), &a) || a.value == NULL || memchr(a.value, '(', a.value_len) == NULL)
+            continue;
+        char *css = h2o_mem_alloc_pool(&self->req->pool, a.value_len);
+        size_t len = gw_css_unescape(css, gw_html_decode(a.value, a.value_len, css), css);
+        cat = -1;
+        if (css_urls(self, tag, css, len, &cat) == GW_HTML_REMOVE) {
+            failed |= gw_html_attr_remove(tag, name, strlen(name)) != 0;
+        } else if (cat >= 0) {
+            failed |= gw_html_attr_rename(tag, name, strlen(name), presentation[k].renamed, strlen(presentation[k].renamed)) != 0;
+            mark_inert(self, tag, cat);
+        }
+    }
+    return failed ? GW_HTML_REMOVE : GW_HTML_KEEP;
 }
 
 /*
@@ -894,6 +934,49 @@ static int srcdoc(rewrite_t *self, gw_html_tag_t *tag)
     return GW_HTML_KEEP;
 }
 
+/*
+ * SVG <set> and <animate> whose attributeName is href (or xlink:href) give another element (an <a>, an <image>, a <use>)
+ * a URL that no attribute of that element names: Chromium follows the <a> and loads the <image> or <use> from it, so
+ * neither the lists nor the link shim would see where it leads. Such an animation to another host is turned off (its
+ * attributeName renamed: it animates nothing), as is one with a URL too long to read; one to the page's own host, a
+ * relative URL or a fragment (a <use>'s "#id") stays.
+ */
+static int on_animation(rewrite_t *self, gw_html_tag_t *tag)
+{
+    static const struct {
+        const char *name;
+        size_t len;
+    } anim_attrs[] = {{H2O_STRLIT("to")}, {H2O_STRLIT("from")}, {H2O_STRLIT("by")}, {H2O_STRLIT("values")}};
+    gw_html_attr_t a;
+    if (!gw_html_attr_find(tag, H2O_STRLIT("attributename"), &a) || a.value == NULL)
+        return GW_HTML_KEEP;
+    char *v = h2o_mem_alloc_pool(&self->req->pool, a.value_len + 1); /* (decoded: never longer) */
+    h2o_iovec_t name = h2o_str_stripws(v, gw_html_decode(a.value, a.value_len, v));
+    if (!h2o_lcstris(name.base, name.len, H2O_STRLIT("href")) && !h2o_lcstris(name.base, name.len, H2O_STRLIT("xlink:href")))
+        return GW_HTML_KEEP;
+    int elsewhere = 0;
+    for (size_t k = 0; !elsewhere && k != sizeof(anim_attrs) / sizeof(anim_attrs[0]); ++k) {
+        if (!gw_html_attr_find(tag, anim_attrs[k].name, anim_attrs[k].len, &a) || a.value == NULL)
+            continue;
+        char *d = h2o_mem_alloc_pool(&self->req->pool, a.value_len + 1);
+        size_t len = gw_html_decode(a.value, a.value_len, d), from = 0;
+        while (!elsewhere && from <= len) { /* values is a list: "a; b" */
+            size_t to = from;
+            while (to != len && d[to] != ';')
+                ++to;
+            size_t n = to - from > URL_SCRATCH ? 0 : absolute_url(self, d + from, to - from, 1);
+            elsewhere = to - from > URL_SCRATCH ||
+                        (n != 0 && !h2o_lcstris(self->url + self->host_off, self->host_len, self->page_host.base, self->page_host.len));
+            from = to + 1;
+        }
+    }
+    if (elsewhere) {
+        gw_html_attr_rename(tag, H2O_STRLIT("attributename"), H2O_STRLIT("data-cg-attributename"));
+        gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: turned off an SVG animation of a link or image to another site -->"));
+    }
+    return GW_HTML_KEEP;
+}
+
 /* called only for the elements of callbacks.on_tag_ids (gw_rewrite_init): a new case needs its bit there */
 static int on_tag(void *_self, gw_html_tag_t *tag)
 {
@@ -902,7 +985,8 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
     size_t n;
     int cat;
 
-    style_attrs(self, tag);
+    if (style_attrs(self, tag) == GW_HTML_REMOVE)
+        return GW_HTML_REMOVE;
     if ((callbacks.on_tag_ids >> tag->id & 1) == 0)
         return GW_HTML_KEEP; /* called for its style or background (callbacks.on_tag_urls) */
     if (tag->raw_len > URL_SCRATCH && tag->id != GW_HTML_TAG_NOSCRIPT && long_url(tag, &long_name)) /* only a long tag can */
@@ -915,6 +999,8 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
             if (found)
                 return act;
         }
+        if (is_speculation_rules(tag))
+            return GW_HTML_HOLD; /* the URLs it lists are fetched: read them (speculation_rules) */
         /* inline: hold its content to look for tracker loaders, unless nothing could be refused */
         return (self->ctx->granted & gw_consent_all_mask()) != gw_consent_all_mask() && is_js_type(tag) ? GW_HTML_HOLD
                                                                                                           : GW_HTML_KEEP;
@@ -1003,6 +1089,9 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
     case GW_HTML_TAG_BASE:
         return on_base(self, tag);
+    case GW_HTML_TAG_SET:
+    case GW_HTML_TAG_ANIMATE:
+        return on_animation(self, tag);
     case GW_HTML_TAG_META:
         return on_meta(self, tag);
     case GW_HTML_TAG_NOSCRIPT:
@@ -1119,9 +1208,10 @@ static void *on_alloc(void *_self, size_t n)
 static int on_overflow(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;
-    /* the elements on_tag checks, but a <noscript> (it loads nothing itself) and an <feImage> (whose removal outside SVG
-     * would run to an end tag that may never come) */
-    uint64_t removed = callbacks.on_tag_ids & ~(1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_FEIMAGE);
+    /* the elements on_tag checks, but a <noscript> (it loads nothing itself) and an <feImage>, <set> or <animate> (whose
+     * removal outside SVG, or without "/>", would run to an end tag that may never come) */
+    uint64_t removed = callbacks.on_tag_ids & ~(1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_FEIMAGE | 1ull << GW_HTML_TAG_SET |
+                                                1ull << GW_HTML_TAG_ANIMATE);
     if ((removed >> tag->id & 1) == 0)
         return GW_HTML_KEEP;
     COUNT_WARN_FIRST(html_oversized_removed,
@@ -1129,6 +1219,102 @@ static int on_overflow(void *_self, gw_html_tag_t *tag)
                      "counted in cg_html_oversized_removed_total)",
                      (int)tag->name_len, tag->name, GW_HTML_MAX_HUGE_TAG, (int)self->req->path.len, self->req->path.base);
     return GW_HTML_REMOVE;
+}
+
+/* the value of four hex digits at p, or -1 */
+static long hex4(const char *p)
+{
+    long v = 0;
+    for (int k = 0; k != 4; ++k) {
+        int d = gw_url_hex_digit(p[k]);
+        if (d < 0)
+            return -1;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+/* JSON's string escapes (\/, \uXXXX with surrogate pairs, …) of s[0..len) resolved into out (len bytes suffice: never
+ * longer); other bytes as they are. Returns the length. */
+static size_t json_unescape(const char *s, size_t len, char *out)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    size_t o = 0;
+    for (size_t i = 0; i < len; ++i) {
+        long cp;
+        if (s[i] != '\\' || i + 1 == len) {
+            out[o++] = s[i];
+            continue;
+        }
+        if (s[++i] != 'u' || len - i < 5 || (cp = hex4(s + i + 1)) < 0) {
+            const char *f = memchr(from, s[i], sizeof(from) - 1);
+            out[o++] = f != NULL ? to[f - from] : s[i];
+            continue;
+        }
+        i += 4;
+        long lo = cp >= 0xd800 && cp < 0xdc00 && len - i >= 7 && s[i + 1] == '\\' && s[i + 2] == 'u' ? hex4(s + i + 3) : -1;
+        if (lo >= 0xdc00 && lo < 0xe000) { /* a surrogate pair: one code point of 4 bytes, from 12 */
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            i += 6;
+        } else if (cp >= 0xd800 && cp < 0xe000) {
+            cp = 0xfffd;
+        }
+        if (cp < 0x80) {
+            out[o++] = (char)cp;
+        } else if (cp < 0x800) {
+            out[o++] = (char)(0xc0 | cp >> 6);
+            out[o++] = (char)(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            out[o++] = (char)(0xe0 | cp >> 12);
+            out[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+            out[o++] = (char)(0x80 | (cp & 0x3f));
+        } else {
+            out[o++] = (char)(0xf0 | cp >> 18);
+            out[o++] = (char)(0x80 | (cp >> 12 & 0x3f));
+            out[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+            out[o++] = (char)(0x80 | (cp & 0x3f));
+        }
+    }
+    return o;
+}
+
+/*
+ * <script type="speculationrules">: browsers prefetch (Chromium 156 another site's too) and prerender the URLs it lists
+ * before any click, so each of its JSON strings that names a host (escapes resolved) is read as a subresource: a
+ * block-listed site removes the rules, a refused tracker makes them inert (text/plain, released with consent). Rules
+ * longer than the hold, or with a string too long to read, cannot be checked: removed (they only make pages load sooner).
+ */
+static int speculation_rules(rewrite_t *self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+{
+    int cat = -1;
+    for (size_t i = 0; complete && i < len; ++i) {
+        if (content[i] != '"')
+            continue;
+        size_t s = ++i;
+        while (i < len && content[i] != '"')
+            i += content[i] == '\\' ? 2 : 1;
+        if (i >= len)
+            break; /* (not JSON: browsers ignore the rules) */
+        if (i - s > URL_SCRATCH) {
+            complete = 0;
+            break;
+        }
+        char *str = h2o_mem_alloc_pool(&self->req->pool, i - s + 1);
+        size_t n = absolute_url(self, str, json_unescape(content + s, i - s, str), 1);
+        if (n == 0)
+            continue; /* not a URL naming a host: relative ones stay on the page's origin */
+        if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+            return GW_HTML_REMOVE; /* the hook wrote its comment */
+        if (cat < 0)
+            cat = refused_category(self, n, GW_ABP_OTHER);
+    }
+    if (!complete) {
+        gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: removed speculation rules too long to check -->"));
+        return GW_HTML_REMOVE;
+    }
+    if (cat >= 0)
+        neutralise(self, tag, NULL, 0, NULL, 0, cat);
+    return GW_HTML_KEEP;
 }
 
 /*
@@ -1144,6 +1330,8 @@ static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t 
     rewrite_t *self = _self;
     size_t i = 0, from, to;
     int cat = -1;
+    if (tag->id == GW_HTML_TAG_SCRIPT && is_speculation_rules(tag))
+        return speculation_rules(self, tag, content, len, complete);
     if (tag->id == GW_HTML_TAG_STYLE) {
         const char *css = content;
         if (memchr(content, '\\', len) != NULL) {
@@ -2217,7 +2405,8 @@ int gw_rewrite_init(void)
                            1ull << GW_HTML_TAG_VIDEO | 1ull << GW_HTML_TAG_AUDIO | 1ull << GW_HTML_TAG_TRACK |
                            1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_IMAGE | 1ull << GW_HTML_TAG_USE |
                            1ull << GW_HTML_TAG_META | 1ull << GW_HTML_TAG_BUTTON | 1ull << GW_HTML_TAG_INPUT |
-                           1ull << GW_HTML_TAG_FRAME | 1ull << GW_HTML_TAG_STYLE | 1ull << GW_HTML_TAG_FEIMAGE;
+                           1ull << GW_HTML_TAG_FRAME | 1ull << GW_HTML_TAG_STYLE | 1ull << GW_HTML_TAG_FEIMAGE |
+                           1ull << GW_HTML_TAG_SET | 1ull << GW_HTML_TAG_ANIMATE;
     callbacks.on_tag_urls = 1; /* any element: its style and background attributes */
     callbacks.on_held = on_held;
     callbacks.on_overflow = on_overflow;

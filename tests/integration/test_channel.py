@@ -610,6 +610,112 @@ class ChannelTest(GatewayTestCase):
             re.search(r'<a id="off-other-scheme" href="([^"]*)"', html).group(1))).query)["u"][0],
             "https://www.partner.example/w")
 
+    def test_hosts_longer_than_the_site_buffer_are_not_the_pages_site(self):
+        """Whether a link leaves the page's site was decided on the host as written cut to 255 bytes: a host whose first
+        255 bytes end in the page's registrable domain (percent-escapes make it long, browsers decode them to a short,
+        valid name) was taken for the site itself, so a link, a redirect or a Refresh to a block-listed site went out
+        unwrapped and unchecked."""
+        host = "www.site.example"
+        fill = "%61" * 60 + "." + "%61" * 20 + "a."  # 243 bytes, "aaa….aaa…." to a browser
+        target = "https://" + fill + "site.example.login.evil.example/signin"
+        self.assertEqual(len(fill + "site.example"), 255)
+        self.assertEqual(urllib.parse.urlsplit(urllib.parse.unquote(target)).hostname,
+                         "a" * 60 + "." + "a" * 21 + ".site.example.login.evil.example")
+        tail = '<a id="long-host" href="%s">x</a><a id="own" href="https://shop.site.example/">y</a>' % target
+        html = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&tail=" + urllib.parse.quote(tail)),
+                    headers=["Host: " + host]).text
+        self.assertEqual(self.href(html, "own"), "https://shop.site.example/", "the site's own hosts stay as written")
+        go = self.href(html, "long-host")
+        self.assertTrue(go.startswith("/__go?u="), go)
+        self.assertEqual(curl(self.gw.url(go)).status, 403)
+        r = curl(self.gw.url("/__origin/status/302?h=%s" % urllib.parse.quote("Location:" + target)), headers=["Host: " + host])
+        self.assertTrue(r.header("Location").startswith("/__go?u="), r.header("Location"))
+        r = curl(self.gw.url("/__origin/status/200?h=%s" % urllib.parse.quote("Refresh:0; url=" + target)), headers=["Host: " + host])
+        self.assertTrue(r.header("Refresh").startswith("0; url=/__go?u="), r.header("Refresh"))
+
+    def test_svg_animations_of_href_to_other_sites_turned_off(self):
+        """SVG <set>/<animate> with attributeName href (or xlink:href) give an <a>, <image> or <use> a URL the rewriter
+        never read as one: Chromium loads <image>/<use> from it and follows the <a> to it, so a block-listed image and
+        an unwrapped link to a block-listed site went through (and a tracker pixel before consent). An animation of
+        href to another host is turned off (its attributeName renamed); one to the page's own host or a fragment
+        stays."""
+        tail = ('<svg><a id="anim-link"><set attributeName="href" to="https://login.evil.example/"/><text>x</text></a>'
+                '<a id="anim-partner"><set attributeName=" HREF " to="//www.partner.example/"/></a>'
+                '<image id="anim-img"><animate attributeName="xlink:href" values="/ok.png; https://img.evil.example/p.gif"'
+                ' dur="1s"/></image>'
+                '<image id="anim-from"><animate attributeName="href" from="https://tracker.evil.example/p.gif" to="/x.png"/></image>'
+                '<use id="anim-local"><set attributeName="href" to="#shape"/></use>'
+                '<image id="anim-own"><set attributeName="href" to="/own.png"/></image>'
+                '<rect id="anim-fill"><set attributeName="fill" to="https://evil.example/"/></rect></svg><p id="after">after</p>')
+        html = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&tail=" + urllib.parse.quote(tail))).text
+        for ident in ("anim-link", "anim-partner", "anim-img", "anim-from"):
+            m = re.search(r'id="%s">(.*?)</' % ident, html)
+            self.assertIsNotNone(m, (ident, html[-1500:]))
+            self.assertNotRegex(m.group(1), r'(?i) attributeName=', (ident, m.group(1)))
+            self.assertIn("data-cg-attributename=", m.group(1), ident)
+        self.assertIn('<use id="anim-local"><set attributeName="href" to="#shape"/>', html)
+        self.assertIn('<image id="anim-own"><set attributeName="href" to="/own.png"/>', html)
+        self.assertIn('<rect id="anim-fill"><set attributeName="fill" to="https://evil.example/"/>', html)
+        self.assertIn('<p id="after">after</p>', html)
+
+    def test_svg_presentation_attributes_with_urls_checked(self):
+        """SVG presentation attributes take CSS url()s that Chromium 156 fetches from other sites (fill, stroke, mask,
+        clip-path, marker-*, cursor): read like a style attribute. A block-listed site removes the attribute, a refused
+        tracker makes it inert (data-cg-<name>); a clean site's stays."""
+        def page(svg):
+            tail = "<svg>" + svg + '</svg><p id="after">after</p>'
+            return curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&tail=" + urllib.parse.quote(tail))).text
+        html = page('<rect id="pa-fill" width="5" fill="url(https://img.evil.example/p.svg#x)"/>'
+                    '<path id="pa-marker" d="M0 0" marker-start="URL(&quot;//img.evil.example/m.svg#k&quot;)"/>'
+                    '<rect id="pa-cursor" cursor="url(https://img.evil.example/c.png), auto"/>'
+                    '<rect id="pa-clean" mask="url(https://www.partner.example/m.svg#m)" fill="red"/>')
+        for ident in ("pa-fill", "pa-marker", "pa-cursor"):
+            m = re.search(r'<(?:rect|path) id="%s"[^>]*>' % ident, html)
+            self.assertIsNotNone(m, ident)
+            self.assertNotIn("img.evil.example", m.group(0))
+        self.assertIn('<rect id="pa-clean" mask="url(https://www.partner.example/m.svg#m)" fill="red"/>', html)
+        self.assertIn('<p id="after">after</p>', html)
+        # more attributes to take out than a tag's edits: the element goes rather than load one of them
+        names = ("fill", "stroke", "mask", "clip-path", "marker-start", "marker-mid", "marker-end", "cursor", "filter")
+        html = page('<rect id="pa-many" %s/>' % " ".join('%s="url(//img.evil.example/%s.svg#x)"' % (n, n) for n in names))
+        self.assertNotIn("img.evil.example", html)
+        self.assertIn('<p id="after">after</p>', html)
+        self.admin("/admin/lists/phishing", method="PUT", data="phish.example\n")
+        try:
+            html = page('<rect id="pa-tracker" stroke="url(https://tracker.evil.example/s.svg#s)"/>')
+            self.assertRegex(html, r'<rect id="pa-tracker" data-cg-stroke="url\(https://tracker\.evil\.example/s\.svg#s\)"'
+                                   r'[^>]* data-cg-category="marketing"')
+        finally:
+            self.admin("/admin/lists/phishing", method="PUT", data="evil.example\n")
+
+    def test_speculation_rules_read_like_the_urls_they_fetch(self):
+        """<script type="speculationrules"> makes Chromium prefetch the URLs it lists, another site's too (Chromium 156
+        fetched one before any click): the rewriter did not read them. A rule naming a block-listed site is removed,
+        one naming a refused tracker made inert (text/plain, released with consent), JSON escapes read as JSON reads
+        them; rules too long to read whole are removed; rules to clean sites stay."""
+        def page(script):
+            tail = script + '<p id="after">after</p>'
+            return curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&tail=" + urllib.parse.quote(tail))).text
+        rules = '{"prefetch": [{"source": "list", "urls": ["/local", "%s"]}]}'
+        blocked = page('<script id="r1" type="speculationrules">%s</script>' % (rules % "https://login.evil.example/x"))
+        self.assertNotIn('id="r1"', blocked)
+        self.assertNotIn("login.evil.example", blocked)
+        self.assertIn('<p id="after">after</p>', blocked)
+        escaped = page('<script id="r2" type=" SpeculationRules ">%s</script>' % (rules % "https:\\/\\/login.evil.\\u0065xample\\/x"))
+        self.assertNotIn('id="r2"', escaped)
+        tracker = page('<script id="r3" type="speculationrules">%s</script>' % (rules % "https://tracker.evil.example/p"))
+        self.assertNotIn('id="r3"', tracker, "tracker.evil.example is block-listed too (evil.example): removed")
+        self.admin("/admin/lists/phishing", method="PUT", data="phish.example\n")
+        try:
+            inert = page('<script id="r4" type="speculationrules">%s</script>' % (rules % "https://tracker.evil.example/p"))
+            self.assertRegex(inert, r'<script id="r4" data-cg-type="speculationrules" type="text/plain"[^>]* data-cg-category="marketing"')
+            clean = page('<script id="r5" type="speculationrules">%s</script>' % (rules % "https://www.partner.example/next"))
+            self.assertRegex(clean, r'<script id="r5" type="speculationrules" nonce="[^"]+">')
+            long_rules = rules % ("https://www.partner.example/" + "a" * 70000)
+            self.assertNotIn('id="r6"', page('<script id="r6" type="speculationrules">%s</script>' % long_rules))
+        finally:
+            self.admin("/admin/lists/phishing", method="PUT", data="evil.example\n")
+
     def test_forged_and_hostile_links(self):
         html = self.page().text
         clean = self.href(html, "clean")

@@ -172,6 +172,14 @@ class ConsentTest(GatewayTestCase):
         curl(self.gw.url("/__origin/echo?t=blank"), cookie="sid=hello world")
         e = self.origin.assert_reached("t=blank")
         self.assertEqual(harness.Origin.header(e, "Cookie"), ["sid=hello world"], "blanks without a name in them pass")
+        # so do origins that split on commas as well (Rack before 3, which Rails apps run on: parse_query(header, ";,");
+        # Jetty's and Tomcat's RFC 2965 parsers): "sid=1,_ga=…" is _ga to them
+        r = curl(self.gw.url("/__origin/echo?t=comma"), cookie="sid=1,_ga=GA1.2.3")
+        e = self.origin.assert_reached("t=comma")
+        self.assertNotIn("_ga", "; ".join(harness.Origin.header(e, "Cookie")), "a refused name after a comma never reaches the origin")
+        curl(self.gw.url("/__origin/echo?t=commas"), cookie="sid=a,b,c")
+        e = self.origin.assert_reached("t=commas")
+        self.assertEqual(harness.Origin.header(e, "Cookie"), ["sid=a,b,c"], "commas without a name after them pass")
 
     def test_expiry_covers_registrable_domain(self):
         r = curl(self.gw.url("/__origin/echo?t=domain"), cookie=GA, headers=["Host: www.shop.example.co.uk"])

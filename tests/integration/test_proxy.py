@@ -872,6 +872,12 @@ class CheckConfigTest(GatewayTestCase):
                 self.assertIn(why, p.stderr)
                 self.assertIn("tokens:", p.stderr)
         self.assertEqual(check_tokens("# ok\nops : 0123456789abcdef \n").returncode, 0)
+        # a line longer than the reader's buffer was read in pieces, each taken for a line of its own: the tail of a
+        # long comment ("…see https://wiki.example/…") became a token anyone reading the comment knew
+        p = check_tokens("ops:0123456789abcdef\n# " + "c" * 637 + "ps://wiki.example/rotating-admin-tokens\n")
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("tokens:2:", p.stderr)
+        self.assertIn("too long", p.stderr)
 
     def test_values_that_cannot_work(self):
         self.assert_bad(GOOD.replace('"threads": 2', '"threads": 2,\n  "proxy": {"max_request_body": 1000}'), line=5,

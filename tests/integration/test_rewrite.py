@@ -123,17 +123,20 @@ class RewriteTest(GatewayTestCase):
         self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
 
     def test_tracker_iframes_and_connection_hints_inert_until_consent(self):
-        """<iframe src> and <link rel=preconnect|dns-prefetch|prefetch> of a refused tracker: the frame loads nothing and
-        no connection is opened or file fetched (a preconnect alone tells the tracker the visitor is here)."""
+        """<iframe src> and <link rel=preconnect|dns-prefetch|prefetch|compression-dictionary> of a refused tracker: the
+        frame loads nothing and no connection is opened or file fetched (a preconnect alone tells the tracker the visitor
+        is here; Chromium 156 fetches a compression dictionary unasked)."""
         page = "/__origin/html?file=pages/embeds.html"
 
         def tags(html):
             return {m.group(1): m.group(0) for m in re.finditer(r'<(?:iframe|link) id="([^"]+)"[^>]*>', html)}
         urls = {"pc-tracker": "https://www.googletagmanager.com", "dns-tracker": "//www.googletagmanager.com",
                 "pf-tracker": "https://www.googletagmanager.com/gtm.js?id=GTM-PF", "pc-ads": "https://stats.g.doubleclick.net",
+                "cd-tracker": "https://www.googletagmanager.com/dict",
                 "if-tracker": "https://www.googletagmanager.com/ns.html?id=GTM-ABC",
                 "if-ads": "https://ad.doubleclick.net/ddm/activity/src=1;type=x"}
         category = {"pc-tracker": "analytics", "dns-tracker": "analytics", "pf-tracker": "analytics", "if-tracker": "analytics",
+                    "cd-tracker": "analytics",
                     "pc-ads": "marketing", "if-ads": "marketing"}
 
         def assert_inert(t, ident):
