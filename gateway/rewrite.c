@@ -1495,7 +1495,8 @@ static void decode(rewrite_t *self, h2o_iovec_t **bufs, size_t *bufcnt, h2o_send
 {
     if (self->gunzip == NULL)
         return;
-    if (gw_gunzip_step(self->gunzip, *bufs, *bufcnt, !h2o_send_state_is_in_progress(*state), bufs, bufcnt) != 0) {
+    /* (a body the origin cut short is already an error, and logged as one by the proxy: not "cut short" here too) */
+    if (gw_gunzip_step(self->gunzip, *bufs, *bufcnt, *state == H2O_SEND_STATE_FINAL, bufs, bufcnt) != 0) {
         h2o_req_log_error(self->req, "rewrite", "the body says Content-Encoding gzip and is not readable gzip (not gzip, "
                                                 "corrupt, or cut short): the response ends as broken");
         self->broken = 1;
