@@ -1157,8 +1157,10 @@ static void link_headers(rewrite_t *self)
         gw_link_value_t lv;
         while (gw_link_next(v.base, v.len, &pos, &lv)) {
             int type = lv.uri != NULL && lv.rel != NULL ? link_fetch_type(lv.rel, lv.rel_len, lv.as, lv.as_len) : -1;
-            size_t n = type >= 0 && lv.uri_len <= URL_SCRATCH ? absolute_url(self, lv.uri, lv.uri_len, 0) : 0;
-            if (n == 0 || (run_hook(self, NULL, GW_URL_HEADER, n) != GW_HTML_REMOVE && refused_category(self, n, type) < 0)) {
+            /* a fetch from a URL too long to check goes, as an element naming one does (long_url); it went out unchecked */
+            int too_long = type >= 0 && lv.uri_len > URL_SCRATCH && !(lv.uri_len >= 5 && h2o_lcstris(lv.uri, 5, H2O_STRLIT("data:")));
+            size_t n = type >= 0 && !too_long ? absolute_url(self, lv.uri, lv.uri_len, 0) : 0;
+            if (!too_long && (n == 0 || (run_hook(self, NULL, GW_URL_HEADER, n) != GW_HTML_REMOVE && refused_category(self, n, type) < 0))) {
                 if (kept == NULL) /* each kept value, and ", " between them where the header may have had just "," */
                     kept = h2o_mem_alloc_pool(&req->pool, 2 * v.len + 2);
                 if (kept_len != 0) {
@@ -1716,7 +1718,8 @@ static void decode(rewrite_t *self, h2o_iovec_t **bufs, size_t *bufcnt, h2o_send
 {
     if (self->gunzip == NULL)
         return;
-    if (gw_gunzip_step(self->gunzip, *bufs, *bufcnt, !h2o_send_state_is_in_progress(*state), bufs, bufcnt) != 0) {
+    /* (a body the origin cut short is already an error, and logged as one by the proxy: not "cut short" here too) */
+    if (gw_gunzip_step(self->gunzip, *bufs, *bufcnt, *state == H2O_SEND_STATE_FINAL, bufs, bufcnt) != 0) {
         h2o_req_log_error(self->req, "rewrite", "the body says Content-Encoding gzip and is not readable gzip (not gzip, "
                                                 "corrupt, or cut short): the response ends as broken");
         self->broken = 1;

@@ -383,6 +383,25 @@ class ChannelTest(GatewayTestCase):
                                "<https://evil.example/about>; rel=canonical"],
                          "only the preloads from block-listed sites go (a canonical reference fetches nothing)")
 
+    def test_redirects_and_link_headers_too_long_to_check(self):
+        """Padding a URL past what the shim (8 KB) or the rewriter (16 KB) takes must not let it through unchecked: an
+        open redirect's Location to a block- or warn-listed site too long to shim loses its Location (nothing to follow;
+        a clean one keeps it), and a Link value that fetches from a URL too long to check is dropped. Both went out as
+        they came."""
+        pad = "a" * 9000
+        for status, location in ((302, "https://login.evil.example/" + pad), (301, "//risky.example/" + pad),
+                                 (307, "https://x." + "a" * 64 + ".example/" + pad)):  # (a host no list can be asked about)
+            r = curl(self.gw.url("/__origin/status/%d?h=%s" % (status, urllib.parse.quote("Location:" + location))))
+            self.assertEqual(r.status, status)
+            self.assertTrue(r.header("Location") is None, location[:40])
+        clean = "https://www.partner.example/" + pad
+        r = curl(self.gw.url("/__origin/status/302?h=%s" % urllib.parse.quote("Location:" + clean)))
+        self.assertEqual(r.header("Location"), clean)
+        long_link = "<https://cdn.evil.example/%s.js>; rel=preload; as=script, </local.css>; rel=preload; as=style" % ("a" * 17000)
+        r = curl(self.gw.url("/__origin/html?file=pages/links.html&h=" + urllib.parse.quote("Link:" + long_link)))
+        self.assertEqual(r.status, 200)
+        self.assertEqual([v for h, v in r.headers if h.lower() == "link"], ["</local.css>; rel=preload; as=style"])
+
     def test_blocked_media_and_svg_script_removed(self):
         html = curl(self.gw.url("/__origin/html?file=pages/media.html")).text
         for gone in ("media.evil.example", "cdn.evil.example/s.js", "subs.evil.example", "img.evil.example/s.png",
