@@ -1274,6 +1274,7 @@ static size_t json_unescape(const char *s, size_t len, char *out)
 static int speculation_rules(rewrite_t *self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
 {
     int cat = -1;
+    char *str = NULL; /* each string unescaped in turn (one buffer: a page's rules may hold many strings) */
     for (size_t i = 0; complete && i < len; ++i) {
         if (content[i] != '"')
             continue;
@@ -1286,7 +1287,8 @@ static int speculation_rules(rewrite_t *self, gw_html_tag_t *tag, const char *co
             complete = 0;
             break;
         }
-        char *str = h2o_mem_alloc_pool(&self->req->pool, i - s + 1);
+        if (str == NULL)
+            str = h2o_mem_alloc_pool(&self->req->pool, URL_SCRATCH + 1);
         size_t n = absolute_url(self, str, json_unescape(content + s, i - s, str), 1);
         if (n == 0)
             continue; /* not a URL naming a host: relative ones stay on the page's origin */
