@@ -1228,12 +1228,13 @@ static size_t json_unescape(const char *s, size_t len, char *out)
     static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
     size_t o = 0;
     for (size_t i = 0; i < len; ++i) {
-        long cp;
         if (s[i] != '\\' || i + 1 == len) {
             out[o++] = s[i];
             continue;
         }
-        if (s[++i] != 'u' || len - i < 5 || (cp = hex4(s + i + 1)) < 0) {
+        ++i;
+        long cp = s[i] == 'u' && len - i >= 5 ? hex4(s + i + 1) : -1;
+        if (cp < 0) {
             const char *f = memchr(from, s[i], sizeof(from) - 1);
             out[o++] = f != NULL ? to[f - from] : s[i];
             continue;
