@@ -965,7 +965,7 @@ static int on_animation(rewrite_t *self, gw_html_tag_t *tag)
 }
 
 /* called only for the elements of callbacks.on_tag_ids (gw_rewrite_init): a new case needs its bit there */
-static int on_tag(void *_self, gw_html_tag_t *tag)
+static int check_tag(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;
     const char *long_name;
@@ -1125,6 +1125,23 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
     default:
         return GW_HTML_KEEP;
     }
+}
+
+/* A tag's edits are limited (GW_HTML_MAX_EDITS): one whose checks wanted more than that (many attributes naming refused
+ * or block-listed URLs) would go out with some of them live, so it goes whole instead (fail closed). */
+static int edits_or_remove(gw_html_tag_t *tag, int act)
+{
+    if ((act & 3) == GW_HTML_REMOVE || !gw_html_tag_edits_refused(tag))
+        return act;
+    COUNT_WARN_FIRST(html_oversized_removed, "rewrite: removed a <%.*s> whose checks needed more than %d edits (further cases "
+                                             "are counted in cg_html_oversized_removed_total)",
+                     (int)tag->name_len, tag->name, GW_HTML_MAX_EDITS);
+    return GW_HTML_REMOVE;
+}
+
+static int on_tag(void *_self, gw_html_tag_t *tag)
+{
+    return edits_or_remove(tag, check_tag(_self, tag));
 }
 
 /*
@@ -1315,7 +1332,7 @@ static int speculation_rules(rewrite_t *self, gw_html_tag_t *tag, const char *co
  * tracker makes it inert (type="text/plain", which the banner turns back by putting a copy in its place). Only the
  * first HOLD_CAP bytes are read; the rest streams unread.
  */
-static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+static int check_held(void *_self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
 {
     rewrite_t *self = _self;
     size_t i = 0, from, to;
@@ -1354,6 +1371,11 @@ static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t 
         }
     }
     return GW_HTML_KEEP;
+}
+
+static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+{
+    return edits_or_remove(tag, check_held(_self, tag, content, len, complete));
 }
 
 /* buf (used bytes of *cap, first: the first block's size) with room for n more; a bigger block comes from the pool,

@@ -685,6 +685,13 @@ class ChannelTest(GatewayTestCase):
             html = page('<rect id="pa-tracker" stroke="url(https://tracker.evil.example/s.svg#s)"/>')
             self.assertRegex(html, r'<rect id="pa-tracker" data-cg-stroke="url\(https://tracker\.evil\.example/s\.svg#s\)"'
                                    r'[^>]* data-cg-category="marketing"')
+            # a tag whose checks need more edits than a tag can take: it goes whole, none of its URLs left live
+            t = "https://tracker.evil.example/"
+            html = page('</svg><img id="many" src="%sp.gif" style="background:url(%sb.gif)" fill="url(%sf.svg#a)" '
+                        'stroke="url(%ss.svg#b)" mask="url(%sm.svg#c)" clip-path="url(%sc.svg#d)" marker-start="url(%sk.svg#e)">'
+                        '<svg>' % ((t,) * 7))
+            self.assertNotRegex(html, r'\s(src|style|fill|stroke|mask|clip-path|marker-start)="[^"]*tracker\.evil', html[-800:])
+            self.assertIn('<p id="after">after</p>', html)
         finally:
             self.admin("/admin/lists/phishing", method="PUT", data="evil.example\n")
 
