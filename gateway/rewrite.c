@@ -495,25 +495,33 @@ static int run_hook(rewrite_t *self, gw_html_tag_t *tag, gw_url_kind_t kind, siz
 /*
  * The candidates of a srcset attribute (`name`: srcset, or a <link>'s imagesrcset; gw_srcset_next), at most MAX_SRCSET
  * of them: each goes through the risk hook (a block-listed one removes the element) and, while *cat is still -1, the
- * tracker lists (the first refused category found is stored in *cat).
+ * tracker lists (the first refused category found is stored in *cat). A srcset with more candidates, or with one too
+ * long to check (not an inline data: image), could have the browser pick one never checked ("…, URL 1x" after 16
+ * candidates of lower density): it is renamed data-cg-unchecked-<name>, and the element falls back to its src.
  */
-#define MAX_SRCSET 16
+#define MAX_SRCSET 32
 static int srcset_check(rewrite_t *self, gw_html_tag_t *tag, const char *name, size_t name_len, int *cat)
 {
     gw_html_attr_t a;
-    if (!gw_html_attr_find(tag, name, name_len, &a) || a.value == NULL || a.value_len == 0 || a.value_len > URL_SCRATCH)
+    if (!gw_html_attr_find(tag, name, name_len, &a) || a.value == NULL || a.value_len == 0)
         return GW_HTML_KEEP;
     char *v = h2o_mem_alloc_pool(&self->req->pool, a.value_len); /* scratch is absolute_url's: the list is decoded apart */
     size_t len = gw_html_decode(a.value, a.value_len, v), pos = 0, url_len;
     const char *url;
-    for (unsigned k = 0; k != MAX_SRCSET && gw_srcset_next(v, len, &pos, &url, &url_len); ++k) {
-        size_t n = absolute_url(self, url, url_len, 0);
+    int unchecked = 0;
+    for (unsigned k = 0; !unchecked && gw_srcset_next(v, len, &pos, &url, &url_len); ++k) {
+        unchecked = k == MAX_SRCSET || (url_len > URL_SCRATCH && !(url_len >= 5 && h2o_lcstris(url, 5, H2O_STRLIT("data:"))));
+        size_t n = unchecked ? 0 : absolute_url(self, url, url_len, 0);
         if (n == 0)
             continue;
         if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;
         if (*cat < 0)
             *cat = refused_category(self, n, GW_ABP_IMAGE);
+    }
+    if (unchecked) {
+        h2o_iovec_t renamed = h2o_concat(&self->req->pool, h2o_iovec_init(H2O_STRLIT("data-cg-unchecked-")), h2o_iovec_init(name, name_len));
+        gw_html_attr_rename(tag, name, name_len, renamed.base, renamed.len);
     }
     return GW_HTML_KEEP;
 }
