@@ -379,7 +379,7 @@ tag_init(gw_html_tag_t *tag, gw_html_t *h, unsigned id, const char *raw, size_t 
     tag->name_len = raw_name_len(raw, len, 1);
     tag->offset = offset;
     tag->_h = h;
-    tag->_num_edits = 0;
+    tag->_num_edits = tag->_edits_refused = 0;
     tag->_num_attrs = UINT16_MAX;
 }
 
@@ -469,8 +469,10 @@ edit_add(gw_html_tag_t *tag, unsigned max, int op, const char *name, size_t nlen
             !((op == E_SET && tag->_edits[i].op == E_RENAME) || (op == E_RENAME && tag->_edits[i].op == E_SET)))
             break;
     if (i == tag->_num_edits) {
-        if (i >= max)
+        if (i >= max) {
+            tag->_edits_refused = 1;
             return -1;
+        }
         ++tag->_num_edits;
     }
     tag->_edits[i].op = (uint8_t)op;
@@ -479,6 +481,12 @@ edit_add(gw_html_tag_t *tag, unsigned max, int op, const char *name, size_t nlen
     tag->_edits[i].arg = arg;
     tag->_edits[i].arg_len = alen;
     return 0;
+}
+
+int
+gw_html_tag_edits_refused(const gw_html_tag_t *tag)
+{
+    return tag->_edits_refused != 0;
 }
 
 int
@@ -1332,7 +1340,7 @@ tag_overflow(gw_html_t *h, const char *cur)
         tag.raw_len = 0;
         tag.offset = h->tag_offset;
         tag._h = h;
-        tag._num_edits = 0;
+        tag._num_edits = tag._edits_refused = 0;
         tag._num_attrs = UINT16_MAX;
         if ((h->cb.on_overflow(h->ctx, &tag) & 3) == GW_HTML_REMOVE)
             h->tag_drop = h->tag_remove = 1;

@@ -508,25 +508,33 @@ static int run_hook(rewrite_t *self, gw_html_tag_t *tag, gw_url_kind_t kind, siz
 /*
  * The candidates of a srcset attribute (`name`: srcset, or a <link>'s imagesrcset; gw_srcset_next), at most MAX_SRCSET
  * of them: each goes through the risk hook (a block-listed one removes the element) and, while *cat is still -1, the
- * tracker lists (the first refused category found is stored in *cat).
+ * tracker lists (the first refused category found is stored in *cat). A srcset with more candidates, or with one too
+ * long to check (not an inline data: image), could have the browser pick one never checked ("…, URL 1x" after 16
+ * candidates of lower density): it is renamed data-cg-unchecked-<name>, and the element falls back to its src.
  */
-#define MAX_SRCSET 16
+#define MAX_SRCSET 32
 static int srcset_check(rewrite_t *self, gw_html_tag_t *tag, const char *name, size_t name_len, int *cat)
 {
     gw_html_attr_t a;
-    if (!gw_html_attr_find(tag, name, name_len, &a) || a.value == NULL || a.value_len == 0 || a.value_len > URL_SCRATCH)
+    if (!gw_html_attr_find(tag, name, name_len, &a) || a.value == NULL || a.value_len == 0)
         return GW_HTML_KEEP;
     char *v = h2o_mem_alloc_pool(&self->req->pool, a.value_len); /* scratch is absolute_url's: the list is decoded apart */
     size_t len = gw_html_decode(a.value, a.value_len, v), pos = 0, url_len;
     const char *url;
-    for (unsigned k = 0; k != MAX_SRCSET && gw_srcset_next(v, len, &pos, &url, &url_len); ++k) {
-        size_t n = absolute_url(self, url, url_len, 0);
+    int unchecked = 0;
+    for (unsigned k = 0; !unchecked && gw_srcset_next(v, len, &pos, &url, &url_len); ++k) {
+        unchecked = k == MAX_SRCSET || (url_len > URL_SCRATCH && !(url_len >= 5 && h2o_lcstris(url, 5, H2O_STRLIT("data:"))));
+        size_t n = unchecked ? 0 : absolute_url(self, url, url_len, 0);
         if (n == 0)
             continue;
         if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;
         if (*cat < 0)
             *cat = refused_category(self, n, GW_ABP_IMAGE);
+    }
+    if (unchecked) {
+        h2o_iovec_t renamed = h2o_concat(&self->req->pool, h2o_iovec_init(H2O_STRLIT("data-cg-unchecked-")), h2o_iovec_init(name, name_len));
+        gw_html_attr_rename(tag, name, name_len, renamed.base, renamed.len);
     }
     return GW_HTML_KEEP;
 }
@@ -978,7 +986,7 @@ static int on_animation(rewrite_t *self, gw_html_tag_t *tag)
 }
 
 /* called only for the elements of callbacks.on_tag_ids (gw_rewrite_init): a new case needs its bit there */
-static int on_tag(void *_self, gw_html_tag_t *tag)
+static int check_tag(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;
     const char *long_name;
@@ -1140,6 +1148,23 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
     }
 }
 
+/* A tag's edits are limited (GW_HTML_MAX_EDITS): one whose checks wanted more than that (many attributes naming refused
+ * or block-listed URLs) would go out with some of them live, so it goes whole instead (fail closed). */
+static int edits_or_remove(gw_html_tag_t *tag, int act)
+{
+    if ((act & 3) == GW_HTML_REMOVE || !gw_html_tag_edits_refused(tag))
+        return act;
+    COUNT_WARN_FIRST(html_oversized_removed, "rewrite: removed a <%.*s> whose checks needed more than %d edits (further cases "
+                                             "are counted in cg_html_oversized_removed_total)",
+                     (int)tag->name_len, tag->name, GW_HTML_MAX_EDITS);
+    return GW_HTML_REMOVE;
+}
+
+static int on_tag(void *_self, gw_html_tag_t *tag)
+{
+    return edits_or_remove(tag, check_tag(_self, tag));
+}
+
 /*
  * The Link response headers of a page: each value that fetches (rel preload, preconnect, stylesheet, … as on a <link>)
  * from a block-listed site or a refused tracker is dropped, as the same <link> in the page would be removed or made
@@ -1243,12 +1268,13 @@ static size_t json_unescape(const char *s, size_t len, char *out)
     static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
     size_t o = 0;
     for (size_t i = 0; i < len; ++i) {
-        long cp;
         if (s[i] != '\\' || i + 1 == len) {
             out[o++] = s[i];
             continue;
         }
-        if (s[++i] != 'u' || len - i < 5 || (cp = hex4(s + i + 1)) < 0) {
+        ++i;
+        long cp = s[i] == 'u' && len - i >= 5 ? hex4(s + i + 1) : -1;
+        if (cp < 0) {
             const char *f = memchr(from, s[i], sizeof(from) - 1);
             out[o++] = f != NULL ? to[f - from] : s[i];
             continue;
@@ -1289,6 +1315,7 @@ static size_t json_unescape(const char *s, size_t len, char *out)
 static int speculation_rules(rewrite_t *self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
 {
     int cat = -1;
+    char *str = NULL; /* each string unescaped in turn (one buffer: a page's rules may hold many strings) */
     for (size_t i = 0; complete && i < len; ++i) {
         if (content[i] != '"')
             continue;
@@ -1301,7 +1328,8 @@ static int speculation_rules(rewrite_t *self, gw_html_tag_t *tag, const char *co
             complete = 0;
             break;
         }
-        char *str = h2o_mem_alloc_pool(&self->req->pool, i - s + 1);
+        if (str == NULL)
+            str = h2o_mem_alloc_pool(&self->req->pool, URL_SCRATCH + 1);
         size_t n = absolute_url(self, str, json_unescape(content + s, i - s, str), 1);
         if (n == 0)
             continue; /* not a URL naming a host: relative ones stay on the page's origin */
@@ -1327,7 +1355,7 @@ static int speculation_rules(rewrite_t *self, gw_html_tag_t *tag, const char *co
  * tracker makes it inert (type="text/plain", which the banner turns back by putting a copy in its place). Only the
  * first HOLD_CAP bytes are read; the rest streams unread.
  */
-static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+static int check_held(void *_self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
 {
     rewrite_t *self = _self;
     size_t i = 0, from, to;
@@ -1366,6 +1394,11 @@ static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t 
         }
     }
     return GW_HTML_KEEP;
+}
+
+static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+{
+    return edits_or_remove(tag, check_held(_self, tag, content, len, complete));
 }
 
 /* buf (used bytes of *cap, first: the first block's size) with room for n more; a bigger block comes from the pool,

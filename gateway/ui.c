@@ -812,6 +812,7 @@ typedef struct st_prefs_t {
         size_t num_cookies, num_trackers;
     } seen[GW_MAX_CATEGORIES];
     h2o_mem_pool_t *pool;
+    h2o_iovec_t own_host; /* the host this page is served under: the name first-party beacons are shown with */
 } prefs_t;
 
 static void
@@ -831,12 +832,25 @@ on_seen_cookie(void *data, const char *name, size_t len, int cat, uint64_t count
 }
 
 static void
-on_seen_tracker(void *data, const char *host, size_t len, int cat, const uint64_t counts[3])
+on_seen_tracker(void *data, const char *host, size_t len, int cat, int first_party, const uint64_t counts[3])
 {
     prefs_t *p = data;
-    if (cat >= 0 && (size_t)cat < gw_rt.conf.num_categories)
-        add_seen(p, p->seen[cat].trackers, &p->seen[cat].num_trackers, host, len, h2o_iovec_init(NULL, 0),
-                 counts[0] + counts[1] + counts[2]);
+    if (cat < 0 || (size_t)cat >= gw_rt.conf.num_categories)
+        return;
+    uint64_t n = counts[0] + counts[1] + counts[2];
+    if (first_party) {
+        /* a beacon to the site itself: filed under whatever Host header its request had (any client writes one, so a
+         * forged "Host: call-this-number.example" would be shown to every visitor); shown as the site this page is on */
+        host = p->own_host.base, len = p->own_host.len;
+        for (size_t i = 0; i != p->seen[cat].num_trackers; ++i) {
+            seen_item_t *it = p->seen[cat].trackers + i;
+            if (h2o_memis(it->name.base, it->name.len, host, len)) {
+                it->count += n;
+                return;
+            }
+        }
+    }
+    add_seen(p, p->seen[cat].trackers, &p->seen[cat].num_trackers, host, len, h2o_iovec_init(NULL, 0), n);
 }
 
 static int
@@ -973,6 +987,7 @@ render_preferences(h2o_req_t *req, void *_p)
 
     /* what the gateway has seen, plus its own two cookies under "necessary" */
     gw_inventory_foreach(on_seen_cookie, p);
+    p->own_host = gw_req_host(req);
     gw_trackers_foreach_seen(on_seen_tracker, p);
     for (size_t i = 0; i != c->num_categories; ++i) {
         if ((gw_consent_necessary_mask() & (1u << i)) != 0) {

@@ -677,6 +677,25 @@ class ChannelTest(GatewayTestCase):
         self.assertIn('<rect id="anim-fill"><set attributeName="fill" to="https://evil.example/"/>', html)
         self.assertIn('<p id="after">after</p>', html)
 
+    def test_srcset_candidates_past_the_checked_ones(self):
+        """Only the first 16 candidates of a srcset were checked, and none of one longer than 16 KB that begins with an
+        inline data: image: Chromium picks the 17th when it is the only one dense enough ("… 0.16x, URL 1x"), so a
+        block-listed image loaded. A srcset with candidates the rewriter cannot check is renamed
+        data-cg-unchecked-srcset (the image falls back to its src, which is checked)."""
+        cands = ", ".join("/ok%d.png 0.%02dx" % (i, i + 1) for i in range(40))
+        data = "data:image/gif;base64," + "R0lGODlh" * 2200
+        tail = ('<img id="ss-many" src="/ok.png" srcset="%s, https://img.evil.example/x.png 1x">' % cands +
+                '<img id="ss-data" src="/ok.png" srcset="%s 0.5x, https://img.evil.example/y.png 1x">' % data +
+                '<img id="ss-ok" src="/ok.png" srcset="/a.png 1x, /b.png 2x">')
+        html = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&tail=" + urllib.parse.quote(tail))).text
+        m = re.search(r'<img id="ss-many"[^>]*>', html)
+        self.assertNotRegex(m.group(0), r'\ssrcset="')
+        self.assertIn(' data-cg-unchecked-srcset="', m.group(0))
+        # the long data: image is skipped as before, and the candidate after it is now checked: block-listed, removed
+        self.assertNotIn('id="ss-data"', html)
+        self.assertNotIn("img.evil.example/y.png", html)
+        self.assertIn('<img id="ss-ok" src="/ok.png" srcset="/a.png 1x, /b.png 2x">', html)
+
     def test_svg_presentation_attributes_with_urls_checked(self):
         """SVG presentation attributes take CSS url()s that Chromium 156 fetches from other sites (fill, stroke, mask,
         clip-path, marker-*, cursor): read like a style attribute. A block-listed site removes the attribute, a refused
@@ -704,6 +723,13 @@ class ChannelTest(GatewayTestCase):
             html = page('<rect id="pa-tracker" stroke="url(https://tracker.evil.example/s.svg#s)"/>')
             self.assertRegex(html, r'<rect id="pa-tracker" data-cg-stroke="url\(https://tracker\.evil\.example/s\.svg#s\)"'
                                    r'[^>]* data-cg-category="marketing"')
+            # a tag whose checks need more edits than a tag can take: it goes whole, none of its URLs left live
+            t = "https://tracker.evil.example/"
+            html = page('</svg><img id="many" src="%sp.gif" style="background:url(%sb.gif)" fill="url(%sf.svg#a)" '
+                        'stroke="url(%ss.svg#b)" mask="url(%sm.svg#c)" clip-path="url(%sc.svg#d)" marker-start="url(%sk.svg#e)">'
+                        '<svg>' % ((t,) * 7))
+            self.assertNotRegex(html, r'\s(src|style|fill|stroke|mask|clip-path|marker-start)="[^"]*tracker\.evil', html[-800:])
+            self.assertIn('<p id="after">after</p>', html)
         finally:
             self.admin("/admin/lists/phishing", method="PUT", data="evil.example\n")
 
