@@ -47,6 +47,7 @@
 #define MEMO_VOLATILE 3      /* a page different this many times in a row is recorded only now and then */
 #define CSS_HOLD_MAX (1024 * 1024) /* a style sheet is read whole up to this size (decoded); a larger one passes unchecked */
 #define BIG_THREAD_BUDGET (32 * 1024 * 1024) /* big buffers (sheets, long tags, long inline content) one worker thread holds */
+#define NEST_BIG 5 /* the bigger buffers one tokenizer may ask for: 3 for tags, 2 for held content (html.h) */
 
 typedef struct st_rewrite_t {
     h2o_ostream_t super;
@@ -96,6 +97,13 @@ typedef struct st_rewrite_t {
     char *nest_buf;
     size_t nest_len, nest_cap;
     void *nest_html; /* the second tokenizer's memory, taken once per response and set up again for each srcdoc */
+    /* the bigger buffers that tokenizer was given (on_alloc: a long tag or long inline content in a srcdoc), kept for the
+     * next srcdoc's: it asks for each size once per srcdoc (html.h), and would take and charge new ones for every one */
+    struct {
+        void *p;
+        size_t n;
+        int used; /* given to the srcdoc being read */
+    } nest_big[NEST_BIG];
     /* what one tag's callback writes into it or decodes from it (attribute values, the link shim's URLs, …) comes from
      * the pool of its level (0: the page, 1: a srcdoc read inside a tag of it), cleared when the next callback of that
      * level begins (tag_begin): a page of a million links holds one link's worth, not a million (NULL: none yet) */
@@ -901,6 +909,8 @@ static int srcdoc(rewrite_t *self, gw_html_tag_t *tag)
     if (self->nest_html == NULL)
         self->nest_html = h2o_mem_alloc_pool(&self->req->pool, gw_html_sizeof(SRCDOC_HOLD));
     gw_html_t *h = gw_html_init(self->nest_html, SRCDOC_HOLD, &callbacks, self);
+    for (size_t i = 0; i != NEST_BIG; ++i)
+        self->nest_big[i].used = 0;
     h2o_iovec_t base_origin = self->base_origin, base_dir = self->base_dir;
     int base_https = self->base_https, base_seen = self->base_seen, base_elsewhere = self->ctx->base_elsewhere;
     self->nesting = 1;
@@ -1121,6 +1131,17 @@ static void link_headers(rewrite_t *self)
 static void *on_alloc(void *_self, size_t n)
 {
     rewrite_t *self = _self;
+    size_t i = NEST_BIG;
+    if (self->nesting) { /* a srcdoc's tokenizer: one an earlier srcdoc had, else a free slot to keep the new one in */
+        for (size_t k = 0; k != NEST_BIG; ++k) {
+            if (self->nest_big[k].p != NULL && self->nest_big[k].n == n && !self->nest_big[k].used) {
+                self->nest_big[k].used = 1;
+                return self->nest_big[k].p;
+            }
+            if (self->nest_big[k].p == NULL && i == NEST_BIG)
+                i = k;
+        }
+    }
     if (!charge(self, n)) {
         COUNT_WARN_FIRST(html_big_refused,
                          "rewrite: the big buffers this worker holds reached %zu KB: %.*s is read without a bigger one (a long "
@@ -1129,7 +1150,10 @@ static void *on_alloc(void *_self, size_t n)
                          big_budget / 1024, (int)self->req->path.len, self->req->path.base);
         return NULL;
     }
-    return h2o_mem_alloc_pool(&self->req->pool, n);
+    void *p = h2o_mem_alloc_pool(&self->req->pool, n);
+    if (i != NEST_BIG)
+        self->nest_big[i].p = p, self->nest_big[i].n = n, self->nest_big[i].used = 1;
+    return p;
 }
 
 /* A start tag longer than GW_HTML_MAX_HUGE_TAG cannot be read, so neither its URLs nor its nonce can be checked or set:
