@@ -527,7 +527,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 
 static int on_go(h2o_handler_t *self, h2o_req_t *req)
 {
-    gw_server_track_request(req);
+    if (gw_server_track_request(req) != 0)
+        return 0;
     h2o_iovec_t u = gw_req_query_param(req, "u"), s = gw_req_query_param(req, "s"), cs = gw_req_query_param(req, "c");
     h2o_iovec_t url = u.base != NULL ? pct_decode(&req->pool, u.base, u.len) : h2o_iovec_init(NULL, SIZE_MAX);
     h2o_iovec_t host, path;
