@@ -210,7 +210,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     gw_admin_caller_t caller;
     int status;
 
-    gw_server_track_request(req);
+    if (gw_server_track_request(req) != 0)
+        return 0;
     if ((status = authenticate(req, &caller)) != 0) {
         if (status == 401)
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL, H2O_STRLIT("Bearer realm=\"consentgate-admin\""));

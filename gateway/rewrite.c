@@ -8,7 +8,9 @@
  *
  * Memory per response is fixed: the rewriter (one tag buffer + the inline-script hold
  * buffer) and one output buffer from the request's pool, reused
- * for every chunk (grown, rarely, when one chunk's output outgrows it), whatever the page's size.
+ * for every chunk (grown, rarely, when one chunk's output outgrows it), whatever the page's size. What the
+ * callbacks write into one tag (a decoded attribute, the link shim's URL) comes from a pool cleared at the next
+ * tag (tag_pool), not from the request's, where a page of many links used to pile up five times its size.
  * The output is one copied slice: handing the unchanged bytes on as slices of the origin's buffers
  * (tried) cost ~4 µs more CPU per 20 KB page than copying them, measured side by side.
  *
@@ -51,6 +53,7 @@
  * bounded memory instead of being decoded whole from what the proxy buffered for a slow client */
 #define GUNZIP_CHUNK (16 * 1024)
 #define BIG_THREAD_BUDGET (32 * 1024 * 1024) /* big buffers (sheets, long tags, long inline content) one worker thread holds */
+#define NEST_BIG 5 /* the bigger buffers one tokenizer may ask for: 3 for tags, 2 for held content (html.h) */
 
 typedef struct st_rewrite_t {
     h2o_ostream_t super;
@@ -107,6 +110,17 @@ typedef struct st_rewrite_t {
     char *nest_buf;
     size_t nest_len, nest_cap;
     void *nest_html; /* the second tokenizer's memory, taken once per response and set up again for each srcdoc */
+    /* the bigger buffers that tokenizer was given (on_alloc: a long tag or long inline content in a srcdoc), kept for the
+     * next srcdoc's: it asks for each size once per srcdoc (html.h), and would take and charge new ones for every one */
+    struct {
+        void *p;
+        size_t n;
+        int used; /* given to the srcdoc being read */
+    } nest_big[NEST_BIG];
+    /* what one tag's callback writes into it or decodes from it (attribute values, the link shim's URLs, …) comes from
+     * the pool of its level (0: the page, 1: a srcdoc read inside a tag of it), cleared when the next callback of that
+     * level begins (tag_begin): a page of a million links holds one link's worth, not a million (NULL: none yet) */
+    h2o_mem_pool_t *tag_pools;
     /* a style sheet (css_response): held whole, decoded, in css (req->pool) until its end, unless it outgrows
      * CSS_HOLD_MAX (css_over: then it passes on unchecked) */
     char *css;
@@ -114,6 +128,32 @@ typedef struct st_rewrite_t {
     int css_over;
     size_t *charged; /* the bytes of big buffers (css, the tokenizer's grown ones) this response took from big_held */
 } rewrite_t;
+
+static void on_tag_pools_dispose(void *p)
+{
+    h2o_mem_pool_t *pools = p;
+    h2o_mem_clear_pool(&pools[0]);
+    h2o_mem_clear_pool(&pools[1]);
+}
+
+/* memory for the current tag of the current level: valid until the tag is written out (the rewriter's next callback
+ * of that level clears it), as gw_html_attr_set wants for its strings */
+static h2o_mem_pool_t *tag_pool(rewrite_t *self)
+{
+    if (self->tag_pools == NULL) {
+        self->tag_pools = h2o_mem_alloc_shared(&self->req->pool, 2 * sizeof(h2o_mem_pool_t), on_tag_pools_dispose);
+        h2o_mem_init_pool(&self->tag_pools[0]);
+        h2o_mem_init_pool(&self->tag_pools[1]);
+    }
+    return &self->tag_pools[self->nesting];
+}
+
+/* a callback of the rewriter begins: the previous tag of its level has been written out, its memory goes */
+static void tag_begin(rewrite_t *self)
+{
+    if (self->tag_pools != NULL)
+        h2o_mem_clear_pool(&self->tag_pools[self->nesting]);
+}
 
 /* counts an event of this thread and logs its first one (the counter tells the rest) */
 #define COUNT_WARN_FIRST(field, ...)                                                                                                \
@@ -462,7 +502,7 @@ static void mark_inert(rewrite_t *self, gw_html_tag_t *tag, int cat)
      * only when every one of its categories is granted: data-cg-needs="analytics marketing" */
     uint32_t mask = self->tracker_mask & gw_consent_all_mask();
     if ((mask & (1u << cat)) != 0 && (mask & (mask - 1)) != 0) {
-        char *needs = h2o_mem_alloc_pool(&self->req->pool, 256);
+        char *needs = h2o_mem_alloc_pool(tag_pool(self), 256);
         size_t len = 0;
         for (int c = 0; mask != 0; ++c, mask >>= 1) {
             const char *cn = category_name(c);
@@ -502,7 +542,8 @@ static int run_hook(rewrite_t *self, gw_html_tag_t *tag, gw_url_kind_t kind, siz
 {
     if (url_hook == NULL || n == 0)
         return GW_HTML_KEEP;
-    return url_hook(self->req, self->ctx, tag, kind, self->url, n, self->url + self->host_off, self->host_len);
+    return url_hook(self->req, self->ctx, tag, tag != NULL ? tag_pool(self) : &self->req->pool, kind, self->url, n,
+                    self->url + self->host_off, self->host_len);
 }
 
 /*
@@ -518,7 +559,7 @@ static int srcset_check(rewrite_t *self, gw_html_tag_t *tag, const char *name, s
     gw_html_attr_t a;
     if (!gw_html_attr_find(tag, name, name_len, &a) || a.value == NULL || a.value_len == 0)
         return GW_HTML_KEEP;
-    char *v = h2o_mem_alloc_pool(&self->req->pool, a.value_len); /* scratch is absolute_url's: the list is decoded apart */
+    char *v = h2o_mem_alloc_pool(tag_pool(self), a.value_len); /* scratch is absolute_url's: the list is decoded apart */
     size_t len = gw_html_decode(a.value, a.value_len, v), pos = 0, url_len;
     const char *url;
     int unchecked = 0;
@@ -533,7 +574,7 @@ static int srcset_check(rewrite_t *self, gw_html_tag_t *tag, const char *name, s
             *cat = refused_category(self, n, GW_ABP_IMAGE);
     }
     if (unchecked) {
-        h2o_iovec_t renamed = h2o_concat(&self->req->pool, h2o_iovec_init(H2O_STRLIT("data-cg-unchecked-")), h2o_iovec_init(name, name_len));
+        h2o_iovec_t renamed = h2o_concat(tag_pool(self), h2o_iovec_init(H2O_STRLIT("data-cg-unchecked-")), h2o_iovec_init(name, name_len));
         gw_html_attr_rename(tag, name, name_len, renamed.base, renamed.len);
     }
     return GW_HTML_KEEP;
@@ -742,7 +783,7 @@ static int style_attrs(rewrite_t *self, gw_html_tag_t *tag)
     if (!gw_html_may_name_url(tag->raw, tag->raw_len)) /* most tags: the tokenizer's test for callbacks.on_tag_urls */
         return GW_HTML_KEEP;
     if (gw_html_attr_find(tag, H2O_STRLIT("style"), &a) && a.value != NULL && a.value_len != 0) {
-        char *css = h2o_mem_alloc_pool(&self->req->pool, a.value_len); /* character references, then CSS escapes */
+        char *css = h2o_mem_alloc_pool(tag_pool(self), a.value_len); /* character references, then CSS escapes */
         size_t len = gw_css_unescape(css, gw_html_decode(a.value, a.value_len, css), css);
         if (css_urls(self, tag, css, len, &cat) == GW_HTML_REMOVE) {
             gw_html_attr_remove(tag, H2O_STRLIT("style"));
@@ -776,7 +817,7 @@ static int style_attrs(rewrite_t *self, gw_html_tag_t *tag)
         const char *name = presentation[k].name;
         if (!gw_html_attr_find(tag, name, strlen(name), &a) || a.value == NULL || memchr(a.value, '(', a.value_len) == NULL)
             continue;
-        char *css = h2o_mem_alloc_pool(&self->req->pool, a.value_len);
+        char *css = h2o_mem_alloc_pool(tag_pool(self), a.value_len);
         size_t len = gw_css_unescape(css, gw_html_decode(a.value, a.value_len, css), css);
         cat = -1;
         if (css_urls(self, tag, css, len, &cat) == GW_HTML_REMOVE) {
@@ -894,7 +935,7 @@ static int on_meta(rewrite_t *self, gw_html_tag_t *tag)
     if (!gw_html_attr_find(tag, H2O_STRLIT("http-equiv"), &he) || he.value == NULL || !attr_is(&he, H2O_STRLIT("refresh")) ||
         !gw_html_attr_find(tag, H2O_STRLIT("content"), &c) || c.value == NULL || c.value_len > URL_SCRATCH)
         return GW_HTML_KEEP;
-    char *v = h2o_mem_alloc_pool(&self->req->pool, c.value_len); /* scratch is absolute_url's */
+    char *v = h2o_mem_alloc_pool(tag_pool(self), c.value_len); /* scratch is absolute_url's */
     size_t len = gw_html_decode(c.value, c.value_len, v), delay_end, url_len, n;
     const char *url;
     if (!gw_refresh_parse(v, len, &delay_end, &url, &url_len) || url_len == 0 || (n = absolute_url(self, url, url_len, 1)) == 0 ||
@@ -923,12 +964,14 @@ static int srcdoc(rewrite_t *self, gw_html_tag_t *tag)
     if (self->nesting)
         return GW_HTML_REMOVE;
     rec_stop(self);
-    char *doc = h2o_mem_alloc_pool(&self->req->pool, a.value_len + 1);
+    char *doc = h2o_mem_alloc_pool(tag_pool(self), a.value_len + 1); /* (level 0's: the srcdoc's own tags clear level 1's) */
     size_t len = gw_html_decode(a.value, a.value_len, doc);
     /* (one tokenizer per response, not per srcdoc: a page of 50,000 <iframe srcdoc=a> held 16 KB for each) */
     if (self->nest_html == NULL)
         self->nest_html = h2o_mem_alloc_pool(&self->req->pool, gw_html_sizeof(SRCDOC_HOLD));
     gw_html_t *h = gw_html_init(self->nest_html, SRCDOC_HOLD, &callbacks, self);
+    for (size_t i = 0; i != NEST_BIG; ++i)
+        self->nest_big[i].used = 0;
     h2o_iovec_t base_origin = self->base_origin, base_dir = self->base_dir;
     int base_https = self->base_https, base_seen = self->base_seen, base_elsewhere = self->ctx->base_elsewhere;
     self->nesting = 1;
@@ -993,6 +1036,7 @@ static int check_tag(void *_self, gw_html_tag_t *tag)
     size_t n;
     int cat;
 
+    tag_begin(self);
     if (style_attrs(self, tag) == GW_HTML_REMOVE)
         return GW_HTML_REMOVE;
     if ((callbacks.on_tag_ids >> tag->id & 1) == 0)
@@ -1216,6 +1260,17 @@ static void link_headers(rewrite_t *self)
 static void *on_alloc(void *_self, size_t n)
 {
     rewrite_t *self = _self;
+    size_t i = NEST_BIG;
+    if (self->nesting) { /* a srcdoc's tokenizer: one an earlier srcdoc had, else a free slot to keep the new one in */
+        for (size_t k = 0; k != NEST_BIG; ++k) {
+            if (self->nest_big[k].p != NULL && self->nest_big[k].n == n && !self->nest_big[k].used) {
+                self->nest_big[k].used = 1;
+                return self->nest_big[k].p;
+            }
+            if (self->nest_big[k].p == NULL && i == NEST_BIG)
+                i = k;
+        }
+    }
     if (!charge(self, n)) {
         COUNT_WARN_FIRST(html_big_refused,
                          "rewrite: the big buffers this worker holds reached %zu KB: %.*s is read without a bigger one (a long "
@@ -1224,7 +1279,10 @@ static void *on_alloc(void *_self, size_t n)
                          big_budget / 1024, (int)self->req->path.len, self->req->path.base);
         return NULL;
     }
-    return h2o_mem_alloc_pool(&self->req->pool, n);
+    void *p = h2o_mem_alloc_pool(&self->req->pool, n);
+    if (i != NEST_BIG)
+        self->nest_big[i].p = p, self->nest_big[i].n = n, self->nest_big[i].used = 1;
+    return p;
 }
 
 /* A start tag longer than GW_HTML_MAX_HUGE_TAG cannot be read, so neither its URLs nor its nonce can be checked or set:
@@ -1329,7 +1387,7 @@ static int speculation_rules(rewrite_t *self, gw_html_tag_t *tag, const char *co
             break;
         }
         if (str == NULL)
-            str = h2o_mem_alloc_pool(&self->req->pool, URL_SCRATCH + 1);
+            str = h2o_mem_alloc_pool(tag_pool(self), URL_SCRATCH + 1);
         size_t n = absolute_url(self, str, json_unescape(content + s, i - s, str), 1);
         if (n == 0)
             continue; /* not a URL naming a host: relative ones stay on the page's origin */
@@ -1360,12 +1418,13 @@ static int check_held(void *_self, gw_html_tag_t *tag, const char *content, size
     rewrite_t *self = _self;
     size_t i = 0, from, to;
     int cat = -1;
+    tag_begin(self);
     if (tag->id == GW_HTML_TAG_SCRIPT && is_speculation_rules(tag))
         return speculation_rules(self, tag, content, len, complete);
     if (tag->id == GW_HTML_TAG_STYLE) {
         const char *css = content;
         if (memchr(content, '\\', len) != NULL) {
-            char *u = h2o_mem_alloc_pool(&self->req->pool, len);
+            char *u = h2o_mem_alloc_pool(tag_pool(self), len);
             len = gw_css_unescape(content, len, u);
             css = u;
         }

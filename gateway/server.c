@@ -31,6 +31,7 @@
 #include <h2o.h>
 #include <h2o/http2.h>
 #include "consent.h"
+#include "front.h"
 #include "log.h"
 #include "metrics.h"
 #include "qsbr.h"
@@ -125,12 +126,28 @@ static void on_request_disposed(void *p)
     --t->inflight;
 }
 
-void gw_server_track_request(h2o_req_t *req)
+int gw_server_headers_oversized(h2o_req_t *req)
 {
-    gw_consent_settle_scheme(req); /* (every handler starts here: the scheme is settled before anything reads it) */
+    size_t bytes = 0;
+    if (req->headers.size > H2O_MAX_HEADERS)
+        return 1;
+    for (size_t i = 0; i != req->headers.size; ++i)
+        bytes += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4; /* ": ", CRLF */
+    return bytes > H2O_MAX_REQLEN;
+}
+
+int gw_server_track_request(h2o_req_t *req)
+{
     gw_thread_t **p = h2o_mem_alloc_shared(&req->pool, sizeof(*p), on_request_disposed);
     *p = gw_self;
     ++gw_self->inflight;
+    if (gw_server_headers_oversized(req)) { /* (counted as a 431 in cg_requests_total) */
+        gw_send_page(req, 431, "Request Header Fields Too Large", "Request Header Fields Too Large",
+                     "This request carries more header fields, or larger ones, than the gateway reads.");
+        return -1;
+    }
+    gw_consent_settle_scheme(req); /* (every handler starts here: the scheme is settled before anything reads it) */
+    return 0;
 }
 
 /* --- listeners ---------------------------------------------------------------------------- */

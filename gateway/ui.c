@@ -1368,6 +1368,11 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
     h2o_iovec_t path = h2o_iovec_init(req->path_normalized.base, pathlen), m = req->method;
     int get = h2o_memis(m.base, m.len, H2O_STRLIT("GET")) || h2o_memis(m.base, m.len, H2O_STRLIT("HEAD"));
 
+    /* (the static files after this handler too: gw_server_track_request answers 431) */
+    if (gw_server_headers_oversized(req)) {
+        gw_server_track_request(req);
+        return 0;
+    }
     /* the page templates are read by the gateway, never served ("/__consent//templates/" too: repeated slashes are
      * one to the file handler) */
     size_t k = 10;
@@ -1376,7 +1381,8 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
             ++k;
     if (k > 10 && path.len - k >= 9 && h2o_lcstris(path.base + k, 9, H2O_STRLIT("templates")) &&
         (k + 9 == path.len || path.base[k + 9] == '/')) {
-        gw_server_track_request(req);
+        if (gw_server_track_request(req) != 0)
+            return 0;
         gw_ui_send_refused(req, 404, "Not Found", NULL);
         return 0;
     }
@@ -1384,16 +1390,13 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
         return -1;
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/")) ||
         h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/index.html"))) {
-        gw_server_track_request(req);
-        return send_preferences(req);
+        return gw_server_track_request(req) != 0 ? 0 : send_preferences(req);
     }
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/receipts"))) {
-        gw_server_track_request(req);
-        return send_receipts(req);
+        return gw_server_track_request(req) != 0 ? 0 : send_receipts(req);
     }
     if (preview_enabled && path.len > 19 && memcmp(path.base, "/__consent/preview/", 19) == 0) {
-        gw_server_track_request(req);
-        return send_preview(req, h2o_iovec_init(path.base + 19, path.len - 19));
+        return gw_server_track_request(req) != 0 ? 0 : send_preview(req, h2o_iovec_init(path.base + 19, path.len - 19));
     }
     if (path.len > 21 && memcmp(path.base, "/__consent/i18n/", 16) == 0 && memcmp(path.base + path.len - 5, ".json", 5) == 0) {
         h2o_iovec_t code = h2o_iovec_init(path.base + 16, path.len - 21);
@@ -1402,8 +1405,7 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
             h2o_memis(code.base, code.len, H2O_STRLIT("strings")) ? pick_lang(req) : find_lang(code.base, code.len);
         if (l == NULL)
             return -1;
-        gw_server_track_request(req);
-        return send_strings(req, l);
+        return gw_server_track_request(req) != 0 ? 0 : send_strings(req, l);
     }
     return -1;
 }
