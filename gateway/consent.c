@@ -604,9 +604,13 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
             if (r < 0)
                 GW_COUNT(cookie_header_unreadable); /* fail closed: what follows the failure is not forwarded */
         }
-        /* replace every Cookie header by the one rebuilt (the proxy sends one header either way) */
-        for (i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;)
-            i = h2o_delete_header(&req->headers, i) - 1;
+        /* replace every Cookie header by the one rebuilt (the proxy sends one header either way); in one pass, not a
+         * h2o_delete_header each (which moves the rest): an HTTP/2 request may carry thousands of cookie crumbs */
+        size_t kept = 0;
+        for (size_t r = 0; r != req->headers.size; ++r)
+            if (req->headers.entries[r].name != &H2O_TOKEN_COOKIE->buf)
+                req->headers.entries[kept++] = req->headers.entries[r];
+        req->headers.size = kept;
         if (n != 0)
             h2o_add_header(&req->pool, &req->headers, H2O_TOKEN_COOKIE, NULL, out, n);
     }

@@ -229,6 +229,15 @@ class ProxyTest(GatewayTestCase):
             self.origin.assert_not_reached("t=h2flood-" + name.decode())
         # a request of h2o's HTTP/1 size still passes
         self.assertEqual(self.h2_status(request(b"x-fine", b"v" * 100, 90)), 200)
+        # an HTTP/2 client's cookie crumbs (RFC 9113 8.2.3: a field per pair) are the one Cookie field HTTP/1 sends: a
+        # visitor with 150 cookies is answered (it was 431), and 30,000 small crumbs within the size are stripped in one
+        # pass (deleting them one by one moved the rest each time: quadratic)
+        r = curl(self.gw.url("/__origin/echo?t=h2crumbs"), http="h2c", headers=["Cookie: c%d=v%d" % (k, k) for k in range(150)])
+        self.assertEqual(r.status, 200, r)
+        self.origin.assert_reached("t=h2crumbs")
+        t0 = time.monotonic()
+        self.assertEqual(self.h2_status(request(b"cookie", b"a=1", 30000)), 200)
+        self.assertLess(time.monotonic() - t0, 2.0)
         self.assertTrue(self.gw.alive())
 
     def h2_status(self, data):
