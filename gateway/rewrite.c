@@ -624,6 +624,44 @@ static int media_attr(rewrite_t *self, gw_html_tag_t *tag, const char *name, con
     return check_attr(self, tag, name, renamed, type, &found);
 }
 
+/*
+ * A frame, object or embed whose URL (attribute `name`) is a data: URL of a document (HTML, XML, SVG: anything but
+ * text, an empty type or an image other than SVG) would load what that document names, which the rewriter does not
+ * read (Chromium fetches an inline document's images and frames): the attribute is renamed data-cg-unchecked-<name>,
+ * and the element shows nothing (or its fallback content). Returns whether it was.
+ */
+static int inline_document(rewrite_t *self, gw_html_tag_t *tag, const char *name)
+{
+    gw_html_attr_t a;
+    char head[128];
+    size_t n = 0;
+    if (!gw_html_attr_find(tag, name, strlen(name), &a) || a.value == NULL)
+        return 0;
+    /* the start of the value as the URL parser reads it: character references decoded, tabs and newlines dropped, leading
+     * blanks and controls trimmed (head and tail of a reference cut here are never "data:" anyway) */
+    char raw[sizeof(head)];
+    size_t rl = gw_html_decode(a.value, a.value_len < sizeof(raw) ? a.value_len : sizeof(raw), raw);
+    for (size_t i = 0; i != rl && n != sizeof(head); ++i)
+        if (raw[i] != '\t' && raw[i] != '\n' && raw[i] != '\r' && !(n == 0 && (unsigned char)raw[i] <= 0x20))
+            head[n++] = raw[i];
+    if (n < 5 || !h2o_lcstris(head, 5, H2O_STRLIT("data:")))
+        return 0;
+    size_t e = 5;
+    while (e != n && head[e] != ',' && head[e] != ';')
+        ++e;
+    h2o_iovec_t type = h2o_str_stripws(head + 5, e - 5);
+    int text = type.len == 0 || h2o_lcstris(type.base, type.len, H2O_STRLIT("text/plain"));
+    int image = type.len > 6 && h2o_lcstris(type.base, 6, H2O_STRLIT("image/"));
+    for (size_t i = 0; image && i + 3 <= type.len; ++i)
+        image = !h2o_lcstris(type.base + i, 3, H2O_STRLIT("svg"));
+    if (text || image)
+        return 0;
+    h2o_iovec_t renamed = h2o_concat(&self->req->pool, h2o_iovec_init(H2O_STRLIT("data-cg-unchecked-")), h2o_iovec_init(name, strlen(name)));
+    gw_html_attr_rename(tag, name, strlen(name), renamed.base, renamed.len);
+    gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: an inline document (a data: URL) cannot be checked: not loaded -->"));
+    return 1;
+}
+
 /* The next URL written as "//host.tld…" in held content at or after *i: content[*from, *to) (from its "//"), *i moved
  * past it; 0 when there is none. A URL ends at a quote, a blank, ')', '\\', '`', '<' or '>', and at 2,048 bytes after
  * its "//" at the latest (host included: the noscript check decodes it into URL_SCRATCH). */
@@ -1001,11 +1039,11 @@ static int check_tag(void *_self, gw_html_tag_t *tag)
                                                                                                           : GW_HTML_KEEP;
     }
     case GW_HTML_TAG_IFRAME:
-        if (media_attr(self, tag, "src", "data-cg-src", GW_ABP_SUBDOCUMENT) == GW_HTML_REMOVE)
+        if (!inline_document(self, tag, "src") && media_attr(self, tag, "src", "data-cg-src", GW_ABP_SUBDOCUMENT) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;
         return srcdoc(self, tag);
     case GW_HTML_TAG_FRAME:
-        return media_attr(self, tag, "src", "data-cg-src", GW_ABP_SUBDOCUMENT);
+        return inline_document(self, tag, "src") ? GW_HTML_KEEP : media_attr(self, tag, "src", "data-cg-src", GW_ABP_SUBDOCUMENT);
     case GW_HTML_TAG_IMG:
     case GW_HTML_TAG_SOURCE: /* <picture>/<video> sources */
         cat = -1;
@@ -1120,9 +1158,9 @@ static int check_tag(void *_self, gw_html_tag_t *tag)
         }
         return GW_HTML_KEEP;
     case GW_HTML_TAG_EMBED:
-        return media_attr(self, tag, "src", "data-cg-src", GW_ABP_OBJECT);
+        return inline_document(self, tag, "src") ? GW_HTML_KEEP : media_attr(self, tag, "src", "data-cg-src", GW_ABP_OBJECT);
     case GW_HTML_TAG_OBJECT:
-        return media_attr(self, tag, "data", "data-cg-data", GW_ABP_OBJECT);
+        return inline_document(self, tag, "data") ? GW_HTML_KEEP : media_attr(self, tag, "data", "data-cg-data", GW_ABP_OBJECT);
     case GW_HTML_TAG_VIDEO:
         if (media_attr(self, tag, "poster", "data-cg-poster", GW_ABP_IMAGE) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;
