@@ -625,6 +625,46 @@ static int media_attr(rewrite_t *self, gw_html_tag_t *tag, const char *name, con
 }
 
 /*
+ * The media type of a data: URL, as the URL parser reads the start of value[0..len) (tabs and newlines dropped, leading
+ * blanks and controls trimmed; the type up to ';' or ',', blanks around it trimmed) into buf; base NULL when value is no
+ * data: URL. (value: decoded already; only its first bytes are read.)
+ */
+static h2o_iovec_t data_url_type(const char *value, size_t len, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i != len && n != cap; ++i)
+        if (value[i] != '\t' && value[i] != '\n' && value[i] != '\r' && !(n == 0 && (unsigned char)value[i] <= 0x20))
+            buf[n++] = value[i];
+    if (n < 5 || !h2o_lcstris(buf, 5, H2O_STRLIT("data:")))
+        return h2o_iovec_init(NULL, 0);
+    size_t e = 5;
+    while (e != n && buf[e] != ',' && buf[e] != ';')
+        ++e;
+    h2o_iovec_t type = h2o_str_stripws(buf + 5, e - 5);
+    return type.base != NULL ? type : h2o_iovec_init(buf + 5, 0);
+}
+
+/* the media type of the data: URL in attribute `name` (character references decoded), into buf; base NULL when none */
+static h2o_iovec_t data_attr_type(gw_html_tag_t *tag, const char *name, char *buf, size_t cap)
+{
+    gw_html_attr_t a;
+    char raw[128];
+    if (!gw_html_attr_find(tag, name, strlen(name), &a) || a.value == NULL)
+        return h2o_iovec_init(NULL, 0);
+    /* (a reference cut at the end of the first bytes is copied as written: the type is before it anyway) */
+    size_t rl = gw_html_decode(a.value, a.value_len < sizeof(raw) ? a.value_len : sizeof(raw), raw);
+    return data_url_type(raw, rl, buf, cap);
+}
+
+/* the attribute renamed data-cg-unchecked-<name>, with a comment saying why */
+static void unchecked_attr(rewrite_t *self, gw_html_tag_t *tag, const char *name, const char *why, size_t why_len)
+{
+    h2o_iovec_t renamed = h2o_concat(&self->req->pool, h2o_iovec_init(H2O_STRLIT("data-cg-unchecked-")), h2o_iovec_init(name, strlen(name)));
+    gw_html_attr_rename(tag, name, strlen(name), renamed.base, renamed.len);
+    gw_html_tag_insert(tag, why, why_len);
+}
+
+/*
  * A frame, object or embed whose URL (attribute `name`) is a data: URL of a document (HTML, XML, SVG: anything but
  * text, an empty type or an image other than SVG) would load what that document names, which the rewriter does not
  * read (Chromium fetches an inline document's images and frames): the attribute is renamed data-cg-unchecked-<name>,
@@ -632,34 +672,26 @@ static int media_attr(rewrite_t *self, gw_html_tag_t *tag, const char *name, con
  */
 static int inline_document(rewrite_t *self, gw_html_tag_t *tag, const char *name)
 {
-    gw_html_attr_t a;
-    char head[128];
-    size_t n = 0;
-    if (!gw_html_attr_find(tag, name, strlen(name), &a) || a.value == NULL)
+    char buf[128];
+    h2o_iovec_t type = data_attr_type(tag, name, buf, sizeof(buf));
+    if (type.base == NULL)
         return 0;
-    /* the start of the value as the URL parser reads it: character references decoded, tabs and newlines dropped, leading
-     * blanks and controls trimmed (head and tail of a reference cut here are never "data:" anyway) */
-    char raw[sizeof(head)];
-    size_t rl = gw_html_decode(a.value, a.value_len < sizeof(raw) ? a.value_len : sizeof(raw), raw);
-    for (size_t i = 0; i != rl && n != sizeof(head); ++i)
-        if (raw[i] != '\t' && raw[i] != '\n' && raw[i] != '\r' && !(n == 0 && (unsigned char)raw[i] <= 0x20))
-            head[n++] = raw[i];
-    if (n < 5 || !h2o_lcstris(head, 5, H2O_STRLIT("data:")))
-        return 0;
-    size_t e = 5;
-    while (e != n && head[e] != ',' && head[e] != ';')
-        ++e;
-    h2o_iovec_t type = h2o_str_stripws(head + 5, e - 5);
     int text = type.len == 0 || h2o_lcstris(type.base, type.len, H2O_STRLIT("text/plain"));
     int image = type.len > 6 && h2o_lcstris(type.base, 6, H2O_STRLIT("image/"));
     for (size_t i = 0; image && i + 3 <= type.len; ++i)
         image = !h2o_lcstris(type.base + i, 3, H2O_STRLIT("svg"));
     if (text || image)
         return 0;
-    h2o_iovec_t renamed = h2o_concat(&self->req->pool, h2o_iovec_init(H2O_STRLIT("data-cg-unchecked-")), h2o_iovec_init(name, strlen(name)));
-    gw_html_attr_rename(tag, name, strlen(name), renamed.base, renamed.len);
-    gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: an inline document (a data: URL) cannot be checked: not loaded -->"));
+    unchecked_attr(self, tag, name, H2O_STRLIT("<!-- consentgate: an inline document (a data: URL) cannot be checked: not loaded -->"));
     return 1;
+}
+
+/* whether url[0..len) is a data: URL of a style sheet (text/css): what it imports and loads is not read */
+static int is_data_css(const char *url, size_t len)
+{
+    char buf[64];
+    h2o_iovec_t type = data_url_type(url, len, buf, sizeof(buf));
+    return type.base != NULL && h2o_lcstris(type.base, type.len, H2O_STRLIT("text/css"));
 }
 
 /* The next URL written as "//host.tld…" in held content at or after *i: content[*from, *to) (from its "//"), *i moved
@@ -735,6 +767,10 @@ static int css_urls(rewrite_t *self, gw_html_tag_t *tag, const char *css, size_t
         if (recent_find(&recent, url, url_len) != -2)
             continue;
         recent_add(&recent, url, url_len, 0);
+        if (is_data_css(url, url_len)) { /* an inline style sheet (@import of a data: URL): its own URLs would load unread */
+            gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: removed a style importing an inline style sheet -->"));
+            return GW_HTML_REMOVE;
+        }
         if (url_len > URL_SCRATCH) {
             if (h2o_lcstris(url, 5, H2O_STRLIT("data:")))
                 continue;
@@ -1072,6 +1108,13 @@ static int check_tag(void *_self, gw_html_tag_t *tag)
         /* a preloaded image may be any candidate of imagesrcset (the browser picks one instead of href) */
         gw_html_attr_t rel;
         int set_cat = -1;
+        char dbuf[64];
+        h2o_iovec_t dtype = data_attr_type(tag, "href", dbuf, sizeof(dbuf));
+        if (dtype.base != NULL && !(dtype.len > 6 && h2o_lcstris(dtype.base, 6, H2O_STRLIT("image/")))) {
+            /* an inline style sheet (or anything else not an image): what it imports and loads is not read */
+            unchecked_attr(self, tag, "href", H2O_STRLIT("<!-- consentgate: an inline style sheet (a data: URL) cannot be checked: not loaded -->"));
+            return GW_HTML_KEEP;
+        }
         if (srcset_check(self, tag, H2O_STRLIT("imagesrcset"), &set_cat) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;
         if ((n = attr_url(self, tag, H2O_STRLIT("href"), 0)) != 0 && run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
