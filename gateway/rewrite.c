@@ -678,6 +678,76 @@ static int media_attr(rewrite_t *self, gw_html_tag_t *tag, const char *name, con
     return check_attr(self, tag, name, renamed, type, &found);
 }
 
+/*
+ * The media type of a data: URL, as the URL parser reads the start of value[0..len) (tabs and newlines dropped, leading
+ * blanks and controls trimmed; the type up to ';' or ',', blanks around it trimmed) into buf; base NULL when value is no
+ * data: URL. (value: decoded already; only its first bytes are read.)
+ */
+static h2o_iovec_t data_url_type(const char *value, size_t len, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i != len && n != cap; ++i)
+        if (value[i] != '\t' && value[i] != '\n' && value[i] != '\r' && !(n == 0 && (unsigned char)value[i] <= 0x20))
+            buf[n++] = value[i];
+    if (n < 5 || !h2o_lcstris(buf, 5, H2O_STRLIT("data:")))
+        return h2o_iovec_init(NULL, 0);
+    size_t e = 5;
+    while (e != n && buf[e] != ',' && buf[e] != ';')
+        ++e;
+    h2o_iovec_t type = h2o_str_stripws(buf + 5, e - 5);
+    return type.base != NULL ? type : h2o_iovec_init(buf + 5, 0);
+}
+
+/* the media type of the data: URL in attribute `name` (character references decoded), into buf; base NULL when none */
+static h2o_iovec_t data_attr_type(gw_html_tag_t *tag, const char *name, char *buf, size_t cap)
+{
+    gw_html_attr_t a;
+    char raw[128];
+    if (!gw_html_attr_find(tag, name, strlen(name), &a) || a.value == NULL)
+        return h2o_iovec_init(NULL, 0);
+    /* (a reference cut at the end of the first bytes is copied as written: the type is before it anyway) */
+    size_t rl = gw_html_decode(a.value, a.value_len < sizeof(raw) ? a.value_len : sizeof(raw), raw);
+    return data_url_type(raw, rl, buf, cap);
+}
+
+/* the attribute renamed data-cg-unchecked-<name>, with a comment saying why */
+static void unchecked_attr(rewrite_t *self, gw_html_tag_t *tag, const char *name, const char *why, size_t why_len)
+{
+    h2o_iovec_t renamed = h2o_concat(&self->req->pool, h2o_iovec_init(H2O_STRLIT("data-cg-unchecked-")), h2o_iovec_init(name, strlen(name)));
+    gw_html_attr_rename(tag, name, strlen(name), renamed.base, renamed.len);
+    gw_html_tag_insert(tag, why, why_len);
+}
+
+/*
+ * A frame, object or embed whose URL (attribute `name`) is a data: URL of a document (HTML, XML, SVG: anything but
+ * text, an empty type or an image other than SVG) would load what that document names, which the rewriter does not
+ * read (Chromium fetches an inline document's images and frames): the attribute is renamed data-cg-unchecked-<name>,
+ * and the element shows nothing (or its fallback content). Returns whether it was.
+ */
+static int inline_document(rewrite_t *self, gw_html_tag_t *tag, const char *name)
+{
+    char buf[128];
+    h2o_iovec_t type = data_attr_type(tag, name, buf, sizeof(buf));
+    if (type.base == NULL)
+        return 0;
+    int text = type.len == 0 || h2o_lcstris(type.base, type.len, H2O_STRLIT("text/plain"));
+    int image = type.len > 6 && h2o_lcstris(type.base, 6, H2O_STRLIT("image/"));
+    for (size_t i = 0; image && i + 3 <= type.len; ++i)
+        image = !h2o_lcstris(type.base + i, 3, H2O_STRLIT("svg"));
+    if (text || image)
+        return 0;
+    unchecked_attr(self, tag, name, H2O_STRLIT("<!-- consentgate: an inline document (a data: URL) cannot be checked: not loaded -->"));
+    return 1;
+}
+
+/* whether url[0..len) is a data: URL of a style sheet (text/css): what it imports and loads is not read */
+static int is_data_css(const char *url, size_t len)
+{
+    char buf[64];
+    h2o_iovec_t type = data_url_type(url, len, buf, sizeof(buf));
+    return type.base != NULL && h2o_lcstris(type.base, type.len, H2O_STRLIT("text/css"));
+}
+
 /* The next URL written as "//host.tld…" in held content at or after *i: content[*from, *to) (from its "//"), *i moved
  * past it; 0 when there is none. A URL ends at a quote, a blank, ')', '\\', '`', '<' or '>', and at 2,048 bytes after
  * its "//" at the latest (host included: the noscript check decodes it into URL_SCRATCH). */
@@ -751,6 +821,10 @@ static int css_urls(rewrite_t *self, gw_html_tag_t *tag, const char *css, size_t
         if (recent_find(&recent, url, url_len) != -2)
             continue;
         recent_add(&recent, url, url_len, 0);
+        if (is_data_css(url, url_len)) { /* an inline style sheet (@import of a data: URL): its own URLs would load unread */
+            gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: removed a style importing an inline style sheet -->"));
+            return GW_HTML_REMOVE;
+        }
         if (url_len > URL_SCRATCH) {
             if (h2o_lcstris(url, 5, H2O_STRLIT("data:")))
                 continue;
@@ -1058,11 +1132,11 @@ static int check_tag(void *_self, gw_html_tag_t *tag)
                                                                                                           : GW_HTML_KEEP;
     }
     case GW_HTML_TAG_IFRAME:
-        if (media_attr(self, tag, "src", "data-cg-src", GW_ABP_SUBDOCUMENT) == GW_HTML_REMOVE)
+        if (!inline_document(self, tag, "src") && media_attr(self, tag, "src", "data-cg-src", GW_ABP_SUBDOCUMENT) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;
         return srcdoc(self, tag);
     case GW_HTML_TAG_FRAME:
-        return media_attr(self, tag, "src", "data-cg-src", GW_ABP_SUBDOCUMENT);
+        return inline_document(self, tag, "src") ? GW_HTML_KEEP : media_attr(self, tag, "src", "data-cg-src", GW_ABP_SUBDOCUMENT);
     case GW_HTML_TAG_IMG:
     case GW_HTML_TAG_SOURCE: /* <picture>/<video> sources */
         cat = -1;
@@ -1091,6 +1165,13 @@ static int check_tag(void *_self, gw_html_tag_t *tag)
         /* a preloaded image may be any candidate of imagesrcset (the browser picks one instead of href) */
         gw_html_attr_t rel;
         int set_cat = -1;
+        char dbuf[64];
+        h2o_iovec_t dtype = data_attr_type(tag, "href", dbuf, sizeof(dbuf));
+        if (dtype.base != NULL && !(dtype.len > 6 && h2o_lcstris(dtype.base, 6, H2O_STRLIT("image/")))) {
+            /* an inline style sheet (or anything else not an image): what it imports and loads is not read */
+            unchecked_attr(self, tag, "href", H2O_STRLIT("<!-- consentgate: an inline style sheet (a data: URL) cannot be checked: not loaded -->"));
+            return GW_HTML_KEEP;
+        }
         if (srcset_check(self, tag, H2O_STRLIT("imagesrcset"), &set_cat) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;
         if ((n = attr_url(self, tag, H2O_STRLIT("href"), 0)) != 0 && run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
@@ -1177,9 +1258,9 @@ static int check_tag(void *_self, gw_html_tag_t *tag)
         }
         return GW_HTML_KEEP;
     case GW_HTML_TAG_EMBED:
-        return media_attr(self, tag, "src", "data-cg-src", GW_ABP_OBJECT);
+        return inline_document(self, tag, "src") ? GW_HTML_KEEP : media_attr(self, tag, "src", "data-cg-src", GW_ABP_OBJECT);
     case GW_HTML_TAG_OBJECT:
-        return media_attr(self, tag, "data", "data-cg-data", GW_ABP_OBJECT);
+        return inline_document(self, tag, "data") ? GW_HTML_KEEP : media_attr(self, tag, "data", "data-cg-data", GW_ABP_OBJECT);
     case GW_HTML_TAG_VIDEO:
         if (media_attr(self, tag, "poster", "data-cg-poster", GW_ABP_IMAGE) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;

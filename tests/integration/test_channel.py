@@ -720,6 +720,45 @@ class ChannelTest(GatewayTestCase):
         self.assertIn('<rect id="anim-fill"><set attributeName="fill" to="https://evil.example/"/>', html)
         self.assertIn('<p id="after">after</p>', html)
 
+    def test_inline_documents_in_data_urls_not_loaded_unchecked(self):
+        """An <iframe>, <frame>, <object> or <embed> whose URL is a data: URL of a document (HTML, XML, SVG) loads that
+        document's images and frames (Chromium 156 fetched them): the rewriter never read it, so block-listed sites and
+        trackers in it loaded. Such a URL is renamed data-cg-unchecked-<attribute>; an inline image or text stays."""
+        img = urllib.parse.quote('<img src="https://img.evil.example/x.png">')
+        tail = ('<iframe id="d1" src="data:text/html,%s"></iframe>' % img +
+                '<iframe id="d2" src=" DATA:Text/HTML;base64,PGltZyBzcmM9Imh0dHBzOi8vaW1nLmV2aWwuZXhhbXBsZS95LnBuZyI+"></iframe>'
+                '<object id="d3" data="data:image/svg+xml,%3Csvg%3E%3C/svg%3E"></object>'
+                '<embed id="d4" src="data:application/xhtml+xml,x">'
+                '<iframe id="d5" src="data:image/png;base64,iVBORw0KGgo="></iframe>'
+                '<iframe id="d6" src="data:,hello"></iframe>')
+        html = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&tail=" + urllib.parse.quote(tail))).text
+        for ident, attr in (("d1", "src"), ("d2", "src"), ("d3", "data"), ("d4", "src")):
+            m = re.search(r'<(?:iframe|object|embed) id="%s"[^>]*>' % ident, html)
+            self.assertIsNotNone(m, ident)
+            self.assertNotRegex(m.group(0), r'\s%s="' % attr, ident)
+            self.assertIn(' data-cg-unchecked-%s="' % attr, m.group(0))
+        self.assertIn('<iframe id="d5" src="data:image/png;base64,iVBORw0KGgo=">', html)
+        self.assertIn('<iframe id="d6" src="data:,hello">', html)
+
+    def test_inline_style_sheets_in_data_urls_not_loaded_unchecked(self):
+        """A style sheet in a data: URL (<link rel=stylesheet href="data:text/css,…">, @import of one) loads its own
+        url()s and @imports (Chromium 156 fetched both): not read by the rewriter, so not loaded; inline images stay."""
+        sheet = urllib.parse.quote("body{background:url(https://img.evil.example/x.png)}")
+        tail = ('<link id="dl1" rel="stylesheet" href="data:text/css,%s">' % sheet +
+                '<style id="ds1">@import url("data:text/css,%s");</style>' % sheet +
+                '<p id="da1" style="color:red;background:url(&quot;data:text/css;charset=utf-8,x&quot;)">a</p>'
+                '<link id="dl2" rel="icon" href="data:image/png;base64,iVBORw0KGgo=">'
+                '<p id="da2" style="background:url(data:image/svg+xml,%3Csvg%3E%3C/svg%3E)">b</p><p id="after">after</p>')
+        html = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&tail=" + urllib.parse.quote(tail))).text
+        m = re.search(r'<link id="dl1"[^>]*>', html)
+        self.assertNotRegex(m.group(0), r'\shref="')
+        self.assertIn(' data-cg-unchecked-href="', m.group(0))
+        self.assertNotIn('id="ds1"', html)
+        self.assertRegex(html, r'<p id="da1">a</p>')
+        self.assertIn('<link id="dl2" rel="icon" href="data:image/png;base64,iVBORw0KGgo=">', html)
+        self.assertIn('<p id="da2" style="background:url(data:image/svg+xml,%3Csvg%3E%3C/svg%3E)">b</p>', html)
+        self.assertIn('<p id="after">after</p>', html)
+
     def test_srcset_candidates_past_the_checked_ones(self):
         """Only the first 16 candidates of a srcset were checked, and none of one longer than 16 KB that begins with an
         inline data: image: Chromium picks the 17th when it is the only one dense enough ("… 0.16x, URL 1x"), so a
