@@ -713,7 +713,7 @@ static h2o_iovec_t data_attr_type(gw_html_tag_t *tag, const char *name, char *bu
 /* the attribute renamed data-cg-unchecked-<name>, with a comment saying why */
 static void unchecked_attr(rewrite_t *self, gw_html_tag_t *tag, const char *name, const char *why, size_t why_len)
 {
-    h2o_iovec_t renamed = h2o_concat(&self->req->pool, h2o_iovec_init(H2O_STRLIT("data-cg-unchecked-")), h2o_iovec_init(name, strlen(name)));
+    h2o_iovec_t renamed = h2o_concat(tag_pool(self), h2o_iovec_init(H2O_STRLIT("data-cg-unchecked-")), h2o_iovec_init(name, strlen(name)));
     gw_html_attr_rename(tag, name, strlen(name), renamed.base, renamed.len);
     gw_html_tag_insert(tag, why, why_len);
 }
