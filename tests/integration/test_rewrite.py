@@ -498,11 +498,23 @@ class RewriteTest(GatewayTestCase):
         self.assertIn(b"banner.js", r.body)
         self.assertIsNone(r.header("ETag"))
         self.assertIsNone(r.header("Last-Modified"))
-        self.assertEqual(r.header("Cache-Control"), "max-age=600", "the origin's caching is kept")
+        self.assertEqual(r.header("Cache-Control"), "max-age=600, private", "the origin's caching kept for the browser")
         vary = [t.strip().lower() for v in r.header_all("Vary") for t in v.split(",")]
         self.assertIn("cookie", vary)
         self.assertIn("accept-language", vary, "the origin's Vary is kept")
         self.assertEqual(vary.count("cookie"), 1)
+        # ... and private: a shared cache that ignores Vary would hand this visitor's page (their id and choice in it,
+        # the trackers their consent released) to the next one; "public" and "s-maxage" go, quoted values stay whole
+        for given, want in (("public,%20max-age=600,%20s-maxage=3600", "max-age=600, private"),
+                            ("no-store", "no-store"), ("private,%20max-age=60", "private, max-age=60"),
+                            ("no-cache=%22Set-Cookie,%20X-A%22,%20PUBLIC", 'no-cache="Set-Cookie, X-A", private'),
+                            ("private=%22Set-Cookie%22,%20max-age=9", 'private="Set-Cookie", max-age=9, private')):
+            p = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&h=Cache-Control:" + given))
+            self.assertEqual(p.header_all("Cache-Control"), [want], given)
+        self.assertEqual(curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html")).header_all("Cache-Control"),
+                         ["private"], "none given: private all the same (a CDN told to cache everything honours it)")
+        self.assertEqual(curl(self.gw.url(page), head=True).header("Cache-Control"),
+                         "max-age=600, private", "a HEAD as its GET")
         # already varying on everything: nothing added
         star = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&h=Vary:*"))
         self.assertEqual([v.strip() for v in star.header_all("Vary")], ["*"])
