@@ -1726,24 +1726,48 @@ static int is_wide_charset(h2o_req_t *req)
     static const char *const labels[] = {"utf-16",  "utf-16le",    "utf-16be",    "unicode",     "unicodefeff", "unicodefffe",
                                          "ucs-2",   "csunicode",   "iso-10646-ucs-2", "iso-2022-jp", "csiso2022jp"};
     ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
-    char v[128];
-    size_t n, at, end;
     if (i == -1)
         return 0;
-    n = req->res.headers.entries[i].value.len < sizeof(v) ? req->res.headers.entries[i].value.len : sizeof(v);
-    for (size_t k = 0; k != n; ++k)
-        v[k] = h2o_tolower(req->res.headers.entries[i].value.base[k]);
-    if ((at = h2o_strstr(v, n, H2O_STRLIT("charset="))) == SIZE_MAX)
-        return 0;
-    at += 8;
-    if (at != n && (v[at] == '"' || v[at] == '\''))
-        ++at;
-    for (end = at; end != n && v[end] != ';' && v[end] != '"' && v[end] != '\'' && v[end] != ' ' && v[end] != '\t'; ++end)
-        ;
-    for (size_t k = 0; k != sizeof(labels) / sizeof(labels[0]); ++k)
-        if (end - at == strlen(labels[k]) && memcmp(v + at, labels[k], end - at) == 0)
-            return 1;
-    return 0;
+    /* the charset parameter, read as a parameter: "x-charset=utf-16" or a quoted "charset=utf-16" inside another one is
+     * none (it turned rewriting off while browsers read the page, and ran its trackers), and one after 128 bytes of
+     * other parameters is one. Several: wide only when every one is (the page is then rewritten when in doubt) */
+    const char *p = req->res.headers.entries[i].value.base, *end = p + req->res.headers.entries[i].value.len;
+    int wide = 0;
+    while ((p = memchr(p, ';', (size_t)(end - p))) != NULL) {
+        ++p;
+        while (p != end && (*p == ' ' || *p == '\t'))
+            ++p;
+        const char *name = p, *value;
+        while (p != end && *p != '=' && *p != ';')
+            ++p;
+        size_t name_len = (size_t)(p - name), value_len;
+        if (p == end || *p == ';')
+            continue;
+        ++p;
+        if (p != end && (*p == '"' || *p == '\'')) { /* quoted (Chromium takes either quote) */
+            char q = *p++;
+            value = p;
+            while (p != end && *p != q)
+                ++p;
+            value_len = (size_t)(p - value);
+        } else {
+            value = p;
+            while (p != end && *p != ';')
+                ++p;
+            value_len = (size_t)(p - value);
+            while (value_len != 0 && (value[value_len - 1] == ' ' || value[value_len - 1] == '\t'))
+                --value_len;
+        }
+        if (!h2o_lcstris(name, name_len, H2O_STRLIT("charset")))
+            continue;
+        int known = 0;
+        for (size_t k = 0; k != sizeof(labels) / sizeof(labels[0]) && !known; ++k)
+            known = h2o_lcstris(value, value_len, labels[k], strlen(labels[k]));
+        if (!known)
+            return 0;
+        wide = 1;
+    }
+    return wide;
 }
 
 /*

@@ -388,6 +388,19 @@ class RewriteTest(GatewayTestCase):
             r = curl(self.gw.url("/__origin/html?file=pages/iso-2022-jp.html&h=Content-Type:text/html;%20charset=" + label))
             self.assertIn(b"banner.js", r.body, label)
 
+    def test_charset_is_read_from_its_parameter(self):
+        # "charset=" inside another parameter's name or quoted value is not the page's charset: browsers read such a page
+        # as ASCII-compatible bytes and ran its trackers, while the rewriter took it for UTF-16 and passed it unread
+        page = "/__origin/html?file=pages/iso-2022-jp.html&h=Content-Type:"
+        for ctype in ("text/html;%20x-charset=utf-16", 'text/html;%20q="a;charset=utf-16"', "text/html;%20charset=utf-16;%20charset=utf-8"):
+            r = curl(self.gw.url(page + ctype))
+            self.assertIn(b"banner.js", r.body, ctype)
+        # and a charset after more than 128 bytes of other parameters is still the page's
+        before = metric(self.gw, "cg_html_unreadable_total")
+        r = curl(self.gw.url(page + "text/html;%20a=" + "x" * 150 + ";%20charset=UTF-16LE"))
+        self.assertNotIn(b"banner.js", r.body)
+        self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
+
     def test_utf16_bom_page_passes_untouched(self):
         # a UTF-16 byte order mark wins over the Content-Type's charset=utf-8 in browsers (Chromium decodes the page as
         # UTF-16 and loads the pixel): the rewriter saw no tag in it and appended its ASCII snippet, shown as CJK text
