@@ -2000,12 +2000,42 @@ static int is_css(h2o_req_t *req)
     return content_type_is(req, H2O_STRLIT("text/css"));
 }
 
+/*
+ * The response's Content-Encoding as browsers apply it: -1 none, or one they do not know and so ignore ("identity",
+ * "none", any unknown token: Chromium renders the bytes as they are) — the header is dropped and the body read as it
+ * is —, 1 gzip ("x-gzip" too) — decoded here —, 0 one they decode and the gateway cannot (br, deflate, zstd, a list):
+ * passed unread. Taking every coding but gzip for unreadable let a page saying "Content-Encoding: identity" or "none"
+ * through with its trackers running, unread.
+ */
+static int body_coding(h2o_req_t *req, ssize_t *index)
+{
+    static const char *const decoded[] = {"br", "deflate", "zstd", "compress", "x-compress"};
+    *index = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_ENCODING, -1);
+    if (*index == -1)
+        return -1;
+    h2o_iovec_t v = req->res.headers.entries[*index].value;
+    while (v.len != 0 && (v.base[0] == ' ' || v.base[0] == '\t'))
+        ++v.base, --v.len;
+    while (v.len != 0 && (v.base[v.len - 1] == ' ' || v.base[v.len - 1] == '\t'))
+        --v.len;
+    if (h2o_lcstris(v.base, v.len, H2O_STRLIT("gzip")) || h2o_lcstris(v.base, v.len, H2O_STRLIT("x-gzip")))
+        return 1;
+    if (memchr(v.base, ',', v.len) != NULL || h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_ENCODING, *index) != -1)
+        return 0;
+    for (size_t i = 0; i != sizeof(decoded) / sizeof(decoded[0]); ++i)
+        if (h2o_lcstris(v.base, v.len, decoded[i], strlen(decoded[i])))
+            return 0;
+    h2o_delete_header(&req->res.headers, *index);
+    *index = -1;
+    return -1;
+}
+
 static void css_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 {
-    ssize_t ce = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_ENCODING, -1);
+    ssize_t ce;
+    int coding = body_coding(req, &ce);
     req->compress_hint = H2O_COMPRESS_HINT_DISABLE; /* identity: the same bytes, or the same length */
-    if (ce != -1 &&
-        !h2o_lcstris(req->res.headers.entries[ce].value.base, req->res.headers.entries[ce].value.len, H2O_STRLIT("gzip"))) {
+    if (coding == 0) {
         COUNT_WARN_FIRST(css_unchecked,
                          "rewrite: the style sheet %.*s came with Content-Encoding %.*s, which the gateway cannot read: passed "
                          "through without its URLs checked (further cases are counted in cg_css_unchecked_total)",
@@ -2065,8 +2095,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
                          (int)req->path.len, req->path.base);
         return;
     }
-    if ((ce = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_ENCODING, -1)) != -1 &&
-        !h2o_lcstris(req->res.headers.entries[ce].value.base, req->res.headers.entries[ce].value.len, H2O_STRLIT("gzip"))) {
+    if (body_coding(req, &ce) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         /* an encoding we cannot read although the request asked for none (on_request): untouched, and counted */
         COUNT_WARN_FIRST(html_unreadable,
