@@ -1320,6 +1320,8 @@ gw_abp_third_party(const gw_abp_t *m, const char *a, size_t a_len, const char *b
 
 /* ---- matching ---------------------------------------------------------------------- */
 
+#define SETTLED_SLOTS 1024 /* a power of two */
+
 typedef struct st_ctx_t {
     const gw_abp_t *m;
     const char *url, *host, *ctx_host; /* ctx_host: page host, or the request's own */
@@ -1335,13 +1337,54 @@ typedef struct st_ctx_t {
     char lower[HOST_BUF];             /* lower-case context host ("" if too long) */
     uint32_t suf_off[MAX_LABELS + 1]; /* label suffixes, longest first */
     uint32_t suf_hash[MAX_LABELS + 1];
+    /* rules found through a token whose verdict for this URL is settled (another occurrence of the token cannot change
+     * it): id + 1, 0 empty; zeroed on first use (most URLs never need it) */
+    size_t nsettled; /* SIZE_MAX: not zeroed yet */
+    uint32_t settled[SETTLED_SLOTS];
 } ctx_t;
 
-/* Glob match of pattern p at url position s: '*' any run, '^' a separator or the end. */
+/* whether rule id's verdict for this URL is settled (ctx_t.settled) */
 static int
-match_at(const char *u, size_t n, size_t s, const char *p, size_t pl, int end_anchor, int mcase)
+settled_has(const ctx_t *c, uint32_t id)
 {
-    size_t i = s, j = 0, star_j = SIZE_MAX, star_i = 0;
+    if (c->nsettled == SIZE_MAX)
+        return 0;
+    for (uint32_t k = fmix(id) & (SETTLED_SLOTS - 1);; k = (k + 1) & (SETTLED_SLOTS - 1)) {
+        if (c->settled[k] == id + 1)
+            return 1;
+        if (c->settled[k] == 0)
+            return 0;
+    }
+}
+
+/* notes rule id as settled; when the table is full, nothing (the rule is then evaluated again: slower, never wrong) */
+static void
+settled_add(ctx_t *c, uint32_t id)
+{
+    if (c->nsettled == SIZE_MAX) {
+        memset(c->settled, 0, sizeof(c->settled));
+        c->nsettled = 0;
+    }
+    if (c->nsettled == SETTLED_SLOTS / 4 * 3)
+        return;
+    uint32_t k = fmix(id) & (SETTLED_SLOTS - 1);
+    while (c->settled[k] != 0)
+        k = (k + 1) & (SETTLED_SLOTS - 1);
+    c->settled[k] = id + 1;
+    ++c->nsettled;
+}
+
+/*
+ * Glob match of pattern p at url position s: '*' any run, '^' a separator or the end; O((n - s) * pl). *starred (when
+ * not NULL) is set when a '*' of p was reached: a failure then holds for every later start as well (each part after a
+ * '*' is placed leftmost, and a later start can only place it later), so a search over starts stops there: trying each
+ * start to the end would cost the square of the URL's length.
+ */
+static int
+match_at(const char *u, size_t n, size_t s, const char *p, size_t pl, int end_anchor, int mcase, int *starred)
+{
+    size_t i = s, j = 0, star_j = 0, star_i = s; /* star_j: where to resume after the last '*' */
+    int star = 0;
     for (;;) {
         if (j == pl) {
             if (!end_anchor || i == n)
@@ -1349,8 +1392,11 @@ match_at(const char *u, size_t n, size_t s, const char *p, size_t pl, int end_an
         } else {
             unsigned char c = (unsigned char)p[j];
             if (c == '*') {
-                star_j = j++;
+                star = 1;
+                star_j = ++j;
                 star_i = i;
+                if (starred != NULL)
+                    *starred = 1;
                 continue;
             }
             if (c == '^') {
@@ -1365,10 +1411,10 @@ match_at(const char *u, size_t n, size_t s, const char *p, size_t pl, int end_an
                 continue;
             }
         }
-        if (star_j == SIZE_MAX || star_i >= n)
+        if (!star || star_i >= n)
             return 0;
         i = ++star_i;
-        j = star_j + 1;
+        j = star_j;
     }
 }
 
@@ -1382,14 +1428,16 @@ anchor_ok(const ctx_t *c, const rule_t *r, size_t s)
     return 1;
 }
 
-/* Does r's pattern match? tokpos: URL position of r's index token, or NOPOS. */
+/* Does r's pattern match? tokpos: URL position of r's index token, or NOPOS. *settled is set when the answer is the
+ * same for every position of the token in this URL: the pattern was read without it, or it failed past a '*'. */
 static int
-pattern_ok(const ctx_t *c, const rule_t *r, size_t tokpos)
+pattern_ok(const ctx_t *c, const rule_t *r, size_t tokpos, int *settled)
 {
     const char *p = c->m->text + r->pat;
     size_t pl = r->pat_len;
-    int end = (r->flags & R_END_ANCHOR) != 0, mc = (r->flags & R_MATCH_CASE) != 0;
+    int end = (r->flags & R_END_ANCHOR) != 0, mc = (r->flags & R_MATCH_CASE) != 0, starred = 0;
 
+    *settled = 1;
     if (r->flags & R_HOST_ONLY) { /* "||host^": host suffix at a label boundary */
         for (size_t s = c->host_b; s < c->host_e; ++s)
             if ((s == c->host_b || c->url[s - 1] == '.') && c->host_e - s == pl && ci_eq(c->url + s, p, pl))
@@ -1397,26 +1445,34 @@ pattern_ok(const ctx_t *c, const rule_t *r, size_t tokpos)
         return 0;
     }
     if (tokpos != NOPOS && r->tok_off != NO_TOK_OFF) {
-        if (tokpos < r->tok_off)
+        if (tokpos < r->tok_off) {
+            *settled = 0;
             return 0;
+        }
         size_t s = tokpos - r->tok_off;
-        return anchor_ok(c, r, s) && match_at(c->url, c->n, s, p, pl, end, mc);
+        int ok = anchor_ok(c, r, s) && match_at(c->url, c->n, s, p, pl, end, mc, &starred);
+        *settled = !ok && starred;
+        return ok;
     }
     if (r->flags & R_START_ANCHOR)
-        return match_at(c->url, c->n, 0, p, pl, end, mc);
+        return match_at(c->url, c->n, 0, p, pl, end, mc, NULL);
     if (r->flags & R_HOST_ANCHOR) {
-        for (size_t s = c->host_b; s < c->host_e; ++s)
-            if ((s == c->host_b || c->url[s - 1] == '.') && match_at(c->url, c->n, s, p, pl, end, mc))
+        /* each label start of the host; one that fails past a '*' fails for the later ones too */
+        for (size_t s = c->host_b; s < c->host_e && !starred; ++s)
+            if ((s == c->host_b || c->url[s - 1] == '.') && match_at(c->url, c->n, s, p, pl, end, mc, &starred))
                 return 1;
         return 0;
     }
+    /* anywhere in the URL: each start whose byte is the pattern's first, up to one that fails past a '*' */
     unsigned char c0 = pl ? (unsigned char)p[0] : '*';
     int lit = c0 != '*' && c0 != '^';
     for (size_t s = 0; s <= c->n; ++s) {
         if (lit && (s == c->n || (mc ? (unsigned char)c->url[s] : lc((unsigned char)c->url[s])) != c0))
             continue;
-        if (match_at(c->url, c->n, s, p, pl, end, mc))
+        if (match_at(c->url, c->n, s, p, pl, end, mc, &starred))
             return 1;
+        if (starred)
+            return 0;
     }
     return 0;
 }
@@ -1518,19 +1574,32 @@ domain_ok(ctx_t *c, const rule_t *r, uint32_t id)
     return verdict >= 0 ? verdict : !(r->flags & R_DOM_POS);
 }
 
-/* Type, pattern, party, domain: does rule id apply to the request? */
+/* Type, pattern, party, domain: does rule id apply to the request? A rule found through a token occurs again with each
+ * occurrence of its token: one whose verdict cannot change with the token's position is noted as settled (and not
+ * evaluated again for this URL: a URL repeating a token would otherwise cost its length times the pattern's scan). */
 static int
 rule_ok(ctx_t *c, const rule_t *r, uint32_t id, size_t tokpos)
 {
-    if (!(r->types & c->tbit) || !pattern_ok(c, r, tokpos))
+    int settled;
+    if (!(r->types & c->tbit))
         return 0;
+    if (tokpos != NOPOS && settled_has(c, id))
+        return 0; /* (a rule that matched is not asked again: consider() sees it can change nothing) */
+    if (!pattern_ok(c, r, tokpos, &settled)) {
+        if (settled && tokpos != NOPOS)
+            settled_add(c, id);
+        return 0;
+    }
+    int ok = 1;
     if (r->party != P_BOTH) {
         if (c->party < 0)
             c->party = third_party(c->m->psl, c->host, c->host_e - c->host_b, c->ctx_host, c->ctx_len);
-        if (!(r->party & (c->party ? P_THIRD : P_FIRST)))
-            return 0;
+        ok = (r->party & (c->party ? P_THIRD : P_FIRST)) != 0;
     }
-    return r->ndom == 0 || domain_ok(c, r, id);
+    ok = ok && (r->ndom == 0 || domain_ok(c, r, id));
+    if (!ok && tokpos != NOPOS)
+        settled_add(c, id); /* the party and the domains are the URL's and the page's, not the token's */
+    return ok;
 }
 
 typedef struct st_acc_t {
@@ -1669,6 +1738,7 @@ run(const gw_abp_t *m, const gw_abp_request_t *req, gw_abp_result_t *out, int li
     c.party = req->third_party < 0 ? (req->page_host_len ? -1 : 0) : req->third_party != 0;
     c.base_state = 0;
     c.lower_state = 0;
+    c.nsettled = SIZE_MAX;
 
     if (linear)
         scan_linear(&c, &a, 0);

@@ -133,7 +133,7 @@ gw_beacon_is_send_beacon(const gw_beacon_req_t *r)
 int
 gw_beacon_wants_image(const gw_beacon_req_t *r)
 {
-    static const char *const exts[] = {".gif", ".png", ".jpg", ".jpeg", ".webp", ".svg", ".ico", ".bmp"};
+    static const char *const exts[] = {".gif", ".png", ".jpg", ".jpeg", ".webp", ".avif", ".svg", ".ico", ".bmp"};
     if (r->sec_fetch_dest_len == 5 && ci_prefix(r->sec_fetch_dest, 5, "image"))
         return 1;
     if (ci_prefix(r->accept, r->accept_len, "image/"))

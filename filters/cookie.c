@@ -647,17 +647,25 @@ gw_set_cookie_format(const gw_set_cookie_t *c, char *buf, size_t cap)
     return o.failed ? 0 : o.len;
 }
 
+/* what parsers of the Cookie header other than RFC 6265's split pairs at inside a value: blanks (Python's http.cookies)
+ * and commas (Rack before 3, RFC 2965 parsers) */
+static inline int
+is_value_split(char c)
+{
+    return c == ' ' || c == '\t' || c == ',';
+}
+
 int
 gw_cookie_value_next_name(const char *value, size_t len, size_t *pos, const char **name, size_t *name_len)
 {
     size_t i = *pos;
     while (i < len) {
-        while (i < len && value[i] != ' ' && value[i] != '\t') /* to a blank */
+        while (i < len && !is_value_split(value[i])) /* to a blank or a comma */
             ++i;
-        while (i < len && (value[i] == ' ' || value[i] == '\t'))
+        while (i < len && is_value_split(value[i]))
             ++i;
         size_t start = i;
-        while (i < len && value[i] != ' ' && value[i] != '\t' && value[i] != '=')
+        while (i < len && !is_value_split(value[i]) && value[i] != '=')
             ++i;
         if (i < len && value[i] == '=' && i != start) {
             *name = value + start;

@@ -70,7 +70,8 @@ int gw_cookie_iter_next(gw_cookie_iter_t *it, gw_cookie_pair_t *out);
 /*
  * A cookie value with blanks inside ("1 _ga=GA1.2") is one pair to RFC 6265 and to this parser,
  * but parsers that split on blanks (Python's http.cookies, among others) read "_ga" as a cookie
- * of its own. Iterates the names such a parser would find after a blank: start with *pos = 0;
+ * of its own, and so do those that split on commas ("1,_ga=GA1.2": Rack before 3, RFC 2965
+ * parsers). Iterates the names such a parser would find after a blank or a comma: start with *pos = 0;
  * each call sets *name / *name_len (a run of non-blanks before '=', after a blank) and returns
  * 1, or returns 0 when none is left. The gateway classifies them too, and strips the pair when
  * one is refused.

@@ -85,9 +85,9 @@ static const char *const tag_names[GW_HTML_TAG__COUNT] = {
     "",         "a",      "area",  "audio",     "base",   "body",   "br",    "col",      "embed",   "form",
     "head",     "hr",     "html",  "iframe",    "img",    "input",  "link",  "meta",     "noembed", "noframes",
     "noscript", "object", "param", "plaintext", "script", "source", "style", "textarea", "title",   "track",
-    "video",    "wbr",    "xmp",   "image",     "use",    "button", "frame", "feimage"};
-static const uint8_t tag_name_len[GW_HTML_TAG__COUNT] = {0, 1, 4, 5, 4, 4, 2, 3, 5, 4, 4, 2, 4, 6, 3, 5, 4, 4, 7,
-                                                         8, 8, 6, 5, 9, 6, 6, 5, 8, 5, 5, 5, 3, 3, 5, 3, 6, 5, 7};
+    "video",    "wbr",    "xmp",   "image",     "use",    "button", "frame", "feimage",  "set",     "animate"};
+static const uint8_t tag_name_len[GW_HTML_TAG__COUNT] = {0, 1, 4, 5, 4, 4, 2, 3, 5, 4, 4, 2, 4, 6, 3, 5, 4, 4, 7, 8,
+                                                         8, 6, 5, 9, 6, 6, 5, 8, 5, 5, 5, 3, 3, 5, 3, 6, 5, 7, 3, 7};
 
 /* byte classes of the tag states: one load tests for any set of delimiters */
 enum { CL_WS = 1, CL_SLASH = 2, CL_EQ = 4, CL_GT = 8 };
@@ -152,9 +152,9 @@ name_eq(const char *a, size_t alen, const char *b, size_t blen)
  * whose multiply chain would hold the lookup up by a few cycles per letter. */
 static const uint8_t by_key[128] = {
     12, 0, 0,  0,  11, 0,  0, 0,  0,  0,  0,  0,  0,  16, 0,  5, 0, 0, 0,  0,  0,  18, 0,  0, 34, 0, 0, 0,  0,  0,  26, 0,
-    0,  0, 28, 15, 0,  25, 0, 0,  0,  0,  22, 27, 0,  0,  1,  0, 0, 0, 0,  0,  29, 0,  0,  0, 0,  0, 0, 0,  0,  0,  0,  0,
+    0,  0, 28, 15, 0,  25, 0, 0,  0,  0,  22, 27, 0,  0,  1,  0, 0, 0, 0,  0,  29, 0,  0,  0, 0,  0, 0, 0,  0,  38, 0,  0,
     0,  0, 21, 2,  0,  32, 0, 31, 30, 19, 0,  0,  20, 0,  0,  0, 0, 0, 24, 4,  0,  0,  0,  0, 0,  0, 0, 23, 0,  0,  0,  0,
-    0,  0, 0,  8,  0,  7,  0, 0,  10, 0,  36, 0,  6,  0,  14, 0, 0, 0, 0,  17, 3,  0,  33, 0, 37, 0, 0, 9,  35, 13, 0,  0,
+    0,  0, 0,  8,  39, 7,  0, 0,  10, 0,  36, 0,  6,  0,  14, 0, 0, 0, 0,  17, 3,  0,  33, 0, 37, 0, 0, 9,  35, 13, 0,  0,
 };
 
 static uint8_t
@@ -379,7 +379,7 @@ tag_init(gw_html_tag_t *tag, gw_html_t *h, unsigned id, const char *raw, size_t 
     tag->name_len = raw_name_len(raw, len, 1);
     tag->offset = offset;
     tag->_h = h;
-    tag->_num_edits = 0;
+    tag->_num_edits = tag->_edits_refused = 0;
     tag->_num_attrs = UINT16_MAX;
 }
 
@@ -469,8 +469,10 @@ edit_add(gw_html_tag_t *tag, unsigned max, int op, const char *name, size_t nlen
             !((op == E_SET && tag->_edits[i].op == E_RENAME) || (op == E_RENAME && tag->_edits[i].op == E_SET)))
             break;
     if (i == tag->_num_edits) {
-        if (i >= max)
+        if (i >= max) {
+            tag->_edits_refused = 1;
             return -1;
+        }
         ++tag->_num_edits;
     }
     tag->_edits[i].op = (uint8_t)op;
@@ -479,6 +481,12 @@ edit_add(gw_html_tag_t *tag, unsigned max, int op, const char *name, size_t nlen
     tag->_edits[i].arg = arg;
     tag->_edits[i].arg_len = alen;
     return 0;
+}
+
+int
+gw_html_tag_edits_refused(const gw_html_tag_t *tag)
+{
+    return tag->_edits_refused != 0;
 }
 
 int
@@ -1332,7 +1340,7 @@ tag_overflow(gw_html_t *h, const char *cur)
         tag.raw_len = 0;
         tag.offset = h->tag_offset;
         tag._h = h;
-        tag._num_edits = 0;
+        tag._num_edits = tag._edits_refused = 0;
         tag._num_attrs = UINT16_MAX;
         if ((h->cb.on_overflow(h->ctx, &tag) & 3) == GW_HTML_REMOVE)
             h->tag_drop = h->tag_remove = 1;

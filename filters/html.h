@@ -91,6 +91,8 @@ typedef enum en_gw_html_tag_id_t {
     GW_HTML_TAG_BUTTON,  /* (formaction) */
     GW_HTML_TAG_FRAME,   /* <frameset>'s frames */
     GW_HTML_TAG_FEIMAGE, /* SVG <feImage>: a filter's image (href) */
+    GW_HTML_TAG_SET,     /* SVG <set>: sets another element's attribute (an <a>'s or <image>'s href, say) */
+    GW_HTML_TAG_ANIMATE, /* SVG <animate>: animates another element's attribute, as <set> does */
     GW_HTML_TAG__COUNT
 } gw_html_tag_id_t;
 
@@ -119,7 +121,7 @@ typedef struct st_gw_html_tag_t {
     uint64_t offset; /* stream offset of its '<' */
     /* private */
     struct st_gw_html_t *_h;
-    unsigned _num_edits;
+    unsigned _num_edits, _edits_refused;
     /* the first attributes, scanned once on the first lookup (offsets into raw; value 0: no value) */
     uint16_t _num_attrs, _attrs_more; /* _num_attrs UINT16_MAX: not scanned yet */
     uint32_t _attrs_end;              /* where scanning resumes when _attrs_more */
@@ -279,6 +281,8 @@ int gw_html_attr_find(const gw_html_tag_t *tag, const char *name, size_t len, gw
  *      already named new_name are dropped (unless an edit names them).
  */
 int gw_html_attr_set(gw_html_tag_t *tag, const char *name, size_t name_len, const char *value, size_t value_len);
+/* Whether an edit of this tag was refused (past GW_HTML_MAX_EDITS): the tag goes out without it. */
+int gw_html_tag_edits_refused(const gw_html_tag_t *tag);
 int gw_html_attr_remove(gw_html_tag_t *tag, const char *name, size_t name_len);
 int gw_html_attr_rename(gw_html_tag_t *tag, const char *name, size_t name_len, const char *new_name, size_t new_len);
 

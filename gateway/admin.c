@@ -57,6 +57,15 @@ static tokens_t *parse_tokens(const char *path, char *err, size_t errlen)
     t = calloc(1, sizeof(*t));
     while (fgets(line, sizeof(line), fp) != NULL) {
         ++lineno;
+        if (strchr(line, '\n') == NULL && !feof(fp)) {
+            /* not the whole line: the rest would be read as a line of its own (the tail of a long comment as a token) */
+            snprintf(err, errlen, "%s:%u:1: line too long (at most %zu bytes)", path, lineno, sizeof(line) - 2);
+            fclose(fp);
+            OPENSSL_cleanse(line, sizeof(line));
+            OPENSSL_cleanse(t, sizeof(*t));
+            free(t);
+            return NULL;
+        }
         size_t len = strcspn(line, "\r\n");
         line[len] = '\0';
         char *p = line;
@@ -201,7 +210,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     gw_admin_caller_t caller;
     int status;
 
-    gw_server_track_request(req);
+    if (gw_server_track_request(req) != 0)
+        return 0;
     if ((status = authenticate(req, &caller)) != 0) {
         if (status == 401)
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL, H2O_STRLIT("Bearer realm=\"consentgate-admin\""));

@@ -253,12 +253,13 @@ typedef struct st_site_entry_t {
 } site_entry_t;
 static __thread site_entry_t site_cache[SITE_SLOTS];
 
-/* registrable domain of a host (lower-cased copy in buf), or the host itself when it has none */
+/* registrable domain of a host (lower-cased copy in buf), or the host itself when it has none; NULL when the host does
+ * not fit in buf (it is not cut: a cut host's registrable domain is not the host's) */
 static const char *site_of(const char *host, size_t len, char *buf, size_t cap)
 {
     uint32_t h = 2166136261u;
     if (len >= cap)
-        len = cap - 1;
+        return NULL;
     for (size_t i = 0; i != len; ++i) {
         buf[i] = h2o_tolower(host[i]);
         h = (h ^ (uint8_t)buf[i]) * 16777619u;
@@ -306,12 +307,12 @@ static int split_url(const char *url, size_t len, h2o_iovec_t *host, h2o_iovec_t
  * gw_risk_check of a URL's host and path, the path read as the server will read it: "/ok/../malware/x" and
  * "/%6dalware/x" are /malware/x to a server, and a URL entry names that (the copy, when one is needed, in pool memory).
  */
-static int risk_check(h2o_req_t *req, const gw_risk_set_t *set, h2o_iovec_t host, h2o_iovec_t path, gw_risk_verdict_t *v)
+static int risk_check(h2o_mem_pool_t *pool, const gw_risk_set_t *set, h2o_iovec_t host, h2o_iovec_t path, gw_risk_verdict_t *v)
 {
     for (size_t i = 0; i != path.len && path.base[i] != '?' && path.base[i] != '#'; ++i) {
         char c = path.base[i];
         if (c == '%' || c == '\\' || (c == '.' && i != 0 && (path.base[i - 1] == '/' || path.base[i - 1] == '.'))) {
-            char *p = h2o_mem_alloc_pool(&req->pool, path.len);
+            char *p = h2o_mem_alloc_pool(pool, path.len);
             path = h2o_iovec_init(p, gw_url_path_normalize(path.base, path.len, p));
             break;
         }
@@ -321,25 +322,28 @@ static int risk_check(h2o_req_t *req, const gw_risk_set_t *set, h2o_iovec_t host
 
 /* --- pages: the rewriter hook ------------------------------------------------------------------ */
 
-/* whether host belongs to another registrable domain than the request's */
+/* whether host belongs to another registrable domain than the request's; a host too long to tell (as written: escapes
+ * make a long host that browsers decode to a short name) is another site's, so the shim, which reads it as browsers do,
+ * decides */
 static int other_site(h2o_req_t *req, const char *host, size_t host_len)
 {
     h2o_iovec_t page = gw_req_host(req);
     char a[256], b[256];
-    return strcmp(site_of(host, host_len, a, sizeof(a)), site_of(page.base, page.len, b, sizeof(b))) != 0;
+    const char *sa = site_of(host, host_len, a, sizeof(a)), *sb = site_of(page.base, page.len, b, sizeof(b));
+    return sa == NULL || sb == NULL || strcmp(sa, sb) != 0;
 }
 
 /* origin + "/__go?u=<url, percent-encoded>&s=<its signature>" (pool memory) */
-static h2o_iovec_t go_href(h2o_req_t *req, h2o_iovec_t origin, const char *url, size_t url_len)
+static h2o_iovec_t go_href(h2o_mem_pool_t *pool, h2o_iovec_t origin, const char *url, size_t url_len)
 {
     char sig[23];
     gw_channel_sign("go", url, url_len, sig);
-    return h2o_concat(&req->pool, origin, h2o_iovec_init(H2O_STRLIT("/__go?u=")), pct_encode(&req->pool, url, url_len),
+    return h2o_concat(pool, origin, h2o_iovec_init(H2O_STRLIT("/__go?u=")), pct_encode(pool, url, url_len),
                       h2o_iovec_init(H2O_STRLIT("&s=")), h2o_iovec_init(sig, 22));
 }
 
-static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_kind_t kind, const char *url, size_t url_len,
-                  const char *host, size_t host_len)
+static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, h2o_mem_pool_t *pool, gw_url_kind_t kind, const char *url,
+                  size_t url_len, const char *host, size_t host_len)
 {
     const gw_risk_set_t *set = gw_snap_load(&risk_set);
     if (kind != GW_URL_LINK && kind != GW_URL_REFRESH) { /* something the browser fetches */
@@ -350,7 +354,7 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
             return GW_HTML_KEEP;
         if (set == NULL || split_url(url, url_len, &h, &path) != 0)
             return GW_HTML_KEEP;
-        int rc = risk_check(req, set, h, path, &v);
+        int rc = risk_check(pool, set, h, path, &v);
         if (rc < 0) { /* a host the lists cannot be asked about (a label over 63 bytes, say): not loaded unchecked */
             GW_COUNT(risk_subresources_unreadable);
             if (kind != GW_URL_PROBE && tag != NULL)
@@ -389,16 +393,16 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_k
         return GW_HTML_KEEP;
     }
     /* relative, unless a <base> elsewhere would take it there: then on this request's own origin */
-    h2o_iovec_t origin = ctx->base_elsewhere ? h2o_concat(&req->pool, req->scheme->name, h2o_iovec_init(H2O_STRLIT("://")), req->authority)
+    h2o_iovec_t origin = ctx->base_elsewhere ? h2o_concat(pool, req->scheme->name, h2o_iovec_init(H2O_STRLIT("://")), req->authority)
                                              : h2o_iovec_init("", 0);
-    h2o_iovec_t href = go_href(req, origin, url, url_len);
+    h2o_iovec_t href = go_href(pool, origin, url, url_len);
     gw_html_attr_t c;
     if (kind == GW_URL_REFRESH && gw_html_attr_find(tag, H2O_STRLIT("content"), &c) && c.value != NULL) {
         /* the same delay (the rewriter passes only a content that starts with one), then the shim: "5; url=/__go?u=…" */
         size_t d = 0;
         while (d != c.value_len && ((unsigned char)c.value[d] <= 0x20 || ('0' <= c.value[d] && c.value[d] <= '9') || c.value[d] == '.'))
             ++d;
-        h2o_iovec_t content = h2o_concat(&req->pool, h2o_iovec_init(c.value, d), h2o_iovec_init(H2O_STRLIT("; url=")), href);
+        h2o_iovec_t content = h2o_concat(pool, h2o_iovec_init(c.value, d), h2o_iovec_init(H2O_STRLIT("; url=")), href);
         gw_html_attr_set(tag, H2O_STRLIT("content"), content.base, content.len);
     } else {
         gw_html_attr_set(tag, H2O_STRLIT("href"), href.base, href.len);
@@ -469,7 +473,7 @@ static void check_redirect(h2o_req_t *req)
     gw_risk_verdict_t v;
     if (url.base == NULL || set == NULL || split_url(url.base, url.len, &host, &path) != 0 || !other_site(req, host.base, host.len))
         return;
-    int rc = risk_check(req, set, host, path, &v);
+    int rc = risk_check(&req->pool, set, host, path, &v);
     if (rc == 0 || (rc == 1 && v.action != GW_RISK_BLOCK && v.action != GW_RISK_WARN))
         return; /* (a host that cannot be checked goes to /__go too, which does not follow it) */
     if (url.len > MAX_GO_URL) {
@@ -477,7 +481,7 @@ static void check_redirect(h2o_req_t *req)
          * followed at all rather than unchecked (padding the URL of an open redirect let it through as it came) */
         h2o_delete_header(&req->res.headers, i);
     } else {
-        req->res.headers.entries[i].value = go_href(req, h2o_iovec_init("", 0), url.base, url.len);
+        req->res.headers.entries[i].value = go_href(&req->pool, h2o_iovec_init("", 0), url.base, url.len);
     }
     GW_COUNT(risk_redirects_shimmed);
 }
@@ -504,7 +508,7 @@ static void check_refresh(h2o_req_t *req)
         return;
     }
     req->res.headers.entries[i].value = h2o_concat(&req->pool, h2o_iovec_init(v.base, delay_end), h2o_iovec_init(H2O_STRLIT("; url=")),
-                                                   go_href(req, h2o_iovec_init("", 0), url.base, url.len));
+                                                   go_href(&req->pool, h2o_iovec_init("", 0), url.base, url.len));
     GW_COUNT(links_wrapped);
 }
 
@@ -532,7 +536,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 
 static int on_go(h2o_handler_t *self, h2o_req_t *req)
 {
-    gw_server_track_request(req);
+    if (gw_server_track_request(req) != 0)
+        return 0;
     h2o_iovec_t u = gw_req_query_param(req, "u"), s = gw_req_query_param(req, "s"), cs = gw_req_query_param(req, "c");
     h2o_iovec_t url = u.base != NULL ? pct_decode(&req->pool, u.base, u.len) : h2o_iovec_init(NULL, SIZE_MAX);
     h2o_iovec_t host, path;
@@ -546,7 +551,7 @@ static int on_go(h2o_handler_t *self, h2o_req_t *req)
     }
     const gw_risk_set_t *set = gw_snap_load(&risk_set);
     gw_risk_verdict_t v;
-    int listed = set != NULL ? risk_check(req, set, host, path, &v) : 0;
+    int listed = set != NULL ? risk_check(&req->pool, set, host, path, &v) : 0;
     if (listed < 0) { /* no list can say whether this host is safe: not followed (a browser could still reach it) */
         GW_COUNT(go_unreadable);
         gw_ui_send_refused(req, 400, "Bad Request", "unreadable_link");
@@ -637,7 +642,7 @@ static int on_check(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t
     }
     const gw_risk_set_t *s = gw_snap_load(&risk_set);
     gw_risk_verdict_t v;
-    int rc = s != NULL ? risk_check(req, s, host, path, &v) : 0;
+    int rc = s != NULL ? risk_check(&req->pool, s, host, path, &v) : 0;
     if (rc < 0) {
         gw_admin_send_error(req, 400, "Bad Request", "bad_host", "not a host name or IP address");
         return 0;

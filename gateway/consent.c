@@ -126,19 +126,30 @@ int gw_consent_client_addr(h2o_req_t *req, struct sockaddr_storage *client)
         return -1;
     const char *xff = NULL;
     size_t xff_len = 0;
-    if (trusted_proxies.num_entries != 0) {
-        /* several X-Forwarded-For headers form one list, in order */
-        ssize_t i = -1;
+    if (trusted_proxies.num_entries != 0 && gw_cidr_list_contains(&trusted_proxies, (struct sockaddr *)&peer)) {
+        /* (only a trusted proxy's are read) several X-Forwarded-For headers form one list, in order, joined with ", "
+         * in one buffer: joined one by one, each copied the list so far, so that 95 headers of 4 KB (a 380 KB request)
+         * took 18 MB of the request's pool and its square in time, for each of the request's calls */
+        size_t num = 0, total = 0;
+        ssize_t i = -1, last = -1;
         while ((i = h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, i)) != -1) {
-            h2o_iovec_t v = req->headers.entries[i].value;
-            if (xff == NULL) {
-                xff = v.base;
-                xff_len = v.len;
-            } else {
-                h2o_iovec_t joined = h2o_concat(&req->pool, h2o_iovec_init(xff, xff_len), h2o_iovec_init(H2O_STRLIT(", ")), v);
-                xff = joined.base;
-                xff_len = joined.len;
+            total += (num++ != 0 ? 2 : 0) + req->headers.entries[i].value.len;
+            last = i;
+        }
+        if (num == 1) {
+            xff = req->headers.entries[last].value.base;
+            xff_len = req->headers.entries[last].value.len;
+        } else if (num > 1) {
+            char *buf = h2o_mem_alloc_pool(&req->pool, total);
+            size_t k = 0;
+            for (i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, i)) != -1;) {
+                h2o_iovec_t v = req->headers.entries[i].value;
+                if (k++ != 0)
+                    memcpy(buf + xff_len, ", ", 2), xff_len += 2;
+                memcpy(buf + xff_len, v.base, v.len);
+                xff_len += v.len;
             }
+            xff = buf;
         }
     }
     if (gw_client_addr((struct sockaddr *)&peer, xff, xff_len, &trusted_proxies, client) < 0)
@@ -414,6 +425,42 @@ size_t gw_consent_expire_carried(h2o_req_t *req, gw_reqctx_t *ctx, uint16_t refu
     return emit_expiries(req, ctx);
 }
 
+/* --- the gateway's own answers: what they carry is expired there too ----------------------------- */
+
+/* 1 when the answer sets the gateway's token: it carries a decision of its own and has expired what that one refuses
+ * (the consent API, the preference centre's form, an erasure) */
+static int answer_sets_token(h2o_req_t *req)
+{
+    for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_SET_COOKIE, i)) != -1;) {
+        h2o_iovec_t v = req->res.headers.entries[i].value;
+        const char *eq = memchr(v.base, '=', v.len);
+        if (eq != NULL && is_token_name(v.base, (size_t)(eq - v.base)))
+            return 1;
+    }
+    return 0;
+}
+
+/* The contract's "a response to a request that carries them expires them" for the answers the gateway gives itself
+ * (/__consent/…, its static files, /__go, reports), which do not pass the proxied path's stages: the request's own
+ * decision says what is refused, as on a page. Only a request with a Cookie header pays for the token's check. */
+static void on_served_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    if (!gw_rt.conf.report_only && h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, -1) != -1 && !answer_sets_token(req) &&
+        !gw_server_headers_oversized(req)) { /* (answered 431 unread) */
+        gw_reqctx_t ctx;
+        memset(&ctx, 0, sizeof(ctx));
+        ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
+        gw_consent_evaluate(req, &ctx, gw_now_ms(req) / 1000);
+        gw_consent_expire_carried(req, &ctx, (uint16_t)(all_mask & ~ctx.granted));
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+void gw_consent_register_served(h2o_pathconf_t *pc)
+{
+    h2o_create_filter(pc, sizeof(h2o_filter_t))->on_setup_ostream = on_served_setup_ostream;
+}
+
 /* --- GPC: the refusal is recorded once per visitor -------------------------------------------- */
 
 static void warn_gpc_unrecorded(int status)
@@ -557,9 +604,13 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
             if (r < 0)
                 GW_COUNT(cookie_header_unreadable); /* fail closed: what follows the failure is not forwarded */
         }
-        /* replace every Cookie header by the one rebuilt (the proxy sends one header either way) */
-        for (i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;)
-            i = h2o_delete_header(&req->headers, i) - 1;
+        /* replace every Cookie header by the one rebuilt (the proxy sends one header either way); in one pass, not a
+         * h2o_delete_header each (which moves the rest): an HTTP/2 request may carry thousands of cookie crumbs */
+        size_t kept = 0;
+        for (size_t r = 0; r != req->headers.size; ++r)
+            if (req->headers.entries[r].name != &H2O_TOKEN_COOKIE->buf)
+                req->headers.entries[kept++] = req->headers.entries[r];
+        req->headers.size = kept;
         if (n != 0)
             h2o_add_header(&req->pool, &req->headers, H2O_TOKEN_COOKIE, NULL, out, n);
     }

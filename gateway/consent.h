@@ -70,6 +70,10 @@ void gw_consent_state_json(struct st_gw_jsonw_t *w, const gw_reqctx_t *ctx, uint
 /* milliseconds since the epoch of the request's event loop (no syscall) */
 uint64_t gw_now_ms(h2o_req_t *req);
 
+/* Registers on pc (a path the gateway answers itself) a filter that expires the refused cookies a request carries, by
+ * the request's own decision, as the proxied path does; an answer that sets a new token is left as it is. */
+void gw_consent_register_served(h2o_pathconf_t *pc);
+
 /* After two tokens that named different visitors (ctx->tokens_conflict, plain HTTP): a Set-Cookie that expires a
  * cg_consent set with Domain=<the registrable domain> (the planted one; the gateway's own is host-only), so that the
  * visitor's own token is theirs again. */

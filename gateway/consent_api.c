@@ -372,7 +372,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     gw_reqctx_t ctx;
     memset(&ctx, 0, sizeof(ctx));
-    gw_server_track_request(req);
+    if (gw_server_track_request(req) != 0)
+        return 0;
     ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
 
     size_t pathlen = req->query_at != SIZE_MAX && req->query_at < req->path_normalized.len ? req->query_at : req->path_normalized.len;

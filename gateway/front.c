@@ -263,7 +263,8 @@ gw_reqctx_t *gw_reqctx_get(h2o_req_t *req)
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
-    gw_server_track_request(req);
+    if (gw_server_track_request(req) != 0)
+        return 0;
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("CONNECT"))) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"));
         gw_send_page(req, 405, "Method Not Allowed", "Method Not Allowed", "This gateway does not tunnel CONNECT requests.");

@@ -265,10 +265,13 @@ static int setup_hosts(void)
         return -1;
     }
     gw_server_on_shutdown(gw_store_close);
+    /* the paths the gateway answers itself expire the refused cookies a request carries, as proxied answers do */
     gw_consent_api_register(gw_rt.hosts[0]);
     add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
+    gw_consent_register_served(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
     gw_reports_register(gw_rt.hosts[0]);
     add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
+    gw_consent_register_served(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
 
     pc = h2o_config_register_path(gw_rt.hosts[0], "/__consent", 0);
     for (size_t i = 0; i != c->ui.num_strings; ++i)
@@ -281,11 +284,13 @@ static int setup_hosts(void)
     static const char *index_files[] = {"index.html", NULL};
     h2o_file_register(pc, gw_rt.static_dir, index_files, NULL, 0);
     add_metrics_logger(pc);
+    gw_consent_register_served(pc);
     if (gw_rt.access_log != NULL)
         h2o_access_log_register(pc, gw_rt.access_log);
 
     gw_channel_register_go(gw_rt.hosts[0]);
     add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
+    gw_consent_register_served(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
 
     if (gw_front_register(gw_rt.hosts[0]) != 0)
         return -1;

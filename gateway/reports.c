@@ -45,7 +45,8 @@ static int on_report(h2o_handler_t *self, h2o_req_t *req)
     gw_csp_violation_t v[GW_CSP_REPORT_MAX_ITEMS];
     char err[256];
 
-    gw_server_track_request(req);
+    if (gw_server_track_request(req) != 0)
+        return 0;
     if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));
         gw_send_json_error(req, 405, "Method Not Allowed", "method_not_allowed", "reports are sent with POST");

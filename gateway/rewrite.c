@@ -8,7 +8,9 @@
  *
  * Memory per response is fixed: the rewriter (one tag buffer + the inline-script hold
  * buffer) and one output buffer from the request's pool, reused
- * for every chunk (grown, rarely, when one chunk's output outgrows it), whatever the page's size.
+ * for every chunk (grown, rarely, when one chunk's output outgrows it), whatever the page's size. What the
+ * callbacks write into one tag (a decoded attribute, the link shim's URL) comes from a pool cleared at the next
+ * tag (tag_pool), not from the request's, where a page of many links used to pile up five times its size.
  * The output is one copied slice: handing the unchanged bytes on as slices of the origin's buffers
  * (tried) cost ~4 µs more CPU per 20 KB page than copying them, measured side by side.
  *
@@ -36,6 +38,7 @@
 #include "token.h"
 #include "trackers.h"
 #include "url.h"
+#include "utf16.h"
 
 #define HOLD_CAP (64 * 1024) /* inline script and style content read (searched for tracker loaders, URLs); a longer one
                                 gets GW_HTML_MAX_HUGE_HOLD / 4, then GW_HTML_MAX_HUGE_HOLD bytes from on_alloc */
@@ -50,6 +53,7 @@
  * bounded memory instead of being decoded whole from what the proxy buffered for a slow client */
 #define GUNZIP_CHUNK (16 * 1024)
 #define BIG_THREAD_BUDGET (32 * 1024 * 1024) /* big buffers (sheets, long tags, long inline content) one worker thread holds */
+#define NEST_BIG 5 /* the bigger buffers one tokenizer may ask for: 3 for tags, 2 for held content (html.h) */
 
 typedef struct st_rewrite_t {
     h2o_ostream_t super;
@@ -73,11 +77,17 @@ typedef struct st_rewrite_t {
     char release[20]; /* this response's release token (neutralise), base64url of 12 random bytes */
     uint32_t tracker_mask; /* the categories the tracker lists gave the URL last classified (tracker_category) */
     int gzip;         /* the body is gzip (decoded by gunzip once the rewriter starts) */
-    /* the body's first bytes, for a byte order mark: BODY_NEW (none read), BODY_BOM1 (one 0xFF or 0xFE read and kept in
-     * bom1), BODY_READ (rewritten), BODY_WIDE (a UTF-16 BOM: a browser reads the page as UTF-16 whatever its
-     * Content-Type says, so its tags are not ASCII bytes: passed on as it is) */
+    /* the body's first bytes, for a byte order mark: BODY_NEW (none read), BODY_HELD (the first one or two kept in
+     * held[] until there are enough to tell), BODY_READ (rewritten as it is), BODY_WIDE (UTF-16, as a browser reads it:
+     * a UTF-16 BOM, whatever the Content-Type says, or a UTF-16 charset and no BOM of another kind; decoded to UTF-8
+     * by wide into wide_buf, rewritten, and served as UTF-8), BODY_RAW (an XHTML page with a UTF-16 BOM: passed on) */
     int body;
-    char bom1;
+    char held[2];
+    size_t num_held;
+    int wide_label; /* the Content-Type's charset: 0 not UTF-16, 1 UTF-16LE, 2 UTF-16BE (wide_charset) */
+    int xml;        /* application/xhtml+xml: a UTF-16 one (its BOM) is passed on unread (BODY_RAW) */
+    gw_utf16_t wide;
+    char *wide_buf; /* WIDE_SLICE bytes of input decoded at a time (req->pool, once per response) */
     /* the memo (memo.h, "Remembered pages" below): key.base NULL when this response is neither looked up nor recorded */
     h2o_iovec_t key;
     uint64_t generation;  /* the snapshot generation at the start */
@@ -100,6 +110,17 @@ typedef struct st_rewrite_t {
     char *nest_buf;
     size_t nest_len, nest_cap;
     void *nest_html; /* the second tokenizer's memory, taken once per response and set up again for each srcdoc */
+    /* the bigger buffers that tokenizer was given (on_alloc: a long tag or long inline content in a srcdoc), kept for the
+     * next srcdoc's: it asks for each size once per srcdoc (html.h), and would take and charge new ones for every one */
+    struct {
+        void *p;
+        size_t n;
+        int used; /* given to the srcdoc being read */
+    } nest_big[NEST_BIG];
+    /* what one tag's callback writes into it or decodes from it (attribute values, the link shim's URLs, …) comes from
+     * the pool of its level (0: the page, 1: a srcdoc read inside a tag of it), cleared when the next callback of that
+     * level begins (tag_begin): a page of a million links holds one link's worth, not a million (NULL: none yet) */
+    h2o_mem_pool_t *tag_pools;
     /* a style sheet (css_response): held whole, decoded, in css (req->pool) until its end, unless it outgrows
      * CSS_HOLD_MAX (css_over: then it passes on unchecked) */
     char *css;
@@ -107,6 +128,32 @@ typedef struct st_rewrite_t {
     int css_over;
     size_t *charged; /* the bytes of big buffers (css, the tokenizer's grown ones) this response took from big_held */
 } rewrite_t;
+
+static void on_tag_pools_dispose(void *p)
+{
+    h2o_mem_pool_t *pools = p;
+    h2o_mem_clear_pool(&pools[0]);
+    h2o_mem_clear_pool(&pools[1]);
+}
+
+/* memory for the current tag of the current level: valid until the tag is written out (the rewriter's next callback
+ * of that level clears it), as gw_html_attr_set wants for its strings */
+static h2o_mem_pool_t *tag_pool(rewrite_t *self)
+{
+    if (self->tag_pools == NULL) {
+        self->tag_pools = h2o_mem_alloc_shared(&self->req->pool, 2 * sizeof(h2o_mem_pool_t), on_tag_pools_dispose);
+        h2o_mem_init_pool(&self->tag_pools[0]);
+        h2o_mem_init_pool(&self->tag_pools[1]);
+    }
+    return &self->tag_pools[self->nesting];
+}
+
+/* a callback of the rewriter begins: the previous tag of its level has been written out, its memory goes */
+static void tag_begin(rewrite_t *self)
+{
+    if (self->tag_pools != NULL)
+        h2o_mem_clear_pool(&self->tag_pools[self->nesting]);
+}
 
 /* counts an event of this thread and logs its first one (the counter tells the rest) */
 #define COUNT_WARN_FIRST(field, ...)                                                                                                \
@@ -455,7 +502,7 @@ static void mark_inert(rewrite_t *self, gw_html_tag_t *tag, int cat)
      * only when every one of its categories is granted: data-cg-needs="analytics marketing" */
     uint32_t mask = self->tracker_mask & gw_consent_all_mask();
     if ((mask & (1u << cat)) != 0 && (mask & (mask - 1)) != 0) {
-        char *needs = h2o_mem_alloc_pool(&self->req->pool, 256);
+        char *needs = h2o_mem_alloc_pool(tag_pool(self), 256);
         size_t len = 0;
         for (int c = 0; mask != 0; ++c, mask >>= 1) {
             const char *cn = category_name(c);
@@ -495,31 +542,40 @@ static int run_hook(rewrite_t *self, gw_html_tag_t *tag, gw_url_kind_t kind, siz
 {
     if (url_hook == NULL || n == 0)
         return GW_HTML_KEEP;
-    return url_hook(self->req, self->ctx, tag, kind, self->url, n, self->url + self->host_off, self->host_len);
+    return url_hook(self->req, self->ctx, tag, tag != NULL ? tag_pool(self) : &self->req->pool, kind, self->url, n,
+                    self->url + self->host_off, self->host_len);
 }
 
 /*
  * The candidates of a srcset attribute (`name`: srcset, or a <link>'s imagesrcset; gw_srcset_next), at most MAX_SRCSET
  * of them: each goes through the risk hook (a block-listed one removes the element) and, while *cat is still -1, the
- * tracker lists (the first refused category found is stored in *cat).
+ * tracker lists (the first refused category found is stored in *cat). A srcset with more candidates, or with one too
+ * long to check (not an inline data: image), could have the browser pick one never checked ("…, URL 1x" after 16
+ * candidates of lower density): it is renamed data-cg-unchecked-<name>, and the element falls back to its src.
  */
-#define MAX_SRCSET 16
+#define MAX_SRCSET 32
 static int srcset_check(rewrite_t *self, gw_html_tag_t *tag, const char *name, size_t name_len, int *cat)
 {
     gw_html_attr_t a;
-    if (!gw_html_attr_find(tag, name, name_len, &a) || a.value == NULL || a.value_len == 0 || a.value_len > URL_SCRATCH)
+    if (!gw_html_attr_find(tag, name, name_len, &a) || a.value == NULL || a.value_len == 0)
         return GW_HTML_KEEP;
-    char *v = h2o_mem_alloc_pool(&self->req->pool, a.value_len); /* scratch is absolute_url's: the list is decoded apart */
+    char *v = h2o_mem_alloc_pool(tag_pool(self), a.value_len); /* scratch is absolute_url's: the list is decoded apart */
     size_t len = gw_html_decode(a.value, a.value_len, v), pos = 0, url_len;
     const char *url;
-    for (unsigned k = 0; k != MAX_SRCSET && gw_srcset_next(v, len, &pos, &url, &url_len); ++k) {
-        size_t n = absolute_url(self, url, url_len, 0);
+    int unchecked = 0;
+    for (unsigned k = 0; !unchecked && gw_srcset_next(v, len, &pos, &url, &url_len); ++k) {
+        unchecked = k == MAX_SRCSET || (url_len > URL_SCRATCH && !(url_len >= 5 && h2o_lcstris(url, 5, H2O_STRLIT("data:"))));
+        size_t n = unchecked ? 0 : absolute_url(self, url, url_len, 0);
         if (n == 0)
             continue;
         if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;
         if (*cat < 0)
             *cat = refused_category(self, n, GW_ABP_IMAGE);
+    }
+    if (unchecked) {
+        h2o_iovec_t renamed = h2o_concat(tag_pool(self), h2o_iovec_init(H2O_STRLIT("data-cg-unchecked-")), h2o_iovec_init(name, name_len));
+        gw_html_attr_rename(tag, name, name_len, renamed.base, renamed.len);
     }
     return GW_HTML_KEEP;
 }
@@ -550,7 +606,7 @@ static int link_fetch_type(const char *rel, size_t len, const char *as, size_t a
     } fetching[] = {{"stylesheet", GW_ABP_STYLESHEET}, {"icon", GW_ABP_IMAGE},         {"apple-touch-icon", GW_ABP_IMAGE},
                     {"modulepreload", GW_ABP_SCRIPT},  {"preload", GW_ABP_OTHER},      {"prefetch", GW_ABP_OTHER},
                     {"preconnect", GW_ABP_OTHER},      {"dns-prefetch", GW_ABP_OTHER}, {"prerender", GW_ABP_OTHER},
-                    {"manifest", GW_ABP_OTHER}};
+                    {"manifest", GW_ABP_OTHER},        {"compression-dictionary", GW_ABP_OTHER}};
     for (size_t i = 0; i != len;) {
         while (i != len && gw_is_ascii_blank((unsigned char)rel[i]))
             ++i;
@@ -572,6 +628,16 @@ static int is_js_type(gw_html_tag_t *tag)
     return h2o_lcstris(t.value, t.value_len, H2O_STRLIT("text/javascript")) ||
            h2o_lcstris(t.value, t.value_len, H2O_STRLIT("module")) ||
            h2o_lcstris(t.value, t.value_len, H2O_STRLIT("application/javascript"));
+}
+
+/* <script type="speculationrules"> (the type's blanks and case aside, as browsers read it) */
+static int is_speculation_rules(gw_html_tag_t *tag)
+{
+    gw_html_attr_t t;
+    if (!gw_html_attr_find(tag, H2O_STRLIT("type"), &t) || t.value == NULL)
+        return 0;
+    h2o_iovec_t v = h2o_str_stripws(t.value, t.value_len);
+    return h2o_lcstris(v.base, v.len, H2O_STRLIT("speculationrules"));
 }
 
 static int is_one_pixel(gw_html_tag_t *tag)
@@ -705,17 +771,19 @@ static int css_urls(rewrite_t *self, gw_html_tag_t *tag, const char *css, size_t
  * What any element may load without being an image itself: the URLs in its style attribute and, for body, table and
  * its cells, its legacy background attribute. A block-listed site drops the attribute and a refused tracker makes it
  * inert (style → data-cg-style, background → data-cg-background, which the banner moves back after consent); the
- * element stays either way, as a <td> or <p> cannot be removed safely (their end tags may be left out).
+ * element stays either way, as a <td> or <p> cannot be removed safely (their end tags may be left out). So do SVG's
+ * presentation attributes that take a url(). GW_HTML_REMOVE only when an attribute naming one could not be taken out (a
+ * tag past the edits a tag can have: the element goes rather than load it).
  */
-static void style_attrs(rewrite_t *self, gw_html_tag_t *tag)
+static int style_attrs(rewrite_t *self, gw_html_tag_t *tag)
 {
     gw_html_attr_t a;
-    int cat = -1;
+    int cat = -1, failed = 0;
     size_t n;
     if (!gw_html_may_name_url(tag->raw, tag->raw_len)) /* most tags: the tokenizer's test for callbacks.on_tag_urls */
-        return;
+        return GW_HTML_KEEP;
     if (gw_html_attr_find(tag, H2O_STRLIT("style"), &a) && a.value != NULL && a.value_len != 0) {
-        char *css = h2o_mem_alloc_pool(&self->req->pool, a.value_len); /* character references, then CSS escapes */
+        char *css = h2o_mem_alloc_pool(tag_pool(self), a.value_len); /* character references, then CSS escapes */
         size_t len = gw_css_unescape(css, gw_html_decode(a.value, a.value_len, css), css);
         if (css_urls(self, tag, css, len, &cat) == GW_HTML_REMOVE) {
             gw_html_attr_remove(tag, H2O_STRLIT("style"));
@@ -732,6 +800,34 @@ static void style_attrs(rewrite_t *self, gw_html_tag_t *tag)
             mark_inert(self, tag, cat);
         }
     }
+    /* SVG presentation attributes take CSS url()s that Chromium fetches from other sites too (a paint server, a mask, a
+     * marker, a cursor image): read as the style attribute is */
+    static const struct {
+        const char *name, *renamed;
+    } presentation[] = {{"fill", "data-cg-fill"},
+                        {"stroke", "data-cg-stroke"},
+                        {"mask", "data-cg-mask"},
+                        {"clip-path", "data-cg-clip-path"},
+                        {"marker-start", "data-cg-marker-start"},
+                        {"marker-mid", "data-cg-marker-mid"},
+                        {"marker-end", "data-cg-marker-end"},
+                        {"cursor", "data-cg-cursor"},
+                        {"filter", "data-cg-filter"}};
+    for (size_t k = 0; k != sizeof(presentation) / sizeof(presentation[0]); ++k) {
+        const char *name = presentation[k].name;
+        if (!gw_html_attr_find(tag, name, strlen(name), &a) || a.value == NULL || memchr(a.value, '(', a.value_len) == NULL)
+            continue;
+        char *css = h2o_mem_alloc_pool(tag_pool(self), a.value_len);
+        size_t len = gw_css_unescape(css, gw_html_decode(a.value, a.value_len, css), css);
+        cat = -1;
+        if (css_urls(self, tag, css, len, &cat) == GW_HTML_REMOVE) {
+            failed |= gw_html_attr_remove(tag, name, strlen(name)) != 0;
+        } else if (cat >= 0) {
+            failed |= gw_html_attr_rename(tag, name, strlen(name), presentation[k].renamed, strlen(presentation[k].renamed)) != 0;
+            mark_inert(self, tag, cat);
+        }
+    }
+    return failed ? GW_HTML_REMOVE : GW_HTML_KEEP;
 }
 
 /*
@@ -839,7 +935,7 @@ static int on_meta(rewrite_t *self, gw_html_tag_t *tag)
     if (!gw_html_attr_find(tag, H2O_STRLIT("http-equiv"), &he) || he.value == NULL || !attr_is(&he, H2O_STRLIT("refresh")) ||
         !gw_html_attr_find(tag, H2O_STRLIT("content"), &c) || c.value == NULL || c.value_len > URL_SCRATCH)
         return GW_HTML_KEEP;
-    char *v = h2o_mem_alloc_pool(&self->req->pool, c.value_len); /* scratch is absolute_url's */
+    char *v = h2o_mem_alloc_pool(tag_pool(self), c.value_len); /* scratch is absolute_url's */
     size_t len = gw_html_decode(c.value, c.value_len, v), delay_end, url_len, n;
     const char *url;
     if (!gw_refresh_parse(v, len, &delay_end, &url, &url_len) || url_len == 0 || (n = absolute_url(self, url, url_len, 1)) == 0 ||
@@ -868,12 +964,14 @@ static int srcdoc(rewrite_t *self, gw_html_tag_t *tag)
     if (self->nesting)
         return GW_HTML_REMOVE;
     rec_stop(self);
-    char *doc = h2o_mem_alloc_pool(&self->req->pool, a.value_len + 1);
+    char *doc = h2o_mem_alloc_pool(tag_pool(self), a.value_len + 1); /* (level 0's: the srcdoc's own tags clear level 1's) */
     size_t len = gw_html_decode(a.value, a.value_len, doc);
     /* (one tokenizer per response, not per srcdoc: a page of 50,000 <iframe srcdoc=a> held 16 KB for each) */
     if (self->nest_html == NULL)
         self->nest_html = h2o_mem_alloc_pool(&self->req->pool, gw_html_sizeof(SRCDOC_HOLD));
     gw_html_t *h = gw_html_init(self->nest_html, SRCDOC_HOLD, &callbacks, self);
+    for (size_t i = 0; i != NEST_BIG; ++i)
+        self->nest_big[i].used = 0;
     h2o_iovec_t base_origin = self->base_origin, base_dir = self->base_dir;
     int base_https = self->base_https, base_seen = self->base_seen, base_elsewhere = self->ctx->base_elsewhere;
     self->nesting = 1;
@@ -887,15 +985,60 @@ static int srcdoc(rewrite_t *self, gw_html_tag_t *tag)
     return GW_HTML_KEEP;
 }
 
+/*
+ * SVG <set> and <animate> whose attributeName is href (or xlink:href) give another element (an <a>, an <image>, a <use>)
+ * a URL that no attribute of that element names: Chromium follows the <a> and loads the <image> or <use> from it, so
+ * neither the lists nor the link shim would see where it leads. Such an animation to another host is turned off (its
+ * attributeName renamed: it animates nothing), as is one with a URL too long to read; one to the page's own host, a
+ * relative URL or a fragment (a <use>'s "#id") stays.
+ */
+static int on_animation(rewrite_t *self, gw_html_tag_t *tag)
+{
+    static const struct {
+        const char *name;
+        size_t len;
+    } anim_attrs[] = {{H2O_STRLIT("to")}, {H2O_STRLIT("from")}, {H2O_STRLIT("by")}, {H2O_STRLIT("values")}};
+    gw_html_attr_t a;
+    if (!gw_html_attr_find(tag, H2O_STRLIT("attributename"), &a) || a.value == NULL)
+        return GW_HTML_KEEP;
+    char *v = h2o_mem_alloc_pool(&self->req->pool, a.value_len + 1); /* (decoded: never longer) */
+    h2o_iovec_t name = h2o_str_stripws(v, gw_html_decode(a.value, a.value_len, v));
+    if (!h2o_lcstris(name.base, name.len, H2O_STRLIT("href")) && !h2o_lcstris(name.base, name.len, H2O_STRLIT("xlink:href")))
+        return GW_HTML_KEEP;
+    int elsewhere = 0;
+    for (size_t k = 0; !elsewhere && k != sizeof(anim_attrs) / sizeof(anim_attrs[0]); ++k) {
+        if (!gw_html_attr_find(tag, anim_attrs[k].name, anim_attrs[k].len, &a) || a.value == NULL)
+            continue;
+        char *d = h2o_mem_alloc_pool(&self->req->pool, a.value_len + 1);
+        size_t len = gw_html_decode(a.value, a.value_len, d), from = 0;
+        while (!elsewhere && from <= len) { /* values is a list: "a; b" */
+            size_t to = from;
+            while (to != len && d[to] != ';')
+                ++to;
+            size_t n = to - from > URL_SCRATCH ? 0 : absolute_url(self, d + from, to - from, 1);
+            elsewhere = to - from > URL_SCRATCH ||
+                        (n != 0 && !h2o_lcstris(self->url + self->host_off, self->host_len, self->page_host.base, self->page_host.len));
+            from = to + 1;
+        }
+    }
+    if (elsewhere) {
+        gw_html_attr_rename(tag, H2O_STRLIT("attributename"), H2O_STRLIT("data-cg-attributename"));
+        gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: turned off an SVG animation of a link or image to another site -->"));
+    }
+    return GW_HTML_KEEP;
+}
+
 /* called only for the elements of callbacks.on_tag_ids (gw_rewrite_init): a new case needs its bit there */
-static int on_tag(void *_self, gw_html_tag_t *tag)
+static int check_tag(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;
     const char *long_name;
     size_t n;
     int cat;
 
-    style_attrs(self, tag);
+    tag_begin(self);
+    if (style_attrs(self, tag) == GW_HTML_REMOVE)
+        return GW_HTML_REMOVE;
     if ((callbacks.on_tag_ids >> tag->id & 1) == 0)
         return GW_HTML_KEEP; /* called for its style or background (callbacks.on_tag_urls) */
     if (tag->raw_len > URL_SCRATCH && tag->id != GW_HTML_TAG_NOSCRIPT && long_url(tag, &long_name)) /* only a long tag can */
@@ -908,6 +1051,8 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
             if (found)
                 return act;
         }
+        if (is_speculation_rules(tag))
+            return GW_HTML_HOLD; /* the URLs it lists are fetched: read them (speculation_rules) */
         /* inline: hold its content to look for tracker loaders, unless nothing could be refused */
         return (self->ctx->granted & gw_consent_all_mask()) != gw_consent_all_mask() && is_js_type(tag) ? GW_HTML_HOLD
                                                                                                           : GW_HTML_KEEP;
@@ -996,6 +1141,9 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
         return run_hook(self, tag, GW_URL_SUBRESOURCE, n);
     case GW_HTML_TAG_BASE:
         return on_base(self, tag);
+    case GW_HTML_TAG_SET:
+    case GW_HTML_TAG_ANIMATE:
+        return on_animation(self, tag);
     case GW_HTML_TAG_META:
         return on_meta(self, tag);
     case GW_HTML_TAG_NOSCRIPT:
@@ -1042,6 +1190,23 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
     default:
         return GW_HTML_KEEP;
     }
+}
+
+/* A tag's edits are limited (GW_HTML_MAX_EDITS): one whose checks wanted more than that (many attributes naming refused
+ * or block-listed URLs) would go out with some of them live, so it goes whole instead (fail closed). */
+static int edits_or_remove(gw_html_tag_t *tag, int act)
+{
+    if ((act & 3) == GW_HTML_REMOVE || !gw_html_tag_edits_refused(tag))
+        return act;
+    COUNT_WARN_FIRST(html_oversized_removed, "rewrite: removed a <%.*s> whose checks needed more than %d edits (further cases "
+                                             "are counted in cg_html_oversized_removed_total)",
+                     (int)tag->name_len, tag->name, GW_HTML_MAX_EDITS);
+    return GW_HTML_REMOVE;
+}
+
+static int on_tag(void *_self, gw_html_tag_t *tag)
+{
+    return edits_or_remove(tag, check_tag(_self, tag));
 }
 
 /*
@@ -1095,6 +1260,17 @@ static void link_headers(rewrite_t *self)
 static void *on_alloc(void *_self, size_t n)
 {
     rewrite_t *self = _self;
+    size_t i = NEST_BIG;
+    if (self->nesting) { /* a srcdoc's tokenizer: one an earlier srcdoc had, else a free slot to keep the new one in */
+        for (size_t k = 0; k != NEST_BIG; ++k) {
+            if (self->nest_big[k].p != NULL && self->nest_big[k].n == n && !self->nest_big[k].used) {
+                self->nest_big[k].used = 1;
+                return self->nest_big[k].p;
+            }
+            if (self->nest_big[k].p == NULL && i == NEST_BIG)
+                i = k;
+        }
+    }
     if (!charge(self, n)) {
         COUNT_WARN_FIRST(html_big_refused,
                          "rewrite: the big buffers this worker holds reached %zu KB: %.*s is read without a bigger one (a long "
@@ -1103,7 +1279,10 @@ static void *on_alloc(void *_self, size_t n)
                          big_budget / 1024, (int)self->req->path.len, self->req->path.base);
         return NULL;
     }
-    return h2o_mem_alloc_pool(&self->req->pool, n);
+    void *p = h2o_mem_alloc_pool(&self->req->pool, n);
+    if (i != NEST_BIG)
+        self->nest_big[i].p = p, self->nest_big[i].n = n, self->nest_big[i].used = 1;
+    return p;
 }
 
 /* A start tag longer than GW_HTML_MAX_HUGE_TAG cannot be read, so neither its URLs nor its nonce can be checked or set:
@@ -1114,9 +1293,10 @@ static void *on_alloc(void *_self, size_t n)
 static int on_overflow(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;
-    /* the elements on_tag checks, but a <noscript> (it loads nothing itself) and an <feImage> (whose removal outside SVG
-     * would run to an end tag that may never come) */
-    uint64_t removed = callbacks.on_tag_ids & ~(1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_FEIMAGE);
+    /* the elements on_tag checks, but a <noscript> (it loads nothing itself) and an <feImage>, <set> or <animate> (whose
+     * removal outside SVG, or without "/>", would run to an end tag that may never come) */
+    uint64_t removed = callbacks.on_tag_ids & ~(1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_FEIMAGE | 1ull << GW_HTML_TAG_SET |
+                                                1ull << GW_HTML_TAG_ANIMATE);
     if ((removed >> tag->id & 1) == 0)
         return GW_HTML_KEEP;
     COUNT_WARN_FIRST(html_oversized_removed,
@@ -1124,6 +1304,105 @@ static int on_overflow(void *_self, gw_html_tag_t *tag)
                      "counted in cg_html_oversized_removed_total)",
                      (int)tag->name_len, tag->name, GW_HTML_MAX_HUGE_TAG, (int)self->req->path.len, self->req->path.base);
     return GW_HTML_REMOVE;
+}
+
+/* the value of four hex digits at p, or -1 */
+static long hex4(const char *p)
+{
+    long v = 0;
+    for (int k = 0; k != 4; ++k) {
+        int d = gw_url_hex_digit(p[k]);
+        if (d < 0)
+            return -1;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+/* JSON's string escapes (\/, \uXXXX with surrogate pairs, …) of s[0..len) resolved into out (len bytes suffice: never
+ * longer); other bytes as they are. Returns the length. */
+static size_t json_unescape(const char *s, size_t len, char *out)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    size_t o = 0;
+    for (size_t i = 0; i < len; ++i) {
+        if (s[i] != '\\' || i + 1 == len) {
+            out[o++] = s[i];
+            continue;
+        }
+        ++i;
+        long cp = s[i] == 'u' && len - i >= 5 ? hex4(s + i + 1) : -1;
+        if (cp < 0) {
+            const char *f = memchr(from, s[i], sizeof(from) - 1);
+            out[o++] = f != NULL ? to[f - from] : s[i];
+            continue;
+        }
+        i += 4;
+        long lo = cp >= 0xd800 && cp < 0xdc00 && len - i >= 7 && s[i + 1] == '\\' && s[i + 2] == 'u' ? hex4(s + i + 3) : -1;
+        if (lo >= 0xdc00 && lo < 0xe000) { /* a surrogate pair: one code point of 4 bytes, from 12 */
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            i += 6;
+        } else if (cp >= 0xd800 && cp < 0xe000) {
+            cp = 0xfffd;
+        }
+        if (cp < 0x80) {
+            out[o++] = (char)cp;
+        } else if (cp < 0x800) {
+            out[o++] = (char)(0xc0 | cp >> 6);
+            out[o++] = (char)(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            out[o++] = (char)(0xe0 | cp >> 12);
+            out[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+            out[o++] = (char)(0x80 | (cp & 0x3f));
+        } else {
+            out[o++] = (char)(0xf0 | cp >> 18);
+            out[o++] = (char)(0x80 | (cp >> 12 & 0x3f));
+            out[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+            out[o++] = (char)(0x80 | (cp & 0x3f));
+        }
+    }
+    return o;
+}
+
+/*
+ * <script type="speculationrules">: browsers prefetch (Chromium 156 another site's too) and prerender the URLs it lists
+ * before any click, so each of its JSON strings that names a host (escapes resolved) is read as a subresource: a
+ * block-listed site removes the rules, a refused tracker makes them inert (text/plain, released with consent). Rules
+ * longer than the hold, or with a string too long to read, cannot be checked: removed (they only make pages load sooner).
+ */
+static int speculation_rules(rewrite_t *self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+{
+    int cat = -1;
+    char *str = NULL; /* each string unescaped in turn (one buffer: a page's rules may hold many strings) */
+    for (size_t i = 0; complete && i < len; ++i) {
+        if (content[i] != '"')
+            continue;
+        size_t s = ++i;
+        while (i < len && content[i] != '"')
+            i += content[i] == '\\' ? 2 : 1;
+        if (i >= len)
+            break; /* (not JSON: browsers ignore the rules) */
+        if (i - s > URL_SCRATCH) {
+            complete = 0;
+            break;
+        }
+        if (str == NULL)
+            str = h2o_mem_alloc_pool(tag_pool(self), URL_SCRATCH + 1);
+        size_t n = absolute_url(self, str, json_unescape(content + s, i - s, str), 1);
+        if (n == 0)
+            continue; /* not a URL naming a host: relative ones stay on the page's origin */
+        if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+            return GW_HTML_REMOVE; /* the hook wrote its comment */
+        if (cat < 0)
+            cat = refused_category(self, n, GW_ABP_OTHER);
+    }
+    if (!complete) {
+        gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: removed speculation rules too long to check -->"));
+        return GW_HTML_REMOVE;
+    }
+    if (cat >= 0)
+        neutralise(self, tag, NULL, 0, NULL, 0, cat);
+    return GW_HTML_KEEP;
 }
 
 /*
@@ -1134,15 +1413,18 @@ static int on_overflow(void *_self, gw_html_tag_t *tag)
  * tracker makes it inert (type="text/plain", which the banner turns back by putting a copy in its place). Only the
  * first HOLD_CAP bytes are read; the rest streams unread.
  */
-static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+static int check_held(void *_self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
 {
     rewrite_t *self = _self;
     size_t i = 0, from, to;
     int cat = -1;
+    tag_begin(self);
+    if (tag->id == GW_HTML_TAG_SCRIPT && is_speculation_rules(tag))
+        return speculation_rules(self, tag, content, len, complete);
     if (tag->id == GW_HTML_TAG_STYLE) {
         const char *css = content;
         if (memchr(content, '\\', len) != NULL) {
-            char *u = h2o_mem_alloc_pool(&self->req->pool, len);
+            char *u = h2o_mem_alloc_pool(tag_pool(self), len);
             len = gw_css_unescape(content, len, u);
             css = u;
         }
@@ -1171,6 +1453,11 @@ static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t 
         }
     }
     return GW_HTML_KEEP;
+}
+
+static int on_held(void *_self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+{
+    return edits_or_remove(tag, check_held(_self, tag, content, len, complete));
 }
 
 /* buf (used bytes of *cap, first: the first block's size) with room for n more; a bigger block comes from the pool,
@@ -1452,40 +1739,68 @@ static void start(rewrite_t *self)
         gw_html_set_inject(self->html, self->inject.base, self->inject.len);
 }
 
-enum { BODY_NEW, BODY_BOM1, BODY_READ, BODY_WIDE };
+enum { BODY_NEW, BODY_HELD, BODY_READ, BODY_WIDE, BODY_RAW };
 
-/* Looks for a UTF-16 byte order mark at the start of the (decoded) body: a browser decodes such a page as UTF-16 even
- * when its Content-Type names another charset (the BOM wins, HTML §13.2.3.2), so the rewriter would see no tag in it
- * and its snippet would be ASCII inside UTF-16 (shown as CJK text). A first byte that may begin one is kept back until
- * the next. */
-static void sniff_bom(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+#define WIDE_SLICE 16384 /* UTF-16 input decoded at a time: wide_buf stays GW_UTF16_MAX_OUT(WIDE_SLICE) bytes */
+
+/*
+ * The byte order mark at the start of the (gzip-decoded) body, as a browser reads it (the BOM wins over the
+ * Content-Type, HTML §13.2.3.2): FF FE or FE FF is UTF-16 whatever the Content-Type says, and EF BB BF is UTF-8
+ * whatever it says (only a UTF-16 charset needs telling that). Without one a UTF-16 charset decides. Returns the
+ * bytes of the mark to take off the front (a UTF-16 one; a UTF-8 one stays), or -1 when more bytes are needed (b holds
+ * the first n).
+ */
+static int sniff_bom(rewrite_t *self, const unsigned char *b, size_t n, int more)
 {
-    unsigned char b[2];
-    size_t n = 0;
-    if (self->body == BODY_BOM1)
-        b[n++] = (unsigned char)self->bom1;
-    for (size_t i = 0; i != bufcnt && n != 2; ++i)
-        for (size_t k = 0; k != bufs[i].len && n != 2; ++k)
-            b[n++] = (unsigned char)bufs[i].base[k];
-    if (n == 0)
-        return;
-    if (b[0] != 0xff && b[0] != 0xfe) {
-        self->body = BODY_READ;
-    } else if (n == 1) {
-        if (h2o_send_state_is_in_progress(state)) {
-            self->body = BODY_BOM1;
-            self->bom1 = (char)b[0];
-        } else {
-            self->body = BODY_READ;
-        }
-    } else if ((b[0] == 0xff && b[1] == 0xfe) || (b[0] == 0xfe && b[1] == 0xff)) {
-        self->body = BODY_WIDE;
+    int le = n >= 2 && b[0] == 0xff && b[1] == 0xfe, be = n >= 2 && b[0] == 0xfe && b[1] == 0xff;
+    if ((le || be) && self->xml) {
+        /* an XML page's declaration may name UTF-16, which a page served as UTF-8 would contradict */
+        self->body = BODY_RAW;
+        rec_stop(self);
         COUNT_WARN_FIRST(html_unreadable,
-                         "rewrite: %.*s is HTML with a UTF-16 byte order mark, which the rewriter cannot read: passed "
+                         "rewrite: %.*s is XHTML with a UTF-16 byte order mark, which the rewriter cannot read: passed "
                          "through unchanged (further cases are counted in cg_html_unreadable_total)",
                          (int)self->req->path.len, self->req->path.base);
+        return 0;
+    }
+    if (le || be) {
+        self->body = BODY_WIDE;
+        gw_utf16_init(&self->wide, be);
+        rec_stop(self); /* (a page read so is not remembered: its replay would lack the mark written below) */
+        /* the mark in UTF-8, so that the browser reads the page as UTF-8 whatever the Content-Type says, as it read
+         * it as UTF-16 for its mark */
+        emit(self, "\xef\xbb\xbf", 3);
+        return 2;
+    }
+    if (more && (n == 0 || (n == 1 && (b[0] == 0xff || b[0] == 0xfe || (self->wide_label && b[0] == 0xef))) ||
+                 (n == 2 && self->wide_label && b[0] == 0xef && b[1] == 0xbb)))
+        return -1;
+    if (self->wide_label && !(n >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf)) {
+        self->body = BODY_WIDE;
+        gw_utf16_init(&self->wide, self->wide_label == 2);
     } else {
         self->body = BODY_READ;
+    }
+    return 0;
+}
+
+/* body bytes into the tokenizer, decoded from UTF-16 first when the page is so */
+static void write_body(rewrite_t *self, const char *p, size_t n)
+{
+    if (self->body == BODY_RAW) {
+        emit(self, p, n);
+        return;
+    }
+    if (self->body != BODY_WIDE) {
+        gw_html_write(self->html, p, n);
+        return;
+    }
+    if (self->wide_buf == NULL)
+        self->wide_buf = h2o_mem_alloc_pool(&self->req->pool, GW_UTF16_MAX_OUT(WIDE_SLICE));
+    while (n != 0) {
+        size_t take = n < WIDE_SLICE ? n : WIDE_SLICE;
+        gw_html_write(self->html, self->wide_buf, gw_utf16_decode(&self->wide, p, take, self->wide_buf));
+        p += take, n -= take;
     }
 }
 
@@ -1518,21 +1833,41 @@ static void feed(rewrite_t *self, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_sta
     out_reserve(self, in + in / 8 + self->inject.len + 1024);
     if (self->rec != NULL && gw_metrics != NULL)
         memcpy(before, gw_metrics, sizeof(before));
-    int was = self->body;
-    if (was == BODY_NEW || was == BODY_BOM1)
-        sniff_bom(self, bufs, bufcnt, state);
-    if (self->body == BODY_WIDE) {
-        if (was == BODY_BOM1)
-            emit(self, &self->bom1, 1);
-        for (size_t i = 0; i != bufcnt; ++i)
-            emit(self, bufs[i].base, bufs[i].len);
-    } else if (self->body != BODY_BOM1) {
-        if (was == BODY_BOM1)
-            gw_html_write(self->html, &self->bom1, 1);
-        for (size_t i = 0; i != bufcnt; ++i)
-            gw_html_write(self->html, bufs[i].base, bufs[i].len);
-        if (!h2o_send_state_is_in_progress(state))
-            gw_html_end(self->html);
+    size_t skip = 0; /* bytes of a byte order mark to take off: first from held[], then from bufs */
+    if (self->body == BODY_NEW || self->body == BODY_HELD) {
+        unsigned char b[3];
+        size_t n = 0;
+        for (size_t k = 0; k != self->num_held; ++k)
+            b[n++] = (unsigned char)self->held[k];
+        for (size_t i = 0; i != bufcnt && n != 3; ++i)
+            for (size_t k = 0; k != bufs[i].len && n != 3; ++k)
+                b[n++] = (unsigned char)bufs[i].base[k];
+        int more = h2o_send_state_is_in_progress(state), r = sniff_bom(self, b, n, more);
+        if (r < 0) { /* (n is 1 or 2: all of it is in held[] now) */
+            memcpy(self->held, b, n);
+            self->num_held = n;
+            self->body = BODY_HELD;
+            return;
+        }
+        skip = (size_t)r;
+    }
+    if (self->num_held != 0) {
+        size_t from = skip < self->num_held ? skip : self->num_held;
+        write_body(self, self->held + from, self->num_held - from);
+        skip -= from;
+        self->num_held = 0;
+    }
+    for (size_t i = 0; i != bufcnt; ++i) {
+        size_t from = skip < bufs[i].len ? skip : bufs[i].len;
+        write_body(self, bufs[i].base + from, bufs[i].len - from);
+        skip -= from;
+    }
+    if (!h2o_send_state_is_in_progress(state) && self->body != BODY_RAW) {
+        if (self->body == BODY_WIDE) {
+            char tail[8]; /* a lone surrogate or an odd byte at the end: U+FFFD */
+            gw_html_write(self->html, tail, gw_utf16_finish(&self->wide, tail));
+        }
+        gw_html_end(self->html);
     }
     if (self->rec != NULL && gw_metrics != NULL)
         for (size_t i = 0; i != NUM_COUNTERS; ++i)
@@ -1716,23 +2051,29 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     return 0;
 }
 
-/* 1 when the Content-Type names a charset whose markup the tokenizer (ASCII-compatible bytes) cannot see: a label the
- * Encoding Standard gives UTF-16 (a browser honours it for a page), or ISO-2022-JP, where the bytes after ESC $ B are
- * two-byte characters up to the next escape ("<!--" there is text to a browser, and the tags after it are not in a
- * comment). A label browsers do not know (utf-32, utf-16x) is ignored by them too: the page is read as ASCII-compatible
- * bytes, and rewritten. */
-static int is_wide_charset(h2o_req_t *req)
+enum { CHARSET_ASCII, CHARSET_UTF16LE, CHARSET_UTF16BE, CHARSET_ISO2022JP };
+
+/* What the Content-Type's charset means for the tokenizer, which reads ASCII-compatible bytes: CHARSET_UTF16LE or BE for
+ * a label the Encoding Standard gives UTF-16 (a browser honours it for a page: decoded first, utf16.h),
+ * CHARSET_ISO2022JP for ISO-2022-JP, where the bytes after ESC $ B are two-byte characters up to the next escape ("<!--"
+ * there is text to a browser, and the tags after it are not in a comment), else CHARSET_ASCII. A label browsers do not
+ * know (utf-32, utf-16x) is ignored by them too: the page is read as ASCII-compatible bytes. */
+static int wide_charset(h2o_req_t *req)
 {
-    static const char *const labels[] = {"utf-16",  "utf-16le",    "utf-16be",    "unicode",     "unicodefeff", "unicodefffe",
-                                         "ucs-2",   "csunicode",   "iso-10646-ucs-2", "iso-2022-jp", "csiso2022jp"};
+    static const char *const labels[] = {"utf-16",      "utf-16le",    "utf-16be",    "unicode",
+                                         "unicodefeff", "unicodefffe", "ucs-2",       "csunicode",
+                                         "iso-10646-ucs-2", "iso-2022-jp", "csiso2022jp"};
+    static const int kinds[] = {CHARSET_UTF16LE, CHARSET_UTF16LE, CHARSET_UTF16BE, CHARSET_UTF16LE,
+                                CHARSET_UTF16LE, CHARSET_UTF16BE, CHARSET_UTF16LE, CHARSET_UTF16LE,
+                                CHARSET_UTF16LE, CHARSET_ISO2022JP, CHARSET_ISO2022JP};
     ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
     if (i == -1)
-        return 0;
+        return CHARSET_ASCII;
     /* the charset parameter, read as a parameter: "x-charset=utf-16" or a quoted "charset=utf-16" inside another one is
      * none (it turned rewriting off while browsers read the page, and ran its trackers), and one after 128 bytes of
-     * other parameters is one. Several: wide only when every one is (the page is then rewritten when in doubt) */
+     * other parameters is one. Several: the kind only when every one names a label of it (else read as ASCII) */
     const char *p = req->res.headers.entries[i].value.base, *end = p + req->res.headers.entries[i].value.len;
-    int wide = 0;
+    int kind = CHARSET_ASCII;
     while ((p = memchr(p, ';', (size_t)(end - p))) != NULL) {
         ++p;
         while (p != end && (*p == ' ' || *p == '\t'))
@@ -1760,14 +2101,15 @@ static int is_wide_charset(h2o_req_t *req)
         }
         if (!h2o_lcstris(name, name_len, H2O_STRLIT("charset")))
             continue;
-        int known = 0;
-        for (size_t k = 0; k != sizeof(labels) / sizeof(labels[0]) && !known; ++k)
-            known = h2o_lcstris(value, value_len, labels[k], strlen(labels[k]));
-        if (!known)
-            return 0;
-        wide = 1;
+        int this_kind = CHARSET_ASCII;
+        for (size_t k = 0; k != sizeof(labels) / sizeof(labels[0]) && this_kind == CHARSET_ASCII; ++k)
+            if (h2o_lcstris(value, value_len, labels[k], strlen(labels[k])))
+                this_kind = kinds[k];
+        if (this_kind == CHARSET_ASCII || (kind != CHARSET_ASCII && this_kind != kind))
+            return CHARSET_ASCII;
+        kind = this_kind;
     }
-    return wide;
+    return kind;
 }
 
 /*
@@ -2064,6 +2406,17 @@ static void css_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     }
 }
 
+/* the Content-Type of a UTF-16 page made its UTF-8 (the rewriter serves it so): the media type kept, its parameters
+ * replaced by charset=utf-8 */
+static void set_utf8_charset(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    h2o_iovec_t v = req->res.headers.entries[i].value;
+    const char *semi = memchr(v.base, ';', v.len);
+    h2o_iovec_t type = h2o_str_stripws(v.base, semi != NULL ? (size_t)(semi - v.base) : v.len);
+    req->res.headers.entries[i].value = h2o_concat(&req->pool, type, h2o_iovec_init(H2O_STRLIT("; charset=utf-8")));
+}
+
 /* 1 for text/html, 2 for application/xhtml+xml (XML: what is added must be well-formed), else 0 */
 static int is_html(h2o_req_t *req)
 {
@@ -2086,13 +2439,16 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
             css_response(req, ctx, slot);
         return;
     }
-    if (is_wide_charset(req)) {
-        /* its tags are not ASCII bytes: the rewriter would see none, and the snippet would be ASCII inside UTF-16 */
+    int charset = wide_charset(req);
+    if (charset == CHARSET_ISO2022JP || (charset != CHARSET_ASCII && html == 2)) {
+        /* its tags are not ASCII bytes (ISO-2022-JP after ESC $ B), or an XML page whose declaration names UTF-16, which
+         * a page served as UTF-8 would contradict: passed on unread */
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         COUNT_WARN_FIRST(html_unreadable,
-                         "rewrite: %.*s is HTML in a UTF-16 or ISO-2022-JP charset, which the rewriter cannot read: passed through "
-                         "unchanged (further cases are counted in cg_html_unreadable_total)",
-                         (int)req->path.len, req->path.base);
+                         "rewrite: %.*s is %s, which the rewriter cannot read: passed through unchanged (further cases are "
+                         "counted in cg_html_unreadable_total)",
+                         (int)req->path.len, req->path.base,
+                         charset == CHARSET_ISO2022JP ? "HTML in ISO-2022-JP" : "XHTML in a UTF-16 charset");
         return;
     }
     if (body_coding(req, &ce) == 0) {
@@ -2113,6 +2469,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         return;
     }
     gw_b64url_encode(rnd, 16, ctx->nonce, sizeof(ctx->nonce));
+    if (charset != CHARSET_ASCII) /* UTF-16: read as UTF-8 (sniff_bom, write_body), and said so */
+        set_utf8_charset(req);
     if (head) {
         /* a HEAD gets the headers its GET would (a cache may take them for its stored GET): no length (the GET's body
          * is rewritten, its length not known ahead), per visitor, and the CSP (channel.c, for a rewritten page) */
@@ -2132,6 +2490,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     self->req = req;
     self->ctx = ctx;
     self->gzip = ce != -1;
+    self->wide_label = charset == CHARSET_UTF16LE ? 1 : charset == CHARSET_UTF16BE ? 2 : 0;
+    self->xml = html == 2;
     if (self->gzip)
         req->preferred_chunk_size = GUNZIP_CHUNK; /* a gzip bomb decodes to at most ~16 MB at once */
     set_base(self);
@@ -2144,7 +2504,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     link_headers(self);
 
     /* a page with a Content-Length small enough to remember: looked up, else recorded */
-    if (thread_memo != NULL && content_length != SIZE_MAX && content_length <= gw_memo_max_entry(thread_memo) / 2) {
+    if (thread_memo != NULL && !self->wide_label && content_length != SIZE_MAX &&
+        content_length <= gw_memo_max_entry(thread_memo) / 2) {
         self->generation = gw_snap_generation_load();
         self->key = memo_key(self, html == 2);
         gw_memo_entry_t *e = gw_memo_find(thread_memo, self->generation, self->key.base, self->key.len);
@@ -2193,7 +2554,8 @@ int gw_rewrite_init(void)
                            1ull << GW_HTML_TAG_VIDEO | 1ull << GW_HTML_TAG_AUDIO | 1ull << GW_HTML_TAG_TRACK |
                            1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_IMAGE | 1ull << GW_HTML_TAG_USE |
                            1ull << GW_HTML_TAG_META | 1ull << GW_HTML_TAG_BUTTON | 1ull << GW_HTML_TAG_INPUT |
-                           1ull << GW_HTML_TAG_FRAME | 1ull << GW_HTML_TAG_STYLE | 1ull << GW_HTML_TAG_FEIMAGE;
+                           1ull << GW_HTML_TAG_FRAME | 1ull << GW_HTML_TAG_STYLE | 1ull << GW_HTML_TAG_FEIMAGE |
+                           1ull << GW_HTML_TAG_SET | 1ull << GW_HTML_TAG_ANIMATE;
     callbacks.on_tag_urls = 1; /* any element: its style and background attributes */
     callbacks.on_held = on_held;
     callbacks.on_overflow = on_overflow;

@@ -27,10 +27,12 @@ typedef enum en_gw_url_kind_t {
  * in a rewritten page, after the tracker decision, and for every link to a host other than the
  * page's own (relative links and links naming the page's host never leave the site: not passed).
  * May edit the tag (e.g. wrap a link) and returns GW_HTML_KEEP or GW_HTML_REMOVE (subresources,
- * refreshes and Link header values only).
+ * refreshes and Link header values only). pool is for what the hook needs while it runs and for the strings
+ * it gives the tag's edits: with a tag, it is cleared once that tag is written out (a page's worth of tags
+ * must not pile up in the request's pool); without one, it is the request's.
  */
-typedef int (*gw_rewrite_url_hook)(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, gw_url_kind_t kind, const char *url,
-                                   size_t url_len, const char *host, size_t host_len);
+typedef int (*gw_rewrite_url_hook)(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, h2o_mem_pool_t *pool, gw_url_kind_t kind,
+                                   const char *url, size_t url_len, const char *host, size_t host_len);
 void gw_rewrite_set_url_hook(gw_rewrite_url_hook hook);
 
 /* A link (a, area) whose URL goes unchecked keeps its text but stops being a link: its href (and xlink:href) renamed

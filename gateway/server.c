@@ -31,6 +31,7 @@
 #include <h2o.h>
 #include <h2o/http2.h>
 #include "consent.h"
+#include "front.h"
 #include "log.h"
 #include "metrics.h"
 #include "qsbr.h"
@@ -125,12 +126,35 @@ static void on_request_disposed(void *p)
     --t->inflight;
 }
 
-void gw_server_track_request(h2o_req_t *req)
+int gw_server_headers_oversized(h2o_req_t *req)
 {
-    gw_consent_settle_scheme(req); /* (every handler starts here: the scheme is settled before anything reads it) */
+    /* an HTTP/2 client may send its Cookie as one field per pair ("crumbs", RFC 9113 8.2.3; a visitor with 150 cookies
+     * sends 150 fields), which HTTP/1 joins with "; ": counted as that one field, by its bytes */
+    size_t bytes = 0, fields = 0, cookies = 0;
+    for (size_t i = 0; i != req->headers.size; ++i) {
+        const h2o_header_t *h = req->headers.entries + i;
+        if (h->name == &H2O_TOKEN_COOKIE->buf) {
+            bytes += h->value.len + (cookies++ == 0 ? h->name->len + 4 : 2); /* "; " */
+        } else {
+            ++fields;
+            bytes += h->name->len + h->value.len + 4; /* ": ", CRLF */
+        }
+    }
+    return fields + (cookies != 0) > H2O_MAX_HEADERS || bytes > H2O_MAX_REQLEN;
+}
+
+int gw_server_track_request(h2o_req_t *req)
+{
     gw_thread_t **p = h2o_mem_alloc_shared(&req->pool, sizeof(*p), on_request_disposed);
     *p = gw_self;
     ++gw_self->inflight;
+    if (gw_server_headers_oversized(req)) { /* (counted as a 431 in cg_requests_total) */
+        gw_send_page(req, 431, "Request Header Fields Too Large", "Request Header Fields Too Large",
+                     "This request carries more header fields, or larger ones, than the gateway reads.");
+        return -1;
+    }
+    gw_consent_settle_scheme(req); /* (every handler starts here: the scheme is settled before anything reads it) */
+    return 0;
 }
 
 /* --- listeners ---------------------------------------------------------------------------- */

@@ -36,8 +36,20 @@ extern __thread gw_thread_t *gw_self;
 /* index of the worker thread running the caller (0 on the main thread) */
 size_t gw_thread_index(void);
 
-/* marks a request as in flight until its pool is released; the drain waits for these */
-void gw_server_track_request(h2o_req_t *req);
+/*
+ * Marks a request as in flight until its pool is released (the drain waits for these), and answers 431 to one whose
+ * header fields are more or larger than an HTTP/1 request may have (gw_server_headers_oversized). Returns 0, or -1
+ * when it answered: the handler then returns 0. Every handler starts here.
+ */
+int gw_server_track_request(h2o_req_t *req);
+
+/*
+ * 1 when the request has more than H2O_MAX_HEADERS header fields or more than H2O_MAX_REQLEN bytes of them (as
+ * "name: value\r\n" lines), h2o's own limits for an HTTP/1 request; else 0. Over HTTP/2 nothing bounds them but the
+ * header block's size, and HPACK names an indexed field in one byte: a 400 KB block is 400,000 fields of up to 4 KB
+ * each (1.6 GB), which every loop over the request's headers, h2o's proxy included, would read. O(fields).
+ */
+int gw_server_headers_oversized(h2o_req_t *req);
 
 /* Registers a function run by every worker thread after its h2o context is ready (before serving). */
 typedef void (*gw_thread_init_cb)(h2o_context_t *ctx, size_t thread_index);

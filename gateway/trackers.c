@@ -44,7 +44,7 @@ typedef struct st_snapshot_t {
 
 typedef struct st_seen_t {
     uint32_t ready, hash;
-    uint8_t host_len, path_len, category;
+    uint8_t host_len, path_len, category, first_party;
     char host[SEEN_HOST], path[SEEN_PATH];
     uint64_t count[3];
 } seen_t;
@@ -393,6 +393,9 @@ int gw_trackers_pick(uint32_t mask, uint16_t granted)
     return m != 0 ? __builtin_ctz(m) : -1;
 }
 
+static void seen_record(const char *host, size_t host_len, const char *page_path, size_t page_path_len, int category, int action,
+                        int first_party);
+
 /* the beacon stage asks about requests to the site itself (first-party collectors, proxied trackers) */
 static int beacon_lookup(h2o_req_t *req, const gw_reqctx_t *ctx, int wants_image, int is_ping)
 {
@@ -421,14 +424,16 @@ static int beacon_lookup(h2o_req_t *req, const gw_reqctx_t *ctx, int wants_image
                 page = h2o_iovec_init(ref.path.base, n);
             }
         }
-        gw_trackers_seen(host.base, host.len, page.base, page.len, cat, (ctx->granted & (1u << cat)) != 0 ? 0 : 2);
+        /* (filed under the Host header, which the security team's inventory shows; the preference centre does not) */
+        seen_record(host.base, host.len, page.base, page.len, cat, (ctx->granted & (1u << cat)) != 0 ? 0 : 2, 1);
     }
     return cat;
 }
 
 /* --- seen inventory ----------------------------------------------------------------------------- */
 
-void gw_trackers_seen(const char *host, size_t host_len, const char *page_path, size_t page_path_len, int category, int action)
+static void seen_record(const char *host, size_t host_len, const char *page_path, size_t page_path_len, int category, int action,
+                        int first_party)
 {
     size_t t = gw_thread_index();
     if (seen == NULL || t >= seen_threads || category < 0 || action < 0 || action > 2)
@@ -440,7 +445,7 @@ void gw_trackers_seen(const char *host, size_t host_len, const char *page_path, 
         pl = 0;
     size_t hl = host_len < SEEN_HOST ? host_len : SEEN_HOST;
     pl = pl < SEEN_PATH ? pl : SEEN_PATH;
-    uint32_t h = 2166136261u ^ (uint32_t)category;
+    uint32_t h = 2166136261u ^ (uint32_t)category ^ (first_party ? 0x100u : 0);
     for (size_t i = 0; i != hl; ++i)
         h = (h ^ (uint8_t)h2o_tolower(host[i])) * 16777619u;
     for (size_t i = 0; i != pl; ++i)
@@ -449,18 +454,23 @@ void gw_trackers_seen(const char *host, size_t host_len, const char *page_path, 
         seen_t *e = seen[t] + ((h + probe) & (SEEN_SLOTS - 1));
         if (e->ready == 0) {
             e->hash = h;
-            e->host_len = (uint8_t)hl, e->path_len = (uint8_t)pl, e->category = (uint8_t)category;
+            e->host_len = (uint8_t)hl, e->path_len = (uint8_t)pl, e->category = (uint8_t)category, e->first_party = (uint8_t)first_party;
             for (size_t i = 0; i != hl; ++i)
                 e->host[i] = h2o_tolower(host[i]);
             memcpy(e->path, page_path, pl);
             __atomic_store_n(&e->ready, 1, __ATOMIC_RELEASE);
         } else if (!(e->hash == h && e->host_len == hl && e->path_len == pl && e->category == category &&
-                     h2o_lcstris(host, hl, e->host, hl) && memcmp(e->path, page_path, pl) == 0)) {
+                     e->first_party == first_party && h2o_lcstris(host, hl, e->host, hl) && memcmp(e->path, page_path, pl) == 0)) {
             continue;
         }
         __atomic_store_n(&e->count[action], e->count[action] + 1, __ATOMIC_RELAXED);
         return;
     }
+}
+
+void gw_trackers_seen(const char *host, size_t host_len, const char *page_path, size_t page_path_len, int category, int action)
+{
+    seen_record(host, host_len, page_path, page_path_len, category, action, 0);
 }
 
 static int on_admin_trackers(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
@@ -543,7 +553,7 @@ void gw_trackers_foreach_seen(gw_trackers_cb cb, void *data)
                 for (size_t j = 0; j != SEEN_SLOTS; ++j) {
                     const seen_t *o = seen[u] + j;
                     if (!__atomic_load_n(&o->ready, __ATOMIC_ACQUIRE) || o->host_len != e->host_len || o->category != e->category ||
-                        memcmp(o->host, e->host, e->host_len) != 0)
+                        o->first_party != e->first_party || memcmp(o->host, e->host, e->host_len) != 0)
                         continue;
                     if (u < t || (u == t && j < i)) {
                         dup = 1;
@@ -553,7 +563,7 @@ void gw_trackers_foreach_seen(gw_trackers_cb cb, void *data)
                         sum[k] += __atomic_load_n(&o->count[k], __ATOMIC_RELAXED);
                 }
             if (!dup)
-                cb(data, e->host, e->host_len, e->category, sum);
+                cb(data, e->host, e->host_len, e->category, e->first_party, sum);
         }
     }
 }

@@ -812,6 +812,7 @@ typedef struct st_prefs_t {
         size_t num_cookies, num_trackers;
     } seen[GW_MAX_CATEGORIES];
     h2o_mem_pool_t *pool;
+    h2o_iovec_t own_host; /* the host this page is served under: the name first-party beacons are shown with */
 } prefs_t;
 
 static void
@@ -831,12 +832,25 @@ on_seen_cookie(void *data, const char *name, size_t len, int cat, uint64_t count
 }
 
 static void
-on_seen_tracker(void *data, const char *host, size_t len, int cat, const uint64_t counts[3])
+on_seen_tracker(void *data, const char *host, size_t len, int cat, int first_party, const uint64_t counts[3])
 {
     prefs_t *p = data;
-    if (cat >= 0 && (size_t)cat < gw_rt.conf.num_categories)
-        add_seen(p, p->seen[cat].trackers, &p->seen[cat].num_trackers, host, len, h2o_iovec_init(NULL, 0),
-                 counts[0] + counts[1] + counts[2]);
+    if (cat < 0 || (size_t)cat >= gw_rt.conf.num_categories)
+        return;
+    uint64_t n = counts[0] + counts[1] + counts[2];
+    if (first_party) {
+        /* a beacon to the site itself: filed under whatever Host header its request had (any client writes one, so a
+         * forged "Host: call-this-number.example" would be shown to every visitor); shown as the site this page is on */
+        host = p->own_host.base, len = p->own_host.len;
+        for (size_t i = 0; i != p->seen[cat].num_trackers; ++i) {
+            seen_item_t *it = p->seen[cat].trackers + i;
+            if (h2o_memis(it->name.base, it->name.len, host, len)) {
+                it->count += n;
+                return;
+            }
+        }
+    }
+    add_seen(p, p->seen[cat].trackers, &p->seen[cat].num_trackers, host, len, h2o_iovec_init(NULL, 0), n);
 }
 
 static int
@@ -973,6 +987,7 @@ render_preferences(h2o_req_t *req, void *_p)
 
     /* what the gateway has seen, plus its own two cookies under "necessary" */
     gw_inventory_foreach(on_seen_cookie, p);
+    p->own_host = gw_req_host(req);
     gw_trackers_foreach_seen(on_seen_tracker, p);
     for (size_t i = 0; i != c->num_categories; ++i) {
         if ((gw_consent_necessary_mask() & (1u << i)) != 0) {
@@ -1353,6 +1368,11 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
     h2o_iovec_t path = h2o_iovec_init(req->path_normalized.base, pathlen), m = req->method;
     int get = h2o_memis(m.base, m.len, H2O_STRLIT("GET")) || h2o_memis(m.base, m.len, H2O_STRLIT("HEAD"));
 
+    /* (the static files after this handler too: gw_server_track_request answers 431) */
+    if (gw_server_headers_oversized(req)) {
+        gw_server_track_request(req);
+        return 0;
+    }
     /* the page templates are read by the gateway, never served ("/__consent//templates/" too: repeated slashes are
      * one to the file handler) */
     size_t k = 10;
@@ -1361,7 +1381,8 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
             ++k;
     if (k > 10 && path.len - k >= 9 && h2o_lcstris(path.base + k, 9, H2O_STRLIT("templates")) &&
         (k + 9 == path.len || path.base[k + 9] == '/')) {
-        gw_server_track_request(req);
+        if (gw_server_track_request(req) != 0)
+            return 0;
         gw_ui_send_refused(req, 404, "Not Found", NULL);
         return 0;
     }
@@ -1369,16 +1390,13 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
         return -1;
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/")) ||
         h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/index.html"))) {
-        gw_server_track_request(req);
-        return send_preferences(req);
+        return gw_server_track_request(req) != 0 ? 0 : send_preferences(req);
     }
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/receipts"))) {
-        gw_server_track_request(req);
-        return send_receipts(req);
+        return gw_server_track_request(req) != 0 ? 0 : send_receipts(req);
     }
     if (preview_enabled && path.len > 19 && memcmp(path.base, "/__consent/preview/", 19) == 0) {
-        gw_server_track_request(req);
-        return send_preview(req, h2o_iovec_init(path.base + 19, path.len - 19));
+        return gw_server_track_request(req) != 0 ? 0 : send_preview(req, h2o_iovec_init(path.base + 19, path.len - 19));
     }
     if (path.len > 21 && memcmp(path.base, "/__consent/i18n/", 16) == 0 && memcmp(path.base + path.len - 5, ".json", 5) == 0) {
         h2o_iovec_t code = h2o_iovec_init(path.base + 16, path.len - 21);
@@ -1387,8 +1405,7 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
             h2o_memis(code.base, code.len, H2O_STRLIT("strings")) ? pick_lang(req) : find_lang(code.base, code.len);
         if (l == NULL)
             return -1;
-        gw_server_track_request(req);
-        return send_strings(req, l);
+        return gw_server_track_request(req) != 0 ? 0 : send_strings(req, l);
     }
     return -1;
 }

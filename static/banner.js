@@ -55,7 +55,10 @@
     /* --- releasing inert tags ------------------------------------------------------------- */
     var MOVE = [['data-cg-srcset', 'srcset'], ['data-cg-imagesrcset', 'imagesrcset'], ['data-cg-src', 'src'], ['data-cg-href', 'href'], ['data-cg-ping', 'ping'],
                 ['data-cg-data', 'data'], ['data-cg-poster', 'poster'], ['data-cg-xlink-href', 'xlink:href'],
-                ['data-cg-style', 'style'], ['data-cg-background', 'background']];
+                ['data-cg-style', 'style'], ['data-cg-background', 'background'], ['data-cg-fill', 'fill'], ['data-cg-stroke', 'stroke'],
+                ['data-cg-mask', 'mask'], ['data-cg-clip-path', 'clip-path'], ['data-cg-marker-start', 'marker-start'],
+                ['data-cg-marker-mid', 'marker-mid'], ['data-cg-marker-end', 'marker-end'], ['data-cg-cursor', 'cursor'],
+                ['data-cg-filter', 'filter']];
     /* a copy of an inert script or style sheet, which runs or applies (the inert one never will): its own attributes,
        its original type, this page's nonce */
     function revive(e) {

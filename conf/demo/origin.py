@@ -380,6 +380,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with open(path, "rb") as f:
                 body = f.read().replace(b"@PAD@", b"a" * max(0, self.qint("pad", 0)))
                 body = body * max(1, self.qint("repeat", 1)) + (self.q("tail") or "").encode()
+                if self.q("bom") == "utf8":
+                    body = b"\xef\xbb\xbf" + body
             if self.q("validators") == "1":
                 # as nginx serves a static file: an ETag and a Last-Modified, and 304 to a request that has it
                 etag = '"%s"' % hashlib.sha256(body).hexdigest()[:16]
@@ -391,17 +393,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self.qint("split_ms", 0) <= 0:
                 self.send(200, body, "text/html; charset=utf-8", extra)
                 return
-            # the first half, then (after split_ms) the rest: the gateway sees the body in two reads
+            # the first half (or split_at bytes), then (after split_ms) the rest: the gateway sees the body in two reads
             self.send_response(200)
             for k, v in [("Content-Type", "text/html; charset=utf-8")] + extra:
                 self.send_header(k, v)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if self.command != "HEAD":
-                self.wfile.write(body[: len(body) // 2])
+                cut = self.qint("split_at", len(body) // 2)
+                self.wfile.write(body[:cut])
                 self.wfile.flush()
                 time.sleep(self.qint("split_ms", 0) / 1000.0)
-                self.wfile.write(body[len(body) // 2:])
+                self.wfile.write(body[cut:])
         elif name == "gzip-html":
             page = GZIP_DEFAULT_PAGE
             if self.q("file"):

@@ -512,6 +512,48 @@ test('a page the browser caches (max-age, ETag): after a choice the next visit s
        'the browser revalidated a rewritten page (the origin could answer 304 for another choice\'s page)');
 });
 
+test('SVG <set>/<animate> of href, presentation attributes: no request to a block-listed site, no link to it', async () => {
+    /* Chromium loads an <image> or <use> from the URL an animation sets, and follows an <a> to it: the gateway turns
+     * off such an animation to another host (one to the site itself stays); it fetches fill, stroke, mask and cursor
+     * url()s too: a block-listed one is taken out */
+    const p = await page();
+    const asked = [];
+    p.on('request', (r) => asked.push(r.url()));
+    await p.goto(P.url('/svg-animations.html'));
+    await p.waitForLoadState('load');
+    await p.waitForTimeout(300); /* the animations begin at once */
+    eq(asked.filter((u) => u.includes('blocked.cg-test.invalid')), [], 'requests to the block-listed site');
+    const hrefs = await p.evaluate(() => ['anim-link', 'anim-own'].map((id) => document.getElementById(id).href.animVal));
+    eq(hrefs, ['', '/about.html'], 'the links the animations give');
+});
+
+test('speculation rules: nothing prefetched from a block-listed site', async () => {
+    /* Chromium prefetches the URLs a <script type="speculationrules"> lists before any click, another site's too (here
+     * localhost, another site than 127.0.0.1, block-listed by a gateway of the test's own) */
+    let listFile;
+    const S = new Processes({ config: (c) => {
+        listFile = path.join(S.tmp, 'blocked-localhost.txt');
+        fs.writeFileSync(listFile, 'localhost\n');
+        c.risk = { lists: [{ name: 'blocked-localhost', file: listFile, format: 'domains', action: 'block' }] };
+    } });
+    let problem = null;
+    try {
+        await S.start();
+        const p = await page();
+        const far = `http://localhost:${S.originPort}`;
+        const rules = (u) => `<script type="speculationrules">{"prefetch": [{"source": "list", "urls": ["${u}"]}]}</script>`;
+        const tail = rules('/about.html') + rules(`${far}/prefetched`) + rules(`${far}/escaped`.replace(/\//g, '\\/'));
+        await p.goto(S.url(`/__origin/html?file=speculation-rules.html&tail=${encodeURIComponent(tail)}`));
+        await p.waitForLoadState('load');
+        await until(() => S.reached('/about.html').length, 'the rules of the page itself are prefetched');
+        await sleep(500);
+        eq(S.reached('/prefetched').concat(S.reached('/escaped')).map((r) => r.path), [], 'prefetched from the block-listed site');
+    } finally {
+        problem = await S.stop();
+    }
+    if (problem) throw new Error(problem);
+});
+
 test('a style sheet the site serves: never a block-listed site, its tracker pixel only after consent', async () => {
     const p = await page();
     const asked = [];
@@ -897,6 +939,28 @@ test('the banner\'s own "withdraw" reloads the page; afterwards consent is withd
 });
 
 /* --- the run ----------------------------------------------------------------------------------- */
+
+test('a UTF-16 page is read as Chromium reads it: its pixel stays inert, the banner is shown, nothing leaves', async () => {
+    /* Chromium decodes a page with a UTF-16 byte order mark, or a UTF-16 charset, as UTF-16: passed on unread, its
+       third-party pixel loaded before any consent. The gateway decodes it and serves it as UTF-8 */
+    for (const [file, type] of [['pages/utf16le-bom.html', ''], ['pages/utf16be-bom.html', ''],
+                                ['pages/utf16be.html', '&h=Content-Type:text/html;%20charset=utf-16be']]) {
+        const p = await page();
+        const own = new URL(P.url('/')).origin, left = [];
+        p.context().on('request', (r) => {
+            const u = r.url();
+            if (!/^(data|blob|about):/.test(u) && new URL(u).origin !== own) left.push(u);
+        });
+        await p.context().route('**/*', (r) => (new URL(r.request().url()).origin === own ? r.continue() : r.abort()));
+        await p.goto(P.url(`/__origin/html?file=${file}${type}`));
+        await dialog(p).waitFor({ state: 'visible' });
+        await p.waitForLoadState('load');
+        await sleep(300);
+        eq(left, [], `requests that left the first party (${file})`);
+        eq(await p.evaluate(() => document.characterSet), 'UTF-8', `${file}: the page's encoding`);
+        assert((await p.locator('p').first().innerText()).startsWith('UTF-16 page'), `${file}: its text`);
+    }
+});
 
 async function main() {
     const filters = process.argv.slice(2);

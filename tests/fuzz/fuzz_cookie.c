@@ -109,7 +109,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memcpy(joined + jl, "; ", 2), jl += 2;
         memcpy(joined + jl, pairs[i].name, raw), jl += raw;
         CHECK(gw_cookie_db_lookup(db, pairs[i].name, pairs[i].name_len) == ref_lookup(pairs[i].name, pairs[i].name_len));
-        /* names hidden after blanks in the value: inside it, non-empty, in order */
+        /* names hidden after blanks or commas in the value: inside it, non-empty, in order */
         const char *hn, *prev = pairs[i].value;
         size_t pos = 0, hl, k = 0;
         while (gw_cookie_value_next_name(pairs[i].value, pairs[i].value_len, &pos, &hn, &hl)) {

@@ -141,6 +141,20 @@ class SendBeaconTest(GatewayTestCase):
         curl(self.gw.url("/__origin/echo?id=1&ev=PageView&t=list-after"), headers=["Sec-Fetch-Dest: image"], cookie=token)
         self.origin.assert_reached("t=list-after")
 
+    def test_a_beacons_host_header_is_not_shown_to_other_visitors(self):
+        """A beacon answered at the edge is a request to the site itself, filed under its Host header, which any client
+        writes: one request with "Host: refund-hotline-….example" put that text in every visitor's preference centre
+        as a tracker seen on the site. There a first-party beacon is shown under the visitor's own host."""
+        forged = "refund-hotline-call-0800-555-0100.example"
+        r = curl(self.gw.url("/__origin/echo?id=1&ev=PageView&t=forged-host"), headers=["Sec-Fetch-Dest: image", "Host: " + forged])
+        self.assertEqual(r.status, 200)
+        page = curl(self.gw.url("/__consent/")).text
+        self.assertNotIn(forged, page)
+        self.assertIn("<code>127.0.0.1</code>", page, "the beacon is listed under the site the visitor is on")
+        # the security team's inventory keeps what the request said
+        inv = curl(self.gw.admin_url("/admin/trackers"), headers=["Authorization: Bearer " + ADMIN_TOKEN]).json()["seen"]
+        self.assertIn(forged, [e["host"] for e in inv])
+
 
 class PingToAListedTrackerTest(GatewayTestCase):
     """A sendBeacon or <a ping> request is a beacon of beacons.ping_category (analytics), but one whose URL a tracker

@@ -123,17 +123,20 @@ class RewriteTest(GatewayTestCase):
         self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
 
     def test_tracker_iframes_and_connection_hints_inert_until_consent(self):
-        """<iframe src> and <link rel=preconnect|dns-prefetch|prefetch> of a refused tracker: the frame loads nothing and
-        no connection is opened or file fetched (a preconnect alone tells the tracker the visitor is here)."""
+        """<iframe src> and <link rel=preconnect|dns-prefetch|prefetch|compression-dictionary> of a refused tracker: the
+        frame loads nothing and no connection is opened or file fetched (a preconnect alone tells the tracker the visitor
+        is here; Chromium 156 fetches a compression dictionary unasked)."""
         page = "/__origin/html?file=pages/embeds.html"
 
         def tags(html):
             return {m.group(1): m.group(0) for m in re.finditer(r'<(?:iframe|link) id="([^"]+)"[^>]*>', html)}
         urls = {"pc-tracker": "https://www.googletagmanager.com", "dns-tracker": "//www.googletagmanager.com",
                 "pf-tracker": "https://www.googletagmanager.com/gtm.js?id=GTM-PF", "pc-ads": "https://stats.g.doubleclick.net",
+                "cd-tracker": "https://www.googletagmanager.com/dict",
                 "if-tracker": "https://www.googletagmanager.com/ns.html?id=GTM-ABC",
                 "if-ads": "https://ad.doubleclick.net/ddm/activity/src=1;type=x"}
         category = {"pc-tracker": "analytics", "dns-tracker": "analytics", "pf-tracker": "analytics", "if-tracker": "analytics",
+                    "cd-tracker": "analytics",
                     "pc-ads": "marketing", "if-ads": "marketing"}
 
         def assert_inert(t, ident):
@@ -370,49 +373,83 @@ class RewriteTest(GatewayTestCase):
         after = curl(self.gw.url("/__origin/html?file=pages/noscript.html"), cookie=token).text
         self.assertIn('<noscript id="pixel"><img height="1" width="1" src="https://www.facebook.com/tr?id=1', after)
 
-    def test_utf16_page_passes_untouched(self):
-        # its tags are not ASCII bytes: nothing to read, and an ASCII snippet would corrupt it
-        before = metric(self.gw, "cg_html_unreadable_total")
-        r = curl(self.gw.url("/__origin/headers?h=" + "Content-Type:text/html;%20charset=%22UTF-16%22"))
-        self.assertEqual(r.status, 200)
-        self.assertNotIn(b"banner.js", r.body)
-        self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
-        for label in ("utf-16le", "unicodeFFFE", "csUnicode"):  # the Encoding Standard's other names for it
+    def assert_read_as_utf8(self, r, body, what):
+        """a UTF-16 page the rewriter decoded: UTF-8 with its tracker made inert and the banner in"""
+        text = body.decode("utf-8")  # raises on anything but well-formed UTF-8
+        self.assertIn("/__consent/banner.js", text, what)
+        pixel = re.search(r'<img id="pixel"[^>]*>', text)
+        self.assertIsNotNone(pixel, what)
+        self.assertNotIn(' src="https://www.facebook.com/', pixel.group(0), what)
+        self.assertIn("data-cg-category=", pixel.group(0), what)
+        return text
+
+    def test_utf16_charset_page_is_read_as_utf8(self):
+        # a page a browser decodes as UTF-16 for its Content-Type (no byte order mark) has no ASCII bytes for its tags:
+        # it is decoded first, rewritten, and served as UTF-8 (a browser submits a UTF-16 page's forms as UTF-8 anyway)
+        for name, ctype in (("utf16le", "text/html;%20charset=%22UTF-16%22"), ("utf16le", "text/html;charset=utf-16le"),
+                            ("utf16le", "text/html;%20charset=csUnicode"), ("utf16be", "text/html;%20charset=utf-16be"),
+                            ("utf16be", "text/html;%20charset=unicodeFFFE")):  # the Encoding Standard's names for them
             before = metric(self.gw, "cg_html_unreadable_total")
-            r = curl(self.gw.url("/__origin/headers?h=" + "Content-Type:text/html;%20charset=" + label))
-            self.assertNotIn(b"banner.js", r.body, label)
-            self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1, label)
+            r = curl(self.gw.url("/__origin/html?file=pages/%s.html&h=Content-Type:%s" % (name, ctype)))
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.header("Content-Type"), "text/html; charset=utf-8", ctype)
+            text = self.assert_read_as_utf8(r, r.body, ctype)
+            self.assertIn("&#233; \u00e9 \u4e2d\u6587 \U0001f600</p>", text, ctype)  # every plane decoded
+            self.assertFalse(text.startswith("\ufeff"), ctype)
+            self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before, ctype)
+            head = curl(self.gw.url("/__origin/html?file=pages/%s.html&h=Content-Type:%s" % (name, ctype)), method="HEAD")
+            self.assertEqual(head.header("Content-Type"), "text/html; charset=utf-8", "HEAD " + ctype)  # as its GET
         # labels browsers do not know (UTF-32 is not in the Encoding Standard): ignored, the page read as ASCII-compatible
         # bytes by the browser and so by the rewriter (they turned rewriting off, and Chromium loaded the page's pixel)
         for label in ("utf-32", "UTF-32LE", "utf-16x"):
             r = curl(self.gw.url("/__origin/html?file=pages/iso-2022-jp.html&h=Content-Type:text/html;%20charset=" + label))
             self.assertIn(b"banner.js", r.body, label)
+        # an XHTML page in UTF-16 is passed on unread: its XML declaration may name UTF-16, which UTF-8 would contradict
+        with open(os.path.join(ROOT, "tests", "data", "pages", "utf16le.html"), "rb") as f:
+            page = f.read()
+        before = metric(self.gw, "cg_html_unreadable_total")
+        r = curl(self.gw.url("/__origin/html?file=pages/utf16le.html&h=Content-Type:application/xhtml%2Bxml;%20charset=utf-16"))
+        self.assertEqual(r.body, page)
+        self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
 
     def test_charset_is_read_from_its_parameter(self):
         # "charset=" inside another parameter's name or quoted value is not the page's charset: browsers read such a page
-        # as ASCII-compatible bytes and ran its trackers, while the rewriter took it for UTF-16 and passed it unread
+        # as ASCII-compatible bytes and ran its trackers, while the rewriter took it for ISO-2022-JP and passed it unread
         page = "/__origin/html?file=pages/iso-2022-jp.html&h=Content-Type:"
-        for ctype in ("text/html;%20x-charset=utf-16", 'text/html;%20q="a;charset=utf-16"', "text/html;%20charset=utf-16;%20charset=utf-8"):
+        for ctype in ("text/html;%20x-charset=iso-2022-jp", 'text/html;%20q="a;charset=iso-2022-jp"',
+                      "text/html;%20charset=iso-2022-jp;%20charset=utf-8"):
             r = curl(self.gw.url(page + ctype))
             self.assertIn(b"banner.js", r.body, ctype)
         # and a charset after more than 128 bytes of other parameters is still the page's
         before = metric(self.gw, "cg_html_unreadable_total")
-        r = curl(self.gw.url(page + "text/html;%20a=" + "x" * 150 + ";%20charset=UTF-16LE"))
+        r = curl(self.gw.url(page + "text/html;%20a=" + "x" * 150 + ";%20charset=ISO-2022-JP"))
         self.assertNotIn(b"banner.js", r.body)
         self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
 
-    def test_utf16_bom_page_passes_untouched(self):
+    def test_utf16_bom_page_is_read_as_utf8(self):
         # a UTF-16 byte order mark wins over the Content-Type's charset=utf-8 in browsers (Chromium decodes the page as
-        # UTF-16 and loads the pixel): the rewriter saw no tag in it and appended its ASCII snippet, shown as CJK text
+        # UTF-16): the page is decoded, rewritten and sent with a UTF-8 mark, which wins in the browser as the UTF-16 one
+        # did, whatever the Content-Type says; plain and gzip, whole and in one-byte pieces
         for name in ("utf16le-bom", "utf16be-bom"):
-            with open(os.path.join(ROOT, "tests", "data", "pages", name + ".html"), "rb") as f:
-                page = f.read()
-            for path in ("/__origin/html?file=pages/%s.html", "/__origin/gzip-html?file=pages/%s.html"):
+            for path in ("/__origin/html?file=pages/%s.html", "/__origin/gzip-html?file=pages/%s.html",
+                         "/__origin/html?file=pages/%s.html&split_ms=100&split_at=1",   # the mark in two reads
+                         "/__origin/html?file=pages/%s.html&split_ms=100&split_at=7"):  # a code unit in two
+
                 before = metric(self.gw, "cg_html_unreadable_total")
                 r = curl(self.gw.url(path % name), headers=["Accept-Encoding: gzip"])
                 body = gzip.decompress(r.body) if r.header("Content-Encoding") == "gzip" else r.body
-                self.assertEqual(body, page, path % name)
-                self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
+                self.assertTrue(body.startswith(b"\xef\xbb\xbf<!DOCTYPE html>"), (path % name, body[:20]))
+                self.assert_read_as_utf8(r, body[3:], path % name)
+                self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before)
+        # a UTF-8 mark wins over a UTF-16 charset: the page is read as the UTF-8 it is
+        r = curl(self.gw.url("/__origin/html?file=pages/meta-pixel.html&bom=utf8&h=Content-Type:text/html;%20charset=utf-16"))
+        self.assertTrue(r.body.startswith(b"\xef\xbb\xbf"), r.body[:20])
+        self.assertIn(b"banner.js", r.body)
+        # an XHTML page with a UTF-16 mark is passed on unread (its declaration may name UTF-16)
+        with open(os.path.join(ROOT, "tests", "data", "pages", "utf16le-bom.html"), "rb") as f:
+            page = f.read()
+        r = curl(self.gw.url("/__origin/html?file=pages/utf16le-bom.html&h=Content-Type:application/xhtml%2Bxml"))
+        self.assertEqual(r.body, page)
 
     def test_iso_2022_jp_page_passes_untouched(self):
         # after ESC $ B a browser reads two-byte characters: the "<!--" there is text and the pixel after ESC ( B loads

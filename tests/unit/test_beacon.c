@@ -180,6 +180,9 @@ test_ping_and_image(void **state)
     r.path = "/tr?ev=x.gif";
     r.path_len = strlen(r.path);
     assert_false(gw_beacon_wants_image(&r));
+    r.path = "/p/1x1.avif"; /* an image format every current browser shows */
+    r.path_len = strlen(r.path);
+    assert_true(gw_beacon_wants_image(&r));
 }
 
 static void

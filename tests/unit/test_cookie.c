@@ -763,6 +763,11 @@ test_value_hidden_names(void **state)
     assert_string_equal(hidden_names("1 =x"), "");     /* no name */
     assert_string_equal(hidden_names("1 "), "");
     assert_string_equal(hidden_names(" lead=1"), "lead");
+    /* parsers that split on commas too (Rack before 3, RFC 2965 ones) */
+    assert_string_equal(hidden_names("1,_ga=GA1.2"), "_ga");
+    assert_string_equal(hidden_names("1, _fbp=fb.1,x"), "_fbp");
+    assert_string_equal(hidden_names("a,b,c"), "");
+    assert_string_equal(hidden_names("x=1,y=2"), "y");
     /* every prefix (a value cut anywhere): names found lie inside it, and a name needs its '=' */
     static const char v[] = "1 _ga=GA1.2\t_gid=x y=";
     for (size_t cut = 0; cut <= sizeof(v) - 1; ++cut) {

@@ -1,0 +1,62 @@
+/* libFuzzer driver: the UTF-16 decoder on arbitrary bytes (the first byte picks the byte order and a piece size); whole
+ * and in pieces must give the same bytes, within GW_UTF16_MAX_OUT, and always well-formed UTF-8. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "utf16.h"
+
+/* 1 when s is well-formed UTF-8 (no surrogates, no overlong forms, nothing above U+10FFFF) */
+static int
+utf8_ok(const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        uint8_t c = s[i];
+        size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+        if (len == 0 || i + len > n)
+            return 0;
+        uint32_t cp = len == 1 ? c : len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+        for (size_t k = 1; k != len; ++k) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    int be = data[0] & 1;
+    size_t step = 1 + (data[0] >> 1) % 17;
+    const char *in = (const char *)data + 1;
+    size_t len = size - 1;
+    char *whole = malloc(GW_UTF16_MAX_OUT(len) + 3), *pieces = malloc(GW_UTF16_MAX_OUT(len) + 3 * len + 8);
+    gw_utf16_t d;
+    gw_utf16_init(&d, be);
+    size_t n = gw_utf16_decode(&d, in, len, whole);
+    if (n > GW_UTF16_MAX_OUT(len))
+        __builtin_trap();
+    n += gw_utf16_finish(&d, whole + n);
+    gw_utf16_init(&d, be);
+    size_t m = 0;
+    for (size_t at = 0; at < len; at += step) {
+        size_t piece = len - at < step ? len - at : step, w = gw_utf16_decode(&d, in + at, piece, pieces + m);
+        if (w > GW_UTF16_MAX_OUT(piece))
+            __builtin_trap();
+        m += w;
+    }
+    m += gw_utf16_finish(&d, pieces + m);
+    if (m != n || memcmp(whole, pieces, n) != 0 || !utf8_ok((const uint8_t *)whole, n))
+        __builtin_trap();
+    free(whole);
+    free(pieces);
+    return 0;
+}
