@@ -2148,24 +2148,49 @@ static int wide_charset(h2o_req_t *req)
                                 CHARSET_UTF16LE, CHARSET_UTF16BE, CHARSET_UTF16LE, CHARSET_UTF16LE,
                                 CHARSET_UTF16LE, CHARSET_ISO2022JP, CHARSET_ISO2022JP};
     ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
-    char v[128];
-    size_t n, at, end;
     if (i == -1)
         return CHARSET_ASCII;
-    n = req->res.headers.entries[i].value.len < sizeof(v) ? req->res.headers.entries[i].value.len : sizeof(v);
-    for (size_t k = 0; k != n; ++k)
-        v[k] = h2o_tolower(req->res.headers.entries[i].value.base[k]);
-    if ((at = h2o_strstr(v, n, H2O_STRLIT("charset="))) == SIZE_MAX)
-        return CHARSET_ASCII;
-    at += 8;
-    if (at != n && (v[at] == '"' || v[at] == '\''))
-        ++at;
-    for (end = at; end != n && v[end] != ';' && v[end] != '"' && v[end] != '\'' && v[end] != ' ' && v[end] != '\t'; ++end)
-        ;
-    for (size_t k = 0; k != sizeof(labels) / sizeof(labels[0]); ++k)
-        if (end - at == strlen(labels[k]) && memcmp(v + at, labels[k], end - at) == 0)
-            return kinds[k];
-    return CHARSET_ASCII;
+    /* the charset parameter, read as a parameter: "x-charset=utf-16" or a quoted "charset=utf-16" inside another one is
+     * none (it turned rewriting off while browsers read the page, and ran its trackers), and one after 128 bytes of
+     * other parameters is one. Several: the kind only when every one names a label of it (else read as ASCII) */
+    const char *p = req->res.headers.entries[i].value.base, *end = p + req->res.headers.entries[i].value.len;
+    int kind = CHARSET_ASCII;
+    while ((p = memchr(p, ';', (size_t)(end - p))) != NULL) {
+        ++p;
+        while (p != end && (*p == ' ' || *p == '\t'))
+            ++p;
+        const char *name = p, *value;
+        while (p != end && *p != '=' && *p != ';')
+            ++p;
+        size_t name_len = (size_t)(p - name), value_len;
+        if (p == end || *p == ';')
+            continue;
+        ++p;
+        if (p != end && (*p == '"' || *p == '\'')) { /* quoted (Chromium takes either quote) */
+            char q = *p++;
+            value = p;
+            while (p != end && *p != q)
+                ++p;
+            value_len = (size_t)(p - value);
+        } else {
+            value = p;
+            while (p != end && *p != ';')
+                ++p;
+            value_len = (size_t)(p - value);
+            while (value_len != 0 && (value[value_len - 1] == ' ' || value[value_len - 1] == '\t'))
+                --value_len;
+        }
+        if (!h2o_lcstris(name, name_len, H2O_STRLIT("charset")))
+            continue;
+        int this_kind = CHARSET_ASCII;
+        for (size_t k = 0; k != sizeof(labels) / sizeof(labels[0]) && this_kind == CHARSET_ASCII; ++k)
+            if (h2o_lcstris(value, value_len, labels[k], strlen(labels[k])))
+                this_kind = kinds[k];
+        if (this_kind == CHARSET_ASCII || (kind != CHARSET_ASCII && this_kind != kind))
+            return CHARSET_ASCII;
+        kind = this_kind;
+    }
+    return kind;
 }
 
 /*
@@ -2459,12 +2484,42 @@ static int is_css(h2o_req_t *req)
     return content_type_is(req, H2O_STRLIT("text/css"));
 }
 
+/*
+ * The response's Content-Encoding as browsers apply it: -1 none, or one they do not know and so ignore ("identity",
+ * "none", any unknown token: Chromium renders the bytes as they are) — the header is dropped and the body read as it
+ * is —, 1 gzip ("x-gzip" too) — decoded here —, 0 one they decode and the gateway cannot (br, deflate, zstd, a list):
+ * passed unread. Taking every coding but gzip for unreadable let a page saying "Content-Encoding: identity" or "none"
+ * through with its trackers running, unread.
+ */
+static int body_coding(h2o_req_t *req, ssize_t *index)
+{
+    static const char *const decoded[] = {"br", "deflate", "zstd", "compress", "x-compress"};
+    *index = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_ENCODING, -1);
+    if (*index == -1)
+        return -1;
+    h2o_iovec_t v = req->res.headers.entries[*index].value;
+    while (v.len != 0 && (v.base[0] == ' ' || v.base[0] == '\t'))
+        ++v.base, --v.len;
+    while (v.len != 0 && (v.base[v.len - 1] == ' ' || v.base[v.len - 1] == '\t'))
+        --v.len;
+    if (h2o_lcstris(v.base, v.len, H2O_STRLIT("gzip")) || h2o_lcstris(v.base, v.len, H2O_STRLIT("x-gzip")))
+        return 1;
+    if (memchr(v.base, ',', v.len) != NULL || h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_ENCODING, *index) != -1)
+        return 0;
+    for (size_t i = 0; i != sizeof(decoded) / sizeof(decoded[0]); ++i)
+        if (h2o_lcstris(v.base, v.len, decoded[i], strlen(decoded[i])))
+            return 0;
+    h2o_delete_header(&req->res.headers, *index);
+    *index = -1;
+    return -1;
+}
+
 static void css_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 {
-    ssize_t ce = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_ENCODING, -1);
+    ssize_t ce;
+    int coding = body_coding(req, &ce);
     req->compress_hint = H2O_COMPRESS_HINT_DISABLE; /* identity: the same bytes, or the same length */
-    if (ce != -1 &&
-        !h2o_lcstris(req->res.headers.entries[ce].value.base, req->res.headers.entries[ce].value.len, H2O_STRLIT("gzip"))) {
+    if (coding == 0) {
         COUNT_WARN_FIRST(css_unchecked,
                          "rewrite: the style sheet %.*s came with Content-Encoding %.*s, which the gateway cannot read: passed "
                          "through without its URLs checked (further cases are counted in cg_css_unchecked_total)",
@@ -2538,8 +2593,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
                          charset == CHARSET_ISO2022JP ? "HTML in ISO-2022-JP" : "XHTML in a UTF-16 charset");
         return;
     }
-    if ((ce = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_ENCODING, -1)) != -1 &&
-        !h2o_lcstris(req->res.headers.entries[ce].value.base, req->res.headers.entries[ce].value.len, H2O_STRLIT("gzip"))) {
+    if (body_coding(req, &ce) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         /* an encoding we cannot read although the request asked for none (on_request): untouched, and counted */
         COUNT_WARN_FIRST(html_unreadable,

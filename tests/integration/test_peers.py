@@ -83,6 +83,11 @@ class BadOriginTest(GatewayTestCase):
         "/truncated-gzip": html(GZ[: len(GZ) // 2], b"gzip"),
         "/not-gzip.css": html(b"body { color: red }\n" * 50, b"gzip", ctype=b"text/css"),
         "/gzip-ok": html(GZ, b"gzip"),
+        "/ce-identity": html(PAGE, b"identity"),
+        "/ce-none": html(PAGE, b"none"),
+        "/ce-unknown": html(PAGE, b"x-whatever"),
+        "/ce-x-gzip": html(GZ, b"x-gzip"),
+        "/ce-br": html(b"\x1b\x00stand-in br bytes", b"br"),
         "/empty.css": html(b"", ctype=b"text/css"),
         # framing h2o's HTTP/1 client cannot read, in an HTTP/1.1 (keep-alive) response
         "/cl-negative": response(b"200 OK", [(b"Content-Type", b"text/plain"), (b"Content-Length", b"-5")], b"hello"),
@@ -215,6 +220,20 @@ class BadOriginTest(GatewayTestCase):
         self.assertEqual((r.status, r.body), (200, b"ok"), r)
         self.assertEqual(curl(self.gw.url("/status-999"), http="h2c").status, 999)
 
+
+    def test_codings_browsers_ignore_are_read(self):
+        # a Content-Encoding browsers do not apply ("identity", "none", an unknown token: Chromium renders the bytes as
+        # they are) was taken for one the rewriter cannot read: the page passed unread, its trackers running; x-gzip is
+        # gzip to browsers
+        for path in ("/ce-identity", "/ce-none", "/ce-unknown", "/ce-x-gzip"):
+            for http in ("1.1", "h2c"):
+                r = curl(self.gw.url(path), http=http, extra=["--compressed"])
+                self.assertEqual((r.status, r.exit_code), (200, 0), (path, http))
+                self.assertTrue(b"banner.js" in r.body and b"<p>hello</p>" in r.body, (path, http, r.body[:200]))
+                self.assertIn(r.header("Content-Encoding"), (None, "gzip"), (path, http))
+        # one browsers decode and the gateway cannot passes as it came
+        r = curl(self.gw.url("/ce-br"))
+        self.assertEqual((r.status, r.body, r.header("Content-Encoding")), (200, b"\x1b\x00stand-in br bytes", "br"))
 
 class OutOfDescriptorsTest(GatewayTestCase):
     """Clients that take every file descriptor the gateway may have (idle connections)."""

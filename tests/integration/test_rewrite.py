@@ -412,6 +412,20 @@ class RewriteTest(GatewayTestCase):
         self.assertEqual(r.body, page)
         self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
 
+    def test_charset_is_read_from_its_parameter(self):
+        # "charset=" inside another parameter's name or quoted value is not the page's charset: browsers read such a page
+        # as ASCII-compatible bytes and ran its trackers, while the rewriter took it for ISO-2022-JP and passed it unread
+        page = "/__origin/html?file=pages/iso-2022-jp.html&h=Content-Type:"
+        for ctype in ("text/html;%20x-charset=iso-2022-jp", 'text/html;%20q="a;charset=iso-2022-jp"',
+                      "text/html;%20charset=iso-2022-jp;%20charset=utf-8"):
+            r = curl(self.gw.url(page + ctype))
+            self.assertIn(b"banner.js", r.body, ctype)
+        # and a charset after more than 128 bytes of other parameters is still the page's
+        before = metric(self.gw, "cg_html_unreadable_total")
+        r = curl(self.gw.url(page + "text/html;%20a=" + "x" * 150 + ";%20charset=ISO-2022-JP"))
+        self.assertNotIn(b"banner.js", r.body)
+        self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
+
     def test_utf16_bom_page_is_read_as_utf8(self):
         # a UTF-16 byte order mark wins over the Content-Type's charset=utf-8 in browsers (Chromium decodes the page as
         # UTF-16): the page is decoded, rewritten and sent with a UTF-8 mark, which wins in the browser as the UTF-16 one
