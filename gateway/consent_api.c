@@ -261,6 +261,8 @@ static void on_receipts(h2o_req_t *req, void *data, const gw_store_answer_t *ans
     gw_jsonw_str(&w, hex, 32);
     gw_jsonw_lit(&w, ", \"records\": ");
     gw_jsonw_raw(&w, ans->body, ans->body_len);
+    if (ans->truncated) /* (the latest GW_STORE_RECEIPTS_MAX; the operator's export has them all) */
+        gw_jsonw_lit(&w, ", \"truncated\": true");
     gw_jsonw_lit(&w, "}\n");
     if (r->download)
         h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("content-disposition"), 0, NULL,

@@ -1075,7 +1075,7 @@ static int on_animation(rewrite_t *self, gw_html_tag_t *tag)
     gw_html_attr_t a;
     if (!gw_html_attr_find(tag, H2O_STRLIT("attributename"), &a) || a.value == NULL)
         return GW_HTML_KEEP;
-    char *v = h2o_mem_alloc_pool(&self->req->pool, a.value_len + 1); /* (decoded: never longer) */
+    char *v = h2o_mem_alloc_pool(tag_pool(self), a.value_len + 1); /* (decoded: never longer) */
     h2o_iovec_t name = h2o_str_stripws(v, gw_html_decode(a.value, a.value_len, v));
     if (!h2o_lcstris(name.base, name.len, H2O_STRLIT("href")) && !h2o_lcstris(name.base, name.len, H2O_STRLIT("xlink:href")))
         return GW_HTML_KEEP;
@@ -1083,7 +1083,7 @@ static int on_animation(rewrite_t *self, gw_html_tag_t *tag)
     for (size_t k = 0; !elsewhere && k != sizeof(anim_attrs) / sizeof(anim_attrs[0]); ++k) {
         if (!gw_html_attr_find(tag, anim_attrs[k].name, anim_attrs[k].len, &a) || a.value == NULL)
             continue;
-        char *d = h2o_mem_alloc_pool(&self->req->pool, a.value_len + 1);
+        char *d = h2o_mem_alloc_pool(tag_pool(self), a.value_len + 1);
         size_t len = gw_html_decode(a.value, a.value_len, d), from = 0;
         while (!elsewhere && from <= len) { /* values is a list: "a; b" */
             size_t to = from;

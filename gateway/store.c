@@ -627,27 +627,45 @@ static void write_row_json(gw_jsonw_t *w, sqlite3_stmt *s)
     "seq, receipt, visitor, time_ms, policy_version, granted, refused, regime, country, method, client_ip, ua_hash, ui_hash, "     \
     "prev_hash, hash"
 
+/*
+ * The latest receipts_max records of a visitor, oldest first (one more is read: it says whether older ones were left
+ * out, and is dropped). A visitor id collects records as long as its token is sent back: one consent a minute per
+ * client address (a /64 for IPv6, and a /48 holds 65,536 of them); all of them made a 16,000-record visitor's every
+ * GET 10 MB built whole on the writer thread, in proportion without end.
+ */
+static size_t receipts_max = GW_STORE_RECEIPTS_MAX;
+
 static void do_receipts(op_t *op)
 {
     char visitor_hex[33];
     sqlite3_stmt *s = NULL;
     gw_jsonw_t w;
+    size_t first_end = 0;
     gw_hex(op->visitor, 16, visitor_hex);
     gw_jsonw_init(&w, NULL, 1024);
     gw_jsonw_lit(&w, "[");
-    if (sqlite3_prepare_v2(st.db, "SELECT " ROW_COLUMNS " FROM records WHERE visitor = ?1 ORDER BY seq", -1, &s, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v2(st.db,
+                           "SELECT * FROM (SELECT " ROW_COLUMNS " FROM records WHERE visitor = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
+                           -1, &s, NULL) != SQLITE_OK) {
         snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st.db));
         op->ans.status = -1;
         free(w.buf);
         return;
     }
     sqlite3_bind_text(s, 1, visitor_hex, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)receipts_max + 1);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         gw_jsonw_lit(&w, op->ans.count == 0 ? "\n" : ",\n");
         write_row_json(&w, s);
-        ++op->ans.count;
+        if (++op->ans.count == 1)
+            first_end = w.len;
+    }
+    if (op->ans.count > receipts_max && w.buf != NULL) { /* "[\n" the extra one ",\n" … : it goes, with its comma */
+        memmove(w.buf + 2, w.buf + first_end + 2, w.len - first_end - 2);
+        w.len -= first_end;
+        --op->ans.count;
+        op->ans.truncated = 1;
     }
     gw_jsonw_lit(&w, "\n]\n");
     if (rc != SQLITE_DONE) {
@@ -1058,7 +1076,10 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
 {
     char msg[256];
     struct stat sb;
+    const char *rmax = getenv("CG_RECEIPTS_MAX");
 
+    if (rmax != NULL && atoi(rmax) > 0)
+        receipts_max = (size_t)atoi(rmax);
     if (gw_make_parents(path, 0750) != 0) {
         snprintf(err, errlen, "%s: cannot create its folder: %s", path, strerror(errno));
         return -1;

@@ -28,6 +28,7 @@ typedef struct st_gw_store_answer_t {
     size_t body_len;
     uint64_t count;      /* rows erased / returned */
     int64_t next_seq;    /* export paging: continue after this seq; -1 when done */
+    int truncated;       /* receipts: older records were left out (GW_STORE_RECEIPTS_MAX) */
     const gw_record_t *record; /* the appended record (receipt filled) */
 } gw_store_answer_t;
 
@@ -55,6 +56,9 @@ typedef void (*gw_store_answer_cb)(h2o_req_t *req, void *data, const gw_store_an
 /* Operations. Each returns 0 when queued (the callback will run), -1 when the queue is full
  * or the store is closed (the callback will not run; answer 503). */
 int gw_store_append(h2o_req_t *req, const gw_record_t *rec, gw_store_answer_cb cb, void *data);
+/* The visitor's latest GW_STORE_RECEIPTS_MAX records (CG_RECEIPTS_MAX in the environment lowers it: tests), oldest
+ * first, as a JSON array in ans->body; ans->truncated when it left older ones out. */
+#define GW_STORE_RECEIPTS_MAX 1000
 int gw_store_receipts(h2o_req_t *req, const uint8_t visitor[16], gw_store_answer_cb cb, void *data);
 int gw_store_erase(h2o_req_t *req, const uint8_t visitor[16], const gw_record_t *erase_rec, gw_store_answer_cb cb, void *data);
 int gw_store_export(h2o_req_t *req, int64_t since_ms, int64_t after_seq, gw_store_answer_cb cb, void *data);
