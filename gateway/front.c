@@ -6,6 +6,7 @@
 #include <string.h>
 #include "front.h"
 #include "jsonw.h"
+#include "mime.h"
 #include "ui.h"
 #include "log.h"
 #include "metrics.h"
@@ -176,6 +177,45 @@ static void setup_upstream_error_page(h2o_req_t *req, h2o_ostream_t **slot)
 /* --- the front handler and its prefilter ------------------------------------------------ */
 
 /*
+ * Several Content-Type values (two fields, or "text/plain, text/html" in one): the one a browser uses, as the Fetch
+ * standard's "extract a MIME type" picks it (Chromium reads it so): the last valid type, with the charset of the last
+ * item of its run that names one. The response then goes on with that one value, and is read as the browser reads it:
+ * taking the first made a "text/plain" + "text/html" page pass unread while the browser ran its trackers. A single
+ * value without a comma stays as it came (nothing to choose).
+ */
+static void settle_content_type(h2o_req_t *req)
+{
+    h2o_headers_t *h = &req->res.headers;
+    ssize_t first = h2o_find_header(h, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (first == -1 || (h2o_find_header(h, H2O_TOKEN_CONTENT_TYPE, first) == -1 &&
+                        memchr(h->entries[first].value.base, ',', h->entries[first].value.len) == NULL))
+        return;
+    gw_mime_t m;
+    gw_mime_extract_init(&m);
+    for (ssize_t i = -1; (i = h2o_find_header(h, H2O_TOKEN_CONTENT_TYPE, i)) != -1;)
+        gw_mime_extract_add(&m, h->entries[i].value.base, h->entries[i].value.len);
+    if (m.essence == NULL)
+        return; /* no valid one: as it came */
+    for (size_t k = 0; k != m.charset_len; ++k)
+        if (!gw_mime_is_tchar((unsigned char)m.charset[k])) {
+            m.charset = NULL, m.charset_len = 0; /* (no encoding's label: a browser ignores it too) */
+            break;
+        }
+    char *v = h2o_mem_alloc_pool(&req->pool, m.essence_len + m.charset_len + 10);
+    size_t len = m.essence_len;
+    for (size_t k = 0; k != m.essence_len; ++k)
+        v[k] = h2o_tolower(m.essence[k]);
+    if (m.charset != NULL) {
+        memcpy(v + len, "; charset=", 10);
+        memcpy(v + len + 10, m.charset, m.charset_len);
+        len += 10 + m.charset_len;
+    }
+    for (ssize_t i; (i = h2o_find_header(h, H2O_TOKEN_CONTENT_TYPE, -1)) != -1;)
+        h2o_delete_header(h, i);
+    h2o_add_header(&req->pool, h, H2O_TOKEN_CONTENT_TYPE, NULL, v, len);
+}
+
+/*
  * The origin's response headers as a proxy must pass them on: a folded line (obs-fold, RFC 9112 5.2: picohttpparser
  * gives it as a header without a name) goes — a nameless field breaks HTTP/2 and went out over HTTP/1 as ": b", past
  * the cookie filter for a Set-Cookie's; it cannot be joined to its own field, which h2o may have dropped already
@@ -185,6 +225,7 @@ static void setup_upstream_error_page(h2o_req_t *req, h2o_ostream_t **slot)
  */
 static void tidy_origin_headers(h2o_req_t *req)
 {
+    settle_content_type(req);
     h2o_headers_t *h = &req->res.headers;
     for (size_t i = 0; i < h->size;) {
         h2o_header_t *e = h->entries + i;

@@ -89,6 +89,15 @@ class BadOriginTest(GatewayTestCase):
         "/ce-x-gzip": html(GZ, b"x-gzip"),
         "/ce-br": html(b"\x1b\x00stand-in br bytes", b"br"),
         "/empty.css": html(b"", ctype=b"text/css"),
+        # several Content-Type values: browsers take the last valid one (Fetch's "extract a MIME type")
+        "/ct-two": response(b"200 OK", [(b"Content-Type", b"text/plain"), (b"Content-Type", b"text/html; charset=utf-8"),
+                                        (b"Content-Length", b"%d" % len(PAGE))], PAGE),
+        "/ct-list": html(PAGE, ctype=b"text/plain, text/html"),
+        "/ct-invalid-last": html(PAGE, ctype=b"text/html;charset=utf-8, nonsense, */*"),
+        "/ct-html-then-plain": html(PAGE, ctype=b"text/html, text/plain"),
+        "/ct-run": response(b"200 OK", [(b"Content-Type", b"text/html; charset=\"utf-16le\""), (b"Content-Type", b"TEXT/HTML"),
+                                        (b"Content-Length", b"%d" % len(PAGE.decode().encode("utf-16le")))],
+                            PAGE.decode().encode("utf-16le")),
         # framing h2o's HTTP/1 client cannot read, in an HTTP/1.1 (keep-alive) response
         "/cl-negative": response(b"200 OK", [(b"Content-Type", b"text/plain"), (b"Content-Length", b"-5")], b"hello"),
         "/cl-letters": response(b"200 OK", [(b"Content-Type", b"text/html"), (b"Content-Length", b"5x")], b"hello"),
@@ -234,6 +243,24 @@ class BadOriginTest(GatewayTestCase):
         # one browsers decode and the gateway cannot passes as it came
         r = curl(self.gw.url("/ce-br"))
         self.assertEqual((r.status, r.body, r.header("Content-Encoding")), (200, b"\x1b\x00stand-in br bytes", "br"))
+
+    def test_several_content_types_read_as_browsers_read_them(self):
+        # "text/plain" then "text/html": Chromium renders HTML (the last valid type wins) and ran the page's trackers while
+        # the gateway, taking the first, passed it unread; the answer now names the one type browsers use
+        for path, want in (("/ct-two", "text/html; charset=utf-8"), ("/ct-list", "text/html"),
+                           ("/ct-invalid-last", "text/html; charset=utf-8")):
+            r = curl(self.gw.url(path))
+            self.assertEqual(r.status, 200, path)
+            self.assertEqual(r.header_all("Content-Type"), [want], path)
+            self.assertIn(b"banner.js", r.body, path)
+        r = curl(self.gw.url("/ct-html-then-plain"))
+        self.assertEqual((r.header_all("Content-Type"), r.body), (["text/plain"], PAGE), "text to browsers: as it came")
+        # the same type again keeps the charset named before it (UTF-16 here: decoded and served as UTF-8)
+        r = curl(self.gw.url("/ct-run"))
+        self.assertEqual(r.header_all("Content-Type"), ["text/html; charset=utf-8"])
+        self.assertIn(b"<p>hello</p>", r.body)
+        self.assertIn(b"banner.js", r.body)
+
 
 class OutOfDescriptorsTest(GatewayTestCase):
     """Clients that take every file descriptor the gateway may have (idle connections)."""

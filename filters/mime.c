@@ -1,0 +1,114 @@
+/*
+ * mime — see mime.h.
+ */
+#include <string.h>
+#include "mime.h"
+
+int
+gw_mime_is_tchar(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static size_t
+skip_ws(const char *p, size_t i, size_t n)
+{
+    while (i != n && (p[i] == ' ' || p[i] == '\t'))
+        ++i;
+    return i;
+}
+
+static int
+lceq(const char *a, size_t an, const char *b, size_t bn)
+{
+    if (an != bn)
+        return 0;
+    for (size_t i = 0; i != an; ++i) {
+        int x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if ((x >= 'A' && x <= 'Z' ? x + 32 : x) != (y >= 'A' && y <= 'Z' ? y + 32 : y))
+            return 0;
+    }
+    return 1;
+}
+
+int
+gw_mime_parse(const char *p, size_t n, gw_mime_t *out)
+{
+    size_t i = skip_ws(p, 0, n), t = i;
+    while (i != n && gw_mime_is_tchar((unsigned char)p[i]))
+        ++i;
+    if (i == t || i == n || p[i] != '/')
+        return -1;
+    size_t s = ++i;
+    while (i != n && gw_mime_is_tchar((unsigned char)p[i]))
+        ++i;
+    if (i == s)
+        return -1;
+    out->essence = p + t;
+    out->essence_len = i - t;
+    out->charset = NULL;
+    out->charset_len = 0;
+    i = skip_ws(p, i, n);
+    if (i != n && p[i] != ';')
+        return -1;
+    while (i != n) { /* at a ';' */
+        size_t ns = i = skip_ws(p, i + 1, n);
+        while (i != n && p[i] != ';' && p[i] != '=')
+            ++i;
+        size_t ne = i;
+        if (i == n || p[i] == ';')
+            continue;
+        const char *v;
+        size_t vl;
+        if (++i != n && p[i] == '"') {
+            size_t vs = ++i;
+            while (i != n && p[i] != '"')
+                i += p[i] == '\\' && i + 1 != n ? 2 : 1;
+            v = p + vs, vl = i - vs;
+            while (i != n && p[i] != ';')
+                ++i;
+        } else {
+            size_t vs = i;
+            while (i != n && p[i] != ';')
+                ++i;
+            size_t ve = i;
+            while (ve != vs && (p[ve - 1] == ' ' || p[ve - 1] == '\t'))
+                --ve;
+            v = p + vs, vl = ve - vs;
+        }
+        /* the first charset counts (Fetch: a parameter name already seen is not set again) */
+        if (out->charset == NULL && vl != 0 && lceq(p + ns, ne - ns, "charset", 7))
+            out->charset = v, out->charset_len = vl;
+    }
+    return 0;
+}
+
+void
+gw_mime_extract_init(gw_mime_t *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+void
+gw_mime_extract_add(gw_mime_t *m, const char *p, size_t n)
+{
+    for (size_t at = 0; at <= n;) {
+        size_t end = at;
+        for (int quoted = 0; end != n && (quoted || p[end] != ','); ++end) {
+            if (p[end] == '"')
+                quoted = !quoted;
+            else if (quoted && p[end] == '\\' && end + 1 != n)
+                ++end;
+        }
+        gw_mime_t item;
+        if (gw_mime_parse(p + at, end - at, &item) == 0 && !(item.essence_len == 3 && memcmp(item.essence, "*/*", 3) == 0)) {
+            /* another type: its own charset or none; the same again: its own charset, or the one before it */
+            if (m->essence == NULL || !lceq(item.essence, item.essence_len, m->essence, m->essence_len) || item.charset != NULL)
+                m->charset = item.charset, m->charset_len = item.charset_len;
+            m->essence = item.essence;
+            m->essence_len = item.essence_len;
+        }
+        at = end + 1;
+    }
+}

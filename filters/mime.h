@@ -1,0 +1,33 @@
+/*
+ * mime — the MIME type of a response as browsers take it from its Content-Type (pure; the glue is gateway/front.c).
+ *
+ * The Fetch standard's "extract a MIME type" (Chromium reads Content-Type so): every Content-Type field's value is
+ * split at commas outside quoted strings, each item parsed as a MIME type ("type/subtype; name=value; …"); the last
+ * valid one other than the wildcard type ("*" "/" "*") wins, with the charset of the last item of its run of the
+ * same type that names one.
+ */
+#ifndef GW_MIME_H
+#define GW_MIME_H
+
+#include <stddef.h>
+
+typedef struct st_gw_mime_t {
+    const char *essence; /* "type/subtype" as written (compare without case); NULL: none found */
+    size_t essence_len;
+    const char *charset; /* the charset parameter's value (unquoted; a quoted one with escapes comes as written), NULL if none */
+    size_t charset_len;
+} gw_mime_t;
+
+/* one item (no comma of its own): 0 and *out, or -1 when it is no MIME type */
+int gw_mime_parse(const char *p, size_t len, gw_mime_t *out);
+
+/* ready for a response's values */
+void gw_mime_extract_init(gw_mime_t *m);
+
+/* the next Content-Type field's value, read into m (which points into value: keep it alive) */
+void gw_mime_extract_add(gw_mime_t *m, const char *value, size_t len);
+
+/* 1 when an HTTP token character (RFC 9110 5.6.2) */
+int gw_mime_is_tchar(int c);
+
+#endif

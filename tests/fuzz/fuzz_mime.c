@@ -1,0 +1,31 @@
+/* libFuzzer driver: Content-Type values (NUL-separated fields) read as browsers read them: whatever the bytes, no crash,
+ * and what is found lies inside the input with an essence of "type/subtype" token characters. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "mime.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *p = (const char *)data, *end = p + size;
+    gw_mime_t m;
+    gw_mime_extract_init(&m);
+    while (p <= end) {
+        const char *nul = memchr(p, 0, (size_t)(end - p));
+        size_t len = nul != NULL ? (size_t)(nul - p) : (size_t)(end - p);
+        gw_mime_extract_add(&m, p, len);
+        p += len + 1;
+    }
+    if (m.essence != NULL) {
+        const char *s = (const char *)data;
+        if (m.essence < s || m.essence + m.essence_len > s + size || memchr(m.essence, '/', m.essence_len) == NULL)
+            __builtin_trap();
+        for (size_t i = 0; i != m.essence_len; ++i)
+            if (m.essence[i] != '/' && !gw_mime_is_tchar((unsigned char)m.essence[i]))
+                __builtin_trap();
+        if (m.charset != NULL && (m.charset < s || m.charset + m.charset_len > s + size))
+            __builtin_trap();
+    }
+    return 0;
+}

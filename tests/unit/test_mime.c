@@ -1,0 +1,116 @@
+/* Unit tests for filters/mime.c: one MIME type parsed, and a response's Content-Type values read as the Fetch standard's
+ * "extract a MIME type" reads them (its own examples among the cases), each input also cut at every byte. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "mime.h"
+
+typedef struct {
+    const char *values[5]; /* the Content-Type fields, NULL-terminated */
+    const char *essence;   /* NULL: none */
+    const char *charset;   /* NULL: none */
+} extract_case_t;
+
+static const extract_case_t cases[] = {
+    {{"text/html; charset=utf-8", NULL}, "text/html", "utf-8"},
+    {{"text/plain", "text/html", NULL}, "text/html", NULL},
+    {{"text/plain;charset=gbk, text/html", NULL}, "text/html", NULL},                /* Fetch's examples from here */
+    {{"text/html;charset=gbk;a=b, text/html;x=y", NULL}, "text/html", "gbk"},        /* the same type keeps the charset */
+    {{"text/html;charset=gbk;a=b", "text/html;x=y", NULL}, "text/html", "gbk"},
+    {{"text/html;charset=gbk", "x/x", "text/html;x=y", NULL}, "text/html", NULL},   /* another type in between */
+    {{"text/html", "cannot-parse", NULL}, "text/html", NULL},
+    {{"text/html", "*/*", NULL}, "text/html", NULL},
+    {{"text/html", "", NULL}, "text/html", NULL},
+    {{"text/html;charset=\"gbk\"", NULL}, "text/html", "gbk"},
+    {{"text/html;charset=gbk;charset=utf-8", NULL}, "text/html", "gbk"},             /* the first of one item */
+    {{"text/html;charset=\"a,b\", text/plain", NULL}, "text/plain", NULL},          /* a comma in quotes is no split */
+    {{"text/plain, text/html;charset=\"x\\\"y,z\"", NULL}, "text/html", "x\\\"y,z"},
+    {{"TEXT/HTML;CHARSET=UTF-16LE", "text/html", NULL}, "text/html", "UTF-16LE"},
+    {{"text/html ; charset = utf-8", NULL}, "text/html", NULL},                      /* "charset " is another name */
+    {{"text/html;charset=", NULL}, "text/html", NULL},
+    {{" text/html\t", NULL}, "text/html", NULL},
+    {{"text /html", "text/", "/html", "nonsense", NULL}, NULL, NULL},
+    {{"text/html x", NULL}, NULL, NULL},
+};
+
+static void
+extract(const char *const *values, gw_mime_t *m)
+{
+    gw_mime_extract_init(m);
+    for (size_t i = 0; values[i] != NULL; ++i)
+        gw_mime_extract_add(m, values[i], strlen(values[i]));
+}
+
+static void
+test_extract(void **state)
+{
+    for (size_t k = 0; k != sizeof(cases) / sizeof(cases[0]); ++k) {
+        gw_mime_t m;
+        extract(cases[k].values, &m);
+        if (cases[k].essence == NULL) {
+            assert_null(m.essence);
+            continue;
+        }
+        assert_non_null(m.essence);
+        assert_int_equal(m.essence_len, strlen(cases[k].essence));
+        assert_true(strncasecmp(m.essence, cases[k].essence, m.essence_len) == 0);
+        if (cases[k].charset == NULL) {
+            assert_null(m.charset);
+        } else {
+            assert_non_null(m.charset);
+            assert_int_equal(m.charset_len, strlen(cases[k].charset));
+            assert_memory_equal(m.charset, cases[k].charset, m.charset_len);
+        }
+    }
+}
+
+/* every prefix of every value, in a buffer of its own size (ASan finds a read past it): a result inside the input */
+static void
+test_every_cut(void **state)
+{
+    for (size_t k = 0; k != sizeof(cases) / sizeof(cases[0]); ++k)
+        for (size_t i = 0; cases[k].values[i] != NULL; ++i) {
+            size_t len = strlen(cases[k].values[i]);
+            for (size_t cut = 0; cut <= len; ++cut) {
+                char *b = malloc(cut + 1);
+                memcpy(b, cases[k].values[i], cut);
+                gw_mime_t m;
+                gw_mime_extract_init(&m);
+                gw_mime_extract_add(&m, b, cut);
+                if (m.essence != NULL)
+                    assert_true(m.essence >= b && m.essence + m.essence_len <= b + cut);
+                if (m.charset != NULL)
+                    assert_true(m.charset >= b && m.charset + m.charset_len <= b + cut);
+                free(b);
+            }
+        }
+}
+
+static void
+test_parse_one(void **state)
+{
+    gw_mime_t m;
+    assert_int_equal(gw_mime_parse("image/svg+xml", 13, &m), 0);
+    assert_int_equal(m.essence_len, 13);
+    assert_int_equal(gw_mime_parse("text/html;", 10, &m), 0);
+    assert_int_equal(gw_mime_parse("text/html;;;charset=x", 21, &m), 0);
+    assert_int_equal(m.charset_len, 1);
+    assert_int_equal(gw_mime_parse("text/h\"tml", 10, &m), -1);
+    assert_int_equal(gw_mime_parse("", 0, &m), -1);
+    assert_true(gw_mime_is_tchar('~') && !gw_mime_is_tchar('"') && !gw_mime_is_tchar(0) && !gw_mime_is_tchar(';'));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_extract),
+        cmocka_unit_test(test_every_cut),
+        cmocka_unit_test(test_parse_one),
+    };
+    return cmocka_run_group_tests_name("mime", tests, NULL, NULL);
+}
