@@ -2882,6 +2882,7 @@ gw_risk_set_put(gw_risk_set_t **slot, const char *name, const char *buf, size_t 
         goto Exit;
     if ((next = gw_risk_list_parse(name, cur->format, cur->action, buf, len, report)) == NULL) {
         set_err(err, errlen, name, strerror(ENOMEM));
+        rc = -2;
         goto Exit;
     }
     report->entries_before = cur->count;
@@ -2891,8 +2892,10 @@ gw_risk_set_put(gw_risk_set_t **slot, const char *name, const char *buf, size_t 
     }
     if (!allow_empty && empties(cur, next, err, errlen))
         goto Exit;
-    if (path != NULL && gw_risk_file_write(path, buf, len, err, errlen) < 0)
+    if (path != NULL && gw_risk_file_write(path, buf, len, err, errlen) < 0) {
+        rc = -2;
         goto Exit;
+    }
     if ((rc = replace_and_diff_locked(slot, cur, next, report, err, errlen)) == 0)
         next = NULL;
 Exit:
@@ -2923,10 +2926,13 @@ gw_risk_set_edit(gw_risk_set_t **slot, const char *name, const gw_risk_str_t *ad
     if (next == NULL ||
         (path != NULL && (text = gw_risk_list_serialize(next, &len)) == NULL)) {
         set_err(err, errlen, name, strerror(ENOMEM));
+        rc = -2;
         goto Exit;
     }
-    if (path != NULL && gw_risk_file_write(path, text, len, err, errlen) < 0)
+    if (path != NULL && gw_risk_file_write(path, text, len, err, errlen) < 0) {
+        rc = -2;
         goto Exit;
+    }
     if ((rc = replace_locked(slot, next, err, errlen)) == 0)
         next = NULL;
 Exit:

@@ -304,7 +304,9 @@ int gw_risk_set_reload(gw_risk_set_t **slot, const char *name, const char *path,
  * is first written to it verbatim with gw_risk_file_write(); a failed write leaves
  * everything as it was (a write whose folder fsync alone failed counts as done: 0, with the
  * warning in err). Text with rejected lines and no entry is refused (-1), and so is text
- * with no entry that would empty a list with entries, unless allow_empty.
+ * with no entry that would empty a list with entries, unless allow_empty. -2: the text was
+ * fine but not taken (out of memory, or the list file could not be written): the server's
+ * fault, not the caller's.
  */
 int gw_risk_set_put(gw_risk_set_t **slot, const char *name, const char *buf, size_t len, int allow_empty, const char *path,
                     gw_risk_report_t *report, char *err, size_t errlen);
@@ -313,7 +315,8 @@ int gw_risk_set_put(gw_risk_set_t **slot, const char *name, const char *buf, siz
  * Applies add[] / remove[] to list `name` (admin POST entries; see gw_risk_list_edit) and,
  * when path is not NULL, persists the serialised result first. An edit that adds and
  * removes nothing changes nothing (0, report->added == report->removed == 0). The read of the current
- * list and the replace happen under the writer lock, so concurrent edits are not lost.
+ * list and the replace happen under the writer lock, so concurrent edits are not lost. -1 as
+ * gw_risk_set_put (an unknown list), -2 out of memory or the file not written.
  */
 int gw_risk_set_edit(gw_risk_set_t **slot, const char *name, const gw_risk_str_t *add, size_t nadd, const gw_risk_str_t *remove,
                      size_t nremove, const char *path, gw_risk_report_t *report, char *err, size_t errlen);

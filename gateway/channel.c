@@ -743,12 +743,17 @@ static void on_list_job_done(h2o_req_t *req, void *p)
     gw_jsonw_t w;
     gw_jsonw_init(&w, &req->pool, 1024);
     if (j->rc != 0) {
-        gw_jsonw_lit(&w, "{\"error\": \"rejected\", \"detail\": ");
+        /* -2: the list was fine and the gateway could not take it (its file not written, out of memory): a 500 that
+         * says so, not a 400 that sends the security team looking for a fault in their list */
+        gw_jsonw_lit(&w, j->rc == -2 ? "{\"error\": \"not_saved\", \"detail\": " : "{\"error\": \"rejected\", \"detail\": ");
         gw_jsonw_cstr(&w, j->err[0] != '\0' ? j->err : "the list was not changed");
         gw_jsonw_lit(&w, ", ");
         write_report(&w, &j->report, NULL);
         gw_jsonw_lit(&w, "}\n");
-        send_json(req, 400, "Bad Request", &w);
+        if (j->rc == -2)
+            send_json(req, 500, "Internal Server Error", &w);
+        else
+            send_json(req, 400, "Bad Request", &w);
         return;
     }
     gw_jsonw_lit(&w, "{");

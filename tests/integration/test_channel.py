@@ -982,6 +982,20 @@ class ListFolderTest(GatewayTestCase):
         os.unlink(g.path("lists/new/p.txt"))
         g.signal(signal.SIGHUP)
         self.assertTrue(wait_until(lambda: "risk list p not reloaded, the last good one stays in force" in g.error_log(), 5))
+        # a list the gateway cannot save (its folder replaced by a file: no write, root or not) is the server's fault,
+        # not the list's: 500 not_saved (it was a 400 "rejected", which sent the security team looking at their list),
+        # and nothing changes
+        os.rmdir(g.path("lists/new"))
+        with open(g.path("lists/new"), "w") as f:
+            f.write("not a folder\n")
+        for method, path, data in (("PUT", "/admin/lists/p", "other.example\n"),
+                                   ("POST", "/admin/lists/p/entries", json.dumps({"add": ["other.example"]}))):
+            r = curl(g.admin_url(path), method=method, data=data, headers=AUTH)
+            self.assertEqual(r.status, 500, r.text)
+            self.assertEqual(r.json()["error"], "not_saved", r.text)
+            verdict = curl(g.admin_url("/admin/check?host=other.example"), headers=AUTH).json()["verdict"]
+            self.assertEqual(verdict, "clean", "not saved, not in force")
+        self.assertEqual(curl(g.admin_url("/admin/check?host=evil.example"), headers=AUTH).json()["verdict"], "block")
 
 
 class SymlinkedListTest(GatewayTestCase):

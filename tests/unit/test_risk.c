@@ -1553,7 +1553,7 @@ test_writers(void **state)
     assert_int_equal(gw_risk_set_put(&slot, "phish", body, strlen(body), 0, path, &rep, err, sizeof(err)), 0);
     assert_int_equal(rep.entries_before, 0);
     /* PUT whose persistence fails: nothing changes */
-    assert_int_equal(gw_risk_set_put(&slot, "phish", "x.example\n", 10, 0, "/nonexistent-dir/p.txt", &rep, err, sizeof(err)), -1);
+    assert_int_equal(gw_risk_set_put(&slot, "phish", "x.example\n", 10, 0, "/nonexistent-dir/p.txt", &rep, err, sizeof(err)), -2);
     assert_string_equal(verdict(slot, "put.example", NULL), "block:phish:put.example");
     assert_string_equal(verdict(slot, "x.example", NULL), "clean");
 
