@@ -59,6 +59,22 @@ void gw_jsonw_printf(gw_jsonw_t *w, const char *fmt, ...)
     w->len += (size_t)n;
 }
 
+/* the length of the well-formed UTF-8 sequence at p (lead byte >= 0x80), or 0 (RFC 3629: no overlong form, no
+ * surrogate, nothing above U+10FFFF) */
+static size_t utf8_len(const unsigned char *p, size_t avail)
+{
+    size_t n = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+    if (n == 0 || n > avail)
+        return 0;
+    for (size_t k = 1; k != n; ++k)
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) || (p[0] == 0xf0 && p[1] < 0x90) ||
+        (p[0] == 0xf4 && p[1] > 0x8f))
+        return 0;
+    return n;
+}
+
 void gw_jsonw_str(gw_jsonw_t *w, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -75,8 +91,20 @@ void gw_jsonw_str(gw_jsonw_t *w, const char *s, size_t len)
             *o++ = '\\', *o++ = 'u', *o++ = '0', *o++ = '0';
             *o++ = hex[c >> 4];
             *o++ = hex[c & 15];
-        } else {
+        } else if (c < 0x80) {
             *o++ = (char)c;
+        } else {
+            /* UTF-8 as it is; a byte that starts no well-formed sequence (a Host header, a token name, a file's line can
+             * hold any) becomes U+FFFD, so the output is always JSON a strict parser takes */
+            size_t n = utf8_len((const unsigned char *)s + i, len - i);
+            if (n == 0) {
+                memcpy(o, "\\ufffd", 6);
+                o += 6;
+            } else {
+                memcpy(o, s + i, n);
+                o += n;
+                i += n - 1;
+            }
         }
     }
     *o++ = '"';
