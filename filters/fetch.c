@@ -7,6 +7,7 @@
 #endif
 #include <string.h>
 #include "fetch.h"
+#include "utf8.h"
 
 int
 gw_srcset_next(const char *v, size_t len, size_t *pos, const char **url, size_t *url_len)
@@ -134,20 +135,8 @@ gw_css_unescape(const char *in, size_t len, char *out)
             i += i + 1 != len && in[i + 1] == '\n' ? 2 : 1;
         if (cp == 0 || (0xd800 <= cp && cp <= 0xdfff) || cp > 0x10ffff) {
             out[o++] = '_';
-        } else if (cp < 0x80) {
-            out[o++] = (char)cp;
-        } else if (cp < 0x800) {
-            out[o++] = (char)(0xc0 | cp >> 6);
-            out[o++] = (char)(0x80 | (cp & 0x3f));
-        } else if (cp < 0x10000) {
-            out[o++] = (char)(0xe0 | cp >> 12);
-            out[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
-            out[o++] = (char)(0x80 | (cp & 0x3f));
         } else {
-            out[o++] = (char)(0xf0 | cp >> 18);
-            out[o++] = (char)(0x80 | (cp >> 12 & 0x3f));
-            out[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
-            out[o++] = (char)(0x80 | (cp & 0x3f));
+            o += gw_utf8_put(out + o, cp);
         }
     }
     return o;

@@ -18,6 +18,7 @@
  * Text is scanned 16 bytes at a time (find_byte); the per-byte loops run only inside tags.
  */
 #include "html.h"
+#include "utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -1909,31 +1910,6 @@ static const uint16_t c1_table[32] = {0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x
                                       0x2039, 0x0152, 0,      0x017D, 0,      0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
                                       0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178};
 
-static size_t
-put_utf8(char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | cp >> 12);
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | cp >> 18);
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 static int
 is_alnum(unsigned char c)
 {
@@ -1988,7 +1964,7 @@ gw_html_decode(const char *in, size_t len, char *o)
                 cp = 0xFFFD;
             else if (cp >= 0x80 && cp <= 0x9F && c1_table[cp - 0x80] != 0)
                 cp = c1_table[cp - 0x80];
-            n += put_utf8(o + n, cp);
+            n += gw_utf8_put(o + n, cp);
             i = j;
             continue;
         }

@@ -2,6 +2,7 @@
  * utf16 — see utf16.h.
  */
 #include "utf16.h"
+#include "utf8.h"
 
 void
 gw_utf16_init(gw_utf16_t *d, int big_endian)
@@ -10,31 +11,6 @@ gw_utf16_init(gw_utf16_t *d, int big_endian)
     d->have_byte = 0;
     d->byte = 0;
     d->lead = 0;
-}
-
-static size_t
-put(char *out, uint32_t c)
-{
-    if (c < 0x80) {
-        out[0] = (char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        out[0] = (char)(0xc0 | c >> 6);
-        out[1] = (char)(0x80 | (c & 0x3f));
-        return 2;
-    }
-    if (c < 0x10000) {
-        out[0] = (char)(0xe0 | c >> 12);
-        out[1] = (char)(0x80 | (c >> 6 & 0x3f));
-        out[2] = (char)(0x80 | (c & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | c >> 18);
-    out[1] = (char)(0x80 | (c >> 12 & 0x3f));
-    out[2] = (char)(0x80 | (c >> 6 & 0x3f));
-    out[3] = (char)(0x80 | (c & 0x3f));
-    return 4;
 }
 
 /* one code unit, the Encoding Standard's way: a low surrogate completes a waiting high one; anything else after a high
@@ -47,13 +23,13 @@ unit(gw_utf16_t *d, uint16_t u, char *out)
         uint16_t lead = d->lead;
         d->lead = 0;
         if (u >= 0xdc00 && u <= 0xdfff)
-            return put(out, 0x10000 + ((uint32_t)(lead - 0xd800) << 10) + (u - 0xdc00));
-        n = put(out, 0xfffd);
+            return gw_utf8_put(out, 0x10000 + ((uint32_t)(lead - 0xd800) << 10) + (u - 0xdc00));
+        n = gw_utf8_put(out, 0xfffd);
     }
     if (u >= 0xd800 && u <= 0xdbff)
         d->lead = u;
     else
-        n += put(out + n, u >= 0xdc00 && u <= 0xdfff ? 0xfffd : u);
+        n += gw_utf8_put(out + n, u >= 0xdc00 && u <= 0xdfff ? 0xfffd : u);
     return n;
 }
 
@@ -95,7 +71,7 @@ size_t
 gw_utf16_finish(gw_utf16_t *d, char *out)
 {
     /* one U+FFFD for whatever is left (a high surrogate, an odd byte, or both) */
-    size_t n = d->lead != 0 || d->have_byte ? put(out, 0xfffd) : 0;
+    size_t n = d->lead != 0 || d->have_byte ? gw_utf8_put(out, 0xfffd) : 0;
     d->lead = 0;
     d->have_byte = 0;
     return n;

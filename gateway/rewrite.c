@@ -39,6 +39,7 @@
 #include "trackers.h"
 #include "url.h"
 #include "utf16.h"
+#include "utf8.h"
 
 #define HOLD_CAP (64 * 1024) /* inline script and style content read (searched for tracker loaders, URLs); a longer one
                                 gets GW_HTML_MAX_HUGE_HOLD / 4, then GW_HTML_MAX_HUGE_HOLD bytes from on_alloc */
@@ -1426,21 +1427,7 @@ static size_t json_unescape(const char *s, size_t len, char *out)
         } else if (cp >= 0xd800 && cp < 0xe000) {
             cp = 0xfffd;
         }
-        if (cp < 0x80) {
-            out[o++] = (char)cp;
-        } else if (cp < 0x800) {
-            out[o++] = (char)(0xc0 | cp >> 6);
-            out[o++] = (char)(0x80 | (cp & 0x3f));
-        } else if (cp < 0x10000) {
-            out[o++] = (char)(0xe0 | cp >> 12);
-            out[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
-            out[o++] = (char)(0x80 | (cp & 0x3f));
-        } else {
-            out[o++] = (char)(0xf0 | cp >> 18);
-            out[o++] = (char)(0x80 | (cp >> 12 & 0x3f));
-            out[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
-            out[o++] = (char)(0x80 | (cp & 0x3f));
-        }
+        o += gw_utf8_put(out + o, (uint32_t)cp);
     }
     return o;
 }
