@@ -195,8 +195,12 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
              "# TYPE cg_css_unchecked_total counter\ncg_css_unchecked_total %llu\n"
              "# HELP cg_html_big_refused_total Bigger buffers the HTML rewriter asked for (a long tag, long inline content) and "
              "did not get: the worker thread's big buffers were at their budget (32 MB).\n"
-             "# TYPE cg_html_big_refused_total counter\ncg_html_big_refused_total %llu\n",
-         (unsigned long long)SUM(css_checked), (unsigned long long)SUM(css_unchecked), (unsigned long long)SUM(html_big_refused));
+             "# TYPE cg_html_big_refused_total counter\ncg_html_big_refused_total %llu\n"
+             "# HELP cg_speculation_rules_dropped_total Speculation rule sets (application/speculationrules+json) answered "
+             "without rules: naming a block-listed site or a refused tracker, or not readable whole.\n"
+             "# TYPE cg_speculation_rules_dropped_total counter\ncg_speculation_rules_dropped_total %llu\n",
+         (unsigned long long)SUM(css_checked), (unsigned long long)SUM(css_unchecked), (unsigned long long)SUM(html_big_refused),
+         (unsigned long long)SUM(speculation_rules_dropped));
     emit(&o, "# HELP cg_risk_subresources_total Subresources of risk-listed sites in pages, by action.\n"
              "# TYPE cg_risk_subresources_total counter\n"
              "cg_risk_subresources_total{action=\"removed\"} %llu\ncg_risk_subresources_total{action=\"warned\"} %llu\n"

@@ -2535,6 +2535,109 @@ static void css_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     }
 }
 
+/*
+ * A speculation rule set (application/speculationrules+json), which a page names in a Speculation-Rules header:
+ * Chromium fetches it and prefetches or prerenders the URLs it lists, another site's too, before any click, as it does
+ * those of an inline <script type="speculationrules"> (speculation_rules). The set is held whole (RULES_HOLD_MAX, charged
+ * to the thread's big buffers) and each JSON string naming a host is checked as a subresource: a block-listed site or a
+ * refused tracker in it, or a set that cannot be read whole, and the visitor gets no rules ("{}": the pages only load
+ * later, as without them). A set naming a tracker follows the visitor's choice: it is theirs (mark_personal, no-store).
+ */
+#define RULES_HOLD_MAX (64 * 1024)
+
+static int rules_clean(rewrite_t *self)
+{
+    const char *content = self->css;
+    size_t len = self->css_len;
+    int clean = 1, personal = 0;
+    char *str = h2o_mem_alloc_pool(&self->req->pool, URL_SCRATCH + 1);
+    for (size_t i = 0; clean && i < len; ++i) {
+        if (content[i] != '"')
+            continue;
+        size_t s = ++i;
+        while (i < len && content[i] != '"')
+            i += content[i] == '\\' ? 2 : 1;
+        if (i >= len)
+            break; /* (not JSON: browsers ignore the rules) */
+        if (i - s > URL_SCRATCH) {
+            clean = 0;
+            break;
+        }
+        size_t n = absolute_url(self, str, json_unescape(content + s, i - s, str), 1);
+        if (n == 0)
+            continue; /* not a URL naming a host: relative ones stay on the set's origin */
+        if (run_hook(self, NULL, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE) {
+            clean = 0;
+        } else if (tracker_category(self, n, GW_ABP_OTHER) >= 0) {
+            personal = 1;
+            clean = refused_category(self, n, GW_ABP_OTHER) < 0;
+        }
+    }
+    if (personal || !clean) {
+        mark_personal(self->req);
+        h2o_set_header(&self->req->pool, &self->req->res.headers, H2O_TOKEN_CACHE_CONTROL, H2O_STRLIT("no-store"), 1);
+    }
+    return clean;
+}
+
+static void rules_do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    rewrite_t *self = (void *)_self;
+    if (self->broken)
+        return;
+    decode(self, &bufs, &bufcnt, &state);
+    if (!self->css_over) {
+        size_t in = 0;
+        for (size_t i = 0; i != bufcnt; ++i)
+            in += bufs[i].len;
+        if (in > RULES_HOLD_MAX - self->css_len || (self->css == NULL && in != 0 && !charge(self, RULES_HOLD_MAX))) {
+            self->css_over = 1; /* too long to check here, or the thread's big buffers are spent: no rules */
+        } else {
+            if (self->css == NULL && in != 0)
+                self->css = h2o_mem_alloc_pool(&req->pool, RULES_HOLD_MAX);
+            for (size_t i = 0; i != bufcnt; ++i) {
+                memcpy(self->css + self->css_len, bufs[i].base, bufs[i].len);
+                self->css_len += bufs[i].len;
+            }
+        }
+    }
+    if (h2o_send_state_is_in_progress(state)) {
+        h2o_iovec_t none = h2o_iovec_init(NULL, 0);
+        h2o_ostream_send_next(&self->super, req, &none, 0, state); /* schedules proceed: the next bytes */
+        return;
+    }
+    static const char no_rules[] = "{}\n";
+    h2o_iovec_t out = !self->css_over && (self->css_len == 0 || rules_clean(self)) ? h2o_iovec_init(self->css, self->css_len)
+                                                                                  : h2o_iovec_init(H2O_STRLIT(no_rules));
+    if (out.base == no_rules)
+        GW_COUNT(speculation_rules_dropped);
+    h2o_ostream_send_next(&self->super, req, &out, out.len != 0 ? 1 : 0, state);
+}
+
+static void rules_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
+{
+    ssize_t ce;
+    int coding = body_coding(req, &ce);
+    rewrite_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
+    memset((char *)self + sizeof(self->super), 0, sizeof(*self) - sizeof(self->super));
+    self->super.do_send = rules_do_send;
+    self->req = req;
+    self->ctx = ctx;
+    set_base(self);
+    req->res.content_length = SIZE_MAX; /* (the set as it came, or none) */
+    if (ce != -1) {
+        h2o_delete_header(&req->res.headers, ce);
+        if (coding == 1) { /* gzip: decoded here, compressed again by h2o for a client that takes it */
+            req->compress_hint = H2O_COMPRESS_HINT_AUTO;
+            self->gzip = 1;
+            self->gunzip = gw_gunzip_open(&req->pool);
+            req->preferred_chunk_size = GUNZIP_CHUNK;
+        } else { /* an encoding the gateway cannot read: no rules */
+            self->css_over = 1;
+        }
+    }
+}
+
 /* the Content-Type of a UTF-16 page made its UTF-8 (the rewriter serves it so): the media type kept, its parameters
  * replaced by charset=utf-8 */
 static void set_utf8_charset(h2o_req_t *req)
@@ -2566,6 +2669,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         if (!head && is_css(req))
             css_response(req, ctx, slot);
+        else if (!head && content_type_is(req, H2O_STRLIT("application/speculationrules+json")))
+            rules_response(req, ctx, slot);
         return;
     }
     int charset = wide_charset(req);

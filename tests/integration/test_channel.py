@@ -843,6 +843,39 @@ class ChannelTest(GatewayTestCase):
         finally:
             self.admin("/admin/lists/phishing", method="PUT", data="evil.example\n")
 
+    def test_speculation_rule_sets_read_like_inline_rules(self):
+        """A page's Speculation-Rules header names a rule set (application/speculationrules+json) that Chromium fetches
+        and acts on before any click: it was passed on unread. It is read as inline rules are: one naming a
+        block-listed site or a refused tracker, or one that cannot be read whole, is answered as no rules ({}); a
+        clean one passes as it came."""
+        ctype = "&h=" + urllib.parse.quote("Content-Type:application/speculationrules+json")
+
+        def rule_set(url, cookie=None, path="/__origin/html?file=sheets/empty.txt&tail="):
+            body = '{"prefetch": [{"source": "list", "urls": ["/local", "%s"]}]}' % url
+            return body, curl(self.gw.url(path + urllib.parse.quote(body) + ctype), cookie=cookie)
+        before = metric(self.gw, "cg_speculation_rules_dropped_total")
+        for url in ("https://login.evil.example/x", "https:\\/\\/login.evil.\\u0065xample\\/x"):
+            body, r = rule_set(url)
+            self.assertEqual((r.status, r.text), (200, "{}\n"), url)
+        body, r = rule_set("https://www.partner.example/" + "a" * 20000)  # a string longer than a URL is read
+        self.assertEqual(r.text, "{}\n", "too long to read whole: no rules")
+        body, r = rule_set("https://www.partner.example/next")
+        self.assertEqual(r.text, body, "a clean set passes as it came")
+        self.assertEqual(metric(self.gw, "cg_speculation_rules_dropped_total"), before + 3)
+        self.admin("/admin/lists/phishing", method="PUT", data="phish.example\n")
+        try:
+            body, r = rule_set("https://tracker.evil.example/p")  # a marketing tracker (not block-listed now)
+            self.assertEqual(r.text, "{}\n", "a refused tracker: no rules before consent")
+            self.assertEqual(r.header("Cache-Control"), "no-store")
+            self.assertIn("cookie", (r.header("Vary") or "").lower())
+            c = curl(self.gw.url("/__consent/api/consent"), method="POST", headers=["Content-Type: application/json"],
+                     data='{"all": true}')
+            token = [v.split(";", 1)[0] for v in c.header_all("Set-Cookie") if v.startswith("cg_consent=")][0]
+            body, r = rule_set("https://tracker.evil.example/p", cookie=token)
+            self.assertEqual(r.text, body, "granted: the set as it came")
+        finally:
+            self.admin("/admin/lists/phishing", method="PUT", data="evil.example\n")
+
     def test_forged_and_hostile_links(self):
         html = self.page().text
         clean = self.href(html, "clean")
