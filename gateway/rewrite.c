@@ -1438,31 +1438,45 @@ static size_t json_unescape(const char *s, size_t len, char *out)
  * block-listed site removes the rules, a refused tracker makes them inert (text/plain, released with consent). Rules
  * longer than the hold, or with a string too long to read, cannot be checked: removed (they only make pages load sooner).
  */
-static int speculation_rules(rewrite_t *self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+/* the next JSON string of a speculation rule set (from *pos) that names a host, made absolute in self->url: its length;
+ * 0 at the end (or where the text stops being JSON: browsers ignore such rules), -1 for a string too long to read. str:
+ * URL_SCRATCH + 1 bytes for the string unescaped */
+static ssize_t next_rule_url(rewrite_t *self, const char *content, size_t len, size_t *pos, char *str)
 {
-    int cat = -1;
-    char *str = NULL; /* each string unescaped in turn (one buffer: a page's rules may hold many strings) */
-    for (size_t i = 0; complete && i < len; ++i) {
+    for (size_t i = *pos; i < len; ++i) {
         if (content[i] != '"')
             continue;
         size_t s = ++i;
         while (i < len && content[i] != '"')
             i += content[i] == '\\' ? 2 : 1;
         if (i >= len)
-            break; /* (not JSON: browsers ignore the rules) */
-        if (i - s > URL_SCRATCH) {
+            break;
+        if (i - s > URL_SCRATCH)
+            return -1;
+        *pos = i + 1;
+        size_t n = absolute_url(self, str, json_unescape(content + s, i - s, str), 1);
+        if (n != 0)
+            return (ssize_t)n;
+        /* not a URL naming a host: relative ones stay on the page's (the set's) origin */
+    }
+    *pos = len;
+    return 0;
+}
+
+static int speculation_rules(rewrite_t *self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+{
+    int cat = -1;
+    char *str = h2o_mem_alloc_pool(tag_pool(self), URL_SCRATCH + 1); /* each string unescaped in turn */
+    ssize_t n;
+    for (size_t pos = 0; complete && (n = next_rule_url(self, content, len, &pos, str)) != 0;) {
+        if (n < 0) {
             complete = 0;
             break;
         }
-        if (str == NULL)
-            str = h2o_mem_alloc_pool(tag_pool(self), URL_SCRATCH + 1);
-        size_t n = absolute_url(self, str, json_unescape(content + s, i - s, str), 1);
-        if (n == 0)
-            continue; /* not a URL naming a host: relative ones stay on the page's origin */
-        if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+        if (run_hook(self, tag, GW_URL_SUBRESOURCE, (size_t)n) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE; /* the hook wrote its comment */
         if (cat < 0)
-            cat = refused_category(self, n, GW_ABP_OTHER);
+            cat = refused_category(self, (size_t)n, GW_ABP_OTHER);
     }
     if (!complete) {
         gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: removed speculation rules too long to check -->"));
@@ -2396,6 +2410,21 @@ static void too_big_to_check(h2o_req_t *req)
                      (int)req->path.len, req->path.base, CSS_HOLD_MAX / 1024);
 }
 
+/* bufs appended to what css holds (room made by the caller); 1 when more is to come (proceed is scheduled for it),
+ * 0 at the end */
+static int held_more(rewrite_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    for (size_t i = 0; i != bufcnt; ++i) {
+        memcpy(self->css + self->css_len, bufs[i].base, bufs[i].len);
+        self->css_len += bufs[i].len;
+    }
+    if (!h2o_send_state_is_in_progress(state))
+        return 0;
+    h2o_iovec_t none = h2o_iovec_init(NULL, 0);
+    h2o_ostream_send_next(&self->super, req, &none, 0, state); /* schedules proceed: the next bytes */
+    return 1;
+}
+
 static void css_do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
 {
     rewrite_t *self = (void *)_self;
@@ -2444,15 +2473,8 @@ static void css_do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs,
             memcpy(grown, self->css, self->css_len);
         self->css = grown, self->css_cap = cap;
     }
-    for (size_t i = 0; i != bufcnt; ++i) {
-        memcpy(self->css + self->css_len, bufs[i].base, bufs[i].len);
-        self->css_len += bufs[i].len;
-    }
-    if (h2o_send_state_is_in_progress(state)) {
-        h2o_iovec_t none = h2o_iovec_init(NULL, 0);
-        h2o_ostream_send_next(&self->super, req, &none, 0, state); /* schedules proceed: the next bytes */
+    if (held_more(self, req, bufs, bufcnt, state))
         return;
-    }
     if (self->css_len != 0) /* (an empty sheet has nothing to check, and css is NULL) */
         check_sheet(self);
     h2o_iovec_t out = h2o_iovec_init(self->css, self->css_len);
@@ -2547,30 +2569,15 @@ static void css_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 
 static int rules_clean(rewrite_t *self)
 {
-    const char *content = self->css;
-    size_t len = self->css_len;
     int clean = 1, personal = 0;
     char *str = h2o_mem_alloc_pool(&self->req->pool, URL_SCRATCH + 1);
-    for (size_t i = 0; clean && i < len; ++i) {
-        if (content[i] != '"')
-            continue;
-        size_t s = ++i;
-        while (i < len && content[i] != '"')
-            i += content[i] == '\\' ? 2 : 1;
-        if (i >= len)
-            break; /* (not JSON: browsers ignore the rules) */
-        if (i - s > URL_SCRATCH) {
+    ssize_t n;
+    for (size_t pos = 0; clean && (n = next_rule_url(self, self->css, self->css_len, &pos, str)) != 0;) {
+        if (n < 0 || run_hook(self, NULL, GW_URL_SUBRESOURCE, (size_t)n) == GW_HTML_REMOVE) {
             clean = 0;
-            break;
-        }
-        size_t n = absolute_url(self, str, json_unescape(content + s, i - s, str), 1);
-        if (n == 0)
-            continue; /* not a URL naming a host: relative ones stay on the set's origin */
-        if (run_hook(self, NULL, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE) {
-            clean = 0;
-        } else if (tracker_category(self, n, GW_ABP_OTHER) >= 0) {
+        } else if (tracker_category(self, (size_t)n, GW_ABP_OTHER) >= 0) {
             personal = 1;
-            clean = refused_category(self, n, GW_ABP_OTHER) < 0;
+            clean = refused_category(self, (size_t)n, GW_ABP_OTHER) < 0;
         }
     }
     if (personal || !clean) {
@@ -2595,17 +2602,12 @@ static void rules_do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *buf
         } else {
             if (self->css == NULL && in != 0)
                 self->css = h2o_mem_alloc_pool(&req->pool, RULES_HOLD_MAX);
-            for (size_t i = 0; i != bufcnt; ++i) {
-                memcpy(self->css + self->css_len, bufs[i].base, bufs[i].len);
-                self->css_len += bufs[i].len;
-            }
+            if (held_more(self, req, bufs, bufcnt, state))
+                return;
         }
     }
-    if (h2o_send_state_is_in_progress(state)) {
-        h2o_iovec_t none = h2o_iovec_init(NULL, 0);
-        h2o_ostream_send_next(&self->super, req, &none, 0, state); /* schedules proceed: the next bytes */
-        return;
-    }
+    if (self->css_over && held_more(self, req, NULL, 0, state))
+        return; /* (what comes is dropped: no rules) */
     static const char no_rules[] = "{}\n";
     h2o_iovec_t out = !self->css_over && (self->css_len == 0 || rules_clean(self)) ? h2o_iovec_init(self->css, self->css_len)
                                                                                   : h2o_iovec_init(H2O_STRLIT(no_rules));

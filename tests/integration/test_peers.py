@@ -51,16 +51,33 @@ class RawOrigin:
                 return
             threading.Thread(target=self.answer, args=(c,), daemon=True).start()
 
+    @staticmethod
+    def ends_with_close(resp):
+        """whether a response's end is the connection's (no length, no chunks, HTTP/1.0 without keep-alive, a 101)"""
+        head = resp.split(b"\r\n\r\n", 1)[0].lower()
+        if (head.startswith(b"http/1.0") and b"connection: keep-alive" not in head) or head.startswith(b"http/1.1 101"):
+            return True
+        return b"content-length:" not in head and b"transfer-encoding:" not in head
+
     def answer(self, c):
+        """as a keep-alive origin does: each request on the connection answered, until the gateway closes it (or a
+        response ends with it). Closing after every answer raced with the gateway's pool: a connection it took again
+        before the close arrived (a loaded machine) failed the next request with a 502."""
         try:
+            c.settimeout(10)
             data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = c.recv(65536)
-                if not chunk:
+            while True:
+                while b"\r\n\r\n" not in data:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                head, _, data = data.partition(b"\r\n\r\n")  # (the gateway's requests here carry no body)
+                path = head.split(b" ", 2)[1].decode().split("?")[0]
+                resp = self.responses.get(path, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                c.sendall(resp)
+                if self.ends_with_close(resp) or b"connection: close" in resp.split(b"\r\n\r\n", 1)[0].lower():
                     return
-                data += chunk
-            path = data.split(b" ", 2)[1].decode().split("?")[0]
-            c.sendall(self.responses.get(path, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
         except OSError:
             pass
         finally:
