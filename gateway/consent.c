@@ -445,8 +445,8 @@ static int answer_sets_token(h2o_req_t *req)
  * decision says what is refused, as on a page. Only a request with a Cookie header pays for the token's check. */
 static void on_served_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
-    if (!gw_rt.conf.report_only && h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, -1) != -1 && !answer_sets_token(req) &&
-        !gw_server_headers_oversized(req)) { /* (answered 431 unread) */
+    if (!gw_rt.conf.report_only && req->res.status != 431 /* (oversized: answered unread, gw_server_track_request) */ &&
+        h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, -1) != -1 && !answer_sets_token(req)) {
         gw_reqctx_t ctx;
         memset(&ctx, 0, sizeof(ctx));
         ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;

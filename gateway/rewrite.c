@@ -1401,8 +1401,9 @@ static long hex4(const char *p)
     return v;
 }
 
-/* JSON's string escapes (\/, \uXXXX with surrogate pairs, …) of s[0..len) resolved into out (len bytes suffice: never
- * longer); other bytes as they are. Returns the length. */
+/* JSON's string escapes of s[0..len) resolved into out: \" \\ \/ \b \f \n \r \t, and \uXXXX (a surrogate pair as one code
+ * point, a lone surrogate as U+FFFD), written as UTF-8; len bytes suffice (never longer). Other bytes as they are.
+ * Returns the length. */
 static size_t json_unescape(const char *s, size_t len, char *out)
 {
     static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
@@ -2575,9 +2576,9 @@ static int rules_clean(rewrite_t *self)
     for (size_t pos = 0; clean && (n = next_rule_url(self, self->css, self->css_len, &pos, str)) != 0;) {
         if (n < 0 || run_hook(self, NULL, GW_URL_SUBRESOURCE, (size_t)n) == GW_HTML_REMOVE) {
             clean = 0;
-        } else if (tracker_category(self, (size_t)n, GW_ABP_OTHER) >= 0) {
-            personal = 1;
+        } else {
             clean = refused_category(self, (size_t)n, GW_ABP_OTHER) < 0;
+            personal |= (self->tracker_mask & gw_consent_all_mask()) != 0; /* (a tracker, granted or not) */
         }
     }
     if (personal || !clean) {

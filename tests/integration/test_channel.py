@@ -537,25 +537,30 @@ class ChannelTest(GatewayTestCase):
         self.assertTrue('<a id="after-link" href="next">' in html, "the srcdoc's <base> does not move the page's")
         self.assertTrue('<p id="after">after</p>' in html)
 
+    def generated_page(self, prefix, text):
+        """text served by the origin as a page (a file of tests/data/pages made for this request, removed after it)"""
+        name = "%s-%d.html" % (prefix, int(time.time() * 1000))
+        path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "pages", name)
+        with open(path, "w") as f:
+            f.write(text)
+        try:
+            return curl(self.gw.url("/__origin/html?file=pages/" + name))
+        finally:
+            os.unlink(path)
+
+    def peak_kb(self):
+        """the gateway's peak RSS so far (VmHWM), KB"""
+        with open("/proc/%d/status" % self.gw.proc.pid) as f:
+            return int(f.read().split("VmHWM:")[1].split()[0])
+
     def test_many_srcdoc_frames_hold_no_memory_each(self):
         # each <iframe srcdoc> took its own 16 KB tokenizer from the response's pool: 20,000 of them in a 520 KB page
         # made the (release) gateway's peak RSS grow by 175 MB; now one is set up again for each
-        name = "srcdoc-many-%d.html" % int(time.time() * 1000)
-        path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "pages", name)
-        with open(path, "w") as f:
-            f.write("<!DOCTYPE html><p>" + "<iframe srcdoc=a></iframe>" * 20000 + "</p>")
-
-        def peak_kb():
-            with open("/proc/%d/status" % self.gw.proc.pid) as f:
-                return int(f.read().split("VmHWM:")[1].split()[0])
-        try:
-            before = peak_kb()
-            r = curl(self.gw.url("/__origin/html?file=pages/" + name))
-        finally:
-            os.unlink(path)
+        before = self.peak_kb()
+        r = self.generated_page("srcdoc-many", "<!DOCTYPE html><p>" + "<iframe srcdoc=a></iframe>" * 20000 + "</p>")
         self.assertEqual(r.status, 200)
         self.assertEqual(r.text.count('<iframe srcdoc="a">'), 20000)
-        self.assertLess(peak_kb() - before, 64 * 1024, "peak RSS grew by more than 64 MB for one page")
+        self.assertLess(self.peak_kb() - before, 64 * 1024, "peak RSS grew by more than 64 MB for one page")
 
     def test_many_srcdocs_with_long_tags_share_one_big_buffer(self):
         # a srcdoc's tokenizer is set up again for each srcdoc, and each one asked for its own 64 KB buffer for a tag
@@ -563,15 +568,9 @@ class ChannelTest(GatewayTestCase):
         # budget up (89 tags of this page removed as oversized, and for as long as the response lived every other
         # page on the thread got no bigger buffer and every sheet passed unchecked); now the buffers are kept for
         # the next srcdoc
-        name = "srcdoc-long-%d.html" % int(time.time() * 1000)
-        path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "pages", name)
-        with open(path, "w") as f:
-            f.write("<!DOCTYPE html>" + ('<iframe srcdoc="&lt;img src=/a.png title=%s&gt;"></iframe>' % ("x" * 9000)) * 600)
         refused, removed = metric(self.gw, "cg_html_big_refused_total"), metric(self.gw, "cg_html_oversized_removed_total")
-        try:
-            r = curl(self.gw.url("/__origin/html?file=pages/" + name))
-        finally:
-            os.unlink(path)
+        r = self.generated_page("srcdoc-long", "<!DOCTYPE html>" +
+                                ('<iframe srcdoc="&lt;img src=/a.png title=%s&gt;"></iframe>' % ("x" * 9000)) * 600)
         self.assertEqual(r.status, 200)
         self.assertEqual(r.text.count("<img src=/a.png title=%s>" % ("x" * 9000)), 600)
         self.assertEqual(metric(self.gw, "cg_html_big_refused_total"), refused)
@@ -583,22 +582,12 @@ class ChannelTest(GatewayTestCase):
         # page of 160,000 links to another site made the (ASan) gateway's peak RSS grow by 120-131 MB, and a 40 MB
         # one the release build's by 158 MB; now one tag's worth is reused from tag to tag (44-50 MB here, most of it
         # the page and its output in h2o's buffers: the origin sends faster than a sanitizer build rewrites)
-        name = "links-many-%d.html" % int(time.time() * 1000)
-        path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "pages", name)
-        with open(path, "w") as f:
-            f.write("<!DOCTYPE html>" + ('<a href="https://www.partner.example/offer/%s">x</a>' % ("o" * 40)) * 160000)
-
-        def peak_kb():
-            with open("/proc/%d/status" % self.gw.proc.pid) as f:
-                return int(f.read().split("VmHWM:")[1].split()[0])
-        try:
-            before = peak_kb()
-            r = curl(self.gw.url("/__origin/html?file=pages/" + name))
-        finally:
-            os.unlink(path)
+        before = self.peak_kb()
+        r = self.generated_page("links-many", "<!DOCTYPE html>" +
+                                ('<a href="https://www.partner.example/offer/%s">x</a>' % ("o" * 40)) * 160000)
         self.assertEqual(r.status, 200)
         self.assertEqual(r.text.count('<a href="/__go?u='), 160000)
-        self.assertLess(peak_kb() - before, 80 * 1024, "peak RSS grew by more than 80 MB for one 14 MB page")
+        self.assertLess(self.peak_kb() - before, 80 * 1024, "peak RSS grew by more than 80 MB for one 14 MB page")
 
     def test_frameset_frame_on_a_blocked_site_removed(self):
         html = curl(self.gw.url("/__origin/html?file=pages/frames.html")).text
