@@ -7,6 +7,7 @@
 #include "front.h"
 #include "jsonw.h"
 #include "mime.h"
+#include "rewrite.h"
 #include "ui.h"
 #include "log.h"
 #include "metrics.h"
@@ -19,6 +20,7 @@ typedef struct st_front_prefilter_t {
     gw_reqctx_t ctx;
     h2o_handler_t *handler; /* this request's front handler: a suspended request is delegated on from it */
     size_t stage;           /* the request stage running, or the one that suspended the request */
+    unsigned refetched : 1; /* the whole of a part the origin sent was asked for (refetch_whole) */
 } front_prefilter_t;
 
 typedef struct st_error_page_t {
@@ -140,18 +142,10 @@ static void error_page_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *b
     h2o_ostream_send_next(&self->super, req, &self->page, body ? 1 : 0, state);
 }
 
-/* the proxy reports upstream failures as 502 "Gateway Error" and logs the reason */
-static void setup_upstream_error_page(h2o_req_t *req, h2o_ostream_t **slot)
+/* The answer replaced by the gateway's 502 page (504 with timeout), in the visitor's language; the origin's body, which
+ * may still come, goes nowhere. */
+static void setup_error_page(h2o_req_t *req, h2o_ostream_t **slot, int timeout)
 {
-    int timeout = 0;
-    for (size_t i = 0; i != req->error_logs.size; ++i) {
-        h2o_iovec_t m = req->error_logs.entries[i].msg;
-        if (h2o_strstr(m.base, m.len, H2O_STRLIT("timeout")) != SIZE_MAX)
-            timeout = 1;
-    }
-    GW_COUNT(upstream_errors);
-    if (timeout)
-        GW_COUNT(upstream_timeouts);
     int status = timeout ? 504 : 502;
     /* in the visitor's language (the UI's strings), English when they are not loaded */
     const char *lang = "en", *title = gw_ui_text(req, timeout ? "gateway.504.title" : "gateway.502.title", &lang);
@@ -172,6 +166,85 @@ static void setup_upstream_error_page(h2o_req_t *req, h2o_ostream_t **slot)
     error_page_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
     self->super.do_send = error_page_send;
     self->page = page;
+}
+
+/* the proxy reports upstream failures as 502 "Gateway Error" and logs the reason */
+static void setup_upstream_error_page(h2o_req_t *req, h2o_ostream_t **slot)
+{
+    int timeout = 0;
+    for (size_t i = 0; i != req->error_logs.size; ++i) {
+        h2o_iovec_t m = req->error_logs.entries[i].msg;
+        if (h2o_strstr(m.base, m.len, H2O_STRLIT("timeout")) != SIZE_MAX)
+            timeout = 1;
+    }
+    GW_COUNT(upstream_errors);
+    if (timeout)
+        GW_COUNT(upstream_timeouts);
+    setup_error_page(req, slot, timeout);
+}
+
+/* --- a part of what the response stages read ----------------------------------------- */
+
+/*
+ * A Range request for a page, a style sheet or a rule set: the origin's 206 is a part of it, which cannot be read as
+ * the browser reads the whole (a part may begin inside a tag or a script) and would reach the visitor as the origin
+ * wrote it: its trackers running, no CSP. So the origin is asked again for the whole, without Range and If-Range (a
+ * server may ignore a Range, RFC 9110 14.2), and the visitor gets a 200 read as any page is. Media and downloads keep
+ * their ranges. h2o 2.2.5 has no call that restarts the proxy for a request: what h2o_reprocess_request does before
+ * it runs the handlers again (end the origin's answer and the filters set up for it, forget the response) is done
+ * here, a zero timeout later as it does, and the request goes on from the front handler to the proxy: the request
+ * stages ran once and do not run again.
+ */
+typedef struct st_refetch_t {
+    h2o_timeout_entry_t timeout;
+    h2o_req_t *req;
+    h2o_handler_t *handler;
+} refetch_t;
+
+static void on_refetch_dispose(void *p)
+{
+    refetch_t *r = p;
+    if (h2o_timeout_is_linked(&r->timeout))
+        h2o_timeout_unlink(&r->timeout);
+}
+
+static void on_refetch(h2o_timeout_entry_t *entry)
+{
+    refetch_t *r = H2O_STRUCT_FROM_MEMBER(refetch_t, timeout, entry);
+    h2o_req_t *req = r->req;
+    if (req->_generator != NULL) {
+        if (req->_generator->stop != NULL)
+            req->_generator->stop(req->_generator, req);
+        req->_generator = NULL;
+    }
+    for (; req->_ostr_top->next != NULL; req->_ostr_top = req->_ostr_top->next)
+        if (req->_ostr_top->stop != NULL)
+            req->_ostr_top->stop(req->_ostr_top, req);
+    req->res = (h2o_res_t){0, NULL, SIZE_MAX};
+    req->res.reason = "OK";
+    req->_next_filter_index = 0;
+    req->bytes_sent = 0;
+    h2o_delegate_request(req, r->handler);
+}
+
+static void swallow(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    (void)self, (void)req, (void)bufs, (void)bufcnt, (void)state; /* the part goes nowhere: on_refetch ends it */
+}
+
+static void refetch_whole(h2o_req_t *req, h2o_handler_t *handler, h2o_ostream_t **slot)
+{
+    static const h2o_token_t *const conditions[] = {H2O_TOKEN_RANGE, H2O_TOKEN_IF_RANGE};
+    for (size_t k = 0; k != sizeof(conditions) / sizeof(conditions[0]); ++k)
+        for (ssize_t i; (i = h2o_find_header(&req->headers, conditions[k], -1)) != -1;)
+            h2o_delete_header(&req->headers, i);
+    refetch_t *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_refetch_dispose);
+    memset(r, 0, sizeof(*r));
+    r->timeout.cb = on_refetch;
+    r->req = req;
+    r->handler = handler;
+    h2o_timeout_link(req->conn->ctx->loop, &req->conn->ctx->zero_timeout, &r->timeout);
+    h2o_add_ostream(req, sizeof(h2o_ostream_t), slot)->do_send = swallow;
 }
 
 /* --- the front handler and its prefilter ------------------------------------------------ */
@@ -246,7 +319,20 @@ static void on_setup_ostream(h2o_req_prefilter_t *_self, h2o_req_t *req, h2o_ost
 
     tidy_origin_headers(req);
 
-    if (req->res.status == 502 && req->res.reason != NULL && strcmp(req->res.reason, "Gateway Error") == 0 &&
+    if (req->res.status == 206 && gw_rewrite_reads_body(req)) {
+        if (!self->refetched && (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+                                 h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))) {
+            self->refetched = 1;
+            refetch_whole(req, self->handler, slot);
+            return;
+        }
+        /* a part again, asked for the whole (or for a method whose body is gone): nothing the visitor can be given */
+        gw_warn("upstream answered %.*s %.*s with a part (206) of what the gateway must read whole: 502",
+                (int)req->method.len, req->method.base, (int)req->path.len, req->path.base);
+        GW_COUNT(upstream_errors);
+        setup_error_page(req, slot, 0);
+        slot = &(*slot)->next;
+    } else if (req->res.status == 502 && req->res.reason != NULL && strcmp(req->res.reason, "Gateway Error") == 0 &&
         req->error_logs.size != 0) {
         setup_upstream_error_page(req, slot);
         slot = &(*slot)->next;
@@ -317,6 +403,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     memset(&pf->ctx, 0, sizeof(pf->ctx));
     pf->ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
     pf->handler = self;
+    pf->refetched = 0;
 
     for (pf->stage = 0; pf->stage != num_request_stages; ++pf->stage)
         if (request_stages[pf->stage](req, &pf->ctx) != GW_STAGE_CONTINUE)

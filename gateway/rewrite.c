@@ -2658,21 +2658,40 @@ static int is_html(h2o_req_t *req)
     return content_type_is(req, H2O_STRLIT("text/html")) ? 1 : content_type_is(req, H2O_STRLIT("application/xhtml+xml")) ? 2 : 0;
 }
 
+static int is_rule_set(h2o_req_t *req)
+{
+    return content_type_is(req, H2O_STRLIT("application/speculationrules+json"));
+}
+
+int gw_rewrite_reads_body(h2o_req_t *req)
+{
+    return gw_rt.conf.html.rewrite && (is_html(req) || is_css(req) || is_rule_set(req) ||
+                                       content_type_is(req, H2O_STRLIT("multipart/byteranges")));
+}
+
+/*
+ * Which answers are read: a page whatever its status (a browser shows a 404 or a 500 page and runs its scripts: a
+ * site's error pages carry its tags as its other pages do), but not one without a body (204, 205, 304); a style sheet
+ * or a rule set only with a 2xx (a browser applies neither otherwise). A 206 of any of them never comes here: the
+ * front asks the origin for the whole (gw_rewrite_reads_body), a part of a page cannot be read as the browser reads it.
+ */
 static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 {
     ssize_t ce;
-    int html;
+    int html, status = req->res.status;
 
-    if (!gw_rt.conf.html.rewrite || req->res.status != 200) {
+    if (!gw_rt.conf.html.rewrite || status == 204 || status == 205 || status == 206 || status == 304) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE; /* pass-through stays byte-identical */
         return;
     }
     int head = h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
     if ((html = is_html(req)) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
-        if (!head && is_css(req))
+        if (head || status / 100 != 2)
+            return;
+        if (is_css(req))
             css_response(req, ctx, slot);
-        else if (!head && content_type_is(req, H2O_STRLIT("application/speculationrules+json")))
+        else if (is_rule_set(req))
             rules_response(req, ctx, slot);
         return;
     }
@@ -2708,6 +2727,11 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     gw_b64url_encode(rnd, 16, ctx->nonce, sizeof(ctx->nonce));
     if (charset != CHARSET_ASCII) /* UTF-16: read as UTF-8 (sniff_bom, write_body), and said so */
         set_utf8_charset(req);
+    /* its bytes are the gateway's, not the origin's: a range of them is not served (the front asks the origin for the
+     * whole page instead of a range of the origin's bytes) */
+    for (ssize_t i; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_ACCEPT_RANGES, -1)) != -1;)
+        h2o_delete_header(&req->res.headers, i);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCEPT_RANGES, NULL, H2O_STRLIT("none"));
     if (head) {
         /* a HEAD gets the headers its GET would (a cache may take them for its stored GET): no length (the GET's body
          * is rewritten, its length not known ahead), per visitor, and the CSP (channel.c, for a rewritten page) */

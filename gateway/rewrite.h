@@ -40,6 +40,10 @@ void gw_rewrite_set_url_hook(gw_rewrite_url_hook hook);
 void gw_rewrite_unlink(gw_html_tag_t *tag);
 
 /* registers the response stage; call after the consent and tracker set-up */
+/* 1 when the response stages read the body of this response (its headers in): a page when pages are rewritten, a
+ * style sheet, a speculation rule set, and multipart/byteranges, whose parts may be any of them */
+int gw_rewrite_reads_body(h2o_req_t *req);
+
 int gw_rewrite_init(void);
 
 #endif

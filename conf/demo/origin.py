@@ -24,7 +24,8 @@ a Content-Type given that way replaces the default one):
   /__origin/status/<code>             that status, small text body (none for 204/304)
   /__origin/slow?ms=N                 sleeps N ms, then answers; headers_first=1 sends the
                                       headers first and sleeps before the body
-  /__origin/big?bytes=N               N bytes of big_body_pattern (application/octet-stream)
+  /__origin/big?bytes=N               N bytes of big_body_pattern (application/octet-stream);
+                                      ranges=1|always as for html
   /__origin/chunked?n=K&size=S        Transfer-Encoding: chunked, K chunks of S bytes; chunk i is
                                       S times the letter chr(ord('a') + i % 26); delay_ms=D
                                       between chunks; ct=TYPE for the Content-Type
@@ -33,7 +34,10 @@ a Content-Type given that way replaces the default one):
                                       second half of the body D ms after the first; pad=N: every
                                       "@PAD@" in the file becomes N letters 'a', for long tags;
                                       validators=1: an ETag (of the body) and a Last-Modified, and 304
-                                      to a request whose If-None-Match has that ETag)
+                                      to a request whose If-None-Match has that ETag; status=N: with
+                                      that status; ranges=1: a Range honoured as nginx does, one part
+                                      a 206, several a multipart/byteranges 206; ranges=always: the
+                                      first 100 bytes as a 206 even without a Range)
   /__origin/gzip-html[?file=NAME]     an HTML page, gzip-encoded when Accept-Encoding has gzip
   /__origin/encoded-html              the gzip-html page in the first coding of Accept-Encoding it
                                       knows, as an origin that prefers the newest would pick: br and
@@ -55,6 +59,7 @@ import http.server
 import json
 import os
 import random
+import re
 import socketserver
 import string
 import sys
@@ -255,6 +260,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD" and not no_body_status:
             self.wfile.write(body)
 
+    def send_ranged(self, status, body, ctype, headers):
+        """send(), and with ranges=1 the Range of a 200 served as nginx serves a static file: one "bytes=a-b" gets a 206
+        of that part, several a multipart/byteranges 206. ranges=always answers the first 100 bytes as a 206 even without
+        a Range (a broken origin)."""
+        mode = self.q("ranges")
+        want = self.headers.get("Range", "") if mode == "1" else "bytes=0-99" if mode == "always" else ""
+        spec = re.fullmatch(r"bytes=(\d+-\d*(?:,\s*\d+-\d*)*)", want.strip()) if status == 200 else None
+        if spec is None:
+            self.send(status, body, ctype, list(headers) + ([("Accept-Ranges", "bytes")] if mode else []))
+            return
+        parts = []
+        for one in spec.group(1).split(","):
+            first, last = one.strip().split("-")
+            parts.append((int(first), min(int(last) if last else len(body) - 1, len(body) - 1)))
+        if len(parts) == 1:
+            first, last = parts[0]
+            self.send(206, body[first:last + 1], ctype,
+                      list(headers) + [("Content-Range", "bytes %d-%d/%d" % (first, last, len(body)))])
+            return
+        out = b"".join(b"--cgparts\r\nContent-Type: %s\r\nContent-Range: bytes %d-%d/%d\r\n\r\n%s\r\n"
+                       % (ctype.encode(), first, last, len(body), body[first:last + 1]) for first, last in parts)
+        self.send(206, out + b"--cgparts--\r\n", "multipart/byteranges; boundary=cgparts", headers)
+
     # ---- routing -----------------------------------------------------------------------------
 
     def dispatch(self):
@@ -356,6 +384,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send(200, b"slept %d ms\n" % ms, headers=extra)
         elif name == "big":
             n = max(0, self.qint("bytes", 1024))
+            if self.q("ranges"):
+                whole = BIG_PATTERN * (n // len(BIG_PATTERN) + 1)
+                self.send_ranged(200, whole[:n], "application/octet-stream", extra)
+                return
             self.send_response(200)
             hdrs = [("Content-Type", "application/octet-stream")] + extra
             for k, v in hdrs:
@@ -391,7 +423,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.send(304, headers=extra)
                     return
             if self.qint("split_ms", 0) <= 0:
-                self.send(200, body, "text/html; charset=utf-8", extra)
+                self.send_ranged(self.qint("status", 200), body, "text/html; charset=utf-8", extra)
                 return
             # the first half (or split_at bytes), then (after split_ms) the rest: the gateway sees the body in two reads
             self.send_response(200)

@@ -886,6 +886,67 @@ class RewriteTransportsTest(GatewayTestCase):
         self.assertTrue(all('nonce="NONCE"' in s for s in scripts(page) if "cg-state" not in s), scripts(page)[:5])
         self.assertGreater(len(page), 40 * 19000)
 
+    def test_a_range_of_a_page_is_answered_with_the_whole_page_read(self):
+        # A part of a page cannot be read as the browser reads the whole, and passed as the origin wrote it: its tracker
+        # tags running, no banner, no CSP. The gateway asks the origin for the whole (a server may ignore Range) and
+        # the visitor gets a 200 of the page read, over every transport; a single part and several (multipart/byteranges).
+        page = "/__origin/html/ranged?file=index.html&ranges=1"
+        direct = curl(self.origin.url + page, headers=["Range: bytes=300-"])
+        self.assertEqual(direct.status, 206, "the origin honours Range")
+        self.assertIn(b'<img src="https://www.facebook.com/tr', direct.body, "the part has a live pixel")
+        for name, tls, http, rng in (("h1", False, "1.1", "bytes=300-"), ("h1 parts", False, "1.1", "bytes=0-10,300-"),
+                                     ("h2", True, "2", "bytes=300-")):
+            before = len(self.origin.find("/__origin/html/ranged"))
+            r = curl(self.gw.url(page, tls=tls), http=http, headers=["Range: " + rng, 'If-Range: "x"'])
+            self.assertEqual(r.status, 200, name)
+            self.assertIsNone(r.header("Content-Range"), name)
+            self.assertEqual(r.header("Accept-Ranges"), "none", name)
+            self.assertIsNotNone(r.header("Content-Security-Policy-Report-Only"), name)
+            tag = [t for t in scripts(r.text) if "googletagmanager" in t]
+            self.assertEqual(len(tag), 1, name)
+            self.assertNotRegex(tag[0], r"\ssrc=", name)
+            self.assertEqual(r.text.count('src="/__consent/banner.js"'), 1, name)
+            # the origin was asked for the part, then for the whole without Range and If-Range
+            asked = self.origin.find("/__origin/html/ranged")[before:]
+            self.assertEqual([self.origin.header(e, "Range") for e in asked], [[rng], []], name)
+            self.assertEqual(self.origin.header(asked[1], "If-Range"), [], name)
+        h = curl(self.gw.url(page), head=True, headers=["Range: bytes=300-"])
+        self.assertEqual(h.status, 200)
+        self.assertIsNone(h.header("Content-Range"))
+        self.assertIsNotNone(h.header("Content-Security-Policy-Report-Only"))
+
+    def test_a_range_of_other_content_passes_as_the_origin_answered(self):
+        # media and downloads keep their ranges: one request, the origin's 206 as it came
+        path = "/__origin/big?bytes=70000&ranges=1"
+        direct = curl(self.origin.url + path, headers=["Range: bytes=100-199"])
+        before = len(self.origin.find("/__origin/big"))
+        r = curl(self.gw.url(path), headers=["Range: bytes=100-199"])
+        self.assertEqual(r.status, 206)
+        self.assertEqual(r.header("Content-Range"), "bytes 100-199/70000")
+        self.assertEqual(r.body, direct.body)
+        self.assertEqual(len(self.origin.find("/__origin/big")) - before, 1)
+
+    def test_a_part_of_a_page_that_comes_unasked_is_a_502(self):
+        # an origin that answers a part even when asked for the whole: nothing the visitor can be given
+        for headers in (["Range: bytes=0-50"], []):
+            r = curl(self.gw.url("/__origin/html/part?file=index.html&ranges=always"), headers=headers)
+            self.assertEqual(r.status, 502, headers)
+            self.assertNotIn(b"googletagmanager", r.body)
+        self.assertGreaterEqual(metric(self.gw, "cg_upstream_errors_total"), 2)
+
+    def test_error_pages_are_read_as_pages(self):
+        # a browser shows a 404 or a 500 page and runs its scripts: a site's error pages carry its tags too
+        for status in (404, 410, 500, 503):
+            r = curl(self.gw.url("/__origin/html/missing?file=index.html&status=%d" % status))
+            self.assertEqual(r.status, status)
+            tag = [t for t in scripts(r.text) if "googletagmanager" in t]
+            self.assertEqual(len(tag), 1, status)
+            self.assertNotRegex(tag[0], r"\ssrc=", status)
+            self.assertIn('type="text/plain"', tag[0])
+            self.assertEqual(r.text.count('src="/__consent/banner.js"'), 1, status)
+            self.assertIsNotNone(r.header("Content-Security-Policy-Report-Only"), status)
+            self.assertIn("cookie", (r.header("Vary") or "").lower(), status)
+
 
 class TrackerListLoadReportTest(GatewayTestCase):
     """A tracker list with malformed and unsupported lines: the rest loads, and /admin/trackers says which lines
