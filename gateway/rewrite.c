@@ -1335,6 +1335,85 @@ static void link_headers(rewrite_t *self)
     }
 }
 
+/*
+ * A page's Speculation-Rules header, a list of strings (RFC 8941): the URLs of rule sets the browser fetches and
+ * follows before any click, prefetching and prerendering what they list, other sites too. A set on the page's own
+ * origin comes through the gateway and is read there (rules_response); one on another origin would be followed
+ * unread, so it is dropped: the pages it lists only load later, as without it. A value that is not a list of strings
+ * (which Chromium ignores) is dropped whole, and the header goes when nothing is left.
+ */
+static int own_origin_url(rewrite_t *self, size_t n)
+{
+    h2o_req_t *req = self->req;
+    size_t scheme = req->scheme == &H2O_URL_SCHEME_HTTPS ? 8 : 7, end = scheme + req->authority.len;
+    return n >= end && memcmp(self->url, scheme == 8 ? "https://" : "http://", scheme) == 0 &&
+           h2o_lcstris(self->url + scheme, req->authority.len, req->authority.base, req->authority.len) &&
+           (n == end || self->url[end] == '/' || self->url[end] == '?' || self->url[end] == '#');
+}
+
+/* the string at *v (RFC 8941 sf-string) unescaped into scratch: its length, or -1 when it is none or too long to check */
+static ssize_t sf_string(rewrite_t *self, const char **v, const char *end)
+{
+    size_t n = 0;
+    if (*v == end || **v != '"')
+        return -1;
+    for (const char *p = *v + 1; p != end; ++p) {
+        if (*p == '"') {
+            *v = p + 1;
+            return (ssize_t)n;
+        }
+        if (*p == '\\' && (++p == end || (*p != '"' && *p != '\\')))
+            return -1;
+        if (n == URL_SCRATCH || (unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            return -1;
+        self->scratch[n++] = *p;
+    }
+    return -1;
+}
+
+static void speculation_headers(rewrite_t *self)
+{
+    h2o_headers_t *h = &self->req->res.headers;
+    for (ssize_t i = 0; i < (ssize_t)h->size; ++i) {
+        if (!h2o_lcstris(h->entries[i].name->base, h->entries[i].name->len, H2O_STRLIT("speculation-rules")))
+            continue;
+        const char *v = h->entries[i].value.base, *end = v + h->entries[i].value.len;
+        char *kept = h2o_mem_alloc_pool(&self->req->pool, 2 * h->entries[i].value.len + 2);
+        size_t kept_len = 0;
+        while (v != end) {
+            while (v != end && (*v == ' ' || *v == '\t'))
+                ++v;
+            const char *member = v;
+            ssize_t n = sf_string(self, &v, end);
+            /* its parameters, if any: to the next comma outside a string */
+            for (int quoted = 0; v != end && (quoted || *v != ','); ++v) {
+                if (quoted && *v == '\\' && v + 1 != end)
+                    ++v;
+                else if (*v == '"')
+                    quoted = !quoted;
+            }
+            const char *member_end = v;
+            while (member_end != member && (member_end[-1] == ' ' || member_end[-1] == '\t'))
+                --member_end;
+            if (v != end)
+                ++v; /* the comma */
+            size_t url = n >= 0 ? absolute_url(self, self->scratch, (size_t)n, 0) : 0;
+            if (url != 0 && own_origin_url(self, url)) {
+                if (kept_len != 0)
+                    kept[kept_len++] = ',', kept[kept_len++] = ' ';
+                memcpy(kept + kept_len, member, (size_t)(member_end - member));
+                kept_len += (size_t)(member_end - member);
+            } else if (member_end != member) {
+                GW_COUNT(speculation_rules_dropped);
+            }
+        }
+        if (kept_len == 0)
+            h2o_delete_header(h, i--); /* (the next header moved into this slot) */
+        else
+            h->entries[i].value = h2o_iovec_init(kept, kept_len);
+    }
+}
+
 /* A start tag longer than GW_HTML_MAX_TAG gets a buffer of GW_HTML_MAX_BIG_TAG bytes from the request's pool (and a
  * longer one, up to GW_HTML_MAX_HUGE_TAG, for a tag that outgrows it), once per response and size (a page of ordinary
  * tags never asks), so a tag padded past 8 KB, or an <img> with a large inline data: image, is read, checked and
@@ -2763,6 +2842,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     ctx->rewritten = 1;
     mark_personal(req);
     link_headers(self);
+    speculation_headers(self);
 
     /* a page with a Content-Length small enough to remember: looked up, else recorded */
     if (thread_memo != NULL && !self->wide_label && content_length != SIZE_MAX &&

@@ -865,6 +865,23 @@ class ChannelTest(GatewayTestCase):
         finally:
             self.admin("/admin/lists/phishing", method="PUT", data="evil.example\n")
 
+    def test_speculation_rule_sets_on_another_origin_dropped(self):
+        """A Speculation-Rules header naming a rule set on another origin: Chromium fetches that set from there and
+        prefetches what it lists, unseen by the gateway. Such a value is dropped from the page's header; a set on the
+        page's own origin (read when it is fetched) stays, as does the rest of the header."""
+        def header_of(value):
+            r = curl(self.gw.url("/__origin/html?file=index.html&h=" + urllib.parse.quote("Speculation-Rules:" + value)))
+            self.assertEqual(r.status, 200)
+            return r.header_all("Speculation-Rules")
+        before = metric(self.gw, "cg_speculation_rules_dropped_total")
+        own = "http://" + urllib.parse.urlsplit(self.gw.url("/")).netloc + "/rules/b.json"
+        self.assertEqual(header_of('"/rules/a.json", "https://cdn.tracker.example/r.json";x=1, "%s"' % own),
+                         ['"/rules/a.json", "%s"' % own])
+        self.assertEqual(header_of('"//other.example/r.json", "https://evil.example/\\"q.json"'), [])
+        self.assertEqual(header_of('"rel.json";tag="a,b" , "javascript:x"'), ['"rel.json";tag="a,b"'])
+        self.assertEqual(header_of("/unquoted.json"), [], "not a list of strings: dropped, as Chromium ignores it")
+        self.assertEqual(metric(self.gw, "cg_speculation_rules_dropped_total"), before + 5)
+
     def test_forged_and_hostile_links(self):
         html = self.page().text
         clean = self.href(html, "clean")
