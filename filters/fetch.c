@@ -270,6 +270,47 @@ next_comma(const char *v, size_t len, size_t i)
     return i < len ? i : len;
 }
 
+/* the sf-string at v[i] unescaped into out: its length, with *end just after its closing quote, or SIZE_MAX */
+static size_t
+sf_string(const char *v, size_t len, size_t i, char *out, size_t out_max, size_t *end)
+{
+    size_t n = 0;
+    if (i == len || v[i] != '"')
+        return SIZE_MAX;
+    for (++i; i != len; ++i) {
+        if (v[i] == '"') {
+            *end = i + 1;
+            return n;
+        }
+        if (v[i] == '\\' && (++i == len || (v[i] != '"' && v[i] != '\\')))
+            return SIZE_MAX;
+        if (n == out_max || (unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
+            return SIZE_MAX;
+        out[n++] = v[i];
+    }
+    return SIZE_MAX;
+}
+
+int
+gw_sf_string_next(const char *v, size_t len, size_t *pos, char *out, size_t out_max, gw_sf_member_t *m)
+{
+    size_t i = *pos;
+    while (i < len && (ows(v[i]) || v[i] == ','))
+        ++i;
+    if (i >= len) {
+        *pos = len;
+        return 0;
+    }
+    m->start = i;
+    m->len = sf_string(v, len, i, out, out_max, &i);
+    i = next_comma(v, len, i); /* (its parameters) */
+    m->end = i;
+    while (m->end > m->start + 1 && ows(v[m->end - 1]))
+        --m->end;
+    *pos = i;
+    return 1;
+}
+
 int
 gw_link_next(const char *v, size_t len, size_t *pos, gw_link_value_t *out)
 {

@@ -72,6 +72,20 @@ typedef struct st_gw_link_value_t {
  */
 int gw_link_next(const char *v, size_t len, size_t *pos, gw_link_value_t *out);
 
+/* One member of a List of Strings (RFC 8941 §3.1, as a Speculation-Rules header is): "string";param=value */
+typedef struct st_gw_sf_member_t {
+    size_t start, end; /* the member in the header value: [start, end), blanks and commas around it not its own */
+    size_t len;        /* its string's length, unescaped into the caller's buffer; SIZE_MAX when it is no valid string
+                          (not first, unquoted, unterminated, a bad escape, a byte outside 0x20..0x7e) or outgrows it */
+} gw_sf_member_t;
+
+/*
+ * Iterates the members of a List of Strings value; each call unescapes the member's string into out (out_max bytes)
+ * and fills *m, or returns 0 when no member is left. A member runs to the next ',' outside a quoted string; empty ones
+ * are skipped (out->end > out->start). Start with *pos = 0.
+ */
+int gw_sf_string_next(const char *v, size_t len, size_t *pos, char *out, size_t out_max, gw_sf_member_t *m);
+
 /*
  * 1 when the Accept-Encoding value v[0..len) lists coding (case-insensitive; for "gzip", "x-gzip"
  * too) with a q-value other than 0 ("q=0", "q=0.", "q=0.000" refuse it), else 0. "*" does not count:

@@ -1351,61 +1351,26 @@ static int own_origin_url(rewrite_t *self, size_t n)
            (n == end || self->url[end] == '/' || self->url[end] == '?' || self->url[end] == '#');
 }
 
-/* the string at *v (RFC 8941 sf-string) unescaped into scratch: its length, or -1 when it is none or too long to check */
-static ssize_t sf_string(rewrite_t *self, const char **v, const char *end)
-{
-    size_t n = 0;
-    if (*v == end || **v != '"')
-        return -1;
-    for (const char *p = *v + 1; p != end; ++p) {
-        if (*p == '"') {
-            *v = p + 1;
-            return (ssize_t)n;
-        }
-        if (*p == '\\' && (++p == end || (*p != '"' && *p != '\\')))
-            return -1;
-        if (n == URL_SCRATCH || (unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-            return -1;
-        self->scratch[n++] = *p;
-    }
-    return -1;
-}
-
 static void speculation_headers(rewrite_t *self)
 {
     h2o_headers_t *h = &self->req->res.headers;
     for (ssize_t i = 0; i < (ssize_t)h->size; ++i) {
         if (!h2o_lcstris(h->entries[i].name->base, h->entries[i].name->len, H2O_STRLIT("speculation-rules")))
             continue;
-        const char *v = h->entries[i].value.base, *end = v + h->entries[i].value.len;
-        char *kept = h2o_mem_alloc_pool(&self->req->pool, 2 * h->entries[i].value.len + 2);
-        size_t kept_len = 0;
-        while (v != end) {
-            while (v != end && (*v == ' ' || *v == '\t'))
-                ++v;
-            const char *member = v;
-            ssize_t n = sf_string(self, &v, end);
-            /* its parameters, if any: to the next comma outside a string */
-            for (int quoted = 0; v != end && (quoted || *v != ','); ++v) {
-                if (quoted && *v == '\\' && v + 1 != end)
-                    ++v;
-                else if (*v == '"')
-                    quoted = !quoted;
-            }
-            const char *member_end = v;
-            while (member_end != member && (member_end[-1] == ' ' || member_end[-1] == '\t'))
-                --member_end;
-            if (v != end)
-                ++v; /* the comma */
-            size_t url = n >= 0 ? absolute_url(self, self->scratch, (size_t)n, 0) : 0;
-            if (url != 0 && own_origin_url(self, url)) {
-                if (kept_len != 0)
-                    kept[kept_len++] = ',', kept[kept_len++] = ' ';
-                memcpy(kept + kept_len, member, (size_t)(member_end - member));
-                kept_len += (size_t)(member_end - member);
-            } else if (member_end != member) {
+        h2o_iovec_t v = h->entries[i].value;
+        char *kept = h2o_mem_alloc_pool(&self->req->pool, 2 * v.len + 2);
+        size_t kept_len = 0, pos = 0;
+        gw_sf_member_t m;
+        while (gw_sf_string_next(v.base, v.len, &pos, self->scratch, URL_SCRATCH, &m)) {
+            size_t n = m.len != SIZE_MAX ? absolute_url(self, self->scratch, m.len, 0) : 0;
+            if (n == 0 || !own_origin_url(self, n)) {
                 GW_COUNT(speculation_rules_dropped);
+                continue;
             }
+            if (kept_len != 0)
+                kept[kept_len++] = ',', kept[kept_len++] = ' ';
+            memcpy(kept + kept_len, v.base + m.start, m.end - m.start);
+            kept_len += m.end - m.start;
         }
         if (kept_len == 0)
             h2o_delete_header(h, i--); /* (the next header moved into this slot) */

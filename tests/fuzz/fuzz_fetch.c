@@ -1,6 +1,7 @@
-/* libFuzzer driver: srcset candidates, CSS escapes and URLs, Link header values, refreshes and Accept-Encoding on arbitrary
+/* libFuzzer driver: srcset candidates, CSS escapes and URLs, Link header values, List of Strings members (a string shorter
+ * than its member by its quotes at least), refreshes and Accept-Encoding on arbitrary
  * bytes.
- * Candidates, CSS URLs and link-values are non-empty, inside the input (a link-value's URI and parameters inside it), in
+ * Candidates, CSS URLs, link-values and List of Strings members are non-empty, inside the input (a link-value's URI and parameters inside it), in
  * order and never overlapping; the iterators always end; unescaping never
  * grows the text and gives the same in place; the coding check is a plain 0/1. */
 #include <stddef.h>
@@ -38,6 +39,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (lv.as != NULL && (lv.as < v + lv.start || lv.as + lv.as_len > v + lv.end)))
             __builtin_trap();
         prev = lv.end;
+    }
+    gw_sf_member_t sf;
+    char str[64];
+    prev = 0;
+    pos = 0;
+    n = 0;
+    while (gw_sf_string_next(v, size, &pos, str, sizeof(str), &sf)) {
+        if (sf.start < prev || sf.start >= sf.end || sf.end > pos || pos > size || ++n > size ||
+            (sf.len != SIZE_MAX && (sf.len > sizeof(str) || sf.len + 2 > sf.end - sf.start)))
+            __builtin_trap();
+        prev = sf.end;
     }
     size_t delay_end, url_len;
     if (gw_refresh_parse(v, size, &delay_end, &url, &url_len) && (delay_end > size || url < v || url + url_len > v + size))

@@ -270,6 +270,63 @@ test_link_header_every_cut(void **state)
     }
 }
 
+/* the members of a List of Strings as "[member]string" joined with ' ' ("!" for no valid string), out_max 8 */
+static const char *
+sf_strings(const char *v, size_t len)
+{
+    static char out[1024];
+    char str[8];
+    size_t pos = 0, n = 0, prev_end = 0;
+    gw_sf_member_t m;
+    out[0] = '\0';
+    while (gw_sf_string_next(v, len, &pos, str, sizeof(str), &m)) {
+        assert_true(m.start >= prev_end && m.start < m.end && m.end <= pos && pos <= len);
+        assert_true(m.len == SIZE_MAX || m.len <= sizeof(str));
+        prev_end = m.end;
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s[%.*s]%.*s", n != 0 ? " " : "", (int)(m.end - m.start), v + m.start,
+                              m.len != SIZE_MAX ? (int)m.len : 1, m.len != SIZE_MAX ? str : "!");
+    }
+    assert_int_equal(pos, len);
+    return out;
+}
+
+#define SF(lit) sf_strings(lit, sizeof(lit) - 1)
+
+static void
+test_sf_strings(void **state)
+{
+    assert_string_equal(SF(""), "");
+    assert_string_equal(SF(" , ,\t"), "");
+    assert_string_equal(SF("\"/a.json\""), "[\"/a.json\"]/a.json");
+    assert_string_equal(SF("\"a\" , \"b\";x=1;y=\"p,q\",\"c\""), "[\"a\"]a [\"b\";x=1;y=\"p,q\"]b [\"c\"]c");
+    assert_string_equal(SF("\"q\\\"x\\\\\""), "[\"q\\\"x\\\\\"]q\"x\\"); /* \" and \\ unescaped */
+    assert_string_equal(SF("\"bad\\n\", \"ok\""), "[\"bad\\n\"]! [\"ok\"]ok"); /* no other escape */
+    assert_string_equal(SF("/bare, \"ok\""), "[/bare]! [\"ok\"]ok");
+    assert_string_equal(SF("\"12345678\", \"123456789\""), "[\"12345678\"]12345678 [\"123456789\"]!");
+    assert_string_equal(SF("\"tab\there\""), "[\"tab\there\"]!");
+    assert_string_equal(SF("\"unterminated, \"x\""), "[\"unterminated, \"x\"]!");
+    assert_string_equal(SF("\"a\"\x01, \"b\""), "[\"a\"\x01]a [\"b\"]b"); /* what follows the string is its member's */
+}
+
+static void
+test_sf_strings_every_cut(void **state)
+{
+    const char *v = "\"/r/a.json\";tag=\"x,\\\"y\", /bare , \"q\\\\\" ,,\"https://o.example/r\"";
+    for (size_t cut = 0; cut <= strlen(v); ++cut) {
+        char *p = malloc(cut ? cut : 1), str[64];
+        memcpy(p, v, cut);
+        size_t pos = 0, n = 0, prev = 0;
+        gw_sf_member_t m;
+        while (gw_sf_string_next(p, cut, &pos, str, sizeof(str), &m)) {
+            assert_true(m.start >= prev && m.start < m.end && m.end <= pos && pos <= cut && ++n <= 4);
+            assert_true(m.len == SIZE_MAX || m.len < m.end - m.start);
+            prev = m.end;
+        }
+        assert_int_equal(pos, cut);
+        free(p);
+    }
+}
+
 /* "delay|url" of a refresh, or "none" */
 static const char *
 refresh(const char *v)
@@ -324,6 +381,8 @@ main(void)
         cmocka_unit_test(test_css_urls_every_cut),
         cmocka_unit_test(test_link_header),
         cmocka_unit_test(test_link_header_every_cut),
+        cmocka_unit_test(test_sf_strings),
+        cmocka_unit_test(test_sf_strings_every_cut),
         cmocka_unit_test(test_refresh),
         cmocka_unit_test(test_accepts_coding),
     };
