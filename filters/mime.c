@@ -112,3 +112,34 @@ gw_mime_extract_add(gw_mime_t *m, const char *p, size_t n)
         at = end + 1;
     }
 }
+
+int
+gw_mime_sniffs(const gw_mime_t *m)
+{
+    return m->essence == NULL || lceq(m->essence, m->essence_len, "unknown/unknown", 15) ||
+           lceq(m->essence, m->essence_len, "application/unknown", 19);
+}
+
+int
+gw_mime_sniff_html(const char *p, size_t len, int complete)
+{
+    static const char *const tags[] = {"!DOCTYPE html", "script", "html", "!--", "head", "iframe", "h1", "div", "font",
+                                       "table", "a", "style", "title", "b", "body", "br", "p"};
+    if (len >= GW_MIME_SNIFF_MAX)
+        len = GW_MIME_SNIFF_MAX, complete = 1;
+    size_t i = 0;
+    while (i != len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\v' || p[i] == '\f' || p[i] == '\r'))
+        ++i;
+    int more = i == len;
+    if (i != len && p[i] == '<') {
+        for (size_t k = 0; k != sizeof(tags) / sizeof(tags[0]); ++k) {
+            size_t n = strlen(tags[k]), have = len - i - 1 < n ? len - i - 1 : n;
+            if (lceq(p + i + 1, have, tags[k], have)) {
+                if (have == n)
+                    return 1;
+                more = 1; /* a prefix of it so far */
+            }
+        }
+    }
+    return more && !complete ? -1 : 0;
+}

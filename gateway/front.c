@@ -6,6 +6,7 @@
 #include <string.h>
 #include "front.h"
 #include "jsonw.h"
+#include "gunzip.h"
 #include "mime.h"
 #include "rewrite.h"
 #include "ui.h"
@@ -33,6 +34,7 @@ static size_t num_request_stages;
 static gw_response_stage_cb response_stages[MAX_STAGES];
 static size_t num_response_stages;
 static h2o_url_t upstream;
+static front_prefilter_t *front_of(h2o_req_t *req);
 static h2o_proxy_config_vars_t proxy_vars;
 
 void gw_front_add_request_stage(gw_request_stage_cb cb)
@@ -195,23 +197,31 @@ static void setup_upstream_error_page(h2o_req_t *req, h2o_ostream_t **slot)
  * here, a zero timeout later as it does, and the request goes on from the front handler to the proxy: the request
  * stages ran once and do not run again.
  */
-typedef struct st_refetch_t {
+/* a call on the request's thread a zero timeout later (never after the request is gone) */
+typedef struct st_deferred_t {
     h2o_timeout_entry_t timeout;
     h2o_req_t *req;
-    h2o_handler_t *handler;
-} refetch_t;
+} deferred_t;
 
-static void on_refetch_dispose(void *p)
+static void on_deferred_dispose(void *p)
 {
-    refetch_t *r = p;
-    if (h2o_timeout_is_linked(&r->timeout))
-        h2o_timeout_unlink(&r->timeout);
+    deferred_t *d = p;
+    if (h2o_timeout_is_linked(&d->timeout))
+        h2o_timeout_unlink(&d->timeout);
+}
+
+static void defer(h2o_req_t *req, h2o_timeout_cb cb)
+{
+    deferred_t *d = h2o_mem_alloc_shared(&req->pool, sizeof(*d), on_deferred_dispose);
+    memset(d, 0, sizeof(*d));
+    d->timeout.cb = cb;
+    d->req = req;
+    h2o_timeout_link(req->conn->ctx->loop, &req->conn->ctx->zero_timeout, &d->timeout);
 }
 
 static void on_refetch(h2o_timeout_entry_t *entry)
 {
-    refetch_t *r = H2O_STRUCT_FROM_MEMBER(refetch_t, timeout, entry);
-    h2o_req_t *req = r->req;
+    h2o_req_t *req = H2O_STRUCT_FROM_MEMBER(deferred_t, timeout, entry)->req;
     if (req->_generator != NULL) {
         if (req->_generator->stop != NULL)
             req->_generator->stop(req->_generator, req);
@@ -224,7 +234,7 @@ static void on_refetch(h2o_timeout_entry_t *entry)
     req->res.reason = "OK";
     req->_next_filter_index = 0;
     req->bytes_sent = 0;
-    h2o_delegate_request(req, r->handler);
+    h2o_delegate_request(req, front_of(req)->handler);
 }
 
 static void swallow(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
@@ -232,18 +242,13 @@ static void swallow(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size
     (void)self, (void)req, (void)bufs, (void)bufcnt, (void)state; /* the part goes nowhere: on_refetch ends it */
 }
 
-static void refetch_whole(h2o_req_t *req, h2o_handler_t *handler, h2o_ostream_t **slot)
+static void refetch_whole(h2o_req_t *req, h2o_ostream_t **slot)
 {
     static const h2o_token_t *const conditions[] = {H2O_TOKEN_RANGE, H2O_TOKEN_IF_RANGE};
     for (size_t k = 0; k != sizeof(conditions) / sizeof(conditions[0]); ++k)
         for (ssize_t i; (i = h2o_find_header(&req->headers, conditions[k], -1)) != -1;)
             h2o_delete_header(&req->headers, i);
-    refetch_t *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_refetch_dispose);
-    memset(r, 0, sizeof(*r));
-    r->timeout.cb = on_refetch;
-    r->req = req;
-    r->handler = handler;
-    h2o_timeout_link(req->conn->ctx->loop, &req->conn->ctx->zero_timeout, &r->timeout);
+    defer(req, on_refetch);
     h2o_add_ostream(req, sizeof(h2o_ostream_t), slot)->do_send = swallow;
 }
 
@@ -313,6 +318,140 @@ static void tidy_origin_headers(h2o_req_t *req)
         req->res.content_length = SIZE_MAX;
 }
 
+/* the response stages, then h2o's filters, from slot on */
+static void setup_stages(front_prefilter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    for (size_t i = 0; i != num_response_stages; ++i) {
+        h2o_ostream_t *before = *slot;
+        response_stages[i](req, &self->ctx, slot);
+        if (*slot != before)
+            slot = &(*slot)->next; /* the stage added an ostream: the next ones go after it */
+    }
+    h2o_setup_next_prefilter(&self->super, req, slot);
+}
+
+/* --- a body whose type the browser sniffs ---------------------------------------------- */
+
+/*
+ * A response with no valid Content-Type (or "unknown/unknown") and no "X-Content-Type-Options: nosniff": the browser
+ * takes it for HTML when its first bytes look so (gw_mime_sniff_html), and runs its scripts; passed as it came, its
+ * trackers ran unread. The gateway decides on the same bytes before the response stages are set up: the first bytes
+ * are held (decoded when gzip) until they decide, and a body taken for HTML says text/html and goes through the stages
+ * as any page does; anything else goes on as it came. Nothing reaches the client before (the headers go with the first
+ * bytes). A body in a coding the gateway cannot decode (br, …: not asked for, see rewrite.c) goes on unread.
+ */
+#define SNIFF_HOLD_MAX 16384 /* raw bytes held at most (gzip that decodes slowly): then it is not taken for HTML */
+
+typedef struct st_sniff_t {
+    h2o_ostream_t super;
+    front_prefilter_t *front;
+    gw_gunzip_t *gunzip; /* gzip: the first bytes are read decoded */
+    char *held;          /* the body's bytes so far, as they came (SNIFF_HOLD_MAX), and the first of them decoded */
+    size_t held_len;
+    char first[GW_MIME_SNIFF_MAX];
+    size_t first_len;
+    unsigned decided : 1;
+} sniff_t;
+
+static int sniff_wanted(h2o_req_t *req)
+{
+    int status = req->res.status;
+    if (!gw_rt.conf.html.rewrite || status == 204 || status == 205 || status == 206 || status == 304 ||
+        h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+        return 0;
+    for (size_t i = 0; i != req->res.headers.size; ++i) {
+        const h2o_header_t *h = req->res.headers.entries + i;
+        if (h2o_lcstris(h->name->base, h->name->len, H2O_STRLIT("x-content-type-options")) &&
+            h2o_contains_token(h->value.base, h->value.len, H2O_STRLIT("nosniff"), ','))
+            return 0;
+    }
+    gw_mime_t m;
+    gw_mime_extract_init(&m);
+    for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, i)) != -1;)
+        gw_mime_extract_add(&m, req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len);
+    return gw_mime_sniffs(&m);
+}
+
+static void on_sniff_proceed(h2o_timeout_entry_t *entry)
+{
+    h2o_proceed_response(H2O_STRUCT_FROM_MEMBER(deferred_t, timeout, entry)->req);
+}
+
+static void sniff_first(sniff_t *self, const char *p, size_t n)
+{
+    n = n < sizeof(self->first) - self->first_len ? n : sizeof(self->first) - self->first_len;
+    memcpy(self->first + self->first_len, p, n);
+    self->first_len += n;
+}
+
+static void sniff_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    sniff_t *self = (void *)_self;
+    if (self->decided) {
+        h2o_ostream_send_next(&self->super, req, bufs, bufcnt, state);
+        return;
+    }
+    int complete = !h2o_send_state_is_in_progress(state);
+    size_t in = 0;
+    for (size_t i = 0; i != bufcnt; ++i)
+        in += bufs[i].len;
+    if (self->gunzip != NULL) {
+        h2o_iovec_t *out;
+        size_t outcnt;
+        if (gw_gunzip_step(self->gunzip, bufs, bufcnt, complete, &out, &outcnt) != 0)
+            complete = 1; /* not gzip after all, or broken: the browser shows no page from it */
+        for (size_t i = 0; i != outcnt; ++i)
+            sniff_first(self, out[i].base, out[i].len);
+    } else {
+        for (size_t i = 0; i != bufcnt; ++i)
+            sniff_first(self, bufs[i].base, bufs[i].len);
+    }
+    int html = gw_mime_sniff_html(self->first, self->first_len, complete);
+    if (html == -1 && in <= SNIFF_HOLD_MAX - self->held_len) { /* held, and the next bytes asked for */
+        if (self->held == NULL)
+            self->held = h2o_mem_alloc_pool(&req->pool, SNIFF_HOLD_MAX);
+        for (size_t i = 0; i != bufcnt; ++i) {
+            memcpy(self->held + self->held_len, bufs[i].base, bufs[i].len);
+            self->held_len += bufs[i].len;
+        }
+        defer(req, on_sniff_proceed);
+        return;
+    }
+    self->decided = 1;
+    if (html == 1) {
+        ssize_t i;
+        while ((i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1)) != -1)
+            h2o_delete_header(&req->res.headers, i);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html"));
+        GW_COUNT(html_sniffed);
+    }
+    setup_stages(self->front, req, &self->super.next);
+    if (self->held_len != 0) { /* what was held goes first */
+        h2o_iovec_t *all = h2o_mem_alloc_pool(&req->pool, (bufcnt + 1) * sizeof(*all));
+        all[0] = h2o_iovec_init(self->held, self->held_len);
+        memcpy(all + 1, bufs, bufcnt * sizeof(*all));
+        bufs = all, ++bufcnt;
+    }
+    h2o_ostream_send_next(&self->super, req, bufs, bufcnt, state);
+}
+
+static void setup_sniff(front_prefilter_t *front, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    ssize_t ce;
+    int coding = gw_rewrite_body_coding(req, &ce);
+    if (coding == 0) {
+        setup_stages(front, req, slot);
+        return;
+    }
+    sniff_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
+    self->super.do_send = sniff_send;
+    self->front = front;
+    self->gunzip = coding == 1 ? gw_gunzip_open(&req->pool) : NULL;
+    self->held = NULL;
+    self->held_len = self->first_len = 0;
+    self->decided = 0;
+}
+
 static void on_setup_ostream(h2o_req_prefilter_t *_self, h2o_req_t *req, h2o_ostream_t **slot)
 {
     front_prefilter_t *self = (void *)_self;
@@ -323,7 +462,7 @@ static void on_setup_ostream(h2o_req_prefilter_t *_self, h2o_req_t *req, h2o_ost
         if (!self->refetched && (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
                                  h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))) {
             self->refetched = 1;
-            refetch_whole(req, self->handler, slot);
+            refetch_whole(req, slot);
             return;
         }
         /* a part again, asked for the whole (or for a method whose body is gone): nothing the visitor can be given */
@@ -331,20 +470,16 @@ static void on_setup_ostream(h2o_req_prefilter_t *_self, h2o_req_t *req, h2o_ost
                 (int)req->method.len, req->method.base, (int)req->path.len, req->path.base);
         GW_COUNT(upstream_errors);
         setup_error_page(req, slot, 0);
-        slot = &(*slot)->next;
+        h2o_setup_next_prefilter(&self->super, req, &(*slot)->next);
     } else if (req->res.status == 502 && req->res.reason != NULL && strcmp(req->res.reason, "Gateway Error") == 0 &&
-        req->error_logs.size != 0) {
+               req->error_logs.size != 0) {
         setup_upstream_error_page(req, slot);
-        slot = &(*slot)->next;
+        h2o_setup_next_prefilter(&self->super, req, &(*slot)->next);
+    } else if (sniff_wanted(req)) {
+        setup_sniff(self, req, slot); /* the stages are set up when the first bytes have decided */
     } else {
-        for (size_t i = 0; i != num_response_stages; ++i) {
-            h2o_ostream_t *before = *slot;
-            response_stages[i](req, &self->ctx, slot);
-            if (*slot != before)
-                slot = &(*slot)->next; /* the stage added an ostream: the next ones go after it */
-        }
+        setup_stages(self, req, slot);
     }
-    h2o_setup_next_prefilter(&self->super, req, slot);
 }
 
 h2o_iovec_t gw_req_host(h2o_req_t *req)

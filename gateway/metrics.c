@@ -175,6 +175,8 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
                       offsetof(gw_metrics_t, tags_would_neutralise));
     emit(&o, "# HELP cg_html_unreadable_total HTML pages in a content encoding the rewriter cannot read, passed through unchanged.\n"
              "# TYPE cg_html_unreadable_total counter\ncg_html_unreadable_total %llu\n"
+             "# HELP cg_html_sniffed_total Bodies without a valid Content-Type that browsers take for HTML: read as pages (text/html).\n"
+             "# TYPE cg_html_sniffed_total counter\ncg_html_sniffed_total %llu\n"
              "# HELP cg_html_oversized_removed_total Start tags too long to check (over 64 KB: script, iframe, a, form, link, …), removed.\n"
              "# TYPE cg_html_oversized_removed_total counter\ncg_html_oversized_removed_total %llu\n"
              "# HELP cg_html_memo_hits_total Pages whose body was byte for byte one rewritten before: answered from that rewrite.\n"
@@ -185,7 +187,7 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
              "# TYPE cg_html_memo_entries gauge\ncg_html_memo_entries %llu\n"
              "# HELP cg_html_memo_bytes Bytes of the remembered rewrites' memory in use, all worker threads (of html.memo_kb each).\n"
              "# TYPE cg_html_memo_bytes gauge\ncg_html_memo_bytes %llu\n",
-         (unsigned long long)SUM(html_unreadable), (unsigned long long)SUM(html_oversized_removed),
+         (unsigned long long)SUM(html_unreadable), (unsigned long long)SUM(html_sniffed), (unsigned long long)SUM(html_oversized_removed),
          (unsigned long long)SUM(html_memo_hits), (unsigned long long)SUM(html_memo_stored),
          (unsigned long long)SUM(html_memo_entries), (unsigned long long)SUM(html_memo_bytes));
     emit(&o, "# HELP cg_css_checked_total Style sheets (text/css) read whole and the URLs in them checked against the risk lists.\n"

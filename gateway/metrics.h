@@ -46,6 +46,7 @@ typedef struct st_gw_metrics_t {
     uint64_t tags_neutralised[GW_MAX_CATEGORIES];
     uint64_t tags_would_neutralise[GW_MAX_CATEGORIES]; /* report-only */
     uint64_t html_unreadable;        /* HTML pages in an encoding the rewriter cannot read: passed through */
+    uint64_t html_sniffed;           /* bodies without a Content-Type that the browser takes for HTML: read as pages */
     uint64_t html_oversized_removed; /* script/iframe/… start tags too long to check: removed */
     uint64_t html_memo_hits;         /* pages answered from a remembered rewrite (memo.h) */
     uint64_t html_memo_stored;       /* rewrites remembered */

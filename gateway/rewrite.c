@@ -2545,7 +2545,7 @@ static int is_css(h2o_req_t *req)
  * passed unread. Taking every coding but gzip for unreadable let a page saying "Content-Encoding: identity" or "none"
  * through with its trackers running, unread.
  */
-static int body_coding(h2o_req_t *req, ssize_t *index)
+int gw_rewrite_body_coding(h2o_req_t *req, ssize_t *index)
 {
     static const char *const decoded[] = {"br", "deflate", "zstd", "compress", "x-compress"};
     *index = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_ENCODING, -1);
@@ -2571,7 +2571,7 @@ static int body_coding(h2o_req_t *req, ssize_t *index)
 static void css_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 {
     ssize_t ce;
-    int coding = body_coding(req, &ce);
+    int coding = gw_rewrite_body_coding(req, &ce);
     req->compress_hint = H2O_COMPRESS_HINT_DISABLE; /* identity: the same bytes, or the same length */
     if (coding == 0) {
         COUNT_WARN_FIRST(css_unchecked,
@@ -2664,7 +2664,7 @@ static void rules_do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *buf
 static void rules_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 {
     ssize_t ce;
-    int coding = body_coding(req, &ce);
+    int coding = gw_rewrite_body_coding(req, &ce);
     rewrite_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
     memset((char *)self + sizeof(self->super), 0, sizeof(*self) - sizeof(self->super));
     self->super.do_send = rules_do_send;
@@ -2751,7 +2751,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
                          charset == CHARSET_ISO2022JP ? "HTML in ISO-2022-JP" : "XHTML in a UTF-16 charset");
         return;
     }
-    if (body_coding(req, &ce) == 0) {
+    if (gw_rewrite_body_coding(req, &ce) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         /* an encoding we cannot read although the request asked for none (on_request): untouched, and counted */
         COUNT_WARN_FIRST(html_unreadable,

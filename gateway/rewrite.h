@@ -44,6 +44,10 @@ void gw_rewrite_unlink(gw_html_tag_t *tag);
  * style sheet, a speculation rule set, and multipart/byteranges, whose parts may be any of them */
 int gw_rewrite_reads_body(h2o_req_t *req);
 
+/* The response's Content-Encoding as browsers apply it: -1 none (a coding browsers ignore, "identity" or unknown, is
+ * dropped from the headers), 1 gzip (or x-gzip; *index is its header), 0 one the gateway cannot decode (br, …). */
+int gw_rewrite_body_coding(h2o_req_t *req, ssize_t *index);
+
 int gw_rewrite_init(void);
 
 #endif

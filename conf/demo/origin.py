@@ -37,8 +37,10 @@ a Content-Type given that way replaces the default one):
                                       to a request whose If-None-Match has that ETag; status=N: with
                                       that status; ranges=1: a Range honoured as nginx does, one part
                                       a 206, several a multipart/byteranges 206; ranges=always: the
-                                      first 100 bytes as a 206 even without a Range)
-  /__origin/gzip-html[?file=NAME]     an HTML page, gzip-encoded when Accept-Encoding has gzip
+                                      first 100 bytes as a 206 even without a Range; ctype=TYPE: that
+                                      Content-Type, ctype=none: none)
+  /__origin/gzip-html[?file=NAME]     an HTML page, gzip-encoded when Accept-Encoding has gzip (ctype
+                                      as for html)
   /__origin/encoded-html              the gzip-html page in the first coding of Accept-Encoding it
                                       knows, as an origin that prefers the newest would pick: br and
                                       zstd (stand-in bytes: the stdlib has no codec), deflate, gzip
@@ -260,6 +262,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD" and not no_body_status:
             self.wfile.write(body)
 
+    def page_type(self):
+        """The Content-Type of a page: ctype=TYPE, ctype=none for no Content-Type at all, else text/html; charset=utf-8."""
+        ctype = self.q("ctype")
+        return None if ctype == "none" else ctype or "text/html; charset=utf-8"
+
     def send_ranged(self, status, body, ctype, headers):
         """send(), and with ranges=1 the Range of a 200 served as nginx serves a static file: one "bytes=a-b" gets a 206
         of that part, several a multipart/byteranges 206. ranges=always answers the first 100 bytes as a 206 even without
@@ -422,12 +429,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if etag in tags or "W/" + etag in tags or "*" in tags:
                     self.send(304, headers=extra)
                     return
+            ctype = self.page_type()
             if self.qint("split_ms", 0) <= 0:
-                self.send_ranged(self.qint("status", 200), body, "text/html; charset=utf-8", extra)
+                self.send_ranged(self.qint("status", 200), body, ctype, extra)
                 return
             # the first half (or split_at bytes), then (after split_ms) the rest: the gateway sees the body in two reads
             self.send_response(200)
-            for k, v in [("Content-Type", "text/html; charset=utf-8")] + extra:
+            for k, v in ([("Content-Type", ctype)] if ctype else []) + extra:
                 self.send_header(k, v)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -450,7 +458,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self.accepts_gzip():
                 page = gzip.compress(page, mtime=0)
                 hdrs.insert(0, ("Content-Encoding", "gzip"))
-            self.send(200, page, "text/html; charset=utf-8", hdrs)
+            self.send(200, page, self.page_type(), hdrs)
         elif name == "encoded-html":
             offered = [p.split(";")[0].strip().lower() for p in (self.headers.get("Accept-Encoding") or "").split(",")]
             hdrs = [("Vary", "Accept-Encoding")] + extra

@@ -477,6 +477,25 @@ test('markup read as the browser reads it: a tracker after <svg><style><p> or <n
     eq(P.reached('/assets/tracker.js?id=svg-title').map((r) => r.path), [], 'the tracker script in the svg title was fetched');
 });
 
+test('no Content-Type, an error page, a Range navigation: the page is read, its trackers held back, the banner shown', async () => {
+    /* Chromium sniffs a body without a Content-Type and renders it as HTML; it shows a 404 page and runs its scripts; a
+     * navigation can carry a Range. Each passed unread before. */
+    for (const [what, url, range] of [['no Content-Type', '/__origin/html/sniffed?file=index.html&ctype=none', null],
+                                      ['a 404 page', '/__origin/html/missing?file=index.html&status=404', null],
+                                      ['a Range navigation', '/__origin/html/ranged?file=index.html&ranges=1', 'bytes=40-']]) {
+        const p = await page();
+        if (range) /* on the navigation only (the banner's own files would come in part too) */
+            await p.route('**/__origin/html/ranged*', (r) => r.continue({ headers: Object.assign({}, r.request().headers(), { range }) }));
+        const before = P.reached('/assets/tracker.js').length;
+        await p.goto(P.url(url));
+        await dialog(p).waitFor({ state: 'visible' }).catch((e) => { throw new Error(`${what}: no banner: ${e.message}`); });
+        await p.waitForLoadState('load');
+        await sleep(300);
+        eq(await markers(p), { tracker: false, ads: false, inline: false }, `${what}: tracker scripts ran`);
+        eq(P.reached('/assets/tracker.js').length, before, `${what}: the tracker script was fetched`);
+    }
+});
+
 test('a page the browser caches (max-age, ETag): after a choice the next visit shows the new choice, not the cached page', async () => {
     const p = await page();
     const url = P.url('/__origin/html/cached?file=cached.html&validators=1&h=Cache-Control:max-age%3D600');

@@ -1,5 +1,6 @@
 /* libFuzzer driver: Content-Type values (NUL-separated fields) read as browsers read them: whatever the bytes, no crash,
- * and what is found lies inside the input with an essence of "type/subtype" token characters. */
+ * and what is found lies inside the input with an essence of "type/subtype" token characters; the same bytes as a body
+ * whose type is sniffed, read as it grows. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -27,5 +28,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (m.charset != NULL && (m.charset < s || m.charset + m.charset_len > s + size))
             __builtin_trap();
     }
+    /* the HTML sniffer on growing prefixes: a decision, once made, stays (and is the whole body's); 512 bytes decide */
+    int prev = -1;
+    for (size_t cut = 0; cut <= size; cut += 1 + cut / 8) {
+        int r = gw_mime_sniff_html((const char *)data, cut, 0);
+        if (r < -1 || r > 1 || (prev != -1 && r != prev) || (cut >= GW_MIME_SNIFF_MAX && r == -1))
+            __builtin_trap();
+        prev = r;
+    }
+    int whole = gw_mime_sniff_html((const char *)data, size, 1);
+    if ((whole != 0 && whole != 1) || (prev != -1 && prev != whole))
+        __builtin_trap();
     return 0;
 }

@@ -91,6 +91,34 @@ class RewriteTest(GatewayTestCase):
         e = self.origin.assert_reached("t=gz")
         self.assertTrue(any("gzip" in v for v in self.origin.header(e, "Accept-Encoding")))
 
+    def test_page_without_a_content_type_read_as_the_browser_sniffs_it(self):
+        # No Content-Type (or "unknown/unknown"): Chromium sniffs the first bytes and renders HTML, running its scripts;
+        # passed as it came, its trackers ran. The gateway sniffs the same bytes: whole, in reads of 3 bytes and the
+        # rest, gzip, and a stated unknown type; a body that does not look like HTML, or one with nosniff, goes as it came.
+        before = metric(self.gw, "cg_html_sniffed_total")
+        for query, headers in (("ctype=none", []), ("ctype=none&split_ms=300&split_at=3", []),
+                               ("ctype=unknown/unknown", []), ("ctype=none&h=Content-Type:nonsense", [])):
+            r = curl(self.gw.url("/__origin/html/sniffed?file=index.html&" + query), headers=headers)
+            self.assertEqual(r.status, 200, query)
+            self.assertEqual(r.header("Content-Type"), "text/html", query)
+            tag = [t for t in scripts(r.text) if "googletagmanager" in t]
+            self.assertEqual(len(tag), 1, query)
+            self.assertNotRegex(tag[0], r"\ssrc=", query)
+            self.assertEqual(r.text.count('src="/__consent/banner.js"'), 1, query)
+            self.assertIsNotNone(r.header("Content-Security-Policy-Report-Only"), query)
+        r = curl(self.gw.url("/__origin/gzip-html?file=index.html&ctype=none"), headers=["Accept-Encoding: gzip"])
+        self.assertEqual(r.header("Content-Type"), "text/html")
+        self.assertIn('src="/__consent/banner.js"', gzip.decompress(r.body).decode())
+        self.assertEqual(metric(self.gw, "cg_html_sniffed_total"), before + 5)
+        # what the browser does not sniff as HTML passes byte for byte, with no type added
+        for query in ("file=index.html&h=X-Content-Type-Options:nosniff", "file=sheets/empty.txt&tail=%20just%20text%20%3Chtml%3E"):
+            path = "/__origin/html/plain?ctype=none&" + query
+            r, direct = curl(self.gw.url(path)), curl(self.origin.url + path)
+            self.assertEqual(r.body, direct.body, query)
+            self.assertIsNone(r.header("Content-Type"), query)
+            self.assertIsNone(r.header("Content-Security-Policy-Report-Only"), query)
+        self.assertEqual(metric(self.gw, "cg_html_sniffed_total"), before + 5)
+
     def test_accept_encoding_narrowed_to_what_the_rewriter_reads(self):
         browser = "gzip, deflate, br, zstd"
         r = curl(self.gw.url("/__origin/encoded-html?t=ae-browser"), headers=["Accept-Encoding: " + browser])

@@ -104,6 +104,64 @@ test_parse_one(void **state)
     assert_true(gw_mime_is_tchar('~') && !gw_mime_is_tchar('"') && !gw_mime_is_tchar(0) && !gw_mime_is_tchar(';'));
 }
 
+static void
+test_sniffs(void **state)
+{
+    static const struct {
+        const char *values[3];
+        int sniffs;
+    } c[] = {
+        {{NULL}, 1}, {{"nonsense", NULL}, 1}, {{"*/*", NULL}, 1}, {{"Unknown/Unknown", NULL}, 1},
+        {{"application/unknown; x=y", NULL}, 1}, {{"text/plain", NULL}, 0}, {{"application/octet-stream", NULL}, 0},
+        {{"text/html", "*/*", NULL}, 0}, {{"unknown/unknown", "image/png", NULL}, 0},
+    };
+    for (size_t k = 0; k != sizeof(c) / sizeof(c[0]); ++k) {
+        gw_mime_t m;
+        extract(c[k].values, &m);
+        assert_int_equal(gw_mime_sniffs(&m), c[k].sniffs);
+    }
+}
+
+static const struct {
+    const char *body;
+    int html; /* complete */
+} sniff_cases[] = {
+    {"<!DOCTYPE html><p>x", 1}, {"<!doctype HTML>", 1}, {" \t\r\n\v\f<html>", 1}, {"<SCRIPT src=x>", 1},
+    {"<!-- c -->", 1}, {"<p>", 1}, {"<bdi>", 1}, {"<a", 1}, {"<Head", 1}, {"<iframe", 1}, {"<H1>", 1},
+    {"", 0}, {"   ", 0}, {"<", 0}, {"<!DOCTYPE htm", 0}, {"<?xml version=\"1.0\"?><html>", 0}, {"x<html>", 0},
+    {"<svg>", 0}, {"<!DOCTYPE svg>", 0}, {"\xef\xbb\xbf<html>", 0}, {"{\"a\": \"<html>\"}", 0}, {"<scrip", 0},
+};
+
+static void
+test_sniff_html(void **state)
+{
+    for (size_t k = 0; k != sizeof(sniff_cases) / sizeof(sniff_cases[0]); ++k) {
+        const char *b = sniff_cases[k].body;
+        size_t len = strlen(b);
+        assert_int_equal(gw_mime_sniff_html(b, len, 1), sniff_cases[k].html);
+        /* byte by byte, as a body may come: undecided (-1) until a decision that stays, which is the whole's */
+        int decided = -1;
+        for (size_t cut = 0; cut <= len; ++cut) {
+            char *p = malloc(cut + 1);
+            memcpy(p, b, cut);
+            int r = gw_mime_sniff_html(p, cut, 0);
+            free(p);
+            if (decided != -1)
+                assert_int_equal(r, decided);
+            decided = r;
+        }
+        assert_true(decided == -1 || decided == sniff_cases[k].html);
+    }
+    /* only the first 512 bytes count: whitespace beyond them is no HTML, and 512 bytes are enough to decide */
+    char big[600];
+    memset(big, ' ', sizeof(big));
+    memcpy(big + 511, "<html>", 6);
+    assert_int_equal(gw_mime_sniff_html(big, sizeof(big), 0), 0);
+    assert_int_equal(gw_mime_sniff_html(big, 505, 0), -1);
+    memcpy(big + 500, "<html>", 6);
+    assert_int_equal(gw_mime_sniff_html(big, sizeof(big), 0), 1);
+}
+
 int
 main(void)
 {
@@ -111,6 +169,8 @@ main(void)
         cmocka_unit_test(test_extract),
         cmocka_unit_test(test_every_cut),
         cmocka_unit_test(test_parse_one),
+        cmocka_unit_test(test_sniffs),
+        cmocka_unit_test(test_sniff_html),
     };
     return cmocka_run_group_tests_name("mime", tests, NULL, NULL);
 }
