@@ -523,10 +523,31 @@ gw_reqctx_t *gw_reqctx_get(h2o_req_t *req)
     return pf != NULL ? &pf->ctx : NULL;
 }
 
+/*
+ * Whether the request line the proxy writes for req is one: a method of token characters and a target without blanks
+ * or control characters. HTTP/1 cannot carry others, but h2o 2.2.5 takes an HTTP/2 :path or :method with spaces in it
+ * (it refuses only CR, LF and NUL) and the proxy wrote "GET /a b HTTP/1.1", which origins read in different ways.
+ */
+static int request_line_ok(h2o_req_t *req)
+{
+    for (size_t i = 0; i != req->method.len; ++i)
+        if (!gw_mime_is_tchar((unsigned char)req->method.base[i]))
+            return 0;
+    for (size_t i = 0; i != req->path.len; ++i)
+        if ((unsigned char)req->path.base[i] <= 0x20 || req->path.base[i] == 0x7f)
+            return 0;
+    return req->method.len != 0;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     if (gw_server_track_request(req) != 0)
         return 0;
+    if (!request_line_ok(req)) {
+        gw_send_page(req, 400, "Bad Request", "Bad Request",
+                     "The request's method or path has characters a request line cannot carry (spaces, control characters).");
+        return 0;
+    }
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("CONNECT"))) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"));
         gw_send_page(req, 405, "Method Not Allowed", "Method Not Allowed", "This gateway does not tunnel CONNECT requests.");
