@@ -235,13 +235,18 @@ void gw_res_make_private(h2o_req_t *req)
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, v, (size_t)(w - v));
 }
 
-void gw_res_make_personal(h2o_req_t *req)
+void gw_res_vary(h2o_req_t *req, const char *name, size_t len)
 {
-    gw_res_make_private(req);
     for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_VARY, i)) != -1;)
         if (h2o_contains_token(req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len, H2O_STRLIT("*"), ','))
             return; /* varies on everything already */
-    h2o_set_header_token(&req->pool, &req->res.headers, H2O_TOKEN_VARY, H2O_STRLIT("cookie"));
+    h2o_set_header_token(&req->pool, &req->res.headers, H2O_TOKEN_VARY, name, len);
+}
+
+void gw_res_make_personal(h2o_req_t *req)
+{
+    gw_res_make_private(req);
+    gw_res_vary(req, H2O_STRLIT("cookie"));
 }
 
 /* --- the front handler and its prefilter ------------------------------------------------ */

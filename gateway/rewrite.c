@@ -2215,6 +2215,15 @@ static void mark_personal(h2o_req_t *req)
     gw_res_make_personal(req);
 }
 
+/* a rewritten page is the visitor's, and with the consent UI in it also in their language (the label of its button
+ * comes from Accept-Language: RFC 9110 12.5.5), which a browser's cache must not hand to another */
+static void mark_page(h2o_req_t *req)
+{
+    mark_personal(req);
+    if (gw_rt.conf.html.inject_banner)
+        gw_res_vary(req, H2O_STRLIT("accept-language"));
+}
+
 /* relative URLs resolve against the response's own path: its host and the directory of its path (0 if over 512) */
 static void set_base(rewrite_t *self)
 {
@@ -2651,7 +2660,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         req->res.content_length = SIZE_MAX;
         ctx->rewritten = 1;
-        mark_personal(req);
+        mark_page(req);
         return;
     }
     if (ce != -1) /* gzip: decoded here, compressed again by h2o for clients that ask */
@@ -2674,7 +2683,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         self->inject = build_inject(req, ctx, self->release, html == 2);
     req->res.content_length = SIZE_MAX;
     ctx->rewritten = 1;
-    mark_personal(req);
+    mark_page(req);
     link_headers(self);
 
     /* a page with a Content-Length small enough to remember: looked up, else recorded */

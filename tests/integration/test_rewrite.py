@@ -550,6 +550,24 @@ class RewriteTest(GatewayTestCase):
         cond = curl(self.gw.url(page), headers=["If-None-Match: " + direct.header("ETag")])
         self.assertEqual(cond.status, 304, "a browser holding the origin's ETag (cached before the gateway) revalidates")
 
+    def test_rewritten_page_varies_on_the_language_of_its_consent_ui(self):
+        # the page carries the consent UI's words in the visitor's language (the "Privacy choices" button's label, from
+        # Accept-Language): a browser that cached it under another language shows the other one (RFC 9110 12.5.5)
+        page = "/__origin/html?file=pages/mixed-trackers.html&h=Cache-Control:max-age%3D600"
+        for lang, label in (("zh-CN", "\u9690\u79c1\u9009\u9879"), ("en", "Privacy choices")):
+            for head in (False, True):
+                r = curl(self.gw.url(page), headers=["Accept-Language: " + lang], head=head)
+                self.assertEqual(r.status, 200)
+                if not head:
+                    self.assertIn('"reopen": "%s"' % label, r.text)
+                vary = [t.strip().lower() for v in r.header_all("Vary") for t in v.split(",")]
+                self.assertEqual((vary.count("cookie"), vary.count("accept-language")), (1, 1), (head, r.header_all("Vary")))
+        # an origin's own Vary: Accept-Language is not repeated, and Vary: * stays alone
+        r = curl(self.gw.url(page + "&h=Vary:Accept-Language"))
+        self.assertEqual([t.strip().lower() for v in r.header_all("Vary") for t in v.split(",")].count("accept-language"), 1)
+        star = curl(self.gw.url(page + "&h=Vary:*"))
+        self.assertEqual([v.strip() for v in star.header_all("Vary")], ["*"])
+
     def test_non_html_head_and_errors_untouched(self):
         direct = curl(self.origin.url + "/__origin/big?bytes=70000")
         via = curl(self.gw.url("/__origin/big?bytes=70000"))
