@@ -1,7 +1,8 @@
 /*
  * rewrite — see rewrite.h.
  *
- * Which responses: status 200, not HEAD, Content-Type text/html or application/xhtml+xml,
+ * Which responses: a page of any status a browser renders (200, 404, 500, …: renders_page), not HEAD, Content-Type
+ * text/html or application/xhtml+xml,
  * Content-Encoding identity or gzip (gzip is decoded here, gunzip.h; h2o's compress
  * filter, registered on the path after us, compresses the result again for clients that ask).
  * Everything else passes through untouched. Content-Length is dropped (the body changes).
@@ -2604,21 +2605,30 @@ static int is_html(h2o_req_t *req)
     return content_type_is(req, H2O_STRLIT("text/html")) ? 1 : content_type_is(req, H2O_STRLIT("application/xhtml+xml")) ? 2 : 0;
 }
 
+/* 1 for a status whose body a browser renders as a page: a 200's, and as much a 404's, a 500's or a 201's, which the
+ * site's template (its tag manager with it) makes too; not 204, 205 and 304 (no body) nor 206 (a part of it) */
+static int renders_page(int status)
+{
+    return status >= 200 && status != 204 && status != 205 && status != 206 && status != 304;
+}
+
 static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 {
     ssize_t ce;
     int html;
 
-    if (!gw_rt.conf.html.rewrite || req->res.status != 200) {
+    if (!gw_rt.conf.html.rewrite || !renders_page(req->res.status)) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE; /* pass-through stays byte-identical */
         return;
     }
     int head = h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
     if ((html = is_html(req)) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
-        if (!head && is_css(req))
+        if (head || req->res.status != 200)
+            return; /* (a browser applies no sheet and no rule set of an error status) */
+        if (is_css(req))
             css_response(req, ctx, slot);
-        else if (!head && content_type_is(req, H2O_STRLIT("application/speculationrules+json")))
+        else if (content_type_is(req, H2O_STRLIT("application/speculationrules+json")))
             rules_response(req, ctx, slot);
         return;
     }
@@ -2686,8 +2696,9 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     mark_page(req);
     link_headers(self);
 
-    /* a page with a Content-Length small enough to remember: looked up, else recorded */
-    if (thread_memo != NULL && !self->wide_label && content_length != SIZE_MAX &&
+    /* a 200 page with a Content-Length small enough to remember: looked up, else recorded (not an error page: a scanner's
+     * requests for paths that do not exist would push the site's pages out) */
+    if (thread_memo != NULL && req->res.status == 200 && !self->wide_label && content_length != SIZE_MAX &&
         content_length <= gw_memo_max_entry(thread_memo) / 2) {
         self->generation = gw_snap_generation_load();
         self->key = memo_key(self, html == 2);

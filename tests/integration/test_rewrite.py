@@ -550,6 +550,24 @@ class RewriteTest(GatewayTestCase):
         cond = curl(self.gw.url(page), headers=["If-None-Match: " + direct.header("ETag")])
         self.assertEqual(cond.status, 304, "a browser holding the origin's ETag (cached before the gateway) revalidates")
 
+    def test_error_pages_are_pages(self):
+        # a browser renders the page of a 404, a 500, a 201 as any other: the site's template (tag manager and all) runs
+        # in it, so it is rewritten as a 200's is; it went out as the origin wrote it, the tracker loading before consent
+        for status in (404, 410, 500, 503, 201):
+            r = curl(self.gw.url("/__origin/html?file=pages/embeds.html&status=%d" % status))
+            self.assertEqual(r.status, status)
+            tracker = re.search(r'<iframe id="if-tracker"[^>]*>', r.text).group(0)
+            self.assertIn('data-cg-src="https://www.googletagmanager.com/ns.html?id=GTM-ABC"', tracker, status)
+            self.assertNotRegex(tracker, r"\ssrc=")
+            self.assertIn('src="/__consent/banner.js"', r.text)
+            self.assertIn("cookie", [t.strip().lower() for v in r.header_all("Vary") for t in v.split(",")])
+            self.assertIsNone(r.header("Content-Length"))
+            self.assertIsNotNone(r.header("Content-Security-Policy-Report-Only"))
+            h = curl(self.gw.url("/__origin/html?file=pages/embeds.html&status=%d" % status), head=True)
+            self.assertEqual((h.status, h.header("Content-Length")), (status, None), "a HEAD as its GET")
+        # an answer without a body stays one
+        self.assertEqual(curl(self.gw.url("/__origin/status/204?h=Content-Type:text/html")).body, b"")
+
     def test_rewritten_page_varies_on_the_language_of_its_consent_ui(self):
         # the page carries the consent UI's words in the visitor's language (the "Privacy choices" button's label, from
         # Accept-Language): a browser that cached it under another language shows the other one (RFC 9110 12.5.5)
