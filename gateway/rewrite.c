@@ -30,6 +30,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "memo.h"
+#include "mime.h"
 #include "metrics.h"
 #include "qsbr.h"
 #include "rewrite.h"
@@ -2605,6 +2606,23 @@ static int is_html(h2o_req_t *req)
     return content_type_is(req, H2O_STRLIT("text/html")) ? 1 : content_type_is(req, H2O_STRLIT("application/xhtml+xml")) ? 2 : 0;
 }
 
+/*
+ * 1 when the answer names no type a browser takes as it is: none, "unknown/unknown", "application/unknown", the wildcard
+ * or nothing that parses as a MIME type (the Fetch standard's "extract a MIME type"). A browser then sniffs the body
+ * (the MIME Sniffing standard; Chromium does) and renders "<!DOCTYPE html>", "<script", "<html"… as a page, which the
+ * rewriter, reading only what says text/html, has not read: its trackers ran before any consent. Under nosniff it takes
+ * no such answer for a page, a script or a style sheet (an image, audio or video is still recognised).
+ */
+static int type_sniffed(h2o_req_t *req)
+{
+    gw_mime_t m;
+    gw_mime_extract_init(&m);
+    for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, i)) != -1;)
+        gw_mime_extract_add(&m, req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len);
+    return m.essence == NULL || h2o_lcstris(m.essence, m.essence_len, H2O_STRLIT("unknown/unknown")) ||
+           h2o_lcstris(m.essence, m.essence_len, H2O_STRLIT("application/unknown"));
+}
+
 /* 1 for a status whose body a browser renders as a page: a 200's, and as much a 404's, a 500's or a 201's, which the
  * site's template (its tag manager with it) makes too; not 204, 205 and 304 (no body) nor 206 (a part of it) */
 static int renders_page(int status)
@@ -2624,6 +2642,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     int head = h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
     if ((html = is_html(req)) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
+        if (!gw_rt.conf.report_only && type_sniffed(req))
+            h2o_set_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, H2O_STRLIT("nosniff"), 1);
         if (head || req->res.status != 200)
             return; /* (a browser applies no sheet and no rule set of an error status) */
         if (is_css(req))

@@ -391,8 +391,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.send(304, headers=extra)
                     return
             if self.qint("split_ms", 0) <= 0:
-                # status=N: the page as an error page (a 404 or 500 page the site's template makes, trackers and all)
-                self.send(self.qint("status", 200), body, "text/html; charset=utf-8", extra)
+                # status=N: the page as an error page (a 404 or 500 page the site's template makes, trackers and all);
+                # notype=1: without a Content-Type (a browser sniffs the body)
+                self.send(self.qint("status", 200), body, None if self.q("notype") == "1" else "text/html; charset=utf-8", extra)
                 return
             # the first half (or split_at bytes), then (after split_ms) the rest: the gateway sees the body in two reads
             self.send_response(200)

@@ -512,6 +512,25 @@ test('a page the browser caches (max-age, ETag): after a choice the next visit s
        'the browser revalidated a rewritten page (the origin could answer 304 for another choice\'s page)');
 });
 
+test('a page served without a Content-Type (or an unknown one) is not taken for a page the gateway has not read', async () => {
+    /* Chromium sniffs the body of an answer of no type ("unknown/unknown", "application/unknown", a wildcard or one it
+       cannot parse) and renders "<!DOCTYPE html>…" as a page: the gateway, which reads only what says text/html, passed
+       it on unread and its tracker ran before any consent. Such an answer now says nosniff: an image is still an image,
+       a page is no page */
+    for (const q of ['notype=1', 'h=Content-Type:unknown/unknown', 'h=Content-Type:html']) {
+        const p = await page();
+        const before = P.reached('/assets/tracker.js').length;
+        /* (shown as text, or downloaded: Chromium does either with what it will not sniff) */
+        await p.goto(P.url(`/__origin/html?file=cached.html&${q}`)).catch((e) => {
+            if (!/Download is starting/.test(e.message)) throw e;
+        });
+        await p.waitForLoadState('load');
+        await sleep(300);
+        eq((await markers(p)).tracker, false, `the tracker ran (${q})`);
+        eq(P.reached('/assets/tracker.js').length, before, `the tracker script was fetched (${q})`);
+    }
+});
+
 test('SVG <set>/<animate> of href, presentation attributes: no request to a block-listed site, no link to it', async () => {
     /* Chromium loads an <image> or <use> from the URL an animation sets, and follows an <a> to it: the gateway turns
      * off such an animation to another host (one to the site itself stays); it fetches fill, stroke, mask and cursor

@@ -568,6 +568,20 @@ class RewriteTest(GatewayTestCase):
         # an answer without a body stays one
         self.assertEqual(curl(self.gw.url("/__origin/status/204?h=Content-Type:text/html")).body, b"")
 
+    def test_answers_of_no_type_say_nosniff(self):
+        # a browser sniffs an answer of no type a browser can use and renders one that looks like HTML as a page, which
+        # the gateway has not read (tests/browser: its tracker ran before consent); nosniff stops that
+        for q in ("notype=1", "h=Content-Type:unknown/unknown", "h=Content-Type:application/unknown", "h=Content-Type:*/*",
+                  "h=Content-Type:html", "notype=1&status=404"):
+            for head in (False, True):
+                r = curl(self.gw.url("/__origin/html?file=pages/embeds.html&" + q), head=head)
+                self.assertEqual(r.header_all("X-Content-Type-Options"), ["nosniff"], (q, head))
+                if not head:
+                    self.assertIn(b'<iframe id="if-tracker" src=', r.body, "passed on as it came")
+        # a type a browser takes as it is: left alone
+        for q in ("h=Content-Type:image/gif", "h=Content-Type:text/plain", "h=Content-Type:application/octet-stream"):
+            self.assertEqual(curl(self.gw.url("/__origin/html?file=pages/embeds.html&" + q)).header_all("X-Content-Type-Options"), [], q)
+
     def test_rewritten_page_varies_on_the_language_of_its_consent_ui(self):
         # the page carries the consent UI's words in the visitor's language (the "Privacy choices" button's label, from
         # Accept-Language): a browser that cached it under another language shows the other one (RFC 9110 12.5.5)
