@@ -257,6 +257,24 @@ class UiTest(GatewayTestCase):
         self.assertIn('src="/__consent/banner.js"', page)
         self.assertIn('id="cg-state"', page)
 
+    def test_static_files_are_revalidated(self):
+        # every consent record carries the hash of the UI served (static/): a browser that kept banner.js or ui.css by
+        # heuristic freshness (a Last-Modified and no Cache-Control: a tenth of the file's age, days for a file installed
+        # weeks ago) ran the old UI after an upgrade, while its records named the new one. no-cache: asked each time,
+        # and answered 304 while the file is the same
+        for path in ("/__consent/banner.js", "/__consent/banner.css", "/__consent/ui.css", "/__consent/preferences.js",
+                     "/__consent/receipts.js"):
+            r = self.get(path)
+            self.assertEqual((r.status, r.header_all("Cache-Control")), (200, ["no-cache"]), path)
+            etag = r.header("ETag")
+            self.assertIsNotNone(etag, path)
+            again = curl(self.gw.url(path), headers=["If-None-Match: " + etag])
+            self.assertEqual((again.status, again.body), (304, b""), path)
+            self.assertEqual(curl(self.gw.url(path), head=True).header_all("Cache-Control"), ["no-cache"], path)
+        # what says otherwise itself keeps it: the pages no-store, the strings no-cache once
+        self.assertEqual(self.get("/__consent/").header_all("Cache-Control"), ["no-store"])
+        self.assertEqual(self.get("/__consent/i18n/strings.json").header_all("Cache-Control"), ["no-cache"])
+
     def test_banner_size_budget(self):
         size = 0
         for name in ("banner.js", "banner.css"):
