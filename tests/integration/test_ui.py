@@ -233,6 +233,22 @@ class UiTest(GatewayTestCase):
         self.assertEqual(self.get("/__consent/i18n/strings.json?lang=en", lang="zh-CN").json()["lang"], "en")
         self.assertEqual(self.get("/__consent/i18n/fr.json").status, 404)
 
+    def test_strings_endpoint_answers_304_while_unchanged(self):
+        # the banner fetches its strings on each page it shows itself on; no-cache without a validator fetched all of
+        # them (~9 KB) every time: with an ETag, the browser revalidates and gets 304 while they are the same
+        r = self.get("/__consent/i18n/strings.json", lang="zh-CN")
+        etag = r.header("ETag")
+        self.assertRegex(etag or "", r'^"[0-9a-f]{16}"$')
+        self.assertNotEqual(self.get("/__consent/i18n/strings.json", lang="en").header("ETag"), etag, "one per language")
+        for inm in (etag, "W/" + etag, '"x", ' + etag, "*"):
+            again = self.get("/__consent/i18n/strings.json", lang="zh-CN", headers=["If-None-Match: " + inm])
+            self.assertEqual((again.status, again.body, again.header("ETag")), (304, b"", etag), inm)
+            self.assertEqual(again.header("Cache-Control"), "no-cache")
+            self.assertIn("Accept-Language", again.header("Vary"))
+        other = self.get("/__consent/i18n/strings.json", lang="en", headers=["If-None-Match: " + etag])
+        self.assertEqual(other.status, 200, "another language's strings are not the ones held")
+        self.assertEqual(other.json()["lang"], "en")
+
     def test_translations_are_complete(self):
         self.assertEqual(set(ZH) - set(EN), set(), "keys only in zh-CN")
         self.assertEqual(sorted(set(EN) - set(ZH)), [], "keys missing in zh-CN (English would show)")
