@@ -384,12 +384,13 @@ static void note_refused(h2o_req_t *req, gw_reqctx_t *ctx, const char *name, siz
     ctx->expire_names[ctx->num_expire_names++] = h2o_strdup(&req->pool, name, len); /* outlives header rewrites */
 }
 
-void gw_consent_expire_planted(h2o_req_t *req, const gw_reqctx_t *ctx)
+int gw_consent_expire_planted(h2o_req_t *req, const gw_reqctx_t *ctx)
 {
     size_t dlen = 0;
     const char *domain = ctx->tokens_conflict && !ctx->is_tls ? registrable_domain(req, &dlen) : NULL;
     if (domain != NULL) /* (the visitor's own is host-only: only one set with Domain= goes) */
         add_expiry(req, h2o_iovec_init(H2O_STRLIT(GW_CONSENT_COOKIE)), domain, dlen);
+    return domain != NULL;
 }
 
 /* adds the expiring Set-Cookie headers for every name noted in ctx */
@@ -451,7 +452,8 @@ static void on_served_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostr
         memset(&ctx, 0, sizeof(ctx));
         ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
         gw_consent_evaluate(req, &ctx, gw_now_ms(req) / 1000);
-        gw_consent_expire_carried(req, &ctx, (uint16_t)(all_mask & ~ctx.granted));
+        if (gw_consent_expire_carried(req, &ctx, (uint16_t)(all_mask & ~ctx.granted)) != 0)
+            gw_res_make_private(req); /* (its static files are cacheable: see on_response) */
     }
     h2o_setup_next_ostream(req, slot);
 }
@@ -634,6 +636,16 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
 
 /* --- response stage: Set-Cookie --------------------------------------------------------------- */
 
+/* 1 when the origin's Vary names the Consent-Categories header the gateway sent it */
+static int varies_on_decision(h2o_req_t *req)
+{
+    for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_VARY, i)) != -1;)
+        if (h2o_contains_token(req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len,
+                               H2O_STRLIT("consent-categories"), ','))
+            return 1;
+    return 0;
+}
+
 static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 {
     const gw_config_t *c = &gw_rt.conf;
@@ -708,11 +720,25 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
                 h->value = h2o_iovec_init(buf, n);
         }
     }
+    /* a Set-Cookie of the gateway's own (an expiry, the GPC visitor's token: their id) is this visitor's, whatever the
+     * origin said of the rest: a shared cache that stores answers with Set-Cookie (RFC 9111 lets it) would expire a
+     * refused cookie of every later visitor, or give them all this one's id; the browser's cache keeps the answer */
+    int own = 0;
     if (!report_only && ctx->num_expire_names != 0)
-        emit_expiries(req, ctx);
-    gw_consent_expire_planted(req, ctx); /* (after the loop, which removes any cg_consent the origin sets) */
-    if (ctx->issue_token)
+        own = emit_expiries(req, ctx) != 0;
+    own |= gw_consent_expire_planted(req, ctx); /* (after the loop, which removes any cg_consent the origin sets) */
+    if (ctx->issue_token) {
         add_gpc_token(req, ctx, (uint64_t)now);
+        own = 1;
+    }
+    /* an origin answering per decision says Vary: Consent-Categories, a header only the gateway sends: no cache sees
+     * it in a request, so the copy made for one choice would come back after another (after a withdrawal, the trackers
+     * of the consent withdrawn). The decision is in the cookie (a new token with every choice) and in the visitor's
+     * country, which no Vary can name: Vary: cookie, and private */
+    if (varies_on_decision(req))
+        gw_res_make_personal(req);
+    else if (own)
+        gw_res_make_private(req);
 }
 
 /* --- state as JSON (consent API, inline state in pages) ---------------------------------- */

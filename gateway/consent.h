@@ -76,8 +76,8 @@ void gw_consent_register_served(h2o_pathconf_t *pc);
 
 /* After two tokens that named different visitors (ctx->tokens_conflict, plain HTTP): a Set-Cookie that expires a
  * cg_consent set with Domain=<the registrable domain> (the planted one; the gateway's own is host-only), so that the
- * visitor's own token is theirs again. */
-void gw_consent_expire_planted(h2o_req_t *req, const gw_reqctx_t *ctx);
+ * visitor's own token is theirs again. Returns 1 when it added one. */
+int gw_consent_expire_planted(h2o_req_t *req, const gw_reqctx_t *ctx);
 
 /* Settles the request's scheme (req->scheme and req->input.scheme) as each request arrives: https when its connection
  * is TLS (not what an HTTP/2 client's :scheme says), or when a trusted proxy (geoip.trusted_proxies) forwards it with

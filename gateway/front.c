@@ -252,6 +252,81 @@ static void refetch_whole(h2o_req_t *req, h2o_ostream_t **slot)
     h2o_add_ostream(req, sizeof(h2o_ostream_t), slot)->do_send = swallow;
 }
 
+/* --- caching of an answer that is the visitor's ------------------------------------------- */
+
+/*
+ * The origin's Cache-Control made this visitor's: "private", without "public" and "s-maxage" (RFC 9111 5.2.2.7: a
+ * shared cache stores none of it). Vary: cookie keeps the visitors apart only in a cache that honours it, and some
+ * shared ones (CDNs, corporate proxies) do not: one visitor's page — their id and choice in it, the trackers their
+ * consent released — would go to the next. A browser's own cache still keeps the page as the origin said. "no-store"
+ * stays as it is. Several Cache-Control fields become one; a quoted value ("no-cache=\"a, b\"") is kept whole.
+ */
+void gw_res_make_private(h2o_req_t *req)
+{
+    h2o_iovec_t kept[32] = {{NULL, 0}};
+    size_t num_kept = 0, len = 0;
+    int private_ = 0, full = 0;
+    ssize_t i;
+    for (i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CACHE_CONTROL, i)) != -1;) {
+        const char *p = req->res.headers.entries[i].value.base, *end = p + req->res.headers.entries[i].value.len;
+        while (p != end) {
+            const char *d = p;
+            int quoted = 0;
+            for (; p != end && (quoted || *p != ','); ++p)
+                quoted ^= *p == '"';
+            h2o_iovec_t dir = h2o_str_stripws(d, (size_t)(p - d));
+            if (p != end)
+                ++p; /* the comma */
+            size_t nl = 0;
+            while (nl != dir.len && dir.base[nl] != '=')
+                ++nl;
+            if (dir.len == 0 || h2o_lcstris(dir.base, nl, H2O_STRLIT("public")) || h2o_lcstris(dir.base, nl, H2O_STRLIT("s-maxage")))
+                continue;
+            /* (private="Set-Cookie" makes only those fields private: a shared cache may store the rest) */
+            private_ |= (nl == dir.len && h2o_lcstris(dir.base, nl, H2O_STRLIT("private"))) ||
+                        h2o_lcstris(dir.base, nl, H2O_STRLIT("no-store"));
+            if (num_kept == sizeof(kept) / sizeof(kept[0]))
+                full = 1;
+            else
+                kept[num_kept++] = dir, len += dir.len + 2;
+        }
+    }
+    if (full) { /* (more directives than any origin writes: not stored at all) */
+        kept[0] = h2o_iovec_init(H2O_STRLIT("no-store"));
+        num_kept = 1, len = 10, private_ = 1;
+    }
+    while ((i = h2o_find_header(&req->res.headers, H2O_TOKEN_CACHE_CONTROL, -1)) != -1)
+        h2o_delete_header(&req->res.headers, i);
+    char *v = h2o_mem_alloc_pool(&req->pool, len + sizeof("private")), *w = v;
+    for (size_t k = 0; k != num_kept; ++k) {
+        if (w != v)
+            *w++ = ',', *w++ = ' ';
+        memcpy(w, kept[k].base, kept[k].len);
+        w += kept[k].len;
+    }
+    if (!private_) {
+        if (w != v)
+            *w++ = ',', *w++ = ' ';
+        memcpy(w, "private", 7);
+        w += 7;
+    }
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, v, (size_t)(w - v));
+}
+
+void gw_res_vary(h2o_req_t *req, const char *name, size_t len)
+{
+    for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_VARY, i)) != -1;)
+        if (h2o_contains_token(req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len, H2O_STRLIT("*"), ','))
+            return; /* varies on everything already */
+    h2o_set_header_token(&req->pool, &req->res.headers, H2O_TOKEN_VARY, name, len);
+}
+
+void gw_res_make_personal(h2o_req_t *req)
+{
+    gw_res_make_private(req);
+    gw_res_vary(req, H2O_STRLIT("cookie"));
+}
+
 /* --- the front handler and its prefilter ------------------------------------------------ */
 
 /*

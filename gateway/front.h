@@ -69,6 +69,13 @@ gw_reqctx_t *gw_reqctx_get(h2o_req_t *req);
 /* builds the "/" path of hostconf: front handler, reverse proxy to conf's upstream, filters */
 int gw_front_register(h2o_hostconf_t *hostconf);
 
+/* The answer is this visitor's: gw_res_make_private makes the origin's Cache-Control private ("public" and "s-maxage"
+ * out, "no-store" kept), gw_res_make_personal also adds Vary: cookie (unless it varies on "*") */
+void gw_res_make_private(h2o_req_t *req);
+void gw_res_make_personal(h2o_req_t *req);
+/* adds name (lower case) to the answer's Vary, once, unless it varies on "*" */
+void gw_res_vary(h2o_req_t *req, const char *name, size_t len);
+
 /* Sends a small HTML page with the given status (status page helper shared by all handlers). */
 void gw_send_page(h2o_req_t *req, int status, const char *reason, const char *title, const char *message);
 

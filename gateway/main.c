@@ -283,8 +283,14 @@ static int setup_hosts(void)
         return -1;
     static const char *index_files[] = {"index.html", NULL};
     h2o_file_register(pc, gw_rt.static_dir, index_files, NULL, 0);
+    /* the UI's files are asked for again on each use (304 while unchanged): every consent record names the UI served (its
+     * hash, records.c), and a browser that kept banner.js by heuristic freshness (a Last-Modified and no Cache-Control: a
+     * tenth of the file's age) ran the old one after an upgrade; the answers that say otherwise (pages) keep theirs */
+    static h2o_headers_command_t revalidate[] = {
+        {H2O_HEADERS_CMD_SETIFEMPTY, (h2o_iovec_t *)&H2O_TOKEN_CACHE_CONTROL->buf, {H2O_STRLIT("no-cache")}}, {H2O_HEADERS_CMD_NULL}};
     add_metrics_logger(pc);
     gw_consent_register_served(pc);
+    h2o_headers_register(pc, revalidate); /* (h2o runs the filters last registered first: before the served answers') */
     if (gw_rt.access_log != NULL)
         h2o_access_log_register(pc, gw_rt.access_log);
 

@@ -1,7 +1,8 @@
 /*
  * rewrite — see rewrite.h.
  *
- * Which responses: status 200, not HEAD, Content-Type text/html or application/xhtml+xml,
+ * Which responses: a page of any status a browser renders (200, 404, 500, …: renders_page), not HEAD, Content-Type
+ * text/html or application/xhtml+xml,
  * Content-Encoding identity or gzip (gzip is decoded here, gunzip.h; h2o's compress
  * filter, registered on the path after us, compresses the result again for clients that ask).
  * Everything else passes through untouched. Content-Length is dropped (the body changes).
@@ -29,6 +30,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "memo.h"
+#include "mime.h"
 #include "metrics.h"
 #include "qsbr.h"
 #include "rewrite.h"
@@ -2246,80 +2248,26 @@ static int wide_charset(h2o_req_t *req)
  * and, after a withdrawal, trackers released for the choice withdrawn. The origin's ETag and Last-Modified name the
  * origin's bytes, not these: a browser revalidating with them would get the origin's 304 for a page rewritten for
  * an earlier choice, so they are dropped (a rewritten page is fetched again in full once stale). It is private
- * (make_private).
+ * (gw_res_make_personal).
  */
-/*
- * The origin's Cache-Control made this visitor's: "private", without "public" and "s-maxage" (RFC 9111 5.2.2.7: a
- * shared cache stores none of it). Vary: cookie keeps the visitors apart only in a cache that honours it, and some
- * shared ones (CDNs, corporate proxies) do not: one visitor's page — their id and choice in it, the trackers their
- * consent released — would go to the next. A browser's own cache still keeps the page as the origin said. "no-store"
- * stays as it is. Several Cache-Control fields become one; a quoted value ("no-cache=\"a, b\"") is kept whole.
- */
-static void make_private(h2o_req_t *req)
-{
-    h2o_iovec_t kept[32] = {{NULL, 0}};
-    size_t num_kept = 0, len = 0;
-    int private_ = 0, full = 0;
-    ssize_t i;
-    for (i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CACHE_CONTROL, i)) != -1;) {
-        const char *p = req->res.headers.entries[i].value.base, *end = p + req->res.headers.entries[i].value.len;
-        while (p != end) {
-            const char *d = p;
-            int quoted = 0;
-            for (; p != end && (quoted || *p != ','); ++p)
-                quoted ^= *p == '"';
-            h2o_iovec_t dir = h2o_str_stripws(d, (size_t)(p - d));
-            if (p != end)
-                ++p; /* the comma */
-            size_t nl = 0;
-            while (nl != dir.len && dir.base[nl] != '=')
-                ++nl;
-            if (dir.len == 0 || h2o_lcstris(dir.base, nl, H2O_STRLIT("public")) || h2o_lcstris(dir.base, nl, H2O_STRLIT("s-maxage")))
-                continue;
-            /* (private="Set-Cookie" makes only those fields private: a shared cache may store the rest) */
-            private_ |= (nl == dir.len && h2o_lcstris(dir.base, nl, H2O_STRLIT("private"))) ||
-                        h2o_lcstris(dir.base, nl, H2O_STRLIT("no-store"));
-            if (num_kept == sizeof(kept) / sizeof(kept[0]))
-                full = 1;
-            else
-                kept[num_kept++] = dir, len += dir.len + 2;
-        }
-    }
-    if (full) { /* (more directives than any origin writes: not stored at all) */
-        kept[0] = h2o_iovec_init(H2O_STRLIT("no-store"));
-        num_kept = 1, len = 10, private_ = 1;
-    }
-    while ((i = h2o_find_header(&req->res.headers, H2O_TOKEN_CACHE_CONTROL, -1)) != -1)
-        h2o_delete_header(&req->res.headers, i);
-    char *v = h2o_mem_alloc_pool(&req->pool, len + sizeof("private")), *w = v;
-    for (size_t k = 0; k != num_kept; ++k) {
-        if (w != v)
-            *w++ = ',', *w++ = ' ';
-        memcpy(w, kept[k].base, kept[k].len);
-        w += kept[k].len;
-    }
-    if (!private_) {
-        if (w != v)
-            *w++ = ',', *w++ = ' ';
-        memcpy(w, "private", 7);
-        w += 7;
-    }
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, v, (size_t)(w - v));
-}
-
 static void mark_personal(h2o_req_t *req)
 {
     static const h2o_token_t *const validators[] = {H2O_TOKEN_ETAG, H2O_TOKEN_LAST_MODIFIED};
-    make_private(req);
     for (size_t k = 0; k != sizeof(validators) / sizeof(validators[0]); ++k) {
         ssize_t i;
         while ((i = h2o_find_header(&req->res.headers, validators[k], -1)) != -1)
             h2o_delete_header(&req->res.headers, i);
     }
-    for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_VARY, i)) != -1;)
-        if (h2o_contains_token(req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len, H2O_STRLIT("*"), ','))
-            return; /* varies on everything already */
-    h2o_set_header_token(&req->pool, &req->res.headers, H2O_TOKEN_VARY, H2O_STRLIT("cookie"));
+    gw_res_make_personal(req);
+}
+
+/* a rewritten page is the visitor's, and with the consent UI in it also in their language (the label of its button
+ * comes from Accept-Language: RFC 9110 12.5.5), which a browser's cache must not hand to another */
+static void mark_page(h2o_req_t *req)
+{
+    mark_personal(req);
+    if (gw_rt.conf.html.inject_banner)
+        gw_res_vary(req, H2O_STRLIT("accept-language"));
 }
 
 /* relative URLs resolve against the response's own path: its host and the directory of its path (0 if over 512) */
@@ -2714,23 +2662,46 @@ int gw_rewrite_reads_body(h2o_req_t *req)
 }
 
 /*
- * Which answers are read: a page whatever its status (a browser shows a 404 or a 500 page and runs its scripts: a
- * site's error pages carry its tags as its other pages do), but not one without a body (204, 205, 304); a style sheet
- * or a rule set only with a 2xx (a browser applies neither otherwise). A 206 of any of them never comes here: the
- * front asks the origin for the whole (gw_rewrite_reads_body), a part of a page cannot be read as the browser reads it.
+ * 1 when the answer still names no type a browser takes as it is: none, "unknown/unknown", "application/unknown", the
+ * wildcard or nothing that parses (the Fetch standard's "extract a MIME type"). One whose first bytes a browser takes
+ * for HTML says text/html by now (the front sniffed them); the rest says nosniff, so that the browser does not take it
+ * for anything else that runs (XML, which Chromium also sniffs, can hold XHTML): an image, audio or video is still
+ * recognised.
  */
+static int type_sniffed(h2o_req_t *req)
+{
+    gw_mime_t m;
+    gw_mime_extract_init(&m);
+    for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, i)) != -1;)
+        gw_mime_extract_add(&m, req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len);
+    return gw_mime_sniffs(&m);
+}
+
+/*
+ * 1 for a status whose body a browser renders as a page: a 200's, and as much a 404's, a 500's or a 201's, which the
+ * site's template (its tag manager with it) makes too; not 204, 205 and 304 (no body) nor 206 (a part of it: the front
+ * asks the origin for the whole page instead, gw_rewrite_reads_body). A style sheet or a rule set is read only with a
+ * 2xx: a browser applies neither otherwise.
+ */
+static int renders_page(int status)
+{
+    return status >= 200 && status != 204 && status != 205 && status != 206 && status != 304;
+}
+
 static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 {
     ssize_t ce;
     int html, status = req->res.status;
 
-    if (!gw_rt.conf.html.rewrite || status == 204 || status == 205 || status == 206 || status == 304) {
+    if (!gw_rt.conf.html.rewrite || !renders_page(status)) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE; /* pass-through stays byte-identical */
         return;
     }
     int head = h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
     if ((html = is_html(req)) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
+        if (!gw_rt.conf.report_only && type_sniffed(req))
+            h2o_set_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, H2O_STRLIT("nosniff"), 1);
         if (head || status / 100 != 2)
             return;
         if (is_css(req))
@@ -2782,7 +2753,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         req->res.content_length = SIZE_MAX;
         ctx->rewritten = 1;
-        mark_personal(req);
+        mark_page(req);
         return;
     }
     if (ce != -1) /* gzip: decoded here, compressed again by h2o for clients that ask */
@@ -2805,12 +2776,13 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         self->inject = build_inject(req, ctx, self->release, html == 2);
     req->res.content_length = SIZE_MAX;
     ctx->rewritten = 1;
-    mark_personal(req);
+    mark_page(req);
     link_headers(self);
     speculation_headers(self);
 
-    /* a page with a Content-Length small enough to remember: looked up, else recorded */
-    if (thread_memo != NULL && !self->wide_label && content_length != SIZE_MAX &&
+    /* a 200 page with a Content-Length small enough to remember: looked up, else recorded (not an error page: a scanner's
+     * requests for paths that do not exist would push the site's pages out) */
+    if (thread_memo != NULL && req->res.status == 200 && !self->wide_label && content_length != SIZE_MAX &&
         content_length <= gw_memo_max_entry(thread_memo) / 2) {
         self->generation = gw_snap_generation_load();
         self->key = memo_key(self, html == 2);

@@ -53,6 +53,7 @@ typedef struct st_ui_lang_t {
     ui_string_t *strings; /* sorted by key (strcmp) once loading is done */
     size_t num, cap;
     h2o_iovec_t json; /* GET /__consent/i18n/<code>.json */
+    char etag[19];    /* its ETag: "<16 hex digits of FNV-1a over json>" */
 } ui_lang_t;
 
 static ui_lang_t langs[UI_MAX_LANGS]; /* langs[0] is English */
@@ -352,6 +353,10 @@ build_lang_json(ui_lang_t *l)
     }
     gw_jsonw_lit(&w, "\n}}\n");
     l->json = h2o_iovec_init(w.buf, w.len);
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i != w.len; ++i)
+        h = (h ^ (unsigned char)w.buf[i]) * 0x100000001b3ull;
+    snprintf(l->etag, sizeof(l->etag), "\"%016llx\"", (unsigned long long)h);
 }
 
 /* --- templates ------------------------------------------------------------------------------- */
@@ -1346,15 +1351,35 @@ send_preview(h2o_req_t *req, h2o_iovec_t page)
     return 0;
 }
 
+/* 1 when the request's If-None-Match names etag (weakly: W/ too, RFC 9110 13.1.2) or is "*" (an entity-tag holds no
+ * quote, so the quoted tag found in the list is that tag) */
+static int
+none_match(h2o_req_t *req, const char *etag)
+{
+    for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, i)) != -1;) {
+        h2o_iovec_t v = req->headers.entries[i].value, t = h2o_str_stripws(v.base, v.len);
+        if (h2o_memis(t.base, t.len, H2O_STRLIT("*")) || h2o_strstr(v.base, v.len, etag, strlen(etag)) != SIZE_MAX)
+            return 1;
+    }
+    return 0;
+}
+
 static int
 send_strings(h2o_req_t *req, const ui_lang_t *l)
 {
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, l->etag, strlen(l->etag));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Accept-Language, Cookie"));
+    if (none_match(req, l->etag)) { /* the banner asks on every page it shows itself on: the strings it holds are current */
+        req->res.status = 304;
+        req->res.reason = "Not Modified";
+        h2o_send_inline(req, NULL, 0);
+        return 0;
+    }
     req->res.status = 200;
     req->res.reason = "OK";
     req->res.content_length = l->json.len;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json; charset=utf-8"));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Accept-Language, Cookie"));
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL, H2O_STRLIT("nosniff"));
     h2o_send_inline(req, l->json.base, l->json.len);
     return 0;

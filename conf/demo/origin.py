@@ -263,9 +263,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def page_type(self):
-        """The Content-Type of a page: ctype=TYPE, ctype=none for no Content-Type at all, else text/html; charset=utf-8."""
+        """The Content-Type of a page: ctype=TYPE, ctype=none (or notype=1) for no Content-Type at all, else text/html;
+        charset=utf-8."""
         ctype = self.q("ctype")
-        return None if ctype == "none" else ctype or "text/html; charset=utf-8"
+        return None if ctype == "none" or self.q("notype") == "1" else ctype or "text/html; charset=utf-8"
 
     def send_ranged(self, status, body, ctype, headers):
         """send(), and with ranges=1 the Range of a 200 served as nginx serves a static file: one "bytes=a-b" gets a 206

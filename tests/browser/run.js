@@ -477,11 +477,9 @@ test('markup read as the browser reads it: a tracker after <svg><style><p> or <n
     eq(P.reached('/assets/tracker.js?id=svg-title').map((r) => r.path), [], 'the tracker script in the svg title was fetched');
 });
 
-test('no Content-Type, an error page, a Range navigation: the page is read, its trackers held back, the banner shown', async () => {
-    /* Chromium sniffs a body without a Content-Type and renders it as HTML; it shows a 404 page and runs its scripts; a
-     * navigation can carry a Range. Each passed unread before. */
-    for (const [what, url, range] of [['no Content-Type', '/__origin/html/sniffed?file=index.html&ctype=none', null],
-                                      ['a 404 page', '/__origin/html/missing?file=index.html&status=404', null],
+test('an error page, a Range navigation: the page is read, its trackers held back, the banner shown', async () => {
+    /* Chromium shows a 404 page and runs its scripts; a navigation can carry a Range. Both passed unread before. */
+    for (const [what, url, range] of [['a 404 page', '/__origin/html/missing?file=index.html&status=404', null],
                                       ['a Range navigation', '/__origin/html/ranged?file=index.html&ranges=1', 'bytes=40-']]) {
         const p = await page();
         if (range) /* on the navigation only (the banner's own files would come in part too) */
@@ -529,6 +527,22 @@ test('a page the browser caches (max-age, ETag): after a choice the next visit s
     eq(P.reached('/assets/tracker.js').length, trackerBefore, 'the tracker script was fetched after the withdrawal');
     eq(P.reached('/__origin/html/cached').slice(-1)[0].headers.filter(([n]) => /^if-/i.test(n)), [],
        'the browser revalidated a rewritten page (the origin could answer 304 for another choice\'s page)');
+});
+
+test('a page served without a Content-Type (or an unknown one) is read as the page Chromium makes of it', async () => {
+    /* Chromium sniffs the body of an answer of no type ("unknown/unknown", "application/unknown", a wildcard or one it
+       cannot parse) and renders "<!DOCTYPE html>…" as a page: the gateway, which read only what says text/html, passed
+       it on unread and its tracker ran before any consent. It sniffs the same bytes now and reads such a page as one */
+    for (const q of ['notype=1', 'h=Content-Type:unknown/unknown', 'h=Content-Type:html']) {
+        const p = await page();
+        const before = P.reached('/assets/tracker.js').length;
+        await p.goto(P.url(`/__origin/html?file=cached.html&${q}`));
+        await dialog(p).waitFor({ state: 'visible' }).catch((e) => { throw new Error(`${q}: no banner: ${e.message}`); });
+        await p.waitForLoadState('load');
+        await sleep(300);
+        eq((await markers(p)).tracker, false, `the tracker ran (${q})`);
+        eq(P.reached('/assets/tracker.js').length, before, `the tracker script was fetched (${q})`);
+    }
 });
 
 test('SVG <set>/<animate> of href, presentation attributes: no request to a block-listed site, no link to it', async () => {

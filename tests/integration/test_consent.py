@@ -222,6 +222,38 @@ class ConsentTest(GatewayTestCase):
         self.assertEqual([v for v in r.header_all("Set-Cookie") if re.search(r"(?i)max-age=0(;|$)", v)],
                          ["_fbp=; Max-Age=0; Path=/"])
 
+    def test_answers_carrying_the_gateways_cookies_are_private(self):
+        # an expiry of a refused cookie is this visitor's: on an answer the origin let shared caches store (public,
+        # s-maxage), a CDN or proxy that stores Set-Cookie would expire _ga for every later visitor, consenting ones
+        # too. The origin's caching stays for the browser; without an expiry the answer is left as it came
+        cacheable = "/__origin/headers?h=Cache-Control:public,%20max-age=600,%20s-maxage=3600&t="
+        r = curl(self.gw.url(cacheable + "carried"), cookie="; ".join([GA, SID]))
+        self.assertEqual(expired_names(r), ["_ga"])
+        self.assertEqual(r.header_all("Cache-Control"), ["max-age=600, private"])
+        r = curl(self.gw.url(cacheable + "clean"), cookie=SID)
+        self.assertEqual(r.header_all("Set-Cookie"), [])
+        self.assertEqual(r.header_all("Cache-Control"), ["public, max-age=600, s-maxage=3600"])
+        # the gateway's own static files (heuristically cacheable: validators, no Cache-Control) likewise
+        r = curl(self.gw.url("/__consent/banner.js"), cookie=GA)
+        self.assertEqual((r.status, expired_names(r)), (200, ["_ga"]))
+        self.assertEqual(r.header_all("Cache-Control"), ["no-cache, private"])
+        self.assertEqual(curl(self.gw.url("/__consent/banner.js")).header_all("Cache-Control"), ["no-cache"])
+
+    def test_answer_varying_on_the_decision_varies_on_the_cookie(self):
+        # an origin that serves per decision says Vary: Consent-Categories, a header only the gateway sends: a cache
+        # (the browser's too) sees no such header in any request, so it would hand the copy made for "accept all" back
+        # after a withdrawal (a tag manager's config, trackers in it). The decision is in the cookie (the token changes
+        # with every choice), and in the visitor's country, which no Vary names: Vary: cookie and private
+        path = "/__origin/headers?h=Content-Type:application/javascript&h=Cache-Control:public,max-age=600&h=Vary:"
+        r = curl(self.gw.url(path + "Accept-Encoding,%20Consent-Categories"))
+        vary = [t.strip().lower() for v in r.header_all("Vary") for t in v.split(",")]
+        self.assertIn("cookie", vary)
+        self.assertIn("consent-categories", vary, "the origin's Vary is kept")
+        self.assertEqual(r.header_all("Cache-Control"), ["max-age=600, private"])
+        r = curl(self.gw.url(path + "Accept-Encoding"))
+        self.assertEqual(r.header_all("Vary"), ["Accept-Encoding"], "an answer not varying on the decision is left alone")
+        self.assertEqual(r.header_all("Cache-Control"), ["public,max-age=600"])
+
     def test_state_before_decision(self):
         r = curl(self.gw.url("/__consent/api/state"))
         self.assertEqual(r.status, 200)
@@ -685,6 +717,13 @@ class OptOutRegimeTest(GatewayTestCase):
             return curl(self.gw.url(path), headers=headers)
         finally:
             os.rename(db_path + ".away", db_path)
+
+    def test_gpc_token_on_a_cacheable_answer_makes_it_private(self):
+        # the first request of a GPC visitor gets their token (a visitor id) on whatever it asked for: a style sheet
+        # the origin lets shared caches store would hand that id to every later visitor (their records, receipts)
+        r = curl(self.gw.url("/__origin/headers?h=Cache-Control:public,max-age=600&t=gpc-cache"), headers=self.GPC)
+        self.assertIsNotNone(consent_cookie(r))
+        self.assertEqual(r.header_all("Cache-Control"), ["max-age=600, private"])
 
     def test_gpc_refusal_on_disk_before_the_page(self):
         r = curl(self.gw.url("/__origin/echo?t=gpc-durable"), headers=self.GPC)

@@ -578,6 +578,60 @@ class RewriteTest(GatewayTestCase):
         cond = curl(self.gw.url(page), headers=["If-None-Match: " + direct.header("ETag")])
         self.assertEqual(cond.status, 304, "a browser holding the origin's ETag (cached before the gateway) revalidates")
 
+    def test_error_pages_are_pages(self):
+        # a browser renders the page of a 404, a 500, a 201 as any other: the site's template (tag manager and all) runs
+        # in it, so it is rewritten as a 200's is; it went out as the origin wrote it, the tracker loading before consent
+        for status in (404, 410, 500, 503, 201):
+            r = curl(self.gw.url("/__origin/html?file=pages/embeds.html&status=%d" % status))
+            self.assertEqual(r.status, status)
+            tracker = re.search(r'<iframe id="if-tracker"[^>]*>', r.text).group(0)
+            self.assertIn('data-cg-src="https://www.googletagmanager.com/ns.html?id=GTM-ABC"', tracker, status)
+            self.assertNotRegex(tracker, r"\ssrc=")
+            self.assertIn('src="/__consent/banner.js"', r.text)
+            self.assertIn("cookie", [t.strip().lower() for v in r.header_all("Vary") for t in v.split(",")])
+            self.assertIsNone(r.header("Content-Length"))
+            self.assertIsNotNone(r.header("Content-Security-Policy-Report-Only"))
+            h = curl(self.gw.url("/__origin/html?file=pages/embeds.html&status=%d" % status), head=True)
+            self.assertEqual((h.status, h.header("Content-Length")), (status, None), "a HEAD as its GET")
+        # an answer without a body stays one
+        self.assertEqual(curl(self.gw.url("/__origin/status/204?h=Content-Type:text/html")).body, b"")
+
+    def test_answers_of_no_type_are_sniffed_or_say_nosniff(self):
+        # A browser sniffs an answer of no type it can use: one that looks like HTML is a page, and the gateway reads it
+        # as one (test_page_without_a_content_type_…); a HEAD (no body to sniff) and any other body say nosniff, so that
+        # the browser takes them for nothing that runs (it sniffs XML too)
+        for q in ("notype=1", "h=Content-Type:unknown/unknown", "h=Content-Type:application/unknown", "h=Content-Type:*/*",
+                  "h=Content-Type:html", "notype=1&status=404"):
+            r = curl(self.gw.url("/__origin/html?file=pages/embeds.html&" + q))
+            self.assertEqual((r.header("Content-Type"), r.header_all("X-Content-Type-Options")), ("text/html", []), q)
+            self.assertNotIn(b'<iframe id="if-tracker" src=', r.body, "read as a page: its tracker frame made inert")
+            h = curl(self.gw.url("/__origin/html?file=pages/embeds.html&" + q), head=True)
+            self.assertEqual(h.header_all("X-Content-Type-Options"), ["nosniff"], q)
+        xml = "/__origin/html?notype=1&file=sheets/empty.txt&tail=" + urllib.parse.quote('<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"/>')
+        r, direct = curl(self.gw.url(xml)), curl(self.origin.url + xml)
+        self.assertEqual((r.body, r.header("Content-Type"), r.header_all("X-Content-Type-Options")), (direct.body, None, ["nosniff"]))
+        # a type a browser takes as it is: left alone
+        for q in ("h=Content-Type:image/gif", "h=Content-Type:text/plain", "h=Content-Type:application/octet-stream"):
+            self.assertEqual(curl(self.gw.url("/__origin/html?file=pages/embeds.html&" + q)).header_all("X-Content-Type-Options"), [], q)
+
+    def test_rewritten_page_varies_on_the_language_of_its_consent_ui(self):
+        # the page carries the consent UI's words in the visitor's language (the "Privacy choices" button's label, from
+        # Accept-Language): a browser that cached it under another language shows the other one (RFC 9110 12.5.5)
+        page = "/__origin/html?file=pages/mixed-trackers.html&h=Cache-Control:max-age%3D600"
+        for lang, label in (("zh-CN", "\u9690\u79c1\u9009\u9879"), ("en", "Privacy choices")):
+            for head in (False, True):
+                r = curl(self.gw.url(page), headers=["Accept-Language: " + lang], head=head)
+                self.assertEqual(r.status, 200)
+                if not head:
+                    self.assertIn('"reopen": "%s"' % label, r.text)
+                vary = [t.strip().lower() for v in r.header_all("Vary") for t in v.split(",")]
+                self.assertEqual((vary.count("cookie"), vary.count("accept-language")), (1, 1), (head, r.header_all("Vary")))
+        # an origin's own Vary: Accept-Language is not repeated, and Vary: * stays alone
+        r = curl(self.gw.url(page + "&h=Vary:Accept-Language"))
+        self.assertEqual([t.strip().lower() for v in r.header_all("Vary") for t in v.split(",")].count("accept-language"), 1)
+        star = curl(self.gw.url(page + "&h=Vary:*"))
+        self.assertEqual([v.strip() for v in star.header_all("Vary")], ["*"])
+
     def test_non_html_head_and_errors_untouched(self):
         direct = curl(self.origin.url + "/__origin/big?bytes=70000")
         via = curl(self.gw.url("/__origin/big?bytes=70000"))
@@ -961,19 +1015,6 @@ class RewriteTransportsTest(GatewayTestCase):
             self.assertEqual(r.status, 502, headers)
             self.assertNotIn(b"googletagmanager", r.body)
         self.assertGreaterEqual(metric(self.gw, "cg_upstream_errors_total"), 2)
-
-    def test_error_pages_are_read_as_pages(self):
-        # a browser shows a 404 or a 500 page and runs its scripts: a site's error pages carry its tags too
-        for status in (404, 410, 500, 503):
-            r = curl(self.gw.url("/__origin/html/missing?file=index.html&status=%d" % status))
-            self.assertEqual(r.status, status)
-            tag = [t for t in scripts(r.text) if "googletagmanager" in t]
-            self.assertEqual(len(tag), 1, status)
-            self.assertNotRegex(tag[0], r"\ssrc=", status)
-            self.assertIn('type="text/plain"', tag[0])
-            self.assertEqual(r.text.count('src="/__consent/banner.js"'), 1, status)
-            self.assertIsNotNone(r.header("Content-Security-Policy-Report-Only"), status)
-            self.assertIn("cookie", (r.header("Vary") or "").lower(), status)
 
 
 class TrackerListLoadReportTest(GatewayTestCase):

@@ -233,6 +233,22 @@ class UiTest(GatewayTestCase):
         self.assertEqual(self.get("/__consent/i18n/strings.json?lang=en", lang="zh-CN").json()["lang"], "en")
         self.assertEqual(self.get("/__consent/i18n/fr.json").status, 404)
 
+    def test_strings_endpoint_answers_304_while_unchanged(self):
+        # the banner fetches its strings on each page it shows itself on; no-cache without a validator fetched all of
+        # them (~9 KB) every time: with an ETag, the browser revalidates and gets 304 while they are the same
+        r = self.get("/__consent/i18n/strings.json", lang="zh-CN")
+        etag = r.header("ETag")
+        self.assertRegex(etag or "", r'^"[0-9a-f]{16}"$')
+        self.assertNotEqual(self.get("/__consent/i18n/strings.json", lang="en").header("ETag"), etag, "one per language")
+        for inm in (etag, "W/" + etag, '"x", ' + etag, "*"):
+            again = self.get("/__consent/i18n/strings.json", lang="zh-CN", headers=["If-None-Match: " + inm])
+            self.assertEqual((again.status, again.body, again.header("ETag")), (304, b"", etag), inm)
+            self.assertEqual(again.header("Cache-Control"), "no-cache")
+            self.assertIn("Accept-Language", again.header("Vary"))
+        other = self.get("/__consent/i18n/strings.json", lang="en", headers=["If-None-Match: " + etag])
+        self.assertEqual(other.status, 200, "another language's strings are not the ones held")
+        self.assertEqual(other.json()["lang"], "en")
+
     def test_translations_are_complete(self):
         self.assertEqual(set(ZH) - set(EN), set(), "keys only in zh-CN")
         self.assertEqual(sorted(set(EN) - set(ZH)), [], "keys missing in zh-CN (English would show)")
@@ -256,6 +272,24 @@ class UiTest(GatewayTestCase):
         page = self.get("/").text  # the rewriter's injection points at files that exist
         self.assertIn('src="/__consent/banner.js"', page)
         self.assertIn('id="cg-state"', page)
+
+    def test_static_files_are_revalidated(self):
+        # every consent record carries the hash of the UI served (static/): a browser that kept banner.js or ui.css by
+        # heuristic freshness (a Last-Modified and no Cache-Control: a tenth of the file's age, days for a file installed
+        # weeks ago) ran the old UI after an upgrade, while its records named the new one. no-cache: asked each time,
+        # and answered 304 while the file is the same
+        for path in ("/__consent/banner.js", "/__consent/banner.css", "/__consent/ui.css", "/__consent/preferences.js",
+                     "/__consent/receipts.js"):
+            r = self.get(path)
+            self.assertEqual((r.status, r.header_all("Cache-Control")), (200, ["no-cache"]), path)
+            etag = r.header("ETag")
+            self.assertIsNotNone(etag, path)
+            again = curl(self.gw.url(path), headers=["If-None-Match: " + etag])
+            self.assertEqual((again.status, again.body), (304, b""), path)
+            self.assertEqual(curl(self.gw.url(path), head=True).header_all("Cache-Control"), ["no-cache"], path)
+        # what says otherwise itself keeps it: the pages no-store, the strings no-cache once
+        self.assertEqual(self.get("/__consent/").header_all("Cache-Control"), ["no-store"])
+        self.assertEqual(self.get("/__consent/i18n/strings.json").header_all("Cache-Control"), ["no-cache"])
 
     def test_banner_size_budget(self):
         size = 0
