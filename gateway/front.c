@@ -541,9 +541,10 @@ static void on_setup_ostream(h2o_req_prefilter_t *_self, h2o_req_t *req, h2o_ost
             return;
         }
         /* a part again, asked for the whole (or for a method whose body is gone): nothing the visitor can be given */
-        gw_warn("upstream answered %.*s %.*s with a part (206) of what the gateway must read whole: 502",
-                (int)req->method.len, req->method.base, (int)req->path.len, req->path.base);
-        GW_COUNT(upstream_errors);
+        GW_COUNT_WARN_FIRST(upstream_errors,
+                            "upstream answered %.*s %.*s with a part (206) of what the gateway must read whole: 502 (further "
+                            "cases are counted in cg_upstream_errors_total)",
+                            (int)req->method.len, req->method.base, (int)req->path.len, req->path.base);
         setup_error_page(req, slot, 0);
         h2o_setup_next_prefilter(&self->super, req, &(*slot)->next);
     } else if (req->res.status == 502 && req->res.reason != NULL && strcmp(req->res.reason, "Gateway Error") == 0 &&

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "config.h"
+#include "log.h"
 
 #define GW_METRICS_MAX_THREADS 256
 #define GW_METRICS_LATENCY_BUCKETS 14
@@ -81,6 +82,18 @@ static inline void gw_metrics_add(uint64_t *counter, uint64_t n)
     do {                                                                                                                           \
         if (gw_metrics != NULL)                                                                                                    \
             gw_metrics_add(&gw_metrics->field, 1);                                                                                 \
+    } while (0)
+
+/* counts, and says the first of them on this thread in the error log (the rest only in the counter: a cause that repeats
+ * with every request does not flood the log) */
+#define GW_COUNT_WARN_FIRST(field, ...)                                                                                            \
+    do {                                                                                                                           \
+        static __thread int warned_;                                                                                               \
+        GW_COUNT(field);                                                                                                           \
+        if (!warned_) {                                                                                                            \
+            warned_ = 1;                                                                                                           \
+            gw_warn(__VA_ARGS__);                                                                                                  \
+        }                                                                                                                          \
     } while (0)
 
 /* requests answered so far, all threads */

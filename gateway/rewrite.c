@@ -159,16 +159,7 @@ static void tag_begin(rewrite_t *self)
 }
 
 /* counts an event of this thread and logs its first one (the counter tells the rest) */
-#define COUNT_WARN_FIRST(field, ...)                                                                                                \
-    do {                                                                                                                           \
-        static __thread int warned_;                                                                                               \
-        if (gw_metrics != NULL)                                                                                                    \
-            gw_metrics_add(&gw_metrics->field, 1);                                                                                 \
-        if (!warned_) {                                                                                                            \
-            warned_ = 1;                                                                                                           \
-            gw_warn(__VA_ARGS__);                                                                                                  \
-        }                                                                                                                          \
-    } while (0)
+#define COUNT_WARN_FIRST GW_COUNT_WARN_FIRST
 
 /* The URL buffers are used only inside a callback, never across two: one pair per worker thread, not 33 KB per response */
 static __thread char thread_scratch[URL_SCRATCH], thread_url[URL_BUF];
