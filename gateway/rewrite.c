@@ -2240,6 +2240,21 @@ static void set_base(rewrite_t *self)
         self->page_dir = 0;
 }
 
+/* The Link headers of an answer the rewriter does not read: a browser that shows it (an image, a JSON or a text file
+ * opened directly, a page in an encoding the rewriter cannot read) preloads what they name as it does for a page
+ * (Chromium does), so they are checked as a page's are (link_headers) */
+static void unread_link_headers(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    if (h2o_find_header(&req->res.headers, H2O_TOKEN_LINK, -1) == -1)
+        return;
+    rewrite_t *self = h2o_mem_alloc_pool(&req->pool, sizeof(*self));
+    memset(self, 0, sizeof(*self));
+    self->req = req;
+    self->ctx = ctx;
+    set_base(self);
+    link_headers(self);
+}
+
 /* --- style sheets ------------------------------------------------------------------------------------------------ */
 
 /*
@@ -2642,6 +2657,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     int head = h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
     if ((html = is_html(req)) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
+        unread_link_headers(req, ctx);
         if (!gw_rt.conf.report_only && type_sniffed(req))
             h2o_set_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, H2O_STRLIT("nosniff"), 1);
         if (head || req->res.status != 200)
@@ -2657,6 +2673,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         /* its tags are not ASCII bytes (ISO-2022-JP after ESC $ B), or an XML page whose declaration names UTF-16, which
          * a page served as UTF-8 would contradict: passed on unread */
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
+        unread_link_headers(req, ctx);
         COUNT_WARN_FIRST(html_unreadable,
                          "rewrite: %.*s is %s, which the rewriter cannot read: passed through unchanged (further cases are "
                          "counted in cg_html_unreadable_total)",
@@ -2666,6 +2683,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     }
     if (body_coding(req, &ce) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
+        unread_link_headers(req, ctx);
         /* an encoding we cannot read although the request asked for none (on_request): untouched, and counted */
         COUNT_WARN_FIRST(html_unreadable,
                          "rewrite: %.*s came back with Content-Encoding %.*s, which the rewriter cannot read: passed through "
@@ -2679,6 +2697,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     if (gw_random_bytes(rnd, sizeof(rnd)) != 0) {
         gw_error("rewrite: the random generator failed; %.*s passes through unchanged", (int)req->path.len, req->path.base);
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
+        unread_link_headers(req, ctx);
         return;
     }
     gw_b64url_encode(rnd, 16, ctx->nonce, sizeof(ctx->nonce));

@@ -206,6 +206,25 @@ class RewriteTest(GatewayTestCase):
         r = curl(url, cookie=self.consent({"all": True}))
         self.assertEqual([v for h, v in r.headers if h.lower() == "link"], [link], "with consent the header is untouched")
 
+    def test_link_headers_of_answers_that_are_no_page(self):
+        # Chromium preloads what a Link header names on any document it shows, an image, a JSON or a text file opened
+        # directly, not only on HTML pages: such an answer's preload of a tracker went out as it came (a header set for
+        # the whole site, say); and on a page passed through unread (an encoding the rewriter cannot read)
+        link = "<%s>; rel=preload; as=script, </app.css>; rel=preload; as=style" % GTAG
+        for q in ("h=Content-Type:application/json", "h=Content-Type:image/gif", "h=Content-Type:text/plain",
+                  "notype=1", "h=Content-Type:application/json&status=404"):
+            for head in (False, True):
+                r = curl(self.gw.url("/__origin/html?file=pages/css.html&%s&h=%s" % (q, urllib.parse.quote("Link:" + link))),
+                         head=head)
+                self.assertEqual(r.header_all("Link"), ["</app.css>; rel=preload; as=style"], (q, head))
+        page = "/__origin/encoded-html?h=" + urllib.parse.quote("Link:" + link)
+        r = curl(self.gw.url(page), headers=["Accept-Encoding: br", "Sec-Fetch-Dest: script"])  # br kept: passed unread
+        self.assertEqual(r.header("Content-Encoding"), "br")
+        self.assertEqual(r.header_all("Link"), ["</app.css>; rel=preload; as=style"])
+        r = curl(self.gw.url("/__origin/headers?h=Content-Type:application/json&h=" + urllib.parse.quote("Link:" + link)),
+                 cookie=self.consent({"all": True}))
+        self.assertEqual(r.header_all("Link"), [link], "with consent the header is untouched")
+
     def test_inline_loader_after_many_urls_made_inert(self):
         # 40 harmless URLs before the tracker loader: the script is still read far enough to find it
         html = curl(self.gw.url("/__origin/html?file=pages/inline-many.html")).text
