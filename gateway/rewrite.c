@@ -1297,11 +1297,12 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
  * The Link response headers of a page: each value that fetches (rel preload, preconnect, stylesheet, … as on a <link>)
  * from a block-listed site or a refused tracker is dropped, as the same <link> in the page would be removed or made
  * inert (a header cannot be made inert: the banner never sees it). The rest of the header stays as it was; a header
- * left with nothing is removed.
+ * left with nothing is removed. Returns 1 when a value named a tracker (granted or not): the header is the visitor's.
  */
-static void link_headers(rewrite_t *self)
+static int link_headers(rewrite_t *self)
 {
     h2o_req_t *req = self->req;
+    int tracked = 0; /* a value named a tracker: the header follows the visitor's choice */
     for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_LINK, i)) != -1;) {
         h2o_iovec_t v = req->res.headers.entries[i].value;
         char *kept = NULL;
@@ -1313,7 +1314,10 @@ static void link_headers(rewrite_t *self)
             /* a fetch from a URL too long to check goes, as an element naming one does (long_url); it went out unchecked */
             int too_long = type >= 0 && lv.uri_len > URL_SCRATCH && !(lv.uri_len >= 5 && h2o_lcstris(lv.uri, 5, H2O_STRLIT("data:")));
             size_t n = type >= 0 && !too_long ? absolute_url(self, lv.uri, lv.uri_len, 0) : 0;
-            if (!too_long && (n == 0 || (run_hook(self, NULL, GW_URL_HEADER, n) != GW_HTML_REMOVE && refused_category(self, n, type) < 0))) {
+            self->tracker_mask = 0;
+            int keep = !too_long && (n == 0 || (run_hook(self, NULL, GW_URL_HEADER, n) != GW_HTML_REMOVE && refused_category(self, n, type) < 0));
+            tracked |= self->tracker_mask != 0;
+            if (keep) {
                 if (kept == NULL) /* each kept value, and ", " between them where the header may have had just "," */
                     kept = h2o_mem_alloc_pool(&req->pool, 2 * v.len + 2);
                 if (kept_len != 0) {
@@ -1335,6 +1339,7 @@ static void link_headers(rewrite_t *self)
             req->res.headers.entries[i].value = h2o_iovec_init(kept, kept_len);
         }
     }
+    return tracked;
 }
 
 /* A start tag longer than GW_HTML_MAX_TAG gets a buffer of GW_HTML_MAX_BIG_TAG bytes from the request's pool (and a
@@ -2252,7 +2257,8 @@ static void unread_link_headers(h2o_req_t *req, gw_reqctx_t *ctx)
     self->req = req;
     self->ctx = ctx;
     set_base(self);
-    link_headers(self);
+    if (link_headers(self))
+        mark_personal(req); /* (as a page: a copy kept with a tracker's preload must not outlive a withdrawal) */
 }
 
 /* --- style sheets ------------------------------------------------------------------------------------------------ */

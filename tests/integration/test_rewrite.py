@@ -224,6 +224,15 @@ class RewriteTest(GatewayTestCase):
         r = curl(self.gw.url("/__origin/headers?h=Content-Type:application/json&h=" + urllib.parse.quote("Link:" + link)),
                  cookie=self.consent({"all": True}))
         self.assertEqual(r.header_all("Link"), [link], "with consent the header is untouched")
+        # the header then follows the visitor's choice, as a page does: private, Vary: cookie, no origin validators (a
+        # copy kept with the tracker's preload must not come back after a withdrawal, nor go to another visitor)
+        cached = "/__origin/headers?h=Content-Type:image/gif&h=Cache-Control:public,max-age=600&h=ETag:%22v1%22&h="
+        r = curl(self.gw.url(cached + urllib.parse.quote("Link:" + link)))
+        self.assertEqual((r.header_all("Cache-Control"), r.header("ETag")), (["max-age=600, private"], None))
+        self.assertIn("cookie", [t.strip().lower() for v in r.header_all("Vary") for t in v.split(",")])
+        r = curl(self.gw.url(cached + urllib.parse.quote("Link:</app.css>; rel=preload; as=style")))
+        self.assertEqual((r.header_all("Cache-Control"), r.header("ETag"), r.header_all("Vary")),
+                         (["public,max-age=600"], '"v1"', []), "a header naming no tracker is the same for everyone")
 
     def test_inline_loader_after_many_urls_made_inert(self):
         # 40 harmless URLs before the tracker loader: the script is still read far enough to find it
