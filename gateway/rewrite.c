@@ -2711,11 +2711,13 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         set_utf8_charset(req);
     if (head) {
         /* a HEAD gets the headers its GET would (a cache may take them for its stored GET): no length (the GET's body
-         * is rewritten, its length not known ahead), per visitor, and the CSP (channel.c, for a rewritten page) */
+         * is rewritten, its length not known ahead), per visitor, its Link checked, and the CSP (channel.c, for a
+         * rewritten page) */
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         req->res.content_length = SIZE_MAX;
         ctx->rewritten = 1;
         mark_page(req);
+        unread_link_headers(req, ctx);
         return;
     }
     if (ce != -1) /* gzip: decoded here, compressed again by h2o for clients that ask */

@@ -217,6 +217,9 @@ class RewriteTest(GatewayTestCase):
                 r = curl(self.gw.url("/__origin/html?file=pages/css.html&%s&h=%s" % (q, urllib.parse.quote("Link:" + link))),
                          head=head)
                 self.assertEqual(r.header_all("Link"), ["</app.css>; rel=preload; as=style"], (q, head))
+        # a HEAD of a page gets the header its GET gets (a cache may update a stored GET from it)
+        h = curl(self.gw.url("/__origin/html?file=pages/css.html&h=" + urllib.parse.quote("Link:" + link)), head=True)
+        self.assertEqual(h.header_all("Link"), ["</app.css>; rel=preload; as=style"])
         page = "/__origin/encoded-html?h=" + urllib.parse.quote("Link:" + link)
         r = curl(self.gw.url(page), headers=["Accept-Encoding: br", "Sec-Fetch-Dest: script"])  # br kept: passed unread
         self.assertEqual(r.header("Content-Encoding"), "br")
