@@ -2644,10 +2644,14 @@ static int type_sniffed(h2o_req_t *req)
            h2o_lcstris(m.essence, m.essence_len, H2O_STRLIT("application/unknown"));
 }
 
-/* 1 for a status whose body a browser renders as a page: a 200's, and as much a 404's, a 500's or a 201's, which the
- * site's template (its tag manager with it) makes too; not 204, 205 and 304 (no body) nor 206 (a part of it) */
-static int renders_page(int status)
+/* 1 for an answer whose body a browser renders as a page: a 200's, and as much a 404's, a 500's or a 201's, which the
+ * site's template (its tag manager with it) makes too; not 204, 205 and 304 (no body), 206 (a part of it), nor a
+ * redirect with a Location (followed, its body never shown) */
+static int renders_page(h2o_req_t *req)
 {
+    int status = req->res.status;
+    if (status >= 300 && status < 400 && h2o_find_header(&req->res.headers, H2O_TOKEN_LOCATION, -1) != -1)
+        return 0;
     return status >= 200 && status != 204 && status != 205 && status != 206 && status != 304;
 }
 
@@ -2656,7 +2660,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     ssize_t ce;
     int html;
 
-    if (!gw_rt.conf.html.rewrite || !renders_page(req->res.status)) {
+    if (!gw_rt.conf.html.rewrite || !renders_page(req)) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE; /* pass-through stays byte-identical */
         return;
     }

@@ -598,6 +598,13 @@ class RewriteTest(GatewayTestCase):
             self.assertEqual((h.status, h.header("Content-Length")), (status, None), "a HEAD as its GET")
         # an answer without a body stays one
         self.assertEqual(curl(self.gw.url("/__origin/status/204?h=Content-Type:text/html")).body, b"")
+        # a redirect's body is not shown (the browser follows its Location): left as it came, and cacheable as it said
+        moved = "/__origin/html?file=pages/embeds.html&status=301&h=Location:/elsewhere&h=Cache-Control:public,max-age=600"
+        r = curl(self.gw.url(moved))
+        self.assertEqual((r.status, r.header("Location"), r.header_all("Cache-Control")), (301, "/elsewhere", ["public,max-age=600"]))
+        self.assertNotIn(b"banner.js", r.body)
+        # ... one without a Location is shown, so it is read
+        self.assertIn(b"banner.js", curl(self.gw.url("/__origin/html?file=pages/embeds.html&status=300")).body)
 
     def test_answers_of_no_type_say_nosniff(self):
         # a browser sniffs an answer of no type a browser can use and renders one that looks like HTML as a page, which
