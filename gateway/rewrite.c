@@ -1288,11 +1288,12 @@ static int on_tag(void *_self, gw_html_tag_t *tag)
  * The Link response headers of a page: each value that fetches (rel preload, preconnect, stylesheet, … as on a <link>)
  * from a block-listed site or a refused tracker is dropped, as the same <link> in the page would be removed or made
  * inert (a header cannot be made inert: the banner never sees it). The rest of the header stays as it was; a header
- * left with nothing is removed.
+ * left with nothing is removed. Returns 1 when a value named a tracker (granted or not): the header is the visitor's.
  */
-static void link_headers(rewrite_t *self)
+static int link_headers(rewrite_t *self)
 {
     h2o_req_t *req = self->req;
+    int tracked = 0; /* a value named a tracker: the header follows the visitor's choice */
     for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_LINK, i)) != -1;) {
         h2o_iovec_t v = req->res.headers.entries[i].value;
         char *kept = NULL;
@@ -1304,7 +1305,10 @@ static void link_headers(rewrite_t *self)
             /* a fetch from a URL too long to check goes, as an element naming one does (long_url); it went out unchecked */
             int too_long = type >= 0 && lv.uri_len > URL_SCRATCH && !(lv.uri_len >= 5 && h2o_lcstris(lv.uri, 5, H2O_STRLIT("data:")));
             size_t n = type >= 0 && !too_long ? absolute_url(self, lv.uri, lv.uri_len, 0) : 0;
-            if (!too_long && (n == 0 || (run_hook(self, NULL, GW_URL_HEADER, n) != GW_HTML_REMOVE && refused_category(self, n, type) < 0))) {
+            self->tracker_mask = 0;
+            int keep = !too_long && (n == 0 || (run_hook(self, NULL, GW_URL_HEADER, n) != GW_HTML_REMOVE && refused_category(self, n, type) < 0));
+            tracked |= self->tracker_mask != 0;
+            if (keep) {
                 if (kept == NULL) /* each kept value, and ", " between them where the header may have had just "," */
                     kept = h2o_mem_alloc_pool(&req->pool, 2 * v.len + 2);
                 if (kept_len != 0) {
@@ -1326,6 +1330,7 @@ static void link_headers(rewrite_t *self)
             req->res.headers.entries[i].value = h2o_iovec_init(kept, kept_len);
         }
     }
+    return tracked;
 }
 
 /*
@@ -2275,6 +2280,22 @@ static void set_base(rewrite_t *self)
         self->page_dir = 0;
 }
 
+/* The Link headers of an answer the rewriter does not read: a browser that shows it (an image, a JSON or a text file
+ * opened directly, a page in an encoding the rewriter cannot read) preloads what they name as it does for a page
+ * (Chromium does), so they are checked as a page's are (link_headers) */
+static void unread_link_headers(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    if (h2o_find_header(&req->res.headers, H2O_TOKEN_LINK, -1) == -1)
+        return;
+    rewrite_t *self = h2o_mem_alloc_pool(&req->pool, sizeof(*self));
+    memset(self, 0, sizeof(*self));
+    self->req = req;
+    self->ctx = ctx;
+    set_base(self);
+    if (link_headers(self))
+        mark_personal(req); /* (as a page: a copy kept with a tracker's preload must not outlive a withdrawal) */
+}
+
 /* --- style sheets ------------------------------------------------------------------------------------------------ */
 
 /*
@@ -2669,13 +2690,16 @@ static int type_sniffed(h2o_req_t *req)
 }
 
 /*
- * 1 for a status whose body a browser renders as a page: a 200's, and as much a 404's, a 500's or a 201's, which the
- * site's template (its tag manager with it) makes too; not 204, 205 and 304 (no body) nor 206 (a part of it: the front
- * asks the origin for the whole page instead, gw_rewrite_reads_body). A style sheet or a rule set is read only with a
- * 2xx: a browser applies neither otherwise.
+ * 1 for an answer whose body a browser renders as a page: a 200's, and as much a 404's, a 500's or a 201's, which the
+ * site's template (its tag manager with it) makes too; not 204, 205 and 304 (no body), a redirect with a Location
+ * (followed, its body never shown), nor 206 (a part of it: the front asks the origin for the whole page instead,
+ * gw_rewrite_reads_body). A style sheet or a rule set is read only with a 2xx: a browser applies neither otherwise.
  */
-static int renders_page(int status)
+static int renders_page(h2o_req_t *req)
 {
+    int status = req->res.status;
+    if (status >= 300 && status < 400 && h2o_find_header(&req->res.headers, H2O_TOKEN_LOCATION, -1) != -1)
+        return 0;
     return status >= 200 && status != 204 && status != 205 && status != 206 && status != 304;
 }
 
@@ -2684,13 +2708,14 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     ssize_t ce;
     int html, status = req->res.status;
 
-    if (!gw_rt.conf.html.rewrite || !renders_page(status)) {
+    if (!gw_rt.conf.html.rewrite || !renders_page(req)) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE; /* pass-through stays byte-identical */
         return;
     }
     int head = h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
     if ((html = is_html(req)) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
+        unread_link_headers(req, ctx);
         if (!gw_rt.conf.report_only && type_sniffed(req))
             h2o_set_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, H2O_STRLIT("nosniff"), 1);
         if (head || status / 100 != 2)
@@ -2706,6 +2731,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         /* its tags are not ASCII bytes (ISO-2022-JP after ESC $ B), or an XML page whose declaration names UTF-16, which
          * a page served as UTF-8 would contradict: passed on unread */
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
+        unread_link_headers(req, ctx);
         COUNT_WARN_FIRST(html_unreadable,
                          "rewrite: %.*s is %s, which the rewriter cannot read: passed through unchanged (further cases are "
                          "counted in cg_html_unreadable_total)",
@@ -2715,6 +2741,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     }
     if (gw_rewrite_body_coding(req, &ce) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
+        unread_link_headers(req, ctx);
         /* an encoding we cannot read although the request asked for none (on_request): untouched, and counted */
         COUNT_WARN_FIRST(html_unreadable,
                          "rewrite: %.*s came back with Content-Encoding %.*s, which the rewriter cannot read: passed through "
@@ -2728,6 +2755,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     if (gw_random_bytes(rnd, sizeof(rnd)) != 0) {
         gw_error("rewrite: the random generator failed; %.*s passes through unchanged", (int)req->path.len, req->path.base);
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
+        unread_link_headers(req, ctx);
         return;
     }
     gw_b64url_encode(rnd, 16, ctx->nonce, sizeof(ctx->nonce));
@@ -2740,11 +2768,13 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCEPT_RANGES, NULL, H2O_STRLIT("none"));
     if (head) {
         /* a HEAD gets the headers its GET would (a cache may take them for its stored GET): no length (the GET's body
-         * is rewritten, its length not known ahead), per visitor, and the CSP (channel.c, for a rewritten page) */
+         * is rewritten, its length not known ahead), per visitor, its Link checked, and the CSP (channel.c, for a
+         * rewritten page) */
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         req->res.content_length = SIZE_MAX;
         ctx->rewritten = 1;
         mark_page(req);
+        unread_link_headers(req, ctx);
         return;
     }
     if (ce != -1) /* gzip: decoded here, compressed again by h2o for clients that ask */

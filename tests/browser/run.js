@@ -529,6 +529,22 @@ test('a page the browser caches (max-age, ETag): after a choice the next visit s
        'the browser revalidated a rewritten page (the origin could answer 304 for another choice\'s page)');
 });
 
+test('an error page and a non-HTML answer: no tracker before consent (404 template, Link preload)', async () => {
+    /* a 404 page made by the site's template loads its tracker as a 200 page would (it passed unread); and Chromium
+       preloads what the Link header of any document it shows names: a text file opened directly fetched the tracker */
+    const p = await page();
+    const before = P.reached('/assets/tracker.js').length;
+    const res = await p.goto(P.url('/__origin/html?file=cached.html&status=404'));
+    eq(res.status(), 404, 'the status');
+    await dialog(p).waitFor({ state: 'visible' });
+    eq((await markers(p)).tracker, false, 'the tracker of the 404 page ran before consent');
+    await p.goto(P.url('/__origin/headers?h=Content-Type:text/plain&h=' +
+                       encodeURIComponent('Link:</assets/tracker.js>; rel=preload; as=script')));
+    await p.waitForLoadState('load');
+    await sleep(500);
+    eq(P.reached('/assets/tracker.js').length, before, 'the tracker script was fetched');
+});
+
 test('a page served without a Content-Type (or an unknown one) is read as the page Chromium makes of it', async () => {
     /* Chromium sniffs the body of an answer of no type ("unknown/unknown", "application/unknown", a wildcard or one it
        cannot parse) and renders "<!DOCTYPE html>…" as a page: the gateway, which read only what says text/html, passed

@@ -234,6 +234,37 @@ class RewriteTest(GatewayTestCase):
         r = curl(url, cookie=self.consent({"all": True}))
         self.assertEqual([v for h, v in r.headers if h.lower() == "link"], [link], "with consent the header is untouched")
 
+    def test_link_headers_of_answers_that_are_no_page(self):
+        # Chromium preloads what a Link header names on any document it shows, an image, a JSON or a text file opened
+        # directly, not only on HTML pages: such an answer's preload of a tracker went out as it came (a header set for
+        # the whole site, say); and on a page passed through unread (an encoding the rewriter cannot read)
+        link = "<%s>; rel=preload; as=script, </app.css>; rel=preload; as=style" % GTAG
+        for q in ("h=Content-Type:application/json", "h=Content-Type:image/gif", "h=Content-Type:text/plain",
+                  "notype=1", "h=Content-Type:application/json&status=404"):
+            for head in (False, True):
+                r = curl(self.gw.url("/__origin/html?file=pages/css.html&%s&h=%s" % (q, urllib.parse.quote("Link:" + link))),
+                         head=head)
+                self.assertEqual(r.header_all("Link"), ["</app.css>; rel=preload; as=style"], (q, head))
+        # a HEAD of a page gets the header its GET gets (a cache may update a stored GET from it)
+        h = curl(self.gw.url("/__origin/html?file=pages/css.html&h=" + urllib.parse.quote("Link:" + link)), head=True)
+        self.assertEqual(h.header_all("Link"), ["</app.css>; rel=preload; as=style"])
+        page = "/__origin/encoded-html?h=" + urllib.parse.quote("Link:" + link)
+        r = curl(self.gw.url(page), headers=["Accept-Encoding: br", "Sec-Fetch-Dest: script"])  # br kept: passed unread
+        self.assertEqual(r.header("Content-Encoding"), "br")
+        self.assertEqual(r.header_all("Link"), ["</app.css>; rel=preload; as=style"])
+        r = curl(self.gw.url("/__origin/headers?h=Content-Type:application/json&h=" + urllib.parse.quote("Link:" + link)),
+                 cookie=self.consent({"all": True}))
+        self.assertEqual(r.header_all("Link"), [link], "with consent the header is untouched")
+        # the header then follows the visitor's choice, as a page does: private, Vary: cookie, no origin validators (a
+        # copy kept with the tracker's preload must not come back after a withdrawal, nor go to another visitor)
+        cached = "/__origin/headers?h=Content-Type:image/gif&h=Cache-Control:public,max-age=600&h=ETag:%22v1%22&h="
+        r = curl(self.gw.url(cached + urllib.parse.quote("Link:" + link)))
+        self.assertEqual((r.header_all("Cache-Control"), r.header("ETag")), (["max-age=600, private"], None))
+        self.assertIn("cookie", [t.strip().lower() for v in r.header_all("Vary") for t in v.split(",")])
+        r = curl(self.gw.url(cached + urllib.parse.quote("Link:</app.css>; rel=preload; as=style")))
+        self.assertEqual((r.header_all("Cache-Control"), r.header("ETag"), r.header_all("Vary")),
+                         (["public,max-age=600"], '"v1"', []), "a header naming no tracker is the same for everyone")
+
     def test_inline_loader_after_many_urls_made_inert(self):
         # 40 harmless URLs before the tracker loader: the script is still read far enough to find it
         html = curl(self.gw.url("/__origin/html?file=pages/inline-many.html")).text
@@ -595,6 +626,13 @@ class RewriteTest(GatewayTestCase):
             self.assertEqual((h.status, h.header("Content-Length")), (status, None), "a HEAD as its GET")
         # an answer without a body stays one
         self.assertEqual(curl(self.gw.url("/__origin/status/204?h=Content-Type:text/html")).body, b"")
+        # a redirect's body is not shown (the browser follows its Location): left as it came, and cacheable as it said
+        moved = "/__origin/html?file=pages/embeds.html&status=301&h=Location:/elsewhere&h=Cache-Control:public,max-age=600"
+        r = curl(self.gw.url(moved))
+        self.assertEqual((r.status, r.header("Location"), r.header_all("Cache-Control")), (301, "/elsewhere", ["public,max-age=600"]))
+        self.assertNotIn(b"banner.js", r.body)
+        # ... one without a Location is shown, so it is read
+        self.assertIn(b"banner.js", curl(self.gw.url("/__origin/html?file=pages/embeds.html&status=300")).body)
 
     def test_answers_of_no_type_are_sniffed_or_say_nosniff(self):
         # A browser sniffs an answer of no type it can use: one that looks like HTML is a page, and the gateway reads it
