@@ -49,6 +49,10 @@
     function cats() { return Object.keys(state.categories); }
     function title(c) { return S['category.' + c + '.title'] || c; }
     function list(cs) { return cs.map(title).join(t('list.separator')); }
+    /* the direction of a language's script: set on everything the banner adds, which the host page's dir would
+       otherwise turn round (an English banner on a dir="rtl" page: buttons reversed, full stops at the start) */
+    var RTL = /^(ar|ckb|dv|fa|he|ps|sd|ug|ur|yi)(-|$)|-(arab|hebr|thaa|syrc|nkoo|adlm)(-|$)/i;
+    function dir(code) { return RTL.test(code || '') ? 'rtl' : 'ltr'; }
     function store(k, v) { try { v == null ? sessionStorage.removeItem(k) : sessionStorage.setItem(k, v); } catch (e) { /* private mode */ } }
     function stored(k) { try { return sessionStorage.getItem(k); } catch (e) { return null; } }
 
@@ -248,6 +252,7 @@
         if (view === 'main') box.setAttribute('aria-describedby', 'cg-text');
         else box.removeAttribute('aria-describedby');
         root.setAttribute('lang', info.lang || 'en');
+        root.setAttribute('dir', dir(info.lang));
         if (focusLang) (box.querySelector('.cg-lang') || box).focus();
     }
     function show(v) {
@@ -263,7 +268,7 @@
         var b = d.getElementById('cg-reopen');
         if (!b) {
             if (!shown || !REOPEN.label || d.querySelector('[data-cg-open]')) return;
-            b = h('button', {type: 'button', id: 'cg-reopen', lang: REOPEN.lang || null, text: REOPEN.label,
+            b = h('button', {type: 'button', id: 'cg-reopen', lang: REOPEN.lang || null, dir: dir(REOPEN.lang), text: REOPEN.label,
                              onclick: function () { open('custom'); }});
             (d.body || d.documentElement).appendChild(b);
         }
@@ -326,7 +331,7 @@
     function toast(text) {
         var old = d.getElementById('cg-toast');
         if (old) old.remove();
-        var el = h('div', {id: 'cg-toast', 'class': 'cg-toast cg-root', role: 'status', lang: info.lang || 'en'});
+        var el = h('div', {id: 'cg-toast', 'class': 'cg-toast cg-root', role: 'status', lang: info.lang || 'en', dir: dir(info.lang)});
         (d.body || d.documentElement).appendChild(el);
         /* set after insertion so that screen readers announce it */
         setTimeout(function () { el.textContent = text; }, 50);

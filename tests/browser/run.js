@@ -938,6 +938,23 @@ test('the banner\'s own "withdraw" reloads the page; afterwards consent is withd
     assert(names.includes('cg_consent') && names.includes('sid'), `the token or the necessary cookie is gone: ${names}`);
 });
 
+test('on a right-to-left page the banner, its message and the way back keep their language\'s direction', async () => {
+    /* the page's dir="rtl" is inherited (all: revert leaves direction alone): an English banner turned round */
+    const p = await page();
+    await p.goto(P.url('/rtl.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    const dirs = () => p.evaluate(() => ['#cg-banner dialog', '#cg-toast', '#cg-reopen'].map((s) => {
+        const e = document.querySelector(s);
+        return e && getComputedStyle(e).direction;
+    }));
+    eq((await dirs())[0], 'ltr', 'the dialog\'s direction');
+    const x = async (key) => (await button(p, key).boundingBox()).x;
+    assert(await x('banner.accept_all') < await x('banner.reject_all'), '"Accept all" is not first from the left');
+    await button(p, 'banner.reject_all').click();
+    await until(async () => (await p.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.saved'], 'saved message');
+    eq((await dirs()).slice(1), ['ltr', 'ltr'], 'the message\'s and the way back\'s direction');
+});
+
 /* --- the run ----------------------------------------------------------------------------------- */
 
 test('a UTF-16 page is read as Chromium reads it: its pixel stays inert, the banner is shown, nothing leaves', async () => {
