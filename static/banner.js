@@ -274,6 +274,28 @@
         }
         b.hidden = !shown;
     }
+    /* a notice leaves the page in use, and what has the focus there must not go under it (WCAG 2.4.11): while it is
+     * shown, the height it covers is the page's scroll padding (the focus scrolls clear of it) and room after the
+     * page's end (so that its last lines can) */
+    var padWas = null, sizer = null;
+    function room(on) {
+        var html = d.documentElement;
+        if (sizer) sizer.disconnect();
+        sizer = null;
+        if (padWas !== null) html.style.scrollPaddingBottom = padWas;
+        padWas = null;
+        root.style.height = '';
+        if (!on || !w.ResizeObserver) return;
+        padWas = html.style.scrollPaddingBottom;
+        sizer = new ResizeObserver(function () {
+            /* its height and the gap under it (not its place on the screen, which moves while it slides in), and room
+               for a focus ring */
+            var covered = box ? box.offsetHeight + parseFloat(getComputedStyle(box).marginBottom || 0) + 8 + 'px' : '';
+            html.style.scrollPaddingBottom = covered;
+            root.style.height = covered;
+        });
+        sizer.observe(box);
+    }
     function open(v) {
         if (!S['banner.title']) return void strings().then(function () { open(v); });
         reopener(false);
@@ -293,6 +315,7 @@
         box.addEventListener('cancel', function (ev) { ev.preventDefault(); close(); });
         root.appendChild(box);
         render();
+        room(!modal);
         if (modal && box.showModal) box.showModal();
         if (modal) (view === 'custom' && box.querySelector('.cg-cat input:not([disabled])') || box).focus();
     }
@@ -300,6 +323,7 @@
         if (!box) return;
         var modal = box.tagName === 'DIALOG', inside = box.contains(d.activeElement);
         if (box.open && box.close) box.close();
+        room(false);
         root.textContent = '';
         box = null;
         var back = lastFocus && d.contains(lastFocus) ? lastFocus : d.body;

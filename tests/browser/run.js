@@ -938,6 +938,25 @@ test('the banner\'s own "withdraw" reloads the page; afterwards consent is withd
     assert(names.includes('cg_consent') && names.includes('sid'), `the token or the necessary cookie is gone: ${names}`);
 });
 
+test('notice regime: the page\'s focused element never goes under the notice, to its last link', async () => {
+    const p = await page({ extraHTTPHeaders: { 'X-Forwarded-For': IP_US_WA }, viewport: { width: 1024, height: 600 } });
+    await p.goto(P.url('/links.html'));
+    const notice = p.locator('#cg-banner section[role="region"]');
+    await notice.waitFor({ state: 'visible' });
+    const links = await p.locator('main a').count();
+    for (let i = 0; i < links; i++) {
+        await p.keyboard.press('Tab');
+        const [id, bottom, top] = await p.evaluate(() => [document.activeElement.id, document.activeElement.getBoundingClientRect().bottom,
+                                                          document.querySelector('#cg-banner section').getBoundingClientRect().top]);
+        eq(id, `item-${i + 1}`, 'the focus');
+        assert(bottom <= top, `${id} is under the notice (its bottom ${bottom}, the notice's top ${top})`);
+    }
+    await button(p, 'notice.ok').click();
+    await notice.waitFor({ state: 'detached' });
+    eq(await p.evaluate(() => [document.documentElement.style.scrollPaddingBottom, document.getElementById('cg-banner').style.height]), ['', ''],
+       'the room the notice took, after it');
+});
+
 test('on a right-to-left page the banner, its message and the way back keep their language\'s direction', async () => {
     /* the page's dir="rtl" is inherited (all: revert leaves direction alone): an English banner turned round */
     const p = await page();
