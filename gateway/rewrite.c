@@ -2087,6 +2087,8 @@ static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx, const char *re
         gw_jsonw_cstr(&w, lang);
     }
     gw_jsonw_lit(&w, "}</script>");
+    if (!xml) /* (an XML parser has no noscript: it would show the link to everybody) */
+        gw_ui_nojs_link(req, &w);
     return h2o_iovec_init(w.buf, w.len);
 }
 

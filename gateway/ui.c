@@ -741,6 +741,20 @@ gw_ui_text(h2o_req_t *req, const char *key, const char **lang)
     return s;
 }
 
+void
+gw_ui_nojs_link(h2o_req_t *req, gw_jsonw_t *w)
+{
+    const char *lang, *label = gw_ui_text(req, "banner.reopen", &lang);
+    if (label == NULL)
+        return;
+    /* root-relative, as the banner's own files are */
+    gw_jsonw_lit(w, "<noscript><a id=\"cg-nojs\" href=\"/__consent/\" lang=\"");
+    gw_jsonw_lit(w, lang);
+    gw_jsonw_lit(w, "\">");
+    put_escaped(w, label, strlen(label));
+    gw_jsonw_lit(w, "</a></noscript>");
+}
+
 static void
 render_init(render_t *r, h2o_req_t *req, section_cb section, void *data)
 {

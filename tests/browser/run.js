@@ -938,6 +938,29 @@ test('the banner\'s own "withdraw" reloads the page; afterwards consent is withd
     assert(names.includes('cg_consent') && names.includes('sid'), `the token or the necessary cookie is gone: ${names}`);
 });
 
+test('without JavaScript: a link on every page to the preference centre, where the choice is made and recorded', async () => {
+    /* no banner and no "Privacy choices" button run: an opt-out visitor had no way to refuse */
+    const p = await page({ javaScriptEnabled: false, locale: 'zh-CN', extraHTTPHeaders: { 'X-Forwarded-For': IP_GB } });
+    await p.goto(P.url('/plain.html'));
+    const link = p.getByRole('link', { name: ZH['banner.reopen'], exact: true });
+    assert(await link.isVisible(), 'no visible link to the choices');
+    eq(await link.getAttribute('lang'), 'zh-CN', 'the link\'s language');
+    const box = await link.boundingBox(), vp = p.viewportSize();
+    assert(box.y >= 0 && box.y + box.height <= vp.height, `the link is off the screen: ${JSON.stringify(box)}`);
+    eq(await p.locator('h1').innerText(), 'A page without a privacy link', 'the page itself');
+    await link.click();
+    await p.waitForURL(/\/__consent\/$/);
+    await p.getByRole('button', { name: ZH['pc.reject_all'], exact: true }).click();
+    await p.waitForURL(/\/__consent\//);
+    const st = await (await p.context().request.get(P.url('/__consent/api/state'))).json();
+    eq([st.decided, st.categories.marketing], [true, false], 'the choice made without JavaScript');
+    /* with JavaScript the link is not there (the banner's own button is) */
+    const q = await page({ extraHTTPHeaders: { 'X-Forwarded-For': IP_GB } });
+    await q.goto(P.url('/plain.html'));
+    await dialog(q).waitFor({ state: 'visible' });
+    eq(await q.locator('#cg-nojs').count(), 0, 'the no-JavaScript link with JavaScript');
+});
+
 test('notice regime: the page\'s focused element never goes under the notice, to its last link', async () => {
     const p = await page({ extraHTTPHeaders: { 'X-Forwarded-For': IP_US_WA }, viewport: { width: 1024, height: 600 } });
     await p.goto(P.url('/links.html'));
