@@ -53,6 +53,12 @@
        otherwise turn round (an English banner on a dir="rtl" page: buttons reversed, full stops at the start) */
     var RTL = /^(ar|ckb|dv|fa|he|ps|sd|ug|ur|yi)(-|$)|-(arab|hebr|thaa|syrc|nkoo|adlm)(-|$)/i;
     function dir(code) { return RTL.test(code || '') ? 'rtl' : 'ltr'; }
+    /* the notice and the reopen button are not modal (the modal dialog is shown so): as manual popovers they are in
+       the top layer too, above a page's own fixed elements whatever their z-index (a chat widget's 2147483647) */
+    function top(e, on) {
+        if (!e.showPopover || e.matches(':popover-open') === on) return;
+        on ? e.showPopover() : e.hidePopover();
+    }
     function store(k, v) { try { v == null ? sessionStorage.removeItem(k) : sessionStorage.setItem(k, v); } catch (e) { /* private mode */ } }
     function stored(k) { try { return sessionStorage.getItem(k); } catch (e) { return null; } }
 
@@ -269,10 +275,11 @@
         if (!b) {
             if (!shown || !REOPEN.label || d.querySelector('[data-cg-open]')) return;
             b = h('button', {type: 'button', id: 'cg-reopen', lang: REOPEN.lang || null, dir: dir(REOPEN.lang), text: REOPEN.label,
-                             onclick: function () { open('custom'); }});
+                             popover: 'manual', onclick: function () { open('custom'); }});
             (d.body || d.documentElement).appendChild(b);
         }
         b.hidden = !shown;
+        top(b, shown);
     }
     /* a notice leaves the page in use, and what has the focus there must not go under it (WCAG 2.4.11): while it is
      * shown, the height it covers is the page's scroll padding (the focus scrolls clear of it) and room after the
@@ -310,13 +317,14 @@
         lastFocus = d.activeElement;
         box = h(modal ? 'dialog' : 'section', {'class': modal ? 'cg-dialog' : 'cg-notice', role: modal ? 'dialog' : 'region',
                                               'aria-modal': modal ? 'true' : null, 'aria-labelledby': 'cg-title',
-                                              tabindex: '-1'});
+                                              popover: modal ? null : 'manual', tabindex: '-1'});
         box.addEventListener('keydown', onKey);
         box.addEventListener('cancel', function (ev) { ev.preventDefault(); close(); });
         root.appendChild(box);
         render();
         room(!modal);
         if (modal && box.showModal) box.showModal();
+        if (!modal) top(box, true);
         if (modal) (view === 'custom' && box.querySelector('.cg-cat input:not([disabled])') || box).focus();
     }
     function close() {

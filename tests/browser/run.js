@@ -980,6 +980,28 @@ test('notice regime: the page\'s focused element never goes under the notice, to
        'the room the notice took, after it');
 });
 
+test('a page\'s own element with the largest z-index covers neither the notice nor the way back', async () => {
+    /* what the visitor would click at the middle of an element: the element, or what covers it */
+    const onTop = (p, sel) => p.evaluate((sel) => {
+        const e = document.querySelector(sel), r = e.getBoundingClientRect();
+        const at = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+        return e.contains(at) || at.className;
+    }, sel);
+    const p = await page({ extraHTTPHeaders: { 'X-Forwarded-For': IP_US_WA } });
+    await p.goto(P.url('/overlay.html'));
+    await p.locator('#cg-banner section[role="region"]').waitFor({ state: 'visible' });
+    eq(await onTop(p, '#cg-banner .cg-btn'), true, 'what covers the notice\'s button');
+    const q = await page();
+    await q.goto(P.url('/overlay.html'));
+    await dialog(q).waitFor({ state: 'visible' });
+    await button(q, 'banner.reject_all').click();
+    await q.locator('#cg-reopen').waitFor({ state: 'visible' });
+    eq(await onTop(q, '#cg-reopen'), true, 'what covers the "Privacy choices" button');
+    await q.locator('#cg-reopen').click();
+    await dialog(q).waitFor({ state: 'visible' });
+    eq(await q.locator('#cg-reopen').isVisible(), false, 'the "Privacy choices" button while the dialog is open');
+});
+
 test('on a right-to-left page the banner, its message and the way back keep their language\'s direction', async () => {
     /* the page's dir="rtl" is inherited (all: revert leaves direction alone): an English banner turned round */
     const p = await page();
