@@ -81,6 +81,20 @@
         if (nonce) c.nonce = nonce;
         return c;
     }
+    /* a page that requires Trusted Types (require-trusted-types-for 'script') refuses a plain string as a script's
+       text or URL: the released scripts are the page's own, so they go through a policy of the banner's (made when
+       first needed). Where the page's trusted-types directive does not allow it, release throws and decide reloads */
+    var policy;
+    function trusted(text, url) {
+        if (policy === undefined) {
+            policy = null;
+            try {
+                var same = function (x) { return x; };
+                if (w.trustedTypes) policy = w.trustedTypes.createPolicy('consentgate', {createScript: same, createScriptURL: same});
+            } catch (e) { /* not allowed */ }
+        }
+        return !policy ? text : url ? policy.createScriptURL(text) : policy.createScript(text);
+    }
     function release(granted) {
         var els = d.querySelectorAll('[data-cg-category]');
         for (var i = 0; i < els.length; i++) {
@@ -96,9 +110,9 @@
                 var s = revive(e), src = e.getAttribute('data-cg-src');
                 if (src) {
                     if (!e.hasAttribute('async')) s.async = false; /* keep document order */
-                    s.src = src;
+                    s.src = trusted(src, true);
                 } else {
-                    s.text = e.text;
+                    s.text = trusted(e.text);
                 }
                 e.parentNode.replaceChild(s, e);
             } else if (e.tagName === 'STYLE') {
@@ -116,6 +130,17 @@
                 e.removeAttribute('data-cg-needs');
                 e.removeAttribute('data-cg-r');
             }
+        }
+    }
+
+    /* the dialog closed and the tags released; false when the page refused one (its Trusted Types) */
+    function released(granted) {
+        close();
+        try {
+            release(granted);
+            return true;
+        } catch (e) {
+            return false;
         }
     }
 
@@ -165,14 +190,13 @@
             });
             state = next;
             busy = false;
-            if (lost) {
-                /* what already runs on this page cannot be stopped: start again without it */
+            if (lost || !released(gained)) {
+                /* what already runs on this page cannot be stopped (or the page refused a released tag): start again,
+                   the next load has the choice */
                 store('cg-toast', doneKey);
                 location.reload();
                 return;
             }
-            close();
-            release(gained);
             toast(t(doneKey));
             d.dispatchEvent(new CustomEvent('consentgate:change', {detail: state}));
         }, fail);

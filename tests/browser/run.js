@@ -1002,6 +1002,21 @@ test('a page\'s own element with the largest z-index covers neither the notice n
     eq(await q.locator('#cg-reopen').isVisible(), false, 'the "Privacy choices" button while the dialog is open');
 });
 
+test('a page that requires Trusted Types: consent releases its trackers (through a policy, or else by a reload)', async () => {
+    for (const [csp, reload] of [["require-trusted-types-for 'script'", false],
+                                 ["require-trusted-types-for 'script'; trusted-types 'none'", true]]) {
+        const p = await page();
+        await p.goto(P.url('/__origin/html?file=index.html&h=' + encodeURIComponent(`Content-Security-Policy:${csp}`)));
+        await dialog(p).waitFor({ state: 'visible' });
+        await p.evaluate(() => { window.__sameDocument = true; });
+        await button(p, 'banner.accept_all').click();
+        await until(async () => (await p.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.saved'], `saved message (${csp})`);
+        await p.waitForFunction(() => window.__trackerRan && window.__adsRan && window.__inlineTrackerRan);
+        eq(await p.evaluate(() => window.__sameDocument !== true), reload, `reloaded (${csp})`);
+        eq(p.errors, [], `errors on the page (${csp})`);
+    }
+});
+
 test('on a right-to-left page the banner, its message and the way back keep their language\'s direction', async () => {
     /* the page's dir="rtl" is inherited (all: revert leaves direction alone): an English banner turned round */
     const p = await page();
