@@ -1017,6 +1017,28 @@ test('a page that requires Trusted Types: consent releases its trackers (through
     }
 });
 
+test('a page\'s own root font size (html { font-size: 62.5% }) does not shrink the banner', async () => {
+    /* the sizes of the banner's parts, in the main view and the choices, as a visitor sees them */
+    const looks = async (url) => {
+        const p = await page();
+        await p.goto(P.url(url));
+        await dialog(p).waitFor({ state: 'visible' });
+        await sleep(300); /* (after the slide-in) */
+        const measure = () => p.evaluate(() => ['dialog', '#cg-title', '#cg-text', '.cg-btn', '.cg-x', '.cg-links a', '.cg-cat p',
+                                                '.cg-cat input'].map((sel) => {
+            const e = document.querySelector('#cg-banner ' + sel);
+            if (!e) return [sel, null];
+            const s = getComputedStyle(e), r = e.getBoundingClientRect();
+            return [sel, s.fontSize, s.paddingTop, s.paddingLeft, s.marginBottom, Math.round(r.width), Math.round(r.height)];
+        }));
+        const main = await measure();
+        await button(p, 'banner.customise').click();
+        return main.concat(await measure());
+    };
+    const normal = await looks('/plain.html'), small = await looks('/small-root.html');
+    eq(small, normal, 'the banner on a page with a 10px root font, against a page without');
+});
+
 test('on a right-to-left page the banner, its message and the way back keep their language\'s direction', async () => {
     /* the page's dir="rtl" is inherited (all: revert leaves direction alone): an English banner turned round */
     const p = await page();
