@@ -1017,7 +1017,7 @@ test('a page that requires Trusted Types: consent releases its trackers (through
     }
 });
 
-test('a page\'s own root font size (html { font-size: 62.5% }) does not shrink the banner', async () => {
+test('a page\'s own root font size (html { font-size: 62.5% }) or inherited text styles do not change the banner', async () => {
     /* the sizes of the banner's parts, in the main view and the choices, as a visitor sees them */
     const looks = async (url) => {
         const p = await page();
@@ -1029,14 +1029,16 @@ test('a page\'s own root font size (html { font-size: 62.5% }) does not shrink t
             const e = document.querySelector('#cg-banner ' + sel);
             if (!e) return [sel, null];
             const s = getComputedStyle(e), r = e.getBoundingClientRect();
-            return [sel, s.fontSize, s.paddingTop, s.paddingLeft, s.marginBottom, Math.round(r.width), Math.round(r.height)];
+            return [sel, s.fontSize, s.paddingTop, s.paddingLeft, s.marginBottom, Math.round(r.width), Math.round(r.height),
+                    s.whiteSpace, s.textIndent, s.wordSpacing, s.textShadow, s.fontVariant, s.wordBreak, s.webkitTextFillColor];
         }));
         const main = await measure();
         await button(p, 'banner.customise').click();
         return main.concat(await measure());
     };
-    const normal = await looks('/plain.html'), small = await looks('/small-root.html');
-    eq(small, normal, 'the banner on a page with a 10px root font, against a page without');
+    const normal = await looks('/plain.html');
+    eq(await looks('/small-root.html'), normal, 'the banner on a page with a 10px root font, against a page without');
+    eq(await looks('/inherited.html'), normal, 'the banner on a page with odd inherited text styles, against a page without');
 });
 
 test('on a right-to-left page the banner, its message and the way back keep their language\'s direction', async () => {
