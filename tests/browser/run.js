@@ -959,6 +959,11 @@ test('without JavaScript: a link on every page to the preference centre, where t
     await q.goto(P.url('/plain.html'));
     await dialog(q).waitFor({ state: 'visible' });
     eq(await q.locator('#cg-nojs').count(), 0, 'the no-JavaScript link with JavaScript');
+    /* a page in a frame that runs no scripts (sandbox): the top page asks, the frame shows no link */
+    await q.goto(P.url('/framed.html'));
+    const frame = q.frameLocator('#preview');
+    await frame.locator('h1').waitFor();
+    eq(await frame.locator('#cg-nojs').count(), 0, 'the no-JavaScript link in a sandboxed frame');
 });
 
 test('notice regime: the page\'s focused element never goes under the notice, to its last link', async () => {
