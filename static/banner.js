@@ -11,11 +11,20 @@
  * Page hooks: elements with data-cg-open (open the choices) or data-cg-withdraw, and
  * window.consentgate = {open(), withdraw(), state()}; "consentgate:change" events on document.
  */
-(function () {
+(function (banner) {
+    'use strict';
+    /* an XHTML page runs this deferred script as soon as it is read, before the page's state after it (Chromium's XML
+       parser does not defer): the banner then starts once the page is read */
+    var me = document.currentScript;
+    if (document.readyState === 'loading')
+        document.addEventListener('DOMContentLoaded', function () { banner(me); });
+    else
+        banner(me);
+})(function (me) {
     'use strict';
     /* the gateway's own URLs are absolute: a page's <base href> must not send them elsewhere */
     var d = document, w = window, O = location.origin, API = O + '/__consent/api/consent';
-    var me = d.currentScript, stateEl = d.getElementById('cg-state');
+    var stateEl = d.getElementById('cg-state');
     if (w.top !== w) return; /* in a frame: the top page asks */
     var nonce = (me && me.nonce) || '';
     /* only elements this response made inert carry its release token: markup imitating them is never turned on */
@@ -105,7 +114,8 @@
             var needs = (e.getAttribute('data-cg-needs') || e.getAttribute('data-cg-category') || '').split(' '), now = false;
             for (var k = 0; k < needs.length && needs[k] && state.categories[needs[k]]; k++) now = now || !!granted[needs[k]];
             if (!now || k !== needs.length) continue;
-            if (e.tagName === 'SCRIPT') {
+            /* (localName: an XHTML page's tagName is not upper case) */
+            if (e.localName === 'script') {
                 /* a script only runs if it is a new element */
                 var s = revive(e), src = e.getAttribute('data-cg-src');
                 if (src) {
@@ -115,7 +125,7 @@
                     s.text = trusted(e.text);
                 }
                 e.parentNode.replaceChild(s, e);
-            } else if (e.tagName === 'STYLE') {
+            } else if (e.localName === 'style') {
                 var st = revive(e);
                 st.textContent = e.textContent;
                 e.parentNode.replaceChild(st, e);
@@ -353,7 +363,7 @@
     }
     function close() {
         if (!box) return;
-        var modal = box.tagName === 'DIALOG', inside = box.contains(d.activeElement);
+        var modal = box.localName === 'dialog', inside = box.contains(d.activeElement);
         if (box.open && box.close) box.close();
         room(false);
         root.textContent = '';
@@ -370,7 +380,7 @@
             close(); /* "decide later": nothing is recorded */
             return;
         }
-        if (ev.key !== 'Tab' || box.tagName !== 'DIALOG') return;
+        if (ev.key !== 'Tab' || box.localName !== 'dialog') return;
         var f = Array.prototype.filter.call(box.querySelectorAll('button, a[href], input'), function (e) {
             return !e.disabled && e.getClientRects().length > 0;
         });
@@ -442,4 +452,4 @@
             if (ask) open('main');
         }, function () { /* no strings, no banner: nothing optional is granted in opt-in */ });
     }
-})();
+});

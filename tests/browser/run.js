@@ -1046,6 +1046,20 @@ test('a page\'s own root font size (html { font-size: 62.5% }) or inherited text
     eq(await looks('/inherited.html'), normal, 'the banner on a page with odd inherited text styles, against a page without');
 });
 
+test('an XHTML page (application/xhtml+xml): the banner is shown and consent releases its tracker', async () => {
+    /* Chromium's XML parser runs the deferred banner.js at once, before the page's state after it is read */
+    const p = await page();
+    await p.goto(P.url('/__origin/html?file=page.xhtml&h=' + encodeURIComponent('Content-Type:application/xhtml+xml')));
+    eq(await p.evaluate(() => document.contentType), 'application/xhtml+xml', 'the page\'s type');
+    await dialog(p).waitFor({ state: 'visible' });
+    eq(await markers(p), { tracker: false, ads: false, inline: false }, 'trackers before consent');
+    await button(p, 'banner.accept_all').click();
+    await p.waitForFunction(() => window.__trackerRan === true);
+    await p.locator('#cg-reopen').waitFor({ state: 'visible' });
+    eq(await p.evaluate(() => document.activeElement.id), 'cg-reopen', 'the focus after the dialog closed');
+    eq(p.errors, [], 'errors on the page');
+});
+
 test('on a right-to-left page the banner, its message and the way back keep their language\'s direction', async () => {
     /* the page's dir="rtl" is inherited (all: revert leaves direction alone): an English banner turned round */
     const p = await page();
