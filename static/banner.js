@@ -117,12 +117,13 @@
             /* (localName: an XHTML page's tagName is not upper case) */
             if (e.localName === 'script') {
                 /* a script only runs if it is a new element */
-                var s = revive(e), src = e.getAttribute('data-cg-src');
+                /* (an SVG script names its file in href or xlink:href; the copy is an HTML script, which takes src) */
+                var s = revive(e), src = e.getAttribute('data-cg-src') || e.getAttribute('data-cg-href') || e.getAttribute('data-cg-xlink-href');
                 if (src) {
                     if (!e.hasAttribute('async')) s.async = false; /* keep document order */
                     s.src = trusted(src, true);
                 } else {
-                    s.text = trusted(e.text);
+                    s.text = trusted(e.textContent);
                 }
                 e.parentNode.replaceChild(s, e);
             } else if (e.localName === 'style') {

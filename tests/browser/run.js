@@ -1060,6 +1060,19 @@ test('an XHTML page (application/xhtml+xml): the banner is shown and consent rel
     eq(p.errors, [], 'errors on the page');
 });
 
+test('a tracker in an SVG <script href>: inert before consent, released by it without a reload', async () => {
+    const p = await page();
+    await p.goto(P.url('/svg-script.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    eq(await p.locator('svg script[data-cg-href="/assets/tracker.js"]').count(), 1, 'the inert SVG script');
+    eq(await markers(p), { tracker: false, ads: false, inline: false }, 'trackers before consent');
+    await p.evaluate(() => { window.__sameDocument = true; });
+    await button(p, 'banner.accept_all').click();
+    await p.waitForFunction(() => window.__trackerRan === true);
+    eq(await p.evaluate(() => window.__sameDocument), true, 'the page was reloaded');
+    eq(p.errors, [], 'errors on the page');
+});
+
 test('on a right-to-left page the banner, its message and the way back keep their language\'s direction', async () => {
     /* the page's dir="rtl" is inherited (all: revert leaves direction alone): an English banner turned round */
     const p = await page();
