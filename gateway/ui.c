@@ -752,12 +752,13 @@ gw_ui_nojs_link(h2o_req_t *req, gw_jsonw_t *w)
     const char *lang, *label = gw_ui_text(req, "banner.reopen", &lang);
     if (label == NULL)
         return;
-    /* root-relative, as the banner's own files are */
+    /* root-relative, as the banner's own files are. The label is an attribute, shown by banner.css, not text: text
+     * starting the body would make the browser ignore a <frameset> after it (the page lost, without scripts) */
     gw_jsonw_lit(w, "<noscript><a id=\"cg-nojs\" href=\"/__consent/\" lang=\"");
     gw_jsonw_lit(w, lang);
-    gw_jsonw_lit(w, "\">");
+    gw_jsonw_lit(w, "\" aria-label=\"");
     put_escaped(w, label, strlen(label));
-    gw_jsonw_lit(w, "</a></noscript>");
+    gw_jsonw_lit(w, "\"></a></noscript>");
 }
 
 static void

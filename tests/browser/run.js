@@ -948,6 +948,10 @@ test('without JavaScript: a link on every page to the preference centre, where t
     const box = await link.boundingBox(), vp = p.viewportSize();
     assert(box.y >= 0 && box.y + box.height <= vp.height, `the link is off the screen: ${JSON.stringify(box)}`);
     eq(await p.locator('h1').innerText(), 'A page without a privacy link', 'the page itself');
+    /* a frameset page keeps its frames (text starting the body would have made the browser ignore the frameset) */
+    const fs = await page({ javaScriptEnabled: false });
+    await fs.goto(P.url('/frameset.html'));
+    eq(await fs.locator('frameset frame').count(), 2, 'the frames of a frameset page without JavaScript');
     await link.click();
     await p.waitForURL(/\/__consent\/$/);
     await p.getByRole('button', { name: ZH['pc.reject_all'], exact: true }).click();
