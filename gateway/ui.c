@@ -761,6 +761,23 @@ gw_ui_nojs_link(h2o_req_t *req, gw_jsonw_t *w)
     gw_jsonw_lit(w, "\"></a></noscript>");
 }
 
+/* "rtl" for a language written right to left, by its primary subtag or a script subtag ("ar", "ku-Arab"), else "ltr"
+ * (banner.js's dir() says the same for the banner): a language the operator adds (ui.strings) may be one */
+static const char *
+lang_dir(const char *code)
+{
+    static const char *const rtl[] = {"ar", "ckb", "dv", "fa", "he", "ps", "sd", "ug", "ur", "yi", /* languages */
+                                      "Arab", "Hebr", "Thaa", "Syrc", "Nkoo", "Adlm"};            /* scripts */
+    for (const char *p = code; *p != '\0';) {
+        size_t n = strcspn(p, "-");
+        for (size_t i = 0; i != sizeof(rtl) / sizeof(rtl[0]); ++i)
+            if (strlen(rtl[i]) == n && strncasecmp(rtl[i], p, n) == 0 && (n == 4) == (p != code))
+                return "rtl";
+        p += n + (p[n] != '\0');
+    }
+    return "ltr";
+}
+
 static void
 render_init(render_t *r, h2o_req_t *req, section_cb section, void *data)
 {
@@ -772,6 +789,7 @@ render_init(render_t *r, h2o_req_t *req, section_cb section, void *data)
     r->query = query_without_lang(req);
     gw_jsonw_init(&r->out, &req->pool, 16384);
     set_var_str(r, "lang", r->lang->code);
+    set_var_str(r, "dir", lang_dir(r->lang->code));
 }
 
 #define CSP_BASE "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
