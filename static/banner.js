@@ -104,6 +104,14 @@
         }
         return !policy ? text : url ? policy.createScriptURL(text) : policy.createScript(text);
     }
+    /* the file an inert script loads: an HTML script's src; an SVG script's href, else xlink:href (src means nothing
+       there), inert or not (the copy, an HTML script, takes it as src) */
+    function file(e) {
+        if (e.namespaceURI !== 'http://www.w3.org/2000/svg') return e.getAttribute('data-cg-src');
+        var names = ['data-cg-href', 'href', 'data-cg-xlink-href', 'xlink:href'];
+        for (var k = 0; k < names.length; k++) if (e.getAttribute(names[k])) return e.getAttribute(names[k]);
+        return null;
+    }
     function release(granted) {
         var els = d.querySelectorAll('[data-cg-category]');
         for (var i = 0; i < els.length; i++) {
@@ -117,8 +125,7 @@
             /* (localName: an XHTML page's tagName is not upper case) */
             if (e.localName === 'script') {
                 /* a script only runs if it is a new element */
-                /* (an SVG script names its file in href or xlink:href; the copy is an HTML script, which takes src) */
-                var s = revive(e), src = e.getAttribute('data-cg-src') || e.getAttribute('data-cg-href') || e.getAttribute('data-cg-xlink-href');
+                var s = revive(e), src = file(e);
                 if (src) {
                     if (!e.hasAttribute('async')) s.async = false; /* keep document order */
                     s.src = trusted(src, true);

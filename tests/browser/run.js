@@ -1064,11 +1064,12 @@ test('an XHTML page (application/xhtml+xml): the banner is shown and consent rel
     eq(p.errors, [], 'errors on the page');
 });
 
-test('a tracker in an SVG <script href>: inert before consent, released by it without a reload', async () => {
+test('a tracker in an SVG <script href> (beside a src, which SVG ignores): inert before consent, released by it without a reload', async () => {
     const p = await page();
     await p.goto(P.url('/svg-script.html'));
     await dialog(p).waitFor({ state: 'visible' });
     eq(await p.locator('svg script[data-cg-href="/assets/tracker.js"]').count(), 1, 'the inert SVG script');
+    eq(await p.locator('#blocked-href').count(), 0, 'the SVG script whose href is on a block-listed site');
     eq(await markers(p), { tracker: false, ads: false, inline: false }, 'trackers before consent');
     await p.evaluate(() => { window.__sameDocument = true; });
     await button(p, 'banner.accept_all').click();
