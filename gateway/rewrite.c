@@ -1113,12 +1113,25 @@ static int check_tag(void *_self, gw_html_tag_t *tag)
         return on_long_url(self, tag, long_name);
     switch (tag->id) {
     case GW_HTML_TAG_SCRIPT: {
-        /* its file: src, or for an SVG script href (or xlink:href); the first one named is the one loaded */
+        /* its file: src, or for an SVG script href (or xlink:href). Which one is loaded depends on the element's
+         * namespace, which the tokenizer does not say (<svg><script src=a href=tracker> loads the tracker), so every one
+         * is checked; the first refused makes the script inert (type text/plain: none of them is loaded) */
+        int found_any = 0, inert = 0;
         for (size_t i = 0; i != sizeof(url_attrs) / sizeof(url_attrs[0]); ++i) {
-            int found, act = check_attr(self, tag, url_attrs[i].name, url_attrs[i].renamed, GW_ABP_SCRIPT, &found);
-            if (found)
-                return act;
+            size_t len = attr_url(self, tag, url_attrs[i].name, strlen(url_attrs[i].name), 0);
+            if (len == 0)
+                continue;
+            found_any = 1;
+            if (run_hook(self, tag, GW_URL_SUBRESOURCE, len) == GW_HTML_REMOVE)
+                return GW_HTML_REMOVE;
+            if (!inert && (cat = refused_category(self, len, GW_ABP_SCRIPT)) >= 0) {
+                const char *name = url_attrs[i].name, *renamed = url_attrs[i].renamed;
+                neutralise(self, tag, name, strlen(name), renamed, strlen(renamed), cat);
+                inert = 1;
+            }
         }
+        if (found_any)
+            return GW_HTML_KEEP;
         if (is_speculation_rules(tag))
             return GW_HTML_HOLD; /* the URLs it lists are fetched: read them (speculation_rules) */
         /* inline: hold its content to look for tracker loaders, unless nothing could be refused */
@@ -2129,6 +2142,8 @@ static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx, const char *re
         gw_jsonw_cstr(&w, lang);
     }
     gw_jsonw_lit(&w, "}</script>");
+    if (!xml) /* (an XML parser has no noscript: it would show the link to everybody) */
+        gw_ui_nojs_link(req, &w);
     return h2o_iovec_init(w.buf, w.len);
 }
 

@@ -746,6 +746,43 @@ gw_ui_text(h2o_req_t *req, const char *key, const char **lang)
     return s;
 }
 
+void
+gw_ui_nojs_link(h2o_req_t *req, gw_jsonw_t *w)
+{
+    /* only for a page that is the top document: in a frame the top page asks (and a sandboxed frame, which runs no
+     * scripts, would show the link inside it) */
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-fetch-dest"), -1);
+    if (i != -1 && !h2o_lcstris(req->headers.entries[i].value.base, req->headers.entries[i].value.len, H2O_STRLIT("document")))
+        return;
+    const char *lang, *label = gw_ui_text(req, "banner.reopen", &lang);
+    if (label == NULL)
+        return;
+    /* root-relative, as the banner's own files are. The label is an attribute, shown by banner.css, not text: text
+     * starting the body would make the browser ignore a <frameset> after it (the page lost, without scripts) */
+    gw_jsonw_lit(w, "<noscript><a id=\"cg-nojs\" href=\"/__consent/\" lang=\"");
+    gw_jsonw_lit(w, lang);
+    gw_jsonw_lit(w, "\" aria-label=\"");
+    put_escaped(w, label, strlen(label));
+    gw_jsonw_lit(w, "\"></a></noscript>");
+}
+
+/* "rtl" for a language written right to left, by its primary subtag or a script subtag ("ar", "ku-Arab"), else "ltr"
+ * (banner.js's dir() says the same for the banner): a language the operator adds (ui.strings) may be one */
+static const char *
+lang_dir(const char *code)
+{
+    static const char *const rtl[] = {"ar", "ckb", "dv", "fa", "he", "ps", "sd", "ug", "ur", "yi", /* languages */
+                                      "Arab", "Hebr", "Thaa", "Syrc", "Nkoo", "Adlm"};            /* scripts */
+    for (const char *p = code; *p != '\0';) {
+        size_t n = strcspn(p, "-");
+        for (size_t i = 0; i != sizeof(rtl) / sizeof(rtl[0]); ++i)
+            if (strlen(rtl[i]) == n && strncasecmp(rtl[i], p, n) == 0 && (n == 4) == (p != code))
+                return "rtl";
+        p += n + (p[n] != '\0');
+    }
+    return "ltr";
+}
+
 static void
 render_init(render_t *r, h2o_req_t *req, section_cb section, void *data)
 {
@@ -757,6 +794,7 @@ render_init(render_t *r, h2o_req_t *req, section_cb section, void *data)
     r->query = query_without_lang(req);
     gw_jsonw_init(&r->out, &req->pool, 16384);
     set_var_str(r, "lang", r->lang->code);
+    set_var_str(r, "dir", lang_dir(r->lang->code));
 }
 
 #define CSP_BASE "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"

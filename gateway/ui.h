@@ -25,6 +25,7 @@
 #define GW_UI_H
 
 #include <h2o.h>
+#include "jsonw.h"
 
 /*
  * An operator's override of one UI string (config "ui.strings": {"<lang>": {"<key>": "<text>"}}). Copies
@@ -51,6 +52,15 @@ int gw_ui_register(h2o_pathconf_t *pc);
  * would set the cookie), falling back to English; *lang (may be NULL) gets that language's code. NULL when the strings
  * are not loaded or no language has the key. Lives as long as the process. */
 const char *gw_ui_text(h2o_req_t *req, const char *key, const char **lang);
+
+/*
+ * Appends to w, for an HTML page's injected UI, a link to the preference centre (which works without JavaScript) for
+ * visitors who run no scripts, so get no banner and no "Privacy choices" button: <noscript><a id="cg-nojs" …>, its
+ * label banner.reopen in the request's language. A browser that runs scripts reads a <noscript> as text; one that does
+ * not, meeting it in the head, starts the body with the link. Nothing for a page loaded in a frame (Sec-Fetch-Dest
+ * other than document) or when the strings are not loaded.
+ */
+void gw_ui_nojs_link(h2o_req_t *req, gw_jsonw_t *w);
 
 /*
  * The interstitial of a link on a `warn` list: 200, the destination's host and full address shown as

@@ -57,7 +57,7 @@ gw_ui_negotiate(const char *al, size_t len, const char *const *codes, size_t num
             const char *qs = semi + 1;
             while (qs < item_end && *qs == ' ')
                 ++qs;
-            if (item_end - qs >= 3 && qs[0] == 'q' && qs[1] == '=') {
+            if (item_end - qs >= 3 && (qs[0] == 'q' || qs[0] == 'Q') && qs[1] == '=') { /* (the name is case-insensitive) */
                 q = qs[2] == '1' ? 1000 : 0;
                 if (qs[2] == '0' && item_end - qs > 4 && qs[3] == '.')
                     for (int k = 0, scale = 100; k != 3 && qs + 4 + k < item_end && '0' <= qs[4 + k] && qs[4 + k] <= '9';

@@ -11,11 +11,20 @@
  * Page hooks: elements with data-cg-open (open the choices) or data-cg-withdraw, and
  * window.consentgate = {open(), withdraw(), state()}; "consentgate:change" events on document.
  */
-(function () {
+(function (banner) {
+    'use strict';
+    /* an XHTML page runs this deferred script as soon as it is read, before the page's state after it (Chromium's XML
+       parser does not defer): the banner then starts once the page is read */
+    var me = document.currentScript;
+    if (document.readyState === 'loading')
+        document.addEventListener('DOMContentLoaded', function () { banner(me); });
+    else
+        banner(me);
+})(function (me) {
     'use strict';
     /* the gateway's own URLs are absolute: a page's <base href> must not send them elsewhere */
     var d = document, w = window, O = location.origin, API = O + '/__consent/api/consent';
-    var me = d.currentScript, stateEl = d.getElementById('cg-state');
+    var stateEl = d.getElementById('cg-state');
     if (w.top !== w) return; /* in a frame: the top page asks */
     var nonce = (me && me.nonce) || '';
     /* only elements this response made inert carry its release token: markup imitating them is never turned on */
@@ -49,6 +58,16 @@
     function cats() { return Object.keys(state.categories); }
     function title(c) { return S['category.' + c + '.title'] || c; }
     function list(cs) { return cs.map(title).join(t('list.separator')); }
+    /* the direction of a language's script: set on everything the banner adds, which the host page's dir would
+       otherwise turn round (an English banner on a dir="rtl" page: buttons reversed, full stops at the start) */
+    var RTL = /^(ar|ckb|dv|fa|he|ps|sd|ug|ur|yi)(-|$)|-(arab|hebr|thaa|syrc|nkoo|adlm)(-|$)/i;
+    function dir(code) { return RTL.test(code || '') ? 'rtl' : 'ltr'; }
+    /* the notice and the reopen button are not modal (the modal dialog is shown so): as manual popovers they are in
+       the top layer too, above a page's own fixed elements whatever their z-index (a chat widget's 2147483647) */
+    function top(e, on) {
+        if (!e.showPopover || e.matches(':popover-open') === on) return;
+        on ? e.showPopover() : e.hidePopover();
+    }
     function store(k, v) { try { v == null ? sessionStorage.removeItem(k) : sessionStorage.setItem(k, v); } catch (e) { /* private mode */ } }
     function stored(k) { try { return sessionStorage.getItem(k); } catch (e) { return null; } }
 
@@ -71,6 +90,28 @@
         if (nonce) c.nonce = nonce;
         return c;
     }
+    /* a page that requires Trusted Types (require-trusted-types-for 'script') refuses a plain string as a script's
+       text or URL: the released scripts are the page's own, so they go through a policy of the banner's (made when
+       first needed). Where the page's trusted-types directive does not allow it, release throws and decide reloads */
+    var policy;
+    function trusted(text, url) {
+        if (policy === undefined) {
+            policy = null;
+            try {
+                var same = function (x) { return x; };
+                if (w.trustedTypes) policy = w.trustedTypes.createPolicy('consentgate', {createScript: same, createScriptURL: same});
+            } catch (e) { /* not allowed */ }
+        }
+        return !policy ? text : url ? policy.createScriptURL(text) : policy.createScript(text);
+    }
+    /* the file an inert script loads: an HTML script's src; an SVG script's href, else xlink:href (src means nothing
+       there), inert or not (the copy, an HTML script, takes it as src) */
+    function file(e) {
+        if (e.namespaceURI !== 'http://www.w3.org/2000/svg') return e.getAttribute('data-cg-src');
+        var names = ['data-cg-href', 'href', 'data-cg-xlink-href', 'xlink:href'];
+        for (var k = 0; k < names.length; k++) if (e.getAttribute(names[k])) return e.getAttribute(names[k]);
+        return null;
+    }
     function release(granted) {
         var els = d.querySelectorAll('[data-cg-category]');
         for (var i = 0; i < els.length; i++) {
@@ -81,17 +122,18 @@
             var needs = (e.getAttribute('data-cg-needs') || e.getAttribute('data-cg-category') || '').split(' '), now = false;
             for (var k = 0; k < needs.length && needs[k] && state.categories[needs[k]]; k++) now = now || !!granted[needs[k]];
             if (!now || k !== needs.length) continue;
-            if (e.tagName === 'SCRIPT') {
+            /* (localName: an XHTML page's tagName is not upper case) */
+            if (e.localName === 'script') {
                 /* a script only runs if it is a new element */
-                var s = revive(e), src = e.getAttribute('data-cg-src');
+                var s = revive(e), src = file(e);
                 if (src) {
                     if (!e.hasAttribute('async')) s.async = false; /* keep document order */
-                    s.src = src;
+                    s.src = trusted(src, true);
                 } else {
-                    s.text = e.text;
+                    s.text = trusted(e.textContent);
                 }
                 e.parentNode.replaceChild(s, e);
-            } else if (e.tagName === 'STYLE') {
+            } else if (e.localName === 'style') {
                 var st = revive(e);
                 st.textContent = e.textContent;
                 e.parentNode.replaceChild(st, e);
@@ -106,6 +148,17 @@
                 e.removeAttribute('data-cg-needs');
                 e.removeAttribute('data-cg-r');
             }
+        }
+    }
+
+    /* the dialog closed and the tags released; false when the page refused one (its Trusted Types) */
+    function released(granted) {
+        close();
+        try {
+            release(granted);
+            return true;
+        } catch (e) {
+            return false;
         }
     }
 
@@ -155,14 +208,13 @@
             });
             state = next;
             busy = false;
-            if (lost) {
-                /* what already runs on this page cannot be stopped: start again without it */
+            if (lost || !released(gained)) {
+                /* what already runs on this page cannot be stopped (or the page refused a released tag): start again,
+                   the next load has the choice */
                 store('cg-toast', doneKey);
                 location.reload();
                 return;
             }
-            close();
-            release(gained);
             toast(t(doneKey));
             d.dispatchEvent(new CustomEvent('consentgate:change', {detail: state}));
         }, fail);
@@ -248,6 +300,7 @@
         if (view === 'main') box.setAttribute('aria-describedby', 'cg-text');
         else box.removeAttribute('aria-describedby');
         root.setAttribute('lang', info.lang || 'en');
+        root.setAttribute('dir', dir(info.lang));
         if (focusLang) (box.querySelector('.cg-lang') || box).focus();
     }
     function show(v) {
@@ -263,11 +316,34 @@
         var b = d.getElementById('cg-reopen');
         if (!b) {
             if (!shown || !REOPEN.label || d.querySelector('[data-cg-open]')) return;
-            b = h('button', {type: 'button', id: 'cg-reopen', lang: REOPEN.lang || null, text: REOPEN.label,
-                             onclick: function () { open('custom'); }});
+            b = h('button', {type: 'button', id: 'cg-reopen', lang: REOPEN.lang || null, dir: dir(REOPEN.lang), text: REOPEN.label,
+                             popover: 'manual', onclick: function () { open('custom'); }});
             (d.body || d.documentElement).appendChild(b);
         }
         b.hidden = !shown;
+        top(b, shown);
+    }
+    /* a notice leaves the page in use, and what has the focus there must not go under it (WCAG 2.4.11): while it is
+     * shown, the height it covers is the page's scroll padding (the focus scrolls clear of it) and room after the
+     * page's end (so that its last lines can) */
+    var padWas = null, sizer = null;
+    function room(on) {
+        var html = d.documentElement;
+        if (sizer) sizer.disconnect();
+        sizer = null;
+        if (padWas !== null) html.style.scrollPaddingBottom = padWas;
+        padWas = null;
+        root.style.height = '';
+        if (!on || !w.ResizeObserver) return;
+        padWas = html.style.scrollPaddingBottom;
+        sizer = new ResizeObserver(function () {
+            /* its height and the gap under it (not its place on the screen, which moves while it slides in), and room
+               for a focus ring */
+            var covered = box ? box.offsetHeight + parseFloat(getComputedStyle(box).marginBottom || 0) + 8 + 'px' : '';
+            html.style.scrollPaddingBottom = covered;
+            root.style.height = covered;
+        });
+        sizer.observe(box);
     }
     function open(v) {
         if (!S['banner.title']) return void strings().then(function () { open(v); });
@@ -283,18 +359,21 @@
         lastFocus = d.activeElement;
         box = h(modal ? 'dialog' : 'section', {'class': modal ? 'cg-dialog' : 'cg-notice', role: modal ? 'dialog' : 'region',
                                               'aria-modal': modal ? 'true' : null, 'aria-labelledby': 'cg-title',
-                                              tabindex: '-1'});
+                                              popover: modal ? null : 'manual', tabindex: '-1'});
         box.addEventListener('keydown', onKey);
         box.addEventListener('cancel', function (ev) { ev.preventDefault(); close(); });
         root.appendChild(box);
         render();
+        room(!modal);
         if (modal && box.showModal) box.showModal();
+        if (!modal) top(box, true);
         if (modal) (view === 'custom' && box.querySelector('.cg-cat input:not([disabled])') || box).focus();
     }
     function close() {
         if (!box) return;
-        var modal = box.tagName === 'DIALOG', inside = box.contains(d.activeElement);
+        var modal = box.localName === 'dialog', inside = box.contains(d.activeElement);
         if (box.open && box.close) box.close();
+        room(false);
         root.textContent = '';
         box = null;
         var back = lastFocus && d.contains(lastFocus) ? lastFocus : d.body;
@@ -309,7 +388,7 @@
             close(); /* "decide later": nothing is recorded */
             return;
         }
-        if (ev.key !== 'Tab' || box.tagName !== 'DIALOG') return;
+        if (ev.key !== 'Tab' || box.localName !== 'dialog') return;
         var f = Array.prototype.filter.call(box.querySelectorAll('button, a[href], input'), function (e) {
             return !e.disabled && e.getClientRects().length > 0;
         });
@@ -326,7 +405,7 @@
     function toast(text) {
         var old = d.getElementById('cg-toast');
         if (old) old.remove();
-        var el = h('div', {id: 'cg-toast', 'class': 'cg-toast cg-root', role: 'status', lang: info.lang || 'en'});
+        var el = h('div', {id: 'cg-toast', 'class': 'cg-toast cg-root', role: 'status', lang: info.lang || 'en', dir: dir(info.lang)});
         (d.body || d.documentElement).appendChild(el);
         /* set after insertion so that screen readers announce it */
         setTimeout(function () { el.textContent = text; }, 50);
@@ -381,4 +460,4 @@
             if (ask) open('main');
         }, function () { /* no strings, no banner: nothing optional is granted in opt-in */ });
     }
-})();
+});

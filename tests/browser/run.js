@@ -987,6 +987,163 @@ test('the banner\'s own "withdraw" reloads the page; afterwards consent is withd
     assert(names.includes('cg_consent') && names.includes('sid'), `the token or the necessary cookie is gone: ${names}`);
 });
 
+test('without JavaScript: a link on every page to the preference centre, where the choice is made and recorded', async () => {
+    /* no banner and no "Privacy choices" button run: an opt-out visitor had no way to refuse */
+    const p = await page({ javaScriptEnabled: false, locale: 'zh-CN', extraHTTPHeaders: { 'X-Forwarded-For': IP_GB } });
+    await p.goto(P.url('/plain.html'));
+    const link = p.getByRole('link', { name: ZH['banner.reopen'], exact: true });
+    assert(await link.isVisible(), 'no visible link to the choices');
+    eq(await link.getAttribute('lang'), 'zh-CN', 'the link\'s language');
+    const box = await link.boundingBox(), vp = p.viewportSize();
+    assert(box.y >= 0 && box.y + box.height <= vp.height, `the link is off the screen: ${JSON.stringify(box)}`);
+    eq(await p.locator('h1').innerText(), 'A page without a privacy link', 'the page itself');
+    /* a frameset page keeps its frames (text starting the body would have made the browser ignore the frameset) */
+    const fs = await page({ javaScriptEnabled: false });
+    await fs.goto(P.url('/frameset.html'));
+    eq(await fs.locator('frameset frame').count(), 2, 'the frames of a frameset page without JavaScript');
+    await link.click();
+    await p.waitForURL(/\/__consent\/$/);
+    await p.getByRole('button', { name: ZH['pc.reject_all'], exact: true }).click();
+    await p.waitForURL(/\/__consent\//);
+    const st = await (await p.context().request.get(P.url('/__consent/api/state'))).json();
+    eq([st.decided, st.categories.marketing], [true, false], 'the choice made without JavaScript');
+    /* with JavaScript the link is not there (the banner's own button is) */
+    const q = await page({ extraHTTPHeaders: { 'X-Forwarded-For': IP_GB } });
+    await q.goto(P.url('/plain.html'));
+    await dialog(q).waitFor({ state: 'visible' });
+    eq(await q.locator('#cg-nojs').count(), 0, 'the no-JavaScript link with JavaScript');
+    /* a page in a frame that runs no scripts (sandbox): the top page asks, the frame shows no link */
+    await q.goto(P.url('/framed.html'));
+    const frame = q.frameLocator('#preview');
+    await frame.locator('h1').waitFor();
+    eq(await frame.locator('#cg-nojs').count(), 0, 'the no-JavaScript link in a sandboxed frame');
+});
+
+test('notice regime: the page\'s focused element never goes under the notice, to its last link', async () => {
+    const p = await page({ extraHTTPHeaders: { 'X-Forwarded-For': IP_US_WA }, viewport: { width: 1024, height: 600 } });
+    await p.goto(P.url('/links.html'));
+    const notice = p.locator('#cg-banner section[role="region"]');
+    await notice.waitFor({ state: 'visible' });
+    const links = await p.locator('main a').count();
+    for (let i = 0; i < links; i++) {
+        await p.keyboard.press('Tab');
+        const [id, bottom, top] = await p.evaluate(() => [document.activeElement.id, document.activeElement.getBoundingClientRect().bottom,
+                                                          document.querySelector('#cg-banner section').getBoundingClientRect().top]);
+        eq(id, `item-${i + 1}`, 'the focus');
+        assert(bottom <= top, `${id} is under the notice (its bottom ${bottom}, the notice's top ${top})`);
+    }
+    await button(p, 'notice.ok').click();
+    await notice.waitFor({ state: 'detached' });
+    eq(await p.evaluate(() => [document.documentElement.style.scrollPaddingBottom, document.getElementById('cg-banner').style.height]), ['', ''],
+       'the room the notice took, after it');
+});
+
+test('a page\'s own element with the largest z-index covers neither the notice nor the way back', async () => {
+    /* what the visitor would click at the middle of an element: the element, or what covers it */
+    const onTop = (p, sel) => p.evaluate((sel) => {
+        const e = document.querySelector(sel), r = e.getBoundingClientRect();
+        const at = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+        return e.contains(at) || at.className;
+    }, sel);
+    const p = await page({ extraHTTPHeaders: { 'X-Forwarded-For': IP_US_WA } });
+    await p.goto(P.url('/overlay.html'));
+    await p.locator('#cg-banner section[role="region"]').waitFor({ state: 'visible' });
+    eq(await onTop(p, '#cg-banner .cg-btn'), true, 'what covers the notice\'s button');
+    const q = await page();
+    await q.goto(P.url('/overlay.html'));
+    await dialog(q).waitFor({ state: 'visible' });
+    await button(q, 'banner.reject_all').click();
+    await q.locator('#cg-reopen').waitFor({ state: 'visible' });
+    eq(await onTop(q, '#cg-reopen'), true, 'what covers the "Privacy choices" button');
+    await q.locator('#cg-reopen').click();
+    await dialog(q).waitFor({ state: 'visible' });
+    eq(await q.locator('#cg-reopen').isVisible(), false, 'the "Privacy choices" button while the dialog is open');
+});
+
+test('a page that requires Trusted Types: consent releases its trackers (through a policy, or else by a reload)', async () => {
+    for (const [csp, reload] of [["require-trusted-types-for 'script'", false],
+                                 ["require-trusted-types-for 'script'; trusted-types 'none'", true]]) {
+        const p = await page();
+        await p.goto(P.url('/__origin/html?file=index.html&h=' + encodeURIComponent(`Content-Security-Policy:${csp}`)));
+        await dialog(p).waitFor({ state: 'visible' });
+        await p.evaluate(() => { window.__sameDocument = true; });
+        await button(p, 'banner.accept_all').click();
+        await until(async () => (await p.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.saved'], `saved message (${csp})`);
+        await p.waitForFunction(() => window.__trackerRan && window.__adsRan && window.__inlineTrackerRan);
+        eq(await p.evaluate(() => window.__sameDocument !== true), reload, `reloaded (${csp})`);
+        eq(p.errors, [], `errors on the page (${csp})`);
+    }
+});
+
+test('a page\'s own root font size (html { font-size: 62.5% }) or inherited text styles do not change the banner', async () => {
+    /* the sizes of the banner's parts, in the main view and the choices, as a visitor sees them */
+    const looks = async (url) => {
+        const p = await page();
+        await p.goto(P.url(url));
+        await dialog(p).waitFor({ state: 'visible' });
+        await sleep(300); /* (after the slide-in) */
+        const measure = () => p.evaluate(() => ['dialog', '#cg-title', '#cg-text', '.cg-btn', '.cg-x', '.cg-links a', '.cg-cat p',
+                                                '.cg-cat input'].map((sel) => {
+            const e = document.querySelector('#cg-banner ' + sel);
+            if (!e) return [sel, null];
+            const s = getComputedStyle(e), r = e.getBoundingClientRect();
+            return [sel, s.fontSize, s.paddingTop, s.paddingLeft, s.marginBottom, Math.round(r.width), Math.round(r.height),
+                    s.whiteSpace, s.textIndent, s.wordSpacing, s.textShadow, s.fontVariant, s.wordBreak, s.webkitTextFillColor];
+        }));
+        const main = await measure();
+        await button(p, 'banner.customise').click();
+        return main.concat(await measure());
+    };
+    const normal = await looks('/plain.html');
+    eq(await looks('/small-root.html'), normal, 'the banner on a page with a 10px root font, against a page without');
+    eq(await looks('/inherited.html'), normal, 'the banner on a page with odd inherited text styles, against a page without');
+});
+
+test('an XHTML page (application/xhtml+xml): the banner is shown and consent releases its tracker', async () => {
+    /* Chromium's XML parser runs the deferred banner.js at once, before the page's state after it is read */
+    const p = await page();
+    await p.goto(P.url('/__origin/html?file=page.xhtml&h=' + encodeURIComponent('Content-Type:application/xhtml+xml')));
+    eq(await p.evaluate(() => document.contentType), 'application/xhtml+xml', 'the page\'s type');
+    await dialog(p).waitFor({ state: 'visible' });
+    eq(await markers(p), { tracker: false, ads: false, inline: false }, 'trackers before consent');
+    await button(p, 'banner.accept_all').click();
+    await p.waitForFunction(() => window.__trackerRan === true);
+    await p.locator('#cg-reopen').waitFor({ state: 'visible' });
+    eq(await p.evaluate(() => document.activeElement.id), 'cg-reopen', 'the focus after the dialog closed');
+    eq(p.errors, [], 'errors on the page');
+});
+
+test('a tracker in an SVG <script href> (beside a src, which SVG ignores): inert before consent, released by it without a reload', async () => {
+    const p = await page();
+    await p.goto(P.url('/svg-script.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    eq(await p.locator('svg script[data-cg-href="/assets/tracker.js"]').count(), 1, 'the inert SVG script');
+    eq(await p.locator('#blocked-href').count(), 0, 'the SVG script whose href is on a block-listed site');
+    eq(await markers(p), { tracker: false, ads: false, inline: false }, 'trackers before consent');
+    await p.evaluate(() => { window.__sameDocument = true; });
+    await button(p, 'banner.accept_all').click();
+    await p.waitForFunction(() => window.__trackerRan === true);
+    eq(await p.evaluate(() => window.__sameDocument), true, 'the page was reloaded');
+    eq(p.errors, [], 'errors on the page');
+});
+
+test('on a right-to-left page the banner, its message and the way back keep their language\'s direction', async () => {
+    /* the page's dir="rtl" is inherited (all: revert leaves direction alone): an English banner turned round */
+    const p = await page();
+    await p.goto(P.url('/rtl.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    const dirs = () => p.evaluate(() => ['#cg-banner dialog', '#cg-toast', '#cg-reopen'].map((s) => {
+        const e = document.querySelector(s);
+        return e && getComputedStyle(e).direction;
+    }));
+    eq((await dirs())[0], 'ltr', 'the dialog\'s direction');
+    const x = async (key) => (await button(p, key).boundingBox()).x;
+    assert(await x('banner.accept_all') < await x('banner.reject_all'), '"Accept all" is not first from the left');
+    await button(p, 'banner.reject_all').click();
+    await until(async () => (await p.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.saved'], 'saved message');
+    eq((await dirs()).slice(1), ['ltr', 'ltr'], 'the message\'s and the way back\'s direction');
+});
+
 /* --- the run ----------------------------------------------------------------------------------- */
 
 test('a UTF-16 page is read as Chromium reads it: its pixel stays inert, the banner is shown, nothing leaves', async () => {

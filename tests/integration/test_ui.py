@@ -186,6 +186,15 @@ class UiTest(GatewayTestCase):
                                            "fr": {"lang.name": "Français", "pc.title": "Vos choix"}})})
         self.assertNotEqual(hashes, {ui_hash()})
 
+    def test_a_right_to_left_language_of_the_operators_own(self):
+        # a language ui.strings adds may be written right to left: its pages say so (the banner does by itself)
+        g = self.new_gateway("rtl", gateway_config(self.origin.url, ui={"strings": {
+            "ar": {"lang.name": "العربية", "pc.title": "خياراتك"}, "ku-Arab": {"lang.name": "کوردی"}}}))
+        for lang, want in (("ar", "rtl"), ("ku-Arab", "rtl"), ("zh-CN", "ltr"), ("en", "ltr")):
+            for path in ("/__consent/", "/__consent/receipts"):
+                r = curl(g.url(path), headers=["Accept-Language: " + lang])
+                self.assertIn('<html lang="%s" dir="%s">' % (lang, want), r.text, (lang, path))
+
     def test_a_category_of_the_operators_own_gets_words(self):
         # en.json names the four standard categories; one the config adds took no words (ui.strings refused
         # "category.social.title" as a typo) and visitors were asked about a bare "social" with no description

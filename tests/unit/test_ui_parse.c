@@ -51,6 +51,8 @@ static const al_case_t al_cases[] = {
     {"  zh-CN  ;q=0.7 ,\ten\t;q=0.6", 1},
     {"en; q=0.5, zh-CN; q=0.6", 1}, /* spaces after ';' */
     {"en;level=1", 0},              /* another parameter: q stays 1 */
+    {"zh;q=0.9,en;Q=0.1", 1},       /* "Q=" is "q=" (RFC 9110 12.4.2) */
+    {"en;Q=0,zh-CN;q=0.2", 1},
     {"en;q=", 0},                   /* too short to be read: q stays 1 */
     {"en;q=x,zh;q=0.1", 1},         /* unreadable q: 0 */
     {"en;q=0.", -1},
