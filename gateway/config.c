@@ -216,14 +216,20 @@ static int get_path(loader_t *ld, json_t *obj, const char *key, int required, in
         snprintf(*out, n, "%s/%s", ld->dir, raw);
         free(raw);
     }
+    struct stat st;
     if (must_exist && access(*out, R_OK) != 0) {
         int e = errno;
         push_key(ld, key);
         rc = fail(ld, 0, "cannot read %s: %s", *out, strerror(e));
         pop(ld);
-        return rc;
+    } else if (stat(*out, &st) == 0 && S_ISDIR(st.st_mode)) {
+        /* a file's path, not its folder's (read as a file, a folder is an empty one: a tokens file of no token started
+         * an admin API that accepted nobody; elsewhere the start failed after --check-config had said "valid") */
+        push_key(ld, key);
+        rc = fail(ld, 0, "%s is a directory: name a file (in it)", *out);
+        pop(ld);
     }
-    return 0;
+    return rc;
 }
 
 /* a string that must be one of names[0..n); index into *out */
@@ -1132,6 +1138,20 @@ int gw_config_load_text(gw_config_t *conf, const char *name, const char *dir, co
     gw_config_defaults(conf);
     conf->path = strdup(name);
     conf->dir = strdup(dir != NULL ? dir : ".");
+    /* what jansson would call "'[' or '{' expected near '\xef'" or "… near end of file" */
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+        snprintf(err, errlen, "%s:1:1: the file begins with a byte order mark (EF BB BF, some Windows editors write one): save it "
+                              "as UTF-8 without one", name);
+        return -1;
+    }
+    size_t blank = 0;
+    while (blank != len && text[blank] != '\0' && strchr(" \t\r\n", text[blank]) != NULL)
+        ++blank;
+    if (blank == len) {
+        snprintf(err, errlen, "%s:1:1: the file is empty: a configuration is a JSON object, at least "
+                              "{\"listen\": [{\"port\": 8080}], \"upstream\": \"http://127.0.0.1:9000\"}", name);
+        return -1;
+    }
     if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
         snprintf(err, errlen, "%s:%d:%u: %s", name, jerr.line, syntax_error_column(text, len, &jerr), jerr.text);
         return -1;
@@ -1161,9 +1181,16 @@ int gw_config_load(gw_config_t *conf, const char *path, char *err, size_t errlen
     size_t len = 0, cap = 0;
     int rc;
 
+    struct stat st;
     if ((fp = fopen(path, "rb")) == NULL) {
         gw_config_defaults(conf);
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) { /* (fopen opens one; reading it fails with EISDIR) */
+        fclose(fp);
+        gw_config_defaults(conf);
+        snprintf(err, errlen, "%s: is a directory: -c names the configuration file (%s/consentgate.json?)", path, path);
         return -1;
     }
     for (;;) {
@@ -1183,6 +1210,14 @@ int gw_config_load(gw_config_t *conf, const char *path, char *err, size_t errlen
         len += n;
         if (n == 0)
             break;
+    }
+    if (ferror(fp)) {
+        int e = errno;
+        free(text);
+        fclose(fp);
+        gw_config_defaults(conf);
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
+        return -1;
     }
     fclose(fp);
     dircopy = strdup(path);
