@@ -165,6 +165,22 @@ int gw_server_track_request(h2o_req_t *req)
  * SO_REUSEPORT (probe_listen), so that a second gateway started on the same address (an overlapping restart, a stray
  * manual run) fails to start instead of silently sharing the port.
  */
+/* what to do about a listener's bind() that failed with e, as the message's tail */
+static const char *listen_hint(int e)
+{
+    switch (e) {
+    case EADDRINUSE:
+        return " (another consentgate, or another server, is listening there)";
+    case EACCES:
+        return " (a port below 1024 takes root or the capability CAP_NET_BIND_SERVICE: systemd's "
+               "AmbientCapabilities=CAP_NET_BIND_SERVICE, or setcap cap_net_bind_service=+ep on the binary)";
+    case EADDRNOTAVAIL:
+        return " (no network interface of this machine has that address: see `ip -br address`)";
+    default:
+        return "";
+    }
+}
+
 static int open_listener(const gw_listen_conf_t *l, int reuseport, char *err, size_t errlen)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *res;
@@ -181,8 +197,9 @@ static int open_listener(const gw_listen_conf_t *l, int reuseport, char *err, si
         (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0) ||
         (res->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
-        snprintf(err, errlen, "cannot listen on %s:%u: %s%s", l->host != NULL ? l->host : "0.0.0.0", l->port, strerror(errno),
-                 errno == EADDRINUSE ? " (another consentgate, or another server, is listening there)" : "");
+        int e = errno;
+        snprintf(err, errlen, "cannot listen on %s:%u: %s%s", l->host != NULL ? l->host : "0.0.0.0", l->port, strerror(e),
+                 listen_hint(e));
         if (fd != -1)
             close(fd);
         freeaddrinfo(res);

@@ -707,6 +707,28 @@ class SecondInstanceTest(GatewayTestCase):
         self.assertEqual(curl(self.gw.url("/__origin/echo?t=still-mine")).status, 200)
 
 
+    def test_addresses_it_cannot_bind_say_what_to_do(self):
+        """A failed bind said only the system's words ("Permission denied"), not what an operator does about them."""
+        def refused(name, listen, uid=None):
+            g = self.new_gateway(name, gateway_config(self.origin.url, listen=[listen], admin=False), start=False)
+            g.write_config()
+            if uid is not None:  # the gateway's own folder only: it writes its secrets, store and logs there
+                os.chmod(self.tmp, 0o755)
+                os.chown(g.workdir, uid, -1)
+            p = subprocess.run([g.binary, "-c", g.config_path], capture_output=True, text=True, timeout=30, cwd=g.workdir,
+                               env=harness.sanitizer_env(), preexec_fn=(lambda: os.setuid(uid)) if uid is not None else None)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            return p.stderr + g.error_log()
+
+        # an address no interface has (TEST-NET-1, RFC 5737)
+        self.assertIn("cannot listen on 192.0.2.1:%d: Cannot assign requested address (no network interface of this machine has "
+                      "that address" % 18099, refused("gw-not-mine", {"host": "192.0.2.1", "port": 18099}))
+        # a privileged port without the privilege (as root: as nobody; else as ourselves)
+        err = refused("gw-port-1", {"host": "127.0.0.1", "port": 1}, uid=65534 if os.geteuid() == 0 else None)
+        self.assertIn("cannot listen on 127.0.0.1:1: Permission denied (a port below 1024 takes root or the capability "
+                      "CAP_NET_BIND_SERVICE", err)
+
+
 class SignalTest(GatewayTestCase):
     """SIGTERM drains in-flight requests; SIGHUP reloads without failing a request."""
     start_gateway = False
