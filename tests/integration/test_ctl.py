@@ -1,6 +1,7 @@
 """consentgate-ctl, the security team's CLI, against the real gateway's admin API."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -94,6 +95,10 @@ class CtlTest(GatewayTestCase):
         r = self.ctl("import", "scams", src)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("100.0%", r.stderr)
+        # stderr is not a terminal here: a line per chunk, without the bar's carriage returns (a cron mail of one long line)
+        self.assertNotIn("\r", r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^100\.0%  75000/75000 lines$")
+        self.assertGreater(len(re.findall(r"(?m)^ *\d+\.\d%  \d+/75000 lines$", r.stderr)), 1)
         self.assertIn("75000 entries added", r.stdout)
         self.assertEqual(self.ctl("check", "host-059999.bad.example").returncode, 3)
 
