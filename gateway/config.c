@@ -437,8 +437,13 @@ static int load_admin(loader_t *ld, json_t *root)
         rc = load_hostport(ld, l, &c->admin.listen, 0);
         pop(ld);
     }
-    if (rc == 0)
-        rc = get_path(ld, o, "tokens_file", 1, 1, &c->admin.tokens_file);
+    if (rc == 0 && (rc = get_path(ld, o, "tokens_file", 1, 1, &c->admin.tokens_file)) != 0 && c->admin.tokens_file != NULL &&
+        access(c->admin.tokens_file, F_OK) != 0) {
+        /* the first start of an installed example config: no tokens file is shipped (a shipped token is everyone's) */
+        size_t n = strlen(ld->err);
+        snprintf(ld->err + n, ld->errlen - n, " (make one, a \"name:token\" line per person: printf 'ops:%%s\\n' \"$(openssl rand "
+                 "-hex 24)\" > %s && chmod 600 %s)", c->admin.tokens_file, c->admin.tokens_file);
+    }
     pop(ld);
     return rc;
 }

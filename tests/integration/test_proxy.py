@@ -1010,6 +1010,33 @@ class CheckConfigTest(GatewayTestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("share/consentgate", p.stderr)
 
+    def test_make_install_example_config(self):
+        """make install's example config, checked by the installed binary: it kept the demo's state paths
+        (../build/demo/: beside the installed files, or /etc/build/ for a copy in /etc/consentgate/), and the tokens file
+        it names (not installed: a shipped token would be everyone's) was only "No such file or directory"."""
+        dest = os.path.join(self.tmp, "dest")
+        build = os.path.relpath(os.path.dirname(harness.CG_BIN), harness.REPO)  # the binary under test, not a release build
+        p = subprocess.run(["make", "-s", "-o", "all", "install", "DESTDIR=" + dest, "PREFIX=/opt/cg", "BUILD=" + build],
+                           cwd=harness.REPO, capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        binary = os.path.join(dest, "opt", "cg", "bin", "consentgate")
+        conf = os.path.join(dest, "opt", "cg", "share", "consentgate", "conf", "consentgate.json")
+        with open(conf) as f:
+            text = f.read()
+        self.assertNotIn("build/demo", text)
+        self.assertIn('"/var/lib/consentgate/consent.db"', text)
+        p = run_binary(["--check-config", "-c", conf], binary=binary)
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("admin.tokens_file: cannot read", p.stderr)
+        m = re.search(r"\(make one, a \"name:token\" line per person: (.*)\)$", p.stderr.strip())
+        self.assertIsNotNone(m, p.stderr)
+        subprocess.run(["sh", "-c", m.group(1)], check=True)  # what the message says to do
+        tokens = os.path.join(os.path.dirname(conf), "admin-tokens")
+        self.assertEqual(os.stat(tokens).st_mode & 0o777, 0o600)
+        p = run_binary(["--check-config", "-c", conf], binary=binary)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("holds no token", p.stderr)
+
     def test_version_and_help(self):
         p = run_binary(["--version"])
         self.assertEqual(p.returncode, 0, p.stderr)
