@@ -194,6 +194,13 @@ void gw_admin_send_error(h2o_req_t *req, int status, const char *reason, const c
     gw_admin_send(req, status, reason, "application/json", gw_jsonw_error(&req->pool, error, detail));
 }
 
+void gw_admin_send_405(h2o_req_t *req, const char *allow)
+{
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, strlen(allow));
+    gw_admin_send_error(req, 405, "Method Not Allowed", "method_not_allowed",
+                        h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("this endpoint takes ")), h2o_iovec_init(allow, strlen(allow))).base);
+}
+
 static int on_metrics(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
 {
     size_t len;
@@ -221,19 +228,20 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     size_t pathlen = req->query_at != SIZE_MAX ? req->query_at : req->path_normalized.len;
     h2o_iovec_t path = h2o_iovec_init(req->path_normalized.base, pathlen < req->path_normalized.len ? pathlen : req->path_normalized.len);
-    int path_matched = 0;
+    const char *allow = NULL; /* the method of the path's route, when the request's is another */
     for (size_t i = 0; i != num_routes; ++i) {
         size_t pl = strlen(routes[i].prefix);
         int exact = routes[i].prefix[pl - 1] != '/';
         if (path.len < pl || memcmp(path.base, routes[i].prefix, pl) != 0 || (exact && path.len != pl))
             continue;
-        path_matched = 1;
-        if (routes[i].method != NULL && !h2o_memis(req->method.base, req->method.len, routes[i].method, strlen(routes[i].method)))
+        if (routes[i].method != NULL && !h2o_memis(req->method.base, req->method.len, routes[i].method, strlen(routes[i].method))) {
+            allow = routes[i].method;
             continue;
+        }
         return routes[i].cb(req, &caller, h2o_iovec_init(path.base + pl, path.len - pl));
     }
-    if (path_matched)
-        gw_admin_send_error(req, 405, "Method Not Allowed", "method_not_allowed", "this endpoint does not take that method");
+    if (allow != NULL)
+        gw_admin_send_405(req, allow);
     else
         gw_admin_send_error(req, 404, "Not Found", "not_found", "no such admin endpoint");
     return 0;

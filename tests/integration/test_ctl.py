@@ -102,6 +102,19 @@ class CtlTest(GatewayTestCase):
         self.assertIn("75000 entries added", r.stdout)
         self.assertEqual(self.ctl("check", "host-059999.bad.example").returncode, 3)
 
+    def test_admin_405_says_which_method(self):
+        # RFC 9110: a 405 names the methods the resource takes (Allow), as the public endpoints' 405s did
+        from harness import curl
+        auth = ["Authorization: Bearer " + ADMIN_TOKEN]
+        for method, path, allow in (("POST", "/admin/lists", "GET"), ("DELETE", "/admin/audit", "GET"),
+                                    ("DELETE", "/admin/lists/phishing", "PUT"), ("POST", "/admin/lists/phishing", "PUT"),
+                                    ("PUT", "/admin/lists/phishing/entries", "POST"), ("GET", "/admin/lists/phishing/entries", "POST")):
+            r = curl(self.gw.admin_url(path), method=method, headers=auth)
+            self.assertEqual((r.status, r.header("Allow")), (405, allow), (method, path, r.text))
+            self.assertEqual(r.json(), {"error": "method_not_allowed", "detail": "this endpoint takes " + allow})
+        r = curl(self.gw.admin_url("/admin/nosuch"), method="POST", headers=auth)
+        self.assertEqual((r.status, r.header("Allow")), (404, None))
+
     def test_errors(self):
         r = self.ctl("lists", token=False)
         self.assertNotEqual(r.returncode, 0)
