@@ -54,8 +54,8 @@ static void usage(FILE *fp)
                 "  -v, --version         print the version and exit\n"
                 "  -h, --help            print this help and exit\n"
                 "\n"
-                "A usage error exits 2. Signals: SIGHUP reloads lists, keys and admin tokens and reopens the logs; SIGTERM drains in-flight\n"
-                "requests and exits 0.\n");
+                "A usage error exits 2. Signals: SIGHUP reloads lists, keys, admin tokens and the GeoIP database and reopens the logs;\n"
+                "SIGTERM drains in-flight requests and exits 0.\n");
 }
 
 /* The access log keeps what operating the site needs, not who the visitor is (DESIGN: addresses are truncated and user
