@@ -97,10 +97,53 @@ static int check_ui_overrides(const char *static_dir, char *err, size_t errlen)
     return rc;
 }
 
+/* A file the start writes, made with its folders when missing (the consent store: its folder too, for SQLite's -wal and
+ * -shm): this user may, or err says why. Found without making anything. */
+static int check_writable(const char *key, const char *path, int needs_folder, char *err, size_t errlen)
+{
+    char dir[PATH_MAX];
+    if (access(path, F_OK) == 0 && access(path, W_OK) != 0) {
+        snprintf(err, errlen, "%s: %.800s: %s (the gateway runs as uid %u)", key, path, strerror(errno), (unsigned)geteuid());
+        return -1;
+    }
+    if (!needs_folder && access(path, F_OK) == 0)
+        return 0;
+    snprintf(dir, sizeof(dir), "%s", path);
+    for (;;) { /* the nearest folder that exists: the start makes the others in it */
+        char *slash = strrchr(dir, '/');
+        if (slash == NULL) {
+            snprintf(dir, sizeof(dir), ".");
+            break;
+        }
+        slash[slash == dir] = '\0'; /* ("/x": "/") */
+        if (slash == dir || access(dir, F_OK) == 0)
+            break;
+    }
+    if (access(dir, W_OK | X_OK) == 0)
+        return 0;
+    snprintf(err, errlen, "%s: %.400s: cannot write in %.400s: %s (the gateway runs as uid %u: chown the folder to that user)", key,
+             path, dir, strerror(errno), (unsigned)geteuid());
+    return -1;
+}
+
+/* the files a start writes: the consent store, a secrets file it creates, the logs, the audit log */
+static int check_state_files(char *err, size_t errlen)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    return check_writable("store.sqlite", c->store.sqlite, 1, err, errlen) != 0 ||
+                   (access(c->secrets_file, F_OK) != 0 && check_writable("secrets_file", c->secrets_file, 0, err, errlen) != 0) ||
+                   (c->log.access != NULL && check_writable("log.access", c->log.access, 0, err, errlen) != 0) ||
+                   (c->log.error != NULL && check_writable("log.error", c->log.error, 0, err, errlen) != 0) ||
+                   ((c->admin.tokens_file != NULL || c->risk.num_lists != 0) &&
+                    check_writable("channel.audit_log", c->channel.audit_log, 0, err, errlen) != 0)
+               ? -1
+               : 0;
+}
+
 /*
  * --check-config goes as far as a start goes without side effects: beyond the file itself, TLS certificates and keys
- * load and match, the GeoIP database opens, an existing secrets file and the admin tokens file read, the access log's
- * format compiles, ui.strings names strings of the UI, static/ is found. Returns 0, or 1 with the reason on stderr.
+ * load and match, the GeoIP database opens, an existing secrets file and the admin tokens file read, the files the start
+ * writes can be written, the access log's format compiles, ui.strings names strings of the UI, static/ is found. Returns 0, or 1 with the reason on stderr.
  */
 static int check_resources(const char *config_path)
 {
@@ -123,6 +166,8 @@ static int check_resources(const char *config_path)
             goto Fail;
     }
     if (c->admin.tokens_file != NULL && gw_admin_load_tokens(c->admin.tokens_file, err, sizeof(err)) != 0)
+        goto Fail;
+    if (check_state_files(err, sizeof(err)) != 0)
         goto Fail;
     if (c->log.access != NULL) {
         h2o_logconf_t *lc = h2o_logconf_compile(access_format(c), H2O_LOGCONF_ESCAPE_APACHE, err);

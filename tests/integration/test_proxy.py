@@ -1010,6 +1010,43 @@ class CheckConfigTest(GatewayTestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("share/consentgate", p.stderr)
 
+    def test_files_the_start_writes(self):
+        """--check-config said "valid" and the start, as the service's user, failed: a consent store, a secrets file to
+        create, a log or the audit log in a folder that user cannot write in."""
+        ro = os.path.join(self.tmp, "ro")
+        os.makedirs(ro, exist_ok=True)
+        os.chmod(ro, 0o555)
+        os.chmod(self.tmp, 0o755)  # (the config is read as nobody)
+        as_user = {"preexec_fn": lambda: os.setuid(65534)} if os.geteuid() == 0 else {}  # root may write anywhere
+        ok = os.path.join(self.tmp, "ok")
+        os.makedirs(ok, exist_ok=True)
+        os.chmod(ok, 0o777)
+        base = GOOD.replace('"threads": 2', '"threads": 2, "secrets_file": "ok/s.json", "store": {"sqlite": "ok/c.db"}, "channel": '
+                                             '{"audit_log": "ok/audit.log"}, "risk": {"lists": []}, "log": {%s}')
+        for key, text in (("store.sqlite", base.replace('"ok/c.db"', '"ro/c.db"') % ""),
+                          ("secrets_file", base.replace('"ok/s.json"', '"ro/s.json"') % ""),
+                          ("log.access", base % '"access": "ro/logs/access.log"'),
+                          ("log.error", base % '"error": "ro/error.log"'),
+                          ("channel.audit_log", base.replace('"ok/audit.log"', '"ro/audit.log"').replace('"lists": []', '"lists": [{"name": '
+                           '"p", "file": "ok/p.txt", "format": "domains", "action": "block"}]') % "")):
+            with self.subTest(key=key):
+                path = os.path.join(self.tmp, "check.json")
+                with open(path, "w") as f:
+                    f.write(text)
+                os.chmod(path, 0o644)
+                p = subprocess.run([harness.CG_BIN, "--check-config", "-c", path], capture_output=True, text=True, timeout=30,
+                                   env=harness.sanitizer_env(), **as_user)
+                self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+                self.assertIn("%s: %s/ro/" % (key, self.tmp), p.stderr)
+                self.assertIn("cannot write in %s/ro: Permission denied (the gateway runs as uid" % self.tmp, p.stderr)
+        # the same user, its files where it may write them
+        with open(os.path.join(self.tmp, "good.json"), "w") as f:
+            f.write(base % "")
+        os.chmod(os.path.join(self.tmp, "good.json"), 0o644)
+        p = subprocess.run([harness.CG_BIN, "--check-config", "-c", os.path.join(self.tmp, "good.json")], capture_output=True,
+                           text=True, timeout=30, env=harness.sanitizer_env(), **as_user)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
     def test_make_install_example_config(self):
         """make install's example config, checked by the installed binary: it kept the demo's state paths
         (../build/demo/: beside the installed files, or /etc/build/ for a copy in /etc/consentgate/), and the tokens file
