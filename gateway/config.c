@@ -1132,6 +1132,36 @@ static unsigned syntax_error_column(const char *text, size_t len, const json_err
     return at - start > 0 ? (unsigned)(at - start) : 1;
 }
 
+/* What to do about the commonest syntax errors, after jansson's message ("'}' expected near '\"threads\"'"): a comma
+ * missing between two members or one too many after the last, a comment, single quotes, a key given
+ * twice, text after the object. "" when no hint fits. */
+static const char *syntax_hint(const char *text, size_t len, const json_error_t *jerr)
+{
+    const char *near = strstr(jerr->text, "near '");
+    size_t tlen, end = jerr->position > 0 && (size_t)jerr->position <= len ? (size_t)jerr->position : len, start;
+    if (near == NULL || (tlen = strlen(near += 6)) < 2 || near[tlen - 1] != '\'')
+        return "";
+    --tlen; /* the token, as the text has it, ends at jansson's position */
+    start = end >= tlen ? end - tlen : 0;
+    while (start != 0 && strchr(" \t\r\n", text[start - 1]) != NULL)
+        --start;
+    char before = start != 0 ? text[start - 1] : '\0';
+    if (strncmp(jerr->text, "duplicate object key", 20) == 0)
+        return " (given twice in one object: keep one)";
+    if (strncmp(jerr->text, "end of file expected", 20) == 0)
+        return " (the file is one JSON object: this follows its closing '}')";
+    if (near[0] == '/')
+        return " (JSON has no comments)";
+    if (near[0] == '\'')
+        return " (JSON strings are in double quotes)";
+    if (tlen == 1 && (near[0] == '}' || near[0] == ']') && before == ',')
+        return " (the comma before it: JSON allows none after the last item)";
+    if ((strncmp(jerr->text, "'}' expected", 12) == 0 || strncmp(jerr->text, "']' expected", 12) == 0) && before != ',' &&
+        before != '\0' && strchr("\"}]0123456789el", before) != NULL)
+        return " (a comma missing before it?)";
+    return "";
+}
+
 int gw_config_load_text(gw_config_t *conf, const char *name, const char *dir, const char *text, size_t len, char *err,
                         size_t errlen)
 {
@@ -1158,7 +1188,8 @@ int gw_config_load_text(gw_config_t *conf, const char *name, const char *dir, co
         return -1;
     }
     if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-        snprintf(err, errlen, "%s:%d:%u: %s", name, jerr.line, syntax_error_column(text, len, &jerr), jerr.text);
+        snprintf(err, errlen, "%s:%d:%u: %s%s", name, jerr.line, syntax_error_column(text, len, &jerr), jerr.text,
+                 syntax_hint(text, len, &jerr));
         return -1;
     }
     rc = load_root(&ld, root);

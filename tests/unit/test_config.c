@@ -116,7 +116,17 @@ static const bad_case_t bad[] = {
     {"{" MIN ", \"html\": {\"memo_kb\": 2000000}}", "2000000", "html.memo_kb: must be in 0..1048576, not 2000000"},
     {"{" MIN ", \"html\": {\"memo_kb\": \"4M\"}}", "\"4M\"", "html.memo_kb: must be an integer, not a string"},
     {"{\"listen\": [{\"port\": 80}], \"upstream\": \"http://x\", \"upstream\": \"http://y\"}", NULL,
-     "duplicate object key near '\"upstream\"'"},
+     "duplicate object key near '\"upstream\"' (given twice in one object: keep one)"},
+    /* the commonest JSON mistakes: jansson's message, then what to do */
+    {"{" MIN ",\n}", "}", "string or '}' expected near '}' (the comma before it: JSON allows none after the last item)"},
+    {"{\"listen\": [{\"port\": 80},], \"upstream\": \"http://x\"}", "]",
+     "unexpected token near ']' (the comma before it: JSON allows none after the last item)"},
+    /* (a syntax error's column is the last byte of the token jansson names) */
+    {"{\"listen\": [{\"port\": 80}]\n \"upstream\": \"http://x\"}", "\": \"http://x\"}", "'}' expected near '\"upstream\"' (a comma missing before it?)"},
+    {"{" MIN ", \"html\": {\"rewrite\": true \"memo_kb\": 1}}", "\": 1}}", "'}' expected near '\"memo_kb\"' (a comma missing before it?)"},
+    {"{" MIN ", // the origin\n}", "/", "string or '}' expected near '/' (JSON has no comments)"},
+    {"{" MIN ", 'threads': 2}", "'", "string or '}' expected near ''' (JSON strings are in double quotes)"},
+    {"{" MIN "}\n{}", "{}", "end of file expected near '{' (the file is one JSON object: this follows its closing '}')"},
     /* a directory where a file is named (tmpdir itself: "."): read as a file, one was an empty tokens file (an admin API
      * that accepted nobody), elsewhere the start failed after --check-config had said "valid" */
     {"{" MIN ", \"admin\": {\"tokens_file\": \".\"}}", "\".\"", NULL},
