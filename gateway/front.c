@@ -3,6 +3,7 @@
  * pages: 502 when the origin cannot be reached or answers garbage, 504 when it does not
  * answer within proxy.io_timeout_ms.
  */
+#include <inttypes.h>
 #include <string.h>
 #include "front.h"
 #include "jsonw.h"
@@ -140,7 +141,29 @@ static void error_page_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *b
     h2o_ostream_send_next(&self->super, req, &self->page, body ? 1 : 0, state);
 }
 
-/* the proxy reports upstream failures as 502 "Gateway Error" and logs the reason */
+/*
+ * The error log's line for an origin that failed, in place of h2o's ("[lib/core/proxy.c] in request:/path?query:connection
+ * failed": the query is the visitor's, which the access log leaves out, and nothing named the origin or what to do). At
+ * most one a second per worker thread: an origin that is down fails every request.
+ */
+static void log_upstream_error(h2o_req_t *req, int status, h2o_iovec_t why)
+{
+    static __thread uint64_t logged_at, quiet;
+    uint64_t now = h2o_now(req->conn->ctx->loop);
+    if (logged_at != 0 && now - logged_at < 1000) {
+        ++quiet;
+        return;
+    }
+    char more[64] = "";
+    if (quiet != 0)
+        snprintf(more, sizeof(more), "; %" PRIu64 " more since the last such line", quiet);
+    gw_error("upstream %s: %.*s, answered %d (%s)%s", gw_rt.conf.upstream, (int)why.len, why.base, status,
+             status == 504 ? "slower than proxy.io_timeout_ms" : "is the origin running and listening there?", more);
+    logged_at = now;
+    quiet = 0;
+}
+
+/* the proxy reports upstream failures as 502 "Gateway Error", the reason in the request's error logs */
 static void setup_upstream_error_page(h2o_req_t *req, h2o_ostream_t **slot)
 {
     int timeout = 0;
@@ -153,6 +176,7 @@ static void setup_upstream_error_page(h2o_req_t *req, h2o_ostream_t **slot)
     if (timeout)
         GW_COUNT(upstream_timeouts);
     int status = timeout ? 504 : 502;
+    log_upstream_error(req, status, req->error_logs.entries[req->error_logs.size - 1].msg);
     /* in the visitor's language (the UI's strings), English when they are not loaded */
     const char *lang = "en", *title = gw_ui_text(req, timeout ? "gateway.504.title" : "gateway.502.title", &lang);
     const char *text = gw_ui_text(req, timeout ? "gateway.504.text" : "gateway.502.text", NULL);
@@ -345,6 +369,7 @@ int gw_front_register(h2o_hostconf_t *hostconf)
         return -1;
     }
     h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = on_req;
+    pc->error_log.emit_request_errors = 0; /* (log_upstream_error says it instead) */
     memset(&proxy_vars, 0, sizeof(proxy_vars));
     proxy_vars.io_timeout = c->proxy.io_timeout_ms;
     proxy_vars.keepalive_timeout = c->proxy.keepalive_timeout_ms;

@@ -475,6 +475,24 @@ class UpstreamFailureTest(GatewayTestCase):
         self.assertEqual(metric(g, "cg_requests_total", '{status="502"}'), 3)
         self.assertEqual(metric(g, "cg_requests_total", '{status="504"}'), 0)
 
+    def test_error_log_names_the_origin_not_the_visitor(self):
+        # h2o's own line was "[lib/core/proxy.c] in request:/account?email=alice%40example.com:connection failed": the
+        # visitor's query (which the access log leaves out), and nothing about the origin or what to do
+        port = free_port()
+        g = self.new_gateway("gw-dead-logged", gateway_config("http://127.0.0.1:%d" % port, threads=1))
+        for _ in range(3):
+            self.assertEqual(curl(g.url("/account?email=alice%40example.com&reset=s3cr3t-t0ken")).status, 502)
+        log = g.error_log() + g.stderr()
+        self.assertIn("[error] upstream http://127.0.0.1:%d: connection failed, answered 502 (is the origin running and "
+                      "listening there?)" % port, log)
+        for leaked in ("alice", "s3cr3t", "/account", "lib/core/proxy.c"):
+            self.assertNotIn(leaked, log)
+        # an origin that is down fails every request: a line a second per worker thread, then how many were not logged
+        self.assertEqual(log.count("connection failed"), 1, log)
+        time.sleep(1.1)
+        curl(g.url("/again"))
+        self.assertIn("answered 502 (is the origin running and listening there?); 2 more since the last such line", g.error_log())
+
     def test_head_gets_no_error_page_body(self):
         # a HEAD's answer ends with its headers: body bytes after them would be read as the next response on the
         # connection (a pipelined GET here, or a CDN's pooled connection)
@@ -504,6 +522,8 @@ class UpstreamFailureTest(GatewayTestCase):
         # a timeout is an upstream error and a timeout; the answer that came in time is neither
         self.assertEqual((metric(self.gw, "cg_upstream_errors_total"), metric(self.gw, "cg_upstream_timeouts_total")),
                          (errors + 1, timeouts + 1))
+        self.assertIn("answered 504 (slower than proxy.io_timeout_ms)", self.gw.error_log())
+        self.assertNotIn("slow504", self.gw.error_log())
 
 
 class LoggingTest(GatewayTestCase):
