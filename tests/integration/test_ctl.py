@@ -115,6 +115,22 @@ class CtlTest(GatewayTestCase):
         r = curl(self.gw.admin_url("/admin/nosuch"), method="POST", headers=auth)
         self.assertEqual((r.status, r.header("Allow")), (404, None))
 
+    def test_help_describes_every_option(self):
+        # argparse listed "--admin ADMIN" and "--token-file TOKEN_FILE" without a word, and each command's arguments bare
+        r = self.ctl("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"--admin URL\s+the gateway's admin listener \(default: \$CG_ADMIN")
+        self.assertRegex(r.stdout, r"--token-file FILE\s+an admin tokens file")
+        r = self.ctl("check", "--help")
+        self.assertRegex(r.stdout, r"URL\|HOST\s+a URL, a host, or a URL without its scheme")
+        r = self.ctl("add", "--help")
+        self.assertRegex(r.stdout, r"NAME\s+a risk list of the gateway's configuration")
+        # a count that is not one is a usage error, not every line (--tail 0) or all but the first N (--tail -3)
+        for n in ("0", "-3", "x"):
+            r = self.ctl("audit", "--tail", n)
+            self.assertEqual(r.returncode, 2, (n, r.stdout))
+            self.assertIn("--tail: must be a number of at least 1", r.stderr)
+
     def test_errors(self):
         r = self.ctl("lists", token=False)
         self.assertNotEqual(r.returncode, 0)
