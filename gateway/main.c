@@ -43,11 +43,13 @@
 #include "metrics.h"
 #include "server.h"
 
+#define DEFAULT_CONFIG "conf/consentgate.json" /* (relative to the working directory) */
+
 static void usage(FILE *fp)
 {
     fprintf(fp, "usage: consentgate [-c FILE] [--check-config | --verify-records] [--version] [--help]\n"
                 "\n"
-                "  -c, --config FILE     configuration file (default: conf/consentgate.json)\n"
+                "  -c, --config FILE     configuration file (default: " DEFAULT_CONFIG ", from the working directory)\n"
                 "  -t, --check-config    validate the configuration and exit (0: valid, 1: invalid)\n"
                 "      --verify-records  walk the consent records' hash chain and report the first broken link\n"
                 "                        (exit 0: intact, 1: broken, 2: unreadable)\n"
@@ -371,6 +373,16 @@ static char *exe_dir(void)
     return strdup(dirname(buf));
 }
 
+/* from a working directory without it (an installed binary's), say what to give */
+static void no_default_config(void)
+{
+    char cwd[PATH_MAX], *example = gw_server_find_shipped(DEFAULT_CONFIG);
+    fprintf(stderr, "consentgate: no -c FILE given, and %s is relative to the working directory (%s): give -c FILE%s%s%s\n",
+            DEFAULT_CONFIG, getcwd(cwd, sizeof(cwd)) != NULL ? cwd : "?", example != NULL ? " (an example: " : "",
+            example != NULL ? example : "", example != NULL ? ")" : "");
+    free(example);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
@@ -379,7 +391,7 @@ int main(int argc, char **argv)
                                              {"version", no_argument, NULL, 'v'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    const char *config_path = "conf/consentgate.json";
+    const char *config_path = NULL;
     int check_only = 0, verify_records = 0, ch;
     char err[1024];
 
@@ -419,10 +431,14 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
     mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
     gw_rt.exe_dir = exe_dir();
-    if (gw_config_load(&gw_rt.conf, config_path, err, sizeof(err)) != 0) {
+    if (gw_config_load(&gw_rt.conf, config_path != NULL ? config_path : DEFAULT_CONFIG, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s\n", err);
+        if (config_path == NULL && access(DEFAULT_CONFIG, F_OK) != 0)
+            no_default_config();
         return 1;
     }
+    if (config_path == NULL)
+        config_path = DEFAULT_CONFIG;
     if (verify_records) {
         /* the seal is checked with the secrets file's keys; a missing file is not created here */
         static gw_secrets_t secrets;

@@ -1094,6 +1094,19 @@ class CheckConfigTest(GatewayTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertNotIn("holds no token", p.stderr)
 
+    def test_no_config_given_says_what_to_give(self):
+        # the default conf/consentgate.json is relative to the working directory: an installed binary started from
+        # anywhere said only "conf/consentgate.json: cannot open: No such file or directory"
+        p = run_binary([], cwd=self.tmp)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("conf/consentgate.json: cannot open: No such file or directory", p.stderr)
+        self.assertIn("consentgate: no -c FILE given, and conf/consentgate.json is relative to the working directory (%s): give "
+                      "-c FILE (an example: %s)" % (os.path.realpath(self.tmp), os.path.join(harness.REPO, "conf", "consentgate.json")),
+                      p.stderr)
+        p = run_binary(["-c", os.path.join(self.tmp, "nosuch.json")], cwd=self.tmp)
+        self.assertEqual(p.returncode, 1)
+        self.assertNotIn("no -c FILE given", p.stderr)
+
     def test_version_and_help(self):
         p = run_binary(["--version"])
         self.assertEqual(p.returncode, 0, p.stderr)
