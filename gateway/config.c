@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/sha.h>
 #include "config.h"
 #include "jsonpos.h"
 #include "log.h"
@@ -1258,6 +1259,7 @@ int gw_config_load(gw_config_t *conf, const char *path, char *err, size_t errlen
     fclose(fp);
     dircopy = strdup(path);
     rc = gw_config_load_text(conf, path, dirname(dircopy), text, len, err, errlen);
+    SHA256((const unsigned char *)text, len, conf->digest);
     free(dircopy);
     free(text);
     return rc;

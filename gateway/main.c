@@ -373,6 +373,22 @@ static char *exe_dir(void)
     return strdup(dirname(buf));
 }
 
+/* SIGHUP re-reads lists, keys, tokens and the GeoIP database, not the configuration (its listeners, threads and store are
+ * the process's for its life): an edited file is said to need a restart, and whether that restart would start */
+static void warn_config_changed(void *unused)
+{
+    gw_config_t fresh;
+    char err[1024];
+    int rc = gw_config_load(&fresh, gw_rt.conf.path, err, sizeof(err));
+    if (memcmp(fresh.digest, gw_rt.conf.digest, sizeof(fresh.digest)) != 0) {
+        if (rc == 0)
+            gw_warn("SIGHUP: %s has changed since the start, and a reload does not apply it: restart the gateway to", gw_rt.conf.path);
+        else
+            gw_error("SIGHUP: %s has changed since the start, and a restart would fail: %s", gw_rt.conf.path, err);
+    }
+    gw_config_free(&fresh);
+}
+
 /* from a working directory without it (an installed binary's), say what to give */
 static void no_default_config(void)
 {
@@ -475,5 +491,6 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     if (setup_hosts() != 0)
         return 1;
+    gw_server_on_reload(warn_config_changed, NULL);
     return gw_server_run();
 }

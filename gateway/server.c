@@ -436,7 +436,8 @@ static void reload(void)
     gw_log_reopen();
     for (size_t i = 0; i != num_reload_hooks; ++i)
         reload_hooks[i].cb(reload_hooks[i].data);
-    gw_info("reload done (logs, keys, tokens, tracker lists; risk lists are rebuilt on the job thread and logged when in force)");
+    gw_info("reload done (logs, keys, tokens, GeoIP database, tracker lists; risk lists are rebuilt on the job thread and logged "
+            "when in force; the configuration file is read at start only)");
 }
 
 int gw_server_run(void)

@@ -771,6 +771,33 @@ class SignalTest(GatewayTestCase):
             self.fail("gateway still running 10 s after SIGTERM")
         g.stop_and_check(expect_running=False)  # exit status 0 and no sanitizer report
 
+    def test_sighup_says_an_edited_config_needs_a_restart(self):
+        # SIGHUP reloads lists, keys, tokens, the GeoIP database and the logs, not the configuration: an operator who edited
+        # it and sent SIGHUP saw "reload done" and believed it applied
+        g = self.new_gateway("gw-edited", gateway_config(self.origin.url))
+
+        def hup(n):
+            g.signal(signal.SIGHUP)
+            self.assertTrue(wait_until(lambda: g.error_log().count("reload done") >= n, 5), g.error_log())
+            return g.error_log()
+
+        self.assertNotIn("has changed since the start", hup(1))
+        g.config["proxy"]["io_timeout_ms"] = 1000
+        g.write_config()
+        self.assertIn("[warn] SIGHUP: %s has changed since the start, and a reload does not apply it: restart the gateway to"
+                      % g.config_path, hup(2))
+        with open(g.config_path, "a") as f:
+            f.write(",\n")
+        self.assertIn("[error] SIGHUP: %s has changed since the start, and a restart would fail: %s:" % (g.config_path, g.config_path),
+                      hup(3))
+        self.assertIn("(the file is one JSON object: this follows its closing '}')", g.error_log())
+        self.assertEqual(curl(g.url("/__origin/echo?t=after-edits")).status, 200)
+        g.config["proxy"]["io_timeout_ms"] = 30000
+        g.write_config()  # as it started: nothing to say
+        log = hup(4)
+        self.assertEqual(log.count("has changed since the start"), 2, log)
+        g.stop_and_check()
+
     def test_sighup_during_requests(self):
         d = os.path.join(self.tmp, "gw-hup")
         os.makedirs(d, exist_ok=True)
