@@ -440,6 +440,20 @@ static void reload(void)
             "when in force; the configuration file is read at start only)");
 }
 
+/* 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104 or "localhost": the admin listener's tokens stay on this machine */
+static int is_loopback(const char *host)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    if (strcmp(host, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return 0;
+}
+
 int gw_server_run(void)
 {
     gw_config_t *c = &gw_rt.conf;
@@ -517,8 +531,13 @@ int gw_server_run(void)
     for (i = 0; i != c->num_listen; ++i)
         gw_info("listening on %s://%s:%u/", c->listen[i].tls_cert != NULL ? "https" : "http",
                 c->listen[i].host != NULL ? c->listen[i].host : "0.0.0.0", c->listen[i].port);
-    if (c->admin.tokens_file != NULL)
+    if (c->admin.tokens_file != NULL) {
         gw_info("admin listener on http://%s:%u/admin/", c->admin.listen.host, c->admin.listen.port);
+        if (!is_loopback(c->admin.listen.host))
+            gw_warn("admin listener on %s: other machines reach it over plain HTTP, and its bearer tokens cross the network in "
+                    "clear (keep it on 127.0.0.1 and reach it through ssh -L %u:127.0.0.1:%u, or behind a TLS proxy)",
+                    c->admin.listen.host, c->admin.listen.port, c->admin.listen.port);
+    }
     gw_info("consentgate %s: %zu worker threads, upstream %s", CG_VERSION, gw_rt.num_threads, c->upstream);
 
     uint64_t last_total = 0;

@@ -310,7 +310,18 @@ class ProxyTest(GatewayTestCase):
             return out
         self.assertEqual(bound(g.admin_port), ["0100007F"], "the admin listener is not on 127.0.0.1 only")
         self.assertEqual(curl(g.admin_url("/admin/metrics"), headers=["Authorization: Bearer " + ADMIN_TOKEN]).status, 200)
+        self.assertTrue(wait_until(lambda: "worker threads, upstream" in g.error_log(), 5), g.error_log())
         self.assertIn("admin listener on http://127.0.0.1:%d/admin/" % g.admin_port, g.error_log())
+        self.assertNotIn("plain HTTP", g.error_log())
+        g.stop_and_check()
+        # configured onto every interface: allowed, and said what it means for the tokens (plain HTTP, no TLS there)
+        cfg["admin"]["listen"] = {"host": "0.0.0.0", "port": free_port()}
+        g = self.new_gateway("admin-any", cfg)
+        # (the start's lines follow the listeners' first accept)
+        self.assertTrue(wait_until(lambda: "worker threads, upstream" in g.error_log(), 5), g.error_log())
+        self.assertIn("[warn] admin listener on 0.0.0.0: other machines reach it over plain HTTP, and its bearer tokens cross the "
+                      "network in clear (keep it on 127.0.0.1 and reach it through ssh -L %d:127.0.0.1:%d, or behind a TLS proxy)"
+                      % (g.admin_port, g.admin_port), g.error_log())
         g.stop_and_check()
 
     # ---- logs --------------------------------------------------------------------------------
