@@ -131,6 +131,17 @@ class CtlTest(GatewayTestCase):
             self.assertEqual(r.returncode, 2, (n, r.stdout))
             self.assertIn("--tail: must be a number of at least 1", r.stderr)
 
+    def test_token_only_to_the_admin_listener(self):
+        # --admin on the public listener's port: the request, bearer token and all, was proxied to the origin
+        r = self.ctl("--admin", "http://127.0.0.1:%d" % self.gw.port, "add", "phishing", "x.example")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("consentgate-ctl: http://127.0.0.1:%d is not consentgate's admin listener (without a token it answered 404, "
+                      "not 401 Bearer realm=\"consentgate-admin\"); the token was not sent" % self.gw.port, r.stderr)
+        self.origin.assert_reached("/admin/lists")  # the look without a token
+        for e in self.origin.requests():
+            self.assertEqual(self.origin.header(e, "Authorization"), [], e)
+        self.origin.assert_not_reached("/admin/lists/phishing/entries")
+
     def test_errors(self):
         r = self.ctl("lists", token=False)
         self.assertNotEqual(r.returncode, 0)
