@@ -142,6 +142,32 @@ class CtlTest(GatewayTestCase):
             self.assertEqual(self.origin.header(e, "Authorization"), [], e)
         self.origin.assert_not_reached("/admin/lists/phishing/entries")
 
+    def test_import_under_a_small_body_limit(self):
+        # proxy.max_request_body (the admin listener's limit too) below the CLI's ~900 KB requests: every import over it
+        # failed with 413; now the chunks are halved until they pass
+        from harness import gateway_config
+        g = self.new_gateway("small-bodies", gateway_config(self.origin.url, proxy={"max_request_body": 16384},
+                                                            risk={"lists": [{"name": "feed", "file": "feed.txt", "format": "domains",
+                                                                             "action": "block"}]}))
+        src = os.path.join(self.tmp, "feed-100k.txt")
+        with open(src, "w") as f:
+            for i in range(5000):
+                f.write("feed-%05d.bad.example\n" % i)
+        env = dict(os.environ, CG_ADMIN="http://127.0.0.1:%d" % g.admin_port, CG_ADMIN_TOKEN=ADMIN_TOKEN)
+        r = subprocess.run([sys.executable, CTL, "import", "feed", src], capture_output=True, text=True, env=env, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("feed: 5000 entries added, 0 rejected, 5000 entries now", r.stdout)
+        self.assertIn("100.0%  5000/5000 lines", r.stderr)
+        r = subprocess.run([sys.executable, CTL, "check", "feed-04999.bad.example"], capture_output=True, text=True, env=env)
+        self.assertEqual(r.returncode, 4, r.stdout)
+        # an edit over the limit: said, no traceback
+        r = subprocess.run([sys.executable, CTL, "add", "feed"] + ["big-%05d.bad.example" % i for i in range(1000)],
+                           capture_output=True, text=True, env=env)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("consentgate-ctl: add: 413: the request is larger than the gateway's proxy.max_request_body", r.stderr)
+        self.assertNotIn("Traceback", r.stderr)
+        g.stop_and_check()
+
     def test_errors(self):
         r = self.ctl("lists", token=False)
         self.assertNotEqual(r.returncode, 0)
