@@ -157,8 +157,10 @@ static void log_upstream_error(h2o_req_t *req, int status, h2o_iovec_t why)
     char more[64] = "";
     if (quiet != 0)
         snprintf(more, sizeof(more), "; %" PRIu64 " more since the last such line", quiet);
-    gw_error("upstream %s: %.*s, answered %d (%s)%s", gw_rt.conf.upstream, (int)why.len, why.base, status,
-             status == 504 ? "slower than proxy.io_timeout_ms" : "is the origin running and listening there?", more);
+    const char *hint = status == 504                                            ? " (slower than proxy.io_timeout_ms)"
+                       : h2o_memis(why.base, why.len, H2O_STRLIT("connection failed")) ? " (is the origin running and listening there?)"
+                                                                                       : ""; /* (a resolver's words say it) */
+    gw_error("upstream %s: %.*s, answered %d%s%s", gw_rt.conf.upstream, (int)why.len, why.base, status, hint, more);
     logged_at = now;
     quiet = 0;
 }

@@ -503,6 +503,12 @@ class UpstreamFailureTest(GatewayTestCase):
         time.sleep(1.1)
         curl(g.url("/again"))
         self.assertIn("answered 502 (is the origin running and listening there?); 2 more since the last such line", g.error_log())
+        g.stop_and_check()
+        # a host name that does not resolve: the resolver's words, not a guess that the origin is down
+        g = self.new_gateway("gw-unresolved", gateway_config("http://no-such-host.invalid:%d" % port, threads=1))
+        self.assertEqual(curl(g.url("/x")).status, 502)
+        self.assertRegex(g.error_log(), r"\[error\] upstream http://no-such-host\.invalid:%d: [^,]+, answered 502\n" % port)
+        g.stop_and_check()
 
     def test_head_gets_no_error_page_body(self):
         # a HEAD's answer ends with its headers: body bytes after them would be read as the next response on the
