@@ -56,8 +56,8 @@ static void usage(FILE *fp)
                 "  -v, --version         print the version and exit\n"
                 "  -h, --help            print this help and exit\n"
                 "\n"
-                "A usage error exits 2. Signals: SIGHUP reloads lists, keys, admin tokens and the GeoIP database and reopens the logs;\n"
-                "SIGTERM drains in-flight requests and exits 0.\n");
+                "A usage error exits 2. Signals: SIGHUP reloads lists, keys, admin tokens, TLS certificates and the GeoIP database and\n"
+                "reopens the logs (not the configuration file); SIGTERM drains in-flight requests and exits 0.\n");
 }
 
 /* The access log keeps what operating the site needs, not who the visitor is (DESIGN: addresses are truncated and user
@@ -373,7 +373,7 @@ static char *exe_dir(void)
     return strdup(dirname(buf));
 }
 
-/* SIGHUP re-reads lists, keys, tokens and the GeoIP database, not the configuration (its listeners, threads and store are
+/* SIGHUP re-reads lists, keys, tokens, TLS certificates and the GeoIP database, not the configuration (its listeners, threads and store are
  * the process's for its life): an edited file is said to need a restart, and whether that restart would start */
 static void warn_config_changed(void *unused)
 {

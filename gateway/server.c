@@ -47,6 +47,7 @@
 typedef struct st_gw_listener_t {
     h2o_accept_ctx_t accept_ctx;
     h2o_socket_t *sock;
+    SSL_CTX **tls; /* a TLS listener's ssl_ctxs[] slot, read at each accept (a reload swaps it), or NULL */
 } gw_listener_t;
 
 struct st_gw_thread_t {
@@ -275,6 +276,27 @@ Error:
     return NULL;
 }
 
+/* certbot and the like renew a certificate every 60 to 90 days and signal a reload: new connections get the new
+ * certificate and key, open ones keep theirs; one that does not load, or does not match its key, leaves the one in force */
+static void reload_tls(void *unused)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    char err[512];
+    for (size_t i = 0; i != c->num_listen; ++i) {
+        if (ssl_ctxs[i] == NULL)
+            continue;
+        SSL_CTX *fresh = create_ssl_ctx(c->listen + i, err, sizeof(err));
+        if (fresh == NULL) {
+            gw_error("TLS certificate not reloaded (the one in force stays): %s", err);
+            continue;
+        }
+        SSL_CTX *old = gw_snap_publish(ssl_ctxs + i, fresh);
+        gw_qsbr_synchronize();
+        SSL_CTX_free(old);
+        gw_info("TLS certificate %s reloaded", c->listen[i].tls_cert);
+    }
+}
+
 int gw_make_parents(const char *path, mode_t mode)
 {
     char dir[PATH_MAX];
@@ -340,6 +362,8 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         GW_COUNT(connections_accepted);
         sock->on_close.cb = on_socket_close;
         sock->on_close.data = t;
+        if (l->tls != NULL) /* (h2o_accept makes the connection's SSL from it at once: an SSL holds its SSL_CTX) */
+            l->accept_ctx.ssl_ctx = gw_snap_load(l->tls);
         h2o_accept(&l->accept_ctx, sock);
     }
 }
@@ -436,7 +460,7 @@ static void reload(void)
     gw_log_reopen();
     for (size_t i = 0; i != num_reload_hooks; ++i)
         reload_hooks[i].cb(reload_hooks[i].data);
-    gw_info("reload done (logs, keys, tokens, GeoIP database, tracker lists; risk lists are rebuilt on the job thread and logged "
+    gw_info("reload done (logs, keys, tokens, TLS certificates, GeoIP database, tracker lists; risk lists are rebuilt on the job thread and logged "
             "when in force; the configuration file is read at start only)");
 }
 
@@ -484,6 +508,7 @@ int gw_server_run(void)
             return 1;
         }
     }
+    gw_server_on_reload(reload_tls, NULL);
     for (i = 0; i != c->num_listen; ++i) { /* (an entry given twice is the config loader's error) */
         if (probe_listen(c->listen + i, err, sizeof(err)) != 0) {
             gw_error("%s", err);
@@ -501,6 +526,7 @@ int gw_server_run(void)
             }
             t->listeners[i].accept_ctx.hosts = gw_rt.hosts;
             t->listeners[i].accept_ctx.ssl_ctx = ssl_ctxs[i];
+            t->listeners[i].tls = ssl_ctxs[i] != NULL ? ssl_ctxs + i : NULL;
         }
         t->num_listeners = c->num_listen;
     }

@@ -788,6 +788,47 @@ class SignalTest(GatewayTestCase):
             self.fail("gateway still running 10 s after SIGTERM")
         g.stop_and_check(expect_running=False)  # exit status 0 and no sanitizer report
 
+    def test_sighup_reloads_tls_certificates(self):
+        # certbot renews a certificate and signals a reload (a deploy hook): the gateway kept serving the one it started
+        # with until a restart, and then an expired one
+        import ssl
+        d = os.path.join(self.tmp, "gw-renewed")
+        os.makedirs(d, exist_ok=True)
+        harness.make_cert(d)
+        g = self.new_gateway("gw-renewed", gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem")))
+
+        def served():
+            return ssl.DER_cert_to_PEM_cert(ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", g.tls_port))))
+
+        def hup(n):
+            g.signal(signal.SIGHUP)
+            self.assertTrue(wait_until(lambda: g.error_log().count("reload done") >= n, 5), g.error_log())
+
+        def pem(path):
+            with open(path) as f:
+                return ssl.DER_cert_to_PEM_cert(ssl.PEM_cert_to_DER_cert(f.read()))
+
+        first = served()
+        self.assertEqual(first, pem(os.path.join(d, "cert.pem")))
+        renewed = os.path.join(self.tmp, "renewed")
+        os.makedirs(renewed, exist_ok=True)
+        harness.make_cert(renewed, cn="renewed.localhost")
+        for name in ("key.pem", "cert.pem"):
+            os.replace(os.path.join(renewed, name), os.path.join(d, name))
+        hup(1)
+        self.assertIn("TLS certificate %s reloaded" % os.path.join(d, "cert.pem"), g.error_log())
+        self.assertNotEqual(served(), first)
+        self.assertEqual(served(), pem(os.path.join(d, "cert.pem")))
+        self.assertEqual(curl(g.url("/__origin/echo?t=renewed", tls=True)).status, 200)
+        # a key that is not the certificate's (a renewal half done): said, and the certificate in force stays
+        harness.make_cert(renewed)
+        os.replace(os.path.join(renewed, "key.pem"), os.path.join(d, "key.pem"))
+        hup(2)
+        self.assertIn("TLS certificate not reloaded (the one in force stays): %s" % os.path.join(d, "key.pem"), g.error_log())
+        self.assertEqual(served(), pem(os.path.join(d, "cert.pem")))
+        self.assertEqual(curl(g.url("/__origin/echo?t=kept", tls=True)).status, 200)
+        g.stop_and_check()
+
     def test_sighup_says_an_edited_config_needs_a_restart(self):
         # SIGHUP reloads lists, keys, tokens, the GeoIP database and the logs, not the configuration: an operator who edited
         # it and sent SIGHUP saw "reload done" and believed it applied
