@@ -475,7 +475,8 @@ int main(int argc, char **argv)
         gw_config_free(&gw_rt.conf);
         return rc;
     }
-    if (gw_log_open(gw_rt.conf.log.error, gw_rt.conf.log.level) != 0) {
+    if ((gw_rt.conf.log.error != NULL && gw_make_parents(gw_rt.conf.log.error, 0750) != 0) || /* (its folder made, as log.access's) */
+        gw_log_open(gw_rt.conf.log.error, gw_rt.conf.log.level) != 0) {
         fprintf(stderr, "%s: cannot open the error log: %m\n", gw_rt.conf.log.error);
         return 1;
     }

@@ -565,6 +565,18 @@ class LoggingTest(GatewayTestCase):
         text = curl(g.admin_url("/admin/metrics"), headers=["Authorization: Bearer " + ADMIN_TOKEN]).text
         self.assertEqual(re.findall(r'(?m)^cg_thread_requests_total\{thread="(\d+)"\}', text), [str(i) for i in range(cpus)])
 
+    def test_error_log_folder_made(self):
+        # as log.access's: an error log in a folder that does not exist yet (/var/log/consentgate/ on a first start) was
+        # "cannot open the error log: No such file or directory", after --check-config had said "valid"
+        g = self.new_gateway("gw-log-folder", gateway_config(self.origin.url, log={"error": "logs/new/error.log"}), start=False)
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        g.start()
+        self.assertTrue(wait_until(lambda: "worker threads, upstream" in self.read(g.path("logs/new/error.log")), 5))
+        self.assertEqual(os.stat(g.path("logs/new")).st_mode & 0o777, 0o750)
+        g.stop_and_check()
+
     def test_level_warn_writes_no_info_lines(self):
         # a list file that does not exist yet is a warning; starting, listening and a reload are information
         risk = {"lists": [{"name": "later", "file": "lists/later.txt", "format": "domains", "action": "block"}]}
