@@ -3,7 +3,6 @@
  * pages: 502 when the origin cannot be reached or answers garbage, 504 when it does not
  * answer within proxy.io_timeout_ms.
  */
-#include <inttypes.h>
 #include <string.h>
 #include "front.h"
 #include "jsonw.h"
@@ -148,21 +147,14 @@ static void error_page_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *b
  */
 static void log_upstream_error(h2o_req_t *req, int status, h2o_iovec_t why)
 {
-    static __thread uint64_t logged_at, quiet;
-    uint64_t now = h2o_now(req->conn->ctx->loop);
-    if (logged_at != 0 && now - logged_at < 1000) {
-        ++quiet;
+    static __thread gw_log_throttle_t throttle;
+    char more[64];
+    if (!gw_log_throttle(&throttle, h2o_now(req->conn->ctx->loop), more, sizeof(more)))
         return;
-    }
-    char more[64] = "";
-    if (quiet != 0)
-        snprintf(more, sizeof(more), "; %" PRIu64 " more since the last such line", quiet);
     const char *hint = status == 504                                            ? " (slower than proxy.io_timeout_ms)"
                        : h2o_memis(why.base, why.len, H2O_STRLIT("connection failed")) ? " (is the origin running and listening there?)"
                                                                                        : ""; /* (a resolver's words say it) */
     gw_error("upstream %s: %.*s, answered %d%s%s", gw_rt.conf.upstream, (int)why.len, why.base, status, hint, more);
-    logged_at = now;
-    quiet = 0;
 }
 
 /* the proxy reports upstream failures as 502 "Gateway Error", the reason in the request's error logs */

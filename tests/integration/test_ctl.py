@@ -168,6 +168,25 @@ class CtlTest(GatewayTestCase):
         self.assertNotIn("Traceback", r.stderr)
         g.stop_and_check()
 
+    def test_refused_tokens_are_logged(self):
+        # a token given and unknown (an old one still in a script, someone guessing) was a 403 and nothing more: the
+        # security team's to see, with where from and never the token; at most a line a second
+        import time
+        from harness import curl, gateway_config
+        g = self.new_gateway("refused-tokens", gateway_config(self.origin.url, threads=1))
+        for _ in range(3):
+            r = curl(g.admin_url("/admin/lists?x=1"), headers=["Authorization: Bearer guessed-0123456789abcdef"])
+            self.assertEqual(r.status, 403)
+        self.assertEqual(curl(g.admin_url("/admin/lists")).status, 401)  # no token: a look (consentgate-ctl's), not logged
+        log = g.error_log()
+        self.assertEqual(log.count("admin API: refused"), 1, log)
+        self.assertIn("[warn] admin API: refused a request with an unknown token from 127.0.0.1 (GET /admin/lists)\n", log)
+        self.assertNotIn("guessed", log)
+        time.sleep(1.1)
+        curl(g.admin_url("/admin/audit"), headers=["Authorization: Bearer guessed-again-0123456789"])
+        self.assertIn("unknown token from 127.0.0.1 (GET /admin/audit); 2 more since the last such line", g.error_log())
+        g.stop_and_check()
+
     def test_errors(self):
         r = self.ctl("lists", token=False)
         self.assertNotEqual(r.returncode, 0)
