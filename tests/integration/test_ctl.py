@@ -1,5 +1,6 @@
 """consentgate-ctl, the security team's CLI, against the real gateway's admin API."""
 
+import json
 import os
 import re
 import subprocess
@@ -185,6 +186,29 @@ class CtlTest(GatewayTestCase):
         time.sleep(1.1)
         curl(g.admin_url("/admin/audit"), headers=["Authorization: Bearer guessed-again-0123456789"])
         self.assertIn("unknown token from 127.0.0.1 (GET /admin/audit); 2 more since the last such line", g.error_log())
+        g.stop_and_check()
+
+    def test_output_cut_short_by_its_reader(self):
+        # `consentgate-ctl audit | head`: the reader closes the pipe, and the CLI printed a BrokenPipeError traceback
+        from harness import gateway_config
+        cfg = gateway_config(self.origin.url, risk={"lists": [{"name": "scams", "file": "scams.txt", "format": "domains",
+                                                               "action": "warn"}]})
+        d = os.path.join(self.tmp, "long-audit")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "audit.log"), "w") as f:  # more lines than a pipe holds (64 KiB)
+            for i in range(1, 3001):
+                f.write(json.dumps({"time_ms": 1700000000000 + i, "who": "ci", "action": "edit", "list": "scams", "added": 1,
+                                    "removed": 0, "entries_before": i - 1, "entries": i, "version": i, "add": ["x%d.example" % i],
+                                    "remove": []}) + "\n")
+        g = self.new_gateway("long-audit", cfg)
+        env = dict(os.environ, CG_ADMIN="http://127.0.0.1:%d" % g.admin_port, CG_ADMIN_TOKEN=ADMIN_TOKEN)
+        p = subprocess.Popen([sys.executable, CTL, "audit"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        self.assertTrue(p.stdout.readline())
+        p.stdout.close()
+        err = p.stderr.read().decode()
+        p.wait(30)
+        self.assertNotIn("Traceback", err)
+        self.assertNotIn("BrokenPipeError", err)
         g.stop_and_check()
 
     def test_errors(self):
