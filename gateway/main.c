@@ -342,8 +342,11 @@ static int setup_hosts(void)
     if (gw_front_register(gw_rt.hosts[0]) != 0)
         return -1;
     add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
-    /* requests h2o rejects before routing (413, 400) are answered on the fallback path: count them too */
+    /* requests h2o rejects before routing (413, 400) are answered on the fallback path: count and log them too (an
+     * operator looking for the 413s the metrics count found none in the access log) */
     add_metrics_logger(&gw_rt.hosts[0]->fallback_path);
+    if (gw_rt.access_log != NULL)
+        h2o_access_log_register(&gw_rt.hosts[0]->fallback_path, gw_rt.access_log);
 
     if (c->admin.tokens_file != NULL) {
         if (gw_admin_load_tokens(c->admin.tokens_file, err, sizeof(err)) != 0) {
@@ -359,6 +362,9 @@ static int setup_hosts(void)
         gw_channel_register_admin();
         gw_reports_register_admin();
         add_metrics_logger(gw_rt.admin_hosts[0]->paths.entries + gw_rt.admin_hosts[0]->paths.size - 1);
+        add_metrics_logger(&gw_rt.admin_hosts[0]->fallback_path);
+        if (gw_rt.access_log != NULL)
+            h2o_access_log_register(&gw_rt.admin_hosts[0]->fallback_path, gw_rt.access_log);
     }
     return 0;
 }

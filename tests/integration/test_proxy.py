@@ -353,6 +353,22 @@ class ProxyTest(GatewayTestCase):
         self.assertRegex(text, r'"GET /__origin/acc-\d+-0 HTTP/1\.1" \d{3} \d+ \d')
         self.assertEqual(os.stat(path).st_mode & 0o777, 0o640)
 
+    def test_access_log_has_the_requests_h2o_refuses(self):
+        # a body over proxy.max_request_body is refused (413) before any handler runs, on the public and the admin
+        # listener: the metrics counted those answers, the access log had no line for them
+        path = self.gw.path("access.log")
+        big = b"x" * (1048576 + 1)
+        self.assertEqual(curl(self.gw.url("/upload-too-big"), method="POST", data=big).status, 413)
+        self.assertEqual(curl(self.gw.admin_url("/admin/lists/too-big"), method="PUT", data=big,
+                              headers=["Authorization: Bearer " + ADMIN_TOKEN]).status, 413)
+
+        def lines():
+            with open(path, encoding="utf-8", errors="replace") as f:
+                return [l for l in f.read().splitlines() if "too-big" in l]
+        self.assertTrue(wait_until(lambda: len(lines()) == 2, 3), lines())
+        self.assertRegex(lines()[0], r'"POST /upload-too-big HTTP/1\.1" 413 ')
+        self.assertRegex(lines()[1], r'"PUT /admin/lists/too-big HTTP/1\.1" 413 ')
+
     def test_sighup_bursts_do_not_end_the_gateway(self):
         # logrotate's SIGHUP right after a deploy's: a signal that came while the main thread was reloading went to a
         # thread that did not block it (the job, store or watch thread, made before signals were blocked), and its
