@@ -128,10 +128,19 @@ static int check_writable(const char *key, const char *path, int needs_folder, c
     return -1;
 }
 
-/* the files a start writes: the consent store, a secrets file it creates, the logs, the audit log */
+/* the files a start writes (the consent store, a secrets file it creates, the logs, the audit log) and the risk lists it
+ * reads when they exist (one that does not starts empty) */
 static int check_state_files(char *err, size_t errlen)
 {
     const gw_config_t *c = &gw_rt.conf;
+    for (size_t i = 0; i != c->risk.num_lists; ++i) {
+        const char *file = c->risk.lists[i].file;
+        if (access(file, F_OK) == 0 && access(file, R_OK) != 0) {
+            snprintf(err, errlen, "risk.lists[%zu].file: %.800s: %s (the gateway runs as uid %u)", i, file, strerror(errno),
+                     (unsigned)geteuid());
+            return -1;
+        }
+    }
     return check_writable("store.sqlite", c->store.sqlite, 1, err, errlen) != 0 ||
                    (access(c->secrets_file, F_OK) != 0 && check_writable("secrets_file", c->secrets_file, 0, err, errlen) != 0) ||
                    (c->log.access != NULL && check_writable("log.access", c->log.access, 0, err, errlen) != 0) ||

@@ -1172,6 +1172,17 @@ class CheckConfigTest(GatewayTestCase):
                 self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
                 self.assertIn("%s: %s/ro/" % (key, self.tmp), p.stderr)
                 self.assertIn("cannot write in %s/ro: Permission denied (the gateway runs as uid" % self.tmp, p.stderr)
+        # a risk list it cannot read (one that does not exist starts empty)
+        with open(os.path.join(self.tmp, "secret-list.txt"), "w") as f:
+            f.write("bad.example\n")
+        os.chmod(os.path.join(self.tmp, "secret-list.txt"), 0o600 if as_user else 0o000)
+        with open(path, "w") as f:
+            f.write(base.replace('"lists": []', '"lists": [{"name": "p", "file": "secret-list.txt", "format": "domains", '
+                                                '"action": "block"}]') % "")
+        p = subprocess.run([harness.CG_BIN, "--check-config", "-c", path], capture_output=True, text=True, timeout=30,
+                           env=harness.sanitizer_env(), **as_user)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("risk.lists[0].file: %s/secret-list.txt: Permission denied (the gateway runs as uid" % self.tmp, p.stderr)
         # the same user, its files where it may write them
         with open(os.path.join(self.tmp, "good.json"), "w") as f:
             f.write(base % "")
