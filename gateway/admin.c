@@ -2,6 +2,7 @@
  * admin — see admin.h.
  */
 #include <errno.h>
+#include <netdb.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -194,6 +195,13 @@ void gw_admin_send_error(h2o_req_t *req, int status, const char *reason, const c
     gw_admin_send(req, status, reason, "application/json", gw_jsonw_error(&req->pool, error, detail));
 }
 
+void gw_admin_send_405(h2o_req_t *req, const char *allow)
+{
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, strlen(allow));
+    gw_admin_send_error(req, 405, "Method Not Allowed", "method_not_allowed",
+                        h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("this endpoint takes ")), h2o_iovec_init(allow, strlen(allow))).base);
+}
+
 static int on_metrics(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
 {
     size_t len;
@@ -205,6 +213,23 @@ static int on_metrics(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec
     return 0;
 }
 
+/* A token given and unknown: the security team's to see (a leaked old one still tried, someone guessing), with where
+ * from (an operator's address, not a visitor's) and never the token. At most one line a second. */
+static void log_refused_token(h2o_req_t *req)
+{
+    static gw_log_throttle_t throttle; /* (the admin listener is one worker's) */
+    char more[64];
+    if (!gw_log_throttle(&throttle, h2o_now(req->conn->ctx->loop), more, sizeof(more)))
+        return;
+    struct sockaddr_storage peer;
+    char host[NI_MAXHOST] = "?";
+    socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer);
+    if (len != 0)
+        h2o_socket_getnumerichost((struct sockaddr *)&peer, len, host);
+    gw_warn("admin API: refused a request with an unknown token from %s (%.*s %.*s)%s", host, (int)req->method.len, req->method.base,
+            (int)(req->query_at != SIZE_MAX ? req->query_at : req->path.len), req->path.base, more);
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     gw_admin_caller_t caller;
@@ -213,6 +238,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (gw_server_track_request(req) != 0)
         return 0;
     if ((status = authenticate(req, &caller)) != 0) {
+        if (status == 403)
+            log_refused_token(req);
         if (status == 401)
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL, H2O_STRLIT("Bearer realm=\"consentgate-admin\""));
         gw_admin_send_error(req, status, status == 401 ? "Unauthorized" : "Forbidden", status == 401 ? "unauthorized" : "forbidden",
@@ -221,19 +248,20 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     size_t pathlen = req->query_at != SIZE_MAX ? req->query_at : req->path_normalized.len;
     h2o_iovec_t path = h2o_iovec_init(req->path_normalized.base, pathlen < req->path_normalized.len ? pathlen : req->path_normalized.len);
-    int path_matched = 0;
+    const char *allow = NULL; /* the method of the path's route, when the request's is another */
     for (size_t i = 0; i != num_routes; ++i) {
         size_t pl = strlen(routes[i].prefix);
         int exact = routes[i].prefix[pl - 1] != '/';
         if (path.len < pl || memcmp(path.base, routes[i].prefix, pl) != 0 || (exact && path.len != pl))
             continue;
-        path_matched = 1;
-        if (routes[i].method != NULL && !h2o_memis(req->method.base, req->method.len, routes[i].method, strlen(routes[i].method)))
+        if (routes[i].method != NULL && !h2o_memis(req->method.base, req->method.len, routes[i].method, strlen(routes[i].method))) {
+            allow = routes[i].method;
             continue;
+        }
         return routes[i].cb(req, &caller, h2o_iovec_init(path.base + pl, path.len - pl));
     }
-    if (path_matched)
-        gw_admin_send_error(req, 405, "Method Not Allowed", "method_not_allowed", "this endpoint does not take that method");
+    if (allow != NULL)
+        gw_admin_send_405(req, allow);
     else
         gw_admin_send_error(req, 404, "Not Found", "not_found", "no such admin endpoint");
     return 0;

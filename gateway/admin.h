@@ -30,6 +30,8 @@ int gw_admin_register(h2o_hostconf_t *hostconf);
 
 /* sends {"error": error, "detail": detail} (escaped) with a status */
 void gw_admin_send_error(h2o_req_t *req, int status, const char *reason, const char *error, const char *detail);
+/* 405 with the Allow header RFC 9110 asks for ("GET", "PUT") and a detail naming it */
+void gw_admin_send_405(h2o_req_t *req, const char *allow);
 
 /* sends a body with a content type and status */
 void gw_admin_send(h2o_req_t *req, int status, const char *reason, const char *content_type, h2o_iovec_t body);

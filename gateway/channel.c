@@ -767,16 +767,12 @@ static void on_list_job_done(h2o_req_t *req, void *p)
 
 static int on_list_change(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
 {
-    int is_edit = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"));
-    h2o_iovec_t name = subpath;
-    if (is_edit) {
-        if (name.len <= 8 || memcmp(name.base + name.len - 8, "/entries", 8) != 0) {
-            gw_admin_send_error(req, 404, "Not Found", "not_found", "POST /admin/lists/{name}/entries");
-            return 0;
-        }
-        name.len -= 8;
-    } else if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("PUT"))) {
-        gw_admin_send_error(req, 405, "Method Not Allowed", "method_not_allowed", "PUT /admin/lists/{name} or POST …/entries");
+    /* PUT /admin/lists/{name} replaces, POST …/entries edits: each path takes one method */
+    int is_edit = subpath.len > 8 && memcmp(subpath.base + subpath.len - 8, "/entries", 8) == 0;
+    const char *allow = is_edit ? "POST" : "PUT";
+    h2o_iovec_t name = h2o_iovec_init(subpath.base, is_edit ? subpath.len - 8 : subpath.len);
+    if (!h2o_memis(req->method.base, req->method.len, allow, strlen(allow))) {
+        gw_admin_send_405(req, allow);
         return 0;
     }
     list_conf_t *l = find_list(name.base, name.len);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/sha.h>
 #include "config.h"
 #include "jsonpos.h"
 #include "log.h"
@@ -216,14 +217,20 @@ static int get_path(loader_t *ld, json_t *obj, const char *key, int required, in
         snprintf(*out, n, "%s/%s", ld->dir, raw);
         free(raw);
     }
+    struct stat st;
     if (must_exist && access(*out, R_OK) != 0) {
         int e = errno;
         push_key(ld, key);
         rc = fail(ld, 0, "cannot read %s: %s", *out, strerror(e));
         pop(ld);
-        return rc;
+    } else if (stat(*out, &st) == 0 && S_ISDIR(st.st_mode)) {
+        /* a file's path, not its folder's (read as a file, a folder is an empty one: a tokens file of no token started
+         * an admin API that accepted nobody; elsewhere the start failed after --check-config had said "valid") */
+        push_key(ld, key);
+        rc = fail(ld, 0, "%s is a directory: name a file (in it)", *out);
+        pop(ld);
     }
-    return 0;
+    return rc;
 }
 
 /* a string that must be one of names[0..n); index into *out */
@@ -431,8 +438,13 @@ static int load_admin(loader_t *ld, json_t *root)
         rc = load_hostport(ld, l, &c->admin.listen, 0);
         pop(ld);
     }
-    if (rc == 0)
-        rc = get_path(ld, o, "tokens_file", 1, 1, &c->admin.tokens_file);
+    if (rc == 0 && (rc = get_path(ld, o, "tokens_file", 1, 1, &c->admin.tokens_file)) != 0 && c->admin.tokens_file != NULL &&
+        access(c->admin.tokens_file, F_OK) != 0) {
+        /* the first start of an installed example config: no tokens file is shipped (a shipped token is everyone's) */
+        size_t n = strlen(ld->err);
+        snprintf(ld->err + n, ld->errlen - n, " (make one, a \"name:token\" line per person: printf 'ops:%%s\\n' \"$(openssl rand "
+                 "-hex 24)\" > %s && chmod 600 %s)", c->admin.tokens_file, c->admin.tokens_file);
+    }
     pop(ld);
     return rc;
 }
@@ -1121,6 +1133,36 @@ static unsigned syntax_error_column(const char *text, size_t len, const json_err
     return at - start > 0 ? (unsigned)(at - start) : 1;
 }
 
+/* What to do about the commonest syntax errors, after jansson's message ("'}' expected near '\"threads\"'"): a comma
+ * missing between two members or one too many after the last, a comment, single quotes, a key given
+ * twice, text after the object. "" when no hint fits. */
+static const char *syntax_hint(const char *text, size_t len, const json_error_t *jerr)
+{
+    const char *near = strstr(jerr->text, "near '");
+    size_t tlen, end = jerr->position > 0 && (size_t)jerr->position <= len ? (size_t)jerr->position : len, start;
+    if (near == NULL || (tlen = strlen(near += 6)) < 2 || near[tlen - 1] != '\'')
+        return "";
+    --tlen; /* the token, as the text has it, ends at jansson's position */
+    start = end >= tlen ? end - tlen : 0;
+    while (start != 0 && strchr(" \t\r\n", text[start - 1]) != NULL)
+        --start;
+    char before = start != 0 ? text[start - 1] : '\0';
+    if (strncmp(jerr->text, "duplicate object key", 20) == 0)
+        return " (given twice in one object: keep one)";
+    if (strncmp(jerr->text, "end of file expected", 20) == 0)
+        return " (the file is one JSON object: this follows its closing '}')";
+    if (near[0] == '/')
+        return " (JSON has no comments)";
+    if (near[0] == '\'')
+        return " (JSON strings are in double quotes)";
+    if (tlen == 1 && (near[0] == '}' || near[0] == ']') && before == ',')
+        return " (the comma before it: JSON allows none after the last item)";
+    if ((strncmp(jerr->text, "'}' expected", 12) == 0 || strncmp(jerr->text, "']' expected", 12) == 0) && before != ',' &&
+        before != '\0' && strchr("\"}]0123456789el", before) != NULL)
+        return " (a comma missing before it?)";
+    return "";
+}
+
 int gw_config_load_text(gw_config_t *conf, const char *name, const char *dir, const char *text, size_t len, char *err,
                         size_t errlen)
 {
@@ -1132,8 +1174,23 @@ int gw_config_load_text(gw_config_t *conf, const char *name, const char *dir, co
     gw_config_defaults(conf);
     conf->path = strdup(name);
     conf->dir = strdup(dir != NULL ? dir : ".");
+    /* what jansson would call "'[' or '{' expected near '\xef'" or "… near end of file" */
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+        snprintf(err, errlen, "%s:1:1: the file begins with a byte order mark (EF BB BF, some Windows editors write one): save it "
+                              "as UTF-8 without one", name);
+        return -1;
+    }
+    size_t blank = 0;
+    while (blank != len && text[blank] != '\0' && strchr(" \t\r\n", text[blank]) != NULL)
+        ++blank;
+    if (blank == len) {
+        snprintf(err, errlen, "%s:1:1: the file is empty: a configuration is a JSON object, at least "
+                              "{\"listen\": [{\"port\": 8080}], \"upstream\": \"http://127.0.0.1:9000\"}", name);
+        return -1;
+    }
     if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-        snprintf(err, errlen, "%s:%d:%u: %s", name, jerr.line, syntax_error_column(text, len, &jerr), jerr.text);
+        snprintf(err, errlen, "%s:%d:%u: %s%s", name, jerr.line, syntax_error_column(text, len, &jerr), jerr.text,
+                 syntax_hint(text, len, &jerr));
         return -1;
     }
     rc = load_root(&ld, root);
@@ -1161,9 +1218,16 @@ int gw_config_load(gw_config_t *conf, const char *path, char *err, size_t errlen
     size_t len = 0, cap = 0;
     int rc;
 
+    struct stat st;
     if ((fp = fopen(path, "rb")) == NULL) {
         gw_config_defaults(conf);
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) { /* (fopen opens one; reading it fails with EISDIR) */
+        fclose(fp);
+        gw_config_defaults(conf);
+        snprintf(err, errlen, "%s: is a directory: -c names the configuration file (%s/consentgate.json?)", path, path);
         return -1;
     }
     for (;;) {
@@ -1184,9 +1248,18 @@ int gw_config_load(gw_config_t *conf, const char *path, char *err, size_t errlen
         if (n == 0)
             break;
     }
+    if (ferror(fp)) {
+        int e = errno;
+        free(text);
+        fclose(fp);
+        gw_config_defaults(conf);
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
+        return -1;
+    }
     fclose(fp);
     dircopy = strdup(path);
     rc = gw_config_load_text(conf, path, dirname(dircopy), text, len, err, errlen);
+    SHA256((const unsigned char *)text, len, conf->digest);
     free(dircopy);
     free(text);
     return rc;

@@ -47,6 +47,7 @@ typedef struct st_gw_list_conf_t {
 typedef struct st_gw_config_t {
     char *path; /* the config file as given */
     char *dir;  /* its folder, for relative paths */
+    unsigned char digest[32]; /* SHA-256 of the file's bytes (gw_config_load): a reload tells an edited file */
 
     gw_listen_conf_t listen[GW_MAX_LISTEN];
     size_t num_listen;

@@ -36,7 +36,7 @@
 
 static gw_secrets_t *secrets; /* snapshot, reloaded on SIGHUP */
 static gw_cookie_db_t *cookie_db;
-static gw_geo_t *geo;
+static gw_geo_t *geo; /* snapshot, reloaded on SIGHUP (after geoipupdate) */
 static gw_regimes_t regimes;
 static gw_cidr_list_t trusted_proxies;
 static const psl_ctx_t *psl;
@@ -197,10 +197,11 @@ static void resolve_regime(h2o_req_t *req, gw_reqctx_t *ctx)
     ctx->regime = (uint8_t)gw_rt.conf.regimes.def;
     ctx->country[0] = '\0';
     ctx->subdivision[0] = '\0';
-    if (geo == NULL || gw_consent_client_addr(req, &client) != 0)
+    const gw_geo_t *g = gw_snap_load(&geo);
+    if (g == NULL || gw_consent_client_addr(req, &client) != 0)
         return;
     gw_geo_result_t res;
-    if (gw_geo_lookup(geo, (struct sockaddr *)&client, &res) != 0)
+    if (gw_geo_lookup(g, (struct sockaddr *)&client, &res) != 0)
         return;
     ctx->regime = (uint8_t)gw_regimes_resolve(&regimes, &res);
     memcpy(ctx->country, res.country, sizeof(res.country));
@@ -800,6 +801,22 @@ static void reload_keys(void *data)
     gw_info("consent keys reloaded: %zu keys", fresh->num_keys);
 }
 
+/* geoipupdate (weekly, as MaxMind publishes) writes a new file and renames it over the old one: the old mapping stays
+ * valid until the swap, and a database that does not open leaves the one in force */
+static void reload_geo(void *data)
+{
+    char err[1024];
+    gw_geo_t *fresh = gw_geo_open(gw_rt.conf.geoip.database, err, sizeof(err));
+    if (fresh == NULL) {
+        gw_error("GeoIP database not reloaded (the previous one stays in force): %s", err);
+        return;
+    }
+    gw_geo_t *old = gw_snap_publish(&geo, fresh);
+    gw_qsbr_synchronize();
+    gw_geo_close(old);
+    gw_info("GeoIP database %s reloaded", gw_rt.conf.geoip.database);
+}
+
 int gw_consent_init(void)
 {
     const gw_config_t *c = &gw_rt.conf;
@@ -854,5 +871,7 @@ int gw_consent_init(void)
     gw_front_add_request_stage(on_request);
     gw_front_add_response_stage(on_response);
     gw_server_on_reload(reload_keys, NULL);
+    if (geo != NULL)
+        gw_server_on_reload(reload_geo, NULL);
     return 0;
 }

@@ -144,6 +144,23 @@ static void error_page_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *b
     h2o_ostream_send_next(&self->super, req, &self->page, body ? 1 : 0, state);
 }
 
+/*
+ * The error log's line for an origin that failed, in place of h2o's ("[lib/core/proxy.c] in request:/path?query:connection
+ * failed": the query is the visitor's, which the access log leaves out, and nothing named the origin or what to do). At
+ * most one a second per worker thread: an origin that is down fails every request.
+ */
+static void log_upstream_error(h2o_req_t *req, int status, h2o_iovec_t why)
+{
+    static __thread gw_log_throttle_t throttle;
+    char more[64];
+    if (!gw_log_throttle(&throttle, h2o_now(req->conn->ctx->loop), more, sizeof(more)))
+        return;
+    const char *hint = status == 504                                            ? " (slower than proxy.io_timeout_ms)"
+                       : h2o_memis(why.base, why.len, H2O_STRLIT("connection failed")) ? " (is the origin running and listening there?)"
+                                                                                       : ""; /* (a resolver's words say it) */
+    gw_error("upstream %s: %.*s, answered %d%s%s", gw_rt.conf.upstream, (int)why.len, why.base, status, hint, more);
+}
+
 /* The answer replaced by the gateway's 502 page (504 with timeout), in the visitor's language; the origin's body, which
  * may still come, goes nowhere. */
 static void setup_error_page(h2o_req_t *req, h2o_ostream_t **slot, int timeout)
@@ -170,7 +187,7 @@ static void setup_error_page(h2o_req_t *req, h2o_ostream_t **slot, int timeout)
     self->page = page;
 }
 
-/* the proxy reports upstream failures as 502 "Gateway Error" and logs the reason */
+/* the proxy reports upstream failures as 502 "Gateway Error", the reason in the request's error logs */
 static void setup_upstream_error_page(h2o_req_t *req, h2o_ostream_t **slot)
 {
     int timeout = 0;
@@ -182,6 +199,7 @@ static void setup_upstream_error_page(h2o_req_t *req, h2o_ostream_t **slot)
     GW_COUNT(upstream_errors);
     if (timeout)
         GW_COUNT(upstream_timeouts);
+    log_upstream_error(req, timeout ? 504 : 502, req->error_logs.entries[req->error_logs.size - 1].msg);
     setup_error_page(req, slot, timeout);
 }
 
@@ -544,7 +562,7 @@ static void on_setup_ostream(h2o_req_prefilter_t *_self, h2o_req_t *req, h2o_ost
         GW_COUNT_WARN_FIRST(upstream_errors,
                             "upstream answered %.*s %.*s with a part (206) of what the gateway must read whole: 502 (further "
                             "cases are counted in cg_upstream_errors_total)",
-                            (int)req->method.len, req->method.base, (int)req->path.len, req->path.base);
+                            (int)req->method.len, req->method.base, (int)req->path_normalized.len, req->path_normalized.base);
         setup_error_page(req, slot, 0);
         h2o_setup_next_prefilter(&self->super, req, &(*slot)->next);
     } else if (req->res.status == 502 && req->res.reason != NULL && strcmp(req->res.reason, "Gateway Error") == 0 &&
@@ -664,6 +682,7 @@ int gw_front_register(h2o_hostconf_t *hostconf)
         return -1;
     }
     h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = on_req;
+    pc->error_log.emit_request_errors = 0; /* (log_upstream_error says it instead) */
     memset(&proxy_vars, 0, sizeof(proxy_vars));
     proxy_vars.io_timeout = c->proxy.io_timeout_ms;
     proxy_vars.keepalive_timeout = c->proxy.keepalive_timeout_ms;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,4 +79,18 @@ void gw_log(int level, const char *fmt, ...)
     line[n++] = '\n';
     ssize_t r = write(log_fd, line, n);
     (void)r;
+}
+
+int gw_log_throttle(gw_log_throttle_t *t, uint64_t now_ms, char *more, size_t morelen)
+{
+    if (t->at != 0 && now_ms - t->at < 1000) {
+        ++t->skipped;
+        return 0;
+    }
+    more[0] = '\0';
+    if (t->skipped != 0)
+        snprintf(more, morelen, "; %" PRIu64 " more since the last such line", t->skipped);
+    t->at = now_ms;
+    t->skipped = 0;
+    return 1;
 }

@@ -43,19 +43,21 @@
 #include "metrics.h"
 #include "server.h"
 
+#define DEFAULT_CONFIG "conf/consentgate.json" /* (relative to the working directory) */
+
 static void usage(FILE *fp)
 {
     fprintf(fp, "usage: consentgate [-c FILE] [--check-config | --verify-records] [--version] [--help]\n"
                 "\n"
-                "  -c, --config FILE     configuration file (default: conf/consentgate.json)\n"
+                "  -c, --config FILE     configuration file (default: " DEFAULT_CONFIG ", from the working directory)\n"
                 "  -t, --check-config    validate the configuration and exit (0: valid, 1: invalid)\n"
                 "      --verify-records  walk the consent records' hash chain and report the first broken link\n"
                 "                        (exit 0: intact, 1: broken, 2: unreadable)\n"
                 "  -v, --version         print the version and exit\n"
                 "  -h, --help            print this help and exit\n"
                 "\n"
-                "A usage error exits 2. Signals: SIGHUP reloads lists, keys and admin tokens and reopens the logs; SIGTERM drains in-flight\n"
-                "requests and exits 0.\n");
+                "A usage error exits 2. Signals: SIGHUP reloads lists, keys, admin tokens, TLS certificates and the GeoIP database and\n"
+                "reopens the logs (not the configuration file); SIGTERM drains in-flight requests and exits 0.\n");
 }
 
 /* The access log keeps what operating the site needs, not who the visitor is (DESIGN: addresses are truncated and user
@@ -97,10 +99,62 @@ static int check_ui_overrides(const char *static_dir, char *err, size_t errlen)
     return rc;
 }
 
+/* A file the start writes, made with its folders when missing (the consent store: its folder too, for SQLite's -wal and
+ * -shm): this user may, or err says why. Found without making anything. */
+static int check_writable(const char *key, const char *path, int needs_folder, char *err, size_t errlen)
+{
+    char dir[PATH_MAX];
+    if (access(path, F_OK) == 0 && access(path, W_OK) != 0) {
+        snprintf(err, errlen, "%s: %.800s: %s (the gateway runs as uid %u)", key, path, strerror(errno), (unsigned)geteuid());
+        return -1;
+    }
+    if (!needs_folder && access(path, F_OK) == 0)
+        return 0;
+    snprintf(dir, sizeof(dir), "%s", path);
+    for (;;) { /* the nearest folder that exists: the start makes the others in it */
+        char *slash = strrchr(dir, '/');
+        if (slash == NULL) {
+            snprintf(dir, sizeof(dir), ".");
+            break;
+        }
+        slash[slash == dir] = '\0'; /* ("/x": "/") */
+        if (slash == dir || access(dir, F_OK) == 0)
+            break;
+    }
+    if (access(dir, W_OK | X_OK) == 0)
+        return 0;
+    snprintf(err, errlen, "%s: %.400s: cannot write in %.400s: %s (the gateway runs as uid %u: chown the folder to that user)", key,
+             path, dir, strerror(errno), (unsigned)geteuid());
+    return -1;
+}
+
+/* the files a start writes (the consent store, a secrets file it creates, the logs, the audit log) and the risk lists it
+ * reads when they exist (one that does not starts empty) */
+static int check_state_files(char *err, size_t errlen)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    for (size_t i = 0; i != c->risk.num_lists; ++i) {
+        const char *file = c->risk.lists[i].file;
+        if (access(file, F_OK) == 0 && access(file, R_OK) != 0) {
+            snprintf(err, errlen, "risk.lists[%zu].file: %.800s: %s (the gateway runs as uid %u)", i, file, strerror(errno),
+                     (unsigned)geteuid());
+            return -1;
+        }
+    }
+    return check_writable("store.sqlite", c->store.sqlite, 1, err, errlen) != 0 ||
+                   (access(c->secrets_file, F_OK) != 0 && check_writable("secrets_file", c->secrets_file, 0, err, errlen) != 0) ||
+                   (c->log.access != NULL && check_writable("log.access", c->log.access, 0, err, errlen) != 0) ||
+                   (c->log.error != NULL && check_writable("log.error", c->log.error, 0, err, errlen) != 0) ||
+                   ((c->admin.tokens_file != NULL || c->risk.num_lists != 0) &&
+                    check_writable("channel.audit_log", c->channel.audit_log, 0, err, errlen) != 0)
+               ? -1
+               : 0;
+}
+
 /*
  * --check-config goes as far as a start goes without side effects: beyond the file itself, TLS certificates and keys
- * load and match, the GeoIP database opens, an existing secrets file and the admin tokens file read, the access log's
- * format compiles, ui.strings names strings of the UI, static/ is found. Returns 0, or 1 with the reason on stderr.
+ * load and match, the GeoIP database opens, an existing secrets file and the admin tokens file read, the files the start
+ * writes can be written, the access log's format compiles, ui.strings names strings of the UI, static/ is found. Returns 0, or 1 with the reason on stderr.
  */
 static int check_resources(const char *config_path)
 {
@@ -123,6 +177,8 @@ static int check_resources(const char *config_path)
             goto Fail;
     }
     if (c->admin.tokens_file != NULL && gw_admin_load_tokens(c->admin.tokens_file, err, sizeof(err)) != 0)
+        goto Fail;
+    if (check_state_files(err, sizeof(err)) != 0)
         goto Fail;
     if (c->log.access != NULL) {
         h2o_logconf_t *lc = h2o_logconf_compile(access_format(c), H2O_LOGCONF_ESCAPE_APACHE, err);
@@ -301,8 +357,11 @@ static int setup_hosts(void)
     if (gw_front_register(gw_rt.hosts[0]) != 0)
         return -1;
     add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
-    /* requests h2o rejects before routing (413, 400) are answered on the fallback path: count them too */
+    /* requests h2o rejects before routing (413, 400) are answered on the fallback path: count and log them too (an
+     * operator looking for the 413s the metrics count found none in the access log) */
     add_metrics_logger(&gw_rt.hosts[0]->fallback_path);
+    if (gw_rt.access_log != NULL)
+        h2o_access_log_register(&gw_rt.hosts[0]->fallback_path, gw_rt.access_log);
 
     if (c->admin.tokens_file != NULL) {
         if (gw_admin_load_tokens(c->admin.tokens_file, err, sizeof(err)) != 0) {
@@ -318,6 +377,9 @@ static int setup_hosts(void)
         gw_channel_register_admin();
         gw_reports_register_admin();
         add_metrics_logger(gw_rt.admin_hosts[0]->paths.entries + gw_rt.admin_hosts[0]->paths.size - 1);
+        add_metrics_logger(&gw_rt.admin_hosts[0]->fallback_path);
+        if (gw_rt.access_log != NULL)
+            h2o_access_log_register(&gw_rt.admin_hosts[0]->fallback_path, gw_rt.access_log);
     }
     return 0;
 }
@@ -332,6 +394,32 @@ static char *exe_dir(void)
     return strdup(dirname(buf));
 }
 
+/* SIGHUP re-reads lists, keys, tokens, TLS certificates and the GeoIP database, not the configuration (its listeners, threads and store are
+ * the process's for its life): an edited file is said to need a restart, and whether that restart would start */
+static void warn_config_changed(void *unused)
+{
+    gw_config_t fresh;
+    char err[1024];
+    int rc = gw_config_load(&fresh, gw_rt.conf.path, err, sizeof(err));
+    if (memcmp(fresh.digest, gw_rt.conf.digest, sizeof(fresh.digest)) != 0) {
+        if (rc == 0)
+            gw_warn("SIGHUP: %s has changed since the start, and a reload does not apply it: restart the gateway to", gw_rt.conf.path);
+        else
+            gw_error("SIGHUP: %s has changed since the start, and a restart would fail: %s", gw_rt.conf.path, err);
+    }
+    gw_config_free(&fresh);
+}
+
+/* from a working directory without it (an installed binary's), say what to give */
+static void no_default_config(void)
+{
+    char cwd[PATH_MAX], *example = gw_server_find_shipped(DEFAULT_CONFIG);
+    fprintf(stderr, "consentgate: no -c FILE given, and %s is relative to the working directory (%s): give -c FILE%s%s%s\n",
+            DEFAULT_CONFIG, getcwd(cwd, sizeof(cwd)) != NULL ? cwd : "?", example != NULL ? " (an example: " : "",
+            example != NULL ? example : "", example != NULL ? ")" : "");
+    free(example);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
@@ -340,7 +428,7 @@ int main(int argc, char **argv)
                                              {"version", no_argument, NULL, 'v'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    const char *config_path = "conf/consentgate.json";
+    const char *config_path = NULL;
     int check_only = 0, verify_records = 0, ch;
     char err[1024];
 
@@ -380,10 +468,14 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
     mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
     gw_rt.exe_dir = exe_dir();
-    if (gw_config_load(&gw_rt.conf, config_path, err, sizeof(err)) != 0) {
+    if (gw_config_load(&gw_rt.conf, config_path != NULL ? config_path : DEFAULT_CONFIG, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s\n", err);
+        if (config_path == NULL && access(DEFAULT_CONFIG, F_OK) != 0)
+            no_default_config();
         return 1;
     }
+    if (config_path == NULL)
+        config_path = DEFAULT_CONFIG;
     if (verify_records) {
         /* the seal is checked with the secrets file's keys; a missing file is not created here */
         static gw_secrets_t secrets;
@@ -404,7 +496,8 @@ int main(int argc, char **argv)
         gw_config_free(&gw_rt.conf);
         return rc;
     }
-    if (gw_log_open(gw_rt.conf.log.error, gw_rt.conf.log.level) != 0) {
+    if ((gw_rt.conf.log.error != NULL && gw_make_parents(gw_rt.conf.log.error, 0750) != 0) || /* (its folder made, as log.access's) */
+        gw_log_open(gw_rt.conf.log.error, gw_rt.conf.log.level) != 0) {
         fprintf(stderr, "%s: cannot open the error log: %m\n", gw_rt.conf.log.error);
         return 1;
     }
@@ -420,5 +513,6 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     if (setup_hosts() != 0)
         return 1;
+    gw_server_on_reload(warn_config_changed, NULL);
     return gw_server_run();
 }

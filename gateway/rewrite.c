@@ -966,7 +966,7 @@ static int on_long_url(rewrite_t *self, gw_html_tag_t *tag, const char *name)
                      "counted in cg_html_oversized_removed_total)",
                      (int)tag->name_len, tag->name, name, URL_SCRATCH,
                      tag->id == GW_HTML_TAG_A || tag->id == GW_HTML_TAG_AREA ? "its link is disabled" : "it is removed",
-                     (int)self->req->path.len, self->req->path.base);
+                     (int)self->req->path_normalized.len, self->req->path_normalized.base);
     if (tag->id != GW_HTML_TAG_A && tag->id != GW_HTML_TAG_AREA)
         return GW_HTML_REMOVE;
     gw_rewrite_unlink(tag);
@@ -1413,7 +1413,7 @@ static void *on_alloc(void *_self, size_t n)
                          "rewrite: the big buffers this worker holds reached %zu KB: %.*s is read without a bigger one (a long "
                          "tag overflows, inline content is read to its first 64 KB; further cases are counted in "
                          "cg_html_big_refused_total)",
-                         big_budget / 1024, (int)self->req->path.len, self->req->path.base);
+                         big_budget / 1024, (int)self->req->path_normalized.len, self->req->path_normalized.base);
         return NULL;
     }
     void *p = h2o_mem_alloc_pool(&self->req->pool, n);
@@ -1439,7 +1439,7 @@ static int on_overflow(void *_self, gw_html_tag_t *tag)
     COUNT_WARN_FIRST(html_oversized_removed,
                      "rewrite: removed a <%.*s> start tag longer than %d bytes from %.*s (it cannot be checked; further cases are "
                      "counted in cg_html_oversized_removed_total)",
-                     (int)tag->name_len, tag->name, GW_HTML_MAX_HUGE_TAG, (int)self->req->path.len, self->req->path.base);
+                     (int)tag->name_len, tag->name, GW_HTML_MAX_HUGE_TAG, (int)self->req->path_normalized.len, self->req->path_normalized.base);
     return GW_HTML_REMOVE;
 }
 
@@ -1898,7 +1898,7 @@ static int sniff_bom(rewrite_t *self, const unsigned char *b, size_t n, int more
         COUNT_WARN_FIRST(html_unreadable,
                          "rewrite: %.*s is XHTML with a UTF-16 byte order mark, which the rewriter cannot read: passed "
                          "through unchanged (further cases are counted in cg_html_unreadable_total)",
-                         (int)self->req->path.len, self->req->path.base);
+                         (int)self->req->path_normalized.len, self->req->path_normalized.base);
         return 0;
     }
     if (le || be) {
@@ -2427,7 +2427,7 @@ static void too_big_to_check(h2o_req_t *req)
     COUNT_WARN_FIRST(css_unchecked,
                      "rewrite: the style sheet %.*s is over %u KB: passed through without its URLs checked (further cases are "
                      "counted in cg_css_unchecked_total)",
-                     (int)req->path.len, req->path.base, CSS_HOLD_MAX / 1024);
+                     (int)req->path_normalized.len, req->path_normalized.base, CSS_HOLD_MAX / 1024);
 }
 
 /* bufs appended to what css holds (room made by the caller); 1 when more is to come (proceed is scheduled for it),
@@ -2469,7 +2469,7 @@ static void css_do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs,
             COUNT_WARN_FIRST(css_unchecked,
                              "rewrite: the big buffers this worker holds reached %zu KB: the style sheet %.*s passed through "
                              "without its URLs checked (further cases are counted in cg_css_unchecked_total)",
-                             big_budget / 1024, (int)req->path.len, req->path.base);
+                             big_budget / 1024, (int)req->path_normalized.len, req->path_normalized.base);
             over_budget = 1;
         }
     }
@@ -2552,7 +2552,7 @@ static void css_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         COUNT_WARN_FIRST(css_unchecked,
                          "rewrite: the style sheet %.*s came with Content-Encoding %.*s, which the gateway cannot read: passed "
                          "through without its URLs checked (further cases are counted in cg_css_unchecked_total)",
-                         (int)req->path.len, req->path.base, (int)req->res.headers.entries[ce].value.len,
+                         (int)req->path_normalized.len, req->path_normalized.base, (int)req->res.headers.entries[ce].value.len,
                          req->res.headers.entries[ce].value.base);
         return;
     }
@@ -2750,7 +2750,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         COUNT_WARN_FIRST(html_unreadable,
                          "rewrite: %.*s is %s, which the rewriter cannot read: passed through unchanged (further cases are "
                          "counted in cg_html_unreadable_total)",
-                         (int)req->path.len, req->path.base,
+                         (int)req->path_normalized.len, req->path_normalized.base,
                          charset == CHARSET_ISO2022JP ? "HTML in ISO-2022-JP" : "XHTML in a UTF-16 charset");
         return;
     }
@@ -2761,14 +2761,14 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         COUNT_WARN_FIRST(html_unreadable,
                          "rewrite: %.*s came back with Content-Encoding %.*s, which the rewriter cannot read: passed through "
                          "unchanged (further cases are counted in cg_html_unreadable_total)",
-                         (int)req->path.len, req->path.base, (int)req->res.headers.entries[ce].value.len,
+                         (int)req->path_normalized.len, req->path_normalized.base, (int)req->res.headers.entries[ce].value.len,
                          req->res.headers.entries[ce].value.base);
         return;
     }
     /* per-response CSP nonce (16 random bytes) and release token (12), base64url; without them the page is not rewritten */
     uint8_t rnd[16 + 12];
     if (gw_random_bytes(rnd, sizeof(rnd)) != 0) {
-        gw_error("rewrite: the random generator failed; %.*s passes through unchanged", (int)req->path.len, req->path.base);
+        gw_error("rewrite: the random generator failed; %.*s passes through unchanged", (int)req->path_normalized.len, req->path_normalized.base);
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         unread_link_headers(req, ctx);
         return;

@@ -47,6 +47,7 @@
 typedef struct st_gw_listener_t {
     h2o_accept_ctx_t accept_ctx;
     h2o_socket_t *sock;
+    SSL_CTX **tls; /* a TLS listener's ssl_ctxs[] slot, read at each accept (a reload swaps it), or NULL */
 } gw_listener_t;
 
 struct st_gw_thread_t {
@@ -165,6 +166,22 @@ int gw_server_track_request(h2o_req_t *req)
  * SO_REUSEPORT (probe_listen), so that a second gateway started on the same address (an overlapping restart, a stray
  * manual run) fails to start instead of silently sharing the port.
  */
+/* what to do about a listener's bind() that failed with e, as the message's tail */
+static const char *listen_hint(int e)
+{
+    switch (e) {
+    case EADDRINUSE:
+        return " (another consentgate, or another server, is listening there)";
+    case EACCES:
+        return " (a port below 1024 takes root or the capability CAP_NET_BIND_SERVICE: systemd's "
+               "AmbientCapabilities=CAP_NET_BIND_SERVICE, or setcap cap_net_bind_service=+ep on the binary)";
+    case EADDRNOTAVAIL:
+        return " (no network interface of this machine has that address: see `ip -br address`)";
+    default:
+        return "";
+    }
+}
+
 static int open_listener(const gw_listen_conf_t *l, int reuseport, char *err, size_t errlen)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *res;
@@ -181,8 +198,9 @@ static int open_listener(const gw_listen_conf_t *l, int reuseport, char *err, si
         (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0) ||
         (res->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
-        snprintf(err, errlen, "cannot listen on %s:%u: %s%s", l->host != NULL ? l->host : "0.0.0.0", l->port, strerror(errno),
-                 errno == EADDRINUSE ? " (another consentgate, or another server, is listening there)" : "");
+        int e = errno;
+        snprintf(err, errlen, "cannot listen on %s:%u: %s%s", l->host != NULL ? l->host : "0.0.0.0", l->port, strerror(e),
+                 listen_hint(e));
         if (fd != -1)
             close(fd);
         freeaddrinfo(res);
@@ -258,6 +276,27 @@ Error:
     return NULL;
 }
 
+/* certbot and the like renew a certificate every 60 to 90 days and signal a reload: new connections get the new
+ * certificate and key, open ones keep theirs; one that does not load, or does not match its key, leaves the one in force */
+static void reload_tls(void *unused)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    char err[512];
+    for (size_t i = 0; i != c->num_listen; ++i) {
+        if (ssl_ctxs[i] == NULL)
+            continue;
+        SSL_CTX *fresh = create_ssl_ctx(c->listen + i, err, sizeof(err));
+        if (fresh == NULL) {
+            gw_error("TLS certificate not reloaded (the one in force stays): %s", err);
+            continue;
+        }
+        SSL_CTX *old = gw_snap_publish(ssl_ctxs + i, fresh);
+        gw_qsbr_synchronize();
+        SSL_CTX_free(old);
+        gw_info("TLS certificate %s reloaded", c->listen[i].tls_cert);
+    }
+}
+
 int gw_make_parents(const char *path, mode_t mode)
 {
     char dir[PATH_MAX];
@@ -323,6 +362,8 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         GW_COUNT(connections_accepted);
         sock->on_close.cb = on_socket_close;
         sock->on_close.data = t;
+        if (l->tls != NULL) /* (h2o_accept makes the connection's SSL from it at once: an SSL holds its SSL_CTX) */
+            l->accept_ctx.ssl_ctx = gw_snap_load(l->tls);
         h2o_accept(&l->accept_ctx, sock);
     }
 }
@@ -419,7 +460,22 @@ static void reload(void)
     gw_log_reopen();
     for (size_t i = 0; i != num_reload_hooks; ++i)
         reload_hooks[i].cb(reload_hooks[i].data);
-    gw_info("reload done (logs, keys, tokens, tracker lists; risk lists are rebuilt on the job thread and logged when in force)");
+    gw_info("reload done (logs, keys, tokens, TLS certificates, GeoIP database, tracker lists; risk lists are rebuilt on the job thread and logged "
+            "when in force; the configuration file is read at start only)");
+}
+
+/* 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104 or "localhost": the admin listener's tokens stay on this machine */
+static int is_loopback(const char *host)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    if (strcmp(host, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return 0;
 }
 
 int gw_server_run(void)
@@ -452,6 +508,7 @@ int gw_server_run(void)
             return 1;
         }
     }
+    gw_server_on_reload(reload_tls, NULL);
     for (i = 0; i != c->num_listen; ++i) { /* (an entry given twice is the config loader's error) */
         if (probe_listen(c->listen + i, err, sizeof(err)) != 0) {
             gw_error("%s", err);
@@ -469,6 +526,7 @@ int gw_server_run(void)
             }
             t->listeners[i].accept_ctx.hosts = gw_rt.hosts;
             t->listeners[i].accept_ctx.ssl_ctx = ssl_ctxs[i];
+            t->listeners[i].tls = ssl_ctxs[i] != NULL ? ssl_ctxs + i : NULL;
         }
         t->num_listeners = c->num_listen;
     }
@@ -499,8 +557,13 @@ int gw_server_run(void)
     for (i = 0; i != c->num_listen; ++i)
         gw_info("listening on %s://%s:%u/", c->listen[i].tls_cert != NULL ? "https" : "http",
                 c->listen[i].host != NULL ? c->listen[i].host : "0.0.0.0", c->listen[i].port);
-    if (c->admin.tokens_file != NULL)
+    if (c->admin.tokens_file != NULL) {
         gw_info("admin listener on http://%s:%u/admin/", c->admin.listen.host, c->admin.listen.port);
+        if (!is_loopback(c->admin.listen.host))
+            gw_warn("admin listener on %s: other machines reach it over plain HTTP, and its bearer tokens cross the network in "
+                    "clear (keep it on 127.0.0.1 and reach it through ssh -L %u:127.0.0.1:%u, or behind a TLS proxy)",
+                    c->admin.listen.host, c->admin.listen.port, c->admin.listen.port);
+    }
     gw_info("consentgate %s: %zu worker threads, upstream %s", CG_VERSION, gw_rt.num_threads, c->upstream);
 
     uint64_t last_total = 0;

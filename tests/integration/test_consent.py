@@ -7,6 +7,7 @@ import hmac
 import json
 import os
 import re
+import signal
 import time
 import urllib.parse
 
@@ -623,6 +624,43 @@ class PolicyBumpTest(GatewayTestCase):
         self.assertFalse(decided(old), "a token whose key left the file must count as no consent")
         self.assertTrue(decided(fresh))
         g.stop_and_check()
+
+
+class GeoReloadTest(GatewayTestCase):
+    """SIGHUP reloads the GeoIP database (geoipupdate renames a new one into place every week): the gateway kept the one
+    it started with until a restart. A file that does not open keeps the one in force."""
+    config = {"geoip": {"database": "geo.mmdb", "trusted_proxies": ["127.0.0.1/32"]},
+              "regimes": {"default": "opt-in", "by_country": {"GB": "opt-out"}}}
+    start_gateway = False
+
+    def test_sighup_reloads_the_database(self):
+        import shutil
+        maxmind = os.path.join(ROOT, "tests", "data", "maxmind")
+        shutil.copy(os.path.join(maxmind, "CG-Geo-Test.mmdb"), self.gw.path("geo.mmdb"))  # documentation networks only
+        self.gw.start()
+        gb = ["X-Forwarded-For: 81.2.69.160"]
+
+        def state():
+            s = curl(self.gw.url("/__consent/api/state"), headers=gb).json()
+            return s["country"], s["regime"]
+
+        def hup_and_wait(n):
+            self.gw.signal(signal.SIGHUP)
+            self.assertTrue(harness.wait_until(lambda: self.gw.error_log().count("reload done") >= n, 5), self.gw.error_log())
+
+        self.assertEqual(state(), (None, "opt-in"))
+        shutil.copy(os.path.join(maxmind, "GeoIP2-City-Test.mmdb"), self.gw.path("geo.mmdb.new"))
+        os.rename(self.gw.path("geo.mmdb.new"), self.gw.path("geo.mmdb"))  # as geoipupdate does
+        hup_and_wait(1)
+        self.assertIn("GeoIP database %s reloaded" % self.gw.path("geo.mmdb"), self.gw.error_log())
+        self.assertEqual(state(), ("GB", "opt-out"))
+        # a broken download: said, and the database in force stays
+        with open(self.gw.path("geo.mmdb.new"), "wb") as f:
+            f.write(b"not a database\n")
+        os.rename(self.gw.path("geo.mmdb.new"), self.gw.path("geo.mmdb"))
+        hup_and_wait(2)
+        self.assertIn("GeoIP database not reloaded (the previous one stays in force)", self.gw.error_log())
+        self.assertEqual(state(), ("GB", "opt-out"))
 
 
 class OptOutRegimeTest(GatewayTestCase):

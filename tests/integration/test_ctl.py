@@ -1,6 +1,8 @@
 """consentgate-ctl, the security team's CLI, against the real gateway's admin API."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -94,8 +96,120 @@ class CtlTest(GatewayTestCase):
         r = self.ctl("import", "scams", src)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("100.0%", r.stderr)
+        # stderr is not a terminal here: a line per chunk, without the bar's carriage returns (a cron mail of one long line)
+        self.assertNotIn("\r", r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^100\.0%  75000/75000 lines$")
+        self.assertGreater(len(re.findall(r"(?m)^ *\d+\.\d%  \d+/75000 lines$", r.stderr)), 1)
         self.assertIn("75000 entries added", r.stdout)
         self.assertEqual(self.ctl("check", "host-059999.bad.example").returncode, 3)
+
+    def test_admin_405_says_which_method(self):
+        # RFC 9110: a 405 names the methods the resource takes (Allow), as the public endpoints' 405s did
+        from harness import curl
+        auth = ["Authorization: Bearer " + ADMIN_TOKEN]
+        for method, path, allow in (("POST", "/admin/lists", "GET"), ("DELETE", "/admin/audit", "GET"),
+                                    ("DELETE", "/admin/lists/phishing", "PUT"), ("POST", "/admin/lists/phishing", "PUT"),
+                                    ("PUT", "/admin/lists/phishing/entries", "POST"), ("GET", "/admin/lists/phishing/entries", "POST")):
+            r = curl(self.gw.admin_url(path), method=method, headers=auth)
+            self.assertEqual((r.status, r.header("Allow")), (405, allow), (method, path, r.text))
+            self.assertEqual(r.json(), {"error": "method_not_allowed", "detail": "this endpoint takes " + allow})
+        r = curl(self.gw.admin_url("/admin/nosuch"), method="POST", headers=auth)
+        self.assertEqual((r.status, r.header("Allow")), (404, None))
+
+    def test_help_describes_every_option(self):
+        # argparse listed "--admin ADMIN" and "--token-file TOKEN_FILE" without a word, and each command's arguments bare
+        r = self.ctl("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"--admin URL\s+the gateway's admin listener \(default: \$CG_ADMIN")
+        self.assertRegex(r.stdout, r"--token-file FILE\s+an admin tokens file")
+        r = self.ctl("check", "--help")
+        self.assertRegex(r.stdout, r"URL\|HOST\s+a URL, a host, or a URL without its scheme")
+        r = self.ctl("add", "--help")
+        self.assertRegex(r.stdout, r"NAME\s+a risk list of the gateway's configuration")
+        # a count that is not one is a usage error, not every line (--tail 0) or all but the first N (--tail -3)
+        for n in ("0", "-3", "x"):
+            r = self.ctl("audit", "--tail", n)
+            self.assertEqual(r.returncode, 2, (n, r.stdout))
+            self.assertIn("--tail: must be a number of at least 1", r.stderr)
+
+    def test_token_only_to_the_admin_listener(self):
+        # --admin on the public listener's port: the request, bearer token and all, was proxied to the origin
+        r = self.ctl("--admin", "http://127.0.0.1:%d" % self.gw.port, "add", "phishing", "x.example")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("consentgate-ctl: http://127.0.0.1:%d is not consentgate's admin listener (without a token it answered 404, "
+                      "not 401 Bearer realm=\"consentgate-admin\"); the token was not sent" % self.gw.port, r.stderr)
+        self.origin.assert_reached("/admin/lists")  # the look without a token
+        for e in self.origin.requests():
+            self.assertEqual(self.origin.header(e, "Authorization"), [], e)
+        self.origin.assert_not_reached("/admin/lists/phishing/entries")
+
+    def test_import_under_a_small_body_limit(self):
+        # proxy.max_request_body (the admin listener's limit too) below the CLI's ~900 KB requests: every import over it
+        # failed with 413; now the chunks are halved until they pass
+        from harness import gateway_config
+        g = self.new_gateway("small-bodies", gateway_config(self.origin.url, proxy={"max_request_body": 16384},
+                                                            risk={"lists": [{"name": "feed", "file": "feed.txt", "format": "domains",
+                                                                             "action": "block"}]}))
+        src = os.path.join(self.tmp, "feed-100k.txt")
+        with open(src, "w") as f:
+            for i in range(5000):
+                f.write("feed-%05d.bad.example\n" % i)
+        env = dict(os.environ, CG_ADMIN="http://127.0.0.1:%d" % g.admin_port, CG_ADMIN_TOKEN=ADMIN_TOKEN)
+        r = subprocess.run([sys.executable, CTL, "import", "feed", src], capture_output=True, text=True, env=env, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("feed: 5000 entries added, 0 rejected, 5000 entries now", r.stdout)
+        self.assertIn("100.0%  5000/5000 lines", r.stderr)
+        r = subprocess.run([sys.executable, CTL, "check", "feed-04999.bad.example"], capture_output=True, text=True, env=env)
+        self.assertEqual(r.returncode, 4, r.stdout)
+        # an edit over the limit: said, no traceback
+        r = subprocess.run([sys.executable, CTL, "add", "feed"] + ["big-%05d.bad.example" % i for i in range(1000)],
+                           capture_output=True, text=True, env=env)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("consentgate-ctl: add: 413: the request is larger than the gateway's proxy.max_request_body", r.stderr)
+        self.assertNotIn("Traceback", r.stderr)
+        g.stop_and_check()
+
+    def test_refused_tokens_are_logged(self):
+        # a token given and unknown (an old one still in a script, someone guessing) was a 403 and nothing more: the
+        # security team's to see, with where from and never the token; at most a line a second
+        import time
+        from harness import curl, gateway_config
+        g = self.new_gateway("refused-tokens", gateway_config(self.origin.url, threads=1))
+        for _ in range(3):
+            r = curl(g.admin_url("/admin/lists?x=1"), headers=["Authorization: Bearer guessed-0123456789abcdef"])
+            self.assertEqual(r.status, 403)
+        self.assertEqual(curl(g.admin_url("/admin/lists")).status, 401)  # no token: a look (consentgate-ctl's), not logged
+        log = g.error_log()
+        self.assertEqual(log.count("admin API: refused"), 1, log)
+        self.assertIn("[warn] admin API: refused a request with an unknown token from 127.0.0.1 (GET /admin/lists)\n", log)
+        self.assertNotIn("guessed", log)
+        time.sleep(1.1)
+        curl(g.admin_url("/admin/audit"), headers=["Authorization: Bearer guessed-again-0123456789"])
+        self.assertIn("unknown token from 127.0.0.1 (GET /admin/audit); 2 more since the last such line", g.error_log())
+        g.stop_and_check()
+
+    def test_output_cut_short_by_its_reader(self):
+        # `consentgate-ctl audit | head`: the reader closes the pipe, and the CLI printed a BrokenPipeError traceback
+        from harness import gateway_config
+        cfg = gateway_config(self.origin.url, risk={"lists": [{"name": "scams", "file": "scams.txt", "format": "domains",
+                                                               "action": "warn"}]})
+        d = os.path.join(self.tmp, "long-audit")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "audit.log"), "w") as f:  # more lines than a pipe holds (64 KiB)
+            for i in range(1, 3001):
+                f.write(json.dumps({"time_ms": 1700000000000 + i, "who": "ci", "action": "edit", "list": "scams", "added": 1,
+                                    "removed": 0, "entries_before": i - 1, "entries": i, "version": i, "add": ["x%d.example" % i],
+                                    "remove": []}) + "\n")
+        g = self.new_gateway("long-audit", cfg)
+        env = dict(os.environ, CG_ADMIN="http://127.0.0.1:%d" % g.admin_port, CG_ADMIN_TOKEN=ADMIN_TOKEN)
+        p = subprocess.Popen([sys.executable, CTL, "audit"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        self.assertTrue(p.stdout.readline())
+        p.stdout.close()
+        err = p.stderr.read().decode()
+        p.wait(30)
+        self.assertNotIn("Traceback", err)
+        self.assertNotIn("BrokenPipeError", err)
+        g.stop_and_check()
 
     def test_errors(self):
         r = self.ctl("lists", token=False)

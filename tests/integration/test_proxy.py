@@ -310,7 +310,18 @@ class ProxyTest(GatewayTestCase):
             return out
         self.assertEqual(bound(g.admin_port), ["0100007F"], "the admin listener is not on 127.0.0.1 only")
         self.assertEqual(curl(g.admin_url("/admin/metrics"), headers=["Authorization: Bearer " + ADMIN_TOKEN]).status, 200)
+        self.assertTrue(wait_until(lambda: "worker threads, upstream" in g.error_log(), 5), g.error_log())
         self.assertIn("admin listener on http://127.0.0.1:%d/admin/" % g.admin_port, g.error_log())
+        self.assertNotIn("plain HTTP", g.error_log())
+        g.stop_and_check()
+        # configured onto every interface: allowed, and said what it means for the tokens (plain HTTP, no TLS there)
+        cfg["admin"]["listen"] = {"host": "0.0.0.0", "port": free_port()}
+        g = self.new_gateway("admin-any", cfg)
+        # (the start's lines follow the listeners' first accept)
+        self.assertTrue(wait_until(lambda: "worker threads, upstream" in g.error_log(), 5), g.error_log())
+        self.assertIn("[warn] admin listener on 0.0.0.0: other machines reach it over plain HTTP, and its bearer tokens cross the "
+                      "network in clear (keep it on 127.0.0.1 and reach it through ssh -L %d:127.0.0.1:%d, or behind a TLS proxy)"
+                      % (g.admin_port, g.admin_port), g.error_log())
         g.stop_and_check()
 
     # ---- logs --------------------------------------------------------------------------------
@@ -341,6 +352,22 @@ class ProxyTest(GatewayTestCase):
             self.assertNotIn(secret, text)
         self.assertRegex(text, r'"GET /__origin/acc-\d+-0 HTTP/1\.1" \d{3} \d+ \d')
         self.assertEqual(os.stat(path).st_mode & 0o777, 0o640)
+
+    def test_access_log_has_the_requests_h2o_refuses(self):
+        # a body over proxy.max_request_body is refused (413) before any handler runs, on the public and the admin
+        # listener: the metrics counted those answers, the access log had no line for them
+        path = self.gw.path("access.log")
+        big = b"x" * (1048576 + 1)
+        self.assertEqual(curl(self.gw.url("/upload-too-big"), method="POST", data=big).status, 413)
+        self.assertEqual(curl(self.gw.admin_url("/admin/lists/too-big"), method="PUT", data=big,
+                              headers=["Authorization: Bearer " + ADMIN_TOKEN]).status, 413)
+
+        def lines():
+            with open(path, encoding="utf-8", errors="replace") as f:
+                return [l for l in f.read().splitlines() if "too-big" in l]
+        self.assertTrue(wait_until(lambda: len(lines()) == 2, 3), lines())
+        self.assertRegex(lines()[0], r'"POST /upload-too-big HTTP/1\.1" 413 ')
+        self.assertRegex(lines()[1], r'"PUT /admin/lists/too-big HTTP/1\.1" 413 ')
 
     def test_sighup_bursts_do_not_end_the_gateway(self):
         # logrotate's SIGHUP right after a deploy's: a signal that came while the main thread was reloading went to a
@@ -475,6 +502,30 @@ class UpstreamFailureTest(GatewayTestCase):
         self.assertEqual(metric(g, "cg_requests_total", '{status="502"}'), 3)
         self.assertEqual(metric(g, "cg_requests_total", '{status="504"}'), 0)
 
+    def test_error_log_names_the_origin_not_the_visitor(self):
+        # h2o's own line was "[lib/core/proxy.c] in request:/account?email=alice%40example.com:connection failed": the
+        # visitor's query (which the access log leaves out), and nothing about the origin or what to do
+        port = free_port()
+        g = self.new_gateway("gw-dead-logged", gateway_config("http://127.0.0.1:%d" % port, threads=1))
+        for _ in range(3):
+            self.assertEqual(curl(g.url("/account?email=alice%40example.com&reset=s3cr3t-t0ken")).status, 502)
+        log = g.error_log() + g.stderr()
+        self.assertIn("[error] upstream http://127.0.0.1:%d: connection failed, answered 502 (is the origin running and "
+                      "listening there?)" % port, log)
+        for leaked in ("alice", "s3cr3t", "/account", "lib/core/proxy.c"):
+            self.assertNotIn(leaked, log)
+        # an origin that is down fails every request: a line a second per worker thread, then how many were not logged
+        self.assertEqual(log.count("connection failed"), 1, log)
+        time.sleep(1.1)
+        curl(g.url("/again"))
+        self.assertIn("answered 502 (is the origin running and listening there?); 2 more since the last such line", g.error_log())
+        g.stop_and_check()
+        # a host name that does not resolve: the resolver's words, not a guess that the origin is down
+        g = self.new_gateway("gw-unresolved", gateway_config("http://no-such-host.invalid:%d" % port, threads=1))
+        self.assertEqual(curl(g.url("/x")).status, 502)
+        self.assertRegex(g.error_log(), r"\[error\] upstream http://no-such-host\.invalid:%d: [^,]+, answered 502\n" % port)
+        g.stop_and_check()
+
     def test_head_gets_no_error_page_body(self):
         # a HEAD's answer ends with its headers: body bytes after them would be read as the next response on the
         # connection (a pipelined GET here, or a CDN's pooled connection)
@@ -504,6 +555,8 @@ class UpstreamFailureTest(GatewayTestCase):
         # a timeout is an upstream error and a timeout; the answer that came in time is neither
         self.assertEqual((metric(self.gw, "cg_upstream_errors_total"), metric(self.gw, "cg_upstream_timeouts_total")),
                          (errors + 1, timeouts + 1))
+        self.assertIn("answered 504 (slower than proxy.io_timeout_ms)", self.gw.error_log())
+        self.assertNotIn("slow504", self.gw.error_log())
 
 
 class LoggingTest(GatewayTestCase):
@@ -527,6 +580,18 @@ class LoggingTest(GatewayTestCase):
         self.assertRegex(self.read(g.path("error.log")), r"\[info\] consentgate \S+: %d worker threads?, upstream " % cpus)
         text = curl(g.admin_url("/admin/metrics"), headers=["Authorization: Bearer " + ADMIN_TOKEN]).text
         self.assertEqual(re.findall(r'(?m)^cg_thread_requests_total\{thread="(\d+)"\}', text), [str(i) for i in range(cpus)])
+
+    def test_error_log_folder_made(self):
+        # as log.access's: an error log in a folder that does not exist yet (/var/log/consentgate/ on a first start) was
+        # "cannot open the error log: No such file or directory", after --check-config had said "valid"
+        g = self.new_gateway("gw-log-folder", gateway_config(self.origin.url, log={"error": "logs/new/error.log"}), start=False)
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        g.start()
+        self.assertTrue(wait_until(lambda: "worker threads, upstream" in self.read(g.path("logs/new/error.log")), 5))
+        self.assertEqual(os.stat(g.path("logs/new")).st_mode & 0o777, 0o750)
+        g.stop_and_check()
 
     def test_level_warn_writes_no_info_lines(self):
         # a list file that does not exist yet is a warning; starting, listening and a reload are information
@@ -721,6 +786,28 @@ class SecondInstanceTest(GatewayTestCase):
         self.assertEqual(curl(self.gw.url("/__origin/echo?t=still-mine")).status, 200)
 
 
+    def test_addresses_it_cannot_bind_say_what_to_do(self):
+        """A failed bind said only the system's words ("Permission denied"), not what an operator does about them."""
+        def refused(name, listen, uid=None):
+            g = self.new_gateway(name, gateway_config(self.origin.url, listen=[listen], admin=False), start=False)
+            g.write_config()
+            if uid is not None:  # the gateway's own folder only: it writes its secrets, store and logs there
+                os.chmod(self.tmp, 0o755)
+                os.chown(g.workdir, uid, -1)
+            p = subprocess.run([g.binary, "-c", g.config_path], capture_output=True, text=True, timeout=30, cwd=g.workdir,
+                               env=harness.sanitizer_env(), preexec_fn=(lambda: os.setuid(uid)) if uid is not None else None)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            return p.stderr + g.error_log()
+
+        # an address no interface has (TEST-NET-1, RFC 5737)
+        self.assertIn("cannot listen on 192.0.2.1:%d: Cannot assign requested address (no network interface of this machine has "
+                      "that address" % 18099, refused("gw-not-mine", {"host": "192.0.2.1", "port": 18099}))
+        # a privileged port without the privilege (as root: as nobody; else as ourselves)
+        err = refused("gw-port-1", {"host": "127.0.0.1", "port": 1}, uid=65534 if os.geteuid() == 0 else None)
+        self.assertIn("cannot listen on 127.0.0.1:1: Permission denied (a port below 1024 takes root or the capability "
+                      "CAP_NET_BIND_SERVICE", err)
+
+
 class SignalTest(GatewayTestCase):
     """SIGTERM drains in-flight requests; SIGHUP reloads without failing a request."""
     start_gateway = False
@@ -742,6 +829,74 @@ class SignalTest(GatewayTestCase):
         except subprocess.TimeoutExpired:
             self.fail("gateway still running 10 s after SIGTERM")
         g.stop_and_check(expect_running=False)  # exit status 0 and no sanitizer report
+
+    def test_sighup_reloads_tls_certificates(self):
+        # certbot renews a certificate and signals a reload (a deploy hook): the gateway kept serving the one it started
+        # with until a restart, and then an expired one
+        import ssl
+        d = os.path.join(self.tmp, "gw-renewed")
+        os.makedirs(d, exist_ok=True)
+        harness.make_cert(d)
+        g = self.new_gateway("gw-renewed", gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem")))
+
+        def served():
+            return ssl.DER_cert_to_PEM_cert(ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", g.tls_port))))
+
+        def hup(n):
+            g.signal(signal.SIGHUP)
+            self.assertTrue(wait_until(lambda: g.error_log().count("reload done") >= n, 5), g.error_log())
+
+        def pem(path):
+            with open(path) as f:
+                return ssl.DER_cert_to_PEM_cert(ssl.PEM_cert_to_DER_cert(f.read()))
+
+        first = served()
+        self.assertEqual(first, pem(os.path.join(d, "cert.pem")))
+        renewed = os.path.join(self.tmp, "renewed")
+        os.makedirs(renewed, exist_ok=True)
+        harness.make_cert(renewed, cn="renewed.localhost")
+        for name in ("key.pem", "cert.pem"):
+            os.replace(os.path.join(renewed, name), os.path.join(d, name))
+        hup(1)
+        self.assertIn("TLS certificate %s reloaded" % os.path.join(d, "cert.pem"), g.error_log())
+        self.assertNotEqual(served(), first)
+        self.assertEqual(served(), pem(os.path.join(d, "cert.pem")))
+        self.assertEqual(curl(g.url("/__origin/echo?t=renewed", tls=True)).status, 200)
+        # a key that is not the certificate's (a renewal half done): said, and the certificate in force stays
+        harness.make_cert(renewed)
+        os.replace(os.path.join(renewed, "key.pem"), os.path.join(d, "key.pem"))
+        hup(2)
+        self.assertIn("TLS certificate not reloaded (the one in force stays): %s" % os.path.join(d, "key.pem"), g.error_log())
+        self.assertEqual(served(), pem(os.path.join(d, "cert.pem")))
+        self.assertEqual(curl(g.url("/__origin/echo?t=kept", tls=True)).status, 200)
+        g.stop_and_check()
+
+    def test_sighup_says_an_edited_config_needs_a_restart(self):
+        # SIGHUP reloads lists, keys, tokens, the GeoIP database and the logs, not the configuration: an operator who edited
+        # it and sent SIGHUP saw "reload done" and believed it applied
+        g = self.new_gateway("gw-edited", gateway_config(self.origin.url))
+
+        def hup(n):
+            g.signal(signal.SIGHUP)
+            self.assertTrue(wait_until(lambda: g.error_log().count("reload done") >= n, 5), g.error_log())
+            return g.error_log()
+
+        self.assertNotIn("has changed since the start", hup(1))
+        g.config["proxy"]["io_timeout_ms"] = 1000
+        g.write_config()
+        self.assertIn("[warn] SIGHUP: %s has changed since the start, and a reload does not apply it: restart the gateway to"
+                      % g.config_path, hup(2))
+        with open(g.config_path, "a") as f:
+            f.write(",\n")
+        self.assertIn("[error] SIGHUP: %s has changed since the start, and a restart would fail: %s:" % (g.config_path, g.config_path),
+                      hup(3))
+        self.assertIn("(the file is one JSON object: this follows its closing '}')", g.error_log())
+        self.assertEqual(curl(g.url("/__origin/echo?t=after-edits")).status, 200)
+        g.config["proxy"]["io_timeout_ms"] = 30000
+        g.write_config()  # as it started: nothing to say
+        log = hup(4)
+        self.assertEqual(log.count("has changed since the start"), 2, log)
+        g.stop_and_check()
 
     def test_sighup_during_requests(self):
         d = os.path.join(self.tmp, "gw-hup")
@@ -1001,6 +1156,94 @@ class CheckConfigTest(GatewayTestCase):
         p = run_binary(["--check-config", "-c", path], binary=os.path.join(prefix, "bin", "consentgate"))
         self.assertEqual(p.returncode, 1)
         self.assertIn("share/consentgate", p.stderr)
+
+    def test_files_the_start_writes(self):
+        """--check-config said "valid" and the start, as the service's user, failed: a consent store, a secrets file to
+        create, a log or the audit log in a folder that user cannot write in."""
+        ro = os.path.join(self.tmp, "ro")
+        os.makedirs(ro, exist_ok=True)
+        os.chmod(ro, 0o555)
+        os.chmod(self.tmp, 0o755)  # (the config is read as nobody)
+        as_user = {"preexec_fn": lambda: os.setuid(65534)} if os.geteuid() == 0 else {}  # root may write anywhere
+        ok = os.path.join(self.tmp, "ok")
+        os.makedirs(ok, exist_ok=True)
+        os.chmod(ok, 0o777)
+        base = GOOD.replace('"threads": 2', '"threads": 2, "secrets_file": "ok/s.json", "store": {"sqlite": "ok/c.db"}, "channel": '
+                                             '{"audit_log": "ok/audit.log"}, "risk": {"lists": []}, "log": {%s}')
+        for key, text in (("store.sqlite", base.replace('"ok/c.db"', '"ro/c.db"') % ""),
+                          ("secrets_file", base.replace('"ok/s.json"', '"ro/s.json"') % ""),
+                          ("log.access", base % '"access": "ro/logs/access.log"'),
+                          ("log.error", base % '"error": "ro/error.log"'),
+                          ("channel.audit_log", base.replace('"ok/audit.log"', '"ro/audit.log"').replace('"lists": []', '"lists": [{"name": '
+                           '"p", "file": "ok/p.txt", "format": "domains", "action": "block"}]') % "")):
+            with self.subTest(key=key):
+                path = os.path.join(self.tmp, "check.json")
+                with open(path, "w") as f:
+                    f.write(text)
+                os.chmod(path, 0o644)
+                p = subprocess.run([harness.CG_BIN, "--check-config", "-c", path], capture_output=True, text=True, timeout=30,
+                                   env=harness.sanitizer_env(), **as_user)
+                self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+                self.assertIn("%s: %s/ro/" % (key, self.tmp), p.stderr)
+                self.assertIn("cannot write in %s/ro: Permission denied (the gateway runs as uid" % self.tmp, p.stderr)
+        # a risk list it cannot read (one that does not exist starts empty)
+        with open(os.path.join(self.tmp, "secret-list.txt"), "w") as f:
+            f.write("bad.example\n")
+        os.chmod(os.path.join(self.tmp, "secret-list.txt"), 0o600 if as_user else 0o000)
+        with open(path, "w") as f:
+            f.write(base.replace('"lists": []', '"lists": [{"name": "p", "file": "secret-list.txt", "format": "domains", '
+                                                '"action": "block"}]') % "")
+        p = subprocess.run([harness.CG_BIN, "--check-config", "-c", path], capture_output=True, text=True, timeout=30,
+                           env=harness.sanitizer_env(), **as_user)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("risk.lists[0].file: %s/secret-list.txt: Permission denied (the gateway runs as uid" % self.tmp, p.stderr)
+        # the same user, its files where it may write them
+        with open(os.path.join(self.tmp, "good.json"), "w") as f:
+            f.write(base % "")
+        os.chmod(os.path.join(self.tmp, "good.json"), 0o644)
+        p = subprocess.run([harness.CG_BIN, "--check-config", "-c", os.path.join(self.tmp, "good.json")], capture_output=True,
+                           text=True, timeout=30, env=harness.sanitizer_env(), **as_user)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_make_install_example_config(self):
+        """make install's example config, checked by the installed binary: it kept the demo's state paths
+        (../build/demo/: beside the installed files, or /etc/build/ for a copy in /etc/consentgate/), and the tokens file
+        it names (not installed: a shipped token would be everyone's) was only "No such file or directory"."""
+        dest = os.path.join(self.tmp, "dest")
+        build = os.path.relpath(os.path.dirname(harness.CG_BIN), harness.REPO)  # the binary under test, not a release build
+        p = subprocess.run(["make", "-s", "-o", "all", "install", "DESTDIR=" + dest, "PREFIX=/opt/cg", "BUILD=" + build],
+                           cwd=harness.REPO, capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        binary = os.path.join(dest, "opt", "cg", "bin", "consentgate")
+        conf = os.path.join(dest, "opt", "cg", "share", "consentgate", "conf", "consentgate.json")
+        with open(conf) as f:
+            text = f.read()
+        self.assertNotIn("build/demo", text)
+        self.assertIn('"/var/lib/consentgate/consent.db"', text)
+        p = run_binary(["--check-config", "-c", conf], binary=binary)
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("admin.tokens_file: cannot read", p.stderr)
+        m = re.search(r"\(make one, a \"name:token\" line per person: (.*)\)$", p.stderr.strip())
+        self.assertIsNotNone(m, p.stderr)
+        subprocess.run(["sh", "-c", m.group(1)], check=True)  # what the message says to do
+        tokens = os.path.join(os.path.dirname(conf), "admin-tokens")
+        self.assertEqual(os.stat(tokens).st_mode & 0o777, 0o600)
+        p = run_binary(["--check-config", "-c", conf], binary=binary)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("holds no token", p.stderr)
+
+    def test_no_config_given_says_what_to_give(self):
+        # the default conf/consentgate.json is relative to the working directory: an installed binary started from
+        # anywhere said only "conf/consentgate.json: cannot open: No such file or directory"
+        p = run_binary([], cwd=self.tmp)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("conf/consentgate.json: cannot open: No such file or directory", p.stderr)
+        self.assertIn("consentgate: no -c FILE given, and conf/consentgate.json is relative to the working directory (%s): give "
+                      "-c FILE (an example: %s)" % (os.path.realpath(self.tmp), os.path.join(harness.REPO, "conf", "consentgate.json")),
+                      p.stderr)
+        p = run_binary(["-c", os.path.join(self.tmp, "nosuch.json")], cwd=self.tmp)
+        self.assertEqual(p.returncode, 1)
+        self.assertNotIn("no -c FILE given", p.stderr)
 
     def test_version_and_help(self):
         p = run_binary(["--version"])

@@ -50,7 +50,11 @@ typedef struct {
 #define MIN "\"listen\": [{\"port\": 8080}], \"upstream\": \"http://127.0.0.1:9000\""
 
 static const bad_case_t bad[] = {
-    {"", NULL, "'[' or '{' expected near end of file"},
+    {"", NULL, "the file is empty: a configuration is a JSON object, at least {\"listen\": [{\"port\": 8080}], \"upstream\": \"http://127.0.0.1:9000\"}"},
+    {" \r\n\t\n", NULL, "the file is empty: a configuration is a JSON object, at least {\"listen\": [{\"port\": 8080}], \"upstream\": \"http://127.0.0.1:9000\"}"},
+    /* a byte order mark (Notepad's): jansson said "'[' or '{' expected near '\xef\xbb\xbf'", which does not say what to do */
+    {"\xef\xbb\xbf{" MIN "}", "\xef\xbb\xbf", "the file begins with a byte order mark (EF BB BF, some Windows editors write one): "
+                                               "save it as UTF-8 without one"},
     {"{\"listen\": [}", "}", "unexpected token near '}'"},
     /* a syntax error's column in bytes, as every other error's (jansson counts characters): after UTF-8 text too */
     {"{\"ui\": {\"strings\": {\"zh-CN\": {\"banner.title\": \"\xe9\x9a\x90\xe7\xa7\x81\"}}}, x}", "x",
@@ -112,7 +116,26 @@ static const bad_case_t bad[] = {
     {"{" MIN ", \"html\": {\"memo_kb\": 2000000}}", "2000000", "html.memo_kb: must be in 0..1048576, not 2000000"},
     {"{" MIN ", \"html\": {\"memo_kb\": \"4M\"}}", "\"4M\"", "html.memo_kb: must be an integer, not a string"},
     {"{\"listen\": [{\"port\": 80}], \"upstream\": \"http://x\", \"upstream\": \"http://y\"}", NULL,
-     "duplicate object key near '\"upstream\"'"},
+     "duplicate object key near '\"upstream\"' (given twice in one object: keep one)"},
+    /* the commonest JSON mistakes: jansson's message, then what to do */
+    {"{" MIN ",\n}", "}", "string or '}' expected near '}' (the comma before it: JSON allows none after the last item)"},
+    {"{\"listen\": [{\"port\": 80},], \"upstream\": \"http://x\"}", "]",
+     "unexpected token near ']' (the comma before it: JSON allows none after the last item)"},
+    /* (a syntax error's column is the last byte of the token jansson names) */
+    {"{\"listen\": [{\"port\": 80}]\n \"upstream\": \"http://x\"}", "\": \"http://x\"}", "'}' expected near '\"upstream\"' (a comma missing before it?)"},
+    {"{" MIN ", \"html\": {\"rewrite\": true \"memo_kb\": 1}}", "\": 1}}", "'}' expected near '\"memo_kb\"' (a comma missing before it?)"},
+    {"{" MIN ", // the origin\n}", "/", "string or '}' expected near '/' (JSON has no comments)"},
+    {"{" MIN ", 'threads': 2}", "'", "string or '}' expected near ''' (JSON strings are in double quotes)"},
+    {"{" MIN "}\n{}", "{}", "end of file expected near '{' (the file is one JSON object: this follows its closing '}')"},
+    /* a directory where a file is named (tmpdir itself: "."): read as a file, one was an empty tokens file (an admin API
+     * that accepted nobody), elsewhere the start failed after --check-config had said "valid" */
+    {"{" MIN ", \"admin\": {\"tokens_file\": \".\"}}", "\".\"", NULL},
+    {"{" MIN ", \"store\": {\"sqlite\": \".\"}}", "\".\"", NULL},
+    {"{" MIN ", \"cookies\": {\"database\": \".\"}}", "\".\"", NULL},
+    {"{" MIN ", \"channel\": {\"audit_log\": \".\"}}", "\".\"", NULL},
+    {"{" MIN ", \"log\": {\"access\": \".\"}}", "\".\"", NULL},
+    {"{" MIN ", \"risk\": {\"lists\": [{\"name\": \"p\", \"file\": \".\", \"format\": \"domains\", \"action\": \"block\"}]}}",
+     "\".\"", NULL},
 };
 
 /* offset of line:col in text, or -1 */
@@ -156,11 +179,11 @@ static void test_syntax_error_column_never_0(void **state)
 {
     char err[1024];
     gw_config_t c;
-    assert_int_equal(load("", &c, err, sizeof(err)), -1);
-    assert_string_equal(err, "t.json:1:1: '[' or '{' expected near end of file");
+    assert_int_equal(load("[", &c, err, sizeof(err)), -1);
+    assert_string_equal(err, "t.json:1:1: ']' expected near end of file");
     gw_config_free(&c);
-    assert_int_equal(load("\n", &c, err, sizeof(err)), -1);
-    assert_string_equal(err, "t.json:2:1: '[' or '{' expected near end of file");
+    assert_int_equal(load("{\n", &c, err, sizeof(err)), -1);
+    assert_string_equal(err, "t.json:2:1: string or '}' expected near end of file");
     gw_config_free(&c);
     assert_int_equal(load("{\"listen\":\n", &c, err, sizeof(err)), -1);
     assert_string_equal(err, "t.json:2:1: unexpected token near end of file");
@@ -178,6 +201,21 @@ static void test_missing_files_name_the_file(void **state)
     assert_non_null(strstr(err, "t.json:1:61: listen[0].tls.key: cannot read "));
     assert_non_null(strstr(err, "/nokey.pem: No such file or directory"));
     gw_config_free(&c);
+}
+
+/* a directory where a file belongs: said so, with what to do (not "'[' or '{' expected near end of file") */
+static void test_directory_for_a_file(void **state)
+{
+    char err[1024], want[256];
+    gw_config_t c;
+    assert_int_equal(gw_config_load(&c, tmpdir, err, sizeof(err)), -1);
+    gw_config_free(&c);
+    snprintf(want, sizeof(want), "%s: is a directory: -c names the configuration file (%s/consentgate.json?)", tmpdir, tmpdir);
+    assert_string_equal(err, want);
+    assert_int_equal(load("{" MIN ", \"admin\": {\"tokens_file\": \".\"}}", &c, err, sizeof(err)), -1);
+    gw_config_free(&c);
+    snprintf(want, sizeof(want), "t.json:1:92: admin.tokens_file: %s/. is a directory: name a file (in it)", tmpdir);
+    assert_string_equal(err, want);
 }
 
 static void test_multiline_position(void **state)
@@ -288,7 +326,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_configs),        cmocka_unit_test(test_missing_files_name_the_file),
-        cmocka_unit_test(test_syntax_error_column_never_0),
+        cmocka_unit_test(test_syntax_error_column_never_0), cmocka_unit_test(test_directory_for_a_file),
         cmocka_unit_test(test_multiline_position), cmocka_unit_test(test_minimal_defaults),
         cmocka_unit_test(test_full_config),        cmocka_unit_test(test_category_defaults_rebind),
         cmocka_unit_test(test_shipped_config_is_valid),
