@@ -182,6 +182,47 @@ void gw_consent_settle_scheme(h2o_req_t *req)
     req->scheme = req->input.scheme = &H2O_URL_SCHEME_HTTPS;
 }
 
+/*
+ * Headers that say where a request came from, or which path it is for, are a proxy's word, not a client's. From a peer
+ * that is no trusted proxy (geoip.trusted_proxies) Forwarded, X-Real-IP, X-Forwarded-Host and their kin go: passed on,
+ * a visitor named any address or host to an origin that believes them (the links of its password-reset mail built on
+ * X-Forwarded-Host). X-Forwarded-For stays, the peer appended to it (DESIGN: an origin reads it from the right).
+ * X-Original-URL and X-Rewrite-URL go from everyone: IIS and Symfony route by them, so a request for one path reached
+ * the handler of another, past what the gateway decides by path (a collector it answers at the edge).
+ */
+static void drop_forwarding_headers(h2o_req_t *req)
+{
+    static const char *const path_overrides[] = {"x-original-url", "x-rewrite-url"};
+    static const char *const proxies_word[] = {"forwarded", "x-real-ip", "x-forwarded-host",
+                                               "x-forwarded-port", "x-forwarded-server", "x-forwarded-prefix",
+                                               "x-forwarded-ssl", "x-forwarded-scheme", "true-client-ip", "x-client-ip",
+                                               "cf-connecting-ip", "fastly-client-ip", "x-cluster-client-ip"};
+    int trusted = -1; /* asked once, when a header needs it */
+    size_t kept = 0;
+    for (size_t i = 0; i != req->headers.size; ++i) {
+        const h2o_iovec_t *name = req->headers.entries[i].name;
+        int drop = 0;
+        if (name->len >= 9 && memchr("xftc", name->base[0] | 0x20, 4) != NULL) { /* (the first letters of those below) */
+            for (size_t k = 0; !drop && k != sizeof(path_overrides) / sizeof(path_overrides[0]); ++k)
+                drop = h2o_lcstris(name->base, name->len, path_overrides[k], strlen(path_overrides[k]));
+            for (size_t k = 0; !drop && k != sizeof(proxies_word) / sizeof(proxies_word[0]); ++k) {
+                if (!h2o_lcstris(name->base, name->len, proxies_word[k], strlen(proxies_word[k])))
+                    continue;
+                if (trusted == -1) {
+                    struct sockaddr_storage peer;
+                    trusted = trusted_proxies.num_entries != 0 &&
+                              req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer) != 0 &&
+                              gw_cidr_list_contains(&trusted_proxies, (struct sockaddr *)&peer);
+                }
+                drop = !trusted;
+            }
+        }
+        if (!drop)
+            req->headers.entries[kept++] = req->headers.entries[i];
+    }
+    req->headers.size = kept;
+}
+
 uint64_t gw_consent_client_key(h2o_req_t *req)
 {
     struct sockaddr_storage ss;
@@ -617,6 +658,8 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
         if (n != 0)
             h2o_add_header(&req->pool, &req->headers, H2O_TOKEN_COOKIE, NULL, out, n);
     }
+
+    drop_forwarding_headers(req);
 
     /* tell the origin the decision; a client cannot set this header itself */
     for (i = -1; (i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("consent-categories"), i)) != -1;)

@@ -940,6 +940,25 @@ class BehindTlsProxyTest(GatewayTestCase):
         self.assertEqual(harness.Origin.header(self.origin.assert_reached("t=xfp-untrusted"), "X-Forwarded-Proto"), ["http"])
 
 
+    def test_where_a_request_came_from_is_a_trusted_proxys_word(self):
+        # A client's Forwarded, X-Real-IP, X-Forwarded-Host … went on to the origin: any address or host, to an origin
+        # that believes them. From a peer that is no trusted proxy they go; a trusted proxy's stay. X-Forwarded-For is
+        # appended to either way (DESIGN). X-Original-URL and X-Rewrite-URL, which IIS and Symfony route by, go from
+        # everyone.
+        spoof = ["X-Forwarded-For: 6.6.6.6", "Forwarded: for=6.6.6.6;host=evil.example", "X-Real-IP: 6.6.6.6",
+                 "X-Forwarded-Host: evil.example", "X-Forwarded-Port: 443", "True-Client-IP: 6.6.6.6",
+                 "CF-Connecting-IP: 6.6.6.6", "X-Original-URL: /collect", "X-Rewrite-URL: /collect", "X-Kept: yes"]
+        g = self.new_gateway("untrusted-fwd", gateway_config(self.origin.url, geoip={"trusted_proxies": ["10.0.0.0/8"]}))
+        for gw, tag, trusted in ((g, "fwd-untrusted", False), (self.gw, "fwd-trusted", True)):
+            curl(gw.url("/__origin/echo?t=" + tag), headers=spoof)
+            e = self.origin.assert_reached("t=" + tag)
+            names = {n.lower() for n, _ in e["headers"]}
+            self.assertIn("x-kept", names)
+            self.assertFalse(names & {"x-original-url", "x-rewrite-url"}, tag)
+            forwarding = {"forwarded", "x-real-ip", "x-forwarded-host", "x-forwarded-port", "true-client-ip", "cf-connecting-ip"}
+            self.assertEqual(names & forwarding, forwarding if trusted else set(), tag)
+            self.assertEqual(harness.Origin.header(e, "X-Forwarded-For"), ["6.6.6.6, 127.0.0.1"], tag)
+
 class ReportOnlyTest(GatewayTestCase):
     """enforcement: report-only decides and counts everything, changes nothing."""
     config = {"enforcement": "report-only"}
