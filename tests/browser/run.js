@@ -1075,6 +1075,35 @@ test('a page that requires Trusted Types: consent releases its trackers (through
     }
 });
 
+test('a page under the site\'s own nonce CSP: the banner works by the site\'s nonce, what the site did not nonce stays blocked', async () => {
+    /* the site's policy names its nonce only: the gateway's elements carry it, a script without it (an XSS) gets the
+     * gateway's nonce, which the site's policy does not know. Accept and reject are recorded. */
+    const own = "script-src 'nonce-t3stOrigin_Nonce'; style-src 'nonce-t3stOrigin_Nonce' 'unsafe-inline'; connect-src 'self'; object-src 'none'";
+    const url = P.url('/__origin/html?file=origin-csp.html&h=' + encodeURIComponent(`Content-Security-Policy:${own}`));
+    for (const choice of ['banner.reject_all', 'banner.accept_all']) {
+        const p = await page();
+        const violations = [];
+        p.on('console', (m) => { if (/Content Security Policy/.test(m.text())) violations.push(m.text()); });
+        const res = await p.goto(url);
+        eq((await res.headersArray()).filter((h) => /^content-security-policy$/i.test(h.name) && h.value === own).length, 1,
+           'the site\'s policy as it came');
+        await dialog(p).waitFor({ state: 'visible' });
+        eq(await p.evaluate(() => [window.__own === true, window.__xss === true, window.__guessed === true, window.__trackerRan === true]),
+           [true, false, false, false], 'scripts run (own, XSS, guessed nonce, tracker before consent)');
+        assert(violations.some((v) => /script-src 'nonce-t3stOrigin_Nonce'/.test(v)), `the site's policy did not block the XSS: ${violations}`);
+        eq(await p.evaluate(() => getComputedStyle(document.querySelector('#cg-banner dialog')).position), 'fixed', 'the banner\'s style sheet applies');
+        await button(p, choice).click();
+        await until(async () => (await p.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.saved'], `saved message (${choice})`);
+        if (choice === 'banner.accept_all')
+            await p.waitForFunction(() => window.__trackerRan === true); /* released by the site's nonce, without a reload */
+        await p.goto(url);
+        const state = await p.evaluate(() => JSON.parse(document.getElementById('cg-state').textContent));
+        eq([state.decided, state.categories.analytics], [true, choice === 'banner.accept_all'], `the choice recorded (${choice})`);
+        eq(await p.evaluate(() => [window.__xss === true, window.__guessed === true]), [false, false], 'XSS after the choice');
+        eq(p.errors, [], `errors on the page (${choice})`);
+    }
+});
+
 test('a page\'s own root font size (html { font-size: 62.5% }) or inherited text styles do not change the banner', async () => {
     /* the sizes of the banner's parts, in the main view and the choices, as a visitor sees them */
     const looks = async (url) => {
