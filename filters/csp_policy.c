@@ -126,3 +126,135 @@ gw_csp_read_nonces(gw_csp_nonces_t *out, const char *value, size_t len, int enfo
         start = end + 1;
     }
 }
+
+/* --- amending a policy for the gateway's UI ------------------------------------------------------------------------ */
+
+/* whether the source list v[0, n) names the token tok (without case) */
+static int
+has_token(const char *v, size_t n, const char *tok)
+{
+    const char *t;
+    size_t t_len, i = 0;
+    while (next_token(v, n, &i, &t, &t_len))
+        if (lceq(t, t_len, tok))
+            return 1;
+    return 0;
+}
+
+/* whether the source list v[0, n) lets in a URL of the page's own origin: 'self', "*", or the page's scheme. Other
+ * lists get the amendment, redundant when one of their host sources named the site (harmless). */
+static int
+allows_self(const char *v, size_t n, const char *scheme)
+{
+    char sch[16];
+    size_t k = strlen(scheme);
+    if (k + 2 > sizeof(sch))
+        return 0;
+    memcpy(sch, scheme, k);
+    memcpy(sch + k, ":", 2);
+    return has_token(v, n, "'self'") || has_token(v, n, "*") || has_token(v, n, sch) || has_token(v, n, "http:");
+}
+
+/* whether the list v[0, n) names nonce (carried by the gateway's element): "'nonce-" without case, the nonce as is */
+static int
+has_nonce(const char *v, size_t n, const char *nonce)
+{
+    const char *t;
+    size_t t_len, i = 0, k = strlen(nonce);
+    while (k != 0 && next_token(v, n, &i, &t, &t_len))
+        if (t_len == k + 8 && lceq(t, 7, "'nonce-") && memcmp(t + 7, nonce, k) == 0 && t[t_len - 1] == '\'')
+            return 1;
+    return 0;
+}
+
+typedef struct {
+    char *out;
+    size_t cap, len; /* len may pass cap: what it would take */
+} sink_t;
+
+static void
+put(sink_t *s, const char *p, size_t n)
+{
+    if (s->len < s->cap)
+        memcpy(s->out + s->len, p, s->len + n <= s->cap ? n : s->cap - s->len);
+    s->len += n;
+}
+
+typedef struct {
+    const char *at; /* insert before this byte of the policy ... */
+    const char *dir, *base, *add; /* "; dir base add" when dir != NULL (a new directive), else " add" */
+    size_t base_len;
+} edit_t;
+
+/* the amendment of one list: the directive that governs it (names[0..2]) gets add, or, when default-src governs, a
+ * directive names[1] of its own with default-src's list and add */
+static void
+plan(edit_t *e, size_t *num, const char *p, size_t n, const char *const names[3], const char *add)
+{
+    size_t len;
+    for (size_t k = 0; k != 3; ++k) {
+        const char *v = directive(p, n, names[k], &len);
+        if (v == NULL)
+            continue;
+        while (k == 2 && len != 0 && is_ws(*v))
+            ++v, --len;
+        e[*num] = k != 2 ? (edit_t){v + len, NULL, NULL, add, 0} : (edit_t){p + n, names[1], v, add, len};
+        ++*num;
+        return;
+    }
+}
+
+static void
+amend_policy(sink_t *s, const char *p, size_t n, const gw_csp_amend_t *a)
+{
+    static const char *const scripts[3] = {"script-src-elem", "script-src", "default-src"};
+    static const char *const styles[3] = {"style-src-elem", "style-src", "default-src"};
+    static const char *const connects[3] = {"connect-src", "connect-src", "default-src"};
+    edit_t e[3];
+    size_t num = 0, len;
+    const char *v;
+    if ((v = effective(p, n, connects, &len)) != NULL && !allows_self(v, len, a->scheme))
+        plan(e, &num, p, n, connects, "'self'");
+    if ((v = effective(p, n, styles, &len)) != NULL && !has_nonce(v, len, a->style_nonce) && !allows_self(v, len, a->scheme))
+        plan(e, &num, p, n, styles, "'self'");
+    if (a->script_source != NULL && (v = effective(p, n, scripts, &len)) != NULL && !has_nonce(v, len, a->script_nonce) &&
+        !allows_self(v, len, a->scheme) && !has_token(v, len, "'strict-dynamic'") && !has_token(v, len, a->script_source))
+        plan(e, &num, p, n, scripts, a->script_source);
+    /* in the order of the policy's bytes; new directives, at its end, after an addition to its last directive there */
+    for (size_t i = 1; i < num; ++i)
+        for (size_t j = i; j != 0 && (e[j].at < e[j - 1].at || (e[j].at == e[j - 1].at && e[j].dir == NULL && e[j - 1].dir != NULL));
+             --j) {
+            edit_t t = e[j];
+            e[j] = e[j - 1];
+            e[j - 1] = t;
+        }
+    const char *from = p;
+    for (size_t i = 0; i != num; ++i) {
+        put(s, from, (size_t)(e[i].at - from));
+        from = e[i].at;
+        if (e[i].dir != NULL) {
+            put(s, "; ", 2);
+            put(s, e[i].dir, strlen(e[i].dir));
+            put(s, " ", 1);
+            put(s, e[i].base, e[i].base_len);
+        }
+        put(s, " ", 1);
+        put(s, e[i].add, strlen(e[i].add));
+    }
+    put(s, from, (size_t)(p + n - from));
+}
+
+size_t
+gw_csp_amend(const char *value, size_t len, const gw_csp_amend_t *a, char *out, size_t cap)
+{
+    sink_t s = {out, cap, 0};
+    for (size_t start = 0; start <= len;) {
+        const char *comma = memchr(value + start, ',', len - start);
+        size_t end = comma != NULL ? (size_t)(comma - value) : len;
+        amend_policy(&s, value + start, end - start, a);
+        if (comma != NULL)
+            put(&s, ",", 1);
+        start = end + 1;
+    }
+    return s.len;
+}

@@ -31,4 +31,29 @@ typedef struct st_gw_csp_nonces_t {
  */
 void gw_csp_read_nonces(gw_csp_nonces_t *out, const char *value, size_t len, int enforced);
 
+/*
+ * What the gateway's UI needs that a policy may forbid, and how little is added to let it in:
+ *   - connect-src (else default-src) that does not let in the page's own origin ('self', "*", the page's scheme):
+ *     'self', for the banner's fetch of /__consent/api/ (same origin);
+ *   - style-src-elem (else style-src, else default-src) that neither names style_nonce (which the style sheet link
+ *     carries) nor lets in the page's own origin: 'self', for /__consent/banner.css;
+ *   - script-src-elem (else script-src, else default-src) that neither names script_nonce nor lets in the page's own
+ *     origin: script_source (the banner script's own URL, nothing else of the site), unless the list has
+ *     'strict-dynamic', which ignores URLs (such a policy allows by nonce or hash only: the gateway cannot amend it
+ *     without letting in more than its own element), or script_source is NULL.
+ * An amendment goes at the end of the directive that governs; when that is default-src, a directive of its own
+ * (connect-src, style-src, script-src) with default-src's list and the addition goes at the policy's end, so the
+ * other kinds default-src governs are unchanged. A policy without any of them restricts none of these: unchanged.
+ */
+typedef struct st_gw_csp_amend_t {
+    const char *scheme;        /* the page's: "https" or "http" */
+    const char *script_nonce;  /* the nonces the gateway's elements carry ("" none) */
+    const char *style_nonce;
+    const char *script_source; /* "https://host/__consent/banner.js" (lower case), NULL: not added (nor twice) */
+} gw_csp_amend_t;
+
+/* Writes value[0, len) amended into out[0, cap) and returns its length (which may pass cap: then out holds its first cap
+ * bytes: call again with a buffer that large). Equal to len when nothing is amended. */
+size_t gw_csp_amend(const char *value, size_t len, const gw_csp_amend_t *a, char *out, size_t cap);
+
 #endif

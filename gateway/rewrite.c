@@ -2134,13 +2134,56 @@ static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, siz
  * page's other scripts get the gateway's nonce only, which the origin's policy does not know: what the origin did
  * not nonce stays blocked by it.
  */
+static const h2o_iovec_t csp_names[2] = {{H2O_STRLIT("content-security-policy")}, {H2O_STRLIT("content-security-policy-report-only")}};
+
 static void read_origin_csp(h2o_req_t *req, gw_reqctx_t *ctx)
 {
-    static const h2o_iovec_t names[2] = {{H2O_STRLIT("content-security-policy")}, {H2O_STRLIT("content-security-policy-report-only")}};
     memset(&ctx->origin_csp, 0, sizeof(ctx->origin_csp));
     for (int k = 0; k != 2; ++k)
-        for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->res.headers, names[k].base, names[k].len, i)) != -1;)
+        for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->res.headers, csp_names[k].base, csp_names[k].len, i)) != -1;)
             gw_csp_read_nonces(&ctx->origin_csp, req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len, k == 0);
+}
+
+/* the banner script's own URL as a CSP source, "https://host/__consent/banner.js"; NULL when the Host is not a plain
+ * host[:port] (it goes into a header) */
+static const char *banner_script_source(h2o_req_t *req)
+{
+    h2o_iovec_t host = req->authority;
+    if (host.len == 0 || host.len > 255)
+        return NULL;
+    for (size_t i = 0; i != host.len; ++i) {
+        char c = host.base[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':' ||
+              c == '[' || c == ']'))
+            return NULL;
+    }
+    h2o_iovec_t v = h2o_concat(&req->pool, req->scheme->name, h2o_iovec_init(H2O_STRLIT("://")), host,
+                               h2o_iovec_init(H2O_STRLIT("/__consent/banner.js\0")));
+    h2o_strtolower(v.base, v.len); /* (gw_csp_amend compares it so) */
+    return v.base;
+}
+
+/*
+ * The origin's policies amended as little as lets the gateway's UI work under them (gw_csp_amend: 'self' for the
+ * banner's fetch and style sheet, the banner script's own URL for a script list that has no nonce the UI carries):
+ * without it those pages show no banner, and in the opt-out regimes the visitor cannot refuse there. Nothing else is
+ * let in: scripts the origin did not nonce or list stay blocked by its policy.
+ */
+static void amend_origin_csp(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    gw_csp_amend_t a = {req->scheme == &H2O_URL_SCHEME_HTTPS ? "https" : "http", ctx->origin_csp.script, ctx->origin_csp.style,
+                        banner_script_source(req)};
+    for (int k = 0; k != 2; ++k) {
+        for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->res.headers, csp_names[k].base, csp_names[k].len, i)) != -1;) {
+            h2o_iovec_t *v = &req->res.headers.entries[i].value;
+            size_t len = gw_csp_amend(v->base, v->len, &a, NULL, 0);
+            if (len == v->len)
+                continue;
+            char *out = h2o_mem_alloc_pool(&req->pool, len);
+            gw_csp_amend(v->base, v->len, &a, out, len);
+            *v = h2o_iovec_init(out, len);
+        }
+    }
 }
 
 /* the consent UI and the visitor's state; xml: well-formed for an application/xhtml+xml page. Its elements carry the
@@ -2809,6 +2852,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     }
     gw_b64url_encode(rnd, 16, ctx->nonce, sizeof(ctx->nonce));
     read_origin_csp(req, ctx);
+    if (gw_rt.conf.html.inject_banner)
+        amend_origin_csp(req, ctx);
     if (charset != CHARSET_ASCII) /* UTF-16: read as UTF-8 (sniff_bom, write_body), and said so */
         set_utf8_charset(req);
     /* its bytes are the gateway's, not the origin's: a range of them is not served (the front asks the origin for the

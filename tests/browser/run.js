@@ -1104,6 +1104,29 @@ test('a page under the site\'s own nonce CSP: the banner works by the site\'s no
     }
 });
 
+test('a page under the site\'s own hash-only CSP that forbids fetches: the least amendment lets the banner work, nothing else', async () => {
+    /* default-src 'none', scripts by hash: the gateway adds 'self' for connect-src and style-src and the banner
+     * script's own URL for scripts; the XSS and the site's other scripts stay blocked */
+    const own = "default-src 'none'; script-src 'sha256-XjH8EuZPFqmD1Zuvz9Gpr4Z1XBiEs6cT+hPK8y0g49E='; img-src 'self'";
+    const url = P.url('/__origin/html?file=origin-csp-hash.html&h=' + encodeURIComponent(`Content-Security-Policy:${own}`));
+    const amended = own.replace("'; img-src", `' ${P.url('/__consent/banner.js')}; img-src`) +
+                    "; connect-src 'none' 'self'; style-src 'none' 'self'";
+    for (const choice of ['banner.reject_all', 'banner.accept_all']) {
+        const p = await page();
+        const res = await p.goto(url);
+        eq((await res.headersArray()).filter((h) => /^content-security-policy$/i.test(h.name) && !/__consent\/report/.test(h.value))
+            .map((h) => h.value), [amended], 'the site\'s policy, amended');
+        await dialog(p).waitFor({ state: 'visible' });
+        eq(await p.evaluate(() => [window.__own === true, window.__xss === true]), [true, false], 'scripts run (own by hash, XSS)');
+        await button(p, choice).click();
+        await until(async () => (await p.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.saved'], `saved message (${choice})`);
+        await p.goto(url);
+        const state = await p.evaluate(() => JSON.parse(document.getElementById('cg-state').textContent));
+        eq([state.decided, state.categories.analytics], [true, choice === 'banner.accept_all'], `the choice recorded (${choice})`);
+        eq(await p.evaluate(() => [window.__xss === true, window.__bothRan === true]), [false, false], 'scripts the site did not allow, after the choice');
+    }
+});
+
 test('a page\'s own root font size (html { font-size: 62.5% }) or inherited text styles do not change the banner', async () => {
     /* the sizes of the banner's parts, in the main view and the choices, as a visitor sees them */
     const looks = async (url) => {

@@ -1343,7 +1343,7 @@ class OriginCspTest(GatewayTestCase):
         origin = "script-src 'nonce-originNonce123'; style-src 'self' 'nonce-originNonce123'; object-src 'none'"
         r = self.get(origin)
         html = r.text
-        self.assertIn(origin, r.header_all("Content-Security-Policy"), "the origin's policy is passed on as it came")
+        self.assertIn(origin, r.header_all("Content-Security-Policy"), "the origin's policy is passed on as it came (it lets the UI in)")
         g, ours = self.gateway_nonce(r)
         self.assertNotEqual(g, "originNonce123")
         self.assertIn("'nonce-originNonce123'", ours, "the gateway's policy lets the origin's nonced scripts run")
@@ -1380,6 +1380,38 @@ class OriginCspTest(GatewayTestCase):
         g, ours = self.gateway_nonce(r)
         self.assertIn('nonce="%s"' % g, self.tag(html, r'<script[^>]*src="/__consent/banner.js"[^>]*>'))
         self.assertNotIn("'nonce-a", ours)
+
+    def origin_policies(self, r, name="Content-Security-Policy"):
+        return [v for v in r.header_all(name) if "/__consent/report" not in v]
+
+    def test_amended_as_little_as_the_ui_needs(self):
+        """A policy that would block the UI's fetch, style sheet or script gets the least that lets them in, in each of
+        its fields and policies, report-only too; one that lets them in is passed on as it came."""
+        host = "127.0.0.1:%d" % self.gw.port
+        js = "http://%s/__consent/banner.js" % host
+        cases = [
+            ("connect-src 'none'; img-src *", "connect-src 'none' 'self'; img-src *"),
+            ("default-src 'none'", "default-src 'none'; connect-src 'none' 'self'; style-src 'none' 'self'; script-src 'none' " + js),
+            ("script-src 'sha256-AAAA'", "script-src 'sha256-AAAA' " + js),              # hashes only: the banner's URL, no more
+            ("script-src 'sha256-AAAA' 'strict-dynamic'", "script-src 'sha256-AAAA' 'strict-dynamic'"),  # URLs ignored there
+            ("script-src 'self'; connect-src 'self'; style-src 'self'", "script-src 'self'; connect-src 'self'; style-src 'self'"),
+            ("script-src 'nonce-abc'; style-src 'nonce-abc'", "script-src 'nonce-abc'; style-src 'nonce-abc'"),
+        ]
+        for given, want in cases:
+            r = self.get(given, report_only=[given])
+            self.assertEqual(self.origin_policies(r), [want], given)
+            self.assertEqual(self.origin_policies(r, "Content-Security-Policy-Report-Only"), [want], given)
+        # several policies in one field, and several fields
+        r = self.get("script-src 'self', connect-src https://api.example", "style-src 'none'")
+        self.assertEqual(self.origin_policies(r), ["script-src 'self', connect-src https://api.example 'self'", "style-src 'none' 'self'"])
+        # a HEAD gets the headers its GET would
+        h = curl(self.gw.url("/__origin/html?file=pages/origin-csp.html&h=" + urllib.parse.quote("Content-Security-Policy:connect-src 'none'", safe="")),
+                 head=True)
+        self.assertEqual(self.origin_policies(h), ["connect-src 'none' 'self'"])
+        # a Host that is not a plain host[:port] never goes into the header: no script amendment then
+        r = curl(self.gw.url("/__origin/html?file=pages/origin-csp.html&h=" + urllib.parse.quote("Content-Security-Policy:script-src 'none'", safe="")),
+                 headers=["Host: a;b"])
+        self.assertEqual(self.origin_policies(r), ["script-src 'none'"], r.headers)
 
     def test_no_origin_policy_unchanged(self):
         r = self.get()

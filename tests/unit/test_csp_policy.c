@@ -93,12 +93,90 @@ test_every_cut(void **state)
     }
 }
 
+typedef struct {
+    const char *in, *out; /* out NULL: unchanged */
+} amend_case_t;
+
+#define JS "https://shop.example/__consent/banner.js"
+static const amend_case_t amend_cases[] = {
+    {"script-src 'self'; connect-src 'self'; style-src 'self'", NULL},
+    {"img-src *; object-src 'none'", NULL},                                                /* none of them restricted */
+    {"connect-src 'none'", "connect-src 'none' 'self'"},                                   /* 'none' is ignored beside 'self' */
+    {"connect-src https://api.example; img-src *", "connect-src https://api.example 'self'; img-src *"},
+    {"connect-src https:; style-src *; script-src http:", NULL},                           /* the page's scheme, "*" */
+    {"default-src 'none'", "default-src 'none'; connect-src 'none' 'self'; style-src 'none' 'self'; script-src 'none' " JS},
+    {"default-src 'self'", NULL},
+    {"script-src 'sha256-AAAA'", "script-src 'sha256-AAAA' " JS},                           /* hashes only: its URL */
+    {"script-src 'sha256-AAAA' 'strict-dynamic'", NULL},                                   /* URLs ignored: not amended */
+    {"script-src 'nonce-ours'; style-src 'nonce-sty'", NULL},                              /* the nonces the UI carries */
+    {"script-src 'NONCE-ours'", NULL},
+    {"script-src 'nonce-OURS'", "script-src 'nonce-OURS' " JS},                            /* a nonce is as written */
+    {"style-src 'nonce-other'", "style-src 'nonce-other' 'self'"},
+    {"style-src-elem 'none'; style-src 'self'", "style-src-elem 'none' 'self'; style-src 'self'"},
+    {"script-src 'self', connect-src 'none'", "script-src 'self', connect-src 'none' 'self'"}, /* each policy of a field */
+    {"connect-src 'none' ; img-src *", "connect-src 'none'  'self'; img-src *"},
+    {"connect-src 'none'; connect-src *", "connect-src 'none' 'self'; connect-src *"},      /* the first one counts */
+    {"style-src 'none'; connect-src 'none'", "style-src 'none' 'self'; connect-src 'none' 'self'"}, /* in the bytes' order */
+    {"default-src 'none'; style-src x", /* an addition at the policy's end before the new directives (fuzz_csp_policy) */
+     "default-src 'none'; style-src x 'self'; connect-src 'none' 'self'; script-src 'none' " JS},
+    {"script-src " JS, NULL},                                                             /* once only */
+};
+
+static char *
+amend(const char *in, size_t len, const char *js)
+{
+    gw_csp_amend_t a = {"https", "ours", "sty", js};
+    size_t need = gw_csp_amend(in, len, &a, NULL, 0);
+    char *out = malloc(need + 1);
+    for (size_t cap = 0; cap <= need; ++cap) /* a smaller buffer gets the first bytes and the same length */
+        assert_int_equal(gw_csp_amend(in, len, &a, out, cap), need);
+    out[need] = '\0';
+    return out;
+}
+
+static void
+test_amend(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i != sizeof(amend_cases) / sizeof(amend_cases[0]); ++i) {
+        char *got = amend(amend_cases[i].in, strlen(amend_cases[i].in), JS);
+        const char *want = amend_cases[i].out != NULL ? amend_cases[i].out : amend_cases[i].in;
+        if (strcmp(got, want) != 0)
+            fail_msg("case %zu: \"%s\"\n  got  \"%s\"\n  want \"%s\"", i, amend_cases[i].in, got, want);
+        free(got);
+    }
+    /* without the banner's URL, a script list is left as it is */
+    char *got = amend("script-src 'sha256-AAAA'", 24, NULL);
+    assert_string_equal(got, "script-src 'sha256-AAAA'");
+    free(got);
+}
+
+/* every amendment case cut at every byte: nothing read past the cut, and the amendment only ever adds */
+static void
+test_amend_every_cut(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i != sizeof(amend_cases) / sizeof(amend_cases[0]); ++i) {
+        size_t len = strlen(amend_cases[i].in);
+        for (size_t cut = 0; cut <= len; ++cut) {
+            char *copy = malloc(cut + 1);
+            memcpy(copy, amend_cases[i].in, cut);
+            char *got = amend(copy, cut, JS);
+            assert_true(strlen(got) >= cut);
+            free(got);
+            free(copy);
+        }
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_every_cut),
+        cmocka_unit_test(test_amend),
+        cmocka_unit_test(test_amend_every_cut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
