@@ -181,7 +181,7 @@ put(sink_t *s, const char *p, size_t n)
 }
 
 typedef struct {
-    const char *at; /* insert before this byte of the policy ... */
+    const char *at;               /* insert before this byte of the policy ... */
     const char *dir, *base, *add; /* "; dir base add" when dir != NULL (a new directive), else " add" */
     size_t base_len;
 } edit_t;
@@ -204,6 +204,14 @@ plan(edit_t *e, size_t *num, const char *p, size_t n, const char *const names[3]
     }
 }
 
+/* the edits in the order of the policy's bytes; new directives, at its end, after an addition to its last directive
+ * there */
+static int
+goes_before(const edit_t *a, const edit_t *b)
+{
+    return a->at < b->at || (a->at == b->at && a->dir == NULL && b->dir != NULL);
+}
+
 static void
 amend_policy(sink_t *s, const char *p, size_t n, const gw_csp_amend_t *a)
 {
@@ -220,10 +228,8 @@ amend_policy(sink_t *s, const char *p, size_t n, const gw_csp_amend_t *a)
     if (a->script_source != NULL && (v = effective(p, n, scripts, &len)) != NULL && !has_nonce(v, len, a->script_nonce) &&
         !allows_self(v, len, a->scheme) && !has_token(v, len, "'strict-dynamic'") && !has_token(v, len, a->script_source))
         plan(e, &num, p, n, scripts, a->script_source);
-    /* in the order of the policy's bytes; new directives, at its end, after an addition to its last directive there */
     for (size_t i = 1; i < num; ++i)
-        for (size_t j = i; j != 0 && (e[j].at < e[j - 1].at || (e[j].at == e[j - 1].at && e[j].dir == NULL && e[j - 1].dir != NULL));
-             --j) {
+        for (size_t j = i; j != 0 && goes_before(&e[j], &e[j - 1]); --j) {
             edit_t t = e[j];
             e[j] = e[j - 1];
             e[j - 1] = t;

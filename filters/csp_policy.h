@@ -46,8 +46,8 @@ void gw_csp_read_nonces(gw_csp_nonces_t *out, const char *value, size_t len, int
  * other kinds default-src governs are unchanged. A policy without any of them restricts none of these: unchanged.
  */
 typedef struct st_gw_csp_amend_t {
-    const char *scheme;        /* the page's: "https" or "http" */
-    const char *script_nonce;  /* the nonces the gateway's elements carry ("" none) */
+    const char *scheme;       /* the page's: "https" or "http" */
+    const char *script_nonce; /* the nonces the gateway's elements carry ("" none) */
     const char *style_nonce;
     const char *script_source; /* "https://host/__consent/banner.js" (lower case), NULL: not added (nor twice) */
 } gw_csp_amend_t;

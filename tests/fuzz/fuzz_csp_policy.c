@@ -30,7 +30,8 @@ amend(const char *p, size_t len)
     free(out);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     gw_csp_nonces_t out;
     memset(&out, 0, sizeof(out));

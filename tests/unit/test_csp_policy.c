@@ -17,25 +17,25 @@ typedef struct {
 
 static const nonce_case_t cases[] = {
     {{"script-src 'nonce-abc'", NULL}, "abc", ""},
-    {{"default-src 'self' 'nonce-abc'", NULL}, "abc", "abc"},                         /* default-src serves both */
-    {{"default-src 'nonce-d'; script-src 'self'", NULL}, "", "d"},                    /* script-src without a nonce wins */
-    {{"script-src 'nonce-a'; script-src-elem 'nonce-b'", NULL}, "b", ""},             /* -elem first */
+    {{"default-src 'self' 'nonce-abc'", NULL}, "abc", "abc"},             /* default-src serves both */
+    {{"default-src 'nonce-d'; script-src 'self'", NULL}, "", "d"},        /* script-src without a nonce wins */
+    {{"script-src 'nonce-a'; script-src-elem 'nonce-b'", NULL}, "b", ""}, /* -elem first */
     {{"style-src 'nonce-s'; style-src-elem 'self'", NULL}, "", ""},
-    {{"SCRIPT-SRC 'NONCE-Mixed+/=='", NULL}, "Mixed+/==", ""},                         /* names without case */
-    {{"script-src 'nonce-first'; script-src 'nonce-second'", NULL}, "first", ""},    /* a repeat is ignored */
-    {{"img-src *, script-src 'nonce-p2'", NULL}, "p2", ""},                            /* the second policy of a field */
+    {{"SCRIPT-SRC 'NONCE-Mixed+/=='", NULL}, "Mixed+/==", ""},                    /* names without case */
+    {{"script-src 'nonce-first'; script-src 'nonce-second'", NULL}, "first", ""}, /* a repeat is ignored */
+    {{"img-src *, script-src 'nonce-p2'", NULL}, "p2", ""},                       /* the second policy of a field */
     {{"script-src 'nonce-x1' 'nonce-x2'", NULL}, "x1", ""},
-    {{"RO:script-src 'nonce-ro'", "script-src 'nonce-enf'", NULL}, "enf", ""},         /* enforcing over report-only */
+    {{"RO:script-src 'nonce-ro'", "script-src 'nonce-enf'", NULL}, "enf", ""}, /* enforcing over report-only */
     {{"script-src 'nonce-enf'", "RO:script-src 'nonce-ro'", NULL}, "enf", ""},
     {{"RO:script-src 'nonce-ro1'", "RO:script-src 'nonce-ro2'", NULL}, "ro1", ""},
     {{"script-src 'nonce-e1', script-src 'nonce-e2'", NULL}, "e1", ""},
     {{"\tscript-src\t'nonce-tab'\t;", NULL}, "tab", ""},
-    {{"script-src 'nonce-'", NULL}, "", ""},                                          /* malformed: none copied */
+    {{"script-src 'nonce-'", NULL}, "", ""}, /* malformed: none copied */
     {{"script-src 'nonce-a\"b'", NULL}, "", ""},
     {{"script-src 'nonce-a<b'", NULL}, "", ""},
     {{"script-src 'nonce-abc", NULL}, "", ""},
     {{"script-src nonce-abc", NULL}, "", ""},
-    {{"script-src 'nonce-ab===' 'nonce-ok'", NULL}, "ok", ""},                       /* three '=' */
+    {{"script-src 'nonce-ab===' 'nonce-ok'", NULL}, "ok", ""}, /* three '=' */
     {{"script-src 'nonce-a=b'", NULL}, "", ""},
     {{"script-src 'nonce-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'", NULL}, "", ""}, /* 65 */
     {{"script-src 'sha256-abc' 'strict-dynamic'", NULL}, "", ""},
@@ -100,26 +100,26 @@ typedef struct {
 #define JS "https://shop.example/__consent/banner.js"
 static const amend_case_t amend_cases[] = {
     {"script-src 'self'; connect-src 'self'; style-src 'self'", NULL},
-    {"img-src *; object-src 'none'", NULL},                                                /* none of them restricted */
-    {"connect-src 'none'", "connect-src 'none' 'self'"},                                   /* 'none' is ignored beside 'self' */
+    {"img-src *; object-src 'none'", NULL},              /* none of them restricted */
+    {"connect-src 'none'", "connect-src 'none' 'self'"}, /* 'none' is ignored beside 'self' */
     {"connect-src https://api.example; img-src *", "connect-src https://api.example 'self'; img-src *"},
-    {"connect-src https:; style-src *; script-src http:", NULL},                           /* the page's scheme, "*" */
+    {"connect-src https:; style-src *; script-src http:", NULL}, /* the page's scheme, "*" */
     {"default-src 'none'", "default-src 'none'; connect-src 'none' 'self'; style-src 'none' 'self'; script-src 'none' " JS},
     {"default-src 'self'", NULL},
-    {"script-src 'sha256-AAAA'", "script-src 'sha256-AAAA' " JS},                           /* hashes only: its URL */
-    {"script-src 'sha256-AAAA' 'strict-dynamic'", NULL},                                   /* URLs ignored: not amended */
-    {"script-src 'nonce-ours'; style-src 'nonce-sty'", NULL},                              /* the nonces the UI carries */
+    {"script-src 'sha256-AAAA'", "script-src 'sha256-AAAA' " JS}, /* hashes only: its URL */
+    {"script-src 'sha256-AAAA' 'strict-dynamic'", NULL},          /* URLs ignored: not amended */
+    {"script-src 'nonce-ours'; style-src 'nonce-sty'", NULL},     /* the nonces the UI carries */
     {"script-src 'NONCE-ours'", NULL},
-    {"script-src 'nonce-OURS'", "script-src 'nonce-OURS' " JS},                            /* a nonce is as written */
+    {"script-src 'nonce-OURS'", "script-src 'nonce-OURS' " JS}, /* a nonce is as written */
     {"style-src 'nonce-other'", "style-src 'nonce-other' 'self'"},
     {"style-src-elem 'none'; style-src 'self'", "style-src-elem 'none' 'self'; style-src 'self'"},
     {"script-src 'self', connect-src 'none'", "script-src 'self', connect-src 'none' 'self'"}, /* each policy of a field */
     {"connect-src 'none' ; img-src *", "connect-src 'none'  'self'; img-src *"},
-    {"connect-src 'none'; connect-src *", "connect-src 'none' 'self'; connect-src *"},      /* the first one counts */
+    {"connect-src 'none'; connect-src *", "connect-src 'none' 'self'; connect-src *"},              /* the first one counts */
     {"style-src 'none'; connect-src 'none'", "style-src 'none' 'self'; connect-src 'none' 'self'"}, /* in the bytes' order */
     {"default-src 'none'; style-src x", /* an addition at the policy's end before the new directives (fuzz_csp_policy) */
      "default-src 'none'; style-src x 'self'; connect-src 'none' 'self'; script-src 'none' " JS},
-    {"script-src " JS, NULL},                                                             /* once only */
+    {"script-src " JS, NULL}, /* once only */
 };
 
 static char *
