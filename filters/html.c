@@ -44,8 +44,8 @@ enum { RAW_NONE, RAW_TEXT, RAW_SCRIPT, RAW_PLAIN };
 struct st_gw_html_t {
     gw_html_cb_t cb;
     void *ctx;
-    const char *nonce, *inject;
-    size_t nonce_len, inject_len, hold_cap;
+    const char *nonce, *inject, *kept_nonce[2]; /* kept_nonce: the origin's, for <script> [0] and <style> [1] */
+    size_t nonce_len, inject_len, hold_cap, kept_nonce_len[2];
     uint64_t pos; /* stream offset of the current chunk */
     const char *chunk, *mark, *pass_from;
     uint8_t mode, tstate, cstate, is_end, tag_drop, tag_remove, injected, ended;
@@ -596,11 +596,21 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
     out_flush(h);
 }
 
+/* Whether the tag's nonce is the one the origin's own policy lets it in by (gw_html_keep_nonces) */
+static int
+has_kept_nonce(const gw_html_tag_t *tag, const gw_html_t *h)
+{
+    int k = tag->id == GW_HTML_TAG_STYLE;
+    gw_html_attr_t a;
+    return h->kept_nonce_len[k] != 0 && gw_html_attr_find(tag, "nonce", 5, &a) && a.value != NULL &&
+           a.value_len == h->kept_nonce_len[k] && memcmp(a.value, h->kept_nonce[k], a.value_len) == 0;
+}
+
 /* Emits a kept start tag: rewritten when it has edits or takes the nonce, else as it is. */
 static void
 emit_start_tag(gw_html_t *h, gw_html_tag_t *tag, int in_tbuf, const char *cur)
 {
-    if (h->nonce_len != 0 && (tag->id == GW_HTML_TAG_SCRIPT || tag->id == GW_HTML_TAG_STYLE))
+    if (h->nonce_len != 0 && (tag->id == GW_HTML_TAG_SCRIPT || tag->id == GW_HTML_TAG_STYLE) && !has_kept_nonce(tag, h))
         edit_add(tag, GW_HTML_MAX_EDITS + 1, E_SET, "nonce", 5, h->nonce, h->nonce_len);
     if (tag->_num_edits != 0) {
         serialize(h, tag);
@@ -1833,6 +1843,15 @@ gw_html_set_nonce(gw_html_t *h, const char *nonce, size_t len)
 {
     h->nonce = nonce;
     h->nonce_len = nonce != NULL ? len : 0;
+}
+
+void
+gw_html_keep_nonces(gw_html_t *h, const char *script, const char *style)
+{
+    h->kept_nonce[0] = script;
+    h->kept_nonce[1] = style;
+    h->kept_nonce_len[0] = script != NULL ? strlen(script) : 0;
+    h->kept_nonce_len[1] = style != NULL ? strlen(style) : 0;
 }
 
 void

@@ -226,6 +226,13 @@ void gw_html_free(gw_html_t *h);
 void gw_html_set_nonce(gw_html_t *h, const char *nonce, size_t len);
 
 /*
+ * Nonces an existing nonce attribute keeps instead of taking gw_html_set_nonce's: the origin's own, which its own
+ * policy lets the element in by (the element's nonce is compared as written). script for <script>, style for <style>;
+ * NULL or "" for none. Not copied. Call before writing.
+ */
+void gw_html_keep_nonces(gw_html_t *h, const char *script, const char *style);
+
+/*
  * From on_tag: emits the snippet of gw_html_set_inject now, before this tag, unless it went
  * out already (then nothing). For a tag that changes how what follows is read, e.g. <base>.
  */

@@ -524,9 +524,14 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, NULL, hsts_value.base, hsts_value.len);
     if (!ctx->rewritten || c->channel.csp == 0)
         return;
-    /* every script the gateway let through carries this nonce; 'strict-dynamic' lets them load what they load */
-    h2o_iovec_t v = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("script-src 'nonce-")), h2o_iovec_init(ctx->nonce, strlen(ctx->nonce)),
-                               csp_template_tail);
+    /* every script the gateway let through carries this nonce, or the one the origin's own policy names (the origin
+     * nonced those, the gateway's UI carries it: rewrite.c read_origin_csp); 'strict-dynamic' lets them load what they
+     * load */
+    h2o_iovec_t v = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("script-src 'nonce-")), h2o_iovec_init(ctx->nonce, strlen(ctx->nonce)));
+    if (ctx->origin_csp.script[0] != '\0')
+        v = h2o_concat(&req->pool, v, h2o_iovec_init(H2O_STRLIT("' 'nonce-")),
+                       h2o_iovec_init(ctx->origin_csp.script, strlen(ctx->origin_csp.script)));
+    v = h2o_concat(&req->pool, v, csp_template_tail);
     h2o_add_header_by_str(&req->pool, &req->res.headers, csp_header_name.base, csp_header_name.len, 0, NULL, v.base, v.len);
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("reporting-endpoints"), 0, NULL,
                           H2O_STRLIT("cg=\"/__consent/report\""));

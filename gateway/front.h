@@ -14,6 +14,7 @@
 
 #include <h2o.h>
 #include <stdint.h>
+#include "csp_policy.h"
 
 #define GW_REQCTX_MAX_EXPIRE 32
 
@@ -33,6 +34,7 @@ typedef struct st_gw_reqctx_t {
     unsigned base_elsewhere : 1; /* the page's <base href> names another origin: a URL the gateway writes into the
                                     page must name its own origin, or the browser resolves it against that base */
     char nonce[24];           /* this response's CSP nonce (base64url of 16 random bytes) */
+    gw_csp_nonces_t origin_csp; /* the nonces the origin's own CSP names, for a rewritten page ("" none) */
     uint8_t regime;
     uint16_t granted;       /* bit i: category i granted for this request */
     uint16_t token_granted; /* what the token says, when has_token */

@@ -25,6 +25,7 @@
 #include "abp.h"
 #include "config.h"
 #include "consent.h"
+#include "csp_policy.h"
 #include "fetch.h"
 #include "gunzip.h"
 #include "jsonw.h"
@@ -1684,6 +1685,14 @@ typedef struct st_memo_seen_t {
 /* what the rewrite of a page depends on besides its bytes and the snapshots: the page's scheme, authority and path
  * (URLs are made absolute against them, sightings filed under the path), the categories granted, the media type
  * (XHTML), the body's encoding */
+/* a page whose origin's policy names a nonce is not remembered: which of its nonce attributes stay the origin's depends
+ * on that response's headers, which the key and the comparison of bodies do not cover (and the nonce is new each time
+ * anyway) */
+static int names_origin_nonce(const gw_reqctx_t *ctx)
+{
+    return ctx->origin_csp.script[0] != '\0' || ctx->origin_csp.style[0] != '\0';
+}
+
 static h2o_iovec_t memo_key(rewrite_t *self, int xml)
 {
     h2o_req_t *req = self->req;
@@ -1873,6 +1882,7 @@ static void start(rewrite_t *self)
         self->gunzip = gw_gunzip_open(&req->pool);
     self->html = gw_html_init(h2o_mem_alloc_pool(&req->pool, gw_html_sizeof(HOLD_CAP)), HOLD_CAP, &callbacks, self);
     gw_html_set_nonce(self->html, self->ctx->nonce, strlen(self->ctx->nonce));
+    gw_html_keep_nonces(self->html, self->ctx->origin_csp.script, self->ctx->origin_csp.style);
     if (self->inject.base != NULL)
         gw_html_set_inject(self->html, self->inject.base, self->inject.len);
 }
@@ -2117,19 +2127,86 @@ static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, siz
     h2o_ostream_send_next(&self->super, req, &out, out.len != 0 ? 1 : 0, state);
 }
 
-/* the consent UI and the visitor's state; xml: well-formed for an application/xhtml+xml page */
+/*
+ * The nonces the origin's own Content-Security-Policy fields (enforcing and report-only) name for scripts and style
+ * sheets. That policy is enforced beside the gateway's: the elements the gateway injects carry its nonce so that it
+ * lets them in, and the page's elements that carry it keep it (channel.c lists it in the gateway's policy). The
+ * page's other scripts get the gateway's nonce only, which the origin's policy does not know: what the origin did
+ * not nonce stays blocked by it.
+ */
+static const h2o_iovec_t csp_names[2] = {{H2O_STRLIT("content-security-policy")}, {H2O_STRLIT("content-security-policy-report-only")}};
+
+static void read_origin_csp(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    memset(&ctx->origin_csp, 0, sizeof(ctx->origin_csp));
+    for (int k = 0; k != 2; ++k)
+        for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->res.headers, csp_names[k].base, csp_names[k].len, i)) != -1;)
+            gw_csp_read_nonces(&ctx->origin_csp, req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len, k == 0);
+}
+
+/* the banner script's own URL as a CSP source, "https://host/__consent/banner.js"; NULL when the Host is not a plain
+ * host[:port] (it goes into a header) */
+static const char *banner_script_source(h2o_req_t *req)
+{
+    h2o_iovec_t host = req->authority;
+    if (host.len == 0 || host.len > 255)
+        return NULL;
+    for (size_t i = 0; i != host.len; ++i) {
+        char c = host.base[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':' ||
+              c == '[' || c == ']'))
+            return NULL;
+    }
+    h2o_iovec_t v = h2o_concat(&req->pool, req->scheme->name, h2o_iovec_init(H2O_STRLIT("://")), host,
+                               h2o_iovec_init(H2O_STRLIT("/__consent/banner.js\0")));
+    h2o_strtolower(v.base, v.len); /* (gw_csp_amend compares it so) */
+    return v.base;
+}
+
+/*
+ * The origin's policies amended as little as lets the gateway's UI work under them (gw_csp_amend: 'self' for the
+ * banner's fetch and style sheet, the banner script's own URL for a script list that has no nonce the UI carries):
+ * without it those pages show no banner, and in the opt-out regimes the visitor cannot refuse there. Nothing else is
+ * let in: scripts the origin did not nonce or list stay blocked by its policy.
+ */
+static void amend_origin_csp(h2o_req_t *req, gw_reqctx_t *ctx)
+{
+    gw_csp_amend_t a = {req->scheme == &H2O_URL_SCHEME_HTTPS ? "https" : "http", ctx->origin_csp.script, ctx->origin_csp.style,
+                        banner_script_source(req)};
+    for (int k = 0; k != 2; ++k) {
+        for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->res.headers, csp_names[k].base, csp_names[k].len, i)) != -1;) {
+            h2o_iovec_t *v = &req->res.headers.entries[i].value;
+            size_t len = gw_csp_amend(v->base, v->len, &a, NULL, 0);
+            if (len == v->len)
+                continue;
+            char *out = h2o_mem_alloc_pool(&req->pool, len);
+            gw_csp_amend(v->base, v->len, &a, out, len);
+            *v = h2o_iovec_init(out, len);
+        }
+    }
+}
+
+/* the consent UI and the visitor's state; xml: well-formed for an application/xhtml+xml page. Its elements carry the
+ * origin's nonces where its policy names one (read_origin_csp), else the gateway's. (The state is a data block,
+ * which no policy blocks; it carries the nonce all the same, as every script the gateway lets through does.) */
 static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx, const char *release, int xml)
 {
+    const char *script_nonce = ctx->origin_csp.script[0] != '\0' ? ctx->origin_csp.script : ctx->nonce;
     gw_jsonw_t w;
     gw_jsonw_init(&w, &req->pool, 1024);
-    gw_jsonw_lit(&w, xml ? "<link rel=\"stylesheet\" href=\"/__consent/banner.css\"/><script nonce=\""
-                         : "<link rel=\"stylesheet\" href=\"/__consent/banner.css\"><script nonce=\"");
-    gw_jsonw_lit(&w, ctx->nonce);
+    gw_jsonw_lit(&w, "<link rel=\"stylesheet\" href=\"/__consent/banner.css\"");
+    if (ctx->origin_csp.style[0] != '\0') {
+        gw_jsonw_lit(&w, " nonce=\"");
+        gw_jsonw_lit(&w, ctx->origin_csp.style);
+        gw_jsonw_lit(&w, "\"");
+    }
+    gw_jsonw_lit(&w, xml ? "/><script nonce=\"" : "><script nonce=\"");
+    gw_jsonw_lit(&w, script_nonce);
     gw_jsonw_lit(&w, "\" data-cg-r=\"");
     gw_jsonw_lit(&w, release);
     gw_jsonw_lit(&w, xml ? "\" src=\"/__consent/banner.js\" defer=\"defer\"></script><script nonce=\""
                          : "\" src=\"/__consent/banner.js\" defer></script><script nonce=\"");
-    gw_jsonw_lit(&w, ctx->nonce);
+    gw_jsonw_lit(&w, script_nonce);
     gw_jsonw_lit(&w, "\" type=\"application/json\" id=\"cg-state\">{");
     gw_consent_state_json(&w, ctx, ctx->granted, ctx->decided);
     /* the label of the banner's "privacy choices" button (a way back to the choices on every page, as easy as giving
@@ -2774,6 +2851,9 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         return;
     }
     gw_b64url_encode(rnd, 16, ctx->nonce, sizeof(ctx->nonce));
+    read_origin_csp(req, ctx);
+    if (gw_rt.conf.html.inject_banner)
+        amend_origin_csp(req, ctx);
     if (charset != CHARSET_ASCII) /* UTF-16: read as UTF-8 (sniff_bom, write_body), and said so */
         set_utf8_charset(req);
     /* its bytes are the gateway's, not the origin's: a range of them is not served (the front asks the origin for the
@@ -2816,10 +2896,11 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     link_headers(self);
     speculation_headers(self);
 
-    /* a 200 page with a Content-Length small enough to remember: looked up, else recorded (not an error page: a scanner's
-     * requests for paths that do not exist would push the site's pages out) */
+    /* a 200 page with a Content-Length small enough to remember (and no origin nonce: names_origin_nonce): looked up,
+     * else recorded (not an error page: a scanner's requests for paths that do not exist would push the site's pages
+     * out) */
     if (thread_memo != NULL && req->res.status == 200 && !self->wide_label && content_length != SIZE_MAX &&
-        content_length <= gw_memo_max_entry(thread_memo) / 2) {
+        content_length <= gw_memo_max_entry(thread_memo) / 2 && !names_origin_nonce(ctx)) {
         self->generation = gw_snap_generation_load();
         self->key = memo_key(self, html == 2);
         gw_memo_entry_t *e = gw_memo_find(thread_memo, self->generation, self->key.base, self->key.len);

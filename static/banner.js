@@ -79,7 +79,8 @@
                 ['data-cg-marker-mid', 'marker-mid'], ['data-cg-marker-end', 'marker-end'], ['data-cg-cursor', 'cursor'],
                 ['data-cg-filter', 'filter']];
     /* a copy of an inert script or style sheet, which runs or applies (the inert one never will): its own attributes,
-       its original type, this page's nonce */
+       its original type, its own nonce: the gateway's, or the origin's when the origin's own policy let it in by that
+       (the banner then carries the origin's: an element the origin did not nonce must not get it) */
     function revive(e) {
         var c = d.createElement(e.tagName.toLowerCase()), type = e.getAttribute('data-cg-type');
         for (var k = 0; k < e.attributes.length; k++) {
@@ -87,7 +88,8 @@
             if (a.name !== 'type' && a.name !== 'nonce' && a.name.indexOf('data-cg-') !== 0) c.setAttribute(a.name, a.value);
         }
         if (type) c.setAttribute('type', type);
-        if (nonce) c.nonce = nonce;
+        var own = e.nonce || e.getAttribute('nonce') || nonce;
+        if (own) c.nonce = own;
         return c;
     }
     /* a page that requires Trusted Types (require-trusted-types-for 'script') refuses a plain string as a script's

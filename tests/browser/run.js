@@ -1075,6 +1075,64 @@ test('a page that requires Trusted Types: consent releases its trackers (through
     }
 });
 
+test('a page under the site\'s own nonce CSP: the banner works by the site\'s nonce, what the site did not nonce stays blocked', async () => {
+    /* the site's policy names its nonce only: the gateway's elements carry it, a script without it (an XSS) gets the
+     * gateway's nonce, which the site's policy does not know. Accept and reject are recorded. */
+    const own = "script-src 'nonce-t3stOrigin_Nonce'; style-src 'nonce-t3stOrigin_Nonce' 'unsafe-inline'; connect-src 'self'; object-src 'none'";
+    const url = P.url('/__origin/html?file=origin-csp.html&h=' + encodeURIComponent(`Content-Security-Policy:${own}`));
+    for (const choice of ['banner.reject_all', 'banner.accept_all']) {
+        const p = await page();
+        const violations = [];
+        p.on('console', (m) => { if (/Content Security Policy/.test(m.text())) violations.push(m.text()); });
+        const res = await p.goto(url);
+        eq((await res.headersArray()).filter((h) => /^content-security-policy$/i.test(h.name) && h.value === own).length, 1,
+           'the site\'s policy as it came');
+        await dialog(p).waitFor({ state: 'visible' });
+        eq(await p.evaluate(() => [window.__own === true, window.__xss === true, window.__guessed === true, window.__trackerRan === true]),
+           [true, false, false, false], 'scripts run (own, XSS, guessed nonce, tracker before consent)');
+        assert(violations.some((v) => /script-src 'nonce-t3stOrigin_Nonce'/.test(v)), `the site's policy did not block the XSS: ${violations}`);
+        eq(await p.evaluate(() => getComputedStyle(document.querySelector('#cg-banner dialog')).position), 'fixed', 'the banner\'s style sheet applies');
+        await button(p, choice).click();
+        await until(async () => (await p.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.saved'], `saved message (${choice})`);
+        if (choice === 'banner.accept_all') {
+            await p.waitForFunction(() => window.__trackerRan === true); /* released by the site's nonce, without a reload */
+            await sleep(300);
+            /* released too, but with the gateway's nonce, not the site's: the site's policy blocks it, as without the gateway */
+            eq(await p.evaluate(() => [window.__adsRan === true, !!document.querySelector('script[src$="/assets/ads.js"]:not([type])')]),
+               [false, true], 'the tracker the site did not nonce, released after consent');
+        }
+        await p.goto(url);
+        const state = await p.evaluate(() => JSON.parse(document.getElementById('cg-state').textContent));
+        eq([state.decided, state.categories.analytics], [true, choice === 'banner.accept_all'], `the choice recorded (${choice})`);
+        eq(await p.evaluate(() => [window.__xss === true, window.__guessed === true, window.__adsRan === true]), [false, false, false],
+           'XSS and the tracker the site did not nonce, after the choice');
+        eq(p.errors, [], `errors on the page (${choice})`);
+    }
+});
+
+test('a page under the site\'s own hash-only CSP that forbids fetches: the least amendment lets the banner work, nothing else', async () => {
+    /* default-src 'none', scripts by hash: the gateway adds 'self' for connect-src and style-src and the banner
+     * script's own URL for scripts; the XSS and the site's other scripts stay blocked */
+    const own = "default-src 'none'; script-src 'sha256-XjH8EuZPFqmD1Zuvz9Gpr4Z1XBiEs6cT+hPK8y0g49E='; img-src 'self'";
+    const url = P.url('/__origin/html?file=origin-csp-hash.html&h=' + encodeURIComponent(`Content-Security-Policy:${own}`));
+    const amended = own.replace("'; img-src", `' ${P.url('/__consent/banner.js')}; img-src`) +
+                    "; connect-src 'none' 'self'; style-src 'none' 'self'";
+    for (const choice of ['banner.reject_all', 'banner.accept_all']) {
+        const p = await page();
+        const res = await p.goto(url);
+        eq((await res.headersArray()).filter((h) => /^content-security-policy$/i.test(h.name) && !/__consent\/report/.test(h.value))
+            .map((h) => h.value), [amended], 'the site\'s policy, amended');
+        await dialog(p).waitFor({ state: 'visible' });
+        eq(await p.evaluate(() => [window.__own === true, window.__xss === true]), [true, false], 'scripts run (own by hash, XSS)');
+        await button(p, choice).click();
+        await until(async () => (await p.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.saved'], `saved message (${choice})`);
+        await p.goto(url);
+        const state = await p.evaluate(() => JSON.parse(document.getElementById('cg-state').textContent));
+        eq([state.decided, state.categories.analytics], [true, choice === 'banner.accept_all'], `the choice recorded (${choice})`);
+        eq(await p.evaluate(() => [window.__xss === true, window.__bothRan === true]), [false, false], 'scripts the site did not allow, after the choice');
+    }
+});
+
 test('a page\'s own root font size (html { font-size: 62.5% }) or inherited text styles do not change the banner', async () => {
     /* the sizes of the banner's parts, in the main view and the choices, as a visitor sees them */
     const looks = async (url) => {

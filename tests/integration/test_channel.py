@@ -1315,3 +1315,106 @@ class ShippedDemoListsTest(GatewayTestCase):
         lists = {l["name"]: l["entries"] for l in curl(self.gw.admin_url("/admin/lists"), headers=AUTH).json()}
         self.assertEqual(lists, {"example-block": 3, "example-warn": 2})
         self.assertEqual(curl(self.gw.url("/__consent/api/state")).json()["regime"], "opt-in")
+
+
+class OriginCspTest(GatewayTestCase):
+    """An origin's own Content-Security-Policy that allows scripts by nonce: the gateway's injected elements carry the
+    origin's nonce, the origin's nonced elements keep it, everything else gets only the gateway's (so the origin's
+    policy still blocks what it did not nonce), and the gateway's own policy lists the origin's nonce."""
+    config = {"channel": {"csp": "enforce"}}
+
+    def get(self, *policies, report_only=(), path="/__origin/html?file=pages/origin-csp.html"):
+        hs = ["Content-Security-Policy:" + p for p in policies] + ["Content-Security-Policy-Report-Only:" + p for p in report_only]
+        r = curl(self.gw.url(path + "".join("&h=" + urllib.parse.quote(h, safe="") for h in hs)))
+        self.assertEqual(r.status, 200)
+        return r
+
+    @staticmethod
+    def tag(html, pattern):
+        m = re.search(pattern, html)
+        return m.group(0) if m else None
+
+    def gateway_nonce(self, r):
+        ours = [v for v in r.header_all("Content-Security-Policy") if "/__consent/report" in v]
+        self.assertEqual(len(ours), 1, r.headers)
+        return re.search(r"script-src 'nonce-([^']+)'", ours[0]).group(1), ours[0]
+
+    def test_origin_nonce_on_injected_ui_and_kept(self):
+        origin = "script-src 'nonce-originNonce123'; style-src 'self' 'nonce-originNonce123'; object-src 'none'"
+        r = self.get(origin)
+        html = r.text
+        self.assertIn(origin, r.header_all("Content-Security-Policy"), "the origin's policy is passed on as it came (it lets the UI in)")
+        g, ours = self.gateway_nonce(r)
+        self.assertNotEqual(g, "originNonce123")
+        self.assertIn("'nonce-originNonce123'", ours, "the gateway's policy lets the origin's nonced scripts run")
+        # the gateway's own elements: the origin's nonce
+        self.assertIn('nonce="originNonce123"', self.tag(html, r'<script[^>]*src="/__consent/banner.js"[^>]*>'))
+        self.assertIn('nonce="originNonce123"', self.tag(html, r'<script[^>]*id="cg-state"[^>]*>'))
+        self.assertIn('nonce="originNonce123"', self.tag(html, r'<link[^>]*href="/__consent/banner.css"[^>]*>'))
+        # the origin's nonced elements keep theirs; the others get the gateway's only
+        self.assertIn('nonce="originNonce123"', self.tag(html, r'<script[^>]*id="own"[^>]*>'))
+        self.assertIn('nonce="originNonce123"', self.tag(html, r'<style[^>]*id="own-style"[^>]*>'))
+        self.assertEqual(html.count("originNonce123"), 5, html)
+        for i in ("unnonced", "wrong"):
+            self.assertIn('nonce="%s"' % g, self.tag(html, r'<script[^>]*id="%s"[^>]*>' % i))
+
+    def test_policies_in_one_field_and_default_src(self):
+        # several policies in one field (comma), the nonce in default-src of the second: it is the scripts' list
+        r = self.get("img-src *, default-src 'nonce-fromDefault_-' 'self'; connect-src 'self'")
+        self.assertIn('nonce="fromDefault_-"', self.tag(r.text, r'<script[^>]*src="/__consent/banner.js"[^>]*>'))
+        # script-src present without a nonce: default-src's nonce is not the scripts' (the UI needs 'self' there)
+        r = self.get("default-src 'nonce-notForScripts'; script-src 'self'")
+        self.assertNotIn("notForScripts", self.tag(r.text, r'<script[^>]*src="/__consent/banner.js"[^>]*>'))
+        # report-only alone counts too (what it would block is reported); script-src-elem wins over script-src
+        r = self.get(report_only=["script-src 'nonce-aaa'; script-src-elem 'nonce-bbb'"])
+        self.assertIn('nonce="bbb"', self.tag(r.text, r'<script[^>]*src="/__consent/banner.js"[^>]*>'))
+        # an enforcing policy's nonce is preferred over a report-only one's
+        r = self.get("script-src 'nonce-enforced'", report_only=["script-src 'nonce-reported'"])
+        self.assertIn('nonce="enforced"', self.tag(r.text, r'<script[^>]*src="/__consent/banner.js"[^>]*>'))
+
+    def test_malformed_nonce_not_copied(self):
+        # a nonce that is not base64 (a quote, markup) is not a nonce: never written into the page
+        r = self.get("script-src 'nonce-a\"><x' 'nonce-' 'self'")
+        html = r.text
+        self.assertNotIn('a"><x', html)
+        g, ours = self.gateway_nonce(r)
+        self.assertIn('nonce="%s"' % g, self.tag(html, r'<script[^>]*src="/__consent/banner.js"[^>]*>'))
+        self.assertNotIn("'nonce-a", ours)
+
+    def origin_policies(self, r, name="Content-Security-Policy"):
+        return [v for v in r.header_all(name) if "/__consent/report" not in v]
+
+    def test_amended_as_little_as_the_ui_needs(self):
+        """A policy that would block the UI's fetch, style sheet or script gets the least that lets them in, in each of
+        its fields and policies, report-only too; one that lets them in is passed on as it came."""
+        host = "127.0.0.1:%d" % self.gw.port
+        js = "http://%s/__consent/banner.js" % host
+        cases = [
+            ("connect-src 'none'; img-src *", "connect-src 'none' 'self'; img-src *"),
+            ("default-src 'none'", "default-src 'none'; connect-src 'none' 'self'; style-src 'none' 'self'; script-src 'none' " + js),
+            ("script-src 'sha256-AAAA'", "script-src 'sha256-AAAA' " + js),              # hashes only: the banner's URL, no more
+            ("script-src 'sha256-AAAA' 'strict-dynamic'", "script-src 'sha256-AAAA' 'strict-dynamic'"),  # URLs ignored there
+            ("script-src 'self'; connect-src 'self'; style-src 'self'", "script-src 'self'; connect-src 'self'; style-src 'self'"),
+            ("script-src 'nonce-abc'; style-src 'nonce-abc'", "script-src 'nonce-abc'; style-src 'nonce-abc'"),
+        ]
+        for given, want in cases:
+            r = self.get(given, report_only=[given])
+            self.assertEqual(self.origin_policies(r), [want], given)
+            self.assertEqual(self.origin_policies(r, "Content-Security-Policy-Report-Only"), [want], given)
+        # several policies in one field, and several fields
+        r = self.get("script-src 'self', connect-src https://api.example", "style-src 'none'")
+        self.assertEqual(self.origin_policies(r), ["script-src 'self', connect-src https://api.example 'self'", "style-src 'none' 'self'"])
+        # a HEAD gets the headers its GET would
+        h = curl(self.gw.url("/__origin/html?file=pages/origin-csp.html&h=" + urllib.parse.quote("Content-Security-Policy:connect-src 'none'", safe="")),
+                 head=True)
+        self.assertEqual(self.origin_policies(h), ["connect-src 'none' 'self'"])
+        # a Host that is not a plain host[:port] never goes into the header: no script amendment then
+        r = curl(self.gw.url("/__origin/html?file=pages/origin-csp.html&h=" + urllib.parse.quote("Content-Security-Policy:script-src 'none'", safe="")),
+                 headers=["Host: a;b"])
+        self.assertEqual(self.origin_policies(r), ["script-src 'none'"], r.headers)
+
+    def test_no_origin_policy_unchanged(self):
+        r = self.get()
+        g, ours = self.gateway_nonce(r)
+        self.assertEqual(len(re.findall(r"'nonce-", ours)), 1, ours)
+        self.assertIn('nonce="%s"' % g, self.tag(r.text, r'<script[^>]*id="own"[^>]*>'))

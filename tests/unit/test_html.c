@@ -1301,6 +1301,35 @@ test_nonce_and_insert(void **state)
     rec_free(&r);
 }
 
+/* gw_html_keep_nonces: a <script> or <style> that already carries the origin's nonce (as written, any quotes) keeps it;
+ * every other one gets the rewriter's (a wrong one replaced), whether or not on_tag sees the tag. Every split. */
+static void
+test_kept_nonces(void **state)
+{
+    static const char in[] = "<script nonce=\"orig\">a</script><script NONCE=orig src=x></script><script nonce=\"origX\">b</script>"
+                             "<script>c</script><script nonce>d</script><style nonce='sty'>e</style><style nonce=\"orig\">f</style>";
+    static const char exp[] = "<script nonce=\"orig\">a</script><script NONCE=orig src=x></script><script nonce=\"N\">b</script>"
+                              "<script nonce=\"N\">c</script><script nonce=\"N\">d</script><style nonce='sty'>e</style>"
+                              "<style nonce=\"N\">f</style>";
+    for (int seen = 0; seen != 2; ++seen) {
+        for (size_t at = 0; at <= sizeof(in) - 1; ++at) {
+            rec_t r = {0};
+            gw_html_cb_t cb = rec_cb;
+            cb.on_tag_ids = seen ? 0 : 1ull << GW_HTML_TAG_IMG;
+            gw_html_t *h = gw_html_new(0, &cb, &r);
+            assert_non_null(h);
+            gw_html_set_nonce(h, "N", 1);
+            gw_html_keep_nonces(h, "orig", "sty");
+            assert_int_equal(gw_html_write(h, in, at), 0);
+            assert_int_equal(gw_html_write(h, in + at, sizeof(in) - 1 - at), 0);
+            assert_int_equal(gw_html_end(h), 0);
+            gw_html_free(h);
+            check_same("kept nonces", in, exp, sizeof(exp) - 1, r.sink.out, r.sink.len);
+            rec_free(&r);
+        }
+    }
+}
+
 /* emit_tag: the tags the rewriter wrote, as ranges of the output */
 static size_t tag_ranges[4096][2], num_tag_ranges;
 
@@ -1473,6 +1502,7 @@ main(void)
         cmocka_unit_test(test_foreign_mglyph),
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_nonce_and_insert),
+        cmocka_unit_test(test_kept_nonces),
         cmocka_unit_test(test_emit_tag),
         cmocka_unit_test(test_offsets_and_zero_copy),
         cmocka_unit_test(test_life_cycle),
