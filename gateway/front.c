@@ -252,6 +252,10 @@ static void on_refetch(h2o_timeout_entry_t *entry)
     req->res.reason = "OK";
     req->_next_filter_index = 0;
     req->bytes_sent = 0;
+    /* the request's own path again: the proxy's handler put the upstream's path before it (h2o_build_destination), and
+     * would put it there twice */
+    req->path = req->input.path;
+    req->path_normalized = h2o_url_normalize_path(&req->pool, req->path.base, req->path.len, &req->query_at, &req->norm_indexes);
     h2o_delegate_request(req, front_of(req)->handler);
 }
 

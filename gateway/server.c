@@ -292,7 +292,7 @@ static void reload_tls(void *unused)
         }
         SSL_CTX *old = gw_snap_publish(ssl_ctxs + i, fresh);
         gw_qsbr_synchronize();
-        SSL_CTX_free(old);
+        SSL_CTX_free(old); /* (freed when the last connection accepted with it closes: on_socket_close) */
         gw_info("TLS certificate %s reloaded", c->listen[i].tls_cert);
     }
 }
@@ -326,10 +326,12 @@ int gw_server_check_tls(const gw_listen_conf_t *l, char *err, size_t errlen)
 
 /* --- worker threads ------------------------------------------------------------------------ */
 
+/* data: the SSL_CTX a TLS connection was accepted with, or NULL (on_accept) */
 static void on_socket_close(void *data)
 {
-    gw_thread_t *t = data;
-    --t->connections;
+    --gw_self->connections;
+    if (data != NULL)
+        SSL_CTX_free(data);
 }
 
 static void update_listener_state(gw_thread_t *t);
@@ -361,9 +363,14 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         ++t->connections;
         GW_COUNT(connections_accepted);
         sock->on_close.cb = on_socket_close;
-        sock->on_close.data = t;
-        if (l->tls != NULL) /* (h2o_accept makes the connection's SSL from it at once: an SSL holds its SSL_CTX) */
-            l->accept_ctx.ssl_ctx = gw_snap_load(l->tls);
+        sock->on_close.data = NULL;
+        if (l->tls != NULL) {
+            /* the connection holds a reference until it closes: h2o 2.2.5 keeps the bare pointer and makes the SSL from
+             * it (SSL_new, which holds its SSL_CTX) only when the ClientHello comes, maybe after a reload has let go */
+            SSL_CTX *ctx = gw_snap_load(l->tls);
+            SSL_CTX_up_ref(ctx);
+            l->accept_ctx.ssl_ctx = sock->on_close.data = ctx;
+        }
         h2o_accept(&l->accept_ctx, sock);
     }
 }

@@ -1055,6 +1055,32 @@ class RewriteTransportsTest(GatewayTestCase):
         self.assertGreaterEqual(metric(self.gw, "cg_upstream_errors_total"), 2)
 
 
+class UpstreamPathRangeTest(GatewayTestCase):
+    """An upstream URL with a path (http://host:port/prefix): the proxy puts the prefix before the request's path.
+    A Range request for a page is asked again for the whole (the front delegates it to the proxy a second time),
+    and that second request went to /prefix/prefix/... : the visitor got the origin's 404 for a page that exists."""
+    start_gateway = False
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.gw.config["upstream"] = cls.origin.url + "/__origin"
+        cls.gw.start()
+
+    def test_a_range_of_a_page_is_asked_again_at_the_same_path(self):
+        page = "/html/ranged?file=index.html&ranges=1"
+        whole = curl(self.gw.url(page))
+        self.assertEqual(whole.status, 200)
+        for rng in ("bytes=300-", "bytes=0-10,300-"):
+            before = len(self.origin.requests())
+            r = curl(self.gw.url(page), headers=["Range: " + rng])
+            self.assertEqual(r.status, 200, rng)
+            self.assertEqual(r.text.count('src="/__consent/banner.js"'), 1, rng)
+            asked = self.origin.requests()[before:]
+            self.assertEqual([(e["path"], self.origin.header(e, "Range")) for e in asked],
+                             [("/__origin" + page, [rng]), ("/__origin" + page, [])], rng)
+
+
 class TrackerListLoadReportTest(GatewayTestCase):
     """A tracker list with malformed and unsupported lines: the rest loads, and /admin/trackers says which lines
     were refused and why."""
