@@ -835,6 +835,20 @@ static int css_urls(rewrite_t *self, gw_html_tag_t *tag, const char *css, size_t
     return GW_HTML_KEEP;
 }
 
+/* SVG presentation attributes that take CSS url()s Chromium fetches from other sites too (a paint server, a mask, a
+ * marker, a cursor image), and their inert names */
+static const struct {
+    const char *name, *renamed;
+} presentation[] = {{"fill", "data-cg-fill"},
+                    {"stroke", "data-cg-stroke"},
+                    {"mask", "data-cg-mask"},
+                    {"clip-path", "data-cg-clip-path"},
+                    {"marker-start", "data-cg-marker-start"},
+                    {"marker-mid", "data-cg-marker-mid"},
+                    {"marker-end", "data-cg-marker-end"},
+                    {"cursor", "data-cg-cursor"},
+                    {"filter", "data-cg-filter"}};
+
 /*
  * What any element may load without being an image itself: the URLs in its style attribute and, for body, table and
  * its cells, its legacy background attribute. A block-listed site drops the attribute and a refused tracker makes it
@@ -868,19 +882,8 @@ static int style_attrs(rewrite_t *self, gw_html_tag_t *tag)
             mark_inert(self, tag, cat);
         }
     }
-    /* SVG presentation attributes take CSS url()s that Chromium fetches from other sites too (a paint server, a mask, a
-     * marker, a cursor image): read as the style attribute is */
-    static const struct {
-        const char *name, *renamed;
-    } presentation[] = {{"fill", "data-cg-fill"},
-                        {"stroke", "data-cg-stroke"},
-                        {"mask", "data-cg-mask"},
-                        {"clip-path", "data-cg-clip-path"},
-                        {"marker-start", "data-cg-marker-start"},
-                        {"marker-mid", "data-cg-marker-mid"},
-                        {"marker-end", "data-cg-marker-end"},
-                        {"cursor", "data-cg-cursor"},
-                        {"filter", "data-cg-filter"}};
+    /* SVG presentation attributes take CSS url()s that Chromium fetches from other sites too: read as the style
+     * attribute is */
     for (size_t k = 0; k != sizeof(presentation) / sizeof(presentation[0]); ++k) {
         const char *name = presentation[k].name;
         if (!gw_html_attr_find(tag, name, strlen(name), &a) || a.value == NULL || memchr(a.value, '(', a.value_len) == NULL)
@@ -1053,12 +1056,42 @@ static int srcdoc(rewrite_t *self, gw_html_tag_t *tag)
     return GW_HTML_KEEP;
 }
 
+/* whether url[0..len) (decoded) leads to another host than the page's, or is too long to read */
+static int url_elsewhere(rewrite_t *self, const char *url, size_t len)
+{
+    size_t n = len > URL_SCRATCH ? 0 : absolute_url(self, url, len, 1);
+    return len > URL_SCRATCH || (n != 0 && !h2o_lcstris(self->url + self->host_off, self->host_len, self->page_host.base, self->page_host.len));
+}
+
+/* whether the url()s of CSS text css[0..len) (decoded) lead to another host than the page's (an inline data: URL does
+ * not) */
+static int css_elsewhere(rewrite_t *self, char *css, size_t len)
+{
+    size_t pos = 0, url_len;
+    const char *url;
+    len = gw_css_unescape(css, len, css);
+    while (gw_css_next_url(css, len, &pos, &url, &url_len))
+        if (!(url_len > 5 && h2o_lcstris(url, 5, H2O_STRLIT("data:"))) && url_elsewhere(self, url, url_len))
+            return 1;
+    return 0;
+}
+
+/* whether attributeName value name is one of the presentation attributes */
+static int is_presentation(h2o_iovec_t name)
+{
+    for (size_t k = 0; k != sizeof(presentation) / sizeof(presentation[0]); ++k)
+        if (h2o_lcstris(name.base, name.len, presentation[k].name, strlen(presentation[k].name)))
+            return 1;
+    return 0;
+}
+
 /*
  * SVG <set> and <animate> whose attributeName is href (or xlink:href) give another element (an <a>, an <image>, a <use>)
  * a URL that no attribute of that element names: Chromium follows the <a> and loads the <image> or <use> from it, so
- * neither the lists nor the link shim would see where it leads. Such an animation to another host is turned off (its
+ * neither the lists nor the link shim would see where it leads. Those of a presentation attribute (fill, mask, cursor,
+ * filter, …) give it a CSS url() that Chromium fetches as well. Such an animation to another host is turned off (its
  * attributeName renamed: it animates nothing), as is one with a URL too long to read; one to the page's own host, a
- * relative URL or a fragment (a <use>'s "#id") stays.
+ * relative URL or a fragment (a <use>'s "#id", "url(#paint)") stays.
  */
 static int on_animation(rewrite_t *self, gw_html_tag_t *tag)
 {
@@ -1071,7 +1104,11 @@ static int on_animation(rewrite_t *self, gw_html_tag_t *tag)
         return GW_HTML_KEEP;
     char *v = h2o_mem_alloc_pool(tag_pool(self), a.value_len + 1); /* (decoded: never longer) */
     h2o_iovec_t name = h2o_str_stripws(v, gw_html_decode(a.value, a.value_len, v));
-    if (!h2o_lcstris(name.base, name.len, H2O_STRLIT("href")) && !h2o_lcstris(name.base, name.len, H2O_STRLIT("xlink:href")))
+    /* "xlink:href", or on an XML page any prefix bound to xlink ("l:href"): every prefix is taken for it */
+    const char *colon = memchr(name.base, ':', name.len);
+    h2o_iovec_t local = colon != NULL ? h2o_iovec_init(colon + 1, name.len - (size_t)(colon + 1 - name.base)) : name;
+    int css = is_presentation(name);
+    if (!css && !h2o_lcstris(local.base, local.len, H2O_STRLIT("href")))
         return GW_HTML_KEEP;
     int elsewhere = 0;
     for (size_t k = 0; !elsewhere && k != sizeof(anim_attrs) / sizeof(anim_attrs[0]); ++k) {
@@ -1079,19 +1116,21 @@ static int on_animation(rewrite_t *self, gw_html_tag_t *tag)
             continue;
         char *d = h2o_mem_alloc_pool(tag_pool(self), a.value_len + 1);
         size_t len = gw_html_decode(a.value, a.value_len, d), from = 0;
+        if (css) {
+            elsewhere = css_elsewhere(self, d, len);
+            continue;
+        }
         while (!elsewhere && from <= len) { /* values is a list: "a; b" */
             size_t to = from;
             while (to != len && d[to] != ';')
                 ++to;
-            size_t n = to - from > URL_SCRATCH ? 0 : absolute_url(self, d + from, to - from, 1);
-            elsewhere = to - from > URL_SCRATCH ||
-                        (n != 0 && !h2o_lcstris(self->url + self->host_off, self->host_len, self->page_host.base, self->page_host.len));
+            elsewhere = url_elsewhere(self, d + from, to - from);
             from = to + 1;
         }
     }
     if (elsewhere) {
         gw_html_attr_rename(tag, H2O_STRLIT("attributename"), H2O_STRLIT("data-cg-attributename"));
-        gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: turned off an SVG animation of a link or image to another site -->"));
+        gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: turned off an SVG animation of a link, image or paint to another site -->"));
     }
     return GW_HTML_KEEP;
 }

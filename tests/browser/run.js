@@ -564,7 +564,8 @@ test('a page served without a Content-Type (or an unknown one) is read as the pa
 test('SVG <set>/<animate> of href, presentation attributes: no request to a block-listed site, no link to it', async () => {
     /* Chromium loads an <image> or <use> from the URL an animation sets, and follows an <a> to it: the gateway turns
      * off such an animation to another host (one to the site itself stays); it fetches fill, stroke, mask and cursor
-     * url()s too: a block-listed one is taken out */
+     * url()s too: a block-listed one is taken out, and an animation of one (cursor, mask, filter) to another host is
+     * turned off, one to a paint of the page's own stays */
     const p = await page();
     const asked = [];
     p.on('request', (r) => asked.push(r.url()));
@@ -574,6 +575,8 @@ test('SVG <set>/<animate> of href, presentation attributes: no request to a bloc
     eq(asked.filter((u) => u.includes('blocked.cg-test.invalid')), [], 'requests to the block-listed site');
     const hrefs = await p.evaluate(() => ['anim-link', 'anim-own'].map((id) => document.getElementById(id).href.animVal));
     eq(hrefs, ['', '/about.html'], 'the links the animations give');
+    eq(await p.evaluate(() => ['anim-own-fill', 'anim-filter'].map((id) => document.querySelector(`#${id} set`).getAttribute('attributeName'))),
+       ['fill', null], 'the animations of a paint of the page\'s own and of another site\'s filter');
 });
 
 test('speculation rules: nothing prefetched from a block-listed site', async () => {
