@@ -1912,6 +1912,8 @@ static void start(rewrite_t *self)
         self->gunzip = gw_gunzip_open(&req->pool);
     self->html = gw_html_init(h2o_mem_alloc_pool(&req->pool, gw_html_sizeof(HOLD_CAP)), HOLD_CAP, &callbacks, self);
     gw_html_set_nonce(self->html, self->ctx->nonce, strlen(self->ctx->nonce));
+    if (self->xml)
+        gw_html_set_xml(self->html);
     if (self->inject.base != NULL)
         gw_html_set_inject(self->html, self->inject.base, self->inject.len);
 }

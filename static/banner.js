@@ -81,7 +81,8 @@
     /* a copy of an inert script or style sheet, which runs or applies (the inert one never will): its own attributes,
        its original type, this page's nonce */
     function revive(e) {
-        var c = d.createElement(e.tagName.toLowerCase()), type = e.getAttribute('data-cg-type');
+        /* (localName: an XHTML page's <h:script> is a script, whose tagName "h:script" createElement takes as a name) */
+        var c = d.createElement(e.localName), type = e.getAttribute('data-cg-type');
         for (var k = 0; k < e.attributes.length; k++) {
             var a = e.attributes[k];
             if (a.name !== 'type' && a.name !== 'nonce' && a.name.indexOf('data-cg-') !== 0) c.setAttribute(a.name, a.value);

@@ -532,6 +532,26 @@ class RewriteTest(GatewayTestCase):
         self.assertTrue(any(s.getAttribute("src") == "/__consent/banner.js" for s in scripts_), r.text)
         self.assertTrue(any(s.getAttribute("type") == "text/plain" and "gtag" in s.getAttribute("data-cg-src") for s in scripts_))
 
+    def test_xhtml_read_as_xml(self):
+        """An XHTML page is read as Chromium's XML parser reads it. As HTML, "<script src=a/>" made the rest of the
+        page that script's text, and "<![CDATA[" a bogus comment up to its first '>' (a "<!--" after it hid what
+        followed); "h:script" and "l:href" were names the rewriter did not know: each tracker after them went out live."""
+        gtag = '<script src="https://www.googletagmanager.com/gtag/js?id=G-%s"></script>'
+        tail = ('<script src="/app.js"/>' + gtag % "A" +
+                '<![CDATA[ 1 > 0 <!-- ]]>' + gtag % "B" + '<p>--></p>'
+                '<h:script xmlns:h="http://www.w3.org/1999/xhtml" src="https://www.googletagmanager.com/gtag/js?id=G-C"/>'
+                '<svg xmlns="http://www.w3.org/2000/svg" xmlns:l="http://www.w3.org/1999/xlink">'
+                '<script l:href="https://www.googletagmanager.com/gtag/js?id=G-D"/></svg>')
+        r = curl(self.gw.url("/__origin/html?file=pages/xhtml-start.xhtml&tail=" + urllib.parse.quote(tail + "</body></html>") +
+                             "&h=Content-Type:application/xhtml%2Bxml"))
+        import xml.dom.minidom
+        xml.dom.minidom.parseString(r.body)  # still well-formed
+        for ident in "ABCD":
+            m = re.search(r'<[^<>]*gtag/js\?id=G-%s[^<>]*>' % ident, r.text)
+            self.assertIsNotNone(m, (ident, r.text[-1500:]))
+            self.assertIn('type="text/plain"', m.group(0), ident)
+            self.assertNotRegex(m.group(0), r'\s(src|l:href)="', ident)
+
     def test_oversized_active_tags_removed(self):
         # 70 KB tags are read whole (the tokenizer's buffer grows): checked and rewritten as any
         html = curl(self.gw.url("/__origin/html?file=pages/oversized.html&pad=70000")).text
