@@ -1722,11 +1722,11 @@ typedef struct st_memo_seen_t {
 
 /* what the rewrite of a page depends on besides its bytes and the snapshots: the page's scheme, authority and path
  * (URLs are made absolute against them, sightings filed under the path), the categories granted, the media type
- * (XHTML), the body's encoding */
-static h2o_iovec_t memo_key(rewrite_t *self, int xml)
+ * (kind: is_html's, HTML, XHTML or SVG), the body's encoding */
+static h2o_iovec_t memo_key(rewrite_t *self, int kind)
 {
     h2o_req_t *req = self->req;
-    uint32_t head[3] = {(uint32_t)(req->scheme == &H2O_URL_SCHEME_HTTPS) | (uint32_t)xml << 1 | (uint32_t)self->gzip << 3,
+    uint32_t head[3] = {(uint32_t)(req->scheme == &H2O_URL_SCHEME_HTTPS) | (uint32_t)kind << 1 | (uint32_t)self->gzip << 3,
                         self->ctx->granted, (uint32_t)req->authority.len};
     size_t len = sizeof(head) + req->authority.len + req->path_normalized.len;
     char *k = h2o_mem_alloc_pool(&req->pool, len);
@@ -2712,10 +2712,27 @@ static void set_utf8_charset(h2o_req_t *req)
     req->res.headers.entries[i].value = h2o_concat(&req->pool, type, h2o_iovec_init(H2O_STRLIT("; charset=utf-8")));
 }
 
-/* 1 for text/html, 2 for application/xhtml+xml (XML: what is added must be well-formed), else 0 */
+static int is_unread_dest(h2o_req_t *req);
+
+/* an SVG file (image/svg+xml) */
+static int is_svg(h2o_req_t *req)
+{
+    return content_type_is(req, H2O_STRLIT("image/svg+xml"));
+}
+
+/*
+ * 1 for text/html, 2 for application/xhtml+xml (XML: what is added must be well-formed), 3 for an SVG file opened as a
+ * document (XML, nothing added: the banner is HTML), else 0. An SVG runs its scripts and loads what it names when a
+ * visitor opens it, or a page frames or embeds it (<iframe>, <object>, <embed>); as an image (<img>, a CSS background:
+ * Sec-Fetch-Dest image) it does neither, and passes as it came.
+ */
 static int is_html(h2o_req_t *req)
 {
-    return content_type_is(req, H2O_STRLIT("text/html")) ? 1 : content_type_is(req, H2O_STRLIT("application/xhtml+xml")) ? 2 : 0;
+    if (content_type_is(req, H2O_STRLIT("text/html")))
+        return 1;
+    if (content_type_is(req, H2O_STRLIT("application/xhtml+xml")))
+        return 2;
+    return is_svg(req) && !is_unread_dest(req) ? 3 : 0;
 }
 
 static int is_rule_set(h2o_req_t *req)
@@ -2769,6 +2786,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         return;
     }
     int head = h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
+    if (is_svg(req)) /* read or not by Sec-Fetch-Dest: a cache must not give an image's copy to a visitor opening it */
+        gw_res_vary(req, H2O_STRLIT("sec-fetch-dest"));
     if ((html = is_html(req)) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         unread_link_headers(req, ctx);
@@ -2783,7 +2802,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         return;
     }
     int charset = wide_charset(req);
-    if (charset == CHARSET_ISO2022JP || (charset != CHARSET_ASCII && html == 2)) {
+    if (charset == CHARSET_ISO2022JP || (charset != CHARSET_ASCII && html >= 2)) {
         /* its tags are not ASCII bytes (ISO-2022-JP after ESC $ B), or an XML page whose declaration names UTF-16, which
          * a page served as UTF-8 would contradict: passed on unread */
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
@@ -2844,12 +2863,12 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     self->ctx = ctx;
     self->gzip = ce != -1;
     self->wide_label = charset == CHARSET_UTF16LE ? 1 : charset == CHARSET_UTF16BE ? 2 : 0;
-    self->xml = html == 2;
+    self->xml = html >= 2;
     if (self->gzip)
         req->preferred_chunk_size = GUNZIP_CHUNK; /* a gzip bomb decodes to at most ~16 MB at once */
     set_base(self);
     gw_b64url_encode(rnd + 16, 12, self->release, sizeof(self->release));
-    if (gw_rt.conf.html.inject_banner)
+    if (gw_rt.conf.html.inject_banner && html != 3)
         self->inject = build_inject(req, ctx, self->release, html == 2);
     req->res.content_length = SIZE_MAX;
     ctx->rewritten = 1;
@@ -2862,7 +2881,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     if (thread_memo != NULL && req->res.status == 200 && !self->wide_label && content_length != SIZE_MAX &&
         content_length <= gw_memo_max_entry(thread_memo) / 2) {
         self->generation = gw_snap_generation_load();
-        self->key = memo_key(self, html == 2);
+        self->key = memo_key(self, html);
         gw_memo_entry_t *e = gw_memo_find(thread_memo, self->generation, self->key.base, self->key.len);
         /* a page that came back different the last MEMO_VOLATILE times (a clock or a token in it) is recorded only every
          * 16th time */

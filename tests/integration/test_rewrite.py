@@ -552,6 +552,30 @@ class RewriteTest(GatewayTestCase):
             self.assertIn('type="text/plain"', m.group(0), ident)
             self.assertNotRegex(m.group(0), r'\s(src|l:href)="', ident)
 
+    def test_svg_file_read_as_a_document_not_as_an_image(self):
+        """An SVG file runs its scripts when a visitor opens it (or a page frames or embeds it): image/svg+xml passed
+        unread, so its tracker ran before consent. It is read as XML now (nothing injected: the banner is HTML) unless
+        the request is for an image (Sec-Fetch-Dest: image: an <img> or a CSS background runs no script), which gets
+        the origin's bytes; both say Vary: sec-fetch-dest, so that no cache gives one's copy for the other."""
+        import xml.dom.minidom
+        url = self.gw.url("/__origin/html?file=pages/tracker.svg&h=Content-Type:image/svg%2Bxml")
+        with open(os.path.join(os.path.dirname(__file__), "..", "data", "pages", "tracker.svg"), "rb") as f:
+            origin = f.read()
+        for dest in (None, "document", "iframe", "embed", "object"):
+            r = curl(url, headers=["Sec-Fetch-Dest: " + dest] if dest else [])
+            self.assertEqual(r.status, 200)
+            self.assertIn("sec-fetch-dest", (r.header("Vary") or "").lower(), dest)
+            doc = xml.dom.minidom.parseString(r.body)  # still well-formed
+            script = doc.getElementsByTagName("script")[0]
+            self.assertEqual(script.getAttribute("type"), "text/plain", (dest, r.text))
+            self.assertFalse(script.hasAttribute("xlink:href"), dest)
+            self.assertIn("gtag/js?id=G-SVG", script.getAttribute("data-cg-xlink-href"))
+            self.assertNotIn(b"banner.js", r.body, dest)
+            self.assertIn(b'<![CDATA[ if (1 < 2) document.title = "own"; ]]>', r.body, dest)
+        r = curl(url, headers=["Sec-Fetch-Dest: image"])
+        self.assertEqual(r.body, origin, "an SVG as an image passes as it came")
+        self.assertIn("sec-fetch-dest", (r.header("Vary") or "").lower())
+
     def test_oversized_active_tags_removed(self):
         # 70 KB tags are read whole (the tokenizer's buffer grows): checked and rewritten as any
         html = curl(self.gw.url("/__origin/html?file=pages/oversized.html&pad=70000")).text
