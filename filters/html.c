@@ -570,7 +570,7 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
 {
     const char *raw = tag->raw;
     size_t len = tag->raw_len, pos = 1 + tag->name_len;
-    unsigned applied = 0;
+    unsigned applied = 0, pi_end = 0;
     span_t a;
 
     flush_pass(h);
@@ -579,6 +579,10 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
         const char *an = raw + a.name;
         size_t alen = a.name_end - a.name;
         unsigned i, e = NONE, set = NONE, target = 0;
+        if (tag->name[0] == '?' && alen == 1 && an[0] == '?' && !a.has_value) {
+            pi_end = 1; /* a processing instruction's "?" before '>': it stays last, after the attributes set */
+            continue;
+        }
         for (i = 0; i != tag->_num_edits; ++i) {
             if (attr_name_eq(h, an, alen, tag->_edits[i].name, tag->_edits[i].name_len)) {
                 if (tag->_edits[i].op == E_SET)
@@ -611,6 +615,8 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
     for (unsigned i = 0; i != tag->_num_edits; ++i)
         if (tag->_edits[i].op == E_SET && !(applied & (1u << i)))
             out_set(h, tag->_edits[i].name, tag->_edits[i].name_len, tag->_edits[i].arg, tag->_edits[i].arg_len);
+    if (pi_end != 0)
+        out(h, "?", 1);
     out(h, raw + pos, len - pos);
     out_flush(h);
 }
@@ -852,7 +858,9 @@ foreign_tag(gw_html_t *h, int self_closing, const char *raw, size_t len)
         /* XML has no raw text and no foreign content: every element's content is markup, and "/>" closes any element
          * ("<script src=a/>" has none). A <script> or <style> with content is still read as raw text, so that its
          * script or CSS is held and read (an element inside one is not seen: see gw_html_set_xml). */
-        h->tag_foreign = (uint8_t)(!h->is_end && (self_closing || !xml_raw(h)));
+        if (h->tname[0] == '?') /* a processing instruction ("?>"): no content */
+            h->tag_selfclose = !h->is_end;
+        h->tag_foreign = (uint8_t)(!h->is_end && (h->tag_selfclose || !xml_raw(h)));
         return;
     }
     if (h->is_end)
@@ -1051,6 +1059,10 @@ static void
 name_done(gw_html_t *h)
 {
     size_t from = 0;
+    if (h->xml && h->name_total == 15 && memcmp(h->tname, "?xml-stylesheet", 15) == 0) {
+        h->id = GW_HTML_TAG_LINK; /* <?xml-stylesheet href="…"?> loads a style sheet, as <link rel=stylesheet> */
+        return;
+    }
     if (h->xml && h->name_total <= TNAME_MAX) { /* "h:script" is an XHTML <script> after xmlns:h="…xhtml": its local name */
         const char *colon = memchr(h->tname, ':', h->name_total);
         from = colon != NULL ? (size_t)(colon + 1 - h->tname) : 0;
@@ -1641,6 +1653,10 @@ step(gw_html_t *h, const char *cur, const char *end)
         if (c == '/' || c == '!') {
             h->mode = c == '/' ? M_LT_SLASH : M_MD;
             return cur + 1;
+        }
+        if (c == '?' && h->xml) { /* a processing instruction, read as a tag named "?target" (see name_done) */
+            begin_tag(h, 0);
+            return cur;
         }
         prefix_release(h, cur);
         h->mode = c == '?' ? M_BOGUS : M_TEXT; /* "<?" opens a bogus comment, else '<' is text */

@@ -229,7 +229,9 @@ void gw_html_set_nonce(gw_html_t *h, const char *nonce, size_t len);
  * Reads the page as an XML parser does (application/xhtml+xml): "/>" closes any element, no element is raw text but a
  * <script> and <style> with content (held and read as in HTML, up to its end tag, "</h:script>" for "<h:script>"; an
  * element written inside one, which XML builds, is not seen), "<![CDATA[" opens a CDATA section anywhere, an element is known by its local name ("h:img"
- * is an <img>), and any prefix of an attribute may be xlink's. Call before writing.
+ * is an <img>), any prefix of an attribute may be xlink's, and a processing instruction is a tag named "?target"
+ * ("<?xml-stylesheet href=…?>" is a GW_HTML_TAG_LINK, its pseudo-attributes its attributes, with no content). Call
+ * before writing.
  */
 void gw_html_set_xml(gw_html_t *h);
 

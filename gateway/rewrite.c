@@ -1230,6 +1230,11 @@ static int check_tag(void *_self, gw_html_tag_t *tag)
         gw_html_attr_t as = {NULL};
         int type;
         gw_html_attr_find(tag, H2O_STRLIT("as"), &as);
+        if (n != 0 && tag->name[0] == '?' && (cat = refused_category(self, n, GW_ABP_STYLESHEET)) >= 0) {
+            /* an XML page's <?xml-stylesheet href?> (gw_html_set_xml): not an element, so the banner cannot release it */
+            neutralise(self, tag, H2O_STRLIT("href"), H2O_STRLIT("data-cg-href"), cat);
+            return GW_HTML_KEEP;
+        }
         if (n != 0 && gw_html_attr_find(tag, H2O_STRLIT("rel"), &rel) && rel.value != NULL &&
             (type = link_fetch_type(rel.value, rel.value_len, as.value, as.value_len)) >= 0 && (cat = refused_category(self, n, (gw_abp_type_t)type)) >= 0)
             neutralise(self, tag, H2O_STRLIT("href"), H2O_STRLIT("data-cg-href"), cat);

@@ -730,6 +730,17 @@ class ChannelTest(GatewayTestCase):
         self.assertIn('<rect id="p-data"><set attributeName="fill" to="url(data:image/svg+xml,x)"/>', html)
         self.assertIn('<p id="after">after</p>', html)
 
+    def test_xml_stylesheet_on_a_block_listed_site_removed(self):
+        """An XML page's <?xml-stylesheet href?> loads a style sheet as <link rel=stylesheet> does (Chromium 156 fetched
+        a block-listed one before anything): read as a bogus comment, it went out as the origin wrote it. It is
+        checked as a link now: a block-listed one is removed, the site's own stays; the page stays well-formed."""
+        import xml.dom.minidom
+        r = curl(self.gw.url("/__origin/html?file=pages/xml-stylesheet.xhtml&h=Content-Type:application/xhtml%2Bxml"))
+        self.assertNotIn("evil.example", r.text)
+        self.assertIn('<?xml-stylesheet type="text/css" href="/own.css"?>', r.text)
+        self.assertTrue(r.text.startswith('<?xml version="1.0" encoding="UTF-8"?>'))
+        xml.dom.minidom.parseString(r.body)
+
     def test_inline_documents_in_data_urls_not_loaded_unchecked(self):
         """An <iframe>, <frame>, <object> or <embed> whose URL is a data: URL of a document (HTML, XML, SVG) loads that
         document's images and frames (Chromium 156 fetched them): the rewriter never read it, so block-listed sites and

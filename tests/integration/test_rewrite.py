@@ -552,6 +552,19 @@ class RewriteTest(GatewayTestCase):
             self.assertIn('type="text/plain"', m.group(0), ident)
             self.assertNotRegex(m.group(0), r'\s(src|l:href)="', ident)
 
+    def test_xml_stylesheet_of_a_tracker_made_inert(self):
+        """<?xml-stylesheet href?> is checked as <link rel=stylesheet> is: one a tracker list names is made inert (its
+        href renamed); the page stays well-formed."""
+        import xml.dom.minidom
+        tail = '<?xml-stylesheet type="text/css" href="https://www.googletagmanager.com/gtm.css"?><p>x</p></body></html>'
+        r = curl(self.gw.url("/__origin/html?file=pages/xhtml-start.xhtml&tail=" + urllib.parse.quote(tail) +
+                             "&h=Content-Type:application/xhtml%2Bxml"))
+        m = re.search(r'<\?xml-stylesheet [^>]*>', r.text)
+        self.assertIsNotNone(m, r.text[-800:])
+        self.assertIn(' data-cg-href="https://www.googletagmanager.com/gtm.css"', m.group(0))
+        self.assertNotRegex(m.group(0), r'\shref=')
+        xml.dom.minidom.parseString(r.body)
+
     def test_svg_file_read_as_a_document_not_as_an_image(self):
         """An SVG file runs its scripts when a visitor opens it (or a page frames or embeds it): image/svg+xml passed
         unread, so its tracker ran before consent. It is read as XML now (nothing injected: the banner is HTML) unless

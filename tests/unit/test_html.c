@@ -964,6 +964,8 @@ test_xml(void **state)
         {"<h:img xmlns:h=\"http://www.w3.org/1999/xhtml\" id=a src=\"x\"/>", "a;"},
         /* a prefixed <script> is raw text up to its own end tag, not to "</script>" */
         {"<h:script xmlns:h=\"x\"><![CDATA[\"</script><img id=a />\"]]></h:script><img id=b />", "b;"},
+        /* a processing instruction is a tag without content: what follows it is read */
+        {"<?xml version=\"1.0\"?><?xml-stylesheet href=\"a.css\"?><img id=a src=\"x\"/>", "a;"},
         /* a CDATA section's "<img" is text */
         {"<p><![CDATA[<img id=a />]]></p><img id=b />", "b;"},
     };
