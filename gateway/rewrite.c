@@ -2725,11 +2725,32 @@ static int is_svg(h2o_req_t *req)
     return content_type_is(req, H2O_STRLIT("image/svg+xml"));
 }
 
+/* XML of no more precise type (text/xml, application/xml): XHTML elements in it run when it is opened */
+static int is_plain_xml(h2o_req_t *req)
+{
+    return content_type_is(req, H2O_STRLIT("text/xml")) || content_type_is(req, H2O_STRLIT("application/xml"));
+}
+
+/* the request opens a document: a visitor's navigation, a frame, an object or an embed (Sec-Fetch-Dest) */
+static int is_document_dest(h2o_req_t *req)
+{
+    static const char *const dests[] = {"document", "iframe", "frame", "embed", "object"};
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-fetch-dest"), -1);
+    if (i == -1)
+        return 0;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    for (size_t k = 0; k != sizeof(dests) / sizeof(dests[0]); ++k)
+        if (h2o_lcstris(v.base, v.len, dests[k], strlen(dests[k])))
+            return 1;
+    return 0;
+}
+
 /*
- * 1 for text/html, 2 for application/xhtml+xml (XML: what is added must be well-formed), 3 for an SVG file opened as a
- * document (XML, nothing added: the banner is HTML), else 0. An SVG runs its scripts and loads what it names when a
- * visitor opens it, or a page frames or embeds it (<iframe>, <object>, <embed>); as an image (<img>, a CSS background:
- * Sec-Fetch-Dest image) it does neither, and passes as it came.
+ * 1 for text/html, 2 for application/xhtml+xml (XML: what is added must be well-formed), 3 for an SVG file or other XML
+ * opened as a document (XML, nothing added: the banner is HTML), else 0. An SVG runs its scripts and loads what it
+ * names when a visitor opens it, or a page frames or embeds it (<iframe>, <object>, <embed>); as an image (<img>, a CSS
+ * background: Sec-Fetch-Dest image) it does neither, and passes as it came. text/xml and application/xml are mostly
+ * data that a script or a program fetches: read only when a browser says it opens one as a document.
  */
 static int is_html(h2o_req_t *req)
 {
@@ -2737,7 +2758,7 @@ static int is_html(h2o_req_t *req)
         return 1;
     if (content_type_is(req, H2O_STRLIT("application/xhtml+xml")))
         return 2;
-    return is_svg(req) && !is_unread_dest(req) ? 3 : 0;
+    return (is_svg(req) && !is_unread_dest(req)) || (is_plain_xml(req) && is_document_dest(req)) ? 3 : 0;
 }
 
 static int is_rule_set(h2o_req_t *req)
@@ -2791,7 +2812,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         return;
     }
     int head = h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
-    if (is_svg(req)) /* read or not by Sec-Fetch-Dest: a cache must not give an image's copy to a visitor opening it */
+    if (is_svg(req) || is_plain_xml(req)) /* read or not by Sec-Fetch-Dest: no cache may give an image's or a script's
+                                            * copy to a visitor who opens the file */
         gw_res_vary(req, H2O_STRLIT("sec-fetch-dest"));
     if ((html = is_html(req)) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;

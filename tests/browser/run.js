@@ -1161,6 +1161,14 @@ async function xhtmlCases(S) {
         await until(() => S.reached('/assets/tracker.js?v=prefixed').length === 1, 'the prefixed script released by consent');
     }
     eq(fetched, [], 'the cases whose tracker was fetched before consent');
+    /* the same page as text/xml, opened: Chromium reads it as XML and runs its XHTML scripts (no banner: read only) */
+    const p = await page();
+    await p.goto(S.url('/__origin/html?file=xml-read.xhtml&h=' + encodeURIComponent('Content-Type:text/xml') +
+                       '&tail=' + encodeURIComponent(`${tracker('text-xml')}<p id="done">done</p></main></body></html>`)));
+    await p.waitForLoadState('load');
+    await sleep(200);
+    eq(await p.evaluate(() => [document.contentType, !!document.getElementById('done')]), ['text/xml', true], 'the text/xml page');
+    eq(S.reached('/assets/tracker.js?v=text-xml').map((r) => r.path), [], 'the tracker of the text/xml page fetched');
 }
 
 test('an SVG file opened, framed or embedded: its tracker script and block-listed image do not load before consent, its own script runs; as an <img> it renders', async () => {

@@ -589,6 +589,26 @@ class RewriteTest(GatewayTestCase):
         self.assertEqual(r.body, origin, "an SVG as an image passes as it came")
         self.assertIn("sec-fetch-dest", (r.header("Vary") or "").lower())
 
+    def test_plain_xml_read_when_opened_as_a_document(self):
+        """text/xml and application/xml with XHTML elements run their scripts when a visitor opens them: read as XML
+        (nothing added) when the request says it opens a document (Sec-Fetch-Dest document, iframe, frame, embed,
+        object); for a script's fetch, or a program that says nothing, the origin's bytes. Vary: sec-fetch-dest."""
+        gtag = '<script src="https://www.googletagmanager.com/gtag/js?id=G-XML"></script></body></html>'
+        with open(os.path.join(os.path.dirname(__file__), "..", "data", "pages", "xhtml-start.xhtml"), "rb") as f:
+            origin = f.read() + gtag.encode()
+        for ctype in ("text/xml", "application/xml"):
+            url = self.gw.url("/__origin/html?file=pages/xhtml-start.xhtml&tail=" + urllib.parse.quote(gtag) + "&h=Content-Type:" + ctype)
+            for dest in ("document", "iframe", "frame", "embed", "object"):
+                r = curl(url, headers=["Sec-Fetch-Dest: " + dest])
+                self.assertRegex(r.text, r'<script [^>]*type="text/plain"[^>]*>', (ctype, dest))
+                self.assertNotIn(' src="https://www.googletagmanager.com', r.text, (ctype, dest))
+                self.assertNotIn("banner.js", r.text)
+                self.assertIn("sec-fetch-dest", (r.header("Vary") or "").lower())
+            for headers in ([], ["Sec-Fetch-Dest: empty"], ["Sec-Fetch-Dest: script"]):
+                r = curl(url, headers=headers)
+                self.assertEqual(r.body, origin, (ctype, headers))
+                self.assertIn("sec-fetch-dest", (r.header("Vary") or "").lower())
+
     def test_oversized_active_tags_removed(self):
         # 70 KB tags are read whole (the tokenizer's buffer grows): checked and rewritten as any
         html = curl(self.gw.url("/__origin/html?file=pages/oversized.html&pad=70000")).text
