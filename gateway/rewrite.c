@@ -2193,20 +2193,26 @@ static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx, const char *re
     return h2o_iovec_init(w.buf, w.len);
 }
 
+/* whether the request's Sec-Fetch-Dest is one of dests[0..n) (0 without one) */
+static int dest_is_one_of(h2o_req_t *req, const char *const *dests, size_t n)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-fetch-dest"), -1);
+    if (i == -1)
+        return 0;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    for (size_t k = 0; k != n; ++k)
+        if (h2o_lcstris(v.base, v.len, dests[k], strlen(dests[k])))
+            return 1;
+    return 0;
+}
+
 /* Sec-Fetch-Dest values of requests whose answer the gateway never reads: neither a page nor a style sheet
  * (css_response) */
 static int is_unread_dest(h2o_req_t *req)
 {
     static const char *const dests[] = {"script", "image", "font", "audio", "video", "track", "manifest", "worker",
                                         "sharedworker", "serviceworker", "audioworklet", "paintworklet", "xslt", "report"};
-    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-fetch-dest"), -1);
-    if (i == -1)
-        return 0;
-    h2o_iovec_t v = req->headers.entries[i].value;
-    for (size_t k = 0; k != sizeof(dests) / sizeof(dests[0]); ++k)
-        if (h2o_lcstris(v.base, v.len, dests[k], strlen(dests[k])))
-            return 1;
-    return 0;
+    return dest_is_one_of(req, dests, sizeof(dests) / sizeof(dests[0]));
 }
 
 /*
@@ -2717,8 +2723,6 @@ static void set_utf8_charset(h2o_req_t *req)
     req->res.headers.entries[i].value = h2o_concat(&req->pool, type, h2o_iovec_init(H2O_STRLIT("; charset=utf-8")));
 }
 
-static int is_unread_dest(h2o_req_t *req);
-
 /* an SVG file (image/svg+xml) */
 static int is_svg(h2o_req_t *req)
 {
@@ -2735,14 +2739,7 @@ static int is_plain_xml(h2o_req_t *req)
 static int is_document_dest(h2o_req_t *req)
 {
     static const char *const dests[] = {"document", "iframe", "frame", "embed", "object"};
-    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-fetch-dest"), -1);
-    if (i == -1)
-        return 0;
-    h2o_iovec_t v = req->headers.entries[i].value;
-    for (size_t k = 0; k != sizeof(dests) / sizeof(dests[0]); ++k)
-        if (h2o_lcstris(v.base, v.len, dests[k], strlen(dests[k])))
-            return 1;
-    return 0;
+    return dest_is_one_of(req, dests, sizeof(dests) / sizeof(dests[0]));
 }
 
 /*

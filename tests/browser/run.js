@@ -1116,20 +1116,25 @@ test('an XHTML page (application/xhtml+xml): the banner is shown and consent rel
     eq(p.errors, [], 'errors on the page');
 });
 
+/* runs fn(S) with a gateway of its own whose CSP is the default (report-only) */
+async function withDefaultCsp(fn) {
+    const S = new Processes({ config: (c) => { delete c.channel; } });
+    let problem = null;
+    try {
+        await S.start();
+        await fn(S);
+    } finally {
+        problem = await S.stop();
+    }
+    if (problem) throw new Error(problem);
+}
+
 test('an XHTML page is read as its XML parser reads it: no tracker runs before consent after a <script/>, in a <noscript>, after a CDATA section, or from a prefixed element or xlink attribute', async () => {
     /* read as HTML, "<script src=a/>" or "<style/>" made the rest of the page that element's text, <noscript> and
      * <textarea> were raw text, "<![CDATA[" a bogus comment up to its first '>', "<!--<script>" in a script's CDATA
      * its escaped states, and "h:script" or "l:href" names the rewriter did not know. A gateway of the test's own with
      * the default CSP (report-only): an enforced one refuses a script the rewriter did not see, as it gave it no nonce */
-    const S = new Processes({ config: (c) => { delete c.channel; } });
-    let problem = null;
-    try {
-        await S.start();
-        await xhtmlCases(S);
-    } finally {
-        problem = await S.stop();
-    }
-    if (problem) throw new Error(problem);
+    await withDefaultCsp(xhtmlCases);
 });
 
 async function xhtmlCases(S) {
@@ -1175,15 +1180,7 @@ test('an SVG file opened, framed or embedded: its tracker script and block-liste
     /* image/svg+xml passed unread: Chromium ran the tracker of an SVG opened as a document (top level, <iframe>,
      * <object>, <embed>); the gateway reads it as XML unless the request is for an image (Sec-Fetch-Dest). A gateway of
      * the test's own with the default CSP (report-only): an enforced one has object-src 'none' */
-    const S = new Processes({ config: (c) => { delete c.channel; } });
-    let problem = null;
-    try {
-        await S.start();
-        await svgFile(S);
-    } finally {
-        problem = await S.stop();
-    }
-    if (problem) throw new Error(problem);
+    await withDefaultCsp(svgFile);
 });
 
 async function svgFile(S) {
