@@ -57,12 +57,15 @@ struct st_gw_html_t {
     const char *name_at; /* whole_tag's tags: the name in the current chunk (valid until tag_done returns) */
     uint64_t name_hash, tag_offset, cand_offset, held_offset;
     uint64_t raw_hash;    /* name hash of the raw-text element being read */
+    char raw_name[TNAME_MAX + 1]; /* ... and its name, lower-cased ("script"; on an XML page "h:script" too) */
+    uint8_t raw_name_len;
     uint32_t skip_depth;  /* > 0 inside a removed element */
     uint32_t skip_fdepth; /* a removed foreign element: the foreign frames open at its start (an end tag or a breakout that
                              closes one of them closes it too); 0 otherwise */
     /* foreign content (svg, math): the open roots and integration points, as the tree builder would have them */
     uint8_t fdepth, fstack[32], tag_foreign; /* tag_foreign: the current start tag is in foreign content */
     uint8_t tag_selfclose;                   /* ... and ends with "/>", which foreign content honours */
+    uint8_t xml;                             /* gw_html_set_xml: an XML parser reads the page */
     uint32_t fover;                          /* frames past fstack: foreign for as long as any is open */
     uint8_t cdata_n; /* M_CDATA_OPEN: the bytes of "[CDATA[" matched; M_CDATA: the ']' just before (at most 2) */
     uint64_t skip_hash;
@@ -148,6 +151,20 @@ name_eq(const char *a, size_t alen, const char *b, size_t blen)
     return 1;
 }
 
+/* An attribute name a[0..alen) is name[0..len): as written, or on an XML page, for an "xlink:" name, with any prefix: a
+ * prefix means the namespace an xmlns: attribute binds it to, which the tokenizer does not follow ("l:href" is
+ * xlink:href after xmlns:l="http://www.w3.org/1999/xlink"), so every prefix is taken for xlink's. */
+static int
+attr_name_eq(const gw_html_t *h, const char *a, size_t alen, const char *name, size_t len)
+{
+    if (name_eq(a, alen, name, len))
+        return 1;
+    if (h == NULL || !h->xml || len < 6 || !name_eq(name, 6, "xlink:", 6))
+        return 0;
+    const char *colon = memchr(a, ':', alen);
+    return colon != NULL && colon != a && name_eq(colon + 1, alen - (size_t)(colon + 1 - a), name + 6, len - 6);
+}
+
 /* Known names by (4 * first letter + 3 * last letter + 7 * length) % 128 of the lower-cased name:
  * one probe, no two names share a slot (test_tag_ids checks every name). Not the name hash,
  * whose multiply chain would hold the lookup up by a few cycles per letter. */
@@ -224,6 +241,8 @@ is_void(unsigned id)
 static int
 has_content(const gw_html_t *h)
 {
+    if (h->xml)
+        return !h->tag_selfclose;
     if (h->tag_foreign)
         return !h->tag_selfclose && !is_void(h->id);
     return !is_void(h->id) && h->id != GW_HTML_TAG_IMAGE;
@@ -435,7 +454,7 @@ gw_html_attr_find(const gw_html_tag_t *_tag, const char *name, size_t len, gw_ht
         if (tag->_num_attrs == UINT16_MAX)
             attrs_scan(tag);
         for (unsigned i = 0; i != tag->_num_attrs; ++i) {
-            if (name_eq(tag->raw + tag->_attrs[i].name, tag->_attrs[i].name_len, name, len)) {
+            if (attr_name_eq(tag->_h, tag->raw + tag->_attrs[i].name, tag->_attrs[i].name_len, name, len)) {
                 if (out_attr != NULL) {
                     out_attr->name = tag->raw + tag->_attrs[i].name;
                     out_attr->name_len = tag->_attrs[i].name_len;
@@ -450,7 +469,7 @@ gw_html_attr_find(const gw_html_tag_t *_tag, const char *name, size_t len, gw_ht
         it = tag->_attrs_end;
     }
     while (gw_html_attr_next(tag, &it, &a)) {
-        if (name_eq(a.name, a.name_len, name, len)) {
+        if (attr_name_eq(tag->_h, a.name, a.name_len, name, len)) {
             if (out_attr != NULL)
                 *out_attr = a;
             return 1;
@@ -551,7 +570,7 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
 {
     const char *raw = tag->raw;
     size_t len = tag->raw_len, pos = 1 + tag->name_len;
-    unsigned applied = 0;
+    unsigned applied = 0, pi_end = 0;
     span_t a;
 
     flush_pass(h);
@@ -560,8 +579,12 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
         const char *an = raw + a.name;
         size_t alen = a.name_end - a.name;
         unsigned i, e = NONE, set = NONE, target = 0;
+        if (tag->name[0] == '?' && alen == 1 && an[0] == '?' && !a.has_value) {
+            pi_end = 1; /* a processing instruction's "?" before '>': it stays last, after the attributes set */
+            continue;
+        }
         for (i = 0; i != tag->_num_edits; ++i) {
-            if (name_eq(tag->_edits[i].name, tag->_edits[i].name_len, an, alen)) {
+            if (attr_name_eq(h, an, alen, tag->_edits[i].name, tag->_edits[i].name_len)) {
                 if (tag->_edits[i].op == E_SET)
                     set = i;
                 else
@@ -592,6 +615,8 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
     for (unsigned i = 0; i != tag->_num_edits; ++i)
         if (tag->_edits[i].op == E_SET && !(applied & (1u << i)))
             out_set(h, tag->_edits[i].name, tag->_edits[i].name_len, tag->_edits[i].arg, tag->_edits[i].arg_len);
+    if (pi_end != 0)
+        out(h, "?", 1);
     out(h, raw + pos, len - pos);
     out_flush(h);
 }
@@ -826,12 +851,28 @@ foreign_end(gw_html_t *h)
     }
 }
 
+/* on an XML page, a <script> or <style> ("h:script" too: its raw text ends at "</h:script") */
+static int
+xml_raw(const gw_html_t *h)
+{
+    return h->id == GW_HTML_TAG_SCRIPT || h->id == GW_HTML_TAG_STYLE;
+}
+
 /* A whole tag read (self_closing: it ends with "/>"; raw NULL: too long to read): the frames, tag_foreign and
  * tag_selfclose. */
 static void
 foreign_tag(gw_html_t *h, int self_closing, const char *raw, size_t len)
 {
     h->tag_selfclose = (uint8_t)(!h->is_end && self_closing);
+    if (h->xml) {
+        /* XML has no raw text and no foreign content: every element's content is markup, and "/>" closes any element
+         * ("<script src=a/>" has none). A <script> or <style> with content is still read as raw text, so that its
+         * script or CSS is held and read (an element inside one is not seen: see gw_html_set_xml). */
+        if (h->tname[0] == '?') /* a processing instruction ("?>"): no content */
+            h->tag_selfclose = !h->is_end;
+        h->tag_foreign = (uint8_t)(!h->is_end && (h->tag_selfclose || !xml_raw(h)));
+        return;
+    }
     if (h->is_end)
         foreign_end(h);
     else
@@ -865,6 +906,8 @@ start_effects(gw_html_t *h, int removed)
     case RAW_TEXT:
         h->mode = M_RAW;
         h->raw_id = h->id;
+        h->raw_name_len = (uint8_t)h->name_total; /* (a raw-text element's name is known: at most TNAME_MAX bytes) */
+        memcpy(h->raw_name, h->tname, h->name_total);
         h->raw_hash = name_hash(h);
         h->sstate = S_DATA;
         h->dashes = 0;
@@ -1025,7 +1068,16 @@ begin_tag(gw_html_t *h, int is_end)
 static void
 name_done(gw_html_t *h)
 {
-    h->id = h->name_total <= TNAME_MAX ? tag_lookup(h->tname, h->name_total) : GW_HTML_TAG_OTHER;
+    size_t from = 0;
+    if (h->xml && h->name_total == 15 && memcmp(h->tname, "?xml-stylesheet", 15) == 0) {
+        h->id = GW_HTML_TAG_LINK; /* <?xml-stylesheet href="…"?> loads a style sheet, as <link rel=stylesheet> */
+        return;
+    }
+    if (h->xml && h->name_total <= TNAME_MAX) { /* "h:script" is an XHTML <script> after xmlns:h="…xhtml": its local name */
+        const char *colon = memchr(h->tname, ':', h->name_total);
+        from = colon != NULL ? (size_t)(colon + 1 - h->tname) : 0;
+    }
+    h->id = h->name_total <= TNAME_MAX ? tag_lookup(h->tname + from, h->name_total - from) : GW_HTML_TAG_OTHER;
 }
 
 /* Advances the tag states over p[0..n). Returns the bytes consumed; *done = 1 when that
@@ -1382,8 +1434,8 @@ prefix_release(gw_html_t *h, const char *upto)
 static int
 cand_step(gw_html_t *h, unsigned char c)
 {
-    const char *nm = tag_names[h->raw_id];
-    size_t nlen = tag_name_len[h->raw_id];
+    const char *nm = h->raw_name;
+    size_t nlen = h->raw_name_len;
 
     switch (h->cand) {
     case K_LT:
@@ -1391,7 +1443,7 @@ cand_step(gw_html_t *h, unsigned char c)
             h->cand = K_END_OPEN;
             return R_CONT;
         }
-        if (h->raw_id == GW_HTML_TAG_SCRIPT) {
+        if (h->raw_id == GW_HTML_TAG_SCRIPT && !h->xml) { /* (XML has no escaped script states: "<!--" is a comment) */
             if (h->sstate == S_DATA && c == '!') {
                 h->cand = K_BANG;
                 return R_CONT;
@@ -1404,15 +1456,15 @@ cand_step(gw_html_t *h, unsigned char c)
         }
         return R_FAIL;
     case K_END_OPEN:
-        if (!is_alpha(c))
+        if (is_ws(c) || c == '/' || c == '>')
             return R_FAIL;
         h->cand = K_END_NAME;
         h->cand_n = 0;
         /* fallthrough */
     case K_END_NAME:
     case K_DESC:
-    Name:
-        if (is_alpha(c)) {
+    Name: /* (any byte that is not a delimiter is compared: only a letter matches an HTML name, ':' a prefixed one) */
+        if (!(is_ws(c) || c == '/' || c == '>')) {
             if (h->cand_n < nlen && lower(c) == (unsigned char)nm[h->cand_n]) {
                 ++h->cand_n;
                 return R_CONT;
@@ -1468,8 +1520,8 @@ raw_end_tag(gw_html_t *h)
     h->pend_len = 0;
     h->cand = K_NONE;
     begin_tag(h, 1);
-    h->name_total = tag_name_len[h->raw_id];
-    memcpy(h->tname, tag_names[h->raw_id], h->name_total);
+    h->name_total = h->raw_name_len;
+    memcpy(h->tname, h->raw_name, h->name_total);
     h->name_hash = h->raw_hash;
     h->tag_offset = h->cand_offset;
 }
@@ -1612,6 +1664,10 @@ step(gw_html_t *h, const char *cur, const char *end)
             h->mode = c == '/' ? M_LT_SLASH : M_MD;
             return cur + 1;
         }
+        if (c == '?' && h->xml) { /* a processing instruction, read as a tag named "?target" (see name_done) */
+            begin_tag(h, 0);
+            return cur;
+        }
         prefix_release(h, cur);
         h->mode = c == '?' ? M_BOGUS : M_TEXT; /* "<?" opens a bogus comment, else '<' is text */
         return cur;
@@ -1641,7 +1697,7 @@ step(gw_html_t *h, const char *cur, const char *end)
             return cur + 1;
         }
         prefix_release(h, cur); /* doctype, "<![CDATA[" in HTML content, "<!x": up to '>' */
-        if (c == '[' && h->mode == M_MD && in_foreign(h)) {
+        if (c == '[' && h->mode == M_MD && (in_foreign(h) || h->xml)) {
             /* "<![CDATA[" in foreign content opens a CDATA section (§13.2.5.42): text up to "]]>", whatever '>',
              * '<' or "<!--" it holds (read as a bogus comment up to its first '>', a "<!--" after that hid the tags
              * after the section). At an integration point a browser opens one only when no HTML element is open
@@ -1852,6 +1908,12 @@ gw_html_keep_nonces(gw_html_t *h, const char *script, const char *style)
     h->kept_nonce[1] = style;
     h->kept_nonce_len[0] = script != NULL ? strlen(script) : 0;
     h->kept_nonce_len[1] = style != NULL ? strlen(style) : 0;
+}
+
+void
+gw_html_set_xml(gw_html_t *h)
+{
+    h->xml = 1;
 }
 
 void

@@ -233,6 +233,16 @@ void gw_html_set_nonce(gw_html_t *h, const char *nonce, size_t len);
 void gw_html_keep_nonces(gw_html_t *h, const char *script, const char *style);
 
 /*
+ * Reads the page as an XML parser does (application/xhtml+xml): "/>" closes any element, no element is raw text but a
+ * <script> and <style> with content (held and read as in HTML, up to its end tag, "</h:script>" for "<h:script>"; an
+ * element written inside one, which XML builds, is not seen), "<![CDATA[" opens a CDATA section anywhere, an element is known by its local name ("h:img"
+ * is an <img>), any prefix of an attribute may be xlink's, and a processing instruction is a tag named "?target"
+ * ("<?xml-stylesheet href=…?>" is a GW_HTML_TAG_LINK, its pseudo-attributes its attributes, with no content). Call
+ * before writing.
+ */
+void gw_html_set_xml(gw_html_t *h);
+
+/*
  * From on_tag: emits the snippet of gw_html_set_inject now, before this tag, unless it went
  * out already (then nothing). For a tag that changes how what follows is read, e.g. <base>.
  */

@@ -836,6 +836,20 @@ static int css_urls(rewrite_t *self, gw_html_tag_t *tag, const char *css, size_t
     return GW_HTML_KEEP;
 }
 
+/* SVG presentation attributes that take CSS url()s Chromium fetches from other sites too (a paint server, a mask, a
+ * marker, a cursor image), and their inert names */
+static const struct {
+    const char *name, *renamed;
+} presentation[] = {{"fill", "data-cg-fill"},
+                    {"stroke", "data-cg-stroke"},
+                    {"mask", "data-cg-mask"},
+                    {"clip-path", "data-cg-clip-path"},
+                    {"marker-start", "data-cg-marker-start"},
+                    {"marker-mid", "data-cg-marker-mid"},
+                    {"marker-end", "data-cg-marker-end"},
+                    {"cursor", "data-cg-cursor"},
+                    {"filter", "data-cg-filter"}};
+
 /*
  * What any element may load without being an image itself: the URLs in its style attribute and, for body, table and
  * its cells, its legacy background attribute. A block-listed site drops the attribute and a refused tracker makes it
@@ -869,19 +883,8 @@ static int style_attrs(rewrite_t *self, gw_html_tag_t *tag)
             mark_inert(self, tag, cat);
         }
     }
-    /* SVG presentation attributes take CSS url()s that Chromium fetches from other sites too (a paint server, a mask, a
-     * marker, a cursor image): read as the style attribute is */
-    static const struct {
-        const char *name, *renamed;
-    } presentation[] = {{"fill", "data-cg-fill"},
-                        {"stroke", "data-cg-stroke"},
-                        {"mask", "data-cg-mask"},
-                        {"clip-path", "data-cg-clip-path"},
-                        {"marker-start", "data-cg-marker-start"},
-                        {"marker-mid", "data-cg-marker-mid"},
-                        {"marker-end", "data-cg-marker-end"},
-                        {"cursor", "data-cg-cursor"},
-                        {"filter", "data-cg-filter"}};
+    /* SVG presentation attributes take CSS url()s that Chromium fetches from other sites too: read as the style
+     * attribute is */
     for (size_t k = 0; k != sizeof(presentation) / sizeof(presentation[0]); ++k) {
         const char *name = presentation[k].name;
         if (!gw_html_attr_find(tag, name, strlen(name), &a) || a.value == NULL || memchr(a.value, '(', a.value_len) == NULL)
@@ -1054,12 +1057,42 @@ static int srcdoc(rewrite_t *self, gw_html_tag_t *tag)
     return GW_HTML_KEEP;
 }
 
+/* whether url[0..len) (decoded) leads to another host than the page's, or is too long to read */
+static int url_elsewhere(rewrite_t *self, const char *url, size_t len)
+{
+    size_t n = len > URL_SCRATCH ? 0 : absolute_url(self, url, len, 1);
+    return len > URL_SCRATCH || (n != 0 && !h2o_lcstris(self->url + self->host_off, self->host_len, self->page_host.base, self->page_host.len));
+}
+
+/* whether the url()s of CSS text css[0..len) (decoded) lead to another host than the page's (an inline data: URL does
+ * not) */
+static int css_elsewhere(rewrite_t *self, char *css, size_t len)
+{
+    size_t pos = 0, url_len;
+    const char *url;
+    len = gw_css_unescape(css, len, css);
+    while (gw_css_next_url(css, len, &pos, &url, &url_len))
+        if (!(url_len > 5 && h2o_lcstris(url, 5, H2O_STRLIT("data:"))) && url_elsewhere(self, url, url_len))
+            return 1;
+    return 0;
+}
+
+/* whether attributeName value name is one of the presentation attributes */
+static int is_presentation(h2o_iovec_t name)
+{
+    for (size_t k = 0; k != sizeof(presentation) / sizeof(presentation[0]); ++k)
+        if (h2o_lcstris(name.base, name.len, presentation[k].name, strlen(presentation[k].name)))
+            return 1;
+    return 0;
+}
+
 /*
  * SVG <set> and <animate> whose attributeName is href (or xlink:href) give another element (an <a>, an <image>, a <use>)
  * a URL that no attribute of that element names: Chromium follows the <a> and loads the <image> or <use> from it, so
- * neither the lists nor the link shim would see where it leads. Such an animation to another host is turned off (its
+ * neither the lists nor the link shim would see where it leads. Those of a presentation attribute (fill, mask, cursor,
+ * filter, …) give it a CSS url() that Chromium fetches as well. Such an animation to another host is turned off (its
  * attributeName renamed: it animates nothing), as is one with a URL too long to read; one to the page's own host, a
- * relative URL or a fragment (a <use>'s "#id") stays.
+ * relative URL or a fragment (a <use>'s "#id", "url(#paint)") stays.
  */
 static int on_animation(rewrite_t *self, gw_html_tag_t *tag)
 {
@@ -1072,7 +1105,11 @@ static int on_animation(rewrite_t *self, gw_html_tag_t *tag)
         return GW_HTML_KEEP;
     char *v = h2o_mem_alloc_pool(tag_pool(self), a.value_len + 1); /* (decoded: never longer) */
     h2o_iovec_t name = h2o_str_stripws(v, gw_html_decode(a.value, a.value_len, v));
-    if (!h2o_lcstris(name.base, name.len, H2O_STRLIT("href")) && !h2o_lcstris(name.base, name.len, H2O_STRLIT("xlink:href")))
+    /* "xlink:href", or on an XML page any prefix bound to xlink ("l:href"): every prefix is taken for it */
+    const char *colon = memchr(name.base, ':', name.len);
+    h2o_iovec_t local = colon != NULL ? h2o_iovec_init(colon + 1, name.len - (size_t)(colon + 1 - name.base)) : name;
+    int css = is_presentation(name);
+    if (!css && !h2o_lcstris(local.base, local.len, H2O_STRLIT("href")))
         return GW_HTML_KEEP;
     int elsewhere = 0;
     for (size_t k = 0; !elsewhere && k != sizeof(anim_attrs) / sizeof(anim_attrs[0]); ++k) {
@@ -1080,19 +1117,21 @@ static int on_animation(rewrite_t *self, gw_html_tag_t *tag)
             continue;
         char *d = h2o_mem_alloc_pool(tag_pool(self), a.value_len + 1);
         size_t len = gw_html_decode(a.value, a.value_len, d), from = 0;
+        if (css) {
+            elsewhere = css_elsewhere(self, d, len);
+            continue;
+        }
         while (!elsewhere && from <= len) { /* values is a list: "a; b" */
             size_t to = from;
             while (to != len && d[to] != ';')
                 ++to;
-            size_t n = to - from > URL_SCRATCH ? 0 : absolute_url(self, d + from, to - from, 1);
-            elsewhere = to - from > URL_SCRATCH ||
-                        (n != 0 && !h2o_lcstris(self->url + self->host_off, self->host_len, self->page_host.base, self->page_host.len));
+            elsewhere = url_elsewhere(self, d + from, to - from);
             from = to + 1;
         }
     }
     if (elsewhere) {
         gw_html_attr_rename(tag, H2O_STRLIT("attributename"), H2O_STRLIT("data-cg-attributename"));
-        gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: turned off an SVG animation of a link or image to another site -->"));
+        gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: turned off an SVG animation of a link, image or paint to another site -->"));
     }
     return GW_HTML_KEEP;
 }
@@ -1192,6 +1231,11 @@ static int check_tag(void *_self, gw_html_tag_t *tag)
         gw_html_attr_t as = {NULL};
         int type;
         gw_html_attr_find(tag, H2O_STRLIT("as"), &as);
+        if (n != 0 && tag->name[0] == '?' && (cat = refused_category(self, n, GW_ABP_STYLESHEET)) >= 0) {
+            /* an XML page's <?xml-stylesheet href?> (gw_html_set_xml): not an element, so the banner cannot release it */
+            neutralise(self, tag, H2O_STRLIT("href"), H2O_STRLIT("data-cg-href"), cat);
+            return GW_HTML_KEEP;
+        }
         if (n != 0 && gw_html_attr_find(tag, H2O_STRLIT("rel"), &rel) && rel.value != NULL &&
             (type = link_fetch_type(rel.value, rel.value_len, as.value, as.value_len)) >= 0 && (cat = refused_category(self, n, (gw_abp_type_t)type)) >= 0)
             neutralise(self, tag, H2O_STRLIT("href"), H2O_STRLIT("data-cg-href"), cat);
@@ -1682,9 +1726,6 @@ typedef struct st_memo_seen_t {
     uint16_t host_len;
 } memo_seen_t;
 
-/* what the rewrite of a page depends on besides its bytes and the snapshots: the page's scheme, authority and path
- * (URLs are made absolute against them, sightings filed under the path), the categories granted, the media type
- * (XHTML), the body's encoding */
 /* a page whose origin's policy names a nonce is not remembered: which of its nonce attributes stay the origin's depends
  * on that response's headers, which the key and the comparison of bodies do not cover (and the nonce is new each time
  * anyway) */
@@ -1693,10 +1734,14 @@ static int names_origin_nonce(const gw_reqctx_t *ctx)
     return ctx->origin_csp.script[0] != '\0' || ctx->origin_csp.style[0] != '\0';
 }
 
-static h2o_iovec_t memo_key(rewrite_t *self, int xml)
+
+/* what the rewrite of a page depends on besides its bytes and the snapshots: the page's scheme, authority and path
+ * (URLs are made absolute against them, sightings filed under the path), the categories granted, the media type
+ * (kind: is_html's, HTML, XHTML or SVG), the body's encoding */
+static h2o_iovec_t memo_key(rewrite_t *self, int kind)
 {
     h2o_req_t *req = self->req;
-    uint32_t head[3] = {(uint32_t)(req->scheme == &H2O_URL_SCHEME_HTTPS) | (uint32_t)xml << 1 | (uint32_t)self->gzip << 3,
+    uint32_t head[3] = {(uint32_t)(req->scheme == &H2O_URL_SCHEME_HTTPS) | (uint32_t)kind << 1 | (uint32_t)self->gzip << 3,
                         self->ctx->granted, (uint32_t)req->authority.len};
     size_t len = sizeof(head) + req->authority.len + req->path_normalized.len;
     char *k = h2o_mem_alloc_pool(&req->pool, len);
@@ -1883,6 +1928,8 @@ static void start(rewrite_t *self)
     self->html = gw_html_init(h2o_mem_alloc_pool(&req->pool, gw_html_sizeof(HOLD_CAP)), HOLD_CAP, &callbacks, self);
     gw_html_set_nonce(self->html, self->ctx->nonce, strlen(self->ctx->nonce));
     gw_html_keep_nonces(self->html, self->ctx->origin_csp.script, self->ctx->origin_csp.style);
+    if (self->xml)
+        gw_html_set_xml(self->html);
     if (self->inject.base != NULL)
         gw_html_set_inject(self->html, self->inject.base, self->inject.len);
 }
@@ -2224,20 +2271,26 @@ static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx, const char *re
     return h2o_iovec_init(w.buf, w.len);
 }
 
+/* whether the request's Sec-Fetch-Dest is one of dests[0..n) (0 without one) */
+static int dest_is_one_of(h2o_req_t *req, const char *const *dests, size_t n)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-fetch-dest"), -1);
+    if (i == -1)
+        return 0;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    for (size_t k = 0; k != n; ++k)
+        if (h2o_lcstris(v.base, v.len, dests[k], strlen(dests[k])))
+            return 1;
+    return 0;
+}
+
 /* Sec-Fetch-Dest values of requests whose answer the gateway never reads: neither a page nor a style sheet
  * (css_response) */
 static int is_unread_dest(h2o_req_t *req)
 {
     static const char *const dests[] = {"script", "image", "font", "audio", "video", "track", "manifest", "worker",
                                         "sharedworker", "serviceworker", "audioworklet", "paintworklet", "xslt", "report"};
-    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-fetch-dest"), -1);
-    if (i == -1)
-        return 0;
-    h2o_iovec_t v = req->headers.entries[i].value;
-    for (size_t k = 0; k != sizeof(dests) / sizeof(dests[0]); ++k)
-        if (h2o_lcstris(v.base, v.len, dests[k], strlen(dests[k])))
-            return 1;
-    return 0;
+    return dest_is_one_of(req, dests, sizeof(dests) / sizeof(dests[0]));
 }
 
 /*
@@ -2748,10 +2801,39 @@ static void set_utf8_charset(h2o_req_t *req)
     req->res.headers.entries[i].value = h2o_concat(&req->pool, type, h2o_iovec_init(H2O_STRLIT("; charset=utf-8")));
 }
 
-/* 1 for text/html, 2 for application/xhtml+xml (XML: what is added must be well-formed), else 0 */
+/* an SVG file (image/svg+xml) */
+static int is_svg(h2o_req_t *req)
+{
+    return content_type_is(req, H2O_STRLIT("image/svg+xml"));
+}
+
+/* XML of no more precise type (text/xml, application/xml): XHTML elements in it run when it is opened */
+static int is_plain_xml(h2o_req_t *req)
+{
+    return content_type_is(req, H2O_STRLIT("text/xml")) || content_type_is(req, H2O_STRLIT("application/xml"));
+}
+
+/* the request opens a document: a visitor's navigation, a frame, an object or an embed (Sec-Fetch-Dest) */
+static int is_document_dest(h2o_req_t *req)
+{
+    static const char *const dests[] = {"document", "iframe", "frame", "embed", "object"};
+    return dest_is_one_of(req, dests, sizeof(dests) / sizeof(dests[0]));
+}
+
+/*
+ * 1 for text/html, 2 for application/xhtml+xml (XML: what is added must be well-formed), 3 for an SVG file or other XML
+ * opened as a document (XML, nothing added: the banner is HTML), else 0. An SVG runs its scripts and loads what it
+ * names when a visitor opens it, or a page frames or embeds it (<iframe>, <object>, <embed>); as an image (<img>, a CSS
+ * background: Sec-Fetch-Dest image) it does neither, and passes as it came. text/xml and application/xml are mostly
+ * data that a script or a program fetches: read only when a browser says it opens one as a document.
+ */
 static int is_html(h2o_req_t *req)
 {
-    return content_type_is(req, H2O_STRLIT("text/html")) ? 1 : content_type_is(req, H2O_STRLIT("application/xhtml+xml")) ? 2 : 0;
+    if (content_type_is(req, H2O_STRLIT("text/html")))
+        return 1;
+    if (content_type_is(req, H2O_STRLIT("application/xhtml+xml")))
+        return 2;
+    return (is_svg(req) && !is_unread_dest(req)) || (is_plain_xml(req) && is_document_dest(req)) ? 3 : 0;
 }
 
 static int is_rule_set(h2o_req_t *req)
@@ -2805,6 +2887,9 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         return;
     }
     int head = h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
+    if (is_svg(req) || is_plain_xml(req)) /* read or not by Sec-Fetch-Dest: no cache may give an image's or a script's
+                                            * copy to a visitor who opens the file */
+        gw_res_vary(req, H2O_STRLIT("sec-fetch-dest"));
     if ((html = is_html(req)) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         unread_link_headers(req, ctx);
@@ -2819,7 +2904,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         return;
     }
     int charset = wide_charset(req);
-    if (charset == CHARSET_ISO2022JP || (charset != CHARSET_ASCII && html == 2)) {
+    if (charset == CHARSET_ISO2022JP || (charset != CHARSET_ASCII && html >= 2)) {
         /* its tags are not ASCII bytes (ISO-2022-JP after ESC $ B), or an XML page whose declaration names UTF-16, which
          * a page served as UTF-8 would contradict: passed on unread */
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
@@ -2883,12 +2968,12 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     self->ctx = ctx;
     self->gzip = ce != -1;
     self->wide_label = charset == CHARSET_UTF16LE ? 1 : charset == CHARSET_UTF16BE ? 2 : 0;
-    self->xml = html == 2;
+    self->xml = html >= 2;
     if (self->gzip)
         req->preferred_chunk_size = GUNZIP_CHUNK; /* a gzip bomb decodes to at most ~16 MB at once */
     set_base(self);
     gw_b64url_encode(rnd + 16, 12, self->release, sizeof(self->release));
-    if (gw_rt.conf.html.inject_banner)
+    if (gw_rt.conf.html.inject_banner && html != 3)
         self->inject = build_inject(req, ctx, self->release, html == 2);
     req->res.content_length = SIZE_MAX;
     ctx->rewritten = 1;
@@ -2902,7 +2987,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     if (thread_memo != NULL && req->res.status == 200 && !self->wide_label && content_length != SIZE_MAX &&
         content_length <= gw_memo_max_entry(thread_memo) / 2 && !names_origin_nonce(ctx)) {
         self->generation = gw_snap_generation_load();
-        self->key = memo_key(self, html == 2);
+        self->key = memo_key(self, html);
         gw_memo_entry_t *e = gw_memo_find(thread_memo, self->generation, self->key.base, self->key.len);
         /* a page that came back different the last MEMO_VOLATILE times (a clock or a token in it) is recorded only every
          * 16th time */

@@ -82,7 +82,8 @@
        its original type, its own nonce: the gateway's, or the origin's when the origin's own policy let it in by that
        (the banner then carries the origin's: an element the origin did not nonce must not get it) */
     function revive(e) {
-        var c = d.createElement(e.tagName.toLowerCase()), type = e.getAttribute('data-cg-type');
+        /* (localName: an XHTML page's <h:script> is a script, whose tagName "h:script" createElement takes as a name) */
+        var c = d.createElement(e.localName), type = e.getAttribute('data-cg-type');
         for (var k = 0; k < e.attributes.length; k++) {
             var a = e.attributes[k];
             if (a.name !== 'type' && a.name !== 'nonce' && a.name.indexOf('data-cg-') !== 0) c.setAttribute(a.name, a.value);

@@ -709,6 +709,38 @@ class ChannelTest(GatewayTestCase):
         self.assertIn('<rect id="anim-fill"><set attributeName="fill" to="https://evil.example/"/>', html)
         self.assertIn('<p id="after">after</p>', html)
 
+    def test_svg_animations_of_presentation_urls_to_other_sites_turned_off(self):
+        """An SVG <set>/<animate> of a presentation attribute (cursor, mask, filter, …) gives its element a CSS url()
+        that Chromium 156 fetches from another site (a cursor image, a mask or filter document): such an animation to
+        another host is turned off as one of href is; one to the page's own paint stays. An XML page may bind any
+        prefix to xlink ("l:href"): every prefixed href counts."""
+        tail = ('<svg><rect id="p-cursor"><set attributeName="cursor" to="url(https://img.evil.example/c.png), auto"/></rect>'
+                '<rect id="p-mask"><animate attributeName="mask" values="url(#m); url(//evil.example/m.svg#m)" dur="1s"/></rect>'
+                '<rect id="p-filter"><set attributeName="filter" to="u\\72l(https://evil.example/f.svg#f)"/></rect>'
+                '<image id="p-prefix"><set attributeName="l:href" to="https://img.evil.example/p.gif"/></image>'
+                '<rect id="p-own"><set attributeName="fill" to="url(#paint)"/></rect>'
+                '<rect id="p-data"><set attributeName="fill" to="url(data:image/svg+xml,x)"/></rect></svg><p id="after">after</p>')
+        html = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&tail=" + urllib.parse.quote(tail))).text
+        for ident in ("p-cursor", "p-mask", "p-filter", "p-prefix"):
+            m = re.search(r'id="%s">(.*?)</' % ident, html)
+            self.assertIsNotNone(m, (ident, html[-1500:]))
+            self.assertNotRegex(m.group(1), r'(?i) attributeName=', (ident, m.group(1)))
+            self.assertIn("data-cg-attributename=", m.group(1), ident)
+        self.assertIn('<rect id="p-own"><set attributeName="fill" to="url(#paint)"/>', html)
+        self.assertIn('<rect id="p-data"><set attributeName="fill" to="url(data:image/svg+xml,x)"/>', html)
+        self.assertIn('<p id="after">after</p>', html)
+
+    def test_xml_stylesheet_on_a_block_listed_site_removed(self):
+        """An XML page's <?xml-stylesheet href?> loads a style sheet as <link rel=stylesheet> does (Chromium 156 fetched
+        a block-listed one before anything): read as a bogus comment, it went out as the origin wrote it. It is
+        checked as a link now: a block-listed one is removed, the site's own stays; the page stays well-formed."""
+        import xml.dom.minidom
+        r = curl(self.gw.url("/__origin/html?file=pages/xml-stylesheet.xhtml&h=Content-Type:application/xhtml%2Bxml"))
+        self.assertNotIn("evil.example", r.text)
+        self.assertIn('<?xml-stylesheet type="text/css" href="/own.css"?>', r.text)
+        self.assertTrue(r.text.startswith('<?xml version="1.0" encoding="UTF-8"?>'))
+        xml.dom.minidom.parseString(r.body)
+
     def test_inline_documents_in_data_urls_not_loaded_unchecked(self):
         """An <iframe>, <frame>, <object> or <embed> whose URL is a data: URL of a document (HTML, XML, SVG) loads that
         document's images and frames (Chromium 156 fetched them): the rewriter never read it, so block-listed sites and

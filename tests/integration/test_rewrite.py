@@ -532,6 +532,83 @@ class RewriteTest(GatewayTestCase):
         self.assertTrue(any(s.getAttribute("src") == "/__consent/banner.js" for s in scripts_), r.text)
         self.assertTrue(any(s.getAttribute("type") == "text/plain" and "gtag" in s.getAttribute("data-cg-src") for s in scripts_))
 
+    def test_xhtml_read_as_xml(self):
+        """An XHTML page is read as Chromium's XML parser reads it. As HTML, "<script src=a/>" made the rest of the
+        page that script's text, and "<![CDATA[" a bogus comment up to its first '>' (a "<!--" after it hid what
+        followed); "h:script" and "l:href" were names the rewriter did not know: each tracker after them went out live."""
+        gtag = '<script src="https://www.googletagmanager.com/gtag/js?id=G-%s"></script>'
+        tail = ('<script src="/app.js"/>' + gtag % "A" +
+                '<![CDATA[ 1 > 0 <!-- ]]>' + gtag % "B" + '<p>--></p>'
+                '<h:script xmlns:h="http://www.w3.org/1999/xhtml" src="https://www.googletagmanager.com/gtag/js?id=G-C"/>'
+                '<svg xmlns="http://www.w3.org/2000/svg" xmlns:l="http://www.w3.org/1999/xlink">'
+                '<script l:href="https://www.googletagmanager.com/gtag/js?id=G-D"/></svg>')
+        r = curl(self.gw.url("/__origin/html?file=pages/xhtml-start.xhtml&tail=" + urllib.parse.quote(tail + "</body></html>") +
+                             "&h=Content-Type:application/xhtml%2Bxml"))
+        import xml.dom.minidom
+        xml.dom.minidom.parseString(r.body)  # still well-formed
+        for ident in "ABCD":
+            m = re.search(r'<[^<>]*gtag/js\?id=G-%s[^<>]*>' % ident, r.text)
+            self.assertIsNotNone(m, (ident, r.text[-1500:]))
+            self.assertIn('type="text/plain"', m.group(0), ident)
+            self.assertNotRegex(m.group(0), r'\s(src|l:href)="', ident)
+
+    def test_xml_stylesheet_of_a_tracker_made_inert(self):
+        """<?xml-stylesheet href?> is checked as <link rel=stylesheet> is: one a tracker list names is made inert (its
+        href renamed); the page stays well-formed."""
+        import xml.dom.minidom
+        tail = '<?xml-stylesheet type="text/css" href="https://www.googletagmanager.com/gtm.css"?><p>x</p></body></html>'
+        r = curl(self.gw.url("/__origin/html?file=pages/xhtml-start.xhtml&tail=" + urllib.parse.quote(tail) +
+                             "&h=Content-Type:application/xhtml%2Bxml"))
+        m = re.search(r'<\?xml-stylesheet [^>]*>', r.text)
+        self.assertIsNotNone(m, r.text[-800:])
+        self.assertIn(' data-cg-href="https://www.googletagmanager.com/gtm.css"', m.group(0))
+        self.assertNotRegex(m.group(0), r'\shref=')
+        xml.dom.minidom.parseString(r.body)
+
+    def test_svg_file_read_as_a_document_not_as_an_image(self):
+        """An SVG file runs its scripts when a visitor opens it (or a page frames or embeds it): image/svg+xml passed
+        unread, so its tracker ran before consent. It is read as XML now (nothing injected: the banner is HTML) unless
+        the request is for an image (Sec-Fetch-Dest: image: an <img> or a CSS background runs no script), which gets
+        the origin's bytes; both say Vary: sec-fetch-dest, so that no cache gives one's copy for the other."""
+        import xml.dom.minidom
+        url = self.gw.url("/__origin/html?file=pages/tracker.svg&h=Content-Type:image/svg%2Bxml")
+        with open(os.path.join(os.path.dirname(__file__), "..", "data", "pages", "tracker.svg"), "rb") as f:
+            origin = f.read()
+        for dest in (None, "document", "iframe", "embed", "object"):
+            r = curl(url, headers=["Sec-Fetch-Dest: " + dest] if dest else [])
+            self.assertEqual(r.status, 200)
+            self.assertIn("sec-fetch-dest", (r.header("Vary") or "").lower(), dest)
+            doc = xml.dom.minidom.parseString(r.body)  # still well-formed
+            script = doc.getElementsByTagName("script")[0]
+            self.assertEqual(script.getAttribute("type"), "text/plain", (dest, r.text))
+            self.assertFalse(script.hasAttribute("xlink:href"), dest)
+            self.assertIn("gtag/js?id=G-SVG", script.getAttribute("data-cg-xlink-href"))
+            self.assertNotIn(b"banner.js", r.body, dest)
+            self.assertIn(b'<![CDATA[ if (1 < 2) document.title = "own"; ]]>', r.body, dest)
+        r = curl(url, headers=["Sec-Fetch-Dest: image"])
+        self.assertEqual(r.body, origin, "an SVG as an image passes as it came")
+        self.assertIn("sec-fetch-dest", (r.header("Vary") or "").lower())
+
+    def test_plain_xml_read_when_opened_as_a_document(self):
+        """text/xml and application/xml with XHTML elements run their scripts when a visitor opens them: read as XML
+        (nothing added) when the request says it opens a document (Sec-Fetch-Dest document, iframe, frame, embed,
+        object); for a script's fetch, or a program that says nothing, the origin's bytes. Vary: sec-fetch-dest."""
+        gtag = '<script src="https://www.googletagmanager.com/gtag/js?id=G-XML"></script></body></html>'
+        with open(os.path.join(os.path.dirname(__file__), "..", "data", "pages", "xhtml-start.xhtml"), "rb") as f:
+            origin = f.read() + gtag.encode()
+        for ctype in ("text/xml", "application/xml"):
+            url = self.gw.url("/__origin/html?file=pages/xhtml-start.xhtml&tail=" + urllib.parse.quote(gtag) + "&h=Content-Type:" + ctype)
+            for dest in ("document", "iframe", "frame", "embed", "object"):
+                r = curl(url, headers=["Sec-Fetch-Dest: " + dest])
+                self.assertRegex(r.text, r'<script [^>]*type="text/plain"[^>]*>', (ctype, dest))
+                self.assertNotIn(' src="https://www.googletagmanager.com', r.text, (ctype, dest))
+                self.assertNotIn("banner.js", r.text)
+                self.assertIn("sec-fetch-dest", (r.header("Vary") or "").lower())
+            for headers in ([], ["Sec-Fetch-Dest: empty"], ["Sec-Fetch-Dest: script"]):
+                r = curl(url, headers=headers)
+                self.assertEqual(r.body, origin, (ctype, headers))
+                self.assertIn("sec-fetch-dest", (r.header("Vary") or "").lower())
+
     def test_oversized_active_tags_removed(self):
         # 70 KB tags are read whole (the tokenizer's buffer grows): checked and rewritten as any
         html = curl(self.gw.url("/__origin/html?file=pages/oversized.html&pad=70000")).text

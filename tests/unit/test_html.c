@@ -333,6 +333,7 @@ typedef struct st_rec_t {
     char text[1024]; /* on_text pieces, concatenated */
     size_t text_len;
     int text_ends, overflows;
+    int xml; /* gw_html_set_xml */
 } rec_t;
 
 static void
@@ -405,6 +406,8 @@ rec_check(rec_t *r, size_t hold_cap, const char *nonce, const char *inject, cons
             gw_html_set_nonce(h, nonce, strlen(nonce));
         if (inject != NULL)
             gw_html_set_inject(h, inject, strlen(inject));
+        if (r->xml)
+            gw_html_set_xml(h);
         assert_int_equal(gw_html_write(h, in, at), 0);
         assert_int_equal(gw_html_write(h, in + at, len - at), 0);
         assert_int_equal(gw_html_end(h), 0);
@@ -916,17 +919,19 @@ typedef struct st_img_case_t {
 
 /* Each input, whole, in every 2-split and byte by byte, passes unchanged and shows on_tag the <img> ids of log. */
 static void
-check_img_ids(const img_case_t *tc, size_t n)
+check_img_ids_as(const img_case_t *tc, size_t n, int xml)
 {
     for (size_t i = 0; i != n; ++i) {
         const char *in = tc[i].in;
-        rec_t r = {.tag = img_ids};
+        rec_t r = {.tag = img_ids, .xml = xml};
         rec_check(&r, 0, NULL, NULL, in, in);
         assert_string_equal(r.log, tc[i].log);
         rec_free(&r);
         rec_t b = {.tag = img_ids};
         gw_html_t *h = gw_html_new(0, &rec_cb, &b);
         assert_non_null(h);
+        if (xml)
+            gw_html_set_xml(h);
         for (size_t k = 0; in[k] != '\0'; ++k)
             assert_int_equal(gw_html_write(h, in + k, 1), 0);
         assert_int_equal(gw_html_end(h), 0);
@@ -935,6 +940,36 @@ check_img_ids(const img_case_t *tc, size_t n)
         assert_string_equal(b.log, tc[i].log);
         rec_free(&b);
     }
+}
+
+static void
+check_img_ids(const img_case_t *tc, size_t n)
+{
+    check_img_ids_as(tc, n, 0);
+}
+
+/* An XML page (application/xhtml+xml) as Chromium's XML parser reads it: "/>" closes any element, there is no raw text
+ * but a <script> or <style> with content, a CDATA section may be anywhere, "h:img" is an <img>, and a <script>'s
+ * "<!--" is no escape. Read as HTML, each hid the <img> after it (Chromium loads it). */
+static void
+test_xml(void **state)
+{
+    static const img_case_t xcases[] = {
+        {"<script src=\"a.js\"/><img id=a src=\"x\"/>", "a;"},
+        {"<style/><img id=a src=\"x\"/><h:style xmlns:h=\"x\"/><img id=b src=\"x\"/>", "a;b;"},
+        {"<title><img id=a src=\"x\"/></title><noscript><img id=b src=\"x\"/></noscript><textarea><img id=c /></textarea>", "a;b;c;"},
+        {"<iframe><img id=a /></iframe><xmp><img id=b /></xmp><plaintext><img id=c /></plaintext>", "a;b;c;"},
+        {"<![CDATA[ 1 > 0 <!-- ]]><img id=a src=\"x\"/><p>--></p>", "a;"},
+        {"<script><![CDATA[ \"<!--<script>\" ]]></script><img id=a src=\"x\"/><p>--></p>", "a;"},
+        {"<h:img xmlns:h=\"http://www.w3.org/1999/xhtml\" id=a src=\"x\"/>", "a;"},
+        /* a prefixed <script> is raw text up to its own end tag, not to "</script>" */
+        {"<h:script xmlns:h=\"x\"><![CDATA[\"</script><img id=a />\"]]></h:script><img id=b />", "b;"},
+        /* a processing instruction is a tag without content: what follows it is read */
+        {"<?xml version=\"1.0\"?><?xml-stylesheet href=\"a.css\"?><img id=a src=\"x\"/>", "a;"},
+        /* a CDATA section's "<img" is text */
+        {"<p><![CDATA[<img id=a />]]></p><img id=b />", "b;"},
+    };
+    check_img_ids_as(xcases, sizeof(xcases) / sizeof(xcases[0]), 1);
 }
 
 /* Where browsers read HTML again inside <svg>/<math> (a <font> with color, face or size breaks out; an annotation-xml
@@ -1500,6 +1535,7 @@ main(void)
         cmocka_unit_test(test_unquoted_slash_is_not_self_closing),
         cmocka_unit_test(test_foreign_font_and_annotation_xml),
         cmocka_unit_test(test_foreign_mglyph),
+        cmocka_unit_test(test_xml),
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_nonce_and_insert),
         cmocka_unit_test(test_kept_nonces),

@@ -1,0 +1,1 @@
+/* an empty script: the XHTML test page closes its <script/> with "/>" (tests/browser/site/xml-read.xhtml) */
