@@ -252,10 +252,7 @@ static void on_refetch(h2o_timeout_entry_t *entry)
     req->res.reason = "OK";
     req->_next_filter_index = 0;
     req->bytes_sent = 0;
-    /* the request's own path again: the proxy's handler put the upstream's path before it (h2o_build_destination), and
-     * would put it there twice */
-    req->path = req->input.path;
-    req->path_normalized = h2o_url_normalize_path(&req->pool, req->path.base, req->path.len, &req->query_at, &req->norm_indexes);
+    /* (the request's own path is back since on_setup_ostream: the proxy puts the upstream's path before it again) */
     h2o_delegate_request(req, front_of(req)->handler);
 }
 
@@ -554,6 +551,13 @@ static void on_setup_ostream(h2o_req_prefilter_t *_self, h2o_req_t *req, h2o_ost
     front_prefilter_t *self = (void *)_self;
 
     tidy_origin_headers(req);
+    /* the path the visitor asked for again: the proxy's handler put the upstream URL's path before it
+     * (h2o_build_destination), and what the response stages read resolves against the page's URL as the browser has it
+     * (a relative URL in a page under "upstream": "http://host/app" was checked as /app/…, not as what the browser loads) */
+    if (!h2o_memis(req->path.base, req->path.len, req->input.path.base, req->input.path.len)) {
+        req->path = req->input.path;
+        req->path_normalized = h2o_url_normalize_path(&req->pool, req->path.base, req->path.len, &req->query_at, &req->norm_indexes);
+    }
 
     if (req->res.status == 206 && gw_rewrite_reads_body(req)) {
         if (!self->refetched && (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||

@@ -1158,6 +1158,28 @@ class UpstreamPathRangeTest(GatewayTestCase):
                              [("/__origin" + page, [rng]), ("/__origin" + page, [])], rng)
 
 
+class UpstreamPathPageTest(GatewayTestCase):
+    """Under an upstream URL with a path the response stages saw the prefixed path: a relative URL in a page was made
+    absolute against /__origin/html/… instead of the /html/… the browser has, so a tracker it loads passed."""
+    config = {"trackers": {"lists": [{"name": "paths", "file": "paths.txt", "format": "abp", "category": "analytics"}]}}
+    start_gateway = False
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with open(os.path.join(cls.tmp, "paths.txt"), "w") as f:
+            f.write("||127.0.0.1:%d/html/evil/\n" % cls.gw.port)
+        cls.gw.config["upstream"] = cls.origin.url + "/__origin"
+        cls.gw.start()
+
+    def test_relative_urls_resolve_against_the_visitors_path(self):
+        tail = urllib.parse.quote('<img id="rel" src="evil/x.png"><img id="ok" src="fine/x.png">')
+        r = curl(self.gw.url("/html/page?file=sheets/empty.txt&tail=" + tail))
+        self.assertEqual(r.status, 200)
+        img = re.search(r'<img id="rel"[^>]*>', r.text).group(0)
+        self.assertNotRegex(img, r"\ssrc=", "the browser loads /html/evil/x.png, a tracker")
+        self.assertIn('<img id="ok" src="fine/x.png">', r.text)
+
 class TrackerListLoadReportTest(GatewayTestCase):
     """A tracker list with malformed and unsupported lines: the rest loads, and /admin/trackers says which lines
     were refused and why."""
