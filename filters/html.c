@@ -580,8 +580,13 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
         size_t alen = a.name_end - a.name;
         unsigned i, e = NONE, set = NONE, target = 0;
         if (tag->name[0] == '?' && alen == 1 && an[0] == '?' && !a.has_value) {
-            pi_end = 1; /* a processing instruction's "?" before '>': it stays last, after the attributes set */
-            continue;
+            size_t next = pos;
+            span_t b;
+            if (!attr_scan(raw, len, &next, &b)) {
+                pi_end = 1; /* a processing instruction's "?" before '>': it stays last, after the attributes set */
+                continue;
+            }
+            /* (a "?" with more after it is an attribute like any: "<?t ? x>" reads so again) */
         }
         for (i = 0; i != tag->_num_edits; ++i) {
             if (attr_name_eq(h, an, alen, tag->_edits[i].name, tag->_edits[i].name_len)) {
