@@ -157,9 +157,16 @@ int gw_consent_client_addr(h2o_req_t *req, struct sockaddr_storage *client)
     return 0;
 }
 
-void gw_consent_settle_scheme(h2o_req_t *req)
+/* 1 when the connection's peer is one of geoip.trusted_proxies */
+static int peer_is_trusted_proxy(h2o_req_t *req)
 {
     struct sockaddr_storage peer;
+    return trusted_proxies.num_entries != 0 && req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer) != 0 &&
+           gw_cidr_list_contains(&trusted_proxies, (struct sockaddr *)&peer);
+}
+
+void gw_consent_settle_scheme(h2o_req_t *req)
+{
     ssize_t i = -1, last = -1;
     /* the connection says whether the request is https, not the request: over HTTP/2 the client's :scheme is its own
      * word (":scheme: https" on a plain listener got the __Host- Secure cookie and HSTS, ":scheme: http" over TLS the
@@ -175,9 +182,7 @@ void gw_consent_settle_scheme(h2o_req_t *req)
     if ((i = last) == -1)
         return;
     h2o_iovec_t v = h2o_str_stripws(req->headers.entries[i].value.base, req->headers.entries[i].value.len);
-    if (v.len != 5 || !h2o_lcstris(v.base, 5, H2O_STRLIT("https")) ||
-        req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer) == 0 ||
-        !gw_cidr_list_contains(&trusted_proxies, (struct sockaddr *)&peer))
+    if (v.len != 5 || !h2o_lcstris(v.base, 5, H2O_STRLIT("https")) || !peer_is_trusted_proxy(req))
         return;
     req->scheme = req->input.scheme = &H2O_URL_SCHEME_HTTPS;
 }
@@ -192,11 +197,13 @@ void gw_consent_settle_scheme(h2o_req_t *req)
  */
 static void drop_forwarding_headers(h2o_req_t *req)
 {
-    static const char *const path_overrides[] = {"x-original-url", "x-rewrite-url"};
-    static const char *const proxies_word[] = {"forwarded", "x-real-ip", "x-forwarded-host",
-                                               "x-forwarded-port", "x-forwarded-server", "x-forwarded-prefix",
-                                               "x-forwarded-ssl", "x-forwarded-scheme", "true-client-ip", "x-client-ip",
-                                               "cf-connecting-ip", "fastly-client-ip", "x-cluster-client-ip"};
+    static const h2o_iovec_t path_overrides[] = {{H2O_STRLIT("x-original-url")}, {H2O_STRLIT("x-rewrite-url")}};
+    static const h2o_iovec_t proxies_word[] = {
+        {H2O_STRLIT("forwarded")},          {H2O_STRLIT("x-real-ip")},          {H2O_STRLIT("x-forwarded-host")},
+        {H2O_STRLIT("x-forwarded-port")},   {H2O_STRLIT("x-forwarded-server")}, {H2O_STRLIT("x-forwarded-prefix")},
+        {H2O_STRLIT("x-forwarded-ssl")},    {H2O_STRLIT("x-forwarded-scheme")}, {H2O_STRLIT("true-client-ip")},
+        {H2O_STRLIT("x-client-ip")},        {H2O_STRLIT("cf-connecting-ip")},   {H2O_STRLIT("fastly-client-ip")},
+        {H2O_STRLIT("x-cluster-client-ip")}};
     int trusted = -1; /* asked once, when a header needs it */
     size_t kept = 0;
     for (size_t i = 0; i != req->headers.size; ++i) {
@@ -204,16 +211,12 @@ static void drop_forwarding_headers(h2o_req_t *req)
         int drop = 0;
         if (name->len >= 9 && memchr("xftc", name->base[0] | 0x20, 4) != NULL) { /* (the first letters of those below) */
             for (size_t k = 0; !drop && k != sizeof(path_overrides) / sizeof(path_overrides[0]); ++k)
-                drop = h2o_lcstris(name->base, name->len, path_overrides[k], strlen(path_overrides[k]));
+                drop = h2o_lcstris(name->base, name->len, path_overrides[k].base, path_overrides[k].len);
             for (size_t k = 0; !drop && k != sizeof(proxies_word) / sizeof(proxies_word[0]); ++k) {
-                if (!h2o_lcstris(name->base, name->len, proxies_word[k], strlen(proxies_word[k])))
+                if (!h2o_lcstris(name->base, name->len, proxies_word[k].base, proxies_word[k].len))
                     continue;
-                if (trusted == -1) {
-                    struct sockaddr_storage peer;
-                    trusted = trusted_proxies.num_entries != 0 &&
-                              req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer) != 0 &&
-                              gw_cidr_list_contains(&trusted_proxies, (struct sockaddr *)&peer);
-                }
+                if (trusted == -1)
+                    trusted = peer_is_trusted_proxy(req);
                 drop = !trusted;
             }
         }

@@ -205,16 +205,6 @@ static void setup_upstream_error_page(h2o_req_t *req, h2o_ostream_t **slot)
 
 /* --- a part of what the response stages read ----------------------------------------- */
 
-/*
- * A Range request for a page, a style sheet or a rule set: the origin's 206 is a part of it, which cannot be read as
- * the browser reads the whole (a part may begin inside a tag or a script) and would reach the visitor as the origin
- * wrote it: its trackers running, no CSP. So the origin is asked again for the whole, without Range and If-Range (a
- * server may ignore a Range, RFC 9110 14.2), and the visitor gets a 200 read as any page is. Media and downloads keep
- * their ranges. h2o 2.2.5 has no call that restarts the proxy for a request: what h2o_reprocess_request does before
- * it runs the handlers again (end the origin's answer and the filters set up for it, forget the response) is done
- * here, a zero timeout later as it does, and the request goes on from the front handler to the proxy: the request
- * stages ran once and do not run again.
- */
 /* a call on the request's thread a zero timeout later (never after the request is gone) */
 typedef struct st_deferred_t {
     h2o_timeout_entry_t timeout;
@@ -237,6 +227,16 @@ static void defer(h2o_req_t *req, h2o_timeout_cb cb)
     h2o_timeout_link(req->conn->ctx->loop, &req->conn->ctx->zero_timeout, &d->timeout);
 }
 
+/*
+ * A Range request for a page, a style sheet or a rule set: the origin's 206 is a part of it, which cannot be read as
+ * the browser reads the whole (a part may begin inside a tag or a script) and would reach the visitor as the origin
+ * wrote it: its trackers running, no CSP. So the origin is asked again for the whole, without Range and If-Range (a
+ * server may ignore a Range, RFC 9110 14.2), and the visitor gets a 200 read as any page is. Media and downloads keep
+ * their ranges. h2o 2.2.5 has no call that restarts the proxy for a request: what h2o_reprocess_request does before
+ * it runs the handlers again (end the origin's answer and the filters set up for it, forget the response) is done
+ * here, a zero timeout later as it does, and the request goes on from the front handler to the proxy: the request
+ * stages ran once and do not run again.
+ */
 static void on_refetch(h2o_timeout_entry_t *entry)
 {
     h2o_req_t *req = H2O_STRUCT_FROM_MEMBER(deferred_t, timeout, entry)->req;
@@ -338,6 +338,15 @@ void gw_res_vary(h2o_req_t *req, const char *name, size_t len)
         if (h2o_contains_token(req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len, H2O_STRLIT("*"), ','))
             return; /* varies on everything already */
     h2o_set_header_token(&req->pool, &req->res.headers, H2O_TOKEN_VARY, name, len);
+}
+
+int gw_res_type_unknown(h2o_req_t *req)
+{
+    gw_mime_t m;
+    gw_mime_extract_init(&m);
+    for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, i)) != -1;)
+        gw_mime_extract_add(&m, req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len);
+    return gw_mime_sniffs(&m);
 }
 
 void gw_res_make_personal(h2o_req_t *req)
@@ -453,17 +462,15 @@ static int sniff_wanted(h2o_req_t *req)
     if (!gw_rt.conf.html.rewrite || status == 204 || status == 205 || status == 206 || status == 304 ||
         h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
         return 0;
+    if (!gw_res_type_unknown(req)) /* (the common case: a type) */
+        return 0;
     for (size_t i = 0; i != req->res.headers.size; ++i) {
         const h2o_header_t *h = req->res.headers.entries + i;
         if (h2o_lcstris(h->name->base, h->name->len, H2O_STRLIT("x-content-type-options")) &&
             h2o_contains_token(h->value.base, h->value.len, H2O_STRLIT("nosniff"), ','))
             return 0;
     }
-    gw_mime_t m;
-    gw_mime_extract_init(&m);
-    for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, i)) != -1;)
-        gw_mime_extract_add(&m, req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len);
-    return gw_mime_sniffs(&m);
+    return 1;
 }
 
 static void on_sniff_proceed(h2o_timeout_entry_t *entry)

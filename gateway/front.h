@@ -74,6 +74,9 @@ int gw_front_register(h2o_hostconf_t *hostconf);
 /* The answer is this visitor's: gw_res_make_private makes the origin's Cache-Control private ("public" and "s-maxage"
  * out, "no-store" kept), gw_res_make_personal also adds Vary: cookie (unless it varies on "*") */
 void gw_res_make_private(h2o_req_t *req);
+/* 1 when the response names no type a browser takes as it is (none valid, "unknown/unknown", …: gw_mime_sniffs), so
+ * that a browser sniffs its body */
+int gw_res_type_unknown(h2o_req_t *req);
 void gw_res_make_personal(h2o_req_t *req);
 /* adds name (lower case) to the answer's Vary, once, unless it varies on "*" */
 void gw_res_vary(h2o_req_t *req, const char *name, size_t len);

@@ -2179,16 +2179,18 @@ static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, siz
  * sheets. That policy is enforced beside the gateway's: the elements the gateway injects carry its nonce so that it
  * lets them in, and the page's elements that carry it keep it (channel.c lists it in the gateway's policy). The
  * page's other scripts get the gateway's nonce only, which the origin's policy does not know: what the origin did
- * not nonce stays blocked by it.
+ * not nonce stays blocked by it. Returns how many such fields the response has (none: nothing to amend).
  */
 static const h2o_iovec_t csp_names[2] = {{H2O_STRLIT("content-security-policy")}, {H2O_STRLIT("content-security-policy-report-only")}};
 
-static void read_origin_csp(h2o_req_t *req, gw_reqctx_t *ctx)
+static size_t read_origin_csp(h2o_req_t *req, gw_reqctx_t *ctx)
 {
+    size_t n = 0;
     memset(&ctx->origin_csp, 0, sizeof(ctx->origin_csp));
     for (int k = 0; k != 2; ++k)
-        for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->res.headers, csp_names[k].base, csp_names[k].len, i)) != -1;)
+        for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->res.headers, csp_names[k].base, csp_names[k].len, i)) != -1; ++n)
             gw_csp_read_nonces(&ctx->origin_csp, req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len, k == 0);
+    return n;
 }
 
 /* the banner script's own URL as a CSP source, "https://host/__consent/banner.js"; NULL when the Host is not a plain
@@ -2847,21 +2849,6 @@ int gw_rewrite_reads_body(h2o_req_t *req)
                                        content_type_is(req, H2O_STRLIT("multipart/byteranges")));
 }
 
-/*
- * 1 when the answer still names no type a browser takes as it is: none, "unknown/unknown", "application/unknown", the
- * wildcard or nothing that parses (the Fetch standard's "extract a MIME type"). One whose first bytes a browser takes
- * for HTML says text/html by now (the front sniffed them); the rest says nosniff, so that the browser does not take it
- * for anything else that runs (XML, which Chromium also sniffs, can hold XHTML): an image, audio or video is still
- * recognised.
- */
-static int type_sniffed(h2o_req_t *req)
-{
-    gw_mime_t m;
-    gw_mime_extract_init(&m);
-    for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, i)) != -1;)
-        gw_mime_extract_add(&m, req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len);
-    return gw_mime_sniffs(&m);
-}
 
 /*
  * 1 for an answer whose body a browser renders as a page: a 200's, and as much a 404's, a 500's or a 201's, which the
@@ -2893,7 +2880,10 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     if ((html = is_html(req)) == 0) {
         req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
         unread_link_headers(req, ctx);
-        if (!gw_rt.conf.report_only && type_sniffed(req))
+        /* still no type a browser takes as it is: one whose first bytes a browser takes for HTML says text/html by now
+         * (the front sniffed them); the rest says nosniff, so that the browser takes it for nothing else that runs
+         * (XML, which Chromium also sniffs, can hold XHTML): an image, audio or video is still recognised */
+        if (!gw_rt.conf.report_only && gw_res_type_unknown(req))
             h2o_set_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, H2O_STRLIT("nosniff"), 1);
         if (head || status / 100 != 2)
             return;
@@ -2936,8 +2926,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         return;
     }
     gw_b64url_encode(rnd, 16, ctx->nonce, sizeof(ctx->nonce));
-    read_origin_csp(req, ctx);
-    if (gw_rt.conf.html.inject_banner)
+    if (read_origin_csp(req, ctx) != 0 && gw_rt.conf.html.inject_banner)
         amend_origin_csp(req, ctx);
     if (charset != CHARSET_ASCII) /* UTF-16: read as UTF-8 (sniff_bom, write_body), and said so */
         set_utf8_charset(req);
