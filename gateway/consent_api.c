@@ -390,7 +390,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         if (h2o_memis(m.base, m.len, H2O_STRLIT("DELETE")))
             return on_consent(req, &ctx, 1);
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/api/receipts"))) {
-        if (h2o_memis(m.base, m.len, H2O_STRLIT("GET")))
+        if (h2o_memis(m.base, m.len, H2O_STRLIT("GET")) || h2o_memis(m.base, m.len, H2O_STRLIT("HEAD")))
             return on_receipts_req(req, &ctx);
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/api/erase"))) {
         if (h2o_memis(m.base, m.len, H2O_STRLIT("POST")))
@@ -401,9 +401,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     /* what this endpoint takes (RFC 9110 15.5.6) */
     const char *allow = h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/api/consent"))  ? "POST, DELETE"
-                        : h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/api/state")) ? "GET, HEAD"
                         : h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/api/erase")) ? "POST"
-                                                                                              : "GET";
+                                                                                              : "GET, HEAD";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, strlen(allow));
     gw_send_json_error(req, 405, "Method Not Allowed", "method_not_allowed", "this endpoint does not take that method");
     return 0;

@@ -1449,15 +1449,23 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
         gw_ui_send_refused(req, 404, "Not Found", NULL);
         return 0;
     }
-    if (!get)
-        return -1;
-    if (h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/")) ||
-        h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/index.html"))) {
+    int preferences = h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/")) ||
+                      h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/index.html"));
+    int receipts = h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/receipts"));
+    if (!get) {
+        if (!preferences && !receipts)
+            return -1;
+        /* the pages' forms post to the API: another method here is a 405, not the file handler's 404 (RFC 9110 15.5.6) */
+        if (gw_server_track_request(req) != 0)
+            return 0;
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD"));
+        gw_ui_send_refused(req, 405, "Method Not Allowed", NULL);
+        return 0;
+    }
+    if (preferences)
         return gw_server_track_request(req) != 0 ? 0 : send_preferences(req);
-    }
-    if (h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/receipts"))) {
+    if (receipts)
         return gw_server_track_request(req) != 0 ? 0 : send_receipts(req);
-    }
     if (preview_enabled && path.len > 19 && memcmp(path.base, "/__consent/preview/", 19) == 0) {
         return gw_server_track_request(req) != 0 ? 0 : send_preview(req, h2o_iovec_init(path.base + 19, path.len - 19));
     }

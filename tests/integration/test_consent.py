@@ -484,10 +484,25 @@ class ConsentTest(GatewayTestCase):
 
     def test_wrong_methods_name_the_right_ones(self):
         for path, method, allow in (("/__consent/api/consent", "GET", "POST, DELETE"), ("/__consent/api/state", "POST", "GET, HEAD"),
-                                    ("/__consent/api/erase", "GET", "POST"), ("/__consent/api/receipts", "DELETE", "GET")):
+                                    ("/__consent/api/erase", "GET", "POST"), ("/__consent/api/receipts", "DELETE", "GET, HEAD")):
             r = curl(self.gw.url(path), method=method)
             self.assertEqual((r.status, r.header("Allow")), (405, allow), path)
             self.assertEqual(r.json()["error"], "method_not_allowed")
+        # the pages whose forms post to the API: another method is a 405 naming GET, not a 404 "File Not Found"
+        for path in ("/__consent/", "/__consent/index.html", "/__consent/receipts"):
+            for method in ("POST", "PUT", "DELETE"):
+                r = curl(self.gw.url(path), method=method)
+                self.assertEqual((r.status, r.header("Allow")), (405, "GET, HEAD"), (path, method))
+                self.assertIn("text/html", r.header("Content-Type"), path)
+
+    def test_head_of_what_get_reads(self):
+        """HEAD is answered wherever GET is (RFC 9110 9.3.2): the same status and type, no body, the connection kept."""
+        token = self.token_of(self.decide({"all": True}))
+        for path in ("/__consent/api/state", "/__consent/api/receipts"):
+            g = curl(self.gw.url(path), cookie=token)
+            h = curl(self.gw.url(path), head=True, cookie=token)
+            self.assertEqual((h.status, h.header("Content-Type"), h.body), (g.status, g.header("Content-Type"), b""), path)
+            self.assertEqual(g.status, 200, path)
 
     def test_bad_bodies(self):
         cases = [("{\"all\": tru", 400, "bad_body"), ("{\"categories\": {\"ads\": true}}", 400, "unknown category"),
