@@ -315,6 +315,17 @@
     /* a small button that opens the choices again, on every page the banner is not shown on: withdrawing or changing
      * one's mind is as easy as consenting was (a page with its own [data-cg-open] control gets none) */
     var REOPEN = {label: state.reopen, lang: state.reopen_lang}; /* (the page's state has it; the API's answers do not) */
+    /* The page's label is in the Accept-Language language (the cg_lang cookie is the /__consent pages' only); a
+     * visitor who switched language is remembered here, and strings, once loaded, are in that language. */
+    function relabel() {
+        var b = d.getElementById('cg-reopen');
+        if (!S['banner.reopen']) return;
+        REOPEN = {label: S['banner.reopen'], lang: info.lang};
+        if (!b) return;
+        b.textContent = REOPEN.label;
+        b.lang = REOPEN.lang || '';
+        b.dir = dir(REOPEN.lang);
+    }
     function reopener(shown) {
         var b = d.getElementById('cg-reopen');
         if (!b) {
@@ -424,6 +435,7 @@
         }).then(function (j) {
             info = j;
             S = j.strings || {};
+            relabel();
         });
     }
     /* the strings, fetched once and only when something is to be shown */
@@ -435,6 +447,7 @@
         /* the switches the visitor set but has not saved yet survive the new language */
         var kept = box && view === 'custom' ? choices().categories : null;
         load(O + '/__consent/i18n/strings.json?lang=' + encodeURIComponent(code)).then(function () {
+            try { localStorage.setItem('cg-lang', info.lang); } catch (e) { /* ignore */ }
             if (!box) return;
             render();
             if (kept) box.querySelectorAll('.cg-cat input').forEach(function (i) { if (i.value in kept) i.checked = kept[i.value]; });
@@ -455,7 +468,11 @@
     store('cg-toast', null);
     try { dismissed = localStorage.getItem('cg-notice'); } catch (e) { /* ignore */ }
     var ask = !state.decided && !(state.regime === 'notice' && dismissed === String(state.policy_version));
-    if (!ask)
+    var chosen = null;
+    try { chosen = localStorage.getItem('cg-lang'); } catch (e) { /* ignore */ }
+    if (!ask && chosen && chosen !== REOPEN.lang && REOPEN.label) /* (one strings request, for who switched language) */
+        strings().then(function () { reopener(true); }, function () { reopener(true); });
+    else if (!ask)
         reopener(true);
     if (ask || msg) {
         strings().then(function () {

@@ -2,6 +2,8 @@
    adds the one thing a form cannot do, withdrawing consent (DELETE /__consent/api/consent). */
 (function () {
     'use strict';
+    /* a language picked here (?lang=) is the banner's "privacy choices" button's too, on the site's pages */
+    if (/[?&]lang=/.test(location.search)) try { localStorage.setItem('cg-lang', document.documentElement.lang); } catch (e) { /* ignore */ }
     var box = document.getElementById('cg-withdraw-box'), btn = document.getElementById('cg-withdraw');
     var err = document.getElementById('cg-withdraw-err');
     if (!box || !btn || !window.fetch) return;

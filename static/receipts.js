@@ -2,6 +2,8 @@
    and erases them on request (POST /__consent/api/erase). Strings come with the page. */
 (function () {
     'use strict';
+    /* a language picked here (?lang=) is the banner's "privacy choices" button's too, on the site's pages */
+    if (/[?&]lang=/.test(location.search)) try { localStorage.setItem('cg-lang', document.documentElement.lang); } catch (e) { /* ignore */ }
     var d = document, S = {};
     var wrap = d.getElementById('cg-receipts');
     if (!wrap || !window.fetch) return;

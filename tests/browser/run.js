@@ -768,6 +768,28 @@ test('zh-CN: every visible string is Chinese; the language switch works and is r
     await p.locator('#cg-banner').getByRole('button', { name: ZH['lang.name'], exact: true }).click();
     await until(async () => (await p.locator('#cg-title').innerText()) === ZH['banner.title'], 'banner switched back to zh-CN');
     assert(await dialog(p).isVisible(), 'dialog closed by the language switch');
+    /* the "privacy choices" button speaks the language picked in the banner, on this page and the next, though the
+       browser asks for zh-CN (the page's own label follows Accept-Language; plain.html has no control of its own) */
+    await p.goto(P.url('/plain.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    await p.locator('#cg-banner').getByRole('button', { name: EN['lang.name'], exact: true }).click();
+    await until(async () => (await p.locator('#cg-title').innerText()) === EN['banner.title'], 'banner switched to English');
+    await button(p, 'banner.reject_all').click();
+    const reopenIs = async (what) => {
+        await p.locator('#cg-reopen').waitFor({ state: 'visible' });
+        eq([await p.locator('#cg-reopen').innerText(), await p.locator('#cg-reopen').getAttribute('lang')], [EN['banner.reopen'], 'en'], what);
+    };
+    await reopenIs('privacy choices button after the switch');
+    await p.goto(P.url('/plain.html'));
+    await reopenIs('privacy choices button on the next page');
+    /* and the language picked on the preference centre, in a browser that asks for English */
+    const e = await page({ locale: 'en' });
+    await e.goto(P.url('/__consent/?lang=zh-CN'));
+    await e.getByRole('button', { name: ZH['pc.reject_all'], exact: true }).click();
+    await e.goto(P.url('/plain.html'));
+    await e.locator('#cg-reopen').waitFor({ state: 'visible' });
+    eq([await e.locator('#cg-reopen').innerText(), await e.locator('#cg-reopen').getAttribute('lang')], [ZH['banner.reopen'], 'zh-CN'],
+       'privacy choices button after a switch on the preference centre');
 });
 
 test('axe-core: banner, choices, preference centre, receipts, warning, blocked and refused pages have no violations', async () => {
