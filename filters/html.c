@@ -1928,6 +1928,12 @@ gw_html_set_inject(gw_html_t *h, const char *snippet, size_t len)
     h->inject_len = snippet != NULL ? len : 0;
 }
 
+int
+gw_html_injected(const gw_html_t *h)
+{
+    return h->injected;
+}
+
 /* ---- character references ------------------------------------------------------------------ */
 
 /* Named references for ASCII characters (WHATWG entities.json), plus &nbsp;. Entries without

@@ -255,6 +255,9 @@ void gw_html_tag_inject(gw_html_tag_t *tag);
  */
 void gw_html_set_inject(gw_html_t *h, const char *snippet, size_t len);
 
+/* Whether the snippet went out already. */
+int gw_html_injected(const gw_html_t *h);
+
 /*
  * Feeds p[0..n) (any split of the page; n may be 0). Callbacks and emit() run from inside.
  * Returns 0, or -1 when h is NULL, p is NULL with n > 0, or after gw_html_end.

@@ -69,6 +69,7 @@ typedef struct st_rewrite_t {
     char *out;                      /* output of the current do_send (req->pool), reused by the next */
     size_t out_len, out_cap;
     h2o_iovec_t inject;
+    gw_csp_nonces_t ui_nonces; /* the origin's nonces the inject carries (set_inject), "" the gateway's */
     h2o_iovec_t page_host;   /* gw_req_host(req), once per response */
     size_t page_dir;         /* length of the page path's directory (relative URLs), 0 if over 512 */
     char *scratch; /* URL_SCRATCH bytes: a decoded attribute value (the thread's, see below) */
@@ -1001,11 +1002,17 @@ static int attr_is(const gw_html_attr_t *a, const char *lit, size_t lit_len)
  * quoted or not. Without a delay, or with something else after it, browsers do not refresh (and so it stays as it is);
  * without a URL (a reload of the page itself) there is nothing to check.
  */
+static int on_meta_csp(rewrite_t *self, gw_html_tag_t *tag, const gw_html_attr_t *c);
+
 static int on_meta(rewrite_t *self, gw_html_tag_t *tag)
 {
     gw_html_attr_t he, c;
-    if (!gw_html_attr_find(tag, H2O_STRLIT("http-equiv"), &he) || he.value == NULL || !attr_is(&he, H2O_STRLIT("refresh")) ||
-        !gw_html_attr_find(tag, H2O_STRLIT("content"), &c) || c.value == NULL || c.value_len > URL_SCRATCH)
+    if (!gw_html_attr_find(tag, H2O_STRLIT("http-equiv"), &he) || he.value == NULL ||
+        !gw_html_attr_find(tag, H2O_STRLIT("content"), &c) || c.value == NULL)
+        return GW_HTML_KEEP;
+    if (attr_is(&he, H2O_STRLIT("content-security-policy")))
+        return on_meta_csp(self, tag, &c);
+    if (!attr_is(&he, H2O_STRLIT("refresh")) || c.value_len > URL_SCRATCH)
         return GW_HTML_KEEP;
     char *v = h2o_mem_alloc_pool(tag_pool(self), c.value_len); /* scratch is absolute_url's */
     size_t len = gw_html_decode(c.value, c.value_len, v), delay_end, url_len, n;
@@ -2273,6 +2280,59 @@ static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx, const char *re
     return h2o_iovec_init(w.buf, w.len);
 }
 
+static void set_inject(rewrite_t *self, int xml)
+{
+    self->inject = build_inject(self->req, self->ctx, self->release, xml);
+    self->ui_nonces = self->ctx->origin_csp;
+}
+
+/*
+ * <meta http-equiv="Content-Security-Policy" content="…">: a policy the browser enforces beside the headers' from where
+ * it stands on, so over the consent UI injected at the head's end, and read as an origin's header is. Its nonce, when
+ * the headers named none, stays on the elements the origin gave it (read_origin_csp) and, while the UI is still to come
+ * and the gateway's own policy does not enforce, goes on the UI too: one nonce then satisfies both. Its directives are
+ * amended as little as lets the UI work (amend_origin_csp). The gateway's header is out by now, so it cannot name the
+ * meta's nonce: under an enforcing gateway policy the origin's nonced elements stay blocked, as the meta alone blocked
+ * them when they carried the gateway's nonce. Only the page's own policy counts: not one in a srcdoc's document.
+ */
+static int on_meta_csp(rewrite_t *self, gw_html_tag_t *tag, const gw_html_attr_t *c)
+{
+    h2o_req_t *req = self->req;
+    gw_reqctx_t *ctx = self->ctx;
+    if (self->nesting || !gw_rt.conf.html.inject_banner)
+        return GW_HTML_KEEP;
+    char *v = h2o_mem_alloc_pool(&req->pool, c->value_len);
+    size_t len = gw_html_decode(c->value, c->value_len, v);
+    gw_csp_nonces_t meta = {{0}};
+    gw_csp_read_nonces(&meta, v, len, 1);
+    if (!names_origin_nonce(ctx) && (meta.script[0] != '\0' || meta.style[0] != '\0')) {
+        ctx->origin_csp = meta;
+        gw_html_keep_nonces(self->html, ctx->origin_csp.script, ctx->origin_csp.style);
+        rec_stop(self); /* (names_origin_nonce: not remembered) */
+        if (!gw_html_injected(self->html) && gw_rt.conf.channel.csp != 2) {
+            set_inject(self, self->xml);
+            gw_html_set_inject(self->html, self->inject.base, self->inject.len);
+        }
+        static __thread int warned;
+        if (gw_rt.conf.channel.csp == 2 && !warned) {
+            warned = 1;
+            gw_warn("%.*s: the page's <meta> Content-Security-Policy allows scripts by nonce, which the gateway's enforcing policy "
+                    "cannot name (its header went first): those scripts are blocked. Send that policy as a header, or set "
+                    "channel.csp to report-only (logged once per thread)",
+                    (int)req->path_normalized.len, req->path_normalized.base);
+        }
+    }
+    gw_csp_amend_t a = {req->scheme == &H2O_URL_SCHEME_HTTPS ? "https" : "http",
+                        self->ui_nonces.script[0] != '\0' ? self->ui_nonces.script : ctx->nonce, self->ui_nonces.style,
+                        banner_script_source(req)};
+    size_t n = gw_csp_amend(v, len, &a, NULL, 0);
+    if (n == len)
+        return GW_HTML_KEEP;
+    char *out = h2o_mem_alloc_pool(&req->pool, n);
+    gw_csp_amend(v, len, &a, out, n);
+    return gw_html_attr_set(tag, H2O_STRLIT("content"), out, n) == 0 ? GW_HTML_KEEP : GW_HTML_REMOVE;
+}
+
 /* whether the request's Sec-Fetch-Dest is one of dests[0..n) (0 without one) */
 static int dest_is_one_of(h2o_req_t *req, const char *const *dests, size_t n)
 {
@@ -2963,7 +3023,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     set_base(self);
     gw_b64url_encode(rnd + 16, 12, self->release, sizeof(self->release));
     if (gw_rt.conf.html.inject_banner && html != 3)
-        self->inject = build_inject(req, ctx, self->release, html == 2);
+        set_inject(self, html == 2);
     req->res.content_length = SIZE_MAX;
     ctx->rewritten = 1;
     mark_page(req);

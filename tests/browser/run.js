@@ -1158,6 +1158,25 @@ test('a page under the site\'s own hash-only CSP that forbids fetches: the least
     }
 });
 
+test('a page whose own hash-only CSP is in a <meta> element: amended as little as lets the banner work', async () => {
+    /* the browser enforces the meta's policy over what comes after it, the banner too: the gateway amends it as it
+     * amends a header (the banner script's URL, 'self' for its fetch and style sheet); the XSS stays blocked */
+    const p = await page();
+    const violations = [];
+    p.on('console', (m) => { if (/Content Security Policy/.test(m.text())) violations.push(m.text()); });
+    await p.goto(P.url('/origin-csp-meta.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    eq(await p.evaluate(() => [window.__own === true, window.__xss === true]), [true, false], 'scripts run (own by hash, XSS)');
+    eq(await p.evaluate(() => getComputedStyle(document.querySelector('#cg-banner dialog')).position), 'fixed', 'the banner\'s style sheet applies');
+    await button(p, 'banner.accept_all').click();
+    await until(async () => (await p.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.saved'], 'saved message');
+    await p.goto(P.url('/origin-csp-meta.html'));
+    const state = await p.evaluate(() => JSON.parse(document.getElementById('cg-state').textContent));
+    eq([state.decided, state.categories.analytics], [true, true], 'the choice recorded');
+    assert(!violations.some((v) => /'[^' ]*\/__consent\/[^' ]*' violates/.test(v)), `the page's policy blocked the UI: ${violations}`);
+    assert(violations.some((v) => /Executing inline script violates/.test(v)), `the page's policy did not block the XSS: ${violations}`);
+});
+
 test('a page\'s own root font size (html { font-size: 62.5% }) or inherited text styles do not change the banner', async () => {
     /* the sizes of the banner's parts, in the main view and the choices, as a visitor sees them */
     const looks = async (url) => {

@@ -1349,6 +1349,64 @@ class ShippedDemoListsTest(GatewayTestCase):
         self.assertEqual(curl(self.gw.url("/__consent/api/state")).json()["regime"], "opt-in")
 
 
+class MetaCspTest(GatewayTestCase):
+    """A policy in the page itself (<meta http-equiv="Content-Security-Policy">), which the browser enforces beside the
+    headers' from where it stands, so over the consent UI injected at the head's end. The gateway's own policy reports
+    only here (the default): the meta's nonce goes on the UI and stays on the page's own nonced elements, so the site
+    works; the meta is amended as little as lets the UI work."""
+
+    def page(self, name):
+        r = curl(self.gw.url("/__origin/html?file=pages/" + name))
+        self.assertEqual(r.status, 200)
+        return r, r.text
+
+    def test_nonce_policy_kept_and_ui_carries_it(self):
+        r, html = self.page("meta-csp.html")
+        g = re.search(r"script-src 'nonce-([^']+)'", r.header("Content-Security-Policy-Report-Only")).group(1)
+        self.assertNotEqual(g, "metaNonce_42")
+        tag = lambda p: re.search(p, html).group(0)  # noqa: E731
+        for ui in (r'<script[^>]*src="/__consent/banner.js"[^>]*>', r'<script[^>]*id="cg-state"[^>]*>',
+                   r'<link[^>]*href="/__consent/banner.css"[^>]*>', r'<script[^>]*id="own"[^>]*>', r'<style[^>]*id="own-style"[^>]*>'):
+            self.assertIn('nonce="metaNonce_42"', tag(ui), ui)
+        # what the page did not nonce gets the gateway's only: the page's policy still blocks it
+        self.assertIn('nonce="%s"' % g, tag(r'<script[^>]*id="unnonced"[^>]*>'))
+        # the page's policy: connect-src gets 'self' (the banner's fetch), nothing else; a srcdoc's own policy is its own
+        self.assertIn("content=\"script-src 'nonce-metaNonce_42'; style-src 'nonce-metaNonce_42'; connect-src 'none' 'self'\"", html)
+        self.assertIn("content=&quot;connect-src 'none'&quot;>", re.search(r"<iframe srcdoc=[^>]*>", html).group(0))
+        # not remembered (the nonce the UI carries comes from the page): the next answers are the same
+        for _ in range(2):
+            self.assertEqual(self.page("meta-csp.html")[1].count("metaNonce_42"), html.count("metaNonce_42"))
+
+    def test_hash_policy_amended_for_the_ui(self):
+        r, html = self.page("meta-csp-hash.html")
+        js = "http://127.0.0.1:%d/__consent/banner.js" % self.gw.port
+        want = ("default-src 'none'; script-src 'sha256-AAAA' %s; img-src 'self'; connect-src 'none' 'self'; "
+                "style-src 'none' 'self'") % js
+        self.assertIn('content="%s"' % want, html)
+        g = re.search(r"script-src 'nonce-([^']+)'", r.header("Content-Security-Policy-Report-Only")).group(1)
+        self.assertIn('nonce="%s"' % g, re.search(r'<script[^>]*src="/__consent/banner.js"[^>]*>', html).group(0))
+        # remembered pages give the same (the amendment depends on the host only)
+        for _ in range(2):
+            self.assertIn('content="%s"' % want, self.page("meta-csp-hash.html")[1])
+
+
+class MetaCspEnforcedTest(GatewayTestCase):
+    """Under the gateway's enforcing policy the UI keeps the gateway's nonce (the header, out before the page, cannot
+    name the meta's): the meta gets the banner script's URL. The page's nonced elements keep the meta's nonce."""
+    config = {"channel": {"csp": "enforce"}}
+
+    def test_enforced(self):
+        r = curl(self.gw.url("/__origin/html?file=pages/meta-csp.html"))
+        html = r.text
+        ours = [v for v in r.header_all("Content-Security-Policy") if "/__consent/report" in v][0]
+        g = re.search(r"script-src 'nonce-([^']+)'", ours).group(1)
+        self.assertIn('nonce="%s"' % g, re.search(r'<script[^>]*src="/__consent/banner.js"[^>]*>', html).group(0))
+        self.assertIn('nonce="metaNonce_42"', re.search(r'<script[^>]*id="own"[^>]*>', html).group(0))
+        js = "http://127.0.0.1:%d/__consent/banner.js" % self.gw.port
+        self.assertIn("content=\"script-src 'nonce-metaNonce_42' %s; style-src 'nonce-metaNonce_42' 'self'; connect-src 'none' 'self'\"" % js,
+                      html)
+
+
 class OriginCspTest(GatewayTestCase):
     """An origin's own Content-Security-Policy that allows scripts by nonce: the gateway's injected elements carry the
     origin's nonce, the origin's nonced elements keep it, everything else gets only the gateway's (so the origin's
