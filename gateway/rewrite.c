@@ -2287,8 +2287,8 @@ static void set_inject(rewrite_t *self, int xml)
 }
 
 /*
- * <meta http-equiv="Content-Security-Policy" content="…">: a policy the browser enforces beside the headers' from where
- * it stands on, so over the consent UI injected at the head's end, and read as an origin's header is. Its nonce, when
+ * <meta http-equiv="Content-Security-Policy" content="…">: a policy the browser enforces beside the headers' over what
+ * follows it, so over the consent UI injected at the head's end, and read as an origin's header is. Its nonce, when
  * the headers named none, stays on the elements the origin gave it (read_origin_csp) and, while the UI is still to come
  * and the gateway's own policy does not enforce, goes on the UI too: one nonce then satisfies both. Its directives are
  * amended as little as lets the UI work (amend_origin_csp). The gateway's header is out by now, so it cannot name the
@@ -2314,7 +2314,7 @@ static int on_meta_csp(rewrite_t *self, gw_html_tag_t *tag, const gw_html_attr_t
             gw_html_set_inject(self->html, self->inject.base, self->inject.len);
         }
         static __thread int warned;
-        if (gw_rt.conf.channel.csp == 2 && !warned) {
+        if (gw_rt.conf.channel.csp == 2 && meta.script[0] != '\0' && !warned) {
             warned = 1;
             gw_warn("%.*s: the page's <meta> Content-Security-Policy allows scripts by nonce, which the gateway's enforcing policy "
                     "cannot name (its header went first): those scripts are blocked. Send that policy as a header, or set "
@@ -2330,7 +2330,8 @@ static int on_meta_csp(rewrite_t *self, gw_html_tag_t *tag, const gw_html_attr_t
         return GW_HTML_KEEP;
     char *out = h2o_mem_alloc_pool(&req->pool, n);
     gw_csp_amend(v, len, &a, out, n);
-    return gw_html_attr_set(tag, H2O_STRLIT("content"), out, n) == 0 ? GW_HTML_KEEP : GW_HTML_REMOVE;
+    gw_html_attr_set(tag, H2O_STRLIT("content"), out, n); /* (refused: the site's policy stays as it came, never less) */
+    return GW_HTML_KEEP;
 }
 
 /* whether the request's Sec-Fetch-Dest is one of dests[0..n) (0 without one) */
