@@ -133,7 +133,7 @@ soak: all
 	python3 tests/integration/crashtest.py --kills 50 --binary $(BUILD)/consentgate
 
 # --- install ----------------------------------------------------------------
-# PREFIX/bin/consentgate and consentgate-ctl, PREFIX/share/consentgate/{static,conf/cookies.json,conf/ad-trackers.txt,conf/analytics-tags.txt}
+# PREFIX/bin/consentgate and consentgate-ctl, PREFIX/share/consentgate/{static,conf/cookies.json,conf/ad-trackers.txt,conf/analytics-tags.txt,conf/embeds.txt}
 # (the binary finds them there), an example config in PREFIX/share/consentgate/conf/consentgate.json with its
 # example risk lists (conf/risk/). The example keeps its state (keys, records, audit log) in STATEDIR and its access
 # log in LOGDIR, not in the demo's build/demo/ (relative to the config: beside the installed files, or in /etc/build/
@@ -146,7 +146,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/consentgate/conf
 	install -m 0755 $(BUILD)/consentgate gateway/consentgate-ctl $(DESTDIR)$(PREFIX)/bin/
 	cp -R static $(DESTDIR)$(PREFIX)/share/consentgate/
-	install -m 0644 conf/cookies.json conf/ad-trackers.txt conf/analytics-tags.txt $(DESTDIR)$(PREFIX)/share/consentgate/conf/
+	install -m 0644 conf/cookies.json conf/ad-trackers.txt conf/analytics-tags.txt conf/embeds.txt $(DESTDIR)$(PREFIX)/share/consentgate/conf/
 	sed -e 's|"\.\./build/demo/access\.log"|"$(LOGDIR)/access.log"|' -e 's|"\.\./build/demo/|"$(STATEDIR)/|' conf/consentgate.json \
 	  > $(DESTDIR)$(PREFIX)/share/consentgate/conf/consentgate.json
 	chmod 0644 $(DESTDIR)$(PREFIX)/share/consentgate/conf/consentgate.json

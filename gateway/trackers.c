@@ -578,7 +578,7 @@ void gw_trackers_register_admin(void)
 int gw_trackers_init(void)
 {
     gw_config_t *c = &gw_rt.conf;
-    static gw_list_conf_t defaults[4];
+    static gw_list_conf_t defaults[5];
 
     if (c->trackers.configured) {
         list_confs = c->trackers.lists;
@@ -599,6 +599,10 @@ int gw_trackers_init(void)
         char *ads = gw_config_category(c, "marketing") >= 0 ? gw_server_find_shipped("conf/ad-trackers.txt") : NULL;
         if (ads != NULL)
             defaults[num_list_confs++] = (gw_list_conf_t){"advertising", ads, GW_FMT_ABP, gw_config_category(c, "marketing"), GW_RISK_BLOCK};
+        /* third-party embeds whose sites set advertising cookies (conf/embeds.txt: videos, maps, social posts) */
+        char *embeds = gw_config_category(c, "marketing") >= 0 ? gw_server_find_shipped("conf/embeds.txt") : NULL;
+        if (embeds != NULL)
+            defaults[num_list_confs++] = (gw_list_conf_t){"embeds", embeds, GW_FMT_ABP, gw_config_category(c, "marketing"), GW_RISK_BLOCK};
         /* and the shipped list of tag managers and analytics loaders EasyPrivacy does not name (conf/analytics-tags.txt):
          * what a tag manager loads, the page does not show */
         char *tags = gw_config_category(c, "analytics") >= 0 ? gw_server_find_shipped("conf/analytics-tags.txt") : NULL;

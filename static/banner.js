@@ -141,6 +141,11 @@
                 st.textContent = e.textContent;
                 e.parentNode.replaceChild(st, e);
             } else {
+                /* (a srcdoc wins over src: the placeholder goes first) */
+                if (e.hasAttribute('data-cg-placeholder')) {
+                    e.removeAttribute('srcdoc');
+                    e.removeAttribute('data-cg-placeholder');
+                }
                 MOVE.forEach(function (m) {
                     if (e.hasAttribute(m[0])) {
                         e.setAttribute(m[1], e.getAttribute(m[0]));
@@ -163,6 +168,44 @@
         } catch (e) {
             return false;
         }
+    }
+
+    /* --- frames waiting for consent --------------------------------------------------------- */
+    /* A frame the gateway made inert (a video, a map, a social post, whose site sets its own cookies) would be an empty
+       box with no word of why: it shows, in its own box, what it is and one button that allows what it needs. The
+       placeholder is a srcdoc document: the page's layout keeps the frame's size and the host page's style does not
+       reach it, and it has the page's origin, so its button is the banner's to wire (no script runs in it). Released,
+       the frame drops it and loads its URL. A frame with a srcdoc of its own gets none; one sandboxed away from the
+       page's origin (its document is then out of the banner's reach) says what it is, with no button. */
+    function esc(s) { return String(s).replace(/[&<>"]/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
+    function placeholder(f) {
+        if (!RELEASE || f.getAttribute('data-cg-r') !== RELEASE || f.hasAttribute('srcdoc'))
+            return;
+        var reach = !f.hasAttribute('sandbox') || f.sandbox.contains('allow-same-origin');
+        var needs = (f.getAttribute('data-cg-needs') || f.getAttribute('data-cg-category') || '').split(' ').filter(function (c) {
+            return c in state.categories && !state.categories[c];
+        });
+        var host;
+        try { host = new URL(f.getAttribute('data-cg-src'), location.href).host; } catch (e) { return; }
+        if (!needs.length || !host) return;
+        var css = d.querySelector('link[href$="/__consent/banner.css"]'), lang = info.lang || 'en', names = list(needs);
+        f.setAttribute('data-cg-placeholder', '');
+        f.addEventListener('load', function () {
+            var b = f.hasAttribute('data-cg-placeholder') && f.contentDocument && f.contentDocument.getElementById('cg-embed-allow');
+            if (b) b.addEventListener('click', function () {
+                var c = {};
+                needs.forEach(function (n) { c[n] = true; });
+                decide({categories: c}, 'banner.saved');
+            });
+        });
+        f.srcdoc = '<!DOCTYPE html><html lang="' + esc(lang) + '" dir="' + dir(lang) + '"><head><meta charset="utf-8">' +
+            (css ? '<link rel="stylesheet" href="' + esc(O + '/__consent/banner.css') + '"' + (css.nonce ? ' nonce="' + esc(css.nonce) + '"' : '') + '>' : '') +
+            '</head><body id="cg-embed"><p>' + esc(t('embed.text', {host: host, categories: names})) + '</p>' +
+            (reach ? '<p><button type="button" id="cg-embed-allow">' + esc(t('embed.allow', {categories: names})) + '</button></p>' : '') +
+            '</body></html>';
+    }
+    function placeholders() {
+        d.querySelectorAll('iframe[data-cg-src]').forEach(placeholder);
     }
 
     /* --- talking to the gateway ----------------------------------------------------------- */
@@ -220,7 +263,10 @@
             }
             toast(t(doneKey));
             d.dispatchEvent(new CustomEvent('consentgate:change', {detail: state}));
-        }, fail);
+        }, function (e) {
+            if (!box) open('custom'); /* (asked from a frame's placeholder: the dialog says why, and the way on) */
+            fail(e);
+        });
     }
     function withdraw() {
         return call('DELETE').then(function () {
@@ -474,6 +520,8 @@
         strings().then(function () { reopener(true); }, function () { reopener(true); });
     else if (!ask)
         reopener(true);
+    if (d.querySelector('iframe[data-cg-src]'))
+        strings().then(placeholders, function () { /* no strings: the frames stay empty */ });
     if (ask || msg) {
         strings().then(function () {
             if (msg) toast(t(msg));

@@ -1158,6 +1158,41 @@ test('a page under the site\'s own hash-only CSP that forbids fetches: the least
     }
 });
 
+test('a frame the lists hold (a video): a placeholder in its box says what it is, and its button allows just that', async () => {
+    /* the frame's URL is a marketing tracker (lists/marketing.txt) on the page's own origin: the placeholder is a srcdoc
+     * document with one button; the visitor decides later in the banner, then allows the video from its box */
+    const p = await page();
+    await p.goto(P.url('/embed.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    await p.keyboard.press('Escape'); /* decide later */
+    const host = new URL(P.url('/')).host, marketing = EN['category.marketing.title'];
+    const frame = p.frameLocator('#video');
+    const text = EN['embed.text'].replace('{host}', host).replace('{categories}', marketing);
+    await until(async () => (await frame.locator('p').first().innerText().catch(() => '')) === text, 'the placeholder says what the frame is');
+    eq([await p.locator('#video').getAttribute('src'), await p.locator('#video').evaluate((f) => [f.offsetWidth, f.offsetHeight])],
+       [null, [480, 270]], 'no URL, the frame\'s own size');
+    /* a frame sandboxed away from the page's origin: the banner cannot reach its document, so no button there */
+    await until(async () => (await p.frameLocator('#sandboxed').locator('p').first().innerText().catch(() => '')) === text, 'the sandboxed frame says what it is');
+    eq(await p.frameLocator('#sandboxed').locator('button').count(), 0, 'a button the banner cannot hear');
+    eq(P.reached('/assets/video.html').length, 0, 'the video was requested before consent');
+    await shot(p, 'embed-placeholder');
+    await frame.getByRole('button', { name: EN['embed.allow'].replace('{categories}', marketing) }).click();
+    await until(() => P.reached('/assets/video.html').length === 2, 'both frames load once marketing is allowed');
+    await p.frameLocator('#video').locator('#playing').waitFor();
+    eq(await p.locator('#video').getAttribute('srcdoc'), null, 'the placeholder is gone');
+    await until(async () => (await p.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.saved'], 'saved message');
+    const state = await p.evaluate(() => fetch('/__consent/api/state').then((r) => r.json()));
+    eq([state.decided, state.categories.marketing, state.categories.analytics], [true, true, false], 'marketing allowed, nothing else');
+    eq(p.errors, [], 'errors on the page');
+    /* in Chinese */
+    const z = await page({ locale: 'zh-CN' });
+    await z.goto(P.url('/embed.html'));
+    await dialog(z).waitFor({ state: 'visible' });
+    await z.keyboard.press('Escape');
+    const zt = ZH['embed.text'].replace('{host}', host).replace('{categories}', ZH['category.marketing.title']);
+    await until(async () => (await z.frameLocator('#video').locator('p').first().innerText().catch(() => '')) === zt, 'the placeholder in Chinese');
+});
+
 test('a page whose own hash-only CSP is in a <meta> element: amended as little as lets the banner work', async () => {
     /* the browser enforces the meta's policy over what comes after it, the banner too: the gateway amends it as it
      * amends a header (the banner script's URL, 'self' for its fetch and style sheet); the XSS stays blocked */

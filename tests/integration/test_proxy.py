@@ -1169,7 +1169,7 @@ class CheckConfigTest(GatewayTestCase):
         share = os.path.join(prefix, "share", "consentgate")
         shutil.copytree(os.path.join(harness.REPO, "static"), os.path.join(share, "static"), dirs_exist_ok=True)
         os.makedirs(os.path.join(share, "conf"), exist_ok=True)
-        for f in ("cookies.json", "ad-trackers.txt", "analytics-tags.txt"):
+        for f in ("cookies.json", "ad-trackers.txt", "analytics-tags.txt", "embeds.txt"):
             shutil.copy(os.path.join(harness.REPO, "conf", f), os.path.join(share, "conf", f))
         path = os.path.join(self.tmp, "installed.json")
         with open(path, "w") as f:

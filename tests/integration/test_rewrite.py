@@ -781,10 +781,11 @@ class DefaultTrackerListsTest(GatewayTestCase):
                          [("easyprivacy", "analytics", self.DEBIAN + "easyprivacy.txt"),
                           ("easylist", "marketing", self.DEBIAN + "easylist.txt"),
                           ("advertising", "marketing", os.path.join(ROOT, "conf", "ad-trackers.txt")),
+                          ("embeds", "marketing", os.path.join(ROOT, "conf", "embeds.txt")),
                           ("analytics-tags", "analytics", os.path.join(ROOT, "conf", "analytics-tags.txt"))])
         for l in lists:
             self.assertTrue(l["readable"], l["name"])
-            self.assertGreater(l["loaded"], {"advertising": 20, "analytics-tags": 3}.get(l["name"], 10000), l["name"])
+            self.assertGreater(l["loaded"], {"advertising": 20, "embeds": 10, "analytics-tags": 4}.get(l["name"], 10000), l["name"])
         # and they apply: gtag (EasyPrivacy) is analytics, the Meta pixel (EasyPrivacy and ad-trackers) needs marketing too
         html = curl(self.gw.url("/")).text
         tag = [t for t in scripts(html) if "googletagmanager" in t]
@@ -800,19 +801,24 @@ class DefaultTrackerListsTest(GatewayTestCase):
         """Real vendors' embed codes as their documentation gives them (tests/data/pages/vendor-tags.html), under the
         default lists: each one inert before consent, in the category its lists give it. The tag managers and loaders
         EasyPrivacy does not name (Adobe Tags, Tealium, Pendo, PostHog from jsDelivr: conf/analytics-tags.txt) and the
-        marketing platforms' site tags (HubSpot, Klaviyo, Mailchimp, Optimizely: conf/ad-trackers.txt) ran before any
-        consent without the shipped lists."""
+        marketing platforms' site tags (HubSpot, Klaviyo, Mailchimp, Optimizely: conf/ad-trackers.txt), and the embeds
+        whose sites set advertising cookies (YouTube, Google Maps, Facebook, X, Instagram, TikTok, LinkedIn, Disqus:
+        conf/embeds.txt; Vimeo, analytics) ran or loaded before any consent without the shipped lists."""
         want = {"adobe": "analytics", "tealium": "analytics", "pendo": "analytics", "posthog": "analytics",
                 "hubspot": "marketing", "klaviyo": "marketing", "mailchimp": "marketing", "optimizely": "marketing",
                 "hotjar": "analytics", "clarity": "analytics", "matomo": "analytics", "segment": "analytics", "gtm": "analytics",
-                "tiktok": "analytics marketing", "linkedin": "analytics marketing"}
+                "tiktok": "analytics marketing", "linkedin": "analytics marketing",
+                "youtube": "marketing", "ytnocookie": "marketing", "maps": "marketing", "fbpage": "marketing",
+                "xwidgets": "marketing", "instagram": "marketing", "tiktokembed": "marketing", "linkedinpost": "marketing",
+                "disqus": "marketing", "vimeo": "analytics"}
         html = curl(self.gw.url("/__origin/html?file=pages/vendor-tags.html")).text
         got = {}
-        for t in scripts(html):
+        for t in re.findall(r"<(?:script|iframe)\b[^>]*>", html):
             ident = re.search(r'\bid="([a-z]+)"', t)
             if ident is None or ident.group(1) not in want:
                 continue
-            self.assertIn('type="text/plain"', t, t)
+            self.assertRegex(t, r'type="text/plain"|data-cg-src=' if t.startswith("<iframe") else 'type="text/plain"', t)
+            self.assertNotRegex(t, r"\ssrc=", t)
             needs = re.search(r'data-cg-needs="([^"]+)"', t)
             got[ident.group(1)] = needs.group(1) if needs else re.search(r'data-cg-category="([^"]+)"', t).group(1)
         self.assertEqual(got, want)
@@ -821,7 +827,8 @@ class DefaultTrackerListsTest(GatewayTestCase):
                  headers=["Content-Type: application/json"])
         cookie = [v.split(";", 1)[0] for v in r.header_all("Set-Cookie") if v.startswith("cg_consent=")][0]
         html = curl(self.gw.url("/__origin/html?file=pages/vendor-tags.html"), cookie=cookie).text
-        self.assertEqual([t for t in scripts(html) if "data-cg-" in t and 'id="cg-state"' not in t and "banner.js" not in t], [])
+        self.assertEqual([t for t in re.findall(r"<(?:script|iframe)\b[^>]*>", html)
+                          if "data-cg-" in t and 'id="cg-state"' not in t and "banner.js" not in t], [])
 
 
 class FreshComparison(GatewayTestCase):
