@@ -188,7 +188,7 @@
         var host;
         try { host = new URL(f.getAttribute('data-cg-src'), location.href).host; } catch (e) { return; }
         if (!needs.length || !host) return;
-        var css = d.querySelector('link[href$="/__consent/banner.css"]'), lang = info.lang || 'en', names = list(needs);
+        var lang = info.lang || 'en', names = list(needs);
         f.setAttribute('data-cg-placeholder', '');
         f.addEventListener('load', function () {
             var b = f.hasAttribute('data-cg-placeholder') && f.contentDocument && f.contentDocument.getElementById('cg-embed-allow');
@@ -198,9 +198,11 @@
                 decide({categories: c}, 'banner.saved');
             });
         });
+        /* (no nonce in it: an attribute's text is there for CSS selectors to read; under a policy that lets style
+           sheets in by nonce only, the placeholder is plain text and a plain button) */
         f.srcdoc = '<!DOCTYPE html><html lang="' + esc(lang) + '" dir="' + dir(lang) + '"><head><meta charset="utf-8">' +
-            (css ? '<link rel="stylesheet" href="' + esc(O + '/__consent/banner.css') + '"' + (css.nonce ? ' nonce="' + esc(css.nonce) + '"' : '') + '>' : '') +
-            '</head><body id="cg-embed"><p>' + esc(t('embed.text', {host: host, categories: names})) + '</p>' +
+            '<link rel="stylesheet" href="' + esc(O + '/__consent/banner.css') + '"></head><body id="cg-embed">' +
+            '<p>' + esc(t('embed.text', {host: host, categories: names})) + '</p>' +
             (reach ? '<p><button type="button" id="cg-embed-allow">' + esc(t('embed.allow', {categories: names})) + '</button></p>' : '') +
             '</body></html>';
     }
