@@ -364,7 +364,12 @@ static int on_erase_req(h2o_req_t *req, gw_reqctx_t *ctx)
     rec.method = GW_METHOD_ERASE;
     snprintf(rec.country, sizeof(rec.country), "%s", ctx->country);
     e->ctx = *ctx;
-    gw_token_new_visitor(e->ctx.visitor);
+    /* all random, not gw_token_new_visitor's: its first 48 bits are the time it was made, here the erasure's, which
+     * the erase record carries beside the pseudonym of the erased records: the new id would lead back to them */
+    if (gw_random_bytes(e->ctx.visitor, sizeof(e->ctx.visitor)) != 0) {
+        erase_unavailable(req, e);
+        return 0;
+    }
     if (gw_store_erase(req, ctx->visitor, &rec, on_erased, e) != 0)
         erase_unavailable(req, e);
     return 0;

@@ -167,6 +167,20 @@ class RecordsTest(GatewayTestCase):
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
         self.assertIn("chain intact", v.stdout)
 
+    def test_the_id_after_an_erasure_does_not_lead_back_to_the_erased_records(self):
+        # the erase record carries the pseudonym of the erased records and the erasure's time; a new visitor id made as
+        # for a first decision starts with the time it was made (48 bits of ms), which was that time: the new id,
+        # in every record its owner makes from then on, pointed at the erase record and through it at the erased ones
+        t = token(post(self.gw, {"all": True}))
+        for _ in range(3):
+            e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=t)
+            self.assertEqual(e.status, 200, e.text)
+            erase = rows(self.db, "receipt = '%s'" % e.json()["receipt"])[0]
+            t = token(e)
+            new_id = curl(self.gw.url("/__consent/api/state"), cookie=t).json()["visitor"]
+            self.assertGreater(abs(int(new_id[:12], 16) - erase["time_ms"]), 60000, (new_id, erase["time_ms"]))
+            t = token(post(self.gw, {"all": True}, cookie=t))
+
     def test_erase_from_a_form_without_javascript(self):
         t = token(post(self.gw, {"all": True}))
         r = curl(self.gw.url("/__consent/api/erase"), method="POST", data="", cookie=t,
