@@ -352,6 +352,26 @@ static void maybe_checkpoint(int idle)
     }
 }
 
+#define BUSY_TIMEOUT_MS 5000
+
+/*
+ * After an erasure or a purge: what went is still in the WAL, in the frames of the pages as they were (an erased
+ * visitor id, in a file that keeps its frames until a later commit happens to overwrite them, for days on a quiet
+ * site); freed space in the database file is zeroed by secure_delete. A TRUNCATE checkpoint copies the pages into the
+ * database and empties the WAL. Without waiting for readers: one holding a snapshot (an operator's sqlite3) leaves
+ * the WAL as it is, said in the log, and the next erasure or purge tries again.
+ */
+static void empty_wal(const char *after)
+{
+    int log = 0, done = 0;
+    sqlite3_busy_timeout(st.db, 0);
+    if (sqlite3_wal_checkpoint_v2(st.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done) != SQLITE_OK)
+        gw_warn("consent store: the WAL still holds what the %s removed (%s)", after, sqlite3_errmsg(st.db));
+    else
+        st.wal_pages = 0;
+    sqlite3_busy_timeout(st.db, BUSY_TIMEOUT_MS);
+}
+
 /* --- the seal (chain.h): both ends of the chain under a key of the secrets file ------------------ */
 
 static gw_token_key_t seal_keys[GW_SECRETS_MAX_KEYS];
@@ -750,6 +770,7 @@ static void do_erase(op_t *op)
         memcpy(st.head, saved_head, sizeof(saved_head));
         goto Rollback;
     }
+    empty_wal("erasure"); /* (before the answer: "erased" means gone from the files) */
     return;
 Rollback:
     if (s != NULL) {
@@ -825,6 +846,7 @@ static void purge(void)
         return;
     }
     gw_info("consent store: purged %d records older than %u days", sqlite3_changes(st.db), st.retention_days);
+    empty_wal("retention purge");
 }
 
 /* with st.mutex held and ops queued: the commit delay (see DELAY_BATCH); reads and erasures do not wait */
@@ -947,7 +969,8 @@ static int migrate(char *err, size_t errlen)
     int version = 0;
     /* a file that is not a database, or is corrupted, fails here: it is never recreated */
     if (exec("PRAGMA journal_mode = WAL", err, errlen) != 0 || exec("PRAGMA synchronous = FULL", err, errlen) != 0 ||
-        exec("PRAGMA foreign_keys = ON", err, errlen) != 0)
+        exec("PRAGMA foreign_keys = ON", err, errlen) != 0 ||
+        exec("PRAGMA secure_delete = ON", err, errlen) != 0) /* (Debian's default; erased and purged bytes zeroed) */
         return -1;
     if (sqlite3_prepare_v2(st.db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'", -1, &s, NULL) !=
             SQLITE_OK ||
@@ -1103,7 +1126,7 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
         snprintf(err, errlen, "%s: %s", path, st.db != NULL ? sqlite3_errmsg(st.db) : "cannot open");
         goto Error;
     }
-    sqlite3_busy_timeout(st.db, 5000);
+    sqlite3_busy_timeout(st.db, BUSY_TIMEOUT_MS);
     sqlite3_wal_autocheckpoint(st.db, 0); /* checkpoints run between batches (maybe_checkpoint) */
     sqlite3_wal_hook(st.db, on_wal, NULL);
     struct timespec t0, t1;

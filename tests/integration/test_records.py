@@ -181,6 +181,20 @@ class RecordsTest(GatewayTestCase):
             self.assertGreater(abs(int(new_id[:12], 16) - erase["time_ms"]), 60000, (new_id, erase["time_ms"]))
             t = token(post(self.gw, {"all": True}, cookie=t))
 
+    def test_an_erased_id_is_gone_from_the_files(self):
+        # the pseudonymised rows' earlier versions stayed in the WAL's frames (the file keeps them until later commits
+        # happen to overwrite them): an erased visitor id could be read back from consent.db-wal
+        a = post(self.gw, {"all": True})
+        visitor, t = a.json()["visitor"].encode(), token(a)
+        for i in range(3):
+            t = token(post(self.gw, {"all": bool(i % 2)}, cookie=t))
+        e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=t)
+        self.assertEqual(e.status, 200, e.text)
+        for name in ("consent.db", "consent.db-wal"):
+            if os.path.exists(self.gw.path(name)):
+                with open(self.gw.path(name), "rb") as f:
+                    self.assertFalse(visitor in f.read(), "the erased id is still in " + name)
+
     def test_erase_from_a_form_without_javascript(self):
         t = token(post(self.gw, {"all": True}))
         r = curl(self.gw.url("/__consent/api/erase"), method="POST", data="", cookie=t,
@@ -416,6 +430,12 @@ class RetentionTest(GatewayTestCase):
         left = [r["receipt"] for r in rows(self.gw.path("consent.db"))]
         self.assertEqual(left[:2], receipts[4:])
         self.assertEqual(len(left), 3)
+        # purged means gone from the files: not left in the database's pages until a checkpoint copies the WAL's over
+        for name in ("consent.db", "consent.db-wal"):
+            if os.path.exists(self.gw.path(name)):
+                with open(self.gw.path(name), "rb") as f:
+                    data = f.read()
+                self.assertEqual([r for r in receipts[:4] if r.encode() in data], [], "purged receipts still in " + name)
         v = run_binary(["-c", self.gw.config_path, "--verify-records"])
         self.assertEqual(v.returncode, 0, v.stdout)
 
