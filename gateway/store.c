@@ -35,6 +35,7 @@
 #include "token.h"
 
 #define SCHEMA_VERSION 2
+#define PSEUDONYM_PREFIX "erased-" /* an erased visitor id becomes this and 32 random hex digits */
 #define EXPORT_PAGE 500
 #define PURGE_INTERVAL_MS (3600 * 1000)
 
@@ -745,8 +746,8 @@ static void do_erase(op_t *op)
         snprintf(err, sizeof(err), "the random generator failed");
         goto Error;
     }
-    memcpy(pseudo, "erased-", 7);
-    gw_hex(rnd, 16, pseudo + 7);
+    memcpy(pseudo, PSEUDONYM_PREFIX, sizeof(PSEUDONYM_PREFIX) - 1);
+    gw_hex(rnd, 16, pseudo + sizeof(PSEUDONYM_PREFIX) - 1);
     if (store_usable(err, sizeof(err)) != 0 || exec("BEGIN IMMEDIATE", err, sizeof(err)) != 0)
         goto Error;
     if (sqlite3_prepare_v2(st.db, "UPDATE records SET visitor = ?1, visitor_nonce = NULL WHERE visitor = ?2", -1, &s, NULL) !=
@@ -1194,6 +1195,18 @@ void gw_store_close(void)
 
 /* --- verify ---------------------------------------------------------------------------------- */
 
+/* 1 when v is what do_erase puts in place of a visitor id */
+static int is_pseudonym(const char *v)
+{
+    size_t n = sizeof(PSEUDONYM_PREFIX) - 1;
+    if (v == NULL || strncmp(v, PSEUDONYM_PREFIX, n) != 0 || strlen(v) != n + 32)
+        return 0;
+    for (v += n; *v != '\0'; ++v)
+        if (gw_url_hex_digit(*v) < 0 || (*v >= 'A' && *v <= 'F'))
+            return 0;
+    return 1;
+}
+
 int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_keys, FILE *out)
 {
     char last[GW_CHAIN_HEX] = "";
@@ -1227,8 +1240,12 @@ int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_key
                               COL(10), COL(11), COL(12), COL(13), COL(14), COL(15)};
         const char *why = NULL;
         int broken = gw_chain_verify_row(&v, &row, COL(16), &why) != 0;
-        /* a visitor id that is not pseudonymised must match its commitment */
-        if (!broken && COL(3) != NULL) {
+        /* a visitor id that is not pseudonymised must match its commitment; without a nonce, only an erasure's pseudonym
+         * may stand there (any id did: a record moved to another visitor by dropping its nonce verified) */
+        if (!broken && COL(3) == NULL && !is_pseudonym(COL(2))) {
+            broken = 1;
+            why = "a visitor id without its nonce (only an erasure's pseudonym, erased-..., goes without)";
+        } else if (!broken && COL(3) != NULL) {
             uint8_t nonce[16], visitor[16];
             char commit[GW_CHAIN_HEX];
             int ok = strlen(COL(3)) == 32 && strlen(COL(2)) == 32;

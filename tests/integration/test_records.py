@@ -400,6 +400,50 @@ class StoreFailureTest(GatewayTestCase):
         self.assertIn("seal does not match", str(cm.exception), "it does not chain on from what is left and seal that")
 
 
+class TamperTest(GatewayTestCase):
+    """--verify-records names the row an edit of the store broke, whichever column it was in."""
+    config = {"store": {"sqlite": "consent.db"}}
+
+    def test_every_column_and_a_record_moved_to_another_visitor(self):
+        t = None
+        for i in range(5):  # two visitors; the third record is erased (a pseudonym, no nonce)
+            t = token(post(self.gw, {"all": bool(i % 2)}, cookie=t if i != 3 else None))
+            if i == 2:
+                self.assertEqual(curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=t).status, 200)
+        self.gw.stop_and_check()
+        path = self.gw.path("consent.db")
+        with open(path, "rb") as f:
+            pristine = f.read()
+        target = [r for r in rows(path) if r["visitor_nonce"] is not None][0]
+        erased = [r for r in rows(path) if r["visitor_nonce"] is None and r["method"] != "erase"][0]
+
+        def changed(v):
+            if isinstance(v, int):
+                return v + 1
+            return ("0" if v[:1] != "0" else "1") + v[1:]
+
+        edits = [("%s of seq %d" % (c, target["seq"]), target, "%s = ?" % c, (changed(target[c]),))
+                 for c in target if c not in ("seq",)]
+        # a record given to another visitor by dropping its nonce, as an erasure drops it; and an erased record's
+        # pseudonym replaced by someone's id
+        edits += [("nonce dropped, visitor replaced", target, "visitor_nonce = NULL, visitor = ?", ("00" * 16,)),
+                  ("erased record given a visitor id", erased, "visitor = ?", (target["visitor"],))]
+        for name, row, assignment, args in edits:
+            with open(path, "wb") as f:
+                f.write(pristine)
+            db = sqlite3.connect(path)
+            db.execute("UPDATE records SET %s WHERE seq = ?" % assignment, args + (row["seq"],))
+            db.commit()
+            db.close()
+            v = run_binary(["-c", self.gw.config_path, "--verify-records"])
+            self.assertEqual(v.returncode, 1, name + ": " + v.stdout)
+            self.assertIn("BROKEN at record seq=%d " % row["seq"], v.stdout, name)
+        with open(path, "wb") as f:
+            f.write(pristine)
+        v = run_binary(["-c", self.gw.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+
+
 class RetentionTest(GatewayTestCase):
     """Records older than store.retention_days are purged at start; the rest of the chain verifies."""
     config = {"store": {"sqlite": "consent.db", "retention_days": 30}}
