@@ -1038,6 +1038,48 @@ static int migrate(char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * After an unclean stop (a crash, SIGKILL, a power cut) the newest records are in the WAL until a checkpoint copies
+ * them into the database file. SQLite, finding the -wal file gone or cut short, opens what the database file holds
+ * without a word: every record since the last checkpoint lost (on a store never checkpointed the file holds no table
+ * at all, and a new store was made over it), the chain and the seal still verifying, as they were in the WAL too.
+ * The -shm file, the WAL's index (in the machine's byte order; a crash leaves it, a clean stop removes it), says how
+ * many frames the WAL holds that the database file does not: read before SQLite opens the files, since its recovery
+ * rebuilds the index from what the WAL holds. Returns 0, or -1 with why in err.
+ */
+static int wal_complete(const char *path, char *err, size_t errlen)
+{
+    char shm[4096 + 8], wal[4096 + 8];
+    uint8_t hdr[100]; /* the index header twice (48 bytes each: SQLite's WalIndexHdr), then the checkpoint's nBackfill */
+    uint32_t version, frames, backfilled;
+    uint16_t page;
+    struct stat sb;
+    snprintf(shm, sizeof(shm), "%s-shm", path);
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    int fd = open(shm, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return 0;
+    ssize_t n = pread(fd, hdr, sizeof(hdr), 0);
+    close(fd);
+    if (n != (ssize_t)sizeof(hdr) || memcmp(hdr, hdr + 48, 48) != 0 || hdr[12] != 1)
+        return 0; /* an index SQLite was still writing, or none: nothing to go by */
+    memcpy(&version, hdr, 4);
+    memcpy(&page, hdr + 14, 2);
+    memcpy(&frames, hdr + 16, 4);
+    memcpy(&backfilled, hdr + 96, 4);
+    if (version != 3007000 || frames <= backfilled)
+        return 0;
+    uint64_t need = 32 + (uint64_t)frames * (24 + (page == 1 ? 65536u : page)); /* WAL header, frames (header + page) */
+    int missing = stat(wal, &sb) != 0;
+    if (!missing && (uint64_t)sb.st_size >= need)
+        return 0;
+    snprintf(err, errlen,
+             "its -wal file is %s, but the WAL's index (its -shm file) holds %u frames of committed records the database "
+             "file does not have yet: restore the -wal file; to go on without those records, remove the -shm file",
+             missing ? "missing" : "cut short", frames - backfilled);
+    return -1;
+}
+
 /* PRAGMA quick_check: every page of the file read once (O(size), no index cross-check); the first problem into err */
 static int check_integrity(char *err, size_t errlen)
 {
@@ -1098,7 +1140,7 @@ static int load_ua_salt(char *err, size_t errlen)
 int gw_store_open(const char *path, unsigned retention_days, unsigned commit_delay_ms, unsigned queue_max, char *err,
                   size_t errlen)
 {
-    char msg[256];
+    char msg[512];
     struct stat sb;
     const char *rmax = getenv("CG_RECEIPTS_MAX");
 
@@ -1120,6 +1162,11 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
         snprintf(err, errlen, "%s: %s", path,
                  errno == EWOULDBLOCK ? "in use by another process (another consentgate on this store?): refusing to start"
                                       : strerror(errno));
+        close(lock_fd);
+        return -1;
+    }
+    if (wal_complete(path, msg, sizeof(msg)) != 0) {
+        snprintf(err, errlen, "%s: %s (refusing to start; the files are left as they are)", path, msg);
         close(lock_fd);
         return -1;
     }
@@ -1209,13 +1256,18 @@ static int is_pseudonym(const char *v)
 
 int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_keys, FILE *out)
 {
-    char last[GW_CHAIN_HEX] = "";
+    char last[GW_CHAIN_HEX] = "", msg[512];
     sqlite3 *db = NULL;
     sqlite3_stmt *s = NULL;
     char anchor[GW_CHAIN_HEX];
     gw_chain_verifier_t v;
     int rc = 2, step;
 
+    if (wal_complete(path, msg, sizeof(msg)) != 0) {
+        fprintf(out, "BROKEN: %s: %s\n", path, msg);
+        rc = 1;
+        goto Exit;
+    }
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         fprintf(out, "%s: cannot open: %s\n", path, db != NULL ? sqlite3_errmsg(db) : "out of memory");
         goto Exit;

@@ -444,6 +444,47 @@ class TamperTest(GatewayTestCase):
         self.assertEqual(v.returncode, 0, v.stdout)
 
 
+class LostWalTest(GatewayTestCase):
+    """After SIGKILL the newest records are in consent.db-wal only. That file removed or cut short while the gateway is
+    down: SQLite opens what the database file holds without a word (here: no table at all, and a new store was made
+    over it). The WAL's index (-shm) tells: the start is refused and --verify-records says so."""
+    start_gateway = False
+
+    def test_missing_or_short_wal_after_a_crash_refuses_to_start(self):
+        import signal
+        g = self.new_gateway("lost-wal", gateway_config(self.origin.url, store={"sqlite": "store/consent.db"}))
+        acked = [post(g, {"all": bool(i % 2)}).json()["receipt"] for i in range(10)]
+        g.proc.send_signal(signal.SIGKILL)
+        g.proc.wait()
+        g.proc = None
+        db, wal = g.path("store/consent.db"), g.path("store/consent.db-wal")
+        with open(wal, "rb") as f:
+            whole = f.read()
+        for damage, data in (("cut short", whole[:-3 * (4096 + 24)]), ("missing", None)):
+            if data is None:
+                os.unlink(wal)
+            else:
+                with open(wal, "wb") as f:
+                    f.write(data)
+            files = {n: open(g.path("store/" + n), "rb").read() for n in os.listdir(g.path("store"))}
+            v = run_binary(["-c", g.config_path, "--verify-records"])
+            self.assertEqual(v.returncode, 1, damage + ": " + v.stdout)
+            self.assertIn("-wal file is " + damage, v.stdout)
+            with self.assertRaises(RuntimeError) as cm:
+                g.start()
+            self.assertIn("-wal file is " + damage, str(cm.exception))
+            self.assertIn("refusing to start", str(cm.exception))
+            self.assertEqual({n: open(g.path("store/" + n), "rb").read() for n in os.listdir(g.path("store"))}, files,
+                             "the files are left as they are")
+        with open(wal, "wb") as f:
+            f.write(whole)
+        g.start()
+        self.assertEqual({r["receipt"] for r in rows(db)}, set(acked), "restored: every acknowledged record is back")
+        g.stop_and_check()
+        v = run_binary(["-c", g.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+
+
 class RetentionTest(GatewayTestCase):
     """Records older than store.retention_days are purged at start; the rest of the chain verifies."""
     config = {"store": {"sqlite": "consent.db", "retention_days": 30}}
