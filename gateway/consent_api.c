@@ -233,7 +233,7 @@ static int on_consent(h2o_req_t *req, gw_reqctx_t *ctx, int withdraw)
     rec.refused = (uint16_t)(all & ~p->granted);
     rec.regime = ctx->regime;
     rec.method = method;
-    snprintf(rec.country, sizeof(rec.country), "%s", ctx->country);
+    gw_records_set_place(&rec, ctx);
     gw_records_submit(req, &rec, on_recorded, p);
     return 0;
 }
@@ -362,7 +362,7 @@ static int on_erase_req(h2o_req_t *req, gw_reqctx_t *ctx)
     rec.refused = (uint16_t)(gw_consent_all_mask() & ~ctx->granted);
     rec.regime = ctx->regime;
     rec.method = GW_METHOD_ERASE;
-    snprintf(rec.country, sizeof(rec.country), "%s", ctx->country);
+    gw_records_set_place(&rec, ctx);
     e->ctx = *ctx;
     /* all random, not gw_token_new_visitor's: its first 48 bits are the time it was made, here the erasure's, which
      * the erase record carries beside the pseudonym of the erased records: the new id would lead back to them */

@@ -164,6 +164,14 @@ void gw_records_prepare(h2o_req_t *req, gw_record_t *rec)
     memcpy(rec->ui_hash, ui_hash, sizeof(ui_hash));
 }
 
+void gw_records_set_place(gw_record_t *rec, const gw_reqctx_t *ctx)
+{
+    if (ctx->regime_by_subdivision && ctx->country[0] != '\0')
+        snprintf(rec->country, sizeof(rec->country), "%s-%s", ctx->country, ctx->subdivision);
+    else
+        snprintf(rec->country, sizeof(rec->country), "%s", ctx->country);
+}
+
 static gw_rate_table_t record_rates; /* shared by the worker threads */
 
 int gw_records_over_rate(h2o_req_t *req, unsigned *retry_after_s)

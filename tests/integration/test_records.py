@@ -400,6 +400,37 @@ class StoreFailureTest(GatewayTestCase):
         self.assertIn("seal does not match", str(cm.exception), "it does not chain on from what is left and seal that")
 
 
+class PlaceTest(GatewayTestCase):
+    """A record shows why its regime applied: a regime decided by a subdivision's rule (US-WA here: MaxMind's test
+    database has no Californian address) is recorded with the subdivision, every other one with the country alone."""
+    CITY_DB = os.path.join(harness.REPO, "tests", "data", "maxmind", "GeoIP2-City-Test.mmdb")
+    config = {"geoip": {"database": CITY_DB, "trusted_proxies": ["127.0.0.1/32"]},
+              "regimes": {"default": "opt-in", "by_country": {"US-WA": "opt-out", "GB": "notice", "SE": "opt-in"}}}
+
+    def test_subdivision_recorded_when_its_rule_decided(self):
+        db = self.gw.path("consent.db")
+        # a GPC visitor's first page (the gpc record), then a consent and an erasure, from Washington state
+        wa = ["X-Forwarded-For: 216.160.83.57"]
+        page = curl(self.gw.url("/"), headers=wa + ["Sec-GPC: 1"])
+        self.assertEqual(page.status, 200)
+        t = token(page)
+        self.assertIsNotNone(t, "the GPC refusal was recorded")
+        c = post(self.gw, {"all": False}, headers=wa, cookie=t)
+        e = curl(self.gw.url("/__consent/api/erase"), method="POST", headers=wa, cookie=token(c))
+        self.assertEqual((c.status, e.status), (200, 200), c.text + e.text)
+        mine = rows(db)[-3:]
+        self.assertEqual([(r["method"], r["regime"], r["country"]) for r in mine],
+                         [("gpc", "opt-out", "US-WA"), ("reject_all", "opt-out", "US-WA"), ("erase", "opt-out", "US-WA")])
+        # by the country's rule (England has none of its own), by none, an unknown place: the country alone, no more
+        # than the regime needs
+        for xff, want in (("81.2.69.161", ("notice", "GB")), ("89.160.20.113", ("opt-in", "SE")),
+                          ("2001:218::1", ("opt-in", "JP")), ("10.1.2.3", ("opt-in", ""))):
+            r = post(self.gw, {"all": True}, headers=["X-Forwarded-For: " + xff])
+            self.assertEqual(r.status, 200, r.text)
+            row = rows(db, "receipt = '%s'" % r.json()["receipt"])[0]
+            self.assertEqual((row["regime"], row["country"]), want, xff)
+
+
 class TamperTest(GatewayTestCase):
     """--verify-records names the row an edit of the store broke, whichever column it was in."""
     config = {"store": {"sqlite": "consent.db"}}
