@@ -1,6 +1,7 @@
 /*
  * records — see records.h.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <dirent.h>
 #include <openssl/evp.h>
@@ -153,8 +154,11 @@ void gw_records_prepare(h2o_req_t *req, gw_record_t *rec)
         } else if (ss.ss_family == AF_INET6 && memcmp(a6, v4mapped, sizeof(v4mapped)) == 0) {
             snprintf(rec->client_ip, sizeof(rec->client_ip), "%u.%u.%u.0/24", a6[12], a6[13], a6[14]);
         } else if (ss.ss_family == AF_INET6) {
-            snprintf(rec->client_ip, sizeof(rec->client_ip), "%x:%x:%x::/48", a6[0] << 8 | a6[1], a6[2] << 8 | a6[3],
-                     a6[4] << 8 | a6[5]);
+            /* written as RFC 5952 writes it (2001:db8::/48, not 2001:db8:0::/48), so a search for the prefix finds it */
+            struct in6_addr net = {{{0}}};
+            memcpy(&net, a6, 6);
+            if (inet_ntop(AF_INET6, &net, rec->client_ip, sizeof(rec->client_ip) - 3) != NULL)
+                strcat(rec->client_ip, "/48");
         }
     }
     /* the user agent is stored only as HMAC-SHA256 under this store's own random salt */

@@ -95,6 +95,7 @@ class RecordsTest(GatewayTestCase):
 
     def test_client_address_from_a_trusted_proxy_truncated(self):
         cases = [("81.2.69.160", "81.2.69.0/24"), ("2001:db8:1234:5678::1", "2001:db8:1234::/48"),
+                 ("2a02:d040::1", "2a02:d040::/48"), ("2001:0:0:1::1", "2001::/48"), ("::1", "::/48"),  # RFC 5952
                  ("::ffff:81.2.69.161", "81.2.69.0/24"), ("not-an-address", "127.0.0.0/24")]
         for xff, stored in cases:
             r = post(self.gw, {"all": True}, headers=["X-Forwarded-For: " + xff])
