@@ -41,8 +41,8 @@ typedef void (*gw_records_done_cb)(h2o_req_t *req, void *data, int status, const
 
 const char *gw_record_method_name(gw_record_method_t m);
 
-/* hashes the consent UI files under static_dir (the ui_hash of every record); call once at start */
-void gw_records_init(const char *static_dir);
+/* hashes the consent UI (gw_uifiles_load'ed files and ui.strings: the ui_hash of every record); call once at start */
+void gw_records_init(void);
 
 /* the record's country: "GB", or "US-CA" when a rule of that subdivision decided the regime (a record shows why its
  * regime applied, and names a subdivision no more often than that); "" when unknown */

@@ -432,6 +432,43 @@ class PlaceTest(GatewayTestCase):
             self.assertEqual((row["regime"], row["country"]), want, xff)
 
 
+class UiFilesTest(GatewayTestCase):
+    """A record's ui_hash names the UI served. The files were served from the disk and hashed at start: a banner.css
+    edited while the gateway ran (or an upgrade's files installed before its restart) went out at once, and the records
+    went on naming the old files. Now they are read once: what is served is what is hashed, until a restart."""
+    start_gateway = False
+
+    def test_files_changed_while_running_are_neither_served_nor_named(self):
+        # an installed layout of its own (bin/consentgate finds ../static and ../conf), whose static/ the test may edit
+        root = os.path.join(self.tmp, "install")
+        os.makedirs(os.path.join(root, "bin"))
+        os.makedirs(os.path.join(root, "conf"))
+        shutil.copy(harness.CG_BIN, os.path.join(root, "bin", "consentgate"))
+        shutil.copy(os.path.join(harness.REPO, "conf", "cookies.json"), os.path.join(root, "conf"))
+        static = os.path.join(root, "static")
+        shutil.copytree(os.path.join(harness.REPO, "static"), static)
+        g = self.new_gateway("installed", gateway_config(self.origin.url), start=False)
+        g.binary = os.path.join(root, "bin", "consentgate")
+        g.start()
+        started = harness.ui_hash(static=static)
+        css = curl(g.url("/__consent/banner.css"))
+        with open(os.path.join(static, "banner.css"), "a") as f:
+            f.write("\n#cg-banner { display: none }\n")  # (a banner nobody sees)
+        again = curl(g.url("/__consent/banner.css"), headers=["If-None-Match: " + css.header("ETag")])
+        self.assertEqual(again.status, 304, "the banner.css of the start is still the one served")
+        self.assertEqual(curl(g.url("/__consent/banner.css")).body, css.body)
+        r = post(g, {"all": True})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(rows(g.path("consent.db"), "receipt = '%s'" % r.json()["receipt"])[0]["ui_hash"], started)
+        g.stop_and_check()
+        g.start()  # the restart reads, serves and names the new files
+        self.assertIn(b"display: none", curl(g.url("/__consent/banner.css")).body)
+        r = post(g, {"all": True})
+        self.assertEqual(rows(g.path("consent.db"), "receipt = '%s'" % r.json()["receipt"])[0]["ui_hash"],
+                         harness.ui_hash(static=static))
+        self.assertNotEqual(harness.ui_hash(static=static), started)
+
+
 class TamperTest(GatewayTestCase):
     """--verify-records names the row an edit of the store broke, whichever column it was in."""
     config = {"store": {"sqlite": "consent.db"}}
