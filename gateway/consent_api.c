@@ -314,9 +314,11 @@ static void on_erased(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
         erase_unavailable(req, e);
         return;
     }
-    /* the visitor continues under a new id, with the same choices */
+    /* the visitor continues under a new id, undecided: a consent is relied on only while its record can show it
+     * (GDPR art. 7(1)), and the records that did are no longer the visitor's; what they refused stays refused (an
+     * undecided token narrows the regime's default), what they granted is asked for again */
     uint64_t expires;
-    h2o_iovec_t cookie = gw_consent_token_cookie(&req->pool, &e->ctx, e->ctx.granted, e->ctx.decided, e->now, &expires);
+    h2o_iovec_t cookie = gw_consent_token_cookie(&req->pool, &e->ctx, e->ctx.granted, 0, e->now, &expires);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, cookie.base, cookie.len);
     if (e->is_form) { /* the page says how many and shows the erasure's receipt */
         char *loc = h2o_mem_alloc_pool(&req->pool, 96);

@@ -157,12 +157,13 @@ class RecordsTest(GatewayTestCase):
         self.assertTrue(all(x["visitor"].startswith("erased-") and x["visitor_nonce"] is None for x in erased))
         last = rows(self.db, "receipt = '%s'" % e.json()["receipt"])[0]
         self.assertEqual(last["method"], "erase")
-        # the new token is a new visitor with the same choices; the old id has no receipts left
+        # the new token is a new visitor, undecided, what was refused still refused; the old id has no receipts left
         t2 = token(e)
         self.assertIsNotNone(t2)
         s = curl(self.gw.url("/__consent/api/state"), cookie=t2).json()
         self.assertNotEqual(s["visitor"], visitor)
         self.assertFalse(s["categories"]["analytics"])
+        self.assertFalse(s["decided"])
         self.assertEqual(curl(self.gw.url("/__consent/api/receipts"), cookie=t2).json()["records"], [])
         v = run_binary(["-c", self.gw.config_path, "--verify-records"])
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
@@ -195,6 +196,17 @@ class RecordsTest(GatewayTestCase):
             if os.path.exists(self.gw.path(name)):
                 with open(self.gw.path(name), "rb") as f:
                     self.assertFalse(visitor in f.read(), "the erased id is still in " + name)
+
+    def test_a_consent_is_not_relied_on_once_its_records_are_erased(self):
+        # after an erasure the visitor's token named a new id that no record names, and still said "decided, everything
+        # granted": a consent the store could no longer show (GDPR art. 7(1)) kept releasing cookies and trackers
+        t = token(post(self.gw, {"all": True}))
+        e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=t)
+        self.assertEqual(e.status, 200, e.text)
+        s = curl(self.gw.url("/__consent/api/state"), cookie=token(e)).json()
+        self.assertEqual(curl(self.gw.url("/__consent/api/receipts"), cookie=token(e)).json()["records"], [])
+        self.assertFalse(s["decided"], "asked again")
+        self.assertEqual([c for c, on in s["categories"].items() if on], ["necessary"], "opt-in: nothing until asked")
 
     def test_erase_from_a_form_without_javascript(self):
         t = token(post(self.gw, {"all": True}))
