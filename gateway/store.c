@@ -71,6 +71,7 @@ struct st_guard_t {
 static struct {
     sqlite3 *db;
     char *path;
+    char *wal_path;
     int lock_fd; /* the database file, flock()ed: one gateway per store */
     dev_t dev;
     ino_t ino;
@@ -494,7 +495,40 @@ Exit:
     return rc;
 }
 
-/* the database file is still the one we opened, and writable */
+/*
+ * The -wal file removed while the gateway runs (a clean-up script, an operator): SQLite goes on committing into the
+ * unlinked file, so every record since the last checkpoint, each answered 200, would be gone at the next crash (and the
+ * start refused, wal_complete). They are still readable through SQLite's open descriptor: a checkpoint copies them into
+ * the database file, and leaving WAL mode and entering it again makes a new -wal file. Until both are done, 503.
+ */
+static int wal_usable(char *err, size_t errlen)
+{
+    struct stat sb;
+    if (stat(st.wal_path, &sb) == 0)
+        return 0;
+    if (errno != ENOENT) {
+        snprintf(err, errlen, "%s: %s", st.wal_path, strerror(errno));
+        return -1;
+    }
+    gw_error("consent store: %s was removed while in use: its records are copied into the database, and a new one made",
+             st.wal_path);
+    if (sqlite3_wal_checkpoint_v2(st.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s was removed, and its records could not be copied into the database: %s", st.wal_path,
+                 sqlite3_errmsg(st.db));
+        return -1;
+    }
+    st.wal_pages = 0;
+    char why[200] = "";
+    if (exec("PRAGMA journal_mode = DELETE", why, sizeof(why)) != 0 || exec("PRAGMA journal_mode = WAL", why, sizeof(why)) != 0 ||
+        exec("SELECT count(*) FROM meta", why, sizeof(why)) != 0 || stat(st.wal_path, &sb) != 0) { /* (a read opens it) */
+        snprintf(err, errlen, "%s was removed and could not be made again (%s); its records are in the database file",
+                 st.wal_path, why[0] != '\0' ? why : strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* the database file is still the one we opened, and writable, and its WAL is where SQLite writes */
 static int store_usable(char *err, size_t errlen)
 {
     struct stat sb;
@@ -510,7 +544,7 @@ static int store_usable(char *err, size_t errlen)
         snprintf(err, errlen, "the database file %s is read-only", st.path);
         return -1;
     }
-    return 0;
+    return wal_usable(err, errlen);
 }
 
 static int64_t now_ms_public(void)
@@ -1194,6 +1228,7 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     chmod(path, 0640);
     char side[4096 + 8];
     snprintf(side, sizeof(side), "%s-wal", path), chmod(side, 0640); /* (made 0644 by an older start) */
+    st.wal_path = strdup(side);
     snprintf(side, sizeof(side), "%s-shm", path), chmod(side, 0640);
     st.dev = sb.st_dev;
     st.ino = sb.st_ino;
@@ -1238,6 +1273,8 @@ void gw_store_close(void)
     close(st.lock_fd); /* (after the database is closed: the next writer may start) */
     free(st.path);
     st.path = NULL;
+    free(st.wal_path);
+    st.wal_path = NULL;
 }
 
 /* --- verify ---------------------------------------------------------------------------------- */

@@ -566,6 +566,31 @@ class LostWalTest(GatewayTestCase):
         self.assertEqual(v.returncode, 0, v.stdout)
 
 
+class WalRemovedWhileRunningTest(GatewayTestCase):
+    """consent.db-wal removed while the gateway runs: SQLite went on committing into the unlinked file, each record
+    answered 200, and all of them since the last checkpoint were gone at the next crash. The writer notices before
+    its next commit, copies them into the database through SQLite's open descriptor and makes a new WAL."""
+    config = {"store": {"sqlite": "consent.db"}}
+
+    def test_records_survive_a_crash_after_the_wal_was_removed(self):
+        import signal
+        before = post(self.gw, {"all": True})
+        os.unlink(self.gw.path("consent.db-wal"))
+        after = [post(self.gw, {"all": bool(i % 2)}) for i in range(3)]
+        self.assertEqual([r.status for r in after], [200] * 3, after[0].text)
+        self.assertTrue(os.path.exists(self.gw.path("consent.db-wal")), "a new WAL")
+        self.gw.proc.send_signal(signal.SIGKILL)
+        self.gw.proc.wait()
+        self.gw.proc = None
+        self.gw.start()
+        kept = {r["receipt"] for r in rows(self.gw.path("consent.db"))}
+        self.assertEqual({r.json()["receipt"] for r in [before] + after} - kept, set(), "acknowledged records lost")
+        self.gw.stop_and_check()
+        v = run_binary(["-c", self.gw.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+        self.gw.start()
+
+
 class RetentionTest(GatewayTestCase):
     """Records older than store.retention_days are purged at start; the rest of the chain verifies."""
     config = {"store": {"sqlite": "consent.db", "retention_days": 30}}
