@@ -6,7 +6,7 @@
  * the store reports it durable does the visitor get the 200 and the new token cookie
  * (503 and no cookie otherwise). A decision that refuses a category also expires the
  * refused cookies the browser sent. A form POST (the preference centre without
- * JavaScript) is answered 303 back to the preference centre.
+ * JavaScript) is answered 303 back to the preference centre; its withdraw=1 is what DELETE does.
  */
 #include <stdio.h>
 #include <string.h>
@@ -121,7 +121,8 @@ static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_
         gw_metrics_add(&gw_metrics->decisions[p->ctx.regime < 3 ? p->ctx.regime : 0], 1);
 
     if (p->is_form) {
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, H2O_STRLIT("/__consent/?saved=1"));
+        h2o_iovec_t back = p->withdraw ? h2o_iovec_init(H2O_STRLIT("/__consent/?withdrawn=1")) : h2o_iovec_init(H2O_STRLIT("/__consent/?saved=1"));
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, back.base, back.len);
         req->res.status = 303;
         req->res.reason = "See Other";
         req->res.content_length = 0;
@@ -190,6 +191,7 @@ static int on_consent(h2o_req_t *req, gw_reqctx_t *ctx, int withdraw)
             gw_send_json_error(req, 400, "Bad Request", "bad_body", detail);
             return 0;
         }
+        withdraw = choice.withdraw; /* the preference centre's withdrawal without JavaScript */
     }
 
     /* (a rate-limited form post comes back with what it asked for: all, none, or the boxes ticked) */

@@ -133,6 +133,29 @@ class RecordsTest(GatewayTestCase):
                          ("withdraw", "necessary", "functional,analytics,marketing"))
         self.assertEqual(row[0]["visitor"], w.json()["visitor"])
 
+    def test_withdraw_without_javascript(self):
+        # the preference centre offered "Withdraw my consent" only to visitors running its script (DELETE): without it,
+        # no button, and the nearest thing, "Reject all", records reject_all and clears no site data
+        t = token(post(self.gw, {"all": True}))
+        for lang, label in (("en", "Withdraw my consent"), ("zh-CN", None)):
+            page = curl(self.gw.url("/__consent/?lang=" + lang), cookie=t).text
+            box = re.search(r'<form id="cg-withdraw-box" method="post" action="/__consent/api/consent">(.*?)</form>', page, re.S)
+            self.assertIsNotNone(box, lang + ": a withdrawal a form can make")
+            self.assertIn('<input type="hidden" name="withdraw" value="1">', box.group(1))
+            self.assertRegex(box.group(1), r'<button[^>]*type="submit"[^>]*>[^<]+</button>')
+            if label:
+                self.assertIn(label, box.group(1))
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data="lang=zh-CN&withdraw=1", cookie=t + "; _ga=GA1.1.1",
+                 headers=["Content-Type: application/x-www-form-urlencoded"])
+        self.assertEqual((r.status, r.header("Location")), (303, "/__consent/?withdrawn=1"), r.text)
+        self.assertEqual(r.header("Clear-Site-Data"), '"storage"')
+        self.assertIn("_ga=; Max-Age=0; Path=/", r.header_all("Set-Cookie"))
+        s = curl(self.gw.url("/__consent/api/state"), cookie=token(r)).json()
+        self.assertEqual((s["decided"], [c for c, on in s["categories"].items() if on]), (True, ["necessary"]))
+        last = rows(self.db, "visitor = '%s'" % s["visitor"])[-1]
+        self.assertEqual((last["method"], last["granted"]), ("withdraw", "necessary"))
+        self.assertIn("role=\"status\"", curl(self.gw.url(r.header("Location")), cookie=token(r)).text)
+
     def test_receipts_export_erase(self):
         a = post(self.gw, {"all": True})
         t = token(a)
