@@ -1391,8 +1391,8 @@ send_preview(h2o_req_t *req, h2o_iovec_t page)
 
 /* 1 when the request's If-None-Match names etag (weakly: W/ too, RFC 9110 13.1.2) or is "*" (an entity-tag holds no
  * quote, so the quoted tag found in the list is that tag) */
-int
-gw_ui_none_match(h2o_req_t *req, const char *etag)
+static int
+none_match(h2o_req_t *req, const char *etag)
 {
     for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, i)) != -1;) {
         h2o_iovec_t v = req->headers.entries[i].value, t = h2o_str_stripws(v.base, v.len);
@@ -1402,18 +1402,25 @@ gw_ui_none_match(h2o_req_t *req, const char *etag)
     return 0;
 }
 
+int
+gw_ui_send_not_modified(h2o_req_t *req, const char *etag)
+{
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, etag, strlen(etag));
+    if (!none_match(req, etag))
+        return 0;
+    req->res.status = 304;
+    req->res.reason = "Not Modified";
+    h2o_send_inline(req, NULL, 0);
+    return 1;
+}
+
 static int
 send_strings(h2o_req_t *req, const ui_lang_t *l)
 {
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, l->etag, strlen(l->etag));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Accept-Language, Cookie"));
-    if (gw_ui_none_match(req, l->etag)) { /* the banner asks on every page it shows itself on: the strings it holds are current */
-        req->res.status = 304;
-        req->res.reason = "Not Modified";
-        h2o_send_inline(req, NULL, 0);
+    if (gw_ui_send_not_modified(req, l->etag)) /* the banner asks on every page it shows itself on: the strings it holds are current */
         return 0;
-    }
     req->res.status = 200;
     req->res.reason = "OK";
     req->res.content_length = l->json.len;

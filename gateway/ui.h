@@ -34,8 +34,9 @@
  */
 int gw_ui_override(const char *lang, const char *key, const char *value);
 
-/* 1 when the request's If-None-Match names etag (a quoted entity-tag; W/ too) or is "*" */
-int gw_ui_none_match(h2o_req_t *req, const char *etag);
+/* Puts ETag etag (quoted) on the answer; when the request's If-None-Match names it (W/ too) or is "*", answers 304
+ * and returns 1, else returns 0 (the caller sends the 200). */
+int gw_ui_send_not_modified(h2o_req_t *req, const char *etag);
 
 /*
  * Whether key is a string an operator may set in ui.strings though static/i18n/en.json lacks it: the label and

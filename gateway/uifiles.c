@@ -136,13 +136,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         h2o_send_error_generic(req, 405, "Method Not Allowed", "method not allowed", H2O_SEND_ERROR_KEEP_HEADERS);
         return 0;
     }
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, f->etag, strlen(f->etag));
-    if (gw_ui_none_match(req, f->etag)) {
-        req->res.status = 304;
-        req->res.reason = "Not Modified";
-        h2o_send_inline(req, NULL, 0);
+    if (gw_ui_send_not_modified(req, f->etag))
         return 0;
-    }
     req->res.status = 200;
     req->res.reason = "OK";
     req->res.content_length = f->body.len;
