@@ -616,7 +616,7 @@ class WalRemovedWhileRunningTest(GatewayTestCase):
 
 class RetentionTest(GatewayTestCase):
     """Records older than store.retention_days are purged at start; the rest of the chain verifies."""
-    config = {"store": {"sqlite": "consent.db", "retention_days": 30}}
+    config = {"store": {"sqlite": "consent.db", "retention_days": 30}, "policy": {"consent_max_age_days": 30}}
 
     def test_purge_keeps_chain_verifiable(self):
         receipts = [post(self.gw, {"all": bool(i % 2)}).json()["receipt"] for i in range(6)]
