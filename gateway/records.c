@@ -3,10 +3,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <dirent.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
