@@ -814,6 +814,9 @@ Rollback:
     }
     exec("ROLLBACK", err + strlen(err), 0);
 Error:
+    /* an erase record not stored, as a consent not stored (do_appends): logged, and counted for the operator's alert */
+    gw_error("consent store: an erasure not done: %s", err);
+    __atomic_add_fetch(&stat_failed, 1, __ATOMIC_RELAXED);
     snprintf(op->error, sizeof(op->error), "%s", err);
     op->ans.status = -1;
 }

@@ -345,6 +345,22 @@ class StoreFailureTest(GatewayTestCase):
             self.assertIn(alert, curl(g.url(page), headers=["Accept-Language: en"], cookie=t).text, page)
         self.assertNotIn('role="alert"', curl(g.url("/__consent/"), headers=["Accept-Language: en"]).text)
 
+    def test_a_failed_erasure_is_counted_and_logged(self):
+        # cg_store_failed_total is what an operator alerts on for records not stored; an erasure that failed (its
+        # erase record not stored, the visitor's records not pseudonymised) was answered 503 and neither counted nor logged
+        g = self.new_gateway("erase-fails", gateway_config(self.origin.url, store={"sqlite": "store/consent.db"}))
+        t = token(post(g, {"all": True}))
+        failed = metric(g, "cg_store_failed_total")
+        os.chmod(g.path("store/consent.db"), 0o444)
+        try:
+            e = curl(g.url("/__consent/api/erase"), method="POST", cookie=t)
+        finally:
+            os.chmod(g.path("store/consent.db"), 0o640)
+        self.assertEqual(e.status, 503, e.text)
+        self.assertIsNone(token(e))
+        self.assertEqual(metric(g, "cg_store_failed_total"), failed + 1)
+        self.assertIn("an erasure not done", g.error_log())
+
     def test_corrupt_database_refuses_to_start(self):
         d = os.path.join(self.tmp, "corrupt")
         os.makedirs(d)
