@@ -367,10 +367,20 @@ static void empty_wal(const char *after)
 {
     int log = 0, done = 0;
     sqlite3_busy_timeout(st.db, 0);
-    if (sqlite3_wal_checkpoint_v2(st.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done) != SQLITE_OK)
+    if (sqlite3_wal_checkpoint_v2(st.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done) != SQLITE_OK) {
         gw_warn("consent store: the WAL still holds what the %s removed (%s)", after, sqlite3_errmsg(st.db));
-    else
+    } else {
         st.wal_pages = 0;
+        /* the index on disk says so too: an index written back before the checkpoint (frames not yet copied) beside a
+         * WAL whose truncation reached the disk, after a power cut, would read as a WAL cut short (wal_complete) */
+        char shm[4096 + 8];
+        snprintf(shm, sizeof(shm), "%s-shm", st.path);
+        int fd = open(shm, O_RDWR | O_CLOEXEC);
+        if (fd != -1) {
+            fdatasync(fd);
+            close(fd);
+        }
+    }
     sqlite3_busy_timeout(st.db, BUSY_TIMEOUT_MS);
 }
 
