@@ -258,14 +258,20 @@ int gw_consent_body_parse_form(const char *s, size_t len, const char *const *cat
             out->value |= (uint16_t)(1u << i);
         } else if (kl == 4 && memcmp(key, "save", 4) == 0) {
             any_category_field = 1; /* "save my choices" with nothing ticked: everything refused */
+        } else if (kl == 8 && memcmp(key, "withdraw", 8) == 0) {
+            if (out->withdraw || vl != 1 || val[0] != '1')
+                return fail(&r, "\"withdraw\" must be 1, given once");
+            out->withdraw = 1;
         }
         p = field_end + (amp != NULL ? 1 : 0);
     }
     if (out->all != -1 && any_category_field)
         return fail(&r, "give either \"all\" or \"category\" fields, not both");
-    if (out->all == -1) {
+    if (out->withdraw && (out->all != -1 || any_category_field))
+        return fail(&r, "a withdrawal takes no \"all\" or \"category\" fields");
+    if (out->all == -1 && !out->withdraw) {
         if (!any_category_field)
-            return fail(&r, "no choice given (expected all=1, all=0 or category=… fields)");
+            return fail(&r, "no choice given (expected all=1, all=0, category=… fields or withdraw=1)");
         out->given = (uint16_t)((1u << ncategories) - 1);
     }
     return 0;

@@ -9,6 +9,7 @@
  * Form (application/x-www-form-urlencoded), for the preference centre without JavaScript:
  *     all=1 | all=0                      accept / reject everything
  *     category=analytics&category=…      the categories ticked; every other one is refused
+ *     withdraw=1                         withdraw consent (what DELETE does: a form cannot send DELETE)
  * Other form fields (submit buttons, "lang") are ignored; unknown category names are errors.
  *
  * Pure, bounded (GW_CONSENT_BODY_MAX bytes), no allocation; fuzzed.
@@ -26,6 +27,7 @@ typedef struct st_gw_consent_choice_t {
     int all;        /* -1: not given; 0: reject all; 1: accept all */
     uint16_t given; /* categories named in the body */
     uint16_t value; /* for each given category: 1 granted, 0 refused */
+    int withdraw;   /* form only: withdraw=1 (then all is -1 and nothing is given) */
 } gw_consent_choice_t;
 
 /*

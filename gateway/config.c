@@ -692,6 +692,27 @@ static int load_store(loader_t *ld, json_t *root)
     return rc;
 }
 
+/* A consent is acted on as long as its token lasts (policy.consent_max_age_days); its record must last as long, or the
+ * retention purge takes the one thing that shows it (GDPR art. 7(1)) while the gateway still grants by it. The error is
+ * on the key the file gives (retention_days, else consent_max_age_days). */
+static int check_retention(loader_t *ld, json_t *root)
+{
+    const gw_config_t *c = ld->conf;
+    if (c->store.retention_days >= c->policy.consent_max_age_days)
+        return 0;
+    json_t *store = json_object_get(root, "store");
+    int named = json_is_object(store) && json_object_get(store, "retention_days") != NULL;
+    push_key(ld, named ? "store" : "policy");
+    push_key(ld, named ? "retention_days" : "consent_max_age_days");
+    int rc = fail(ld, 0,
+                  "store.retention_days (%u) is shorter than policy.consent_max_age_days (%u): the records of consents still "
+                  "in force would be purged",
+                  c->store.retention_days, c->policy.consent_max_age_days);
+    pop(ld);
+    pop(ld);
+    return rc;
+}
+
 /* a cookie name, or a prefix pattern ending in '*' (RFC 6265 token characters, loosely) */
 static int valid_cookie_pattern(const char *k)
 {
@@ -1105,7 +1126,7 @@ static int load_root(loader_t *ld, json_t *root)
     rebind_category_defaults(c, json_is_object(ck) && json_object_get(ck, "unknown_category") != NULL,
                              json_is_object(bc) && json_object_get(bc, "ping_category") != NULL,
                              json_is_object(rg) && json_object_get(rg, "gpc_refuses") != NULL);
-    if (load_regimes(ld, root) != 0 || load_geoip(ld, root) != 0 || load_store(ld, root) != 0 ||
+    if (load_regimes(ld, root) != 0 || load_geoip(ld, root) != 0 || load_store(ld, root) != 0 || check_retention(ld, root) != 0 ||
         get_enum(ld, root, "enforcement", enforcement_names, 2, &report_only) != 0 || load_cookies(ld, root) != 0 ||
         load_beacons(ld, root) != 0 || load_lists(ld, root, "trackers", 0) != 0 || load_lists(ld, root, "risk", 1) != 0 ||
         load_html(ld, root) != 0 || load_channel(ld, root) != 0 || load_ui(ld, root) != 0 || check_addresses(ld, root) != 0)

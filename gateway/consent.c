@@ -247,7 +247,9 @@ static void resolve_regime(h2o_req_t *req, gw_reqctx_t *ctx)
     gw_geo_result_t res;
     if (gw_geo_lookup(g, (struct sockaddr *)&client, &res) != 0)
         return;
-    ctx->regime = (uint8_t)gw_regimes_resolve(&regimes, &res);
+    int by_subdivision;
+    ctx->regime = (uint8_t)gw_regimes_resolve(&regimes, &res, &by_subdivision);
+    ctx->regime_by_subdivision = by_subdivision;
     memcpy(ctx->country, res.country, sizeof(res.country));
     memcpy(ctx->subdivision, res.subdivision, sizeof(res.subdivision));
 }
@@ -549,7 +551,7 @@ static void record_gpc(h2o_req_t *req, gw_reqctx_t *ctx, gw_records_done_cb cb, 
     rec.refused = (uint16_t)(all_mask & ~ctx->granted);
     rec.regime = ctx->regime;
     rec.method = GW_METHOD_GPC;
-    snprintf(rec.country, sizeof(rec.country), "%s", ctx->country);
+    gw_records_set_place(&rec, ctx);
     ctx->issue_token = 1;
     if (gw_records_over_rate(req, NULL))
         cb(req, data, GW_RECORDS_RATE_LIMITED, &rec); /* enforced all the same; recorded on a later request */

@@ -6,7 +6,7 @@
  * the store reports it durable does the visitor get the 200 and the new token cookie
  * (503 and no cookie otherwise). A decision that refuses a category also expires the
  * refused cookies the browser sent. A form POST (the preference centre without
- * JavaScript) is answered 303 back to the preference centre.
+ * JavaScript) is answered 303 back to the preference centre; its withdraw=1 is what DELETE does.
  */
 #include <stdio.h>
 #include <string.h>
@@ -121,7 +121,8 @@ static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_
         gw_metrics_add(&gw_metrics->decisions[p->ctx.regime < 3 ? p->ctx.regime : 0], 1);
 
     if (p->is_form) {
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, H2O_STRLIT("/__consent/?saved=1"));
+        h2o_iovec_t back = p->withdraw ? h2o_iovec_init(H2O_STRLIT("/__consent/?withdrawn=1")) : h2o_iovec_init(H2O_STRLIT("/__consent/?saved=1"));
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, back.base, back.len);
         req->res.status = 303;
         req->res.reason = "See Other";
         req->res.content_length = 0;
@@ -190,6 +191,7 @@ static int on_consent(h2o_req_t *req, gw_reqctx_t *ctx, int withdraw)
             gw_send_json_error(req, 400, "Bad Request", "bad_body", detail);
             return 0;
         }
+        withdraw = choice.withdraw; /* the preference centre's withdrawal without JavaScript */
     }
 
     /* (a rate-limited form post comes back with what it asked for: all, none, or the boxes ticked) */
@@ -233,7 +235,7 @@ static int on_consent(h2o_req_t *req, gw_reqctx_t *ctx, int withdraw)
     rec.refused = (uint16_t)(all & ~p->granted);
     rec.regime = ctx->regime;
     rec.method = method;
-    snprintf(rec.country, sizeof(rec.country), "%s", ctx->country);
+    gw_records_set_place(&rec, ctx);
     gw_records_submit(req, &rec, on_recorded, p);
     return 0;
 }
@@ -314,9 +316,11 @@ static void on_erased(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
         erase_unavailable(req, e);
         return;
     }
-    /* the visitor continues under a new id, with the same choices */
+    /* the visitor continues under a new id, undecided: a consent is relied on only while its record can show it
+     * (GDPR art. 7(1)), and the records that did are no longer the visitor's; what they refused stays refused (an
+     * undecided token narrows the regime's default), what they granted is asked for again */
     uint64_t expires;
-    h2o_iovec_t cookie = gw_consent_token_cookie(&req->pool, &e->ctx, e->ctx.granted, e->ctx.decided, e->now, &expires);
+    h2o_iovec_t cookie = gw_consent_token_cookie(&req->pool, &e->ctx, e->ctx.granted, 0, e->now, &expires);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, cookie.base, cookie.len);
     if (e->is_form) { /* the page says how many and shows the erasure's receipt */
         char *loc = h2o_mem_alloc_pool(&req->pool, 96);
@@ -362,9 +366,14 @@ static int on_erase_req(h2o_req_t *req, gw_reqctx_t *ctx)
     rec.refused = (uint16_t)(gw_consent_all_mask() & ~ctx->granted);
     rec.regime = ctx->regime;
     rec.method = GW_METHOD_ERASE;
-    snprintf(rec.country, sizeof(rec.country), "%s", ctx->country);
+    gw_records_set_place(&rec, ctx);
     e->ctx = *ctx;
-    gw_token_new_visitor(e->ctx.visitor);
+    /* all random, not gw_token_new_visitor's: its first 48 bits are the time it was made, here the erasure's, which
+     * the erase record carries beside the pseudonym of the erased records: the new id would lead back to them */
+    if (gw_random_bytes(e->ctx.visitor, sizeof(e->ctx.visitor)) != 0) {
+        erase_unavailable(req, e);
+        return 0;
+    }
     if (gw_store_erase(req, ctx->visitor, &rec, on_erased, e) != 0)
         erase_unavailable(req, e);
     return 0;

@@ -42,6 +42,7 @@ typedef struct st_gw_reqctx_t {
     uint64_t consent_expires; /* Unix seconds; 0 when no token */
     char country[3];          /* ISO 3166-1 alpha-2 ("GB"); "" when unknown */
     char subdivision[4];      /* ISO 3166-2 part ("CA" of US-CA); "" when unknown */
+    unsigned regime_by_subdivision : 1; /* a rule of the subdivision ("US-CA"), not of the country, decided the regime */
     /* refused cookie names the request carried, to be expired in the response (copies in req->pool) */
     h2o_iovec_t *expire_names;
     uint8_t expire_cats[GW_REQCTX_MAX_EXPIRE];

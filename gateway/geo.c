@@ -270,15 +270,20 @@ gw_regimes_add(gw_regimes_t *t, const char *key, size_t len, int regime)
 }
 
 int
-gw_regimes_resolve(const gw_regimes_t *t, const gw_geo_result_t *geo)
+gw_regimes_resolve(const gw_regimes_t *t, const gw_geo_result_t *geo, int *by_subdivision)
 {
+    if (by_subdivision != NULL)
+        *by_subdivision = 0;
     if (geo == NULL || geo->country[0] < 'A' || geo->country[0] > 'Z' || geo->country[1] < 'A' || geo->country[1] > 'Z')
         return t->def;
     if (geo->subdivision[0] != '\0') {
         for (size_t i = 0; i != t->num_subs; ++i)
             if (t->subs[i].cc[0] == geo->country[0] && t->subs[i].cc[1] == geo->country[1] &&
-                strncmp(t->subs[i].sub, geo->subdivision, sizeof(t->subs[i].sub)) == 0)
+                strncmp(t->subs[i].sub, geo->subdivision, sizeof(t->subs[i].sub)) == 0) {
+                if (by_subdivision != NULL)
+                    *by_subdivision = 1;
                 return t->subs[i].regime;
+            }
     }
     int8_t r = t->country[(geo->country[0] - 'A') * 26 + (geo->country[1] - 'A')];
     if (r >= 0)

@@ -82,8 +82,9 @@ int gw_regimes_set_default(gw_regimes_t *t, int regime);
  */
 int gw_regimes_add(gw_regimes_t *t, const char *key, size_t len, int regime);
 
-/* Returns the regime for geo (NULL: unknown place, the default). No allocation. */
-int gw_regimes_resolve(const gw_regimes_t *t, const gw_geo_result_t *geo);
+/* Returns the regime for geo (NULL: unknown place, the default). No allocation. *by_subdivision (when not NULL) says
+ * whether a subdivision's rule ("US-CA") decided it. */
+int gw_regimes_resolve(const gw_regimes_t *t, const gw_geo_result_t *geo, int *by_subdivision);
 
 /* --- client address -------------------------------------------------------------------------- */
 

@@ -37,6 +37,7 @@
 #include "store.h"
 #include "trackers.h"
 #include "ui.h"
+#include "uifiles.h"
 #include "upstream_head.h"
 #include "front.h"
 #include "log.h"
@@ -311,7 +312,9 @@ static int setup_hosts(void)
     if (gw_jobs_init(c->threads) != 0 || gw_consent_init() != 0 || gw_beacons_init() != 0 || gw_trackers_init() != 0 ||
         gw_rewrite_init() != 0 || gw_channel_init() != 0 || gw_inventory_init(c->threads) != 0)
         return -1;
-    gw_records_init(gw_rt.static_dir);
+    if (gw_uifiles_load(gw_rt.static_dir) != 0)
+        return -1;
+    gw_records_init();
     const gw_secrets_t *secrets = gw_consent_secrets();
     gw_store_set_seal_keys(secrets->seal_keys, secrets->num_keys, secrets->primary);
     char err[1024];
@@ -337,8 +340,7 @@ static int setup_hosts(void)
         }
     if (gw_ui_register(pc) != 0)
         return -1;
-    static const char *index_files[] = {"index.html", NULL};
-    h2o_file_register(pc, gw_rt.static_dir, index_files, NULL, 0);
+    gw_uifiles_register(pc); /* from memory: the files a record's hash names (uifiles.h) */
     /* the UI's files are asked for again on each use (304 while unchanged): every consent record names the UI served (its
      * hash, records.c), and a browser that kept banner.js by heuristic freshness (a Last-Modified and no Cache-Control: a
      * tenth of the file's age) ran the old one after an upgrade; the answers that say otherwise (pages) keep theirs */

@@ -1,11 +1,10 @@
 /*
  * records — see records.h.
  */
+#include <arpa/inet.h>
 #include <errno.h>
-#include <dirent.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "server.h"
 #include "store.h"
 #include "token.h"
+#include "uifiles.h"
 
 const char *gw_record_method_name(gw_record_method_t m)
 {
@@ -50,55 +50,8 @@ static void new_uuid(char out[37], uint64_t ms)
     gw_hex(b + 10, 6, out + 24);
 }
 
-/* SHA-256 over the consent UI files served (static/), so a record says which banner the visitor saw */
+/* SHA-256 over the consent UI served (static/, uifiles.c), so a record says which banner the visitor saw */
 static uint8_t ui_hash[32];
-
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* hashes "name\0size\0contents" of every regular file under dir, in sorted order, recursively */
-static void hash_dir(EVP_MD_CTX *md, const char *dir, const char *rel)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s%s%s", dir, *rel ? "/" : "", rel);
-    DIR *d = opendir(path);
-    if (d == NULL)
-        return;
-    char *names[1024] = {NULL};
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL && n != 1024)
-        if (e->d_name[0] != '.')
-            names[n++] = strdup(e->d_name);
-    closedir(d);
-    qsort(names, n, sizeof(names[0]), cmp_names);
-    for (size_t i = 0; i != n; ++i) {
-        char sub[2048], full[4096 + 2048];
-        struct stat sb;
-        snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", names[i]);
-        snprintf(full, sizeof(full), "%s/%s", dir, sub);
-        if (stat(full, &sb) != 0) {
-            free(names[i]);
-            continue;
-        }
-        if (S_ISDIR(sb.st_mode)) {
-            hash_dir(md, dir, sub);
-        } else if (S_ISREG(sb.st_mode)) {
-            FILE *fp = fopen(full, "rb");
-            char buf[8192];
-            size_t r;
-            EVP_DigestUpdate(md, sub, strlen(sub) + 1);
-            while (fp != NULL && (r = fread(buf, 1, sizeof(buf), fp)) != 0)
-                EVP_DigestUpdate(md, buf, r);
-            if (fp != NULL)
-                fclose(fp);
-            EVP_DigestUpdate(md, "", 1);
-        }
-        free(names[i]);
-    }
-}
 
 static int cmp_strings(const void *a, const void *b)
 {
@@ -108,17 +61,17 @@ static int cmp_strings(const void *a, const void *b)
 }
 
 /*
- * The UI a visitor saw: the files under static_dir (hash_dir) and, when the operator overrides any of
+ * The UI a visitor saw: the files under static/ as served (gw_uifiles_hash) and, when the operator overrides any of
  * its strings (ui.strings), "ui.strings\0" and then "lang\0key\0value\0" of each override, sorted by
  * language and key. Without overrides the hash is that of the files alone.
  */
-void gw_records_init(const char *static_dir)
+void gw_records_init(void)
 {
     const typeof(gw_rt.conf.ui) *ui = &gw_rt.conf.ui;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned len;
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    hash_dir(md, static_dir, "");
+    gw_uifiles_hash(md);
     if (ui->num_strings != 0) {
         typeof(ui->strings[0]) *sorted = malloc(ui->num_strings * sizeof(*sorted));
         if (sorted == NULL)
@@ -153,8 +106,11 @@ void gw_records_prepare(h2o_req_t *req, gw_record_t *rec)
         } else if (ss.ss_family == AF_INET6 && memcmp(a6, v4mapped, sizeof(v4mapped)) == 0) {
             snprintf(rec->client_ip, sizeof(rec->client_ip), "%u.%u.%u.0/24", a6[12], a6[13], a6[14]);
         } else if (ss.ss_family == AF_INET6) {
-            snprintf(rec->client_ip, sizeof(rec->client_ip), "%x:%x:%x::/48", a6[0] << 8 | a6[1], a6[2] << 8 | a6[3],
-                     a6[4] << 8 | a6[5]);
+            /* written as RFC 5952 writes it (2001:db8::/48, not 2001:db8:0::/48), so a search for the prefix finds it */
+            struct in6_addr net = {{{0}}};
+            memcpy(&net, a6, 6);
+            if (inet_ntop(AF_INET6, &net, rec->client_ip, sizeof(rec->client_ip) - 3) != NULL)
+                strcat(rec->client_ip, "/48");
         }
     }
     /* the user agent is stored only as HMAC-SHA256 under this store's own random salt */
@@ -162,6 +118,14 @@ void gw_records_prepare(h2o_req_t *req, gw_record_t *rec)
     h2o_iovec_t ua = i != -1 ? req->headers.entries[i].value : h2o_iovec_init(H2O_STRLIT(""));
     gw_token_hmac(gw_store_ua_key(), ua.base, ua.len, rec->ua_hash);
     memcpy(rec->ui_hash, ui_hash, sizeof(ui_hash));
+}
+
+void gw_records_set_place(gw_record_t *rec, const gw_reqctx_t *ctx)
+{
+    if (ctx->regime_by_subdivision && ctx->country[0] != '\0')
+        snprintf(rec->country, sizeof(rec->country), "%s-%s", ctx->country, ctx->subdivision);
+    else
+        snprintf(rec->country, sizeof(rec->country), "%s", ctx->country);
 }
 
 static gw_rate_table_t record_rates; /* shared by the worker threads */

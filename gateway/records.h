@@ -41,8 +41,13 @@ typedef void (*gw_records_done_cb)(h2o_req_t *req, void *data, int status, const
 
 const char *gw_record_method_name(gw_record_method_t m);
 
-/* hashes the consent UI files under static_dir (the ui_hash of every record); call once at start */
-void gw_records_init(const char *static_dir);
+/* hashes the consent UI (gw_uifiles_load'ed files and ui.strings: the ui_hash of every record); call once at start */
+void gw_records_init(void);
+
+/* the record's country: "GB", or "US-CA" when a rule of that subdivision decided the regime (a record shows why its
+ * regime applied, and names a subdivision no more often than that); "" when unknown */
+struct st_gw_reqctx_t;
+void gw_records_set_place(gw_record_t *rec, const struct st_gw_reqctx_t *ctx);
 
 /* fills client_ip, ua_hash, ui_hash, time_ms and a fresh receipt id from the request */
 void gw_records_prepare(h2o_req_t *req, gw_record_t *rec);

@@ -35,6 +35,7 @@
 #include "token.h"
 
 #define SCHEMA_VERSION 2
+#define PSEUDONYM_PREFIX "erased-" /* an erased visitor id becomes this and 32 random hex digits */
 #define EXPORT_PAGE 500
 #define PURGE_INTERVAL_MS (3600 * 1000)
 
@@ -70,6 +71,7 @@ struct st_guard_t {
 static struct {
     sqlite3 *db;
     char *path;
+    char *wal_path;
     int lock_fd; /* the database file, flock()ed: one gateway per store */
     dev_t dev;
     ino_t ino;
@@ -352,6 +354,36 @@ static void maybe_checkpoint(int idle)
     }
 }
 
+#define BUSY_TIMEOUT_MS 5000
+
+/*
+ * After an erasure or a purge: what went is still in the WAL, in the frames of the pages as they were (an erased
+ * visitor id, in a file that keeps its frames until a later commit happens to overwrite them, for days on a quiet
+ * site); freed space in the database file is zeroed by secure_delete. A TRUNCATE checkpoint copies the pages into the
+ * database and empties the WAL. Without waiting for readers: one holding a snapshot (an operator's sqlite3) leaves
+ * the WAL as it is, said in the log, and the next erasure or purge tries again.
+ */
+static void empty_wal(const char *after)
+{
+    int log = 0, done = 0;
+    sqlite3_busy_timeout(st.db, 0);
+    if (sqlite3_wal_checkpoint_v2(st.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done) != SQLITE_OK) {
+        gw_warn("consent store: the WAL still holds what the %s removed (%s)", after, sqlite3_errmsg(st.db));
+    } else {
+        st.wal_pages = 0;
+        /* the index on disk says so too: an index written back before the checkpoint (frames not yet copied) beside a
+         * WAL whose truncation reached the disk, after a power cut, would read as a WAL cut short (wal_complete) */
+        char shm[4096 + 8];
+        snprintf(shm, sizeof(shm), "%s-shm", st.path);
+        int fd = open(shm, O_RDWR | O_CLOEXEC);
+        if (fd != -1) {
+            fdatasync(fd);
+            close(fd);
+        }
+    }
+    sqlite3_busy_timeout(st.db, BUSY_TIMEOUT_MS);
+}
+
 /* --- the seal (chain.h): both ends of the chain under a key of the secrets file ------------------ */
 
 static gw_token_key_t seal_keys[GW_SECRETS_MAX_KEYS];
@@ -473,7 +505,40 @@ Exit:
     return rc;
 }
 
-/* the database file is still the one we opened, and writable */
+/*
+ * The -wal file removed while the gateway runs (a clean-up script, an operator): SQLite goes on committing into the
+ * unlinked file, so every record since the last checkpoint, each answered 200, would be gone at the next crash (and the
+ * start refused, wal_complete). They are still readable through SQLite's open descriptor: a checkpoint copies them into
+ * the database file, and leaving WAL mode and entering it again makes a new -wal file. Until both are done, 503.
+ */
+static int wal_usable(char *err, size_t errlen)
+{
+    struct stat sb;
+    if (stat(st.wal_path, &sb) == 0)
+        return 0;
+    if (errno != ENOENT) {
+        snprintf(err, errlen, "%s: %s", st.wal_path, strerror(errno));
+        return -1;
+    }
+    gw_error("consent store: %s was removed while in use: its records are copied into the database, and a new one made",
+             st.wal_path);
+    if (sqlite3_wal_checkpoint_v2(st.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s was removed, and its records could not be copied into the database: %s", st.wal_path,
+                 sqlite3_errmsg(st.db));
+        return -1;
+    }
+    st.wal_pages = 0;
+    char why[200] = "";
+    if (exec("PRAGMA journal_mode = DELETE", why, sizeof(why)) != 0 || exec("PRAGMA journal_mode = WAL", why, sizeof(why)) != 0 ||
+        exec("SELECT count(*) FROM meta", why, sizeof(why)) != 0 || stat(st.wal_path, &sb) != 0) { /* (a read opens it) */
+        snprintf(err, errlen, "%s was removed and could not be made again (%s); its records are in the database file",
+                 st.wal_path, why[0] != '\0' ? why : strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* the database file is still the one we opened, and writable, and its WAL is where SQLite writes */
 static int store_usable(char *err, size_t errlen)
 {
     struct stat sb;
@@ -489,7 +554,7 @@ static int store_usable(char *err, size_t errlen)
         snprintf(err, errlen, "the database file %s is read-only", st.path);
         return -1;
     }
-    return 0;
+    return wal_usable(err, errlen);
 }
 
 static int64_t now_ms_public(void)
@@ -725,8 +790,8 @@ static void do_erase(op_t *op)
         snprintf(err, sizeof(err), "the random generator failed");
         goto Error;
     }
-    memcpy(pseudo, "erased-", 7);
-    gw_hex(rnd, 16, pseudo + 7);
+    memcpy(pseudo, PSEUDONYM_PREFIX, sizeof(PSEUDONYM_PREFIX) - 1);
+    gw_hex(rnd, 16, pseudo + sizeof(PSEUDONYM_PREFIX) - 1);
     if (store_usable(err, sizeof(err)) != 0 || exec("BEGIN IMMEDIATE", err, sizeof(err)) != 0)
         goto Error;
     if (sqlite3_prepare_v2(st.db, "UPDATE records SET visitor = ?1, visitor_nonce = NULL WHERE visitor = ?2", -1, &s, NULL) !=
@@ -750,6 +815,7 @@ static void do_erase(op_t *op)
         memcpy(st.head, saved_head, sizeof(saved_head));
         goto Rollback;
     }
+    empty_wal("erasure"); /* (before the answer: "erased" means gone from the files) */
     return;
 Rollback:
     if (s != NULL) {
@@ -758,6 +824,9 @@ Rollback:
     }
     exec("ROLLBACK", err + strlen(err), 0);
 Error:
+    /* an erase record not stored, as a consent not stored (do_appends): logged, and counted for the operator's alert */
+    gw_error("consent store: an erasure not done: %s", err);
+    __atomic_add_fetch(&stat_failed, 1, __ATOMIC_RELAXED);
     snprintf(op->error, sizeof(op->error), "%s", err);
     op->ans.status = -1;
 }
@@ -825,6 +894,7 @@ static void purge(void)
         return;
     }
     gw_info("consent store: purged %d records older than %u days", sqlite3_changes(st.db), st.retention_days);
+    empty_wal("retention purge");
 }
 
 /* with st.mutex held and ops queued: the commit delay (see DELAY_BATCH); reads and erasures do not wait */
@@ -947,7 +1017,8 @@ static int migrate(char *err, size_t errlen)
     int version = 0;
     /* a file that is not a database, or is corrupted, fails here: it is never recreated */
     if (exec("PRAGMA journal_mode = WAL", err, errlen) != 0 || exec("PRAGMA synchronous = FULL", err, errlen) != 0 ||
-        exec("PRAGMA foreign_keys = ON", err, errlen) != 0)
+        exec("PRAGMA foreign_keys = ON", err, errlen) != 0 ||
+        exec("PRAGMA secure_delete = ON", err, errlen) != 0) /* (Debian's default; erased and purged bytes zeroed) */
         return -1;
     if (sqlite3_prepare_v2(st.db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'", -1, &s, NULL) !=
             SQLITE_OK ||
@@ -1014,6 +1085,48 @@ static int migrate(char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * After an unclean stop (a crash, SIGKILL, a power cut) the newest records are in the WAL until a checkpoint copies
+ * them into the database file. SQLite, finding the -wal file gone or cut short, opens what the database file holds
+ * without a word: every record since the last checkpoint lost (on a store never checkpointed the file holds no table
+ * at all, and a new store was made over it), the chain and the seal still verifying, as they were in the WAL too.
+ * The -shm file, the WAL's index (in the machine's byte order; a crash leaves it, a clean stop removes it), says how
+ * many frames the WAL holds that the database file does not: read before SQLite opens the files, since its recovery
+ * rebuilds the index from what the WAL holds. Returns 0, or -1 with why in err.
+ */
+static int wal_complete(const char *path, char *err, size_t errlen)
+{
+    char shm[4096 + 8], wal[4096 + 8];
+    uint8_t hdr[100]; /* the index header twice (48 bytes each: SQLite's WalIndexHdr), then the checkpoint's nBackfill */
+    uint32_t version, frames, backfilled;
+    uint16_t page;
+    struct stat sb;
+    snprintf(shm, sizeof(shm), "%s-shm", path);
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    int fd = open(shm, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return 0;
+    ssize_t n = pread(fd, hdr, sizeof(hdr), 0);
+    close(fd);
+    if (n != (ssize_t)sizeof(hdr) || memcmp(hdr, hdr + 48, 48) != 0 || hdr[12] != 1)
+        return 0; /* an index SQLite was still writing, or none: nothing to go by */
+    memcpy(&version, hdr, 4);
+    memcpy(&page, hdr + 14, 2);
+    memcpy(&frames, hdr + 16, 4);
+    memcpy(&backfilled, hdr + 96, 4);
+    if (version != 3007000 || frames <= backfilled)
+        return 0;
+    uint64_t need = 32 + (uint64_t)frames * (24 + (page == 1 ? 65536u : page)); /* WAL header, frames (header + page) */
+    int missing = stat(wal, &sb) != 0;
+    if (!missing && (uint64_t)sb.st_size >= need)
+        return 0;
+    snprintf(err, errlen,
+             "its -wal file is %s, but the WAL's index (its -shm file) holds %u frames of committed records the database "
+             "file does not have yet: restore the -wal file; to go on without those records, remove the -shm file",
+             missing ? "missing" : "cut short", frames - backfilled);
+    return -1;
+}
+
 /* PRAGMA quick_check: every page of the file read once (O(size), no index cross-check); the first problem into err */
 static int check_integrity(char *err, size_t errlen)
 {
@@ -1074,7 +1187,7 @@ static int load_ua_salt(char *err, size_t errlen)
 int gw_store_open(const char *path, unsigned retention_days, unsigned commit_delay_ms, unsigned queue_max, char *err,
                   size_t errlen)
 {
-    char msg[256];
+    char msg[512];
     struct stat sb;
     const char *rmax = getenv("CG_RECEIPTS_MAX");
 
@@ -1099,11 +1212,16 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
         close(lock_fd);
         return -1;
     }
+    if (wal_complete(path, msg, sizeof(msg)) != 0) {
+        snprintf(err, errlen, "%s: %s (refusing to start; the files are left as they are)", path, msg);
+        close(lock_fd);
+        return -1;
+    }
     if (sqlite3_open_v2(path, &st.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, st.db != NULL ? sqlite3_errmsg(st.db) : "cannot open");
         goto Error;
     }
-    sqlite3_busy_timeout(st.db, 5000);
+    sqlite3_busy_timeout(st.db, BUSY_TIMEOUT_MS);
     sqlite3_wal_autocheckpoint(st.db, 0); /* checkpoints run between batches (maybe_checkpoint) */
     sqlite3_wal_hook(st.db, on_wal, NULL);
     struct timespec t0, t1;
@@ -1123,6 +1241,7 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     chmod(path, 0640);
     char side[4096 + 8];
     snprintf(side, sizeof(side), "%s-wal", path), chmod(side, 0640); /* (made 0644 by an older start) */
+    st.wal_path = strdup(side);
     snprintf(side, sizeof(side), "%s-shm", path), chmod(side, 0640);
     st.dev = sb.st_dev;
     st.ino = sb.st_ino;
@@ -1167,19 +1286,38 @@ void gw_store_close(void)
     close(st.lock_fd); /* (after the database is closed: the next writer may start) */
     free(st.path);
     st.path = NULL;
+    free(st.wal_path);
+    st.wal_path = NULL;
 }
 
 /* --- verify ---------------------------------------------------------------------------------- */
 
+/* 1 when v is what do_erase puts in place of a visitor id */
+static int is_pseudonym(const char *v)
+{
+    size_t n = sizeof(PSEUDONYM_PREFIX) - 1;
+    if (v == NULL || strncmp(v, PSEUDONYM_PREFIX, n) != 0 || strlen(v) != n + 32)
+        return 0;
+    for (v += n; *v != '\0'; ++v)
+        if (gw_url_hex_digit(*v) < 0 || (*v >= 'A' && *v <= 'F'))
+            return 0;
+    return 1;
+}
+
 int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_keys, FILE *out)
 {
-    char last[GW_CHAIN_HEX] = "";
+    char last[GW_CHAIN_HEX] = "", msg[512];
     sqlite3 *db = NULL;
     sqlite3_stmt *s = NULL;
     char anchor[GW_CHAIN_HEX];
     gw_chain_verifier_t v;
     int rc = 2, step;
 
+    if (wal_complete(path, msg, sizeof(msg)) != 0) {
+        fprintf(out, "BROKEN: %s: %s\n", path, msg);
+        rc = 1;
+        goto Exit;
+    }
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         fprintf(out, "%s: cannot open: %s\n", path, db != NULL ? sqlite3_errmsg(db) : "out of memory");
         goto Exit;
@@ -1204,8 +1342,12 @@ int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_key
                               COL(10), COL(11), COL(12), COL(13), COL(14), COL(15)};
         const char *why = NULL;
         int broken = gw_chain_verify_row(&v, &row, COL(16), &why) != 0;
-        /* a visitor id that is not pseudonymised must match its commitment */
-        if (!broken && COL(3) != NULL) {
+        /* a visitor id that is not pseudonymised must match its commitment; without a nonce, only an erasure's pseudonym
+         * may stand there (any id did: a record moved to another visitor by dropping its nonce verified) */
+        if (!broken && COL(3) == NULL && !is_pseudonym(COL(2))) {
+            broken = 1;
+            why = "a visitor id without its nonce (only an erasure's pseudonym, erased-..., goes without)";
+        } else if (!broken && COL(3) != NULL) {
             uint8_t nonce[16], visitor[16];
             char commit[GW_CHAIN_HEX];
             int ok = strlen(COL(3)) == 32 && strlen(COL(2)) == 32;

@@ -1402,18 +1402,25 @@ none_match(h2o_req_t *req, const char *etag)
     return 0;
 }
 
+int
+gw_ui_send_not_modified(h2o_req_t *req, const char *etag)
+{
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, etag, strlen(etag));
+    if (!none_match(req, etag))
+        return 0;
+    req->res.status = 304;
+    req->res.reason = "Not Modified";
+    h2o_send_inline(req, NULL, 0);
+    return 1;
+}
+
 static int
 send_strings(h2o_req_t *req, const ui_lang_t *l)
 {
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, l->etag, strlen(l->etag));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Accept-Language, Cookie"));
-    if (none_match(req, l->etag)) { /* the banner asks on every page it shows itself on: the strings it holds are current */
-        req->res.status = 304;
-        req->res.reason = "Not Modified";
-        h2o_send_inline(req, NULL, 0);
+    if (gw_ui_send_not_modified(req, l->etag)) /* the banner asks on every page it shows itself on: the strings it holds are current */
         return 0;
-    }
     req->res.status = 200;
     req->res.reason = "OK";
     req->res.content_length = l->json.len;

@@ -34,6 +34,10 @@
  */
 int gw_ui_override(const char *lang, const char *key, const char *value);
 
+/* Puts ETag etag (quoted) on the answer; when the request's If-None-Match names it (W/ too) or is "*", answers 304
+ * and returns 1, else returns 0 (the caller sends the 200). */
+int gw_ui_send_not_modified(h2o_req_t *req, const char *etag);
+
 /*
  * Whether key is a string an operator may set in ui.strings though static/i18n/en.json lacks it: the label and
  * description of a category of their own (`category.<name>.title`, `category.<name>.desc`, name one of the config's

@@ -1,5 +1,5 @@
-/* consentgate preference centre: the page works without JavaScript (plain form posts); this
-   adds the one thing a form cannot do, withdrawing consent (DELETE /__consent/api/consent). */
+/* consentgate preference centre: the page works without JavaScript (plain form posts, the withdrawal too: withdraw=1);
+   this withdraws with DELETE /__consent/api/consent instead, so that a failure is said on the page, by the button. */
 (function () {
     'use strict';
     /* a language picked here (?lang=) is the banner's "privacy choices" button's too, on the site's pages */
@@ -7,8 +7,8 @@
     var box = document.getElementById('cg-withdraw-box'), btn = document.getElementById('cg-withdraw');
     var err = document.getElementById('cg-withdraw-err');
     if (!box || !btn || !window.fetch) return;
-    box.hidden = false;
-    btn.addEventListener('click', function () {
+    box.addEventListener('submit', function (ev) {
+        ev.preventDefault();
         btn.disabled = true;
         err.hidden = true;
         fetch('/__consent/api/consent', {method: 'DELETE', credentials: 'same-origin'}).then(function (r) {

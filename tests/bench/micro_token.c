@@ -127,7 +127,7 @@ main(void)
     t0 = now_ns();
     for (size_t i = 0; i != N; ++i) {
         gw_geo_lookup(g, (struct sockaddr *)&addrs[i & 7], &r);
-        sink += (uint64_t)gw_regimes_resolve(&regimes, &r);
+        sink += (uint64_t)gw_regimes_resolve(&regimes, &r, NULL);
     }
     t1 = now_ns();
     report("geo_lookup_and_regime", t0, t1, N);

@@ -1,4 +1,5 @@
-/* libFuzzer driver: consent API bodies, JSON and form. A successful parse only names configured categories. */
+/* libFuzzer driver: consent API bodies, JSON and form. A successful parse only names configured categories; a form's
+ * withdrawal names none. */
 #include <stddef.h>
 #include <stdint.h>
 #include "consent_body.h"
@@ -12,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ((ch.given & ~0xfu) != 0 || (ch.value & ~ch.given) != 0 || (ch.all != -1 && ch.given != 0)))
         __builtin_trap();
     if (gw_consent_body_parse_form((const char *)data, size, cats, 4, &ch, detail, sizeof(detail)) == 0 &&
-        ((ch.given & ~0xfu) != 0 || (ch.value & ~ch.given) != 0))
+        ((ch.given & ~0xfu) != 0 || (ch.value & ~ch.given) != 0 || (ch.withdraw && (ch.all != -1 || ch.given != 0))))
         __builtin_trap();
     return 0;
 }

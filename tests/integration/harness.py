@@ -71,7 +71,7 @@ _given_ports = set()
 _port_lock = threading.Lock()
 
 
-def ui_hash(strings=None):
+def ui_hash(strings=None, static=os.path.join(REPO, "static")):
     """The UI hash a consent record carries, computed independently of gateway/records.c: SHA-256 over
     "path\0contents\0" of every file under static/ (names sorted per folder, folders where they sort),
     then, with operator overrides {lang: {key: value}}, "ui.strings\0" and "lang\0key\0value\0" of each,
@@ -79,11 +79,11 @@ def ui_hash(strings=None):
     h = hashlib.sha256()
 
     def walk(rel):
-        for name in sorted(os.listdir(os.path.join(REPO, "static", rel))):
+        for name in sorted(os.listdir(os.path.join(static, rel))):
             if name.startswith("."):
                 continue
             sub = rel + "/" + name if rel else name
-            full = os.path.join(REPO, "static", sub)
+            full = os.path.join(static, sub)
             if os.path.isdir(full):
                 walk(sub)
             elif os.path.isfile(full):

@@ -1084,6 +1084,17 @@ class CheckConfigTest(GatewayTestCase):
                 text = GOOD.replace('"threads": 2', '"threads": 2,\n  "store": {"sqlite": "c.db", "commit_delay_ms": %s}' % value)
                 self.assert_bad(text, line=5, mentions=["commit_delay_ms"])
 
+    def test_records_kept_shorter_than_the_consents_they_show(self):
+        # a token is acted on for policy.consent_max_age_days; a store.retention_days below that purged the records of
+        # consents still in force, which then granted with nothing left to show them (GDPR art. 7(1))
+        text = GOOD.replace('"threads": 2', '"threads": 2,\n  "store": {"sqlite": "c.db", "retention_days": 30}')
+        self.assert_bad(text, line=5, mentions=["store.retention_days (30)", "consent_max_age_days (365)"])
+        text = GOOD.replace('"threads": 2', '"threads": 2,\n  "policy": {"consent_max_age_days": 1000}')  # default 730
+        self.assert_bad(text, line=5, mentions=["store.retention_days (730)", "consent_max_age_days (1000)"])
+        text = GOOD.replace('"threads": 2', '"threads": 2,\n  "store": {"sqlite": "c.db", "retention_days": 30},\n'
+                                            '  "policy": {"consent_max_age_days": 30}')
+        self.assertEqual(self.check(text).returncode, 0)
+
     def test_missing_tls_cert(self):
         text = GOOD.replace('"port": 18080}', '"port": 18443,\n    "tls": {"cert": "no-such-cert.pem", "key": "no-such-key.pem"}}')
         self.assert_bad(text, line=3, mentions=["no-such-cert.pem"])

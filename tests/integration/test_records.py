@@ -95,6 +95,7 @@ class RecordsTest(GatewayTestCase):
 
     def test_client_address_from_a_trusted_proxy_truncated(self):
         cases = [("81.2.69.160", "81.2.69.0/24"), ("2001:db8:1234:5678::1", "2001:db8:1234::/48"),
+                 ("2a02:d040::1", "2a02:d040::/48"), ("2001:0:0:1::1", "2001::/48"), ("::1", "::/48"),  # RFC 5952
                  ("::ffff:81.2.69.161", "81.2.69.0/24"), ("not-an-address", "127.0.0.0/24")]
         for xff, stored in cases:
             r = post(self.gw, {"all": True}, headers=["X-Forwarded-For: " + xff])
@@ -132,6 +133,29 @@ class RecordsTest(GatewayTestCase):
                          ("withdraw", "necessary", "functional,analytics,marketing"))
         self.assertEqual(row[0]["visitor"], w.json()["visitor"])
 
+    def test_withdraw_without_javascript(self):
+        # the preference centre offered "Withdraw my consent" only to visitors running its script (DELETE): without it,
+        # no button, and the nearest thing, "Reject all", records reject_all and clears no site data
+        t = token(post(self.gw, {"all": True}))
+        for lang, label in (("en", "Withdraw my consent"), ("zh-CN", None)):
+            page = curl(self.gw.url("/__consent/?lang=" + lang), cookie=t).text
+            box = re.search(r'<form id="cg-withdraw-box" method="post" action="/__consent/api/consent">(.*?)</form>', page, re.S)
+            self.assertIsNotNone(box, lang + ": a withdrawal a form can make")
+            self.assertIn('<input type="hidden" name="withdraw" value="1">', box.group(1))
+            self.assertRegex(box.group(1), r'<button[^>]*type="submit"[^>]*>[^<]+</button>')
+            if label:
+                self.assertIn(label, box.group(1))
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data="lang=zh-CN&withdraw=1", cookie=t + "; _ga=GA1.1.1",
+                 headers=["Content-Type: application/x-www-form-urlencoded"])
+        self.assertEqual((r.status, r.header("Location")), (303, "/__consent/?withdrawn=1"), r.text)
+        self.assertEqual(r.header("Clear-Site-Data"), '"storage"')
+        self.assertIn("_ga=; Max-Age=0; Path=/", r.header_all("Set-Cookie"))
+        s = curl(self.gw.url("/__consent/api/state"), cookie=token(r)).json()
+        self.assertEqual((s["decided"], [c for c, on in s["categories"].items() if on]), (True, ["necessary"]))
+        last = rows(self.db, "visitor = '%s'" % s["visitor"])[-1]
+        self.assertEqual((last["method"], last["granted"]), ("withdraw", "necessary"))
+        self.assertIn("role=\"status\"", curl(self.gw.url(r.header("Location")), cookie=token(r)).text)
+
     def test_receipts_export_erase(self):
         a = post(self.gw, {"all": True})
         t = token(a)
@@ -156,16 +180,56 @@ class RecordsTest(GatewayTestCase):
         self.assertTrue(all(x["visitor"].startswith("erased-") and x["visitor_nonce"] is None for x in erased))
         last = rows(self.db, "receipt = '%s'" % e.json()["receipt"])[0]
         self.assertEqual(last["method"], "erase")
-        # the new token is a new visitor with the same choices; the old id has no receipts left
+        # the new token is a new visitor, undecided, what was refused still refused; the old id has no receipts left
         t2 = token(e)
         self.assertIsNotNone(t2)
         s = curl(self.gw.url("/__consent/api/state"), cookie=t2).json()
         self.assertNotEqual(s["visitor"], visitor)
         self.assertFalse(s["categories"]["analytics"])
+        self.assertFalse(s["decided"])
         self.assertEqual(curl(self.gw.url("/__consent/api/receipts"), cookie=t2).json()["records"], [])
         v = run_binary(["-c", self.gw.config_path, "--verify-records"])
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
         self.assertIn("chain intact", v.stdout)
+
+    def test_the_id_after_an_erasure_does_not_lead_back_to_the_erased_records(self):
+        # the erase record carries the pseudonym of the erased records and the erasure's time; a new visitor id made as
+        # for a first decision starts with the time it was made (48 bits of ms), which was that time: the new id,
+        # in every record its owner makes from then on, pointed at the erase record and through it at the erased ones
+        t = token(post(self.gw, {"all": True}))
+        for _ in range(3):
+            e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=t)
+            self.assertEqual(e.status, 200, e.text)
+            erase = rows(self.db, "receipt = '%s'" % e.json()["receipt"])[0]
+            t = token(e)
+            new_id = curl(self.gw.url("/__consent/api/state"), cookie=t).json()["visitor"]
+            self.assertGreater(abs(int(new_id[:12], 16) - erase["time_ms"]), 60000, (new_id, erase["time_ms"]))
+            t = token(post(self.gw, {"all": True}, cookie=t))
+
+    def test_an_erased_id_is_gone_from_the_files(self):
+        # the pseudonymised rows' earlier versions stayed in the WAL's frames (the file keeps them until later commits
+        # happen to overwrite them): an erased visitor id could be read back from consent.db-wal
+        a = post(self.gw, {"all": True})
+        visitor, t = a.json()["visitor"].encode(), token(a)
+        for i in range(3):
+            t = token(post(self.gw, {"all": bool(i % 2)}, cookie=t))
+        e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=t)
+        self.assertEqual(e.status, 200, e.text)
+        for name in ("consent.db", "consent.db-wal"):
+            if os.path.exists(self.gw.path(name)):
+                with open(self.gw.path(name), "rb") as f:
+                    self.assertFalse(visitor in f.read(), "the erased id is still in " + name)
+
+    def test_a_consent_is_not_relied_on_once_its_records_are_erased(self):
+        # after an erasure the visitor's token named a new id that no record names, and still said "decided, everything
+        # granted": a consent the store could no longer show (GDPR art. 7(1)) kept releasing cookies and trackers
+        t = token(post(self.gw, {"all": True}))
+        e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=t)
+        self.assertEqual(e.status, 200, e.text)
+        s = curl(self.gw.url("/__consent/api/state"), cookie=token(e)).json()
+        self.assertEqual(curl(self.gw.url("/__consent/api/receipts"), cookie=token(e)).json()["records"], [])
+        self.assertFalse(s["decided"], "asked again")
+        self.assertEqual([c for c, on in s["categories"].items() if on], ["necessary"], "opt-in: nothing until asked")
 
     def test_erase_from_a_form_without_javascript(self):
         t = token(post(self.gw, {"all": True}))
@@ -281,6 +345,22 @@ class StoreFailureTest(GatewayTestCase):
             self.assertIn(alert, curl(g.url(page), headers=["Accept-Language: en"], cookie=t).text, page)
         self.assertNotIn('role="alert"', curl(g.url("/__consent/"), headers=["Accept-Language: en"]).text)
 
+    def test_a_failed_erasure_is_counted_and_logged(self):
+        # cg_store_failed_total is what an operator alerts on for records not stored; an erasure that failed (its
+        # erase record not stored, the visitor's records not pseudonymised) was answered 503 and neither counted nor logged
+        g = self.new_gateway("erase-fails", gateway_config(self.origin.url, store={"sqlite": "store/consent.db"}))
+        t = token(post(g, {"all": True}))
+        failed = metric(g, "cg_store_failed_total")
+        os.chmod(g.path("store/consent.db"), 0o444)
+        try:
+            e = curl(g.url("/__consent/api/erase"), method="POST", cookie=t)
+        finally:
+            os.chmod(g.path("store/consent.db"), 0o640)
+        self.assertEqual(e.status, 503, e.text)
+        self.assertIsNone(token(e))
+        self.assertEqual(metric(g, "cg_store_failed_total"), failed + 1)
+        self.assertIn("an erasure not done", g.error_log())
+
     def test_corrupt_database_refuses_to_start(self):
         d = os.path.join(self.tmp, "corrupt")
         os.makedirs(d)
@@ -372,9 +452,187 @@ class StoreFailureTest(GatewayTestCase):
         self.assertIn("seal does not match", str(cm.exception), "it does not chain on from what is left and seal that")
 
 
+class PlaceTest(GatewayTestCase):
+    """A record shows why its regime applied: a regime decided by a subdivision's rule (US-WA here: MaxMind's test
+    database has no Californian address) is recorded with the subdivision, every other one with the country alone."""
+    CITY_DB = os.path.join(harness.REPO, "tests", "data", "maxmind", "GeoIP2-City-Test.mmdb")
+    config = {"geoip": {"database": CITY_DB, "trusted_proxies": ["127.0.0.1/32"]},
+              "regimes": {"default": "opt-in", "by_country": {"US-WA": "opt-out", "GB": "notice", "SE": "opt-in"}}}
+
+    def test_subdivision_recorded_when_its_rule_decided(self):
+        db = self.gw.path("consent.db")
+        # a GPC visitor's first page (the gpc record), then a consent and an erasure, from Washington state
+        wa = ["X-Forwarded-For: 216.160.83.57"]
+        page = curl(self.gw.url("/"), headers=wa + ["Sec-GPC: 1"])
+        self.assertEqual(page.status, 200)
+        t = token(page)
+        self.assertIsNotNone(t, "the GPC refusal was recorded")
+        c = post(self.gw, {"all": False}, headers=wa, cookie=t)
+        e = curl(self.gw.url("/__consent/api/erase"), method="POST", headers=wa, cookie=token(c))
+        self.assertEqual((c.status, e.status), (200, 200), c.text + e.text)
+        mine = rows(db)[-3:]
+        self.assertEqual([(r["method"], r["regime"], r["country"]) for r in mine],
+                         [("gpc", "opt-out", "US-WA"), ("reject_all", "opt-out", "US-WA"), ("erase", "opt-out", "US-WA")])
+        # by the country's rule (England has none of its own), by none, an unknown place: the country alone, no more
+        # than the regime needs
+        for xff, want in (("81.2.69.161", ("notice", "GB")), ("89.160.20.113", ("opt-in", "SE")),
+                          ("2001:218::1", ("opt-in", "JP")), ("10.1.2.3", ("opt-in", ""))):
+            r = post(self.gw, {"all": True}, headers=["X-Forwarded-For: " + xff])
+            self.assertEqual(r.status, 200, r.text)
+            row = rows(db, "receipt = '%s'" % r.json()["receipt"])[0]
+            self.assertEqual((row["regime"], row["country"]), want, xff)
+
+
+class UiFilesTest(GatewayTestCase):
+    """A record's ui_hash names the UI served. The files were served from the disk and hashed at start: a banner.css
+    edited while the gateway ran (or an upgrade's files installed before its restart) went out at once, and the records
+    went on naming the old files. Now they are read once: what is served is what is hashed, until a restart."""
+    start_gateway = False
+
+    def test_files_changed_while_running_are_neither_served_nor_named(self):
+        # an installed layout of its own (bin/consentgate finds ../static and ../conf), whose static/ the test may edit
+        root = os.path.join(self.tmp, "install")
+        os.makedirs(os.path.join(root, "bin"))
+        os.makedirs(os.path.join(root, "conf"))
+        shutil.copy(harness.CG_BIN, os.path.join(root, "bin", "consentgate"))
+        shutil.copy(os.path.join(harness.REPO, "conf", "cookies.json"), os.path.join(root, "conf"))
+        static = os.path.join(root, "static")
+        shutil.copytree(os.path.join(harness.REPO, "static"), static)
+        g = self.new_gateway("installed", gateway_config(self.origin.url), start=False)
+        g.binary = os.path.join(root, "bin", "consentgate")
+        g.start()
+        started = harness.ui_hash(static=static)
+        css = curl(g.url("/__consent/banner.css"))
+        with open(os.path.join(static, "banner.css"), "a") as f:
+            f.write("\n#cg-banner { display: none }\n")  # (a banner nobody sees)
+        again = curl(g.url("/__consent/banner.css"), headers=["If-None-Match: " + css.header("ETag")])
+        self.assertEqual(again.status, 304, "the banner.css of the start is still the one served")
+        self.assertEqual(curl(g.url("/__consent/banner.css")).body, css.body)
+        r = post(g, {"all": True})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(rows(g.path("consent.db"), "receipt = '%s'" % r.json()["receipt"])[0]["ui_hash"], started)
+        g.stop_and_check()
+        g.start()  # the restart reads, serves and names the new files
+        self.assertIn(b"display: none", curl(g.url("/__consent/banner.css")).body)
+        r = post(g, {"all": True})
+        self.assertEqual(rows(g.path("consent.db"), "receipt = '%s'" % r.json()["receipt"])[0]["ui_hash"],
+                         harness.ui_hash(static=static))
+        self.assertNotEqual(harness.ui_hash(static=static), started)
+
+
+class TamperTest(GatewayTestCase):
+    """--verify-records names the row an edit of the store broke, whichever column it was in."""
+    config = {"store": {"sqlite": "consent.db"}}
+
+    def test_every_column_and_a_record_moved_to_another_visitor(self):
+        t = None
+        for i in range(5):  # two visitors; the third record is erased (a pseudonym, no nonce)
+            t = token(post(self.gw, {"all": bool(i % 2)}, cookie=t if i != 3 else None))
+            if i == 2:
+                self.assertEqual(curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=t).status, 200)
+        self.gw.stop_and_check()
+        path = self.gw.path("consent.db")
+        with open(path, "rb") as f:
+            pristine = f.read()
+        target = [r for r in rows(path) if r["visitor_nonce"] is not None][0]
+        erased = [r for r in rows(path) if r["visitor_nonce"] is None and r["method"] != "erase"][0]
+
+        def changed(v):
+            if isinstance(v, int):
+                return v + 1
+            return ("0" if v[:1] != "0" else "1") + v[1:]
+
+        edits = [("%s of seq %d" % (c, target["seq"]), target, "%s = ?" % c, (changed(target[c]),))
+                 for c in target if c not in ("seq",)]
+        # a record given to another visitor by dropping its nonce, as an erasure drops it; and an erased record's
+        # pseudonym replaced by someone's id
+        edits += [("nonce dropped, visitor replaced", target, "visitor_nonce = NULL, visitor = ?", ("00" * 16,)),
+                  ("erased record given a visitor id", erased, "visitor = ?", (target["visitor"],))]
+        for name, row, assignment, args in edits:
+            with open(path, "wb") as f:
+                f.write(pristine)
+            db = sqlite3.connect(path)
+            db.execute("UPDATE records SET %s WHERE seq = ?" % assignment, args + (row["seq"],))
+            db.commit()
+            db.close()
+            v = run_binary(["-c", self.gw.config_path, "--verify-records"])
+            self.assertEqual(v.returncode, 1, name + ": " + v.stdout)
+            self.assertIn("BROKEN at record seq=%d " % row["seq"], v.stdout, name)
+        with open(path, "wb") as f:
+            f.write(pristine)
+        v = run_binary(["-c", self.gw.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+
+
+class LostWalTest(GatewayTestCase):
+    """After SIGKILL the newest records are in consent.db-wal only. That file removed or cut short while the gateway is
+    down: SQLite opens what the database file holds without a word (here: no table at all, and a new store was made
+    over it). The WAL's index (-shm) tells: the start is refused and --verify-records says so."""
+    start_gateway = False
+
+    def test_missing_or_short_wal_after_a_crash_refuses_to_start(self):
+        import signal
+        g = self.new_gateway("lost-wal", gateway_config(self.origin.url, store={"sqlite": "store/consent.db"}))
+        acked = [post(g, {"all": bool(i % 2)}).json()["receipt"] for i in range(10)]
+        g.proc.send_signal(signal.SIGKILL)
+        g.proc.wait()
+        g.proc = None
+        db, wal = g.path("store/consent.db"), g.path("store/consent.db-wal")
+        with open(wal, "rb") as f:
+            whole = f.read()
+        for damage, data in (("cut short", whole[:-3 * (4096 + 24)]), ("missing", None)):
+            if data is None:
+                os.unlink(wal)
+            else:
+                with open(wal, "wb") as f:
+                    f.write(data)
+            files = {n: open(g.path("store/" + n), "rb").read() for n in os.listdir(g.path("store"))}
+            v = run_binary(["-c", g.config_path, "--verify-records"])
+            self.assertEqual(v.returncode, 1, damage + ": " + v.stdout)
+            self.assertIn("-wal file is " + damage, v.stdout)
+            with self.assertRaises(RuntimeError) as cm:
+                g.start()
+            self.assertIn("-wal file is " + damage, str(cm.exception))
+            self.assertIn("refusing to start", str(cm.exception))
+            self.assertEqual({n: open(g.path("store/" + n), "rb").read() for n in os.listdir(g.path("store"))}, files,
+                             "the files are left as they are")
+        with open(wal, "wb") as f:
+            f.write(whole)
+        g.start()
+        self.assertEqual({r["receipt"] for r in rows(db)}, set(acked), "restored: every acknowledged record is back")
+        g.stop_and_check()
+        v = run_binary(["-c", g.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+
+
+class WalRemovedWhileRunningTest(GatewayTestCase):
+    """consent.db-wal removed while the gateway runs: SQLite went on committing into the unlinked file, each record
+    answered 200, and all of them since the last checkpoint were gone at the next crash. The writer notices before
+    its next commit, copies them into the database through SQLite's open descriptor and makes a new WAL."""
+    config = {"store": {"sqlite": "consent.db"}}
+
+    def test_records_survive_a_crash_after_the_wal_was_removed(self):
+        import signal
+        before = post(self.gw, {"all": True})
+        os.unlink(self.gw.path("consent.db-wal"))
+        after = [post(self.gw, {"all": bool(i % 2)}) for i in range(3)]
+        self.assertEqual([r.status for r in after], [200] * 3, after[0].text)
+        self.assertTrue(os.path.exists(self.gw.path("consent.db-wal")), "a new WAL")
+        self.gw.proc.send_signal(signal.SIGKILL)
+        self.gw.proc.wait()
+        self.gw.proc = None
+        self.gw.start()
+        kept = {r["receipt"] for r in rows(self.gw.path("consent.db"))}
+        self.assertEqual({r.json()["receipt"] for r in [before] + after} - kept, set(), "acknowledged records lost")
+        self.gw.stop_and_check()
+        v = run_binary(["-c", self.gw.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+        self.gw.start()
+
+
 class RetentionTest(GatewayTestCase):
     """Records older than store.retention_days are purged at start; the rest of the chain verifies."""
-    config = {"store": {"sqlite": "consent.db", "retention_days": 30}}
+    config = {"store": {"sqlite": "consent.db", "retention_days": 30}, "policy": {"consent_max_age_days": 30}}
 
     def test_purge_keeps_chain_verifiable(self):
         receipts = [post(self.gw, {"all": bool(i % 2)}).json()["receipt"] for i in range(6)]
@@ -402,6 +660,12 @@ class RetentionTest(GatewayTestCase):
         left = [r["receipt"] for r in rows(self.gw.path("consent.db"))]
         self.assertEqual(left[:2], receipts[4:])
         self.assertEqual(len(left), 3)
+        # purged means gone from the files: not left in the database's pages until a checkpoint copies the WAL's over
+        for name in ("consent.db", "consent.db-wal"):
+            if os.path.exists(self.gw.path(name)):
+                with open(self.gw.path(name), "rb") as f:
+                    data = f.read()
+                self.assertEqual([r for r in receipts[:4] if r.encode() in data], [], "purged receipts still in " + name)
         v = run_binary(["-c", self.gw.config_path, "--verify-records"])
         self.assertEqual(v.returncode, 0, v.stdout)
 

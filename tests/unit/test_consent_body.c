@@ -8,6 +8,8 @@
 #include <cmocka.h>
 #include "consent_body.h"
 
+#define LIT(s) (s), sizeof(s) - 1
+
 static const char *const cats[] = {"necessary", "functional", "analytics", "marketing"};
 
 typedef struct {
@@ -97,6 +99,24 @@ static void test_form(void **state)
     run_table(form_cases, gw_consent_body_parse_form);
 }
 
+/* withdraw=1: the preference centre's withdrawal without JavaScript (a form cannot send DELETE) */
+static void test_form_withdraw(void **state)
+{
+    static const char *const bad[] = {"withdraw=1&all=0", "all=1&withdraw=1", "withdraw=1&category=analytics", "withdraw=1&save=1",
+                                      "withdraw=0", "withdraw=", "withdraw=1&withdraw=1", NULL};
+    gw_consent_choice_t ch;
+    char detail[128];
+    assert_int_equal(gw_consent_body_parse_form(LIT("lang=zh-CN&withdraw=1"), cats, 4, &ch, detail, sizeof(detail)), 0);
+    assert_int_equal(ch.withdraw, 1);
+    assert_int_equal(ch.all, -1);
+    assert_int_equal(ch.given, 0);
+    assert_int_equal(gw_consent_body_parse_form(LIT("all=0"), cats, 4, &ch, detail, sizeof(detail)), 0);
+    assert_int_equal(ch.withdraw, 0);
+    for (size_t i = 0; bad[i] != NULL; ++i)
+        if (gw_consent_body_parse_form(bad[i], strlen(bad[i]), cats, 4, &ch, detail, sizeof(detail)) != -1)
+            fail_msg("\"%s\" was taken", bad[i]);
+}
+
 /* every proper prefix of a valid JSON body is an error, never a different valid choice */
 static void test_json_prefixes(void **state)
 {
@@ -132,6 +152,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_form),
+        cmocka_unit_test(test_form_withdraw),
         cmocka_unit_test(test_json_prefixes),
         cmocka_unit_test(test_oversized),
     };

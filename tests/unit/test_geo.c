@@ -261,7 +261,7 @@ test_regimes_resolve(void **state)
     };
     gw_regimes_t t;
     gw_regimes_init(&t);
-    assert_int_equal(gw_regimes_resolve(&t, NULL), OPT_IN); /* the initial default is the most protective */
+    assert_int_equal(gw_regimes_resolve(&t, NULL, NULL), OPT_IN); /* the initial default is the most protective */
     assert_int_equal(gw_regimes_set_default(&t, NOTICE), 0);
     for (size_t i = 0; rules[i].key != NULL; ++i)
         assert_int_equal(gw_regimes_add(&t, rules[i].key, strlen(rules[i].key), rules[i].regime), 0);
@@ -269,18 +269,26 @@ test_regimes_resolve(void **state)
         gw_geo_result_t g = {{0}, {0}, (uint8_t)cases[i].in_eu};
         snprintf(g.country, sizeof(g.country), "%s", cases[i].country);
         snprintf(g.subdivision, sizeof(g.subdivision), "%s", cases[i].sub);
-        int got = gw_regimes_resolve(&t, &g);
+        int got = gw_regimes_resolve(&t, &g, NULL);
         if (got != cases[i].want)
             fail_msg("%s-%s eu=%d: got %d, want %d", cases[i].country, cases[i].sub, cases[i].in_eu, got, cases[i].want);
     }
-    assert_int_equal(gw_regimes_resolve(&t, NULL), NOTICE);
+    assert_int_equal(gw_regimes_resolve(&t, NULL, NULL), NOTICE);
 
     /* a key added again keeps the last regime */
     assert_int_equal(gw_regimes_add(&t, "US-CA", 5, NOTICE), 0);
     assert_int_equal(gw_regimes_add(&t, "US", 2, OPT_IN), 0);
     gw_geo_result_t ca = {"US", "CA", 0}, wa = {"US", "WA", 0};
-    assert_int_equal(gw_regimes_resolve(&t, &ca), NOTICE);
-    assert_int_equal(gw_regimes_resolve(&t, &wa), OPT_IN);
+    assert_int_equal(gw_regimes_resolve(&t, &ca, NULL), NOTICE);
+    assert_int_equal(gw_regimes_resolve(&t, &wa, NULL), OPT_IN);
+    /* which rule decided: a record names the subdivision only when its rule did */
+    int by_sub = -1;
+    assert_int_equal(gw_regimes_resolve(&t, &ca, &by_sub), NOTICE);
+    assert_int_equal(by_sub, 1);
+    assert_int_equal(gw_regimes_resolve(&t, &wa, &by_sub), OPT_IN);
+    assert_int_equal(by_sub, 0);
+    assert_int_equal(gw_regimes_resolve(&t, NULL, &by_sub), NOTICE);
+    assert_int_equal(by_sub, 0);
 }
 
 static void
@@ -296,7 +304,7 @@ test_regimes_capacity(void **state)
     assert_int_equal(gw_regimes_add(&t, "XX-ZZZ", 6, 1), -1);
     assert_int_equal(gw_regimes_add(&t, "XX-000", 6, 2), 0); /* replacing still works when full */
     gw_geo_result_t g = {"XX", "000", 0};
-    assert_int_equal(gw_regimes_resolve(&t, &g), 2);
+    assert_int_equal(gw_regimes_resolve(&t, &g, NULL), 2);
 }
 
 /* lookups and regimes together: the City test database with the config example's table */
@@ -321,8 +329,8 @@ test_regimes_with_database(void **state)
         gw_geo_result_t r;
         make_addr(cases[i].ip, 0, &ss);
         gw_geo_lookup(g, (struct sockaddr *)&ss, &r);
-        if (gw_regimes_resolve(&t, &r) != cases[i].want)
-            fail_msg("%s: got %d want %d", cases[i].ip, gw_regimes_resolve(&t, &r), cases[i].want);
+        if (gw_regimes_resolve(&t, &r, NULL) != cases[i].want)
+            fail_msg("%s: got %d want %d", cases[i].ip, gw_regimes_resolve(&t, &r, NULL), cases[i].want);
     }
     gw_geo_close(g);
 }
