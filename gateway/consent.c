@@ -256,6 +256,17 @@ static void resolve_regime(h2o_req_t *req, gw_reqctx_t *ctx)
 
 /* --- token --------------------------------------------------------------------------------- */
 
+/*
+ * Whether a token's choice decides in this request's regime. One made where the choices start granted (opt-out,
+ * notice: the regime's default ticks them) is no consent where consent must be given (opt-in): a pre-ticked box is
+ * not consent (CJEU, Planet49, C-673/17), and the banner's text there said "unless you turn them off". A visitor who
+ * carries it into an opt-in regime is asked again; what it refused stays refused, as an undecided token's do.
+ */
+static int decides_here(const gw_token_t *t, const gw_reqctx_t *ctx)
+{
+    return (t->flags & GW_TOKEN_FLAG_DECIDED) != 0 && (ctx->regime != GW_REGIME_OPT_IN || t->regime == GW_REGIME_OPT_IN);
+}
+
 int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
 {
     const gw_secrets_t *keys = gw_snap_load(&secrets);
@@ -300,13 +311,13 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
             if (st == GW_TOKEN_OK && ctx->has_token) {
                 /* a second one in force: the two count as the narrower of them */
                 ctx->token_granted &= (uint16_t)((t.granted & all_mask) | necessary_mask);
-                ctx->decided = ctx->decided && (t.flags & GW_TOKEN_FLAG_DECIDED) != 0;
+                ctx->decided = ctx->decided && decides_here(&t, ctx);
                 token_flags |= t.flags & GW_TOKEN_FLAG_GPC;
                 if (t.expires < ctx->consent_expires)
                     ctx->consent_expires = t.expires;
             } else if (st == GW_TOKEN_OK) {
                 status = st;
-                ctx->decided = (t.flags & GW_TOKEN_FLAG_DECIDED) != 0;
+                ctx->decided = decides_here(&t, ctx);
                 ctx->has_token = 1;
                 ctx->known_visitor = 1;
                 ctx->token_granted = (uint16_t)((t.granted & all_mask) | necessary_mask);

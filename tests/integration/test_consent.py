@@ -851,6 +851,34 @@ class OptOutRegimeTest(GatewayTestCase):
              cookie="; ".join([token, GA, FBP]))
         self.assertEqual(cookie_names(self.origin.assert_reached("t=gpc-travel-back")), ["_ga"])
 
+    def test_a_choice_made_where_the_boxes_start_ticked_is_no_consent_in_an_opt_in_regime(self):
+        """A decision in an opt-out country (GB), where every category starts granted, is not the consent an opt-in
+        country (CN) asks for (Planet49, C-673/17): there the visitor is asked again, and its refusals still hold. A
+        decision made in an opt-in country goes on deciding everywhere."""
+        gb, cn = ["X-Forwarded-For: 81.2.69.160"], ["X-Forwarded-For: 175.16.199.0"]
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data='{"categories": {"marketing": false}}',
+                 headers=["Content-Type: application/json"] + gb)
+        self.assertEqual(r.status, 200, r.text)
+        token = "cg_consent=" + consent_cookie(r)[1]
+        s = curl(self.gw.url("/__consent/api/state"), headers=gb, cookie=token).json()
+        self.assertEqual((s["regime"], s["decided"], s["categories"]["analytics"]), ("opt-out", True, True))
+        s = curl(self.gw.url("/__consent/api/state"), headers=cn, cookie=token).json()
+        self.assertEqual((s["regime"], s["decided"]), ("opt-in", False))
+        self.assertEqual([k for k, v in s["categories"].items() if v], ["necessary"])
+        curl(self.gw.url("/__origin/echo?t=ticked-cn"), headers=cn, cookie="; ".join([token, GA, FBP]))
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=ticked-cn")), [])
+        # back in GB the choice decides again (analytics granted, marketing refused)
+        curl(self.gw.url("/__origin/echo?t=ticked-gb"), headers=gb, cookie="; ".join([token, GA, FBP]))
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=ticked-gb")), ["_ga"])
+        # a consent given in the opt-in country decides in both
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data='{"categories": {"analytics": true}}',
+                 headers=["Content-Type: application/json"] + cn, cookie=token)
+        self.assertEqual(r.status, 200, r.text)
+        token = "cg_consent=" + consent_cookie(r)[1]
+        for where, h in (("cn", cn), ("gb", gb)):
+            s = curl(self.gw.url("/__consent/api/state"), headers=h, cookie=token).json()
+            self.assertEqual((s["decided"], s["categories"]["analytics"], s["categories"]["marketing"]), (True, True, False), where)
+
     def test_refusal_outlives_a_policy_change_in_opt_out(self):
         """A new policy version asks again, but in an opt-out regime "no decision" means granted: the refusals a
         correctly signed token of the older version records must still hold until the visitor decides again."""
