@@ -884,7 +884,9 @@ static int style_attrs(rewrite_t *self, gw_html_tag_t *tag)
         }
     }
     /* SVG presentation attributes take CSS url()s that Chromium fetches from other sites too: read as the style
-     * attribute is */
+     * attribute is (only a value with a '(' is, so a tag without one has none to look up) */
+    if (memchr(tag->raw, '(', tag->raw_len) == NULL)
+        return GW_HTML_KEEP;
     for (size_t k = 0; k != sizeof(presentation) / sizeof(presentation[0]); ++k) {
         const char *name = presentation[k].name;
         if (!gw_html_attr_find(tag, name, strlen(name), &a) || a.value == NULL || memchr(a.value, '(', a.value_len) == NULL)
