@@ -428,9 +428,13 @@ static size_t request_url(const rewrite_t *self, size_t n, char *out, size_t *ho
 static int tracker_category(rewrite_t *self, size_t n, gw_abp_type_t type)
 {
     h2o_iovec_t ph = self->page_host;
-    char *r = thread_request_url;
-    size_t host_off, host_len, len = request_url(self, n, r, &host_off, &host_len);
-    self->tracker_mask = gw_trackers_classify(r, len, r + host_off, host_len, ph.base, ph.len, type);
+    gw_trackers_recall_t rc;
+    /* (the URL requested follows from the one written: built only for a verdict this thread does not have yet) */
+    if (!gw_trackers_recall(&rc, self->url, n, ph.base, ph.len, type, &self->tracker_mask)) {
+        char *r = thread_request_url;
+        size_t host_off, host_len, len = request_url(self, n, r, &host_off, &host_len);
+        self->tracker_mask = gw_trackers_classify_recalled(&rc, r, len, r + host_off, host_len, ph.base, ph.len, type);
+    }
     return gw_trackers_pick(self->tracker_mask, self->ctx->granted);
 }
 
