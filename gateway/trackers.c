@@ -474,29 +474,26 @@ static void seen_record(const char *host, size_t host_len, const char *page_path
     size_t t = gw_thread_index();
     if (seen == NULL || t >= seen_threads || category < 0 || action < 0 || action > 2)
         return;
-    size_t pl = 1;
-    while (pl < page_path_len && page_path[pl] != '/' && page_path[pl] != '?')
-        ++pl;
-    if (page_path_len == 0)
-        pl = 0;
-    size_t hl = host_len < SEEN_HOST ? host_len : SEEN_HOST;
-    pl = pl < SEEN_PATH ? pl : SEEN_PATH;
+    /* the key: the host lower-cased, the page's first path segment (this runs for every tracker of every page) */
+    char lhost[SEEN_HOST];
+    size_t hl = host_len < SEEN_HOST ? host_len : SEEN_HOST, pl = page_path_len != 0;
     uint32_t h = 2166136261u ^ (uint32_t)category ^ (first_party ? 0x100u : 0);
     for (size_t i = 0; i != hl; ++i)
-        h = (h ^ (uint8_t)h2o_tolower(host[i])) * 16777619u;
-    for (size_t i = 0; i != pl; ++i)
-        h = (h ^ (uint8_t)page_path[i]) * 16777619u;
+        h = (h ^ (uint8_t)(lhost[i] = h2o_tolower(host[i]))) * 16777619u;
+    if (pl != 0)
+        h = (h ^ (uint8_t)page_path[0]) * 16777619u;
+    for (; pl < page_path_len && pl < SEEN_PATH && page_path[pl] != '/' && page_path[pl] != '?'; ++pl)
+        h = (h ^ (uint8_t)page_path[pl]) * 16777619u;
     for (size_t probe = 0; probe != 16; ++probe) {
         seen_t *e = seen[t] + ((h + probe) & (SEEN_SLOTS - 1));
         if (e->ready == 0) {
             e->hash = h;
             e->host_len = (uint8_t)hl, e->path_len = (uint8_t)pl, e->category = (uint8_t)category, e->first_party = (uint8_t)first_party;
-            for (size_t i = 0; i != hl; ++i)
-                e->host[i] = h2o_tolower(host[i]);
+            memcpy(e->host, lhost, hl);
             memcpy(e->path, page_path, pl);
             __atomic_store_n(&e->ready, 1, __ATOMIC_RELEASE);
         } else if (!(e->hash == h && e->host_len == hl && e->path_len == pl && e->category == category &&
-                     e->first_party == first_party && h2o_lcstris(host, hl, e->host, hl) && memcmp(e->path, page_path, pl) == 0)) {
+                     e->first_party == first_party && memcmp(e->host, lhost, hl) == 0 && memcmp(e->path, page_path, pl) == 0)) {
             continue;
         }
         __atomic_store_n(&e->count[action], e->count[action] + 1, __ATOMIC_RELAXED);
