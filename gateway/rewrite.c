@@ -2275,7 +2275,7 @@ static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx, const char *re
     }
     gw_jsonw_lit(&w, "}</script>");
     if (!xml) /* (an XML parser has no noscript: it would show the link to everybody) */
-        gw_ui_nojs_link(req, &w);
+        gw_ui_nojs_link(req, &w, reopen, lang);
     return h2o_iovec_init(w.buf, w.len);
 }
 
