@@ -508,11 +508,10 @@ gw_set_cookie_parse(const char *s, size_t len, gw_set_cookie_t *out)
     if ((size_t)(ne - nb) + (size_t)(ve - vb) > GW_COOKIE_MAX_NAME_VALUE)
         return GW_COOKIE_ERR_TOO_BIG;
 
-    gw_set_cookie_t c = *out;
-    c.name = nb;
-    c.name_len = (size_t)(ne - nb);
-    c.value = vb;
-    c.value_len = (size_t)(ve - vb);
+    out->name = nb;
+    out->name_len = (size_t)(ne - nb);
+    out->value = vb;
+    out->value_len = (size_t)(ve - vb);
 
     for (const char *p = semi; p < end;) {
         const char *ab = p + 1, *ae = memchr(ab, ';', (size_t)(end - ab));
@@ -523,9 +522,8 @@ gw_set_cookie_parse(const char *s, size_t len, gw_set_cookie_t *out)
         const char *anb = ab, *ane = aeq != NULL ? aeq : ae, *avb = aeq != NULL ? aeq + 1 : ae, *ave = ae;
         trim(&anb, &ane);
         trim(&avb, &ave);
-        apply_attribute(&c, anb, (size_t)(ane - anb), avb, (size_t)(ave - avb));
+        apply_attribute(out, anb, (size_t)(ane - anb), avb, (size_t)(ave - avb));
     }
-    *out = c;
     return GW_COOKIE_OK;
 }
 
