@@ -55,6 +55,9 @@
  *     §5.7) that depend on the request, so they are left to the caller.
  */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include "cookie.h"
 
 /* iterator state after an error; _cur == NULL and _end == &iter_failed */
@@ -106,23 +109,28 @@ trim(const char **b, const char **e)
         ++*b;
 }
 
-/* first control byte (is_ctl) in [p, end), or end; tests 8 bytes at a time */
+/* first control byte (is_ctl) in [p, end), or end; tests 16 bytes at a time (this runs for every cookie of every
+ * request and response) */
 static const char *
 find_ctl(const char *p, const char *end)
 {
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    while (end - p >= 8) {
-        uint64_t x, y;
-        memcpy(&x, p, 8);
-        y = x ^ (ones * 0x7f);
-        /* any byte < 0x20, or any byte == 0x7f (exact as a yes/no answer) */
-        if ((((x - ones * 0x20) & ~x) | ((y - ones) & ~y)) & highs) {
-            for (int i = 0; i < 8; ++i)
-                if (is_ctl((unsigned char)p[i]))
-                    return p + i;
+#ifdef __SSE2__
+    if (end - p >= 16) {
+        const __m128i max_ctl = _mm_set1_epi8(0x1f), tab = _mm_set1_epi8('\t'), del = _mm_set1_epi8(0x7f);
+        for (const char *last = end - 16;; p += 16) {
+            if (p > last)
+                p = last; /* the last 16 bytes: those it shares with the block before are known clean */
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+            __m128i below = _mm_cmpeq_epi8(_mm_min_epu8(v, max_ctl), v); /* bytes <= 0x1f */
+            __m128i ctl = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(v, tab), below), _mm_cmpeq_epi8(v, del));
+            unsigned m = (unsigned)_mm_movemask_epi8(ctl);
+            if (m != 0)
+                return p + __builtin_ctz(m);
+            if (p == last)
+                return end;
         }
-        p += 8;
     }
+#endif
     for (; p < end; ++p)
         if (is_ctl((unsigned char)*p))
             return p;
@@ -500,11 +508,10 @@ gw_set_cookie_parse(const char *s, size_t len, gw_set_cookie_t *out)
     if ((size_t)(ne - nb) + (size_t)(ve - vb) > GW_COOKIE_MAX_NAME_VALUE)
         return GW_COOKIE_ERR_TOO_BIG;
 
-    gw_set_cookie_t c = *out;
-    c.name = nb;
-    c.name_len = (size_t)(ne - nb);
-    c.value = vb;
-    c.value_len = (size_t)(ve - vb);
+    out->name = nb;
+    out->name_len = (size_t)(ne - nb);
+    out->value = vb;
+    out->value_len = (size_t)(ve - vb);
 
     for (const char *p = semi; p < end;) {
         const char *ab = p + 1, *ae = memchr(ab, ';', (size_t)(end - ab));
@@ -515,9 +522,8 @@ gw_set_cookie_parse(const char *s, size_t len, gw_set_cookie_t *out)
         const char *anb = ab, *ane = aeq != NULL ? aeq : ae, *avb = aeq != NULL ? aeq + 1 : ae, *ave = ae;
         trim(&anb, &ane);
         trim(&avb, &ave);
-        apply_attribute(&c, anb, (size_t)(ane - anb), avb, (size_t)(ave - avb));
+        apply_attribute(out, anb, (size_t)(ane - anb), avb, (size_t)(ave - avb));
     }
-    *out = c;
     return GW_COOKIE_OK;
 }
 

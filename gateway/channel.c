@@ -320,6 +320,55 @@ static int risk_check(h2o_mem_pool_t *pool, const gw_risk_set_t *set, h2o_iovec_
     return gw_risk_check(set, host.base, host.len, path.base, path.len, v);
 }
 
+/*
+ * Per-thread cache of the verdicts on subresources: pages name the same ones request after request, and a verdict costs
+ * the URL's split, its host normalised and a lookup per label and list. Direct-mapped; an entry holds its URL (a longer
+ * one than VERDICT_URL_MAX is checked every time), so it is never taken for another's (the lists' own rule: a mistake may
+ * flag a clean URL, never pass a listed one); an entry of an older snapshot generation (a list reloaded, edited or
+ * replaced since) is a miss.
+ */
+#define VERDICT_SLOTS 512
+#define VERDICT_URL_MAX 118
+typedef struct st_verdict_entry_t {
+    uint64_t generation;
+    int8_t rc;
+    uint8_t action, url_len; /* url_len 0: empty */
+    char url[VERDICT_URL_MAX];
+} verdict_entry_t;
+static __thread verdict_entry_t *verdicts;
+
+static void on_thread_init(h2o_context_t *ctx, size_t index)
+{
+    verdicts = calloc(VERDICT_SLOTS, sizeof(*verdicts)); /* (NULL: every URL checked) */
+}
+
+/* risk_check of a subresource's URL (0 for one that does not split), its action when it is 1; generation: loaded before
+ * set (an entry is then never kept under a later generation than its verdict's set) */
+static int subresource_check(h2o_mem_pool_t *pool, const gw_risk_set_t *set, uint64_t generation, const char *url, size_t url_len,
+                             gw_risk_action_t *action)
+{
+    verdict_entry_t *e = NULL;
+    if (verdicts != NULL && url_len != 0 && url_len <= VERDICT_URL_MAX) {
+        uint32_t h = 2166136261u;
+        for (size_t i = 0; i != url_len; ++i)
+            h = (h ^ (uint8_t)url[i]) * 16777619u;
+        e = verdicts + (h & (VERDICT_SLOTS - 1));
+        if (e->generation == generation && e->url_len == url_len && memcmp(e->url, url, url_len) == 0) {
+            *action = (gw_risk_action_t)e->action;
+            return e->rc;
+        }
+    }
+    gw_risk_verdict_t v;
+    h2o_iovec_t host, path;
+    int rc = split_url(url, url_len, &host, &path) != 0 ? 0 : risk_check(pool, set, host, path, &v);
+    *action = rc == 1 ? v.action : GW_RISK_ALLOW;
+    if (e != NULL) {
+        *e = (verdict_entry_t){generation, (int8_t)rc, (uint8_t)*action, (uint8_t)url_len};
+        memcpy(e->url, url, url_len);
+    }
+    return rc;
+}
+
 /* --- pages: the rewriter hook ------------------------------------------------------------------ */
 
 /* whether host belongs to another registrable domain than the request's; a host too long to tell (as written: escapes
@@ -345,16 +394,15 @@ static h2o_iovec_t go_href(h2o_mem_pool_t *pool, h2o_iovec_t origin, const char 
 static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, h2o_mem_pool_t *pool, gw_url_kind_t kind, const char *url,
                   size_t url_len, const char *host, size_t host_len)
 {
+    uint64_t generation = gw_snap_generation_load(); /* (before the set: see subresource_check) */
     const gw_risk_set_t *set = gw_snap_load(&risk_set);
     if (kind != GW_URL_LINK && kind != GW_URL_REFRESH) { /* something the browser fetches */
-        gw_risk_verdict_t v;
-        h2o_iovec_t h, path, page = gw_req_host(req);
+        gw_risk_action_t action;
+        h2o_iovec_t page = gw_req_host(req);
         /* the page's own host is the site this gateway fronts: only third-party subresources are checked */
-        if (h2o_lcstris(host, host_len, page.base, page.len))
+        if (h2o_lcstris(host, host_len, page.base, page.len) || set == NULL)
             return GW_HTML_KEEP;
-        if (set == NULL || split_url(url, url_len, &h, &path) != 0)
-            return GW_HTML_KEEP;
-        int rc = risk_check(pool, set, h, path, &v);
+        int rc = subresource_check(pool, set, generation, url, url_len, &action);
         if (rc < 0) { /* a host the lists cannot be asked about (a label over 63 bytes, say): not loaded unchecked */
             GW_COUNT(risk_subresources_unreadable);
             if (kind != GW_URL_PROBE && tag != NULL)
@@ -364,8 +412,8 @@ static int on_url(h2o_req_t *req, gw_reqctx_t *ctx, gw_html_tag_t *tag, h2o_mem_
         if (rc != 1)
             return GW_HTML_KEEP;
         if (kind == GW_URL_PROBE)
-            return v.action == GW_RISK_BLOCK ? GW_HTML_REMOVE : GW_HTML_KEEP;
-        switch (v.action) {
+            return action == GW_RISK_BLOCK ? GW_HTML_REMOVE : GW_HTML_KEEP;
+        switch (action) {
         case GW_RISK_BLOCK:
             GW_COUNT(risk_subresources_removed);
             if (tag != NULL)
@@ -1162,6 +1210,7 @@ int gw_channel_init(void)
     }
 
     gw_rewrite_set_url_hook(on_url);
+    gw_server_on_thread_init(on_thread_init);
     gw_front_add_response_stage(on_response);
     gw_server_on_reload(on_sighup, NULL);
     if (num_lists != 0) {

@@ -713,6 +713,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     int64_t now = (int64_t)(gw_now_ms(req) / 1000);
     int64_t limit = ctx->consent_expires != 0 ? (int64_t)ctx->consent_expires
                                               : now + (int64_t)c->policy.consent_max_age_days * 86400;
+    gw_inventory_page_t page;
+    int page_read = 0;
 
     for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_SET_COOKIE, i)) != -1;) {
         h2o_header_t *h = req->res.headers.entries + i;
@@ -724,7 +726,9 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         }
         int known = gw_cookie_db_lookup(cookie_db, sc.name, sc.name_len);
         int cat = known >= 0 ? known : c->cookies.unknown_category;
-        gw_inventory_record(req, &sc, cat, known >= 0);
+        if (!page_read)
+            gw_inventory_page(req, &page), page_read = 1;
+        gw_inventory_record(req, &page, &sc, cat, known >= 0);
         if (is_token_name(sc.name, sc.name_len)) {
             /* the origin may not forge the gateway's own cookie */
             if (!report_only)

@@ -11,8 +11,8 @@
 #include "server.h"
 
 #define NAME_MAX_LEN 64
-#define HOST_MAX_LEN 64
-#define PATH_MAX_LEN 48
+#define HOST_MAX_LEN GW_INVENTORY_HOST_MAX
+#define PATH_MAX_LEN GW_INVENTORY_PATH_MAX
 #define MAX_PROBES 16
 
 enum { ATTR_SECURE = 1, ATTR_HTTPONLY = 2, ATTR_DOMAIN = 4, ATTR_PERSISTENT = 8, ATTR_SAMESITE_NONE = 16,
@@ -50,7 +50,21 @@ static uint32_t fnv(uint32_t h, const char *s, size_t len)
     return h;
 }
 
-void gw_inventory_record(h2o_req_t *req, const gw_set_cookie_t *sc, int cat, int classified)
+void gw_inventory_page(h2o_req_t *req, gw_inventory_page_t *page)
+{
+    h2o_iovec_t host = gw_req_host(req);
+    size_t path_len = 1;
+    while (path_len < req->path_normalized.len && req->path_normalized.base[path_len] != '/' &&
+           req->path_normalized.base[path_len] != '?')
+        ++path_len;
+    page->host_len = host.len < HOST_MAX_LEN ? host.len : HOST_MAX_LEN;
+    for (size_t i = 0; i != page->host_len; ++i)
+        page->host[i] = h2o_tolower(host.base[i]);
+    page->path = req->path_normalized.base;
+    page->path_len = req->path_normalized.len == 0 ? 0 : path_len < PATH_MAX_LEN ? path_len : PATH_MAX_LEN;
+}
+
+void gw_inventory_record(h2o_req_t *req, const gw_inventory_page_t *page, const gw_set_cookie_t *sc, int cat, int classified)
 {
     size_t t = gw_thread_index();
     if (tables == NULL || t >= num_tables)
@@ -58,18 +72,8 @@ void gw_inventory_record(h2o_req_t *req, const gw_set_cookie_t *sc, int cat, int
     table_t *tb = tables + t;
 
     /* key: host (without port), first path segment, name; all truncated to their fields */
-    h2o_iovec_t host = gw_req_host(req);
-    size_t path_len = 1;
-    while (path_len < req->path_normalized.len && req->path_normalized.base[path_len] != '/' &&
-           req->path_normalized.base[path_len] != '?')
-        ++path_len;
-    h2o_iovec_t path = h2o_iovec_init(req->path_normalized.base, req->path_normalized.len != 0 ? path_len : 0);
-    size_t nl = sc->name_len < NAME_MAX_LEN ? sc->name_len : NAME_MAX_LEN;
-    size_t hl = host.len < HOST_MAX_LEN ? host.len : HOST_MAX_LEN;
-    size_t pl = path.len < PATH_MAX_LEN ? path.len : PATH_MAX_LEN;
-    uint32_t h = fnv(fnv(2166136261u, sc->name, nl), path.base, pl);
-    for (size_t i = 0; i != hl; ++i)
-        h = (h ^ (uint8_t)h2o_tolower(host.base[i])) * 16777619u;
+    size_t nl = sc->name_len < NAME_MAX_LEN ? sc->name_len : NAME_MAX_LEN, hl = page->host_len, pl = page->path_len;
+    uint32_t h = fnv(fnv(fnv(2166136261u, sc->name, nl), page->path, pl), page->host, hl);
 
     entry_t *e = NULL;
     for (size_t probe = 0; probe != MAX_PROBES; ++probe) {
@@ -78,9 +82,8 @@ void gw_inventory_record(h2o_req_t *req, const gw_set_cookie_t *sc, int cat, int
             s->hash = h;
             s->name_len = (uint8_t)nl, s->host_len = (uint8_t)hl, s->path_len = (uint8_t)pl;
             memcpy(s->name, sc->name, nl);
-            for (size_t i = 0; i != hl; ++i)
-                s->host[i] = h2o_tolower(host.base[i]);
-            memcpy(s->path, path.base, pl);
+            memcpy(s->host, page->host, hl);
+            memcpy(s->path, page->path, pl);
             s->category = (uint8_t)cat;
             s->classified = classified != 0;
             s->max_lifetime = -1;
@@ -89,7 +92,7 @@ void gw_inventory_record(h2o_req_t *req, const gw_set_cookie_t *sc, int cat, int
             break;
         }
         if (s->hash == h && s->name_len == nl && s->host_len == hl && s->path_len == pl && memcmp(s->name, sc->name, nl) == 0 &&
-            memcmp(s->path, path.base, pl) == 0 && h2o_lcstris(host.base, hl, s->host, hl)) {
+            memcmp(s->path, page->path, pl) == 0 && memcmp(s->host, page->host, hl) == 0) {
             e = s;
             break;
         }

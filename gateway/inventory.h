@@ -18,9 +18,22 @@
 
 int gw_inventory_init(size_t num_threads);
 
-/* records one Set-Cookie seen in a response of req; cat: the category index it is enforced as; classified: 0 when neither
- * the cookie database nor the operator's overrides name it (cat is then cookies.unknown_category) */
-void gw_inventory_record(h2o_req_t *req, const gw_set_cookie_t *sc, int cat, int classified);
+#define GW_INVENTORY_HOST_MAX 64
+#define GW_INVENTORY_PATH_MAX 48
+
+/* where a response's cookies are filed: its host (without port, lower-cased) and first path segment, both truncated */
+typedef struct st_gw_inventory_page_t {
+    char host[GW_INVENTORY_HOST_MAX];
+    size_t host_len, path_len;
+    const char *path;
+} gw_inventory_page_t;
+
+/* the page of a response of req, read once for all its Set-Cookie fields */
+void gw_inventory_page(h2o_req_t *req, gw_inventory_page_t *page);
+
+/* records one Set-Cookie seen in a response of req on page; cat: the category index it is enforced as; classified: 0 when
+ * neither the cookie database nor the operator's overrides name it (cat is then cookies.unknown_category) */
+void gw_inventory_record(h2o_req_t *req, const gw_inventory_page_t *page, const gw_set_cookie_t *sc, int cat, int classified);
 
 /* Calls cb once per distinct (cookie name, category) seen in Set-Cookie so far, all hosts and threads merged,
  * with its count. For the preference centre; not for the request path of proxied requests (it scans the tables). */

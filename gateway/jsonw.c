@@ -15,10 +15,8 @@ void gw_jsonw_init(gw_jsonw_t *w, h2o_mem_pool_t *pool, size_t initial)
     w->len = 0;
 }
 
-static void reserve(gw_jsonw_t *w, size_t more)
+void gw_jsonw_grow(gw_jsonw_t *w, size_t more)
 {
-    if (w->len + more <= w->cap)
-        return;
     size_t cap = w->cap * 2;
     while (cap < w->len + more)
         cap *= 2;
@@ -32,16 +30,10 @@ static void reserve(gw_jsonw_t *w, size_t more)
     w->cap = cap;
 }
 
-void gw_jsonw_raw(gw_jsonw_t *w, const char *s, size_t len)
+static void reserve(gw_jsonw_t *w, size_t more)
 {
-    reserve(w, len);
-    memcpy(w->buf + w->len, s, len);
-    w->len += len;
-}
-
-void gw_jsonw_lit(gw_jsonw_t *w, const char *s)
-{
-    gw_jsonw_raw(w, s, strlen(s));
+    if (more > w->cap - w->len)
+        gw_jsonw_grow(w, more);
 }
 
 void gw_jsonw_printf(gw_jsonw_t *w, const char *fmt, ...)

@@ -5,6 +5,7 @@
 #ifndef GW_JSONW_H
 #define GW_JSONW_H
 
+#include <string.h>
 #include <h2o.h>
 
 typedef struct st_gw_jsonw_t {
@@ -14,8 +15,23 @@ typedef struct st_gw_jsonw_t {
 } gw_jsonw_t;
 
 void gw_jsonw_init(gw_jsonw_t *w, h2o_mem_pool_t *pool, size_t initial);
-void gw_jsonw_raw(gw_jsonw_t *w, const char *s, size_t len);
-void gw_jsonw_lit(gw_jsonw_t *w, const char *s); /* NUL-terminated raw text */
+void gw_jsonw_grow(gw_jsonw_t *w, size_t more); /* room for more bytes after len */
+
+/* raw text; inline, so that a literal's length is known when it is compiled (a rewritten page's UI and state are
+ * written with dozens of them) */
+static inline void gw_jsonw_raw(gw_jsonw_t *w, const char *s, size_t len)
+{
+    if (len > w->cap - w->len)
+        gw_jsonw_grow(w, len);
+    memcpy(w->buf + w->len, s, len);
+    w->len += len;
+}
+
+static inline void gw_jsonw_lit(gw_jsonw_t *w, const char *s) /* NUL-terminated raw text */
+{
+    gw_jsonw_raw(w, s, strlen(s));
+}
+
 void gw_jsonw_printf(gw_jsonw_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* a quoted, escaped string; bytes >= 0x80 are passed through (callers give UTF-8), control bytes escaped */
 void gw_jsonw_str(gw_jsonw_t *w, const char *s, size_t len);

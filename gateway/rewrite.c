@@ -429,9 +429,13 @@ static size_t request_url(const rewrite_t *self, size_t n, char *out, size_t *ho
 static int tracker_category(rewrite_t *self, size_t n, gw_abp_type_t type)
 {
     h2o_iovec_t ph = self->page_host;
-    char *r = thread_request_url;
-    size_t host_off, host_len, len = request_url(self, n, r, &host_off, &host_len);
-    self->tracker_mask = gw_trackers_classify(r, len, r + host_off, host_len, ph.base, ph.len, type);
+    gw_trackers_recall_t rc;
+    /* (the URL requested follows from the one written: built only for a verdict this thread does not have yet) */
+    if (!gw_trackers_recall(&rc, self->url, n, ph.base, ph.len, type, &self->tracker_mask)) {
+        char *r = thread_request_url;
+        size_t host_off, host_len, len = request_url(self, n, r, &host_off, &host_len);
+        self->tracker_mask = gw_trackers_classify_recalled(&rc, r, len, r + host_off, host_len, ph.base, ph.len, type);
+    }
     return gw_trackers_pick(self->tracker_mask, self->ctx->granted);
 }
 
@@ -885,7 +889,9 @@ static int style_attrs(rewrite_t *self, gw_html_tag_t *tag)
         }
     }
     /* SVG presentation attributes take CSS url()s that Chromium fetches from other sites too: read as the style
-     * attribute is */
+     * attribute is (only a value with a '(' is, so a tag without one has none to look up) */
+    if (memchr(tag->raw, '(', tag->raw_len) == NULL)
+        return GW_HTML_KEEP;
     for (size_t k = 0; k != sizeof(presentation) / sizeof(presentation[0]); ++k) {
         const char *name = presentation[k].name;
         if (!gw_html_attr_find(tag, name, strlen(name), &a) || a.value == NULL || memchr(a.value, '(', a.value_len) == NULL)
@@ -2276,7 +2282,7 @@ static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx, const char *re
     }
     gw_jsonw_lit(&w, "}</script>");
     if (!xml) /* (an XML parser has no noscript: it would show the link to everybody) */
-        gw_ui_nojs_link(req, &w);
+        gw_ui_nojs_link(req, &w, reopen, lang);
     return h2o_iovec_init(w.buf, w.len);
 }
 

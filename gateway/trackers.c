@@ -364,26 +364,62 @@ static void on_thread_init(h2o_context_t *ctx, size_t index)
     cache = calloc(CACHE_SLOTS, sizeof(*cache));
 }
 
+static uint32_t classify(const snapshot_t *s, cache_entry_t *e, uint64_t key, size_t key_len, const char *url, size_t url_len,
+                         const char *host, size_t host_len, const char *page_host, size_t page_host_len, int type)
+{
+    gw_abp_request_t r = {url, url_len, host, host_len, page_host, page_host_len, (gw_abp_type_t)type, -1};
+    gw_abp_result_t res;
+    uint32_t mask = gw_abp_match(s->matcher, &r, &res) == 1 && res.matched ? res.categories : 0;
+    if (e != NULL)
+        *e = (cache_entry_t){key, s->generation, mask, (uint32_t)key_len};
+    return mask;
+}
+
+/* the cache entry for key (of a key_len-byte spelling), with *mask when it holds the verdict; NULL without a cache */
+static cache_entry_t *cached(const snapshot_t *s, uint64_t key, size_t key_len, uint32_t *mask, int *hit)
+{
+    if (cache == NULL)
+        return NULL;
+    cache_entry_t *e = cache + (key & (CACHE_SLOTS - 1));
+    *hit = e->key == key && e->generation == s->generation && e->url_len == key_len;
+    if (*hit)
+        *mask = e->categories;
+    return e;
+}
+
 uint32_t gw_trackers_classify(const char *url, size_t url_len, const char *host, size_t host_len, const char *page_host,
                               size_t page_host_len, int type)
 {
     const snapshot_t *s = gw_snap_load(&snap);
     if (s == NULL || s->matcher == NULL)
         return 0;
-    cache_entry_t *e = NULL;
-    uint64_t key = 0;
-    if (cache != NULL) {
-        key = hash64(hash64(hash64(0x9e3779b97f4a7c15ull ^ (uint64_t)type, page_host, page_host_len), host, host_len), url, url_len);
-        e = cache + (key & (CACHE_SLOTS - 1));
-        if (e->key == key && e->generation == s->generation && e->url_len == url_len)
-            return e->categories;
+    uint64_t key = hash64(hash64(hash64(0x9e3779b97f4a7c15ull ^ (uint64_t)type, page_host, page_host_len), host, host_len), url, url_len);
+    uint32_t mask;
+    int hit = 0;
+    cache_entry_t *e = cached(s, key, url_len, &mask, &hit);
+    return hit ? mask : classify(s, e, key, url_len, url, url_len, host, host_len, page_host, page_host_len, type);
+}
+
+int gw_trackers_recall(gw_trackers_recall_t *rc, const char *written, size_t written_len, const char *page_host,
+                       size_t page_host_len, int type, uint32_t *mask)
+{
+    rc->snap = gw_snap_load(&snap);
+    if (rc->snap == NULL || ((const snapshot_t *)rc->snap)->matcher == NULL) {
+        *mask = 0;
+        return 1;
     }
-    gw_abp_request_t r = {url, url_len, host, host_len, page_host, page_host_len, (gw_abp_type_t)type, -1};
-    gw_abp_result_t res;
-    uint32_t mask = gw_abp_match(s->matcher, &r, &res) == 1 && res.matched ? res.categories : 0;
-    if (e != NULL)
-        *e = (cache_entry_t){key, s->generation, mask, (uint32_t)url_len};
-    return mask;
+    /* (a seed of its own: a written URL and a requested one are different keys even when they are the same bytes) */
+    rc->key = hash64(hash64(0x7f4a7c159e3779b9ull ^ (uint64_t)type, page_host, page_host_len), written, written_len);
+    rc->key_len = written_len;
+    int hit = 0;
+    rc->entry = cached(rc->snap, rc->key, written_len, mask, &hit);
+    return hit;
+}
+
+uint32_t gw_trackers_classify_recalled(const gw_trackers_recall_t *rc, const char *url, size_t url_len, const char *host,
+                                       size_t host_len, const char *page_host, size_t page_host_len, int type)
+{
+    return classify(rc->snap, rc->entry, rc->key, rc->key_len, url, url_len, host, host_len, page_host, page_host_len, type);
 }
 
 int gw_trackers_pick(uint32_t mask, uint16_t granted)
@@ -438,29 +474,26 @@ static void seen_record(const char *host, size_t host_len, const char *page_path
     size_t t = gw_thread_index();
     if (seen == NULL || t >= seen_threads || category < 0 || action < 0 || action > 2)
         return;
-    size_t pl = 1;
-    while (pl < page_path_len && page_path[pl] != '/' && page_path[pl] != '?')
-        ++pl;
-    if (page_path_len == 0)
-        pl = 0;
-    size_t hl = host_len < SEEN_HOST ? host_len : SEEN_HOST;
-    pl = pl < SEEN_PATH ? pl : SEEN_PATH;
+    /* the key: the host lower-cased, the page's first path segment (this runs for every tracker of every page) */
+    char lhost[SEEN_HOST];
+    size_t hl = host_len < SEEN_HOST ? host_len : SEEN_HOST, pl = page_path_len != 0;
     uint32_t h = 2166136261u ^ (uint32_t)category ^ (first_party ? 0x100u : 0);
     for (size_t i = 0; i != hl; ++i)
-        h = (h ^ (uint8_t)h2o_tolower(host[i])) * 16777619u;
-    for (size_t i = 0; i != pl; ++i)
-        h = (h ^ (uint8_t)page_path[i]) * 16777619u;
+        h = (h ^ (uint8_t)(lhost[i] = h2o_tolower(host[i]))) * 16777619u;
+    if (pl != 0)
+        h = (h ^ (uint8_t)page_path[0]) * 16777619u;
+    for (; pl < page_path_len && pl < SEEN_PATH && page_path[pl] != '/' && page_path[pl] != '?'; ++pl)
+        h = (h ^ (uint8_t)page_path[pl]) * 16777619u;
     for (size_t probe = 0; probe != 16; ++probe) {
         seen_t *e = seen[t] + ((h + probe) & (SEEN_SLOTS - 1));
         if (e->ready == 0) {
             e->hash = h;
             e->host_len = (uint8_t)hl, e->path_len = (uint8_t)pl, e->category = (uint8_t)category, e->first_party = (uint8_t)first_party;
-            for (size_t i = 0; i != hl; ++i)
-                e->host[i] = h2o_tolower(host[i]);
+            memcpy(e->host, lhost, hl);
             memcpy(e->path, page_path, pl);
             __atomic_store_n(&e->ready, 1, __ATOMIC_RELEASE);
         } else if (!(e->hash == h && e->host_len == hl && e->path_len == pl && e->category == category &&
-                     e->first_party == first_party && h2o_lcstris(host, hl, e->host, hl) && memcmp(e->path, page_path, pl) == 0)) {
+                     e->first_party == first_party && memcmp(e->host, lhost, hl) == 0 && memcmp(e->path, page_path, pl) == 0)) {
             continue;
         }
         __atomic_store_n(&e->count[action], e->count[action] + 1, __ATOMIC_RELAXED);

@@ -23,6 +23,23 @@ int gw_trackers_init(void);
 uint32_t gw_trackers_classify(const char *url, size_t url_len, const char *host, size_t host_len, const char *page_host,
                               size_t page_host_len, int type);
 
+/*
+ * The same verdict for a URL as the caller spells it, from which the URL requested follows (the rewriter's: a page's
+ * URL as written, made absolute), so that the URL requested is built only when this thread has no verdict for the
+ * spelling: 1 and *mask when it has one; else 0, and gw_trackers_classify_recalled with rc gives the verdict for the
+ * URL requested (arguments as gw_trackers_classify's) and keeps it under the spelling. No allocation, no lock.
+ */
+typedef struct st_gw_trackers_recall_t {
+    const void *snap;
+    void *entry;
+    uint64_t key;
+    size_t key_len;
+} gw_trackers_recall_t;
+int gw_trackers_recall(gw_trackers_recall_t *rc, const char *written, size_t written_len, const char *page_host,
+                       size_t page_host_len, int type, uint32_t *mask);
+uint32_t gw_trackers_classify_recalled(const gw_trackers_recall_t *rc, const char *url, size_t url_len, const char *host,
+                                       size_t host_len, const char *page_host, size_t page_host_len, int type);
+
 /* the category a mask is reported under for a visitor: the lowest refused one, else the lowest one; -1 for 0 */
 int gw_trackers_pick(uint32_t mask, uint16_t granted);
 

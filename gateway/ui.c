@@ -747,15 +747,14 @@ gw_ui_text(h2o_req_t *req, const char *key, const char **lang)
 }
 
 void
-gw_ui_nojs_link(h2o_req_t *req, gw_jsonw_t *w)
+gw_ui_nojs_link(h2o_req_t *req, gw_jsonw_t *w, const char *label, const char *lang)
 {
+    if (label == NULL)
+        return;
     /* only for a page that is the top document: in a frame the top page asks (and a sandboxed frame, which runs no
      * scripts, would show the link inside it) */
     ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-fetch-dest"), -1);
     if (i != -1 && !h2o_lcstris(req->headers.entries[i].value.base, req->headers.entries[i].value.len, H2O_STRLIT("document")))
-        return;
-    const char *lang, *label = gw_ui_text(req, "banner.reopen", &lang);
-    if (label == NULL)
         return;
     /* root-relative, as the banner's own files are. The label is an attribute, shown by banner.css, not text: text
      * starting the body would make the browser ignore a <frameset> after it (the page lost, without scripts) */

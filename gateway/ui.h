@@ -60,11 +60,12 @@ const char *gw_ui_text(h2o_req_t *req, const char *key, const char **lang);
 /*
  * Appends to w, for an HTML page's injected UI, a link to the preference centre (which works without JavaScript) for
  * visitors who run no scripts, so get no banner and no "Privacy choices" button: <noscript><a id="cg-nojs" …>, its
- * label banner.reopen in the request's language. A browser that runs scripts reads a <noscript> as text; one that does
- * not, meeting it in the head, starts the body with the link. Nothing for a page loaded in a frame (Sec-Fetch-Dest
- * other than document) or when the strings are not loaded.
+ * label banner.reopen in the request's language (gw_ui_text's answer and *lang, which the caller has already: it puts
+ * the same label in the page's state). A browser that runs scripts reads a <noscript> as text; one that does not,
+ * meeting it in the head, starts the body with the link. Nothing for a page loaded in a frame (Sec-Fetch-Dest other
+ * than document) or without a label (the strings not loaded).
  */
-void gw_ui_nojs_link(h2o_req_t *req, gw_jsonw_t *w);
+void gw_ui_nojs_link(h2o_req_t *req, gw_jsonw_t *w, const char *label, const char *lang);
 
 /*
  * The interstitial of a link on a `warn` list: 200, the destination's host and full address shown as

@@ -1033,6 +1033,20 @@ class ShimChecksAtClickTest(GatewayTestCase):
         r = curl(self.gw.url(link))
         self.assertEqual((r.status, r.header("Location")), (302, target))
 
+    def test_subresource_of_a_site_listed_since_removed(self):
+        """A page served again after one of its resources' sites was block-listed loses it (a worker keeps the verdicts
+        on the resources pages name: one kept from before the change is not used), and has it again once unlisted."""
+        tail = '<script id="later" src="https://cdn.later-bad.example/widget.js"></script>'
+        url = self.gw.url("/__origin/html?file=pages/mixed-trackers.html&tail=" + urllib.parse.quote(tail))
+        for _ in range(2):
+            self.assertIn("cdn.later-bad.example/widget.js", curl(url).text, "clean: loads")
+        self.assertEqual(curl(self.gw.admin_url("/admin/lists/phishing"), method="PUT", data="later-bad.example\n", headers=AUTH).status, 200)
+        html = curl(url).text
+        self.assertNotIn("cdn.later-bad.example/widget.js", html, "block-listed since: removed")
+        self.assertIn("consentgate: removed a resource from a site on a block list", html)
+        self.assertEqual(curl(self.gw.admin_url("/admin/lists/phishing?allow_empty=1"), method="PUT", data="", headers=AUTH).status, 200)
+        self.assertIn("cdn.later-bad.example/widget.js", curl(url).text, "unlisted again: loads")
+
 
 class ListFolderTest(GatewayTestCase):
     """A list whose file is in a folder that does not exist yet: started empty, and PUT creates both."""
