@@ -855,6 +855,12 @@ static const struct {
                     {"cursor", "data-cg-cursor"},
                     {"filter", "data-cg-filter"}};
 
+/* whether markup p[0, n) may hold a '(' once its character references are decoded */
+static int may_have_paren(const char *p, size_t n)
+{
+    return memchr(p, '(', n) != NULL || memchr(p, '&', n) != NULL;
+}
+
 /*
  * What any element may load without being an image itself: the URLs in its style attribute and, for body, table and
  * its cells, its legacy background attribute. A block-listed site drops the attribute and a refused tracker makes it
@@ -889,12 +895,13 @@ static int style_attrs(rewrite_t *self, gw_html_tag_t *tag)
         }
     }
     /* SVG presentation attributes take CSS url()s that Chromium fetches from other sites too: read as the style
-     * attribute is (only a value with a '(' is, so a tag without one has none to look up) */
-    if (memchr(tag->raw, '(', tag->raw_len) == NULL)
+     * attribute is (only a value with a '(', or a character reference that may be one — url&#40;…&#41; and url&lpar;
+     * are url( to the browser — is, so a tag with neither has none to look up) */
+    if (!may_have_paren(tag->raw, tag->raw_len))
         return GW_HTML_KEEP;
     for (size_t k = 0; k != sizeof(presentation) / sizeof(presentation[0]); ++k) {
         const char *name = presentation[k].name;
-        if (!gw_html_attr_find(tag, name, strlen(name), &a) || a.value == NULL || memchr(a.value, '(', a.value_len) == NULL)
+        if (!gw_html_attr_find(tag, name, strlen(name), &a) || a.value == NULL || !may_have_paren(a.value, a.value_len))
             continue;
         char *css = h2o_mem_alloc_pool(tag_pool(self), a.value_len);
         size_t len = gw_css_unescape(css, gw_html_decode(a.value, a.value_len, css), css);
