@@ -6,7 +6,8 @@
  *   Reporting API (application/reports+json): [{"type": "csp-violation", "body": {"documentURL":
  *     …, "blockedURL": …, "effectiveDirective": …, "sourceFile": …, "lineNumber": N, "sample": …}}, …]
  * The shape decides, not the Content-Type. Reports of other types in a Reporting API batch are
- * skipped. Fields are truncated to their buffers. Parsed with jansson (not the request path).
+ * skipped. Fields are truncated to their buffers. Read without jansson and without allocating (the worker threads
+ * answer reports).
  */
 #ifndef GW_CSP_REPORT_H
 #define GW_CSP_REPORT_H

@@ -104,10 +104,57 @@ static void test_truncates_long_fields(void **state)
     assert_string_equal(v[0].document_uri, "a b");
 }
 
+/* the reader's JSON (no jansson): escapes decoded, a member named twice counts with its last value, what jansson refuses
+ * refused (fuzz_csp_report compares the two readings) */
+static void test_json_reader(void **state)
+{
+    gw_csp_violation_t v[2];
+    char err[128];
+    static const char esc[] = "{\"csp-report\":{\"blocked-uri\":\"https://\\u00e9.example/\\ud83d\\ude00\\/x\\\"\",\"blocked-uri\":"
+                              "\"https://B.example/\",\"violated-directive\":\"img-src\",\"source-file\":5,\"line-number\":\"7\"}}";
+    assert_int_equal(gw_csp_report_parse(esc, sizeof(esc) - 1, v, 2, err, sizeof(err)), 1);
+    assert_string_equal(v[0].blocked_uri, "https://B.example/");
+    assert_string_equal(v[0].blocked_host, "b.example");
+    assert_string_equal(v[0].directive, "img-src");
+    assert_string_equal(v[0].source_file, "");
+    assert_int_equal(v[0].line, 0);
+    static const char esc2[] = "{\"csp-report\":{\"blocked-uri\":\"\\u00e9\\ud83d\\ude00\\/\\\"\\t\"}}";
+    assert_int_equal(gw_csp_report_parse(esc2, sizeof(esc2) - 1, v, 2, err, sizeof(err)), 1);
+    assert_string_equal(v[0].blocked_uri, "\xc3\xa9\xf0\x9f\x98\x80/\" ");
+    /* effective-directive wins over violated-directive, wherever it stands */
+    static const char dirs[] = "{\"csp-report\":{\"effective-directive\":\"script-src-elem\",\"violated-directive\":\"script-src\"}}";
+    assert_int_equal(gw_csp_report_parse(dirs, sizeof(dirs) - 1, v, 2, err, sizeof(err)), 1);
+    assert_string_equal(v[0].directive, "script-src-elem");
+    static const char *const refused[] = {
+        "{\"csp-report\":{\"blocked-uri\":\"\\ud83d\"}}",     /* a lone surrogate */
+        "{\"csp-report\":{\"blocked-uri\":\"\\u0000\"}}",     /* NUL */
+        "{\"csp-report\":{\"blocked-uri\":\"\xc0\xaf\"}}",    /* an overlong '/' */
+        "{\"csp-report\":{\"blocked-uri\":\"\xed\xa0\x80\"}}", /* an encoded surrogate */
+        "{\"csp-report\":{\"blocked-uri\":\"a\tb\"}}",          /* a raw control character */
+        "{\"csp-report\":{\"line-number\":99999999999999999999}}", /* an integer past 64 bits */
+        "{\"csp-report\":{\"line-number\":01}}",
+        "{\"csp-report\":{}} x",
+        "{\"csp-report\":{\"a\":tru}}",
+        NULL};
+    for (size_t i = 0; refused[i] != NULL; ++i)
+        assert_int_equal(gw_csp_report_parse(refused[i], strlen(refused[i]), v, 2, err, sizeof(err)), -1);
+    /* nesting: 64 levels are read, 65 are not */
+    char deep[300];
+    for (int depth = 64; depth <= 65; ++depth) {
+        int n = snprintf(deep, sizeof(deep), "[{\"type\":\"x\",\"body\":{},\"y\":");
+        for (int k = 0; k != depth - 2; ++k)
+            deep[n++] = '[';
+        for (int k = 0; k != depth - 2; ++k)
+            deep[n++] = ']';
+        n += snprintf(deep + n, sizeof(deep) - (size_t)n, "}]");
+        assert_int_equal(gw_csp_report_parse(deep, (size_t)n, v, 2, err, sizeof(err)), depth == 64 ? 0 : -1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_legacy),   cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_legacy),   cmocka_unit_test(test_json_reader),   cmocka_unit_test(test_batch),
         cmocka_unit_test(test_bad),      cmocka_unit_test(test_prefixes),
         cmocka_unit_test(test_line_number_reals),
         cmocka_unit_test(test_truncates_long_fields),
