@@ -88,6 +88,9 @@ test_b64url_strict(void **state)
     uint8_t dec[64];
     for (size_t i = 0; bad[i] != NULL; ++i)
         assert_int_equal(gw_b64url_decode(bad[i], strlen(bad[i]), dec, sizeof(dec)), -1);
+    /* a length of 1 mod 4 is refused whatever follows it (the decoder must not read the byte after the end) */
+    for (size_t len = 1; len <= 13; len += 4)
+        assert_int_equal(gw_b64url_decode("Zm9vYmFyAAAAAAAAA", len, dec, sizeof(dec)), -1);
     /* embedded NUL is not in the alphabet */
     assert_int_equal(gw_b64url_decode("Zm\0v", 4, dec, sizeof(dec)), -1);
     /* output capacity is enforced */
@@ -183,6 +186,25 @@ test_hmac_matches_openssl(void **state)
             gw_token_hmacv(&k, parts, lens, 3, a);
             assert_memory_equal(a, b, 32);
         }
+    }
+}
+
+/* agrees with OpenSSL's HMAC() for every key length around the block size (64): RFC 2104 hashes only the keys longer
+ * than a block, a key of exactly 64 bytes is used as it is */
+static void
+test_hmac_key_lengths(void **state)
+{
+    uint8_t key[130], a[32], b[32];
+    unsigned blen;
+    gw_token_key_t k;
+    for (size_t i = 0; i != sizeof(key); ++i)
+        key[i] = (uint8_t)(i * 31 + 1);
+    for (size_t len = GW_TOKEN_MIN_SECRET; len <= sizeof(key); ++len) {
+        assert_int_equal(gw_token_key_init(&k, 1, key, len), 0);
+        gw_token_hmac(&k, "consent", 7, a);
+        assert_non_null(HMAC(EVP_sha256(), key, (int)len, (const uint8_t *)"consent", 7, b, &blen));
+        if (memcmp(a, b, 32) != 0)
+            fail_msg("key of %zu bytes: not OpenSSL's HMAC", len);
     }
 }
 
@@ -503,6 +525,7 @@ main(void)
         cmocka_unit_test(test_b64url_roundtrip_exhaustive),
         cmocka_unit_test(test_hmac_rfc4231),
         cmocka_unit_test(test_hmac_matches_openssl),
+        cmocka_unit_test(test_hmac_key_lengths),
         cmocka_unit_test(test_key_init_rejects),
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_encode_limits),
