@@ -428,6 +428,8 @@ class ChannelTest(GatewayTestCase):
         r = curl(self.gw.url(clean))
         self.assertEqual(r.status, 302)
         self.assertEqual(r.header("Location"), "https://www.partner.example/offer?x=1&y=2")
+        # the site the visitor leaves is not told where they were, and the answer is not kept
+        self.assertEqual((r.header("Referrer-Policy"), r.header("Cache-Control")), ("no-referrer", "no-store"))
         w = curl(self.gw.url(self.href(html, "warn")))
         self.assertEqual(w.status, 200)
         self.assertIn("risky.example", w.text)
@@ -921,6 +923,11 @@ class ChannelTest(GatewayTestCase):
         r = curl(self.gw.url(forged))
         self.assertEqual(r.status, 400)
         self.assertIsNone(r.header("Location"))
+        # every byte of the signature counts: the last character (two bits of the 16th byte) changed to another
+        # canonical one
+        sig = clean.split("&s=")[1]
+        last = [c for c in "AQgw" if c != sig[-1]][0]
+        self.assertEqual(curl(self.gw.url(clean[:-1] + last)).status, 400)
         other = "/__go?u=" + urllib.parse.quote("https://evil-redirect.example/", safe="") + "&s=" + clean.split("&s=")[1]
         self.assertEqual(curl(self.gw.url(other)).status, 400, "a signature is bound to its URL: no open redirect")
         self.assertEqual(curl(self.gw.url("/__go")).status, 400)
@@ -1029,6 +1036,13 @@ class ShimChecksAtClickTest(GatewayTestCase):
         self.assertEqual(w.status, 200)
         self.assertIsNone(w.header("Location"))
         self.assertIn("www.later-phish.example", w.text)
+        # the warning's "continue" link goes past a warning, never past a block: block-listed since, it is refused too
+        cont = htmlmod.unescape(re.search(r'href="(/__go\?[^"]*&amp;c=[^"]*)"', w.text).group(1))
+        self.assertEqual(curl(self.gw.admin_url("/admin/lists/phishing"), method="PUT", data="later-phish.example\n", headers=AUTH).status, 200)
+        r = curl(self.gw.url(cont))
+        self.assertEqual(r.status, 403, "a continue link followed after the site was block-listed")
+        self.assertIsNone(r.header("Location"))
+        self.assertEqual(curl(self.gw.admin_url("/admin/lists/phishing?allow_empty=1"), method="PUT", data="", headers=AUTH).status, 200)
         self.assertEqual(curl(self.gw.admin_url("/admin/lists/risky?allow_empty=1"), method="PUT", data="", headers=AUTH).status, 200)
         r = curl(self.gw.url(link))
         self.assertEqual((r.status, r.header("Location")), (302, target))
