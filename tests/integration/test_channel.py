@@ -308,7 +308,9 @@ class ChannelTest(GatewayTestCase):
             return curl(self.gw.url("/__origin/status/%d?h=%s" % (status, urllib.parse.quote("Location:" + location))))
         before = metric(self.gw, "cg_risk_redirects_total")
         for status, location, outcome in ((302, "https://login.evil.example/signin?x=1", 403), (307, "/\\login.evil.example/a", 403),
-                                          (301, "//risky.example/offer", 200), (303, "HTTPS://files.example/malware/x.exe", 403)):
+                                          (301, "//risky.example/offer", 200), (303, "HTTPS://files.example/malware/x.exe", 403),
+                                          (302, "https:login.evil.example/signin", 403),  # (another scheme: a host)
+                                          (308, "https://login.evil.example/api", 403)):
             r = redirect(status, location)
             self.assertEqual(r.status, status)
             go = r.header("Location")
@@ -317,12 +319,12 @@ class ChannelTest(GatewayTestCase):
             self.assertEqual(followed.status, outcome, (location, followed.text[:200]))
             if outcome == 200:  # warn-listed: the interstitial names where the redirect was going
                 self.assertIn("http://risky.example/offer", htmlmod.unescape(followed.text))  # "//": the request's scheme
-        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 4)
+        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 6)
         # clean sites, the site itself, relative URLs and unlisted paths of a listed host are left as they are
         for location in ("https://www.partner.example/offer", "/local/page", "https:local", "https://files.example/ok/x",
                          "mailto:someone@evil.example"):
             self.assertEqual(redirect(302, location).header("Location"), location)
-        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 4)
+        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 6)
 
     def test_paths_and_hosts_read_as_browsers_read_them(self):
         """A URL entry is matched against the path the server will read (dot segments and escapes of unreserved
@@ -674,13 +676,19 @@ class ChannelTest(GatewayTestCase):
         self.assertEqual(len(fill + "site.example"), 255)
         self.assertEqual(urllib.parse.urlsplit(urllib.parse.unquote(target)).hostname,
                          "a" * 60 + "." + "a" * 21 + ".site.example.login.evil.example")
-        tail = '<a id="long-host" href="%s">x</a><a id="own" href="https://shop.site.example/">y</a>' % target
+        # and a host of the site's own as long as the buffer (256 bytes as written, no room for its NUL): too long to
+        # tell, so the shim decides
+        target256 = "https://" + "%61" * 60 + "." + "%61" * 20 + "aa.site.example/x"
+        self.assertEqual(len(urllib.parse.urlsplit(target256).netloc), 256)
+        tail = ('<a id="long-host" href="%s">x</a><a id="own" href="https://shop.site.example/">y</a>'
+                '<a id="long-host-256" href="%s">z</a>' % (target, target256))
         html = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&tail=" + urllib.parse.quote(tail)),
                     headers=["Host: " + host]).text
         self.assertEqual(self.href(html, "own"), "https://shop.site.example/", "the site's own hosts stay as written")
         go = self.href(html, "long-host")
         self.assertTrue(go.startswith("/__go?u="), go)
         self.assertEqual(curl(self.gw.url(go)).status, 403)
+        self.assertTrue(self.href(html, "long-host-256").startswith("/__go?u="), html)
         r = curl(self.gw.url("/__origin/status/302?h=%s" % urllib.parse.quote("Location:" + target)), headers=["Host: " + host])
         self.assertTrue(r.header("Location").startswith("/__go?u="), r.header("Location"))
         r = curl(self.gw.url("/__origin/status/200?h=%s" % urllib.parse.quote("Refresh:0; url=" + target)), headers=["Host: " + host])
