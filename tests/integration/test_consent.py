@@ -578,6 +578,10 @@ class ConsentTest(GatewayTestCase):
         r = self.decide("{\"all\": true}" + " " * 5000)
         self.assertEqual(r.status, 413)
         self.assertIsNone(consent_cookie(r))
+        # the cap is 4096 bytes: one more is 413, at the cap the body is read
+        r = self.decide("{\"all\": true}".ljust(4097))
+        self.assertEqual(r.status, 413)
+        self.assertEqual(self.decide("{\"all\": true}".ljust(4096)).status, 200)
 
     def test_unreadable_cookie_header_fails_closed(self):
         # over GW_COOKIE_MAX_HEADER (32 KiB): the header cannot be read, so nothing of it is forwarded
