@@ -3,6 +3,7 @@
  * every way a token must be refused (flipped characters and bits, truncation, expiry, key
  * rotation, policy bump, garbage).
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -497,6 +498,35 @@ test_random_bytes(void **state)
     assert_int_equal(gw_random_bytes(seen[0], 0), 0);
 }
 
+/* in a thread of its own, whose pool starts empty: draw the pool down to one byte, then ask for two; the pool is
+ * refilled (not read one byte past its end), and the draws after it are random bytes of the new pool */
+static void *
+draw_across_the_refill(void *arg)
+{
+    uint8_t b[16], zero[16] = {0};
+    int *ok = arg;
+    for (int i = 0; i != 4096 - 1; ++i)
+        if (gw_random_bytes(b, 1) != 0)
+            return NULL;
+    if (gw_random_bytes(b, 2) != 0)
+        return NULL;
+    for (int i = 0; i != 64; ++i)
+        if (gw_random_bytes(b, sizeof(b)) != 0 || memcmp(b, zero, sizeof(b)) == 0)
+            return NULL;
+    *ok = 1;
+    return NULL;
+}
+
+static void
+test_random_bytes_refill(void **state)
+{
+    pthread_t t;
+    int ok = 0;
+    assert_int_equal(pthread_create(&t, NULL, draw_across_the_refill, &ok), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_true(ok);
+}
+
 static void
 test_new_visitor(void **state)
 {
@@ -539,6 +569,7 @@ main(void)
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_random_bytes),
+        cmocka_unit_test(test_random_bytes_refill),
         cmocka_unit_test(test_new_visitor),
     };
     return cmocka_run_group_tests_name("token", tests, NULL, NULL);
