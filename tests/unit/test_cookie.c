@@ -754,6 +754,8 @@ test_format_refuses(void **state)
     c = base;
     c.same_site = 9;
     assert_int_equal(gw_set_cookie_format(&c, out, sizeof(out)), 0);
+    c.same_site = GW_COOKIE_SAMESITE_STRICT + 1; /* the first value past the enum */
+    assert_int_equal(gw_set_cookie_format(&c, out, sizeof(out)), 0);
     /* name + value over the cap; domain over the attribute cap (with the extra dot) */
     static char big[GW_COOKIE_MAX_NAME_VALUE + 2];
     memset(big, 'v', sizeof(big));
@@ -767,6 +769,13 @@ test_format_refuses(void **state)
     c.domain = big, c.domain_len = GW_COOKIE_MAX_ATTR_VALUE;
     assert_int_equal(gw_set_cookie_format(&c, out, sizeof(out)), 0);
     c.domain_len = GW_COOKIE_MAX_ATTR_VALUE - 1;
+    assert_int_not_equal(gw_set_cookie_format(&c, out, sizeof(out)), 0);
+    /* a path over the attribute cap (the parser would ignore it: the default path, not this one) */
+    c = base;
+    big[0] = '/';
+    c.path = big, c.path_len = GW_COOKIE_MAX_ATTR_VALUE + 1;
+    assert_int_equal(gw_set_cookie_format(&c, out, sizeof(out)), 0);
+    c.path_len = GW_COOKIE_MAX_ATTR_VALUE;
     assert_int_not_equal(gw_set_cookie_format(&c, out, sizeof(out)), 0);
 }
 
