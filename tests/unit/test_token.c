@@ -188,24 +188,14 @@ test_hmac_matches_openssl(void **state)
             assert_memory_equal(a, b, 32);
         }
     }
-}
-
-/* agrees with OpenSSL's HMAC() for every key length around the block size (64): RFC 2104 hashes only the keys longer
- * than a block, a key of exactly 64 bytes is used as it is */
-static void
-test_hmac_key_lengths(void **state)
-{
-    uint8_t key[130], a[32], b[32];
-    unsigned blen;
-    gw_token_key_t k;
-    for (size_t i = 0; i != sizeof(key); ++i)
-        key[i] = (uint8_t)(i * 31 + 1);
-    for (size_t len = GW_TOKEN_MIN_SECRET; len <= sizeof(key); ++len) {
-        assert_int_equal(gw_token_key_init(&k, 1, key, len), 0);
+    /* and for every key length around the block size (64): RFC 2104 hashes only the keys longer than a block, a key
+     * of exactly 64 bytes is used as it is */
+    for (size_t klen = GW_TOKEN_MIN_SECRET; klen <= sizeof(msg) / 2; ++klen) {
+        assert_int_equal(gw_token_key_init(&k, 1, msg, klen), 0);
         gw_token_hmac(&k, "consent", 7, a);
-        assert_non_null(HMAC(EVP_sha256(), key, (int)len, (const uint8_t *)"consent", 7, b, &blen));
+        assert_non_null(HMAC(EVP_sha256(), msg, (int)klen, (const uint8_t *)"consent", 7, b, &blen));
         if (memcmp(a, b, 32) != 0)
-            fail_msg("key of %zu bytes: not OpenSSL's HMAC", len);
+            fail_msg("key of %zu bytes: not OpenSSL's HMAC", klen);
     }
 }
 
@@ -555,7 +545,6 @@ main(void)
         cmocka_unit_test(test_b64url_roundtrip_exhaustive),
         cmocka_unit_test(test_hmac_rfc4231),
         cmocka_unit_test(test_hmac_matches_openssl),
-        cmocka_unit_test(test_hmac_key_lengths),
         cmocka_unit_test(test_key_init_rejects),
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_encode_limits),
