@@ -229,6 +229,13 @@ class ConsentTest(GatewayTestCase):
         self.assertIsNone(s["visitor"])
         self.assertIsNotNone(curl(self.gw.url("/__consent/api/state"), cookie="%s=%s" % (name, value)).json()["visitor"])
 
+    def test_a_refused_name_sent_twice_is_expired_once(self):
+        # browsers send duplicates (the same name under two paths or domains): one expiry of each kind is enough
+        r = curl(self.gw.url("/__origin/echo?t=dup"), cookie="_ga=1; _ga=2; _fbp=3; _ga=4", headers=["Host: www.shop.example.co.uk"])
+        sc = sorted(v for v in r.header_all("Set-Cookie") if re.search(r"(?i)max-age=0(;|$)", v))
+        self.assertEqual(sc, sorted(["_ga=; Max-Age=0; Path=/", "_ga=; Max-Age=0; Path=/; Domain=example.co.uk",
+                                     "_fbp=; Max-Age=0; Path=/", "_fbp=; Max-Age=0; Path=/; Domain=example.co.uk"]))
+
     def test_nameless_refused_cookie_is_expired(self):
         # a cookie without a name (document.cookie = "abc", or Set-Cookie: abc) is sent as its bare value; browsers
         # ignore "=; Max-Age=0" (no name, no value) but expire it with "=x; Max-Age=0" (Chromium does)
@@ -1019,6 +1026,9 @@ class BehindTlsProxyTest(GatewayTestCase):
         # the last X-Forwarded-Proto is the trusted proxy's (one that adds its own after the client's)
         spoof = curl(self.gw.url("/__origin/echo?t=xfp-two"), headers=["X-Forwarded-Proto: https", "X-Forwarded-Proto: http"])
         self.assertIsNone(spoof.header("Strict-Transport-Security"))
+        # the value is "https", not one that begins so
+        other = curl(self.gw.url("/__origin/echo?t=xfp-longer"), headers=["X-Forwarded-Proto: httpsx"])
+        self.assertIsNone(other.header("Strict-Transport-Security"))
         # from a peer that is not trusted the header is the client's word: ignored
         g = self.new_gateway("untrusted-xfp", gateway_config(self.origin.url, geoip={"trusted_proxies": ["10.0.0.0/8"]}))
         self.assertEqual(self.post(g).status, 403)
