@@ -227,6 +227,14 @@ class ChannelTest(GatewayTestCase):
         self.assertEqual(len(r.body), len(direct.body))
         self.assertTrue(r.text.startswith("/* consentgate: removed a style sheet loading from a blocked site or a refused tracker */"), r.text)
         self.assertNotIn("evil", r.text)
+        # so is one only a block list names (img.evil.example above is a tracker as well): the browser's reading is
+        # checked against the risk lists too
+        blocked_only = "/__origin/html?file=sheets/empty.txt&tail=" + urllib.parse.quote(
+            "/* u\\72l is url */ .b { background: u\\72l(https://cdn.evil.example/e.png) }") + self.CSS_TYPE
+        r = curl(self.gw.url(blocked_only))
+        self.assertEqual(len(r.body), len(curl(self.origin.url + blocked_only).body))
+        self.assertTrue(r.text.startswith("/*") and r.text.rstrip().endswith("*/"), r.text)
+        self.assertNotIn("evil", r.text)
         # over 1 MB: passed through unchecked, and counted
         unchecked = metric(self.gw, "cg_css_unchecked_total")
         big = "/__origin/html?file=sheets/site.css&repeat=1200" + self.CSS_TYPE
@@ -490,6 +498,13 @@ class ChannelTest(GatewayTestCase):
             for gone in ('id="long-img"', "img.evil.example", "cdn.evil.example"):
                 self.assertTrue(gone not in html, (pad, gone))
             self.assertTrue('<img id="inline-img" src="data:image/gif;base64,R0lGODlh' in html, "the inline image stays")
+        # the shim's limit is exact: a URL of 8192 bytes goes through it, one of 8193 does not
+        prefix = len("http://login.evil.example/")
+        for length, attr in ((8192, "href"), (8193, "data-cg-unchecked-href")):
+            html = curl(self.gw.url("/__origin/html?file=pages/long-urls.html&pad=%d" % (length - prefix))).text
+            m = re.search(r'<a id="long-link" ([a-z-]+)="([^"]*)"', html)
+            self.assertIsNotNone(m, length)
+            self.assertEqual(m.group(1), attr, length)
 
     def test_meta_refresh_to_another_site_goes_through_the_shim(self):
         """A refresh is a navigation the page makes by itself: its URL is wrapped like a link's, the delay kept."""
