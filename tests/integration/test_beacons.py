@@ -66,7 +66,6 @@ class BeaconTest(GatewayTestCase):
                  headers=["Content-Type: text/plain;charset=UTF-8", "Sec-Fetch-Dest: empty", "Sec-Fetch-Mode: no-cors"])
         self.assertEqual(r.status, 204)
         self.assertEqual(r.body, b"")
-        self.assertIsNone(r.header("Content-Length"), "a 204 has no Content-Length (RFC 9110 8.6)")
         self.assertIsNone(r.header("Transfer-Encoding"))
         # a glob endpoint of another category
         r = curl(self.gw.url("/tr/abc/px?ev=PageView&t=before-glob"), headers=["Accept: image/avif,image/webp,*/*"])
@@ -78,6 +77,7 @@ class BeaconTest(GatewayTestCase):
         r = curl(self.gw.url("/ping?t=ping-before"), method="POST", data="PING",
                  headers=["Content-Type: text/ping", "Ping-From: http://127.0.0.1/", "Ping-To: https://elsewhere.example/"])
         self.assertEqual(r.status, 204)
+        self.assertIsNone(r.header("Content-Length"), "a 204 has no Content-Length (RFC 9110 8.6)")
         self.origin.assert_not_reached("t=ping-before")
         token = self.consent({"categories": {"analytics": True}})
         curl(self.gw.url("/ping?t=ping-after"), method="POST", data="PING", cookie=token,
@@ -141,6 +141,13 @@ class SendBeaconTest(GatewayTestCase):
         curl(self.gw.url("/__origin/echo?id=1&ev=PageView&t=list-after"), headers=["Sec-Fetch-Dest: image"], cookie=token)
         self.origin.assert_reached("t=list-after")
 
+    def test_pages_are_not_beacons(self):
+        # a navigation, or a request that asks for HTML, is a page of the site even at a URL a list names
+        for i, hdrs in enumerate((["Sec-Fetch-Mode: navigate", "Sec-Fetch-Dest: document"], ["Accept: text/html,*/*;q=0.8"])):
+            r = curl(self.gw.url("/__origin/echo?id=1&ev=PageView&t=list-page-%d" % i), headers=hdrs)
+            self.assertEqual(r.status, 200)
+            self.origin.assert_reached("t=list-page-%d" % i)
+
     def test_a_beacons_host_header_is_not_shown_to_other_visitors(self):
         """A beacon answered at the edge is a request to the site itself, filed under its Host header, which any client
         writes: one request with "Host: refund-hotline-….example" put that text in every visitor's preference centre
@@ -168,11 +175,11 @@ class PingToAListedTrackerTest(GatewayTestCase):
     def test_ping_needs_the_lists_category_too(self):
         ads = os.path.join(self.tmp, "ads.txt")
         with open(ads, "w") as f:
-            f.write("! first-party ad impression beacons\n/adunit/track-view\n")
+            f.write("! first-party ad impression beacons\n/adunit/track-view\n/adunit/ping-only$ping\n/adunit/image-only$image\n")
         gw = self.new_gateway("gw", harness.gateway_config(self.origin.url, trackers={"lists": [
             {"name": "easyprivacy", "file": EASYPRIVACY, "format": "abp", "category": "analytics"},
             {"name": "ads", "file": ads, "format": "abp", "category": "marketing"}]},
-            beacons={"endpoints": [{"path": "/collect", "category": "analytics"}]}))
+            beacons={"endpoints": [{"path": "/collect", "category": "analytics"}]}, threads=1))
         r = curl(gw.url("/__consent/api/consent"), method="POST", data='{"categories": {"analytics": true}}',
                  headers=["Content-Type: application/json"])
         token = [v.split(";", 1)[0] for v in r.header_all("Set-Cookie") if v.startswith("cg_consent=")][0]
@@ -193,6 +200,17 @@ class PingToAListedTrackerTest(GatewayTestCase):
         self.origin.assert_reached("t=lp-ok", method="POST")
         curl(gw.url("/collect?t=lp-ok-collect"), method="POST", data="x=1", headers=self.SB, cookie=token)
         self.origin.assert_reached("t=lp-ok-collect", method="POST")
+        # origins merge slashes: "//adunit//track-view" is the listed URL to them, and to the lists
+        r = curl(gw.url("//adunit//track-view?t=lp-dbl"), headers=["Sec-Fetch-Dest: image", "Sec-Fetch-Mode: no-cors"], cookie=token)
+        self.assertEqual(r.status, 200)
+        self.origin.assert_not_reached("t=lp-dbl")
+        # rules of one type ($ping, $image) are asked with the request's own type, the same URL one after the other
+        # (one worker thread: the verdicts it caches are per type)
+        curl(gw.url("/adunit/ping-only?t=lp-ping"), method="POST", data="PING", headers=self.PING, cookie=token)
+        self.origin.assert_not_reached("t=lp-ping")
+        for hdrs in (["Sec-Fetch-Dest: image", "Sec-Fetch-Mode: no-cors"], ["Sec-Fetch-Dest: empty", "Sec-Fetch-Mode: cors"]):
+            curl(gw.url("/adunit/image-only?t=lp-type"), headers=hdrs, cookie=token)
+        self.origin.assert_reached("t=lp-type", count=1)
         # with marketing granted too, the ad beacon goes to the origin
         r = curl(gw.url("/__consent/api/consent"), method="POST", data='{"all": true}', headers=["Content-Type: application/json"])
         token = [v.split(";", 1)[0] for v in r.header_all("Set-Cookie") if v.startswith("cg_consent=")][0]

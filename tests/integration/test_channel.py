@@ -227,6 +227,14 @@ class ChannelTest(GatewayTestCase):
         self.assertEqual(len(r.body), len(direct.body))
         self.assertTrue(r.text.startswith("/* consentgate: removed a style sheet loading from a blocked site or a refused tracker */"), r.text)
         self.assertNotIn("evil", r.text)
+        # so is one only a block list names (img.evil.example above is a tracker as well): the browser's reading is
+        # checked against the risk lists too
+        blocked_only = "/__origin/html?file=sheets/empty.txt&tail=" + urllib.parse.quote(
+            "/* u\\72l is url */ .b { background: u\\72l(https://cdn.evil.example/e.png) }") + self.CSS_TYPE
+        r = curl(self.gw.url(blocked_only))
+        self.assertEqual(len(r.body), len(curl(self.origin.url + blocked_only).body))
+        self.assertTrue(r.text.startswith("/*") and r.text.rstrip().endswith("*/"), r.text)
+        self.assertNotIn("evil", r.text)
         # over 1 MB: passed through unchecked, and counted
         unchecked = metric(self.gw, "cg_css_unchecked_total")
         big = "/__origin/html?file=sheets/site.css&repeat=1200" + self.CSS_TYPE
@@ -308,7 +316,9 @@ class ChannelTest(GatewayTestCase):
             return curl(self.gw.url("/__origin/status/%d?h=%s" % (status, urllib.parse.quote("Location:" + location))))
         before = metric(self.gw, "cg_risk_redirects_total")
         for status, location, outcome in ((302, "https://login.evil.example/signin?x=1", 403), (307, "/\\login.evil.example/a", 403),
-                                          (301, "//risky.example/offer", 200), (303, "HTTPS://files.example/malware/x.exe", 403)):
+                                          (301, "//risky.example/offer", 200), (303, "HTTPS://files.example/malware/x.exe", 403),
+                                          (302, "https:login.evil.example/signin", 403),  # (another scheme: a host)
+                                          (308, "https://login.evil.example/api", 403)):
             r = redirect(status, location)
             self.assertEqual(r.status, status)
             go = r.header("Location")
@@ -317,12 +327,12 @@ class ChannelTest(GatewayTestCase):
             self.assertEqual(followed.status, outcome, (location, followed.text[:200]))
             if outcome == 200:  # warn-listed: the interstitial names where the redirect was going
                 self.assertIn("http://risky.example/offer", htmlmod.unescape(followed.text))  # "//": the request's scheme
-        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 4)
+        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 6)
         # clean sites, the site itself, relative URLs and unlisted paths of a listed host are left as they are
         for location in ("https://www.partner.example/offer", "/local/page", "https:local", "https://files.example/ok/x",
                          "mailto:someone@evil.example"):
             self.assertEqual(redirect(302, location).header("Location"), location)
-        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 4)
+        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 6)
 
     def test_paths_and_hosts_read_as_browsers_read_them(self):
         """A URL entry is matched against the path the server will read (dot segments and escapes of unreserved
@@ -428,6 +438,8 @@ class ChannelTest(GatewayTestCase):
         r = curl(self.gw.url(clean))
         self.assertEqual(r.status, 302)
         self.assertEqual(r.header("Location"), "https://www.partner.example/offer?x=1&y=2")
+        # the site the visitor leaves is not told where they were, and the answer is not kept
+        self.assertEqual((r.header("Referrer-Policy"), r.header("Cache-Control")), ("no-referrer", "no-store"))
         w = curl(self.gw.url(self.href(html, "warn")))
         self.assertEqual(w.status, 200)
         self.assertIn("risky.example", w.text)
@@ -486,6 +498,13 @@ class ChannelTest(GatewayTestCase):
             for gone in ('id="long-img"', "img.evil.example", "cdn.evil.example"):
                 self.assertTrue(gone not in html, (pad, gone))
             self.assertTrue('<img id="inline-img" src="data:image/gif;base64,R0lGODlh' in html, "the inline image stays")
+        # the shim's limit is exact: a URL of 8192 bytes goes through it, one of 8193 does not
+        prefix = len("http://login.evil.example/")
+        for length, attr in ((8192, "href"), (8193, "data-cg-unchecked-href")):
+            html = curl(self.gw.url("/__origin/html?file=pages/long-urls.html&pad=%d" % (length - prefix))).text
+            m = re.search(r'<a id="long-link" ([a-z-]+)="([^"]*)"', html)
+            self.assertIsNotNone(m, length)
+            self.assertEqual(m.group(1), attr, length)
 
     def test_meta_refresh_to_another_site_goes_through_the_shim(self):
         """A refresh is a navigation the page makes by itself: its URL is wrapped like a link's, the delay kept."""
@@ -672,13 +691,19 @@ class ChannelTest(GatewayTestCase):
         self.assertEqual(len(fill + "site.example"), 255)
         self.assertEqual(urllib.parse.urlsplit(urllib.parse.unquote(target)).hostname,
                          "a" * 60 + "." + "a" * 21 + ".site.example.login.evil.example")
-        tail = '<a id="long-host" href="%s">x</a><a id="own" href="https://shop.site.example/">y</a>' % target
+        # and a host of the site's own as long as the buffer (256 bytes as written, no room for its NUL): too long to
+        # tell, so the shim decides
+        target256 = "https://" + "%61" * 60 + "." + "%61" * 20 + "aa.site.example/x"
+        self.assertEqual(len(urllib.parse.urlsplit(target256).netloc), 256)
+        tail = ('<a id="long-host" href="%s">x</a><a id="own" href="https://shop.site.example/">y</a>'
+                '<a id="long-host-256" href="%s">z</a>' % (target, target256))
         html = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html&tail=" + urllib.parse.quote(tail)),
                     headers=["Host: " + host]).text
         self.assertEqual(self.href(html, "own"), "https://shop.site.example/", "the site's own hosts stay as written")
         go = self.href(html, "long-host")
         self.assertTrue(go.startswith("/__go?u="), go)
         self.assertEqual(curl(self.gw.url(go)).status, 403)
+        self.assertTrue(self.href(html, "long-host-256").startswith("/__go?u="), html)
         r = curl(self.gw.url("/__origin/status/302?h=%s" % urllib.parse.quote("Location:" + target)), headers=["Host: " + host])
         self.assertTrue(r.header("Location").startswith("/__go?u="), r.header("Location"))
         r = curl(self.gw.url("/__origin/status/200?h=%s" % urllib.parse.quote("Refresh:0; url=" + target)), headers=["Host: " + host])
@@ -921,6 +946,11 @@ class ChannelTest(GatewayTestCase):
         r = curl(self.gw.url(forged))
         self.assertEqual(r.status, 400)
         self.assertIsNone(r.header("Location"))
+        # every byte of the signature counts: the last character (two bits of the 16th byte) changed to another
+        # canonical one
+        sig = clean.split("&s=")[1]
+        last = [c for c in "AQgw" if c != sig[-1]][0]
+        self.assertEqual(curl(self.gw.url(clean[:-1] + last)).status, 400)
         other = "/__go?u=" + urllib.parse.quote("https://evil-redirect.example/", safe="") + "&s=" + clean.split("&s=")[1]
         self.assertEqual(curl(self.gw.url(other)).status, 400, "a signature is bound to its URL: no open redirect")
         self.assertEqual(curl(self.gw.url("/__go")).status, 400)
@@ -1029,6 +1059,13 @@ class ShimChecksAtClickTest(GatewayTestCase):
         self.assertEqual(w.status, 200)
         self.assertIsNone(w.header("Location"))
         self.assertIn("www.later-phish.example", w.text)
+        # the warning's "continue" link goes past a warning, never past a block: block-listed since, it is refused too
+        cont = htmlmod.unescape(re.search(r'href="(/__go\?[^"]*&amp;c=[^"]*)"', w.text).group(1))
+        self.assertEqual(curl(self.gw.admin_url("/admin/lists/phishing"), method="PUT", data="later-phish.example\n", headers=AUTH).status, 200)
+        r = curl(self.gw.url(cont))
+        self.assertEqual(r.status, 403, "a continue link followed after the site was block-listed")
+        self.assertIsNone(r.header("Location"))
+        self.assertEqual(curl(self.gw.admin_url("/admin/lists/phishing?allow_empty=1"), method="PUT", data="", headers=AUTH).status, 200)
         self.assertEqual(curl(self.gw.admin_url("/admin/lists/risky?allow_empty=1"), method="PUT", data="", headers=AUTH).status, 200)
         r = curl(self.gw.url(link))
         self.assertEqual((r.status, r.header("Location")), (302, target))

@@ -154,6 +154,88 @@ class ConsentTest(GatewayTestCase):
         self.assertLessEqual(int(m.group(1)), 365 * 86400)
         self.assertNotIn("10000", ga[0])
 
+    def resign(self, value, expires=None, visitor=None, granted=None, flags=None):
+        """the gateway's token `value` with fields changed, signed again with the gateway's primary key"""
+        payload = bytearray(b64url_decode(value)[:36])
+        with open(self.gw.path("secrets.json")) as f:
+            keys = json.load(f)["keys"]
+        key = [k for k in keys if k.get("primary", len(keys) == 1)][0]
+        if expires is not None:
+            payload[31:36] = expires.to_bytes(5, "big")
+        if visitor is not None:
+            payload[2:18] = visitor
+        if granted is not None:
+            payload[18:20] = granted.to_bytes(2, "big")
+        if flags is not None:
+            payload[25] = flags
+        return sign_token(b64url_decode(key["secret"]), bytes(payload))
+
+    def capped_max_age(self, cookie, tag, set_cookie=GA + "; Max-Age=86400; Path=/"):
+        r = curl(self.gw.url(set_cookie_path(set_cookie, tag=tag)), cookie=cookie)
+        ga = [v for v in r.header_all("Set-Cookie") if v.startswith("_ga=")]
+        self.assertEqual(len(ga), 1, r.header_all("Set-Cookie"))
+        return int(re.search(r"Max-Age=(\d+)(;|$)", ga[0]).group(1))
+
+    def test_lifetime_cap_is_the_earliest_token_in_force(self):
+        # a granted cookie lives no longer than the consent: the token's own expiry, not a fresh consent's lifetime,
+        # and with two tokens in force the one that ends first
+        name, value, _ = consent_cookie(self.decide({"all": True}))
+        ending = "%s=%s" % (name, self.resign(value, expires=int(time.time()) + 1000))
+        self.assertLessEqual(self.capped_max_age(ending, "cap-own"), 1000)
+        for i, order in enumerate(((name + "=" + value, ending), (ending, name + "=" + value))):
+            self.assertLessEqual(self.capped_max_age("; ".join(order), "cap-two-%d" % i), 1000)
+        # the cap is exact: one that outlives the consent by 30 s is cut to it
+        self.assertLessEqual(self.capped_max_age(name + "=" + value, "cap-exact", GA + "; Max-Age=%d; Path=/" % (365 * 86400 + 30)),
+                             365 * 86400)
+
+    def test_necessary_cookies_keep_their_lifetime_and_plain_http_adds_no_secure(self):
+        token = self.token_of(self.decide({"all": True}))
+        r = curl(self.gw.url(set_cookie_path(SID + "; Max-Age=63072000; Path=/", GA + "; Path=/", tag="nec-life")), cookie=token)
+        sc = r.header_all("Set-Cookie")
+        self.assertIn(SID + "; Max-Age=63072000; Path=/", sc, "the lifetime cap is for the categories a consent grants")
+        self.assertIn(GA + "; Path=/", sc, "Secure is added under TLS only (a browser drops a Secure cookie set over http)")
+
+    def test_origin_set_cookies_the_parser_refuses_are_dropped(self):
+        # no name and no value, or a name and value over 4096 bytes: a browser ignores them, and the gateway cannot
+        # classify them; enforced, they are dropped even when everything is granted
+        token = self.token_of(self.decide({"all": True}))
+        r = curl(self.gw.url(set_cookie_path("=; Path=/", "sid=" + "x" * 4100, SID + "; Path=/", tag="unparsable")), cookie=token)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header_all("Set-Cookie"), [SID + "; Path=/"])
+
+    def test_origin_may_set_neither_token_name(self):
+        # the gateway's token under either name (__Host- over TLS): never set by the origin, whatever is granted
+        token = self.token_of(self.decide({"all": True}))
+        r = curl(self.gw.url(set_cookie_path("cg_consent=forged; Path=/", "__Host-cg_consent=forged; Path=/; Secure", SID,
+                                             tag="own-names")), cookie=token)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header_all("Set-Cookie"), [SID])
+
+    def test_undecided_token_beside_a_decided_one_decides_nothing(self):
+        # two tokens in force count as the narrower: a decided "all" beside an undecided one (the kind a GPC refusal
+        # gets) is undecided, and in this opt-in regime an undecided token grants only what is necessary
+        name, value, _ = consent_cookie(self.decide({"all": True}))
+        undecided = self.resign(value, flags=0)
+        for i, order in enumerate(((value, undecided), (undecided, value))):
+            curl(self.gw.url("/__origin/echo?t=undecided-%d" % i), cookie="; ".join(["%s=%s" % (name, v) for v in order] + [GA, SID]))
+            self.assertEqual(cookie_names(self.origin.assert_reached("t=undecided-%d" % i)), ["sid"])
+
+    def test_an_expired_token_of_another_visitor_names_nobody(self):
+        # every token whose signature verifies claims a visitor, expired ones too: one planted beside the visitor's
+        # own means neither id is believed
+        name, value, _ = consent_cookie(self.decide({"all": True}))
+        planted = self.resign(value, expires=int(time.time()) - 60, visitor=bytes(range(16)))
+        s = curl(self.gw.url("/__consent/api/state"), cookie="%s=%s; %s=%s" % (name, value, name, planted)).json()
+        self.assertIsNone(s["visitor"])
+        self.assertIsNotNone(curl(self.gw.url("/__consent/api/state"), cookie="%s=%s" % (name, value)).json()["visitor"])
+
+    def test_a_refused_name_sent_twice_is_expired_once(self):
+        # browsers send duplicates (the same name under two paths or domains): one expiry of each kind is enough
+        r = curl(self.gw.url("/__origin/echo?t=dup"), cookie="_ga=1; _ga=2; _fbp=3; _ga=4", headers=["Host: www.shop.example.co.uk"])
+        sc = sorted(v for v in r.header_all("Set-Cookie") if re.search(r"(?i)max-age=0(;|$)", v))
+        self.assertEqual(sc, sorted(["_ga=; Max-Age=0; Path=/", "_ga=; Max-Age=0; Path=/; Domain=example.co.uk",
+                                     "_fbp=; Max-Age=0; Path=/", "_fbp=; Max-Age=0; Path=/; Domain=example.co.uk"]))
+
     def test_nameless_refused_cookie_is_expired(self):
         # a cookie without a name (document.cookie = "abc", or Set-Cookie: abc) is sent as its bare value; browsers
         # ignore "=; Max-Age=0" (no name, no value) but expire it with "=x; Max-Age=0" (Chromium does)
@@ -518,6 +600,10 @@ class ConsentTest(GatewayTestCase):
         r = self.decide("{\"all\": true}" + " " * 5000)
         self.assertEqual(r.status, 413)
         self.assertIsNone(consent_cookie(r))
+        # the cap is 4096 bytes: one more is 413, at the cap the body is read
+        r = self.decide("{\"all\": true}".ljust(4097))
+        self.assertEqual(r.status, 413)
+        self.assertEqual(self.decide("{\"all\": true}".ljust(4096)).status, 200)
 
     def test_unreadable_cookie_header_fails_closed(self):
         # over GW_COOKIE_MAX_HEADER (32 KiB): the header cannot be read, so nothing of it is forwarded
@@ -731,6 +817,13 @@ class OptOutRegimeTest(GatewayTestCase):
         self.assertTrue(s["gpc"])
         self.assertFalse(s["categories"]["marketing"])
         self.assertTrue(s["categories"]["analytics"])
+
+    def test_sec_gpc_is_the_value_1_only(self):
+        # Sec-GPC = "1" (the GPC specification); any other value is no signal
+        for i, v in enumerate(("10", "1x", "0", "true")):
+            curl(self.gw.url("/__origin/echo?t=gpc-value-%d" % i), cookie="; ".join([GA, FBP]),
+                 headers=["X-Forwarded-For: 81.2.69.160", "Sec-GPC: " + v])
+            self.assertEqual(cookie_names(self.origin.assert_reached("t=gpc-value-%d" % i)), ["_ga", "_fbp"], v)
 
     def test_gpc_refusal_recorded_once(self):
         import sqlite3
@@ -976,6 +1069,9 @@ class BehindTlsProxyTest(GatewayTestCase):
         # the last X-Forwarded-Proto is the trusted proxy's (one that adds its own after the client's)
         spoof = curl(self.gw.url("/__origin/echo?t=xfp-two"), headers=["X-Forwarded-Proto: https", "X-Forwarded-Proto: http"])
         self.assertIsNone(spoof.header("Strict-Transport-Security"))
+        # the value is "https", not one that begins so
+        other = curl(self.gw.url("/__origin/echo?t=xfp-longer"), headers=["X-Forwarded-Proto: httpsx"])
+        self.assertIsNone(other.header("Strict-Transport-Security"))
         # from a peer that is not trusted the header is the client's word: ignored
         g = self.new_gateway("untrusted-xfp", gateway_config(self.origin.url, geoip={"trusted_proxies": ["10.0.0.0/8"]}))
         self.assertEqual(self.post(g).status, 403)

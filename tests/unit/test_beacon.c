@@ -29,6 +29,8 @@ static const match_case_t match_cases[] = {
     {"*.gif", "/img/p.gifx", 0},
     {"/tr*", "/track", 1},
     {"/tr*", "/xtr", 0},
+    {"/collect*", "/collect", 1}, /* a trailing star matches nothing too */
+    {"/g/*/collect**", "/g/a/collect?x", 1},
     {"/a*b*c", "/aXbYbZc", 1},
     {"/a*b*c", "/aXbYbZ", 0},
     {"*", "/", 1},

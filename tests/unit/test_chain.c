@@ -236,6 +236,16 @@ test_store_seal(void **state)
     sql(db, "DELETE FROM meta WHERE key = 'seal'");
     assert_int_equal(verify_keys(db, keys, 2, out, sizeof(out)), 1);
     assert_non_null(strstr(out, "no seal"));
+
+    /* a store without records (a new one, or one whose records were all purged): its chain ends where it starts,
+     * sealed over the anchor twice */
+    unlink(db);
+    build_db(db, 0);
+    gw_chain_seal(keys + 1, gw_chain_genesis, gw_chain_genesis, seal);
+    snprintf(q, sizeof(q), "INSERT INTO meta VALUES ('seal', '%s')", seal);
+    sql(db, q);
+    assert_int_equal(verify_keys(db, keys, 2, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "0 records, chain intact, seal matches"));
     snprintf(cmd, sizeof(cmd), "rm -rf %s", path);
     assert_int_equal(system(cmd), 0);
 }

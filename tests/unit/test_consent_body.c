@@ -40,6 +40,13 @@ static const body_case_t json_cases[] = {
     {"{\"all\": tru}", -1, 0, 0, 0, "true or false"},
     {"{\"all\": true", -1, 0, 0, 0, "expected '}'"},
     {"{\"a\x01\": true}", -1, 0, 0, 0, "control character"},
+    {"{\"a\x1f\": true}", -1, 0, 0, 0, "control character"},
+    {"{\"\\u006", -1, 0, 0, 0, "truncated \\u escape"},
+    /* a \u escape past ASCII is no letter of a category name (U+0161 is not 'a' with its high byte dropped) */
+    {"{\"categories\": {\"\\u0161nalytics\": true}}", -1, 0, 0, 0, "unknown category"},
+    /* a name longer than the buffer it is read into (GW_CONSENT_NAME_MAX) */
+    {"{\"categories\": {\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\": true}}", -1, 0, 0, 0,
+     "unknown category"},
     {"{\"categories\": {\"analytics\\x\": true}}", -1, 0, 0, 0, "bad escape"},
     {"", -1, 0, 0, 0, "expected '{'"},
     {NULL, 0, 0, 0, 0, NULL} /* end of list */
@@ -49,6 +56,7 @@ static const body_case_t form_cases[] = {
     {"all=1", 0, 1, 0, 0, NULL},
     {"all=0", 0, 0, 0, 0, NULL},
     {"all=true&lang=zh-CN", 0, 1, 0, 0, NULL},
+    {"all=on", 0, 1, 0, 0, NULL}, /* a checkbox's value */
     {"category=analytics&category=marketing&save=Save", 0, -1, 0xf, 0xc, NULL},
     {"category=an%61lytics", 0, -1, 0xf, 0x4, NULL},
     {"save=1", 0, -1, 0xf, 0, NULL},
@@ -71,7 +79,7 @@ static void run_table(const body_case_t *cases, parse_fn parse)
         gw_consent_choice_t ch;
         char detail[128];
         size_t len = strlen(c->body);
-        char *buf = malloc(len + 1); /* exactly sized: ASan catches any read past the end */
+        char *buf = malloc(len != 0 ? len : 1); /* exactly sized: ASan catches any read past the end */
         memcpy(buf, c->body, len);
         int rc = parse(buf, len, cats, 4, &ch, detail, sizeof(detail));
         free(buf);
@@ -124,7 +132,7 @@ static void test_json_prefixes(void **state)
     for (size_t n = 0; n + 1 < sizeof(body); ++n) {
         gw_consent_choice_t ch;
         char detail[128];
-        char *buf = malloc(n + 1);
+        char *buf = malloc(n != 0 ? n : 1); /* exactly sized */
         memcpy(buf, body, n);
         int rc = gw_consent_body_parse_json(buf, n, cats, 4, &ch, detail, sizeof(detail));
         free(buf);

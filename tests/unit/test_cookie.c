@@ -64,6 +64,7 @@ static const struct iter_case iter_cases[] = {
     {S("=v"), 1, 0, {{"", "v", 1}}},
     {S("v"), 1, 0, {{"", "v", 0}}},
     {S("tok; a=1"), 2, 0, {{"", "tok", 0}, {"a", "1", 1}}},
+    {S("tok \t; a=1"), 2, 0, {{"", "tok", 0}, {"a", "1", 1}}}, /* a bare token is trimmed too */
     {S("a=b=c"), 1, 0, {{"a", "b=c", 1}}},
     {S("a=\"q v\""), 1, 0, {{"a", "\"q v\"", 1}}},
     {S("a=1; a=2; a=1"), 3, 0, {{"a", "1", 1}, {"a", "2", 1}, {"a", "1", 1}}},
@@ -160,6 +161,39 @@ test_iter_prefixes(void **state)
                 for (int j = 0; j < nfull; ++j)
                     if (full_end[j] < k)
                         assert_true(n > j);
+            free(buf);
+        }
+    }
+}
+
+/* Every byte value at every offset of a 24-byte header and Set-Cookie line (exactly sized, so ASan sees a read past the
+ * end): the control bytes (all of 0x00-0x1f but HTAB, and 0x7f) fail wherever they are, in the 8-byte blocks
+ * find_ctl() tests at once as in its tail, and no other byte does */
+static void
+test_every_control_byte_everywhere(void **state)
+{
+    enum { LEN = 24 };
+    for (int c = 0; c != 256; ++c) {
+        int ctl = (c < 0x20 && c != '\t') || c == 0x7f;
+        for (size_t off = 2; off != LEN; ++off) {
+            char *buf = malloc(LEN);
+            assert_non_null(buf);
+            memset(buf, 'v', LEN);
+            buf[0] = 'a', buf[1] = '=', buf[off] = (char)c;
+
+            gw_cookie_iter_t it;
+            gw_cookie_pair_t pr;
+            int r;
+            gw_cookie_iter_init(&it, buf, LEN);
+            while ((r = gw_cookie_iter_next(&it, &pr)) == 1)
+                ;
+            if (r != (ctl ? -1 : 0))
+                fail_msg("Cookie with byte 0x%02x at %zu: got %d", c, off, r);
+
+            gw_set_cookie_t sc;
+            r = gw_set_cookie_parse(buf, LEN, &sc);
+            if ((r == GW_COOKIE_ERR_CTL) != ctl)
+                fail_msg("Set-Cookie with byte 0x%02x at %zu: got %d", c, off, r);
             free(buf);
         }
     }
@@ -720,6 +754,8 @@ test_format_refuses(void **state)
     c = base;
     c.same_site = 9;
     assert_int_equal(gw_set_cookie_format(&c, out, sizeof(out)), 0);
+    c.same_site = GW_COOKIE_SAMESITE_STRICT + 1; /* the first value past the enum */
+    assert_int_equal(gw_set_cookie_format(&c, out, sizeof(out)), 0);
     /* name + value over the cap; domain over the attribute cap (with the extra dot) */
     static char big[GW_COOKIE_MAX_NAME_VALUE + 2];
     memset(big, 'v', sizeof(big));
@@ -733,6 +769,13 @@ test_format_refuses(void **state)
     c.domain = big, c.domain_len = GW_COOKIE_MAX_ATTR_VALUE;
     assert_int_equal(gw_set_cookie_format(&c, out, sizeof(out)), 0);
     c.domain_len = GW_COOKIE_MAX_ATTR_VALUE - 1;
+    assert_int_not_equal(gw_set_cookie_format(&c, out, sizeof(out)), 0);
+    /* a path over the attribute cap (the parser would ignore it: the default path, not this one) */
+    c = base;
+    big[0] = '/';
+    c.path = big, c.path_len = GW_COOKIE_MAX_ATTR_VALUE + 1;
+    assert_int_equal(gw_set_cookie_format(&c, out, sizeof(out)), 0);
+    c.path_len = GW_COOKIE_MAX_ATTR_VALUE;
     assert_int_not_equal(gw_set_cookie_format(&c, out, sizeof(out)), 0);
 }
 
@@ -787,6 +830,7 @@ main(void)
         cmocka_unit_test(test_iter_table),
         cmocka_unit_test(test_iter_prefixes),
         cmocka_unit_test(test_iter_caps),
+        cmocka_unit_test(test_every_control_byte_everywhere),
         cmocka_unit_test(test_iter_many),
         cmocka_unit_test(test_date_table),
         cmocka_unit_test(test_http_date_format),

@@ -242,8 +242,8 @@ test_regimes_resolve(void **state)
     static const struct {
         const char *key;
         int regime;
-    } rules[] = {{"EU", OPT_IN},  {"US", OPT_OUT},    {"US-CA", OPT_IN},  {"CN", OPT_IN},
-                 {"de", OPT_OUT}, {"GB-SCT", NOTICE}, {"us-ny", OPT_OUT}, {NULL, 0}};
+    } rules[] = {{"EU", OPT_IN},     {"US", OPT_OUT},    {"US-CA", OPT_IN}, {"CN", OPT_IN}, {"de", OPT_OUT},
+                 {"GB-SCT", NOTICE}, {"us-ny", OPT_OUT}, {"ES", OPT_OUT},   {NULL, 0}};
     static const struct {
         const char *country, *sub;
         int in_eu, want;
@@ -251,11 +251,13 @@ test_regimes_resolve(void **state)
         {"US", "CA", 0, OPT_IN},                                                      /* subdivision beats country */
         {"US", "WA", 0, OPT_OUT},                                                     /* country */
         {"US", "", 0, OPT_OUT},   {"US", "NY", 0, OPT_OUT}, {"FR", "IDF", 1, OPT_IN}, /* EU group */
-        {"DE", "", 1, OPT_OUT},                                                  /* country beats EU (rule written in lower case) */
-        {"SE", "", 0, NOTICE},                                                   /* EU rule needs the flag */
-        {"JP", "13", 0, NOTICE},                                                 /* default */
-        {"CA", "", 0, NOTICE},                                                   /* Canada is not US-CA */
-        {"CN", "CA", 0, OPT_IN},                                                 /* a subdivision code of another country */
+        {"DE", "", 1, OPT_OUT},   /* country beats EU (rule written in lower case) */
+        {"SE", "", 0, NOTICE},    /* EU rule needs the flag */
+        {"JP", "13", 0, NOTICE},  /* default */
+        {"CA", "", 0, NOTICE},    /* Canada is not US-CA */
+        {"CN", "CA", 0, OPT_IN},  /* a subdivision code of another country */
+        {"ES", "CA", 1, OPT_OUT}, /* Cádiz is not California: the whole country code is compared, not its last letter */
+        {"V9", "", 0, NOTICE},    /* not a country code (its index would be US's) */
         {"GB", "SCT", 0, NOTICE}, {"GB", "ENG", 0, NOTICE}, {"", "", 0, NOTICE}, /* unknown place */
         {"", "", 1, NOTICE},      {NULL, NULL, 0, 0}                             /* end of list */
     };

@@ -170,6 +170,9 @@ static const struct {
     {"0x6400a01", 0, "6.64.10.1", GW_RISK_HOST_IPV4},
     {"\xef\xbc\x91.2.3.4", 0, "1.2.3.4", GW_RISK_HOST_IPV4}, /* fullwidth digit one */
     {"256.1.1.1", 0, NULL, 0},
+    {"1.2.3.256", 0, NULL, 0}, /* the last part too large for the bytes it stands for (WHATWG: failure) */
+    {"1.2.65536", 0, NULL, 0},
+    {"1.16777216", 0, NULL, 0},
     {"1.2.3.4.5", 0, NULL, 0},
     {"4294967296", 0, NULL, 0},
     {"08.1.1.1", 0, NULL, 0},

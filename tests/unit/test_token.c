@@ -3,6 +3,7 @@
  * every way a token must be refused (flipped characters and bits, truncation, expiry, key
  * rotation, policy bump, garbage).
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -88,6 +89,9 @@ test_b64url_strict(void **state)
     uint8_t dec[64];
     for (size_t i = 0; bad[i] != NULL; ++i)
         assert_int_equal(gw_b64url_decode(bad[i], strlen(bad[i]), dec, sizeof(dec)), -1);
+    /* a length of 1 mod 4 is refused whatever follows it (the decoder must not read the byte after the end) */
+    for (size_t len = 1; len <= 13; len += 4)
+        assert_int_equal(gw_b64url_decode("Zm9vYmFyAAAAAAAAA", len, dec, sizeof(dec)), -1);
     /* embedded NUL is not in the alphabet */
     assert_int_equal(gw_b64url_decode("Zm\0v", 4, dec, sizeof(dec)), -1);
     /* output capacity is enforced */
@@ -183,6 +187,15 @@ test_hmac_matches_openssl(void **state)
             gw_token_hmacv(&k, parts, lens, 3, a);
             assert_memory_equal(a, b, 32);
         }
+    }
+    /* and for every key length around the block size (64): RFC 2104 hashes only the keys longer than a block, a key
+     * of exactly 64 bytes is used as it is */
+    for (size_t klen = GW_TOKEN_MIN_SECRET; klen <= sizeof(msg) / 2; ++klen) {
+        assert_int_equal(gw_token_key_init(&k, 1, msg, klen), 0);
+        gw_token_hmac(&k, "consent", 7, a);
+        assert_non_null(HMAC(EVP_sha256(), msg, (int)klen, (const uint8_t *)"consent", 7, b, &blen));
+        if (memcmp(a, b, 32) != 0)
+            fail_msg("key of %zu bytes: not OpenSSL's HMAC", klen);
     }
 }
 
@@ -475,6 +488,35 @@ test_random_bytes(void **state)
     assert_int_equal(gw_random_bytes(seen[0], 0), 0);
 }
 
+/* in a thread of its own, whose pool starts empty: draw the pool down to one byte, then ask for two; the pool is
+ * refilled (not read one byte past its end), and the draws after it are random bytes of the new pool */
+static void *
+draw_across_the_refill(void *arg)
+{
+    uint8_t b[16], zero[16] = {0};
+    int *ok = arg;
+    for (int i = 0; i != 4096 - 1; ++i)
+        if (gw_random_bytes(b, 1) != 0)
+            return NULL;
+    if (gw_random_bytes(b, 2) != 0)
+        return NULL;
+    for (int i = 0; i != 64; ++i)
+        if (gw_random_bytes(b, sizeof(b)) != 0 || memcmp(b, zero, sizeof(b)) == 0)
+            return NULL;
+    *ok = 1;
+    return NULL;
+}
+
+static void
+test_random_bytes_refill(void **state)
+{
+    pthread_t t;
+    int ok = 0;
+    assert_int_equal(pthread_create(&t, NULL, draw_across_the_refill, &ok), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_true(ok);
+}
+
 static void
 test_new_visitor(void **state)
 {
@@ -516,6 +558,7 @@ main(void)
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_random_bytes),
+        cmocka_unit_test(test_random_bytes_refill),
         cmocka_unit_test(test_new_visitor),
     };
     return cmocka_run_group_tests_name("token", tests, NULL, NULL);
