@@ -411,14 +411,18 @@ static int write_seal(char *err, size_t errlen)
     if (num_seal_keys == 0)
         return 0;
     gw_chain_seal(seal_keys + seal_primary, st.anchor, st.head, seal);
-    if ((st.seal == NULL &&
-         sqlite3_prepare_v2(st.db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('seal', ?1)", -1, &st.seal, NULL) != SQLITE_OK) ||
-        sqlite3_reset(st.seal) != SQLITE_OK || sqlite3_bind_text(st.seal, 1, seal, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_step(st.seal) != SQLITE_DONE) {
+    if (st.seal == NULL &&
+        sqlite3_prepare_v2(st.db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('seal', ?1)", -1, &st.seal, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
         return -1;
     }
-    return 0;
+    /* reset after every step, as insert_record does: sqlite3_reset returns the outcome of the step before it, so a seal
+     * write that failed once (a full disk) made the next batch's fail too when reset was asked first */
+    int ok = sqlite3_bind_text(st.seal, 1, seal, -1, SQLITE_TRANSIENT) == SQLITE_OK && sqlite3_step(st.seal) == SQLITE_DONE;
+    if (!ok)
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+    sqlite3_reset(st.seal);
+    return ok ? 0 : -1;
 }
 
 /* meta's value for key into out (truncated to len - 1 bytes): 1, 0 when there is none (out untouched), -1 when the
