@@ -2322,7 +2322,9 @@ static int on_meta_csp(rewrite_t *self, gw_html_tag_t *tag, const gw_html_attr_t
         ctx->origin_csp = meta;
         gw_html_keep_nonces(self->html, ctx->origin_csp.script, ctx->origin_csp.style);
         rec_stop(self); /* (names_origin_nonce: not remembered) */
-        if (!gw_html_injected(self->html) && gw_rt.conf.channel.csp != 2) {
+        /* (only where a UI was to go: an SVG or plain XML document gets none, and one made now would go out at its
+         * end, after the root element: no longer well-formed) */
+        if (self->inject.base != NULL && !gw_html_injected(self->html) && gw_rt.conf.channel.csp != 2) {
             set_inject(self, self->xml);
             gw_html_set_inject(self->html, self->inject.base, self->inject.len);
         }
@@ -2335,6 +2337,8 @@ static int on_meta_csp(rewrite_t *self, gw_html_tag_t *tag, const gw_html_attr_t
                     (int)req->path_normalized.len, req->path_normalized.base);
         }
     }
+    if (self->inject.base == NULL) /* no UI in this document: nothing for its policy to let in */
+        return GW_HTML_KEEP;
     gw_csp_amend_t a = {req->scheme == &H2O_URL_SCHEME_HTTPS ? "https" : "http",
                         self->ui_nonces.script[0] != '\0' ? self->ui_nonces.script : ctx->nonce, self->ui_nonces.style,
                         banner_script_source(req)};

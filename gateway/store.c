@@ -72,6 +72,8 @@ static struct {
     sqlite3 *db;
     char *path;
     char *wal_path;
+    dev_t wal_dev; /* the -wal file SQLite writes into (wal_usable) */
+    ino_t wal_ino;
     int lock_fd; /* the database file, flock()ed: one gateway per store */
     dev_t dev;
     ino_t ino;
@@ -513,19 +515,22 @@ Exit:
  * The -wal file removed while the gateway runs (a clean-up script, an operator): SQLite goes on committing into the
  * unlinked file, so every record since the last checkpoint, each answered 200, would be gone at the next crash (and the
  * start refused, wal_complete). They are still readable through SQLite's open descriptor: a checkpoint copies them into
- * the database file, and leaving WAL mode and entering it again makes a new -wal file. Until both are done, 503.
+ * the database file, and leaving WAL mode and entering it again makes a new -wal file. Until both are done, 503. A file
+ * made at its name since (another program opening the database creates an empty one) is not the one SQLite writes
+ * into either: the same, by its inode (leaving WAL mode removes that file, as it would have removed ours).
  */
 static int wal_usable(char *err, size_t errlen)
 {
     struct stat sb;
-    if (stat(st.wal_path, &sb) == 0)
+    int found = stat(st.wal_path, &sb) == 0;
+    if (found && sb.st_dev == st.wal_dev && sb.st_ino == st.wal_ino)
         return 0;
-    if (errno != ENOENT) {
+    if (!found && errno != ENOENT) {
         snprintf(err, errlen, "%s: %s", st.wal_path, strerror(errno));
         return -1;
     }
-    gw_error("consent store: %s was removed while in use: its records are copied into the database, and a new one made",
-             st.wal_path);
+    gw_error("consent store: %s was %s while in use: its records are copied into the database, and a new one made",
+             st.wal_path, found ? "replaced by another file" : "removed");
     if (sqlite3_wal_checkpoint_v2(st.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s was removed, and its records could not be copied into the database: %s", st.wal_path,
                  sqlite3_errmsg(st.db));
@@ -539,6 +544,8 @@ static int wal_usable(char *err, size_t errlen)
                  st.wal_path, why[0] != '\0' ? why : strerror(errno));
         return -1;
     }
+    st.wal_dev = sb.st_dev;
+    st.wal_ino = sb.st_ino;
     return 0;
 }
 
@@ -1244,8 +1251,13 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     }
     chmod(path, 0640);
     char side[4096 + 8];
+    struct stat wsb;
     snprintf(side, sizeof(side), "%s-wal", path), chmod(side, 0640); /* (made 0644 by an older start) */
     st.wal_path = strdup(side);
+    if (stat(side, &wsb) != 0) /* (made by migrate's reads; none: wal_usable makes one) */
+        wsb.st_dev = 0, wsb.st_ino = 0;
+    st.wal_dev = wsb.st_dev;
+    st.wal_ino = wsb.st_ino;
     snprintf(side, sizeof(side), "%s-shm", path), chmod(side, 0640);
     st.dev = sb.st_dev;
     st.ino = sb.st_ino;

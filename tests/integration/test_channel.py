@@ -1440,6 +1440,19 @@ class MetaCspTest(GatewayTestCase):
         for _ in range(2):
             self.assertIn('content="%s"' % want, self.page("meta-csp-hash.html")[1])
 
+    def test_svg_meta_nonce_adds_no_ui(self):
+        """An SVG opened as a document is read as XML with nothing added (the banner is HTML). A meta policy with a
+        nonce in it (an XHTML meta in a foreignObject) keeps its nonce on the SVG's own script, and brings no UI: the
+        snippet rebuilt for the meta's nonce went out at the document's end, after </svg>, which made the file
+        malformed XML (the browser shows a parse error instead of the image)."""
+        import xml.dom.minidom
+        r = curl(self.gw.url("/__origin/html?file=pages/meta-csp.svg&h=Content-Type:image/svg%2Bxml"),
+                 headers=["Sec-Fetch-Dest: document"])
+        self.assertEqual(r.status, 200)
+        self.assertNotIn(b"banner.js", r.body)
+        xml.dom.minidom.parseString(r.body)  # still well-formed
+        self.assertIn('nonce="svgNonce_7"', re.search(r"<script[^>]*>", r.text).group(0))
+
 
 class MetaCspEnforcedTest(GatewayTestCase):
     """Under the gateway's enforcing policy the UI keeps the gateway's nonce (the header, out before the page, cannot
