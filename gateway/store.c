@@ -882,14 +882,17 @@ static void purge(void)
     else if (sqlite3_changes(st.db) != 0)
         gw_info("consent store: purged %d injection reports older than %u days", sqlite3_changes(st.db), st.retention_days);
     /* the anchor becomes the hash of the newest row that goes, so the chain of what stays still verifies */
-    snprintf(q, sizeof(q), "SELECT hash, seq FROM records WHERE time_ms < %lld ORDER BY seq DESC LIMIT 1", (long long)cutoff);
+    snprintf(q, sizeof(q),
+             "SELECT hash, seq, (SELECT count(*) FROM records AS r WHERE r.seq <= records.seq) FROM records WHERE time_ms < %lld "
+             "ORDER BY seq DESC LIMIT 1",
+             (long long)cutoff);
     if (sqlite3_prepare_v2(st.db, q, -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
         sqlite3_finalize(s);
         return;
     }
     char anchor[GW_CHAIN_HEX];
     snprintf(anchor, sizeof(anchor), "%s", (const char *)sqlite3_column_text(s, 0));
-    long long last_seq = sqlite3_column_int64(s, 1);
+    long long last_seq = sqlite3_column_int64(s, 1), purged = sqlite3_column_int64(s, 2);
     sqlite3_finalize(s);
     char sql[512], old_anchor[GW_CHAIN_HEX];
     memcpy(old_anchor, st.anchor, sizeof(old_anchor));
@@ -904,7 +907,7 @@ static void purge(void)
         gw_error("consent store: retention purge failed: %s", err);
         return;
     }
-    gw_info("consent store: purged %d records older than %u days", sqlite3_changes(st.db), st.retention_days);
+    gw_info("consent store: purged %lld records older than %u days", purged, st.retention_days);
     empty_wal("retention purge");
 }
 

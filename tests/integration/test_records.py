@@ -703,6 +703,7 @@ class RetentionTest(GatewayTestCase):
         left = [r["receipt"] for r in rows(self.gw.path("consent.db"))]
         self.assertEqual(left[:2], receipts[4:])
         self.assertEqual(len(left), 3)
+        self.assertIn("purged 4 records older than 30 days", self.gw.error_log())  # (said "1": the seal's row)
         # purged means gone from the files: not left in the database's pages until a checkpoint copies the WAL's over
         for name in ("consent.db", "consent.db-wal"):
             if os.path.exists(self.gw.path(name)):
