@@ -115,8 +115,21 @@
         for (var k = 0; k < names.length; k++) if (e.getAttribute(names[k])) return e.getAttribute(names[k]);
         return null;
     }
+    /* the elements sel matches in the page and in every open shadow root in it: a declarative shadow root's markup
+       (<template shadowrootmode>) is rewritten as the page's is, so its inert tags wait for consent too */
+    function every(sel) {
+        var out = Array.prototype.slice.call(d.querySelectorAll(sel));
+        (function walk(root) {
+            root.querySelectorAll('*').forEach(function (e) {
+                if (!e.shadowRoot) return;
+                out.push.apply(out, e.shadowRoot.querySelectorAll(sel));
+                walk(e.shadowRoot);
+            });
+        })(d);
+        return out;
+    }
     function release(granted) {
-        var els = d.querySelectorAll('[data-cg-category]');
+        var els = every('[data-cg-category]');
         for (var i = 0; i < els.length; i++) {
             var e = els[i];
             if (!RELEASE || e.getAttribute('data-cg-r') !== RELEASE) continue;
@@ -207,7 +220,25 @@
             '</body></html>';
     }
     function placeholders() {
-        d.querySelectorAll('iframe[data-cg-src]').forEach(placeholder);
+        every('iframe[data-cg-src]').forEach(placeholder);
+    }
+    /* a held frame in a <template> has no box until the page's script puts a copy in: it gets its placeholder then */
+    function templated() {
+        return Array.prototype.some.call(d.querySelectorAll('template'), function (e) {
+            return !!e.content.querySelector('iframe[data-cg-src]');
+        });
+    }
+    function watch() {
+        if (!w.MutationObserver) return;
+        new MutationObserver(function (records) {
+            records.forEach(function (r) {
+                r.addedNodes.forEach(function (n) {
+                    if (n.nodeType !== 1) return;
+                    if (n.matches('iframe[data-cg-src]')) placeholder(n);
+                    n.querySelectorAll('iframe[data-cg-src]').forEach(placeholder);
+                });
+            });
+        }).observe(d.documentElement, {childList: true, subtree: true});
     }
 
     /* --- talking to the gateway ----------------------------------------------------------- */
@@ -522,8 +553,12 @@
         strings().then(function () { reopener(true); }, function () { reopener(true); });
     else if (!ask)
         reopener(true);
-    if (d.querySelector('iframe[data-cg-src]'))
-        strings().then(placeholders, function () { /* no strings: the frames stay empty */ });
+    var later = templated();
+    if (later || every('iframe[data-cg-src]').length)
+        strings().then(function () {
+            placeholders();
+            if (later) watch();
+        }, function () { /* no strings: the frames stay empty */ });
     if (ask || msg) {
         strings().then(function () {
             if (msg) toast(t(msg));

@@ -1193,6 +1193,24 @@ test('a frame the lists hold (a video): a placeholder in its box says what it is
     await until(async () => (await z.frameLocator('#video').locator('p').first().innerText().catch(() => '')) === zt, 'the placeholder in Chinese');
 });
 
+test('a held frame in a shadow root or copied from a <template> after load: a placeholder, and released by consent', async () => {
+    /* a web component's declarative shadow root is rewritten as the page is (its frame held), and a template's frame is
+     * put in by the page's script after the banner started: each gets its placeholder, and the consent loads both */
+    const p = await page();
+    await p.goto(P.url('/embed-later.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    await p.keyboard.press('Escape');
+    await p.waitForFunction(() => window.__copied === true);
+    const text = EN['embed.text'].replace('{host}', new URL(P.url('/')).host).replace('{categories}', EN['category.marketing.title']);
+    const said = (sel) => p.locator(sel).evaluate((f) => f.contentDocument && f.contentDocument.querySelector('p') ? f.contentDocument.querySelector('p').textContent : '');
+    await until(async () => (await said('#player >> #shadowed')) === text, 'the frame in the shadow root says what it is');
+    await until(async () => (await said('.copied')) === text, 'the frame copied from the template says what it is');
+    eq(P.reached('/assets/video.html').length, 0, 'a video was requested before consent');
+    await p.frameLocator('#player >> #shadowed').getByRole('button', { name: EN['embed.allow'].replace('{categories}', EN['category.marketing.title']) }).click();
+    await until(() => P.reached('in=shadow').length === 1 && P.reached('in=template').length === 1, 'both frames load once marketing is allowed');
+    eq(p.errors, [], 'errors on the page');
+});
+
 test('a page whose own hash-only CSP is in a <meta> element: amended as little as lets the banner work', async () => {
     /* the browser enforces the meta's policy over what comes after it, the banner too: the gateway amends it as it
      * amends a header (the banner script's URL, 'self' for its fetch and style sheet); the XSS stays blocked */
