@@ -77,7 +77,12 @@
                 ['data-cg-style', 'style'], ['data-cg-background', 'background'], ['data-cg-fill', 'fill'], ['data-cg-stroke', 'stroke'],
                 ['data-cg-mask', 'mask'], ['data-cg-clip-path', 'clip-path'], ['data-cg-marker-start', 'marker-start'],
                 ['data-cg-marker-mid', 'marker-mid'], ['data-cg-marker-end', 'marker-end'], ['data-cg-cursor', 'cursor'],
-                ['data-cg-filter', 'filter']];
+                ['data-cg-filter', 'filter'], ['data-cg-data-src', 'data-src'], ['data-cg-data-lazy-src', 'data-lazy-src']];
+    /* a held frame's URL: its src, or the one a lazy loader's script was to make its src (data-src, data-lazy-src) */
+    var HELD = 'iframe[data-cg-src], iframe[data-cg-data-src], iframe[data-cg-data-lazy-src]';
+    function heldURL(f) {
+        return f.getAttribute('data-cg-src') || f.getAttribute('data-cg-data-src') || f.getAttribute('data-cg-data-lazy-src');
+    }
     /* a copy of an inert script or style sheet, which runs or applies (the inert one never will): its own attributes,
        its original type, its own nonce: the gateway's, or the origin's when the origin's own policy let it in by that
        (the banner then carries the origin's: an element the origin did not nonce must not get it) */
@@ -159,12 +164,15 @@
                     e.removeAttribute('srcdoc');
                     e.removeAttribute('data-cg-placeholder');
                 }
+                /* (the lazy loader has been and gone: the frame loads its URL now) */
+                var lazy = e.localName === 'iframe' && !e.hasAttribute('data-cg-src') && heldURL(e);
                 MOVE.forEach(function (m) {
                     if (e.hasAttribute(m[0])) {
                         e.setAttribute(m[1], e.getAttribute(m[0]));
                         e.removeAttribute(m[0]);
                     }
                 });
+                if (lazy) e.setAttribute('src', lazy);
                 e.removeAttribute('data-cg-category');
                 e.removeAttribute('data-cg-needs');
                 e.removeAttribute('data-cg-r');
@@ -199,7 +207,7 @@
             return c in state.categories && !state.categories[c];
         });
         var host;
-        try { host = new URL(f.getAttribute('data-cg-src'), location.href).host; } catch (e) { return; }
+        try { host = new URL(heldURL(f), location.href).host; } catch (e) { return; }
         if (!needs.length || !host) return;
         var lang = info.lang || 'en', names = list(needs);
         f.setAttribute('data-cg-placeholder', '');
@@ -220,12 +228,12 @@
             '</body></html>';
     }
     function placeholders() {
-        every('iframe[data-cg-src]').forEach(placeholder);
+        every(HELD).forEach(placeholder);
     }
     /* a held frame in a <template> has no box until the page's script puts a copy in: it gets its placeholder then */
     function templated() {
         return Array.prototype.some.call(d.querySelectorAll('template'), function (e) {
-            return !!e.content.querySelector('iframe[data-cg-src]');
+            return !!e.content.querySelector(HELD);
         });
     }
     function watch() {
@@ -234,8 +242,8 @@
             records.forEach(function (r) {
                 r.addedNodes.forEach(function (n) {
                     if (n.nodeType !== 1) return;
-                    if (n.matches('iframe[data-cg-src]')) placeholder(n);
-                    n.querySelectorAll('iframe[data-cg-src]').forEach(placeholder);
+                    if (n.matches(HELD)) placeholder(n);
+                    n.querySelectorAll(HELD).forEach(placeholder);
                 });
             });
         }).observe(d.documentElement, {childList: true, subtree: true});
@@ -554,7 +562,7 @@
     else if (!ask)
         reopener(true);
     var later = templated();
-    if (later || every('iframe[data-cg-src]').length)
+    if (later || every(HELD).length)
         strings().then(function () {
             placeholders();
             if (later) watch();

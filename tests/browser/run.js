@@ -1211,6 +1211,23 @@ test('a held frame in a shadow root or copied from a <template> after load: a pl
     eq(p.errors, [], 'errors on the page');
 });
 
+test('a frame a lazy loader loads (data-src, data-lazy-src) waits for consent, with its placeholder', async () => {
+    /* the page's script makes the URL the src after load, past the rewriter: the video was loaded before any consent */
+    const p = await page();
+    await p.goto(P.url('/embed-lazy.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    await p.keyboard.press('Escape');
+    await p.waitForFunction(() => window.__lazyLoaded === true);
+    const text = EN['embed.text'].replace('{host}', new URL(P.url('/')).host).replace('{categories}', EN['category.marketing.title']);
+    for (const id of ['#lazysizes', '#rocket'])
+        await until(async () => (await p.frameLocator(id).locator('p').first().innerText().catch(() => '')) === text, `${id} says what it is`);
+    eq(P.reached('?by=').map((r) => r.path), [], 'a video was requested before consent');
+    await p.frameLocator('#rocket').getByRole('button', { name: EN['embed.allow'].replace('{categories}', EN['category.marketing.title']) }).click();
+    await until(() => P.reached('by=lazysizes').length === 1 && P.reached('by=rocket').length === 1, 'both frames load once marketing is allowed');
+    await p.frameLocator('#lazysizes').locator('#playing').waitFor();
+    eq(p.errors, [], 'errors on the page');
+});
+
 test('a page whose own hash-only CSP is in a <meta> element: amended as little as lets the banner work', async () => {
     /* the browser enforces the meta's policy over what comes after it, the banner too: the gateway amends it as it
      * amends a header (the banner script's URL, 'self' for its fetch and style sheet); the XSS stays blocked */
