@@ -199,26 +199,34 @@
        the frame drops it and loads its URL. A frame with a srcdoc of its own gets none; one sandboxed away from the
        page's origin (its document is then out of the banner's reach) says what it is, with no button. */
     function esc(s) { return String(s).replace(/[&<>"]/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
-    function placeholder(f) {
-        if (!RELEASE || f.getAttribute('data-cg-r') !== RELEASE || f.hasAttribute('srcdoc'))
-            return;
-        var reach = !f.hasAttribute('sandbox') || f.sandbox.contains('allow-same-origin');
-        var needs = (f.getAttribute('data-cg-needs') || f.getAttribute('data-cg-category') || '').split(' ').filter(function (c) {
+    /* what a held frame still needs: a choice made since may have granted some of it */
+    function needsOf(f) {
+        return (f.getAttribute('data-cg-needs') || f.getAttribute('data-cg-category') || '').split(' ').filter(function (c) {
             return c in state.categories && !state.categories[c];
         });
-        var host;
+    }
+    var wired = new WeakSet();
+    /* (again for a frame that has one: a choice or a language since changes what it says) */
+    function placeholder(f) {
+        if (!RELEASE || f.getAttribute('data-cg-r') !== RELEASE || (f.hasAttribute('srcdoc') && !f.hasAttribute('data-cg-placeholder')))
+            return;
+        var reach = !f.hasAttribute('sandbox') || f.sandbox.contains('allow-same-origin');
+        var needs = needsOf(f), host;
         try { host = new URL(heldURL(f), location.href).host; } catch (e) { return; }
         if (!needs.length || !host) return;
         var lang = info.lang || 'en', names = list(needs);
         f.setAttribute('data-cg-placeholder', '');
-        f.addEventListener('load', function () {
-            var b = f.hasAttribute('data-cg-placeholder') && f.contentDocument && f.contentDocument.getElementById('cg-embed-allow');
-            if (b) b.addEventListener('click', function () {
-                var c = {};
-                needs.forEach(function (n) { c[n] = true; });
-                decide({categories: c}, 'banner.saved');
+        if (!wired.has(f)) {
+            wired.add(f);
+            f.addEventListener('load', function () {
+                var b = f.hasAttribute('data-cg-placeholder') && f.contentDocument && f.contentDocument.getElementById('cg-embed-allow');
+                if (b) b.addEventListener('click', function () {
+                    var c = {};
+                    needsOf(f).forEach(function (n) { c[n] = true; });
+                    decide({categories: c}, 'banner.saved');
+                });
             });
-        });
+        }
         /* (no nonce in it: an attribute's text is there for CSS selectors to read; under a policy that lets style
            sheets in by nonce only, the placeholder is plain text and a plain button) */
         f.srcdoc = '<!DOCTYPE html><html lang="' + esc(lang) + '" dir="' + dir(lang) + '"><head><meta charset="utf-8">' +
@@ -303,6 +311,7 @@
                 return;
             }
             toast(t(doneKey));
+            placeholders(); /* (the frames still held: what they need now) */
             d.dispatchEvent(new CustomEvent('consentgate:change', {detail: state}));
         }, function (e) {
             if (!box) open('custom'); /* (asked from a frame's placeholder: the dialog says why, and the way on) */
@@ -535,6 +544,7 @@
         var kept = box && view === 'custom' ? choices().categories : null;
         load(O + '/__consent/i18n/strings.json?lang=' + encodeURIComponent(code)).then(function () {
             try { localStorage.setItem('cg-lang', info.lang); } catch (e) { /* ignore */ }
+            placeholders();
             if (!box) return;
             render();
             if (kept) box.querySelectorAll('.cg-cat input').forEach(function (i) { if (i.value in kept) i.checked = kept[i.value]; });

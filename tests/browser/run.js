@@ -1228,6 +1228,31 @@ test('a frame a lazy loader loads (data-src, data-lazy-src) waits for consent, w
     eq(p.errors, [], 'errors on the page');
 });
 
+test('a frame that needs two categories: once one is granted, its placeholder asks for the other, in the language picked', async () => {
+    /* the placeholder said what the frame needed when the page was shown: after a choice that granted one of them it
+     * still asked for both, and after a language switch it stayed in the first language */
+    const p = await page();
+    await p.goto(P.url('/embed-both.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    eq(await p.locator('#video').getAttribute('data-cg-needs'), 'analytics marketing', 'both lists name the frame');
+    await button(p, 'banner.customise').click();
+    await p.getByRole('switch', { name: EN['category.marketing.title'] }).check();
+    await button(p, 'banner.save').click();
+    await dialog(p).waitFor({ state: 'detached' });
+    const host = new URL(P.url('/')).host, frame = p.frameLocator('#video');
+    const said = (lang) => lang['embed.text'].replace('{host}', host).replace('{categories}', lang['category.analytics.title']);
+    await until(async () => (await frame.locator('p').first().innerText().catch(() => '')) === said(EN), 'the placeholder asks for analytics only');
+    await p.locator('#cg-reopen').click();
+    await p.locator('#cg-banner button[data-lang="zh-CN"]').click();
+    await until(async () => (await frame.locator('p').first().innerText().catch(() => '')) === said(ZH), 'the placeholder in the language picked');
+    await p.keyboard.press('Escape');
+    await frame.getByRole('button', { name: ZH['embed.allow'].replace('{categories}', ZH['category.analytics.title']) }).click();
+    await until(() => P.reached('?both=1').length === 1, 'the frame loads once analytics is allowed too');
+    const state = await p.evaluate(() => fetch('/__consent/api/state').then((r) => r.json()));
+    eq([state.categories.analytics, state.categories.marketing, state.categories.functional], [true, true, false], 'what is granted');
+    eq(p.errors, [], 'errors on the page');
+});
+
 test('a page whose own hash-only CSP is in a <meta> element: amended as little as lets the banner work', async () => {
     /* the browser enforces the meta's policy over what comes after it, the banner too: the gateway amends it as it
      * amends a header (the banner script's URL, 'self' for its fetch and style sheet); the XSS stays blocked */
