@@ -1201,6 +1201,11 @@ static int check_tag(void *_self, gw_html_tag_t *tag)
     case GW_HTML_TAG_IFRAME:
         if (!inline_document(self, tag, "src") && media_attr(self, tag, "src", "data-cg-src", GW_ABP_SUBDOCUMENT) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;
+        /* a lazy loader's frame (lazysizes' data-src, WP Rocket's data-lazy-src): the page's script makes it the src
+         * after load, past the rewriter, so the frame's URL is read there too (the banner, releasing it, loads it) */
+        if (media_attr(self, tag, "data-src", "data-cg-data-src", GW_ABP_SUBDOCUMENT) == GW_HTML_REMOVE ||
+            media_attr(self, tag, "data-lazy-src", "data-cg-data-lazy-src", GW_ABP_SUBDOCUMENT) == GW_HTML_REMOVE)
+            return GW_HTML_REMOVE;
         return srcdoc(self, tag);
     case GW_HTML_TAG_FRAME:
         return inline_document(self, tag, "src") ? GW_HTML_KEEP : media_attr(self, tag, "src", "data-cg-src", GW_ABP_SUBDOCUMENT);

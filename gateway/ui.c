@@ -1458,10 +1458,15 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
     int preferences = h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/")) ||
                       h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/index.html"));
     int receipts = h2o_memis(path.base, path.len, H2O_STRLIT("/__consent/receipts"));
+    h2o_iovec_t code = h2o_iovec_init(NULL, 0); /* /__consent/i18n/{strings,<language>}.json */
+    if (path.len > 21 && memcmp(path.base, "/__consent/i18n/", 16) == 0 && memcmp(path.base + path.len - 5, ".json", 5) == 0)
+        code = h2o_iovec_init(path.base + 16, path.len - 21);
+    int strings = code.base != NULL && h2o_memis(code.base, code.len, H2O_STRLIT("strings"));
     if (!get) {
-        if (!preferences && !receipts)
+        if (!preferences && !receipts && !strings && (code.base == NULL || find_lang(code.base, code.len) == NULL))
             return -1;
-        /* the pages' forms post to the API: another method here is a 405, not the file handler's 404 (RFC 9110 15.5.6) */
+        /* the pages' forms post to the API, and the strings are only read: another method here is a 405, not the
+         * file handler's 404 (RFC 9110 15.5.6) */
         if (gw_server_track_request(req) != 0)
             return 0;
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD"));
@@ -1475,11 +1480,9 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
     if (preview_enabled && path.len > 19 && memcmp(path.base, "/__consent/preview/", 19) == 0) {
         return gw_server_track_request(req) != 0 ? 0 : send_preview(req, h2o_iovec_init(path.base + 19, path.len - 19));
     }
-    if (path.len > 21 && memcmp(path.base, "/__consent/i18n/", 16) == 0 && memcmp(path.base + path.len - 5, ".json", 5) == 0) {
-        h2o_iovec_t code = h2o_iovec_init(path.base + 16, path.len - 21);
+    if (code.base != NULL) {
         gw_consent_settle_scheme(req); /* (before pick_lang, whose ?lang= cookie is Secure over https) */
-        const ui_lang_t *l =
-            h2o_memis(code.base, code.len, H2O_STRLIT("strings")) ? pick_lang(req) : find_lang(code.base, code.len);
+        const ui_lang_t *l = strings ? pick_lang(req) : find_lang(code.base, code.len);
         if (l == NULL)
             return -1;
         return gw_server_track_request(req) != 0 ? 0 : send_strings(req, l);

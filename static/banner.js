@@ -77,7 +77,12 @@
                 ['data-cg-style', 'style'], ['data-cg-background', 'background'], ['data-cg-fill', 'fill'], ['data-cg-stroke', 'stroke'],
                 ['data-cg-mask', 'mask'], ['data-cg-clip-path', 'clip-path'], ['data-cg-marker-start', 'marker-start'],
                 ['data-cg-marker-mid', 'marker-mid'], ['data-cg-marker-end', 'marker-end'], ['data-cg-cursor', 'cursor'],
-                ['data-cg-filter', 'filter']];
+                ['data-cg-filter', 'filter'], ['data-cg-data-src', 'data-src'], ['data-cg-data-lazy-src', 'data-lazy-src']];
+    /* a held frame's URL: its src, or the one a lazy loader's script was to make its src (data-src, data-lazy-src) */
+    var HELD = 'iframe[data-cg-src], iframe[data-cg-data-src], iframe[data-cg-data-lazy-src]';
+    function heldURL(f) {
+        return f.getAttribute('data-cg-src') || f.getAttribute('data-cg-data-src') || f.getAttribute('data-cg-data-lazy-src');
+    }
     /* a copy of an inert script or style sheet, which runs or applies (the inert one never will): its own attributes,
        its original type, its own nonce: the gateway's, or the origin's when the origin's own policy let it in by that
        (the banner then carries the origin's: an element the origin did not nonce must not get it) */
@@ -115,8 +120,21 @@
         for (var k = 0; k < names.length; k++) if (e.getAttribute(names[k])) return e.getAttribute(names[k]);
         return null;
     }
+    /* the elements sel matches in the page and in every open shadow root in it: a declarative shadow root's markup
+       (<template shadowrootmode>) is rewritten as the page's is, so its inert tags wait for consent too */
+    function every(sel) {
+        var out = Array.prototype.slice.call(d.querySelectorAll(sel));
+        (function walk(root) {
+            root.querySelectorAll('*').forEach(function (e) {
+                if (!e.shadowRoot) return;
+                out.push.apply(out, e.shadowRoot.querySelectorAll(sel));
+                walk(e.shadowRoot);
+            });
+        })(d);
+        return out;
+    }
     function release(granted) {
-        var els = d.querySelectorAll('[data-cg-category]');
+        var els = every('[data-cg-category]');
         for (var i = 0; i < els.length; i++) {
             var e = els[i];
             if (!RELEASE || e.getAttribute('data-cg-r') !== RELEASE) continue;
@@ -146,12 +164,15 @@
                     e.removeAttribute('srcdoc');
                     e.removeAttribute('data-cg-placeholder');
                 }
+                /* (the lazy loader has been and gone: the frame loads its URL now) */
+                var lazy = e.localName === 'iframe' && !e.hasAttribute('data-cg-src') && heldURL(e);
                 MOVE.forEach(function (m) {
                     if (e.hasAttribute(m[0])) {
                         e.setAttribute(m[1], e.getAttribute(m[0]));
                         e.removeAttribute(m[0]);
                     }
                 });
+                if (lazy) e.setAttribute('src', lazy);
                 e.removeAttribute('data-cg-category');
                 e.removeAttribute('data-cg-needs');
                 e.removeAttribute('data-cg-r');
@@ -178,26 +199,34 @@
        the frame drops it and loads its URL. A frame with a srcdoc of its own gets none; one sandboxed away from the
        page's origin (its document is then out of the banner's reach) says what it is, with no button. */
     function esc(s) { return String(s).replace(/[&<>"]/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
-    function placeholder(f) {
-        if (!RELEASE || f.getAttribute('data-cg-r') !== RELEASE || f.hasAttribute('srcdoc'))
-            return;
-        var reach = !f.hasAttribute('sandbox') || f.sandbox.contains('allow-same-origin');
-        var needs = (f.getAttribute('data-cg-needs') || f.getAttribute('data-cg-category') || '').split(' ').filter(function (c) {
+    /* what a held frame still needs: a choice made since may have granted some of it */
+    function needsOf(f) {
+        return (f.getAttribute('data-cg-needs') || f.getAttribute('data-cg-category') || '').split(' ').filter(function (c) {
             return c in state.categories && !state.categories[c];
         });
-        var host;
-        try { host = new URL(f.getAttribute('data-cg-src'), location.href).host; } catch (e) { return; }
+    }
+    var wired = new WeakSet();
+    /* (again for a frame that has one: a choice or a language since changes what it says) */
+    function placeholder(f) {
+        if (!RELEASE || f.getAttribute('data-cg-r') !== RELEASE || (f.hasAttribute('srcdoc') && !f.hasAttribute('data-cg-placeholder')))
+            return;
+        var reach = !f.hasAttribute('sandbox') || f.sandbox.contains('allow-same-origin');
+        var needs = needsOf(f), host;
+        try { host = new URL(heldURL(f), location.href).host; } catch (e) { return; }
         if (!needs.length || !host) return;
         var lang = info.lang || 'en', names = list(needs);
         f.setAttribute('data-cg-placeholder', '');
-        f.addEventListener('load', function () {
-            var b = f.hasAttribute('data-cg-placeholder') && f.contentDocument && f.contentDocument.getElementById('cg-embed-allow');
-            if (b) b.addEventListener('click', function () {
-                var c = {};
-                needs.forEach(function (n) { c[n] = true; });
-                decide({categories: c}, 'banner.saved');
+        if (!wired.has(f)) {
+            wired.add(f);
+            f.addEventListener('load', function () {
+                var b = f.hasAttribute('data-cg-placeholder') && f.contentDocument && f.contentDocument.getElementById('cg-embed-allow');
+                if (b) b.addEventListener('click', function () {
+                    var c = {};
+                    needsOf(f).forEach(function (n) { c[n] = true; });
+                    decide({categories: c}, 'banner.saved');
+                });
             });
-        });
+        }
         /* (no nonce in it: an attribute's text is there for CSS selectors to read; under a policy that lets style
            sheets in by nonce only, the placeholder is plain text and a plain button) */
         f.srcdoc = '<!DOCTYPE html><html lang="' + esc(lang) + '" dir="' + dir(lang) + '"><head><meta charset="utf-8">' +
@@ -207,7 +236,25 @@
             '</body></html>';
     }
     function placeholders() {
-        d.querySelectorAll('iframe[data-cg-src]').forEach(placeholder);
+        every(HELD).forEach(placeholder);
+    }
+    /* a held frame in a <template> has no box until the page's script puts a copy in: it gets its placeholder then */
+    function templated() {
+        return Array.prototype.some.call(d.querySelectorAll('template'), function (e) {
+            return !!e.content.querySelector(HELD);
+        });
+    }
+    function watch() {
+        if (!w.MutationObserver) return;
+        new MutationObserver(function (records) {
+            records.forEach(function (r) {
+                r.addedNodes.forEach(function (n) {
+                    if (n.nodeType !== 1) return;
+                    if (n.matches(HELD)) placeholder(n);
+                    n.querySelectorAll(HELD).forEach(placeholder);
+                });
+            });
+        }).observe(d.documentElement, {childList: true, subtree: true});
     }
 
     /* --- talking to the gateway ----------------------------------------------------------- */
@@ -264,6 +311,7 @@
                 return;
             }
             toast(t(doneKey));
+            placeholders(); /* (the frames still held: what they need now) */
             d.dispatchEvent(new CustomEvent('consentgate:change', {detail: state}));
         }, function (e) {
             if (!box) open('custom'); /* (asked from a frame's placeholder: the dialog says why, and the way on) */
@@ -496,6 +544,7 @@
         var kept = box && view === 'custom' ? choices().categories : null;
         load(O + '/__consent/i18n/strings.json?lang=' + encodeURIComponent(code)).then(function () {
             try { localStorage.setItem('cg-lang', info.lang); } catch (e) { /* ignore */ }
+            placeholders();
             if (!box) return;
             render();
             if (kept) box.querySelectorAll('.cg-cat input').forEach(function (i) { if (i.value in kept) i.checked = kept[i.value]; });
@@ -522,8 +571,12 @@
         strings().then(function () { reopener(true); }, function () { reopener(true); });
     else if (!ask)
         reopener(true);
-    if (d.querySelector('iframe[data-cg-src]'))
-        strings().then(placeholders, function () { /* no strings: the frames stay empty */ });
+    var later = templated();
+    if (later || every(HELD).length)
+        strings().then(function () {
+            placeholders();
+            if (later) watch();
+        }, function () { /* no strings: the frames stay empty */ });
     if (ask || msg) {
         strings().then(function () {
             if (msg) toast(t(msg));

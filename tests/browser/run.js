@@ -1193,6 +1193,66 @@ test('a frame the lists hold (a video): a placeholder in its box says what it is
     await until(async () => (await z.frameLocator('#video').locator('p').first().innerText().catch(() => '')) === zt, 'the placeholder in Chinese');
 });
 
+test('a held frame in a shadow root or copied from a <template> after load: a placeholder, and released by consent', async () => {
+    /* a web component's declarative shadow root is rewritten as the page is (its frame held), and a template's frame is
+     * put in by the page's script after the banner started: each gets its placeholder, and the consent loads both */
+    const p = await page();
+    await p.goto(P.url('/embed-later.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    await p.keyboard.press('Escape');
+    await p.waitForFunction(() => window.__copied === true);
+    const text = EN['embed.text'].replace('{host}', new URL(P.url('/')).host).replace('{categories}', EN['category.marketing.title']);
+    const said = (sel) => p.locator(sel).evaluate((f) => f.contentDocument && f.contentDocument.querySelector('p') ? f.contentDocument.querySelector('p').textContent : '');
+    await until(async () => (await said('#player >> #shadowed')) === text, 'the frame in the shadow root says what it is');
+    await until(async () => (await said('.copied')) === text, 'the frame copied from the template says what it is');
+    eq(P.reached('?in=').map((r) => r.path), [], 'a video was requested before consent');
+    await p.frameLocator('#player >> #shadowed').getByRole('button', { name: EN['embed.allow'].replace('{categories}', EN['category.marketing.title']) }).click();
+    await until(() => P.reached('in=shadow').length === 1 && P.reached('in=template').length === 1, 'both frames load once marketing is allowed');
+    eq(p.errors, [], 'errors on the page');
+});
+
+test('a frame a lazy loader loads (data-src, data-lazy-src) waits for consent, with its placeholder', async () => {
+    /* the page's script makes the URL the src after load, past the rewriter: the video was loaded before any consent */
+    const p = await page();
+    await p.goto(P.url('/embed-lazy.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    await p.keyboard.press('Escape');
+    await p.waitForFunction(() => window.__lazyLoaded === true);
+    const text = EN['embed.text'].replace('{host}', new URL(P.url('/')).host).replace('{categories}', EN['category.marketing.title']);
+    for (const id of ['#lazysizes', '#rocket'])
+        await until(async () => (await p.frameLocator(id).locator('p').first().innerText().catch(() => '')) === text, `${id} says what it is`);
+    eq(P.reached('?by=').map((r) => r.path), [], 'a video was requested before consent');
+    await p.frameLocator('#rocket').getByRole('button', { name: EN['embed.allow'].replace('{categories}', EN['category.marketing.title']) }).click();
+    await until(() => P.reached('by=lazysizes').length === 1 && P.reached('by=rocket').length === 1, 'both frames load once marketing is allowed');
+    await p.frameLocator('#lazysizes').locator('#playing').waitFor();
+    eq(p.errors, [], 'errors on the page');
+});
+
+test('a frame that needs two categories: once one is granted, its placeholder asks for the other, in the language picked', async () => {
+    /* the placeholder said what the frame needed when the page was shown: after a choice that granted one of them it
+     * still asked for both, and after a language switch it stayed in the first language */
+    const p = await page();
+    await p.goto(P.url('/embed-both.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    eq(await p.locator('#video').getAttribute('data-cg-needs'), 'analytics marketing', 'both lists name the frame');
+    await button(p, 'banner.customise').click();
+    await p.getByRole('switch', { name: EN['category.marketing.title'] }).check();
+    await button(p, 'banner.save').click();
+    await dialog(p).waitFor({ state: 'detached' });
+    const host = new URL(P.url('/')).host, frame = p.frameLocator('#video');
+    const said = (lang) => lang['embed.text'].replace('{host}', host).replace('{categories}', lang['category.analytics.title']);
+    await until(async () => (await frame.locator('p').first().innerText().catch(() => '')) === said(EN), 'the placeholder asks for analytics only');
+    await p.locator('#cg-reopen').click();
+    await p.locator('#cg-banner button[data-lang="zh-CN"]').click();
+    await until(async () => (await frame.locator('p').first().innerText().catch(() => '')) === said(ZH), 'the placeholder in the language picked');
+    await p.keyboard.press('Escape');
+    await frame.getByRole('button', { name: ZH['embed.allow'].replace('{categories}', ZH['category.analytics.title']) }).click();
+    await until(() => P.reached('?both=1').length === 1, 'the frame loads once analytics is allowed too');
+    const state = await p.evaluate(() => fetch('/__consent/api/state').then((r) => r.json()));
+    eq([state.categories.analytics, state.categories.marketing, state.categories.functional], [true, true, false], 'what is granted');
+    eq(p.errors, [], 'errors on the page');
+});
+
 test('a page whose own hash-only CSP is in a <meta> element: amended as little as lets the banner work', async () => {
     /* the browser enforces the meta's policy over what comes after it, the banner too: the gateway amends it as it
      * amends a header (the banner script's URL, 'self' for its fetch and style sheet); the XSS stays blocked */

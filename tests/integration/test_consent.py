@@ -576,6 +576,12 @@ class ConsentTest(GatewayTestCase):
                 r = curl(self.gw.url(path), method=method)
                 self.assertEqual((r.status, r.header("Allow")), (405, "GET, HEAD"), (path, method))
                 self.assertIn("text/html", r.header("Content-Type"), path)
+        # the banner's strings are only read: another method is a 405 too; a language there is none of is not found
+        for path in ("/__consent/i18n/strings.json", "/__consent/i18n/strings.json?lang=zh-CN", "/__consent/i18n/en.json"):
+            for method in ("POST", "PUT"):
+                r = curl(self.gw.url(path), method=method)
+                self.assertEqual((r.status, r.header("Allow")), (405, "GET, HEAD"), (path, method))
+        self.assertEqual(curl(self.gw.url("/__consent/i18n/xx.json"), method="PUT").status, 404)
 
     def test_head_of_what_get_reads(self):
         """HEAD is answered wherever GET is (RFC 9110 9.3.2): the same status and type, no body, the connection kept."""

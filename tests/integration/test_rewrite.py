@@ -810,7 +810,8 @@ class DefaultTrackerListsTest(GatewayTestCase):
                 "tiktok": "analytics marketing", "linkedin": "analytics marketing",
                 "youtube": "marketing", "ytnocookie": "marketing", "maps": "marketing", "fbpage": "marketing",
                 "xwidgets": "marketing", "instagram": "marketing", "tiktokembed": "marketing", "linkedinpost": "marketing",
-                "disqus": "marketing", "vimeo": "analytics"}
+                "disqus": "marketing", "vimeo": "analytics",
+                "mapsquery": "marketing", "mymaps": "marketing", "ytplayerapi": "marketing", "tiktokplayer": "marketing"}
         html = curl(self.gw.url("/__origin/html?file=pages/vendor-tags.html")).text
         got = {}
         for t in re.findall(r"<(?:script|iframe)\b[^>]*>", html):
