@@ -220,6 +220,16 @@ static int read_number(rd_t *r, int64_t *out)
     return 0;
 }
 
+/* after an object's member or an array's element: 1 when another follows (its ',' read), 0 at the close (read), -1 else */
+static int next_item(rd_t *r, char close)
+{
+    if (peek(r) == ',') {
+        ++r->p;
+        return 1;
+    }
+    return expect(r, close) == 0 ? 0 : -1;
+}
+
 static int skip_value(rd_t *r);
 
 /* an object or array, its members' values skipped */
@@ -237,14 +247,11 @@ static int skip_container(rd_t *r, char close)
         size_t len;
         if (close == '}' && (read_string(r, NULL, 0, &len) != 0 || expect(r, ':') != 0))
             return -1;
-        if (skip_value(r) != 0)
+        int more;
+        if (skip_value(r) != 0 || (more = next_item(r, close)) < 0)
             return -1;
-        if (peek(r) == ',') {
-            ++r->p;
+        if (more)
             continue;
-        }
-        if (expect(r, close) != 0)
-            return -1;
         --r->depth;
         return 0;
     }
@@ -355,15 +362,10 @@ static int read_violation(rd_t *r, gw_csp_violation_t *v, const field_t *fields,
             st = string_member(r, violated, sizeof(violated));
         else
             st = skip_value(r);
-        if (st != 0)
+        if (st != 0 || (st = next_item(r, '}')) < 0)
             return -1;
-        if (peek(r) == ',') {
-            ++r->p;
-            continue;
-        }
-        if (expect(r, '}') != 0)
-            return -1;
-        break;
+        if (st == 0)
+            break;
     }
     --r->depth;
     if (legacy && !effective)
@@ -414,11 +416,9 @@ static int read_legacy(rd_t *r, gw_csp_violation_t *v)
         } else if (skip_value(r) != 0) {
             return -1;
         }
-        if (peek(r) == ',') {
-            ++r->p;
-            continue;
-        }
-        return expect(r, '}') != 0 ? -1 : found;
+        int more = next_item(r, '}');
+        if (more <= 0)
+            return more < 0 ? -1 : found;
     }
 }
 
@@ -455,14 +455,10 @@ static int read_item(rd_t *r, gw_csp_violation_t *v)
         } else {
             st = skip_value(r);
         }
-        if (st != 0)
+        if (st != 0 || (st = next_item(r, '}')) < 0)
             return -1;
-        if (peek(r) == ',') {
-            ++r->p;
+        if (st == 1)
             continue;
-        }
-        if (expect(r, '}') != 0)
-            return -1;
         --r->depth;
         if (!has_type || !has_body)
             return -2;
@@ -509,13 +505,10 @@ int gw_csp_report_parse(const char *body, size_t len, gw_csp_violation_t *out, s
                 host_of(v.blocked_uri, v.blocked_host, sizeof(v.blocked_host));
                 out[n++] = v;
             }
-            if (peek(&r) == ',') {
-                ++r.p;
-                continue;
-            }
-            if (expect(&r, ']') != 0)
+            if ((st = next_item(&r, ']')) < 0)
                 goto bad_json;
-            break;
+            if (st == 0)
+                break;
         }
         break;
     default:
