@@ -1759,7 +1759,6 @@ static int names_origin_nonce(const gw_reqctx_t *ctx)
     return ctx->origin_csp.script[0] != '\0' || ctx->origin_csp.style[0] != '\0';
 }
 
-
 /* what the rewrite of a page depends on besides its bytes and the snapshots: the page's scheme, authority and path
  * (URLs are made absolute against them, sightings filed under the path), the categories granted, the media type
  * (kind: is_html's, HTML, XHTML or SVG), the body's encoding */
@@ -2243,21 +2242,30 @@ static const char *banner_script_source(h2o_req_t *req)
  * without it those pages show no banner, and in the opt-out regimes the visitor cannot refuse there. Nothing else is
  * let in: scripts the origin did not nonce or list stay blocked by its policy.
  */
+/* what the UI of this page needs of a policy, its elements carrying these nonces ("" none) */
+static gw_csp_amend_t ui_amendment(h2o_req_t *req, const char *script_nonce, const char *style_nonce)
+{
+    return (gw_csp_amend_t){req->scheme == &H2O_URL_SCHEME_HTTPS ? "https" : "http", script_nonce, style_nonce,
+                            banner_script_source(req)};
+}
+
+/* policy value v amended (gw_csp_amend), in pool; v itself when nothing is */
+static h2o_iovec_t amend_policy(h2o_mem_pool_t *pool, h2o_iovec_t v, const gw_csp_amend_t *a)
+{
+    size_t len = gw_csp_amend(v.base, v.len, a, NULL, 0);
+    if (len == v.len)
+        return v;
+    char *out = h2o_mem_alloc_pool(pool, len);
+    gw_csp_amend(v.base, v.len, a, out, len);
+    return h2o_iovec_init(out, len);
+}
+
 static void amend_origin_csp(h2o_req_t *req, gw_reqctx_t *ctx)
 {
-    gw_csp_amend_t a = {req->scheme == &H2O_URL_SCHEME_HTTPS ? "https" : "http", ctx->origin_csp.script, ctx->origin_csp.style,
-                        banner_script_source(req)};
-    for (int k = 0; k != 2; ++k) {
-        for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->res.headers, csp_names[k].base, csp_names[k].len, i)) != -1;) {
-            h2o_iovec_t *v = &req->res.headers.entries[i].value;
-            size_t len = gw_csp_amend(v->base, v->len, &a, NULL, 0);
-            if (len == v->len)
-                continue;
-            char *out = h2o_mem_alloc_pool(&req->pool, len);
-            gw_csp_amend(v->base, v->len, &a, out, len);
-            *v = h2o_iovec_init(out, len);
-        }
-    }
+    gw_csp_amend_t a = ui_amendment(req, ctx->origin_csp.script, ctx->origin_csp.style);
+    for (int k = 0; k != 2; ++k)
+        for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->res.headers, csp_names[k].base, csp_names[k].len, i)) != -1;)
+            req->res.headers.entries[i].value = amend_policy(&req->pool, req->res.headers.entries[i].value, &a);
 }
 
 /* the consent UI and the visitor's state; xml: well-formed for an application/xhtml+xml page. Its elements carry the
@@ -2344,15 +2352,10 @@ static int on_meta_csp(rewrite_t *self, gw_html_tag_t *tag, const gw_html_attr_t
     }
     if (self->inject.base == NULL) /* no UI in this document: nothing for its policy to let in */
         return GW_HTML_KEEP;
-    gw_csp_amend_t a = {req->scheme == &H2O_URL_SCHEME_HTTPS ? "https" : "http",
-                        self->ui_nonces.script[0] != '\0' ? self->ui_nonces.script : ctx->nonce, self->ui_nonces.style,
-                        banner_script_source(req)};
-    size_t n = gw_csp_amend(v, len, &a, NULL, 0);
-    if (n == len)
-        return GW_HTML_KEEP;
-    char *out = h2o_mem_alloc_pool(&req->pool, n);
-    gw_csp_amend(v, len, &a, out, n);
-    gw_html_attr_set(tag, H2O_STRLIT("content"), out, n); /* (refused: the site's policy stays as it came, never less) */
+    gw_csp_amend_t a = ui_amendment(req, self->ui_nonces.script[0] != '\0' ? self->ui_nonces.script : ctx->nonce, self->ui_nonces.style);
+    h2o_iovec_t out = amend_policy(&req->pool, h2o_iovec_init(v, len), &a);
+    if (out.base != v) /* (refused: the site's policy stays as it came, never less) */
+        gw_html_attr_set(tag, H2O_STRLIT("content"), out.base, out.len);
     return GW_HTML_KEEP;
 }
 

@@ -611,36 +611,35 @@ void gw_trackers_register_admin(void)
 int gw_trackers_init(void)
 {
     gw_config_t *c = &gw_rt.conf;
-    static gw_list_conf_t defaults[5];
+    /* defaults (when they are there and their categories exist): Debian's EasyPrivacy and EasyList, and the lists shipped in
+     * conf/: advertising tags (EasyPrivacy calls the Meta Pixel and its kind tracking, analytics, and EasyList does not
+     * name them: without it analytics consent alone released them), embeds whose sites set advertising cookies
+     * (videos, maps, social posts), tag managers and analytics loaders EasyPrivacy does not name (what a tag manager
+     * loads, the page does not show) */
+    static const struct {
+        const char *name, *file, *category;
+        int shipped; /* file is relative to the shipped files (gw_server_find_shipped) */
+    } known[] = {{"easyprivacy", DEFAULT_LISTS_DIR "easyprivacy.txt", "analytics", 0},
+                 {"easylist", DEFAULT_LISTS_DIR "easylist.txt", "marketing", 0},
+                 {"advertising", "conf/ad-trackers.txt", "marketing", 1},
+                 {"embeds", "conf/embeds.txt", "marketing", 1},
+                 {"analytics-tags", "conf/analytics-tags.txt", "analytics", 1}};
+    static gw_list_conf_t defaults[sizeof(known) / sizeof(known[0])];
 
     if (c->trackers.configured) {
         list_confs = c->trackers.lists;
         num_list_confs = c->trackers.num_lists;
     } else {
-        /* defaults: Debian's EasyPrivacy → analytics, EasyList → marketing (when installed and those categories exist) */
-        static const char *const files[] = {DEFAULT_LISTS_DIR "easyprivacy.txt", DEFAULT_LISTS_DIR "easylist.txt"};
-        static const char *const names[] = {"easyprivacy", "easylist"};
-        static const char *const cats[] = {"analytics", "marketing"};
-        for (size_t i = 0; i != 2; ++i) {
-            int cat = gw_config_category(c, cats[i]);
-            if (cat < 0 || access(files[i], R_OK) != 0)
-                continue;
-            defaults[num_list_confs++] = (gw_list_conf_t){(char *)names[i], (char *)files[i], GW_FMT_ABP, cat, GW_RISK_BLOCK};
+        for (size_t i = 0; i != sizeof(known) / sizeof(known[0]); ++i) {
+            int cat = gw_config_category(c, known[i].category);
+            char *file = NULL;
+            if (cat >= 0 && known[i].shipped)
+                file = gw_server_find_shipped(known[i].file);
+            else if (cat >= 0 && access(known[i].file, R_OK) == 0)
+                file = (char *)known[i].file;
+            if (file != NULL)
+                defaults[num_list_confs++] = (gw_list_conf_t){(char *)known[i].name, file, GW_FMT_ABP, cat, GW_RISK_BLOCK};
         }
-        /* and the shipped list of advertising tags (conf/ad-trackers.txt): EasyPrivacy calls the Meta Pixel and its
-         * kind tracking (analytics), EasyList does not name them; without it analytics consent alone released them */
-        char *ads = gw_config_category(c, "marketing") >= 0 ? gw_server_find_shipped("conf/ad-trackers.txt") : NULL;
-        if (ads != NULL)
-            defaults[num_list_confs++] = (gw_list_conf_t){"advertising", ads, GW_FMT_ABP, gw_config_category(c, "marketing"), GW_RISK_BLOCK};
-        /* third-party embeds whose sites set advertising cookies (conf/embeds.txt: videos, maps, social posts) */
-        char *embeds = gw_config_category(c, "marketing") >= 0 ? gw_server_find_shipped("conf/embeds.txt") : NULL;
-        if (embeds != NULL)
-            defaults[num_list_confs++] = (gw_list_conf_t){"embeds", embeds, GW_FMT_ABP, gw_config_category(c, "marketing"), GW_RISK_BLOCK};
-        /* and the shipped list of tag managers and analytics loaders EasyPrivacy does not name (conf/analytics-tags.txt):
-         * what a tag manager loads, the page does not show */
-        char *tags = gw_config_category(c, "analytics") >= 0 ? gw_server_find_shipped("conf/analytics-tags.txt") : NULL;
-        if (tags != NULL)
-            defaults[num_list_confs++] = (gw_list_conf_t){"analytics-tags", tags, GW_FMT_ABP, gw_config_category(c, "analytics"), GW_RISK_BLOCK};
         list_confs = defaults;
         if (num_list_confs == 0)
             gw_info("no tracker lists: none configured and Debian's EasyPrivacy/EasyList are not installed");

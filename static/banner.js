@@ -133,6 +133,10 @@
         })(d);
         return out;
     }
+    /* the categories an inert element waits for: every one the lists give it (data-cg-needs), else its category */
+    function needed(e) {
+        return (e.getAttribute('data-cg-needs') || e.getAttribute('data-cg-category') || '').split(' ');
+    }
     function release(granted) {
         var els = every('[data-cg-category]');
         for (var i = 0; i < els.length; i++) {
@@ -140,7 +144,7 @@
             if (!RELEASE || e.getAttribute('data-cg-r') !== RELEASE) continue;
             /* its category just granted; named by several tracker lists (data-cg-needs), every category they give it
              * granted now and one of them just now */
-            var needs = (e.getAttribute('data-cg-needs') || e.getAttribute('data-cg-category') || '').split(' '), now = false;
+            var needs = needed(e), now = false;
             for (var k = 0; k < needs.length && needs[k] && state.categories[needs[k]]; k++) now = now || !!granted[needs[k]];
             if (!now || k !== needs.length) continue;
             /* (localName: an XHTML page's tagName is not upper case) */
@@ -201,9 +205,7 @@
     function esc(s) { return String(s).replace(/[&<>"]/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
     /* what a held frame still needs: a choice made since may have granted some of it */
     function needsOf(f) {
-        return (f.getAttribute('data-cg-needs') || f.getAttribute('data-cg-category') || '').split(' ').filter(function (c) {
-            return c in state.categories && !state.categories[c];
-        });
+        return needed(f).filter(function (c) { return c in state.categories && !state.categories[c]; });
     }
     var wired = new WeakSet();
     /* (again for a frame that has one: a choice or a language since changes what it says) */
