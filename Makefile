@@ -41,11 +41,12 @@ MICRO_BINS  := $(MICRO_SRCS:tests/bench/%.c=$(BUILD)/rel/bench/%)
 all: check-deps $(BUILD)/consentgate
 
 # --- dependencies -----------------------------------------------------------
-# Everything the build, the tests and the benchmarks need, from Debian's archive.
+# Everything the build, the tests and the benchmarks need, from Debian's archive (systemd: the tests check the installed
+# unit with systemd-analyze and systemd-sysusers; a container without it as PID 1 is fine).
 DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev \
             libh2o-evloop-dev libh2o-dev-common libjansson-dev libmaxminddb-dev libssl-dev \
             libsqlite3-dev libpsl-dev publicsuffix zlib1g-dev libcmocka-dev \
-            python3 curl nghttp2-client openssl procps psmisc
+            python3 curl nghttp2-client openssl procps psmisc systemd
 BENCH_PKGS := wrk nginx-light h2o privoxy valgrind sqlite3 linux-perf strace time
 # make lint (part of make test) and make format
 DEV_PKGS := cppcheck clang-format
@@ -138,10 +139,16 @@ soak: all
 # example risk lists (conf/risk/). The example keeps its state (keys, records, audit log) in STATEDIR and its access
 # log in LOGDIR, not in the demo's build/demo/ (relative to the config: beside the installed files, or in /etc/build/
 # for a copy in /etc/consentgate/); no admin tokens file is installed (a shipped token would be everyone's).
+# Also a systemd unit reading SYSCONFDIR/consentgate/consentgate.json (conf/consentgate.service), the sysusers.d line
+# of the user it runs as, and README.md in PREFIX/share/doc/consentgate.
 PREFIX ?= /usr/local
 DESTDIR ?=
+SYSCONFDIR ?= /etc
 STATEDIR ?= /var/lib/consentgate
 LOGDIR ?= /var/log/consentgate
+# systemd makes (and gives the service's user) a folder under /var/lib or /var/log it is told of; one elsewhere is the
+# operator's to make, and the unit only lets the service write there
+unit_dir = $(if $(filter $(2)/%,$(1)),$(3)=$(patsubst $(2)/%,%,$(1)),ReadWritePaths=$(1))
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/consentgate/conf
 	install -m 0755 $(BUILD)/consentgate gateway/consentgate-ctl $(DESTDIR)$(PREFIX)/bin/
@@ -152,6 +159,14 @@ install: all
 	chmod 0644 $(DESTDIR)$(PREFIX)/share/consentgate/conf/consentgate.json
 	install -d $(DESTDIR)$(PREFIX)/share/consentgate/conf/risk
 	install -m 0644 conf/risk/*.txt $(DESTDIR)$(PREFIX)/share/consentgate/conf/risk/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/share/doc/consentgate
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    -e 's|@STATE_DIRECTIVE@|$(call unit_dir,$(STATEDIR),/var/lib,StateDirectory)|' \
+	    -e 's|@LOGS_DIRECTIVE@|$(call unit_dir,$(LOGDIR),/var/log,LogsDirectory)|' conf/consentgate.service \
+	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/consentgate.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/consentgate.service
+	install -m 0644 conf/consentgate.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/consentgate.conf
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/consentgate/
 
 # --- run --------------------------------------------------------------------
 run: deps-run

@@ -461,14 +461,45 @@ static void wake_all(void)
 
 /* --- main thread: signals ----------------------------------------------------------------- */
 
+/* systemd's readiness protocol (sd_notify(3), without libsystemd: one datagram to $NOTIFY_SOCKET, a path or an abstract
+ * name after '@'). With Type=notify, `systemctl start` returns once the listeners accept and the store is open, and
+ * fails when the gateway refuses to start (a damaged store, a port in use) instead of reporting a service that then
+ * dies; `systemctl reload` returns once the reload is done. Without the variable (not under systemd) it does nothing. */
+static void notify_systemd(const char *state)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t len;
+    int fd;
+
+    if (path == NULL || (path[0] != '/' && path[0] != '@') || (len = strlen(path)) >= sizeof(sa.sun_path))
+        return;
+    memcpy(sa.sun_path, path, len);
+    if (path[0] == '@')
+        sa.sun_path[0] = '\0';
+    if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+        return;
+    if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+        gw_warn("cannot tell systemd \"%.20s…\" on %s: %s", state, path, strerror(errno));
+    close(fd);
+}
+
 static void reload(void)
 {
+    struct timespec now;
+    char state[64];
+
+    clock_gettime(CLOCK_MONOTONIC, &now); /* (systemd 253's Type=notify-reload wants the time the reload began) */
+    snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
+             (unsigned long long)now.tv_sec * 1000000 + (unsigned long long)now.tv_nsec / 1000);
+    notify_systemd(state);
     gw_info("SIGHUP: reloading");
     gw_log_reopen();
     for (size_t i = 0; i != num_reload_hooks; ++i)
         reload_hooks[i].cb(reload_hooks[i].data);
     gw_info("reload done (logs, keys, tokens, TLS certificates, GeoIP database, tracker lists; risk lists are rebuilt on the job thread and logged "
             "when in force; the configuration file is read at start only)");
+    notify_systemd("READY=1");
 }
 
 /* 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104 or "localhost": the admin listener's tokens stay on this machine */
@@ -572,6 +603,7 @@ int gw_server_run(void)
                     c->admin.listen.host, c->admin.listen.port, c->admin.listen.port);
     }
     gw_info("consentgate %s: %zu worker threads, upstream %s", CG_VERSION, gw_rt.num_threads, c->upstream);
+    notify_systemd("READY=1");
 
     uint64_t last_total = 0;
     for (;;) {
@@ -592,6 +624,7 @@ int gw_server_run(void)
         }
         break;
     }
+    notify_systemd("STOPPING=1");
     gw_info("shutting down: draining in-flight requests");
     __atomic_store_n(&shutdown_requested, 1, __ATOMIC_RELEASE);
     wake_all();

@@ -2,6 +2,7 @@
 checking and signals, against the real binary, a real origin and the real curl."""
 
 import hashlib
+import json
 import os
 import re
 import signal
@@ -962,6 +963,152 @@ class SignalTest(GatewayTestCase):
         g.stop_and_check()
 
 
+    def test_systemd_readiness_reload_and_stop(self):
+        """Under systemd (Type=notify, conf/consentgate.service) the gateway says READY=1 on $NOTIFY_SOCKET once every
+        listener accepts, RELOADING=1 … READY=1 around a SIGHUP's reload and STOPPING=1 on SIGTERM; one that refuses to
+        start says nothing, so `systemctl start` fails instead of reporting a service that then dies."""
+        def listen(name, abstract):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            addr = "\0cg-notify-%d-%s" % (os.getpid(), name) if abstract else os.path.join(self.tmp, name + ".sock")
+            s.bind(addr)
+            s.settimeout(10)
+            self.addCleanup(s.close)
+            return s, ("@" + addr[1:] if abstract else addr)
+
+        def messages(s, n):
+            return [s.recv(4096).decode() for _ in range(n)]
+
+        for abstract in (False, True):
+            sock, env = listen("gw-notify-%d" % abstract, abstract)
+            g = self.new_gateway("gw-notify-%d" % abstract, gateway_config(self.origin.url), start=False)
+            g.env["NOTIFY_SOCKET"] = env
+            seen = {}
+
+            def ready_when_accepting():
+                seen["first"] = sock.recv(4096).decode()
+                seen["accepting"] = all(harness.port_accepts(p) for p in g.ports())
+            t = threading.Thread(target=ready_when_accepting)
+            t.start()
+            g.start()
+            t.join(10)
+            self.assertEqual(seen.get("first"), "READY=1")
+            self.assertTrue(seen["accepting"], "READY=1 came before every listener accepted")
+
+            g.signal(signal.SIGHUP)
+            reloading, ready = messages(sock, 2)
+            self.assertRegex(reloading, r"^RELOADING=1\nMONOTONIC_USEC=[1-9][0-9]*$")
+            self.assertEqual(ready, "READY=1")
+            self.assertIn("reload done", g.error_log())  # READY=1 again only after it
+            self.assertEqual(curl(g.url("/__origin/echo?t=notified")).status, 200)
+            g.signal(signal.SIGTERM)
+            self.assertEqual(messages(sock, 1), ["STOPPING=1"])
+            g.stop_and_check(expect_running=False)
+
+        # one that cannot start (its port taken) never says READY=1
+        sock, env = listen("gw-notify-refused", False)
+        taken = socket.socket()
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        self.addCleanup(taken.close)
+        g = self.new_gateway("gw-notify-refused", gateway_config(self.origin.url, admin=False,
+                             listen=[{"host": "127.0.0.1", "port": taken.getsockname()[1]}]), start=False)
+        g.write_config()
+        p = subprocess.run([g.binary, "-c", g.config_path], capture_output=True, text=True, timeout=30, cwd=g.workdir,
+                           env=harness.sanitizer_env(dict(os.environ, NOTIFY_SOCKET=env)))
+        self.assertEqual(p.returncode, 1, p.stderr)
+        sock.settimeout(0.5)
+        self.assertRaises(socket.timeout, sock.recv, 4096)
+
+
+    def test_installed_unit_runs_the_service(self):
+        """make install's systemd unit: systemd-analyze finds nothing wrong in it, its sysusers.d line makes the user, and
+        the setup its header describes works for that user: the gateway as ExecStart starts it (in WorkingDirectory, with
+        $NOTIFY_SOCKET), says READY=1, proxies, records a consent in the state folder, and the admin API rewrites a list
+        in the one folder of /etc the unit lets it write (ReadWritePaths). The sandbox itself needs a running systemd."""
+        import shlex
+        import shutil
+        root = os.path.join(self.tmp, "svc")
+        prefix, etc, state, logs = (os.path.join(root, d) for d in ("usr", "etc", "state", "log"))
+        build = os.path.relpath(os.path.dirname(harness.CG_BIN), harness.REPO)
+        p = subprocess.run(["make", "-s", "-o", "all", "install", "PREFIX=" + prefix, "SYSCONFDIR=" + etc, "STATEDIR=" + state,
+                            "LOGDIR=" + logs, "BUILD=" + build], cwd=harness.REPO, capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        unit = os.path.join(prefix, "lib", "systemd", "system", "consentgate.service")
+        p = subprocess.run(["systemd-analyze", "verify", unit], capture_output=True, text=True, timeout=60, cwd=root)
+        self.assertEqual((p.returncode, p.stdout + p.stderr), (0, ""), "systemd-analyze verify " + unit)
+        keys = {}
+        with open(unit) as f:
+            for k, v in (l.rstrip("\n").split("=", 1) for l in f if "=" in l and not l.startswith("#")):
+                keys[k] = keys[k] + " " + v if k in keys else v
+        self.assertEqual(keys["Type"], "notify")
+        # folders outside /var/lib and /var/log: the operator's to make, the unit lets the service write there
+        self.assertEqual(keys["ReadWritePaths"].split(), [state, logs, "-%s/consentgate/risk" % etc])
+        sysroot = os.path.join(root, "sysroot")
+        os.makedirs(os.path.join(sysroot, "etc"))
+        p = subprocess.run(["systemd-sysusers", "--root=" + sysroot, os.path.join(prefix, "lib", "sysusers.d", "consentgate.conf")],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(sysroot, "etc", "passwd")) as f:
+            self.assertRegex(f.read(), r"(?m)^consentgate:x:\d+:\d+:[^:]*:[^:]*:/usr/sbin/nologin$")
+
+        # the setup the unit's header gives, for a user who is not root (nobody: the sysusers user exists only in sysroot)
+        uid = 65534 if os.geteuid() == 0 else os.geteuid()
+        conf_dir = os.path.join(etc, "consentgate")
+        os.makedirs(conf_dir)
+        shared = os.path.join(prefix, "share", "consentgate", "conf")
+        shutil.copy(os.path.join(shared, "consentgate.json"), conf_dir)
+        shutil.copytree(os.path.join(shared, "risk"), os.path.join(conf_dir, "risk"))
+        with open(os.path.join(conf_dir, "consentgate.json")) as f:
+            conf = json.load(f)
+        port, admin = free_port(), free_port()  # (an operator edits the example: its ports are the demo's)
+        conf.update(listen=[{"host": "127.0.0.1", "port": port}], upstream=self.origin.url, trackers={"lists": []})
+        conf["admin"]["listen"]["port"] = admin
+        with open(os.path.join(conf_dir, "consentgate.json"), "w") as f:
+            json.dump(conf, f)
+        with open(os.path.join(conf_dir, "admin-tokens"), "w") as f:
+            f.write("ops:%s\n" % ADMIN_TOKEN)
+        os.chmod(os.path.join(conf_dir, "admin-tokens"), 0o600)
+        for d in (state, logs):  # what StateDirectory= and LogsDirectory= make
+            os.makedirs(d)
+        for path in [os.path.join(conf_dir, "admin-tokens"), state, logs, os.path.join(conf_dir, "risk")] + \
+                [os.path.join(conf_dir, "risk", f) for f in os.listdir(os.path.join(conf_dir, "risk"))]:
+            os.chown(path, uid, -1)
+        os.chmod(self.tmp, 0o755)
+        os.chmod(root, 0o755)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(os.path.join(root, "notify.sock"))
+        os.chmod(os.path.join(root, "notify.sock"), 0o777)
+        sock.settimeout(60)
+        proc = subprocess.Popen(shlex.split(keys["ExecStart"]), cwd=keys["WorkingDirectory"], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=open(os.path.join(root, "stderr"), "wb"),
+                                env=harness.sanitizer_env(dict(os.environ, NOTIFY_SOCKET=os.path.join(root, "notify.sock"))),
+                                preexec_fn=(lambda: os.setuid(uid)) if uid != os.geteuid() else None)
+        try:
+            self.assertEqual(sock.recv(4096), b"READY=1", open(os.path.join(root, "stderr")).read())
+            self.assertEqual(curl("http://127.0.0.1:%d/__origin/echo?t=service" % port).status, 200)
+            r = curl("http://127.0.0.1:%d/__consent/api/consent" % port, method="POST", data='{"all": true}',
+                     headers=["Content-Type: application/json"])
+            self.assertEqual(r.status, 200, r.text)
+            self.assertTrue(os.path.getsize(os.path.join(state, "consent.db")) > 0)
+            r = curl("http://127.0.0.1:%d/admin/lists/example-block/entries" % admin, method="POST",
+                     data=json.dumps({"add": ["service.example"]}), headers=["Authorization: Bearer " + ADMIN_TOKEN])
+            self.assertEqual(r.status, 200, r.text)
+            with open(os.path.join(conf_dir, "risk", "example-block.txt")) as f:
+                self.assertIn("service.example", f.read())
+            self.assertTrue(os.path.getsize(os.path.join(state, "audit.log")) > 0)
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(sock.recv(4096), b"STOPPING=1")
+            self.assertEqual(proc.wait(30), 0)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        with open(os.path.join(root, "stderr")) as f:
+            err = f.read()
+        self.assertEqual([m for m in harness.SANITIZER_MARKERS if m in err], [], err)
+
+
 GOOD = """{
   "listen": [{"host": "127.0.0.1", "port": 18080}],
   "upstream": "http://127.0.0.1:9000",
@@ -1254,6 +1401,12 @@ class CheckConfigTest(GatewayTestCase):
         with open(conf) as f:
             text = f.read()
         self.assertNotIn("build/demo", text)
+        with open(os.path.join(dest, "opt", "cg", "lib", "systemd", "system", "consentgate.service")) as f:
+            unit = f.read()  # the default folders are systemd's to make and give the service's user
+        for line in ("ExecStart=/opt/cg/bin/consentgate -c /etc/consentgate/consentgate.json", "StateDirectory=consentgate",
+                     "LogsDirectory=consentgate", "ReadWritePaths=-/etc/consentgate/risk"):
+            self.assertIn("\n" + line + "\n", unit)
+        self.assertNotIn("@", unit.replace("$MAINPID", ""))  # every placeholder filled in
         self.assertIn('"/var/lib/consentgate/consent.db"', text)
         p = run_binary(["--check-config", "-c", conf], binary=binary)
         self.assertEqual(p.returncode, 1, p.stdout)
