@@ -453,7 +453,7 @@
                for a focus ring */
             var covered = box ? box.offsetHeight + parseFloat(getComputedStyle(box).marginBottom || 0) + 8 + 'px' : '';
             html.style.scrollPaddingBottom = covered;
-            root.style.height = covered;
+            root.style.setProperty('height', covered, 'important'); /* (banner.css's are: see there) */
         });
         sizer.observe(box);
     }

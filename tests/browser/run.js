@@ -1296,6 +1296,34 @@ test('a page\'s own root font size (html { font-size: 62.5% }) or inherited text
     eq(await looks('/inherited.html'), normal, 'the banner on a page with odd inherited text styles, against a page without');
 });
 
+test('a page\'s own !important rules for buttons, text, check boxes and focus do not change the banner', async () => {
+    /* every property the banner sets, on its parts, in the main view and the choices, and the focus ring */
+    const looks = async (url) => {
+        const p = await page();
+        await p.goto(P.url(url));
+        await dialog(p).waitFor({ state: 'visible' });
+        await sleep(300); /* (after the slide-in) */
+        const measure = () => p.evaluate(() => ['dialog', '#cg-title', '#cg-text', '.cg-btn', '.cg-x', '.cg-links a', '.cg-cats',
+                                                '.cg-cats legend', '.cg-cat label', '.cg-cat p', '.cg-cat input'].map((sel) => {
+            const e = document.querySelector('#cg-banner ' + sel);
+            if (!e) return [sel, null];
+            const s = getComputedStyle(e), r = e.getBoundingClientRect();
+            return [sel, s.display, s.boxSizing, s.fontSize, s.lineHeight, s.textTransform, s.color, s.backgroundColor, s.borderTopWidth,
+                    s.borderTopStyle, s.borderRadius, s.padding, s.margin, s.textDecorationLine, Math.round(r.width), Math.round(r.height)];
+        }));
+        const main = await measure();
+        await p.keyboard.press('Tab'); /* (a keyboard user's focus: its ring) */
+        const ring = await p.evaluate(() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth]; });
+        await button(p, 'banner.customise').click();
+        return main.concat(await measure(), [ring]);
+    };
+    const normal = await looks('/plain.html');
+    eq(normal[normal.length - 1], ['solid', '3px'], 'the focus ring on a plain page');
+    const hostile = await looks('/important.html');
+    for (let i = 0; i < normal.length; i++)
+        eq(hostile[i], normal[i], 'the banner on a page with !important element rules, against a page without');
+});
+
 test('an XHTML page (application/xhtml+xml): the banner is shown and consent releases its tracker', async () => {
     /* Chromium's XML parser runs the deferred banner.js at once, before the page's state after it is read */
     const p = await page();
