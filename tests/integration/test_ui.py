@@ -301,11 +301,13 @@ class UiTest(GatewayTestCase):
         self.assertEqual(self.get("/__consent/i18n/strings.json").header_all("Cache-Control"), ["no-cache"])
 
     def test_banner_size_budget(self):
+        # what every visitor's first page costs; 12 KB until banner.css's declarations became !important (~300 bytes
+        # gzipped), which keeps a page's own !important rules off the banner
         size = 0
         for name in ("banner.js", "banner.css"):
             with open(os.path.join(STATIC, name), "rb") as f:
                 size += len(gzip.compress(f.read(), 9))
-        self.assertLessEqual(size, 12 * 1024, "banner.js + banner.css gzipped")
+        self.assertLessEqual(size, 13 * 1024, "banner.js + banner.css gzipped")
 
     # ---- warning, blocked, refused ----------------------------------------------------------------
 
