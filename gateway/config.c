@@ -273,7 +273,7 @@ static const char *const action_names[] = {"block", "warn", "monitor", "allow"};
 
 static int load_hostport(loader_t *ld, json_t *obj, gw_listen_conf_t *l, int allow_tls)
 {
-    static const char *const keys[] = {"host", "port", "tls", NULL};
+    static const char *const keys[] = {"host", "port", "tls", "proxy_protocol", NULL};
     static const char *const keys_notls[] = {"host", "port", NULL};
     uint64_t port = 0;
     json_t *tls;
@@ -281,7 +281,8 @@ static int load_hostport(loader_t *ld, json_t *obj, gw_listen_conf_t *l, int all
 
     if (check_keys(ld, obj, allow_tls ? keys : keys_notls) != 0)
         return -1;
-    if (get_string(ld, obj, "host", 0, &l->host) != 0 || get_uint(ld, obj, "port", 1, 65535, 1, &port) != 0)
+    if (get_string(ld, obj, "host", 0, &l->host) != 0 || get_uint(ld, obj, "port", 1, 65535, 1, &port) != 0 ||
+        (allow_tls && get_bool(ld, obj, "proxy_protocol", &l->proxy_protocol) != 0))
         return -1;
     l->port = (uint16_t)port;
     if (l->host != NULL) {
@@ -713,6 +714,27 @@ static int check_retention(loader_t *ld, json_t *root)
     return rc;
 }
 
+/* A PROXY header names the client, and anyone who can reach the listener can write one: it is believed only from the
+ * load balancers geoip.trusted_proxies names, and a listener that expects it needs them named. */
+static int check_proxy_protocol(loader_t *ld)
+{
+    const gw_config_t *c = ld->conf;
+    for (size_t i = 0; i != c->num_listen; ++i) {
+        if (!c->listen[i].proxy_protocol || c->geoip.num_trusted_proxies != 0)
+            continue;
+        push_key(ld, "listen");
+        push_index(ld, i);
+        push_key(ld, "proxy_protocol");
+        int rc = fail(ld, 0, "needs geoip.trusted_proxies naming the load balancers that send it (their addresses or "
+                             "networks): from anyone else the header would be believed too");
+        pop(ld);
+        pop(ld);
+        pop(ld);
+        return rc;
+    }
+    return 0;
+}
+
 /* a cookie name, or a prefix pattern ending in '*' (RFC 6265 token characters, loosely) */
 static int valid_cookie_pattern(const char *k)
 {
@@ -1126,8 +1148,9 @@ static int load_root(loader_t *ld, json_t *root)
     rebind_category_defaults(c, json_is_object(ck) && json_object_get(ck, "unknown_category") != NULL,
                              json_is_object(bc) && json_object_get(bc, "ping_category") != NULL,
                              json_is_object(rg) && json_object_get(rg, "gpc_refuses") != NULL);
-    if (load_regimes(ld, root) != 0 || load_geoip(ld, root) != 0 || load_store(ld, root) != 0 || check_retention(ld, root) != 0 ||
-        get_enum(ld, root, "enforcement", enforcement_names, 2, &report_only) != 0 || load_cookies(ld, root) != 0 ||
+    if (load_regimes(ld, root) != 0 || load_geoip(ld, root) != 0 || check_proxy_protocol(ld) != 0 || load_store(ld, root) != 0 ||
+        check_retention(ld, root) != 0 || get_enum(ld, root, "enforcement", enforcement_names, 2, &report_only) != 0 ||
+        load_cookies(ld, root) != 0 ||
         load_beacons(ld, root) != 0 || load_lists(ld, root, "trackers", 0) != 0 || load_lists(ld, root, "risk", 1) != 0 ||
         load_html(ld, root) != 0 || load_channel(ld, root) != 0 || load_ui(ld, root) != 0 || check_addresses(ld, root) != 0)
         return -1;

@@ -30,6 +30,7 @@ typedef struct st_gw_listen_conf_t {
     uint16_t port;
     char *tls_cert; /* NULL: plain HTTP (HTTP/1.1 and h2c) */
     char *tls_key;
+    int proxy_protocol; /* a TCP load balancer's PROXY header (v1 or v2) comes first and names the client */
 } gw_listen_conf_t;
 
 /* one spelling per address, into out (INET6_ADDRSTRLEN bytes): no host is 0.0.0.0, "localhost" 127.0.0.1, IPv6 as

@@ -157,12 +157,17 @@ int gw_consent_client_addr(h2o_req_t *req, struct sockaddr_storage *client)
     return 0;
 }
 
+int gw_consent_trusted_peer(const struct sockaddr *peer)
+{
+    return trusted_proxies.num_entries != 0 && gw_cidr_list_contains(&trusted_proxies, peer);
+}
+
 /* 1 when the connection's peer is one of geoip.trusted_proxies */
 static int peer_is_trusted_proxy(h2o_req_t *req)
 {
     struct sockaddr_storage peer;
-    return trusted_proxies.num_entries != 0 && req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer) != 0 &&
-           gw_cidr_list_contains(&trusted_proxies, (struct sockaddr *)&peer);
+    return req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer) != 0 &&
+           gw_consent_trusted_peer((struct sockaddr *)&peer);
 }
 
 void gw_consent_settle_scheme(h2o_req_t *req)

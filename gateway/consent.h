@@ -85,6 +85,9 @@ int gw_consent_expire_planted(h2o_req_t *req, const gw_reqctx_t *ctx);
  * check expects https, HSTS is sent and the origin is told X-Forwarded-Proto: https. */
 void gw_consent_settle_scheme(h2o_req_t *req);
 
+/* 1 when peer is one of geoip.trusted_proxies (lock-free: the list is built before the workers start) */
+int gw_consent_trusted_peer(const struct sockaddr *peer);
+
 /* The client's address: the connection's peer, or the address a trusted proxy (geoip.trusted_proxies) put in
  * X-Forwarded-For. Returns 0, or -1 when the connection has no peer address. */
 int gw_consent_client_addr(h2o_req_t *req, struct sockaddr_storage *client);

@@ -123,6 +123,10 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
     emit(&o, "# HELP cg_connections_accepted_total Client connections accepted.\n# TYPE cg_connections_accepted_total counter\n"
              "cg_connections_accepted_total %llu\n",
          (unsigned long long)SUM(connections_accepted));
+    emit(&o, "# HELP cg_proxy_headers_refused_total Connections on a proxy_protocol listener closed: no valid PROXY header in "
+             "time, or not from one of geoip.trusted_proxies.\n# TYPE cg_proxy_headers_refused_total counter\n"
+             "cg_proxy_headers_refused_total %llu\n",
+         (unsigned long long)SUM(proxy_headers_refused));
     emit(&o, "# HELP cg_upstream_errors_total Requests the origin could not answer (502/504).\n"
              "# TYPE cg_upstream_errors_total counter\ncg_upstream_errors_total %llu\n"
              "# HELP cg_upstream_timeouts_total Upstream I/O timeouts (504).\n"

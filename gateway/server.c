@@ -19,6 +19,7 @@
 #include <semaphore.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@
 #include "front.h"
 #include "log.h"
 #include "metrics.h"
+#include "proxy_header.h"
 #include "qsbr.h"
 #include "server.h"
 
@@ -48,6 +50,7 @@ typedef struct st_gw_listener_t {
     h2o_accept_ctx_t accept_ctx;
     h2o_socket_t *sock;
     SSL_CTX **tls; /* a TLS listener's ssl_ctxs[] slot, read at each accept (a reload swaps it), or NULL */
+    int proxy_protocol;
 } gw_listener_t;
 
 struct st_gw_thread_t {
@@ -336,6 +339,116 @@ static void on_socket_close(void *data)
 
 static void update_listener_state(gw_thread_t *t);
 
+/* once a minute at most, per thread: what a client or a load balancer did wrong can come on every connection */
+static void warn_now_and_then(uint64_t *warned_at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn_now_and_then(uint64_t *warned_at, const char *fmt, ...)
+{
+    uint64_t now = h2o_now(gw_self->ctx.loop);
+    char msg[512];
+    va_list ap;
+
+    if (*warned_at != 0 && now - *warned_at < 60000)
+        return;
+    *warned_at = now;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    gw_warn("thread %zu: %s", gw_self->index, msg);
+}
+
+/* TLS or HTTP/1 (h2c upgrades from there): h2o takes the connection over */
+static void start_protocol(gw_listener_t *l, h2o_socket_t *sock)
+{
+    if (l->tls != NULL) {
+        /* the connection holds a reference until it closes: h2o 2.2.5 keeps the bare pointer and makes the SSL from
+         * it (SSL_new, which holds its SSL_CTX) only when the ClientHello comes, maybe after a reload has let go */
+        SSL_CTX *ctx = gw_snap_load(l->tls);
+        SSL_CTX_up_ref(ctx);
+        l->accept_ctx.ssl_ctx = sock->on_close.data = ctx;
+    }
+    h2o_accept(&l->accept_ctx, sock);
+}
+
+/* A connection on a proxy_protocol listener, until the load balancer's PROXY header has come. (h2o 2.2.5's own reading
+ * of it takes version 1 only, believes it from anyone, and serves a connection without one as it came.) */
+typedef struct st_proxy_wait_t {
+    gw_listener_t *listener;
+    h2o_socket_t *sock;
+    h2o_timeout_entry_t timeout;
+} proxy_wait_t;
+
+static void proxy_wait_end(proxy_wait_t *w)
+{
+    h2o_timeout_unlink(&w->timeout);
+    w->sock->data = NULL;
+    free(w);
+}
+
+static void proxy_refuse(proxy_wait_t *w, const char *why)
+{
+    static __thread uint64_t warned_at;
+    h2o_socket_t *sock = w->sock;
+    char peer[NI_MAXHOST] = "?";
+    struct sockaddr_storage ss;
+    socklen_t len;
+
+    if ((len = h2o_socket_getpeername(sock, (struct sockaddr *)&ss)) == 0 ||
+        h2o_socket_getnumerichost((struct sockaddr *)&ss, len, peer) == SIZE_MAX)
+        strcpy(peer, "?");
+    GW_COUNT(proxy_headers_refused);
+    warn_now_and_then(&warned_at, "connection from %s closed: %s (listen[].proxy_protocol)", peer, why);
+    proxy_wait_end(w);
+    h2o_socket_close(sock);
+}
+
+static void on_proxy_timeout(h2o_timeout_entry_t *entry)
+{
+    proxy_refuse(H2O_STRUCT_FROM_MEMBER(proxy_wait_t, timeout, entry), "no PROXY header in time");
+}
+
+static void on_proxy_header(h2o_socket_t *sock, const char *err)
+{
+    proxy_wait_t *w = sock->data;
+    gw_listener_t *l = w->listener;
+    struct sockaddr_storage client;
+    socklen_t client_len;
+    long n;
+
+    if (err != NULL) { /* closed before it said anything: nothing to tell */
+        proxy_wait_end(w);
+        h2o_socket_close(sock);
+        return;
+    }
+    if ((n = gw_proxy_header_parse(sock->input->bytes, sock->input->size, &client, &client_len)) == 0)
+        return;
+    if (n < 0) {
+        proxy_refuse(w, "what came first is no PROXY header");
+        return;
+    }
+    h2o_buffer_consume(&sock->input, (size_t)n);
+    if (client_len != 0) /* (none: the load balancer's own connection, its health check) */
+        h2o_socket_setpeername(sock, (struct sockaddr *)&client, client_len);
+    proxy_wait_end(w);
+    h2o_socket_read_stop(sock);
+    start_protocol(l, sock); /* (what followed the header in its packet is in sock->input: h2o reads it from there) */
+}
+
+static void wait_for_proxy_header(gw_listener_t *l, h2o_socket_t *sock)
+{
+    proxy_wait_t *w = h2o_mem_alloc(sizeof(*w));
+    struct sockaddr_storage peer;
+
+    *w = (proxy_wait_t){l, sock, {0}};
+    sock->data = w;
+    if (h2o_socket_getpeername(sock, (struct sockaddr *)&peer) == 0 || !gw_consent_trusted_peer((struct sockaddr *)&peer)) {
+        proxy_refuse(w, "not one of geoip.trusted_proxies, so its PROXY header would not be believed");
+        return;
+    }
+    w->timeout.cb = on_proxy_timeout;
+    h2o_timeout_link(gw_self->ctx.loop, &gw_self->ctx.handshake_timeout, &w->timeout);
+    h2o_socket_read_start(sock, on_proxy_header);
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     gw_listener_t *l = listener->data;
@@ -348,14 +461,11 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         if ((sock = h2o_evloop_socket_accept(listener)) == NULL) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 static __thread uint64_t warned_at;
-                uint64_t now = h2o_now(t->ctx.loop);
-                if (warned_at == 0 || now - warned_at >= 60000) { /* once a minute at most, per thread */
-                    warned_at = now;
-                    gw_warn("thread %zu: cannot accept connections (%s) with %zu open: resting %d ms at a time; raise the "
-                            "file descriptor limit (ulimit -n, LimitNOFILE=) or lower proxy.max_connections",
-                            t->index, strerror(errno), t->connections, ACCEPT_REST_MS);
-                }
-                t->accept_rest_until = now + ACCEPT_REST_MS;
+                warn_now_and_then(&warned_at,
+                                  "cannot accept connections (%s) with %zu open: resting %d ms at a time; raise the file "
+                                  "descriptor limit (ulimit -n, LimitNOFILE=) or lower proxy.max_connections",
+                                  strerror(errno), t->connections, ACCEPT_REST_MS);
+                t->accept_rest_until = h2o_now(t->ctx.loop) + ACCEPT_REST_MS;
                 update_listener_state(t);
             }
             break;
@@ -364,14 +474,10 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         GW_COUNT(connections_accepted);
         sock->on_close.cb = on_socket_close;
         sock->on_close.data = NULL;
-        if (l->tls != NULL) {
-            /* the connection holds a reference until it closes: h2o 2.2.5 keeps the bare pointer and makes the SSL from
-             * it (SSL_new, which holds its SSL_CTX) only when the ClientHello comes, maybe after a reload has let go */
-            SSL_CTX *ctx = gw_snap_load(l->tls);
-            SSL_CTX_up_ref(ctx);
-            l->accept_ctx.ssl_ctx = sock->on_close.data = ctx;
-        }
-        h2o_accept(&l->accept_ctx, sock);
+        if (l->proxy_protocol)
+            wait_for_proxy_header(l, sock);
+        else
+            start_protocol(l, sock);
     }
 }
 
@@ -565,6 +671,7 @@ int gw_server_run(void)
             t->listeners[i].accept_ctx.hosts = gw_rt.hosts;
             t->listeners[i].accept_ctx.ssl_ctx = ssl_ctxs[i];
             t->listeners[i].tls = ssl_ctxs[i] != NULL ? ssl_ctxs + i : NULL;
+            t->listeners[i].proxy_protocol = c->listen[i].proxy_protocol;
         }
         t->num_listeners = c->num_listen;
     }

@@ -1117,6 +1117,129 @@ GOOD = """{
 """
 
 
+class ProxyProtocolTest(GatewayTestCase):
+    """Behind a TCP load balancer (HAProxy send-proxy[-v2], an AWS Network Load Balancer, Google's TCP proxies) every
+    connection came from the balancer: every visitor had its address (the regime of the balancer's country, one rate
+    limit for everyone, records with its address), and X-Forwarded-For is HTTP, which such a balancer does not write.
+    listen[].proxy_protocol reads the PROXY header (v1 or v2) it sends first, believed only from geoip.trusted_proxies."""
+    with_tls = True
+    config = {"geoip": {"database": os.path.join(harness.REPO, "tests", "data", "maxmind", "GeoIP2-City-Test.mmdb"),
+                        "trusted_proxies": ["127.0.0.1/32"]},
+              "regimes": {"default": "opt-in", "by_country": {"GB": "opt-out"}}}
+    start_gateway = False
+
+    V2SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for l in cls.gw.config["listen"]:
+            l["proxy_protocol"] = True
+        cls.gw.start()
+
+    def v1(self, client, port=50000):
+        family = "TCP6" if ":" in client else "TCP4"
+        return ("PROXY %s %s %s %d %d\r\n" % (family, client, "::1" if ":" in client else "127.0.0.1", port,
+                                               self.gw.port)).encode()
+
+    def v2(self, client, port=50000, local=False):
+        packed = socket.inet_pton(socket.AF_INET6 if ":" in client else socket.AF_INET, client)
+        body = packed + bytes(len(packed)) + port.to_bytes(2, "big") + self.gw.port.to_bytes(2, "big")
+        family = 0x21 if ":" in client else 0x11
+        return self.V2SIG + bytes([0x20 if local else 0x21, family]) + len(body).to_bytes(2, "big") + body
+
+    def send(self, header, request, tls=False, pieces=1):
+        """header, then the request (over TLS when tls: the header goes before the handshake); the answer's bytes"""
+        sock = socket.create_connection(("127.0.0.1", self.gw.tls_port if tls else self.gw.port), timeout=5)
+        try:
+            step = max(1, len(header) // pieces)
+            for i in range(0, len(header), step):  # (in pieces: as a slow balancer's packets come)
+                sock.sendall(header[i:i + step])
+                time.sleep(0.05 if pieces > 1 else 0)
+            if tls:
+                import ssl
+                ctx = ssl.create_default_context()
+                ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+                sock = ctx.wrap_socket(sock, server_hostname="localhost")
+            sock.sendall(request)
+            out = b""
+            while True:
+                try:
+                    b = sock.recv(65536)
+                except (socket.timeout, ConnectionResetError):
+                    break
+                if not b:
+                    break
+                out += b
+            return out
+        finally:
+            sock.close()
+
+    def get(self, header, path, tls=False, pieces=1, extra=""):
+        return self.send(header, ("GET %s HTTP/1.1\r\nHost: shop.example\r\n%sConnection: close\r\n\r\n" % (path, extra)).encode(),
+                         tls=tls, pieces=pieces)
+
+    def state(self, header, **kw):
+        status, _, body = parse_responses(self.get(header, "/__consent/api/state", **kw), ["GET"])[0]
+        self.assertEqual(status, 200)
+        s = json.loads(body)
+        return s["country"], s["regime"]
+
+    def forwarded_for(self, header, tag, **kw):
+        self.assertEqual(parse_responses(self.get(header, "/__origin/echo?t=" + tag, **kw), ["GET"])[0][0], 200)
+        return xff_list(self.origin.assert_reached("t=" + tag))
+
+    def test_the_header_names_the_client(self):
+        gb = "81.2.69.160"  # GB in MaxMind's test database: opt-out here
+        self.assertEqual(self.state(self.v1(gb)), ("GB", "opt-out"))
+        self.assertEqual(self.state(self.v2(gb)), ("GB", "opt-out"))
+        self.assertEqual(self.state(self.v1(gb), tls=True), ("GB", "opt-out"))
+        self.assertEqual(self.state(self.v2(gb), pieces=5), ("GB", "opt-out"))
+        # what reaches the origin: the client, as X-Forwarded-For names a direct client
+        self.assertEqual(self.forwarded_for(self.v1("203.0.113.7"), "pp-v1"), ["203.0.113.7"])
+        self.assertEqual(self.forwarded_for(self.v2("2001:db8::1"), "pp-v2-6"), ["2001:db8::1"])
+        # the balancer's own connections (v2 LOCAL: health checks; v1 UNKNOWN) keep its address
+        self.assertEqual(self.forwarded_for(self.v2("203.0.113.7", local=True), "pp-local"), ["127.0.0.1"])
+        self.assertEqual(self.forwarded_for(b"PROXY UNKNOWN\r\n", "pp-unknown"), ["127.0.0.1"])
+        # the client named is no trusted proxy: an X-Forwarded-For it writes itself is not believed
+        self.assertEqual(self.state(self.v1("203.0.113.7"), extra="X-Forwarded-For: %s\r\n" % gb), (None, "opt-in"))
+        # and its consent is recorded with its address (truncated), not the balancer's
+        r = parse_responses(self.send(self.v1(gb), b"POST /__consent/api/consent HTTP/1.1\r\nHost: shop.example\r\n"
+                                                   b"Content-Type: application/json\r\nContent-Length: 13\r\n"
+                                                   b"Connection: close\r\n\r\n{\"all\": true}"), ["POST"])[0]
+        self.assertEqual(r[0], 200, r)
+        import sqlite3
+        db = sqlite3.connect(self.gw.path("consent.db"))
+        try:
+            row = db.execute("SELECT client_ip, country FROM records WHERE receipt = ?", (json.loads(r[2])["receipt"],)).fetchone()
+        finally:
+            db.close()
+        self.assertEqual(row, ("81.2.69.0/24", "GB"))
+
+    def test_no_header_or_an_untrusted_balancer_is_closed(self):
+        # a client that reaches the listener itself, with no header, never has its request answered (nor forwarded)
+        idle = socket.create_connection(("127.0.0.1", self.gw.port), timeout=15)  # (and one that says nothing: h2o's
+        started = time.monotonic()                                                 # 10 s handshake timeout closes it)
+        before = metric(self.gw, "cg_proxy_headers_refused_total")
+        self.assertEqual(self.get(b"", "/__origin/echo?t=pp-none"), b"")
+        self.assertEqual(self.send(b"", b"\x16\x03\x01\x00\x05hello", tls=False), b"")
+        self.assertEqual(self.get(b"PROXY TCP4 203.0.113.7 127.0.0.1 99999 80\r\n", "/__origin/echo?t=pp-bad"), b"")
+        self.origin.assert_not_reached("t=pp-")
+        self.assertEqual(metric(self.gw, "cg_proxy_headers_refused_total"), before + 3)
+        self.assertIn("closed: what came first is no PROXY header (listen[].proxy_protocol)", self.gw.error_log())
+        self.assertEqual(idle.recv(1), b"")
+        self.assertGreater(time.monotonic() - started, 5)
+        idle.close()
+        # a balancer that is not one of geoip.trusted_proxies: its header would let anyone say who they are
+        g = self.new_gateway("pp-untrusted", gateway_config(self.origin.url, admin=False, geoip={"trusted_proxies": ["10.0.0.0/8"]},
+                                                            listen=[{"host": "127.0.0.1", "port": free_port(), "proxy_protocol": True}]))
+        r = raw_request(g.port, self.v1("81.2.69.160") + b"GET /__origin/echo?t=pp-untrusted HTTP/1.1\r\nHost: a\r\n\r\n")
+        self.assertEqual(r, b"")
+        self.origin.assert_not_reached("t=pp-untrusted")
+        self.assertIn("connection from 127.0.0.1 closed: not one of geoip.trusted_proxies", g.error_log())
+        g.stop_and_check()
+
+
 class CheckConfigTest(GatewayTestCase):
     """--check-config: "file:line:column: message" on stderr and exit 1 for a bad config."""
     with_origin = False
@@ -1307,6 +1430,18 @@ class CheckConfigTest(GatewayTestCase):
                         mentions=["max_request_body"])
         self.assert_bad(GOOD.replace('"threads": 2', '"threads": 2,\n  "regimes": {"gpc_refuses": ["marketing", "necessary"]}'),
                         line=5, mentions=["necessary"])
+
+    def test_proxy_protocol_needs_trusted_proxies(self):
+        with_pp = GOOD.replace('"port": 18080}', '"port": 18080, "proxy_protocol": true}')
+        self.assert_bad(with_pp, line=2, mentions=["listen[0].proxy_protocol", "needs geoip.trusted_proxies"])
+        self.assert_bad(GOOD.replace('"port": 18080}', '"port": 18080, "proxy_protocol": "yes"}'), line=2,
+                        mentions=["proxy_protocol"])
+        self.assertEqual(self.check(with_pp.replace('"threads": 2', '"threads": 2, "geoip": {"trusted_proxies": ["10.0.0.0/8"]}'))
+                         .returncode, 0)
+        # the admin listener's clients are the operator's own: no header there
+        self.assert_bad(with_pp.replace('"threads": 2', '"threads": 2, "geoip": {"trusted_proxies": ["10.0.0.0/8"]},\n'
+                                        '  "admin": {"listen": {"port": 18081, "proxy_protocol": true}, "tokens_file": "t"}'),
+                        line=5, mentions=["proxy_protocol"])
 
     def test_ui_strings_must_name_strings_of_the_ui(self):
         p = self.check(GOOD.replace('"threads": 2', '"threads": 2, "ui": {"strings": {"en": {"banner.titel": "x"}}}'))

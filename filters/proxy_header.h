@@ -1,0 +1,32 @@
+/*
+ * proxy_header — the PROXY protocol header a TCP load balancer sends before a connection's
+ * first byte (HAProxy's proxy-protocol.txt, versions 1 and 2), naming the client it accepted
+ * the connection from: HAProxy `send-proxy`/`send-proxy-v2`, AWS Network Load Balancers (v2),
+ * Google Cloud's TCP/SSL proxies (v1).
+ *
+ *   v1: "PROXY TCP4 203.0.113.7 192.0.2.1 51234 443\r\n" (or TCP6, or UNKNOWN …), ≤ 107 bytes
+ *   v2: a 12-byte signature, version/command, family/transport, a 16-bit length, the
+ *       addresses and any TLVs (ignored)
+ *
+ * A header that names no client (v1 UNKNOWN, v2 LOCAL — a load balancer's own health check —,
+ * v2 UNSPEC or UNIX families) is valid and keeps the connection's own address.
+ *
+ * Pure, bounded (GW_PROXY_HEADER_MAX bytes), no allocation; fuzzed.
+ */
+#ifndef GW_PROXY_HEADER_H
+#define GW_PROXY_HEADER_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+/* v2's 16 fixed bytes and up to 4 KB of addresses and TLVs (AWS and Google send a few dozen bytes of TLVs) */
+#define GW_PROXY_HEADER_MAX (16 + 4096)
+
+/*
+ * Reads the header at the start of s[0..len). Returns its length (> 0) with the client's address
+ * in *client (*client_len 0 when the header names none); 0 when s is a valid beginning that
+ * needs more bytes; -1 when s does not start with a valid header.
+ */
+long gw_proxy_header_parse(const char *s, size_t len, struct sockaddr_storage *client, socklen_t *client_len);
+
+#endif
