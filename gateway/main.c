@@ -461,6 +461,11 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (check_only && verify_records) { /* one mode per run: the usage line offers either, and one would go unrun */
+        fprintf(stderr, "consentgate: --check-config and --verify-records are two runs\n");
+        usage(stderr);
+        return 2;
+    }
 
     signal(SIGPIPE, SIG_IGN);
     /* libh2o allocates and frees a response's buffers around every proxied response; with glibc's
@@ -474,7 +479,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         if (config_path == NULL && access(DEFAULT_CONFIG, F_OK) != 0)
             no_default_config();
-        return 1;
+        return verify_records ? 2 : 1; /* for --verify-records 1 says "broken": a bad config left the store unread */
     }
     if (config_path == NULL)
         config_path = DEFAULT_CONFIG;

@@ -177,11 +177,13 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
                       offsetof(gw_metrics_t, tags_neutralised));
     emit_per_category(&o, conf, "cg_report_only_would_neutralise_total", "Report-only: tracker tags that would be made inert.",
                       offsetof(gw_metrics_t, tags_would_neutralise));
-    emit(&o, "# HELP cg_html_unreadable_total HTML pages in a content encoding the rewriter cannot read, passed through unchanged.\n"
+    emit(&o, "# HELP cg_html_unreadable_total HTML pages the rewriter cannot read (a content encoding it does not decode, ISO-2022-JP, "
+             "XHTML in UTF-16), passed through unchanged.\n"
              "# TYPE cg_html_unreadable_total counter\ncg_html_unreadable_total %llu\n"
              "# HELP cg_html_sniffed_total Bodies without a valid Content-Type that browsers take for HTML: read as pages (text/html).\n"
              "# TYPE cg_html_sniffed_total counter\ncg_html_sniffed_total %llu\n"
-             "# HELP cg_html_oversized_removed_total Start tags too long to check (over 64 KB: script, iframe, a, form, link, …), removed.\n"
+             "# HELP cg_html_oversized_removed_total Elements that cannot be checked, removed (a link: disabled): a start tag over 1 MB "
+             "(script, iframe, a, form, link, …), a URL over 16 KB, more edits than a tag takes.\n"
              "# TYPE cg_html_oversized_removed_total counter\ncg_html_oversized_removed_total %llu\n"
              "# HELP cg_html_memo_hits_total Pages whose body was byte for byte one rewritten before: answered from that rewrite.\n"
              "# TYPE cg_html_memo_hits_total counter\ncg_html_memo_hits_total %llu\n"

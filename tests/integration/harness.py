@@ -544,6 +544,13 @@ def metric(gw, name, labels=""):
     return int(m.group(1)) if m else None
 
 
+def metric_help(gw, name):
+    """The # HELP text of a metric on the gateway's /admin/metrics, or None."""
+    r = curl(gw.admin_url("/admin/metrics"), headers=["Authorization: Bearer " + ADMIN_TOKEN])
+    m = re.search(r"^# HELP %s (.*)$" % re.escape(name), r.text, re.M)
+    return m.group(1) if m else None
+
+
 def curl_many(transfers, verbose=False, timeout=30):
     """Runs several transfers in ONE curl process (so curl may reuse connections), joined with
     --next.  transfers: list of dicts of curl() keyword arguments, each with 'url'.  Returns the

@@ -1577,7 +1577,8 @@ class CheckConfigTest(GatewayTestCase):
         self.assertIn("--check-config", p.stdout + p.stderr)
         self.assertIn("--verify-records", p.stdout.splitlines()[0], "the usage line names every mode")
         # a usage error is 2: 1 is "invalid config" and, for --verify-records, "chain broken"
-        for args in (["--bogus"], ["-c"], ["extra-argument"]):
+        # --check-config with --verify-records: the usage line offers one or the other, and one would go unrun
+        for args in (["--bogus"], ["-c"], ["extra-argument"], ["--check-config", "--verify-records"]):
             p = run_binary(args)
             self.assertEqual(p.returncode, 2, (args, p.stderr))
             self.assertIn("usage:", p.stderr)

@@ -590,6 +590,17 @@ class TamperTest(GatewayTestCase):
         v = run_binary(["-c", self.gw.config_path, "--verify-records"])
         self.assertEqual(v.returncode, 0, v.stdout)
 
+    def test_a_config_that_does_not_load_is_not_a_broken_chain(self):
+        # exit 1 is "broken" (tampering); a store that could not even be found is "unreadable", 2, as a usage error is
+        bad = self.gw.path("bad.json")
+        with open(bad, "w") as f:
+            f.write('{"listen": [{"port": 8080}], "upstream": "http://127.0.0.1:9000", "store": {"queue_max": 0}}')
+        for config in (bad, self.gw.path("nosuch.json")):
+            v = run_binary(["-c", config, "--verify-records"])
+            self.assertEqual(v.returncode, 2, config + ": " + v.stdout + v.stderr)
+            self.assertNotIn("BROKEN", v.stdout)
+        self.assertEqual(run_binary(["-c", bad, "--check-config"]).returncode, 1)
+
 
 class LostWalTest(GatewayTestCase):
     """After SIGKILL the newest records are in consent.db-wal only. That file removed or cut short while the gateway is

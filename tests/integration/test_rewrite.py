@@ -9,7 +9,7 @@ import re
 import threading
 import urllib.parse
 
-from harness import ADMIN_TOKEN, GatewayTestCase, curl, gateway_config, merge, metric
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, gateway_config, merge, metric, metric_help
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EASYPRIVACY = os.path.join(ROOT, "tests", "data", "abp", "easyprivacy-sample.txt")
@@ -484,6 +484,8 @@ class RewriteTest(GatewayTestCase):
         r = curl(self.gw.url(page + "text/html;%20a=" + "x" * 150 + ";%20charset=ISO-2022-JP"))
         self.assertNotIn(b"banner.js", r.body)
         self.assertEqual(metric(self.gw, "cg_html_unreadable_total"), before + 1)
+        # counted as what it is: a character encoding, which the counter's description said nothing of
+        self.assertIn("ISO-2022-JP", metric_help(self.gw, "cg_html_unreadable_total"))
 
     def test_utf16_bom_page_is_read_as_utf8(self):
         # a UTF-16 byte order mark wins over the Content-Type's charset=utf-8 in browsers (Chromium decodes the page as
@@ -626,6 +628,8 @@ class RewriteTest(GatewayTestCase):
         self.assertIn('<p id="after">after</p>', html)
         self.assertRegex(html, r'<script src="/app.js" nonce="[^"]+">', "the rest of the page is rewritten as usual")
         self.assertEqual(metric(self.gw, "cg_html_oversized_removed_total"), before + 3)
+        # the counter's description names the limit seen here (70 KB read, 1.1 MB removed), not the 64 KB it said
+        self.assertIn("a start tag over 1 MB", metric_help(self.gw, "cg_html_oversized_removed_total"))
 
     def test_malformed_markup_passes_through(self):
         with open(os.path.join(ROOT, "tests", "data", "pages", "malformed.html"), "rb") as f:
