@@ -117,8 +117,12 @@ static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_
      * expired by name above */
     if (p->withdraw)
         h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("clear-site-data"), 0, NULL, H2O_STRLIT("\"storage\""));
-    if (gw_metrics != NULL)
+    if (gw_metrics != NULL) {
         gw_metrics_add(&gw_metrics->decisions[p->ctx.regime < 3 ? p->ctx.regime : 0], 1);
+        for (size_t i = 0; i != c->num_categories; ++i)
+            if (p->granted & (1u << i))
+                gw_metrics_add(&gw_metrics->decisions_granted[i], 1);
+    }
 
     if (p->is_form) {
         h2o_iovec_t back = p->withdraw ? h2o_iovec_init(H2O_STRLIT("/__consent/?withdrawn=1")) : h2o_iovec_init(H2O_STRLIT("/__consent/?saved=1"));

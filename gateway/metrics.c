@@ -158,6 +158,9 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
     for (i = 0; i != 3; ++i)
         emit(&o, "cg_decisions_total{regime=\"%s\"} %llu\n", regimes[i],
              (unsigned long long)sum_field(offsetof(gw_metrics_t, decisions) + i * sizeof(uint64_t)));
+    emit_per_category(&o, conf, "cg_decisions_granted_total",
+                      "Consent decisions recorded that granted the category (over cg_decisions_total: its acceptance rate).",
+                      offsetof(gw_metrics_t, decisions_granted));
     emit(&o, "# HELP cg_tokens_rejected_total Consent tokens that failed verification, by reason.\n"
              "# TYPE cg_tokens_rejected_total counter\n");
     for (i = 1; i != 6; ++i)

@@ -38,6 +38,7 @@ typedef struct st_gw_metrics_t {
     uint64_t would_strip[GW_MAX_CATEGORIES]; /* report-only mode */
     uint64_t would_drop[GW_MAX_CATEGORIES];
     uint64_t decisions[3]; /* by regime */
+    uint64_t decisions_granted[GW_MAX_CATEGORIES]; /* of those, the ones that granted each category */
     uint64_t tokens_rejected[GW_TOKEN_REJECT_REASONS];
     uint64_t cookie_header_unreadable;
     uint64_t tokens_conflicting; /* requests with two valid consent tokens of different visitors */

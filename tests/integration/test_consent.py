@@ -526,6 +526,20 @@ class ConsentTest(GatewayTestCase):
         self.decide("{\"all\": tru")
         self.assertEqual(decisions(), [before[0] + 3, before[1], before[2]])
 
+    def test_acceptance_rate_per_category(self):
+        # what share of decisions grants analytics, marketing, …: a consent dashboard's first number, from /metrics
+        cats = ("necessary", "functional", "analytics", "marketing")
+
+        def granted():
+            return [metric(self.gw, "cg_decisions_granted_total", '{category="%s"}' % c) for c in cats]
+        before = granted()
+        token = self.token_of(self.decide({"all": True}))
+        self.decide({"categories": {"analytics": True}}, cookie=self.token_of(self.decide({"all": False})))
+        self.decide({"categories": {"marketing": False}}, cookie=token)  # the others as they were: granted
+        self.decide(None, cookie=token, method="DELETE")                  # a withdrawal grants only what is necessary
+        self.decide({"all": True}, headers=["Sec-Fetch-Site: cross-site"])  # refused: no decision
+        self.assertEqual([g - b for g, b in zip(granted(), before)], [5, 2, 3, 1])
+
     def test_cross_site_post_refused(self):
         for hdr in ("Origin: https://evil.example", "Sec-Fetch-Site: cross-site", "Origin: null"):
             r = self.decide({"all": True}, headers=[hdr])
