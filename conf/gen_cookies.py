@@ -30,7 +30,7 @@ Rules (also written into the output's "notes"):
     grant), so a disagreement in the database errs toward not forwarding the cookie.
     The platform kept is the alphabetically first among those with the chosen category.
   - SUPPLEMENT adds names the database lacks, read from the SDKs that set them (PostHog's
-    "ph_<token>_posthog"); an entry of the database for the same pattern wins.
+    "ph_<token>_posthog", Datadog RUM's "_dd_s_v2"); an entry of the database for the same pattern wins.
 """
 import argparse
 import hashlib
@@ -57,6 +57,10 @@ SUPPLEMENT = [
     # posthog-js 1.449.2 persists its distinct and session ids in "ph_" + token + "_posthog" (a project token starts
     # with "phc_"); set by the page's script, so the gateway can only expire it and keep it from the origin
     ("ph_phc_*", "analytics", "PostHog"),
+    # @datadog/browser-rum 7.16.2 keeps its RUM session in "_dd_s_v2" ("_dd_s" before; browser-core's
+    # SESSION_STORE_KEY); the SDK itself waits for consent when told to (trackingConsent)
+    ("_dd_s", "analytics", "Datadog"),
+    ("_dd_s_v2", "analytics", "Datadog"),
 ]
 FORBIDDEN = set(';=,"\\')
 
