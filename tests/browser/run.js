@@ -959,7 +959,7 @@ test('the demo shop before consent: nothing leaves the first party while the ban
     assert(!problem, problem);
 });
 
-test('SDKs as sites integrate them (PostHog behind the site\'s proxy, SDKs in the site\'s bundle, server-side GTM): what waits for consent, what still leaks', async () => {
+test('SDKs as sites integrate them (PostHog behind the site\'s proxy, SDKs in the site\'s bundle, server-side GTM, a GTM container): what waits for consent, what still leaks', async () => {
     /* the default tracker lists, and the site's Plausible proxy named as a collector endpoint (as README tells operators);
        every request that leaves the site is answered here and recorded */
     const D = new Processes({ config: (c) => {
@@ -979,6 +979,8 @@ test('SDKs as sites integrate them (PostHog behind the site\'s proxy, SDKs in th
                 const u = r.request().url();
                 if (new URL(u).origin === own) return r.continue();
                 p.left.push(`${r.request().method()} ${u.replace(/[?].*/, '')}`);
+                if (u.startsWith('https://www.googletagmanager.com/gtm.js?'))
+                    return r.fulfill({ contentType: 'text/javascript', body: fs.readFileSync(path.join(HERE, 'site', 'sdk', 'gtm-container.js')) });
                 return r.fulfill({ status: 200, contentType: 'application/json', body: '{}', headers: { 'access-control-allow-origin': own } });
             });
             return p;
@@ -1025,6 +1027,26 @@ test('SDKs as sites integrate them (PostHog behind the site\'s proxy, SDKs in th
         await settle(b);
         const about = D.requests().slice(before).find((r) => r.path.startsWith('/about.html'));
         assert(about && !/ph_phc_/.test(JSON.stringify(about.headers)), 'PostHog\'s cookie reached the origin');
+
+        /* Google Tag Manager is analytics: granted analytics and refused marketing, its container still adds the Meta
+           Pixel it holds (what still leaks, README); the gateway keeps _fbp from the origin and expires it */
+        const c = await visitor();
+        await c.goto(D.url('/sdk/gtm.html'));
+        await settle(c);
+        eq(c.left, [], 'requests that left the site before consent');
+        eq(await c.evaluate(() => fetch('/__consent/api/consent', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                                                                   body: JSON.stringify({ categories: { analytics: true } }) }).then((r) => r.status)), 200, 'decided');
+        await c.reload();
+        await settle(c);
+        eq(c.left.sort(), ['GET https://connect.facebook.net/en_US/fbevents.js', 'GET https://www.facebook.com/tr',
+                           'GET https://www.googletagmanager.com/gtm.js'], 'what the container loads without marketing');
+        assert((await cookieNames(c)).includes('_fbp'), 'the container\'s cookie was not set');
+        const mark = D.requests().length;
+        await c.goto(D.url('/about.html'));
+        await settle(c);
+        const next = D.requests().slice(mark).find((r) => r.path.startsWith('/about.html'));
+        assert(next && !/_fbp/.test(JSON.stringify(next.headers)), '_fbp reached the origin without marketing');
+        assert(!(await cookieNames(c)).includes('_fbp'), '_fbp kept without marketing');
     } finally {
         problem = await D.stop();
     }
