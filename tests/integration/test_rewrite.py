@@ -805,6 +805,8 @@ class DefaultTrackerListsTest(GatewayTestCase):
         whose sites set advertising cookies (YouTube, Google Maps, Facebook, X, Instagram, TikTok, LinkedIn, Disqus:
         conf/embeds.txt; Vimeo, analytics) ran or loaded before any consent without the shipped lists."""
         want = {"adobe": "analytics", "tealium": "analytics", "pendo": "analytics", "posthog": "analytics",
+                "npmamplitude": "analytics", "npmdatadog": "analytics", "npmmixpanel": "analytics", "npmposthog": "analytics",
+                "npmsegment": "analytics",
                 "hubspot": "marketing", "klaviyo": "marketing", "mailchimp": "marketing", "optimizely": "marketing",
                 "hotjar": "analytics", "clarity": "analytics", "matomo": "analytics", "segment": "analytics", "gtm": "analytics",
                 "tiktok": "analytics marketing", "linkedin": "analytics marketing",
