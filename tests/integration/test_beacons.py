@@ -227,7 +227,8 @@ class FirstPartyRequestTypeTest(GatewayTestCase):
     def test_typed_rules_hold_the_requests_of_their_type(self):
         own = os.path.join(self.tmp, "self-hosted.txt")
         with open(own, "w") as f:
-            f.write("! self-hosted analytics\n/matomo/*$script\n/stats/api/*$xmlhttprequest\n/fonts/spy-$font\n")
+            f.write("! self-hosted analytics\n/matomo/*$script\n/stats/api/*$xmlhttprequest\n/fonts/spy-$font\n"
+                    "/api/ping?$~xmlhttprequest\n")
         gw = self.new_gateway("gw", harness.gateway_config(self.origin.url, trackers={"lists": [
             {"name": "own", "file": own, "format": "abp", "category": "analytics"}]}, threads=1))
         script = ["Sec-Fetch-Dest: script", "Sec-Fetch-Mode: no-cors"]
@@ -237,6 +238,11 @@ class FirstPartyRequestTypeTest(GatewayTestCase):
             r = curl(gw.url(path + "?t=type-" + tag), headers=hdrs)
             self.assertEqual((r.status, r.body), (204, b""), tag)
             self.origin.assert_not_reached("t=type-" + tag)
+        # EasyPrivacy's "/api/ping?$~xmlhttprequest": a site's own API answers its fetch() there, an image is a pixel
+        self.assertEqual(curl(gw.url("/api/ping?t=type-notxhr-img"), headers=["Sec-Fetch-Dest: image"]).status, 200)
+        self.origin.assert_not_reached("t=type-notxhr-img")
+        curl(gw.url("/api/ping?t=type-notxhr-fetch"), headers=fetch)
+        self.origin.assert_reached("t=type-notxhr-fetch")
         # a rule of one type does not hold another's request, nor one that names none
         for tag, path, hdrs in (("img", "/matomo/logo.png", ["Sec-Fetch-Dest: image"]), ("xhr-js", "/matomo/matomo.js", fetch),
                                 ("none", "/stats/api/event", []), ("nav", "/matomo/index.php",
