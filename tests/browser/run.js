@@ -989,8 +989,9 @@ test('SDKs as sites integrate them (PostHog behind the site\'s proxy, SDKs in th
         const reached = (part) => D.reached(part).map((r) => `${r.method} ${r.path.replace(/[?].*/, '')}`);
         const phCookie = async (p) => (await cookieNames(p)).filter((n) => /^ph_phc_.*_posthog$/.test(n));
 
-        /* PostHog's own snippet, api_host "/ingest": the SDK it loads from the site (/ingest/static/array.js) waits for
-           analytics, so nothing goes to the proxy and no cookie is set; granted, the next page loads it */
+        /* PostHog's own snippet, api_host "/ingest": it names the SDK's path on the site (api_host + "/static/array.js"),
+           so it is inert until analytics is granted: nothing goes to the proxy and no cookie is set; granted, the
+           banner releases it without a reload */
         const a = await visitor();
         await a.goto(D.url('/sdk/posthog-proxy.html'));
         await dialog(a).waitFor({ state: 'visible' });
@@ -998,9 +999,9 @@ test('SDKs as sites integrate them (PostHog behind the site\'s proxy, SDKs in th
         eq(reached('/ingest/'), [], 'PostHog\'s proxy reached before consent');
         eq(await a.evaluate(() => window.__posthogLoaded === true), false, 'the PostHog SDK ran before consent');
         eq(await phCookie(a), [], 'PostHog\'s cookie before consent');
+        eq(await a.locator('script[type="text/plain"][data-cg-category="analytics"]').count(), 1, 'the inert snippet');
         await button(a, 'banner.accept_all').click();
         await dialog(a).waitFor({ state: 'detached' });
-        await a.reload();
         await until(() => reached('/ingest/e/').length, 'PostHog\'s events reach its proxy once analytics is granted');
         eq(reached('/ingest/').slice(0, 1), ['GET /ingest/static/array.js'], 'the SDK from the proxy');
         eq((await phCookie(a)).length, 1, 'PostHog\'s cookie once granted');

@@ -834,6 +834,26 @@ class DefaultTrackerListsTest(GatewayTestCase):
                           if "data-cg-" in t and 'id="cg-state"' not in t and "banner.js" not in t], [])
 
 
+    def test_loaders_that_build_their_url_on_the_sites_own_host(self):
+        """PostHog's snippet behind the site's proxy (api_host "/ingest") and GTM's loading server-side GTM from the
+        site's host write no "//host" for the inline-script check: the script path they load, a string literal, is
+        asked about as that <script src> would be (PostHog's .../static/array.js, EasyPrivacy's /gtm.js), so the
+        snippet is inert and consent releases it without a reload. Other literals, and data blocks, stay."""
+        page = "/__origin/html?file=pages/first-party-loaders.html"
+        html = curl(self.gw.url(page)).text
+        tags = {i: re.search(r'<script id="%s"[^>]*>' % i, html).group(0) for i in ("phproxy", "sgtm", "own", "ld")}
+        for i in ("phproxy", "sgtm"):
+            self.assertIn('type="text/plain"', tags[i], i)
+            self.assertIn('data-cg-category="analytics"', tags[i], i)
+        self.assertNotIn("data-cg-", tags["own"])
+        self.assertEqual(tags["ld"].split(" nonce=")[0], '<script id="ld" type="application/ld+json"')
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data=json.dumps({"all": True}),
+                 headers=["Content-Type: application/json"])
+        cookie = [v.split(";", 1)[0] for v in r.header_all("Set-Cookie") if v.startswith("cg_consent=")][0]
+        html = curl(self.gw.url(page), cookie=cookie).text
+        self.assertNotRegex(html, r'<script id="(phproxy|sgtm)"[^>]*data-cg-')
+
+
 class FreshComparison(GatewayTestCase):
     """Base of the memo tests: beside cls.gw, a gateway that remembers nothing (html.memo_kb 0) with the same keys (link
     signatures), lists and origin, whose answers are the reference; normalised() takes the per-response values out."""
