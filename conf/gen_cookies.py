@@ -29,6 +29,8 @@ Rules (also written into the output's "notes"):
     marketing > analytics > functional > necessary (the one a visitor is least likely to
     grant), so a disagreement in the database errs toward not forwarding the cookie.
     The platform kept is the alphabetically first among those with the chosen category.
+  - SUPPLEMENT adds names the database lacks, read from the SDKs that set them (PostHog's
+    "ph_<token>_posthog", Datadog RUM's "_dd_s_v2"); an entry of the database for the same pattern wins.
 """
 import argparse
 import hashlib
@@ -48,6 +50,18 @@ CATEGORY_MAP = {
 # most restrictive first: wins when one name has several categories
 STRICTNESS = ["marketing", "analytics", "functional", "necessary"]
 SEPARATORS = "_-.:"
+# Names the database lacks, read from the SDKs that set them (pattern, category, platform). A database entry
+# for the same pattern wins: these only fill gaps, which the unknown category would otherwise decide (functional is
+# granted by visitors who refuse analytics).
+SUPPLEMENT = [
+    # posthog-js 1.449.2 persists its distinct and session ids in "ph_" + token + "_posthog" (a project token starts
+    # with "phc_"); set by the page's script, so the gateway can only expire it and keep it from the origin
+    ("ph_phc_*", "analytics", "PostHog"),
+    # @datadog/browser-rum 7.16.2 keeps its RUM session in "_dd_s_v2" ("_dd_s" before; browser-core's
+    # SESSION_STORE_KEY); the SDK itself waits for consent when told to (trackingConsent)
+    ("_dd_s", "analytics", "Datadog"),
+    ("_dd_s_v2", "analytics", "Datadog"),
+]
 FORBIDDEN = set(';=,"\\')
 
 
@@ -92,6 +106,11 @@ def generate(db, min_wildcard, input_sha256):
                 if STRICTNESS.index(cat) < STRICTNESS.index(old[0]):
                     chosen[pattern] = (cat, platform)
             # same category: keep the alphabetically first platform (platforms are visited sorted)
+    supplemented = []
+    for pattern, cat, platform in SUPPLEMENT:
+        if pattern not in chosen:
+            chosen[pattern] = (cat, platform)
+            supplemented.append(pattern)
 
     cookies = [{"name": p, "category": c, "platform": pl} for p, (c, pl) in sorted(chosen.items(), key=lambda kv: kv[0].encode())]
     source = {
@@ -111,6 +130,8 @@ def generate(db, min_wildcard, input_sha256):
         % (" > ".join(STRICTNESS), ", ".join(sorted(conflicts)) or "none"),
         "Wildcards shorter than %d bytes not ending in one of '%s' are exact names only: %s."
         % (min_wildcard, SEPARATORS, ", ".join(sorted(set(narrowed))) or "none"),
+        "Added where the database has no entry (from the SDKs' source, gen_cookies.py SUPPLEMENT): %s."
+        % (", ".join(supplemented) or "none"),
         "Input %d entries; %d dropped (unusable names); %d names with conflicting categories; %d patterns written."
         % (stats["entries"], stats["dropped_bad_name"], len(conflicts), len(cookies)),
     ]

@@ -780,6 +780,36 @@ static int next_url(const char *content, size_t len, size_t *i, size_t *from, si
     return 0;
 }
 
+/* The next script path written as a string literal in an inline script ("/static/array.js", '/metrics/gtm.js?id=') at or
+ * after *i: content[*from, *to) (without its quotes), *i moved past it; 0 when there is none. A loader that builds its URL
+ * on the site's own host (PostHog's snippet behind the site's proxy, server-side GTM on the site's host) writes no
+ * "//host" for next_url to find. Only a path ending in .js or .mjs counts: it is asked about as the <script src> of that
+ * path would be. A literal ends at its quote, a newline or a '\\', and at 2,048 bytes. */
+static int next_script_path(const char *content, size_t len, size_t *i, size_t *from, size_t *to)
+{
+    for (size_t k = *i; k + 2 < len; ++k) {
+        char q = content[k];
+        if ((q != '"' && q != '\'' && q != '`') || content[k + 1] != '/' || content[k + 2] == '/' || content[k + 2] == '\\')
+            continue;
+        size_t start = k + 1, end = start, path_end = 0;
+        while (end != len && content[end] != q && content[end] != '\n' && content[end] != '\\' && end - start < 2048) {
+            if (path_end == 0 && (content[end] == '?' || content[end] == '#'))
+                path_end = end;
+            ++end;
+        }
+        if (path_end == 0)
+            path_end = end;
+        size_t n = path_end - start;
+        if ((n > 3 && memcmp(content + path_end - 3, ".js", 3) == 0) || (n > 4 && memcmp(content + path_end - 4, ".mjs", 4) == 0)) {
+            *from = start, *to = end, *i = end;
+            return 1;
+        }
+        k = end;
+    }
+    *i = len;
+    return 0;
+}
+
 /* the last URLs a scan of CSS checked (slices of its text) and what they were: a sheet names its sprite or font many
  * times, and each is checked once */
 typedef struct st_recent_urls_t {
@@ -1656,6 +1686,16 @@ static int check_held(void *_self, gw_html_tag_t *tag, const char *content, size
                 return GW_HTML_REMOVE;
             }
         } else if ((n = absolute_url(self, content + from, to - from, 0)) != 0 && (cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0) {
+            neutralise(self, tag, NULL, 0, NULL, 0, cat);
+            return GW_HTML_KEEP;
+        }
+    }
+    if (tag->id != GW_HTML_TAG_SCRIPT)
+        return GW_HTML_KEEP;
+    i = 0;
+    for (size_t found = 0; found != MAX_SCRIPT_URLS && next_script_path(content, len, &i, &from, &to); ++found) {
+        size_t n = absolute_url(self, content + from, to - from, 0);
+        if (n != 0 && (cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0) {
             neutralise(self, tag, NULL, 0, NULL, 0, cat);
             return GW_HTML_KEEP;
         }

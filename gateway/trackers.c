@@ -432,6 +432,27 @@ int gw_trackers_pick(uint32_t mask, uint16_t granted)
 static void seen_record(const char *host, size_t host_len, const char *page_path, size_t page_path_len, int category, int action,
                         int first_party);
 
+/* the lists' type of a request, as its Sec-Fetch-Dest names it: a $script rule must hold the script a page's own loader
+ * asks the site for (a self-hosted Matomo's matomo.js, PostHog's SDK behind the site's proxy) as it holds a <script src>
+ * the rewriter reads, and an $xmlhttprequest rule a fetch() or an XHR ("empty"; a sendBeacon is a ping before that) */
+static int fetch_type(h2o_req_t *req)
+{
+    static const struct {
+        const char *dest;
+        int type;
+    } dests[] = {{"empty", GW_ABP_XHR},         {"script", GW_ABP_SCRIPT}, {"worker", GW_ABP_SCRIPT}, {"sharedworker", GW_ABP_SCRIPT},
+                 {"style", GW_ABP_STYLESHEET}, {"font", GW_ABP_FONT},     {"audio", GW_ABP_MEDIA},   {"video", GW_ABP_MEDIA},
+                 {"track", GW_ABP_MEDIA},      {"object", GW_ABP_OBJECT}, {"embed", GW_ABP_OBJECT}};
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-fetch-dest"), -1);
+    if (i == -1)
+        return GW_ABP_OTHER;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    for (size_t k = 0; k != sizeof(dests) / sizeof(dests[0]); ++k)
+        if (h2o_lcstris(v.base, v.len, dests[k].dest, strlen(dests[k].dest)))
+            return dests[k].type;
+    return GW_ABP_OTHER;
+}
+
 /* the beacon stage asks about requests to the site itself (first-party collectors, proxied trackers) */
 static int beacon_lookup(h2o_req_t *req, const gw_reqctx_t *ctx, int wants_image, int is_ping)
 {
@@ -446,7 +467,7 @@ static int beacon_lookup(h2o_req_t *req, const gw_reqctx_t *ctx, int wants_image
     h2o_iovec_t host = gw_req_host(req);
     h2o_iovec_t url = h2o_concat(&req->pool, req->scheme->name, h2o_iovec_init(H2O_STRLIT("://")), req->authority,
                                  gw_beacons_merge_slashes(&req->pool, req->path));
-    int type = is_ping ? GW_ABP_PING : wants_image ? GW_ABP_IMAGE : GW_ABP_OTHER;
+    int type = is_ping ? GW_ABP_PING : wants_image ? GW_ABP_IMAGE : fetch_type(req);
     int cat = gw_trackers_pick(gw_trackers_classify(url.base, url.len, host.base, host.len, host.base, host.len, type), ctx->granted);
     if (cat >= 0) {
         /* the page it was seen on is the one that sent it (Referer's path, query dropped), else the beacon itself */

@@ -959,6 +959,101 @@ test('the demo shop before consent: nothing leaves the first party while the ban
     assert(!problem, problem);
 });
 
+test('SDKs as sites integrate them (PostHog behind the site\'s proxy, SDKs in the site\'s bundle, server-side GTM, a GTM container): what waits for consent, what still leaks', async () => {
+    /* the default tracker lists, and the site's Plausible proxy named as a collector endpoint (as README tells operators);
+       every request that leaves the site is answered here and recorded */
+    const D = new Processes({ config: (c) => {
+        delete c.trackers;
+        delete c.geoip;
+        c.regimes = { default: 'opt-in' };
+        c.beacons = { endpoints: [{ path: '/api/event', category: 'analytics' }] };
+    } });
+    let problem = null;
+    try {
+        await D.start();
+        const visitor = async () => {
+            const p = await page();
+            const own = new URL(D.url('/')).origin;
+            p.left = [];
+            await p.context().route('**/*', (r) => {
+                const u = r.request().url();
+                if (new URL(u).origin === own) return r.continue();
+                p.left.push(`${r.request().method()} ${u.replace(/[?].*/, '')}`);
+                if (u.startsWith('https://www.googletagmanager.com/gtm.js?'))
+                    return r.fulfill({ contentType: 'text/javascript', body: fs.readFileSync(path.join(HERE, 'site', 'sdk', 'gtm-container.js')) });
+                return r.fulfill({ status: 200, contentType: 'application/json', body: '{}', headers: { 'access-control-allow-origin': own } });
+            });
+            return p;
+        };
+        const settle = async (p) => { await p.waitForLoadState('load'); await sleep(800); };
+        const reached = (part) => D.reached(part).map((r) => `${r.method} ${r.path.replace(/[?].*/, '')}`);
+        const phCookie = async (p) => (await cookieNames(p)).filter((n) => /^ph_phc_.*_posthog$/.test(n));
+
+        /* PostHog's own snippet, api_host "/ingest": it names the SDK's path on the site (api_host + "/static/array.js"),
+           so it is inert until analytics is granted: nothing goes to the proxy and no cookie is set; granted, the
+           banner releases it without a reload */
+        const a = await visitor();
+        await a.goto(D.url('/sdk/posthog-proxy.html'));
+        await dialog(a).waitFor({ state: 'visible' });
+        await settle(a);
+        eq(reached('/ingest/'), [], 'PostHog\'s proxy reached before consent');
+        eq(await a.evaluate(() => window.__posthogLoaded === true), false, 'the PostHog SDK ran before consent');
+        eq(await phCookie(a), [], 'PostHog\'s cookie before consent');
+        eq(await a.locator('script[type="text/plain"][data-cg-category="analytics"]').count(), 1, 'the inert snippet');
+        await button(a, 'banner.accept_all').click();
+        await dialog(a).waitFor({ state: 'detached' });
+        await until(() => reached('/ingest/e/').length, 'PostHog\'s events reach its proxy once analytics is granted');
+        eq(reached('/ingest/').slice(0, 1), ['GET /ingest/static/array.js'], 'the SDK from the proxy');
+        eq((await phCookie(a)).length, 1, 'PostHog\'s cookie once granted');
+        eq(a.left, [], 'requests that left the site');
+
+        /* the SDKs in the site's own bundle, for a visitor who granted functional and refused analytics */
+        const b = await visitor();
+        await b.goto(D.url('/__consent/'));
+        eq(await b.evaluate(() => fetch('/__consent/api/consent', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                                                                   body: JSON.stringify({ categories: { functional: true } }) }).then((r) => r.status)), 200, 'decided');
+        await b.goto(D.url('/sdk/bundled.html'));
+        await settle(b);
+        assert(await b.evaluate(() => window.__bundleRan === true), 'the site\'s bundle did not run');
+        /* held at the edge: Plausible through the site's proxy (an endpoint), GA4 hits to server-side GTM on the site's
+           host (a no-cors POST, as a sendBeacon is) */
+        eq(reached('/api/event').concat(reached('/metrics/')), [], 'collectors on the site reached without analytics');
+        /* what still leaks (README, Beacons): the bundled SDK's own requests to its vendor go from the page, past the
+           gateway. Its cookie, set by the page's script, is analytics (not the unknown category's functional): the
+           site's next answer (here the edge's, to the collectors) expires it, and it never reaches the origin */
+        eq(b.left.sort(), ['POST https://us.i.posthog.com/e/', 'POST https://us.i.posthog.com/flags/'], 'requests to the vendor');
+        eq(await phCookie(b), [], 'PostHog\'s cookie kept without analytics');
+        const before = D.requests().length;
+        await b.goto(D.url('/about.html'));
+        await settle(b);
+        const about = D.requests().slice(before).find((r) => r.path.startsWith('/about.html'));
+        assert(about && !/ph_phc_/.test(JSON.stringify(about.headers)), 'PostHog\'s cookie reached the origin');
+
+        /* Google Tag Manager is analytics: granted analytics and refused marketing, its container still adds the Meta
+           Pixel it holds (what still leaks, README); the gateway keeps _fbp from the origin and expires it */
+        const c = await visitor();
+        await c.goto(D.url('/sdk/gtm.html'));
+        await settle(c);
+        eq(c.left, [], 'requests that left the site before consent');
+        eq(await c.evaluate(() => fetch('/__consent/api/consent', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                                                                   body: JSON.stringify({ categories: { analytics: true } }) }).then((r) => r.status)), 200, 'decided');
+        await c.reload();
+        await settle(c);
+        eq(c.left.sort(), ['GET https://connect.facebook.net/en_US/fbevents.js', 'GET https://www.facebook.com/tr',
+                           'GET https://www.googletagmanager.com/gtm.js'], 'what the container loads without marketing');
+        assert((await cookieNames(c)).includes('_fbp'), 'the container\'s cookie was not set');
+        const mark = D.requests().length;
+        await c.goto(D.url('/about.html'));
+        await settle(c);
+        const next = D.requests().slice(mark).find((r) => r.path.startsWith('/about.html'));
+        assert(next && !/_fbp/.test(JSON.stringify(next.headers)), '_fbp reached the origin without marketing');
+        assert(!(await cookieNames(c)).includes('_fbp'), '_fbp kept without marketing');
+    } finally {
+        problem = await D.stop();
+    }
+    assert(!problem, problem);
+});
+
 test('prefers-reduced-motion: reduce turns off the banner\'s, the toast\'s and the preference centre\'s motion', async () => {
     const motion = async (reducedMotion) => {
         const p = await page({ reducedMotion });

@@ -218,6 +218,44 @@ class PingToAListedTrackerTest(GatewayTestCase):
         self.origin.assert_reached("t=lp-all", method="POST")
 
 
+class FirstPartyRequestTypeTest(GatewayTestCase):
+    """A request a page's own script makes to the site (the SDK a loader inserts, a fetch) is asked of the lists with
+    the type its Sec-Fetch-Dest names: EasyPrivacy's rules for self-hosted analytics are typed ("/matomo/*$script",
+    "/piwik.$image,script"), and a loader whose URL is relative ("var u='/matomo/'") is seen by no rewriter."""
+    start_gateway = False
+
+    def test_typed_rules_hold_the_requests_of_their_type(self):
+        own = os.path.join(self.tmp, "self-hosted.txt")
+        with open(own, "w") as f:
+            f.write("! self-hosted analytics\n/matomo/*$script\n/stats/api/*$xmlhttprequest\n/fonts/spy-$font\n"
+                    "/api/ping?$~xmlhttprequest\n")
+        gw = self.new_gateway("gw", harness.gateway_config(self.origin.url, trackers={"lists": [
+            {"name": "own", "file": own, "format": "abp", "category": "analytics"}]}, threads=1))
+        script = ["Sec-Fetch-Dest: script", "Sec-Fetch-Mode: no-cors"]
+        fetch = ["Sec-Fetch-Dest: empty", "Sec-Fetch-Mode: cors"]
+        for tag, path, hdrs in (("js", "/matomo/matomo.js", script), ("js-case", "/matomo/matomo.js", ["Sec-Fetch-Dest: Script"]),
+                                ("xhr", "/stats/api/event", fetch), ("font", "/fonts/spy-1.woff2", ["Sec-Fetch-Dest: font"])):
+            r = curl(gw.url(path + "?t=type-" + tag), headers=hdrs)
+            self.assertEqual((r.status, r.body), (204, b""), tag)
+            self.origin.assert_not_reached("t=type-" + tag)
+        # EasyPrivacy's "/api/ping?$~xmlhttprequest": a site's own API answers its fetch() there, an image is a pixel
+        self.assertEqual(curl(gw.url("/api/ping?t=type-notxhr-img"), headers=["Sec-Fetch-Dest: image"]).status, 200)
+        self.origin.assert_not_reached("t=type-notxhr-img")
+        curl(gw.url("/api/ping?t=type-notxhr-fetch"), headers=fetch)
+        self.origin.assert_reached("t=type-notxhr-fetch")
+        # a rule of one type does not hold another's request, nor one that names none
+        for tag, path, hdrs in (("img", "/matomo/logo.png", ["Sec-Fetch-Dest: image"]), ("xhr-js", "/matomo/matomo.js", fetch),
+                                ("none", "/stats/api/event", []), ("nav", "/matomo/index.php",
+                                                                   ["Sec-Fetch-Dest: document", "Sec-Fetch-Mode: navigate"])):
+            curl(gw.url(path + "?t=type-ok-" + tag), headers=hdrs)
+            self.origin.assert_reached("t=type-ok-" + tag)
+        r = curl(gw.url("/__consent/api/consent"), method="POST", data='{"categories": {"analytics": true}}',
+                 headers=["Content-Type: application/json"])
+        token = [v.split(";", 1)[0] for v in r.header_all("Set-Cookie") if v.startswith("cg_consent=")][0]
+        curl(gw.url("/matomo/matomo.js?t=type-granted"), headers=script, cookie=token)
+        self.origin.assert_reached("t=type-granted")
+
+
 class BeaconReportOnlyTest(GatewayTestCase):
     config = {"enforcement": "report-only", "beacons": {"endpoints": [{"path": "/collect", "category": "analytics"}]}}
 

@@ -415,6 +415,17 @@ class ConsentTest(GatewayTestCase):
         self.assertEqual(expired_names(r), ["_ga"])
         self.assertFalse(r.json()["categories"]["analytics"])
 
+    def test_posthog_cookie_is_analytics_not_the_unknown_category(self):
+        # posthog-js (1.449.2), bundled into a site's own script, sets "ph_<project token>_posthog" from the page: the
+        # Open Cookie Database lacks it, so it fell to the unknown category (functional) and reached the origin, and
+        # stayed in the browser, for a visitor who granted functional and refused analytics
+        r = self.decide({"categories": {"functional": True, "analytics": False, "marketing": False}})
+        self.assertEqual(r.status, 200, r.text)
+        ph = "ph_phc_AbC123dEf456_posthog=%7B%22distinct_id%22%3A%22019a%22%7D"
+        r = curl(self.gw.url("/__origin/echo?t=posthog"), cookie="; ".join([self.token_of(r), ph, "prefs=1"]))
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=posthog")), ["prefs"])
+        self.assertEqual(expired_names(r), ["ph_phc_AbC123dEf456_posthog"])
+
     def test_form_post_redirects_back(self):
         r = self.decide("category=analytics&save=1", content_type="application/x-www-form-urlencoded")
         self.assertEqual(r.status, 303, r.text)

@@ -809,6 +809,8 @@ class DefaultTrackerListsTest(GatewayTestCase):
         whose sites set advertising cookies (YouTube, Google Maps, Facebook, X, Instagram, TikTok, LinkedIn, Disqus:
         conf/embeds.txt; Vimeo, analytics) ran or loaded before any consent without the shipped lists."""
         want = {"adobe": "analytics", "tealium": "analytics", "pendo": "analytics", "posthog": "analytics",
+                "npmamplitude": "analytics", "npmdatadog": "analytics", "npmmixpanel": "analytics", "npmposthog": "analytics",
+                "npmsegment": "analytics",
                 "hubspot": "marketing", "klaviyo": "marketing", "mailchimp": "marketing", "optimizely": "marketing",
                 "hotjar": "analytics", "clarity": "analytics", "matomo": "analytics", "segment": "analytics", "gtm": "analytics",
                 "tiktok": "analytics marketing", "linkedin": "analytics marketing",
@@ -834,6 +836,26 @@ class DefaultTrackerListsTest(GatewayTestCase):
         html = curl(self.gw.url("/__origin/html?file=pages/vendor-tags.html"), cookie=cookie).text
         self.assertEqual([t for t in re.findall(r"<(?:script|iframe)\b[^>]*>", html)
                           if "data-cg-" in t and 'id="cg-state"' not in t and "banner.js" not in t], [])
+
+
+    def test_loaders_that_build_their_url_on_the_sites_own_host(self):
+        """PostHog's snippet behind the site's proxy (api_host "/ingest") and GTM's loading server-side GTM from the
+        site's host write no "//host" for the inline-script check: the script path they load, a string literal, is
+        asked about as that <script src> would be (PostHog's .../static/array.js, EasyPrivacy's /gtm.js), so the
+        snippet is inert and consent releases it without a reload. Other literals, and data blocks, stay."""
+        page = "/__origin/html?file=pages/first-party-loaders.html"
+        html = curl(self.gw.url(page)).text
+        tags = {i: re.search(r'<script id="%s"[^>]*>' % i, html).group(0) for i in ("phproxy", "sgtm", "own", "ld")}
+        for i in ("phproxy", "sgtm"):
+            self.assertIn('type="text/plain"', tags[i], i)
+            self.assertIn('data-cg-category="analytics"', tags[i], i)
+        self.assertNotIn("data-cg-", tags["own"])
+        self.assertEqual(tags["ld"].split(" nonce=")[0], '<script id="ld" type="application/ld+json"')
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data=json.dumps({"all": True}),
+                 headers=["Content-Type: application/json"])
+        cookie = [v.split(";", 1)[0] for v in r.header_all("Set-Cookie") if v.startswith("cg_consent=")][0]
+        html = curl(self.gw.url(page), cookie=cookie).text
+        self.assertNotRegex(html, r'<script id="(phproxy|sgtm)"[^>]*data-cg-')
 
 
 class FreshComparison(GatewayTestCase):

@@ -81,6 +81,9 @@ test_real_names(void **state)
         {"_session", -1}, /* "_s*" is narrowed to the exact name "_s" by gen_cookies.py */
         {"captcha", -1},
         {"token", MKT}, /* listed as Functional and Marketing: the stricter wins */
+        {"ph_phc_AbC123dEf_posthog", ANA}, /* PostHog's, added by gen_cookies.py (the database lacks it) */
+        {"ph_session", -1},
+        {"_dd_s_v2", ANA}, /* Datadog RUM's, added too */
         {NULL, 0},
     };
     for (int i = 0; cases[i].name != NULL; ++i)
