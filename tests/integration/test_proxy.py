@@ -1198,6 +1198,11 @@ class ProxyProtocolTest(GatewayTestCase):
         # what reaches the origin: the client, as X-Forwarded-For names a direct client
         self.assertEqual(self.forwarded_for(self.v1("203.0.113.7"), "pp-v1"), ["203.0.113.7"])
         self.assertEqual(self.forwarded_for(self.v2("2001:db8::1"), "pp-v2-6"), ["2001:db8::1"])
+        # a real client that speaks it (curl --haproxy-protocol: v1 naming curl's own address), over h2c and HTTP/2
+        for tls, http in ((False, "h2c"), (True, "2")):
+            r = curl(self.gw.url("/__origin/echo?t=pp-curl-%s" % http, tls=tls), http=http, extra=["--haproxy-protocol"])
+            self.assertEqual((r.status, r.http_version), (200, "2"), r)
+            self.assertEqual(xff_list(self.origin.assert_reached("t=pp-curl-" + http)), ["127.0.0.1"])
         # the balancer's own connections (v2 LOCAL: health checks; v1 UNKNOWN) keep its address
         self.assertEqual(self.forwarded_for(self.v2("203.0.113.7", local=True), "pp-local"), ["127.0.0.1"])
         self.assertEqual(self.forwarded_for(b"PROXY UNKNOWN\r\n", "pp-unknown"), ["127.0.0.1"])
