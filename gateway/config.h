@@ -129,6 +129,7 @@ typedef struct st_gw_config_t {
     struct {
         int rewrite;       /* stream HTML pages through the rewriter (trackers, nonces, banner) */
         int inject_banner; /* inject the consent UI before </head> */
+        int google_consent_mode; /* the visitor's choice as Google Consent Mode's default, before the page's first script */
         unsigned memo_kb;  /* per worker thread: rewritten pages remembered (gateway/memo.h); 0: none */
     } html;
 

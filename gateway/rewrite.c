@@ -70,6 +70,7 @@ typedef struct st_rewrite_t {
     size_t out_len, out_cap;
     h2o_iovec_t inject;
     gw_csp_nonces_t ui_nonces; /* the origin's nonces the inject carries (set_inject), "" the gateway's */
+    int consent_mode; /* Google Consent Mode's default still to go before the page's first script (consent_mode_default) */
     h2o_iovec_t page_host;   /* gw_req_host(req), once per response */
     size_t page_dir;         /* length of the page path's directory (relative URLs), 0 if over 512 */
     char *scratch; /* URL_SCRATCH bytes: a decoded attribute value (the thread's, see below) */
@@ -1187,6 +1188,49 @@ static int on_animation(rewrite_t *self, gw_html_tag_t *tag)
 }
 
 /* called only for the elements of callbacks.on_tag_ids (gw_rewrite_init): a new case needs its bit there */
+static void rec_slots(rewrite_t *self, size_t from, size_t to);
+
+/*
+ * html.google_consent_mode: the visitor's choice as Google Consent Mode's default (v2: ad_storage, ad_user_data,
+ * ad_personalization by marketing, analytics_storage by analytics, functionality_storage and personalization_storage by
+ * functional), before the page's first script, so that a Google tag the page loads (gtag.js, Tag Manager: granted, or
+ * released by the banner) starts from it and the tags a container holds back by their consent settings wait (a Meta
+ * Pixel in a Tag Manager container needing ad_storage while analytics alone is granted). banner.js pushes the update
+ * after a choice made on the page. It carries the UI's script nonce: not on a page whose own policy the UI's nonce does
+ * not satisfy (consent_mode is cleared there).
+ */
+static void consent_mode_default(rewrite_t *self, gw_html_tag_t *tag)
+{
+    static const struct {
+        const char *type, *category;
+    } types[] = {{"ad_storage", "marketing"},         {"ad_user_data", "marketing"},
+                 {"ad_personalization", "marketing"}, {"analytics_storage", "analytics"},
+                 {"functionality_storage", "functional"}, {"personalization_storage", "functional"},
+                 {"security_storage", "necessary"}};
+    const gw_config_t *c = &gw_rt.conf;
+    gw_jsonw_t w;
+
+    self->consent_mode = 0;
+    gw_jsonw_init(&w, &self->req->pool, 512);
+    gw_jsonw_lit(&w, "<script nonce=\"");
+    gw_jsonw_lit(&w, self->ui_nonces.script[0] != '\0' ? self->ui_nonces.script : self->ctx->nonce);
+    gw_jsonw_lit(&w, "\" data-cg-gcm>(function(){var w=window;(w.dataLayer=w.dataLayer||[]).push(arguments)})(\"consent\",\"default\",{");
+    for (size_t i = 0; i != sizeof(types) / sizeof(types[0]); ++i) {
+        int granted = strcmp(types[i].category, "necessary") == 0;
+        for (size_t k = 0; k != c->num_categories; ++k)
+            if (strcmp(c->categories[k], types[i].category) == 0)
+                granted |= (self->ctx->granted >> k & 1) != 0;
+        gw_jsonw_lit(&w, i == 0 ? "\"" : ",\"");
+        gw_jsonw_lit(&w, types[i].type);
+        gw_jsonw_lit(&w, granted ? "\":\"granted\"" : "\":\"denied\"");
+    }
+    gw_jsonw_lit(&w, "});</script>");
+    size_t at = self->out_len;
+    gw_html_tag_insert(tag, w.buf, w.len);
+    if (self->rec != NULL)
+        rec_slots(self, at, self->out_len); /* (its nonce: this response's own, put in again when remembered) */
+}
+
 static int check_tag(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;
@@ -1203,6 +1247,8 @@ static int check_tag(void *_self, gw_html_tag_t *tag)
         return on_long_url(self, tag, long_name);
     switch (tag->id) {
     case GW_HTML_TAG_SCRIPT: {
+        if (self->consent_mode && !self->nesting)
+            consent_mode_default(self, tag);
         /* its file: src, or for an SVG script href (or xlink:href). Which one is loaded depends on the element's
          * namespace, which the tokenizer does not say (<svg><script src=a href=tracker> loads the tracker), so every one
          * is checked; the first refused makes the script inert (type text/plain: none of them is loaded) */
@@ -1733,7 +1779,6 @@ static void out_reserve(rewrite_t *self, size_t n)
 /* what a slot of a remembered page holds ("remembered pages" below) */
 enum { SLOT_NONCE, SLOT_RELEASE, SLOT_INJECT };
 static void add_slot(rewrite_t *self, size_t off, uint32_t kind);
-static void rec_slots(rewrite_t *self, size_t from, size_t to);
 
 static void emit(void *_self, const char *p, size_t n)
 {
@@ -1801,11 +1846,13 @@ static int names_origin_nonce(const gw_reqctx_t *ctx)
 
 /* what the rewrite of a page depends on besides its bytes and the snapshots: the page's scheme, authority and path
  * (URLs are made absolute against them, sightings filed under the path), the categories granted, the media type
- * (kind: is_html's, HTML, XHTML or SVG), the body's encoding */
+ * (kind: is_html's, HTML, XHTML or SVG), the body's encoding, whether the response's headers let Google Consent Mode's
+ * default in (consent_mode) */
 static h2o_iovec_t memo_key(rewrite_t *self, int kind)
 {
     h2o_req_t *req = self->req;
-    uint32_t head[3] = {(uint32_t)(req->scheme == &H2O_URL_SCHEME_HTTPS) | (uint32_t)kind << 1 | (uint32_t)self->gzip << 3,
+    uint32_t head[3] = {(uint32_t)(req->scheme == &H2O_URL_SCHEME_HTTPS) | (uint32_t)kind << 1 | (uint32_t)self->gzip << 3 |
+                            (uint32_t)self->consent_mode << 4,
                         self->ctx->granted, (uint32_t)req->authority.len};
     size_t len = sizeof(head) + req->authority.len + req->path_normalized.len;
     char *k = h2o_mem_alloc_pool(&req->pool, len);
@@ -2390,6 +2437,8 @@ static int on_meta_csp(rewrite_t *self, gw_html_tag_t *tag, const gw_html_attr_t
                     (int)req->path_normalized.len, req->path_normalized.base);
         }
     }
+    if (meta.script[0] == '\0' || strcmp(self->ui_nonces.script, meta.script) != 0)
+        self->consent_mode = 0; /* (its inline script would be blocked by this policy, and reported) */
     if (self->inject.base == NULL) /* no UI in this document: nothing for its policy to let in */
         return GW_HTML_KEEP;
     gw_csp_amend_t a = ui_amendment(req, self->ui_nonces.script[0] != '\0' ? self->ui_nonces.script : ctx->nonce, self->ui_nonces.style);
@@ -3052,7 +3101,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         return;
     }
     gw_b64url_encode(rnd, 16, ctx->nonce, sizeof(ctx->nonce));
-    if (read_origin_csp(req, ctx) != 0 && gw_rt.conf.html.inject_banner)
+    size_t origin_policies = read_origin_csp(req, ctx);
+    if (origin_policies != 0 && gw_rt.conf.html.inject_banner)
         amend_origin_csp(req, ctx);
     if (charset != CHARSET_ASCII) /* UTF-16: read as UTF-8 (sniff_bom, write_body), and said so */
         set_utf8_charset(req);
@@ -3090,6 +3140,10 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     gw_b64url_encode(rnd + 16, 12, self->release, sizeof(self->release));
     if (gw_rt.conf.html.inject_banner && html != 3)
         set_inject(self, html == 2);
+    /* an HTML page with the UI (not XHTML: an inline script there must be well-formed XML too), whose own policies, if
+     * any, let the UI's scripts in by nonce (an inline script is what an amendment by the banner's URL does not let in) */
+    self->consent_mode = gw_rt.conf.html.google_consent_mode && html == 1 && self->inject.base != NULL &&
+                         (origin_policies == 0 || ctx->origin_csp.script[0] != '\0');
     req->res.content_length = SIZE_MAX;
     ctx->rewritten = 1;
     mark_page(req);

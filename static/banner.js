@@ -259,6 +259,18 @@
         }).observe(d.documentElement, {childList: true, subtree: true});
     }
 
+    /* Google Consent Mode (html.google_consent_mode): the gateway put the consent default before the page's first
+       script; a choice made here is the update, pushed before the tags it grants are released */
+    var GCM = [['ad_storage', 'marketing'], ['ad_user_data', 'marketing'], ['ad_personalization', 'marketing'],
+               ['analytics_storage', 'analytics'], ['functionality_storage', 'functional'],
+               ['personalization_storage', 'functional'], ['security_storage', 'necessary']];
+    function consentMode() {
+        if (!d.querySelector('script[data-cg-gcm]')) return;
+        var update = {};
+        GCM.forEach(function (g) { update[g[0]] = g[1] === 'necessary' || state.categories[g[1]] ? 'granted' : 'denied'; });
+        (function () { (w.dataLayer = w.dataLayer || []).push(arguments); })('consent', 'update', update);
+    }
+
     /* --- talking to the gateway ----------------------------------------------------------- */
     function errorText(status) {
         return status === 503 ? t('error.store_unavailable') : status === 429 ? t('error.rate_limited') : status === 400 || status === 413 ? t('error.bad_request')
@@ -305,6 +317,7 @@
             });
             state = next;
             busy = false;
+            consentMode();
             if (lost || !released(gained)) {
                 /* what already runs on this page cannot be stopped (or the page refused a released tag): start again,
                    the next load has the choice */

@@ -1054,6 +1054,64 @@ test('SDKs as sites integrate them (PostHog behind the site\'s proxy, SDKs in th
     assert(!problem, problem);
 });
 
+test('Google Consent Mode (html.google_consent_mode): the choice is the default before Tag Manager\'s snippet, a choice on the page the update before it is released; a container holding its Meta Pixel for ad_storage keeps it back', async () => {
+    const G = new Processes({ config: (c) => {
+        delete c.trackers; /* the default lists: Tag Manager is analytics (EasyPrivacy) */
+        delete c.geoip;
+        c.regimes = { default: 'opt-in' };
+        c.html = { google_consent_mode: true };
+    } });
+    let problem = null;
+    try {
+        await G.start();
+        const p = await page();
+        const own = new URL(G.url('/')).origin;
+        const left = [];
+        await p.context().route('**/*', (r) => {
+            const u = r.request().url();
+            if (new URL(u).origin === own) return r.continue();
+            left.push(u.replace(/[?].*/, ''));
+            if (u.startsWith('https://www.googletagmanager.com/gtm.js?id=GTM-CGTEST1'))
+                return r.fulfill({ contentType: 'text/javascript', body: fs.readFileSync(path.join(HERE, 'site', 'sdk', 'gtm-consent.js')) });
+            return r.fulfill({ status: 204 });
+        });
+        const gtm = () => p.evaluate(() => window.__gtm || null);
+        const denied = { ad_storage: 'denied', ad_user_data: 'denied', ad_personalization: 'denied', analytics_storage: 'denied',
+                         functionality_storage: 'denied', personalization_storage: 'denied', security_storage: 'granted' };
+
+        /* undecided: Tag Manager is inert; the consent default is already in the dataLayer */
+        await p.goto(G.url('/sdk/gtm.html')); /* (its container here: gtm-consent.js) */
+        await dialog(p).waitFor({ state: 'visible' });
+        eq(await p.evaluate(() => (window.dataLayer || []).map((e) => Array.from(e))), [['consent', 'default', denied]],
+           'the dataLayer before consent');
+        eq(await gtm(), null, 'Tag Manager ran before consent');
+        /* analytics only, chosen in the banner: the update goes first, then Tag Manager is released */
+        await button(p, 'banner.customise').click();
+        await p.locator('#cg-b-analytics').check();
+        await button(p, 'banner.save').click();
+        await until(async () => (await gtm()) !== null, 'Tag Manager released by the choice');
+        const granted = Object.assign({}, denied, { analytics_storage: 'granted' });
+        eq(await gtm(), { consent: granted, queue: ['consent default', 'consent update', 'gtm.js'] }, 'what Tag Manager read');
+        await sleep(300);
+        eq(left, ['https://www.googletagmanager.com/gtm.js'], 'requests that left the page (no Meta Pixel without ad_storage)');
+        /* the next page: the default is the visitor's choice, before the snippet (not inert now) */
+        left.length = 0;
+        await p.reload();
+        await until(async () => (await gtm()) !== null, 'Tag Manager on a page of a visitor who granted analytics');
+        eq(await gtm(), { consent: granted, queue: ['consent default', 'gtm.js'] }, 'what Tag Manager read on the next page');
+        /* everything granted: the container's Meta Pixel fires */
+        eq(await p.evaluate(() => fetch('/__consent/api/consent', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                                                                   body: JSON.stringify({ all: true }) }).then((r) => r.status)), 200, 'accepted all');
+        await p.reload();
+        await until(async () => (await gtm()) !== null, 'Tag Manager after accepting everything');
+        eq(Object.values((await gtm()).consent), Array(7).fill('granted'), 'the default after accepting everything');
+        await until(() => left.includes('https://connect.facebook.net/en_US/fbevents.js'), 'the Meta Pixel once ad_storage is granted');
+    } finally {
+        problem = await G.stop();
+    }
+    assert(!problem, problem);
+});
+
 test('prefers-reduced-motion: reduce turns off the banner\'s, the toast\'s and the preference centre\'s motion', async () => {
     const motion = async (reducedMotion) => {
         const p = await page({ reducedMotion });

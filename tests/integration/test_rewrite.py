@@ -1045,6 +1045,66 @@ class MemoTest(FreshComparison):
         self.assertEqual(s2[key] - s1[key], s1[key] - s0.get(key, 0))
 
 
+class ConsentModeTest(FreshComparison):
+    """html.google_consent_mode: the visitor's choice as Google Consent Mode's default, before the page's first script
+    (Google's tag reads the consent state from the dataLayer in order: a default after its own commands comes too late),
+    carrying the UI's nonce; remembered pages get it with their own nonce. Not where the page's policy would block it."""
+    config = merge(dict(RewriteTest.config), {"threads": 1, "html": {"google_consent_mode": True}})
+    PAGE = "/__origin/html?file=pages/consent-mode.html"
+    DENIED = {"ad_storage": "denied", "ad_user_data": "denied", "ad_personalization": "denied", "analytics_storage": "denied",
+              "functionality_storage": "denied", "personalization_storage": "denied", "security_storage": "granted"}
+
+    def default(self, html):
+        """(the snippet's nonce, its consent default) when it is the first script, else None"""
+        m = re.search(r'<script nonce="([^"]+)" data-cg-gcm>\(function\(\)\{var w=window;\(w\.dataLayer=w\.dataLayer\|\|\[\]\)'
+                      r'\.push\(arguments\)\}\)\("consent","default",(\{[^}]*\})\);</script>', html)
+        if m is None:
+            self.assertNotIn("data-cg-gcm", html)
+            return None
+        self.assertEqual(html.find("<script"), m.start(), "the first script of the page")
+        return m.group(1), json.loads(m.group(2))
+
+    def test_default_before_the_first_script(self):
+        r = curl(self.gw.url(self.PAGE))
+        nonce, default = self.default(r.text)
+        self.assertEqual(default, self.DENIED)
+        self.assertIn("'nonce-%s'" % nonce, r.header("Content-Security-Policy-Report-Only"))
+        self.assertRegex(r.text, r'data-cg-gcm>[^<]*</script><script async data-cg-src="https://www\.googletagmanager\.com/[^>]* type="text/plain"')
+        analytics = RewriteTest.consent(self, {"categories": {"analytics": True}})
+        self.assertEqual(self.default(curl(self.gw.url(self.PAGE), cookie=analytics).text)[1],
+                         dict(self.DENIED, analytics_storage="granted"))
+        everything = RewriteTest.consent(self, {"all": True})
+        self.assertEqual(set(self.default(curl(self.gw.url(self.PAGE), cookie=everything).text)[1].values()), {"granted"})
+
+    def test_remembered_page_has_its_own_nonce(self):
+        first = curl(self.gw.url(self.PAGE + "&t=memo"))
+        hits = self.hits()
+        again = curl(self.gw.url(self.PAGE + "&t=memo"))
+        self.assertEqual(self.hits(), hits + 1, "answered from the remembered rewrite")
+        self.assertNotEqual(self.default(first.text)[0], self.default(again.text)[0])
+        self.assertEqual(self.normalised(again), self.normalised(curl(self.fresh.url(self.PAGE + "&t=memo")))[:1] +
+                         (self.normalised(again)[1],))
+
+    def test_not_where_a_policy_would_block_it(self):
+        def page(*headers, file="pages/consent-mode.html"):
+            q = "".join("&h=" + urllib.parse.quote(h, safe="") for h in headers)
+            return curl(self.gw.url("/__origin/html?file=%s%s" % (file, q))).text
+        self.assertIsNotNone(self.default(page()))  # (remembered now: what the headers let in is part of the memo's key)
+        # the origin's policy allows scripts by URL only: the banner's URL is added, an inline script would be blocked
+        self.assertIsNone(self.default(page("Content-Security-Policy:script-src 'self' https://www.googletagmanager.com")))
+        # by a nonce: the snippet carries it, as the UI does
+        self.assertEqual(self.default(page("Content-Security-Policy:script-src 'nonce-originNonce123'"))[0], "originNonce123")
+        # a policy in the page: its nonce, which the UI adopts under report-only
+        self.assertEqual(self.default(page(file="pages/meta-csp.html"))[0], "metaNonce_42")
+        # no script, nothing to precede
+        self.assertIsNone(self.default(page(file="pages/css.html")))
+
+    def test_off_by_default(self):
+        g = self.new_gateway("gcm-off", gateway_config(self.origin.url, trackers=RewriteTest.config["trackers"]))
+        self.assertNotIn("data-cg-gcm", curl(g.url(self.PAGE)).text)
+        g.stop_and_check()
+
+
 class MemoRingTest(FreshComparison):
     """A small memo (html.memo_kb 256) filled past its size: the oldest pages make room, and a remembered page answered
     again and again evicts nothing (room to record a compared page is reserved only when it turns out different)."""
