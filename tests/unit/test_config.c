@@ -69,7 +69,7 @@ static const bad_case_t bad[] = {
     {"{\"listen\": [{\"port\": 70000}], \"upstream\": \"http://x\"}", "70000", "listen[0].port: must be in 1..65535, not 70000"},
     {"{\"listen\": [{\"port\": \"80\"}], \"upstream\": \"http://x\"}", "\"80\"", "listen[0].port: must be an integer, not a string"},
     {"{\"listen\": [{\"port\": 80, \"hots\": \"x\"}], \"upstream\": \"http://x\"}", "\"hots\"",
-     "listen[0].hots: unknown key (allowed here: host, port, tls)"},
+     "listen[0].hots: unknown key (allowed here: host, port, tls, proxy_protocol)"},
     {"{\"listen\": [{\"port\": 80, \"host\": \"example.com\"}], \"upstream\": \"http://x\"}", "\"example.com\"",
      "listen[0].host: \"example.com\" is not an IPv4 or IPv6 address"},
     {"{\"listen\": [], \"upstream\": \"http://x\"}", "[]", "listen: must list 1..16 listeners"},
