@@ -1376,7 +1376,7 @@ class ShippedDemoListsTest(GatewayTestCase):
         repo_conf = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
         with open(os.path.join(repo_conf, "consentgate.json")) as f:
             shipped = json.load(f)
-        cls.config = {k: shipped[k] for k in ("regimes", "risk", "cookies", "beacons")}
+        cls.config = {k: shipped[k] for k in ("regimes", "risk", "cookies", "beacons", "html")}
         super().setUpClass()
         os.makedirs(os.path.join(cls.tmp, "risk"))
         for l in shipped["risk"]["lists"]:
@@ -1398,6 +1398,12 @@ class ShippedDemoListsTest(GatewayTestCase):
         lists = {l["name"]: l["entries"] for l in curl(self.gw.admin_url("/admin/lists"), headers=AUTH).json()}
         self.assertEqual(lists, {"example-block": 3, "example-warn": 2})
         self.assertEqual(curl(self.gw.url("/__consent/api/state")).json()["regime"], "opt-in")
+
+    def test_shop_gets_google_consent_mode(self):
+        # the demo shop's pages carry gtag and the Meta Pixel: the example config gives Google's tags the choice
+        html = curl(self.gw.url("/")).text
+        self.assertRegex(html, r'<script nonce="[^"]+" data-cg-gcm>[^<]*"consent","default",\{"ad_storage":"denied"')
+        self.assertLess(html.index("data-cg-gcm"), html.index("googletagmanager"))
 
 
 class MetaCspTest(GatewayTestCase):
