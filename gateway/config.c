@@ -894,7 +894,7 @@ static int load_lists(loader_t *ld, json_t *root, const char *section, int is_ri
 
 static int load_html(loader_t *ld, json_t *root)
 {
-    static const char *const keys[] = {"rewrite", "inject_banner", "memo_kb", "google_consent_mode", NULL};
+    static const char *const keys[] = {"rewrite", "inject_banner", "memo_kb", "google_consent_mode", "microsoft_consent_mode", NULL};
     json_t *o;
     int rc;
     uint64_t memo = ld->conf->html.memo_kb;
@@ -902,7 +902,8 @@ static int load_html(loader_t *ld, json_t *root)
         return rc;
     rc = get_bool(ld, o, "rewrite", &ld->conf->html.rewrite) == 0 && get_bool(ld, o, "inject_banner", &ld->conf->html.inject_banner) == 0 &&
                  get_uint(ld, o, "memo_kb", 0, 1024 * 1024, 0, &memo) == 0 &&
-                 get_bool(ld, o, "google_consent_mode", &ld->conf->html.google_consent_mode) == 0
+                 get_bool(ld, o, "google_consent_mode", &ld->conf->html.google_consent_mode) == 0 &&
+                 get_bool(ld, o, "microsoft_consent_mode", &ld->conf->html.microsoft_consent_mode) == 0
              ? 0
              : -1;
     ld->conf->html.memo_kb = (unsigned)memo;

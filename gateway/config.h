@@ -129,7 +129,8 @@ typedef struct st_gw_config_t {
     struct {
         int rewrite;       /* stream HTML pages through the rewriter (trackers, nonces, banner) */
         int inject_banner; /* inject the consent UI before </head> */
-        int google_consent_mode; /* the visitor's choice as Google Consent Mode's default, before the page's first script */
+        int google_consent_mode;    /* the visitor's choice as Google Consent Mode's default, before the page's first script */
+        int microsoft_consent_mode; /* … and as Microsoft UET's */
         unsigned memo_kb;  /* per worker thread: rewritten pages remembered (gateway/memo.h); 0: none */
     } html;
 

@@ -70,7 +70,7 @@ typedef struct st_rewrite_t {
     size_t out_len, out_cap;
     h2o_iovec_t inject;
     gw_csp_nonces_t ui_nonces; /* the origin's nonces the inject carries (set_inject), "" the gateway's */
-    int consent_mode; /* Google Consent Mode's default still to go before the page's first script (consent_mode_default) */
+    int consent_mode; /* the ad platforms' consent default still to go before the page's first script (consent_mode_default) */
     h2o_iovec_t page_host;   /* gw_req_host(req), once per response */
     size_t page_dir;         /* length of the page path's directory (relative URLs), 0 if over 512 */
     char *scratch; /* URL_SCRATCH bytes: a decoded attribute value (the thread's, see below) */
@@ -1190,14 +1190,25 @@ static int on_animation(rewrite_t *self, gw_html_tag_t *tag)
 /* called only for the elements of callbacks.on_tag_ids (gw_rewrite_init): a new case needs its bit there */
 static void rec_slots(rewrite_t *self, size_t from, size_t to);
 
+/* whether the visitor's state grants the category of that name (a name not configured: no) */
+static int grants(rewrite_t *self, const char *category)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    for (size_t k = 0; k != c->num_categories; ++k)
+        if (strcmp(c->categories[k], category) == 0)
+            return (self->ctx->granted >> k & 1) != 0;
+    return 0;
+}
+
 /*
- * html.google_consent_mode: the visitor's choice as Google Consent Mode's default (v2: ad_storage, ad_user_data,
- * ad_personalization by marketing, analytics_storage by analytics, functionality_storage and personalization_storage by
- * functional), before the page's first script, so that a Google tag the page loads (gtag.js, Tag Manager: granted, or
- * released by the banner) starts from it and the tags a container holds back by their consent settings wait (a Meta
- * Pixel in a Tag Manager container needing ad_storage while analytics alone is granted). banner.js pushes the update
- * after a choice made on the page. It carries the UI's script nonce: not on a page whose own policy the UI's nonce does
- * not satisfy (consent_mode is cleared there).
+ * html.google_consent_mode, html.microsoft_consent_mode: the visitor's choice as the ad platforms' consent default,
+ * before the page's first script, so that their tags (Google's gtag.js and Tag Manager, Microsoft's UET), granted or
+ * released by the banner, start from it, and the tags a container holds back by their consent settings wait (a Meta
+ * Pixel in a Tag Manager container needing ad_storage while analytics alone is granted). Google Consent Mode v2:
+ * ad_storage, ad_user_data and ad_personalization by marketing, analytics_storage by analytics, functionality_storage
+ * and personalization_storage by functional, security_storage granted; UET: ad_storage by marketing. banner.js pushes
+ * the updates after a choice made on the page. It carries the UI's script nonce: not on a page whose own policy the
+ * UI's nonce does not satisfy (consent_mode is cleared there).
  */
 static void consent_mode_default(rewrite_t *self, gw_html_tag_t *tag)
 {
@@ -1206,7 +1217,7 @@ static void consent_mode_default(rewrite_t *self, gw_html_tag_t *tag)
     } types[] = {{"ad_storage", "marketing"},         {"ad_user_data", "marketing"},
                  {"ad_personalization", "marketing"}, {"analytics_storage", "analytics"},
                  {"functionality_storage", "functional"}, {"personalization_storage", "functional"},
-                 {"security_storage", "necessary"}};
+                 {"security_storage", NULL}};
     const gw_config_t *c = &gw_rt.conf;
     gw_jsonw_t w;
 
@@ -1214,17 +1225,22 @@ static void consent_mode_default(rewrite_t *self, gw_html_tag_t *tag)
     gw_jsonw_init(&w, &self->req->pool, 512);
     gw_jsonw_lit(&w, "<script nonce=\"");
     gw_jsonw_lit(&w, self->ui_nonces.script[0] != '\0' ? self->ui_nonces.script : self->ctx->nonce);
-    gw_jsonw_lit(&w, "\" data-cg-gcm>(function(){var w=window;(w.dataLayer=w.dataLayer||[]).push(arguments)})(\"consent\",\"default\",{");
-    for (size_t i = 0; i != sizeof(types) / sizeof(types[0]); ++i) {
-        int granted = strcmp(types[i].category, "necessary") == 0;
-        for (size_t k = 0; k != c->num_categories; ++k)
-            if (strcmp(c->categories[k], types[i].category) == 0)
-                granted |= (self->ctx->granted >> k & 1) != 0;
-        gw_jsonw_lit(&w, i == 0 ? "\"" : ",\"");
-        gw_jsonw_lit(&w, types[i].type);
-        gw_jsonw_lit(&w, granted ? "\":\"granted\"" : "\":\"denied\"");
+    gw_jsonw_lit(&w, c->html.google_consent_mode ? "\" data-cg-gcm" : "\"");
+    gw_jsonw_lit(&w, c->html.microsoft_consent_mode ? " data-cg-uet>" : ">");
+    if (c->html.google_consent_mode) { /* (gtag pushes its arguments object: Google's tags read no array) */
+        gw_jsonw_lit(&w, "(function(){var w=window;(w.dataLayer=w.dataLayer||[]).push(arguments)})(\"consent\",\"default\",{");
+        for (size_t i = 0; i != sizeof(types) / sizeof(types[0]); ++i) {
+            gw_jsonw_lit(&w, i == 0 ? "\"" : ",\"");
+            gw_jsonw_lit(&w, types[i].type);
+            gw_jsonw_lit(&w, types[i].category == NULL || grants(self, types[i].category) ? "\":\"granted\"" : "\":\"denied\"");
+        }
+        gw_jsonw_lit(&w, "});");
     }
-    gw_jsonw_lit(&w, "});</script>");
+    if (c->html.microsoft_consent_mode) {
+        gw_jsonw_lit(&w, "(window.uetq=window.uetq||[]).push(\"consent\",\"default\",{\"ad_storage\":");
+        gw_jsonw_lit(&w, grants(self, "marketing") ? "\"granted\"});" : "\"denied\"});");
+    }
+    gw_jsonw_lit(&w, "</script>");
     size_t at = self->out_len;
     gw_html_tag_insert(tag, w.buf, w.len);
     if (self->rec != NULL)
@@ -1846,8 +1862,8 @@ static int names_origin_nonce(const gw_reqctx_t *ctx)
 
 /* what the rewrite of a page depends on besides its bytes and the snapshots: the page's scheme, authority and path
  * (URLs are made absolute against them, sightings filed under the path), the categories granted, the media type
- * (kind: is_html's, HTML, XHTML or SVG), the body's encoding, whether the response's headers let Google Consent Mode's
- * default in (consent_mode) */
+ * (kind: is_html's, HTML, XHTML or SVG), the body's encoding, whether the response's headers let the ad platforms'
+ * consent default in (consent_mode) */
 static h2o_iovec_t memo_key(rewrite_t *self, int kind)
 {
     h2o_req_t *req = self->req;
@@ -3142,7 +3158,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         set_inject(self, html == 2);
     /* an HTML page with the UI (not XHTML: an inline script there must be well-formed XML too), whose own policies, if
      * any, let the UI's scripts in by nonce (an inline script is what an amendment by the banner's URL does not let in) */
-    self->consent_mode = gw_rt.conf.html.google_consent_mode && html == 1 && self->inject.base != NULL &&
+    self->consent_mode = (gw_rt.conf.html.google_consent_mode || gw_rt.conf.html.microsoft_consent_mode) && html == 1 && self->inject.base != NULL &&
                          (origin_policies == 0 || ctx->origin_csp.script[0] != '\0');
     req->res.content_length = SIZE_MAX;
     ctx->rewritten = 1;

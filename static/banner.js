@@ -259,16 +259,21 @@
         }).observe(d.documentElement, {childList: true, subtree: true});
     }
 
-    /* Google Consent Mode (html.google_consent_mode): the gateway put the consent default before the page's first
-       script; a choice made here is the update, pushed before the tags it grants are released */
+    /* Google Consent Mode and Microsoft UET's (html.google_consent_mode, html.microsoft_consent_mode): the gateway put
+       the consent default before the page's first script; a choice made here is the update, pushed before the tags it
+       grants are released */
     var GCM = [['ad_storage', 'marketing'], ['ad_user_data', 'marketing'], ['ad_personalization', 'marketing'],
                ['analytics_storage', 'analytics'], ['functionality_storage', 'functional'],
                ['personalization_storage', 'functional'], ['security_storage', 'necessary']];
     function consentMode() {
-        if (!d.querySelector('script[data-cg-gcm]')) return;
-        var update = {};
-        GCM.forEach(function (g) { update[g[0]] = g[1] === 'necessary' || state.categories[g[1]] ? 'granted' : 'denied'; });
-        (function () { (w.dataLayer = w.dataLayer || []).push(arguments); })('consent', 'update', update);
+        var on = function (c) { return c === 'necessary' || state.categories[c] ? 'granted' : 'denied'; };
+        if (d.querySelector('script[data-cg-gcm]')) {
+            var update = {};
+            GCM.forEach(function (g) { update[g[0]] = on(g[1]); });
+            (function () { (w.dataLayer = w.dataLayer || []).push(arguments); })('consent', 'update', update);
+        }
+        if (d.querySelector('script[data-cg-uet]'))
+            (w.uetq = w.uetq || []).push('consent', 'update', {ad_storage: on('marketing')});
     }
 
     /* --- talking to the gateway ----------------------------------------------------------- */

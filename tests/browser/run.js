@@ -1054,12 +1054,12 @@ test('SDKs as sites integrate them (PostHog behind the site\'s proxy, SDKs in th
     assert(!problem, problem);
 });
 
-test('Google Consent Mode (html.google_consent_mode): the choice is the default before Tag Manager\'s snippet, a choice on the page the update before it is released; a container holding its Meta Pixel for ad_storage keeps it back', async () => {
+test('Google Consent Mode and Microsoft UET\'s (html.google_consent_mode, microsoft_consent_mode): the choice is the default before Tag Manager\'s snippet, a choice on the page the update before it is released; a container holding its Meta Pixel for ad_storage keeps it back', async () => {
     const G = new Processes({ config: (c) => {
         delete c.trackers; /* the default lists: Tag Manager is analytics (EasyPrivacy) */
         delete c.geoip;
         c.regimes = { default: 'opt-in' };
-        c.html = { google_consent_mode: true };
+        c.html = { google_consent_mode: true, microsoft_consent_mode: true };
     } });
     let problem = null;
     try {
@@ -1092,6 +1092,8 @@ test('Google Consent Mode (html.google_consent_mode): the choice is the default 
         await until(async () => (await gtm()) !== null, 'Tag Manager released by the choice');
         const granted = Object.assign({}, denied, { analytics_storage: 'granted' });
         eq(await gtm(), { consent: granted, queue: ['consent default', 'consent update', 'gtm.js'] }, 'what Tag Manager read');
+        eq(await p.evaluate(() => window.uetq), ['consent', 'default', { ad_storage: 'denied' }, 'consent', 'update', { ad_storage: 'denied' }],
+           'what Microsoft\'s UET tag would read');
         await sleep(300);
         eq(left, ['https://www.googletagmanager.com/gtm.js'], 'requests that left the page (no Meta Pixel without ad_storage)');
         /* the next page: the default is the visitor's choice, before the snippet (not inert now) */

@@ -1056,8 +1056,8 @@ class ConsentModeTest(FreshComparison):
 
     def default(self, html):
         """(the snippet's nonce, its consent default) when it is the first script, else None"""
-        m = re.search(r'<script nonce="([^"]+)" data-cg-gcm>\(function\(\)\{var w=window;\(w\.dataLayer=w\.dataLayer\|\|\[\]\)'
-                      r'\.push\(arguments\)\}\)\("consent","default",(\{[^}]*\})\);</script>', html)
+        m = re.search(r'<script nonce="([^"]+)" data-cg-gcm(?: data-cg-uet)?>\(function\(\)\{var w=window;\(w\.dataLayer=w\.dataLayer\|\|\[\]\)'
+                      r'\.push\(arguments\)\}\)\("consent","default",(\{[^}]*\})\);', html)
         if m is None:
             self.assertNotIn("data-cg-gcm", html)
             return None
@@ -1098,6 +1098,26 @@ class ConsentModeTest(FreshComparison):
         self.assertEqual(self.default(page(file="pages/meta-csp.html"))[0], "metaNonce_42")
         # no script, nothing to precede
         self.assertIsNone(self.default(page(file="pages/css.html")))
+
+    def test_microsoft_uet_too(self):
+        # Microsoft Advertising's UET reads ad_storage from window.uetq, queued before its tag as Google's is
+        both = self.new_gateway("gcm-uet", gateway_config(self.origin.url, trackers=RewriteTest.config["trackers"],
+                                                          html={"google_consent_mode": True, "microsoft_consent_mode": True}))
+        html = curl(both.url(self.PAGE)).text
+        self.assertEqual(self.default(html)[1], self.DENIED)
+        m = re.search(r'<script nonce="[^"]+" data-cg-gcm data-cg-uet>[^<]*\);\(window\.uetq=window\.uetq\|\|\[\]\)\.push\('
+                      r'"consent","default",\{"ad_storage":"(\w+)"\}\);</script><script async', html)
+        self.assertEqual(m.group(1) if m else html[:600], "denied")
+        r = curl(both.url("/__consent/api/consent"), method="POST", data='{"all": true}', headers=["Content-Type: application/json"])
+        token = [v.split(";", 1)[0] for v in r.header_all("Set-Cookie") if v.startswith("cg_consent=")][0]
+        self.assertIn('push("consent","default",{"ad_storage":"granted"});</script>', curl(both.url(self.PAGE), cookie=token).text)
+        both.stop_and_check()
+        uet = self.new_gateway("uet", gateway_config(self.origin.url, html={"microsoft_consent_mode": True}))
+        html = curl(uet.url(self.PAGE)).text
+        self.assertNotIn("dataLayer", html[:html.index("googletagmanager")])
+        self.assertRegex(html, r'<script nonce="[^"]+" data-cg-uet>\(window\.uetq=window\.uetq\|\|\[\]\)\.push\("consent","default",'
+                               r'\{"ad_storage":"denied"\}\);</script><script async src="https://www\.googletagmanager')
+        uet.stop_and_check()
 
     def test_off_by_default(self):
         g = self.new_gateway("gcm-off", gateway_config(self.origin.url, trackers=RewriteTest.config["trackers"]))
