@@ -116,6 +116,25 @@ class CtlTest(GatewayTestCase):
         r = curl(self.gw.admin_url("/admin/nosuch"), method="POST", headers=auth)
         self.assertEqual((r.status, r.header("Allow")), (404, None))
 
+    def test_injections(self):
+        # the security team reads what the pages' CSP blocked from the CLI too, not only from GET /admin/injections
+        from harness import curl
+        for blocked in ("https://ads.injector.example/a.js", "https://ads.injector.example/b.js", "inline"):
+            report = {"csp-report": {"document-uri": "https://shop.example/cart", "blocked-uri": blocked,
+                                     "violated-directive": "script-src-elem"}}
+            r = curl(self.gw.url("/__consent/report"), method="POST", data=json.dumps(report),
+                     headers=["Content-Type: application/csp-report", "Host: shop.example"])
+            self.assertEqual(r.status, 204, r.text)
+        import harness
+        self.assertTrue(harness.wait_until(lambda: "ads.injector.example" in self.ctl("injections").stdout, 5))
+        r = self.ctl("injections", "--recent", "2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"(?m)^\s+2  ads\.injector\.example$")
+        self.assertRegex(r.stdout, r"(?m)^\s+1  \(inline\)$")
+        recent = [l for l in r.stdout.splitlines() if " on https://shop.example/cart" in l]
+        self.assertEqual(len(recent), 2, r.stdout)
+        self.assertIn("script-src-elem", recent[0])
+
     def test_help_describes_every_option(self):
         # argparse listed "--admin ADMIN" and "--token-file TOKEN_FILE" without a word, and each command's arguments bare
         r = self.ctl("--help")
