@@ -468,20 +468,41 @@ static int load_log(loader_t *ld, json_t *root)
     return rc;
 }
 
+/* the privacy policy's address: https://…, http://… or a path on the site ("/privacy"; not "//host", another site's),
+ * printable ASCII without quotes, angle brackets, backslashes or blanks (it goes into the UI's pages and links) */
+static int valid_policy_url(const char *u)
+{
+    size_t n = strlen(u);
+    if (n > 2048 || !((u[0] == '/' && u[1] != '/' && u[1] != '\\') || strncasecmp(u, "https://", 8) == 0 ||
+                      strncasecmp(u, "http://", 7) == 0))
+        return 0;
+    for (; *u != '\0'; ++u)
+        if (*u <= 0x20 || *u >= 0x7f || strchr("\"'<>\\`", *u) != NULL)
+            return 0;
+    return 1;
+}
+
 static int load_policy(loader_t *ld, json_t *root)
 {
-    static const char *const keys[] = {"version", "consent_max_age_days", NULL};
+    static const char *const keys[] = {"version", "consent_max_age_days", "url", NULL};
     gw_config_t *c = ld->conf;
     json_t *o;
     uint64_t v1 = c->policy.version, v2 = c->policy.consent_max_age_days;
     int rc;
     if ((rc = load_object(ld, root, "policy", keys, &o)) != 0 || o == NULL)
         return rc;
-    rc = get_uint(ld, o, "version", 1, UINT32_MAX, 0, &v1) == 0 && get_uint(ld, o, "consent_max_age_days", 1, 3650, 0, &v2) == 0
+    rc = get_uint(ld, o, "version", 1, UINT32_MAX, 0, &v1) == 0 && get_uint(ld, o, "consent_max_age_days", 1, 3650, 0, &v2) == 0 &&
+                 get_string(ld, o, "url", 0, &c->policy.url) == 0
              ? 0
              : -1;
     c->policy.version = (uint32_t)v1;
     c->policy.consent_max_age_days = (unsigned)v2;
+    if (rc == 0 && c->policy.url != NULL && !valid_policy_url(c->policy.url)) {
+        push_key(ld, "url");
+        rc = fail(ld, 0, "\"%s\" is not an http(s) URL or a path on this site (\"/privacy\"); \"{lang}\" in it stands for the "
+                         "visitor's language", c->policy.url);
+        pop(ld);
+    }
     pop(ld);
     return rc;
 }
@@ -1339,6 +1360,7 @@ void gw_config_free(gw_config_t *c)
     free(c->log.access);
     free(c->log.error);
     free(c->secrets_file);
+    free(c->policy.url);
     for (i = 0; i != c->num_categories; ++i)
         free(c->categories[i]);
     free(c->geoip.database);

@@ -78,6 +78,7 @@ typedef struct st_gw_config_t {
     struct {
         uint32_t version;
         unsigned consent_max_age_days;
+        char *url; /* the site's privacy policy ("{lang}" stands for the UI's language), linked from the UI; NULL: none */
     } policy;
 
     char *categories[GW_MAX_CATEGORIES];

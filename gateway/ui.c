@@ -308,7 +308,31 @@ load_strings(const char *dir)
     return rc;
 }
 
-/* {"lang", "name", "languages": [{code, name}], "dnss": [categories], "strings": {English, then this language}} */
+/* policy.url for a language: "{lang}" in it is the language's code ("/{lang}/privacy" -> "/zh-CN/privacy"); base NULL
+ * when none is configured */
+static h2o_iovec_t
+policy_url(h2o_mem_pool_t *pool, const char *lang)
+{
+    const char *u = gw_rt.conf.policy.url, *p;
+    size_t n = 0, lang_len = strlen(lang);
+    if (u == NULL)
+        return h2o_iovec_init(NULL, 0);
+    for (p = u; (p = strstr(p, "{lang}")) != NULL; p += 6)
+        ++n;
+    char *out = h2o_mem_alloc_pool(pool, strlen(u) + n * lang_len + 1), *o = out;
+    for (p = u; *p != '\0';) {
+        if (strncmp(p, "{lang}", 6) == 0) {
+            memcpy(o, lang, lang_len);
+            o += lang_len, p += 6;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    return h2o_iovec_init(out, (size_t)(o - out));
+}
+
+/* {"lang", "name", "languages": [{code, name}], "dnss": [categories], "policy_url" (when configured), "strings": {English,
+ * then this language}} */
 static void
 build_lang_json(ui_lang_t *l)
 {
@@ -332,7 +356,16 @@ build_lang_json(ui_lang_t *l)
             gw_jsonw_lit(&w, n++ != 0 ? ", " : "");
             gw_jsonw_cstr(&w, c->categories[i]);
         }
-    gw_jsonw_lit(&w, "], \"strings\": {");
+    gw_jsonw_lit(&w, "]");
+    if (c->policy.url != NULL) {
+        h2o_mem_pool_t pool;
+        h2o_mem_init_pool(&pool);
+        h2o_iovec_t u = policy_url(&pool, l->code);
+        gw_jsonw_lit(&w, ", \"policy_url\": ");
+        gw_jsonw_str(&w, u.base, u.len);
+        h2o_mem_clear_pool(&pool);
+    }
+    gw_jsonw_lit(&w, ", \"strings\": {");
     size_t n = 0;
     for (size_t i = 0; i != langs[0].num; ++i) {
         const ui_string_t *s = langs[0].strings + i;
@@ -635,6 +668,12 @@ common_section(render_t *r, const char *name, size_t len, size_t i)
     }
     if (h2o_memis(name, len, H2O_STRLIT("current")))
         return i == 0 && langs + r->lang_index == r->lang;
+    if (h2o_memis(name, len, H2O_STRLIT("policy_url"))) { /* the site's privacy policy, in the page's language */
+        if (i != 0 || gw_rt.conf.policy.url == NULL)
+            return 0;
+        set_var(r, "policy_url", policy_url(&r->req->pool, r->lang->code));
+        return 1;
+    }
     /* a form post the consent API could not carry out (no JavaScript): it redirected here with ?error=<code> */
     static const struct {
         const char *section, *code;

@@ -363,6 +363,10 @@
     function build() {
         var notice = state.regime === 'notice' && !state.decided && view === 'main', later = !state.decided && state.regime !== 'notice';
         var links = [h('a', {href: O + '/__consent/', text: t('banner.details')})];
+        /* the site's privacy policy (policy.url); a path is the site's own whatever the page's <base> says */
+        if (info.policy_url)
+            links.unshift(h('a', {href: info.policy_url.charAt(0) === '/' ? O + info.policy_url : info.policy_url,
+                                  text: t('banner.policy_link')}));
         if (state.regime === 'opt-out' && info.dnss.length)
             links.push(h('button', {type: 'button', 'class': 'cg-linkbtn cg-dnss', text: t('banner.dnss'), onclick: function () {
                 /* an action, so a button (Enter and Space, announced as one), not a link */

@@ -1114,6 +1114,25 @@ test('Google Consent Mode and Microsoft UET\'s (html.google_consent_mode, micros
     assert(!problem, problem);
 });
 
+test('policy.url: the banner links the site\'s privacy policy in the visitor\'s language (an absolute link of the site, so a page\'s <base> cannot send it elsewhere)', async () => {
+    const L = new Processes({ config: (c) => { c.policy = { url: '/{lang}/privacy' }; } });
+    let problem = null;
+    try {
+        await L.start();
+        const p = await page();
+        await p.goto(L.url('/plain.html'));
+        await dialog(p).waitFor({ state: 'visible' });
+        const link = (lang) => p.locator('#cg-banner .cg-links a', { hasText: lang['banner.policy_link'] });
+        eq(await link(EN).getAttribute('href'), L.url('/en/privacy'), 'the policy in English');
+        await p.locator('#cg-banner button.cg-lang[data-lang="zh-CN"]').click();
+        await link(ZH).waitFor({ state: 'visible' });
+        eq(await link(ZH).getAttribute('href'), L.url('/zh-CN/privacy'), 'the policy in Chinese');
+    } finally {
+        problem = await L.stop();
+    }
+    assert(!problem, problem);
+});
+
 test('prefers-reduced-motion: reduce turns off the banner\'s, the toast\'s and the preference centre\'s motion', async () => {
     const motion = async (reducedMotion) => {
         const p = await page({ reducedMotion });

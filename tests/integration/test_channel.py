@@ -1376,7 +1376,7 @@ class ShippedDemoListsTest(GatewayTestCase):
         repo_conf = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
         with open(os.path.join(repo_conf, "consentgate.json")) as f:
             shipped = json.load(f)
-        cls.config = {k: shipped[k] for k in ("regimes", "risk", "cookies", "beacons", "html")}
+        cls.config = {k: shipped[k] for k in ("regimes", "risk", "cookies", "beacons", "html", "policy")}
         super().setUpClass()
         os.makedirs(os.path.join(cls.tmp, "risk"))
         for l in shipped["risk"]["lists"]:
@@ -1404,6 +1404,13 @@ class ShippedDemoListsTest(GatewayTestCase):
         html = curl(self.gw.url("/")).text
         self.assertRegex(html, r'<script nonce="[^"]+" data-cg-gcm>[^<]*"consent","default",\{"ad_storage":"denied"')
         self.assertLess(html.index("data-cg-gcm"), html.index("googletagmanager"))
+
+    def test_privacy_policy_page(self):
+        # the banner's "Privacy policy" link leads to a page of the shop's own
+        url = curl(self.gw.url("/__consent/i18n/strings.json")).json()["policy_url"]
+        r = curl(self.gw.url(url))
+        self.assertEqual(r.status, 200)
+        self.assertIn("<h1>Privacy policy</h1>", r.text)
 
 
 class MetaCspTest(GatewayTestCase):

@@ -1436,6 +1436,14 @@ class CheckConfigTest(GatewayTestCase):
         self.assert_bad(GOOD.replace('"threads": 2', '"threads": 2,\n  "regimes": {"gpc_refuses": ["marketing", "necessary"]}'),
                         line=5, mentions=["necessary"])
 
+    def test_policy_url_is_a_link_of_the_site(self):
+        for bad in ("javascript:alert(1)", "//evil.example/privacy", "/pri\\\"vacy", "privacy.html", "/a b", "data:text/html,x"):
+            self.assert_bad(GOOD.replace('"threads": 2', '"threads": 2,\n  "policy": {"url": %s}' % json.dumps(bad)), line=5,
+                            mentions=["policy.url", "is not an http(s) URL or a path on this site"])
+        for good in ("/privacy", "/{lang}/privacy?x=1&y=2", "https://shop.example/datenschutz", "HTTP://shop.example/p"):
+            p = self.check(GOOD.replace('"threads": 2', '"threads": 2, "policy": {"url": %s}' % json.dumps(good)))
+            self.assertEqual(p.returncode, 0, (good, p.stderr))
+
     def test_proxy_protocol_needs_trusted_proxies(self):
         with_pp = GOOD.replace('"port": 18080}', '"port": 18080, "proxy_protocol": true}')
         self.assert_bad(with_pp, line=2, mentions=["listen[0].proxy_protocol", "needs geoip.trusted_proxies"])

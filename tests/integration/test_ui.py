@@ -242,6 +242,21 @@ class UiTest(GatewayTestCase):
         self.assertEqual(self.get("/__consent/i18n/strings.json?lang=en", lang="zh-CN").json()["lang"], "en")
         self.assertEqual(self.get("/__consent/i18n/fr.json").status, 404)
 
+    def test_privacy_policy_linked_in_the_visitors_language(self):
+        # the banner and the preference centre had no way to the site's privacy policy, which a consent must be informed
+        # by (GDPR art. 13, PIPL art. 17): policy.url, "{lang}" in it the UI's language
+        self.assertNotIn("policy_url", self.get("/__consent/i18n/strings.json", lang="en").json())
+        self.assertIn("<li>Privacy policy version 1</li>", self.get("/__consent/", lang="en").text)
+        g = self.new_gateway("policy-url", gateway_config(self.origin.url, policy={"url": "/{lang}/privacy?from=cg&v=1"}))
+        for lang in ("en", "zh-CN"):
+            j = curl(g.url("/__consent/i18n/strings.json"), headers=["Accept-Language: " + lang]).json()
+            self.assertEqual(j["policy_url"], "/%s/privacy?from=cg&v=1" % lang)
+            self.assertEqual(j["strings"]["banner.policy_link"], (EN if lang == "en" else ZH)["banner.policy_link"])
+            page = curl(g.url("/__consent/?lang=" + lang)).text
+            self.assertIn('<a href="/%s/privacy?from=cg&amp;v=1">%s</a>' % (lang, html.escape((EN if lang == "en" else ZH)["pc.policy"])
+                                                                             .replace("{version}", "1")), page)
+        g.stop_and_check()
+
     def test_strings_endpoint_answers_304_while_unchanged(self):
         # the banner fetches its strings on each page it shows itself on; no-cache without a validator fetched all of
         # them (~9 KB) every time: with an ETag, the browser revalidates and gets 304 while they are the same
