@@ -21,7 +21,7 @@ import threading
 import time
 
 import harness
-from harness import ADMIN_TOKEN, GatewayTestCase, curl_many, make_cert
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, curl_many, make_cert
 
 SECONDS = float(os.environ.get("CG_STRESS_SECONDS", "20"))
 MAXMIND = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "maxmind")
@@ -221,3 +221,36 @@ class ConcurrencyTest(GatewayTestCase):
         for what in ("page", "go", "h2", "consent", "receipts", "withdraw/erase", "report", "admin", "list edit", "sighup", "abort"):
             self.assertGreater(self.counts.get(what, 0), 0, (what, self.counts))
 
+
+class ListChangedWhileStartingTest(GatewayTestCase):
+    """A risk list file that changes while the gateway starts (a feed job's download landing during a restart): the watch
+    thread is up before the workers, and the rebuild it posts runs on the job thread while the main thread is still
+    setting up. The snapshot readers must be known by then (the reclamation's table was filled in only as the workers
+    were made: under ThreadSanitizer a data race between gw_qsbr_init and the rebuild's gw_qsbr_synchronize)."""
+    config = {"threads": 2, "risk": {"lists": [{"name": "phishing", "file": "phishing.txt", "action": "block"}]}}
+    start_gateway = False
+
+    def test_list_rewritten_during_start(self):
+        path = self.gw.path("phishing.txt")
+        stop = threading.Event()
+
+        def rewrite():
+            i = 0
+            while not stop.is_set():
+                ConcurrencyTest.write(self.gw.workdir, "phishing.txt", "evil.example\nfeed%d.example\n" % i)
+                i += 1
+                time.sleep(0.0005)
+        ConcurrencyTest.write(self.gw.workdir, "phishing.txt", "evil.example\n")
+        for _ in range(3):
+            t = threading.Thread(target=rewrite, daemon=True)
+            stop.clear()
+            t.start()
+            try:
+                self.gw.start()
+                time.sleep(0.3)
+            finally:
+                stop.set()
+                t.join()
+            self.assertTrue(os.path.exists(path))
+            self.assertEqual(curl(self.gw.url("/__go?u=x&s=y")).status, 400)  # (it serves)
+            self.gw.stop_and_check()
