@@ -42,6 +42,7 @@
 #include "front.h"
 #include "log.h"
 #include "metrics.h"
+#include "qsbr.h"
 #include "server.h"
 
 #define DEFAULT_CONFIG "conf/consentgate.json" /* (relative to the working directory) */
@@ -309,6 +310,9 @@ static int setup_hosts(void)
         gw_error("cannot find libh2o's HTTP response parser (phr_parse_response) to check the origin's response heads with");
         return -1;
     }
+    /* the snapshot readers are known before the first thread that may publish a snapshot is made: the watch thread posts
+     * a list rebuild to the job thread (gw_qsbr_synchronize) as soon as a list file changes, start-up or not */
+    gw_qsbr_init(c->threads);
     if (gw_jobs_init(c->threads) != 0 || gw_consent_init() != 0 || gw_beacons_init() != 0 || gw_trackers_init() != 0 ||
         gw_rewrite_init() != 0 || gw_channel_init() != 0 || gw_inventory_init(c->threads) != 0)
         return -1;

@@ -644,7 +644,6 @@ int gw_server_run(void)
         gw_error("too many threads: %zu", gw_rt.num_threads);
         return 1;
     }
-    gw_qsbr_init(gw_rt.num_threads);
 
     for (i = 0; i != c->num_listen; ++i) {
         if (c->listen[i].tls_cert != NULL && (ssl_ctxs[i] = create_ssl_ctx(c->listen + i, err, sizeof(err))) == NULL) {

@@ -8,7 +8,7 @@ What it gives a test:
                                      `config` (a dict) written to workdir/consentgate.json;
                                      .start() waits until every listener accepts (10 s),
                                      .stop() sends SIGTERM and checks: exit 0 within 10 s and no
-                                     ASan/UBSan/LSan report on stderr
+                                     ASan/UBSan/LSan/TSan report on stderr or in the error log
   * gateway_config(origin_url, ...)  the contract's config with free ports
   * curl(url, ...), curl_many(urls)  the real curl; Response(status, http_version, headers, body, ...)
   * raw_request(port, bytes)         bytes on a plain socket, for what curl will not send
@@ -39,10 +39,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 ORIGIN_PY = os.path.join(REPO, "conf", "demo", "origin.py")
 CG_BIN = os.path.abspath(os.path.join(REPO, os.environ.get("CG_BIN", "build/asan/consentgate")))
+TSAN_SUPP = os.path.join(REPO, "tests", "tsan.supp")
 CURL = shutil.which("curl") or "curl"
 OPENSSL = shutil.which("openssl") or "openssl"
 
-SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer", "WARNING: ThreadSanitizer",
+                     "ThreadSanitizer:")
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 ADMIN_TOKEN_NAME = "ci"
@@ -62,6 +64,8 @@ def sanitizer_env(env=None):
     env = dict(os.environ if env is None else env)
     env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
     env.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+    # (CG_BIN=build/tsan/consentgate) the reports of uninstrumented libraries known to be safe are in tests/tsan.supp
+    env.setdefault("TSAN_OPTIONS", "suppressions=%s:second_deadlock_stack=1:history_size=4" % TSAN_SUPP)
     return env
 
 
@@ -370,7 +374,9 @@ class Gateway:
         return "--- stderr (%s):\n%s\n--- error log:\n%s" % (self.stderr_path, self.stderr(), self.error_log())
 
     def sanitizer_report(self):
-        text = _tail(self.stderr_path, 1 << 20)
+        # (the error log, log.error, takes over stderr once open: the sanitizers write there from then on)
+        name = (self.config.get("log") or {}).get("error")
+        text = _tail(self.stderr_path, 1 << 20) + (_tail(os.path.join(self.workdir, name), 1 << 20) if name else "")
         for m in SANITIZER_MARKERS:
             i = text.find(m)
             if i >= 0:
@@ -407,7 +413,7 @@ class Gateway:
             problems.append("gateway exited with status %s after SIGTERM" % rc)
         report = self.sanitizer_report()
         if report:
-            problems.append("sanitizer report on stderr:\n" + report)
+            problems.append("sanitizer report (stderr or error log):\n" + report)
         if problems:
             raise AssertionError("\n".join(problems) + ("" if report else "\n" + self.diagnostics()))
 
