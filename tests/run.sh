@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the test suites and prints one closing line "N passed, N failed".
-#   tests/run.sh              unit + integration
+#   tests/run.sh              unit + integration + browser (what make test runs)
 #   tests/run.sh unit         unit tests only (cmocka, ASan/UBSan build)
 #   tests/run.sh integration  integration tests only (real gateway, real origin, curl)
 #   tests/run.sh browser      browser tests only (headless Chromium + Playwright against the real gateway)
