@@ -129,6 +129,20 @@ static int same_key(const entry_t *a, const entry_t *b)
            memcmp(a->path, b->path, a->path_len) == 0;
 }
 
+/* the entry of tb with e's key, or NULL: looked for where gw_inventory_record puts it (entries are never removed, so a
+ * free slot on the way means none) */
+static const entry_t *find_key(const table_t *tb, const entry_t *e)
+{
+    for (size_t probe = 0; probe != MAX_PROBES; ++probe) {
+        const entry_t *s = tb->slots + ((e->hash + probe) & (GW_INVENTORY_SLOTS - 1));
+        if (__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) == 0)
+            return NULL;
+        if (same_key(s, e))
+            return s;
+    }
+    return NULL;
+}
+
 static int on_cookies(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
 {
     const gw_config_t *c = &gw_rt.conf;
@@ -147,22 +161,20 @@ static int on_cookies(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec
             /* merge the same key from other threads into the first thread that has it */
             int dup = 0;
             for (size_t u = 0; u != t && !dup; ++u)
-                for (size_t j = 0; j != GW_INVENTORY_SLOTS && !dup; ++j)
-                    dup = __atomic_load_n(&tables[u].slots[j].ready, __ATOMIC_ACQUIRE) && same_key(tables[u].slots + j, e);
+                dup = find_key(tables + u, e) != NULL;
             if (dup)
                 continue;
             uint64_t count = 0, attrs = 0;
             int64_t lifetime = -1;
-            for (size_t u = t; u != num_tables; ++u)
-                for (size_t j = 0; j != GW_INVENTORY_SLOTS; ++j) {
-                    const entry_t *o = tables[u].slots + j;
-                    if (__atomic_load_n(&o->ready, __ATOMIC_ACQUIRE) && same_key(o, e)) {
-                        count += __atomic_load_n(&o->count, __ATOMIC_RELAXED);
-                        attrs |= __atomic_load_n(&o->attrs, __ATOMIC_RELAXED);
-                        int64_t l = __atomic_load_n(&o->max_lifetime, __ATOMIC_RELAXED);
-                        lifetime = l > lifetime ? l : lifetime;
-                    }
+            for (size_t u = t; u != num_tables; ++u) {
+                const entry_t *o = u == t ? e : find_key(tables + u, e);
+                if (o != NULL) {
+                    count += __atomic_load_n(&o->count, __ATOMIC_RELAXED);
+                    attrs |= __atomic_load_n(&o->attrs, __ATOMIC_RELAXED);
+                    int64_t l = __atomic_load_n(&o->max_lifetime, __ATOMIC_RELAXED);
+                    lifetime = l > lifetime ? l : lifetime;
                 }
+            }
             gw_jsonw_lit(&w, first ? "\n  {\"name\": " : ",\n  {\"name\": ");
             first = 0;
             gw_jsonw_str(&w, e->name, e->name_len);
@@ -197,25 +209,8 @@ void gw_inventory_foreach(gw_inventory_cb cb, void *data)
     for (size_t t = 0; t != num_tables; ++t) {
         for (size_t i = 0; i != GW_INVENTORY_SLOTS; ++i) {
             const entry_t *e = tables[t].slots + i;
-            if (!__atomic_load_n(&e->ready, __ATOMIC_ACQUIRE))
-                continue;
-            /* report a name once: at its first occurrence in table order */
-            int dup = 0;
-            uint64_t count = 0;
-            for (size_t u = 0; u != num_tables && !dup; ++u)
-                for (size_t j = 0; j != GW_INVENTORY_SLOTS; ++j) {
-                    const entry_t *o = tables[u].slots + j;
-                    if (!__atomic_load_n(&o->ready, __ATOMIC_ACQUIRE) || o->name_len != e->name_len || o->category != e->category ||
-                        memcmp(o->name, e->name, e->name_len) != 0)
-                        continue;
-                    if (u < t || (u == t && j < i)) {
-                        dup = 1;
-                        break;
-                    }
-                    count += __atomic_load_n(&o->count, __ATOMIC_RELAXED);
-                }
-            if (!dup)
-                cb(data, e->name, e->name_len, e->category, count);
+            if (__atomic_load_n(&e->ready, __ATOMIC_ACQUIRE))
+                cb(data, e->name, e->name_len, e->category, __atomic_load_n(&e->count, __ATOMIC_RELAXED));
         }
     }
 }

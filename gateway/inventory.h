@@ -35,8 +35,10 @@ void gw_inventory_page(h2o_req_t *req, gw_inventory_page_t *page);
  * neither the cookie database nor the operator's overrides name it (cat is then cookies.unknown_category) */
 void gw_inventory_record(h2o_req_t *req, const gw_inventory_page_t *page, const gw_set_cookie_t *sc, int cat, int classified);
 
-/* Calls cb once per distinct (cookie name, category) seen in Set-Cookie so far, all hosts and threads merged,
- * with its count. For the preference centre; not for the request path of proxied requests (it scans the tables). */
+/* Calls cb for each entry of the tables, in table order, with its count: a (cookie name, category) seen in Set-Cookie
+ * under several hosts, paths or threads comes once for each, and the caller adds them up (merging them here compared
+ * every entry with all the others: a preference centre of full tables took 0.4 s of its worker's loop). For the
+ * preference centre; not for the request path of proxied requests (it scans the tables). */
 typedef void (*gw_inventory_cb)(void *data, const char *name, size_t name_len, int category, uint64_t count);
 void gw_inventory_foreach(gw_inventory_cb cb, void *data);
 

@@ -881,10 +881,12 @@ static void purge(void)
         gw_error("consent store: retention purge of injection reports failed: %s", err);
     else if (sqlite3_changes(st.db) != 0)
         gw_info("consent store: purged %d injection reports older than %u days", sqlite3_changes(st.db), st.retention_days);
-    /* the anchor becomes the hash of the newest row that goes, so the chain of what stays still verifies */
+    /* the anchor becomes the hash of the newest row that goes, so the chain of what stays still verifies. The row is
+     * found first and counted once: a count in the row search's own columns ran for every row that goes, each one
+     * counting the rows before it (an hour's 80,000 records held the writer, and every consent, for minutes) */
     snprintf(q, sizeof(q),
-             "SELECT hash, seq, (SELECT count(*) FROM records AS r WHERE r.seq <= records.seq) FROM records WHERE time_ms < %lld "
-             "ORDER BY seq DESC LIMIT 1",
+             "SELECT hash, seq, (SELECT count(*) FROM records WHERE seq <= last.seq) FROM records AS last "
+             "WHERE seq = (SELECT max(seq) FROM records WHERE time_ms < %lld)",
              (long long)cutoff);
     if (sqlite3_prepare_v2(st.db, q, -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
         sqlite3_finalize(s);

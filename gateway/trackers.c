@@ -26,6 +26,7 @@
 #define SEEN_SLOTS 2048
 #define SEEN_HOST 64
 #define SEEN_PATH 48
+#define SEEN_PROBES 16
 #define DEFAULT_LISTS_DIR "/usr/share/chromium/extensions/ublock-origin/assets/thirdparties/easylist/"
 
 typedef struct st_list_t {
@@ -505,7 +506,7 @@ static void seen_record(const char *host, size_t host_len, const char *page_path
         h = (h ^ (uint8_t)page_path[0]) * 16777619u;
     for (; pl < page_path_len && pl < SEEN_PATH && page_path[pl] != '/' && page_path[pl] != '?'; ++pl)
         h = (h ^ (uint8_t)page_path[pl]) * 16777619u;
-    for (size_t probe = 0; probe != 16; ++probe) {
+    for (size_t probe = 0; probe != SEEN_PROBES; ++probe) {
         seen_t *e = seen[t] + ((h + probe) & (SEEN_SLOTS - 1));
         if (e->ready == 0) {
             e->hash = h;
@@ -525,6 +526,21 @@ static void seen_record(const char *host, size_t host_len, const char *page_path
 void gw_trackers_seen(const char *host, size_t host_len, const char *page_path, size_t page_path_len, int category, int action)
 {
     seen_record(host, host_len, page_path, page_path_len, category, action, 0);
+}
+
+/* the entry of thread t's table with e's key, or NULL: looked for where seen_record puts it (entries are never removed, so
+ * a free slot on the way means none) */
+static const seen_t *find_seen(size_t t, const seen_t *e)
+{
+    for (size_t probe = 0; probe != SEEN_PROBES; ++probe) {
+        const seen_t *o = seen[t] + ((e->hash + probe) & (SEEN_SLOTS - 1));
+        if (!__atomic_load_n(&o->ready, __ATOMIC_ACQUIRE))
+            return NULL;
+        if (o->hash == e->hash && o->host_len == e->host_len && o->path_len == e->path_len && o->category == e->category &&
+            o->first_party == e->first_party && memcmp(o->host, e->host, e->host_len) == 0 && memcmp(o->path, e->path, e->path_len) == 0)
+            return o;
+    }
+    return NULL;
 }
 
 static int on_admin_trackers(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
@@ -561,23 +577,16 @@ static int on_admin_trackers(h2o_req_t *req, const gw_admin_caller_t *caller, h2
                 continue;
             /* merge the same key of later threads into the first thread that has it */
             int dup = 0;
-            uint64_t sum[3] = {0, 0, 0};
-            for (size_t u = 0; u != seen_threads && !dup; ++u)
-                for (size_t j = 0; j != SEEN_SLOTS; ++j) {
-                    const seen_t *o = seen[u] + j;
-                    if (!__atomic_load_n(&o->ready, __ATOMIC_ACQUIRE) || o->hash != e->hash || o->host_len != e->host_len ||
-                        o->path_len != e->path_len || o->category != e->category || memcmp(o->host, e->host, e->host_len) != 0 ||
-                        memcmp(o->path, e->path, e->path_len) != 0)
-                        continue;
-                    if (u < t) {
-                        dup = 1;
-                        break;
-                    }
-                    for (int k = 0; k != 3; ++k)
-                        sum[k] += __atomic_load_n(&o->count[k], __ATOMIC_RELAXED);
-                }
+            for (size_t u = 0; u != t && !dup; ++u)
+                dup = find_seen(u, e) != NULL;
             if (dup)
                 continue;
+            uint64_t sum[3] = {0, 0, 0};
+            for (size_t u = t; u != seen_threads; ++u) {
+                const seen_t *o = u == t ? e : find_seen(u, e);
+                for (int k = 0; o != NULL && k != 3; ++k)
+                    sum[k] += __atomic_load_n(&o->count[k], __ATOMIC_RELAXED);
+            }
             gw_jsonw_lit(&w, first ? "\n  {\"host\": " : ",\n  {\"host\": ");
             first = 0;
             gw_jsonw_str(&w, e->host, e->host_len);
@@ -601,23 +610,10 @@ void gw_trackers_foreach_seen(gw_trackers_cb cb, void *data)
             const seen_t *e = seen[t] + i;
             if (!__atomic_load_n(&e->ready, __ATOMIC_ACQUIRE))
                 continue;
-            int dup = 0;
-            uint64_t sum[3] = {0, 0, 0};
-            for (size_t u = 0; u != seen_threads && !dup; ++u)
-                for (size_t j = 0; j != SEEN_SLOTS; ++j) {
-                    const seen_t *o = seen[u] + j;
-                    if (!__atomic_load_n(&o->ready, __ATOMIC_ACQUIRE) || o->host_len != e->host_len || o->category != e->category ||
-                        o->first_party != e->first_party || memcmp(o->host, e->host, e->host_len) != 0)
-                        continue;
-                    if (u < t || (u == t && j < i)) {
-                        dup = 1;
-                        break;
-                    }
-                    for (int k = 0; k != 3; ++k)
-                        sum[k] += __atomic_load_n(&o->count[k], __ATOMIC_RELAXED);
-                }
-            if (!dup)
-                cb(data, e->host, e->host_len, e->category, e->first_party, sum);
+            uint64_t counts[3];
+            for (int k = 0; k != 3; ++k)
+                counts[k] = __atomic_load_n(&e->count[k], __ATOMIC_RELAXED);
+            cb(data, e->host, e->host_len, e->category, e->first_party, counts);
         }
     }
 }

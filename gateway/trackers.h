@@ -46,9 +46,10 @@ int gw_trackers_pick(uint32_t mask, uint16_t granted);
 /* records a tracker seen on a page for GET /admin/trackers (action: 0 passed, 1 neutralised, 2 answered at the edge) */
 void gw_trackers_seen(const char *host, size_t host_len, const char *page_path, size_t page_path_len, int category, int action);
 
-/* Calls cb once per distinct (tracker host, category, first party) seen so far (all pages and threads merged) with the
- * counts passed / neutralised / answered at the edge. For the preference centre. first_party: a beacon to the site
- * itself, filed under the Host header its request had (which any client writes: not a name to show others). */
+/* Calls cb for each entry of the tables, in table order, with its counts passed / neutralised / answered at the edge: a
+ * (tracker host, category, first party) seen on several pages or threads comes once for each, and the caller adds them
+ * up (see gw_inventory_foreach). For the preference centre. first_party: a beacon to the site itself, filed under the
+ * Host header its request had (which any client writes: not a name to show others). */
 typedef void (*gw_trackers_cb)(void *data, const char *host, size_t host_len, int category, int first_party,
                                const uint64_t counts[3]);
 void gw_trackers_foreach_seen(gw_trackers_cb cb, void *data);

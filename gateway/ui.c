@@ -904,12 +904,26 @@ add_seen(prefs_t *p, seen_item_t *items, size_t *num, const char *name, size_t l
     items[(*num)++] = (seen_item_t){h2o_strdup(p->pool, name, len), desc, count};
 }
 
+/* an entry of the tables the gateway fills as it sees traffic (a name under one host, page and thread): its count goes to
+ * the item of that name, made while there is room. The items are few (UI_MAX_SEEN), the entries thousands */
+static void
+count_seen(prefs_t *p, seen_item_t *items, size_t *num, const char *name, size_t len, uint64_t count)
+{
+    for (size_t i = 0; i != *num; ++i) {
+        if (h2o_memis(items[i].name.base, items[i].name.len, name, len)) {
+            items[i].count += count;
+            return;
+        }
+    }
+    add_seen(p, items, num, name, len, h2o_iovec_init(NULL, 0), count);
+}
+
 static void
 on_seen_cookie(void *data, const char *name, size_t len, int cat, uint64_t count)
 {
     prefs_t *p = data;
     if (cat >= 0 && (size_t)cat < gw_rt.conf.num_categories)
-        add_seen(p, p->seen[cat].cookies, &p->seen[cat].num_cookies, name, len, h2o_iovec_init(NULL, 0), count);
+        count_seen(p, p->seen[cat].cookies, &p->seen[cat].num_cookies, name, len, count);
 }
 
 static void
@@ -918,20 +932,11 @@ on_seen_tracker(void *data, const char *host, size_t len, int cat, int first_par
     prefs_t *p = data;
     if (cat < 0 || (size_t)cat >= gw_rt.conf.num_categories)
         return;
-    uint64_t n = counts[0] + counts[1] + counts[2];
-    if (first_party) {
-        /* a beacon to the site itself: filed under whatever Host header its request had (any client writes one, so a
-         * forged "Host: call-this-number.example" would be shown to every visitor); shown as the site this page is on */
+    /* a beacon to the site itself: filed under whatever Host header its request had (any client writes one, so a
+     * forged "Host: call-this-number.example" would be shown to every visitor); shown as the site this page is on */
+    if (first_party)
         host = p->own_host.base, len = p->own_host.len;
-        for (size_t i = 0; i != p->seen[cat].num_trackers; ++i) {
-            seen_item_t *it = p->seen[cat].trackers + i;
-            if (h2o_memis(it->name.base, it->name.len, host, len)) {
-                it->count += n;
-                return;
-            }
-        }
-    }
-    add_seen(p, p->seen[cat].trackers, &p->seen[cat].num_trackers, host, len, h2o_iovec_init(NULL, 0), n);
+    count_seen(p, p->seen[cat].trackers, &p->seen[cat].num_trackers, host, len, counts[0] + counts[1] + counts[2]);
 }
 
 static int

@@ -19,6 +19,7 @@ Environment: CG_BIN (gateway binary), CG_KEEP_TMP=1 (keep the per-class temp fol
 ASAN_OPTIONS / UBSAN_OPTIONS (defaults set here when absent).
 """
 
+import atexit
 import copy
 import hashlib
 import json
@@ -442,6 +443,7 @@ def make_cert(directory, cn="localhost"):
                         "-subj", "/CN=%s" % cn, "-addext", "subjectAltName=DNS:%s,IP:127.0.0.1" % cn],
                        check=True, capture_output=True, timeout=60)
         _cert_cache[cn] = d
+        atexit.register(shutil.rmtree, d, True)  # (each run left its key pair in /tmp)
     out = []
     for name in ("cert.pem", "key.pem"):
         dst = os.path.join(directory, name)

@@ -8,9 +8,10 @@ import html
 import json
 import os
 import re
+import time
 import urllib.parse
 
-from harness import REPO, GatewayTestCase, curl, gateway_config, run_binary, ui_hash
+from harness import ADMIN_TOKEN, REPO, GatewayTestCase, curl, gateway_config, run_binary, ui_hash
 
 EASYPRIVACY = os.path.join(REPO, "tests", "data", "abp", "easyprivacy-sample.txt")
 STATIC = os.path.join(REPO, "static")
@@ -104,6 +105,41 @@ class UiTest(GatewayTestCase):
         self.assertNotIn("<b>", r.text)
         if "a&lt;b&gt;" in r.text:  # listed if the cookie parser kept it: then escaped
             self.assertIn("a&lt;b&gt;&quot;x", r.text)
+
+    def test_preference_centre_stays_quick_with_full_tables(self):
+        # The cookie inventory fills as the site is used (an entry per name, host, first path segment and thread; 4,096
+        # per thread), and so do the trackers seen (2,048). The preference centre merged the entries by comparing each
+        # with all the others, and /admin/cookies and /admin/trackers the same key of other threads: with full tables,
+        # every view held its worker thread's loop for a second or more (quadratic; more threads, more).
+        with open(os.path.join(self.tmp, "tr.txt"), "w") as f:
+            f.write("tr.example\n")
+        g = self.new_gateway("full-tables", gateway_config(self.origin.url, threads=2, trackers={"lists": [
+            {"name": "tr", "file": os.path.join(self.tmp, "tr.txt"), "format": "domains", "category": "analytics"}]}))
+        for host in ("a.example", "b.example", "c.example"):  # one name under three hosts: listed once
+            curl(g.url("/__origin/set-cookie?c=shared%3D1"), headers=["Host: " + host])
+        self.assertEqual(re.findall(r"<code>shared</code>", curl(g.url("/__consent/")).text), ["<code>shared</code>"])
+        names = ["n%05d=1" % i for i in range(12000)]
+        for k in range(0, len(names), 80):  # (an upstream response has at most 100 header fields)
+            r = curl(g.url("/__origin/set-cookie?" + "&".join("c=" + urllib.parse.quote(c) for c in names[k:k + 80])))
+            self.assertEqual(r.status, 200)
+        for k in range(0, 6000, 100):
+            tail = "".join('<img src="https://x%d.tr.example/p.gif">' % i for i in range(k, k + 100))
+            self.assertEqual(curl(g.url("/__origin/html?" + q(file="pages/links.html", tail=tail))).status, 200)
+        auth = ["Authorization: Bearer " + ADMIN_TOKEN]
+        self.assertGreater(curl(g.admin_url("/admin/cookies"), headers=auth).json()["overflow"], 0, "the tables are full")
+        self.assertGreater(len(curl(g.admin_url("/admin/trackers"), headers=auth).json()["seen"]), 4000)
+        took = {}
+        for url, auth in ((g.url("/__consent/"), []), (g.admin_url("/admin/cookies"), auth), (g.admin_url("/admin/trackers"), auth)):
+            for _ in range(3):
+                t = time.monotonic()
+                r = curl(url, headers=auth)
+                took[url] = min(took.get(url, 60), time.monotonic() - t)
+                self.assertEqual(r.status, 200)
+        page = curl(g.url("/__consent/")).text
+        for pattern in (r"<code>(n\d{5})</code>", r"<code>(x\d+\.tr\.example)</code>"):
+            listed = re.findall(pattern, page)
+            self.assertEqual((len(listed), len(set(listed))), (60, 60), "the most a category lists, each once")
+        self.assertLess(max(took.values()), 0.3, took)
 
     def test_dnss_form_in_opt_out(self):
         g = self.new_gateway("optout", gateway_config(self.origin.url, regimes={"default": "opt-out"}))
