@@ -934,11 +934,14 @@ static int load_html(loader_t *ld, json_t *root)
 
 static int load_channel(loader_t *ld, json_t *root)
 {
-    static const char *const keys[] = {"csp", "csp_sources", "hsts_max_age", "link_shim", "audit_log", "report_rate_per_minute", NULL};
+    static const char *const keys[] = {"csp",        "csp_sources",           "hsts_max_age",          "link_shim",
+                                       "audit_log",  "report_rate_per_minute", "report_retention_days", "reports_max",
+                                       NULL};
     static const char *const modes[] = {"off", "report-only", "enforce"};
     gw_config_t *c = ld->conf;
     json_t *o, *arr, *v;
-    uint64_t hsts = c->channel.hsts_max_age, rate = c->channel.report_rate_per_minute;
+    uint64_t hsts = c->channel.hsts_max_age, rate = c->channel.report_rate_per_minute, days = c->channel.report_retention_days,
+             max = c->channel.reports_max;
     size_t i;
     int rc;
     if ((rc = load_object(ld, root, "channel", keys, &o)) != 0 || o == NULL)
@@ -946,10 +949,14 @@ static int load_channel(loader_t *ld, json_t *root)
     if ((rc = get_enum(ld, o, "csp", modes, 3, &c->channel.csp)) != 0 ||
         (rc = get_uint(ld, o, "hsts_max_age", 0, 100000000, 0, &hsts)) != 0 || (rc = get_bool(ld, o, "link_shim", &c->channel.link_shim)) != 0 ||
         (rc = get_path(ld, o, "audit_log", 0, 0, &c->channel.audit_log)) != 0 ||
-        (rc = get_uint(ld, o, "report_rate_per_minute", 1, 100000, 0, &rate)) != 0)
+        (rc = get_uint(ld, o, "report_rate_per_minute", 1, 100000, 0, &rate)) != 0 ||
+        (rc = get_uint(ld, o, "report_retention_days", 1, 36500, 0, &days)) != 0 ||
+        (rc = get_uint(ld, o, "reports_max", 1, 100000000, 0, &max)) != 0)
         goto Exit;
     c->channel.hsts_max_age = hsts;
     c->channel.report_rate_per_minute = (unsigned)rate;
+    c->channel.report_retention_days = (unsigned)days;
+    c->channel.reports_max = (unsigned)max;
     if ((arr = member(ld, o, "csp_sources", JSON_ARRAY, 0, &rc)) != NULL) {
         push_key(ld, "csp_sources");
         json_array_foreach(arr, i, v)
@@ -1066,6 +1073,8 @@ void gw_config_defaults(gw_config_t *c)
     c->channel.hsts_max_age = 15552000;
     c->channel.link_shim = 1;
     c->channel.report_rate_per_minute = 60;
+    c->channel.report_retention_days = 90;
+    c->channel.reports_max = 100000;
     c->html.inject_banner = 1;
     c->html.memo_kb = 4096;
 }

@@ -118,6 +118,8 @@ typedef struct st_gw_config_t {
         int link_shim;         /* wrap outbound links in /__go */
         char *audit_log;
         unsigned report_rate_per_minute;
+        unsigned report_retention_days; /* injection reports kept this long (at most store.retention_days) */
+        unsigned reports_max;           /* … and at most this many, the newest */
     } channel;
 
     struct {

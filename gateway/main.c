@@ -322,6 +322,7 @@ static int setup_hosts(void)
     const gw_secrets_t *secrets = gw_consent_secrets();
     gw_store_set_seal_keys(secrets->seal_keys, secrets->num_keys, secrets->primary);
     char err[1024];
+    gw_store_set_report_limits(c->channel.report_retention_days, c->channel.reports_max);
     if (gw_store_open(c->store.sqlite, c->store.retention_days, c->store.commit_delay_ms, c->store.queue_max, err, sizeof(err)) !=
         0) {
         gw_error("consent store: %s", err);

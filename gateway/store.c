@@ -78,6 +78,7 @@ static struct {
     dev_t dev;
     ino_t ino;
     unsigned retention_days;
+    unsigned report_retention_days, reports_max; /* gw_store_set_report_limits (0: the records' retention, no cap) */
     char head[GW_CHAIN_HEX];   /* hash of the newest record */
     char anchor[GW_CHAIN_HEX]; /* hash the chain starts from: genesis, or the last purge's anchor */
     size_t queue_max;          /* store.queue_max */
@@ -870,17 +871,42 @@ Fail:
     }
 }
 
+void gw_store_set_report_limits(unsigned retention_days, unsigned max_rows)
+{
+    st.report_retention_days = retention_days;
+    st.reports_max = max_rows;
+}
+
+/* Injection reports carry the reporting visitor's truncated address: kept no longer than the consent records, nor than
+ * channel.report_retention_days, and only the newest channel.reports_max (a report-only policy that every page view
+ * breaks writes a report per view: without a cap the table grew by gigabytes, and its hourly purge scanned it all). Ids
+ * grow with time, so the cap is a range of the primary key. */
+static void purge_reports(void)
+{
+    char err[200], q[256];
+    unsigned days = st.report_retention_days != 0 && st.report_retention_days < st.retention_days ? st.report_retention_days
+                                                                                                  : st.retention_days;
+    snprintf(q, sizeof(q), "DELETE FROM injections WHERE time_ms < %lld", (long long)(now_ms() - (int64_t)days * 86400 * 1000));
+    if (exec(q, err, sizeof(err)) != 0)
+        gw_error("consent store: retention purge of injection reports failed: %s", err);
+    else if (sqlite3_changes(st.db) != 0)
+        gw_info("consent store: purged %d injection reports older than %u days", sqlite3_changes(st.db), days);
+    if (st.reports_max == 0)
+        return;
+    snprintf(q, sizeof(q), "DELETE FROM injections WHERE id <= (SELECT max(id) FROM injections) - %u", st.reports_max);
+    if (exec(q, err, sizeof(err)) != 0)
+        gw_error("consent store: purge of injection reports over channel.reports_max failed: %s", err);
+    else if (sqlite3_changes(st.db) != 0)
+        gw_info("consent store: purged the %d oldest injection reports (channel.reports_max %u)", sqlite3_changes(st.db),
+                st.reports_max);
+}
+
 static void purge(void)
 {
     char err[200], q[256];
     int64_t cutoff = now_ms() - (int64_t)st.retention_days * 86400 * 1000;
     sqlite3_stmt *s = NULL;
-    /* injection reports carry the reporting visitor's truncated address: kept no longer than the consent records */
-    snprintf(q, sizeof(q), "DELETE FROM injections WHERE time_ms < %lld", (long long)cutoff);
-    if (exec(q, err, sizeof(err)) != 0)
-        gw_error("consent store: retention purge of injection reports failed: %s", err);
-    else if (sqlite3_changes(st.db) != 0)
-        gw_info("consent store: purged %d injection reports older than %u days", sqlite3_changes(st.db), st.retention_days);
+    purge_reports();
     /* the anchor becomes the hash of the newest row that goes, so the chain of what stays still verifies. The row is
      * found first and counted once: a count in the row search's own columns ran for every row that goes, each one
      * counting the rows before it (an hour's 80,000 records held the writer, and every consent, for minutes) */

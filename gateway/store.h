@@ -38,6 +38,10 @@ typedef struct st_gw_store_answer_t {
 int gw_store_open(const char *path, unsigned retention_days, unsigned commit_delay_ms, unsigned queue_max, char *err,
                   size_t errlen);
 
+/* Injection reports (the injections table) are kept at most retention_days (never longer than the records) and at most
+ * max_rows of them, the newest: purged with the records. Call before gw_store_open. */
+void gw_store_set_report_limits(unsigned retention_days, unsigned max_rows);
+
 /* Stops the writer after the queue is empty and closes the database. */
 void gw_store_close(void);
 

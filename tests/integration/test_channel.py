@@ -1303,6 +1303,32 @@ class ReportsTest(GatewayTestCase):
                          .fetchone()[0], 0)
         db.close()
 
+    def test_reports_bounded_by_age_and_count(self):
+        # a report-only policy that every page view breaks writes a report per view: kept 730 days (the records'
+        # retention), the table grew by gigabytes. Now channel.report_retention_days and channel.reports_max (the newest)
+        import sqlite3
+        g = self.new_gateway("report-limits", gateway_config(self.origin.url, threads=1, channel={
+            "audit_log": "audit.log", "report_rate_per_minute": 100, "report_retention_days": 2, "reports_max": 3}))
+        for i in range(1, 6):
+            report = {"csp-report": dict(self.LEGACY["csp-report"], **{"blocked-uri": "https://x%d.injector.example/a.js" % i})}
+            r = curl(g.url("/__consent/report"), method="POST", data=json.dumps(report),
+                     headers=["Content-Type: application/csp-report", "Host: shop.example"])
+            self.assertEqual(r.status, 204, r.text)
+        self.assertTrue(wait_until(lambda: len(curl(g.admin_url("/admin/injections"), headers=AUTH).json()["recent"]) == 5))
+        g.stop_and_check()
+        db = sqlite3.connect(g.path("consent.db"))
+        db.execute("UPDATE injections SET time_ms = time_ms - 3 * 86400000 WHERE blocked_host = 'x5.injector.example'")
+        db.commit()
+        db.close()
+        g.start()
+        curl(g.admin_url("/admin/injections"), headers=AUTH)  # (the writer purges on its first turn, then hourly)
+        self.assertTrue(wait_until(lambda: "purged the 1 oldest injection reports (channel.reports_max 3)" in g.error_log()),
+                        g.error_log())
+        hosts = sorted(h["host"] for h in curl(g.admin_url("/admin/injections"), headers=AUTH).json()["by_blocked_host"])
+        self.assertEqual(hosts, ["x2.injector.example", "x3.injector.example", "x4.injector.example"])
+        self.assertIn("purged 1 injection reports older than 2 days", g.error_log())
+        g.stop_and_check()
+
     def test_reports_recorded_and_listed(self):
         r = self.post(self.LEGACY, "application/csp-report")
         self.assertEqual(r.status, 204)
