@@ -1259,6 +1259,11 @@ static int check_tag(void *_self, gw_html_tag_t *tag)
         return GW_HTML_REMOVE;
     if ((callbacks.on_tag_ids >> tag->id & 1) == 0)
         return GW_HTML_KEEP; /* called for its style or background (callbacks.on_tag_urls) */
+    if (tag->id == GW_HTML_TAG_TEMPLATE) { /* its content is inert: a default put before a script in it would never run */
+        if (self->consent_mode && !self->nesting)
+            consent_mode_default(self, tag);
+        return GW_HTML_KEEP;
+    }
     if (tag->raw_len > URL_SCRATCH && tag->id != GW_HTML_TAG_NOSCRIPT && long_url(tag, &long_name)) /* only a long tag can */
         return on_long_url(self, tag, long_name);
     switch (tag->id) {
@@ -1592,10 +1597,10 @@ static void *on_alloc(void *_self, size_t n)
 static int on_overflow(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;
-    /* the elements on_tag checks, but a <noscript> (it loads nothing itself) and an <feImage>, <set> or <animate> (whose
-     * removal outside SVG, or without "/>", would run to an end tag that may never come) */
+    /* the elements on_tag checks, but a <noscript> or <template> (they load nothing themselves) and an <feImage>, <set>
+     * or <animate> (whose removal outside SVG, or without "/>", would run to an end tag that may never come) */
     uint64_t removed = callbacks.on_tag_ids & ~(1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_FEIMAGE | 1ull << GW_HTML_TAG_SET |
-                                                1ull << GW_HTML_TAG_ANIMATE);
+                                                1ull << GW_HTML_TAG_ANIMATE | 1ull << GW_HTML_TAG_TEMPLATE);
     if ((removed >> tag->id & 1) == 0)
         return GW_HTML_KEEP;
     COUNT_WARN_FIRST(html_oversized_removed,
@@ -3220,7 +3225,7 @@ int gw_rewrite_init(void)
                            1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_IMAGE | 1ull << GW_HTML_TAG_USE |
                            1ull << GW_HTML_TAG_META | 1ull << GW_HTML_TAG_BUTTON | 1ull << GW_HTML_TAG_INPUT |
                            1ull << GW_HTML_TAG_FRAME | 1ull << GW_HTML_TAG_STYLE | 1ull << GW_HTML_TAG_FEIMAGE |
-                           1ull << GW_HTML_TAG_SET | 1ull << GW_HTML_TAG_ANIMATE;
+                           1ull << GW_HTML_TAG_SET | 1ull << GW_HTML_TAG_ANIMATE | 1ull << GW_HTML_TAG_TEMPLATE;
     callbacks.on_tag_urls = 1; /* any element: its style and background attributes */
     callbacks.on_held = on_held;
     callbacks.on_overflow = on_overflow;

@@ -1099,6 +1099,14 @@ class ConsentModeTest(FreshComparison):
         # no script, nothing to precede
         self.assertIsNone(self.default(page(file="pages/css.html")))
 
+    def test_not_inside_a_template(self):
+        # a <template>'s content is inert: the default went before the script in it, never ran, and was not put again
+        # (a path of its own: the memo's key has no query, and pages different each time are remembered less often)
+        html = curl(self.gw.url("/__origin/html/template?file=pages/consent-mode-template.html")).text
+        self.assertEqual(self.default(html)[1], self.DENIED)
+        self.assertLess(html.find("data-cg-gcm"), html.find("<template"), "before the template")
+        self.assertEqual(html.count("data-cg-gcm"), 1)
+
     def test_microsoft_uet_too(self):
         # Microsoft Advertising's UET reads ad_storage from window.uetq, queued before its tag as Google's is
         both = self.new_gateway("gcm-uet", gateway_config(self.origin.url, trackers=RewriteTest.config["trackers"],
