@@ -135,6 +135,24 @@ class CtlTest(GatewayTestCase):
         self.assertEqual(len(recent), 2, r.stdout)
         self.assertIn("script-src-elem", recent[0])
 
+    def test_injections_printed_inert(self):
+        # a report is anyone's to send: a terminal's controls in it (C1 CSI, DEL, a right-to-left override) reached the
+        # operator's terminal as they came, to clear it, recolour it or show a host name backwards
+        from harness import curl
+        import harness
+        evil = "https://shop.example/x\u009b2J\u009b31m\u007f\u202egro.elpmaxe"
+        report = {"csp-report": {"document-uri": evil, "blocked-uri": "https://tty.injector.example/\u009b2J.js",
+                                 "violated-directive": "script-src-elem"}}
+        r = curl(self.gw.url("/__consent/report"), method="POST", data=json.dumps(report),
+                 headers=["Content-Type: application/csp-report", "Host: shop.example"])
+        self.assertEqual(r.status, 204, r.text)
+        self.assertTrue(harness.wait_until(lambda: "tty.injector.example" in self.ctl("injections").stdout, 5))
+        r = self.ctl("injections", "--recent", "100")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("tty.injector.example", r.stdout)
+        self.assertEqual([c for c in r.stdout if not (c.isprintable() or c == "\n")], [], r.stdout)
+        self.assertIn("\\u009b2J\\u009b31m\\u007f\\u202egro.elpmaxe", r.stdout)
+
     def test_help_describes_every_option(self):
         # argparse listed "--admin ADMIN" and "--token-file TOKEN_FILE" without a word, and each command's arguments bare
         r = self.ctl("--help")
