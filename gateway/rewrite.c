@@ -2325,6 +2325,18 @@ static size_t read_origin_csp(h2o_req_t *req, gw_reqctx_t *ctx)
     return n;
 }
 
+/* whether each of the origin's policies lets in an inline script carrying nonce (the ad platforms' consent default):
+ * one naming it beside another that restricts scripts without naming it blocks it all the same, and one that
+ * restricts no script (frame-ancestors alone) lets it in */
+static int origin_csp_lets_in(h2o_req_t *req, const char *nonce)
+{
+    for (int k = 0; k != 2; ++k)
+        for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->res.headers, csp_names[k].base, csp_names[k].len, i)) != -1;)
+            if (!gw_csp_lets_in_by_nonce(req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len, nonce))
+                return 0;
+    return 1;
+}
+
 /* the banner script's own URL as a CSP source, "https://host/__consent/banner.js"; NULL when the Host is not a plain
  * host[:port] (it goes into a header) */
 static const char *banner_script_source(h2o_req_t *req)
@@ -2458,7 +2470,7 @@ static int on_meta_csp(rewrite_t *self, gw_html_tag_t *tag, const gw_html_attr_t
                     (int)req->path_normalized.len, req->path_normalized.base);
         }
     }
-    if (meta.script[0] == '\0' || strcmp(self->ui_nonces.script, meta.script) != 0)
+    if (!gw_csp_lets_in_by_nonce(v, len, self->ui_nonces.script[0] != '\0' ? self->ui_nonces.script : ctx->nonce))
         self->consent_mode = 0; /* (its inline script would be blocked by this policy, and reported) */
     if (self->inject.base == NULL) /* no UI in this document: nothing for its policy to let in */
         return GW_HTML_KEEP;
@@ -3164,7 +3176,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     /* an HTML page with the UI (not XHTML: an inline script there must be well-formed XML too), whose own policies, if
      * any, let the UI's scripts in by nonce (an inline script is what an amendment by the banner's URL does not let in) */
     self->consent_mode = (gw_rt.conf.html.google_consent_mode || gw_rt.conf.html.microsoft_consent_mode) && html == 1 && self->inject.base != NULL &&
-                         (origin_policies == 0 || ctx->origin_csp.script[0] != '\0');
+                         (origin_policies == 0 || origin_csp_lets_in(req, ctx->origin_csp.script[0] != '\0' ? ctx->origin_csp.script : ctx->nonce));
     req->res.content_length = SIZE_MAX;
     ctx->rewritten = 1;
     mark_page(req);

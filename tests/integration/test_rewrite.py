@@ -1098,6 +1098,16 @@ class ConsentModeTest(FreshComparison):
         self.assertEqual(self.default(page(file="pages/meta-csp.html"))[0], "metaNonce_42")
         # no script, nothing to precede
         self.assertIsNone(self.default(page(file="pages/css.html")))
+        # two policies, each enforced: one naming the nonce does not let in what the other blocks
+        self.assertIsNone(self.default(page("Content-Security-Policy:script-src 'nonce-originNonce123'",
+                                            "Content-Security-Policy:script-src 'self' https://www.googletagmanager.com")))
+        self.assertIsNone(self.default(page("Content-Security-Policy:script-src 'nonce-originNonce123', script-src 'self'")))
+        # a policy that restricts no script (a header, a <meta>) lets it in: the gateway's nonce, as without one
+        r = curl(self.gw.url("/__origin/html/frames?file=pages/consent-mode.html&h=" +
+                             urllib.parse.quote("Content-Security-Policy:frame-ancestors 'self'", safe="")))
+        self.assertIn("'nonce-%s'" % self.default(r.text)[0], r.header("Content-Security-Policy-Report-Only"))
+        html = curl(self.gw.url("/__origin/html/upgrade?file=pages/consent-mode-meta-upgrade.html")).text
+        self.assertEqual(self.default(html)[1], self.DENIED)
 
     def test_not_inside_a_template(self):
         # a <template>'s content is inert: the default went before the script in it, never ran, and was not put again
