@@ -72,6 +72,9 @@ effective(const char *p, size_t n, const char *const names[3], size_t *len)
     return v;
 }
 
+/* the lists a script element is checked by, the first a policy has (effective) */
+static const char *const scripts[3] = {"script-src-elem", "script-src", "default-src"};
+
 /* the first nonce in the source list v[0, n), copied into out ("" when none) */
 static void
 first_nonce(const char *v, size_t n, char out[GW_CSP_NONCE_MAX + 1])
@@ -113,7 +116,6 @@ take(char *dst, unsigned *dst_enforced, const char *p, size_t n, const char *con
 void
 gw_csp_read_nonces(gw_csp_nonces_t *out, const char *value, size_t len, int enforced)
 {
-    static const char *const scripts[3] = {"script-src-elem", "script-src", "default-src"};
     static const char *const styles[3] = {"style-src-elem", "style-src", "default-src"};
     for (size_t start = 0; start <= len;) {
         const char *comma = memchr(value + start, ',', len - start);
@@ -167,6 +169,20 @@ has_nonce(const char *v, size_t n, const char *nonce)
     return 0;
 }
 
+/* (see csp_policy.h) */
+int
+gw_csp_lets_in_by_nonce(const char *value, size_t len, const char *nonce)
+{
+    for (size_t start = 0; start <= len;) {
+        const char *comma = memchr(value + start, ',', len - start), *v;
+        size_t end = comma != NULL ? (size_t)(comma - value) : len, n;
+        if ((v = effective(value + start, end - start, scripts, &n)) != NULL && !has_nonce(v, n, nonce))
+            return 0;
+        start = end + 1;
+    }
+    return 1;
+}
+
 typedef struct {
     char *out;
     size_t cap, len; /* len may pass cap: what it would take */
@@ -215,7 +231,6 @@ goes_before(const edit_t *a, const edit_t *b)
 static void
 amend_policy(sink_t *s, const char *p, size_t n, const gw_csp_amend_t *a)
 {
-    static const char *const scripts[3] = {"script-src-elem", "script-src", "default-src"};
     static const char *const styles[3] = {"style-src-elem", "style-src", "default-src"};
     static const char *const connects[3] = {"connect-src", "connect-src", "default-src"};
     edit_t e[3];

@@ -32,6 +32,13 @@ typedef struct st_gw_csp_nonces_t {
 void gw_csp_read_nonces(gw_csp_nonces_t *out, const char *value, size_t len, int enforced);
 
 /*
+ * Whether every policy of one field's value lets in an inline script carrying the nonce: its script-src-elem (else
+ * script-src, else default-src) names 'nonce-<nonce>', or it has none of them. (A field may hold several policies,
+ * comma-separated, and a response several fields: each is enforced, and one that blocks the script blocks it.)
+ */
+int gw_csp_lets_in_by_nonce(const char *value, size_t len, const char *nonce);
+
+/*
  * What the gateway's UI needs that a policy may forbid, and how little is added to let it in:
  *   - connect-src (else default-src) that does not let in the page's own origin ('self', "*", the page's scheme):
  *     'self', for the banner's fetch of /__consent/api/ (same origin);

@@ -89,9 +89,10 @@ static const char *const tag_names[GW_HTML_TAG__COUNT] = {
     "",         "a",      "area",  "audio",     "base",   "body",   "br",    "col",      "embed",   "form",
     "head",     "hr",     "html",  "iframe",    "img",    "input",  "link",  "meta",     "noembed", "noframes",
     "noscript", "object", "param", "plaintext", "script", "source", "style", "textarea", "title",   "track",
-    "video",    "wbr",    "xmp",   "image",     "use",    "button", "frame", "feimage",  "set",     "animate"};
+    "video",    "wbr",    "xmp",   "image",     "use",    "button", "frame", "feimage",  "set",     "animate",
+    "template"};
 static const uint8_t tag_name_len[GW_HTML_TAG__COUNT] = {0, 1, 4, 5, 4, 4, 2, 3, 5, 4, 4, 2, 4, 6, 3, 5, 4, 4, 7, 8,
-                                                         8, 6, 5, 9, 6, 6, 5, 8, 5, 5, 5, 3, 3, 5, 3, 6, 5, 7, 3, 7};
+                                                         8, 6, 5, 9, 6, 6, 5, 8, 5, 5, 5, 3, 3, 5, 3, 6, 5, 7, 3, 7, 8};
 
 /* byte classes of the tag states: one load tests for any set of delimiters */
 enum { CL_WS = 1, CL_SLASH = 2, CL_EQ = 4, CL_GT = 8 };
@@ -170,7 +171,7 @@ attr_name_eq(const gw_html_t *h, const char *a, size_t alen, const char *name, s
  * whose multiply chain would hold the lookup up by a few cycles per letter. */
 static const uint8_t by_key[128] = {
     12, 0, 0,  0,  11, 0,  0, 0,  0,  0,  0,  0,  0,  16, 0,  5, 0, 0, 0,  0,  0,  18, 0,  0, 34, 0, 0, 0,  0,  0,  26, 0,
-    0,  0, 28, 15, 0,  25, 0, 0,  0,  0,  22, 27, 0,  0,  1,  0, 0, 0, 0,  0,  29, 0,  0,  0, 0,  0, 0, 0,  0,  38, 0,  0,
+    0,  0, 28, 15, 0,  25, 0, 0,  0,  0,  22, 27, 0,  0,  1,  0, 0, 0, 0,  0,  29, 0,  0,  40, 0,  0, 0, 0,  0,  38, 0,  0,
     0,  0, 21, 2,  0,  32, 0, 31, 30, 19, 0,  0,  20, 0,  0,  0, 0, 0, 24, 4,  0,  0,  0,  0, 0,  0, 0, 23, 0,  0,  0,  0,
     0,  0, 0,  8,  39, 7,  0, 0,  10, 0,  36, 0,  6,  0,  14, 0, 0, 0, 0,  17, 3,  0,  33, 0, 37, 0, 0, 9,  35, 13, 0,  0,
 };

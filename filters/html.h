@@ -93,6 +93,7 @@ typedef enum en_gw_html_tag_id_t {
     GW_HTML_TAG_FEIMAGE, /* SVG <feImage>: a filter's image (href) */
     GW_HTML_TAG_SET,     /* SVG <set>: sets another element's attribute (an <a>'s or <image>'s href, say) */
     GW_HTML_TAG_ANIMATE, /* SVG <animate>: animates another element's attribute, as <set> does */
+    GW_HTML_TAG_TEMPLATE, /* (its content is inert: what goes before the page's first script goes before it) */
     GW_HTML_TAG__COUNT
 } gw_html_tag_id_t;
 

@@ -72,6 +72,17 @@ static int parse_v1_tcp(const char *s, size_t len, struct sockaddr_storage *clie
     return 0;
 }
 
+/* a client the load balancer relays without naming it (v1 UNKNOWN, v2 PROXY over UNSPEC or UNIX): the unspecified
+ * address, not the balancer's, which geoip.trusted_proxies names: kept, the X-Forwarded-For and X-Forwarded-Proto the
+ * client wrote itself would be believed as the balancer's */
+static void unnamed_client(struct sockaddr_storage *client, socklen_t *client_len)
+{
+    struct sockaddr_in *sin = (struct sockaddr_in *)client;
+    memset(sin, 0, sizeof(*sin));
+    sin->sin_family = AF_INET;
+    *client_len = sizeof(*sin);
+}
+
 static long parse_v1(const char *s, size_t len, struct sockaddr_storage *client, socklen_t *client_len)
 {
     size_t avail = len < V1_MAX ? len : V1_MAX, n;
@@ -93,7 +104,7 @@ static long parse_v1(const char *s, size_t len, struct sockaddr_storage *client,
     const char *proto = s + 6;
     size_t plen = n - 6;
     if (plen >= 7 && memcmp(proto, "UNKNOWN", 7) == 0 && (plen == 7 || proto[7] == ' ')) {
-        *client_len = 0; /* (what follows UNKNOWN is to be ignored) */
+        unnamed_client(client, client_len); /* (what follows UNKNOWN is to be ignored) */
         return (long)n + 2;
     }
     if (plen < 5 || memcmp(proto, "TCP", 3) != 0 || (proto[3] != '4' && proto[3] != '6') || proto[4] != ' ')
@@ -143,6 +154,7 @@ static long parse_v2(const unsigned char *s, size_t len, struct sockaddr_storage
         break;
     }
     default: /* UNSPEC or UNIX: no client address to take */
+        unnamed_client(client, client_len);
         break;
     }
     return (long)(16 + hlen);

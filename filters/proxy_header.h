@@ -8,8 +8,9 @@
  *   v2: a 12-byte signature, version/command, family/transport, a 16-bit length, the
  *       addresses and any TLVs (ignored)
  *
- * A header that names no client (v1 UNKNOWN, v2 LOCAL — a load balancer's own health check —,
- * v2 UNSPEC or UNIX families) is valid and keeps the connection's own address.
+ * v2 LOCAL (a load balancer's own health check) names no client: the connection keeps its own
+ * address. One that relays a client without naming it (v1 UNKNOWN, v2 PROXY over the UNSPEC or
+ * UNIX families) gives the unspecified address 0.0.0.0: the balancer's is a trusted proxy's.
  *
  * Pure, bounded (GW_PROXY_HEADER_MAX bytes), no allocation; fuzzed.
  */
@@ -24,7 +25,7 @@
 
 /*
  * Reads the header at the start of s[0..len). Returns its length (> 0) with the client's address
- * in *client (*client_len 0 when the header names none); 0 when s is a valid beginning that
+ * in *client (*client_len 0 for v2 LOCAL); 0 when s is a valid beginning that
  * needs more bytes; -1 when s does not start with a valid header.
  */
 long gw_proxy_header_parse(const char *s, size_t len, struct sockaddr_storage *client, socklen_t *client_len);

@@ -1259,6 +1259,11 @@ static int check_tag(void *_self, gw_html_tag_t *tag)
         return GW_HTML_REMOVE;
     if ((callbacks.on_tag_ids >> tag->id & 1) == 0)
         return GW_HTML_KEEP; /* called for its style or background (callbacks.on_tag_urls) */
+    if (tag->id == GW_HTML_TAG_TEMPLATE) { /* its content is inert: a default put before a script in it would never run */
+        if (self->consent_mode && !self->nesting)
+            consent_mode_default(self, tag);
+        return GW_HTML_KEEP;
+    }
     if (tag->raw_len > URL_SCRATCH && tag->id != GW_HTML_TAG_NOSCRIPT && long_url(tag, &long_name)) /* only a long tag can */
         return on_long_url(self, tag, long_name);
     switch (tag->id) {
@@ -1592,10 +1597,10 @@ static void *on_alloc(void *_self, size_t n)
 static int on_overflow(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;
-    /* the elements on_tag checks, but a <noscript> (it loads nothing itself) and an <feImage>, <set> or <animate> (whose
-     * removal outside SVG, or without "/>", would run to an end tag that may never come) */
+    /* the elements on_tag checks, but a <noscript> or <template> (they load nothing themselves) and an <feImage>, <set>
+     * or <animate> (whose removal outside SVG, or without "/>", would run to an end tag that may never come) */
     uint64_t removed = callbacks.on_tag_ids & ~(1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_FEIMAGE | 1ull << GW_HTML_TAG_SET |
-                                                1ull << GW_HTML_TAG_ANIMATE);
+                                                1ull << GW_HTML_TAG_ANIMATE | 1ull << GW_HTML_TAG_TEMPLATE);
     if ((removed >> tag->id & 1) == 0)
         return GW_HTML_KEEP;
     COUNT_WARN_FIRST(html_oversized_removed,
@@ -2320,6 +2325,18 @@ static size_t read_origin_csp(h2o_req_t *req, gw_reqctx_t *ctx)
     return n;
 }
 
+/* whether each of the origin's policies lets in an inline script carrying nonce (the ad platforms' consent default):
+ * one naming it beside another that restricts scripts without naming it blocks it all the same, and one that
+ * restricts no script (frame-ancestors alone) lets it in */
+static int origin_csp_lets_in(h2o_req_t *req, const char *nonce)
+{
+    for (int k = 0; k != 2; ++k)
+        for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->res.headers, csp_names[k].base, csp_names[k].len, i)) != -1;)
+            if (!gw_csp_lets_in_by_nonce(req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len, nonce))
+                return 0;
+    return 1;
+}
+
 /* the banner script's own URL as a CSP source, "https://host/__consent/banner.js"; NULL when the Host is not a plain
  * host[:port] (it goes into a header) */
 static const char *banner_script_source(h2o_req_t *req)
@@ -2453,7 +2470,7 @@ static int on_meta_csp(rewrite_t *self, gw_html_tag_t *tag, const gw_html_attr_t
                     (int)req->path_normalized.len, req->path_normalized.base);
         }
     }
-    if (meta.script[0] == '\0' || strcmp(self->ui_nonces.script, meta.script) != 0)
+    if (!gw_csp_lets_in_by_nonce(v, len, self->ui_nonces.script[0] != '\0' ? self->ui_nonces.script : ctx->nonce))
         self->consent_mode = 0; /* (its inline script would be blocked by this policy, and reported) */
     if (self->inject.base == NULL) /* no UI in this document: nothing for its policy to let in */
         return GW_HTML_KEEP;
@@ -3159,7 +3176,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     /* an HTML page with the UI (not XHTML: an inline script there must be well-formed XML too), whose own policies, if
      * any, let the UI's scripts in by nonce (an inline script is what an amendment by the banner's URL does not let in) */
     self->consent_mode = (gw_rt.conf.html.google_consent_mode || gw_rt.conf.html.microsoft_consent_mode) && html == 1 && self->inject.base != NULL &&
-                         (origin_policies == 0 || ctx->origin_csp.script[0] != '\0');
+                         (origin_policies == 0 || origin_csp_lets_in(req, ctx->origin_csp.script[0] != '\0' ? ctx->origin_csp.script : ctx->nonce));
     req->res.content_length = SIZE_MAX;
     ctx->rewritten = 1;
     mark_page(req);
@@ -3220,7 +3237,7 @@ int gw_rewrite_init(void)
                            1ull << GW_HTML_TAG_NOSCRIPT | 1ull << GW_HTML_TAG_IMAGE | 1ull << GW_HTML_TAG_USE |
                            1ull << GW_HTML_TAG_META | 1ull << GW_HTML_TAG_BUTTON | 1ull << GW_HTML_TAG_INPUT |
                            1ull << GW_HTML_TAG_FRAME | 1ull << GW_HTML_TAG_STYLE | 1ull << GW_HTML_TAG_FEIMAGE |
-                           1ull << GW_HTML_TAG_SET | 1ull << GW_HTML_TAG_ANIMATE;
+                           1ull << GW_HTML_TAG_SET | 1ull << GW_HTML_TAG_ANIMATE | 1ull << GW_HTML_TAG_TEMPLATE;
     callbacks.on_tag_urls = 1; /* any element: its style and background attributes */
     callbacks.on_held = on_held;
     callbacks.on_overflow = on_overflow;

@@ -1,7 +1,7 @@
 /* libFuzzer driver: an origin's Content-Security-Policy field values. The input's first byte says enforcing or
  * report-only, the rest is split at NUL into fields; a nonce copied out is always base64 characters, NUL-terminated;
- * each field amended (gw_csp_amend) only grows, the same length into any buffer, and an amended field needs no
- * further amendment. */
+ * each field amended (gw_csp_amend) only grows, the same length into any buffer, an amended field needs no further
+ * amendment, and lets in an inline script by the nonce exactly when the field did (gw_csp_lets_in_by_nonce). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +26,9 @@ amend(const char *p, size_t len)
         (need <= sizeof(small) && memcmp(small, out, need) != 0))
         __builtin_trap();
     if (gw_csp_amend(out, need, &a, NULL, 0) != need)
+        __builtin_trap();
+    /* the amendment lets the UI's script in by URL, never an inline script by the nonce (the consent default) */
+    if (gw_csp_lets_in_by_nonce(out, need, a.script_nonce) != gw_csp_lets_in_by_nonce(p, len, a.script_nonce))
         __builtin_trap();
     free(out);
 }

@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.parse
 
 from harness import ADMIN_TOKEN, GatewayTestCase
 
@@ -116,17 +117,21 @@ class CtlTest(GatewayTestCase):
         r = curl(self.gw.admin_url("/admin/nosuch"), method="POST", headers=auth)
         self.assertEqual((r.status, r.header("Allow")), (404, None))
 
+    def report(self, document_uri, blocked_uri):
+        """a CSP report, as a browser POSTs it, until the CLI lists the host it names"""
+        import harness
+        report = {"csp-report": {"document-uri": document_uri, "blocked-uri": blocked_uri,
+                                 "violated-directive": "script-src-elem"}}
+        r = harness.curl(self.gw.url("/__consent/report"), method="POST", data=json.dumps(report),
+                         headers=["Content-Type: application/csp-report", "Host: shop.example"])
+        self.assertEqual(r.status, 204, r.text)
+        host = urllib.parse.urlsplit(blocked_uri).hostname or "(inline)"
+        self.assertTrue(harness.wait_until(lambda: host in self.ctl("injections").stdout, 5))
+
     def test_injections(self):
         # the security team reads what the pages' CSP blocked from the CLI too, not only from GET /admin/injections
-        from harness import curl
         for blocked in ("https://ads.injector.example/a.js", "https://ads.injector.example/b.js", "inline"):
-            report = {"csp-report": {"document-uri": "https://shop.example/cart", "blocked-uri": blocked,
-                                     "violated-directive": "script-src-elem"}}
-            r = curl(self.gw.url("/__consent/report"), method="POST", data=json.dumps(report),
-                     headers=["Content-Type: application/csp-report", "Host: shop.example"])
-            self.assertEqual(r.status, 204, r.text)
-        import harness
-        self.assertTrue(harness.wait_until(lambda: "ads.injector.example" in self.ctl("injections").stdout, 5))
+            self.report("https://shop.example/cart", blocked)
         r = self.ctl("injections", "--recent", "2")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stdout, r"(?m)^\s+2  ads\.injector\.example$")
@@ -134,6 +139,16 @@ class CtlTest(GatewayTestCase):
         recent = [l for l in r.stdout.splitlines() if " on https://shop.example/cart" in l]
         self.assertEqual(len(recent), 2, r.stdout)
         self.assertIn("script-src-elem", recent[0])
+
+    def test_injections_printed_inert(self):
+        # a report is anyone's to send: a terminal's controls in it (C1 CSI, DEL, a right-to-left override) reached the
+        # operator's terminal as they came, to clear it, recolour it or show a host name backwards
+        self.report("https://shop.example/x\u009b2J\u009b31m\u007f\u202egro.elpmaxe", "https://tty.injector.example/\u009b2J.js")
+        r = self.ctl("injections", "--recent", "100")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("tty.injector.example", r.stdout)
+        self.assertEqual([c for c in r.stdout if not (c.isprintable() or c == "\n")], [], r.stdout)
+        self.assertIn("\\u009b2J\\u009b31m\\u007f\\u202egro.elpmaxe", r.stdout)
 
     def test_help_describes_every_option(self):
         # argparse listed "--admin ADMIN" and "--token-file TOKEN_FILE" without a word, and each command's arguments bare

@@ -1203,9 +1203,8 @@ class ProxyProtocolTest(GatewayTestCase):
             r = curl(self.gw.url("/__origin/echo?t=pp-curl-%s" % http, tls=tls), http=http, extra=["--haproxy-protocol"])
             self.assertEqual((r.status, r.http_version), (200, "2"), r)
             self.assertEqual(xff_list(self.origin.assert_reached("t=pp-curl-" + http)), ["127.0.0.1"])
-        # the balancer's own connections (v2 LOCAL: health checks; v1 UNKNOWN) keep its address
+        # the balancer's own connections (v2 LOCAL: health checks) keep its address
         self.assertEqual(self.forwarded_for(self.v2("203.0.113.7", local=True), "pp-local"), ["127.0.0.1"])
-        self.assertEqual(self.forwarded_for(b"PROXY UNKNOWN\r\n", "pp-unknown"), ["127.0.0.1"])
         # the client named is no trusted proxy: an X-Forwarded-For it writes itself is not believed
         self.assertEqual(self.state(self.v1("203.0.113.7"), extra="X-Forwarded-For: %s\r\n" % gb), (None, "opt-in"))
         # and its consent is recorded with its address (truncated), not the balancer's
@@ -1220,6 +1219,17 @@ class ProxyProtocolTest(GatewayTestCase):
         finally:
             db.close()
         self.assertEqual(row, ("81.2.69.0/24", "GB"))
+
+    def test_a_client_not_named_is_not_the_balancer(self):
+        # v1 UNKNOWN, v2 PROXY over UNSPEC or UNIX: a client relayed unnamed (HAProxy behind a unix socket), whose
+        # bytes the balancer passes as they came: with the balancer's (trusted) address, the X-Forwarded-For it wrote
+        # itself chose its regime, and its X-Forwarded-Host reached the origin
+        gb, v2_unspec = "81.2.69.160", self.V2SIG + b"\x21\x00\x00\x00"
+        for header in (b"PROXY UNKNOWN\r\n", v2_unspec, self.V2SIG + b"\x21\x31\x00\x00"):
+            self.assertEqual(self.state(header, extra="X-Forwarded-For: %s\r\n" % gb), (None, "opt-in"), header)
+        self.assertEqual(self.forwarded_for(b"PROXY UNKNOWN\r\n", "unnamed-v1"), ["0.0.0.0"])
+        self.get(v2_unspec, "/__origin/echo?t=unnamed-v2-host", extra="X-Forwarded-Host: evil.example\r\n")
+        self.assertEqual(harness.Origin.header(self.origin.assert_reached("t=unnamed-v2-host"), "X-Forwarded-Host"), [])
 
     def test_no_header_or_an_untrusted_balancer_is_closed(self):
         # a client that reaches the listener itself, with no header, never has its request answered (nor forwarded)

@@ -1098,6 +1098,24 @@ class ConsentModeTest(FreshComparison):
         self.assertEqual(self.default(page(file="pages/meta-csp.html"))[0], "metaNonce_42")
         # no script, nothing to precede
         self.assertIsNone(self.default(page(file="pages/css.html")))
+        # two policies, each enforced: one naming the nonce does not let in what the other blocks
+        self.assertIsNone(self.default(page("Content-Security-Policy:script-src 'nonce-originNonce123'",
+                                            "Content-Security-Policy:script-src 'self' https://www.googletagmanager.com")))
+        self.assertIsNone(self.default(page("Content-Security-Policy:script-src 'nonce-originNonce123', script-src 'self'")))
+        # a policy that restricts no script (a header, a <meta>) lets it in: the gateway's nonce, as without one
+        r = curl(self.gw.url("/__origin/html/frames?file=pages/consent-mode.html&h=" +
+                             urllib.parse.quote("Content-Security-Policy:frame-ancestors 'self'", safe="")))
+        self.assertIn("'nonce-%s'" % self.default(r.text)[0], r.header("Content-Security-Policy-Report-Only"))
+        html = curl(self.gw.url("/__origin/html/upgrade?file=pages/consent-mode-meta-upgrade.html")).text
+        self.assertEqual(self.default(html)[1], self.DENIED)
+
+    def test_not_inside_a_template(self):
+        # a <template>'s content is inert: the default went before the script in it, never ran, and was not put again
+        # (a path of its own: the memo's key has no query, and pages different each time are remembered less often)
+        html = curl(self.gw.url("/__origin/html/template?file=pages/consent-mode-template.html")).text
+        self.assertEqual(self.default(html)[1], self.DENIED)
+        self.assertLess(html.find("data-cg-gcm"), html.find("<template"), "before the template")
+        self.assertEqual(html.count("data-cg-gcm"), 1)
 
     def test_microsoft_uet_too(self):
         # Microsoft Advertising's UET reads ad_storage from window.uetq, queued before its tag as Google's is

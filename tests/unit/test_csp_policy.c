@@ -169,6 +169,34 @@ test_amend_every_cut(void **state)
     }
 }
 
+/* the ad platforms' consent default, an inline script with nonce N: let in only when every policy lets it in */
+static void
+test_lets_in_by_nonce(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *policy;
+        int lets_in;
+    } inline_cases[] = {
+        {"", 1},
+        {"frame-ancestors 'self'; upgrade-insecure-requests", 1}, /* restricts no script */
+        {"script-src 'nonce-N' 'strict-dynamic'", 1},
+        {"script-src 'NONCE-N'", 1}, /* the keyword without case, the nonce as is */
+        {"script-src 'nonce-n'", 0},
+        {"script-src 'nonce-NN'", 0},
+        {"script-src 'self' 'unsafe-inline'", 0}, /* (no nonce of ours: not trusted to let it in) */
+        {"default-src 'nonce-N'; img-src *", 1},
+        {"default-src 'self'; script-src 'nonce-N'", 1},     /* script-src governs */
+        {"script-src 'nonce-N'; script-src-elem 'self'", 0}, /* script-src-elem governs */
+        {"script-src 'nonce-N', script-src 'self'", 0},      /* two policies: the second blocks it */
+        {"script-src 'self', frame-ancestors 'none'", 0},
+        {"frame-ancestors 'none', script-src 'nonce-N'", 1},
+    };
+    for (size_t i = 0; i != sizeof(inline_cases) / sizeof(inline_cases[0]); ++i)
+        if (gw_csp_lets_in_by_nonce(inline_cases[i].policy, strlen(inline_cases[i].policy), "N") != inline_cases[i].lets_in)
+            fail_msg("\"%s\": not %d", inline_cases[i].policy, inline_cases[i].lets_in);
+}
+
 int
 main(void)
 {
@@ -177,6 +205,7 @@ main(void)
         cmocka_unit_test(test_every_cut),
         cmocka_unit_test(test_amend),
         cmocka_unit_test(test_amend_every_cut),
+        cmocka_unit_test(test_lets_in_by_nonce),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

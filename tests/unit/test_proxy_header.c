@@ -25,8 +25,8 @@ static const header_case_t cases[] = {
     CASE("PROXY TCP4 203.0.113.7 192.0.2.1 51234 443\r\n", "203.0.113.7:51234"),
     CASE("PROXY TCP6 2001:db8::1 2001:db8::2 443 8443\r\n", "[2001:db8::1]:443"),
     CASE("PROXY TCP6 ::ffff:198.51.100.9 ::1 0 65535\r\n", "[::ffff:198.51.100.9]:0"),
-    CASE("PROXY UNKNOWN\r\n", ""),
-    CASE("PROXY UNKNOWN ffff:f...f:ffff ffff:f...f:ffff 65535 65535\r\n", ""), /* the rest is ignored */
+    CASE("PROXY UNKNOWN\r\n", "0.0.0.0:0"), /* a client not named: not the balancer */
+    CASE("PROXY UNKNOWN ffff:f...f:ffff ffff:f...f:ffff 65535 65535\r\n", "0.0.0.0:0"), /* the rest is ignored */
     /* v2 PROXY over TCP/IPv4: addresses 203.0.113.7 → 192.0.2.1, ports 51234 → 443 */
     CASE(V2SIG "\x21\x11\x00\x0c" "\xcb\x00\x71\x07" "\xc0\x00\x02\x01" "\xc8\x22" "\x01\xbb", "203.0.113.7:51234"),
     /* the same with an AWS TLV (type 0xEA, a VPC endpoint id) after the addresses */
@@ -37,8 +37,8 @@ static const header_case_t cases[] = {
                "\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02" "\x01\xbb" "\x20\xfb", "[2001:db8::1]:443"),
     CASE(V2SIG "\x20\x00\x00\x00", ""),             /* LOCAL: the load balancer's health check */
     CASE(V2SIG "\x20\x11\x00\x0c" "\x01\x02\x03\x04" "\x05\x06\x07\x08" "\x00\x01" "\x00\x02", ""), /* LOCAL, addresses ignored */
-    CASE(V2SIG "\x21\x00\x00\x00", ""),             /* PROXY, UNSPEC family */
-    CASE(V2SIG "\x21\x31\x00\x00", ""),             /* PROXY, UNIX family (no address of ours to take) */
+    CASE(V2SIG "\x21\x00\x00\x00", "0.0.0.0:0"),      /* PROXY, UNSPEC family */
+    CASE(V2SIG "\x21\x31\x00\x00", "0.0.0.0:0"),      /* PROXY, UNIX family (no address of ours to take) */
     /* malformed */
     CASE("GET / HTTP/1.1\r\nHost: a\r\n\r\n", NULL), /* no header: a client that is not the load balancer */
     CASE("\x16\x03\x01\x02\x00\x01", NULL),           /* a TLS ClientHello */
