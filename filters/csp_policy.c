@@ -75,6 +75,22 @@ effective(const char *p, size_t n, const char *const names[3], size_t *len)
 /* the lists a script element is checked by, the first a policy has (effective) */
 static const char *const scripts[3] = {"script-src-elem", "script-src", "default-src"};
 
+/* A field's value holds policies separated by commas, each enforced on its own: the next one, value[*at, …) up to its
+ * comma, as *p, *n, and *at past it; 0 after the last. *last: whether no comma follows it. */
+static int
+next_policy(const char *value, size_t len, size_t *at, const char **p, size_t *n, int *last)
+{
+    if (*at > len)
+        return 0;
+    const char *comma = memchr(value + *at, ',', len - *at);
+    size_t end = comma != NULL ? (size_t)(comma - value) : len;
+    *p = value + *at;
+    *n = end - *at;
+    *last = comma == NULL;
+    *at = end + 1;
+    return 1;
+}
+
 /* the first nonce in the source list v[0, n), copied into out ("" when none) */
 static void
 first_nonce(const char *v, size_t n, char out[GW_CSP_NONCE_MAX + 1])
@@ -117,15 +133,15 @@ void
 gw_csp_read_nonces(gw_csp_nonces_t *out, const char *value, size_t len, int enforced)
 {
     static const char *const styles[3] = {"style-src-elem", "style-src", "default-src"};
-    for (size_t start = 0; start <= len;) {
-        const char *comma = memchr(value + start, ',', len - start);
-        size_t end = comma != NULL ? (size_t)(comma - value) : len;
+    const char *p;
+    size_t n;
+    int last;
+    for (size_t at = 0; next_policy(value, len, &at, &p, &n, &last);) {
         unsigned se = out->script_enforced, ye = out->style_enforced;
-        take(out->script, &se, value + start, end - start, scripts, enforced);
-        take(out->style, &ye, value + start, end - start, styles, enforced);
+        take(out->script, &se, p, n, scripts, enforced);
+        take(out->style, &ye, p, n, styles, enforced);
         out->script_enforced = se;
         out->style_enforced = ye;
-        start = end + 1;
     }
 }
 
@@ -173,13 +189,12 @@ has_nonce(const char *v, size_t n, const char *nonce)
 int
 gw_csp_lets_in_by_nonce(const char *value, size_t len, const char *nonce)
 {
-    for (size_t start = 0; start <= len;) {
-        const char *comma = memchr(value + start, ',', len - start), *v;
-        size_t end = comma != NULL ? (size_t)(comma - value) : len, n;
-        if ((v = effective(value + start, end - start, scripts, &n)) != NULL && !has_nonce(v, n, nonce))
+    const char *p, *v;
+    size_t n, vn;
+    int last;
+    for (size_t at = 0; next_policy(value, len, &at, &p, &n, &last);)
+        if ((v = effective(p, n, scripts, &vn)) != NULL && !has_nonce(v, vn, nonce))
             return 0;
-        start = end + 1;
-    }
     return 1;
 }
 
@@ -269,13 +284,13 @@ size_t
 gw_csp_amend(const char *value, size_t len, const gw_csp_amend_t *a, char *out, size_t cap)
 {
     sink_t s = {out, cap, 0};
-    for (size_t start = 0; start <= len;) {
-        const char *comma = memchr(value + start, ',', len - start);
-        size_t end = comma != NULL ? (size_t)(comma - value) : len;
-        amend_policy(&s, value + start, end - start, a);
-        if (comma != NULL)
+    const char *p;
+    size_t n;
+    int last;
+    for (size_t at = 0; next_policy(value, len, &at, &p, &n, &last);) {
+        amend_policy(&s, p, n, a);
+        if (!last)
             put(&s, ",", 1);
-        start = end + 1;
     }
     return s.len;
 }

@@ -1187,17 +1187,19 @@ static int on_animation(rewrite_t *self, gw_html_tag_t *tag)
     return GW_HTML_KEEP;
 }
 
-/* called only for the elements of callbacks.on_tag_ids (gw_rewrite_init): a new case needs its bit there */
 static void rec_slots(rewrite_t *self, size_t from, size_t to);
 
 /* whether the visitor's state grants the category of that name (a name not configured: no) */
 static int grants(rewrite_t *self, const char *category)
 {
-    const gw_config_t *c = &gw_rt.conf;
-    for (size_t k = 0; k != c->num_categories; ++k)
-        if (strcmp(c->categories[k], category) == 0)
-            return (self->ctx->granted >> k & 1) != 0;
-    return 0;
+    int k = gw_config_category(&gw_rt.conf, category);
+    return k >= 0 && (self->ctx->granted >> k & 1) != 0;
+}
+
+/* the nonce the UI's scripts carry: the origin's where its policy names one (set_inject), else the gateway's */
+static const char *ui_script_nonce(const rewrite_t *self)
+{
+    return self->ui_nonces.script[0] != '\0' ? self->ui_nonces.script : self->ctx->nonce;
 }
 
 /*
@@ -1224,7 +1226,7 @@ static void consent_mode_default(rewrite_t *self, gw_html_tag_t *tag)
     self->consent_mode = 0;
     gw_jsonw_init(&w, &self->req->pool, 512);
     gw_jsonw_lit(&w, "<script nonce=\"");
-    gw_jsonw_lit(&w, self->ui_nonces.script[0] != '\0' ? self->ui_nonces.script : self->ctx->nonce);
+    gw_jsonw_lit(&w, ui_script_nonce(self));
     gw_jsonw_lit(&w, c->html.google_consent_mode ? "\" data-cg-gcm" : "\"");
     gw_jsonw_lit(&w, c->html.microsoft_consent_mode ? " data-cg-uet>" : ">");
     if (c->html.google_consent_mode) { /* (gtag pushes its arguments object: Google's tags read no array) */
@@ -1247,6 +1249,7 @@ static void consent_mode_default(rewrite_t *self, gw_html_tag_t *tag)
         rec_slots(self, at, self->out_len); /* (its nonce: this response's own, put in again when remembered) */
 }
 
+/* called only for the elements of callbacks.on_tag_ids (gw_rewrite_init): a new case needs its bit there */
 static int check_tag(void *_self, gw_html_tag_t *tag)
 {
     rewrite_t *self = _self;
@@ -1259,17 +1262,15 @@ static int check_tag(void *_self, gw_html_tag_t *tag)
         return GW_HTML_REMOVE;
     if ((callbacks.on_tag_ids >> tag->id & 1) == 0)
         return GW_HTML_KEEP; /* called for its style or background (callbacks.on_tag_urls) */
-    if (tag->id == GW_HTML_TAG_TEMPLATE) { /* its content is inert: a default put before a script in it would never run */
-        if (self->consent_mode && !self->nesting)
-            consent_mode_default(self, tag);
+    /* (before a <template> too: its content is inert, and a default put before a script in it would never run) */
+    if ((tag->id == GW_HTML_TAG_SCRIPT || tag->id == GW_HTML_TAG_TEMPLATE) && self->consent_mode && !self->nesting)
+        consent_mode_default(self, tag);
+    if (tag->id == GW_HTML_TAG_TEMPLATE)
         return GW_HTML_KEEP;
-    }
     if (tag->raw_len > URL_SCRATCH && tag->id != GW_HTML_TAG_NOSCRIPT && long_url(tag, &long_name)) /* only a long tag can */
         return on_long_url(self, tag, long_name);
     switch (tag->id) {
     case GW_HTML_TAG_SCRIPT: {
-        if (self->consent_mode && !self->nesting)
-            consent_mode_default(self, tag);
         /* its file: src, or for an SVG script href (or xlink:href). Which one is loaded depends on the element's
          * namespace, which the tokenizer does not say (<svg><script src=a href=tracker> loads the tracker), so every one
          * is checked; the first refused makes the script inert (type text/plain: none of them is loaded) */
@@ -2470,11 +2471,11 @@ static int on_meta_csp(rewrite_t *self, gw_html_tag_t *tag, const gw_html_attr_t
                     (int)req->path_normalized.len, req->path_normalized.base);
         }
     }
-    if (!gw_csp_lets_in_by_nonce(v, len, self->ui_nonces.script[0] != '\0' ? self->ui_nonces.script : ctx->nonce))
+    if (!gw_csp_lets_in_by_nonce(v, len, ui_script_nonce(self)))
         self->consent_mode = 0; /* (its inline script would be blocked by this policy, and reported) */
     if (self->inject.base == NULL) /* no UI in this document: nothing for its policy to let in */
         return GW_HTML_KEEP;
-    gw_csp_amend_t a = ui_amendment(req, self->ui_nonces.script[0] != '\0' ? self->ui_nonces.script : ctx->nonce, self->ui_nonces.style);
+    gw_csp_amend_t a = ui_amendment(req, ui_script_nonce(self), self->ui_nonces.style);
     h2o_iovec_t out = amend_policy(&req->pool, h2o_iovec_init(v, len), &a);
     if (out.base != v) /* (refused: the site's policy stays as it came, never less) */
         gw_html_attr_set(tag, H2O_STRLIT("content"), out.base, out.len);
@@ -3175,8 +3176,8 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         set_inject(self, html == 2);
     /* an HTML page with the UI (not XHTML: an inline script there must be well-formed XML too), whose own policies, if
      * any, let the UI's scripts in by nonce (an inline script is what an amendment by the banner's URL does not let in) */
-    self->consent_mode = (gw_rt.conf.html.google_consent_mode || gw_rt.conf.html.microsoft_consent_mode) && html == 1 && self->inject.base != NULL &&
-                         (origin_policies == 0 || origin_csp_lets_in(req, ctx->origin_csp.script[0] != '\0' ? ctx->origin_csp.script : ctx->nonce));
+    self->consent_mode = (gw_rt.conf.html.google_consent_mode || gw_rt.conf.html.microsoft_consent_mode) && html == 1 &&
+                         self->inject.base != NULL && (origin_policies == 0 || origin_csp_lets_in(req, ui_script_nonce(self)));
     req->res.content_length = SIZE_MAX;
     ctx->rewritten = 1;
     mark_page(req);
