@@ -276,22 +276,6 @@ Error:
     return -1;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-    while (n != 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* creates the file with one random primary key; 0 also when another process created it first */
 static int
 generate(const char *path, char *err, size_t errlen)
@@ -324,7 +308,7 @@ generate(const char *path, char *err, size_t errlen)
         set_err(err, errlen, "%s: cannot create %s: %s", path, tmp, strerror(errno));
         goto Exit;
     }
-    if (write_all(fd, text, (size_t)tlen) != 0 || fsync(fd) != 0) {
+    if (gw_write_all(fd, text, (size_t)tlen) != 0 || fsync(fd) != 0) {
         set_err(err, errlen, "%s: cannot write %s: %s", path, tmp, strerror(errno));
         close(fd);
         unlink(tmp);

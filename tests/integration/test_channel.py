@@ -11,7 +11,7 @@ import signal
 import time
 import urllib.parse
 
-from harness import ADMIN_TOKEN, GatewayTestCase, curl, free_port, gateway_config, metric, wait_until
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, free_port, gateway_config, limit_file_size, metric, wait_until
 
 AUTH = ["Authorization: Bearer " + ADMIN_TOKEN]
 
@@ -1245,6 +1245,29 @@ class AuditLogTest(GatewayTestCase):
         with self.assertRaises(RuntimeError) as cm:
             bad.start()
         self.assertIn("channel.audit_log /proc/no-such/audit.log", str(cm.exception))
+
+    def test_a_line_the_disk_had_no_room_for_is_not_left_half_written(self):
+        """The disk full (RLIMIT_FSIZE) as an audit line is written: what fit of it stayed, without its newline, and the
+        next line written once there was room ran into it: both read as no line at all (GET /admin/audit,
+        consentgate-ctl audit, and the versions a restart continues from the log)."""
+        risk = {"lists": [{"name": "p", "file": "p.txt", "format": "domains", "action": "block"}]}
+        g = self.new_gateway("audit-full", gateway_config(self.origin.url, risk=risk), start=False)
+        g.preexec = limit_file_size(256 * 1024)
+        g.start()
+        failed = None
+        for n in range(60):  # two lists of 50 long names in turn: each line names the 50 added and the 50 removed
+            body = "".join("%s%02d.%s.example\n" % ("ab"[n % 2], i, ".".join(["x" * 60] * 3)) for i in range(50))
+            r = curl(g.admin_url("/admin/lists/p"), method="PUT", data=body, headers=AUTH)
+            self.assertEqual(r.status, 200, r.text)
+            if "audit_error" in r.json():
+                failed = n
+                break
+        self.assertIsNotNone(failed, "the audit log never reached the size limit")
+        with open(g.path("audit.log"), "rb") as f:
+            text = f.read()
+        self.assertTrue(text.endswith(b"\n"), "a line cut short at the end: ...%r" % text[-60:])
+        self.assertEqual([json.loads(line)["version"] for line in text.splitlines()][-1], failed + 1, "the last change audited")
+        self.assertIn("/audit.log: File too large (the change itself is in force)", g.error_log(), "what cut it short")
 
 
 class ReportsTest(GatewayTestCase):

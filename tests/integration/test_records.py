@@ -783,24 +783,13 @@ class CommitDelayTest(GatewayTestCase):
         self.assertEqual(v.returncode, 0, v.stdout)
 
 
-def limit_file_size(limit):
-    """preexec for the gateway: every file it writes may grow to `limit` bytes (RLIMIT_FSIZE), and a write beyond
-    fails with EFBIG instead of killing it (SIGXFSZ ignored): what a full disk looks like to the store."""
-    def apply():
-        import resource
-        import signal
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-    return apply
-
-
 class DiskFullTest(GatewayTestCase):
     """The disk fills up under the store: 503 and no cookie from then on, every 200 before it is on disk, nothing
     half-written (after a restart with room again the chain and its seal verify and consents are taken again)."""
     start_gateway = False
 
     def test_full_disk_503_nothing_lost(self):
-        self.gw.preexec = limit_file_size(2 * 1024 * 1024)
+        self.gw.preexec = harness.limit_file_size(2 * 1024 * 1024)
         self.gw.start()
         acked, first_503 = [], None
         for i in range(3000):
