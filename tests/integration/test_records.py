@@ -240,6 +240,21 @@ class RecordsTest(GatewayTestCase):
         self.assertRegex(r.header("Location"), r"^/__consent/receipts\?erased=1&receipt=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
         self.assertIsNotNone(token(r), "the visitor continues under a new id")
 
+    def test_erase_and_receipts_without_a_visitor_touch_nothing(self):
+        # no token, or one that does not verify: no visitor whose records could be erased or shown, and no record
+        # written (an erase record for nobody would be a record of nothing)
+        n = len(rows(self.db))
+        for cookie in (None, "cg_consent=v1.forged.token"):
+            e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=cookie)
+            self.assertEqual((e.status, e.json()), (200, {"erased": 0, "receipt": None}), e.text)
+            self.assertIsNone(token(e))
+            f = curl(self.gw.url("/__consent/api/erase"), method="POST", data="", cookie=cookie,
+                     headers=["Content-Type: application/x-www-form-urlencoded"])
+            self.assertEqual((f.status, f.header("Location")), (303, "/__consent/receipts?erased=0"), f.text)
+            r = curl(self.gw.url("/__consent/api/receipts"), cookie=cookie)
+            self.assertEqual(r.json(), {"visitor": None, "records": []})
+        self.assertEqual(len(rows(self.db)), n)
+
     def test_admin_records_stream(self):
         since = int(time.time() * 1000)
         for i in range(3):
@@ -272,6 +287,20 @@ class RecordsTest(GatewayTestCase):
         seqs = [json.loads(l)["seq"] for l in lines]
         self.assertEqual(seqs, sorted(seqs))
         self.assertEqual(len(set(seqs)), len(seqs))
+        # a client that goes away after the first page (the next one asked of the writer, or on its way): the
+        # answer's page and the request are let go (no ASan report at stop), and the next export is whole
+        import socket
+        import struct
+        for wait in (0, 0.05, 0.3):
+            s = socket.create_connection(("127.0.0.1", self.gw.admin_port))
+            s.sendall(b"GET /admin/records?since=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+                      % ADMIN_TOKEN.encode())
+            self.assertIn(b" 200 ", s.recv(4096))
+            time.sleep(wait)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST
+            s.close()
+        r = curl(self.gw.admin_url("/admin/records?since=0"), headers=["Authorization: Bearer " + ADMIN_TOKEN], timeout=30)
+        self.assertEqual(len(r.text.splitlines()), before + 1203)
 
     def test_bad_bodies_write_nothing(self):
         n = len(rows(self.db))
