@@ -11,7 +11,8 @@ import signal
 import time
 import urllib.parse
 
-from harness import ADMIN_TOKEN, GatewayTestCase, curl, free_port, gateway_config, limit_file_size, metric, wait_until
+from harness import (ADMIN_TOKEN, GatewayTestCase, curl, free_port, gateway_config, limit_file_size, metric, run_binary,
+                     wait_until)
 
 AUTH = ["Authorization: Bearer " + ADMIN_TOKEN]
 
@@ -1514,6 +1515,27 @@ class MetaCspTest(GatewayTestCase):
         self.assertNotIn(b"banner.js", r.body)
         xml.dom.minidom.parseString(r.body)  # still well-formed
         self.assertIn('nonce="svgNonce_7"', re.search(r"<script[^>]*>", r.text).group(0))
+
+
+class CspSourcesTest(GatewayTestCase):
+    """channel.csp_sources: the operator's script-src sources follow the gateway's own, in their order; what would end
+    the directive or the header (';', ',', '"', a line break), an empty one and a 17th are refused at start."""
+    config = {"channel": {"csp": "enforce", "csp_sources": ["https://cdn.example.com", "'wasm-unsafe-eval'"]}}
+
+    def test_sources_in_the_policy(self):
+        r = curl(self.gw.url("/__origin/html?file=pages/links.html"))
+        csp = r.header("Content-Security-Policy")
+        self.assertRegex(csp, r"^script-src 'nonce-[^']+' 'strict-dynamic' https: 'unsafe-inline' https://cdn\.example\.com "
+                              r"'wasm-unsafe-eval'; object-src 'none'; ", csp)
+
+    def test_bad_sources_refused(self):
+        for bad in (["https://a.example; script-src *"], ["a,b"], ['a"b'], ["a\r\nX-Evil: 1"], [""], [1],
+                    ["https://s%d.example" % i for i in range(17)]):
+            g = self.new_gateway("bad-src", gateway_config(self.origin.url, channel={"csp_sources": bad}), start=False)
+            g.write_config()
+            p = run_binary(["--check-config", "-c", g.config_path])
+            self.assertEqual(p.returncode, 1, (bad, p.stderr))
+            self.assertIn("channel.csp_sources[%d]: must be a CSP source expression" % (len(bad) - 1), p.stderr)
 
 
 class MetaCspEnforcedTest(GatewayTestCase):
