@@ -220,6 +220,29 @@ class RecordsTest(GatewayTestCase):
                 with open(self.gw.path(name), "rb") as f:
                     self.assertFalse(visitor in f.read(), "the erased id is still in " + name)
 
+    def test_an_erasure_while_an_operator_reads_the_store(self):
+        # README: an operator's sqlite3 holding a read transaction keeps the WAL as it is (logged), and the next
+        # erasure empties it
+        a = post(self.gw, {"all": True})
+        visitor = a.json()["visitor"].encode()
+        reader = sqlite3.connect(self.db)
+        try:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM records").fetchone()
+            e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=token(a))
+            self.assertEqual(e.status, 200, e.text)
+            self.assertTrue(harness.wait_until(lambda: "the WAL still holds what the erasure removed" in self.gw.error_log(), 5))
+        finally:
+            reader.close()
+        b = post(self.gw, {"all": True})
+        self.assertEqual(curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=token(b)).status, 200)
+        for name in ("consent.db", "consent.db-wal"):
+            if os.path.exists(self.gw.path(name)):
+                with open(self.gw.path(name), "rb") as f:
+                    self.assertFalse(visitor in f.read(), "the first erased id is still in " + name)
+        v = run_binary(["-c", self.gw.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+
     def test_a_consent_is_not_relied_on_once_its_records_are_erased(self):
         # after an erasure the visitor's token named a new id that no record names, and still said "decided, everything
         # granted": a consent the store could no longer show (GDPR art. 7(1)) kept releasing cookies and trackers
