@@ -613,6 +613,8 @@ Rollback:
     sqlite3_finalize(s);
     exec("ROLLBACK", err + strlen(err), 0);
 Error:
+    /* (the 204 went out before the write: the log is the only place that says they were lost) */
+    gw_error("consent store: %zu injection reports not stored: %s", op->num_violations, err);
     snprintf(op->error, sizeof(op->error), "%s", err);
     op->ans.status = -1;
 }

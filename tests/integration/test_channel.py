@@ -1327,6 +1327,18 @@ class ReportsTest(GatewayTestCase):
                          .fetchone()[0], 0)
         db.close()
 
+    def test_a_report_the_store_cannot_write_is_logged(self):
+        # the 204 goes out before the write (a browser does not retry a report): a store that cannot write (read-only,
+        # full) lost the reports without a word in the log, where a consent's failure is logged
+        db = self.gw.path("consent.db")
+        os.chmod(db, 0o444)
+        try:
+            self.assertEqual(self.post(self.LEGACY, "application/csp-report").status, 204)
+            self.assertTrue(wait_until(lambda: "1 injection reports not stored: the database file" in self.gw.error_log(), 5),
+                            self.gw.error_log()[-500:])
+        finally:
+            os.chmod(db, 0o640)
+
     def test_reports_bounded_by_age_and_count(self):
         # a report-only policy that every page view breaks writes a report per view: kept 730 days (the records'
         # retention), the table grew by gigabytes. Now channel.report_retention_days and channel.reports_max (the newest)
