@@ -348,8 +348,8 @@ Exit:
     return ret;
 }
 
-int
-gw_secrets_load(const char *path, gw_secrets_t *out, char *err, size_t errlen)
+static int
+load(const char *path, int create, gw_secrets_t *out, char *err, size_t errlen)
 {
     char *text = NULL;
     size_t len = 0;
@@ -360,7 +360,12 @@ gw_secrets_load(const char *path, gw_secrets_t *out, char *err, size_t errlen)
         set_err(err, errlen, "secrets: no file name");
         return -1;
     }
-    if ((r = read_file(path, &text, &len, err, errlen)) == 1) {
+    if ((r = read_file(path, &text, &len, err, errlen)) == 1 && !create) {
+        set_err(err, errlen, "%s: missing (a new key is made at the first start only: every token signed with the keys in force "
+                             "would stop verifying)", path);
+        return -1;
+    }
+    if (r == 1) {
         if (generate(path, err, errlen) != 0)
             return -1;
         created = 1;
@@ -380,6 +385,18 @@ gw_secrets_load(const char *path, gw_secrets_t *out, char *err, size_t errlen)
     }
     out->created = created;
     return 0;
+}
+
+int
+gw_secrets_load(const char *path, gw_secrets_t *out, char *err, size_t errlen)
+{
+    return load(path, 1, out, err, errlen);
+}
+
+int
+gw_secrets_reload(const char *path, gw_secrets_t *out, char *err, size_t errlen)
+{
+    return load(path, 0, out, err, errlen);
 }
 
 const gw_token_key_t *

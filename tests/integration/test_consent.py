@@ -755,6 +755,19 @@ class PolicyBumpTest(GatewayTestCase):
         reload(2)
         self.assertFalse(decided(old), "a token whose key left the file must count as no consent")
         self.assertTrue(decided(fresh))
+        # the file gone at a SIGHUP (moved away, a deploy that removes it before writing it again) made a new random
+        # key in its place, as a first start does: every visitor's consent stopped verifying, and the store, sealed
+        # with the old key 1, refused the next start. The keys in force stay, and no file is made
+        os.rename(g.path("secrets.json"), g.path("secrets.moved"))
+        g.signal(signal.SIGHUP)
+        self.assertTrue(harness.wait_until(lambda: "consent keys not reloaded" in g.error_log(), 5), g.error_log()[-600:])
+        self.assertIn("secrets.json: missing", g.error_log())
+        self.assertFalse(os.path.exists(g.path("secrets.json")), "a new key made on a reload")
+        self.assertTrue(decided(fresh), "a visitor's consent lost to a vanished secrets file")
+        os.rename(g.path("secrets.moved"), g.path("secrets.json"))
+        g.stop_and_check()
+        g.start()
+        self.assertTrue(decided(fresh))
         g.stop_and_check()
 
 
