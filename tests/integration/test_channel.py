@@ -319,7 +319,10 @@ class ChannelTest(GatewayTestCase):
         for status, location, outcome in ((302, "https://login.evil.example/signin?x=1", 403), (307, "/\\login.evil.example/a", 403),
                                           (301, "//risky.example/offer", 200), (303, "HTTPS://files.example/malware/x.exe", 403),
                                           (302, "https:login.evil.example/signin", 403),  # (another scheme: a host)
-                                          (308, "https://login.evil.example/api", 403)):
+                                          (308, "https://login.evil.example/api", 403),
+                                          (302, "http://login.evil.example/x", 403),
+                                          # a backslash after the host is a slash to browsers: the host is evil's
+                                          (302, "https://login.evil.example\\@www.partner.example/", 403)):
             r = redirect(status, location)
             self.assertEqual(r.status, status)
             go = r.header("Location")
@@ -328,12 +331,15 @@ class ChannelTest(GatewayTestCase):
             self.assertEqual(followed.status, outcome, (location, followed.text[:200]))
             if outcome == 200:  # warn-listed: the interstitial names where the redirect was going
                 self.assertIn("http://risky.example/offer", htmlmod.unescape(followed.text))  # "//": the request's scheme
-        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 6)
+        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 8)
         # clean sites, the site itself, relative URLs and unlisted paths of a listed host are left as they are
         for location in ("https://www.partner.example/offer", "/local/page", "https:local", "https://files.example/ok/x",
                          "mailto:someone@evil.example"):
             self.assertEqual(redirect(302, location).header("Location"), location)
-        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 6)
+        # "https:path" on an https request is a path of the site itself (on an http one, a host: above)
+        r = curl(self.gw.url("/__origin/status/302?h=%s" % urllib.parse.quote("Location:https:login.evil.example"), tls=True))
+        self.assertEqual(r.header("Location"), "https:login.evil.example")
+        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 8)
 
     def test_paths_and_hosts_read_as_browsers_read_them(self):
         """A URL entry is matched against the path the server will read (dot segments and escapes of unreserved
