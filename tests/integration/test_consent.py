@@ -108,14 +108,15 @@ class ConsentTest(GatewayTestCase):
         r = curl(self.gw.url(set_cookie_path("_ga=GA1.1.1.1; Max-Age=0; Path=/shop",
                                              "_fbp=fb.1.2; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/shop; HttpOnly",
                                              "_gid=GA1.1.9; Max-Age=-1; Domain=shop.example.co.uk",
-                                             "_gcl_au=1.1.1; Max-Age=86400; Path=/shop", tag="del")),
+                                             "_gcl_au=1.1.1; Max-Age=86400; Path=/shop",
+                                             "_gat=1; Expires=Wed, 01 Jan 2031 00:00:00 GMT; Path=/", tag="del")),
                  headers=["Host: www.shop.example.co.uk"])
         self.assertEqual(r.status, 200)
         sc = r.header_all("Set-Cookie")
         self.assertIn("_ga=; Max-Age=0; Path=/shop", sc)
         self.assertIn("_fbp=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/shop; HttpOnly", sc)
         self.assertIn("_gid=; Max-Age=0; Domain=shop.example.co.uk", sc)
-        self.assertFalse([v for v in sc if "GA1" in v or "fb.1" in v or v.startswith("_gcl_au")],
+        self.assertFalse([v for v in sc if "GA1" in v or "fb.1" in v or v.startswith("_gcl_au") or v.startswith("_gat")],
                          "a refused cookie's value or a lasting refused cookie reached the browser: %s" % sc)
 
     def test_expiry_of_prefixed_names_in_any_case_is_secure(self):
