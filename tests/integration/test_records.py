@@ -368,6 +368,33 @@ class StoreFailureTest(GatewayTestCase):
         v = run_binary(["-c", self.gw.config_path, "--verify-records"])
         self.assertEqual(v.returncode, 0, v.stdout)
 
+    def test_a_database_file_replaced_while_running(self):
+        """A backup restored with mv while the gateway runs (another file at the store's name): nothing is written into
+        the file SQLite still has open, which is no longer the store (503, no cookie), nor into the restored one. The
+        -wal file beside it was the old file's, and SQLite leaves it there when it closes a file that lost its name:
+        the restart read the restored backup with the old file's pages over it, as corrupted (refused to start), or
+        with records it does not have."""
+        g = self.new_gateway("replaced", gateway_config(self.origin.url, store={"sqlite": "store/consent.db"}))
+        db = g.path("store/consent.db")
+        kept = [post(g, {"all": True}).json()["receipt"] for _ in range(3)]
+        src, dst = sqlite3.connect(db), sqlite3.connect(db + ".restore")
+        src.backup(dst)
+        src.close(), dst.close()
+        for i in range(300):  # records the backup does not have
+            self.assertEqual(post(g, {"all": bool(i % 2)}).status, 200)
+        os.rename(db + ".restore", db)
+        r = post(g, {"all": True})
+        self.assertEqual(r.status, 503, r.text)
+        self.assertIsNone(token(r), "no cookie without a durable record")
+        self.assertIn("the database file %s was replaced" % db, g.error_log())
+        g.stop_and_check()
+        g.start()
+        self.assertEqual([x["receipt"] for x in rows(db)], kept, "the restored file as it was")
+        self.assertEqual(post(g, {"all": True}).status, 200)
+        g.stop_and_check()
+        v = run_binary(["-c", g.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+
     def test_form_posts_without_javascript_come_back_to_a_page_that_says_why(self):
         """The preference centre and receipts page post forms; a failure is a page, not the API's JSON."""
         en = json.load(open(os.path.join(harness.REPO, "static", "i18n", "en.json")))
