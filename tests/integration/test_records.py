@@ -368,6 +368,27 @@ class StoreFailureTest(GatewayTestCase):
         v = run_binary(["-c", self.gw.config_path, "--verify-records"])
         self.assertEqual(v.returncode, 0, v.stdout)
 
+    def test_a_store_another_process_holds_locked(self):
+        """An operator's sqlite3 in a write transaction (SQLITE_BUSY past the writer's 5 s): 503 and no cookie, the
+        batch not half-written; the next consent once it is let go is taken, and the chain and seal verify."""
+        g = self.new_gateway("busy", gateway_config(self.origin.url))
+        self.assertEqual(post(g, {"all": True}).status, 200)
+        other = sqlite3.connect(g.path("consent.db"), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            r = post(g, {"all": False})
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        self.assertEqual(r.status, 503, r.text)
+        self.assertIsNone(token(r), "no cookie without a durable record")
+        self.assertIn("1 records not stored: database is locked", g.error_log())
+        self.assertEqual(post(g, {"all": True}).status, 200)
+        self.assertEqual(len(rows(g.path("consent.db"))), 2)
+        g.stop_and_check()
+        v = run_binary(["-c", g.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+
     def test_a_database_file_replaced_while_running(self):
         """A backup restored with mv while the gateway runs (another file at the store's name): nothing is written into
         the file SQLite still has open, which is no longer the store (503, no cookie), nor into the restored one. The
