@@ -11,7 +11,7 @@ import signal
 import time
 import urllib.parse
 
-from harness import (ADMIN_TOKEN, GatewayTestCase, curl, free_port, gateway_config, limit_file_size, metric, run_binary,
+from harness import (ADMIN_TOKEN, REPO, GatewayTestCase, curl, free_port, gateway_config, limit_file_size, metric, run_binary,
                      wait_until)
 
 AUTH = ["Authorization: Bearer " + ADMIN_TOKEN]
@@ -928,6 +928,18 @@ class ChannelTest(GatewayTestCase):
             self.assertEqual(r.text, body, "granted: the set as it came")
         finally:
             self.admin("/admin/lists/phishing", method="PUT", data="evil.example\n")
+
+    def test_speculation_rule_sets_sent_gzip_encoded(self):
+        """A rule set gzip-encoded by the origin (as servers send JSON) is decoded and read as any (no test sent one)."""
+        def rule_set(name):
+            r = curl(self.gw.url("/__origin/gzip-html?file=sheets/%s&ctype=%s" % (
+                name, urllib.parse.quote("application/speculationrules+json"))), headers=["Accept-Encoding: gzip"])
+            self.assertEqual(r.status, 200)
+            return gzip.decompress(r.body) if r.header("Content-Encoding") == "gzip" else r.body
+        with open(os.path.join(REPO, "tests", "data", "sheets", "rules-clean.json"), "rb") as f:
+            clean = f.read()
+        self.assertEqual(rule_set("rules-listed.json"), b"{}\n", "a block-listed site in a gzip-encoded set")
+        self.assertEqual(rule_set("rules-clean.json"), clean, "a clean gzip-encoded set, decoded")
 
     def test_speculation_rule_sets_on_another_origin_dropped(self):
         """A Speculation-Rules header naming a rule set on another origin: Chromium fetches that set from there and
