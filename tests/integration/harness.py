@@ -13,6 +13,7 @@ What it gives a test:
   * curl(url, ...), curl_many(urls)  the real curl; Response(status, http_version, headers, body, ...)
   * raw_request(port, bytes)         bytes on a plain socket, for what curl will not send
   * make_cert(dir)                   a self-signed cert + key made with the openssl CLI
+  * limit_file_size(n)               a Gateway.preexec: files the gateway writes stop at n bytes (a full disk)
   * GatewayTestCase                  a TestCase whose class shares one origin and one gateway
 
 Environment: CG_BIN (gateway binary), CG_KEEP_TMP=1 (keep the per-class temp folders),
