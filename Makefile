@@ -6,6 +6,7 @@
 #   make asan       sanitizer build (build/asan/consentgate) used by the tests
 #   make bench      side-by-side benchmarks (tests/bench)
 #   make fuzz       short libFuzzer runs of every driver in tests/fuzz
+#   make cov        line/branch coverage of gateway/ and filters/ by the unit + integration tests (tests/coverage.sh)
 #   make format / make lint
 #   make deps       install the missing Debian packages (idempotent)
 
@@ -22,6 +23,7 @@ CPPFLAGS    += -DH2O_USE_LIBUV=0 -D_GNU_SOURCE -DCG_VERSION='"$(VERSION)"' -Igat
 WARN        := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow -Wpointer-arith
 CFLAGS_REL  := -std=gnu11 -O2 -g $(WARN) -MMD -MP
 CFLAGS_ASAN := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(WARN) -MMD -MP
+CFLAGS_COV  := -std=gnu11 -O0 -g --coverage $(WARN) -MMD -MP
 CFLAGS_TSAN := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fsanitize=thread $(WARN) -MMD -MP
 LIBS         = $(PKG_LIBS) -lssl -lcrypto -lpthread -lm
 
@@ -30,6 +32,9 @@ LIB_SRCS    := $(filter-out gateway/main.c,$(SRCS))
 REL_OBJS    := $(SRCS:%.c=$(BUILD)/rel/%.o)
 ASAN_OBJS   := $(SRCS:%.c=$(BUILD)/asan/%.o)
 TSAN_OBJS   := $(SRCS:%.c=$(BUILD)/tsan/%.o)
+COV_OBJS    := $(SRCS:%.c=$(BUILD)/cov/%.o)
+COV_LIB     := $(BUILD)/cov/libcg.a
+COV_UNITS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/cov/tests/%)
 ASAN_LIB    := $(BUILD)/asan/libcg.a
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
@@ -38,7 +43,7 @@ FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 MICRO_SRCS  := $(wildcard tests/bench/micro_*.c)
 MICRO_BINS  := $(MICRO_SRCS:tests/bench/%.c=$(BUILD)/rel/bench/%)
 
-.PHONY: all asan run test unit integration browser bench bench-records bench-reload fuzz format lint deps deps-run clean check-deps tsan soak install
+.PHONY: all asan run test unit integration browser bench bench-records bench-reload fuzz format lint deps deps-run clean check-deps tsan soak install cov
 
 all: check-deps $(BUILD)/consentgate
 
@@ -84,11 +89,15 @@ $(BUILD)/tsan/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS_TSAN) -c $< -o $@
 
+$(BUILD)/cov/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS_COV) -c $< -o $@
+
 # The version the binaries print (CG_VERSION, from git describe): the objects that use it depend on a stamp file
 # rewritten only when the version changes, so a new commit rebuilds them and nothing else.
 VERSION_STAMP := $(BUILD)/version
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(VERSION_STAMP) 2>/dev/null)" = '$(VERSION)' ] || echo '$(VERSION)' >$(VERSION_STAMP); })
-$(foreach b,rel asan tsan,$(BUILD)/$(b)/gateway/main.o $(BUILD)/$(b)/gateway/server.o): $(VERSION_STAMP)
+$(foreach b,rel asan tsan cov,$(BUILD)/$(b)/gateway/main.o $(BUILD)/$(b)/gateway/server.o): $(VERSION_STAMP)
 
 $(BUILD)/consentgate: $(REL_OBJS)
 	$(CC) $(CFLAGS_REL) -o $@ $^ $(LIBS)
@@ -141,6 +150,23 @@ tsan: check-deps $(BUILD)/tsan/consentgate
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/test_risk_swap
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/test_ratelimit
 	CG_BIN=$(BUILD)/tsan/consentgate python3 tests/integration/run.py test_concurrency
+
+# Coverage (gcc --coverage -O0, no sanitizers, in build/cov): the unit programs and the integration suite run against
+# build/cov/consentgate, then gcov's per-file line and branch summary (tests/coverage.sh; not part of make test)
+$(BUILD)/cov/consentgate: $(COV_OBJS)
+	$(CC) $(CFLAGS_COV) -o $@ $^ $(LIBS)
+
+$(COV_LIB): $(filter-out $(BUILD)/cov/gateway/main.o,$(COV_OBJS))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/cov/tests/%: tests/unit/%.c $(COV_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(CFLAGS_COV) -o $@ $< $(COV_LIB) -lcmocka $(LIBS)
+
+cov: check-deps
+	@$(MAKE) -j$(JOBS) --no-print-directory $(BUILD)/cov/consentgate $(COV_UNITS)
+	@tests/coverage.sh
 
 # the long crash test of the consent store: 50 SIGKILLs while consents are posted
 soak: all

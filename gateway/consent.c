@@ -857,7 +857,7 @@ static void reload_keys(void *data)
 {
     char err[512];
     gw_secrets_t *fresh = calloc(1, sizeof(*fresh));
-    if (gw_secrets_load(gw_rt.conf.secrets_file, fresh, err, sizeof(err)) != 0) {
+    if (gw_secrets_reload(gw_rt.conf.secrets_file, fresh, err, sizeof(err)) != 0) {
         gw_error("consent keys not reloaded (the previous ones stay in force): %s", err);
         free(fresh);
         return;

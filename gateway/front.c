@@ -626,12 +626,6 @@ static front_prefilter_t *front_of(h2o_req_t *req)
     return NULL;
 }
 
-gw_reqctx_t *gw_reqctx_get(h2o_req_t *req)
-{
-    front_prefilter_t *pf = front_of(req);
-    return pf != NULL ? &pf->ctx : NULL;
-}
-
 /*
  * Whether the request line the proxy writes for req is one: a method of token characters and a target without blanks
  * or control characters. HTTP/1 cannot carry others, but h2o 2.2.5 takes an HTTP/2 :path or :method with spaces in it

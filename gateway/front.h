@@ -66,9 +66,6 @@ h2o_iovec_t gw_req_host(h2o_req_t *req);
 /* the raw (not decoded) value of query parameter `name` of req, or base NULL when absent */
 h2o_iovec_t gw_req_query_param(h2o_req_t *req, const char *name);
 
-/* the context of a request that passed the front handler, or NULL */
-gw_reqctx_t *gw_reqctx_get(h2o_req_t *req);
-
 /* builds the "/" path of hostconf: front handler, reverse proxy to conf's upstream, filters */
 int gw_front_register(h2o_hostconf_t *hostconf);
 

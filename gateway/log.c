@@ -18,15 +18,6 @@ static int log_fd = 2;
 static int log_level = GW_LOG_INFO;
 static char *log_path;
 
-int gw_log_level_parse(const char *s)
-{
-    static const char *const names[] = {"debug", "info", "warn", "error"};
-    for (int i = 0; i != 4; ++i)
-        if (strcmp(s, names[i]) == 0)
-            return i;
-    return -1;
-}
-
 int gw_log_open(const char *path, int level)
 {
     log_level = level;

@@ -9,9 +9,6 @@
 
 enum { GW_LOG_DEBUG = 0, GW_LOG_INFO = 1, GW_LOG_WARN = 2, GW_LOG_ERROR = 3 };
 
-/* Parses "debug" | "info" | "warn" | "error"; returns the level or -1. */
-int gw_log_level_parse(const char *s);
-
 /* Opens the error log at path (NULL: stderr) and sets the minimum level. Returns 0 or -1 (errno set). */
 int gw_log_open(const char *path, int level);
 

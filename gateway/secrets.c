@@ -276,22 +276,6 @@ Error:
     return -1;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-    while (n != 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* creates the file with one random primary key; 0 also when another process created it first */
 static int
 generate(const char *path, char *err, size_t errlen)
@@ -324,7 +308,7 @@ generate(const char *path, char *err, size_t errlen)
         set_err(err, errlen, "%s: cannot create %s: %s", path, tmp, strerror(errno));
         goto Exit;
     }
-    if (write_all(fd, text, (size_t)tlen) != 0 || fsync(fd) != 0) {
+    if (gw_write_all(fd, text, (size_t)tlen) != 0 || fsync(fd) != 0) {
         set_err(err, errlen, "%s: cannot write %s: %s", path, tmp, strerror(errno));
         close(fd);
         unlink(tmp);
@@ -364,8 +348,8 @@ Exit:
     return ret;
 }
 
-int
-gw_secrets_load(const char *path, gw_secrets_t *out, char *err, size_t errlen)
+static int
+load(const char *path, int create, gw_secrets_t *out, char *err, size_t errlen)
 {
     char *text = NULL;
     size_t len = 0;
@@ -376,7 +360,12 @@ gw_secrets_load(const char *path, gw_secrets_t *out, char *err, size_t errlen)
         set_err(err, errlen, "secrets: no file name");
         return -1;
     }
-    if ((r = read_file(path, &text, &len, err, errlen)) == 1) {
+    if ((r = read_file(path, &text, &len, err, errlen)) == 1 && !create) {
+        set_err(err, errlen, "%s: missing (a new key is made at the first start only: every token signed with the keys in force "
+                             "would stop verifying)", path);
+        return -1;
+    }
+    if (r == 1) {
         if (generate(path, err, errlen) != 0)
             return -1;
         created = 1;
@@ -396,6 +385,18 @@ gw_secrets_load(const char *path, gw_secrets_t *out, char *err, size_t errlen)
     }
     out->created = created;
     return 0;
+}
+
+int
+gw_secrets_load(const char *path, gw_secrets_t *out, char *err, size_t errlen)
+{
+    return load(path, 1, out, err, errlen);
+}
+
+int
+gw_secrets_reload(const char *path, gw_secrets_t *out, char *err, size_t errlen)
+{
+    return load(path, 0, out, err, errlen);
 }
 
 const gw_token_key_t *

@@ -50,6 +50,11 @@ typedef struct st_gw_secrets_t {
  */
 int gw_secrets_load(const char *path, gw_secrets_t *out, char *err, size_t errlen);
 
+/* As gw_secrets_load, for a reload (SIGHUP): a missing file is an error, never made again. A new random key in its
+ * place would make every token signed with the keys in force count as no consent, and the consent store, sealed with
+ * the primary key it started with, refuse the next start. */
+int gw_secrets_reload(const char *path, gw_secrets_t *out, char *err, size_t errlen);
+
 /* Returns the key to sign new tokens with (never NULL for a successfully loaded *s). */
 const gw_token_key_t *gw_secrets_primary(const gw_secrets_t *s);
 

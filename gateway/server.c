@@ -318,6 +318,22 @@ int gw_make_parents(const char *path, mode_t mode)
     return 0;
 }
 
+int gw_write_all(int fd, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n != 0) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 int gw_server_check_tls(const gw_listen_conf_t *l, char *err, size_t errlen)
 {
     SSL_CTX *ctx = create_ssl_ctx(l, err, errlen);

@@ -70,6 +70,9 @@ char *gw_server_find_shipped(const char *relpath);
 /* mkdir -p of path's folder (not of path itself), new folders made with mode; 0, or -1 with errno. */
 int gw_make_parents(const char *path, mode_t mode);
 
+/* write(2) until all n bytes are written (a short write, then the error that cut it short); 0, or -1 with errno. */
+int gw_write_all(int fd, const void *p, size_t n);
+
 /* Loads a TLS listener's certificate and key as the start does (and checks they match); 0, or -1 with the reason. */
 int gw_server_check_tls(const gw_listen_conf_t *l, char *err, size_t errlen);
 

@@ -550,16 +550,33 @@ static int wal_usable(char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * The database file at st.path is not the one SQLite has open (removed, or another put in its place: a backup restored
+ * with mv). The -wal file beside it is still ours, and SQLite leaves it there when it closes a file that lost its name:
+ * whatever opens the file at that name next (the restart) took its frames for that file's pages, and a restored backup
+ * read as corrupted (the start refused) or with the old file's records in it. Emptied into the file we have open (lost
+ * with it), it holds nothing to take.
+ */
+static void empty_wal_of_a_lost_file(void)
+{
+    if (sqlite3_wal_checkpoint_v2(st.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK)
+        gw_error("consent store: %s still holds pages of the database file that was at %s (%s): remove it, and %s-shm, before "
+                 "the next start", st.wal_path, st.path, sqlite3_errmsg(st.db), st.path);
+    st.wal_pages = 0;
+}
+
 /* the database file is still the one we opened, and writable, and its WAL is where SQLite writes */
 static int store_usable(char *err, size_t errlen)
 {
     struct stat sb;
     if (stat(st.path, &sb) != 0) {
         snprintf(err, errlen, "the database file %s is gone: %s", st.path, strerror(errno));
+        empty_wal_of_a_lost_file();
         return -1;
     }
     if (sb.st_dev != st.dev || sb.st_ino != st.ino) {
         snprintf(err, errlen, "the database file %s was replaced", st.path);
+        empty_wal_of_a_lost_file();
         return -1;
     }
     if ((sb.st_mode & 0222) == 0) {
@@ -613,6 +630,8 @@ Rollback:
     sqlite3_finalize(s);
     exec("ROLLBACK", err + strlen(err), 0);
 Error:
+    /* (the 204 went out before the write: the log is the only place that says they were lost) */
+    gw_error("consent store: %zu injection reports not stored: %s", op->num_violations, err);
     snprintf(op->error, sizeof(op->error), "%s", err);
     op->ans.status = -1;
 }
@@ -906,6 +925,10 @@ static void purge(void)
     char err[200], q[256];
     int64_t cutoff = now_ms() - (int64_t)st.retention_days * 86400 * 1000;
     sqlite3_stmt *s = NULL;
+    if (store_usable(err, sizeof(err)) != 0) { /* (the next purge is in an hour) */
+        gw_error("consent store: retention purge not done: %s", err);
+        return;
+    }
     purge_reports();
     /* the anchor becomes the hash of the newest row that goes, so the chain of what stays still verifies. The row is
      * found first and counted once: a count in the row search's own columns ran for every row that goes, each one

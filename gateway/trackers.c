@@ -331,11 +331,30 @@ static void free_snapshot(snapshot_t *s)
     free(s);
 }
 
+/* the first list that had rules and now has none (its file vanished or cannot be read, or was truncated: a feed job's
+ * failed download, a full disk), or NULL: a reload without it would let its trackers load before consent on every page */
+static const list_t *list_lost(const snapshot_t *fresh, const snapshot_t *old)
+{
+    for (size_t i = 0; i != fresh->num_lists; ++i)
+        if (fresh->lists[i].stats.loaded == 0 && old->lists[i].stats.loaded != 0)
+            return fresh->lists + i;
+    return NULL;
+}
+
 static void reload(void *data)
 {
     snapshot_t *fresh = build();
     if (fresh == NULL)
         return; /* the old lists stay in force */
+    const list_t *lost = list_lost(fresh, snap);
+    if (lost != NULL) {
+        /* one matcher holds them all: the old one stays whole (the others' updates wait for the next good reload) */
+        gw_error("tracker lists not reloaded, the ones in force stay: %s has no rule now (%s)", lost->name,
+                 lost->load_errno != 0 ? strerror(lost->load_errno) : "the file has none");
+        free_snapshot(fresh);
+        return;
+    }
+    gw_info("tracker lists reloaded");
     snapshot_t *old = gw_snap_publish(&snap, fresh);
     gw_qsbr_synchronize();
     free_snapshot(old);

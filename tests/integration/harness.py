@@ -13,6 +13,7 @@ What it gives a test:
   * curl(url, ...), curl_many(urls)  the real curl; Response(status, http_version, headers, body, ...)
   * raw_request(port, bytes)         bytes on a plain socket, for what curl will not send
   * make_cert(dir)                   a self-signed cert + key made with the openssl CLI
+  * limit_file_size(n)               a Gateway.preexec: files the gateway writes stop at n bytes (a full disk)
   * GatewayTestCase                  a TestCase whose class shares one origin and one gateway
 
 Environment: CG_BIN (gateway binary), CG_KEEP_TMP=1 (keep the per-class temp folders),
@@ -58,7 +59,7 @@ from origin import big_body_pattern, GIF_1X1  # noqa: E402  (the same bytes the 
 __all__ = ["REPO", "CG_BIN", "ADMIN_TOKEN", "ADMIN_TOKEN_NAME", "free_port", "Origin", "Gateway",
            "gateway_config", "curl", "curl_many", "Response", "raw_request", "parse_responses",
            "make_cert", "GatewayTestCase", "big_body_pattern", "GIF_1X1", "header_values",
-           "wait_until", "sanitizer_env", "run_binary"]
+           "wait_until", "sanitizer_env", "run_binary", "limit_file_size"]
 
 
 def sanitizer_env(env=None):
@@ -417,6 +418,17 @@ class Gateway:
             problems.append("sanitizer report (stderr or error log):\n" + report)
         if problems:
             raise AssertionError("\n".join(problems) + ("" if report else "\n" + self.diagnostics()))
+
+
+def limit_file_size(limit):
+    """A preexec for the gateway (Gateway.preexec): every file it writes may grow to `limit` bytes (RLIMIT_FSIZE), and
+    a write beyond fails with EFBIG (one that crosses it is cut short) instead of killing it (SIGXFSZ ignored): what a
+    full disk looks like to the gateway."""
+    def apply():
+        import resource
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
 
 
 def run_binary(args, timeout=15, cwd=None, binary=None):

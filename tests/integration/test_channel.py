@@ -11,7 +11,8 @@ import signal
 import time
 import urllib.parse
 
-from harness import ADMIN_TOKEN, GatewayTestCase, curl, free_port, gateway_config, metric, wait_until
+from harness import (ADMIN_TOKEN, REPO, GatewayTestCase, curl, free_port, gateway_config, limit_file_size, metric, run_binary,
+                     wait_until)
 
 AUTH = ["Authorization: Bearer " + ADMIN_TOKEN]
 
@@ -318,7 +319,10 @@ class ChannelTest(GatewayTestCase):
         for status, location, outcome in ((302, "https://login.evil.example/signin?x=1", 403), (307, "/\\login.evil.example/a", 403),
                                           (301, "//risky.example/offer", 200), (303, "HTTPS://files.example/malware/x.exe", 403),
                                           (302, "https:login.evil.example/signin", 403),  # (another scheme: a host)
-                                          (308, "https://login.evil.example/api", 403)):
+                                          (308, "https://login.evil.example/api", 403),
+                                          (302, "http://login.evil.example/x", 403),
+                                          # a backslash after the host is a slash to browsers: the host is evil's
+                                          (302, "https://login.evil.example\\@www.partner.example/", 403)):
             r = redirect(status, location)
             self.assertEqual(r.status, status)
             go = r.header("Location")
@@ -327,12 +331,15 @@ class ChannelTest(GatewayTestCase):
             self.assertEqual(followed.status, outcome, (location, followed.text[:200]))
             if outcome == 200:  # warn-listed: the interstitial names where the redirect was going
                 self.assertIn("http://risky.example/offer", htmlmod.unescape(followed.text))  # "//": the request's scheme
-        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 6)
+        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 8)
         # clean sites, the site itself, relative URLs and unlisted paths of a listed host are left as they are
         for location in ("https://www.partner.example/offer", "/local/page", "https:local", "https://files.example/ok/x",
                          "mailto:someone@evil.example"):
             self.assertEqual(redirect(302, location).header("Location"), location)
-        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 6)
+        # "https:path" on an https request is a path of the site itself (on an http one, a host: above)
+        r = curl(self.gw.url("/__origin/status/302?h=%s" % urllib.parse.quote("Location:https:login.evil.example"), tls=True))
+        self.assertEqual(r.header("Location"), "https:login.evil.example")
+        self.assertEqual(metric(self.gw, "cg_risk_redirects_total"), before + 8)
 
     def test_paths_and_hosts_read_as_browsers_read_them(self):
         """A URL entry is matched against the path the server will read (dot segments and escapes of unreserved
@@ -922,6 +929,18 @@ class ChannelTest(GatewayTestCase):
         finally:
             self.admin("/admin/lists/phishing", method="PUT", data="evil.example\n")
 
+    def test_speculation_rule_sets_sent_gzip_encoded(self):
+        """A rule set gzip-encoded by the origin (as servers send JSON) is decoded and read as any (no test sent one)."""
+        def rule_set(name):
+            r = curl(self.gw.url("/__origin/gzip-html?file=sheets/%s&ctype=%s" % (
+                name, urllib.parse.quote("application/speculationrules+json"))), headers=["Accept-Encoding: gzip"])
+            self.assertEqual(r.status, 200)
+            return gzip.decompress(r.body) if r.header("Content-Encoding") == "gzip" else r.body
+        with open(os.path.join(REPO, "tests", "data", "sheets", "rules-clean.json"), "rb") as f:
+            clean = f.read()
+        self.assertEqual(rule_set("rules-listed.json"), b"{}\n", "a block-listed site in a gzip-encoded set")
+        self.assertEqual(rule_set("rules-clean.json"), clean, "a clean gzip-encoded set, decoded")
+
     def test_speculation_rule_sets_on_another_origin_dropped(self):
         """A Speculation-Rules header naming a rule set on another origin: Chromium fetches that set from there and
         prefetches what it lists, unseen by the gateway. Such a value is dropped from the page's header; a set on the
@@ -1246,6 +1265,29 @@ class AuditLogTest(GatewayTestCase):
             bad.start()
         self.assertIn("channel.audit_log /proc/no-such/audit.log", str(cm.exception))
 
+    def test_a_line_the_disk_had_no_room_for_is_not_left_half_written(self):
+        """The disk full (RLIMIT_FSIZE) as an audit line is written: what fit of it stayed, without its newline, and the
+        next line written once there was room ran into it: both read as no line at all (GET /admin/audit,
+        consentgate-ctl audit, and the versions a restart continues from the log)."""
+        risk = {"lists": [{"name": "p", "file": "p.txt", "format": "domains", "action": "block"}]}
+        g = self.new_gateway("audit-full", gateway_config(self.origin.url, risk=risk), start=False)
+        g.preexec = limit_file_size(256 * 1024)
+        g.start()
+        failed = None
+        for n in range(60):  # two lists of 50 long names in turn: each line names the 50 added and the 50 removed
+            body = "".join("%s%02d.%s.example\n" % ("ab"[n % 2], i, ".".join(["x" * 60] * 3)) for i in range(50))
+            r = curl(g.admin_url("/admin/lists/p"), method="PUT", data=body, headers=AUTH)
+            self.assertEqual(r.status, 200, r.text)
+            if "audit_error" in r.json():
+                failed = n
+                break
+        self.assertIsNotNone(failed, "the audit log never reached the size limit")
+        with open(g.path("audit.log"), "rb") as f:
+            text = f.read()
+        self.assertTrue(text.endswith(b"\n"), "a line cut short at the end: ...%r" % text[-60:])
+        self.assertEqual([json.loads(line)["version"] for line in text.splitlines()][-1], failed + 1, "the last change audited")
+        self.assertIn("/audit.log: File too large (the change itself is in force)", g.error_log(), "what cut it short")
+
 
 class ReportsTest(GatewayTestCase):
     """POST /__consent/report in both formats: recorded, listed with counts by blocked host, capped, rate-limited."""
@@ -1302,6 +1344,18 @@ class ReportsTest(GatewayTestCase):
         self.assertEqual(db.execute("SELECT count(*) FROM injections WHERE document_uri = 'https://shop.example/account'")
                          .fetchone()[0], 0)
         db.close()
+
+    def test_a_report_the_store_cannot_write_is_logged(self):
+        # the 204 goes out before the write (a browser does not retry a report): a store that cannot write (read-only,
+        # full) lost the reports without a word in the log, where a consent's failure is logged
+        db = self.gw.path("consent.db")
+        os.chmod(db, 0o444)
+        try:
+            self.assertEqual(self.post(self.LEGACY, "application/csp-report").status, 204)
+            self.assertTrue(wait_until(lambda: "1 injection reports not stored: the database file" in self.gw.error_log(), 5),
+                            self.gw.error_log()[-500:])
+        finally:
+            os.chmod(db, 0o640)
 
     def test_reports_bounded_by_age_and_count(self):
         # a report-only policy that every page view breaks writes a report per view: kept 730 days (the records'
@@ -1491,6 +1545,27 @@ class MetaCspTest(GatewayTestCase):
         self.assertNotIn(b"banner.js", r.body)
         xml.dom.minidom.parseString(r.body)  # still well-formed
         self.assertIn('nonce="svgNonce_7"', re.search(r"<script[^>]*>", r.text).group(0))
+
+
+class CspSourcesTest(GatewayTestCase):
+    """channel.csp_sources: the operator's script-src sources follow the gateway's own, in their order; what would end
+    the directive or the header (';', ',', '"', a line break), an empty one and a 17th are refused at start."""
+    config = {"channel": {"csp": "enforce", "csp_sources": ["https://cdn.example.com", "'wasm-unsafe-eval'"]}}
+
+    def test_sources_in_the_policy(self):
+        r = curl(self.gw.url("/__origin/html?file=pages/links.html"))
+        csp = r.header("Content-Security-Policy")
+        self.assertRegex(csp, r"^script-src 'nonce-[^']+' 'strict-dynamic' https: 'unsafe-inline' https://cdn\.example\.com "
+                              r"'wasm-unsafe-eval'; object-src 'none'; ", csp)
+
+    def test_bad_sources_refused(self):
+        for bad in (["https://a.example; script-src *"], ["a,b"], ['a"b'], ["a\r\nX-Evil: 1"], [""], [1],
+                    ["https://s%d.example" % i for i in range(17)]):
+            g = self.new_gateway("bad-src", gateway_config(self.origin.url, channel={"csp_sources": bad}), start=False)
+            g.write_config()
+            p = run_binary(["--check-config", "-c", g.config_path])
+            self.assertEqual(p.returncode, 1, (bad, p.stderr))
+            self.assertIn("channel.csp_sources[%d]: must be a CSP source expression" % (len(bad) - 1), p.stderr)
 
 
 class MetaCspEnforcedTest(GatewayTestCase):

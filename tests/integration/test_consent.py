@@ -108,14 +108,15 @@ class ConsentTest(GatewayTestCase):
         r = curl(self.gw.url(set_cookie_path("_ga=GA1.1.1.1; Max-Age=0; Path=/shop",
                                              "_fbp=fb.1.2; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/shop; HttpOnly",
                                              "_gid=GA1.1.9; Max-Age=-1; Domain=shop.example.co.uk",
-                                             "_gcl_au=1.1.1; Max-Age=86400; Path=/shop", tag="del")),
+                                             "_gcl_au=1.1.1; Max-Age=86400; Path=/shop",
+                                             "_gat=1; Expires=Wed, 01 Jan 2031 00:00:00 GMT; Path=/", tag="del")),
                  headers=["Host: www.shop.example.co.uk"])
         self.assertEqual(r.status, 200)
         sc = r.header_all("Set-Cookie")
         self.assertIn("_ga=; Max-Age=0; Path=/shop", sc)
         self.assertIn("_fbp=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/shop; HttpOnly", sc)
         self.assertIn("_gid=; Max-Age=0; Domain=shop.example.co.uk", sc)
-        self.assertFalse([v for v in sc if "GA1" in v or "fb.1" in v or v.startswith("_gcl_au")],
+        self.assertFalse([v for v in sc if "GA1" in v or "fb.1" in v or v.startswith("_gcl_au") or v.startswith("_gat")],
                          "a refused cookie's value or a lasting refused cookie reached the browser: %s" % sc)
 
     def test_expiry_of_prefixed_names_in_any_case_is_secure(self):
@@ -754,6 +755,19 @@ class PolicyBumpTest(GatewayTestCase):
         write_keys([new])
         reload(2)
         self.assertFalse(decided(old), "a token whose key left the file must count as no consent")
+        self.assertTrue(decided(fresh))
+        # the file gone at a SIGHUP (moved away, a deploy that removes it before writing it again) made a new random
+        # key in its place, as a first start does: every visitor's consent stopped verifying, and the store, sealed
+        # with the old key 1, refused the next start. The keys in force stay, and no file is made
+        os.rename(g.path("secrets.json"), g.path("secrets.moved"))
+        g.signal(signal.SIGHUP)
+        self.assertTrue(harness.wait_until(lambda: "consent keys not reloaded" in g.error_log(), 5), g.error_log()[-600:])
+        self.assertIn("secrets.json: missing", g.error_log())
+        self.assertFalse(os.path.exists(g.path("secrets.json")), "a new key made on a reload")
+        self.assertTrue(decided(fresh), "a visitor's consent lost to a vanished secrets file")
+        os.rename(g.path("secrets.moved"), g.path("secrets.json"))
+        g.stop_and_check()
+        g.start()
         self.assertTrue(decided(fresh))
         g.stop_and_check()
 

@@ -1117,6 +1117,40 @@ GOOD = """{
 """
 
 
+class AdminTokensReloadTest(GatewayTestCase):
+    """admin.tokens_file is re-read on SIGHUP: a token taken out stops working (a leaked one revoked), one put in starts;
+    a file that does not load (a bad line, or gone) leaves the tokens in force, with an error."""
+
+    def status(self, token):
+        return curl(self.gw.admin_url(), headers=["Authorization: Bearer " + token]).status
+
+    def reload(self, said):
+        before = self.gw.error_log().count(said)
+        self.gw.signal(signal.SIGHUP)
+        self.assertTrue(harness.wait_until(lambda: self.gw.error_log().count(said) > before, 5), self.gw.error_log()[-600:])
+
+    def test_revoked_and_added_on_sighup_kept_when_the_file_does_not_load(self):
+        tokens = self.gw.path("admin-tokens")
+        self.assertEqual(self.status(ADMIN_TOKEN), 200)
+        with open(tokens, "w") as f:
+            f.write("new:0123456789abcdef-new\n")
+        self.reload("admin tokens reloaded")
+        self.assertEqual((self.status(ADMIN_TOKEN), self.status("0123456789abcdef-new")), (403, 200))
+        for bad in ("new:short\n", None):
+            if bad is None:
+                os.unlink(tokens)
+            else:
+                with open(tokens, "w") as f:
+                    f.write(bad)
+            self.reload("admin tokens not reloaded (the previous ones stay in force)")
+            self.assertEqual(self.status("0123456789abcdef-new"), 200, bad)
+        self.assertIn("admin-tokens: cannot open: No such file or directory", self.gw.error_log())
+        # no credentials (401, with the challenge) and a token longer than any in a file (403, not compared)
+        r = curl(self.gw.admin_url(), headers=["Authorization: Bearer    "])
+        self.assertEqual((r.status, r.header("WWW-Authenticate")), (401, 'Bearer realm="consentgate-admin"'))
+        self.assertEqual(self.status("x" * 513), 403)
+
+
 class ProxyProtocolTest(GatewayTestCase):
     """Behind a TCP load balancer (HAProxy send-proxy[-v2], an AWS Network Load Balancer, Google's TCP proxies) every
     connection came from the balancer: every visitor had its address (the regime of the balancer's country, one rate

@@ -220,6 +220,29 @@ class RecordsTest(GatewayTestCase):
                 with open(self.gw.path(name), "rb") as f:
                     self.assertFalse(visitor in f.read(), "the erased id is still in " + name)
 
+    def test_an_erasure_while_an_operator_reads_the_store(self):
+        # README: an operator's sqlite3 holding a read transaction keeps the WAL as it is (logged), and the next
+        # erasure empties it
+        a = post(self.gw, {"all": True})
+        visitor = a.json()["visitor"].encode()
+        reader = sqlite3.connect(self.db)
+        try:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM records").fetchone()
+            e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=token(a))
+            self.assertEqual(e.status, 200, e.text)
+            self.assertTrue(harness.wait_until(lambda: "the WAL still holds what the erasure removed" in self.gw.error_log(), 5))
+        finally:
+            reader.close()
+        b = post(self.gw, {"all": True})
+        self.assertEqual(curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=token(b)).status, 200)
+        for name in ("consent.db", "consent.db-wal"):
+            if os.path.exists(self.gw.path(name)):
+                with open(self.gw.path(name), "rb") as f:
+                    self.assertFalse(visitor in f.read(), "the first erased id is still in " + name)
+        v = run_binary(["-c", self.gw.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+
     def test_a_consent_is_not_relied_on_once_its_records_are_erased(self):
         # after an erasure the visitor's token named a new id that no record names, and still said "decided, everything
         # granted": a consent the store could no longer show (GDPR art. 7(1)) kept releasing cookies and trackers
@@ -239,6 +262,21 @@ class RecordsTest(GatewayTestCase):
         # back to the receipts page, which says how many records went and shows the erasure's receipt
         self.assertRegex(r.header("Location"), r"^/__consent/receipts\?erased=1&receipt=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
         self.assertIsNotNone(token(r), "the visitor continues under a new id")
+
+    def test_erase_and_receipts_without_a_visitor_touch_nothing(self):
+        # no token, or one that does not verify: no visitor whose records could be erased or shown, and no record
+        # written (an erase record for nobody would be a record of nothing)
+        n = len(rows(self.db))
+        for cookie in (None, "cg_consent=v1.forged.token"):
+            e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=cookie)
+            self.assertEqual((e.status, e.json()), (200, {"erased": 0, "receipt": None}), e.text)
+            self.assertIsNone(token(e))
+            f = curl(self.gw.url("/__consent/api/erase"), method="POST", data="", cookie=cookie,
+                     headers=["Content-Type: application/x-www-form-urlencoded"])
+            self.assertEqual((f.status, f.header("Location")), (303, "/__consent/receipts?erased=0"), f.text)
+            r = curl(self.gw.url("/__consent/api/receipts"), cookie=cookie)
+            self.assertEqual(r.json(), {"visitor": None, "records": []})
+        self.assertEqual(len(rows(self.db)), n)
 
     def test_admin_records_stream(self):
         since = int(time.time() * 1000)
@@ -272,6 +310,20 @@ class RecordsTest(GatewayTestCase):
         seqs = [json.loads(l)["seq"] for l in lines]
         self.assertEqual(seqs, sorted(seqs))
         self.assertEqual(len(set(seqs)), len(seqs))
+        # a client that goes away after the first page (the next one asked of the writer, or on its way): the
+        # answer's page and the request are let go (no ASan report at stop), and the next export is whole
+        import socket
+        import struct
+        for wait in (0, 0.05, 0.3):
+            s = socket.create_connection(("127.0.0.1", self.gw.admin_port))
+            s.sendall(b"GET /admin/records?since=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+                      % ADMIN_TOKEN.encode())
+            self.assertIn(b" 200 ", s.recv(4096))
+            time.sleep(wait)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST
+            s.close()
+        r = curl(self.gw.admin_url("/admin/records?since=0"), headers=["Authorization: Bearer " + ADMIN_TOKEN], timeout=30)
+        self.assertEqual(len(r.text.splitlines()), before + 1203)
 
     def test_bad_bodies_write_nothing(self):
         n = len(rows(self.db))
@@ -314,6 +366,54 @@ class StoreFailureTest(GatewayTestCase):
         self.assertEqual({x["receipt"] for x in rows(db)}, kept)
         self.assertEqual(post(self.gw, {"all": True}).status, 200)
         v = run_binary(["-c", self.gw.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+
+    def test_a_store_another_process_holds_locked(self):
+        """An operator's sqlite3 in a write transaction (SQLITE_BUSY past the writer's 5 s): 503 and no cookie, the
+        batch not half-written; the next consent once it is let go is taken, and the chain and seal verify."""
+        g = self.new_gateway("busy", gateway_config(self.origin.url))
+        self.assertEqual(post(g, {"all": True}).status, 200)
+        other = sqlite3.connect(g.path("consent.db"), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            r = post(g, {"all": False})
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        self.assertEqual(r.status, 503, r.text)
+        self.assertIsNone(token(r), "no cookie without a durable record")
+        self.assertIn("1 records not stored: database is locked", g.error_log())
+        self.assertEqual(post(g, {"all": True}).status, 200)
+        self.assertEqual(len(rows(g.path("consent.db"))), 2)
+        g.stop_and_check()
+        v = run_binary(["-c", g.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+
+    def test_a_database_file_replaced_while_running(self):
+        """A backup restored with mv while the gateway runs (another file at the store's name): nothing is written into
+        the file SQLite still has open, which is no longer the store (503, no cookie), nor into the restored one. The
+        -wal file beside it was the old file's, and SQLite leaves it there when it closes a file that lost its name:
+        the restart read the restored backup with the old file's pages over it, as corrupted (refused to start), or
+        with records it does not have."""
+        g = self.new_gateway("replaced", gateway_config(self.origin.url, store={"sqlite": "store/consent.db"}))
+        db = g.path("store/consent.db")
+        kept = [post(g, {"all": True}).json()["receipt"] for _ in range(3)]
+        src, dst = sqlite3.connect(db), sqlite3.connect(db + ".restore")
+        src.backup(dst)
+        src.close(), dst.close()
+        for i in range(300):  # records the backup does not have
+            self.assertEqual(post(g, {"all": bool(i % 2)}).status, 200)
+        os.rename(db + ".restore", db)
+        r = post(g, {"all": True})
+        self.assertEqual(r.status, 503, r.text)
+        self.assertIsNone(token(r), "no cookie without a durable record")
+        self.assertIn("the database file %s was replaced" % db, g.error_log())
+        g.stop_and_check()
+        g.start()
+        self.assertEqual([x["receipt"] for x in rows(db)], kept, "the restored file as it was")
+        self.assertEqual(post(g, {"all": True}).status, 200)
+        g.stop_and_check()
+        v = run_binary(["-c", g.config_path, "--verify-records"])
         self.assertEqual(v.returncode, 0, v.stdout)
 
     def test_form_posts_without_javascript_come_back_to_a_page_that_says_why(self):
@@ -783,24 +883,13 @@ class CommitDelayTest(GatewayTestCase):
         self.assertEqual(v.returncode, 0, v.stdout)
 
 
-def limit_file_size(limit):
-    """preexec for the gateway: every file it writes may grow to `limit` bytes (RLIMIT_FSIZE), and a write beyond
-    fails with EFBIG instead of killing it (SIGXFSZ ignored): what a full disk looks like to the store."""
-    def apply():
-        import resource
-        import signal
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-    return apply
-
-
 class DiskFullTest(GatewayTestCase):
     """The disk fills up under the store: 503 and no cookie from then on, every 200 before it is on disk, nothing
     half-written (after a restart with room again the chain and its seal verify and consents are taken again)."""
     start_gateway = False
 
     def test_full_disk_503_nothing_lost(self):
-        self.gw.preexec = limit_file_size(2 * 1024 * 1024)
+        self.gw.preexec = harness.limit_file_size(2 * 1024 * 1024)
         self.gw.start()
         acked, first_503 = [], None
         for i in range(3000):

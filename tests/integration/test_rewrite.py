@@ -6,10 +6,12 @@ import json
 import os
 import random
 import re
+import signal
 import threading
+import time
 import urllib.parse
 
-from harness import ADMIN_TOKEN, GatewayTestCase, curl, gateway_config, merge, metric, metric_help
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, gateway_config, merge, metric, metric_help, wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EASYPRIVACY = os.path.join(ROOT, "tests", "data", "abp", "easyprivacy-sample.txt")
@@ -1363,6 +1365,60 @@ class TrackerListLoadReportTest(GatewayTestCase):
         html = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html")).text
         self.assertIn('data-cg-src="https://tracker.example/t.js"', html, "the lines around the bad ones loaded")
         self.assertIn('data-cg-src="https://ok.example/collect?x=1"', html)
+
+
+class TrackerListReloadTest(GatewayTestCase):
+    """A tracker list that vanished (a feed job's download moved away, a package upgrade) or came back with no rule (a
+    failed download, a full disk) at a SIGHUP: the reload went on without it, and its trackers loaded before consent
+    on every page until the next good reload. The lists in force stay, as the risk lists' last good ones do."""
+    config = {"trackers": {"lists": [{"name": "t", "file": "t.txt", "format": "abp", "category": "analytics"}]}}
+    start_gateway = False
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with open(os.path.join(cls.tmp, "t.txt"), "w") as f:
+            f.write("||tracker.example^\n")
+        cls.gw.start()
+
+    def inert(self, url):
+        html = curl(self.gw.url("/__origin/html?file=pages/mixed-trackers.html")).text
+        return 'data-cg-src="%s"' % url in html
+
+    def reload(self):
+        """SIGHUP, and the list's line in the log that its reading ends with (once it is read)"""
+        before = self.gw.error_log().count("tracker list t")
+        self.gw.signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: self.gw.error_log().count("tracker list t") > before, 5), self.gw.error_log()[-800:])
+
+    def assert_stays_inert(self, url, why):
+        deadline = time.monotonic() + 1  # (the lists are swapped just after they are read)
+        while time.monotonic() < deadline:
+            self.assertTrue(self.inert(url), why)
+            time.sleep(0.1)
+
+    def test_a_vanished_or_emptied_list_keeps_the_one_in_force(self):
+        lst = self.gw.path("t.txt")
+        self.assertTrue(self.inert("https://tracker.example/t.js"))
+        os.rename(lst, lst + ".moved")
+        self.reload()
+        self.assert_stays_inert("https://tracker.example/t.js", "a vanished list's trackers load before consent")
+        self.assertIn("tracker lists not reloaded, the ones in force stay: t has no rule now (No such file or directory)",
+                      self.gw.error_log())
+        for text in ("", "! Title: t\n"):
+            with open(lst, "w") as f:
+                f.write(text)
+            self.reload()
+            self.assert_stays_inert("https://tracker.example/t.js", "an emptied list's trackers load: %r" % text)
+            self.assertIn("t has no rule now (the file has none)", self.gw.error_log())
+        r = curl(self.gw.admin_url("/admin/trackers"), headers=["Authorization: Bearer " + ADMIN_TOKEN]).json()
+        self.assertEqual((r["lists"][0]["readable"], r["lists"][0]["loaded"]), (True, 1), "what is in force")
+        # a good file again: reloads as before
+        with open(lst, "w") as f:
+            f.write("||ok.example^\n")
+        self.reload()
+        self.assertTrue(wait_until(lambda: not self.inert("https://tracker.example/t.js"), 2))
+        self.assertTrue(self.inert("https://ok.example/collect?x=1"))
 
 
 class TrackerListFormatsTest(GatewayTestCase):

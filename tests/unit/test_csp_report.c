@@ -125,6 +125,14 @@ static void test_json_reader(void **state)
     static const char dirs[] = "{\"csp-report\":{\"effective-directive\":\"script-src-elem\",\"violated-directive\":\"script-src\"}}";
     assert_int_equal(gw_csp_report_parse(dirs, sizeof(dirs) - 1, v, 2, err, sizeof(err)), 1);
     assert_string_equal(v[0].directive, "script-src-elem");
+    /* members the reader skips hold any value: objects and arrays of several items, the three words, reals */
+    static const char skipped[] = "[{\"type\":\"csp-violation\",\"x\":{\"a\":[1,2.5e3,-0.5],\"b\":{\"c\":true,\"d\":false},"
+                                  "\"e\":null},\"body\":{\"blockedURL\":\"https://t.example/\",\"disposition\":\"report\","
+                                  "\"statusCode\":null,\"z\":[[],{},[true,null,\"s\"]],\"lineNumber\":4}},"
+                                  "{\"type\":\"deprecation\",\"body\":{\"id\":\"x\",\"anticipatedRemoval\":null,\"n\":[1,2]}}]";
+    assert_int_equal(gw_csp_report_parse(skipped, sizeof(skipped) - 1, v, 2, err, sizeof(err)), 1);
+    assert_string_equal(v[0].blocked_host, "t.example");
+    assert_int_equal(v[0].line, 4);
     static const char *const refused[] = {
         "{\"csp-report\":{\"blocked-uri\":\"\\ud83d\"}}",     /* a lone surrogate */
         "{\"csp-report\":{\"blocked-uri\":\"\\u0000\"}}",     /* NUL */
@@ -135,6 +143,9 @@ static void test_json_reader(void **state)
         "{\"csp-report\":{\"line-number\":01}}",
         "{\"csp-report\":{}} x",
         "{\"csp-report\":{\"a\":tru}}",
+        "{\"csp-report\":{\"a\":[1,]}}",
+        "{\"csp-report\":{\"a\":{\"b\":1,}}}",
+        "{\"csp-report\":{\"a\":nul}}",
         NULL};
     for (size_t i = 0; refused[i] != NULL; ++i)
         assert_int_equal(gw_csp_report_parse(refused[i], strlen(refused[i]), v, 2, err, sizeof(err)), -1);

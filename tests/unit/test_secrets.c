@@ -100,6 +100,10 @@ test_generate_and_reload(void **state)
     assert_int_equal(count_entries(dir), 1);
 
     /* reload: not created again, same key */
+    assert_int_equal(gw_secrets_reload(path, &s2, err, sizeof(err)), 0);
+    assert_int_equal(s2.created, 0);
+    assert_int_equal(cross_verify(&s1, &s2), GW_TOKEN_OK);
+    gw_secrets_clear(&s2);
     assert_int_equal(gw_secrets_load(path, &s2, err, sizeof(err)), 0);
     assert_int_equal(s2.created, 0);
     assert_int_equal(cross_verify(&s1, &s2), GW_TOKEN_OK);
@@ -115,6 +119,13 @@ test_generate_and_reload(void **state)
     assert_int_equal(gw_secrets_load(path2, &s3, err, sizeof(err)), 0);
     assert_int_equal(s3.created, 1);
     assert_int_equal(cross_verify(&s1, &s3), GW_TOKEN_BAD_MAC);
+
+    /* a reload of a file that went: an error, and no file made in its place */
+    gw_secrets_t s4;
+    assert_int_equal(unlink(path2), 0);
+    assert_int_equal(gw_secrets_reload(path2, &s4, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "other.json: missing"));
+    assert_int_equal(stat(path2, &st), -1);
     gw_secrets_clear(&s1);
     gw_secrets_clear(&s2);
     gw_secrets_clear(&s3);
