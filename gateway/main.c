@@ -173,7 +173,7 @@ static int check_resources(const char *config_path)
     }
     if (access(c->secrets_file, F_OK) == 0) { /* (a missing one is created at start) */
         gw_secrets_t s;
-        int rc = gw_secrets_load(c->secrets_file, &s, err, sizeof(err));
+        int rc = gw_secrets_reload(c->secrets_file, &s, err, sizeof(err));
         gw_secrets_clear(&s);
         if (rc != 0)
             goto Fail;
@@ -492,7 +492,7 @@ int main(int argc, char **argv)
         /* the seal is checked with the secrets file's keys; a missing file is not created here */
         static gw_secrets_t secrets;
         int have = access(gw_rt.conf.secrets_file, F_OK) == 0;
-        if (have && gw_secrets_load(gw_rt.conf.secrets_file, &secrets, err, sizeof(err)) != 0) {
+        if (have && gw_secrets_reload(gw_rt.conf.secrets_file, &secrets, err, sizeof(err)) != 0) {
             fprintf(stderr, "%s\n", err);
             return 2;
         }

@@ -50,7 +50,8 @@ typedef struct st_gw_secrets_t {
  */
 int gw_secrets_load(const char *path, gw_secrets_t *out, char *err, size_t errlen);
 
-/* As gw_secrets_load, for a reload (SIGHUP): a missing file is an error, never made again. A new random key in its
+/* As gw_secrets_load, for a reload (SIGHUP) and the commands that only read (--check-config, --verify-records): a
+ * missing file is an error, never made. A new random key in its
  * place would make every token signed with the keys in force count as no consent, and the consent store, sealed with
  * the primary key it started with, refuse the next start. */
 int gw_secrets_reload(const char *path, gw_secrets_t *out, char *err, size_t errlen);
