@@ -34,6 +34,7 @@ enum { S_DATA, S_ESC, S_DESC };                                             /* s
 enum { R_CONT, R_FAIL, R_SWITCH, R_END };                                   /* candidate step results */
 enum { E_SET = 1, E_REMOVE, E_RENAME };                                     /* attribute edits */
 enum { RAW_NONE, RAW_TEXT, RAW_SCRIPT, RAW_PLAIN };
+enum { FS_MAYBE, FS_NO, FS_IN };                                            /* frameset: see frameset_tag */
 
 #define TNAME_MAX 31
 #define OUT_SIZE 512
@@ -66,6 +67,7 @@ struct st_gw_html_t {
     uint8_t fdepth, fstack[32], tag_foreign; /* tag_foreign: the current start tag is in foreign content */
     uint8_t tag_selfclose;                   /* ... and ends with "/>", which foreign content honours */
     uint8_t xml;                             /* gw_html_set_xml: an XML parser reads the page */
+    uint8_t frameset;                        /* FS_*: whether a <frameset> replaced the body (see frameset_tag) */
     uint32_t fover;                          /* frames past fstack: foreign for as long as any is open */
     uint8_t cdata_n; /* M_CDATA_OPEN: the bytes of "[CDATA[" matched; M_CDATA: the ']' just before (at most 2) */
     uint64_t skip_hash;
@@ -864,6 +866,53 @@ xml_raw(const gw_html_t *h)
     return h->id == GW_HTML_TAG_SCRIPT || h->id == GW_HTML_TAG_STYLE;
 }
 
+/*
+ * A <frameset> before the body has begun replaces it (§13.2.6.4.7, the frameset-ok flag), and from then on the tree builder
+ * ignores every start tag but <frame>, <frameset>, <noframes> and <html>: a <script>, <style>, <textarea>, <title>, <xmp>,
+ * <iframe>, <noembed>, <noscript> or <plaintext> is not an element, does not make its content raw text, and a <frame> in
+ * that "content" loads; <svg> and <math> open no foreign content. The flag is cleared by text other than whitespace (see
+ * frameset_text), by the start tags below and "</br>" (read as <br>). Where the model is coarser than the tree builder it
+ * errs towards a body: a <template> clears it (a <frameset> in one is ignored, but not after it), and a <frameset> in
+ * foreign content (at an integration point a browser may take it) is not taken.
+ */
+static void
+frameset_tag(gw_html_t *h, const char *raw, size_t len)
+{
+    static const char *const not_ok[] = {"applet", "area",  "body",     "br",       "button", "dd",      "dt",      "embed",  "hr",
+                                         "iframe", "image", "img",      "keygen",   "li",     "listing", "marquee", "object", "pre",
+                                         "select", "table", "template", "textarea", "wbr",    "xmp",     NULL};
+    if (h->frameset != FS_MAYBE)
+        return;
+    if (h->is_end) {
+        if (tname_is(h, "br"))
+            h->frameset = FS_NO;
+        return;
+    }
+    if (tname_is(h, "frameset")) {
+        if (h->fdepth == 0 && h->fover == 0)
+            h->frameset = FS_IN;
+        return;
+    }
+    /* (an <input type=hidden> leaves it; one too long to read is taken as another) */
+    if (tname_is(h, "input") && !tag_has_attr(raw, len, "type", "hidden")) {
+        h->frameset = FS_NO;
+        return;
+    }
+    for (size_t i = 0; not_ok[i] != NULL; ++i)
+        if (tname_is(h, not_ok[i]))
+            h->frameset = FS_NO;
+}
+
+/* Text in p[0..n) (not raw text): a character other than whitespace ends the chance of a frameset document (NUL, which
+ * the tree builder drops, does not). */
+static void
+frameset_text(gw_html_t *h, const char *p, size_t n)
+{
+    for (size_t i = 0; i != n && h->frameset == FS_MAYBE; ++i)
+        if (!is_ws((unsigned char)p[i]) && p[i] != '\0')
+            h->frameset = FS_NO;
+}
+
 /* A whole tag read (self_closing: it ends with "/>"; raw NULL: too long to read): the frames, tag_foreign and
  * tag_selfclose. */
 static void
@@ -879,7 +928,10 @@ foreign_tag(gw_html_t *h, int self_closing, const char *raw, size_t len)
         h->tag_foreign = (uint8_t)(!h->is_end && (h->tag_selfclose || !xml_raw(h)));
         return;
     }
-    if (h->is_end)
+    frameset_tag(h, raw, len);
+    if (h->frameset == FS_IN)
+        h->tag_foreign = 0; /* (a frameset document has no foreign content) */
+    else if (h->is_end)
         foreign_end(h);
     else
         foreign_start(h, self_closing, raw, len);
@@ -889,6 +941,8 @@ foreign_tag(gw_html_t *h, int self_closing, const char *raw, size_t len)
 static int
 elem_kind(const gw_html_t *h)
 {
+    if (h->frameset == FS_IN && h->id != GW_HTML_TAG_NOFRAMES)
+        return RAW_NONE; /* a frameset document ignores <script>, <style>, <textarea>, …: their "content" is markup */
     return h->tag_foreign ? RAW_NONE : raw_kind(h->id);
 }
 
@@ -1645,6 +1699,8 @@ step(gw_html_t *h, const char *cur, const char *end)
     switch (h->mode) {
     case M_TEXT:
         q = find_byte(cur, end, '<');
+        if (h->frameset == FS_MAYBE && !h->xml)
+            frameset_text(h, cur, (size_t)((q != NULL ? q : end) - cur));
         if (q == NULL) {
             dispose(h, end);
             return end;
@@ -1676,6 +1732,8 @@ step(gw_html_t *h, const char *cur, const char *end)
         }
         prefix_release(h, cur);
         h->mode = c == '?' ? M_BOGUS : M_TEXT; /* "<?" opens a bogus comment, else '<' is text */
+        if (c != '?')
+            frameset_text(h, "<", 1);
         return cur;
     case M_LT_SLASH:
         if (is_alpha(c)) {
@@ -1721,6 +1779,7 @@ step(gw_html_t *h, const char *cur, const char *end)
         }
         dispose(h, cur + 1);
         if (++h->cdata_n == 7) {
+            h->frameset = h->frameset == FS_MAYBE ? FS_NO : h->frameset; /* (text, or not: in foreign content anyway) */
             h->mode = M_CDATA;
             h->cdata_n = 0;
         }

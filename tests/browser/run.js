@@ -477,6 +477,17 @@ test('markup read as the browser reads it: a tracker after <svg><style><p> or <n
     eq(P.reached('/assets/tracker.js?id=svg-title').map((r) => r.path), [], 'the tracker script in the svg title was fetched');
 });
 
+test('markup read as the browser reads it: in a frameset document a <script> is ignored, and the video <frame> "in" it is held back', async () => {
+    const p = await page();
+    await p.goto(P.url('/frameset-script.html'));
+    await p.waitForLoadState('load');
+    await sleep(300);
+    /* Chromium builds the <frame> (the <script> start tag is ignored after a <frameset>): made inert, not requested */
+    eq(await p.evaluate(() => Array.from(document.querySelectorAll('frame')).map((f) => [f.id, f.getAttribute('src')])),
+       [['', '/plain.html'], ['video', null]], 'the frames Chromium built');
+    eq(P.reached('/assets/video.html?id=frameset-script').map((r) => r.path), [], 'the video frame reached the origin');
+});
+
 test('an error page, a Range navigation: the page is read, its trackers held back, the banner shown', async () => {
     /* Chromium shows a 404 page and runs its scripts; a navigation can carry a Range. Both passed unread before. */
     for (const [what, url, range] of [['a 404 page', '/__origin/html/missing?file=index.html&status=404', null],
