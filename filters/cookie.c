@@ -28,7 +28,9 @@
  *     read as the last second of 9999 (Chromium keeps such a cookie as long as any: 400 days);
  *   - Max-Age: optional '-' then digits only (§5.2.2), saturating, kept signed; a leading '+' is read too
  *     (Chromium reads "+N" as N; the gateway's lifetime cap must see what the browser keeps);
- *   - Domain: empty value ignored, one leading '.' removed, "Domain=." means host-only;
+ *   - Expires, Max-Age and Domain: the last attribute of the name counts even when its value is invalid or empty,
+ *     which unsets it (Chromium; RFC 6265 would keep an earlier valid one);
+ *   - Domain: one leading '.' removed, empty (or "Domain=.") means host-only;
  *   - Path: empty or not starting with '/' means the default path (§5.2.4);
  *   - Secure / HttpOnly / Partitioned: flags, value ignored ("Secure=foo" sets Secure);
  *   - SameSite: Strict / Lax / None (case-insensitive), anything else is "unset".
@@ -425,24 +427,23 @@ apply_attribute(gw_set_cookie_t *c, const char *n, size_t nl, const char *v, siz
     /* dispatch on the length first: one string comparison per attribute */
     switch (nl) {
     case 7:
+        /* the last Expires and the last Max-Age count even when their value is invalid, which then unsets them (Chromium:
+         * "Max-Age=5; Max-Age=x; Expires=<2099>" lives 400 days, "Expires=<2099>; Expires=x" is a session cookie);
+         * §5.2.1 and §5.2.2 would keep the earlier valid one, and a lifetime cap reading that let the cookie outlive it */
         if (eq_lit(n, nl, "expires")) {
-            if (gw_cookie_parse_date(v, vl, &t) == 0) {
-                c->expires = t;
-                c->expires_raw = v;
-                c->expires_raw_len = vl;
-            }
+            int ok = gw_cookie_parse_date(v, vl, &t) == 0;
+            c->expires = ok ? t : GW_COOKIE_NO_EXPIRES;
+            c->expires_raw = ok ? v : NULL;
+            c->expires_raw_len = ok ? vl : 0;
         } else if (eq_lit(n, nl, "max-age")) {
-            if (parse_max_age(v, vl, &t) == 0) {
-                c->max_age = t;
-                c->has_max_age = 1;
-            }
+            c->has_max_age = parse_max_age(v, vl, &t) == 0;
+            c->max_age = c->has_max_age ? t : 0;
         }
         break;
     case 6:
         if (eq_lit(n, nl, "domain")) {
-            if (vl == 0)
-                return; /* §5.2.3: SHOULD ignore the cookie-av entirely */
-            if (v[0] == '.')
+            /* an empty value makes the cookie host-only, also after another Domain (Chromium; §5.2.3 would ignore it) */
+            if (vl != 0 && v[0] == '.')
                 ++v, --vl;
             c->domain = vl != 0 ? v : NULL;
             c->domain_len = vl;

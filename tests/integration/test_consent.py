@@ -154,6 +154,19 @@ class ConsentTest(GatewayTestCase):
         self.assertLessEqual(int(m.group(1)), 365 * 86400)
         self.assertNotIn("10000", ga[0])
 
+    def test_lifetime_cap_reads_the_last_max_age_even_when_invalid(self):
+        # Chromium takes the last Max-Age even when its value is no number, and then goes by the Expires: this one lives
+        # 400 days, not 5 seconds; the cap to the consent's lifetime must see that
+        token = self.token_of(self.decide({"all": True}))
+        r = curl(self.gw.url(set_cookie_path(GA + "; Max-Age=5; Max-Age=5x; Expires=Fri, 31 Dec 2099 00:00:00 GMT; Path=/",
+                                             tag="lastma")), cookie=token)
+        ga = [v for v in r.header_all("Set-Cookie") if v.startswith("_ga=")]
+        self.assertEqual(len(ga), 1, r.header_all("Set-Cookie"))
+        m = re.search(r"Max-Age=(\d+)(;|$)", ga[0])
+        self.assertIsNotNone(m, ga[0])
+        self.assertLessEqual(int(m.group(1)), 365 * 86400)
+        self.assertNotIn("2099", ga[0])
+
     def resign(self, value, expires=None, visitor=None, granted=None, flags=None):
         """the gateway's token `value` with fields changed, signed again with the gateway's primary key"""
         payload = bytearray(b64url_decode(value)[:36])
