@@ -167,6 +167,19 @@ class ConsentTest(GatewayTestCase):
         self.assertLessEqual(int(m.group(1)), 365 * 86400)
         self.assertNotIn("2099", ga[0])
 
+    def test_lifetime_cap_reads_a_time_as_chromium_does(self):
+        # Chromium reads "010:00:00" as 10 o'clock (a time's fields may have any number of digits): the cookie lives 400
+        # days, and the cap must see its date (RFC 6265's two-digit fields made it a date without a time: no date)
+        token = self.token_of(self.decide({"all": True}))
+        r = curl(self.gw.url(set_cookie_path(GA + "; Expires=Fri, 31 Dec 2099 010:00:00 GMT; Path=/", tag="hms")),
+                 cookie=token)
+        ga = [v for v in r.header_all("Set-Cookie") if v.startswith("_ga=")]
+        self.assertEqual(len(ga), 1, r.header_all("Set-Cookie"))
+        m = re.search(r"Max-Age=(\d+)(;|$)", ga[0])
+        self.assertIsNotNone(m, ga[0])
+        self.assertLessEqual(int(m.group(1)), 365 * 86400)
+        self.assertNotIn("2099", ga[0])
+
     def resign(self, value, expires=None, visitor=None, granted=None, flags=None):
         """the gateway's token `value` with fields changed, signed again with the gateway's primary key"""
         payload = bytearray(b64url_decode(value)[:36])

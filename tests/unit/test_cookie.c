@@ -293,7 +293,15 @@ static const struct date_case date_cases[] = {
     {"1 Jan 2020 23:60:00", BAD},
     {"1 Jan 2020 23:59:60", BAD}, /* no leap seconds */
     {"1 Jan 2020 08:49:371", BAD},
-    {"1 Jan 2020 008:49:37", BAD},
+    /* the time as Chromium (156) reads it: three runs of digits of any length, nothing after them (RFC 6265 §5.1.1
+     * has 1*2DIGIT fields and allows a tail) */
+    {"1 Jan 2020 008:49:37", 1577868577},
+    {"Wed, 09 Jun 2027 010:018:014 GMT", 1812536294},
+    {"Wed, 09 Jun 2027 00000000000000000010:18:14 GMT", 1812536294},
+    {"Wed, 09 Jun 2027 10:18:14x GMT", BAD},
+    {"Wed, 09 Jun 2027 10:18:14: GMT", BAD},
+    {"Wed, 09 Jun 2027 10:18:14:15 GMT", BAD},
+    {"Wed, 09 Jun 2027 99999999999:18:14 GMT", BAD},
     {"1 Jan 2020", BAD},
     {"Jan 2020 00:00:00", BAD},
     {"1 2020 00:00:00", BAD},
