@@ -26,13 +26,15 @@ gw_srcset_next(const char *v, size_t len, size_t *pos, const char **url, size_t 
         size_t end = i;
         while (end > start && v[end - 1] == ',')
             --end;
-        if (end == i) { /* no trailing comma: a descriptor may follow, up to the next comma outside parentheses */
-            unsigned depth = 0;
-            for (; i < len && (depth != 0 || v[i] != ','); ++i) {
+        if (end == i) { /* no trailing comma: a descriptor may follow, up to the next comma outside parentheses; as
+                           in the tokenizer's "in parens" state, parentheses do not nest: the first ')' closes them
+                           ("1x((), u 2x" is two candidates, and Chromium fetches u) */
+            int parens = 0;
+            for (; i < len && (parens || v[i] != ','); ++i) {
                 if (v[i] == '(')
-                    ++depth;
-                else if (v[i] == ')' && depth != 0)
-                    --depth;
+                    parens = 1;
+                else if (v[i] == ')')
+                    parens = 0;
             }
         }
         if (end != start) {

@@ -19,8 +19,9 @@ gw_is_ascii_blank(unsigned char c)
 /*
  * Iterates the candidates of a srcset value (HTML §4.8.4.3.10, "parse a srcset attribute"): a URL is
  * a run of non-blanks after any blanks and commas, its trailing commas not its own; when it had none,
- * a descriptor follows, up to the next comma outside parentheses. Start with *pos = 0; each call sets
- * *url / *url_len (never empty) and returns 1, or returns 0 when no candidate is left.
+ * a descriptor follows, up to the next comma outside parentheses (which do not nest: the first ')' closes
+ * them). Start with *pos = 0; each call sets *url / *url_len (never empty) and returns 1, or returns 0 when
+ * no candidate is left.
  */
 int gw_srcset_next(const char *v, size_t len, size_t *pos, const char **url, size_t *url_len);
 

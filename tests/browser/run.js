@@ -488,6 +488,16 @@ test('markup read as the browser reads it: in a frameset document a <script> is 
     eq(P.reached('/assets/video.html?id=frameset-script').map((r) => r.path), [], 'the video frame reached the origin');
 });
 
+test('markup read as the browser reads it: a tracker pixel after "1x(()," in a srcset (parentheses do not nest) is held back', async () => {
+    const p = await page();
+    await p.goto(P.url('/srcset-parens.html'));
+    await p.waitForLoadState('load');
+    await sleep(300);
+    eq(await p.evaluate(() => { const i = document.getElementById('parens'); return [i.getAttribute('srcset'), i.getAttribute('data-cg-category')]; }),
+       [null, 'analytics'], 'the image made inert');
+    eq(P.reached('/assets/pixel.gif?id=srcset-parens').map((r) => r.path), [], 'the tracker pixel reached the origin');
+});
+
 test('an error page, a Range navigation: the page is read, its trackers held back, the banner shown', async () => {
     /* Chromium shows a 404 page and runs its scripts; a navigation can carry a Range. Both passed unread before. */
     for (const [what, url, range] of [['a 404 page', '/__origin/html/missing?file=index.html&status=404', null],
