@@ -106,6 +106,17 @@ hex_value(char c)
     return 'a' <= c && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+/* An escaped ASCII character c, the escape's next byte in[next]: itself, but '_' (which no scheme or host holds) for one
+ * that would end or open a string or a comment where the escaped text has none: a quote, a newline, the '*' of a
+ * comment's start, a '/' before a '*'. (content: "\22" then a url() must not leave the url() inside a string.) */
+static char
+css_escaped_char(const char *in, size_t len, size_t next, uint32_t c)
+{
+    if (c == '"' || c == '\'' || c == '\n' || c == '\r' || c == '\f' || c == '*' || (c == '/' && next < len && in[next] == '*'))
+        return '_';
+    return (char)c;
+}
+
 size_t
 gw_css_unescape(const char *in, size_t len, char *out)
 {
@@ -122,7 +133,8 @@ gw_css_unescape(const char *in, size_t len, char *out)
             continue;
         }
         if (hex_value(in[i]) < 0) {
-            out[o++] = in[i++];
+            ++i;
+            out[o++] = css_escaped_char(in, len, i, (unsigned char)in[i - 1]);
             continue;
         }
         /* the escape is 2 to 8 bytes long ("\\", 1-6 digits, a blank); its UTF-8 at most as long (1 digit: < 0x10,
@@ -137,6 +149,8 @@ gw_css_unescape(const char *in, size_t len, char *out)
             i += i + 1 != len && in[i + 1] == '\n' ? 2 : 1;
         if (cp == 0 || (0xd800 <= cp && cp <= 0xdfff) || cp > 0x10ffff) {
             out[o++] = '_';
+        } else if (cp < 0x80) {
+            out[o++] = css_escaped_char(in, len, i, cp);
         } else {
             o += gw_utf8_put(out + o, cp);
         }

@@ -30,7 +30,9 @@ int gw_srcset_next(const char *v, size_t len, size_t *pos, const char **url, siz
  * reads them in identifiers, strings and url(): "\" and 1-6 hex digits (and one blank after them) is
  * that code point, written as UTF-8 (0, surrogates and values over 0x10FFFF become '_', which no host
  * or scheme holds); "\" and a newline is dropped (a string's line continuation); "\" and any other
- * byte is that byte; a "\" at the end is dropped. out needs len bytes: the result is never longer.
+ * byte is that byte; a "\" at the end is dropped. An escaped quote, newline or '*', and an escaped '/'
+ * before a '*', is '_' too: the escaped text has no string or comment there, which gw_css_next_url must
+ * not find in the result. out needs len bytes: the result is never longer.
  * Returns its length. in and out may be the same buffer.
  */
 size_t gw_css_unescape(const char *in, size_t len, char *out);

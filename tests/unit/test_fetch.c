@@ -139,7 +139,11 @@ test_css_unescape(void **state)
     assert_string_equal(unescaped("\\E9 t\\e9"), "\xc3\xa9t\xc3\xa9");
     assert_string_equal(unescaped("\\1F600"), "\xf0\x9f\x98\x80");
     assert_string_equal(unescaped("\\0 a\\D800 b\\110000 c"), "_a_b_c"); /* 0, a surrogate, over U+10FFFF */
-    assert_string_equal(unescaped("\\\"\\'\\)\\\\"), "\"')\\");          /* any other byte is itself */
+    assert_string_equal(unescaped("\\)\\\\\\/"), ")\\/"); /* any other byte is itself */
+    /* but for what would open or end a string or comment the escaped text has none: a quote, a newline, the '*' of a
+     * comment's start, a '/' before a '*' */
+    assert_string_equal(unescaped("\\\"\\'\\22\\27 \\a\\D \\C \\*\\2a"), "_________");
+    assert_string_equal(unescaped("/\\2a \\2f*\\/*"), "/__*_*");
     assert_string_equal(unescaped("a\\\nb\\\r\nc"), "abc");              /* a string's line continuation */
     assert_string_equal(unescaped("\\2f\r\nx"), "/x");                   /* CR LF after an escape is one blank */
     assert_string_equal(unescaped("end\\"), "end");
@@ -184,6 +188,27 @@ test_css_urls(void **state)
     assert_string_equal(css_urls("\"//t.example/x\" url(y)"), "//t.example/x|y");
     assert_string_equal(css_urls("@font-face{src:url(data:font/woff2;base64,AAAA) format('woff2')}"),
                         "data:font/woff2;base64,AAAA");
+}
+
+/* CSS text as the rewriter reads it, unescaped first: an escaped quote, newline or comment start does not hide the
+ * url() after it in a string or comment (Chromium 156 fetches each of these) */
+static void
+test_css_urls_after_escapes(void **state)
+{
+    static const char *const cases[] = {
+        "content:\"\\22\";background:url(//t.example/p.gif)",
+        "content:\"say \\\"hi\\\"\";background:url(//t.example/p.gif)",
+        "content:'\\'';background:url(//t.example/p.gif)",
+        "content:\"\\a\";background:url(//t.example/p.gif)",
+        "a:b/\\2a;background:url(//t.example/p.gif)",
+        "--a:\\2f*;background:url(//t.example/p.gif)",
+    };
+    for (size_t i = 0; i != sizeof(cases) / sizeof(cases[0]); ++i) {
+        char buf[256];
+        size_t len = gw_css_unescape(cases[i], strlen(cases[i]), buf);
+        buf[len] = '\0';
+        assert_string_equal(css_urls(buf), "//t.example/p.gif");
+    }
 }
 
 static void
@@ -381,6 +406,7 @@ main(void)
         cmocka_unit_test(test_srcset_resumes_anywhere),
         cmocka_unit_test(test_css_unescape),
         cmocka_unit_test(test_css_urls),
+        cmocka_unit_test(test_css_urls_after_escapes),
         cmocka_unit_test(test_css_urls_every_cut),
         cmocka_unit_test(test_link_header),
         cmocka_unit_test(test_link_header_every_cut),
