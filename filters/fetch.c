@@ -187,6 +187,57 @@ css_after_import(const char *css, size_t q)
     return 1;
 }
 
+/* css[i - n..i) is name (ASCII case-insensitive) */
+static int
+css_name_before(const char *css, size_t i, const char *name, size_t n)
+{
+    if (i < n)
+        return 0;
+    for (size_t k = 0; k != n; ++k)
+        if ((css[i - n + k] | 0x20) != name[k])
+            return 0;
+    return 1;
+}
+
+/*
+ * Whether the string whose opening quote is css[q] is an argument of image-set() or -webkit-image-set(), whose strings
+ * are URLs, relative ones too (Chromium fetches image-set("p.gif" 1x)): looking back, over the options before it
+ * (strings, url()s, type()s, descriptors, commas), for the '(' that opens the list, at most IMAGE_SET_BACK bytes (an
+ * image set's options are short; the look-back stays bounded however many strings a sheet holds). Quotes inside
+ * strings are gone (gw_css_unescape), so a quote looking back closes a string.
+ */
+#define IMAGE_SET_BACK 512
+static int
+css_in_image_set(const char *css, size_t q)
+{
+    size_t lim = q > IMAGE_SET_BACK ? q - IMAGE_SET_BACK : 0, i = q;
+    unsigned depth = 0;
+    while (i > lim) {
+        char c = css[--i];
+        if (c == ')') {
+            ++depth;
+        } else if (c == '(' && depth != 0) {
+            --depth;
+        } else if (c == '(') {
+            if (!css_name_before(css, i, "image-set", 9))
+                return 0;
+            i -= 9;
+            if (css_name_before(css, i, "-webkit-", 8))
+                i -= 8;
+            return i == 0 || !css_name_char(css[i - 1]);
+        } else if (c == '"' || c == '\'') {
+            while (i > lim && css[i - 1] != c)
+                --i;
+            if (i == lim)
+                return 0;
+            --i;
+        } else if (c == ';' || c == '{' || c == '}') {
+            return 0;
+        }
+    }
+    return 0;
+}
+
 /* the first of '/', '"', '\'' and '(' (what can start a comment, a string or a url()) in css[i..len), or len */
 static size_t
 css_next_special(const char *css, size_t len, size_t i)
@@ -225,7 +276,8 @@ gw_css_next_url(const char *css, size_t len, size_t *pos, const char **url, size
             s = i + 1;
             e = css_string_end(css, len, s, c);
             i = e != len ? e + 1 : len;
-            if (e != s && (css_after_import(css, s - 1) || (e - s >= 2 && memmem(css + s, e - s, "//", 2) != NULL)))
+            if (e != s && (css_after_import(css, s - 1) || (e - s >= 2 && memmem(css + s, e - s, "//", 2) != NULL) ||
+                           css_in_image_set(css, s - 1)))
                 goto found;
             continue;
         }

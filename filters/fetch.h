@@ -40,8 +40,9 @@ size_t gw_css_unescape(const char *in, size_t len, char *out);
 /*
  * Iterates the URLs of CSS text whose escapes are resolved (gw_css_unescape): the argument of each
  * url( … ) ("url" in any case, not the end of a longer name; quoted or not; blanks around it not its
- * own), each quoted string right after @import (a sheet imported by a relative URL too), and each
- * other quoted string holding "//" (an absolute URL in image-set("…"), say).
+ * own), each quoted string right after @import (a sheet imported by a relative URL too), each quoted
+ * string that is an argument of image-set() or -webkit-image-set() (relative too), and each other
+ * quoted string holding "//" (an absolute URL, say).
  * Comments are skipped; a string or quoted url ends at its quote, a newline or the end of the text.
  * Start with *pos = 0; each call sets *url / *url_len (never empty) and returns 1, or returns 0 when
  * no URL is left.

@@ -503,7 +503,7 @@ test('markup read as the browser reads it: a tracker pixel after "1x(()," in a s
     eq(asked.filter((u) => u.includes('/assets/pixel.gif')), [], 'the tracker pixel the browser requested');
 });
 
-test('markup read as the browser reads it: a tracker pixel in CSS after an escaped quote (content: "\\"") is held back', async () => {
+test('markup read as the browser reads it: a tracker pixel in CSS after an escaped quote (content: "\\""), or in an image-set() string, is held back', async () => {
     const [, asked] = await loaded('/css-escapes.html');
     eq(asked.filter((u) => u.includes('/assets/pixel.gif')), [], 'the tracker pixels the browser requested');
 });

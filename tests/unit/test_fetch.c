@@ -178,8 +178,15 @@ test_css_urls(void **state)
     assert_string_equal(css_urls("@import \"https://t.example/x.css\"; @IMPORT\n 'local.css' screen;"),
                         "https://t.example/x.css|local.css");
     assert_string_equal(css_urls("x@imports 'a.css'; @import '' ; 'import b.css'"), ""); /* not an @import, empty */
-    assert_string_equal(css_urls("background-image: image-set(\"//cdn.example/a.png\" 1x, 'b.png' 2x)"), "//cdn.example/a.png");
+    assert_string_equal(css_urls("background-image: image-set(\"//cdn.example/a.png\" 1x, 'b.png' 2x)"), "//cdn.example/a.png|b.png");
     assert_string_equal(css_urls("content: \"a // b\""), "a // b"); /* a string with // may be a URL: checked (harmless) */
+    /* image-set()'s strings are URLs, relative ones too (Chromium fetches them), whatever options come before them */
+    assert_string_equal(css_urls("a{b:image-set(\"/p1.gif\" 1x)}"), "/p1.gif");
+    assert_string_equal(css_urls("a{b:-webkit-image-set('p2.gif' 1x, 'p3.gif' 2x)}"), "p2.gif|p3.gif");
+    assert_string_equal(css_urls("a{b:IMAGE-SET(url(u.gif) 1x, \"s.gif\" 2x)}"), "u.gif|s.gif");
+    assert_string_equal(css_urls("a{b:image-set(type(\"image/avif\") \"c.avif\", \"d.png\" type(\"image/png\"))}"),
+                        "c.avif|d.png");
+    assert_string_equal(css_urls("a{content:\"x\"; b:foo-image-set(\"y\") xwebkit-image-set(\"z\")} c{d:\"w\"}"), "");
     assert_string_equal(css_urls("/* url(hidden.png) \"//x.example\" */ url(shown.png)"), "shown.png");
     assert_string_equal(css_urls("/* unterminated url(x.png)"), "");
     assert_string_equal(css_urls("url('unterminated.png"), "unterminated.png");
