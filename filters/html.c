@@ -1996,8 +1996,11 @@ gw_html_injected(const gw_html_t *h)
 
 /* ---- character references ------------------------------------------------------------------ */
 
-/* Named references for ASCII characters (WHATWG entities.json), plus &nbsp;. Entries without
- * ';' are the legacy forms browsers also accept without it. */
+/* Named references for ASCII characters (WHATWG entities.json), plus &nbsp;, and then those whose character a URL's
+ * host maps to ASCII letters or digits, or drops (UTS #46, as browsers map hosts): "tr&Aopf;cker.example" is
+ * tracker.example to Chromium, "&fflig;" is "ff", "&shy;" nothing (the list: every entity of entities.json whose
+ * value, in a host, comes out of url.domainToASCII as ASCII letters and digits; none is longer than its reference).
+ * Entries without ';' are the legacy forms browsers also accept without it. */
 static const struct {
     const char *name, *val;
 } named_refs[] = {{"Tab;", "\t"},
@@ -2055,7 +2058,80 @@ static const struct {
                   {"rbrace;", "}"},
                   {"fjlig;", "fj"},
                   {"nbsp;", "\xc2\xa0"},
-                  {"nbsp", "\xc2\xa0"}};
+                  {"nbsp", "\xc2\xa0"},
+    /* (characters a host maps to ASCII) */
+    {"Afr;", "\xf0\x9d\x94\x84"}, {"afr;", "\xf0\x9d\x94\x9e"}, {"Aopf;", "\xf0\x9d\x94\xb8"},
+    {"aopf;", "\xf0\x9d\x95\x92"}, {"Ascr;", "\xf0\x9d\x92\x9c"}, {"ascr;", "\xf0\x9d\x92\xb6"},
+    {"bernou;", "\xe2\x84\xac"}, {"Bernoullis;", "\xe2\x84\xac"}, {"Bfr;", "\xf0\x9d\x94\x85"},
+    {"bfr;", "\xf0\x9d\x94\x9f"}, {"Bopf;", "\xf0\x9d\x94\xb9"}, {"bopf;", "\xf0\x9d\x95\x93"},
+    {"Bscr;", "\xe2\x84\xac"}, {"bscr;", "\xf0\x9d\x92\xb7"}, {"CapitalDifferentialD;", "\xe2\x85\x85"},
+    {"Cayleys;", "\xe2\x84\xad"}, {"Cfr;", "\xe2\x84\xad"}, {"cfr;", "\xf0\x9d\x94\xa0"},
+    {"circledS;", "\xe2\x93\x88"}, {"complexes;", "\xe2\x84\x82"}, {"Copf;", "\xe2\x84\x82"},
+    {"copf;", "\xf0\x9d\x95\x94"}, {"Cscr;", "\xf0\x9d\x92\x9e"}, {"cscr;", "\xf0\x9d\x92\xb8"},
+    {"DD;", "\xe2\x85\x85"}, {"dd;", "\xe2\x85\x86"}, {"Dfr;", "\xf0\x9d\x94\x87"}, {"dfr;", "\xf0\x9d\x94\xa1"},
+    {"DifferentialD;", "\xe2\x85\x86"}, {"Dopf;", "\xf0\x9d\x94\xbb"}, {"dopf;", "\xf0\x9d\x95\x95"},
+    {"Dscr;", "\xf0\x9d\x92\x9f"}, {"dscr;", "\xf0\x9d\x92\xb9"}, {"ee;", "\xe2\x85\x87"},
+    {"Efr;", "\xf0\x9d\x94\x88"}, {"efr;", "\xf0\x9d\x94\xa2"}, {"ell;", "\xe2\x84\x93"},
+    {"Eopf;", "\xf0\x9d\x94\xbc"}, {"eopf;", "\xf0\x9d\x95\x96"}, {"Escr;", "\xe2\x84\xb0"},
+    {"escr;", "\xe2\x84\xaf"}, {"expectation;", "\xe2\x84\xb0"}, {"ExponentialE;", "\xe2\x85\x87"},
+    {"exponentiale;", "\xe2\x85\x87"}, {"ffilig;", "\xef\xac\x83"}, {"fflig;", "\xef\xac\x80"},
+    {"ffllig;", "\xef\xac\x84"}, {"Ffr;", "\xf0\x9d\x94\x89"}, {"ffr;", "\xf0\x9d\x94\xa3"},
+    {"filig;", "\xef\xac\x81"}, {"fllig;", "\xef\xac\x82"}, {"Fopf;", "\xf0\x9d\x94\xbd"},
+    {"fopf;", "\xf0\x9d\x95\x97"}, {"Fouriertrf;", "\xe2\x84\xb1"}, {"Fscr;", "\xe2\x84\xb1"},
+    {"fscr;", "\xf0\x9d\x92\xbb"}, {"Gfr;", "\xf0\x9d\x94\x8a"}, {"gfr;", "\xf0\x9d\x94\xa4"},
+    {"Gopf;", "\xf0\x9d\x94\xbe"}, {"gopf;", "\xf0\x9d\x95\x98"}, {"Gscr;", "\xf0\x9d\x92\xa2"},
+    {"gscr;", "\xe2\x84\x8a"}, {"hamilt;", "\xe2\x84\x8b"}, {"Hfr;", "\xe2\x84\x8c"}, {"hfr;", "\xf0\x9d\x94\xa5"},
+    {"HilbertSpace;", "\xe2\x84\x8b"}, {"Hopf;", "\xe2\x84\x8d"}, {"hopf;", "\xf0\x9d\x95\x99"},
+    {"Hscr;", "\xe2\x84\x8b"}, {"hscr;", "\xf0\x9d\x92\xbd"}, {"Ifr;", "\xe2\x84\x91"}, {"ifr;", "\xf0\x9d\x94\xa6"},
+    {"ii;", "\xe2\x85\x88"}, {"IJlig;", "\xc4\xb2"}, {"ijlig;", "\xc4\xb3"}, {"Im;", "\xe2\x84\x91"},
+    {"image;", "\xe2\x84\x91"}, {"ImaginaryI;", "\xe2\x85\x88"}, {"imagline;", "\xe2\x84\x90"},
+    {"imagpart;", "\xe2\x84\x91"}, {"integers;", "\xe2\x84\xa4"}, {"Iopf;", "\xf0\x9d\x95\x80"},
+    {"iopf;", "\xf0\x9d\x95\x9a"}, {"Iscr;", "\xe2\x84\x90"}, {"iscr;", "\xf0\x9d\x92\xbe"},
+    {"Jfr;", "\xf0\x9d\x94\x8d"}, {"jfr;", "\xf0\x9d\x94\xa7"}, {"Jopf;", "\xf0\x9d\x95\x81"},
+    {"jopf;", "\xf0\x9d\x95\x9b"}, {"Jscr;", "\xf0\x9d\x92\xa5"}, {"jscr;", "\xf0\x9d\x92\xbf"},
+    {"Kfr;", "\xf0\x9d\x94\x8e"}, {"kfr;", "\xf0\x9d\x94\xa8"}, {"Kopf;", "\xf0\x9d\x95\x82"},
+    {"kopf;", "\xf0\x9d\x95\x9c"}, {"Kscr;", "\xf0\x9d\x92\xa6"}, {"kscr;", "\xf0\x9d\x93\x80"},
+    {"lagran;", "\xe2\x84\x92"}, {"Laplacetrf;", "\xe2\x84\x92"}, {"Lfr;", "\xf0\x9d\x94\x8f"},
+    {"lfr;", "\xf0\x9d\x94\xa9"}, {"Lopf;", "\xf0\x9d\x95\x83"}, {"lopf;", "\xf0\x9d\x95\x9d"},
+    {"Lscr;", "\xe2\x84\x92"}, {"lscr;", "\xf0\x9d\x93\x81"}, {"Mellintrf;", "\xe2\x84\xb3"},
+    {"Mfr;", "\xf0\x9d\x94\x90"}, {"mfr;", "\xf0\x9d\x94\xaa"}, {"Mopf;", "\xf0\x9d\x95\x84"},
+    {"mopf;", "\xf0\x9d\x95\x9e"}, {"Mscr;", "\xe2\x84\xb3"}, {"mscr;", "\xf0\x9d\x93\x82"},
+    {"naturals;", "\xe2\x84\x95"}, {"NegativeMediumSpace;", "\xe2\x80\x8b"}, {"NegativeThickSpace;", "\xe2\x80\x8b"},
+    {"NegativeThinSpace;", "\xe2\x80\x8b"}, {"NegativeVeryThinSpace;", "\xe2\x80\x8b"}, {"Nfr;", "\xf0\x9d\x94\x91"},
+    {"nfr;", "\xf0\x9d\x94\xab"}, {"NoBreak;", "\xe2\x81\xa0"}, {"Nopf;", "\xe2\x84\x95"},
+    {"nopf;", "\xf0\x9d\x95\x9f"}, {"Nscr;", "\xf0\x9d\x92\xa9"}, {"nscr;", "\xf0\x9d\x93\x83"},
+    {"numero;", "\xe2\x84\x96"}, {"Ofr;", "\xf0\x9d\x94\x92"}, {"ofr;", "\xf0\x9d\x94\xac"},
+    {"Oopf;", "\xf0\x9d\x95\x86"}, {"oopf;", "\xf0\x9d\x95\xa0"}, {"order;", "\xe2\x84\xb4"},
+    {"orderof;", "\xe2\x84\xb4"}, {"ordf", "\xc2\xaa"}, {"ordf;", "\xc2\xaa"}, {"ordm", "\xc2\xba"},
+    {"ordm;", "\xc2\xba"}, {"oS;", "\xe2\x93\x88"}, {"Oscr;", "\xf0\x9d\x92\xaa"}, {"oscr;", "\xe2\x84\xb4"},
+    {"Pfr;", "\xf0\x9d\x94\x93"}, {"pfr;", "\xf0\x9d\x94\xad"}, {"phmmat;", "\xe2\x84\xb3"},
+    {"planckh;", "\xe2\x84\x8e"}, {"Poincareplane;", "\xe2\x84\x8c"}, {"Popf;", "\xe2\x84\x99"},
+    {"popf;", "\xf0\x9d\x95\xa1"}, {"primes;", "\xe2\x84\x99"}, {"Pscr;", "\xf0\x9d\x92\xab"},
+    {"pscr;", "\xf0\x9d\x93\x85"}, {"Qfr;", "\xf0\x9d\x94\x94"}, {"qfr;", "\xf0\x9d\x94\xae"},
+    {"Qopf;", "\xe2\x84\x9a"}, {"qopf;", "\xf0\x9d\x95\xa2"}, {"Qscr;", "\xf0\x9d\x92\xac"},
+    {"qscr;", "\xf0\x9d\x93\x86"}, {"quaternions;", "\xe2\x84\x8d"}, {"rationals;", "\xe2\x84\x9a"},
+    {"Re;", "\xe2\x84\x9c"}, {"real;", "\xe2\x84\x9c"}, {"realine;", "\xe2\x84\x9b"}, {"realpart;", "\xe2\x84\x9c"},
+    {"reals;", "\xe2\x84\x9d"}, {"Rfr;", "\xe2\x84\x9c"}, {"rfr;", "\xf0\x9d\x94\xaf"}, {"Ropf;", "\xe2\x84\x9d"},
+    {"ropf;", "\xf0\x9d\x95\xa3"}, {"Rscr;", "\xe2\x84\x9b"}, {"rscr;", "\xf0\x9d\x93\x87"},
+    {"Sfr;", "\xf0\x9d\x94\x96"}, {"sfr;", "\xf0\x9d\x94\xb0"}, {"shy", "\xc2\xad"}, {"shy;", "\xc2\xad"},
+    {"Sopf;", "\xf0\x9d\x95\x8a"}, {"sopf;", "\xf0\x9d\x95\xa4"}, {"Sscr;", "\xf0\x9d\x92\xae"},
+    {"sscr;", "\xf0\x9d\x93\x88"}, {"sup1", "\xc2\xb9"}, {"sup1;", "\xc2\xb9"}, {"sup2", "\xc2\xb2"},
+    {"sup2;", "\xc2\xb2"}, {"sup3", "\xc2\xb3"}, {"sup3;", "\xc2\xb3"}, {"Tfr;", "\xf0\x9d\x94\x97"},
+    {"tfr;", "\xf0\x9d\x94\xb1"}, {"Topf;", "\xf0\x9d\x95\x8b"}, {"topf;", "\xf0\x9d\x95\xa5"},
+    {"TRADE;", "\xe2\x84\xa2"}, {"trade;", "\xe2\x84\xa2"}, {"Tscr;", "\xf0\x9d\x92\xaf"},
+    {"tscr;", "\xf0\x9d\x93\x89"}, {"Ufr;", "\xf0\x9d\x94\x98"}, {"ufr;", "\xf0\x9d\x94\xb2"},
+    {"Uopf;", "\xf0\x9d\x95\x8c"}, {"uopf;", "\xf0\x9d\x95\xa6"}, {"Uscr;", "\xf0\x9d\x92\xb0"},
+    {"uscr;", "\xf0\x9d\x93\x8a"}, {"Vfr;", "\xf0\x9d\x94\x99"}, {"vfr;", "\xf0\x9d\x94\xb3"},
+    {"Vopf;", "\xf0\x9d\x95\x8d"}, {"vopf;", "\xf0\x9d\x95\xa7"}, {"Vscr;", "\xf0\x9d\x92\xb1"},
+    {"vscr;", "\xf0\x9d\x93\x8b"}, {"Wfr;", "\xf0\x9d\x94\x9a"}, {"wfr;", "\xf0\x9d\x94\xb4"},
+    {"Wopf;", "\xf0\x9d\x95\x8e"}, {"wopf;", "\xf0\x9d\x95\xa8"}, {"Wscr;", "\xf0\x9d\x92\xb2"},
+    {"wscr;", "\xf0\x9d\x93\x8c"}, {"Xfr;", "\xf0\x9d\x94\x9b"}, {"xfr;", "\xf0\x9d\x94\xb5"},
+    {"Xopf;", "\xf0\x9d\x95\x8f"}, {"xopf;", "\xf0\x9d\x95\xa9"}, {"Xscr;", "\xf0\x9d\x92\xb3"},
+    {"xscr;", "\xf0\x9d\x93\x8d"}, {"Yfr;", "\xf0\x9d\x94\x9c"}, {"yfr;", "\xf0\x9d\x94\xb6"},
+    {"Yopf;", "\xf0\x9d\x95\x90"}, {"yopf;", "\xf0\x9d\x95\xaa"}, {"Yscr;", "\xf0\x9d\x92\xb4"},
+    {"yscr;", "\xf0\x9d\x93\x8e"}, {"zeetrf;", "\xe2\x84\xa8"}, {"ZeroWidthSpace;", "\xe2\x80\x8b"},
+    {"Zfr;", "\xe2\x84\xa8"}, {"zfr;", "\xf0\x9d\x94\xb7"}, {"Zopf;", "\xe2\x84\xa4"}, {"zopf;", "\xf0\x9d\x95\xab"},
+    {"Zscr;", "\xf0\x9d\x92\xb5"}, {"zscr;", "\xf0\x9d\x93\x8f"}};
 
 /* §13.2.5.80: code points 0x80-0x9F read as windows-1252 (0 = left as is). */
 static const uint16_t c1_table[32] = {0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,

@@ -318,7 +318,8 @@ void gw_html_tag_insert(gw_html_tag_t *tag, const char *p, size_t n);
  * &#NN; &#xHH; (with or without ';', with the windows-1252 remapping of 0x80-0x9F, U+FFFD
  * for 0, surrogates and > 0x10FFFF), and the named references that stand for ASCII
  * characters (&amp; &quot; &lt; &gt; &apos; &sol; &colon; &period; … and legacy &amp &lt &gt
- * &quot without ';' unless followed by '=' or an alphanumeric) plus &nbsp;. Other named
+ * &quot without ';' unless followed by '=' or an alphanumeric) plus &nbsp;, and those whose
+ * character a URL's host maps to ASCII or drops (&Aopf; &fflig; &shy; …: see html.c). Other named
  * references are copied as they are. out needs len bytes: the result is never longer.
  * Returns the decoded length. in may be NULL when len is 0; in and out must not overlap
  * unless in == out (in-place decoding works).

@@ -131,6 +131,17 @@ class RewriteTest(GatewayTestCase):
             self.assertNotRegex(tag[0], r"\ssrc=", ctype)
             self.assertEqual(r.text.count('src="/__consent/banner.js"'), 1, ctype)
 
+    def test_host_written_with_character_references_a_host_maps_to_ascii(self):
+        # Chromium decodes "&aopf;" to U+1D552, which a host maps to "a" (UTS #46), and loads Tag Manager from
+        # www.googletagmanager.com; left undecoded, the host named no tracker and the tag ran before consent
+        for host in ("www.googletagm&aopf;nager.com", "www.google&shy;tagmanager.com", "www.googletag&#x1D55E;anager.com"):
+            tail = '<script async src="https://%s/gtag/js?id=G-REF"></script>' % host
+            r = curl(self.gw.url("/__origin/html/ref?file=sheets/empty.txt&tail=" + urllib.parse.quote(tail)))
+            self.assertEqual(r.status, 200, host)
+            tag = [t for t in scripts(r.text) if "G-REF" in t]
+            self.assertEqual(len(tag), 1, host)
+            self.assertNotRegex(tag[0], r"\ssrc=", host)
+
     def test_accept_encoding_narrowed_to_what_the_rewriter_reads(self):
         browser = "gzip, deflate, br, zstd"
         r = curl(self.gw.url("/__origin/encoded-html?t=ae-browser"), headers=["Accept-Encoding: " + browser])

@@ -468,6 +468,11 @@ test_decode(void **state)
         {"&lpar;&rpar;&lsqb;&rsqb;&lcub;&rcub;&Tab;&NewLine;", "()[]{}\t\n"},
         {"&nbsp;&nbsp", "\xc2\xa0\xc2\xa0"},
         {"&fjlig;", "fj"},
+        /* characters a URL's host maps to ASCII or drops (UTS #46): "tr&Aopf;cker.example" is tracker.example */
+        {"tr&Aopf;cker&period;example", "tr\xf0\x9d\x94\xb8"
+                                         "cker.example"},
+        {"&fflig;&shy;&shy&sup2;&trade;", "\xef\xac\x80\xc2\xad\xc2\xad\xc2\xb2\xe2\x84\xa2"},
+        {"&Zopf;x&ZeroWidthSpace;&shyx", "\xe2\x84\xa4x\xe2\x80\x8b&shyx"}, /* (legacy &shy before an alphanumeric) */
         {"&eacute;&unknown;&", "&eacute;&unknown;&"}, /* other named references are left as they are */
         {"a & b &; &&amp;", "a & b &; &&"},
         {NULL, NULL} /* end of list */
