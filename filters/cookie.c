@@ -24,11 +24,14 @@
  *     empty value: rejected; name + value over 4096 bytes: rejected;
  *   - attribute names are case-insensitive, the last occurrence of each wins (§5.3);
  *     attribute values over 1024 bytes and invalid values are ignored (attribute only);
- *   - Expires uses the §5.1.1 algorithm (years 1601..9999, 70-99 -> 19xx, 0-69 -> 20xx); a five-digit year is
+ *   - Expires uses the §5.1.1 algorithm (years 1601..9999, 70-99 -> 19xx, 0-69 -> 20xx) with Chromium's time: the
+ *     token is exactly three runs of digits of any length ("010:18:14" is a time, "10:18:14x" none); a five-digit year is
  *     read as the last second of 9999 (Chromium keeps such a cookie as long as any: 400 days);
  *   - Max-Age: optional '-' then digits only (§5.2.2), saturating, kept signed; a leading '+' is read too
  *     (Chromium reads "+N" as N; the gateway's lifetime cap must see what the browser keeps);
- *   - Domain: empty value ignored, one leading '.' removed, "Domain=." means host-only;
+ *   - Expires, Max-Age and Domain: the last attribute of the name counts even when its value is invalid or empty,
+ *     which unsets it (Chromium; RFC 6265 would keep an earlier valid one);
+ *   - Domain: one leading '.' removed, empty (or "Domain=.") means host-only;
  *   - Path: empty or not starting with '/' means the default path (§5.2.4);
  *   - Secure / HttpOnly / Partitioned: flags, value ignored ("Secure=foo" sets Secure);
  *   - SameSite: Strict / Lax / None (case-insensitive), anything else is "unset".
@@ -223,18 +226,27 @@ take_digits(const char *tok, size_t tl, size_t *i, size_t min, size_t max, int *
     return 0;
 }
 
-/* time = hms-time [ non-digit *OCTET ]; hms-time = 1*2DIGIT ":" 1*2DIGIT ":" 1*2DIGIT */
+/*
+ * The time as Chromium (156) reads it: the whole token is three ':'-separated runs of digits, each of any length
+ * ("010:18:14" and "0000010:0018:00014" are 10:18:14), and nothing after them ("10:18:14x", "10:18:14:15" are no
+ * time). RFC 6265 §5.1.1's hms-time has 1*2DIGIT fields and allows trailing octets: it took the date of the first
+ * examples for none, and a lifetime cap reading it so let the cookie live to that date.
+ */
 static int
-parse_hms(const char *tok, size_t tl, int *h, int *m, int *s)
+parse_hms(const char *tok, size_t tl, int hms[3])
 {
     size_t i = 0;
-    if (take_digits(tok, tl, &i, 1, 2, h) != 0 || i >= tl || tok[i] != ':')
-        return -1;
-    ++i;
-    if (take_digits(tok, tl, &i, 1, 2, m) != 0 || i >= tl || tok[i] != ':')
-        return -1;
-    ++i;
-    return take_digits(tok, tl, &i, 1, 2, s);
+    for (int k = 0; k != 3; ++k) {
+        size_t start = i;
+        int v = 0;
+        for (; i < tl && is_digit((unsigned char)tok[i]); ++i)
+            if (v < 100) /* (past 99 it is out of range whatever follows) */
+                v = v * 10 + (tok[i] - '0');
+        if (i == start || (k != 2 ? i >= tl || tok[i++] != ':' : i != tl))
+            return -1;
+        hms[k] = v;
+    }
+    return 0;
 }
 
 /* days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil) */
@@ -291,11 +303,11 @@ gw_cookie_parse_date(const char *s, size_t len, int64_t *out)
             break;
         const char *tok = s + tb;
         size_t tl = p - tb, i;
-        int a, b, c;
+        int a, hms[3];
 
-        if (!found_time && parse_hms(tok, tl, &a, &b, &c) == 0) {
+        if (!found_time && parse_hms(tok, tl, hms) == 0) {
             found_time = 1;
-            hour = a, minute = b, second = c;
+            hour = hms[0], minute = hms[1], second = hms[2];
             continue;
         }
         /* day-of-month = 1*2DIGIT [ non-digit *OCTET ] */
@@ -425,24 +437,23 @@ apply_attribute(gw_set_cookie_t *c, const char *n, size_t nl, const char *v, siz
     /* dispatch on the length first: one string comparison per attribute */
     switch (nl) {
     case 7:
+        /* the last Expires and the last Max-Age count even when their value is invalid, which then unsets them (Chromium:
+         * "Max-Age=5; Max-Age=x; Expires=<2099>" lives 400 days, "Expires=<2099>; Expires=x" is a session cookie);
+         * §5.2.1 and §5.2.2 would keep the earlier valid one, and a lifetime cap reading that let the cookie outlive it */
         if (eq_lit(n, nl, "expires")) {
-            if (gw_cookie_parse_date(v, vl, &t) == 0) {
-                c->expires = t;
-                c->expires_raw = v;
-                c->expires_raw_len = vl;
-            }
+            int ok = gw_cookie_parse_date(v, vl, &t) == 0;
+            c->expires = ok ? t : GW_COOKIE_NO_EXPIRES;
+            c->expires_raw = ok ? v : NULL;
+            c->expires_raw_len = ok ? vl : 0;
         } else if (eq_lit(n, nl, "max-age")) {
-            if (parse_max_age(v, vl, &t) == 0) {
-                c->max_age = t;
-                c->has_max_age = 1;
-            }
+            c->has_max_age = parse_max_age(v, vl, &t) == 0;
+            c->max_age = c->has_max_age ? t : 0;
         }
         break;
     case 6:
         if (eq_lit(n, nl, "domain")) {
-            if (vl == 0)
-                return; /* §5.2.3: SHOULD ignore the cookie-av entirely */
-            if (v[0] == '.')
+            /* an empty value makes the cookie host-only, also after another Domain (Chromium; §5.2.3 would ignore it) */
+            if (vl != 0 && v[0] == '.')
                 ++v, --vl;
             c->domain = vl != 0 ? v : NULL;
             c->domain_len = vl;

@@ -100,21 +100,23 @@ typedef struct st_gw_set_cookie_t {
     size_t name_len;
     const char *value;
     size_t value_len;
-    /* Domain: last valid attribute, one leading '.' removed, case kept (compare it
-     * case-insensitively). domain_len == 0: host-only (absent, or "Domain=." last). */
+    /* Domain: the last attribute, one leading '.' removed, case kept (compare it
+     * case-insensitively). domain_len == 0: host-only (absent, or "Domain=" or "Domain=." last). */
     const char *domain;
     size_t domain_len;
     /* Path: last attribute; path_len == 0 means the default path (absent, empty, or not
      * starting with '/', §5.2.4). When set it always starts with '/'. */
     const char *path;
     size_t path_len;
-    /* Expires: raw text of the last attribute that parsed as a date (§5.1.1), and that
-     * date in Unix seconds; GW_COOKIE_NO_EXPIRES and expires_raw_len == 0 if none. */
+    /* Expires: raw text of the last attribute when it parses as a date (§5.1.1), and that
+     * date in Unix seconds; GW_COOKIE_NO_EXPIRES and expires_raw_len == 0 if none (or the
+     * last one is not a date: browsers then keep none, not an earlier one). */
     const char *expires_raw;
     size_t expires_raw_len;
     int64_t expires;
-    /* Max-Age (§5.2.2): seconds, negative allowed, saturated at INT64_MIN/INT64_MAX.
-     * Valid only when has_max_age. When both are present Max-Age wins (§5.3 step 3). */
+    /* Max-Age (§5.2.2): seconds, negative allowed, saturated at INT64_MIN/INT64_MAX, of the
+     * last attribute; has_max_age is 0 when that one is invalid. Valid only when has_max_age.
+     * When both are present Max-Age wins (§5.3 step 3). */
     int64_t max_age;
     unsigned has_max_age : 1, secure : 1, http_only : 1, partitioned : 1;
     int same_site; /* gw_cookie_same_site_t */

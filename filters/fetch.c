@@ -26,13 +26,15 @@ gw_srcset_next(const char *v, size_t len, size_t *pos, const char **url, size_t 
         size_t end = i;
         while (end > start && v[end - 1] == ',')
             --end;
-        if (end == i) { /* no trailing comma: a descriptor may follow, up to the next comma outside parentheses */
-            unsigned depth = 0;
-            for (; i < len && (depth != 0 || v[i] != ','); ++i) {
+        if (end == i) { /* no trailing comma: a descriptor may follow, up to the next comma outside parentheses; as
+                           in the tokenizer's "in parens" state, parentheses do not nest: the first ')' closes them
+                           ("1x((), u 2x" is two candidates, and Chromium fetches u) */
+            int parens = 0;
+            for (; i < len && (parens || v[i] != ','); ++i) {
                 if (v[i] == '(')
-                    ++depth;
-                else if (v[i] == ')' && depth != 0)
-                    --depth;
+                    parens = 1;
+                else if (v[i] == ')')
+                    parens = 0;
             }
         }
         if (end != start) {
@@ -104,6 +106,17 @@ hex_value(char c)
     return 'a' <= c && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+/* An escaped ASCII character c, the escape's next byte in[next]: itself, but '_' (which no scheme or host holds) for one
+ * that would end or open a string or a comment where the escaped text has none: a quote, a newline, the '*' of a
+ * comment's start, a '/' before a '*'. (content: "\22" then a url() must not leave the url() inside a string.) */
+static char
+css_escaped_char(const char *in, size_t len, size_t next, uint32_t c)
+{
+    if (c == '"' || c == '\'' || c == '\n' || c == '\r' || c == '\f' || c == '*' || (c == '/' && next < len && in[next] == '*'))
+        return '_';
+    return (char)c;
+}
+
 size_t
 gw_css_unescape(const char *in, size_t len, char *out)
 {
@@ -120,7 +133,8 @@ gw_css_unescape(const char *in, size_t len, char *out)
             continue;
         }
         if (hex_value(in[i]) < 0) {
-            out[o++] = in[i++];
+            ++i;
+            out[o++] = css_escaped_char(in, len, i, (unsigned char)in[i - 1]);
             continue;
         }
         /* the escape is 2 to 8 bytes long ("\\", 1-6 digits, a blank); its UTF-8 at most as long (1 digit: < 0x10,
@@ -135,6 +149,8 @@ gw_css_unescape(const char *in, size_t len, char *out)
             i += i + 1 != len && in[i + 1] == '\n' ? 2 : 1;
         if (cp == 0 || (0xd800 <= cp && cp <= 0xdfff) || cp > 0x10ffff) {
             out[o++] = '_';
+        } else if (cp < 0x80) {
+            out[o++] = css_escaped_char(in, len, i, cp);
         } else {
             o += gw_utf8_put(out + o, cp);
         }
@@ -169,6 +185,57 @@ css_after_import(const char *css, size_t q)
         if ((css[q - 6 + i] | 0x20) != "import"[i])
             return 0;
     return 1;
+}
+
+/* css[i - n..i) is name (ASCII case-insensitive) */
+static int
+css_name_before(const char *css, size_t i, const char *name, size_t n)
+{
+    if (i < n)
+        return 0;
+    for (size_t k = 0; k != n; ++k)
+        if ((css[i - n + k] | 0x20) != name[k])
+            return 0;
+    return 1;
+}
+
+/*
+ * Whether the string whose opening quote is css[q] is an argument of image-set() or -webkit-image-set(), whose strings
+ * are URLs, relative ones too (Chromium fetches image-set("p.gif" 1x)): looking back, over the options before it
+ * (strings, url()s, type()s, descriptors, commas), for the '(' that opens the list, at most IMAGE_SET_BACK bytes (an
+ * image set's options are short; the look-back stays bounded however many strings a sheet holds). Quotes inside
+ * strings are gone (gw_css_unescape), so a quote looking back closes a string.
+ */
+#define IMAGE_SET_BACK 512
+static int
+css_in_image_set(const char *css, size_t q)
+{
+    size_t lim = q > IMAGE_SET_BACK ? q - IMAGE_SET_BACK : 0, i = q;
+    unsigned depth = 0;
+    while (i > lim) {
+        char c = css[--i];
+        if (c == ')') {
+            ++depth;
+        } else if (c == '(' && depth != 0) {
+            --depth;
+        } else if (c == '(') {
+            if (!css_name_before(css, i, "image-set", 9))
+                return 0;
+            i -= 9;
+            if (css_name_before(css, i, "-webkit-", 8))
+                i -= 8;
+            return i == 0 || !css_name_char(css[i - 1]);
+        } else if (c == '"' || c == '\'') {
+            while (i > lim && css[i - 1] != c)
+                --i;
+            if (i == lim)
+                return 0;
+            --i;
+        } else if (c == ';' || c == '{' || c == '}') {
+            return 0;
+        }
+    }
+    return 0;
 }
 
 /* the first of '/', '"', '\'' and '(' (what can start a comment, a string or a url()) in css[i..len), or len */
@@ -209,7 +276,8 @@ gw_css_next_url(const char *css, size_t len, size_t *pos, const char **url, size
             s = i + 1;
             e = css_string_end(css, len, s, c);
             i = e != len ? e + 1 : len;
-            if (e != s && (css_after_import(css, s - 1) || (e - s >= 2 && memmem(css + s, e - s, "//", 2) != NULL)))
+            if (e != s && (css_after_import(css, s - 1) || (e - s >= 2 && memmem(css + s, e - s, "//", 2) != NULL) ||
+                           css_in_image_set(css, s - 1)))
                 goto found;
             continue;
         }

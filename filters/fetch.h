@@ -19,8 +19,9 @@ gw_is_ascii_blank(unsigned char c)
 /*
  * Iterates the candidates of a srcset value (HTML §4.8.4.3.10, "parse a srcset attribute"): a URL is
  * a run of non-blanks after any blanks and commas, its trailing commas not its own; when it had none,
- * a descriptor follows, up to the next comma outside parentheses. Start with *pos = 0; each call sets
- * *url / *url_len (never empty) and returns 1, or returns 0 when no candidate is left.
+ * a descriptor follows, up to the next comma outside parentheses (which do not nest: the first ')' closes
+ * them). Start with *pos = 0; each call sets *url / *url_len (never empty) and returns 1, or returns 0 when
+ * no candidate is left.
  */
 int gw_srcset_next(const char *v, size_t len, size_t *pos, const char **url, size_t *url_len);
 
@@ -29,7 +30,9 @@ int gw_srcset_next(const char *v, size_t len, size_t *pos, const char **url, siz
  * reads them in identifiers, strings and url(): "\" and 1-6 hex digits (and one blank after them) is
  * that code point, written as UTF-8 (0, surrogates and values over 0x10FFFF become '_', which no host
  * or scheme holds); "\" and a newline is dropped (a string's line continuation); "\" and any other
- * byte is that byte; a "\" at the end is dropped. out needs len bytes: the result is never longer.
+ * byte is that byte; a "\" at the end is dropped. An escaped quote, newline or '*', and an escaped '/'
+ * before a '*', is '_' too: the escaped text has no string or comment there, which gw_css_next_url must
+ * not find in the result. out needs len bytes: the result is never longer.
  * Returns its length. in and out may be the same buffer.
  */
 size_t gw_css_unescape(const char *in, size_t len, char *out);
@@ -37,8 +40,9 @@ size_t gw_css_unescape(const char *in, size_t len, char *out);
 /*
  * Iterates the URLs of CSS text whose escapes are resolved (gw_css_unescape): the argument of each
  * url( … ) ("url" in any case, not the end of a longer name; quoted or not; blanks around it not its
- * own), each quoted string right after @import (a sheet imported by a relative URL too), and each
- * other quoted string holding "//" (an absolute URL in image-set("…"), say).
+ * own), each quoted string right after @import (a sheet imported by a relative URL too), each quoted
+ * string that is an argument of image-set() or -webkit-image-set() (relative too), and each other
+ * quoted string holding "//" (an absolute URL, say).
  * Comments are skipped; a string or quoted url ends at its quote, a newline or the end of the text.
  * Start with *pos = 0; each call sets *url / *url_len (never empty) and returns 1, or returns 0 when
  * no URL is left.

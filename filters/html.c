@@ -34,6 +34,7 @@ enum { S_DATA, S_ESC, S_DESC };                                             /* s
 enum { R_CONT, R_FAIL, R_SWITCH, R_END };                                   /* candidate step results */
 enum { E_SET = 1, E_REMOVE, E_RENAME };                                     /* attribute edits */
 enum { RAW_NONE, RAW_TEXT, RAW_SCRIPT, RAW_PLAIN };
+enum { FS_MAYBE, FS_NO, FS_IN };                                            /* frameset: see frameset_tag */
 
 #define TNAME_MAX 31
 #define OUT_SIZE 512
@@ -66,6 +67,7 @@ struct st_gw_html_t {
     uint8_t fdepth, fstack[32], tag_foreign; /* tag_foreign: the current start tag is in foreign content */
     uint8_t tag_selfclose;                   /* ... and ends with "/>", which foreign content honours */
     uint8_t xml;                             /* gw_html_set_xml: an XML parser reads the page */
+    uint8_t frameset;                        /* FS_*: whether a <frameset> replaced the body (see frameset_tag) */
     uint32_t fover;                          /* frames past fstack: foreign for as long as any is open */
     uint8_t cdata_n; /* M_CDATA_OPEN: the bytes of "[CDATA[" matched; M_CDATA: the ']' just before (at most 2) */
     uint64_t skip_hash;
@@ -864,6 +866,53 @@ xml_raw(const gw_html_t *h)
     return h->id == GW_HTML_TAG_SCRIPT || h->id == GW_HTML_TAG_STYLE;
 }
 
+/*
+ * A <frameset> before the body has begun replaces it (§13.2.6.4.7, the frameset-ok flag), and from then on the tree builder
+ * ignores every start tag but <frame>, <frameset>, <noframes> and <html>: a <script>, <style>, <textarea>, <title>, <xmp>,
+ * <iframe>, <noembed>, <noscript> or <plaintext> is not an element, does not make its content raw text, and a <frame> in
+ * that "content" loads; <svg> and <math> open no foreign content. The flag is cleared by text other than whitespace (see
+ * frameset_text), by the start tags below and "</br>" (read as <br>). Where the model is coarser than the tree builder it
+ * errs towards a body: a <template> clears it (a <frameset> in one is ignored, but not after it), and a <frameset> in
+ * foreign content (at an integration point a browser may take it) is not taken.
+ */
+static void
+frameset_tag(gw_html_t *h, const char *raw, size_t len)
+{
+    static const char *const not_ok[] = {"applet", "area",  "body",     "br",       "button", "dd",      "dt",      "embed",  "hr",
+                                         "iframe", "image", "img",      "keygen",   "li",     "listing", "marquee", "object", "pre",
+                                         "select", "table", "template", "textarea", "wbr",    "xmp",     NULL};
+    if (h->frameset != FS_MAYBE)
+        return;
+    if (h->is_end) {
+        if (tname_is(h, "br"))
+            h->frameset = FS_NO;
+        return;
+    }
+    if (tname_is(h, "frameset")) {
+        if (h->fdepth == 0 && h->fover == 0)
+            h->frameset = FS_IN;
+        return;
+    }
+    /* (an <input type=hidden> leaves it; one too long to read is taken as another) */
+    if (tname_is(h, "input") && !tag_has_attr(raw, len, "type", "hidden")) {
+        h->frameset = FS_NO;
+        return;
+    }
+    for (size_t i = 0; not_ok[i] != NULL; ++i)
+        if (tname_is(h, not_ok[i]))
+            h->frameset = FS_NO;
+}
+
+/* Text in p[0..n) (not raw text): a character other than whitespace ends the chance of a frameset document (NUL, which
+ * the tree builder drops, does not). */
+static void
+frameset_text(gw_html_t *h, const char *p, size_t n)
+{
+    for (size_t i = 0; i != n && h->frameset == FS_MAYBE; ++i)
+        if (!is_ws((unsigned char)p[i]) && p[i] != '\0')
+            h->frameset = FS_NO;
+}
+
 /* A whole tag read (self_closing: it ends with "/>"; raw NULL: too long to read): the frames, tag_foreign and
  * tag_selfclose. */
 static void
@@ -879,7 +928,10 @@ foreign_tag(gw_html_t *h, int self_closing, const char *raw, size_t len)
         h->tag_foreign = (uint8_t)(!h->is_end && (h->tag_selfclose || !xml_raw(h)));
         return;
     }
-    if (h->is_end)
+    frameset_tag(h, raw, len);
+    if (h->frameset == FS_IN)
+        h->tag_foreign = 0; /* (a frameset document has no foreign content) */
+    else if (h->is_end)
         foreign_end(h);
     else
         foreign_start(h, self_closing, raw, len);
@@ -889,6 +941,8 @@ foreign_tag(gw_html_t *h, int self_closing, const char *raw, size_t len)
 static int
 elem_kind(const gw_html_t *h)
 {
+    if (h->frameset == FS_IN && h->id != GW_HTML_TAG_NOFRAMES)
+        return RAW_NONE; /* a frameset document ignores <script>, <style>, <textarea>, …: their "content" is markup */
     return h->tag_foreign ? RAW_NONE : raw_kind(h->id);
 }
 
@@ -1645,6 +1699,8 @@ step(gw_html_t *h, const char *cur, const char *end)
     switch (h->mode) {
     case M_TEXT:
         q = find_byte(cur, end, '<');
+        if (h->frameset == FS_MAYBE && !h->xml)
+            frameset_text(h, cur, (size_t)((q != NULL ? q : end) - cur));
         if (q == NULL) {
             dispose(h, end);
             return end;
@@ -1676,6 +1732,8 @@ step(gw_html_t *h, const char *cur, const char *end)
         }
         prefix_release(h, cur);
         h->mode = c == '?' ? M_BOGUS : M_TEXT; /* "<?" opens a bogus comment, else '<' is text */
+        if (c != '?')
+            frameset_text(h, "<", 1);
         return cur;
     case M_LT_SLASH:
         if (is_alpha(c)) {
@@ -1721,6 +1779,7 @@ step(gw_html_t *h, const char *cur, const char *end)
         }
         dispose(h, cur + 1);
         if (++h->cdata_n == 7) {
+            h->frameset = h->frameset == FS_MAYBE ? FS_NO : h->frameset; /* (text, or not: in foreign content anyway) */
             h->mode = M_CDATA;
             h->cdata_n = 0;
         }
@@ -1937,8 +1996,11 @@ gw_html_injected(const gw_html_t *h)
 
 /* ---- character references ------------------------------------------------------------------ */
 
-/* Named references for ASCII characters (WHATWG entities.json), plus &nbsp;. Entries without
- * ';' are the legacy forms browsers also accept without it. */
+/* Named references for ASCII characters (WHATWG entities.json), plus &nbsp;, and then those whose character a URL's
+ * host maps to ASCII letters or digits, or drops (UTS #46, as browsers map hosts): "tr&Aopf;cker.example" is
+ * tracker.example to Chromium, "&fflig;" is "ff", "&shy;" nothing (the list: every entity of entities.json whose
+ * value, in a host, comes out of url.domainToASCII as ASCII letters and digits; none is longer than its reference).
+ * Entries without ';' are the legacy forms browsers also accept without it. */
 static const struct {
     const char *name, *val;
 } named_refs[] = {{"Tab;", "\t"},
@@ -1996,7 +2058,80 @@ static const struct {
                   {"rbrace;", "}"},
                   {"fjlig;", "fj"},
                   {"nbsp;", "\xc2\xa0"},
-                  {"nbsp", "\xc2\xa0"}};
+                  {"nbsp", "\xc2\xa0"},
+    /* (characters a host maps to ASCII) */
+    {"Afr;", "\xf0\x9d\x94\x84"}, {"afr;", "\xf0\x9d\x94\x9e"}, {"Aopf;", "\xf0\x9d\x94\xb8"},
+    {"aopf;", "\xf0\x9d\x95\x92"}, {"Ascr;", "\xf0\x9d\x92\x9c"}, {"ascr;", "\xf0\x9d\x92\xb6"},
+    {"bernou;", "\xe2\x84\xac"}, {"Bernoullis;", "\xe2\x84\xac"}, {"Bfr;", "\xf0\x9d\x94\x85"},
+    {"bfr;", "\xf0\x9d\x94\x9f"}, {"Bopf;", "\xf0\x9d\x94\xb9"}, {"bopf;", "\xf0\x9d\x95\x93"},
+    {"Bscr;", "\xe2\x84\xac"}, {"bscr;", "\xf0\x9d\x92\xb7"}, {"CapitalDifferentialD;", "\xe2\x85\x85"},
+    {"Cayleys;", "\xe2\x84\xad"}, {"Cfr;", "\xe2\x84\xad"}, {"cfr;", "\xf0\x9d\x94\xa0"},
+    {"circledS;", "\xe2\x93\x88"}, {"complexes;", "\xe2\x84\x82"}, {"Copf;", "\xe2\x84\x82"},
+    {"copf;", "\xf0\x9d\x95\x94"}, {"Cscr;", "\xf0\x9d\x92\x9e"}, {"cscr;", "\xf0\x9d\x92\xb8"},
+    {"DD;", "\xe2\x85\x85"}, {"dd;", "\xe2\x85\x86"}, {"Dfr;", "\xf0\x9d\x94\x87"}, {"dfr;", "\xf0\x9d\x94\xa1"},
+    {"DifferentialD;", "\xe2\x85\x86"}, {"Dopf;", "\xf0\x9d\x94\xbb"}, {"dopf;", "\xf0\x9d\x95\x95"},
+    {"Dscr;", "\xf0\x9d\x92\x9f"}, {"dscr;", "\xf0\x9d\x92\xb9"}, {"ee;", "\xe2\x85\x87"},
+    {"Efr;", "\xf0\x9d\x94\x88"}, {"efr;", "\xf0\x9d\x94\xa2"}, {"ell;", "\xe2\x84\x93"},
+    {"Eopf;", "\xf0\x9d\x94\xbc"}, {"eopf;", "\xf0\x9d\x95\x96"}, {"Escr;", "\xe2\x84\xb0"},
+    {"escr;", "\xe2\x84\xaf"}, {"expectation;", "\xe2\x84\xb0"}, {"ExponentialE;", "\xe2\x85\x87"},
+    {"exponentiale;", "\xe2\x85\x87"}, {"ffilig;", "\xef\xac\x83"}, {"fflig;", "\xef\xac\x80"},
+    {"ffllig;", "\xef\xac\x84"}, {"Ffr;", "\xf0\x9d\x94\x89"}, {"ffr;", "\xf0\x9d\x94\xa3"},
+    {"filig;", "\xef\xac\x81"}, {"fllig;", "\xef\xac\x82"}, {"Fopf;", "\xf0\x9d\x94\xbd"},
+    {"fopf;", "\xf0\x9d\x95\x97"}, {"Fouriertrf;", "\xe2\x84\xb1"}, {"Fscr;", "\xe2\x84\xb1"},
+    {"fscr;", "\xf0\x9d\x92\xbb"}, {"Gfr;", "\xf0\x9d\x94\x8a"}, {"gfr;", "\xf0\x9d\x94\xa4"},
+    {"Gopf;", "\xf0\x9d\x94\xbe"}, {"gopf;", "\xf0\x9d\x95\x98"}, {"Gscr;", "\xf0\x9d\x92\xa2"},
+    {"gscr;", "\xe2\x84\x8a"}, {"hamilt;", "\xe2\x84\x8b"}, {"Hfr;", "\xe2\x84\x8c"}, {"hfr;", "\xf0\x9d\x94\xa5"},
+    {"HilbertSpace;", "\xe2\x84\x8b"}, {"Hopf;", "\xe2\x84\x8d"}, {"hopf;", "\xf0\x9d\x95\x99"},
+    {"Hscr;", "\xe2\x84\x8b"}, {"hscr;", "\xf0\x9d\x92\xbd"}, {"Ifr;", "\xe2\x84\x91"}, {"ifr;", "\xf0\x9d\x94\xa6"},
+    {"ii;", "\xe2\x85\x88"}, {"IJlig;", "\xc4\xb2"}, {"ijlig;", "\xc4\xb3"}, {"Im;", "\xe2\x84\x91"},
+    {"image;", "\xe2\x84\x91"}, {"ImaginaryI;", "\xe2\x85\x88"}, {"imagline;", "\xe2\x84\x90"},
+    {"imagpart;", "\xe2\x84\x91"}, {"integers;", "\xe2\x84\xa4"}, {"Iopf;", "\xf0\x9d\x95\x80"},
+    {"iopf;", "\xf0\x9d\x95\x9a"}, {"Iscr;", "\xe2\x84\x90"}, {"iscr;", "\xf0\x9d\x92\xbe"},
+    {"Jfr;", "\xf0\x9d\x94\x8d"}, {"jfr;", "\xf0\x9d\x94\xa7"}, {"Jopf;", "\xf0\x9d\x95\x81"},
+    {"jopf;", "\xf0\x9d\x95\x9b"}, {"Jscr;", "\xf0\x9d\x92\xa5"}, {"jscr;", "\xf0\x9d\x92\xbf"},
+    {"Kfr;", "\xf0\x9d\x94\x8e"}, {"kfr;", "\xf0\x9d\x94\xa8"}, {"Kopf;", "\xf0\x9d\x95\x82"},
+    {"kopf;", "\xf0\x9d\x95\x9c"}, {"Kscr;", "\xf0\x9d\x92\xa6"}, {"kscr;", "\xf0\x9d\x93\x80"},
+    {"lagran;", "\xe2\x84\x92"}, {"Laplacetrf;", "\xe2\x84\x92"}, {"Lfr;", "\xf0\x9d\x94\x8f"},
+    {"lfr;", "\xf0\x9d\x94\xa9"}, {"Lopf;", "\xf0\x9d\x95\x83"}, {"lopf;", "\xf0\x9d\x95\x9d"},
+    {"Lscr;", "\xe2\x84\x92"}, {"lscr;", "\xf0\x9d\x93\x81"}, {"Mellintrf;", "\xe2\x84\xb3"},
+    {"Mfr;", "\xf0\x9d\x94\x90"}, {"mfr;", "\xf0\x9d\x94\xaa"}, {"Mopf;", "\xf0\x9d\x95\x84"},
+    {"mopf;", "\xf0\x9d\x95\x9e"}, {"Mscr;", "\xe2\x84\xb3"}, {"mscr;", "\xf0\x9d\x93\x82"},
+    {"naturals;", "\xe2\x84\x95"}, {"NegativeMediumSpace;", "\xe2\x80\x8b"}, {"NegativeThickSpace;", "\xe2\x80\x8b"},
+    {"NegativeThinSpace;", "\xe2\x80\x8b"}, {"NegativeVeryThinSpace;", "\xe2\x80\x8b"}, {"Nfr;", "\xf0\x9d\x94\x91"},
+    {"nfr;", "\xf0\x9d\x94\xab"}, {"NoBreak;", "\xe2\x81\xa0"}, {"Nopf;", "\xe2\x84\x95"},
+    {"nopf;", "\xf0\x9d\x95\x9f"}, {"Nscr;", "\xf0\x9d\x92\xa9"}, {"nscr;", "\xf0\x9d\x93\x83"},
+    {"numero;", "\xe2\x84\x96"}, {"Ofr;", "\xf0\x9d\x94\x92"}, {"ofr;", "\xf0\x9d\x94\xac"},
+    {"Oopf;", "\xf0\x9d\x95\x86"}, {"oopf;", "\xf0\x9d\x95\xa0"}, {"order;", "\xe2\x84\xb4"},
+    {"orderof;", "\xe2\x84\xb4"}, {"ordf", "\xc2\xaa"}, {"ordf;", "\xc2\xaa"}, {"ordm", "\xc2\xba"},
+    {"ordm;", "\xc2\xba"}, {"oS;", "\xe2\x93\x88"}, {"Oscr;", "\xf0\x9d\x92\xaa"}, {"oscr;", "\xe2\x84\xb4"},
+    {"Pfr;", "\xf0\x9d\x94\x93"}, {"pfr;", "\xf0\x9d\x94\xad"}, {"phmmat;", "\xe2\x84\xb3"},
+    {"planckh;", "\xe2\x84\x8e"}, {"Poincareplane;", "\xe2\x84\x8c"}, {"Popf;", "\xe2\x84\x99"},
+    {"popf;", "\xf0\x9d\x95\xa1"}, {"primes;", "\xe2\x84\x99"}, {"Pscr;", "\xf0\x9d\x92\xab"},
+    {"pscr;", "\xf0\x9d\x93\x85"}, {"Qfr;", "\xf0\x9d\x94\x94"}, {"qfr;", "\xf0\x9d\x94\xae"},
+    {"Qopf;", "\xe2\x84\x9a"}, {"qopf;", "\xf0\x9d\x95\xa2"}, {"Qscr;", "\xf0\x9d\x92\xac"},
+    {"qscr;", "\xf0\x9d\x93\x86"}, {"quaternions;", "\xe2\x84\x8d"}, {"rationals;", "\xe2\x84\x9a"},
+    {"Re;", "\xe2\x84\x9c"}, {"real;", "\xe2\x84\x9c"}, {"realine;", "\xe2\x84\x9b"}, {"realpart;", "\xe2\x84\x9c"},
+    {"reals;", "\xe2\x84\x9d"}, {"Rfr;", "\xe2\x84\x9c"}, {"rfr;", "\xf0\x9d\x94\xaf"}, {"Ropf;", "\xe2\x84\x9d"},
+    {"ropf;", "\xf0\x9d\x95\xa3"}, {"Rscr;", "\xe2\x84\x9b"}, {"rscr;", "\xf0\x9d\x93\x87"},
+    {"Sfr;", "\xf0\x9d\x94\x96"}, {"sfr;", "\xf0\x9d\x94\xb0"}, {"shy", "\xc2\xad"}, {"shy;", "\xc2\xad"},
+    {"Sopf;", "\xf0\x9d\x95\x8a"}, {"sopf;", "\xf0\x9d\x95\xa4"}, {"Sscr;", "\xf0\x9d\x92\xae"},
+    {"sscr;", "\xf0\x9d\x93\x88"}, {"sup1", "\xc2\xb9"}, {"sup1;", "\xc2\xb9"}, {"sup2", "\xc2\xb2"},
+    {"sup2;", "\xc2\xb2"}, {"sup3", "\xc2\xb3"}, {"sup3;", "\xc2\xb3"}, {"Tfr;", "\xf0\x9d\x94\x97"},
+    {"tfr;", "\xf0\x9d\x94\xb1"}, {"Topf;", "\xf0\x9d\x95\x8b"}, {"topf;", "\xf0\x9d\x95\xa5"},
+    {"TRADE;", "\xe2\x84\xa2"}, {"trade;", "\xe2\x84\xa2"}, {"Tscr;", "\xf0\x9d\x92\xaf"},
+    {"tscr;", "\xf0\x9d\x93\x89"}, {"Ufr;", "\xf0\x9d\x94\x98"}, {"ufr;", "\xf0\x9d\x94\xb2"},
+    {"Uopf;", "\xf0\x9d\x95\x8c"}, {"uopf;", "\xf0\x9d\x95\xa6"}, {"Uscr;", "\xf0\x9d\x92\xb0"},
+    {"uscr;", "\xf0\x9d\x93\x8a"}, {"Vfr;", "\xf0\x9d\x94\x99"}, {"vfr;", "\xf0\x9d\x94\xb3"},
+    {"Vopf;", "\xf0\x9d\x95\x8d"}, {"vopf;", "\xf0\x9d\x95\xa7"}, {"Vscr;", "\xf0\x9d\x92\xb1"},
+    {"vscr;", "\xf0\x9d\x93\x8b"}, {"Wfr;", "\xf0\x9d\x94\x9a"}, {"wfr;", "\xf0\x9d\x94\xb4"},
+    {"Wopf;", "\xf0\x9d\x95\x8e"}, {"wopf;", "\xf0\x9d\x95\xa8"}, {"Wscr;", "\xf0\x9d\x92\xb2"},
+    {"wscr;", "\xf0\x9d\x93\x8c"}, {"Xfr;", "\xf0\x9d\x94\x9b"}, {"xfr;", "\xf0\x9d\x94\xb5"},
+    {"Xopf;", "\xf0\x9d\x95\x8f"}, {"xopf;", "\xf0\x9d\x95\xa9"}, {"Xscr;", "\xf0\x9d\x92\xb3"},
+    {"xscr;", "\xf0\x9d\x93\x8d"}, {"Yfr;", "\xf0\x9d\x94\x9c"}, {"yfr;", "\xf0\x9d\x94\xb6"},
+    {"Yopf;", "\xf0\x9d\x95\x90"}, {"yopf;", "\xf0\x9d\x95\xaa"}, {"Yscr;", "\xf0\x9d\x92\xb4"},
+    {"yscr;", "\xf0\x9d\x93\x8e"}, {"zeetrf;", "\xe2\x84\xa8"}, {"ZeroWidthSpace;", "\xe2\x80\x8b"},
+    {"Zfr;", "\xe2\x84\xa8"}, {"zfr;", "\xf0\x9d\x94\xb7"}, {"Zopf;", "\xe2\x84\xa4"}, {"zopf;", "\xf0\x9d\x95\xab"},
+    {"Zscr;", "\xf0\x9d\x92\xb5"}, {"zscr;", "\xf0\x9d\x93\x8f"}};
 
 /* §13.2.5.80: code points 0x80-0x9F read as windows-1252 (0 = left as is). */
 static const uint16_t c1_table[32] = {0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,

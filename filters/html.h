@@ -11,7 +11,9 @@
  * inside <svg> and <math> (foreign content) nothing is raw text and an HTML tag such as <p>
  * (or a <font> with color, face or size) ends it, while their HTML integration points
  * (foreignObject, desc, title; mi, mo, mn, ms, mtext but for an <mglyph> or <malignmark>
- * in them; annotation-xml with an HTML encoding) read HTML again (see html.c for where this model still differs from a browser). No implied
+ * in them; annotation-xml with an HTML encoding) read HTML again (see html.c for where this model still differs from a browser);
+ * and after a <frameset> that replaces the body, where the tree builder ignores every tag but frame, frameset and noframes,
+ * nothing but <noframes> is raw text. No implied
  * end tags; "<![CDATA[" in foreign content is a CDATA section (text up to "]]>"), elsewhere
  * (HTML content, integration points) a bogus comment ending at the first '>'.
  *
@@ -316,7 +318,8 @@ void gw_html_tag_insert(gw_html_tag_t *tag, const char *p, size_t n);
  * &#NN; &#xHH; (with or without ';', with the windows-1252 remapping of 0x80-0x9F, U+FFFD
  * for 0, surrogates and > 0x10FFFF), and the named references that stand for ASCII
  * characters (&amp; &quot; &lt; &gt; &apos; &sol; &colon; &period; … and legacy &amp &lt &gt
- * &quot without ';' unless followed by '=' or an alphanumeric) plus &nbsp;. Other named
+ * &quot without ';' unless followed by '=' or an alphanumeric) plus &nbsp;, and those whose
+ * character a URL's host maps to ASCII or drops (&Aopf; &fflig; &shy; …: see html.c). Other named
  * references are copied as they are. out needs len bytes: the result is never longer.
  * Returns the decoded length. in may be NULL when len is 0; in and out must not overlap
  * unless in == out (in-place decoding works).

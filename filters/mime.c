@@ -32,26 +32,26 @@ lceq(const char *a, size_t an, const char *b, size_t bn)
     return 1;
 }
 
+/*
+ * As Chromium reads an item (net's ParseMimeType), which is laxer than the Fetch standard's parser: the type is what
+ * runs up to a blank, ';' or '(' and holds a '/' (no check of its characters: "text/html(x)" is text/html, "text/ html"
+ * the type "text/"), anything after it up to the first ';' is ignored ("text/html junk" is text/html). Read by Fetch's
+ * rules, "text/plain, text/html(x)" was text/plain: a page Chromium renders as HTML was not rewritten.
+ */
 int
 gw_mime_parse(const char *p, size_t n, gw_mime_t *out)
 {
     size_t i = skip_ws(p, 0, n), t = i;
-    while (i != n && gw_mime_is_tchar((unsigned char)p[i]))
+    while (i != n && p[i] != ' ' && p[i] != '\t' && p[i] != ';' && p[i] != '(')
         ++i;
-    if (i == t || i == n || p[i] != '/')
-        return -1;
-    size_t s = ++i;
-    while (i != n && gw_mime_is_tchar((unsigned char)p[i]))
-        ++i;
-    if (i == s)
+    if (memchr(p + t, '/', i - t) == NULL)
         return -1;
     out->essence = p + t;
     out->essence_len = i - t;
     out->charset = NULL;
     out->charset_len = 0;
-    i = skip_ws(p, i, n);
-    if (i != n && p[i] != ';')
-        return -1;
+    while (i != n && p[i] != ';')
+        ++i;
     while (i != n) { /* at a ';' */
         size_t ns = i = skip_ws(p, i + 1, n);
         while (i != n && p[i] != ';' && p[i] != '=')
@@ -102,7 +102,11 @@ gw_mime_extract_add(gw_mime_t *m, const char *p, size_t n)
                 ++end;
         }
         gw_mime_t item;
-        if (gw_mime_parse(p + at, end - at, &item) == 0 && !(item.essence_len == 3 && memcmp(item.essence, "*/*", 3) == 0)) {
+        /* an item that is "*" "/" "*" and nothing else is dropped; with parameters it is the type, which is sniffed */
+        size_t s = skip_ws(p, at, end), e = end;
+        while (e != s && (p[e - 1] == ' ' || p[e - 1] == '\t'))
+            --e;
+        if (gw_mime_parse(p + at, end - at, &item) == 0 && !(e - s == 3 && memcmp(p + s, "*/*", 3) == 0)) {
             /* another type: its own charset or none; the same again: its own charset, or the one before it */
             if (m->essence == NULL || !lceq(item.essence, item.essence_len, m->essence, m->essence_len) || item.charset != NULL)
                 m->charset = item.charset, m->charset_len = item.charset_len;
@@ -117,7 +121,7 @@ int
 gw_mime_sniffs(const gw_mime_t *m)
 {
     return m->essence == NULL || lceq(m->essence, m->essence_len, "unknown/unknown", 15) ||
-           lceq(m->essence, m->essence_len, "application/unknown", 19);
+           lceq(m->essence, m->essence_len, "application/unknown", 19) || lceq(m->essence, m->essence_len, "*/*", 3);
 }
 
 int

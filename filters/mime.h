@@ -1,10 +1,11 @@
 /*
  * mime — the MIME type of a response as browsers take it from its Content-Type (pure; the glue is gateway/front.c).
  *
- * The Fetch standard's "extract a MIME type" (Chromium reads Content-Type so): every Content-Type field's value is
- * split at commas outside quoted strings, each item parsed as a MIME type ("type/subtype; name=value; …"); the last
- * valid one other than the wildcard type ("*" "/" "*") wins, with the charset of the last item of its run of the
- * same type that names one.
+ * The Fetch standard's "extract a MIME type", with an item read as Chromium reads it (see gw_mime_parse): every
+ * Content-Type field's value is split at commas outside quoted strings, each item parsed as a MIME type
+ * ("type/subtype; name=value; …"); the last valid one other than an item that is just the wildcard type ("*" "/" "*",
+ * with no parameters) wins, with the charset of the last item of its run of the same type that names one. A wildcard
+ * with parameters is a type, which browsers sniff.
  */
 #ifndef GW_MIME_H
 #define GW_MIME_H
@@ -28,8 +29,8 @@ void gw_mime_extract_init(gw_mime_t *m);
 void gw_mime_extract_add(gw_mime_t *m, const char *value, size_t len);
 
 /* 1 when a browser sniffs the type of a response that says m (extracted from all its Content-Type fields): none
- * valid, or one that says it is not known ("unknown/unknown", "application/unknown"); unless the response also says
- * "X-Content-Type-Options: nosniff", which the caller checks */
+ * valid, or one that says it is not known ("unknown/unknown", "application/unknown", "*" "/" "*"); unless the
+ * response also says "X-Content-Type-Options: nosniff", which the caller checks */
 int gw_mime_sniffs(const gw_mime_t *m);
 
 /*

@@ -133,27 +133,36 @@ class ConsentTest(GatewayTestCase):
                                      "__secure-x=; Max-Age=0; Path=/; Domain=example.co.uk; Secure",
                                      "__Host-y=; Max-Age=0; Path=/; Secure"]))
 
-    def test_lifetime_cap_reads_a_plus_signed_max_age(self):
-        # Chromium reads "Max-Age=+34560000" as 400 days; the cap to the consent's lifetime must read it so too
+    def capped_ga(self, attributes, tag):
+        """the one _ga line the gateway lets through, after all was granted, for the origin's GA + attributes; its
+        Max-Age must be no longer than a year (the consent's lifetime)"""
         token = self.token_of(self.decide({"all": True}))
-        r = curl(self.gw.url(set_cookie_path(GA + "; Max-Age=+34560000; Path=/", tag="plus")), cookie=token)
+        r = curl(self.gw.url(set_cookie_path(GA + attributes, tag=tag)), cookie=token)
         ga = [v for v in r.header_all("Set-Cookie") if v.startswith("_ga=")]
         self.assertEqual(len(ga), 1, r.header_all("Set-Cookie"))
         m = re.search(r"Max-Age=(\d+)(;|$)", ga[0])
         self.assertIsNotNone(m, ga[0])
         self.assertLessEqual(int(m.group(1)), 365 * 86400)
+        return ga[0]
+
+    def test_lifetime_cap_reads_a_plus_signed_max_age(self):
+        # Chromium reads "Max-Age=+34560000" as 400 days; the cap to the consent's lifetime must read it so too
+        self.capped_ga("; Max-Age=+34560000; Path=/", "plus")
 
     def test_lifetime_cap_reads_a_five_digit_year(self):
         # Chromium keeps a cookie that expires in the year 10000 for 400 days; the cap must see that date too
-        token = self.token_of(self.decide({"all": True}))
-        r = curl(self.gw.url(set_cookie_path(GA + "; Expires=Wed, 01 Jan 10000 00:00:00 GMT; Path=/", tag="y10k")),
-                 cookie=token)
-        ga = [v for v in r.header_all("Set-Cookie") if v.startswith("_ga=")]
-        self.assertEqual(len(ga), 1, r.header_all("Set-Cookie"))
-        m = re.search(r"Max-Age=(\d+)(;|$)", ga[0])
-        self.assertIsNotNone(m, ga[0])
-        self.assertLessEqual(int(m.group(1)), 365 * 86400)
-        self.assertNotIn("10000", ga[0])
+        self.assertNotIn("10000", self.capped_ga("; Expires=Wed, 01 Jan 10000 00:00:00 GMT; Path=/", "y10k"))
+
+    def test_lifetime_cap_reads_the_last_max_age_even_when_invalid(self):
+        # Chromium takes the last Max-Age even when its value is no number, and then goes by the Expires: this one lives
+        # 400 days, not 5 seconds; the cap to the consent's lifetime must see that
+        self.assertNotIn("2099", self.capped_ga("; Max-Age=5; Max-Age=5x; Expires=Fri, 31 Dec 2099 00:00:00 GMT; Path=/",
+                                                "lastma"))
+
+    def test_lifetime_cap_reads_a_time_as_chromium_does(self):
+        # Chromium reads "010:00:00" as 10 o'clock (a time's fields may have any number of digits): the cookie lives 400
+        # days, and the cap must see its date (RFC 6265's two-digit fields made it a date without a time: no date)
+        self.assertNotIn("2099", self.capped_ga("; Expires=Fri, 31 Dec 2099 010:00:00 GMT; Path=/", "hms"))
 
     def resign(self, value, expires=None, visitor=None, granted=None, flags=None):
         """the gateway's token `value` with fields changed, signed again with the gateway's primary key"""

@@ -121,6 +121,29 @@ class RewriteTest(GatewayTestCase):
             self.assertIsNone(r.header("Content-Security-Policy-Report-Only"), query)
         self.assertEqual(metric(self.gw, "cg_html_sniffed_total"), before + 5)
 
+    def test_content_type_read_as_chromium_reads_it(self):
+        # Chromium takes "text/html(x)" for text/html (a type ends at '(', its characters unchecked) and sniffs a
+        # "*/*" that has parameters: both pages below render as HTML and run their scripts. Read by the Fetch
+        # standard's stricter rules they were text/plain, passed untouched, and their trackers ran
+        for ctype in ("text/plain, text/html(x)", "text/plain;a=b, */*;a=b"):
+            r = curl(self.gw.url("/__origin/html/ctype?file=index.html&ctype=" + urllib.parse.quote(ctype)))
+            self.assertEqual(r.status, 200, ctype)
+            tag = [t for t in scripts(r.text) if "googletagmanager" in t]
+            self.assertEqual(len(tag), 1, ctype)
+            self.assertNotRegex(tag[0], r"\ssrc=", ctype)
+            self.assertEqual(r.text.count('src="/__consent/banner.js"'), 1, ctype)
+
+    def test_host_written_with_character_references_a_host_maps_to_ascii(self):
+        # Chromium decodes "&aopf;" to U+1D552, which a host maps to "a" (UTS #46), and loads Tag Manager from
+        # www.googletagmanager.com; left undecoded, the host named no tracker and the tag ran before consent
+        for host in ("www.googletagm&aopf;nager.com", "www.google&shy;tagmanager.com", "www.googletag&#x1D55E;anager.com"):
+            tail = '<script async src="https://%s/gtag/js?id=G-REF"></script>' % host
+            r = curl(self.gw.url("/__origin/html/ref?file=sheets/empty.txt&tail=" + urllib.parse.quote(tail)))
+            self.assertEqual(r.status, 200, host)
+            tag = [t for t in scripts(r.text) if "G-REF" in t]
+            self.assertEqual(len(tag), 1, host)
+            self.assertNotRegex(tag[0], r"\ssrc=", host)
+
     def test_accept_encoding_narrowed_to_what_the_rewriter_reads(self):
         browser = "gzip, deflate, br, zstd"
         r = curl(self.gw.url("/__origin/encoded-html?t=ae-browser"), headers=["Accept-Encoding: " + browser])

@@ -293,7 +293,15 @@ static const struct date_case date_cases[] = {
     {"1 Jan 2020 23:60:00", BAD},
     {"1 Jan 2020 23:59:60", BAD}, /* no leap seconds */
     {"1 Jan 2020 08:49:371", BAD},
-    {"1 Jan 2020 008:49:37", BAD},
+    /* the time as Chromium (156) reads it: three runs of digits of any length, nothing after them (RFC 6265 §5.1.1
+     * has 1*2DIGIT fields and allows a tail) */
+    {"1 Jan 2020 008:49:37", 1577868577},
+    {"Wed, 09 Jun 2027 010:018:014 GMT", 1812536294},
+    {"Wed, 09 Jun 2027 00000000000000000010:18:14 GMT", 1812536294},
+    {"Wed, 09 Jun 2027 10:18:14x GMT", BAD},
+    {"Wed, 09 Jun 2027 10:18:14: GMT", BAD},
+    {"Wed, 09 Jun 2027 10:18:14:15 GMT", BAD},
+    {"Wed, 09 Jun 2027 99999999999:18:14 GMT", BAD},
     {"1 Jan 2020", BAD},
     {"Jan 2020 00:00:00", BAD},
     {"1 2020 00:00:00", BAD},
@@ -461,18 +469,25 @@ static const struct sc_case sc_cases[] = {
     {S("a=b; Max-Age=-"), 0, "a", "b", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
     {S("a=b; Max-Age="), 0, "a", "b", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
     {S("a=b; Max-Age=\"60\""), 0, "a", "b", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U}, /* curl: 60 */
-    {S("a=b; Max-Age=10; Max-Age=bad"), 0, "a", "b", NULL, NULL, NULL, E, 10, 0, 0, 0, SS_U},
+    /* the last Max-Age counts even when invalid, which unsets it (Chromium 156; §5.2.2 would keep 10): then an Expires
+     * is the cookie's lifetime */
+    {S("a=b; Max-Age=10; Max-Age=bad"), 0, "a", "b", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
+    {S("a=b; Max-Age=5; Max-Age=x; Expires=Fri, 31 Dec 2099 00:00:00 GMT"), 0, "a", "b", NULL, NULL,
+     "Fri, 31 Dec 2099 00:00:00 GMT", 4102358400, NOMA, 0, 0, 0, SS_U},
+    {S("a=b; Expires=Fri, 31 Dec 2099 00:00:00 GMT; Max-Age=5; Max-Age"), 0, "a", "b", NULL, NULL,
+     "Fri, 31 Dec 2099 00:00:00 GMT", 4102358400, NOMA, 0, 0, 0, SS_U},
     {S("a=b; Max-Age=10; Max-Age=20"), 0, "a", "b", NULL, NULL, NULL, E, 20, 0, 0, 0, SS_U},
     /* Expires */
     {S("a=b; Expires=garbage"), 0, "a", "b", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
-    {S("a=b; expires=Thu, 01 Jan 1970 00:00:00 GMT; EXPIRES=nope"), 0, "a", "b", NULL, NULL, "Thu, 01 Jan 1970 00:00:00 GMT", 0,
-     NOMA, 0, 0, 0, SS_U},
+    /* the last Expires counts even when it is no date: a session cookie (Chromium 156; §5.2.1 would keep the first) */
+    {S("a=b; expires=Thu, 01 Jan 1970 00:00:00 GMT; EXPIRES=nope"), 0, "a", "b", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
+    {S("a=b; Expires=Fri, 31 Dec 2099 00:00:00 GMT; Expires="), 0, "a", "b", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
     {S("a=b; Expires=Sunday, 06-Nov-94 08:49:37 GMT; Max-Age=5"), 0, "a", "b", NULL, NULL, "Sunday, 06-Nov-94 08:49:37 GMT",
      784111777, 5, 0, 0, 0, SS_U},
     /* Domain §5.2.3 */
     {S("a=b; DOMAIN=Example.COM"), 0, "a", "b", "Example.COM", NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
     {S("a=b; Domain=."), 0, "a", "b", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
-    {S("a=b; Domain=a.com; Domain="), 0, "a", "b", "a.com", NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
+    {S("a=b; Domain=a.com; Domain="), 0, "a", "b", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U}, /* host-only (Chromium 156) */
     {S("a=b; Domain=a.com; Domain=."), 0, "a", "b", NULL, NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
     {S("a=b; Domain=..x"), 0, "a", "b", ".x", NULL, NULL, E, NOMA, 0, 0, 0, SS_U},
     {S("a=b; Domain = a=b "), 0, "a", "b", "a=b", NULL, NULL, E, NOMA, 0, 0, 0, SS_U},

@@ -468,6 +468,11 @@ test_decode(void **state)
         {"&lpar;&rpar;&lsqb;&rsqb;&lcub;&rcub;&Tab;&NewLine;", "()[]{}\t\n"},
         {"&nbsp;&nbsp", "\xc2\xa0\xc2\xa0"},
         {"&fjlig;", "fj"},
+        /* characters a URL's host maps to ASCII or drops (UTS #46): "tr&Aopf;cker.example" is tracker.example */
+        {"tr&Aopf;cker&period;example", "tr\xf0\x9d\x94\xb8"
+                                         "cker.example"},
+        {"&fflig;&shy;&shy&sup2;&trade;", "\xef\xac\x80\xc2\xad\xc2\xad\xc2\xb2\xe2\x84\xa2"},
+        {"&Zopf;x&ZeroWidthSpace;&shyx", "\xe2\x84\xa4x\xe2\x80\x8b&shyx"}, /* (legacy &shy before an alphanumeric) */
         {"&eacute;&unknown;&", "&eacute;&unknown;&"}, /* other named references are left as they are */
         {"a & b &; &&amp;", "a & b &; &&"},
         {NULL, NULL} /* end of list */
@@ -908,7 +913,7 @@ static int
 img_ids(rec_t *r, gw_html_tag_t *tag)
 {
     gw_html_attr_t a;
-    if (tag->id == GW_HTML_TAG_IMG && gw_html_attr_find(tag, "id", 2, &a) && a.value != NULL)
+    if ((tag->id == GW_HTML_TAG_IMG || tag->id == GW_HTML_TAG_FRAME) && gw_html_attr_find(tag, "id", 2, &a) && a.value != NULL)
         logf_(r, "%.*s;", (int)a.value_len, a.value);
     return GW_HTML_KEEP;
 }
@@ -917,7 +922,7 @@ typedef struct st_img_case_t {
     const char *in, *log;
 } img_case_t;
 
-/* Each input, whole, in every 2-split and byte by byte, passes unchanged and shows on_tag the <img> ids of log. */
+/* Each input, whole, in every 2-split and byte by byte, passes unchanged and shows on_tag the <img> and <frame> ids of log. */
 static void
 check_img_ids_as(const img_case_t *tc, size_t n, int xml)
 {
@@ -1033,6 +1038,39 @@ test_foreign_mglyph(void **state)
         {"<svg><desc><mglyph><style><!--</style><img id=a src=x>--></mglyph></desc></svg><img id=b>", "a;b;"},
     };
     check_img_ids(gcases, sizeof(gcases) / sizeof(gcases[0]));
+}
+
+/* A <frameset> that replaces the body (no text and none of the tags that end the chance before it) makes a frameset
+ * document, where the tree builder ignores a <script>, <style>, <title>, <textarea>, <xmp>, <iframe>, <noembed>,
+ * <noscript> or <plaintext>: the <frame> "inside" one loads (Chromium). Read as raw text, it was hidden from on_tag. */
+static void
+test_frameset(void **state)
+{
+    static const img_case_t fcases[] = {
+        {"<frameset><script><frame id=a src=x></script></frameset>", "a;"},
+        {"<!DOCTYPE html>\n<html><head><title>T</title><style>p{}</style></head>\n<frameset><style><frame id=a src=x></style>",
+         "a;"},
+        {"<frameset><noscript><frame id=a src=x></noscript><title><frame id=b></title><textarea><frame id=c></textarea>", "a;b;c;"},
+        {"<frameset><xmp><frame id=a></xmp><iframe><frame id=b></iframe><noembed><frame id=c></noembed>", "a;b;c;"},
+        {"<frameset><plaintext><frame id=a></frameset>", "a;"},
+        /* nothing before it the body is made of: a <div>, a comment, <input type=hidden>, a <script>'s content */
+        {"<div><a>\n<!-- x --><input type=hidden><script>x = '<img>'</script><frameset><script><frame id=a>", "a;"},
+        /* <svg> opens no foreign content in one (its <style> is ignored too) */
+        {"<frameset><svg><style><frame id=a></style></svg>", "a;"},
+        /* <noframes> stays raw text */
+        {"<frameset><noframes><frame id=a></noframes><frame id=b>", "b;"},
+        /* text, or a tag that the body is made of, before it: the <frameset> is ignored, <script> is raw text */
+        {"x<frameset><script><frame id=a></script><img id=b>", "b;"},
+        {"&#32;<frameset><script><frame id=a></script><img id=b>", "b;"},
+        {"<img><frameset><script><frame id=a></script><img id=b>", "b;"},
+        {"<body><frameset><script><frame id=a></script><img id=b>", "b;"},
+        {"</br><frameset><script><frame id=a></script><img id=b>", "b;"},
+        {"<input type=text><frameset><script><frame id=a></script><img id=b>", "b;"},
+        {"<button><frameset><script><frame id=a></script><img id=b>", "b;"},
+        {"<svg><frameset></frameset></svg><script><frame id=a></script><img id=b>", "b;"},
+        {"<template><frameset><script><frame id=a></script></template><img id=b>", "b;"},
+    };
+    check_img_ids(fcases, sizeof(fcases) / sizeof(fcases[0]));
 }
 
 /* ---- start tags past GW_HTML_MAX_TAG, with an allocator (cb.alloc) ---------------------------- */
@@ -1341,8 +1379,9 @@ test_nonce_and_insert(void **state)
 static void
 test_kept_nonces(void **state)
 {
-    static const char in[] = "<script nonce=\"orig\">a</script><script NONCE=orig src=x></script><script nonce=\"origX\">b</script>"
-                             "<script>c</script><script nonce>d</script><style nonce='sty'>e</style><style nonce=\"orig\">f</style>";
+    static const char in[] =
+        "<script nonce=\"orig\">a</script><script NONCE=orig src=x></script><script nonce=\"origX\">b</script>"
+        "<script>c</script><script nonce>d</script><style nonce='sty'>e</style><style nonce=\"orig\">f</style>";
     static const char exp[] = "<script nonce=\"orig\">a</script><script NONCE=orig src=x></script><script nonce=\"N\">b</script>"
                               "<script nonce=\"N\">c</script><script nonce=\"N\">d</script><style nonce='sty'>e</style>"
                               "<style nonce=\"N\">f</style>";
@@ -1535,6 +1574,7 @@ main(void)
         cmocka_unit_test(test_unquoted_slash_is_not_self_closing),
         cmocka_unit_test(test_foreign_font_and_annotation_xml),
         cmocka_unit_test(test_foreign_mglyph),
+        cmocka_unit_test(test_frameset),
         cmocka_unit_test(test_xml),
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_nonce_and_insert),
