@@ -1869,12 +1869,12 @@ static int names_origin_nonce(const gw_reqctx_t *ctx)
 /* what the rewrite of a page depends on besides its bytes and the snapshots: the page's scheme, authority and path
  * (URLs are made absolute against them, sightings filed under the path), the categories granted, the media type
  * (kind: is_html's, HTML, XHTML or SVG), the body's encoding, whether the response's headers let the ad platforms'
- * consent default in (consent_mode) */
+ * consent default in (consent_mode), whether it gets the UI (gets_ui) */
 static h2o_iovec_t memo_key(rewrite_t *self, int kind)
 {
     h2o_req_t *req = self->req;
     uint32_t head[3] = {(uint32_t)(req->scheme == &H2O_URL_SCHEME_HTTPS) | (uint32_t)kind << 1 | (uint32_t)self->gzip << 3 |
-                            (uint32_t)self->consent_mode << 4,
+                            (uint32_t)self->consent_mode << 4 | (uint32_t)(self->inject.base != NULL) << 5,
                         self->ctx->granted, (uint32_t)req->authority.len};
     size_t len = sizeof(head) + req->authority.len + req->path_normalized.len;
     char *k = h2o_mem_alloc_pool(&req->pool, len);
@@ -2495,6 +2495,19 @@ static int dest_is_one_of(h2o_req_t *req, const char *const *dests, size_t n)
     return 0;
 }
 
+/*
+ * 0 for HTML a page's script asked for (Sec-Fetch-Dest "empty": fetch(), XMLHttpRequest): a fragment that htmx, Unpoly,
+ * jQuery's .load() or Sphinx's search puts into (or reads for) the page the visitor already has, with its consent UI.
+ * Given the UI too, the fragment brought a second banner script and state into that page (run by the libraries that run
+ * a fragment's scripts) and its last element became the banner's. A prefetch (Sec-Purpose) is a page to be shown.
+ */
+static int gets_ui(h2o_req_t *req)
+{
+    static const char *const empty[] = {"empty"};
+    return !dest_is_one_of(req, empty, 1) || h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-purpose"), -1) != -1 ||
+           h2o_find_header_by_str(&req->headers, H2O_STRLIT("purpose"), -1) != -1;
+}
+
 /* Sec-Fetch-Dest values of requests whose answer the gateway never reads: neither a page nor a style sheet
  * (css_response) */
 static int is_unread_dest(h2o_req_t *req)
@@ -2618,8 +2631,10 @@ static void mark_personal(h2o_req_t *req)
 static void mark_page(h2o_req_t *req)
 {
     mark_personal(req);
-    if (gw_rt.conf.html.inject_banner)
+    if (gw_rt.conf.html.inject_banner) { /* the UI goes in by the request's Sec-Fetch-Dest (gets_ui), labelled in its language */
+        gw_res_vary(req, H2O_STRLIT("sec-fetch-dest"));
         gw_res_vary(req, H2O_STRLIT("accept-language"));
+    }
 }
 
 /* relative URLs resolve against the response's own path: its host and the directory of its path (0 if over 512) */
@@ -3172,7 +3187,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         req->preferred_chunk_size = GUNZIP_CHUNK; /* a gzip bomb decodes to at most ~16 MB at once */
     set_base(self);
     gw_b64url_encode(rnd + 16, 12, self->release, sizeof(self->release));
-    if (gw_rt.conf.html.inject_banner && html != 3)
+    if (gw_rt.conf.html.inject_banner && html != 3 && gets_ui(req))
         set_inject(self, html == 2);
     /* an HTML page with the UI (not XHTML: an inline script there must be well-formed XML too), whose own policies, if
      * any, let the UI's scripts in by nonce (an inline script is what an amendment by the banner's URL does not let in) */

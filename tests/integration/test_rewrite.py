@@ -611,6 +611,35 @@ class RewriteTest(GatewayTestCase):
                 self.assertEqual(r.body, origin, (ctype, headers))
                 self.assertIn("sec-fetch-dest", (r.header("Vary") or "").lower())
 
+    def test_html_a_script_fetches_gets_no_consent_ui(self):
+        """HTML a page's script fetches (Sec-Fetch-Dest: empty: htmx, jQuery's .load(), Sphinx's search) is a fragment
+        for the page the visitor already has: read as a page is (trackers inert, links shimmed) but without a consent UI
+        of its own, which the script would put into that page as a second banner script and state (found in front of
+        real sites: tests/data/pages/fragment.html is an htmx table row). A navigation or a prefetch (Sec-Purpose) of
+        the same page gets it, also after the fragment was remembered (html.memo_kb), and every answer says
+        Vary: sec-fetch-dest."""
+        url = self.gw.url("/__origin/html?file=pages/fragment.html")
+        with open(os.path.join(os.path.dirname(__file__), "..", "data", "pages", "fragment.html"), "rb") as f:
+            origin = f.read()
+        for _ in range(2):  # the second time from the memo
+            r = curl(url, headers=["Sec-Fetch-Dest: empty", "Sec-Fetch-Mode: cors"])
+            self.assertEqual(r.status, 200)
+            self.assertNotIn(b"/__consent/banner", r.body)
+            self.assertNotIn(b"cg-state", r.body)
+            self.assertTrue(r.body.rstrip().endswith(b"</tr>"), r.body[-200:])
+            self.assertIn(b'href="/__go?u=https%3A%2F%2Fwww.example.org%2Ftrack%2F7', r.body)
+            self.assertRegex(r.text, r'<script data-cg-src="https://www.google-analytics.com/analytics.js" type="text/plain"')
+            self.assertIn("sec-fetch-dest", [t.strip().lower() for v in r.header_all("Vary") for t in v.split(",")])
+        for headers in (["Sec-Fetch-Dest: document"], [], ["Sec-Fetch-Dest: empty", "Sec-Purpose: prefetch"]):
+            r = curl(url, headers=headers)
+            self.assertIn(b"/__consent/banner.js", r.body, headers)
+            self.assertIn(b'id="cg-state"', r.body, headers)
+            self.assertIn("sec-fetch-dest", [t.strip().lower() for v in r.header_all("Vary") for t in v.split(",")], headers)
+        r = curl(url, headers=["Sec-Fetch-Dest: empty"], cookie=self.consent({"all": True}))
+        self.assertEqual(re.sub(rb' nonce="[^"]*"', b"", r.body), origin.replace(b'href="https://www.example.org/track/7"',
+                                                re.search(rb'href="/__go\?[^"]*"', r.body).group(0)),
+                         "with consent only the link and the script's nonce differ")
+
     def test_oversized_active_tags_removed(self):
         # 70 KB tags are read whole (the tokenizer's buffer grows): checked and rewritten as any
         html = curl(self.gw.url("/__origin/html?file=pages/oversized.html&pad=70000")).text
