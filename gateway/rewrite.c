@@ -3171,8 +3171,11 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         unread_link_headers(req, ctx);
         return;
     }
-    if (ce != -1) /* gzip: decoded here, compressed again by h2o for clients that ask */
+    if (ce != -1) { /* gzip: decoded here, compressed again by h2o for clients that ask, whatever its type (h2o's own
+                       * list has no application/xml, which an XML document opened as a page is: it went out decoded) */
         h2o_delete_header(&req->res.headers, ce);
+        req->compress_hint = H2O_COMPRESS_HINT_ENABLE;
+    }
 
     size_t content_length = req->res.content_length;
     rewrite_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
