@@ -622,12 +622,13 @@ class RewriteTest(GatewayTestCase):
                 self.assertEqual(r.body, origin, (ctype, headers))
                 self.assertIn("sec-fetch-dest", (r.header("Vary") or "").lower())
 
-    def test_html_a_script_fetches_gets_no_consent_ui(self):
-        """HTML a page's script fetches (Sec-Fetch-Dest: empty: htmx, jQuery's .load(), Sphinx's search) is a fragment
-        for the page the visitor already has: read as a page is (trackers inert, links shimmed) but without a consent UI
-        of its own, which the script would put into that page as a second banner script and state (found in front of
-        real sites: tests/data/pages/fragment.html is an htmx table row). A navigation or a prefetch (Sec-Purpose) of
-        the same page gets it, also after the fragment was remembered (html.memo_kb), and every answer says
+    def test_html_a_script_fetches_gets_no_consent_ui_at_its_end(self):
+        """HTML a page's script fetches (Sec-Fetch-Dest: empty) may be a fragment for the page the visitor already has
+        (htmx, jQuery's .load()): read as a page is (trackers inert, links shimmed) but without the consent UI at its
+        end, which the script would put into that page as a second banner script and state (found in front of real
+        sites: tests/data/pages/fragment.html is an htmx table row). A navigation or a prefetch (Sec-Purpose) of the
+        same fragment gets it, also after the fragment was remembered (html.memo_kb), and so does a whole document a
+        script fetches (a service worker's app shell, shown later as a page) before its </head>. Every answer says
         Vary: sec-fetch-dest."""
         url = self.gw.url("/__origin/html?file=pages/fragment.html")
         with open(os.path.join(os.path.dirname(__file__), "..", "data", "pages", "fragment.html"), "rb") as f:
@@ -646,6 +647,8 @@ class RewriteTest(GatewayTestCase):
             self.assertIn(b"/__consent/banner.js", r.body, headers)
             self.assertIn(b'id="cg-state"', r.body, headers)
             self.assertIn("sec-fetch-dest", [t.strip().lower() for v in r.header_all("Vary") for t in v.split(",")], headers)
+        r = curl(self.gw.url("/__origin/html?file=pages/links.html"), headers=["Sec-Fetch-Dest: empty"])
+        self.assertRegex(r.text, r'<script nonce="[^"]*" type="application/json" id="cg-state">.*</head>')
         r = curl(url, headers=["Sec-Fetch-Dest: empty"], cookie=self.consent({"all": True}))
         self.assertEqual(re.sub(rb' nonce="[^"]*"', b"", r.body), origin.replace(b'href="https://www.example.org/track/7"',
                                                 re.search(rb'href="/__go\?[^"]*"', r.body).group(0)),
