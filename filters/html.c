@@ -49,7 +49,7 @@ struct st_gw_html_t {
     size_t nonce_len, inject_len, hold_cap, kept_nonce_len[2];
     uint64_t pos; /* stream offset of the current chunk */
     const char *chunk, *mark, *pass_from;
-    uint8_t mode, tstate, cstate, is_end, tag_drop, tag_remove, injected, ended;
+    uint8_t mode, tstate, cstate, is_end, tag_drop, tag_remove, injected, ended, inject_in_place; /* (not at the end) */
     uint8_t raw_id, sstate, dashes, cand, cand_n, pend_len, text_cb, holding;
     /* the tag being scanned: lower-cased name prefix, full-name hash, id, '<' offset */
     uint8_t id, hash_lazy; /* hash_lazy: name_hash not computed yet; the name is at name_at */
@@ -1908,7 +1908,7 @@ gw_html_end(gw_html_t *h)
     default:
         break;
     }
-    if (!h->injected && h->inject_len != 0) {
+    if (!h->injected && h->inject_len != 0 && !h->inject_in_place) {
         h->injected = 1;
         emit(h, h->inject, h->inject_len);
     }
@@ -1986,6 +1986,12 @@ gw_html_set_inject(gw_html_t *h, const char *snippet, size_t len)
 {
     h->inject = snippet;
     h->inject_len = snippet != NULL ? len : 0;
+}
+
+void
+gw_html_set_inject_in_place(gw_html_t *h)
+{
+    h->inject_in_place = 1;
 }
 
 int

@@ -258,6 +258,10 @@ void gw_html_tag_inject(gw_html_tag_t *tag);
  */
 void gw_html_set_inject(gw_html_t *h, const char *snippet, size_t len);
 
+/* The snippet goes only where a document has its place (</head>, </body>, gw_html_tag_inject), never at gw_html_end:
+ * a fragment (a table row, a <div>) has none of them. */
+void gw_html_set_inject_in_place(gw_html_t *h);
+
 /* Whether the snippet went out already. */
 int gw_html_injected(const gw_html_t *h);
 

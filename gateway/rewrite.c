@@ -83,6 +83,7 @@ typedef struct st_rewrite_t {
     char release[20]; /* this response's release token (neutralise), base64url of 12 random bytes */
     uint32_t tracker_mask; /* the categories the tracker lists gave the URL last classified (tracker_category) */
     int gzip;         /* the body is gzip (decoded by gunzip once the rewriter starts) */
+    int script_fetch; /* a script asked for it (script_fetch): no UI at its end */
     /* the body's first bytes, for a byte order mark: BODY_NEW (none read), BODY_HELD (the first one or two kept in
      * held[] until there are enough to tell), BODY_READ (rewritten as it is), BODY_WIDE (UTF-16, as a browser reads it:
      * a UTF-16 BOM, whatever the Content-Type says, or a UTF-16 charset and no BOM of another kind; decoded to UTF-8
@@ -1869,12 +1870,12 @@ static int names_origin_nonce(const gw_reqctx_t *ctx)
 /* what the rewrite of a page depends on besides its bytes and the snapshots: the page's scheme, authority and path
  * (URLs are made absolute against them, sightings filed under the path), the categories granted, the media type
  * (kind: is_html's, HTML, XHTML or SVG), the body's encoding, whether the response's headers let the ad platforms'
- * consent default in (consent_mode) */
+ * consent default in (consent_mode), whether a script asked for it (script_fetch: no UI at its end) */
 static h2o_iovec_t memo_key(rewrite_t *self, int kind)
 {
     h2o_req_t *req = self->req;
     uint32_t head[3] = {(uint32_t)(req->scheme == &H2O_URL_SCHEME_HTTPS) | (uint32_t)kind << 1 | (uint32_t)self->gzip << 3 |
-                            (uint32_t)self->consent_mode << 4,
+                            (uint32_t)self->consent_mode << 4 | (uint32_t)self->script_fetch << 5,
                         self->ctx->granted, (uint32_t)req->authority.len};
     size_t len = sizeof(head) + req->authority.len + req->path_normalized.len;
     char *k = h2o_mem_alloc_pool(&req->pool, len);
@@ -2065,6 +2066,8 @@ static void start(rewrite_t *self)
         gw_html_set_xml(self->html);
     if (self->inject.base != NULL)
         gw_html_set_inject(self->html, self->inject.base, self->inject.len);
+    if (self->script_fetch)
+        gw_html_set_inject_in_place(self->html);
 }
 
 enum { BODY_NEW, BODY_HELD, BODY_READ, BODY_WIDE, BODY_RAW };
@@ -2495,6 +2498,20 @@ static int dest_is_one_of(h2o_req_t *req, const char *const *dests, size_t n)
     return 0;
 }
 
+/*
+ * 1 for HTML a page's script asked for (Sec-Fetch-Dest "empty": fetch(), XMLHttpRequest), not a prefetch (Sec-Purpose)
+ * of a page to be shown. It may be a fragment that htmx, Unpoly or jQuery's .load() puts into the page the visitor
+ * already has, with its consent UI: the UI appended at its end went into that page too, a second banner script and
+ * state (run by the libraries that run a fragment's scripts). Or it may be a document, a service worker's app shell
+ * shown later as a page: so such HTML gets the UI only where a document has its place (gw_html_set_inject_in_place).
+ */
+static int script_fetch(h2o_req_t *req)
+{
+    static const char *const empty[] = {"empty"};
+    return dest_is_one_of(req, empty, 1) && h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-purpose"), -1) == -1 &&
+           h2o_find_header_by_str(&req->headers, H2O_STRLIT("purpose"), -1) == -1;
+}
+
 /* Sec-Fetch-Dest values of requests whose answer the gateway never reads: neither a page nor a style sheet
  * (css_response) */
 static int is_unread_dest(h2o_req_t *req)
@@ -2618,8 +2635,10 @@ static void mark_personal(h2o_req_t *req)
 static void mark_page(h2o_req_t *req)
 {
     mark_personal(req);
-    if (gw_rt.conf.html.inject_banner)
+    if (gw_rt.conf.html.inject_banner) { /* where the UI goes depends on Sec-Fetch-Dest (script_fetch), its label on the language */
+        gw_res_vary(req, H2O_STRLIT("sec-fetch-dest"));
         gw_res_vary(req, H2O_STRLIT("accept-language"));
+    }
 }
 
 /* relative URLs resolve against the response's own path: its host and the directory of its path (0 if over 512) */
@@ -3156,8 +3175,11 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         unread_link_headers(req, ctx);
         return;
     }
-    if (ce != -1) /* gzip: decoded here, compressed again by h2o for clients that ask */
+    if (ce != -1) { /* gzip: decoded here, compressed again by h2o for clients that ask, whatever its type (h2o's own
+                       * list has no application/xml, which an XML document opened as a page is: it went out decoded) */
         h2o_delete_header(&req->res.headers, ce);
+        req->compress_hint = H2O_COMPRESS_HINT_ENABLE;
+    }
 
     size_t content_length = req->res.content_length;
     rewrite_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
@@ -3172,6 +3194,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
         req->preferred_chunk_size = GUNZIP_CHUNK; /* a gzip bomb decodes to at most ~16 MB at once */
     set_base(self);
     gw_b64url_encode(rnd + 16, 12, self->release, sizeof(self->release));
+    self->script_fetch = script_fetch(req);
     if (gw_rt.conf.html.inject_banner && html != 3)
         set_inject(self, html == 2);
     /* an HTML page with the UI (not XHTML: an inline script there must be well-formed XML too), whose own policies, if

@@ -20,7 +20,8 @@
  *     0xff byte stands for 3,000 'p' bytes, so a small input makes long tags); keep-all is
  *     still the identity (and attr_find still agrees with attr_next on tags up to
  *     GW_HTML_MAX_BIG_TAG), and the demo policy still gives the same output chunked and whole.
- * The seed's lowest bit also reads the page as XML (gw_html_set_xml) in every feed: the same properties hold.
+ * The seed's lowest bit also reads the page as XML (gw_html_set_xml) in every feed, and its next one injects only in
+ * place (gw_html_set_inject_in_place, never at the end) with the demo policy: the same properties hold.
  * ASan/UBSan catch memory errors and leaks.
  */
 #include <stddef.h>
@@ -179,7 +180,8 @@ static const gw_html_cb_t remove_cb = {policy_emit, remove_some, remove_held, te
 static const gw_html_cb_t record_cb = {tags_emit, tags_record, NULL, NULL, NULL};
 static const gw_html_cb_t nonce_cb = {policy_emit, nonce_everything, NULL, NULL, NULL};
 
-static int xml; /* gw_html_set_xml on every rewriter of this input */
+static int xml;      /* gw_html_set_xml on every rewriter of this input */
+static int in_place; /* gw_html_set_inject_in_place on the demo policy's */
 
 /* Feeds page through a fresh rewriter in chunks cut by seed (0: whole). */
 static void
@@ -194,6 +196,8 @@ feed(const gw_html_cb_t *cb, void *ctx, int policy, const char *nonce, const uin
         gw_html_set_xml(h);
     if (policy)
         policy_attach(h);
+    if (policy && in_place)
+        gw_html_set_inject_in_place(h);
     if (nonce != NULL)
         gw_html_set_nonce(h, nonce, strlen(nonce));
     while (off < len) {
@@ -285,6 +289,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     unsigned seed = (unsigned)data[0] | (unsigned)data[1] << 8 | 0x10000u;
     xml = data[0] & 1;
+    in_place = data[0] >> 1 & 1;
     const uint8_t *page = data + 2;
     size_t len = size - 2;
     tags_t *in = calloc(1, sizeof(*in)), *out = calloc(1, sizeof(*out));

@@ -93,6 +93,17 @@ class RewriteTest(GatewayTestCase):
         e = self.origin.assert_reached("t=gz")
         self.assertTrue(any("gzip" in v for v in self.origin.header(e, "Accept-Encoding")))
 
+    def test_gzip_xml_document_compressed_again(self):
+        """An XML document the origin sent gzip and a visitor opens (read as XHTML) goes out gzip again, as a page does:
+        h2o's list of types to compress has no application/xml, which went out decoded (found in front of Python's
+        documentation, whose opensearch.xml a visitor may open)."""
+        with open(os.path.join(os.path.dirname(__file__), "..", "data", "pages", "xhtml-start.xhtml"), "rb") as f:
+            origin = f.read()
+        r = curl(self.gw.url("/__origin/gzip-html?file=pages/xhtml-start.xhtml&ctype=application/xml"),
+                 headers=["Accept-Encoding: gzip", "Sec-Fetch-Dest: document"])
+        self.assertEqual((r.status, r.header("Content-Encoding")), (200, "gzip"))
+        self.assertEqual(gzip.decompress(r.body), origin)
+
     def test_page_without_a_content_type_read_as_the_browser_sniffs_it(self):
         # No Content-Type (or "unknown/unknown"): Chromium sniffs the first bytes and renders HTML, running its scripts;
         # passed as it came, its trackers ran. The gateway sniffs the same bytes: whole, in reads of 3 bytes and the
@@ -635,6 +646,38 @@ class RewriteTest(GatewayTestCase):
                 r = curl(url, headers=headers)
                 self.assertEqual(r.body, origin, (ctype, headers))
                 self.assertIn("sec-fetch-dest", (r.header("Vary") or "").lower())
+
+    def test_html_a_script_fetches_gets_no_consent_ui_at_its_end(self):
+        """HTML a page's script fetches (Sec-Fetch-Dest: empty) may be a fragment for the page the visitor already has
+        (htmx, jQuery's .load()): read as a page is (trackers inert, links shimmed) but without the consent UI at its
+        end, which the script would put into that page as a second banner script and state (found in front of real
+        sites: tests/data/pages/fragment.html is an htmx table row). A navigation or a prefetch (Sec-Purpose) of the
+        same fragment gets it, also after the fragment was remembered (html.memo_kb), and so does a whole document a
+        script fetches (a service worker's app shell, shown later as a page) before its </head>. Every answer says
+        Vary: sec-fetch-dest."""
+        url = self.gw.url("/__origin/html?file=pages/fragment.html")
+        with open(os.path.join(os.path.dirname(__file__), "..", "data", "pages", "fragment.html"), "rb") as f:
+            origin = f.read()
+        for _ in range(2):  # the second time from the memo
+            r = curl(url, headers=["Sec-Fetch-Dest: empty", "Sec-Fetch-Mode: cors"])
+            self.assertEqual(r.status, 200)
+            self.assertNotIn(b"/__consent/banner", r.body)
+            self.assertNotIn(b"cg-state", r.body)
+            self.assertTrue(r.body.rstrip().endswith(b"</tr>"), r.body[-200:])
+            self.assertIn(b'href="/__go?u=https%3A%2F%2Fwww.example.org%2Ftrack%2F7', r.body)
+            self.assertRegex(r.text, r'<script data-cg-src="https://www.google-analytics.com/analytics.js" type="text/plain"')
+            self.assertIn("sec-fetch-dest", [t.strip().lower() for v in r.header_all("Vary") for t in v.split(",")])
+        for headers in (["Sec-Fetch-Dest: document"], [], ["Sec-Fetch-Dest: empty", "Sec-Purpose: prefetch"]):
+            r = curl(url, headers=headers)
+            self.assertIn(b"/__consent/banner.js", r.body, headers)
+            self.assertIn(b'id="cg-state"', r.body, headers)
+            self.assertIn("sec-fetch-dest", [t.strip().lower() for v in r.header_all("Vary") for t in v.split(",")], headers)
+        r = curl(self.gw.url("/__origin/html?file=pages/links.html"), headers=["Sec-Fetch-Dest: empty"])
+        self.assertRegex(r.text, r'<script nonce="[^"]*" type="application/json" id="cg-state">.*</head>')
+        r = curl(url, headers=["Sec-Fetch-Dest: empty"], cookie=self.consent({"all": True}))
+        self.assertEqual(re.sub(rb' nonce="[^"]*"', b"", r.body), origin.replace(b'href="https://www.example.org/track/7"',
+                                                re.search(rb'href="/__go\?[^"]*"', r.body).group(0)),
+                         "with consent only the link and the script's nonce differ")
 
     def test_oversized_active_tags_removed(self):
         # 70 KB tags are read whole (the tokenizer's buffer grows): checked and rewritten as any

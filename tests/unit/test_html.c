@@ -334,6 +334,7 @@ typedef struct st_rec_t {
     size_t text_len;
     int text_ends, overflows;
     int xml; /* gw_html_set_xml */
+    int in_place; /* gw_html_set_inject_in_place */
 } rec_t;
 
 static void
@@ -408,6 +409,8 @@ rec_check(rec_t *r, size_t hold_cap, const char *nonce, const char *inject, cons
             gw_html_set_inject(h, inject, strlen(inject));
         if (r->xml)
             gw_html_set_xml(h);
+        if (r->in_place)
+            gw_html_set_inject_in_place(h);
         assert_int_equal(gw_html_write(h, in, at), 0);
         assert_int_equal(gw_html_write(h, in + at, len - at), 0);
         assert_int_equal(gw_html_end(h), 0);
@@ -1345,6 +1348,14 @@ test_inject(void **state)
     rec_check(&r, 0, NULL, "[I]", "", "[I]");
     rec_free(&r);
     rec_check(&r, 0, NULL, NULL, "</head>", "</head>");
+    rec_free(&r);
+    /* in place only (a script's fetch): a document's places, never the end of a fragment */
+    r.in_place = 1;
+    rec_check(&r, 0, NULL, "[I]", "<tr><td>x</td></tr>\n", "<tr><td>x</td></tr>\n");
+    rec_free(&r);
+    rec_check(&r, 0, NULL, "[I]", "<title>t</title></head><p>", "<title>t</title>[I]</head><p>");
+    rec_free(&r);
+    rec_check(&r, 0, NULL, "[I]", "<p>x</body>", "<p>x[I]</body>");
     rec_free(&r);
 }
 

@@ -1,0 +1,1 @@
+window.asyncRan = 1;

@@ -1,0 +1,1 @@
+import {hello} from './mod.js'; out('module-src', hello());

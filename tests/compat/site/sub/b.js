@@ -1,0 +1,1 @@
+document.body.insertAdjacentHTML('beforeend','<p id=bjs>b.js ran</p>')
