@@ -813,6 +813,105 @@ test('axe-core: banner, choices, preference centre, receipts, warning, blocked a
     }
 });
 
+/* --- WCAG 2.2 AA with axe-core: every state a visitor meets, at three sizes --------------------------------------- */
+
+const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+/* the desktop, a 320 px phone (WCAG 1.4.10's width) and 200% zoom of the desktop (half its CSS pixels, twice as dense) */
+const SIZES = [['1280 px', { viewport: { width: 1280, height: 800 } }], ['320 px', { viewport: { width: 320, height: 640 } }],
+               ['200% zoom', { viewport: { width: 640, height: 400 }, deviceScaleFactor: 2 }]];
+
+/* the WCAG violations in frame (a page or a frame) inside the elements sel matches (the whole document without sel),
+ * and any of those elements wider than the viewport (content that does not reflow, which axe-core does not check) */
+async function wcag(frame, what, sel) {
+    await frame.evaluate(AXE); /* evaluated over the DevTools protocol: the pages' CSP does not apply */
+    const res = await frame.evaluate(([sel, tags]) => window.axe.run(sel ? { include: Array.from(document.querySelectorAll(sel), (e) => [e]) } : document,
+                                                                     { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'], iframes: false }),
+                                     [sel || null, WCAG]);
+    const out = res.violations.map((x) => `${what}: ${x.id} (${x.impact}) at ${x.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+    const wide = await frame.evaluate((sel) => Array.from(document.querySelectorAll(sel || 'body'))
+        .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 || e.scrollWidth > e.clientWidth + 1)
+        .map((e) => e.id || e.tagName), sel || null);
+    if (wide.length) out.push(`${what}: wider than the ${await frame.evaluate(() => document.documentElement.clientWidth)} px viewport: ${wide}`);
+    return out;
+}
+
+test('axe-core, WCAG 2.2 AA: the banner, its choices, the way back, a frame\'s placeholder, the preference centre, receipts, erasing, warning, blocked and error pages, in English and Chinese, at 1280 px, 320 px and 200% zoom', async () => {
+    const E = new Processes({ config: (c) => { c.proxy = { io_timeout_ms: 300 }; } }); /* for the 504 page */
+    await E.start();
+    const found = [];
+    try {
+        for (const [size, view] of SIZES) {
+            for (const [lang, L] of [['en', EN], ['zh-CN', ZH]]) {
+                const at = `${lang}, ${size}`;
+                const p = await page(Object.assign({ locale: lang === 'en' ? 'en-GB' : 'zh-CN' }, view));
+                /* the banner's first layer and its choices on the demo page and on pages whose own CSS fights it (scoped
+                 * to the gateway's elements: the host page is not ours) */
+                for (const u of ['/', '/important.html', '/inherited.html', '/small-root.html']) {
+                    await p.goto(P.url(u));
+                    await dialog(p).waitFor({ state: 'visible' });
+                    found.push(...await wcag(p, `banner on ${u} (${at})`, '#cg-banner'));
+                    await button(p, 'banner.customise', L).click();
+                    await p.locator('#cg-banner input[type="checkbox"]').first().waitFor({ state: 'visible' });
+                    found.push(...await wcag(p, `choices on ${u} (${at})`, '#cg-banner'));
+                }
+                /* the saved choice's message and the way back */
+                await button(p, 'banner.reject_all', L).click();
+                await p.locator('#cg-toast').waitFor({ state: 'visible' });
+                found.push(...await wcag(p, `saved message (${at})`, '#cg-toast'));
+                await p.goto(P.url('/plain.html'));
+                await p.locator('#cg-reopen').waitFor({ state: 'visible' });
+                found.push(...await wcag(p, `privacy choices button (${at})`, '#cg-reopen'));
+                /* a held frame's placeholder (a srcdoc document of ours) */
+                await p.goto(P.url('/embed.html'));
+                const ph = p.frameLocator('#video').locator('button');
+                await ph.waitFor({ state: 'visible' });
+                for (const f of p.frames().filter((f) => f.url() === 'about:srcdoc'))
+                    found.push(...await wcag(f, `frame placeholder ${f.name() || ''} (${at})`));
+                /* the gateway's own pages */
+                const pages = ['/__consent/', '/__consent/receipts', '/__consent/receipts?confirm=erase',
+                               '/__consent/preview/warning?u=https%3A%2F%2Fexample.test%2F&list=phishing&reason=reported&continue=%2F',
+                               '/__consent/preview/blocked?u=https%3A%2F%2Fexample.test%2F&list=malware', '/__consent/preview/refused'];
+                for (const u of pages) {
+                    await p.goto(P.url(u));
+                    await p.waitForLoadState('load');
+                    found.push(...await wcag(p, `${u} (${at})`));
+                }
+                /* the receipts page's own question before erasing, and its answer */
+                await p.goto(P.url('/__consent/receipts'));
+                await p.locator('#cg-r-table tbody tr').first().waitFor();
+                await p.locator('#cg-erase').click();
+                await p.locator('#cg-erase-q').waitFor({ state: 'visible' });
+                found.push(...await wcag(p, `erase question (${at})`));
+                await p.locator('#cg-erase-yes').click();
+                await p.locator('#cg-erase-msg').waitFor({ state: 'visible' });
+                found.push(...await wcag(p, `erased (${at})`));
+                /* the gateway's 502 and 504 pages */
+                eq((await p.goto(E.url('/__origin/slow?ms=1500'))).status(), 504, 'an origin slower than proxy.io_timeout_ms');
+                found.push(...await wcag(p, `the 504 page (${at})`));
+            }
+        }
+        E.origin.kill('SIGTERM'); /* an origin that is gone: the 502 page */
+        await until(async () => !(await accepts(E.originPort)), 'the origin stops');
+        for (const [size, view] of SIZES) {
+            for (const lang of ['en-GB', 'zh-CN']) {
+                const p = await page(Object.assign({ locale: lang }, view));
+                eq((await p.goto(E.url('/'))).status(), 502, 'an origin that is gone');
+                found.push(...await wcag(p, `the 502 page (${lang}, ${size})`));
+            }
+        }
+    } finally {
+        const problem = await E.stop();
+        if (problem) found.push(problem);
+    }
+    /* one line a failure, with the languages and sizes it is found at (the runner shows an error's first lines) */
+    const where = new Map();
+    for (const f of found) {
+        const m = f.match(/^(.*?) \(((?:en|zh-CN|en-GB), [^)]*)\)(: .*)$/s) || [f, f, '', ''];
+        where.set(m[1] + m[3], (where.get(m[1] + m[3]) || []).concat(m[2] ? [m[2]] : []));
+    }
+    assert(found.length === 0, `${found.length} WCAG failures: ${Array.from(where, ([k, v]) => `${k} [${v.join('; ')}]`).join(' | ')}`);
+});
+
 test('opt-out with GPC: the signal is shown, "do not sell or share" refuses marketing; notice regime', async () => {
     const g = await page({ extraHTTPHeaders: { 'X-Forwarded-For': IP_GB, 'Sec-GPC': '1' } });
     await g.goto(P.url('/'));
