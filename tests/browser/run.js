@@ -440,6 +440,7 @@ test('erasing records: asked first, then said with its receipt, with JavaScript 
             await until(async () => !(await p.locator('#cg-erase').isVisible()), 'the erase button once nothing is left');
             eq(await p.evaluate(() => document.activeElement.id), 'cg-erase-msg', 'focus on the message');
         }
+        else eq(await p.locator('main :focus').innerText(), await done.innerText(), 'focus on the page\'s message (a status in a page that loads is not announced)');
     }
 });
 
@@ -654,6 +655,23 @@ test('preference centre without JavaScript: the form saves, accepts and rejects'
     await p.waitForURL(/saved=1$/);
     eq([await on('functional'), await on('analytics'), await on('marketing')], [false, false, false], 'after reject all');
     assert((await p.locator('.cg-facts').innerText()).includes(EN['pc.status.decided'].split('{')[0]), 'decided status line');
+});
+
+test('preference centre: a screen reader hears the saved choice or the withdrawal (the new page focuses its message), with JavaScript and without', async () => {
+    /* a role="status" already in a page that loads is not announced: the answer to "Save" is the page that loads */
+    for (const js of [false, true]) {
+        const p = await page({ javaScriptEnabled: js });
+        await p.goto(P.url('/__consent/'));
+        await p.getByRole('button', { name: EN['pc.reject_all'], exact: true }).click();
+        await p.waitForURL(/saved=1$/);
+        const focused = p.locator('main :focus');
+        eq([await focused.count() && await focused.innerText(), await focused.count() && await focused.getAttribute('role')],
+           [EN['pc.saved'], 'status'], `focus after saving (js ${js})`);
+        if (!js) continue; /* (the withdrawal's form without JavaScript is the same template's) */
+        await p.getByRole('button', { name: EN['pc.withdraw'], exact: true }).click();
+        await p.waitForURL(/withdrawn=1$/);
+        eq(await focused.count() && await focused.innerText(), EN['pc.withdrawn'], 'focus after withdrawing');
+    }
 });
 
 test('API errors (503, 429, 400, network) are shown and the banner stays', async () => {
