@@ -838,13 +838,15 @@ const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
 const SIZES = [['1280 px', { viewport: { width: 1280, height: 800 } }], ['320 px', { viewport: { width: 320, height: 640 } }],
                ['200% zoom', { viewport: { width: 640, height: 400 }, deviceScaleFactor: 2 }]];
 
-/* the WCAG violations in frame (a page or a frame) inside the elements sel matches (the whole document without sel),
- * and any of those elements wider than the viewport (content that does not reflow, which axe-core does not check) */
+/* the WCAG violations in frame (a page or a frame) inside the elements sel matches (the whole document without sel;
+ * then axe-core's best practices too, unless it is a frame's), and any of those elements wider than the viewport
+ * (content that does not reflow, which axe-core does not check) */
 async function wcag(frame, what, sel) {
     await frame.evaluate(AXE); /* evaluated over the DevTools protocol: the pages' CSP does not apply */
+    const tags = sel || frame.parentFrame /* (a Frame's document, not a Page's) */ ? WCAG : WCAG.concat('best-practice');
     const res = await frame.evaluate(([sel, tags]) => window.axe.run(sel ? { include: Array.from(document.querySelectorAll(sel), (e) => [e]) } : document,
                                                                      { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'], iframes: false }),
-                                     [sel || null, WCAG]);
+                                     [sel || null, tags]);
     const out = res.violations.map((x) => `${what}: ${x.id} (${x.impact}) at ${x.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
     const wide = await frame.evaluate((sel) => Array.from(document.querySelectorAll(sel || 'body'))
         .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 || e.scrollWidth > e.clientWidth + 1)
