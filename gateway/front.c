@@ -81,8 +81,8 @@ static h2o_iovec_t build_page_lang(h2o_mem_pool_t *pool, const char *lang, int s
                                "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>";
     static const char mid[] = "</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:4em auto;"
                               "padding:0 1em;color:#1a1a1a}h1{font-size:1.4em}@media(prefers-color-scheme:dark){body{"
-                              "background:#111;color:#eee}}</style></head><body><h1>";
-    static const char tail[] = "</p></body></html>\n";
+                              "background:#111;color:#eee}}</style></head><body><main><h1>";
+    static const char tail[] = "</p></main></body></html>\n"; /* (in <main>: a screen reader's landmarks find it) */
     size_t tl = strlen(title), ml = strlen(message), ll = strlen(lang);
     char *buf = h2o_mem_alloc_pool(pool, sizeof(head0) + sizeof(head) + sizeof(mid) + sizeof(tail) + 6 * (2 * tl + ml + ll) + 64);
     size_t n = 0;

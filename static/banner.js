@@ -201,7 +201,8 @@
        placeholder is a srcdoc document: the page's layout keeps the frame's size and the host page's style does not
        reach it, and it has the page's origin, so its button is the banner's to wire (no script runs in it). Released,
        the frame drops it and loads its URL. A frame with a srcdoc of its own gets none; one sandboxed away from the
-       page's origin (its document is then out of the banner's reach) says what it is, with no button. */
+       page's origin (its document is then out of the banner's reach) says what it is, with no button. Its <title>
+       says it too: a screen reader names the frame's document by it (WCAG 2.4.2). */
     function esc(s) { return String(s).replace(/[&<>"]/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
     /* what a held frame still needs: a choice made since may have granted some of it */
     function needsOf(f) {
@@ -216,7 +217,7 @@
         var needs = needsOf(f), host;
         try { host = new URL(heldURL(f), location.href).host; } catch (e) { return; }
         if (!needs.length || !host) return;
-        var lang = info.lang || 'en', names = list(needs);
+        var lang = info.lang || 'en', names = list(needs), text = t('embed.text', {host: host, categories: names});
         f.setAttribute('data-cg-placeholder', '');
         if (!wired.has(f)) {
             wired.add(f);
@@ -232,8 +233,8 @@
         /* (no nonce in it: an attribute's text is there for CSS selectors to read; under a policy that lets style
            sheets in by nonce only, the placeholder is plain text and a plain button) */
         f.srcdoc = '<!DOCTYPE html><html lang="' + esc(lang) + '" dir="' + dir(lang) + '"><head><meta charset="utf-8">' +
-            '<link rel="stylesheet" href="' + esc(O + '/__consent/banner.css') + '"></head><body id="cg-embed">' +
-            '<p>' + esc(t('embed.text', {host: host, categories: names})) + '</p>' +
+            '<title>' + esc(text) + '</title><link rel="stylesheet" href="' + esc(O + '/__consent/banner.css') + '"></head>' +
+            '<body id="cg-embed"><p>' + esc(text) + '</p>' +
             (reach ? '<p><button type="button" id="cg-embed-allow">' + esc(t('embed.allow', {categories: names})) + '</button></p>' : '') +
             '</body></html>';
     }

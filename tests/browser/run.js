@@ -440,6 +440,7 @@ test('erasing records: asked first, then said with its receipt, with JavaScript 
             await until(async () => !(await p.locator('#cg-erase').isVisible()), 'the erase button once nothing is left');
             eq(await p.evaluate(() => document.activeElement.id), 'cg-erase-msg', 'focus on the message');
         }
+        else eq(await p.locator('main :focus').innerText(), await done.innerText(), 'focus on the page\'s message (a status in a page that loads is not announced)');
     }
 });
 
@@ -683,6 +684,23 @@ test('preference centre without JavaScript: the form saves, accepts and rejects'
     assert((await p.locator('.cg-facts').innerText()).includes(EN['pc.status.decided'].split('{')[0]), 'decided status line');
 });
 
+test('preference centre: a screen reader hears the saved choice or the withdrawal (the new page focuses its message), with JavaScript and without', async () => {
+    /* a role="status" already in a page that loads is not announced: the answer to "Save" is the page that loads */
+    for (const js of [false, true]) {
+        const p = await page({ javaScriptEnabled: js });
+        await p.goto(P.url('/__consent/'));
+        await p.getByRole('button', { name: EN['pc.reject_all'], exact: true }).click();
+        await p.waitForURL(/saved=1$/);
+        const focused = p.locator('main :focus');
+        eq([await focused.count() && await focused.innerText(), await focused.count() && await focused.getAttribute('role')],
+           [EN['pc.saved'], 'status'], `focus after saving (js ${js})`);
+        if (!js) continue; /* (the withdrawal's form without JavaScript is the same template's) */
+        await p.getByRole('button', { name: EN['pc.withdraw'], exact: true }).click();
+        await p.waitForURL(/withdrawn=1$/);
+        eq(await focused.count() && await focused.innerText(), EN['pc.withdrawn'], 'focus after withdrawing');
+    }
+});
+
 test('API errors (503, 429, 400, network) are shown and the banner stays', async () => {
     const p = await page();
     let answer = { status: 503, body: '{"error": "store_unavailable", "detail": "x"}' };
@@ -839,6 +857,120 @@ test('axe-core: banner, choices, preference centre, receipts, warning, blocked a
         }
     }
 });
+
+/* --- WCAG 2.2 AA with axe-core: every state a visitor meets, at three sizes --------------------------------------- */
+
+const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+/* the desktop, a 320 px phone (WCAG 1.4.10's width) and 200% zoom of the desktop (half its CSS pixels, twice as dense) */
+const SIZES = [['1280 px', { viewport: { width: 1280, height: 800 } }], ['320 px', { viewport: { width: 320, height: 640 } }],
+               ['200% zoom', { viewport: { width: 640, height: 400 }, deviceScaleFactor: 2 }]];
+
+/* the WCAG violations in frame (a page or a frame) inside the elements sel matches (the whole document without sel;
+ * then axe-core's best practices too, unless it is a frame's), and any of those elements wider than the viewport
+ * (content that does not reflow, which axe-core does not check) */
+async function wcag(frame, what, sel) {
+    await frame.evaluate(AXE); /* evaluated over the DevTools protocol: the pages' CSP does not apply */
+    const tags = sel || frame.parentFrame /* (a Frame's document, not a Page's) */ ? WCAG : WCAG.concat('best-practice');
+    const res = await frame.evaluate(([sel, tags]) => window.axe.run(sel ? { include: Array.from(document.querySelectorAll(sel), (e) => [e]) } : document,
+                                                                     { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'], iframes: false }),
+                                     [sel || null, tags]);
+    const out = res.violations.map((x) => `${what}: ${x.id} (${x.impact}) at ${x.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+    const wide = await frame.evaluate((sel) => Array.from(document.querySelectorAll(sel || 'body'))
+        .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 || e.scrollWidth > e.clientWidth + 1)
+        .map((e) => e.id || e.tagName), sel || null);
+    if (wide.length) out.push(`${what}: wider than the ${await frame.evaluate(() => document.documentElement.clientWidth)} px viewport: ${wide}`);
+    return out;
+}
+
+/* every state a visitor meets at one size, in both languages; a test for each size */
+async function wcagStates(size, view) {
+    const E = new Processes({ config: (c) => { c.proxy = { io_timeout_ms: 300 }; } }); /* for the 502 and 504 pages */
+    await E.start();
+    const found = [];
+    try {
+        for (const [lang, L] of [['en-GB', EN], ['zh-CN', ZH]]) {
+            const at = `${lang}, ${size}`;
+            const p = await page(Object.assign({ locale: lang }, view));
+            /* the banner's first layer and its choices on the demo page and, in one language (their CSS is what
+             * differs), on pages whose own CSS fights it; scoped to the gateway's elements: the host page is not ours */
+            for (const u of lang === 'en-GB' ? ['/', '/important.html', '/inherited.html', '/small-root.html'] : ['/']) {
+                await p.goto(P.url(u));
+                await dialog(p).waitFor({ state: 'visible' });
+                found.push(...await wcag(p, `banner on ${u} (${at})`, '#cg-banner'));
+                await button(p, 'banner.customise', L).click();
+                await p.locator('#cg-banner input[type="checkbox"]').first().waitFor({ state: 'visible' });
+                found.push(...await wcag(p, `choices on ${u} (${at})`, '#cg-banner'));
+            }
+            /* a save that failed: its message in the dialog */
+            await p.route('**/__consent/api/consent', (r) => r.fulfill({ status: 503, contentType: 'application/json',
+                                                                        body: '{"error": "store_unavailable", "detail": "x"}' }));
+            await button(p, 'banner.accept_all', L).click();
+            await p.locator('#cg-banner [role="alert"]').waitFor({ state: 'visible' });
+            found.push(...await wcag(p, `failed save (${at})`, '#cg-banner'));
+            await p.unroute('**/__consent/api/consent');
+            /* the saved choice's message and the way back */
+            await button(p, 'banner.reject_all', L).click();
+            await p.locator('#cg-toast').waitFor({ state: 'visible' });
+            found.push(...await wcag(p, `saved message (${at})`, '#cg-toast'));
+            await p.goto(P.url('/plain.html'));
+            await p.locator('#cg-reopen').waitFor({ state: 'visible' });
+            found.push(...await wcag(p, `privacy choices button (${at})`, '#cg-reopen'));
+            /* a held frame's placeholder: a srcdoc document of ours */
+            await p.goto(P.url('/embed.html'));
+            await p.frameLocator('#video').locator('button').waitFor({ state: 'visible' });
+            for (const f of p.frames().filter((f) => f.url() === 'about:srcdoc'))
+                found.push(...await wcag(f, `frame placeholder (${at})`));
+            /* the opt-out banner with its GPC note, and the notice (a region, not a dialog) */
+            for (const [what, headers, sel] of [['opt-out banner with GPC', { 'X-Forwarded-For': IP_GB, 'Sec-GPC': '1' }, '#cg-banner .cg-gpc'],
+                                                ['notice', { 'X-Forwarded-For': IP_US_WA }, '#cg-banner section[role="region"]']]) {
+                const r = await page(Object.assign({ locale: lang, extraHTTPHeaders: headers }, view));
+                await r.goto(P.url('/plain.html'));
+                await r.locator(sel).waitFor({ state: 'visible' });
+                found.push(...await wcag(r, `${what} (${at})`, '#cg-banner'));
+            }
+            /* the gateway's own pages */
+            const pages = ['/__consent/', '/__consent/receipts', '/__consent/receipts?confirm=erase',
+                           '/__consent/preview/warning?u=https%3A%2F%2Fexample.test%2F&list=phishing&reason=reported&continue=%2F',
+                           '/__consent/preview/blocked?u=https%3A%2F%2Fexample.test%2F&list=malware', '/__consent/preview/refused'];
+            for (const u of pages) {
+                await p.goto(P.url(u));
+                await p.waitForLoadState('load');
+                found.push(...await wcag(p, `${u} (${at})`));
+            }
+            /* the receipts page's own question before erasing, and its answer */
+            await p.goto(P.url('/__consent/receipts'));
+            await p.locator('#cg-r-table tbody tr').first().waitFor();
+            await p.locator('#cg-erase').click();
+            await p.locator('#cg-erase-q').waitFor({ state: 'visible' });
+            found.push(...await wcag(p, `erase question (${at})`));
+            await p.locator('#cg-erase-yes').click();
+            await p.locator('#cg-erase-msg').waitFor({ state: 'visible' });
+            found.push(...await wcag(p, `erased (${at})`));
+            eq((await p.goto(E.url('/__origin/slow?ms=1500'))).status(), 504, 'an origin slower than proxy.io_timeout_ms');
+            found.push(...await wcag(p, `the 504 page (${at})`));
+        }
+        E.origin.kill('SIGTERM'); /* an origin that is gone: the 502 page */
+        await until(async () => !(await accepts(E.originPort)), 'the origin stops');
+        for (const lang of ['en-GB', 'zh-CN']) {
+            const p = await page(Object.assign({ locale: lang }, view));
+            eq((await p.goto(E.url('/'))).status(), 502, 'an origin that is gone');
+            found.push(...await wcag(p, `the 502 page (${lang}, ${size})`));
+        }
+    } finally {
+        const problem = await E.stop();
+        if (problem) found.push(problem);
+    }
+    /* one line a failure, with the languages it is found in (the runner shows an error's first lines) */
+    const where = new Map();
+    for (const f of found) {
+        const m = f.match(/^(.*?) \(((?:en-GB|zh-CN), [^)]*)\)(: .*)$/s) || [f, f, '', ''];
+        where.set(m[1] + m[3], (where.get(m[1] + m[3]) || []).concat(m[2] ? [m[2]] : []));
+    }
+    assert(found.length === 0, `${found.length} WCAG failures: ${Array.from(where, ([k, v]) => `${k} [${v.join('; ')}]`).join(' | ')}`);
+}
+for (const [size, view] of SIZES)
+    test(`axe-core, WCAG 2.2 AA at ${size}: the banner, its choices, a failed save, the saved message, the way back, a frame's placeholder, the opt-out banner, the notice, the preference centre, receipts, erasing, warning, blocked, 502 and 504 pages, in English and Chinese`,
+         () => wcagStates(size, view));
 
 test('opt-out with GPC: the signal is shown, "do not sell or share" refuses marketing; notice regime', async () => {
     const g = await page({ extraHTTPHeaders: { 'X-Forwarded-For': IP_GB, 'Sec-GPC': '1' } });
