@@ -121,7 +121,7 @@ class Processes {
                                                               stdio: ['ignore', 'ignore', fs.openSync(this.stderrPath, 'a')] });
         this.gwExit = new Promise((resolve) => this.gw.on('exit', (code, sig) => resolve({ code, sig })));
         await until(async () => this.gw.exitCode === null && (await accepts(this.originPort)) && (await accepts(this.gwPort)),
-                    'origin and gateway accept', 15000).catch((e) => {
+                    'origin and gateway accept', 30000).catch((e) => {
             throw new Error(`${e.message}\n${this.tail(this.stderrPath)}\n${this.tail(path.join(this.tmp, 'error.log'))}`);
         });
     }
