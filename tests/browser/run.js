@@ -1174,11 +1174,13 @@ test('SDKs as sites integrate them (PostHog behind the site\'s proxy, SDKs in th
         /* PostHog's own snippet, api_host "/ingest": it names the SDK's path on the site (api_host + "/static/array.js"),
            so it is inert until analytics is granted: nothing goes to the proxy and no cookie is set; granted, the
            banner releases it without a reload */
-        const a = await visitor();
+        const a = await visitor(), aAsked = watch(a);
         await a.goto(D.url('/sdk/posthog-proxy.html'));
         await dialog(a).waitFor({ state: 'visible' });
         await settle(a);
         eq(reached('/ingest/'), [], 'PostHog\'s proxy reached before consent');
+        /* (the SDK's path is on a tracker list: the gateway would answer it, the origin's log cannot say it was asked) */
+        eq(askedFor(aAsked, '/ingest/'), [], 'the browser asked PostHog\'s proxy before consent');
         eq(await a.evaluate(() => window.__posthogLoaded === true), false, 'the PostHog SDK ran before consent');
         eq(await phCookie(a), [], 'PostHog\'s cookie before consent');
         eq(await a.locator('script[type="text/plain"][data-cg-category="analytics"]').count(), 1, 'the inert snippet');
