@@ -756,7 +756,7 @@ test('API errors (503, 429, 400, network) are shown and the banner stays', async
 });
 
 test('keyboard only: Tab stays in the dialog and reaches every control, Escape closes, focus returns', async () => {
-    const p = await page();
+    const p = await page(), asked = watch(p);
     await p.goto(P.url('/'));
     await dialog(p).waitFor({ state: 'visible' });
     const where = () => p.evaluate(() => {
@@ -800,6 +800,8 @@ test('keyboard only: Tab stays in the dialog and reaches every control, Escape c
     eq((await where()).id, 'privacy-choices', 'focus returned to the opener');
     await p.waitForFunction(() => window.__trackerRan === true);
     eq(await markers(p), { tracker: true, ads: false, inline: true }, 'only the analytics tags were released');
+    /* (a released marketing tag would not run either: the gateway answers its request while marketing is refused) */
+    eq(askedFor(asked, '/assets/ads.js'), [], 'the browser requested the marketing tag with analytics granted');
     await p.keyboard.press('Enter');
     await dialog(p).waitFor({ state: 'visible' });
     await p.keyboard.press('Escape');
