@@ -718,11 +718,13 @@ class RawOriginTest(GatewayTestCase):
     def test_http2_request_line_http1_cannot_carry_is_refused(self):
         # h2o 2.2.5 takes an HTTP/2 :path or :method with a space in it (it refuses only CR, LF and NUL), and the proxy
         # wrote "GET /a b HTTP/1.1" or "GE T / HTTP/1.1" to the origin, which origins read in different ways: a 400,
-        # the origin not asked. The same path encoded goes through.
+        # the origin not asked. The same path encoded goes through. (The 400 must be the gateway's page: the test origin
+        # answers such a line with a 400 of its own and does not log it, so the status and its log alone cannot tell.)
         for args in (["-H", ":path: /__origin/echo?t=h2-line a"], ["-H", ":method: GE T"], ["-H", ":path: /__origin/echo?t=h2-line\tb"]):
-            p = subprocess.run(["nghttp", "-nv"] + args + [self.gw.url("/__origin/echo?t=h2-line-m")], capture_output=True,
+            p = subprocess.run(["nghttp", "-v"] + args + [self.gw.url("/__origin/echo?t=h2-line-m")], capture_output=True,
                                text=True, timeout=20)
             self.assertIn(":status: 400", p.stdout, args)
+            self.assertIn("characters a request line cannot carry", p.stdout, args)
         self.origin.assert_not_reached("t=h2-line")
         p = subprocess.run(["nghttp", "-nv", "-H", ":path: /__origin/echo?t=h2-ok%20a", self.gw.url("/")], capture_output=True,
                            text=True, timeout=20)
