@@ -178,8 +178,28 @@ const test = (name, fn, opts = {}) => tests.push(Object.assign({ name, fn }, opt
 let P, browser;
 const contexts = [];
 
+/* CG_JSCOV=1: every page's V8 block coverage, from before its first navigation (see jscov.js) */
+const JSCOV = process.env.CG_JSCOV === '1' ? require('./jscov') : null;
+function covered(ctx) {
+    const started = new WeakMap();
+    const start = (p) => {
+        if (!started.has(p)) started.set(p, p.coverage.startJSCoverage({ resetOnNavigation: false }).catch(() => {}));
+        return started.get(p);
+    };
+    ctx.on('page', start);
+    const newPage = ctx.newPage.bind(ctx);
+    ctx.newPage = async () => {
+        const p = await newPage();
+        await start(p);
+        return p;
+    };
+}
+async function takeCoverage(ctx) {
+    for (const p of ctx.pages()) JSCOV.add(await p.coverage.stopJSCoverage().catch(() => []));
+}
 async function context(opts = {}) {
     const ctx = await browser.newContext(Object.assign({ locale: 'en-GB', viewport: { width: 1280, height: 800 } }, opts));
+    if (JSCOV) covered(ctx);
     contexts.push(ctx);
     ctx.setDefaultTimeout(8000);
     return ctx;
@@ -1851,9 +1871,16 @@ async function main() {
             const keep = t.keep && flow ? flow.context() : null;
             for (const c of contexts.splice(0)) {
                 if (c === keep) contexts.push(c);
-                else await c.close().catch(() => {});
+                else {
+                    if (JSCOV) await takeCoverage(c);
+                    await c.close().catch(() => {});
+                }
             }
         }
+    }
+    if (JSCOV) {
+        for (const c of contexts) await takeCoverage(c);
+        JSCOV.report();
     }
     await browser.close().catch(() => {});
     const problem = await P.stop();
