@@ -78,6 +78,7 @@
                 ['data-cg-mask', 'mask'], ['data-cg-clip-path', 'clip-path'], ['data-cg-marker-start', 'marker-start'],
                 ['data-cg-marker-mid', 'marker-mid'], ['data-cg-marker-end', 'marker-end'], ['data-cg-cursor', 'cursor'],
                 ['data-cg-filter', 'filter'], ['data-cg-data-src', 'data-src'], ['data-cg-data-lazy-src', 'data-lazy-src']];
+    var XLINK = 'http://www.w3.org/1999/xlink';
     /* a held frame's URL: its src, or the one a lazy loader's script was to make its src (data-src, data-lazy-src) */
     var HELD = 'iframe[data-cg-src], iframe[data-cg-data-src], iframe[data-cg-data-lazy-src]';
     function heldURL(f) {
@@ -171,12 +172,18 @@
                 /* (the lazy loader has been and gone: the frame loads its URL now) */
                 var lazy = e.localName === 'iframe' && !e.hasAttribute('data-cg-src') && heldURL(e);
                 MOVE.forEach(function (m) {
-                    if (e.hasAttribute(m[0])) {
-                        e.setAttribute(m[1], e.getAttribute(m[0]));
-                        e.removeAttribute(m[0]);
-                    }
+                    if (!e.hasAttribute(m[0])) return;
+                    /* (SVG reads xlink:href in the XLink namespace only: setAttribute would make an attribute nothing reads) */
+                    if (m[1] === 'xlink:href') e.setAttributeNS(XLINK, m[1], e.getAttribute(m[0]));
+                    else e.setAttribute(m[1], e.getAttribute(m[0]));
+                    e.removeAttribute(m[0]);
                 });
                 if (lazy) e.setAttribute('src', lazy);
+                /* a media element picks among its <source>s once, when it is read: one that found none waits for a new
+                   <source>, and a source's src set later is not one, so it picks again now */
+                var media = e.parentNode;
+                if (e.localName === 'source' && media && (media.localName === 'video' || media.localName === 'audio') && !media.currentSrc)
+                    media.load();
                 e.removeAttribute('data-cg-category');
                 e.removeAttribute('data-cg-needs');
                 e.removeAttribute('data-cg-r');

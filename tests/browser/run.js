@@ -1812,6 +1812,23 @@ test('on a right-to-left page the banner, its message and the way back keep thei
     eq((await dirs()).slice(1), ['ltr', 'ltr'], 'the message\'s and the way back\'s direction');
 });
 
+test('consent releases every kind of held element without a reload: SVG <image href> and <image xlink:href>, <video><source>, <picture><source>, <input type=image>, a module script', async () => {
+    const p = await page();
+    await p.goto(P.url('/release-kinds.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    await p.waitForLoadState('load');
+    const kinds = ['svg-xlink', 'svg-href', 'video-source', 'picture-source', 'input-image', 'module'];
+    const reached = () => kinds.filter((k) => P.reached(`k=${k}`).length);
+    eq(reached(), [], 'held elements that loaded before consent');
+    await p.evaluate(() => { window.__sameDocument = true; });
+    await button(p, 'banner.accept_all').click();
+    await until(async () => (await p.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.saved'], 'saved message');
+    await until(() => reached().length === kinds.length, 'every released element loads', 5000).catch(() => {});
+    eq(reached(), kinds, 'released elements that loaded');
+    eq(await p.evaluate(() => window.__sameDocument), true, 'the page was reloaded');
+    eq(p.errors, [], 'errors on the page');
+});
+
 /* --- the run ----------------------------------------------------------------------------------- */
 
 test('a UTF-16 page is read as Chromium reads it: its pixel stays inert, the banner is shown, nothing leaves', async () => {
