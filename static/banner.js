@@ -580,6 +580,9 @@
             if (!box) return;
             render();
             if (kept) box.querySelectorAll('.cg-cat input').forEach(function (i) { if (i.value in kept) i.checked = kept[i.value]; });
+        }, function (st) {
+            /* the dialog stays in its language and says why (load throws a status, or fetch a TypeError) */
+            fail({status: typeof st === 'number' ? st : 0});
         });
     }
     w.consentgate = {

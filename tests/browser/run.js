@@ -1829,6 +1829,26 @@ test('consent releases every kind of held element without a reload: SVG <image h
     eq(p.errors, [], 'errors on the page');
 });
 
+test('a language switch that fails is said in the dialog, which stays usable in its language', async () => {
+    const p = await page();
+    let answer = null;
+    await p.route(/\/__consent\/i18n\/strings\.json\?lang=/, (r) => (answer ? r.fulfill(answer) : r.abort()));
+    await p.goto(P.url('/'));
+    await dialog(p).waitFor({ state: 'visible' });
+    const alert = p.locator('#cg-banner [role="alert"]');
+    await p.locator('#cg-banner .cg-lang[data-lang="zh-CN"]').click();
+    await until(async () => (await alert.innerText().catch(() => '')) === EN['error.network'], 'network message');
+    answer = { status: 503, contentType: 'application/json', body: '{"error": "x"}' };
+    await p.locator('#cg-banner .cg-lang[data-lang="zh-CN"]').click();
+    await until(async () => (await alert.innerText().catch(() => '')) === EN['error.store_unavailable'], '503 message');
+    eq(await p.locator('#cg-banner h2').innerText(), EN['banner.title'], 'the dialog\'s language after the failure');
+    await p.unroute(/\/__consent\/i18n\/strings\.json\?lang=/);
+    await p.locator('#cg-banner .cg-lang[data-lang="zh-CN"]').click();
+    await until(async () => (await p.locator('#cg-banner h2').innerText()) === ZH['banner.title'], 'the switch once it works');
+    assert(await alert.isHidden(), 'the error stays once the switch worked');
+    eq(p.errors, [], 'errors on the page');
+});
+
 /* --- the run ----------------------------------------------------------------------------------- */
 
 test('a UTF-16 page is read as Chromium reads it: its pixel stays inert, the banner is shown, nothing leaves', async () => {
