@@ -9,7 +9,7 @@
  * any page; the uncovered blocks printed are the maximal spans of characters that never ran (blank space aside).
  */
 'use strict';
-const scripts = new Map(); /* name -> {source, ran: Uint8Array, fns: Map(start -> {name, end, ran})} */
+const scripts = new Map(); /* name -> {source, ran: Uint8Array, fns: Map(start -> {name, end, ran}), other: n} */
 
 function nameOf(url) {
     const m = /^https?:\/\/[^/]+\/__consent\/([\w.-]+\.js)(\?|$)/.exec(url);
@@ -21,8 +21,11 @@ function add(entries) {
         const name = nameOf(e.url);
         if (!name || e.source == null) continue;
         let s = scripts.get(name);
-        if (!s) scripts.set(name, s = { source: e.source, ran: new Uint8Array(e.source.length), fns: new Map() });
-        if (s.source !== e.source) continue; /* (another build's copy: its offsets are not these) */
+        if (!s) scripts.set(name, s = { source: e.source, ran: new Uint8Array(e.source.length), fns: new Map(), other: 0 });
+        if (s.source !== e.source) { /* (a gateway started after the file changed: its offsets are not these) */
+            s.other++;
+            continue;
+        }
         const count = new Int32Array(e.source.length).fill(-1);
         /* outer ranges first: an inner one overwrites its part */
         const ranges = e.functions.flatMap((f) => f.ranges).sort((a, b) => a.startOffset - b.startOffset || b.endOffset - a.endOffset);
@@ -64,7 +67,7 @@ function report(out = console.log) {
         const fns = [...s.fns.entries()].sort((a, b) => a[0] - b[0]);
         const dead = fns.filter(([, f]) => !f.ran);
         out(`jscov: ${name}: ${(100 * ran / code).toFixed(1)}% of its code ran; functions ${fns.length - dead.length}/${fns.length}; ` +
-            `${holes.length} blocks never ran`);
+            `${holes.length} blocks never ran` + (s.other ? ` (${s.other} pages ran another version of it: not counted)` : ''));
         for (const [start, f] of dead) out(`  function never called: ${f.name} at ${name}:${where(s.source, start)}`);
         for (const [a, b] of holes) {
             const text = s.source.slice(a, b).replace(/\s+/g, ' ');
