@@ -1849,6 +1849,53 @@ test('a language switch that fails is said in the dialog, which stays usable in 
     eq(p.errors, [], 'errors on the page');
 });
 
+test('preference centre and receipts: a failed withdrawal, erasure or list is said on the page, and the visitor can try again', async () => {
+    const p = await page();
+    await p.goto(P.url('/about'));
+    const r = await p.request.post(P.url('/__consent/api/consent'), { data: { all: true }, headers: { Origin: P.url('').replace(/\/$/, '') } });
+    eq(r.status(), 200, 'consent');
+    /* the preference centre's withdrawal (DELETE): each failure's own words, the button usable again */
+    let answer = null;
+    await p.route('**/__consent/api/consent', (rt) => (rt.request().method() !== 'DELETE' ? rt.continue()
+        : answer ? rt.fulfill(Object.assign({ contentType: 'application/json', body: '{"error": "x"}' }, answer)) : rt.abort()));
+    await p.goto(P.url('/__consent/'));
+    const err = p.locator('#cg-withdraw-err'), btn = p.locator('#cg-withdraw');
+    for (const [a, key, vars] of [[{ status: 503 }, 'error.store_unavailable'], [{ status: 429 }, 'error.rate_limited'],
+                                  [{ status: 403 }, 'error.forbidden'], [{ status: 500 }, 'error.generic', { status: 500 }],
+                                  [null, 'error.network']]) {
+        answer = a;
+        await btn.click();
+        const want = vars ? EN[key].replace('{status}', vars.status) : EN[key];
+        await until(async () => (await err.isVisible()) && (await err.innerText()) === want, `the withdrawal's ${key}`);
+        assert(await btn.isEnabled(), `the withdraw button after ${key}`);
+    }
+    eq(p.url(), P.url('/__consent/'), 'the page after failed withdrawals');
+    /* receipts: the list that fails to load, an erasure that fails (503, network), one cancelled */
+    await p.route('**/__consent/api/receipts', (rt) => rt.fulfill({ status: 503, contentType: 'application/json', body: '{}' }));
+    await p.goto(P.url('/__consent/receipts'));
+    await until(async () => (await p.locator('#cg-r-status').innerText()) === EN['receipts.error'], 'the list\'s failure');
+    await p.unroute('**/__consent/api/receipts');
+    let erase = { status: 503 };
+    await p.route('**/__consent/api/erase', (rt) => (erase ? rt.fulfill(Object.assign({ contentType: 'application/json', body: '{}' }, erase)) : rt.abort()));
+    await p.goto(P.url('/__consent/receipts'));
+    await p.locator('#cg-r-table tbody tr').first().waitFor();
+    const ask = p.locator('#cg-erase-q'), msg = p.locator('#cg-erase-msg');
+    await p.getByRole('button', { name: EN['receipts.erase'], exact: true }).click();
+    await ask.waitFor({ state: 'visible' });
+    await p.getByRole('button', { name: EN['receipts.cancel'], exact: true }).click();
+    await ask.waitFor({ state: 'hidden' });
+    eq(await p.evaluate(() => document.activeElement.id), 'cg-erase', 'focus after "no"');
+    for (const [e, key] of [[{ status: 503 }, 'error.store_unavailable'], [null, 'error.network']]) {
+        erase = e;
+        await p.getByRole('button', { name: EN['receipts.erase'], exact: true }).click();
+        await p.getByRole('button', { name: EN['receipts.erase_yes'], exact: true }).click();
+        await until(async () => (await msg.isVisible()) && (await msg.innerText()) === EN[key], `the erasure's ${key}`);
+        eq(await p.evaluate(() => document.activeElement.id), 'cg-erase', `focus after the erasure's ${key}`);
+        eq(await p.locator('#cg-r-table tbody tr').count() > 0, true, `the records after the erasure's ${key}`);
+    }
+    eq(p.errors, [], 'errors on the page');
+});
+
 /* --- the run ----------------------------------------------------------------------------------- */
 
 test('a UTF-16 page is read as Chromium reads it: its pixel stays inert, the banner is shown, nothing leaves', async () => {
