@@ -488,7 +488,7 @@
         sizer.observe(box);
     }
     function open(v) {
-        if (!S['banner.title']) return void strings().then(function () { open(v); });
+        if (!S['banner.title']) return void strings().then(function () { open(v); }, function () { /* the way back stays */ });
         reopener(false);
         var modal = !(state.regime === 'notice' && !state.decided && (v || 'main') === 'main');
         if (!root) {
@@ -616,6 +616,10 @@
         strings().then(function () {
             if (msg) toast(t(msg));
             if (ask) open('main');
-        }, function () { /* no strings, no banner: nothing optional is granted in opt-in */ });
+        }, function () {
+            /* no strings, no banner: nothing optional is granted in opt-in, and the way back (labelled by the page's
+               state) is the way to the choices, which asks for the strings again */
+            reopener(true);
+        });
     }
 });

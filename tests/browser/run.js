@@ -1896,6 +1896,27 @@ test('preference centre and receipts: a failed withdrawal, erasure or list is sa
     eq(p.errors, [], 'errors on the page');
 });
 
+test('the banner\'s strings that fail to load leave the way back, which opens the choices once they load', async () => {
+    const p = await page();
+    let fail = true;
+    await p.route('**/__consent/i18n/strings.json', (r) => (fail ? r.fulfill({ status: 503, contentType: 'application/json', body: '{}' }) : r.continue()));
+    await p.goto(P.url('/plain.html'));
+    const reopen = p.locator('#cg-reopen');
+    await reopen.waitFor({ state: 'visible' });
+    eq(await dialog(p).count(), 0, 'a dialog without its strings');
+    eq(await reopen.innerText(), EN['banner.reopen'], 'the way back\'s label (the page\'s state has it)');
+    await reopen.click(); /* (still failing: nothing opens, the way back stays) */
+    await sleep(300);
+    eq([await dialog(p).count(), await reopen.isVisible()], [0, true], 'the dialog and the way back while the strings fail');
+    fail = false;
+    await reopen.click();
+    await dialog(p).waitFor({ state: 'visible' });
+    await button(p, 'banner.reject_all').click();
+    await dialog(p).waitFor({ state: 'detached' });
+    eq(await p.evaluate(() => window.consentgate.state().decided), true, 'decided (window.consentgate.state())');
+    eq(p.errors, [], 'errors on the page');
+});
+
 /* --- the run ----------------------------------------------------------------------------------- */
 
 test('a UTF-16 page is read as Chromium reads it: its pixel stays inert, the banner is shown, nothing leaves', async () => {
