@@ -1917,6 +1917,31 @@ test('the banner\'s strings that fail to load leave the way back, which opens th
     eq(p.errors, [], 'errors on the page');
 });
 
+test('a frame\'s "allow" that fails to save opens the choices with the error; Shift+Tab from the first control goes to the last', async () => {
+    const p = await page();
+    await p.goto(P.url('/embed.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    await p.keyboard.press('Escape');
+    await dialog(p).waitFor({ state: 'detached' });
+    await p.route('**/__consent/api/consent', (r) => r.fulfill({ status: 403, contentType: 'application/json', body: '{"error": "x"}' }));
+    const marketing = EN['category.marketing.title'];
+    await p.frameLocator('#video').getByRole('button', { name: EN['embed.allow'].replace('{categories}', marketing) }).click();
+    await dialog(p).waitFor({ state: 'visible' });
+    await until(async () => (await p.locator('#cg-banner [role="alert"]').innerText()) === EN['error.forbidden'], '403 message');
+    assert(await button(p, 'banner.save').isEnabled(), 'the dialog\'s buttons after the failure');
+    eq(P.reached('/assets/video.html').length, 0, 'the video after a failed save');
+    /* the keyboard trap's other end: Shift+Tab on the first control goes round to the last */
+    await p.locator('#cg-banner .cg-x').focus();
+    await p.keyboard.press('Shift+Tab');
+    eq(await p.evaluate(() => document.activeElement === [...document.querySelectorAll('#cg-banner dialog button, #cg-banner dialog a[href], #cg-banner dialog input')]
+        .filter((e) => !e.disabled && e.getClientRects().length).pop()), true, 'Shift+Tab on the first control reaches the last');
+    await p.unroute('**/__consent/api/consent');
+    await p.route('**/__consent/api/consent', (r) => r.fulfill({ status: 500, contentType: 'application/json', body: '{"error": "x"}' }));
+    await button(p, 'banner.accept_all').click();
+    await until(async () => (await p.locator('#cg-banner [role="alert"]').innerText()) === EN['error.generic'].replace('{status}', '500'), '500 message');
+    eq(p.errors, [], 'errors on the page');
+});
+
 /* --- the run ----------------------------------------------------------------------------------- */
 
 test('a UTF-16 page is read as Chromium reads it: its pixel stays inert, the banner is shown, nothing leaves', async () => {
