@@ -415,7 +415,7 @@
             close();
         })] : [btn('banner.accept_all', function () { decide({all: true}, 'banner.saved'); }),
                btn('banner.reject_all', function () { decide({all: false}, 'banner.saved'); }),
-               view === 'main' ? btn('banner.customise', function () { show('custom'); })
+               view === 'main' ? btn('banner.customise', customise)
                                : btn('banner.save', function () { decide(choices(), 'banner.saved'); })];
         body.push(h('div', {'class': 'cg-btns'}, buttons));
         if (state.decided && view === 'custom')
@@ -434,11 +434,10 @@
         root.setAttribute('dir', dir(info.lang));
         if (focusLang) (box.querySelector('.cg-lang') || box).focus();
     }
-    function show(v) {
-        view = v;
+    function customise() {
+        view = 'custom';
         render();
-        var first = box.querySelector(v === 'custom' ? '.cg-cat input:not([disabled])' : '.cg-btn');
-        (first || box).focus();
+        (box.querySelector('.cg-cat input:not([disabled])') || box).focus();
     }
     /* a small button that opens the choices again, on every page the banner is not shown on: withdrawing or changing
      * one's mind is as easy as consenting was (a page with its own [data-cg-open] control gets none) */
