@@ -78,7 +78,6 @@
                 ['data-cg-mask', 'mask'], ['data-cg-clip-path', 'clip-path'], ['data-cg-marker-start', 'marker-start'],
                 ['data-cg-marker-mid', 'marker-mid'], ['data-cg-marker-end', 'marker-end'], ['data-cg-cursor', 'cursor'],
                 ['data-cg-filter', 'filter'], ['data-cg-data-src', 'data-src'], ['data-cg-data-lazy-src', 'data-lazy-src']];
-    var XLINK = 'http://www.w3.org/1999/xlink';
     /* a held frame's URL: its src, or the one a lazy loader's script was to make its src (data-src, data-lazy-src) */
     var HELD = 'iframe[data-cg-src], iframe[data-cg-data-src], iframe[data-cg-data-lazy-src]';
     function heldURL(f) {
@@ -173,17 +172,15 @@
                 var lazy = e.localName === 'iframe' && !e.hasAttribute('data-cg-src') && heldURL(e);
                 MOVE.forEach(function (m) {
                     if (!e.hasAttribute(m[0])) return;
-                    /* (SVG reads xlink:href in the XLink namespace only: setAttribute would make an attribute nothing reads) */
-                    if (m[1] === 'xlink:href') e.setAttributeNS(XLINK, m[1], e.getAttribute(m[0]));
+                    /* (SVG reads xlink:href in its namespace only) */
+                    if (m[1] === 'xlink:href') e.setAttributeNS('http://www.w3.org/1999/xlink', m[1], e.getAttribute(m[0]));
                     else e.setAttribute(m[1], e.getAttribute(m[0]));
                     e.removeAttribute(m[0]);
                 });
                 if (lazy) e.setAttribute('src', lazy);
-                /* a media element picks among its <source>s once, when it is read: one that found none waits for a new
-                   <source>, and a source's src set later is not one, so it picks again now */
+                /* (a <video> or <audio> that found no <source> waits for a new one, not for a src set later) */
                 var media = e.parentNode;
-                if (e.localName === 'source' && media && (media.localName === 'video' || media.localName === 'audio') && !media.currentSrc)
-                    media.load();
+                if (e.localName === 'source' && media.load && !media.currentSrc) media.load();
                 e.removeAttribute('data-cg-category');
                 e.removeAttribute('data-cg-needs');
                 e.removeAttribute('data-cg-r');
@@ -487,7 +484,7 @@
         sizer.observe(box);
     }
     function open(v) {
-        if (!S['banner.title']) return void strings().then(function () { open(v); }, function () { /* the way back stays */ });
+        if (!S['banner.title']) return void strings().then(function () { open(v); }, function () {});
         reopener(false);
         var modal = !(state.regime === 'notice' && !state.decided && (v || 'main') === 'main');
         if (!root) {
@@ -557,7 +554,7 @@
     var loading = null;
     function load(url) {
         return fetch(url, {credentials: 'same-origin'}).then(function (r) {
-            if (!r.ok) throw r.status;
+            if (!r.ok) throw {status: r.status};
             return r.json();
         }).then(function (j) {
             info = j;
@@ -579,10 +576,7 @@
             if (!box) return;
             render();
             if (kept) box.querySelectorAll('.cg-cat input').forEach(function (i) { if (i.value in kept) i.checked = kept[i.value]; });
-        }, function (st) {
-            /* the dialog stays in its language and says why (load throws a status, or fetch a TypeError) */
-            fail({status: typeof st === 'number' ? st : 0});
-        });
+        }, fail); /* (the dialog says why, in its language) */
     }
     w.consentgate = {
         open: function () { open('custom'); },
@@ -616,8 +610,8 @@
             if (msg) toast(t(msg));
             if (ask) open('main');
         }, function () {
-            /* no strings, no banner: nothing optional is granted in opt-in, and the way back (labelled by the page's
-               state) is the way to the choices, which asks for the strings again */
+            /* no strings, no banner (nothing optional is granted in opt-in): the way back, labelled by the page's
+               state, asks for them again */
             reopener(true);
         });
     }
