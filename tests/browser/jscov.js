@@ -5,8 +5,8 @@
  * and which functions and blocks never did.
  *
  * V8 gives each function a list of ranges, the function's own first and then the blocks in it, each with a count;
- * the count of a character is that of the innermost range holding it. A character ran if its count was not 0 in
- * any page; the uncovered blocks printed are the maximal spans of characters that never ran (blank space aside).
+ * the count of a character is that of the innermost range holding it. A character ran if its count was more than
+ * 0 in any page (one whose function was measured by block); the uncovered blocks printed are the maximal spans of characters that never ran (blank space aside).
  */
 'use strict';
 const scripts = new Map(); /* name -> {source, ran: Uint8Array, fns: Map(start -> {name, end, ran}), other: n} */
@@ -27,8 +27,10 @@ function add(entries) {
             continue;
         }
         const count = new Int32Array(e.source.length).fill(-1);
-        /* outer ranges first: an inner one overwrites its part */
-        const ranges = e.functions.flatMap((f) => f.ranges).sort((a, b) => a.startOffset - b.startOffset || b.endOffset - a.endOffset);
+        /* outer ranges first: an inner one overwrites its part. A function compiled before the coverage started has
+           no block counts (isBlockCoverage false): its blocks are unknown (-1), not all run */
+        const ranges = e.functions.flatMap((f) => f.ranges.map((r) => (f.isBlockCoverage ? r : Object.assign({}, r, { count: -1 }))))
+            .sort((a, b) => a.startOffset - b.startOffset || b.endOffset - a.endOffset);
         for (const r of ranges) count.fill(r.count, r.startOffset, r.endOffset);
         for (let i = 0; i < count.length; i++) if (count[i] > 0) s.ran[i] = 1;
         for (const f of e.functions) {
