@@ -171,12 +171,16 @@
                 /* (the lazy loader has been and gone: the frame loads its URL now) */
                 var lazy = e.localName === 'iframe' && !e.hasAttribute('data-cg-src') && heldURL(e);
                 MOVE.forEach(function (m) {
-                    if (e.hasAttribute(m[0])) {
-                        e.setAttribute(m[1], e.getAttribute(m[0]));
-                        e.removeAttribute(m[0]);
-                    }
+                    if (!e.hasAttribute(m[0])) return;
+                    /* (SVG reads xlink:href in its namespace only) */
+                    if (m[1] === 'xlink:href') e.setAttributeNS('http://www.w3.org/1999/xlink', m[1], e.getAttribute(m[0]));
+                    else e.setAttribute(m[1], e.getAttribute(m[0]));
+                    e.removeAttribute(m[0]);
                 });
                 if (lazy) e.setAttribute('src', lazy);
+                /* (a <video> or <audio> that found no <source> waits for a new one, not for a src set later) */
+                var media = e.parentNode;
+                if (e.localName === 'source' && media.load && !media.currentSrc) media.load();
                 e.removeAttribute('data-cg-category');
                 e.removeAttribute('data-cg-needs');
                 e.removeAttribute('data-cg-r');
@@ -408,7 +412,7 @@
             close();
         })] : [btn('banner.accept_all', function () { decide({all: true}, 'banner.saved'); }),
                btn('banner.reject_all', function () { decide({all: false}, 'banner.saved'); }),
-               view === 'main' ? btn('banner.customise', function () { show('custom'); })
+               view === 'main' ? btn('banner.customise', customise)
                                : btn('banner.save', function () { decide(choices(), 'banner.saved'); })];
         body.push(h('div', {'class': 'cg-btns'}, buttons));
         if (state.decided && view === 'custom')
@@ -427,11 +431,10 @@
         root.setAttribute('dir', dir(info.lang));
         if (focusLang) (box.querySelector('.cg-lang') || box).focus();
     }
-    function show(v) {
-        view = v;
+    function customise() {
+        view = 'custom';
         render();
-        var first = box.querySelector(v === 'custom' ? '.cg-cat input:not([disabled])' : '.cg-btn');
-        (first || box).focus();
+        (box.querySelector('.cg-cat input:not([disabled])') || box).focus();
     }
     /* a small button that opens the choices again, on every page the banner is not shown on: withdrawing or changing
      * one's mind is as easy as consenting was (a page with its own [data-cg-open] control gets none) */
@@ -481,7 +484,7 @@
         sizer.observe(box);
     }
     function open(v) {
-        if (!S['banner.title']) return void strings().then(function () { open(v); });
+        if (!S['banner.title']) return void strings().then(function () { open(v); }, function () {});
         reopener(false);
         var modal = !(state.regime === 'notice' && !state.decided && (v || 'main') === 'main');
         if (!root) {
@@ -551,7 +554,7 @@
     var loading = null;
     function load(url) {
         return fetch(url, {credentials: 'same-origin'}).then(function (r) {
-            if (!r.ok) throw r.status;
+            if (!r.ok) throw {status: r.status};
             return r.json();
         }).then(function (j) {
             info = j;
@@ -573,7 +576,7 @@
             if (!box) return;
             render();
             if (kept) box.querySelectorAll('.cg-cat input').forEach(function (i) { if (i.value in kept) i.checked = kept[i.value]; });
-        });
+        }, fail); /* (the dialog says why, in its language) */
     }
     w.consentgate = {
         open: function () { open('custom'); },
@@ -606,6 +609,10 @@
         strings().then(function () {
             if (msg) toast(t(msg));
             if (ask) open('main');
-        }, function () { /* no strings, no banner: nothing optional is granted in opt-in */ });
+        }, function () {
+            /* no strings, no banner (nothing optional is granted in opt-in): the way back, labelled by the page's
+               state, asks for them again */
+            reopener(true);
+        });
     }
 });

@@ -178,8 +178,28 @@ const test = (name, fn, opts = {}) => tests.push(Object.assign({ name, fn }, opt
 let P, browser;
 const contexts = [];
 
+/* CG_JSCOV=1: every page's V8 block coverage, from before its first navigation (see jscov.js) */
+const JSCOV = process.env.CG_JSCOV === '1' ? require('./jscov') : null;
+function covered(ctx) {
+    const started = new WeakMap();
+    const start = (p) => {
+        if (!started.has(p)) started.set(p, p.coverage.startJSCoverage({ resetOnNavigation: false }).catch(() => {}));
+        return started.get(p);
+    };
+    ctx.on('page', start);
+    const newPage = ctx.newPage.bind(ctx);
+    ctx.newPage = async () => {
+        const p = await newPage();
+        await start(p);
+        return p;
+    };
+}
+async function takeCoverage(ctx) {
+    for (const p of ctx.pages()) JSCOV.add(await p.coverage.stopJSCoverage().catch(() => []));
+}
 async function context(opts = {}) {
     const ctx = await browser.newContext(Object.assign({ locale: 'en-GB', viewport: { width: 1280, height: 800 } }, opts));
+    if (JSCOV) covered(ctx);
     contexts.push(ctx);
     ctx.setDefaultTimeout(8000);
     return ctx;
@@ -1824,6 +1844,155 @@ test('on a right-to-left page the banner, its message and the way back keep thei
     eq((await dirs()).slice(1), ['ltr', 'ltr'], 'the message\'s and the way back\'s direction');
 });
 
+test('consent releases every kind of held element without a reload: SVG <image href> and <image xlink:href>, <video><source>, <picture><source>, <input type=image>, a module script', async () => {
+    const p = await page();
+    await p.goto(P.url('/release-kinds.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    await p.waitForLoadState('load');
+    const kinds = ['svg-xlink', 'svg-href', 'video-source', 'picture-source', 'input-image', 'module'];
+    const reached = () => kinds.filter((k) => P.reached(`k=${k}`).length);
+    eq(reached(), [], 'held elements that loaded before consent');
+    await p.evaluate(() => { window.__sameDocument = true; });
+    await button(p, 'banner.accept_all').click();
+    await until(async () => (await p.locator('#cg-toast').innerText().catch(() => '')) === EN['banner.saved'], 'saved message');
+    await until(() => reached().length === kinds.length, 'every released element loads', 5000).catch(() => {});
+    eq(reached(), kinds, 'released elements that loaded');
+    eq(await p.evaluate(() => window.__sameDocument), true, 'the page was reloaded');
+    eq(p.errors, [], 'errors on the page');
+});
+
+test('a language switch that fails is said in the dialog, which stays usable in its language', async () => {
+    const p = await page();
+    let answer = null;
+    await p.route(/\/__consent\/i18n\/strings\.json\?lang=/, (r) => (answer ? r.fulfill(answer) : r.abort()));
+    await p.goto(P.url('/'));
+    await dialog(p).waitFor({ state: 'visible' });
+    const alert = p.locator('#cg-banner [role="alert"]');
+    await p.locator('#cg-banner .cg-lang[data-lang="zh-CN"]').click();
+    await until(async () => (await alert.innerText().catch(() => '')) === EN['error.network'], 'network message');
+    answer = { status: 503, contentType: 'application/json', body: '{"error": "x"}' };
+    await p.locator('#cg-banner .cg-lang[data-lang="zh-CN"]').click();
+    await until(async () => (await alert.innerText().catch(() => '')) === EN['error.store_unavailable'], '503 message');
+    eq(await p.locator('#cg-banner h2').innerText(), EN['banner.title'], 'the dialog\'s language after the failure');
+    await p.unroute(/\/__consent\/i18n\/strings\.json\?lang=/);
+    await p.locator('#cg-banner .cg-lang[data-lang="zh-CN"]').click();
+    await until(async () => (await p.locator('#cg-banner h2').innerText()) === ZH['banner.title'], 'the switch once it works');
+    assert(await alert.isHidden(), 'the error stays once the switch worked');
+    eq(p.errors, [], 'errors on the page');
+});
+
+test('preference centre and receipts: a failed withdrawal, erasure or list is said on the page, and the visitor can try again', async () => {
+    const p = await page();
+    await p.goto(P.url('/about'));
+    const r = await p.request.post(P.url('/__consent/api/consent'), { data: { all: true }, headers: { Origin: P.url('').replace(/\/$/, '') } });
+    eq(r.status(), 200, 'consent');
+    /* the preference centre's withdrawal (DELETE): each failure's own words, the button usable again */
+    let answer = null;
+    await p.route('**/__consent/api/consent', (rt) => (rt.request().method() !== 'DELETE' ? rt.continue()
+        : answer ? rt.fulfill(Object.assign({ contentType: 'application/json', body: '{"error": "x"}' }, answer)) : rt.abort()));
+    await p.goto(P.url('/__consent/'));
+    const err = p.locator('#cg-withdraw-err'), btn = p.locator('#cg-withdraw');
+    for (const [a, key, vars] of [[{ status: 503 }, 'error.store_unavailable'], [{ status: 429 }, 'error.rate_limited'],
+                                  [{ status: 403 }, 'error.forbidden'], [{ status: 500 }, 'error.generic', { status: 500 }],
+                                  [null, 'error.network']]) {
+        answer = a;
+        await btn.click();
+        const want = vars ? EN[key].replace('{status}', vars.status) : EN[key];
+        await until(async () => (await err.isVisible()) && (await err.innerText()) === want, `the withdrawal's ${key}`);
+        assert(await btn.isEnabled(), `the withdraw button after ${key}`);
+    }
+    eq(p.url(), P.url('/__consent/'), 'the page after failed withdrawals');
+    /* receipts: the list that fails to load, an erasure that fails (503, network), one cancelled */
+    await p.route('**/__consent/api/receipts', (rt) => rt.fulfill({ status: 503, contentType: 'application/json', body: '{}' }));
+    await p.goto(P.url('/__consent/receipts'));
+    await until(async () => (await p.locator('#cg-r-status').innerText()) === EN['receipts.error'], 'the list\'s failure');
+    await p.unroute('**/__consent/api/receipts');
+    let erase = { status: 503 };
+    await p.route('**/__consent/api/erase', (rt) => (erase ? rt.fulfill(Object.assign({ contentType: 'application/json', body: '{}' }, erase)) : rt.abort()));
+    await p.goto(P.url('/__consent/receipts'));
+    await p.locator('#cg-r-table tbody tr').first().waitFor();
+    const ask = p.locator('#cg-erase-q'), msg = p.locator('#cg-erase-msg');
+    await p.getByRole('button', { name: EN['receipts.erase'], exact: true }).click();
+    await ask.waitFor({ state: 'visible' });
+    await p.getByRole('button', { name: EN['receipts.cancel'], exact: true }).click();
+    await ask.waitFor({ state: 'hidden' });
+    eq(await p.evaluate(() => document.activeElement.id), 'cg-erase', 'focus after "no"');
+    for (const [e, key] of [[{ status: 503 }, 'error.store_unavailable'], [null, 'error.network']]) {
+        erase = e;
+        await p.getByRole('button', { name: EN['receipts.erase'], exact: true }).click();
+        await p.getByRole('button', { name: EN['receipts.erase_yes'], exact: true }).click();
+        await until(async () => (await msg.isVisible()) && (await msg.innerText()) === EN[key], `the erasure's ${key}`);
+        eq(await p.evaluate(() => document.activeElement.id), 'cg-erase', `focus after the erasure's ${key}`);
+        eq(await p.locator('#cg-r-table tbody tr').count() > 0, true, `the records after the erasure's ${key}`);
+    }
+    eq(p.errors, [], 'errors on the page');
+});
+
+test('the banner\'s strings that fail to load leave the way back, which opens the choices once they load', async () => {
+    const p = await page();
+    let fail = true;
+    await p.route('**/__consent/i18n/strings.json', (r) => (fail ? r.fulfill({ status: 503, contentType: 'application/json', body: '{}' }) : r.continue()));
+    await p.goto(P.url('/plain.html'));
+    const reopen = p.locator('#cg-reopen');
+    await reopen.waitFor({ state: 'visible' });
+    eq(await dialog(p).count(), 0, 'a dialog without its strings');
+    eq(await reopen.innerText(), EN['banner.reopen'], 'the way back\'s label (the page\'s state has it)');
+    await reopen.click(); /* (still failing: nothing opens, the way back stays) */
+    await sleep(300);
+    eq([await dialog(p).count(), await reopen.isVisible()], [0, true], 'the dialog and the way back while the strings fail');
+    fail = false;
+    await reopen.click();
+    await dialog(p).waitFor({ state: 'visible' });
+    await button(p, 'banner.reject_all').click();
+    await dialog(p).waitFor({ state: 'detached' });
+    eq(await p.evaluate(() => window.consentgate.state().decided), true, 'decided (window.consentgate.state())');
+    eq(p.errors, [], 'errors on the page');
+});
+
+test('a frame\'s "allow" that fails to save opens the choices with the error; Shift+Tab from the first control goes to the last', async () => {
+    const p = await page();
+    await p.goto(P.url('/embed.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    await p.keyboard.press('Escape');
+    await dialog(p).waitFor({ state: 'detached' });
+    await p.route('**/__consent/api/consent', (r) => r.fulfill({ status: 403, contentType: 'application/json', body: '{"error": "x"}' }));
+    const marketing = EN['category.marketing.title'], videos = P.reached('/assets/video.html').length; /* (the run's earlier tests') */
+    await p.frameLocator('#video').getByRole('button', { name: EN['embed.allow'].replace('{categories}', marketing) }).click();
+    await dialog(p).waitFor({ state: 'visible' });
+    await until(async () => (await p.locator('#cg-banner [role="alert"]').innerText()) === EN['error.forbidden'], '403 message');
+    assert(await button(p, 'banner.save').isEnabled(), 'the dialog\'s buttons after the failure');
+    eq(P.reached('/assets/video.html').length, videos, 'videos loaded after a failed save');
+    /* the keyboard trap's other end: Shift+Tab on the first control goes round to the last */
+    await p.locator('#cg-banner .cg-x').focus();
+    await p.keyboard.press('Shift+Tab');
+    eq(await p.evaluate(() => document.activeElement === [...document.querySelectorAll('#cg-banner dialog button, #cg-banner dialog a[href], #cg-banner dialog input')]
+        .filter((e) => !e.disabled && e.getClientRects().length).pop()), true, 'Shift+Tab on the first control reaches the last');
+    await p.unroute('**/__consent/api/consent');
+    await p.route('**/__consent/api/consent', (r) => r.fulfill({ status: 500, contentType: 'application/json', body: '{"error": "x"}' }));
+    await button(p, 'banner.accept_all').click();
+    await until(async () => (await p.locator('#cg-banner [role="alert"]').innerText()) === EN['error.generic'].replace('{status}', '500'), '500 message');
+    eq(p.errors, [], 'errors on the page');
+});
+
+test('a site\'s own script opens the choices (window.consentgate.open()); the dialog\'s \u00d7 closes it and the way back returns; the saved message goes', async () => {
+    const p = await page();
+    await p.goto(P.url('/plain.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    await p.locator('#cg-banner .cg-x').click(); /* decide later */
+    await dialog(p).waitFor({ state: 'detached' });
+    await p.locator('#cg-reopen').waitFor({ state: 'visible' });
+    eq(await p.evaluate(() => window.consentgate.state().decided), false, 'decided after the \u00d7');
+    await p.evaluate(() => window.consentgate.open());
+    await dialog(p).waitFor({ state: 'visible' });
+    eq(await p.locator('#cg-banner .cg-cat input:not([disabled])').count(), 3, 'the choices, opened by the site\'s script');
+    await button(p, 'banner.save').click();
+    await dialog(p).waitFor({ state: 'detached' });
+    const toast = p.locator('#cg-toast');
+    await until(async () => (await toast.innerText().catch(() => '')) === EN['banner.saved'], 'saved message');
+    await toast.waitFor({ state: 'detached', timeout: 8000 });
+    eq(p.errors, [], 'errors on the page');
+});
+
 /* --- the run ----------------------------------------------------------------------------------- */
 
 test('a UTF-16 page is read as Chromium reads it: its pixel stays inert, the banner is shown, nothing leaves', async () => {
@@ -1883,9 +2052,16 @@ async function main() {
             const keep = t.keep && flow ? flow.context() : null;
             for (const c of contexts.splice(0)) {
                 if (c === keep) contexts.push(c);
-                else await c.close().catch(() => {});
+                else {
+                    if (JSCOV) await takeCoverage(c);
+                    await c.close().catch(() => {});
+                }
             }
         }
+    }
+    if (JSCOV) {
+        for (const c of contexts) await takeCoverage(c);
+        JSCOV.report();
     }
     await browser.close().catch(() => {});
     const problem = await P.stop();
