@@ -173,21 +173,7 @@ css_string_end(const char *css, size_t len, size_t s, char q)
     return s;
 }
 
-/* whether css[0..q) ends with "@import" (any case) and blanks: the string at q is an imported sheet's URL */
-static int
-css_after_import(const char *css, size_t q)
-{
-    while (q != 0 && gw_is_ascii_blank((unsigned char)css[q - 1]))
-        --q;
-    if (q < 7 || css[q - 7] != '@')
-        return 0;
-    for (size_t i = 0; i != 6; ++i)
-        if ((css[q - 6 + i] | 0x20) != "import"[i])
-            return 0;
-    return 1;
-}
-
-/* css[i - n..i) is name (ASCII case-insensitive) */
+/* css[i - n..i) is name (lower-case letters and '-'; css in any case) */
 static int
 css_name_before(const char *css, size_t i, const char *name, size_t n)
 {
@@ -197,6 +183,15 @@ css_name_before(const char *css, size_t i, const char *name, size_t n)
         if ((css[i - n + k] | 0x20) != name[k])
             return 0;
     return 1;
+}
+
+/* whether css[0..q) ends with "@import" (any case) and blanks: the string at q is an imported sheet's URL */
+static int
+css_after_import(const char *css, size_t q)
+{
+    while (q != 0 && gw_is_ascii_blank((unsigned char)css[q - 1]))
+        --q;
+    return q >= 7 && css[q - 7] == '@' && css_name_before(css, q, "import", 6);
 }
 
 /*
@@ -282,8 +277,7 @@ gw_css_next_url(const char *css, size_t len, size_t *pos, const char **url, size
             continue;
         }
         /* '(': the end of "url(" ("url" in any case, not the end of a longer name)? */
-        if (i < 3 || (css[i - 3] | 0x20) != 'u' || (css[i - 2] | 0x20) != 'r' || (css[i - 1] | 0x20) != 'l' ||
-            (i > 3 && css_name_char(css[i - 4]))) {
+        if (!css_name_before(css, i, "url", 3) || (i > 3 && css_name_char(css[i - 4]))) {
             ++i;
             continue;
         }

@@ -1779,7 +1779,8 @@ step(gw_html_t *h, const char *cur, const char *end)
         }
         dispose(h, cur + 1);
         if (++h->cdata_n == 7) {
-            h->frameset = h->frameset == FS_MAYBE ? FS_NO : h->frameset; /* (text, or not: in foreign content anyway) */
+            if (h->frameset == FS_MAYBE)
+                h->frameset = FS_NO; /* (text, or not: in foreign content anyway) */
             h->mode = M_CDATA;
             h->cdata_n = 0;
         }
