@@ -965,7 +965,9 @@ async function wcagStates(size, view) {
             /* a held frame's placeholder: a srcdoc document of ours */
             await p.goto(P.url('/embed.html'));
             await p.frameLocator('#video').locator('button').waitFor({ state: 'visible' });
-            for (const f of p.frames().filter((f) => f.url() === 'about:srcdoc'))
+            const placeholders = p.frames().filter((f) => f.url() === 'about:srcdoc');
+            assert(placeholders.length >= 1, `the frame placeholder is among the page's frames (${at})`);
+            for (const f of placeholders)
                 found.push(...await wcag(f, `frame placeholder (${at})`));
             /* the opt-out banner with its GPC note, and the notice (a region, not a dialog) */
             for (const [what, headers, sel] of [['opt-out banner with GPC', { 'X-Forwarded-For': IP_GB, 'Sec-GPC': '1' }, '#cg-banner .cg-gpc'],
