@@ -463,14 +463,20 @@ static int seal_matches(const char *seal, const gw_token_key_t *keys, size_t n, 
 }
 
 /* at start: a seal that does not match means records went (or changed) while the gateway was down: refuse, rather
- * than chain on from what is left and seal that; none yet (a store from before sealing): seal it now */
+ * than chain on from what is left and seal that; none yet (a store from before sealing, or a seal removed): seal it
+ * now, said in the log with what it seals, since a seal removed and records deleted with it would be sealed as they are */
 static int check_seal(char *err, size_t errlen)
 {
     char seal[GW_CHAIN_SEAL_LEN];
     if (num_seal_keys == 0)
         return 0;
     read_seal(st.db, seal);
-    if (seal[0] != '\0') {
+    if (seal[0] == '\0') {
+        if (strcmp(st.head, st.anchor) != 0)
+            gw_warn("consent store: it carries no seal (a store from before sealing, or its seal was removed): sealed as it is "
+                    "now, its newest record's hash %.16s…",
+                    st.head);
+    } else {
         int m = seal_matches(seal, seal_keys, num_seal_keys, st.anchor, st.head);
         if (m == 0) {
             snprintf(err, errlen, "the records' seal does not match their chain (records were removed or changed while the gateway was "

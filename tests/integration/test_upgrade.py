@@ -84,6 +84,9 @@ class UpgradeTest(GatewayTestCase):
         self.assertIn("carries no seal", v.stdout)
 
         g.start()
+        self.assertRegex(g.error_log(), r"\[warn\] consent store: it carries no seal .*sealed as it is now, its newest "
+                                        r"record's hash %s" % before[-1]["hash"][:16],
+                         "sealing a store that had none is said in the log")
         # the old build's cookies: every visitor's records and decision as that build showed them
         for kind, cookie in expected["cookies"].items():
             self.assertIsNotNone(cookie, kind)
