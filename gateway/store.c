@@ -462,9 +462,68 @@ static int seal_matches(const char *seal, const gw_token_key_t *keys, size_t n, 
     return strcmp(want, seal) == 0;
 }
 
-/* at start: a seal that does not match means records went (or changed) while the gateway was down: refuse, rather
- * than chain on from what is left and seal that; none yet (a store from before sealing, or a seal removed): seal it
- * now, said in the log with what it seals, since a seal removed and records deleted with it would be sealed as they are */
+/*
+ * A seal that does not match the chain's ends may match an older end: the records after it were added without sealing,
+ * as a build from before sealing does when run on a sealed store (a downgrade and back), or as anyone writing into the
+ * file does. Returns 1 with *seq the newest record the seal covers (0: none) and *added the records after it; 0 when
+ * the seal matches no end (records removed, or the seal altered); -1 when the records cannot be read.
+ */
+static int sealed_before(sqlite3 *db, const char *seal, const gw_token_key_t *keys, size_t n, const char *anchor, int64_t *seq,
+                         int64_t *added)
+{
+    sqlite3_stmt *s = NULL;
+    int found = 0, step = SQLITE_DONE;
+    *seq = 0;
+    *added = 0;
+    if (sqlite3_prepare_v2(db, "SELECT seq, hash FROM records ORDER BY seq DESC", -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    while (!found && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *hash = (const char *)sqlite3_column_text(s, 1);
+        if (hash != NULL && seal_matches(seal, keys, n, anchor, hash) == 1) {
+            *seq = sqlite3_column_int64(s, 0);
+            found = 1;
+        } else {
+            ++*added;
+        }
+    }
+    sqlite3_finalize(s);
+    if (!found && step != SQLITE_DONE)
+        return -1;
+    return found || seal_matches(seal, keys, n, anchor, anchor) == 1; /* sealed while it held no records */
+}
+
+/* the first record after `seq`, by its receipt (the one an operator looks up), into out */
+static void receipt_after(sqlite3 *db, int64_t seq, char *out, size_t len)
+{
+    sqlite3_stmt *s = NULL;
+    snprintf(out, len, "?");
+    if (sqlite3_prepare_v2(db, "SELECT receipt FROM records WHERE seq > ?1 ORDER BY seq LIMIT 1", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_bind_int64(s, 1, seq) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL)
+        snprintf(out, len, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+}
+
+/* why a seal that does not match the chain's ends does not, into out */
+static void seal_mismatch(sqlite3 *db, const char *seal, const gw_token_key_t *keys, size_t n, const char *anchor, char *out,
+                          size_t len)
+{
+    int64_t seq, added;
+    char receipt[64];
+    if (sealed_before(db, seal, keys, n, anchor, &seq, &added) != 1) {
+        snprintf(out, len, "records were removed from the end, or from the start with the anchor changed, or the seal was altered");
+        return;
+    }
+    receipt_after(db, seq, receipt, sizeof(receipt));
+    snprintf(out, len,
+             "the seal covers the records up to seq=%lld; %lld record(s) after it (from receipt %s) were added without sealing, by a "
+             "consentgate build from before sealing run on this store, or by someone else (README, Upgrades: keeping or "
+             "dropping them)",
+             (long long)seq, (long long)added, receipt);
+}
+
+/* at start: a seal that does not match means records went, changed or came while the gateway was down: refuse, rather
+ * than chain on and seal that; none yet (a store from before sealing, or a seal removed): seal it now, said in the log
+ * with what it seals, since a seal removed and records deleted with it would be sealed as they are */
 static int check_seal(char *err, size_t errlen)
 {
     char seal[GW_CHAIN_SEAL_LEN];
@@ -479,8 +538,9 @@ static int check_seal(char *err, size_t errlen)
     } else {
         int m = seal_matches(seal, seal_keys, num_seal_keys, st.anchor, st.head);
         if (m == 0) {
-            snprintf(err, errlen, "the records' seal does not match their chain (records were removed or changed while the gateway was "
-                                  "not running; --verify-records tells more)");
+            char why[400];
+            seal_mismatch(st.db, seal, seal_keys, num_seal_keys, st.anchor, why, sizeof(why));
+            snprintf(err, errlen, "the records' seal does not match their chain (%s; --verify-records tells more)", why);
             return -1;
         }
         if (m == 1)
@@ -1462,9 +1522,9 @@ int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_key
             fprintf(out, "%s: cannot check the seal: it was made with key %d, which is not in the secrets file\n", path, atoi(seal));
             rc = 2;
         } else if (m == 0) {
-            fprintf(out, "BROKEN: the seal does not match the chain's ends (first record after %.16s…, newest %.16s…): records "
-                         "were removed from the end, or from the start with the anchor changed, or the seal was altered\n",
-                    anchor, head);
+            seal_mismatch(db, seal, keys, num_keys, anchor, msg, sizeof(msg));
+            fprintf(out, "BROKEN: the seal does not match the chain's ends (first record after %.16s…, newest %.16s…): %s\n", anchor,
+                    head, msg);
             rc = 1;
         }
         sealed = "seal matches";

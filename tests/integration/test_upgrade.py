@@ -12,9 +12,10 @@ import json
 import os
 import shutil
 import sqlite3
+import uuid
 
 from harness import ADMIN_TOKEN, GatewayTestCase, Gateway, curl, free_port, run_binary
-from test_records import post, rows
+from test_records import chain_hash, post, rows
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "upgrade")
 ADMIN = ["Authorization: Bearer " + ADMIN_TOKEN]
@@ -157,3 +158,57 @@ class UpgradeTest(GatewayTestCase):
         self.assertIn("refusing to start", str(cm.exception))
         with open(db, "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(), digest, "the file is not changed")
+
+    def downgraded(self, name):
+        """The 8787cab state upgraded (sealed), then a record added as 8787cab's build adds it when run on the store
+        again (a downgrade and back): chained to the newest record, the seal left as it was. Returns the gateway, the
+        seq the seal covers and the added record's receipt."""
+        g, _ = self.old_state("8787cab", name)
+        g.start()
+        g.stop_and_check()
+        db = g.path("consent.db")
+        last = rows(db)[-1]
+        added = dict(last, seq=last["seq"] + 1, receipt=str(uuid.uuid4()), time_ms=last["time_ms"] + 1000,
+                     prev_hash=last["hash"])
+        added["hash"] = chain_hash(added)
+        conn = sqlite3.connect(db)
+        conn.execute("INSERT INTO records (%s) VALUES (%s)" % (", ".join(added), ", ".join("?" * len(added))),
+                     list(added.values()))
+        conn.commit()
+        conn.close()
+        return g, last["seq"], added["receipt"]
+
+    def test_records_added_by_a_build_that_does_not_seal_are_named(self):
+        g, seq, receipt = self.downgraded("downgrade")
+        said = "the seal covers the records up to seq=%d; 1 record(s) after it (from receipt %s) were added without " \
+               "sealing" % (seq, receipt)
+        v = self.verify(g)
+        self.assertEqual(v.returncode, 1, v.stdout + v.stderr)
+        self.assertIn(said, v.stdout, "not 'records were removed'")
+        with self.assertRaises(RuntimeError) as cm:
+            g.start()
+        self.assertIn(said, str(cm.exception))
+        self.assertNotIn("removed", str(cm.exception).split("\n")[0])
+
+    def test_records_added_without_sealing_kept_or_dropped(self):
+        # README (Upgrades): drop them (the seal matches again) ...
+        g, seq, _ = self.downgraded("drop")
+        conn = sqlite3.connect(g.path("consent.db"))
+        conn.execute("DELETE FROM records WHERE seq > ?", (seq,))
+        conn.commit()
+        conn.close()
+        v = self.verify(g)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+        self.assertIn("%d records, chain intact, seal matches" % seq, v.stdout)
+        # ... or keep them: the seal removed, the next start seals the chain as it is, and says so
+        g, seq, _ = self.downgraded("keep")
+        conn = sqlite3.connect(g.path("consent.db"))
+        conn.execute("DELETE FROM meta WHERE key = 'seal'")
+        conn.commit()
+        conn.close()
+        g.start()
+        self.assertIn("carries no seal", g.error_log())
+        g.stop_and_check()
+        v = self.verify(g)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+        self.assertIn("%d records, chain intact, seal matches" % (seq + 1), v.stdout)
