@@ -320,12 +320,16 @@ static int setup_hosts(void)
         return -1;
     gw_records_init();
     const gw_secrets_t *secrets = gw_consent_secrets();
-    gw_store_set_seal_keys(secrets->seal_keys, secrets->num_keys, secrets->primary);
+    gw_store_set_seal_keys(secrets->seal_keys, secrets->num_keys, secrets->primary, secrets->created);
     char err[1024];
     gw_store_set_report_limits(c->channel.report_retention_days, c->channel.reports_max);
     if (gw_store_open(c->store.sqlite, c->store.retention_days, c->store.commit_delay_ms, c->store.queue_max, err, sizeof(err)) !=
         0) {
         gw_error("consent store: %s", err);
+        /* a secrets file this start made has signed nothing yet: gone with the start, the next one (the right file
+         * restored, or not) finds what this one found */
+        if (secrets->created && unlink(c->secrets_file) == 0)
+            gw_info("removed %s, made by this start", c->secrets_file);
         return -1;
     }
     gw_server_on_shutdown(gw_store_close);

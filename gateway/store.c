@@ -391,12 +391,14 @@ static void empty_wal(const char *after)
 
 static gw_token_key_t seal_keys[GW_SECRETS_MAX_KEYS];
 static size_t num_seal_keys, seal_primary;
+static int seal_keys_made; /* of a secrets file made by this start */
 
-void gw_store_set_seal_keys(const gw_token_key_t *keys, size_t n, size_t primary)
+void gw_store_set_seal_keys(const gw_token_key_t *keys, size_t n, size_t primary, int made)
 {
     num_seal_keys = n < GW_SECRETS_MAX_KEYS ? n : GW_SECRETS_MAX_KEYS;
     memcpy(seal_keys, keys, num_seal_keys * sizeof(keys[0]));
     seal_primary = primary < num_seal_keys ? primary : 0;
+    seal_keys_made = made;
 }
 
 static const gw_token_key_t *find_seal_key(const gw_token_key_t *keys, size_t n, unsigned id)
@@ -519,6 +521,38 @@ static void seal_mismatch(sqlite3 *db, const char *seal, const gw_token_key_t *k
              "consentgate build from before sealing run on this store, or by someone else (README, Upgrades: keeping or "
              "dropping them)",
              (long long)seq, (long long)added, receipt);
+}
+
+/*
+ * At start, before anything is written: a store with a history (records, or the anchor a purge left) and the keys of a
+ * secrets file this start made. The file that goes with the store is missing (moved, not restored with the store,
+ * another secrets_file): going on would leave every visitor's token unverifiable (no consent for anyone) and seal the
+ * records anew under a key that never saw them.
+ */
+static int check_new_keys(char *err, size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    int history = 0;
+    if (!seal_keys_made)
+        return 0;
+    if (sqlite3_prepare_v2(st.db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'records')", -1, &s,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        history = sqlite3_column_int(s, 0) == 2;
+    sqlite3_finalize(s);
+    s = NULL;
+    if (history && sqlite3_prepare_v2(st.db,
+                                      "SELECT EXISTS (SELECT 1 FROM records) OR EXISTS (SELECT 1 FROM meta WHERE key = 'chain_anchor')",
+                                      -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        history = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (!history)
+        return 0;
+    snprintf(err, errlen, "it holds records, but the secrets file did not exist and was made by this start: restore the secrets "
+                          "file that goes with this store (with a new key every visitor's consent token would count as none; "
+                          "README, Upgrades)");
+    return -1;
 }
 
 /* at start: a seal that does not match means records went, changed or came while the gateway was down: refuse, rather
@@ -1357,7 +1391,7 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     sqlite3_wal_hook(st.db, on_wal, NULL);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (check_integrity(msg, sizeof(msg)) != 0 || migrate(msg, sizeof(msg)) != 0 || load_ua_salt(msg, sizeof(msg)) != 0 ||
+    if (check_integrity(msg, sizeof(msg)) != 0 || check_new_keys(msg, sizeof(msg)) != 0 || migrate(msg, sizeof(msg)) != 0 || load_ua_salt(msg, sizeof(msg)) != 0 ||
         load_head(msg, sizeof(msg)) != 0 || check_seal(msg, sizeof(msg)) != 0) {
         snprintf(err, errlen, "%s: %s (refusing to start; the file is left as it is)", path, msg);
         goto Error;

@@ -212,3 +212,25 @@ class UpgradeTest(GatewayTestCase):
         v = self.verify(g)
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
         self.assertIn("%d records, chain intact, seal matches" % (seq + 1), v.stdout)
+
+    def test_store_without_its_secrets_file_is_refused(self):
+        # the store moved (or restored) without the secrets file it goes with: a new key would leave every visitor's
+        # token unverifiable and seal the records anew; the start is refused and leaves no new secrets file behind
+        g, expected = self.old_state("8787cab", "no-secrets")
+        db = g.path("consent.db")
+        os.rename(g.path("secrets.json"), g.path("secrets.kept"))
+        with open(db, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        with self.assertRaises(RuntimeError) as cm:
+            g.start()
+        self.assertIn("it holds records, but the secrets file did not exist and was made by this start: restore the secrets "
+                      "file that goes with this store", str(cm.exception))
+        self.assertFalse(os.path.exists(g.path("secrets.json")), "the key made by the refused start is gone with it")
+        with open(db, "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).hexdigest(), digest, "the store is not changed (nor migrated, nor sealed)")
+        # the next start after the file is restored takes the store and honours the old cookies
+        os.rename(g.path("secrets.kept"), g.path("secrets.json"))
+        g.start()
+        s = curl(g.url("/__consent/api/state"), cookie=expected["cookies"]["accept"]).json()
+        self.assertEqual((s["visitor"], s["decided"]), (expected["state"]["accept"]["visitor"], True))
+        g.stop_and_check()
