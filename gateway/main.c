@@ -171,12 +171,16 @@ static int check_resources(const char *config_path)
             goto Fail;
         gw_geo_close(g);
     }
-    if (access(c->secrets_file, F_OK) == 0) { /* (a missing one is created at start) */
+    if (access(c->secrets_file, F_OK) == 0) { /* (a missing one is created at start, unless the store has records) */
         gw_secrets_t s;
         int rc = gw_secrets_reload(c->secrets_file, &s, err, sizeof(err));
         gw_secrets_clear(&s);
         if (rc != 0)
             goto Fail;
+    } else if (gw_store_has_history(c->store.sqlite)) {
+        snprintf(err, sizeof(err), "secrets_file: %.400s does not exist, but the consent store %.400s holds records: restore the "
+                                   "secrets file that goes with it (README, Upgrades)", c->secrets_file, c->store.sqlite);
+        goto Fail;
     }
     if (c->admin.tokens_file != NULL && gw_admin_load_tokens(c->admin.tokens_file, err, sizeof(err)) != 0)
         goto Fail;

@@ -523,31 +523,45 @@ static void seal_mismatch(sqlite3 *db, const char *seal, const gw_token_key_t *k
              (long long)seq, (long long)added, receipt);
 }
 
-/*
- * At start, before anything is written: a store with a history (records, or the anchor a purge left) and the keys of a
- * secrets file this start made. The file that goes with the store is missing (moved, not restored with the store,
- * another secrets_file): going on would leave every visitor's token unverifiable (no consent for anyone) and seal the
- * records anew under a key that never saw them.
- */
-static int check_new_keys(char *err, size_t errlen)
+/* 1: the store has a history (records, or the anchor a purge left); 0: none, or no tables yet (a new file) */
+static int has_history(sqlite3 *db)
 {
     sqlite3_stmt *s = NULL;
-    int history = 0;
-    if (!seal_keys_made)
-        return 0;
-    if (sqlite3_prepare_v2(st.db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'records')", -1, &s,
+    int tables = 0, history = 0;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'records')", -1, &s,
                            NULL) == SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW)
-        history = sqlite3_column_int(s, 0) == 2;
+        tables = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
     s = NULL;
-    if (history && sqlite3_prepare_v2(st.db,
-                                      "SELECT EXISTS (SELECT 1 FROM records) OR EXISTS (SELECT 1 FROM meta WHERE key = 'chain_anchor')",
-                                      -1, &s, NULL) == SQLITE_OK &&
+    if (tables == 2 &&
+        sqlite3_prepare_v2(db, "SELECT EXISTS (SELECT 1 FROM records) OR EXISTS (SELECT 1 FROM meta WHERE key = 'chain_anchor')",
+                           -1, &s, NULL) == SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW)
         history = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
-    if (!history)
+    return history;
+}
+
+int gw_store_has_history(const char *path)
+{
+    sqlite3 *db = NULL;
+    int history = 0;
+    if (access(path, F_OK) == 0 && sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+        history = has_history(db);
+    sqlite3_close(db);
+    return history;
+}
+
+/*
+ * At start, before anything is written: a store with a history and the keys of a secrets file this start made. The
+ * file that goes with the store is missing (moved, not restored with the store, another secrets_file): going on would
+ * leave every visitor's token unverifiable (no consent for anyone) and seal the records anew under a key that never
+ * saw them.
+ */
+static int check_new_keys(char *err, size_t errlen)
+{
+    if (!seal_keys_made || !has_history(st.db))
         return 0;
     snprintf(err, errlen, "it holds records, but the secrets file did not exist and was made by this start: restore the secrets "
                           "file that goes with this store (with a new key every visitor's consent token would count as none; "
@@ -1391,8 +1405,8 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     sqlite3_wal_hook(st.db, on_wal, NULL);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (check_integrity(msg, sizeof(msg)) != 0 || check_new_keys(msg, sizeof(msg)) != 0 || migrate(msg, sizeof(msg)) != 0 || load_ua_salt(msg, sizeof(msg)) != 0 ||
-        load_head(msg, sizeof(msg)) != 0 || check_seal(msg, sizeof(msg)) != 0) {
+    if (check_integrity(msg, sizeof(msg)) != 0 || check_new_keys(msg, sizeof(msg)) != 0 || migrate(msg, sizeof(msg)) != 0 ||
+        load_ua_salt(msg, sizeof(msg)) != 0 || load_head(msg, sizeof(msg)) != 0 || check_seal(msg, sizeof(msg)) != 0) {
         snprintf(err, errlen, "%s: %s (refusing to start; the file is left as it is)", path, msg);
         goto Error;
     }

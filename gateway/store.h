@@ -89,4 +89,8 @@ int gw_store_verify(const char *path, const struct st_gw_token_key_t *keys, size
  * were made with the keys of a secrets file that is missing. */
 void gw_store_set_seal_keys(const struct st_gw_token_key_t *keys, size_t n, size_t primary, int made);
 
+/* 1 when the store at path holds records (or the anchor a retention purge left), read only; 0 otherwise (none, no file,
+ * not readable: the start says why). For --check-config: such a store needs the secrets file it was made with. */
+int gw_store_has_history(const char *path);
+
 #endif

@@ -221,6 +221,10 @@ class UpgradeTest(GatewayTestCase):
         os.rename(g.path("secrets.json"), g.path("secrets.kept"))
         with open(db, "rb") as f:
             digest = hashlib.sha256(f.read()).hexdigest()
+        c = run_binary(["-c", g.config_path, "--check-config"])
+        self.assertEqual(c.returncode, 1, c.stdout + c.stderr)
+        self.assertIn("secrets_file: %s does not exist, but the consent store %s holds records: restore the secrets file"
+                      % (g.path("secrets.json"), db), c.stderr)
         with self.assertRaises(RuntimeError) as cm:
             g.start()
         self.assertIn("it holds records, but the secrets file did not exist and was made by this start: restore the secrets "
@@ -230,6 +234,7 @@ class UpgradeTest(GatewayTestCase):
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(), digest, "the store is not changed (nor migrated, nor sealed)")
         # the next start after the file is restored takes the store and honours the old cookies
         os.rename(g.path("secrets.kept"), g.path("secrets.json"))
+        self.assertEqual(run_binary(["-c", g.config_path, "--check-config"]).returncode, 0)
         g.start()
         s = curl(g.url("/__consent/api/state"), cookie=expected["cookies"]["accept"]).json()
         self.assertEqual((s["visitor"], s["decided"]), (expected["state"]["accept"]["visitor"], True))
