@@ -1511,6 +1511,15 @@ int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_key
         fprintf(out, "%s: not a consent store: %s\n", path, sqlite3_errmsg(db));
         goto Exit;
     }
+    /* a newer build's records may be chained or sealed otherwise: "BROKEN" would send the operator after damage that
+     * is not there (the start refuses such a store too, migrate) */
+    char version[16];
+    if (meta_get(db, "schema_version", version, sizeof(version)) == 1 && (atoi(version) < 1 || atoi(version) > SCHEMA_VERSION)) {
+        fprintf(out, "%s: unknown consent store schema version %s (this build knows 1..%d): verify it with the build that "
+                     "wrote it\n",
+                path, version, SCHEMA_VERSION);
+        goto Exit;
+    }
     gw_chain_verify_init(&v, anchor);
     if (sqlite3_prepare_v2(db,
                            "SELECT seq, receipt, visitor, visitor_nonce, visitor_commit, time_ms, policy_version, granted, refused,"

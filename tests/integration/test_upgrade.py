@@ -152,6 +152,10 @@ class UpgradeTest(GatewayTestCase):
         conn.close()
         with open(db, "rb") as f:
             digest = hashlib.sha256(f.read()).hexdigest()
+        v = self.verify(g)
+        self.assertEqual(v.returncode, 2, v.stdout + v.stderr)
+        self.assertIn("unknown consent store schema version 3 (this build knows 1..2): verify it with the build that wrote it",
+                      v.stdout)
         with self.assertRaises(RuntimeError) as cm:
             g.start()
         self.assertIn("unknown consent store schema version 3 (this build knows 1..2)", str(cm.exception))
