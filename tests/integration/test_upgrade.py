@@ -24,15 +24,10 @@ ADMIN = ["Authorization: Bearer " + ADMIN_TOKEN]
 def kept(old, new):
     """new as far as old goes: the members old has (a later build may answer with more), lists whole."""
     if isinstance(old, dict) and isinstance(new, dict):
-        return {k: kept(v, new[k]) if k in new else new.get(k, "(missing)") for k, v in old.items()}
+        return {k: kept(v, new[k]) if k in new else "(missing)" for k, v in old.items()}
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         return [kept(o, n) for o, n in zip(old, new)]
     return new
-
-
-def cfg_lists(src):
-    with open(os.path.join(src, "consentgate.json")) as f:
-        return json.load(f)["risk"]["lists"]
 
 
 class UpgradeTest(GatewayTestCase):
@@ -44,20 +39,20 @@ class UpgradeTest(GatewayTestCase):
         src = os.path.join(FIXTURES, commit)
         d = os.path.join(self.tmp, name or commit)
         shutil.copytree(src, d, ignore=shutil.ignore_patterns("consent.sql", "expected.json", "consentgate.json"))
+        with open(os.path.join(src, "consentgate.json")) as f:
+            cfg = json.load(f)
         os.chmod(os.path.join(d, "secrets.json"), 0o600)  # (git keeps no mode but x)
         # nor times: each list file as old as the audit log's last line about its list, as the build left it (a file
         # newer than that changed while the gateway was down, and gets a version more)
         with open(os.path.join(d, "audit.log")) as f:
             written = {a["list"]: a["time_ms"] / 1000 for a in map(json.loads, f)}
-        for lst in cfg_lists(src):
+        for lst in cfg["risk"]["lists"]:
             os.utime(os.path.join(d, lst["file"]), (written[lst["name"]],) * 2)
         db = sqlite3.connect(os.path.join(d, "consent.db"))
         with open(os.path.join(src, "consent.sql")) as f:
             db.executescript(f.read())
         db.execute("PRAGMA journal_mode = WAL")  # (a .dump does not say it; every build's store is in WAL mode)
         db.close()
-        with open(os.path.join(src, "consentgate.json")) as f:
-            cfg = json.load(f)
         cfg["upstream"] = self.origin.url
         cfg["listen"][0]["port"] = free_port()
         cfg["admin"]["listen"]["port"] = free_port()
