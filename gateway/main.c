@@ -171,12 +171,16 @@ static int check_resources(const char *config_path)
             goto Fail;
         gw_geo_close(g);
     }
-    if (access(c->secrets_file, F_OK) == 0) { /* (a missing one is created at start) */
+    if (access(c->secrets_file, F_OK) == 0) { /* (a missing one is created at start, unless the store has records) */
         gw_secrets_t s;
         int rc = gw_secrets_reload(c->secrets_file, &s, err, sizeof(err));
         gw_secrets_clear(&s);
         if (rc != 0)
             goto Fail;
+    } else if (gw_store_has_history(c->store.sqlite)) {
+        snprintf(err, sizeof(err), "secrets_file: %.400s does not exist, but the consent store %.400s holds records: restore the "
+                                   "secrets file that goes with it (README, Upgrades)", c->secrets_file, c->store.sqlite);
+        goto Fail;
     }
     if (c->admin.tokens_file != NULL && gw_admin_load_tokens(c->admin.tokens_file, err, sizeof(err)) != 0)
         goto Fail;
@@ -320,12 +324,16 @@ static int setup_hosts(void)
         return -1;
     gw_records_init();
     const gw_secrets_t *secrets = gw_consent_secrets();
-    gw_store_set_seal_keys(secrets->seal_keys, secrets->num_keys, secrets->primary);
+    gw_store_set_seal_keys(secrets->seal_keys, secrets->num_keys, secrets->primary, secrets->created);
     char err[1024];
     gw_store_set_report_limits(c->channel.report_retention_days, c->channel.reports_max);
     if (gw_store_open(c->store.sqlite, c->store.retention_days, c->store.commit_delay_ms, c->store.queue_max, err, sizeof(err)) !=
         0) {
         gw_error("consent store: %s", err);
+        /* a secrets file this start made has signed nothing yet: gone with the start, the next one (the right file
+         * restored, or not) finds what this one found */
+        if (secrets->created && unlink(c->secrets_file) == 0)
+            gw_info("removed %s, made by this start", c->secrets_file);
         return -1;
     }
     gw_server_on_shutdown(gw_store_close);

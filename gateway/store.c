@@ -391,12 +391,14 @@ static void empty_wal(const char *after)
 
 static gw_token_key_t seal_keys[GW_SECRETS_MAX_KEYS];
 static size_t num_seal_keys, seal_primary;
+static int seal_keys_made; /* of a secrets file made by this start */
 
-void gw_store_set_seal_keys(const gw_token_key_t *keys, size_t n, size_t primary)
+void gw_store_set_seal_keys(const gw_token_key_t *keys, size_t n, size_t primary, int made)
 {
     num_seal_keys = n < GW_SECRETS_MAX_KEYS ? n : GW_SECRETS_MAX_KEYS;
     memcpy(seal_keys, keys, num_seal_keys * sizeof(keys[0]));
     seal_primary = primary < num_seal_keys ? primary : 0;
+    seal_keys_made = made;
 }
 
 static const gw_token_key_t *find_seal_key(const gw_token_key_t *keys, size_t n, unsigned id)
@@ -462,19 +464,131 @@ static int seal_matches(const char *seal, const gw_token_key_t *keys, size_t n, 
     return strcmp(want, seal) == 0;
 }
 
-/* at start: a seal that does not match means records went (or changed) while the gateway was down: refuse, rather
- * than chain on from what is left and seal that; none yet (a store from before sealing): seal it now */
+/*
+ * A seal that does not match the chain's ends may match an older end: the records after it were added without sealing,
+ * as a build from before sealing does when run on a sealed store (a downgrade and back), or as anyone writing into the
+ * file does. Returns 1 with *seq the newest record the seal covers (0: none) and *added the records after it; 0 when
+ * the seal matches no end (records removed, or the seal altered); -1 when the records cannot be read.
+ */
+static int sealed_before(sqlite3 *db, const char *seal, const gw_token_key_t *keys, size_t n, const char *anchor, int64_t *seq,
+                         int64_t *added)
+{
+    sqlite3_stmt *s = NULL;
+    int found = 0, step = SQLITE_DONE;
+    *seq = 0;
+    *added = 0;
+    if (sqlite3_prepare_v2(db, "SELECT seq, hash FROM records ORDER BY seq DESC", -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    while (!found && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *hash = (const char *)sqlite3_column_text(s, 1);
+        if (hash != NULL && seal_matches(seal, keys, n, anchor, hash) == 1) {
+            *seq = sqlite3_column_int64(s, 0);
+            found = 1;
+        } else {
+            ++*added;
+        }
+    }
+    sqlite3_finalize(s);
+    if (!found && step != SQLITE_DONE)
+        return -1;
+    return found || seal_matches(seal, keys, n, anchor, anchor) == 1; /* sealed while it held no records */
+}
+
+/* the first record after `seq`, by its receipt (the one an operator looks up), into out */
+static void receipt_after(sqlite3 *db, int64_t seq, char *out, size_t len)
+{
+    sqlite3_stmt *s = NULL;
+    snprintf(out, len, "?");
+    if (sqlite3_prepare_v2(db, "SELECT receipt FROM records WHERE seq > ?1 ORDER BY seq LIMIT 1", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_bind_int64(s, 1, seq) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL)
+        snprintf(out, len, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+}
+
+/* why a seal that does not match the chain's ends does not, into out */
+static void seal_mismatch(sqlite3 *db, const char *seal, const gw_token_key_t *keys, size_t n, const char *anchor, char *out,
+                          size_t len)
+{
+    int64_t seq, added;
+    char receipt[64];
+    if (sealed_before(db, seal, keys, n, anchor, &seq, &added) != 1) {
+        snprintf(out, len, "records were removed from the end, or from the start with the anchor changed, or the seal was altered");
+        return;
+    }
+    receipt_after(db, seq, receipt, sizeof(receipt));
+    snprintf(out, len,
+             "the seal covers the records up to seq=%lld; %lld record(s) after it (from receipt %s) were added without sealing, by a "
+             "consentgate build from before sealing run on this store, or by someone else (README, Upgrades: keeping or "
+             "dropping them)",
+             (long long)seq, (long long)added, receipt);
+}
+
+/* 1: the store has a history (records, or the anchor a purge left); 0: none, or no tables yet (a new file) */
+static int has_history(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    int tables = 0, history = 0;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'records')", -1, &s,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        tables = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    s = NULL;
+    if (tables == 2 &&
+        sqlite3_prepare_v2(db, "SELECT EXISTS (SELECT 1 FROM records) OR EXISTS (SELECT 1 FROM meta WHERE key = 'chain_anchor')",
+                           -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        history = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return history;
+}
+
+int gw_store_has_history(const char *path)
+{
+    sqlite3 *db = NULL;
+    int history = 0;
+    if (access(path, F_OK) == 0 && sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+        history = has_history(db);
+    sqlite3_close(db);
+    return history;
+}
+
+/*
+ * At start, before anything is written: a store with a history and the keys of a secrets file this start made. The
+ * file that goes with the store is missing (moved, not restored with the store, another secrets_file): going on would
+ * leave every visitor's token unverifiable (no consent for anyone) and seal the records anew under a key that never
+ * saw them.
+ */
+static int check_new_keys(char *err, size_t errlen)
+{
+    if (!seal_keys_made || !has_history(st.db))
+        return 0;
+    snprintf(err, errlen, "it holds records, but the secrets file did not exist and was made by this start: restore the secrets "
+                          "file that goes with this store (with a new key every visitor's consent token would count as none; "
+                          "README, Upgrades)");
+    return -1;
+}
+
+/* at start: a seal that does not match means records went, changed or came while the gateway was down: refuse, rather
+ * than chain on and seal that; none yet (a store from before sealing, or a seal removed): seal it now, said in the log
+ * with what it seals, since a seal removed and records deleted with it would be sealed as they are */
 static int check_seal(char *err, size_t errlen)
 {
     char seal[GW_CHAIN_SEAL_LEN];
     if (num_seal_keys == 0)
         return 0;
     read_seal(st.db, seal);
-    if (seal[0] != '\0') {
+    if (seal[0] == '\0') {
+        if (strcmp(st.head, st.anchor) != 0)
+            gw_warn("consent store: it carries no seal (a store from before sealing, or its seal was removed): sealed as it is "
+                    "now, its newest record's hash %.16s…",
+                    st.head);
+    } else {
         int m = seal_matches(seal, seal_keys, num_seal_keys, st.anchor, st.head);
         if (m == 0) {
-            snprintf(err, errlen, "the records' seal does not match their chain (records were removed or changed while the gateway was "
-                                  "not running; --verify-records tells more)");
+            char why[400];
+            seal_mismatch(st.db, seal, seal_keys, num_seal_keys, st.anchor, why, sizeof(why));
+            snprintf(err, errlen, "the records' seal does not match their chain (%s; --verify-records tells more)", why);
             return -1;
         }
         if (m == 1)
@@ -1291,8 +1405,8 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     sqlite3_wal_hook(st.db, on_wal, NULL);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (check_integrity(msg, sizeof(msg)) != 0 || migrate(msg, sizeof(msg)) != 0 || load_ua_salt(msg, sizeof(msg)) != 0 ||
-        load_head(msg, sizeof(msg)) != 0 || check_seal(msg, sizeof(msg)) != 0) {
+    if (check_integrity(msg, sizeof(msg)) != 0 || check_new_keys(msg, sizeof(msg)) != 0 || migrate(msg, sizeof(msg)) != 0 ||
+        load_ua_salt(msg, sizeof(msg)) != 0 || load_head(msg, sizeof(msg)) != 0 || check_seal(msg, sizeof(msg)) != 0) {
         snprintf(err, errlen, "%s: %s (refusing to start; the file is left as it is)", path, msg);
         goto Error;
     }
@@ -1397,6 +1511,15 @@ int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_key
         fprintf(out, "%s: not a consent store: %s\n", path, sqlite3_errmsg(db));
         goto Exit;
     }
+    /* a newer build's records may be chained or sealed otherwise: "BROKEN" would send the operator after damage that
+     * is not there (the start refuses such a store too, migrate) */
+    char version[16];
+    if (meta_get(db, "schema_version", version, sizeof(version)) == 1 && (atoi(version) < 1 || atoi(version) > SCHEMA_VERSION)) {
+        fprintf(out, "%s: unknown consent store schema version %s (this build knows 1..%d): verify it with the build that "
+                     "wrote it\n",
+                path, version, SCHEMA_VERSION);
+        goto Exit;
+    }
     gw_chain_verify_init(&v, anchor);
     if (sqlite3_prepare_v2(db,
                            "SELECT seq, receipt, visitor, visitor_nonce, visitor_commit, time_ms, policy_version, granted, refused,"
@@ -1456,9 +1579,9 @@ int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_key
             fprintf(out, "%s: cannot check the seal: it was made with key %d, which is not in the secrets file\n", path, atoi(seal));
             rc = 2;
         } else if (m == 0) {
-            fprintf(out, "BROKEN: the seal does not match the chain's ends (first record after %.16s…, newest %.16s…): records "
-                         "were removed from the end, or from the start with the anchor changed, or the seal was altered\n",
-                    anchor, head);
+            seal_mismatch(db, seal, keys, num_keys, anchor, msg, sizeof(msg));
+            fprintf(out, "BROKEN: the seal does not match the chain's ends (first record after %.16s…, newest %.16s…): %s\n", anchor,
+                    head, msg);
             rc = 1;
         }
         sealed = "seal matches";

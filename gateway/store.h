@@ -84,7 +84,13 @@ struct st_gw_token_key_t;
 int gw_store_verify(const char *path, const struct st_gw_token_key_t *keys, size_t num_keys, FILE *out);
 
 /* The seal keys (gw_secrets_t.seal_keys) the store seals with (the primary's) and checks at open; set before
- * gw_store_open. Without them the store is not sealed. */
-void gw_store_set_seal_keys(const struct st_gw_token_key_t *keys, size_t n, size_t primary);
+ * gw_store_open. Without them the store is not sealed. `made`: they are the keys of a secrets file this start made (it
+ * did not exist), which gw_store_open refuses for a store that holds records: the tokens and the seal of those records
+ * were made with the keys of a secrets file that is missing. */
+void gw_store_set_seal_keys(const struct st_gw_token_key_t *keys, size_t n, size_t primary, int made);
+
+/* 1 when the store at path holds records (or the anchor a retention purge left), read only; 0 otherwise (none, no file,
+ * not readable: the start says why). For --check-config: such a store needs the secrets file it was made with. */
+int gw_store_has_history(const char *path);
 
 #endif
