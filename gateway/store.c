@@ -1330,7 +1330,14 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     gw_server_on_thread_init(on_thread_init);
     st.lock_fd = lock_fd;
     st.running = 1;
-    pthread_create(&st.tid, NULL, run_writer, NULL);
+    /* (pthread_create fails when the tasks a user or a cgroup may have are spent: systemd's TasksMax=, a container's
+     * pids limit): without a writer every consent would wait in the queue for good */
+    int rc = pthread_create(&st.tid, NULL, run_writer, NULL);
+    if (rc != 0) {
+        st.running = 0;
+        snprintf(err, errlen, "%s: cannot start its writer thread: %s", path, strerror(rc));
+        goto Error;
+    }
     return 0;
 Error:
     sqlite3_finalize(st.seal);
