@@ -281,7 +281,7 @@ static int insert_record(gw_record_t *rec, const char *visitor_text, char *err, 
                               "granted, refused, regime, country, method, client_ip, ua_hash, ui_hash, prev_hash, hash) "
                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
     char visitor_hex[33], nonce_hex[33], commit[GW_CHAIN_HEX], ua[GW_CHAIN_HEX], ui[GW_CHAIN_HEX], hash[GW_CHAIN_HEX];
-    char granted[256], refused[256];
+    char granted[GW_MAX_CATEGORIES * (GW_CATEGORY_NAME_MAX + 1)], refused[sizeof(granted)]; /* every name and a comma */
     uint8_t nonce[16];
     sqlite3_stmt *s = NULL;
     int rc;
