@@ -1220,8 +1220,12 @@ int gw_channel_init(void)
     gw_server_on_reload(on_sighup, NULL);
     if (num_lists != 0) {
         pthread_t tid;
-        pthread_create(&tid, NULL, watch_files, NULL);
-        pthread_detach(tid);
+        int rc = pthread_create(&tid, NULL, watch_files, NULL);
+        if (rc == 0)
+            pthread_detach(tid);
+        else
+            gw_warn("cannot start the thread that watches the risk list files (%s): they are reloaded on SIGHUP only",
+                    strerror(rc));
     }
     return 0;
 }

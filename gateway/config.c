@@ -509,7 +509,7 @@ static int load_policy(loader_t *ld, json_t *root)
 
 static int valid_category_name(const char *s)
 {
-    if (*s == '\0' || strlen(s) > 32)
+    if (*s == '\0' || strlen(s) > GW_CATEGORY_NAME_MAX)
         return 0;
     for (; *s != '\0'; ++s)
         if (!(('a' <= *s && *s <= 'z') || ('0' <= *s && *s <= '9') || *s == '_' || *s == '-'))

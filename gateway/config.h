@@ -16,6 +16,7 @@
 
 #define GW_MAX_LISTEN 16
 #define GW_MAX_CATEGORIES 16
+#define GW_CATEGORY_NAME_MAX 32 /* bytes of a category's name */
 #define GW_MAX_LISTS 64
 #define GW_MAX_ENDPOINTS 64
 #define GW_MAX_REGIME_RULES 256

@@ -2286,10 +2286,9 @@ static void do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, siz
         return;
     }
 
-    if (self->rec != NULL) {
-        for (size_t i = 0; i != bufcnt; ++i)
-            rec_in(self, bufs[i].base, bufs[i].len);
-    }
+    /* (rec_in stops the recording at a buffer past the Content-Length: the next one is not recorded) */
+    for (size_t i = 0; self->rec != NULL && i != bufcnt; ++i)
+        rec_in(self, bufs[i].base, bufs[i].len);
     feed(self, bufs, bufcnt, &state);
     if (self->broken) /* a body that could not be read is not remembered */
         rec_stop(self);

@@ -710,8 +710,16 @@ int gw_server_run(void)
 
     pthread_barrier_init(&startup_barrier, NULL, (unsigned)gw_rt.num_threads + 1);
     sem_init(&drained, 0, 0);
-    for (j = 0; j != gw_rt.num_threads; ++j)
-        pthread_create(&gw_rt.threads[j].tid, NULL, run_worker, gw_rt.threads + j);
+    for (j = 0; j != gw_rt.num_threads; ++j) {
+        /* a worker that cannot be made (the tasks a user or a cgroup may have are spent) would leave the others and this
+         * thread at the barrier for good: the start ends here instead (the workers made so far wait there until exit) */
+        int rc = pthread_create(&gw_rt.threads[j].tid, NULL, run_worker, gw_rt.threads + j);
+        if (rc != 0) {
+            gw_error("cannot start worker thread %zu of %zu: %s (lower `threads`, or raise the limit on tasks: systemd's "
+                     "TasksMax=, ulimit -u, a container's pids limit)", j + 1, gw_rt.num_threads, strerror(rc));
+            return 1;
+        }
+    }
     pthread_barrier_wait(&startup_barrier);
 
     for (i = 0; i != c->num_listen; ++i)

@@ -281,7 +281,7 @@ static int insert_record(gw_record_t *rec, const char *visitor_text, char *err, 
                               "granted, refused, regime, country, method, client_ip, ua_hash, ui_hash, prev_hash, hash) "
                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
     char visitor_hex[33], nonce_hex[33], commit[GW_CHAIN_HEX], ua[GW_CHAIN_HEX], ui[GW_CHAIN_HEX], hash[GW_CHAIN_HEX];
-    char granted[256], refused[256];
+    char granted[GW_MAX_CATEGORIES * (GW_CATEGORY_NAME_MAX + 1)], refused[sizeof(granted)]; /* every name and a comma */
     uint8_t nonce[16];
     sqlite3_stmt *s = NULL;
     int rc;
@@ -1444,7 +1444,14 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     gw_server_on_thread_init(on_thread_init);
     st.lock_fd = lock_fd;
     st.running = 1;
-    pthread_create(&st.tid, NULL, run_writer, NULL);
+    /* (pthread_create fails when the tasks a user or a cgroup may have are spent: systemd's TasksMax=, a container's
+     * pids limit): without a writer every consent would wait in the queue for good */
+    int rc = pthread_create(&st.tid, NULL, run_writer, NULL);
+    if (rc != 0) {
+        st.running = 0;
+        snprintf(err, errlen, "%s: cannot start its writer thread: %s", path, strerror(rc));
+        goto Error;
+    }
     return 0;
 Error:
     sqlite3_finalize(st.seal);
@@ -1476,6 +1483,12 @@ void gw_store_close(void)
 
 /* --- verify ---------------------------------------------------------------------------------- */
 
+/* a digit of gw_hex's lower-case hex, or -1 */
+static int lower_hex_digit(char c)
+{
+    return c >= 'A' && c <= 'F' ? -1 : gw_url_hex_digit(c);
+}
+
 /* 1 when v is what do_erase puts in place of a visitor id */
 static int is_pseudonym(const char *v)
 {
@@ -1483,9 +1496,25 @@ static int is_pseudonym(const char *v)
     if (v == NULL || strncmp(v, PSEUDONYM_PREFIX, n) != 0 || strlen(v) != n + 32)
         return 0;
     for (v += n; *v != '\0'; ++v)
-        if (gw_url_hex_digit(*v) < 0 || (*v >= 'A' && *v <= 'F'))
+        if (lower_hex_digit(*v) < 0)
             return 0;
     return 1;
+}
+
+/* the 16 bytes of 32 hex digits as gw_hex writes them: 0, or -1 for any other text. The store finds a visitor's records
+ * by the id as written (receipts, erasure): "0A…", or " a…" and "+a…", which sscanf's %2hhx read as the same bytes, are
+ * another visitor's id, or nobody's */
+static int hex16(const char *s, uint8_t out[16])
+{
+    if (strlen(s) != 32)
+        return -1;
+    for (size_t i = 0; i != 16; ++i) {
+        int hi = lower_hex_digit(s[2 * i]), lo = lower_hex_digit(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
 }
 
 int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_keys, FILE *out)
@@ -1543,9 +1572,7 @@ int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_key
         } else if (!broken && COL(3) != NULL) {
             uint8_t nonce[16], visitor[16];
             char commit[GW_CHAIN_HEX];
-            int ok = strlen(COL(3)) == 32 && strlen(COL(2)) == 32;
-            for (int k = 0; ok && k != 16; ++k)
-                ok = sscanf(COL(3) + 2 * k, "%2hhx", nonce + k) == 1 && sscanf(COL(2) + 2 * k, "%2hhx", visitor + k) == 1;
+            int ok = hex16(COL(3), nonce) == 0 && hex16(COL(2), visitor) == 0;
             if (ok)
                 gw_chain_commit(nonce, visitor, commit);
             if (!ok || strcmp(commit, COL(4)) != 0) {

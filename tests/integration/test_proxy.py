@@ -811,6 +811,58 @@ class SecondInstanceTest(GatewayTestCase):
                       "CAP_NET_BIND_SERVICE", err)
 
 
+class ThreadLimitTest(GatewayTestCase):
+    """A thread the start cannot make (pthread_create fails when the tasks a user or a cgroup may have are spent:
+    systemd's TasksMax=, a container's pids limit) ends the start with a clear error, or for the file watcher a warning.
+    The failures were not looked at: a worker that was not made left the others and the main thread at the start-up
+    barrier for good (no error, deaf to SIGTERM), a store without its writer thread queued every consent for good, and
+    the file watcher's thread id was detached uninitialised. tests/integration/fail_thread.c (LD_PRELOAD) makes the
+    n-th pthread_create call fail. Threads are made in this order: the job thread, the file watcher (with risk lists),
+    the store's writer, the workers."""
+    start_gateway = False
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.shim = os.path.join(cls.tmp, "fail_thread.so")
+        subprocess.run(["cc", "-shared", "-fPIC", "-o", cls.shim, os.path.join(harness.REPO, "tests/integration/fail_thread.c"),
+                        "-ldl"], check=True, capture_output=True, timeout=60)
+
+    def env(self, nth):
+        env = harness.sanitizer_env()
+        env["LD_PRELOAD"] = self.shim
+        env["CG_TEST_FAIL_THREAD"] = str(nth)
+        env["ASAN_OPTIONS"] += ":verify_asan_link_order=0"  # (the shim comes before ASan's runtime)
+        return env
+
+    def refused(self, name, nth):
+        g = self.new_gateway(name, gateway_config(self.origin.url), start=False)
+        g.write_config()
+        # a start that hangs is killed at the timeout: the test then fails with TimeoutExpired
+        p = subprocess.run([g.binary, "-c", g.config_path], capture_output=True, text=True, timeout=20, cwd=g.workdir,
+                           env=self.env(nth))
+        self.assertEqual(p.returncode, 1, p.stderr + g.error_log())
+        return p.stderr + g.error_log()
+
+    def test_a_thread_that_cannot_be_made_ends_the_start(self):
+        self.assertIn("consent.db: cannot start its writer thread: Resource temporarily unavailable",
+                      self.refused("gw-no-writer", 2))
+        self.assertIn("cannot start worker thread 1 of 2: Resource temporarily unavailable (lower `threads`",
+                      self.refused("gw-no-first-worker", 3))
+        # the first worker is made and waits for the others: the start still ends
+        self.assertIn("cannot start worker thread 2 of 2", self.refused("gw-no-second-worker", 4))
+
+    def test_without_the_file_watcher_the_lists_reload_on_sighup(self):
+        g = self.new_gateway("gw-no-watcher", gateway_config(self.origin.url, risk={"lists": [
+            {"name": "phishing", "file": "phishing.txt", "format": "domains", "action": "block"}]}), start=False)
+        g.env = {k: v for k, v in self.env(2).items() if k in ("LD_PRELOAD", "CG_TEST_FAIL_THREAD", "ASAN_OPTIONS")}
+        g.start()
+        self.assertIn("cannot start the thread that watches the risk list files (Resource temporarily unavailable): they "
+                      "are reloaded on SIGHUP only", g.error_log())
+        self.assertEqual(curl(g.url("/__origin/echo?t=no-watcher")).status, 200)
+        g.stop_and_check()
+
+
 class SignalTest(GatewayTestCase):
     """SIGTERM drains in-flight requests; SIGHUP reloads without failing a request."""
     start_gateway = False
