@@ -12,6 +12,7 @@
 #include "admin.h"
 #include "jsonw.h"
 #include "log.h"
+#include "mem.h"
 #include "metrics.h"
 #include "qsbr.h"
 #include "server.h"
@@ -55,7 +56,7 @@ static tokens_t *parse_tokens(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    t = calloc(1, sizeof(*t));
+    t = gw_calloc(1, sizeof(*t));
     while (fgets(line, sizeof(line), fp) != NULL) {
         ++lineno;
         if (strchr(line, '\n') == NULL && !feof(fp)) {
@@ -132,7 +133,7 @@ int gw_admin_load_tokens(const char *path, char *err, size_t errlen)
         gw_warn("admin tokens file %s holds no token: the admin API accepts no request", path);
     if (tokens_path != path) {
         free(tokens_path);
-        tokens_path = strdup(path);
+        tokens_path = gw_strdup(path);
     }
     tokens_t *old = gw_snap_publish(&tokens, t);
     if (old != NULL) {

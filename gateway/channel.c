@@ -30,6 +30,7 @@
 #include "jobs.h"
 #include "jsonw.h"
 #include "log.h"
+#include "mem.h"
 #include "metrics.h"
 #include "qsbr.h"
 #include "rewrite.h"
@@ -838,7 +839,7 @@ static int on_list_change(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_i
         gw_admin_send_error(req, 404, "Not Found", "no_such_list", "no risk list of that name in the configuration");
         return 0;
     }
-    list_job_t *j = calloc(1, sizeof(*j));
+    list_job_t *j = gw_calloc(1, sizeof(*j));
     j->list = l;
     j->caller = *caller;
     j->is_edit = is_edit;
@@ -852,7 +853,7 @@ static int on_list_change(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_i
     } else {
         h2o_iovec_t ae = gw_req_query_param(req, "allow_empty");
         j->allow_empty = ae.base != NULL && h2o_memis(ae.base, ae.len, H2O_STRLIT("1"));
-        j->body = malloc(req->entity.len + 1);
+        j->body = h2o_mem_alloc(req->entity.len + 1);
         memcpy(j->body, req->entity.base, req->entity.len);
         j->len = req->entity.len;
     }
@@ -878,7 +879,7 @@ static void run_read_audit(void *p)
     for (;;) {
         if (cap - j->len < 4096) {
             cap = cap * 2 + 65536;
-            j->text = realloc(j->text, cap);
+            j->text = h2o_mem_realloc(j->text, cap);
         }
         size_t n = fread(j->text + j->len, 1, cap - j->len, fp);
         if (n == 0)
@@ -906,7 +907,7 @@ static void release_read_audit(void *p)
 
 static int on_audit(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
 {
-    if (gw_job_submit(req, run_read_audit, on_read_audit, release_read_audit, calloc(1, sizeof(read_job_t))) != 0)
+    if (gw_job_submit(req, run_read_audit, on_read_audit, release_read_audit, gw_calloc(1, sizeof(read_job_t))) != 0)
         gw_admin_send_error(req, 503, "Service Unavailable", "busy", "try again");
     return 0;
 }

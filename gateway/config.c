@@ -21,6 +21,7 @@
 #include "config.h"
 #include "jsonpos.h"
 #include "log.h"
+#include "mem.h"
 
 #define MAX_DEPTH 12
 
@@ -544,7 +545,7 @@ static int load_categories(loader_t *ld, json_t *root)
         } else if (gw_config_category(c, name) >= 0) {
             rc = fail(ld, 0, "duplicate category \"%s\"", name);
         } else {
-            c->categories[c->num_categories++] = strdup(name);
+            c->categories[c->num_categories++] = gw_strdup(name);
             has_necessary |= strcmp(name, "necessary") == 0;
         }
         pop(ld);
@@ -679,7 +680,7 @@ static int load_geoip(loader_t *ld, json_t *root)
             if (!json_is_string(v) || !valid_cidr(json_string_value(v)) || i == GW_MAX_PROXIES)
                 rc = fail(ld, 0, "must be an address or CIDR prefix such as \"10.0.0.0/8\" or \"::1/128\"");
             else
-                c->geoip.trusted_proxies[c->geoip.num_trusted_proxies++] = strdup(json_string_value(v));
+                c->geoip.trusted_proxies[c->geoip.num_trusted_proxies++] = gw_strdup(json_string_value(v));
             pop(ld);
             if (rc != 0)
                 break;
@@ -797,7 +798,7 @@ static int load_cookies(loader_t *ld, json_t *root)
             }
             if ((rc = get_category(ld, ov, key, &cat)) != 0)
                 break;
-            c->cookies.overrides[c->cookies.num_overrides].name = strdup(key);
+            c->cookies.overrides[c->cookies.num_overrides].name = gw_strdup(key);
             c->cookies.overrides[c->cookies.num_overrides++].category = cat;
         }
         pop(ld);
@@ -966,7 +967,7 @@ static int load_channel(loader_t *ld, json_t *root)
             if (src == NULL || *src == '\0' || strpbrk(src, ";,\"\r\n") != NULL || i == 16)
                 rc = fail(ld, 0, "must be a CSP source expression such as \"https://cdn.example.com\" (at most 16)");
             else
-                c->channel.csp_sources[c->channel.num_csp_sources++] = strdup(src);
+                c->channel.csp_sources[c->channel.num_csp_sources++] = gw_strdup(src);
             pop(ld);
             if (rc != 0)
                 break;
@@ -1023,10 +1024,10 @@ static int load_ui(loader_t *ld, json_t *root)
                         pop(ld);
                         break;
                     }
-                    c->ui.strings = realloc(c->ui.strings, sizeof(c->ui.strings[0]) * (c->ui.num_strings + 1));
-                    c->ui.strings[c->ui.num_strings].lang = strdup(lang);
-                    c->ui.strings[c->ui.num_strings].key = strdup(key);
-                    c->ui.strings[c->ui.num_strings++].value = strdup(json_string_value(v));
+                    c->ui.strings = h2o_mem_realloc(c->ui.strings, sizeof(c->ui.strings[0]) * (c->ui.num_strings + 1));
+                    c->ui.strings[c->ui.num_strings].lang = gw_strdup(lang);
+                    c->ui.strings[c->ui.num_strings].key = gw_strdup(key);
+                    c->ui.strings[c->ui.num_strings++].value = gw_strdup(json_string_value(v));
                 }
             }
             pop(ld);
@@ -1050,13 +1051,13 @@ void gw_config_defaults(gw_config_t *c)
     c->proxy.max_connections = 8192;
     /* loopback unless configured (DESIGN): an admin "listen" without "host", or no "listen" at all, must not bind every
      * interface as a public listener without "host" does */
-    c->admin.listen.host = strdup("127.0.0.1");
+    c->admin.listen.host = gw_strdup("127.0.0.1");
     c->admin.listen.port = 8081;
     c->log.level = GW_LOG_INFO;
     c->policy.version = 1;
     c->policy.consent_max_age_days = 365;
     for (size_t i = 0; i != 4; ++i)
-        c->categories[i] = strdup(cats[i]);
+        c->categories[i] = gw_strdup(cats[i]);
     c->num_categories = 4;
     c->regimes.def = GW_REGIME_OPT_IN;
     c->regimes.gpc_refuses = 1u << 3; /* marketing */
@@ -1193,7 +1194,7 @@ static int load_root(loader_t *ld, json_t *root)
 static char *join(const char *dir, const char *rel)
 {
     size_t n = strlen(dir) + strlen(rel) + 2;
-    char *p = malloc(n);
+    char *p = h2o_mem_alloc(n);
     snprintf(p, n, "%s/%s", dir, rel);
     return p;
 }
@@ -1248,8 +1249,8 @@ int gw_config_load_text(gw_config_t *conf, const char *name, const char *dir, co
     int rc;
 
     gw_config_defaults(conf);
-    conf->path = strdup(name);
-    conf->dir = strdup(dir != NULL ? dir : ".");
+    conf->path = gw_strdup(name);
+    conf->dir = gw_strdup(dir != NULL ? dir : ".");
     /* what jansson would call "'[' or '{' expected near '\xef'" or "… near end of file" */
     if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
         snprintf(err, errlen, "%s:1:1: the file begins with a byte order mark (EF BB BF, some Windows editors write one): save it "
@@ -1333,7 +1334,7 @@ int gw_config_load(gw_config_t *conf, const char *path, char *err, size_t errlen
         return -1;
     }
     fclose(fp);
-    dircopy = strdup(path);
+    dircopy = gw_strdup(path);
     rc = gw_config_load_text(conf, path, dirname(dircopy), text, len, err, errlen);
     SHA256((const unsigned char *)text, len, conf->digest);
     free(dircopy);

@@ -24,6 +24,7 @@
 #include "inventory.h"
 #include "jsonw.h"
 #include "log.h"
+#include "mem.h"
 #include "metrics.h"
 #include "qsbr.h"
 #include "ratelimit.h"
@@ -856,7 +857,7 @@ void gw_consent_state_json(gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t grant
 static void reload_keys(void *data)
 {
     char err[512];
-    gw_secrets_t *fresh = calloc(1, sizeof(*fresh));
+    gw_secrets_t *fresh = gw_calloc(1, sizeof(*fresh));
     if (gw_secrets_reload(gw_rt.conf.secrets_file, fresh, err, sizeof(err)) != 0) {
         gw_error("consent keys not reloaded (the previous ones stay in force): %s", err);
         free(fresh);
@@ -895,7 +896,7 @@ int gw_consent_init(void)
         all_mask |= (uint16_t)(1u << i);
     necessary_mask = (uint16_t)(1u << gw_config_category(c, "necessary"));
 
-    secrets = calloc(1, sizeof(*secrets));
+    secrets = gw_calloc(1, sizeof(*secrets));
     if (gw_secrets_load(c->secrets_file, secrets, err, sizeof(err)) != 0) {
         gw_error("%s", err);
         return -1;
@@ -904,7 +905,7 @@ int gw_consent_init(void)
         gw_info("created %s with a new signing key", c->secrets_file);
 
     cookie_db = gw_cookie_db_new((const char *const *)c->categories, c->num_categories);
-    char *db_path = c->cookies.database != NULL ? strdup(c->cookies.database) : gw_server_find_shipped("conf/cookies.json");
+    char *db_path = c->cookies.database != NULL ? gw_strdup(c->cookies.database) : gw_server_find_shipped("conf/cookies.json");
     if (db_path == NULL) {
         gw_error("cannot find the shipped cookie database conf/cookies.json next to %s", gw_rt.exe_dir);
         return -1;

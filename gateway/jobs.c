@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sched.h>
 #include "jobs.h"
+#include "mem.h"
 #include "server.h"
 
 #define QUEUE_MAX 1024
@@ -120,7 +121,7 @@ static int enqueue(job_t *j)
 int gw_jobs_init(size_t num_threads)
 {
     pthread_t tid;
-    receivers = calloc(num_threads, sizeof(*receivers));
+    receivers = gw_calloc(num_threads, sizeof(*receivers));
     gw_server_on_thread_init(on_thread_init);
     if (pthread_create(&tid, NULL, run, NULL) != 0)
         return -1;
@@ -130,7 +131,7 @@ int gw_jobs_init(size_t num_threads)
 
 int gw_job_submit(h2o_req_t *req, gw_job_fn fn, gw_job_done_cb done, gw_job_release_cb release_data, void *data)
 {
-    job_t *j = calloc(1, sizeof(*j));
+    job_t *j = gw_calloc(1, sizeof(*j));
     j->thread = gw_thread_index();
     j->req = req;
     j->fn = fn;

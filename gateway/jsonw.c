@@ -25,7 +25,7 @@ void gw_jsonw_grow(gw_jsonw_t *w, size_t more)
         memcpy(nb, w->buf, w->len);
         w->buf = nb;
     } else {
-        w->buf = realloc(w->buf, cap);
+        w->buf = h2o_mem_realloc(w->buf, cap);
     }
     w->cap = cap;
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
+#include "mem.h"
 
 static int log_fd = 2;
 static int log_level = GW_LOG_INFO;
@@ -27,7 +28,7 @@ int gw_log_open(const char *path, int level)
     if (fd == -1)
         return -1;
     free(log_path);
-    log_path = strdup(path);
+    log_path = gw_strdup(path);
     /* the error log takes over stderr, so that h2o's own messages land in the same file */
     dup2(fd, log_fd);
     close(fd);

@@ -30,6 +30,7 @@
 #include "consent_api.h"
 #include "geo.h"
 #include "inventory.h"
+#include "mem.h"
 #include "records.h"
 #include "reports.h"
 #include "secrets.h"
@@ -404,9 +405,9 @@ static char *exe_dir(void)
     char buf[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
     if (n <= 0)
-        return strdup(".");
+        return gw_strdup(".");
     buf[n] = '\0';
-    return strdup(dirname(buf));
+    return gw_strdup(dirname(buf));
 }
 
 /* SIGHUP re-reads lists, keys, tokens, TLS certificates and the GeoIP database, not the configuration (its listeners, threads and store are

@@ -77,7 +77,7 @@ static void emit(out_t *o, const char *fmt, ...)
             return;
         }
         o->cap = o->cap * 2 + (n > 0 ? (size_t)n : 0) + 256;
-        o->buf = realloc(o->buf, o->cap);
+        o->buf = h2o_mem_realloc(o->buf, o->cap);
     }
 }
 
@@ -103,7 +103,7 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
     static const char *const regimes[] = {"opt-in", "opt-out", "notice"};
     static const char *const reasons[GW_TOKEN_REJECT_REASONS] = {"ok",          "malformed", "unknown_key", "bad_mac",
                                                                  "expired",     "old_policy", "other",      "other2"};
-    out_t o = {malloc(8192), 0, 8192};
+    out_t o = {h2o_mem_alloc(8192), 0, 8192};
     size_t i;
 
     emit(&o, "# HELP cg_requests_total Requests answered, by status code.\n# TYPE cg_requests_total counter\n");

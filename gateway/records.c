@@ -73,9 +73,7 @@ void gw_records_init(void)
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     gw_uifiles_hash(md);
     if (ui->num_strings != 0) {
-        typeof(ui->strings[0]) *sorted = malloc(ui->num_strings * sizeof(*sorted));
-        if (sorted == NULL)
-            h2o_fatal("no memory");
+        typeof(ui->strings[0]) *sorted = h2o_mem_alloc(ui->num_strings * sizeof(*sorted));
         memcpy(sorted, ui->strings, ui->num_strings * sizeof(*sorted));
         qsort(sorted, ui->num_strings, sizeof(*sorted), cmp_strings);
         EVP_DigestUpdate(md, "ui.strings", sizeof("ui.strings"));
@@ -201,7 +199,7 @@ static void on_export_page(h2o_req_t *req, void *data, const gw_store_answer_t *
         h2o_send(req, NULL, 0, H2O_SEND_STATE_ERROR);
         return;
     }
-    x->page = malloc(ans->body_len + 1);
+    x->page = h2o_mem_alloc(ans->body_len + 1);
     memcpy(x->page, ans->body, ans->body_len);
     x->next_seq = ans->next_seq;
     h2o_iovec_t buf = h2o_iovec_init(x->page, ans->body_len);

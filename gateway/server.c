@@ -34,6 +34,7 @@
 #include "consent.h"
 #include "front.h"
 #include "log.h"
+#include "mem.h"
 #include "metrics.h"
 #include "proxy_header.h"
 #include "qsbr.h"
@@ -111,7 +112,7 @@ char *gw_server_find_shipped(const char *relpath)
         snprintf(buf, sizeof(buf), "%s/%s/%s", gw_rt.exe_dir, ups[i], relpath);
         if (access(buf, R_OK) == 0) {
             char *real = realpath(buf, NULL);
-            return real != NULL ? real : strdup(buf);
+            return real != NULL ? real : gw_strdup(buf);
         }
     }
     return NULL;
@@ -576,7 +577,7 @@ static void *run_worker(void *arg)
 static void wake_all(void)
 {
     for (size_t i = 0; i != gw_rt.num_threads; ++i) {
-        h2o_multithread_message_t *m = calloc(1, sizeof(*m));
+        h2o_multithread_message_t *m = gw_calloc(1, sizeof(*m));
         h2o_multithread_send_message(&gw_rt.threads[i].wakeup, m);
     }
 }
@@ -655,7 +656,7 @@ int gw_server_run(void)
             gw_info("file descriptor limit raised from %llu to %llu", (unsigned long long)was, (unsigned long long)nofile.rlim_cur);
     }
     gw_rt.num_threads = c->threads;
-    gw_rt.threads = calloc(gw_rt.num_threads, sizeof(gw_thread_t));
+    gw_rt.threads = gw_calloc(gw_rt.num_threads, sizeof(gw_thread_t));
     if (gw_metrics_init(gw_rt.num_threads) != 0) {
         gw_error("too many threads: %zu", gw_rt.num_threads);
         return 1;

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "jsonw.h"
 #include "log.h"
+#include "mem.h"
 #include "secrets.h"
 #include "url.h"
 #include "server.h"
@@ -188,7 +189,7 @@ static int submit(h2o_req_t *req, op_t *op, gw_store_answer_cb cb, void *data)
 
 static op_t *new_op(op_kind_t kind)
 {
-    op_t *op = calloc(1, sizeof(*op));
+    op_t *op = gw_calloc(1, sizeof(*op));
     op->kind = kind;
     return op;
 }
@@ -219,7 +220,7 @@ int gw_store_add_injections(h2o_req_t *req, const gw_csp_violation_t *v, size_t 
                             void *data)
 {
     op_t *op = new_op(OP_INJECTIONS_ADD);
-    op->violations = malloc(sizeof(*v) * n);
+    op->violations = h2o_mem_alloc(sizeof(*v) * n);
     memcpy(op->violations, v, sizeof(*v) * n);
     op->num_violations = n;
     snprintf(op->rec.client_ip, sizeof(op->rec.client_ip), "%s", client_ip);
@@ -1421,7 +1422,7 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     char side[4096 + 8];
     struct stat wsb;
     snprintf(side, sizeof(side), "%s-wal", path), chmod(side, 0640); /* (made 0644 by an older start) */
-    st.wal_path = strdup(side);
+    st.wal_path = gw_strdup(side);
     if (stat(side, &wsb) != 0) /* (made by migrate's reads; none: wal_usable makes one) */
         wsb.st_dev = 0, wsb.st_ino = 0;
     st.wal_dev = wsb.st_dev;
@@ -1429,7 +1430,7 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     snprintf(side, sizeof(side), "%s-shm", path), chmod(side, 0640);
     st.dev = sb.st_dev;
     st.ino = sb.st_ino;
-    st.path = strdup(path);
+    st.path = gw_strdup(path);
     st.retention_days = retention_days;
     st.commit_delay_us = commit_delay_ms * 1000;
     st.queue_max = queue_max;
@@ -1440,7 +1441,7 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     pthread_cond_init(&st.cond, &ca);
     pthread_condattr_destroy(&ca);
     st.last_purge_ms = 0; /* purge once at start */
-    receivers = calloc(gw_rt.conf.threads > 0 ? gw_rt.conf.threads : 1, sizeof(*receivers));
+    receivers = gw_calloc(gw_rt.conf.threads > 0 ? gw_rt.conf.threads : 1, sizeof(*receivers));
     gw_server_on_thread_init(on_thread_init);
     st.lock_fd = lock_fd;
     st.running = 1;

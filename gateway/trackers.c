@@ -18,6 +18,7 @@
 #include "config.h"
 #include "jsonw.h"
 #include "log.h"
+#include "mem.h"
 #include "qsbr.h"
 #include "risk.h"
 #include "server.h"
@@ -292,12 +293,12 @@ Exit:
 
 static snapshot_t *build(void)
 {
-    snapshot_t *s = calloc(1, sizeof(*s));
+    snapshot_t *s = gw_calloc(1, sizeof(*s));
     gw_abp_builder_t *b = gw_abp_builder_new();
     for (size_t i = 0; i != num_list_confs; ++i) {
         list_t *l = s->lists + s->num_lists++;
-        l->name = strdup(list_confs[i].name != NULL ? list_confs[i].name : list_confs[i].file);
-        l->file = strdup(list_confs[i].file);
+        l->name = gw_strdup(list_confs[i].name != NULL ? list_confs[i].name : list_confs[i].file);
+        l->file = gw_strdup(list_confs[i].file);
         l->category = list_confs[i].category;
         if (add_list(b, list_confs + i, l) != 0) {
             l->load_errno = errno;

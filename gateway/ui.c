@@ -258,7 +258,7 @@ load_strings(const char *dir)
         size_t len = strlen(e->d_name);
         if (len > 5 && len - 5 < UI_LANG_MAX && strcmp(e->d_name + len - 5, ".json") == 0 && strcmp(e->d_name, "en.json") != 0 &&
             e->d_name[0] != '.' && n != UI_MAX_LANGS - 1)
-            names[n++] = strndup(e->d_name, len - 5);
+            names[n++] = h2o_strdup(NULL, e->d_name, len - 5).base;
     }
     if (d != NULL)
         closedir(d);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include "chain.h"
 #include "log.h"
+#include "mem.h"
 #include "server.h"
 #include "ui.h"
 #include "uifiles.h"
@@ -37,12 +38,9 @@ static int add_file(const char *full, const char *name, h2o_mimemap_t *types)
         gw_error("consent UI: cannot read %s", full);
         return -1;
     }
-    uifile_t *grown = realloc(files, (num_files + 1) * sizeof(*files));
-    if (grown == NULL)
-        h2o_fatal("no memory");
-    files = grown;
+    files = h2o_mem_realloc(files, (num_files + 1) * sizeof(*files));
     uifile_t *f = files + num_files++;
-    f->name = strdup(name);
+    f->name = gw_strdup(name);
     f->body = body;
     const char *dot = strrchr(name, '.');
     h2o_mimemap_type_t *t = dot != NULL ? h2o_mimemap_get_type_by_extension(types, h2o_iovec_init(dot + 1, strlen(dot + 1)))
@@ -72,7 +70,7 @@ static int load_dir(const char *dir, const char *rel, h2o_mimemap_t *types)
     struct dirent *e;
     while ((e = readdir(d)) != NULL && n != sizeof(names) / sizeof(names[0]))
         if (e->d_name[0] != '.')
-            names[n++] = strdup(e->d_name);
+            names[n++] = gw_strdup(e->d_name);
     closedir(d);
     qsort(names, n, sizeof(names[0]), cmp_names);
     for (size_t i = 0; i != n; ++i) {
