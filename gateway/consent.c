@@ -349,14 +349,24 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
         GW_COUNT(tokens_conflicting);
     }
     ctx->gpc_applied = 0;
+    ctx->gpc_overrides = 0;
     if (ctx->has_token) {
         ctx->granted = ctx->token_granted;
+        /* A signal that arrives after a decision granting what it refuses (the token was not made under it) wins: the
+         * CCPA regulations (§7025(c)(3)) say to process it as an opt-out all the same, and allow asking the visitor,
+         * whose later consent then stands. So the visitor is undecided again, with the refusal recorded as a first
+         * GPC request's is, and the banner says the signal turned those categories off. */
+        if (ctx->decided && ctx->gpc && ctx->regime == GW_REGIME_OPT_OUT && (token_flags & GW_TOKEN_FLAG_GPC) == 0 &&
+            (ctx->token_granted & gw_rt.conf.regimes.gpc_refuses) != 0) {
+            ctx->decided = 0;
+            ctx->gpc_overrides = 1;
+        }
         /* an undecided token (the one a GPC refusal gets in an opt-out regime) records a refusal, not a consent: what
          * it grants is the regime's default of this request, narrowed by it; the opt-out default it was issued under
          * must not follow the visitor into an opt-in regime */
         if (!ctx->decided)
             ctx->granted &= gw_consent_default_grant(ctx->regime, ctx->gpc);
-        ctx->gpc_applied = !ctx->decided && (token_flags & GW_TOKEN_FLAG_GPC) != 0;
+        ctx->gpc_applied = !ctx->decided && ((token_flags & GW_TOKEN_FLAG_GPC) != 0 || ctx->gpc_overrides);
     } else {
         ctx->granted = (uint16_t)(gw_consent_default_grant(ctx->regime, ctx->gpc) & (stale_granted | necessary_mask));
         ctx->gpc_applied = ctx->gpc && ctx->regime == GW_REGIME_OPT_OUT && (gw_rt.conf.regimes.gpc_refuses & all_mask) != 0;
@@ -575,10 +585,11 @@ static void record_gpc(h2o_req_t *req, gw_reqctx_t *ctx, gw_records_done_cb cb, 
         gw_records_submit(req, &rec, cb, data);
 }
 
-/* a GPC visitor's first request in an opt-out regime: no token yet to say the refusal was recorded */
+/* a GPC visitor's first request in an opt-out regime: no token yet to say the refusal was recorded, or one of a
+ * decision the signal overrides */
 static int is_first_gpc(const gw_reqctx_t *ctx)
 {
-    return ctx->gpc_applied && !ctx->has_token && !gw_rt.conf.report_only;
+    return ctx->gpc_applied && (!ctx->has_token || ctx->gpc_overrides) && !gw_rt.conf.report_only;
 }
 
 /* the undecided token record_gpc() asked for, on req->res */

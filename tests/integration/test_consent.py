@@ -900,6 +900,45 @@ class OptOutRegimeTest(GatewayTestCase):
 
     GPC = ["X-Forwarded-For: 81.2.69.160", "Sec-GPC: 1"]
 
+    def test_gpc_after_a_decision_that_granted_marketing(self):
+        """CCPA regulations §7025(c)(3): a signal that conflicts with an earlier setting allowing the sale is
+        processed as an opt-out; the business may ask, and a consent given then (under the signal) stands."""
+        gb = ["X-Forwarded-For: 81.2.69.160"]
+        json_hdrs = ["Content-Type: application/json"]
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data='{"all": true}', headers=json_hdrs + gb)
+        token = "cg_consent=" + consent_cookie(r)[1]
+        visitor = r.json()["visitor"]
+        # the browser turns GPC on afterwards: marketing stops, its cookie is expired, the refusal is recorded once
+        r = curl(self.gw.url("/__origin/echo?t=gpc-late"), headers=self.GPC, cookie="; ".join([token, GA, FBP]))
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=gpc-late")), ["_ga"],
+                         "a marketing cookie reached the origin although the browser sends Sec-GPC: 1")
+        self.assertIn("_fbp=; Max-Age=0; Path=/", r.header_all("Set-Cookie"))
+        late = consent_cookie(r)
+        self.assertIsNotNone(late, "the refusal is recorded, and a token says so")
+        late = "cg_consent=" + late[1]
+        s = curl(self.gw.url("/__consent/api/state"), headers=self.GPC, cookie=late).json()
+        self.assertEqual((s["visitor"], s["decided"], s["gpc_applied"]), (visitor, False, True))
+        self.assertEqual([k for k, v in s["categories"].items() if not v], ["marketing"])
+        self.assertIsNone(consent_cookie(curl(self.gw.url("/__origin/echo?t=gpc-late2"), headers=self.GPC, cookie=late)))
+        import sqlite3
+        db = sqlite3.connect(self.gw.path("consent.db"))
+        rows = db.execute("SELECT method, refused FROM records WHERE visitor = ? ORDER BY seq", (visitor,)).fetchall()
+        db.close()
+        self.assertEqual(rows, [("accept_all", ""), ("gpc", "marketing")])
+        # asked again under the signal, the visitor consents: that choice stands while the signal is sent
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data='{"all": true}',
+                 headers=json_hdrs + self.GPC, cookie=late)
+        token = "cg_consent=" + consent_cookie(r)[1]
+        curl(self.gw.url("/__origin/echo?t=gpc-consented"), headers=self.GPC, cookie="; ".join([token, GA, FBP]))
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=gpc-consented")), ["_ga", "_fbp"])
+        # a decision that refused marketing already does not conflict with the signal: it stays decided
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data='{"categories": {"marketing": false}}',
+                 headers=json_hdrs + gb)
+        token = "cg_consent=" + consent_cookie(r)[1]
+        r = curl(self.gw.url("/__origin/echo?t=gpc-no-conflict"), headers=self.GPC, cookie=token)
+        self.assertIsNone(consent_cookie(r))
+        self.assertTrue(curl(self.gw.url("/__consent/api/state"), headers=self.GPC, cookie=token).json()["decided"])
+
     def gpc_records(self, token_cookie):
         """The visitor id a token carries, and how many gpc records that visitor has in the store."""
         import sqlite3
