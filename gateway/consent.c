@@ -880,12 +880,33 @@ static void reload_keys(void *data)
     gw_info("consent keys reloaded: %zu keys", fresh->num_keys);
 }
 
+/* a rule for "US-CA" with a Country database would never apply: Californians would get the rule for the US, or the
+ * default (a notice where the law asks for an opt-out and GPC), with nothing said */
+gw_geo_t *gw_consent_open_geo(char *err, size_t errlen)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    gw_geo_t *g = gw_geo_open(c->geoip.database, err, errlen);
+    if (g == NULL || gw_geo_has_subdivisions(g))
+        return g;
+    for (size_t i = 0; i != c->regimes.num_rules; ++i) {
+        if (strlen(c->regimes.rules[i].key) > 2) {
+            snprintf(err, errlen,
+                     "%s: a Country database has no subdivisions, so regimes.by_country's \"%s\" would never apply (use a City "
+                     "database, or a rule for the country)",
+                     c->geoip.database, c->regimes.rules[i].key);
+            gw_geo_close(g);
+            return NULL;
+        }
+    }
+    return g;
+}
+
 /* geoipupdate (weekly, as MaxMind publishes) writes a new file and renames it over the old one: the old mapping stays
  * valid until the swap, and a database that does not open leaves the one in force */
 static void reload_geo(void *data)
 {
     char err[1024];
-    gw_geo_t *fresh = gw_geo_open(gw_rt.conf.geoip.database, err, sizeof(err));
+    gw_geo_t *fresh = gw_consent_open_geo(err, sizeof(err));
     if (fresh == NULL) {
         gw_error("GeoIP database not reloaded (the previous one stays in force): %s", err);
         return;
@@ -940,7 +961,7 @@ int gw_consent_init(void)
         gw_regimes_add(&regimes, c->regimes.rules[i].key, strlen(c->regimes.rules[i].key), c->regimes.rules[i].regime);
     for (i = 0; i != c->geoip.num_trusted_proxies; ++i)
         gw_cidr_list_add(&trusted_proxies, c->geoip.trusted_proxies[i]);
-    if (c->geoip.database != NULL && (geo = gw_geo_open(c->geoip.database, err, sizeof(err))) == NULL) {
+    if (c->geoip.database != NULL && (geo = gw_consent_open_geo(err, sizeof(err))) == NULL) {
         gw_error("%s", err);
         return -1;
     }

@@ -21,6 +21,9 @@
 /* loads keys, the cookie database, the geo database and the regime table; registers the stages. 0 or -1 (logged) */
 int gw_consent_init(void);
 
+/* Opens geoip.database as gw_geo_open does, and refuses one that cannot tell a subdivision regimes.by_country names. */
+struct st_gw_geo_t *gw_consent_open_geo(char *err, size_t errlen);
+
 /* Fills ctx's consent fields for req (regime, country, GPC, token, granted) without changing the request.
  * now: Unix seconds. Returns the token verification status (GW_TOKEN_OK when a valid token was presented,
  * -1 when there was no token). */

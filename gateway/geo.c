@@ -123,6 +123,13 @@ gw_geo_close(gw_geo_t *g)
     free(g);
 }
 
+int gw_geo_has_subdivisions(const gw_geo_t *g)
+{
+    /* GeoIP2-Country, GeoLite2-Country, DBIP-Country-Lite: their type says so */
+    const char *type = g->mmdb.metadata.database_type;
+    return type == NULL || strstr(type, "Country") == NULL;
+}
+
 /* reads map[`name`].iso_code (and .is_in_european_union) into out; 0 when the code is usable */
 static int
 read_country(MMDB_entry_s *record, const char *name, gw_geo_result_t *out)

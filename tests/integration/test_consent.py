@@ -818,6 +818,46 @@ class GeoReloadTest(GatewayTestCase):
         self.assertEqual(state(), ("GB", "opt-out"))
 
 
+class SubdivisionRuleNeedsSubdivisionsTest(GatewayTestCase):
+    """A rule for a subdivision ("US-WA") with a Country database never applied: the state's visitors got the country's
+    rule (a notice where the operator asked for opt-out and GPC), and nothing said so."""
+    config = {"geoip": {"database": "geo.mmdb", "trusted_proxies": ["127.0.0.1/32"]},
+              "regimes": {"default": "opt-in", "by_country": {"US": "notice", "US-WA": "opt-out"}}}
+    start_gateway = False
+    WA = ["X-Forwarded-For: 216.160.83.56"]  # Milton, WA in MaxMind's test databases
+
+    def test_a_country_database_is_refused(self):
+        import shutil
+        maxmind = os.path.join(ROOT, "tests", "data", "maxmind")
+        shutil.copy(os.path.join(maxmind, "GeoIP2-Country-Test.mmdb"), self.gw.path("geo.mmdb"))
+        self.gw.write_config()
+        p = harness.run_binary(["--check-config", "-c", self.gw.config_path])
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn('a Country database has no subdivisions, so regimes.by_country\'s "US-WA" would never apply',
+                      p.stderr)
+        with self.assertRaises(RuntimeError):
+            self.gw.start()
+        # a City database tells the state: the rule applies
+        shutil.copy(os.path.join(maxmind, "GeoIP2-City-Test.mmdb"), self.gw.path("geo.mmdb"))
+        self.gw.start()
+        s = curl(self.gw.url("/__consent/api/state"), headers=self.WA).json()
+        self.assertEqual((s["country"], s["subdivision"], s["regime"]), ("US", "WA", "opt-out"))
+        # a Country database renamed into place later is not taken up: the City one stays in force
+        shutil.copy(os.path.join(maxmind, "GeoIP2-Country-Test.mmdb"), self.gw.path("geo.mmdb.new"))
+        os.rename(self.gw.path("geo.mmdb.new"), self.gw.path("geo.mmdb"))
+        self.gw.signal(signal.SIGHUP)
+        self.assertTrue(harness.wait_until(lambda: "reload done" in self.gw.error_log(), 5), self.gw.error_log())
+        self.assertIn("GeoIP database not reloaded (the previous one stays in force)", self.gw.error_log())
+        s = curl(self.gw.url("/__consent/api/state"), headers=self.WA).json()
+        self.assertEqual((s["subdivision"], s["regime"]), ("WA", "opt-out"))
+        # without a subdivision rule a Country database is fine
+        self.gw.stop()
+        self.gw.config["regimes"] = {"default": "opt-in", "by_country": {"US": "notice"}}
+        self.gw.write_config()
+        p = harness.run_binary(["--check-config", "-c", self.gw.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+
 class OptOutRegimeTest(GatewayTestCase):
     """GB visitors (MaxMind test database) are opt-out; X-Forwarded-For only from the trusted proxy."""
     config = {"geoip": {"database": CITY_DB, "trusted_proxies": ["127.0.0.1/32"]},
