@@ -437,6 +437,23 @@ store_addr(int family, const uint8_t addr[16], struct sockaddr_storage *out)
 
 #define XFF_MAX_HOPS 64
 
+/* An X-Forwarded-For entry's length without a port after it ("192.0.2.1:4711", "[2001:db8::1]:443"): Azure's Application
+ * Gateway and IIS ARR write the client's port there, and an entry read as malformed left the proxy's own address as
+ * the client (every visitor in regimes.default, one rate limit for them all). A bare IPv6 address ends in digits of
+ * its own and keeps them. */
+static size_t xff_without_port(const char *text, size_t len)
+{
+    size_t i = len;
+    while (i != 0 && len - i <= 5 && text[i - 1] >= '0' && text[i - 1] <= '9')
+        --i;
+    if (i == len || i < 2 || len - i > 5 || text[i - 1] != ':')
+        return len;
+    size_t colon = i - 1;
+    if (text[colon - 1] == ']' || memchr(text, ':', colon) == NULL)
+        return colon;
+    return len;
+}
+
 int
 gw_client_addr(const struct sockaddr *peer, const char *xff, size_t xff_len, const gw_cidr_list_t *trusted,
                struct sockaddr_storage *out)
@@ -462,7 +479,7 @@ gw_client_addr(const struct sockaddr *peer, const char *xff, size_t xff_len, con
                 --e;
             if (s == e && start == 0 && end == xff_len)
                 break; /* empty header: nothing forwarded */
-            int family = parse_addr(xff + s, e - s, next);
+            int family = parse_addr(xff + s, xff_without_port(xff + s, e - s), next);
             if (family < 0)
                 break; /* malformed: keep the last good address */
             memcpy(cur, next, 16);

@@ -882,6 +882,16 @@ class OptOutRegimeTest(GatewayTestCase):
              headers=["X-Forwarded-For: 81.2.69.160"])
         self.assertEqual(cookie_names(self.origin.assert_reached("t=gb-refused")), ["_ga"])
 
+    def test_forwarded_address_with_a_port(self):
+        # Azure's Application Gateway and IIS ARR write "address:port": read as malformed, the proxy's own address was
+        # the client, and a GB visitor got the default regime (and shared one rate limit with every other visitor)
+        for xff, country, regime in (("81.2.69.160:4711", "GB", "opt-out"), ("[2001:250::1]:443", "CN", "opt-in"),
+                                     ("10.0.0.1, 81.2.69.160:80", "GB", "opt-out")):
+            s = curl(self.gw.url("/__consent/api/state"), headers=["X-Forwarded-For: " + xff]).json()
+            self.assertEqual((s["country"], s["regime"]), (country, regime), xff)
+        curl(self.gw.url("/__origin/echo?t=xff-port"), cookie=FBP, headers=["X-Forwarded-For: 81.2.69.160:4711"])
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=xff-port")), ["_fbp"])
+
     def test_many_forwarded_for_headers_are_joined_once(self):
         # several X-Forwarded-For headers are one list: the last header's address after the others'
         s = curl(self.gw.url("/__consent/api/state"),
