@@ -352,11 +352,12 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
     ctx->gpc_overrides = 0;
     if (ctx->has_token) {
         ctx->granted = ctx->token_granted;
-        /* A signal that arrives after a decision granting what it refuses (the token was not made under it) wins: the
-         * CCPA regulations (§7025(c)(3)) say to process it as an opt-out all the same, and allow asking the visitor,
-         * whose later consent then stands. So the visitor is undecided again, with the refusal recorded as a first
-         * GPC request's is, and the banner says the signal turned those categories off. */
-        if (ctx->decided && ctx->gpc && ctx->regime == GW_REGIME_OPT_OUT && (token_flags & GW_TOKEN_FLAG_GPC) == 0 &&
+        /* A signal that arrives after a token made without it that grants what it refuses (a decision, or the
+         * undecided token an erasure gives) wins: the CCPA regulations (§7025(c)(3)) say to process it as an opt-out
+         * all the same, and allow asking the visitor, whose later consent then stands. So the visitor is undecided
+         * (again), with the refusal recorded as a first GPC request's is, and the banner says the signal turned those
+         * categories off. */
+        if (ctx->gpc && ctx->regime == GW_REGIME_OPT_OUT && (token_flags & GW_TOKEN_FLAG_GPC) == 0 &&
             (ctx->token_granted & gw_rt.conf.regimes.gpc_refuses) != 0) {
             ctx->decided = 0;
             ctx->gpc_overrides = 1;

@@ -989,6 +989,25 @@ class OptOutRegimeTest(GatewayTestCase):
         self.assertIsNone(consent_cookie(r))
         self.assertTrue(curl(self.gw.url("/__consent/api/state"), headers=self.GPC, cookie=token).json()["decided"])
 
+    def test_gpc_after_an_erasure_is_recorded(self):
+        # an erasure leaves the visitor undecided under a new id, with a token that carries no GPC flag: the signal
+        # sent afterwards was enforced but never recorded, and the banner did not say it had been applied
+        gb = ["X-Forwarded-For: 81.2.69.160"]
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data='{"all": true}',
+                 headers=["Content-Type: application/json"] + gb)
+        e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie="cg_consent=" + consent_cookie(r)[1],
+                 headers=["Origin: " + self.gw.url("").rstrip("/")] + gb)
+        self.assertEqual(e.json()["erased"], 1, e.text)
+        after = "cg_consent=" + consent_cookie(e)[1]
+        r = curl(self.gw.url("/__origin/echo?t=gpc-erased"), headers=self.GPC, cookie="; ".join([after, FBP]))
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=gpc-erased")), [])
+        tok = consent_cookie(r)
+        self.assertIsNotNone(tok, "the refusal is recorded, and a token says so")
+        visitor, n = self.gpc_records(tok)
+        self.assertEqual(n, 1)
+        s = curl(self.gw.url("/__consent/api/state"), headers=self.GPC, cookie="cg_consent=" + tok[1]).json()
+        self.assertEqual((s["visitor"], s["decided"], s["gpc_applied"]), (visitor, False, True))
+
     def gpc_records(self, token_cookie):
         """The visitor id a token carries, and how many gpc records that visitor has in the store."""
         import sqlite3
