@@ -966,6 +966,10 @@ int gw_consent_init(void)
         gw_error("%s", err);
         return -1;
     }
+    /* (no database is a valid choice, DESIGN's; a table that then never applies is said, not left to look in force) */
+    if (c->geoip.database == NULL && c->regimes.num_rules != 0)
+        gw_warn("regimes.by_country has %zu rules, and no geoip.database to place visitors: none applies, every visitor gets "
+                "regimes.default", c->regimes.num_rules);
     if ((psl = psl_latest(NULL)) == NULL)
         psl = psl_builtin();
 

@@ -826,7 +826,7 @@ class SubdivisionRuleNeedsSubdivisionsTest(GatewayTestCase):
     start_gateway = False
     WA = ["X-Forwarded-For: 216.160.83.56"]  # Milton, WA in MaxMind's test databases
 
-    def test_a_country_database_is_refused(self):
+    def test_rules_the_database_cannot_apply(self):
         import shutil
         maxmind = os.path.join(ROOT, "tests", "data", "maxmind")
         shutil.copy(os.path.join(maxmind, "GeoIP2-Country-Test.mmdb"), self.gw.path("geo.mmdb"))
@@ -850,6 +850,15 @@ class SubdivisionRuleNeedsSubdivisionsTest(GatewayTestCase):
         self.assertIn("GeoIP database not reloaded (the previous one stays in force)", self.gw.error_log())
         s = curl(self.gw.url("/__consent/api/state"), headers=self.WA).json()
         self.assertEqual((s["subdivision"], s["regime"]), ("WA", "opt-out"))
+        # without a database no rule applies: allowed (DESIGN), and said
+        self.gw.stop()
+        del self.gw.config["geoip"]
+        self.gw.start()
+        self.assertIn("regimes.by_country has 2 rules, and no geoip.database to place visitors: none applies, every "
+                      "visitor gets regimes.default", self.gw.error_log())
+        s = curl(self.gw.url("/__consent/api/state"), headers=self.WA).json()
+        self.assertEqual((s["country"], s["regime"]), (None, "opt-in"))
+        self.gw.config["geoip"] = self.config["geoip"]
         # without a subdivision rule a Country database is fine
         self.gw.stop()
         self.gw.config["regimes"] = {"default": "opt-in", "by_country": {"US": "notice"}}
