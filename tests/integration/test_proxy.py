@@ -1490,6 +1490,17 @@ class CheckConfigTest(GatewayTestCase):
             p = self.check(GOOD.replace('"threads": 2', '"threads": 2, "policy": {"url": %s}' % json.dumps(good)))
             self.assertEqual(p.returncode, 0, (good, p.stderr))
 
+    def test_regime_keys_that_name_no_country(self):
+        # "UK" and "EL" place no visitor (the database says GB and GR): the United Kingdom's and Greece's visitors got
+        # regimes.default with nothing said; "EEA" is no group the database knows
+        for key, hint in (("UK", 'the United Kingdom is "GB"'), ("EL", 'Greece is "GR"'),
+                          ("EEA", 'the EEA is no group: name "EU", "IS", "LI" and "NO"')):
+            text = GOOD.replace('"threads": 2', '"threads": 2,\n  "regimes": {"default": "opt-out",\n    "by_country": '
+                                                '{"EU": "opt-in", "%s": "opt-in"}}' % key)
+            self.assert_bad(text, line=6, mentions=["regimes.by_country.%s" % key, "is not an ISO 3166-1 code: " + hint])
+        ok = GOOD.replace('"threads": 2', '"threads": 2, "regimes": {"by_country": {"GB": "opt-in", "GR": "opt-in"}}')
+        self.assertEqual(self.check(ok).returncode, 0)
+
     def test_proxy_protocol_needs_trusted_proxies(self):
         with_pp = GOOD.replace('"port": 18080}', '"port": 18080, "proxy_protocol": true}')
         self.assert_bad(with_pp, line=2, mentions=["listen[0].proxy_protocol", "needs geoip.trusted_proxies"])
