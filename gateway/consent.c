@@ -824,20 +824,23 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 
 /* --- state as JSON (consent API, inline state in pages) ---------------------------------- */
 
-void gw_consent_state_json(gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t granted, int decided)
+void gw_consent_state_json(gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t granted, int decided, int with_visitor)
 {
     const gw_config_t *c = &gw_rt.conf;
     /* no printf here: this runs for every rewritten page (the inline state) */
     static const uint8_t no_visitor[16];
     char hex[33];
-    gw_jsonw_lit(w, "\"visitor\": ");
-    if (memcmp(ctx->visitor, no_visitor, 16) != 0) {
-        gw_hex(ctx->visitor, 16, hex);
-        gw_jsonw_str(w, hex, 32);
-    } else {
-        gw_jsonw_lit(w, "null");
+    if (with_visitor) {
+        gw_jsonw_lit(w, "\"visitor\": ");
+        if (memcmp(ctx->visitor, no_visitor, 16) != 0) {
+            gw_hex(ctx->visitor, 16, hex);
+            gw_jsonw_str(w, hex, 32);
+        } else {
+            gw_jsonw_lit(w, "null");
+        }
+        gw_jsonw_lit(w, ", ");
     }
-    gw_jsonw_lit(w, ", \"policy_version\": ");
+    gw_jsonw_lit(w, "\"policy_version\": ");
     gw_jsonw_uint(w, (unsigned)c->policy.version);
     gw_jsonw_lit(w, ", \"regime\": \"");
     gw_jsonw_lit(w, (const char *const[]){"opt-in", "opt-out", "notice"}[ctx->regime < 3 ? ctx->regime : 0]);

@@ -65,10 +65,10 @@ size_t gw_consent_expire_carried(h2o_req_t *req, gw_reqctx_t *ctx, uint16_t refu
 /* "necessary,analytics" for a mask, from pool */
 h2o_iovec_t gw_consent_mask_names(h2o_mem_pool_t *pool, uint16_t mask);
 
-/* Writes the members of the state object (without braces): visitor, policy_version, regime, country,
- * subdivision, gpc, gpc_applied, decided, categories. */
+/* Writes the members of the state object (without braces): visitor (with_visitor only), policy_version, regime,
+ * country, subdivision, gpc, gpc_applied, decided, categories. */
 struct st_gw_jsonw_t;
-void gw_consent_state_json(struct st_gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t granted, int decided);
+void gw_consent_state_json(struct st_gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t granted, int decided, int with_visitor);
 
 /* milliseconds since the epoch of the request's event loop (no syscall) */
 uint64_t gw_now_ms(h2o_req_t *req);
