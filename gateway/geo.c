@@ -420,6 +420,32 @@ gw_cidr_list_contains(const gw_cidr_list_t *list, const struct sockaddr *sa)
     return list_contains(list, addr);
 }
 
+int
+gw_addr_truncated(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    uint8_t a[16];
+    struct in6_addr net;
+
+    if (outlen == 0)
+        return -1;
+    out[0] = '\0';
+    if (sa == NULL || sockaddr_bytes(sa, a) < 0 || outlen < sizeof("255.255.255.0/24"))
+        return -1;
+    if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
+        snprintf(out, outlen, "%u.%u.%u.0/24", a[12], a[13], a[14]);
+        return 0;
+    }
+    memset(&net, 0, sizeof(net));
+    memcpy(&net, a, 6);
+    if (inet_ntop(AF_INET6, &net, out, (socklen_t)(outlen - 3)) == NULL) {
+        out[0] = '\0';
+        return -1;
+    }
+    strcat(out, "/48");
+    return 0;
+}
+
 static void
 store_addr(int family, const uint8_t addr[16], struct sockaddr_storage *out)
 {

@@ -486,6 +486,31 @@ test_xff(void **state)
 }
 
 static void
+test_addr_truncated(void **state)
+{
+    static const struct {
+        const char *addr, *want;
+    } cases[] = {{"192.0.2.77", "192.0.2.0/24"},       {"::ffff:192.0.2.77", "192.0.2.0/24"},
+                 {"2001:db8:1:2::9", "2001:db8:1::/48"}, {"2001:db8::1", "2001:db8::/48"},
+                 {"::1", "::/48"},                        {"255.255.255.255", "255.255.255.0/24"}};
+    struct sockaddr_storage ss;
+    char out[48];
+    for (size_t i = 0; i != sizeof(cases) / sizeof(cases[0]); ++i) {
+        make_addr(cases[i].addr, 443, &ss);
+        assert_int_equal(gw_addr_truncated((struct sockaddr *)&ss, out, sizeof(out)), 0);
+        assert_string_equal(out, cases[i].want);
+    }
+    /* too small for any answer, another family, none: "" */
+    make_addr("192.0.2.77", 443, &ss);
+    assert_int_equal(gw_addr_truncated((struct sockaddr *)&ss, out, 8), -1);
+    assert_string_equal(out, "");
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    assert_int_equal(gw_addr_truncated((struct sockaddr *)&un, out, sizeof(out)), -1);
+    assert_int_equal(gw_addr_truncated(NULL, out, sizeof(out)), -1);
+    assert_string_equal(out, "");
+}
+
+static void
 test_xff_limits(void **state)
 {
     gw_cidr_list_t trusted;
@@ -533,6 +558,7 @@ main(void)
         cmocka_unit_test(test_cidr_contains),
         cmocka_unit_test(test_xff),
         cmocka_unit_test(test_xff_limits),
+        cmocka_unit_test(test_addr_truncated),
     };
     return cmocka_run_group_tests_name("geo", tests, NULL, NULL);
 }
