@@ -586,8 +586,8 @@ static void record_gpc(h2o_req_t *req, gw_reqctx_t *ctx, gw_records_done_cb cb, 
         gw_records_submit(req, &rec, cb, data);
 }
 
-/* a GPC visitor's first request in an opt-out regime: no token yet to say the refusal was recorded, or one of a
- * decision the signal overrides */
+/* a GPC visitor's first request in an opt-out regime: no token yet to say the refusal was recorded, or one made
+ * without the signal that it overrides (gw_consent_evaluate) */
 static int is_first_gpc(const gw_reqctx_t *ctx)
 {
     return ctx->gpc_applied && (!ctx->has_token || ctx->gpc_overrides) && !gw_rt.conf.report_only;

@@ -48,10 +48,11 @@ uint16_t gw_consent_necessary_mask(void);
 int gw_consent_classify(const char *name, size_t len);
 
 /* For the gateway's own pages (preference centre, receipts): a GPC visitor's first request in an opt-out
- * regime (ctx evaluated, no token) records the refusal, and once it is committed adds the undecided GPC token
- * to req->res (none when the store could not write it) and calls then(req, data) to send the page, as the
- * first proxied page waits. Returns 1 when it did that (then runs later, or before the return), 0 when there
- * was nothing to record (the caller sends the page itself). ctx must live as long as the request. */
+ * regime (ctx evaluated; no token, or one the signal overrides) records the refusal, and once it is committed
+ * adds the undecided GPC token to req->res (none when the store could not write it) and calls then(req, data)
+ * to send the page, as the first proxied page waits. Returns 1 when it did that (then runs later, or before the
+ * return), 0 when there was nothing to record (the caller sends the page itself). ctx must live as long as the
+ * request. */
 int gw_consent_first_gpc(h2o_req_t *req, gw_reqctx_t *ctx, void (*then)(h2o_req_t *req, void *data), void *data);
 
 /* Signs a token for ctx's visitor with the primary key and returns a Set-Cookie value allocated from pool. */
