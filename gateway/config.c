@@ -574,6 +574,19 @@ static int valid_regime_key(const char *k)
     return strncmp(k, "EU", 2) != 0;
 }
 
+/* what a by_country key that names no country meant to say: "UK" and "EL" (the EU's own abbreviations) place no
+ * visitor, so the United Kingdom's and Greece's got regimes.default, and the EEA is not a group the database knows */
+static const char *regime_key_mistake(const char *k)
+{
+    static const char *const mistakes[][2] = {{"UK", "the United Kingdom is \"GB\""},
+                                              {"EL", "Greece is \"GR\""},
+                                              {"EEA", "the EEA is no group: name \"EU\", \"IS\", \"LI\" and \"NO\""}};
+    for (size_t i = 0; i != sizeof(mistakes) / sizeof(mistakes[0]); ++i)
+        if (strcmp(k, mistakes[i][0]) == 0)
+            return mistakes[i][1];
+    return NULL;
+}
+
 static int category_mask(loader_t *ld, json_t *arr, uint32_t *out)
 {
     json_t *v;
@@ -610,6 +623,13 @@ static int load_regimes(loader_t *ld, json_t *root)
         json_object_foreach(by, key, v)
         {
             int r = 0;
+            const char *mistake = regime_key_mistake(key);
+            if (mistake != NULL) {
+                push_key(ld, key);
+                rc = fail(ld, 1, "\"%s\" is not an ISO 3166-1 code: %s", key, mistake);
+                pop(ld);
+                break;
+            }
             if (!valid_regime_key(key) || c->regimes.num_rules == GW_MAX_REGIME_RULES) {
                 push_key(ld, key);
                 rc = fail(ld, 1, "\"%s\": keys are ISO 3166-1 codes (\"CN\"), subdivisions (\"US-CA\") or \"EU\"", key);

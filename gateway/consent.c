@@ -350,14 +350,25 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
         GW_COUNT(tokens_conflicting);
     }
     ctx->gpc_applied = 0;
+    ctx->gpc_overrides = 0;
     if (ctx->has_token) {
         ctx->granted = ctx->token_granted;
+        /* A signal that arrives after a token made without it that grants what it refuses (a decision, or the
+         * undecided token an erasure gives) wins: the CCPA regulations (§7025(c)(3)) say to process it as an opt-out
+         * all the same, and allow asking the visitor, whose later consent then stands. So the visitor is undecided
+         * (again), with the refusal recorded as a first GPC request's is, and the banner says the signal turned those
+         * categories off. */
+        if (ctx->gpc && ctx->regime == GW_REGIME_OPT_OUT && (token_flags & GW_TOKEN_FLAG_GPC) == 0 &&
+            (ctx->token_granted & gw_rt.conf.regimes.gpc_refuses) != 0) {
+            ctx->decided = 0;
+            ctx->gpc_overrides = 1;
+        }
         /* an undecided token (the one a GPC refusal gets in an opt-out regime) records a refusal, not a consent: what
          * it grants is the regime's default of this request, narrowed by it; the opt-out default it was issued under
          * must not follow the visitor into an opt-in regime */
         if (!ctx->decided)
             ctx->granted &= gw_consent_default_grant(ctx->regime, ctx->gpc);
-        ctx->gpc_applied = !ctx->decided && (token_flags & GW_TOKEN_FLAG_GPC) != 0;
+        ctx->gpc_applied = !ctx->decided && ((token_flags & GW_TOKEN_FLAG_GPC) != 0 || ctx->gpc_overrides);
     } else {
         ctx->granted = (uint16_t)(gw_consent_default_grant(ctx->regime, ctx->gpc) & (stale_granted | necessary_mask));
         ctx->gpc_applied = ctx->gpc && ctx->regime == GW_REGIME_OPT_OUT && (gw_rt.conf.regimes.gpc_refuses & all_mask) != 0;
@@ -576,10 +587,11 @@ static void record_gpc(h2o_req_t *req, gw_reqctx_t *ctx, gw_records_done_cb cb, 
         gw_records_submit(req, &rec, cb, data);
 }
 
-/* a GPC visitor's first request in an opt-out regime: no token yet to say the refusal was recorded */
+/* a GPC visitor's first request in an opt-out regime: no token yet to say the refusal was recorded, or one made
+ * without the signal that it overrides (gw_consent_evaluate) */
 static int is_first_gpc(const gw_reqctx_t *ctx)
 {
-    return ctx->gpc_applied && !ctx->has_token && !gw_rt.conf.report_only;
+    return ctx->gpc_applied && (!ctx->has_token || ctx->gpc_overrides) && !gw_rt.conf.report_only;
 }
 
 /* the undecided token record_gpc() asked for, on req->res */
@@ -813,20 +825,23 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 
 /* --- state as JSON (consent API, inline state in pages) ---------------------------------- */
 
-void gw_consent_state_json(gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t granted, int decided)
+void gw_consent_state_json(gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t granted, int decided, int with_visitor)
 {
     const gw_config_t *c = &gw_rt.conf;
     /* no printf here: this runs for every rewritten page (the inline state) */
     static const uint8_t no_visitor[16];
     char hex[33];
-    gw_jsonw_lit(w, "\"visitor\": ");
-    if (memcmp(ctx->visitor, no_visitor, 16) != 0) {
-        gw_hex(ctx->visitor, 16, hex);
-        gw_jsonw_str(w, hex, 32);
-    } else {
-        gw_jsonw_lit(w, "null");
+    if (with_visitor) {
+        gw_jsonw_lit(w, "\"visitor\": ");
+        if (memcmp(ctx->visitor, no_visitor, 16) != 0) {
+            gw_hex(ctx->visitor, 16, hex);
+            gw_jsonw_str(w, hex, 32);
+        } else {
+            gw_jsonw_lit(w, "null");
+        }
+        gw_jsonw_lit(w, ", ");
     }
-    gw_jsonw_lit(w, ", \"policy_version\": ");
+    gw_jsonw_lit(w, "\"policy_version\": ");
     gw_jsonw_uint(w, (unsigned)c->policy.version);
     gw_jsonw_lit(w, ", \"regime\": \"");
     gw_jsonw_lit(w, (const char *const[]){"opt-in", "opt-out", "notice"}[ctx->regime < 3 ? ctx->regime : 0]);
@@ -870,12 +885,33 @@ static void reload_keys(void *data)
     gw_info("consent keys reloaded: %zu keys", fresh->num_keys);
 }
 
+/* a rule for "US-CA" with a Country database would never apply: Californians would get the rule for the US, or the
+ * default (a notice where the law asks for an opt-out and GPC), with nothing said */
+gw_geo_t *gw_consent_open_geo(char *err, size_t errlen)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    gw_geo_t *g = gw_geo_open(c->geoip.database, err, errlen);
+    if (g == NULL || gw_geo_has_subdivisions(g))
+        return g;
+    for (size_t i = 0; i != c->regimes.num_rules; ++i) {
+        if (strlen(c->regimes.rules[i].key) > 2) {
+            snprintf(err, errlen,
+                     "%s: a Country database has no subdivisions, so regimes.by_country's \"%s\" would never apply (use a City "
+                     "database, or a rule for the country)",
+                     c->geoip.database, c->regimes.rules[i].key);
+            gw_geo_close(g);
+            return NULL;
+        }
+    }
+    return g;
+}
+
 /* geoipupdate (weekly, as MaxMind publishes) writes a new file and renames it over the old one: the old mapping stays
  * valid until the swap, and a database that does not open leaves the one in force */
 static void reload_geo(void *data)
 {
     char err[1024];
-    gw_geo_t *fresh = gw_geo_open(gw_rt.conf.geoip.database, err, sizeof(err));
+    gw_geo_t *fresh = gw_consent_open_geo(err, sizeof(err));
     if (fresh == NULL) {
         gw_error("GeoIP database not reloaded (the previous one stays in force): %s", err);
         return;
@@ -930,10 +966,14 @@ int gw_consent_init(void)
         gw_regimes_add(&regimes, c->regimes.rules[i].key, strlen(c->regimes.rules[i].key), c->regimes.rules[i].regime);
     for (i = 0; i != c->geoip.num_trusted_proxies; ++i)
         gw_cidr_list_add(&trusted_proxies, c->geoip.trusted_proxies[i]);
-    if (c->geoip.database != NULL && (geo = gw_geo_open(c->geoip.database, err, sizeof(err))) == NULL) {
+    if (c->geoip.database != NULL && (geo = gw_consent_open_geo(err, sizeof(err))) == NULL) {
         gw_error("%s", err);
         return -1;
     }
+    /* (no database is a valid choice, DESIGN's; a table that then never applies is said, not left to look in force) */
+    if (c->geoip.database == NULL && c->regimes.num_rules != 0)
+        gw_warn("regimes.by_country has %zu rules, and no geoip.database to place visitors: none applies, every visitor gets "
+                "regimes.default", c->regimes.num_rules);
     if ((psl = psl_latest(NULL)) == NULL)
         psl = psl_builtin();
 

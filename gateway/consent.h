@@ -21,6 +21,9 @@
 /* loads keys, the cookie database, the geo database and the regime table; registers the stages. 0 or -1 (logged) */
 int gw_consent_init(void);
 
+/* Opens geoip.database as gw_geo_open does, and refuses one that cannot tell a subdivision regimes.by_country names. */
+struct st_gw_geo_t *gw_consent_open_geo(char *err, size_t errlen);
+
 /* Fills ctx's consent fields for req (regime, country, GPC, token, granted) without changing the request.
  * now: Unix seconds. Returns the token verification status (GW_TOKEN_OK when a valid token was presented,
  * -1 when there was no token). */
@@ -45,10 +48,11 @@ uint16_t gw_consent_necessary_mask(void);
 int gw_consent_classify(const char *name, size_t len);
 
 /* For the gateway's own pages (preference centre, receipts): a GPC visitor's first request in an opt-out
- * regime (ctx evaluated, no token) records the refusal, and once it is committed adds the undecided GPC token
- * to req->res (none when the store could not write it) and calls then(req, data) to send the page, as the
- * first proxied page waits. Returns 1 when it did that (then runs later, or before the return), 0 when there
- * was nothing to record (the caller sends the page itself). ctx must live as long as the request. */
+ * regime (ctx evaluated; no token, or one the signal overrides) records the refusal, and once it is committed
+ * adds the undecided GPC token to req->res (none when the store could not write it) and calls then(req, data)
+ * to send the page, as the first proxied page waits. Returns 1 when it did that (then runs later, or before the
+ * return), 0 when there was nothing to record (the caller sends the page itself). ctx must live as long as the
+ * request. */
 int gw_consent_first_gpc(h2o_req_t *req, gw_reqctx_t *ctx, void (*then)(h2o_req_t *req, void *data), void *data);
 
 /* Signs a token for ctx's visitor with the primary key and returns a Set-Cookie value allocated from pool. */
@@ -62,10 +66,10 @@ size_t gw_consent_expire_carried(h2o_req_t *req, gw_reqctx_t *ctx, uint16_t refu
 /* "necessary,analytics" for a mask, from pool */
 h2o_iovec_t gw_consent_mask_names(h2o_mem_pool_t *pool, uint16_t mask);
 
-/* Writes the members of the state object (without braces): visitor, policy_version, regime, country,
- * subdivision, gpc, gpc_applied, decided, categories. */
+/* Writes the members of the state object (without braces): visitor (with_visitor only), policy_version, regime,
+ * country, subdivision, gpc, gpc_applied, decided, categories. */
 struct st_gw_jsonw_t;
-void gw_consent_state_json(struct st_gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t granted, int decided);
+void gw_consent_state_json(struct st_gw_jsonw_t *w, const gw_reqctx_t *ctx, uint16_t granted, int decided, int with_visitor);
 
 /* milliseconds since the epoch of the request's event loop (no syscall) */
 uint64_t gw_now_ms(h2o_req_t *req);

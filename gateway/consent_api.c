@@ -38,7 +38,7 @@ static int on_state(h2o_req_t *req, gw_reqctx_t *ctx)
     gw_consent_evaluate(req, ctx, gw_now_ms(req) / 1000);
     gw_jsonw_init(&w, &req->pool, 512);
     gw_jsonw_lit(&w, "{");
-    gw_consent_state_json(&w, ctx, ctx->granted, ctx->decided);
+    gw_consent_state_json(&w, ctx, ctx->granted, ctx->decided, 1);
     gw_jsonw_lit(&w, "}\n");
     gw_send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));
     return 0;
@@ -139,7 +139,7 @@ static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_
     gw_jsonw_cstr(&w, rec->receipt);
     gw_jsonw_printf(&w, ", \"method\": \"%s\", \"expires\": %llu, ", gw_record_method_name(rec->method),
                     (unsigned long long)expires);
-    gw_consent_state_json(&w, &p->ctx, (uint16_t)(p->granted | gw_consent_necessary_mask()), 1);
+    gw_consent_state_json(&w, &p->ctx, (uint16_t)(p->granted | gw_consent_necessary_mask()), 1, 1);
     gw_jsonw_lit(&w, "}\n");
     (void)c;
     gw_send_json(req, 200, "OK", h2o_iovec_init(w.buf, w.len));

@@ -29,6 +29,7 @@ typedef struct st_gw_reqctx_t {
     unsigned gpc : 1;         /* Sec-GPC: 1 */
     unsigned gpc_applied : 1; /* GPC refused categories (opt-out regime, no decision) */
     unsigned issue_token : 1; /* the response carries a new (undecided, GPC) token */
+    unsigned gpc_overrides : 1; /* GPC arrived after a token made without it that grants what it refuses (opt-out) */
     unsigned rewritten : 1;   /* the body goes through the HTML rewriter (nonce is set) */
     unsigned gpc_submitting : 1, gpc_answered : 1; /* the GPC refusal record: being submitted / answered meanwhile */
     unsigned base_elsewhere : 1; /* the page's <base href> names another origin: a URL the gateway writes into the

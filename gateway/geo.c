@@ -123,6 +123,13 @@ gw_geo_close(gw_geo_t *g)
     free(g);
 }
 
+int gw_geo_has_subdivisions(const gw_geo_t *g)
+{
+    /* GeoIP2-Country, GeoLite2-Country, DBIP-Country-Lite: their type says so */
+    const char *type = g->mmdb.metadata.database_type;
+    return type == NULL || strstr(type, "Country") == NULL;
+}
+
 /* reads map[`name`].iso_code (and .is_in_european_union) into out; 0 when the code is usable */
 static int
 read_country(MMDB_entry_s *record, const char *name, gw_geo_result_t *out)
@@ -413,6 +420,32 @@ gw_cidr_list_contains(const gw_cidr_list_t *list, const struct sockaddr *sa)
     return list_contains(list, addr);
 }
 
+int
+gw_addr_truncated(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    uint8_t a[16];
+    struct in6_addr net;
+
+    if (outlen == 0)
+        return -1;
+    out[0] = '\0';
+    if (sa == NULL || sockaddr_bytes(sa, a) < 0 || outlen < sizeof("255.255.255.0/24"))
+        return -1;
+    if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
+        snprintf(out, outlen, "%u.%u.%u.0/24", a[12], a[13], a[14]);
+        return 0;
+    }
+    memset(&net, 0, sizeof(net));
+    memcpy(&net, a, 6);
+    if (inet_ntop(AF_INET6, &net, out, (socklen_t)(outlen - 3)) == NULL) {
+        out[0] = '\0';
+        return -1;
+    }
+    strcat(out, "/48");
+    return 0;
+}
+
 static void
 store_addr(int family, const uint8_t addr[16], struct sockaddr_storage *out)
 {
@@ -429,6 +462,23 @@ store_addr(int family, const uint8_t addr[16], struct sockaddr_storage *out)
 }
 
 #define XFF_MAX_HOPS 64
+
+/* An X-Forwarded-For entry's length without a port after it ("192.0.2.1:4711", "[2001:db8::1]:443"): Azure's Application
+ * Gateway and IIS ARR write the client's port there, and an entry read as malformed left the proxy's own address as
+ * the client (every visitor in regimes.default, one rate limit for them all). A bare IPv6 address ends in digits of
+ * its own and keeps them. */
+static size_t xff_without_port(const char *text, size_t len)
+{
+    size_t i = len;
+    while (i != 0 && len - i <= 5 && text[i - 1] >= '0' && text[i - 1] <= '9')
+        --i;
+    if (i == len || i < 2 || len - i > 5 || text[i - 1] != ':')
+        return len;
+    size_t colon = i - 1;
+    if (text[colon - 1] == ']' || memchr(text, ':', colon) == NULL)
+        return colon;
+    return len;
+}
 
 int
 gw_client_addr(const struct sockaddr *peer, const char *xff, size_t xff_len, const gw_cidr_list_t *trusted,
@@ -455,7 +505,7 @@ gw_client_addr(const struct sockaddr *peer, const char *xff, size_t xff_len, con
                 --e;
             if (s == e && start == 0 && end == xff_len)
                 break; /* empty header: nothing forwarded */
-            int family = parse_addr(xff + s, e - s, next);
+            int family = parse_addr(xff + s, xff_without_port(xff + s, e - s), next);
             if (family < 0)
                 break; /* malformed: keep the last good address */
             memcpy(cur, next, 16);

@@ -43,6 +43,9 @@ gw_geo_t *gw_geo_open(const char *path, char *err, size_t errlen);
 /* Unmaps and frees g. NULL is a no-op. */
 void gw_geo_close(gw_geo_t *g);
 
+/* 0 when the database's records end at the country (a Country database): no subdivision is ever found. */
+int gw_geo_has_subdivisions(const gw_geo_t *g);
+
 /*
  * Looks up sa (AF_INET or AF_INET6; IPv4-mapped IPv6 is looked up as IPv4). Uses `country`,
  * or `registered_country` when the record has no usable country. Returns 0 when a country was
@@ -109,6 +112,10 @@ int gw_cidr_list_add(gw_cidr_list_t *list, const char *cidr);
 
 /* Returns 1 when sa (AF_INET / AF_INET6) lies in one of the list's networks, else 0. list may be NULL. */
 int gw_cidr_list_contains(const gw_cidr_list_t *list, const struct sockaddr *sa);
+
+/* Writes sa's network as the gateway keeps a visitor's address: "192.0.2.0/24" (IPv4-mapped IPv6 too), "2001:db8::/48"
+ * (RFC 5952). Returns 0, or -1 with out "" (another family, or out too small). */
+int gw_addr_truncated(const struct sockaddr *sa, char *out, size_t outlen);
 
 /*
  * The client address of a request from `peer` carrying X-Forwarded-For xff[0..xff_len) (the

@@ -167,7 +167,7 @@ static int check_resources(const char *config_path)
         if (c->listen[i].tls_cert != NULL && gw_server_check_tls(c->listen + i, err, sizeof(err)) != 0)
             goto Fail;
     if (c->geoip.database != NULL) {
-        gw_geo_t *g = gw_geo_open(c->geoip.database, err, sizeof(err));
+        gw_geo_t *g = gw_consent_open_geo(err, sizeof(err));
         if (g == NULL)
             goto Fail;
         gw_geo_close(g);

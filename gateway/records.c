@@ -1,7 +1,6 @@
 /*
  * records — see records.h.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include "chain.h"
 #include "consent.h"
 #include "front.h"
+#include "geo.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -95,22 +95,9 @@ void gw_records_prepare(h2o_req_t *req, gw_record_t *rec)
     new_uuid(rec->receipt, rec->time_ms);
     rec->client_ip[0] = '\0';
     /* the visitor's address (behind a trusted proxy, the one it forwarded), truncated to its /24 or /48 */
-    if (gw_consent_client_addr(req, &ss) == 0) {
-        const uint8_t *a6 = (const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
-        static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (ss.ss_family == AF_INET) {
-            const uint8_t *a = (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr;
-            snprintf(rec->client_ip, sizeof(rec->client_ip), "%u.%u.%u.0/24", a[0], a[1], a[2]);
-        } else if (ss.ss_family == AF_INET6 && memcmp(a6, v4mapped, sizeof(v4mapped)) == 0) {
-            snprintf(rec->client_ip, sizeof(rec->client_ip), "%u.%u.%u.0/24", a6[12], a6[13], a6[14]);
-        } else if (ss.ss_family == AF_INET6) {
-            /* written as RFC 5952 writes it (2001:db8::/48, not 2001:db8:0::/48), so a search for the prefix finds it */
-            struct in6_addr net = {{{0}}};
-            memcpy(&net, a6, 6);
-            if (inet_ntop(AF_INET6, &net, rec->client_ip, sizeof(rec->client_ip) - 3) != NULL)
-                strcat(rec->client_ip, "/48");
-        }
-    }
+    /* (written as RFC 5952 writes it, 2001:db8::/48, not 2001:db8:0::/48, so a search for the prefix finds it) */
+    if (gw_consent_client_addr(req, &ss) == 0)
+        gw_addr_truncated((struct sockaddr *)&ss, rec->client_ip, sizeof(rec->client_ip));
     /* the user agent is stored only as HMAC-SHA256 under this store's own random salt */
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_USER_AGENT, -1);
     h2o_iovec_t ua = i != -1 ? req->headers.entries[i].value : h2o_iovec_init(H2O_STRLIT(""));

@@ -2413,7 +2413,9 @@ static h2o_iovec_t build_inject(h2o_req_t *req, gw_reqctx_t *ctx, const char *re
                          : "\" src=\"/__consent/banner.js\" defer></script><script nonce=\"");
     gw_jsonw_lit(&w, script_nonce);
     gw_jsonw_lit(&w, "\" type=\"application/json\" id=\"cg-state\">{");
-    gw_consent_state_json(&w, ctx, ctx->granted, ctx->decided);
+    /* without the visitor id: every script of the page reads this (and consentgate.state()), and the id the HttpOnly
+     * token keeps from them, stable for a year, would be theirs to send anywhere; the banner does not need it */
+    gw_consent_state_json(&w, ctx, ctx->granted, ctx->decided, 0);
     /* the label of the banner's "privacy choices" button (a way back to the choices on every page, as easy as giving
      * consent was), in the visitor's language: the banner needs no strings request for it */
     const char *lang = NULL, *reopen = gw_ui_text(req, "banner.reopen", &lang);

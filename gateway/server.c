@@ -33,6 +33,7 @@
 #include <h2o/http2.h>
 #include "consent.h"
 #include "front.h"
+#include "geo.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
@@ -409,8 +410,11 @@ static void proxy_refuse(proxy_wait_t *w, const char *why)
     struct sockaddr_storage ss;
     socklen_t len;
 
+    /* a balancer's address in full; anyone else's (a visitor, maybe, round the balancer) as records keep it: its /24 or
+     * /48 (DESIGN: addresses truncated before storage, and a log is stored) */
     if ((len = h2o_socket_getpeername(sock, (struct sockaddr *)&ss)) == 0 ||
-        h2o_socket_getnumerichost((struct sockaddr *)&ss, len, peer) == SIZE_MAX)
+        (gw_consent_trusted_peer((struct sockaddr *)&ss) ? h2o_socket_getnumerichost((struct sockaddr *)&ss, len, peer) == SIZE_MAX
+                                                         : gw_addr_truncated((struct sockaddr *)&ss, peer, sizeof(peer)) != 0))
         strcpy(peer, "?");
     GW_COUNT(proxy_headers_refused);
     warn_now_and_then(&warned_at, "connection from %s closed: %s (listen[].proxy_protocol)", peer, why);

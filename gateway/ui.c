@@ -305,6 +305,10 @@ load_strings(const char *dir)
             gw_warn("category %s has no description in English: visitors are asked about it unexplained (set "
                     "ui.strings.en.\"category.%s.desc\", and the same for each language)", cat, cat);
     }
+    /* the banner names no one: who asks, and what for, is the policy's to say (GDPR art. 13, PIPL art. 17) */
+    if (rc == 0 && gw_rt.conf.policy.url == NULL)
+        gw_warn("policy.url is not set: the banner and the preference centre link no privacy policy, so visitors are asked "
+                "without learning who asks or why (an informed consent: GDPR art. 7 and 13, PIPL art. 14 and 17)");
     return rc;
 }
 

@@ -325,6 +325,7 @@
                 if (next.categories[c] && !before[c]) gained[c] = true;
                 if (!next.categories[c] && before[c]) lost = true;
             });
+            delete next.visitor; /* (the API's answer has it; the page's scripts see state(): see the inline state) */
             state = next;
             busy = false;
             consentMode();

@@ -1948,6 +1948,8 @@ test('the banner\'s strings that fail to load leave the way back, which opens th
     await button(p, 'banner.reject_all').click();
     await dialog(p).waitFor({ state: 'detached' });
     eq(await p.evaluate(() => window.consentgate.state().decided), true, 'decided (window.consentgate.state())');
+    /* the consent API's answer names the visitor; what the page's scripts see does not (the HttpOnly token keeps it) */
+    eq(await p.evaluate(() => 'visitor' in window.consentgate.state()), false, 'the visitor id in window.consentgate.state()');
     eq(p.errors, [], 'errors on the page');
 });
 

@@ -17,7 +17,8 @@
 
 static gw_cidr_list_t trusted;
 
-/* bare IPv4 / IPv6 / [IPv6] with optional blanks around it -> 16 bytes; 0 or -1 */
+/* bare IPv4 / IPv6 / [IPv6], the first two with ":port" (1-5 digits) optional, with optional blanks around it ->
+ * 16 bytes; 0 or -1 */
 static int
 ref_parse(const char *s, size_t len, uint8_t out[16])
 {
@@ -26,6 +27,16 @@ ref_parse(const char *s, size_t len, uint8_t out[16])
         ++s, --len;
     while (len != 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
         --len;
+    const char *colon = NULL;
+    for (size_t i = 0; i != len; ++i)
+        if (s[i] == ':')
+            colon = s + i;
+    size_t port = colon != NULL ? (size_t)(s + len - colon - 1) : 0;
+    int digits = port >= 1 && port <= 5;
+    for (size_t i = 0; digits && i != port; ++i)
+        digits = colon[1 + i] >= '0' && colon[1 + i] <= '9';
+    if (digits && ((colon > s && colon[-1] == ']') || memchr(s, ':', (size_t)(colon - s)) == NULL))
+        len = (size_t)(colon - s);
     int bracket = len >= 2 && s[0] == '[' && s[len - 1] == ']';
     if (bracket)
         ++s, len -= 2;

@@ -818,6 +818,55 @@ class GeoReloadTest(GatewayTestCase):
         self.assertEqual(state(), ("GB", "opt-out"))
 
 
+class SubdivisionRuleNeedsSubdivisionsTest(GatewayTestCase):
+    """A rule for a subdivision ("US-WA") with a Country database never applied: the state's visitors got the country's
+    rule (a notice where the operator asked for opt-out and GPC), and nothing said so."""
+    config = {"geoip": {"database": "geo.mmdb", "trusted_proxies": ["127.0.0.1/32"]},
+              "regimes": {"default": "opt-in", "by_country": {"US": "notice", "US-WA": "opt-out"}}}
+    start_gateway = False
+    WA = ["X-Forwarded-For: 216.160.83.56"]  # Milton, WA in MaxMind's test databases
+
+    def test_rules_the_database_cannot_apply(self):
+        import shutil
+        maxmind = os.path.join(ROOT, "tests", "data", "maxmind")
+        shutil.copy(os.path.join(maxmind, "GeoIP2-Country-Test.mmdb"), self.gw.path("geo.mmdb"))
+        self.gw.write_config()
+        p = harness.run_binary(["--check-config", "-c", self.gw.config_path])
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn('a Country database has no subdivisions, so regimes.by_country\'s "US-WA" would never apply',
+                      p.stderr)
+        with self.assertRaises(RuntimeError):
+            self.gw.start()
+        # a City database tells the state: the rule applies
+        shutil.copy(os.path.join(maxmind, "GeoIP2-City-Test.mmdb"), self.gw.path("geo.mmdb"))
+        self.gw.start()
+        s = curl(self.gw.url("/__consent/api/state"), headers=self.WA).json()
+        self.assertEqual((s["country"], s["subdivision"], s["regime"]), ("US", "WA", "opt-out"))
+        # a Country database renamed into place later is not taken up: the City one stays in force
+        shutil.copy(os.path.join(maxmind, "GeoIP2-Country-Test.mmdb"), self.gw.path("geo.mmdb.new"))
+        os.rename(self.gw.path("geo.mmdb.new"), self.gw.path("geo.mmdb"))
+        self.gw.signal(signal.SIGHUP)
+        self.assertTrue(harness.wait_until(lambda: "reload done" in self.gw.error_log(), 5), self.gw.error_log())
+        self.assertIn("GeoIP database not reloaded (the previous one stays in force)", self.gw.error_log())
+        s = curl(self.gw.url("/__consent/api/state"), headers=self.WA).json()
+        self.assertEqual((s["subdivision"], s["regime"]), ("WA", "opt-out"))
+        # without a database no rule applies: allowed (DESIGN), and said
+        self.gw.stop()
+        del self.gw.config["geoip"]
+        self.gw.start()
+        self.assertIn("regimes.by_country has 2 rules, and no geoip.database to place visitors: none applies, every "
+                      "visitor gets regimes.default", self.gw.error_log())
+        s = curl(self.gw.url("/__consent/api/state"), headers=self.WA).json()
+        self.assertEqual((s["country"], s["regime"]), (None, "opt-in"))
+        self.gw.config["geoip"] = self.config["geoip"]
+        # without a subdivision rule a Country database is fine
+        self.gw.stop()
+        self.gw.config["regimes"] = {"default": "opt-in", "by_country": {"US": "notice"}}
+        self.gw.write_config()
+        p = harness.run_binary(["--check-config", "-c", self.gw.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+
 class OptOutRegimeTest(GatewayTestCase):
     """GB visitors (MaxMind test database) are opt-out; X-Forwarded-For only from the trusted proxy."""
     config = {"geoip": {"database": CITY_DB, "trusted_proxies": ["127.0.0.1/32"]},
@@ -841,6 +890,16 @@ class OptOutRegimeTest(GatewayTestCase):
         curl(self.gw.url("/__origin/echo?t=gb-refused"), cookie="; ".join([token, GA, FBP]),
              headers=["X-Forwarded-For: 81.2.69.160"])
         self.assertEqual(cookie_names(self.origin.assert_reached("t=gb-refused")), ["_ga"])
+
+    def test_forwarded_address_with_a_port(self):
+        # Azure's Application Gateway and IIS ARR write "address:port": read as malformed, the proxy's own address was
+        # the client, and a GB visitor got the default regime (and shared one rate limit with every other visitor)
+        for xff, country, regime in (("81.2.69.160:4711", "GB", "opt-out"), ("[2001:250::1]:443", "CN", "opt-in"),
+                                     ("10.0.0.1, 81.2.69.160:80", "GB", "opt-out")):
+            s = curl(self.gw.url("/__consent/api/state"), headers=["X-Forwarded-For: " + xff]).json()
+            self.assertEqual((s["country"], s["regime"]), (country, regime), xff)
+        curl(self.gw.url("/__origin/echo?t=xff-port"), cookie=FBP, headers=["X-Forwarded-For: 81.2.69.160:4711"])
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=xff-port")), ["_fbp"])
 
     def test_many_forwarded_for_headers_are_joined_once(self):
         # several X-Forwarded-For headers are one list: the last header's address after the others'
@@ -899,6 +958,64 @@ class OptOutRegimeTest(GatewayTestCase):
         self.assertEqual(rows, [("gpc", "marketing", "GB")])
 
     GPC = ["X-Forwarded-For: 81.2.69.160", "Sec-GPC: 1"]
+
+    def test_gpc_after_a_decision_that_granted_marketing(self):
+        """CCPA regulations §7025(c)(3): a signal that conflicts with an earlier setting allowing the sale is
+        processed as an opt-out; the business may ask, and a consent given then (under the signal) stands."""
+        gb = ["X-Forwarded-For: 81.2.69.160"]
+        json_hdrs = ["Content-Type: application/json"]
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data='{"all": true}', headers=json_hdrs + gb)
+        token = "cg_consent=" + consent_cookie(r)[1]
+        visitor = r.json()["visitor"]
+        # the browser turns GPC on afterwards: marketing stops, its cookie is expired, the refusal is recorded once
+        r = curl(self.gw.url("/__origin/echo?t=gpc-late"), headers=self.GPC, cookie="; ".join([token, GA, FBP]))
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=gpc-late")), ["_ga"],
+                         "a marketing cookie reached the origin although the browser sends Sec-GPC: 1")
+        self.assertIn("_fbp=; Max-Age=0; Path=/", r.header_all("Set-Cookie"))
+        late = consent_cookie(r)
+        self.assertIsNotNone(late, "the refusal is recorded, and a token says so")
+        late = "cg_consent=" + late[1]
+        s = curl(self.gw.url("/__consent/api/state"), headers=self.GPC, cookie=late).json()
+        self.assertEqual((s["visitor"], s["decided"], s["gpc_applied"]), (visitor, False, True))
+        self.assertEqual([k for k, v in s["categories"].items() if not v], ["marketing"])
+        self.assertIsNone(consent_cookie(curl(self.gw.url("/__origin/echo?t=gpc-late2"), headers=self.GPC, cookie=late)))
+        import sqlite3
+        db = sqlite3.connect(self.gw.path("consent.db"))
+        rows = db.execute("SELECT method, refused FROM records WHERE visitor = ? ORDER BY seq", (visitor,)).fetchall()
+        db.close()
+        self.assertEqual(rows, [("accept_all", ""), ("gpc", "marketing")])
+        # asked again under the signal, the visitor consents: that choice stands while the signal is sent
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data='{"all": true}',
+                 headers=json_hdrs + self.GPC, cookie=late)
+        token = "cg_consent=" + consent_cookie(r)[1]
+        curl(self.gw.url("/__origin/echo?t=gpc-consented"), headers=self.GPC, cookie="; ".join([token, GA, FBP]))
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=gpc-consented")), ["_ga", "_fbp"])
+        # a decision that refused marketing already does not conflict with the signal: it stays decided
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data='{"categories": {"marketing": false}}',
+                 headers=json_hdrs + gb)
+        token = "cg_consent=" + consent_cookie(r)[1]
+        r = curl(self.gw.url("/__origin/echo?t=gpc-no-conflict"), headers=self.GPC, cookie=token)
+        self.assertIsNone(consent_cookie(r))
+        self.assertTrue(curl(self.gw.url("/__consent/api/state"), headers=self.GPC, cookie=token).json()["decided"])
+
+    def test_gpc_after_an_erasure_is_recorded(self):
+        # an erasure leaves the visitor undecided under a new id, with a token that carries no GPC flag: the signal
+        # sent afterwards was enforced but never recorded, and the banner did not say it had been applied
+        gb = ["X-Forwarded-For: 81.2.69.160"]
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data='{"all": true}',
+                 headers=["Content-Type: application/json"] + gb)
+        e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie="cg_consent=" + consent_cookie(r)[1],
+                 headers=["Origin: " + self.gw.url("").rstrip("/")] + gb)
+        self.assertEqual(e.json()["erased"], 1, e.text)
+        after = "cg_consent=" + consent_cookie(e)[1]
+        r = curl(self.gw.url("/__origin/echo?t=gpc-erased"), headers=self.GPC, cookie="; ".join([after, FBP]))
+        self.assertEqual(cookie_names(self.origin.assert_reached("t=gpc-erased")), [])
+        tok = consent_cookie(r)
+        self.assertIsNotNone(tok, "the refusal is recorded, and a token says so")
+        visitor, n = self.gpc_records(tok)
+        self.assertEqual(n, 1)
+        s = curl(self.gw.url("/__consent/api/state"), headers=self.GPC, cookie="cg_consent=" + tok[1]).json()
+        self.assertEqual((s["visitor"], s["decided"], s["gpc_applied"]), (visitor, False, True))
 
     def gpc_records(self, token_cookie):
         """The visitor id a token carries, and how many gpc records that visitor has in the store."""

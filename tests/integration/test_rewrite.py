@@ -76,6 +76,18 @@ class RewriteTest(GatewayTestCase):
         state = json.loads(re.search(r'id="cg-state"[^>]*>(.*?)</script>', html, re.S).group(1))
         self.assertTrue(state["decided"])
 
+    def test_the_page_does_not_carry_the_visitor_id(self):
+        # the inline state gave every script of the page (and consentgate.state()) the visitor id that the HttpOnly
+        # token keeps from them: a year-long identifier any tag could send to its vendor, consent or not
+        token = self.consent({"all": True})
+        visitor = curl(self.gw.url("/__consent/api/state"), cookie=token).json()["visitor"]
+        self.assertRegex(visitor, r"^[0-9a-f]{32}$")
+        html = curl(self.gw.url("/"), cookie=token).text
+        state = json.loads(re.search(r'id="cg-state"[^>]*>(.*?)</script>', html, re.S).group(1))
+        self.assertTrue(state["decided"])
+        self.assertNotIn("visitor", state)
+        self.assertNotIn(visitor, html)
+
     def test_each_response_has_its_own_nonce(self):
         a, b = curl(self.gw.url("/")).text, curl(self.gw.url("/")).text
         self.assertEqual(len(nonces(a)), 1)

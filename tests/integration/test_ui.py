@@ -264,6 +264,15 @@ class UiTest(GatewayTestCase):
         p = run_binary(["--check-config", "-c", g.config_path])
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
+    def test_a_site_without_a_privacy_policy_is_warned_about(self):
+        # without policy.url the banner and the preference centre name no one and link no policy: visitors were asked
+        # without learning who asks or why, and the start said nothing
+        why = "policy.url is not set: the banner and the preference centre link no privacy policy"
+        self.assertIn(why, self.gw.error_log())
+        g = self.new_gateway("with-policy", gateway_config(self.origin.url, policy={"url": "/privacy"}))
+        self.assertIn("listening on", g.error_log())
+        self.assertNotIn(why, g.error_log())
+
     def test_strings_endpoint_for_the_banner(self):
         r = self.get("/__consent/i18n/strings.json", lang="zh-CN")
         self.assertEqual(r.status, 200)

@@ -436,8 +436,14 @@ test_xff(void **state)
         {"127.0.0.1", "2001:db8::1", 0, 1, "2001:db8::1"},
         {"127.0.0.1", "[2001:db8::1]", 0, 1, "2001:db8::1"},
         {"127.0.0.1", "[1.2.3.4]", 0, 0, "127.0.0.1"},
-        {"127.0.0.1", "1.2.3.4:8080", 0, 0, "127.0.0.1"},
-        {"127.0.0.1", "[2001:db8::1]:443", 0, 0, "127.0.0.1"},
+        {"127.0.0.1", "1.2.3.4:8080", 0, 1, "1.2.3.4"},           /* a port after it (Azure, IIS ARR) */
+        {"127.0.0.1", "[2001:db8::1]:443", 0, 1, "2001:db8::1"},
+        {"127.0.0.1", "5.6.7.8, 1.2.3.4:65535 ", 0, 1, "1.2.3.4"},
+        {"127.0.0.1", "1.2.3.4:123456", 0, 0, "127.0.0.1"},     /* six digits are no port */
+        {"127.0.0.1", "1.2.3.4:", 0, 0, "127.0.0.1"},
+        {"127.0.0.1", "2001:db8::1:80", 0, 1, "2001:db8::1:80"}, /* a bare IPv6 address keeps its last digits */
+        {"127.0.0.1", "[2001:db8::1]80", 0, 0, "127.0.0.1"},
+        {"127.0.0.1", "1.2.3.4:80:80", 0, 0, "127.0.0.1"},
         {"127.0.0.1", "unknown", 0, 0, "127.0.0.1"},
         {"127.0.0.1", "\t1.2.3.4\t", 0, 1, "1.2.3.4"},
         {"127.0.0.1", "1.2.3.4 ,  5.6.7.8", 0, 1, "5.6.7.8"},
@@ -477,6 +483,31 @@ test_xff(void **state)
                                                  : ntohs(((struct sockaddr_in6 *)&out)->sin6_port);
         assert_int_equal(port, rc == 0 ? 443 : 0);
     }
+}
+
+static void
+test_addr_truncated(void **state)
+{
+    static const struct {
+        const char *addr, *want;
+    } cases[] = {{"192.0.2.77", "192.0.2.0/24"},       {"::ffff:192.0.2.77", "192.0.2.0/24"},
+                 {"2001:db8:1:2::9", "2001:db8:1::/48"}, {"2001:db8::1", "2001:db8::/48"},
+                 {"::1", "::/48"},                        {"255.255.255.255", "255.255.255.0/24"}};
+    struct sockaddr_storage ss;
+    char out[48];
+    for (size_t i = 0; i != sizeof(cases) / sizeof(cases[0]); ++i) {
+        make_addr(cases[i].addr, 443, &ss);
+        assert_int_equal(gw_addr_truncated((struct sockaddr *)&ss, out, sizeof(out)), 0);
+        assert_string_equal(out, cases[i].want);
+    }
+    /* too small for any answer, another family, none: "" */
+    make_addr("192.0.2.77", 443, &ss);
+    assert_int_equal(gw_addr_truncated((struct sockaddr *)&ss, out, 8), -1);
+    assert_string_equal(out, "");
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    assert_int_equal(gw_addr_truncated((struct sockaddr *)&un, out, sizeof(out)), -1);
+    assert_int_equal(gw_addr_truncated(NULL, out, sizeof(out)), -1);
+    assert_string_equal(out, "");
 }
 
 static void
@@ -527,6 +558,7 @@ main(void)
         cmocka_unit_test(test_cidr_contains),
         cmocka_unit_test(test_xff),
         cmocka_unit_test(test_xff_limits),
+        cmocka_unit_test(test_addr_truncated),
     };
     return cmocka_run_group_tests_name("geo", tests, NULL, NULL);
 }
