@@ -1057,6 +1057,19 @@ static void rewatch_target(int fd, watch_t *w, size_t i)
         inotify_rm_watch(fd, old);
 }
 
+/* The kernel's queue of events overflowed (fs.inotify.max_queued_events; the watched folders are busy with other files):
+ * the events after it are lost, a list file's change among them maybe, so every list file that is not the one in force
+ * is reloaded, and links are followed again */
+static void recheck_all(int fd, watch_t *w)
+{
+    gw_warn("inotify: events were lost (its queue overflowed); every risk list file is checked");
+    for (size_t i = 0; i != num_lists; ++i) {
+        rewatch_target(fd, w, i);
+        if (!is_written_file(lists + i))
+            post_reload(lists + i, "file-change");
+    }
+}
+
 static void *watch_files(void *arg)
 {
     int fd = inotify_init1(IN_CLOEXEC);
@@ -1080,6 +1093,8 @@ static void *watch_files(void *arg)
         }
         for (char *p = buf; p < buf + n;) {
             struct inotify_event *ev = (void *)p;
+            if (ev->mask & IN_Q_OVERFLOW)
+                recheck_all(fd, w);
             for (size_t i = 0; ev->len != 0 && i != num_lists; ++i) {
                 int at_link = ev->wd == w[i].link_wd && strcmp(ev->name, base_name(lists[i].path)) == 0;
                 int at_target = w[i].target_wd != -1 && ev->wd == w[i].target_wd && strcmp(ev->name, w[i].target_base) == 0;

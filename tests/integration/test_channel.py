@@ -1226,6 +1226,59 @@ class SymlinkedListTest(GatewayTestCase):
         self.assertTrue(wait_until(lambda: verdict("dl-last.example") == "block", 5))
 
 
+class InotifyOverflowTest(GatewayTestCase):
+    """The kernel's inotify queue overflows when the watched folders are busy with other files (or the watcher is held
+    up): the events after it are lost, a list file's change among them. The overflow itself is an event; the watcher
+    took no notice of it, and the list in force stayed the old one until a SIGHUP or the next change."""
+    start_gateway = False
+    SYSCTL = "/proc/sys/fs/inotify/max_queued_events"
+
+    def test_a_change_lost_in_an_overflow_is_reloaded(self):
+        if not os.access(self.SYSCTL, os.W_OK):
+            self.skipTest("%s is not writable here (a queue small enough to overflow needs it)" % self.SYSCTL)
+        risk = {"lists": [{"name": "p", "file": "p.txt", "format": "domains", "action": "block"}]}
+        with open(self.SYSCTL) as f:
+            limit = f.read().strip()
+        with open(self.SYSCTL, "w") as f:  # read by inotify_init: only the watcher made meanwhile gets it
+            f.write("16")
+        try:
+            g = self.new_gateway("overflow", gateway_config(self.origin.url, risk=risk), start=False)
+            with open(g.path("p.txt"), "w") as f:
+                f.write("one.example\n")
+            g.start()
+
+            def watching():
+                for fd in os.listdir("/proc/%d/fd" % g.proc.pid):
+                    try:
+                        if os.readlink("/proc/%d/fd/%s" % (g.proc.pid, fd)) == "anon_inode:inotify":
+                            return True
+                    except OSError:
+                        pass
+                return False
+            self.assertTrue(wait_until(watching, 5), "the watcher's inotify instance")
+        finally:
+            with open(self.SYSCTL, "w") as f:
+                f.write(limit)
+
+        def verdict(host):
+            return curl(g.admin_url("/admin/check?host=" + host), headers=AUTH).json()["verdict"]
+        self.assertEqual(verdict("one.example"), "block")
+        os.kill(g.proc.pid, signal.SIGSTOP)  # the watcher reads nothing: 80 events of other files fill its queue of 16
+        try:
+            for k in range(40):
+                with open(g.path("other-%d.txt" % k), "w") as f:
+                    f.write("x")
+            with open(g.path("p.txt"), "w") as f:  # its event is past the overflow: lost
+                f.write("one.example\ntwo.example\n")
+        finally:
+            os.kill(g.proc.pid, signal.SIGCONT)
+        self.assertTrue(wait_until(lambda: verdict("two.example") == "block", 5),
+                        "the list file changed during the overflow is reloaded: " + g.error_log()[-600:])
+        self.assertIn("inotify: events were lost", g.error_log())
+        last = json.loads(curl(g.admin_url("/admin/audit"), headers=AUTH).text.splitlines()[-1])
+        self.assertEqual((last["who"], last["action"], last["add"]), ("file-change", "reload", ["two.example"]))
+
+
 class AuditLogTest(GatewayTestCase):
     """Every admin change is audited: the audit log's folder is made at start, and a gateway that could not write it
     does not start (it used to start and answer 200 to changes no audit line recorded)."""
