@@ -421,6 +421,51 @@ static void tidy_origin_headers(h2o_req_t *req)
         req->res.content_length = SIZE_MAX;
 }
 
+/* --- a body of unknown length in an HTTP/1.1 answer other than 200 --------------------------- */
+
+/*
+ * h2o 2.2.5's chunked encoder takes only a 200 ("we cannot handle certain responses (like 101)"): any other status of
+ * unknown length — every page the rewriter read (its length changes: a 404, a 500), an origin's chunked 404 — went out
+ * delimited by the connection's close. A body the origin cut short (H2O_SEND_STATE_ERROR) then reached the client as a
+ * whole page, which a browser shows and a cache may store, and each such answer cost the connection. They are chunked
+ * here, as h2o does from 2.3 on: a body cut short ends in a broken chunk, and the connection is kept.
+ */
+typedef struct st_chunked_t {
+    h2o_ostream_t super;
+    char size[sizeof("ffffffffffffffff\r\n")];
+} chunked_t;
+
+static int wants_chunks(h2o_req_t *req)
+{
+    int status = req->res.status;
+    return req->version == 0x101 && req->res.content_length == SIZE_MAX && status > 200 && status != 204 &&
+           status != 205 && status != 304 && !h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")) &&
+           h2o_find_header(&req->res.headers, H2O_TOKEN_TRANSFER_ENCODING, -1) == -1;
+}
+
+/* bufs as one chunk (as h2o's chunked encoder writes them); an error leaves a chunk open */
+static void chunked_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    chunked_t *self = (void *)_self;
+    h2o_iovec_t fixed[8], *out = bufcnt + 3 <= 8 ? fixed : h2o_mem_alloc_pool(&req->pool, (bufcnt + 3) * sizeof(*out));
+    size_t len = 0, n = 0;
+    for (size_t i = 0; i != bufcnt; ++i)
+        len += bufs[i].len;
+    req->bytes_sent += len; /* (the body's bytes, not the framing: bytes_counted_by_ostream) */
+    if (len != 0) {
+        out[n++] = h2o_iovec_init(self->size, (size_t)sprintf(self->size, "%zx\r\n", len));
+        memcpy(out + n, bufs, bufcnt * sizeof(*bufs));
+        n += bufcnt;
+        if (state != H2O_SEND_STATE_ERROR)
+            out[n++] = state == H2O_SEND_STATE_FINAL ? h2o_iovec_init(H2O_STRLIT("\r\n0\r\n\r\n")) : h2o_iovec_init(H2O_STRLIT("\r\n"));
+    } else if (state == H2O_SEND_STATE_FINAL) {
+        out[n++] = h2o_iovec_init(H2O_STRLIT("0\r\n\r\n"));
+    }
+    if (state == H2O_SEND_STATE_ERROR)
+        out[n++] = h2o_iovec_init(H2O_STRLIT("\r\n1\r\n"));
+    h2o_ostream_send_next(&self->super, req, out, n, state);
+}
+
 /* the response stages, then h2o's filters, from slot on */
 static void setup_stages(front_prefilter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
@@ -430,7 +475,17 @@ static void setup_stages(front_prefilter_t *self, h2o_req_t *req, h2o_ostream_t 
         if (*slot != before)
             slot = &(*slot)->next; /* the stage added an ostream: the next ones go after it */
     }
-    h2o_setup_next_prefilter(&self->super, req, slot);
+    if (!wants_chunks(req)) {
+        h2o_setup_next_prefilter(&self->super, req, slot);
+        return;
+    }
+    chunked_t *chunked = (void *)h2o_add_ostream(req, sizeof(*chunked), slot);
+    chunked->super.do_send = chunked_send;
+    req->bytes_counted_by_ostream = 1;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_TRANSFER_ENCODING, NULL, H2O_STRLIT("chunked"));
+    unsigned persistent = req->http1_is_persistent;
+    h2o_setup_next_prefilter(&self->super, req, &chunked->super.next);
+    req->http1_is_persistent = persistent; /* (h2o's chunked filter, which leaves this status alone, gave it up) */
 }
 
 /* --- a body whose type the browser sniffs ---------------------------------------------- */

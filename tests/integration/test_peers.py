@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 
-from harness import GatewayTestCase, curl, curl_many, wait_until
+from harness import GatewayTestCase, curl, curl_many, parse_responses, raw_request, wait_until
 
 PAGE = (b"<!DOCTYPE html><html><head><title>t</title></head><body><p>hello</p>" + b"<p>x</p>" * 2000 +
         b"</body></html>")
@@ -140,6 +140,16 @@ class BadOriginTest(GatewayTestCase):
         "/empty-gzip": html(b"", b"gzip"),
         # 256 MB of spaces in a 255 KB gzip stream: decoded as it streams, never whole
         "/bomb": html(BOMB, b"gzip"),
+        # answers other than 200 whose length the client cannot be told ahead: a page (rewritten: its length changes),
+        # a chunked one; whole, or cut short by an origin that closes mid-body (mid-chunk: h2o's client takes a close between
+        # two chunks for the end)
+        "/page-404": response(b"404 Not Found", [(b"Content-Type", b"text/html"), (b"Content-Length", b"%d" % len(PAGE))], PAGE),
+        "/page-404-cut": response(b"404 Not Found", [(b"Content-Type", b"text/html"), (b"Content-Length", b"%d" % (2 * len(PAGE))),
+                                                     (b"Connection", b"close")], PAGE),
+        "/chunked-503": response(b"503 Service Unavailable", [(b"Content-Type", b"text/plain"),
+                                                              (b"Transfer-Encoding", b"chunked")], b"5\r\nhello\r\n0\r\n\r\n"),
+        "/chunked-503-cut": response(b"503 Service Unavailable", [(b"Content-Type", b"text/plain"), (b"Transfer-Encoding", b"chunked"),
+                                                                  (b"Connection", b"close")], b"a\r\nhello"),
     }
 
     @classmethod
@@ -231,6 +241,31 @@ class BadOriginTest(GatewayTestCase):
                 if http == "1.1":
                     self.assertEqual(rs[1].status, 200, rs[1])
                     self.assertIn(b"<p>hello</p>", rs[1].body)
+        self.assert_alive()
+
+    def test_unknown_length_other_than_200_is_chunked(self):
+        """h2o 2.2.5 chunks only a 200: a 404 page the rewriter read (its length is the gateway's) or an origin's chunked 503
+        went out delimited by the connection's close, so one the origin cut short looked whole to an HTTP/1.1 client (a
+        browser showed it, a cache could store it) and every such answer closed the connection."""
+        for path in ("/page-404-cut", "/chunked-503-cut"):
+            r = curl(self.gw.url(path), http="1.1")
+            self.assertIn(r.status, (404, 503), (path, r))
+            self.assertNotEqual(r.exit_code, 0, (path, "a body cut short was passed on as whole", r))
+        # whole ones arrive whole, chunked, and the connection goes on to the next request
+        data = raw_request(self.gw.port, b"GET /page-404 HTTP/1.1\r\nHost: x\r\n\r\nGET /chunked-503 HTTP/1.1\r\nHost: x\r\n\r\n"
+                                         b"HEAD /page-404 HTTP/1.1\r\nHost: x\r\n\r\nGET /gzip-ok HTTP/1.1\r\nHost: x\r\n"
+                                         b"Connection: close\r\n\r\n", timeout=10)
+        (s1, h1, b1), (s2, h2, b2), (s3, h3, b3), (s4, _, b4) = parse_responses(data, ["GET", "GET", "HEAD", "GET"])
+        self.assertEqual((s1, s2, s3, s4), (404, 503, 404, 200))
+        self.assertIn(("transfer-encoding", "chunked"), [(k.lower(), v) for k, v in h1])
+        self.assertIn(b"<p>hello</p>", b1)
+        self.assertTrue(b1.rstrip().endswith(b"</html>"), b1[-100:])
+        self.assertEqual(b2, b"hello")
+        self.assertNotIn("transfer-encoding", [k.lower() for k, _ in h3])  # (a HEAD's answer has no body to frame)
+        self.assertIn(b"<p>hello</p>", b4)
+        # HTTP/2 frames every body: as before
+        r = curl(self.gw.url("/page-404-cut"), http="h2c")
+        self.assertNotEqual(r.exit_code, 0, r)
         self.assert_alive()
 
     def test_status_codes_h2o_cannot_pass_on(self):
