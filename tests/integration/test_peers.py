@@ -314,6 +314,37 @@ class BadOriginTest(GatewayTestCase):
         self.assertIn(b"banner.js", r.body)
 
 
+class BrokenAnswerLoggedTest(GatewayTestCase):
+    """An answer the origin broke off after its head reached the client cut short and left no trace: the proxy's and the
+    rewriter's reasons go to h2o_req_log_error, which writes nothing on the proxied path (emit_request_errors is off
+    there, so that h2o's lines do not carry the query)."""
+    with_origin = False
+    start_gateway = False
+
+    @classmethod
+    def setUpClass(cls):
+        cls.raw = RawOrigin({"/cut": response(b"200 OK", [(b"Content-Type", b"text/html"), (b"Content-Length", b"%d" % (2 * len(PAGE))),
+                                                          (b"Connection", b"close")], PAGE),
+                             "/corrupt-gzip": BadOriginTest.RESPONSES["/corrupt-gzip"]})
+        super().setUpClass()
+        cls.gw.config["upstream"] = cls.raw.url
+        cls.gw.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.raw.close()
+        super().tearDownClass()
+
+    def test_reason_is_logged_without_the_query(self):
+        for path, reason in (("/cut?t=secret-query", "upstream %s: " % self.raw.url), ("/corrupt-gzip?t=secret-query", "not readable gzip")):
+            r = curl(self.gw.url(path), http="1.1")
+            self.assertNotEqual(r.exit_code, 0, r)
+            self.assertTrue(wait_until(lambda: reason in self.gw.error_log(), 5), (path, self.gw.error_log()))
+            time.sleep(1.1)  # (a line a second per worker thread)
+        self.assertEqual(self.gw.error_log().count("ended cut short"), 2, self.gw.error_log())
+        self.assertNotIn("secret-query", self.gw.error_log())
+
+
 class OutOfDescriptorsTest(GatewayTestCase):
     """Clients that take every file descriptor the gateway may have (idle connections)."""
     start_gateway = False
