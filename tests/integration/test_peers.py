@@ -87,11 +87,28 @@ class RawOrigin:
         self.sock.close()
 
 
-class BadOriginTest(GatewayTestCase):
-    """Bodies that are not what their headers say and framing h2o 2.2.5 cannot read: each used to end the whole gateway
-    (an assert in the library: every visitor's connection gone)."""
+class RawOriginCase(GatewayTestCase):
+    """The gateway in front of a RawOrigin of the class's RESPONSES."""
     with_origin = False
     start_gateway = False
+    RESPONSES = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.raw = RawOrigin(cls.RESPONSES)
+        super().setUpClass()
+        cls.gw.config["upstream"] = cls.raw.url
+        cls.gw.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.raw.close()
+        super().tearDownClass()
+
+
+class BadOriginTest(RawOriginCase):
+    """Bodies that are not what their headers say and framing h2o 2.2.5 cannot read: each used to end the whole gateway
+    (an assert in the library: every visitor's connection gone)."""
 
     RESPONSES = {
         # labelled gzip but sent as it is (a misconfigured origin or a double-encoding bug), corrupt, cut short
@@ -151,18 +168,6 @@ class BadOriginTest(GatewayTestCase):
         "/chunked-503-cut": response(b"503 Service Unavailable", [(b"Content-Type", b"text/plain"), (b"Transfer-Encoding", b"chunked"),
                                                                   (b"Connection", b"close")], b"a\r\nhello"),
     }
-
-    @classmethod
-    def setUpClass(cls):
-        cls.raw = RawOrigin(cls.RESPONSES)
-        super().setUpClass()
-        cls.gw.config["upstream"] = cls.raw.url
-        cls.gw.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.raw.close()
-        super().tearDownClass()
 
     def assert_alive(self):
         self.assertTrue(self.gw.alive(), "the gateway ended:\n" + self.gw.stderr()[-3000:])
@@ -314,26 +319,13 @@ class BadOriginTest(GatewayTestCase):
         self.assertIn(b"banner.js", r.body)
 
 
-class BrokenAnswerLoggedTest(GatewayTestCase):
+class BrokenAnswerLoggedTest(RawOriginCase):
     """An answer the origin broke off after its head reached the client cut short and left no trace: the proxy's and the
     rewriter's reasons go to h2o_req_log_error, which writes nothing on the proxied path (emit_request_errors is off
     there, so that h2o's lines do not carry the query)."""
-    with_origin = False
-    start_gateway = False
-
-    @classmethod
-    def setUpClass(cls):
-        cls.raw = RawOrigin({"/cut": response(b"200 OK", [(b"Content-Type", b"text/html"), (b"Content-Length", b"%d" % (2 * len(PAGE))),
-                                                          (b"Connection", b"close")], PAGE),
-                             "/corrupt-gzip": BadOriginTest.RESPONSES["/corrupt-gzip"]})
-        super().setUpClass()
-        cls.gw.config["upstream"] = cls.raw.url
-        cls.gw.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.raw.close()
-        super().tearDownClass()
+    RESPONSES = {"/cut": response(b"200 OK", [(b"Content-Type", b"text/html"), (b"Content-Length", b"%d" % (2 * len(PAGE))),
+                                              (b"Connection", b"close")], PAGE),
+                 "/corrupt-gzip": BadOriginTest.RESPONSES["/corrupt-gzip"]}
 
     def test_reason_is_logged_without_the_query(self):
         for path, reason in (("/cut?t=secret-query", "upstream %s: " % self.raw.url), ("/corrupt-gzip?t=secret-query", "not readable gzip")):
