@@ -854,7 +854,8 @@ static int on_list_change(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_i
         h2o_iovec_t ae = gw_req_query_param(req, "allow_empty");
         j->allow_empty = ae.base != NULL && h2o_memis(ae.base, ae.len, H2O_STRLIT("1"));
         j->body = h2o_mem_alloc(req->entity.len + 1);
-        memcpy(j->body, req->entity.base, req->entity.len);
+        if (req->entity.len != 0) /* (a request without a body has no entity at all: base NULL) */
+            memcpy(j->body, req->entity.base, req->entity.len);
         j->len = req->entity.len;
     }
     if (gw_job_submit(req, run_list_job, on_list_job_done, release_list_job, j) != 0)

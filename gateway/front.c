@@ -22,6 +22,7 @@ typedef struct st_front_prefilter_t {
     h2o_handler_t *handler; /* this request's front handler: a suspended request is delegated on from it */
     size_t stage;           /* the request stage running, or the one that suspended the request */
     unsigned refetched : 1; /* the whole of a part the origin sent was asked for (refetch_whole) */
+    unsigned error_page : 1; /* the origin's failure before its head is answered with the gateway's page, and logged */
 } front_prefilter_t;
 
 typedef struct st_error_page_t {
@@ -159,6 +160,25 @@ static void log_upstream_error(h2o_req_t *req, int status, h2o_iovec_t why)
                        : h2o_memis(why.base, why.len, H2O_STRLIT("connection failed")) ? " (is the origin running and listening there?)"
                                                                                        : ""; /* (a resolver's words say it) */
     gw_error("upstream %s: %.*s, answered %d%s%s", gw_rt.conf.upstream, (int)why.len, why.base, status, hint, more);
+}
+
+/*
+ * An answer the origin broke off after its head (its connection closed or silent mid-body, gzip that does not decode):
+ * the client gets it cut short (a broken chunk, a reset stream), and the reason the proxy or the rewriter gave
+ * (h2o_req_log_error, which writes nothing with emit_request_errors off) is logged as log_upstream_error logs a failure
+ * before the head: an operator otherwise learnt of such pages from visitors only.
+ */
+static void log_broken_answer(h2o_logger_t *self, h2o_req_t *req)
+{
+    static __thread gw_log_throttle_t throttle;
+    front_prefilter_t *pf;
+    char more[64];
+    if (req->error_logs.size == 0 || (pf = front_of(req)) == NULL || pf->error_page ||
+        !gw_log_throttle(&throttle, h2o_now(req->conn->ctx->loop), more, sizeof(more)))
+        return;
+    h2o_iovec_t why = req->error_logs.entries[req->error_logs.size - 1].msg;
+    gw_error("upstream %s: a %d answer ended cut short after its head: %.*s%s", gw_rt.conf.upstream, req->res.status,
+             (int)why.len, why.base, more);
 }
 
 /* The answer replaced by the gateway's 502 page (504 with timeout), in the visitor's language; the origin's body, which
@@ -421,6 +441,51 @@ static void tidy_origin_headers(h2o_req_t *req)
         req->res.content_length = SIZE_MAX;
 }
 
+/* --- a body of unknown length in an HTTP/1.1 answer other than 200 --------------------------- */
+
+/*
+ * h2o 2.2.5's chunked encoder takes only a 200 ("we cannot handle certain responses (like 101)"): any other status of
+ * unknown length — every page the rewriter read (its length changes: a 404, a 500), an origin's chunked 404 — went out
+ * delimited by the connection's close. A body the origin cut short (H2O_SEND_STATE_ERROR) then reached the client as a
+ * whole page, which a browser shows and a cache may store, and each such answer cost the connection. They are chunked
+ * here, as h2o does from 2.3 on: a body cut short ends in a broken chunk, and the connection is kept.
+ */
+typedef struct st_chunked_t {
+    h2o_ostream_t super;
+    char size[sizeof("ffffffffffffffff\r\n")];
+} chunked_t;
+
+static int wants_chunks(h2o_req_t *req)
+{
+    int status = req->res.status;
+    return req->version == 0x101 && req->res.content_length == SIZE_MAX && status > 200 && status != 204 &&
+           status != 205 && status != 304 && !h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")) &&
+           h2o_find_header(&req->res.headers, H2O_TOKEN_TRANSFER_ENCODING, -1) == -1;
+}
+
+/* bufs as one chunk (as h2o's chunked encoder writes them); an error leaves a chunk open */
+static void chunked_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    chunked_t *self = (void *)_self;
+    h2o_iovec_t fixed[8], *out = bufcnt + 3 <= 8 ? fixed : h2o_mem_alloc_pool(&req->pool, (bufcnt + 3) * sizeof(*out));
+    size_t len = 0, n = 0;
+    for (size_t i = 0; i != bufcnt; ++i)
+        len += bufs[i].len;
+    req->bytes_sent += len; /* (the body's bytes, not the framing: bytes_counted_by_ostream) */
+    if (len != 0) {
+        out[n++] = h2o_iovec_init(self->size, (size_t)sprintf(self->size, "%zx\r\n", len));
+        memcpy(out + n, bufs, bufcnt * sizeof(*bufs));
+        n += bufcnt;
+        if (state != H2O_SEND_STATE_ERROR)
+            out[n++] = state == H2O_SEND_STATE_FINAL ? h2o_iovec_init(H2O_STRLIT("\r\n0\r\n\r\n")) : h2o_iovec_init(H2O_STRLIT("\r\n"));
+    } else if (state == H2O_SEND_STATE_FINAL) {
+        out[n++] = h2o_iovec_init(H2O_STRLIT("0\r\n\r\n"));
+    }
+    if (state == H2O_SEND_STATE_ERROR)
+        out[n++] = h2o_iovec_init(H2O_STRLIT("\r\n1\r\n"));
+    h2o_ostream_send_next(&self->super, req, out, n, state);
+}
+
 /* the response stages, then h2o's filters, from slot on */
 static void setup_stages(front_prefilter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
@@ -430,7 +495,17 @@ static void setup_stages(front_prefilter_t *self, h2o_req_t *req, h2o_ostream_t 
         if (*slot != before)
             slot = &(*slot)->next; /* the stage added an ostream: the next ones go after it */
     }
-    h2o_setup_next_prefilter(&self->super, req, slot);
+    if (!wants_chunks(req)) {
+        h2o_setup_next_prefilter(&self->super, req, slot);
+        return;
+    }
+    chunked_t *chunked = (void *)h2o_add_ostream(req, sizeof(*chunked), slot);
+    chunked->super.do_send = chunked_send;
+    req->bytes_counted_by_ostream = 1;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_TRANSFER_ENCODING, NULL, H2O_STRLIT("chunked"));
+    unsigned persistent = req->http1_is_persistent;
+    h2o_setup_next_prefilter(&self->super, req, &chunked->super.next);
+    req->http1_is_persistent = persistent; /* (h2o's chunked filter, which leaves this status alone, gave it up) */
 }
 
 /* --- a body whose type the browser sniffs ---------------------------------------------- */
@@ -582,6 +657,7 @@ static void on_setup_ostream(h2o_req_prefilter_t *_self, h2o_req_t *req, h2o_ost
         h2o_setup_next_prefilter(&self->super, req, &(*slot)->next);
     } else if (req->res.status == 502 && req->res.reason != NULL && strcmp(req->res.reason, "Gateway Error") == 0 &&
                req->error_logs.size != 0) {
+        self->error_page = 1;
         setup_upstream_error_page(req, slot);
         h2o_setup_next_prefilter(&self->super, req, &(*slot)->next);
     } else if (sniff_wanted(req)) {
@@ -663,6 +739,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     pf->ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
     pf->handler = self;
     pf->refetched = 0;
+    pf->error_page = 0;
 
     for (pf->stage = 0; pf->stage != num_request_stages; ++pf->stage)
         if (request_stages[pf->stage](req, &pf->ctx) != GW_STAGE_CONTINUE)
@@ -691,7 +768,8 @@ int gw_front_register(h2o_hostconf_t *hostconf)
         return -1;
     }
     h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = on_req;
-    pc->error_log.emit_request_errors = 0; /* (log_upstream_error says it instead) */
+    pc->error_log.emit_request_errors = 0; /* (log_upstream_error and log_broken_answer say it instead) */
+    h2o_create_logger(pc, sizeof(h2o_logger_t))->log_access = log_broken_answer;
     memset(&proxy_vars, 0, sizeof(proxy_vars));
     proxy_vars.io_timeout = c->proxy.io_timeout_ms;
     proxy_vars.keepalive_timeout = c->proxy.keepalive_timeout_ms;

@@ -146,13 +146,27 @@ void gw_records_submit(h2o_req_t *req, const gw_record_t *rec, gw_records_done_c
 
 /* --- GET /admin/records?since=<ms> : JSON lines, streamed page by page from the store ---------- */
 
+/*
+ * The response starts with the first page: until then the store's refusal (its queue full, store.queue_max) or failure
+ * is answered 503 with the JSON error, as any admin error is. Started before, it was a 200 whose body was a broken chunk.
+ */
 typedef struct st_export_t {
     h2o_generator_t super;
     h2o_req_t *req;
     int64_t since;
     int64_t next_seq;
     char *page; /* the page being sent (malloc'ed; freed when the next one is asked for) */
+    int started;
 } export_t;
+
+/* the store refused or failed: the error when nothing went out, else the stream ends early */
+static void export_failed(export_t *x, const char *detail)
+{
+    if (x->started)
+        h2o_send(x->req, NULL, 0, H2O_SEND_STATE_ERROR);
+    else
+        gw_admin_send_error(x->req, 503, "Service Unavailable", "store_unavailable", detail);
+}
 
 static void on_export_page(h2o_req_t *req, void *data, const gw_store_answer_t *ans);
 
@@ -161,7 +175,7 @@ static void export_next(export_t *x)
     free(x->page);
     x->page = NULL;
     if (gw_store_export(x->req, x->since, x->next_seq, on_export_page, x) != 0)
-        h2o_send(x->req, NULL, 0, H2O_SEND_STATE_ERROR); /* the headers are out: end the stream early */
+        export_failed(x, "the consent store is busy (store.queue_max operations waiting) or closed; try again");
 }
 
 static void export_proceed(h2o_generator_t *g, h2o_req_t *req)
@@ -179,13 +193,26 @@ static void export_dispose(void *p)
     free(x->page);
 }
 
+static void export_start(export_t *x)
+{
+    h2o_req_t *req = x->req;
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/x-ndjson"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_start_response(req, &x->super);
+    x->started = 1;
+}
+
 static void on_export_page(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
 {
     export_t *x = data;
     if (ans->status != 0) {
-        h2o_send(req, NULL, 0, H2O_SEND_STATE_ERROR);
+        export_failed(x, "the consent records cannot be read right now");
         return;
     }
+    if (!x->started)
+        export_start(x);
     x->page = h2o_mem_alloc(ans->body_len + 1);
     memcpy(x->page, ans->body, ans->body_len);
     x->next_seq = ans->next_seq;
@@ -216,11 +243,6 @@ static int on_admin_records(h2o_req_t *req, const gw_admin_caller_t *caller, h2o
     x->super.stop = export_stop;
     x->req = req;
     x->since = since;
-    req->res.status = 200;
-    req->res.reason = "OK";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/x-ndjson"));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    h2o_start_response(req, &x->super);
     export_next(x);
     return 0;
 }

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 
-from harness import GatewayTestCase, curl, curl_many, wait_until
+from harness import GatewayTestCase, curl, curl_many, parse_responses, raw_request, wait_until
 
 PAGE = (b"<!DOCTYPE html><html><head><title>t</title></head><body><p>hello</p>" + b"<p>x</p>" * 2000 +
         b"</body></html>")
@@ -87,11 +87,28 @@ class RawOrigin:
         self.sock.close()
 
 
-class BadOriginTest(GatewayTestCase):
-    """Bodies that are not what their headers say and framing h2o 2.2.5 cannot read: each used to end the whole gateway
-    (an assert in the library: every visitor's connection gone)."""
+class RawOriginCase(GatewayTestCase):
+    """The gateway in front of a RawOrigin of the class's RESPONSES."""
     with_origin = False
     start_gateway = False
+    RESPONSES = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.raw = RawOrigin(cls.RESPONSES)
+        super().setUpClass()
+        cls.gw.config["upstream"] = cls.raw.url
+        cls.gw.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.raw.close()
+        super().tearDownClass()
+
+
+class BadOriginTest(RawOriginCase):
+    """Bodies that are not what their headers say and framing h2o 2.2.5 cannot read: each used to end the whole gateway
+    (an assert in the library: every visitor's connection gone)."""
 
     RESPONSES = {
         # labelled gzip but sent as it is (a misconfigured origin or a double-encoding bug), corrupt, cut short
@@ -140,19 +157,17 @@ class BadOriginTest(GatewayTestCase):
         "/empty-gzip": html(b"", b"gzip"),
         # 256 MB of spaces in a 255 KB gzip stream: decoded as it streams, never whole
         "/bomb": html(BOMB, b"gzip"),
+        # answers other than 200 whose length the client cannot be told ahead: a page (rewritten: its length changes),
+        # a chunked one; whole, or cut short by an origin that closes mid-body (mid-chunk: h2o's client takes a close between
+        # two chunks for the end)
+        "/page-404": response(b"404 Not Found", [(b"Content-Type", b"text/html"), (b"Content-Length", b"%d" % len(PAGE))], PAGE),
+        "/page-404-cut": response(b"404 Not Found", [(b"Content-Type", b"text/html"), (b"Content-Length", b"%d" % (2 * len(PAGE))),
+                                                     (b"Connection", b"close")], PAGE),
+        "/chunked-503": response(b"503 Service Unavailable", [(b"Content-Type", b"text/plain"),
+                                                              (b"Transfer-Encoding", b"chunked")], b"5\r\nhello\r\n0\r\n\r\n"),
+        "/chunked-503-cut": response(b"503 Service Unavailable", [(b"Content-Type", b"text/plain"), (b"Transfer-Encoding", b"chunked"),
+                                                                  (b"Connection", b"close")], b"a\r\nhello"),
     }
-
-    @classmethod
-    def setUpClass(cls):
-        cls.raw = RawOrigin(cls.RESPONSES)
-        super().setUpClass()
-        cls.gw.config["upstream"] = cls.raw.url
-        cls.gw.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.raw.close()
-        super().tearDownClass()
 
     def assert_alive(self):
         self.assertTrue(self.gw.alive(), "the gateway ended:\n" + self.gw.stderr()[-3000:])
@@ -233,6 +248,31 @@ class BadOriginTest(GatewayTestCase):
                     self.assertIn(b"<p>hello</p>", rs[1].body)
         self.assert_alive()
 
+    def test_unknown_length_other_than_200_is_chunked(self):
+        """h2o 2.2.5 chunks only a 200: a 404 page the rewriter read (its length is the gateway's) or an origin's chunked 503
+        went out delimited by the connection's close, so one the origin cut short looked whole to an HTTP/1.1 client (a
+        browser showed it, a cache could store it) and every such answer closed the connection."""
+        for path in ("/page-404-cut", "/chunked-503-cut"):
+            r = curl(self.gw.url(path), http="1.1")
+            self.assertIn(r.status, (404, 503), (path, r))
+            self.assertNotEqual(r.exit_code, 0, (path, "a body cut short was passed on as whole", r))
+        # whole ones arrive whole, chunked, and the connection goes on to the next request
+        data = raw_request(self.gw.port, b"GET /page-404 HTTP/1.1\r\nHost: x\r\n\r\nGET /chunked-503 HTTP/1.1\r\nHost: x\r\n\r\n"
+                                         b"HEAD /page-404 HTTP/1.1\r\nHost: x\r\n\r\nGET /gzip-ok HTTP/1.1\r\nHost: x\r\n"
+                                         b"Connection: close\r\n\r\n", timeout=10)
+        (s1, h1, b1), (s2, h2, b2), (s3, h3, b3), (s4, _, b4) = parse_responses(data, ["GET", "GET", "HEAD", "GET"])
+        self.assertEqual((s1, s2, s3, s4), (404, 503, 404, 200))
+        self.assertIn(("transfer-encoding", "chunked"), [(k.lower(), v) for k, v in h1])
+        self.assertIn(b"<p>hello</p>", b1)
+        self.assertTrue(b1.rstrip().endswith(b"</html>"), b1[-100:])
+        self.assertEqual(b2, b"hello")
+        self.assertNotIn("transfer-encoding", [k.lower() for k, _ in h3])  # (a HEAD's answer has no body to frame)
+        self.assertIn(b"<p>hello</p>", b4)
+        # HTTP/2 frames every body: as before
+        r = curl(self.gw.url("/page-404-cut"), http="h2c")
+        self.assertNotEqual(r.exit_code, 0, r)
+        self.assert_alive()
+
     def test_status_codes_h2o_cannot_pass_on(self):
         # a status under 100 ended the gateway when sent on to an HTTP/2 client (h2o's HPACK encoder asserts); a 101
         # switches to a protocol the gateway never asked for (no WebSocket support): a client was left hanging
@@ -277,6 +317,24 @@ class BadOriginTest(GatewayTestCase):
         self.assertEqual(r.header_all("Content-Type"), ["text/html; charset=utf-8"])
         self.assertIn(b"<p>hello</p>", r.body)
         self.assertIn(b"banner.js", r.body)
+
+
+class BrokenAnswerLoggedTest(RawOriginCase):
+    """An answer the origin broke off after its head reached the client cut short and left no trace: the proxy's and the
+    rewriter's reasons go to h2o_req_log_error, which writes nothing on the proxied path (emit_request_errors is off
+    there, so that h2o's lines do not carry the query)."""
+    RESPONSES = {"/cut": response(b"200 OK", [(b"Content-Type", b"text/html"), (b"Content-Length", b"%d" % (2 * len(PAGE))),
+                                              (b"Connection", b"close")], PAGE),
+                 "/corrupt-gzip": BadOriginTest.RESPONSES["/corrupt-gzip"]}
+
+    def test_reason_is_logged_without_the_query(self):
+        for path, reason in (("/cut?t=secret-query", "upstream %s: " % self.raw.url), ("/corrupt-gzip?t=secret-query", "not readable gzip")):
+            r = curl(self.gw.url(path), http="1.1")
+            self.assertNotEqual(r.exit_code, 0, r)
+            self.assertTrue(wait_until(lambda: reason in self.gw.error_log(), 5), (path, self.gw.error_log()))
+            time.sleep(1.1)  # (a line a second per worker thread)
+        self.assertEqual(self.gw.error_log().count("ended cut short"), 2, self.gw.error_log())
+        self.assertNotIn("secret-query", self.gw.error_log())
 
 
 class OutOfDescriptorsTest(GatewayTestCase):

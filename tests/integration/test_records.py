@@ -955,6 +955,27 @@ class QueueBoundTest(GatewayTestCase):
         self.assertEqual(post(self.gw, {"all": False}).status, 200, "room again once the queue drained")
 
 
+class QueueBoundExportTest(GatewayTestCase):
+    """store.queue_max and the export (GET /admin/records), whose response starts with its first page."""
+    config = QueueBoundTest.config
+
+    def test_export_the_store_refuses_is_503(self):
+        # the export's response started before its first page was asked for: the refusal went out as a 200 whose
+        # chunked body was broken at once (curl: an error, no status a script could act on, no reason)
+        auth = ["Authorization: Bearer " + ADMIN_TOKEN]
+        with ThreadPoolExecutor(2) as ex:
+            waiting = [ex.submit(post, self.gw, {"all": True}) for _ in range(2)]
+            time.sleep(0.4)  # both are queued: the writer waits up to 1 s for company
+            for http in ("1.1", "h2c"):
+                r = curl(self.gw.admin_url("/admin/records?since=0"), headers=auth, http=http)
+                self.assertEqual((r.status, r.exit_code), (503, 0), (http, r, r.body))
+                self.assertEqual(r.json()["error"], "store_unavailable")
+            self.assertEqual([f.result().status for f in waiting], [200, 200])
+        r = curl(self.gw.admin_url("/admin/records?since=0"), headers=auth)
+        self.assertEqual((r.status, r.exit_code, r.header("Content-Type")), (200, 0, "application/x-ndjson"), r)
+        self.assertEqual(len(r.body.splitlines()), 2)
+
+
 class CrashTest(GatewayTestCase):
     """SIGKILL at random moments while consents are posted: no acknowledged record is lost."""
     start_gateway = False
