@@ -46,6 +46,8 @@ PLACES = {
 }
 COOKIES = {"sid": "necessary", "lang": "functional", "_ga": "analytics", "_fbp": "marketing"}
 TOKEN = "cg_consent"
+MAX_AGE = 365 * 86400  # policy.consent_max_age_days' default: a token's lifetime
+ASKED_AGE = 400 * 86400  # what the origin asks for its cookies
 
 
 # ---- the model: what README promises --------------------------------------------------------------
@@ -53,9 +55,10 @@ TOKEN = "cg_consent"
 class Token:
     """What a consent token carries, as far as the visitor's state goes."""
 
-    def __init__(self, visitor, decided, granted, regime, policy, key):
+    def __init__(self, visitor, decided, granted, regime, policy, key, gpc=False):
         self.visitor, self.decided, self.granted = visitor, decided, frozenset(granted)
         self.regime, self.policy, self.key = regime, policy, key
+        self.gpc = gpc  # says this visitor's GPC refusal is recorded
 
     def __repr__(self):
         return "Token(v%s %s %s %s p%d k%d)" % (self.visitor, "decided" if self.decided else "undecided",
@@ -98,9 +101,10 @@ class Model:
         return d & t.granted, False, t.visitor
 
     def first_gpc(self, regime, gpc):
-        """Sec-GPC in an opt-out regime and no token in force saying the refusal was recorded"""
+        """Sec-GPC in an opt-out regime without a decision, and no token in force saying the refusal was recorded
+        (an erasure's token does not: the new id has no record)"""
         t = self.verified()
-        return gpc and regime == "opt-out" and (t is None or t.policy != self.policy)
+        return gpc and regime == "opt-out" and (t is None or t.policy != self.policy or not (t.decided or t.gpc))
 
     def new_visitor(self):
         self.visitors += 1
@@ -109,8 +113,8 @@ class Model:
     def record(self, visitor, method, granted, regime):
         self.records.append([visitor, method, frozenset(granted), regime, self.policy])
 
-    def issue(self, visitor, decided, granted, regime):
-        return Token(visitor, decided, granted, regime, self.policy, self.primary)
+    def issue(self, visitor, decided, granted, regime, gpc=False):
+        return Token(visitor, decided, granted, regime, self.policy, self.primary, gpc)
 
 
 # ---- steps ------------------------------------------------------------------------------------------
@@ -242,6 +246,11 @@ class Run:
                 issued.append(value)
             else:
                 passed[name] = value
+                age = re.search(r"(?i);\s*max-age=(\d+)", v)
+                age = int(age.group(1)) if age else None
+                # granted non-necessary cookies live no longer than the consent (within the run's few minutes)
+                ok = age == ASKED_AGE if COOKIES.get(name) == "necessary" else age is not None and MAX_AGE - 3600 < age <= MAX_AGE
+                self.expect(ok, "%s: %r passed with Max-Age %s" % (what, v, age))
         want_expired = {n for n in sent if n != TOKEN and COOKIES[n] not in basis}
         self.expect(expired == want_expired, "%s: expired %s, the model says %s (cookies sent %s, enforcing %s)"
                     % (what, sorted(expired), sorted(want_expired), sorted(sent), sorted(basis)))
@@ -301,13 +310,13 @@ class Run:
         if m.first_gpc(regime, gpc):  # the refusal recorded once; the token says so
             visitor = visitor or m.new_visitor()
             m.record(visitor, "gpc", granted, regime)
-            token = m.issue(visitor, False, granted, regime)
+            token = m.issue(visitor, False, granted, regime, gpc=True)
         tag, sent, origin_set = self.tag(), dict(self.jar), None
         path = {"page": "/__origin/html?file=pages/base.html&t=" + tag, "beacon": "/collect?t=" + tag,
                 "prefs": "/__consent/?t=" + tag, "receipts": "/__consent/receipts?t=" + tag}.get(kind)
         if kind == "set":
             origin_set = (arg, "v" + tag)
-            path = "/__origin/set-cookie?t=%s&c=%s" % (tag, urllib.parse.quote("%s=%s; Path=/; Max-Age=86400" % origin_set))
+            path = "/__origin/set-cookie?t=%s&c=%s" % (tag, urllib.parse.quote("%s=%s; Path=/; Max-Age=%d" % (origin_set + (ASKED_AGE,))))
         status, headers, body = self.request("GET", path, place, gpc, extra={"Accept": "image/*"} if kind == "beacon" else {})
         self.expect(status == 200 or (kind == "beacon" and status == 204), "%s: status %d" % (kind, status))
         self.take_set_cookies(kind, headers, granted, token, origin_set)
@@ -445,15 +454,15 @@ class Run:
         os.chmod(path + ".new", 0o600)
         os.rename(path + ".new", path)
 
-    def reloads(self):
+    def reloads(self, what):
         with open(self.gw.path(self.gw.config["log"]["error"]), encoding="utf-8", errors="replace") as f:
-            return f.read().count("consent keys reloaded")
+            return f.read().count(what)
 
-    def reload_keys(self):
-        before = self.reloads()
+    def reload_keys(self, what="consent keys reloaded"):
+        before = self.reloads(what)
         self.gw.signal(signal.SIGHUP)
-        self.expect(wait_until(lambda: self.reloads() > before, 5),
-                    "keys not reloaded after SIGHUP:\n" + self.gw.error_log()[-2000:])
+        self.expect(wait_until(lambda: self.reloads(what) > before, 5),
+                    "no %r after SIGHUP:\n%s" % (what, self.gw.error_log()[-2000:]))
 
     def keys(self):
         with open(self.gw.path("secrets.json")) as f:
@@ -489,10 +498,16 @@ class Run:
                 k.pop("primary", None)
             keys.append({"id": kid, "secret": base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode(),
                          "primary": True})
-            self.write_keys(keys)
-            self.reload_keys()
-            m.keys.add(kid)
-            m.primary = kid
+            if len(keys) > 16:  # a file of more than 16 keys is refused, the keys in force kept
+                before = self.keys()
+                self.write_keys(keys)
+                self.reload_keys("consent keys not reloaded (the previous ones stay in force)")
+                self.write_keys(before)  # (a start would refuse it)
+            else:
+                self.write_keys(keys)
+                self.reload_keys()
+                m.keys.add(kid)
+                m.primary = kid
         elif kind == "retire":  # a key that neither signs nor seals leaves the file: its tokens verify no more
             old = sorted(m.keys - {m.primary, m.start_key})
             if old:
