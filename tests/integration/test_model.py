@@ -37,12 +37,13 @@ CATS = ("necessary", "functional", "analytics", "marketing")
 ALL = frozenset(CATS)
 NEC = frozenset({"necessary"})
 GPC_REFUSES = frozenset({"marketing"})  # regimes.gpc_refuses' default
-# where a visitor is (X-Forwarded-For from the trusted proxy) and the regime the config gives it
+# where a visitor is (X-Forwarded-For from the trusted proxy), the regime the config gives it, its country, and the
+# place a record names (with the subdivision when a subdivision's rule decided the regime)
 PLACES = {
-    "GB": ("81.2.69.160", "opt-out"),
-    "CN": ("175.16.199.0", "opt-in"),
-    "US-WA": ("216.160.83.56", "notice"),
-    "nowhere": ("8.8.8.8", "opt-in"),  # not in MaxMind's test database: regimes.default
+    "GB": ("81.2.69.160", "opt-out", "GB", "GB"),
+    "CN": ("175.16.199.0", "opt-in", "CN", "CN"),
+    "US-WA": ("216.160.83.56", "notice", "US", "US-WA"),
+    "nowhere": ("8.8.8.8", "opt-in", None, None),  # not in MaxMind's test database: regimes.default
 }
 COOKIES = {"sid": "necessary", "lang": "functional", "_ga": "analytics", "_fbp": "marketing"}
 TOKEN = "cg_consent"
@@ -81,37 +82,42 @@ class Model:
         self.primary = 1
         self.start_key = 1       # the key the store seals with until the next restart (kept in the file)
         self.token = None        # the Token the browser's cg_consent carries, None: none or one that cannot verify
+        self.planted = None      # a second cg_consent, set with Domain= by a sibling subdomain (an old token of ours)
         self.visitors = 0
         self.records = []        # [visitor (a label, or ("erased", label)), method, granted, regime]
 
     def verified(self):
-        t = self.token
-        return t if t is not None and t.key in self.keys else None
+        """the tokens the request carries whose signature verifies (in force or of an older policy)"""
+        return [t for t in (self.token, self.planted) if t is not None and t.key in self.keys]
 
     def view(self, regime, gpc):
         """(granted, decided, visitor) of a request. A token in force decides, but one decided where choices start
         granted (opt-out, notice) decides nothing in an opt-in regime (Planet49); undecided, or signed under an older
-        policy, it still names the visitor and narrows the regime's default: what it refused stays refused."""
-        t = self.verified()
-        d = default_grant(regime, gpc)
-        if t is None:
-            return d, False, None
-        if t.policy == self.policy and t.decided and (regime != "opt-in" or t.regime == "opt-in"):
-            return t.granted, True, t.visitor
-        return d & t.granted, False, t.visitor
+        policy, it still names the visitor and narrows the regime's default: what it refused stays refused. Two tokens
+        in force count as the narrower of them; two that name different visitors name none."""
+        ts = self.verified()
+        claims = {t.visitor for t in ts}
+        visitor = claims.pop() if len(claims) == 1 else None
+        in_force = [t for t in ts if t.policy == self.policy] or None
+        granted = ALL.intersection(*(t.granted for t in in_force or ts))
+        decided = in_force is not None and all(t.decided and (regime != "opt-in" or t.regime == "opt-in") for t in in_force)
+        return (granted if decided else default_grant(regime, gpc) & granted), decided, visitor
 
     def first_gpc(self, regime, gpc):
         """Sec-GPC in an opt-out regime without a decision, and no token in force saying the refusal was recorded
         (an erasure's token does not: the new id has no record)"""
-        t = self.verified()
-        return gpc and regime == "opt-out" and (t is None or t.policy != self.policy or not (t.decided or t.gpc))
+        in_force = [t for t in self.verified() if t.policy == self.policy]
+        return gpc and regime == "opt-out" and not self.view(regime, gpc)[1] and not any(t.gpc for t in in_force)
+
+    def conflict(self):
+        return len({t.visitor for t in self.verified()}) > 1
 
     def new_visitor(self):
         self.visitors += 1
         return self.visitors
 
-    def record(self, visitor, method, granted, regime):
-        self.records.append([visitor, method, frozenset(granted), regime, self.policy])
+    def record(self, visitor, method, granted, place):
+        self.records.append([visitor, method, frozenset(granted), PLACES[place][1], PLACES[place][3], self.policy])
 
     def issue(self, visitor, decided, granted, regime, gpc=False):
         return Token(visitor, decided, granted, regime, self.policy, self.primary, gpc)
@@ -121,7 +127,7 @@ class Model:
 
 WEIGHTS = [("page", 20), ("beacon", 8), ("set", 12), ("accept", 5), ("reject", 5), ("custom", 8), ("withdraw", 4),
            ("erase", 3), ("receipts", 4), ("prefs", 3), ("bump", 1), ("rotate", 2), ("retire", 1), ("restart", 1),
-           ("drop", 3), ("replay", 4), ("tamper", 2), ("form", 4), ("form-withdraw", 1)]
+           ("drop", 3), ("replay", 4), ("tamper", 2), ("form", 4), ("form-withdraw", 1), ("plant", 2)]
 
 
 def make_steps(seed, n):
@@ -142,7 +148,7 @@ def make_steps(seed, n):
             arg = {c: rng.random() < 0.5 for c in CATS[1:] if rng.random() < 0.7}
         elif kind == "form":  # the preference centre without JavaScript: the boxes ticked
             arg = [c for c in CATS if rng.random() < 0.5]
-        elif kind in ("replay", "tamper", "retire"):
+        elif kind in ("replay", "tamper", "retire", "plant"):
             arg = rng.randrange(1 << 16)
         out.append((kind, place, gpc, arg))
     return out
@@ -164,6 +170,7 @@ class Run:
         self.workdir = workdir
         self.m = Model()
         self.jar = {}              # the browser's cookies: name -> value (cg_consent included)
+        self.planted = None        # (value, sent first) of a cg_consent set with Domain=example.com
         self.by_value = {}         # token value -> Token
         self.issued = []           # every token value the gateway issued, for replays
         self.ids = {}              # visitor label -> the id the gateway gave it
@@ -196,11 +203,14 @@ class Run:
     # -- HTTP ------------------------------------------------------------------------------------
 
     def request(self, method, path, place, gpc, body=None, ctype=None, port=None, extra=()):
-        headers = {"X-Forwarded-For": PLACES[place][0]}
+        headers = {"X-Forwarded-For": PLACES[place][0], "Host": "www.example.com"}
         if gpc:
             headers["Sec-GPC"] = "1"
-        if self.jar:
-            headers["Cookie"] = "; ".join("%s=%s" % kv for kv in self.jar.items())
+        pairs = ["%s=%s" % kv for kv in self.jar.items()]
+        if self.planted:  # a browser sends both: the longer path first, then the older
+            pairs.insert(0 if self.planted[1] else len(pairs), "%s=%s" % (TOKEN, self.planted[0]))
+        if pairs:
+            headers["Cookie"] = "; ".join(pairs)
         if ctype:
             headers["Content-Type"] = ctype
         headers.update(extra)
@@ -227,20 +237,22 @@ class Run:
 
     # -- what reached the browser and the origin ----------------------------------------------------------
 
-    def take_set_cookies(self, what, headers, basis, token=None, origin_set=None):
+    def take_set_cookies(self, what, headers, basis, token=None, origin_set=None, unplant=False):
         """Checks a response's Set-Cookies and applies them to the jar as a browser would.
         basis: the categories the answer enforces (the request's, or the new decision's): every cookie the request
         carried outside them is expired; token: the Token the model expects to be issued (or None: no token);
         origin_set: (name, value) the origin set, expected through iff its category is in basis."""
         sent = dict(self.jar)
-        issued, expired, passed = [], set(), {}
+        issued, expired, passed, unplanted = [], set(), {}, False
         for k, v in headers:
             if k.lower() != "set-cookie":
                 continue
             nv = v.split(";", 1)[0]
             name, value = nv.split("=", 1) if "=" in nv else ("", nv)
             name = name.strip()
-            if re.search(r"(?i);\s*max-age=0\s*(;|$)", v):
+            if name == TOKEN and re.search(r"(?i);\s*max-age=0\s*;.*domain=example\.com", v):
+                unplanted = True
+            elif re.search(r"(?i);\s*max-age=0\s*(;|$)", v):
                 expired.add(name)
             elif name == TOKEN:
                 issued.append(value)
@@ -261,6 +273,11 @@ class Run:
                     % (what, passed, want_passed, sorted(basis)))
         self.expect(len(issued) == (token is not None), "%s: %d consent tokens issued, the model says %s"
                     % (what, len(issued), token or "none"))
+        # two tokens of different visitors: the answer expires the one set with Domain= (ours are host-only)
+        self.expect(unplanted == unplant, "%s: the planted token %sexpired, the model says %s"
+                    % (what, "" if unplanted else "not ", "so" if unplant else "not"))
+        if unplanted:
+            self.planted, self.m.planted = None, None
         for n in expired:
             self.jar.pop(n, None)
         self.jar.update(passed)
@@ -306,10 +323,10 @@ class Run:
         m = self.m
         regime = PLACES[place][1]
         granted, decided, visitor = m.view(regime, gpc)
-        token = None
+        token, conflict = None, m.conflict()
         if m.first_gpc(regime, gpc):  # the refusal recorded once; the token says so
             visitor = visitor or m.new_visitor()
-            m.record(visitor, "gpc", granted, regime)
+            m.record(visitor, "gpc", granted, place)
             token = m.issue(visitor, False, granted, regime, gpc=True)
         tag, sent, origin_set = self.tag(), dict(self.jar), None
         path = {"page": "/__origin/html?file=pages/base.html&t=" + tag, "beacon": "/collect?t=" + tag,
@@ -319,7 +336,8 @@ class Run:
             path = "/__origin/set-cookie?t=%s&c=%s" % (tag, urllib.parse.quote("%s=%s; Path=/; Max-Age=%d" % (origin_set + (ASKED_AGE,))))
         status, headers, body = self.request("GET", path, place, gpc, extra={"Accept": "image/*"} if kind == "beacon" else {})
         self.expect(status == 200 or (kind == "beacon" and status == 204), "%s: status %d" % (kind, status))
-        self.take_set_cookies(kind, headers, granted, token, origin_set)
+        # (the answers of the proxied path and of decisions expire it; the gateway's own pages, not)
+        self.take_set_cookies(kind, headers, granted, token, origin_set, unplant=conflict and kind in ("page", "beacon", "set"))
         forwarded = kind in ("page", "set") or (kind == "beacon" and "analytics" in granted)
         if forwarded:
             self.check_origin_saw(kind, tag, granted, sent)
@@ -339,7 +357,7 @@ class Run:
         m = self.m
         regime = PLACES[place][1]
         granted, _, visitor = m.view(regime, gpc)
-        visitor = visitor or m.new_visitor()
+        visitor, conflict = visitor or m.new_visitor(), m.conflict()
         if kind == "accept":
             new, method, body = ALL, "accept_all", {"all": True}
         elif kind == "reject":
@@ -361,9 +379,12 @@ class Run:
                                             body=body if body is None or form else json.dumps(body),
                                             ctype="application/x-www-form-urlencoded" if form else "application/json")
         self.expect(status == (303 if form else 200), "%s: status %d %r" % (kind, status, raw[:200]))
-        m.record(visitor, method, new, regime)
+        m.record(visitor, method, new, place)
         token = m.issue(visitor, True, new, regime)
-        self.take_set_cookies(kind, headers, new, token)
+        self.take_set_cookies(kind, headers, new, token, unplant=conflict)
+        if kind.endswith("withdraw"):  # not "cookies": it would delete the token just set (README)
+            csd = [v for k, v in headers if k.lower() == "clear-site-data"]
+            self.expect(csd == ['"storage"'], "%s: Clear-Site-Data %s" % (kind, csd))
         if form:
             return
         a = json.loads(raw)
@@ -384,7 +405,7 @@ class Run:
             for r in m.records:
                 if r[0] == visitor:
                     r[0] = pseudonym
-            m.record(pseudonym, "erase", granted, regime)
+            m.record(pseudonym, "erase", granted, place)
             # under a new id, undecided: what was granted is asked again, what was refused stays refused
             token = m.issue(m.new_visitor(), False, granted, regime)
         status, headers, raw = self.request("POST", "/__consent/api/erase", place, gpc, body=b"", ctype="application/json")
@@ -416,8 +437,10 @@ class Run:
         self.take_set_cookies("state", headers, granted)
         s = json.loads(raw)
         got = {c for c, v in s["categories"].items() if v}
-        self.expect((s["regime"], s["policy_version"]) == (regime, self.m.policy),
-                    "state: regime %s policy %s, the model says %s %s" % (s["regime"], s["policy_version"], regime, self.m.policy))
+        want = (regime, PLACES[place][2], self.m.policy)
+        self.expect((s["regime"], s["country"], s["policy_version"]) == want,
+                    "state: regime, country, policy %s, the model says %s"
+                    % ((s["regime"], s["country"], s["policy_version"]), want))
         self.expect((s["decided"], got) == (decided, granted), "state: decided=%s %s, the model says decided=%s %s (token %s)"
                     % (s["decided"], sorted(got), decided, sorted(granted), self.m.token))
         self.bind("state", visitor, s["visitor"])
@@ -426,7 +449,8 @@ class Run:
         status, raw = self.admin("/admin/records")
         self.expect(status == 200, "/admin/records: status %d" % status)
         got = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
-        got = [[r["visitor"], r["method"], frozenset(r["granted"]), r["regime"], r["policy_version"]] for r in got]
+        got = [[r["visitor"], r["method"], frozenset(r["granted"]), r["regime"], r["country"], r["policy_version"]]
+               for r in got]
         want = [list(r) for r in self.m.records]
         for label, hexid in self.ids.items():  # the ids the gateway gave visitors not erased
             for r in want:
@@ -522,6 +546,12 @@ class Run:
             v = self.issued[arg % len(self.issued)]
             self.jar[TOKEN] = v
             m.token = self.by_value[v]
+        elif kind == "plant":  # a sibling subdomain sets one of our old tokens with Domain=, or it goes again
+            if arg % 4 == 0 or not self.issued:
+                self.planted, m.planted = None, None
+            else:
+                v = self.issued[(arg >> 2) % len(self.issued)]
+                self.planted, m.planted = (v, arg & 2 != 0), self.by_value[v]
         elif kind == "tamper" and TOKEN in self.jar:
             v = self.jar[TOKEN]
             i = 4 + arg % (len(v) - 8)
