@@ -417,25 +417,24 @@ class Run:
         else:
             self.expect(a["erased"] == erased, "erase: erased %d, the model says %d" % (a["erased"], erased))
 
+    def read(self, what, path, place, gpc):
+        """a GET of the consent API that changes nothing: the model's view of the request, and the answer"""
+        view = self.m.view(PLACES[place][1], gpc)
+        status, headers, raw = self.request("GET", path, place, gpc)
+        self.expect(status == 200, "%s: status %d" % (what, status))
+        self.take_set_cookies(what, headers, view[0])
+        return view, json.loads(raw)
+
     def receipts(self, place, gpc):
-        regime = PLACES[place][1]
-        granted, _, visitor = self.m.view(regime, gpc)
-        status, headers, raw = self.request("GET", "/__consent/api/receipts", place, gpc)
-        self.expect(status == 200, "receipts: status %d" % status)
-        self.take_set_cookies("receipts", headers, granted)
-        a = json.loads(raw)
+        (_, _, visitor), a = self.read("receipts", "/__consent/api/receipts", place, gpc)
         self.bind("receipts", visitor, a["visitor"])
         got = [(r["method"], frozenset(r["granted"])) for r in a["records"]]
         want = [(r[1], r[2]) for r in self.m.records if r[0] == visitor] if visitor is not None else []
         self.expect(got == want, "receipts: %s, the model says %s" % (got, want))
 
     def state(self, place, gpc):
+        (granted, decided, visitor), s = self.read("state", "/__consent/api/state", place, gpc)
         regime = PLACES[place][1]
-        granted, decided, visitor = self.m.view(regime, gpc)
-        status, headers, raw = self.request("GET", "/__consent/api/state", place, gpc)
-        self.expect(status == 200, "state: status %d" % status)
-        self.take_set_cookies("state", headers, granted)
-        s = json.loads(raw)
         got = {c for c, v in s["categories"].items() if v}
         want = (regime, PLACES[place][2], self.m.policy)
         self.expect((s["regime"], s["country"], s["policy_version"]) == want,
