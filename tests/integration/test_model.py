@@ -84,7 +84,8 @@ class Model:
         self.token = None        # the Token the browser's cg_consent carries, None: none or one that cannot verify
         self.planted = None      # a second cg_consent, set with Domain= by a sibling subdomain (an old token of ours)
         self.visitors = 0
-        self.records = []        # [visitor (a label, or ("erased", label)), method, granted, regime]
+        self.records = []        # [visitor (a label, or ("erased", label)), method, granted, regime, country, policy]
+        self.store_down = False  # the store's file moved away: nothing can be written (503, no cookie)
 
     def verified(self):
         """the tokens the request carries whose signature verifies (in force or of an older policy)"""
@@ -127,7 +128,7 @@ class Model:
 
 WEIGHTS = [("page", 20), ("beacon", 8), ("set", 12), ("accept", 5), ("reject", 5), ("custom", 8), ("withdraw", 4),
            ("erase", 3), ("receipts", 4), ("prefs", 3), ("bump", 1), ("rotate", 2), ("retire", 1), ("restart", 1),
-           ("drop", 3), ("replay", 4), ("tamper", 2), ("form", 4), ("form-withdraw", 1), ("plant", 2)]
+           ("drop", 3), ("replay", 4), ("tamper", 2), ("form", 4), ("form-withdraw", 1), ("plant", 2), ("store", 1)]
 
 
 def make_steps(seed, n):
@@ -189,6 +190,7 @@ class Run:
     def close(self, check=True):
         try:
             if check:
+                self.store_away(False)
                 self.gw.stop_and_check()
                 v = run_binary(["-c", self.gw.config_path, "--verify-records"])
                 self.expect(v.returncode == 0, "--verify-records exit %d: %s%s" % (v.returncode, v.stdout, v.stderr))
@@ -324,7 +326,7 @@ class Run:
         regime = PLACES[place][1]
         granted, decided, visitor = m.view(regime, gpc)
         token, conflict = None, m.conflict()
-        if m.first_gpc(regime, gpc):  # the refusal recorded once; the token says so
+        if m.first_gpc(regime, gpc) and not m.store_down:  # the refusal recorded once; the token says so
             visitor = visitor or m.new_visitor()
             m.record(visitor, "gpc", granted, place)
             token = m.issue(visitor, False, granted, regime, gpc=True)
@@ -375,6 +377,13 @@ class Run:
             method = "accept_all" if new == ALL else "reject_all" if new == NEC else "custom"
             body = {"categories": arg}
         form = kind.startswith("form")
+        if m.store_down:  # nothing promised: no cookie, the state stays (a form is sent back to its page)
+            status, headers, raw = self.request("DELETE" if body is None else "POST", "/__consent/api/consent", place, gpc,
+                                                body=body if body is None or form else json.dumps(body),
+                                                ctype="application/x-www-form-urlencoded" if form else "application/json")
+            self.expect(status == (303 if form else 503), "%s with the store down: status %d" % (kind, status))
+            self.take_set_cookies(kind, headers, granted)
+            return
         status, headers, raw = self.request("DELETE" if body is None else "POST", "/__consent/api/consent", place, gpc,
                                             body=body if body is None or form else json.dumps(body),
                                             ctype="application/x-www-form-urlencoded" if form else "application/json")
@@ -397,8 +406,8 @@ class Run:
         m = self.m
         regime = PLACES[place][1]
         granted, _, visitor = m.view(regime, gpc)
-        token = None
-        if visitor is not None:
+        token, down = None, m.store_down and visitor is not None
+        if visitor is not None and not down:
             # a pseudonym of each erasure's own (a replayed old token can bring the id back, and be erased again)
             pseudonym = ("erased", len(m.records))
             erased = sum(1 for r in m.records if r[0] == visitor)
@@ -409,8 +418,10 @@ class Run:
             # under a new id, undecided: what was granted is asked again, what was refused stays refused
             token = m.issue(m.new_visitor(), False, granted, regime)
         status, headers, raw = self.request("POST", "/__consent/api/erase", place, gpc, body=b"", ctype="application/json")
-        self.expect(status == 200, "erase: status %d %r" % (status, raw[:200]))
+        self.expect(status == (503 if down else 200), "erase: status %d %r" % (status, raw[:200]))
         self.take_set_cookies("erase", headers, granted, token)
+        if down:
+            return
         a = json.loads(raw)
         if visitor is None:
             self.expect(a["erased"] == 0, "erase: %r without a visitor" % a)
@@ -491,7 +502,14 @@ class Run:
         with open(self.gw.path("secrets.json")) as f:
             return json.load(f)["keys"]
 
+    def store_away(self, away):
+        db = self.gw.path("consent.db")
+        if away != self.m.store_down:
+            os.rename(*((db, db + ".away") if away else (db + ".away", db)))
+            self.m.store_down = away
+
     def restart(self):
+        self.store_away(False)  # (a start would make a new store)
         self.gw.stop_and_check()
         self.gw.start()
         self.m.start_key = self.m.primary
@@ -514,6 +532,8 @@ class Run:
             self.restart()
         elif kind == "restart":
             self.restart()
+        elif kind == "store":  # the store's file moved away (as by a backup restored with mv), or back
+            self.store_away(not m.store_down)
         elif kind == "rotate":
             keys = self.keys()
             kid = max(k["id"] for k in keys) + 1
