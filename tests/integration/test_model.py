@@ -3,12 +3,13 @@
 A small reference model (Model, below) says what README's "Cookies and the consent token" and "Consent records" promise
 a visitor: which categories each request is granted, when a token is issued and what it carries, which records exist.
 A seeded PRNG makes long random sequences of events (pages, beacons, cookies the origin sets and the browser sends back,
-accept / reject / custom / withdraw / erase, receipts, the preference centre, travel between regimes, Sec-GPC, a policy
-version bumped with a restart, keys rotated and retired with SIGHUP, the token dropped, replayed or tampered with), plays
-them against the real gateway and origin, and after every step compares the answers with the model: the state API, the
-Set-Cookies that reached the browser (tokens, origin cookies, expiries of refused ones), the Cookie and
-Consent-Categories that reached the origin, beacons forwarded or answered at the edge, the state injected into pages,
-the receipts and /admin/records; at the end --verify-records.
+accept / reject / custom / form / withdraw / erase, receipts, the preference centre, travel between regimes, Sec-GPC, a
+policy version bumped with a restart, keys rotated and retired with SIGHUP, the token dropped, replayed, expired, tampered
+with or joined by one planted with Domain=, the store's file moved away), plays them against the real gateway and
+origin, and after every step compares the answers with the model: the state API, the Set-Cookies that reached the
+browser (tokens, origin cookies and their lifetimes, expiries of refused ones), the Cookie and Consent-Categories that
+reached the origin, beacons forwarded or answered at the edge, the state injected into pages, the receipts and
+/admin/records; at the end --verify-records.
 
 On a disagreement it prints the seed and a shortened list of steps that still fails (prefix, then steps removed one
 chunk at a time while it still fails), each step a line to read.
@@ -18,6 +19,9 @@ CG_MODEL_SEEDS (how many seeds from CG_MODEL_SEED on; default 1 when CG_MODEL_SE
 """
 
 import base64
+import copy
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -60,10 +64,12 @@ class Token:
         self.visitor, self.decided, self.granted = visitor, decided, frozenset(granted)
         self.regime, self.policy, self.key = regime, policy, key
         self.gpc = gpc  # says this visitor's GPC refusal is recorded
+        self.expired = False
 
     def __repr__(self):
-        return "Token(v%s %s %s %s p%d k%d)" % (self.visitor, "decided" if self.decided else "undecided",
-                                                sorted(self.granted), self.regime, self.policy, self.key)
+        return "Token(v%s %s %s %s p%d k%d%s%s)" % (self.visitor, "decided" if self.decided else "undecided",
+                                                    sorted(self.granted), self.regime, self.policy, self.key,
+                                                    " gpc" if self.gpc else "", " expired" if self.expired else "")
 
 
 def default_grant(regime, gpc):
@@ -99,7 +105,7 @@ class Model:
         ts = self.verified()
         claims = {t.visitor for t in ts}
         visitor = claims.pop() if len(claims) == 1 else None
-        in_force = [t for t in ts if t.policy == self.policy] or None
+        in_force = [t for t in ts if t.policy == self.policy and not t.expired] or None
         granted = ALL.intersection(*(t.granted for t in in_force or ts))
         decided = in_force is not None and all(t.decided and (regime != "opt-in" or t.regime == "opt-in") for t in in_force)
         return (granted if decided else default_grant(regime, gpc) & granted), decided, visitor
@@ -107,7 +113,7 @@ class Model:
     def first_gpc(self, regime, gpc):
         """Sec-GPC in an opt-out regime without a decision, and no token in force saying the refusal was recorded
         (an erasure's token does not: the new id has no record)"""
-        in_force = [t for t in self.verified() if t.policy == self.policy]
+        in_force = [t for t in self.verified() if t.policy == self.policy and not t.expired]
         return gpc and regime == "opt-out" and not self.view(regime, gpc)[1] and not any(t.gpc for t in in_force)
 
     def conflict(self):
@@ -128,7 +134,7 @@ class Model:
 
 WEIGHTS = [("page", 20), ("beacon", 8), ("set", 12), ("accept", 5), ("reject", 5), ("custom", 8), ("withdraw", 4),
            ("erase", 3), ("receipts", 4), ("prefs", 3), ("bump", 1), ("rotate", 2), ("retire", 1), ("restart", 1),
-           ("drop", 3), ("replay", 4), ("tamper", 2), ("form", 4), ("form-withdraw", 1), ("plant", 2), ("store", 1)]
+           ("drop", 3), ("replay", 4), ("tamper", 2), ("form", 4), ("form-withdraw", 1), ("plant", 2), ("store", 1), ("age", 2)]
 
 
 def make_steps(seed, n):
@@ -508,6 +514,20 @@ class Run:
             os.rename(*((db, db + ".away") if away else (db + ".away", db)))
             self.m.store_down = away
 
+    def age_token(self):
+        """the visitor's token as it is once its lifetime has passed: expired a minute ago, signed by its key"""
+        raw = base64.urlsafe_b64decode(self.jar[TOKEN] + "==")
+        payload, now = bytearray(raw[:36]), int(time.time())
+        payload[26:31] = (now - MAX_AGE - 60).to_bytes(5, "big")
+        payload[31:36] = (now - 60).to_bytes(5, "big")
+        secret = [k["secret"] for k in self.keys() if k["id"] == payload[1]][0]
+        tag = hmac.new(base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4)), bytes(payload), hashlib.sha256).digest()
+        v = base64.urlsafe_b64encode(bytes(payload) + tag[:16]).rstrip(b"=").decode()
+        t = copy.copy(self.m.token)
+        t.expired = True
+        self.jar[TOKEN], self.by_value[v], self.m.token = v, t, t
+        self.issued.append(v)
+
     def restart(self):
         self.store_away(False)  # (a start would make a new store)
         self.gw.stop_and_check()
@@ -571,6 +591,8 @@ class Run:
             else:
                 v = self.issued[(arg >> 2) % len(self.issued)]
                 self.planted, m.planted = (v, arg & 2 != 0), self.by_value[v]
+        elif kind == "age" and m.token is not None and m.token.key in m.keys:
+            self.age_token()
         elif kind == "tamper" and TOKEN in self.jar:
             v = self.jar[TOKEN]
             i = 4 + arg % (len(v) - 8)
