@@ -97,24 +97,41 @@ class Model:
         """the tokens the request carries whose signature verifies (in force or of an older policy)"""
         return [t for t in (self.token, self.planted) if t is not None and t.key in self.keys]
 
+    def in_force(self):
+        return [t for t in self.verified() if t.policy == self.policy and not t.expired] or None
+
+    def overrides(self, regime, gpc):
+        """Sec-GPC in an opt-out regime after a token made without it (no GPC flag) that grants what it refuses is
+        processed as an opt-out all the same (CCPA regs §7025(c)(3)): undecided again, the refusal recorded"""
+        ts = self.in_force()
+        return (gpc and regime == "opt-out" and ts is not None and not any(t.gpc for t in ts)
+                and bool(ALL.intersection(*(t.granted for t in ts)) & GPC_REFUSES))
+
     def view(self, regime, gpc):
         """(granted, decided, visitor) of a request. A token in force decides, but one decided where choices start
         granted (opt-out, notice) decides nothing in an opt-in regime (Planet49); undecided, or signed under an older
         policy, it still names the visitor and narrows the regime's default: what it refused stays refused. Two tokens
         in force count as the narrower of them; two that name different visitors name none."""
-        ts = self.verified()
+        ts, in_force = self.verified(), self.in_force()
         claims = {t.visitor for t in ts}
         visitor = claims.pop() if len(claims) == 1 else None
-        in_force = [t for t in ts if t.policy == self.policy and not t.expired] or None
         granted = ALL.intersection(*(t.granted for t in in_force or ts))
-        decided = in_force is not None and all(t.decided and (regime != "opt-in" or t.regime == "opt-in") for t in in_force)
+        decided = (in_force is not None and not self.overrides(regime, gpc)
+                   and all(t.decided and (regime != "opt-in" or t.regime == "opt-in") for t in in_force))
         return (granted if decided else default_grant(regime, gpc) & granted), decided, visitor
 
     def first_gpc(self, regime, gpc):
-        """Sec-GPC in an opt-out regime without a decision, and no token in force saying the refusal was recorded
-        (an erasure's token does not: the new id has no record)"""
-        in_force = [t for t in self.verified() if t.policy == self.policy and not t.expired]
-        return gpc and regime == "opt-out" and not self.view(regime, gpc)[1] and not any(t.gpc for t in in_force)
+        """Sec-GPC in an opt-out regime without a token in force (a token says the refusal was recorded, or stands),
+        or overriding one"""
+        return gpc and regime == "opt-out" and (self.in_force() is None or self.overrides(regime, gpc))
+
+    def gpc_applied(self, regime, gpc):
+        """what an erasure's token says of GPC (README: it carries the flag only when the signal was on then; the
+        gateway's reading: when the signal refused categories at that request)"""
+        ts = self.in_force()
+        if ts is None:
+            return gpc and regime == "opt-out"
+        return not self.view(regime, gpc)[1] and (any(t.gpc for t in ts) or self.overrides(regime, gpc))
 
     def conflict(self):
         return len({t.visitor for t in self.verified()}) > 1
@@ -191,7 +208,11 @@ class Run:
             cookies={"overrides": COOKIES},
             policy={"version": 1})
         self.gw = Gateway(workdir, cfg)
-        self.gw.start()
+        try:
+            self.gw.start()
+        except BaseException:
+            self.origin.stop()
+            raise
 
     def close(self, check=True):
         try:
@@ -395,7 +416,8 @@ class Run:
                                             ctype="application/x-www-form-urlencoded" if form else "application/json")
         self.expect(status == (303 if form else 200), "%s: status %d %r" % (kind, status, raw[:200]))
         m.record(visitor, method, new, place)
-        token = m.issue(visitor, True, new, regime)
+        # a consent given while sending the signal stands (its token carries the flag)
+        token = m.issue(visitor, True, new, regime, gpc=gpc)
         self.take_set_cookies(kind, headers, new, token, unplant=conflict)
         if kind.endswith("withdraw"):  # not "cookies": it would delete the token just set (README)
             csd = [v for k, v in headers if k.lower() == "clear-site-data"]
@@ -422,7 +444,7 @@ class Run:
                     r[0] = pseudonym
             m.record(pseudonym, "erase", granted, place)
             # under a new id, undecided: what was granted is asked again, what was refused stays refused
-            token = m.issue(m.new_visitor(), False, granted, regime)
+            token = m.issue(m.new_visitor(), False, granted, regime, gpc=m.gpc_applied(regime, gpc))
         status, headers, raw = self.request("POST", "/__consent/api/erase", place, gpc, body=b"", ctype="application/json")
         self.expect(status == (503 if down else 200), "erase: status %d %r" % (status, raw[:200]))
         self.take_set_cookies("erase", headers, granted, token)
