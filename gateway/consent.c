@@ -620,6 +620,9 @@ static void on_gpc_recorded_page(h2o_req_t *req, void *data, int status, const g
         warn_gpc_unrecorded(status);
     else {
         add_gpc_token(req, w->ctx, gw_now_ms(req) / 1000);
+        /* an answer that sets the token is passed over by the served filter (answer_sets_token): the refused cookies
+         * the request carried are expired here */
+        gw_consent_expire_carried(req, w->ctx, (uint16_t)(all_mask & ~w->ctx->granted));
         w->ctx->known_visitor = 1; /* the page may show the id the token now carries */
     }
     w->then(req, w->data);

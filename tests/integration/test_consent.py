@@ -1074,6 +1074,16 @@ class OptOutRegimeTest(GatewayTestCase):
         s = curl(self.gw.url("/__consent/api/state"), headers=self.GPC, cookie=tok).json()
         self.assertEqual((s["decided"], s["categories"]["marketing"]), (True, True))
 
+    def test_gpc_first_visit_to_a_gateway_page_expires_the_refused_cookies(self):
+        # the preference centre's (or receipts page's) answer to a first GPC request sets the GPC token, so the filter
+        # that expires refused cookies on the gateway's own answers passed it over, and nothing expired them: _fbp,
+        # refused by the signal, outlived the answer (found by test_model)
+        for path in ("/__consent/", "/__consent/receipts"):
+            r = curl(self.gw.url(path), headers=self.GPC, cookie="_fbp=fb.1.1.1; _ga=GA1.1.1.1")
+            self.assertEqual(r.status, 200, path)
+            self.assertIsNotNone(consent_cookie(r), path)
+            self.assertEqual(expired_names(r), ["_fbp"], path)
+
     def test_gpc_first_visit_to_the_preference_centre(self):
         """The gateway's own pages record a GPC visitor's refusal and issue the GPC token like a proxied page."""
         import sqlite3
