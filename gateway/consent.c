@@ -388,7 +388,11 @@ h2o_iovec_t gw_consent_token_cookie(h2o_mem_pool_t *pool, const gw_reqctx_t *ctx
     t.granted = (uint16_t)((granted & all_mask) | necessary_mask);
     t.policy_version = gw_rt.conf.policy.version;
     t.regime = ctx->regime;
-    t.flags = (uint8_t)((decided ? GW_TOKEN_FLAG_DECIDED : 0) | (ctx->gpc_applied ? GW_TOKEN_FLAG_GPC : 0));
+    /* a decision's token carries the flag when it was made while sending the signal (it then stands against the signal:
+     * gw_consent_evaluate), not when the signal happened to refuse something at that request: a visitor whose earlier
+     * decision refused marketing already, and who now grants it with GPC on, was overridden on their next request */
+    int gpc_flag = decided ? ctx->gpc : ctx->gpc_applied;
+    t.flags = (uint8_t)((decided ? GW_TOKEN_FLAG_DECIDED : 0) | (gpc_flag ? GW_TOKEN_FLAG_GPC : 0));
     t.issued = now;
     t.expires = now + max_age;
     *expires = t.expires;
@@ -616,6 +620,9 @@ static void on_gpc_recorded_page(h2o_req_t *req, void *data, int status, const g
         warn_gpc_unrecorded(status);
     else {
         add_gpc_token(req, w->ctx, gw_now_ms(req) / 1000);
+        /* an answer that sets the token is passed over by the served filter (answer_sets_token): the refused cookies
+         * the request carried are expired here */
+        gw_consent_expire_carried(req, w->ctx, (uint16_t)(all_mask & ~w->ctx->granted));
         w->ctx->known_visitor = 1; /* the page may show the id the token now carries */
     }
     w->then(req, w->data);

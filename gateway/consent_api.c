@@ -326,6 +326,9 @@ static void on_erased(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
     uint64_t expires;
     h2o_iovec_t cookie = gw_consent_token_cookie(&req->pool, &e->ctx, e->ctx.granted, 0, e->now, &expires);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, cookie.base, cookie.len);
+    /* an answer that sets the token is passed over by the served filter (answer_sets_token): it expires the carried
+     * cookies the new token refuses itself, as on_recorded does */
+    gw_consent_expire_carried(req, &e->ctx, (uint16_t)(gw_consent_all_mask() & ~e->ctx.granted));
     if (e->is_form) { /* the page says how many and shows the erasure's receipt */
         char *loc = h2o_mem_alloc_pool(&req->pool, 96);
         snprintf(loc, 96, "/__consent/receipts?erased=%llu&receipt=%s", (unsigned long long)ans->count, ans->record->receipt);

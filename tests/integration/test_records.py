@@ -267,6 +267,17 @@ class RecordsTest(GatewayTestCase):
         self.assertFalse(s["decided"], "asked again")
         self.assertEqual([c for c, on in s["categories"].items() if on], ["necessary"], "opt-in: nothing until asked")
 
+    def test_an_erasure_expires_the_refused_cookies_it_carries(self):
+        # the erasure's answer sets the new token, so the filter that expires refused cookies on the gateway's own
+        # answers passes it over (it counts on such an answer to have done it), and the erasure did not: a refused
+        # cookie the request carried outlived it (found by test_model)
+        t = token(post(self.gw, {"all": False}))
+        e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie="; ".join([t, "_ga=GA1.1.1.1", "CRAFT_CSRF_TOKEN=c1"]))
+        self.assertEqual(e.status, 200, e.text)
+        self.assertIsNotNone(token(e))
+        self.assertIn("_ga=; Max-Age=0; Path=/", e.header_all("Set-Cookie"))
+        self.assertFalse([v for v in e.header_all("Set-Cookie") if v.startswith("CRAFT_CSRF_TOKEN=")], "necessary: kept")
+
     def test_erase_from_a_form_without_javascript(self):
         t = token(post(self.gw, {"all": True}))
         r = curl(self.gw.url("/__consent/api/erase"), method="POST", data="", cookie=t,
