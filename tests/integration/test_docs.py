@@ -506,6 +506,23 @@ class EndpointsTest(GatewayTestCase):
         r = curl(self.gw.admin_url("/admin/check?host=clean.example"), headers=[AUTH])
         self.assertEqual(sorted(r.json()), sorted(fields), "README.md:%d: a verdict's fields" % line)
 
+    def test_list_changes_and_audit_lines_have_the_fields_readme_lists(self):
+        """README's sentence on a list change's answer and channel.audit_log's row name their fields (what is in
+        parentheses is about them; add_more/remove_more only come past 50 items)."""
+        text = re.sub(r"\s+", " ", readme().text("Endpoints"))
+        answer = re.search(r"A list change answers (.*?)\. ", text).group(1)
+        line, _ = readme_config()["channel.audit_log"]
+        audit = re.search(r"one JSON line, fsynced: (.*?)\. ", readme().lines[line - 1]).group(1)
+        answer, audit = (set(re.findall(r"`([a-z_]+)`", re.sub(r"\([^()]*(?:\([^()]*\)[^()]*)*\)", "", t)))
+                         for t in (answer, audit))
+        r = curl(self.gw.admin_url("/admin/lists/docs-block/entries"), method="POST", headers=[AUTH],
+                 data='{"add": ["audit.example"], "remove": ["absent.example"]}')
+        self.assertEqual(sorted(r.json()), sorted(answer), "an edit's answer and README's")
+        r = curl(self.gw.admin_url("/admin/lists/docs-block"), method="PUT", headers=[AUTH], data="audit.example\n")
+        self.assertEqual(sorted(r.json()), sorted(answer), "a replace's answer and README's")
+        lines = [json.loads(l) for l in curl(self.gw.admin_url("/admin/audit"), headers=[AUTH]).text.splitlines()]
+        self.assertEqual(sorted(lines[-1]), sorted(audit), "README.md:%d: an audit line's fields" % line)
+
     def test_every_route_in_the_source_is_documented(self):
         public, admin = readme_endpoints()
         documented = {p for _, _, p in public + admin}
