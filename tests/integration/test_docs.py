@@ -358,6 +358,17 @@ class ObservedDefaultsTest(GatewayTestCase):
         self.assertEqual(curl(self.gw.url("/upload"), method="POST", data=b"x" * (limit + 1)).status, 413)
         self.assertNotEqual(curl(self.gw.url("/upload"), method="POST", data=b"x" * limit).status, 413)
 
+    def test_consent_api_body_limit(self):
+        kib = int(re.search(r"413 a body over (\d+) KiB", readme().text("Endpoints")).group(1))
+        url, ct = self.gw.url("/__consent/api/consent"), ["Content-Type: application/json"]
+        body = '{"all": true}'
+        self.assertEqual(curl(url, method="POST", headers=ct, data=body + " " * (kib * 1024 + 1 - len(body))).status, 413)
+        self.assertEqual(curl(url, method="POST", headers=ct, data=body + " " * (kib * 1024 - len(body))).status, 200)
+
+    def test_secrets_file_is_0600(self):
+        # DESIGN: secrets files are created 0600
+        self.assertEqual(os.stat(self.gw.path("secrets.json")).st_mode & 0o777, 0o600)
+
     def test_csp_mode(self):
         self.assertEqual(self.default("channel.csp"), "report-only")
         r = curl(self.gw.url("/"))
@@ -681,6 +692,8 @@ class CommandLineTest(unittest.TestCase):
             r = run_binary(["--check-config", "--config", path])
             self.assertEqual(r.returncode, 1)
             self.assertRegex(r.stderr, r"c\.json:\d+:\d+: threads: ")
+            # README: --verify-records exits 2 when the configuration does not load
+            self.assertEqual(run_binary(["--verify-records", "-c", path]).returncode, 2)
 
     def test_ctl_options_and_commands(self):
         glob, commands = readme_ctl()
@@ -707,6 +720,22 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(ctl().returncode, 2)
         r = ctl("--admin", "http://127.0.0.1:%d" % free_port(), "lists", env={"CG_ADMIN_TOKEN": ADMIN_TOKEN})
         self.assertEqual(r.returncode, 2, r.stderr)
+
+
+class MakeTargetsTest(unittest.TestCase):
+    """README's table of make targets against the Makefile's .PHONY ones (check-deps: the others' helper)."""
+
+    def test_targets(self):
+        documented = set()
+        for line, cells in readme().table("The two commands", ["target", "does"]):
+            if not re.match(r"^`make(?: [a-z-]+)?`", cells[0]):
+                raise AssertionError("README.md:%d: a target cell is `make x`, …: %s" % (line, cells[0]))
+            documented.update(n or "all" for n in re.findall(r"`make(?: ([a-z-]+))?`", " ".join(cells)))
+        documented.update(re.findall(r"^make ([a-z-]+) ", readme().text("The two commands"), re.M))  # run, test
+        with open(os.path.join(REPO, "Makefile"), encoding="utf-8") as f:
+            phony = set(re.search(r"^\.PHONY: (.*)$", f.read(), re.M).group(1).split())
+        self.assertEqual(sorted(documented - phony), [], "README's targets the Makefile lacks")
+        self.assertEqual(sorted(phony - documented - {"check-deps"}), [], "the Makefile's targets README's table lacks")
 
 
 # ---- the design contract ----------------------------------------------------------------------
