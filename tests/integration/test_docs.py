@@ -334,6 +334,17 @@ class ConfigTableTest(unittest.TestCase):
                     checked += 1
         self.assertGreater(checked, 15)
 
+    def test_keys_named_in_prose_exist(self):
+        """A `section.key` anywhere in README or DESIGN (a renamed key's old name, a typo) is one of the table's."""
+        sections = {k.split(".")[0] for k in self.keys}
+        docs = [README_MD] + ([DESIGN_MD] if os.path.exists(DESIGN_MD) else [])
+        for path in docs:
+            with open(path, encoding="utf-8") as f:
+                for n, line in enumerate(f, 1):
+                    for name in re.findall(r"`([a-z_]+(?:\.[a-z_]+)+)", line):
+                        if name.split(".")[0] in sections and not re.search(r"\.(json|txt|mmdb|db|pem|log)$", name):
+                            self.assertIn(name, self.keys, "%s:%d" % (os.path.basename(path), n))
+
     def test_an_unknown_key_is_refused_with_its_place(self):
         r = self.check(merge(self.base, {"proxy": {"io_timeout": 5}}))
         self.assertEqual(r.returncode, 1)
@@ -694,6 +705,20 @@ class CommandLineTest(unittest.TestCase):
             self.assertRegex(r.stderr, r"c\.json:\d+:\d+: threads: ")
             # README: --verify-records exits 2 when the configuration does not load
             self.assertEqual(run_binary(["--verify-records", "-c", path]).returncode, 2)
+
+    def test_environment_hooks(self):
+        """The CG_* variables the gateway reads are README's test hooks."""
+        text = re.sub(r"\s+", " ", readme().text("Tests"))
+        sentence = re.search(r"reads (\w+) test hooks from its environment[^:]*: (.*?)\. ", text)
+        documented = set(re.findall(r"`(CG_[A-Z_]+)", sentence.group(2)))
+        read = set()
+        for d in ("gateway", "filters"):
+            for name in os.listdir(os.path.join(REPO, d)):
+                if name.endswith(".c"):
+                    with open(os.path.join(REPO, d, name), encoding="utf-8") as f:
+                        read.update(re.findall(r'getenv\("(CG_[A-Z_]+)"\)', f.read()))
+        self.assertEqual(sorted(read), sorted(documented))
+        self.assertEqual(sentence.group(1), {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}[len(read)])
 
     def test_ctl_options_and_commands(self):
         glob, commands = readme_ctl()
