@@ -17,7 +17,7 @@ import tempfile
 import unittest
 
 from harness import (REPO, ADMIN_TOKEN, GatewayTestCase, Gateway, gateway_config, curl, free_port, run_binary,
-                     merge)
+                     merge, wait_until)
 
 README_MD = os.path.join(REPO, "README.md")
 # the design document sits beside the work trees (/work/shared), out of the repository
@@ -498,6 +498,13 @@ class EndpointsTest(GatewayTestCase):
                     with self.subTest(endpoint="HEAD %s" % path):
                         self.assertNotIn(curl(url(path), head=True).status, (404, 405))
 
+    def test_wrong_token_is_logged_without_it(self):
+        # README: a wrong token is logged as a warning with the address it came from, never the token
+        token = "docs-wrong-token-5c1e0a9b"
+        self.assertEqual(curl(self.gw.admin_url("/admin/lists"), headers=["Authorization: Bearer " + token]).status, 403)
+        self.assertTrue(wait_until(lambda: re.search(r"\[warn\] .*127\.0\.0\.1", self.gw.error_log())))
+        self.assertNotIn(token, self.gw.error_log())
+
     def test_ctl_exit_codes(self):
         # README: check exits 0 clean, 4 block; a request the gateway refuses exits 1
         env = {"CG_ADMIN": "http://127.0.0.1:%d" % self.gw.admin_port, "CG_ADMIN_TOKEN": ADMIN_TOKEN}
@@ -685,6 +692,19 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(helptext.returncode, 0)
         self.assertEqual(sorted(options_in(helptext.stdout)), sorted(documented),
                          "--help's options and README's table")
+
+    def test_usage_lines(self):
+        """README's synopsis of each command is its --help's usage line (argparse's -h and trailing ... aside), and the
+        variables consentgate-ctl reads are the ones README names."""
+        text = readme().text("consentgate")
+        synopsis = re.search(r"^```\n(consentgate .*)\n```$", text, re.M).group(1)
+        self.assertEqual("usage: " + synopsis, run_binary(["--help"]).stdout.split("\n")[0])
+        first = re.search(r"^```\n(consentgate-ctl .*)$", readme().text("consentgate-ctl"), re.M).group(1)
+        usage = ctl("--help").stdout.split("\n")[0]
+        self.assertEqual("usage: " + first, usage.replace(" [-h]", "").replace(" ...", ""))
+        with open(CTL, encoding="utf-8") as f:
+            read = set(re.findall(r'environ\.get\("(CG_[A-Z_]+)"', f.read()))
+        self.assertEqual(sorted(read), sorted(set(re.findall(r"\$(CG_[A-Z_]+)", readme().text("consentgate-ctl")))))
 
     def test_gateway_exit_codes(self):
         # README: usage errors (both modes at once too) 2; --check-config 0 valid, 1 not; --version 0
