@@ -345,6 +345,21 @@ class ConfigTableTest(unittest.TestCase):
                         if name.split(".")[0] in sections and not re.search(r"\.(json|txt|mmdb|db|pem|log)$", name):
                             self.assertIn(name, self.keys, "%s:%d" % (os.path.basename(path), n))
 
+    def test_required_keys(self):
+        """The rows whose default says "required" are: without one the check fails naming it; with only the top-level
+        ones (DESIGN: listen and upstream) the config is valid."""
+        required = sorted(k for k, (_, default) in self.keys.items() if "required" in default)
+        self.assertIn("listen", required)
+        for key in required:
+            with self.subTest(key=key):
+                parent, _, name = key.rpartition(".")
+                config = merge(self.base, nested(key, None)) if parent else merge(self.base, {key: None})
+                r = self.check(config)
+                self.assertEqual(r.returncode, 1, key)
+                self.assertIn('missing required key "%s"' % name, r.stderr)
+        r = self.check({k: self.base[k] for k in required if "." not in k})
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_an_unknown_key_is_refused_with_its_place(self):
         r = self.check(merge(self.base, {"proxy": {"io_timeout": 5}}))
         self.assertEqual(r.returncode, 1)
