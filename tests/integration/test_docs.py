@@ -372,7 +372,7 @@ class ConfigTableTest(unittest.TestCase):
 
 class ObservedDefaultsTest(GatewayTestCase):
     """Documented defaults the running gateway shows: the config leaves these keys out."""
-    config = {"proxy": {"max_request_body": None}}
+    config = {"proxy": {"max_request_body": None}, "cookies": {"overrides": {"sid": "necessary"}}}
 
     def default(self, key):
         return default_value(readme_config()[key][1])
@@ -398,6 +398,18 @@ class ObservedDefaultsTest(GatewayTestCase):
     def test_secrets_file_is_0600(self):
         # DESIGN: secrets files are created 0600
         self.assertEqual(os.stat(self.gw.path("secrets.json")).st_mode & 0o777, 0o600)
+
+    def test_language_cookie(self):
+        # README: the UI language is ?lang=, then the cg_lang cookie (Path=/__consent, never sent to the origin)
+        m = re.search(r"the `([a-z_]+)` cookie \((Path=[^,]+), never sent to the origin\)", readme().text("Endpoints"))
+        r = curl(self.gw.url("/__consent/?lang=zh-CN"))
+        mine = [c for c in r.header_all("set-cookie") if c.startswith(m.group(1) + "=")]
+        self.assertEqual(len(mine), 1, r.header_all("set-cookie"))
+        self.assertIn(m.group(2), [a.strip() for a in mine[0].split(";")])
+        curl(self.gw.url("/lang-probe"), cookie="%s=zh-CN; sid=1" % m.group(1))
+        cookies = " ".join(self.origin.header(self.origin.assert_reached("/lang-probe"), "cookie"))
+        self.assertIn("sid=1", cookies)
+        self.assertNotIn(m.group(1), cookies)
 
     def test_csp_mode(self):
         self.assertEqual(self.default("channel.csp"), "report-only")
