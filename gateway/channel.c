@@ -597,6 +597,13 @@ static int on_go(h2o_handler_t *self, h2o_req_t *req)
 {
     if (gw_server_track_request(req) != 0)
         return 0;
+    /* a link is followed with GET: another method is a 405 naming it (README), never a redirect */
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
+        !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD"));
+        gw_ui_send_refused(req, 405, "Method Not Allowed", NULL);
+        return 0;
+    }
     h2o_iovec_t u = gw_req_query_param(req, "u"), s = gw_req_query_param(req, "s"), cs = gw_req_query_param(req, "c");
     h2o_iovec_t url = u.base != NULL ? pct_decode(&req->pool, u.base, u.len) : h2o_iovec_init(NULL, SIZE_MAX);
     h2o_iovec_t host, path;

@@ -287,7 +287,7 @@ class Gateway:
         self.proc = None
         self.returncode = None
         self.preexec = None  # run in the child before exec (e.g. resource limits)
-        self.env = {}  # more environment for the process (test hooks such as CG_CSS_BUDGET_KB)
+        self.env = {}  # more environment for the process (test hooks such as CG_HOLD_BUDGET_KB)
 
     # ports from the config
     @property
