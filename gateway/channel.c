@@ -600,8 +600,7 @@ static int on_go(h2o_handler_t *self, h2o_req_t *req)
     /* a link is followed with GET: another method is a 405 naming it (README), never a redirect */
     if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
         !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD"));
-        gw_ui_send_refused(req, 405, "Method Not Allowed", NULL);
+        gw_ui_send_read_only(req);
         return 0;
     }
     h2o_iovec_t u = gw_req_query_param(req, "u"), s = gw_req_query_param(req, "s"), cs = gw_req_query_param(req, "c");

@@ -376,8 +376,9 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
     return status;
 }
 
-h2o_iovec_t gw_consent_token_cookie(h2o_mem_pool_t *pool, const gw_reqctx_t *ctx, uint16_t granted, int decided, uint64_t now,
-                                     uint64_t *expires)
+/* a token for ctx's visitor signed with the primary key, as a Set-Cookie value from pool */
+static h2o_iovec_t token_cookie(h2o_mem_pool_t *pool, const gw_reqctx_t *ctx, uint16_t granted, int decided, uint64_t now,
+                                uint64_t *expires)
 {
     const gw_secrets_t *keys = gw_snap_load(&secrets);
     gw_token_t t = {0};
@@ -505,10 +506,21 @@ size_t gw_consent_expire_carried(h2o_req_t *req, gw_reqctx_t *ctx, uint16_t refu
     return emit_expiries(req, ctx);
 }
 
+uint64_t gw_consent_answer_token(h2o_req_t *req, gw_reqctx_t *ctx, uint16_t granted, int decided, uint64_t now)
+{
+    uint64_t expires;
+    h2o_iovec_t tok = token_cookie(&req->pool, ctx, granted, decided, now, &expires);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, tok.base, tok.len);
+    uint16_t refused = (uint16_t)(all_mask & ~granted);
+    if (refused != 0)
+        gw_consent_expire_carried(req, ctx, refused);
+    return expires;
+}
+
 /* --- the gateway's own answers: what they carry is expired there too ----------------------------- */
 
 /* 1 when the answer sets the gateway's token: it carries a decision of its own and has expired what that one refuses
- * (the consent API, the preference centre's form, an erasure) */
+ * (gw_consent_answer_token: the consent API, the preference centre's form, an erasure, a GPC visitor's first page) */
 static int answer_sets_token(h2o_req_t *req)
 {
     for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_SET_COOKIE, i)) != -1;) {
@@ -602,7 +614,7 @@ static int is_first_gpc(const gw_reqctx_t *ctx)
 static void add_gpc_token(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
 {
     uint64_t expires;
-    h2o_iovec_t tok = gw_consent_token_cookie(&req->pool, ctx, ctx->granted, 0, now, &expires);
+    h2o_iovec_t tok = token_cookie(&req->pool, ctx, ctx->granted, 0, now, &expires);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, tok.base, tok.len);
 }
 
@@ -619,10 +631,7 @@ static void on_gpc_recorded_page(h2o_req_t *req, void *data, int status, const g
     if (status != 0)
         warn_gpc_unrecorded(status);
     else {
-        add_gpc_token(req, w->ctx, gw_now_ms(req) / 1000);
-        /* an answer that sets the token is passed over by the served filter (answer_sets_token): the refused cookies
-         * the request carried are expired here */
-        gw_consent_expire_carried(req, w->ctx, (uint16_t)(all_mask & ~w->ctx->granted));
+        gw_consent_answer_token(req, w->ctx, w->ctx->granted, 0, gw_now_ms(req) / 1000);
         w->ctx->known_visitor = 1; /* the page may show the id the token now carries */
     }
     w->then(req, w->data);

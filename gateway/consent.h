@@ -55,9 +55,10 @@ int gw_consent_classify(const char *name, size_t len);
  * request. */
 int gw_consent_first_gpc(h2o_req_t *req, gw_reqctx_t *ctx, void (*then)(h2o_req_t *req, void *data), void *data);
 
-/* Signs a token for ctx's visitor with the primary key and returns a Set-Cookie value allocated from pool. */
-h2o_iovec_t gw_consent_token_cookie(h2o_mem_pool_t *pool, const gw_reqctx_t *ctx, uint16_t granted, int decided, uint64_t now,
-                                     uint64_t *expires);
+/* The token of an answer the gateway gives itself (the consent API, an erasure, a GPC visitor's first page of the
+ * gateway's): its Set-Cookie, and the expiry of the cookies the request carried that it refuses, which the filter for
+ * such answers leaves to the answer that sets a token. Returns the token's expiry (Unix seconds). */
+uint64_t gw_consent_answer_token(h2o_req_t *req, gw_reqctx_t *ctx, uint16_t granted, int decided, uint64_t now);
 
 /* Adds "NAME=; Max-Age=0" Set-Cookie headers (host-only and for the registrable domain) to req->res for every
  * cookie the request carries whose category is in `refused` (names are noted in ctx). Returns how many names. */

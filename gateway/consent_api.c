@@ -104,13 +104,8 @@ static void on_recorded(h2o_req_t *req, void *data, int status, const gw_record_
                          "the consent record could not be stored; your choice was not saved, please try again");
         return;
     }
-    uint64_t expires;
-    h2o_iovec_t cookie = gw_consent_token_cookie(&req->pool, &p->ctx, p->granted, 1, p->now, &expires);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, cookie.base, cookie.len);
+    uint64_t expires = gw_consent_answer_token(req, &p->ctx, p->granted, 1, p->now);
     gw_consent_expire_planted(req, &p->ctx);
-    uint16_t refused = (uint16_t)(gw_consent_all_mask() & ~p->granted);
-    if (refused != 0)
-        gw_consent_expire_carried(req, &p->ctx, refused);
     /* not "cookies": browsers apply Clear-Site-Data after this response's Set-Cookie (Chromium does), which would take
      * the decided token just set (an opt-out visitor back to "everything granted", the visitor's id and with it their
      * receipts gone) and the site's own necessary cookies (a logged-in visitor logged out); the refused ones are
@@ -323,12 +318,7 @@ static void on_erased(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
     /* the visitor continues under a new id, undecided: a consent is relied on only while its record can show it
      * (GDPR art. 7(1)), and the records that did are no longer the visitor's; what they refused stays refused (an
      * undecided token narrows the regime's default), what they granted is asked for again */
-    uint64_t expires;
-    h2o_iovec_t cookie = gw_consent_token_cookie(&req->pool, &e->ctx, e->ctx.granted, 0, e->now, &expires);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, cookie.base, cookie.len);
-    /* an answer that sets the token is passed over by the served filter (answer_sets_token): it expires the carried
-     * cookies the new token refuses itself, as on_recorded does */
-    gw_consent_expire_carried(req, &e->ctx, (uint16_t)(gw_consent_all_mask() & ~e->ctx.granted));
+    gw_consent_answer_token(req, &e->ctx, e->ctx.granted, 0, e->now);
     if (e->is_form) { /* the page says how many and shows the erasure's receipt */
         char *loc = h2o_mem_alloc_pool(&req->pool, 96);
         snprintf(loc, 96, "/__consent/receipts?erased=%llu&receipt=%s", (unsigned long long)ans->count, ans->record->receipt);

@@ -114,7 +114,8 @@ int gw_cidr_list_add(gw_cidr_list_t *list, const char *cidr);
 int gw_cidr_list_contains(const gw_cidr_list_t *list, const struct sockaddr *sa);
 
 /* Writes sa's network as the gateway keeps a visitor's address: "192.0.2.0/24" (IPv4-mapped IPv6 too), "2001:db8::/48"
- * (RFC 5952). Returns 0, or -1 with out "" (another family, or out too small). */
+ * (RFC 5952, not 2001:db8:0::/48: a search for the prefix finds it). Returns 0, or -1 with out "" (another family, or
+ * out too small). */
 int gw_addr_truncated(const struct sockaddr *sa, char *out, size_t outlen);
 
 /*

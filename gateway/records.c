@@ -95,7 +95,6 @@ void gw_records_prepare(h2o_req_t *req, gw_record_t *rec)
     new_uuid(rec->receipt, rec->time_ms);
     rec->client_ip[0] = '\0';
     /* the visitor's address (behind a trusted proxy, the one it forwarded), truncated to its /24 or /48 */
-    /* (written as RFC 5952 writes it, 2001:db8::/48, not 2001:db8:0::/48, so a search for the prefix finds it) */
     if (gw_consent_client_addr(req, &ss) == 0)
         gw_addr_truncated((struct sockaddr *)&ss, rec->client_ip, sizeof(rec->client_ip));
     /* the user agent is stored only as HMAC-SHA256 under this store's own random salt */

@@ -1393,6 +1393,13 @@ gw_ui_send_refused(h2o_req_t *req, int status, const char *reason, const char *w
     send_rendered(&r, &pages.refused, status, reason, CSP_BASE "; form-action 'none'");
 }
 
+void
+gw_ui_send_read_only(h2o_req_t *req)
+{
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD"));
+    gw_ui_send_refused(req, 405, "Method Not Allowed", NULL);
+}
+
 /* --- the handler -------------------------------------------------------------------------------- */
 
 static int preview_enabled; /* CG_UI_PREVIEW=1 in the environment at start: the tests' and screenshots' pages */
@@ -1517,8 +1524,7 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
          * file handler's 404 (RFC 9110 15.5.6) */
         if (gw_server_track_request(req) != 0)
             return 0;
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD"));
-        gw_ui_send_refused(req, 405, "Method Not Allowed", NULL);
+        gw_ui_send_read_only(req);
         return 0;
     }
     if (preferences)

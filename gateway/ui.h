@@ -87,4 +87,8 @@ void gw_ui_send_blocked(h2o_req_t *req, const char *url, size_t len, const char 
  */
 void gw_ui_send_refused(h2o_req_t *req, int status, const char *reason, const char *what);
 
+/* A method other than GET and HEAD at a page that is only read: 405 naming them (RFC 9110 15.5.6), with the refused
+ * page. Sends the response. */
+void gw_ui_send_read_only(h2o_req_t *req);
+
 #endif
