@@ -48,6 +48,7 @@ typedef struct st_list_conf_t {
     gw_list_format_t format;
     gw_risk_action_t action;
     struct stat written; /* the file as our own last write or load left it: an event for it is not a change */
+    unsigned reload_queued; /* RELOAD_* bits of the reloads asked for since the queued one began (atomic) */
 } list_conf_t;
 
 static gw_risk_set_t *risk_set; /* snapshot slot (filters/risk.c swaps it) */
@@ -964,10 +965,14 @@ static void reload_list(list_conf_t *l, const char *who)
     audit(who, "reload", l->name, &report, list_version(l->name), NULL);
 }
 
-typedef struct st_reload_job_t {
-    list_conf_t *list;
-    const char *who;
-} reload_job_t;
+/*
+ * Reloads are coalesced per list: while one is queued, more changes of the file (a feed writing it in steps, a burst of
+ * events after an inotify overflow, SIGHUPs) only mark it, and the queued reload reads the file as it is when it runs.
+ * A change that comes while a rebuild is running queues the next one. So the job queue holds at most one reload per
+ * list, the rebuilds a burst costs do not grow with the burst, and a reload is never refused for a full queue (it was
+ * dropped without a word when admin requests filled it).
+ */
+enum { RELOAD_FILE_CHANGE = 1, RELOAD_SIGHUP = 2 };
 
 /* the list's file is the one this gateway last wrote or loaded */
 static int is_written_file(list_conf_t *l)
@@ -981,29 +986,32 @@ static int is_written_file(list_conf_t *l)
 
 static void run_reload(void *p)
 {
-    reload_job_t *j = p;
+    list_conf_t *l = *(list_conf_t **)p;
+    unsigned asked = __atomic_exchange_n(&l->reload_queued, 0, __ATOMIC_ACQ_REL);
     /* a file-change event queued while an admin API change was still writing the file is that change's own rename:
      * checked again here, on the job thread that ran the change, so it is neither rebuilt nor audited twice */
-    if (strcmp(j->who, "file-change") != 0 || !is_written_file(j->list))
-        reload_list(j->list, j->who);
+    if ((asked & RELOAD_SIGHUP) != 0)
+        reload_list(l, "SIGHUP");
+    else if (!is_written_file(l))
+        reload_list(l, "file-change");
 }
 
 /* rebuilds run on the job thread, at its lower priority (jobs.c), like every other list change */
-static void post_reload(list_conf_t *l, const char *who)
+static void post_reload(list_conf_t *l, unsigned why)
 {
-    reload_job_t *j = malloc(sizeof(*j));
-    if (j == NULL) {
-        gw_error("risk list %s not reloaded: out of memory", l->name);
-        return;
+    if (__atomic_fetch_or(&l->reload_queued, why, __ATOMIC_ACQ_REL) != 0)
+        return; /* the queued reload has not begun: it reads the file as it is then */
+    list_conf_t **j = malloc(sizeof(*j));
+    if (j == NULL || (*j = l, gw_job_post(run_reload, j)) != 0) {
+        __atomic_store_n(&l->reload_queued, 0, __ATOMIC_RELEASE);
+        gw_error("risk list %s not reloaded: out of memory; the list in force stays (SIGHUP to try again)", l->name);
     }
-    *j = (reload_job_t){l, who};
-    gw_job_post(run_reload, j);
 }
 
 static void on_sighup(void *data)
 {
     for (size_t i = 0; i != num_lists; ++i)
-        post_reload(lists + i, "SIGHUP");
+        post_reload(lists + i, RELOAD_SIGHUP);
 }
 
 /*
@@ -1073,7 +1081,7 @@ static void recheck_all(int fd, watch_t *w)
     for (size_t i = 0; i != num_lists; ++i) {
         rewatch_target(fd, w, i);
         if (!is_written_file(lists + i))
-            post_reload(lists + i, "file-change");
+            post_reload(lists + i, RELOAD_FILE_CHANGE);
     }
 }
 
@@ -1123,7 +1131,7 @@ static void *watch_files(void *arg)
                     rewatch_target(fd, w, i);
                 if (is_written_file(lists + i))
                     continue; /* our own write (admin API) */
-                post_reload(lists + i, "file-change");
+                post_reload(lists + i, RELOAD_FILE_CHANGE);
             }
             p += sizeof(struct inotify_event) + ev->len;
         }

@@ -105,7 +105,7 @@ static void *run(void *arg)
 static int enqueue(job_t *j)
 {
     pthread_mutex_lock(&mutex);
-    if (queued >= QUEUE_MAX) {
+    if (queued >= QUEUE_MAX && !j->posted) {
         pthread_mutex_unlock(&mutex);
         return -1;
     }
@@ -148,18 +148,16 @@ int gw_job_submit(h2o_req_t *req, gw_job_fn fn, gw_job_done_cb done, gw_job_rele
     return 0;
 }
 
-void gw_job_post(gw_job_fn fn, void *data)
+int gw_job_post(gw_job_fn fn, void *data)
 {
     job_t *j = calloc(1, sizeof(*j));
     if (j == NULL) {
         free(data);
-        return;
+        return -1;
     }
     j->posted = 1;
     j->fn = fn;
     j->data = data;
-    if (enqueue(j) != 0) {
-        free(data);
-        free(j);
-    }
+    enqueue(j);
+    return 0;
 }

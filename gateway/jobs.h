@@ -23,7 +23,11 @@ int gw_jobs_init(size_t num_threads);
  */
 int gw_job_submit(h2o_req_t *req, gw_job_fn fn, gw_job_done_cb done, gw_job_release_cb release_data, void *data);
 
-/* Runs fn(data) on the job thread with no request attached (SIGHUP, inotify); data is freed after. */
-void gw_job_post(gw_job_fn fn, void *data);
+/*
+ * Runs fn(data) on the job thread with no request attached (SIGHUP, inotify); data is freed after. Posted jobs are not
+ * held to the queue's bound (their posters bound them: one reload per list at a time), so only a failed allocation
+ * refuses one: -1, data freed.
+ */
+int gw_job_post(gw_job_fn fn, void *data);
 
 #endif

@@ -1291,6 +1291,71 @@ class InotifyOverflowTest(GatewayTestCase):
         self.assertEqual((last["who"], last["action"], last["add"]), ("file-change", "reload", ["two.example"]))
 
 
+class ReloadQueueFullTest(GatewayTestCase):
+    """The job thread's queue holds 1,024 admin requests (edits, audit reads) and answers 503 past that. A list file
+    changed while the queue was full was not reloaded, and nothing said so: the reload was dropped like an admin
+    request, but nobody gets its 503. Reloads are now coalesced per list (one queued at most) and not held to the
+    bound."""
+    start_gateway = False
+
+    def test_a_change_while_the_queue_is_full_is_reloaded(self):
+        import resource
+        import selectors
+        import socket
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard < 1400:
+            self.skipTest("1,100 connections need more descriptors than the hard limit %d" % hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4096) if hard == resource.RLIM_INFINITY else hard, hard))
+        risk = {"lists": [{"name": "big", "file": "big.txt", "format": "domains", "action": "warn"},
+                          {"name": "q", "file": "q.txt", "format": "domains", "action": "block"}]}
+        g = self.new_gateway("queue-full", gateway_config(self.origin.url, risk=risk), start=False)
+        with open(g.path("q.txt"), "w") as f:
+            f.write("one.example\n")
+        g.start()
+
+        def verdict(host):
+            return curl(g.admin_url("/admin/check?host=" + host), headers=AUTH).json()["verdict"]
+        self.assertEqual(verdict("one.example"), "block")
+        # the job thread busy building a big list while 1,100 audit reads queue up behind it (connected first, so that
+        # their requests come within a few milliseconds)
+        with open(g.path("big.txt.new"), "w") as f:
+            f.writelines("h%d.big.example\n" % k for k in range(1500000))
+        sel = selectors.DefaultSelector()
+        socks = []
+        try:
+            for _ in range(1100):
+                s = socket.create_connection(("127.0.0.1", g.admin_port))
+                sel.register(s, selectors.EVENT_READ, bytearray())
+                socks.append(s)
+            os.rename(g.path("big.txt.new"), g.path("big.txt"))
+            time.sleep(0.2)
+            for s in socks:
+                s.sendall(b"GET /admin/audit HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n"
+                          % ADMIN_TOKEN.encode())
+                s.setblocking(False)
+            statuses = []
+            deadline = time.time() + 30
+            changed = False
+            while len(statuses) < len(socks) and time.time() < deadline:
+                for key, _ in sel.select(0.5):
+                    chunk = key.fileobj.recv(65536)
+                    key.data.extend(chunk)
+                    if not chunk:
+                        statuses.append(int(bytes(key.data[9:12]) or b"0"))
+                        sel.unregister(key.fileobj)
+                if not changed and 503 in statuses:  # the queue is full now, and stays so while the big list builds
+                    with open(g.path("q.txt.new"), "w") as f:
+                        f.write("one.example\ntwo.example\n")
+                    os.rename(g.path("q.txt.new"), g.path("q.txt"))
+                    changed = True
+            self.assertTrue(changed, "no audit read was refused: the queue never filled (%s)" % sorted(set(statuses)))
+        finally:
+            for s in socks:
+                s.close()
+        self.assertTrue(wait_until(lambda: verdict("two.example") == "block", 30),
+                        "the file changed while the queue was full is reloaded: " + g.error_log()[-600:])
+
+
 class AuditLogTest(GatewayTestCase):
     """Every admin change is audited: the audit log's folder is made at start, and a gateway that could not write it
     does not start (it used to start and answer 200 to changes no audit line recorded)."""
