@@ -873,7 +873,36 @@ static int on_list_change(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_i
 typedef struct st_read_job_t {
     char *text;
     size_t len;
+    size_t tail; /* 0: the whole file; else its last `tail` lines */
 } read_job_t;
+
+#define AUDIT_TAIL_MAX 1000000
+
+/* where the last n lines of fp begin (a last line without its newline counts as one), read backwards in blocks */
+static off_t tail_offset(FILE *fp, off_t size, size_t n)
+{
+    char block[65536];
+    off_t end = size;
+    int skip_last = 1; /* the file's final newline ends the last line; it does not start one */
+    while (end > 0) {
+        size_t len = end < (off_t)sizeof(block) ? (size_t)end : sizeof(block);
+        if (fseeko(fp, end - (off_t)len, SEEK_SET) != 0 || fread(block, 1, len, fp) != len)
+            return 0;
+        for (size_t i = len; i != 0; --i) {
+            if (block[i - 1] != '\n')
+                continue;
+            if (skip_last && end - (off_t)len + (off_t)i == size) {
+                skip_last = 0;
+                continue;
+            }
+            if (n-- == 1)
+                return end - (off_t)len + (off_t)i;
+        }
+        skip_last = 0;
+        end -= (off_t)len;
+    }
+    return 0;
+}
 
 static void run_read_audit(void *p)
 {
@@ -884,6 +913,12 @@ static void run_read_audit(void *p)
     j->len = 0;
     if (fp == NULL)
         return;
+    if (j->tail != 0) {
+        struct stat sb;
+        off_t from = fstat(fileno(fp), &sb) == 0 ? tail_offset(fp, sb.st_size, j->tail) : 0;
+        if (fseeko(fp, from, SEEK_SET) != 0)
+            rewind(fp);
+    }
     for (;;) {
         if (cap - j->len < 4096) {
             cap = cap * 2 + 65536;
@@ -915,7 +950,20 @@ static void release_read_audit(void *p)
 
 static int on_audit(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
 {
-    if (gw_job_submit(req, run_read_audit, on_read_audit, release_read_audit, gw_calloc(1, sizeof(read_job_t))) != 0)
+    size_t tail = 0;
+    h2o_iovec_t v = gw_req_query_param(req, "tail");
+    if (v.base != NULL) {
+        size_t i = 0;
+        while (i != v.len && v.base[i] >= '0' && v.base[i] <= '9' && tail <= AUDIT_TAIL_MAX)
+            tail = tail * 10 + (size_t)(v.base[i++] - '0');
+        if (i != v.len || tail == 0 || tail > AUDIT_TAIL_MAX) {
+            gw_admin_send_error(req, 400, "Bad Request", "bad_tail", "tail is a number of lines, 1-1000000");
+            return 0;
+        }
+    }
+    read_job_t *j = gw_calloc(1, sizeof(*j));
+    j->tail = tail;
+    if (gw_job_submit(req, run_read_audit, on_read_audit, release_read_audit, j) != 0)
         gw_admin_send_error(req, 503, "Service Unavailable", "busy", "try again");
     return 0;
 }

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import urllib.parse
 
-from harness import ADMIN_TOKEN, GatewayTestCase
+from harness import ADMIN_TOKEN, GatewayTestCase, curl
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CTL = os.path.join(ROOT, "gateway", "consentgate-ctl")
@@ -222,19 +222,42 @@ class CtlTest(GatewayTestCase):
         self.assertIn("unknown token from 127.0.0.1 (GET /admin/audit); 2 more since the last such line", g.error_log())
         g.stop_and_check()
 
-    def test_output_cut_short_by_its_reader(self):
-        # `consentgate-ctl audit | head`: the reader closes the pipe, and the CLI printed a BrokenPipeError traceback
+    def long_audit_gateway(self, name):
+        """a gateway whose audit log has 3,000 lines (~690 KB: more than a pipe holds, and than one 64 KiB block)"""
         from harness import gateway_config
         cfg = gateway_config(self.origin.url, risk={"lists": [{"name": "scams", "file": "scams.txt", "format": "domains",
                                                                "action": "warn"}]})
-        d = os.path.join(self.tmp, "long-audit")
+        d = os.path.join(self.tmp, name)
         os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, "audit.log"), "w") as f:  # more lines than a pipe holds (64 KiB)
+        with open(os.path.join(d, "audit.log"), "w") as f:
             for i in range(1, 3001):
                 f.write(json.dumps({"time_ms": 1700000000000 + i, "who": "ci", "action": "edit", "list": "scams", "added": 1,
                                     "removed": 0, "entries_before": i - 1, "entries": i, "version": i, "add": ["x%d.example" % i],
                                     "remove": []}) + "\n")
-        g = self.new_gateway("long-audit", cfg)
+        return self.new_gateway(name, cfg)
+
+    def test_audit_tail_reads_the_end(self):
+        # `audit --tail N` fetched the whole log and dropped all but N lines; ?tail=N reads the file from its end
+        g = self.long_audit_gateway("tail-audit")
+        auth = ["Authorization: Bearer " + ADMIN_TOKEN]
+        whole = curl(g.admin_url("/admin/audit"), headers=auth).text.splitlines(keepends=True)
+        self.assertEqual(len(whole), 3000)
+        for n in (1, 2, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 700, 2999, 3000, 3001, 1000000):
+            r = curl(g.admin_url("/admin/audit?tail=%d" % n), headers=auth)
+            self.assertEqual(r.status, 200, r.text)
+            self.assertEqual(r.text, "".join(whole[-n:]), n)
+        for bad in ("0", "-1", "x", "1000001", "", "2x", "99999999999999999999999"):
+            r = curl(g.admin_url("/admin/audit?tail=" + bad), headers=auth)
+            self.assertEqual((r.status, r.json()["error"]), (400, "bad_tail"), bad)
+        env = dict(os.environ, CG_ADMIN="http://127.0.0.1:%d" % g.admin_port, CG_ADMIN_TOKEN=ADMIN_TOKEN)
+        r = subprocess.run([sys.executable, CTL, "audit", "--tail", "2"], capture_output=True, text=True, env=env, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([l.split()[-1] for l in r.stdout.splitlines()], ["v2999", "v3000"])
+        g.stop_and_check()
+
+    def test_output_cut_short_by_its_reader(self):
+        # `consentgate-ctl audit | head`: the reader closes the pipe, and the CLI printed a BrokenPipeError traceback
+        g = self.long_audit_gateway("long-audit")
         env = dict(os.environ, CG_ADMIN="http://127.0.0.1:%d" % g.admin_port, CG_ADMIN_TOKEN=ADMIN_TOKEN)
         p = subprocess.Popen([sys.executable, CTL, "audit"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         self.assertTrue(p.stdout.readline())
