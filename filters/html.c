@@ -1887,14 +1887,29 @@ gw_html_end(gw_html_t *h)
     if (h == NULL || h->ended)
         return -1;
     h->ended = 1;
+    /*
+     * The snippet goes at the end only where a browser reads what follows as markup of its own: after text (a lone '<',
+     * written "&lt;" then, is text), inside a removed element (what went out ended before it), or after an unterminated
+     * tag, "<!" or "<!-", which browsers drop at the end of the input (eof-in-tag; an empty comment) and which are
+     * dropped then. Appended to one, the snippet would finish it: `<img src="https://tracker/px" alt="` followed by
+     * `<link rel=…>` is an image a browser loads, which it never loaded without the gateway and the policy never saw.
+     * Inside a comment, raw text (an unclosed <script>), a tag streamed past the cap, or after "</" (a bogus comment up
+     * to the snippet's first '>'), the snippet would be text or finish what is open: it goes nowhere then.
+     */
+    int inject = !h->injected && h->inject_len != 0 && !h->inject_in_place;
+    if (inject && h->skip_depth == 0 && h->mode != M_TEXT && h->mode != M_LT && h->mode != M_MD && h->mode != M_MD_DASH &&
+        h->mode != M_TAG)
+        inject = 0;
     switch (h->mode) {
     case M_LT:
     case M_LT_SLASH:
     case M_MD:
     case M_MD_DASH:
-    case M_TAG: /* unterminated: browsers drop it, we pass it */
-        if (h->skip_depth == 0)
+    case M_TAG: /* unterminated: browsers drop it, we pass it (unless the snippet follows: see above) */
+        if (h->skip_depth == 0 && !inject)
             emit(h, h->tb, h->tlen);
+        else if (h->skip_depth == 0 && h->mode == M_LT)
+            emit(h, "&lt;", 4); /* the '<' a browser shows as text, which the snippet's first byte must not make a tag */
         h->tlen = 0;
         break;
     case M_RAW:
@@ -1909,7 +1924,7 @@ gw_html_end(gw_html_t *h)
     default:
         break;
     }
-    if (!h->injected && h->inject_len != 0 && !h->inject_in_place) {
+    if (inject) {
         h->injected = 1;
         emit(h, h->inject, h->inject_len);
     }
