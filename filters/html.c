@@ -574,6 +574,7 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
     const char *raw = tag->raw;
     size_t len = tag->raw_len, pos = 1 + tag->name_len;
     unsigned applied = 0, pi_end = 0;
+    int unquoted = 0; /* what went out last is an unquoted value: a '/' after it would be read as more of it */
     span_t a;
 
     flush_pass(h);
@@ -607,22 +608,33 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
             out(h, raw + a.name_end, a.end - a.name_end);
             if (a.has_value && a.end == a.value) /* "x=" before '>': what follows must not become its value */
                 out(h, "\"\"", 2);
+            unquoted = a.has_value && a.end == a.value_end && a.end != a.value;
         } else if (e != NONE) { /* E_REMOVE */
         } else if (set != NONE) {
-            if (!(applied & (1u << set)))
+            if (!(applied & (1u << set))) { /* (a later duplicate is dropped) */
                 out_set(h, tag->_edits[set].name, tag->_edits[set].name_len, tag->_edits[set].arg, tag->_edits[set].arg_len);
+                unquoted = 0;
+            }
             applied |= 1u << set;
         } else if (!target) {
-            if (a.sep == a.name) /* "a"b: keep a blank, the attribute before may be gone */
+            /* "a"b: keep a blank, the attribute before may be gone; and one before a '/' that followed an attribute
+             * gone after an unquoted value: `src=https: nonce//evil.example/x.js` with the second nonce dropped would
+             * be src=https://evil.example/x.js to a browser, a URL the callbacks never saw */
+            if (a.sep == a.name || (unquoted && raw[a.sep] == '/'))
                 out(h, " ", 1);
             out(h, raw + a.sep, a.end - a.sep);
             if (a.has_value && a.end == a.value)
                 out(h, "\"\"", 2);
+            unquoted = a.has_value && a.end == a.value_end && a.end != a.value;
         }
     }
     for (unsigned i = 0; i != tag->_num_edits; ++i)
-        if (tag->_edits[i].op == E_SET && !(applied & (1u << i)))
+        if (tag->_edits[i].op == E_SET && !(applied & (1u << i))) {
             out_set(h, tag->_edits[i].name, tag->_edits[i].name_len, tag->_edits[i].arg, tag->_edits[i].arg_len);
+            unquoted = 0;
+        }
+    if (unquoted && (pi_end != 0 || raw[pos] == '/')) /* (the tail: blanks, '/', '>') */
+        out(h, " ", 1);
     if (pi_end != 0)
         out(h, "?", 1);
     out(h, raw + pos, len - pos);

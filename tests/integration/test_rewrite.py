@@ -496,6 +496,17 @@ class RewriteTest(GatewayTestCase):
         html = curl(self.gw.url("/__origin/html?file=sheets/empty.txt&tail=" + urllib.parse.quote(tail))).text
         self.assertTrue(html.endswith(tail), html)
 
+    def test_a_dropped_duplicate_does_not_join_a_url_to_the_value_before_it(self):
+        # the nonce set on a script drops the tag's later nonce attributes; "//…" after the one dropped stuck to the
+        # unquoted src before it: the policy read src "https:" (no host, no tracker), the browser the gtag loader, which
+        # ran with the response's nonce (found by fuzz_html)
+        tail = '<p>x</p><script nonce src=https: nonce//www.googletagmanager.com/gtag/js?id=G-1></script>'
+        page = "/__origin/html?file=sheets/empty.txt&tail=" + urllib.parse.quote(tail)
+        html = curl(self.gw.url(page)).text
+        tag = re.search(r"<script\b[^>]*googletagmanager[^>]*>", html).group(0)
+        self.assertNotIn("src=https://www.googletagmanager.com", tag)
+        self.assertRegex(tag, r'^<script nonce="[^"]+" src=https: //www\.googletagmanager\.com/gtag/js\?id=G-1>$')
+
     def test_noscript_read_as_browsers_that_run_scripts_read_it(self):
         html = curl(self.gw.url("/__origin/html?file=pages/noscript.html")).text
         # "<noscript><script></noscript>" cannot hide the script after it

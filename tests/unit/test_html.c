@@ -1412,6 +1412,29 @@ test_nonce_and_insert(void **state)
     rec_free(&r);
 }
 
+/* An attribute dropped after an unquoted value (a later duplicate of a name set, a removed one): a '/' that followed it
+ * must not become more of that value. `src=https: nonce//tracker/x.js` with the second nonce dropped came out as
+ * src=https://tracker/x.js, a URL a browser loads (with the nonce) and the callbacks never saw (found by fuzz_html:
+ * the attributes of the nonced output read again differed). Every split; a quoted value needs no blank. */
+static void
+test_dropped_attribute_keeps_values_apart(void **state)
+{
+    static const char *const dropped[][2] = {
+        {"<script nonce src=https: nonce//www.googletagmanager.com/gtag/js?id=G-1></script>",
+         "<script nonce=\"cg-n0nce\" src=https: //www.googletagmanager.com/gtag/js?id=G-1></script>"},
+        {"<a href=https: ping//evil.example/x>go</a>", "<a href=https: //evil.example/x>go</a>"},
+        {"<a href=https: ping=\"/p\"/evil.example>go</a>", "<a href=https: /evil.example>go</a>"},
+        {"<a href=https: ping/>go</a>", "<a href=https: />go</a>"},
+        {"<a href=\"https:\" ping//x>go</a>", "<a href=\"https:\"//x>go</a>"},
+        {"<a href=/x/ ping/ id=y>go</a>", "<a href=/x/ / id=y>go</a>"},
+        {NULL, NULL}};
+    config_t c;
+    config_default(&c);
+    c.inject = NULL;
+    for (int i = 0; dropped[i][0] != NULL; ++i)
+        check_all_splits(dropped[i][0], &c, dropped[i][0], strlen(dropped[i][0]), dropped[i][1], strlen(dropped[i][1]));
+}
+
 /* gw_html_keep_nonces: a <script> or <style> that already carries the origin's nonce (as written, any quotes) keeps it;
  * every other one gets the rewriter's (a wrong one replaced), whether or not on_tag sees the tag. Every split. */
 static void
@@ -1615,6 +1638,7 @@ main(void)
         cmocka_unit_test(test_frameset),
         cmocka_unit_test(test_xml),
         cmocka_unit_test(test_inject),
+        cmocka_unit_test(test_dropped_attribute_keeps_values_apart),
         cmocka_unit_test(test_nonce_and_insert),
         cmocka_unit_test(test_kept_nonces),
         cmocka_unit_test(test_emit_tag),
