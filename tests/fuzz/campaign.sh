@@ -52,6 +52,7 @@ files_of() {
 funcs_of() {
     case $1 in
     fuzz_cookie) echo '^(gw_cookie_iter|gw_cookie_value_next_name|gw_cookie_db_(new|add|lookup)|cookie\.c:(is_|find_ctl|trim)|cookie_db\.c:)' ;;
+    fuzz_token) echo '^(gw_token_(encode|decode|hmac|key_init)$|gw_b64url|token\.c:)' ;;
     fuzz_host) echo '^(gw_risk_normalize_host|risk\.c:(normalize|ipv|lower|label_hash|unicode_to_ascii|utf8_next|is_ignored|puny))' ;;
     fuzz_xff) echo '^(gw_cidr_list_(add|contains)|gw_client_addr|geo\.c:(parse_addr|sockaddr_bytes|list_contains|cidr_match|xff_without_port|store_addr))' ;;
     *) echo . ;;
