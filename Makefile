@@ -43,7 +43,7 @@ FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 MICRO_SRCS  := $(wildcard tests/bench/micro_*.c)
 MICRO_BINS  := $(MICRO_SRCS:tests/bench/%.c=$(BUILD)/rel/bench/%)
 
-.PHONY: all asan run test unit integration browser bench bench-records bench-reload fuzz format lint deps deps-run clean check-deps tsan soak install cov
+.PHONY: all asan run test unit integration browser bench bench-records bench-reload fuzz fuzz-cov format lint deps deps-run clean check-deps tsan soak install cov
 
 all: check-deps $(BUILD)/consentgate
 
@@ -213,16 +213,48 @@ run: deps-run
 	@conf/demo/run.sh
 
 # --- fuzzing ----------------------------------------------------------------
+# The library is compiled once per variant (ASan/UBSan with libFuzzer's coverage hooks; clang's source coverage for
+# tests/fuzz/campaign.sh cov) and each driver links against it.
 FUZZ_SECONDS ?= 15
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+FUZZ_CFLAGS  := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FCOV_CFLAGS  := -std=gnu11 -O0 -g -fprofile-instr-generate -fcoverage-mapping
+FUZZ_LIB     := $(BUILD)/fuzz/libcg.a
+FCOV_LIB     := $(BUILD)/fuzzcov/libcg.a
+FCOV_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzzcov/%)
+
+$(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CLANG) $(CPPFLAGS) $(PKG_CFLAGS) -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(LIB_SRCS) $(LIBS)
+	$(CLANG) $(CPPFLAGS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzzcov/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) $(PKG_CFLAGS) $(FCOV_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(LIB_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FCOV_LIB): $(LIB_SRCS:%.c=$(BUILD)/fuzzcov/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LIBS)
+
+# the same driver with source coverage: replays a corpus (-runs=0) into LLVM_PROFILE_FILE
+$(BUILD)/fuzzcov/%: tests/fuzz/%.c $(FCOV_LIB)
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) $(PKG_CFLAGS) $(FCOV_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FCOV_LIB) $(LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do n=$${f##*/}; mkdir -p tests/fuzz/corpus/$$n; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $(BUILD)/fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 3; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $$( [ -f tests/fuzz/$$n.dict ] && echo -dict=tests/fuzz/$$n.dict ) \
+	    $(BUILD)/fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 3; \
 	done
+
+fuzz-cov: $(FCOV_BINS)
 
 $(FUZZ_BINS): | fuzz-corpus-dirs
 fuzz-corpus-dirs:

@@ -574,6 +574,7 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
     const char *raw = tag->raw;
     size_t len = tag->raw_len, pos = 1 + tag->name_len;
     unsigned applied = 0, pi_end = 0;
+    int unquoted = 0; /* what went out last is an unquoted value: a '/' after it would be read as more of it */
     span_t a;
 
     flush_pass(h);
@@ -607,22 +608,33 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
             out(h, raw + a.name_end, a.end - a.name_end);
             if (a.has_value && a.end == a.value) /* "x=" before '>': what follows must not become its value */
                 out(h, "\"\"", 2);
+            unquoted = a.has_value && a.end == a.value_end && a.end != a.value;
         } else if (e != NONE) { /* E_REMOVE */
         } else if (set != NONE) {
-            if (!(applied & (1u << set)))
+            if (!(applied & (1u << set))) { /* (a later duplicate is dropped) */
                 out_set(h, tag->_edits[set].name, tag->_edits[set].name_len, tag->_edits[set].arg, tag->_edits[set].arg_len);
+                unquoted = 0;
+            }
             applied |= 1u << set;
         } else if (!target) {
-            if (a.sep == a.name) /* "a"b: keep a blank, the attribute before may be gone */
+            /* "a"b: keep a blank, the attribute before may be gone; and one before a '/' that followed an attribute
+             * gone after an unquoted value: `src=https: nonce//evil.example/x.js` with the second nonce dropped would
+             * be src=https://evil.example/x.js to a browser, a URL the callbacks never saw */
+            if (a.sep == a.name || (unquoted && raw[a.sep] == '/'))
                 out(h, " ", 1);
             out(h, raw + a.sep, a.end - a.sep);
             if (a.has_value && a.end == a.value)
                 out(h, "\"\"", 2);
+            unquoted = a.has_value && a.end == a.value_end && a.end != a.value;
         }
     }
     for (unsigned i = 0; i != tag->_num_edits; ++i)
-        if (tag->_edits[i].op == E_SET && !(applied & (1u << i)))
+        if (tag->_edits[i].op == E_SET && !(applied & (1u << i))) {
             out_set(h, tag->_edits[i].name, tag->_edits[i].name_len, tag->_edits[i].arg, tag->_edits[i].arg_len);
+            unquoted = 0;
+        }
+    if (unquoted && (pi_end != 0 || raw[pos] == '/')) /* (the tail: blanks, '/', '>') */
+        out(h, " ", 1);
     if (pi_end != 0)
         out(h, "?", 1);
     out(h, raw + pos, len - pos);
@@ -1887,14 +1899,29 @@ gw_html_end(gw_html_t *h)
     if (h == NULL || h->ended)
         return -1;
     h->ended = 1;
+    /*
+     * The snippet goes at the end only where a browser reads what follows as markup of its own: after text (a lone '<',
+     * written "&lt;" then, is text), inside a removed element (what went out ended before it), or after an unterminated
+     * tag, "<!" or "<!-", which browsers drop at the end of the input (eof-in-tag; an empty comment) and which are
+     * dropped then. Appended to one, the snippet would finish it: `<img src="https://tracker/px" alt="` followed by
+     * `<link rel=…>` is an image a browser loads, which it never loaded without the gateway and the policy never saw.
+     * Inside a comment, raw text (an unclosed <script>), a tag streamed past the cap, or after "</" (a bogus comment up
+     * to the snippet's first '>'), the snippet would be text or finish what is open: it goes nowhere then.
+     */
+    int inject = !h->injected && h->inject_len != 0 && !h->inject_in_place;
+    if (inject && h->skip_depth == 0 && h->mode != M_TEXT && h->mode != M_LT && h->mode != M_MD && h->mode != M_MD_DASH &&
+        h->mode != M_TAG)
+        inject = 0;
     switch (h->mode) {
     case M_LT:
     case M_LT_SLASH:
     case M_MD:
     case M_MD_DASH:
-    case M_TAG: /* unterminated: browsers drop it, we pass it */
-        if (h->skip_depth == 0)
+    case M_TAG: /* unterminated: browsers drop it, we pass it (unless the snippet follows: see above) */
+        if (h->skip_depth == 0 && !inject)
             emit(h, h->tb, h->tlen);
+        else if (h->skip_depth == 0 && h->mode == M_LT)
+            emit(h, "&lt;", 4); /* the '<' a browser shows as text, which the snippet's first byte must not make a tag */
         h->tlen = 0;
         break;
     case M_RAW:
@@ -1909,7 +1936,7 @@ gw_html_end(gw_html_t *h)
     default:
         break;
     }
-    if (!h->injected && h->inject_len != 0 && !h->inject_in_place) {
+    if (inject) {
         h->injected = 1;
         emit(h, h->inject, h->inject_len);
     }

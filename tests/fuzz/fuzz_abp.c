@@ -7,13 +7,18 @@
  *         (every line counted once, reports in line order, NUL-terminated). The matcher
  *         then decides fixed URLs and URLs made from the input's own lines, and the indexed
  *         matcher must agree exactly with the linear reference (gw_abp_match_linear).
- *   even: the rest is "<type byte><party byte><page host>\n<url>", matched against a fixed
+ *   even, bit 1 clear: the rest is "<type byte><party byte><page host>\n<url>", matched against a fixed
  *         list that uses every supported feature; index and reference must agree.
+ *   even, bit 1 set: the rest is "<pattern>\n<url>": a one-rule list of a pattern without options (printable ASCII,
+ *         '|' and '||' anchors, '*', '^') decides a simple http(s) URL (a host of [a-z0-9.-], no userinfo or port) as
+ *         an independent reference does: the pattern translated to a POSIX extended regular expression (regcomp, case
+ *         blind), '^' a byte other than a letter, digit or one of "_-.%", or the end.
  * URLs and hosts are copied into exactly sized heap buffers, so ASan sees any overread.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <regex.h>
 #include <string.h>
 #include "abp.h"
 
@@ -232,6 +237,101 @@ mode_url(const uint8_t *data, size_t size)
     free(h);
 }
 
+/* the pattern p[0..n) as a POSIX ERE anchored at the URL's start, or 0 when it is not one the reference reads */
+static int
+pattern_regex(const char *p, size_t n, char *re, size_t cap)
+{
+    size_t o = 0;
+    int host = 0, start = 0, end = 0;
+    if (n >= 2 && p[0] == '|' && p[1] == '|')
+        host = 1, p += 2, n -= 2;
+    else if (n >= 1 && p[0] == '|')
+        start = 1, ++p, --n;
+    if (n >= 1 && p[n - 1] == '|')
+        end = 1, --n;
+    if (n == 0 || (n >= 2 && p[0] == '/' && p[n - 1] == '/'))
+        return 0; /* empty, or a regular expression rule */
+#define PUT(str)                                                                                                                   \
+    do {                                                                                                                           \
+        size_t l_ = strlen(str);                                                                                                   \
+        if (o + l_ + 1 > cap)                                                                                                      \
+            return 0;                                                                                                              \
+        memcpy(re + o, str, l_), o += l_;                                                                                          \
+    } while (0)
+    PUT(host ? "^[a-z]+://([a-z0-9.-]*[.])?" : start ? "^" : "");
+    for (size_t i = 0; i != n; ++i) {
+        unsigned char c = (unsigned char)p[i];
+        char lit[4];
+        if (c <= ' ' || c >= 0x7f || c == '|' || c == '$' || c == '#')
+            return 0;
+        if (c == '*') {
+            PUT(".*");
+        } else if (c == '^') {
+            PUT("([^%.0-9a-z_-]|$)");
+        } else if (c != ']' && strchr(".[()+?{}\\", c) != NULL) { /* (in a bracket expression every one is itself) */
+            lit[0] = '[', lit[1] = (char)c, lit[2] = ']', lit[3] = '\0';
+            PUT(lit);
+        } else {
+            lit[0] = (char)c, lit[1] = '\0';
+            PUT(lit);
+        }
+    }
+    PUT(end ? "$" : "");
+#undef PUT
+    re[o] = '\0';
+    return 1;
+}
+
+static void
+mode_glob(const uint8_t *data, size_t size)
+{
+    const char *s = (const char *)data, *nl = memchr(s, '\n', size);
+    if (nl == NULL || nl == s)
+        return;
+    size_t pn = (size_t)(nl - s), un = size - pn - 1;
+    const char *url = nl + 1;
+    if (pn > 200 || un > 300 || (pn >= 2 && s[0] == '@' && s[1] == '@') || s[0] == '!' || s[0] == '[')
+        return;
+    /* http(s)://host[/rest]: host of [a-z0-9.-] not ending in '.', rest printable */
+    size_t h = un > 8 && memcmp(url, "https://", 8) == 0 ? 8 : un > 7 && memcmp(url, "http://", 7) == 0 ? 7 : 0, e = h;
+    if (h == 0)
+        return;
+    while (e < un && ((url[e] >= 'a' && url[e] <= 'z') || (url[e] >= '0' && url[e] <= '9') || url[e] == '.' || url[e] == '-'))
+        ++e;
+    if (e == h || url[e - 1] == '.' || (e < un && url[e] != '/'))
+        return;
+    for (size_t i = e; i != un; ++i)
+        if (url[i] <= ' ' || url[i] >= 0x7f)
+            return;
+    char re[2048], *u = malloc(un + 1);
+    if (!pattern_regex(s, pn, re, sizeof(re))) {
+        free(u);
+        return;
+    }
+    regex_t rx;
+    CHECK(regcomp(&rx, re, REG_EXTENDED | REG_ICASE | REG_NOSUB) == 0);
+    memcpy(u, url, un);
+    u[un] = '\0';
+    int want = regexec(&rx, u, 0, NULL, 0) == 0;
+    regfree(&rx);
+
+    gw_abp_builder_t *b = gw_abp_builder_new();
+    gw_abp_stats_t st;
+    CHECK(b != NULL && gw_abp_builder_add_buffer(b, s, pn, 1, "glob", &st) == 0);
+    gw_abp_t *m = gw_abp_builder_finish(b);
+    CHECK(m != NULL);
+    gw_abp_info_t info;
+    gw_abp_info(m, &info);
+    if (info.rules == 1) { /* (a pattern the loader refuses, too generic say, decides nothing) */
+        gw_abp_request_t rq = {u, un, NULL, 0, NULL, 0, GW_ABP_OTHER, -1};
+        gw_abp_result_t r;
+        CHECK(gw_abp_match(m, &rq, &r) == want);
+        check_result(m, &rq);
+    }
+    gw_abp_free(m);
+    free(u);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -239,6 +339,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (data[0] & 1)
         mode_list(data + 1, size - 1);
+    else if (data[0] & 2)
+        mode_glob(data + 1, size - 1);
     else
         mode_url(data + 1, size - 1);
     return 0;

@@ -6,7 +6,10 @@
  * (and without '=' in names); -1 exactly when the input is over the cap or holds a
  * control byte; 0 and -1 are sticky; re-joining the pairs' raw text with "; " and
  * iterating again yields the same pairs. Each name is also classified by a small db and
- * compared with a linear-scan reference of the same patterns.
+ * compared with a linear-scan reference of the same patterns; and by a db made from the input itself (each pair's
+ * name a pattern, a prefix when its value starts with '*', its category and tier from the value's length; a pattern
+ * given twice in a tier takes the later category), every name and every beginning of one compared with the same
+ * reference over those patterns: the driver varies the database as well as the names.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -51,6 +54,79 @@ ref_lookup(const char *name, size_t len)
 }
 
 static gw_cookie_db_t *db;
+
+/* the patterns of the db made from the input */
+#define MAX_DYN 64
+static struct {
+    const char *pat;
+    size_t len; /* without the '*' */
+    int prefix, cat, override;
+} dyn[MAX_DYN];
+static size_t num_dyn;
+
+static int
+dyn_lookup(const char *name, size_t len)
+{
+    for (int tier = 1; tier >= 0; --tier) {
+        int best = -1;
+        size_t best_len = 0;
+        for (size_t i = 0; i != num_dyn; ++i) {
+            if (dyn[i].override != tier)
+                continue;
+            if (!dyn[i].prefix && dyn[i].len == len && memcmp(dyn[i].pat, name, len) == 0)
+                return dyn[i].cat;
+            if (dyn[i].prefix && dyn[i].len <= len && memcmp(dyn[i].pat, name, dyn[i].len) == 0 &&
+                (best < 0 || dyn[i].len > best_len))
+                best = dyn[i].cat, best_len = dyn[i].len;
+        }
+        if (best >= 0 && len > 0)
+            return best;
+    }
+    return -1;
+}
+
+static void
+check_dyn_db(const gw_cookie_pair_t *pairs, size_t n)
+{
+    static const char *const cats[] = {"necessary", "functional", "analytics", "marketing"};
+    static char pat[GW_COOKIE_MAX_HEADER + 1];
+    gw_cookie_db_t *d = gw_cookie_db_new(cats, 4);
+    CHECK(d != NULL);
+    num_dyn = 0;
+    for (size_t i = 0; i != n && num_dyn != MAX_DYN; ++i) {
+        const gw_cookie_pair_t *p = &pairs[i];
+        int prefix = p->value_len != 0 && p->value[0] == '*', cat = (int)(p->value_len % 4), over = p->value_len % 3 == 0;
+        memcpy(pat, p->name, p->name_len);
+        if (prefix)
+            pat[p->name_len] = '*';
+        size_t pl = p->name_len + (size_t)prefix;
+        /* what gw_cookie_db_add's contract takes: not empty, not "*" alone, not too long, no blank at either end or
+         * before a final '*', no ';', '=' or control byte (a tab is one), no '*' before the end */
+        int valid = pl != 0 && !(pl == 1 && pat[0] == '*') && pl <= GW_COOKIE_DB_MAX_PATTERN && pat[0] != ' ' && pat[0] != '\t' &&
+                    pat[pl - 1] != ' ' && pat[pl - 1] != '\t' &&
+                    !(pl > 1 && pat[pl - 1] == '*' && (pat[pl - 2] == ' ' || pat[pl - 2] == '\t'));
+        for (size_t k = 0; valid && k != pl; ++k)
+            valid = !((unsigned char)pat[k] < 0x20 || pat[k] == 0x7f || pat[k] == ';' || pat[k] == '=' ||
+                      (pat[k] == '*' && k != pl - 1));
+        CHECK((gw_cookie_db_add(d, pat, pl, cat, over) == 0) == valid);
+        if (!valid)
+            continue;
+        prefix = pat[pl - 1] == '*';
+        size_t kl = pl - (size_t)prefix, j = 0;
+        while (j != num_dyn &&
+               !(dyn[j].override == over && dyn[j].prefix == prefix && dyn[j].len == kl && memcmp(dyn[j].pat, p->name, kl) == 0))
+            ++j;
+        if (j == num_dyn)
+            dyn[num_dyn++] = (typeof(dyn[0])){p->name, kl, prefix, cat, over};
+        else
+            dyn[j].cat = cat; /* replaced */
+    }
+    size_t asked = 0;
+    for (size_t i = 0; i != n && asked < 4096; ++i)
+        for (size_t k = 0; k <= pairs[i].name_len && asked < 4096; ++k, ++asked)
+            CHECK(gw_cookie_db_lookup(d, pairs[i].name, k) == dyn_lookup(pairs[i].name, k));
+    gw_cookie_db_free(d);
+}
 
 static int
 iterate(const char *s, size_t len, gw_cookie_pair_t *pairs, size_t max, size_t *n)
@@ -117,6 +193,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             prev = hn + hl;
         }
     }
+    check_dyn_db(pairs, n);
     if (jl <= GW_COOKIE_MAX_HEADER) {
         CHECK(iterate(joined, jl, again, GW_COOKIE_MAX_HEADER, &n2) == 0 && n2 == n);
         for (size_t i = 0; i < n; ++i) {

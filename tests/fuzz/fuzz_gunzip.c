@@ -1,6 +1,8 @@
 /* libFuzzer driver: the gzip decoder the rewriters read origin bodies with (gateway/gunzip.c). Any bytes, labelled
  * gzip, decode or fail without a crash, and the same whether fed whole or in pieces (the first byte picks the piece
- * size); the gzip of the input decodes back to the input. */
+ * size); the outcome is zlib's own (inflate of the whole body into a buffer that grows): a stream zlib ends gives its
+ * bytes and success (what follows ignored), one zlib refuses or that is cut short (an empty body aside) fails with a
+ * beginning of what zlib decoded; the gzip of the input decodes back to the input. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,6 +39,30 @@ static int decode(const uint8_t *data, size_t size, size_t step, char **out, siz
     return rc;
 }
 
+/* zlib's reading of the whole body: 0 (the stream ended), -1 (refused, or cut short), into *out (malloc'ed) */
+static int reference(const uint8_t *data, size_t size, char **out, size_t *out_len)
+{
+    z_stream zs;
+    size_t cap = 65536;
+    int ret;
+    memset(&zs, 0, sizeof(zs));
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+        __builtin_trap();
+    *out = malloc(cap);
+    zs.next_in = (Bytef *)data;
+    zs.avail_in = (uInt)size;
+    do {
+        if (zs.total_out == cap)
+            *out = realloc(*out, cap *= 2);
+        zs.next_out = (Bytef *)*out + zs.total_out;
+        zs.avail_out = (uInt)(cap - zs.total_out);
+        ret = inflate(&zs, Z_FINISH);
+    } while (ret == Z_BUF_ERROR && zs.avail_out == 0);
+    *out_len = zs.total_out;
+    inflateEnd(&zs);
+    return ret == Z_STREAM_END || size == 0 ? 0 : -1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
@@ -50,6 +76,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     if (a != 0 && memcmp(whole, split, whole_len < split_len ? whole_len : split_len) != 0)
         __builtin_trap();
+    char *ref;
+    size_t ref_len;
+    int r = reference(data + 1, size - 1, &ref, &ref_len);
+    if (a != r || (a == 0 && (whole_len != ref_len || memcmp(whole, ref, ref_len) != 0)) ||
+        (a != 0 && (whole_len > ref_len || memcmp(whole, ref, whole_len) != 0)))
+        __builtin_trap();
+    free(ref);
     free(whole);
     free(split);
 

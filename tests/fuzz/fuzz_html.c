@@ -20,8 +20,13 @@
  *     0xff byte stands for 3,000 'p' bytes, so a small input makes long tags); keep-all is
  *     still the identity (and attr_find still agrees with attr_next on tags up to
  *     GW_HTML_MAX_BIG_TAG), and the demo policy still gives the same output chunked and whole.
- * The seed's lowest bit also reads the page as XML (gw_html_set_xml) in every feed, and its next one injects only in
- * place (gw_html_set_inject_in_place, never at the end) with the demo policy: the same properties hold.
+ * The seed's lowest bit also reads the page as XML (gw_html_set_xml) in every feed, its next one injects only in
+ * place (gw_html_set_inject_in_place, never at the end) with the demo policy, and the third keeps an origin's own
+ * nonce "k" (gw_html_keep_nonces) in the feeds of property 3: the same properties hold.
+ *     The demo policy's output read again by it is left alone: no tracker script, image, iframe or link and no
+ *     outbound link is found in it (what the first reading neutralised stays so; an edit never makes new markup).
+ *  5. gw_html_decode of the page (read as an attribute value) is never longer, into an exactly sized buffer, and the
+ *     same in place; gw_html_may_name_url of every start tag is a plain 0/1.
  * ASan/UBSan catch memory errors and leaks.
  */
 #include <stddef.h>
@@ -93,6 +98,8 @@ tags_record(void *ctx, gw_html_tag_t *tag)
     CHECK(tag->raw != NULL && tag->raw_len >= 3 && tag->raw[0] == '<' && tag->raw[tag->raw_len - 1] == '>');
     CHECK(tag->raw_len <= (t->big ? GW_HTML_MAX_HUGE_TAG : GW_HTML_MAX_TAG));
     CHECK(tag->name == tag->raw + 1 && tag->name_len >= 1);
+    int url = gw_html_may_name_url(tag->raw, tag->raw_len);
+    CHECK(url == 0 || url == 1);
     if (t->n == MAX_TAGS)
         return GW_HTML_KEEP;
     /* attr_find (the attribute cache, filled while the tag was read or on first use) agrees with attr_next (a fresh
@@ -182,6 +189,7 @@ static const gw_html_cb_t nonce_cb = {policy_emit, nonce_everything, NULL, NULL,
 
 static int xml;      /* gw_html_set_xml on every rewriter of this input */
 static int in_place; /* gw_html_set_inject_in_place on the demo policy's */
+static int keep;     /* gw_html_keep_nonces("k", "k") on property 3's */
 
 /* Feeds page through a fresh rewriter in chunks cut by seed (0: whole). */
 static void
@@ -200,6 +208,8 @@ feed(const gw_html_cb_t *cb, void *ctx, int policy, const char *nonce, const uin
         gw_html_set_inject_in_place(h);
     if (nonce != NULL)
         gw_html_set_nonce(h, nonce, strlen(nonce));
+    if (keep && cb != &record_cb && cb != &nonce_cb)
+        gw_html_keep_nonces(h, "k", "k");
     while (off < len) {
         size_t n = len - off;
         if (seed != 0) {
@@ -290,6 +300,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned seed = (unsigned)data[0] | (unsigned)data[1] << 8 | 0x10000u;
     xml = data[0] & 1;
     in_place = data[0] >> 1 & 1;
+    keep = data[0] >> 2 & 1;
     const uint8_t *page = data + 2;
     size_t len = size - 2;
     tags_t *in = calloc(1, sizeof(*in)), *out = calloc(1, sizeof(*out));
@@ -349,6 +360,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memset(b, 0, sizeof(*b));
             feed(&tagged, b, 1, NULL, page, len, seed);
             CHECK(a->len == b->len && (a->len == 0 || memcmp(a->out, b->out, a->len) == 0));
+            /* read again: nothing left to act on */
+            free(b->out);
+            memset(b, 0, sizeof(*b));
+            feed(&policy_cb, b, 1, NULL, (const uint8_t *)a->out, a->len, seed);
+            CHECK(b->neutralised == 0 && b->removed == 0 && b->wrapped == 0);
         }
         free(a->out);
         free(b->out);
@@ -358,6 +374,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* 4. long start tags, read whole with an allocator */
     check_big_tags(page, len, seed);
+
+    /* 5. character references: never longer, the same in place */
+    char *dec = malloc(len != 0 ? len : 1), *inplace = malloc(len != 0 ? len : 1);
+    memcpy(inplace, page, len);
+    size_t dn = gw_html_decode((const char *)page, len, dec);
+    CHECK(dn <= len && gw_html_decode(inplace, len, inplace) == dn && (dn == 0 || memcmp(dec, inplace, dn) == 0));
+    free(dec);
+    free(inplace);
 
     free(in->sink.out);
     free(in->sig);

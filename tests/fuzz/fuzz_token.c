@@ -8,7 +8,11 @@
  *   re-encoding its fields with the named key reproduces the input byte for byte, i.e. the
  *   tag is the HMAC of the payload;
  * - a rejected token leaves *out zeroed;
- * - gw_b64url_decode accepts only canonical text: re-encoding what it decoded gives the input.
+ * - gw_b64url_decode accepts only canonical text: re-encoding what it decoded gives the input;
+ * - sign and verify (the input's first 46 bytes as a token's fields, the key and a tamper): a token encoded with either
+ *   key decodes to the same fields under the status its times and policy call for; the same text with one character
+ *   replaced by another (at a position and by a character the input picks, from the alphabet or not), with its length
+ *   changed by one, or with the other key's id, never verifies.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,6 +52,75 @@ check(const char *s, size_t len)
     }
 }
 
+static uint64_t
+be(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i != n; ++i)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static int
+verified(gw_token_status_t st)
+{
+    return st == GW_TOKEN_OK || st == GW_TOKEN_EXPIRED || st == GW_TOKEN_OLD_POLICY;
+}
+
+/* d[0..46): visitor 16, granted 2, policy 4, regime 1, flags 1, issued 5, expires 5, now 5, key 1 (bit 0: which key; bit 1: ask for
+ * the token's own policy), tamper position 1, tamper character 1, policy asked 4 */
+static void
+sign_and_verify(const uint8_t *d)
+{
+    gw_token_t t = {0}, got;
+    char text[GW_TOKEN_ENCODED_LEN + 2], bad[GW_TOKEN_ENCODED_LEN + 2];
+    memcpy(t.visitor, d, 16);
+    t.granted = (uint16_t)be(d + 16, 2);
+    t.policy_version = (uint32_t)be(d + 18, 4);
+    t.regime = d[22];
+    t.flags = d[23];
+    t.issued = be(d + 24, 5);
+    t.expires = be(d + 29, 5);
+    uint64_t now = be(d + 34, 5);
+    const gw_token_key_t *k = &keys[d[39] & 1], *other = &keys[!(d[39] & 1)];
+    uint32_t policy = d[39] & 2 ? t.policy_version : (uint32_t)be(d + 42, 4);
+
+    if (gw_token_encode(&t, k, text, sizeof(text)) != GW_TOKEN_ENCODED_LEN)
+        abort(); /* every 40-bit time is encodable */
+    gw_token_status_t st = gw_token_decode(text, GW_TOKEN_ENCODED_LEN, keys, 2, now, policy, &got);
+    gw_token_status_t want = now >= t.expires ? GW_TOKEN_EXPIRED : policy != t.policy_version ? GW_TOKEN_OLD_POLICY : GW_TOKEN_OK;
+    if (st != want || got.key_id != k->id || memcmp(got.visitor, t.visitor, 16) != 0 || got.granted != t.granted ||
+        got.policy_version != t.policy_version || got.regime != t.regime || got.flags != t.flags || got.issued != t.issued ||
+        got.expires != t.expires)
+        abort();
+    /* only the signing key verifies it */
+    if (verified(gw_token_decode(text, GW_TOKEN_ENCODED_LEN, other, 1, now, policy, &got)))
+        abort();
+    /* one character replaced */
+    size_t at = d[40] % GW_TOKEN_ENCODED_LEN;
+    memcpy(bad, text, GW_TOKEN_ENCODED_LEN);
+    bad[at] = (char)d[41];
+    if (bad[at] != text[at] && verified(gw_token_decode(bad, GW_TOKEN_ENCODED_LEN, keys, 2, now, policy, &got)))
+        abort();
+    /* one character dropped, or one added */
+    memmove(bad + at, text + at + 1, GW_TOKEN_ENCODED_LEN - at - 1);
+    if (verified(gw_token_decode(bad, GW_TOKEN_ENCODED_LEN - 1, keys, 2, now, policy, &got)))
+        abort();
+    memcpy(bad, text, at);
+    bad[at] = (char)d[41];
+    memcpy(bad + at + 1, text + at, GW_TOKEN_ENCODED_LEN - at);
+    if (verified(gw_token_decode(bad, GW_TOKEN_ENCODED_LEN + 1, keys, 2, now, policy, &got)))
+        abort();
+    /* the other key's id on this key's MAC */
+    uint8_t raw[GW_TOKEN_RAW_LEN];
+    if (gw_b64url_decode(text, GW_TOKEN_ENCODED_LEN, raw, sizeof(raw)) != GW_TOKEN_RAW_LEN || raw[1] != k->id)
+        abort();
+    raw[1] = other->id;
+    gw_b64url_encode(raw, sizeof(raw), bad, sizeof(bad));
+    if (verified(gw_token_decode(bad, GW_TOKEN_ENCODED_LEN, keys, 2, now, policy, &got)))
+        abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -61,6 +134,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ready = 1;
     }
     check((const char *)data, size);
+    if (size >= 46)
+        sign_and_verify(data);
 
     /* the base64url decoder is canonical */
     long n = gw_b64url_decode((const char *)data, size, raw, sizeof(raw));
