@@ -9,6 +9,7 @@
 #include "gunzip.h"
 #include "mime.h"
 #include "rewrite.h"
+#include "sendwatch.h"
 #include "ui.h"
 #include "log.h"
 #include "metrics.h"
@@ -632,6 +633,7 @@ static void on_setup_ostream(h2o_req_prefilter_t *_self, h2o_req_t *req, h2o_ost
 {
     front_prefilter_t *self = (void *)_self;
 
+    slot = gw_sendwatch_setup(req, slot); /* (first: it stands in for the proxy's generator, and sees every send) */
     tidy_origin_headers(req);
     /* the path the visitor asked for again: the proxy's handler put the upstream URL's path before it
      * (h2o_build_destination), and what the response stages read resolves against the page's URL as the browser has it
@@ -767,6 +769,7 @@ int gw_front_register(h2o_hostconf_t *hostconf)
         gw_error("upstream %s: not a URL", c->upstream);
         return -1;
     }
+    gw_sendwatch_init();
     h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = on_req;
     pc->error_log.emit_request_errors = 0; /* (log_upstream_error and log_broken_answer say it instead) */
     h2o_create_logger(pc, sizeof(h2o_logger_t))->log_access = log_broken_answer;

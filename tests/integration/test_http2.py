@@ -1,0 +1,208 @@
+"""The gateway as an HTTP/2 and TLS server: what differs when the visitor speaks h2 (over TLS with ALPN, or h2c), and what
+h2o 2.2.5 does on its own there. Where curl and nghttp cannot make the case, a small client of our own writes the frames
+(H2 below: HPACK literals without indexing, no Huffman)."""
+
+import collections
+import json
+import socket
+import ssl
+import struct
+import subprocess
+import time
+
+from harness import GatewayTestCase, big_body_pattern, curl, metric
+
+DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE = 0, 1, 3, 4, 6, 7, 8
+END_STREAM, END_HEADERS = 1, 4
+SETTINGS_INITIAL_WINDOW_SIZE = 4
+CANCEL = 8
+
+
+def hpack_int(v, prefix, first=0):
+    m = (1 << prefix) - 1
+    if v < m:
+        return bytes([first | v])
+    out, v = [first | m], v - m
+    while v >= 128:
+        out.append((v & 127) | 128)
+        v >>= 7
+    return bytes(out + [v])
+
+
+def hpack_literal(name, value):
+    """A header field as a literal without indexing, its name new (RFC 7541 6.2.2)."""
+    name, value = name.encode(), value.encode()
+    return b"\x00" + hpack_int(len(name), 7) + name + hpack_int(len(value), 7) + value
+
+
+def frame(ftype, flags, sid, payload):
+    return len(payload).to_bytes(3, "big") + bytes([ftype, flags]) + sid.to_bytes(4, "big") + payload
+
+
+class H2:
+    """One HTTP/2 connection, prior knowledge (plain) or ALPN h2 (TLS); frames as (type, flags, stream, payload)."""
+
+    def __init__(self, port, tls=False, settings=(), timeout=10):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.set_alpn_protocols(["h2"])
+            sock = ctx.wrap_socket(sock, server_hostname="localhost")
+            assert sock.selected_alpn_protocol() == "h2", sock.selected_alpn_protocol()
+        self.sock, self.tls, self.buf, self.frames, self.closed = sock, tls, b"", [], False
+        self.sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" +
+                          frame(SETTINGS, 0, 0, b"".join(struct.pack(">HI", k, v) for k, v in settings)))
+
+    def close(self):
+        self.sock.close()
+
+    def send(self, ftype, flags, sid, payload=b""):
+        self.sock.sendall(frame(ftype, flags, sid, payload))
+
+    def request(self, sid, path, method="GET", headers=(), end_stream=True):
+        block = (hpack_literal(":method", method) + hpack_literal(":scheme", "https" if self.tls else "http") +
+                 hpack_literal(":path", path) + hpack_literal(":authority", "127.0.0.1") +
+                 b"".join(hpack_literal(k, v) for k, v in headers))
+        self.send(HEADERS, END_HEADERS | (END_STREAM if end_stream else 0), sid, block)
+
+    def window_update(self, sid, n):
+        self.send(WINDOW_UPDATE, 0, sid, struct.pack(">I", n))
+
+    def read(self, until, timeout=10.0):
+        """Reads frames into self.frames until until(self.frames) holds, the connection closes or timeout passes;
+        returns whether until held."""
+        deadline = time.monotonic() + timeout
+        while True:
+            while len(self.buf) >= 9 and len(self.buf) >= 9 + int.from_bytes(self.buf[:3], "big"):
+                n = int.from_bytes(self.buf[:3], "big")
+                f = (self.buf[3], self.buf[4], int.from_bytes(self.buf[5:9], "big") & 0x7fffffff, self.buf[9:9 + n])
+                self.buf = self.buf[9 + n:]
+                self.frames.append(f)
+                if f[0] == SETTINGS and not f[1] & 1:
+                    self.send(SETTINGS, 1, 0)  # ack
+            if until(self.frames):
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0 or self.closed:
+                return False
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65536)
+            except (socket.timeout, TimeoutError):
+                return False
+            except (ConnectionResetError, ssl.SSLError):
+                data = b""
+            if not data:
+                self.closed = True
+            self.buf += data
+
+    def of(self, sid, ftype=None):
+        return [f for f in self.frames if f[2] == sid and (ftype is None or f[0] == ftype)]
+
+    def body(self, sid):
+        return b"".join(f[3] for f in self.of(sid, DATA))
+
+    def ended(self, sid):
+        return any(f[0] in (DATA, HEADERS) and f[1] & END_STREAM for f in self.of(sid)) or bool(self.of(sid, RST_STREAM))
+
+
+def rst_code(f):
+    return int.from_bytes(f[3], "big")
+
+
+class SlowClientTest(GatewayTestCase):
+    """h2o 2.2.5's proxy reads the origin's answer whole and holds it until the client takes it, and nothing timed a
+    client out that stopped taking it: one HTTP/2 connection of 100 requests for a 5 MB page with a window of 0 held 760
+    MB of a worker's memory for good (measured), an HTTP/1 client that did not read its answer kept it as long as it kept
+    the connection. A piece the client has not taken within proxy.send_timeout_ms now ends the answer."""
+    with_tls = True
+    config = {"proxy": {"send_timeout_ms": 1000}}
+
+    def test_h2_streams_without_window_are_reset_and_the_connection_goes_on(self):
+        for tls in (False, True):
+            before = metric(self.gw, "cg_send_timeouts_total")
+            c = H2(self.gw.tls_port if tls else self.gw.port, tls=tls, settings=[(SETTINGS_INITIAL_WINDOW_SIZE, 0)])
+            sids = [1 + 2 * i for i in range(20)]
+            t0 = time.monotonic()
+            for sid in sids:
+                c.request(sid, "/__origin/big?bytes=2000000&t=nowindow-%s-%d" % (tls, sid))
+            # one more stream that the client does read, on the same connection
+            c.request(41, "/__origin/big?bytes=300000&t=reads-%s" % tls)
+            c.window_update(41, 1 << 20)
+            c.window_update(0, 1 << 24)
+            self.assertTrue(c.read(lambda f: all(c.of(sid, RST_STREAM) for sid in sids) and c.ended(41), timeout=8),
+                            (tls, collections.Counter((f[0], f[2]) for f in c.frames)))
+            self.assertLess(time.monotonic() - t0, 6)
+            self.assertEqual({rst_code(c.of(sid, RST_STREAM)[0]) for sid in sids}, {CANCEL})
+            self.assertEqual(c.body(41), big_body_pattern(300000))
+            self.assertEqual(c.of(41, RST_STREAM), [])
+            # the connection is still there: a new stream is answered
+            c.send(SETTINGS, 0, 0, struct.pack(">HI", SETTINGS_INITIAL_WINDOW_SIZE, 65535))
+            c.request(43, "/__origin/echo?t=after-%s" % tls)
+            self.assertTrue(c.read(lambda f: c.ended(43)), tls)
+            self.assertIn(b'"path": "/__origin/echo?t=after-', c.body(43))
+            c.close()
+            self.assertEqual(metric(self.gw, "cg_send_timeouts_total") - before, 20)
+        self.assertTrue(self.gw.alive())
+
+    def test_h1_client_that_stops_reading_is_closed(self):
+        for tls in (False, True):
+            raw = socket.socket()
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            raw.connect(("127.0.0.1", self.gw.tls_port if tls else self.gw.port))
+            if tls:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+                raw = ctx.wrap_socket(raw, server_hostname="localhost")
+            raw.sendall(b"GET /__origin/big?bytes=8000000&t=h1-stops-%d HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % tls)
+            time.sleep(3)  # takes nothing for 3 s
+            got, closed = 0, False
+            raw.settimeout(5)
+            try:
+                while True:
+                    data = raw.recv(65536)
+                    if not data:
+                        closed = True
+                        break
+                    got += len(data)
+            except (socket.timeout, TimeoutError):
+                pass
+            except (ConnectionResetError, ssl.SSLError):
+                closed = True
+            raw.close()
+            self.assertTrue(closed, "the connection stayed open (tls=%s, %d bytes read after the pause)" % (tls, got))
+            self.assertLess(got, 8000000, tls)
+
+    def test_slow_but_steady_readers_get_everything(self):
+        # 16 KB every 50 ms: the 600 KB take ~2 s, twice send_timeout_ms, and each piece is taken well within it
+        size = 600000
+        for tls in (False, True):
+            c = H2(self.gw.tls_port if tls else self.gw.port, tls=tls, settings=[(SETTINGS_INITIAL_WINDOW_SIZE, 16384)])
+            c.request(1, "/__origin/big?bytes=%d&t=steady-h2-%s" % (size, tls))
+            deadline = time.monotonic() + 20
+            while not c.ended(1) and time.monotonic() < deadline:
+                seen = len(c.body(1))
+                c.read(lambda f: len(c.body(1)) > seen or c.ended(1), timeout=0.05)
+                if len(c.body(1)) > seen:
+                    c.window_update(1, len(c.body(1)) - seen)
+                    c.window_update(0, len(c.body(1)) - seen)
+                time.sleep(0.05)
+            self.assertEqual(c.of(1, RST_STREAM), [], tls)
+            self.assertEqual(c.body(1), big_body_pattern(size), tls)
+            c.close()
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+        raw.connect(("127.0.0.1", self.gw.port))
+        raw.sendall(b"GET /__origin/big?bytes=%d&t=steady-h1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % size)
+        data = b""
+        while True:
+            more = raw.recv(8192)
+            if not more:
+                break
+            data += more
+            time.sleep(0.05)
+        raw.close()
+        self.assertTrue(data.endswith(big_body_pattern(size)[-1000:]), data[:200])
+        self.assertEqual(len(data.split(b"\r\n\r\n", 1)[1]), size)
