@@ -74,7 +74,8 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
 {
     sendwatch_t *self = (void *)gen;
     disarm(self);
-    self->inner->proceed(self->inner, req);
+    if (self->inner->proceed != NULL) /* (h2o_send_inline's has none: it sends everything at once) */
+        self->inner->proceed(self->inner, req);
 }
 
 static void on_stop(h2o_generator_t *gen, h2o_req_t *req)

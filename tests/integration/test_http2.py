@@ -4,6 +4,7 @@ h2o 2.2.5 does on its own there. Where curl and nghttp cannot make the case, a s
 
 import collections
 import json
+import re
 import socket
 import ssl
 import struct
@@ -206,3 +207,38 @@ class SlowClientTest(GatewayTestCase):
         raw.close()
         self.assertTrue(data.endswith(big_body_pattern(size)[-1000:]), data[:200])
         self.assertEqual(len(data.split(b"\r\n\r\n", 1)[1]), size)
+
+
+class TlsTest(GatewayTestCase):
+    """What the TLS listener offers, probed with the openssl CLI as a scanner does."""
+    with_tls = True
+
+    def handshake(self, *args):
+        """openssl s_client with args: (protocol, cipher) agreed, or None when the handshake failed."""
+        p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % self.gw.tls_port, "-servername", "localhost",
+                            "-brief"] + list(args), input=b"", capture_output=True, timeout=20)
+        out = (p.stdout + p.stderr).decode(errors="replace")
+        proto = re.search(r"Protocol version: (\S+)", out)
+        cipher = re.search(r"Ciphersuite: (\S+)", out)
+        return (proto.group(1), cipher.group(1)) if proto and cipher else None
+
+    def test_versions_and_ciphers(self):
+        # TLS 1.0 and 1.1 refused; 1.3 with its AEAD suites
+        for old in ("-tls1", "-tls1_1"):
+            self.assertIsNone(self.handshake(old, "-cipher", "ALL:@SECLEVEL=0"), old)
+        self.assertEqual(self.handshake("-tls1_3"), ("TLSv1.3", "TLS_AES_128_GCM_SHA256"))
+        # TLS 1.2: forward-secret AEAD suites only. OpenSSL's default list also took RSA key exchange (no forward
+        # secrecy) and CBC suites, which RFC 9113 (9.2.2, Appendix A) bars from HTTP/2: a client offering h2 and only such
+        # suites got h2 over one of them, and a client that checks (nghttp2, browsers) fails it with INADEQUATE_SECURITY
+        self.assertEqual(self.handshake("-tls1_2"), ("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256"))
+        for ok in ("ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305"):
+            self.assertEqual(self.handshake("-tls1_2", "-cipher", ok), ("TLSv1.2", ok))
+        offered = subprocess.run(["openssl", "ciphers", "ALL:COMPLEMENTOFALL:@SECLEVEL=0"], capture_output=True, text=True,
+                                 check=True).stdout.strip().split(":")
+        weak = [c for c in offered if not ("ECDHE" in c and ("GCM" in c or "CHACHA20" in c))]
+        self.assertIn("AES128-SHA", weak)
+        agreed = [c for c in weak if self.handshake("-tls1_2", "-cipher", c + ":@SECLEVEL=0")]
+        self.assertEqual(agreed, [])
+        r = curl(self.gw.url("/__origin/echo?t=h2-weak", tls=True), http="2", extra=["--tls-max", "1.2", "--ciphers", "AES128-SHA"])
+        self.assertNotEqual(r.exit_code, 0, r)
+        self.origin.assert_not_reached("t=h2-weak")
