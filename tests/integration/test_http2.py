@@ -127,8 +127,12 @@ class SlowClientTest(GatewayTestCase):
             c = H2(self.gw.tls_port if tls else self.gw.port, tls=tls, settings=[(SETTINGS_INITIAL_WINDOW_SIZE, 0)])
             sids = [1 + 2 * i for i in range(20)]
             t0 = time.monotonic()
+            # a binary answer, a page the rewriter reads, the same gzipped (the rewriter, then h2o's compressor)
+            kinds = ["/__origin/big?bytes=2000000&", "/__origin/html?file=pages/embeds.html&repeat=2000&",
+                     "/__origin/html?file=pages/embeds.html&repeat=2000&"]
             for sid in sids:
-                c.request(sid, "/__origin/big?bytes=2000000&t=nowindow-%s-%d" % (tls, sid))
+                c.request(sid, kinds[sid % 3] + "t=nowindow-%s-%d" % (tls, sid),
+                          headers=[("accept-encoding", "gzip")] if sid % 3 == 2 else [])
             # one more stream that the client does read, on the same connection
             c.request(41, "/__origin/big?bytes=300000&t=reads-%s" % tls)
             c.window_update(41, 1 << 20)
