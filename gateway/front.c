@@ -487,6 +487,16 @@ static void chunked_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs
     h2o_ostream_send_next(&self->super, req, out, n, state);
 }
 
+/*
+ * After the gateway's own ostreams: the watch of what the client takes (sendwatch.c), then h2o's filters. The watch goes
+ * last of the gateway's, for an ostream that ends an answer early (the rewriter on gzip it cannot read) must be the first
+ * of the chain (h2o_ostream_send_next); an ostream above it that keeps a send to itself also proceeds by itself.
+ */
+static void setup_next(front_prefilter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    h2o_setup_next_prefilter(&self->super, req, gw_sendwatch_setup(req, slot));
+}
+
 /* the response stages, then h2o's filters, from slot on */
 static void setup_stages(front_prefilter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
@@ -497,7 +507,7 @@ static void setup_stages(front_prefilter_t *self, h2o_req_t *req, h2o_ostream_t 
             slot = &(*slot)->next; /* the stage added an ostream: the next ones go after it */
     }
     if (!wants_chunks(req)) {
-        h2o_setup_next_prefilter(&self->super, req, slot);
+        setup_next(self, req, slot);
         return;
     }
     chunked_t *chunked = (void *)h2o_add_ostream(req, sizeof(*chunked), slot);
@@ -505,7 +515,7 @@ static void setup_stages(front_prefilter_t *self, h2o_req_t *req, h2o_ostream_t 
     req->bytes_counted_by_ostream = 1;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_TRANSFER_ENCODING, NULL, H2O_STRLIT("chunked"));
     unsigned persistent = req->http1_is_persistent;
-    h2o_setup_next_prefilter(&self->super, req, &chunked->super.next);
+    setup_next(self, req, &chunked->super.next);
     req->http1_is_persistent = persistent; /* (h2o's chunked filter, which leaves this status alone, gave it up) */
 }
 
@@ -633,7 +643,6 @@ static void on_setup_ostream(h2o_req_prefilter_t *_self, h2o_req_t *req, h2o_ost
 {
     front_prefilter_t *self = (void *)_self;
 
-    slot = gw_sendwatch_setup(req, slot); /* (first: it stands in for the proxy's generator, and sees every send) */
     tidy_origin_headers(req);
     /* the path the visitor asked for again: the proxy's handler put the upstream URL's path before it
      * (h2o_build_destination), and what the response stages read resolves against the page's URL as the browser has it
@@ -656,12 +665,12 @@ static void on_setup_ostream(h2o_req_prefilter_t *_self, h2o_req_t *req, h2o_ost
                             "cases are counted in cg_upstream_errors_total)",
                             (int)req->method.len, req->method.base, (int)req->path_normalized.len, req->path_normalized.base);
         setup_error_page(req, slot, 0);
-        h2o_setup_next_prefilter(&self->super, req, &(*slot)->next);
+        setup_next(self, req, &(*slot)->next);
     } else if (req->res.status == 502 && req->res.reason != NULL && strcmp(req->res.reason, "Gateway Error") == 0 &&
                req->error_logs.size != 0) {
         self->error_page = 1;
         setup_upstream_error_page(req, slot);
-        h2o_setup_next_prefilter(&self->super, req, &(*slot)->next);
+        setup_next(self, req, &(*slot)->next);
     } else if (sniff_wanted(req)) {
         setup_sniff(self, req, slot); /* the stages are set up when the first bytes have decided */
     } else {

@@ -20,7 +20,8 @@
  * read or write fails and h2o closes it and disposes of its requests (the proxy's buffers with them).
  *
  * The watch stands in for the proxy's generator (req->_generator): its proceed, which the protocol calls when the
- * client has taken what was sent, disarms the timer; the ostream it puts first in the chain arms it at each send. What
+ * client has taken what was sent, disarms the timer; the ostream it puts after the gateway's own arms it at each send
+ * that reaches it (one an ostream above keeps to itself, that ostream proceeds by itself). What
  * it reads of HTTP/2's connection and stream (http2_internal.h) is Debian's libh2o 2.2.5's. No allocation beyond the
  * request's pool, no system call on the way of an answer the client takes.
  */
@@ -128,12 +129,11 @@ static void watch_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, 
 
 h2o_ostream_t **gw_sendwatch_setup(h2o_req_t *req, h2o_ostream_t **slot)
 {
-    if (req->_generator == NULL)
-        return slot;
     sendwatch_t *watch = h2o_mem_alloc_shared(&req->pool, sizeof(*watch), on_dispose);
     *watch = (sendwatch_t){{on_proceed, on_stop}, req->_generator, req};
     watch->timer.cb = on_timeout;
-    req->_generator = &watch->super;
+    if (req->_generator != NULL) /* (none once the generator has sent its last: nothing more to proceed then) */
+        req->_generator = &watch->super;
     if (req->preferred_chunk_size > SEND_PIECE)
         req->preferred_chunk_size = SEND_PIECE;
     sendwatch_ostream_t *ostr = (void *)h2o_add_ostream(req, sizeof(*ostr), slot);
