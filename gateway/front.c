@@ -729,6 +729,19 @@ static int request_line_ok(h2o_req_t *req)
     return req->method.len != 0;
 }
 
+/* Proxy-Connection is a connection's own field (RFC 9110 7.6.1; RFC 9113 8.2.2 calls an HTTP/2 request with it malformed),
+ * which h2o 2.2.5 takes over HTTP/2 and its proxy passes on: "Proxy-Connection: close" reached the origin */
+static void tidy_request_headers(h2o_req_t *req)
+{
+    for (size_t i = 0; i < req->headers.size;) {
+        const h2o_iovec_t *name = req->headers.entries[i].name;
+        if (name->len == 16 && h2o_lcstris(name->base, name->len, H2O_STRLIT("proxy-connection")))
+            h2o_delete_header(&req->headers, (ssize_t)i);
+        else
+            ++i;
+    }
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     if (gw_server_track_request(req) != 0)
@@ -743,6 +756,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         gw_send_page(req, 405, "Method Not Allowed", "Method Not Allowed", "This gateway does not tunnel CONNECT requests.");
         return 0;
     }
+    tidy_request_headers(req);
 
     front_prefilter_t *pf = (void *)h2o_add_prefilter(req, sizeof(*pf));
     pf->super.on_setup_ostream = on_setup_ostream;

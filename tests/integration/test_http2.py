@@ -342,3 +342,22 @@ class Http2RequestTest(GatewayTestCase):
         v = run_binary(["-c", self.gw.config_path, "--verify-records"])
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
         self.assertIn("chain intact", v.stdout)
+
+
+class RequestHeadersTest(GatewayTestCase):
+    """Connection-specific request fields (RFC 9110 7.6.1, RFC 9113 8.2.2) do not reach the origin."""
+
+    def test_proxy_connection_is_not_passed_on(self):
+        # h2o 2.2.5 refuses Connection, Transfer-Encoding and Upgrade in an HTTP/2 request (a connection error), drops
+        # Keep-Alive and TE, and took Proxy-Connection, which its proxy wrote to the origin (from HTTP/1 clients too)
+        c = H2(self.gw.port)
+        c.request(1, "/__origin/echo?t=pc-h2", headers=[("proxy-connection", "close"), ("keep-alive", "5"), ("te", "trailers")])
+        self.assertTrue(c.read(lambda f: c.ended(1)))
+        c.close()
+        r = curl(self.gw.url("/__origin/echo?t=pc-h1"), headers=["Proxy-Connection: close", "X-Kept: 1"])
+        self.assertEqual(r.status, 200, r)
+        for t in ("pc-h2", "pc-h1"):
+            e = self.origin.assert_reached("t=" + t)
+            for name in ("Proxy-Connection", "Keep-Alive", "TE"):
+                self.assertEqual(self.origin.header(e, name), [], (t, name))
+        self.assertEqual(self.origin.header(self.origin.assert_reached("t=pc-h1"), "X-Kept"), ["1"])
