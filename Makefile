@@ -19,7 +19,7 @@ VERSION     := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CPPFLAGS    += -DH2O_USE_LIBUV=0 -D_GNU_SOURCE -DCG_VERSION='"$(VERSION)"' -Igateway -Ifilters
+CPPFLAGS    += -DH2O_USE_LIBUV=0 -D_GNU_SOURCE -DCG_VERSION='"$(VERSION)"' -Igateway -Igateway/compat -Ifilters
 WARN        := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow -Wpointer-arith
 CFLAGS_REL  := -std=gnu11 -O2 -g $(WARN) -MMD -MP
 CFLAGS_ASAN := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(WARN) -MMD -MP

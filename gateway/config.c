@@ -400,7 +400,8 @@ static int load_object(loader_t *ld, json_t *root, const char *key, const char *
 
 static int load_proxy(loader_t *ld, json_t *root)
 {
-    static const char *const keys[] = {"io_timeout_ms", "keepalive_timeout_ms", "max_request_body", "max_connections", NULL};
+    static const char *const keys[] = {"io_timeout_ms", "keepalive_timeout_ms", "max_request_body", "max_connections",
+                                       "send_timeout_ms", NULL};
     gw_config_t *c = ld->conf;
     json_t *o;
     uint64_t v;
@@ -423,6 +424,10 @@ static int load_proxy(loader_t *ld, json_t *root)
     if (rc == 0)
         rc = get_uint(ld, o, "max_connections", 1, 1000000, 0, &v);
     c->proxy.max_connections = (unsigned)v;
+    v = c->proxy.send_timeout_ms;
+    if (rc == 0)
+        rc = get_uint(ld, o, "send_timeout_ms", 1000, 3600000, 0, &v);
+    c->proxy.send_timeout_ms = v;
     pop(ld);
     return rc;
 }
@@ -1069,6 +1074,7 @@ void gw_config_defaults(gw_config_t *c)
     c->proxy.keepalive_timeout_ms = 2000;
     c->proxy.max_request_body = 1024 * 1024;
     c->proxy.max_connections = 8192;
+    c->proxy.send_timeout_ms = 60000;
     /* loopback unless configured (DESIGN): an admin "listen" without "host", or no "listen" at all, must not bind every
      * interface as a public listener without "host" does */
     c->admin.listen.host = gw_strdup("127.0.0.1");

@@ -61,6 +61,7 @@ typedef struct st_gw_config_t {
         uint64_t keepalive_timeout_ms;
         size_t max_request_body;
         unsigned max_connections;
+        uint64_t send_timeout_ms; /* a response the client takes nothing of for this long is ended (gateway/sendwatch.c) */
     } proxy;
 
     struct {

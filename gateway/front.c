@@ -9,6 +9,7 @@
 #include "gunzip.h"
 #include "mime.h"
 #include "rewrite.h"
+#include "sendwatch.h"
 #include "ui.h"
 #include "log.h"
 #include "metrics.h"
@@ -486,6 +487,16 @@ static void chunked_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs
     h2o_ostream_send_next(&self->super, req, out, n, state);
 }
 
+/*
+ * After the gateway's own ostreams: the watch of what the client takes (sendwatch.c), then h2o's filters. The watch goes
+ * last of the gateway's, for an ostream that ends an answer early (the rewriter on gzip it cannot read) must be the first
+ * of the chain (h2o_ostream_send_next); an ostream above it that keeps a send to itself also proceeds by itself.
+ */
+static void setup_next(front_prefilter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    h2o_setup_next_prefilter(&self->super, req, gw_sendwatch_setup(req, slot));
+}
+
 /* the response stages, then h2o's filters, from slot on */
 static void setup_stages(front_prefilter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
@@ -496,7 +507,7 @@ static void setup_stages(front_prefilter_t *self, h2o_req_t *req, h2o_ostream_t 
             slot = &(*slot)->next; /* the stage added an ostream: the next ones go after it */
     }
     if (!wants_chunks(req)) {
-        h2o_setup_next_prefilter(&self->super, req, slot);
+        setup_next(self, req, slot);
         return;
     }
     chunked_t *chunked = (void *)h2o_add_ostream(req, sizeof(*chunked), slot);
@@ -504,7 +515,7 @@ static void setup_stages(front_prefilter_t *self, h2o_req_t *req, h2o_ostream_t 
     req->bytes_counted_by_ostream = 1;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_TRANSFER_ENCODING, NULL, H2O_STRLIT("chunked"));
     unsigned persistent = req->http1_is_persistent;
-    h2o_setup_next_prefilter(&self->super, req, &chunked->super.next);
+    setup_next(self, req, &chunked->super.next);
     req->http1_is_persistent = persistent; /* (h2o's chunked filter, which leaves this status alone, gave it up) */
 }
 
@@ -654,12 +665,12 @@ static void on_setup_ostream(h2o_req_prefilter_t *_self, h2o_req_t *req, h2o_ost
                             "cases are counted in cg_upstream_errors_total)",
                             (int)req->method.len, req->method.base, (int)req->path_normalized.len, req->path_normalized.base);
         setup_error_page(req, slot, 0);
-        h2o_setup_next_prefilter(&self->super, req, &(*slot)->next);
+        setup_next(self, req, &(*slot)->next);
     } else if (req->res.status == 502 && req->res.reason != NULL && strcmp(req->res.reason, "Gateway Error") == 0 &&
                req->error_logs.size != 0) {
         self->error_page = 1;
         setup_upstream_error_page(req, slot);
-        h2o_setup_next_prefilter(&self->super, req, &(*slot)->next);
+        setup_next(self, req, &(*slot)->next);
     } else if (sniff_wanted(req)) {
         setup_sniff(self, req, slot); /* the stages are set up when the first bytes have decided */
     } else {
@@ -718,6 +729,19 @@ static int request_line_ok(h2o_req_t *req)
     return req->method.len != 0;
 }
 
+/* Proxy-Connection is a connection's own field (RFC 9110 7.6.1; RFC 9113 8.2.2 calls an HTTP/2 request with it malformed),
+ * which h2o 2.2.5 takes over HTTP/2 and its proxy passes on: "Proxy-Connection: close" reached the origin */
+static void tidy_request_headers(h2o_req_t *req)
+{
+    for (size_t i = 0; i < req->headers.size;) {
+        const h2o_iovec_t *name = req->headers.entries[i].name;
+        if (name->len == 16 && h2o_lcstris(name->base, name->len, H2O_STRLIT("proxy-connection")))
+            h2o_delete_header(&req->headers, (ssize_t)i);
+        else
+            ++i;
+    }
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     if (gw_server_track_request(req) != 0)
@@ -732,6 +756,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         gw_send_page(req, 405, "Method Not Allowed", "Method Not Allowed", "This gateway does not tunnel CONNECT requests.");
         return 0;
     }
+    tidy_request_headers(req);
 
     front_prefilter_t *pf = (void *)h2o_add_prefilter(req, sizeof(*pf));
     pf->super.on_setup_ostream = on_setup_ostream;
@@ -767,6 +792,7 @@ int gw_front_register(h2o_hostconf_t *hostconf)
         gw_error("upstream %s: not a URL", c->upstream);
         return -1;
     }
+    gw_sendwatch_init();
     h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = on_req;
     pc->error_log.emit_request_errors = 0; /* (log_upstream_error and log_broken_answer say it instead) */
     h2o_create_logger(pc, sizeof(h2o_logger_t))->log_access = log_broken_answer;

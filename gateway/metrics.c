@@ -127,6 +127,10 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
              "time, or not from one of geoip.trusted_proxies.\n# TYPE cg_proxy_headers_refused_total counter\n"
              "cg_proxy_headers_refused_total %llu\n",
          (unsigned long long)SUM(proxy_headers_refused));
+    emit(&o, "# HELP cg_send_timeouts_total Answers ended because the client took nothing of them for proxy.send_timeout_ms "
+             "(an HTTP/2 stream reset, or the connection closed).\n# TYPE cg_send_timeouts_total counter\n"
+             "cg_send_timeouts_total %llu\n",
+         (unsigned long long)SUM(send_timeouts));
     emit(&o, "# HELP cg_upstream_errors_total Requests the origin could not answer (502/504).\n"
              "# TYPE cg_upstream_errors_total counter\ncg_upstream_errors_total %llu\n"
              "# HELP cg_upstream_timeouts_total Upstream I/O timeouts (504).\n"

@@ -64,6 +64,7 @@ typedef struct st_gw_metrics_t {
     uint64_t reports_received, reports_rate_limited;
     uint64_t records_rate_limited; /* record writes refused: store.rate_per_minute */
     uint64_t proxy_headers_refused; /* connections on a proxy_protocol listener closed: no valid header, or not trusted */
+    uint64_t send_timeouts; /* answers ended: the client took nothing of them for proxy.send_timeout_ms (sendwatch.c) */
 } __attribute__((aligned(64))) gw_metrics_t; /* two threads' blocks never share a cache line */
 
 /* this thread's block (NULL outside worker threads: counting is then skipped) */

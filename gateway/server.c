@@ -265,6 +265,13 @@ static SSL_CTX *create_ssl_ctx(const gw_listen_conf_t *l, char *err, size_t errl
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     /* AES-128-GCM first, as h2o and nginx negotiate by default: AES-256 costs more per byte for no practical gain */
     SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384");
+    /* TLS 1.2: forward-secret AEAD suites only, in the same order (Mozilla's "intermediate" without DHE, which would need
+     * DH parameters). OpenSSL's default list also agreed RSA key exchange (no forward secrecy) and CBC suites, which RFC
+     * 9113 (9.2.2, Appendix A) bars from HTTP/2: a client offering h2 and only those got h2 over one, and one that checks
+     * (nghttp2, browsers) fails such a connection with INADEQUATE_SECURITY. Clients without ECDHE and GCM or ChaCha20
+     * (Windows XP, Java 6, OpenSSL 0.9.8) cannot connect. */
+    SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                                 "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
     if (SSL_CTX_use_certificate_chain_file(ctx, l->tls_cert) != 1) {
         snprintf(err, errlen, "%s: cannot load certificate: %s", l->tls_cert, ERR_reason_error_string(ERR_get_error()));

@@ -711,6 +711,49 @@ test('a style sheet the site serves: never a block-listed site, its tracker pixe
     eq(asked.filter((u) => u.includes('t=sheet-tracker')).length, pixels, 'the sheet\'s tracker pixel after the withdrawal');
 });
 
+test('over HTTPS and HTTP/2: the banner, accept all, the __Host- token, and the cookies Chromium sends reach the origin', async () => {
+    /* a gateway of the test's own with a TLS listener (a self-signed certificate made here); Chromium speaks h2 with it
+     * (ALPN) and sends its Cookie as crumbs, a field per pair (RFC 9113 8.2.3) */
+    const tlsPort = await freePort();
+    const S = new Processes({ config: (c) => {
+        const cert = path.join(S.tmp, 'cert.pem'), key = path.join(S.tmp, 'key.pem');
+        cp.execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2', '-keyout', key, '-out', cert,
+                                    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+        c.listen.push({ host: '127.0.0.1', port: tlsPort, tls: { cert, key } });
+    } });
+    let problem = null;
+    try {
+        await S.start();
+        await until(() => accepts(tlsPort), 'the TLS listener accepts');
+        const base = `https://127.0.0.1:${tlsPort}`;
+        const p = await page({ ignoreHTTPSErrors: true });
+        const res = await p.goto(base + '/');
+        eq(await p.evaluate(() => performance.getEntriesByType('navigation')[0].nextHopProtocol), 'h2', 'the protocol of the page');
+        assert(/max-age=\d+/.test(res.headers()['strict-transport-security'] || ''), 'no HSTS over TLS');
+        await dialog(p).waitFor({ state: 'visible' });
+        await button(p, 'banner.accept_all').click();
+        await p.waitForFunction(() => window.__trackerRan && window.__adsRan && window.__inlineTrackerRan);
+        const token = (await p.context().cookies()).find((c) => c.name === '__Host-cg_consent');
+        assert(token && token.secure && token.httpOnly && token.path === '/' && !token.domain.startsWith('.'),
+               `the token cookie: ${JSON.stringify(token)}`);
+        eq((await p.context().cookies()).filter((c) => c.name === 'cg_consent').length, 0, 'a plain cg_consent over TLS');
+        await p.goto(base + '/'); /* the origin sets its cookies again; now they pass */
+        await p.goto(base + '/products');
+        const prod = await until(() => S.reached('/products').slice(-1)[0], 'products page at the origin');
+        const fields = prod.headers.filter((h) => h[0].toLowerCase() === 'cookie').map((h) => h[1]);
+        eq(fields.length, 1, `one Cookie field at the origin: ${JSON.stringify(fields)}`);
+        for (const c of ['sid', '_ga', '_gid', '_fbp', 'lang']) assert(new RegExp(`(^|; )${c}=`).test(fields[0]), `${c} not at the origin: ${fields[0]}`);
+        assert(!/cg_consent/.test(fields[0]), `the token reached the origin: ${fields[0]}`);
+        eq(prod.headers.filter((h) => h[0].toLowerCase() === 'consent-categories').map((h) => h[1]),
+           ['necessary,functional,analytics,marketing'], 'the decision the origin learns');
+        eq(prod.headers.filter((h) => h[0].toLowerCase() === 'x-forwarded-proto').map((h) => h[1]).slice(-1), ['https'], 'X-Forwarded-Proto');
+        eq(p.errors, [], 'page errors');
+    } finally {
+        problem = await S.stop();
+    }
+    if (problem) throw new Error(problem);
+});
+
 test('preference centre without JavaScript: the form saves, accepts and rejects', async () => {
     const p = await page({ javaScriptEnabled: false });
     await p.goto(P.url('/__consent/'));

@@ -15,6 +15,7 @@ import time
 from harness import (ADMIN_TOKEN, GatewayTestCase, big_body_pattern, curl, curl_many, free_port, gateway_config, metric,
                      parse_responses, raw_request, run_binary, wait_until)
 import harness
+from test_http2 import hpack_int
 
 
 def xff_list(entry):
@@ -190,15 +191,7 @@ class ProxyTest(GatewayTestCase):
         stripping read them all and deleted them one by one, quadratic), 300,000 took 26 s; 300,000 other fields made
         h2o's proxy build a 1.2 GB request (peak RSS +2.4 GB). Now a request with more or larger fields than an
         HTTP/1 request may have (H2O_MAX_HEADERS, H2O_MAX_REQLEN) is answered 431 before anything reads them."""
-        def hint(v, prefix, first):  # an HPACK integer
-            m = (1 << prefix) - 1
-            if v < m:
-                return bytes([first | v])
-            out, v = [first | m], v - m
-            while v >= 128:
-                out.append((v & 127) | 128)
-                v >>= 7
-            return bytes(out + [v])
+        hint = hpack_int  # an HPACK integer (test_http2)
 
         def frame(t, flags, payload):
             return len(payload).to_bytes(3, "big") + bytes([t, flags]) + (1 if t in (1, 9) else 0).to_bytes(4, "big") + payload

@@ -111,6 +111,7 @@ static const bad_case_t bad[] = {
     {"{" MIN ", \"admin\": {\"listen\": {\"port\": 8081}}}", "{\"listen\"", "admin: missing required key \"tokens_file\""},
     {"{" MIN ", \"log\": {\"level\": \"verbose\"}}", "\"verbose\"", "log.level: \"verbose\" is not one of \"debug\", \"info\", \"warn\", \"error\""},
     {"{" MIN ", \"proxy\": {\"io_timeout_ms\": -5}}", "-5", "proxy.io_timeout_ms: must be in 1..3600000, not -5"},
+    {"{" MIN ", \"proxy\": {\"send_timeout_ms\": 999}}", "999", "proxy.send_timeout_ms: must be in 1000..3600000, not 999"},
     {"{" MIN ", \"store\": {\"rate_per_minute\": -1}}", "-1", "store.rate_per_minute: must be in 0..1000000, not -1"},
     {"{" MIN ", \"store\": {\"rate_per_minute\": \"60/min\"}}", "\"60/min\"", "store.rate_per_minute: must be an integer, not a string"},
     {"{" MIN ", \"html\": {\"memo_kb\": 2000000}}", "2000000", "html.memo_kb: must be in 0..1048576, not 2000000"},
@@ -243,6 +244,7 @@ static void test_minimal_defaults(void **state)
     assert_true(cpus >= 1);
     assert_int_equal(c.threads, (unsigned)cpus);
     assert_int_equal(c.proxy.io_timeout_ms, 30000);
+    assert_int_equal(c.proxy.send_timeout_ms, 60000);
     assert_int_equal(c.proxy.max_request_body, 1024 * 1024);
     assert_int_equal(c.num_categories, 4);
     assert_string_equal(c.categories[0], "necessary");
