@@ -14,8 +14,8 @@
  * table (gw_revoke_copy) that the writer publishes as a snapshot (qsbr.h). A reader that sees an entry half-updated
  * sees each time either before or after the update: both are times some decision made.
  *
- * Memory: (5 + number of categories) * 4 bytes per slot, at most 4/3 of the entries' slots and at least 2/3 after a
- * growth: 36 bytes a slot with the 4 default categories, 84 with 16.
+ * Memory: (5 + number of categories) * 4 bytes a slot (36 with the 4 default categories, 84 with 16); a table is full at
+ * 3/4 of its slots and grows to twice as many, so a visitor takes 4/3 to 8/3 slots: 48-96 bytes with 4 categories.
  */
 #ifndef GW_REVOKE_H
 #define GW_REVOKE_H

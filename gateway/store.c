@@ -892,7 +892,7 @@ static void replace_revocations(gw_revoke_t *t)
 static void publish_revocation(const op_t *op)
 {
     if (gw_revoke_set(revocations, op->rv_key, &op->rv) != 0) {
-        replace_revocations(gw_revoke_copy(revocations, 2 * gw_revoke_count(revocations), 0));
+        replace_revocations(gw_revoke_copy(revocations, gw_revoke_count(revocations) + 1, 0));
         if (gw_revoke_set(revocations, op->rv_key, &op->rv) != 0)
             gw_error("consent store: out of memory for the revocations table: a revocation applies from the next start");
     }
@@ -1025,7 +1025,7 @@ static int load_revocations(char *err, size_t errlen)
         const char *h = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
         if (rc != SQLITE_ROW || strcmp(h, hash) != 0) {
             if (have && gw_revoke_set(revocations, key, &r) != 0) {
-                gw_revoke_t *bigger = gw_revoke_copy(revocations, 2 * gw_revoke_count(revocations), 0);
+                gw_revoke_t *bigger = gw_revoke_copy(revocations, gw_revoke_count(revocations) + 1, 0);
                 if (bigger == NULL) {
                     snprintf(err, errlen, "out of memory for the revocations");
                     break;
