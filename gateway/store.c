@@ -830,7 +830,7 @@ static int current_revocation(op_t **ops, size_t i, const uint32_t key[4], gw_re
  * when a token of the visitor may grant it: the token the request presented, or one a record of theirs issued (each
  * grants what its record does). A visitor with a revocation has it updated by each decision (a consent in the same
  * second as a withdrawal keeps its own token's grant). Returns 0, 1 when that would be a new entry past
- * revocations_max (the op is refused), -1 on a database error (err).
+ * revocations_max, 2 when the visitor's id was erased (the op is refused either way), -1 on a database error (err).
  */
 static int decide_revocation(op_t **ops, size_t i, size_t *added, char *err, size_t errlen)
 {
@@ -841,6 +841,8 @@ static int decide_revocation(op_t **ops, size_t i, size_t *added, char *err, siz
         return 0; /* (the usual case: nothing to look up) */
     gw_revoke_key(&revoke_key, op->rec.visitor, op->rv_key);
     int exists = current_revocation(ops, i, op->rv_key, &r);
+    if (exists && r.erased != 0)
+        return 2; /* read before an erasure that was committed meanwhile: its record would go under the erased id */
     if (!exists)
         memset(&r, 0, sizeof(r));
     uint16_t cut = refused & op->rec.presented, ever;
@@ -1356,8 +1358,13 @@ static void do_appends(op_t **ops, size_t n)
         int rv = decide_revocation(ops, i, &added, err, sizeof(err));
         if (rv < 0)
             goto Rollback;
-        if (rv > 0) {
+        if (rv == 1) {
             revocations_full(ops[i]);
+            continue;
+        }
+        if (rv == 2) { /* (no token names that id any more: the visitor's next try gets a new one) */
+            snprintf(ops[i]->error, sizeof(ops[i]->error), "the visitor's records were erased meanwhile");
+            ops[i]->ans.status = -1;
             continue;
         }
         if (insert_record(&ops[i]->rec, NULL, err, sizeof(err)) != 0)

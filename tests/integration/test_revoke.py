@@ -9,6 +9,7 @@ cookies, the beacons) is the later decision's."""
 import concurrent.futures
 import hashlib
 import hmac
+import http.client
 import json
 import sqlite3
 import time
@@ -174,6 +175,32 @@ class RevokeTest(RevokeBase):
         self.assertEqual(self.reaching(again), self.everything())
         key = revocation_key(self.db, first["visitor"])
         self.assertEqual(sorted(c for h, c, _ in revocation_rows(self.db) if h == key), sorted([""] + OPTIONAL))
+
+    def test_a_decision_racing_an_erasure_never_lands_under_the_erased_id(self):
+        # a decision read (its token naming the id) while the erasure of that id is being committed, and queued after
+        # it: its record would go under the erased id, which no receipt or erasure could reach any more. Sent on two
+        # open connections back to back, over and over: such a decision is refused (503, try again), never stored so.
+        outcomes = set()
+        for _ in range(15):
+            tok, first = self.accept()
+            conns = [http.client.HTTPConnection("127.0.0.1", self.gw.port, timeout=10) for _ in range(2)]
+            for c in conns:
+                c.connect()
+            hdrs = {"Cookie": tok, "Content-Type": "application/json"}
+            conns[0].request("POST", "/__consent/api/erase", body=b"", headers=hdrs)
+            conns[1].request("POST", "/__consent/api/consent", body=b'{"all": true}', headers=hdrs)
+            answers = [c.getresponse() for c in conns]
+            statuses = [a.status for a in answers]
+            bodies = [a.read() for a in answers]
+            for c in conns:
+                c.close()
+            self.assertEqual(statuses[0], 200, bodies[0])
+            self.assertIn(statuses[1], (200, 503), bodies[1])
+            outcomes.add(statuses[1])
+            self.assertEqual(rows(self.db, "visitor = '%s'" % first["visitor"]), [],
+                             "a record under the erased id (the decision answered %d)" % statuses[1])
+            # (a 200: committed before the erasure, and pseudonymised with the rest; or read after it, under a new id)
+        self.assertTrue(outcomes, outcomes)
 
     def test_first_consent_adds_no_revocation(self):
         # the usual case: a visitor's first decision (and one refusing what no token of theirs granted) revokes nothing
