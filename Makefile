@@ -140,6 +140,7 @@ browser: all asan
 	@tests/run.sh browser
 
 # ThreadSanitizer: the snapshot swap under concurrent readers (risk lists + qsbr); the rate limiter's shared table; the
+# revocations' table probed while its writer adds and overwrites entries; the
 # whole gateway under production's concurrent load, reloads and shutdown (tests/integration/test_concurrency.py, ~1 min)
 tsan: check-deps $(BUILD)/tsan/consentgate
 	@mkdir -p $(BUILD)/tsan
@@ -147,8 +148,11 @@ tsan: check-deps $(BUILD)/tsan/consentgate
 	  tests/unit/test_risk_swap.c filters/risk.c filters/url.c gateway/qsbr.c -lcmocka $(LIBS)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) -std=gnu11 -O1 -g -fsanitize=thread $(WARN) -o $(BUILD)/tsan/test_ratelimit \
 	  tests/unit/test_ratelimit.c gateway/ratelimit.c -lcmocka $(LIBS)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) -std=gnu11 -O1 -g -fsanitize=thread $(WARN) -o $(BUILD)/tsan/test_revoke \
+	  tests/unit/test_revoke.c gateway/revoke.c filters/token.c -lcmocka $(LIBS)
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/test_risk_swap
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/test_ratelimit
+	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/test_revoke
 	CG_BIN=$(BUILD)/tsan/consentgate python3 tests/integration/run.py test_concurrency
 
 # Coverage (gcc --coverage -O0, no sanitizers, in build/cov): the unit programs and the integration suite run against

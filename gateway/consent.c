@@ -29,8 +29,10 @@
 #include "qsbr.h"
 #include "ratelimit.h"
 #include "records.h"
+#include "revoke.h"
 #include "secrets.h"
 #include "server.h"
+#include "store.h"
 #include "token.h"
 
 #define MAX_EXPIRE_NAMES 32
@@ -273,6 +275,27 @@ static int decides_here(const gw_token_t *t, const gw_reqctx_t *ctx)
     return (t->flags & GW_TOKEN_FLAG_DECIDED) != 0 && (ctx->regime != GW_REGIME_OPT_IN || t->regime == GW_REGIME_OPT_IN);
 }
 
+/*
+ * What the visitor's later decisions took back from t (the store's revocations, revoke.h): the categories they refused
+ * since t was issued are taken from t->granted. Returns 1 when t predates the visitor's erasure. Costs one load while
+ * nobody has a revocation (the usual case), a keyed hash and one probe otherwise; no lock, no allocation.
+ */
+static int revoked(gw_token_t *t)
+{
+    const gw_revoke_t *rv = gw_store_revocations();
+    gw_revocation_t r;
+    uint32_t key[4];
+    if (gw_revoke_count(rv) == 0)
+        return 0;
+    gw_revoke_key(gw_store_revoke_key(), t->visitor, key);
+    if (!gw_revoke_find(rv, key, &r))
+        return 0;
+    if (r.erased != 0 && t->issued <= r.erased)
+        return 1;
+    t->granted &= (uint16_t)~gw_revoke_taken(&r, gw_rt.conf.num_categories, t->issued);
+    return 0;
+}
+
 int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
 {
     const gw_secrets_t *keys = gw_snap_load(&secrets);
@@ -304,6 +327,12 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
                 continue;
             gw_token_t t;
             int st = gw_token_decode(p.value, p.value_len, keys->keys, keys->num_keys, now, gw_rt.conf.policy.version, &t);
+            /* a token issued before its visitor's erasure names nobody and decides nothing, as one expired that granted
+             * nothing optional; one issued before a later decision refused a category no longer grants it */
+            if ((st == GW_TOKEN_OK || st == GW_TOKEN_EXPIRED || st == GW_TOKEN_OLD_POLICY) && revoked(&t)) {
+                stale_granted &= necessary_mask;
+                continue;
+            }
             /* every token whose signature verifies (in force, expired, or of an older policy) claims a visitor: two
              * that name different ones mean one was planted (over plain HTTP a sibling subdomain can set one with
              * Domain=; the gateway's own is host-only), and then no id is believed: a visitor's records must not go
@@ -595,6 +624,7 @@ static void record_gpc(h2o_req_t *req, gw_reqctx_t *ctx, gw_records_done_cb cb, 
     rec.refused = (uint16_t)(all_mask & ~ctx->granted);
     rec.regime = ctx->regime;
     rec.method = GW_METHOD_GPC;
+    rec.presented = ctx->has_token ? ctx->token_granted : 0;
     gw_records_set_place(&rec, ctx);
     ctx->issue_token = 1;
     if (gw_records_over_rate(req, NULL))

@@ -234,6 +234,7 @@ static int on_consent(h2o_req_t *req, gw_reqctx_t *ctx, int withdraw)
     rec.refused = (uint16_t)(all & ~p->granted);
     rec.regime = ctx->regime;
     rec.method = method;
+    rec.presented = ctx->has_token ? ctx->token_granted : 0;
     gw_records_set_place(&rec, ctx);
     gw_records_submit(req, &rec, on_recorded, p);
     return 0;

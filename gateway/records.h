@@ -33,6 +33,8 @@ typedef struct st_gw_record_t {
     char client_ip[48];   /* truncated: /24 for IPv4, /48 for IPv6 */
     uint8_t ua_hash[32];  /* salted SHA-256 of the User-Agent, never the raw value */
     uint8_t ui_hash[32];  /* hash of the consent UI files served */
+    uint16_t presented;   /* not stored: what the token the request presented granted (0: none), so that the store
+                             revokes what the decision takes back from it (store.h, revocations) */
 } gw_record_t;
 
 /* status: 0 durable, -1 not written (store unavailable), GW_RECORDS_RATE_LIMITED not written (gw_records_over_rate) */

@@ -1,11 +1,16 @@
 /*
  * store — see store.h.
  *
- * Schema (version 2; older files are migrated at start):
- *   meta(key PRIMARY KEY, value)        schema_version, chain_anchor (hash before the oldest row)
+ * Schema (version 3; older files are migrated at start):
+ *   meta(key PRIMARY KEY, value)        schema_version, chain_anchor (hash before the oldest row), seal, ua_salt,
+ *                                       revocation_salt, token_max_age_days (the longest consent_max_age_days seen)
  *   records(seq INTEGER PRIMARY KEY, receipt UNIQUE, visitor, visitor_nonce, visitor_commit,
  *           time_ms, policy_version, granted, refused, regime, country, method, client_ip,
  *           ua_hash, ui_hash, prev_hash, hash)
+ *   injections(...)                     CSP reports (version 2)
+ *   revocations(visitor_hash, category, cut; PRIMARY KEY (visitor_hash, category))   (version 3, revoke.h)
+ *           visitor_hash: hex of gw_revoke_key under revocation_salt (never the id); category: a category's name,
+ *           or '' for the erasure's time; cut: Unix seconds
  *
  * Durability: WAL with synchronous=FULL, so COMMIT returns after the WAL is fsynced. Before
  * each batch the writer checks that the database file is still the one it opened and is
@@ -29,13 +34,15 @@
 #include "jsonw.h"
 #include "log.h"
 #include "mem.h"
+#include "qsbr.h"
+#include "revoke.h"
 #include "secrets.h"
 #include "url.h"
 #include "server.h"
 #include "store.h"
 #include "token.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define PSEUDONYM_PREFIX "erased-" /* an erased visitor id becomes this and 32 random hex digits */
 #define EXPORT_PAGE 500
 #define PURGE_INTERVAL_MS (3600 * 1000)
@@ -60,6 +67,9 @@ typedef struct st_op_t {
     gw_store_answer_t ans;
     char error[256];
     gw_csp_violation_t *violations; /* OP_INJECTIONS_ADD (malloc'ed) */
+    int revokes;                    /* OP_APPEND, OP_ERASE: the commit writes rv for rv_key (revocations) */
+    uint32_t rv_key[4];
+    gw_revocation_t rv;
     size_t num_violations;
     struct timespec queued_at; /* CLOCK_MONOTONIC */
 } op_t;
@@ -706,6 +716,351 @@ static int64_t now_ms_public(void)
     return now_ms();
 }
 
+/* --- revocations (revoke.h): what a visitor's later decisions took back from their earlier tokens -------------- */
+
+static gw_revoke_t *revocations;   /* a snapshot (qsbr.h): updated in place by this thread, replaced to grow or purge */
+static gw_token_key_t revoke_key;  /* HMAC-SHA256 under meta.revocation_salt: the table's keys */
+static size_t revocations_max = GW_STORE_REVOCATIONS_MAX;
+static unsigned token_max_age_days; /* the longest consent_max_age_days this store has seen: the purge's horizon */
+
+const gw_revoke_t *gw_store_revocations(void)
+{
+    return gw_snap_load(&revocations);
+}
+
+const gw_token_key_t *gw_store_revoke_key(void)
+{
+    return &revoke_key;
+}
+
+static uint16_t optional_mask(void)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    uint16_t all = (uint16_t)((1u << c->num_categories) - 1);
+    int nec = gw_config_category(c, "necessary");
+    return nec >= 0 ? (uint16_t)(all & ~(1u << nec)) : all;
+}
+
+/* the mask of a record's "necessary,analytics" (names this config does not have are left out) */
+static uint16_t csv_mask(const char *csv)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    uint16_t m = 0;
+    for (const char *p = csv; p != NULL && *p != '\0';) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        for (size_t i = 0; i != c->num_categories; ++i)
+            if (strlen(c->categories[i]) == n && memcmp(c->categories[i], p, n) == 0)
+                m |= (uint16_t)(1u << i);
+        p = comma != NULL ? comma + 1 : NULL;
+    }
+    return m;
+}
+
+/* replaces key's rows by r's times (inside the caller's transaction) */
+static int write_revocation(const uint32_t key[4], const gw_revocation_t *r, char *err, size_t errlen)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    char hex[33];
+    sqlite3_stmt *s = NULL;
+    int ok = 0;
+    gw_hex((const uint8_t *)key, 16, hex);
+    if (sqlite3_prepare_v2(st.db, "DELETE FROM revocations WHERE visitor_hash = ?1", -1, &s, NULL) != SQLITE_OK)
+        goto Exit;
+    sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        goto Exit;
+    sqlite3_finalize(s);
+    if (sqlite3_prepare_v2(st.db, "INSERT INTO revocations (visitor_hash, category, cut) VALUES (?1, ?2, ?3)", -1, &s, NULL) !=
+        SQLITE_OK)
+        goto Exit;
+    for (size_t i = 0; i <= c->num_categories; ++i) { /* the erasure's time first, as category '' */
+        uint32_t t = i == 0 ? r->erased : r->cut[i - 1];
+        if (t == 0)
+            continue;
+        sqlite3_reset(s);
+        sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, i == 0 ? "" : c->categories[i - 1], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, t);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            goto Exit;
+    }
+    ok = 1;
+Exit:
+    if (!ok)
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+    sqlite3_finalize(s);
+    return ok ? 0 : -1;
+}
+
+/* what the visitor's records granted into *mask (every token a decision issued grants what its record does); 0 or -1 */
+static int granted_by_records(const uint8_t visitor[16], uint16_t *mask, char *err, size_t errlen)
+{
+    char hex[33];
+    sqlite3_stmt *s = NULL;
+    int rc;
+    *mask = 0;
+    gw_hex(visitor, 16, hex);
+    if (sqlite3_prepare_v2(st.db, "SELECT granted FROM records WHERE visitor = ?1", -1, &s, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+        return -1;
+    }
+    sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        *mask |= csv_mask((const char *)sqlite3_column_text(s, 0));
+    if (rc != SQLITE_DONE)
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* the entry key has as the commit being built leaves it: an earlier op of the same batch's, else the table's */
+static int current_revocation(op_t **ops, size_t i, const uint32_t key[4], gw_revocation_t *out)
+{
+    for (size_t k = i; k-- != 0;)
+        if (ops[k]->revokes && memcmp(ops[k]->rv_key, key, sizeof(ops[k]->rv_key)) == 0) {
+            *out = ops[k]->rv;
+            return 1;
+        }
+    return gw_revoke_find(revocations, key, out);
+}
+
+/*
+ * Inside a batch's transaction, before ops[i]'s record goes in: what its decision revokes. A category it refuses is cut
+ * when a token of the visitor may grant it: the token the request presented, or one a record of theirs issued (each
+ * grants what its record does). A visitor with a revocation has it updated by each decision (a consent in the same
+ * second as a withdrawal keeps its own token's grant). Returns 0, 1 when that would be a new entry past
+ * revocations_max, 2 when the visitor's id was erased (the op is refused either way), -1 on a database error (err).
+ */
+static int decide_revocation(op_t **ops, size_t i, size_t *added, char *err, size_t errlen)
+{
+    op_t *op = ops[i];
+    uint16_t opt = optional_mask(), refused = op->rec.refused & opt, granted = op->rec.granted & opt;
+    gw_revocation_t r, before;
+    if (refused == 0 && gw_revoke_count(revocations) == 0 && *added == 0)
+        return 0; /* (the usual case: nothing to look up) */
+    gw_revoke_key(&revoke_key, op->rec.visitor, op->rv_key);
+    int exists = current_revocation(ops, i, op->rv_key, &r);
+    if (exists && r.erased != 0)
+        return 2; /* read before an erasure that was committed meanwhile: its record would go under the erased id */
+    if (!exists)
+        memset(&r, 0, sizeof(r));
+    uint16_t cut = refused & op->rec.presented, ever;
+    if ((refused & ~cut) != 0) {
+        if (granted_by_records(op->rec.visitor, &ever, err, errlen) != 0)
+            return -1;
+        cut |= refused & ever;
+    }
+    if (!exists && cut == 0)
+        return 0;
+    before = r;
+    gw_revoke_decide(&r, gw_rt.conf.num_categories, cut, granted, (uint32_t)(op->rec.time_ms / 1000));
+    if (exists && memcmp(&before, &r, sizeof(r)) == 0)
+        return 0;
+    if (!exists && gw_revoke_count(revocations) + *added >= revocations_max)
+        return 1;
+    *added += !exists;
+    op->revokes = 1;
+    op->rv = r;
+    return write_revocation(op->rv_key, &r, err, errlen);
+}
+
+/* a decision refused at the revocations' cap (revocations_max): said once a minute */
+static void revocations_full(op_t *op)
+{
+    static int64_t said_ms;
+    snprintf(op->error, sizeof(op->error), "the revocations are full (%zu)", revocations_max);
+    op->ans.status = -1;
+    __atomic_add_fetch(&stat_failed, 1, __ATOMIC_RELAXED);
+    if (now_ms() - said_ms > 60000) {
+        said_ms = now_ms();
+        gw_error("consent store: %zu revocations, the most it keeps: a decision that would revoke a token of one more visitor "
+                 "is refused (503) until the hourly purge drops old ones",
+                 revocations_max);
+    }
+}
+
+/* replaces the table by t (NULL: out of memory, nothing done) once no worker reads the old one */
+static void replace_revocations(gw_revoke_t *t)
+{
+    if (t == NULL)
+        return;
+    gw_revoke_t *old = __atomic_exchange_n(&revocations, t, __ATOMIC_ACQ_REL);
+    gw_qsbr_synchronize();
+    gw_revoke_free(old);
+}
+
+/* after the commit of op's revocation, before its answer: into the table the workers read */
+static void publish_revocation(const op_t *op)
+{
+    if (gw_revoke_set(revocations, op->rv_key, &op->rv) != 0) {
+        replace_revocations(gw_revoke_copy(revocations, gw_revoke_count(revocations) + 1, 0));
+        if (gw_revoke_set(revocations, op->rv_key, &op->rv) != 0)
+            gw_error("consent store: out of memory for the revocations table: a revocation applies from the next start");
+    }
+}
+
+/* the revocations no token still in force can predate (older than the longest token lifetime): deleted and dropped */
+static void purge_revocations(void)
+{
+    char err[200];
+    sqlite3_stmt *s = NULL;
+    int64_t keep_from = now_ms() / 1000 - (int64_t)token_max_age_days * 86400 + 1;
+    if (keep_from <= 0)
+        return;
+    if (sqlite3_prepare_v2(st.db,
+                           "DELETE FROM revocations WHERE visitor_hash IN (SELECT visitor_hash FROM revocations GROUP BY "
+                           "visitor_hash HAVING max(cut) < ?1)",
+                           -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 1, keep_from) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE) {
+        snprintf(err, sizeof(err), "%s", sqlite3_errmsg(st.db));
+        sqlite3_finalize(s);
+        gw_error("consent store: retention purge of revocations failed: %s", err);
+        return;
+    }
+    sqlite3_finalize(s);
+    int rows = sqlite3_changes(st.db);
+    if (rows == 0)
+        return;
+    size_t before = gw_revoke_count(revocations);
+    replace_revocations(gw_revoke_copy(revocations, 0, (uint32_t)keep_from));
+    gw_info("consent store: purged %zu revocations older than the longest token lifetime (%u days)",
+            before - gw_revoke_count(revocations), token_max_age_days);
+}
+
+static int hex16(const char *s, uint8_t out[16]);
+static int load_salt(const char *name, gw_token_key_t *key, char *err, size_t errlen);
+
+/*
+ * A store from before revocations (schema < 3): the decisions its records hold that took back what an earlier one of
+ * the same visitor granted become revocations, by the rule decide_revocation follows. An erasure's cannot: the id is gone
+ * from the records. Run once (meta.revocations_backfill, set by the migration, goes in the same transaction).
+ */
+static int backfill_revocations(char *err, size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    char visitor[40] = "";
+    uint16_t opt = optional_mask(), ever = 0;
+    gw_revocation_t r;
+    int have = 0, rc, n = 0;
+    if (exec("BEGIN IMMEDIATE", err, errlen) != 0)
+        return -1;
+    if (sqlite3_prepare_v2(st.db,
+                           "SELECT visitor, time_ms, granted, refused FROM records WHERE visitor NOT LIKE 'erased-%' "
+                           "ORDER BY visitor, seq",
+                           -1, &s, NULL) != SQLITE_OK)
+        goto Error;
+    for (;;) {
+        rc = sqlite3_step(s);
+        const char *v = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+        if (rc != SQLITE_ROW || strcmp(v, visitor) != 0) { /* the previous visitor's are all read */
+            uint8_t id[16];
+            uint32_t key[4];
+            if (have && hex16(visitor, id) == 0) {
+                gw_revoke_key(&revoke_key, id, key);
+                if (write_revocation(key, &r, err, errlen) != 0)
+                    goto Rollback;
+                ++n;
+            }
+            if (rc != SQLITE_ROW)
+                break;
+            snprintf(visitor, sizeof(visitor), "%s", v);
+            ever = 0, have = 0;
+            memset(&r, 0, sizeof(r));
+        }
+        uint16_t granted = csv_mask((const char *)sqlite3_column_text(s, 2)) & opt;
+        uint16_t cut = csv_mask((const char *)sqlite3_column_text(s, 3)) & opt & ever;
+        if (have || cut != 0) {
+            gw_revoke_decide(&r, gw_rt.conf.num_categories, cut, granted, (uint32_t)(sqlite3_column_int64(s, 1) / 1000));
+            have = 1;
+        }
+        ever |= granted;
+    }
+    if (rc != SQLITE_DONE)
+        goto Error;
+    sqlite3_finalize(s);
+    s = NULL;
+    if (exec("DELETE FROM meta WHERE key = 'revocations_backfill'; COMMIT", err, errlen) != 0)
+        goto Rollback;
+    if (n != 0)
+        gw_info("consent store: %d revocations made from the records of withdrawals and narrowed decisions", n);
+    return 0;
+Error:
+    snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+Rollback:
+    sqlite3_finalize(s);
+    exec("ROLLBACK", err + strlen(err), 0);
+    return -1;
+}
+
+/* at start: the salt, the horizon, a store from before revocations filled in, and the table the workers read */
+static int load_revocations(char *err, size_t errlen)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    char v[16], sql[160];
+    sqlite3_stmt *s = NULL;
+    if (load_salt("revocation_salt", &revoke_key, err, errlen) != 0)
+        return -1;
+    token_max_age_days = c->policy.consent_max_age_days;
+    if (meta_get(st.db, "token_max_age_days", v, sizeof(v)) == 1 && (unsigned)atoi(v) > token_max_age_days)
+        token_max_age_days = (unsigned)atoi(v);
+    snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta (key, value) VALUES ('token_max_age_days', '%u')", token_max_age_days);
+    if (exec(sql, err, errlen) != 0)
+        return -1;
+    if (meta_get(st.db, "revocations_backfill", v, sizeof(v)) == 1 && backfill_revocations(err, errlen) != 0)
+        return -1;
+    const char *rmax = getenv("CG_REVOCATIONS_MAX");
+    if (rmax != NULL && atoi(rmax) > 0)
+        revocations_max = (size_t)atoi(rmax);
+    revocations = gw_revoke_new(c->num_categories, 0);
+    if (revocations == NULL || sqlite3_prepare_v2(st.db, "SELECT visitor_hash, category, cut FROM revocations ORDER BY visitor_hash",
+                                                  -1, &s, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", revocations == NULL ? "out of memory" : sqlite3_errmsg(st.db));
+        return -1;
+    }
+    char hash[40] = "";
+    gw_revocation_t r;
+    uint32_t key[4];
+    int rc, have = 0;
+    for (;;) {
+        rc = sqlite3_step(s);
+        const char *h = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+        if (rc != SQLITE_ROW || strcmp(h, hash) != 0) {
+            if (have && gw_revoke_set(revocations, key, &r) != 0) {
+                gw_revoke_t *bigger = gw_revoke_copy(revocations, gw_revoke_count(revocations) + 1, 0);
+                if (bigger == NULL) {
+                    snprintf(err, errlen, "out of memory for the revocations");
+                    break;
+                }
+                gw_revoke_free(revocations);
+                revocations = bigger;
+                gw_revoke_set(revocations, key, &r);
+            }
+            if (rc != SQLITE_ROW)
+                break;
+            snprintf(hash, sizeof(hash), "%s", h);
+            memset(&r, 0, sizeof(r));
+            uint8_t b[16];
+            have = hex16(hash, b) == 0; /* (a row that is not one of ours is ignored) */
+            memcpy(key, b, sizeof(key));
+        }
+        const char *cat = (const char *)sqlite3_column_text(s, 1);
+        uint32_t t = (uint32_t)sqlite3_column_int64(s, 2);
+        int i = cat[0] != '\0' ? gw_config_category(c, cat) : -1;
+        if (cat[0] == '\0')
+            r.erased = t;
+        else if (i >= 0) /* (a category the config no longer has: nothing grants it) */
+            r.cut[i] = t;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        if (err[0] == '\0')
+            snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+        return -1;
+    }
+    return 0;
+}
+
 /* --- writer side: operations ------------------------------------------------------------------- */
 
 static void do_injections_add(op_t *op)
@@ -938,8 +1293,20 @@ static void do_erase(op_t *op)
     }
     memcpy(pseudo, PSEUDONYM_PREFIX, sizeof(PSEUDONYM_PREFIX) - 1);
     gw_hex(rnd, 16, pseudo + sizeof(PSEUDONYM_PREFIX) - 1);
+    /* the erased id's tokens name nobody from now on, and grant nothing optional */
+    gw_revoke_key(&revoke_key, op->visitor, op->rv_key);
+    int exists = gw_revoke_find(revocations, op->rv_key, &op->rv);
+    if (!exists && gw_revoke_count(revocations) >= revocations_max) {
+        revocations_full(op);
+        return;
+    }
+    if (!exists)
+        memset(&op->rv, 0, sizeof(op->rv));
+    gw_revoke_erase(&op->rv, gw_rt.conf.num_categories, optional_mask(), (uint32_t)(op->rec.time_ms / 1000));
     if (store_usable(err, sizeof(err)) != 0 || exec("BEGIN IMMEDIATE", err, sizeof(err)) != 0)
         goto Error;
+    if (write_revocation(op->rv_key, &op->rv, err, sizeof(err)) != 0)
+        goto Rollback;
     if (sqlite3_prepare_v2(st.db, "UPDATE records SET visitor = ?1, visitor_nonce = NULL WHERE visitor = ?2", -1, &s, NULL) !=
         SQLITE_OK)
         goto Rollback;
@@ -961,6 +1328,7 @@ static void do_erase(op_t *op)
         memcpy(st.head, saved_head, sizeof(saved_head));
         goto Rollback;
     }
+    publish_revocation(op);
     empty_wal("erasure"); /* (before the answer: "erased" means gone from the files) */
     return;
 Rollback:
@@ -977,19 +1345,37 @@ Error:
     op->ans.status = -1;
 }
 
-/* appends a batch in one transaction; every op gets the batch's outcome */
+/* appends a batch in one transaction, with the revocations its decisions make; every op gets the batch's outcome, but
+ * for one refused at the revocations' cap */
 static void do_appends(op_t **ops, size_t n)
 {
     char err[200], saved_head[GW_CHAIN_HEX];
-    size_t i;
+    size_t i, added = 0, stored = 0;
     memcpy(saved_head, st.head, sizeof(saved_head));
     if (store_usable(err, sizeof(err)) != 0 || exec("BEGIN IMMEDIATE", err, sizeof(err)) != 0)
         goto Fail;
-    for (i = 0; i != n; ++i)
+    for (i = 0; i != n; ++i) {
+        int rv = decide_revocation(ops, i, &added, err, sizeof(err));
+        if (rv < 0)
+            goto Rollback;
+        if (rv == 1) {
+            revocations_full(ops[i]);
+            continue;
+        }
+        if (rv == 2) { /* (no token names that id any more: the visitor's next try gets a new one) */
+            snprintf(ops[i]->error, sizeof(ops[i]->error), "the visitor's records were erased meanwhile");
+            ops[i]->ans.status = -1;
+            continue;
+        }
         if (insert_record(&ops[i]->rec, NULL, err, sizeof(err)) != 0)
             goto Rollback;
-    if (write_seal(err, sizeof(err)) != 0 || exec("COMMIT", err, sizeof(err)) != 0)
+        ++stored;
+    }
+    if ((stored != 0 && write_seal(err, sizeof(err)) != 0) || exec("COMMIT", err, sizeof(err)) != 0)
         goto Rollback;
+    for (i = 0; i != n; ++i) /* (before the answers: the visitor's next request, on any worker, is decided by them) */
+        if (ops[i]->revokes)
+            publish_revocation(ops[i]);
     return;
 Rollback: {
     char ignored[64];
@@ -1000,6 +1386,7 @@ Fail:
     gw_error("consent store: %zu records not stored: %s", n, err);
     __atomic_add_fetch(&stat_failed, n, __ATOMIC_RELAXED);
     for (i = 0; i != n; ++i) {
+        ops[i]->revokes = 0;
         ops[i]->ans.status = -1;
         snprintf(ops[i]->error, sizeof(ops[i]->error), "%s", err);
     }
@@ -1045,6 +1432,7 @@ static void purge(void)
         return;
     }
     purge_reports();
+    purge_revocations();
     /* the anchor becomes the hash of the newest row that goes, so the chain of what stays still verifies. The row is
      * found first and counted once: a count in the row search's own columns ran for every row that goes, each one
      * counting the rows before it (an hour's 80,000 records held the writer, and every consent, for minutes) */
@@ -1262,6 +1650,17 @@ static int migrate(char *err, size_t errlen)
              "COMMIT;",
              err, errlen) != 0)
         return -1;
+    /* version 3: revocations (revoke.h); a store with records has its earlier decisions' made at the first start
+     * (backfill_revocations, after the salt) */
+    if (version < 3 &&
+        exec("BEGIN IMMEDIATE;"
+             "CREATE TABLE revocations (visitor_hash TEXT NOT NULL, category TEXT NOT NULL, cut INTEGER NOT NULL,"
+             " PRIMARY KEY (visitor_hash, category)) WITHOUT ROWID;"
+             "INSERT INTO meta (key, value) SELECT 'revocations_backfill', '1' WHERE EXISTS (SELECT 1 FROM records);"
+             "UPDATE meta SET value = '3' WHERE key = 'schema_version';"
+             "COMMIT;",
+             err, errlen) != 0)
+        return -1;
     return 0;
 }
 
@@ -1332,36 +1731,37 @@ const gw_token_key_t *gw_store_ua_key(void)
     return &ua_key;
 }
 
-/* the store's user-agent salt from meta, made (random) on first use; stores from before it get one too, their
- * earlier records keep the hashes they were written with (the chain covers them) */
-static int load_ua_salt(char *err, size_t errlen)
+/* a salt of the store's meta (`name`: 32 random bytes as hex) as an HMAC key, made on first use: the user agents'
+ * (ua_salt; stores from before it get one too, their earlier records keep the hashes they were written with, which the
+ * chain covers) and the revocations' (revocation_salt) */
+static int load_salt(const char *name, gw_token_key_t *key, char *err, size_t errlen)
 {
-    uint8_t ua_salt[32];
+    uint8_t salt[32];
     char hex[66]; /* one more than a salt's 64 digits: a longer value does not pass for one */
-    int found = meta_get(st.db, "ua_salt", hex, sizeof(hex));
+    int found = meta_get(st.db, name, hex, sizeof(hex));
     if (found < 0) {
         snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
         return -1;
     }
-    if (found && strlen(hex) == 2 * sizeof(ua_salt)) {
-        for (size_t i = 0; i != sizeof(ua_salt) && found; ++i) {
+    if (found && strlen(hex) == 2 * sizeof(salt)) {
+        for (size_t i = 0; i != sizeof(salt) && found; ++i) {
             int hi = gw_url_hex_digit(hex[2 * i]), lo = gw_url_hex_digit(hex[2 * i + 1]);
             found = hi >= 0 && lo >= 0;
-            ua_salt[i] = (uint8_t)(hi << 4 | lo);
+            salt[i] = (uint8_t)(hi << 4 | lo);
         }
         if (found)
-            return gw_token_key_init(&ua_key, 0, ua_salt, sizeof(ua_salt));
+            return gw_token_key_init(key, 0, salt, sizeof(salt));
     }
     char sql[160];
-    if (gw_random_bytes(ua_salt, sizeof(ua_salt)) != 0) {
+    if (gw_random_bytes(salt, sizeof(salt)) != 0) {
         snprintf(err, errlen, "the random generator failed");
         return -1;
     }
-    gw_hex(ua_salt, sizeof(ua_salt), hex);
-    snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta (key, value) VALUES ('ua_salt', '%s')", hex);
+    gw_hex(salt, sizeof(salt), hex);
+    snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta (key, value) VALUES ('%s', '%s')", name, hex);
     if (exec(sql, err, errlen) != 0)
         return -1;
-    return gw_token_key_init(&ua_key, 0, ua_salt, sizeof(ua_salt));
+    return gw_token_key_init(key, 0, salt, sizeof(salt));
 }
 
 int gw_store_open(const char *path, unsigned retention_days, unsigned commit_delay_ms, unsigned queue_max, char *err,
@@ -1407,7 +1807,8 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (check_integrity(msg, sizeof(msg)) != 0 || check_new_keys(msg, sizeof(msg)) != 0 || migrate(msg, sizeof(msg)) != 0 ||
-        load_ua_salt(msg, sizeof(msg)) != 0 || load_head(msg, sizeof(msg)) != 0 || check_seal(msg, sizeof(msg)) != 0) {
+        load_salt("ua_salt", &ua_key, msg, sizeof(msg)) != 0 || load_head(msg, sizeof(msg)) != 0 ||
+        check_seal(msg, sizeof(msg)) != 0 || load_revocations(msg, sizeof(msg)) != 0) {
         snprintf(err, errlen, "%s: %s (refusing to start; the file is left as it is)", path, msg);
         goto Error;
     }

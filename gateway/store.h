@@ -54,6 +54,20 @@ void gw_store_stats(uint64_t *queued, uint64_t *refused, uint64_t *failed);
  * its HMAC states are precomputed (gw_token_hmac: no allocation, no lock, unlike OpenSSL's one-shot HMAC()). */
 const gw_token_key_t *gw_store_ua_key(void);
 
+/*
+ * Revocations (revoke.h): a decision that refuses what an earlier token of the visitor granted (a withdrawal, a narrower
+ * choice, a GPC refusal), and an erasure, are written with their record in one transaction, and into the table the
+ * workers read before the answer goes out. Loaded at start, purged when no token still in force can predate them.
+ * At most GW_STORE_REVOCATIONS_MAX (CG_REVOCATIONS_MAX in the environment lowers it: tests): past it, a decision or an
+ * erasure that would add one more visitor's is refused (the caller answers 503) rather than leave a token unrevoked.
+ */
+#define GW_STORE_REVOCATIONS_MAX 1000000
+struct st_gw_revoke_t;
+/* the table in force (a snapshot: use it within one callback; NULL before gw_store_open) and the key of its entries
+ * (gw_revoke_key), set by gw_store_open */
+const struct st_gw_revoke_t *gw_store_revocations(void);
+const gw_token_key_t *gw_store_revoke_key(void);
+
 /* the answer, on the submitting worker thread, while req is still alive */
 typedef void (*gw_store_answer_cb)(h2o_req_t *req, void *data, const gw_store_answer_t *ans);
 

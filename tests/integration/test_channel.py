@@ -1536,7 +1536,7 @@ class ReportsTest(GatewayTestCase):
         self.assertEqual(db.execute("SELECT count(*) FROM injections WHERE blocked_host = 'ads.injector.example' "
                                     "AND document_uri LIKE 'https://shop.example/%' AND blocked_uri NOT LIKE '%z.js'")
                          .fetchone()[0], 2)
-        self.assertEqual(db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0], "2")
+        self.assertEqual(db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0], "3")
         db.close()
 
     def assert_json_error(self, r, status, error):

@@ -1,7 +1,7 @@
 """Model-based test of the consent state machine.
 
-A small reference model (Model, below) says what README's "Cookies and the consent token" and "Consent records" promise
-a visitor: which categories each request is granted, when a token is issued and what it carries, which records exist.
+A small reference model (Model, below) says what README's "Cookies and the consent token" (revocations: a replayed or
+planted copy of a token from before a later refusal or an erasure) and "Consent records" promise a visitor: which categories each request is granted, when a token is issued and what it carries, which records exist.
 A seeded PRNG makes long random sequences of events (pages, beacons, cookies the origin sets and the browser sends back,
 accept / reject / custom / form / withdraw / erase, receipts, the preference centre, travel between regimes, Sec-GPC, a
 policy version bumped with a restart, keys rotated and retired with SIGHUP, the token dropped, replayed, expired, tampered
@@ -65,6 +65,7 @@ class Token:
         self.regime, self.policy, self.key = regime, policy, key
         self.gpc = gpc  # says this visitor's GPC refusal is recorded
         self.expired = False
+        self.issued = None  # Unix seconds, read from the token the gateway issued
 
     def __repr__(self):
         return "Token(v%s %s %s %s p%d k%d%s%s)" % (self.visitor, "decided" if self.decided else "undecided",
@@ -92,10 +93,64 @@ class Model:
         self.visitors = 0
         self.records = []        # [visitor (a label, or ("erased", label)), method, granted, regime, country, policy]
         self.store_down = False  # the store's file moved away: nothing can be written (503, no cookie)
+        # README "Withdrawn and erased consent": visitor -> {"cut": {category: second}, "erased": second}
+        self.revocations = {}
+
+    def revoked(self, t):
+        """t as its visitor's later decisions leave it: None when it predates their erasure (it names nobody and grants
+        nothing optional), else t without what a refusal in or after the second it was issued cut"""
+        r = self.revocations.get(t.visitor)
+        if r is None:
+            return t
+        if r["erased"] and t.issued <= r["erased"]:
+            return None
+        cut = {c for c, when in r["cut"].items() if t.issued <= when}
+        if not cut & t.granted:
+            return t
+        t = copy.copy(t)
+        t.granted = t.granted - cut
+        return t
+
+    def carried(self):
+        return [t for t in (self.token, self.planted) if t is not None and t.key in self.keys]
 
     def verified(self):
-        """the tokens the request carries whose signature verifies (in force or of an older policy)"""
-        return [t for t in (self.token, self.planted) if t is not None and t.key in self.keys]
+        """the tokens the request carries whose signature verifies (in force or of an older policy), as revoked"""
+        return [r for r in map(self.revoked, self.carried()) if r is not None]
+
+    def erased_carried(self):
+        return any(self.revoked(t) is None for t in self.carried())
+
+    def revoke(self, visitor, granted, when, could):
+        """a decision that grants `granted` in second `when`: what it refuses of `could` (what an earlier token of the
+        visitor granted: the one presented, or one of their records') is cut then; a visitor with a revocation has a
+        category granted again in that second let through from it"""
+        cut = (ALL - NEC - granted) & could
+        r = self.revocations.get(visitor)
+        if r is None and not cut:
+            return
+        r = r or {"cut": {}, "erased": 0}
+        for c in cut:
+            r["cut"][c] = max(r["cut"].get(c, 0), when)
+        for c in granted - NEC:
+            if r["cut"].get(c, 0) >= when:
+                r["cut"][c] = when - 1
+        self.revocations[visitor] = r
+
+    def erase_revoke(self, visitor, when):
+        r = self.revocations.setdefault(visitor, {"cut": {}, "erased": 0})
+        for c in ALL - NEC:
+            r["cut"][c] = max(r["cut"].get(c, 0), when)
+        r["erased"] = max(r["erased"], when)
+
+    def could_grant(self, visitor):
+        """what the token presented (the narrowest in force) and the visitor's records granted"""
+        ts = self.in_force()
+        out = ALL.intersection(*(t.granted for t in ts)) if ts else frozenset()
+        for r in self.records:
+            if r[0] == visitor:
+                out = out | r[2]
+        return out
 
     def in_force(self):
         return [t for t in self.verified() if t.policy == self.policy and not t.expired] or None
@@ -116,6 +171,8 @@ class Model:
         claims = {t.visitor for t in ts}
         visitor = claims.pop() if len(claims) == 1 else None
         granted = ALL.intersection(*(t.granted for t in in_force or ts))
+        if in_force is None and self.erased_carried():  # (a token from before an erasure: as one expired)
+            granted = granted & NEC
         decided = (in_force is not None and not self.overrides(regime, gpc)
                    and all(t.decided and (regime != "opt-in" or t.regime == "opt-in") for t in in_force))
         return (granted if decided else default_grant(regime, gpc) & granted), decided, visitor
@@ -181,6 +238,11 @@ def make_steps(seed, n):
 def fmt_step(s):
     kind, place, gpc, arg = s
     return "%-8s from %-7s%s%s" % (kind, place, " Sec-GPC" if gpc else "", "" if arg is None else " %r" % (arg,))
+
+
+def issued_second(value):
+    """the issued time of a token value (filters/token.h: bytes 26..30 of the payload)"""
+    return int.from_bytes(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))[26:31], "big")
 
 
 class Disagreement(AssertionError):
@@ -311,6 +373,7 @@ class Run:
             self.jar.pop(n, None)
         self.jar.update(passed)
         if token is not None:
+            token.issued = issued_second(issued[0])
             self.jar[TOKEN] = issued[0]
             self.by_value[issued[0]] = token
             self.issued.append(issued[0])
@@ -353,8 +416,10 @@ class Run:
         regime = PLACES[place][1]
         granted, decided, visitor = m.view(regime, gpc)
         token, conflict = None, m.conflict()
+        revoking = None
         if m.first_gpc(regime, gpc) and not m.store_down:  # the refusal recorded once; the token says so
             visitor = visitor or m.new_visitor()
+            revoking = (visitor, granted, m.could_grant(visitor))
             m.record(visitor, "gpc", granted, place)
             token = m.issue(visitor, False, granted, regime, gpc=True)
         tag, sent, origin_set = self.tag(), dict(self.jar), None
@@ -367,6 +432,8 @@ class Run:
         self.expect(status == 200 or (kind == "beacon" and status == 204), "%s: status %d" % (kind, status))
         # (the answers of the proxied path and of decisions expire it; the gateway's own pages, not)
         self.take_set_cookies(kind, headers, granted, token, origin_set, unplant=conflict and kind in ("page", "beacon", "set"))
+        if revoking is not None:
+            m.revoke(*revoking[:2], self.last_record_second(), revoking[2])
         forwarded = kind in ("page", "set") or (kind == "beacon" and "analytics" in granted)
         if forwarded:
             self.check_origin_saw(kind, tag, granted, sent)
@@ -415,10 +482,12 @@ class Run:
                                             body=body if body is None or form else json.dumps(body),
                                             ctype="application/x-www-form-urlencoded" if form else "application/json")
         self.expect(status == (303 if form else 200), "%s: status %d %r" % (kind, status, raw[:200]))
+        could = m.could_grant(visitor)
         m.record(visitor, method, new, place)
         # a consent given while sending the signal stands (its token carries the flag)
         token = m.issue(visitor, True, new, regime, gpc=gpc)
         self.take_set_cookies(kind, headers, new, token, unplant=conflict)
+        m.revoke(visitor, new, self.last_record_second(), could)
         if kind.endswith("withdraw"):  # not "cookies": it would delete the token just set (README)
             csd = [v for k, v in headers if k.lower() == "clear-site-data"]
             self.expect(csd == ['"storage"'], "%s: Clear-Site-Data %s" % (kind, csd))
@@ -450,6 +519,8 @@ class Run:
         self.take_set_cookies("erase", headers, granted, token)
         if down:
             return
+        if visitor is not None:
+            m.erase_revoke(visitor, self.last_record_second())
         a = json.loads(raw)
         if visitor is None:
             self.expect(a["erased"] == 0, "erase: %r without a visitor" % a)
@@ -482,6 +553,12 @@ class Run:
         self.expect((s["decided"], got) == (decided, granted), "state: decided=%s %s, the model says decided=%s %s (token %s)"
                     % (s["decided"], sorted(got), decided, sorted(granted), self.m.token))
         self.bind("state", visitor, s["visitor"])
+
+    def last_record_second(self):
+        """the second of the newest record (a revocation's time is its record's)"""
+        status, raw = self.admin("/admin/records")
+        self.expect(status == 200, "/admin/records: status %d" % status)
+        return json.loads(raw.decode().strip().splitlines()[-1])["time_ms"] // 1000
 
     def check_records(self):
         status, raw = self.admin("/admin/records")
@@ -547,6 +624,7 @@ class Run:
         v = base64.urlsafe_b64encode(bytes(payload) + tag[:16]).rstrip(b"=").decode()
         t = copy.copy(self.m.token)
         t.expired = True
+        t.issued = now - MAX_AGE - 60
         self.jar[TOKEN], self.by_value[v], self.m.token = v, t, t
         self.issued.append(v)
 

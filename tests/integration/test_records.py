@@ -528,7 +528,8 @@ class StoreFailureTest(GatewayTestCase):
 
 
     def test_version_1_store_is_migrated(self):
-        # a store as the first schema left it: records, no injections table; its records must survive the migration
+        # a store as the first schema left it: records, no injections or revocations table; its records must survive the
+        # migration
         d = os.path.join(self.tmp, "v1")
         os.makedirs(d)
         path = os.path.join(d, "store.db")
@@ -536,7 +537,8 @@ class StoreFailureTest(GatewayTestCase):
         kept = [post(g, {"all": True}).json()["receipt"] for _ in range(3)]
         g.stop_and_check()
         db = sqlite3.connect(path)
-        db.executescript("DROP TABLE injections; UPDATE meta SET value = '1' WHERE key = 'schema_version';")
+        db.executescript("DROP TABLE injections; DROP TABLE revocations; DELETE FROM meta WHERE key = 'revocation_salt';"
+                         "UPDATE meta SET value = '1' WHERE key = 'schema_version';")
         db.close()
         g.start()
         r = curl(g.url("/__consent/report"), method="POST", headers=["Content-Type: application/csp-report"],
@@ -546,7 +548,7 @@ class StoreFailureTest(GatewayTestCase):
         self.assertEqual(post(g, {"all": False}).status, 200)
         g.stop_and_check()
         db = sqlite3.connect(path)
-        self.assertEqual(db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0], "2")
+        self.assertEqual(db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0], "3")
         self.assertEqual(db.execute("SELECT blocked_host FROM injections").fetchall(), [("inject.example",)])
         self.assertTrue(set(kept) <= {r[0] for r in db.execute("SELECT receipt FROM records")})
         db.close()

@@ -5,6 +5,8 @@ The state under fixtures/upgrade/<commit>/ was made by that commit's own build w
 docstring says how); the store is kept as the SQL dump of the file the build left, loaded back here.
   b014a6c  the store's first schema (version 1: no injections table), unsealed, random visitor ids, UUIDv4 receipts
   8787cab  schema version 2, the last build before the records were sealed (a1e2aa1)
+  c1def0f  schema version 2, sealed: the last build before revocations (schema 3)
+All three are migrated to schema 3 (revocations): a withdrawal their records hold revokes a copy of the token before it.
 """
 
 import hashlib
@@ -15,7 +17,9 @@ import sqlite3
 import uuid
 
 from harness import ADMIN_TOKEN, GatewayTestCase, Gateway, curl, free_port, run_binary
+from test_consent import b64url_decode, sign_token
 from test_records import chain_hash, post, rows
+from test_revoke import revocation_key, revocation_rows
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "upgrade")
 ADMIN = ["Authorization: Bearer " + ADMIN_TOKEN]
@@ -28,6 +32,15 @@ def kept(old, new):
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         return [kept(o, n) for o, n in zip(old, new)]
     return new
+
+
+def forged(secrets_path, visitor_hex, issued, granted=0xf, flags=0x02, regime=1):
+    """a token the old build could have issued (its own secrets file signs it): the copy a visitor kept"""
+    with open(secrets_path) as f:
+        key = json.load(f)["keys"][0]
+    payload = bytes([1, key["id"]]) + bytes.fromhex(visitor_hex) + granted.to_bytes(2, "big") + (1).to_bytes(4, "big") + \
+        bytes([regime, flags]) + issued.to_bytes(5, "big") + (issued + 3650 * 86400).to_bytes(5, "big")
+    return "cg_consent=" + sign_token(b64url_decode(key["secret"]), payload)
 
 
 class UpgradeTest(GatewayTestCase):
@@ -66,7 +79,7 @@ class UpgradeTest(GatewayTestCase):
     def verify(self, g):
         return run_binary(["-c", g.config_path, "--verify-records"])
 
-    def check_upgrade(self, commit, schema_before):
+    def check_upgrade(self, commit, schema_before, sealed=False):
         g, expected = self.old_state(commit)
         db = g.path("consent.db")
         before = rows(db)
@@ -76,13 +89,33 @@ class UpgradeTest(GatewayTestCase):
         conn.close()
         # a store from before sealing has no seal until the new build has started on it once (README, Upgrades)
         v = self.verify(g)
-        self.assertEqual(v.returncode, 1, v.stdout + v.stderr)
-        self.assertIn("carries no seal", v.stdout)
+        if sealed:
+            self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+            self.assertIn("%d records, chain intact, seal matches" % len(before), v.stdout)
+        else:
+            self.assertEqual(v.returncode, 1, v.stdout + v.stderr)
+            self.assertIn("carries no seal", v.stdout)
 
+        withdrawn = expected["state"]["withdraw"]["visitor"]
+        when = [r["time_ms"] // 1000 for r in expected["receipts"]["withdraw"]["records"] if r["method"] == "withdraw"][0]
         g.start()
-        self.assertRegex(g.error_log(), r"\[warn\] consent store: it carries no seal .*sealed as it is now, its newest "
-                                        r"record's hash %s" % before[-1]["hash"][:16],
-                         "sealing a store that had none is said in the log")
+        # the withdrawal the old build recorded revokes what a copy of the visitor's token from before it granted (the
+        # migration makes the revocation from the records); a token issued after it is not touched
+        self.assertIn("consent store: 1 revocations made from the records of withdrawals and narrowed decisions", g.error_log())
+        key = revocation_key(db, withdrawn)
+        self.assertEqual([(c, t) for h, c, t in revocation_rows(db) if h == key],
+                         [(c, when) for c in ("analytics", "functional", "marketing")])
+        before_it = curl(g.url("/__consent/api/state"), cookie=forged(g.path("secrets.json"), withdrawn, when)).json()
+        after_it = curl(g.url("/__consent/api/state"), cookie=forged(g.path("secrets.json"), withdrawn, when + 1)).json()
+        self.assertEqual([k for k, v in before_it["categories"].items() if v], ["necessary"])
+        self.assertEqual([k for k, v in after_it["categories"].items() if v], ["necessary", "functional", "analytics",
+                                                                              "marketing"])
+        if sealed:
+            self.assertNotIn("carries no seal", g.error_log())
+        else:
+            self.assertRegex(g.error_log(), r"\[warn\] consent store: it carries no seal .*sealed as it is now, its newest "
+                                            r"record's hash %s" % before[-1]["hash"][:16],
+                             "sealing a store that had none is said in the log")
         # the old build's cookies: every visitor's records and decision as that build showed them
         for kind, cookie in expected["cookies"].items():
             self.assertIsNotNone(cookie, kind)
@@ -125,9 +158,12 @@ class UpgradeTest(GatewayTestCase):
         self.assertEqual(len(after), len(before) + 2, "the consent and the erasure")
         self.assertEqual(after[len(before)]["prev_hash"], before[-1]["hash"])
         conn = sqlite3.connect(db)
-        self.assertEqual(conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0], "2")
+        self.assertEqual(conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0], "3")
         self.assertEqual(conn.execute("SELECT blocked_host FROM injections").fetchall(), reports + [("inject.example",)])
         conn.close()
+        # the new build's own: the accepting visitor's narrower choice, and the erased visitor's (every category)
+        self.assertEqual(sorted({h for h, _, _ in revocation_rows(db)}),
+                         sorted([key, revocation_key(db, accept["visitor"]), revocation_key(db, erased)]))
         v = self.verify(g)
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
         self.assertIn("%d records, chain intact, seal matches" % len(after), v.stdout)
@@ -138,22 +174,25 @@ class UpgradeTest(GatewayTestCase):
     def test_unsealed_store_made_by_8787cab(self):
         self.check_upgrade("8787cab", "2")
 
+    def test_sealed_store_made_by_c1def0f(self):
+        self.check_upgrade("c1def0f", "2", sealed=True)
+
     def test_newer_schema_is_refused_and_left_alone(self):
         g, _ = self.old_state("8787cab", "newer")
         db = g.path("consent.db")
         conn = sqlite3.connect(db)
-        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
         conn.commit()
         conn.close()
         with open(db, "rb") as f:
             digest = hashlib.sha256(f.read()).hexdigest()
         v = self.verify(g)
         self.assertEqual(v.returncode, 2, v.stdout + v.stderr)
-        self.assertIn("unknown consent store schema version 3 (this build knows 1..2): verify it with the build that wrote it",
+        self.assertIn("unknown consent store schema version 4 (this build knows 1..3): verify it with the build that wrote it",
                       v.stdout)
         with self.assertRaises(RuntimeError) as cm:
             g.start()
-        self.assertIn("unknown consent store schema version 3 (this build knows 1..2)", str(cm.exception))
+        self.assertIn("unknown consent store schema version 4 (this build knows 1..3)", str(cm.exception))
         self.assertIn("refusing to start", str(cm.exception))
         with open(db, "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(), digest, "the file is not changed")

@@ -1,0 +1,321 @@
+"""Revocations against the real gateway, a real origin and a real SQLite store: a copy of a consent token kept from
+before a withdrawal, a narrower choice, a GPC refusal or an erasure decides no more than the visitor's later decision
+lets it (README, "Withdrawn and erased consent").
+
+Each test keeps the token a decision gave (the copy another browser profile, a restored backup or a replaying script
+holds), lets the visitor change their mind with another, and sends the kept one again: what reaches the origin (the
+cookies, the beacons) is the later decision's."""
+
+import concurrent.futures
+import hashlib
+import hmac
+import http.client
+import json
+import sqlite3
+import time
+
+from harness import GatewayTestCase, curl, gateway_config, merge, metric
+from test_consent import FBP, GA, SID, cookie_names
+from test_records import post, rows, token
+
+GID = "_gid=GA1.1.333"
+OPTIONAL = ["functional", "analytics", "marketing"]
+
+
+def revocation_key(db_path, visitor_hex):
+    """the revocations table's key of a visitor id, computed independently of gateway/revoke.c: HMAC-SHA256 under the
+    store's meta.revocation_salt, its first 16 bytes, the lowest bit of the first set (a little-endian machine)"""
+    db = sqlite3.connect(db_path)
+    salt = bytes.fromhex(db.execute("SELECT value FROM meta WHERE key = 'revocation_salt'").fetchone()[0])
+    db.close()
+    k = bytearray(hmac.new(salt, bytes.fromhex(visitor_hex), hashlib.sha256).digest()[:16])
+    k[0] |= 1
+    return k.hex()
+
+
+def revocation_rows(db_path):
+    db = sqlite3.connect(db_path)
+    out = db.execute("SELECT visitor_hash, category, cut FROM revocations ORDER BY visitor_hash, category").fetchall()
+    db.close()
+    return out
+
+
+class RevokeBase(GatewayTestCase):
+    config = {"store": {"sqlite": "consent.db"}, "cookies": {"overrides": {"sid": "necessary"}},
+              "beacons": {"endpoints": [{"path": "/collect", "category": "analytics"},
+                                        {"path": "/pixel", "category": "marketing"}]}}
+    n = 0
+
+    @property
+    def db(self):
+        return self.gw.path("consent.db")
+
+    def tag(self):
+        RevokeBase.n += 1
+        return "%s-%d" % (self._testMethodName[-20:], RevokeBase.n)
+
+    def reaching(self, tok, gw=None, headers=()):
+        """the names of the cookies that reach the origin with tok, and whether an analytics and a marketing beacon do"""
+        gw = gw or self.gw
+        t = self.tag()
+        r = curl(gw.url("/__origin/echo?t=%s" % t), cookie="; ".join([tok, SID, GA, GID, FBP]), headers=list(headers))
+        self.assertEqual(r.status, 200, r.text)
+        names = sorted(cookie_names(self.origin.assert_reached("t=%s" % t)))
+        beacons = {}
+        for path in ("/collect", "/pixel"):
+            r = curl(gw.url("%s?t=%s" % (path, t)), cookie=tok, headers=list(headers))
+            beacons[path] = self.origin.find("%s?t=%s" % (path, t)) != []
+            if not beacons[path]:
+                self.assertEqual(r.status, 204, "a beacon kept back is answered at the edge")
+        return names, beacons
+
+    def everything(self):
+        return sorted(["sid", "_ga", "_gid", "_fbp"]), {"/collect": True, "/pixel": True}
+
+    def nothing(self):
+        return ["sid"], {"/collect": False, "/pixel": False}
+
+    def accept(self, gw=None, cookie=None):
+        r = post(gw or self.gw, {"all": True}, cookie=cookie)
+        self.assertEqual(r.status, 200, r.text)
+        return token(r), r.json()
+
+    def state(self, tok, gw=None):
+        return curl((gw or self.gw).url("/__consent/api/state"), cookie=tok).json()
+
+
+class RevokeTest(RevokeBase):
+
+    def test_withdrawal_stops_a_kept_copy(self):
+        kept, first = self.accept()
+        self.assertEqual(self.reaching(kept), self.everything())
+        r = curl(self.gw.url("/__consent/api/consent"), method="DELETE", cookie=kept)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(self.reaching(token(r)), self.nothing())
+        # the copy: nothing optional reaches the origin, the beacons are answered at the edge
+        self.assertEqual(self.reaching(kept), self.nothing())
+        s = self.state(kept)
+        self.assertEqual((s["visitor"], s["decided"]), (first["visitor"], True), "still the visitor's own token")
+        self.assertEqual([k for k, v in s["categories"].items() if v], ["necessary"])
+        # its receipts are still the visitor's: the withdrawal took back a grant, not the records
+        rec = curl(self.gw.url("/__consent/api/receipts"), cookie=kept).json()
+        self.assertEqual([x["method"] for x in rec["records"]], ["accept_all", "withdraw"])
+        # durable with the withdrawal's record: the row names a keyed hash, never the id
+        key = revocation_key(self.db, first["visitor"])
+        cuts = [(c, t) for h, c, t in revocation_rows(self.db) if h == key]
+        when = rows(self.db, "method = 'withdraw' AND visitor = '%s'" % first["visitor"])[0]["time_ms"] // 1000
+        self.assertEqual(cuts, [(c, when) for c in sorted(OPTIONAL)])
+        self.assertNotIn(first["visitor"], {h for h, _, _ in revocation_rows(self.db)})
+
+    def test_narrower_choice_stops_what_it_refuses(self):
+        kept, _ = self.accept()
+        r = post(self.gw, {"categories": {"marketing": False}}, cookie=kept)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.json()["method"], "custom")
+        names, beacons = self.reaching(kept)
+        self.assertEqual(names, ["_ga", "_gid", "sid"], "analytics still granted, marketing not")
+        self.assertEqual(beacons, {"/collect": True, "/pixel": False})
+        self.assertEqual(self.reaching(token(r)), (names, beacons))
+
+    def test_reject_all_after_accept_all(self):
+        kept, _ = self.accept()
+        r = post(self.gw, {"all": False}, cookie=kept)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(self.reaching(kept), self.nothing())
+
+    def test_a_later_consent_does_not_revive_an_older_copy(self):
+        kept, _ = self.accept()
+        time.sleep(1.1)  # (the copy's second is over)
+        r = post(self.gw, {"all": False}, cookie=kept)
+        time.sleep(1.1)
+        r = post(self.gw, {"categories": {"analytics": True}}, cookie=token(r))
+        self.assertEqual(r.status, 200, r.text)
+        names, beacons = self.reaching(token(r))
+        self.assertEqual((names, beacons), (["_ga", "_gid", "sid"], {"/collect": True, "/pixel": False}))
+        self.assertEqual(self.reaching(kept), self.nothing(), "the copy from before the refusal stays stopped")
+
+    def test_withdrawal_and_consent_in_the_same_second(self):
+        # the token's times are seconds: the consent that follows a withdrawal within its second keeps its own grant,
+        # while a copy from an earlier second stays stopped
+        kept, first = self.accept()
+        time.sleep(1.1)
+        for attempt in range(5):
+            w = curl(self.gw.url("/__consent/api/consent"), method="DELETE", cookie=kept)
+            a = post(self.gw, {"all": True}, cookie=token(w))
+            self.assertEqual((w.status, a.status), (200, 200))
+            times = [r["time_ms"] // 1000 for r in rows(self.db, "visitor = '%s'" % first["visitor"])[-2:]]
+            if times[0] == times[1]:
+                break
+            time.sleep(0.3)  # (crossed a second: again)
+        else:
+            self.fail("five withdrawals and consents each crossed a second")
+        again = token(a)
+        self.assertEqual(self.reaching(again), self.everything(), "the consent made in the withdrawal's second")
+        self.assertEqual(self.reaching(kept), self.nothing(), "the copy from before the withdrawal")
+        # and a withdrawal in the same second as the consent before it stops that consent's copy too
+        w = curl(self.gw.url("/__consent/api/consent"), method="DELETE", cookie=again)
+        self.assertEqual(self.reaching(again), self.nothing())
+        self.assertEqual(self.reaching(token(w)), self.nothing())
+
+    def test_erasure_stops_a_kept_copy_which_names_nobody(self):
+        kept, first = self.accept()
+        r = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=kept)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.json()["erased"], 1)
+        self.assertEqual(self.reaching(kept), self.nothing())
+        s = self.state(kept)
+        self.assertEqual((s["visitor"], s["decided"]), (None, False), "the erased id names nobody")
+        # its receipts are empty, an erasure with it erases nothing, and a decision with it starts a new id
+        self.assertEqual(curl(self.gw.url("/__consent/api/receipts"), cookie=kept).json(), {"visitor": None, "records": []})
+        self.assertEqual(curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=kept).json(),
+                         {"erased": 0, "receipt": None})
+        again, second = self.accept(cookie=kept)
+        self.assertNotEqual(second["visitor"], first["visitor"])
+        self.assertEqual(rows(self.db, "visitor = '%s'" % first["visitor"]), [], "nothing more under the erased id")
+        self.assertEqual(self.reaching(again), self.everything())
+        key = revocation_key(self.db, first["visitor"])
+        self.assertEqual(sorted(c for h, c, _ in revocation_rows(self.db) if h == key), sorted([""] + OPTIONAL))
+
+    def test_a_decision_racing_an_erasure_never_lands_under_the_erased_id(self):
+        # a decision read (its token naming the id) while the erasure of that id is being committed, and queued after
+        # it: its record would go under the erased id, which no receipt or erasure could reach any more. Sent on two
+        # open connections back to back, over and over: such a decision is refused (503, try again), never stored so.
+        outcomes = set()
+        for _ in range(15):
+            tok, first = self.accept()
+            conns = [http.client.HTTPConnection("127.0.0.1", self.gw.port, timeout=10) for _ in range(2)]
+            for c in conns:
+                c.connect()
+            hdrs = {"Cookie": tok, "Content-Type": "application/json"}
+            conns[0].request("POST", "/__consent/api/erase", body=b"", headers=hdrs)
+            conns[1].request("POST", "/__consent/api/consent", body=b'{"all": true}', headers=hdrs)
+            answers = [c.getresponse() for c in conns]
+            statuses = [a.status for a in answers]
+            bodies = [a.read() for a in answers]
+            for c in conns:
+                c.close()
+            self.assertEqual(statuses[0], 200, bodies[0])
+            self.assertIn(statuses[1], (200, 503), bodies[1])
+            outcomes.add(statuses[1])
+            self.assertEqual(rows(self.db, "visitor = '%s'" % first["visitor"]), [],
+                             "a record under the erased id (the decision answered %d)" % statuses[1])
+            # (a 200: committed before the erasure, and pseudonymised with the rest; or read after it, under a new id)
+        self.assertTrue(outcomes, outcomes)
+
+    def test_first_consent_adds_no_revocation(self):
+        # the usual case: a visitor's first decision (and one refusing what no token of theirs granted) revokes nothing
+        before = len(revocation_rows(self.db))
+        r = post(self.gw, {"all": False})
+        r = post(self.gw, {"categories": {"analytics": False, "marketing": False}}, cookie=token(r))
+        self.assertEqual(r.status, 200)
+        self.assertEqual(len(revocation_rows(self.db)), before)
+
+
+class RevokeGpcTest(RevokeBase):
+    config = merge(RevokeBase.config, {"regimes": {"default": "opt-out"}})
+
+    def test_gpc_refusal_stops_marketing_of_a_copy(self):
+        kept, _ = self.accept()
+        self.assertEqual(self.reaching(kept), self.everything())
+        # the visitor's browser sends the signal: the refusal is recorded, and the copy without the signal loses marketing
+        names, beacons = self.reaching(kept, headers=["Sec-GPC: 1"])
+        self.assertEqual((names, beacons), (["_ga", "_gid", "sid"], {"/collect": True, "/pixel": False}))
+        self.assertEqual([r["method"] for r in rows(self.db)][-1], "gpc")
+        names, beacons = self.reaching(kept)
+        self.assertEqual((names, beacons), (["_ga", "_gid", "sid"], {"/collect": True, "/pixel": False}))
+
+    def test_withdrawn_copy_in_opt_out_is_not_everything_again(self):
+        kept, _ = self.accept()
+        r = curl(self.gw.url("/__consent/api/consent"), method="DELETE", cookie=kept)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(self.reaching(kept), self.nothing(), "not the opt-out default")
+
+
+class RevokeThreadsTest(RevokeBase):
+    config = merge(RevokeBase.config, {"threads": 2})
+
+    def test_every_worker_sees_the_revocation_before_the_answer(self):
+        kept, _ = self.accept()
+        w = curl(self.gw.url("/__consent/api/consent"), method="DELETE", cookie=kept)
+        self.assertEqual(w.status, 200)
+        before = [metric(self.gw, "cg_thread_requests_total", '{thread="%d"}' % i) or 0 for i in (0, 1)]
+        t = self.tag()
+        # one connection each (one curl process each), at once: the kernel spreads them over both workers' sockets
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            list(ex.map(lambda i: curl(self.gw.url("/__origin/echo?t=%s-%d" % (t, i)), cookie="; ".join([kept, SID, GA, FBP])),
+                        range(48)))
+        after = [metric(self.gw, "cg_thread_requests_total", '{thread="%d"}' % i) or 0 for i in (0, 1)]
+        # (the two metrics requests count too: each worker answered more than they could be)
+        served = [a - b for a, b in zip(after, before)]
+        self.assertEqual(sum(served), 48 + 2, (before, after))
+        self.assertTrue(all(n >= 3 for n in served), "both workers answered some: %s" % served)
+        for i in range(48):
+            self.assertEqual(cookie_names(self.origin.assert_reached("t=%s-%d" % (t, i))), ["sid"])
+
+
+class RevokeDurableTest(RevokeBase):
+    config = merge(RevokeBase.config, {"policy": {"consent_max_age_days": 1}, "store": {"retention_days": 1}})
+
+    def test_revocations_survive_a_restart_and_go_with_the_token_lifetime(self):
+        kept, first = self.accept()
+        w = curl(self.gw.url("/__consent/api/consent"), method="DELETE", cookie=kept)
+        self.assertEqual(w.status, 200)
+        other, second = self.accept()
+        self.assertEqual(post(self.gw, {"all": False}, cookie=other).status, 200)
+        self.gw.stop_and_check()
+        self.gw.start()
+        self.assertEqual(self.reaching(kept), self.nothing(), "loaded at start")
+        self.assertEqual(self.reaching(other), self.nothing())
+        # the first visitor's revocation as if made two days ago: no token it could stop is still in force (a day's
+        # lifetime), so the purge (at start, then hourly) removes it; the second's stays
+        self.gw.stop_and_check()
+        key1, key2 = revocation_key(self.db, first["visitor"]), revocation_key(self.db, second["visitor"])
+        db = sqlite3.connect(self.db)
+        db.execute("UPDATE revocations SET cut = cut - 2 * 86400 WHERE visitor_hash = ?", (key1,))
+        db.commit()
+        db.close()
+        self.gw.start()
+        self.assertEqual(post(self.gw, {"all": True}).status, 200)  # (the writer's first turn purges)
+        self.assertTrue(any("purged 1 revocations older than the longest token lifetime (1 days)" in l
+                            for l in self.gw.error_log().splitlines()), self.gw.error_log()[-2000:])
+        self.assertEqual(sorted({h for h, _, _ in revocation_rows(self.db)}), [key2])
+        self.assertEqual(self.reaching(other), self.nothing())
+
+
+class RevokeCapTest(RevokeBase):
+    start_gateway = False
+
+    def test_at_the_cap_a_revoking_decision_is_refused_not_left_unrevoked(self):
+        self.gw.env = {"CG_REVOCATIONS_MAX": "1"}
+        self.gw.start()
+        a, _ = self.accept()
+        b, _ = self.accept()
+        self.assertEqual(curl(self.gw.url("/__consent/api/consent"), method="DELETE", cookie=a).status, 200)
+        r = curl(self.gw.url("/__consent/api/consent"), method="DELETE", cookie=b)
+        self.assertEqual(r.status, 503, r.text)
+        self.assertIsNone(token(r), "no cookie: the visitor's state stays as it was")
+        self.assertIn("revocations, the most it keeps", self.gw.error_log())
+        self.assertEqual(self.reaching(a), self.nothing())
+        # a decision that revokes nothing is still taken, as is one for a visitor who has a revocation already
+        self.assertEqual(post(self.gw, {"all": True}).status, 200)
+        self.assertEqual(post(self.gw, {"all": True}, cookie=a).status, 200)
+        self.assertEqual(curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=b).status, 503)
+
+
+class RevokeGrowthTest(RevokeBase):
+
+    def test_many_revocations_grow_the_table_while_workers_read_it(self):
+        # the table starts at 16 slots and doubles when 3/4 full: 40 visitors make it grow twice while both workers
+        # read it (the old table freed after they pass a quiescent state), and the start loads them all again
+        kept = []
+        for _ in range(40):
+            tok, _ = self.accept()
+            self.assertEqual(curl(self.gw.url("/__consent/api/consent"), method="DELETE", cookie=tok).status, 200)
+            kept.append(tok)
+            self.assertFalse(any(self.state(k)["categories"]["analytics"] for k in kept[-3:]))
+        self.assertEqual(len({h for h, _, _ in revocation_rows(self.db)}), 40)
+        self.assertEqual([k for k in kept if self.state(k)["categories"]["marketing"]], [])
+        self.gw.stop_and_check()
+        self.gw.start()
+        self.assertEqual([k for k in kept if self.state(k)["categories"]["marketing"]], [])
+        self.assertEqual(self.reaching(kept[0]), self.nothing())
