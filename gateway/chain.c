@@ -118,3 +118,32 @@ void gw_chain_seal(const gw_token_key_t *key, const char *anchor, const char *he
     int n = snprintf(out, GW_CHAIN_SEAL_LEN, "%u:", (unsigned)key->id);
     gw_hex(mac, 16, out + n);
 }
+
+void gw_chain_revocations_seal(const gw_token_key_t *key, const char *salt, unsigned max_age_days, const uint8_t digest[32],
+                               char out[GW_CHAIN_SEAL_LEN])
+{
+    static const char label[] = "consentgate revocations seal v1\n";
+    char days[16], hex[GW_CHAIN_HEX];
+    snprintf(days, sizeof(days), "\n%u\n", max_age_days);
+    gw_hex(digest, 32, hex);
+    const void *parts[4] = {label, salt, days, hex};
+    size_t lens[4] = {sizeof(label) - 1, strlen(salt), strlen(days), 64};
+    uint8_t mac[32];
+    gw_token_hmacv(key, parts, lens, 4, mac);
+    int n = snprintf(out, GW_CHAIN_SEAL_LEN, "%u:", (unsigned)key->id);
+    gw_hex(mac, 16, out + n);
+}
+
+void gw_chain_revocation_fold(const gw_token_key_t *key, const char *visitor_hash, const char *category, int64_t cut,
+                              uint8_t digest[32])
+{
+    static const char label[] = "consentgate revocation v1"; /* (its NUL is the first separator) */
+    char t[24];
+    int tn = snprintf(t, sizeof(t), "%lld", (long long)cut);
+    const void *parts[4] = {label, visitor_hash, category, t}; /* (each string with its NUL: the separators) */
+    size_t lens[4] = {sizeof(label), strlen(visitor_hash) + 1, strlen(category) + 1, (size_t)tn};
+    uint8_t mac[32];
+    gw_token_hmacv(key, parts, lens, 4, mac);
+    for (size_t i = 0; i != 32; ++i)
+        digest[i] ^= mac[i];
+}

@@ -49,6 +49,22 @@ extern const char gw_chain_genesis[GW_CHAIN_HEX];
 struct st_gw_token_key_t;
 void gw_chain_seal(const struct st_gw_token_key_t *key, const char *anchor, const char *head, char out[GW_CHAIN_SEAL_LEN]);
 
+/*
+ * The revocations' seal (meta.revocations_seal): the same form as the records' seal, the first 128 bits of
+ * HMAC-SHA256(seal key, "consentgate revocations seal v1\n" salt "\n" max_age_days "\n" digest) where salt is
+ * meta.revocation_salt as stored, max_age_days meta.token_max_age_days (the purge's horizon) and digest the 64 hex
+ * digits of the XOR of every row's MAC (gw_chain_revocation_fold). A row deleted, changed or added outside the gateway,
+ * or the salt or the horizon changed, no longer matches without the key; the digest is never stored, so two seals read
+ * before and after a change tell nothing about the rows it touched.
+ */
+void gw_chain_revocations_seal(const struct st_gw_token_key_t *key, const char *salt, unsigned max_age_days,
+                               const uint8_t digest[32], char out[GW_CHAIN_SEAL_LEN]);
+
+/* XORs into digest the MAC of one row of the revocations table: HMAC-SHA256(seal key, "consentgate revocation v1\0"
+ * visitor_hash "\0" category "\0" cut in decimal). Adding and removing a row are the same operation. */
+void gw_chain_revocation_fold(const struct st_gw_token_key_t *key, const char *visitor_hash, const char *category, int64_t cut,
+                              uint8_t digest[32]);
+
 /* Computes the row's hash as 64 lower-case hex digits + NUL into out. */
 void gw_chain_hash(const gw_chain_row_t *row, char out[GW_CHAIN_HEX]);
 

@@ -2,7 +2,7 @@
  * store — see store.h.
  *
  * Schema (version 3; older files are migrated at start):
- *   meta(key PRIMARY KEY, value)        schema_version, chain_anchor (hash before the oldest row), seal, ua_salt,
+ *   meta(key PRIMARY KEY, value)        schema_version, chain_anchor (hash before the oldest row), seal, revocations_seal, ua_salt,
  *                                       revocation_salt, token_max_age_days (the longest consent_max_age_days seen)
  *   records(seq INTEGER PRIMARY KEY, receipt UNIQUE, visitor, visitor_nonce, visitor_commit,
  *           time_ms, policy_version, granted, refused, regime, country, method, client_ip,
@@ -722,6 +722,10 @@ static gw_revoke_t *revocations;   /* a snapshot (qsbr.h): updated in place by t
 static gw_token_key_t revoke_key;  /* HMAC-SHA256 under meta.revocation_salt: the table's keys */
 static size_t revocations_max = GW_STORE_REVOCATIONS_MAX;
 static unsigned token_max_age_days; /* the longest consent_max_age_days this store has seen: the purge's horizon */
+static char revocation_salt[80];    /* meta.revocation_salt as stored (the revocations' seal covers it) */
+/* the revocations' seal (chain.h): the XOR of the table's row MACs under the primary seal key, as committed, and as the
+ * transaction being built leaves it (write_revocation folds each row it deletes and inserts into rev_pending) */
+static uint8_t rev_digest[32], rev_pending[32];
 
 const gw_revoke_t *gw_store_revocations(void)
 {
@@ -757,6 +761,44 @@ static uint16_t csv_mask(const char *csv)
     return m;
 }
 
+static void fold_revocation(const char *hex, const char *category, int64_t cut)
+{
+    if (num_seal_keys != 0)
+        gw_chain_revocation_fold(seal_keys + seal_primary, hex, category, cut, rev_pending);
+}
+
+/* inside a transaction that changed revocations (or their salt or horizon): their seal, of rev_pending */
+static int write_revocations_seal(char *err, size_t errlen)
+{
+    char seal[GW_CHAIN_SEAL_LEN];
+    sqlite3_stmt *s = NULL;
+    if (num_seal_keys == 0)
+        return 0;
+    gw_chain_revocations_seal(seal_keys + seal_primary, revocation_salt, token_max_age_days, rev_pending, seal);
+    int ok = sqlite3_prepare_v2(st.db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('revocations_seal', ?1)", -1, &s, NULL) ==
+                 SQLITE_OK &&
+             sqlite3_bind_text(s, 1, seal, -1, SQLITE_STATIC) == SQLITE_OK && sqlite3_step(s) == SQLITE_DONE;
+    if (!ok)
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+    sqlite3_finalize(s);
+    return ok ? 0 : -1;
+}
+
+/* before a COMMIT: the revocations' seal when the transaction changed a row */
+static int seal_changed_revocations(char *err, size_t errlen)
+{
+    return memcmp(rev_pending, rev_digest, sizeof(rev_digest)) != 0 ? write_revocations_seal(err, errlen) : 0;
+}
+
+/* after the COMMIT (ok) or the ROLLBACK (!ok) of a transaction that may have changed revocations */
+static void revocations_ended(int ok)
+{
+    if (ok)
+        memcpy(rev_digest, rev_pending, sizeof(rev_digest));
+    else
+        memcpy(rev_pending, rev_digest, sizeof(rev_pending));
+}
+
 /* replaces key's rows by r's times (inside the caller's transaction) */
 static int write_revocation(const uint32_t key[4], const gw_revocation_t *r, char *err, size_t errlen)
 {
@@ -765,6 +807,18 @@ static int write_revocation(const uint32_t key[4], const gw_revocation_t *r, cha
     sqlite3_stmt *s = NULL;
     int ok = 0;
     gw_hex((const uint8_t *)key, 16, hex);
+    if (num_seal_keys != 0) { /* the rows that go, out of the seal's digest */
+        int rc;
+        if (sqlite3_prepare_v2(st.db, "SELECT category, cut FROM revocations WHERE visitor_hash = ?1", -1, &s, NULL) != SQLITE_OK)
+            goto Exit;
+        sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+            fold_revocation(hex, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1));
+        if (rc != SQLITE_DONE)
+            goto Exit;
+        sqlite3_finalize(s);
+        s = NULL;
+    }
     if (sqlite3_prepare_v2(st.db, "DELETE FROM revocations WHERE visitor_hash = ?1", -1, &s, NULL) != SQLITE_OK)
         goto Exit;
     sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
@@ -784,6 +838,7 @@ static int write_revocation(const uint32_t key[4], const gw_revocation_t *r, cha
         sqlite3_bind_int64(s, 3, t);
         if (sqlite3_step(s) != SQLITE_DONE)
             goto Exit;
+        fold_revocation(hex, i == 0 ? "" : c->categories[i - 1], t);
     }
     ok = 1;
 Exit:
@@ -903,29 +958,52 @@ static void publish_revocation(const op_t *op)
 /* the revocations no token still in force can predate (older than the longest token lifetime): deleted and dropped */
 static void purge_revocations(void)
 {
-    char err[200];
+    static const char stale[] = "FROM revocations WHERE visitor_hash IN (SELECT visitor_hash FROM revocations GROUP BY "
+                                "visitor_hash HAVING max(cut) < ?1)";
+    char err[200], sql[256];
     sqlite3_stmt *s = NULL;
+    int rc = SQLITE_DONE, rows = 0;
     int64_t keep_from = now_ms() / 1000 - (int64_t)token_max_age_days * 86400 + 1;
     if (keep_from <= 0)
         return;
-    if (sqlite3_prepare_v2(st.db,
-                           "DELETE FROM revocations WHERE visitor_hash IN (SELECT visitor_hash FROM revocations GROUP BY "
-                           "visitor_hash HAVING max(cut) < ?1)",
-                           -1, &s, NULL) != SQLITE_OK ||
-        sqlite3_bind_int64(s, 1, keep_from) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE) {
-        snprintf(err, sizeof(err), "%s", sqlite3_errmsg(st.db));
+    if (exec("BEGIN IMMEDIATE", err, sizeof(err)) != 0)
+        goto Error;
+    if (num_seal_keys != 0) { /* the rows that go, out of the seal's digest */
+        snprintf(sql, sizeof(sql), "SELECT visitor_hash, category, cut %s", stale);
+        if (sqlite3_prepare_v2(st.db, sql, -1, &s, NULL) != SQLITE_OK || sqlite3_bind_int64(s, 1, keep_from) != SQLITE_OK)
+            goto Rollback;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+            fold_revocation((const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+                            sqlite3_column_int64(s, 2));
+        if (rc != SQLITE_DONE)
+            goto Rollback;
         sqlite3_finalize(s);
-        gw_error("consent store: retention purge of revocations failed: %s", err);
-        return;
     }
+    snprintf(sql, sizeof(sql), "DELETE %s", stale);
+    if (sqlite3_prepare_v2(st.db, sql, -1, &s, NULL) != SQLITE_OK || sqlite3_bind_int64(s, 1, keep_from) != SQLITE_OK ||
+        sqlite3_step(s) != SQLITE_DONE)
+        goto Rollback;
     sqlite3_finalize(s);
-    int rows = sqlite3_changes(st.db);
+    s = NULL;
+    rows = sqlite3_changes(st.db);
+    if (seal_changed_revocations(err, sizeof(err)) != 0 || exec("COMMIT", err, sizeof(err)) != 0)
+        goto Rollback;
+    revocations_ended(1);
     if (rows == 0)
         return;
     size_t before = gw_revoke_count(revocations);
     replace_revocations(gw_revoke_copy(revocations, 0, (uint32_t)keep_from));
     gw_info("consent store: purged %zu revocations older than the longest token lifetime (%u days)",
             before - gw_revoke_count(revocations), token_max_age_days);
+    return;
+Rollback:
+    if (s != NULL)
+        snprintf(err, sizeof(err), "%s", sqlite3_errmsg(st.db));
+    sqlite3_finalize(s);
+    exec("ROLLBACK", err + strlen(err), 0);
+    revocations_ended(0);
+Error:
+    gw_error("consent store: retention purge of revocations failed: %s", err);
 }
 
 static int hex16(const char *s, uint8_t out[16]);
@@ -980,8 +1058,9 @@ static int backfill_revocations(char *err, size_t errlen)
         goto Error;
     sqlite3_finalize(s);
     s = NULL;
-    if (exec("DELETE FROM meta WHERE key = 'revocations_backfill'; COMMIT", err, errlen) != 0)
+    if (seal_changed_revocations(err, errlen) != 0 || exec("DELETE FROM meta WHERE key = 'revocations_backfill'; COMMIT", err, errlen) != 0)
         goto Rollback;
+    revocations_ended(1);
     if (n != 0)
         gw_info("consent store: %d revocations made from the records of withdrawals and narrowed decisions", n);
     return 0;
@@ -990,7 +1069,87 @@ Error:
 Rollback:
     sqlite3_finalize(s);
     exec("ROLLBACK", err + strlen(err), 0);
+    revocations_ended(0);
     return -1;
+}
+
+/* the XOR of the MACs of db's revocation rows under k (gw_chain_revocation_fold) into digest, their number into *rows;
+ * 0, or -1 when they cannot be read (sqlite3_errmsg) */
+static int revocations_digest(sqlite3 *db, const gw_token_key_t *k, uint8_t digest[32], int64_t *rows)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = SQLITE_ERROR;
+    memset(digest, 0, 32);
+    *rows = 0;
+    if (sqlite3_prepare_v2(db, "SELECT visitor_hash, category, cut FROM revocations", -1, &s, NULL) == SQLITE_OK)
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            const char *h = (const char *)sqlite3_column_text(s, 0), *c = (const char *)sqlite3_column_text(s, 1);
+            gw_chain_revocation_fold(k, h != NULL ? h : "", c != NULL ? c : "", sqlite3_column_int64(s, 2), digest);
+            ++*rows;
+        }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Whether meta.revocations_seal matches db's revocations, their salt and horizon: 1 (*k the key it was made with,
+ * digest the rows' under it), 0 when it does not, -1 when it was made with a key not among keys, -2 when there is
+ * none (a store from before this seal, or one removed), -3 when the table cannot be read (sqlite3_errmsg).
+ */
+static int revocations_sealed(sqlite3 *db, const gw_token_key_t *keys, size_t n, const gw_token_key_t **k, uint8_t digest[32],
+                              int64_t *rows)
+{
+    char seal[GW_CHAIN_SEAL_LEN], salt[sizeof(revocation_salt)] = "", days[16] = "0", want[GW_CHAIN_SEAL_LEN];
+    int found = meta_get(db, "revocations_seal", seal, sizeof(seal));
+    if (found <= 0)
+        return found < 0 ? -3 : -2;
+    if ((*k = find_seal_key(keys, n, (unsigned)atoi(seal))) == NULL)
+        return -1;
+    if (meta_get(db, "revocation_salt", salt, sizeof(salt)) < 0 || meta_get(db, "token_max_age_days", days, sizeof(days)) < 0 ||
+        revocations_digest(db, *k, digest, rows) != 0)
+        return -3;
+    gw_chain_revocations_seal(*k, salt, (unsigned)atoi(days), digest, want);
+    return strcmp(want, seal) == 0;
+}
+
+/*
+ * At start, before a row is read into the table the workers read: revocations whose seal does not match were deleted,
+ * changed or added while the gateway was down (a deleted one would let a withdrawn token grant again): refuse, as for
+ * the records' seal. None yet (a store from before this seal): sealed as it is now, said in the log. Leaves rev_digest
+ * the rows' under the primary key.
+ */
+static int check_revocations_seal(char *err, size_t errlen)
+{
+    const gw_token_key_t *k = NULL;
+    int64_t rows = 0;
+    if (num_seal_keys == 0)
+        return 0;
+    int m = revocations_sealed(st.db, seal_keys, num_seal_keys, &k, rev_digest, &rows);
+    if (m == -3) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+        return -1;
+    }
+    if (m == 0) {
+        snprintf(err, errlen, "the revocations' seal does not match them: rows of the revocations table, or meta's revocation_salt "
+                              "or token_max_age_days, were changed while the gateway was down (a revocation deleted lets a "
+                              "withdrawn consent grant again; --verify-records tells more)");
+        return -1;
+    }
+    if (m == -2 || m == -1 || k != seal_keys + seal_primary) {
+        if (revocations_digest(st.db, seal_keys + seal_primary, rev_digest, &rows) != 0) {
+            snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+            return -1;
+        }
+        if (m == -2 && rows != 0)
+            gw_warn("consent store: its revocations carry no seal (a store from before that seal, or it was removed): sealed as "
+                    "they are now, %lld rows",
+                    (long long)rows);
+        else if (m == -1)
+            gw_warn("consent store: its revocations' seal was made with a key no longer in the secrets file: sealed again with "
+                    "the primary key");
+    }
+    memcpy(rev_pending, rev_digest, sizeof(rev_pending));
+    return m == 1 && k == seal_keys + seal_primary ? 0 : write_revocations_seal(err, errlen); /* (its own transaction) */
 }
 
 /* at start: the salt, the horizon, a store from before revocations filled in, and the table the workers read */
@@ -999,14 +1158,25 @@ static int load_revocations(char *err, size_t errlen)
     const gw_config_t *c = &gw_rt.conf;
     char v[16], sql[160];
     sqlite3_stmt *s = NULL;
-    if (load_salt("revocation_salt", &revoke_key, err, errlen) != 0)
+    if (load_salt("revocation_salt", &revoke_key, err, errlen) != 0 ||
+        meta_get(st.db, "revocation_salt", revocation_salt, sizeof(revocation_salt)) != 1)
         return -1;
-    token_max_age_days = c->policy.consent_max_age_days;
-    if (meta_get(st.db, "token_max_age_days", v, sizeof(v)) == 1 && (unsigned)atoi(v) > token_max_age_days)
+    token_max_age_days = 0;
+    memset(rev_digest, 0, sizeof(rev_digest));
+    memset(rev_pending, 0, sizeof(rev_pending));
+    if (meta_get(st.db, "token_max_age_days", v, sizeof(v)) == 1)
         token_max_age_days = (unsigned)atoi(v);
-    snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta (key, value) VALUES ('token_max_age_days', '%u')", token_max_age_days);
-    if (exec(sql, err, errlen) != 0)
+    if (check_revocations_seal(err, errlen) != 0)
         return -1;
+    if (c->policy.consent_max_age_days > token_max_age_days) { /* the horizon and the seal that covers it, together */
+        token_max_age_days = c->policy.consent_max_age_days;
+        snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE; INSERT OR REPLACE INTO meta (key, value) VALUES ('token_max_age_days', '%u')",
+                 token_max_age_days);
+        if (exec(sql, err, errlen) != 0 || write_revocations_seal(err, errlen) != 0 || exec("COMMIT", err, errlen) != 0) {
+            exec("ROLLBACK", err + strlen(err), 0);
+            return -1;
+        }
+    }
     if (meta_get(st.db, "revocations_backfill", v, sizeof(v)) == 1 && backfill_revocations(err, errlen) != 0)
         return -1;
     const char *rmax = getenv("CG_REVOCATIONS_MAX");
@@ -1320,7 +1490,8 @@ static void do_erase(op_t *op)
     /* the erase record itself carries only the pseudonym */
     char saved_head[GW_CHAIN_HEX];
     memcpy(saved_head, st.head, sizeof(saved_head));
-    if (insert_record(&op->rec, pseudo, err, sizeof(err)) != 0 || write_seal(err, sizeof(err)) != 0) {
+    if (insert_record(&op->rec, pseudo, err, sizeof(err)) != 0 || write_seal(err, sizeof(err)) != 0 ||
+        seal_changed_revocations(err, sizeof(err)) != 0) {
         memcpy(st.head, saved_head, sizeof(saved_head));
         goto Rollback;
     }
@@ -1328,6 +1499,7 @@ static void do_erase(op_t *op)
         memcpy(st.head, saved_head, sizeof(saved_head));
         goto Rollback;
     }
+    revocations_ended(1);
     publish_revocation(op);
     empty_wal("erasure"); /* (before the answer: "erased" means gone from the files) */
     return;
@@ -1337,6 +1509,7 @@ Rollback:
         sqlite3_finalize(s);
     }
     exec("ROLLBACK", err + strlen(err), 0);
+    revocations_ended(0);
 Error:
     /* an erase record not stored, as a consent not stored (do_appends): logged, and counted for the operator's alert */
     gw_error("consent store: an erasure not done: %s", err);
@@ -1371,8 +1544,10 @@ static void do_appends(op_t **ops, size_t n)
             goto Rollback;
         ++stored;
     }
-    if ((stored != 0 && write_seal(err, sizeof(err)) != 0) || exec("COMMIT", err, sizeof(err)) != 0)
+    if ((stored != 0 && write_seal(err, sizeof(err)) != 0) || seal_changed_revocations(err, sizeof(err)) != 0 ||
+        exec("COMMIT", err, sizeof(err)) != 0)
         goto Rollback;
+    revocations_ended(1);
     for (i = 0; i != n; ++i) /* (before the answers: the visitor's next request, on any worker, is decided by them) */
         if (ops[i]->revokes)
             publish_revocation(ops[i]);
@@ -1383,6 +1558,7 @@ Rollback: {
 }
 Fail:
     memcpy(st.head, saved_head, sizeof(saved_head));
+    revocations_ended(0);
     gw_error("consent store: %zu records not stored: %s", n, err);
     __atomic_add_fetch(&stat_failed, n, __ATOMIC_RELAXED);
     for (i = 0; i != n; ++i) {
@@ -1944,7 +2120,7 @@ int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_key
     }
     /* a newer build's records may be chained or sealed otherwise: "BROKEN" would send the operator after damage that
      * is not there (the start refuses such a store too, migrate) */
-    char version[16];
+    char version[16] = "0";
     if (meta_get(db, "schema_version", version, sizeof(version)) == 1 && (atoi(version) < 1 || atoi(version) > SCHEMA_VERSION)) {
         fprintf(out, "%s: unknown consent store schema version %s (this build knows 1..%d): verify it with the build that "
                      "wrote it\n",
@@ -2015,8 +2191,37 @@ int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_key
         }
         sealed = "seal matches";
     }
+    char revoked[96] = "";
+    if (rc == 0 && keys != NULL && atoi(version) >= 3) { /* (a store from before revocations has none) */
+        const gw_token_key_t *k = NULL;
+        uint8_t digest[32];
+        int64_t rows = 0;
+        switch (revocations_sealed(db, keys, num_keys, &k, digest, &rows)) {
+        case 1:
+            snprintf(revoked, sizeof(revoked), ", %lld revocation rows, their seal matches", (long long)rows);
+            break;
+        case 0:
+            fprintf(out, "BROKEN: the revocations' seal does not match them (%lld rows): rows were deleted, changed or added, or "
+                         "meta's revocation_salt or token_max_age_days changed, by someone other than the gateway\n",
+                    (long long)rows);
+            rc = 1;
+            break;
+        case -1:
+            fprintf(out, "%s: cannot check the revocations' seal: it was made with a key not in the secrets file\n", path);
+            rc = 2;
+            break;
+        case -2:
+            fprintf(out, "BROKEN: the revocations carry no seal (never opened by a gateway that seals them, or the seal was "
+                         "removed)\n");
+            rc = 1;
+            break;
+        default:
+            fprintf(out, "%s: read error: %s\n", path, sqlite3_errmsg(db));
+            rc = 2;
+        }
+    }
     if (rc == 0)
-        fprintf(out, "%s: %llu records, chain intact, %s\n", path, (unsigned long long)v.rows, sealed);
+        fprintf(out, "%s: %llu records, chain intact, %s%s\n", path, (unsigned long long)v.rows, sealed, revoked);
 Exit:
     sqlite3_finalize(s);
     sqlite3_close(db);

@@ -45,19 +45,40 @@ def chain_hash(r):
     return hashlib.sha256("\n".join(fields).encode()).hexdigest()
 
 
-def reseal(secrets_path, db):
-    """What a gateway holding the secrets file writes as meta.seal (gateway/chain.h), written independently:
-    HKDF-SHA256(secret, info "consentgate records seal v1") keys HMAC-SHA256 over the chain's two ends."""
+def seal_key(secrets_path):
+    """The primary key's id and the seal key derived from it: HKDF-SHA256(secret, info "consentgate records seal v1")."""
     import base64
     with open(secrets_path) as f:
         key = [k for k in json.load(f)["keys"] if k.get("primary")][0]
     secret = base64.urlsafe_b64decode(key["secret"] + "=" * (-len(key["secret"]) % 4))
     prk = hmac.new(b"\0" * 32, secret, hashlib.sha256).digest()
-    seal_key = hmac.new(prk, b"consentgate records seal v1\x01", hashlib.sha256).digest()
+    return key["id"], hmac.new(prk, b"consentgate records seal v1\x01", hashlib.sha256).digest()
+
+
+def reseal_revocations(secrets_path, db):
+    """What a gateway holding the secrets file writes as meta.revocations_seal (gateway/chain.h), written independently:
+    the XOR of each row's HMAC, then an HMAC over the salt, the horizon and that digest."""
+    kid, k = seal_key(secrets_path)
+    digest = bytes(32)
+    for h, c, t in db.execute("SELECT visitor_hash, category, cut FROM revocations"):
+        mac = hmac.new(k, b"consentgate revocation v1\0" + h.encode() + b"\0" + c.encode() + b"\0" + str(t).encode(),
+                       hashlib.sha256).digest()
+        digest = bytes(a ^ b for a, b in zip(digest, mac))
+    meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('revocation_salt', 'token_max_age_days')"))
+    msg = "consentgate revocations seal v1\n%s\n%s\n%s" % (meta["revocation_salt"], meta.get("token_max_age_days", "0"),
+                                                           digest.hex())
+    seal = "%d:%s" % (kid, hmac.new(k, msg.encode(), hashlib.sha256).hexdigest()[:32])
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('revocations_seal', ?)", (seal,))
+
+
+def reseal(secrets_path, db):
+    """What a gateway holding the secrets file writes as meta.seal (gateway/chain.h), written independently:
+    the seal key (seal_key) keys HMAC-SHA256 over the chain's two ends."""
+    kid, seal_key_ = seal_key(secrets_path)
     anchor = (db.execute("SELECT value FROM meta WHERE key = 'chain_anchor'").fetchone() or ["0" * 64])[0]
     head = (db.execute("SELECT hash FROM records ORDER BY seq DESC LIMIT 1").fetchone() or [anchor])[0]
-    mac = hmac.new(seal_key, b"consentgate records seal v1\n" + anchor.encode() + b"\n" + head.encode(), hashlib.sha256)
-    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seal', ?)", ("%d:%s" % (key["id"], mac.hexdigest()[:32]),))
+    mac = hmac.new(seal_key_, b"consentgate records seal v1\n" + anchor.encode() + b"\n" + head.encode(), hashlib.sha256)
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seal', ?)", ("%d:%s" % (kid, mac.hexdigest()[:32]),))
 
 
 class RecordsTest(GatewayTestCase):
@@ -537,7 +558,8 @@ class StoreFailureTest(GatewayTestCase):
         kept = [post(g, {"all": True}).json()["receipt"] for _ in range(3)]
         g.stop_and_check()
         db = sqlite3.connect(path)
-        db.executescript("DROP TABLE injections; DROP TABLE revocations; DELETE FROM meta WHERE key = 'revocation_salt';"
+        db.executescript("DROP TABLE injections; DROP TABLE revocations; DELETE FROM meta WHERE key IN ('revocation_salt', "
+                         "'revocations_seal', 'token_max_age_days');"
                          "UPDATE meta SET value = '1' WHERE key = 'schema_version';")
         db.close()
         g.start()

@@ -11,12 +11,13 @@ import hashlib
 import hmac
 import http.client
 import json
+import os
 import sqlite3
 import time
 
-from harness import GatewayTestCase, curl, gateway_config, merge, metric
+from harness import GatewayTestCase, curl, gateway_config, merge, metric, run_binary
 from test_consent import FBP, GA, SID, cookie_names
-from test_records import post, rows, token
+from test_records import post, reseal_revocations, rows, token
 
 GID = "_gid=GA1.1.333"
 OPTIONAL = ["functional", "analytics", "marketing"]
@@ -272,6 +273,7 @@ class RevokeDurableTest(RevokeBase):
         key1, key2 = revocation_key(self.db, first["visitor"]), revocation_key(self.db, second["visitor"])
         db = sqlite3.connect(self.db)
         db.execute("UPDATE revocations SET cut = cut - 2 * 86400 WHERE visitor_hash = ?", (key1,))
+        reseal_revocations(self.gw.path("secrets.json"), db)  # (as the gateway would have sealed them)
         db.commit()
         db.close()
         self.gw.start()
@@ -279,6 +281,13 @@ class RevokeDurableTest(RevokeBase):
         self.assertTrue(any("purged 1 revocations older than the longest token lifetime (1 days)" in l
                             for l in self.gw.error_log().splitlines()), self.gw.error_log()[-2000:])
         self.assertEqual(sorted({h for h, _, _ in revocation_rows(self.db)}), [key2])
+        self.assertEqual(self.reaching(other), self.nothing())
+        # the purge sealed what it left: the store verifies and starts again
+        self.gw.stop_and_check()
+        v = run_binary(["-c", self.gw.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout)
+        self.assertIn(", %d revocation rows, their seal matches" % len(revocation_rows(self.db)), v.stdout)
+        self.gw.start()
         self.assertEqual(self.reaching(other), self.nothing())
 
 
@@ -319,3 +328,101 @@ class RevokeGrowthTest(RevokeBase):
         self.gw.start()
         self.assertEqual([k for k in kept if self.state(k)["categories"]["marketing"]], [])
         self.assertEqual(self.reaching(kept[0]), self.nothing())
+
+
+class RevokeSealTest(RevokeBase):
+    """The revocations are sealed as the records are (README, "Consent records"): a revocation deleted while the gateway
+    is down would let the token it stopped grant again, so the start refuses such a store and --verify-records names it."""
+
+    def setUp(self):
+        # each test on a store of its own (a tampered one is refused, and stays so)
+        if self.gw.alive():
+            self.gw.stop_and_check()
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(self.db + suffix):
+                os.remove(self.db + suffix)
+        self.gw.start()
+
+    def withdrawn(self):
+        kept, first = self.accept()
+        r = curl(self.gw.url("/__consent/api/consent"), method="DELETE", cookie=kept)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(self.reaching(kept), self.nothing())
+        return kept, first
+
+    def verify(self):
+        return run_binary(["-c", self.gw.config_path, "--verify-records"])
+
+    def tamper(self, *sql):
+        self.gw.stop_and_check()
+        db = sqlite3.connect(self.db)
+        for q in sql:
+            db.execute(q)
+        db.commit()
+        db.close()
+
+    def assert_refused(self):
+        v = self.verify()
+        self.assertEqual(v.returncode, 1, v.stdout)
+        self.assertIn("BROKEN: the revocations' seal does not match them", v.stdout)
+        with self.assertRaises(RuntimeError) as cm:
+            self.gw.start()
+        self.assertIn("the revocations' seal does not match them", str(cm.exception))
+        self.assertIn("refusing to start", str(cm.exception))
+
+    def test_every_change_the_gateway_makes_keeps_the_seal(self):
+        # a withdrawal (new rows), a narrower choice of the same visitor (rows replaced), an erasure (a new row set),
+        # then a restart: each transaction re-sealed what it changed, so the store verifies and starts
+        kept, first = self.withdrawn()
+        again = post(self.gw, {"all": True}, cookie=kept)
+        self.assertEqual(again.status, 200)
+        narrower = post(self.gw, {"categories": {"functional": True, "analytics": False, "marketing": False}},
+                        cookie=token(again))
+        self.assertEqual(narrower.status, 200, narrower.text)
+        other, _ = self.accept()
+        self.assertEqual(curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=other).status, 200)
+        n = len(revocation_rows(self.db))
+        self.assertGreaterEqual(n, 5)
+        v = self.verify()
+        self.assertEqual(v.returncode, 0, v.stdout)
+        self.assertIn("%d revocation rows, their seal matches" % n, v.stdout)
+        self.gw.stop_and_check()
+        self.gw.start()
+        self.assertEqual(self.reaching(token(narrower)), self.nothing(), "functional only: no cookie or beacon of the others")
+
+    def test_a_deleted_revocation_refuses_the_start(self):
+        kept, first = self.withdrawn()
+        key = revocation_key(self.db, first["visitor"])
+        self.tamper("DELETE FROM revocations WHERE visitor_hash = '%s'" % key)
+        self.assert_refused()
+
+    def test_a_moved_cut_refuses_the_start(self):
+        kept, first = self.withdrawn()
+        self.tamper("UPDATE revocations SET cut = cut - 3600")  # (before the kept token was issued: it would grant again)
+        self.assert_refused()
+
+    def test_a_changed_salt_refuses_the_start(self):
+        # a new salt makes every row's key name nobody: no revocation would be found
+        self.withdrawn()
+        self.tamper("UPDATE meta SET value = '%s' WHERE key = 'revocation_salt'" % ("ab" * 32))
+        self.assert_refused()
+
+    def test_a_shortened_horizon_refuses_the_start(self):
+        # the purge would drop revocations that tokens still in force can predate
+        self.withdrawn()
+        self.tamper("UPDATE meta SET value = '1' WHERE key = 'token_max_age_days'")
+        self.assert_refused()
+
+    def test_a_store_without_the_seal_is_sealed_at_start(self):
+        # a store of the build before this seal (the same tables, no meta.revocations_seal): sealed as it is, said
+        kept, first = self.withdrawn()
+        self.tamper("DELETE FROM meta WHERE key = 'revocations_seal'")
+        v = self.verify()
+        self.assertEqual(v.returncode, 1, v.stdout)
+        self.assertIn("BROKEN: the revocations carry no seal", v.stdout)
+        self.gw.start()
+        self.assertIn("its revocations carry no seal", self.gw.error_log())
+        self.assertEqual(self.reaching(kept), self.nothing())
+        v = self.verify()
+        self.assertEqual(v.returncode, 0, v.stdout)
+        self.assertIn("revocation rows, their seal matches", v.stdout)

@@ -289,6 +289,51 @@ test_store_verify(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* the revocations' seal (chain.h): a row's MAC, computed independently (Python's hmac), the XOR that adds and removes
+ * rows alike, and a seal that changes with each thing it covers */
+static void
+test_revocations_seal(void **state)
+{
+    static const uint8_t secret[32] = "a seal key's secret, 32 bytes.";
+    gw_token_key_t k;
+    uint8_t d[32] = {0}, zero[32] = {0}, ab[32] = {0}, ba[32] = {0};
+    char hex[GW_CHAIN_HEX], seal[GW_CHAIN_SEAL_LEN], other[GW_CHAIN_SEAL_LEN], want[80] = {0};
+    gw_token_key_init(&k, 9, secret, sizeof(secret));
+
+    gw_chain_revocation_fold(&k, "0123abcd", "marketing", 1795964527, d);
+    gw_hex(d, 32, hex);
+    FILE *p = popen("python3 -c 'import hmac, hashlib; print(hmac.new(bytes(b\"a seal key\\x27s secret, 32 bytes.\\0\\0\"), "
+                    "b\"consentgate revocation v1\\0\" b\"0123abcd\\0\" b\"marketing\\0\" b\"1795964527\", hashlib.sha256).hexdigest())'",
+                    "r");
+    assert_non_null(p);
+    assert_non_null(fgets(want, sizeof(want), p));
+    pclose(p);
+    want[64] = '\0';
+    assert_string_equal(hex, want);
+    gw_chain_revocation_fold(&k, "0123abcd", "marketing", 1795964527, d); /* removed again */
+    assert_memory_equal(d, zero, 32);
+
+    /* any order; fields do not run into each other */
+    gw_chain_revocation_fold(&k, "ab", "c", 1, ab);
+    gw_chain_revocation_fold(&k, "a", "bc", 1, ab);
+    gw_chain_revocation_fold(&k, "a", "bc", 1, ba);
+    gw_chain_revocation_fold(&k, "ab", "c", 1, ba);
+    assert_memory_equal(ab, ba, 32);
+    assert_memory_not_equal(ab, zero, 32);
+
+    gw_chain_revocations_seal(&k, "salt", 365, ab, seal);
+    assert_int_equal(strncmp(seal, "9:", 2), 0);
+    assert_int_equal(strlen(seal), 2 + 32);
+    gw_chain_revocations_seal(&k, "salu", 365, ab, other);
+    assert_string_not_equal(seal, other);
+    gw_chain_revocations_seal(&k, "salt", 36, ab, other);
+    assert_string_not_equal(seal, other);
+    gw_chain_revocations_seal(&k, "salt", 365, zero, other);
+    assert_string_not_equal(seal, other);
+    gw_chain_revocations_seal(&k, "salt", 365, ab, other);
+    assert_string_equal(seal, other);
+}
+
 int
 main(void)
 {
@@ -298,6 +343,7 @@ main(void)
         cmocka_unit_test(test_verifier_names_the_first_broken_row),
         cmocka_unit_test(test_store_verify),
         cmocka_unit_test(test_store_seal),
+        cmocka_unit_test(test_revocations_seal),
     };
     return cmocka_run_group_tests_name("chain", tests, NULL, NULL);
 }
