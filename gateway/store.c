@@ -945,14 +945,31 @@ static void replace_revocations(gw_revoke_t *t)
     gw_revoke_free(old);
 }
 
+/* before the workers run (the start): the table is replaced by t at once */
+static void replace_unread_revocations(gw_revoke_t *t)
+{
+    gw_revoke_free(revocations);
+    revocations = t;
+}
+
+/* key's entry set to r, the table copied into a larger one when full, the old one let go by replace (a worker may be
+ * reading it: replace_revocations; at the start: replace_unread_revocations). 0, or -1 when out of memory */
+static int set_revocation(const uint32_t key[4], const gw_revocation_t *r, void (*replace)(gw_revoke_t *))
+{
+    if (gw_revoke_set(revocations, key, r) == 0)
+        return 0;
+    gw_revoke_t *bigger = gw_revoke_copy(revocations, gw_revoke_count(revocations) + 1, 0);
+    if (bigger == NULL)
+        return -1;
+    replace(bigger);
+    return gw_revoke_set(revocations, key, r);
+}
+
 /* after the commit of op's revocation, before its answer: into the table the workers read */
 static void publish_revocation(const op_t *op)
 {
-    if (gw_revoke_set(revocations, op->rv_key, &op->rv) != 0) {
-        replace_revocations(gw_revoke_copy(revocations, gw_revoke_count(revocations) + 1, 0));
-        if (gw_revoke_set(revocations, op->rv_key, &op->rv) != 0)
-            gw_error("consent store: out of memory for the revocations table: a revocation applies from the next start");
-    }
+    if (set_revocation(op->rv_key, &op->rv, replace_revocations) != 0)
+        gw_error("consent store: out of memory for the revocations table: a revocation applies from the next start");
 }
 
 /* the revocations no token still in force can predate (older than the longest token lifetime): deleted and dropped */
@@ -1196,15 +1213,9 @@ static int load_revocations(char *err, size_t errlen)
         rc = sqlite3_step(s);
         const char *h = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
         if (rc != SQLITE_ROW || strcmp(h, hash) != 0) {
-            if (have && gw_revoke_set(revocations, key, &r) != 0) {
-                gw_revoke_t *bigger = gw_revoke_copy(revocations, gw_revoke_count(revocations) + 1, 0);
-                if (bigger == NULL) {
-                    snprintf(err, errlen, "out of memory for the revocations");
-                    break;
-                }
-                gw_revoke_free(revocations);
-                revocations = bigger;
-                gw_revoke_set(revocations, key, &r);
+            if (have && set_revocation(key, &r, replace_unread_revocations) != 0) {
+                snprintf(err, errlen, "out of memory for the revocations");
+                break;
             }
             if (rc != SQLITE_ROW)
                 break;
