@@ -7,6 +7,7 @@
 #include "front.h"
 #include "jsonw.h"
 #include "gunzip.h"
+#include "hop.h"
 #include "mime.h"
 #include "rewrite.h"
 #include "sendwatch.h"
@@ -422,8 +423,9 @@ static void settle_content_type(h2o_req_t *req)
  * gives it as a header without a name) goes — a nameless field breaks HTTP/2 and went out over HTTP/1 as ": b", past
  * the cookie filter for a Set-Cookie's; it cannot be joined to its own field, which h2o may have dropped already
  * (Connection, Server, …: the fold would land on the field before, a Location or a Set-Cookie) —; connection-specific
- * fields go (RFC 9110 7.6.1, RFC 9113 8.2.2: an HTTP/2 client resets the stream on them); a 204 or 304 carries no
- * Content-Length (RFC 9110 8.6).
+ * fields go (RFC 9110 7.6.1, RFC 9113 8.2.2: an HTTP/2 client resets the stream on them; hop.h's list: h2o 2.2.5's
+ * proxy passed on TE, Trailer, Proxy-Authenticate and Proxy-Authorization; those the origin's Connection field names
+ * went already, upstream_head.c); a 204 or 304 carries no Content-Length (RFC 9110 8.6).
  */
 static void tidy_origin_headers(h2o_req_t *req)
 {
@@ -431,8 +433,7 @@ static void tidy_origin_headers(h2o_req_t *req)
     h2o_headers_t *h = &req->res.headers;
     for (size_t i = 0; i < h->size;) {
         h2o_header_t *e = h->entries + i;
-        if (e->name->len == 0 || e->name == &H2O_TOKEN_KEEP_ALIVE->buf || e->name == &H2O_TOKEN_TE->buf ||
-            e->name == &H2O_TOKEN_UPGRADE->buf || h2o_lcstris(e->name->base, e->name->len, H2O_STRLIT("proxy-connection"))) {
+        if (e->name->len == 0 || gw_hop_fixed(e->name->base, e->name->len)) {
             h2o_delete_header(h, (ssize_t)i);
             continue;
         }
@@ -729,14 +730,32 @@ static int request_line_ok(h2o_req_t *req)
     return req->method.len != 0;
 }
 
-/* Proxy-Connection is a connection's own field (RFC 9110 7.6.1; RFC 9113 8.2.2 calls an HTTP/2 request with it malformed),
- * which h2o 2.2.5 takes over HTTP/2 and its proxy passes on: "Proxy-Connection: close" reached the origin */
+/* 1 when a Connection field of headers names name (one of its connection options) */
+static int named_by_connection(const h2o_headers_t *headers, const h2o_iovec_t *name)
+{
+    for (ssize_t i = -1; (i = h2o_find_header(headers, H2O_TOKEN_CONNECTION, i)) != -1;)
+        if (gw_hop_named(headers->entries[i].value.base, headers->entries[i].value.len, name->base, name->len))
+            return 1;
+    return 0;
+}
+
+/*
+ * The client's hop-by-hop fields (RFC 9110 7.6.1) are the gateway's, not the origin's: those its Connection fields name
+ * ("Connection: x-bar" and X-Bar: h2o 2.2.5's proxy passed X-Bar on), and Keep-Alive, Proxy-Connection, Trailer, TE and
+ * Proxy-Authorization (h2o 2.2.5 passed on Trailer, and Proxy-Connection, which it takes over HTTP/2 although RFC 9113
+ * 8.2.2 calls such a request malformed: "Proxy-Connection: close" reached the origin). Gone before the request stages
+ * read the request, as if the client had not sent them: what the stages add for the origin (Consent-Categories, the
+ * Cookie they filtered) is the gateway's own, never named by the client. The Connection field stays for h2o, whose
+ * proxy writes its own.
+ */
 static void tidy_request_headers(h2o_req_t *req)
 {
-    for (size_t i = 0; i < req->headers.size;) {
-        const h2o_iovec_t *name = req->headers.entries[i].name;
-        if (name->len == 16 && h2o_lcstris(name->base, name->len, H2O_STRLIT("proxy-connection")))
-            h2o_delete_header(&req->headers, (ssize_t)i);
+    h2o_headers_t *h = &req->headers;
+    int has_connection = h2o_find_header(h, H2O_TOKEN_CONNECTION, -1) != -1;
+    for (size_t i = 0; i < h->size;) {
+        const h2o_iovec_t *name = h->entries[i].name;
+        if (name != &H2O_TOKEN_CONNECTION->buf && (gw_hop_fixed(name->base, name->len) || (has_connection && named_by_connection(h, name))))
+            h2o_delete_header(h, (ssize_t)i);
         else
             ++i;
     }
