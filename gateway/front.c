@@ -10,7 +10,6 @@
 #include "hop.h"
 #include "mime.h"
 #include "rewrite.h"
-#include "sendwatch.h"
 #include "ui.h"
 #include "log.h"
 #include "metrics.h"
@@ -489,13 +488,14 @@ static void chunked_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs
 }
 
 /*
- * After the gateway's own ostreams: the watch of what the client takes (sendwatch.c), then h2o's filters. The watch goes
- * last of the gateway's, for an ostream that ends an answer early (the rewriter on gzip it cannot read) must be the first
- * of the chain (h2o_ostream_send_next); an ostream above it that keeps a send to itself also proceeds by itself.
+ * After the gateway's own ostreams: the path's filters, the first of them edge.c's with the watch of what the client
+ * takes (sendwatch.c), then h2o's. The watch goes after the gateway's ostreams, for an ostream that ends an answer early
+ * (the rewriter on gzip it cannot read) must be the first of the chain (h2o_ostream_send_next); an ostream above it that
+ * keeps a send to itself also proceeds by itself.
  */
 static void setup_next(front_prefilter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
-    h2o_setup_next_prefilter(&self->super, req, gw_sendwatch_setup(req, slot));
+    h2o_setup_next_prefilter(&self->super, req, slot);
 }
 
 /* the response stages, then h2o's filters, from slot on */
@@ -811,7 +811,6 @@ int gw_front_register(h2o_hostconf_t *hostconf)
         gw_error("upstream %s: not a URL", c->upstream);
         return -1;
     }
-    gw_sendwatch_init();
     h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = on_req;
     pc->error_log.emit_request_errors = 0; /* (log_upstream_error and log_broken_answer say it instead) */
     h2o_create_logger(pc, sizeof(h2o_logger_t))->log_access = log_broken_answer;

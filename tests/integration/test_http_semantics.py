@@ -120,3 +120,89 @@ class HopByHopTest(GatewayTestCase):
                 self.assertEqual(origin_saw(e, name), [], (http, name))
             self.assertEqual(origin_saw(e, "X-Kept"), ["4"], http)
             self.assertEqual(origin_saw(e, "Connection"), ["keep-alive"], http)  # (h2o's own, to the origin)
+
+
+# the gateway's own answers on the public listeners: (method, path, body or None, status)
+OWN_ANSWERS = [
+    ("GET", "/__consent/", None, 200),                         # the preference centre
+    ("GET", "/__consent/receipts", None, 200),
+    ("GET", "/__consent/banner.js", None, 200),                # a UI file
+    ("GET", "/__consent/i18n/strings.json", None, 200),
+    ("GET", "/__consent/api/state", None, 200),
+    ("PUT", "/__consent/api/state", None, 405),
+    ("POST", "/__consent/api/consent", "{", 400),
+    ("GET", "/__consent/no-such-file", None, 404),
+    ("POST", "/__consent/report", "{", 400),
+    ("GET", "/__go?u=https%3A%2F%2Fexample.com%2F&s=forged", None, 400),
+    ("DELETE", "/__go", None, 405),
+]
+
+
+class OwnAnswersTest(GatewayTestCase):
+    """HSTS and the send timeout on every answer the gateway sends, its own (UI, API, /__go, reports, error pages) as
+    the proxied ones: a visitor's browser gets Strict-Transport-Security on every HTTPS response of the site, and a
+    client that does not take an answer does not hold it for good."""
+    with_tls = True
+    config = {"proxy": {"send_timeout_ms": 1000}}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # an origin that is down: the gateway's 502 page
+        cls.downgw = cls.new_gateway("down", gateway_config(
+            "http://127.0.0.1:%d" % harness.free_port(),
+            tls_cert=(cls.gw.path("cert.pem"), cls.gw.path("key.pem"))))
+
+    def own(self, gw, method, path, body, tls, http="1.1"):
+        return curl(gw.url(path, tls=tls), method=method, data=body, http=http,
+                    headers=["Content-Type: application/json"] if body is not None else [])
+
+    def test_hsts_on_every_https_answer(self):
+        want = "max-age=15552000"
+        for http in ("1.1", "2"):
+            for method, path, body, status in OWN_ANSWERS:
+                r = self.own(self.gw, method, path, body, True, http)
+                self.assertEqual(r.status, status, (http, method, path, r))
+                self.assertEqual(r.header_all("Strict-Transport-Security"), [want], (http, method, path))
+            # the gateway's error page for an origin that is down, and the answers the front handler gives itself
+            r = curl(self.downgw.url("/__origin/echo", tls=True), http=http)
+            self.assertEqual(r.status, 502, (http, r))
+            self.assertEqual(r.header_all("Strict-Transport-Security"), [want], (http, "502"))
+            self.assertEqual(curl(self.gw.url("/__origin/echo?t=hsts", tls=True), http=http).header_all(
+                "Strict-Transport-Security"), [want], http)
+        r = curl(self.gw.url("/", tls=True), method="CONNECT", extra=["--request-target", "www.example.com:443"])
+        self.assertEqual(r.status, 405, r)
+        self.assertEqual(r.header_all("Strict-Transport-Security"), [want])
+        # h2o's own refusal before routing (a body over proxy.max_request_body)
+        r = curl(self.gw.url("/__consent/api/consent", tls=True), method="POST", data="x" * 1100000)
+        self.assertEqual(r.status, 413, r)
+        self.assertEqual(r.header_all("Strict-Transport-Security"), [want])
+        # never over plain HTTP (RFC 6797 7.2)
+        for method, path, body, status in OWN_ANSWERS:
+            r = self.own(self.gw, method, path, body, False)
+            self.assertEqual(r.status, status, (method, path, r))
+            self.assertEqual(r.header_all("Strict-Transport-Security"), [], (method, path))
+
+    def test_own_answers_a_client_does_not_take_are_ended(self):
+        for tls in (False, True):
+            before = metric(self.gw, "cg_send_timeouts_total")
+            c = H2(self.gw.tls_port if tls else self.gw.port, tls=tls, settings=[(SETTINGS_INITIAL_WINDOW_SIZE, 0)])
+            sids = []
+            for i, (method, path, body, status) in enumerate(OWN_ANSWERS):
+                if status == 404:
+                    continue  # (h2o's own "not found": the body fits in no window either, but is h2o's)
+                sid = 1 + 2 * i
+                sids.append(sid)
+                c.request(sid, path, method=method, headers=[("content-type", "application/json")] if body else [],
+                          end_stream=body is None)
+                if body is not None:
+                    c.send(0, END_STREAM, sid, body.encode())  # DATA
+            t0 = time.monotonic()
+            self.assertTrue(c.read(lambda f: all(c.of(sid, RST_STREAM) for sid in sids), timeout=8),
+                            (tls, [(sid, [f[0] for f in c.of(sid)]) for sid in sids]))
+            self.assertLess(time.monotonic() - t0, 6)
+            self.assertEqual({rst_code(c.of(sid, RST_STREAM)[0]) for sid in sids}, {CANCEL})
+            self.assertTrue(all(c.of(sid, HEADERS) for sid in sids), tls)  # (the head went: a body was kept back)
+            c.close()
+            self.assertEqual(metric(self.gw, "cg_send_timeouts_total") - before, len(sids), tls)
+        self.assertTrue(self.gw.alive())
