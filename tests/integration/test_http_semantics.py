@@ -206,3 +206,47 @@ class OwnAnswersTest(GatewayTestCase):
             c.close()
             self.assertEqual(metric(self.gw, "cg_send_timeouts_total") - before, len(sids), tls)
         self.assertTrue(self.gw.alive())
+
+
+class HeadTest(GatewayTestCase):
+    """HEAD is GET without the body (RFC 9110 9.3.2): the same status and fields, Content-Length where GET has one."""
+
+    ADMIN_GETS = ["/admin/metrics", "/admin/lists", "/admin/check?host=example.com", "/admin/records", "/admin/audit",
+                  "/admin/injections", "/admin/cookies", "/admin/trackers", "/admin/no-such-endpoint"]
+    # (length may change between two answers: the metrics count the requests; a new visitor's state names its id)
+    VARYING = ("/admin/metrics",)
+
+    def same_but_body(self, get, head, what):
+        self.assertEqual(head.status, get.status, (what, head))
+        self.assertEqual(head.body, b"", what)
+        for name in ("Content-Type", "Cache-Control", "Allow", "WWW-Authenticate"):
+            self.assertEqual(head.header_all(name), get.header_all(name), (what, name))
+        self.assertEqual(head.header("Content-Length") is not None, get.header("Content-Length") is not None, what)
+        if what not in self.VARYING and get.header("Content-Length") is not None:
+            self.assertEqual(head.header("Content-Length"), get.header("Content-Length"), what)
+            self.assertEqual(int(get.header("Content-Length")), len(get.body), what)
+
+    def test_admin_gets(self):
+        auth = ["Authorization: Bearer " + ADMIN_TOKEN]
+        for path in self.ADMIN_GETS:
+            for headers in (auth, [], ["Authorization: Bearer not-a-token-of-this-gateway"]):
+                get = curl(self.gw.admin_url(path), headers=headers)
+                head = curl(self.gw.admin_url(path), headers=headers, head=True)
+                self.same_but_body(get, head, (path, len(headers)))
+        r = curl(self.gw.admin_url("/admin/lists"), headers=auth, head=True)
+        self.assertEqual(r.status, 200, r)
+        # a method a GET endpoint does not take names both
+        r = curl(self.gw.admin_url("/admin/lists"), headers=auth, method="DELETE")
+        self.assertEqual((r.status, r.header("Allow")), (405, "GET, HEAD"))
+
+    def test_public_gets(self):
+        # (checked: the consent UI and API answered HEAD as GET already)
+        for path in ("/__consent/", "/__consent/receipts", "/__consent/banner.js", "/__consent/i18n/strings.json",
+                     "/__consent/i18n/en.json", "/__consent/api/state", "/__consent/api/receipts",
+                     "/__go?u=https%3A%2F%2Fexample.com%2F&s=forged"):
+            get = curl(self.gw.url(path), cookie="cg_lang=en")
+            head = curl(self.gw.url(path), cookie="cg_lang=en", head=True)
+            self.assertEqual(head.status, get.status, (path, head))
+            self.assertEqual(head.body, b"", path)
+            self.assertEqual(head.header_all("Content-Type"), get.header_all("Content-Type"), path)
+            self.assertEqual(head.header("Content-Length") is not None, get.header("Content-Length") is not None, path)
