@@ -250,3 +250,36 @@ class HeadTest(GatewayTestCase):
             self.assertEqual(head.body, b"", path)
             self.assertEqual(head.header_all("Content-Type"), get.header_all("Content-Type"), path)
             self.assertEqual(head.header("Content-Length") is not None, get.header("Content-Length") is not None, path)
+
+
+class MaxForwardsTest(GatewayTestCase):
+    """Max-Forwards on OPTIONS and TRACE (RFC 9110 7.6.2): 0 is answered by the gateway, more goes on with one less."""
+
+    def test_zero_is_answered_here(self):
+        for http in ("1.1", "h2c"):
+            tag = "t=mf0-opt-" + http
+            r = curl(self.gw.url("/__origin/echo?" + tag), http=http, method="OPTIONS", headers=["Max-Forwards: 0"])
+            self.assertEqual((r.status, r.body, r.header("Content-Length")), (200, b"", "0"), (http, r))
+            self.assertIn("OPTIONS", r.header("Allow"))
+            tag2 = "t=mf0-trace-" + http
+            r = curl(self.gw.url("/__origin/echo?" + tag2), http=http, method="TRACE",
+                     headers=["Max-Forwards: 0", "X-Mine: 1", "Cookie: sid=secret", "Authorization: Basic c2VjcmV0"])
+            self.assertEqual((r.status, r.header("Content-Type")), (200, "message/http"), (http, r))
+            self.assertTrue(r.body.startswith(b"TRACE /__origin/echo?" + tag2.encode() + b" HTTP/"), r.body)
+            self.assertIn(b"\r\nx-mine: 1\r\n", r.body.lower())
+            self.assertNotIn(b"secret", r.body)
+            self.assertNotIn(b"c2VjcmV0", r.body)
+            self.assertEqual(int(r.header("Content-Length")), len(r.body))
+            self.origin.assert_not_reached(tag)
+            self.origin.assert_not_reached(tag2)
+
+    def test_more_goes_on_with_one_less(self):
+        for method in ("OPTIONS", "TRACE"):
+            for sent, seen in (("5", ["4"]), ("1", ["0"]), (" 12 ", ["11"]), ("x", ["x"])):
+                tag = "t=mf-%s-%s" % (method, sent.strip())
+                r = curl(self.gw.url("/__origin/echo?" + tag), method=method, headers=["Max-Forwards: " + sent])
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(origin_saw(self.origin.assert_reached(tag), "Max-Forwards"), seen, (method, sent))
+        # other methods are not the field's (RFC 9110 7.6.2): passed on as they came
+        r = curl(self.gw.url("/__origin/echo?t=mf-get"), headers=["Max-Forwards: 0"])
+        self.assertEqual(origin_saw(self.origin.assert_reached("t=mf-get"), "Max-Forwards"), ["0"])
