@@ -2,13 +2,9 @@
 Max-Forwards, and what the gateway's own answers carry (HSTS, the send timeout, HEAD), against the real binary, a real
 origin (conf/demo/origin.py, or one of raw bytes for what that one will not send) and real clients."""
 
-import socket
-import subprocess
-import threading
 import time
-import urllib.parse
 
-from harness import ADMIN_TOKEN, GatewayTestCase, curl, gateway_config, metric, raw_request
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, gateway_config, metric
 import harness
 from test_http2 import CANCEL, END_STREAM, H2, HEADERS, RST_STREAM, SETTINGS_INITIAL_WINDOW_SIZE, rst_code
 
@@ -41,29 +37,9 @@ class HopByHopTest(GatewayTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.raw = socket.socket()
-        cls.raw.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        cls.raw.bind(("127.0.0.1", 0))
-        cls.raw.listen(16)
-
-        def serve():
-            while True:
-                try:
-                    c, _ = cls.raw.accept()
-                except OSError:
-                    return
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = c.recv(4096)
-                    if not chunk:
-                        break
-                    data += chunk
-                path = data.split(b" ", 2)[1].decode() if data.count(b" ") >= 2 else "/"
-                c.sendall(cls.RESPONSES.get(path.split("?")[0], b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
-                c.close()
-        threading.Thread(target=serve, daemon=True).start()
+        cls.raw = harness.RawOrigin(cls.RESPONSES)
         super().setUpClass()
-        cls.rawgw = cls.new_gateway("raw", gateway_config("http://127.0.0.1:%d" % cls.raw.getsockname()[1]))
+        cls.rawgw = cls.new_gateway("raw", gateway_config(cls.raw.url))
 
     @classmethod
     def tearDownClass(cls):
