@@ -249,14 +249,19 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     size_t pathlen = req->query_at != SIZE_MAX ? req->query_at : req->path_normalized.len;
     h2o_iovec_t path = h2o_iovec_init(req->path_normalized.base, pathlen < req->path_normalized.len ? pathlen : req->path_normalized.len);
-    const char *allow = NULL; /* the method of the path's route, when the request's is another */
+    const char *allow = NULL; /* the methods of the path's route, when the request's is another */
+    /* HEAD is GET without the body (RFC 9110 9.3.2): the same route, status and fields; h2o_send_inline sends no body to
+     * a HEAD, and a streamed answer (records.c) ends after its head */
+    int head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
     for (size_t i = 0; i != num_routes; ++i) {
         size_t pl = strlen(routes[i].prefix);
         int exact = routes[i].prefix[pl - 1] != '/';
         if (path.len < pl || memcmp(path.base, routes[i].prefix, pl) != 0 || (exact && path.len != pl))
             continue;
-        if (routes[i].method != NULL && !h2o_memis(req->method.base, req->method.len, routes[i].method, strlen(routes[i].method))) {
-            allow = routes[i].method;
+        const char *m = routes[i].method;
+        int get = m != NULL && strcmp(m, "GET") == 0;
+        if (m != NULL && !h2o_memis(req->method.base, req->method.len, m, strlen(m)) && !(get && head)) {
+            allow = get ? "GET, HEAD" : m;
             continue;
         }
         return routes[i].cb(req, &caller, h2o_iovec_init(path.base + pl, path.len - pl));

@@ -55,7 +55,7 @@ static gw_risk_set_t *risk_set; /* snapshot slot (filters/risk.c swaps it) */
 static list_conf_t lists[GW_MAX_LISTS];
 static size_t num_lists;
 static pthread_mutex_t audit_mutex = PTHREAD_MUTEX_INITIALIZER;
-static h2o_iovec_t csp_header_name, csp_template_tail, hsts_value; /* built once at start-up */
+static h2o_iovec_t csp_header_name, csp_template_tail; /* built once at start-up */
 
 /* --- helpers ----------------------------------------------------------------------------------- */
 
@@ -567,16 +567,13 @@ static void check_refresh(h2o_req_t *req)
     GW_COUNT(links_wrapped);
 }
 
-/* --- CSP, Reporting-Endpoints, HSTS ------------------------------------------------------------ */
+/* --- CSP, Reporting-Endpoints (HSTS: edge.c, on every answer) ----------------------------------- */
 
 static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 {
     const gw_config_t *c = &gw_rt.conf;
     check_redirect(req);
     check_refresh(req);
-    /* an origin's own policy (includeSubDomains, preload) is the site's: kept, not doubled */
-    if (ctx->is_tls && hsts_value.len != 0 && h2o_find_header(&req->res.headers, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, -1) == -1)
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, NULL, hsts_value.base, hsts_value.len);
     if (!ctx->rewritten || c->channel.csp == 0)
         return;
     /* every script the gateway let through carries this nonce, or the one the origin's own policy names (the origin
@@ -1287,11 +1284,6 @@ int gw_channel_init(void)
         gw_jsonw_printf(&w, " %s", c->channel.csp_sources[i]);
     gw_jsonw_lit(&w, "; object-src 'none'; base-uri 'self'; report-uri /__consent/report; report-to cg");
     csp_template_tail = h2o_iovec_init(w.buf, w.len);
-    if (c->channel.hsts_max_age != 0) {
-        gw_jsonw_init(&w, NULL, 32);
-        gw_jsonw_printf(&w, "max-age=%llu", (unsigned long long)c->channel.hsts_max_age);
-        hsts_value = h2o_iovec_init(w.buf, w.len);
-    }
 
     gw_rewrite_set_url_hook(on_url);
     gw_server_on_thread_init(on_thread_init);

@@ -1,7 +1,7 @@
 /*
  * channel — the private network channel: the security team's risk-site lists (filters/risk.c)
  * applied to pages and links, the signed link shim at /__go, CSP with per-response nonces
- * and HSTS, and the admin API for the lists (/admin/lists, /admin/check, /admin/audit) with an
+ * (HSTS: edge.c), and the admin API for the lists (/admin/lists, /admin/check, /admin/audit) with an
  * audit log that survives restarts. List files are watched (inotify) and reloaded on SIGHUP;
  * every change builds a new snapshot off the event loops and swaps it atomically.
  */
@@ -10,7 +10,7 @@
 
 #include <h2o.h>
 
-/* loads the lists, registers the rewriter hook, the CSP/HSTS response stage and the reload hooks */
+/* loads the lists, registers the rewriter hook, the CSP response stage and the reload hooks */
 int gw_channel_init(void);
 
 /* registers /__go on hostconf */

@@ -7,9 +7,9 @@
 #include "front.h"
 #include "jsonw.h"
 #include "gunzip.h"
+#include "hop.h"
 #include "mime.h"
 #include "rewrite.h"
-#include "sendwatch.h"
 #include "ui.h"
 #include "log.h"
 #include "metrics.h"
@@ -422,8 +422,9 @@ static void settle_content_type(h2o_req_t *req)
  * gives it as a header without a name) goes — a nameless field breaks HTTP/2 and went out over HTTP/1 as ": b", past
  * the cookie filter for a Set-Cookie's; it cannot be joined to its own field, which h2o may have dropped already
  * (Connection, Server, …: the fold would land on the field before, a Location or a Set-Cookie) —; connection-specific
- * fields go (RFC 9110 7.6.1, RFC 9113 8.2.2: an HTTP/2 client resets the stream on them); a 204 or 304 carries no
- * Content-Length (RFC 9110 8.6).
+ * fields go (RFC 9110 7.6.1, RFC 9113 8.2.2: an HTTP/2 client resets the stream on them; hop.h's list: h2o 2.2.5's
+ * proxy passed on TE, Trailer, Proxy-Authenticate and Proxy-Authorization; those the origin's Connection field names
+ * went already, upstream_head.c); a 204 or 304 carries no Content-Length (RFC 9110 8.6).
  */
 static void tidy_origin_headers(h2o_req_t *req)
 {
@@ -431,8 +432,7 @@ static void tidy_origin_headers(h2o_req_t *req)
     h2o_headers_t *h = &req->res.headers;
     for (size_t i = 0; i < h->size;) {
         h2o_header_t *e = h->entries + i;
-        if (e->name->len == 0 || e->name == &H2O_TOKEN_KEEP_ALIVE->buf || e->name == &H2O_TOKEN_TE->buf ||
-            e->name == &H2O_TOKEN_UPGRADE->buf || h2o_lcstris(e->name->base, e->name->len, H2O_STRLIT("proxy-connection"))) {
+        if (e->name->len == 0 || gw_hop_fixed(e->name->base, e->name->len)) {
             h2o_delete_header(h, (ssize_t)i);
             continue;
         }
@@ -488,13 +488,14 @@ static void chunked_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs
 }
 
 /*
- * After the gateway's own ostreams: the watch of what the client takes (sendwatch.c), then h2o's filters. The watch goes
- * last of the gateway's, for an ostream that ends an answer early (the rewriter on gzip it cannot read) must be the first
- * of the chain (h2o_ostream_send_next); an ostream above it that keeps a send to itself also proceeds by itself.
+ * After the gateway's own ostreams: the path's filters, the first of them edge.c's with the watch of what the client
+ * takes (sendwatch.c), then h2o's. The watch goes after the gateway's ostreams, for an ostream that ends an answer early
+ * (the rewriter on gzip it cannot read) must be the first of the chain (h2o_ostream_send_next); an ostream above it that
+ * keeps a send to itself also proceeds by itself.
  */
 static void setup_next(front_prefilter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
-    h2o_setup_next_prefilter(&self->super, req, gw_sendwatch_setup(req, slot));
+    h2o_setup_next_prefilter(&self->super, req, slot);
 }
 
 /* the response stages, then h2o's filters, from slot on */
@@ -729,17 +730,106 @@ static int request_line_ok(h2o_req_t *req)
     return req->method.len != 0;
 }
 
-/* Proxy-Connection is a connection's own field (RFC 9110 7.6.1; RFC 9113 8.2.2 calls an HTTP/2 request with it malformed),
- * which h2o 2.2.5 takes over HTTP/2 and its proxy passes on: "Proxy-Connection: close" reached the origin */
+/* 1 when a Connection field of headers names name (one of its connection options) */
+static int named_by_connection(const h2o_headers_t *headers, const h2o_iovec_t *name)
+{
+    for (ssize_t i = -1; (i = h2o_find_header(headers, H2O_TOKEN_CONNECTION, i)) != -1;)
+        if (gw_hop_named(headers->entries[i].value.base, headers->entries[i].value.len, name->base, name->len))
+            return 1;
+    return 0;
+}
+
+/*
+ * The client's hop-by-hop fields (RFC 9110 7.6.1) are the gateway's, not the origin's: those its Connection fields name
+ * ("Connection: x-bar" and X-Bar: h2o 2.2.5's proxy passed X-Bar on), and Keep-Alive, Proxy-Connection, Trailer, TE and
+ * Proxy-Authorization (h2o 2.2.5 passed on Trailer, and Proxy-Connection, which it takes over HTTP/2 although RFC 9113
+ * 8.2.2 calls such a request malformed: "Proxy-Connection: close" reached the origin). Gone before the request stages
+ * read the request, as if the client had not sent them: what the stages add for the origin (Consent-Categories, the
+ * Cookie they filtered) is the gateway's own, never named by the client. The Connection field stays for h2o, whose
+ * proxy writes its own.
+ */
 static void tidy_request_headers(h2o_req_t *req)
 {
-    for (size_t i = 0; i < req->headers.size;) {
-        const h2o_iovec_t *name = req->headers.entries[i].name;
-        if (name->len == 16 && h2o_lcstris(name->base, name->len, H2O_STRLIT("proxy-connection")))
-            h2o_delete_header(&req->headers, (ssize_t)i);
+    h2o_headers_t *h = &req->headers;
+    int has_connection = h2o_find_header(h, H2O_TOKEN_CONNECTION, -1) != -1;
+    for (size_t i = 0; i < h->size;) {
+        const h2o_iovec_t *name = h->entries[i].name;
+        if (name != &H2O_TOKEN_CONNECTION->buf && (gw_hop_fixed(name->base, name->len) || (has_connection && named_by_connection(h, name))))
+            h2o_delete_header(h, (ssize_t)i);
         else
             ++i;
     }
+}
+
+/* the methods the gateway passes on to the origin (CONNECT it does not tunnel) */
+#define PROXIED_METHODS "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE"
+
+/* the request as it came, for TRACE's answer (RFC 9110 9.3.8), without the fields likely to carry secrets: the
+ * visitor's cookies (HttpOnly ones too: what a cross-site tracing script would be after) and credentials */
+static h2o_iovec_t traced_request(h2o_req_t *req)
+{
+    size_t len = req->input.method.len + req->input.path.len + req->input.authority.len + 32;
+    for (size_t i = 0; i != req->headers.size; ++i)
+        len += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
+    char *buf = h2o_mem_alloc_pool(&req->pool, len), *p = buf;
+    p += sprintf(p, "%.*s %.*s HTTP/%d.%d\r\nhost: %.*s\r\n", (int)req->input.method.len, req->input.method.base,
+                 (int)req->input.path.len, req->input.path.base, req->version >> 8, req->version >= 0x200 ? 0 : req->version & 0xff,
+                 (int)req->input.authority.len, req->input.authority.base);
+    for (size_t i = 0; i != req->headers.size; ++i) {
+        const h2o_header_t *h = req->headers.entries + i;
+        if (h->name == &H2O_TOKEN_COOKIE->buf || h->name == &H2O_TOKEN_AUTHORIZATION->buf ||
+            h->name == &H2O_TOKEN_PROXY_AUTHORIZATION->buf)
+            continue;
+        memcpy(p, h->name->base, h->name->len), p += h->name->len;
+        *p++ = ':', *p++ = ' ';
+        memcpy(p, h->value.base, h->value.len), p += h->value.len;
+        *p++ = '\r', *p++ = '\n';
+    }
+    *p++ = '\r', *p++ = '\n';
+    return h2o_iovec_init(buf, (size_t)(p - buf));
+}
+
+/*
+ * Max-Forwards (RFC 9110 7.6.2): an OPTIONS or TRACE request with 0 is answered by the gateway as its final recipient, one
+ * with more goes on with one less (h2o 2.2.5's proxy passed it on as it came: "Max-Forwards: 0" reached the origin).
+ * Returns 1 when it answered. A value that is no number is passed on as it came.
+ */
+static int max_forwards(h2o_req_t *req)
+{
+    int trace = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("TRACE"));
+    if (!trace && !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS")))
+        return 0;
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_MAX_FORWARDS, -1);
+    if (i == -1)
+        return 0;
+    h2o_iovec_t v = h2o_str_stripws(req->headers.entries[i].value.base, req->headers.entries[i].value.len);
+    uint64_t n = 0;
+    for (size_t k = 0; k != v.len; ++k) {
+        if (v.base[k] < '0' || v.base[k] > '9' || v.len > 18)
+            return 0;
+        n = n * 10 + (uint64_t)(v.base[k] - '0');
+    }
+    if (v.len == 0)
+        return 0;
+    if (n != 0) {
+        char *dec = h2o_mem_alloc_pool(&req->pool, 20);
+        req->headers.entries[i].value = h2o_iovec_init(dec, (size_t)sprintf(dec, "%llu", (unsigned long long)(n - 1)));
+        return 0;
+    }
+    req->res.status = 200;
+    req->res.reason = "OK";
+    if (trace) {
+        h2o_iovec_t body = traced_request(req);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("message/http"));
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+        req->res.content_length = body.len;
+        h2o_send_inline(req, body.base, body.len);
+    } else {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT(PROXIED_METHODS));
+        req->res.content_length = 0; /* (RFC 9110 9.3.7) */
+        h2o_send_inline(req, "", 0);
+    }
+    return 1;
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -752,10 +842,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("CONNECT"))) {
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"));
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT(PROXIED_METHODS));
         gw_send_page(req, 405, "Method Not Allowed", "Method Not Allowed", "This gateway does not tunnel CONNECT requests.");
         return 0;
     }
+    if (max_forwards(req))
+        return 0;
     tidy_request_headers(req);
 
     front_prefilter_t *pf = (void *)h2o_add_prefilter(req, sizeof(*pf));
@@ -792,7 +884,6 @@ int gw_front_register(h2o_hostconf_t *hostconf)
         gw_error("upstream %s: not a URL", c->upstream);
         return -1;
     }
-    gw_sendwatch_init();
     h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = on_req;
     pc->error_log.emit_request_errors = 0; /* (log_upstream_error and log_broken_answer say it instead) */
     h2o_create_logger(pc, sizeof(h2o_logger_t))->log_access = log_broken_answer;

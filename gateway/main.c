@@ -40,6 +40,7 @@
 #include "ui.h"
 #include "uifiles.h"
 #include "upstream_head.h"
+#include "edge.h"
 #include "front.h"
 #include "log.h"
 #include "metrics.h"
@@ -338,13 +339,17 @@ static int setup_hosts(void)
         return -1;
     }
     gw_server_on_shutdown(gw_store_close);
-    /* the paths the gateway answers itself expire the refused cookies a request carries, as proxied answers do */
+    /* the paths the gateway answers itself expire the refused cookies a request carries, as proxied answers do; every
+     * public path's answers get HSTS and the send timeout (edge.c) */
+    gw_edge_init();
     gw_consent_api_register(gw_rt.hosts[0]);
     add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
     gw_consent_register_served(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
+    gw_edge_register(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
     gw_reports_register(gw_rt.hosts[0]);
     add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
     gw_consent_register_served(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
+    gw_edge_register(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
 
     pc = h2o_config_register_path(gw_rt.hosts[0], "/__consent", 0);
     for (size_t i = 0; i != c->ui.num_strings; ++i)
@@ -363,19 +368,23 @@ static int setup_hosts(void)
     add_metrics_logger(pc);
     gw_consent_register_served(pc);
     h2o_headers_register(pc, revalidate); /* (h2o runs the filters last registered first: before the served answers') */
+    gw_edge_register(pc);
     if (gw_rt.access_log != NULL)
         h2o_access_log_register(pc, gw_rt.access_log);
 
     gw_channel_register_go(gw_rt.hosts[0]);
     add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
     gw_consent_register_served(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
+    gw_edge_register(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
 
     if (gw_front_register(gw_rt.hosts[0]) != 0)
         return -1;
     add_metrics_logger(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1);
+    gw_edge_register(gw_rt.hosts[0]->paths.entries + gw_rt.hosts[0]->paths.size - 1); /* (after the compressor: runs before it) */
     /* requests h2o rejects before routing (413, 400) are answered on the fallback path: count and log them too (an
      * operator looking for the 413s the metrics count found none in the access log) */
     add_metrics_logger(&gw_rt.hosts[0]->fallback_path);
+    gw_edge_register(&gw_rt.hosts[0]->fallback_path);
     if (gw_rt.access_log != NULL)
         h2o_access_log_register(&gw_rt.hosts[0]->fallback_path, gw_rt.access_log);
 

@@ -212,6 +212,10 @@ static void on_export_page(h2o_req_t *req, void *data, const gw_store_answer_t *
     }
     if (!x->started)
         export_start(x);
+    if (h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"))) {
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL); /* GET's status and fields, without the body: no page further */
+        return;
+    }
     x->page = h2o_mem_alloc(ans->body_len + 1);
     memcpy(x->page, ans->body, ans->body_len);
     x->next_seq = ans->next_seq;

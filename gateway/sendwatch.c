@@ -1,5 +1,6 @@
 /*
- * sendwatch — a proxied answer the client has stopped taking is ended after proxy.send_timeout_ms.
+ * sendwatch — an answer the client has stopped taking is ended after proxy.send_timeout_ms: a proxied one, and the
+ * gateway's own (edge.c sets the watch up on every public path).
  *
  * h2o 2.2.5's proxy reads the origin's answer as fast as the origin sends it and holds it until the client takes it
  * (no backpressure), and nothing times out a client that stops taking it: HTTP/2's idle timeout runs only on a

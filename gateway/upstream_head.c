@@ -13,11 +13,16 @@
  *   - drops the Content-Length of a chunked response (below);
  *   - fails the head (-1, "failed to parse the response": the proxy answers 502) when a Content-Length or
  *     Transfer-Encoding is still one h2o would assert on: where the body ends cannot be known (RFC 9112 6.3).
+ *   - drops the fields the origin's Connection fields name (RFC 9110 7.6.1: they are hop-by-hop, for the gateway, not
+ *     the visitor; h2o 2.2.5's proxy passed them on), but the ones h2o's client acts on itself: Connection (whether
+ *     the connection is kept), Content-Length and Transfer-Encoding (where the body ends: dropped, the body would be
+ *     read otherwise), which the proxy does not pass on either.
  * The head is in the client's socket buffer, which h2o itself writes to (it lower-cases the names in place).
  * No allocation, no lock, no system call: one pass over the headers picohttpparser found.
  */
 #include <dlfcn.h>
 #include <h2o.h>
+#include "hop.h"
 #include "upstream_head.h"
 
 /* picohttpparser's (h2o 2.2.5, deps/picohttpparser/picohttpparser.h); not installed with libh2o */
@@ -76,6 +81,39 @@ static int check_framing(struct phr_header *headers, size_t *num_headers)
     return 0;
 }
 
+static int is_field(const struct phr_header *h, const char *lcname, size_t len)
+{
+    return h->name != NULL && h2o_lcstris(h->name, h->name_len, lcname, len);
+}
+
+/* 1 when a Connection field among headers[from..to) names h */
+static int named_by_connection(const struct phr_header *headers, size_t from, size_t to, const struct phr_header *h)
+{
+    for (size_t i = from; i != to; ++i)
+        if (is_field(headers + i, H2O_STRLIT("connection")) && gw_hop_named(headers[i].value, headers[i].value_len, h->name, h->name_len))
+            return 1;
+    return 0;
+}
+
+/* *num_headers less the fields the Connection fields name, but the ones h2o's client reads */
+static void drop_connection_options(struct phr_header *headers, size_t *num_headers)
+{
+    size_t kept = 0, first = 0;
+    while (first != *num_headers && !is_field(headers + first, H2O_STRLIT("connection")))
+        ++first;
+    if (first == *num_headers)
+        return; /* (most origins' HTTP/1.1: no Connection field, nothing named) */
+    for (size_t i = 0; i != *num_headers; ++i) {
+        const struct phr_header *h = headers + i;
+        /* the Connection fields, always kept, are those before kept and from i on (a field moves to an earlier place only) */
+        if (h->name == NULL || is_field(h, H2O_STRLIT("connection")) || is_field(h, H2O_STRLIT("content-length")) ||
+            is_field(h, H2O_STRLIT("transfer-encoding")) ||
+            !(named_by_connection(headers, 0, kept, h) || named_by_connection(headers, i, *num_headers, h)))
+            headers[kept++] = *h;
+    }
+    *num_headers = kept;
+}
+
 int phr_parse_response(const char *buf, size_t len, int *minor_version, int *status, const char **msg, size_t *msg_len,
                        struct phr_header *headers, size_t *num_headers, size_t last_len)
 {
@@ -90,5 +128,7 @@ int phr_parse_response(const char *buf, size_t len, int *minor_version, int *sta
     /* h2o reads the framing of a final response only (other 1xx are skipped) */
     if (*status >= 200 && check_framing(headers, num_headers) != 0)
         return -1;
+    if (*status >= 200)
+        drop_connection_options(headers, num_headers);
     return rlen;
 }

@@ -59,7 +59,7 @@ from origin import big_body_pattern, GIF_1X1  # noqa: E402  (the same bytes the 
 __all__ = ["REPO", "CG_BIN", "ADMIN_TOKEN", "ADMIN_TOKEN_NAME", "free_port", "Origin", "Gateway",
            "gateway_config", "curl", "curl_many", "Response", "raw_request", "parse_responses",
            "make_cert", "GatewayTestCase", "big_body_pattern", "GIF_1X1", "header_values",
-           "wait_until", "sanitizer_env", "run_binary", "limit_file_size"]
+           "wait_until", "sanitizer_env", "run_binary", "limit_file_size", "RawOrigin"]
 
 
 def sanitizer_env(env=None):
@@ -624,6 +624,44 @@ def curl(url, verbose=False, **kw):
 
 
 # ---- raw sockets ------------------------------------------------------------------------------
+
+class RawOrigin:
+    """An origin of raw bytes, for what conf/demo/origin.py will not send: each connection gets responses[path] (the
+    request's path without its query; a 404 for another) and is closed. .url for the gateway's upstream; .close()."""
+
+    NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+    def __init__(self, responses):
+        self.responses = responses
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            path = data.split(b" ", 2)[1].decode() if data.count(b" ") >= 2 else "/"
+            c.sendall(self.responses.get(path.split("?")[0], self.NOT_FOUND))
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
 
 def raw_request(port, data, tls=False, timeout=5.0, host="127.0.0.1", read_until_close=True):
     """Sends bytes on a fresh connection and returns every byte received until the peer closes

@@ -108,7 +108,7 @@ class CtlTest(GatewayTestCase):
         # RFC 9110: a 405 names the methods the resource takes (Allow), as the public endpoints' 405s did
         from harness import curl
         auth = ["Authorization: Bearer " + ADMIN_TOKEN]
-        for method, path, allow in (("POST", "/admin/lists", "GET"), ("DELETE", "/admin/audit", "GET"),
+        for method, path, allow in (("POST", "/admin/lists", "GET, HEAD"), ("DELETE", "/admin/audit", "GET, HEAD"),
                                     ("DELETE", "/admin/lists/phishing", "PUT"), ("POST", "/admin/lists/phishing", "PUT"),
                                     ("PUT", "/admin/lists/phishing/entries", "POST"), ("GET", "/admin/lists/phishing/entries", "POST")):
             r = curl(self.gw.admin_url(path), method=method, headers=auth)

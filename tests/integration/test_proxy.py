@@ -641,31 +641,9 @@ class RawOriginTest(GatewayTestCase):
 
     @classmethod
     def setUpClass(cls):
-        import socket
-        cls.raw = socket.socket()
-        cls.raw.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        cls.raw.bind(("127.0.0.1", 0))
-        cls.raw.listen(16)
-
-        def serve():
-            while True:
-                try:
-                    c, _ = cls.raw.accept()
-                except OSError:
-                    return
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = c.recv(4096)
-                    if not chunk:
-                        break
-                    data += chunk
-                path = data.split(b" ", 2)[1].decode() if data.count(b" ") >= 2 else "/"
-                c.sendall(cls.RESPONSES.get(path.split("?")[0], b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
-                c.close()
-        threading.Thread(target=serve, daemon=True).start()
+        cls.raw = harness.RawOrigin(cls.RESPONSES)
         super().setUpClass()
-        cls.rawgw = cls.new_gateway("raw", gateway_config("http://127.0.0.1:%d" % cls.raw.getsockname()[1],
-                                                          cookies={"overrides": {"sid": "necessary"}}))
+        cls.rawgw = cls.new_gateway("raw", gateway_config(cls.raw.url, cookies={"overrides": {"sid": "necessary"}}))
 
     @classmethod
     def tearDownClass(cls):

@@ -1,0 +1,74 @@
+/* Unit tests for filters/hop.c: connection options as origins and clients write them (any case, blanks, empty items,
+ * several fields joined), and the fixed hop-by-hop fields. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include "hop.h"
+
+typedef struct {
+    const char *value, *name;
+    int named;
+} named_case_t;
+
+static const named_case_t named_cases[] = {
+    {"x-foo", "X-Foo", 1},
+    {"close, X-Foo ,x-bar", "x-bar", 1},
+    {"close, X-Foo ,x-bar", "X-FOO", 1},
+    {"close, X-Foo ,x-bar", "close", 1},
+    {"\tkeep-alive\t,\t", "Keep-Alive", 1},
+    {",,x-foo,,", "x-foo", 1},
+    {"x-foo", "x-fo", 0},      /* a prefix is another name */
+    {"x-fo", "x-foo", 0},
+    {"x-foo-bar", "x-foo", 0},
+    {"x foo", "x", 0},         /* not a list of one "x" */
+    {"", "x-foo", 0},
+    {" , ", "x-foo", 0},
+    {"x-foo", "", 0},          /* an empty name is never named */
+    {",", "", 0},
+    {NULL, NULL, 0} /* end of list */
+};
+
+static void test_named(void **state)
+{
+    for (const named_case_t *c = named_cases; c->value != NULL; ++c) {
+        int got = gw_hop_named(c->value, strlen(c->value), c->name, strlen(c->name));
+        if (got != c->named)
+            fail_msg("\"%s\" naming \"%s\": %d, expected %d", c->value, c->name, got, c->named);
+    }
+}
+
+static void test_named_reads_only_its_bytes(void **state)
+{
+    /* the value and the name are not NUL-terminated: only their lengths count */
+    assert_int_equal(gw_hop_named("x-foo, x-bar", 5, "x-bar", 5), 0);
+    assert_int_equal(gw_hop_named("x-foo, x-bar", 12, "x-barX", 5), 1);
+    assert_int_equal(gw_hop_named("x-foo", 5, "x-foo, x-bar", 5), 1);
+}
+
+static void test_fixed(void **state)
+{
+    static const char *const hop[] = {"Connection", "keep-alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding",
+                                      "UPGRADE", "Proxy-Authenticate", "proxy-authorization", NULL};
+    static const char *const end_to_end[] = {"Trailers", "T", "Content-Length", "Set-Cookie", "Cookie", "Authorization",
+                                             "WWW-Authenticate", "Via", "X-Foo", "", NULL};
+    for (size_t i = 0; hop[i] != NULL; ++i)
+        if (!gw_hop_fixed(hop[i], strlen(hop[i])))
+            fail_msg("%s: not taken for a hop-by-hop field", hop[i]);
+    for (size_t i = 0; end_to_end[i] != NULL; ++i)
+        if (gw_hop_fixed(end_to_end[i], strlen(end_to_end[i])))
+            fail_msg("%s: taken for a hop-by-hop field", end_to_end[i]);
+    assert_int_equal(gw_hop_fixed("tex", 2), 1); /* its length only */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_named),
+        cmocka_unit_test(test_named_reads_only_its_bytes),
+        cmocka_unit_test(test_fixed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
