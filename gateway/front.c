@@ -761,43 +761,17 @@ static void tidy_request_headers(h2o_req_t *req)
     }
 }
 
-/* the methods the gateway passes on to the origin (CONNECT it does not tunnel) */
-#define PROXIED_METHODS "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE"
-
-/* the request as it came, for TRACE's answer (RFC 9110 9.3.8), without the fields likely to carry secrets: the
- * visitor's cookies (HttpOnly ones too: what a cross-site tracing script would be after) and credentials */
-static h2o_iovec_t traced_request(h2o_req_t *req)
-{
-    size_t len = req->input.method.len + req->input.path.len + req->input.authority.len + 32;
-    for (size_t i = 0; i != req->headers.size; ++i)
-        len += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
-    char *buf = h2o_mem_alloc_pool(&req->pool, len), *p = buf;
-    p += sprintf(p, "%.*s %.*s HTTP/%d.%d\r\nhost: %.*s\r\n", (int)req->input.method.len, req->input.method.base,
-                 (int)req->input.path.len, req->input.path.base, req->version >> 8, req->version >= 0x200 ? 0 : req->version & 0xff,
-                 (int)req->input.authority.len, req->input.authority.base);
-    for (size_t i = 0; i != req->headers.size; ++i) {
-        const h2o_header_t *h = req->headers.entries + i;
-        if (h->name == &H2O_TOKEN_COOKIE->buf || h->name == &H2O_TOKEN_AUTHORIZATION->buf ||
-            h->name == &H2O_TOKEN_PROXY_AUTHORIZATION->buf)
-            continue;
-        memcpy(p, h->name->base, h->name->len), p += h->name->len;
-        *p++ = ':', *p++ = ' ';
-        memcpy(p, h->value.base, h->value.len), p += h->value.len;
-        *p++ = '\r', *p++ = '\n';
-    }
-    *p++ = '\r', *p++ = '\n';
-    return h2o_iovec_init(buf, (size_t)(p - buf));
-}
+/* the methods the gateway passes on to the origin (CONNECT it does not tunnel, TRACE it does not echo) */
+#define PROXIED_METHODS "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"
 
 /*
- * Max-Forwards (RFC 9110 7.6.2): an OPTIONS or TRACE request with 0 is answered by the gateway as its final recipient, one
- * with more goes on with one less (h2o 2.2.5's proxy passed it on as it came: "Max-Forwards: 0" reached the origin).
+ * Max-Forwards (RFC 9110 7.6.2): an OPTIONS request with 0 is answered by the gateway as its final recipient, one with
+ * more goes on with one less (h2o 2.2.5's proxy passed it on as it came: "Max-Forwards: 0" reached the origin).
  * Returns 1 when it answered. A value that is no number is passed on as it came.
  */
 static int max_forwards(h2o_req_t *req)
 {
-    int trace = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("TRACE"));
-    if (!trace && !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS")))
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS")))
         return 0;
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_MAX_FORWARDS, -1);
     if (i == -1)
@@ -818,17 +792,23 @@ static int max_forwards(h2o_req_t *req)
     }
     req->res.status = 200;
     req->res.reason = "OK";
-    if (trace) {
-        h2o_iovec_t body = traced_request(req);
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("message/http"));
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-        req->res.content_length = body.len;
-        h2o_send_inline(req, body.base, body.len);
-    } else {
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT(PROXIED_METHODS));
-        req->res.content_length = 0; /* (RFC 9110 9.3.7) */
-        h2o_send_inline(req, "", 0);
-    }
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT(PROXIED_METHODS));
+    req->res.content_length = 0; /* (RFC 9110 9.3.7) */
+    h2o_send_inline(req, "", 0);
+    return 1;
+}
+
+/* CONNECT (no tunnels) and TRACE: an echo of the request, by the gateway or by the origin, would hand a page's script
+ * what the gateway keeps from it (the cookies it forwards, HttpOnly ones too: cross-site tracing), and scanners report
+ * an enabled TRACE; nginx refuses it alike. 1 when refused. */
+static int refused_method(h2o_req_t *req)
+{
+    int connect = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("CONNECT"));
+    if (!connect && !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("TRACE")))
+        return 0;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT(PROXIED_METHODS));
+    gw_send_page(req, 405, "Method Not Allowed", "Method Not Allowed",
+                 connect ? "This gateway does not tunnel CONNECT requests." : "This gateway does not answer or pass on TRACE requests.");
     return 1;
 }
 
@@ -841,12 +821,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
                      "The request's method or path has characters a request line cannot carry (spaces, control characters).");
         return 0;
     }
-    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("CONNECT"))) {
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT(PROXIED_METHODS));
-        gw_send_page(req, 405, "Method Not Allowed", "Method Not Allowed", "This gateway does not tunnel CONNECT requests.");
-        return 0;
-    }
-    if (max_forwards(req))
+    if (refused_method(req) || max_forwards(req))
         return 0;
     tidy_request_headers(req);
 

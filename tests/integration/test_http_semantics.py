@@ -229,7 +229,8 @@ class HeadTest(GatewayTestCase):
 
 
 class MaxForwardsTest(GatewayTestCase):
-    """Max-Forwards on OPTIONS and TRACE (RFC 9110 7.6.2): 0 is answered by the gateway, more goes on with one less."""
+    """Max-Forwards on OPTIONS (RFC 9110 7.6.2): 0 is answered by the gateway, more goes on with one less. TRACE is
+    refused whatever it carries: its echo would give a page's script the cookies the gateway forwards."""
 
     def test_zero_is_answered_here(self):
         for http in ("1.1", "h2c"):
@@ -237,20 +238,23 @@ class MaxForwardsTest(GatewayTestCase):
             r = curl(self.gw.url("/__origin/echo?" + tag), http=http, method="OPTIONS", headers=["Max-Forwards: 0"])
             self.assertEqual((r.status, r.body, r.header("Content-Length")), (200, b"", "0"), (http, r))
             self.assertIn("OPTIONS", r.header("Allow"))
-            tag2 = "t=mf0-trace-" + http
-            r = curl(self.gw.url("/__origin/echo?" + tag2), http=http, method="TRACE",
-                     headers=["Max-Forwards: 0", "X-Mine: 1", "Cookie: sid=secret", "Authorization: Basic c2VjcmV0"])
-            self.assertEqual((r.status, r.header("Content-Type")), (200, "message/http"), (http, r))
-            self.assertTrue(r.body.startswith(b"TRACE /__origin/echo?" + tag2.encode() + b" HTTP/"), r.body)
-            self.assertIn(b"\r\nx-mine: 1\r\n", r.body.lower())
-            self.assertNotIn(b"secret", r.body)
-            self.assertNotIn(b"c2VjcmV0", r.body)
-            self.assertEqual(int(r.header("Content-Length")), len(r.body))
+            self.assertNotIn("TRACE", r.header("Allow"))
             self.origin.assert_not_reached(tag)
-            self.origin.assert_not_reached(tag2)
+
+    def test_trace_is_refused(self):
+        for http in ("1.1", "h2c"):
+            for mf in ([], ["Max-Forwards: 0"], ["Max-Forwards: 3"]):
+                tag = "t=trace-%s-%d" % (http, len(mf))
+                r = curl(self.gw.url("/__origin/echo?" + tag), http=http, method="TRACE",
+                         headers=mf + ["Cookie: sid=secret", "Authorization: Basic c2VjcmV0"])
+                self.assertEqual(r.status, 405, (http, mf, r))
+                self.assertNotIn("TRACE", r.header("Allow"))
+                self.assertNotIn(b"secret", r.body)
+                self.assertNotIn(b"c2VjcmV0", r.body)
+                self.origin.assert_not_reached(tag)
 
     def test_more_goes_on_with_one_less(self):
-        for method in ("OPTIONS", "TRACE"):
+        for method in ("OPTIONS",):
             for sent, seen in (("5", ["4"]), ("1", ["0"]), (" 12 ", ["11"]), ("x", ["x"])):
                 tag = "t=mf-%s-%s" % (method, sent.strip())
                 r = curl(self.gw.url("/__origin/echo?" + tag), method=method, headers=["Max-Forwards: " + sent])
