@@ -884,6 +884,15 @@ entry_hash(const char *host, size_t hlen, unsigned flags, const char *path, size
     return (flags & F_URL) ? url_hash(host, hlen, flags, path, plen) : hash_host(host, hlen);
 }
 
+/* a key in a register-blocked Bloom filter of mask + 1 64-bit words: 4 bits of one word */
+static uint64_t
+small_bits(uint64_t key, size_t *word, size_t mask)
+{
+    uint64_t g = key * 0xd6e8feb86659fd93ull;
+    *word = (size_t)(g >> 40) & mask;
+    return 1ull << (g & 63) | 1ull << ((g >> 6) & 63) | 1ull << ((g >> 12) & 63) | 1ull << ((g >> 18) & 63);
+}
+
 /*
  * Public suffixes, to flag entries that cover a whole registry (load time only). libpsl
  * answers one name in ~0.7 us, too slow for a 1M-entry reload, so the rules of the list
@@ -901,6 +910,10 @@ typedef struct st_psl_rules_t {
     char **names;
     uint8_t *types;
     size_t count;
+    /* filters of the rules' keys (see small_bits), all rules and the wildcard rules: an entry that is no rule and whose
+     * parent is no wildcard rule, nearly every entry, is answered from these (a few KB, in the nearest caches) without
+     * a probe of the table (512 KB) */
+    uint64_t any[1 << 12], wild[1 << 8];
 } psl_rules_t;
 
 static psl_rules_t *rules;
@@ -934,6 +947,22 @@ rule_find(psl_rules_t *t, const char *name, size_t len, int add)
     return rule_find_h(t, name, len, hash_host(name, len), add);
 }
 
+static void
+rules_filter_add(uint64_t *f, size_t words, uint64_t key)
+{
+    size_t w;
+    uint64_t b = small_bits(key, &w, words - 1);
+    f[w] |= b;
+}
+
+static int
+rules_filter_may_hold(const uint64_t *f, size_t words, uint64_t key)
+{
+    size_t w;
+    uint64_t b = small_bits(key, &w, words - 1);
+    return (f[w] & b) == b;
+}
+
 static psl_rules_t *
 rules_load(const char *path)
 {
@@ -965,6 +994,9 @@ rules_load(const char *path)
         if ((slot = rule_find(t, name, (size_t)n, 1)) == NULL)
             goto Error;
         *slot |= (uint8_t)type;
+        rules_filter_add(t->any, sizeof(t->any) / sizeof(t->any[0]), hash_host(name, (size_t)n));
+        if (type == RULE_WILDCARD)
+            rules_filter_add(t->wild, sizeof(t->wild) / sizeof(t->wild[0]), hash_host(name, (size_t)n));
     }
     fclose(f);
     return t;
@@ -1002,20 +1034,16 @@ is_public_suffix(const char *host, size_t len, uint64_t h, uint64_t parent_h)
     pthread_once(&psl_once, psl_init);
     if (rules == NULL)
         return psl != NULL && psl_is_public_suffix2(psl, host, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
-    if ((type = rule_find_h(rules, host, len, h, 0)) != NULL && (*type & RULE_EXCEPTION))
+    if (!rules_filter_may_hold(rules->any, sizeof(rules->any) / sizeof(rules->any[0]), h))
+        type = NULL; /* no rule names the host */
+    else if ((type = rule_find_h(rules, host, len, h, 0)) != NULL && (*type & RULE_EXCEPTION))
         return 0;
     if (type != NULL && (*type & (RULE_NORMAL | RULE_WILDCARD)))
         return 1; /* libpsl takes `*.nom.br` to make `nom.br` a suffix too */
+    if (!rules_filter_may_hold(rules->wild, sizeof(rules->wild) / sizeof(rules->wild[0]), parent_h))
+        return 0; /* no wildcard rule names the parent */
     type = rule_find_h(rules, dot + 1, (size_t)(host + len - dot - 1), parent_h, 0);
     return type != NULL && (*type & RULE_WILDCARD);
-}
-
-/* are the public-suffix rules loaded into the table (after the first call, which loads them)? */
-static int
-rules_ready(void)
-{
-    pthread_once(&psl_once, psl_init);
-    return rules != NULL;
 }
 
 static gw_risk_list_t *
@@ -1038,22 +1066,27 @@ list_new(const char *name, gw_list_format_t format, gw_risk_action_t action, siz
     return l;
 }
 
-/* a name of n labels as a bit of label_counts: a lookup skips the levels (parents) no entry has the length of */
+/* a name of n labels (0: count them) as a bit of label_counts: a lookup skips the levels (parents) no entry has the
+ * length of */
 static uint64_t
-label_count_bit(const char *host, size_t len)
+label_count_bit(const char *host, size_t len, size_t n)
 {
-    size_t n = 1;
-    for (size_t i = 0; i != len; ++i)
-        n += host[i] == '.';
+    if (n == 0) {
+        n = 1;
+        for (size_t i = 0; i != len; ++i)
+            n += host[i] == '.';
+    }
     return 1ull << (n < 63 ? n : 63);
 }
 
 /*
  * Adds an entry (host already normalised, h its entry_hash(); suffix: whether a name entry is
- * a public suffix). Returns 1 when added, 0 when already present, -1 on ENOMEM or a full arena.
+ * a public suffix; nlabels: the host's labels, 0 when not known). Returns 1 when added, 0 when
+ * already present, -1 on ENOMEM or a full arena.
  */
 static int
-list_put(gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned flags, const char *path, size_t plen, int suffix)
+list_put(gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned flags, const char *path, size_t plen, int suffix,
+         size_t nlabels)
 {
     size_t need = REC_HDR + hlen + plen + 1, off;
     uint16_t p16 = (uint16_t)plen;
@@ -1079,7 +1112,7 @@ list_put(gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned 
         l->arena = a, l->arena_cap = cap;
     }
     flags &= ~(unsigned)(F_SUFFIX | F_MARK);
-    l->label_counts |= (flags & F_IP) ? 1 : label_count_bit(host, hlen);
+    l->label_counts |= (flags & F_IP) ? 1 : label_count_bit(host, hlen, nlabels);
     if (!(flags & (F_URL | F_IP)) && suffix)
         flags |= F_SUFFIX, ++l->suffixes;
     off = l->arena_len;
@@ -1139,18 +1172,10 @@ filter_may_hold(const gw_risk_list_t *l, uint64_t h)
 
 /*
  * The set's filter of its small lists (those without a filter of their own): a register-blocked
- * Bloom filter, 4 bits of one 64-bit word per key, ~16 bits per key (~0.3% false positives). It
+ * Bloom filter (see small_bits), ~16 bits per key (~0.3% false positives). It
  * is a few KB and stays in the nearest caches, so a name no small list holds (nearly every name)
  * costs one load per level instead of a probe of each small list's table.
  */
-static uint64_t
-small_bits(uint64_t key, size_t *word, size_t mask)
-{
-    uint64_t g = key * 0xd6e8feb86659fd93ull;
-    *word = (size_t)(g >> 40) & mask;
-    return 1ull << (g & 63) | 1ull << ((g >> 6) & 63) | 1ull << ((g >> 12) & 63) | 1ull << ((g >> 18) & 63);
-}
-
 static int
 small_may_hold(const gw_risk_set_t *s, uint64_t key)
 {
@@ -1366,7 +1391,7 @@ list_finish(gw_risk_list_t *l)
 
 typedef struct st_pending_t {
     uint64_t hash, parent_hash; /* parent_hash: a name's parent's hash_host(), for the public-suffix check */
-    size_t hlen, plen;
+    size_t hlen, plen, nlabels; /* nlabels: a name's labels (0: not counted) */
     unsigned flags;
     int suffix, counted;
     char host[GW_RISK_HOST_MAX + 1];
@@ -1387,7 +1412,6 @@ static void
 flush(parse_ctx_t *c)
 {
     gw_risk_list_t *l = c->list;
-    int have_rules = rules_ready();
     for (size_t i = 0; i != c->npending; ++i) {
         if (c->pending[i].flags & F_URL) {
             if (l->uslots != NULL)
@@ -1396,14 +1420,12 @@ flush(parse_ctx_t *c)
             __builtin_prefetch(&l->slots[home_slot(c->pending[i].hash, l->cap)]);
             __builtin_prefetch(&l->offs[home_slot(c->pending[i].hash, l->cap)], 1);
         }
-        if (have_rules && c->pending[i].suffix < 0)
-            __builtin_prefetch(&rules->slots[c->pending[i].hash & rules->mask]);
     }
     for (size_t i = 0; i != c->npending && !c->nomem; ++i) {
         pending_t *e = &c->pending[i];
         if (e->suffix < 0)
             e->suffix = is_public_suffix(e->host, e->hlen, e->hash, e->parent_hash);
-        int rc = list_put(l, e->hash, e->host, e->hlen, e->flags, e->path, e->plen, e->suffix);
+        int rc = list_put(l, e->hash, e->host, e->hlen, e->flags, e->path, e->plen, e->suffix, e->nlabels);
         if (rc < 0)
             c->nomem = 1;
         else if (e->counted)
@@ -1426,9 +1448,9 @@ push(parse_ctx_t *c, const char *host, size_t hlen, unsigned flags, const char *
         if (lab == NULL)
             label_hashes(host, hlen, &own), lab = &own;
         level_hashes(lab, hs);
-        e->hash = hs[0], e->parent_hash = lab->n > 1 ? hs[1] : 0;
+        e->hash = hs[0], e->parent_hash = lab->n > 1 ? hs[1] : 0, e->nlabels = lab->n;
     } else {
-        e->hash = entry_hash(host, hlen, flags, path, plen);
+        e->hash = entry_hash(host, hlen, flags, path, plen), e->nlabels = 0;
         suffix = 0; /* URLs and addresses are never public suffixes */
     }
     e->hlen = hlen, e->plen = plen, e->flags = flags, e->suffix = suffix, e->counted = counted;
@@ -2223,12 +2245,10 @@ host_key_less(const host_key_t *a, const host_key_t *b)
 static host_key_t *
 host_keys(const gw_risk_list_t *l, size_t *n)
 {
-    size_t cnt = 0, wrapped = 0;
+    size_t cnt = l->hosts + l->ips, wrapped = 0; /* (each in a slot of its own, URL groups aside) */
     host_key_t *v;
     *n = 0;
-    for (size_t i = 0; l->slots != NULL && i != l->cap; ++i)
-        cnt += l->slots[i] != 0 && !(l->slots[i] & SLOT_GROUP);
-    if (cnt == 0)
+    if (cnt == 0 || l->slots == NULL)
         return NULL;
     if ((v = malloc(cnt * sizeof(*v))) == NULL) {
         *n = (size_t)-1;
