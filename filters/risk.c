@@ -2249,30 +2249,25 @@ diff_count(gw_risk_report_t *rep, int side, const gw_risk_list_t *a, const uint8
     ++rep->diff_kept[side];
 }
 
-/* a host entry of a list by its key (the hash its slot holds) and its record */
-typedef struct st_host_key_t {
-    uint64_t key;
-    uint32_t off;
-} host_key_t;
-
-static int
-host_key_less(const host_key_t *a, const host_key_t *b)
+/* a host entry's key with its halves swapped: in the order of these, keys go by their low 32 bits first, the order of
+ * their home slots (the swap is its own inverse) */
+static uint64_t
+key_swap(uint64_t k)
 {
-    uint32_t la = (uint32_t)a->key, lb = (uint32_t)b->key;
-    return la != lb ? la < lb : a->key < b->key;
+    return k << 32 | k >> 32;
 }
 
 /*
- * The host entries of l ordered by key (low 32 bits first, the order of their home slots), without a sort of n log n:
- * the table holds them in home-slot order already, but for linear probing's few slots of displacement and the cluster
- * that wraps from the table's end to its start, which an insertion sort puts right. NULL (and *n 0) for none; -1 in
- * *n when out of memory.
+ * The host entries of l as key_swap()ed keys in order, without a sort of n log n: the table holds them in home-slot
+ * order already, but for linear probing's few slots of displacement and the cluster that wraps from the table's end to
+ * its start, which an insertion sort puts right. 8 bytes an entry, the keys only: a record is looked up (host_record)
+ * for the few lines a diff keeps. NULL (and *n 0) for none; -1 in *n when out of memory.
  */
-static host_key_t *
+static uint64_t *
 host_keys(const gw_risk_list_t *l, size_t *n)
 {
     size_t cnt = l->hosts + l->ips, wrapped = 0; /* (each in a slot of its own, URL groups aside) */
-    host_key_t *v;
+    uint64_t *v;
     *n = 0;
     if (cnt == 0 || l->slots == NULL)
         return NULL;
@@ -2289,18 +2284,44 @@ host_keys(const gw_risk_list_t *l, size_t *n)
         uint64_t s = l->slots[i];
         if (s == 0 || (s & SLOT_GROUP))
             continue;
-        host_key_t e = {s & KEY_MASK, l->offs[i] & OFF_MASK};
-        v[home_slot(e.key, l->cap) > i ? tail++ : head++] = e; /* (a slot before its home: only in that first run) */
+        v[home_slot(s & KEY_MASK, l->cap) > i ? tail++ : head++] = key_swap(s & KEY_MASK); /* (a slot before its home:
+                                                                                               only in that first run) */
     }
     for (size_t i = 1; i < cnt; ++i) { /* entries are at most a cluster away from their place */
-        host_key_t e = v[i];
+        uint64_t e = v[i];
         size_t j = i;
-        for (; j != 0 && host_key_less(&e, &v[j - 1]); --j)
+        for (; j != 0 && e < v[j - 1]; --j)
             v[j] = v[j - 1];
         v[j] = e;
     }
     *n = cnt;
     return v;
+}
+
+/* the record of the nth host entry of l with this key (nth: 0 but for two hosts of one key) */
+static const uint8_t *
+host_record(const gw_risk_list_t *l, uint64_t key, size_t nth)
+{
+    for (size_t i = home_slot(key, l->cap);; i = i + 1 != l->cap ? i + 1 : 0) {
+        uint64_t s = l->slots[i];
+        if (s == 0)
+            return NULL;
+        if ((s & KEY_MASK) == key && !(s & SLOT_GROUP) && nth-- == 0)
+            return l->arena + (l->offs[i] & OFF_MASK);
+    }
+}
+
+/* diff_count() of the nth host entry of l with the swapped key k, its record looked up only while lines are kept (the
+ * keys come in table order: those lookups walk the table) */
+static void
+diff_count_key(gw_risk_report_t *rep, int side, const gw_risk_list_t *l, uint64_t k, size_t nth, outbuf_t *o)
+{
+    const uint8_t *r;
+    if (rep->diff_kept[side] == GW_RISK_DIFF_KEPT || rep->diff_len[side] + 2 > GW_RISK_DIFF_TEXT ||
+        (r = host_record(l, key_swap(k), nth)) == NULL)
+        ++*(side == 0 ? &rep->added : &rep->removed); /* (no line fits any more) */
+    else
+        diff_count(rep, side, l, r, o);
 }
 
 /*
@@ -2311,28 +2332,28 @@ static int
 diff_hosts(const gw_risk_list_t *old, const gw_risk_list_t *next, gw_risk_report_t *rep, outbuf_t *o)
 {
     size_t na, nb;
-    host_key_t *a = host_keys(old, &na), *b = host_keys(next, &nb);
+    uint64_t *a = host_keys(old, &na), *b = host_keys(next, &nb);
     int rc = 0;
     if (na == (size_t)-1 || nb == (size_t)-1) {
         rc = -1;
         goto Exit;
     }
     for (size_t i = 0, j = 0; i != na || j != nb;) {
-        if (j == nb || (i != na && host_key_less(&a[i], &b[j]))) {
-            diff_count(rep, 1, old, old->arena + a[i++].off, o);
-        } else if (i == na || host_key_less(&b[j], &a[i])) {
-            diff_count(rep, 0, next, next->arena + b[j++].off, o);
+        if (j == nb || (i != na && a[i] < b[j])) {
+            diff_count_key(rep, 1, old, a[i++], 0, o);
+        } else if (i == na || b[j] < a[i]) {
+            diff_count_key(rep, 0, next, b[j++], 0, o);
         } else { /* one key on both sides: one host (two hosts of one 62-bit hash are taken as one: a chance of about
                   * one in 10^13 for each entry of a 1M-entry list, for a count in the audit log) */
             size_t i2 = i, j2 = j;
-            while (i2 != na && a[i2].key == a[i].key)
+            while (i2 != na && a[i2] == a[i])
                 ++i2;
-            while (j2 != nb && b[j2].key == b[j].key)
+            while (j2 != nb && b[j2] == b[j])
                 ++j2;
-            for (; i2 - i > j2 - j; ++i) /* (never in practice: a key twice in one list) */
-                diff_count(rep, 1, old, old->arena + a[i].off, o);
-            for (; j2 - j > i2 - i; ++j)
-                diff_count(rep, 0, next, next->arena + b[j].off, o);
+            for (size_t k = 0; i2 - i > j2 - j + k; ++k) /* (never in practice: a key twice in one list) */
+                diff_count_key(rep, 1, old, a[i], k, o);
+            for (size_t k = 0; j2 - j > i2 - i + k; ++k)
+                diff_count_key(rep, 0, next, b[j], k, o);
             i = i2, j = j2;
         }
     }
