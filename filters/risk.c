@@ -860,9 +860,11 @@ table_resize(gw_risk_list_t *l, int urls, size_t cap)
     return 0;
 }
 
-/* while building: the entry with exactly this key (h: entry_hash()), or NULL */
+/* while building: the entry with exactly this key (h: entry_hash()), or NULL with the empty slot that ended the probe in
+ * *empty (may be NULL) */
 static uint8_t *
-table_find(const gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned flags, const char *path, size_t plen)
+table_probe(const gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned flags, const char *path, size_t plen,
+            size_t *empty)
 {
     int urls = (flags & F_URL) != 0;
     const uint64_t *slots = urls ? l->uslots : l->slots;
@@ -872,8 +874,11 @@ table_find(const gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, u
     for (size_t i = urls ? h & l->umask : home_slot(h, n);; i = i + 1 != n ? i + 1 : 0) {
         uint64_t s = slots[i];
         uint8_t *r;
-        if (s == 0)
+        if (s == 0) {
+            if (empty != NULL)
+                *empty = i;
             return NULL;
+        }
         if (urls ? (uint32_t)(s >> 32) != (uint32_t)(h >> 32) : (s & KEY_MASK) != h || (s & SLOT_GROUP))
             continue;
         r = l->arena + ((urls ? (uint32_t)s : l->offs[i]) & OFF_MASK);
@@ -881,6 +886,12 @@ table_find(const gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, u
             rec_plen(r) == plen && casecmp_n(rec_path(r), path, plen) == 0)
             return r;
     }
+}
+
+static uint8_t *
+table_find(const gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned flags, const char *path, size_t plen)
+{
+    return table_probe(l, h, host, hlen, flags, path, plen, NULL);
 }
 
 static uint64_t
@@ -1093,19 +1104,21 @@ static int
 list_put(gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned flags, const char *path, size_t plen, int suffix,
          size_t nlabels)
 {
-    size_t need = REC_HDR + hlen + plen + 1, off;
+    size_t need = REC_HDR + hlen + plen + 1, off, empty = SIZE_MAX; /* a host's slot, found by the probe for it */
     uint16_t p16 = (uint16_t)plen;
     uint8_t *r;
 
-    if (table_find(l, h, host, hlen, flags, path, plen) != NULL)
+    if (table_probe(l, h, host, hlen, flags, path, plen, &empty) != NULL)
         return 0;
     if (flags & F_URL) {
         if (l->uslots == NULL && table_resize(l, 1, 16) != 0)
             return -1;
         if (slots_for(l->urls + 1) > l->umask + 1 && table_resize(l, 1, (l->umask + 1) * 2) != 0)
             return -1;
-    } else if (host_slots_for(l->hosts + l->ips + 1) > l->cap && table_resize(l, 0, l->cap * 2) != 0) {
-        return -1;
+    } else if (host_slots_for(l->hosts + l->ips + 1) > l->cap) {
+        if (table_resize(l, 0, l->cap * 2) != 0)
+            return -1;
+        empty = SIZE_MAX; /* (the table moved) */
     }
     if (l->arena_len + need > OFF_MASK)
         return -1;
@@ -1129,10 +1142,14 @@ list_put(gw_risk_list_t *l, uint64_t h, const char *host, size_t hlen, unsigned 
         memcpy(r + REC_HDR + hlen, path, plen);
     r[REC_HDR + hlen + plen] = '\0';
     l->arena_len += need;
-    if (flags & F_URL)
+    if (flags & F_URL) {
         url_insert(l->uslots, l->umask, h, (uint32_t)off);
-    else
+    } else if (empty != SIZE_MAX) {
+        l->slots[empty] = h | ((flags & F_SUFFIX) ? SLOT_SUFFIX : 0);
+        l->offs[empty] = rec_slot_off(r, off);
+    } else {
         host_insert(l->slots, l->offs, l->cap, h, rec_slot_off(r, off));
+    }
     ++l->count;
     if (flags & F_URL)
         ++l->urls;
@@ -1230,9 +1247,12 @@ filter_build(gw_risk_list_t *l)
     l->filter_mask = blocks - 1;
     /* every host in the table (host entries and URL groups), from the hashes the slots hold */
     for (size_t s = 0; s != l->cap; ++s) {
+        uint32_t key, *b;
+        if (s + 16 < l->cap && l->slots[s + 16] != 0) /* (a block a key: the writes ahead are asked for at once) */
+            __builtin_prefetch(filter_block(l, slot_hash(l, s + 16), &key), 1);
         if (l->slots[s] == 0)
             continue;
-        uint32_t key, *b = filter_block(l, slot_hash(l, s), &key);
+        b = filter_block(l, slot_hash(l, s), &key);
         for (int i = 0; i != 8; ++i)
             b[i] |= 1u << ((key * filter_salt[i]) >> 27);
     }
@@ -1939,6 +1959,24 @@ report_reset(gw_risk_report_t *rep)
     memset(rep, 0, sizeof(*rep));
 }
 
+/* the '\n' bytes of buf[0..len), 8 at a time (one memchr() a line costs more than the bytes do) */
+static size_t
+count_lines(const char *buf, size_t len)
+{
+    const uint64_t ones = 0x0101010101010101ull, low7 = 0x7f7f7f7f7f7f7f7full;
+    size_t n = 0, i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, buf + i, 8);
+        w ^= ones * '\n';                      /* a '\n' byte is now 0 */
+        w = ~(((w & low7) + low7) | w | low7); /* 0x80 in each byte that is 0, else 0 */
+        n += (w >> 7) * ones >> 56;            /* (the sum of the 0/1 bytes: at most 8) */
+    }
+    for (; i != len; ++i)
+        n += buf[i] == '\n';
+    return n;
+}
+
 gw_risk_list_t *
 gw_risk_list_parse(const char *name, gw_list_format_t format, gw_risk_action_t action, const char *buf, size_t len,
                    gw_risk_report_t *report)
@@ -1951,8 +1989,7 @@ gw_risk_list_parse(const char *name, gw_list_format_t format, gw_risk_action_t a
     report_reset(c.rep);
     if (buf == NULL)
         len = 0;
-    for (const char *p = buf; p != NULL && (p = memchr(p, '\n', (size_t)(buf + len - p))) != NULL; ++p)
-        ++lines;
+    lines = count_lines(buf, len);
     if ((c.pending = malloc(BATCH * sizeof(*c.pending))) == NULL)
         return NULL;
     if ((c.list = list_new(name, format, action, lines + 1)) == NULL) {
