@@ -2295,44 +2295,94 @@ key_swap(uint64_t k)
 }
 
 /*
- * The host entries of l as key_swap()ed keys in order, without a sort of n log n: the table holds them in home-slot
- * order already, but for linear probing's few slots of displacement and the cluster that wraps from the table's end to
- * its start, which an insertion sort puts right. 8 bytes an entry, the keys only: a record is looked up (host_record)
- * for the few lines a diff keeps. NULL (and *n 0) for none; -1 in *n when out of memory.
+ * The host entries of l as key_swap()ed keys in order, a chunk of the table at a time, without a copy of the table or a
+ * sort of n log n: the table holds them in home-slot order already, but for linear probing's few slots of displacement,
+ * which never cross an empty slot, and the cluster that wraps from the table's end to its start. A chunk is some
+ * thousand slots up to an empty one, sorted on its own by insertion (a few KB, in the nearest caches); the entries of
+ * the first run (before the first empty slot) whose home is before the table's end go with the last chunk.
  */
-static uint64_t *
-host_keys(const gw_risk_list_t *l, size_t *n)
+#define WALK_CHUNK 4096
+
+typedef struct st_key_walk_t {
+    const gw_risk_list_t *l;
+    size_t pos;       /* the next chunk's first slot */
+    size_t first_run; /* the slots before the first empty one */
+    uint64_t *keys;   /* the chunk's keys in order: [at, n) are still to come */
+    size_t at, n, cap;
+    int nomem;
+} key_walk_t;
+
+static void
+key_walk_init(key_walk_t *w, const gw_risk_list_t *l)
 {
-    size_t cnt = l->hosts + l->ips, wrapped = 0; /* (each in a slot of its own, URL groups aside) */
-    uint64_t *v;
-    *n = 0;
-    if (cnt == 0 || l->slots == NULL)
-        return NULL;
-    if ((v = malloc(cnt * sizeof(*v))) == NULL) {
-        *n = (size_t)-1;
-        return NULL;
+    memset(w, 0, sizeof(*w));
+    w->l = l;
+    if (l->slots == NULL || l->hosts + l->ips == 0) {
+        w->pos = w->first_run = l->cap; /* nothing to walk */
+        return;
     }
-    /* the slots before the first empty one may hold a cluster that wrapped from the end: those go last */
-    for (size_t i = 0; i != l->cap && l->slots[i] != 0; ++i)
-        if (!(l->slots[i] & SLOT_GROUP) && home_slot(l->slots[i] & KEY_MASK, l->cap) > i)
-            ++wrapped;
-    size_t head = 0, tail = cnt - wrapped;
-    for (size_t i = 0; i != l->cap; ++i) {
+    while (w->first_run != l->cap && l->slots[w->first_run] != 0)
+        ++w->first_run;
+}
+
+/* appends the host entries of slots [from, to) to w->keys, those of the first run only when wrapped is their home being
+ * after them (1) or not (0) */
+static int
+key_walk_take(key_walk_t *w, size_t from, size_t to, int wrapped)
+{
+    const gw_risk_list_t *l = w->l;
+    for (size_t i = from; i != to; ++i) {
         uint64_t s = l->slots[i];
-        if (s == 0 || (s & SLOT_GROUP))
+        if (s == 0 || (s & SLOT_GROUP) || (i < w->first_run && (home_slot(s & KEY_MASK, l->cap) > i) != wrapped))
             continue;
-        v[home_slot(s & KEY_MASK, l->cap) > i ? tail++ : head++] = key_swap(s & KEY_MASK); /* (a slot before its home:
-                                                                                               only in that first run) */
+        if (w->n == w->cap) {
+            size_t cap = w->cap != 0 ? w->cap * 2 : WALK_CHUNK;
+            uint64_t *k = realloc(w->keys, cap * sizeof(*k));
+            if (k == NULL)
+                return -1;
+            w->keys = k, w->cap = cap;
+        }
+        w->keys[w->n++] = key_swap(s & KEY_MASK);
     }
-    for (size_t i = 1; i < cnt; ++i) { /* entries are at most a cluster away from their place */
-        uint64_t e = v[i];
-        size_t j = i;
-        for (; j != 0 && e < v[j - 1]; --j)
-            v[j] = v[j - 1];
-        v[j] = e;
+    return 0;
+}
+
+/* the next key in order (NULL at the end, or out of memory: w->nomem) */
+static const uint64_t *
+key_walk_peek(key_walk_t *w)
+{
+    const gw_risk_list_t *l = w->l;
+    if (w->at != w->n)
+        return &w->keys[w->at];
+    w->at = w->n = 0;
+    while (w->n == 0 && w->pos != l->cap) {
+        size_t from = w->pos, to = from + WALK_CHUNK < l->cap ? from + WALK_CHUNK : l->cap;
+        while (to != l->cap && l->slots[to] != 0) /* a chunk ends at an empty slot: no cluster is cut */
+            ++to;
+        w->pos = to;
+        if (key_walk_take(w, from, to, 0) != 0 || (to == l->cap && key_walk_take(w, 0, w->first_run, 1) != 0)) {
+            w->nomem = 1, w->n = 0;
+            return NULL;
+        }
+        for (size_t i = 1; i < w->n; ++i) { /* entries are at most a cluster away from their place */
+            uint64_t e = w->keys[i];
+            size_t j = i;
+            for (; j != 0 && e < w->keys[j - 1]; --j)
+                w->keys[j] = w->keys[j - 1];
+            w->keys[j] = e;
+        }
     }
-    *n = cnt;
-    return v;
+    return w->n != 0 ? &w->keys[0] : NULL;
+}
+
+/* the keys equal to *k from k on (all in the chunk: one key, one home, one cluster) */
+static size_t
+key_walk_run(const key_walk_t *w, const uint64_t *k)
+{
+    size_t n = 1;
+    while (k + n != w->keys + w->n && k[n] == *k)
+        ++n;
+    return n;
 }
 
 /* the record of the nth host entry of l with this key (nth: 0 but for two hosts of one key) */
@@ -2368,36 +2418,48 @@ diff_count_key(gw_risk_report_t *rep, int side, const gw_risk_list_t *l, uint64_
 static int
 diff_hosts(const gw_risk_list_t *old, const gw_risk_list_t *next, gw_risk_report_t *rep, outbuf_t *o)
 {
-    size_t na, nb;
-    uint64_t *a = host_keys(old, &na), *b = host_keys(next, &nb);
-    int rc = 0;
-    if (na == (size_t)-1 || nb == (size_t)-1) {
-        rc = -1;
-        goto Exit;
-    }
-    for (size_t i = 0, j = 0; i != na || j != nb;) {
-        if (j == nb || (i != na && a[i] < b[j])) {
-            diff_count_key(rep, 1, old, a[i++], 0, o);
-        } else if (i == na || b[j] < a[i]) {
-            diff_count_key(rep, 0, next, b[j++], 0, o);
+    gw_risk_report_t before = *rep;
+    key_walk_t a, b;
+    const uint64_t *x, *y;
+    key_walk_init(&a, old);
+    key_walk_init(&b, next);
+    for (;;) {
+        x = key_walk_peek(&a), y = key_walk_peek(&b);
+        if (a.nomem || b.nomem || (x == NULL && y == NULL))
+            break;
+        if (x != NULL && y != NULL) { /* the two chunks as far as the shorter goes, without a call a key */
+            const uint64_t *xe = a.keys + a.n, *ye = b.keys + b.n;
+            while (x != xe && y != ye && *x != *y) {
+                if (*x < *y)
+                    diff_count_key(rep, 1, old, *x++, 0, o);
+                else
+                    diff_count_key(rep, 0, next, *y++, 0, o);
+            }
+            a.at = (size_t)(x - a.keys), b.at = (size_t)(y - b.keys);
+            if (x == xe || y == ye)
+                continue;
+        }
+        if (y == NULL) {
+            diff_count_key(rep, 1, old, *x, 0, o), ++a.at;
+        } else if (x == NULL) {
+            diff_count_key(rep, 0, next, *y, 0, o), ++b.at;
         } else { /* one key on both sides: one host (two hosts of one 62-bit hash are taken as one: a chance of about
                   * one in 10^13 for each entry of a 1M-entry list, for a count in the audit log) */
-            size_t i2 = i, j2 = j;
-            while (i2 != na && a[i2] == a[i])
-                ++i2;
-            while (j2 != nb && b[j2] == b[j])
-                ++j2;
-            for (size_t k = 0; i2 - i > j2 - j + k; ++k) /* (never in practice: a key twice in one list) */
-                diff_count_key(rep, 1, old, a[i], k, o);
-            for (size_t k = 0; j2 - j > i2 - i + k; ++k)
-                diff_count_key(rep, 0, next, b[j], k, o);
-            i = i2, j = j2;
+            size_t na = key_walk_run(&a, x), nb = key_walk_run(&b, y);
+            for (size_t k = 0; na > nb + k; ++k) /* (never in practice: a key twice in one list) */
+                diff_count_key(rep, 1, old, *x, k, o);
+            for (size_t k = 0; nb > na + k; ++k)
+                diff_count_key(rep, 0, next, *y, k, o);
+            a.at += na, b.at += nb;
         }
     }
-Exit:
-    free(a);
-    free(b);
-    return rc;
+    free(a.keys);
+    free(b.keys);
+    if (a.nomem || b.nomem) {
+        *rep = before; /* nothing counted: the caller looks every entry up instead */
+        return -1;
+    }
+    return 0;
 }
 
 /* the entries of a (its URL entries only, or all of them) that b lacks, found by a lookup of each in b: counted into rep
