@@ -900,13 +900,29 @@ entry_hash(const char *host, size_t hlen, unsigned flags, const char *path, size
     return (flags & F_URL) ? url_hash(host, hlen, flags, path, plen) : hash_host(host, hlen);
 }
 
-/* a key in a register-blocked Bloom filter of mask + 1 64-bit words: 4 bits of one word */
+/* a key in a register-blocked Bloom filter of mask + 1 64-bit words: 4 bits of one word (bits_add, bits_may_hold) */
 static uint64_t
 small_bits(uint64_t key, size_t *word, size_t mask)
 {
     uint64_t g = key * 0xd6e8feb86659fd93ull;
     *word = (size_t)(g >> 40) & mask;
     return 1ull << (g & 63) | 1ull << ((g >> 6) & 63) | 1ull << ((g >> 12) & 63) | 1ull << ((g >> 18) & 63);
+}
+
+static void
+bits_add(uint64_t *f, size_t mask, uint64_t key)
+{
+    size_t w;
+    uint64_t b = small_bits(key, &w, mask);
+    f[w] |= b;
+}
+
+static int
+bits_may_hold(const uint64_t *f, size_t mask, uint64_t key)
+{
+    size_t w;
+    uint64_t b = small_bits(key, &w, mask);
+    return (f[w] & b) == b;
 }
 
 /*
@@ -920,16 +936,18 @@ small_bits(uint64_t key, size_t *word, size_t mask)
  */
 enum { RULE_NORMAL = 1, RULE_WILDCARD = 2, RULE_EXCEPTION = 4 };
 
+enum { RULES_ANY = 1 << 12, RULES_WILD = 1 << 8 }; /* words of the rules' filters */
+
 typedef struct st_psl_rules_t {
     uint64_t *slots; /* hash << 32 | index + 1 */
     size_t mask;
     char **names;
     uint8_t *types;
     size_t count;
-    /* filters of the rules' keys (see small_bits), all rules and the wildcard rules: an entry that is no rule and whose
-     * parent is no wildcard rule, nearly every entry, is answered from these (a few KB, in the nearest caches) without
-     * a probe of the table (512 KB) */
-    uint64_t any[1 << 12], wild[1 << 8];
+    /* filters of the rules' keys (see small_bits), all rules (~10,000: 26 bits a key) and the wildcard rules: an entry
+     * that is no rule and whose parent is no wildcard rule, nearly every entry, is answered from these (34 KB, in the
+     * nearest caches) without a probe of the table (512 KB) */
+    uint64_t any[RULES_ANY], wild[RULES_WILD];
 } psl_rules_t;
 
 static psl_rules_t *rules;
@@ -963,22 +981,6 @@ rule_find(psl_rules_t *t, const char *name, size_t len, int add)
     return rule_find_h(t, name, len, hash_host(name, len), add);
 }
 
-static void
-rules_filter_add(uint64_t *f, size_t words, uint64_t key)
-{
-    size_t w;
-    uint64_t b = small_bits(key, &w, words - 1);
-    f[w] |= b;
-}
-
-static int
-rules_filter_may_hold(const uint64_t *f, size_t words, uint64_t key)
-{
-    size_t w;
-    uint64_t b = small_bits(key, &w, words - 1);
-    return (f[w] & b) == b;
-}
-
 static psl_rules_t *
 rules_load(const char *path)
 {
@@ -1010,9 +1012,9 @@ rules_load(const char *path)
         if ((slot = rule_find(t, name, (size_t)n, 1)) == NULL)
             goto Error;
         *slot |= (uint8_t)type;
-        rules_filter_add(t->any, sizeof(t->any) / sizeof(t->any[0]), hash_host(name, (size_t)n));
+        bits_add(t->any, RULES_ANY - 1, hash_host(name, (size_t)n));
         if (type == RULE_WILDCARD)
-            rules_filter_add(t->wild, sizeof(t->wild) / sizeof(t->wild[0]), hash_host(name, (size_t)n));
+            bits_add(t->wild, RULES_WILD - 1, hash_host(name, (size_t)n));
     }
     fclose(f);
     return t;
@@ -1050,13 +1052,13 @@ is_public_suffix(const char *host, size_t len, uint64_t h, uint64_t parent_h)
     pthread_once(&psl_once, psl_init);
     if (rules == NULL)
         return psl != NULL && psl_is_public_suffix2(psl, host, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
-    if (!rules_filter_may_hold(rules->any, sizeof(rules->any) / sizeof(rules->any[0]), h))
+    if (!bits_may_hold(rules->any, RULES_ANY - 1, h))
         type = NULL; /* no rule names the host */
     else if ((type = rule_find_h(rules, host, len, h, 0)) != NULL && (*type & RULE_EXCEPTION))
         return 0;
     if (type != NULL && (*type & (RULE_NORMAL | RULE_WILDCARD)))
         return 1; /* libpsl takes `*.nom.br` to make `nom.br` a suffix too */
-    if (!rules_filter_may_hold(rules->wild, sizeof(rules->wild) / sizeof(rules->wild[0]), parent_h))
+    if (!bits_may_hold(rules->wild, RULES_WILD - 1, parent_h))
         return 0; /* no wildcard rule names the parent */
     type = rule_find_h(rules, dot + 1, (size_t)(host + len - dot - 1), parent_h, 0);
     return type != NULL && (*type & RULE_WILDCARD);
@@ -1201,9 +1203,7 @@ filter_may_hold(const gw_risk_list_t *l, uint64_t h)
 static int
 small_may_hold(const gw_risk_set_t *s, uint64_t key)
 {
-    size_t w;
-    uint64_t b = small_bits(key, &w, s->small_mask);
-    return (s->small[w] & b) == b;
+    return bits_may_hold(s->small, s->small_mask, key);
 }
 
 /* builds s->small from the small lists' keys (what s->small held is not s's); without memory lookups probe every
@@ -1211,7 +1211,7 @@ small_may_hold(const gw_risk_set_t *s, uint64_t key)
 static void
 small_build(gw_risk_set_t *s)
 {
-    size_t keys = 0, words = 1, w;
+    size_t keys = 0, words = 1;
     s->small = NULL, s->small_mask = 0;
     for (size_t i = 0; i != s->n; ++i)
         if (s->lists[i]->filter == NULL)
@@ -1230,8 +1230,7 @@ small_build(gw_risk_set_t *s)
         for (size_t k = 0; k != l->cap; ++k) {
             if (l->slots[k] == 0)
                 continue;
-            uint64_t b = small_bits(slot_hash(l, k), &w, s->small_mask);
-            s->small[w] |= b;
+            bits_add(s->small, s->small_mask, slot_hash(l, k));
         }
     }
 }
