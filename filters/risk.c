@@ -1468,11 +1468,13 @@ push(parse_ctx_t *c, const char *host, size_t hlen, unsigned flags, const char *
         /* the labels give the entry's hash and its parent's, which the public-suffix check in flush() needs
          * (suffix < 0: not known yet) */
         labels_t own;
-        uint64_t hs[MAX_LABELS];
+        uint64_t h = 0;
         if (lab == NULL)
             label_hashes(host, hlen, &own), lab = &own;
-        level_hashes(lab, hs);
-        e->hash = hs[0], e->parent_hash = lab->n > 1 ? hs[1] : 0, e->nlabels = lab->n;
+        for (size_t k = lab->n; k-- > 1;) /* as level_hashes(), the two keys needed only */
+            h = fold(h, lab->hash[k]);
+        e->parent_hash = lab->n > 1 ? host_key(fmix64(h)) : 0;
+        e->hash = host_key(fmix64(fold(h, lab->hash[0]))), e->nlabels = lab->n;
     } else {
         e->hash = entry_hash(host, hlen, flags, path, plen), e->nlabels = 0;
         suffix = 0; /* URLs and addresses are never public suffixes */
