@@ -917,7 +917,8 @@ bits_add(uint64_t *f, size_t mask, uint64_t key)
     f[w] |= b;
 }
 
-static int
+/* (inlined: a lookup asks it at every level) */
+static inline __attribute__((always_inline)) int
 bits_may_hold(const uint64_t *f, size_t mask, uint64_t key)
 {
     size_t w;
