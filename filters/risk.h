@@ -235,8 +235,9 @@ int gw_risk_list_load_file(const char *path, const char *name, gw_list_format_t 
  */
 /*
  * What replacing old with next changes, into rep: added and removed (counts of entries, as a set: order, duplicates and
- * comments aside) and the first of each in diff_kept/diff_len/diff_text. One lookup per entry of each list in the
- * other's table: O(n), about a quarter of a second for a 1M-entry list and its successor.
+ * comments aside) and the first of each in diff_kept/diff_len/diff_text. The host entries: both tables' keys merged in
+ * order, a chunk of each at a time (O(n), ~30-40 ms of CPU for a 1M-entry list and its successor, no memory of that
+ * size); URL entries: one lookup each in the other list.
  */
 void gw_risk_list_diff(const gw_risk_list_t *old, const gw_risk_list_t *next, gw_risk_report_t *rep);
 

@@ -13,7 +13,8 @@
  *     gw_risk_check() and with a linear scan over the serialised entries (a reference
  *     that re-reads the canonical text); listed/clean must agree and the reported entry
  *     must be one of the most specific matching ones;
- *   - an edit that removes the first half of the entries removes exactly those.
+ *   - an edit that removes the first half of the entries removes exactly those, and the diff
+ *     of the list and the edited one (both ways) counts exactly those.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -267,6 +268,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gw_risk_list_t *l3 = gw_risk_list_edit(l, NULL, 0, rm, nrm, &rep2);
     CHECK(l3 != NULL);
     CHECK(rep2.removed == nrm && rep2.not_found == 0 && rep2.rejected == 0 && rep2.entries == nref - nrm);
+    /* the diff of the list and the edited one, both ways: the removed half, nothing else */
+    gw_risk_list_diff(l, l3, &rep2);
+    CHECK(rep2.removed == nrm && rep2.added == 0 && rep2.diff_kept[0] == 0 && rep2.diff_kept[1] <= nrm);
+    gw_risk_list_diff(l3, l, &rep2);
+    CHECK(rep2.added == nrm && rep2.removed == 0);
     gw_risk_list_free(l3);
     free(rm);
 

@@ -1408,6 +1408,80 @@ test_diff(void **state)
     free(big);
 }
 
+/* the same list and report from load_file(path) as from parsing its text text[0..len) whole */
+static void
+assert_load_is_parse(const char *path, const char *text, size_t len, gw_list_format_t format)
+{
+    gw_risk_report_t a, b;
+    char err[512];
+    gw_risk_list_t *l, *want = gw_risk_list_parse("f", format, GW_RISK_BLOCK, text, len, &b);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    fclose(f);
+    assert_int_equal(gw_risk_list_load_file(path, "f", format, GW_RISK_BLOCK, &l, &a, err, sizeof(err)), 0);
+    assert_int_equal(a.lines, b.lines);
+    assert_int_equal(a.entries, b.entries);
+    assert_int_equal(a.rejected, b.rejected);
+    assert_int_equal(a.skipped, b.skipped);
+    assert_int_equal(a.num_kept, b.num_kept);
+    for (size_t k = 0; k != a.num_kept; ++k) {
+        assert_int_equal(a.kept[k].line, b.kept[k].line);
+        assert_string_equal(a.kept[k].text, b.kept[k].text);
+    }
+    size_t la, lb;
+    char *ta = gw_risk_list_serialize(l, &la), *tb = gw_risk_list_serialize(want, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(ta, tb, la);
+    free(ta), free(tb);
+    gw_risk_list_free(l);
+    gw_risk_list_free(want);
+}
+
+/*
+ * A file is read in pieces (filters/risk.c, READ_CHUNK: 256 KB) and parsed as its whole text is: lines across the
+ * pieces' ends, a BOM, CRLF, a last line without '\n', lines longer than a piece (rejected, with their first bytes).
+ */
+static void
+test_file_pieces(void **state)
+{
+    char path[300];
+    size_t cap = 4u << 20, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    snprintf(path, sizeof(path), "%s/pieces.txt", tmpdir);
+    srand(11);
+    static const char head[] = "\xef\xbb\xbf# a header\r\n# more\n";
+    memcpy(text, head, sizeof(head) - 1), len = sizeof(head) - 1;
+    for (int i = 0; len < cap - 700000; ++i) {
+        int r = rand() % 1000;
+        if (r == 0 || i == 30000) { /* longer than a piece: 262,144 bytes and about */
+            size_t n = 262144 - 64 + (size_t)(rand() % 128) + (i == 30000 ? 300000 : 0);
+            memset(text + len, 'x', n);
+            text[len] = (char)(r == 0 ? 'a' : '#');
+            len += n;
+        } else {
+            len += (size_t)snprintf(text + len, cap - len, "%sn%d-%x.example%s", r < 20 ? "  " : "", i, rand(),
+                                    r < 40 ? " # c" : "");
+        }
+        text[len++] = '\r', text[len++] = '\n';
+        if (r % 7 == 0)
+            text[len - 2] = '\n', --len;
+    }
+    memcpy(text + len, "last.example", 12), len += 12;
+    assert_load_is_parse(path, text, len, GW_FMT_DOMAINS);
+    assert_load_is_parse(path, text, len, GW_FMT_URLS);
+    /* a piece's end in a BOM's line, in a CRLF, right after it */
+    for (size_t n = 262142; n != 262147; ++n) {
+        memset(text, 'y', n);
+        memcpy(text, "\xef\xbb\xbf", 3);
+        memcpy(text + n - 2, "\r\n", 2);
+        memcpy(text + n, "b.example\n", 10);
+        assert_load_is_parse(path, text, n + 10, GW_FMT_DOMAINS);
+    }
+    free(text);
+}
+
 static void
 test_files(void **state)
 {
@@ -1640,6 +1714,7 @@ main(void)
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_set_new),
         cmocka_unit_test_setup_teardown(test_files, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_file_pieces, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_writers, setup_tmp, teardown_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
