@@ -128,6 +128,17 @@ static size_t remove_dot_segments(char *p, size_t n)
     return w;
 }
 
+/* whether d, decoded after out[0..o) and before next, would make an escape of what a lone '%' began ("%%37e" read once
+ * is '%' '7' 'e' as a server reads it, which a second reading took for "%7e", '~'): such an escape stays as written,
+ * and the normalisation is the same read again */
+static int forms_escape(const char *out, size_t o, char d, char next)
+{
+    if (gw_url_hex_digit(d) < 0)
+        return 0;
+    return (o >= 1 && out[o - 1] == '%' && gw_url_hex_digit(next) >= 0) ||
+           (o >= 2 && out[o - 2] == '%' && gw_url_hex_digit(out[o - 1]) >= 0);
+}
+
 size_t gw_url_path_normalize(const char *in, size_t len, char *out)
 {
     size_t e = 0, o = 0;
@@ -139,7 +150,7 @@ size_t gw_url_path_normalize(const char *in, size_t len, char *out)
         if (c == '\\')
             c = '/';
         else if (c == '%' && e - i > 2 && (hi = gw_url_hex_digit(in[i + 1])) >= 0 && (lo = gw_url_hex_digit(in[i + 2])) >= 0 &&
-                 is_unreserved(hi << 4 | lo))
+                 is_unreserved(hi << 4 | lo) && !forms_escape(out, o, (char)(hi << 4 | lo), i + 3 < e ? in[i + 3] : '\0'))
             c = (char)(hi << 4 | lo), i += 2;
         out[o++] = c;
     }

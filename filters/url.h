@@ -29,9 +29,10 @@ int gw_url_split(const char *url, size_t len, size_t *host_off, size_t *host_len
 /*
  * The path a browser requests for the path-and-query in[0..len) of an http(s) URL, as a server reads it, into out
  * (len bytes suffice: never longer; out may not overlap in): in the path (up to '?' or '#'), a backslash is a slash,
- * percent-escapes of unreserved characters are decoded ("%2e" is '.', "%61" is 'a'; others stay as written), and
+ * percent-escapes of unreserved characters are decoded ("%2e" is '.', "%61" is 'a'; others stay as written, and so does
+ * one whose character would make an escape with a lone '%' before it: "%%37e" stays, not "%7e"), and
  * "." and ".." segments are removed (RFC 3986 §5.2.4); the query and fragment are copied as they are. Returns the
- * length. "/a/./b/../c" -> "/a/c", "/x/%2e%2e/y?q" -> "/y?q".
+ * length. "/a/./b/../c" -> "/a/c", "/x/%2e%2e/y?q" -> "/y?q". Normalising the result again gives it unchanged.
  */
 size_t gw_url_path_normalize(const char *in, size_t len, char *out);
 
