@@ -326,7 +326,8 @@ static int insert_record(gw_record_t *rec, const char *visitor_text, char *err, 
     gw_chain_commit(nonce, rec->visitor, commit);
     gw_hex(rec->ua_hash, 32, ua);
     gw_hex(rec->ui_hash, 32, ui);
-    size_t granted_len = mask_csv(rec->granted, granted, sizeof(granted)), refused_len = mask_csv(rec->refused, refused, sizeof(refused));
+    size_t granted_len = mask_csv(rec->granted, granted, sizeof(granted));
+    size_t refused_len = mask_csv(rec->refused, refused, sizeof(refused));
     gw_chain_row_t row = {rec->receipt, commit, (int64_t)rec->time_ms, rec->policy_version, granted, refused,
                           regime_names[rec->regime < 3 ? rec->regime : 0], rec->country, gw_record_method_name(rec->method),
                           rec->client_ip, ua, ui, st.head};
