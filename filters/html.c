@@ -60,6 +60,7 @@ struct st_gw_html_t {
     uint64_t raw_hash;    /* name hash of the raw-text element being read */
     char raw_name[TNAME_MAX + 1]; /* ... and its name, lower-cased ("script"; on an XML page "h:script" too) */
     uint8_t raw_name_len;
+    uint8_t raw_end;      /* the end tag being read is the raw-text element's (raw_end_tag): cut short, it leaves it open */
     uint32_t skip_depth;  /* > 0 inside a removed element */
     uint32_t skip_fdepth; /* a removed foreign element: the foreign frames open at its start (an end tag or a breakout that
                              closes one of them closes it too); 0 otherwise */
@@ -1134,7 +1135,7 @@ begin_tag(gw_html_t *h, int is_end)
     h->name_total = 0;
     h->name_hash = FNV_OFFSET;
     h->hash_lazy = 0;
-    h->tag_drop = h->tag_remove = 0;
+    h->tag_drop = h->tag_remove = h->raw_end = 0;
 }
 
 static void
@@ -1592,6 +1593,7 @@ raw_end_tag(gw_html_t *h)
     h->pend_len = 0;
     h->cand = K_NONE;
     begin_tag(h, 1);
+    h->raw_end = 1;
     h->name_total = h->raw_name_len;
     memcpy(h->tname, h->raw_name, h->name_total);
     h->name_hash = h->raw_hash;
@@ -1905,13 +1907,40 @@ gw_html_end(gw_html_t *h)
      * tag, "<!" or "<!-", which browsers drop at the end of the input (eof-in-tag; an empty comment) and which are
      * dropped then. Appended to one, the snippet would finish it: `<img src="https://tracker/px" alt="` followed by
      * `<link rel=…>` is an image a browser loads, which it never loaded without the gateway and the policy never saw.
-     * Inside a comment, raw text (an unclosed <script>), a tag streamed past the cap, or after "</" (a bogus comment up
-     * to the snippet's first '>'), the snippet would be text or finish what is open: it goes nowhere then.
+     * A page cut short inside a comment, or inside the content or end tag of a raw-text element other than <script>
+     * (<style>, <title>, <textarea>, <noscript>, …), has it closed first ("-->", "</style>": what a browser's tokenizer
+     * reads as the end in every state it can be in there, a pending "</sty" included, which then is text), and the
+     * snippet after it. Never a <script>: a browser does not run one cut off by the end of the input, and one closed
+     * would run the truncated code (as it would were the snippet, which holds a "</script>", put after its cut end tag).
+     * Inside a script, a tag streamed past the cap, after "</" (a bogus comment up to the snippet's first '>') or in
+     * a bogus comment or CDATA section, and on an XML page (cut short, it does not parse), the snippet would be text or
+     * finish what is open: it goes nowhere then.
      */
-    int inject = !h->injected && h->inject_len != 0 && !h->inject_in_place;
-    if (inject && h->skip_depth == 0 && h->mode != M_TEXT && h->mode != M_LT && h->mode != M_MD && h->mode != M_MD_DASH &&
-        h->mode != M_TAG)
-        inject = 0;
+    int inject = !h->injected && h->inject_len != 0 && !h->inject_in_place, close = 0;
+    if (inject && h->skip_depth == 0) {
+        switch (h->mode) {
+        case M_TEXT:
+        case M_LT:
+        case M_MD:
+        case M_MD_DASH:
+            break;
+        case M_TAG:
+            if (h->raw_end && !h->xml) { /* (a script's cut end tag passes as it came) */
+                close = h->raw_id != GW_HTML_TAG_SCRIPT;
+                inject = close;
+            }
+            break;
+        case M_COMMENT:
+            close = inject = !h->xml;
+            break;
+        case M_RAW:
+            close = inject = !h->xml && h->raw_id != GW_HTML_TAG_SCRIPT;
+            break;
+        default:
+            inject = 0;
+            break;
+        }
+    }
     switch (h->mode) {
     case M_LT:
     case M_LT_SLASH:
@@ -1935,6 +1964,13 @@ gw_html_end(gw_html_t *h)
         break;
     default:
         break;
+    }
+    if (close && h->mode == M_COMMENT) {
+        emit(h, "-->", 3);
+    } else if (close && h->skip_depth == 0) { /* (an element on_held removed just now has nothing to close) */
+        emit(h, "</", 2);
+        emit(h, h->raw_name, h->raw_name_len);
+        emit(h, ">", 1);
     }
     if (inject) {
         h->injected = 1;

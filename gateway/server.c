@@ -288,8 +288,21 @@ Error:
     return NULL;
 }
 
+/* The session ticket keys (name, HMAC and AES keys) OpenSSL drew at random for `from` go to `to`: a TLS 1.3 or 1.2
+ * session ticket issued before a reload still resumes after it. (libh2o 2.2.5 sets no ticket callback of its own; the
+ * keys stay in memory, never on disk or in a log, and are new at each start.) 0, or -1 when OpenSSL would not. */
+static int keep_ticket_keys(SSL_CTX *from, SSL_CTX *to)
+{
+    unsigned char keys[16 + 32 + 32]; /* (the one size OpenSSL 1.1.1 and 3 take) */
+    int ok = SSL_CTX_get_tlsext_ticket_keys(from, keys, sizeof(keys)) == 1 &&
+             SSL_CTX_set_tlsext_ticket_keys(to, keys, sizeof(keys)) == 1;
+    OPENSSL_cleanse(keys, sizeof(keys));
+    return ok ? 0 : -1;
+}
+
 /* certbot and the like renew a certificate every 60 to 90 days and signal a reload: new connections get the new
- * certificate and key, open ones keep theirs; one that does not load, or does not match its key, leaves the one in force */
+ * certificate and key, open ones keep theirs, and sessions resume across it (keep_ticket_keys); one that does not load,
+ * or does not match its key, leaves the one in force */
 static void reload_tls(void *unused)
 {
     const gw_config_t *c = &gw_rt.conf;
@@ -302,6 +315,9 @@ static void reload_tls(void *unused)
             gw_error("TLS certificate not reloaded (the one in force stays): %s", err);
             continue;
         }
+        if (keep_ticket_keys(ssl_ctxs[i], fresh) != 0)
+            gw_warn("TLS session tickets issued before this reload of %s cannot be resumed (OpenSSL would not pass on their "
+                    "keys): %s", c->listen[i].tls_cert, ERR_reason_error_string(ERR_get_error()));
         SSL_CTX *old = gw_snap_publish(ssl_ctxs + i, fresh);
         gw_qsbr_synchronize();
         SSL_CTX_free(old); /* (freed when the last connection accepted with it closes: on_socket_close) */

@@ -897,6 +897,43 @@ class SignalTest(GatewayTestCase):
         self.assertEqual(curl(g.url("/__origin/echo?t=kept", tls=True)).status, 200)
         g.stop_and_check()
 
+    def test_tls_sessions_resume_across_sighup(self):
+        # a reload made a new SSL_CTX, and with it new session ticket keys: every visitor's TLS 1.3 or 1.2 session from
+        # before it could not be resumed (a full handshake for everyone after each certificate renewal, daily on sites
+        # whose certbot hook signals a reload). The keys now pass from the context in force to the new one.
+        d = os.path.join(self.tmp, "gw-tickets")
+        os.makedirs(d, exist_ok=True)
+        harness.make_cert(d)
+        g = self.new_gateway("gw-tickets", gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem")))
+
+        def connect(version, sess, out):
+            """openssl s_client with the session read from sess (or None) and written to out: 'New' or 'Reused'"""
+            args = [harness.OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % g.tls_port, "-servername", "localhost",
+                    version, "-ign_eof", "-sess_out", out] + (["-sess_in", sess] if sess else [])
+            # (a request answered and the connection closed: a TLS 1.3 ticket comes after the handshake)
+            p = subprocess.run(args, input=b"GET /__origin/echo?t=tickets HTTP/1.0\r\n\r\n", capture_output=True,
+                               timeout=20)
+            out = p.stdout.decode(errors="replace")
+            m = re.search(r"^(New|Reused), (TLSv1\.[23])", out, re.M)
+            self.assertIsNotNone(m, out + p.stderr.decode(errors="replace"))
+            self.assertEqual(m.group(2), {"-tls1_3": "TLSv1.3", "-tls1_2": "TLSv1.2"}[version])
+            self.assertIn("HTTP/1.1 200 OK", out)
+            return m.group(1)
+
+        reloads = 0
+        for version in ("-tls1_3", "-tls1_2"):
+            sess = os.path.join(d, "sess%s" % version)
+            self.assertEqual(connect(version, None, sess), "New")
+            self.assertEqual(connect(version, sess, sess + ".1"), "Reused")  # (no reload: resumed, as before)
+            for _ in range(2):  # (and after a second reload, whose keys came from the first's context)
+                reloads += 1
+                g.signal(signal.SIGHUP)
+                self.assertTrue(wait_until(lambda: g.error_log().count("reload done") >= reloads, 5), g.error_log())
+                self.assertEqual(connect(version, sess, sess + ".2"), "Reused", (version, reloads))
+        self.assertEqual(g.error_log().count("TLS certificate %s reloaded" % os.path.join(d, "cert.pem")), 4)
+        self.assertNotIn("session tickets", g.error_log())
+        g.stop_and_check()
+
     def test_sighup_while_a_client_has_not_said_hello(self):
         # h2o 2.2.5 makes a connection's SSL (SSL_new, which holds its SSL_CTX) when the ClientHello comes, not at accept:
         # a client that connected before a reload and spoke after it made its SSL from the SSL_CTX the reload had freed

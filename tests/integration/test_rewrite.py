@@ -491,10 +491,34 @@ class RewriteTest(GatewayTestCase):
             self.assertNotIn("facebook", html)
             self.assertIn("<p>cut</p>", html)
             self.assertEqual(html.count('src="/__consent/banner.js"'), 1, html)
-        # inside a comment the banner would be commented out: it goes nowhere, the page passes as it is
-        tail = "<p>cut</p><!-- a comment never closed"
-        html = curl(self.gw.url("/__origin/html?file=sheets/empty.txt&tail=" + urllib.parse.quote(tail))).text
-        self.assertTrue(html.endswith(tail), html)
+
+    def test_page_cut_inside_a_comment_or_raw_text_gets_the_banner_after_closing_it(self):
+        # a page that ends inside a comment or a raw-text element's content (or its end tag) had no banner: it would
+        # have been commented out, or text of the element. What is open is closed ("-->", the element's end tag), then
+        # the banner follows
+        def page(tail):
+            html = curl(self.gw.url("/__origin/html?file=sheets/empty.txt&tail=" + urllib.parse.quote(tail))).text
+            self.assertIn("<p>cut</p>", html)
+            return html
+
+        for start, content, closed in (("<!--", " a comment never closed", "-->"), ("<!--", " c --", "-->"),
+                                       ("<title>", "Cut", "</title>"), ("<style>", "p{color:red}</sty", "</style>"),
+                                       ("<textarea>", "a</textarea ", "</textarea>"), ("<noscript>", "please", "</noscript>"),
+                                       ("<iframe>", "frames", "</iframe>"), ("<xmp>", "x", "</xmp>"),
+                                       ("<noembed>", "x", "</noembed>"), ("<noframes>", "x", "</noframes>")):
+            html = page("<p>cut</p>" + start + content)
+            self.assertEqual(html.count('src="/__consent/banner.js"'), 1, html)
+            before = html[:html.index('<link rel="stylesheet" href="/__consent/banner.css">')]
+            if content.endswith("</textarea "):
+                content = "a"  # (a cut end tag: the whole one in its place)
+            self.assertTrue(before.startswith("<p>cut</p>" + start.rstrip(">")), html)
+            self.assertTrue(before.endswith(content + closed), html)
+        # never a script: one cut short does not run, one closed would run its truncated code, so no banner there; its
+        # cut end tag too (before, it was dropped, and the banner's own "</script>" closed the truncated script)
+        for tail in ('<script>track("', "<script>track()</script "):
+            html = page("<p>cut</p>" + tail)
+            self.assertTrue(html.endswith(tail[len("<script>"):]), html)
+            self.assertNotIn("banner.js", html)
 
     def test_a_dropped_duplicate_does_not_join_a_url_to_the_value_before_it(self):
         # the nonce set on a script drops the tag's later nonce attributes; "//…" after the one dropped stuck to the

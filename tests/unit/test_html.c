@@ -328,13 +328,37 @@ test_eof_states(void **state)
         {"<p>x</p>", "<p>x</p><!--CG-->"},
         /* a removed element: what went out ended before it */
         {"<p>x</p><iframe src=\"https://doubleclick.net/f\">y<a href=\"", "<p>x</p><!-- consentgate: removed iframe (marketing) --><!--CG-->"},
-        /* in a comment, raw text, after "</" or a bogus comment's start: no snippet (it would be text, or end them) */
-        {"<p>x</p></", "<p>x</p></"},
-        {"<p>x</p><!-- c", "<p>x</p><!-- c"},
-        {"<p>x</p><?x", "<p>x</p><?x"},
-        {"<p>x</p><title>t", "<p>x</p><title>t"},
+        /* cut short in a comment, or in the content or end tag of a raw-text element but <script>: closed, then the
+         * snippet ("-->" ends a comment in each of its states, an end tag a raw-text or RCDATA element whatever part of
+         * "</name" came before it). Before, no snippet: it would have been text in them */
+        {"<p>x</p><!-- c", "<p>x</p><!-- c--><!--CG-->"},
+        {"<p>x</p><!--", "<p>x</p><!----><!--CG-->"},
+        {"<p>x</p><!---", "<p>x</p><!-----><!--CG-->"},
+        {"<p>x</p><!-- c -", "<p>x</p><!-- c ---><!--CG-->"},
+        {"<p>x</p><!-- c --", "<p>x</p><!-- c ----><!--CG-->"},
+        {"<p>x</p><!-- c --!", "<p>x</p><!-- c --!--><!--CG-->"},
+        {"<p>x</p><title>t", "<p>x</p><title>t</title><!--CG-->"},
+        {"<p>x</p><TITLE>t</TITLE", "<p>x</p><TITLE>t</TITLE</title><!--CG-->"},
+        {"<p>x</p><title>t</title id=\"", "<p>x</p><title>t</title><!--CG-->"},
+        {"<p>x</p><style>a{}</sty", "<p>x</p><style nonce=\"cg-n0nce\">a{}</sty</style><!--CG-->"},
+        {"<p>x</p><textarea>a<", "<p>x</p><textarea>a<</textarea><!--CG-->"},
+        {"<p>x</p><textarea>a</", "<p>x</p><textarea>a</</textarea><!--CG-->"},
+        {"<p>x</p><noscript><p>n", "<p>x</p><noscript><p>n</noscript><!--CG-->"},
+        {"<p>x</p><xmp>x", "<p>x</p><xmp>x</xmp><!--CG-->"},
+        {"<p>x</p><iframe>x", "<p>x</p><iframe>x</iframe><!--CG-->"},
+        {"<p>x</p><noembed>x", "<p>x</p><noembed>x</noembed><!--CG-->"},
+        {"<p>x</p><noframes>x", "<p>x</p><noframes>x</noframes><!--CG-->"},
+        /* never a <script>: one cut short does not run, one closed would. Its cut end tag passes too: before, it was
+         * dropped and the snippet, with its own "</script>", ended the truncated script, which then ran */
         {"<p>x</p><script>var a = \"", "<p>x</p><script nonce=\"cg-n0nce\">var a = \""},
+        {"<p>x</p><script>a()</script ", "<p>x</p><script nonce=\"cg-n0nce\">a()</script "},
+        {"<p>x</p><script>a()</SCRIPT x=\"", "<p>x</p><script nonce=\"cg-n0nce\">a()</SCRIPT x=\""},
+        /* after "</", a bogus comment's start or <plaintext> (which nothing ends), and <title> in <svg> (not RCDATA: its
+         * content is markup, and the snippet ends the page as it would anywhere there): as before */
+        {"<p>x</p></", "<p>x</p></"},
+        {"<p>x</p><?x", "<p>x</p><?x"},
         {"<p>x</p><plaintext>", "<p>x</p><plaintext>"},
+        {"<p>x</p><svg><title>t", "<p>x</p><svg><title>t<!--CG-->"},
         {NULL, NULL}};
     config_default(&c);
     c.inject = "<!--CG-->";
@@ -1387,6 +1411,40 @@ test_inject(void **state)
 }
 
 static int
+hold_every(rec_t *r, gw_html_tag_t *tag)
+{
+    return GW_HTML_HOLD;
+}
+
+static int
+held_remove(rec_t *r, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+{
+    return GW_HTML_REMOVE;
+}
+
+/* A page cut short in a held raw-text element: closed when kept, nothing to close when on_held removes it; an XML page
+ * cut short in a comment or a <style> is not closed (it does not parse), and gets no snippet, as before */
+static void
+test_inject_at_a_cut_end(void **state)
+{
+    rec_t r = {0};
+    r.tag = hold_every;
+    rec_check(&r, 64, NULL, "[I]", "<p>x</p><style>a</st", "<p>x</p><style>a</st</style>[I]");
+    rec_free(&r);
+    r.held = held_remove;
+    rec_check(&r, 64, NULL, "[I]", "<p>x</p><style>a</st", "<p>x</p>[I]");
+    rec_free(&r);
+    rec_check(&r, 64, NULL, "[I]", "<p>x</p><title>a</title ", "<p>x</p>[I]");
+    rec_free(&r);
+    r = (rec_t){0};
+    r.xml = 1;
+    rec_check(&r, 0, NULL, "[I]", "<p>x</p><!-- c", "<p>x</p><!-- c");
+    rec_free(&r);
+    rec_check(&r, 0, NULL, "[I]", "<p>x</p><style>a", "<p>x</p><style>a");
+    rec_free(&r);
+}
+
+static int
 insert_before(rec_t *r, gw_html_tag_t *tag)
 {
     gw_html_tag_insert(tag, "[", 1);
@@ -1638,6 +1696,7 @@ main(void)
         cmocka_unit_test(test_frameset),
         cmocka_unit_test(test_xml),
         cmocka_unit_test(test_inject),
+        cmocka_unit_test(test_inject_at_a_cut_end),
         cmocka_unit_test(test_dropped_attribute_keeps_values_apart),
         cmocka_unit_test(test_nonce_and_insert),
         cmocka_unit_test(test_kept_nonces),
