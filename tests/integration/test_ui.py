@@ -11,7 +11,7 @@ import re
 import time
 import urllib.parse
 
-from harness import ADMIN_TOKEN, REPO, GatewayTestCase, curl, gateway_config, run_binary, ui_hash
+from harness import ADMIN_TOKEN, REPO, GatewayTestCase, curl, gateway_config, run_binary, ui_hash, wait_until
 
 EASYPRIVACY = os.path.join(REPO, "tests", "data", "abp", "easyprivacy-sample.txt")
 STATIC = os.path.join(REPO, "static")
@@ -278,7 +278,8 @@ class UiTest(GatewayTestCase):
         why = "policy.url is not set: the banner and the preference centre link no privacy policy"
         self.assertIn(why, self.gw.error_log())
         g = self.new_gateway("with-policy", gateway_config(self.origin.url, policy={"url": "/privacy"}))
-        self.assertIn("listening on", g.error_log())
+        # (the port accepts before the line that says so is written: wait for it, the start's warnings come before it)
+        self.assertTrue(wait_until(lambda: "listening on" in g.error_log()), g.error_log())
         self.assertNotIn(why, g.error_log())
 
     def test_strings_endpoint_for_the_banner(self):
