@@ -426,3 +426,42 @@ class RevokeSealTest(RevokeBase):
         v = self.verify()
         self.assertEqual(v.returncode, 0, v.stdout)
         self.assertIn("revocation rows, their seal matches", v.stdout)
+
+    def test_a_new_primary_key_reseals_and_a_removed_one_is_said(self):
+        # the seal follows the secrets file's primary key: a new primary reseals at the next start; a store whose seal
+        # names a key since removed is sealed again with the primary, with a warning (as the records' seal)
+        import base64
+        kept, first = self.withdrawn()
+        secrets = self.gw.path("secrets.json")
+
+        def keys(*entries):
+            with open(secrets, "w") as f:
+                json.dump({"keys": list(entries)}, f)
+            os.chmod(secrets, 0o600)
+
+        def sealed_by():
+            db = sqlite3.connect(self.db)
+            v = db.execute("SELECT value FROM meta WHERE key = 'revocations_seal'").fetchone()[0]
+            db.close()
+            return int(v.split(":")[0])
+
+        with open(secrets) as f:
+            old = json.load(f)["keys"][0]
+        self.assertEqual(sealed_by(), old["id"])
+        new = {"id": old["id"] % 255 + 1, "secret": base64.urlsafe_b64encode(bytes(range(32))).decode().rstrip("="),
+               "primary": True}
+        self.gw.stop_and_check()
+        keys(dict(old, primary=False), new)
+        self.gw.start()
+        self.assertEqual(sealed_by(), new["id"], "resealed with the new primary")
+        self.assertEqual(self.reaching(kept), self.nothing())
+        self.gw.stop_and_check()
+        v = self.verify()
+        self.assertEqual(v.returncode, 0, v.stdout)
+        self.assertIn("revocation rows, their seal matches", v.stdout)
+        # sealed with the new key, which then goes: said, and sealed again with the primary (the old key, back)
+        keys(dict(old, primary=True))
+        self.gw.start()
+        self.assertIn("its revocations' seal was made with a key no longer in the secrets file", self.gw.error_log())
+        self.assertEqual(sealed_by(), old["id"])
+        self.assertEqual(self.reaching(kept), self.nothing())
