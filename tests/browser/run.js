@@ -109,6 +109,9 @@ class Processes {
                                 { name: 'test-marketing', file: path.join(HERE, 'lists', 'marketing.txt'), format: 'abp', category: 'marketing' }] },
         };
         if (this.opts.config) this.opts.config(config);
+        /* the audit log in the test's folder also where a test leaves channel to its defaults (its default, ../var/audit.log,
+         * is a level above it: every run left /tmp/var/audit.log behind) */
+        config.channel = Object.assign({ audit_log: 'audit.log' }, config.channel || {});
         this.configPath = path.join(this.tmp, 'consentgate.json');
         fs.writeFileSync(this.configPath, JSON.stringify(config, null, 2));
         fs.mkdirSync(path.join(this.tmp, 'cwd'));
