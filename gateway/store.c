@@ -95,7 +95,7 @@ static struct {
     char anchor[GW_CHAIN_HEX]; /* hash the chain starts from: genesis, or the last purge's anchor */
     size_t queue_max;          /* store.queue_max */
     sqlite3_stmt *insert;     /* prepared once (writer thread) */
-    sqlite3_stmt *seal;       /* likewise, the seal's upsert */
+    sqlite3_stmt *seal;       /* likewise, meta's upsert (the seals') */
     sqlite3_stmt *begin, *commit; /* likewise, a batch's BEGIN IMMEDIATE and COMMIT (stmt) */
     int wal_pages;            /* WAL size after the last commit (wal hook) */
     pthread_t tid;
@@ -442,6 +442,25 @@ static const gw_token_key_t *find_seal_key(const gw_token_key_t *keys, size_t n,
     return NULL;
 }
 
+/* meta's key set to value, inside the caller's transaction, by one statement kept for the seals' upserts */
+static int meta_put(const char *key, const char *value, char *err, size_t errlen)
+{
+    if (st.seal == NULL &&
+        sqlite3_prepare_v2(st.db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", -1, &st.seal, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+        return -1;
+    }
+    /* reset after every step, as insert_record does: sqlite3_reset returns the outcome of the step before it, so a seal
+     * write that failed once (a full disk) made the next batch's fail too when reset was asked first */
+    int ok = sqlite3_bind_text(st.seal, 1, key, -1, SQLITE_STATIC) == SQLITE_OK &&
+             sqlite3_bind_text(st.seal, 2, value, -1, SQLITE_STATIC) == SQLITE_OK && sqlite3_step(st.seal) == SQLITE_DONE;
+    if (!ok)
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+    sqlite3_reset(st.seal);
+    sqlite3_clear_bindings(st.seal); /* (the values were the caller's) */
+    return ok ? 0 : -1;
+}
+
 /* inside a transaction that moved an end of the chain: the seal of the new ends */
 static int write_seal(char *err, size_t errlen)
 {
@@ -449,18 +468,7 @@ static int write_seal(char *err, size_t errlen)
     if (num_seal_keys == 0)
         return 0;
     gw_chain_seal(seal_keys + seal_primary, st.anchor, st.head, seal);
-    if (st.seal == NULL &&
-        sqlite3_prepare_v2(st.db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('seal', ?1)", -1, &st.seal, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
-        return -1;
-    }
-    /* reset after every step, as insert_record does: sqlite3_reset returns the outcome of the step before it, so a seal
-     * write that failed once (a full disk) made the next batch's fail too when reset was asked first */
-    int ok = sqlite3_bind_text(st.seal, 1, seal, -1, SQLITE_TRANSIENT) == SQLITE_OK && sqlite3_step(st.seal) == SQLITE_DONE;
-    if (!ok)
-        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
-    sqlite3_reset(st.seal);
-    return ok ? 0 : -1;
+    return meta_put("seal", seal, err, errlen);
 }
 
 /* meta's value for key into out (truncated to len - 1 bytes): 1, 0 when there is none (out untouched), -1 when the
@@ -825,17 +833,10 @@ static void fold_revocation(const char *hex, const char *category, int64_t cut)
 static int write_revocations_seal(char *err, size_t errlen)
 {
     char seal[GW_CHAIN_SEAL_LEN];
-    sqlite3_stmt *s = NULL;
     if (num_seal_keys == 0)
         return 0;
     gw_chain_revocations_seal(seal_keys + seal_primary, revocation_salt, token_max_age_days, rev_pending, seal);
-    int ok = sqlite3_prepare_v2(st.db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('revocations_seal', ?1)", -1, &s, NULL) ==
-                 SQLITE_OK &&
-             sqlite3_bind_text(s, 1, seal, -1, SQLITE_STATIC) == SQLITE_OK && sqlite3_step(s) == SQLITE_DONE;
-    if (!ok)
-        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
-    sqlite3_finalize(s);
-    return ok ? 0 : -1;
+    return meta_put("revocations_seal", seal, err, errlen);
 }
 
 /* before a COMMIT: the revocations' seal when the transaction changed a row */
@@ -1144,131 +1145,52 @@ Rollback:
     return -1;
 }
 
-/* the XOR of the MACs of db's revocation rows under k (gw_chain_revocation_fold) into digest, their number into *rows;
- * 0, or -1 when they cannot be read (sqlite3_errmsg) */
-static int revocations_digest(sqlite3 *db, const gw_token_key_t *k, uint8_t digest[32], int64_t *rows)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = SQLITE_ERROR;
-    memset(digest, 0, 32);
-    *rows = 0;
-    if (sqlite3_prepare_v2(db, "SELECT visitor_hash, category, cut FROM revocations", -1, &s, NULL) == SQLITE_OK)
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            const char *h = (const char *)sqlite3_column_text(s, 0), *c = (const char *)sqlite3_column_text(s, 1);
-            gw_chain_revocation_fold(k, h != NULL ? h : "", c != NULL ? c : "", sqlite3_column_int64(s, 2), digest);
-            ++*rows;
-        }
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
 /*
- * Whether meta.revocations_seal matches db's revocations, their salt and horizon: 1 (*k the key it was made with,
- * digest the rows' under it), 0 when it does not, -1 when it was made with a key not among keys, -2 when there is
- * none (a store from before this seal, or one removed), -3 when the table cannot be read (sqlite3_errmsg).
+ * One read of the revocation rows: the XOR of their MACs (gw_chain_revocation_fold) under keys[0] and, unless NULL,
+ * keys[1], and their number; with load set, each visitor's rows also go into the table the workers read (at the start,
+ * before they run). 0, or -1 with err set: a read error, or no memory for the table.
  */
-static int revocations_sealed(sqlite3 *db, const gw_token_key_t *keys, size_t n, const gw_token_key_t **k, uint8_t digest[32],
-                              int64_t *rows)
-{
-    char seal[GW_CHAIN_SEAL_LEN], salt[sizeof(revocation_salt)] = "", days[16] = "0", want[GW_CHAIN_SEAL_LEN];
-    int found = meta_get(db, "revocations_seal", seal, sizeof(seal));
-    if (found <= 0)
-        return found < 0 ? -3 : -2;
-    if ((*k = find_seal_key(keys, n, (unsigned)atoi(seal))) == NULL)
-        return -1;
-    if (meta_get(db, "revocation_salt", salt, sizeof(salt)) < 0 || meta_get(db, "token_max_age_days", days, sizeof(days)) < 0 ||
-        revocations_digest(db, *k, digest, rows) != 0)
-        return -3;
-    gw_chain_revocations_seal(*k, salt, (unsigned)atoi(days), digest, want);
-    return strcmp(want, seal) == 0;
-}
+typedef struct {
+    const gw_token_key_t *keys[2];
+    uint8_t digest[2][32];
+    int64_t rows;
+} rev_scan_t;
 
-/*
- * At start, before a row is read into the table the workers read: revocations whose seal does not match were deleted,
- * changed or added while the gateway was down (a deleted one would let a withdrawn token grant again): refuse, as for
- * the records' seal. None yet (a store from before this seal): sealed as it is now, said in the log. Leaves rev_digest
- * the rows' under the primary key.
- */
-static int check_revocations_seal(char *err, size_t errlen)
-{
-    const gw_token_key_t *k = NULL;
-    int64_t rows = 0;
-    if (num_seal_keys == 0)
-        return 0;
-    int m = revocations_sealed(st.db, seal_keys, num_seal_keys, &k, rev_digest, &rows);
-    if (m == -3) {
-        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
-        return -1;
-    }
-    if (m == 0) {
-        snprintf(err, errlen, "the revocations' seal does not match them: rows of the revocations table, or meta's revocation_salt "
-                              "or token_max_age_days, were changed while the gateway was down (a revocation deleted lets a "
-                              "withdrawn consent grant again; --verify-records tells more)");
-        return -1;
-    }
-    if (m == -2 || m == -1 || k != seal_keys + seal_primary) {
-        if (revocations_digest(st.db, seal_keys + seal_primary, rev_digest, &rows) != 0) {
-            snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
-            return -1;
-        }
-        if (m == -2 && rows != 0)
-            gw_warn("consent store: its revocations carry no seal (a store from before that seal, or it was removed): sealed as "
-                    "they are now, %lld rows",
-                    (long long)rows);
-        else if (m == -1)
-            gw_warn("consent store: its revocations' seal was made with a key no longer in the secrets file: sealed again with "
-                    "the primary key");
-    }
-    memcpy(rev_pending, rev_digest, sizeof(rev_pending));
-    return m == 1 && k == seal_keys + seal_primary ? 0 : write_revocations_seal(err, errlen); /* (its own transaction) */
-}
-
-/* at start: the salt, the horizon, a store from before revocations filled in, and the table the workers read */
-static int load_revocations(char *err, size_t errlen)
+static int scan_revocations(sqlite3 *db, rev_scan_t *sc, int load, char *err, size_t errlen)
 {
     const gw_config_t *c = &gw_rt.conf;
-    char v[16], sql[160];
     sqlite3_stmt *s = NULL;
-    if (load_salt("revocation_salt", &revoke_key, err, errlen) != 0 ||
-        meta_get(st.db, "revocation_salt", revocation_salt, sizeof(revocation_salt)) != 1)
-        return -1;
-    token_max_age_days = 0;
-    memset(rev_digest, 0, sizeof(rev_digest));
-    memset(rev_pending, 0, sizeof(rev_pending));
-    if (meta_get(st.db, "token_max_age_days", v, sizeof(v)) == 1)
-        token_max_age_days = (unsigned)atoi(v);
-    if (check_revocations_seal(err, errlen) != 0)
-        return -1;
-    if (c->policy.consent_max_age_days > token_max_age_days) { /* the horizon and the seal that covers it, together */
-        token_max_age_days = c->policy.consent_max_age_days;
-        snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE; INSERT OR REPLACE INTO meta (key, value) VALUES ('token_max_age_days', '%u')",
-                 token_max_age_days);
-        if (exec(sql, err, errlen) != 0 || write_revocations_seal(err, errlen) != 0 || exec("COMMIT", err, errlen) != 0) {
-            exec("ROLLBACK", err + strlen(err), 0);
-            return -1;
-        }
-    }
-    if (meta_get(st.db, "revocations_backfill", v, sizeof(v)) == 1 && backfill_revocations(err, errlen) != 0)
-        return -1;
-    const char *rmax = getenv("CG_REVOCATIONS_MAX");
-    if (rmax != NULL && atoi(rmax) > 0)
-        revocations_max = (size_t)atoi(rmax);
-    revocations = gw_revoke_new(c->num_categories, 0);
-    if (revocations == NULL || sqlite3_prepare_v2(st.db, "SELECT visitor_hash, category, cut FROM revocations ORDER BY visitor_hash",
-                                                  -1, &s, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s", revocations == NULL ? "out of memory" : sqlite3_errmsg(st.db));
-        return -1;
-    }
     char hash[40] = "";
     gw_revocation_t r;
     uint32_t key[4];
-    int rc, have = 0;
+    int rc, have = 0, full = 0;
+    memset(sc->digest, 0, sizeof(sc->digest));
+    sc->rows = 0;
+    /* a visitor's rows together for the table (the primary key's order: no sort) */
+    if (sqlite3_prepare_v2(db, "SELECT visitor_hash, category, cut FROM revocations ORDER BY visitor_hash", -1, &s, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        return -1;
+    }
     for (;;) {
-        rc = sqlite3_step(s);
-        const char *h = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
-        if (rc != SQLITE_ROW || strcmp(h, hash) != 0) {
+        const char *h = "", *cat = "";
+        int64_t cut = 0;
+        if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            const char *ch = (const char *)sqlite3_column_text(s, 0), *cc = (const char *)sqlite3_column_text(s, 1);
+            h = ch != NULL ? ch : "", cat = cc != NULL ? cc : "", cut = sqlite3_column_int64(s, 2);
+            for (size_t i = 0; i != 2; ++i)
+                if (sc->keys[i] != NULL)
+                    gw_chain_revocation_fold(sc->keys[i], h, cat, cut, sc->digest[i]);
+            ++sc->rows;
+        }
+        if (!load) {
+            if (rc != SQLITE_ROW)
+                break;
+            continue;
+        }
+        if (rc != SQLITE_ROW || strcmp(h, hash) != 0) { /* the previous visitor's rows are all read */
             if (have && set_revocation(key, &r, replace_unread_revocations) != 0) {
-                snprintf(err, errlen, "out of memory for the revocations");
+                full = 1;
                 break;
             }
             if (rc != SQLITE_ROW)
@@ -1279,20 +1201,146 @@ static int load_revocations(char *err, size_t errlen)
             have = hex16(hash, b) == 0; /* (a row that is not one of ours is ignored) */
             memcpy(key, b, sizeof(key));
         }
-        const char *cat = (const char *)sqlite3_column_text(s, 1);
-        uint32_t t = (uint32_t)sqlite3_column_int64(s, 2);
         int i = cat[0] != '\0' ? gw_config_category(c, cat) : -1;
         if (cat[0] == '\0')
-            r.erased = t;
+            r.erased = (uint32_t)cut;
         else if (i >= 0) /* (a category the config no longer has: nothing grants it) */
-            r.cut[i] = t;
+            r.cut[i] = (uint32_t)cut;
     }
+    if (full)
+        snprintf(err, errlen, "out of memory for the revocations");
+    else if (rc != SQLITE_DONE)
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
     sqlite3_finalize(s);
-    if (rc != SQLITE_DONE) {
-        if (err[0] == '\0')
-            snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+    return full || rc != SQLITE_DONE ? -1 : 0;
+}
+
+/*
+ * meta.revocations_seal of db and what it covers besides the rows: 1 (*k the key it was made with), -1 when that key is
+ * not among keys, -2 when there is none (a store from before this seal, or one removed), -3 when meta cannot be read
+ * (sqlite3_errmsg)
+ */
+static int read_revocations_seal(sqlite3 *db, const gw_token_key_t *keys, size_t n, const gw_token_key_t **k,
+                                 char seal[GW_CHAIN_SEAL_LEN], char *salt, size_t saltlen, unsigned *days)
+{
+    char v[16] = "0";
+    int found = meta_get(db, "revocations_seal", seal, GW_CHAIN_SEAL_LEN);
+    if (found <= 0)
+        return found < 0 ? -3 : -2;
+    if ((*k = find_seal_key(keys, n, (unsigned)atoi(seal))) == NULL)
+        return -1;
+    salt[0] = '\0';
+    if (meta_get(db, "revocation_salt", salt, saltlen) < 0 || meta_get(db, "token_max_age_days", v, sizeof(v)) < 0)
+        return -3;
+    *days = (unsigned)atoi(v);
+    return 1;
+}
+
+static int revocations_seal_matches(const gw_token_key_t *k, const char *salt, unsigned days, const uint8_t digest[32],
+                                    const char *seal)
+{
+    char want[GW_CHAIN_SEAL_LEN];
+    gw_chain_revocations_seal(k, salt, days, digest, want);
+    return strcmp(want, seal) == 0;
+}
+
+/*
+ * Whether meta.revocations_seal matches db's revocations, their salt and horizon (--verify-records): 1, 0 when it does
+ * not, or read_revocations_seal's -1, -2, -3; *rows the rows read
+ */
+static int revocations_sealed(sqlite3 *db, const gw_token_key_t *keys, size_t n, int64_t *rows)
+{
+    const gw_token_key_t *k = NULL;
+    char seal[GW_CHAIN_SEAL_LEN], salt[sizeof(revocation_salt)], err[8];
+    unsigned days = 0;
+    int m = read_revocations_seal(db, keys, n, &k, seal, salt, sizeof(salt), &days);
+    if (m != 1)
+        return m;
+    rev_scan_t sc = {{k, NULL}};
+    if (scan_revocations(db, &sc, 0, err, sizeof(err)) != 0)
+        return -3;
+    *rows = sc.rows;
+    return revocations_seal_matches(k, salt, days, sc.digest[0], seal);
+}
+
+/*
+ * At start, in one read of the revocation rows: the table the workers read, and their seal checked. Revocations whose
+ * seal does not match were deleted, changed or added while the gateway was down (a deleted one would let a withdrawn
+ * token grant again): refuse, as for the records' seal. None yet (a store from before this seal), or made with a key
+ * no longer in the secrets file: sealed as they are now, said in the log. Leaves rev_digest the rows' under the primary
+ * key.
+ */
+static int load_revocation_rows(char *err, size_t errlen)
+{
+    const gw_token_key_t *k = NULL, *primary = seal_keys + seal_primary;
+    char seal[GW_CHAIN_SEAL_LEN], salt[sizeof(revocation_salt)];
+    unsigned days = 0;
+    int m = num_seal_keys != 0 ? read_revocations_seal(st.db, seal_keys, num_seal_keys, &k, seal, salt, sizeof(salt), &days) : 1;
+    if (m == -3) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
         return -1;
     }
+    rev_scan_t sc = {{NULL, NULL}};
+    if (num_seal_keys != 0)
+        sc.keys[0] = primary, sc.keys[1] = m == 1 && k != primary ? k : NULL;
+    gw_revoke_free(revocations);
+    if ((revocations = gw_revoke_new(gw_rt.conf.num_categories, 0)) == NULL) {
+        snprintf(err, errlen, "out of memory for the revocations");
+        return -1;
+    }
+    if (scan_revocations(st.db, &sc, 1, err, errlen) != 0)
+        return -1;
+    if (num_seal_keys == 0)
+        return 0;
+    if (m == 1 && !revocations_seal_matches(k, salt, days, sc.digest[k != primary], seal)) {
+        snprintf(err, errlen, "the revocations' seal does not match them: rows of the revocations table, or meta's revocation_salt "
+                              "or token_max_age_days, were changed while the gateway was down (a revocation deleted lets a "
+                              "withdrawn consent grant again; --verify-records tells more)");
+        return -1;
+    }
+    if (m == -2 && sc.rows != 0)
+        gw_warn("consent store: its revocations carry no seal (a store from before that seal, or it was removed): sealed as "
+                "they are now, %lld rows",
+                (long long)sc.rows);
+    else if (m == -1)
+        gw_warn("consent store: its revocations' seal was made with a key no longer in the secrets file: sealed again with "
+                "the primary key");
+    memcpy(rev_digest, sc.digest[0], sizeof(rev_digest));
+    memcpy(rev_pending, rev_digest, sizeof(rev_pending));
+    return m == 1 && k == primary ? 0 : write_revocations_seal(err, errlen); /* (its own transaction) */
+}
+
+/* at start: the salt, the horizon, the table the workers read, and a store from before revocations filled in */
+static int load_revocations(char *err, size_t errlen)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    char v[16], sql[160];
+    if (load_salt("revocation_salt", &revoke_key, err, errlen) != 0 ||
+        meta_get(st.db, "revocation_salt", revocation_salt, sizeof(revocation_salt)) != 1)
+        return -1;
+    token_max_age_days = 0;
+    memset(rev_digest, 0, sizeof(rev_digest));
+    memset(rev_pending, 0, sizeof(rev_pending));
+    if (meta_get(st.db, "token_max_age_days", v, sizeof(v)) == 1)
+        token_max_age_days = (unsigned)atoi(v);
+    const char *rmax = getenv("CG_REVOCATIONS_MAX");
+    if (rmax != NULL && atoi(rmax) > 0)
+        revocations_max = (size_t)atoi(rmax);
+    if (load_revocation_rows(err, errlen) != 0)
+        return -1;
+    if (c->policy.consent_max_age_days > token_max_age_days) { /* the horizon and the seal that covers it, together */
+        token_max_age_days = c->policy.consent_max_age_days;
+        snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE; INSERT OR REPLACE INTO meta (key, value) VALUES ('token_max_age_days', '%u')",
+                 token_max_age_days);
+        if (exec(sql, err, errlen) != 0 || write_revocations_seal(err, errlen) != 0 || exec("COMMIT", err, errlen) != 0) {
+            exec("ROLLBACK", err + strlen(err), 0);
+            return -1;
+        }
+    }
+    /* a store from before revocations: made from its records, then read again (once, at its first start) */
+    if (meta_get(st.db, "revocations_backfill", v, sizeof(v)) == 1 &&
+        (backfill_revocations(err, errlen) != 0 || load_revocation_rows(err, errlen) != 0))
+        return -1;
     return 0;
 }
 
@@ -2261,10 +2309,8 @@ int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_key
     }
     char revoked[96] = "";
     if (rc == 0 && keys != NULL && atoi(version) >= 3) { /* (a store from before revocations has none) */
-        const gw_token_key_t *k = NULL;
-        uint8_t digest[32];
         int64_t rows = 0;
-        switch (revocations_sealed(db, keys, num_keys, &k, digest, &rows)) {
+        switch (revocations_sealed(db, keys, num_keys, &rows)) {
         case 1:
             snprintf(revoked, sizeof(revoked), ", %lld revocation rows, their seal matches", (long long)rows);
             break;
