@@ -2177,7 +2177,11 @@ int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_key
         rc = 1;
         goto Exit;
     }
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    /* every read below in one read transaction: the store as one commit left it. Read statement by statement, a store
+     * the gateway writes meanwhile had its seals read after a later commit than the rows they were checked against
+     * (BROKEN, of a store that is not) */
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
         fprintf(out, "%s: cannot open: %s\n", path, db != NULL ? sqlite3_errmsg(db) : "out of memory");
         goto Exit;
     }
