@@ -4,20 +4,24 @@
 #include <stdlib.h>
 #include "hop.h"
 
-static int same_name(const char *a, size_t alen, const char *b, size_t blen)
+/* a's name against b's, bytes in lower case, a prefix before the longer name: <0, 0, >0 */
+static int compare_names(const char *a, size_t alen, const char *b, size_t blen)
 {
-    if (alen != blen)
-        return 0;
-    for (size_t i = 0; i != alen; ++i) {
+    for (size_t i = 0; i != alen && i != blen; ++i) {
         unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
         if (x >= 'A' && x <= 'Z')
             x = (unsigned char)(x - 'A' + 'a');
         if (y >= 'A' && y <= 'Z')
             y = (unsigned char)(y - 'A' + 'a');
         if (x != y)
-            return 0;
+            return x < y ? -1 : 1;
     }
-    return 1;
+    return alen < blen ? -1 : alen > blen;
+}
+
+static int same_name(const char *a, size_t alen, const char *b, size_t blen)
+{
+    return alen == blen && compare_names(a, alen, b, blen) == 0;
 }
 
 /* the next item of the list value[*pos..len) into *item, *item_len (blanks around it trimmed; empty when the list has an
@@ -50,21 +54,6 @@ int gw_hop_named(const char *value, size_t value_len, const char *name, size_t n
         if (same_name(item, item_len, name, name_len))
             return 1;
     return 0;
-}
-
-/* a's name against b's, bytes in lower case, a prefix before the longer name: <0, 0, >0 */
-static int compare_names(const char *a, size_t alen, const char *b, size_t blen)
-{
-    for (size_t i = 0; i != alen && i != blen; ++i) {
-        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-        if (x >= 'A' && x <= 'Z')
-            x = (unsigned char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-            y = (unsigned char)(y - 'A' + 'a');
-        if (x != y)
-            return x < y ? -1 : 1;
-    }
-    return alen < blen ? -1 : alen > blen;
 }
 
 static int compare_entries(const void *a, const void *b)
