@@ -2163,6 +2163,17 @@ static int hex16(const char *s, uint8_t out[16])
     return 0;
 }
 
+/* 0 when db has no revocations table (a store from before them), else 1 (also when it cannot tell) */
+static int has_revocations(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    int has = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'revocations'", -1, &s,
+                                 NULL) != SQLITE_OK ||
+              sqlite3_step(s) != SQLITE_ROW || sqlite3_column_int(s, 0) != 0;
+    sqlite3_finalize(s);
+    return has;
+}
+
 int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_keys, FILE *out)
 {
     char last[GW_CHAIN_HEX] = "", msg[512];
@@ -2264,7 +2275,9 @@ int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_key
         sealed = "seal matches";
     }
     char revoked[96] = "";
-    if (rc == 0 && keys != NULL && atoi(version) >= 3) { /* (a store from before revocations has none) */
+    /* (a store from before revocations has none; the table says so, not schema_version, which an edit may have set back
+     * or removed, the revocations' seal then unchecked) */
+    if (rc == 0 && keys != NULL && (atoi(version) >= 3 || has_revocations(db))) {
         const gw_token_key_t *k = NULL;
         uint8_t digest[32];
         int64_t rows = 0;
