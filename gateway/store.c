@@ -677,9 +677,9 @@ static int file_id(const char *path, dev_t *dev, ino_t *ino, mode_t *mode)
         *mode = sx.stx_mode;
         return 0;
     }
-    if (rc != 0 && errno != ENOSYS)
+    if (rc != 0 && errno != ENOSYS && errno != EPERM) /* (EPERM: statx refused by a seccomp filter, never a path's error) */
         return -1;
-    struct stat sb; /* (a kernel without statx, or a file system that did not say) */
+    struct stat sb; /* (a kernel without statx, or one that refuses it, or a file system that did not say) */
     if (stat(path, &sb) != 0)
         return -1;
     *dev = sb.st_dev, *ino = sb.st_ino, *mode = sb.st_mode;
