@@ -1,7 +1,6 @@
 /*
  * hop — see hop.h.
  */
-#include <stdlib.h>
 #include "hop.h"
 
 /* a's name against b's, bytes in lower case, a prefix before the longer name: <0, 0, >0 */
@@ -56,19 +55,38 @@ int gw_hop_named(const char *value, size_t value_len, const char *name, size_t n
     return 0;
 }
 
-static int compare_entries(const void *a, const void *b)
+static int compare_entries(const gw_hop_name_t *x, const gw_hop_name_t *y)
 {
-    const gw_hop_name_t *x = a, *y = b;
     int c = compare_names(x->name, x->len, y->name, y->len);
     return c != 0 ? c : x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* heapsort's sift-down of names[at] within names[0..n) */
+static void sift_down(gw_hop_name_t *names, size_t at, size_t n)
+{
+    for (size_t child; (child = 2 * at + 1) < n; at = child) {
+        if (child + 1 < n && compare_entries(names + child, names + child + 1) < 0)
+            ++child;
+        if (compare_entries(names + at, names + child) >= 0)
+            return;
+        gw_hop_name_t t = names[at];
+        names[at] = names[child], names[child] = t;
+    }
+}
+
+/* (a heapsort, not qsort: glibc's qsort takes a malloc'ed buffer for more than 1 KB, and the caller is on a request's
+ * path, which allocates from the request's pool only) */
 void gw_hop_sort(gw_hop_name_t *names, size_t n)
 {
     for (size_t i = 0; i != n; ++i)
         names[i].named = 0;
-    if (n > 1)
-        qsort(names, n, sizeof(*names), compare_entries);
+    for (size_t i = n / 2; i-- != 0;)
+        sift_down(names, i, n);
+    for (size_t end = n; end > 1; --end) {
+        gw_hop_name_t t = names[0];
+        names[0] = names[end - 1], names[end - 1] = t;
+        sift_down(names, 0, end - 1);
+    }
 }
 
 void gw_hop_mark(const char *value, size_t value_len, gw_hop_name_t *names, size_t n)

@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <cmocka.h>
 #include "hop.h"
 
@@ -77,6 +79,26 @@ static void test_mark(void **state)
         }
     gw_hop_sort(names, 0); /* (no field) */
     gw_hop_mark("x-foo", 5, names, 0);
+
+    /* a message's 100 fields in no order, names said twice in other cases, every third one named */
+    static char many[100][8];
+    static gw_hop_name_t all[100];
+    char value[100 * 8] = "";
+    size_t vlen = 0;
+    for (size_t i = 0; i != 100; ++i) {
+        unsigned k = (unsigned)((i * 37) % 50); /* (each of 50 names twice, in a mixed order) */
+        snprintf(many[i], sizeof(many[i]), i % 2 ? "X-H%02u" : "x-h%02u", k);
+        all[i] = (gw_hop_name_t){many[i], strlen(many[i]), i, -1};
+        if (k % 3 == 0 && i < 50)
+            vlen += (size_t)snprintf(value + vlen, sizeof(value) - vlen, "%s x-h%02u ,", vlen != 0 ? "," : "", k);
+    }
+    gw_hop_sort(all, 100);
+    for (size_t i = 1; i != 100; ++i)
+        assert_true(strcasecmp(all[i - 1].name, all[i].name) <= 0);
+    gw_hop_mark(value, vlen, all, 100);
+    for (size_t i = 0; i != 100; ++i)
+        if (all[i].named != gw_hop_named(value, vlen, all[i].name, all[i].len))
+            fail_msg("\"%s\" in \"%s\": %d", all[i].name, value, all[i].named);
 }
 
 static void test_fixed(void **state)
