@@ -3,7 +3,6 @@ Max-Forwards, and what the gateway's own answers carry (HSTS, the send timeout, 
 origin (conf/demo/origin.py, or one of raw bytes for what that one will not send) and real clients."""
 
 import os
-import socket
 import time
 
 from harness import ADMIN_TOKEN, GatewayTestCase, curl, gateway_config, metric
@@ -108,14 +107,8 @@ class HopByHopTest(GatewayTestCase):
         # in a field the gateway drops without reading it (CPU time of its process: the machine is shared). Each field
         # looked up in the whole value cost fields x bytes: ~50 ms of CPU a request (ASan build), ~7 ms to parse it
         def send(extra):
-            with socket.create_connection(("127.0.0.1", self.gw.port), timeout=30) as s:
-                s.sendall(b"GET /__origin/echo?t=conn-long HTTP/1.1\r\nHost: localhost\r\n" + MANY_FIELDS + extra + b"\r\n")
-                got = b""
-                while True:
-                    b = s.recv(65536)
-                    if not b:
-                        break
-                    got += b
+            got = harness.raw_request(self.gw.port, b"GET /__origin/echo?t=conn-long HTTP/1.1\r\nHost: localhost\r\n" +
+                                      MANY_FIELDS + extra + b"\r\n", timeout=30)
             self.assertTrue(got.startswith(b"HTTP/1.1 200 "), got[:200])
 
         spent = {}
