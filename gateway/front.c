@@ -730,13 +730,20 @@ static int request_line_ok(h2o_req_t *req)
     return req->method.len != 0;
 }
 
-/* 1 when a Connection field of headers names name (one of its connection options) */
-static int named_by_connection(const h2o_headers_t *headers, const h2o_iovec_t *name)
+/* 1 in named[i] when a Connection field of h names its field i (one of its connection options), from req's pool: each
+ * Connection field is read once (hop.h's gw_hop_mark) */
+static uint8_t *named_by_connection(h2o_req_t *req, const h2o_headers_t *h)
 {
-    for (ssize_t i = -1; (i = h2o_find_header(headers, H2O_TOKEN_CONNECTION, i)) != -1;)
-        if (gw_hop_named(headers->entries[i].value.base, headers->entries[i].value.len, name->base, name->len))
-            return 1;
-    return 0;
+    gw_hop_name_t *names = h2o_mem_alloc_pool(&req->pool, h->size * sizeof(*names));
+    uint8_t *named = h2o_mem_alloc_pool(&req->pool, h->size);
+    for (size_t i = 0; i != h->size; ++i)
+        names[i] = (gw_hop_name_t){h->entries[i].name->base, h->entries[i].name->len, i, 0};
+    gw_hop_sort(names, h->size);
+    for (ssize_t i = -1; (i = h2o_find_header(h, H2O_TOKEN_CONNECTION, i)) != -1;)
+        gw_hop_mark(h->entries[i].value.base, h->entries[i].value.len, names, h->size);
+    for (size_t i = 0; i != h->size; ++i)
+        named[names[i].index] = (uint8_t)names[i].named;
+    return named;
 }
 
 /*
@@ -751,14 +758,14 @@ static int named_by_connection(const h2o_headers_t *headers, const h2o_iovec_t *
 static void tidy_request_headers(h2o_req_t *req)
 {
     h2o_headers_t *h = &req->headers;
-    int has_connection = h2o_find_header(h, H2O_TOKEN_CONNECTION, -1) != -1;
-    for (size_t i = 0; i < h->size;) {
+    const uint8_t *named = h2o_find_header(h, H2O_TOKEN_CONNECTION, -1) != -1 ? named_by_connection(req, h) : NULL;
+    size_t kept = 0;
+    for (size_t i = 0; i != h->size; ++i) {
         const h2o_iovec_t *name = h->entries[i].name;
-        if (name != &H2O_TOKEN_CONNECTION->buf && (gw_hop_fixed(name->base, name->len) || (has_connection && named_by_connection(h, name))))
-            h2o_delete_header(h, (ssize_t)i);
-        else
-            ++i;
+        if (name == &H2O_TOKEN_CONNECTION->buf || !(gw_hop_fixed(name->base, name->len) || (named != NULL && named[i])))
+            h->entries[kept++] = h->entries[i];
     }
+    h->size = kept;
 }
 
 /* the methods the gateway passes on to the origin (CONNECT it does not tunnel, TRACE it does not echo) */

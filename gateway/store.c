@@ -685,9 +685,9 @@ static int file_id(const char *path, dev_t *dev, ino_t *ino, mode_t *mode)
         *mode = sx.stx_mode;
         return 0;
     }
-    if (rc != 0 && errno != ENOSYS)
+    if (rc != 0 && errno != ENOSYS && errno != EPERM) /* (EPERM: statx refused by a seccomp filter, never a path's error) */
         return -1;
-    struct stat sb; /* (a kernel without statx, or a file system that did not say) */
+    struct stat sb; /* (a kernel without statx, or one that refuses it, or a file system that did not say) */
     if (stat(path, &sb) != 0)
         return -1;
     *dev = sb.st_dev, *ino = sb.st_ino, *mode = sb.st_mode;
@@ -1032,7 +1032,7 @@ static void purge_revocations(void)
 {
     static const char stale[] = "FROM revocations WHERE visitor_hash IN (SELECT visitor_hash FROM revocations GROUP BY "
                                 "visitor_hash HAVING max(cut) < ?1)";
-    char err[200], sql[256];
+    char err[200] = "", sql[256];
     sqlite3_stmt *s = NULL;
     int rc = SQLITE_DONE, rows = 0;
     int64_t keep_from = now_ms() / 1000 - (int64_t)token_max_age_days * 86400 + 1;
@@ -1069,7 +1069,7 @@ static void purge_revocations(void)
             before - gw_revoke_count(revocations), token_max_age_days);
     return;
 Rollback:
-    if (s != NULL)
+    if (err[0] == '\0') /* (a statement's failure: a prepare's leaves s NULL) */
         snprintf(err, sizeof(err), "%s", sqlite3_errmsg(st.db));
     sqlite3_finalize(s);
     exec("ROLLBACK", err + strlen(err), 0);
@@ -2211,6 +2211,17 @@ static int hex16(const char *s, uint8_t out[16])
     return 0;
 }
 
+/* 0 when db has no revocations table (a store from before them), else 1 (also when it cannot tell) */
+static int has_revocations(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    int has = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'revocations'", -1, &s,
+                                 NULL) != SQLITE_OK ||
+              sqlite3_step(s) != SQLITE_ROW || sqlite3_column_int(s, 0) != 0;
+    sqlite3_finalize(s);
+    return has;
+}
+
 int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_keys, FILE *out)
 {
     char last[GW_CHAIN_HEX] = "", msg[512];
@@ -2225,7 +2236,11 @@ int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_key
         rc = 1;
         goto Exit;
     }
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    /* every read below in one read transaction: the store as one commit left it. Read statement by statement, a store
+     * the gateway writes meanwhile had its seals read after a later commit than the rows they were checked against
+     * (BROKEN, of a store that is not) */
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
         fprintf(out, "%s: cannot open: %s\n", path, db != NULL ? sqlite3_errmsg(db) : "out of memory");
         goto Exit;
     }
@@ -2308,7 +2323,9 @@ int gw_store_verify(const char *path, const gw_token_key_t *keys, size_t num_key
         sealed = "seal matches";
     }
     char revoked[96] = "";
-    if (rc == 0 && keys != NULL && atoi(version) >= 3) { /* (a store from before revocations has none) */
+    /* (a store from before revocations has none; the table says so, not schema_version, which an edit may have set back
+     * or removed, the revocations' seal then unchecked) */
+    if (rc == 0 && keys != NULL && (atoi(version) >= 3 || has_revocations(db))) {
         int64_t rows = 0;
         switch (revocations_sealed(db, keys, num_keys, &rows)) {
         case 1:

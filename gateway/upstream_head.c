@@ -86,29 +86,31 @@ static int is_field(const struct phr_header *h, const char *lcname, size_t len)
     return h->name != NULL && h2o_lcstris(h->name, h->name_len, lcname, len);
 }
 
-/* 1 when a Connection field among headers[from..to) names h */
-static int named_by_connection(const struct phr_header *headers, size_t from, size_t to, const struct phr_header *h)
-{
-    for (size_t i = from; i != to; ++i)
-        if (is_field(headers + i, H2O_STRLIT("connection")) && gw_hop_named(headers[i].value, headers[i].value_len, h->name, h->name_len))
-            return 1;
-    return 0;
-}
-
-/* *num_headers less the fields the Connection fields name, but the ones h2o's client reads */
+/* *num_headers less the fields the Connection fields name, but the ones h2o's client reads; each Connection field is
+ * read once (hop.h's gw_hop_mark) */
 static void drop_connection_options(struct phr_header *headers, size_t *num_headers)
 {
-    size_t kept = 0, first = 0;
-    while (first != *num_headers && !is_field(headers + first, H2O_STRLIT("connection")))
+    gw_hop_name_t names[H2O_MAX_HEADERS]; /* (h2o's client parses into as many) */
+    uint8_t named[H2O_MAX_HEADERS];
+    size_t kept = 0, first = 0, n = *num_headers;
+    if (n > H2O_MAX_HEADERS)
+        return; /* (never: h2o's client gives picohttpparser room for H2O_MAX_HEADERS) */
+    while (first != n && !is_field(headers + first, H2O_STRLIT("connection")))
         ++first;
-    if (first == *num_headers)
+    if (first == n)
         return; /* (most origins' HTTP/1.1: no Connection field, nothing named) */
-    for (size_t i = 0; i != *num_headers; ++i) {
+    for (size_t i = 0; i != n; ++i)
+        names[i] = (gw_hop_name_t){headers[i].name != NULL ? headers[i].name : "", headers[i].name_len, i, 0};
+    gw_hop_sort(names, n);
+    for (size_t i = first; i != n; ++i)
+        if (is_field(headers + i, H2O_STRLIT("connection")))
+            gw_hop_mark(headers[i].value, headers[i].value_len, names, n);
+    for (size_t i = 0; i != n; ++i)
+        named[names[i].index] = (uint8_t)names[i].named;
+    for (size_t i = 0; i != n; ++i) {
         const struct phr_header *h = headers + i;
-        /* the Connection fields, always kept, are those before kept and from i on (a field moves to an earlier place only) */
         if (h->name == NULL || is_field(h, H2O_STRLIT("connection")) || is_field(h, H2O_STRLIT("content-length")) ||
-            is_field(h, H2O_STRLIT("transfer-encoding")) ||
-            !(named_by_connection(headers, 0, kept, h) || named_by_connection(headers, i, *num_headers, h)))
+            is_field(h, H2O_STRLIT("transfer-encoding")) || !named[i])
             headers[kept++] = *h;
     }
     *num_headers = kept;

@@ -2,7 +2,7 @@
  * libFuzzer driver for filters/hop.c: the input is a Connection field's value and a name (split at the first NUL).
  * gw_hop_named against a reference that splits the value at its commas, trims the blanks and compares in lower case;
  * the answer does not depend on the name's case, nor on a blank or an empty item added around the value's items;
- * gw_hop_fixed depends on the name's case neither.
+ * gw_hop_fixed depends on the name's case neither; gw_hop_mark says of the name what gw_hop_named does.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -56,6 +56,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(padded + 3, s, vlen);
     padded[vlen + 3] = ',';
     if (gw_hop_named(padded, vlen + 4, name, nlen) != named)
+        abort();
+    /* the name and its flipped case as two fields of a message, the value as its Connection field given twice: gw_hop_mark
+     * says of both what gw_hop_named does */
+    gw_hop_name_t names[2] = {{name, nlen, 0, 0}, {flipped, nlen, 1, 0}};
+    gw_hop_sort(names, 2);
+    gw_hop_mark(s, vlen, names, 2);
+    gw_hop_mark(padded, vlen + 4, names, 2);
+    if (names[0].named != named || names[1].named != named || names[0].index + names[1].index != 1)
         abort();
     free(flipped);
     free(padded);

@@ -1,6 +1,8 @@
 """Consent records against the real gateway and a real SQLite file: durability, receipts, erase,
 export, admin stream, retention, store failures (503, no cookie), restarts, crash test, verify."""
 
+import ctypes
+import errno
 import hashlib
 import hmac
 import html
@@ -10,6 +12,7 @@ import os
 import shutil
 import sqlite3
 import stat
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -383,6 +386,27 @@ class StoreFailureTest(GatewayTestCase):
     """The store made read-only or removed mid-run: 503 and no cookie; restart keeps every record."""
     config = {"store": {"sqlite": "store/consent.db"}}
 
+    def test_a_system_without_statx_stores_records(self):
+        # the writer checks its files before each batch with statx(); where the system call is refused rather than
+        # missing (EPERM: a container's seccomp profile from before statx, as Docker's before 18.04; a systemd
+        # SystemCallFilter), every batch failed ("the database file … is gone: Operation not permitted", 503 to every
+        # consent) where stat() works
+        def deny_statx():
+            lib = ctypes.CDLL("libseccomp.so.2")
+            lib.seccomp_init.restype = ctypes.c_void_p
+            f = ctypes.c_void_p(lib.seccomp_init(0x7fff0000))  # SCMP_ACT_ALLOW
+            if lib.seccomp_rule_add(f, 0x00050000 | errno.EPERM, lib.seccomp_syscall_resolve_name(b"statx"), 0) != 0 or \
+                    lib.seccomp_load(f) != 0:
+                os._exit(99)
+
+        g = self.new_gateway("no-statx", gateway_config(self.origin.url, **self.config), start=False)
+        g.preexec = deny_statx
+        g.start()
+        r = post(g, {"all": True})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual([x["receipt"] for x in rows(g.path("store/consent.db"))], [r.json()["receipt"]])
+        g.stop_and_check()
+
     def test_read_only_then_removed_then_restart(self):
         db = self.gw.path("store/consent.db")
         ok = post(self.gw, {"all": True})
@@ -741,6 +765,61 @@ class TamperTest(GatewayTestCase):
             f.write(pristine)
         v = run_binary(["-c", self.gw.config_path, "--verify-records"])
         self.assertEqual(v.returncode, 0, v.stdout)
+
+    def test_a_store_written_meanwhile_is_read_as_of_one_moment(self):
+        # --verify-records on a store the gateway writes (the README's backups, an operator's check): every commit leaves
+        # the chain, its seal and the revocations' seal matching, so each run must find them intact. Read statement by
+        # statement, the seals were read after a later commit than the rows they were checked against: "BROKEN".
+        g = self.new_gateway("live", gateway_config(self.origin.url, **self.config))
+        t = token(post(g, {"all": True}))
+        self.assertEqual(post(g, {"all": False}, cookie=t).status, 200)  # (a revocation)
+        g.stop_and_check()
+        path, secrets = g.path("consent.db"), g.path("secrets.json")
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # (the writer thread's, after the seed)
+        db.row_factory = sqlite3.Row
+        last = dict(db.execute("SELECT * FROM records ORDER BY seq DESC LIMIT 1").fetchone())
+
+        def append(n, tag):  # records as the gateway chains them, a revocation row, both seals: one commit
+            nonlocal last
+            db.execute("BEGIN IMMEDIATE")
+            for i in range(n):
+                last = dict(last, seq=last["seq"] + 1, receipt="%s-%d" % (tag, i), prev_hash=last["hash"])
+                last["hash"] = chain_hash(last)
+                cols = sorted(last)
+                db.execute("INSERT INTO records (%s) VALUES (%s)" % (", ".join(cols), ", ".join("?" * len(cols))),
+                           [last[c] for c in cols])
+            db.execute("INSERT INTO revocations (visitor_hash, category, cut) VALUES (?, 'analytics', 1)",
+                       (hashlib.md5(tag.encode()).hexdigest(),))
+            reseal(secrets, db)
+            reseal_revocations(secrets, db)
+            db.execute("COMMIT")
+
+        append(3000, "seed")
+        v = run_binary(["-c", g.config_path, "--verify-records"])
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+        stop = threading.Event()
+
+        def writer():
+            n = 0
+            while not stop.is_set():
+                append(1, "live-%d" % n)
+                n += 1
+                time.sleep(0.002)
+
+        w = threading.Thread(target=writer)
+        w.start()
+        self.assertTrue(harness.wait_until(lambda: last["receipt"].startswith("live-"), 10))
+        try:
+            runs = [run_binary(["-c", g.config_path, "--verify-records"]) for _ in range(8)]
+        finally:
+            stop.set()
+            w.join()
+            db.close()
+        self.assertFalse(w.is_alive())
+        self.assertGreater(int(last["receipt"].split("-")[1]), 8, "the writer wrote while the runs read")
+        for v in runs:
+            self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+            self.assertIn("chain intact, seal matches", v.stdout)
 
     def test_a_config_that_does_not_load_is_not_a_broken_chain(self):
         # exit 1 is "broken" (tampering); a store that could not even be found is "unreadable", 2, as a usage error is

@@ -413,6 +413,30 @@ class RevokeSealTest(RevokeBase):
         self.tamper("UPDATE meta SET value = '1' WHERE key = 'token_max_age_days'")
         self.assert_refused()
 
+    def test_a_deleted_revocation_is_named_whatever_the_schema_version_says(self):
+        # --verify-records checked the revocations' seal only when meta.schema_version said 3: a row deleted and the
+        # version set back to 2 (or deleted) verified "intact" (the start refuses that store: the migration to 3 finds
+        # the table there)
+        kept, first = self.withdrawn()
+        key = revocation_key(self.db, first["visitor"])
+        self.gw.stop_and_check()
+        with open(self.db, "rb") as f:
+            pristine = f.read()
+        for version in ("UPDATE meta SET value = '2' WHERE key = 'schema_version'", "DELETE FROM meta WHERE key = 'schema_version'"):
+            for suffix in ("-wal", "-shm"):
+                if os.path.exists(self.db + suffix):
+                    os.remove(self.db + suffix)
+            with open(self.db, "wb") as f:
+                f.write(pristine)
+            db = sqlite3.connect(self.db)
+            db.execute("DELETE FROM revocations WHERE visitor_hash = ?", (key,))
+            db.execute(version)
+            db.commit()
+            db.close()
+            v = self.verify()
+            self.assertEqual(v.returncode, 1, version + ": " + v.stdout)
+            self.assertIn("BROKEN: the revocations' seal does not match them", v.stdout, version)
+
     def test_a_store_without_the_seal_is_sealed_at_start(self):
         # a store of the build before this seal (the same tables, no meta.revocations_seal): sealed as it is, said
         kept, first = self.withdrawn()
