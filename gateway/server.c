@@ -40,6 +40,7 @@
 #include "proxy_header.h"
 #include "qsbr.h"
 #include "server.h"
+#include "tickets.h"
 
 #define DRAIN_TIMEOUT_MS 30000
 /* accept() failed for want of a file descriptor (or of kernel memory): the listeners rest this long. The pending
@@ -282,26 +283,15 @@ static SSL_CTX *create_ssl_ctx(const gw_listen_conf_t *l, char *err, size_t errl
         goto Error;
     }
     h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
+    gw_tickets_setup(ctx); /* (every context opens with the one ring of ticket keys: sessions resume across a reload) */
     return ctx;
 Error:
     SSL_CTX_free(ctx);
     return NULL;
 }
 
-/* The session ticket keys (name, HMAC and AES keys) OpenSSL drew at random for `from` go to `to`: a TLS 1.3 or 1.2
- * session ticket issued before a reload still resumes after it. (libh2o 2.2.5 sets no ticket callback of its own; the
- * keys stay in memory, never on disk or in a log, and are new at each start.) 0, or -1 when OpenSSL would not. */
-static int keep_ticket_keys(SSL_CTX *from, SSL_CTX *to)
-{
-    unsigned char keys[16 + 32 + 32]; /* (the one size OpenSSL 1.1.1 and 3 take) */
-    int ok = SSL_CTX_get_tlsext_ticket_keys(from, keys, sizeof(keys)) == 1 &&
-             SSL_CTX_set_tlsext_ticket_keys(to, keys, sizeof(keys)) == 1;
-    OPENSSL_cleanse(keys, sizeof(keys));
-    return ok ? 0 : -1;
-}
-
 /* certbot and the like renew a certificate every 60 to 90 days and signal a reload: new connections get the new
- * certificate and key, open ones keep theirs, and sessions resume across it (keep_ticket_keys); one that does not load,
+ * certificate and key, open ones keep theirs, and sessions resume across it (tickets.h); one that does not load,
  * or does not match its key, leaves the one in force */
 static void reload_tls(void *unused)
 {
@@ -315,9 +305,6 @@ static void reload_tls(void *unused)
             gw_error("TLS certificate not reloaded (the one in force stays): %s", err);
             continue;
         }
-        if (keep_ticket_keys(ssl_ctxs[i], fresh) != 0)
-            gw_warn("TLS session tickets issued before this reload of %s cannot be resumed (OpenSSL would not pass on their "
-                    "keys): %s", c->listen[i].tls_cert, ERR_reason_error_string(ERR_get_error()));
         SSL_CTX *old = gw_snap_publish(ssl_ctxs + i, fresh);
         gw_qsbr_synchronize();
         SSL_CTX_free(old); /* (freed when the last connection accepted with it closes: on_socket_close) */
@@ -689,7 +676,10 @@ int gw_server_run(void)
         return 1;
     }
 
+    int tickets = 0;
     for (i = 0; i != c->num_listen; ++i) {
+        if (c->listen[i].tls_cert != NULL && !tickets++ && gw_tickets_init() != 0)
+            return 1;
         if (c->listen[i].tls_cert != NULL && (ssl_ctxs[i] = create_ssl_ctx(c->listen + i, err, sizeof(err))) == NULL) {
             gw_error("%s", err);
             return 1;
@@ -764,12 +754,19 @@ int gw_server_run(void)
     notify_systemd("READY=1");
 
     uint64_t last_total = 0;
+    unsigned idle_s = 0;
     for (;;) {
         /* while waiting for signals, hand freed heap back to the kernel now and then: with the trim
-         * threshold raised (main.c) glibc no longer does it on every free */
-        struct timespec idle = {10, 0};
+         * threshold raised (main.c) glibc no longer does it on every free; and rotate the TLS ticket keys when due */
+        unsigned wait_s = 10, until_rotation;
+        if (tickets && (until_rotation = gw_tickets_tick()) < wait_s)
+            wait_s = until_rotation;
+        struct timespec idle = {wait_s, 0};
         int sig = sigtimedwait(&sigs, NULL, &idle);
         if (sig < 0) {
+            if ((idle_s += wait_s) < 10)
+                continue;
+            idle_s = 0;
             uint64_t now_total = gw_metrics_total_requests();
             if (now_total == last_total) /* no request for 10 s: trim */
                 malloc_trim(0);
