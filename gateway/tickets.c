@@ -109,7 +109,10 @@ static uint64_t boot_seconds(void)
 }
 
 /* The ticket key callback (OpenSSL 3), on a worker in a handshake: 1 sealed or opened, 2 opened and to be renewed under
- * the newest key, 0 not opened (unknown or retired key: a full handshake), -1 an error (the handshake fails). */
+ * the newest key, 0 not opened (unknown or retired key: a full handshake), -1 an error (the handshake fails).
+ * A TLS 1.3 ticket is always renewed, as OpenSSL's own keys do: without a 2 it sends no ticket after a resumption, and
+ * a browser, which uses a ticket once (RFC 8446 C.4), would make its next connection a full handshake. A TLS 1.2
+ * ticket may be used again: renewed (a NewSessionTicket message more) only when an older key sealed it. */
 static int on_ticket_key(SSL *ssl, unsigned char *key_name, unsigned char *iv, EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
     const gw_ticket_ring_t *r = gw_snap_load(&ring);
@@ -129,7 +132,7 @@ static int on_ticket_key(SSL *ssl, unsigned char *key_name, unsigned char *iv, E
         if ((i = ring_find(r, key_name)) < 0)
             return 0;
         k = r->keys + i;
-        ret = i == 0 ? 1 : 2;
+        ret = i != 0 || SSL_version(ssl) == TLS1_3_VERSION ? 2 : 1;
         if (EVP_DecryptInit_ex(cctx, cipher, NULL, k->aes, iv) != 1)
             return -1;
     }

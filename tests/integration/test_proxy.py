@@ -1220,6 +1220,11 @@ class TicketKeyTest(GatewayTestCase):
         for v in versions:
             first[v] = os.path.join(d, "first%s" % v)
             self.assertEqual(tls_session(self, g, v, None, first[v]), "New")
+        # a TLS 1.3 resumption under the newest key brings a new ticket too, as with OpenSSL's own keys: a browser uses
+        # a ticket once, and without a new one its next connection would be a full handshake
+        fresh = os.path.join(d, "fresh-tls1_3")
+        self.assertEqual(tls_session(self, g, "-tls1_3", first["-tls1_3"], fresh), "Reused")
+        self.assertTrue(os.path.exists(fresh), "no new ticket after a TLS 1.3 resumption")
         old = {ticket_key_name(first[v]) for v in versions}  # (two names when a rotation fell between them)
         probe = os.path.join(d, "probe")
         newer = []  # the names of the keys drawn since, oldest first, as new tickets show them
