@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -284,6 +285,14 @@ static SSL_CTX *create_ssl_ctx(const gw_listen_conf_t *l, char *err, size_t errl
     }
     h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
     gw_tickets_setup(ctx); /* (every context opens with the one ring of ticket keys: sessions resume across a reload) */
+    /* a session resumes on the listener (the certificate) it was made on only: the ticket keys are the process's, and
+     * OpenSSL resumes a session only where its id context is the SSL's, named here after the listener's address */
+    char canon[INET6_ADDRSTRLEN], id[INET6_ADDRSTRLEN + 8];
+    unsigned char sid_ctx[SHA256_DIGEST_LENGTH]; /* (SSL_MAX_SID_CTX_LENGTH) */
+    gw_listen_canon_host(l, canon, sizeof(canon));
+    int id_len = snprintf(id, sizeof(id), "%s:%u", canon, l->port);
+    SHA256((const unsigned char *)id, (size_t)id_len, sid_ctx);
+    SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx));
     return ctx;
 Error:
     SSL_CTX_free(ctx);

@@ -834,16 +834,16 @@ class ThreadLimitTest(GatewayTestCase):
         g.stop_and_check()
 
 
-def tls_session(test, g, version, sess, out):
-    """openssl s_client to g's TLS listener ("-tls1_3" or "-tls1_2") with the session read from sess (or None) and
-    written to out: 'New' (a full handshake) or 'Reused'; the request is answered either way"""
-    return tls_handshake(test, g, version, sess, out)[0]
+def tls_session(test, g, version, sess, out, port=None):
+    """openssl s_client to g's TLS listener ("-tls1_3" or "-tls1_2"; or the one on port) with the session read from
+    sess (or None) and written to out: 'New' (a full handshake) or 'Reused'; the request is answered either way"""
+    return tls_handshake(test, g, version, sess, out, port)[0]
 
 
-def tls_handshake(test, g, version, sess, out):
+def tls_handshake(test, g, version, sess, out, port=None):
     """tls_session's verdict, and what s_client printed (the session after the handshake: a TLS 1.2 ticket renewed in a
     resumption is there, as s_client writes no -sess_out for a resumed session)"""
-    args = [harness.OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % g.tls_port, "-servername", "localhost",
+    args = [harness.OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % (port or g.tls_port), "-servername", "localhost",
             version, "-ign_eof", "-sess_out", out] + (["-sess_in", sess] if sess else [])
     # (a request answered and the connection closed: a TLS 1.3 ticket comes after the handshake)
     p = subprocess.run(args, input=b"GET /__origin/echo?t=tickets HTTP/1.0\r\n\r\n", capture_output=True, timeout=20)
@@ -1255,6 +1255,23 @@ class TicketKeyTest(GatewayTestCase):
         for v in versions:
             self.assertEqual(tls_session(self, g, v, first[v], os.path.join(d, "late%s" % v)), "New", v)
         self.assertNotIn("TLS session ticket", g.error_log())
+        g.stop_and_check()
+
+    def test_sessions_resume_on_their_own_listener_only(self):
+        # the ticket keys are the process's (before, each listener's SSL_CTX had its own): a session made on one TLS
+        # listener, under its certificate, resumed on another, whose certificate the client never saw
+        d = os.path.join(self.tmp, "gw-two")
+        os.makedirs(d, exist_ok=True)
+        harness.make_cert(d)
+        cfg = gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem"))
+        other = free_port()
+        cfg["listen"].append({"host": "127.0.0.1", "port": other, "tls": {"cert": "cert.pem", "key": "key.pem"}})
+        g = self.new_gateway("gw-two", cfg)
+        for v in ("-tls1_3", "-tls1_2"):
+            sess = os.path.join(d, "sess%s" % v)
+            self.assertEqual(tls_session(self, g, v, None, sess), "New")
+            self.assertEqual(tls_session(self, g, v, sess, sess + ".other", port=other), "New", v)
+            self.assertEqual(tls_session(self, g, v, sess, sess + ".again"), "Reused", v)
         g.stop_and_check()
 
 
