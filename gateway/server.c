@@ -53,7 +53,6 @@
 typedef struct st_gw_listener_t {
     h2o_accept_ctx_t accept_ctx;
     h2o_socket_t *sock;
-    SSL_CTX **tls; /* a TLS listener's ssl_ctxs[] slot, read at each accept (a reload swaps it), or NULL */
     int proxy_protocol;
 } gw_listener_t;
 
@@ -74,6 +73,12 @@ gw_runtime_t gw_rt;
 __thread gw_thread_t *gw_self;
 
 static volatile int shutdown_requested;
+/* A TLS listener has two contexts. Its sessions' (accept_ctx.ssl_ctx) lasts as long as the process: h2o makes each
+ * connection's SSL from it, and OpenSSL keeps the session cache (TLS 1.2 session IDs) in it and asks its ticket key
+ * callback (an SSL keeps the context it was made from as its session context). The certificate's (ssl_ctxs[]) is
+ * swapped by a reload; on_client_hello moves each SSL to the one in force (SSL_set_SSL_CTX, as for SNI), before the
+ * session is looked up and the certificate chosen. So a session resumes across a reload whether by ticket or by ID. */
+static SSL_CTX *session_ctxs[GW_MAX_LISTEN];
 static SSL_CTX *ssl_ctxs[GW_MAX_LISTEN];
 static struct {
     gw_reload_cb cb;
@@ -299,6 +304,20 @@ Error:
     return NULL;
 }
 
+/* OpenSSL's first look at a ClientHello (and at a second one, after a HelloRetryRequest, when it has moved already),
+ * on a worker: the SSL, made from the listener's session context, moves to the certificate's context in force */
+static int on_client_hello(SSL *ssl, int *alert, void *arg)
+{
+    size_t i = (size_t)(uintptr_t)arg;
+    if (SSL_get_SSL_CTX(ssl) != session_ctxs[i])
+        return SSL_CLIENT_HELLO_SUCCESS;
+    if (SSL_set_SSL_CTX(ssl, gw_snap_load(ssl_ctxs + i)) == NULL) { /* (no memory for a copy of the certificate's) */
+        *alert = SSL_AD_INTERNAL_ERROR;
+        return SSL_CLIENT_HELLO_ERROR;
+    }
+    return SSL_CLIENT_HELLO_SUCCESS;
+}
+
 /* certbot and the like renew a certificate every 60 to 90 days and signal a reload: new connections get the new
  * certificate and key, open ones keep theirs, and sessions resume across it (tickets.h); one that does not load,
  * or does not match its key, leaves the one in force */
@@ -316,7 +335,7 @@ static void reload_tls(void *unused)
         }
         SSL_CTX *old = gw_snap_publish(ssl_ctxs + i, fresh);
         gw_qsbr_synchronize();
-        SSL_CTX_free(old); /* (freed when the last connection accepted with it closes: on_socket_close) */
+        SSL_CTX_free(old); /* (freed when the last connection that took it in on_client_hello is freed) */
         gw_info("TLS certificate %s reloaded", c->listen[i].tls_cert);
     }
 }
@@ -366,12 +385,9 @@ int gw_server_check_tls(const gw_listen_conf_t *l, char *err, size_t errlen)
 
 /* --- worker threads ------------------------------------------------------------------------ */
 
-/* data: the SSL_CTX a TLS connection was accepted with, or NULL (on_accept) */
 static void on_socket_close(void *data)
 {
     --gw_self->connections;
-    if (data != NULL)
-        SSL_CTX_free(data);
 }
 
 static void update_listener_state(gw_thread_t *t);
@@ -396,13 +412,8 @@ static void warn_now_and_then(uint64_t *warned_at, const char *fmt, ...)
 /* TLS or HTTP/1 (h2c upgrades from there): h2o takes the connection over */
 static void start_protocol(gw_listener_t *l, h2o_socket_t *sock)
 {
-    if (l->tls != NULL) {
-        /* the connection holds a reference until it closes: h2o 2.2.5 keeps the bare pointer and makes the SSL from
-         * it (SSL_new, which holds its SSL_CTX) only when the ClientHello comes, maybe after a reload has let go */
-        SSL_CTX *ctx = gw_snap_load(l->tls);
-        SSL_CTX_up_ref(ctx);
-        l->accept_ctx.ssl_ctx = sock->on_close.data = ctx;
-    }
+    /* (h2o 2.2.5 makes the SSL, from the session context, only when the ClientHello comes, maybe after a reload: the
+     * certificate's context is taken then, on_client_hello) */
     h2o_accept(&l->accept_ctx, sock);
 }
 
@@ -689,10 +700,14 @@ int gw_server_run(void)
     for (i = 0; i != c->num_listen; ++i) {
         if (c->listen[i].tls_cert != NULL && !tickets++ && gw_tickets_init() != 0)
             return 1;
-        if (c->listen[i].tls_cert != NULL && (ssl_ctxs[i] = create_ssl_ctx(c->listen + i, err, sizeof(err))) == NULL) {
+        if (c->listen[i].tls_cert == NULL)
+            continue;
+        if ((ssl_ctxs[i] = create_ssl_ctx(c->listen + i, err, sizeof(err))) == NULL ||
+            (session_ctxs[i] = create_ssl_ctx(c->listen + i, err, sizeof(err))) == NULL) {
             gw_error("%s", err);
             return 1;
         }
+        SSL_CTX_set_client_hello_cb(session_ctxs[i], on_client_hello, (void *)(uintptr_t)i);
     }
     gw_server_on_reload(reload_tls, NULL);
     for (i = 0; i != c->num_listen; ++i) { /* (an entry given twice is the config loader's error) */
@@ -711,8 +726,7 @@ int gw_server_run(void)
                 return 1;
             }
             t->listeners[i].accept_ctx.hosts = gw_rt.hosts;
-            t->listeners[i].accept_ctx.ssl_ctx = ssl_ctxs[i];
-            t->listeners[i].tls = ssl_ctxs[i] != NULL ? ssl_ctxs + i : NULL;
+            t->listeners[i].accept_ctx.ssl_ctx = session_ctxs[i];
             t->listeners[i].proxy_protocol = c->listen[i].proxy_protocol;
         }
         t->num_listeners = c->num_listen;

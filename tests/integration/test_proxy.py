@@ -834,17 +834,26 @@ class ThreadLimitTest(GatewayTestCase):
         g.stop_and_check()
 
 
-def tls_session(test, g, version, sess, out, port=None):
-    """openssl s_client to g's TLS listener ("-tls1_3" or "-tls1_2"; or the one on port) with the session read from
-    sess (or None) and written to out: 'New' (a full handshake) or 'Reused'; the request is answered either way"""
-    return tls_handshake(test, g, version, sess, out, port)[0]
+def cert_dir(test, name):
+    """a folder of the test class's, with cert.pem and key.pem for localhost"""
+    d = os.path.join(test.tmp, name)
+    os.makedirs(d, exist_ok=True)
+    harness.make_cert(d)
+    return d
 
 
-def tls_handshake(test, g, version, sess, out, port=None):
+def tls_session(test, g, version, sess, out, port=None, extra=()):
+    """openssl s_client to g's TLS listener ("-tls1_3" or "-tls1_2"; or the one on port; extra: more options) with the
+    session read from sess (or None) and written to out: 'New' (a full handshake) or 'Reused'; the request is answered
+    either way"""
+    return tls_handshake(test, g, version, sess, out, port, extra)[0]
+
+
+def tls_handshake(test, g, version, sess, out, port=None, extra=()):
     """tls_session's verdict, and what s_client printed (the session after the handshake: a TLS 1.2 ticket renewed in a
     resumption is there, as s_client writes no -sess_out for a resumed session)"""
     args = [harness.OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % (port or g.tls_port), "-servername", "localhost",
-            version, "-ign_eof", "-sess_out", out] + (["-sess_in", sess] if sess else [])
+            version, "-ign_eof", "-sess_out", out] + (["-sess_in", sess] if sess else []) + list(extra)
     # (a request answered and the connection closed: a TLS 1.3 ticket comes after the handshake)
     p = subprocess.run(args, input=b"GET /__origin/echo?t=tickets HTTP/1.0\r\n\r\n", capture_output=True, timeout=20)
     text = p.stdout.decode(errors="replace")
@@ -892,9 +901,7 @@ class SignalTest(GatewayTestCase):
         # certbot renews a certificate and signals a reload (a deploy hook): the gateway kept serving the one it started
         # with until a restart, and then an expired one
         import ssl
-        d = os.path.join(self.tmp, "gw-renewed")
-        os.makedirs(d, exist_ok=True)
-        harness.make_cert(d)
+        d = cert_dir(self, "gw-renewed")
         g = self.new_gateway("gw-renewed", gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem")))
 
         def served():
@@ -933,9 +940,7 @@ class SignalTest(GatewayTestCase):
         # a reload made a new SSL_CTX, and with it new session ticket keys: every visitor's TLS 1.3 or 1.2 session from
         # before it could not be resumed (a full handshake for everyone after each certificate renewal, daily on sites
         # whose certbot hook signals a reload). The ring of ticket keys (gateway/tickets.h) now outlives the contexts.
-        d = os.path.join(self.tmp, "gw-tickets")
-        os.makedirs(d, exist_ok=True)
-        harness.make_cert(d)
+        d = cert_dir(self, "gw-tickets")
         g = self.new_gateway("gw-tickets", gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem")))
 
         def connect(version, sess, out):
@@ -955,15 +960,31 @@ class SignalTest(GatewayTestCase):
         self.assertNotIn("session tickets", g.error_log())
         g.stop_and_check()
 
+    def test_tls12_session_ids_resume_across_sighup(self):
+        # a TLS 1.2 client without tickets resumes by session ID, from a cache OpenSSL keeps in the SSL_CTX: each reload
+        # made a new one, with an empty cache, and every such session from before it had a full handshake
+        d = cert_dir(self, "gw-ids")
+        g = self.new_gateway("gw-ids", gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem")))
+        sess = os.path.join(d, "sess")
+        self.assertEqual(tls_session(self, g, "-tls1_2", None, sess, extra=["-no_ticket"]), "New")
+        text = subprocess.run([harness.OPENSSL, "sess_id", "-in", sess, "-noout", "-text"], capture_output=True,
+                              check=True, timeout=20).stdout.decode()
+        self.assertNotIn("TLS session ticket:", text)  # (a session ID only)
+        self.assertRegex(text, r"Session-ID: [0-9A-F]{64}")
+        self.assertEqual(tls_session(self, g, "-tls1_2", sess, sess + ".1", extra=["-no_ticket"]), "Reused")
+        for n in (1, 2):
+            g.signal(signal.SIGHUP)
+            self.assertTrue(wait_until(lambda: g.error_log().count("reload done") >= n, 5), g.error_log())
+            self.assertEqual(tls_session(self, g, "-tls1_2", sess, sess + ".2", extra=["-no_ticket"]), "Reused", n)
+        g.stop_and_check()
+
     def test_sighup_while_a_client_has_not_said_hello(self):
         # h2o 2.2.5 makes a connection's SSL (SSL_new, which holds its SSL_CTX) when the ClientHello comes, not at accept:
         # a client that connected before a reload and spoke after it made its SSL from the SSL_CTX the reload had freed
         # (ASan: heap-use-after-free in SSL_new; without ASan, whatever that memory then held)
         import socket
         import ssl
-        d = os.path.join(self.tmp, "gw-hello")
-        os.makedirs(d, exist_ok=True)
-        harness.make_cert(d)
+        d = cert_dir(self, "gw-hello")
         g = self.new_gateway("gw-hello", gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem")))
         quiet = [socket.create_connection(("127.0.0.1", g.tls_port)) for _ in range(4)]
         time.sleep(0.3)  # accepted, the handshake waiting for the hello
@@ -1007,9 +1028,7 @@ class SignalTest(GatewayTestCase):
         g.stop_and_check()
 
     def test_sighup_during_requests(self):
-        d = os.path.join(self.tmp, "gw-hup")
-        os.makedirs(d, exist_ok=True)
-        harness.make_cert(d)
+        d = cert_dir(self, "gw-hup")
         g = self.new_gateway("gw-hup", gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem")))
         stop = threading.Event()
         results = []
@@ -1209,9 +1228,7 @@ class TicketKeyTest(GatewayTestCase):
         # the keys were those OpenSSL drew for the first SSL_CTX, passed on at every reload: one key for the process's
         # life, and one key disclosed (a memory leak) opened every ticket of every session since the start. A new key is
         # now drawn every hour (2 s here: CG_TICKET_KEY_SECONDS) and each opens tickets for 3 rotations.
-        d = os.path.join(self.tmp, "gw-rotate")
-        os.makedirs(d, exist_ok=True)
-        harness.make_cert(d)
+        d = cert_dir(self, "gw-rotate")
         g = self.new_gateway("gw-rotate", gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem")), start=False)
         g.env = {"CG_TICKET_KEY_SECONDS": "2"}
         g.start()
@@ -1260,9 +1277,7 @@ class TicketKeyTest(GatewayTestCase):
     def test_sessions_resume_on_their_own_listener_only(self):
         # the ticket keys are the process's (before, each listener's SSL_CTX had its own): a session made on one TLS
         # listener, under its certificate, resumed on another, whose certificate the client never saw
-        d = os.path.join(self.tmp, "gw-two")
-        os.makedirs(d, exist_ok=True)
-        harness.make_cert(d)
+        d = cert_dir(self, "gw-two")
         cfg = gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem"))
         other = free_port()
         cfg["listen"].append({"host": "127.0.0.1", "port": other, "tls": {"cert": "cert.pem", "key": "key.pem"}})
