@@ -171,8 +171,15 @@ unsigned gw_tickets_tick(void)
 {
     uint64_t now = boot_seconds();
     if (now >= next_rotation) {
-        if (rotate(1) != 0)
-            gw_error("TLS session ticket keys: cannot draw a new one (no memory or no randomness): the keys in force stay");
+        /* as many as were due (a machine back from a suspend, a main thread long in a reload): the keys that would have
+         * been retired meanwhile are */
+        uint64_t due = (now - next_rotation) / rotate_s + 1;
+        for (uint64_t n = 0; n != due && n != GW_TICKETS_KEEP; ++n) {
+            if (rotate(1) != 0) {
+                gw_error("TLS session ticket keys: cannot draw a new one (no memory or no randomness): the keys in force stay");
+                break;
+            }
+        }
         next_rotation = now + rotate_s;
     }
     return (unsigned)(next_rotation - now);

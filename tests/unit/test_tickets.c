@@ -63,7 +63,6 @@ static void test_callback_seals_opens_renews_and_retires(void **state)
     unsigned char name[16], iv[EVP_MAX_IV_LENGTH], sealed[128], opened[128], again[16], again_iv[EVP_MAX_IV_LENGTH];
     int sealed_len = 0, opened_len = 0;
 
-    assert_int_equal(gw_tickets_init(), 0);
     assert_int_equal(seal_or_open(1, name, iv, plain, sizeof(plain), sealed, &sealed_len), 1);
     assert_memory_equal(name, ring->keys[0].name, sizeof(name));
     assert_int_equal(seal_or_open(0, name, iv, sealed, sealed_len, opened, &opened_len), 2);
@@ -82,11 +81,38 @@ static void test_callback_seals_opens_renews_and_retires(void **state)
     assert_int_equal(seal_or_open(0, name, iv, sealed, sealed_len, opened, &opened_len), 0);
 }
 
+static void test_tick_rotates_when_due_and_catches_up(void **state)
+{
+    unsigned char newest[16];
+
+    rotate_s = 10; /* (as CG_TICKET_KEY_SECONDS=10: ten periods are less than the machine's uptime) */
+    memcpy(newest, ring->keys[0].name, sizeof(newest));
+    next_rotation = boot_seconds() + 100; /* not due */
+    assert_in_range(gw_tickets_tick(), 99, 100);
+    assert_memory_equal(ring->keys[0].name, newest, sizeof(newest));
+
+    next_rotation = boot_seconds(); /* due: one new key, the one before kept */
+    assert_int_equal(gw_tickets_tick(), rotate_s);
+    assert_int_equal(ring_find(ring, newest), 1);
+
+    memcpy(newest, ring->keys[0].name, sizeof(newest)); /* ten periods missed: all three keys are new */
+    next_rotation = boot_seconds() - 10 * rotate_s;
+    assert_int_equal(gw_tickets_tick(), rotate_s);
+    assert_int_equal(ring->num, GW_TICKETS_KEEP);
+    assert_int_equal(ring_find(ring, newest), -1);
+}
+
+static int setup(void **state)
+{
+    return gw_tickets_init(); /* (the workers' grace periods are none: no reader thread is registered) */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ring_push_keeps_the_newest),
         cmocka_unit_test(test_callback_seals_opens_renews_and_retires),
+        cmocka_unit_test(test_tick_rotates_when_due_and_catches_up),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup, NULL);
 }
