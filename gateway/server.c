@@ -75,9 +75,10 @@ __thread gw_thread_t *gw_self;
 static volatile int shutdown_requested;
 /* A TLS listener has two contexts. Its sessions' (accept_ctx.ssl_ctx) lasts as long as the process: h2o makes each
  * connection's SSL from it, and OpenSSL keeps the session cache (TLS 1.2 session IDs) in it and asks its ticket key
- * callback (an SSL keeps the context it was made from as its session context). The certificate's (ssl_ctxs[]) is
- * swapped by a reload; on_client_hello moves each SSL to the one in force (SSL_set_SSL_CTX, as for SNI), before the
- * session is looked up and the certificate chosen. So a session resumes across a reload whether by ticket or by ID. */
+ * callback (an SSL keeps the context it was made from as its session context). It has no certificate (the key of the
+ * start would stay in memory after renewals). The certificate's (ssl_ctxs[]) is swapped by a reload; on_client_hello
+ * moves each SSL to the one in force (SSL_set_SSL_CTX, as for SNI), before the session is looked up and the
+ * certificate chosen. So a session resumes across a reload whether by ticket or by ID. */
 static SSL_CTX *session_ctxs[GW_MAX_LISTEN];
 static SSL_CTX *ssl_ctxs[GW_MAX_LISTEN];
 static struct {
@@ -265,7 +266,8 @@ static int probe_listen(const gw_listen_conf_t *l, char *err, size_t errlen)
     return 0;
 }
 
-static SSL_CTX *create_ssl_ctx(const gw_listen_conf_t *l, char *err, size_t errlen)
+/* a listener's certificate context, or (with_cert 0) its session context, which has no certificate of its own */
+static SSL_CTX *create_ssl_ctx(const gw_listen_conf_t *l, int with_cert, char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -280,11 +282,11 @@ static SSL_CTX *create_ssl_ctx(const gw_listen_conf_t *l, char *err, size_t errl
     SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
                                  "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-    if (SSL_CTX_use_certificate_chain_file(ctx, l->tls_cert) != 1) {
+    if (with_cert && SSL_CTX_use_certificate_chain_file(ctx, l->tls_cert) != 1) {
         snprintf(err, errlen, "%s: cannot load certificate: %s", l->tls_cert, ERR_reason_error_string(ERR_get_error()));
         goto Error;
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx, l->tls_key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+    if (with_cert && (SSL_CTX_use_PrivateKey_file(ctx, l->tls_key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1)) {
         snprintf(err, errlen, "%s: cannot load private key: %s", l->tls_key, ERR_reason_error_string(ERR_get_error()));
         goto Error;
     }
@@ -328,7 +330,7 @@ static void reload_tls(void *unused)
     for (size_t i = 0; i != c->num_listen; ++i) {
         if (ssl_ctxs[i] == NULL)
             continue;
-        SSL_CTX *fresh = create_ssl_ctx(c->listen + i, err, sizeof(err));
+        SSL_CTX *fresh = create_ssl_ctx(c->listen + i, 1, err, sizeof(err));
         if (fresh == NULL) {
             gw_error("TLS certificate not reloaded (the one in force stays): %s", err);
             continue;
@@ -376,7 +378,7 @@ int gw_write_all(int fd, const void *p, size_t n)
 
 int gw_server_check_tls(const gw_listen_conf_t *l, char *err, size_t errlen)
 {
-    SSL_CTX *ctx = create_ssl_ctx(l, err, errlen);
+    SSL_CTX *ctx = create_ssl_ctx(l, 1, err, errlen);
     if (ctx == NULL)
         return -1;
     SSL_CTX_free(ctx);
@@ -702,8 +704,8 @@ int gw_server_run(void)
             return 1;
         if (c->listen[i].tls_cert == NULL)
             continue;
-        if ((ssl_ctxs[i] = create_ssl_ctx(c->listen + i, err, sizeof(err))) == NULL ||
-            (session_ctxs[i] = create_ssl_ctx(c->listen + i, err, sizeof(err))) == NULL) {
+        if ((ssl_ctxs[i] = create_ssl_ctx(c->listen + i, 1, err, sizeof(err))) == NULL ||
+            (session_ctxs[i] = create_ssl_ctx(c->listen + i, 0, err, sizeof(err))) == NULL) {
             gw_error("%s", err);
             return 1;
         }
