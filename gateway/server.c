@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -40,6 +41,7 @@
 #include "proxy_header.h"
 #include "qsbr.h"
 #include "server.h"
+#include "tickets.h"
 
 #define DRAIN_TIMEOUT_MS 30000
 /* accept() failed for want of a file descriptor (or of kernel memory): the listeners rest this long. The pending
@@ -51,7 +53,6 @@
 typedef struct st_gw_listener_t {
     h2o_accept_ctx_t accept_ctx;
     h2o_socket_t *sock;
-    SSL_CTX **tls; /* a TLS listener's ssl_ctxs[] slot, read at each accept (a reload swaps it), or NULL */
     int proxy_protocol;
 } gw_listener_t;
 
@@ -72,6 +73,13 @@ gw_runtime_t gw_rt;
 __thread gw_thread_t *gw_self;
 
 static volatile int shutdown_requested;
+/* A TLS listener has two contexts. Its sessions' (accept_ctx.ssl_ctx) lasts as long as the process: h2o makes each
+ * connection's SSL from it, and OpenSSL keeps the session cache (TLS 1.2 session IDs) in it and asks its ticket key
+ * callback (an SSL keeps the context it was made from as its session context). It has no certificate (the key of the
+ * start would stay in memory after renewals). The certificate's (ssl_ctxs[]) is swapped by a reload; on_client_hello
+ * moves each SSL to the one in force (SSL_set_SSL_CTX, as for SNI), before the session is looked up and the
+ * certificate chosen. So a session resumes across a reload whether by ticket or by ID. */
+static SSL_CTX *session_ctxs[GW_MAX_LISTEN];
 static SSL_CTX *ssl_ctxs[GW_MAX_LISTEN];
 static struct {
     gw_reload_cb cb;
@@ -258,7 +266,8 @@ static int probe_listen(const gw_listen_conf_t *l, char *err, size_t errlen)
     return 0;
 }
 
-static SSL_CTX *create_ssl_ctx(const gw_listen_conf_t *l, char *err, size_t errlen)
+/* a listener's certificate context, or (with_cert 0) its session context, which has no certificate of its own */
+static SSL_CTX *create_ssl_ctx(const gw_listen_conf_t *l, int with_cert, char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -273,35 +282,46 @@ static SSL_CTX *create_ssl_ctx(const gw_listen_conf_t *l, char *err, size_t errl
     SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
                                  "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-    if (SSL_CTX_use_certificate_chain_file(ctx, l->tls_cert) != 1) {
+    if (with_cert && SSL_CTX_use_certificate_chain_file(ctx, l->tls_cert) != 1) {
         snprintf(err, errlen, "%s: cannot load certificate: %s", l->tls_cert, ERR_reason_error_string(ERR_get_error()));
         goto Error;
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx, l->tls_key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+    if (with_cert && (SSL_CTX_use_PrivateKey_file(ctx, l->tls_key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1)) {
         snprintf(err, errlen, "%s: cannot load private key: %s", l->tls_key, ERR_reason_error_string(ERR_get_error()));
         goto Error;
     }
     h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
+    gw_tickets_setup(ctx); /* (every context opens with the one ring of ticket keys: sessions resume across a reload) */
+    /* a session resumes on the listener (the certificate) it was made on only: the ticket keys are the process's, and
+     * OpenSSL resumes a session only where its id context is the SSL's, named here after the listener's address */
+    char canon[INET6_ADDRSTRLEN], id[INET6_ADDRSTRLEN + 8];
+    unsigned char sid_ctx[SHA256_DIGEST_LENGTH]; /* (SSL_MAX_SID_CTX_LENGTH) */
+    gw_listen_canon_host(l, canon, sizeof(canon));
+    int id_len = snprintf(id, sizeof(id), "%s:%u", canon, l->port);
+    SHA256((const unsigned char *)id, (size_t)id_len, sid_ctx);
+    SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx));
     return ctx;
 Error:
     SSL_CTX_free(ctx);
     return NULL;
 }
 
-/* The session ticket keys (name, HMAC and AES keys) OpenSSL drew at random for `from` go to `to`: a TLS 1.3 or 1.2
- * session ticket issued before a reload still resumes after it. (libh2o 2.2.5 sets no ticket callback of its own; the
- * keys stay in memory, never on disk or in a log, and are new at each start.) 0, or -1 when OpenSSL would not. */
-static int keep_ticket_keys(SSL_CTX *from, SSL_CTX *to)
+/* OpenSSL's first look at a ClientHello (and at a second one, after a HelloRetryRequest, when it has moved already),
+ * on a worker: the SSL, made from the listener's session context, moves to the certificate's context in force */
+static int on_client_hello(SSL *ssl, int *alert, void *arg)
 {
-    unsigned char keys[16 + 32 + 32]; /* (the one size OpenSSL 1.1.1 and 3 take) */
-    int ok = SSL_CTX_get_tlsext_ticket_keys(from, keys, sizeof(keys)) == 1 &&
-             SSL_CTX_set_tlsext_ticket_keys(to, keys, sizeof(keys)) == 1;
-    OPENSSL_cleanse(keys, sizeof(keys));
-    return ok ? 0 : -1;
+    size_t i = (size_t)(uintptr_t)arg;
+    if (SSL_get_SSL_CTX(ssl) != session_ctxs[i])
+        return SSL_CLIENT_HELLO_SUCCESS;
+    if (SSL_set_SSL_CTX(ssl, gw_snap_load(ssl_ctxs + i)) == NULL) { /* (no memory for a copy of the certificate's) */
+        *alert = SSL_AD_INTERNAL_ERROR;
+        return SSL_CLIENT_HELLO_ERROR;
+    }
+    return SSL_CLIENT_HELLO_SUCCESS;
 }
 
 /* certbot and the like renew a certificate every 60 to 90 days and signal a reload: new connections get the new
- * certificate and key, open ones keep theirs, and sessions resume across it (keep_ticket_keys); one that does not load,
+ * certificate and key, open ones keep theirs, and sessions resume across it (tickets.h); one that does not load,
  * or does not match its key, leaves the one in force */
 static void reload_tls(void *unused)
 {
@@ -310,17 +330,14 @@ static void reload_tls(void *unused)
     for (size_t i = 0; i != c->num_listen; ++i) {
         if (ssl_ctxs[i] == NULL)
             continue;
-        SSL_CTX *fresh = create_ssl_ctx(c->listen + i, err, sizeof(err));
+        SSL_CTX *fresh = create_ssl_ctx(c->listen + i, 1, err, sizeof(err));
         if (fresh == NULL) {
             gw_error("TLS certificate not reloaded (the one in force stays): %s", err);
             continue;
         }
-        if (keep_ticket_keys(ssl_ctxs[i], fresh) != 0)
-            gw_warn("TLS session tickets issued before this reload of %s cannot be resumed (OpenSSL would not pass on their "
-                    "keys): %s", c->listen[i].tls_cert, ERR_reason_error_string(ERR_get_error()));
         SSL_CTX *old = gw_snap_publish(ssl_ctxs + i, fresh);
         gw_qsbr_synchronize();
-        SSL_CTX_free(old); /* (freed when the last connection accepted with it closes: on_socket_close) */
+        SSL_CTX_free(old); /* (freed when the last connection that took it in on_client_hello is freed) */
         gw_info("TLS certificate %s reloaded", c->listen[i].tls_cert);
     }
 }
@@ -361,7 +378,7 @@ int gw_write_all(int fd, const void *p, size_t n)
 
 int gw_server_check_tls(const gw_listen_conf_t *l, char *err, size_t errlen)
 {
-    SSL_CTX *ctx = create_ssl_ctx(l, err, errlen);
+    SSL_CTX *ctx = create_ssl_ctx(l, 1, err, errlen);
     if (ctx == NULL)
         return -1;
     SSL_CTX_free(ctx);
@@ -370,12 +387,9 @@ int gw_server_check_tls(const gw_listen_conf_t *l, char *err, size_t errlen)
 
 /* --- worker threads ------------------------------------------------------------------------ */
 
-/* data: the SSL_CTX a TLS connection was accepted with, or NULL (on_accept) */
 static void on_socket_close(void *data)
 {
     --gw_self->connections;
-    if (data != NULL)
-        SSL_CTX_free(data);
 }
 
 static void update_listener_state(gw_thread_t *t);
@@ -400,13 +414,8 @@ static void warn_now_and_then(uint64_t *warned_at, const char *fmt, ...)
 /* TLS or HTTP/1 (h2c upgrades from there): h2o takes the connection over */
 static void start_protocol(gw_listener_t *l, h2o_socket_t *sock)
 {
-    if (l->tls != NULL) {
-        /* the connection holds a reference until it closes: h2o 2.2.5 keeps the bare pointer and makes the SSL from
-         * it (SSL_new, which holds its SSL_CTX) only when the ClientHello comes, maybe after a reload has let go */
-        SSL_CTX *ctx = gw_snap_load(l->tls);
-        SSL_CTX_up_ref(ctx);
-        l->accept_ctx.ssl_ctx = sock->on_close.data = ctx;
-    }
+    /* (h2o 2.2.5 makes the SSL, from the session context, only when the ClientHello comes, maybe after a reload: the
+     * certificate's context is taken then, on_client_hello) */
     h2o_accept(&l->accept_ctx, sock);
 }
 
@@ -689,11 +698,18 @@ int gw_server_run(void)
         return 1;
     }
 
+    int tickets = 0;
     for (i = 0; i != c->num_listen; ++i) {
-        if (c->listen[i].tls_cert != NULL && (ssl_ctxs[i] = create_ssl_ctx(c->listen + i, err, sizeof(err))) == NULL) {
+        if (c->listen[i].tls_cert != NULL && !tickets++ && gw_tickets_init() != 0)
+            return 1;
+        if (c->listen[i].tls_cert == NULL)
+            continue;
+        if ((ssl_ctxs[i] = create_ssl_ctx(c->listen + i, 1, err, sizeof(err))) == NULL ||
+            (session_ctxs[i] = create_ssl_ctx(c->listen + i, 0, err, sizeof(err))) == NULL) {
             gw_error("%s", err);
             return 1;
         }
+        SSL_CTX_set_client_hello_cb(session_ctxs[i], on_client_hello, (void *)(uintptr_t)i);
     }
     gw_server_on_reload(reload_tls, NULL);
     for (i = 0; i != c->num_listen; ++i) { /* (an entry given twice is the config loader's error) */
@@ -712,8 +728,7 @@ int gw_server_run(void)
                 return 1;
             }
             t->listeners[i].accept_ctx.hosts = gw_rt.hosts;
-            t->listeners[i].accept_ctx.ssl_ctx = ssl_ctxs[i];
-            t->listeners[i].tls = ssl_ctxs[i] != NULL ? ssl_ctxs + i : NULL;
+            t->listeners[i].accept_ctx.ssl_ctx = session_ctxs[i];
             t->listeners[i].proxy_protocol = c->listen[i].proxy_protocol;
         }
         t->num_listeners = c->num_listen;
@@ -764,12 +779,19 @@ int gw_server_run(void)
     notify_systemd("READY=1");
 
     uint64_t last_total = 0;
+    unsigned idle_s = 0;
     for (;;) {
         /* while waiting for signals, hand freed heap back to the kernel now and then: with the trim
-         * threshold raised (main.c) glibc no longer does it on every free */
-        struct timespec idle = {10, 0};
+         * threshold raised (main.c) glibc no longer does it on every free; and rotate the TLS ticket keys when due */
+        unsigned wait_s = 10, until_rotation;
+        if (tickets && (until_rotation = gw_tickets_tick()) < wait_s)
+            wait_s = until_rotation;
+        struct timespec idle = {wait_s, 0};
         int sig = sigtimedwait(&sigs, NULL, &idle);
         if (sig < 0) {
+            if ((idle_s += wait_s) < 10)
+                continue;
+            idle_s = 0;
             uint64_t now_total = gw_metrics_total_requests();
             if (now_total == last_total) /* no request for 10 s: trim */
                 malloc_trim(0);

@@ -834,6 +834,47 @@ class ThreadLimitTest(GatewayTestCase):
         g.stop_and_check()
 
 
+def cert_dir(test, name):
+    """a folder of the test class's, with cert.pem and key.pem for localhost"""
+    d = os.path.join(test.tmp, name)
+    os.makedirs(d, exist_ok=True)
+    harness.make_cert(d)
+    return d
+
+
+def tls_session(test, g, version, sess, out, port=None, extra=()):
+    """openssl s_client to g's TLS listener ("-tls1_3" or "-tls1_2"; or the one on port; extra: more options) with the
+    session read from sess (or None) and written to out: 'New' (a full handshake) or 'Reused'; the request is answered
+    either way"""
+    return tls_handshake(test, g, version, sess, out, port, extra)[0]
+
+
+def tls_handshake(test, g, version, sess, out, port=None, extra=()):
+    """tls_session's verdict, and what s_client printed (the session after the handshake: a TLS 1.2 ticket renewed in a
+    resumption is there, as s_client writes no -sess_out for a resumed session)"""
+    args = [harness.OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % (port or g.tls_port), "-servername", "localhost",
+            version, "-ign_eof", "-sess_out", out] + (["-sess_in", sess] if sess else []) + list(extra)
+    # (a request answered and the connection closed: a TLS 1.3 ticket comes after the handshake)
+    p = subprocess.run(args, input=b"GET /__origin/echo?t=tickets HTTP/1.0\r\n\r\n", capture_output=True, timeout=20)
+    text = p.stdout.decode(errors="replace")
+    m = re.search(r"^(New|Reused), (TLSv1\.[23])", text, re.M)
+    test.assertIsNotNone(m, text + p.stderr.decode(errors="replace"))
+    test.assertEqual(m.group(2), {"-tls1_3": "TLSv1.3", "-tls1_2": "TLSv1.2"}[version])
+    test.assertIn("HTTP/1.1 200 OK", text)
+    return m.group(1), text
+
+
+def ticket_key_name(sess=None, text=None):
+    """the name of the key that sealed the session ticket in the session file sess, or in the session printed in text
+    (a ticket's first 16 bytes), hex"""
+    if sess is not None:
+        text = subprocess.run([harness.OPENSSL, "sess_id", "-in", sess, "-noout", "-text"], capture_output=True,
+                              check=True, timeout=20).stdout.decode()
+    m = re.search(r"TLS session ticket:\n\s*0000 - ((?:[0-9a-f]{2}[ -]){16})", text)
+    assert m is not None, text
+    return re.sub(r"[ -]", "", m.group(1))
+
+
 class SignalTest(GatewayTestCase):
     """SIGTERM drains in-flight requests; SIGHUP reloads without failing a request."""
     start_gateway = False
@@ -860,9 +901,7 @@ class SignalTest(GatewayTestCase):
         # certbot renews a certificate and signals a reload (a deploy hook): the gateway kept serving the one it started
         # with until a restart, and then an expired one
         import ssl
-        d = os.path.join(self.tmp, "gw-renewed")
-        os.makedirs(d, exist_ok=True)
-        harness.make_cert(d)
+        d = cert_dir(self, "gw-renewed")
         g = self.new_gateway("gw-renewed", gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem")))
 
         def served():
@@ -900,25 +939,12 @@ class SignalTest(GatewayTestCase):
     def test_tls_sessions_resume_across_sighup(self):
         # a reload made a new SSL_CTX, and with it new session ticket keys: every visitor's TLS 1.3 or 1.2 session from
         # before it could not be resumed (a full handshake for everyone after each certificate renewal, daily on sites
-        # whose certbot hook signals a reload). The keys now pass from the context in force to the new one.
-        d = os.path.join(self.tmp, "gw-tickets")
-        os.makedirs(d, exist_ok=True)
-        harness.make_cert(d)
+        # whose certbot hook signals a reload). The ring of ticket keys (gateway/tickets.h) now outlives the contexts.
+        d = cert_dir(self, "gw-tickets")
         g = self.new_gateway("gw-tickets", gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem")))
 
         def connect(version, sess, out):
-            """openssl s_client with the session read from sess (or None) and written to out: 'New' or 'Reused'"""
-            args = [harness.OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % g.tls_port, "-servername", "localhost",
-                    version, "-ign_eof", "-sess_out", out] + (["-sess_in", sess] if sess else [])
-            # (a request answered and the connection closed: a TLS 1.3 ticket comes after the handshake)
-            p = subprocess.run(args, input=b"GET /__origin/echo?t=tickets HTTP/1.0\r\n\r\n", capture_output=True,
-                               timeout=20)
-            out = p.stdout.decode(errors="replace")
-            m = re.search(r"^(New|Reused), (TLSv1\.[23])", out, re.M)
-            self.assertIsNotNone(m, out + p.stderr.decode(errors="replace"))
-            self.assertEqual(m.group(2), {"-tls1_3": "TLSv1.3", "-tls1_2": "TLSv1.2"}[version])
-            self.assertIn("HTTP/1.1 200 OK", out)
-            return m.group(1)
+            return tls_session(self, g, version, sess, out)
 
         reloads = 0
         for version in ("-tls1_3", "-tls1_2"):
@@ -934,15 +960,31 @@ class SignalTest(GatewayTestCase):
         self.assertNotIn("session tickets", g.error_log())
         g.stop_and_check()
 
+    def test_tls12_session_ids_resume_across_sighup(self):
+        # a TLS 1.2 client without tickets resumes by session ID, from a cache OpenSSL keeps in the SSL_CTX: each reload
+        # made a new one, with an empty cache, and every such session from before it had a full handshake
+        d = cert_dir(self, "gw-ids")
+        g = self.new_gateway("gw-ids", gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem")))
+        sess = os.path.join(d, "sess")
+        self.assertEqual(tls_session(self, g, "-tls1_2", None, sess, extra=["-no_ticket"]), "New")
+        text = subprocess.run([harness.OPENSSL, "sess_id", "-in", sess, "-noout", "-text"], capture_output=True,
+                              check=True, timeout=20).stdout.decode()
+        self.assertNotIn("TLS session ticket:", text)  # (a session ID only)
+        self.assertRegex(text, r"Session-ID: [0-9A-F]{64}")
+        self.assertEqual(tls_session(self, g, "-tls1_2", sess, sess + ".1", extra=["-no_ticket"]), "Reused")
+        for n in (1, 2):
+            g.signal(signal.SIGHUP)
+            self.assertTrue(wait_until(lambda: g.error_log().count("reload done") >= n, 5), g.error_log())
+            self.assertEqual(tls_session(self, g, "-tls1_2", sess, sess + ".2", extra=["-no_ticket"]), "Reused", n)
+        g.stop_and_check()
+
     def test_sighup_while_a_client_has_not_said_hello(self):
         # h2o 2.2.5 makes a connection's SSL (SSL_new, which holds its SSL_CTX) when the ClientHello comes, not at accept:
         # a client that connected before a reload and spoke after it made its SSL from the SSL_CTX the reload had freed
         # (ASan: heap-use-after-free in SSL_new; without ASan, whatever that memory then held)
         import socket
         import ssl
-        d = os.path.join(self.tmp, "gw-hello")
-        os.makedirs(d, exist_ok=True)
-        harness.make_cert(d)
+        d = cert_dir(self, "gw-hello")
         g = self.new_gateway("gw-hello", gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem")))
         quiet = [socket.create_connection(("127.0.0.1", g.tls_port)) for _ in range(4)]
         time.sleep(0.3)  # accepted, the handshake waiting for the hello
@@ -986,9 +1028,7 @@ class SignalTest(GatewayTestCase):
         g.stop_and_check()
 
     def test_sighup_during_requests(self):
-        d = os.path.join(self.tmp, "gw-hup")
-        os.makedirs(d, exist_ok=True)
-        harness.make_cert(d)
+        d = cert_dir(self, "gw-hup")
         g = self.new_gateway("gw-hup", gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem")))
         stop = threading.Event()
         results = []
@@ -1177,6 +1217,77 @@ GOOD = """{
   "threads": 2
 }
 """
+
+
+class TicketKeyTest(GatewayTestCase):
+    """The TLS session ticket keys rotate: the newest seals, the older ones of the ring open (and renew), a retired one
+    does not."""
+    start_gateway = False
+
+    def test_ticket_keys_rotate_with_overlap(self):
+        # the keys were those OpenSSL drew for the first SSL_CTX, passed on at every reload: one key for the process's
+        # life, and one key disclosed (a memory leak) opened every ticket of every session since the start. A new key is
+        # now drawn every hour (2 s here: CG_TICKET_KEY_SECONDS) and each opens tickets for 3 rotations.
+        d = cert_dir(self, "gw-rotate")
+        g = self.new_gateway("gw-rotate", gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem")), start=False)
+        g.env = {"CG_TICKET_KEY_SECONDS": "2"}
+        g.start()
+        versions = ("-tls1_3", "-tls1_2")
+        first = {}
+        for v in versions:
+            first[v] = os.path.join(d, "first%s" % v)
+            self.assertEqual(tls_session(self, g, v, None, first[v]), "New")
+        # a TLS 1.3 resumption under the newest key brings a new ticket too, as with OpenSSL's own keys: a browser uses
+        # a ticket once, and without a new one its next connection would be a full handshake
+        fresh = os.path.join(d, "fresh-tls1_3")
+        self.assertEqual(tls_session(self, g, "-tls1_3", first["-tls1_3"], fresh), "Reused")
+        self.assertTrue(os.path.exists(fresh), "no new ticket after a TLS 1.3 resumption")
+        old = {ticket_key_name(first[v]) for v in versions}  # (two names when a rotation fell between them)
+        probe = os.path.join(d, "probe")
+        newer = []  # the names of the keys drawn since, oldest first, as new tickets show them
+
+        def drawn(n):
+            """whether n keys were drawn since (a new ticket is sealed under the newest)"""
+            self.assertEqual(tls_session(self, g, "-tls1_2", None, probe), "New")
+            name = ticket_key_name(probe)
+            if name not in old and name not in newer:
+                newer.append(name)
+            return len(newer) >= n
+
+        self.assertTrue(wait_until(lambda: drawn(1), 20, 0.2), "no new ticket key: %s" % old)
+        # within the overlap: the tickets sealed under the previous key resume, and come back under the newest
+        for v in versions:
+            again = os.path.join(d, "again%s" % v)
+            verdict, text = tls_handshake(self, g, v, first[v], again)
+            self.assertEqual(verdict, "Reused", v)
+            # (OpenSSL sends a TLS 1.3 ticket after a resumption only when the key callback asks for a renewal)
+            self.assertTrue(v != "-tls1_3" or os.path.exists(again), "no new ticket after a resumption under an older key")
+            renewed = ticket_key_name(again) if v == "-tls1_3" else ticket_key_name(text=text)
+            self.assertNotIn(renewed, old, v)
+            drawn(1)
+            self.assertIn(renewed, newer, v)
+        # three keys drawn after theirs: retired, and the tickets sealed under them no longer resume (a full handshake,
+        # answered as any)
+        self.assertTrue(wait_until(lambda: drawn(3), 30, 0.2), newer)
+        for v in versions:
+            self.assertEqual(tls_session(self, g, v, first[v], os.path.join(d, "late%s" % v)), "New", v)
+        self.assertNotIn("TLS session ticket", g.error_log())
+        g.stop_and_check()
+
+    def test_sessions_resume_on_their_own_listener_only(self):
+        # the ticket keys are the process's (before, each listener's SSL_CTX had its own): a session made on one TLS
+        # listener, under its certificate, resumed on another, whose certificate the client never saw
+        d = cert_dir(self, "gw-two")
+        cfg = gateway_config(self.origin.url, tls_cert=("cert.pem", "key.pem"))
+        other = free_port()
+        cfg["listen"].append({"host": "127.0.0.1", "port": other, "tls": {"cert": "cert.pem", "key": "key.pem"}})
+        g = self.new_gateway("gw-two", cfg)
+        for v in ("-tls1_3", "-tls1_2"):
+            sess = os.path.join(d, "sess%s" % v)
+            self.assertEqual(tls_session(self, g, v, None, sess), "New")
+            self.assertEqual(tls_session(self, g, v, sess, sess + ".other", port=other), "New", v)
+            self.assertEqual(tls_session(self, g, v, sess, sess + ".again"), "Reused", v)
+        g.stop_and_check()
 
 
 class AdminTokensReloadTest(GatewayTestCase):
