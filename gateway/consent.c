@@ -572,7 +572,9 @@ static void on_served_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostr
         memset(&ctx, 0, sizeof(ctx));
         ctx.is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
         gw_consent_evaluate(req, &ctx, gw_now_ms(req) / 1000);
-        if (gw_consent_expire_carried(req, &ctx, (uint16_t)(all_mask & ~ctx.granted)) != 0)
+        size_t expired = gw_consent_expire_carried(req, &ctx, (uint16_t)(all_mask & ~ctx.granted));
+        /* a token planted with Domain= beside the visitor's, as on a page: a visitor may reach these answers first */
+        if (gw_consent_expire_planted(req, &ctx) || expired != 0)
             gw_res_make_private(req); /* (its static files are cacheable: see on_response) */
     }
     h2o_setup_next_ostream(req, slot);

@@ -480,6 +480,13 @@ class ConsentTest(GatewayTestCase):
         r = curl(self.gw.url("/__origin/echo?t=two-tokens-expire"), cookie="; ".join([planted, mine]),
                  headers=["Host: www.shop.example.co.uk"])
         self.assertIn("cg_consent=; Max-Age=0; Path=/; Domain=example.co.uk", r.header_all("Set-Cookie"))
+        # so is it by the gateway's own answers (the consent API, the UI's files), which a visitor may reach
+        # before any page
+        for path in ("/__consent/api/state", "/__consent/banner.js"):
+            r = curl(self.gw.url(path), cookie="; ".join([planted, mine]), headers=["Host: www.shop.example.co.uk"])
+            self.assertEqual(r.status, 200, path)
+            self.assertIn("cg_consent=; Max-Age=0; Path=/; Domain=example.co.uk", r.header_all("Set-Cookie"), path)
+            self.assertRegex(r.header("Cache-Control") or "", r"private|no-store", path)
         # a decision made now goes under a visitor id of its own, not the planted one
         r = self.decide({"all": False}, cookie="; ".join([planted, mine]))
         self.assertNotIn(curl(self.gw.url("/__consent/api/state"), cookie=planted).json()["visitor"], r.text)
