@@ -1,0 +1,417 @@
+/*
+ * legacy — see legacy.h.
+ */
+#include <errno.h>
+#include <iconv.h>
+#include <stdint.h>
+#include <string.h>
+#include "legacy.h"
+
+enum { KIND_SINGLE, KIND_WINDOWS, KIND_1252, KIND_SJIS, KIND_EUCJP, KIND_DOUBLE, KIND_GB };
+
+typedef struct st_encoding_t {
+    const char *name;      /* the Encoding Standard's */
+    const char *from, *to; /* glibc's names for decoding and for encoding (NULL: done here) */
+    int kind;
+    const char *labels; /* the standard's labels, NUL-separated, ending with an empty one */
+} encoding_t;
+
+/* index 0 is GW_LEGACY_NONE (UTF-8) */
+static const encoding_t encodings[] = {
+    {"UTF-8", NULL, NULL, KIND_SINGLE, "unicode-1-1-utf-8\0unicode11utf8\0unicode20utf8\0utf-8\0utf8\0x-unicode20utf8\0"},
+    {"windows-1252", NULL, NULL, KIND_1252,
+     "ansi_x3.4-1968\0ascii\0cp1252\0cp819\0csisolatin1\0ibm819\0iso-8859-1\0iso-ir-100\0iso8859-1\0iso88591\0iso_8859-1\0"
+     "iso_8859-1:1987\0l1\0latin1\0us-ascii\0windows-1252\0x-cp1252\0"},
+    {"Shift_JIS", "CP932", "CP932", KIND_SJIS, "csshiftjis\0ms932\0ms_kanji\0shift-jis\0shift_jis\0sjis\0windows-31j\0x-sjis\0"},
+    {"EUC-JP", "EUC-JP", "EUC-JP", KIND_EUCJP, "cseucpkdfmtjapanese\0euc-jp\0x-euc-jp\0"},
+    {"EUC-KR", "CP949", "CP949", KIND_DOUBLE,
+     "cseuckr\0csksc56011987\0euc-kr\0iso-ir-149\0korean\0ks_c_5601-1987\0ks_c_5601-1989\0ksc5601\0ksc_5601\0windows-949\0"},
+    {"GBK", "GB18030", "GBK", KIND_GB, "chinese\0csgb2312\0csiso58gb231280\0gb2312\0gb_2312\0gb_2312-80\0gbk\0iso-ir-58\0x-gbk\0"},
+    {"gb18030", "GB18030", "GB18030", KIND_GB, "gb18030\0"},
+    {"Big5", "BIG5-HKSCS", "BIG5-HKSCS", KIND_DOUBLE, "big5\0big5-hkscs\0cn-big5\0csbig5\0x-x-big5\0"},
+    {"IBM866", "IBM866", "IBM866", KIND_SINGLE, "866\0cp866\0csibm866\0ibm866\0"},
+    {"ISO-8859-2", "ISO-8859-2", "ISO-8859-2", KIND_SINGLE,
+     "csisolatin2\0iso-8859-2\0iso-ir-101\0iso8859-2\0iso88592\0iso_8859-2\0iso_8859-2:1987\0l2\0latin2\0"},
+    {"ISO-8859-3", "ISO-8859-3", "ISO-8859-3", KIND_SINGLE,
+     "csisolatin3\0iso-8859-3\0iso-ir-109\0iso8859-3\0iso88593\0iso_8859-3\0iso_8859-3:1988\0l3\0latin3\0"},
+    {"ISO-8859-4", "ISO-8859-4", "ISO-8859-4", KIND_SINGLE,
+     "csisolatin4\0iso-8859-4\0iso-ir-110\0iso8859-4\0iso88594\0iso_8859-4\0iso_8859-4:1988\0l4\0latin4\0"},
+    {"ISO-8859-5", "ISO-8859-5", "ISO-8859-5", KIND_SINGLE,
+     "csisolatincyrillic\0cyrillic\0iso-8859-5\0iso-ir-144\0iso8859-5\0iso88595\0iso_8859-5\0iso_8859-5:1988\0"},
+    {"ISO-8859-6", "ISO-8859-6", "ISO-8859-6", KIND_SINGLE,
+     "arabic\0asmo-708\0csiso88596e\0csiso88596i\0csisolatinarabic\0ecma-114\0iso-8859-6\0iso-8859-6-e\0iso-8859-6-i\0"
+     "iso-ir-127\0iso8859-6\0iso88596\0iso_8859-6\0iso_8859-6:1987\0"},
+    {"ISO-8859-7", "ISO-8859-7", "ISO-8859-7", KIND_SINGLE,
+     "csisolatingreek\0ecma-118\0elot_928\0greek\0greek8\0iso-8859-7\0iso-ir-126\0iso8859-7\0iso88597\0iso_8859-7\0"
+     "iso_8859-7:1987\0sun_eu_greek\0"},
+    {"ISO-8859-8", "ISO-8859-8", "ISO-8859-8", KIND_SINGLE,
+     "csiso88598e\0csisolatinhebrew\0hebrew\0iso-8859-8\0iso-8859-8-e\0iso-ir-138\0iso8859-8\0iso88598\0iso_8859-8\0"
+     "iso_8859-8:1988\0visual\0csiso88598i\0iso-8859-8-i\0logical\0"},
+    {"ISO-8859-10", "ISO-8859-10", "ISO-8859-10", KIND_SINGLE,
+     "csisolatin6\0iso-8859-10\0iso-ir-157\0iso8859-10\0iso885910\0l6\0latin6\0"},
+    {"ISO-8859-13", "ISO-8859-13", "ISO-8859-13", KIND_SINGLE, "iso-8859-13\0iso8859-13\0iso885913\0"},
+    {"ISO-8859-14", "ISO-8859-14", "ISO-8859-14", KIND_SINGLE, "iso-8859-14\0iso8859-14\0iso885914\0"},
+    {"ISO-8859-15", "ISO-8859-15", "ISO-8859-15", KIND_SINGLE,
+     "csisolatin9\0iso-8859-15\0iso8859-15\0iso885915\0iso_8859-15\0l9\0"},
+    {"ISO-8859-16", "ISO-8859-16", "ISO-8859-16", KIND_SINGLE, "iso-8859-16\0"},
+    {"KOI8-R", "KOI8-R", "KOI8-R", KIND_SINGLE, "cskoi8r\0koi\0koi8\0koi8-r\0koi8_r\0"},
+    {"KOI8-U", "KOI8-U", "KOI8-U", KIND_SINGLE, "koi8-ru\0koi8-u\0"},
+    {"macintosh", "MACINTOSH", "MACINTOSH", KIND_SINGLE, "csmacintosh\0mac\0macintosh\0x-mac-roman\0"},
+    {"windows-874", "CP874", "CP874", KIND_WINDOWS, "dos-874\0iso-8859-11\0iso8859-11\0iso885911\0tis-620\0windows-874\0"},
+    {"windows-1250", "CP1250", "CP1250", KIND_WINDOWS, "cp1250\0windows-1250\0x-cp1250\0"},
+    {"windows-1251", "CP1251", "CP1251", KIND_WINDOWS, "cp1251\0windows-1251\0x-cp1251\0"},
+    {"windows-1253", "CP1253", "CP1253", KIND_WINDOWS, "cp1253\0windows-1253\0x-cp1253\0"},
+    {"windows-1254", "CP1254", "CP1254", KIND_WINDOWS,
+     "cp1254\0csisolatin5\0iso-8859-9\0iso-ir-148\0iso8859-9\0iso88599\0iso_8859-9\0iso_8859-9:1989\0l5\0latin5\0"
+     "windows-1254\0x-cp1254\0"},
+    {"windows-1255", "CP1255", "CP1255", KIND_WINDOWS, "cp1255\0windows-1255\0x-cp1255\0"},
+    {"windows-1256", "CP1256", "CP1256", KIND_WINDOWS, "cp1256\0windows-1256\0x-cp1256\0"},
+    {"windows-1257", "CP1257", "CP1257", KIND_WINDOWS, "cp1257\0windows-1257\0x-cp1257\0"},
+    {"windows-1258", "CP1258", "CP1258", KIND_WINDOWS, "cp1258\0windows-1258\0x-cp1258\0"},
+    {"x-mac-cyrillic", "MAC-CYRILLIC", "MAC-CYRILLIC", KIND_SINGLE, "x-mac-cyrillic\0x-mac-ukrainian\0"},
+};
+#define NUM_ENCODINGS (sizeof(encodings) / sizeof(encodings[0]))
+
+/* labels the standard knows that are no legacy encoding here (UTF-16, ISO-2022-JP, replacement, x-user-defined) */
+static const char other_labels[] = "csunicode\0iso-10646-ucs-2\0ucs-2\0unicode\0unicodefeff\0utf-16\0utf-16le\0unicodefffe\0"
+                                   "utf-16be\0csiso2022jp\0iso-2022-jp\0csiso2022kr\0hz-gb-2312\0iso-2022-cn\0iso-2022-cn-ext\0"
+                                   "iso-2022-kr\0replacement\0x-user-defined\0";
+
+/* windows-1252's 0x80..0x9F (the Encoding Standard's index; the rest is Latin-1) */
+static const uint16_t cp1252_high[32] = {0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+                                         0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+                                         0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178};
+
+static __thread iconv_t decoders[NUM_ENCODINGS], encoders[NUM_ENCODINGS];
+static __thread int opened;
+
+static int in_list(const char *list, const char *s, size_t len)
+{
+    for (const char *l = list; *l != '\0'; l += strlen(l) + 1) {
+        if (strlen(l) != len)
+            continue;
+        size_t i = 0;
+        while (i != len && (s[i] >= 'A' && s[i] <= 'Z' ? s[i] + ('a' - 'A') : s[i]) == l[i])
+            ++i;
+        if (i == len)
+            return 1;
+    }
+    return 0;
+}
+
+int gw_legacy_from_label(const char *label, size_t len, int *known)
+{
+    /* "Remove any leading and trailing ASCII whitespace from label" */
+    while (len != 0 && (*label == ' ' || *label == '\t' || *label == '\n' || *label == '\f' || *label == '\r'))
+        ++label, --len;
+    while (len != 0 && (label[len - 1] == ' ' || label[len - 1] == '\t' || label[len - 1] == '\n' || label[len - 1] == '\f' ||
+                        label[len - 1] == '\r'))
+        --len;
+    if (known != NULL)
+        *known = 1;
+    for (size_t i = 0; i != NUM_ENCODINGS; ++i)
+        if (in_list(encodings[i].labels, label, len))
+            return (int)i;
+    if (known != NULL)
+        *known = in_list(other_labels, label, len);
+    return GW_LEGACY_NONE;
+}
+
+const char *gw_legacy_name(int enc)
+{
+    return enc > 0 && (size_t)enc < NUM_ENCODINGS ? encodings[enc].name : encodings[0].name;
+}
+
+int gw_legacy_thread_init(void)
+{
+    int rc = 0;
+    if (opened)
+        return 0;
+    for (size_t i = 1; i != NUM_ENCODINGS; ++i) {
+        decoders[i] = encoders[i] = (iconv_t)-1;
+        if (encodings[i].from == NULL)
+            continue;
+        if ((decoders[i] = iconv_open("UTF-8", encodings[i].from)) == (iconv_t)-1 ||
+            (encoders[i] = iconv_open(encodings[i].to, "UTF-8")) == (iconv_t)-1)
+            rc = -1;
+    }
+    opened = 1;
+    return rc;
+}
+
+void gw_legacy_thread_dispose(void)
+{
+    if (!opened)
+        return;
+    for (size_t i = 1; i != NUM_ENCODINGS; ++i) {
+        if (decoders[i] != (iconv_t)-1)
+            iconv_close(decoders[i]);
+        if (encoders[i] != (iconv_t)-1)
+            iconv_close(encoders[i]);
+    }
+    opened = 0;
+}
+
+static char *put_utf8(char *o, uint32_t cp)
+{
+    if (cp < 0x80) {
+        *o++ = (char)cp;
+    } else if (cp < 0x800) {
+        *o++ = (char)(0xC0 | cp >> 6);
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        *o++ = (char)(0xE0 | cp >> 12);
+        *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    } else {
+        *o++ = (char)(0xF0 | cp >> 18);
+        *o++ = (char)(0x80 | (cp >> 12 & 0x3F));
+        *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+    return o;
+}
+
+void gw_legacy_dec_init(gw_legacy_dec_t *d, int enc)
+{
+    d->enc = enc > 0 && (size_t)enc < NUM_ENCODINGS ? enc : GW_LEGACY_NONE;
+    d->_held = 0;
+}
+
+/* whether b starts a sequence of more than one byte in a multi-byte encoding (the Encoding Standard's lead bytes) */
+static int is_lead(int kind, unsigned char b)
+{
+    switch (kind) {
+    case KIND_SJIS:
+        return (b >= 0x81 && b <= 0x9F) || (b >= 0xE0 && b <= 0xFC);
+    case KIND_EUCJP:
+        return b == 0x8E || b == 0x8F || (b >= 0xA1 && b <= 0xFE);
+    case KIND_DOUBLE:
+    case KIND_GB:
+        return b >= 0x81 && b <= 0xFE;
+    default:
+        return 0;
+    }
+}
+
+/* What an invalid sequence at p[0] (n bytes left, n >= 1) becomes, into *o; returns the bytes it takes. One U+FFFD for a
+ * lead byte and the non-ASCII byte after it (the standard's decoders take that byte into the error; an ASCII one is
+ * read again as itself); a windows-* byte glibc lacks is its C1 control; Shift_JIS 0x80 is U+0080, gb18030's €. */
+static size_t invalid(int kind, const unsigned char *p, size_t n, char **o)
+{
+    if (kind == KIND_GB && p[0] == 0x80) {
+        *o = put_utf8(*o, 0x20AC);
+        return 1;
+    }
+    if ((kind == KIND_WINDOWS && p[0] >= 0x80 && p[0] <= 0x9F) || (kind == KIND_SJIS && p[0] == 0x80)) {
+        *o = put_utf8(*o, p[0]);
+        return 1;
+    }
+    *o = put_utf8(*o, 0xFFFD);
+    return n >= 2 && is_lead(kind, p[0]) && p[1] >= 0x80 ? 2 : 1;
+}
+
+/* decodes p[0..n) into out; stops before a sequence the end cuts unless final (then it is one U+FFFD). *used: the bytes
+ * taken. Returns the bytes written, or (size_t)-1 without a converter. */
+static size_t step(gw_legacy_dec_t *d, const unsigned char *p, size_t n, int final, char *out, size_t *used)
+{
+    const encoding_t *e = encodings + d->enc;
+    char *o = out;
+    size_t i = 0;
+    if (d->enc == GW_LEGACY_NONE) {
+        memcpy(out, p, n);
+        *used = n;
+        return n;
+    }
+    if (e->kind == KIND_1252) {
+        for (; i != n; ++i)
+            o = put_utf8(o, p[i] < 0x80 || p[i] >= 0xA0 ? p[i] : cp1252_high[p[i] - 0x80]);
+        *used = n;
+        return (size_t)(o - out);
+    }
+    iconv_t cd = opened ? decoders[d->enc] : (iconv_t)-1;
+    if (cd == (iconv_t)-1)
+        return (size_t)-1;
+    while (i != n) {
+        /* ASCII runs, most of a URL, without iconv */
+        while (i != n && p[i] < 0x80)
+            *o++ = (char)p[i++];
+        if (i == n)
+            break;
+        char *ip = (char *)p + i, *op = o;
+        size_t il = n - i, ol = 4 * il + 8; /* (a byte never gives more than 3 UTF-8 bytes: room is never short) */
+        size_t r = iconv(cd, &ip, &il, &op, &ol);
+        int err = r == (size_t)-1 ? errno : 0;
+        o = op;
+        i = (size_t)((const unsigned char *)ip - p);
+        if (r != (size_t)-1)
+            continue;
+        iconv(cd, NULL, NULL, NULL, NULL);
+        if (err == EINVAL && !final)
+            break; /* cut by the end: kept for the next piece */
+        if (err == EINVAL) {
+            o = put_utf8(o, 0xFFFD);
+            i = n;
+        } else if (err == EILSEQ) {
+            i += invalid(e->kind, p + i, n - i, &o);
+        } else {
+            o = put_utf8(o, 0xFFFD); /* (E2BIG cannot happen; anything else: the byte is lost, not the rest) */
+            ++i;
+        }
+    }
+    *used = i;
+    return (size_t)(o - out);
+}
+
+size_t gw_legacy_decode(gw_legacy_dec_t *d, const char *in, size_t len, char *out)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    size_t w = 0, used;
+    if (d->_held != 0) {
+        /* the sequence the last piece cut, with enough of this one to end it (a sequence is at most 4 bytes) */
+        unsigned char tmp[sizeof(d->_buf) + 8];
+        size_t held = d->_held, take = len < 8 ? len : 8;
+        memcpy(tmp, d->_buf, held);
+        memcpy(tmp + held, p, take);
+        if ((w = step(d, tmp, held + take, 0, out, &used)) == (size_t)-1)
+            return w;
+        if (used < held || (take == len && used < held + take)) {
+            /* still cut (only when this piece is short): everything not taken is held again */
+            d->_held = held + take - used;
+            memmove(d->_buf, tmp + used, d->_held);
+            return w;
+        }
+        p += used - held, len -= used - held;
+        d->_held = 0;
+    }
+    size_t r = step(d, p, len, 0, out + w, &used);
+    if (r == (size_t)-1)
+        return r;
+    d->_held = len - used; /* (at most 3: a sequence iconv saw cut) */
+    memcpy(d->_buf, p + used, d->_held);
+    return w + r;
+}
+
+size_t gw_legacy_finish(gw_legacy_dec_t *d, char *out)
+{
+    size_t used, w = 0;
+    if (d->_held != 0) {
+        w = step(d, d->_buf, d->_held, 1, out, &used);
+        d->_held = 0;
+    }
+    return w == (size_t)-1 ? 0 : w;
+}
+
+/* one UTF-8 sequence at p[0..n): its code point, *len its bytes; a byte that starts none is U+FFFD (1 byte) */
+static uint32_t next_utf8(const unsigned char *p, size_t n, size_t *len)
+{
+    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    unsigned char c = p[0];
+    size_t l = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    *len = 1;
+    if (l == 0 || l > n)
+        return 0xFFFD;
+    uint32_t cp = l == 1 ? c : l == 2 ? c & 0x1Fu : l == 3 ? c & 0x0Fu : c & 0x07u;
+    for (size_t k = 1; k != l; ++k) {
+        if ((p[k] & 0xC0) != 0x80)
+            return 0xFFFD;
+        cp = cp << 6 | (p[k] & 0x3Fu);
+    }
+    if (cp < min[l] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0xFFFD;
+    *len = l;
+    return cp;
+}
+
+/* the bytes enc gives cp (at most 4) into b; returns their number, 0 when enc lacks it */
+static size_t encode_one(int enc, uint32_t cp, const unsigned char *utf8, size_t utf8_len, unsigned char *b)
+{
+    const encoding_t *e = encodings + enc;
+    if (e->kind == KIND_1252) {
+        if (cp < 0x80 || (cp >= 0xA0 && cp <= 0xFF)) {
+            b[0] = (unsigned char)cp;
+            return 1;
+        }
+        for (size_t k = 0; k != 32; ++k)
+            if (cp1252_high[k] == cp) {
+                b[0] = (unsigned char)(0x80 + k);
+                return 1;
+            }
+        return 0;
+    }
+    if (e->kind == KIND_WINDOWS && cp >= 0x80 && cp <= 0x9F) {
+        /* a C1 control is the byte glibc lacks when the encoding has no other character there (decoded so above) */
+        unsigned char c = (unsigned char)cp;
+        char tmp[8], *ip = (char *)&c, *op = tmp;
+        size_t il = 1, ol = sizeof(tmp);
+        iconv(decoders[enc], NULL, NULL, NULL, NULL);
+        if (iconv(decoders[enc], &ip, &il, &op, &ol) == (size_t)-1) {
+            iconv(decoders[enc], NULL, NULL, NULL, NULL);
+            b[0] = c;
+            return 1;
+        }
+        return 0;
+    }
+    if (e->kind == KIND_SJIS && cp == 0x80) {
+        b[0] = 0x80;
+        return 1;
+    }
+    char *ip = (char *)utf8, *op = (char *)b;
+    size_t il = utf8_len, ol = 4;
+    iconv(encoders[enc], NULL, NULL, NULL, NULL);
+    if (iconv(encoders[enc], &ip, &il, &op, &ol) == (size_t)-1 || il != 0) {
+        iconv(encoders[enc], NULL, NULL, NULL, NULL);
+        return 0;
+    }
+    return (size_t)(op - (char *)b);
+}
+
+size_t gw_legacy_query(int enc, const char *in, size_t len, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)in;
+    size_t o = 0;
+    if (enc <= 0 || (size_t)enc >= NUM_ENCODINGS)
+        return (size_t)-1;
+    if (encodings[enc].kind != KIND_1252 && (!opened || encoders[enc] == (iconv_t)-1 || decoders[enc] == (iconv_t)-1))
+        return (size_t)-1;
+    for (size_t i = 0; i != len;) {
+        if (p[i] < 0x80) {
+            if (o == cap)
+                return (size_t)-1;
+            out[o++] = (char)p[i++];
+            continue;
+        }
+        size_t l;
+        uint32_t cp = next_utf8(p + i, len - i, &l);
+        unsigned char b[4];
+        size_t nb = cp == 0xFFFD && l == 1 ? 0 : encode_one(enc, cp, p + i, l, b);
+        if (nb == 0) {
+            /* URL Standard, percent-encode after encoding: "%26%23", the code point in decimal, "%3B" */
+            char num[8];
+            int nd = 0;
+            for (uint32_t v = cp; v != 0 || nd == 0; v /= 10)
+                num[nd++] = (char)('0' + v % 10);
+            if (cap - o < 9 + (size_t)nd)
+                return (size_t)-1;
+            memcpy(out + o, "%26%23", 6), o += 6;
+            while (nd != 0)
+                out[o++] = num[--nd];
+            memcpy(out + o, "%3B", 3), o += 3;
+        } else {
+            if (cap - o < 3 * nb)
+                return (size_t)-1;
+            for (size_t k = 0; k != nb; ++k) {
+                if (b[k] < 0x80) { /* (an encoding's ASCII bytes inside a character: none of those here, but as they are) */
+                    out[o++] = (char)b[k];
+                    continue;
+                }
+                out[o++] = '%';
+                out[o++] = hex[b[k] >> 4];
+                out[o++] = hex[b[k] & 15];
+            }
+        }
+        i += l;
+    }
+    return o;
+}
