@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <iconv.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <string.h>
 #include "legacy.h"
@@ -28,7 +29,7 @@ static const encoding_t encodings[] = {
      "cseuckr\0csksc56011987\0euc-kr\0iso-ir-149\0korean\0ks_c_5601-1987\0ks_c_5601-1989\0ksc5601\0ksc_5601\0windows-949\0"},
     {"GBK", "GB18030", "GBK", KIND_GB, "chinese\0csgb2312\0csiso58gb231280\0gb2312\0gb_2312\0gb_2312-80\0gbk\0iso-ir-58\0x-gbk\0"},
     {"gb18030", "GB18030", "GB18030", KIND_GB, "gb18030\0"},
-    {"Big5", "BIG5-HKSCS", "BIG5-HKSCS", KIND_DOUBLE, "big5\0big5-hkscs\0cn-big5\0csbig5\0x-x-big5\0"},
+    {"Big5", "BIG5-HKSCS", "BIG5", KIND_DOUBLE, "big5\0big5-hkscs\0cn-big5\0csbig5\0x-x-big5\0"},
     {"IBM866", "IBM866", "IBM866", KIND_SINGLE, "866\0cp866\0csibm866\0ibm866\0"},
     {"ISO-8859-2", "ISO-8859-2", "ISO-8859-2", KIND_SINGLE,
      "csisolatin2\0iso-8859-2\0iso-ir-101\0iso8859-2\0iso88592\0iso_8859-2\0iso_8859-2:1987\0l2\0latin2\0"},
@@ -82,8 +83,20 @@ static const uint16_t cp1252_high[32] = {0x20AC, 0x0081, 0x201A, 0x0192, 0x201E,
                                          0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
                                          0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178};
 
+/* the single-byte encodings' 0x80..0xFF (U+FFFD: none), made once from glibc's tables by gw_legacy_init and only read
+ * after it: a byte at a time, so no converter of glibc's composes a base letter and a combining mark into one character
+ * (its CP1258 and CP1255 would, holding the letter back in its state; the standard's decoders map byte to character) */
+static uint16_t single[NUM_ENCODINGS][128];
+static int single_ready;
+
+/* the multi-byte encodings' converters, this thread's */
 static __thread iconv_t decoders[NUM_ENCODINGS], encoders[NUM_ENCODINGS];
 static __thread int opened;
+
+static int is_single(int kind)
+{
+    return kind == KIND_SINGLE || kind == KIND_WINDOWS || kind == KIND_1252;
+}
 
 static int in_list(const char *list, const char *s, size_t len)
 {
@@ -122,6 +135,50 @@ const char *gw_legacy_name(int enc)
     return enc > 0 && (size_t)enc < NUM_ENCODINGS ? encodings[enc].name : encodings[0].name;
 }
 
+/* one UTF-8 sequence at p[0..n): its code point, *len its bytes; a byte that starts none is U+FFFD (1 byte) */
+static uint32_t next_utf8(const unsigned char *p, size_t n, size_t *len);
+
+int gw_legacy_init(void)
+{
+    int rc = 0;
+    if (single_ready)
+        return 0;
+    for (size_t i = 1; i != NUM_ENCODINGS; ++i) {
+        const encoding_t *e = encodings + i;
+        if (!is_single(e->kind))
+            continue;
+        if (e->kind == KIND_1252) {
+            for (unsigned b = 0x80; b != 0x100; ++b)
+                single[i][b - 0x80] = b < 0xA0 ? cp1252_high[b - 0x80] : (uint16_t)b;
+            continue;
+        }
+        iconv_t cd = iconv_open("UTF-8", e->from);
+        for (unsigned b = 0x80; b != 0x100; ++b) {
+            char in = (char)b, out[16], *ip = &in, *op = out;
+            size_t il = 1, ol = sizeof(out), len;
+            uint32_t cp = 0xFFFD;
+            if (cd != (iconv_t)-1) {
+                iconv(cd, NULL, NULL, NULL, NULL);
+                if (iconv(cd, &ip, &il, &op, &ol) != (size_t)-1 && iconv(cd, NULL, NULL, &op, &ol) != (size_t)-1 && op != out) {
+                    cp = next_utf8((const unsigned char *)out, (size_t)(op - out), &len);
+                    if (len != (size_t)(op - out) || cp > 0xFFFF)
+                        cp = 0xFFFD; /* (one character of the BMP a byte, or none) */
+                }
+            }
+            /* the standard's windows-* indexes give a byte Windows leaves empty its C1 control */
+            if (cp == 0xFFFD && e->kind == KIND_WINDOWS && b <= 0x9F)
+                cp = b;
+            single[i][b - 0x80] = (uint16_t)cp;
+        }
+        if (cd == (iconv_t)-1)
+            rc = -1;
+        else
+            iconv_close(cd);
+    }
+    single_ready = 1;
+    return rc;
+}
+
 int gw_legacy_thread_init(void)
 {
     int rc = 0;
@@ -129,7 +186,7 @@ int gw_legacy_thread_init(void)
         return 0;
     for (size_t i = 1; i != NUM_ENCODINGS; ++i) {
         decoders[i] = encoders[i] = (iconv_t)-1;
-        if (encodings[i].from == NULL)
+        if (is_single(encodings[i].kind))
             continue;
         if ((decoders[i] = iconv_open("UTF-8", encodings[i].from)) == (iconv_t)-1 ||
             (encoders[i] = iconv_open(encodings[i].to, "UTF-8")) == (iconv_t)-1)
@@ -178,37 +235,49 @@ void gw_legacy_dec_init(gw_legacy_dec_t *d, int enc)
     d->_held = 0;
 }
 
-/* whether b starts a sequence of more than one byte in a multi-byte encoding (the Encoding Standard's lead bytes) */
-static int is_lead(int kind, unsigned char b)
+/*
+ * The sequence a multi-byte encoding's decoder reads at p[0..n), framed as the Encoding Standard's decoders frame it (its
+ * lead bytes, gb18030's four-byte form, EUC-JP's 0x8F): returns its length, 0 when the end cuts it (more bytes decide),
+ * or -k for one that cannot be a character whatever follows, of which the error takes k bytes (a byte after the lead
+ * that is ASCII is read again; one that is not goes with the error: one U+FFFD).
+ */
+static ssize_t frame(int kind, const unsigned char *p, size_t n)
 {
+    unsigned char b = p[0];
+    if (b < 0x80)
+        return 1;
     switch (kind) {
     case KIND_SJIS:
-        return (b >= 0x81 && b <= 0x9F) || (b >= 0xE0 && b <= 0xFC);
+        if (!((b >= 0x81 && b <= 0x9F) || (b >= 0xE0 && b <= 0xFC)))
+            return 1; /* (0x80, half-width katakana; 0xA0 and 0xFD..0xFF an error: the converter says so) */
+        return n < 2 ? 0 : 2;
     case KIND_EUCJP:
-        return b == 0x8E || b == 0x8F || (b >= 0xA1 && b <= 0xFE);
-    case KIND_DOUBLE:
+        if (b == 0x8F) { /* JIS X 0212: 0x8F and two bytes 0xA1..0xFE */
+            if (n < 2)
+                return 0;
+            if (p[1] < 0xA1 || p[1] == 0xFF)
+                return p[1] < 0x80 ? -1 : -2;
+            return n < 3 ? 0 : 3;
+        }
+        if (b != 0x8E && (b < 0xA1 || b == 0xFF))
+            return -1;
+        return n < 2 ? 0 : 2;
     case KIND_GB:
-        return b >= 0x81 && b <= 0xFE;
-    default:
-        return 0;
+        if (b == 0x80 || b == 0xFF)
+            return 1; /* (€; 0xFF an error) */
+        if (n < 2)
+            return 0;
+        if (p[1] >= 0x30 && p[1] <= 0x39) { /* four bytes: 0x81..0xFE, 0x30..0x39 */
+            if (n >= 3 && (p[2] < 0x81 || p[2] == 0xFF))
+                return -1; /* (the second and third bytes are read again) */
+            return n < 4 ? 0 : 4;
+        }
+        return 2;
+    default: /* EUC-KR, Big5: a lead 0x81..0xFE and one byte */
+        if (b == 0x80 || b == 0xFF)
+            return -1;
+        return n < 2 ? 0 : 2;
     }
-}
-
-/* What an invalid sequence at p[0] (n bytes left, n >= 1) becomes, into *o; returns the bytes it takes. One U+FFFD for a
- * lead byte and the non-ASCII byte after it (the standard's decoders take that byte into the error; an ASCII one is
- * read again as itself); a windows-* byte glibc lacks is its C1 control; Shift_JIS 0x80 is U+0080, gb18030's €. */
-static size_t invalid(int kind, const unsigned char *p, size_t n, char **o)
-{
-    if (kind == KIND_GB && p[0] == 0x80) {
-        *o = put_utf8(*o, 0x20AC);
-        return 1;
-    }
-    if ((kind == KIND_WINDOWS && p[0] >= 0x80 && p[0] <= 0x9F) || (kind == KIND_SJIS && p[0] == 0x80)) {
-        *o = put_utf8(*o, p[0]);
-        return 1;
-    }
-    *o = put_utf8(*o, 0xFFFD);
-    return n >= 2 && is_lead(kind, p[0]) && p[1] >= 0x80 ? 2 : 1;
 }
 
 /* decodes p[0..n) into out; stops before a sequence the end cuts unless final (then it is one U+FFFD). *used: the bytes
@@ -223,9 +292,11 @@ static size_t step(gw_legacy_dec_t *d, const unsigned char *p, size_t n, int fin
         *used = n;
         return n;
     }
-    if (e->kind == KIND_1252) {
+    if (is_single(e->kind)) {
+        if (!single_ready)
+            return (size_t)-1;
         for (; i != n; ++i)
-            o = put_utf8(o, p[i] < 0x80 || p[i] >= 0xA0 ? p[i] : cp1252_high[p[i] - 0x80]);
+            o = put_utf8(o, p[i] < 0x80 ? p[i] : single[d->enc][p[i] - 0x80]);
         *used = n;
         return (size_t)(o - out);
     }
@@ -233,31 +304,40 @@ static size_t step(gw_legacy_dec_t *d, const unsigned char *p, size_t n, int fin
     if (cd == (iconv_t)-1)
         return (size_t)-1;
     while (i != n) {
-        /* ASCII runs, most of a URL, without iconv */
-        while (i != n && p[i] < 0x80)
+        if (p[i] < 0x80) { /* ASCII, most of a URL, without iconv */
             *o++ = (char)p[i++];
-        if (i == n)
-            break;
-        char *ip = (char *)p + i, *op = o;
-        size_t il = n - i, ol = 4 * il + 8; /* (a byte never gives more than 3 UTF-8 bytes: room is never short) */
-        size_t r = iconv(cd, &ip, &il, &op, &ol);
-        int err = r == (size_t)-1 ? errno : 0;
-        o = op;
-        i = (size_t)((const unsigned char *)ip - p);
-        if (r != (size_t)-1)
             continue;
-        iconv(cd, NULL, NULL, NULL, NULL);
-        if (err == EINVAL && !final)
+        }
+        ssize_t len = frame(e->kind, p + i, n - i);
+        if (len == 0 && !final)
             break; /* cut by the end: kept for the next piece */
-        if (err == EINVAL) {
+        if (len == 0) { /* cut by the end of the input: one error */
             o = put_utf8(o, 0xFFFD);
             i = n;
-        } else if (err == EILSEQ) {
-            i += invalid(e->kind, p + i, n - i, &o);
-        } else {
-            o = put_utf8(o, 0xFFFD); /* (E2BIG cannot happen; anything else: the byte is lost, not the rest) */
-            ++i;
+            continue;
         }
+        if (len < 0) {
+            o = put_utf8(o, 0xFFFD);
+            i += (size_t)-len;
+            continue;
+        }
+        if (p[i] == 0x80 && (e->kind == KIND_SJIS || e->kind == KIND_GB)) { /* the standard's U+0080 and €, glibc's none */
+            o = put_utf8(o, e->kind == KIND_SJIS ? 0x80 : 0x20AC);
+            ++i;
+            continue;
+        }
+        /* one sequence through glibc's converter: a character only when it takes all of it and gives something */
+        char *ip = (char *)p + i, *op = o;
+        size_t il = (size_t)len, ol = 16;
+        iconv(cd, NULL, NULL, NULL, NULL);
+        if (iconv(cd, &ip, &il, &op, &ol) != (size_t)-1 && il == 0 && op != o) {
+            o = op;
+            i += (size_t)len;
+            continue;
+        }
+        /* none: one U+FFFD, with the byte after the lead unless it is ASCII (read again), for four bytes the lead alone */
+        o = put_utf8(o, 0xFFFD);
+        i += len == 1 || len == 4 || p[i + 1] < 0x80 ? 1 : len == 3 ? (p[i + 2] < 0x80 ? 2 : 3) : 2;
     }
     *used = i;
     return (size_t)(o - out);
@@ -302,6 +382,47 @@ size_t gw_legacy_finish(gw_legacy_dec_t *d, char *out)
     return w == (size_t)-1 ? 0 : w;
 }
 
+static int lceq7(const char *p, const char *lit)
+{
+    for (size_t i = 0; i != 7; ++i)
+        if ((p[i] >= 'A' && p[i] <= 'Z' ? p[i] + ('a' - 'A') : p[i]) != lit[i])
+            return 0;
+    return 1;
+}
+
+int gw_legacy_meta_charset(const char *p, size_t len, const char **label, size_t *label_len)
+{
+    for (size_t i = 0; i + 7 <= len;) {
+        if (!lceq7(p + i, "charset")) {
+            ++i;
+            continue;
+        }
+        size_t j = i + 7;
+        while (j != len && (p[j] == ' ' || p[j] == '\t' || p[j] == '\n' || p[j] == '\f' || p[j] == '\r'))
+            ++j;
+        if (j == len || p[j] != '=') {
+            i = j; /* (the search goes on from there) */
+            continue;
+        }
+        ++j;
+        while (j != len && (p[j] == ' ' || p[j] == '\t' || p[j] == '\n' || p[j] == '\f' || p[j] == '\r'))
+            ++j;
+        if (j != len && (p[j] == '"' || p[j] == '\'')) {
+            const char *close = memchr(p + j + 1, p[j], len - j - 1);
+            if (close == NULL)
+                return 0;
+            *label = p + j + 1, *label_len = (size_t)(close - (p + j + 1));
+            return 1;
+        }
+        size_t k = j;
+        while (k != len && p[k] != ' ' && p[k] != '\t' && p[k] != '\n' && p[k] != '\f' && p[k] != '\r' && p[k] != ';')
+            ++k;
+        *label = p + j, *label_len = k - j;
+        return k != j;
+    }
+    return 0;
+}
+
 /* one UTF-8 sequence at p[0..n): its code point, *len its bytes; a byte that starts none is U+FFFD (1 byte) */
 static uint32_t next_utf8(const unsigned char *p, size_t n, size_t *len)
 {
@@ -327,29 +448,12 @@ static uint32_t next_utf8(const unsigned char *p, size_t n, size_t *len)
 static size_t encode_one(int enc, uint32_t cp, const unsigned char *utf8, size_t utf8_len, unsigned char *b)
 {
     const encoding_t *e = encodings + enc;
-    if (e->kind == KIND_1252) {
-        if (cp < 0x80 || (cp >= 0xA0 && cp <= 0xFF)) {
-            b[0] = (unsigned char)cp;
-            return 1;
-        }
-        for (size_t k = 0; k != 32; ++k)
-            if (cp1252_high[k] == cp) {
+    if (is_single(e->kind)) {
+        for (size_t k = 0; k != 128 && cp != 0xFFFD; ++k)
+            if (single[enc][k] == cp) {
                 b[0] = (unsigned char)(0x80 + k);
                 return 1;
             }
-        return 0;
-    }
-    if (e->kind == KIND_WINDOWS && cp >= 0x80 && cp <= 0x9F) {
-        /* a C1 control is the byte glibc lacks when the encoding has no other character there (decoded so above) */
-        unsigned char c = (unsigned char)cp;
-        char tmp[8], *ip = (char *)&c, *op = tmp;
-        size_t il = 1, ol = sizeof(tmp);
-        iconv(decoders[enc], NULL, NULL, NULL, NULL);
-        if (iconv(decoders[enc], &ip, &il, &op, &ol) == (size_t)-1) {
-            iconv(decoders[enc], NULL, NULL, NULL, NULL);
-            b[0] = c;
-            return 1;
-        }
         return 0;
     }
     if (e->kind == KIND_SJIS && cp == 0x80) {
@@ -359,7 +463,8 @@ static size_t encode_one(int enc, uint32_t cp, const unsigned char *utf8, size_t
     char *ip = (char *)utf8, *op = (char *)b;
     size_t il = utf8_len, ol = 4;
     iconv(encoders[enc], NULL, NULL, NULL, NULL);
-    if (iconv(encoders[enc], &ip, &il, &op, &ol) == (size_t)-1 || il != 0) {
+    /* (and what the converter holds back, waiting for a combining mark: flushed) */
+    if (iconv(encoders[enc], &ip, &il, &op, &ol) == (size_t)-1 || il != 0 || iconv(encoders[enc], NULL, NULL, &op, &ol) == (size_t)-1) {
         iconv(encoders[enc], NULL, NULL, NULL, NULL);
         return 0;
     }
@@ -373,7 +478,7 @@ size_t gw_legacy_query(int enc, const char *in, size_t len, char *out, size_t ca
     size_t o = 0;
     if (enc <= 0 || (size_t)enc >= NUM_ENCODINGS)
         return (size_t)-1;
-    if (encodings[enc].kind != KIND_1252 && (!opened || encoders[enc] == (iconv_t)-1 || decoders[enc] == (iconv_t)-1))
+    if (is_single(encodings[enc].kind) ? !single_ready : !opened || encoders[enc] == (iconv_t)-1)
         return (size_t)-1;
     for (size_t i = 0; i != len;) {
         if (p[i] < 0x80) {

@@ -1154,41 +1154,6 @@ static int attr_is(const gw_html_attr_t *a, const char *lit, size_t lit_len)
  */
 static int on_meta_csp(rewrite_t *self, gw_html_tag_t *tag, const gw_html_attr_t *c);
 
-/* HTML's "algorithm for extracting a character encoding from a meta element": the label after "charset", blanks and '='
- * in content[0..len), quoted or up to a blank or ';'; 0 when there is none */
-static int meta_content_charset(const char *p, size_t len, const char **label, size_t *label_len)
-{
-    for (size_t i = 0; i + 7 <= len;) {
-        if (!h2o_lcstris(p + i, 7, H2O_STRLIT("charset"))) {
-            ++i;
-            continue;
-        }
-        size_t j = i + 7;
-        while (j != len && (p[j] == ' ' || p[j] == '\t' || p[j] == '\n' || p[j] == '\f' || p[j] == '\r'))
-            ++j;
-        if (j == len || p[j] != '=') {
-            i = j; /* (the search goes on from there) */
-            continue;
-        }
-        ++j;
-        while (j != len && (p[j] == ' ' || p[j] == '\t' || p[j] == '\n' || p[j] == '\f' || p[j] == '\r'))
-            ++j;
-        if (j != len && (p[j] == '"' || p[j] == '\'')) {
-            const char *close = memchr(p + j + 1, p[j], len - j - 1);
-            if (close == NULL)
-                return 0;
-            *label = p + j + 1, *label_len = (size_t)(close - (p + j + 1));
-            return 1;
-        }
-        size_t k = j;
-        while (k != len && p[k] != ' ' && p[k] != '\t' && p[k] != '\n' && p[k] != '\f' && p[k] != '\r' && p[k] != ';')
-            ++k;
-        *label = p + j, *label_len = k - j;
-        return k != j;
-    }
-    return 0;
-}
-
 /*
  * A page whose Content-Type names no encoding a browser knows: the first <meta charset> or <meta http-equiv=
  * Content-Type content="…charset=…"> naming one decides it (HTML's prescan; one naming UTF-16 is UTF-8, x-user-defined
@@ -1206,7 +1171,7 @@ static void meta_charset(rewrite_t *self, gw_html_tag_t *tag)
     } else if (gw_html_attr_find(tag, H2O_STRLIT("http-equiv"), &he) && he.value != NULL && attr_is(&he, H2O_STRLIT("content-type")) &&
                gw_html_attr_find(tag, H2O_STRLIT("content"), &a) && a.value != NULL && a.value_len < 1024) {
         char *v = h2o_mem_alloc_pool(tag_pool(self), a.value_len + 1);
-        if (!meta_content_charset(v, gw_html_decode(a.value, a.value_len, v), &label, &label_len))
+        if (!gw_legacy_meta_charset(v, gw_html_decode(a.value, a.value_len, v), &label, &label_len))
             return;
     } else {
         return;
@@ -3445,6 +3410,8 @@ int gw_rewrite_init(void)
     const char *budget = getenv("CG_HOLD_BUDGET_KB");
     if (budget != NULL && atoi(budget) > 0)
         big_budget = (size_t)atoi(budget) * 1024;
+    if (gw_legacy_init() != 0)
+        gw_error("rewrite: glibc's iconv lacks a converter of a single-byte legacy encoding: links in pages in it are read as U+FFFD beyond ASCII");
     callbacks.emit = emit;
     callbacks.emit_tag = emit_tag;
     callbacks.on_tag = on_tag;

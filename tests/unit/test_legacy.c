@@ -99,6 +99,9 @@ static void test_valid(void **state)
     CHECK("windows-1251", "\xcc\xee\xf1\xea\xe2\xe0\x98", "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0\xc2\x98");
     CHECK("koi8-r", "\xed\xcf\xd3\xcb\xd7\xc1", "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0"); /* Москва */
     CHECK("iso-8859-2", "\xb1", "\xc4\x85");                                                        /* ą */
+    CHECK("windows-1258", "a\xcc\xc3", "a\xcc\x80\xc4\x82"); /* a, U+0300 as it is (glibc's CP1258 makes them à), Ă */
+    CHECK("windows-1255", "\xe0\xc8", "\xd7\x90\xd6\xb8");     /* א, U+05B8 as it is */
+    CHECK("big5", "\x88\x62", "\xc3\x8a\xcc\x84");              /* HKSCS: Ê and U+0304 */
     CHECK("shift_jis", "", "");
 }
 
@@ -112,6 +115,7 @@ static void test_invalid(void **state)
     CHECK("shift_jis", "ab\x93", "ab" FFFD);                  /* cut by the end */
     CHECK("euc-kr", "\xc7", FFFD);
     CHECK("euc-kr", "\xff\xc7\xd1", FFFD "\xed\x95\x9c");
+    CHECK("euc-kr", "\xfe\xf7\xbd", FFFD FFFD);             /* a lead glibc refuses alone still takes its trail */
     CHECK("euc-jp", "\x8f\xa1 ", FFFD " ");
     CHECK("gb18030", "\x81\x30\x84", FFFD);                   /* a four-byte sequence cut */
     CHECK("gb18030", "\xff", FFFD);
@@ -137,6 +141,8 @@ static void test_query(void **state)
     query("euc-kr", "?\xed\x95\x9c", "?%C7%D1");
     query("gbk", "?\xe4\xb8\xad", "?%D6%D0");
     query("big5", "?\xe4\xb8\xad", "?%A4%A4");
+    query("big5", "?\xc3\x8a", "?%26%23202%3B");                     /* Ê: HKSCS, which the standard's encoder leaves out */
+    query("windows-1258", "?a\xcc\x80\xc3\xa0\xe1\xba\xa3", "?a%CC%E0%26%237843%3B"); /* a U+0300, à; ả it lacks */
     query("windows-1252", "?caf\xc3\xa9=\xe2\x82\xac\xc2\x81", "?caf%E9=%80%81");
     query("windows-1252", "?\xe6\x97\xa5", "?%26%2326085%3B");
     query("windows-1251", "?\xc2\x98", "?%98");                         /* a C1 control in the byte glibc lacks */
@@ -145,14 +151,47 @@ static void test_query(void **state)
     assert_int_equal(gw_legacy_query(enc("shift_jis"), LIT("?\xe6\x97\xa5\xe6\x9c\xac"), small, sizeof(small)), (size_t)-1);
 }
 
+static void meta(const char *content, const char *want)
+{
+    const char *label = NULL;
+    size_t len = 0;
+    int found = gw_legacy_meta_charset(content, strlen(content), &label, &len);
+    if (want == NULL) {
+        assert_false(found);
+        return;
+    }
+    assert_true(found);
+    assert_true(label >= content && label + len <= content + strlen(content));
+    if (len != strlen(want) || memcmp(label, want, len) != 0)
+        fail_msg("%s: got %.*s, want %s", content, (int)len, label, want);
+}
+
+static void test_meta_content(void **state)
+{
+    meta("text/html; charset=Shift_JIS", "Shift_JIS");
+    meta("text/html;CHARSET = 'euc-kr' ;x", "euc-kr");
+    meta("text/html; charset=\"big5\"", "big5");
+    meta("text/html; charset=gbk;q=1", "gbk");
+    meta("text/html; charset=gbk x", "gbk");
+    meta("charsetcharset=koi8-r", "koi8-r");      /* the search goes on after a "charset" without '=' */
+    meta("x-charset x charset=latin1", "latin1"); /* (anywhere: the algorithm does not read parameters) */
+    meta("text/html; charset=\"big5", NULL);      /* a quote never closed */
+    meta("text/html; charset=", NULL);
+    meta("text/html; charset= ;", NULL);
+    meta("text/html", NULL);
+    meta("", NULL);
+}
+
 int main(void)
 {
+    gw_legacy_init();
     gw_legacy_thread_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_labels),
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_query),
+        cmocka_unit_test(test_meta_content),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gw_legacy_thread_dispose();
