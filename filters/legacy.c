@@ -93,12 +93,14 @@ static int single_ready;
 static __thread iconv_t decoders[NUM_ENCODINGS], encoders[NUM_ENCODINGS];
 static __thread int opened;
 
-static int is_single(int kind)
+static int
+is_single(int kind)
 {
     return kind == KIND_SINGLE || kind == KIND_WINDOWS || kind == KIND_1252;
 }
 
-static int in_list(const char *list, const char *s, size_t len)
+static int
+in_list(const char *list, const char *s, size_t len)
 {
     for (const char *l = list; *l != '\0'; l += strlen(l) + 1) {
         if (strlen(l) != len)
@@ -112,7 +114,8 @@ static int in_list(const char *list, const char *s, size_t len)
     return 0;
 }
 
-int gw_legacy_from_label(const char *label, size_t len, int *known)
+int
+gw_legacy_from_label(const char *label, size_t len, int *known)
 {
     /* "Remove any leading and trailing ASCII whitespace from label" */
     while (len != 0 && (*label == ' ' || *label == '\t' || *label == '\n' || *label == '\f' || *label == '\r'))
@@ -130,15 +133,17 @@ int gw_legacy_from_label(const char *label, size_t len, int *known)
     return GW_LEGACY_NONE;
 }
 
-const char *gw_legacy_name(int enc)
+const char *
+gw_legacy_name(int enc)
 {
-    return enc > 0 && (size_t)enc < NUM_ENCODINGS ? encodings[enc].name : encodings[0].name;
+    return enc > 0 && enc < (int)NUM_ENCODINGS ? encodings[enc].name : encodings[0].name;
 }
 
 /* one UTF-8 sequence at p[0..n): its code point, *len its bytes; a byte that starts none is U+FFFD (1 byte) */
 static uint32_t next_utf8(const unsigned char *p, size_t n, size_t *len);
 
-int gw_legacy_init(void)
+int
+gw_legacy_init(void)
 {
     int rc = 0;
     if (single_ready)
@@ -179,7 +184,8 @@ int gw_legacy_init(void)
     return rc;
 }
 
-int gw_legacy_thread_init(void)
+int
+gw_legacy_thread_init(void)
 {
     int rc = 0;
     if (opened)
@@ -196,7 +202,8 @@ int gw_legacy_thread_init(void)
     return rc;
 }
 
-void gw_legacy_thread_dispose(void)
+void
+gw_legacy_thread_dispose(void)
 {
     if (!opened)
         return;
@@ -209,7 +216,8 @@ void gw_legacy_thread_dispose(void)
     opened = 0;
 }
 
-static char *put_utf8(char *o, uint32_t cp)
+static char *
+put_utf8(char *o, uint32_t cp)
 {
     if (cp < 0x80) {
         *o++ = (char)cp;
@@ -229,9 +237,10 @@ static char *put_utf8(char *o, uint32_t cp)
     return o;
 }
 
-void gw_legacy_dec_init(gw_legacy_dec_t *d, int enc)
+void
+gw_legacy_dec_init(gw_legacy_dec_t *d, int enc)
 {
-    d->enc = enc > 0 && (size_t)enc < NUM_ENCODINGS ? enc : GW_LEGACY_NONE;
+    d->enc = enc > 0 && enc < (int)NUM_ENCODINGS ? enc : GW_LEGACY_NONE;
     d->_held = 0;
 }
 
@@ -241,7 +250,8 @@ void gw_legacy_dec_init(gw_legacy_dec_t *d, int enc)
  * or -k for one that cannot be a character whatever follows, of which the error takes k bytes (a byte after the lead
  * that is ASCII is read again; one that is not goes with the error: one U+FFFD).
  */
-static ssize_t frame(int kind, const unsigned char *p, size_t n)
+static ssize_t
+frame(int kind, const unsigned char *p, size_t n)
 {
     unsigned char b = p[0];
     if (b < 0x80)
@@ -282,7 +292,8 @@ static ssize_t frame(int kind, const unsigned char *p, size_t n)
 
 /* decodes p[0..n) into out; stops before a sequence the end cuts unless final (then it is one U+FFFD). *used: the bytes
  * taken. Returns the bytes written, or (size_t)-1 without a converter. */
-static size_t step(gw_legacy_dec_t *d, const unsigned char *p, size_t n, int final, char *out, size_t *used)
+static size_t
+step(gw_legacy_dec_t *d, const unsigned char *p, size_t n, int final, char *out, size_t *used)
 {
     const encoding_t *e = encodings + d->enc;
     char *o = out;
@@ -310,7 +321,7 @@ static size_t step(gw_legacy_dec_t *d, const unsigned char *p, size_t n, int fin
         }
         ssize_t len = frame(e->kind, p + i, n - i);
         if (len == 0 && !final)
-            break; /* cut by the end: kept for the next piece */
+            break;      /* cut by the end: kept for the next piece */
         if (len == 0) { /* cut by the end of the input: one error */
             o = put_utf8(o, 0xFFFD);
             i = n;
@@ -343,7 +354,8 @@ static size_t step(gw_legacy_dec_t *d, const unsigned char *p, size_t n, int fin
     return (size_t)(o - out);
 }
 
-size_t gw_legacy_decode(gw_legacy_dec_t *d, const char *in, size_t len, char *out)
+size_t
+gw_legacy_decode(gw_legacy_dec_t *d, const char *in, size_t len, char *out)
 {
     const unsigned char *p = (const unsigned char *)in;
     size_t w = 0, used;
@@ -372,7 +384,8 @@ size_t gw_legacy_decode(gw_legacy_dec_t *d, const char *in, size_t len, char *ou
     return w + r;
 }
 
-size_t gw_legacy_finish(gw_legacy_dec_t *d, char *out)
+size_t
+gw_legacy_finish(gw_legacy_dec_t *d, char *out)
 {
     size_t used, w = 0;
     if (d->_held != 0) {
@@ -382,7 +395,8 @@ size_t gw_legacy_finish(gw_legacy_dec_t *d, char *out)
     return w == (size_t)-1 ? 0 : w;
 }
 
-static int lceq7(const char *p, const char *lit)
+static int
+lceq7(const char *p, const char *lit)
 {
     for (size_t i = 0; i != 7; ++i)
         if ((p[i] >= 'A' && p[i] <= 'Z' ? p[i] + ('a' - 'A') : p[i]) != lit[i])
@@ -390,7 +404,8 @@ static int lceq7(const char *p, const char *lit)
     return 1;
 }
 
-int gw_legacy_meta_charset(const char *p, size_t len, const char **label, size_t *label_len)
+int
+gw_legacy_meta_charset(const char *p, size_t len, const char **label, size_t *label_len)
 {
     for (size_t i = 0; i + 7 <= len;) {
         if (!lceq7(p + i, "charset")) {
@@ -424,7 +439,8 @@ int gw_legacy_meta_charset(const char *p, size_t len, const char **label, size_t
 }
 
 /* one UTF-8 sequence at p[0..n): its code point, *len its bytes; a byte that starts none is U+FFFD (1 byte) */
-static uint32_t next_utf8(const unsigned char *p, size_t n, size_t *len)
+static uint32_t
+next_utf8(const unsigned char *p, size_t n, size_t *len)
 {
     static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
     unsigned char c = p[0];
@@ -445,7 +461,8 @@ static uint32_t next_utf8(const unsigned char *p, size_t n, size_t *len)
 }
 
 /* the bytes enc gives cp (at most 4) into b; returns their number, 0 when enc lacks it */
-static size_t encode_one(int enc, uint32_t cp, const unsigned char *utf8, size_t utf8_len, unsigned char *b)
+static size_t
+encode_one(int enc, uint32_t cp, const unsigned char *utf8, size_t utf8_len, unsigned char *b)
 {
     const encoding_t *e = encodings + enc;
     if (is_single(e->kind)) {
@@ -464,19 +481,21 @@ static size_t encode_one(int enc, uint32_t cp, const unsigned char *utf8, size_t
     size_t il = utf8_len, ol = 4;
     iconv(encoders[enc], NULL, NULL, NULL, NULL);
     /* (and what the converter holds back, waiting for a combining mark: flushed) */
-    if (iconv(encoders[enc], &ip, &il, &op, &ol) == (size_t)-1 || il != 0 || iconv(encoders[enc], NULL, NULL, &op, &ol) == (size_t)-1) {
+    if (iconv(encoders[enc], &ip, &il, &op, &ol) == (size_t)-1 || il != 0 ||
+        iconv(encoders[enc], NULL, NULL, &op, &ol) == (size_t)-1) {
         iconv(encoders[enc], NULL, NULL, NULL, NULL);
         return 0;
     }
     return (size_t)(op - (char *)b);
 }
 
-size_t gw_legacy_query(int enc, const char *in, size_t len, char *out, size_t cap)
+size_t
+gw_legacy_query(int enc, const char *in, size_t len, char *out, size_t cap)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *p = (const unsigned char *)in;
     size_t o = 0;
-    if (enc <= 0 || (size_t)enc >= NUM_ENCODINGS)
+    if (enc <= 0 || enc >= (int)NUM_ENCODINGS)
         return (size_t)-1;
     if (is_single(encodings[enc].kind) ? !single_ready : !opened || encoders[enc] == (iconv_t)-1)
         return (size_t)-1;

@@ -10,11 +10,13 @@
 #include "legacy.h"
 
 /* the labels of the encodings tried, one of each kind */
-static const char *const labels[] = {"windows-1252", "shift_jis", "euc-jp", "euc-kr", "gbk", "gb18030", "big5", "windows-1251",
-                                     "windows-874", "iso-8859-3", "koi8-r", "ibm866", "x-mac-cyrillic", "windows-1258"};
+static const char *const labels[] = {"windows-1252", "shift_jis", "euc-jp",         "euc-kr",      "gbk",
+                                     "gb18030",      "big5",      "windows-1251",   "windows-874", "iso-8859-3",
+                                     "koi8-r",       "ibm866",    "x-mac-cyrillic", "windows-1258"};
 
 /* 1 when s is well-formed UTF-8 (no surrogates, no overlong forms, nothing above U+10FFFF) */
-static int utf8_ok(const uint8_t *s, size_t n)
+static int
+utf8_ok(const uint8_t *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
         uint8_t c = s[i];
@@ -35,7 +37,8 @@ static int utf8_ok(const uint8_t *s, size_t n)
     return 1;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int ready;
     if (!ready)

@@ -600,6 +600,9 @@ class ChannelTest(GatewayTestCase):
                                "host": "https://xn--mnchen-3ya.example/"})
         got = self.legacy_locations("legacy-euc-kr.html", "text/html; charset=euc-kr", ["path"])
         self.assertEqual(got, {"path": "https://ko.example.org/wiki/%ED%95%9C%EA%B5%AD?q=%C7%D1%B1%B9"})
+        # a UTF-8 byte order mark wins over the Content-Type, in the browser as here: the link's bytes are UTF-8's
+        r = curl(self.gw.url("/__origin/html?file=pages/legacy-bom.html&ctype=" + urllib.parse.quote("text/html; charset=Shift_JIS")))
+        self.assertIn("wiki%2F%E6%97%A5%E6%9C%AC&s=", self.href(r.body.decode("latin-1"), "path"))
         # served as UTF-8 (a page whose bytes are not UTF-8 then): as before, the bytes as they are
         r = curl(self.gw.url("/__origin/html?file=pages/legacy-euc-kr.html"))
         f = curl(self.gw.url(self.href(r.body.decode("latin-1"), "path")))
