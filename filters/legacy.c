@@ -319,6 +319,27 @@ step(gw_legacy_dec_t *d, const unsigned char *p, size_t n, int final, char *out,
             *o++ = (char)p[i++];
             continue;
         }
+        /* a run of whole sequences in one call (most text); when glibc takes all of it and gives a character or more
+         * for each sequence, as it does for every run without an error in it, else sequence by sequence below */
+        size_t j = i, seqs = 0;
+        for (ssize_t l; j != n && p[j] >= 0x80 && !(p[j] == 0x80 && (e->kind == KIND_SJIS || e->kind == KIND_GB)) &&
+                        (l = frame(e->kind, p + j, n - j)) > 0;
+             j += (size_t)l, ++seqs)
+            ;
+        if (seqs > 1) {
+            char *ip = (char *)p + i, *op = o;
+            size_t il = j - i, ol = 3 * (j - i) + 8, chars = 0;
+            iconv(cd, NULL, NULL, NULL, NULL);
+            if (iconv(cd, &ip, &il, &op, &ol) != (size_t)-1 && il == 0) {
+                for (const char *c = o; c != op; ++c)
+                    chars += ((unsigned char)*c & 0xC0) != 0x80;
+                if (chars >= seqs) {
+                    o = op;
+                    i = j;
+                    continue;
+                }
+            }
+        }
         ssize_t len = frame(e->kind, p + i, n - i);
         if (len == 0 && !final)
             break;      /* cut by the end: kept for the next piece */
