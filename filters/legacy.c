@@ -510,10 +510,28 @@ encode_one(int enc, uint32_t cp, const unsigned char *utf8, size_t utf8_len, uns
     return (size_t)(op - (char *)b);
 }
 
+/* b[0..nb), an encoding's bytes, into out at o (3 nb bytes of room): beyond ASCII percent-encoded; an ASCII byte (the
+ * second of a character: '{' of Shift_JIS 日本's 96 7B) as it is, as the query percent-encode set has none of them and
+ * Chromium sends them so. Returns the new o. */
+static size_t
+pct_bytes(char *out, size_t o, const unsigned char *b, size_t nb)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t k = 0; k != nb; ++k) {
+        if (b[k] < 0x80) {
+            out[o++] = (char)b[k];
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[b[k] >> 4];
+            out[o++] = hex[b[k] & 15];
+        }
+    }
+    return o;
+}
+
 size_t
 gw_legacy_query(int enc, const char *in, size_t len, char *out, size_t cap)
 {
-    static const char hex[] = "0123456789ABCDEF";
     const unsigned char *p = (const unsigned char *)in;
     size_t o = 0;
     if (enc <= 0 || enc >= (int)NUM_ENCODINGS)
@@ -526,6 +544,28 @@ gw_legacy_query(int enc, const char *in, size_t len, char *out, size_t cap)
                 return (size_t)-1;
             out[o++] = (char)p[i++];
             continue;
+        }
+        if (!is_single(encodings[enc].kind)) {
+            /* a run of characters beyond ASCII (at most 64 bytes) in one call, when glibc encodes all of it; else one by
+             * one below, which finds the character it lacks */
+            size_t j = i;
+            while (j != len && p[j] >= 0x80 && j - i < 64)
+                ++j;
+            unsigned char b[160];
+            char *ip = (char *)p + i, *op = (char *)b;
+            size_t il = j - i, ol = sizeof(b);
+            iconv(encoders[enc], NULL, NULL, NULL, NULL);
+            if (j - i > 4 && iconv(encoders[enc], &ip, &il, &op, &ol) != (size_t)-1 && il == 0 &&
+                iconv(encoders[enc], NULL, NULL, &op, &ol) != (size_t)-1 &&
+                (ip == (char *)p + len || ((unsigned char)*ip < 0x80 || (*ip & 0xC0) != 0x80))) {
+                size_t nb = (size_t)(op - (char *)b);
+                if (cap - o < 3 * nb)
+                    return (size_t)-1;
+                o = pct_bytes(out, o, b, nb);
+                i = j;
+                continue;
+            }
+            iconv(encoders[enc], NULL, NULL, NULL, NULL);
         }
         size_t l;
         uint32_t cp = next_utf8(p + i, len - i, &l);
@@ -546,15 +586,7 @@ gw_legacy_query(int enc, const char *in, size_t len, char *out, size_t cap)
         } else {
             if (cap - o < 3 * nb)
                 return (size_t)-1;
-            for (size_t k = 0; k != nb; ++k) {
-                if (b[k] < 0x80) { /* (an encoding's ASCII bytes inside a character: none of those here, but as they are) */
-                    out[o++] = (char)b[k];
-                    continue;
-                }
-                out[o++] = '%';
-                out[o++] = hex[b[k] >> 4];
-                out[o++] = hex[b[k] & 15];
-            }
+            o = pct_bytes(out, o, b, nb);
         }
         i += l;
     }

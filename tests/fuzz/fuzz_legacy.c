@@ -1,8 +1,8 @@
 /* libFuzzer driver: the legacy encodings' decoder, query encoder and <meta> charset extraction on arbitrary bytes (the
  * first byte picks the encoding, the second a piece size). Whole and in pieces must give the same bytes, within
- * GW_LEGACY_MAX_OUT, always well-formed UTF-8; the query of that text (and of the raw bytes) fits 16 bytes a byte and is
- * ASCII; a charset label found lies inside the content, is not empty, and stops at a blank or
- * ';' unless quoted. */
+ * GW_LEGACY_MAX_OUT, always well-formed UTF-8; the query of that text (and of the raw bytes) fits 16 bytes a byte, is
+ * ASCII, and is the same a character at a time; a charset label found lies inside the content, is not empty, and stops
+ * at a blank or ';' unless quoted. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -81,6 +81,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if ((unsigned char)q[i] >= 0x80)
                 __builtin_trap();
     }
+    /* the query a character at a time (no run encoded at once) is the same */
+    size_t whole_q = gw_legacy_query(enc, whole, n, q, cap), at = 0;
+    char *one = malloc(cap);
+    for (size_t i = 0; i != n;) {
+        size_t l = 1;
+        while (i + l != n && ((unsigned char)whole[i + l] & 0xC0) == 0x80)
+            ++l;
+        size_t ql = gw_legacy_query(enc, whole + i, l, one + at, cap - at);
+        if (ql == (size_t)-1)
+            __builtin_trap();
+        at += ql, i += l;
+    }
+    if (at != whole_q || memcmp(one, q, at) != 0)
+        __builtin_trap();
+    free(one);
     free(q);
     /* the <meta> content algorithm on the input */
     const char *l;
