@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "legacy.h"
+#include "utf8.h"
 
 enum { KIND_SINGLE, KIND_WINDOWS, KIND_1252, KIND_SJIS, KIND_EUCJP, KIND_DOUBLE, KIND_GB };
 
@@ -139,9 +140,6 @@ gw_legacy_name(int enc)
     return enc > 0 && enc < (int)NUM_ENCODINGS ? encodings[enc].name : encodings[0].name;
 }
 
-/* one UTF-8 sequence at p[0..n): its code point, *len its bytes; a byte that starts none is U+FFFD (1 byte) */
-static uint32_t next_utf8(const unsigned char *p, size_t n, size_t *len);
-
 int
 gw_legacy_init(void)
 {
@@ -165,7 +163,7 @@ gw_legacy_init(void)
             if (cd != (iconv_t)-1) {
                 iconv(cd, NULL, NULL, NULL, NULL);
                 if (iconv(cd, &ip, &il, &op, &ol) != (size_t)-1 && iconv(cd, NULL, NULL, &op, &ol) != (size_t)-1 && op != out) {
-                    cp = next_utf8((const unsigned char *)out, (size_t)(op - out), &len);
+                    cp = gw_utf8_next((const unsigned char *)out, (size_t)(op - out), &len);
                     if (len != (size_t)(op - out) || cp > 0xFFFF)
                         cp = 0xFFFD; /* (one character of the BMP a byte, or none) */
                 }
@@ -216,25 +214,11 @@ gw_legacy_thread_dispose(void)
     opened = 0;
 }
 
+/* cp into o as UTF-8; returns the end */
 static char *
 put_utf8(char *o, uint32_t cp)
 {
-    if (cp < 0x80) {
-        *o++ = (char)cp;
-    } else if (cp < 0x800) {
-        *o++ = (char)(0xC0 | cp >> 6);
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        *o++ = (char)(0xE0 | cp >> 12);
-        *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    } else {
-        *o++ = (char)(0xF0 | cp >> 18);
-        *o++ = (char)(0x80 | (cp >> 12 & 0x3F));
-        *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    }
-    return o;
+    return o + gw_utf8_put(o, cp);
 }
 
 void
@@ -459,28 +443,6 @@ gw_legacy_meta_charset(const char *p, size_t len, const char **label, size_t *la
     return 0;
 }
 
-/* one UTF-8 sequence at p[0..n): its code point, *len its bytes; a byte that starts none is U+FFFD (1 byte) */
-static uint32_t
-next_utf8(const unsigned char *p, size_t n, size_t *len)
-{
-    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-    unsigned char c = p[0];
-    size_t l = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    *len = 1;
-    if (l == 0 || l > n)
-        return 0xFFFD;
-    uint32_t cp = l == 1 ? c : l == 2 ? c & 0x1Fu : l == 3 ? c & 0x0Fu : c & 0x07u;
-    for (size_t k = 1; k != l; ++k) {
-        if ((p[k] & 0xC0) != 0x80)
-            return 0xFFFD;
-        cp = cp << 6 | (p[k] & 0x3Fu);
-    }
-    if (cp < min[l] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0xFFFD;
-    *len = l;
-    return cp;
-}
-
 /* the bytes enc gives cp (at most 4) into b; returns their number, 0 when enc lacks it */
 static size_t
 encode_one(int enc, uint32_t cp, const unsigned char *utf8, size_t utf8_len, unsigned char *b)
@@ -568,7 +530,7 @@ gw_legacy_query(int enc, const char *in, size_t len, char *out, size_t cap)
             iconv(encoders[enc], NULL, NULL, NULL, NULL);
         }
         size_t l;
-        uint32_t cp = next_utf8(p + i, len - i, &l);
+        uint32_t cp = gw_utf8_next(p + i, len - i, &l);
         unsigned char b[4];
         size_t nb = cp == 0xFFFD && l == 1 ? 0 : encode_one(enc, cp, p + i, l, b);
         if (nb == 0) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "utf8.h"
 #include "legacy.h"
 
 /* the labels of the encodings tried, one of each kind */
@@ -18,22 +19,9 @@ static const char *const labels[] = {"windows-1252", "shift_jis", "euc-jp",     
 static int
 utf8_ok(const uint8_t *s, size_t n)
 {
-    for (size_t i = 0; i < n;) {
-        uint8_t c = s[i];
-        size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-        if (len == 0 || i + len > n)
+    for (size_t i = 0, len; i < n; i += len)
+        if (gw_utf8_next(s + i, n - i, &len) == 0xfffd && len == 1)
             return 0;
-        uint32_t cp = len == 1 ? c : len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
-        for (size_t k = 1; k != len; ++k) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
-    }
     return 1;
 }
 
