@@ -57,4 +57,14 @@ gw_utf8_next(const unsigned char *p, size_t n, size_t *len)
     return cp;
 }
 
+/* 1 when s[0..n) is well-formed UTF-8 (no surrogates, no overlong forms, nothing above U+10FFFF) */
+static inline int
+gw_utf8_valid(const char *s, size_t n)
+{
+    for (size_t i = 0, len; i < n; i += len)
+        if (gw_utf8_next((const unsigned char *)s + i, n - i, &len) == 0xfffd && len == 1)
+            return 0;
+    return 1;
+}
+
 #endif

@@ -15,16 +15,6 @@ static const char *const labels[] = {"windows-1252", "shift_jis", "euc-jp",     
                                      "gb18030",      "big5",      "windows-1251",   "windows-874", "iso-8859-3",
                                      "koi8-r",       "ibm866",    "x-mac-cyrillic", "windows-1258"};
 
-/* 1 when s is well-formed UTF-8 (no surrogates, no overlong forms, nothing above U+10FFFF) */
-static int
-utf8_ok(const uint8_t *s, size_t n)
-{
-    for (size_t i = 0, len; i < n; i += len)
-        if (gw_utf8_next(s + i, n - i, &len) == 0xfffd && len == 1)
-            return 0;
-    return 1;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -54,7 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         m += w;
     }
     m += gw_legacy_finish(&d, pieces + m);
-    if (m != n || memcmp(whole, pieces, n) != 0 || !utf8_ok((const uint8_t *)whole, n))
+    if (m != n || memcmp(whole, pieces, n) != 0 || !gw_utf8_valid(whole, n))
         __builtin_trap();
     /* the query: of the decoded text, and of the raw bytes (not UTF-8: each such byte is U+FFFD) */
     size_t cap = 16 * (n > len ? n : len) + 16;

@@ -7,15 +7,6 @@
 #include "utf8.h"
 #include "utf16.h"
 
-/* 1 when s is well-formed UTF-8 (no surrogates, no overlong forms, nothing above U+10FFFF) */
-static int
-utf8_ok(const uint8_t *s, size_t n)
-{
-    for (size_t i = 0, len; i < n; i += len)
-        if (gw_utf8_next(s + i, n - i, &len) == 0xfffd && len == 1)
-            return 0;
-    return 1;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -42,7 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         m += w;
     }
     m += gw_utf16_finish(&d, pieces + m);
-    if (m != n || memcmp(whole, pieces, n) != 0 || !utf8_ok((const uint8_t *)whole, n))
+    if (m != n || memcmp(whole, pieces, n) != 0 || !gw_utf8_valid(whole, n))
         __builtin_trap();
     free(whole);
     free(pieces);
