@@ -29,6 +29,7 @@
 #include "fetch.h"
 #include "gunzip.h"
 #include "jsonw.h"
+#include "legacy.h"
 #include "log.h"
 #include "memo.h"
 #include "mime.h"
@@ -92,6 +93,9 @@ typedef struct st_rewrite_t {
     char held[2];
     size_t num_held;
     int wide_label; /* the Content-Type's charset: 0 not UTF-16, 1 UTF-16LE, 2 UTF-16BE (wide_charset) */
+    /* the page's legacy encoding (legacy.h; GW_LEGACY_NONE: read as UTF-8), which outbound links are decoded from
+     * (page_chars, legacy_url): the Content-Type's charset, else the first <meta> naming one (legacy_set: decided) */
+    int legacy, legacy_set;
     int xml;        /* application/xhtml+xml: a UTF-16 one (its BOM) is passed on unread (BODY_RAW) */
     gw_utf16_t wide;
     char *wide_buf; /* WIDE_SLICE bytes of input decoded at a time (req->pool, once per response) */
@@ -477,13 +481,114 @@ static size_t attr_url(rewrite_t *self, gw_html_tag_t *tag, const char *name, si
     return absolute_url(self, self->scratch, len, authority_only);
 }
 
+/* --- links in a page in a legacy encoding ------------------------------------------------------- */
+
+static int has_high(const char *p, size_t n)
+{
+    for (size_t i = 0; i != n; ++i)
+        if ((unsigned char)p[i] >= 0x80)
+            return 1;
+    return 0;
+}
+
+/* v[0..len), the page's bytes, as the characters the browser reads (UTF-8): decoded from the page's legacy encoding
+ * (the tag's pool), or v itself for a UTF-8 page, for ASCII, or when it would not fit in scratch decoded */
+static h2o_iovec_t page_chars(rewrite_t *self, const char *v, size_t len)
+{
+    if (self->legacy == GW_LEGACY_NONE || !has_high(v, len))
+        return h2o_iovec_init(v, len);
+    char *out = h2o_mem_alloc_pool(tag_pool(self), GW_LEGACY_MAX_OUT(len));
+    gw_legacy_dec_t d;
+    gw_legacy_dec_init(&d, self->legacy);
+    size_t n = gw_legacy_decode(&d, v, len, out);
+    if (n == (size_t)-1)
+        return h2o_iovec_init(v, len);
+    n += gw_legacy_finish(&d, out + n);
+    return n <= URL_SCRATCH ? h2o_iovec_init(out, n) : h2o_iovec_init(v, len);
+}
+
+/* bytes beyond ASCII of p[0..n) percent-encoded into d (3n bytes of room); returns the end */
+static char *pct_high(char *d, const char *p, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i != n; ++i) {
+        unsigned char c = (unsigned char)p[i];
+        if (c < 0x80) {
+            *d++ = (char)c;
+        } else {
+            *d++ = '%', *d++ = hex[c >> 4], *d++ = hex[c & 15];
+        }
+    }
+    return d;
+}
+
+/*
+ * self->url[0..n), a link made absolute from page_chars (UTF-8), as the browser requests it from a page in a legacy
+ * encoding (URL Standard): the host beyond ASCII through IDNA (punycode, as gw_risk_normalize_host maps it: UTS #46), the
+ * path and fragment percent-encoded as UTF-8, the query encoded in the page's encoding and percent-encoded
+ * (gw_legacy_query; in an <iframe srcdoc>, whose document is UTF-8, as UTF-8). So the signed shim URL is the one the
+ * browser would have asked for, and /__go's Location leads there. Returns the new length (the host found again), n as
+ * it was when there is nothing to do or the result would not fit.
+ */
+static size_t legacy_url(rewrite_t *self, size_t n)
+{
+    const char *u = self->url, *end = u + n;
+    if (self->legacy == GW_LEGACY_NONE || !has_high(u, n))
+        return n;
+    const char *h = u + self->host_off, *he = h + self->host_len;
+    const char *q = memchr(he, '?', (size_t)(end - he)), *f = memchr(he, '#', (size_t)(end - he));
+    if (q != NULL && f != NULL && f < q)
+        q = NULL;
+    const char *pe = q != NULL ? q : f != NULL ? f : end, *qe = f != NULL ? f : end;
+    size_t cap = 3 * n + 16 * (q != NULL ? (size_t)(qe - q) : 0) + GW_RISK_HOST_MAX + 8;
+    char *out = h2o_mem_alloc_pool(tag_pool(self), cap), *d = out;
+    d = pct_high(d, u, self->host_off); /* scheme and userinfo */
+    if (has_high(h, self->host_len)) {
+        /* a host is percent-decoded before IDNA (URL Standard, host parsing); one that is no host stays as it is */
+        char host[GW_RISK_HOST_MAX * 4 + 1], norm[GW_RISK_HOST_MAX + 1];
+        size_t hl = 0;
+        int m = -1;
+        if (self->host_len <= sizeof(host) - 1) {
+            if ((hl = gw_url_pct_decode(h, self->host_len, host)) != SIZE_MAX)
+                m = gw_risk_normalize_host(host, hl, GW_RISK_NORM_LOOKUP, norm, NULL);
+        }
+        d = m > 0 ? put(d, norm, (size_t)m) : put(d, h, self->host_len);
+    } else {
+        d = put(d, h, self->host_len);
+    }
+    d = pct_high(d, he, (size_t)(pe - he)); /* port and path */
+    if (q != NULL) {
+        size_t ql = self->nesting ? (size_t)-1 : gw_legacy_query(self->legacy, q, (size_t)(qe - q), d, cap - (size_t)(d - out));
+        d = ql != (size_t)-1 ? d + ql : pct_high(d, q, (size_t)(qe - q));
+    }
+    if (f != NULL)
+        d = pct_high(d, f, (size_t)(end - f));
+    size_t len = (size_t)(d - out);
+    if (len >= URL_BUF)
+        return n;
+    memcpy(self->url, out, len);
+    return find_host(self, len);
+}
+
+/* attr_url for a navigation (authority_only), read from the page's characters (page_chars) and made the URL the browser
+ * requests from a page in a legacy encoding (legacy_url) */
+static size_t nav_attr_url(rewrite_t *self, gw_html_tag_t *tag, const char *name, size_t name_len)
+{
+    gw_html_attr_t a;
+    if (!gw_html_attr_find(tag, name, name_len, &a) || a.value == NULL || a.value_len > URL_SCRATCH)
+        return 0;
+    h2o_iovec_t v = page_chars(self, a.value, a.value_len);
+    size_t n = absolute_url(self, self->scratch, gw_html_decode(v.base, v.len, self->scratch), 1);
+    return n != 0 ? legacy_url(self, n) : 0;
+}
+
 /* As attr_url for href, but 0 as well for links that stay on the page's host (relative ones and absolute ones
  * naming it): they never leave the site, so the hook has nothing to do with them and the URL is not built. */
 static size_t link_url(rewrite_t *self, gw_html_tag_t *tag)
 {
     /* an SVG link may name its target with xlink:href only; the shim then goes in href, which SVG 2 prefers */
-    size_t n = gw_html_attr_find(tag, H2O_STRLIT("href"), NULL) ? attr_url(self, tag, H2O_STRLIT("href"), 1)
-                                                               : attr_url(self, tag, H2O_STRLIT("xlink:href"), 1);
+    size_t n = gw_html_attr_find(tag, H2O_STRLIT("href"), NULL) ? nav_attr_url(self, tag, H2O_STRLIT("href"))
+                                                               : nav_attr_url(self, tag, H2O_STRLIT("xlink:href"));
     if (n == 0 || h2o_lcstris(self->url + self->host_off, self->host_len, self->page_host.base, self->page_host.len))
         return 0;
     return n;
@@ -1049,9 +1154,41 @@ static int attr_is(const gw_html_attr_t *a, const char *lit, size_t lit_len)
  */
 static int on_meta_csp(rewrite_t *self, gw_html_tag_t *tag, const gw_html_attr_t *c);
 
+/*
+ * A page whose Content-Type names no encoding a browser knows: the first <meta charset> or <meta http-equiv=
+ * Content-Type content="…charset=…"> naming one decides it (HTML's prescan; one naming UTF-16 is UTF-8, x-user-defined
+ * windows-1252), for the links after it. (A browser's prescan reads the first 1024 bytes and sees a <meta> before any
+ * link; one later in a page is taken here too, from where it is.) Not inside an <iframe srcdoc>, whose document is UTF-8.
+ */
+static void meta_charset(rewrite_t *self, gw_html_tag_t *tag)
+{
+    gw_html_attr_t a, he;
+    const char *label = NULL;
+    size_t label_len = 0;
+    char buf[64];
+    if (gw_html_attr_find(tag, H2O_STRLIT("charset"), &a) && a.value != NULL && a.value_len < sizeof(buf)) {
+        label_len = gw_html_decode(a.value, a.value_len, buf), label = buf;
+    } else if (gw_html_attr_find(tag, H2O_STRLIT("http-equiv"), &he) && he.value != NULL && attr_is(&he, H2O_STRLIT("content-type")) &&
+               gw_html_attr_find(tag, H2O_STRLIT("content"), &a) && a.value != NULL && a.value_len < 1024) {
+        char *v = h2o_mem_alloc_pool(tag_pool(self), a.value_len + 1);
+        if (!gw_legacy_meta_charset(v, gw_html_decode(a.value, a.value_len, v), &label, &label_len))
+            return;
+    } else {
+        return;
+    }
+    int known, enc = gw_legacy_from_label(label, label_len, &known);
+    if (!known)
+        return;
+    if (enc == GW_LEGACY_NONE && label_len == 14 && h2o_lcstris(label, label_len, H2O_STRLIT("x-user-defined")))
+        enc = gw_legacy_from_label(H2O_STRLIT("windows-1252"), NULL);
+    self->legacy = enc, self->legacy_set = 1;
+}
+
 static int on_meta(rewrite_t *self, gw_html_tag_t *tag)
 {
     gw_html_attr_t he, c;
+    if (!self->legacy_set && !self->nesting)
+        meta_charset(self, tag);
     if (!gw_html_attr_find(tag, H2O_STRLIT("http-equiv"), &he) || he.value == NULL ||
         !gw_html_attr_find(tag, H2O_STRLIT("content"), &c) || c.value == NULL)
         return GW_HTML_KEEP;
@@ -1059,10 +1196,12 @@ static int on_meta(rewrite_t *self, gw_html_tag_t *tag)
         return on_meta_csp(self, tag, &c);
     if (!attr_is(&he, H2O_STRLIT("refresh")) || c.value_len > URL_SCRATCH)
         return GW_HTML_KEEP;
-    char *v = h2o_mem_alloc_pool(tag_pool(self), c.value_len); /* scratch is absolute_url's */
-    size_t len = gw_html_decode(c.value, c.value_len, v), delay_end, url_len, n;
+    h2o_iovec_t chars = page_chars(self, c.value, c.value_len);
+    char *v = h2o_mem_alloc_pool(tag_pool(self), chars.len); /* scratch is absolute_url's */
+    size_t len = gw_html_decode(chars.base, chars.len, v), delay_end, url_len, n;
     const char *url;
     if (!gw_refresh_parse(v, len, &delay_end, &url, &url_len) || url_len == 0 || (n = absolute_url(self, url, url_len, 1)) == 0 ||
+        (n = legacy_url(self, n)) == 0 ||
         h2o_lcstris(self->url + self->host_off, self->host_len, self->page_host.base, self->page_host.len))
         return GW_HTML_KEEP;
     return run_hook(self, tag, GW_URL_REFRESH, n);
@@ -1870,12 +2009,13 @@ static int names_origin_nonce(const gw_reqctx_t *ctx)
 /* what the rewrite of a page depends on besides its bytes and the snapshots: the page's scheme, authority and path
  * (URLs are made absolute against them, sightings filed under the path), the categories granted, the media type
  * (kind: is_html's, HTML, XHTML or SVG), the body's encoding, whether the response's headers let the ad platforms'
- * consent default in (consent_mode), whether a script asked for it (script_fetch: no UI at its end) */
+ * consent default in (consent_mode), whether a script asked for it (script_fetch: no UI at its end), the legacy encoding
+ * its Content-Type names (legacy: its links are read in it) */
 static h2o_iovec_t memo_key(rewrite_t *self, int kind)
 {
     h2o_req_t *req = self->req;
     uint32_t head[3] = {(uint32_t)(req->scheme == &H2O_URL_SCHEME_HTTPS) | (uint32_t)kind << 1 | (uint32_t)self->gzip << 3 |
-                            (uint32_t)self->consent_mode << 4 | (uint32_t)self->script_fetch << 5,
+                            (uint32_t)self->consent_mode << 4 | (uint32_t)self->script_fetch << 5 | (uint32_t)self->legacy << 6,
                         self->ctx->granted, (uint32_t)req->authority.len};
     size_t len = sizeof(head) + req->authority.len + req->path_normalized.len;
     char *k = h2o_mem_alloc_pool(&req->pool, len);
@@ -2094,6 +2234,8 @@ static int sniff_bom(rewrite_t *self, const unsigned char *b, size_t n, int more
                          (int)self->req->path_normalized.len, self->req->path_normalized.base);
         return 0;
     }
+    if ((le || be) || (n >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf))
+        self->legacy = GW_LEGACY_NONE, self->legacy_set = 1; /* (read as UTF-16 or UTF-8 whatever the page says) */
     if (le || be) {
         self->body = BODY_WIDE;
         gw_utf16_init(&self->wide, be);
@@ -2103,8 +2245,9 @@ static int sniff_bom(rewrite_t *self, const unsigned char *b, size_t n, int more
         emit(self, "\xef\xbb\xbf", 3);
         return 2;
     }
-    if (more && (n == 0 || (n == 1 && (b[0] == 0xff || b[0] == 0xfe || (self->wide_label && b[0] == 0xef))) ||
-                 (n == 2 && self->wide_label && b[0] == 0xef && b[1] == 0xbb)))
+    int utf8_bom_matters = self->wide_label || self->legacy != GW_LEGACY_NONE;
+    if (more && (n == 0 || (n == 1 && (b[0] == 0xff || b[0] == 0xfe || (utf8_bom_matters && b[0] == 0xef))) ||
+                 (n == 2 && utf8_bom_matters && b[0] == 0xef && b[1] == 0xbb)))
         return -1;
     if (self->wide_label && !(n >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf)) {
         self->body = BODY_WIDE;
@@ -2609,6 +2752,18 @@ static int wide_charset(h2o_req_t *req)
         kind = this_kind;
     }
     return kind;
+}
+
+/* the legacy encoding the Content-Type's charset names (legacy.h), *known whether it names one browsers know (then no
+ * <meta> changes it: meta_charset); a UTF-16 one is read as UTF-8 (wide_charset) */
+static int content_type_legacy(h2o_req_t *req, int *known)
+{
+    gw_mime_t m;
+    gw_mime_extract_init(&m);
+    for (ssize_t i = -1; (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, i)) != -1;)
+        gw_mime_extract_add(&m, req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len);
+    *known = 0;
+    return m.charset != NULL ? gw_legacy_from_label(m.charset, m.charset_len, known) : GW_LEGACY_NONE;
 }
 
 /*
@@ -3190,6 +3345,7 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
     self->ctx = ctx;
     self->gzip = ce != -1;
     self->wide_label = charset == CHARSET_UTF16LE ? 1 : charset == CHARSET_UTF16BE ? 2 : 0;
+    self->legacy = content_type_legacy(req, &self->legacy_set);
     self->xml = html >= 2;
     if (self->gzip)
         req->preferred_chunk_size = GUNZIP_CHUNK; /* a gzip bomb decodes to at most ~16 MB at once */
@@ -3240,6 +3396,9 @@ static void on_response(h2o_req_t *req, gw_reqctx_t *ctx, h2o_ostream_t **slot)
 static void on_thread_init(h2o_context_t *ctx, size_t index)
 {
     (void)ctx, (void)index;
+    /* the converters of the legacy encodings, once (iconv_open allocates and locks; iconv_t is one thread's) */
+    if (gw_rt.conf.html.rewrite && gw_legacy_thread_init() != 0)
+        gw_error("rewrite: glibc's iconv lacks a converter of a legacy encoding: links in pages in it are shimmed as written");
     if (gw_rt.conf.html.rewrite && gw_rt.conf.html.memo_kb != 0 &&
         (thread_memo = gw_memo_new((size_t)gw_rt.conf.html.memo_kb * 1024, MEMO_MAX_ENTRIES)) == NULL)
         gw_error("rewrite: no memory for the remembered pages (html.memo_kb %u): every page is rewritten",
@@ -3251,6 +3410,8 @@ int gw_rewrite_init(void)
     const char *budget = getenv("CG_HOLD_BUDGET_KB");
     if (budget != NULL && atoi(budget) > 0)
         big_budget = (size_t)atoi(budget) * 1024;
+    if (gw_legacy_init() != 0)
+        gw_error("rewrite: glibc's iconv lacks a converter of a single-byte legacy encoding: links in pages in it are read as U+FFFD beyond ASCII");
     callbacks.emit = emit;
     callbacks.emit_tag = emit_tag;
     callbacks.on_tag = on_tag;

@@ -546,6 +546,69 @@ class ChannelTest(GatewayTestCase):
         self.assertEqual(content("r-nodelay"), "url=https://www.partner.example/")
         self.assertEqual(content("r-baddelay"), "5x; url=https://www.partner.example/")
 
+    def legacy_locations(self, file, ctype, ids, refresh=False):
+        """{id: the Location /__go sends for that link} of a page in a legacy encoding served with Content-Type ctype"""
+        r = curl(self.gw.url("/__origin/html?file=pages/%s&ctype=%s" % (file, urllib.parse.quote(ctype))))
+        self.assertEqual(r.status, 200)
+        html = r.body.decode("latin-1")
+        got = {}
+        for ident in ids:
+            go = self.href(html, ident)
+            self.assertTrue(go.startswith("/__go?u="), (ident, go))
+            f = curl(self.gw.url(go))
+            self.assertEqual(f.status, 302, (ident, f.text[:200]))
+            got[ident] = f.header("Location")
+        if refresh:
+            m = re.search(r'<meta http-equiv="refresh" content="([^"]*)"', html)
+            go = htmlmod.unescape(m.group(1)).split("url=", 1)[1]
+            got["refresh"] = curl(self.gw.url(go)).header("Location")
+        return got
+
+    SHIFT_JIS_WANT = {
+        # the path and fragment percent-encoded as UTF-8, the query in the page's encoding (as Chromium asks for them)
+        "path": "https://ja.example.org/wiki/%E6%97%A5%E6%9C%AC?q=%93%FA%96{#%E6%97%A5%E6%9C%AC",
+        "host": "https://xn--wgv71a.example/x",  # 日本.example through IDNA
+        # a lead and a non-ASCII byte that make no character: one U+FFFD; a lead before an ASCII byte: U+FFFD, the byte
+        "broken": "https://ja.example.org/a%EF%BF%BDb%EF%BF%BD!",
+        # character references are characters: 日 in the path, € (not in Shift_JIS) in the query as "&#8364;"
+        "refs": "https://ja.example.org/wiki/%E6%97%A5?q=%26%238364%3B",
+        "trail5c": "https://ja.example.org/%E8%A1%A8",  # 表 is 95 5C: that 5C is no backslash (no '/')
+        "ascii": "https://ja.example.org/plain?x=1",
+        "refresh": "https://ja.example.org/wiki/%E6%97%A5%E6%9C%AC",
+    }
+
+    def test_links_in_a_shift_jis_page_lead_where_the_browser_goes(self):
+        """A link in a page in a legacy encoding with characters beyond ASCII written as they are is read as the
+        browser reads it: decoded from the page's encoding, its path and fragment percent-encoded as UTF-8, its query
+        in the page's encoding, its host through IDNA. So /__go leads where the browser would have gone without the
+        gateway (it used to send the page's bytes: /wiki/%93%FA%96%7B, a 404 there; and a 400 for the host)."""
+        got = self.legacy_locations("legacy-shift_jis.html", "text/html; charset=Shift_JIS", ["path", "host", "broken", "refs",
+                                                                                              "trail5c", "ascii"], refresh=True)
+        self.assertEqual(got, self.SHIFT_JIS_WANT)
+        # the encoding named only in a <meta charset>: the same
+        got = self.legacy_locations("legacy-meta.html", "text/html", ["path", "host", "broken", "refs", "trail5c", "ascii"],
+                                    refresh=True)
+        self.assertEqual(got, self.SHIFT_JIS_WANT)
+        # the Content-Type's charset wins over the <meta>'s: read as windows-1252, 日本's bytes are 4 Latin letters
+        got = self.legacy_locations("legacy-meta.html", "text/html; charset=windows-1252", ["path"])
+        # ('{' as written, which the browser percent-encodes in a path when it follows the Location, as it would have)
+        self.assertEqual(got["path"], "https://ja.example.org/wiki/%E2%80%9C%C3%BA%E2%80%93{?q=%93%FA%96{#%E2%80%9C%C3%BA%E2%80%93{")
+
+    def test_links_in_windows_1252_and_euc_kr_pages_lead_where_the_browser_goes(self):
+        got = self.legacy_locations("legacy-windows-1252.html", "text/html; charset=iso-8859-1", ["path", "host"])
+        self.assertEqual(got, {"path": "https://de.example.org/Stra%C3%9Fe?q=%DF%80#%C3%A9",
+                               "host": "https://xn--mnchen-3ya.example/"})
+        got = self.legacy_locations("legacy-euc-kr.html", "text/html; charset=euc-kr", ["path"])
+        self.assertEqual(got, {"path": "https://ko.example.org/wiki/%ED%95%9C%EA%B5%AD?q=%C7%D1%B1%B9"})
+        # a UTF-8 byte order mark wins over the Content-Type, in the browser as here: the link's bytes are UTF-8's
+        r = curl(self.gw.url("/__origin/html?file=pages/legacy-bom.html&ctype=" + urllib.parse.quote("text/html; charset=Shift_JIS")))
+        self.assertIn("wiki%2F%E6%97%A5%E6%9C%AC&s=", self.href(r.body.decode("latin-1"), "path"))
+        # served as UTF-8 (a page whose bytes are not UTF-8 then): as before, the bytes as they are
+        r = curl(self.gw.url("/__origin/html?file=pages/legacy-euc-kr.html"))
+        f = curl(self.gw.url(self.href(r.body.decode("latin-1"), "path")))
+        self.assertEqual(f.status, 302)
+        self.assertNotIn("%ED%95%9C", f.header("Location"))
+
     def test_submit_buttons_sending_forms_to_a_blocked_site_removed(self):
         """formaction (button, input) is checked like a form's action, and an image button's src like an image's."""
         html = curl(self.gw.url("/__origin/html?file=pages/formaction.html")).text
