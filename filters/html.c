@@ -66,6 +66,10 @@ struct st_gw_html_t {
                              closes one of them closes it too); 0 otherwise */
     /* foreign content (svg, math): the open roots and integration points, as the tree builder would have them */
     uint8_t fdepth, fstack[32], tag_foreign; /* tag_foreign: the current start tag is in foreign content */
+    uint8_t fpend_n;                         /* formatting elements to reopen at an integration point (see reconstruct) */
+    uint32_t hover;                          /* HTML elements open at an integration point past fstack (see html_start) */
+    uint64_t fhash[32];                      /* an HTML frame's name hash (fstack[i] & FR_HTML) */
+    uint64_t fpend[4];                       /* ... their name hashes */
     uint8_t tag_selfclose;                   /* ... and ends with "/>", which foreign content honours */
     uint8_t xml;                             /* gw_html_set_xml: an XML parser reads the page */
     uint8_t frameset;                        /* FS_*: whether a <frameset> replaced the body (see frameset_tag) */
@@ -697,9 +701,12 @@ name_hash(gw_html_t *h)
  * start tags, popped by their end tags (to the nearest of that name, as the foreign end-tag rule does) and by a
  * breakout (the breakout tags, and <font> with color, face or size). Neither reading is the safe one where this model
  * and a browser differ: read as foreign, a "<!--" in what a browser takes for a <style>'s raw text hides the tags after
- * its end tag; read as raw text, the tags a browser builds in a foreign <style> are hidden. Known differences: an end
- * tag a browser ignores because an HTML element is open at an integration point ("<svg><foreignObject><div></svg>"
- * leaves the svg open), and a CDATA section at an integration point (see the M_MD case of step()).
+ * its end tag; read as raw text, the tags a browser builds in a foreign <style> are hidden.
+ *
+ * At an integration point the frames hold the HTML elements open there too (FR_HTML, see html_start): while one is the
+ * current node the tree builder reads an end tag with the "in body" rules, which ignore "</svg>", "</foreignObject>",
+ * … (their walk stops at the integration point, a special element), a "<![CDATA[" is a bogus comment, and an <mglyph>
+ * in an <mi> is HTML's.
  */
 enum {
     FR_SVG = 1,
@@ -718,12 +725,175 @@ enum {
 }; /* fstack: name */
 #define FR_NS_MATH 0x80 /* the namespace of a root frame's content (a nested svg inside math is MathML's) */
 #define FR_NAME(f) ((f)&0x7f)
+#define FR_HTML 0x40 /* an HTML element open at an integration point: FR_HTML | HF_*, its name hash in fhash */
+
+/* what an HTML element is to the "in body" rules: HF_* are kept in its frame, HV_* only read from its tag */
+enum {
+    HF_SPECIAL = 1, /* the "special" category: "any other end tag" stops at it */
+    HF_SCOPE = 2,   /* a scope boundary (applet, caption, html, table, td, th, marquee, object, template) */
+    HF_FMT = 4,     /* a formatting element (a, b, …): closed by the adoption agency, reopened by reconstruct */
+    HF_LIST = 8,    /* ol, ul: a list item scope boundary */
+    HF_BUTTON = 16, /* a button scope boundary */
+    HF_HEADING = 32,
+    HV_VOID = 1 << 8,     /* no content: never open */
+    HV_IGNORE = 1 << 9,   /* a start tag "in body" ignores (caption, col, frame, head, td, tr, body, html, …) */
+    HV_CLOSEP = 1 << 10,  /* its start tag closes a <p> in button scope */
+    HV_SCOPED = 1 << 11,  /* its end tag closes the element in scope (else "any other end tag") */
+    HV_NORECON = 1 << 12, /* its start tag reopens no formatting element */
+    HV_LI = 1 << 13,      /* li, dd, dt: a start tag closes the open one */
+};
+#define HV_BLOCK (HF_SPECIAL | HV_CLOSEP | HV_SCOPED | HV_NORECON)
+
+typedef struct {
+    const char *name;
+    uint16_t v;
+} html_kind_t;
+
+/* sorted by name (bsearch) */
+static const html_kind_t html_kinds[] = {
+    {"a", HF_FMT},
+    {"address", HV_BLOCK},
+    {"applet", HF_SPECIAL | HF_SCOPE | HV_SCOPED},
+    {"area", HF_SPECIAL | HV_VOID},
+    {"article", HV_BLOCK},
+    {"aside", HV_BLOCK},
+    {"b", HF_FMT},
+    {"base", HF_SPECIAL | HV_VOID | HV_NORECON},
+    {"basefont", HF_SPECIAL | HV_VOID | HV_NORECON},
+    {"bgsound", HF_SPECIAL | HV_VOID | HV_NORECON},
+    {"big", HF_FMT},
+    {"blockquote", HV_BLOCK},
+    {"body", HF_SPECIAL | HV_IGNORE | HV_NORECON},
+    {"br", HF_SPECIAL | HV_VOID},
+    {"button", HF_SPECIAL | HF_BUTTON | HV_SCOPED},
+    {"caption", HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON},
+    {"center", HV_BLOCK},
+    {"code", HF_FMT},
+    {"col", HF_SPECIAL | HV_IGNORE | HV_NORECON},
+    {"colgroup", HF_SPECIAL | HV_IGNORE | HV_NORECON},
+    {"dd", HV_BLOCK | HV_LI},
+    {"details", HV_BLOCK},
+    {"dialog", HV_CLOSEP | HV_SCOPED | HV_NORECON},
+    {"dir", HV_BLOCK},
+    {"div", HV_BLOCK},
+    {"dl", HV_BLOCK},
+    {"dt", HV_BLOCK | HV_LI},
+    {"em", HF_FMT},
+    {"embed", HF_SPECIAL | HV_VOID},
+    {"fieldset", HV_BLOCK},
+    {"figcaption", HV_BLOCK},
+    {"figure", HV_BLOCK},
+    {"font", HF_FMT},
+    {"footer", HV_BLOCK},
+    {"form", HV_BLOCK},
+    {"frame", HF_SPECIAL | HV_IGNORE | HV_NORECON},
+    {"frameset", HF_SPECIAL | HV_IGNORE | HV_NORECON},
+    {"h1", HV_BLOCK | HF_HEADING},
+    {"h2", HV_BLOCK | HF_HEADING},
+    {"h3", HV_BLOCK | HF_HEADING},
+    {"h4", HV_BLOCK | HF_HEADING},
+    {"h5", HV_BLOCK | HF_HEADING},
+    {"h6", HV_BLOCK | HF_HEADING},
+    {"head", HF_SPECIAL | HV_IGNORE | HV_NORECON},
+    {"header", HV_BLOCK},
+    {"hgroup", HV_BLOCK},
+    {"hr", HV_BLOCK | HV_VOID},
+    {"html", HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON},
+    {"i", HF_FMT},
+    {"iframe", HF_SPECIAL | HV_NORECON},
+    {"image", HV_VOID},
+    {"img", HF_SPECIAL | HV_VOID},
+    {"input", HF_SPECIAL | HV_VOID},
+    {"keygen", HF_SPECIAL | HV_VOID},
+    {"li", HV_BLOCK | HV_LI},
+    {"link", HF_SPECIAL | HV_VOID | HV_NORECON},
+    {"listing", HV_BLOCK},
+    {"main", HV_BLOCK},
+    {"marquee", HF_SPECIAL | HF_SCOPE | HV_SCOPED},
+    {"menu", HV_BLOCK},
+    {"meta", HF_SPECIAL | HV_VOID | HV_NORECON},
+    {"nav", HV_BLOCK},
+    {"nobr", HF_FMT},
+    {"noembed", HF_SPECIAL | HV_NORECON},
+    {"noframes", HF_SPECIAL | HV_NORECON},
+    {"noscript", HF_SPECIAL | HV_NORECON},
+    {"object", HF_SPECIAL | HF_SCOPE | HV_SCOPED},
+    {"ol", HV_BLOCK | HF_LIST},
+    {"p", HV_BLOCK},
+    {"param", HF_SPECIAL | HV_VOID},
+    {"plaintext", HV_BLOCK},
+    {"pre", HV_BLOCK},
+    {"rb", HV_NORECON},
+    {"rp", HV_NORECON},
+    {"rt", HV_NORECON},
+    {"rtc", HV_NORECON},
+    {"s", HF_FMT},
+    {"script", HF_SPECIAL | HV_NORECON},
+    {"search", HV_BLOCK},
+    {"section", HV_BLOCK},
+    {"select", HF_SPECIAL},
+    {"small", HF_FMT},
+    {"source", HF_SPECIAL | HV_VOID},
+    {"strike", HF_FMT},
+    {"strong", HF_FMT},
+    {"style", HF_SPECIAL | HV_NORECON},
+    {"summary", HV_BLOCK},
+    {"table", HF_SPECIAL | HF_SCOPE | HV_CLOSEP | HV_NORECON},
+    {"tbody", HF_SPECIAL | HV_IGNORE | HV_NORECON},
+    {"td", HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON},
+    {"template", HF_SPECIAL | HF_SCOPE | HV_NORECON},
+    {"textarea", HF_SPECIAL | HV_NORECON},
+    {"tfoot", HF_SPECIAL | HV_IGNORE | HV_NORECON},
+    {"th", HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON},
+    {"thead", HF_SPECIAL | HV_IGNORE | HV_NORECON},
+    {"title", HF_SPECIAL | HV_NORECON},
+    {"tr", HF_SPECIAL | HV_IGNORE | HV_NORECON},
+    {"track", HF_SPECIAL | HV_VOID},
+    {"tt", HF_FMT},
+    {"u", HF_FMT},
+    {"ul", HV_BLOCK | HF_LIST},
+    {"wbr", HF_SPECIAL | HV_VOID},
+    {"xmp", HV_BLOCK},
+};
 
 static int
 tname_is(const gw_html_t *h, const char *lit)
 {
     size_t n = strlen(lit);
     return h->name_total == n && memcmp(h->tname, lit, n) == 0;
+}
+
+/* the current tag's HTML_kinds entry (0: an element none of the rules name, such as <span> or <mglyph>) */
+static unsigned
+html_kind(const gw_html_t *h)
+{
+    size_t lo = 0, hi = sizeof(html_kinds) / sizeof(html_kinds[0]);
+    if (h->name_total > 10)
+        return 0;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const char *n = html_kinds[mid].name;
+        size_t nl = strlen(n);
+        int c = memcmp(h->tname, n, nl < h->name_total ? nl : h->name_total);
+        if (c == 0)
+            c = (int)h->name_total - (int)nl;
+        if (c == 0)
+            return html_kinds[mid].v;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return 0;
+}
+
+static uint64_t
+lit_hash(const char *s)
+{
+    uint64_t hash = FNV_OFFSET;
+    while (*s != '\0')
+        hash = (hash ^ (unsigned char)*s++) * FNV_PRIME;
+    return hash;
 }
 
 static unsigned
@@ -740,14 +910,26 @@ frame_name(const gw_html_t *h)
 static int
 is_integration(unsigned name)
 {
-    return name >= FR_FOREIGNOBJECT;
+    return name >= FR_FOREIGNOBJECT && name <= FR_ANNOTATION_XML;
 }
 
-/* in foreign content (not at an integration point) */
+static int
+is_html_frame(uint8_t f)
+{
+    return (f & 0xc0) == FR_HTML;
+}
+
+/* in foreign content (not at an integration point, nor in an HTML element open at one) */
 static int
 in_foreign(const gw_html_t *h)
 {
-    return h->fover != 0 || (h->fdepth != 0 && !is_integration(FR_NAME(h->fstack[h->fdepth - 1])));
+    uint8_t top;
+    if (h->fover != 0)
+        return 1;
+    if (h->fdepth == 0)
+        return 0;
+    top = h->fstack[h->fdepth - 1];
+    return !is_integration(FR_NAME(top)) && !is_html_frame(top);
 }
 
 static void
@@ -759,13 +941,217 @@ fpush(gw_html_t *h, uint8_t frame)
         h->fstack[h->fdepth++] = frame;
 }
 
-/* A breakout: the foreign elements up to the nearest integration point (or all) are closed. */
+/* pops the frames from depth up; with none left, the formatting elements to reopen are the tree builder's business */
+static void
+fpop_to(gw_html_t *h, size_t depth)
+{
+    h->fdepth = (uint8_t)depth;
+    if (depth == 0)
+        h->fpend_n = 0;
+}
+
+/* A breakout: the foreign elements up to the nearest integration point or HTML element (or all) are closed. */
 static void
 breakout(gw_html_t *h)
 {
+    size_t d = h->fdepth;
     h->fover = 0;
-    while (h->fdepth != 0 && !is_integration(FR_NAME(h->fstack[h->fdepth - 1])))
-        --h->fdepth;
+    while (d != 0 && !is_integration(FR_NAME(h->fstack[d - 1])) && !is_html_frame(h->fstack[d - 1]))
+        --d;
+    fpop_to(h, d);
+}
+
+/*
+ * HTML elements at an integration point. The "in body" rules, as far as they decide whether an HTML element is open at an integration point (and which): the
+ * elements a start tag opens and closes (a <p> closed by a block, an <li> by the next, a heading by a heading, void
+ * elements and the tags "in body" ignores open none), those an end tag closes (its element in scope, or for "any other
+ * end tag" the nearest of its name with no special element above it; a formatting element's by the adoption agency,
+ * which keeps the special elements above it open), and the formatting elements such an end tag closed with the others,
+ * which the next start tag or text reopens ("reconstruct the active formatting elements"). Not modelled: the table
+ * insertion modes (what a <table> holds counts as the table), <select>'s, the list's markers but for scope elements,
+ * the Noah's Ark clause and the adoption agency's inner limits. fstack holds them with the foreign frames. Past it
+ * (hover), the elements are counted, not named: start tags are read as "in body" reads them (an HTML element is the
+ * current node: a <script> is raw text, held and read), an <svg> or <math> counts as one more, and each end tag but
+ * </br> and </p> closes one, whatever its name, back to the frames, which go on by name. Where an end tag past the bound
+ * closes none (one of a name not open) or several, the count differs from the browser's until the frames are reached
+ * again.
+ */
+
+/* reopens the formatting elements an end tag closed with others */
+static void
+reconstruct(gw_html_t *h)
+{
+    for (size_t i = 0; i != h->fpend_n; ++i) {
+        if (h->hover != 0 || h->fdepth == sizeof(h->fstack)) {
+            ++h->hover;
+        } else {
+            h->fhash[h->fdepth] = h->fpend[i];
+            h->fstack[h->fdepth++] = FR_HTML | HF_FMT;
+        }
+    }
+    h->fpend_n = 0;
+}
+
+/* pops the HTML frames from depth up; the formatting elements among those from from up (up to a scope element, whose
+ * end clears them) are reopened by the next start tag or text */
+static void
+html_pop(gw_html_t *h, size_t from, size_t depth)
+{
+    for (size_t i = from; i < h->fdepth; ++i) {
+        uint8_t f = h->fstack[i];
+        if (is_html_frame(f) && (f & HF_SCOPE))
+            break;
+        if (is_html_frame(f) && (f & HF_FMT) && h->fpend_n != sizeof(h->fpend) / sizeof(h->fpend[0]))
+            h->fpend[h->fpend_n++] = h->fhash[i];
+    }
+    fpop_to(h, depth);
+}
+
+/* pops the element at depth and those above it (its end tag closed them) */
+static void
+html_pop_to(gw_html_t *h, size_t depth)
+{
+    if (h->fstack[depth] & HF_SCOPE)
+        h->fpend_n = 0; /* (its end clears the formatting elements opened in it) */
+    html_pop(h, depth + 1, depth);
+}
+
+/* The depth of the nearest HTML element named hash (any heading for HF_HEADING) at the integration point, searched from
+ * depth down past elements that are not stop (HF_* flags; 0 for a plain "in scope"); 0 for none. */
+static size_t
+html_find(const gw_html_t *h, size_t depth, uint64_t hash, unsigned heading, unsigned stop)
+{
+    for (size_t i = depth; i != 0; --i) {
+        uint8_t f = h->fstack[i - 1];
+        if (!is_html_frame(f)) {
+            if (is_integration(FR_NAME(f)))
+                return 0; /* special, and a scope boundary */
+            continue;     /* an svg or math root inside: neither */
+        }
+        if (heading ? (f & HF_HEADING) != 0 : h->fhash[i - 1] == hash)
+            return i;
+        if (f & stop)
+            return 0;
+    }
+    return 0;
+}
+
+/* "close a p element" if one is in button scope */
+static void
+html_close_p(gw_html_t *h)
+{
+    size_t d = html_find(h, h->fdepth, lit_hash("p"), 0, HF_SCOPE | HF_BUTTON);
+    if (d != 0)
+        html_pop_to(h, d - 1);
+}
+
+/* the adoption agency (§13.2.6.4.7) for an end tag of formatting element hash, from depth down */
+static void
+html_adopt(gw_html_t *h, size_t depth, uint64_t hash)
+{
+    size_t d = html_find(h, depth, hash, 0, HF_SCOPE), last = 0, n;
+    if (d == 0) {
+        /* not open (or not in scope): if it was closed with others, it is not reopened */
+        for (size_t i = 0; i != h->fpend_n; ++i) {
+            if (h->fpend[i] == hash) {
+                memmove(h->fpend + i, h->fpend + i + 1, (h->fpend_n - i - 1) * sizeof(h->fpend[0]));
+                --h->fpend_n;
+                break;
+            }
+        }
+        return;
+    }
+    for (size_t i = d; i != h->fdepth; ++i)
+        if (is_html_frame(h->fstack[i]) && (h->fstack[i] & HF_SPECIAL))
+            last = i + 1;
+    if (last == 0) {
+        html_pop_to(h, d - 1);
+        return;
+    }
+    /* the special elements above it stay open (a copy of it moves into each), with the formatting ones between them;
+     * the others between are closed, and so is everything above the last special one */
+    n = d - 1;
+    for (size_t i = d; i != last; ++i) {
+        uint8_t f = h->fstack[i];
+        if (is_html_frame(f) && (f & (HF_SPECIAL | HF_FMT))) {
+            h->fhash[n] = h->fhash[i];
+            h->fstack[n++] = f;
+        }
+    }
+    html_pop(h, last, n);
+}
+
+/* An end tag read with the "in body" rules, the current node at depth (an HTML element, or a foreign one inside it). */
+static void
+html_end(gw_html_t *h, size_t depth)
+{
+    unsigned v = html_kind(h);
+    uint64_t hash = name_hash(h);
+    size_t d;
+    if (tname_is(h, "br"))
+        return; /* read as <br>: void */
+    if (v & HF_FMT) {
+        html_adopt(h, depth, hash);
+        return;
+    }
+    if (v & HV_SCOPED)
+        d = html_find(h, depth, hash, v & HF_HEADING, HF_SCOPE | (tname_is(h, "p") ? HF_BUTTON : 0) | (tname_is(h, "li") ? HF_LIST : 0));
+    else
+        d = html_find(h, depth, hash, 0, HF_SPECIAL);
+    if (d != 0)
+        html_pop_to(h, d - 1);
+}
+
+/* A start tag read with the "in body" rules at an integration point: the elements it closes and opens (an <svg> or
+ * <math> opens its frame in the caller). */
+static void
+html_start(gw_html_t *h)
+{
+    unsigned v = html_kind(h);
+    size_t d;
+    if (h->hover != 0) {
+        if (!(v & (HV_VOID | HV_IGNORE)))
+            ++h->hover;
+        return;
+    }
+    if (!(v & HV_NORECON))
+        reconstruct(h);
+    if (v & HV_IGNORE)
+        return;
+    if (v & HV_LI) {
+        /* the nearest li (dd or dt for those), unless a special element other than address, div and p is above it */
+        int li = tname_is(h, "li");
+        for (d = h->fdepth; d != 0 && is_html_frame(h->fstack[d - 1]); --d) {
+            uint64_t fh = h->fhash[d - 1];
+            if (li ? fh == lit_hash("li") : fh == lit_hash("dd") || fh == lit_hash("dt")) {
+                html_pop_to(h, d - 1);
+                break;
+            }
+            if ((h->fstack[d - 1] & HF_SPECIAL) && fh != lit_hash("address") && fh != lit_hash("div") && fh != lit_hash("p"))
+                break;
+        }
+    }
+    if (v & HV_CLOSEP)
+        html_close_p(h);
+    if ((v & HF_HEADING) && h->fdepth != 0 && is_html_frame(h->fstack[h->fdepth - 1]) &&
+        (h->fstack[h->fdepth - 1] & HF_HEADING))
+        html_pop_to(h, h->fdepth - 1);
+    if (tname_is(h, "option") || tname_is(h, "optgroup")) {
+        if (h->fdepth != 0 && is_html_frame(h->fstack[h->fdepth - 1]) && h->fhash[h->fdepth - 1] == lit_hash("option"))
+            html_pop_to(h, h->fdepth - 1);
+    } else if (tname_is(h, "button") && (d = html_find(h, h->fdepth, lit_hash("button"), 0, HF_SCOPE)) != 0) {
+        html_pop_to(h, d - 1);
+    } else if ((tname_is(h, "a") || tname_is(h, "nobr")) && html_find(h, h->fdepth, name_hash(h), 0, HF_SCOPE) != 0) {
+        html_adopt(h, h->fdepth, name_hash(h)); /* a second <a> closes the first */
+    }
+    if ((v & HV_VOID) || tname_is(h, "svg") || tname_is(h, "math"))
+        return;
+    if (h->fdepth == sizeof(h->fstack)) {
+        ++h->hover;
+        return;
+    }
+    h->fhash[h->fdepth] = name_hash(h);
+    h->fstack[h->fdepth++] = (uint8_t)(FR_HTML | (v & 0x3f));
 }
 
 /* Whether the start tag raw[0..len) has an attribute named name (NULL raw: a tag too long to read, taken as not having it:
@@ -807,6 +1193,10 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
     h->tag_foreign = 0;
     if (h->fdepth == 0 && h->fover == 0 && !tname_is(h, "svg") && !tname_is(h, "math"))
         return; /* the common case: HTML content, not entering foreign content */
+    if (h->hover != 0) {
+        html_start(h); /* past fstack at an integration point: counted (an HTML element is open: "in body" reads it) */
+        return;
+    }
     if (in_foreign(h)) {
         for (size_t i = 0; breakouts[i] != NULL; ++i) {
             if (tname_is(h, breakouts[i])) {
@@ -833,9 +1223,9 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
             fpush(h, (uint8_t)(name | (math ? FR_NS_MATH : 0)));
         return;
     }
-    /* at a MathML text integration point, <mglyph> and <malignmark> are MathML's (§13.2.6 tree construction dispatcher):
-     * a <style> in one is foreign content, where an <img> breaks out and loads */
-    if (h->fover == 0 && h->fdepth != 0 && (name = FR_NAME(h->fstack[h->fdepth - 1])) >= FR_MI && name <= FR_MTEXT &&
+    /* at a MathML text integration point itself (no HTML element open in it), <mglyph> and <malignmark> are MathML's
+     * (§13.2.6 tree construction dispatcher): a <style> in one is foreign content, where an <img> breaks out and loads */
+    if (h->fdepth != 0 && (name = FR_NAME(h->fstack[h->fdepth - 1])) >= FR_MI && name <= FR_MTEXT &&
         ((name = frame_name(h)) == FR_MGLYPH || name == FR_MALIGNMARK)) {
         h->tag_foreign = 1;
         if (!self_closing)
@@ -843,32 +1233,59 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
         return;
     }
 Html:
+    if (h->fdepth != 0)
+        html_start(h); /* at an integration point */
+    if (h->hover != 0)
+        return; /* (counted) */
     if (!self_closing && tname_is(h, "svg"))
         fpush(h, FR_SVG);
     else if (!self_closing && tname_is(h, "math"))
         fpush(h, FR_MATH | FR_NS_MATH);
 }
 
-/* An end tag: pops to the nearest frame of its name; </p> and </br> in foreign content break out. */
+/* An end tag. In foreign content it pops to the nearest frame of its name (§13.2.6.5 "any other end tag"), or when the
+ * walk meets an HTML element first, is read as the "in body" rules read it; </p> and </br> break out. With an HTML
+ * element the current node at an integration point, the "in body" rules read it. */
 static void
 foreign_end(gw_html_t *h)
 {
     unsigned name;
-    if (h->fdepth == 0 && h->fover == 0)
+    int passed_ip = 0;
+    if (h->fdepth == 0 && h->fover == 0 && h->hover == 0)
         return;
-    if ((name = frame_name(h)) != 0) {
-        if (h->fover != 0) {
+    if (h->hover != 0) {
+        if (!tname_is(h, "br") && !tname_is(h, "p"))
+            --h->hover; /* past fstack: each end tag closes one */
+        return;
+    }
+    name = frame_name(h);
+    if (h->fover != 0) {
+        if (name != 0)
             --h->fover;
+        else if (tname_is(h, "p") || tname_is(h, "br"))
+            breakout(h);
+        return;
+    }
+    if (name == 0 && in_foreign(h) && (tname_is(h, "p") || tname_is(h, "br"))) {
+        breakout(h);
+        if (h->fdepth != 0 && is_html_frame(h->fstack[h->fdepth - 1]))
+            html_end(h, h->fdepth);
+        return;
+    }
+    for (size_t i = h->fdepth; i != 0; --i) {
+        uint8_t f = h->fstack[i - 1];
+        if (is_html_frame(f)) {
+            /* the "in body" rules, walking from the current node: an integration point above stops them */
+            if (!passed_ip)
+                html_end(h, h->fdepth);
             return;
         }
-        for (size_t i = h->fdepth; i != 0; --i) {
-            if (FR_NAME(h->fstack[i - 1]) == name) {
-                h->fdepth = (uint8_t)(i - 1);
-                return;
-            }
+        if (name != 0 && FR_NAME(f) == name) {
+            fpop_to(h, i - 1);
+            return;
         }
-    } else if (in_foreign(h) && (tname_is(h, "p") || tname_is(h, "br"))) {
-        breakout(h);
+        if (is_integration(FR_NAME(f)))
+            passed_ip = 1;
     }
 }
 
@@ -1715,6 +2132,8 @@ step(gw_html_t *h, const char *cur, const char *end)
         q = find_byte(cur, end, '<');
         if (h->frameset == FS_MAYBE && !h->xml)
             frameset_text(h, cur, (size_t)((q != NULL ? q : end) - cur));
+        if (h->fpend_n != 0 && q != cur && !in_foreign(h))
+            reconstruct(h); /* text at an integration point reopens the formatting elements closed with others */
         if (q == NULL) {
             dispose(h, end);
             return end;
@@ -1748,6 +2167,8 @@ step(gw_html_t *h, const char *cur, const char *end)
         h->mode = c == '?' ? M_BOGUS : M_TEXT; /* "<?" opens a bogus comment, else '<' is text */
         if (c != '?')
             frameset_text(h, "<", 1);
+        if (c != '?' && h->fpend_n != 0 && !in_foreign(h))
+            reconstruct(h);
         return cur;
     case M_LT_SLASH:
         if (is_alpha(c)) {
@@ -1778,8 +2199,10 @@ step(gw_html_t *h, const char *cur, const char *end)
         if (c == '[' && h->mode == M_MD && (in_foreign(h) || h->xml)) {
             /* "<![CDATA[" in foreign content opens a CDATA section (§13.2.5.42): text up to "]]>", whatever '>',
              * '<' or "<!--" it holds (read as a bogus comment up to its first '>', a "<!--" after that hid the tags
-             * after the section). At an integration point a browser opens one only when no HTML element is open
-             * there, which the frames do not know: it is read as HTML content reads it, a bogus comment. */
+             * after the section). With an HTML element open at an integration point it is a bogus comment (the
+             * frames hold the element: in_foreign is 0). At the integration point itself, with none open, a browser
+             * opens one, but its preload scanner reads a bogus comment and fetches an <img> after the '>' (Chromium):
+             * read as a bogus comment, the rewriter sees that <img> too, and hides less than the section. */
             h->mode = M_CDATA_OPEN;
             h->cdata_n = 0;
             return cur;
