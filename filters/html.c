@@ -67,6 +67,7 @@ struct st_gw_html_t {
     /* foreign content (svg, math): the open roots and integration points, as the tree builder would have them */
     uint8_t fdepth, fstack[32], tag_foreign; /* tag_foreign: the current start tag is in foreign content */
     uint8_t fpend_n;                         /* formatting elements to reopen at an integration point (see reconstruct) */
+    uint8_t text_watch;                      /* text is looked at (see watch_text) */
     uint32_t hover;                          /* HTML elements open at an integration point past fstack (see html_start) */
     uint64_t fhash[32];                      /* an HTML frame's name hash (fstack[i] & FR_HTML) */
     uint64_t fpend[4];                       /* ... their name hashes */
@@ -741,120 +742,143 @@ enum {
     HV_SCOPED = 1 << 11,  /* its end tag closes the element in scope (else "any other end tag") */
     HV_NORECON = 1 << 12, /* its start tag reopens no formatting element */
     HV_LI = 1 << 13,      /* li, dd, dt: a start tag closes the open one */
+    HV_BREAKOUT = 1 << 14 /* its start tag ends foreign content (§13.2.6.5) */
 };
 #define HV_BLOCK (HF_SPECIAL | HV_CLOSEP | HV_SCOPED | HV_NORECON)
 
 typedef struct {
     const char *name;
+    uint8_t len, frame; /* frame: FR_* for the names of the foreign frames */
     uint16_t v;
 } html_kind_t;
+#define K(n, f, v) {n, sizeof(n) - 1, f, v}
 
-/* sorted by name (bsearch) */
+/* sorted by name (bsearch): the names the foreign frames and the "in body" rules know */
 static const html_kind_t html_kinds[] = {
-    {"a", HF_FMT},
-    {"address", HV_BLOCK},
-    {"applet", HF_SPECIAL | HF_SCOPE | HV_SCOPED},
-    {"area", HF_SPECIAL | HV_VOID},
-    {"article", HV_BLOCK},
-    {"aside", HV_BLOCK},
-    {"b", HF_FMT},
-    {"base", HF_SPECIAL | HV_VOID | HV_NORECON},
-    {"basefont", HF_SPECIAL | HV_VOID | HV_NORECON},
-    {"bgsound", HF_SPECIAL | HV_VOID | HV_NORECON},
-    {"big", HF_FMT},
-    {"blockquote", HV_BLOCK},
-    {"body", HF_SPECIAL | HV_IGNORE | HV_NORECON},
-    {"br", HF_SPECIAL | HV_VOID},
-    {"button", HF_SPECIAL | HF_BUTTON | HV_SCOPED},
-    {"caption", HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON},
-    {"center", HV_BLOCK},
-    {"code", HF_FMT},
-    {"col", HF_SPECIAL | HV_IGNORE | HV_NORECON},
-    {"colgroup", HF_SPECIAL | HV_IGNORE | HV_NORECON},
-    {"dd", HV_BLOCK | HV_LI},
-    {"details", HV_BLOCK},
-    {"dialog", HV_CLOSEP | HV_SCOPED | HV_NORECON},
-    {"dir", HV_BLOCK},
-    {"div", HV_BLOCK},
-    {"dl", HV_BLOCK},
-    {"dt", HV_BLOCK | HV_LI},
-    {"em", HF_FMT},
-    {"embed", HF_SPECIAL | HV_VOID},
-    {"fieldset", HV_BLOCK},
-    {"figcaption", HV_BLOCK},
-    {"figure", HV_BLOCK},
-    {"font", HF_FMT},
-    {"footer", HV_BLOCK},
-    {"form", HV_BLOCK},
-    {"frame", HF_SPECIAL | HV_IGNORE | HV_NORECON},
-    {"frameset", HF_SPECIAL | HV_IGNORE | HV_NORECON},
-    {"h1", HV_BLOCK | HF_HEADING},
-    {"h2", HV_BLOCK | HF_HEADING},
-    {"h3", HV_BLOCK | HF_HEADING},
-    {"h4", HV_BLOCK | HF_HEADING},
-    {"h5", HV_BLOCK | HF_HEADING},
-    {"h6", HV_BLOCK | HF_HEADING},
-    {"head", HF_SPECIAL | HV_IGNORE | HV_NORECON},
-    {"header", HV_BLOCK},
-    {"hgroup", HV_BLOCK},
-    {"hr", HV_BLOCK | HV_VOID},
-    {"html", HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON},
-    {"i", HF_FMT},
-    {"iframe", HF_SPECIAL | HV_NORECON},
-    {"image", HV_VOID},
-    {"img", HF_SPECIAL | HV_VOID},
-    {"input", HF_SPECIAL | HV_VOID},
-    {"keygen", HF_SPECIAL | HV_VOID},
-    {"li", HV_BLOCK | HV_LI},
-    {"link", HF_SPECIAL | HV_VOID | HV_NORECON},
-    {"listing", HV_BLOCK},
-    {"main", HV_BLOCK},
-    {"marquee", HF_SPECIAL | HF_SCOPE | HV_SCOPED},
-    {"menu", HV_BLOCK},
-    {"meta", HF_SPECIAL | HV_VOID | HV_NORECON},
-    {"nav", HV_BLOCK},
-    {"nobr", HF_FMT},
-    {"noembed", HF_SPECIAL | HV_NORECON},
-    {"noframes", HF_SPECIAL | HV_NORECON},
-    {"noscript", HF_SPECIAL | HV_NORECON},
-    {"object", HF_SPECIAL | HF_SCOPE | HV_SCOPED},
-    {"ol", HV_BLOCK | HF_LIST},
-    {"p", HV_BLOCK},
-    {"param", HF_SPECIAL | HV_VOID},
-    {"plaintext", HV_BLOCK},
-    {"pre", HV_BLOCK},
-    {"rb", HV_NORECON},
-    {"rp", HV_NORECON},
-    {"rt", HV_NORECON},
-    {"rtc", HV_NORECON},
-    {"s", HF_FMT},
-    {"script", HF_SPECIAL | HV_NORECON},
-    {"search", HV_BLOCK},
-    {"section", HV_BLOCK},
-    {"select", HF_SPECIAL},
-    {"small", HF_FMT},
-    {"source", HF_SPECIAL | HV_VOID},
-    {"strike", HF_FMT},
-    {"strong", HF_FMT},
-    {"style", HF_SPECIAL | HV_NORECON},
-    {"summary", HV_BLOCK},
-    {"table", HF_SPECIAL | HF_SCOPE | HV_CLOSEP | HV_NORECON},
-    {"tbody", HF_SPECIAL | HV_IGNORE | HV_NORECON},
-    {"td", HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON},
-    {"template", HF_SPECIAL | HF_SCOPE | HV_NORECON},
-    {"textarea", HF_SPECIAL | HV_NORECON},
-    {"tfoot", HF_SPECIAL | HV_IGNORE | HV_NORECON},
-    {"th", HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON},
-    {"thead", HF_SPECIAL | HV_IGNORE | HV_NORECON},
-    {"title", HF_SPECIAL | HV_NORECON},
-    {"tr", HF_SPECIAL | HV_IGNORE | HV_NORECON},
-    {"track", HF_SPECIAL | HV_VOID},
-    {"tt", HF_FMT},
-    {"u", HF_FMT},
-    {"ul", HV_BLOCK | HF_LIST},
-    {"wbr", HF_SPECIAL | HV_VOID},
-    {"xmp", HV_BLOCK},
+    K("a", 0, HF_FMT),
+    K("address", 0, HV_BLOCK),
+    K("annotation-xml", FR_ANNOTATION_XML, 0),
+    K("applet", 0, HF_SPECIAL | HF_SCOPE | HV_SCOPED),
+    K("area", 0, HF_SPECIAL | HV_VOID),
+    K("article", 0, HV_BLOCK),
+    K("aside", 0, HV_BLOCK),
+    K("b", 0, HF_FMT | HV_BREAKOUT),
+    K("base", 0, HF_SPECIAL | HV_VOID | HV_NORECON),
+    K("basefont", 0, HF_SPECIAL | HV_VOID | HV_NORECON),
+    K("bgsound", 0, HF_SPECIAL | HV_VOID | HV_NORECON),
+    K("big", 0, HF_FMT | HV_BREAKOUT),
+    K("blockquote", 0, HV_BLOCK | HV_BREAKOUT),
+    K("body", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON | HV_BREAKOUT),
+    K("br", 0, HF_SPECIAL | HV_VOID | HV_BREAKOUT),
+    K("button", 0, HF_SPECIAL | HF_BUTTON | HV_SCOPED),
+    K("caption", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON),
+    K("center", 0, HV_BLOCK | HV_BREAKOUT),
+    K("code", 0, HF_FMT | HV_BREAKOUT),
+    K("col", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("colgroup", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("dd", 0, HV_BLOCK | HV_LI | HV_BREAKOUT),
+    K("desc", FR_DESC, 0),
+    K("details", 0, HV_BLOCK),
+    K("dialog", 0, HV_CLOSEP | HV_SCOPED | HV_NORECON),
+    K("dir", 0, HV_BLOCK),
+    K("div", 0, HV_BLOCK | HV_BREAKOUT),
+    K("dl", 0, HV_BLOCK | HV_BREAKOUT),
+    K("dt", 0, HV_BLOCK | HV_LI | HV_BREAKOUT),
+    K("em", 0, HF_FMT | HV_BREAKOUT),
+    K("embed", 0, HF_SPECIAL | HV_VOID | HV_BREAKOUT),
+    K("fieldset", 0, HV_BLOCK),
+    K("figcaption", 0, HV_BLOCK),
+    K("figure", 0, HV_BLOCK),
+    K("font", 0, HF_FMT),
+    K("footer", 0, HV_BLOCK),
+    K("foreignobject", FR_FOREIGNOBJECT, 0),
+    K("form", 0, HV_BLOCK),
+    K("frame", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("frameset", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("h1", 0, HV_BLOCK | HF_HEADING | HV_BREAKOUT),
+    K("h2", 0, HV_BLOCK | HF_HEADING | HV_BREAKOUT),
+    K("h3", 0, HV_BLOCK | HF_HEADING | HV_BREAKOUT),
+    K("h4", 0, HV_BLOCK | HF_HEADING | HV_BREAKOUT),
+    K("h5", 0, HV_BLOCK | HF_HEADING | HV_BREAKOUT),
+    K("h6", 0, HV_BLOCK | HF_HEADING | HV_BREAKOUT),
+    K("head", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON | HV_BREAKOUT),
+    K("header", 0, HV_BLOCK),
+    K("hgroup", 0, HV_BLOCK),
+    K("hr", 0, HV_BLOCK | HV_VOID | HV_BREAKOUT),
+    K("html", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON),
+    K("i", 0, HF_FMT | HV_BREAKOUT),
+    K("iframe", 0, HF_SPECIAL | HV_NORECON),
+    K("image", 0, HV_VOID),
+    K("img", 0, HF_SPECIAL | HV_VOID | HV_BREAKOUT),
+    K("input", 0, HF_SPECIAL | HV_VOID),
+    K("keygen", 0, HF_SPECIAL | HV_VOID),
+    K("li", 0, HV_BLOCK | HV_LI | HV_BREAKOUT),
+    K("link", 0, HF_SPECIAL | HV_VOID | HV_NORECON),
+    K("listing", 0, HV_BLOCK | HV_BREAKOUT),
+    K("main", 0, HV_BLOCK),
+    K("malignmark", FR_MALIGNMARK, 0),
+    K("marquee", 0, HF_SPECIAL | HF_SCOPE | HV_SCOPED),
+    K("math", FR_MATH, 0),
+    K("menu", 0, HV_BLOCK | HV_BREAKOUT),
+    K("meta", 0, HF_SPECIAL | HV_VOID | HV_NORECON | HV_BREAKOUT),
+    K("mglyph", FR_MGLYPH, 0),
+    K("mi", FR_MI, 0),
+    K("mn", FR_MN, 0),
+    K("mo", FR_MO, 0),
+    K("ms", FR_MS, 0),
+    K("mtext", FR_MTEXT, 0),
+    K("nav", 0, HV_BLOCK),
+    K("nobr", 0, HF_FMT | HV_BREAKOUT),
+    K("noembed", 0, HF_SPECIAL | HV_NORECON),
+    K("noframes", 0, HF_SPECIAL | HV_NORECON),
+    K("noscript", 0, HF_SPECIAL | HV_NORECON),
+    K("object", 0, HF_SPECIAL | HF_SCOPE | HV_SCOPED),
+    K("ol", 0, HV_BLOCK | HF_LIST | HV_BREAKOUT),
+    K("p", 0, HV_BLOCK | HV_BREAKOUT),
+    K("param", 0, HF_SPECIAL | HV_VOID),
+    K("plaintext", 0, HV_BLOCK),
+    K("pre", 0, HV_BLOCK | HV_BREAKOUT),
+    K("rb", 0, HV_NORECON),
+    K("rp", 0, HV_NORECON),
+    K("rt", 0, HV_NORECON),
+    K("rtc", 0, HV_NORECON),
+    K("ruby", 0, HV_BREAKOUT),
+    K("s", 0, HF_FMT | HV_BREAKOUT),
+    K("script", 0, HF_SPECIAL | HV_NORECON),
+    K("search", 0, HV_BLOCK),
+    K("section", 0, HV_BLOCK),
+    K("select", 0, HF_SPECIAL),
+    K("small", 0, HF_FMT | HV_BREAKOUT),
+    K("source", 0, HF_SPECIAL | HV_VOID),
+    K("span", 0, HV_BREAKOUT),
+    K("strike", 0, HF_FMT | HV_BREAKOUT),
+    K("strong", 0, HF_FMT | HV_BREAKOUT),
+    K("style", 0, HF_SPECIAL | HV_NORECON),
+    K("sub", 0, HV_BREAKOUT),
+    K("summary", 0, HV_BLOCK),
+    K("sup", 0, HV_BREAKOUT),
+    K("svg", FR_SVG, 0),
+    K("table", 0, HF_SPECIAL | HF_SCOPE | HV_CLOSEP | HV_NORECON | HV_BREAKOUT),
+    K("tbody", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("td", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON),
+    K("template", 0, HF_SPECIAL | HF_SCOPE | HV_NORECON),
+    K("textarea", 0, HF_SPECIAL | HV_NORECON),
+    K("tfoot", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("th", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON),
+    K("thead", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("title", FR_TITLE, HF_SPECIAL | HV_NORECON),
+    K("tr", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("track", 0, HF_SPECIAL | HV_VOID),
+    K("tt", 0, HF_FMT | HV_BREAKOUT),
+    K("u", 0, HF_FMT | HV_BREAKOUT),
+    K("ul", 0, HV_BLOCK | HF_LIST | HV_BREAKOUT),
+    K("var", 0, HV_BREAKOUT),
+    K("wbr", 0, HF_SPECIAL | HV_VOID),
+    K("xmp", 0, HV_BLOCK),
 };
+#undef K
+
+#define TNAME_IS(h, lit) ((h)->name_total == sizeof(lit) - 1 && memcmp((h)->tname, lit, sizeof(lit) - 1) == 0)
 
 static int
 tname_is(const gw_html_t *h, const char *lit)
@@ -863,28 +887,35 @@ tname_is(const gw_html_t *h, const char *lit)
     return h->name_total == n && memcmp(h->tname, lit, n) == 0;
 }
 
-/* the current tag's HTML_kinds entry (0: an element none of the rules name, such as <span> or <mglyph>) */
-static unsigned
-html_kind(const gw_html_t *h)
+/* the current tag's html_kinds entry, NULL for a name none of the rules names (<span> is one, <g> not) */
+static const html_kind_t *
+kind_of(const gw_html_t *h)
 {
     size_t lo = 0, hi = sizeof(html_kinds) / sizeof(html_kinds[0]);
-    if (h->name_total > 10)
-        return 0;
+    if (h->name_total > 14)
+        return NULL;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        const char *n = html_kinds[mid].name;
-        size_t nl = strlen(n);
-        int c = memcmp(h->tname, n, nl < h->name_total ? nl : h->name_total);
+        const html_kind_t *k = &html_kinds[mid];
+        int c = memcmp(h->tname, k->name, k->len < h->name_total ? k->len : h->name_total);
         if (c == 0)
-            c = (int)h->name_total - (int)nl;
+            c = (int)h->name_total - (int)k->len;
         if (c == 0)
-            return html_kinds[mid].v;
+            return k;
         if (c < 0)
             hi = mid;
         else
             lo = mid + 1;
     }
-    return 0;
+    return NULL;
+}
+
+/* what the "in body" rules do with the current tag (0: an element none of them names, such as <mglyph>) */
+static unsigned
+html_kind(const gw_html_t *h)
+{
+    const html_kind_t *k = kind_of(h);
+    return k != NULL ? k->v : 0;
 }
 
 static uint64_t
@@ -899,12 +930,8 @@ lit_hash(const char *s)
 static unsigned
 frame_name(const gw_html_t *h)
 {
-    static const char *const names[] = {NULL, "svg", "math", "mglyph", "malignmark", "foreignobject", "desc",
-                                        "title", "mi", "mo", "mn", "ms", "mtext", "annotation-xml"};
-    for (unsigned i = 1; i != sizeof(names) / sizeof(names[0]); ++i)
-        if (tname_is(h, names[i]))
-            return i;
-    return 0;
+    const html_kind_t *k = kind_of(h);
+    return k != NULL ? k->frame : 0;
 }
 
 static int
@@ -1001,8 +1028,10 @@ html_pop(gw_html_t *h, size_t from, size_t depth)
         uint8_t f = h->fstack[i];
         if (is_html_frame(f) && (f & HF_SCOPE))
             break;
-        if (is_html_frame(f) && (f & HF_FMT) && h->fpend_n != sizeof(h->fpend) / sizeof(h->fpend[0]))
+        if (is_html_frame(f) && (f & HF_FMT) && h->fpend_n != sizeof(h->fpend) / sizeof(h->fpend[0])) {
             h->fpend[h->fpend_n++] = h->fhash[i];
+            h->text_watch = 1;
+        }
     }
     fpop_to(h, depth);
 }
@@ -1088,14 +1117,14 @@ html_end(gw_html_t *h, size_t depth)
     unsigned v = html_kind(h);
     uint64_t hash = name_hash(h);
     size_t d;
-    if (tname_is(h, "br"))
+    if (TNAME_IS(h, "br"))
         return; /* read as <br>: void */
     if (v & HF_FMT) {
         html_adopt(h, depth, hash);
         return;
     }
     if (v & HV_SCOPED)
-        d = html_find(h, depth, hash, v & HF_HEADING, HF_SCOPE | (tname_is(h, "p") ? HF_BUTTON : 0) | (tname_is(h, "li") ? HF_LIST : 0));
+        d = html_find(h, depth, hash, v & HF_HEADING, HF_SCOPE | (TNAME_IS(h, "p") ? HF_BUTTON : 0) | (TNAME_IS(h, "li") ? HF_LIST : 0));
     else
         d = html_find(h, depth, hash, 0, HF_SPECIAL);
     if (d != 0)
@@ -1120,7 +1149,7 @@ html_start(gw_html_t *h)
         return;
     if (v & HV_LI) {
         /* the nearest li (dd or dt for those), unless a special element other than address, div and p is above it */
-        int li = tname_is(h, "li");
+        int li = TNAME_IS(h, "li");
         for (d = h->fdepth; d != 0 && is_html_frame(h->fstack[d - 1]); --d) {
             uint64_t fh = h->fhash[d - 1];
             if (li ? fh == lit_hash("li") : fh == lit_hash("dd") || fh == lit_hash("dt")) {
@@ -1136,15 +1165,15 @@ html_start(gw_html_t *h)
     if ((v & HF_HEADING) && h->fdepth != 0 && is_html_frame(h->fstack[h->fdepth - 1]) &&
         (h->fstack[h->fdepth - 1] & HF_HEADING))
         html_pop_to(h, h->fdepth - 1);
-    if (tname_is(h, "option") || tname_is(h, "optgroup")) {
+    if (TNAME_IS(h, "option") || TNAME_IS(h, "optgroup")) {
         if (h->fdepth != 0 && is_html_frame(h->fstack[h->fdepth - 1]) && h->fhash[h->fdepth - 1] == lit_hash("option"))
             html_pop_to(h, h->fdepth - 1);
-    } else if (tname_is(h, "button") && (d = html_find(h, h->fdepth, lit_hash("button"), 0, HF_SCOPE)) != 0) {
+    } else if (TNAME_IS(h, "button") && (d = html_find(h, h->fdepth, lit_hash("button"), 0, HF_SCOPE)) != 0) {
         html_pop_to(h, d - 1);
-    } else if ((tname_is(h, "a") || tname_is(h, "nobr")) && html_find(h, h->fdepth, name_hash(h), 0, HF_SCOPE) != 0) {
+    } else if ((TNAME_IS(h, "a") || TNAME_IS(h, "nobr")) && html_find(h, h->fdepth, name_hash(h), 0, HF_SCOPE) != 0) {
         html_adopt(h, h->fdepth, name_hash(h)); /* a second <a> closes the first */
     }
-    if ((v & HV_VOID) || tname_is(h, "svg") || tname_is(h, "math"))
+    if ((v & HV_VOID) || TNAME_IS(h, "svg") || TNAME_IS(h, "math"))
         return;
     if (h->fdepth == sizeof(h->fstack)) {
         ++h->hover;
@@ -1184,28 +1213,21 @@ tag_has_attr(const char *raw, size_t len, const char *name, const char *value)
 static void
 foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
 {
-    static const char *const breakouts[] = {"b",      "big",  "blockquote", "body",  "br",   "center",  "code",  "dd",   "div",
-                                            "dl",     "dt",   "em",         "embed", "h1",   "h2",      "h3",    "h4",   "h5",
-                                            "h6",     "head", "hr",         "i",     "img",  "listing", "li",    "menu", "meta",
-                                            "nobr",   "ol",   "p",          "pre",   "ruby", "s",       "small", "span", "strong",
-                                            "strike", "sub",  "sup",        "table", "tt",   "u",       "ul",    "var",  NULL};
     unsigned name;
     h->tag_foreign = 0;
-    if (h->fdepth == 0 && h->fover == 0 && !tname_is(h, "svg") && !tname_is(h, "math"))
+    if (h->fdepth == 0 && h->fover == 0 && !TNAME_IS(h, "svg") && !TNAME_IS(h, "math"))
         return; /* the common case: HTML content, not entering foreign content */
     if (h->hover != 0) {
         html_start(h); /* past fstack at an integration point: counted (an HTML element is open: "in body" reads it) */
         return;
     }
     if (in_foreign(h)) {
-        for (size_t i = 0; breakouts[i] != NULL; ++i) {
-            if (tname_is(h, breakouts[i])) {
-                breakout(h);
-                goto Html;
-            }
+        if (html_kind(h) & HV_BREAKOUT) {
+            breakout(h);
+            goto Html;
         }
         /* <font> with color, face or size breaks out too (a tag too long to read is taken as one that does not) */
-        if (tname_is(h, "font") &&
+        if (TNAME_IS(h, "font") &&
             (tag_has_attr(raw, len, "color", NULL) || tag_has_attr(raw, len, "face", NULL) || tag_has_attr(raw, len, "size", NULL))) {
             breakout(h);
             goto Html;
@@ -1237,9 +1259,9 @@ Html:
         html_start(h); /* at an integration point */
     if (h->hover != 0)
         return; /* (counted) */
-    if (!self_closing && tname_is(h, "svg"))
+    if (!self_closing && TNAME_IS(h, "svg"))
         fpush(h, FR_SVG);
-    else if (!self_closing && tname_is(h, "math"))
+    else if (!self_closing && TNAME_IS(h, "math"))
         fpush(h, FR_MATH | FR_NS_MATH);
 }
 
@@ -1251,10 +1273,10 @@ foreign_end(gw_html_t *h)
 {
     unsigned name;
     int passed_ip = 0;
-    if (h->fdepth == 0 && h->fover == 0 && h->hover == 0)
-        return;
+    if (h->fdepth == 0 && h->fover == 0)
+        return; /* (hover is 0 too: it counts only past a full fstack) */
     if (h->hover != 0) {
-        if (!tname_is(h, "br") && !tname_is(h, "p"))
+        if (!TNAME_IS(h, "br") && !TNAME_IS(h, "p"))
             --h->hover; /* past fstack: each end tag closes one */
         return;
     }
@@ -1262,11 +1284,11 @@ foreign_end(gw_html_t *h)
     if (h->fover != 0) {
         if (name != 0)
             --h->fover;
-        else if (tname_is(h, "p") || tname_is(h, "br"))
+        else if (TNAME_IS(h, "p") || TNAME_IS(h, "br"))
             breakout(h);
         return;
     }
-    if (name == 0 && in_foreign(h) && (tname_is(h, "p") || tname_is(h, "br"))) {
+    if (name == 0 && in_foreign(h) && (TNAME_IS(h, "p") || TNAME_IS(h, "br"))) {
         breakout(h);
         if (h->fdepth != 0 && is_html_frame(h->fstack[h->fdepth - 1]))
             html_end(h, h->fdepth);
@@ -1314,17 +1336,17 @@ frameset_tag(gw_html_t *h, const char *raw, size_t len)
     if (h->frameset != FS_MAYBE)
         return;
     if (h->is_end) {
-        if (tname_is(h, "br"))
+        if (TNAME_IS(h, "br"))
             h->frameset = FS_NO;
         return;
     }
-    if (tname_is(h, "frameset")) {
+    if (TNAME_IS(h, "frameset")) {
         if (h->fdepth == 0 && h->fover == 0)
             h->frameset = FS_IN;
         return;
     }
     /* (an <input type=hidden> leaves it; one too long to read is taken as another) */
-    if (tname_is(h, "input") && !tag_has_attr(raw, len, "type", "hidden")) {
+    if (TNAME_IS(h, "input") && !tag_has_attr(raw, len, "type", "hidden")) {
         h->frameset = FS_NO;
         return;
     }
@@ -1341,6 +1363,19 @@ frameset_text(gw_html_t *h, const char *p, size_t n)
     for (size_t i = 0; i != n && h->frameset == FS_MAYBE; ++i)
         if (!is_ws((unsigned char)p[i]) && p[i] != '\0')
             h->frameset = FS_NO;
+}
+
+/* Text in p[0..n) (not raw text) while text_watch: a frameset may still replace the body (frameset_text), or formatting
+ * elements closed at an integration point wait to be reopened (text there reopens them). text_watch is cleared when
+ * neither is so (set again by html_pop): the common page's text costs one test. */
+static void
+watch_text(gw_html_t *h, const char *p, size_t n)
+{
+    if (h->frameset == FS_MAYBE && !h->xml)
+        frameset_text(h, p, n);
+    if (h->fpend_n != 0 && n != 0 && !in_foreign(h))
+        reconstruct(h);
+    h->text_watch = (h->frameset == FS_MAYBE && !h->xml) || h->fpend_n != 0;
 }
 
 /* A whole tag read (self_closing: it ends with "/>"; raw NULL: too long to read): the frames, tag_foreign and
@@ -2130,10 +2165,8 @@ step(gw_html_t *h, const char *cur, const char *end)
     switch (h->mode) {
     case M_TEXT:
         q = find_byte(cur, end, '<');
-        if (h->frameset == FS_MAYBE && !h->xml)
-            frameset_text(h, cur, (size_t)((q != NULL ? q : end) - cur));
-        if (h->fpend_n != 0 && q != cur && !in_foreign(h))
-            reconstruct(h); /* text at an integration point reopens the formatting elements closed with others */
+        if (h->text_watch)
+            watch_text(h, cur, (size_t)((q != NULL ? q : end) - cur));
         if (q == NULL) {
             dispose(h, end);
             return end;
@@ -2166,9 +2199,7 @@ step(gw_html_t *h, const char *cur, const char *end)
         prefix_release(h, cur);
         h->mode = c == '?' ? M_BOGUS : M_TEXT; /* "<?" opens a bogus comment, else '<' is text */
         if (c != '?')
-            frameset_text(h, "<", 1);
-        if (c != '?' && h->fpend_n != 0 && !in_foreign(h))
-            reconstruct(h);
+            watch_text(h, "<", 1);
         return cur;
     case M_LT_SLASH:
         if (is_alpha(c)) {
@@ -2425,6 +2456,7 @@ gw_html_init(void *mem, size_t hold_cap, const gw_html_cb_t *cb, void *ctx)
     h->tb = h->tbuf;
     h->tcap = GW_HTML_MAX_TAG;
     h->mode = M_TEXT;
+    h->text_watch = 1;
     return h;
 }
 
