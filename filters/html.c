@@ -998,7 +998,8 @@ breakout(gw_html_t *h)
  * insertion modes (what a <table> holds counts as the table), <select>'s, the list's markers but for scope elements,
  * the Noah's Ark clause and the adoption agency's inner limits. fstack holds them with the foreign frames. Past it
  * (hover), the elements are counted, not named: start tags are read as "in body" reads them (an HTML element is the
- * current node: a <script> is raw text, held and read), an <svg> or <math> counts as one more, and each end tag but
+ * current node: a <script> is raw text, held and read), an <svg> or <math> is foreign content past fstack (fover, as
+ * for foreign frames: read as foreign while one is open), and outside one each end tag but
  * </br> and </p> closes one, whatever its name, back to the frames, which go on by name. Where an end tag past the bound
  * closes none (one of a name not open) or several, the count differs from the browser's until the frames are reached
  * again.
@@ -1139,8 +1140,8 @@ html_start(gw_html_t *h)
     unsigned v = html_kind(h);
     size_t d;
     if (h->hover != 0) {
-        if (!(v & (HV_VOID | HV_IGNORE)))
-            ++h->hover;
+        if (!(v & (HV_VOID | HV_IGNORE)) && !TNAME_IS(h, "svg") && !TNAME_IS(h, "math"))
+            ++h->hover; /* (an <svg> or <math> is counted in fover by the caller) */
         return;
     }
     if (!(v & HV_NORECON))
@@ -1217,10 +1218,6 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
     h->tag_foreign = 0;
     if (h->fdepth == 0 && h->fover == 0 && !TNAME_IS(h, "svg") && !TNAME_IS(h, "math"))
         return; /* the common case: HTML content, not entering foreign content */
-    if (h->hover != 0) {
-        html_start(h); /* past fstack at an integration point: counted (an HTML element is open: "in body" reads it) */
-        return;
-    }
     if (in_foreign(h)) {
         if (html_kind(h) & HV_BREAKOUT) {
             breakout(h);
@@ -1247,7 +1244,7 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
     }
     /* at a MathML text integration point itself (no HTML element open in it), <mglyph> and <malignmark> are MathML's
      * (§13.2.6 tree construction dispatcher): a <style> in one is foreign content, where an <img> breaks out and loads */
-    if (h->fdepth != 0 && (name = FR_NAME(h->fstack[h->fdepth - 1])) >= FR_MI && name <= FR_MTEXT &&
+    if (h->hover == 0 && h->fdepth != 0 && (name = FR_NAME(h->fstack[h->fdepth - 1])) >= FR_MI && name <= FR_MTEXT &&
         ((name = frame_name(h)) == FR_MGLYPH || name == FR_MALIGNMARK)) {
         h->tag_foreign = 1;
         if (!self_closing)
@@ -1256,10 +1253,8 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
     }
 Html:
     if (h->fdepth != 0)
-        html_start(h); /* at an integration point */
-    if (h->hover != 0)
-        return; /* (counted) */
-    if (!self_closing && TNAME_IS(h, "svg"))
+        html_start(h); /* at an integration point (past fstack, counted: an HTML element is open, "in body" reads it) */
+    if (!self_closing && TNAME_IS(h, "svg")) /* (past fstack, fpush counts it in fover: its content is foreign) */
         fpush(h, FR_SVG);
     else if (!self_closing && TNAME_IS(h, "math"))
         fpush(h, FR_MATH | FR_NS_MATH);
@@ -1275,17 +1270,17 @@ foreign_end(gw_html_t *h)
     int passed_ip = 0;
     if (h->fdepth == 0 && h->fover == 0)
         return; /* (hover is 0 too: it counts only past a full fstack) */
-    if (h->hover != 0) {
-        if (!TNAME_IS(h, "br") && !TNAME_IS(h, "p"))
-            --h->hover; /* past fstack: each end tag closes one */
-        return;
-    }
     name = frame_name(h);
     if (h->fover != 0) {
         if (name != 0)
             --h->fover;
         else if (TNAME_IS(h, "p") || TNAME_IS(h, "br"))
             breakout(h);
+        return;
+    }
+    if (h->hover != 0) {
+        if (!TNAME_IS(h, "br") && !TNAME_IS(h, "p"))
+            --h->hover; /* past fstack: each end tag closes one */
         return;
     }
     if (name == 0 && in_foreign(h) && (TNAME_IS(h, "p") || TNAME_IS(h, "br"))) {

@@ -1136,6 +1136,14 @@ test_foreign_html_open(void **state)
     snprintf(big + n, sizeof(big) - n, "</foreignObject><style><img id=b src=x></style></svg>");
     img_case_t deep[] = {{big, "b;"}};
     check_img_ids(deep, 1);
+
+    /* an <svg> past them is foreign content still: the <img> in its <style> breaks out (Chromium loads it) */
+    n = (size_t)snprintf(big, sizeof(big), "<svg><foreignObject>");
+    for (int i = 0; i != 40; ++i)
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "<span>");
+    snprintf(big + n, sizeof(big) - n, "<svg><g><style><img id=a src=x></style></g></svg><style><!--</style><img id=b src=x>-->");
+    img_case_t deep_svg[] = {{big, "a;b;"}};
+    check_img_ids(deep_svg, 1);
 }
 
 /* "<![CDATA[" opens a CDATA section only where the current node is not an HTML element: with one open at an integration
