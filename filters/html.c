@@ -65,12 +65,12 @@ struct st_gw_html_t {
     uint32_t skip_fdepth; /* a removed foreign element: the foreign frames open at its start (an end tag or a breakout that
                              closes one of them closes it too); 0 otherwise */
     /* foreign content (svg, math): the open roots and integration points, as the tree builder would have them */
-    uint8_t fdepth, fstack[32], tag_foreign; /* tag_foreign: the current start tag is in foreign content */
+    uint8_t fdepth, fstack[64], tag_foreign; /* tag_foreign: the current start tag is in foreign content */
     uint8_t fpend_n;                         /* formatting elements to reopen at an integration point (see reconstruct) */
     uint8_t text_watch;                      /* text is looked at (see watch_text) */
     uint32_t hover;                          /* HTML elements open at an integration point past fstack (see html_start) */
-    uint64_t fhash[32];                      /* an HTML frame's name hash (fstack[i] & FR_HTML) */
-    uint64_t fpend[4];                       /* ... their name hashes */
+    uint32_t fhash[64];                      /* an HTML frame's name hash (fstack[i] & FR_HTML; name_hash's low bits) */
+    uint32_t fpend[4];                       /* ... their name hashes */
     uint8_t tag_selfclose;                   /* ... and ends with "/>", which foreign content honours */
     uint8_t xml;                             /* gw_html_set_xml: an XML parser reads the page */
     uint8_t frameset;                        /* FS_*: whether a <frameset> replaced the body (see frameset_tag) */
@@ -918,13 +918,14 @@ html_kind(const gw_html_t *h)
     return k != NULL ? k->v : 0;
 }
 
-static uint64_t
+/* an HTML frame's name: name_hash of the lower-cased name s, its low 32 bits */
+static uint32_t
 lit_hash(const char *s)
 {
     uint64_t hash = FNV_OFFSET;
     while (*s != '\0')
         hash = (hash ^ (unsigned char)*s++) * FNV_PRIME;
-    return hash;
+    return (uint32_t)hash;
 }
 
 static unsigned
@@ -999,7 +1000,8 @@ breakout(gw_html_t *h)
  * the Noah's Ark clause and the adoption agency's inner limits. fstack holds them with the foreign frames. Past it
  * (hover), the elements are counted, not named: start tags are read as "in body" reads them (an HTML element is the
  * current node: a <script> is raw text, held and read), an <svg> or <math> is foreign content past fstack (fover, as
- * for foreign frames: read as foreign while one is open), and outside one each end tag but
+ * for foreign frames: read as foreign while one is open, but only </svg> and </math> close one), and outside one each
+ * end tag but
  * </br> and </p> closes one, whatever its name, back to the frames, which go on by name. Where an end tag past the bound
  * closes none (one of a name not open) or several, the count differs from the browser's until the frames are reached
  * again.
@@ -1049,7 +1051,7 @@ html_pop_to(gw_html_t *h, size_t depth)
 /* The depth of the nearest HTML element named hash (any heading for HF_HEADING) at the integration point, searched from
  * depth down past elements that are not stop (HF_* flags; 0 for a plain "in scope"); 0 for none. */
 static size_t
-html_find(const gw_html_t *h, size_t depth, uint64_t hash, unsigned heading, unsigned stop)
+html_find(const gw_html_t *h, size_t depth, uint32_t hash, unsigned heading, unsigned stop)
 {
     for (size_t i = depth; i != 0; --i) {
         uint8_t f = h->fstack[i - 1];
@@ -1077,7 +1079,7 @@ html_close_p(gw_html_t *h)
 
 /* the adoption agency (§13.2.6.4.7) for an end tag of formatting element hash, from depth down */
 static void
-html_adopt(gw_html_t *h, size_t depth, uint64_t hash)
+html_adopt(gw_html_t *h, size_t depth, uint32_t hash)
 {
     size_t d = html_find(h, depth, hash, 0, HF_SCOPE), last = 0, n;
     if (d == 0) {
@@ -1116,7 +1118,7 @@ static void
 html_end(gw_html_t *h, size_t depth)
 {
     unsigned v = html_kind(h);
-    uint64_t hash = name_hash(h);
+    uint32_t hash = (uint32_t)name_hash(h);
     size_t d;
     if (TNAME_IS(h, "br"))
         return; /* read as <br>: void */
@@ -1152,7 +1154,7 @@ html_start(gw_html_t *h)
         /* the nearest li (dd or dt for those), unless a special element other than address, div and p is above it */
         int li = TNAME_IS(h, "li");
         for (d = h->fdepth; d != 0 && is_html_frame(h->fstack[d - 1]); --d) {
-            uint64_t fh = h->fhash[d - 1];
+            uint32_t fh = h->fhash[d - 1];
             if (li ? fh == lit_hash("li") : fh == lit_hash("dd") || fh == lit_hash("dt")) {
                 html_pop_to(h, d - 1);
                 break;
@@ -1171,8 +1173,8 @@ html_start(gw_html_t *h)
             html_pop_to(h, h->fdepth - 1);
     } else if (TNAME_IS(h, "button") && (d = html_find(h, h->fdepth, lit_hash("button"), 0, HF_SCOPE)) != 0) {
         html_pop_to(h, d - 1);
-    } else if ((TNAME_IS(h, "a") || TNAME_IS(h, "nobr")) && html_find(h, h->fdepth, name_hash(h), 0, HF_SCOPE) != 0) {
-        html_adopt(h, h->fdepth, name_hash(h)); /* a second <a> closes the first */
+    } else if ((TNAME_IS(h, "a") || TNAME_IS(h, "nobr")) && html_find(h, h->fdepth, (uint32_t)name_hash(h), 0, HF_SCOPE) != 0) {
+        html_adopt(h, h->fdepth, (uint32_t)name_hash(h)); /* a second <a> closes the first */
     }
     if ((v & HV_VOID) || TNAME_IS(h, "svg") || TNAME_IS(h, "math"))
         return;
@@ -1180,7 +1182,7 @@ html_start(gw_html_t *h)
         ++h->hover;
         return;
     }
-    h->fhash[h->fdepth] = name_hash(h);
+    h->fhash[h->fdepth] = (uint32_t)name_hash(h);
     h->fstack[h->fdepth++] = (uint8_t)(FR_HTML | (v & 0x3f));
 }
 
@@ -1272,7 +1274,9 @@ foreign_end(gw_html_t *h)
         return; /* (hover is 0 too: it counts only past a full fstack) */
     name = frame_name(h);
     if (h->fover != 0) {
-        if (name != 0)
+        /* (past an HTML element past fstack, only </svg> and </math> close one: a frame's name that is not open there,
+         * "</title>" in math, would have read what follows as HTML while the browser reads it as foreign content) */
+        if (name != 0 && (h->hover == 0 || name == FR_SVG || name == FR_MATH))
             --h->fover;
         else if (TNAME_IS(h, "p") || TNAME_IS(h, "br"))
             breakout(h);
