@@ -1126,31 +1126,27 @@ test_foreign_html_open(void **state)
     /* past the 64 frames (svg, foreignObject, 62 <span>s), the elements are counted: the <style> is HTML's still (the
      * <img> in it text, as Chromium has it), and after as many end tags the frames read the rest by name: </svg> is
      * ignored, </foreignObject> closes, and the <img> in svg's <style> breaks out (Chromium loads it) */
-    char big[2048];
-    size_t n = (size_t)snprintf(big, sizeof(big), "<svg><foreignObject>");
-    for (int i = 0; i != 70; ++i)
-        n += (size_t)snprintf(big + n, sizeof(big) - n, "<span>");
-    n += (size_t)snprintf(big + n, sizeof(big) - n, "<style><img id=a src=x></style></svg>");
-    for (int i = 0; i != 70; ++i)
-        n += (size_t)snprintf(big + n, sizeof(big) - n, "</span>");
-    snprintf(big + n, sizeof(big) - n, "</foreignObject><style><img id=b src=x></style></svg>");
-    img_case_t deep[] = {{big, "b;"}};
-    check_img_ids(deep, 1);
-
-    /* an <svg> past them is foreign content still: the <img> in its <style> breaks out (Chromium loads it) */
-    n = (size_t)snprintf(big, sizeof(big), "<svg><foreignObject>");
-    for (int i = 0; i != 70; ++i)
-        n += (size_t)snprintf(big + n, sizeof(big) - n, "<span>");
-    snprintf(big + n, sizeof(big) - n, "<svg><g><style><img id=a src=x></style></g></svg><style><!--</style><img id=b src=x>-->");
-    img_case_t deep_svg[] = {{big, "a;b;"}};
-    check_img_ids(deep_svg, 1);
-    /* ... until its </svg>: an end tag of a frame's name not open there (</mi>) leaves it open */
-    n = (size_t)snprintf(big, sizeof(big), "<svg><foreignObject>");
-    for (int i = 0; i != 70; ++i)
-        n += (size_t)snprintf(big + n, sizeof(big) - n, "<span>");
-    snprintf(big + n, sizeof(big) - n, "<svg></mi><style><img id=a src=x></style></svg><style><img id=b src=x></style>");
-    img_case_t deep_end[] = {{big, "a;"}};
-    check_img_ids(deep_end, 1);
+    static const struct {
+        const char *in, *close, *after, *log;
+    } deep[] = {
+        {"<style><img id=a src=x></style></svg>", "</span>", "</foreignObject><style><img id=b src=x></style></svg>", "b;"},
+        /* an <svg> past them is foreign content still: the <img> in its <style> breaks out (Chromium loads it) */
+        {"<svg><g><style><img id=a src=x></style></g></svg><style><!--</style><img id=b src=x>-->", "", "", "a;b;"},
+        /* ... until its </svg>: an end tag of a frame's name not open there (</mi>) leaves it open */
+        {"<svg></mi><style><img id=a src=x></style></svg><style><img id=b src=x></style>", "", "", "a;"},
+    };
+    for (size_t k = 0; k != sizeof(deep) / sizeof(deep[0]); ++k) {
+        char big[2048];
+        size_t n = (size_t)snprintf(big, sizeof(big), "<svg><foreignObject>");
+        for (int i = 0; i != 70; ++i)
+            n += (size_t)snprintf(big + n, sizeof(big) - n, "<span>");
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "%s", deep[k].in);
+        for (int i = 0; i != 70; ++i)
+            n += (size_t)snprintf(big + n, sizeof(big) - n, "%s", deep[k].close);
+        snprintf(big + n, sizeof(big) - n, "%s", deep[k].after);
+        img_case_t c[] = {{big, deep[k].log}};
+        check_img_ids(c, 1);
+    }
 }
 
 /* "<![CDATA[" opens a CDATA section only where the current node is not an HTML element: with one open at an integration
