@@ -65,7 +65,12 @@ struct st_gw_html_t {
     uint32_t skip_fdepth; /* a removed foreign element: the foreign frames open at its start (an end tag or a breakout that
                              closes one of them closes it too); 0 otherwise */
     /* foreign content (svg, math): the open roots and integration points, as the tree builder would have them */
-    uint8_t fdepth, fstack[32], tag_foreign; /* tag_foreign: the current start tag is in foreign content */
+    uint8_t fdepth, fstack[64], tag_foreign; /* tag_foreign: the current start tag is in foreign content */
+    uint8_t fpend_n;                         /* formatting elements to reopen at an integration point (see reconstruct) */
+    uint8_t text_watch;                      /* text is looked at (see watch_text) */
+    uint32_t hover;                          /* HTML elements open at an integration point past fstack (see html_start) */
+    uint32_t fhash[64];                      /* an HTML frame's name hash (fstack[i] & FR_HTML; name_hash's low bits) */
+    uint32_t fpend[4];                       /* ... their name hashes */
     uint8_t tag_selfclose;                   /* ... and ends with "/>", which foreign content honours */
     uint8_t xml;                             /* gw_html_set_xml: an XML parser reads the page */
     uint8_t frameset;                        /* FS_*: whether a <frameset> replaced the body (see frameset_tag) */
@@ -697,9 +702,12 @@ name_hash(gw_html_t *h)
  * start tags, popped by their end tags (to the nearest of that name, as the foreign end-tag rule does) and by a
  * breakout (the breakout tags, and <font> with color, face or size). Neither reading is the safe one where this model
  * and a browser differ: read as foreign, a "<!--" in what a browser takes for a <style>'s raw text hides the tags after
- * its end tag; read as raw text, the tags a browser builds in a foreign <style> are hidden. Known differences: an end
- * tag a browser ignores because an HTML element is open at an integration point ("<svg><foreignObject><div></svg>"
- * leaves the svg open), and a CDATA section at an integration point (see the M_MD case of step()).
+ * its end tag; read as raw text, the tags a browser builds in a foreign <style> are hidden.
+ *
+ * At an integration point the frames hold the HTML elements open there too (FR_HTML, see html_start): while one is the
+ * current node the tree builder reads an end tag with the "in body" rules, which ignore "</svg>", "</foreignObject>",
+ * … (their walk stops at the integration point, a special element), a "<![CDATA[" is a bogus comment, and an <mglyph>
+ * in an <mi> is HTML's.
  */
 enum {
     FR_SVG = 1,
@@ -718,6 +726,159 @@ enum {
 }; /* fstack: name */
 #define FR_NS_MATH 0x80 /* the namespace of a root frame's content (a nested svg inside math is MathML's) */
 #define FR_NAME(f) ((f)&0x7f)
+#define FR_HTML 0x40 /* an HTML element open at an integration point: FR_HTML | HF_*, its name hash in fhash */
+
+/* what an HTML element is to the "in body" rules: HF_* are kept in its frame, HV_* only read from its tag */
+enum {
+    HF_SPECIAL = 1, /* the "special" category: "any other end tag" stops at it */
+    HF_SCOPE = 2,   /* a scope boundary (applet, caption, html, table, td, th, marquee, object, template) */
+    HF_FMT = 4,     /* a formatting element (a, b, …): closed by the adoption agency, reopened by reconstruct */
+    HF_LIST = 8,    /* ol, ul: a list item scope boundary */
+    HF_BUTTON = 16, /* a button scope boundary */
+    HF_HEADING = 32,
+    HV_VOID = 1 << 8,     /* no content: never open */
+    HV_IGNORE = 1 << 9,   /* a start tag "in body" ignores (caption, col, frame, head, td, tr, body, html, …) */
+    HV_CLOSEP = 1 << 10,  /* its start tag closes a <p> in button scope */
+    HV_SCOPED = 1 << 11,  /* its end tag closes the element in scope (else "any other end tag") */
+    HV_NORECON = 1 << 12, /* its start tag reopens no formatting element */
+    HV_LI = 1 << 13,      /* li, dd, dt: a start tag closes the open one */
+    HV_BREAKOUT = 1 << 14 /* its start tag ends foreign content (§13.2.6.5) */
+};
+#define HV_BLOCK (HF_SPECIAL | HV_CLOSEP | HV_SCOPED | HV_NORECON)
+
+typedef struct {
+    const char *name;
+    uint8_t len, frame; /* frame: FR_* for the names of the foreign frames */
+    uint16_t v;
+} html_kind_t;
+#define K(n, f, v) {n, sizeof(n) - 1, f, v}
+
+/* sorted by name (bsearch): the names the foreign frames and the "in body" rules know */
+static const html_kind_t html_kinds[] = {
+    K("a", 0, HF_FMT),
+    K("address", 0, HV_BLOCK),
+    K("annotation-xml", FR_ANNOTATION_XML, 0),
+    K("applet", 0, HF_SPECIAL | HF_SCOPE | HV_SCOPED),
+    K("area", 0, HF_SPECIAL | HV_VOID),
+    K("article", 0, HV_BLOCK),
+    K("aside", 0, HV_BLOCK),
+    K("b", 0, HF_FMT | HV_BREAKOUT),
+    K("base", 0, HF_SPECIAL | HV_VOID | HV_NORECON),
+    K("basefont", 0, HF_SPECIAL | HV_VOID | HV_NORECON),
+    K("bgsound", 0, HF_SPECIAL | HV_VOID | HV_NORECON),
+    K("big", 0, HF_FMT | HV_BREAKOUT),
+    K("blockquote", 0, HV_BLOCK | HV_BREAKOUT),
+    K("body", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON | HV_BREAKOUT),
+    K("br", 0, HF_SPECIAL | HV_VOID | HV_BREAKOUT),
+    K("button", 0, HF_SPECIAL | HF_BUTTON | HV_SCOPED),
+    K("caption", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON),
+    K("center", 0, HV_BLOCK | HV_BREAKOUT),
+    K("code", 0, HF_FMT | HV_BREAKOUT),
+    K("col", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("colgroup", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("dd", 0, HV_BLOCK | HV_LI | HV_BREAKOUT),
+    K("desc", FR_DESC, 0),
+    K("details", 0, HV_BLOCK),
+    K("dialog", 0, HV_CLOSEP | HV_SCOPED | HV_NORECON),
+    K("dir", 0, HV_BLOCK),
+    K("div", 0, HV_BLOCK | HV_BREAKOUT),
+    K("dl", 0, HV_BLOCK | HV_BREAKOUT),
+    K("dt", 0, HV_BLOCK | HV_LI | HV_BREAKOUT),
+    K("em", 0, HF_FMT | HV_BREAKOUT),
+    K("embed", 0, HF_SPECIAL | HV_VOID | HV_BREAKOUT),
+    K("fieldset", 0, HV_BLOCK),
+    K("figcaption", 0, HV_BLOCK),
+    K("figure", 0, HV_BLOCK),
+    K("font", 0, HF_FMT),
+    K("footer", 0, HV_BLOCK),
+    K("foreignobject", FR_FOREIGNOBJECT, 0),
+    K("form", 0, HV_BLOCK),
+    K("frame", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("frameset", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("h1", 0, HV_BLOCK | HF_HEADING | HV_BREAKOUT),
+    K("h2", 0, HV_BLOCK | HF_HEADING | HV_BREAKOUT),
+    K("h3", 0, HV_BLOCK | HF_HEADING | HV_BREAKOUT),
+    K("h4", 0, HV_BLOCK | HF_HEADING | HV_BREAKOUT),
+    K("h5", 0, HV_BLOCK | HF_HEADING | HV_BREAKOUT),
+    K("h6", 0, HV_BLOCK | HF_HEADING | HV_BREAKOUT),
+    K("head", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON | HV_BREAKOUT),
+    K("header", 0, HV_BLOCK),
+    K("hgroup", 0, HV_BLOCK),
+    K("hr", 0, HV_BLOCK | HV_VOID | HV_BREAKOUT),
+    K("html", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON),
+    K("i", 0, HF_FMT | HV_BREAKOUT),
+    K("iframe", 0, HF_SPECIAL | HV_NORECON),
+    K("image", 0, HV_VOID),
+    K("img", 0, HF_SPECIAL | HV_VOID | HV_BREAKOUT),
+    K("input", 0, HF_SPECIAL | HV_VOID),
+    K("keygen", 0, HF_SPECIAL | HV_VOID),
+    K("li", 0, HV_BLOCK | HV_LI | HV_BREAKOUT),
+    K("link", 0, HF_SPECIAL | HV_VOID | HV_NORECON),
+    K("listing", 0, HV_BLOCK | HV_BREAKOUT),
+    K("main", 0, HV_BLOCK),
+    K("malignmark", FR_MALIGNMARK, 0),
+    K("marquee", 0, HF_SPECIAL | HF_SCOPE | HV_SCOPED),
+    K("math", FR_MATH, 0),
+    K("menu", 0, HV_BLOCK | HV_BREAKOUT),
+    K("meta", 0, HF_SPECIAL | HV_VOID | HV_NORECON | HV_BREAKOUT),
+    K("mglyph", FR_MGLYPH, 0),
+    K("mi", FR_MI, 0),
+    K("mn", FR_MN, 0),
+    K("mo", FR_MO, 0),
+    K("ms", FR_MS, 0),
+    K("mtext", FR_MTEXT, 0),
+    K("nav", 0, HV_BLOCK),
+    K("nobr", 0, HF_FMT | HV_BREAKOUT),
+    K("noembed", 0, HF_SPECIAL | HV_NORECON),
+    K("noframes", 0, HF_SPECIAL | HV_NORECON),
+    K("noscript", 0, HF_SPECIAL | HV_NORECON),
+    K("object", 0, HF_SPECIAL | HF_SCOPE | HV_SCOPED),
+    K("ol", 0, HV_BLOCK | HF_LIST | HV_BREAKOUT),
+    K("p", 0, HV_BLOCK | HV_BREAKOUT),
+    K("param", 0, HF_SPECIAL | HV_VOID),
+    K("plaintext", 0, HV_BLOCK),
+    K("pre", 0, HV_BLOCK | HV_BREAKOUT),
+    K("rb", 0, HV_NORECON),
+    K("rp", 0, HV_NORECON),
+    K("rt", 0, HV_NORECON),
+    K("rtc", 0, HV_NORECON),
+    K("ruby", 0, HV_BREAKOUT),
+    K("s", 0, HF_FMT | HV_BREAKOUT),
+    K("script", 0, HF_SPECIAL | HV_NORECON),
+    K("search", 0, HV_BLOCK),
+    K("section", 0, HV_BLOCK),
+    K("select", 0, HF_SPECIAL),
+    K("small", 0, HF_FMT | HV_BREAKOUT),
+    K("source", 0, HF_SPECIAL | HV_VOID),
+    K("span", 0, HV_BREAKOUT),
+    K("strike", 0, HF_FMT | HV_BREAKOUT),
+    K("strong", 0, HF_FMT | HV_BREAKOUT),
+    K("style", 0, HF_SPECIAL | HV_NORECON),
+    K("sub", 0, HV_BREAKOUT),
+    K("summary", 0, HV_BLOCK),
+    K("sup", 0, HV_BREAKOUT),
+    K("svg", FR_SVG, 0),
+    K("table", 0, HF_SPECIAL | HF_SCOPE | HV_CLOSEP | HV_NORECON | HV_BREAKOUT),
+    K("tbody", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("td", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON),
+    K("template", 0, HF_SPECIAL | HF_SCOPE | HV_NORECON),
+    K("textarea", 0, HF_SPECIAL | HV_NORECON),
+    K("tfoot", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("th", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON),
+    K("thead", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("title", FR_TITLE, HF_SPECIAL | HV_NORECON),
+    K("tr", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("track", 0, HF_SPECIAL | HV_VOID),
+    K("tt", 0, HF_FMT | HV_BREAKOUT),
+    K("u", 0, HF_FMT | HV_BREAKOUT),
+    K("ul", 0, HV_BLOCK | HF_LIST | HV_BREAKOUT),
+    K("var", 0, HV_BREAKOUT),
+    K("wbr", 0, HF_SPECIAL | HV_VOID),
+    K("xmp", 0, HV_BLOCK),
+};
+#undef K
+
+#define TNAME_IS(h, lit) ((h)->name_total == sizeof(lit) - 1 && memcmp((h)->tname, lit, sizeof(lit) - 1) == 0)
 
 static int
 tname_is(const gw_html_t *h, const char *lit)
@@ -726,28 +887,77 @@ tname_is(const gw_html_t *h, const char *lit)
     return h->name_total == n && memcmp(h->tname, lit, n) == 0;
 }
 
+/* the current tag's html_kinds entry, NULL for a name none of the rules names (<span> is one, <g> not) */
+static const html_kind_t *
+kind_of(const gw_html_t *h)
+{
+    size_t lo = 0, hi = sizeof(html_kinds) / sizeof(html_kinds[0]);
+    if (h->name_total > 14)
+        return NULL;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const html_kind_t *k = &html_kinds[mid];
+        int c = memcmp(h->tname, k->name, k->len < h->name_total ? k->len : h->name_total);
+        if (c == 0)
+            c = (int)h->name_total - (int)k->len;
+        if (c == 0)
+            return k;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+/* what the "in body" rules do with the current tag (0: an element none of them names, such as <mglyph>) */
+static unsigned
+html_kind(const gw_html_t *h)
+{
+    const html_kind_t *k = kind_of(h);
+    return k != NULL ? k->v : 0;
+}
+
+/* an HTML frame's name: name_hash of the lower-cased name s, its low 32 bits */
+static uint32_t
+lit_hash(const char *s)
+{
+    uint64_t hash = FNV_OFFSET;
+    while (*s != '\0')
+        hash = (hash ^ (unsigned char)*s++) * FNV_PRIME;
+    return (uint32_t)hash;
+}
+
 static unsigned
 frame_name(const gw_html_t *h)
 {
-    static const char *const names[] = {NULL, "svg", "math", "mglyph", "malignmark", "foreignobject", "desc",
-                                        "title", "mi", "mo", "mn", "ms", "mtext", "annotation-xml"};
-    for (unsigned i = 1; i != sizeof(names) / sizeof(names[0]); ++i)
-        if (tname_is(h, names[i]))
-            return i;
-    return 0;
+    const html_kind_t *k = kind_of(h);
+    return k != NULL ? k->frame : 0;
 }
 
 static int
 is_integration(unsigned name)
 {
-    return name >= FR_FOREIGNOBJECT;
+    return name >= FR_FOREIGNOBJECT && name <= FR_ANNOTATION_XML;
 }
 
-/* in foreign content (not at an integration point) */
+static int
+is_html_frame(uint8_t f)
+{
+    return (f & 0xc0) == FR_HTML;
+}
+
+/* in foreign content (not at an integration point, nor in an HTML element open at one) */
 static int
 in_foreign(const gw_html_t *h)
 {
-    return h->fover != 0 || (h->fdepth != 0 && !is_integration(FR_NAME(h->fstack[h->fdepth - 1])));
+    uint8_t top;
+    if (h->fover != 0)
+        return 1;
+    if (h->fdepth == 0)
+        return 0;
+    top = h->fstack[h->fdepth - 1];
+    return !is_integration(FR_NAME(top)) && !is_html_frame(top);
 }
 
 static void
@@ -759,13 +969,221 @@ fpush(gw_html_t *h, uint8_t frame)
         h->fstack[h->fdepth++] = frame;
 }
 
-/* A breakout: the foreign elements up to the nearest integration point (or all) are closed. */
+/* pops the frames from depth up; with none left, the formatting elements to reopen are the tree builder's business */
+static void
+fpop_to(gw_html_t *h, size_t depth)
+{
+    h->fdepth = (uint8_t)depth;
+    if (depth == 0)
+        h->fpend_n = 0;
+}
+
+/* A breakout: the foreign elements up to the nearest integration point or HTML element (or all) are closed. */
 static void
 breakout(gw_html_t *h)
 {
+    size_t d = h->fdepth;
     h->fover = 0;
-    while (h->fdepth != 0 && !is_integration(FR_NAME(h->fstack[h->fdepth - 1])))
-        --h->fdepth;
+    while (d != 0 && !is_integration(FR_NAME(h->fstack[d - 1])) && !is_html_frame(h->fstack[d - 1]))
+        --d;
+    fpop_to(h, d);
+}
+
+/*
+ * HTML elements at an integration point. The "in body" rules, as far as they decide whether an HTML element is open at an integration point (and which): the
+ * elements a start tag opens and closes (a <p> closed by a block, an <li> by the next, a heading by a heading, void
+ * elements and the tags "in body" ignores open none), those an end tag closes (its element in scope, or for "any other
+ * end tag" the nearest of its name with no special element above it; a formatting element's by the adoption agency,
+ * which keeps the special elements above it open), and the formatting elements such an end tag closed with the others,
+ * which the next start tag or text reopens ("reconstruct the active formatting elements"). Not modelled: the table
+ * insertion modes (what a <table> holds counts as the table), <select>'s, the list's markers but for scope elements,
+ * the Noah's Ark clause and the adoption agency's inner limits. fstack holds them with the foreign frames. Past it
+ * (hover), the elements are counted, not named: start tags are read as "in body" reads them (an HTML element is the
+ * current node: a <script> is raw text, held and read), an <svg> or <math> is foreign content past fstack (fover, as
+ * for foreign frames: read as foreign while one is open, but only </svg> and </math> close one), and outside one each
+ * end tag but
+ * </br> and </p> closes one, whatever its name, back to the frames, which go on by name. Where an end tag past the bound
+ * closes none (one of a name not open) or several, the count differs from the browser's until the frames are reached
+ * again.
+ */
+
+/* reopens the formatting elements an end tag closed with others */
+static void
+reconstruct(gw_html_t *h)
+{
+    for (size_t i = 0; i != h->fpend_n; ++i) {
+        if (h->hover != 0 || h->fdepth == sizeof(h->fstack)) {
+            ++h->hover;
+        } else {
+            h->fhash[h->fdepth] = h->fpend[i];
+            h->fstack[h->fdepth++] = FR_HTML | HF_FMT;
+        }
+    }
+    h->fpend_n = 0;
+}
+
+/* pops the HTML frames from depth up; the formatting elements among those from from up (up to a scope element, whose
+ * end clears them) are reopened by the next start tag or text */
+static void
+html_pop(gw_html_t *h, size_t from, size_t depth)
+{
+    for (size_t i = from; i < h->fdepth; ++i) {
+        uint8_t f = h->fstack[i];
+        if (is_html_frame(f) && (f & HF_SCOPE))
+            break;
+        if (is_html_frame(f) && (f & HF_FMT) && h->fpend_n != sizeof(h->fpend) / sizeof(h->fpend[0])) {
+            h->fpend[h->fpend_n++] = h->fhash[i];
+            h->text_watch = 1;
+        }
+    }
+    fpop_to(h, depth);
+}
+
+/* pops the element at depth and those above it (its end tag closed them) */
+static void
+html_pop_to(gw_html_t *h, size_t depth)
+{
+    if (h->fstack[depth] & HF_SCOPE)
+        h->fpend_n = 0; /* (its end clears the formatting elements opened in it) */
+    html_pop(h, depth + 1, depth);
+}
+
+/* The depth of the nearest HTML element named hash (any heading for HF_HEADING) at the integration point, searched from
+ * depth down past elements that are not stop (HF_* flags; 0 for a plain "in scope"); 0 for none. */
+static size_t
+html_find(const gw_html_t *h, size_t depth, uint32_t hash, unsigned heading, unsigned stop)
+{
+    for (size_t i = depth; i != 0; --i) {
+        uint8_t f = h->fstack[i - 1];
+        if (!is_html_frame(f)) {
+            if (is_integration(FR_NAME(f)))
+                return 0; /* special, and a scope boundary */
+            continue;     /* an svg or math root inside: neither */
+        }
+        if (heading ? (f & HF_HEADING) != 0 : h->fhash[i - 1] == hash)
+            return i;
+        if (f & stop)
+            return 0;
+    }
+    return 0;
+}
+
+/* "close a p element" if one is in button scope */
+static void
+html_close_p(gw_html_t *h)
+{
+    size_t d = html_find(h, h->fdepth, lit_hash("p"), 0, HF_SCOPE | HF_BUTTON);
+    if (d != 0)
+        html_pop_to(h, d - 1);
+}
+
+/* the adoption agency (§13.2.6.4.7) for an end tag of formatting element hash, from depth down */
+static void
+html_adopt(gw_html_t *h, size_t depth, uint32_t hash)
+{
+    size_t d = html_find(h, depth, hash, 0, HF_SCOPE), last = 0, n;
+    if (d == 0) {
+        /* not open (or not in scope): if it was closed with others, it is not reopened */
+        for (size_t i = 0; i != h->fpend_n; ++i) {
+            if (h->fpend[i] == hash) {
+                memmove(h->fpend + i, h->fpend + i + 1, (h->fpend_n - i - 1) * sizeof(h->fpend[0]));
+                --h->fpend_n;
+                break;
+            }
+        }
+        return;
+    }
+    for (size_t i = d; i != h->fdepth; ++i)
+        if (is_html_frame(h->fstack[i]) && (h->fstack[i] & HF_SPECIAL))
+            last = i + 1;
+    if (last == 0) {
+        html_pop_to(h, d - 1);
+        return;
+    }
+    /* the special elements above it stay open (a copy of it moves into each), with the formatting ones between them;
+     * the others between are closed, and so is everything above the last special one */
+    n = d - 1;
+    for (size_t i = d; i != last; ++i) {
+        uint8_t f = h->fstack[i];
+        if (is_html_frame(f) && (f & (HF_SPECIAL | HF_FMT))) {
+            h->fhash[n] = h->fhash[i];
+            h->fstack[n++] = f;
+        }
+    }
+    html_pop(h, last, n);
+}
+
+/* An end tag read with the "in body" rules, the current node at depth (an HTML element, or a foreign one inside it). */
+static void
+html_end(gw_html_t *h, size_t depth)
+{
+    unsigned v = html_kind(h);
+    uint32_t hash = (uint32_t)name_hash(h);
+    size_t d;
+    if (TNAME_IS(h, "br"))
+        return; /* read as <br>: void */
+    if (v & HF_FMT) {
+        html_adopt(h, depth, hash);
+        return;
+    }
+    if (v & HV_SCOPED)
+        d = html_find(h, depth, hash, v & HF_HEADING, HF_SCOPE | (TNAME_IS(h, "p") ? HF_BUTTON : 0) | (TNAME_IS(h, "li") ? HF_LIST : 0));
+    else
+        d = html_find(h, depth, hash, 0, HF_SPECIAL);
+    if (d != 0)
+        html_pop_to(h, d - 1);
+}
+
+/* A start tag read with the "in body" rules at an integration point: the elements it closes and opens (an <svg> or
+ * <math> opens its frame in the caller). */
+static void
+html_start(gw_html_t *h)
+{
+    unsigned v = html_kind(h);
+    size_t d;
+    if (h->hover != 0) {
+        if (!(v & (HV_VOID | HV_IGNORE)) && !TNAME_IS(h, "svg") && !TNAME_IS(h, "math"))
+            ++h->hover; /* (an <svg> or <math> is counted in fover by the caller) */
+        return;
+    }
+    if (!(v & HV_NORECON))
+        reconstruct(h);
+    if (v & HV_IGNORE)
+        return;
+    if (v & HV_LI) {
+        /* the nearest li (dd or dt for those), unless a special element other than address, div and p is above it */
+        int li = TNAME_IS(h, "li");
+        for (d = h->fdepth; d != 0 && is_html_frame(h->fstack[d - 1]); --d) {
+            uint32_t fh = h->fhash[d - 1];
+            if (li ? fh == lit_hash("li") : fh == lit_hash("dd") || fh == lit_hash("dt")) {
+                html_pop_to(h, d - 1);
+                break;
+            }
+            if ((h->fstack[d - 1] & HF_SPECIAL) && fh != lit_hash("address") && fh != lit_hash("div") && fh != lit_hash("p"))
+                break;
+        }
+    }
+    if (v & HV_CLOSEP)
+        html_close_p(h);
+    if ((v & HF_HEADING) && h->fdepth != 0 && is_html_frame(h->fstack[h->fdepth - 1]) &&
+        (h->fstack[h->fdepth - 1] & HF_HEADING))
+        html_pop_to(h, h->fdepth - 1);
+    if (TNAME_IS(h, "option") || TNAME_IS(h, "optgroup")) {
+        if (h->fdepth != 0 && is_html_frame(h->fstack[h->fdepth - 1]) && h->fhash[h->fdepth - 1] == lit_hash("option"))
+            html_pop_to(h, h->fdepth - 1);
+    } else if (TNAME_IS(h, "button") && (d = html_find(h, h->fdepth, lit_hash("button"), 0, HF_SCOPE)) != 0) {
+        html_pop_to(h, d - 1);
+    } else if ((TNAME_IS(h, "a") || TNAME_IS(h, "nobr")) && html_find(h, h->fdepth, (uint32_t)name_hash(h), 0, HF_SCOPE) != 0) {
+        html_adopt(h, h->fdepth, (uint32_t)name_hash(h)); /* a second <a> closes the first */
+    }
+    if ((v & HV_VOID) || TNAME_IS(h, "svg") || TNAME_IS(h, "math"))
+        return;
+    if (h->fdepth == sizeof(h->fstack)) {
+        ++h->hover;
+        return;
+    }
+    h->fhash[h->fdepth] = (uint32_t)name_hash(h);
+    h->fstack[h->fdepth++] = (uint8_t)(FR_HTML | (v & 0x3f));
 }
 
 /* Whether the start tag raw[0..len) has an attribute named name (NULL raw: a tag too long to read, taken as not having it:
@@ -798,24 +1216,17 @@ tag_has_attr(const char *raw, size_t len, const char *name, const char *value)
 static void
 foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
 {
-    static const char *const breakouts[] = {"b",      "big",  "blockquote", "body",  "br",   "center",  "code",  "dd",   "div",
-                                            "dl",     "dt",   "em",         "embed", "h1",   "h2",      "h3",    "h4",   "h5",
-                                            "h6",     "head", "hr",         "i",     "img",  "listing", "li",    "menu", "meta",
-                                            "nobr",   "ol",   "p",          "pre",   "ruby", "s",       "small", "span", "strong",
-                                            "strike", "sub",  "sup",        "table", "tt",   "u",       "ul",    "var",  NULL};
     unsigned name;
     h->tag_foreign = 0;
-    if (h->fdepth == 0 && h->fover == 0 && !tname_is(h, "svg") && !tname_is(h, "math"))
+    if (h->fdepth == 0 && h->fover == 0 && !TNAME_IS(h, "svg") && !TNAME_IS(h, "math"))
         return; /* the common case: HTML content, not entering foreign content */
     if (in_foreign(h)) {
-        for (size_t i = 0; breakouts[i] != NULL; ++i) {
-            if (tname_is(h, breakouts[i])) {
-                breakout(h);
-                goto Html;
-            }
+        if (html_kind(h) & HV_BREAKOUT) {
+            breakout(h);
+            goto Html;
         }
         /* <font> with color, face or size breaks out too (a tag too long to read is taken as one that does not) */
-        if (tname_is(h, "font") &&
+        if (TNAME_IS(h, "font") &&
             (tag_has_attr(raw, len, "color", NULL) || tag_has_attr(raw, len, "face", NULL) || tag_has_attr(raw, len, "size", NULL))) {
             breakout(h);
             goto Html;
@@ -833,9 +1244,9 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
             fpush(h, (uint8_t)(name | (math ? FR_NS_MATH : 0)));
         return;
     }
-    /* at a MathML text integration point, <mglyph> and <malignmark> are MathML's (§13.2.6 tree construction dispatcher):
-     * a <style> in one is foreign content, where an <img> breaks out and loads */
-    if (h->fover == 0 && h->fdepth != 0 && (name = FR_NAME(h->fstack[h->fdepth - 1])) >= FR_MI && name <= FR_MTEXT &&
+    /* at a MathML text integration point itself (no HTML element open in it), <mglyph> and <malignmark> are MathML's
+     * (§13.2.6 tree construction dispatcher): a <style> in one is foreign content, where an <img> breaks out and loads */
+    if (h->hover == 0 && h->fdepth != 0 && (name = FR_NAME(h->fstack[h->fdepth - 1])) >= FR_MI && name <= FR_MTEXT &&
         ((name = frame_name(h)) == FR_MGLYPH || name == FR_MALIGNMARK)) {
         h->tag_foreign = 1;
         if (!self_closing)
@@ -843,32 +1254,59 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
         return;
     }
 Html:
-    if (!self_closing && tname_is(h, "svg"))
+    if (h->fdepth != 0)
+        html_start(h); /* at an integration point (past fstack, counted: an HTML element is open, "in body" reads it) */
+    if (!self_closing && TNAME_IS(h, "svg")) /* (past fstack, fpush counts it in fover: its content is foreign) */
         fpush(h, FR_SVG);
-    else if (!self_closing && tname_is(h, "math"))
+    else if (!self_closing && TNAME_IS(h, "math"))
         fpush(h, FR_MATH | FR_NS_MATH);
 }
 
-/* An end tag: pops to the nearest frame of its name; </p> and </br> in foreign content break out. */
+/* An end tag. In foreign content it pops to the nearest frame of its name (§13.2.6.5 "any other end tag"), or when the
+ * walk meets an HTML element first, is read as the "in body" rules read it; </p> and </br> break out. With an HTML
+ * element the current node at an integration point, the "in body" rules read it. */
 static void
 foreign_end(gw_html_t *h)
 {
     unsigned name;
+    int passed_ip = 0;
     if (h->fdepth == 0 && h->fover == 0)
-        return;
-    if ((name = frame_name(h)) != 0) {
-        if (h->fover != 0) {
+        return; /* (hover is 0 too: it counts only past a full fstack) */
+    name = frame_name(h);
+    if (h->fover != 0) {
+        /* (past an HTML element past fstack, only </svg> and </math> close one: a frame's name that is not open there,
+         * "</title>" in math, would have read what follows as HTML while the browser reads it as foreign content) */
+        if (name != 0 && (h->hover == 0 || name == FR_SVG || name == FR_MATH))
             --h->fover;
+        else if (TNAME_IS(h, "p") || TNAME_IS(h, "br"))
+            breakout(h);
+        return;
+    }
+    if (h->hover != 0) {
+        if (!TNAME_IS(h, "br") && !TNAME_IS(h, "p"))
+            --h->hover; /* past fstack: each end tag closes one */
+        return;
+    }
+    if (name == 0 && in_foreign(h) && (TNAME_IS(h, "p") || TNAME_IS(h, "br"))) {
+        breakout(h);
+        if (h->fdepth != 0 && is_html_frame(h->fstack[h->fdepth - 1]))
+            html_end(h, h->fdepth);
+        return;
+    }
+    for (size_t i = h->fdepth; i != 0; --i) {
+        uint8_t f = h->fstack[i - 1];
+        if (is_html_frame(f)) {
+            /* the "in body" rules, walking from the current node: an integration point above stops them */
+            if (!passed_ip)
+                html_end(h, h->fdepth);
             return;
         }
-        for (size_t i = h->fdepth; i != 0; --i) {
-            if (FR_NAME(h->fstack[i - 1]) == name) {
-                h->fdepth = (uint8_t)(i - 1);
-                return;
-            }
+        if (name != 0 && FR_NAME(f) == name) {
+            fpop_to(h, i - 1);
+            return;
         }
-    } else if (in_foreign(h) && (tname_is(h, "p") || tname_is(h, "br"))) {
-        breakout(h);
+        if (is_integration(FR_NAME(f)))
+            passed_ip = 1;
     }
 }
 
@@ -897,17 +1335,17 @@ frameset_tag(gw_html_t *h, const char *raw, size_t len)
     if (h->frameset != FS_MAYBE)
         return;
     if (h->is_end) {
-        if (tname_is(h, "br"))
+        if (TNAME_IS(h, "br"))
             h->frameset = FS_NO;
         return;
     }
-    if (tname_is(h, "frameset")) {
+    if (TNAME_IS(h, "frameset")) {
         if (h->fdepth == 0 && h->fover == 0)
             h->frameset = FS_IN;
         return;
     }
     /* (an <input type=hidden> leaves it; one too long to read is taken as another) */
-    if (tname_is(h, "input") && !tag_has_attr(raw, len, "type", "hidden")) {
+    if (TNAME_IS(h, "input") && !tag_has_attr(raw, len, "type", "hidden")) {
         h->frameset = FS_NO;
         return;
     }
@@ -924,6 +1362,19 @@ frameset_text(gw_html_t *h, const char *p, size_t n)
     for (size_t i = 0; i != n && h->frameset == FS_MAYBE; ++i)
         if (!is_ws((unsigned char)p[i]) && p[i] != '\0')
             h->frameset = FS_NO;
+}
+
+/* Text in p[0..n) (not raw text) while text_watch: a frameset may still replace the body (frameset_text), or formatting
+ * elements closed at an integration point wait to be reopened (text there reopens them). text_watch is cleared when
+ * neither is so (set again by html_pop): the common page's text costs one test. */
+static void
+watch_text(gw_html_t *h, const char *p, size_t n)
+{
+    if (h->frameset == FS_MAYBE && !h->xml)
+        frameset_text(h, p, n);
+    if (h->fpend_n != 0 && n != 0 && !in_foreign(h))
+        reconstruct(h);
+    h->text_watch = (h->frameset == FS_MAYBE && !h->xml) || h->fpend_n != 0;
 }
 
 /* A whole tag read (self_closing: it ends with "/>"; raw NULL: too long to read): the frames, tag_foreign and
@@ -1713,8 +2164,8 @@ step(gw_html_t *h, const char *cur, const char *end)
     switch (h->mode) {
     case M_TEXT:
         q = find_byte(cur, end, '<');
-        if (h->frameset == FS_MAYBE && !h->xml)
-            frameset_text(h, cur, (size_t)((q != NULL ? q : end) - cur));
+        if (h->text_watch)
+            watch_text(h, cur, (size_t)((q != NULL ? q : end) - cur));
         if (q == NULL) {
             dispose(h, end);
             return end;
@@ -1747,7 +2198,7 @@ step(gw_html_t *h, const char *cur, const char *end)
         prefix_release(h, cur);
         h->mode = c == '?' ? M_BOGUS : M_TEXT; /* "<?" opens a bogus comment, else '<' is text */
         if (c != '?')
-            frameset_text(h, "<", 1);
+            watch_text(h, "<", 1);
         return cur;
     case M_LT_SLASH:
         if (is_alpha(c)) {
@@ -1778,8 +2229,10 @@ step(gw_html_t *h, const char *cur, const char *end)
         if (c == '[' && h->mode == M_MD && (in_foreign(h) || h->xml)) {
             /* "<![CDATA[" in foreign content opens a CDATA section (§13.2.5.42): text up to "]]>", whatever '>',
              * '<' or "<!--" it holds (read as a bogus comment up to its first '>', a "<!--" after that hid the tags
-             * after the section). At an integration point a browser opens one only when no HTML element is open
-             * there, which the frames do not know: it is read as HTML content reads it, a bogus comment. */
+             * after the section). With an HTML element open at an integration point it is a bogus comment (the
+             * frames hold the element: in_foreign is 0). At the integration point itself, with none open, a browser
+             * opens one, but its preload scanner reads a bogus comment and fetches an <img> after the '>' (Chromium):
+             * read as a bogus comment, the rewriter sees that <img> too, and hides less than the section. */
             h->mode = M_CDATA_OPEN;
             h->cdata_n = 0;
             return cur;
@@ -2002,6 +2455,7 @@ gw_html_init(void *mem, size_t hold_cap, const gw_html_cb_t *cb, void *ctx)
     h->tb = h->tbuf;
     h->tcap = GW_HTML_MAX_TAG;
     h->mode = M_TEXT;
+    h->text_watch = 1;
     return h;
 }
 

@@ -11,7 +11,9 @@
  * inside <svg> and <math> (foreign content) nothing is raw text and an HTML tag such as <p>
  * (or a <font> with color, face or size) ends it, while their HTML integration points
  * (foreignObject, desc, title; mi, mo, mn, ms, mtext but for an <mglyph> or <malignmark>
- * in them; annotation-xml with an HTML encoding) read HTML again (see html.c for where this model still differs from a browser);
+ * in them; annotation-xml with an HTML encoding) read HTML again, with the HTML elements open
+ * in them (an end tag such as </svg> is ignored while one is: see html.c for where this model
+ * still differs from a browser);
  * and after a <frameset> that replaces the body, where the tree builder ignores every tag but frame, frameset and noframes,
  * nothing but <noframes> is raw text. No implied
  * end tags; "<![CDATA[" in foreign content is a CDATA section (text up to "]]>"), elsewhere

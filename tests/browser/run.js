@@ -526,6 +526,14 @@ test('markup read as the browser reads it: in a frameset document a <script> is 
     eq(asked.filter((u) => u.includes('/assets/video.html')), [], 'the video frame the browser requested');
 });
 
+test('markup read as the browser reads it: with an HTML element open in <foreignObject> or <mi>, a tracker after an ignored </svg> or </math>, a bogus "<![CDATA[" or an HTML <mglyph> is held back', async () => {
+    const [p, asked] = await loaded('/foreign-open.html');
+    /* what Chromium built: the four images (after the svg's and math's real end, the bogus comment, the HTML <style>) */
+    eq(await p.evaluate(() => Array.from(document.images).map((i) => [i.getAttribute('src'), i.getAttribute('data-cg-category')])),
+       [[null, 'analytics'], [null, 'analytics'], [null, 'analytics'], [null, 'analytics']], 'the images Chromium built');
+    eq(asked.filter((u) => u.includes('/assets/pixel.gif')), [], 'the tracker pixels the browser requested');
+});
+
 /* a page of the site loaded in a fresh page, with the URLs the browser asked for while it loaded (see watch) */
 async function loaded(path) {
     const p = await page(), asked = watch(p);

@@ -415,6 +415,16 @@ class RewriteTest(GatewayTestCase):
         self.assertNotIn(" src=", tag)
         self.assertIn('<p id="after">after</p>', html)
 
+    def test_pixels_after_end_tags_ignored_in_svg_and_math_made_inert(self):
+        # with an HTML element open at an integration point, "</svg>", "</math>" and "</foreignObject>" are ignored, a
+        # "<![CDATA[" is a bogus comment and an <mglyph> is HTML's: Chromium builds and loads each pixel after them
+        html = curl(self.gw.url("/__origin/html?file=pages/foreign-open.html")).text
+        tags = {m.group(1): m.group(0) for m in re.finditer(r'<img id="([^"]+)"[^>]*>', html)}
+        for ident in ("svg-end", "math-end", "cdata-bogus", "mglyph-html"):
+            self.assertIn("data-cg-src=", tags[ident], tags[ident])
+            self.assertNotIn(" src=", tags[ident])
+        self.assertIn('<p id="after">after</p>', html)
+
     def test_tracker_urls_checked_as_browsers_request_them(self):
         # the lists name the URL a browser requests: a default port, dot segments, an escaped host letter or a missing
         # path do not make a listed URL another one (Chromium loads https://www.facebook.com/tr?id=1 for each)

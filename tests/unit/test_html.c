@@ -1042,7 +1042,8 @@ test_foreign_font_and_annotation_xml(void **state)
         {"<svg><font color=red><style><!--</style><img id=a src=x>--></svg>", "a;"},
         {"<svg><FONT Face=x><style><!--</style><img id=a src=x>--></svg>", "a;"},
         {"<svg><font size><style><!--</style><img id=a src=x>--></svg>", "a;"},
-        /* no such attribute: <font> stays SVG's, its <style> markup, and the comment hides the <img> from browsers too */
+        /* no such attribute: <font> stays SVG's, its <style> markup, and the comment hides the <img> from the tree builder
+         * (not from Chromium's preload scanner, which fetches it: see README, "What the rewriter does not read") */
         {"<svg><font data-color=1><style><!--</style><img id=a src=x>--></svg><img id=b src=x>", "b;"},
         {"<math><annotation-xml encoding=\"text/html\"><style><!--</style><img id=a src=x>--></annotation-xml></math>", "a;"},
         {"<math><annotation-xml encoding='APPLICATION/XHTML+XML'><style><!--</style><img id=a src=x>--></annotation-xml></math>",
@@ -1090,6 +1091,86 @@ test_foreign_mglyph(void **state)
         {"<math><mi><mglyph><mi><style><!--</style><img id=a src=x>--></mi></mglyph></mi></math>", "a;"},
         /* not at a MathML text integration point: an SVG one reads it as HTML */
         {"<svg><desc><mglyph><style><!--</style><img id=a src=x>--></mglyph></desc></svg><img id=b>", "a;b;"},
+    };
+    check_img_ids(gcases, sizeof(gcases) / sizeof(gcases[0]));
+}
+
+/* An HTML element open at an integration point makes the tree builder read end tags with the "in body" rules: "</svg>",
+ * "</math>", "</foreignObject>", "</mi>" are ignored there (the walk stops at the integration point, a special element),
+ * and the <style> after the HTML element's end and the integration point's is foreign content, where the <img> breaks
+ * out and loads (Chromium, each case). Taken as closing the svg/math, the <style> was raw text that hid the <img>. */
+static void
+test_foreign_html_open(void **state)
+{
+    static const img_case_t hcases[] = {
+        {"<svg><foreignObject><div></svg></div></foreignObject><style><img id=a src=x></style></svg>", "a;"},
+        {"<math><mi><b></math></b></mi><style><img id=a src=x></style></math>", "a;"},
+        {"<svg><desc><span></svg></desc></span></desc><style><img id=a src=x></style></svg>", "a;"},
+        /* an HTML <title> at svg's <title>: its end tag closes it, not the svg's (the <style> is HTML's) */
+        {"<svg><title><title>x</title><style><!--</style><img id=a src=x>--></style></title></svg>", "a;"},
+        /* a formatting element closed with the <p> is reopened by the text after it (reconstruct) */
+        {"<svg><foreignObject><p><b></p>x</svg></b></foreignObject><style><img id=a src=x></style></svg>", "a;"},
+        /* the adoption agency: </b> leaves the <div> above it open */
+        {"<svg><foreignObject><b><div></b></svg></div></foreignObject><style><img id=a src=x></style></svg>", "a;"},
+        /* </div> closes an svg inside it: the <style> is at the integration point, HTML (its "<!--" is text) */
+        {"<svg><foreignObject><div><svg></div><style><!--</style><img id=a src=x>--></style></foreignObject></svg>", "a;"},
+        /* none open: a <div> closed a <p>, </div> closed the <div>; a void element, a raw-text one */
+        {"<svg><foreignObject><p><div></div></foreignObject><style><img id=a src=x></style></svg>", "a;"},
+        {"<svg><foreignObject><img id=a src=y></foreignObject><style><img id=b src=x></style></svg>", "a;b;"},
+        {"<svg><foreignObject><textarea></textarea></foreignObject><style><img id=a src=x></style></svg>", "a;"},
+        {"<svg><foreignObject><li><li></li></foreignObject><style><img id=a src=x></style></svg>", "a;"},
+        {"<svg><foreignObject><span></span></svg><style><!--</style><img id=a src=x>--></style>", "a;"},
+    };
+    check_img_ids(hcases, sizeof(hcases) / sizeof(hcases[0]));
+
+    /* past the 64 frames (svg, foreignObject, 62 <span>s), the elements are counted: the <style> is HTML's still (the
+     * <img> in it text, as Chromium has it), and after as many end tags the frames read the rest by name: </svg> is
+     * ignored, </foreignObject> closes, and the <img> in svg's <style> breaks out (Chromium loads it) */
+    static const struct {
+        const char *in, *close, *after, *log;
+    } deep[] = {
+        {"<style><img id=a src=x></style></svg>", "</span>", "</foreignObject><style><img id=b src=x></style></svg>", "b;"},
+        /* an <svg> past them is foreign content still: the <img> in its <style> breaks out (Chromium loads it) */
+        {"<svg><g><style><img id=a src=x></style></g></svg><style><!--</style><img id=b src=x>-->", "", "", "a;b;"},
+        /* ... until its </svg>: an end tag of a frame's name not open there (</mi>) leaves it open */
+        {"<svg></mi><style><img id=a src=x></style></svg><style><img id=b src=x></style>", "", "", "a;"},
+    };
+    for (size_t k = 0; k != sizeof(deep) / sizeof(deep[0]); ++k) {
+        char big[2048];
+        size_t n = (size_t)snprintf(big, sizeof(big), "<svg><foreignObject>");
+        for (int i = 0; i != 70; ++i)
+            n += (size_t)snprintf(big + n, sizeof(big) - n, "<span>");
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "%s", deep[k].in);
+        for (int i = 0; i != 70; ++i)
+            n += (size_t)snprintf(big + n, sizeof(big) - n, "%s", deep[k].close);
+        snprintf(big + n, sizeof(big) - n, "%s", deep[k].after);
+        img_case_t c[] = {{big, deep[k].log}};
+        check_img_ids(c, 1);
+    }
+}
+
+/* "<![CDATA[" opens a CDATA section only where the current node is not an HTML element: with one open at an integration
+ * point it is a bogus comment, ending at its first '>', and the <img> after it loads (Chromium). Read as a CDATA section
+ * (the "</foreignObject>" taken as closing, an <mglyph> in a <span> taken as MathML's), it hid the <img> up to "]]>". */
+static void
+test_foreign_cdata_at_integration(void **state)
+{
+    static const img_case_t ccases[] = {
+        {"<svg><foreignObject><div></foreignObject><![CDATA[><img id=a src=x>]]></div></foreignObject></svg>", "a;"},
+        {"<math><mi><span><mglyph><![CDATA[><img id=a src=x>]]></mglyph></span></mi></math>", "a;"},
+    };
+    check_img_ids(ccases, sizeof(ccases) / sizeof(ccases[0]));
+}
+
+/* An <mglyph> or <malignmark> after an HTML element at a MathML text integration point is an HTML element (the current
+ * node is HTML): "</span>" closes it, and the <style> after it is HTML raw text, whose "<!--" is text (Chromium loads
+ * the <img>). Taken as MathML's, it stayed open and the <style> was markup, its comment hiding the <img>. */
+static void
+test_foreign_mglyph_in_html(void **state)
+{
+    static const img_case_t gcases[] = {
+        {"<math><mi><span><mglyph></span><style><!--</style><img id=a src=x>--></style></mi></math>", "a;"},
+        {"<math><mtext><i><malignmark></i><style><!--</style><img id=a src=x>--></style></mtext></math>", "a;"},
     };
     check_img_ids(gcases, sizeof(gcases) / sizeof(gcases[0]));
 }
@@ -1640,9 +1721,10 @@ test_life_cycle(void **state)
     assert_int_equal(gw_html_write(NULL, "x", 1), -1);
     assert_int_equal(gw_html_end(NULL), -1);
 
-    /* fixed memory: the struct with its tag buffer, plus the hold capacity */
+    /* fixed memory: the struct with its tag buffer (and the frames of foreign content: 32 with their name hashes), plus
+     * the hold capacity */
     assert_true(gw_html_sizeof(0) >= GW_HTML_MAX_TAG);
-    assert_true(gw_html_sizeof(0) <= GW_HTML_MAX_TAG + 1024);
+    assert_true(gw_html_sizeof(0) <= GW_HTML_MAX_TAG + 1536);
     assert_int_equal(gw_html_sizeof(100) - gw_html_sizeof(0), 100);
 
     /* init in caller memory (dirty), as from a request pool */
@@ -1693,6 +1775,9 @@ main(void)
         cmocka_unit_test(test_unquoted_slash_is_not_self_closing),
         cmocka_unit_test(test_foreign_font_and_annotation_xml),
         cmocka_unit_test(test_foreign_mglyph),
+        cmocka_unit_test(test_foreign_html_open),
+        cmocka_unit_test(test_foreign_cdata_at_integration),
+        cmocka_unit_test(test_foreign_mglyph_in_html),
         cmocka_unit_test(test_frameset),
         cmocka_unit_test(test_xml),
         cmocka_unit_test(test_inject),
