@@ -430,8 +430,9 @@ class Run:
             path = "/__origin/set-cookie?t=%s&c=%s" % (tag, urllib.parse.quote("%s=%s; Path=/; Max-Age=%d" % (origin_set + (ASKED_AGE,))))
         status, headers, body = self.request("GET", path, place, gpc, extra={"Accept": "image/*"} if kind == "beacon" else {})
         self.expect(status == 200 or (kind == "beacon" and status == 204), "%s: status %d" % (kind, status))
-        # (the answers of the proxied path and of decisions expire it; the gateway's own pages, not)
-        self.take_set_cookies(kind, headers, granted, token, origin_set, unplant=conflict and kind in ("page", "beacon", "set"))
+        # (every answer expires it but one of the gateway's own that sets a token without a decision: a GPC refusal's)
+        self.take_set_cookies(kind, headers, granted, token, origin_set,
+                              unplant=conflict and (kind in ("page", "beacon", "set") or token is None))
         if revoking is not None:
             m.revoke(*revoking[:2], self.last_record_second(), revoking[2])
         forwarded = kind in ("page", "set") or (kind == "beacon" and "analytics" in granted)
@@ -476,7 +477,7 @@ class Run:
                                                 body=body if body is None or form else json.dumps(body),
                                                 ctype="application/x-www-form-urlencoded" if form else "application/json")
             self.expect(status == (303 if form else 503), "%s with the store down: status %d" % (kind, status))
-            self.take_set_cookies(kind, headers, granted)
+            self.take_set_cookies(kind, headers, granted, unplant=conflict)
             return
         status, headers, raw = self.request("DELETE" if body is None else "POST", "/__consent/api/consent", place, gpc,
                                             body=body if body is None or form else json.dumps(body),
@@ -503,7 +504,7 @@ class Run:
         m = self.m
         regime = PLACES[place][1]
         granted, _, visitor = m.view(regime, gpc)
-        token, down = None, m.store_down and visitor is not None
+        token, down, conflict = None, m.store_down and visitor is not None, m.conflict()
         if visitor is not None and not down:
             # a pseudonym of each erasure's own (a replayed old token can bring the id back, and be erased again)
             pseudonym = ("erased", len(m.records))
@@ -516,7 +517,7 @@ class Run:
             token = m.issue(m.new_visitor(), False, granted, regime, gpc=m.gpc_applied(regime, gpc))
         status, headers, raw = self.request("POST", "/__consent/api/erase", place, gpc, body=b"", ctype="application/json")
         self.expect(status == (503 if down else 200), "erase: status %d %r" % (status, raw[:200]))
-        self.take_set_cookies("erase", headers, granted, token)
+        self.take_set_cookies("erase", headers, granted, token, unplant=conflict and token is None)
         if down:
             return
         if visitor is not None:
@@ -532,7 +533,7 @@ class Run:
         view = self.m.view(PLACES[place][1], gpc)
         status, headers, raw = self.request("GET", path, place, gpc)
         self.expect(status == 200, "%s: status %d" % (what, status))
-        self.take_set_cookies(what, headers, view[0])
+        self.take_set_cookies(what, headers, view[0], unplant=self.m.conflict())
         return view, json.loads(raw)
 
     def receipts(self, place, gpc):
