@@ -727,14 +727,35 @@ static int link_fetch_type(const char *rel, size_t len, const char *as, size_t a
     return -1;
 }
 
+static int is_ascii_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+/* A script of this type runs: none, "module", or a JavaScript MIME type essence (HTML "prepare the script element": the
+ * type's leading and trailing blanks stripped, ASCII case-insensitive; text/ecmascript is an SVG script's usual one).
+ * The value is taken as written: one with a character reference is held too (more read, never less). */
 static int is_js_type(gw_html_tag_t *tag)
 {
+    static const char *const types[] = {"module", "text/javascript", "application/javascript", "text/ecmascript",
+                                        "application/ecmascript", "application/x-ecmascript", "application/x-javascript",
+                                        "text/javascript1.0", "text/javascript1.1", "text/javascript1.2", "text/javascript1.3",
+                                        "text/javascript1.4", "text/javascript1.5", "text/jscript", "text/livescript",
+                                        "text/x-ecmascript", "text/x-javascript"};
     gw_html_attr_t t;
-    if (!gw_html_attr_find(tag, H2O_STRLIT("type"), &t) || t.value == NULL || t.value_len == 0)
+    if (!gw_html_attr_find(tag, H2O_STRLIT("type"), &t) || t.value == NULL)
         return 1;
-    return h2o_lcstris(t.value, t.value_len, H2O_STRLIT("text/javascript")) ||
-           h2o_lcstris(t.value, t.value_len, H2O_STRLIT("module")) ||
-           h2o_lcstris(t.value, t.value_len, H2O_STRLIT("application/javascript"));
+    h2o_iovec_t v = h2o_iovec_init(t.value, t.value_len);
+    while (v.len != 0 && is_ascii_ws(v.base[0]))
+        ++v.base, --v.len;
+    while (v.len != 0 && is_ascii_ws(v.base[v.len - 1]))
+        --v.len;
+    if (v.len == 0 || memchr(v.base, '&', v.len) != NULL)
+        return 1;
+    for (size_t i = 0; i != sizeof(types) / sizeof(types[0]); ++i)
+        if (h2o_lcstris(v.base, v.len, types[i], strlen(types[i])))
+            return 1;
+    return 0;
 }
 
 /* <script type="speculationrules"> (the type's blanks and case aside, as browsers read it) */

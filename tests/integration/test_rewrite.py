@@ -431,6 +431,16 @@ class RewriteTest(GatewayTestCase):
                       "</script></svg>", html)
         self.assertIn('<p id="after">after</p>', html)
 
+    def test_scripts_of_every_javascript_type_read_for_loaders(self):
+        # a script runs when its type (blanks stripped, any case) is a JavaScript MIME type: text/ecmascript (an SVG
+        # script's usual one), text/jscript, ... too, not only text/javascript; a data block (JSON-LD) does not
+        html = curl(self.gw.url("/__origin/html?file=pages/script-types.html")).text
+        tags = {m.group(1): m.group(0) for m in re.finditer(r'<script id="([^"]+)"[^>]*>', html)}
+        for ident, typ in (("ecma", " Text/ECMAScript "), ("jscript", "text/jscript"), ("svg-ecma", "application/ecmascript")):
+            self.assertIn('type="text/plain"', tags[ident], tags[ident])
+            self.assertIn('data-cg-type="%s"' % typ, tags[ident], tags[ident])
+        self.assertRegex(tags["data"], r'^<script id="data" type="application/ld\+json" nonce="[^"]+">$')
+
     def test_pixel_in_mglyph_style_made_inert(self):
         # <math><mi><mglyph><style>: the style is MathML's, not raw text; Chromium builds and loads the <img> in it
         html = curl(self.gw.url("/__origin/html?file=pages/mglyph.html")).text
