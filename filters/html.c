@@ -66,11 +66,10 @@ struct st_gw_html_t {
                              closes one of them closes it too); 0 otherwise */
     /* foreign content (svg, math): the open roots and integration points, as the tree builder would have them */
     uint8_t fdepth, fstack[64], tag_foreign; /* tag_foreign: the current start tag is in foreign content */
-    uint8_t tag_svgscript; /* ... and is an SVG <script> with content, which a browser runs (see fhold_begin) */
     uint8_t fhold;         /* holding an SVG script: hb holds its start tag (fhold_tag bytes), then its text */
     uint8_t held_markup;   /* on_held is deciding such a script (gw_html_held_markup) */
-    size_t fhold_tag;
     uint32_t fhold_fdepth; /* ... the foreign frames open at its start (fdepth + fover) */
+    size_t fhold_tag;
     uint8_t fpend_n;                         /* formatting elements to reopen at an integration point (see reconstruct) */
     uint8_t text_watch;                      /* text is looked at (see watch_text) */
     uint32_t hover;                          /* HTML elements open at an integration point past fstack (see html_start) */
@@ -1243,11 +1242,9 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
             goto Html;
         }
         h->tag_foreign = 1;
-        int math = h->fover == 0 && (h->fstack[h->fdepth - 1] & FR_NS_MATH) != 0;
-        /* an SVG <script> runs (past fstack the namespace is not known: read as SVG's); MathML's does not */
-        h->tag_svgscript = (uint8_t)(!self_closing && !math && h->id == GW_HTML_TAG_SCRIPT);
         if (self_closing || (name = frame_name(h)) == 0)
             return;
+        int math = h->fover == 0 && (h->fstack[h->fdepth - 1] & FR_NS_MATH) != 0;
         /* MathML's annotation-xml is an HTML integration point when its encoding says HTML (a tag too long to read is
          * taken as one that is not) */
         if (name == FR_ANNOTATION_XML && !(math && (tag_has_attr(raw, len, "encoding", "text/html") ||
@@ -1396,7 +1393,6 @@ static void
 foreign_tag(gw_html_t *h, int self_closing, const char *raw, size_t len)
 {
     h->tag_selfclose = (uint8_t)(!h->is_end && self_closing);
-    h->tag_svgscript = 0;
     if (h->xml) {
         /* XML has no raw text and no foreign content: every element's content is markup, and "/>" closes any element
          * ("<script src=a/>" has none). A <script> or <style> with content is still read as raw text, so that its
@@ -1413,6 +1409,15 @@ foreign_tag(gw_html_t *h, int self_closing, const char *raw, size_t len)
         foreign_end(h);
     else
         foreign_start(h, self_closing, raw, len);
+}
+
+/* the current start tag opens an SVG <script> with content, which a browser runs (past fstack the namespace is not known:
+ * read as SVG's); MathML's does not (a <script> is no frame: the current frame is the one it opens in) */
+static int
+svg_script(const gw_html_t *h)
+{
+    return h->tag_foreign && !h->xml && !h->tag_selfclose && h->id == GW_HTML_TAG_SCRIPT &&
+           !(h->fover == 0 && h->fdepth != 0 && (h->fstack[h->fdepth - 1] & FR_NS_MATH) != 0);
 }
 
 /* the raw-text kind of the current start tag's element: none in foreign content */
@@ -1588,15 +1593,22 @@ hold_add(gw_html_t *h, const char *p, size_t n)
 
 /* Text of a held SVG script: [mark, upto) of the current chunk (text_out), or bytes that are not in it (text_copy) */
 static void
+text_hold(gw_html_t *h, const char *upto)
+{
+    size_t n = upto - h->mark, k = hold_add(h, h->mark, n);
+    h->mark += k; /* no pass run is open while holding */
+    if (k < n)
+        dispose(h, upto);
+}
+
+/* text [mark, upto) */
+static inline void
 text_out(gw_html_t *h, const char *upto)
 {
-    if (h->fhold) {
-        size_t n = upto - h->mark, k = hold_add(h, h->mark, n);
-        h->mark += k; /* no pass run is open while holding */
-        if (k == n)
-            return;
-    }
-    dispose(h, upto);
+    if (__builtin_expect(h->fhold, 0))
+        text_hold(h, upto);
+    else
+        dispose(h, upto);
 }
 
 static void
@@ -1901,7 +1913,7 @@ gw_html_may_name_url(const char *raw, size_t len)
     return 0;
 }
 
-/* on_tag held an SVG <script> (tag: its start tag, in tb or at [mark, cur)): see fhold_release. A start tag that does
+/* on_tag held an SVG <script> (svg_script; tag: its start tag, in tb or at [mark, cur)): see fhold_release. A start tag that does
  * not fit the hold is decided at once, with no content and complete 0. */
 static void
 fhold_begin(gw_html_t *h, gw_html_tag_t *tag, int in_tbuf, const char *cur)
@@ -1948,7 +1960,7 @@ tag_done(gw_html_t *h, const char *cur)
         capture(h, cur);
     raw = in_tbuf ? h->tb : h->mark;
     len = in_tbuf ? h->tlen : (size_t)(cur - h->mark);
-    if (h->fhold) /* a held SVG script's end tag releases it read whole; any other tag, unread */
+    if (__builtin_expect(h->fhold, 0)) /* a held SVG script's end tag releases it read whole; any other tag, unread */
         release(h, h->is_end && h->id == GW_HTML_TAG_SCRIPT);
     /* "/>" closes the tag itself, unless the '/' is the end of an unquoted value ("<svg a=/>" is not self-closing) */
     foreign_tag(h, len >= 2 && raw[len - 2] == '/' && h->tstate != T_UNQ, raw, len);
@@ -1998,7 +2010,7 @@ tag_done(gw_html_t *h, const char *cur)
             drop(h, cur);
         h->tlen = 0;
         start_effects(h, 1);
-    } else if (act == GW_HTML_HOLD && h->tag_svgscript && h->cb.on_held != NULL) {
+    } else if (act == GW_HTML_HOLD && h->cb.on_held != NULL && svg_script(h)) {
         fhold_begin(h, &tag, in_tbuf, cur);
     } else if (act == GW_HTML_HOLD && kind != RAW_NONE) {
         if (!in_tbuf) {
