@@ -66,6 +66,10 @@ struct st_gw_html_t {
                              closes one of them closes it too); 0 otherwise */
     /* foreign content (svg, math): the open roots and integration points, as the tree builder would have them */
     uint8_t fdepth, fstack[64], tag_foreign; /* tag_foreign: the current start tag is in foreign content */
+    uint8_t fhold;         /* holding an SVG script: hb holds its start tag (fhold_tag bytes), then its text */
+    uint8_t held_markup;   /* on_held is deciding such a script (gw_html_held_markup) */
+    uint32_t fhold_fdepth; /* ... the foreign frames open at its start (fdepth + fover) */
+    size_t fhold_tag;
     uint8_t fpend_n;                         /* formatting elements to reopen at an integration point (see reconstruct) */
     uint8_t text_watch;                      /* text is looked at (see watch_text) */
     uint32_t hover;                          /* HTML elements open at an integration point past fstack (see html_start) */
@@ -516,6 +520,12 @@ int
 gw_html_tag_edits_refused(const gw_html_tag_t *tag)
 {
     return tag->_edits_refused != 0;
+}
+
+int
+gw_html_held_markup(const gw_html_tag_t *tag)
+{
+    return tag->_h != NULL && tag->_h->held_markup;
 }
 
 int
@@ -1401,6 +1411,15 @@ foreign_tag(gw_html_t *h, int self_closing, const char *raw, size_t len)
         foreign_start(h, self_closing, raw, len);
 }
 
+/* the current start tag opens an SVG <script> with content, which a browser runs (past fstack the namespace is not known:
+ * read as SVG's); MathML's does not (a <script> is no frame: the current frame is the one it opens in) */
+static int
+svg_script(const gw_html_t *h)
+{
+    return h->tag_foreign && !h->xml && !h->tag_selfclose && h->id == GW_HTML_TAG_SCRIPT &&
+           !(h->fover == 0 && h->fdepth != 0 && (h->fstack[h->fdepth - 1] & FR_NS_MATH) != 0);
+}
+
 /* the raw-text kind of the current start tag's element: none in foreign content */
 static int
 elem_kind(const gw_html_t *h)
@@ -1466,12 +1485,53 @@ end_effects(gw_html_t *h)
     return 0;
 }
 
+/*
+ * An SVG <script> held (fhold): a browser runs it, and its content is markup read in the data state, not raw text
+ * (character references count; a tag in it is a tag, which may break out of the <svg> and load). Its text goes to hb
+ * after its start tag (tb stays free for the tags and '<' prefixes the data state reads), up to its "</script>", which
+ * releases it whole (complete 1). Anything else that is not text or a CDATA section (a tag, a comment, "<!…", "<?…",
+ * "</>"), or text past the hold, releases it first with complete 0, and is then read as it would be without the hold:
+ * a breakout tag stays a tag. on_held tells it by gw_html_held_markup. Removed (REMOVE), it ends as a removed foreign
+ * element does: at its end tag, or with the frame it is in.
+ */
+static void
+fhold_release(gw_html_t *h, int complete)
+{
+    gw_html_tag_t tag;
+    size_t tl = h->fhold_tag;
+    int act;
+    tag_init(&tag, h, GW_HTML_TAG_SCRIPT, h->hb, tl, h->held_offset);
+    h->holding = h->fhold = 0;
+    h->held_markup = 1;
+    act = h->cb.on_held(h->ctx, &tag, h->hb + tl, h->hold_len - tl, complete) & 3;
+    h->held_markup = 0;
+    if (act == GW_HTML_REMOVE) {
+        h->skip_depth = 1;
+        h->skip_hash = h->raw_hash;
+        h->skip_fdepth = h->fhold_fdepth;
+    } else {
+        char *tb = h->tb; /* (emit_start_tag writes a tag without edits from tb) */
+        size_t tlen = h->tlen;
+        h->tb = h->hb;
+        h->tlen = tl;
+        emit_start_tag(h, &tag, 1, NULL);
+        h->tb = tb;
+        h->tlen = tlen;
+        emit(h, h->hb + tl, h->hold_len - tl);
+    }
+    h->hold_len = 0;
+}
+
 /* Hands a held element to on_held and writes what it decides. */
 static void
 release(gw_html_t *h, int complete)
 {
     gw_html_tag_t tag;
     int act = GW_HTML_KEEP;
+    if (h->fhold) {
+        fhold_release(h, complete);
+        return;
+    }
     tag_init(&tag, h, h->raw_id, h->tb, h->tlen, h->held_offset);
     h->holding = 0;
     if (h->cb.on_held != NULL)
@@ -1529,6 +1589,42 @@ hold_add(gw_html_t *h, const char *p, size_t n)
     if (k < n)
         release(h, 0);
     return k;
+}
+
+/* Text of a held SVG script: [mark, upto) of the current chunk (text_out), or bytes that are not in it (text_copy) */
+static void
+text_hold(gw_html_t *h, const char *upto)
+{
+    size_t n = upto - h->mark, k = hold_add(h, h->mark, n);
+    h->mark += k; /* no pass run is open while holding */
+    if (k < n)
+        dispose(h, upto);
+}
+
+/* text [mark, upto) */
+static inline void
+text_out(gw_html_t *h, const char *upto)
+{
+    if (__builtin_expect(h->fhold, 0))
+        text_hold(h, upto);
+    else
+        dispose(h, upto);
+}
+
+static void
+text_copy(gw_html_t *h, const char *p, size_t n)
+{
+    size_t k = hold_add(h, p, n);
+    if (k < n && h->skip_depth == 0)
+        emit(h, p + k, n - k);
+}
+
+/* Before markup other than a held SVG script's text and its end tag: the script is released unread (complete 0). */
+static inline void
+fhold_markup(gw_html_t *h)
+{
+    if (h->fhold)
+        release(h, 0);
 }
 
 /* Raw-text content [mark, upto) of the current chunk. */
@@ -1817,6 +1913,41 @@ gw_html_may_name_url(const char *raw, size_t len)
     return 0;
 }
 
+/* on_tag held an SVG <script> (svg_script; tag: its start tag, in tb or at [mark, cur)): see fhold_release. A start tag that does
+ * not fit the hold is decided at once, with no content and complete 0. */
+static void
+fhold_begin(gw_html_t *h, gw_html_tag_t *tag, int in_tbuf, const char *cur)
+{
+    size_t len = tag->raw_len;
+    while (len > h->hb_cap && grow_hold(h))
+        ;
+    if (len > h->hb_cap) {
+        tag_init(tag, h, GW_HTML_TAG_SCRIPT, tag->raw, len, h->tag_offset);
+        h->held_markup = 1;
+        int act = h->cb.on_held(h->ctx, tag, "", 0, 0) & 3;
+        h->held_markup = 0;
+        if (act == GW_HTML_REMOVE) {
+            if (!in_tbuf)
+                drop(h, cur);
+            h->tlen = 0;
+        } else {
+            emit_start_tag(h, tag, in_tbuf, cur);
+        }
+        start_effects(h, act == GW_HTML_REMOVE);
+        return;
+    }
+    memcpy(h->hb, tag->raw, len);
+    if (!in_tbuf)
+        drop(h, cur);
+    h->tlen = 0;
+    h->hold_len = h->fhold_tag = len;
+    h->holding = h->fhold = 1;
+    h->held_offset = h->tag_offset;
+    h->raw_hash = name_hash(h);
+    h->fhold_fdepth = h->fdepth + h->fover;
+    start_effects(h, 0);
+}
+
 /* A whole tag ends at cur: tbuf[0..tlen) + [mark, cur). */
 static void
 tag_done(gw_html_t *h, const char *cur)
@@ -1829,6 +1960,8 @@ tag_done(gw_html_t *h, const char *cur)
         capture(h, cur);
     raw = in_tbuf ? h->tb : h->mark;
     len = in_tbuf ? h->tlen : (size_t)(cur - h->mark);
+    if (__builtin_expect(h->fhold, 0)) /* a held SVG script's end tag releases it read whole; any other tag, unread */
+        release(h, h->is_end && h->id == GW_HTML_TAG_SCRIPT);
     /* "/>" closes the tag itself, unless the '/' is the end of an unquoted value ("<svg a=/>" is not self-closing) */
     foreign_tag(h, len >= 2 && raw[len - 2] == '/' && h->tstate != T_UNQ, raw, len);
 
@@ -1877,6 +2010,8 @@ tag_done(gw_html_t *h, const char *cur)
             drop(h, cur);
         h->tlen = 0;
         start_effects(h, 1);
+    } else if (act == GW_HTML_HOLD && h->cb.on_held != NULL && svg_script(h)) {
+        fhold_begin(h, &tag, in_tbuf, cur);
     } else if (act == GW_HTML_HOLD && kind != RAW_NONE) {
         if (!in_tbuf) {
             capture(h, cur);
@@ -1913,6 +2048,8 @@ tag_overflow(gw_html_t *h, const char *cur)
 {
     if (h->tstate == T_NAME)
         name_done(h);
+    if (h->fhold)
+        release(h, h->is_end && h->id == GW_HTML_TAG_SCRIPT);
     foreign_tag(h, 0, NULL, 0);
     if (h->is_end) {
         h->tag_drop = (uint8_t)end_effects(h);
@@ -1951,6 +2088,20 @@ prefix_release(gw_html_t *h, const char *upto)
         emit(h, h->tb, h->tlen);
     h->tlen = 0;
     dispose(h, upto);
+}
+
+/* ... turned out to be text: with a held SVG script, its text */
+static void
+prefix_text(gw_html_t *h, const char *upto)
+{
+    if (!h->fhold) {
+        prefix_release(h, upto);
+        return;
+    }
+    if (h->tlen != 0)
+        text_copy(h, h->tb, h->tlen);
+    h->tlen = 0;
+    text_out(h, upto);
 }
 
 /* ---- raw text ------------------------------------------------------------------------------ */
@@ -2167,10 +2318,10 @@ step(gw_html_t *h, const char *cur, const char *end)
         if (h->text_watch)
             watch_text(h, cur, (size_t)((q != NULL ? q : end) - cur));
         if (q == NULL) {
-            dispose(h, end);
+            text_out(h, end);
             return end;
         }
-        dispose(h, q);
+        text_out(h, q);
         h->tag_offset = h->pos + (uint64_t)(q - h->chunk);
         if (end - q > 2 && (is_alpha((unsigned char)q[1]) || (q[1] == '/' && is_alpha((unsigned char)q[2])))) {
             int is_end = q[1] == '/';
@@ -2195,7 +2346,9 @@ step(gw_html_t *h, const char *cur, const char *end)
             begin_tag(h, 0);
             return cur;
         }
-        prefix_release(h, cur);
+        if (c == '?')
+            fhold_markup(h);
+        prefix_text(h, cur);
         h->mode = c == '?' ? M_BOGUS : M_TEXT; /* "<?" opens a bogus comment, else '<' is text */
         if (c != '?')
             watch_text(h, "<", 1);
@@ -2205,6 +2358,7 @@ step(gw_html_t *h, const char *cur, const char *end)
             begin_tag(h, 1);
             return cur;
         }
+        fhold_markup(h); /* ("</>" too: it may join two texts, which a held script's reader would see apart) */
         if (c == '>') { /* "</>" is dropped by browsers; pass it */
             prefix_release(h, cur + 1);
             h->mode = M_TEXT;
@@ -2220,12 +2374,15 @@ step(gw_html_t *h, const char *cur, const char *end)
             return cur + 1;
         }
         if (c == '-') {
+            fhold_markup(h);
             prefix_release(h, cur + 1);
             h->mode = M_COMMENT;
             h->cstate = C_START;
             return cur + 1;
         }
-        prefix_release(h, cur); /* doctype, "<![CDATA[" in HTML content, "<!x": up to '>' */
+        if (!(c == '[' && h->mode == M_MD && in_foreign(h)))
+            fhold_markup(h); /* (a CDATA section in a held SVG script is its text: held with it) */
+        prefix_text(h, cur); /* doctype, "<![CDATA[" in HTML content, "<!x": up to '>' */
         if (c == '[' && h->mode == M_MD && (in_foreign(h) || h->xml)) {
             /* "<![CDATA[" in foreign content opens a CDATA section (§13.2.5.42): text up to "]]>", whatever '>',
              * '<' or "<!--" it holds (read as a bogus comment up to its first '>', a "<!--" after that hid the tags
@@ -2241,10 +2398,11 @@ step(gw_html_t *h, const char *cur, const char *end)
         return cur;
     case M_CDATA_OPEN: /* "[CDATA[" after "<!", case-sensitive; anything else makes it a bogus comment */
         if (c != (unsigned char)"[CDATA["[h->cdata_n]) {
+            fhold_markup(h);
             h->mode = M_BOGUS;
             return cur;
         }
-        dispose(h, cur + 1);
+        text_out(h, cur + 1);
         if (++h->cdata_n == 7) {
             if (h->frameset == FS_MAYBE)
                 h->frameset = FS_NO; /* (text, or not: in foreign content anyway) */
@@ -2258,14 +2416,14 @@ step(gw_html_t *h, const char *cur, const char *end)
                 if (h->cdata_n < 2)
                     ++h->cdata_n;
             } else if (*q == '>' && h->cdata_n == 2) {
-                dispose(h, q + 1);
+                text_out(h, q + 1);
                 h->mode = M_TEXT;
                 return q + 1;
             } else {
                 h->cdata_n = 0;
             }
         }
-        dispose(h, end);
+        text_out(h, end);
         return end;
     case M_COMMENT:
         return comment_step(h, cur, end);
@@ -2354,6 +2512,8 @@ gw_html_end(gw_html_t *h)
     if (h == NULL || h->ended)
         return -1;
     h->ended = 1;
+    if (h->fhold) /* an SVG script cut short: whole after its text (as an HTML one is), unread inside markup */
+        release(h, h->mode == M_TEXT);
     /*
      * The snippet goes at the end only where a browser reads what follows as markup of its own: after text (a lone '<',
      * written "&lt;" then, is text), inside a removed element (what went out ended before it), or after an unterminated

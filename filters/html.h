@@ -153,7 +153,8 @@ typedef struct st_gw_html_cb_t {
      *                  tag, its content and its end tag; any other element is everything
      *                  up to the end tag that balances it (same-name tags are counted, so do
      *                  not remove elements whose end tag may be omitted, like <p> or <li>);
-     *   GW_HTML_HOLD   (script, style and the other raw-text elements; else read as KEEP)
+     *   GW_HTML_HOLD   (script, style and the other raw-text elements, and an SVG script:
+     *                  see gw_html_held_markup; else read as KEEP)
      *                  keep tag and content back, up to the hold_cap given at creation
      *                  (with alloc, up to GW_HTML_MAX_HUGE_HOLD when that is more),
      *                  then call on_held; edits made here are discarded.
@@ -312,6 +313,15 @@ int gw_html_attr_find(const gw_html_tag_t *tag, const char *name, size_t len, gw
 int gw_html_attr_set(gw_html_tag_t *tag, const char *name, size_t name_len, const char *value, size_t value_len);
 /* Whether an edit of this tag was refused (past GW_HTML_MAX_EDITS): the tag goes out without it. */
 int gw_html_tag_edits_refused(const gw_html_tag_t *tag);
+/*
+ * In on_held: whether the held element is an SVG <script> (in <svg>, foreign content), which a browser runs but whose
+ * content it reads as markup: the content is the text up to its "</script>" as written, its character references not
+ * decoded (see gw_html_decode) and its CDATA sections ("<![CDATA[…]]>", their text as it is) kept. It is complete only
+ * when nothing but text and CDATA sections came before that end tag: a tag in it (which may break out of the <svg>, and
+ * is read as a tag after on_held), a comment or other markup, or text past the hold, hands it over with complete 0 and
+ * the text before it, and the rest streams after, read as markup (or dropped inside the element on REMOVE).
+ */
+int gw_html_held_markup(const gw_html_tag_t *tag);
 int gw_html_attr_remove(gw_html_tag_t *tag, const char *name, size_t name_len);
 int gw_html_attr_rename(gw_html_tag_t *tag, const char *name, size_t name_len, const char *new_name, size_t new_len);
 

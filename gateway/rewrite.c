@@ -727,14 +727,35 @@ static int link_fetch_type(const char *rel, size_t len, const char *as, size_t a
     return -1;
 }
 
+static int is_ascii_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+/* A script of this type runs: none, "module", or a JavaScript MIME type essence (HTML "prepare the script element": the
+ * type's leading and trailing blanks stripped, ASCII case-insensitive; text/ecmascript is an SVG script's usual one).
+ * The value is taken as written: one with a character reference is held too (more read, never less). */
 static int is_js_type(gw_html_tag_t *tag)
 {
+    static const char *const types[] = {"module", "text/javascript", "application/javascript", "text/ecmascript",
+                                        "application/ecmascript", "application/x-ecmascript", "application/x-javascript",
+                                        "text/javascript1.0", "text/javascript1.1", "text/javascript1.2", "text/javascript1.3",
+                                        "text/javascript1.4", "text/javascript1.5", "text/jscript", "text/livescript",
+                                        "text/x-ecmascript", "text/x-javascript"};
     gw_html_attr_t t;
-    if (!gw_html_attr_find(tag, H2O_STRLIT("type"), &t) || t.value == NULL || t.value_len == 0)
+    if (!gw_html_attr_find(tag, H2O_STRLIT("type"), &t) || t.value == NULL)
         return 1;
-    return h2o_lcstris(t.value, t.value_len, H2O_STRLIT("text/javascript")) ||
-           h2o_lcstris(t.value, t.value_len, H2O_STRLIT("module")) ||
-           h2o_lcstris(t.value, t.value_len, H2O_STRLIT("application/javascript"));
+    h2o_iovec_t v = h2o_iovec_init(t.value, t.value_len);
+    while (v.len != 0 && is_ascii_ws(v.base[0]))
+        ++v.base, --v.len;
+    while (v.len != 0 && is_ascii_ws(v.base[v.len - 1]))
+        --v.len;
+    if (v.len == 0 || memchr(v.base, '&', v.len) != NULL)
+        return 1;
+    for (size_t i = 0; i != sizeof(types) / sizeof(types[0]); ++i)
+        if (h2o_lcstris(v.base, v.len, types[i], strlen(types[i])))
+            return 1;
+    return 0;
 }
 
 /* <script type="speculationrules"> (the type's blanks and case aside, as browsers read it) */
@@ -1852,12 +1873,39 @@ static int speculation_rules(rewrite_t *self, gw_html_tag_t *tag, const char *co
 }
 
 /*
+ * The text an SVG script runs (gw_html_held_markup: its content is markup read whole, text and CDATA sections): the
+ * character references of its text decoded as in an attribute value (gw_html_decode), its CDATA sections' text as it
+ * is, without their "<![CDATA[" and "]]>". Never longer than the content.
+ */
+static size_t svg_script_text(const char *in, size_t len, char *out)
+{
+    size_t n = 0, i = 0;
+    while (i < len) {
+        const char *cd = memmem(in + i, len - i, "<![CDATA[", 9);
+        size_t run = cd != NULL ? (size_t)(cd - in) - i : len - i;
+        n += gw_html_decode(in + i, run, out + n);
+        if (cd == NULL)
+            break;
+        i += run + 9;
+        const char *e = memmem(in + i, len - i, "]]>", 3);
+        size_t c = e != NULL ? (size_t)(e - in) - i : len - i;
+        memcpy(out + n, in + i, c);
+        n += c;
+        i += c + (e != NULL ? 3 : 0);
+    }
+    return n;
+}
+
+/*
  * Held content. An inline script: the URLs in it ("//host/path") are checked against the tracker lists, and a script
  * loading a refused tracker is made inert. A <noscript>, read as raw text as browsers that run scripts read it (so
  * nothing inside can hide what follows it): for browsers that do not, it is markup, so a refused tracker or a
  * block-listed site named in it removes it whole. A <style>: a block-listed site in its URLs removes it, a refused
  * tracker makes it inert (type="text/plain", which the banner turns back by putting a copy in its place). Only the
- * first HOLD_CAP bytes are read; the rest streams unread.
+ * first HOLD_CAP bytes are read; the rest streams unread. An inline script in <svg> is read as the text it runs
+ * (svg_script_text); one that could not be read whole (a tag or a comment in it, which hides text from this reading and
+ * may break out of the <svg>, or text past the hold) is removed, up to its end tag or the tag that breaks out (which
+ * is then read as any).
  */
 static int check_held(void *_self, gw_html_tag_t *tag, const char *content, size_t len, int complete)
 {
@@ -1867,6 +1915,17 @@ static int check_held(void *_self, gw_html_tag_t *tag, const char *content, size
     tag_begin(self);
     if (tag->id == GW_HTML_TAG_SCRIPT && is_speculation_rules(tag))
         return speculation_rules(self, tag, content, len, complete);
+    if (gw_html_held_markup(tag)) {
+        if (!complete) {
+            gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: removed an svg script it could not read whole -->"));
+            return GW_HTML_REMOVE;
+        }
+        if (memchr(content, '&', len) != NULL || memchr(content, '<', len) != NULL) {
+            char *t = h2o_mem_alloc_pool(tag_pool(self), len + 1);
+            len = svg_script_text(content, len, t);
+            content = t;
+        }
+    }
     if (tag->id == GW_HTML_TAG_STYLE) {
         const char *css = content;
         if (memchr(content, '\\', len) != NULL) {

@@ -1883,6 +1883,30 @@ test('a tracker in an SVG <script href> (beside a src, which SVG ignores): inert
     eq(p.errors, [], 'errors on the page');
 });
 
+test('markup read as the browser reads it: a tracker loader in an inline SVG <script> (character references, CDATA, a comment or a breakout tag in it) is held back', async () => {
+    const before = P.reached('/assets/tracker.js').length;
+    const [p, asked] = await loaded('/svg-inline-script.html');
+    await dialog(p).waitFor({ state: 'visible' });
+    /* Chromium runs an SVG script: the harmless one ran (with the page's nonce); one made inert (type text/plain) did not */
+    eq(await p.evaluate(() => [window.__svgPlainRan, window.__svgLoaderRan, window.__svgRefsRan, window.__svgCdataRan, window.__svgSplitRan]),
+       [true, undefined, undefined, undefined, undefined], 'the SVG scripts that ran before consent');
+    eq(await p.evaluate(() => ['svg-loader', 'svg-loader-refs', 'svg-loader-cdata'].map((id) => {
+        const s = document.getElementById(id); return s && [s.namespaceURI, s.getAttribute('type'), s.getAttribute('data-cg-category')];
+    })), Array(3).fill(['http://www.w3.org/2000/svg', 'text/plain', 'analytics']), 'the inert SVG scripts');
+    eq(await p.evaluate(() => [document.getElementById('svg-loader-split'), document.getElementById('svg-break')]), [null, null],
+       'the SVG scripts not readable whole (a comment, a tag in them)');
+    /* the <img> breaks out of the svg: Chromium builds it as HTML, made inert */
+    eq(await p.evaluate(() => { const i = document.getElementById('svg-break-pixel'); return i && [i.namespaceURI, i.getAttribute('src'), i.getAttribute('data-cg-category')]; }),
+       ['http://www.w3.org/1999/xhtml', null, 'analytics'], 'the image after the breakout');
+    eq(askedFor(asked, '/assets/tracker.js'), [], 'the browser requested the tracker before consent');
+    eq(askedFor(asked, '/assets/pixel.gif'), [], 'the browser requested the tracker pixel before consent');
+    eq(P.reached('/assets/tracker.js').slice(before).map((r) => r.path), [], 'the tracker reached the origin before consent');
+    /* consent releases the inert ones without a reload (their text as the browser read it: references decoded) */
+    await button(p, 'banner.accept_all').click();
+    await p.waitForFunction(() => window.__svgLoaderRan && window.__svgRefsRan && window.__svgCdataRan && window.__trackerRan);
+    eq(p.errors, [], 'errors on the page');
+});
+
 test('on a right-to-left page the banner, its message and the way back keep their language\'s direction', async () => {
     /* the page's dir="rtl" is inherited (all: revert leaves direction alone): an English banner turned round */
     const p = await page();

@@ -407,6 +407,40 @@ class RewriteTest(GatewayTestCase):
         self.assertIn("<![CDATA[ .a > .b { fill: #c00 } ]]></style>", r.text, "its section passes as it is")
         self.assertIn('<p id="after">after</p>', r.text)
 
+    def test_scripts_in_svg_read_for_loaders(self):
+        # an inline <script> in <svg> runs (Chromium), its content read as markup: character references count, a comment
+        # or a tag in it hides text from a reading and a tag may break out of the <svg> and load
+        html = curl(self.gw.url("/__origin/html?file=pages/svg-script.html")).text
+        tags = {m.group(1): m.group(0) for m in re.finditer(r'<script id="([^"]+)"[^>]*>', html)}
+        for ident in ("svg-fbq", "svg-fbq-refs"):
+            self.assertIn('type="text/plain"', tags[ident], tags[ident])
+            self.assertIn('data-cg-category="marketing"', tags[ident], tags[ident])
+        self.assertIn("'https&colon;&sol;&sol;connect&period;facebook&period;net/en_US/fbevents&period;js'&#x29;;", html,
+                      "the content passes as written")
+        # not read whole: removed up to its end tag, or up to the tag that breaks out, which is read as any
+        self.assertNotIn("svg-fbq-split", html)
+        self.assertNotIn("connect.face<!--", html)
+        self.assertNotIn("svg-break", tags)
+        self.assertEqual(html.count("<!-- consentgate: removed an svg script it could not read whole -->"), 2)
+        pixel = re.search(r'<img id="svg-break-pixel"[^>]*>', html).group(0)
+        self.assertIn("data-cg-src=", pixel)
+        self.assertNotIn(" src=", pixel)
+        # a harmless one passes as it is (with the page's nonce, as every script)
+        self.assertRegex(tags["svg-plain"], r'^<script id="svg-plain" nonce="[^"]+">$')
+        self.assertIn("<![CDATA[ if (1 < 2 && document.body) document.body.setAttribute('data-svg-ran', '1'); ]]>"
+                      "</script></svg>", html)
+        self.assertIn('<p id="after">after</p>', html)
+
+    def test_scripts_of_every_javascript_type_read_for_loaders(self):
+        # a script runs when its type (blanks stripped, any case) is a JavaScript MIME type: text/ecmascript (an SVG
+        # script's usual one), text/jscript, ... too, not only text/javascript; a data block (JSON-LD) does not
+        html = curl(self.gw.url("/__origin/html?file=pages/script-types.html")).text
+        tags = {m.group(1): m.group(0) for m in re.finditer(r'<script id="([^"]+)"[^>]*>', html)}
+        for ident, typ in (("ecma", " Text/ECMAScript "), ("jscript", "text/jscript"), ("svg-ecma", "application/ecmascript")):
+            self.assertIn('type="text/plain"', tags[ident], tags[ident])
+            self.assertIn('data-cg-type="%s"' % typ, tags[ident], tags[ident])
+        self.assertRegex(tags["data"], r'^<script id="data" type="application/ld\+json" nonce="[^"]+">$')
+
     def test_pixel_in_mglyph_style_made_inert(self):
         # <math><mi><mglyph><style>: the style is MathML's, not raw text; Chromium builds and loads the <img> in it
         html = curl(self.gw.url("/__origin/html?file=pages/mglyph.html")).text

@@ -938,6 +938,108 @@ script_ids(rec_t *r, gw_html_tag_t *tag)
     return GW_HTML_KEEP;
 }
 
+/* SVG scripts: held scripts (on_tag HOLD), images logged by id */
+static int
+svg_hold(rec_t *r, gw_html_tag_t *tag)
+{
+    gw_html_attr_t a;
+    if (tag->id == GW_HTML_TAG_IMG && gw_html_attr_find(tag, "id", 2, &a) && a.value != NULL)
+        logf_(r, "img %.*s;", (int)a.value_len, a.value);
+    return tag->id == GW_HTML_TAG_SCRIPT ? GW_HTML_HOLD : GW_HTML_KEEP;
+}
+
+/* logs what on_held saw (m: an SVG script's markup, h: raw text); a loader ("fbevents.js", character references
+ * decoded) makes it text/plain; an SVG script not read whole is removed */
+static int
+svg_held(rec_t *r, gw_html_tag_t *tag, const char *content, size_t len, int complete)
+{
+    int markup = gw_html_held_markup(tag);
+    char dec[256];
+    logf_(r, "held[%.*s]%d%c;", (int)len, content, complete, markup ? 'm' : 'h');
+    if (markup && !complete) {
+        gw_html_tag_insert(tag, "<!--u-->", 8);
+        return GW_HTML_REMOVE;
+    }
+    assert_true(len <= sizeof(dec));
+    size_t n = markup ? gw_html_decode(content, len, dec) : len;
+    if (memmem(markup ? dec : content, n, "fbevents.js", 11) != NULL)
+        gw_html_attr_set(tag, "type", 4, "text/plain", 10);
+    return GW_HTML_KEEP;
+}
+
+/*
+ * An inline <script> in <svg> runs (Chromium), but its content is markup read in the data state: on_held gets its text
+ * up to "</script>" (gw_html_held_markup; character references as written, CDATA sections kept), complete only when
+ * no tag, comment or other markup came before that end tag, and a tag that breaks out of the <svg> is still read as a
+ * tag after it. Whole, in every 2-split, and byte by byte.
+ */
+static void
+test_svg_script(void **state)
+{
+    static const struct {
+        size_t hold_cap;
+        const char *in, *out, *log;
+    } t[] = {
+        {64, "<svg><script>f('//connect.facebook.net/en_US/fbevents.js')</script></svg>x",
+         "<svg><script type=\"text/plain\">f('//connect.facebook.net/en_US/fbevents.js')</script></svg>x",
+         "held[f('//connect.facebook.net/en_US/fbevents.js')]1m;"},
+        {64, "<svg viewBox=\"0 0 1 1\"><script>var a = 1 < 2;</script><g/></svg>x",
+         "<svg viewBox=\"0 0 1 1\"><script>var a = 1 < 2;</script><g/></svg>x", "held[var a = 1 < 2;]1m;"},
+        /* character references: what the browser runs is "fbevents.js" */
+        {64, "<svg><script>fbq&#40;'fbevents&period;js'&#x29;</SCRIPT ></svg>",
+         "<svg><script type=\"text/plain\">fbq&#40;'fbevents&period;js'&#x29;</SCRIPT ></svg>",
+         "held[fbq&#40;'fbevents&period;js'&#x29;]1m;"},
+        /* a CDATA section is text, '<' and '&' in it too */
+        {64, "<svg><script><![CDATA[if (a<b && c) load('fbevents.js')]]></script></svg>",
+         "<svg><script type=\"text/plain\"><![CDATA[if (a<b && c) load('fbevents.js')]]></script></svg>",
+         "held[<![CDATA[if (a<b && c) load('fbevents.js')]]>]1m;"},
+        /* a tag breaks out: the script, unread, goes; the <img> is read as HTML */
+        {64, "<svg><script>var a=1<img id=a src=x>fbevents.js</script></svg>",
+         "<svg><!--u--><img id=a src=x>fbevents.js</script></svg>", "held[var a=1]0m;img a;"},
+        /* a comment, "</>", or a tag that stays in the script: dropped with it, up to its end tag */
+        {64, "<svg><script>'connect.face<!---->book.net'</script><g></g></svg>e", "<svg><!--u--><g></g></svg>e",
+         "held['connect.face]0m;"},
+        {64, "<svg><script>'fbevents</>.js'</script></svg>e", "<svg><!--u--></svg>e", "held['fbevents]0m;"},
+        {64, "<svg><script>a<image href=t.png>b</image></script>c</svg>", "<svg><!--u-->c</svg>", "held[a]0m;"},
+        {64, "<svg><script>a<!DOCTYPE x>b</script>c</svg>", "<svg><!--u-->c</svg>", "held[a]0m;"},
+        {64, "<svg><script>a<![CDATX[b]]>c</script>d</svg>", "<svg><!--u-->d</svg>", "held[a<![CDAT]0m;"},
+        /* past the hold (64 bytes: 8 of them the start tag) */
+        {64, "<svg><script>0123456789012345678901234567890123456789012345678901234567890123</script></svg>",
+         "<svg><!--u--></svg>", "held[01234567890123456789012345678901234567890123456789012345]0m;"},
+        /* cut short: read whole after text, not inside markup */
+        {64, "<svg><script>fbevents.js", "<svg><script type=\"text/plain\">fbevents.js", "held[fbevents.js]1m;"},
+        {64, "<svg><script>fbevents.js<!-", "<svg><!--u-->", "held[fbevents.js]0m;"},
+        /* not held as markup: MathML's script (not run), a self-closed one (no content), and an HTML one at an
+         * integration point (raw text, as ever) */
+        {64, "<math><script>fbevents.js</script></math>", "<math><script>fbevents.js</script></math>", ""},
+        {64, "<svg><script/>fbevents.js</svg>", "<svg><script/>fbevents.js</svg>", ""},
+        {64, "<svg><desc><script>x<b>fbevents.js</script></desc></svg>",
+         "<svg><desc><script type=\"text/plain\">x<b>fbevents.js</script></desc></svg>", "held[x<b>fbevents.js]1h;"},
+        /* a start tag longer than the hold: decided at once, unread */
+        {8, "<svg><script id=long>x</script></svg>y", "<svg><!--u--></svg>y", "held[]0m;"},
+    };
+    for (size_t i = 0; i != sizeof(t) / sizeof(t[0]); ++i) {
+        rec_t r = {.tag = svg_hold, .held = svg_held};
+        rec_check(&r, t[i].hold_cap, NULL, NULL, t[i].in, t[i].out);
+        assert_string_equal(r.log, t[i].log);
+        rec_free(&r);
+        rec_t b = {.tag = svg_hold, .held = svg_held};
+        gw_html_t *h = gw_html_new(t[i].hold_cap, &rec_cb, &b);
+        assert_non_null(h);
+        for (size_t k = 0; t[i].in[k] != '\0'; ++k)
+            assert_int_equal(gw_html_write(h, t[i].in + k, 1), 0);
+        assert_int_equal(gw_html_end(h), 0);
+        gw_html_free(h);
+        check_same("byte by byte", t[i].in, t[i].out, strlen(t[i].out), b.sink.out != NULL ? b.sink.out : "", b.sink.len);
+        assert_string_equal(b.log, t[i].log);
+        rec_free(&b);
+    }
+    /* the nonce goes on an SVG script released whole, as on an HTML one */
+    rec_t n = {.tag = svg_hold, .held = svg_held};
+    rec_check(&n, 64, "N", NULL, "<svg><script>a()</script></svg>", "<svg><script nonce=\"N\">a()</script></svg>");
+    rec_free(&n);
+}
+
 /* "<svg a=/>" is not self-closing (the '/' is the value): the <svg> is open, its <title> an HTML integration point,
  * and a <script> in it a script browsers run, not RCDATA of an HTML <title> (fuzz_html found the difference) */
 static void
@@ -1773,6 +1875,7 @@ main(void)
         cmocka_unit_test(test_big_hold_with_alloc),
         cmocka_unit_test(test_remove_image),
         cmocka_unit_test(test_unquoted_slash_is_not_self_closing),
+        cmocka_unit_test(test_svg_script),
         cmocka_unit_test(test_foreign_font_and_annotation_xml),
         cmocka_unit_test(test_foreign_mglyph),
         cmocka_unit_test(test_foreign_html_open),
