@@ -472,20 +472,21 @@ encode_one(int enc, uint32_t cp, const unsigned char *utf8, size_t utf8_len, uns
     return (size_t)(op - (char *)b);
 }
 
-/* b[0..nb), an encoding's bytes, into out at o (3 nb bytes of room): beyond ASCII percent-encoded; an ASCII byte (the
- * second of a character: '{' of Shift_JIS 日本's 96 7B) as it is, as the query percent-encode set has none of them and
- * Chromium sends them so. Returns the new o. */
-static size_t
-pct_bytes(char *out, size_t o, const unsigned char *b, size_t nb)
+/* (an ASCII byte, the second of a character — '{' of Shift_JIS 日本's 96 7B — stays as it is: the query percent-encode
+ * set has none of them and Chromium sends them so) */
+size_t
+gw_legacy_pct_high(const char *s, size_t len, char *out)
 {
     static const char hex[] = "0123456789ABCDEF";
-    for (size_t k = 0; k != nb; ++k) {
-        if (b[k] < 0x80) {
-            out[o++] = (char)b[k];
+    size_t o = 0;
+    for (size_t k = 0; k != len; ++k) {
+        unsigned char c = (unsigned char)s[k];
+        if (c < 0x80) {
+            out[o++] = (char)c;
         } else {
             out[o++] = '%';
-            out[o++] = hex[b[k] >> 4];
-            out[o++] = hex[b[k] & 15];
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
         }
     }
     return o;
@@ -523,7 +524,7 @@ gw_legacy_query(int enc, const char *in, size_t len, char *out, size_t cap)
                 size_t nb = (size_t)(op - (char *)b);
                 if (cap - o < 3 * nb)
                     return (size_t)-1;
-                o = pct_bytes(out, o, b, nb);
+                o += gw_legacy_pct_high((const char *)b, nb, out + o);
                 i = j;
                 continue;
             }
@@ -548,7 +549,7 @@ gw_legacy_query(int enc, const char *in, size_t len, char *out, size_t cap)
         } else {
             if (cap - o < 3 * nb)
                 return (size_t)-1;
-            o = pct_bytes(out, o, b, nb);
+            o += gw_legacy_pct_high((const char *)b, nb, out + o);
         }
         i += l;
     }

@@ -71,6 +71,9 @@ size_t gw_legacy_decode(gw_legacy_dec_t *d, const char *in, size_t len, char *ou
 /* the end of the input: a sequence it cut, as one U+FFFD, into out (at least 12 bytes); returns the bytes written */
 size_t gw_legacy_finish(gw_legacy_dec_t *d, char *out);
 
+/* s[0..len) into out (3 len bytes of room), the bytes beyond ASCII percent-encoded, ASCII as it is; returns the length */
+size_t gw_legacy_pct_high(const char *s, size_t len, char *out);
+
 /* a URL's query, UTF-8 in[0..len), as the browser sends it from a page in enc: each character encoded in enc, bytes
  * beyond ASCII percent-encoded, ASCII as it is, a character enc lacks "%26%23<decimal>%3B" (a byte that is not UTF-8 is
  * taken for U+FFFD). Into out (cap bytes); returns the length, or (size_t)-1 when it does not fit or there is no

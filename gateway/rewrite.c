@@ -507,21 +507,6 @@ static h2o_iovec_t page_chars(rewrite_t *self, const char *v, size_t len)
     return n <= URL_SCRATCH ? h2o_iovec_init(out, n) : h2o_iovec_init(v, len);
 }
 
-/* bytes beyond ASCII of p[0..n) percent-encoded into d (3n bytes of room); returns the end */
-static char *pct_high(char *d, const char *p, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i != n; ++i) {
-        unsigned char c = (unsigned char)p[i];
-        if (c < 0x80) {
-            *d++ = (char)c;
-        } else {
-            *d++ = '%', *d++ = hex[c >> 4], *d++ = hex[c & 15];
-        }
-    }
-    return d;
-}
-
 /*
  * self->url[0..n), a link made absolute from page_chars (UTF-8), as the browser requests it from a page in a legacy
  * encoding (URL Standard): the host beyond ASCII through IDNA (punycode, as gw_risk_normalize_host maps it: UTS #46), the
@@ -542,7 +527,7 @@ static size_t legacy_url(rewrite_t *self, size_t n)
     const char *pe = q != NULL ? q : f != NULL ? f : end, *qe = f != NULL ? f : end;
     size_t cap = 3 * n + 16 * (q != NULL ? (size_t)(qe - q) : 0) + GW_RISK_HOST_MAX + 8;
     char *out = h2o_mem_alloc_pool(tag_pool(self), cap), *d = out;
-    d = pct_high(d, u, self->host_off); /* scheme and userinfo */
+    d += gw_legacy_pct_high(u, self->host_off, d); /* scheme and userinfo */
     if (has_high(h, self->host_len)) {
         /* a host is percent-decoded before IDNA (URL Standard, host parsing); one that is no host stays as it is */
         char host[GW_RISK_HOST_MAX * 4 + 1], norm[GW_RISK_HOST_MAX + 1];
@@ -556,13 +541,13 @@ static size_t legacy_url(rewrite_t *self, size_t n)
     } else {
         d = put(d, h, self->host_len);
     }
-    d = pct_high(d, he, (size_t)(pe - he)); /* port and path */
+    d += gw_legacy_pct_high(he, (size_t)(pe - he), d); /* port and path */
     if (q != NULL) {
         size_t ql = self->nesting ? (size_t)-1 : gw_legacy_query(self->legacy, q, (size_t)(qe - q), d, cap - (size_t)(d - out));
-        d = ql != (size_t)-1 ? d + ql : pct_high(d, q, (size_t)(qe - q));
+        d += ql != (size_t)-1 ? ql : gw_legacy_pct_high(q, (size_t)(qe - q), d);
     }
     if (f != NULL)
-        d = pct_high(d, f, (size_t)(end - f));
+        d += gw_legacy_pct_high(f, (size_t)(end - f), d);
     size_t len = (size_t)(d - out);
     if (len >= URL_BUF)
         return n;
