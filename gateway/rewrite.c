@@ -712,14 +712,17 @@ static int link_fetch_type(const char *rel, size_t len, const char *as, size_t a
     return -1;
 }
 
-static int is_ascii_ws(char c)
+/* Chromium's blanks around a script's type (String::StripWhiteSpace): HTML's ASCII whitespace and a vertical tab */
+static int is_type_blank(char c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+    return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
 /* A script of this type runs: none, "module", or a JavaScript MIME type essence (HTML "prepare the script element": the
  * type's leading and trailing blanks stripped, ASCII case-insensitive; text/ecmascript is an SVG script's usual one).
- * The value is taken as written: one with a character reference is held too (more read, never less). */
+ * The value is taken as written: one with a character reference is held too (more read, never less), and so is one
+ * with a byte beyond ASCII, which no MIME type has but Chromium strips as a blank when it is Unicode's (U+3000, U+2003:
+ * its StripWhiteSpace), read in whatever encoding the page has. */
 static int is_js_type(gw_html_tag_t *tag)
 {
     static const char *const types[] = {"module", "text/javascript", "application/javascript", "text/ecmascript",
@@ -731,12 +734,15 @@ static int is_js_type(gw_html_tag_t *tag)
     if (!gw_html_attr_find(tag, H2O_STRLIT("type"), &t) || t.value == NULL)
         return 1;
     h2o_iovec_t v = h2o_iovec_init(t.value, t.value_len);
-    while (v.len != 0 && is_ascii_ws(v.base[0]))
+    while (v.len != 0 && is_type_blank(v.base[0]))
         ++v.base, --v.len;
-    while (v.len != 0 && is_ascii_ws(v.base[v.len - 1]))
+    while (v.len != 0 && is_type_blank(v.base[v.len - 1]))
         --v.len;
     if (v.len == 0 || memchr(v.base, '&', v.len) != NULL)
         return 1;
+    for (size_t i = 0; i != v.len; ++i)
+        if ((unsigned char)v.base[i] >= 0x80)
+            return 1;
     for (size_t i = 0; i != sizeof(types) / sizeof(types[0]); ++i)
         if (h2o_lcstris(v.base, v.len, types[i], strlen(types[i])))
             return 1;

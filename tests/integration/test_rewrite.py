@@ -433,10 +433,12 @@ class RewriteTest(GatewayTestCase):
 
     def test_scripts_of_every_javascript_type_read_for_loaders(self):
         # a script runs when its type (blanks stripped, any case) is a JavaScript MIME type: text/ecmascript (an SVG
-        # script's usual one), text/jscript, ... too, not only text/javascript; a data block (JSON-LD) does not
+        # script's usual one), text/jscript, ... too, not only text/javascript; a data block (JSON-LD) does not.
+        # Chromium's blanks are its StripWhiteSpace(): a vertical tab too, and Unicode's (U+3000, U+2003, ...)
         html = curl(self.gw.url("/__origin/html?file=pages/script-types.html")).text
         tags = {m.group(1): m.group(0) for m in re.finditer(r'<script id="([^"]+)"[^>]*>', html)}
-        for ident, typ in (("ecma", " Text/ECMAScript "), ("jscript", "text/jscript"), ("svg-ecma", "application/ecmascript")):
+        for ident, typ in (("ecma", " Text/ECMAScript "), ("jscript", "text/jscript"), ("svg-ecma", "application/ecmascript"),
+                           ("vt", "\x0btext/javascript"), ("ideo", "\u3000text/javascript\u2003")):
             self.assertIn('type="text/plain"', tags[ident], tags[ident])
             self.assertIn('data-cg-type="%s"' % typ, tags[ident], tags[ident])
         self.assertRegex(tags["data"], r'^<script id="data" type="application/ld\+json" nonce="[^"]+">$')
