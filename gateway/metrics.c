@@ -192,6 +192,9 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
              "# HELP cg_html_oversized_removed_total Elements that cannot be checked, removed (a link: disabled): a start tag over 1 MB "
              "(script, iframe, a, form, link, …), a URL over 16 KB, more edits than a tag takes.\n"
              "# TYPE cg_html_oversized_removed_total counter\ncg_html_oversized_removed_total %llu\n"
+             "# HELP cg_html_svg_scripts_removed_total Inline SVG scripts removed unread: a comment or a tag in them (which may "
+             "break out of the svg), or over 1 MB of text.\n"
+             "# TYPE cg_html_svg_scripts_removed_total counter\ncg_html_svg_scripts_removed_total %llu\n"
              "# HELP cg_html_memo_hits_total Pages whose body was byte for byte one rewritten before: answered from that rewrite.\n"
              "# TYPE cg_html_memo_hits_total counter\ncg_html_memo_hits_total %llu\n"
              "# HELP cg_html_memo_stored_total Rewritten pages remembered (html.memo_kb).\n"
@@ -201,6 +204,7 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
              "# HELP cg_html_memo_bytes Bytes of the remembered rewrites' memory in use, all worker threads (of html.memo_kb each).\n"
              "# TYPE cg_html_memo_bytes gauge\ncg_html_memo_bytes %llu\n",
          (unsigned long long)SUM(html_unreadable), (unsigned long long)SUM(html_sniffed), (unsigned long long)SUM(html_oversized_removed),
+         (unsigned long long)SUM(html_svg_scripts_removed),
          (unsigned long long)SUM(html_memo_hits), (unsigned long long)SUM(html_memo_stored),
          (unsigned long long)SUM(html_memo_entries), (unsigned long long)SUM(html_memo_bytes));
     emit(&o, "# HELP cg_css_checked_total Style sheets (text/css) read whole and the URLs in them checked against the risk lists.\n"

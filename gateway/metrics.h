@@ -50,6 +50,7 @@ typedef struct st_gw_metrics_t {
     uint64_t html_unreadable;        /* HTML pages in an encoding the rewriter cannot read: passed through */
     uint64_t html_sniffed;           /* bodies without a Content-Type that the browser takes for HTML: read as pages */
     uint64_t html_oversized_removed; /* script/iframe/… start tags too long to check: removed */
+    uint64_t html_svg_scripts_removed; /* inline SVG scripts not readable whole (a comment or tag in them, too long): removed */
     uint64_t html_memo_hits;         /* pages answered from a remembered rewrite (memo.h) */
     uint64_t html_memo_stored;       /* rewrites remembered */
     uint64_t html_memo_entries, html_memo_bytes; /* gauges of this thread's memo: pages remembered, bytes in use */

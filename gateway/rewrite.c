@@ -1902,6 +1902,10 @@ static int check_held(void *_self, gw_html_tag_t *tag, const char *content, size
         return speculation_rules(self, tag, content, len, complete);
     if (gw_html_held_markup(tag)) {
         if (!complete) {
+            COUNT_WARN_FIRST(html_svg_scripts_removed,
+                             "rewrite: removed an inline <svg> script of %.*s that could not be read whole (a comment or a tag "
+                             "in it, or over 1 MB of text; further cases are counted in cg_html_svg_scripts_removed_total)",
+                             (int)self->req->path_normalized.len, self->req->path_normalized.base);
             gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: removed an svg script it could not read whole -->"));
             return GW_HTML_REMOVE;
         }

@@ -1,0 +1,191 @@
+"""GET /admin/metrics and the logs, as an operator reads them.
+
+The exposition is read by a real Prometheus text parser (Debian's python3-prometheus-client, `make deps`) and checked
+for what Prometheus itself requires of it (one HELP and one TYPE per family, before its samples, no series twice,
+histogram buckets cumulative); counters are driven with real clients through a real gateway and origin and their
+deltas checked exactly, across worker threads and a SIGHUP; the error log keeps one event per line whatever a request
+carries.
+"""
+
+import os
+import re
+import signal
+import sys
+import urllib.parse
+
+from harness import (ADMIN_TOKEN, GatewayTestCase, curl, raw_request, wait_until)
+
+try:
+    from prometheus_client.parser import text_string_to_metric_families
+except ImportError:  # a python3 of its own ahead in PATH (pyenv): Debian's package is in the system's dist-packages
+    sys.path.append("/usr/lib/python3/dist-packages")
+    from prometheus_client.parser import text_string_to_metric_families
+
+AUTH = "Authorization: Bearer " + ADMIN_TOKEN
+
+
+def scrape(gw):
+    r = curl(gw.admin_url("/admin/metrics"), headers=[AUTH])
+    assert r.status == 200, r
+    return r.text
+
+
+def samples(text):
+    """{(sample name, sorted label pairs): value} of an exposition, read by prometheus_client's parser."""
+    out = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            key = (s.name, tuple(sorted(s.labels.items())))
+            assert key not in out, "series given twice: %s" % (key,)
+            out[key] = s.value
+    return out
+
+
+def value(snap, name, **labels):
+    return snap[(name, tuple(sorted(labels.items())))]
+
+
+def page_url(gw, file, tail=""):
+    return gw.url("/__origin/html/p?file=%s&tail=%s" % (file, urllib.parse.quote(tail)))
+
+
+class ExpositionTest(GatewayTestCase):
+    """The text /admin/metrics answers is valid Prometheus exposition (format 0.0.4)."""
+    config = {"threads": 2}
+
+    def test_a_prometheus_parser_reads_every_family(self):
+        curl(page_url(self.gw, "pages/base.html"))
+        curl(self.gw.url("/__origin/status/404"))
+        text = scrape(self.gw)
+        families = list(text_string_to_metric_families(text))
+        declared = re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M)
+        self.assertEqual(len(families), len(declared))
+        self.assertEqual(len(declared), len(set(n for n, _ in declared)), "a family declared twice")
+        samples(text)  # (no series twice)
+        for fam in families:
+            with self.subTest(family=fam.name):
+                self.assertIn(fam.type, ("counter", "gauge", "histogram"))
+                self.assertTrue(fam.documentation, "no HELP")
+                self.assertTrue(fam.samples, "no samples")
+                for s in fam.samples:
+                    self.assertGreaterEqual(s.value, 0)
+                    self.assertRegex(s.name, r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+                    for k in s.labels:
+                        self.assertRegex(k, r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+                if fam.type == "counter":
+                    self.assertTrue(all(s.name == fam.name + "_total" for s in fam.samples), fam.samples[:1])
+        # the text format wants HELP and TYPE before a family's samples, and a family's samples together
+        seen_done, current = set(), None
+        for line in text.splitlines():
+            m = re.match(r"^# (HELP|TYPE) (\S+)", line)
+            name = m.group(2) if m else re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)", line).group(1)
+            if not m:
+                name = re.sub(r"_(bucket|sum|count)$", "", name) if name.startswith("cg_request_duration_seconds") else name
+            if name != current:
+                self.assertNotIn(name, seen_done, "family %s split in two" % name)
+                if current is not None:
+                    seen_done.add(current)
+                current = name
+                self.assertTrue(line.startswith("# HELP "), "family %s does not begin with its HELP: %r" % (name, line))
+        # a histogram's buckets are cumulative, +Inf is its count
+        snap = samples(text)
+        buckets = sorted((float(dict(k[1])["le"]), v) for k, v in snap.items() if k[0] == "cg_request_duration_seconds_bucket")
+        self.assertEqual([v for _, v in buckets], sorted(v for _, v in buckets))
+        self.assertEqual(buckets[-1][1], value(snap, "cg_request_duration_seconds_count"))
+
+
+class CountsTest(GatewayTestCase):
+    """Counters count each event once, whichever worker thread answered it, and a SIGHUP resets none."""
+    config = {"threads": 2}
+
+    def burst(self, n):
+        """n requests, each on a connection of its own (so that both worker threads take some)"""
+        for _ in range(n):
+            got = raw_request(self.gw.port, b"GET /__origin/status/204 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            self.assertTrue(got.startswith(b"HTTP/1.1 204 "), got[:80])
+
+    def test_exact_across_threads_and_monotonic_across_sighup(self):
+        before = samples(scrape(self.gw))
+        self.burst(24)
+        mid = samples(scrape(self.gw))
+        self.assertEqual(value(mid, "cg_requests_total", status="204") - value(before, "cg_requests_total", status="204"), 24)
+        # per thread: the 24, and the scrape before them (its request is counted once it has been answered)
+        threads = [k for k in mid if k[0] == "cg_thread_requests_total"]
+        self.assertEqual(len(threads), 2)
+        self.assertEqual(sum(mid[k] - before[k] for k in threads), 25)
+        self.assertEqual(value(mid, "cg_request_duration_seconds_count") - value(before, "cg_request_duration_seconds_count"), 25)
+        self.assertGreaterEqual(value(mid, "cg_connections_accepted_total") - value(before, "cg_connections_accepted_total"), 24)
+
+        lines = self.gw.error_log().count("reload done")
+        self.gw.signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: self.gw.error_log().count("reload done") > lines, 10), self.gw.error_log())
+        after = samples(scrape(self.gw))
+        for key, v in mid.items():
+            if key[0] in ("cg_html_memo_entries", "cg_html_memo_bytes", "cg_store_queue"):
+                continue  # gauges
+            with self.subTest(series=key):
+                self.assertGreaterEqual(after[key], v, "went down across a SIGHUP")
+        self.burst(6)
+        last = samples(scrape(self.gw))
+        self.assertEqual(value(last, "cg_requests_total", status="204") - value(after, "cg_requests_total", status="204"), 6)
+
+
+class RewriteCountsTest(GatewayTestCase):
+    """What the rewriter does to a page is counted once per page answered, a remembered rewrite (html.memo_kb) too."""
+    config = {"threads": 1}
+
+    def delta(self, name, url, **labels):
+        before = samples(scrape(self.gw))
+        r = curl(url)
+        self.assertEqual(r.status, 200)
+        after = samples(scrape(self.gw))
+        return value(after, name, **labels) - value(before, name, **labels), r.text
+
+    def test_svg_script_removed_unread_is_counted(self):
+        # an SVG script holding a comment cannot be read whole: removed before anything runs, and an operator sees it
+        url = page_url(self.gw, "pages/base.html", "<svg><script><!-- x -->alert(1)</script></svg>")
+        for attempt in ("rewritten", "remembered"):
+            with self.subTest(attempt=attempt):
+                n, html = self.delta("cg_html_svg_scripts_removed_total", url)
+                self.assertIn("removed an svg script it could not read whole", html)
+                self.assertNotIn("alert(1)", html)
+                self.assertEqual(n, 1)
+
+    def test_links_wrapped_counted_per_page(self):
+        for attempt in ("rewritten", "remembered"):
+            with self.subTest(attempt=attempt):
+                n, html = self.delta("cg_links_wrapped_total", page_url(self.gw, "pages/base.html"))
+                self.assertEqual(html.count("/__go?u="), 1)
+                self.assertEqual(n, 1)
+
+    def test_refused_cookies_expired_counted_by_category(self):
+        before = samples(scrape(self.gw))
+        r = curl(self.gw.url("/__origin/status/200"), headers=["Cookie: _ga=GA1.1.1.1; _fbp=fb.1.1.1"])
+        after = samples(scrape(self.gw))
+        expired = [c for c in r.header_all("set-cookie") if "Max-Age=0" in c]
+        names = sorted(set(c.split("=", 1)[0] for c in expired))
+        self.assertEqual(names, ["_fbp", "_ga"], expired)
+        for cat in ("analytics", "marketing"):
+            with self.subTest(category=cat):
+                self.assertEqual(value(after, "cg_cookies_expired_total", category=cat)
+                                 - value(before, "cg_cookies_expired_total", category=cat), 1)
+
+
+class ErrorLogTest(GatewayTestCase):
+    """Each event of the error log is one line: what a request carries cannot start another."""
+    config = {"threads": 1}
+
+    def test_percent_encoded_line_break_in_a_path_stays_on_its_line(self):
+        # the origin answers a page with a part (206) even when asked for the whole: the gateway's warning names the
+        # path, which h2o percent-decodes (path_normalized)
+        forged = "2026-01-01T00:00:00.000Z [error] consent store: forged"
+        path = "/__origin/html/a%0D%0A" + urllib.parse.quote(forged) + "%07%1b%5B2J?file=pages/base.html&ranges=always"
+        r = curl(self.gw.url(path))
+        self.assertEqual(r.status, 502)
+        self.assertTrue(wait_until(lambda: "with a part (206)" in self.gw.error_log(), 5), self.gw.error_log())
+        log = open(self.gw.path("error.log"), "rb").read()
+        line = [l for l in log.split(b"\n") if b"with a part (206)" in l]
+        self.assertEqual(len(line), 1, log[-1000:])
+        self.assertIn(b"/__origin/html/a", line[0])
+        self.assertFalse(any(l.startswith(forged.encode()) for l in log.split(b"\n")), log[-1000:])
+        self.assertIsNone(re.search(rb"[\x00-\x08\x0b-\x1f\x7f]", log), log[-1000:])
