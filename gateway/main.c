@@ -276,6 +276,18 @@ static void add_metrics_logger(h2o_pathconf_t *pc)
     h2o_create_logger(pc, sizeof(h2o_logger_t))->log_access = log_access;
 }
 
+/* the admin listener's requests are counted apart: a scrape every few seconds, a records export that streams for
+ * minutes or a monitor sending a stale token are not the site's traffic, its latency or its 4xx */
+static void log_admin_access(h2o_logger_t *self, h2o_req_t *req)
+{
+    gw_metrics_admin_request(req->res.status);
+}
+
+static void add_admin_metrics_logger(h2o_pathconf_t *pc)
+{
+    h2o_create_logger(pc, sizeof(h2o_logger_t))->log_access = log_admin_access;
+}
+
 static int setup_hosts(void)
 {
     h2o_globalconf_t *g = &gw_rt.h2o;
@@ -401,8 +413,8 @@ static int setup_hosts(void)
         gw_trackers_register_admin();
         gw_channel_register_admin();
         gw_reports_register_admin();
-        add_metrics_logger(gw_rt.admin_hosts[0]->paths.entries + gw_rt.admin_hosts[0]->paths.size - 1);
-        add_metrics_logger(&gw_rt.admin_hosts[0]->fallback_path);
+        add_admin_metrics_logger(gw_rt.admin_hosts[0]->paths.entries + gw_rt.admin_hosts[0]->paths.size - 1);
+        add_admin_metrics_logger(&gw_rt.admin_hosts[0]->fallback_path);
         if (gw_rt.access_log != NULL)
             h2o_access_log_register(&gw_rt.admin_hosts[0]->fallback_path, gw_rt.access_log);
     }

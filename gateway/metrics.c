@@ -29,6 +29,25 @@ int gw_metrics_init(size_t num_threads)
     return 0;
 }
 
+/* a status's series: its own when listed, else its class's */
+static void count_status(uint64_t *exact, uint64_t *classes, int status)
+{
+    size_t i;
+    for (i = 0; i != GW_METRICS_NUM_STATUS; ++i)
+        if (status_list[i] == status)
+            break;
+    if (i != GW_METRICS_NUM_STATUS)
+        gw_metrics_add(&exact[i], 1);
+    else
+        gw_metrics_add(&classes[status >= 100 && status < 600 ? status / 100 : 0], 1);
+}
+
+void gw_metrics_admin_request(int status)
+{
+    if (gw_metrics != NULL)
+        count_status(gw_metrics->admin_status, gw_metrics->admin_status_class, status);
+}
+
 void gw_metrics_request(int status, uint64_t latency_us)
 {
     gw_metrics_t *m = gw_metrics;
@@ -36,13 +55,7 @@ void gw_metrics_request(int status, uint64_t latency_us)
     if (m == NULL)
         return;
     gw_metrics_add(&m->requests, 1);
-    for (i = 0; i != GW_METRICS_NUM_STATUS; ++i)
-        if (status_list[i] == status)
-            break;
-    if (i != GW_METRICS_NUM_STATUS)
-        gw_metrics_add(&m->status[i], 1);
-    else
-        gw_metrics_add(&m->status_class[status >= 100 && status < 600 ? status / 100 : 0], 1);
+    count_status(m->status, m->status_class, status);
     for (i = 0; i != GW_METRICS_LATENCY_BUCKETS; ++i)
         if ((double)latency_us <= latency_le[i] * 1e6)
             break;
@@ -98,6 +111,20 @@ static void emit_per_category(out_t *o, const gw_config_t *conf, const char *nam
              (unsigned long long)sum_field(off + c * sizeof(uint64_t)));
 }
 
+/* a family by status: each listed code, then the classes of the others ("other" only once it has counted one) */
+static void emit_by_status(out_t *o, const char *name, const char *help, size_t exact, size_t classes)
+{
+    static const char *const class_names[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    emit(o, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (size_t i = 0; i != GW_METRICS_NUM_STATUS; ++i)
+        emit(o, "%s{status=\"%d\"} %llu\n", name, status_list[i], (unsigned long long)sum_field(exact + i * sizeof(uint64_t)));
+    for (size_t i = 0; i != 6; ++i) {
+        uint64_t n = sum_field(classes + i * sizeof(uint64_t));
+        if (n != 0 || i != 0)
+            emit(o, "%s{status=\"%s\"} %llu\n", name, class_names[i], (unsigned long long)n);
+    }
+}
+
 char *gw_metrics_render(const gw_config_t *conf, size_t *len)
 {
     static const char *const regimes[] = {"opt-in", "opt-out", "notice"};
@@ -106,21 +133,16 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
     out_t o = {h2o_mem_alloc(8192), 0, 8192};
     size_t i;
 
-    emit(&o, "# HELP cg_requests_total Requests answered, by status code.\n# TYPE cg_requests_total counter\n");
-    for (i = 0; i != GW_METRICS_NUM_STATUS; ++i)
-        emit(&o, "cg_requests_total{status=\"%d\"} %llu\n", status_list[i],
-             (unsigned long long)sum_field(offsetof(gw_metrics_t, status) + i * sizeof(uint64_t)));
-    for (i = 0; i != 6; ++i) {
-        uint64_t n = sum_field(offsetof(gw_metrics_t, status_class) + i * sizeof(uint64_t));
-        if (n != 0 || i != 0)
-            emit(&o, "cg_requests_total{status=\"%s\"} %llu\n", i == 0 ? "other" : (const char *[]){"", "1xx", "2xx", "3xx", "4xx", "5xx"}[i],
-                 (unsigned long long)n);
-    }
-    emit(&o, "# HELP cg_thread_requests_total Requests answered, by worker thread.\n# TYPE cg_thread_requests_total counter\n");
+    emit_by_status(&o, "cg_requests_total", "Requests answered on the public listeners, by status code.",
+                   offsetof(gw_metrics_t, status), offsetof(gw_metrics_t, status_class));
+    emit_by_status(&o, "cg_admin_requests_total",
+                   "Requests answered on the admin listener (scrapes, exports, refused tokens), by status code.",
+                   offsetof(gw_metrics_t, admin_status), offsetof(gw_metrics_t, admin_status_class));
+    emit(&o, "# HELP cg_thread_requests_total Requests answered on the public listeners, by worker thread.\n# TYPE cg_thread_requests_total counter\n");
     for (size_t t = 0; t != gw_metrics_num_threads; ++t)
         emit(&o, "cg_thread_requests_total{thread=\"%zu\"} %llu\n", t,
              (unsigned long long)__atomic_load_n(&gw_metrics_threads[t].requests, __ATOMIC_RELAXED));
-    emit(&o, "# HELP cg_connections_accepted_total Client connections accepted.\n# TYPE cg_connections_accepted_total counter\n"
+    emit(&o, "# HELP cg_connections_accepted_total Client connections accepted on the public listeners.\n# TYPE cg_connections_accepted_total counter\n"
              "cg_connections_accepted_total %llu\n",
          (unsigned long long)SUM(connections_accepted));
     emit(&o, "# HELP cg_proxy_headers_refused_total Connections on a proxy_protocol listener closed: no valid PROXY header in "
@@ -136,7 +158,7 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
              "# HELP cg_upstream_timeouts_total Upstream I/O timeouts (504).\n"
              "# TYPE cg_upstream_timeouts_total counter\ncg_upstream_timeouts_total %llu\n",
          (unsigned long long)SUM(upstream_errors), (unsigned long long)SUM(upstream_timeouts));
-    emit(&o, "# HELP cg_request_duration_seconds Time from request start to the end of the response.\n"
+    emit(&o, "# HELP cg_request_duration_seconds Time from request start to the end of the response, public listeners.\n"
              "# TYPE cg_request_duration_seconds histogram\n");
     uint64_t cum = 0;
     for (i = 0; i != GW_METRICS_LATENCY_BUCKETS; ++i) {

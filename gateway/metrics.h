@@ -26,6 +26,8 @@ typedef struct st_gw_metrics_t {
     uint64_t requests;
     uint64_t status[GW_METRICS_NUM_STATUS];
     uint64_t status_class[6]; /* 0: other, 1..5: 1xx..5xx not listed exactly */
+    uint64_t admin_status[GW_METRICS_NUM_STATUS]; /* the admin listener's requests, apart from the site's above */
+    uint64_t admin_status_class[6];
     uint64_t upstream_errors;
     uint64_t upstream_timeouts;
     uint64_t connections_accepted;
@@ -103,8 +105,11 @@ static inline void gw_metrics_add(uint64_t *counter, uint64_t n)
 /* requests answered so far, all threads */
 uint64_t gw_metrics_total_requests(void);
 
-/* records one finished request: status and latency in microseconds */
+/* records one finished request of the site (the public listeners): status and latency in microseconds */
 void gw_metrics_request(int status, uint64_t latency_us);
+
+/* records one finished request of the admin listener (its status only: scrapes and exports are not the site's traffic) */
+void gw_metrics_admin_request(int status);
 
 /* Renders all counters (summed over threads, plus per-thread request counts) as Prometheus text.
  * Returns a malloc'ed NUL-terminated buffer (caller frees) and its length in *len. Names for category

@@ -524,7 +524,8 @@ static void on_accept(h2o_socket_t *listener, const char *err)
             break;
         }
         ++t->connections;
-        GW_COUNT(connections_accepted);
+        if (l->accept_ctx.hosts != gw_rt.admin_hosts) /* (the admin listener's are the operator's, not the site's) */
+            GW_COUNT(connections_accepted);
         sock->on_close.cb = on_socket_close;
         sock->on_close.data = NULL;
         if (l->proxy_protocol)
