@@ -587,11 +587,20 @@ void gw_consent_register_served(h2o_pathconf_t *pc)
 
 /* --- GPC: the refusal is recorded once per visitor -------------------------------------------- */
 
-static void warn_gpc_unrecorded(int status)
+/* a GPC refusal's record is done: counted, or its failure said (at most a line a second per worker thread: a store
+ * that cannot write fails every GPC visitor's first request, each counted in cg_store_failed_total or
+ * cg_store_refused_total) */
+static void gpc_recorded(h2o_req_t *req, int status)
 {
+    static __thread gw_log_throttle_t throttle;
+    char more[64];
+    if (status == 0) {
+        GW_COUNT(gpc_refusals);
+        return;
+    }
     /* over store.rate_per_minute is counted (cg_records_rate_limited_total), not logged: a client can send that often */
-    if (status != GW_RECORDS_RATE_LIMITED)
-        gw_warn("GPC refusal of a visitor not recorded (store unavailable): enforced, and recorded on a later request");
+    if (status != GW_RECORDS_RATE_LIMITED && gw_log_throttle(&throttle, h2o_now(req->conn->ctx->loop), more, sizeof(more)))
+        gw_warn("GPC refusal of a visitor not recorded (store unavailable): enforced, and recorded on a later request%s", more);
 }
 
 /* the record of a GPC refusal on a proxied request, which waited for it (on_request): without a record, no token
@@ -599,10 +608,9 @@ static void warn_gpc_unrecorded(int status)
 static void on_gpc_recorded_held(h2o_req_t *req, void *data, int status, const gw_record_t *rec)
 {
     gw_reqctx_t *ctx = data;
-    if (status != 0) {
-        warn_gpc_unrecorded(status);
+    gpc_recorded(req, status);
+    if (status != 0)
         ctx->issue_token = 0;
-    }
     if (ctx->gpc_submitting) {
         ctx->gpc_answered = 1; /* answered before gw_records_submit returned: on_request goes on by itself */
         return;
@@ -660,9 +668,8 @@ typedef struct st_gpc_wait_t {
 static void on_gpc_recorded_page(h2o_req_t *req, void *data, int status, const gw_record_t *rec)
 {
     gpc_wait_t *w = data;
-    if (status != 0)
-        warn_gpc_unrecorded(status);
-    else {
+    gpc_recorded(req, status);
+    if (status == 0) {
         gw_consent_answer_token(req, w->ctx, w->ctx->granted, 0, gw_now_ms(req) / 1000);
         w->ctx->known_visitor = 1; /* the page may show the id the token now carries */
     }

@@ -187,6 +187,11 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
     emit_per_category(&o, conf, "cg_decisions_granted_total",
                       "Consent decisions recorded that granted the category (over cg_decisions_total: its acceptance rate).",
                       offsetof(gw_metrics_t, decisions_granted));
+    emit(&o, "# HELP cg_gpc_refusals_total GPC refusals recorded (Sec-GPC: 1 in an opt-out regime, once per visitor): no decision.\n"
+             "# TYPE cg_gpc_refusals_total counter\ncg_gpc_refusals_total %llu\n"
+             "# HELP cg_erasures_total Erasures done: a visitor's records pseudonymised at their request.\n"
+             "# TYPE cg_erasures_total counter\ncg_erasures_total %llu\n",
+         (unsigned long long)SUM(gpc_refusals), (unsigned long long)SUM(erasures));
     emit(&o, "# HELP cg_tokens_rejected_total Consent tokens that failed verification, by reason.\n"
              "# TYPE cg_tokens_rejected_total counter\n");
     for (i = 1; i != 6; ++i)

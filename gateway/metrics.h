@@ -41,6 +41,8 @@ typedef struct st_gw_metrics_t {
     uint64_t would_drop[GW_MAX_CATEGORIES];
     uint64_t decisions[3]; /* by regime */
     uint64_t decisions_granted[GW_MAX_CATEGORIES]; /* of those, the ones that granted each category */
+    uint64_t gpc_refusals; /* GPC refusals recorded (a record of method "gpc": no decision) */
+    uint64_t erasures;     /* erasures done (a visitor's records pseudonymised, an "erase" record) */
     uint64_t tokens_rejected[GW_TOKEN_REJECT_REASONS];
     uint64_t cookie_header_unreadable;
     uint64_t tokens_conflicting; /* requests with two valid consent tokens of different visitors */

@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import sys
+import time
 import urllib.parse
 
 from harness import (ADMIN_TOKEN, GatewayTestCase, curl, raw_request, wait_until)
@@ -195,6 +196,72 @@ class RewriteCountsTest(GatewayTestCase):
             with self.subTest(category=cat):
                 self.assertEqual(value(after, "cg_cookies_expired_total", category=cat)
                                  - value(before, "cg_cookies_expired_total", category=cat), 1)
+
+
+class RecordCountsTest(GatewayTestCase):
+    """Each kind of consent record the gateway writes has its counter: decisions, GPC refusals, erasures."""
+    config = {"threads": 2, "regimes": {"default": "opt-out"}}
+
+    def token(self, r):
+        for v in r.header_all("set-cookie"):
+            if v.startswith("cg_consent="):
+                return v.split(";", 1)[0]
+        return None
+
+    def delta(self, before, after, name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    def test_gpc_refusal_counted_once_per_record(self):
+        before = samples(scrape(self.gw))
+        r = curl(self.gw.url("/__origin/echo?t=gpc-1"), headers=["Sec-GPC: 1"])
+        tok = self.token(r)
+        self.assertIsNotNone(tok, "the first GPC request is recorded and gets a token")
+        curl(self.gw.url("/__origin/echo?t=gpc-2"), headers=["Sec-GPC: 1"], cookie=tok)  # recorded already
+        p = curl(self.gw.url("/__consent/"), headers=["Sec-GPC: 1"])  # the preference centre: recorded there too
+        self.assertIsNotNone(self.token(p))
+        after = samples(scrape(self.gw))
+        self.assertEqual(self.delta(before, after, "cg_gpc_refusals_total"), 2)
+        self.assertEqual(self.delta(before, after, "cg_decisions_total", regime="opt-out"), 0, "a refusal is no decision")
+
+    def test_decisions_and_erasure_counted(self):
+        before = samples(scrape(self.gw))
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data='{"categories": {"analytics": true, "marketing": false}}',
+                 headers=["Content-Type: application/json"])
+        self.assertEqual(r.status, 200, r.text)
+        e = curl(self.gw.url("/__consent/api/erase"), method="POST", cookie=self.token(r))
+        self.assertEqual(e.status, 200, e.text)
+        self.assertEqual(e.json()["erased"], 1)
+        after = samples(scrape(self.gw))
+        self.assertEqual(self.delta(before, after, "cg_decisions_total", regime="opt-out"), 1)
+        self.assertEqual(self.delta(before, after, "cg_decisions_granted_total", category="analytics"), 1)
+        self.assertEqual(self.delta(before, after, "cg_decisions_granted_total", category="marketing"), 0)
+        self.assertEqual(self.delta(before, after, "cg_erasures_total"), 1)
+
+
+class GpcStoreFailureTest(GatewayTestCase):
+    """A store that cannot write fails every GPC visitor's first request: counted, and said in the log at most once a
+    second per worker thread (a line per request flooded the log for as long as the store was down)."""
+    config = {"threads": 1, "regimes": {"default": "opt-out"}, "store": {"sqlite": "store/consent.db"}}
+
+    def test_unrecorded_gpc_refusals_logged_at_most_a_line_a_second(self):
+        db = self.gw.path("store/consent.db")
+        before = samples(scrape(self.gw))
+        os.chmod(db, 0o444)
+        t0 = time.monotonic()
+        try:
+            for i in range(20):
+                r = curl(self.gw.url("/__origin/echo?t=gpc-down-%d" % i), headers=["Sec-GPC: 1"], cookie="_fbp=fb.1.1.1")
+                self.assertEqual(r.status, 200)
+        finally:
+            os.chmod(db, 0o640)
+        took = time.monotonic() - t0
+        after = samples(scrape(self.gw))
+        lost = sum(value(after, n) - value(before, n) for n in ("cg_store_failed_total", "cg_store_refused_total"))
+        self.assertEqual(lost, 20, "each unrecorded refusal is counted")
+        self.assertEqual(value(after, "cg_gpc_refusals_total") - value(before, "cg_gpc_refusals_total"), 0)
+        lines = self.gw.error_log().count("GPC refusal of a visitor not recorded")
+        self.assertGreaterEqual(lines, 1)
+        self.assertLessEqual(lines, 1 + int(took), "%d lines in %.1f s" % (lines, took))
 
 
 class ErrorLogTest(GatewayTestCase):
