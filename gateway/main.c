@@ -265,7 +265,12 @@ static void reopen_access_log(void *unused)
 static void log_access(h2o_logger_t *self, h2o_req_t *req)
 {
     const struct timeval *end = &req->timestamps.response_end_at, *begin = &req->timestamps.request_begin_at;
+    struct timeval now;
     int64_t us = 0;
+    /* an answer not sent to its end (the client went away mid-body, its stream reset) has no end time: it lasted until
+     * now, when it is disposed (it was counted as taking 0 s: the slowest answers in the fastest bucket) */
+    if (end->tv_sec == 0 && gettimeofday(&now, NULL) == 0)
+        end = &now;
     if (end->tv_sec != 0 && begin->tv_sec != 0)
         us = (int64_t)(end->tv_sec - begin->tv_sec) * 1000000 + (end->tv_usec - begin->tv_usec);
     gw_metrics_request(req->res.status, us > 0 ? (uint64_t)us : 0);

@@ -10,6 +10,7 @@ carries.
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -129,6 +130,31 @@ class CountsTest(GatewayTestCase):
         self.burst(6)
         last = samples(scrape(self.gw))
         self.assertEqual(value(last, "cg_requests_total", status="204") - value(after, "cg_requests_total", status="204"), 6)
+
+
+class AbortedAnswerTest(GatewayTestCase):
+    """An answer the client gave up on mid-body lasted until then: the latency histogram must not file it as instant."""
+    config = {"threads": 1}
+
+    def test_aborted_download_counted_with_its_duration(self):
+        before = samples(scrape(self.gw))
+        t0 = time.monotonic()
+        # a client reading 100 KB/s of a 50 MB body, giving up after 1.5 s
+        r = subprocess.run(["curl", "-s", "-m", "1.5", "--limit-rate", "100k", "-o", "/dev/null",
+                            self.gw.url("/__origin/big?bytes=50000000")])
+        self.assertEqual(r.returncode, 28, "curl timed out, as meant")
+        took = time.monotonic() - t0
+
+        def counted():
+            return value(samples(scrape(self.gw)), "cg_request_duration_seconds_count") > \
+                value(before, "cg_request_duration_seconds_count")
+        self.assertTrue(wait_until(counted, 10), "the aborted request is counted once its connection is gone")
+        after = samples(scrape(self.gw))
+        self.assertEqual(value(after, "cg_request_duration_seconds_count") - value(before, "cg_request_duration_seconds_count"), 1)
+        fast = value(after, "cg_request_duration_seconds_bucket", le="0.5") - value(before, "cg_request_duration_seconds_bucket", le="0.5")
+        self.assertEqual(fast, 0, "a 1.5 s download filed under 0.5 s")
+        self.assertGreaterEqual(value(after, "cg_request_duration_seconds_sum") - value(before, "cg_request_duration_seconds_sum"),
+                                took - 0.5)
 
 
 class AdminApartTest(GatewayTestCase):
