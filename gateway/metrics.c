@@ -156,8 +156,11 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
     emit(&o, "# HELP cg_upstream_errors_total Requests the origin could not answer (502/504).\n"
              "# TYPE cg_upstream_errors_total counter\ncg_upstream_errors_total %llu\n"
              "# HELP cg_upstream_timeouts_total Upstream I/O timeouts (504).\n"
-             "# TYPE cg_upstream_timeouts_total counter\ncg_upstream_timeouts_total %llu\n",
-         (unsigned long long)SUM(upstream_errors), (unsigned long long)SUM(upstream_timeouts));
+             "# TYPE cg_upstream_timeouts_total counter\ncg_upstream_timeouts_total %llu\n"
+             "# HELP cg_upstream_broken_total Answers the origin broke off after their head (closed or silent mid-body, gzip "
+             "that does not decode): the client got them cut short.\n"
+             "# TYPE cg_upstream_broken_total counter\ncg_upstream_broken_total %llu\n",
+         (unsigned long long)SUM(upstream_errors), (unsigned long long)SUM(upstream_timeouts), (unsigned long long)SUM(upstream_broken));
     emit(&o, "# HELP cg_request_duration_seconds Time from request start to the end of the response, public listeners.\n"
              "# TYPE cg_request_duration_seconds histogram\n");
     uint64_t cum = 0;
