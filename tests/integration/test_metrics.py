@@ -157,6 +157,24 @@ class AbortedAnswerTest(GatewayTestCase):
                                 took - 0.5)
 
 
+    def test_stream_abandoned_before_its_answer(self):
+        # an HTTP/2 client that gives up on a slow origin after 0.8 s: no answer was sent (status "other"), and it
+        # lasted 0.8 s
+        before = samples(scrape(self.gw))
+        r = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-m", "0.8", "-o", "/dev/null",
+                            self.gw.url("/__origin/slow?ms=2000")])
+        self.assertEqual(r.returncode, 28)
+
+        def counted():
+            return value(samples(scrape(self.gw)), "cg_request_duration_seconds_count") > \
+                value(before, "cg_request_duration_seconds_count")
+        self.assertTrue(wait_until(counted, 10))
+        after = samples(scrape(self.gw))
+        self.assertEqual(value(after, "cg_requests_total", status="other") - before.get(("cg_requests_total", (("status", "other"),)), 0), 1)
+        self.assertEqual(value(after, "cg_request_duration_seconds_bucket", le="0.5")
+                         - value(before, "cg_request_duration_seconds_bucket", le="0.5"), 0)
+
+
 class AdminApartTest(GatewayTestCase):
     """The admin listener's requests are not the site's traffic: a monitor scraping with a stale token, or a records
     export streaming for long, must not show as the site's 403s or latency (an alert on either would fire)."""
