@@ -40,8 +40,10 @@ void gw_log_reopen(void)
     if (log_path == NULL)
         return;
     int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd == -1)
+    if (fd == -1) { /* said in the file still written to (a rotated one), or the lines after it vanish unexplained */
+        gw_error("SIGHUP: cannot reopen the error log %s: %s (still writing to the old file)", log_path, strerror(errno));
         return;
+    }
     /* dup2 swaps atomically: a concurrent writer hits the old or the new file, never a closed fd */
     dup2(fd, log_fd);
     close(fd);

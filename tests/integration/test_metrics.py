@@ -326,3 +326,23 @@ class ErrorLogTest(GatewayTestCase):
         self.assertIn(b"/__origin/html/a", line[0])
         self.assertFalse(any(l.startswith(forged.encode()) for l in log.split(b"\n")), log[-1000:])
         self.assertIsNone(re.search(rb"[\x00-\x08\x0b-\x1f\x7f]", log), log[-1000:])
+
+
+class LogReopenTest(GatewayTestCase):
+    """SIGHUP reopens the logs (logrotate's postrotate); one that cannot be reopened says so where it still writes."""
+    with_origin = False
+
+    def test_error_log_not_reopened_says_so_in_the_old_file(self):
+        log = self.gw.path("error.log")
+        os.rename(log, log + ".1")
+        os.mkdir(log)  # (what stands at the path now cannot be opened as the log)
+        self.gw.signal(signal.SIGHUP)
+
+        def old():
+            with open(log + ".1", encoding="utf-8") as f:
+                return f.read()
+        self.assertTrue(wait_until(lambda: "reload done" in old(), 10), old()[-2000:])
+        self.assertRegex(old(), r"\[error\] SIGHUP: cannot reopen the error log .*error\.log: Is a directory \(still writing to the old file\)")
+        os.rmdir(log)
+        self.gw.signal(signal.SIGHUP)  # and the next one, with the path free again, reopens it
+        self.assertTrue(wait_until(lambda: os.path.isfile(log) and "reload done" in open(log).read(), 10))
