@@ -145,6 +145,10 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
     emit(&o, "# HELP cg_connections_accepted_total Client connections accepted on the public listeners.\n# TYPE cg_connections_accepted_total counter\n"
              "cg_connections_accepted_total %llu\n",
          (unsigned long long)SUM(connections_accepted));
+    emit(&o, "# HELP cg_accept_rests_total Times accept() failed for want of file descriptors (or of kernel memory) and the "
+             "listeners rested 100 ms: raise the descriptor limit or lower proxy.max_connections.\n"
+             "# TYPE cg_accept_rests_total counter\ncg_accept_rests_total %llu\n",
+         (unsigned long long)SUM(accept_rests));
     emit(&o, "# HELP cg_proxy_headers_refused_total Connections on a proxy_protocol listener closed: no valid PROXY header in "
              "time, or not from one of geoip.trusted_proxies.\n# TYPE cg_proxy_headers_refused_total counter\n"
              "cg_proxy_headers_refused_total %llu\n",

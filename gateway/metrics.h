@@ -32,6 +32,7 @@ typedef struct st_gw_metrics_t {
     uint64_t upstream_timeouts;
     uint64_t upstream_broken; /* answers the origin broke off after their head (front.c log_broken_answer) */
     uint64_t connections_accepted;
+    uint64_t accept_rests; /* accept() failed for want of descriptors or kernel memory: the listeners rested (server.c) */
     uint64_t latency_bucket[GW_METRICS_LATENCY_BUCKETS]; /* cumulative at render time */
     uint64_t latency_sum_us;
     /* cookie acceptance levels */

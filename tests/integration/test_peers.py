@@ -383,3 +383,5 @@ class OutOfDescriptorsTest(GatewayTestCase):
         # and it takes connections again once they go
         self.assertTrue(wait_until(lambda: curl(self.gw.url("/__consent/api/state"), timeout=2).status == 200, 5))
         self.assertIn("cannot accept connections (Too many open files)", self.gw.error_log())
+        # said once a minute per thread; counted each time, for an alert
+        self.assertGreater(metric(self.gw, "cg_accept_rests_total") or 0, 0)
