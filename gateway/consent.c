@@ -296,9 +296,40 @@ static int revoked(gw_token_t *t)
     return 0;
 }
 
+/*
+ * Whether this is the first evaluation of the request to count what its tokens are. A request the gateway answers
+ * itself is evaluated by its handler (the consent API, the preference centre) and again by the filter that expires
+ * the refused cookies it carries (on_served_setup_ostream): each counted, an expired token was two in
+ * cg_tokens_rejected_total. The mark is an entry of the request's env (its pool; set only on this rare path).
+ */
+static int first_count(h2o_req_t *req)
+{
+    static const char mark[] = "consentgate.tokens-counted";
+    if (h2o_req_getenv(req, mark, sizeof(mark) - 1, 0) != NULL)
+        return 0;
+    h2o_req_getenv(req, mark, sizeof(mark) - 1, 1);
+    return 1;
+}
+
+/* counts the tokens of a request that did not verify (rejected[reason]) and a conflict, once per request */
+static void count_tokens(h2o_req_t *req, const uint32_t *rejected, int conflict)
+{
+    int any = conflict;
+    for (size_t r = 1; r != GW_TOKEN_REJECT_REASONS; ++r)
+        any |= rejected[r] != 0;
+    if (!any || gw_metrics == NULL || !first_count(req))
+        return;
+    for (size_t r = 1; r != GW_TOKEN_REJECT_REASONS; ++r)
+        if (rejected[r] != 0)
+            gw_metrics_add(&gw_metrics->tokens_rejected[r], rejected[r]);
+    if (conflict)
+        GW_COUNT(tokens_conflicting);
+}
+
 int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
 {
     const gw_secrets_t *keys = gw_snap_load(&secrets);
+    uint32_t rejected[GW_TOKEN_REJECT_REASONS] = {0};
     int status = -1;
     uint8_t token_flags = 0, claim[16];
     int claims = 0;
@@ -368,16 +399,16 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
                     }
                 }
                 status = st;
-                if (gw_metrics != NULL && st > 0 && st < GW_TOKEN_REJECT_REASONS)
-                    gw_metrics_add(&gw_metrics->tokens_rejected[st], 1);
+                if (st > 0 && st < GW_TOKEN_REJECT_REASONS)
+                    ++rejected[st];
             }
         }
     }
     if (ctx->tokens_conflict) {
         memset(ctx->visitor, 0, sizeof(ctx->visitor));
         ctx->known_visitor = 0;
-        GW_COUNT(tokens_conflicting);
     }
+    count_tokens(req, rejected, ctx->tokens_conflict);
     ctx->gpc_applied = 0;
     ctx->gpc_overrides = 0;
     if (ctx->has_token) {

@@ -308,6 +308,45 @@ class GpcStoreFailureTest(GatewayTestCase):
         self.assertLessEqual(lines, 1 + int(took), "%d lines in %.1f s" % (lines, took))
 
 
+class TokenCountsTest(GatewayTestCase):
+    """A token that does not verify, and two of different visitors, are counted once per request, whichever path
+    answers it (the consent API and the preference centre evaluated the token twice: the handler, then the filter
+    that expires refused cookies)."""
+    config = {"threads": 1}
+    BAD = "cg_consent=" + "A" * 70  # (malformed)
+    PATHS = ("/__origin/echo", "/__consent/api/state", "/__consent/", "/__consent/api/receipts", "/__consent/banner.js",
+             "/__go?u=x&s=y")
+
+    def rejected(self, snap):
+        return sum(v for k, v in snap.items() if k[0] == "cg_tokens_rejected_total")
+
+    def test_rejected_token_counted_once_per_request(self):
+        for path in self.PATHS:
+            with self.subTest(path=path):
+                before = samples(scrape(self.gw))
+                curl(self.gw.url(path), cookie=self.BAD + "; _ga=GA1.1.1.1")
+                after = samples(scrape(self.gw))
+                self.assertEqual(self.rejected(after) - self.rejected(before), 1)
+                self.assertEqual(value(after, "cg_tokens_rejected_total", reason="malformed")
+                                 - value(before, "cg_tokens_rejected_total", reason="malformed"), 1)
+        # (the mark that says so stays inside the gateway)
+        echo = curl(self.gw.url("/__origin/echo?t=mark"), cookie=self.BAD).text
+        self.assertNotIn("tokens-counted", echo)
+
+    def test_conflicting_tokens_counted_once_per_request(self):
+        toks = []
+        for _ in range(2):
+            r = curl(self.gw.url("/__consent/api/consent"), method="POST", data='{"all": true}',
+                     headers=["Content-Type: application/json"])
+            toks.append([v.split(";", 1)[0] for v in r.header_all("set-cookie") if v.startswith("cg_consent=")][0])
+        for path in self.PATHS:
+            with self.subTest(path=path):
+                before = samples(scrape(self.gw))
+                curl(self.gw.url(path), cookie="; ".join(toks))
+                after = samples(scrape(self.gw))
+                self.assertEqual(value(after, "cg_tokens_conflicting_total") - value(before, "cg_tokens_conflicting_total"), 1)
+
+
 class ErrorLogTest(GatewayTestCase):
     """Each event of the error log is one line: what a request carries cannot start another."""
     config = {"threads": 1}
