@@ -254,6 +254,10 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
              "# TYPE cg_speculation_rules_dropped_total counter\ncg_speculation_rules_dropped_total %llu\n",
          (unsigned long long)SUM(css_checked), (unsigned long long)SUM(css_unchecked), (unsigned long long)SUM(html_big_refused),
          (unsigned long long)SUM(speculation_rules_dropped));
+    emit(&o, "# HELP cg_csp_meta_nonce_blocked_total Pages whose <meta> Content-Security-Policy allows scripts by nonce, "
+             "under channel.csp enforce: the gateway's policy header cannot name that nonce, so the browser blocks those "
+             "scripts.\n# TYPE cg_csp_meta_nonce_blocked_total counter\ncg_csp_meta_nonce_blocked_total %llu\n",
+         (unsigned long long)SUM(csp_meta_nonce_blocked));
     emit(&o, "# HELP cg_risk_subresources_total Subresources of risk-listed sites in pages, by action.\n"
              "# TYPE cg_risk_subresources_total counter\n"
              "cg_risk_subresources_total{action=\"removed\"} %llu\ncg_risk_subresources_total{action=\"warned\"} %llu\n"

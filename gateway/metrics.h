@@ -64,6 +64,7 @@ typedef struct st_gw_metrics_t {
     uint64_t css_unchecked; /* style sheets over the size read whole, or in an encoding not read: passed unchecked */
     uint64_t html_big_refused; /* bigger tokenizer buffers refused: the worker's big buffers at their budget */
     uint64_t speculation_rules_dropped; /* speculation rule sets answered without rules (rules_response) */
+    uint64_t csp_meta_nonce_blocked; /* pages whose <meta> CSP nonce-scripts the enforcing policy blocks (rewrite.c) */
     /* private network channel */
     uint64_t risk_subresources_removed, risk_subresources_warned, risk_subresources_monitored, risk_subresources_unreadable;
     uint64_t reports_foreign; /* CSP reports about another site's page: refused */

@@ -2657,14 +2657,13 @@ static int on_meta_csp(rewrite_t *self, gw_html_tag_t *tag, const gw_html_attr_t
             set_inject(self, self->xml);
             gw_html_set_inject(self->html, self->inject.base, self->inject.len);
         }
-        static __thread int warned;
-        if (gw_rt.conf.channel.csp == 2 && meta.script[0] != '\0' && !warned) {
-            warned = 1;
-            gw_warn("%.*s: the page's <meta> Content-Security-Policy allows scripts by nonce, which the gateway's enforcing policy "
-                    "cannot name (its header went first): those scripts are blocked. Send that policy as a header, or set "
-                    "channel.csp to report-only (logged once per thread)",
-                    (int)req->path_normalized.len, req->path_normalized.base);
-        }
+        if (gw_rt.conf.channel.csp == 2 && meta.script[0] != '\0')
+            COUNT_WARN_FIRST(csp_meta_nonce_blocked,
+                             "%.*s: the page's <meta> Content-Security-Policy allows scripts by nonce, which the gateway's "
+                             "enforcing policy cannot name (its header went first): those scripts are blocked. Send that policy "
+                             "as a header, or set channel.csp to report-only (further pages are counted in "
+                             "cg_csp_meta_nonce_blocked_total)",
+                             (int)req->path_normalized.len, req->path_normalized.base);
     }
     if (!gw_csp_lets_in_by_nonce(v, len, ui_script_nonce(self)))
         self->consent_mode = 0; /* (its inline script would be blocked by this policy, and reported) */

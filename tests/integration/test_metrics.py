@@ -347,6 +347,20 @@ class TokenCountsTest(GatewayTestCase):
                 self.assertEqual(value(after, "cg_tokens_conflicting_total") - value(before, "cg_tokens_conflicting_total"), 1)
 
 
+class CspMetaNonceTest(GatewayTestCase):
+    """channel.csp enforce and a page whose <meta> policy allows scripts by nonce: the browser blocks them; the log said
+    so once per worker thread, and nothing counted the pages."""
+    config = {"threads": 1, "channel": {"csp": "enforce"}}
+
+    def test_each_page_counted_first_logged(self):
+        before = samples(scrape(self.gw))
+        for _ in range(3):
+            self.assertEqual(curl(self.gw.url("/__origin/html/m?file=pages/meta-csp.html")).status, 200)
+        after = samples(scrape(self.gw))
+        self.assertEqual(value(after, "cg_csp_meta_nonce_blocked_total") - value(before, "cg_csp_meta_nonce_blocked_total"), 3)
+        self.assertEqual(self.gw.error_log().count("allows scripts by nonce"), 1)
+
+
 class ErrorLogTest(GatewayTestCase):
     """Each event of the error log is one line: what a request carries cannot start another."""
     config = {"threads": 1}
