@@ -53,7 +53,9 @@ all: check-deps $(BUILD)/consentgate
 DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev \
             libh2o-evloop-dev libh2o-dev-common libjansson-dev libmaxminddb-dev libssl-dev \
             libsqlite3-dev libpsl-dev publicsuffix zlib1g-dev libcmocka-dev \
-            python3 curl nghttp2-client openssl procps psmisc systemd
+            python3 curl nghttp2-client openssl procps psmisc systemd python3-prometheus-client
+# (python3-prometheus-client: tests/integration/test_metrics.py reads /admin/metrics with its text parser, a small pure
+# Python package; promtool would need Debian's whole prometheus server package, which also starts a service)
 BENCH_PKGS := wrk nginx-light h2o privoxy valgrind sqlite3 linux-perf strace time
 # make lint (part of make test) and make format
 DEV_PKGS := cppcheck clang-format

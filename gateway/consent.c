@@ -296,9 +296,40 @@ static int revoked(gw_token_t *t)
     return 0;
 }
 
+/*
+ * Whether this is the first evaluation of the request to count what its tokens are. A request the gateway answers
+ * itself is evaluated by its handler (the consent API, the preference centre) and again by the filter that expires
+ * the refused cookies it carries (on_served_setup_ostream): each counted, an expired token was two in
+ * cg_tokens_rejected_total. The mark is an entry of the request's env (its pool; set only on this rare path).
+ */
+static int first_count(h2o_req_t *req)
+{
+    static const char mark[] = "consentgate.tokens-counted";
+    if (h2o_req_getenv(req, mark, sizeof(mark) - 1, 0) != NULL)
+        return 0;
+    h2o_req_getenv(req, mark, sizeof(mark) - 1, 1);
+    return 1;
+}
+
+/* counts the tokens of a request that did not verify (rejected[reason]) and a conflict, once per request */
+static void count_tokens(h2o_req_t *req, const uint32_t *rejected, int conflict)
+{
+    int any = conflict;
+    for (size_t r = 1; r != GW_TOKEN_REJECT_REASONS; ++r)
+        any |= rejected[r] != 0;
+    if (!any || gw_metrics == NULL || !first_count(req))
+        return;
+    for (size_t r = 1; r != GW_TOKEN_REJECT_REASONS; ++r)
+        if (rejected[r] != 0)
+            gw_metrics_add(&gw_metrics->tokens_rejected[r], rejected[r]);
+    if (conflict)
+        GW_COUNT(tokens_conflicting);
+}
+
 int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
 {
     const gw_secrets_t *keys = gw_snap_load(&secrets);
+    uint32_t rejected[GW_TOKEN_REJECT_REASONS] = {0};
     int status = -1;
     uint8_t token_flags = 0, claim[16];
     int claims = 0;
@@ -368,16 +399,16 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
                     }
                 }
                 status = st;
-                if (gw_metrics != NULL && st > 0 && st < GW_TOKEN_REJECT_REASONS)
-                    gw_metrics_add(&gw_metrics->tokens_rejected[st], 1);
+                if (st > 0 && st < GW_TOKEN_REJECT_REASONS)
+                    ++rejected[st];
             }
         }
     }
     if (ctx->tokens_conflict) {
         memset(ctx->visitor, 0, sizeof(ctx->visitor));
         ctx->known_visitor = 0;
-        GW_COUNT(tokens_conflicting);
     }
+    count_tokens(req, rejected, ctx->tokens_conflict);
     ctx->gpc_applied = 0;
     ctx->gpc_overrides = 0;
     if (ctx->has_token) {
@@ -587,11 +618,20 @@ void gw_consent_register_served(h2o_pathconf_t *pc)
 
 /* --- GPC: the refusal is recorded once per visitor -------------------------------------------- */
 
-static void warn_gpc_unrecorded(int status)
+/* a GPC refusal's record is done: counted, or its failure said (at most a line a second per worker thread: a store
+ * that cannot write fails every GPC visitor's first request, each counted in cg_store_failed_total or
+ * cg_store_refused_total) */
+static void gpc_recorded(h2o_req_t *req, int status)
 {
+    static __thread gw_log_throttle_t throttle;
+    char more[64];
+    if (status == 0) {
+        GW_COUNT(gpc_refusals);
+        return;
+    }
     /* over store.rate_per_minute is counted (cg_records_rate_limited_total), not logged: a client can send that often */
-    if (status != GW_RECORDS_RATE_LIMITED)
-        gw_warn("GPC refusal of a visitor not recorded (store unavailable): enforced, and recorded on a later request");
+    if (status != GW_RECORDS_RATE_LIMITED && gw_log_throttle(&throttle, h2o_now(req->conn->ctx->loop), more, sizeof(more)))
+        gw_warn("GPC refusal of a visitor not recorded (store unavailable): enforced, and recorded on a later request%s", more);
 }
 
 /* the record of a GPC refusal on a proxied request, which waited for it (on_request): without a record, no token
@@ -599,10 +639,9 @@ static void warn_gpc_unrecorded(int status)
 static void on_gpc_recorded_held(h2o_req_t *req, void *data, int status, const gw_record_t *rec)
 {
     gw_reqctx_t *ctx = data;
-    if (status != 0) {
-        warn_gpc_unrecorded(status);
+    gpc_recorded(req, status);
+    if (status != 0)
         ctx->issue_token = 0;
-    }
     if (ctx->gpc_submitting) {
         ctx->gpc_answered = 1; /* answered before gw_records_submit returned: on_request goes on by itself */
         return;
@@ -660,9 +699,8 @@ typedef struct st_gpc_wait_t {
 static void on_gpc_recorded_page(h2o_req_t *req, void *data, int status, const gw_record_t *rec)
 {
     gpc_wait_t *w = data;
-    if (status != 0)
-        warn_gpc_unrecorded(status);
-    else {
+    gpc_recorded(req, status);
+    if (status == 0) {
         gw_consent_answer_token(req, w->ctx, w->ctx->granted, 0, gw_now_ms(req) / 1000);
         w->ctx->known_visitor = 1; /* the page may show the id the token now carries */
     }

@@ -320,6 +320,7 @@ static void on_erased(h2o_req_t *req, void *data, const gw_store_answer_t *ans)
      * (GDPR art. 7(1)), and the records that did are no longer the visitor's; what they refused stays refused (an
      * undecided token narrows the regime's default), what they granted is asked for again */
     gw_consent_answer_token(req, &e->ctx, e->ctx.granted, 0, e->now);
+    GW_COUNT(erasures);
     if (e->is_form) { /* the page says how many and shows the erasure's receipt */
         char *loc = h2o_mem_alloc_pool(&req->pool, 96);
         snprintf(loc, 96, "/__consent/receipts?erased=%llu&receipt=%s", (unsigned long long)ans->count, ans->record->receipt);

@@ -174,8 +174,10 @@ static void log_broken_answer(h2o_logger_t *self, h2o_req_t *req)
     static __thread gw_log_throttle_t throttle;
     front_prefilter_t *pf;
     char more[64];
-    if (req->error_logs.size == 0 || (pf = front_of(req)) == NULL || pf->error_page ||
-        !gw_log_throttle(&throttle, h2o_now(req->conn->ctx->loop), more, sizeof(more)))
+    if (req->error_logs.size == 0 || (pf = front_of(req)) == NULL || pf->error_page)
+        return;
+    GW_COUNT(upstream_broken);
+    if (!gw_log_throttle(&throttle, h2o_now(req->conn->ctx->loop), more, sizeof(more)))
         return;
     h2o_iovec_t why = req->error_logs.entries[req->error_logs.size - 1].msg;
     gw_error("upstream %s: a %d answer ended cut short after its head: %.*s%s", gw_rt.conf.upstream, req->res.status,

@@ -40,17 +40,49 @@ void gw_log_reopen(void)
     if (log_path == NULL)
         return;
     int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd == -1)
+    if (fd == -1) { /* said in the file still written to (a rotated one), or the lines after it vanish unexplained */
+        gw_error("SIGHUP: cannot reopen the error log %s: %s (still writing to the old file)", log_path, strerror(errno));
         return;
+    }
     /* dup2 swaps atomically: a concurrent writer hits the old or the new file, never a closed fd */
     dup2(fd, log_fd);
     close(fd);
 }
 
+/*
+ * Copies a formatted message into a line, each control byte (CR, LF, ESC, …, DEL) written as \xHH: the messages name
+ * what requests carry (a path h2o percent-decoded, "%0D%0A" become a line break), which must not start a line of its
+ * own that a reader or a log shipper takes for the gateway's, nor send a terminal escape to whoever tails the log.
+ * Returns the bytes written, at most room; *all says whether every byte of src was.
+ */
+static size_t copy_escaped(char *dst, size_t room, const char *src, size_t len, int *all)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0, i;
+    for (i = 0; i != len; ++i) {
+        unsigned char c = (unsigned char)src[i];
+        if (c >= 0x20 && c != 0x7f) {
+            if (n == room)
+                break;
+            dst[n++] = (char)c;
+        } else {
+            if (room - n < 4)
+                break;
+            dst[n++] = '\\';
+            dst[n++] = 'x';
+            dst[n++] = hex[c >> 4];
+            dst[n++] = hex[c & 15];
+        }
+    }
+    *all = i == len;
+    return n;
+}
+
 void gw_log(int level, const char *fmt, ...)
 {
     static const char *const names[] = {"debug", "info", "warn", "error"};
-    char line[2048];
+    static const char cut[] = " [cut]";
+    char msg[2048], line[sizeof(msg) * 2];
     struct timeval tv;
     struct tm tm;
     size_t n;
@@ -63,11 +95,15 @@ void gw_log(int level, const char *fmt, ...)
     n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
     n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03dZ [%s] ", (int)(tv.tv_usec / 1000), names[level & 3]);
     va_start(ap, fmt);
-    int w = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+    int w = vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (w < 0)
-        w = 0;
-    n += (size_t)w < sizeof(line) - n - 1 ? (size_t)w : sizeof(line) - n - 2;
+    size_t len = w < 0 ? 0 : (size_t)w < sizeof(msg) ? (size_t)w : sizeof(msg) - 1;
+    int all;
+    n += copy_escaped(line + n, sizeof(line) - n - (sizeof(cut) - 1) - 1, msg, len, &all);
+    if ((size_t)w != len || !all) { /* (a message longer than a line says it was cut, rather than ending mid-word) */
+        memcpy(line + n, cut, sizeof(cut) - 1);
+        n += sizeof(cut) - 1;
+    }
     line[n++] = '\n';
     ssize_t r = write(log_fd, line, n);
     (void)r;

@@ -265,7 +265,12 @@ static void reopen_access_log(void *unused)
 static void log_access(h2o_logger_t *self, h2o_req_t *req)
 {
     const struct timeval *end = &req->timestamps.response_end_at, *begin = &req->timestamps.request_begin_at;
+    struct timeval now;
     int64_t us = 0;
+    /* an answer not sent to its end (the client went away mid-body, its stream reset) has no end time: it lasted until
+     * now, when it is disposed (it was counted as taking 0 s: the slowest answers in the fastest bucket) */
+    if (end->tv_sec == 0 && gettimeofday(&now, NULL) == 0)
+        end = &now;
     if (end->tv_sec != 0 && begin->tv_sec != 0)
         us = (int64_t)(end->tv_sec - begin->tv_sec) * 1000000 + (end->tv_usec - begin->tv_usec);
     gw_metrics_request(req->res.status, us > 0 ? (uint64_t)us : 0);
@@ -274,6 +279,18 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
 static void add_metrics_logger(h2o_pathconf_t *pc)
 {
     h2o_create_logger(pc, sizeof(h2o_logger_t))->log_access = log_access;
+}
+
+/* the admin listener's requests are counted apart: a scrape every few seconds, a records export that streams for
+ * minutes or a monitor sending a stale token are not the site's traffic, its latency or its 4xx */
+static void log_admin_access(h2o_logger_t *self, h2o_req_t *req)
+{
+    gw_metrics_admin_request(req->res.status);
+}
+
+static void add_admin_metrics_logger(h2o_pathconf_t *pc)
+{
+    h2o_create_logger(pc, sizeof(h2o_logger_t))->log_access = log_admin_access;
 }
 
 static int setup_hosts(void)
@@ -401,8 +418,8 @@ static int setup_hosts(void)
         gw_trackers_register_admin();
         gw_channel_register_admin();
         gw_reports_register_admin();
-        add_metrics_logger(gw_rt.admin_hosts[0]->paths.entries + gw_rt.admin_hosts[0]->paths.size - 1);
-        add_metrics_logger(&gw_rt.admin_hosts[0]->fallback_path);
+        add_admin_metrics_logger(gw_rt.admin_hosts[0]->paths.entries + gw_rt.admin_hosts[0]->paths.size - 1);
+        add_admin_metrics_logger(&gw_rt.admin_hosts[0]->fallback_path);
         if (gw_rt.access_log != NULL)
             h2o_access_log_register(&gw_rt.admin_hosts[0]->fallback_path, gw_rt.access_log);
     }

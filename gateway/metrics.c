@@ -29,6 +29,25 @@ int gw_metrics_init(size_t num_threads)
     return 0;
 }
 
+/* a status's series: its own when listed, else its class's */
+static void count_status(uint64_t *exact, uint64_t *classes, int status)
+{
+    size_t i;
+    for (i = 0; i != GW_METRICS_NUM_STATUS; ++i)
+        if (status_list[i] == status)
+            break;
+    if (i != GW_METRICS_NUM_STATUS)
+        gw_metrics_add(&exact[i], 1);
+    else
+        gw_metrics_add(&classes[status >= 100 && status < 600 ? status / 100 : 0], 1);
+}
+
+void gw_metrics_admin_request(int status)
+{
+    if (gw_metrics != NULL)
+        count_status(gw_metrics->admin_status, gw_metrics->admin_status_class, status);
+}
+
 void gw_metrics_request(int status, uint64_t latency_us)
 {
     gw_metrics_t *m = gw_metrics;
@@ -36,13 +55,7 @@ void gw_metrics_request(int status, uint64_t latency_us)
     if (m == NULL)
         return;
     gw_metrics_add(&m->requests, 1);
-    for (i = 0; i != GW_METRICS_NUM_STATUS; ++i)
-        if (status_list[i] == status)
-            break;
-    if (i != GW_METRICS_NUM_STATUS)
-        gw_metrics_add(&m->status[i], 1);
-    else
-        gw_metrics_add(&m->status_class[status >= 100 && status < 600 ? status / 100 : 0], 1);
+    count_status(m->status, m->status_class, status);
     for (i = 0; i != GW_METRICS_LATENCY_BUCKETS; ++i)
         if ((double)latency_us <= latency_le[i] * 1e6)
             break;
@@ -98,6 +111,20 @@ static void emit_per_category(out_t *o, const gw_config_t *conf, const char *nam
              (unsigned long long)sum_field(off + c * sizeof(uint64_t)));
 }
 
+/* a family by status: each listed code, then the classes of the others ("other" only once it has counted one) */
+static void emit_by_status(out_t *o, const char *name, const char *help, size_t exact, size_t classes)
+{
+    static const char *const class_names[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    emit(o, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (size_t i = 0; i != GW_METRICS_NUM_STATUS; ++i)
+        emit(o, "%s{status=\"%d\"} %llu\n", name, status_list[i], (unsigned long long)sum_field(exact + i * sizeof(uint64_t)));
+    for (size_t i = 0; i != 6; ++i) {
+        uint64_t n = sum_field(classes + i * sizeof(uint64_t));
+        if (n != 0 || i != 0)
+            emit(o, "%s{status=\"%s\"} %llu\n", name, class_names[i], (unsigned long long)n);
+    }
+}
+
 char *gw_metrics_render(const gw_config_t *conf, size_t *len)
 {
     static const char *const regimes[] = {"opt-in", "opt-out", "notice"};
@@ -106,23 +133,22 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
     out_t o = {h2o_mem_alloc(8192), 0, 8192};
     size_t i;
 
-    emit(&o, "# HELP cg_requests_total Requests answered, by status code.\n# TYPE cg_requests_total counter\n");
-    for (i = 0; i != GW_METRICS_NUM_STATUS; ++i)
-        emit(&o, "cg_requests_total{status=\"%d\"} %llu\n", status_list[i],
-             (unsigned long long)sum_field(offsetof(gw_metrics_t, status) + i * sizeof(uint64_t)));
-    for (i = 0; i != 6; ++i) {
-        uint64_t n = sum_field(offsetof(gw_metrics_t, status_class) + i * sizeof(uint64_t));
-        if (n != 0 || i != 0)
-            emit(&o, "cg_requests_total{status=\"%s\"} %llu\n", i == 0 ? "other" : (const char *[]){"", "1xx", "2xx", "3xx", "4xx", "5xx"}[i],
-                 (unsigned long long)n);
-    }
-    emit(&o, "# HELP cg_thread_requests_total Requests answered, by worker thread.\n# TYPE cg_thread_requests_total counter\n");
+    emit_by_status(&o, "cg_requests_total", "Requests answered on the public listeners, by status code.",
+                   offsetof(gw_metrics_t, status), offsetof(gw_metrics_t, status_class));
+    emit_by_status(&o, "cg_admin_requests_total",
+                   "Requests answered on the admin listener (scrapes, exports, refused tokens), by status code.",
+                   offsetof(gw_metrics_t, admin_status), offsetof(gw_metrics_t, admin_status_class));
+    emit(&o, "# HELP cg_thread_requests_total Requests answered on the public listeners, by worker thread.\n# TYPE cg_thread_requests_total counter\n");
     for (size_t t = 0; t != gw_metrics_num_threads; ++t)
         emit(&o, "cg_thread_requests_total{thread=\"%zu\"} %llu\n", t,
              (unsigned long long)__atomic_load_n(&gw_metrics_threads[t].requests, __ATOMIC_RELAXED));
-    emit(&o, "# HELP cg_connections_accepted_total Client connections accepted.\n# TYPE cg_connections_accepted_total counter\n"
+    emit(&o, "# HELP cg_connections_accepted_total Client connections accepted on the public listeners.\n# TYPE cg_connections_accepted_total counter\n"
              "cg_connections_accepted_total %llu\n",
          (unsigned long long)SUM(connections_accepted));
+    emit(&o, "# HELP cg_accept_rests_total Times accept() failed for want of file descriptors (or of kernel memory) and the "
+             "listeners rested 100 ms: raise the descriptor limit or lower proxy.max_connections.\n"
+             "# TYPE cg_accept_rests_total counter\ncg_accept_rests_total %llu\n",
+         (unsigned long long)SUM(accept_rests));
     emit(&o, "# HELP cg_proxy_headers_refused_total Connections on a proxy_protocol listener closed: no valid PROXY header in "
              "time, or not from one of geoip.trusted_proxies.\n# TYPE cg_proxy_headers_refused_total counter\n"
              "cg_proxy_headers_refused_total %llu\n",
@@ -134,9 +160,12 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
     emit(&o, "# HELP cg_upstream_errors_total Requests the origin could not answer (502/504).\n"
              "# TYPE cg_upstream_errors_total counter\ncg_upstream_errors_total %llu\n"
              "# HELP cg_upstream_timeouts_total Upstream I/O timeouts (504).\n"
-             "# TYPE cg_upstream_timeouts_total counter\ncg_upstream_timeouts_total %llu\n",
-         (unsigned long long)SUM(upstream_errors), (unsigned long long)SUM(upstream_timeouts));
-    emit(&o, "# HELP cg_request_duration_seconds Time from request start to the end of the response.\n"
+             "# TYPE cg_upstream_timeouts_total counter\ncg_upstream_timeouts_total %llu\n"
+             "# HELP cg_upstream_broken_total Answers the origin broke off after their head (closed or silent mid-body, gzip "
+             "that does not decode): the client got them cut short.\n"
+             "# TYPE cg_upstream_broken_total counter\ncg_upstream_broken_total %llu\n",
+         (unsigned long long)SUM(upstream_errors), (unsigned long long)SUM(upstream_timeouts), (unsigned long long)SUM(upstream_broken));
+    emit(&o, "# HELP cg_request_duration_seconds Time from request start to the end of the response, public listeners.\n"
              "# TYPE cg_request_duration_seconds histogram\n");
     uint64_t cum = 0;
     for (i = 0; i != GW_METRICS_LATENCY_BUCKETS; ++i) {
@@ -165,6 +194,11 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
     emit_per_category(&o, conf, "cg_decisions_granted_total",
                       "Consent decisions recorded that granted the category (over cg_decisions_total: its acceptance rate).",
                       offsetof(gw_metrics_t, decisions_granted));
+    emit(&o, "# HELP cg_gpc_refusals_total GPC refusals recorded (Sec-GPC: 1 in an opt-out regime, once per visitor): no decision.\n"
+             "# TYPE cg_gpc_refusals_total counter\ncg_gpc_refusals_total %llu\n"
+             "# HELP cg_erasures_total Erasures done: a visitor's records pseudonymised at their request.\n"
+             "# TYPE cg_erasures_total counter\ncg_erasures_total %llu\n",
+         (unsigned long long)SUM(gpc_refusals), (unsigned long long)SUM(erasures));
     emit(&o, "# HELP cg_tokens_rejected_total Consent tokens that failed verification, by reason.\n"
              "# TYPE cg_tokens_rejected_total counter\n");
     for (i = 1; i != 6; ++i)
@@ -192,6 +226,9 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
              "# HELP cg_html_oversized_removed_total Elements that cannot be checked, removed (a link: disabled): a start tag over 1 MB "
              "(script, iframe, a, form, link, …), a URL over 16 KB, more edits than a tag takes.\n"
              "# TYPE cg_html_oversized_removed_total counter\ncg_html_oversized_removed_total %llu\n"
+             "# HELP cg_html_svg_scripts_removed_total Inline SVG scripts removed unread: a comment or a tag in them (which may "
+             "break out of the svg), or over 1 MB of text.\n"
+             "# TYPE cg_html_svg_scripts_removed_total counter\ncg_html_svg_scripts_removed_total %llu\n"
              "# HELP cg_html_memo_hits_total Pages whose body was byte for byte one rewritten before: answered from that rewrite.\n"
              "# TYPE cg_html_memo_hits_total counter\ncg_html_memo_hits_total %llu\n"
              "# HELP cg_html_memo_stored_total Rewritten pages remembered (html.memo_kb).\n"
@@ -201,6 +238,7 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
              "# HELP cg_html_memo_bytes Bytes of the remembered rewrites' memory in use, all worker threads (of html.memo_kb each).\n"
              "# TYPE cg_html_memo_bytes gauge\ncg_html_memo_bytes %llu\n",
          (unsigned long long)SUM(html_unreadable), (unsigned long long)SUM(html_sniffed), (unsigned long long)SUM(html_oversized_removed),
+         (unsigned long long)SUM(html_svg_scripts_removed),
          (unsigned long long)SUM(html_memo_hits), (unsigned long long)SUM(html_memo_stored),
          (unsigned long long)SUM(html_memo_entries), (unsigned long long)SUM(html_memo_bytes));
     emit(&o, "# HELP cg_css_checked_total Style sheets (text/css) read whole and the URLs in them checked against the risk lists.\n"
@@ -216,6 +254,10 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
              "# TYPE cg_speculation_rules_dropped_total counter\ncg_speculation_rules_dropped_total %llu\n",
          (unsigned long long)SUM(css_checked), (unsigned long long)SUM(css_unchecked), (unsigned long long)SUM(html_big_refused),
          (unsigned long long)SUM(speculation_rules_dropped));
+    emit(&o, "# HELP cg_csp_meta_nonce_blocked_total Pages whose <meta> Content-Security-Policy allows scripts by nonce, "
+             "under channel.csp enforce: the gateway's policy header cannot name that nonce, so the browser blocks those "
+             "scripts.\n# TYPE cg_csp_meta_nonce_blocked_total counter\ncg_csp_meta_nonce_blocked_total %llu\n",
+         (unsigned long long)SUM(csp_meta_nonce_blocked));
     emit(&o, "# HELP cg_risk_subresources_total Subresources of risk-listed sites in pages, by action.\n"
              "# TYPE cg_risk_subresources_total counter\n"
              "cg_risk_subresources_total{action=\"removed\"} %llu\ncg_risk_subresources_total{action=\"warned\"} %llu\n"

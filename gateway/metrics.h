@@ -26,9 +26,13 @@ typedef struct st_gw_metrics_t {
     uint64_t requests;
     uint64_t status[GW_METRICS_NUM_STATUS];
     uint64_t status_class[6]; /* 0: other, 1..5: 1xx..5xx not listed exactly */
+    uint64_t admin_status[GW_METRICS_NUM_STATUS]; /* the admin listener's requests, apart from the site's above */
+    uint64_t admin_status_class[6];
     uint64_t upstream_errors;
     uint64_t upstream_timeouts;
+    uint64_t upstream_broken; /* answers the origin broke off after their head (front.c log_broken_answer) */
     uint64_t connections_accepted;
+    uint64_t accept_rests; /* accept() failed for want of descriptors or kernel memory: the listeners rested (server.c) */
     uint64_t latency_bucket[GW_METRICS_LATENCY_BUCKETS]; /* cumulative at render time */
     uint64_t latency_sum_us;
     /* cookie acceptance levels */
@@ -39,6 +43,8 @@ typedef struct st_gw_metrics_t {
     uint64_t would_drop[GW_MAX_CATEGORIES];
     uint64_t decisions[3]; /* by regime */
     uint64_t decisions_granted[GW_MAX_CATEGORIES]; /* of those, the ones that granted each category */
+    uint64_t gpc_refusals; /* GPC refusals recorded (a record of method "gpc": no decision) */
+    uint64_t erasures;     /* erasures done (a visitor's records pseudonymised, an "erase" record) */
     uint64_t tokens_rejected[GW_TOKEN_REJECT_REASONS];
     uint64_t cookie_header_unreadable;
     uint64_t tokens_conflicting; /* requests with two valid consent tokens of different visitors */
@@ -50,6 +56,7 @@ typedef struct st_gw_metrics_t {
     uint64_t html_unreadable;        /* HTML pages in an encoding the rewriter cannot read: passed through */
     uint64_t html_sniffed;           /* bodies without a Content-Type that the browser takes for HTML: read as pages */
     uint64_t html_oversized_removed; /* script/iframe/… start tags too long to check: removed */
+    uint64_t html_svg_scripts_removed; /* inline SVG scripts not readable whole (a comment or tag in them, too long): removed */
     uint64_t html_memo_hits;         /* pages answered from a remembered rewrite (memo.h) */
     uint64_t html_memo_stored;       /* rewrites remembered */
     uint64_t html_memo_entries, html_memo_bytes; /* gauges of this thread's memo: pages remembered, bytes in use */
@@ -57,6 +64,7 @@ typedef struct st_gw_metrics_t {
     uint64_t css_unchecked; /* style sheets over the size read whole, or in an encoding not read: passed unchecked */
     uint64_t html_big_refused; /* bigger tokenizer buffers refused: the worker's big buffers at their budget */
     uint64_t speculation_rules_dropped; /* speculation rule sets answered without rules (rules_response) */
+    uint64_t csp_meta_nonce_blocked; /* pages whose <meta> CSP nonce-scripts the enforcing policy blocks (rewrite.c) */
     /* private network channel */
     uint64_t risk_subresources_removed, risk_subresources_warned, risk_subresources_monitored, risk_subresources_unreadable;
     uint64_t reports_foreign; /* CSP reports about another site's page: refused */
@@ -102,8 +110,11 @@ static inline void gw_metrics_add(uint64_t *counter, uint64_t n)
 /* requests answered so far, all threads */
 uint64_t gw_metrics_total_requests(void);
 
-/* records one finished request: status and latency in microseconds */
+/* records one finished request of the site (the public listeners): status and latency in microseconds */
 void gw_metrics_request(int status, uint64_t latency_us);
+
+/* records one finished request of the admin listener (its status only: scrapes and exports are not the site's traffic) */
+void gw_metrics_admin_request(int status);
 
 /* Renders all counters (summed over threads, plus per-thread request counts) as Prometheus text.
  * Returns a malloc'ed NUL-terminated buffer (caller frees) and its length in *len. Names for category

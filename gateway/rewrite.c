@@ -1908,6 +1908,10 @@ static int check_held(void *_self, gw_html_tag_t *tag, const char *content, size
         return speculation_rules(self, tag, content, len, complete);
     if (gw_html_held_markup(tag)) {
         if (!complete) {
+            COUNT_WARN_FIRST(html_svg_scripts_removed,
+                             "rewrite: removed an inline <svg> script of %.*s that could not be read whole (a comment or a tag "
+                             "in it, or over 1 MB of text; further cases are counted in cg_html_svg_scripts_removed_total)",
+                             (int)self->req->path_normalized.len, self->req->path_normalized.base);
             gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: removed an svg script it could not read whole -->"));
             return GW_HTML_REMOVE;
         }
@@ -2659,14 +2663,13 @@ static int on_meta_csp(rewrite_t *self, gw_html_tag_t *tag, const gw_html_attr_t
             set_inject(self, self->xml);
             gw_html_set_inject(self->html, self->inject.base, self->inject.len);
         }
-        static __thread int warned;
-        if (gw_rt.conf.channel.csp == 2 && meta.script[0] != '\0' && !warned) {
-            warned = 1;
-            gw_warn("%.*s: the page's <meta> Content-Security-Policy allows scripts by nonce, which the gateway's enforcing policy "
-                    "cannot name (its header went first): those scripts are blocked. Send that policy as a header, or set "
-                    "channel.csp to report-only (logged once per thread)",
-                    (int)req->path_normalized.len, req->path_normalized.base);
-        }
+        if (gw_rt.conf.channel.csp == 2 && meta.script[0] != '\0')
+            COUNT_WARN_FIRST(csp_meta_nonce_blocked,
+                             "%.*s: the page's <meta> Content-Security-Policy allows scripts by nonce, which the gateway's "
+                             "enforcing policy cannot name (its header went first): those scripts are blocked. Send that policy "
+                             "as a header, or set channel.csp to report-only (further pages are counted in "
+                             "cg_csp_meta_nonce_blocked_total)",
+                             (int)req->path_normalized.len, req->path_normalized.base);
     }
     if (!gw_csp_lets_in_by_nonce(v, len, ui_script_nonce(self)))
         self->consent_mode = 0; /* (its inline script would be blocked by this policy, and reported) */

@@ -514,6 +514,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         if ((sock = h2o_evloop_socket_accept(listener)) == NULL) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 static __thread uint64_t warned_at;
+                GW_COUNT(accept_rests); /* (the log says it once a minute per thread) */
                 warn_now_and_then(&warned_at,
                                   "cannot accept connections (%s) with %zu open: resting %d ms at a time; raise the file "
                                   "descriptor limit (ulimit -n, LimitNOFILE=) or lower proxy.max_connections",
@@ -524,7 +525,8 @@ static void on_accept(h2o_socket_t *listener, const char *err)
             break;
         }
         ++t->connections;
-        GW_COUNT(connections_accepted);
+        if (l->accept_ctx.hosts != gw_rt.admin_hosts) /* (the admin listener's are the operator's, not the site's) */
+            GW_COUNT(connections_accepted);
         sock->on_close.cb = on_socket_close;
         sock->on_close.data = NULL;
         if (l->proxy_protocol)

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 
-from harness import GatewayTestCase, curl, curl_many, parse_responses, raw_request, wait_until
+from harness import GatewayTestCase, curl, curl_many, metric, parse_responses, raw_request, wait_until
 
 PAGE = (b"<!DOCTYPE html><html><head><title>t</title></head><body><p>hello</p>" + b"<p>x</p>" * 2000 +
         b"</body></html>")
@@ -328,13 +328,29 @@ class BrokenAnswerLoggedTest(RawOriginCase):
                  "/corrupt-gzip": BadOriginTest.RESPONSES["/corrupt-gzip"]}
 
     def test_reason_is_logged_without_the_query(self):
+        def lines():
+            with open(self.gw.path("error.log"), encoding="utf-8", errors="replace") as f:
+                return f.read().count("ended cut short")
+        time.sleep(1.1)  # (another test's line a moment ago would hold this one back)
+        before = lines()
         for path, reason in (("/cut?t=secret-query", "upstream %s: " % self.raw.url), ("/corrupt-gzip?t=secret-query", "not readable gzip")):
             r = curl(self.gw.url(path), http="1.1")
             self.assertNotEqual(r.exit_code, 0, r)
             self.assertTrue(wait_until(lambda: reason in self.gw.error_log(), 5), (path, self.gw.error_log()))
             time.sleep(1.1)  # (a line a second per worker thread)
-        self.assertEqual(self.gw.error_log().count("ended cut short"), 2, self.gw.error_log())
+        self.assertEqual(lines() - before, 2, self.gw.error_log())
         self.assertNotIn("secret-query", self.gw.error_log())
+
+    def test_each_broken_answer_is_counted(self):
+        # the log says one a second per worker thread; an operator alerting on the origin's health needs them all
+        # (cg_upstream_errors_total counts only the failures before a head: 502/504)
+        before = metric(self.gw, "cg_upstream_broken_total")
+        self.assertIsNotNone(before, "no cg_upstream_broken_total")
+        for i in range(3):
+            for path in ("/cut", "/corrupt-gzip"):
+                self.assertNotEqual(curl(self.gw.url("%s?i=%d" % (path, i)), http="1.1").exit_code, 0)
+        self.assertTrue(wait_until(lambda: metric(self.gw, "cg_upstream_broken_total") == before + 6, 5),
+                        metric(self.gw, "cg_upstream_broken_total"))
 
 
 class OutOfDescriptorsTest(GatewayTestCase):
@@ -367,3 +383,5 @@ class OutOfDescriptorsTest(GatewayTestCase):
         # and it takes connections again once they go
         self.assertTrue(wait_until(lambda: curl(self.gw.url("/__consent/api/state"), timeout=2).status == 200, 5))
         self.assertIn("cannot accept connections (Too many open files)", self.gw.error_log())
+        # said once a minute per thread; counted each time, for an alert
+        self.assertGreater(metric(self.gw, "cg_accept_rests_total") or 0, 0)
