@@ -1713,7 +1713,7 @@ static void purge_reports(void)
 
 static void purge(void)
 {
-    char err[200], q[256];
+    char err[200], q[512];
     int64_t cutoff = now_ms() - (int64_t)st.retention_days * 86400 * 1000;
     sqlite3_stmt *s = NULL;
     if (store_usable(err, sizeof(err)) != 0) { /* (the next purge is in an hour) */
@@ -1724,10 +1724,15 @@ static void purge(void)
     purge_revocations();
     /* the anchor becomes the hash of the newest row that goes, so the chain of what stays still verifies. The row is
      * found first and counted once: a count in the row search's own columns ran for every row that goes, each one
-     * counting the rows before it (an hour's 80,000 records held the writer, and every consent, for minutes) */
+     * counting the rows before it (an hour's 80,000 records held the writer, and every consent, for minutes).
+     * What goes is the chain's head up to the first record still within retention, not up to the last one older: a
+     * record stamped while the wall clock was behind (a machine that booted years in the past until NTP set it) sits
+     * after newer ones, and took every record before it along. Walked in seq order (NOT INDEXED: by the time index it
+     * would read every record kept to find the first), it reads the records that go and one more. */
     snprintf(q, sizeof(q),
              "SELECT hash, seq, (SELECT count(*) FROM records WHERE seq <= last.seq) FROM records AS last "
-             "WHERE seq = (SELECT max(seq) FROM records WHERE time_ms < %lld)",
+             "WHERE seq = (SELECT max(seq) FROM records WHERE seq < coalesce((SELECT seq FROM records NOT INDEXED "
+             "WHERE time_ms >= %lld ORDER BY seq LIMIT 1), 9223372036854775807))",
              (long long)cutoff);
     if (sqlite3_prepare_v2(st.db, q, -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
         sqlite3_finalize(s);
