@@ -8,7 +8,7 @@ import os
 import sqlite3
 import subprocess
 
-from harness import GatewayTestCase, curl, gateway_config, metric, run_binary
+from harness import ADMIN_TOKEN, GatewayTestCase, curl, gateway_config, metric, run_binary, wait_until
 import harness
 
 DAY = 86400
@@ -55,10 +55,10 @@ class ClockTestCase(GatewayTestCase):
             f.write("%d\n" % seconds)
         os.replace(tmp, self.clock_file)  # (the shim reads it at every call: never half written)
 
-    def gateway(self, name, **config):
+    def gateway(self, name, env=None, **config):
         g = self.new_gateway(name, gateway_config(self.origin.url, **config), start=False)
-        g.env = {"LD_PRELOAD": self.shim, "CG_TEST_CLOCK_FILE": self.clock_file,
-                 "ASAN_OPTIONS": harness.sanitizer_env()["ASAN_OPTIONS"] + ":verify_asan_link_order=0"}
+        g.env = dict(env or {}, LD_PRELOAD=self.shim, CG_TEST_CLOCK_FILE=self.clock_file,
+                     ASAN_OPTIONS=harness.sanitizer_env()["ASAN_OPTIONS"] + ":verify_asan_link_order=0")
         return g.start()
 
     def verify(self, g):
@@ -89,3 +89,24 @@ class RetentionClockTest(ClockTestCase):
         g.stop_and_check()
         self.verify(g)
 
+
+class TokenClockTest(ClockTestCase):
+    """Consent tokens issued while the clock was wrong."""
+
+    def test_a_withdrawal_revokes_a_token_issued_while_the_clock_was_ahead(self):
+        # A token issued while the clock was a year ahead said it was issued a year from now. The visitor's later
+        # withdrawal cut marketing at its own (correct) time, before that: a copy of the old token (another browser
+        # profile, a restored backup, a script replaying it) went on granting marketing for a year and the token's
+        # life, and the gateway accepted it as in force for all that time whatever consent_max_age_days said.
+        g = self.gateway("ahead", policy={"consent_max_age_days": 30})
+        self.step(365 * DAY)
+        old = token(post(g, {"all": True}))
+        self.step(0)
+        state = curl(g.url("/__consent/api/state"), cookie=old).json()
+        withdrawn = curl(g.url("/__consent/api/consent"), method="DELETE", cookie=old)
+        self.assertEqual(withdrawn.status, 200, withdrawn.text)
+        replay = curl(g.url("/__consent/api/state"), cookie=old).json()
+        self.assertFalse(replay["categories"]["marketing"], "the withdrawn token still grants: %s" % replay)
+        self.assertFalse(state["decided"] and state["categories"]["marketing"],
+                         "a token issued a year from now is in force: %s" % state)
+        self.assertGreaterEqual(metric(g, "cg_tokens_rejected_total", '{reason="issued_ahead"}'), 1)
