@@ -47,6 +47,7 @@
 #define PSEUDONYM_PREFIX "erased-" /* an erased visitor id becomes this and 32 random hex digits */
 #define EXPORT_PAGE 500
 #define PURGE_INTERVAL_MS (3600 * 1000)
+static int64_t purge_interval_ms = PURGE_INTERVAL_MS; /* (CG_PURGE_SECONDS: a test's shorter interval) */
 
 typedef enum en_op_kind_t { OP_APPEND, OP_RECEIPTS, OP_ERASE, OP_EXPORT, OP_INJECTIONS_ADD, OP_INJECTIONS_LIST } op_kind_t;
 
@@ -106,7 +107,7 @@ static struct {
     size_t waiting_for; /* the writer waits until this many ops are queued (0: for the first one) */
     unsigned commit_delay_us;
     int stopping, running;
-    uint64_t last_purge_ms;
+    int64_t next_purge_ms; /* CLOCK_MONOTONIC: a wall clock stepped back held the purge off by the step */
 } st = {.mutex = PTHREAD_MUTEX_INITIALIZER};
 
 /*
@@ -282,6 +283,14 @@ static int64_t now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* for intervals: the wall clock steps (NTP, a VM resumed), this one does not */
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -982,8 +991,8 @@ static void revocations_full(op_t *op)
     snprintf(op->error, sizeof(op->error), "the revocations are full (%zu)", revocations_max);
     op->ans.status = -1;
     __atomic_add_fetch(&stat_failed, 1, __ATOMIC_RELAXED);
-    if (now_ms() - said_ms > 60000) {
-        said_ms = now_ms();
+    if (said_ms == 0 || monotonic_ms() - said_ms > 60000) {
+        said_ms = monotonic_ms();
         gw_error("consent store: %zu revocations, the most it keeps: a decision that would revoke a token of one more visitor "
                  "is refused (503) until the hourly purge drops old ones",
                  revocations_max);
@@ -1784,7 +1793,7 @@ static void *run_writer(void *arg)
             clock_gettime(CLOCK_MONOTONIC, &ts);
             ts.tv_sec += 60;
             pthread_cond_timedwait(&st.cond, &st.mutex, &ts);
-            if (st.first == NULL && now_ms() - (int64_t)st.last_purge_ms > PURGE_INTERVAL_MS)
+            if (st.first == NULL && monotonic_ms() >= st.next_purge_ms)
                 break;
         }
         if (st.first != NULL)
@@ -1803,8 +1812,8 @@ static void *run_writer(void *arg)
         if (stop)
             break;
 
-        if (now_ms() - (int64_t)st.last_purge_ms > PURGE_INTERVAL_MS) {
-            st.last_purge_ms = (uint64_t)now_ms();
+        if (monotonic_ms() >= st.next_purge_ms) {
+            st.next_purge_ms = monotonic_ms() + purge_interval_ms;
             purge();
         }
         /* group commit: all appends of this turn in one transaction, in queue order */
@@ -2070,6 +2079,9 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
 
     if (rmax != NULL && atoi(rmax) > 0)
         receipts_max = (size_t)atoi(rmax);
+    const char *every = getenv("CG_PURGE_SECONDS");
+    if (every != NULL && atoi(every) > 0 && atoi(every) <= PURGE_INTERVAL_MS / 1000)
+        purge_interval_ms = (int64_t)atoi(every) * 1000;
     if (gw_make_parents(path, 0750) != 0) {
         snprintf(err, errlen, "%s: cannot create its folder: %s", path, strerror(errno));
         return -1;
@@ -2138,7 +2150,7 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the writer's waits: queue times are monotonic */
     pthread_cond_init(&st.cond, &ca);
     pthread_condattr_destroy(&ca);
-    st.last_purge_ms = 0; /* purge once at start */
+    st.next_purge_ms = 0; /* purge once at start */
     receivers = gw_calloc(gw_rt.conf.threads > 0 ? gw_rt.conf.threads : 1, sizeof(*receivers));
     gw_server_on_thread_init(on_thread_init);
     st.lock_fd = lock_fd;

@@ -89,6 +89,25 @@ class RetentionClockTest(ClockTestCase):
         g.stop_and_check()
         self.verify(g)
 
+    def test_the_purge_goes_on_after_the_clock_stepped_back(self):
+        # The purge was due when the wall clock had moved an interval past the last one's time: a gateway started with
+        # its clock 2 days ahead, then set right by NTP, purged nothing for those 2 days and an hour (a clock a year
+        # ahead at boot: a year). The interval is timed by the monotonic clock now (an hour; 1 s here).
+        self.step(2 * DAY)
+        g = self.gateway("stepped-back", env={"CG_PURGE_SECONDS": "1"},
+                         store={"sqlite": "consent.db", "retention_days": 30}, policy={"consent_max_age_days": 30})
+        export = curl(g.admin_url("/admin/records"), headers=["Authorization: Bearer " + ADMIN_TOKEN])
+        self.assertEqual(export.status, 200)  # the writer's first turn: the purge at start, 2 days ahead
+        self.step(-400 * DAY)
+        old = post(g, {"all": True}).json()["receipt"]  # a record 400 days old by its stamp
+        self.step(0)
+        gone = wait_until(lambda: post(g, {"all": True}).status == 200 and old not in receipts(g.path("consent.db")),
+                          timeout=15, interval=0.3)
+        self.assertTrue(gone, "no purge since the clock stepped back:\n" + g.error_log()[-2000:])
+        self.assertIn("purged 1 records older than 30 days", g.error_log())
+        g.stop_and_check()
+        self.verify(g)
+
 
 class TokenClockTest(ClockTestCase):
     """Consent tokens issued while the clock was wrong."""
