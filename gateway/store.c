@@ -933,6 +933,30 @@ static int granted_by_records(const uint8_t visitor[16], uint16_t *mask, char *e
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * The second of the visitor's newest record (0: none) into *out, or `now` when that is later. A record's token says it
+ * was issued then: when the clock was ahead at that record (and set right since), that is later than now, and a cut or an
+ * erasure at now would not reach the token once the clock gets there again.
+ */
+static int revocation_time(const uint8_t visitor[16], uint32_t now, uint32_t *out, char *err, size_t errlen)
+{
+    char hex[33];
+    sqlite3_stmt *s = NULL;
+    gw_hex(visitor, 16, hex);
+    *out = now;
+    if (sqlite3_prepare_v2(st.db, "SELECT max(time_ms) FROM records WHERE visitor = ?1", -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+        sqlite3_finalize(s);
+        return -1;
+    }
+    int64_t newest = sqlite3_column_int64(s, 0) / 1000;
+    sqlite3_finalize(s);
+    if (newest > (int64_t)now && newest <= UINT32_MAX)
+        *out = (uint32_t)newest;
+    return 0;
+}
+
 /* the entry key has as the commit being built leaves it: an earlier op of the same batch's, else the table's */
 static int current_revocation(op_t **ops, size_t i, const uint32_t key[4], gw_revocation_t *out)
 {
@@ -973,7 +997,12 @@ static int decide_revocation(op_t **ops, size_t i, size_t *added, char *err, siz
     if (!exists && cut == 0)
         return 0;
     before = r;
-    gw_revoke_decide(&r, gw_rt.conf.num_categories, cut, granted, (uint32_t)(op->rec.time_ms / 1000));
+    /* what it grants at its own time (its token's), what it refuses from the newest token of the visitor's on */
+    uint32_t now = (uint32_t)(op->rec.time_ms / 1000), cut_at = now;
+    if (cut != 0 && revocation_time(op->rec.visitor, now, &cut_at, err, errlen) != 0)
+        return -1;
+    gw_revoke_decide(&r, gw_rt.conf.num_categories, cut, 0, cut_at);
+    gw_revoke_decide(&r, gw_rt.conf.num_categories, 0, granted, now);
     if (exists && memcmp(&before, &r, sizeof(r)) == 0)
         return 0;
     if (!exists && gw_revoke_count(revocations) + *added >= revocations_max)
@@ -1594,7 +1623,10 @@ static void do_erase(op_t *op)
     }
     if (!exists)
         memset(&op->rv, 0, sizeof(op->rv));
-    gw_revoke_erase(&op->rv, gw_rt.conf.num_categories, optional_mask(), (uint32_t)(op->rec.time_ms / 1000));
+    uint32_t erased_at;
+    if (revocation_time(op->visitor, (uint32_t)(op->rec.time_ms / 1000), &erased_at, err, sizeof(err)) != 0)
+        goto Error;
+    gw_revoke_erase(&op->rv, gw_rt.conf.num_categories, optional_mask(), erased_at);
     if (store_usable(err, sizeof(err)) != 0 || exec("BEGIN IMMEDIATE", err, sizeof(err)) != 0)
         goto Error;
     if (write_revocation(op->rv_key, &op->rv, err, sizeof(err)) != 0)

@@ -129,6 +129,24 @@ class TokenClockTest(ClockTestCase):
         self.assertFalse(state["decided"] and state["categories"]["marketing"],
                          "a token issued a year from now is in force: %s" % state)
         self.assertGreaterEqual(metric(g, "cg_tokens_rejected_total", '{reason="issued_ahead"}'), 1)
+        # a year on the token's issue time has come: in force again by its times, but the withdrawal cut it
+        self.step(365 * DAY)
+        replay = curl(g.url("/__consent/api/state"), cookie=old).json()
+        self.assertFalse(replay["categories"]["marketing"], "the withdrawn token grants again a year on: %s" % replay)
+
+    def test_an_erasure_names_nobody_for_a_token_issued_while_the_clock_was_ahead(self):
+        # The erasure's time was the clock's at the erasure: a token issued while the clock was a year ahead was, once
+        # that year had passed, "issued after the erasure", and a copy of it named the erased visitor and granted again.
+        g = self.gateway("ahead-erased", policy={"consent_max_age_days": 30})
+        self.step(365 * DAY)
+        old = token(post(g, {"all": True}))
+        self.step(0)
+        erased = curl(g.url("/__consent/api/erase"), method="POST", cookie=old)
+        self.assertEqual((erased.status, erased.json()["erased"]), (200, 1), erased.text)
+        self.step(365 * DAY)
+        replay = curl(g.url("/__consent/api/state"), cookie=old).json()
+        self.assertFalse(replay["decided"] or replay["categories"]["marketing"],
+                         "a copy of the erased visitor's token decides again a year on: %s" % replay)
 
 
 class ExportClockTest(ClockTestCase):
@@ -156,3 +174,4 @@ class ExportClockTest(ClockTestCase):
         for bad in ("x", "-1", "+1", "%201", "99999999999999999999"):
             r = curl(g.admin_url("/admin/records?after=" + bad), headers=["Authorization: Bearer " + ADMIN_TOKEN])
             self.assertEqual((r.status, r.json()["error"]), (400, "bad_after"), bad)
+
