@@ -175,3 +175,28 @@ class ExportClockTest(ClockTestCase):
             r = curl(g.admin_url("/admin/records?after=" + bad), headers=["Authorization: Bearer " + ADMIN_TOKEN])
             self.assertEqual((r.status, r.json()["error"]), (400, "bad_after"), bad)
 
+
+class ListVersionClockTest(ClockTestCase):
+    """A risk list edited while the gateway was down is a new version, with an audit line, at the next start."""
+
+    def test_an_edit_while_down_is_seen_after_the_clock_was_ahead(self):
+        # The start compared the file's modification time with the time of the list's last audit line: a line written
+        # while the gateway's clock was a day ahead made every edit of the next day (with the clock set right) look
+        # older than it. The list loaded, but under its old version, and the audit log never said it had changed.
+        auth = ["Authorization: Bearer " + ADMIN_TOKEN]
+        risk = {"lists": [{"name": "p", "file": "p.txt", "format": "domains", "action": "block"}]}
+        self.step(DAY)
+        g = self.gateway("lists", risk=risk)
+        r = curl(g.admin_url("/admin/lists/p"), method="PUT", data="a.example\n", headers=auth)
+        self.assertEqual(r.status, 200, r.text)
+        version = r.json()["version"]
+        g.stop_and_check()
+        self.step(0)
+        with open(g.path("p.txt"), "w") as f:  # edited by hand (this process's clock is right), the gateway down
+            f.write("a.example\nb.example\n")
+        g.start()
+        lists = {l["name"]: l for l in curl(g.admin_url("/admin/lists"), headers=auth).json()}
+        self.assertEqual((lists["p"]["entries"], lists["p"]["version"]), (2, version + 1))
+        last = json.loads(curl(g.admin_url("/admin/audit"), headers=auth).text.splitlines()[-1])
+        self.assertEqual((last["who"], last["action"], last["entries_before"], last["entries"], last["version"]),
+                         ("start", "load", 1, 2, version + 1))
