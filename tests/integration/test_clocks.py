@@ -7,6 +7,8 @@ import json
 import os
 import sqlite3
 import subprocess
+import sys
+import time
 
 from harness import ADMIN_TOKEN, GatewayTestCase, curl, gateway_config, metric, run_binary, wait_until
 import harness
@@ -200,3 +202,28 @@ class ListVersionClockTest(ClockTestCase):
         last = json.loads(curl(g.admin_url("/admin/audit"), headers=auth).text.splitlines()[-1])
         self.assertEqual((last["who"], last["action"], last["entries_before"], last["entries"], last["version"]),
                          ("start", "load", 1, 2, version + 1))
+
+
+class CtlTimesTest(ClockTestCase):
+    """The times consentgate-ctl prints: UTC, and saying so."""
+
+    def ctl(self, g, *args, tz="America/New_York"):
+        ctl = os.path.join(harness.REPO, "gateway", "consentgate-ctl")
+        env = dict(os.environ, CG_ADMIN="http://127.0.0.1:%d" % g.admin_port, CG_ADMIN_TOKEN=ADMIN_TOKEN, TZ=tz)
+        return subprocess.run([sys.executable, ctl] + list(args), capture_output=True, text=True, env=env, timeout=60)
+
+    def test_times_name_their_zone(self):
+        # `audit`, `lists` and `injections` printed UTC times with no zone: "2026-12-02 08:43:09" read in New York as
+        # the local time there, five hours off.
+        auth = ["Authorization: Bearer " + ADMIN_TOKEN]
+        risk = {"lists": [{"name": "p", "file": "p.txt", "format": "domains", "action": "block"}]}
+        g = self.gateway("ctl", risk=risk)
+        self.assertEqual(curl(g.admin_url("/admin/lists/p"), method="PUT", data="a.example\n", headers=auth).status, 200)
+        line = json.loads(curl(g.admin_url("/admin/audit"), headers=auth).text.splitlines()[-1])
+        utc = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(line["time_ms"] // 1000))
+        r = self.ctl(g, "audit")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(utc + "Z", r.stdout)
+        r = self.ctl(g, "lists")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"\np +block +domains +1 +\d+  \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\n")
