@@ -536,7 +536,11 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 
 static void update_listener_state(gw_thread_t *t)
 {
-    int accepting = t->connections < t->max_connections && h2o_now(t->ctx.loop) >= t->accept_rest_until;
+    /* h2o_now() is the wall clock: a rest that would still last longer than ACCEPT_REST_MS began before the clock was
+     * stepped back, and is over (else it lasted the step: an hour's NTP step, an hour accepting nothing) */
+    uint64_t now = h2o_now(t->ctx.loop);
+    int resting = now < t->accept_rest_until && t->accept_rest_until - now <= ACCEPT_REST_MS;
+    int accepting = t->connections < t->max_connections && !resting;
     for (size_t i = 0; i != t->num_listeners; ++i) {
         h2o_socket_t *s = t->listeners[i].sock;
         if (accepting && !h2o_socket_is_reading(s))

@@ -5,6 +5,8 @@ test writes to a file; the monotonic clocks are left alone, as a real step leave
 
 import json
 import os
+import resource
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -227,3 +229,30 @@ class CtlTimesTest(ClockTestCase):
         r = self.ctl(g, "lists")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stdout, r"\np +block +domains +1 +\d+  \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\n")
+
+
+class AcceptRestClockTest(ClockTestCase):
+    """A worker out of file descriptors rests ACCEPT_REST_MS (100 ms) before it accepts again (gateway/server.c)."""
+
+    def test_a_rest_is_not_stretched_by_a_clock_stepped_back(self):
+        # The rest ended at a time of the event loop's clock, the wall clock: stepped back an hour during a rest (an
+        # NTP step while the process was out of descriptors), the worker accepted nothing for an hour, its listener
+        # deaf with every descriptor free again.
+        g = self.gateway("rest", threads=1)
+        n = len(os.listdir("/proc/%d/fd" % g.proc.pid))
+        limits = resource.prlimit(g.proc.pid, resource.RLIMIT_NOFILE)
+        resource.prlimit(g.proc.pid, resource.RLIMIT_NOFILE, (n + 2, limits[1]))
+        held = [socket.create_connection(("127.0.0.1", g.port)) for _ in range(2)]
+        waiting = socket.create_connection(("127.0.0.1", g.port), timeout=10)  # in the backlog: no descriptor left
+        self.assertTrue(wait_until(lambda: "cannot accept connections" in g.error_log(), timeout=5), g.error_log())
+        self.step(-3600)
+        for s in held:
+            s.close()
+        waiting.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        try:
+            answer = waiting.recv(100)
+        except socket.timeout:
+            answer = b"(nothing in 10 s)"
+        waiting.close()
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer)
+        resource.prlimit(g.proc.pid, resource.RLIMIT_NOFILE, limits)
