@@ -6,10 +6,12 @@ test writes to a file; the monotonic clocks are left alone, as a real step leave
 import json
 import os
 import resource
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 from harness import ADMIN_TOKEN, GatewayTestCase, curl, gateway_config, metric, run_binary, wait_until
@@ -256,3 +258,29 @@ class AcceptRestClockTest(ClockTestCase):
         waiting.close()
         self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer)
         resource.prlimit(g.proc.pid, resource.RLIMIT_NOFILE, limits)
+
+
+class DrainClockTest(ClockTestCase):
+    """SIGTERM drains the requests in flight for at most 30 s (gateway/server.c DRAIN_TIMEOUT_MS)."""
+
+    def test_the_drain_deadline_is_not_stretched_by_a_clock_stepped_back(self):
+        # The deadline was a time of the event loop's clock, the wall clock: stepped back an hour while draining, the
+        # gateway waited for a request in flight as long as that took (h2o's own proxy timeout, of the same clock,
+        # stretched as well), past systemd's TimeoutStopSec and its SIGKILL.
+        g = self.gateway("drain", threads=1, proxy={"io_timeout_ms": 120000})
+        slow = threading.Thread(target=curl, args=(g.url("/__origin/slow?ms=90000"),), kwargs={"timeout": 100})
+        slow.daemon = True
+        slow.start()
+        self.assertTrue(wait_until(lambda: self.origin.find("/__origin/slow"), timeout=10))
+        began = time.monotonic()
+        g.signal(signal.SIGTERM)
+        self.step(-3600)
+        try:
+            g.proc.wait(timeout=45)
+        except subprocess.TimeoutExpired:
+            pass
+        took = time.monotonic() - began
+        self.assertIsNotNone(g.proc.poll(), "still draining after %.0f s" % took)
+        g.stop_and_check(expect_running=False)  # exit status 0, no sanitizer report
+        self.assertLess(took, 40)
+        self.assertIn("drain deadline passed with 1 requests in flight", g.error_log())
