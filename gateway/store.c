@@ -1129,6 +1129,7 @@ static int backfill_revocations(char *err, size_t errlen)
     sqlite3_stmt *s = NULL;
     char visitor[40] = "";
     uint16_t opt = optional_mask(), ever = 0;
+    uint32_t newest = 0; /* the second of the visitor's newest record before this one (revocation_time) */
     gw_revocation_t r;
     int have = 0, rc, n = 0;
     if (exec("BEGIN IMMEDIATE", err, errlen) != 0)
@@ -1153,16 +1154,20 @@ static int backfill_revocations(char *err, size_t errlen)
             if (rc != SQLITE_ROW)
                 break;
             snprintf(visitor, sizeof(visitor), "%s", v);
-            ever = 0, have = 0;
+            ever = 0, have = 0, newest = 0;
             memset(&r, 0, sizeof(r));
         }
         uint16_t granted = csv_mask((const char *)sqlite3_column_text(s, 2)) & opt;
         uint16_t cut = csv_mask((const char *)sqlite3_column_text(s, 3)) & opt & ever;
+        uint32_t when = (uint32_t)(sqlite3_column_int64(s, 1) / 1000);
         if (have || cut != 0) {
-            gw_revoke_decide(&r, gw_rt.conf.num_categories, cut, granted, (uint32_t)(sqlite3_column_int64(s, 1) / 1000));
+            gw_revoke_decide(&r, gw_rt.conf.num_categories, cut, 0, newest > when ? newest : when);
+            gw_revoke_decide(&r, gw_rt.conf.num_categories, 0, granted, when);
             have = 1;
         }
         ever |= granted;
+        if (when > newest)
+            newest = when;
     }
     if (rc != SQLITE_DONE)
         goto Error;

@@ -284,3 +284,39 @@ class DrainClockTest(ClockTestCase):
         g.stop_and_check(expect_running=False)  # exit status 0, no sanitizer report
         self.assertLess(took, 40)
         self.assertIn("drain deadline passed with 1 requests in flight", g.error_log())
+
+
+class BackfillClockTest(ClockTestCase):
+    """The revocations a store from before them (schema 2) gets from its records at the upgrade (store.c)."""
+
+    def test_a_withdrawal_after_a_record_stamped_ahead_revokes_its_token(self):
+        # The upgrade made a withdrawal's revocation at the withdrawal's time, as decide_revocation did: the token of
+        # the visitor's consent before it, stamped an hour later by a clock an hour ahead, was not revoked by it.
+        import test_upgrade  # (the module, not its classes: they would run again as this module's)
+        from test_records import chain_hash, reseal
+        g, expected = test_upgrade.UpgradeTest.old_state(self, "c1def0f", "backfill")
+        visitor = expected["state"]["withdraw"]["visitor"]
+        db = sqlite3.connect(g.path("consent.db"))
+        db.row_factory = sqlite3.Row
+        records = [dict(r) for r in db.execute("SELECT * FROM records ORDER BY seq")]
+        mine = [r for r in records if r["visitor"] == visitor]
+        self.assertEqual([r["method"] for r in mine], ["accept_all", "withdraw"])
+        ahead = mine[0]["time_ms"] // 1000 + 3600  # the consent's clock an hour ahead, the withdrawal's set right
+        mine[0]["time_ms"] = ahead * 1000
+        prev = None
+        for r in records:  # the chain from there on, as that build would have written it
+            if prev is not None:
+                r["prev_hash"] = prev
+            if r["seq"] >= mine[0]["seq"]:
+                r["hash"] = chain_hash(r)
+                db.execute("UPDATE records SET time_ms = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                           (r["time_ms"], r["prev_hash"], r["hash"], r["seq"]))
+            prev = r["hash"]
+        reseal(g.path("secrets.json"), db)
+        db.commit()
+        db.close()
+        self.verify(g)
+        g.start()
+        copy = test_upgrade.forged(g.path("secrets.json"), visitor, ahead)  # the consent's token, kept
+        state = curl(g.url("/__consent/api/state"), cookie=copy).json()
+        self.assertEqual([k for k, v in state["categories"].items() if v], ["necessary"], state)
