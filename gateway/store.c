@@ -1629,11 +1629,11 @@ static void do_erase(op_t *op)
     if (!exists)
         memset(&op->rv, 0, sizeof(op->rv));
     uint32_t erased_at;
-    if (revocation_time(op->visitor, (uint32_t)(op->rec.time_ms / 1000), &erased_at, err, sizeof(err)) != 0)
-        goto Error;
-    gw_revoke_erase(&op->rv, gw_rt.conf.num_categories, optional_mask(), erased_at);
     if (store_usable(err, sizeof(err)) != 0 || exec("BEGIN IMMEDIATE", err, sizeof(err)) != 0)
         goto Error;
+    if (revocation_time(op->visitor, (uint32_t)(op->rec.time_ms / 1000), &erased_at, err, sizeof(err)) != 0)
+        goto Rollback;
+    gw_revoke_erase(&op->rv, gw_rt.conf.num_categories, optional_mask(), erased_at);
     if (write_revocation(op->rv_key, &op->rv, err, sizeof(err)) != 0)
         goto Rollback;
     if (sqlite3_prepare_v2(st.db, "UPDATE records SET visitor = ?1, visitor_nonce = NULL WHERE visitor = ?2", -1, &s, NULL) !=
