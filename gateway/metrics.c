@@ -102,8 +102,8 @@ static void emit_per_category(out_t *o, const gw_config_t *conf, const char *nam
 char *gw_metrics_render(const gw_config_t *conf, size_t *len)
 {
     static const char *const regimes[] = {"opt-in", "opt-out", "notice"};
-    static const char *const reasons[GW_TOKEN_REJECT_REASONS] = {"ok",          "malformed", "unknown_key", "bad_mac",
-                                                                 "expired",     "old_policy", "issued_ahead", "other"};
+    static const char *const reasons[GW_TOKEN_REJECT_REASONS] = {"ok",      "malformed",  "unknown_key",  "bad_mac",
+                                                                 "expired", "old_policy", "issued_ahead", "other"};
     out_t o = {h2o_mem_alloc(8192), 0, 8192};
     size_t i;
 

@@ -90,10 +90,10 @@ sign_and_verify(const uint8_t *d)
     if (gw_token_encode(&t, k, text, sizeof(text)) != GW_TOKEN_ENCODED_LEN)
         abort(); /* every 40-bit time is encodable */
     gw_token_status_t st = gw_token_decode(text, GW_TOKEN_ENCODED_LEN, keys, 2, now, policy, &got);
-    gw_token_status_t want = now >= t.expires                          ? GW_TOKEN_EXPIRED
-                             : t.issued > now + GW_TOKEN_MAX_AHEAD     ? GW_TOKEN_ISSUED_AHEAD
-                             : policy != t.policy_version               ? GW_TOKEN_OLD_POLICY
-                                                                       : GW_TOKEN_OK;
+    gw_token_status_t want = now >= t.expires                      ? GW_TOKEN_EXPIRED
+                             : t.issued > now + GW_TOKEN_MAX_AHEAD ? GW_TOKEN_ISSUED_AHEAD
+                             : policy != t.policy_version          ? GW_TOKEN_OLD_POLICY
+                                                                   : GW_TOKEN_OK;
     if (st != want || got.key_id != k->id || memcmp(got.visitor, t.visitor, 16) != 0 || got.granted != t.granted ||
         got.policy_version != t.policy_version || got.regime != t.regime || got.flags != t.flags || got.issued != t.issued ||
         got.expires != t.expires)
