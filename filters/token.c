@@ -259,6 +259,8 @@ gw_token_decode(const char *s, size_t len, const gw_token_key_t *keys, size_t nk
     unpack(raw, out);
     if (now >= out->expires)
         return GW_TOKEN_EXPIRED;
+    if (out->issued > now + GW_TOKEN_MAX_AHEAD)
+        return GW_TOKEN_ISSUED_AHEAD;
     if (out->policy_version != policy_version)
         return GW_TOKEN_OLD_POLICY;
     return GW_TOKEN_OK;
@@ -280,6 +282,8 @@ gw_token_strerror(gw_token_status_t st)
         return "token expired";
     case GW_TOKEN_OLD_POLICY:
         return "token issued for another policy version";
+    case GW_TOKEN_ISSUED_AHEAD:
+        return "token issued later than now (a clock was ahead)";
     }
     return "unknown status";
 }

@@ -42,6 +42,10 @@
 #define GW_TOKEN_ENCODED_LEN 70                                    /* base64url(52 bytes), no padding */
 #define GW_TOKEN_MAX_TIME ((uint64_t)0xffffffffff)                 /* uint40 */
 #define GW_TOKEN_MIN_SECRET 16                                     /* bytes */
+/* A token issued more than this many seconds after `now` is not in force (GW_TOKEN_ISSUED_AHEAD): it was issued while
+ * a wall clock was ahead (its own, or another gateway's of the fleet beyond this skew), and would otherwise stay in force
+ * that much longer than its lifetime and outlast the revocations of later decisions, which cut at their own times. */
+#define GW_TOKEN_MAX_AHEAD 60
 
 /* flags */
 #define GW_TOKEN_FLAG_GPC 0x01     /* Sec-GPC: 1 was applied when the token was issued */
@@ -74,7 +78,8 @@ typedef enum en_gw_token_status_t {
     GW_TOKEN_UNKNOWN_KEY, /* key id not among the verification keys */
     GW_TOKEN_BAD_MAC,     /* tag does not match */
     GW_TOKEN_EXPIRED,     /* now >= expires */
-    GW_TOKEN_OLD_POLICY   /* signed for another policy version */
+    GW_TOKEN_OLD_POLICY,  /* signed for another policy version */
+    GW_TOKEN_ISSUED_AHEAD /* issued > now + GW_TOKEN_MAX_AHEAD: signed while a clock was ahead */
 } gw_token_status_t;
 
 /*
@@ -106,8 +111,9 @@ size_t gw_token_encode(const gw_token_t *t, const gw_token_key_t *key, char *out
 /*
  * Decodes and verifies the cookie value s[0..len) against keys[0..nkeys) (looked up by id).
  * Checks in this order: length, base64url, format version, key id, MAC (constant time),
- * expiry (now >= expires is expired), policy version (must equal policy_version).
- * *out is filled when the MAC is valid (GW_TOKEN_OK, GW_TOKEN_EXPIRED, GW_TOKEN_OLD_POLICY,
+ * expiry (now >= expires is expired), issue time (issued > now + GW_TOKEN_MAX_AHEAD is ahead),
+ * policy version (must equal policy_version).
+ * *out is filled when the MAC is valid (GW_TOKEN_OK, GW_TOKEN_EXPIRED, GW_TOKEN_ISSUED_AHEAD, GW_TOKEN_OLD_POLICY,
  * so a caller may keep the visitor id when asking again) and zeroed otherwise.
  * No allocation; s need not be NUL-terminated; s may be NULL when len is 0.
  */

@@ -113,9 +113,17 @@ static void audit_diff(gw_jsonw_t *w, const char *name, const char *text, size_t
     audit_more(w, name, kept, total);
 }
 
+/* a file's modification time in milliseconds, 0 when it cannot be read */
+static int64_t file_mtime_ms(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000 : 0;
+}
+
 /* appends one line to the audit log (fsync'ed); 0, or -1 with the reason logged. An edit's line names the items asked
  * for (who removed evil.example, and when, is then in the log); a replace's or reload's the entries it added and removed
- * (the first 50 of each). */
+ * (the first 50 of each). The line carries the list file's modification time then (file_mtime_ms): the next start
+ * tells an edit made while the gateway was down by a different one (restore_versions). */
 static int audit(const char *who, const char *action, const char *list, const gw_risk_report_t *r, uint64_t version,
                  const gw_entries_t *items)
 {
@@ -129,6 +137,9 @@ static int audit(const char *who, const char *action, const char *list, const gw
     gw_jsonw_cstr(&w, action);
     gw_jsonw_lit(&w, ", \"list\": ");
     gw_jsonw_cstr(&w, list);
+    const list_conf_t *l = find_list(list, strlen(list));
+    if (l != NULL && l->path != NULL)
+        gw_jsonw_printf(&w, ", \"file_mtime_ms\": %lld", (long long)file_mtime_ms(l->path));
     /* an edit adds and removes entries; a replace or reload swaps the list: its entries before and after say what it did */
     gw_jsonw_printf(&w, ", \"added\": %zu, \"removed\": %zu, \"rejected\": %zu, \"entries_before\": %zu, \"entries\": %zu, "
                         "\"version\": %llu}\n",
@@ -1189,7 +1200,10 @@ static void *watch_files(void *arg)
 /*
  * The version each list had when the audit log last recorded it, and when: a restart continues the versions (they
  * were all 1 again after each start, while the audit log went on), one more when the file changed since (edited
- * while the gateway was down). The log is read once, at start (jansson: never on a request).
+ * while the gateway was down): its modification time is not the one the line recorded. (A line of an older build
+ * records none: the file changed when it is newer than the line by more than a second. That compared two clocks'
+ * times, and a line written while the gateway's clock was ahead hid the edits made after the clock was set right.)
+ * The log is read once, at start (jansson: never on a request).
  */
 static void restore_versions(gw_risk_list_t **loaded, size_t n)
 {
@@ -1197,7 +1211,7 @@ static void restore_versions(gw_risk_list_t **loaded, size_t n)
     char *line = NULL;
     size_t cap = 0;
     uint64_t version[GW_MAX_LISTS] = {0};
-    int64_t at[GW_MAX_LISTS] = {0};
+    int64_t at[GW_MAX_LISTS] = {0}, recorded_mtime[GW_MAX_LISTS] = {0};
     size_t entries[GW_MAX_LISTS] = {0};
     if (fp == NULL)
         return;
@@ -1208,6 +1222,8 @@ static void restore_versions(gw_risk_list_t **loaded, size_t n)
             if (strcmp(lists[i].name, name) == 0 && json_is_integer(json_object_get(o, "version"))) {
                 version[i] = (uint64_t)json_integer_value(json_object_get(o, "version"));
                 at[i] = (int64_t)json_integer_value(json_object_get(o, "time_ms"));
+                json_t *m = json_object_get(o, "file_mtime_ms");
+                recorded_mtime[i] = json_is_integer(m) ? (int64_t)json_integer_value(m) : -1;
                 entries[i] = (size_t)json_integer_value(json_object_get(o, "entries"));
             }
         }
@@ -1216,11 +1232,11 @@ static void restore_versions(gw_risk_list_t **loaded, size_t n)
     free(line);
     fclose(fp);
     for (size_t i = 0; i != n; ++i) {
-        struct stat sb;
         if (version[i] == 0 || loaded[i] == NULL)
             continue;
-        int64_t mtime = stat(lists[i].path, &sb) == 0 ? (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000 : 0;
-        if (mtime > at[i] + 1000) { /* changed while the gateway was down: a new version, and the log says so */
+        int64_t mtime = file_mtime_ms(lists[i].path);
+        int changed = recorded_mtime[i] >= 0 ? mtime != recorded_mtime[i] : mtime > at[i] + 1000;
+        if (changed) { /* changed while the gateway was down: a new version, and the log says so */
             gw_risk_list_info_t info;
             gw_risk_list_info(loaded[i], &info);
             gw_risk_report_t r = {.entries = info.entries, .entries_before = entries[i]};

@@ -333,7 +333,7 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
     int status = -1;
     uint8_t token_flags = 0, claim[16];
     int claims = 0;
-    /* what correctly signed tokens no longer in force (expired, older policy) granted: they decide nothing any more,
+    /* what correctly signed tokens no longer in force (expired, older policy, issued ahead) granted: they decide nothing any more,
      * but what they refused stays refused (in an opt-out regime "no decision" would grant it again) */
     uint16_t stale_granted = all_mask;
     ssize_t i;
@@ -358,9 +358,11 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
                 continue;
             gw_token_t t;
             int st = gw_token_decode(p.value, p.value_len, keys->keys, keys->num_keys, now, gw_rt.conf.policy.version, &t);
+            /* signed by a key of ours, but not in force (expired, of an older policy, issued while a clock was ahead) */
+            int stale = st == GW_TOKEN_EXPIRED || st == GW_TOKEN_OLD_POLICY || st == GW_TOKEN_ISSUED_AHEAD;
             /* a token issued before its visitor's erasure names nobody and decides nothing, as one expired that granted
              * nothing optional; one issued before a later decision refused a category no longer grants it */
-            if ((st == GW_TOKEN_OK || st == GW_TOKEN_EXPIRED || st == GW_TOKEN_OLD_POLICY) && revoked(&t)) {
+            if ((st == GW_TOKEN_OK || stale) && revoked(&t)) {
                 stale_granted &= necessary_mask;
                 continue;
             }
@@ -368,7 +370,7 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
              * that name different ones mean one was planted (over plain HTTP a sibling subdomain can set one with
              * Domain=; the gateway's own is host-only), and then no id is believed: a visitor's records must not go
              * under an id someone else planted */
-            if (st == GW_TOKEN_OK || st == GW_TOKEN_EXPIRED || st == GW_TOKEN_OLD_POLICY) {
+            if (st == GW_TOKEN_OK || stale) {
                 if (claims++ == 0)
                     memcpy(claim, t.visitor, sizeof(claim));
                 else if (memcmp(claim, t.visitor, sizeof(claim)) != 0)
@@ -391,7 +393,7 @@ int gw_consent_evaluate(h2o_req_t *req, gw_reqctx_t *ctx, uint64_t now)
                 token_flags = t.flags;
                 memcpy(ctx->visitor, t.visitor, sizeof(ctx->visitor));
             } else if (status != GW_TOKEN_OK) {
-                if (st == GW_TOKEN_EXPIRED || st == GW_TOKEN_OLD_POLICY) {
+                if (stale) {
                     stale_granted &= (uint16_t)((t.granted & all_mask) | necessary_mask);
                     if (!ctx->known_visitor) { /* no consent any more, but a signature that verifies: still this visitor's id */
                         memcpy(ctx->visitor, t.visitor, sizeof(ctx->visitor));

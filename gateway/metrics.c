@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "metrics.h"
+#include "token.h"
 #include "store.h"
 
 __thread gw_metrics_t *gw_metrics;
@@ -128,8 +129,8 @@ static void emit_by_status(out_t *o, const char *name, const char *help, size_t 
 char *gw_metrics_render(const gw_config_t *conf, size_t *len)
 {
     static const char *const regimes[] = {"opt-in", "opt-out", "notice"};
-    static const char *const reasons[GW_TOKEN_REJECT_REASONS] = {"ok",          "malformed", "unknown_key", "bad_mac",
-                                                                 "expired",     "old_policy", "other",      "other2"};
+    static const char *const reasons[GW_TOKEN_REJECT_REASONS] = {"ok",      "malformed",  "unknown_key",  "bad_mac",
+                                                                 "expired", "old_policy", "issued_ahead", "other"};
     out_t o = {h2o_mem_alloc(8192), 0, 8192};
     size_t i;
 
@@ -201,7 +202,7 @@ char *gw_metrics_render(const gw_config_t *conf, size_t *len)
          (unsigned long long)SUM(gpc_refusals), (unsigned long long)SUM(erasures));
     emit(&o, "# HELP cg_tokens_rejected_total Consent tokens that failed verification, by reason.\n"
              "# TYPE cg_tokens_rejected_total counter\n");
-    for (i = 1; i != 6; ++i)
+    for (i = 1; i != GW_TOKEN_ISSUED_AHEAD + 1; ++i)
         emit(&o, "cg_tokens_rejected_total{reason=\"%s\"} %llu\n", reasons[i],
              (unsigned long long)sum_field(offsetof(gw_metrics_t, tokens_rejected) + i * sizeof(uint64_t)));
     emit(&o, "# HELP cg_cookie_header_unreadable_total Cookie headers that could not be fully parsed (failed closed).\n"

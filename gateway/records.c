@@ -143,7 +143,7 @@ void gw_records_submit(h2o_req_t *req, const gw_record_t *rec, gw_records_done_c
         cb(req, data, -1, rec); /* queue full or store closed: nothing was written */
 }
 
-/* --- GET /admin/records?since=<ms> : JSON lines, streamed page by page from the store ---------- */
+/* --- GET /admin/records?since=<ms>&after=<seq> : JSON lines, streamed page by page from the store ---------- */
 
 /*
  * The response starts with the first page: until then the store's refusal (its queue full, store.queue_max) or failure
@@ -223,22 +223,39 @@ static void on_export_page(h2o_req_t *req, void *data, const gw_store_answer_t *
     h2o_send(req, &buf, 1, ans->next_seq < 0 ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
 }
 
+/* the query parameter `name` as a number of 0 or more into *out (left as it is when the parameter is absent or empty);
+ * 0, or -1 when it is something else */
+static int query_count(h2o_req_t *req, const char *name, int64_t *out)
+{
+    h2o_iovec_t v = gw_req_query_param(req, name);
+    char num[24] = "", *stop = num;
+    if (v.base == NULL || v.len == 0)
+        return 0;
+    if (v.len < sizeof(num) && v.base[0] >= '0' && v.base[0] <= '9') { /* (strtoll would take a sign and spaces) */
+        memcpy(num, v.base, v.len);
+        num[v.len] = '\0';
+        errno = 0;
+        *out = strtoll(num, &stop, 10);
+    }
+    return stop == num || *stop != '\0' || errno == ERANGE ? -1 : 0;
+}
+
+/*
+ * since=<ms>: the records whose time is at or after it; after=<seq>: the records after that one in the chain. `after` is
+ * the cursor of an incremental export (the last line's seq): a record's time is the wall clock's when it was written, so
+ * one written while the clock was behind (stepped back by NTP, a VM resumed) has an earlier time than records before it,
+ * and an export that goes on from the last time it saw would never return it.
+ */
 static int on_admin_records(h2o_req_t *req, const gw_admin_caller_t *caller, h2o_iovec_t subpath)
 {
-    int64_t since = 0;
-    h2o_iovec_t v = gw_req_query_param(req, "since");
-    if (v.base != NULL && v.len != 0) {
-        char num[24] = "", *stop = num;
-        if (v.len < sizeof(num)) { /* longer is no millisecond time */
-            memcpy(num, v.base, v.len);
-            num[v.len] = '\0';
-            errno = 0;
-            since = strtoll(num, &stop, 10);
-        }
-        if (stop == num || *stop != '\0' || errno == ERANGE || since < 0) {
-            gw_admin_send_error(req, 400, "Bad Request", "bad_since", "since is Unix time in milliseconds");
-            return 0;
-        }
+    int64_t since = 0, after = 0;
+    if (query_count(req, "since", &since) != 0) {
+        gw_admin_send_error(req, 400, "Bad Request", "bad_since", "since is Unix time in milliseconds");
+        return 0;
+    }
+    if (query_count(req, "after", &after) != 0) {
+        gw_admin_send_error(req, 400, "Bad Request", "bad_after", "after is the seq of a record (a line's \"seq\")");
+        return 0;
     }
     export_t *x = h2o_mem_alloc_shared(&req->pool, sizeof(*x), export_dispose);
     memset(x, 0, sizeof(*x));
@@ -246,6 +263,7 @@ static int on_admin_records(h2o_req_t *req, const gw_admin_caller_t *caller, h2o
     x->super.stop = export_stop;
     x->req = req;
     x->since = since;
+    x->next_seq = after;
     export_next(x);
     return 0;
 }

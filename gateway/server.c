@@ -536,9 +536,20 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     }
 }
 
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void update_listener_state(gw_thread_t *t)
 {
-    int accepting = t->connections < t->max_connections && h2o_now(t->ctx.loop) >= t->accept_rest_until;
+    /* h2o_now() is the wall clock: a rest that would still last longer than ACCEPT_REST_MS began before the clock was
+     * stepped back, and is over (else it lasted the step: an hour's NTP step, an hour accepting nothing) */
+    uint64_t now = h2o_now(t->ctx.loop);
+    int resting = now < t->accept_rest_until && t->accept_rest_until - now <= ACCEPT_REST_MS;
+    int accepting = t->connections < t->max_connections && !resting;
     for (size_t i = 0; i != t->num_listeners; ++i) {
         h2o_socket_t *s = t->listeners[i].sock;
         if (accepting && !h2o_socket_is_reading(s))
@@ -595,8 +606,10 @@ static void *run_worker(void *arg)
         t->listeners[i].sock = NULL;
     }
     h2o_context_request_shutdown(&t->ctx);
-    uint64_t deadline = h2o_now(t->ctx.loop) + DRAIN_TIMEOUT_MS;
-    while (t->inflight != 0 && h2o_now(t->ctx.loop) < deadline) {
+    /* (by the monotonic clock: h2o_now() is the wall clock, and a step back while draining stretched the deadline by the
+     * step, past systemd's TimeoutStopSec) */
+    uint64_t deadline = monotonic_ms() + DRAIN_TIMEOUT_MS;
+    while (t->inflight != 0 && monotonic_ms() < deadline) {
         h2o_evloop_run(t->ctx.loop, 100);
         gw_qsbr_quiescent(t->index);
     }

@@ -47,6 +47,7 @@
 #define PSEUDONYM_PREFIX "erased-" /* an erased visitor id becomes this and 32 random hex digits */
 #define EXPORT_PAGE 500
 #define PURGE_INTERVAL_MS (3600 * 1000)
+static int64_t purge_interval_ms = PURGE_INTERVAL_MS; /* (CG_PURGE_SECONDS: a test's shorter interval) */
 
 typedef enum en_op_kind_t { OP_APPEND, OP_RECEIPTS, OP_ERASE, OP_EXPORT, OP_INJECTIONS_ADD, OP_INJECTIONS_LIST } op_kind_t;
 
@@ -106,7 +107,7 @@ static struct {
     size_t waiting_for; /* the writer waits until this many ops are queued (0: for the first one) */
     unsigned commit_delay_us;
     int stopping, running;
-    uint64_t last_purge_ms;
+    int64_t next_purge_ms; /* CLOCK_MONOTONIC: a wall clock stepped back held the purge off by the step */
 } st = {.mutex = PTHREAD_MUTEX_INITIALIZER};
 
 /*
@@ -282,6 +283,14 @@ static int64_t now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* for intervals: the wall clock steps (NTP, a VM resumed), this one does not */
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -924,6 +933,30 @@ static int granted_by_records(const uint8_t visitor[16], uint16_t *mask, char *e
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * The second of the visitor's newest record (0: none) into *out, or `now` when that is later. A record's token says it
+ * was issued then: when the clock was ahead at that record (and set right since), that is later than now, and a cut or an
+ * erasure at now would not reach the token once the clock gets there again.
+ */
+static int revocation_time(const uint8_t visitor[16], uint32_t now, uint32_t *out, char *err, size_t errlen)
+{
+    char hex[33];
+    sqlite3_stmt *s = NULL;
+    gw_hex(visitor, 16, hex);
+    *out = now;
+    if (sqlite3_prepare_v2(st.db, "SELECT max(time_ms) FROM records WHERE visitor = ?1", -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st.db));
+        sqlite3_finalize(s);
+        return -1;
+    }
+    int64_t newest = sqlite3_column_int64(s, 0) / 1000;
+    sqlite3_finalize(s);
+    if (newest > (int64_t)now && newest <= UINT32_MAX)
+        *out = (uint32_t)newest;
+    return 0;
+}
+
 /* the entry key has as the commit being built leaves it: an earlier op of the same batch's, else the table's */
 static int current_revocation(op_t **ops, size_t i, const uint32_t key[4], gw_revocation_t *out)
 {
@@ -964,7 +997,12 @@ static int decide_revocation(op_t **ops, size_t i, size_t *added, char *err, siz
     if (!exists && cut == 0)
         return 0;
     before = r;
-    gw_revoke_decide(&r, gw_rt.conf.num_categories, cut, granted, (uint32_t)(op->rec.time_ms / 1000));
+    /* what it grants at its own time (its token's), what it refuses from the newest token of the visitor's on */
+    uint32_t now = (uint32_t)(op->rec.time_ms / 1000), cut_at = now;
+    if (cut != 0 && revocation_time(op->rec.visitor, now, &cut_at, err, errlen) != 0)
+        return -1;
+    gw_revoke_decide(&r, gw_rt.conf.num_categories, cut, 0, cut_at);
+    gw_revoke_decide(&r, gw_rt.conf.num_categories, 0, granted, now);
     if (exists && memcmp(&before, &r, sizeof(r)) == 0)
         return 0;
     if (!exists && gw_revoke_count(revocations) + *added >= revocations_max)
@@ -982,8 +1020,8 @@ static void revocations_full(op_t *op)
     snprintf(op->error, sizeof(op->error), "the revocations are full (%zu)", revocations_max);
     op->ans.status = -1;
     __atomic_add_fetch(&stat_failed, 1, __ATOMIC_RELAXED);
-    if (now_ms() - said_ms > 60000) {
-        said_ms = now_ms();
+    if (said_ms == 0 || monotonic_ms() - said_ms > 60000) {
+        said_ms = monotonic_ms();
         gw_error("consent store: %zu revocations, the most it keeps: a decision that would revoke a token of one more visitor "
                  "is refused (503) until the hourly purge drops old ones",
                  revocations_max);
@@ -1091,6 +1129,7 @@ static int backfill_revocations(char *err, size_t errlen)
     sqlite3_stmt *s = NULL;
     char visitor[40] = "";
     uint16_t opt = optional_mask(), ever = 0;
+    uint32_t newest = 0; /* the second of the visitor's newest record before this one (revocation_time) */
     gw_revocation_t r;
     int have = 0, rc, n = 0;
     if (exec("BEGIN IMMEDIATE", err, errlen) != 0)
@@ -1115,16 +1154,20 @@ static int backfill_revocations(char *err, size_t errlen)
             if (rc != SQLITE_ROW)
                 break;
             snprintf(visitor, sizeof(visitor), "%s", v);
-            ever = 0, have = 0;
+            ever = 0, have = 0, newest = 0;
             memset(&r, 0, sizeof(r));
         }
         uint16_t granted = csv_mask((const char *)sqlite3_column_text(s, 2)) & opt;
         uint16_t cut = csv_mask((const char *)sqlite3_column_text(s, 3)) & opt & ever;
+        uint32_t when = (uint32_t)(sqlite3_column_int64(s, 1) / 1000);
         if (have || cut != 0) {
-            gw_revoke_decide(&r, gw_rt.conf.num_categories, cut, granted, (uint32_t)(sqlite3_column_int64(s, 1) / 1000));
+            gw_revoke_decide(&r, gw_rt.conf.num_categories, cut, 0, newest > when ? newest : when);
+            gw_revoke_decide(&r, gw_rt.conf.num_categories, 0, granted, when);
             have = 1;
         }
         ever |= granted;
+        if (when > newest)
+            newest = when;
     }
     if (rc != SQLITE_DONE)
         goto Error;
@@ -1585,9 +1628,12 @@ static void do_erase(op_t *op)
     }
     if (!exists)
         memset(&op->rv, 0, sizeof(op->rv));
-    gw_revoke_erase(&op->rv, gw_rt.conf.num_categories, optional_mask(), (uint32_t)(op->rec.time_ms / 1000));
+    uint32_t erased_at;
     if (store_usable(err, sizeof(err)) != 0 || exec("BEGIN IMMEDIATE", err, sizeof(err)) != 0)
         goto Error;
+    if (revocation_time(op->visitor, (uint32_t)(op->rec.time_ms / 1000), &erased_at, err, sizeof(err)) != 0)
+        goto Rollback;
+    gw_revoke_erase(&op->rv, gw_rt.conf.num_categories, optional_mask(), erased_at);
     if (write_revocation(op->rv_key, &op->rv, err, sizeof(err)) != 0)
         goto Rollback;
     if (sqlite3_prepare_v2(st.db, "UPDATE records SET visitor = ?1, visitor_nonce = NULL WHERE visitor = ?2", -1, &s, NULL) !=
@@ -1713,7 +1759,7 @@ static void purge_reports(void)
 
 static void purge(void)
 {
-    char err[200], q[256];
+    char err[200], q[512];
     int64_t cutoff = now_ms() - (int64_t)st.retention_days * 86400 * 1000;
     sqlite3_stmt *s = NULL;
     if (store_usable(err, sizeof(err)) != 0) { /* (the next purge is in an hour) */
@@ -1724,10 +1770,15 @@ static void purge(void)
     purge_revocations();
     /* the anchor becomes the hash of the newest row that goes, so the chain of what stays still verifies. The row is
      * found first and counted once: a count in the row search's own columns ran for every row that goes, each one
-     * counting the rows before it (an hour's 80,000 records held the writer, and every consent, for minutes) */
+     * counting the rows before it (an hour's 80,000 records held the writer, and every consent, for minutes).
+     * What goes is the chain's head up to the first record still within retention, not up to the last one older: a
+     * record stamped while the wall clock was behind (a machine that booted years in the past until NTP set it) sits
+     * after newer ones, and took every record before it along. Walked in seq order (NOT INDEXED: by the time index it
+     * would read every record kept to find the first), it reads the records that go and one more. */
     snprintf(q, sizeof(q),
              "SELECT hash, seq, (SELECT count(*) FROM records WHERE seq <= last.seq) FROM records AS last "
-             "WHERE seq = (SELECT max(seq) FROM records WHERE time_ms < %lld)",
+             "WHERE seq = (SELECT max(seq) FROM records WHERE seq < coalesce((SELECT seq FROM records NOT INDEXED "
+             "WHERE time_ms >= %lld ORDER BY seq LIMIT 1), 9223372036854775807))",
              (long long)cutoff);
     if (sqlite3_prepare_v2(st.db, q, -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
         sqlite3_finalize(s);
@@ -1779,7 +1830,7 @@ static void *run_writer(void *arg)
             clock_gettime(CLOCK_MONOTONIC, &ts);
             ts.tv_sec += 60;
             pthread_cond_timedwait(&st.cond, &st.mutex, &ts);
-            if (st.first == NULL && now_ms() - (int64_t)st.last_purge_ms > PURGE_INTERVAL_MS)
+            if (st.first == NULL && monotonic_ms() >= st.next_purge_ms)
                 break;
         }
         if (st.first != NULL)
@@ -1798,8 +1849,8 @@ static void *run_writer(void *arg)
         if (stop)
             break;
 
-        if (now_ms() - (int64_t)st.last_purge_ms > PURGE_INTERVAL_MS) {
-            st.last_purge_ms = (uint64_t)now_ms();
+        if (monotonic_ms() >= st.next_purge_ms) {
+            st.next_purge_ms = monotonic_ms() + purge_interval_ms;
             purge();
         }
         /* group commit: all appends of this turn in one transaction, in queue order */
@@ -2065,6 +2116,9 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
 
     if (rmax != NULL && atoi(rmax) > 0)
         receipts_max = (size_t)atoi(rmax);
+    const char *every = getenv("CG_PURGE_SECONDS");
+    if (every != NULL && atoi(every) > 0 && atoi(every) <= PURGE_INTERVAL_MS / 1000)
+        purge_interval_ms = (int64_t)atoi(every) * 1000;
     if (gw_make_parents(path, 0750) != 0) {
         snprintf(err, errlen, "%s: cannot create its folder: %s", path, strerror(errno));
         return -1;
@@ -2133,7 +2187,7 @@ int gw_store_open(const char *path, unsigned retention_days, unsigned commit_del
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the writer's waits: queue times are monotonic */
     pthread_cond_init(&st.cond, &ca);
     pthread_condattr_destroy(&ca);
-    st.last_purge_ms = 0; /* purge once at start */
+    st.next_purge_ms = 0; /* purge once at start */
     receivers = gw_calloc(gw_rt.conf.threads > 0 ? gw_rt.conf.threads : 1, sizeof(*receivers));
     gw_server_on_thread_init(on_thread_init);
     st.lock_fd = lock_fd;

@@ -32,12 +32,14 @@ check(const char *s, size_t len)
     switch (st) {
     case GW_TOKEN_OK:
     case GW_TOKEN_EXPIRED:
+    case GW_TOKEN_ISSUED_AHEAD:
     case GW_TOKEN_OLD_POLICY: {
         const gw_token_key_t *k = out.key_id == keys[0].id ? &keys[0] : out.key_id == keys[1].id ? &keys[1] : NULL;
         if (k == NULL || len != GW_TOKEN_ENCODED_LEN || gw_token_encode(&out, k, again, sizeof(again)) != len ||
             memcmp(again, s, len) != 0)
             abort(); /* accepted something the key did not sign */
-        if ((st == GW_TOKEN_OK) != (out.expires > 1700000000 && out.policy_version == 3))
+        if ((st == GW_TOKEN_OK) !=
+            (out.expires > 1700000000 && out.issued <= 1700000000 + GW_TOKEN_MAX_AHEAD && out.policy_version == 3))
             abort();
         break;
     }
@@ -64,7 +66,7 @@ be(const uint8_t *p, size_t n)
 static int
 verified(gw_token_status_t st)
 {
-    return st == GW_TOKEN_OK || st == GW_TOKEN_EXPIRED || st == GW_TOKEN_OLD_POLICY;
+    return st == GW_TOKEN_OK || st == GW_TOKEN_EXPIRED || st == GW_TOKEN_ISSUED_AHEAD || st == GW_TOKEN_OLD_POLICY;
 }
 
 /* d[0..46): visitor 16, granted 2, policy 4, regime 1, flags 1, issued 5, expires 5, now 5, key 1 (bit 0: which key; bit 1: ask for
@@ -88,7 +90,10 @@ sign_and_verify(const uint8_t *d)
     if (gw_token_encode(&t, k, text, sizeof(text)) != GW_TOKEN_ENCODED_LEN)
         abort(); /* every 40-bit time is encodable */
     gw_token_status_t st = gw_token_decode(text, GW_TOKEN_ENCODED_LEN, keys, 2, now, policy, &got);
-    gw_token_status_t want = now >= t.expires ? GW_TOKEN_EXPIRED : policy != t.policy_version ? GW_TOKEN_OLD_POLICY : GW_TOKEN_OK;
+    gw_token_status_t want = now >= t.expires                      ? GW_TOKEN_EXPIRED
+                             : t.issued > now + GW_TOKEN_MAX_AHEAD ? GW_TOKEN_ISSUED_AHEAD
+                             : policy != t.policy_version          ? GW_TOKEN_OLD_POLICY
+                                                                   : GW_TOKEN_OK;
     if (st != want || got.key_id != k->id || memcmp(got.visitor, t.visitor, 16) != 0 || got.granted != t.granted ||
         got.policy_version != t.policy_version || got.regime != t.regime || got.flags != t.flags || got.issued != t.issued ||
         got.expires != t.expires)

@@ -231,7 +231,9 @@ test_roundtrip(void **state)
         gw_token_t out;
         assert_int_equal(gw_token_encode(&cases[i], &k, enc, sizeof(enc)), GW_TOKEN_ENCODED_LEN);
         assert_int_equal(strlen(enc), GW_TOKEN_ENCODED_LEN);
-        assert_int_equal(gw_token_decode(enc, GW_TOKEN_ENCODED_LEN, &k, 1, 0, cases[i].policy_version, &out), GW_TOKEN_OK);
+        /* (now: as early as the token is in force) */
+        uint64_t now = cases[i].issued - (cases[i].issued < GW_TOKEN_MAX_AHEAD ? cases[i].issued : GW_TOKEN_MAX_AHEAD);
+        assert_int_equal(gw_token_decode(enc, GW_TOKEN_ENCODED_LEN, &k, 1, now, cases[i].policy_version, &out), GW_TOKEN_OK);
         assert_int_equal(out.key_id, 1);
         assert_memory_equal(out.visitor, cases[i].visitor, 16);
         assert_int_equal(out.granted, cases[i].granted);
@@ -422,6 +424,37 @@ test_unknown_format_version(void **state)
     }
 }
 
+/* A token issued while a clock was ahead (its issue time later than now) is not in force, whatever its expiry says: it
+ * would outlive its lifetime by the clock's error, and the revocations of the visitor's later decisions. Up to
+ * GW_TOKEN_MAX_AHEAD seconds are a fleet's clock skew, in force. */
+static void
+test_issued_ahead(void **state)
+{
+    gw_token_key_t k;
+    gw_token_t t = sample_token(), out;
+    char enc[GW_TOKEN_ENCODED_LEN + 1];
+    assert_int_equal(gw_token_key_init(&k, 1, secret1, sizeof(secret1)), 0);
+    t.expires = t.issued + 365 * 86400;
+    assert_int_equal(gw_token_encode(&t, &k, enc, sizeof(enc)), GW_TOKEN_ENCODED_LEN);
+    static const struct {
+        int64_t delta; /* now - issued */
+        gw_token_status_t want;
+    } cases[] = {{0, GW_TOKEN_OK},
+                 {-GW_TOKEN_MAX_AHEAD, GW_TOKEN_OK},
+                 {-GW_TOKEN_MAX_AHEAD - 1, GW_TOKEN_ISSUED_AHEAD},
+                 {-365 * 86400, GW_TOKEN_ISSUED_AHEAD},
+                 {-1700000000, GW_TOKEN_ISSUED_AHEAD}}; /* now 0 */
+    for (size_t i = 0; i != sizeof(cases) / sizeof(cases[0]); ++i) {
+        uint64_t now = (uint64_t)((int64_t)t.issued + cases[i].delta);
+        assert_int_equal(gw_token_decode(enc, GW_TOKEN_ENCODED_LEN, &k, 1, now, 7, &out), cases[i].want);
+        assert_memory_equal(out.visitor, t.visitor, 16); /* the MAC was valid: the payload is reported */
+    }
+    /* expired comes first: a token both ahead and expired (expires before issued: never made, but signed) is expired */
+    t.expires = t.issued - 3600;
+    assert_int_equal(gw_token_encode(&t, &k, enc, sizeof(enc)), GW_TOKEN_ENCODED_LEN);
+    assert_int_equal(gw_token_decode(enc, GW_TOKEN_ENCODED_LEN, &k, 1, t.issued - 1800, 7, &out), GW_TOKEN_EXPIRED);
+}
+
 static void
 test_garbage(void **state)
 {
@@ -454,8 +487,8 @@ test_garbage(void **state)
 static void
 test_strerror(void **state)
 {
-    const char *seen[GW_TOKEN_OLD_POLICY + 1];
-    for (int i = 0; i <= GW_TOKEN_OLD_POLICY; ++i) {
+    const char *seen[GW_TOKEN_ISSUED_AHEAD + 1];
+    for (int i = 0; i <= GW_TOKEN_ISSUED_AHEAD; ++i) {
         seen[i] = gw_token_strerror((gw_token_status_t)i);
         assert_non_null(seen[i]);
         assert_string_not_equal(seen[i], "unknown status");
@@ -552,6 +585,7 @@ main(void)
         cmocka_unit_test(test_every_bit_flip_rejected),
         cmocka_unit_test(test_truncations_and_extensions),
         cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_issued_ahead),
         cmocka_unit_test(test_rotation),
         cmocka_unit_test(test_policy_bump),
         cmocka_unit_test(test_unknown_format_version),
