@@ -9,12 +9,14 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/sha.h>
@@ -1182,6 +1184,93 @@ static int check_addresses(loader_t *ld, json_t *root)
     return rc;
 }
 
+/* the upstream URL's host (without an IPv6 literal's brackets) and port; load_upstream has checked its form */
+static void upstream_hostport(const char *u, char *host, size_t cap, unsigned *port)
+{
+    const char *h = u + 7, *end;
+    if (*h == '[') {
+        end = strchr(h, ']');
+        snprintf(host, cap, "%.*s", (int)(end - h - 1), h + 1);
+        ++end;
+    } else {
+        end = h + strcspn(h, ":/");
+        snprintf(host, cap, "%.*s", (int)(end - h), h);
+    }
+    *port = *end == ':' ? (unsigned)strtoul(end + 1, NULL, 10) : 80;
+}
+
+/* 1 when addr (canonical, as gw_listen_canon_host writes it) is one of this host's: loopback, or an interface's */
+static int is_own_address(const char *addr)
+{
+    unsigned char a[sizeof(struct in6_addr)];
+    struct ifaddrs *ifs, *i;
+    int own = 0;
+    if ((inet_pton(AF_INET, addr, a) == 1 && a[0] == 127) || strcmp(addr, "::1") == 0)
+        return 1;
+    if (getifaddrs(&ifs) != 0)
+        return 0;
+    for (i = ifs; !own && i != NULL; i = i->ifa_next) {
+        char buf[INET6_ADDRSTRLEN];
+        if (i->ifa_addr == NULL || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
+            continue;
+        const void *src = i->ifa_addr->sa_family == AF_INET ? (const void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr
+                                                            : (const void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+        own = inet_ntop(i->ifa_addr->sa_family, src, buf, sizeof(buf)) != NULL && strcmp(buf, addr) == 0;
+    }
+    freeifaddrs(ifs);
+    return own;
+}
+
+/* 1 when a connection to host:port (canonical; "localhost" for both loopbacks) reaches listener l */
+static int reaches_listener(const char *host, unsigned port, const gw_listen_conf_t *l)
+{
+    char lh[INET6_ADDRSTRLEN + 1];
+    if (port != l->port)
+        return 0;
+    canon_host(l, lh, sizeof(lh));
+    if (strcmp(host, "localhost") == 0)
+        return strcmp(lh, "*") == 0 || strcmp(lh, "127.0.0.1") == 0 || strcmp(lh, "::1") == 0;
+    return strcmp(lh, host) == 0 || (strcmp(lh, "*") == 0 && is_own_address(host));
+}
+
+/*
+ * An upstream that is one of the gateway's own listeners: it started, and each request was proxied to the gateway
+ * again, a connection more per round, until the client gave up or the descriptors ran out (--check-config said
+ * "valid"). Addresses are compared as written (a host name other than localhost is not resolved here).
+ */
+static int check_upstream_loop(loader_t *ld, json_t *root)
+{
+    const gw_config_t *c = ld->conf;
+    char host[INET6_ADDRSTRLEN + 8], canon[INET6_ADDRSTRLEN + 8];
+    unsigned port;
+    upstream_hostport(c->upstream, host, sizeof(host), &port);
+    gw_listen_conf_t as_listener = {.host = host};
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1) {
+        gw_listen_canon_host(&as_listener, canon, sizeof(canon)); /* ("::0001" is "::1") */
+    } else if (strcasecmp(host, "localhost") == 0) {
+        snprintf(canon, sizeof(canon), "localhost");
+    } else {
+        return 0;
+    }
+    for (size_t i = 0; i != c->num_listen; ++i) {
+        if (reaches_listener(canon, port, c->listen + i)) {
+            push_key(ld, "upstream");
+            int rc = fail(ld, 0, "\"%s\" is the gateway's own listen[%zu]: every request would be proxied back to the gateway, "
+                                 "again and again; name the origin's address", c->upstream, i);
+            pop(ld);
+            return rc;
+        }
+    }
+    if (json_object_get(root, "admin") != NULL && reaches_listener(canon, port, &c->admin.listen)) {
+        push_key(ld, "upstream");
+        int rc = fail(ld, 0, "\"%s\" is the gateway's own admin listener: name the origin's address", c->upstream);
+        pop(ld);
+        return rc;
+    }
+    return 0;
+}
+
 static int load_root(loader_t *ld, json_t *root)
 {
     static const char *const keys[] = {"listen",     "admin",   "upstream", "threads",     "proxy",   "log",
@@ -1211,7 +1300,8 @@ static int load_root(loader_t *ld, json_t *root)
         check_retention(ld, root) != 0 || get_enum(ld, root, "enforcement", enforcement_names, 2, &report_only) != 0 ||
         load_cookies(ld, root) != 0 ||
         load_beacons(ld, root) != 0 || load_lists(ld, root, "trackers", 0) != 0 || load_lists(ld, root, "risk", 1) != 0 ||
-        load_html(ld, root) != 0 || load_channel(ld, root) != 0 || load_ui(ld, root) != 0 || check_addresses(ld, root) != 0)
+        load_html(ld, root) != 0 || load_channel(ld, root) != 0 || load_ui(ld, root) != 0 || check_addresses(ld, root) != 0 ||
+        check_upstream_loop(ld, root) != 0)
         return -1;
     c->report_only = report_only;
     return 0;
