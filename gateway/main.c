@@ -165,7 +165,7 @@ static int check_resources(const char *config_path)
     const gw_config_t *c = &gw_rt.conf;
     char err[1024];
     for (size_t i = 0; i != c->num_listen; ++i)
-        if (c->listen[i].tls_cert != NULL && gw_server_check_tls(c->listen + i, err, sizeof(err)) != 0)
+        if (c->listen[i].tls_cert != NULL && gw_server_check_tls(i, c->listen + i, err, sizeof(err)) != 0)
             goto Fail;
     if (c->geoip.database != NULL) {
         gw_geo_t *g = gw_consent_open_geo(err, sizeof(err));
