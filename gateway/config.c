@@ -800,7 +800,7 @@ static int valid_cookie_pattern(const char *k)
 
 static int load_cookies(loader_t *ld, json_t *root)
 {
-    static const char *const keys[] = {"database", "unknown_category", "overrides", "secure_under_tls", NULL};
+    static const char *const keys[] = {"database", "unknown_category", "overrides", "secure_under_tls", "database_categories", NULL};
     gw_config_t *c = ld->conf;
     json_t *o, *ov, *v;
     const char *key;
@@ -827,6 +827,25 @@ static int load_cookies(loader_t *ld, json_t *root)
                 break;
             c->cookies.overrides[c->cookies.num_overrides].name = gw_strdup(key);
             c->cookies.overrides[c->cookies.num_overrides++].category = cat;
+        }
+        pop(ld);
+    }
+    if (rc == 0 && (ov = member(ld, o, "database_categories", JSON_OBJECT, 0, &rc)) != NULL) {
+        push_key(ld, "database_categories");
+        json_object_foreach(ov, key, v)
+        {
+            int cat = -1;
+            if (!valid_category_name(key) || c->cookies.num_database_categories == GW_MAX_CATEGORIES) {
+                push_key(ld, key);
+                rc = fail(ld, 1, "\"%s\": the cookie database's category names are 1..32 of a-z, 0-9, '_', '-' (at most %d "
+                                 "mappings)", key, GW_MAX_CATEGORIES);
+                pop(ld);
+                break;
+            }
+            if ((rc = get_category(ld, ov, key, &cat)) != 0)
+                break;
+            c->cookies.database_categories[c->cookies.num_database_categories].from = gw_strdup(key);
+            c->cookies.database_categories[c->cookies.num_database_categories++].category = cat;
         }
         pop(ld);
     }
@@ -1506,6 +1525,8 @@ void gw_config_free(gw_config_t *c)
     free(c->cookies.database);
     for (i = 0; i != c->cookies.num_overrides; ++i)
         free(c->cookies.overrides[i].name);
+    for (i = 0; i != c->cookies.num_database_categories; ++i)
+        free(c->cookies.database_categories[i].from);
     for (i = 0; i != c->beacons.num_endpoints; ++i)
         free(c->beacons.endpoints[i].path);
     for (i = 0; i != c->trackers.num_lists; ++i) {

@@ -148,6 +148,11 @@ typedef struct st_gw_config_t {
         } overrides[256];
         size_t num_overrides;
         int secure_under_tls;
+        struct {
+            char *from; /* a category of the cookie database ("analytics") */
+            int category; /* read as this one of categories ("statistics") */
+        } database_categories[GW_MAX_CATEGORIES];
+        size_t num_database_categories;
     } cookies;
 
     struct {

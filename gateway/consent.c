@@ -970,6 +970,74 @@ static void reload_geo(void *data)
     gw_info("GeoIP database %s reloaded", gw_rt.conf.geoip.database);
 }
 
+/*
+ * The cookie database's categories that are none of the configuration's, said: their cookies were skipped, and so
+ * classified as cookies.unknown_category, without a word. A site that names analytics "statistics" had Google
+ * Analytics' _ga and _gid granted with "functional"; one without "functional" had them as "necessary", always granted.
+ */
+static void warn_skipped_categories(const gw_cookie_db_t *db, const char *path)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    size_t n;
+    const gw_cookie_db_skipped_t *sk = gw_cookie_db_skipped(db, &n);
+    const char *unknown = c->categories[c->cookies.unknown_category];
+    for (size_t i = 0; i != n; ++i)
+        gw_warn("categories: the cookie database %s files %zu cookies (%s, ...) under \"%s\", which is not one of "
+                "categories: they are classified as cookies.unknown_category, \"%s\"%s; name the category of yours they "
+                "belong to in cookies.database_categories: {\"%s\": \"...\"}",
+                path, sk[i].count, sk[i].example, sk[i].category, unknown,
+                strcmp(unknown, "necessary") == 0 ? ", which is always granted" : "", sk[i].category);
+}
+
+/* the cookie database (conf/cookies.json or cookies.database) read through cookies.database_categories, then
+ * cookies.overrides; NULL with the reason in err */
+static gw_cookie_db_t *build_cookie_db(char *err, size_t errlen)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    gw_cookie_db_t *db = gw_cookie_db_new((const char *const *)c->categories, c->num_categories);
+    char *path = c->cookies.database != NULL ? gw_strdup(c->cookies.database) : gw_server_find_shipped("conf/cookies.json");
+    size_t i;
+
+    if (path == NULL) {
+        snprintf(err, errlen, "cannot find the shipped cookie database conf/cookies.json next to %s", gw_rt.exe_dir);
+        goto Error;
+    }
+    if (db == NULL) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto Error;
+    }
+    for (i = 0; i != c->cookies.num_database_categories; ++i) {
+        if (gw_cookie_db_map_category(db, c->cookies.database_categories[i].from, c->cookies.database_categories[i].category) != 0) {
+            snprintf(err, errlen, "cookies.database_categories: \"%s\" cannot be mapped (out of memory)",
+                     c->cookies.database_categories[i].from);
+            goto Error;
+        }
+    }
+    if (gw_cookie_db_load_file(db, path, err, errlen) != 0)
+        goto Error;
+    for (i = 0; i != c->cookies.num_overrides; ++i) {
+        if (gw_cookie_db_add(db, c->cookies.overrides[i].name, strlen(c->cookies.overrides[i].name), c->cookies.overrides[i].category,
+                             1) != 0) {
+            snprintf(err, errlen, "cookies.overrides: \"%s\" is not a usable cookie name pattern", c->cookies.overrides[i].name);
+            goto Error;
+        }
+    }
+    warn_skipped_categories(db, path);
+    free(path);
+    return db;
+Error:
+    free(path);
+    gw_cookie_db_free(db);
+    return NULL;
+}
+
+int gw_consent_check_cookies(char *err, size_t errlen)
+{
+    gw_cookie_db_t *db = build_cookie_db(err, errlen);
+    gw_cookie_db_free(db);
+    return db != NULL ? 0 : -1;
+}
+
 int gw_consent_init(void)
 {
     const gw_config_t *c = &gw_rt.conf;
@@ -988,24 +1056,9 @@ int gw_consent_init(void)
     if (secrets->created)
         gw_info("created %s with a new signing key", c->secrets_file);
 
-    cookie_db = gw_cookie_db_new((const char *const *)c->categories, c->num_categories);
-    char *db_path = c->cookies.database != NULL ? gw_strdup(c->cookies.database) : gw_server_find_shipped("conf/cookies.json");
-    if (db_path == NULL) {
-        gw_error("cannot find the shipped cookie database conf/cookies.json next to %s", gw_rt.exe_dir);
-        return -1;
-    }
-    if (gw_cookie_db_load_file(cookie_db, db_path, err, sizeof(err)) != 0) {
+    if ((cookie_db = build_cookie_db(err, sizeof(err))) == NULL) {
         gw_error("%s", err);
-        free(db_path);
         return -1;
-    }
-    free(db_path);
-    for (i = 0; i != c->cookies.num_overrides; ++i) {
-        if (gw_cookie_db_add(cookie_db, c->cookies.overrides[i].name, strlen(c->cookies.overrides[i].name),
-                             c->cookies.overrides[i].category, 1) != 0) {
-            gw_error("cookies.overrides: \"%s\" is not a usable cookie name pattern", c->cookies.overrides[i].name);
-            return -1;
-        }
     }
 
     gw_regimes_init(&regimes);

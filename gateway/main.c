@@ -167,6 +167,8 @@ static int check_resources(const char *config_path)
     for (size_t i = 0; i != c->num_listen; ++i)
         if (c->listen[i].tls_cert != NULL && gw_server_check_tls(i, c->listen + i, err, sizeof(err)) != 0)
             goto Fail;
+    if (gw_consent_check_cookies(err, sizeof(err)) != 0)
+        goto Fail;
     if (c->geoip.database != NULL) {
         gw_geo_t *g = gw_consent_open_geo(err, sizeof(err));
         if (g == NULL)

@@ -4,6 +4,7 @@ Each was found with the real gateway, a real origin and real clients (curl), and
 --check-config (file:line:column), or warned about there, naming the key.
 """
 
+import json
 import os
 import re
 import shutil
@@ -11,7 +12,7 @@ import signal
 import subprocess
 
 import harness
-from harness import GatewayTestCase, Gateway, gateway_config, run_binary, wait_until
+from harness import GatewayTestCase, Gateway, curl, gateway_config, run_binary, wait_until
 
 OPENSSL = harness.OPENSSL
 POS = re.compile(r"(?m)^(?P<file>\S+\.json):(?P<line>\d+):(?P<col>\d+): (?P<msg>\S.*)$")
@@ -195,3 +196,76 @@ class CertificateChainTest(GatewayTestCase):
         with self.assertRaises(RuntimeError):
             g.start()
         self.assertIn("the key is certificate 2's", g.error_log())
+
+
+STATISTICS = {"categories": ["necessary", "functional", "statistics", "marketing"],
+              "ui": {"strings": {"en": {"category.statistics.title": "Statistics",
+                                        "category.statistics.desc": "Counting visits"}}}}
+
+
+class DatabaseCategoriesTest(GatewayTestCase):
+    """A site that names a category otherwise than the cookie database ("statistics" for its "analytics", as many
+    consent tools do): the database's analytics entries were skipped without a word, so Google Analytics' _ga and _gid
+    were unknown cookies, cookies.unknown_category ("functional"), and passed for a visitor who had refused statistics
+    and accepted functional cookies. Now the start and --check-config say so, naming the key, and
+    cookies.database_categories maps the database's name onto the site's."""
+    start_gateway = False
+
+    def gateway(self, name, **over):
+        return self.new_gateway(name, gateway_config(self.origin.url, admin=False, **dict(STATISTICS, **over)), start=False)
+
+    def set_cookies_after_refusing_statistics(self, g):
+        r = curl(g.url("/__consent/api/consent"), method="POST", headers=["Content-Type: application/json"],
+                 data=json.dumps({"categories": {"functional": True, "statistics": False, "marketing": False}}))
+        self.assertEqual(r.status, 200, r.text)
+        token = [v.split(";", 1)[0] for v in r.header_all("Set-Cookie") if v.startswith("cg_consent=")][0]
+        r = curl(g.url("/__origin/set-cookie?c=_ga%3DGA1.1.1.1&c=_gid%3DGA1.1.2.2&c=_fbp%3Dfb.1.1"), cookie=token)
+        self.assertEqual(r.status, 200)
+        return sorted(v.split("=", 1)[0] for v in r.header_all("Set-Cookie"))
+
+    def test_unmapped_category_is_said(self):
+        g = self.gateway("unmapped")
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        said = re.search(r"categories: the cookie database \S+cookies\.json files (\d+) cookies \(\S+, \.\.\.\) under "
+                         r"\"analytics\", which is not one of categories: they are classified as cookies.unknown_category, "
+                         r"\"functional\"; name the category of yours they belong to in cookies.database_categories: "
+                         r"\{\"analytics\": \"...\"\}", p.stderr)
+        self.assertIsNotNone(said, p.stderr)
+        self.assertGreater(int(said.group(1)), 100)
+        g.start()
+        self.assertIn(said.group(0), g.error_log())
+        # (what it warns about: analytics cookies pass with "functional")
+        self.assertEqual(self.set_cookies_after_refusing_statistics(g), ["_ga", "_gid"])
+        g.stop_and_check()
+
+    def test_without_functional_they_would_be_necessary(self):
+        g = self.gateway("no-functional", categories=["necessary", "marketing"], ui=None)
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('under "analytics", which is not one of categories: they are classified as '
+                      'cookies.unknown_category, "necessary", which is always granted', p.stderr)
+        self.assertIn('under "functional"', p.stderr)
+
+    def test_mapped_category_keeps_the_classification(self):
+        g = self.gateway("mapped", cookies={"database_categories": {"analytics": "statistics"}})
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("cookies.database_categories", p.stderr)
+        g.start()
+        self.assertEqual(self.set_cookies_after_refusing_statistics(g), [])
+        self.assertNotIn("database_categories", g.error_log())
+        g.stop_and_check()
+
+    def test_mapping_onto_no_category_is_an_error(self):
+        g = self.gateway("bad-map", cookies={"database_categories": {"analytics": "stats"}})
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 1, p.stderr)
+        m = POS.search(p.stderr)
+        self.assertIsNotNone(m, p.stderr)
+        self.assertIn('cookies.database_categories.analytics: "stats" is not one of "necessary", "functional", '
+                      '"statistics", "marketing"', m.group("msg"))
