@@ -139,7 +139,9 @@ static int check_state_files(char *err, size_t errlen)
     const gw_config_t *c = &gw_rt.conf;
     for (size_t i = 0; i != c->risk.num_lists; ++i) {
         const char *file = c->risk.lists[i].file;
-        if (access(file, F_OK) == 0 && access(file, R_OK) != 0) {
+        if (access(file, F_OK) != 0) {
+            gw_channel_warn_missing_list(i);
+        } else if (access(file, R_OK) != 0) {
             snprintf(err, errlen, "risk.lists[%zu].file: %.800s: %s (the gateway runs as uid %u)", i, file, strerror(errno),
                      (unsigned)geteuid());
             return -1;

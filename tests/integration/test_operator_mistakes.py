@@ -269,3 +269,23 @@ class DatabaseCategoriesTest(GatewayTestCase):
         self.assertIsNotNone(m, p.stderr)
         self.assertIn('cookies.database_categories.analytics: "stats" is not one of "necessary", "functional", '
                       '"statistics", "marketing"', m.group("msg"))
+
+
+class MissingRiskListTest(GatewayTestCase):
+    """A risk list whose file does not exist (a typo in its path): the start warned and started it empty, matching
+    nothing, while --check-config, run before the restart, said only "valid". Now it says what the start will."""
+    with_origin = False
+    start_gateway = False
+
+    def test_check_config_says_what_the_start_says(self):
+        risk = {"lists": [{"name": "phishing", "file": "risk/phishng.txt", "format": "domains", "action": "block"}]}
+        g = Gateway(self.tmp, gateway_config("http://127.0.0.1:1", risk=risk))
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        said = "risk list phishing: %s does not exist yet: starting empty, it matches nothing (PUT /admin/lists/phishing " \
+               "creates it; is risk.lists[0].file the path meant?)" % g.path("risk/phishng.txt")
+        self.assertIn(said, p.stderr)
+        g.start()
+        self.assertIn(said, g.error_log())
+        g.stop_and_check()
