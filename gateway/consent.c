@@ -1031,6 +1031,15 @@ Error:
     return NULL;
 }
 
+void gw_consent_warn_regimes(void)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    /* (no database is a valid choice, DESIGN's; a table that then never applies is said, not left to look in force) */
+    if (c->geoip.database == NULL && c->regimes.num_rules != 0)
+        gw_warn("regimes.by_country has %zu rules, and no geoip.database to place visitors: none applies, every visitor gets "
+                "regimes.default", c->regimes.num_rules);
+}
+
 int gw_consent_check_cookies(char *err, size_t errlen)
 {
     gw_cookie_db_t *db = build_cookie_db(err, errlen);
@@ -1071,10 +1080,7 @@ int gw_consent_init(void)
         gw_error("%s", err);
         return -1;
     }
-    /* (no database is a valid choice, DESIGN's; a table that then never applies is said, not left to look in force) */
-    if (c->geoip.database == NULL && c->regimes.num_rules != 0)
-        gw_warn("regimes.by_country has %zu rules, and no geoip.database to place visitors: none applies, every visitor gets "
-                "regimes.default", c->regimes.num_rules);
+    gw_consent_warn_regimes();
     if ((psl = psl_latest(NULL)) == NULL)
         psl = psl_builtin();
 

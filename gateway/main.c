@@ -208,9 +208,15 @@ static int check_resources(const char *config_path)
         goto Fail;
     }
     int ui = check_ui_overrides(st, err, sizeof(err));
+    if (ui == 0 && gw_ui_check(st) != 0) { /* (the start's warnings about the UI's words; its errors are check_ui_overrides') */
+        snprintf(err, sizeof(err), "the consent UI's strings in %.900s/i18n do not load", st);
+        ui = -1;
+    }
     free(st);
     if (ui != 0)
         goto Fail;
+    gw_consent_warn_regimes();
+    gw_server_warn_admin_listener();
     return 0;
 Fail:
     fprintf(stderr, "%s: %s\n", config_path, err);

@@ -765,6 +765,15 @@ static int is_loopback(const char *host)
     return 0;
 }
 
+void gw_server_warn_admin_listener(void)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    if (c->admin.tokens_file != NULL && !is_loopback(c->admin.listen.host))
+        gw_warn("admin listener on %s: other machines reach it over plain HTTP, and its bearer tokens cross the network in "
+                "clear (keep it on 127.0.0.1 and reach it through ssh -L %u:127.0.0.1:%u, or behind a TLS proxy)",
+                c->admin.listen.host, c->admin.listen.port, c->admin.listen.port);
+}
+
 int gw_server_run(void)
 {
     gw_config_t *c = &gw_rt.conf;
@@ -860,10 +869,7 @@ int gw_server_run(void)
                 c->listen[i].host != NULL ? c->listen[i].host : "0.0.0.0", c->listen[i].port);
     if (c->admin.tokens_file != NULL) {
         gw_info("admin listener on http://%s:%u/admin/", c->admin.listen.host, c->admin.listen.port);
-        if (!is_loopback(c->admin.listen.host))
-            gw_warn("admin listener on %s: other machines reach it over plain HTTP, and its bearer tokens cross the network in "
-                    "clear (keep it on 127.0.0.1 and reach it through ssh -L %u:127.0.0.1:%u, or behind a TLS proxy)",
-                    c->admin.listen.host, c->admin.listen.port, c->admin.listen.port);
+        gw_server_warn_admin_listener();
     }
     gw_info("consentgate %s: %zu worker threads, upstream %s", CG_VERSION, gw_rt.num_threads, c->upstream);
     notify_systemd("READY=1");

@@ -1545,6 +1545,12 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 }
 
 int
+gw_ui_check(const char *static_dir)
+{
+    return num_langs == 0 ? load_strings(static_dir) : 0;
+}
+
+int
 gw_ui_register(h2o_pathconf_t *pc)
 {
     const char *dir = gw_rt.static_dir;

@@ -289,3 +289,30 @@ class MissingRiskListTest(GatewayTestCase):
         g.start()
         self.assertIn(said, g.error_log())
         g.stop_and_check()
+
+
+class CheckConfigWarnsAsTheStartTest(GatewayTestCase):
+    """--check-config is what an operator runs before a restart (README: "goes as far as a start goes"), and it said
+    "valid" and nothing else where the start then warned: a public admin listener over plain HTTP, a
+    regimes.by_country that cannot apply without geoip.database, a category without words, no policy.url. Every
+    warning of the start is now --check-config's too."""
+    with_origin = False
+    start_gateway = False
+
+    def test_the_start_warns_of_nothing_check_config_did_not(self):
+        cfg = gateway_config("http://127.0.0.1:1", categories=["necessary", "functional", "analytics", "marketing", "social"],
+                             regimes={"by_country": {"US": "opt-out"}},
+                             risk={"lists": [{"name": "p", "file": "missing/p.txt", "format": "domains", "action": "block"}]})
+        cfg["admin"]["listen"]["host"] = "0.0.0.0"
+        g = Gateway(self.tmp, cfg)
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        g.start()
+        g.stop_and_check()
+
+        def warnings(text):
+            return sorted(set(re.findall(r"\[warn\] (.*)", text)))
+        at_start = warnings(g.stderr() + g.error_log())
+        self.assertGreaterEqual(len(at_start), 6, at_start)
+        self.assertEqual([w for w in at_start if w not in warnings(p.stderr)], [], "warned at the start only")
