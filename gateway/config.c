@@ -1477,6 +1477,19 @@ int gw_config_load(gw_config_t *conf, const char *path, char *err, size_t errlen
     return rc;
 }
 
+void gw_config_warn_units(const gw_config_t *c)
+{
+    /* "io_timeout_ms": 30 meant as seconds: every answer that takes the origin longer than 30 ms became a 504 */
+    if (c->proxy.io_timeout_ms < 1000)
+        gw_warn("proxy.io_timeout_ms is %llu: milliseconds (%llu seconds would be %llu000); an origin slower than that to "
+                "answer gets 504", (unsigned long long)c->proxy.io_timeout_ms, (unsigned long long)c->proxy.io_timeout_ms,
+                (unsigned long long)c->proxy.io_timeout_ms);
+    /* "hsts_max_age": 180 meant as days: browsers forget the HTTPS-only rule after 3 minutes */
+    if (c->channel.hsts_max_age != 0 && c->channel.hsts_max_age < 86400)
+        gw_warn("channel.hsts_max_age is %llu: seconds (under a day), so browsers soon forget to insist on HTTPS; "
+                "180 days are 15552000", (unsigned long long)c->channel.hsts_max_age);
+}
+
 int gw_config_category(const gw_config_t *conf, const char *name)
 {
     for (size_t i = 0; i != conf->num_categories; ++i)

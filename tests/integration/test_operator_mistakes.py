@@ -316,3 +316,37 @@ class CheckConfigWarnsAsTheStartTest(GatewayTestCase):
         at_start = warnings(g.stderr() + g.error_log())
         self.assertGreaterEqual(len(at_start), 6, at_start)
         self.assertEqual([w for w in at_start if w not in warnings(p.stderr)], [], "warned at the start only")
+
+
+class UnitsTest(GatewayTestCase):
+    """Values in range in the wrong unit: "io_timeout_ms": 30 meant as seconds made every answer the origin took longer
+    than 30 ms to give a 504; "hsts_max_age": 180 meant as days let browsers forget HTTPS after 3 minutes. Both started
+    without a word."""
+    start_gateway = False
+
+    def test_seconds_for_milliseconds_and_days_for_seconds(self):
+        g = self.new_gateway("units", gateway_config(self.origin.url, proxy={"io_timeout_ms": 30},
+                                                     channel={"hsts_max_age": 180}), start=False)
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        said = ["proxy.io_timeout_ms is 30: milliseconds (30 seconds would be 30000); an origin slower than that to answer "
+                "gets 504",
+                "channel.hsts_max_age is 180: seconds (under a day), so browsers soon forget to insist on HTTPS; 180 days are "
+                "15552000"]
+        for w in said:
+            self.assertIn(w, p.stderr)
+        g.start()
+        for w in said:
+            self.assertIn(w, g.error_log())
+        self.assertEqual(curl(g.url("/__origin/slow?ms=300")).status, 504)  # (what the first one warns about)
+        g.stop_and_check()
+
+    def test_sensible_values_are_not_warned_about(self):
+        g = self.new_gateway("units-ok", gateway_config(self.origin.url, proxy={"io_timeout_ms": 1000},
+                                                        channel={"hsts_max_age": 0}), start=False)
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("io_timeout_ms", p.stderr)
+        self.assertNotIn("hsts_max_age", p.stderr)
