@@ -122,6 +122,33 @@ h2o_iovec_t gw_consent_mask_names(h2o_mem_pool_t *pool, uint16_t mask)
 
 /* --- regime ------------------------------------------------------------------------------- */
 
+/* loopback and private networks (RFC 1918, RFC 6598's shared space, RFC 4193): where a proxy in front of the gateway is */
+static gw_cidr_list_t private_networks;
+
+/*
+ * A proxy of the site's own in front of the gateway (nginx on the same host, a balancer on the private network) that
+ * geoip.trusted_proxies does not name looks like one client with many visitors behind it: the rate limits count them as
+ * one (store.rate_per_minute: 60 consents a minute for the whole site, then 429 and no cookie), none is placed (all get
+ * regimes.default) and https is not known from it. The start cannot see that; the first request can. Said once a
+ * minute per worker thread, naming the proxy's /24 (/48): a visitor on the internet writes X-Forwarded-For too, but not
+ * from a private address.
+ */
+static void warn_untrusted_forwarder(h2o_req_t *req, const struct sockaddr *peer)
+{
+    static __thread uint64_t warned_at;
+    uint64_t now = h2o_now(req->conn->ctx->loop);
+    char net[64];
+    if ((warned_at != 0 && now - warned_at < 60000) || !gw_cidr_list_contains(&private_networks, peer) ||
+        h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, -1) == -1)
+        return;
+    warned_at = now;
+    if (gw_addr_truncated(peer, net, sizeof(net)) != 0)
+        strcpy(net, "?");
+    gw_warn("requests from %s carry X-Forwarded-For, and geoip.trusted_proxies does not name their sender: if it is a proxy "
+            "in front of the gateway, name it there, or the visitors behind it count as one client (store.rate_per_minute: "
+            "%u consents a minute for them all) and get regimes.default", net, gw_rt.conf.store.rate_per_minute);
+}
+
 int gw_consent_client_addr(h2o_req_t *req, struct sockaddr_storage *client)
 {
     struct sockaddr_storage peer;
@@ -154,6 +181,8 @@ int gw_consent_client_addr(h2o_req_t *req, struct sockaddr_storage *client)
             }
             xff = buf;
         }
+    } else {
+        warn_untrusted_forwarder(req, (struct sockaddr *)&peer);
     }
     if (gw_client_addr((struct sockaddr *)&peer, xff, xff_len, &trusted_proxies, client) < 0)
         memcpy(client, &peer, sizeof(*client));
@@ -1076,6 +1105,10 @@ int gw_consent_init(void)
         gw_regimes_add(&regimes, c->regimes.rules[i].key, strlen(c->regimes.rules[i].key), c->regimes.rules[i].regime);
     for (i = 0; i != c->geoip.num_trusted_proxies; ++i)
         gw_cidr_list_add(&trusted_proxies, c->geoip.trusted_proxies[i]);
+    static const char *const private_cidrs[] = {"127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                                                "::1/128", "fc00::/7"};
+    for (i = 0; i != sizeof(private_cidrs) / sizeof(private_cidrs[0]); ++i)
+        gw_cidr_list_add(&private_networks, private_cidrs[i]);
     if (c->geoip.database != NULL && (geo = gw_consent_open_geo(err, sizeof(err))) == NULL) {
         gw_error("%s", err);
         return -1;

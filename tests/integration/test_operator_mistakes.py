@@ -350,3 +350,31 @@ class UnitsTest(GatewayTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertNotIn("io_timeout_ms", p.stderr)
         self.assertNotIn("hsts_max_age", p.stderr)
+
+
+class UntrustedProxyInFrontTest(GatewayTestCase):
+    """The gateway behind a proxy of the site's own (nginx on the same host) without geoip.trusted_proxies: every
+    visitor came from 127.0.0.1, so store.rate_per_minute counted the whole site as one client (after that many
+    consents in a minute, everyone's answer was 429 and no cookie), and none was placed by country; nothing said why."""
+    start_gateway = False
+
+    def consent(self, g, visitor):
+        return curl(g.url("/__consent/api/consent"), method="POST", data=json.dumps({"all": True}),
+                    headers=["Content-Type: application/json", "X-Forwarded-For: 198.51.100.%d" % visitor]).status
+
+    def test_forwarded_requests_from_an_unnamed_proxy_are_said(self):
+        g = self.new_gateway("untrusted", gateway_config(self.origin.url, store={"rate_per_minute": 3}))
+        self.assertEqual([self.consent(g, v) for v in range(1, 5)], [200, 200, 200, 429])  # four visitors, one client
+        said = ("requests from 127.0.0.0/24 carry X-Forwarded-For, and geoip.trusted_proxies does not name their sender: if "
+                "it is a proxy in front of the gateway, name it there, or the visitors behind it count as one client "
+                "(store.rate_per_minute: 3 consents a minute for them all) and get regimes.default")
+        self.assertTrue(wait_until(lambda: said in g.error_log(), 5), g.error_log())
+        self.assertLessEqual(g.error_log().count(said), g.config["threads"], "once a minute per worker thread at most")
+        g.stop_and_check()
+
+    def test_a_named_proxy_is_not_warned_about(self):
+        g = self.new_gateway("trusted", gateway_config(self.origin.url, store={"rate_per_minute": 3},
+                                                       geoip={"trusted_proxies": ["127.0.0.1/32"]}))
+        self.assertEqual([self.consent(g, v) for v in range(1, 5)], [200, 200, 200, 200])  # four clients
+        g.stop_and_check()
+        self.assertNotIn("X-Forwarded-For", g.error_log())
