@@ -1153,12 +1153,11 @@ void gw_listen_canon_host(const gw_listen_conf_t *l, char *out, size_t len)
         snprintf(out, len, "%s", l->host);
 }
 
-/* gw_listen_canon_host, with either wildcard (0.0.0.0, ::) as "*" */
-static void canon_host(const gw_listen_conf_t *l, char *out, size_t len)
+/* 1 when a listener on address `a` takes connections to address `b` (both as gw_listen_canon_host writes them): the
+ * same address, or a wildcard of b's family. 0.0.0.0 is IPv4's wildcard and :: IPv6's alone (IPV6_V6ONLY: server.c) */
+static int takes(const char *a, const char *b)
 {
-    gw_listen_canon_host(l, out, len);
-    if (strcmp(out, "0.0.0.0") == 0 || strcmp(out, "::") == 0)
-        snprintf(out, len, "*");
+    return strcmp(a, b) == 0 || (strcmp(a, "0.0.0.0") == 0 && strchr(b, ':') == NULL) || (strcmp(a, "::") == 0 && strchr(b, ':') != NULL);
 }
 
 /*
@@ -1172,9 +1171,9 @@ static int check_addresses(loader_t *ld, json_t *root)
     char a[INET6_ADDRSTRLEN + 1], b[INET6_ADDRSTRLEN + 1];
     int rc = 0;
     for (size_t i = 0; rc == 0 && i != c->num_listen; ++i) {
-        canon_host(c->listen + i, a, sizeof(a));
+        gw_listen_canon_host(c->listen + i, a, sizeof(a));
         for (size_t j = 0; rc == 0 && j != i; ++j) {
-            canon_host(c->listen + j, b, sizeof(b));
+            gw_listen_canon_host(c->listen + j, b, sizeof(b));
             if (c->listen[i].port == c->listen[j].port && strcmp(a, b) == 0) {
                 push_key(ld, "listen");
                 push_index(ld, i);
@@ -1186,10 +1185,10 @@ static int check_addresses(loader_t *ld, json_t *root)
     }
     if (rc != 0 || json_object_get(root, "admin") == NULL)
         return rc;
-    canon_host(&c->admin.listen, a, sizeof(a));
+    gw_listen_canon_host(&c->admin.listen, a, sizeof(a));
     for (size_t j = 0; rc == 0 && j != c->num_listen; ++j) {
-        canon_host(c->listen + j, b, sizeof(b));
-        if (c->admin.listen.port == c->listen[j].port && (strcmp(a, b) == 0 || strcmp(a, "*") == 0 || strcmp(b, "*") == 0)) {
+        gw_listen_canon_host(c->listen + j, b, sizeof(b));
+        if (c->admin.listen.port == c->listen[j].port && (takes(a, b) || takes(b, a))) {
             push_key(ld, "admin");
             if (json_object_get(json_object_get(root, "admin"), "listen") != NULL)
                 push_key(ld, "listen");
@@ -1246,10 +1245,10 @@ static int reaches_listener(const char *host, unsigned port, const gw_listen_con
     char lh[INET6_ADDRSTRLEN + 1];
     if (port != l->port)
         return 0;
-    canon_host(l, lh, sizeof(lh));
+    gw_listen_canon_host(l, lh, sizeof(lh));
     if (strcmp(host, "localhost") == 0)
-        return strcmp(lh, "*") == 0 || strcmp(lh, "127.0.0.1") == 0 || strcmp(lh, "::1") == 0;
-    return strcmp(lh, host) == 0 || (strcmp(lh, "*") == 0 && is_own_address(host));
+        return takes(lh, "127.0.0.1") || takes(lh, "::1");
+    return strcmp(lh, host) == 0 || (takes(lh, host) && is_own_address(host));
 }
 
 /*
@@ -1477,7 +1476,7 @@ int gw_config_load(gw_config_t *conf, const char *path, char *err, size_t errlen
     return rc;
 }
 
-void gw_config_warn_units(const gw_config_t *c)
+void gw_config_warn(const gw_config_t *c)
 {
     /* "io_timeout_ms": 30 meant as seconds: every answer that takes the origin longer than 30 ms became a 504 */
     if (c->proxy.io_timeout_ms < 1000)
@@ -1488,6 +1487,23 @@ void gw_config_warn_units(const gw_config_t *c)
     if (c->channel.hsts_max_age != 0 && c->channel.hsts_max_age < 86400)
         gw_warn("channel.hsts_max_age is %llu: seconds (under a day), so browsers soon forget to insist on HTTPS; "
                 "180 days are 15552000", (unsigned long long)c->channel.hsts_max_age);
+    /* "::" is dual-stack by Linux's default (bindv6only 0), not here: the gateway's IPv6 sockets are IPv6 only, so that
+     * 0.0.0.0 and :: can be listed side by side */
+    for (size_t i = 0; i != c->num_listen; ++i) {
+        char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+        size_t j = 0;
+        gw_listen_canon_host(c->listen + i, a, sizeof(a));
+        if (strcmp(a, "::") != 0)
+            continue;
+        for (; j != c->num_listen; ++j) {
+            gw_listen_canon_host(c->listen + j, b, sizeof(b));
+            if (c->listen[j].port == c->listen[i].port && strcmp(b, "0.0.0.0") == 0)
+                break;
+        }
+        if (j == c->num_listen)
+            gw_warn("listen[%zu]: \"::\" takes IPv6 connections only: IPv4 visitors cannot connect to port %u; list "
+                    "{\"host\": \"0.0.0.0\", \"port\": %u} as well", i, c->listen[i].port, c->listen[i].port);
+    }
 }
 
 int gw_config_category(const gw_config_t *conf, const char *name)

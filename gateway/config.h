@@ -183,10 +183,11 @@ void gw_config_defaults(gw_config_t *conf);
 int gw_config_load(gw_config_t *conf, const char *path, char *err, size_t errlen);
 
 /*
- * Warns (gw_warn) about values in range that are likely written in the wrong unit: seconds where milliseconds are
- * meant, days where seconds are. At the start and by --check-config.
+ * Warns (gw_warn) about what parses and is likely not what was meant: values in range written in the wrong unit
+ * (seconds where milliseconds are meant, days where seconds are), a listener on :: alone (IPv6 only). At the start and
+ * by --check-config.
  */
-void gw_config_warn_units(const gw_config_t *conf);
+void gw_config_warn(const gw_config_t *conf);
 
 /* Same as gw_config_load, over an in-memory text (`name` is used in messages and `dir` for relative paths). */
 int gw_config_load_text(gw_config_t *conf, const char *name, const char *dir, const char *text, size_t len, char *err,

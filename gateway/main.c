@@ -217,7 +217,7 @@ static int check_resources(const char *config_path)
         goto Fail;
     gw_consent_warn_regimes();
     gw_server_warn_admin_listener();
-    gw_config_warn_units(c);
+    gw_config_warn(c);
     return 0;
 Fail:
     fprintf(stderr, "%s: %s\n", config_path, err);
@@ -542,7 +542,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: cannot open the error log: %m\n", gw_rt.conf.log.error);
         return 1;
     }
-    gw_config_warn_units(&gw_rt.conf);
+    gw_config_warn(&gw_rt.conf);
     /* SIGHUP, SIGTERM and SIGINT are blocked in every thread from here on, before the first one is made (the job,
      * store and watch threads start in setup_hosts): the main thread takes them with sigtimedwait (server.c). A thread
      * made earlier with them unblocked took one that came while the main thread was busy (a SIGHUP during a reload,

@@ -378,3 +378,40 @@ class UntrustedProxyInFrontTest(GatewayTestCase):
         self.assertEqual([self.consent(g, v) for v in range(1, 5)], [200, 200, 200, 200])  # four clients
         g.stop_and_check()
         self.assertNotIn("X-Forwarded-For", g.error_log())
+
+
+def get_status(url):
+    p = subprocess.run([harness.CURL, "-s", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", url],
+                       capture_output=True, text=True, timeout=15)
+    return int(p.stdout or "0")
+
+
+class WildcardAddressesTest(GatewayTestCase):
+    """The gateway's IPv6 sockets are IPv6 only (IPV6_V6ONLY), so "::" alone took no IPv4 visitor (Linux's default
+    makes it dual-stack, and operators expect that), and the one way to take both, 0.0.0.0 and :: on the same port, was
+    refused as a repeated listen entry."""
+    start_gateway = False
+
+    def test_both_wildcards_side_by_side(self):
+        port = harness.free_port()
+        g = self.new_gateway("dual", gateway_config(self.origin.url, admin=False,
+                                                    listen=[{"host": "0.0.0.0", "port": port}, {"host": "::", "port": port}]),
+                             start=False)
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("IPv6 connections only", p.stderr)
+        g.start()
+        self.assertEqual(get_status("http://127.0.0.1:%d/__origin/echo?t=v4" % port), 200)
+        self.assertEqual(get_status("http://[::1]:%d/__origin/echo?t=v6" % port), 200)
+        g.stop_and_check()
+
+    def test_ipv6_wildcard_alone_is_said(self):
+        port = harness.free_port()
+        g = self.new_gateway("v6-only", gateway_config(self.origin.url, admin=False, listen=[{"host": "::", "port": port}]),
+                             start=False)
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('listen[0]: "::" takes IPv6 connections only: IPv4 visitors cannot connect to port %d; list '
+                      '{"host": "0.0.0.0", "port": %d} as well' % (port, port), p.stderr)
