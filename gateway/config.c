@@ -1487,6 +1487,14 @@ void gw_config_warn(const gw_config_t *c)
     if (c->channel.hsts_max_age != 0 && c->channel.hsts_max_age < 86400)
         gw_warn("channel.hsts_max_age is %llu: seconds (under a day), so browsers soon forget to insist on HTTPS; "
                 "180 days are 15552000", (unsigned long long)c->channel.hsts_max_age);
+    /* a trial's setting left in place: the banner asks, and nothing refused is held back */
+    if (c->report_only)
+        gw_warn("enforcement is report-only: cookies, beacons and tracker tags of refused categories pass (counted as "
+                "cg_report_only_would_*), while the banner says optional cookies are used only with consent: for a trial");
+    /* every cookie the database does not know, whatever it does, is granted without asking */
+    if (strcmp(c->categories[c->cookies.unknown_category], "necessary") == 0)
+        gw_warn("cookies.unknown_category is \"necessary\": every cookie neither the cookie database nor cookies.overrides "
+                "names is always granted, a new tracker's too (GET /admin/cookies lists them)");
     /* "::" is dual-stack by Linux's default (bindv6only 0), not here: the gateway's IPv6 sockets are IPv6 only, so that
      * 0.0.0.0 and :: can be listed side by side */
     for (size_t i = 0; i != c->num_listen; ++i) {

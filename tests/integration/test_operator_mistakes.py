@@ -415,3 +415,30 @@ class WildcardAddressesTest(GatewayTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn('listen[0]: "::" takes IPv6 connections only: IPv4 visitors cannot connect to port %d; list '
                       '{"host": "0.0.0.0", "port": %d} as well' % (port, port), p.stderr)
+
+
+class PermissiveSettingsTest(GatewayTestCase):
+    """Settings that hold nothing back and started without a word: "enforcement": "report-only" left after a trial
+    (the banner asks, every refused cookie passes), and a cookies.unknown_category of "necessary" (set, or what it
+    falls back to without a "functional" category), which grants every cookie nobody classified."""
+    with_origin = False
+    start_gateway = False
+
+    def check(self, **over):
+        g = Gateway(self.tmp, gateway_config("http://127.0.0.1:1", admin=False, **over), name="c%d" % len(over))
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stderr
+
+    def test_report_only_is_said(self):
+        self.assertIn("enforcement is report-only: cookies, beacons and tracker tags of refused categories pass",
+                      self.check(enforcement="report-only"))
+        self.assertNotIn("report-only", self.check())
+
+    def test_unknown_cookies_granted_is_said(self):
+        said = 'cookies.unknown_category is "necessary": every cookie neither the cookie database nor cookies.overrides ' \
+               'names is always granted'
+        self.assertIn(said, self.check(cookies={"unknown_category": "necessary"}))
+        self.assertIn(said, self.check(categories=["necessary", "analytics", "marketing"]))
+        self.assertNotIn("unknown_category", self.check(cookies={"unknown_category": "marketing"}))
