@@ -901,6 +901,13 @@ Exit:
     return rc;
 }
 
+/* 1 when paths a and b name one file: the same path, or (both existing) the same inode, through a link too */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return strcmp(a, b) == 0 || (stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+}
+
 /* trackers.lists / risk.lists */
 static int load_lists(loader_t *ld, json_t *root, const char *section, int is_risk)
 {
@@ -945,6 +952,14 @@ static int load_lists(loader_t *ld, json_t *root, const char *section, int is_ri
                 for (size_t j = 0; rc == 0 && is_risk && j != dst->num_lists; ++j)
                     if (strcmp(dst->lists[j].name, l->name) == 0)
                         rc = fail(ld, 0, "duplicate list name \"%s\"", l->name);
+                for (size_t j = 0; rc == 0 && is_risk && j != dst->num_lists; ++j) {
+                    if (same_file(dst->lists[j].file, l->file)) {
+                        push_key(ld, "file");
+                        rc = fail(ld, 0, "%s is risk.lists[%zu]'s file too: an admin change to one list would rewrite the "
+                                         "other's entries (each list needs a file of its own)", l->file, j);
+                        pop(ld);
+                    }
+                }
                 l->format = (gw_list_format_t)fmt;
                 l->action = (gw_risk_action_t)action;
                 l->category = cat;

@@ -442,3 +442,36 @@ class PermissiveSettingsTest(GatewayTestCase):
         self.assertIn(said, self.check(cookies={"unknown_category": "necessary"}))
         self.assertIn(said, self.check(categories=["necessary", "analytics", "marketing"]))
         self.assertNotIn("unknown_category", self.check(cookies={"unknown_category": "marketing"}))
+
+
+class RiskListsSharingAFileTest(GatewayTestCase):
+    """Two risk lists naming one file (a block list and a warn list, copied from one line): it started, and an admin
+    edit of the warn list rewrote the file, so the block list reloaded with the warn list's entries: a phishing domain
+    it blocked came out "clean"."""
+    with_origin = False
+    start_gateway = False
+
+    def assert_refused(self, second_file):
+        risk = {"lists": [{"name": "phish", "file": "risk/x.txt", "action": "block"},
+                          {"name": "watch", "file": second_file, "action": "warn"}]}
+        g = Gateway(self.tmp, gateway_config("http://127.0.0.1:1", risk=risk), name="shared")
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 1, p.stderr)
+        m = POS.search(p.stderr)
+        self.assertIsNotNone(m, p.stderr)
+        self.assertIn("risk.lists[1].file: %s is risk.lists[0]'s file too: an admin change to one list would rewrite the "
+                      "other's entries" % g.path(second_file), m.group("msg"))
+        with open(g.config_path) as f:
+            line = f.read().split("\n")[int(m.group("line")) - 1]
+        self.assertTrue(line[int(m.group("col")) - 1:].startswith('"%s"' % second_file), m.group(0))
+
+    def test_the_same_path(self):
+        self.assert_refused("risk/x.txt")
+
+    def test_a_link_to_it(self):
+        os.makedirs(os.path.join(self.tmp, "risk"), exist_ok=True)
+        with open(os.path.join(self.tmp, "risk", "x.txt"), "w") as f:
+            f.write("evil.example\n")
+        os.symlink("x.txt", os.path.join(self.tmp, "risk", "alias.txt"))
+        self.assert_refused("risk/alias.txt")

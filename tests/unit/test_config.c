@@ -137,6 +137,9 @@ static const bad_case_t bad[] = {
     {"{" MIN ", \"log\": {\"access\": \".\"}}", "\".\"", NULL},
     {"{" MIN ", \"risk\": {\"lists\": [{\"name\": \"p\", \"file\": \".\", \"format\": \"domains\", \"action\": \"block\"}]}}",
      "\".\"", NULL},
+    /* two risk lists on one file: an admin edit of the one (a warn list) rewrote the other (a block list) */
+    {"{" MIN ", \"risk\": {\"lists\": [{\"name\": \"a\", \"file\": \"x.txt\"}, {\"name\": \"b\", \"file\": \"x.txt\", "
+     "\"action\": \"warn\"}]}}", "\"x.txt\", \"action\"", NULL},
     /* a wildcard is its family's: a listener without host is 0.0.0.0's, and an admin listener on ::1 is inside :: */
     {"{\"listen\": [{\"port\": 8080}, {\"host\": \"0.0.0.0\", \"port\": 8080}], \"upstream\": \"http://192.0.2.1\"}",
      "{\"host\": \"0.0.0.0\"", "listen[1]: repeats listen[0] (0.0.0.0:8080)"},
