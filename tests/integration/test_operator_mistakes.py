@@ -10,6 +10,8 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
+import unittest
 
 import harness
 from harness import GatewayTestCase, Gateway, curl, gateway_config, run_binary, wait_until
@@ -479,3 +481,41 @@ class RiskListsSharingAFileTest(GatewayTestCase):
             f.write("evil.example\n")
         os.symlink("x.txt", os.path.join(self.tmp, "risk", "alias.txt"))
         self.assert_refused("risk/alias.txt")
+
+
+class VolatileStateTest(GatewayTestCase):
+    """What must outlive a restart — the consent records, the token keys, the audit log — on a file system in memory
+    (/dev/shm, /run), gone at a reboot, or in /tmp under systemd, whose unit gives the service a /tmp of its own
+    (PrivateTmp=yes), gone at every stop: it started and worked until then."""
+    with_origin = False
+    start_gateway = False
+
+    @unittest.skipUnless(os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK), "no writable /dev/shm")
+    def test_store_in_memory(self):
+        shm = tempfile.mkdtemp(prefix="cg-it-volatile-", dir="/dev/shm")
+        self.addCleanup(shutil.rmtree, shm, True)
+        g = Gateway(self.tmp, gateway_config("http://127.0.0.1:1", store={"sqlite": os.path.join(shm, "consent.db")}))
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        said = "store.sqlite: %s/consent.db is on a file system in memory (%s): it is lost at a reboot" % (shm, shm)
+        self.assertIn(said, p.stderr)
+        self.assertNotIn("secrets_file: %s is on a file system in memory" % g.path("secrets.json"), p.stderr)
+        g.start()
+        g.stop_and_check()
+        self.assertIn(said, g.error_log())
+
+    def test_tmp_under_systemd(self):
+        g = Gateway(self.tmp, gateway_config("http://127.0.0.1:1"))
+        g.write_config()
+        env = harness.sanitizer_env(dict(os.environ, INVOCATION_ID="0123456789abcdef0123456789abcdef"))
+        p = subprocess.run([harness.CG_BIN, "--check-config", "-c", g.config_path], capture_output=True, text=True, timeout=30,
+                           env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for key, name in (("store.sqlite", "consent.db"), ("secrets_file", "secrets.json"), ("channel.audit_log", "audit.log")):
+            self.assertIn("%s: %s is in a temporary folder that systemd gives the service for its run (PrivateTmp=): it is "
+                          "lost at every stop" % (key, g.path(name)), p.stderr)
+        env.pop("INVOCATION_ID")
+        p = subprocess.run([harness.CG_BIN, "--check-config", "-c", g.config_path], capture_output=True, text=True, timeout=30,
+                           env=env)
+        self.assertNotIn("PrivateTmp", p.stderr, "outside systemd /tmp is an ordinary folder")
