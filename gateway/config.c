@@ -1510,6 +1510,23 @@ void gw_config_warn(const gw_config_t *c)
     if (strcmp(c->categories[c->cookies.unknown_category], "necessary") == 0)
         gw_warn("cookies.unknown_category is \"necessary\": every cookie neither the cookie database nor cookies.overrides "
                 "names is always granted, a new tracker's too (GET /admin/cookies lists them)");
+    /* a default of opt-out or notice reaches the GDPR's visitors too unless the table names them (README: "Which regime
+     * where"); a table copied without them, or a default changed for the US, made the EU's visitors opt-out unsaid */
+    static const char *const gdpr[] = {"EU", "IS", "LI", "NO", "GB"};
+    char names[128] = "";
+    for (size_t i = 0; i != sizeof(gdpr) / sizeof(gdpr[0]); ++i) {
+        gw_regime_t r = c->regimes.def;
+        for (size_t k = 0; k != c->regimes.num_rules; ++k)
+            if (strcmp(c->regimes.rules[k].key, gdpr[i]) == 0)
+                r = c->regimes.rules[k].regime;
+        if (r != GW_REGIME_OPT_IN)
+            snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s %s", names[0] != '\0' ? ", " : "", gdpr[i],
+                     regime_names[r]);
+    }
+    if (names[0] != '\0')
+        gw_warn("regimes: %s: visitors there are not asked before optional cookies, though the GDPR and the ePrivacy rules "
+                "(the UK's GDPR and PECR) ask consent first; name them \"opt-in\" in regimes.by_country, as "
+                "conf/consentgate.json does, unless that is your lawyer's call", names);
     /* "::" is dual-stack by Linux's default (bindv6only 0), not here: the gateway's IPv6 sockets are IPv6 only, so that
      * 0.0.0.0 and :: can be listed side by side */
     for (size_t i = 0; i != c->num_listen; ++i) {

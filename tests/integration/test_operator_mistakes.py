@@ -519,3 +519,31 @@ class VolatileStateTest(GatewayTestCase):
         p = subprocess.run([harness.CG_BIN, "--check-config", "-c", g.config_path], capture_output=True, text=True, timeout=30,
                            env=env)
         self.assertNotIn("PrivateTmp", p.stderr, "outside systemd /tmp is an ordinary folder")
+
+
+class RegimeDefaultTest(GatewayTestCase):
+    """A regimes.default of opt-out (the US's, say) with a table that does not name the EU, the EEA's three and the
+    UK opt-in: their visitors got cookies until they refused, without a word (README, "Which regime where": such an
+    operator names them)."""
+    with_origin = False
+    start_gateway = False
+
+    def check(self, regimes):
+        g = Gateway(self.tmp, gateway_config("http://127.0.0.1:1", admin=False, regimes=regimes), name="regimes")
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stderr
+
+    def test_gdpr_visitors_left_to_the_default_are_said(self):
+        self.assertIn("regimes: EU opt-out, IS opt-out, LI opt-out, NO opt-out, GB opt-out: visitors there are not asked "
+                      "before optional cookies", self.check({"default": "opt-out", "by_country": {"CN": "opt-in"}}))
+        self.assertIn("regimes: GB notice: visitors there",
+                      self.check({"default": "opt-out", "by_country": {"EU": "opt-in", "IS": "opt-in", "LI": "opt-in",
+                                                                       "NO": "opt-in", "GB": "notice"}}))
+
+    def test_the_shipped_table_and_an_opt_in_default_are_not(self):
+        with open(os.path.join(harness.REPO, "conf", "consentgate.json")) as f:
+            shipped = json.load(f)["regimes"]
+        self.assertNotIn("regimes:", self.check(dict(shipped, default="opt-out")))
+        self.assertNotIn("regimes:", self.check({"default": "opt-in", "by_country": {"US": "opt-out"}}))
