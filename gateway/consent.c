@@ -964,10 +964,29 @@ static void reload_keys(void *data)
 
 /* a rule for "US-CA" with a Country database would never apply: Californians would get the rule for the US, or the
  * default (a notice where the law asks for an opt-out and GPC), with nothing said */
+#define GW_GEO_STALE_DAYS 60
+
+/* MaxMind publishes every week, and its licences ask for an update within 30 days: a database months old (geoipupdate's
+ * cron job gone, its licence key expired) placed moved address blocks in their old countries, unsaid */
+static void warn_stale_geo(const gw_geo_t *g)
+{
+    time_t built = (time_t)gw_geo_built_at(g), now = time(NULL);
+    char day[16];
+    struct tm tm;
+    if (now - built < GW_GEO_STALE_DAYS * 86400)
+        return;
+    gmtime_r(&built, &tm);
+    strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+    gw_warn("geoip.database %s was built on %s, %lld days ago: addresses move between countries (MaxMind publishes weekly; "
+            "is geoipupdate running?)", gw_rt.conf.geoip.database, day, (long long)((now - built) / 86400));
+}
+
 gw_geo_t *gw_consent_open_geo(char *err, size_t errlen)
 {
     const gw_config_t *c = &gw_rt.conf;
     gw_geo_t *g = gw_geo_open(c->geoip.database, err, errlen);
+    if (g != NULL)
+        warn_stale_geo(g);
     if (g == NULL || gw_geo_has_subdivisions(g))
         return g;
     for (size_t i = 0; i != c->regimes.num_rules; ++i) {

@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 import unittest
 
 import harness
@@ -547,3 +548,43 @@ class RegimeDefaultTest(GatewayTestCase):
             shipped = json.load(f)["regimes"]
         self.assertNotIn("regimes:", self.check(dict(shipped, default="opt-out")))
         self.assertNotIn("regimes:", self.check({"default": "opt-in", "by_country": {"US": "opt-out"}}))
+
+
+def mmdb_built(src, dst, epoch):
+    """A copy of the MaxMind DB src with its metadata's build_epoch (a 4-byte uint64, as in the test databases) set"""
+    with open(src, "rb") as f:
+        data = bytearray(f.read())
+    at = data.index(b"build_epoch", data.rindex(b"\xab\xcd\xefMaxMind.com")) + len(b"build_epoch")
+    assert data[at] == 0x04 and data[at + 1] == 0x02, "a uint64 of 4 bytes"  # (extended type 9 = 7 + 2, size 4)
+    data[at + 2:at + 6] = int(epoch).to_bytes(4, "big")
+    with open(dst, "wb") as f:
+        f.write(data)
+
+
+class StaleGeoDatabaseTest(GatewayTestCase):
+    """A GeoIP database months old (geoipupdate's cron job gone, its licence key expired) started and placed moved
+    address blocks in their old countries, without a word; MaxMind publishes weekly."""
+    with_origin = False
+    start_gateway = False
+
+    def check(self, days_old):
+        city = os.path.join(harness.REPO, "tests", "data", "maxmind", "GeoIP2-City-Test.mmdb")
+        mmdb_built(city, os.path.join(self.tmp, "geo.mmdb"), time.time() - days_old * 86400)
+        g = Gateway(self.tmp, gateway_config("http://127.0.0.1:1", admin=False, geoip={"database": "geo.mmdb"}), name="geo")
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return g, p.stderr
+
+    def test_months_old_is_said(self):
+        g, err = self.check(100)
+        said = re.search(r"geoip\.database \S+geo\.mmdb was built on \d{4}-\d\d-\d\d, (\d+) days ago: addresses move between "
+                         r"countries \(MaxMind publishes weekly; is geoipupdate running\?\)", err)
+        self.assertIsNotNone(said, err)
+        self.assertIn(said.group(1), ("99", "100"))
+        g.start()
+        g.stop_and_check()
+        self.assertIn(said.group(0), g.error_log())
+
+    def test_a_week_old_is_not(self):
+        self.assertNotIn("days ago", self.check(7)[1])
