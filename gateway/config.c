@@ -1498,6 +1498,10 @@ void gw_config_warn(const gw_config_t *c)
         gw_warn("proxy.io_timeout_ms is %llu: milliseconds (%llu seconds would be %llu000); an origin slower than that to "
                 "answer gets 504", (unsigned long long)c->proxy.io_timeout_ms, (unsigned long long)c->proxy.io_timeout_ms,
                 (unsigned long long)c->proxy.io_timeout_ms);
+    /* "max_request_body": 10240 meant as KB: every upload or form post over 10 KB got 413 */
+    if (c->proxy.max_request_body < 65536)
+        gw_warn("proxy.max_request_body is %zu: bytes (%zu KB), so an upload or a form post larger than that gets 413 (1 MB is "
+                "1048576)", c->proxy.max_request_body, c->proxy.max_request_body / 1024);
     /* "hsts_max_age": 180 meant as days: browsers forget the HTTPS-only rule after 3 minutes */
     if (c->channel.hsts_max_age != 0 && c->channel.hsts_max_age < 86400)
         gw_warn("channel.hsts_max_age is %llu: seconds (under a day), so browsers soon forget to insist on HTTPS; "

@@ -332,7 +332,7 @@ class UnitsTest(GatewayTestCase):
     start_gateway = False
 
     def test_seconds_for_milliseconds_and_days_for_seconds(self):
-        g = self.new_gateway("units", gateway_config(self.origin.url, proxy={"io_timeout_ms": 30},
+        g = self.new_gateway("units", gateway_config(self.origin.url, proxy={"io_timeout_ms": 30, "max_request_body": 10240},
                                                      channel={"hsts_max_age": 180}), start=False)
         g.write_config()
         p = run_binary(["--check-config", "-c", g.config_path])
@@ -340,13 +340,16 @@ class UnitsTest(GatewayTestCase):
         said = ["proxy.io_timeout_ms is 30: milliseconds (30 seconds would be 30000); an origin slower than that to answer "
                 "gets 504",
                 "channel.hsts_max_age is 180: seconds (under a day), so browsers soon forget to insist on HTTPS; 180 days are "
-                "15552000"]
+                "15552000",
+                "proxy.max_request_body is 10240: bytes (10 KB), so an upload or a form post larger than that gets 413 (1 MB is "
+                "1048576)"]
         for w in said:
             self.assertIn(w, p.stderr)
         g.start()
         for w in said:
             self.assertIn(w, g.error_log())
         self.assertEqual(curl(g.url("/__origin/slow?ms=300")).status, 504)  # (what the first one warns about)
+        self.assertEqual(curl(g.url("/__origin/echo"), method="POST", data="x" * 20000).status, 413)  # (and the last)
         g.stop_and_check()
 
     def test_sensible_values_are_not_warned_about(self):
@@ -357,6 +360,7 @@ class UnitsTest(GatewayTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertNotIn("io_timeout_ms", p.stderr)
         self.assertNotIn("hsts_max_age", p.stderr)
+        self.assertNotIn("max_request_body", p.stderr)
 
 
 class UntrustedProxyInFrontTest(GatewayTestCase):
