@@ -1172,7 +1172,8 @@ void gw_listen_canon_host(const gw_listen_conf_t *l, char *out, size_t len)
  * same address, or a wildcard of b's family. 0.0.0.0 is IPv4's wildcard and :: IPv6's alone (IPV6_V6ONLY: server.c) */
 static int takes(const char *a, const char *b)
 {
-    return strcmp(a, b) == 0 || (strcmp(a, "0.0.0.0") == 0 && strchr(b, ':') == NULL) || (strcmp(a, "::") == 0 && strchr(b, ':') != NULL);
+    return strcmp(a, b) == 0 || (strcmp(a, "0.0.0.0") == 0 && strchr(b, ':') == NULL) ||
+           (strcmp(a, "::") == 0 && strchr(b, ':') != NULL);
 }
 
 /*
@@ -1491,7 +1492,8 @@ int gw_config_load(gw_config_t *conf, const char *path, char *err, size_t errlen
     return rc;
 }
 
-void gw_config_warn(const gw_config_t *c)
+/* values in range written in another unit than the key's */
+static void warn_units(const gw_config_t *c)
 {
     /* "io_timeout_ms": 30 meant as seconds: every answer that takes the origin longer than 30 ms became a 504 */
     if (c->proxy.io_timeout_ms < 1000)
@@ -1506,6 +1508,11 @@ void gw_config_warn(const gw_config_t *c)
     if (c->channel.hsts_max_age != 0 && c->channel.hsts_max_age < 86400)
         gw_warn("channel.hsts_max_age is %llu: seconds (under a day), so browsers soon forget to insist on HTTPS; "
                 "180 days are 15552000", (unsigned long long)c->channel.hsts_max_age);
+}
+
+/* settings that hold back nothing a visitor refuses, or grant what nobody classified */
+static void warn_permissive(const gw_config_t *c)
+{
     /* a trial's setting left in place: the banner asks, and nothing refused is held back */
     if (c->report_only)
         gw_warn("enforcement is report-only: cookies, beacons and tracker tags of refused categories pass (counted as "
@@ -1514,8 +1521,12 @@ void gw_config_warn(const gw_config_t *c)
     if (strcmp(c->categories[c->cookies.unknown_category], "necessary") == 0)
         gw_warn("cookies.unknown_category is \"necessary\": every cookie neither the cookie database nor cookies.overrides "
                 "names is always granted, a new tracker's too (GET /admin/cookies lists them)");
-    /* a default of opt-out or notice reaches the GDPR's visitors too unless the table names them (README: "Which regime
-     * where"); a table copied without them, or a default changed for the US, made the EU's visitors opt-out unsaid */
+}
+
+/* A default of opt-out or notice reaches the GDPR's visitors too unless the table names them (README: "Which regime
+ * where"); a table copied without them, or a default changed for the US, made the EU's visitors opt-out unsaid. */
+static void warn_gdpr_regimes(const gw_config_t *c)
+{
     static const char *const gdpr[] = {"EU", "IS", "LI", "NO", "GB"};
     char names[128] = "";
     for (size_t i = 0; i != sizeof(gdpr) / sizeof(gdpr[0]); ++i) {
@@ -1531,8 +1542,12 @@ void gw_config_warn(const gw_config_t *c)
         gw_warn("regimes: %s: visitors there are not asked before optional cookies, though the GDPR and the ePrivacy rules "
                 "(the UK's GDPR and PECR) ask consent first; name them \"opt-in\" in regimes.by_country, as "
                 "conf/consentgate.json does, unless that is your lawyer's call", names);
-    /* "::" is dual-stack by Linux's default (bindv6only 0), not here: the gateway's IPv6 sockets are IPv6 only, so that
-     * 0.0.0.0 and :: can be listed side by side */
+}
+
+/* "::" is dual-stack by Linux's default (bindv6only 0), not here: the gateway's IPv6 sockets are IPv6 only, so that
+ * 0.0.0.0 and :: can be listed side by side */
+static void warn_ipv6_only(const gw_config_t *c)
+{
     for (size_t i = 0; i != c->num_listen; ++i) {
         char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
         size_t j = 0;
@@ -1548,6 +1563,14 @@ void gw_config_warn(const gw_config_t *c)
             gw_warn("listen[%zu]: \"::\" takes IPv6 connections only: IPv4 visitors cannot connect to port %u; list "
                     "{\"host\": \"0.0.0.0\", \"port\": %u} as well", i, c->listen[i].port, c->listen[i].port);
     }
+}
+
+void gw_config_warn(const gw_config_t *c)
+{
+    warn_units(c);
+    warn_permissive(c);
+    warn_gdpr_regimes(c);
+    warn_ipv6_only(c);
 }
 
 int gw_config_category(const gw_config_t *conf, const char *name)

@@ -183,9 +183,10 @@ void gw_config_defaults(gw_config_t *conf);
 int gw_config_load(gw_config_t *conf, const char *path, char *err, size_t errlen);
 
 /*
- * Warns (gw_warn) about what parses and is likely not what was meant: values in range written in the wrong unit
- * (seconds where milliseconds are meant, days where seconds are), a listener on :: alone (IPv6 only). At the start and
- * by --check-config.
+ * Warns (gw_warn) about what parses and is likely not what was meant: values in range written in another unit (seconds
+ * for milliseconds, KB for bytes, days for seconds), settings that hold nothing back (report-only, unknown cookies as
+ * "necessary"), the GDPR's countries left other than opt-in, a listener on :: alone (IPv6 only). At the start and by
+ * --check-config.
  */
 void gw_config_warn(const gw_config_t *conf);
 

@@ -169,7 +169,8 @@ static void warn_volatile_state(void)
                 on_memory |= (long)fs.f_type == memory_fs[k];
         if (on_memory) {
             gw_warn("%s: %s is on a file system in memory (%s): it is lost at a reboot", files[i].key, files[i].path, dir);
-        } else if (getenv("INVOCATION_ID") != NULL && realpath(dir, real) != NULL && (is_under(real, "/tmp") || is_under(real, "/var/tmp"))) {
+        } else if (getenv("INVOCATION_ID") != NULL && realpath(dir, real) != NULL &&
+                   (is_under(real, "/tmp") || is_under(real, "/var/tmp"))) {
             gw_warn("%s: %s is in a temporary folder that systemd gives the service for its run (PrivateTmp=): it is lost "
                     "at every stop", files[i].key, files[i].path);
         }
