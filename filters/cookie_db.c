@@ -347,6 +347,33 @@ gw_cookie_db_map_category(gw_cookie_db_t *db, const char *from, int category)
     return 0;
 }
 
+/* counts a database pattern s[0..len) of category cat that starts with prefix[0..plen) and is not of category `category`,
+ * keeping the bytewise smallest as the example */
+static void
+note_shadowed(gw_cookie_db_shadowed_t *out, const char *s, size_t len, int cat, const char *prefix, size_t plen, int category)
+{
+    if (cat == category || len < plen || memcmp(s, prefix, plen) != 0)
+        return;
+    if (out->count++ == 0 || cmp_bytes(s, len, out->example, out->example_len) < 0) {
+        out->example = s;
+        out->example_len = len;
+        out->example_category = cat;
+    }
+}
+
+size_t
+gw_cookie_db_shadowed(const gw_cookie_db_t *db, const char *prefix, size_t len, int category, gw_cookie_db_shadowed_t *out)
+{
+    const tier_t *t = &db->tier[TIER_DB];
+    *out = (gw_cookie_db_shadowed_t){NULL, 0, -1, 0};
+    for (size_t i = 0; t->exact.slots != NULL && i <= t->exact.mask; ++i)
+        if (t->exact.slots[i].s != NULL)
+            note_shadowed(out, t->exact.slots[i].s, t->exact.slots[i].len, t->exact.slots[i].val, prefix, len, category);
+    for (size_t i = 0; i != t->npre; ++i)
+        note_shadowed(out, t->pre[i].s, t->pre[i].len, t->pre[i].cat, prefix, len, category);
+    return out->count;
+}
+
 const gw_cookie_db_skipped_t *
 gw_cookie_db_skipped(const gw_cookie_db_t *db, size_t *n)
 {

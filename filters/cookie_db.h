@@ -74,6 +74,21 @@ int gw_cookie_db_load_file(gw_cookie_db_t *db, const char *path, char *err, size
  */
 int gw_cookie_db_map_category(gw_cookie_db_t *db, const char *from, int category);
 
+/* what an operator's prefix takes from the database (gw_cookie_db_shadowed) */
+typedef struct st_gw_cookie_db_shadowed_t {
+    const char *example; /* the bytewise smallest such pattern (a prefix pattern without its '*'), owned by the db */
+    size_t example_len;
+    int example_category;
+    size_t count;
+} gw_cookie_db_shadowed_t;
+
+/*
+ * The database's patterns (exact names, and prefixes without their '*') that start with prefix[0..len) and are of
+ * another category than `category`: the names an override prefix of that category takes from the database (override
+ * tier first). Fills *out (count 0: none) and returns the count. Linear in the database's size: for load time only.
+ */
+size_t gw_cookie_db_shadowed(const gw_cookie_db_t *db, const char *prefix, size_t len, int category, gw_cookie_db_shadowed_t *out);
+
 /*
  * The file categories whose entries were skipped (neither a category of the db nor mapped), in the order first met:
  * *n of them (at most GW_COOKIE_DB_MAX_SKIPPED), owned by the db.

@@ -1037,6 +1037,24 @@ static void warn_skipped_categories(const gw_cookie_db_t *db, const char *path)
                 strcmp(unknown, "necessary") == 0 ? ", which is always granted" : "", sk[i].category);
 }
 
+/* An override prefix is looked up before every database entry, its exact names too: "_g*": "necessary", meant for a
+ * site's own _g_session, made Google Analytics' _ga and _gid necessary, always granted. Said, with a name it takes. */
+static void warn_shadowing_overrides(const gw_cookie_db_t *db)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    for (size_t i = 0; i != c->cookies.num_overrides; ++i) {
+        const char *name = c->cookies.overrides[i].name;
+        size_t len = strlen(name);
+        gw_cookie_db_shadowed_t sh;
+        if (name[len - 1] != '*' || gw_cookie_db_shadowed(db, name, len - 1, c->cookies.overrides[i].category, &sh) == 0)
+            continue;
+        gw_warn("cookies.overrides.\"%s\": takes %zu names the cookie database files under other categories (%.*s: %s%s) "
+                "as \"%s\": an override prefix wins over the database's exact names too",
+                name, sh.count, (int)(sh.example_len > 64 ? 64 : sh.example_len), sh.example, c->categories[sh.example_category],
+                sh.count > 1 ? ", ..." : "", c->categories[c->cookies.overrides[i].category]);
+    }
+}
+
 /* the cookie database (conf/cookies.json or cookies.database) read through cookies.database_categories, then
  * cookies.overrides; NULL with the reason in err */
 static gw_cookie_db_t *build_cookie_db(char *err, size_t errlen)
@@ -1071,6 +1089,7 @@ static gw_cookie_db_t *build_cookie_db(char *err, size_t errlen)
         }
     }
     warn_skipped_categories(db, path);
+    warn_shadowing_overrides(db);
     free(path);
     return db;
 Error:

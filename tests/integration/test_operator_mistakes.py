@@ -592,3 +592,32 @@ class StaleGeoDatabaseTest(GatewayTestCase):
 
     def test_a_week_old_is_not(self):
         self.assertNotIn("days ago", self.check(7)[1])
+
+
+class OverridePrefixTest(GatewayTestCase):
+    """cookies.overrides' prefixes are looked up before every database entry, its exact names too: "_g*": "necessary",
+    meant for a site's own _g_session, made Google Analytics' _ga and _gid necessary, set for a visitor who refused
+    analytics, without a word."""
+    start_gateway = False
+
+    def test_a_prefix_that_takes_database_names_is_said(self):
+        g = self.new_gateway("prefix", gateway_config(self.origin.url, cookies={"overrides": {"_g*": "necessary",
+                                                                                            "_pk_*": "analytics"}}),
+                             start=False)
+        g.write_config()
+        p = run_binary(["--check-config", "-c", g.config_path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        said = re.search(r'cookies\.overrides\."_g\*": takes (\d+) names the cookie database files under other categories '
+                         r'\(_ga: analytics, \.\.\.\) as "necessary": an override prefix wins over the database\'s exact names '
+                         r'too', p.stderr)
+        self.assertIsNotNone(said, p.stderr)
+        self.assertNotIn('"_pk_*"', p.stderr, "Matomo's names are analytics in the database too")
+        g.start()
+        self.assertIn(said.group(0), g.error_log())
+        # (what it warns about: refused analytics, and _ga is set)
+        r = curl(g.url("/__consent/api/consent"), method="POST", headers=["Content-Type: application/json"],
+                 data=json.dumps({"all": False}))
+        token = [v.split(";", 1)[0] for v in r.header_all("Set-Cookie") if v.startswith("cg_consent=")][0]
+        r = curl(g.url("/__origin/set-cookie?c=_ga%3DGA1.1.1.1&c=_pk_id.1.abcd%3Dx"), cookie=token)
+        self.assertEqual(sorted(v.split("=", 1)[0] for v in r.header_all("Set-Cookie")), ["_ga"])
+        g.stop_and_check()

@@ -462,6 +462,36 @@ test_mapped_and_skipped_categories(void **state)
     gw_cookie_db_free(db);
 }
 
+/* what an operator's prefix takes from the database: its names and prefixes of other categories, the smallest named */
+static void
+test_shadowed_by_a_prefix(void **state)
+{
+    char path[512], err[512] = "";
+    gw_cookie_db_shadowed_t sh;
+    snprintf(path, sizeof(path), "%s/shadowed.json", tmpdir);
+    FILE *fp = fopen(path, "w");
+    fputs("{\"cookies\": [{\"name\": \"_gid\", \"category\": \"analytics\"}, {\"name\": \"_ga\", \"category\": \"analytics\"},"
+          " {\"name\": \"_g_own\", \"category\": \"necessary\"}, {\"name\": \"_gcl_*\", \"category\": \"marketing\"},"
+          " {\"name\": \"x\", \"category\": \"analytics\"}, {\"name\": \"_\", \"category\": \"marketing\"}]}",
+          fp);
+    fclose(fp);
+    gw_cookie_db_t *db = gw_cookie_db_new(cats4, 4);
+    if (gw_cookie_db_load_file(db, path, err, sizeof(err)) != 0)
+        fail_msg("load: %s", err);
+    assert_int_equal(gw_cookie_db_shadowed(db, "_g", 2, NEC, &sh), 3); /* _ga, _gid, _gcl_* */
+    assert_int_equal(sh.count, 3);
+    assert_int_equal(sh.example_len, 3);
+    assert_memory_equal(sh.example, "_ga", 3);
+    assert_int_equal(sh.example_category, ANA);
+    assert_int_equal(gw_cookie_db_shadowed(db, "_g", 2, ANA, &sh), 2); /* _g_own, _gcl_* */
+    assert_memory_equal(sh.example, "_g_own", 6);
+    assert_int_equal(sh.example_category, NEC);
+    assert_int_equal(gw_cookie_db_shadowed(db, "_gid", 4, ANA, &sh), 0);
+    assert_int_equal(gw_cookie_db_shadowed(db, "y", 1, NEC, &sh), 0);
+    assert_null(sh.example);
+    gw_cookie_db_free(db);
+}
+
 int
 main(void)
 {
@@ -469,7 +499,7 @@ main(void)
         cmocka_unit_test(test_real_names),    cmocka_unit_test(test_matches_reference), cmocka_unit_test(test_fewer_categories),
         cmocka_unit_test(test_overrides),     cmocka_unit_test(test_longest_prefix),    cmocka_unit_test(test_hash_collisions),
         cmocka_unit_test(test_invalid_input), cmocka_unit_test(test_load_errors),       cmocka_unit_test(test_load_two_files),
-        cmocka_unit_test(test_mapped_and_skipped_categories),
+        cmocka_unit_test(test_mapped_and_skipped_categories), cmocka_unit_test(test_shadowed_by_a_prefix),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
