@@ -318,6 +318,13 @@ static int issuer_found(SSL_CTX *ctx, X509 *leaf)
     return found;
 }
 
+/* 1 when ctx's certificate is past its notAfter */
+static int certificate_expired(SSL_CTX *ctx)
+{
+    X509 *x = SSL_CTX_get0_certificate(ctx);
+    return x != NULL && X509_cmp_current_time(X509_get0_notAfter(x)) <= 0;
+}
+
 /*
  * What loads and matches its key and yet fails visitors, said at the start, by --check-config and at a reload: a
  * certificate out of its validity period (every client refuses it), and one without the intermediate that issued it
@@ -330,7 +337,7 @@ static void warn_about_certificate(SSL_CTX *ctx, size_t index, const gw_listen_c
     char when[64], issuer[256];
     if (leaf == NULL)
         return;
-    if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0) {
+    if (certificate_expired(ctx)) {
         asn1_time_text(X509_get0_notAfter(leaf), when, sizeof(when));
         gw_warn("listen[%zu].tls.cert: %s expired on %s: clients refuse the connection (renew it; SIGHUP loads the new one)",
                 index, l->tls_cert, when);
@@ -423,6 +430,13 @@ static void reload_tls(void *unused)
         SSL_CTX *fresh = create_ssl_ctx(i, c->listen + i, 1, err, sizeof(err));
         if (fresh == NULL) {
             gw_error("TLS certificate not reloaded (the one in force stays): %s", err);
+            continue;
+        }
+        if (certificate_expired(fresh) && !certificate_expired(gw_snap_load(ssl_ctxs + i))) {
+            /* (an old file put back, a renewal that copied the wrong one: every client would refuse the new one) */
+            gw_error("TLS certificate not reloaded (the one in force stays): %s has expired, and the one in force has not",
+                     c->listen[i].tls_cert);
+            SSL_CTX_free(fresh);
             continue;
         }
         SSL_CTX *old = gw_snap_publish(ssl_ctxs + i, fresh);

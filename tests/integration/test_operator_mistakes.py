@@ -189,6 +189,30 @@ class CertificateChainTest(GatewayTestCase):
         self.assertEqual(self.client(g), 200)
         g.stop_and_check()
 
+    def test_an_expired_renewal_leaves_the_valid_one_in_force(self):
+        # an old file put back (or a deploy hook that copied the wrong one) and a reload: every client would have
+        # refused the expired certificate that replaced a valid one
+        import ssl
+        d = os.path.join(self.tmp, "renewal")
+        os.makedirs(d, exist_ok=True)
+        shutil.copyfile(os.path.join(self.pki, "fullchain.pem"), os.path.join(d, "cert.pem"))
+        shutil.copyfile(os.path.join(self.pki, "key.pem"), os.path.join(d, "key.pem"))
+        g = self.new_gateway("renewal", gateway_config(self.origin.url, tls_cert=(os.path.join(d, "cert.pem"),
+                                                                                  os.path.join(d, "key.pem"))))
+
+        def served():
+            return ssl.get_server_certificate(("127.0.0.1", g.tls_port))
+        valid = served()
+        shutil.copyfile(os.path.join(self.pki, "expired.pem"), os.path.join(d, "cert.pem"))
+        shutil.copyfile(os.path.join(self.pki, "expired.key"), os.path.join(d, "key.pem"))
+        g.signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: "reload done" in g.error_log(), 5), g.error_log())
+        self.assertIn("TLS certificate not reloaded (the one in force stays): %s has expired, and the one in force has not"
+                      % os.path.join(d, "cert.pem"), g.error_log())
+        self.assertEqual(served(), valid)
+        self.assertEqual(self.client(g), 200)
+        g.stop_and_check()
+
     def test_chain_before_the_certificate(self):
         # the intermediate pasted first: OpenSSL said "key values mismatch", which sent operators looking for another key
         g = self.gateway("chain-first", "chain-first.pem")
