@@ -52,10 +52,20 @@ typedef struct st_tier_t {
     int dirty;
 } tier_t;
 
+/* a file category read as one of the db's (gw_cookie_db_map_category) */
+typedef struct st_category_map_t {
+    char *from; /* owned */
+    int to;
+} category_map_t;
+
 struct st_gw_cookie_db_t {
     tier_t tier[2];
     char *cats[GW_COOKIE_DB_MAX_CATEGORIES];
     size_t ncats, skipped_category;
+    category_map_t map[GW_COOKIE_DB_MAX_CATEGORIES];
+    size_t nmap;
+    gw_cookie_db_skipped_t skipped[GW_COOKIE_DB_MAX_SKIPPED]; /* the first file categories skipped, strings owned */
+    size_t nskipped;
 };
 
 enum { TIER_OVERRIDE = 0, TIER_DB = 1 };
@@ -323,6 +333,54 @@ gw_cookie_db_lookup(const gw_cookie_db_t *db, const char *name, size_t len)
     return cat >= 0 ? cat : tier_lookup(&db->tier[TIER_DB], name, len, h);
 }
 
+int
+gw_cookie_db_map_category(gw_cookie_db_t *db, const char *from, int category)
+{
+    if (from == NULL || from[0] == '\0' || category < 0 || (size_t)category >= db->ncats || db->nmap == GW_COOKIE_DB_MAX_CATEGORIES)
+        return -1;
+    for (size_t k = 0; k < db->nmap; ++k)
+        if (strcmp(db->map[k].from, from) == 0)
+            return -1;
+    if ((db->map[db->nmap].from = strdup(from)) == NULL)
+        return -1;
+    db->map[db->nmap++].to = category;
+    return 0;
+}
+
+/* counts a database pattern s[0..len) of category cat that starts with prefix[0..plen) and is not of category `category`,
+ * keeping the bytewise smallest as the example */
+static void
+note_shadowed(gw_cookie_db_shadowed_t *out, const char *s, size_t len, int cat, const char *prefix, size_t plen, int category)
+{
+    if (cat == category || len < plen || memcmp(s, prefix, plen) != 0)
+        return;
+    if (out->count++ == 0 || cmp_bytes(s, len, out->example, out->example_len) < 0) {
+        out->example = s;
+        out->example_len = len;
+        out->example_category = cat;
+    }
+}
+
+size_t
+gw_cookie_db_shadowed(const gw_cookie_db_t *db, const char *prefix, size_t len, int category, gw_cookie_db_shadowed_t *out)
+{
+    const tier_t *t = &db->tier[TIER_DB];
+    *out = (gw_cookie_db_shadowed_t){NULL, 0, -1, 0};
+    for (size_t i = 0; t->exact.slots != NULL && i <= t->exact.mask; ++i)
+        if (t->exact.slots[i].s != NULL)
+            note_shadowed(out, t->exact.slots[i].s, t->exact.slots[i].len, t->exact.slots[i].val, prefix, len, category);
+    for (size_t i = 0; i != t->npre; ++i)
+        note_shadowed(out, t->pre[i].s, t->pre[i].len, t->pre[i].cat, prefix, len, category);
+    return out->count;
+}
+
+const gw_cookie_db_skipped_t *
+gw_cookie_db_skipped(const gw_cookie_db_t *db, size_t *n)
+{
+    *n = db->nskipped;
+    return db->skipped;
+}
+
 const char *
 gw_cookie_db_category_name(const gw_cookie_db_t *db, int i)
 {
@@ -354,6 +412,12 @@ gw_cookie_db_free(gw_cookie_db_t *db)
     tier_free(&db->tier[1]);
     for (size_t i = 0; i < db->ncats; ++i)
         free(db->cats[i]);
+    for (size_t i = 0; i < db->nmap; ++i)
+        free(db->map[i].from);
+    for (size_t i = 0; i < db->nskipped; ++i) {
+        free(db->skipped[i].category);
+        free(db->skipped[i].example);
+    }
     free(db);
 }
 
@@ -383,6 +447,43 @@ fail_at(loader_t *ld, const gw_jsonpos_seg_t *segs, size_t nsegs, int want_key, 
     va_end(ap);
     snprintf(ld->err, ld->errlen, "%s:%u:%u: %s", ld->path, pos.line, pos.column, msg);
     return -1;
+}
+
+/* the db's category for a file's category name c[0..clen): its mapping, else the category of that name; -1 none */
+static int
+file_category(const gw_cookie_db_t *db, const char *c, size_t clen)
+{
+    for (size_t k = 0; k < db->nmap; ++k)
+        if (strlen(db->map[k].from) == clen && memcmp(db->map[k].from, c, clen) == 0)
+            return db->map[k].to;
+    for (size_t k = 0; k < db->ncats; ++k)
+        if (strlen(db->cats[k]) == clen && memcmp(db->cats[k], c, clen) == 0)
+            return (int)k;
+    return -1;
+}
+
+/* counts a skipped entry under its category, keeping the first name of each of the first GW_COOKIE_DB_MAX_SKIPPED
+ * categories (so that the start can say which cookies went to cookies.unknown_category); -1 on ENOMEM */
+static int
+note_skipped(gw_cookie_db_t *db, const char *c, size_t clen, const char *name, size_t nlen)
+{
+    for (size_t k = 0; k < db->nskipped; ++k) {
+        if (strlen(db->skipped[k].category) == clen && memcmp(db->skipped[k].category, c, clen) == 0) {
+            ++db->skipped[k].count;
+            return 0;
+        }
+    }
+    if (db->nskipped == GW_COOKIE_DB_MAX_SKIPPED)
+        return 0;
+    gw_cookie_db_skipped_t *sk = &db->skipped[db->nskipped];
+    if ((sk->category = strndup(c, clen)) == NULL || (sk->example = strndup(name, nlen)) == NULL) {
+        free(sk->category);
+        sk->category = NULL;
+        return -1;
+    }
+    sk->count = 1;
+    ++db->nskipped;
+    return 0;
 }
 
 static int
@@ -418,13 +519,10 @@ load_entry(gw_cookie_db_t *db, loader_t *ld, json_t *ent, size_t i)
                        "cookies[%zu].name: not a cookie name or prefix (1..%d bytes, no ';', '=', control "
                        "bytes, edge blanks; '*' only at the end)",
                        i, GW_COOKIE_DB_MAX_PATTERN);
-    int idx = -1;
-    for (size_t k = 0; k < db->ncats; ++k)
-        if (strlen(db->cats[k]) == clen && memcmp(db->cats[k], c, clen) == 0)
-            idx = (int)k;
+    int idx = file_category(db, c, clen);
     if (idx < 0) {
         ++db->skipped_category; /* a category this site does not use */
-        return 0;
+        return note_skipped(db, c, clen, n, nlen) == 0 ? 0 : fail_at(ld, segs, 3, 0, "cookies[%zu]: out of memory", i);
     }
     if (db_add(db, n, nlen, idx, TIER_DB, &replaced) != 0)
         return fail_at(ld, segs, 3, 0, "cookies[%zu]: out of memory", i);

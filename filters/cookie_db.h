@@ -35,6 +35,16 @@ typedef struct st_gw_cookie_db_stats_t {
     size_t skipped_category; /* file entries whose category is not configured */
 } gw_cookie_db_stats_t;
 
+/* a category of the file that is none of the db's (nor mapped): its entries were skipped */
+typedef struct st_gw_cookie_db_skipped_t {
+    char *category; /* the file's name for it */
+    char *example;  /* the first entry's name (a pattern: "_ga", "_hj*") */
+    size_t count;   /* entries skipped */
+} gw_cookie_db_skipped_t;
+
+/* the skipped categories remembered, each with its count; others are counted in skipped_category only */
+#define GW_COOKIE_DB_MAX_SKIPPED 8
+
 /*
  * Creates an empty db for the given ordered category names (copied; index i is category i).
  * Returns NULL when ncategories is 0 or over GW_COOKIE_DB_MAX_CATEGORIES, a name is NULL,
@@ -55,6 +65,35 @@ gw_cookie_db_t *gw_cookie_db_new(const char *const *categories, size_t ncategori
  * err[0..errlen) (err may be NULL). After -1 the db holds part of the file: free it.
  */
 int gw_cookie_db_load_file(gw_cookie_db_t *db, const char *path, char *err, size_t errlen);
+
+/*
+ * Entries of a file loaded after this call whose category is `from` get category index `category` instead: a site that
+ * names a category differently ("statistics" for the file's "analytics") keeps the file's classification. A mapping
+ * wins over a category of the same name. Returns 0, or -1 when from is empty or mapped already, the index is out of
+ * range, GW_COOKIE_DB_MAX_CATEGORIES mappings exist, or on ENOMEM.
+ */
+int gw_cookie_db_map_category(gw_cookie_db_t *db, const char *from, int category);
+
+/* what an operator's prefix takes from the database (gw_cookie_db_shadowed) */
+typedef struct st_gw_cookie_db_shadowed_t {
+    const char *example; /* the bytewise smallest such pattern (a prefix pattern without its '*'), owned by the db */
+    size_t example_len;
+    int example_category;
+    size_t count;
+} gw_cookie_db_shadowed_t;
+
+/*
+ * The database's patterns (exact names, and prefixes without their '*') that start with prefix[0..len) and are of
+ * another category than `category`: the names an override prefix of that category takes from the database (override
+ * tier first). Fills *out (count 0: none) and returns the count. Linear in the database's size: for load time only.
+ */
+size_t gw_cookie_db_shadowed(const gw_cookie_db_t *db, const char *prefix, size_t len, int category, gw_cookie_db_shadowed_t *out);
+
+/*
+ * The file categories whose entries were skipped (neither a category of the db nor mapped), in the order first met:
+ * *n of them (at most GW_COOKIE_DB_MAX_SKIPPED), owned by the db.
+ */
+const gw_cookie_db_skipped_t *gw_cookie_db_skipped(const gw_cookie_db_t *db, size_t *n);
 
 /*
  * Adds one pattern: pattern[0..len) is a name, or a prefix when it ends in '*'. With

@@ -1251,6 +1251,13 @@ static void restore_versions(gw_risk_list_t **loaded, size_t n)
     }
 }
 
+void gw_channel_warn_missing_list(size_t i)
+{
+    const gw_list_conf_t *lc = gw_rt.conf.risk.lists + i;
+    gw_warn("risk list %s: %s does not exist yet: starting empty, it matches nothing (PUT /admin/lists/%s creates it; is "
+            "risk.lists[%zu].file the path meant?)", lc->name, lc->file, lc->name, i);
+}
+
 int gw_channel_init(void)
 {
     const gw_config_t *c = &gw_rt.conf;
@@ -1268,7 +1275,7 @@ int gw_channel_init(void)
         if (access(l->path, F_OK) != 0) {
             if (gw_make_parents(l->path, 0750) != 0) /* (PUT then creates the file) */
                 gw_warn("risk list %s: cannot create the folder of %s: %s", l->name, l->path, strerror(errno));
-            gw_warn("risk list %s: %s does not exist yet: starting empty (PUT /admin/lists/%s creates it)", l->name, l->path, l->name);
+            gw_channel_warn_missing_list(i);
             loaded[i] = gw_risk_list_parse(l->name, l->format, l->action, "", 0, &report);
         } else if (gw_risk_list_load_file(l->path, l->name, l->format, l->action, loaded + i, &report, err, sizeof(err)) != 0) {
             gw_error("risk list %s: %s", l->name, err);

@@ -13,6 +13,9 @@
 /* loads the lists, registers the rewriter hook, the CSP response stage and the reload hooks */
 int gw_channel_init(void);
 
+/* Warns that risk.lists[i]'s file does not exist yet (the start, and --check-config, which says what the start would). */
+void gw_channel_warn_missing_list(size_t i);
+
 /* registers /__go on hostconf */
 void gw_channel_register_go(h2o_hostconf_t *hostconf);
 

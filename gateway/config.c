@@ -9,12 +9,14 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/sha.h>
@@ -798,7 +800,7 @@ static int valid_cookie_pattern(const char *k)
 
 static int load_cookies(loader_t *ld, json_t *root)
 {
-    static const char *const keys[] = {"database", "unknown_category", "overrides", "secure_under_tls", NULL};
+    static const char *const keys[] = {"database", "unknown_category", "overrides", "secure_under_tls", "database_categories", NULL};
     gw_config_t *c = ld->conf;
     json_t *o, *ov, *v;
     const char *key;
@@ -825,6 +827,25 @@ static int load_cookies(loader_t *ld, json_t *root)
                 break;
             c->cookies.overrides[c->cookies.num_overrides].name = gw_strdup(key);
             c->cookies.overrides[c->cookies.num_overrides++].category = cat;
+        }
+        pop(ld);
+    }
+    if (rc == 0 && (ov = member(ld, o, "database_categories", JSON_OBJECT, 0, &rc)) != NULL) {
+        push_key(ld, "database_categories");
+        json_object_foreach(ov, key, v)
+        {
+            int cat = -1;
+            if (!valid_category_name(key) || c->cookies.num_database_categories == GW_MAX_CATEGORIES) {
+                push_key(ld, key);
+                rc = fail(ld, 1, "\"%s\": the cookie database's category names are 1..32 of a-z, 0-9, '_', '-' (at most %d "
+                                 "mappings)", key, GW_MAX_CATEGORIES);
+                pop(ld);
+                break;
+            }
+            if ((rc = get_category(ld, ov, key, &cat)) != 0)
+                break;
+            c->cookies.database_categories[c->cookies.num_database_categories].from = gw_strdup(key);
+            c->cookies.database_categories[c->cookies.num_database_categories++].category = cat;
         }
         pop(ld);
     }
@@ -880,6 +901,13 @@ Exit:
     return rc;
 }
 
+/* 1 when paths a and b name one file: the same path, or (both existing) the same inode, through a link too */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return strcmp(a, b) == 0 || (stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+}
+
 /* trackers.lists / risk.lists */
 static int load_lists(loader_t *ld, json_t *root, const char *section, int is_risk)
 {
@@ -924,6 +952,14 @@ static int load_lists(loader_t *ld, json_t *root, const char *section, int is_ri
                 for (size_t j = 0; rc == 0 && is_risk && j != dst->num_lists; ++j)
                     if (strcmp(dst->lists[j].name, l->name) == 0)
                         rc = fail(ld, 0, "duplicate list name \"%s\"", l->name);
+                for (size_t j = 0; rc == 0 && is_risk && j != dst->num_lists; ++j) {
+                    if (same_file(dst->lists[j].file, l->file)) {
+                        push_key(ld, "file");
+                        rc = fail(ld, 0, "%s is risk.lists[%zu]'s file too: an admin change to one list would rewrite the "
+                                         "other's entries (each list needs a file of its own)", l->file, j);
+                        pop(ld);
+                    }
+                }
                 l->format = (gw_list_format_t)fmt;
                 l->action = (gw_risk_action_t)action;
                 l->category = cat;
@@ -1132,12 +1168,12 @@ void gw_listen_canon_host(const gw_listen_conf_t *l, char *out, size_t len)
         snprintf(out, len, "%s", l->host);
 }
 
-/* gw_listen_canon_host, with either wildcard (0.0.0.0, ::) as "*" */
-static void canon_host(const gw_listen_conf_t *l, char *out, size_t len)
+/* 1 when a listener on address `a` takes connections to address `b` (both as gw_listen_canon_host writes them): the
+ * same address, or a wildcard of b's family. 0.0.0.0 is IPv4's wildcard and :: IPv6's alone (IPV6_V6ONLY: server.c) */
+static int takes(const char *a, const char *b)
 {
-    gw_listen_canon_host(l, out, len);
-    if (strcmp(out, "0.0.0.0") == 0 || strcmp(out, "::") == 0)
-        snprintf(out, len, "*");
+    return strcmp(a, b) == 0 || (strcmp(a, "0.0.0.0") == 0 && strchr(b, ':') == NULL) ||
+           (strcmp(a, "::") == 0 && strchr(b, ':') != NULL);
 }
 
 /*
@@ -1151,9 +1187,9 @@ static int check_addresses(loader_t *ld, json_t *root)
     char a[INET6_ADDRSTRLEN + 1], b[INET6_ADDRSTRLEN + 1];
     int rc = 0;
     for (size_t i = 0; rc == 0 && i != c->num_listen; ++i) {
-        canon_host(c->listen + i, a, sizeof(a));
+        gw_listen_canon_host(c->listen + i, a, sizeof(a));
         for (size_t j = 0; rc == 0 && j != i; ++j) {
-            canon_host(c->listen + j, b, sizeof(b));
+            gw_listen_canon_host(c->listen + j, b, sizeof(b));
             if (c->listen[i].port == c->listen[j].port && strcmp(a, b) == 0) {
                 push_key(ld, "listen");
                 push_index(ld, i);
@@ -1165,10 +1201,10 @@ static int check_addresses(loader_t *ld, json_t *root)
     }
     if (rc != 0 || json_object_get(root, "admin") == NULL)
         return rc;
-    canon_host(&c->admin.listen, a, sizeof(a));
+    gw_listen_canon_host(&c->admin.listen, a, sizeof(a));
     for (size_t j = 0; rc == 0 && j != c->num_listen; ++j) {
-        canon_host(c->listen + j, b, sizeof(b));
-        if (c->admin.listen.port == c->listen[j].port && (strcmp(a, b) == 0 || strcmp(a, "*") == 0 || strcmp(b, "*") == 0)) {
+        gw_listen_canon_host(c->listen + j, b, sizeof(b));
+        if (c->admin.listen.port == c->listen[j].port && (takes(a, b) || takes(b, a))) {
             push_key(ld, "admin");
             if (json_object_get(json_object_get(root, "admin"), "listen") != NULL)
                 push_key(ld, "listen");
@@ -1180,6 +1216,93 @@ static int check_addresses(loader_t *ld, json_t *root)
         }
     }
     return rc;
+}
+
+/* the upstream URL's host (without an IPv6 literal's brackets) and port; load_upstream has checked its form */
+static void upstream_hostport(const char *u, char *host, size_t cap, unsigned *port)
+{
+    const char *h = u + 7, *end;
+    if (*h == '[') {
+        end = strchr(h, ']');
+        snprintf(host, cap, "%.*s", (int)(end - h - 1), h + 1);
+        ++end;
+    } else {
+        end = h + strcspn(h, ":/");
+        snprintf(host, cap, "%.*s", (int)(end - h), h);
+    }
+    *port = *end == ':' ? (unsigned)strtoul(end + 1, NULL, 10) : 80;
+}
+
+/* 1 when addr (canonical, as gw_listen_canon_host writes it) is one of this host's: loopback, or an interface's */
+static int is_own_address(const char *addr)
+{
+    unsigned char a[sizeof(struct in6_addr)];
+    struct ifaddrs *ifs, *i;
+    int own = 0;
+    if ((inet_pton(AF_INET, addr, a) == 1 && a[0] == 127) || strcmp(addr, "::1") == 0)
+        return 1;
+    if (getifaddrs(&ifs) != 0)
+        return 0;
+    for (i = ifs; !own && i != NULL; i = i->ifa_next) {
+        char buf[INET6_ADDRSTRLEN];
+        if (i->ifa_addr == NULL || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
+            continue;
+        const void *src = i->ifa_addr->sa_family == AF_INET ? (const void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr
+                                                            : (const void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+        own = inet_ntop(i->ifa_addr->sa_family, src, buf, sizeof(buf)) != NULL && strcmp(buf, addr) == 0;
+    }
+    freeifaddrs(ifs);
+    return own;
+}
+
+/* 1 when a connection to host:port (canonical; "localhost" for both loopbacks) reaches listener l */
+static int reaches_listener(const char *host, unsigned port, const gw_listen_conf_t *l)
+{
+    char lh[INET6_ADDRSTRLEN + 1];
+    if (port != l->port)
+        return 0;
+    gw_listen_canon_host(l, lh, sizeof(lh));
+    if (strcmp(host, "localhost") == 0)
+        return takes(lh, "127.0.0.1") || takes(lh, "::1");
+    return strcmp(lh, host) == 0 || (takes(lh, host) && is_own_address(host));
+}
+
+/*
+ * An upstream that is one of the gateway's own listeners: it started, and each request was proxied to the gateway
+ * again, a connection more per round, until the client gave up or the descriptors ran out (--check-config said
+ * "valid"). Addresses are compared as written (a host name other than localhost is not resolved here).
+ */
+static int check_upstream_loop(loader_t *ld, json_t *root)
+{
+    const gw_config_t *c = ld->conf;
+    char host[INET6_ADDRSTRLEN + 8], canon[INET6_ADDRSTRLEN + 8];
+    unsigned port;
+    upstream_hostport(c->upstream, host, sizeof(host), &port);
+    gw_listen_conf_t as_listener = {.host = host};
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1) {
+        gw_listen_canon_host(&as_listener, canon, sizeof(canon)); /* ("::0001" is "::1") */
+    } else if (strcasecmp(host, "localhost") == 0) {
+        snprintf(canon, sizeof(canon), "localhost");
+    } else {
+        return 0;
+    }
+    for (size_t i = 0; i != c->num_listen; ++i) {
+        if (reaches_listener(canon, port, c->listen + i)) {
+            push_key(ld, "upstream");
+            int rc = fail(ld, 0, "\"%s\" is the gateway's own listen[%zu]: every request would be proxied back to the gateway, "
+                                 "again and again; name the origin's address", c->upstream, i);
+            pop(ld);
+            return rc;
+        }
+    }
+    if (json_object_get(root, "admin") != NULL && reaches_listener(canon, port, &c->admin.listen)) {
+        push_key(ld, "upstream");
+        int rc = fail(ld, 0, "\"%s\" is the gateway's own admin listener: name the origin's address", c->upstream);
+        pop(ld);
+        return rc;
+    }
+    return 0;
 }
 
 static int load_root(loader_t *ld, json_t *root)
@@ -1211,7 +1334,8 @@ static int load_root(loader_t *ld, json_t *root)
         check_retention(ld, root) != 0 || get_enum(ld, root, "enforcement", enforcement_names, 2, &report_only) != 0 ||
         load_cookies(ld, root) != 0 ||
         load_beacons(ld, root) != 0 || load_lists(ld, root, "trackers", 0) != 0 || load_lists(ld, root, "risk", 1) != 0 ||
-        load_html(ld, root) != 0 || load_channel(ld, root) != 0 || load_ui(ld, root) != 0 || check_addresses(ld, root) != 0)
+        load_html(ld, root) != 0 || load_channel(ld, root) != 0 || load_ui(ld, root) != 0 || check_addresses(ld, root) != 0 ||
+        check_upstream_loop(ld, root) != 0)
         return -1;
     c->report_only = report_only;
     return 0;
@@ -1368,6 +1492,87 @@ int gw_config_load(gw_config_t *conf, const char *path, char *err, size_t errlen
     return rc;
 }
 
+/* values in range written in another unit than the key's */
+static void warn_units(const gw_config_t *c)
+{
+    /* "io_timeout_ms": 30 meant as seconds: every answer that takes the origin longer than 30 ms became a 504 */
+    if (c->proxy.io_timeout_ms < 1000)
+        gw_warn("proxy.io_timeout_ms is %llu: milliseconds (%llu seconds would be %llu000); an origin slower than that to "
+                "answer gets 504", (unsigned long long)c->proxy.io_timeout_ms, (unsigned long long)c->proxy.io_timeout_ms,
+                (unsigned long long)c->proxy.io_timeout_ms);
+    /* "max_request_body": 10240 meant as KB: every upload or form post over 10 KB got 413 */
+    if (c->proxy.max_request_body < 65536)
+        gw_warn("proxy.max_request_body is %zu: bytes (%zu KB), so an upload or a form post larger than that gets 413 (1 MB is "
+                "1048576)", c->proxy.max_request_body, c->proxy.max_request_body / 1024);
+    /* "hsts_max_age": 180 meant as days: browsers forget the HTTPS-only rule after 3 minutes */
+    if (c->channel.hsts_max_age != 0 && c->channel.hsts_max_age < 86400)
+        gw_warn("channel.hsts_max_age is %llu: seconds (under a day), so browsers soon forget to insist on HTTPS; "
+                "180 days are 15552000", (unsigned long long)c->channel.hsts_max_age);
+}
+
+/* settings that hold back nothing a visitor refuses, or grant what nobody classified */
+static void warn_permissive(const gw_config_t *c)
+{
+    /* a trial's setting left in place: the banner asks, and nothing refused is held back */
+    if (c->report_only)
+        gw_warn("enforcement is report-only: cookies, beacons and tracker tags of refused categories pass (counted as "
+                "cg_report_only_would_*), while the banner says optional cookies are used only with consent: for a trial");
+    /* every cookie the database does not know, whatever it does, is granted without asking */
+    if (strcmp(c->categories[c->cookies.unknown_category], "necessary") == 0)
+        gw_warn("cookies.unknown_category is \"necessary\": every cookie neither the cookie database nor cookies.overrides "
+                "names is always granted, a new tracker's too (GET /admin/cookies lists them)");
+}
+
+/* A default of opt-out or notice reaches the GDPR's visitors too unless the table names them (README: "Which regime
+ * where"); a table copied without them, or a default changed for the US, made the EU's visitors opt-out unsaid. */
+static void warn_gdpr_regimes(const gw_config_t *c)
+{
+    static const char *const gdpr[] = {"EU", "IS", "LI", "NO", "GB"};
+    char names[128] = "";
+    for (size_t i = 0; i != sizeof(gdpr) / sizeof(gdpr[0]); ++i) {
+        gw_regime_t r = c->regimes.def;
+        for (size_t k = 0; k != c->regimes.num_rules; ++k)
+            if (strcmp(c->regimes.rules[k].key, gdpr[i]) == 0)
+                r = c->regimes.rules[k].regime;
+        if (r != GW_REGIME_OPT_IN)
+            snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s %s", names[0] != '\0' ? ", " : "", gdpr[i],
+                     regime_names[r]);
+    }
+    if (names[0] != '\0')
+        gw_warn("regimes: %s: visitors there are not asked before optional cookies, though the GDPR and the ePrivacy rules "
+                "(the UK's GDPR and PECR) ask consent first; name them \"opt-in\" in regimes.by_country, as "
+                "conf/consentgate.json does, unless that is your lawyer's call", names);
+}
+
+/* "::" is dual-stack by Linux's default (bindv6only 0), not here: the gateway's IPv6 sockets are IPv6 only, so that
+ * 0.0.0.0 and :: can be listed side by side */
+static void warn_ipv6_only(const gw_config_t *c)
+{
+    for (size_t i = 0; i != c->num_listen; ++i) {
+        char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+        size_t j = 0;
+        gw_listen_canon_host(c->listen + i, a, sizeof(a));
+        if (strcmp(a, "::") != 0)
+            continue;
+        for (; j != c->num_listen; ++j) {
+            gw_listen_canon_host(c->listen + j, b, sizeof(b));
+            if (c->listen[j].port == c->listen[i].port && strcmp(b, "0.0.0.0") == 0)
+                break;
+        }
+        if (j == c->num_listen)
+            gw_warn("listen[%zu]: \"::\" takes IPv6 connections only: IPv4 visitors cannot connect to port %u; list "
+                    "{\"host\": \"0.0.0.0\", \"port\": %u} as well", i, c->listen[i].port, c->listen[i].port);
+    }
+}
+
+void gw_config_warn(const gw_config_t *c)
+{
+    warn_units(c);
+    warn_permissive(c);
+    warn_gdpr_regimes(c);
+    warn_ipv6_only(c);
+}
+
 int gw_config_category(const gw_config_t *conf, const char *name)
 {
     for (size_t i = 0; i != conf->num_categories; ++i)
@@ -1416,6 +1621,8 @@ void gw_config_free(gw_config_t *c)
     free(c->cookies.database);
     for (i = 0; i != c->cookies.num_overrides; ++i)
         free(c->cookies.overrides[i].name);
+    for (i = 0; i != c->cookies.num_database_categories; ++i)
+        free(c->cookies.database_categories[i].from);
     for (i = 0; i != c->beacons.num_endpoints; ++i)
         free(c->beacons.endpoints[i].path);
     for (i = 0; i != c->trackers.num_lists; ++i) {

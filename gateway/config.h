@@ -148,6 +148,11 @@ typedef struct st_gw_config_t {
         } overrides[256];
         size_t num_overrides;
         int secure_under_tls;
+        struct {
+            char *from; /* a category of the cookie database ("analytics") */
+            int category; /* read as this one of categories ("statistics") */
+        } database_categories[GW_MAX_CATEGORIES];
+        size_t num_database_categories;
     } cookies;
 
     struct {
@@ -176,6 +181,14 @@ void gw_config_defaults(gw_config_t *conf);
  * release it with gw_config_free either way.
  */
 int gw_config_load(gw_config_t *conf, const char *path, char *err, size_t errlen);
+
+/*
+ * Warns (gw_warn) about what parses and is likely not what was meant: values in range written in another unit (seconds
+ * for milliseconds, KB for bytes, days for seconds), settings that hold nothing back (report-only, unknown cookies as
+ * "necessary"), the GDPR's countries left other than opt-in, a listener on :: alone (IPv6 only). At the start and by
+ * --check-config.
+ */
+void gw_config_warn(const gw_config_t *conf);
 
 /* Same as gw_config_load, over an in-memory text (`name` is used in messages and `dir` for relative paths). */
 int gw_config_load_text(gw_config_t *conf, const char *name, const char *dir, const char *text, size_t len, char *err,

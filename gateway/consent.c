@@ -122,6 +122,33 @@ h2o_iovec_t gw_consent_mask_names(h2o_mem_pool_t *pool, uint16_t mask)
 
 /* --- regime ------------------------------------------------------------------------------- */
 
+/* loopback and private networks (RFC 1918, RFC 6598's shared space, RFC 4193): where a proxy in front of the gateway is */
+static gw_cidr_list_t private_networks;
+
+/*
+ * A proxy of the site's own in front of the gateway (nginx on the same host, a balancer on the private network) that
+ * geoip.trusted_proxies does not name looks like one client with many visitors behind it: the rate limits count them as
+ * one (store.rate_per_minute: 60 consents a minute for the whole site, then 429 and no cookie), none is placed (all get
+ * regimes.default) and https is not known from it. The start cannot see that; the first request can. Said once a
+ * minute per worker thread, naming the proxy's /24 (/48): a visitor on the internet writes X-Forwarded-For too, but not
+ * from a private address.
+ */
+static void warn_untrusted_forwarder(h2o_req_t *req, const struct sockaddr *peer)
+{
+    static __thread uint64_t warned_at;
+    uint64_t now = h2o_now(req->conn->ctx->loop);
+    char net[64];
+    if ((warned_at != 0 && now - warned_at < 60000) || !gw_cidr_list_contains(&private_networks, peer) ||
+        h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, -1) == -1)
+        return;
+    warned_at = now;
+    if (gw_addr_truncated(peer, net, sizeof(net)) != 0)
+        strcpy(net, "?");
+    gw_warn("requests from %s carry X-Forwarded-For, and geoip.trusted_proxies does not name their sender: if it is a proxy "
+            "in front of the gateway, name it there, or the visitors behind it count as one client (store.rate_per_minute: "
+            "%u consents a minute for them all) and get regimes.default", net, gw_rt.conf.store.rate_per_minute);
+}
+
 int gw_consent_client_addr(h2o_req_t *req, struct sockaddr_storage *client)
 {
     struct sockaddr_storage peer;
@@ -154,6 +181,8 @@ int gw_consent_client_addr(h2o_req_t *req, struct sockaddr_storage *client)
             }
             xff = buf;
         }
+    } else {
+        warn_untrusted_forwarder(req, (struct sockaddr *)&peer);
     }
     if (gw_client_addr((struct sockaddr *)&peer, xff, xff_len, &trusted_proxies, client) < 0)
         memcpy(client, &peer, sizeof(*client));
@@ -975,10 +1004,29 @@ static void reload_keys(void *data)
 
 /* a rule for "US-CA" with a Country database would never apply: Californians would get the rule for the US, or the
  * default (a notice where the law asks for an opt-out and GPC), with nothing said */
+#define GW_GEO_STALE_DAYS 60
+
+/* MaxMind publishes every week, and its licences ask for an update within 30 days: a database months old (geoipupdate's
+ * cron job gone, its licence key expired) placed moved address blocks in their old countries, unsaid */
+static void warn_stale_geo(const gw_geo_t *g)
+{
+    time_t built = (time_t)gw_geo_built_at(g), now = time(NULL);
+    char day[16];
+    struct tm tm;
+    if (now - built < GW_GEO_STALE_DAYS * 86400)
+        return;
+    gmtime_r(&built, &tm);
+    strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+    gw_warn("geoip.database %s was built on %s, %lld days ago: addresses move between countries (MaxMind publishes weekly; "
+            "is geoipupdate running?)", gw_rt.conf.geoip.database, day, (long long)((now - built) / 86400));
+}
+
 gw_geo_t *gw_consent_open_geo(char *err, size_t errlen)
 {
     const gw_config_t *c = &gw_rt.conf;
     gw_geo_t *g = gw_geo_open(c->geoip.database, err, errlen);
+    if (g != NULL)
+        warn_stale_geo(g);
     if (g == NULL || gw_geo_has_subdivisions(g))
         return g;
     for (size_t i = 0; i != c->regimes.num_rules; ++i) {
@@ -1010,6 +1058,102 @@ static void reload_geo(void *data)
     gw_info("GeoIP database %s reloaded", gw_rt.conf.geoip.database);
 }
 
+/*
+ * The cookie database's categories that are none of the configuration's, said: their cookies were skipped, and so
+ * classified as cookies.unknown_category, without a word. A site that names analytics "statistics" had Google
+ * Analytics' _ga and _gid granted with "functional"; one without "functional" had them as "necessary", always granted.
+ */
+static void warn_skipped_categories(const gw_cookie_db_t *db, const char *path)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    size_t n;
+    const gw_cookie_db_skipped_t *sk = gw_cookie_db_skipped(db, &n);
+    const char *unknown = c->categories[c->cookies.unknown_category];
+    for (size_t i = 0; i != n; ++i)
+        gw_warn("categories: the cookie database %s files %zu cookies (%s, ...) under \"%s\", which is not one of "
+                "categories: they are classified as cookies.unknown_category, \"%s\"%s; name the category of yours they "
+                "belong to in cookies.database_categories: {\"%s\": \"...\"}",
+                path, sk[i].count, sk[i].example, sk[i].category, unknown,
+                strcmp(unknown, "necessary") == 0 ? ", which is always granted" : "", sk[i].category);
+}
+
+/* An override prefix is looked up before every database entry, its exact names too: "_g*": "necessary", meant for a
+ * site's own _g_session, made Google Analytics' _ga and _gid necessary, always granted. Said, with a name it takes. */
+static void warn_shadowing_overrides(const gw_cookie_db_t *db)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    for (size_t i = 0; i != c->cookies.num_overrides; ++i) {
+        const char *name = c->cookies.overrides[i].name;
+        size_t len = strlen(name);
+        gw_cookie_db_shadowed_t sh;
+        if (name[len - 1] != '*' || gw_cookie_db_shadowed(db, name, len - 1, c->cookies.overrides[i].category, &sh) == 0)
+            continue;
+        gw_warn("cookies.overrides.\"%s\": takes %zu names the cookie database files under other categories (%.*s: %s%s) "
+                "as \"%s\": an override prefix wins over the database's exact names too",
+                name, sh.count, (int)(sh.example_len > 64 ? 64 : sh.example_len), sh.example, c->categories[sh.example_category],
+                sh.count > 1 ? ", ..." : "", c->categories[c->cookies.overrides[i].category]);
+    }
+}
+
+/* the cookie database (conf/cookies.json or cookies.database) read through cookies.database_categories, then
+ * cookies.overrides; NULL with the reason in err */
+static gw_cookie_db_t *build_cookie_db(char *err, size_t errlen)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    gw_cookie_db_t *db = gw_cookie_db_new((const char *const *)c->categories, c->num_categories);
+    char *path = c->cookies.database != NULL ? gw_strdup(c->cookies.database) : gw_server_find_shipped("conf/cookies.json");
+    size_t i;
+
+    if (path == NULL) {
+        snprintf(err, errlen, "cannot find the shipped cookie database conf/cookies.json next to %s", gw_rt.exe_dir);
+        goto Error;
+    }
+    if (db == NULL) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto Error;
+    }
+    for (i = 0; i != c->cookies.num_database_categories; ++i) {
+        if (gw_cookie_db_map_category(db, c->cookies.database_categories[i].from, c->cookies.database_categories[i].category) != 0) {
+            snprintf(err, errlen, "cookies.database_categories: \"%s\" cannot be mapped (out of memory)",
+                     c->cookies.database_categories[i].from);
+            goto Error;
+        }
+    }
+    if (gw_cookie_db_load_file(db, path, err, errlen) != 0)
+        goto Error;
+    for (i = 0; i != c->cookies.num_overrides; ++i) {
+        if (gw_cookie_db_add(db, c->cookies.overrides[i].name, strlen(c->cookies.overrides[i].name), c->cookies.overrides[i].category,
+                             1) != 0) {
+            snprintf(err, errlen, "cookies.overrides: \"%s\" is not a usable cookie name pattern", c->cookies.overrides[i].name);
+            goto Error;
+        }
+    }
+    warn_skipped_categories(db, path);
+    warn_shadowing_overrides(db);
+    free(path);
+    return db;
+Error:
+    free(path);
+    gw_cookie_db_free(db);
+    return NULL;
+}
+
+void gw_consent_warn_regimes(void)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    /* (no database is a valid choice, DESIGN's; a table that then never applies is said, not left to look in force) */
+    if (c->geoip.database == NULL && c->regimes.num_rules != 0)
+        gw_warn("regimes.by_country has %zu rules, and no geoip.database to place visitors: none applies, every visitor gets "
+                "regimes.default", c->regimes.num_rules);
+}
+
+int gw_consent_check_cookies(char *err, size_t errlen)
+{
+    gw_cookie_db_t *db = build_cookie_db(err, errlen);
+    gw_cookie_db_free(db);
+    return db != NULL ? 0 : -1;
+}
+
 int gw_consent_init(void)
 {
     const gw_config_t *c = &gw_rt.conf;
@@ -1028,24 +1172,9 @@ int gw_consent_init(void)
     if (secrets->created)
         gw_info("created %s with a new signing key", c->secrets_file);
 
-    cookie_db = gw_cookie_db_new((const char *const *)c->categories, c->num_categories);
-    char *db_path = c->cookies.database != NULL ? gw_strdup(c->cookies.database) : gw_server_find_shipped("conf/cookies.json");
-    if (db_path == NULL) {
-        gw_error("cannot find the shipped cookie database conf/cookies.json next to %s", gw_rt.exe_dir);
-        return -1;
-    }
-    if (gw_cookie_db_load_file(cookie_db, db_path, err, sizeof(err)) != 0) {
+    if ((cookie_db = build_cookie_db(err, sizeof(err))) == NULL) {
         gw_error("%s", err);
-        free(db_path);
         return -1;
-    }
-    free(db_path);
-    for (i = 0; i != c->cookies.num_overrides; ++i) {
-        if (gw_cookie_db_add(cookie_db, c->cookies.overrides[i].name, strlen(c->cookies.overrides[i].name),
-                             c->cookies.overrides[i].category, 1) != 0) {
-            gw_error("cookies.overrides: \"%s\" is not a usable cookie name pattern", c->cookies.overrides[i].name);
-            return -1;
-        }
     }
 
     gw_regimes_init(&regimes);
@@ -1054,14 +1183,15 @@ int gw_consent_init(void)
         gw_regimes_add(&regimes, c->regimes.rules[i].key, strlen(c->regimes.rules[i].key), c->regimes.rules[i].regime);
     for (i = 0; i != c->geoip.num_trusted_proxies; ++i)
         gw_cidr_list_add(&trusted_proxies, c->geoip.trusted_proxies[i]);
+    static const char *const private_cidrs[] = {"127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                                                "::1/128", "fc00::/7"};
+    for (i = 0; i != sizeof(private_cidrs) / sizeof(private_cidrs[0]); ++i)
+        gw_cidr_list_add(&private_networks, private_cidrs[i]);
     if (c->geoip.database != NULL && (geo = gw_consent_open_geo(err, sizeof(err))) == NULL) {
         gw_error("%s", err);
         return -1;
     }
-    /* (no database is a valid choice, DESIGN's; a table that then never applies is said, not left to look in force) */
-    if (c->geoip.database == NULL && c->regimes.num_rules != 0)
-        gw_warn("regimes.by_country has %zu rules, and no geoip.database to place visitors: none applies, every visitor gets "
-                "regimes.default", c->regimes.num_rules);
+    gw_consent_warn_regimes();
     if ((psl = psl_latest(NULL)) == NULL)
         psl = psl_builtin();
 

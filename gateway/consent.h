@@ -21,6 +21,13 @@
 /* loads keys, the cookie database, the geo database and the regime table; registers the stages. 0 or -1 (logged) */
 int gw_consent_init(void);
 
+/* Loads the cookie database, cookies.database_categories and cookies.overrides as gw_consent_init does, and warns as it
+ * does (for --check-config); 0, or -1 with the reason in err. */
+int gw_consent_check_cookies(char *err, size_t errlen);
+
+/* Warns about a regimes.by_country table that cannot apply (no geoip.database), at the start and for --check-config. */
+void gw_consent_warn_regimes(void);
+
 /* Opens geoip.database as gw_geo_open does, and refuses one that cannot tell a subdivision regimes.by_country names. */
 struct st_gw_geo_t *gw_consent_open_geo(char *err, size_t errlen);
 

@@ -123,6 +123,11 @@ gw_geo_close(gw_geo_t *g)
     free(g);
 }
 
+uint64_t gw_geo_built_at(const gw_geo_t *g)
+{
+    return g->mmdb.metadata.build_epoch;
+}
+
 int gw_geo_has_subdivisions(const gw_geo_t *g)
 {
     /* GeoIP2-Country, GeoLite2-Country, DBIP-Country-Lite: their type says so */

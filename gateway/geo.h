@@ -46,6 +46,9 @@ void gw_geo_close(gw_geo_t *g);
 /* 0 when the database's records end at the country (a Country database): no subdivision is ever found. */
 int gw_geo_has_subdivisions(const gw_geo_t *g);
 
+/* When the database was built (its metadata's build_epoch, Unix seconds). */
+uint64_t gw_geo_built_at(const gw_geo_t *g);
+
 /*
  * Looks up sa (AF_INET or AF_INET6; IPv4-mapped IPv6 is looked up as IPv4). Uses `country`,
  * or `registered_country` when the record has no usable country. Returns 0 when a country was

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <h2o.h>
 #include <jansson.h>
@@ -103,6 +104,22 @@ static int check_ui_overrides(const char *static_dir, char *err, size_t errlen)
     return rc;
 }
 
+/* the nearest folder of path that exists, into dir */
+static void existing_folder(const char *path, char *dir, size_t len)
+{
+    snprintf(dir, len, "%s", path);
+    for (;;) {
+        char *slash = strrchr(dir, '/');
+        if (slash == NULL) {
+            snprintf(dir, len, ".");
+            return;
+        }
+        slash[slash == dir] = '\0'; /* ("/x": "/") */
+        if (slash == dir || access(dir, F_OK) == 0)
+            return;
+    }
+}
+
 /* A file the start writes, made with its folders when missing (the consent store: its folder too, for SQLite's -wal and
  * -shm): this user may, or err says why. Found without making anything. */
 static int check_writable(const char *key, const char *path, int needs_folder, char *err, size_t errlen)
@@ -114,22 +131,50 @@ static int check_writable(const char *key, const char *path, int needs_folder, c
     }
     if (!needs_folder && access(path, F_OK) == 0)
         return 0;
-    snprintf(dir, sizeof(dir), "%s", path);
-    for (;;) { /* the nearest folder that exists: the start makes the others in it */
-        char *slash = strrchr(dir, '/');
-        if (slash == NULL) {
-            snprintf(dir, sizeof(dir), ".");
-            break;
-        }
-        slash[slash == dir] = '\0'; /* ("/x": "/") */
-        if (slash == dir || access(dir, F_OK) == 0)
-            break;
-    }
+    existing_folder(path, dir, sizeof(dir)); /* (the start makes the others in it) */
     if (access(dir, W_OK | X_OK) == 0)
         return 0;
     snprintf(err, errlen, "%s: %.400s: cannot write in %.400s: %s (the gateway runs as uid %u: chown the folder to that user)", key,
              path, dir, strerror(errno), (unsigned)geteuid());
     return -1;
+}
+
+/* 1 when path is folder or in it */
+static int is_under(const char *path, const char *folder)
+{
+    size_t n = strlen(folder);
+    return strncmp(path, folder, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/*
+ * What the gateway keeps across restarts — consent records (the proof of consent), the token keys (every visitor's
+ * choice), the audit log — kept on memory (tmpfs, ramfs: /dev/shm, /run, often /tmp) is gone at a reboot; and under
+ * systemd, whose unit (conf/consentgate.service) gives the service a /tmp and /var/tmp of its own (PrivateTmp=), it is
+ * gone at every stop. Both started and worked, until the restart.
+ */
+static void warn_volatile_state(void)
+{
+    static const long memory_fs[] = {0x01021994 /* TMPFS_MAGIC */, 0x858458f6 /* RAMFS_MAGIC */};
+    const gw_config_t *c = &gw_rt.conf;
+    const struct {
+        const char *key, *path;
+    } files[] = {{"store.sqlite", c->store.sqlite}, {"secrets_file", c->secrets_file}, {"channel.audit_log", c->channel.audit_log}};
+    for (size_t i = 0; i != sizeof(files) / sizeof(files[0]); ++i) {
+        char dir[PATH_MAX], real[PATH_MAX];
+        struct statfs fs;
+        existing_folder(files[i].path, dir, sizeof(dir));
+        int on_memory = 0;
+        if (statfs(dir, &fs) == 0)
+            for (size_t k = 0; k != sizeof(memory_fs) / sizeof(memory_fs[0]); ++k)
+                on_memory |= (long)fs.f_type == memory_fs[k];
+        if (on_memory) {
+            gw_warn("%s: %s is on a file system in memory (%s): it is lost at a reboot", files[i].key, files[i].path, dir);
+        } else if (getenv("INVOCATION_ID") != NULL && realpath(dir, real) != NULL &&
+                   (is_under(real, "/tmp") || is_under(real, "/var/tmp"))) {
+            gw_warn("%s: %s is in a temporary folder that systemd gives the service for its run (PrivateTmp=): it is lost "
+                    "at every stop", files[i].key, files[i].path);
+        }
+    }
 }
 
 /* the files a start writes (the consent store, a secrets file it creates, the logs, the audit log) and the risk lists it
@@ -139,7 +184,9 @@ static int check_state_files(char *err, size_t errlen)
     const gw_config_t *c = &gw_rt.conf;
     for (size_t i = 0; i != c->risk.num_lists; ++i) {
         const char *file = c->risk.lists[i].file;
-        if (access(file, F_OK) == 0 && access(file, R_OK) != 0) {
+        if (access(file, F_OK) != 0) {
+            gw_channel_warn_missing_list(i);
+        } else if (access(file, R_OK) != 0) {
             snprintf(err, errlen, "risk.lists[%zu].file: %.800s: %s (the gateway runs as uid %u)", i, file, strerror(errno),
                      (unsigned)geteuid());
             return -1;
@@ -165,8 +212,10 @@ static int check_resources(const char *config_path)
     const gw_config_t *c = &gw_rt.conf;
     char err[1024];
     for (size_t i = 0; i != c->num_listen; ++i)
-        if (c->listen[i].tls_cert != NULL && gw_server_check_tls(c->listen + i, err, sizeof(err)) != 0)
+        if (c->listen[i].tls_cert != NULL && gw_server_check_tls(i, c->listen + i, err, sizeof(err)) != 0)
             goto Fail;
+    if (gw_consent_check_cookies(err, sizeof(err)) != 0)
+        goto Fail;
     if (c->geoip.database != NULL) {
         gw_geo_t *g = gw_consent_open_geo(err, sizeof(err));
         if (g == NULL)
@@ -204,9 +253,17 @@ static int check_resources(const char *config_path)
         goto Fail;
     }
     int ui = check_ui_overrides(st, err, sizeof(err));
+    if (ui == 0 && gw_ui_check(st) != 0) { /* (the start's warnings about the UI's words; its errors are check_ui_overrides') */
+        snprintf(err, sizeof(err), "the consent UI's strings in %.900s/i18n do not load", st);
+        ui = -1;
+    }
     free(st);
     if (ui != 0)
         goto Fail;
+    gw_consent_warn_regimes();
+    gw_server_warn_admin_listener();
+    gw_config_warn(c);
+    warn_volatile_state();
     return 0;
 Fail:
     fprintf(stderr, "%s: %s\n", config_path, err);
@@ -548,6 +605,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: cannot open the error log: %m\n", gw_rt.conf.log.error);
         return 1;
     }
+    gw_config_warn(&gw_rt.conf);
+    warn_volatile_state();
     /* SIGHUP, SIGTERM and SIGINT are blocked in every thread from here on, before the first one is made (the job,
      * store and watch threads start in setup_hosts): the main thread takes them with sigtimedwait (server.c). A thread
      * made earlier with them unblocked took one that came while the main thread was busy (a SIGHUP during a reload,

@@ -14,8 +14,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <malloc.h>
@@ -266,8 +268,96 @@ static int probe_listen(const gw_listen_conf_t *l, char *err, size_t errlen)
     return 0;
 }
 
+/* position n (from 1) of the certificate in cert_file that the key in key_file belongs to, or 0: a certificate file
+ * whose first certificate is not the key's (an intermediate first, the chain pasted before the server's) */
+static int key_certificate_position(const char *cert_file, const char *key_file)
+{
+    BIO *kb = BIO_new_file(key_file, "r"), *cb = BIO_new_file(cert_file, "r");
+    EVP_PKEY *key = kb != NULL ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+    X509 *x;
+    int n = 0, found = 0;
+    while (key != NULL && cb != NULL && found == 0 && (x = PEM_read_bio_X509(cb, NULL, NULL, NULL)) != NULL) {
+        ++n;
+        if (X509_check_private_key(x, key) == 1)
+            found = n;
+        X509_free(x);
+    }
+    ERR_clear_error(); /* (the end of the file reads as an error) */
+    EVP_PKEY_free(key);
+    BIO_free(kb);
+    BIO_free(cb);
+    return found;
+}
+
+static void asn1_time_text(const ASN1_TIME *t, char *buf, size_t len)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    int n = b != NULL && ASN1_TIME_print(b, t) == 1 ? BIO_read(b, buf, (int)len - 1) : 0;
+    buf[n > 0 ? n : 0] = '\0';
+    BIO_free(b);
+}
+
+/* 1 when the issuer of leaf is in the certificate file after it, or is a root this host trusts (a private CA's leaf
+ * signed by its root, which clients have and the file need not carry) */
+static int issuer_found(SSL_CTX *ctx, X509 *leaf)
+{
+    STACK_OF(X509) *chain = NULL;
+    if (SSL_CTX_get0_chain_certs(ctx, &chain) == 1 && chain != NULL)
+        for (int i = 0; i != sk_X509_num(chain); ++i)
+            if (X509_check_issued(sk_X509_value(chain, i), leaf) == X509_V_OK)
+                return 1;
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *sc = X509_STORE_CTX_new();
+    X509 *issuer = NULL;
+    int found = store != NULL && sc != NULL && X509_STORE_set_default_paths(store) == 1 &&
+                X509_STORE_CTX_init(sc, store, leaf, NULL) == 1 && X509_STORE_CTX_get1_issuer(&issuer, sc, leaf) > 0;
+    X509_free(issuer);
+    X509_STORE_CTX_free(sc);
+    X509_STORE_free(store);
+    ERR_clear_error();
+    return found;
+}
+
+/* 1 when ctx's certificate is past its notAfter */
+static int certificate_expired(SSL_CTX *ctx)
+{
+    X509 *x = SSL_CTX_get0_certificate(ctx);
+    return x != NULL && X509_cmp_current_time(X509_get0_notAfter(x)) <= 0;
+}
+
+/*
+ * What loads and matches its key and yet fails visitors, said at the start, by --check-config and at a reload: a
+ * certificate out of its validity period (every client refuses it), and one without the intermediate that issued it
+ * (certbot's cert.pem for fullchain.pem): browsers that fetch a missing intermediate themselves connect, curl, Firefox,
+ * Android and most HTTP libraries refuse, so a test in one desktop browser passes.
+ */
+static void warn_about_certificate(SSL_CTX *ctx, size_t index, const gw_listen_conf_t *l)
+{
+    X509 *leaf = SSL_CTX_get0_certificate(ctx);
+    char when[64], issuer[256];
+    if (leaf == NULL)
+        return;
+    if (certificate_expired(ctx)) {
+        asn1_time_text(X509_get0_notAfter(leaf), when, sizeof(when));
+        gw_warn("listen[%zu].tls.cert: %s expired on %s: clients refuse the connection (renew it; SIGHUP loads the new one)",
+                index, l->tls_cert, when);
+    } else if (X509_cmp_current_time(X509_get0_notBefore(leaf)) >= 0) {
+        asn1_time_text(X509_get0_notBefore(leaf), when, sizeof(when));
+        gw_warn("listen[%zu].tls.cert: %s is not valid before %s: clients refuse the connection until then (is this host's "
+                "clock right?)", index, l->tls_cert, when);
+    }
+    if (X509_check_issued(leaf, leaf) == X509_V_OK || issuer_found(ctx, leaf))
+        return;
+    X509_NAME_oneline(X509_get_issuer_name(leaf), issuer, sizeof(issuer));
+    gw_warn("listen[%zu].tls.cert: %s has no certificate of its issuer (%s), which is not a root this host trusts either: "
+            "if it is an intermediate, clients that do not fetch it themselves (curl, Firefox, Android, HTTP libraries) refuse "
+            "the connection; name the file with the whole chain, the server's certificate first (certbot: fullchain.pem, not "
+            "cert.pem)", index, l->tls_cert, issuer);
+}
+
 /* a listener's certificate context, or (with_cert 0) its session context, which has no certificate of its own */
-static SSL_CTX *create_ssl_ctx(const gw_listen_conf_t *l, int with_cert, char *err, size_t errlen)
+/* (index: the listener's place in listen[], for what warn_about_certificate says) */
+static SSL_CTX *create_ssl_ctx(size_t index, const gw_listen_conf_t *l, int with_cert, char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -287,9 +377,16 @@ static SSL_CTX *create_ssl_ctx(const gw_listen_conf_t *l, int with_cert, char *e
         goto Error;
     }
     if (with_cert && (SSL_CTX_use_PrivateKey_file(ctx, l->tls_key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1)) {
-        snprintf(err, errlen, "%s: cannot load private key: %s", l->tls_key, ERR_reason_error_string(ERR_get_error()));
+        int at = key_certificate_position(l->tls_cert, l->tls_key);
+        if (at > 1)
+            snprintf(err, errlen, "%s: the key is certificate %d's in %s, not the first's: the server's own certificate comes "
+                     "first, then the chain that issued it (certbot's fullchain.pem has that order)", l->tls_key, at, l->tls_cert);
+        else
+            snprintf(err, errlen, "%s: cannot load private key: %s", l->tls_key, ERR_reason_error_string(ERR_get_error()));
         goto Error;
     }
+    if (with_cert)
+        warn_about_certificate(ctx, index, l);
     h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
     gw_tickets_setup(ctx); /* (every context opens with the one ring of ticket keys: sessions resume across a reload) */
     /* a session resumes on the listener (the certificate) it was made on only: the ticket keys are the process's, and
@@ -330,9 +427,16 @@ static void reload_tls(void *unused)
     for (size_t i = 0; i != c->num_listen; ++i) {
         if (ssl_ctxs[i] == NULL)
             continue;
-        SSL_CTX *fresh = create_ssl_ctx(c->listen + i, 1, err, sizeof(err));
+        SSL_CTX *fresh = create_ssl_ctx(i, c->listen + i, 1, err, sizeof(err));
         if (fresh == NULL) {
             gw_error("TLS certificate not reloaded (the one in force stays): %s", err);
+            continue;
+        }
+        if (certificate_expired(fresh) && !certificate_expired(gw_snap_load(ssl_ctxs + i))) {
+            /* (an old file put back, a renewal that copied the wrong one: every client would refuse the new one) */
+            gw_error("TLS certificate not reloaded (the one in force stays): %s has expired, and the one in force has not",
+                     c->listen[i].tls_cert);
+            SSL_CTX_free(fresh);
             continue;
         }
         SSL_CTX *old = gw_snap_publish(ssl_ctxs + i, fresh);
@@ -376,9 +480,9 @@ int gw_write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-int gw_server_check_tls(const gw_listen_conf_t *l, char *err, size_t errlen)
+int gw_server_check_tls(size_t index, const gw_listen_conf_t *l, char *err, size_t errlen)
 {
-    SSL_CTX *ctx = create_ssl_ctx(l, 1, err, errlen);
+    SSL_CTX *ctx = create_ssl_ctx(index, l, 1, err, errlen);
     if (ctx == NULL)
         return -1;
     SSL_CTX_free(ctx);
@@ -690,6 +794,15 @@ static int is_loopback(const char *host)
     return 0;
 }
 
+void gw_server_warn_admin_listener(void)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    if (c->admin.tokens_file != NULL && !is_loopback(c->admin.listen.host))
+        gw_warn("admin listener on %s: other machines reach it over plain HTTP, and its bearer tokens cross the network in "
+                "clear (keep it on 127.0.0.1 and reach it through ssh -L %u:127.0.0.1:%u, or behind a TLS proxy)",
+                c->admin.listen.host, c->admin.listen.port, c->admin.listen.port);
+}
+
 int gw_server_run(void)
 {
     gw_config_t *c = &gw_rt.conf;
@@ -719,8 +832,8 @@ int gw_server_run(void)
             return 1;
         if (c->listen[i].tls_cert == NULL)
             continue;
-        if ((ssl_ctxs[i] = create_ssl_ctx(c->listen + i, 1, err, sizeof(err))) == NULL ||
-            (session_ctxs[i] = create_ssl_ctx(c->listen + i, 0, err, sizeof(err))) == NULL) {
+        if ((ssl_ctxs[i] = create_ssl_ctx(i, c->listen + i, 1, err, sizeof(err))) == NULL ||
+            (session_ctxs[i] = create_ssl_ctx(i, c->listen + i, 0, err, sizeof(err))) == NULL) {
             gw_error("%s", err);
             return 1;
         }
@@ -785,10 +898,7 @@ int gw_server_run(void)
                 c->listen[i].host != NULL ? c->listen[i].host : "0.0.0.0", c->listen[i].port);
     if (c->admin.tokens_file != NULL) {
         gw_info("admin listener on http://%s:%u/admin/", c->admin.listen.host, c->admin.listen.port);
-        if (!is_loopback(c->admin.listen.host))
-            gw_warn("admin listener on %s: other machines reach it over plain HTTP, and its bearer tokens cross the network in "
-                    "clear (keep it on 127.0.0.1 and reach it through ssh -L %u:127.0.0.1:%u, or behind a TLS proxy)",
-                    c->admin.listen.host, c->admin.listen.port, c->admin.listen.port);
+        gw_server_warn_admin_listener();
     }
     gw_info("consentgate %s: %zu worker threads, upstream %s", CG_VERSION, gw_rt.num_threads, c->upstream);
     notify_systemd("READY=1");

@@ -73,8 +73,12 @@ int gw_make_parents(const char *path, mode_t mode);
 /* write(2) until all n bytes are written (a short write, then the error that cut it short); 0, or -1 with errno. */
 int gw_write_all(int fd, const void *p, size_t n);
 
-/* Loads a TLS listener's certificate and key as the start does (and checks they match); 0, or -1 with the reason. */
-int gw_server_check_tls(const gw_listen_conf_t *l, char *err, size_t errlen);
+/* Warns about an admin listener other machines reach (plain HTTP), at the start and for --check-config. */
+void gw_server_warn_admin_listener(void);
+
+/* Loads listen[index]'s certificate and key as the start does (and checks they match; warns, as the start does, about a
+ * certificate out of its validity period or without its issuer); 0, or -1 with the reason. */
+int gw_server_check_tls(size_t index, const gw_listen_conf_t *l, char *err, size_t errlen);
 
 /* Opens listeners, starts the workers and blocks until SIGTERM/SIGINT has drained them. Returns the exit status. */
 int gw_server_run(void);

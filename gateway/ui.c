@@ -1545,6 +1545,18 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 }
 
 int
+gw_ui_check(const char *static_dir)
+{
+    const gw_config_t *c = &gw_rt.conf;
+    if (num_langs != 0)
+        return 0;
+    for (size_t i = 0; i != c->ui.num_strings; ++i) /* (as setup_hosts gives them to gw_ui_register) */
+        if (gw_ui_override(c->ui.strings[i].lang, c->ui.strings[i].key, c->ui.strings[i].value) != 0)
+            return -1;
+    return load_strings(static_dir);
+}
+
+int
 gw_ui_register(h2o_pathconf_t *pc)
 {
     const char *dir = gw_rt.static_dir;

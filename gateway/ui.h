@@ -52,6 +52,10 @@ int gw_ui_is_category_key(const char *key);
  */
 int gw_ui_register(h2o_pathconf_t *pc);
 
+/* Reads the UI's strings as gw_ui_register() does, with the warnings it gives (a category without words, no
+ * policy.url), for --check-config. 0, or -1 (logged). */
+int gw_ui_check(const char *static_dir);
+
 /* The UI string `key` in the language the request prefers (the cg_lang cookie, then Accept-Language; no ?lang=, which
  * would set the cookie), falling back to English; *lang (may be NULL) gets that language's code. NULL when the strings
  * are not loaded or no language has the key. Lives as long as the process. */

@@ -137,6 +137,28 @@ static const bad_case_t bad[] = {
     {"{" MIN ", \"log\": {\"access\": \".\"}}", "\".\"", NULL},
     {"{" MIN ", \"risk\": {\"lists\": [{\"name\": \"p\", \"file\": \".\", \"format\": \"domains\", \"action\": \"block\"}]}}",
      "\".\"", NULL},
+    /* two risk lists on one file: an admin edit of the one (a warn list) rewrote the other (a block list) */
+    {"{" MIN ", \"risk\": {\"lists\": [{\"name\": \"a\", \"file\": \"x.txt\"}, {\"name\": \"b\", \"file\": \"x.txt\", "
+     "\"action\": \"warn\"}]}}", "\"x.txt\", \"action\"", NULL},
+    /* a wildcard is its family's: a listener without host is 0.0.0.0's, and an admin listener on ::1 is inside :: */
+    {"{\"listen\": [{\"port\": 8080}, {\"host\": \"0.0.0.0\", \"port\": 8080}], \"upstream\": \"http://192.0.2.1\"}",
+     "{\"host\": \"0.0.0.0\"", "listen[1]: repeats listen[0] (0.0.0.0:8080)"},
+    {"{\"listen\": [{\"host\": \"::\", \"port\": 8080}], \"admin\": {\"listen\": {\"host\": \"::1\", \"port\": 8080}, \"tokens_file\": "
+     "\"tokens\"}, \"upstream\": \"http://192.0.2.1\"}",
+     NULL, "admin.listen: the admin listener's port 8080 is listen[0]'s too: the admin API needs a port of its own"},
+    /* an upstream that is the gateway's own listener: it started, and every request went round until the client gave up */
+    {"{\"listen\": [{\"port\": 8080}], \"upstream\": \"http://127.0.0.1:8080\"}", "\"http://127.0.0.1:8080\"",
+     "upstream: \"http://127.0.0.1:8080\" is the gateway's own listen[0]: every request would be proxied back to the gateway, "
+     "again and again; name the origin's address"},
+    {"{\"listen\": [{\"host\": \"127.0.0.1\", \"port\": 9000}, {\"host\": \"::1\", \"port\": 8080}], \"upstream\": "
+     "\"http://localhost:8080/app/\"}",
+     "\"http://localhost:8080/app/\"", "upstream: \"http://localhost:8080/app/\" is the gateway's own listen[1]: every request "
+                                      "would be proxied back to the gateway, again and again; name the origin's address"},
+    {"{\"listen\": [{\"host\": \"::\", \"port\": 80}], \"upstream\": \"http://[0:0::1]\"}", "\"http://[0:0::1]\"", NULL},
+    {"{\"listen\": [{\"host\": \"127.0.0.1\", \"port\": 80}], \"upstream\": \"http://LOCALHOST/\"}", "\"http://LOCALHOST/\"", NULL},
+    {"{\"listen\": [{\"port\": 8080}], \"admin\": {\"listen\": {\"port\": 9000}, \"tokens_file\": \"tokens\"}, \"upstream\": "
+     "\"http://127.0.0.1:9000\"}",
+     "\"http://127.0.0.1:9000\"", "upstream: \"http://127.0.0.1:9000\" is the gateway's own admin listener: name the origin's address"},
 };
 
 /* offset of line:col in text, or -1 */
@@ -172,6 +194,31 @@ static void test_bad_configs(void **state)
                 fail_msg("case %zu: %u:%u points at \"%s\", want \"%s\"", i, line, col, off < 0 ? "(nothing)" : bad[i].text + off,
                          bad[i].at);
         }
+    }
+}
+
+/* the same port on another address, another port, a name not resolved here: not the gateway itself; two wildcards */
+static void test_addresses_accepted(void **state)
+{
+    static const char *const ok[] = {
+        "{\"listen\": [{\"host\": \"127.0.0.1\", \"port\": 8080}], \"upstream\": \"http://127.0.0.2:8080\"}",
+        "{\"listen\": [{\"port\": 8080}], \"upstream\": \"http://127.0.0.1:8081\"}",
+        "{\"listen\": [{\"port\": 8080}], \"upstream\": \"http://origin.internal:8080\"}",
+        "{\"listen\": [{\"host\": \"::1\", \"port\": 80}], \"upstream\": \"http://127.0.0.1\"}",
+        /* IPv4's and IPv6's wildcards side by side: the IPv6 socket is IPv6 only (it was refused as a repeat) */
+        "{\"listen\": [{\"host\": \"0.0.0.0\", \"port\": 80}, {\"host\": \"::\", \"port\": 80}], \"upstream\": "
+        "\"http://192.0.2.1\"}",
+        "{\"listen\": [{\"port\": 80}, {\"host\": \"::\", \"port\": 80}], \"upstream\": \"http://192.0.2.1\"}",
+        "{\"listen\": [{\"host\": \"::\", \"port\": 8080}], \"admin\": {\"listen\": {\"host\": \"127.0.0.1\", \"port\": 8080}, "
+        "\"tokens_file\": \"tokens\"}, \"upstream\": \"http://192.0.2.1\"}",
+    };
+    char err[1024];
+    for (size_t i = 0; i != sizeof(ok) / sizeof(ok[0]); ++i) {
+        gw_config_t c;
+        int rc = load(ok[i], &c, err, sizeof(err));
+        gw_config_free(&c);
+        if (rc != 0)
+            fail_msg("case %zu refused: %s", i, err);
     }
 }
 
@@ -331,7 +378,7 @@ int main(void)
         cmocka_unit_test(test_syntax_error_column_never_0), cmocka_unit_test(test_directory_for_a_file),
         cmocka_unit_test(test_multiline_position), cmocka_unit_test(test_minimal_defaults),
         cmocka_unit_test(test_full_config),        cmocka_unit_test(test_category_defaults_rebind),
-        cmocka_unit_test(test_shipped_config_is_valid),
+        cmocka_unit_test(test_shipped_config_is_valid), cmocka_unit_test(test_addresses_accepted),
     };
     return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }

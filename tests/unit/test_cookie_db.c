@@ -412,6 +412,86 @@ test_load_two_files(void **state)
     gw_cookie_db_free(db);
 }
 
+/* a site's own name for a category of the file ("statistics" for "analytics"): mapped, its entries keep their
+ * classification; unmapped, they are skipped, and each skipped category is told with its count and a first name */
+static void
+test_mapped_and_skipped_categories(void **state)
+{
+    static const char *const cats[] = {"necessary", "functional", "statistics"};
+    char path[512], err[512] = "";
+    size_t n;
+    gw_cookie_db_t *db = gw_cookie_db_new(cats, 3);
+    assert_int_equal(gw_cookie_db_map_category(db, "analytics", 2), 0);
+    assert_int_equal(gw_cookie_db_map_category(db, "analytics", 1), -1); /* mapped already */
+    assert_int_equal(gw_cookie_db_map_category(db, "marketing", 3), -1); /* no such category */
+    assert_int_equal(gw_cookie_db_map_category(db, "", 0), -1);
+    snprintf(path, sizeof(path), "%s/mapped.json", tmpdir);
+    FILE *fp = fopen(path, "w");
+    fputs("{\"cookies\": [{\"name\": \"_ga\", \"category\": \"analytics\"}, {\"name\": \"_fbp\", \"category\": \"marketing\"},"
+          " {\"name\": \"_hj*\", \"category\": \"analytics\"}, {\"name\": \"sid\", \"category\": \"necessary\"},"
+          " {\"name\": \"_gcl_au\", \"category\": \"marketing\"}, {\"name\": \"x\", \"category\": \"social\"},"
+          " {\"name\": \"statistics_x\", \"category\": \"statistics\"}]}",
+          fp);
+    fclose(fp);
+    if (gw_cookie_db_load_file(db, path, err, sizeof(err)) != 0)
+        fail_msg("load: %s", err);
+    assert_int_equal(lk(db, "_ga"), 2);
+    assert_int_equal(lk(db, "_hjid"), 2);
+    assert_int_equal(lk(db, "statistics_x"), 2); /* a file category of the site's own name is read as it is */
+    assert_int_equal(lk(db, "sid"), 0);
+    assert_int_equal(lk(db, "_fbp"), -1);
+    const gw_cookie_db_skipped_t *sk = gw_cookie_db_skipped(db, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(sk[0].category, "marketing");
+    assert_string_equal(sk[0].example, "_fbp");
+    assert_int_equal(sk[0].count, 2);
+    assert_string_equal(sk[1].category, "social");
+    assert_string_equal(sk[1].example, "x");
+    assert_int_equal(sk[1].count, 1);
+    gw_cookie_db_free(db);
+
+    /* the shipped file with "statistics" unmapped: its analytics entries are told, not silently unclassified */
+    db = load_real(cats, 3);
+    sk = gw_cookie_db_skipped(db, &n);
+    assert_int_equal(n, 2); /* analytics and marketing, in the file's order */
+    size_t ana = strcmp(sk[0].category, "analytics") == 0 ? 0 : 1;
+    assert_string_equal(sk[ana].category, "analytics");
+    assert_string_equal(sk[1 - ana].category, "marketing");
+    assert_true(sk[ana].count > 100);
+    assert_int_equal(lk(db, "_ga"), -1);
+    gw_cookie_db_free(db);
+}
+
+/* what an operator's prefix takes from the database: its names and prefixes of other categories, the smallest named */
+static void
+test_shadowed_by_a_prefix(void **state)
+{
+    char path[512], err[512] = "";
+    gw_cookie_db_shadowed_t sh;
+    snprintf(path, sizeof(path), "%s/shadowed.json", tmpdir);
+    FILE *fp = fopen(path, "w");
+    fputs("{\"cookies\": [{\"name\": \"_gid\", \"category\": \"analytics\"}, {\"name\": \"_ga\", \"category\": \"analytics\"},"
+          " {\"name\": \"_g_own\", \"category\": \"necessary\"}, {\"name\": \"_gcl_*\", \"category\": \"marketing\"},"
+          " {\"name\": \"x\", \"category\": \"analytics\"}, {\"name\": \"_\", \"category\": \"marketing\"}]}",
+          fp);
+    fclose(fp);
+    gw_cookie_db_t *db = gw_cookie_db_new(cats4, 4);
+    if (gw_cookie_db_load_file(db, path, err, sizeof(err)) != 0)
+        fail_msg("load: %s", err);
+    assert_int_equal(gw_cookie_db_shadowed(db, "_g", 2, NEC, &sh), 3); /* _ga, _gid, _gcl_* */
+    assert_int_equal(sh.count, 3);
+    assert_int_equal(sh.example_len, 3);
+    assert_memory_equal(sh.example, "_ga", 3);
+    assert_int_equal(sh.example_category, ANA);
+    assert_int_equal(gw_cookie_db_shadowed(db, "_g", 2, ANA, &sh), 2); /* _g_own, _gcl_* */
+    assert_memory_equal(sh.example, "_g_own", 6);
+    assert_int_equal(sh.example_category, NEC);
+    assert_int_equal(gw_cookie_db_shadowed(db, "_gid", 4, ANA, &sh), 0);
+    assert_int_equal(gw_cookie_db_shadowed(db, "y", 1, NEC, &sh), 0);
+    assert_null(sh.example);
+    gw_cookie_db_free(db);
+}
+
 int
 main(void)
 {
@@ -419,6 +499,7 @@ main(void)
         cmocka_unit_test(test_real_names),    cmocka_unit_test(test_matches_reference), cmocka_unit_test(test_fewer_categories),
         cmocka_unit_test(test_overrides),     cmocka_unit_test(test_longest_prefix),    cmocka_unit_test(test_hash_collisions),
         cmocka_unit_test(test_invalid_input), cmocka_unit_test(test_load_errors),       cmocka_unit_test(test_load_two_files),
+        cmocka_unit_test(test_mapped_and_skipped_categories), cmocka_unit_test(test_shadowed_by_a_prefix),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
