@@ -10,24 +10,100 @@
 
 /* --- Accept-Language ------------------------------------------------------------------------ */
 
+static char
+lower(char c)
+{
+    return 'A' <= c && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static int
+is_sep(char c)
+{
+    return c == '-' || c == '_'; /* ('_' as in "zh_TW", which some clients send) */
+}
+
+/* tag[0..len) and code equal but for case and '-' / '_' */
+static int
+same_tag(const char *tag, size_t len, const char *code)
+{
+    size_t i = 0;
+    for (; i != len && code[i] != '\0'; ++i)
+        if (!(is_sep(tag[i]) && is_sep(code[i])) && lower(tag[i]) != lower(code[i]))
+            return 0;
+    return i == len && code[i] == '\0';
+}
+
 static int
 find_code(const char *tag, size_t len, const char *const *codes, size_t num_codes)
 {
     for (size_t i = 0; i != num_codes; ++i)
-        if (strlen(codes[i]) == len && strncasecmp(codes[i], tag, len) == 0)
+        if (same_tag(tag, len, codes[i]))
             return (int)i;
     return -1;
 }
 
-/* a language for one tag: exact match, else the same primary subtag ("zh-TW" → "zh-CN") */
+/* RFC 4647 3.4 lookup of one tag: the tag, then shorter by a subtag at a time ("zh-Hant-TW", "zh-Hant", "zh"), a
+ * single-letter subtag going with the one after it ("pt-BR-x-tv" → "pt-BR") */
+static int
+lookup_tag(const char *tag, size_t len, const char *const *codes, size_t num_codes)
+{
+    while (len != 0) {
+        int l = find_code(tag, len, codes, num_codes);
+        if (l != -1)
+            return l;
+        while (len != 0 && !is_sep(tag[len - 1]))
+            --len;
+        if (len != 0)
+            --len; /* the separator */
+        if (len >= 2 && is_sep(tag[len - 2]))
+            len -= 2; /* "-x", "-u": a singleton is never the last subtag */
+    }
+    return -1;
+}
+
+/*
+ * The script a Chinese tag is written in, 'T' (Traditional) or 'S' (Simplified), by its script subtag, else by its
+ * region as CLDR's likely subtags have it (zh-TW, zh-HK, zh-MO: Hant; zh, zh-CN, zh-SG, …: Hans); 0 for a tag that is
+ * not Chinese. Traditional and Simplified readers are not served each other's text while one of their own is there.
+ */
+static char
+chinese_script(const char *tag, size_t len)
+{
+    if (len < 2 || strncasecmp(tag, "zh", 2) != 0 || (len > 2 && !is_sep(tag[2])))
+        return 0;
+    char region = 'S';
+    for (size_t p = 3; p < len;) {
+        size_t n = 0;
+        while (p + n != len && !is_sep(tag[p + n]))
+            ++n;
+        if (n == 4 && strncasecmp(tag + p, "hant", 4) == 0)
+            return 'T';
+        if (n == 4 && strncasecmp(tag + p, "hans", 4) == 0)
+            return 'S';
+        if (n == 1)
+            break; /* an extension or private use: no script or region after it */
+        if (n == 2 &&
+            (strncasecmp(tag + p, "tw", 2) == 0 || strncasecmp(tag + p, "hk", 2) == 0 || strncasecmp(tag + p, "mo", 2) == 0))
+            region = 'T';
+        p += n + 1;
+    }
+    return region;
+}
+
+/* a language for one tag: looked up (RFC 4647 3.4), else a Chinese one in the same script, else the first with the
+ * same primary subtag ("zh-TW" → "zh-CN" when there is no Traditional Chinese, "en-GB" → "en") */
 static int
 match_tag(const char *tag, size_t len, const char *const *codes, size_t num_codes)
 {
-    int l = find_code(tag, len, codes, num_codes);
+    int l = lookup_tag(tag, len, codes, num_codes);
     if (l != -1)
         return l;
+    char script = chinese_script(tag, len);
+    for (size_t i = 0; i != num_codes && script != 0; ++i)
+        if (chinese_script(codes[i], strlen(codes[i])) == script)
+            return (int)i;
     size_t primary = 0;
-    while (primary != len && tag[primary] != '-' && tag[primary] != '_')
+    while (primary != len && !is_sep(tag[primary]))
         ++primary;
     for (size_t i = 0; i != num_codes && primary != 0; ++i) {
         size_t p = strcspn(codes[i], "-_");

@@ -194,6 +194,33 @@ class UiTest(GatewayTestCase):
             r = self.get("/__consent/", lang=al)
             self.assertEqual((lang_of(r), r.header("Content-Language")), (want, want), al)
 
+    def test_odd_accept_language_headers(self):
+        long_al = ",".join("x%d-DE;q=0.5" % i for i in range(600)) + ",zh-Hans-CN;q=0.6,en;q=0.55"
+        for al, want in (("zh-Hans-CN;q=0.9, en;q=0.8", "zh-CN"), ("zh-Hans", "zh-CN"), ("zh-HK", "zh-CN"),
+                         ("zh-Hant", "zh-CN"), ("EN-GB", "en"), ("en-GB,en;q=0.9,zh;q=0.8", "en"),
+                         ("*;q=0.5, zh-CN;q=0.1", "zh-CN"), ("zh_CN", "zh-CN"), (long_al, "zh-CN")):
+            r = self.get("/__consent/", lang=al)
+            self.assertEqual((r.status, lang_of(r), r.header("Content-Language")), (200, want, want), al[:80])
+            self.assertIn("Accept-Language", r.header("Vary"))
+
+    def test_traditional_chinese_of_the_operators_own(self):
+        # Traditional Chinese is not shipped: its readers get Simplified (above). An operator who adds it (ui.strings
+        # "zh-Hant") must have it served to them: "zh-Hant-TW", "zh-TW" and "zh-HK" got zh-CN all the same (the first
+        # code with the primary subtag "zh"), with no RFC 4647 lookup ("zh-Hant-TW" → "zh-Hant") and no regard for
+        # the script, and Simplified readers must keep zh-CN
+        hant = {"lang.name": "繁體中文", "pc.title": "隱私偏好設定"}
+        g = self.new_gateway("hant", gateway_config(self.origin.url, ui={"strings": {"zh-Hant": hant}}))
+        for al, want in (("zh-Hant-TW", "zh-Hant"), ("zh-TW", "zh-Hant"), ("zh-HK,zh;q=0.9,en;q=0.8", "zh-Hant"),
+                         ("zh-MO", "zh-Hant"), ("zh-TW,zh;q=0.9", "zh-Hant"), ("zh-Hans-CN;q=0.9, en;q=0.8", "zh-CN"),
+                         ("zh", "zh-CN"), ("zh-SG", "zh-CN"), ("zh-CN", "zh-CN"), ("en", "en")):
+            r = curl(g.url("/__consent/"), headers=["Accept-Language: " + al])
+            self.assertEqual((lang_of(r), r.header("Content-Language")), (want, want), al)
+            self.assertIn("<h1>%s</h1>" % (hant["pc.title"] if want == "zh-Hant" else ZH["pc.title"] if want == "zh-CN"
+                                           else EN["pc.title"]), r.text, al)
+            j = curl(g.url("/__consent/i18n/strings.json"), headers=["Accept-Language: " + al]).json()
+            self.assertEqual(j["lang"], want, al)
+        g.stop_and_check()
+
     def test_lang_parameter_is_remembered_for_the_consent_pages_only(self):
         r = self.get("/__consent/?lang=zh-CN", lang="en")
         self.assertEqual(lang_of(r), "zh-CN")
