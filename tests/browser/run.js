@@ -906,8 +906,9 @@ test('zh-CN: every visible string is Chinese; the language switch works and is r
     await p.getByRole('link', { name: 'English', exact: true }).click();
     await p.waitForURL(/lang=en$/);
     eq(await p.locator('h1').innerText(), EN['pc.title'], 'heading after switching to English');
-    const lc = (await p.context().cookies()).find((c) => c.name === 'cg_lang');
-    assert(lc && lc.value === 'en' && lc.path === '/__consent', `language cookie: ${JSON.stringify(lc)}`);
+    /* for the gateway's own pages only (the consent pages, the link shim's), never sent to the origin */
+    const lc = (await p.context().cookies()).filter((c) => c.name === 'cg_lang').map((c) => `${c.value} ${c.path}`).sort();
+    eq(lc, ['en /__consent', 'en /__go'], 'language cookies');
     await p.goto(P.url('/'));
     await dialog(p).waitFor({ state: 'visible' });
     eq(await p.locator('#cg-title').innerText(), EN['banner.title'], 'banner after switching to English');
@@ -936,6 +937,30 @@ test('zh-CN: every visible string is Chinese; the language switch works and is r
     await e.locator('#cg-reopen').waitFor({ state: 'visible' });
     eq([await e.locator('#cg-reopen').innerText(), await e.locator('#cg-reopen').getAttribute('lang')], [ZH['banner.reopen'], 'zh-CN'],
        'privacy choices button after a switch on the preference centre');
+});
+
+test('the language picked in the banner is the link shim\'s too: its blocked page, in a browser that asks for Chinese', async () => {
+    /* the cg_lang cookie was Path=/__consent: the shim's pages (/__go) followed Accept-Language whatever was picked */
+    const p = await page({ locale: 'zh-CN' });
+    await p.goto(P.url('/shim-links.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    await p.locator('#cg-banner').getByRole('button', { name: EN['lang.name'], exact: true }).click();
+    await until(async () => (await p.locator('#cg-title').innerText()) === EN['banner.title'], 'banner switched to English');
+    await button(p, 'banner.reject_all').click();
+    await dialog(p).waitFor({ state: 'detached' });
+    assert((await p.locator('#away').getAttribute('href')).includes('/__go?u='), 'the link does not go through the shim');
+    await p.locator('#away').click();
+    await p.waitForURL(/\/__go\?u=/);
+    const title = async () => (await p.locator('h1 .cg-icon').count()) === 1 && (await p.locator('h1').innerText()).replace(/^×\s*/, '');
+    eq([await p.locator('html').getAttribute('lang'), await title()], ['en', EN['blocked.title']], 'the blocked page\'s language');
+    /* and switched back there: the next page of the shim and the preference centre follow */
+    await p.getByRole('link', { name: ZH['lang.name'], exact: true }).click();
+    await p.waitForURL(/lang=zh-CN/);
+    eq(await title(), ZH['blocked.title'], 'the blocked page after the switch');
+    await p.goto(P.url('/shim-links.html'));
+    await p.locator('#away').click();
+    await p.waitForURL(/\/__go\?u=/);
+    eq([await p.locator('html').getAttribute('lang'), await title()], ['zh-CN', ZH['blocked.title']], 'the next blocked page');
 });
 
 test('axe-core: banner, choices, preference centre, receipts, warning, blocked and refused pages have no violations', async () => {

@@ -235,6 +235,30 @@ class UiTest(GatewayTestCase):
         r = self.get("/__consent/preview/warning?u=https%3A%2F%2Fa.test%2F&list=x&lang=en")
         self.assertIn('href="?u=https%3A%2F%2Fa.test%2F&amp;list=x&amp;lang=zh-CN"', r.text)
 
+    def test_language_picked_is_the_link_shims_too(self):
+        # the link shim's pages (/__go: warning, blocked, a bad link) are pages of the consent UI, but the cg_lang cookie
+        # was Path=/__consent: a visitor whose browser asks for Chinese, who picked English on the preference centre
+        # (or on a shim page), met the next shim page in Chinese again
+        jar = self.gw.path("i18n-jar.txt")
+        bad_link = "/__go?u=https%3A%2F%2Fa.test%2F&s=AAAAAAAAAAAAAAAAAAAAAA"
+        r = curl(self.gw.url("/__consent/?lang=en"), headers=["Accept-Language: zh-CN"], cookie_jar=jar)
+        self.assertEqual(lang_of(r), "en")
+        r = curl(self.gw.url(bad_link), headers=["Accept-Language: zh-CN"], cookie_jar=jar)
+        self.assertEqual((r.status, lang_of(r), r.header("Content-Language")), (400, "en", "en"))
+        self.assertIn(html.escape(EN["refused.bad_link.title"]), r.text)
+        self.assertIn("Cookie", r.header("Vary"))
+        # picked on a shim page: the next shim page and the preference centre follow
+        r = curl(self.gw.url(bad_link + "&lang=zh-CN"), headers=["Accept-Language: en"], cookie_jar=jar)
+        self.assertEqual(lang_of(r), "zh-CN")
+        self.assertIn(ZH["refused.bad_link.title"], r.text)
+        for path in (bad_link, "/__consent/"):
+            r = curl(self.gw.url(path), headers=["Accept-Language: en"], cookie_jar=jar)
+            self.assertEqual(lang_of(r), "zh-CN", path)
+        # and never at the origin
+        curl(self.gw.url("/plain?i18n-jar"), cookie_jar=jar)
+        seen = self.origin.assert_reached("/plain?i18n-jar")
+        self.assertNotIn("cg_lang", json.dumps(seen))
+
     def test_operator_overrides_and_english_fallback(self):
         g = self.new_gateway("strings", gateway_config(self.origin.url, ui={"strings": {
             "en": {"pc.title": "Cookie choices <& more>"}, "fr": {"lang.name": "Français", "pc.title": "Vos choix"}}}))
