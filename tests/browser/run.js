@@ -1422,6 +1422,43 @@ test('policy.url: the banner links the site\'s privacy policy in the visitor\'s 
     assert(!problem, problem);
 });
 
+test('a Traditional Chinese or a Japanese the operator adds is drawn in its own glyphs, the shipped Simplified Chinese in Simplified ones', async () => {
+    /* banner.css and ui.css named "Noto Sans CJK SC" (PingFang SC, Microsoft YaHei) before the generic family, whatever
+     * the text's language: a zh-Hant or ja UI was drawn with the Simplified font's shapes of the characters they share,
+     * where Chromium picks the face by lang by itself. (Why make deps installs fonts-noto-cjk: all four faces.) */
+    const hant = { 'lang.name': '繁體中文', 'pc.title': '隱私偏好設定', 'banner.title': '您的隱私選擇' };
+    const ja = { 'lang.name': '日本語', 'pc.title': 'プライバシー設定', 'banner.title': 'プライバシーの選択' };
+    const T = new Processes({ config: (c) => { c.ui = { strings: { 'zh-Hant': hant, ja } }; } });
+    let problem = null;
+    try {
+        await T.start();
+        const cjkFaces = async (p, sel) => {
+            const c = await p.context().newCDPSession(p);
+            await c.send('DOM.enable');
+            await c.send('CSS.enable');
+            const root = await c.send('DOM.getDocument');
+            const n = await c.send('DOM.querySelector', { nodeId: root.root.nodeId, selector: sel });
+            const f = await c.send('CSS.getPlatformFontsForNode', { nodeId: n.nodeId });
+            await c.detach();
+            return f.fonts.map((x) => x.familyName).filter((x) => /CJK|PingFang|YaHei|JhengHei/.test(x));
+        };
+        for (const [locale, L, face] of [['zh-TW', hant, 'Noto Sans CJK TC'], ['ja', ja, 'Noto Sans CJK JP'],
+                                         ['zh-CN', ZH, 'Noto Sans CJK SC']]) {
+            const p = await page({ locale });
+            await p.goto(T.url('/__consent/'));
+            eq(await p.locator('h1').innerText(), L['pc.title'], `the preference centre's language (${locale})`);
+            eq(await cjkFaces(p, 'h1'), [face], `the preference centre's font (${locale})`);
+            await p.goto(T.url('/plain.html'));
+            await dialog(p).waitFor({ state: 'visible' });
+            eq(await p.locator('#cg-title').innerText(), L['banner.title'], `the banner's language (${locale})`);
+            eq(await cjkFaces(p, '#cg-title'), [face], `the banner's font (${locale})`);
+        }
+    } finally {
+        problem = await T.stop();
+    }
+    assert(!problem, problem);
+});
+
 test('prefers-reduced-motion: reduce turns off the banner\'s, the toast\'s and the preference centre\'s motion', async () => {
     const motion = async (reducedMotion) => {
         const p = await page({ reducedMotion });

@@ -423,12 +423,13 @@ class UiTest(GatewayTestCase):
 
     def test_banner_size_budget(self):
         # what every visitor's first page costs; 12 KB until banner.css's declarations became !important (~300 bytes
-        # gzipped), which keeps a page's own !important rules off the banner
+        # gzipped), which keeps a page's own !important rules off the banner; 13 KB until it named a CJK font for each
+        # script (~150 bytes), which draws an operator's Traditional Chinese or Japanese in its own glyphs
         size = 0
         for name in ("banner.js", "banner.css"):
             with open(os.path.join(STATIC, name), "rb") as f:
                 size += len(gzip.compress(f.read(), 9))
-        self.assertLessEqual(size, 13 * 1024, "banner.js + banner.css gzipped")
+        self.assertLessEqual(size, 13 * 1024 + 256, "banner.js + banner.css gzipped")
 
     # ---- warning, blocked, refused ----------------------------------------------------------------
 
