@@ -259,6 +259,26 @@ class UiTest(GatewayTestCase):
         seen = self.origin.assert_reached("/plain?i18n-jar")
         self.assertNotIn("cg_lang", json.dumps(seen))
 
+    def test_a_cross_site_form_post_is_refused_by_a_page_in_the_visitors_language(self):
+        # the preference centre's and the receipts page's forms work without JavaScript; one the gateway refused as
+        # cross-site was answered with the API's JSON, in English ({"error": "cross_site", ...}), where the page the
+        # refused.cross_site strings were written for was never sent
+        form = "Content-Type: application/x-www-form-urlencoded"
+        for path, body in (("/__consent/api/consent", "all=1"), ("/__consent/api/erase", "")):
+            for lang, L, want in (("zh-CN,zh;q=0.9", ZH, "zh-CN"), ("en-GB", EN, "en")):
+                r = curl(self.gw.url(path), method="POST", data=body,
+                         headers=[form, "Origin: https://evil.example", "Accept-Language: " + lang])
+                self.assertEqual(r.status, 403, (path, r.text[:200]))
+                self.assertTrue(r.header("Content-Type", "").startswith("text/html"), (path, r.headers))
+                self.assertEqual((lang_of(r), r.header("Content-Language")), (want, want), path)
+                self.assertIn(html.escape(L["refused.cross_site.title"]), r.text)
+                self.assertIn(html.escape(L["refused.cross_site.text"]), r.text)
+                self.assertEqual([c for c in r.header_all("Set-Cookie") if c.startswith("cg_consent=")], [])
+        # a script's request is still answered in JSON
+        r = curl(self.gw.url("/__consent/api/consent"), method="POST", data='{"all": true}',
+                 headers=["Content-Type: application/json", "Origin: https://evil.example", "Accept-Language: zh-CN"])
+        self.assertEqual((r.status, r.json()["error"]), (403, "cross_site"))
+
     def test_operator_overrides_and_english_fallback(self):
         g = self.new_gateway("strings", gateway_config(self.origin.url, ui={"strings": {
             "en": {"pc.title": "Cookie choices <& more>"}, "fr": {"lang.name": "Français", "pc.title": "Vos choix"}}}))
