@@ -131,7 +131,7 @@ gw_ui_negotiate(const char *al, size_t len, const char *const *codes, size_t num
         int q = 1000;
         if (semi != NULL) {
             const char *qs = semi + 1;
-            while (qs < item_end && *qs == ' ')
+            while (qs < item_end && (*qs == ' ' || *qs == '\t')) /* OWS */
                 ++qs;
             if (item_end - qs >= 3 && (qs[0] == 'q' || qs[0] == 'Q') && qs[1] == '=') { /* (the name is case-insensitive) */
                 q = qs[2] == '1' ? 1000 : 0;

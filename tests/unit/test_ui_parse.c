@@ -50,6 +50,8 @@ static const al_case_t al_cases[] = {
     {"*;q=0.9,zh-CN;q=0.1", 1},
     {"  zh-CN  ;q=0.7 ,\ten\t;q=0.6", 1},
     {"en; q=0.5, zh-CN; q=0.6", 1}, /* spaces after ';' */
+    {"zh;q=0.9,en;\tq=0.1", 1},     /* a tab too (OWS, RFC 9110 5.6.3) */
+    {"zh;q=0.9,en;\t q=0.1", 1},
     {"en;level=1", 0},              /* another parameter: q stays 1 */
     {"zh;q=0.9,en;Q=0.1", 1},       /* "Q=" is "q=" (RFC 9110 12.4.2) */
     {"en;Q=0,zh-CN;q=0.2", 1},
