@@ -963,6 +963,31 @@ test('the language picked in the banner is the link shim\'s too: its blocked pag
     eq([await p.locator('html').getAttribute('lang'), await title()], ['zh-CN', ZH['blocked.title']], 'the next blocked page');
 });
 
+test('at a phone\'s width the pages\' way back and language names are not broken inside a word, in Chinese or English', async () => {
+    /* Chinese breaks between any two characters: at 360 px the receipts page's header squeezed "简体中文" into two lines
+     * inside its pill and left "置" of "返回隐私偏好设置" alone on the next line */
+    const pages = ['/__consent/', '/__consent/receipts', '/__consent/preview/warning?u=https%3A%2F%2Fexample.test%2F&list=phishing&continue=%2F',
+                   '/__consent/preview/blocked?u=https%3A%2F%2Fexample.test%2F&list=malware', '/__consent/preview/refused'];
+    const broken = [];
+    for (const width of [320, 360]) {
+        for (const locale of ['zh-CN', 'en-GB']) {
+            const p = await page({ locale, viewport: { width, height: 700 } });
+            for (const u of pages) {
+                await p.goto(P.url(u));
+                /* the lines each link's text takes: the distinct tops of its text's boxes */
+                const lines = await p.evaluate(() => Array.from(document.querySelectorAll('.cg-top a'), (a) => {
+                    const r = document.createRange();
+                    r.selectNodeContents(a);
+                    return [a.textContent.trim(), new Set(Array.from(r.getClientRects(), (b) => Math.round(b.top))).size];
+                }));
+                for (const [text, n] of lines)
+                    if (n !== 1) broken.push(`"${text}" on ${n} lines (${u}, ${locale}, ${width} px)`);
+            }
+        }
+    }
+    eq(broken, [], 'links broken across lines');
+});
+
 test('axe-core: banner, choices, preference centre, receipts, warning, blocked and refused pages have no violations', async () => {
     const pages = ['/__consent/', '/__consent/receipts', '/__consent/?lang=zh-CN',
                    '/__consent/preview/warning?u=https%3A%2F%2Fexample.test%2F&list=phishing&reason=reported&continue=%2F',
