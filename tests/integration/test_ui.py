@@ -198,7 +198,9 @@ class UiTest(GatewayTestCase):
         long_al = ",".join("x%d-DE;q=0.5" % i for i in range(600)) + ",zh-Hans-CN;q=0.6,en;q=0.55"
         for al, want in (("zh-Hans-CN;q=0.9, en;q=0.8", "zh-CN"), ("zh-Hans", "zh-CN"), ("zh-HK", "zh-CN"),
                          ("zh-Hant", "zh-CN"), ("EN-GB", "en"), ("en-GB,en;q=0.9,zh;q=0.8", "en"),
-                         ("*;q=0.5, zh-CN;q=0.1", "zh-CN"), ("zh_CN", "zh-CN"), (long_al, "zh-CN")):
+                         ("*;q=0.5, zh-CN;q=0.1", "zh-CN"), ("zh_CN", "zh-CN"), (long_al, "zh-CN"),
+                         # q=0 refuses: no fallback leads there (English, the default, is what is left)
+                         ("zh-TW, zh-CN;q=0", "en"), ("zh-CN;q=0, zh-HK, en;q=0.5", "en"), ("zh-HK, zh;q=0", "en")):
             r = self.get("/__consent/", lang=al)
             self.assertEqual((r.status, lang_of(r), r.header("Content-Language")), (200, want, want), al[:80])
             self.assertIn("Accept-Language", r.header("Vary"))

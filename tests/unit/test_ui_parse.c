@@ -48,6 +48,9 @@ static const al_case_t al_cases[] = {
     {"en;q=0, zh", 1},
     {"*", -1}, /* a wildcard matches no language: English is the caller's default */
     {"*;q=0.9,zh-CN;q=0.1", 1},
+    {"zh-TW, zh-CN;q=0", -1}, /* the only Chinese there is, refused: not served by the fallback */
+    {"zh-CN;q=0, zh-TW, en;q=0.5", 0},
+    {"en-GB, en;q=0, fr;q=0.1", 2},
     {"  zh-CN  ;q=0.7 ,\ten\t;q=0.6", 1},
     {"en; q=0.5, zh-CN; q=0.6", 1}, /* spaces after ';' */
     {"zh;q=0.9,en;\tq=0.1", 1},     /* a tab too (OWS, RFC 9110 5.6.3) */
@@ -117,6 +120,15 @@ static const al_case2_t al_script_cases[] = {
     {HANT, "pt-BR-x-tv", 4}, /* truncation, not the first "pt" */
     {HANT, "pt", 3},
     {HANT, "pt-AO", 3},
+    /* q=0 says "not this one" (RFC 9110 12.4.2): no fallback leads to a language so refused, a range refusing every
+     * language it covers ("zh;q=0": zh-CN and zh-Hant), wherever in the header it stands */
+    {HANT, "zh-TW, zh-Hant;q=0", 1},
+    {HANT, "zh-Hant;q=0, zh-TW", 1},
+    {HANT, "zh-HK, zh;q=0, en;q=0.5", 0},
+    {HANT, "zh-HK, zh;q=0", -1},
+    {HANT, "pt-BR-x-tv, pt-BR;q=0", 3},
+    {HANT, "pt-BR, PT;q=0", -1},
+    {HANT, "zh-Hant-TW, zh-Han;q=0", 2}, /* "zh-Han" covers no "zh-Hant" */
     {TW, "zh-Hant", 2},
     {TW, "zh-Hant-HK", 2},
     {TW, "zh-HK", 2},
