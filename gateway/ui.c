@@ -758,7 +758,8 @@ preferred_lang(h2o_req_t *req)
     return langs;
 }
 
-/* ?lang= (remembered in a cookie), else preferred_lang */
+/* ?lang= (remembered in a cookie), else preferred_lang; ?lang= names the language as a site's own links do ("zh",
+ * "zh-Hans"), matched as a tag of Accept-Language is */
 static const ui_lang_t *
 pick_lang(h2o_req_t *req)
 {
@@ -767,7 +768,7 @@ pick_lang(h2o_req_t *req)
     static const char *const paths[] = {"/__consent", "/__go"};
     const ui_lang_t *l;
     h2o_iovec_t v = gw_req_query_param(req, "lang");
-    if (v.base == NULL || (l = find_lang(v.base, v.len)) == NULL)
+    if (v.base == NULL || ((l = find_lang(v.base, v.len)) == NULL && (l = negotiate(v)) == NULL))
         return preferred_lang(req);
     for (size_t i = 0; i != sizeof(paths) / sizeof(paths[0]); ++i) {
         char cookie[128];

@@ -233,6 +233,14 @@ class UiTest(GatewayTestCase):
         self.assertEqual(lang_of(self.get("/__consent/", lang="zh-CN", cookie="cg_lang=en")), "en")
         r = self.get("/__consent/?lang=xx", lang="en")
         self.assertEqual((lang_of(r), r.header("Set-Cookie")), ("en", None))
+        # a site's own link names the language as its pages do: "zh", "zh-Hans", "zh_CN" are the UI's zh-CN (they were
+        # ignored, the page and its cookie left to Accept-Language)
+        for v in ("zh", "zh-Hans", "zh_CN", "ZH-hans-cn"):
+            r = self.get("/__consent/?lang=" + v, lang="en")
+            self.assertEqual(lang_of(r), "zh-CN", v)
+            self.assertTrue(r.header("Set-Cookie", "").startswith("cg_lang=zh-CN;"), (v, r.header_all("Set-Cookie")))
+            self.assertEqual(self.get("/__consent/i18n/strings.json?lang=" + v, lang="en").json()["lang"], "zh-CN", v)
+        self.assertEqual(lang_of(self.get("/__consent/?lang=en-GB", lang="zh-CN")), "en")
         # the switch keeps the page's other parameters (the link shim's)
         r = self.get("/__consent/preview/warning?u=https%3A%2F%2Fa.test%2F&list=x&lang=en")
         self.assertIn('href="?u=https%3A%2F%2Fa.test%2F&amp;list=x&amp;lang=zh-CN"', r.text)
