@@ -23,6 +23,7 @@
 #include "store.h"
 #include "server.h"
 #include "token.h"
+#include "ui.h"
 
 typedef struct st_pending_t {
     gw_reqctx_t ctx;
@@ -63,6 +64,24 @@ static int is_cross_site(h2o_req_t *req)
             return 1;
     }
     return 0;
+}
+
+/* a form post (browsers without JavaScript): answered 303 to a page instead of JSON */
+static int is_form_post(h2o_req_t *req)
+{
+    ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    return ct != -1 && req->headers.entries[ct].value.len >= 33 &&
+           h2o_lcstris(req->headers.entries[ct].value.base, 33, H2O_STRLIT("application/x-www-form-urlencoded"));
+}
+
+/* a cross-site request refused: JSON for a script; a form post (a page without JavaScript) gets the refused page in the
+ * visitor's language, not the API's English JSON */
+static void send_cross_site(h2o_req_t *req, const char *detail)
+{
+    if (is_form_post(req))
+        gw_ui_send_refused(req, 403, "Forbidden", "cross_site");
+    else
+        gw_send_json_error(req, 403, "Forbidden", "cross_site", detail);
 }
 
 static void send_see_other(h2o_req_t *req, const char *location)
@@ -167,7 +186,7 @@ static int on_consent(h2o_req_t *req, gw_reqctx_t *ctx, int withdraw)
     char detail[160];
 
     if (is_cross_site(req)) {
-        gw_send_json_error(req, 403, "Forbidden", "cross_site", "consent can only be changed from this site's own pages");
+        send_cross_site(req, "consent can only be changed from this site's own pages");
         return 0;
     }
     if (!withdraw) {
@@ -179,9 +198,7 @@ static int on_consent(h2o_req_t *req, gw_reqctx_t *ctx, int withdraw)
             gw_send_json_error(req, 413, "Payload Too Large", "too_large", "the body is over 4096 bytes");
             return 0;
         }
-        ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
-        is_form = ct != -1 && req->headers.entries[ct].value.len >= 33 &&
-                  h2o_lcstris(req->headers.entries[ct].value.base, 33, H2O_STRLIT("application/x-www-form-urlencoded"));
+        is_form = is_form_post(req);
         int rc = is_form ? gw_consent_body_parse_form(req->entity.base, req->entity.len, (const char *const *)c->categories,
                                                       c->num_categories, &choice, detail, sizeof(detail))
                          : gw_consent_body_parse_json(req->entity.base, req->entity.len, (const char *const *)c->categories,
@@ -295,14 +312,6 @@ typedef struct st_erase_t {
     int is_form; /* the receipts page without JavaScript: answer 303 back to it */
 } erase_t;
 
-/* a form post (browsers without JavaScript): answered 303 to a page instead of JSON */
-static int is_form_post(h2o_req_t *req)
-{
-    ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
-    return ct != -1 && req->headers.entries[ct].value.len >= 33 &&
-           h2o_lcstris(req->headers.entries[ct].value.base, 33, H2O_STRLIT("application/x-www-form-urlencoded"));
-}
-
 static void erase_unavailable(h2o_req_t *req, erase_t *e)
 {
     send_unavailable(req, e->is_form ? "/__consent/receipts?error=store_unavailable" : NULL,
@@ -339,7 +348,7 @@ static int on_erase_req(h2o_req_t *req, gw_reqctx_t *ctx)
 {
     const gw_config_t *c = &gw_rt.conf;
     if (is_cross_site(req)) {
-        gw_send_json_error(req, 403, "Forbidden", "cross_site", "records can only be erased from this site's own pages");
+        send_cross_site(req, "records can only be erased from this site's own pages");
         return 0;
     }
     erase_t *e = h2o_mem_alloc_pool(&req->pool, sizeof(*e));

@@ -205,6 +205,10 @@ static void setup_error_page(h2o_req_t *req, h2o_ostream_t **slot, int timeout)
     memset(&req->res.headers, 0, sizeof(req->res.headers));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    /* its words are the visitor's language, as the consent pages' are (a cache that keeps it despite no-store must
+     * not hand a Chinese page to the next visitor) */
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_LANGUAGE, NULL, lang, strlen(lang));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Accept-Language"));
     error_page_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
     self->super.do_send = error_page_send;
     self->page = page;

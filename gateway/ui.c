@@ -758,21 +758,26 @@ preferred_lang(h2o_req_t *req)
     return langs;
 }
 
-/* ?lang= (remembered in a cookie), else preferred_lang */
+/* ?lang= (remembered in a cookie), else preferred_lang; ?lang= names the language as a site's own links do ("zh",
+ * "zh-Hans"), matched as a tag of Accept-Language is */
 static const ui_lang_t *
 pick_lang(h2o_req_t *req)
 {
+    /* the cookie goes to the gateway's own pages only, never to the origin: the consent pages and the link shim's
+     * (its warning, blocked and bad-link pages are the UI's too) */
+    static const char *const paths[] = {"/__consent", "/__go"};
     const ui_lang_t *l;
     h2o_iovec_t v = gw_req_query_param(req, "lang");
-    if (v.base != NULL && (l = find_lang(v.base, v.len)) != NULL) {
-        char cookie[96];
-        int n = snprintf(cookie, sizeof(cookie), UI_LANG_COOKIE "=%s; Path=/__consent; Max-Age=31536000; SameSite=Lax%s", l->code,
+    if (v.base == NULL || ((l = find_lang(v.base, v.len)) == NULL && (l = negotiate(v)) == NULL))
+        return preferred_lang(req);
+    for (size_t i = 0; i != sizeof(paths) / sizeof(paths[0]); ++i) {
+        char cookie[128];
+        int n = snprintf(cookie, sizeof(cookie), UI_LANG_COOKIE "=%s; Path=%s; Max-Age=31536000; SameSite=Lax%s", l->code, paths[i],
                          req->scheme == &H2O_URL_SCHEME_HTTPS ? "; Secure" : "");
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, h2o_strdup(&req->pool, cookie, (size_t)n).base,
                        (size_t)n);
-        return l;
     }
-    return preferred_lang(req);
+    return l;
 }
 
 const char *

@@ -4,73 +4,183 @@
  * reading and partials left to the caller) and the string interpolation / HTML escaping
  * (put_text, put_escaped), with callbacks where ui.c appended to req->pool.
  */
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include "ui_parse.h"
 
 /* --- Accept-Language ------------------------------------------------------------------------ */
 
+static char
+lower(char c)
+{
+    return 'A' <= c && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
 static int
-find_code(const char *tag, size_t len, const char *const *codes, size_t num_codes)
+is_sep(char c)
+{
+    return c == '-' || c == '_'; /* ('_' as in "zh_TW", which some clients send) */
+}
+
+/* code starts with tag[0..len), but for case and '-' / '_' */
+static int
+starts_with_tag(const char *code, const char *tag, size_t len)
+{
+    for (size_t i = 0; i != len; ++i)
+        if (code[i] == '\0' || (!(is_sep(tag[i]) && is_sep(code[i])) && lower(tag[i]) != lower(code[i])))
+            return 0;
+    return 1;
+}
+
+/* the codes refused with q=0: bit i for codes[i] (the first 64; the UI has at most 16 languages) */
+typedef uint64_t refused_t;
+
+static int
+is_refused(refused_t refused, size_t i)
+{
+    return i < 64 && (refused >> i & 1) != 0;
+}
+
+static int
+find_code(const char *tag, size_t len, const char *const *codes, size_t num_codes, refused_t refused)
 {
     for (size_t i = 0; i != num_codes; ++i)
-        if (strlen(codes[i]) == len && strncasecmp(codes[i], tag, len) == 0)
+        if (!is_refused(refused, i) && starts_with_tag(codes[i], tag, len) && codes[i][len] == '\0')
             return (int)i;
     return -1;
 }
 
-/* a language for one tag: exact match, else the same primary subtag ("zh-TW" → "zh-CN") */
-static int
-match_tag(const char *tag, size_t len, const char *const *codes, size_t num_codes)
+/* the codes a tag with q=0 refuses: those it covers as a range does in basic filtering (RFC 4647 3.3.1), itself and
+ * its longer forms ("zh" refuses "zh-CN" and "zh-Hant") */
+static refused_t
+refused_by(const char *tag, size_t len, const char *const *codes, size_t num_codes)
 {
-    int l = find_code(tag, len, codes, num_codes);
+    refused_t r = 0;
+    for (size_t i = 0; i != num_codes && i != 64; ++i)
+        if (starts_with_tag(codes[i], tag, len) && (codes[i][len] == '\0' || is_sep(codes[i][len])))
+            r |= (refused_t)1 << i;
+    return r;
+}
+
+/* RFC 4647 3.4 lookup of one tag: the tag, then shorter by a subtag at a time ("zh-Hant-TW", "zh-Hant", "zh"), a
+ * single-letter subtag going with the one after it ("pt-BR-x-tv" → "pt-BR") */
+static int
+lookup_tag(const char *tag, size_t len, const char *const *codes, size_t num_codes, refused_t refused)
+{
+    while (len != 0) {
+        int l = find_code(tag, len, codes, num_codes, refused);
+        if (l != -1)
+            return l;
+        while (len != 0 && !is_sep(tag[len - 1]))
+            --len;
+        if (len != 0)
+            --len; /* the separator */
+        if (len >= 2 && is_sep(tag[len - 2]))
+            len -= 2; /* "-x", "-u": a singleton is never the last subtag */
+    }
+    return -1;
+}
+
+/*
+ * The script a Chinese tag is written in, 'T' (Traditional) or 'S' (Simplified), by its script subtag, else by its
+ * region as CLDR's likely subtags have it (zh-TW, zh-HK, zh-MO: Hant; zh, zh-CN, zh-SG, …: Hans); 0 for a tag that is
+ * not Chinese. Traditional and Simplified readers are not served each other's text while one of their own is there.
+ */
+static char
+chinese_script(const char *tag, size_t len)
+{
+    if (len < 2 || strncasecmp(tag, "zh", 2) != 0 || (len > 2 && !is_sep(tag[2])))
+        return 0;
+    char region = 'S';
+    for (size_t p = 3; p < len;) {
+        size_t n = 0;
+        while (p + n != len && !is_sep(tag[p + n]))
+            ++n;
+        if (n == 4 && strncasecmp(tag + p, "hant", 4) == 0)
+            return 'T';
+        if (n == 4 && strncasecmp(tag + p, "hans", 4) == 0)
+            return 'S';
+        if (n == 1)
+            break; /* an extension or private use: no script or region after it */
+        if (n == 2 &&
+            (strncasecmp(tag + p, "tw", 2) == 0 || strncasecmp(tag + p, "hk", 2) == 0 || strncasecmp(tag + p, "mo", 2) == 0))
+            region = 'T';
+        p += n + 1;
+    }
+    return region;
+}
+
+/* a language for one tag, of those not refused: looked up (RFC 4647 3.4), else a Chinese one in the same script, else
+ * the first with the same primary subtag ("zh-TW" → "zh-CN" when there is no Traditional Chinese, "en-GB" → "en") */
+static int
+match_tag(const char *tag, size_t len, const char *const *codes, size_t num_codes, refused_t refused)
+{
+    int l = lookup_tag(tag, len, codes, num_codes, refused);
     if (l != -1)
         return l;
+    char script = chinese_script(tag, len);
+    for (size_t i = 0; i != num_codes && script != 0; ++i)
+        if (!is_refused(refused, i) && chinese_script(codes[i], strlen(codes[i])) == script)
+            return (int)i;
     size_t primary = 0;
-    while (primary != len && tag[primary] != '-' && tag[primary] != '_')
+    while (primary != len && !is_sep(tag[primary]))
         ++primary;
     for (size_t i = 0; i != num_codes && primary != 0; ++i) {
         size_t p = strcspn(codes[i], "-_");
-        if (p == primary && strncasecmp(codes[i], tag, primary) == 0)
+        if (!is_refused(refused, i) && p == primary && strncasecmp(codes[i], tag, primary) == 0)
             return (int)i;
     }
     return -1;
 }
 
+/* the item of an Accept-Language value at p (up to its ',' or end): its tag, whitespace trimmed, and its q in
+ * thousandths; returns where the next item starts, or NULL after the last */
+static const char *
+next_item(const char *p, const char *end, const char **tag, size_t *tag_len, int *q)
+{
+    const char *item_end = memchr(p, ',', (size_t)(end - p));
+    if (item_end == NULL)
+        item_end = end;
+    const char *semi = memchr(p, ';', (size_t)(item_end - p)), *tag_end = semi != NULL ? semi : item_end;
+    while (p < tag_end && (*p == ' ' || *p == '\t'))
+        ++p;
+    while (tag_end > p && (tag_end[-1] == ' ' || tag_end[-1] == '\t'))
+        --tag_end;
+    *tag = p, *tag_len = (size_t)(tag_end - p), *q = 1000;
+    if (semi != NULL) {
+        const char *qs = semi + 1;
+        while (qs < item_end && (*qs == ' ' || *qs == '\t')) /* OWS */
+            ++qs;
+        if (item_end - qs >= 3 && (qs[0] == 'q' || qs[0] == 'Q') && qs[1] == '=') { /* (the name is case-insensitive) */
+            *q = qs[2] == '1' ? 1000 : 0;
+            if (qs[2] == '0' && item_end - qs > 4 && qs[3] == '.')
+                for (int k = 0, scale = 100; k != 3 && qs + 4 + k < item_end && '0' <= qs[4 + k] && qs[4 + k] <= '9';
+                     ++k, scale /= 10)
+                    *q += (qs[4 + k] - '0') * scale;
+        }
+    }
+    return item_end != end ? item_end + 1 : NULL;
+}
+
 int
 gw_ui_negotiate(const char *al, size_t len, const char *const *codes, size_t num_codes)
 {
-    int best = -1;
-    int best_q = 0;
-    const char *p = al, *end = al + len;
-    while (p < end) {
-        const char *item_end = memchr(p, ',', (size_t)(end - p));
-        if (item_end == NULL)
-            item_end = end;
-        const char *semi = memchr(p, ';', (size_t)(item_end - p)), *tag_end = semi != NULL ? semi : item_end;
-        while (p < tag_end && (*p == ' ' || *p == '\t'))
-            ++p;
-        while (tag_end > p && (tag_end[-1] == ' ' || tag_end[-1] == '\t'))
-            --tag_end;
-        int q = 1000;
-        if (semi != NULL) {
-            const char *qs = semi + 1;
-            while (qs < item_end && *qs == ' ')
-                ++qs;
-            if (item_end - qs >= 3 && (qs[0] == 'q' || qs[0] == 'Q') && qs[1] == '=') { /* (the name is case-insensitive) */
-                q = qs[2] == '1' ? 1000 : 0;
-                if (qs[2] == '0' && item_end - qs > 4 && qs[3] == '.')
-                    for (int k = 0, scale = 100; k != 3 && qs + 4 + k < item_end && '0' <= qs[4 + k] && qs[4 + k] <= '9';
-                         ++k, scale /= 10)
-                        q += (qs[4 + k] - '0') * scale;
-            }
-        }
-        int l;
-        if (q > best_q && tag_end > p && (l = match_tag(p, (size_t)(tag_end - p), codes, num_codes)) != -1)
+    const char *tag, *p;
+    size_t tag_len;
+    int q;
+    /* what q=0 refuses first, wherever it stands: "zh-TW, zh-CN;q=0" is not answered in zh-CN */
+    refused_t refused = 0;
+    for (p = len != 0 ? al : NULL; p != NULL;) {
+        p = next_item(p, al + len, &tag, &tag_len, &q);
+        if (q == 0 && tag_len != 0)
+            refused |= refused_by(tag, tag_len, codes, num_codes);
+    }
+    int best = -1, best_q = 0, l;
+    for (p = len != 0 ? al : NULL; p != NULL;) {
+        p = next_item(p, al + len, &tag, &tag_len, &q);
+        if (q > best_q && tag_len != 0 && (l = match_tag(tag, tag_len, codes, num_codes, refused)) != -1)
             best = l, best_q = q;
-        if (item_end == end)
-            break;
-        p = item_end + 1;
     }
     return best;
 }

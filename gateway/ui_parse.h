@@ -19,9 +19,13 @@
 
 /*
  * The index in codes[0..num_codes) of the language to serve for an Accept-Language value, or -1
- * when no listed tag matches. Each tag (q > 0) is matched case-insensitively against the codes:
- * exactly first, else by its primary subtag ("zh-TW" and "zh" → "zh-CN", "en-GB" → "en"; the first
- * code with that primary subtag wins). The highest q wins; on a tie the earlier tag. q is read to
+ * when no listed tag matches. Each tag (q > 0) is matched case-insensitively ('_' as '-') against
+ * the codes: looked up first (RFC 4647 3.4: "zh-Hant-TW", then "zh-Hant", then "zh"), else a Chinese
+ * tag by its script, explicit or its region's (zh-TW, zh-HK, zh-MO: Traditional, "zh-Hant"; zh,
+ * zh-SG: Simplified, "zh-CN"), else by its primary subtag ("zh-TW" → "zh-CN" when no code is
+ * Traditional, "en-GB" → "en"; the first code that fits wins), never one a tag with q=0 covers
+ * ("zh;q=0" refuses "zh-CN" and "zh-Hant", wherever it stands). The highest q wins; on a tie the
+ * earlier tag. q is read to
  * three decimals ("q=1", "q=0.8"); anything else after ';' leaves q at 1. "*" matches nothing.
  * Reads only al[0..len); al need not be NUL-terminated. codes are NUL-terminated; not retained.
  */

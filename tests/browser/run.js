@@ -906,8 +906,9 @@ test('zh-CN: every visible string is Chinese; the language switch works and is r
     await p.getByRole('link', { name: 'English', exact: true }).click();
     await p.waitForURL(/lang=en$/);
     eq(await p.locator('h1').innerText(), EN['pc.title'], 'heading after switching to English');
-    const lc = (await p.context().cookies()).find((c) => c.name === 'cg_lang');
-    assert(lc && lc.value === 'en' && lc.path === '/__consent', `language cookie: ${JSON.stringify(lc)}`);
+    /* for the gateway's own pages only (the consent pages, the link shim's), never sent to the origin */
+    const lc = (await p.context().cookies()).filter((c) => c.name === 'cg_lang').map((c) => `${c.value} ${c.path}`).sort();
+    eq(lc, ['en /__consent', 'en /__go'], 'language cookies');
     await p.goto(P.url('/'));
     await dialog(p).waitFor({ state: 'visible' });
     eq(await p.locator('#cg-title').innerText(), EN['banner.title'], 'banner after switching to English');
@@ -936,6 +937,55 @@ test('zh-CN: every visible string is Chinese; the language switch works and is r
     await e.locator('#cg-reopen').waitFor({ state: 'visible' });
     eq([await e.locator('#cg-reopen').innerText(), await e.locator('#cg-reopen').getAttribute('lang')], [ZH['banner.reopen'], 'zh-CN'],
        'privacy choices button after a switch on the preference centre');
+});
+
+test('the language picked in the banner is the link shim\'s too: its blocked page, in a browser that asks for Chinese', async () => {
+    /* the cg_lang cookie was Path=/__consent: the shim's pages (/__go) followed Accept-Language whatever was picked */
+    const p = await page({ locale: 'zh-CN' });
+    await p.goto(P.url('/shim-links.html'));
+    await dialog(p).waitFor({ state: 'visible' });
+    await p.locator('#cg-banner').getByRole('button', { name: EN['lang.name'], exact: true }).click();
+    await until(async () => (await p.locator('#cg-title').innerText()) === EN['banner.title'], 'banner switched to English');
+    await button(p, 'banner.reject_all').click();
+    await dialog(p).waitFor({ state: 'detached' });
+    assert((await p.locator('#away').getAttribute('href')).includes('/__go?u='), 'the link does not go through the shim');
+    await p.locator('#away').click();
+    await p.waitForURL(/\/__go\?u=/);
+    const title = async () => (await p.locator('h1 .cg-icon').count()) === 1 && (await p.locator('h1').innerText()).replace(/^×\s*/, '');
+    eq([await p.locator('html').getAttribute('lang'), await title()], ['en', EN['blocked.title']], 'the blocked page\'s language');
+    /* and switched back there: the next page of the shim and the preference centre follow */
+    await p.getByRole('link', { name: ZH['lang.name'], exact: true }).click();
+    await p.waitForURL(/lang=zh-CN/);
+    eq(await title(), ZH['blocked.title'], 'the blocked page after the switch');
+    await p.goto(P.url('/shim-links.html'));
+    await p.locator('#away').click();
+    await p.waitForURL(/\/__go\?u=/);
+    eq([await p.locator('html').getAttribute('lang'), await title()], ['zh-CN', ZH['blocked.title']], 'the next blocked page');
+});
+
+test('at a phone\'s width the pages\' way back and language names are not broken inside a word, in Chinese or English', async () => {
+    /* Chinese breaks between any two characters: at 360 px the receipts page's header squeezed "简体中文" into two lines
+     * inside its pill and left "置" of "返回隐私偏好设置" alone on the next line */
+    const pages = ['/__consent/', '/__consent/receipts', '/__consent/preview/warning?u=https%3A%2F%2Fexample.test%2F&list=phishing&continue=%2F',
+                   '/__consent/preview/blocked?u=https%3A%2F%2Fexample.test%2F&list=malware', '/__consent/preview/refused'];
+    const broken = [];
+    for (const width of [320, 360]) {
+        for (const locale of ['zh-CN', 'en-GB']) {
+            const p = await page({ locale, viewport: { width, height: 700 } });
+            for (const u of pages) {
+                await p.goto(P.url(u));
+                /* the lines each link's text takes: the distinct tops of its text's boxes */
+                const lines = await p.evaluate(() => Array.from(document.querySelectorAll('.cg-top a'), (a) => {
+                    const r = document.createRange();
+                    r.selectNodeContents(a);
+                    return [a.textContent.trim(), new Set(Array.from(r.getClientRects(), (b) => Math.round(b.top))).size];
+                }));
+                for (const [text, n] of lines)
+                    if (n !== 1) broken.push(`"${text}" on ${n} lines (${u}, ${locale}, ${width} px)`);
+            }
+        }
+    }
+    eq(broken, [], 'links broken across lines');
 });
 
 test('axe-core: banner, choices, preference centre, receipts, warning, blocked and refused pages have no violations', async () => {
@@ -1393,6 +1443,43 @@ test('policy.url: the banner links the site\'s privacy policy in the visitor\'s 
         eq(await link(ZH).getAttribute('href'), L.url('/zh-CN/privacy'), 'the policy in Chinese');
     } finally {
         problem = await L.stop();
+    }
+    assert(!problem, problem);
+});
+
+test('a Traditional Chinese or a Japanese the operator adds is drawn in its own glyphs, the shipped Simplified Chinese in Simplified ones', async () => {
+    /* banner.css and ui.css named "Noto Sans CJK SC" (PingFang SC, Microsoft YaHei) before the generic family, whatever
+     * the text's language: a zh-Hant or ja UI was drawn with the Simplified font's shapes of the characters they share,
+     * where Chromium picks the face by lang by itself. (Why make deps installs fonts-noto-cjk: all four faces.) */
+    const hant = { 'lang.name': '繁體中文', 'pc.title': '隱私偏好設定', 'banner.title': '您的隱私選擇' };
+    const ja = { 'lang.name': '日本語', 'pc.title': 'プライバシー設定', 'banner.title': 'プライバシーの選択' };
+    const T = new Processes({ config: (c) => { c.ui = { strings: { 'zh-Hant': hant, ja } }; } });
+    let problem = null;
+    try {
+        await T.start();
+        const cjkFaces = async (p, sel) => {
+            const c = await p.context().newCDPSession(p);
+            await c.send('DOM.enable');
+            await c.send('CSS.enable');
+            const root = await c.send('DOM.getDocument');
+            const n = await c.send('DOM.querySelector', { nodeId: root.root.nodeId, selector: sel });
+            const f = await c.send('CSS.getPlatformFontsForNode', { nodeId: n.nodeId });
+            await c.detach();
+            return f.fonts.map((x) => x.familyName).filter((x) => /CJK|PingFang|YaHei|JhengHei/.test(x));
+        };
+        for (const [locale, L, face] of [['zh-TW', hant, 'Noto Sans CJK TC'], ['ja', ja, 'Noto Sans CJK JP'],
+                                         ['zh-CN', ZH, 'Noto Sans CJK SC']]) {
+            const p = await page({ locale });
+            await p.goto(T.url('/__consent/'));
+            eq(await p.locator('h1').innerText(), L['pc.title'], `the preference centre's language (${locale})`);
+            eq(await cjkFaces(p, 'h1'), [face], `the preference centre's font (${locale})`);
+            await p.goto(T.url('/plain.html'));
+            await dialog(p).waitFor({ state: 'visible' });
+            eq(await p.locator('#cg-title').innerText(), L['banner.title'], `the banner's language (${locale})`);
+            eq(await cjkFaces(p, '#cg-title'), [face], `the banner's font (${locale})`);
+        }
+    } finally {
+        problem = await T.stop();
     }
     assert(!problem, problem);
 });

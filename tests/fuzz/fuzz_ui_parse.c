@@ -46,11 +46,11 @@ lookup(void *ctx, const char *name, size_t len, const char **value, size_t *valu
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const codes[] = {"en", "zh-CN", "fr", "pt-BR"};
+    static const char *const codes[] = {"en", "zh-CN", "fr", "pt-BR", "zh-Hant"};
     const char *s = (const char *)data;
 
-    int l = gw_ui_negotiate(s, size, codes, 4);
-    if (l < -1 || l >= 4)
+    int l = gw_ui_negotiate(s, size, codes, 5);
+    if (l < -1 || l >= 5)
         __builtin_trap();
 
     tmpl_state_t st = {s, s + size, 0};

@@ -400,12 +400,15 @@ class ObservedDefaultsTest(GatewayTestCase):
         self.assertEqual(os.stat(self.gw.path("secrets.json")).st_mode & 0o777, 0o600)
 
     def test_language_cookie(self):
-        # README: the UI language is ?lang=, then the cg_lang cookie (Path=/__consent, never sent to the origin)
-        m = re.search(r"the `([a-z_]+)` cookie \((Path=[^,]+), never sent to the origin\)", readme().text("Endpoints"))
+        # README: the UI language is ?lang=, then the cg_lang cookie (Path=/__consent and Path=/__go, never sent to the
+        # origin: ...)
+        m = re.search(r"the `([a-z_]+)` cookie \((Path=[^,]+), never sent to the origin", readme().text("Endpoints"))
+        paths = re.findall(r"Path=\S+", m.group(2))
+        self.assertEqual(paths, ["Path=/__consent", "Path=/__go"])
         r = curl(self.gw.url("/__consent/?lang=zh-CN"))
         mine = [c for c in r.header_all("set-cookie") if c.startswith(m.group(1) + "=")]
-        self.assertEqual(len(mine), 1, r.header_all("set-cookie"))
-        self.assertIn(m.group(2), [a.strip() for a in mine[0].split(";")])
+        self.assertEqual(sorted(p for c in mine for p in (a.strip() for a in c.split(";")) if p.startswith("Path=")), paths,
+                         r.header_all("set-cookie"))
         curl(self.gw.url("/lang-probe"), cookie="%s=zh-CN; sid=1" % m.group(1))
         cookies = " ".join(self.origin.header(self.origin.assert_reached("/lang-probe"), "cookie"))
         self.assertIn("sid=1", cookies)

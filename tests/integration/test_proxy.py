@@ -484,12 +484,18 @@ class UpstreamFailureTest(GatewayTestCase):
         self.assert_html_error(zh, 502)
         self.assertIn('<html lang="zh-CN">', zh.text)
         self.assertIn("网关错误", zh.text)
+        # and says so, and that it varies by the language asked for: a cache (a CDN that keeps errors briefly,
+        # whatever no-store says) must not hand the Chinese page to the next visitor
+        self.assertEqual(zh.header("Content-Language"), "zh-CN")
+        self.assertIn("accept-language", zh.header("Vary", "").lower())
+        en = curl(g.url("/"), headers=["Accept-Language: en-GB"])
+        self.assertEqual((en.status, en.header("Content-Language"), '<html lang="en">' in en.text), (502, "en", True))
         self.assert_html_error(curl(g.url("/products"), http="h2c"), 502)
         self.assertTrue(g.alive())
-        # what an operator alerts on: three origin failures, none of them a timeout (a fresh gateway: counted from 0)
-        self.assertEqual(metric(g, "cg_upstream_errors_total"), 3)
+        # what an operator alerts on: four origin failures, none of them a timeout (a fresh gateway: counted from 0)
+        self.assertEqual(metric(g, "cg_upstream_errors_total"), 4)
         self.assertEqual(metric(g, "cg_upstream_timeouts_total"), 0)
-        self.assertEqual(metric(g, "cg_requests_total", '{status="502"}'), 3)
+        self.assertEqual(metric(g, "cg_requests_total", '{status="502"}'), 4)
         self.assertEqual(metric(g, "cg_requests_total", '{status="504"}'), 0)
 
     def test_error_log_names_the_origin_not_the_visitor(self):

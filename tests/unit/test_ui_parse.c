@@ -48,8 +48,13 @@ static const al_case_t al_cases[] = {
     {"en;q=0, zh", 1},
     {"*", -1}, /* a wildcard matches no language: English is the caller's default */
     {"*;q=0.9,zh-CN;q=0.1", 1},
+    {"zh-TW, zh-CN;q=0", -1}, /* the only Chinese there is, refused: not served by the fallback */
+    {"zh-CN;q=0, zh-TW, en;q=0.5", 0},
+    {"en-GB, en;q=0, fr;q=0.1", 2},
     {"  zh-CN  ;q=0.7 ,\ten\t;q=0.6", 1},
     {"en; q=0.5, zh-CN; q=0.6", 1}, /* spaces after ';' */
+    {"zh;q=0.9,en;\tq=0.1", 1},     /* a tab too (OWS, RFC 9110 5.6.3) */
+    {"zh;q=0.9,en;\t q=0.1", 1},
     {"en;level=1", 0},              /* another parameter: q stays 1 */
     {"zh;q=0.9,en;Q=0.1", 1},       /* "Q=" is "q=" (RFC 9110 12.4.2) */
     {"en;Q=0,zh-CN;q=0.2", 1},
@@ -78,6 +83,78 @@ test_negotiate_table(void **state)
         int got = gw_ui_negotiate(c->al, strlen(c->al), codes, NUM_CODES);
         if (got != c->want)
             fail_msg("Accept-Language \"%s\": got %d, want %d", c->al, got, c->want);
+    }
+}
+
+/* an operator who adds Traditional Chinese (ui.strings "zh-Hant" or "zh-TW"), and two variants of one language: a tag
+ * is looked up by truncation first (RFC 4647 3.4: "zh-Hant-TW" → "zh-Hant"), then by its Chinese script ("zh-TW",
+ * "zh-HK" are written in Traditional characters, "zh", "zh-SG" in Simplified), and only then by its primary subtag */
+static const char *const hant_codes[] = {"en", "zh-CN", "zh-Hant", "pt-PT", "pt-BR"};
+static const char *const tw_codes[] = {"en", "zh-CN", "zh-TW"};
+
+typedef struct {
+    const char *const *codes;
+    size_t num_codes;
+    const char *al;
+    int want;
+} al_case2_t;
+
+#define HANT hant_codes, 5
+#define TW tw_codes, 3
+static const al_case2_t al_script_cases[] = {
+    {HANT, "zh-Hant-TW", 2},
+    {HANT, "zh-Hant", 2},
+    {HANT, "ZH-HANT-hk", 2},
+    {HANT, "zh-TW", 2},
+    {HANT, "zh_TW", 2},
+    {HANT, "zh-HK", 2},
+    {HANT, "zh-MO", 2},
+    {HANT, "zh-Hans-CN;q=0.9, en;q=0.8", 1},
+    {HANT, "zh-Hans", 1},
+    {HANT, "zh-SG", 1},
+    {HANT, "zh", 1},
+    {HANT, "zh-CN", 1},
+    {HANT, "zh-Hans-HK", 1}, /* an explicit script wins over the region's usual one */
+    {HANT, "zh-TW,zh;q=0.9,en;q=0.8", 2},
+    {HANT, "pt-BR", 4},
+    {HANT, "pt-BR-x-tv", 4}, /* truncation, not the first "pt" */
+    {HANT, "pt", 3},
+    {HANT, "pt-AO", 3},
+    /* q=0 says "not this one" (RFC 9110 12.4.2): no fallback leads to a language so refused, a range refusing every
+     * language it covers ("zh;q=0": zh-CN and zh-Hant), wherever in the header it stands */
+    {HANT, "zh-TW, zh-Hant;q=0", 1},
+    {HANT, "zh-Hant;q=0, zh-TW", 1},
+    {HANT, "zh-HK, zh;q=0, en;q=0.5", 0},
+    {HANT, "zh-HK, zh;q=0", -1},
+    {HANT, "pt-BR-x-tv, pt-BR;q=0", 3},
+    {HANT, "pt-BR, PT;q=0", -1},
+    {HANT, "zh-Hant-TW, zh-Han;q=0", 2}, /* "zh-Han" covers no "zh-Hant" */
+    {TW, "zh-Hant", 2},
+    {TW, "zh-Hant-HK", 2},
+    {TW, "zh-HK", 2},
+    {TW, "zh-TW", 2},
+    {TW, "zh-Hans", 1},
+    {TW, "zh", 1},
+    {NULL, 0, NULL, 0} /* end */
+};
+
+static void
+test_negotiate_chinese_scripts(void **state)
+{
+    for (const al_case2_t *c = al_script_cases; c->al != NULL; ++c) {
+        int got = gw_ui_negotiate(c->al, strlen(c->al), c->codes, c->num_codes);
+        if (got != c->want)
+            fail_msg("Accept-Language \"%s\" (codes %s, ...): got %d, want %d", c->al, c->codes[2], got, c->want);
+        /* every prefix, in an exactly sized buffer: never out of range, never past the length */
+        size_t len = strlen(c->al);
+        for (size_t n = 0; n < len; ++n) {
+            char *buf = malloc(n != 0 ? n : 1);
+            assert_non_null(buf);
+            memcpy(buf, c->al, n);
+            got = gw_ui_negotiate(buf, n, c->codes, c->num_codes);
+            assert_true(got >= -1 && got < (int)c->num_codes);
+            free(buf);
+        }
     }
 }
 
@@ -381,6 +458,7 @@ main(void)
         cmocka_unit_test(test_negotiate_no_codes),
         cmocka_unit_test(test_negotiate_length_bounds),
         cmocka_unit_test(test_negotiate_every_prefix),
+        cmocka_unit_test(test_negotiate_chinese_scripts),
         cmocka_unit_test(test_template_table),
         cmocka_unit_test(test_template_depth),
         cmocka_unit_test(test_template_callback_stops),
