@@ -1,0 +1,65 @@
+"""What the gateway must not break on a legitimate site (false positives): the site's own session, login, cart and
+CSRF cookies, which the shipped cookie database must not hold back before consent, and the site's own pages, which are
+never beacons. Real gateway, real origin (conf/demo/origin.py), the shipped conf/cookies.json."""
+
+import json
+import urllib.parse
+
+from harness import GatewayTestCase, curl
+
+# Cookies a site's own software sets for itself to work (framework sessions, sign-in, carts, CSRF tokens, load
+# balancer affinity, bot protection, the consent manager's own choice): strictly necessary, so granted before any
+# consent under opt-in. Before the fix the shipped database filed all of these under an optional category.
+NECESSARY = [
+    "PHPSESSID",                               # PHP
+    "JSESSIONID",                              # Servlet containers
+    "ASP.NET_SessionId", ".ASPXAUTH", "__RequestVerificationToken", ".AspNetCore.Session",
+    ".AspNetCore.Antiforgery.Xp9cQ3kAbc",      # ASP.NET
+    "laravel_session", "XSRF-TOKEN",           # Laravel
+    "sessionid", "csrftoken",                  # Django (the database has "sessionid" as Instagram's, marketing)
+    "connect.sid",                             # Express (the database has it as Zendesk's)
+    "_session_id", "_rails_session",           # Rails
+    "wordpress_logged_in_5c3b9d1e2f", "wordpress_sec_5c3b9d1e2f", "wordpress_test_cookie",
+    "woocommerce_cart_hash", "woocommerce_items_in_cart", "wp_woocommerce_session_5c3b9d1e2f",
+    "SSESS4b2f0c3a9d0e",                       # Drupal over https
+    "_secure_session_id", "cart", "cart_sig",  # Shopify
+    "mage-cache-sessid", "form_key",           # Magento
+    "__Secure-next-auth.session-token",        # NextAuth.js
+    "_gitlab_session", "_mastodon_session", "_forum_session",
+    "KEYCLOAK_SESSION", "AWSALB", "__cf_bm", "cf_clearance", "BIGipServerpool_web",
+    "CookieConsent", "OptanonConsent",         # the consent manager's own record of the visitor's choice
+]
+# still held back before consent: analytics and advertising cookies, and a vendor's cookie the database files under
+# Functional (Hotjar's session sample)
+OPTIONAL = ["_ga", "_fbp", "_hjSession_123"]
+
+
+class NecessaryCookiesTest(GatewayTestCase):
+    """Before consent (opt-in, the default regime), a site's own necessary cookies pass both ways."""
+
+    maxDiff = None
+
+    def test_necessary_cookies_pass_before_consent(self):
+        names = NECESSARY + OPTIONAL
+        # the origin sets them (Set-Cookie): the ones kept reach the browser
+        q = "&".join("c=" + urllib.parse.quote("%s=v%d; Path=/" % (n, i)) for i, n in enumerate(names))
+        r = curl(self.gw.url("/__origin/set-cookie?type=text&" + q))
+        self.assertEqual(r.status, 200)
+        kept = {v.split("=", 1)[0] for v in r.header_all("Set-Cookie")}
+        dropped = [n for n in NECESSARY if n not in kept]
+        # the browser sends them (Cookie): the ones kept reach the origin
+        cookie = "; ".join("%s=v%d" % (n, i) for i, n in enumerate(names))
+        r = curl(self.gw.url("/__origin/echo?t=necessary-cookies"), cookie=cookie)
+        self.assertEqual(r.status, 200)
+        sent = "; ".join(v for k, v in r.json()["headers"] if k.lower() == "cookie")
+        at_origin = {p.split("=", 1)[0].strip() for p in sent.split(";") if "=" in p}
+        stripped = [n for n in NECESSARY if n not in at_origin]
+        self.assertEqual((dropped, stripped), ([], []),
+                         "necessary cookies dropped from Set-Cookie / stripped from Cookie before consent")
+        # consent is still enforced for the optional ones
+        self.assertEqual([n for n in OPTIONAL if n in kept or n in at_origin], [])
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
