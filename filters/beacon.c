@@ -131,6 +131,14 @@ gw_beacon_is_send_beacon(const gw_beacon_req_t *r)
 }
 
 int
+gw_beacon_is_page(const gw_beacon_req_t *r)
+{
+    if (r->sec_fetch_dest != NULL && r->sec_fetch_dest_len != 0)
+        return r->sec_fetch_dest_len == 8 && ci_prefix(r->sec_fetch_dest, 8, "document");
+    return ci_prefix(r->accept, r->accept_len, "text/html");
+}
+
+int
 gw_beacon_wants_image(const gw_beacon_req_t *r)
 {
     static const char *const exts[] = {".gif", ".png", ".jpg", ".jpeg", ".webp", ".avif", ".svg", ".ico", ".bmp"};

@@ -66,6 +66,12 @@ int gw_beacon_is_ping(const gw_beacon_req_t *r);
 /* 1 for a navigator.sendBeacon-shaped request: POST, Sec-Fetch-Mode: no-cors, Sec-Fetch-Dest: empty */
 int gw_beacon_is_send_beacon(const gw_beacon_req_t *r);
 
+/* 1 for a visitor's top-level navigation (a page, never a beacon: answered 204, the link the visitor followed would be
+ * dead): Sec-Fetch-Dest: document, or, from a browser that sends no Sec-Fetch-Dest (Safari before 16.4, a page over
+ * plain HTTP), an Accept that starts with text/html as browsers' navigations do. A frame (Sec-Fetch-Dest: iframe) is
+ * not one: a collector in a hidden frame is still a beacon. */
+int gw_beacon_is_page(const gw_beacon_req_t *r);
+
 /* 1 when the answer should be an image: Sec-Fetch-Dest: image, an Accept that starts with image/,
  * or a path ending in .gif .png .jpg .jpeg .webp .svg .ico .bmp (before any query) */
 int gw_beacon_wants_image(const gw_beacon_req_t *r);

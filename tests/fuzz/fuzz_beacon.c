@@ -42,5 +42,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gw_beacon_is_ping(&r);
     gw_beacon_wants_image(&r);
     gw_beacon_is_send_beacon(&r);
+    /* a page and a sendBeacon exclude each other (Sec-Fetch-Dest document, or empty) */
+    if (gw_beacon_is_page(&r) && gw_beacon_is_send_beacon(&r))
+        __builtin_trap();
     return 0;
 }

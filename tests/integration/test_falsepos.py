@@ -60,6 +60,41 @@ class NecessaryCookiesTest(GatewayTestCase):
         self.assertEqual([n for n in OPTIONAL if n in kept or n in at_origin], [])
 
 
+NAVIGATE = ["Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8",
+            "Sec-Fetch-Dest: document", "Sec-Fetch-Mode: navigate", "Sec-Fetch-Site: same-origin", "Sec-Fetch-User: ?1"]
+
+
+class PagesUnderAnEndpointTest(GatewayTestCase):
+    """A collector endpoint covers the paths below it ("/collect", the shipped config's, is Google Analytics' proxied
+    collector), and a shop's click-and-collect pages live there too: a visitor's navigation to one is a page, never a
+    beacon (a 204 to a navigation leaves the visitor on the page they clicked from, the link dead). Beacons to the
+    endpoint are still answered at the edge."""
+    config = {"beacons": {"endpoints": [{"path": "/collect", "category": "analytics"}]}}
+
+    def test_navigations_reach_the_origin(self):
+        for tag, path, method, hdrs in (
+                ("nav", "/collect/store-locator", "GET", NAVIGATE),
+                ("nav-root", "/collect", "GET", NAVIGATE),
+                ("form", "/collect/book-slot", "POST", NAVIGATE + ["Content-Type: application/x-www-form-urlencoded"]),
+                # a browser that sends no Sec-Fetch-* (Safari before 16.4, a page over plain HTTP) asks for HTML
+                ("nav-nosf", "/collect/stores/42", "GET", [NAVIGATE[0]])):
+            r = curl(self.gw.url(path + "?t=page-" + tag), method=method, data="slot=9" if method == "POST" else None,
+                     headers=hdrs)
+            self.origin.assert_reached("t=page-" + tag, method=method)
+            self.assertNotEqual(r.status, 204, tag)
+        # what is not a page is still a beacon: GA's pixel, its sendBeacon, a fetch, a frame
+        for tag, method, hdrs in (("img", "GET", ["Sec-Fetch-Dest: image", "Sec-Fetch-Mode: no-cors"]),
+                                  ("beacon", "POST", ["Content-Type: text/plain;charset=UTF-8", "Sec-Fetch-Dest: empty",
+                                                      "Sec-Fetch-Mode: no-cors"]),
+                                  ("fetch", "POST", ["Content-Type: application/json", "Sec-Fetch-Dest: empty", "Sec-Fetch-Mode: cors"]),
+                                  ("frame", "GET", ["Accept: text/html,*/*;q=0.8", "Sec-Fetch-Dest: iframe", "Sec-Fetch-Mode: navigate"]),
+                                  ("curl", "GET", [])):
+            r = curl(self.gw.url("/collect?v=2&tid=G-1&t=beacon-" + tag), method=method,
+                     data='{"v":2}' if method == "POST" else None, headers=hdrs)
+            self.assertIn(r.status, (200, 204), tag)
+            self.origin.assert_not_reached("t=beacon-" + tag)
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()
