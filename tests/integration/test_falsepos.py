@@ -95,6 +95,32 @@ class PagesUnderAnEndpointTest(GatewayTestCase):
             self.origin.assert_not_reached("t=beacon-" + tag)
 
 
+class RequestTypeTest(GatewayTestCase):
+    """The lists' type options ($~xmlhttprequest, $image) are read as uBlock Origin reads them, with the request's type
+    as the browser gives it (Sec-Fetch-Dest). EasyList's "/adverts/*$~xmlhttprequest" and EasyPrivacy's
+    "/api/ping?$~xmlhttprequest" spare a classifieds site's own API, which its pages fetch(); uBO, which knows the
+    type of every request, holds only the rest. Real Debian lists, as shipped (the default tracker lists)."""
+    config = {"trackers": None}
+
+    def test_a_fetch_is_not_held_by_a_rule_that_spares_fetches(self):
+        fetch_nosf = ["Accept: application/json, text/plain, */*"]  # a page over plain HTTP, or Safari before 16.4
+        for tag, path, hdrs in (
+                ("nosf-adverts", "/adverts/123/edit.json", fetch_nosf),
+                ("nosf-ping", "/api/ping?session=1", ["Accept: */*"]),
+                # a fetch() of an image file is a fetch (Sec-Fetch-Dest: empty), whatever its name ends in
+                ("fetch-jpg", "/adverts/123/photo.jpg", ["Accept: */*", "Sec-Fetch-Dest: empty", "Sec-Fetch-Mode: cors"])):
+            r = curl(self.gw.url(path + ("&" if "?" in path else "?") + "t=type-" + tag), headers=hdrs)
+            self.origin.assert_reached("t=type-" + tag)
+            self.assertNotEqual(r.status, 204, tag)
+        # what the rules hold still is: the image itself, with or without Sec-Fetch-*, and a rule of every type
+        for tag, path, hdrs in (("img", "/adverts/123/photo.jpg", ["Sec-Fetch-Dest: image", "Sec-Fetch-Mode: no-cors"]),
+                                ("img-nosf", "/adverts/123/photo.jpg", ["Accept: image/webp,image/png,image/*;q=0.8,*/*;q=0.5"]),
+                                ("nosf-any", "/api/analytics/events", ["Accept: */*"])):
+            r = curl(self.gw.url(path + "?t=held-" + tag), headers=hdrs)
+            self.assertIn(r.status, (200, 204), tag)
+            self.origin.assert_not_reached("t=held-" + tag)
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()
