@@ -121,6 +121,30 @@ class RequestTypeTest(GatewayTestCase):
             self.origin.assert_not_reached("t=held-" + tag)
 
 
+DEBIAN_LISTS = "/usr/share/chromium/extensions/ublock-origin/assets/thirdparties/easylist/"
+
+
+class OperatorAllowRuleTest(GatewayTestCase):
+    """The remedy the README gives an operator whose own URL a list names (uBO would hold it too): an exception rule in
+    a list of their own, beside the real lists, lets it through; the rest of the lists still hold."""
+    start_gateway = False
+
+    def test_an_allow_rule_lets_the_sites_own_url_through(self):
+        allow = self.tmp + "/allow.txt"
+        with open(allow, "w") as f:
+            f.write("! our own API, which EasyPrivacy's \"/analytics/event\" names\n@@/api/analytics/events$~third-party\n")
+        gw = self.new_gateway("gw", __import__("harness").gateway_config(self.origin.url, trackers={"lists": [
+            {"name": "easyprivacy", "file": DEBIAN_LISTS + "easyprivacy.txt", "category": "analytics"},
+            {"name": "easylist", "file": DEBIAN_LISTS + "easylist.txt", "category": "marketing"},
+            {"name": "own-allow", "file": allow, "category": "analytics"}]}))
+        fetch = ["Accept: application/json", "Sec-Fetch-Dest: empty", "Sec-Fetch-Mode: cors"]
+        curl(gw.url("/api/analytics/events?t=allowed"), headers=fetch)
+        self.origin.assert_reached("t=allowed")
+        r = curl(gw.url("/wp-json/wp-statistics/v2/hit?t=still-held"), headers=fetch)  # EasyPrivacy's "/wp-statistics/v2/hit"
+        self.assertEqual(r.status, 204)
+        self.origin.assert_not_reached("still-held")
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()
