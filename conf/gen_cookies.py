@@ -84,6 +84,10 @@ NECESSARY = [
     # cookie-session, Spring Session, Rails
     ("sessionid", "Django"), ("csrftoken", "Django"), ("connect.sid", "Express"), ("koa.sess", "Koa"),
     ("session", "Flask"), ("SESSION", "Spring Session"), ("_session_id", "Ruby on Rails"),
+    ("__Host-session", "Flask"), ("__Secure-session", "Flask"), ("sid", "Koa / hapi"),
+    # sign-in tokens (X's "auth_token" is on x.com, Adform's and Xandr's "token" on their own domains)
+    ("auth_token", "sign-in"), ("token", "sign-in"), ("access_token", "sign-in"), ("refresh_token", "sign-in"),
+    ("jwt", "sign-in"),
     ("PLAY_SESSION", "Play Framework"), ("CFID", "Adobe ColdFusion"), ("CFTOKEN", "Adobe ColdFusion"),
     # ASP.NET Core, ASP.NET, Azure's affinity cookies
     (".AspNetCore.*", "ASP.NET Core"), (".ASPXAUTH", "ASP.NET"), ("ASP.NET_SessionId", "ASP.NET"),

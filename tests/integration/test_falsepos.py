@@ -26,6 +26,7 @@ NECESSARY = [
     "mage-cache-sessid", "form_key",           # Magento
     "__Secure-next-auth.session-token",        # NextAuth.js
     "_gitlab_session", "_mastodon_session", "_forum_session",
+    "auth_token",                              # a sign-in token (the database: X's, marketing, on x.com)
     "KEYCLOAK_SESSION", "AWSALB", "__cf_bm", "cf_clearance", "BIGipServerpool_web",
     "CookieConsent", "OptanonConsent",         # the consent manager's own record of the visitor's choice
 ]
