@@ -122,6 +122,20 @@ class RequestTypeTest(GatewayTestCase):
             self.origin.assert_not_reached("t=held-" + tag)
 
 
+class FrameExceptionTest(GatewayTestCase):
+    """EasyList's "@@||bannersnack.com/banners/$document,subdocument,domain=kingsmead.com|…" allows a card shop's
+    product-banner frames, which "||bannersnack.com^$third-party" blocks elsewhere; uBlock Origin reads the rule's
+    subdocument part as an exception. It was skipped whole (for its $document part), and the shop's frame was inert."""
+    config = {"trackers": None}
+
+    def test_the_frame_an_exception_allows_stays(self):
+        r = curl(self.gw.url("/__origin/html?file=pages/allowed-frames.html"), headers=["Host: kingsmead.com"])
+        self.assertEqual(r.status, 200)
+        self.assertRegex(r.text, r'<iframe id="shop-banner" src="https://www\.bannersnack\.com/banners/abc123/embed"')
+        # the rest of bannersnack.com is still held before consent
+        self.assertNotRegex(r.text, r'<iframe id="other-banner" src=')
+
+
 DEBIAN_LISTS = "/usr/share/chromium/extensions/ublock-origin/assets/thirdparties/easylist/"
 
 
