@@ -2,10 +2,14 @@
 CSRF cookies, which the shipped cookie database must not hold back before consent, and the site's own pages, which are
 never beacons. Real gateway, real origin (conf/demo/origin.py), the shipped conf/cookies.json."""
 
-import json
+import http.client
+import os
 import urllib.parse
 
 from harness import GatewayTestCase, curl
+import harness
+
+CORPUS = os.path.join(harness.REPO, "tests", "data", "abp", "first-party-corpus.txt")
 
 # Cookies a site's own software sets for itself to work (framework sessions, sign-in, carts, CSRF tokens, load
 # balancer affinity, bot protection, the consent manager's own choice): strictly necessary, so granted before any
@@ -134,6 +138,58 @@ class FrameExceptionTest(GatewayTestCase):
         self.assertRegex(r.text, r'<iframe id="shop-banner" src="https://www\.bannersnack\.com/banners/abc123/embed"')
         # the rest of bannersnack.com is still held before consent
         self.assertNotRegex(r.text, r'<iframe id="other-banner" src=')
+
+
+# what a browser sends for each kind of request (Chromium 131), and without Sec-Fetch-* (a page over plain HTTP, Safari
+# before 16.4)
+KIND_HEADERS = {
+    "doc": {"Accept": NAVIGATE[0].split(": ", 1)[1], "Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate"},
+    "form": {"Accept": NAVIGATE[0].split(": ", 1)[1], "Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate",
+             "Content-Type": "application/x-www-form-urlencoded"},
+    "xhr": {"Accept": "application/json, text/plain, */*", "Sec-Fetch-Dest": "empty", "Sec-Fetch-Mode": "cors"},
+    "script": {"Accept": "*/*", "Sec-Fetch-Dest": "script", "Sec-Fetch-Mode": "no-cors"},
+    "img": {"Accept": "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8", "Sec-Fetch-Dest": "image",
+            "Sec-Fetch-Mode": "no-cors"},
+    "css": {"Accept": "text/css,*/*;q=0.1", "Sec-Fetch-Dest": "style", "Sec-Fetch-Mode": "no-cors"},
+    "ws": {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+           "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-Fetch-Dest": "websocket", "Sec-Fetch-Mode": "websocket"},
+}
+IMAGE_NAMES = (".gif", ".png", ".jpg", ".jpeg", ".webp", ".avif", ".svg", ".ico", ".bmp")
+
+
+class FirstPartyCorpusTest(GatewayTestCase):
+    """440 first-party requests of real applications' routes (tests/data/abp/first-party-corpus.txt) through a gateway
+    with the default lists (Debian's EasyPrivacy and EasyList and the shipped ones), before consent: it holds what
+    uBlock Origin with the same lists holds as first-party (the file says which, and by which rule), no more; a
+    navigation or a form post is never held."""
+    config = {"trackers": None}
+
+    def run_corpus(self, tag, sec_fetch):
+        lines = [l.split(" ", 2) for l in open(CORPUS).read().splitlines() if l and not l.startswith("#")]
+        ids = {}
+        for i, (kind, path, *rest) in enumerate(lines):
+            hdrs = {k: v for k, v in KIND_HEADERS[kind].items() if sec_fetch or not k.startswith("Sec-Fetch")}
+            hdrs.update({"Host": "www.shop-example.com", "X-Corpus-Id": "%s-%d" % (tag, i), "Connection": "close"})
+            c = http.client.HTTPConnection("127.0.0.1", self.gw.port, timeout=10)
+            c.request("POST" if kind == "form" else "GET", path, body="a=1" if kind == "form" else None, headers=hdrs)
+            c.getresponse().read()
+            c.close()
+            ids["%s-%d" % (tag, i)] = (kind, path, rest[0][len("held "):] if rest else None)
+        # a last page, which reaches the origin after the others: then its log has every request that reached it
+        curl(self.gw.url("/corpus-end?t=" + tag), headers=NAVIGATE)
+        self.origin.assert_reached("/corpus-end?t=" + tag)
+        reached = {v for e in self.origin.requests() for v in harness.header_values(e["headers"], "X-Corpus-Id")}
+        return {(k, p): rule for i, (k, p, rule) in ids.items() if i not in reached}, \
+            {(k, p): rule for i, (k, p, rule) in ids.items() if rule}
+
+    def test_held_as_ublock_holds_them(self):
+        held, ubo = self.run_corpus("sf", True)
+        self.assertEqual(sorted(held), sorted(ubo), "held by the gateway vs by uBlock Origin with the same lists")
+        # without Sec-Fetch-*, no more than that (a fetch of an image's name is taken for an image, as said in README)
+        held, ubo = self.run_corpus("nosf", False)
+        more = [kp for kp in held if kp not in ubo and not (kp[0] == "xhr" and kp[1].split("?")[0].endswith(IMAGE_NAMES))]
+        self.assertEqual(more, [])
+        self.assertEqual([kp for kp in held if kp[0] in ("doc", "form")], [])
 
 
 DEBIAN_LISTS = "/usr/share/chromium/extensions/ublock-origin/assets/thirdparties/easylist/"
