@@ -431,7 +431,7 @@ parse_options(const char *s, size_t n, int exception, parsed_t *p)
     if (exception && (pos & (1u << GW_ABP_DOCUMENT))) {
         /* page-level allow-listing, which a request matcher cannot express; the other types it names are ordinary
          * exceptions, as uBlock reads them: "@@||x.com/banners/$document,subdocument" lets a page's frame load */
-        pos &= (uint16_t)~(1u << GW_ABP_DOCUMENT);
+        pos &= (uint16_t) ~(1u << GW_ABP_DOCUMENT);
         if ((pos & ~neg) == 0)
             return GW_ABP_SKIP_OPTION;
     }

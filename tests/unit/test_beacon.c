@@ -230,7 +230,7 @@ test_page(void **state)
         {"Document", NULL, 1},
         {"document", "image/avif,image/webp,*/*", 1},
         {"iframe", "text/html,*/*;q=0.8", 0}, /* a frame: a collector in a hidden frame stays a beacon */
-        {"empty", "text/html", 0},           /* a fetch of a fragment */
+        {"empty", "text/html", 0},            /* a fetch of a fragment */
         {"image", NULL, 0},
         {"documents", NULL, 0},
         {NULL, "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", 1}, /* Safari < 16.4, plain HTTP */

@@ -90,8 +90,8 @@ test_real_names(void **state)
         {"_s", ANA},
         {"_session", -1}, /* "_s*" is narrowed to the exact name "_s" by gen_cookies.py */
         {"captcha", -1},
-        {"chk", MKT},   /* listed as Functional and Marketing: the stricter wins */
-        {"token", NEC}, /* Adform's and Xandr's on their domains; a sign-in token on the site's (NECESSARY) */
+        {"chk", MKT},                      /* listed as Functional and Marketing: the stricter wins */
+        {"token", NEC},                    /* Adform's and Xandr's on their domains; a sign-in token on the site's (NECESSARY) */
         {"ph_phc_AbC123dEf_posthog", ANA}, /* PostHog's, added by gen_cookies.py (the database lacks it) */
         {"ph_session", -1},
         {"_dd_s_v2", ANA}, /* Datadog RUM's, added too */
