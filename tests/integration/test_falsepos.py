@@ -192,6 +192,19 @@ class FirstPartyCorpusTest(GatewayTestCase):
         self.assertEqual([kp for kp in held if kp[0] in ("doc", "form")], [])
 
 
+class SameSitePixelTest(GatewayTestCase):
+    """An unlisted 1x1 image is a web beacon when it comes from a third party (README: "third-party 1x1 pixels"), as
+    uBlock Origin's $third-party reads it: another registrable domain. The site's own spacer images on its static host
+    (static.example.com for www.example.com) are first-party; they were made inert as another host's."""
+
+    def test_a_same_site_spacer_stays(self):
+        r = curl(self.gw.url("/__origin/html?file=pages/same-site-pixels.html"), headers=["Host: www.example.com"])
+        self.assertEqual(r.status, 200)
+        self.assertRegex(r.text, r'<img id="own-static" src="https://static\.example\.com/img/spacer\.gif"')
+        self.assertRegex(r.text, r'<img id="own-host" src="/img/spacer\.gif"')
+        self.assertNotRegex(r.text, r'<img id="other-site" src=')
+
+
 DEBIAN_LISTS = "/usr/share/chromium/extensions/ublock-origin/assets/thirdparties/easylist/"
 
 
