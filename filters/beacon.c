@@ -70,13 +70,15 @@ int
 gw_beacon_path_match(const char *pattern, size_t plen, const char *path, size_t len)
 {
     len = path_only(path, len);
+    int alone = plen > 1 && pattern[plen - 1] == '|'; /* "/collect|": that path, nothing below it */
+    plen -= alone;
     if (memchr(pattern, '*', plen) == NULL) {
         if (len < plen)
             return 0;
         for (size_t i = 0; i != plen; ++i)
             if (!same(path[i], pattern[i]))
                 return 0;
-        return len == plen || pattern[plen - 1] == '/' || path[plen] == '/';
+        return len == plen || (!alone && (pattern[plen - 1] == '/' || path[plen] == '/'));
     }
     /* glob with '*' only: greedy with one backtrack point (the last star), linear in practice */
     size_t p = 0, s = 0, star = (size_t)-1, mark = 0;

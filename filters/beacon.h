@@ -26,8 +26,10 @@ extern const uint8_t gw_beacon_gif[GW_BEACON_GIF_LEN];
 /*
  * Matches a request path (query excluded by the caller or not: '?' ends the path here) against an
  * endpoint pattern. Without '*', the pattern matches the path itself and anything below it at a
- * segment boundary ("/collect" matches "/collect", "/collect/x", "/collect?v=1", not "/collector").
- * With '*', the pattern is a glob over the whole path ('*' matches any run of bytes, '/' included).
+ * segment boundary ("/collect" matches "/collect", "/collect/x", "/collect?v=1", not "/collector");
+ * one that ends in '|' (after its first byte) matches the path alone ("/collect|": "/collect",
+ * "/collect?v=1", not "/collect/" or "/collect/x"). With '*', the pattern is a glob over the whole
+ * path ('*' matches any run of bytes, '/' included; a final '|' says the same).
  * Letters compare ASCII case-insensitively ("/collect" matches "/Collect"): origins that route so
  * (Express by default, ASP.NET) would otherwise take a collector's other spellings past the rule.
  * Returns 1 on a match, 0 otherwise. Pure; O(len * pattern) worst case, no recursion.

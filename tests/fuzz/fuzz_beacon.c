@@ -15,8 +15,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = size - plen - (nul != NULL);
     if (plen != 0) {
         int m = gw_beacon_path_match(s, plen, path, len);
-        /* a pattern without '*' never matches a shorter path */
-        if (m && memchr(s, '*', plen) == NULL && len < plen)
+        /* a pattern without '*' never matches a shorter path (its final '|' aside), and one that ends in '|' nothing
+         * longer before a '?' */
+        size_t bare = plen - (plen > 1 && s[plen - 1] == '|');
+        if (m && memchr(s, '*', bare) == NULL && len < bare)
+            __builtin_trap();
+        if (m && bare != plen && memchr(s, '*', bare) == NULL && len > bare && path[bare] != '?')
             __builtin_trap();
     }
     {

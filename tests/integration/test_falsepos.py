@@ -140,6 +140,22 @@ class FrameExceptionTest(GatewayTestCase):
         self.assertNotRegex(r.text, r'<iframe id="other-banner" src=')
 
 
+
+class ExactEndpointTest(GatewayTestCase):
+    """An endpoint covers the paths below it; one that ends in "|" is that path alone, so an operator can name Google
+    Analytics' "/collect" without the shop's "/collect/…" click-and-collect API, which its pages fetch()."""
+    config = {"beacons": {"endpoints": [{"path": "/collect|", "category": "analytics"}]}}
+
+    def test_the_path_alone(self):
+        fetch = ["Accept: application/json", "Sec-Fetch-Dest: empty", "Sec-Fetch-Mode: cors"]
+        for tag, path in (("below", "/collect/api/slots"), ("slash", "/collect/"), ("longer", "/collector")):
+            curl(self.gw.url(path + "?store=42&t=exact-" + tag), headers=fetch)
+            self.origin.assert_reached("t=exact-" + tag)
+        for tag, path in (("same", "/collect"), ("case", "/Collect"), ("dbl", "//collect"), ("param", "/collect;jsessionid=1")):
+            r = curl(self.gw.url(path + "?v=2&t=exact-beacon-" + tag), headers=["Sec-Fetch-Dest: image"])
+            self.assertEqual((r.status, len(r.body)), (200, 43), tag)
+            self.origin.assert_not_reached("t=exact-beacon-" + tag)
+
 # what a browser sends for each kind of request (Chromium 131), and without Sec-Fetch-* (a page over plain HTTP, Safari
 # before 16.4)
 KIND_HEADERS = {

@@ -46,7 +46,20 @@ static const match_case_t match_cases[] = {
     {"*.gif", "/p.GIF", 1},
     {"/a*b*c", "/AxBxC", 1},
     {"/\xc3\xa9", "/\xc3\x89", 0}, /* bytes past ASCII compare as they are */
-    {NULL, NULL, 0} /* end of list */
+    /* a final '|': the path alone, nothing below it */
+    {"/collect|", "/collect", 1},
+    {"/collect|", "/Collect?v=2", 1},
+    {"/collect|", "/collect/", 0},
+    {"/collect|", "/collect/api/slots", 0},
+    {"/collect|", "/collector", 0},
+    {"/collect|", "/collec", 0},
+    {"/collect/|", "/collect/", 1},
+    {"/collect/|", "/collect/x", 0},
+    {"/g/*/collect|", "/g/a/collect?x=1", 1}, /* a glob is the whole path anyway */
+    {"/g/*/collect|", "/g/a/collect/x", 0},
+    {"/a|b", "/a|b/c", 1}, /* a '|' inside is a byte of the path */
+    {"|", "|", 1},         /* alone, it is the pattern's only byte */
+    {NULL, NULL, 0}        /* end of list */
 };
 
 static void
@@ -75,6 +88,15 @@ test_path_prefixes(void **state)
         free(buf);
         assert_int_equal(a, n >= 18);
         assert_int_equal(b, n == 6 || n >= 7);
+    }
+    /* the path alone: no prefix of it, and only the whole path (with or without its query) */
+    for (size_t n = 0; n <= sizeof(path) - 1; ++n) {
+        char *buf = malloc(n + 1);
+        memcpy(buf, path, n);
+        int a = gw_beacon_path_match("/g/abc/def/collect|", 19, buf, n), b = gw_beacon_path_match("/g/abc|", 7, buf, n);
+        free(buf);
+        assert_int_equal(a, n >= 18);
+        assert_int_equal(b, n == 6);
     }
     /* the same, byte by byte, in another case */
     static const char upper[] = "/G/ABC/DEF/COLLECT?V=2";
