@@ -14,7 +14,8 @@
  * Skipped: `/regex/` rules, cosmetic and scriptlet rules (`##`, `#@#`, `#?#`, `#$#`, `#%#`,
  * `$$`), rules with any other option (`redirect=`, `csp=`, `removeparam`, `rewrite=`,
  * `generichide`, `denyallow=`, `to=`, `method=`, …), popup-only rules, and exceptions with
- * `$document` (uBlock's page-level allow-listing, which a request matcher cannot express).
+ * `$document` alone (uBlock's page-level allow-listing, which a request matcher cannot express;
+ * the other types of `@@…$document,subdocument` load as an exception of those types).
  *
  * `||host^` where host has only host-name characters means "the URL's host is host or one
  * of its subdomains" (uBlock's reading; Adblock Plus' regex would also let `^` match a ','
@@ -427,8 +428,13 @@ parse_options(const char *s, size_t n, int exception, parsed_t *p)
     p->party = party_first ? P_FIRST : party_third ? P_THIRD : P_BOTH;
     if (pos == 0 && popup_pos)
         return GW_ABP_SKIP_POPUP;
-    if (exception && (pos & (1u << GW_ABP_DOCUMENT)))
-        return GW_ABP_SKIP_OPTION; /* page-level allow-listing */
+    if (exception && (pos & (1u << GW_ABP_DOCUMENT))) {
+        /* page-level allow-listing, which a request matcher cannot express; the other types it names are ordinary
+         * exceptions, as uBlock reads them: "@@||x.com/banners/$document,subdocument" lets a page's frame load */
+        pos &= (uint16_t) ~(1u << GW_ABP_DOCUMENT);
+        if ((pos & ~neg) == 0)
+            return GW_ABP_SKIP_OPTION;
+    }
     p->types = (uint16_t)((pos ? pos : T_DEFAULT) & ~neg);
     if (p->types == 0)
         return GW_ABP_BAD_OPTION;

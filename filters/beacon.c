@@ -70,13 +70,15 @@ int
 gw_beacon_path_match(const char *pattern, size_t plen, const char *path, size_t len)
 {
     len = path_only(path, len);
+    int alone = plen > 1 && pattern[plen - 1] == '|'; /* "/collect|": that path, nothing below it */
+    plen -= alone;
     if (memchr(pattern, '*', plen) == NULL) {
         if (len < plen)
             return 0;
         for (size_t i = 0; i != plen; ++i)
             if (!same(path[i], pattern[i]))
                 return 0;
-        return len == plen || pattern[plen - 1] == '/' || path[plen] == '/';
+        return len == plen || (!alone && (pattern[plen - 1] == '/' || path[plen] == '/'));
     }
     /* glob with '*' only: greedy with one backtrack point (the last star), linear in practice */
     size_t p = 0, s = 0, star = (size_t)-1, mark = 0;
@@ -128,6 +130,14 @@ gw_beacon_is_send_beacon(const gw_beacon_req_t *r)
 {
     return r->method_len == 4 && memcmp(r->method, "POST", 4) == 0 && r->sec_fetch_mode_len == 7 &&
            ci_prefix(r->sec_fetch_mode, 7, "no-cors") && r->sec_fetch_dest_len == 5 && ci_prefix(r->sec_fetch_dest, 5, "empty");
+}
+
+int
+gw_beacon_is_page(const gw_beacon_req_t *r)
+{
+    if (r->sec_fetch_dest != NULL && r->sec_fetch_dest_len != 0)
+        return r->sec_fetch_dest_len == 8 && ci_prefix(r->sec_fetch_dest, 8, "document");
+    return ci_prefix(r->accept, r->accept_len, "text/html");
 }
 
 int

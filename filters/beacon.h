@@ -26,8 +26,10 @@ extern const uint8_t gw_beacon_gif[GW_BEACON_GIF_LEN];
 /*
  * Matches a request path (query excluded by the caller or not: '?' ends the path here) against an
  * endpoint pattern. Without '*', the pattern matches the path itself and anything below it at a
- * segment boundary ("/collect" matches "/collect", "/collect/x", "/collect?v=1", not "/collector").
- * With '*', the pattern is a glob over the whole path ('*' matches any run of bytes, '/' included).
+ * segment boundary ("/collect" matches "/collect", "/collect/x", "/collect?v=1", not "/collector");
+ * one that ends in '|' (after its first byte) matches the path alone ("/collect|": "/collect",
+ * "/collect?v=1", not "/collect/" or "/collect/x"). With '*', the pattern is a glob over the whole
+ * path ('*' matches any run of bytes, '/' included; a final '|' says the same).
  * Letters compare ASCII case-insensitively ("/collect" matches "/Collect"): origins that route so
  * (Express by default, ASP.NET) would otherwise take a collector's other spellings past the rule.
  * Returns 1 on a match, 0 otherwise. Pure; O(len * pattern) worst case, no recursion.
@@ -65,6 +67,12 @@ int gw_beacon_is_ping(const gw_beacon_req_t *r);
 
 /* 1 for a navigator.sendBeacon-shaped request: POST, Sec-Fetch-Mode: no-cors, Sec-Fetch-Dest: empty */
 int gw_beacon_is_send_beacon(const gw_beacon_req_t *r);
+
+/* 1 for a visitor's top-level navigation (a page, never a beacon: answered 204, the link the visitor followed would be
+ * dead): Sec-Fetch-Dest: document, or, from a browser that sends no Sec-Fetch-Dest (Safari before 16.4, a page over
+ * plain HTTP), an Accept that starts with text/html as browsers' navigations do. A frame (Sec-Fetch-Dest: iframe) is
+ * not one: a collector in a hidden frame is still a beacon. */
+int gw_beacon_is_page(const gw_beacon_req_t *r);
 
 /* 1 when the answer should be an image: Sec-Fetch-Dest: image, an Accept that starts with image/,
  * or a path ending in .gif .png .jpg .jpeg .webp .svg .ico .bmp (before any query) */

@@ -57,6 +57,14 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     }
     br.path = path.base;
     br.path_len = path.len;
+    h2o_iovec_t v = header_value(req, NULL, H2O_STRLIT("sec-fetch-dest"));
+    br.sec_fetch_dest = v.base, br.sec_fetch_dest_len = v.len;
+    v = header_value(req, H2O_TOKEN_ACCEPT, NULL, 0);
+    br.accept = v.base, br.accept_len = v.len;
+    /* a visitor's navigation is a page of the site, at an endpoint's path too ("/collect/store-locator" of a shop's
+     * click and collect under a "/collect" endpoint), as it is at a URL the lists name (beacon_lookup) */
+    if (gw_beacon_is_page(&br))
+        return 0;
     for (size_t i = 0; i != c->beacons.num_endpoints; ++i) {
         const char *p = c->beacons.endpoints[i].path;
         if (gw_beacon_path_match(p, strlen(p), br.path, br.path_len)) {
@@ -64,12 +72,10 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
             break;
         }
     }
-    h2o_iovec_t v = header_value(req, H2O_TOKEN_CONTENT_TYPE, NULL, 0);
+    v = header_value(req, H2O_TOKEN_CONTENT_TYPE, NULL, 0);
     br.content_type = v.base, br.content_type_len = v.len;
     br.has_ping_from = h2o_find_header_by_str(&req->headers, H2O_STRLIT("ping-from"), -1) != -1;
     br.has_ping_to = h2o_find_header_by_str(&req->headers, H2O_STRLIT("ping-to"), -1) != -1;
-    v = header_value(req, NULL, H2O_STRLIT("sec-fetch-dest"));
-    br.sec_fetch_dest = v.base, br.sec_fetch_dest_len = v.len;
     v = header_value(req, NULL, H2O_STRLIT("sec-fetch-mode"));
     br.sec_fetch_mode = v.base, br.sec_fetch_mode_len = v.len;
     br.method = req->method.base, br.method_len = req->method.len;
@@ -77,8 +83,6 @@ static int on_request(h2o_req_t *req, gw_reqctx_t *ctx)
     int is_ping = gw_beacon_is_ping(&br) || gw_beacon_is_send_beacon(&br);
     if (cat < 0 && is_ping)
         cat = c->beacons.ping_category;
-    v = header_value(req, H2O_TOKEN_ACCEPT, NULL, 0);
-    br.accept = v.base, br.accept_len = v.len;
     int wants_image = gw_beacon_wants_image(&br);
     /* the lists are asked about a collector or ping of a granted category too: a URL they give another category (an
      * ad platform's impression beacon: marketing) needs that one as well, as it does fetched as an image */

@@ -395,9 +395,14 @@ static int subresource_check(h2o_mem_pool_t *pool, const gw_risk_set_t *set, uin
 static int other_site(h2o_req_t *req, const char *host, size_t host_len)
 {
     h2o_iovec_t page = gw_req_host(req);
-    char a[256], b[256];
-    const char *sa = site_of(host, host_len, a, sizeof(a)), *sb = site_of(page.base, page.len, b, sizeof(b));
-    return sa == NULL || sb == NULL || strcmp(sa, sb) != 0;
+    return !gw_channel_same_site(host, host_len, page.base, page.len);
+}
+
+int gw_channel_same_site(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+    char ba[256], bb[256];
+    const char *sa = site_of(a, a_len, ba, sizeof(ba)), *sb = site_of(b, b_len, bb, sizeof(bb));
+    return sa != NULL && sb != NULL && strcmp(sa, sb) == 0;
 }
 
 /* origin + "/__go?u=<url, percent-encoded>&s=<its signature>" (pool memory) */

@@ -26,4 +26,8 @@ void gw_channel_register_admin(void);
  * "continue". */
 void gw_channel_sign(const char *purpose, const char *url, size_t len, char out[23]);
 
+/* Whether hosts a and b (any case, no port) are one site: the same registrable domain by the public suffix list, or,
+ * for a host that has none (an IP address, localhost), the same host. A host too long to tell is another site. */
+int gw_channel_same_site(const char *a, size_t a_len, const char *b, size_t b_len);
+
 #endif

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "abp.h"
+#include "channel.h"
 #include "config.h"
 #include "consent.h"
 #include "csp_policy.h"
@@ -1471,11 +1472,12 @@ static int check_tag(void *_self, gw_html_tag_t *tag)
         if (srcset_check(self, tag, H2O_STRLIT("srcset"), &cat) == GW_HTML_REMOVE)
             return GW_HTML_REMOVE;
         if (n != 0 && cat < 0 && tag->id == GW_HTML_TAG_IMG && is_one_pixel(tag)) {
-            /* an unlisted 1x1 image from another site is a web beacon of the ping category */
+            /* an unlisted 1x1 image from another site (registrable domain: the site's own static host is not one) is a
+             * web beacon of the ping category */
             h2o_iovec_t ph = self->page_host;
             int c = gw_rt.conf.beacons.ping_category;
-            if (!h2o_lcstris(self->url + self->host_off, self->host_len, ph.base, ph.len) && (self->ctx->granted & (1u << c)) == 0 &&
-                refuse_tag(c)) {
+            if (!gw_channel_same_site(self->url + self->host_off, self->host_len, ph.base, ph.len) &&
+                (self->ctx->granted & (1u << c)) == 0 && refuse_tag(c)) {
                 cat = c;
                 self->tracker_mask = 0; /* (a pixel no list named) */
             }

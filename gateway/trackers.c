@@ -455,23 +455,42 @@ static void seen_record(const char *host, size_t host_len, const char *page_path
 
 /* the lists' type of a request, as its Sec-Fetch-Dest names it: a $script rule must hold the script a page's own loader
  * asks the site for (a self-hosted Matomo's matomo.js, PostHog's SDK behind the site's proxy) as it holds a <script src>
- * the rewriter reads, and an $xmlhttprequest rule a fetch() or an XHR ("empty"; a sendBeacon is a ping before that) */
+ * the rewriter reads, and an $xmlhttprequest rule a fetch() or an XHR ("empty"; a sendBeacon is a ping before that);
+ * -1 without the header */
 static int fetch_type(h2o_req_t *req)
 {
     static const struct {
         const char *dest;
         int type;
-    } dests[] = {{"empty", GW_ABP_XHR},         {"script", GW_ABP_SCRIPT}, {"worker", GW_ABP_SCRIPT}, {"sharedworker", GW_ABP_SCRIPT},
-                 {"style", GW_ABP_STYLESHEET}, {"font", GW_ABP_FONT},     {"audio", GW_ABP_MEDIA},   {"video", GW_ABP_MEDIA},
-                 {"track", GW_ABP_MEDIA},      {"object", GW_ABP_OBJECT}, {"embed", GW_ABP_OBJECT}};
+    } dests[] = {{"empty", GW_ABP_XHR},           {"script", GW_ABP_SCRIPT},       {"worker", GW_ABP_SCRIPT},
+                 {"sharedworker", GW_ABP_SCRIPT}, {"serviceworker", GW_ABP_SCRIPT}, {"audioworklet", GW_ABP_SCRIPT},
+                 {"paintworklet", GW_ABP_SCRIPT}, {"style", GW_ABP_STYLESHEET},     {"font", GW_ABP_FONT},
+                 {"image", GW_ABP_IMAGE},         {"audio", GW_ABP_MEDIA},          {"video", GW_ABP_MEDIA},
+                 {"track", GW_ABP_MEDIA},         {"object", GW_ABP_OBJECT},        {"embed", GW_ABP_OBJECT},
+                 {"websocket", GW_ABP_WEBSOCKET}};
     ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-fetch-dest"), -1);
     if (i == -1)
-        return GW_ABP_OTHER;
+        return -1;
     h2o_iovec_t v = req->headers.entries[i].value;
     for (size_t k = 0; k != sizeof(dests) / sizeof(dests[0]); ++k)
         if (h2o_lcstris(v.base, v.len, dests[k].dest, strlen(dests[k].dest)))
             return dests[k].type;
-    return GW_ABP_OTHER;
+    return GW_ABP_OTHER; /* manifest, report, xslt, … */
+}
+
+/*
+ * The categories of a request whose type the browser did not say (no Sec-Fetch-Dest: a page over plain HTTP, Safari
+ * before 16.4) and that asks for no image: a fetch(), a script, a style sheet, … Only what the lists hold whatever its
+ * type is held, as uBlock Origin, which knows the type, would hold it: asked as "other", "/api/ping?$~xmlhttprequest"
+ * held the site's own fetch() of its API, which the rule is written to spare.
+ */
+static uint32_t classify_untyped(const char *url, size_t url_len, const char *host, size_t host_len)
+{
+    static const int types[] = {GW_ABP_OTHER, GW_ABP_XHR, GW_ABP_SCRIPT, GW_ABP_STYLESHEET, GW_ABP_FONT, GW_ABP_MEDIA};
+    uint32_t mask = UINT32_MAX;
+    for (size_t k = 0; mask != 0 && k != sizeof(types) / sizeof(types[0]); ++k)
+        mask &= gw_trackers_classify(url, url_len, host, host_len, host, host_len, types[k]);
+    return mask;
 }
 
 /* the beacon stage asks about requests to the site itself (first-party collectors, proxied trackers) */
@@ -488,8 +507,13 @@ static int beacon_lookup(h2o_req_t *req, const gw_reqctx_t *ctx, int wants_image
     h2o_iovec_t host = gw_req_host(req);
     h2o_iovec_t url = h2o_concat(&req->pool, req->scheme->name, h2o_iovec_init(H2O_STRLIT("://")), req->authority,
                                  gw_beacons_merge_slashes(&req->pool, req->path));
-    int type = is_ping ? GW_ABP_PING : wants_image ? GW_ABP_IMAGE : fetch_type(req);
-    int cat = gw_trackers_pick(gw_trackers_classify(url.base, url.len, host.base, host.len, host.base, host.len, type), ctx->granted);
+    /* the type the browser says (a fetch() of "/x/photo.jpg" is one, not an image), else an image by its Accept or name */
+    int type = is_ping ? GW_ABP_PING : fetch_type(req);
+    if (type < 0 && wants_image)
+        type = GW_ABP_IMAGE;
+    uint32_t mask = type >= 0 ? gw_trackers_classify(url.base, url.len, host.base, host.len, host.base, host.len, type)
+                              : classify_untyped(url.base, url.len, host.base, host.len);
+    int cat = gw_trackers_pick(mask, ctx->granted);
     if (cat >= 0) {
         /* the page it was seen on is the one that sent it (Referer's path, query dropped), else the beacon itself */
         h2o_iovec_t page = h2o_iovec_init(req->path_normalized.base, req->path_normalized.len);

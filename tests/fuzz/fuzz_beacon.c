@@ -15,8 +15,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = size - plen - (nul != NULL);
     if (plen != 0) {
         int m = gw_beacon_path_match(s, plen, path, len);
-        /* a pattern without '*' never matches a shorter path */
-        if (m && memchr(s, '*', plen) == NULL && len < plen)
+        /* a pattern without '*' never matches a shorter path (its final '|' aside), and one that ends in '|' nothing
+         * longer before a '?' */
+        size_t bare = plen - (plen > 1 && s[plen - 1] == '|');
+        if (m && memchr(s, '*', bare) == NULL && len < bare)
+            __builtin_trap();
+        if (m && bare != plen && memchr(s, '*', bare) == NULL && len > bare && path[bare] != '?')
             __builtin_trap();
     }
     {
@@ -42,5 +46,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gw_beacon_is_ping(&r);
     gw_beacon_wants_image(&r);
     gw_beacon_is_send_beacon(&r);
+    /* a page and a sendBeacon exclude each other (Sec-Fetch-Dest document, or empty) */
+    if (gw_beacon_is_page(&r) && gw_beacon_is_send_beacon(&r))
+        __builtin_trap();
     return 0;
 }

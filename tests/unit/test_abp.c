@@ -260,6 +260,10 @@ static const struct mcase mcases[] = {
     {"||t.com^$script,method=post", "https://t.com/x", "a.org", SCR, -1, NO},
     {"||t.com^\n@@||t.com^$generichide", "https://t.com/x", "a.org", SCR, -1, YES},
     {"||t.com^\n@@||t.com^$document", "https://t.com/x", "a.org", SCR, -1, YES},
+    /* "@@…$document,subdocument": its frame part is an exception (uBlock's reading), not its other types */
+    {"||t.com^\n@@||t.com/b/$document,subdocument", "https://t.com/b/1", "a.org", GW_ABP_SUBDOCUMENT, -1, EXC},
+    {"||t.com^\n@@||t.com/b/$document,subdocument", "https://t.com/b/1", "a.org", SCR, -1, YES},
+    {"||t.com^$all\n@@||t.com/b/$all", "https://t.com/b/1", "a.org", GW_ABP_IMAGE, -1, EXC},
     {"t.com##.ad\nt.com#@#.ad\n##.banner\nt.com##+js(set, a, 1)\nt.com$$script[tag-content=\"x\"]", "https://t.com/x", "a.org", SCR,
      -1, NO},
     /* $badfilter disables the same rule text */
@@ -363,7 +367,8 @@ static const struct pcase pcases[] = {
     {"@@||a.com^$generichide", GW_ABP_SKIP_OPTION},
     {"@@||a.com^$elemhide", GW_ABP_SKIP_OPTION},
     {"@@||a.com^$document", GW_ABP_SKIP_OPTION},
-    {"@@||a.com^$document,subdocument", GW_ABP_SKIP_OPTION},
+    {"@@||a.com^$document,subdocument", GW_ABP_LOADED}, /* its subdocument part */
+    {"@@||a.com^$document,~subdocument", GW_ABP_SKIP_OPTION},
     {"/ref$page=1", GW_ABP_SKIP_OPTION}, /* a '$' inside a pattern reads as options */
     {"||a.com^$popup", GW_ABP_SKIP_POPUP},
     {"||a.com^$popup,third-party", GW_ABP_SKIP_POPUP},

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <cmocka.h>
 #include "beacon.h"
 
@@ -45,7 +46,20 @@ static const match_case_t match_cases[] = {
     {"*.gif", "/p.GIF", 1},
     {"/a*b*c", "/AxBxC", 1},
     {"/\xc3\xa9", "/\xc3\x89", 0}, /* bytes past ASCII compare as they are */
-    {NULL, NULL, 0} /* end of list */
+    /* a final '|': the path alone, nothing below it */
+    {"/collect|", "/collect", 1},
+    {"/collect|", "/Collect?v=2", 1},
+    {"/collect|", "/collect/", 0},
+    {"/collect|", "/collect/api/slots", 0},
+    {"/collect|", "/collector", 0},
+    {"/collect|", "/collec", 0},
+    {"/collect/|", "/collect/", 1},
+    {"/collect/|", "/collect/x", 0},
+    {"/g/*/collect|", "/g/a/collect?x=1", 1}, /* a glob is the whole path anyway */
+    {"/g/*/collect|", "/g/a/collect/x", 0},
+    {"/a|b", "/a|b/c", 1}, /* a '|' inside is a byte of the path */
+    {"|", "|", 1},         /* alone, it is the pattern's only byte */
+    {NULL, NULL, 0}        /* end of list */
 };
 
 static void
@@ -74,6 +88,15 @@ test_path_prefixes(void **state)
         free(buf);
         assert_int_equal(a, n >= 18);
         assert_int_equal(b, n == 6 || n >= 7);
+    }
+    /* the path alone: no prefix of it, and only the whole path (with or without its query) */
+    for (size_t n = 0; n <= sizeof(path) - 1; ++n) {
+        char *buf = malloc(n + 1);
+        memcpy(buf, path, n);
+        int a = gw_beacon_path_match("/g/abc/def/collect|", 19, buf, n), b = gw_beacon_path_match("/g/abc|", 7, buf, n);
+        free(buf);
+        assert_int_equal(a, n >= 18);
+        assert_int_equal(b, n == 6);
     }
     /* the same, byte by byte, in another case */
     static const char upper[] = "/G/ABC/DEF/COLLECT?V=2";
@@ -217,6 +240,47 @@ test_send_beacon(void **state)
     assert_false(gw_beacon_is_send_beacon(&r));
 }
 
+/* a visitor's top-level navigation is a page, never a beacon; every prefix of a value is tried (byte by byte) */
+static void
+test_page(void **state)
+{
+    static const struct {
+        const char *dest, *accept;
+        int page;
+    } cases[] = {
+        {"document", "*/*", 1},
+        {"Document", NULL, 1},
+        {"document", "image/avif,image/webp,*/*", 1},
+        {"iframe", "text/html,*/*;q=0.8", 0}, /* a frame: a collector in a hidden frame stays a beacon */
+        {"empty", "text/html", 0},            /* a fetch of a fragment */
+        {"image", NULL, 0},
+        {"documents", NULL, 0},
+        {NULL, "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", 1}, /* Safari < 16.4, plain HTTP */
+        {NULL, "Text/HTML", 1},
+        {NULL, "*/*", 0},
+        {NULL, "application/json, text/html", 0},
+        {NULL, NULL, 0},
+    };
+    for (size_t i = 0; i != sizeof(cases) / sizeof(cases[0]); ++i) {
+        gw_beacon_req_t r;
+        memset(&r, 0, sizeof(r));
+        r.path = "/collect/store-locator", r.path_len = 22;
+        r.sec_fetch_dest = cases[i].dest, r.sec_fetch_dest_len = cases[i].dest ? strlen(cases[i].dest) : 0;
+        r.accept = cases[i].accept, r.accept_len = cases[i].accept ? strlen(cases[i].accept) : 0;
+        if (gw_beacon_is_page(&r) != cases[i].page)
+            fail_msg("case %zu: want %d", i, cases[i].page);
+        /* a value cut short is another value: only the whole one is a page */
+        const char *whole = cases[i].dest ? cases[i].dest : cases[i].accept;
+        size_t *len = cases[i].dest ? &r.sec_fetch_dest_len : &r.accept_len, full = whole ? strlen(whole) : 0;
+        for (size_t n = 1; whole != NULL && n < full; ++n) {
+            *len = n;
+            int want = cases[i].dest ? n == 8 && strncasecmp(whole, "document", 8) == 0 : cases[i].page && n >= 9;
+            if (gw_beacon_is_page(&r) != want)
+                fail_msg("case %zu cut to %zu bytes: want %d", i, n, want);
+        }
+    }
+}
+
 static void
 test_gif(void **state)
 {
@@ -231,6 +295,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_match),     cmocka_unit_test(test_send_beacon), cmocka_unit_test(test_path_prefixes),
         cmocka_unit_test(test_ping_and_image), cmocka_unit_test(test_gif),         cmocka_unit_test(test_path_servlet),
+        cmocka_unit_test(test_page),
     };
     return cmocka_run_group_tests_name("beacon", tests, NULL, NULL);
 }

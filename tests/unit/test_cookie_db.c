@@ -71,7 +71,17 @@ test_real_names(void **state)
         {"_pk_id.1.1fff", ANA},
         {"_hjSession_123", FUN},
         {"__utma", ANA},
-        {"CookieConsent", FUN},
+        {"CookieConsent", NEC}, /* Cookiebot's record of the choice: the database's Functional, of a consent manager */
+        {"PHPSESSID", NEC},     /* the database's Functional ("strictly necessary") of the site's own software */
+        {"wordpress_logged_in_5c3b9d1e2f", NEC},
+        {"woocommerce_cart_hash", NEC},
+        {"JSESSIONID", NEC},
+        {"laravel_session", NEC},
+        {"li_fat_id", FUN},           /* LinkedIn's Functional: a vendor's, stays optional */
+        {"sessionid", NEC},           /* Django's, over the database's Instagram (marketing): gen_cookies.py NECESSARY */
+        {"csrftoken", NEC},           /* Django's, which the database lacks */
+        {"SSESS4b2f0c3a9d", NEC},     /* Drupal's */
+        {".AspNetCore.Session", NEC}, /* ASP.NET Core's prefix */
         {"my_app_session", -1},
         {"_g", -1},
         {"_gaX", -1},
@@ -80,7 +90,8 @@ test_real_names(void **state)
         {"_s", ANA},
         {"_session", -1}, /* "_s*" is narrowed to the exact name "_s" by gen_cookies.py */
         {"captcha", -1},
-        {"token", MKT}, /* listed as Functional and Marketing: the stricter wins */
+        {"chk", MKT},                      /* listed as Functional and Marketing: the stricter wins */
+        {"token", NEC},                    /* Adform's and Xandr's on their domains; a sign-in token on the site's (NECESSARY) */
         {"ph_phc_AbC123dEf_posthog", ANA}, /* PostHog's, added by gen_cookies.py (the database lacks it) */
         {"ph_session", -1},
         {"_dd_s_v2", ANA}, /* Datadog RUM's, added too */
@@ -193,7 +204,8 @@ test_fewer_categories(void **state)
     assert_int_equal(lk(db, "_ga"), 0);
     assert_int_equal(lk(db, "_ga_XYZ"), 0);
     assert_int_equal(lk(db, "_fbp"), -1);
-    assert_int_equal(lk(db, "CookieConsent"), -1);
+    assert_int_equal(lk(db, "CookieConsent"), 1); /* necessary */
+    assert_int_equal(lk(db, "_hjSession_1"), -1); /* functional */
     gw_cookie_db_free(db);
 }
 
