@@ -79,6 +79,10 @@ struct st_gw_html_t {
     uint8_t xml;                             /* gw_html_set_xml: an XML parser reads the page */
     uint8_t frameset;                        /* FS_*: whether a <frameset> replaced the body (see frameset_tag) */
     uint32_t fover;                          /* frames past fstack: foreign for as long as any is open */
+    uint64_t fnames;                         /* foreign elements opened since the outermost frame: a bit per name hash */
+    /* the HTML elements open outside foreign content (see top_start): name hash and HF_* | OF_TABLE, oover past them */
+    uint8_t odepth, oflags[40];
+    uint32_t ohash[40], oover;
     uint8_t cdata_n; /* M_CDATA_OPEN: the bytes of "[CDATA[" matched; M_CDATA: the ']' just before (at most 2) */
     uint64_t skip_hash;
     size_t tlen;     /* bytes in tb: a tag continuing from earlier chunks, or the held tag */
@@ -897,26 +901,82 @@ tname_is(const gw_html_t *h, const char *lit)
     return h->name_total == n && memcmp(h->tname, lit, n) == 0;
 }
 
+/* html_kinds' index + 1 at the low 8 bits of its name's hash (name_hash), or at the next free slot after them, and there the
+ * hash's low 32 bits: every start and end tag outside foreign content is looked up (top_start). Printed by
+ * tests/compat/foreign/kinds.py. */
+static const uint8_t kind_slot[256] = {
+    0, 0, 0, 47, 0, 0, 45, 0, 0, 59, 0, 0, 0, 93, 0, 64, 35, 71, 0, 101, 19, 22, 117, 0,
+    0, 0, 0, 0, 0, 0, 0, 42, 0, 103, 89, 113, 52, 106, 39, 0, 0, 112, 119, 63, 0, 88, 0, 0,
+    51, 0, 0, 0, 0, 11, 0, 0, 66, 0, 0, 0, 0, 0, 13, 104, 118, 0, 0, 68, 0, 0, 0, 75,
+    21, 34, 90, 107, 0, 0, 0, 0, 0, 0, 0, 46, 26, 15, 115, 0, 0, 12, 25, 56, 0, 0, 0, 50,
+    48, 85, 102, 0, 0, 24, 0, 0, 37, 0, 0, 0, 43, 0, 31, 80, 0, 16, 36, 0, 0, 70, 0, 0,
+    9, 111, 0, 0, 0, 0, 40, 0, 23, 53, 62, 0, 55, 0, 58, 0, 27, 0, 0, 0, 1, 94, 74, 0,
+    0, 20, 0, 86, 0, 14, 33, 0, 0, 0, 54, 65, 3, 108, 0, 0, 82, 0, 0, 0, 0, 8, 17, 7,
+    67, 0, 0, 105, 0, 28, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 95, 44, 0, 109, 114, 0, 0, 0,
+    0, 0, 69, 0, 5, 18, 83, 0, 61, 76, 0, 0, 0, 0, 0, 0, 87, 77, 41, 81, 0, 0, 57, 79,
+    0, 0, 98, 0, 0, 32, 0, 72, 0, 96, 0, 0, 0, 10, 29, 38, 0, 91, 120, 0, 92, 0, 0, 97,
+    116, 4, 73, 110, 0, 84, 99, 30, 100, 6, 78, 0, 0, 0, 49, 60,
+};
+static const uint32_t kind_hash[256] = {
+    0x00000000, 0x00000000, 0x00000000, 0x5f9a0c03, 0x00000000, 0x00000000, 0xb55f0106, 0x00000000,
+    0x00000000, 0x694f4809, 0x00000000, 0x00000000, 0x00000000, 0xd58c9c0d, 0x00000000, 0xce8fb60f,
+    0x0c22b410, 0xb5503211, 0x00000000, 0xcd780513, 0x194b4414, 0xb53bac15, 0xb5670914, 0x00000000,
+    0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0xb55f061f,
+    0x00000000, 0x5d078121, 0x86020b22, 0xb56ac923, 0x8601fa24, 0xb56ab825, 0x28b35226, 0x00000000,
+    0x00000000, 0x0c1b6029, 0x48747a2a, 0xd84cc22b, 0x00000000, 0x6f354d2d, 0x00000000, 0x00000000,
+    0x15ef7930, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x66d7e235, 0x00000000, 0x00000000,
+    0xe32eac38, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x0c9d4f3e, 0xb376a83f,
+    0x4ed15d3e, 0x00000000, 0x00000000, 0xb5503c43, 0x00000000, 0x00000000, 0x00000000, 0xfdc21d47,
+    0x88649748, 0xdfa85d49, 0x3c04634a, 0x9eb92f4b, 0x00000000, 0x00000000, 0x00000000, 0x00000000,
+    0x00000000, 0x00000000, 0x00000000, 0xb55eff53, 0xf46e5f54, 0xb54df055, 0xb56ad355, 0x00000000,
+    0x00000000, 0x134fd259, 0x1ef6ed59, 0x5810b65b, 0x00000000, 0x00000000, 0x00000000, 0xb55e995f,
+    0x01761960, 0xb57b7c5f, 0x5d0fa45f, 0x00000000, 0x00000000, 0xb1f5fc65, 0x00000000, 0x00000000,
+    0xa4f95b68, 0x00000000, 0x00000000, 0x00000000, 0xb55f046c, 0x00000000, 0x160dca6e, 0x8602096f,
+    0x00000000, 0x0f9ef371, 0x9fad3a72, 0x00000000, 0x00000000, 0xb5504675, 0x00000000, 0x00000000,
+    0xaa54c278, 0x5ddd9b79, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0xb906f07e, 0x00000000,
+    0x427ca780, 0x396f4881, 0xf9716c80, 0x00000000, 0x2bd27584, 0x00000000, 0xb553f586, 0x00000000,
+    0xf46e5888, 0x00000000, 0x00000000, 0x00000000, 0x8601ec8c, 0xe098998c, 0xd175728e, 0x00000000,
+    0x00000000, 0x0d016791, 0x00000000, 0xb57b7593, 0x00000000, 0xc6c93295, 0x56b0f895, 0x00000000,
+    0x00000000, 0x00000000, 0x8528489a, 0xe311ee9a, 0x7f969d9c, 0xbd37d89b, 0x00000000, 0x00000000,
+    0x2a9ba0a0, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x8601f1a5, 0x864c02a5, 0x431661a7,
+    0xf4d9cea6, 0x00000000, 0x00000000, 0x1f501fab, 0x00000000, 0xb53bb9ad, 0x00000000, 0x00000000,
+    0x00000000, 0x00000000, 0x00000000, 0x334c12b3, 0x00000000, 0x00000000, 0x00000000, 0x00000000,
+    0x8f782db8, 0xb55f02b9, 0x00000000, 0x747391bb, 0xc4eb90bc, 0x00000000, 0x00000000, 0x00000000,
+    0x00000000, 0x00000000, 0xb55044c2, 0x00000000, 0x3ec2b8c4, 0xdcaa8ac4, 0x56a1edc6, 0x00000000,
+    0xce9803c8, 0x199d27c8, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000,
+    0x60c966d0, 0x12d6d3d1, 0xb55f07d2, 0xa1c363d2, 0x00000000, 0x00000000, 0xc3102ad6, 0xb55666d6,
+    0x00000000, 0x00000000, 0x1985a3da, 0x00000000, 0x00000000, 0x53080bdd, 0x00000000, 0xcb1105df,
+    0x00000000, 0x093cd0e1, 0x00000000, 0x00000000, 0x00000000, 0x0d71c2e5, 0xb53b90e5, 0x0c2f1be7,
+    0x00000000, 0x7242e1e9, 0x7fed45ea, 0x00000000, 0x563fe6ec, 0x00000000, 0x00000000, 0xfaa1a0ef,
+    0x860200f0, 0xcc893ff1, 0x25670ff2, 0xb56abef1, 0x00000000, 0xb57b9af5, 0xbc7013f6, 0xb53944f7,
+    0x5d0fc2f5, 0xdeb07af9, 0x50df0ffa, 0x00000000, 0x00000000, 0x00000000, 0xc25a05fe, 0x32f461ff,
+};
+_Static_assert(sizeof(html_kinds) / sizeof(html_kinds[0]) == 120, "kind_slot indexes html_kinds: print it again");
+
+/* lit_hash of the names the "in body" rules look for among the open elements */
+#define H_P 0x8602096fu
+#define H_LI 0xb553f586u
+#define H_DD 0xb53bac15u
+#define H_DT 0xb53b90e5u
+#define H_ADDRESS 0x334c12b3u
+#define H_DIV 0xf46e5888u
+#define H_TD 0xb56ab825u
+#define H_TH 0xb56abef1u
+#define H_TBODY 0x1f501fabu
+#define H_THEAD 0x5ddd9b79u
+#define H_TFOOT 0x747391bbu
+#define H_TABLE 0xb376a83fu
+
 /* the current tag's html_kinds entry, NULL for a name none of the rules names (<span> is one, <g> not) */
 static const html_kind_t *
 kind_of(const gw_html_t *h)
 {
-    size_t lo = 0, hi = sizeof(html_kinds) / sizeof(html_kinds[0]);
     if (h->name_total > 14)
         return NULL;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        const html_kind_t *k = &html_kinds[mid];
-        int c = memcmp(h->tname, k->name, k->len < h->name_total ? k->len : h->name_total);
-        if (c == 0)
-            c = (int)h->name_total - (int)k->len;
-        if (c == 0)
-            return k;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
+    uint32_t hash = (uint32_t)name_hash((gw_html_t *)h);
+    for (unsigned i = hash & 255, k; (k = kind_slot[i]) != 0; i = (i + 1) & 255)
+        if (kind_hash[i] == hash && html_kinds[k - 1].len == h->name_total)
+            return &html_kinds[k - 1];
     return NULL;
 }
 
@@ -984,8 +1044,10 @@ static void
 fpop_to(gw_html_t *h, size_t depth)
 {
     h->fdepth = (uint8_t)depth;
-    if (depth == 0)
+    if (depth == 0) {
         h->fpend_n = 0;
+        h->fnames = 0;
+    }
 }
 
 /* A breakout: the foreign elements up to the nearest integration point or HTML element (or all) are closed. */
@@ -1196,6 +1258,165 @@ html_start(gw_html_t *h)
     h->fstack[h->fdepth++] = (uint8_t)(FR_HTML | (v & 0x3f));
 }
 
+/*
+ * The HTML elements open outside foreign content, the elements an <svg> or <math> opened in HTML content is inside. In
+ * foreign content an end tag whose name no open foreign element has walks down to them (§13.2.6.5 "any other end tag")
+ * and is read with the HTML rules: "<div><svg></div>" closes the div and the svg with it, and what follows is HTML
+ * content ("<style>" raw text again). ostack holds them as the "in body" rules open and close them, as html_start does
+ * at an integration point, with the table parts a <table> holds (td, tr, …: a cell's end tag closes it in the table
+ * scope) but not the other table insertion modes, <select>'s, nor the adoption agency's inner limits. Past its 40
+ * entries the elements are counted (oover), each end tag but </br> and </p> closing one: the outer 40 decide.
+ */
+#define OF_TABLE 0x40 /* table, template: the table scope's boundaries */
+#define OF_PIN 0x80   /* a <p> is open at or below this element in button scope (top_start's "close a p element") */
+
+/* a table part that "in body" ignores but a table holds */
+static int
+table_part(const gw_html_t *h)
+{
+    return TNAME_IS(h, "td") || TNAME_IS(h, "th") || TNAME_IS(h, "tr") || TNAME_IS(h, "tbody") || TNAME_IS(h, "thead") ||
+           TNAME_IS(h, "tfoot") || TNAME_IS(h, "caption") || TNAME_IS(h, "colgroup");
+}
+
+/* The depth of the nearest open element named hash (any heading for heading) above the first of flags stop; 0 for none. */
+static size_t
+top_find(const gw_html_t *h, uint32_t hash, unsigned heading, unsigned stop)
+{
+    for (size_t i = h->odepth; i != 0; --i) {
+        if (heading ? (h->oflags[i - 1] & HF_HEADING) != 0 : h->ohash[i - 1] == hash)
+            return i;
+        if (h->oflags[i - 1] & stop)
+            return 0;
+    }
+    return 0;
+}
+
+/* closes the element at depth d - 1 (from top_find) and those above it */
+static void
+top_pop(gw_html_t *h, size_t d)
+{
+    if (d != 0)
+        h->odepth = (uint8_t)(d - 1);
+}
+
+static void
+top_push(gw_html_t *h, uint32_t hash, unsigned flags)
+{
+    if (h->odepth == sizeof(h->oflags)) {
+        ++h->oover;
+        return;
+    }
+    if (hash == H_P || (h->odepth != 0 && (h->oflags[h->odepth - 1] & OF_PIN) && !(flags & (HF_SCOPE | HF_BUTTON))))
+        flags |= OF_PIN;
+    h->ohash[h->odepth] = hash;
+    h->oflags[h->odepth++] = (uint8_t)flags;
+}
+
+/* The adoption agency (§13.2.6.4.7), as far as the elements it leaves open: of those above a formatting element in
+ * scope, the special ones (and the formatting ones below the last special) stay open, all others are closed, everything
+ * above the last special one too (its outer loop runs again from the copy it put there). Returns 1 when it ran. */
+static int
+top_adopt(gw_html_t *h, uint32_t hash)
+{
+    size_t d = top_find(h, hash, 0, HF_SCOPE), last = 0, n;
+    if (d == 0)
+        return 0;
+    for (size_t i = d; i != h->odepth; ++i)
+        if (h->oflags[i] & HF_SPECIAL)
+            last = i + 1;
+    n = d - 1;
+    for (size_t i = d; i < last; ++i) {
+        if (h->oflags[i] & (HF_SPECIAL | HF_FMT)) {
+            h->ohash[n] = h->ohash[i];
+            h->oflags[n++] = h->oflags[i];
+        }
+    }
+    h->odepth = (uint8_t)n;
+    return 1;
+}
+
+/* A start tag in HTML content outside foreign content (not <svg> or <math>, which open frames). */
+static void
+top_start(gw_html_t *h)
+{
+    unsigned v;
+    uint32_t hash;
+    size_t d;
+    if (is_void(h->id))
+        return; /* (the common void elements have an id: no lookup) */
+    if ((v = html_kind(h)) & HV_VOID)
+        return;
+    if (__builtin_expect(h->oover != 0, 0)) {
+        h->oover += !(v & HV_IGNORE);
+        return;
+    }
+    hash = (uint32_t)name_hash(h);
+    if (__builtin_expect(v & (HV_IGNORE | HV_LI | HF_FMT), 0)) {
+        if (v & HV_IGNORE) {
+            if (!table_part(h) || top_find(h, H_TABLE, 0, 0) == 0)
+                return;
+            /* a cell closes the open cell, a row the open row (and its cell), a section the open section */
+            if (hash == H_TD || hash == H_TH) {
+                top_pop(h, top_find(h, H_TD, 0, OF_TABLE | HF_SCOPE));
+                top_pop(h, top_find(h, H_TH, 0, OF_TABLE | HF_SCOPE));
+            } else if (TNAME_IS(h, "tr")) {
+                top_pop(h, top_find(h, hash, 0, OF_TABLE));
+            } else if ((d = top_find(h, H_TBODY, 0, OF_TABLE)) != 0 || (d = top_find(h, H_THEAD, 0, OF_TABLE)) != 0 ||
+                       (d = top_find(h, H_TFOOT, 0, OF_TABLE)) != 0) {
+                top_pop(h, d);
+            }
+            v &= HF_SPECIAL | HF_SCOPE; /* (td, th, caption: scope boundaries) */
+        } else if (v & HV_LI) {
+            /* the nearest li (dd or dt for those), unless a special element other than address, div and p is above it */
+            for (d = h->odepth; d != 0; --d) {
+                uint32_t fh = h->ohash[d - 1];
+                if (hash == H_LI ? fh == H_LI : fh == H_DD || fh == H_DT) {
+                    top_pop(h, d);
+                    break;
+                }
+                if ((h->oflags[d - 1] & HF_SPECIAL) && fh != H_ADDRESS && fh != H_DIV && fh != H_P)
+                    break;
+            }
+        } else if ((TNAME_IS(h, "a") || TNAME_IS(h, "nobr")) && top_find(h, hash, 0, HF_SCOPE) != 0) {
+            top_adopt(h, hash); /* a second <a> closes the first */
+        }
+    }
+    if ((v & HV_CLOSEP) && h->odepth != 0 && (h->oflags[h->odepth - 1] & OF_PIN))
+        top_pop(h, top_find(h, H_P, 0, 0));
+    if ((v & HF_HEADING) && h->odepth != 0 && (h->oflags[h->odepth - 1] & HF_HEADING))
+        top_pop(h, h->odepth);
+    top_push(h, hash, (v & 0x3f) | (TNAME_IS(h, "table") || TNAME_IS(h, "template") ? OF_TABLE : 0));
+}
+
+/* An end tag read with the HTML rules, in HTML content or walked down to from foreign content. Returns 1 when it closed an
+ * element and every one above it (in foreign content: the foreign ones too). */
+static int
+top_end(gw_html_t *h)
+{
+    uint32_t hash = (uint32_t)name_hash(h);
+    unsigned v;
+    size_t d;
+    if (__builtin_expect(h->oover != 0, 0)) {
+        h->oover -= !TNAME_IS(h, "p") && !TNAME_IS(h, "br");
+        return 0;
+    }
+    if (h->odepth != 0 && h->ohash[h->odepth - 1] == hash) {
+        --h->odepth; /* the common case: the current element's end tag (a formatting one's too: nothing above it) */
+        return 1;
+    }
+    v = html_kind(h);
+    if (v & HF_FMT)
+        return top_adopt(h, hash);
+    if (v & HV_IGNORE ? table_part(h) : TNAME_IS(h, "table"))
+        d = top_find(h, hash, 0, OF_TABLE); /* (in the table scope) */
+    else if (v & HV_SCOPED)
+        d = top_find(h, hash, v & HF_HEADING, HF_SCOPE | (hash == H_P ? HF_BUTTON : 0) | (hash == H_LI ? HF_LIST : 0));
+    else
+        d = top_find(h, hash, 0, HF_SPECIAL);
+    top_pop(h, d);
+    return d != 0;
+}
+
 /* Whether the start tag raw[0..len) has an attribute named name (NULL raw: a tag too long to read, taken as not having it:
  * foreign content stays foreign, as it did before these attributes were read) and,
  * when value is not NULL, with that value (ASCII case-insensitive, character references decoded); the first of a name
@@ -1228,8 +1449,10 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
 {
     unsigned name;
     h->tag_foreign = 0;
-    if (h->fdepth == 0 && h->fover == 0 && !TNAME_IS(h, "svg") && !TNAME_IS(h, "math"))
-        return; /* the common case: HTML content, not entering foreign content */
+    if (h->fdepth == 0 && h->fover == 0 && !TNAME_IS(h, "svg") && !TNAME_IS(h, "math")) {
+        top_start(h); /* the common case: HTML content, not entering foreign content */
+        return;
+    }
     if (in_foreign(h)) {
         if (html_kind(h) & HV_BREAKOUT) {
             breakout(h);
@@ -1242,6 +1465,8 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
             goto Html;
         }
         h->tag_foreign = 1;
+        if (!self_closing)
+            h->fnames |= 1ull << (name_hash(h) & 63);
         if (self_closing || (name = frame_name(h)) == 0)
             return;
         int math = h->fover == 0 && (h->fstack[h->fdepth - 1] & FR_NS_MATH) != 0;
@@ -1266,6 +1491,8 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
 Html:
     if (h->fdepth != 0)
         html_start(h); /* at an integration point (past fstack, counted: an HTML element is open, "in body" reads it) */
+    else if (h->fover == 0 && !TNAME_IS(h, "svg") && !TNAME_IS(h, "math"))
+        top_start(h); /* (a breakout closed every frame) */
     if (!self_closing && TNAME_IS(h, "svg")) /* (past fstack, fpush counts it in fover: its content is foreign) */
         fpush(h, FR_SVG);
     else if (!self_closing && TNAME_IS(h, "math"))
@@ -1280,8 +1507,10 @@ foreign_end(gw_html_t *h)
 {
     unsigned name;
     int passed_ip = 0;
-    if (h->fdepth == 0 && h->fover == 0)
-        return; /* (hover is 0 too: it counts only past a full fstack) */
+    if (h->fdepth == 0 && h->fover == 0) {
+        top_end(h); /* (hover is 0 too: it counts only past a full fstack) */
+        return;
+    }
     name = frame_name(h);
     if (h->fover != 0) {
         /* (past an HTML element past fstack, only </svg> and </math> close one: a frame's name that is not open there,
@@ -1318,6 +1547,11 @@ foreign_end(gw_html_t *h)
         if (is_integration(FR_NAME(f)))
             passed_ip = 1;
     }
+    /* The walk passed every frame: below the outermost are the HTML elements it was opened in, which the HTML rules close
+     * ("<div><svg></div>"), and every frame with them. A foreign element of the name (not a frame: "<a><svg><a></a>"),
+     * which would have stopped the walk, is not known, only that one may have been opened (fnames): then none is. */
+    if (!passed_ip && !(h->fnames & (1ull << (name_hash(h) & 63))) && top_end(h))
+        fpop_to(h, 0);
 }
 
 /* on an XML page, a <script> or <style> ("h:script" too: its raw text ends at "</h:script") */

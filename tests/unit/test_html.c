@@ -1176,6 +1176,50 @@ test_foreign_font_and_annotation_xml(void **state)
     free(big);
 }
 
+/* An end tag of an HTML element opened before the <svg> or <math> (none of the foreign elements open has its name) is
+ * read with the HTML rules: it closes that element, and the foreign content with it (Chromium). The <style> after it is
+ * HTML's raw text: read as foreign content, its "<!--" hid the <img> that Chromium builds and loads. Where the HTML rules
+ * close nothing (not open, not in scope, a special element above it, a foreign element of the name open), the content
+ * stays foreign and the <img> in the <style> breaks out. */
+static void
+test_foreign_closed_by_html_end(void **state)
+{
+    static const char probe[] = "<style><!--</style><img id=a src=x>--></style><style><img id=b src=x></style>";
+    static const struct {
+        const char *before;
+        const char *log;
+    } ecases[] = {
+        {"<div><svg></div>", "a;"},
+        {"<span><svg><g></span>", "a;"},
+        {"<DIV><math><mrow></Div>", "a;"},
+        {"<section><p>t</p><svg viewBox=\"0 0 1 1\"><path d=x></section>", "a;"},
+        {"<b><svg></b>", "a;"},
+        {"<custom-el><svg></custom-el>", "a;"},
+        {"<table><tr><td><svg></td>", "a;"},
+        {"<ul><li><svg></ul>", "a;"},
+        {"<h1><svg></h2>", "a;"}, /* (any heading closes one) */
+        {"<div><svg><foreignObject><div></div></foreignObject></div>", "a;"},
+        {"<div><svg></svg><svg></div>", "a;"},
+        /* stays foreign */
+        {"<svg></div>", "b;"},
+        {"<div></div><svg></div>", "b;"},
+        {"<span><div></span><svg></span>", "b;"}, /* (the <div> is special: "</span>" closed nothing) */
+        {"<b><div><svg></b>", "a;"}, /* (the adoption agency keeps the <div>, runs again and closes what is in it) */
+        {"<li>a<li>b</ul><svg></li>", "a;"}, /* (the second <li> closed the first, "</ul>" nothing) */
+        {"<ul><li>a<li>b</ul><svg></li>", "b;"},
+        {"<a>1<a>2</a><svg></a>", "b;"},         /* (the second <a> closed the first) */
+        {"<a><svg><a></a>", "b;"},               /* (an SVG <a>: "</a>" closes it) */
+        {"<div><svg><desc></div>", "a;"}, /* (an integration point stops the walk: the <style> in <desc> is HTML's) */
+        {"<p><button><svg></button>x</p>", "a;"},
+    };
+    for (size_t i = 0; i != sizeof(ecases) / sizeof(ecases[0]); ++i) {
+        char in[512];
+        snprintf(in, sizeof(in), "%s%s", ecases[i].before, probe);
+        img_case_t c = {in, ecases[i].log};
+        check_img_ids(&c, 1);
+    }
+}
+
 /* At a MathML text integration point (mi, mo, mn, ms, mtext) <mglyph> and <malignmark> are MathML elements: a <style>
  * in one is foreign content, and the <img> in it breaks out and loads (Chromium). Read as HTML raw text, the <img> was
  * hidden from the callbacks. */
@@ -1823,8 +1867,8 @@ test_life_cycle(void **state)
     assert_int_equal(gw_html_write(NULL, "x", 1), -1);
     assert_int_equal(gw_html_end(NULL), -1);
 
-    /* fixed memory: the struct with its tag buffer (and the frames of foreign content: 32 with their name hashes), plus
-     * the hold capacity */
+    /* fixed memory: the struct with its tag buffer (and the frames of foreign content: 64 with their name hashes; the 40
+     * HTML elements outside it), plus the hold capacity */
     assert_true(gw_html_sizeof(0) >= GW_HTML_MAX_TAG);
     assert_true(gw_html_sizeof(0) <= GW_HTML_MAX_TAG + 1536);
     assert_int_equal(gw_html_sizeof(100) - gw_html_sizeof(0), 100);
@@ -1878,6 +1922,7 @@ main(void)
         cmocka_unit_test(test_svg_script),
         cmocka_unit_test(test_foreign_font_and_annotation_xml),
         cmocka_unit_test(test_foreign_mglyph),
+        cmocka_unit_test(test_foreign_closed_by_html_end),
         cmocka_unit_test(test_foreign_html_open),
         cmocka_unit_test(test_foreign_cdata_at_integration),
         cmocka_unit_test(test_foreign_mglyph_in_html),
