@@ -84,6 +84,8 @@ struct st_gw_html_t {
     uint8_t odepth, oflags[40];
     uint32_t ohash[40], oover;
     uint8_t cdata_n; /* M_CDATA_OPEN: the bytes of "[CDATA[" matched; M_CDATA: the ']' just before (at most 2) */
+    uint8_t pre_raw; /* Chromium's preload scanner reads raw text (see pre_begin), up to the end tag named pre_hash */
+    uint64_t pre_hash;
     uint64_t skip_hash;
     size_t tlen;     /* bytes in tb: a tag continuing from earlier chunks, or the held tag */
     char *tb;        /* tbuf, or once a start tag outgrew it, a bigger buffer from cb.alloc (grow_tag) */
@@ -1665,10 +1667,49 @@ elem_kind(const gw_html_t *h)
 
 /* ---- element effects ---------------------------------------------------------------------- */
 
+/*
+ * Chromium's preload scanner, a tokenizer that runs ahead of the tree builder and fetches the URLs of the tags it reads,
+ * knows no foreign content: any <style>, <script>, <textarea>, <title>, <xmp>, <iframe>, <noembed>, <noframes> or
+ * <noscript> start tag (self-closed too) makes it read raw text up to "</name", and a CDATA section is a bogus comment
+ * up to its first '>'. Where the tree builder reads foreign content there, the two part: a "</style>" in what the tree
+ * builder reads as a comment ("<svg><style><!--</style><img src=…>-->") or CDATA section ends the scanner's raw text,
+ * and the <img> after it is fetched, while the tree builder builds none (and the callbacks, reading as it does, see
+ * none); so is one after the first '>' of a CDATA section ("<svg><![CDATA[><img src=…>]]>"). The rewriter keeps them
+ * together: from such a start tag in foreign content (pre_raw) up to an end tag of its name, a '<' in a comment or bogus
+ * comment goes out as "&lt;" (the comment's text is changed, nothing else), one in a CDATA section as "]]>&lt;<![CDATA["
+ * (the same text: a character reference is read in foreign content); outside, a CDATA section's '>' goes out as
+ * "]]>&gt;<![CDATA[", so that every bogus comment the scanner reads ends before the next '<'.
+ */
+static void
+pre_begin(gw_html_t *h)
+{
+    if (h->pre_raw || !h->tag_foreign || h->xml || raw_kind(h->id) == RAW_NONE || raw_kind(h->id) == RAW_PLAIN)
+        return; /* (<plaintext>: the scanner reads nothing more, the tree builder goes on) */
+    h->pre_raw = 1;
+    h->pre_hash = name_hash(h);
+}
+
+/* [mark, upto) of a comment or bogus comment: passed, each '<' as "&lt;" while pre_raw */
+static void
+pre_dispose(gw_html_t *h, const char *upto)
+{
+    const char *q;
+    if (__builtin_expect(h->pre_raw, 0) && h->skip_depth == 0) {
+        while ((q = find_byte(h->mark, upto, '<')) != NULL) {
+            pass(h, q);
+            emit(h, "&lt;", 4);
+            h->mark = q + 1;
+        }
+    }
+    dispose(h, upto);
+}
+
 /* After a start tag: begins a removal, counts nesting inside one, enters raw text. */
 static void
 start_effects(gw_html_t *h, int removed)
 {
+    if (!removed && h->skip_depth == 0)
+        pre_begin(h);
     if (removed) {
         if (has_content(h)) {
             h->skip_depth = 1;
@@ -1712,6 +1753,8 @@ end_effects(gw_html_t *h)
             return 1;
         h->skip_depth = 0; /* "</svg>" closed the removed element with the frame it was in: the end tag is the frame's */
     }
+    if (__builtin_expect(h->pre_raw, 0) && name_hash(h) == h->pre_hash)
+        h->pre_raw = 0; /* (the preload scanner's raw text ends here too) */
     if (!h->injected && h->inject_len != 0 && (h->id == GW_HTML_TAG_HEAD || h->id == GW_HTML_TAG_BODY)) {
         h->injected = 1;
         emit(h, h->inject, h->inject_len);
@@ -1743,6 +1786,8 @@ fhold_release(gw_html_t *h, int complete)
         h->skip_depth = 1;
         h->skip_hash = h->raw_hash;
         h->skip_fdepth = h->fhold_fdepth;
+        if (h->pre_hash == h->raw_hash)
+            h->pre_raw = 0; /* (its start tag does not go out) */
     } else {
         char *tb = h->tb; /* (emit_start_tag writes a tag without edits from tb) */
         size_t tlen = h->tlen;
@@ -1851,6 +1896,22 @@ text_copy(gw_html_t *h, const char *p, size_t n)
     size_t k = hold_add(h, p, n);
     if (k < n && h->skip_depth == 0)
         emit(h, p + k, n - k);
+}
+
+/* A CDATA section's byte at q: text up to it, and for a '<' while pre_raw or a '>' outside, the same text written so the
+ * preload scanner reads no tag in it (see pre_begin) */
+static void
+pre_cdata(gw_html_t *h, const char *q)
+{
+    const char *rep = h->pre_raw ? "]]>&lt;<![CDATA[" : "]]>&gt;<![CDATA[";
+    if (h->skip_depth != 0 || h->xml || *q != (h->pre_raw ? '<' : '>'))
+        return;
+    text_out(h, q);
+    if (h->fhold)
+        text_copy(h, rep, 16);
+    else
+        emit(h, rep, 16);
+    h->mark = q + 1;
 }
 
 /* Before markup other than a held SVG script's text and its end tag: the script is released unread (complete 0). */
@@ -2531,10 +2592,10 @@ comment_step(gw_html_t *h, const char *s, const char *end)
             break;
         }
     }
-    dispose(h, end);
+    pre_dispose(h, end);
     return end;
 Done:
-    dispose(h, s);
+    pre_dispose(h, s);
     h->mode = M_TEXT;
     return s;
 }
@@ -2655,6 +2716,8 @@ step(gw_html_t *h, const char *cur, const char *end)
                 return q + 1;
             } else {
                 h->cdata_n = 0;
+                if (*q == '<' || *q == '>')
+                    pre_cdata(h, q);
             }
         }
         text_out(h, end);
@@ -2664,10 +2727,10 @@ step(gw_html_t *h, const char *cur, const char *end)
     case M_BOGUS:
         q = find_byte(cur, end, '>');
         if (q == NULL) {
-            dispose(h, end);
+            pre_dispose(h, end);
             return end;
         }
-        dispose(h, q + 1);
+        pre_dispose(h, q + 1);
         h->mode = M_TEXT;
         return q + 1;
     case M_TAG: {
