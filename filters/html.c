@@ -589,6 +589,30 @@ out_set(gw_html_t *h, const char *name, size_t nlen, const char *v, size_t vlen)
     out(h, "\"", 1);
 }
 
+/* raw[from, to) of attribute a; while the preload scanner reads raw text (pre_raw), a '<' in its quoted value as "&lt;"
+ * (the same value), so that a "</style" in it does not end the scanner's raw text (see pre_begin) */
+static void
+out_attr(gw_html_t *h, const char *raw, size_t from, size_t to, const span_t *a)
+{
+    if (__builtin_expect(h->pre_raw, 0) && a->has_value && a->value != 0 && (raw[a->value - 1] == '"' || raw[a->value - 1] == '\'')) {
+        for (size_t i = a->value; i != a->value_end; ++i) {
+            if (raw[i] == '<') {
+                out(h, raw + from, i - from);
+                out(h, "&lt;", 4);
+                from = i + 1;
+            }
+        }
+    }
+    out(h, raw + from, to - from);
+}
+
+/* Whether the tag raw[0..len) is written with out_attr's '<' (pre_raw, not removed, a '<' in it): see pre_begin */
+static int
+pre_tag(const gw_html_t *h, const char *raw, size_t len)
+{
+    return __builtin_expect(h->pre_raw, 0) && h->skip_depth == 0 && len > 1 && memchr(raw + 1, '<', len - 1) != NULL;
+}
+
 /* Writes the tag with its edits applied. */
 static void
 serialize(gw_html_t *h, gw_html_tag_t *tag)
@@ -627,7 +651,7 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
         if (e != NONE && tag->_edits[e].op == E_RENAME) {
             out(h, " ", 1);
             out(h, tag->_edits[e].arg, tag->_edits[e].arg_len);
-            out(h, raw + a.name_end, a.end - a.name_end);
+            out_attr(h, raw, a.name_end, a.end, &a);
             if (a.has_value && a.end == a.value) /* "x=" before '>': what follows must not become its value */
                 out(h, "\"\"", 2);
             unquoted = a.has_value && a.end == a.value_end && a.end != a.value;
@@ -644,7 +668,7 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
              * be src=https://evil.example/x.js to a browser, a URL the callbacks never saw */
             if (a.sep == a.name || (unquoted && raw[a.sep] == '/'))
                 out(h, " ", 1);
-            out(h, raw + a.sep, a.end - a.sep);
+            out_attr(h, raw, a.sep, a.end, &a);
             if (a.has_value && a.end == a.value)
                 out(h, "\"\"", 2);
             unquoted = a.has_value && a.end == a.value_end && a.end != a.value;
@@ -679,7 +703,7 @@ emit_start_tag(gw_html_t *h, gw_html_tag_t *tag, int in_tbuf, const char *cur)
 {
     if (h->nonce_len != 0 && (tag->id == GW_HTML_TAG_SCRIPT || tag->id == GW_HTML_TAG_STYLE) && !has_kept_nonce(tag, h))
         edit_add(tag, GW_HTML_MAX_EDITS + 1, E_SET, "nonce", 5, h->nonce, h->nonce_len);
-    if (tag->_num_edits != 0) {
+    if (tag->_num_edits != 0 || pre_tag(h, tag->raw, tag->raw_len)) {
         serialize(h, tag);
         if (!in_tbuf)
             h->mark = cur; /* serialize flushed the pass run */
@@ -2267,6 +2291,12 @@ tag_done(gw_html_t *h, const char *cur)
         if (dropit) {
             if (!in_tbuf)
                 drop(h, cur);
+        } else if (pre_tag(h, raw, len)) {
+            gw_html_tag_t tag;
+            tag_init(&tag, h, h->id, raw, len, h->tag_offset);
+            serialize(h, &tag);
+            if (!in_tbuf)
+                h->mark = cur;
         } else if (in_tbuf) {
             emit(h, raw, len);
         } else {
@@ -2282,7 +2312,7 @@ tag_done(gw_html_t *h, const char *cur)
 
     int wanted = h->cb.on_tag != NULL && (h->cb.on_tag_ids == 0 || ((h->cb.on_tag_ids >> h->id) & 1) != 0 ||
                                           (h->cb.on_tag_urls && gw_html_may_name_url(raw, len)));
-    if (!wanted && !(h->nonce_len != 0 && (h->id == GW_HTML_TAG_SCRIPT || h->id == GW_HTML_TAG_STYLE))) {
+    if (!wanted && !(h->nonce_len != 0 && (h->id == GW_HTML_TAG_SCRIPT || h->id == GW_HTML_TAG_STYLE)) && !pre_tag(h, raw, len)) {
         if (in_tbuf) /* nothing to ask, nothing to add: the tag as it is */
             emit(h, raw, len);
         else

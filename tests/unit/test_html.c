@@ -1281,6 +1281,10 @@ test_preload_scanner(void **state)
         {"<svg><![CDATA[a]>b]]]>c]]></svg>", "<svg><![CDATA[a]]]>&gt;<![CDATA[b]]]>c]]></svg>"},
         {"<svg><style><![CDATA[</style><img id=a src=x>]]></style></svg>",
          "<svg><style><![CDATA[]]>&lt;<![CDATA[/style>]]>&lt;<![CDATA[img id=a src=x>]]></style></svg>"},
+        /* a quoted attribute value: the same value */
+        {"<svg><style><x a=\"</style><img id=a src=x>\" b='<'></x></style></svg>",
+         "<svg><style><x a=\"&lt;/style>&lt;img id=a src=x>\" b='&lt;'></x></style></svg>"},
+        {"<svg><style></x a=\"</style><img id=a>\"></style><p a=\"<\">", "<svg><style></x a=\"&lt;/style>&lt;img id=a>\"></style><p a=\"<\">"},
         /* its end tag ends the scanner's raw text too: a comment after it is the same for both */
         {"<svg><style>a{}</style><!--<p>--><![CDATA[ x > y ]]></svg>",
          "<svg><style>a{}</style><!--<p>--><![CDATA[ x ]]>&gt;<![CDATA[ y ]]></svg>"},
@@ -1289,7 +1293,7 @@ test_preload_scanner(void **state)
         /* a CSS CDATA section as drawing programs write it passes as it is */
         {"<svg><style><![CDATA[ .a > .b { fill: red } ]]></style></svg>", "<svg><style><![CDATA[ .a > .b { fill: red } ]]></style></svg>"},
     };
-    static const char *const logs[] = {"", "", "", "a;", "", "", "", "", "", "a;b;", ""};
+    static const char *const logs[] = {"", "", "", "a;", "", "", "", "", "", "", "", "a;b;", ""};
     for (size_t i = 0; i != sizeof(pcases) / sizeof(pcases[0]); ++i)
         check_img_ids_out(pcases[i].in, pcases[i].log, logs[i]);
 }
