@@ -79,7 +79,7 @@ struct st_gw_html_t {
     uint8_t xml;                             /* gw_html_set_xml: an XML parser reads the page */
     uint8_t frameset;                        /* FS_*: whether a <frameset> replaced the body (see frameset_tag) */
     uint32_t fover;                          /* frames past fstack: foreign for as long as any is open */
-    uint64_t fnames;                         /* foreign elements opened since the outermost frame: a bit per name hash */
+    uint64_t fnames; /* foreign elements opened since the outermost frame with an open HTML element's name (foreign_name) */
     /* the HTML elements open outside foreign content (see top_start): name hash and HF_* | OF_TABLE, oover past them */
     uint8_t odepth, oflags[40];
     uint32_t ohash[40], oover;
@@ -1468,6 +1468,20 @@ tag_has_attr(const char *raw, size_t len, const char *name, const char *value)
     return 0;
 }
 
+/* A foreign element opened: when an HTML element of its name is open outside foreign content, an end tag of the name
+ * may be its (fnames: a bit per name hash, only for those names) */
+static void
+foreign_name(gw_html_t *h)
+{
+    uint32_t hash = (uint32_t)name_hash(h);
+    for (size_t i = 0; i != h->odepth; ++i) {
+        if (h->ohash[i] == hash) {
+            h->fnames |= 1ull << (hash & 63);
+            return;
+        }
+    }
+}
+
 /* A start tag (raw[0..len), NULL for one too long to read): sets tag_foreign (its content is markup whatever its name)
  * and updates the frames. */
 static void
@@ -1492,7 +1506,7 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
         }
         h->tag_foreign = 1;
         if (!self_closing)
-            h->fnames |= 1ull << (name_hash(h) & 63);
+            foreign_name(h);
         if (self_closing || (name = frame_name(h)) == 0)
             return;
         int math = h->fover == 0 && (h->fstack[h->fdepth - 1] & FR_NS_MATH) != 0;
@@ -1576,7 +1590,7 @@ foreign_end(gw_html_t *h)
     /* The walk passed every frame: below the outermost are the HTML elements it was opened in, which the HTML rules close
      * ("<div><svg></div>"), and every frame with them. A foreign element of the name (not a frame: "<a><svg><a></a>"),
      * which would have stopped the walk, is not known, only that one may have been opened (fnames): then none is. */
-    if (!passed_ip && !(h->fnames & (1ull << (name_hash(h) & 63))) && top_end(h))
+    if (!passed_ip && !(h->fnames & (1ull << ((uint32_t)name_hash(h) & 63))) && top_end(h))
         fpop_to(h, 0);
 }
 

@@ -1234,6 +1234,9 @@ test_foreign_closed_by_html_end(void **state)
         {"<span><svg><g></span>", "a;"},
         {"<DIV><math><mrow></Div>", "a;"},
         {"<section><p>t</p><svg viewBox=\"0 0 1 1\"><path d=x></section>", "a;"},
+        /* (foreign elements of other names: "</div>" is not theirs, nor "</a>" a <clipPath>'s) */
+        {"<div><svg><g><path/><rect/><circle/><defs><use/><linearGradient><stop/><clipPath><text><tspan><mask></div>", "a;"},
+        {"<a href=x><svg><clipPath id=c></clipPath></a>", "a;"},
         {"<b><svg></b>", "a;"},
         {"<custom-el><svg></custom-el>", "a;"},
         {"<table><tr><td><svg></td>", "a;"},
