@@ -230,7 +230,7 @@ raw_kind(unsigned id)
     }
 }
 
-static int
+static inline int
 is_void(unsigned id)
 {
     switch (id) {
@@ -723,8 +723,13 @@ name_hash(gw_html_t *h)
 {
     if (h->hash_lazy) {
         uint64_t hash = FNV_OFFSET;
-        for (size_t i = 0; i != h->name_total; ++i)
-            hash = (hash ^ lower((unsigned char)h->name_at[i])) * FNV_PRIME;
+        if (h->name_total <= TNAME_MAX) { /* (tname: the name lower-cased) */
+            for (size_t i = 0; i != h->name_total; ++i)
+                hash = (hash ^ (unsigned char)h->tname[i]) * FNV_PRIME;
+        } else {
+            for (size_t i = 0; i != h->name_total; ++i)
+                hash = (hash ^ lower((unsigned char)h->name_at[i])) * FNV_PRIME;
+        }
         h->name_hash = hash;
         h->hash_lazy = 0;
     }
@@ -992,6 +997,10 @@ _Static_assert(sizeof(html_kinds) / sizeof(html_kinds[0]) == 120, "kind_slot ind
 #define H_THEAD 0x5ddd9b79u
 #define H_TFOOT 0x747391bbu
 #define H_TABLE 0xb376a83fu
+#define H_TR 0xb56ac923u
+#define H_CAPTION 0x864c02a5u
+#define H_COLGROUP 0x88649748u
+#define H_TEMPLATE 0x9eb92f4bu
 
 /* the current tag's html_kinds entry, NULL for a name none of the rules names (<span> is one, <g> not) */
 static const html_kind_t *
@@ -1296,12 +1305,12 @@ html_start(gw_html_t *h)
 #define OF_TABLE 0x40 /* table, template: the table scope's boundaries */
 #define OF_PIN 0x80   /* a <p> is open at or below this element in button scope (top_start's "close a p element") */
 
-/* a table part that "in body" ignores but a table holds */
+/* a table part (by name hash) that "in body" ignores but a table holds */
 static int
-table_part(const gw_html_t *h)
+table_part(uint32_t hash)
 {
-    return TNAME_IS(h, "td") || TNAME_IS(h, "th") || TNAME_IS(h, "tr") || TNAME_IS(h, "tbody") || TNAME_IS(h, "thead") ||
-           TNAME_IS(h, "tfoot") || TNAME_IS(h, "caption") || TNAME_IS(h, "colgroup");
+    return hash == H_TD || hash == H_TH || hash == H_TR || hash == H_TBODY || hash == H_THEAD || hash == H_TFOOT ||
+           hash == H_CAPTION || hash == H_COLGROUP;
 }
 
 /* The depth of the nearest open element named hash (any heading for heading) above the first of flags stop; 0 for none. */
@@ -1379,13 +1388,13 @@ top_start(gw_html_t *h)
     hash = (uint32_t)name_hash(h);
     if (__builtin_expect(v & (HV_IGNORE | HV_LI | HF_FMT), 0)) {
         if (v & HV_IGNORE) {
-            if (!table_part(h) || top_find(h, H_TABLE, 0, 0) == 0)
+            if (!table_part(hash) || top_find(h, H_TABLE, 0, 0) == 0)
                 return;
             /* a cell closes the open cell, a row the open row (and its cell), a section the open section */
             if (hash == H_TD || hash == H_TH) {
                 top_pop(h, top_find(h, H_TD, 0, OF_TABLE | HF_SCOPE));
                 top_pop(h, top_find(h, H_TH, 0, OF_TABLE | HF_SCOPE));
-            } else if (TNAME_IS(h, "tr")) {
+            } else if (hash == H_TR) {
                 top_pop(h, top_find(h, hash, 0, OF_TABLE));
             } else if ((d = top_find(h, H_TBODY, 0, OF_TABLE)) != 0 || (d = top_find(h, H_THEAD, 0, OF_TABLE)) != 0 ||
                        (d = top_find(h, H_TFOOT, 0, OF_TABLE)) != 0) {
@@ -1411,7 +1420,7 @@ top_start(gw_html_t *h)
         top_pop(h, top_find(h, H_P, 0, 0));
     if ((v & HF_HEADING) && h->odepth != 0 && (h->oflags[h->odepth - 1] & HF_HEADING))
         top_pop(h, h->odepth);
-    top_push(h, hash, (v & 0x3f) | (TNAME_IS(h, "table") || TNAME_IS(h, "template") ? OF_TABLE : 0));
+    top_push(h, hash, (v & 0x3f) | (hash == H_TABLE || hash == H_TEMPLATE ? OF_TABLE : 0));
 }
 
 /* An end tag read with the HTML rules, in HTML content or walked down to from foreign content. Returns 1 when it closed an
@@ -1433,7 +1442,7 @@ top_end(gw_html_t *h)
     v = html_kind(h);
     if (v & HF_FMT)
         return top_adopt(h, hash);
-    if (v & HV_IGNORE ? table_part(h) : TNAME_IS(h, "table"))
+    if (v & HV_IGNORE ? table_part(hash) : hash == H_TABLE)
         d = top_find(h, hash, 0, OF_TABLE); /* (in the table scope) */
     else if (v & HV_SCOPED)
         d = top_find(h, hash, v & HF_HEADING, HF_SCOPE | (hash == H_P ? HF_BUTTON : 0) | (hash == H_LI ? HF_LIST : 0));

@@ -9,7 +9,8 @@ import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NAMED = ['p', 'li', 'dd', 'dt', 'address', 'div', 'td', 'th', 'tbody', 'thead', 'tfoot', 'table']
+NAMED = ['p', 'li', 'dd', 'dt', 'address', 'div', 'td', 'th', 'tbody', 'thead', 'tfoot', 'table', 'tr', 'caption', 'colgroup',
+         'template']
 
 
 def fnv(name):
