@@ -1736,7 +1736,7 @@ pre_begin(gw_html_t *h)
     h->pre_hash = name_hash(h);
 }
 
-/* [mark, upto) of a comment or bogus comment: passed, each '<' as "&lt;" while pre_raw */
+/* [mark, upto) of a comment, bogus comment or RCDATA (pre_rcdata): passed, each '<' as "&lt;" while pre_raw */
 static void
 pre_dispose(gw_html_t *h, const char *upto)
 {
@@ -1969,6 +1969,15 @@ fhold_markup(gw_html_t *h)
         release(h, 0);
 }
 
+/* The raw text read is a <title>'s or <textarea>'s (RCDATA: character references are read) of another name than the
+ * raw text the preload scanner reads (pre_raw): a '<' in it goes out as "&lt;", the same text, so that a "</style" in
+ * it does not end the scanner's ("<svg><style/></svg><title></style><img src=…>") */
+static int
+pre_rcdata(const gw_html_t *h)
+{
+    return (h->raw_id == GW_HTML_TAG_TITLE || h->raw_id == GW_HTML_TAG_TEXTAREA) && h->raw_hash != h->pre_hash && !h->holding;
+}
+
 /* Raw-text content [mark, upto) of the current chunk. */
 static void
 content(gw_html_t *h, const char *upto)
@@ -1984,7 +1993,10 @@ content(gw_html_t *h, const char *upto)
         if (k == n)
             return;
     }
-    dispose(h, upto);
+    if (__builtin_expect(h->pre_raw, 0) && pre_rcdata(h))
+        pre_dispose(h, upto);
+    else
+        dispose(h, upto);
 }
 
 /* Raw-text content that is not in the chunk (a failed end-tag candidate kept in pend). */
@@ -2000,8 +2012,15 @@ content_copy(gw_html_t *h, const char *p, size_t n)
         p += k;
         n -= k;
     }
-    if (h->skip_depth == 0)
-        emit(h, p, n);
+    if (h->skip_depth != 0)
+        return;
+    for (const char *q; __builtin_expect(h->pre_raw, 0) && pre_rcdata(h) && (q = memchr(p, '<', n)) != NULL;) {
+        emit(h, p, (size_t)(q - p));
+        emit(h, "&lt;", 4);
+        n -= (size_t)(q + 1 - p);
+        p = q + 1;
+    }
+    emit(h, p, n);
 }
 
 static void

@@ -1288,6 +1288,10 @@ test_preload_scanner(void **state)
         {"<svg><style><x a=\"</style><img id=a src=x>\" b='<'></x></style></svg>",
          "<svg><style><x a=\"&lt;/style>&lt;img id=a src=x>\" b='&lt;'></x></style></svg>"},
         {"<svg><style></x a=\"</style><img id=a>\"></style><p a=\"<\">", "<svg><style></x a=\"&lt;/style>&lt;img id=a>\"></style><p a=\"<\">"},
+        /* a <title>'s or <textarea>'s text (character references are read there): the same text */
+        {"<svg><style/></svg><title>a</style><img id=a src=x>&lt;</title><textarea><</textarea>",
+         "<svg><style/></svg><title>a&lt;/style>&lt;img id=a src=x>&lt;</title><textarea>&lt;</textarea>"},
+        {"<svg><title/></svg><title><b></title><!--</title>-->", "<svg><title/></svg><title><b></title><!--</title>-->"},
         /* its end tag ends the scanner's raw text too: a comment after it is the same for both */
         {"<svg><style>a{}</style><!--<p>--><![CDATA[ x > y ]]></svg>",
          "<svg><style>a{}</style><!--<p>--><![CDATA[ x ]]>&gt;<![CDATA[ y ]]></svg>"},
@@ -1296,7 +1300,7 @@ test_preload_scanner(void **state)
         /* a CSS CDATA section as drawing programs write it passes as it is */
         {"<svg><style><![CDATA[ .a > .b { fill: red } ]]></style></svg>", "<svg><style><![CDATA[ .a > .b { fill: red } ]]></style></svg>"},
     };
-    static const char *const logs[] = {"", "", "", "a;", "", "", "", "", "", "", "", "a;b;", ""};
+    static const char *const logs[] = {"", "", "", "a;", "", "", "", "", "", "", "", "", "", "a;b;", ""};
     for (size_t i = 0; i != sizeof(pcases) / sizeof(pcases[0]); ++i)
         check_img_ids_out(pcases[i].in, pcases[i].log, logs[i]);
 }
