@@ -84,7 +84,8 @@ struct st_gw_html_t {
     uint8_t odepth, oflags[40];
     uint32_t ohash[40], oover;
     uint8_t cdata_n; /* M_CDATA_OPEN: the bytes of "[CDATA[" matched; M_CDATA: the ']' just before (at most 2) */
-    uint8_t pre_raw; /* Chromium's preload scanner reads raw text (see pre_begin), up to the end tag named pre_hash */
+    uint8_t pre_raw, pre_id; /* Chromium's preload scanner reads raw text (see pre_begin), up to the end tag named pre_hash */
+    uint8_t pre_empty;       /* ... and no element of that name is open (it was self-closed, none opened since) */
     uint64_t pre_hash;
     uint64_t skip_hash;
     size_t tlen;     /* bytes in tb: a tag continuing from earlier chunks, or the held tag */
@@ -1733,7 +1734,33 @@ pre_begin(gw_html_t *h)
     if (h->pre_raw || !h->tag_foreign || h->xml || raw_kind(h->id) == RAW_NONE || raw_kind(h->id) == RAW_PLAIN)
         return; /* (<plaintext>: the scanner reads nothing more, the tree builder goes on) */
     h->pre_raw = 1;
+    h->pre_id = h->id;
     h->pre_hash = name_hash(h);
+    h->pre_empty = h->tag_selfclose;
+}
+
+/* A tag read while the preload scanner reads raw text (pre_raw), before it goes out. The start tag of an HTML element
+ * whose text is raw text too (a <script>, <style>, … of another name: "<svg><style/></svg><script>"</style><img src=…>"
+ * </script>") would have the scanner's raw text end in it, where nothing can be written for it: the end tag the scanner
+ * waits for goes out first, which the tree builder ignores where no element of that name is open (outside foreign
+ * content none is: HTML reads their content as raw text; inside it, where the one that began it was self-closed and
+ * none opened since, the end tag walks down to the HTML rules, which find none). */
+static void
+pre_tag_seen(gw_html_t *h)
+{
+    if (h->is_end)
+        return;
+    if (name_hash(h) == h->pre_hash) {
+        if (h->tag_foreign && !h->tag_selfclose)
+            h->pre_empty = 0; /* (another of the name opened: the end tag would close it) */
+        return;                   /* (an HTML one: its end tag ends the scanner's raw text too) */
+    }
+    if (elem_kind(h) == RAW_NONE || (h->fdepth + h->fover != 0 && !h->pre_empty))
+        return;
+    emit(h, "</", 2);
+    emit(h, tag_names[h->pre_id], tag_name_len[h->pre_id]);
+    emit(h, ">", 1);
+    h->pre_raw = 0;
 }
 
 /* [mark, upto) of a comment, bogus comment or RCDATA (pre_rcdata): passed, each '<' as "&lt;" while pre_raw */
@@ -2325,6 +2352,8 @@ tag_done(gw_html_t *h, const char *cur)
         release(h, h->is_end && h->id == GW_HTML_TAG_SCRIPT);
     /* "/>" closes the tag itself, unless the '/' is the end of an unquoted value ("<svg a=/>" is not self-closing) */
     foreign_tag(h, len >= 2 && raw[len - 2] == '/' && h->tstate != T_UNQ, raw, len);
+    if (__builtin_expect(h->pre_raw, 0))
+        pre_tag_seen(h);
 
     if (h->skip_depth != 0 && !h->is_end && h->fdepth + h->fover < h->skip_fdepth)
         h->skip_depth = 0; /* a tag that breaks out of foreign content closed the removed element: it is read as any */
