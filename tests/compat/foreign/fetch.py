@@ -5,17 +5,19 @@ usage: fetch.py SEED COUNT WORKDIR [HTML_C...]
 
 Writes COUNT random pages (from SEED): HTML elements opened (and some closed), an <svg> or <math>, then foreign and HTML
 start and end tags, the end tags of the HTML elements opened before it ("<div><svg></div>"), and probes: an <img> after
-"<!--" in a <style> or <title>, in a CDATA section after its '>', in a quoted attribute value after "</style>" (each
-fetched by Chromium's preload scanner where the tree builder builds nothing), an <img> in a <style> (built where the
-<style> is foreign). For each HTML_C (a filters/html.c, default this tree's), ids.c and neutral.c are built against it
+"<!--" in a <style> or <title>, in a CDATA section after its '>', in a quoted attribute value, a <script>'s string or a
+<textarea> after "</style>" or "</title>" (each fetched by Chromium's preload scanner where the tree builder builds
+nothing), an <img> in a <style> (built where the <style> is foreign). For each HTML_C (a filters/html.c, default this tree's), ids.c and neutral.c are built against it
 and dom.js loads in Chromium (its requests, the preload scanner's too, are what counts):
   - the pages as they are: the <img> requests Chromium made that the rewriter's on_tag did not see ("fetched, not seen");
   - the pages as the rewriter writes them with every <img> it saw blocked (neutral.c): the <img> requests Chromium still
-    made ("leaked": a tracker written so loads before consent).
+    made ("leaked": a tracker written so loads before consent), and the documents Chromium built otherwise than from
+    the page as it is (but for comments' text and the blocked <img>'s attribute name).
 """
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 
@@ -29,7 +31,8 @@ FOREIGN = ['<g>', '</g>', '<a>', '<desc>', '</desc>', '<foreignObject>', '</fore
            '<style/>', '<title/>', '<text>', '</text>', '<svg>', '<math>', '<!--c-->', '<![CDATA[a>b]]>']
 PROBES = ['<style><!--</style><img id={0} src=/{0}>--></style>', '<style><img id={0} src=/{0}></style>',
           '<![CDATA[><img id={0} src=/{0}>]]>', '<title><!--</title><img id={0} src=/{0}>--></title>',
-          '<style><x a="</style><img id={0} src=/{0}>"></x></style>', '<img id={0} src=/{0}>']
+          '<style><x a="</style><img id={0} src=/{0}>"></x></style>', '<img id={0} src=/{0}>',
+          '<script>s = "</style><img id={0} src=/{0}>"</script>', '<textarea></title><img id={0} src=/{0}></textarea>']
 
 
 def pages(seed, count):
@@ -53,6 +56,11 @@ def pages(seed, count):
         parts.append(rnd.choice(PROBES).format('d%dp%d' % (d, k)))
         out.append(''.join(parts))
     return out
+
+
+def same_dom(html):
+    """the document as Chromium built it, comments and the blocked <img>'s attribute name aside"""
+    return re.sub(r'<!--.*?-->', '', html, flags=re.S).replace('data-blocked-src=', 'src=')
 
 
 def chromium(docs, work, name):
@@ -83,7 +91,7 @@ def main():
         out = subprocess.run([build(src, work, 'neutral', n)] + docs, capture_output=True, check=True).stdout.split(b'\0')[:-1]
         written = [p.decode('utf-8') for p in out]
         after = chromium(written, work, 'written%d' % n)
-        not_seen = leaked = 0
+        not_seen = leaked = changed = 0
         for d, c, s, w, a in zip(docs, truth, seen, written, after):
             miss = set(x for x in c['asked'] if x.startswith('d')) - set(x for x in s.split(';') if x)
             leak = set(x for x in a['asked'] if x.startswith('d'))
@@ -91,8 +99,12 @@ def main():
             leaked += len(leak)
             for m in sorted(leak):
                 print('  leaked: %s in %s\n     written: %s' % (m, d, w))
+            if same_dom(c['dom']) != same_dom(a['dom']):
+                changed += 1
+                print('  document changed: %s\n     written: %s' % (d, w))
         print('%s: %d pages, %d <img> fetched by Chromium; %d fetched, not seen by on_tag; %d still fetched from the '
-              'rewritten pages (leaked)' % (src, len(docs), fetched, not_seen, leaked))
+              'rewritten pages (leaked); %d documents built otherwise (but for comments)'
+              % (src, len(docs), fetched, not_seen, leaked, changed))
 
 
 if __name__ == '__main__':
