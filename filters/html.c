@@ -1598,9 +1598,12 @@ foreign_end(gw_html_t *h)
             passed_ip = 1;
     }
     /* The walk passed every frame: below the outermost are the HTML elements it was opened in, which the HTML rules close
-     * ("<div><svg></div>"), and every frame with them. A foreign element of the name (not a frame: "<a><svg><a></a>"),
-     * which would have stopped the walk, is not known, only that one may have been opened (fnames): then none is. */
-    if (!passed_ip && !(h->fnames & (1ull << ((uint32_t)name_hash(h) & 63))) && top_end(h))
+     * ("<div><svg></div>"), and every frame with them; an integration point passed is in the way of the "in body" rules
+     * (a scope boundary, special), not of a table's end tags in the table insertion modes, whose table scope it is not
+     * ("<td><math><mi></table>"). A foreign element of the name (not a frame: "<a><svg><a></a>"), which would have
+     * stopped the walk, is not known, only that one may have been opened (fnames): then none is. */
+    if ((!passed_ip || table_part((uint32_t)name_hash(h)) || (uint32_t)name_hash(h) == H_TABLE) &&
+        !(h->fnames & (1ull << ((uint32_t)name_hash(h) & 63))) && top_end(h))
         fpop_to(h, 0);
 }
 

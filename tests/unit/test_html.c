@@ -1240,6 +1240,8 @@ test_foreign_closed_by_html_end(void **state)
         {"<b><svg></b>", "a;"},
         {"<custom-el><svg></custom-el>", "a;"},
         {"<table><tr><td><svg></td>", "a;"},
+        {"<table><tr><td><math><mi></table>", "a;"}, /* (the table scope: the <mi> is not in the way) */
+        {"<table><tr><td><svg><desc></tr>", "a;"},
         {"<ul><li><svg></ul>", "a;"},
         {"<h1><svg></h2>", "a;"}, /* (any heading closes one) */
         {"<div><svg><foreignObject><div></div></foreignObject></div>", "a;"},
@@ -1254,6 +1256,7 @@ test_foreign_closed_by_html_end(void **state)
         {"<a>1<a>2</a><svg></a>", "b;"},         /* (the second <a> closed the first) */
         {"<a><svg><a></a>", "b;"},               /* (an SVG <a>: "</a>" closes it) */
         {"<div><svg><desc></div>", "a;"}, /* (an integration point stops the walk: the <style> in <desc> is HTML's) */
+        {"<div><math><mi><mglyph></div>", "b;"},
         {"<p><button><svg></button>x</p>", "a;"},
     };
     /* (foreign, the comment's '<' go out as "&lt;": see test_preload_scanner) */
