@@ -1708,7 +1708,7 @@ svg_script(const gw_html_t *h)
 }
 
 /* the raw-text kind of the current start tag's element: none in foreign content */
-static int
+static inline int
 elem_kind(const gw_html_t *h)
 {
     if (h->frameset == FS_IN && h->id != GW_HTML_TAG_NOFRAMES)
