@@ -1005,11 +1005,12 @@ _Static_assert(sizeof(html_kinds) / sizeof(html_kinds[0]) == 120, "kind_slot ind
 
 /* the current tag's html_kinds entry, NULL for a name none of the rules names (<span> is one, <g> not) */
 static const html_kind_t *
-kind_of(const gw_html_t *h)
+kind_of(gw_html_t *h)
 {
+    uint32_t hash;
     if (h->name_total > 14)
         return NULL;
-    uint32_t hash = (uint32_t)name_hash((gw_html_t *)h);
+    hash = (uint32_t)name_hash(h);
     for (unsigned i = hash & 255, k; (k = kind_slot[i]) != 0; i = (i + 1) & 255)
         if (kind_hash[i] == hash && html_kinds[k - 1].len == h->name_total)
             return &html_kinds[k - 1];
@@ -1018,7 +1019,7 @@ kind_of(const gw_html_t *h)
 
 /* what the "in body" rules do with the current tag (0: an element none of them names, such as <mglyph>) */
 static unsigned
-html_kind(const gw_html_t *h)
+html_kind(gw_html_t *h)
 {
     const html_kind_t *k = kind_of(h);
     return k != NULL ? k->v : 0;
@@ -1035,7 +1036,7 @@ lit_hash(const char *s)
 }
 
 static unsigned
-frame_name(const gw_html_t *h)
+frame_name(gw_html_t *h)
 {
     const html_kind_t *k = kind_of(h);
     return k != NULL ? k->frame : 0;
