@@ -52,10 +52,9 @@ struct st_gw_html_t {
     uint8_t mode, tstate, cstate, is_end, tag_drop, tag_remove, injected, ended, inject_in_place; /* (not at the end) */
     uint8_t raw_id, sstate, dashes, cand, cand_n, pend_len, text_cb, holding;
     /* the tag being scanned: lower-cased name prefix, full-name hash, id, '<' offset */
-    uint8_t id, hash_lazy; /* hash_lazy: name_hash not computed yet; the name is at name_at */
+    uint8_t id;
     char tname[TNAME_MAX + 1];
     size_t name_total;
-    const char *name_at; /* whole_tag's tags: the name in the current chunk (valid until tag_done returns) */
     uint64_t name_hash, tag_offset, cand_offset, held_offset;
     uint64_t raw_hash;    /* name hash of the raw-text element being read */
     char raw_name[TNAME_MAX + 1]; /* ... and its name, lower-cased ("script"; on an XML page "h:script" too) */
@@ -717,23 +716,11 @@ emit_start_tag(gw_html_t *h, gw_html_tag_t *tag, int in_tbuf, const char *cur)
         h->tlen = 0;
 }
 
-/* The full-name hash of the tag being read (whole_tag leaves it to the few tags that need it: those
- * starting or inside a removal, and raw-text elements). */
-static uint64_t
-name_hash(gw_html_t *h)
+/* The full-name hash of the tag being read (the tokenizer hashes the name as it lower-cases it: outside foreign content every
+ * tag but a void element's takes it, for the elements open there). */
+static inline uint64_t
+name_hash(const gw_html_t *h)
 {
-    if (h->hash_lazy) {
-        uint64_t hash = FNV_OFFSET;
-        if (h->name_total <= TNAME_MAX) { /* (tname: the name lower-cased) */
-            for (size_t i = 0; i != h->name_total; ++i)
-                hash = (hash ^ (unsigned char)h->tname[i]) * FNV_PRIME;
-        } else {
-            for (size_t i = 0; i != h->name_total; ++i)
-                hash = (hash ^ lower((unsigned char)h->name_at[i])) * FNV_PRIME;
-        }
-        h->name_hash = hash;
-        h->hash_lazy = 0;
-    }
     return h->name_hash;
 }
 
@@ -1005,7 +992,7 @@ _Static_assert(sizeof(html_kinds) / sizeof(html_kinds[0]) == 120, "kind_slot ind
 
 /* the current tag's html_kinds entry, NULL for a name none of the rules names (<span> is one, <g> not) */
 static const html_kind_t *
-kind_of(gw_html_t *h)
+kind_of(const gw_html_t *h)
 {
     uint32_t hash;
     if (h->name_total > 14)
@@ -1019,7 +1006,7 @@ kind_of(gw_html_t *h)
 
 /* what the "in body" rules do with the current tag (0: an element none of them names, such as <mglyph>) */
 static unsigned
-html_kind(gw_html_t *h)
+html_kind(const gw_html_t *h)
 {
     const html_kind_t *k = kind_of(h);
     return k != NULL ? k->v : 0;
@@ -1036,7 +1023,7 @@ lit_hash(const char *s)
 }
 
 static unsigned
-frame_name(gw_html_t *h)
+frame_name(const gw_html_t *h)
 {
     const html_kind_t *k = kind_of(h);
     return k != NULL ? k->frame : 0;
@@ -2073,7 +2060,6 @@ begin_tag(gw_html_t *h, int is_end)
     h->is_end = (uint8_t)is_end;
     h->name_total = 0;
     h->name_hash = FNV_OFFSET;
-    h->hash_lazy = 0;
     h->tag_drop = h->tag_remove = h->raw_end = 0;
 }
 
@@ -2209,26 +2195,29 @@ Done:
 
 /*
  * The common case of a tag: all of it, up to GW_HTML_MAX_TAG bytes, in this chunk. Walks the
- * states of tag_scan (same transitions; the name hash left to name_hash()) as straight loops from the '<' at p;
+ * states of tag_scan (same transitions, the name hashed as it does) as straight loops from the '<' at p;
  * returns the tag's '>' with the tag begun as begin_tag and name_done leave it, or NULL when the
  * tag does not end before lim, the state untouched but for tname (tag_scan then starts over).
  */
 static const char *
 whole_tag(gw_html_t *h, const char *p, const char *lim, int is_end)
 {
-    const char *s = p + 1 + is_end, *name = s;
+    const char *s = p + 1 + is_end;
     size_t total = 0;
+    uint64_t hash = FNV_OFFSET;
     unsigned char c;
 
-    for (;; ++s) { /* T_NAME (the name hash is left to name_hash()) */
+    for (;; ++s) { /* T_NAME */
         if (s == lim)
             return NULL;
         c = (unsigned char)*s;
         if (cls[c] & (CL_WS | CL_SLASH | CL_GT))
             break;
+        c = lower(c);
         if (total < TNAME_MAX)
-            h->tname[total] = (char)lower(c);
+            h->tname[total] = (char)c;
         ++total;
+        hash = (hash ^ c) * FNV_PRIME;
     }
 #define NEXT()                                                                                                                     \
     do {                                                                                                                           \
@@ -2267,8 +2256,7 @@ whole_tag(gw_html_t *h, const char *p, const char *lim, int is_end)
 #undef NEXT
     begin_tag(h, is_end);
     h->name_total = total;
-    h->name_at = name;
-    h->hash_lazy = 1;
+    h->name_hash = hash;
     name_done(h);
     h->tstate = unq ? T_UNQ : T_BEFORE_ATTR; /* as tag_scan leaves it at the '>' */
     return s;
