@@ -769,13 +769,16 @@ enum {
     HF_LIST = 8,    /* ol, ul: a list item scope boundary */
     HF_BUTTON = 16, /* a button scope boundary */
     HF_HEADING = 32,
+    OF_TABLE = 64, /* (ostack only) table, template: the table scope's boundaries */
+    OF_PIN = 128,  /* (ostack only) a <p> is open at or below this element in button scope (top_start's "close a p element") */
     HV_VOID = 1 << 8,     /* no content: never open */
     HV_IGNORE = 1 << 9,   /* a start tag "in body" ignores (caption, col, frame, head, td, tr, body, html, …) */
     HV_CLOSEP = 1 << 10,  /* its start tag closes a <p> in button scope */
     HV_SCOPED = 1 << 11,  /* its end tag closes the element in scope (else "any other end tag") */
     HV_NORECON = 1 << 12, /* its start tag reopens no formatting element */
     HV_LI = 1 << 13,      /* li, dd, dt: a start tag closes the open one */
-    HV_BREAKOUT = 1 << 14 /* its start tag ends foreign content (§13.2.6.5) */
+    HV_BREAKOUT = 1 << 14, /* its start tag ends foreign content (§13.2.6.5) */
+    HV_AGAIN = 1 << 15     /* a, nobr: a start tag closes the one open (the adoption agency) */
 };
 #define HV_BLOCK (HF_SPECIAL | HV_CLOSEP | HV_SCOPED | HV_NORECON)
 
@@ -788,7 +791,7 @@ typedef struct {
 
 /* sorted by name (bsearch): the names the foreign frames and the "in body" rules know */
 static const html_kind_t html_kinds[] = {
-    K("a", 0, HF_FMT),
+    K("a", 0, HF_FMT | HV_AGAIN),
     K("address", 0, HV_BLOCK),
     K("annotation-xml", FR_ANNOTATION_XML, 0),
     K("applet", 0, HF_SPECIAL | HF_SCOPE | HV_SCOPED),
@@ -861,13 +864,13 @@ static const html_kind_t html_kinds[] = {
     K("ms", FR_MS, 0),
     K("mtext", FR_MTEXT, 0),
     K("nav", 0, HV_BLOCK),
-    K("nobr", 0, HF_FMT | HV_BREAKOUT),
+    K("nobr", 0, HF_FMT | HV_AGAIN | HV_BREAKOUT),
     K("noembed", 0, HF_SPECIAL | HV_NORECON),
     K("noframes", 0, HF_SPECIAL | HV_NORECON),
     K("noscript", 0, HF_SPECIAL | HV_NORECON),
     K("object", 0, HF_SPECIAL | HF_SCOPE | HV_SCOPED),
     K("ol", 0, HV_BLOCK | HF_LIST | HV_BREAKOUT),
-    K("p", 0, HV_BLOCK | HV_BREAKOUT),
+    K("p", 0, HV_BLOCK | OF_PIN | HV_BREAKOUT),
     K("param", 0, HF_SPECIAL | HV_VOID),
     K("plaintext", 0, HV_BLOCK),
     K("pre", 0, HV_BLOCK | HV_BREAKOUT),
@@ -891,10 +894,10 @@ static const html_kind_t html_kinds[] = {
     K("summary", 0, HV_BLOCK),
     K("sup", 0, HV_BREAKOUT),
     K("svg", FR_SVG, 0),
-    K("table", 0, HF_SPECIAL | HF_SCOPE | HV_CLOSEP | HV_NORECON | HV_BREAKOUT),
+    K("table", 0, HF_SPECIAL | HF_SCOPE | OF_TABLE | HV_CLOSEP | HV_NORECON | HV_BREAKOUT),
     K("tbody", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
     K("td", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON),
-    K("template", 0, HF_SPECIAL | HF_SCOPE | HV_NORECON),
+    K("template", 0, HF_SPECIAL | HF_SCOPE | OF_TABLE | HV_NORECON),
     K("textarea", 0, HF_SPECIAL | HV_NORECON),
     K("tfoot", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
     K("th", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON),
@@ -991,13 +994,10 @@ _Static_assert(sizeof(html_kinds) / sizeof(html_kinds[0]) == 120, "kind_slot ind
 #define H_TEMPLATE 0x9eb92f4bu
 
 /* the current tag's html_kinds entry, NULL for a name none of the rules names (<span> is one, <g> not) */
-static const html_kind_t *
+static inline const html_kind_t *
 kind_of(const gw_html_t *h)
 {
-    uint32_t hash;
-    if (h->name_total > 14)
-        return NULL;
-    hash = (uint32_t)name_hash(h);
+    uint32_t hash = (uint32_t)name_hash(h);
     for (unsigned i = hash & 255, k; (k = kind_slot[i]) != 0; i = (i + 1) & 255)
         if (kind_hash[i] == hash && html_kinds[k - 1].len == h->name_total)
             return &html_kinds[k - 1];
@@ -1005,7 +1005,7 @@ kind_of(const gw_html_t *h)
 }
 
 /* what the "in body" rules do with the current tag (0: an element none of them names, such as <mglyph>) */
-static unsigned
+static inline unsigned
 html_kind(const gw_html_t *h)
 {
     const html_kind_t *k = kind_of(h);
@@ -1291,8 +1291,6 @@ html_start(gw_html_t *h)
  * scope) but not the other table insertion modes, <select>'s, nor the adoption agency's inner limits. Past its 40
  * entries the elements are counted (oover), each end tag but </br> and </p> closing one: the outer 40 decide.
  */
-#define OF_TABLE 0x40 /* table, template: the table scope's boundaries */
-#define OF_PIN 0x80   /* a <p> is open at or below this element in button scope (top_start's "close a p element") */
 
 /* a table part (by name hash) that "in body" ignores but a table holds */
 static int
@@ -1330,8 +1328,8 @@ top_push(gw_html_t *h, uint32_t hash, unsigned flags)
         ++h->oover;
         return;
     }
-    if (hash == H_P || (h->odepth != 0 && (h->oflags[h->odepth - 1] & OF_PIN) && !(flags & (HF_SCOPE | HF_BUTTON))))
-        flags |= OF_PIN;
+    if (h->odepth != 0 && (h->oflags[h->odepth - 1] & OF_PIN) && !(flags & (HF_SCOPE | HF_BUTTON)))
+        flags |= OF_PIN; /* (a <p>'s own flags have it) */
     h->ohash[h->odepth] = hash;
     h->oflags[h->odepth++] = (uint8_t)flags;
 }
@@ -1359,16 +1357,13 @@ top_adopt(gw_html_t *h, uint32_t hash)
     return 1;
 }
 
-/* A start tag in HTML content outside foreign content (not <svg> or <math>, which open frames). */
+/* top_start's start tag of kind v where the rules may close elements (or past 40 open) */
 static void
-top_start(gw_html_t *h)
+top_start_rules(gw_html_t *h, unsigned v)
 {
-    unsigned v;
     uint32_t hash;
     size_t d;
-    if (is_void(h->id))
-        return; /* (the common void elements have an id: no lookup) */
-    if ((v = html_kind(h)) & HV_VOID)
+    if (v & HV_VOID)
         return;
     if (__builtin_expect(h->oover != 0, 0)) {
         h->oover += !(v & HV_IGNORE);
@@ -1409,13 +1404,35 @@ top_start(gw_html_t *h)
         top_pop(h, top_find(h, H_P, 0, 0));
     if ((v & HF_HEADING) && h->odepth != 0 && (h->oflags[h->odepth - 1] & HF_HEADING))
         top_pop(h, h->odepth);
-    top_push(h, hash, (v & 0x3f) | (hash == H_TABLE || hash == H_TEMPLATE ? OF_TABLE : 0));
+    top_push(h, hash, v & 0xff); /* (HF_*, and OF_TABLE, OF_PIN for a table, template, p) */
 }
 
-/* An end tag read with the HTML rules, in HTML content or walked down to from foreign content. Returns 1 when it closed an
- * element and every one above it (in foreign content: the foreign ones too). */
+/* A start tag in HTML content outside foreign content (not <svg> or <math>, which open frames). */
+static inline void
+top_start(gw_html_t *h)
+{
+    unsigned v, top;
+    if (is_void(h->id))
+        return; /* (the common void elements have an id: no lookup) */
+    v = html_kind(h);
+    top = h->odepth != 0 ? h->oflags[h->odepth - 1] : 0;
+    /* the common case: none of the rules closes an element (not an li, a table part, an <a> or <nobr>, nor a <p> or
+     * heading at the top that this tag closes), and it is not past the 40th (so none are counted in oover): pushed */
+    if (__builtin_expect((v & (HV_VOID | HV_IGNORE | HV_LI | HV_AGAIN)) || h->odepth == sizeof(h->oflags) ||
+                             ((v & HV_CLOSEP) && (top & OF_PIN)) || (v & top & HF_HEADING),
+                         0)) {
+        top_start_rules(h, v);
+        return;
+    }
+    if ((top & OF_PIN) && !(v & (HF_SCOPE | HF_BUTTON)))
+        v |= OF_PIN;
+    h->ohash[h->odepth] = (uint32_t)name_hash(h);
+    h->oflags[h->odepth++] = (uint8_t)v;
+}
+
+/* top_end's end tag, not the current element's (or past 40 open) */
 static int
-top_end(gw_html_t *h)
+top_end_rules(gw_html_t *h)
 {
     uint32_t hash = (uint32_t)name_hash(h);
     unsigned v;
@@ -1423,10 +1440,6 @@ top_end(gw_html_t *h)
     if (__builtin_expect(h->oover != 0, 0)) {
         h->oover -= !TNAME_IS(h, "p") && !TNAME_IS(h, "br");
         return 0;
-    }
-    if (h->odepth != 0 && h->ohash[h->odepth - 1] == hash) {
-        --h->odepth; /* the common case: the current element's end tag (a formatting one's too: nothing above it) */
-        return 1;
     }
     v = html_kind(h);
     if (v & HF_FMT)
@@ -1439,6 +1452,18 @@ top_end(gw_html_t *h)
         d = top_find(h, hash, 0, HF_SPECIAL);
     top_pop(h, d);
     return d != 0;
+}
+
+/* An end tag read with the HTML rules, in HTML content or walked down to from foreign content. Returns 1 when it closed an
+ * element and every one above it (in foreign content: the foreign ones too). */
+static inline int
+top_end(gw_html_t *h)
+{
+    if (__builtin_expect(h->oover == 0 && h->odepth != 0 && h->ohash[h->odepth - 1] == (uint32_t)name_hash(h), 1)) {
+        --h->odepth; /* the common case: the current element's end tag (a formatting one's too: nothing above it) */
+        return 1;
+    }
+    return top_end_rules(h);
 }
 
 /* Whether the start tag raw[0..len) has an attribute named name (NULL raw: a tag too long to read, taken as not having it:
@@ -1722,7 +1747,7 @@ elem_kind(const gw_html_t *h)
 static void
 pre_begin(gw_html_t *h)
 {
-    if (h->pre_raw || !h->tag_foreign || h->xml || raw_kind(h->id) == RAW_NONE || raw_kind(h->id) == RAW_PLAIN)
+    if (h->pre_raw || h->xml || raw_kind(h->id) == RAW_NONE || raw_kind(h->id) == RAW_PLAIN)
         return; /* (<plaintext>: the scanner reads nothing more, the tree builder goes on) */
     h->pre_raw = 1;
     h->pre_id = h->id;
@@ -1773,8 +1798,8 @@ pre_dispose(gw_html_t *h, const char *upto)
 static void
 start_effects(gw_html_t *h, int removed)
 {
-    if (!removed && h->skip_depth == 0)
-        pre_begin(h);
+    if (h->tag_foreign && !removed && h->skip_depth == 0)
+        pre_begin(h); /* (a start tag in foreign content, kept) */
     if (removed) {
         if (has_content(h)) {
             h->skip_depth = 1;
