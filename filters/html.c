@@ -778,14 +778,15 @@ enum {
     HV_NORECON = 1 << 12, /* its start tag reopens no formatting element */
     HV_LI = 1 << 13,      /* li, dd, dt: a start tag closes the open one */
     HV_BREAKOUT = 1 << 14, /* its start tag ends foreign content (§13.2.6.5) */
-    HV_AGAIN = 1 << 15     /* a, nobr: a start tag closes the one open (the adoption agency) */
+    HV_AGAIN = 1 << 15,    /* a, nobr: a start tag closes the one open (the adoption agency) */
+    HV_TPART = 1 << 16     /* a table part "in body" ignores but a table holds (td, tr, tbody, …: see table_part) */
 };
 #define HV_BLOCK (HF_SPECIAL | HV_CLOSEP | HV_SCOPED | HV_NORECON)
 
 typedef struct {
     const char *name;
     uint8_t len, frame; /* frame: FR_* for the names of the foreign frames */
-    uint16_t v;
+    uint32_t v;
 } html_kind_t;
 #define K(n, f, v) {n, sizeof(n) - 1, f, v}
 
@@ -807,11 +808,11 @@ static const html_kind_t html_kinds[] = {
     K("body", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON | HV_BREAKOUT),
     K("br", 0, HF_SPECIAL | HV_VOID | HV_BREAKOUT),
     K("button", 0, HF_SPECIAL | HF_BUTTON | HV_SCOPED),
-    K("caption", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON),
+    K("caption", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON | HV_TPART),
     K("center", 0, HV_BLOCK | HV_BREAKOUT),
     K("code", 0, HF_FMT | HV_BREAKOUT),
     K("col", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
-    K("colgroup", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("colgroup", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON | HV_TPART),
     K("dd", 0, HV_BLOCK | HV_LI | HV_BREAKOUT),
     K("desc", FR_DESC, 0),
     K("details", 0, HV_BLOCK),
@@ -895,15 +896,15 @@ static const html_kind_t html_kinds[] = {
     K("sup", 0, HV_BREAKOUT),
     K("svg", FR_SVG, 0),
     K("table", 0, HF_SPECIAL | HF_SCOPE | OF_TABLE | HV_CLOSEP | HV_NORECON | HV_BREAKOUT),
-    K("tbody", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
-    K("td", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON),
+    K("tbody", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON | HV_TPART),
+    K("td", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON | HV_TPART),
     K("template", 0, HF_SPECIAL | HF_SCOPE | OF_TABLE | HV_NORECON),
     K("textarea", 0, HF_SPECIAL | HV_NORECON),
-    K("tfoot", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
-    K("th", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON),
-    K("thead", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("tfoot", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON | HV_TPART),
+    K("th", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON | HV_TPART),
+    K("thead", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON | HV_TPART),
     K("title", FR_TITLE, HF_SPECIAL | HV_NORECON),
-    K("tr", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("tr", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON | HV_TPART),
     K("track", 0, HF_SPECIAL | HV_VOID),
     K("tt", 0, HF_FMT | HV_BREAKOUT),
     K("u", 0, HF_FMT | HV_BREAKOUT),
@@ -991,7 +992,6 @@ _Static_assert(sizeof(html_kinds) / sizeof(html_kinds[0]) == 120, "kind_slot ind
 #define H_TR 0xb56ac923u
 #define H_CAPTION 0x864c02a5u
 #define H_COLGROUP 0x88649748u
-#define H_TEMPLATE 0x9eb92f4bu
 
 /* the current tag's html_kinds entry, NULL for a name none of the rules names (<span> is one, <g> not) */
 static inline const html_kind_t *
@@ -1300,12 +1300,25 @@ table_part(uint32_t hash)
            hash == H_CAPTION || hash == H_COLGROUP;
 }
 
-/* The depth of the nearest open element named hash (any heading for heading) above the first of flags stop; 0 for none. */
+/* The depth of the nearest open element named hash above the first of flags stop; 0 for none. */
 static size_t
-top_find(const gw_html_t *h, uint32_t hash, unsigned heading, unsigned stop)
+top_find(const gw_html_t *h, uint32_t hash, unsigned stop)
 {
     for (size_t i = h->odepth; i != 0; --i) {
-        if (heading ? (h->oflags[i - 1] & HF_HEADING) != 0 : h->ohash[i - 1] == hash)
+        if (h->ohash[i - 1] == hash)
+            return i;
+        if (h->oflags[i - 1] & stop)
+            return 0;
+    }
+    return 0;
+}
+
+/* top_find for any heading ("</h2>" closes an <h3>) */
+static size_t
+top_find_heading(const gw_html_t *h, unsigned stop)
+{
+    for (size_t i = h->odepth; i != 0; --i) {
+        if (h->oflags[i - 1] & HF_HEADING)
             return i;
         if (h->oflags[i - 1] & stop)
             return 0;
@@ -1340,7 +1353,7 @@ top_push(gw_html_t *h, uint32_t hash, unsigned flags)
 static int
 top_adopt(gw_html_t *h, uint32_t hash)
 {
-    size_t d = top_find(h, hash, 0, HF_SCOPE), last = 0, n;
+    size_t d = top_find(h, hash, HF_SCOPE), last = 0, n;
     if (d == 0)
         return 0;
     for (size_t i = d; i != h->odepth; ++i)
@@ -1372,16 +1385,16 @@ top_start_rules(gw_html_t *h, unsigned v)
     hash = (uint32_t)name_hash(h);
     if (__builtin_expect(v & (HV_IGNORE | HV_LI | HF_FMT), 0)) {
         if (v & HV_IGNORE) {
-            if (!table_part(hash) || top_find(h, H_TABLE, 0, 0) == 0)
+            if (!(v & HV_TPART) || top_find(h, H_TABLE, 0) == 0)
                 return;
             /* a cell closes the open cell, a row the open row (and its cell), a section the open section */
             if (hash == H_TD || hash == H_TH) {
-                top_pop(h, top_find(h, H_TD, 0, OF_TABLE | HF_SCOPE));
-                top_pop(h, top_find(h, H_TH, 0, OF_TABLE | HF_SCOPE));
+                top_pop(h, top_find(h, H_TD, OF_TABLE | HF_SCOPE));
+                top_pop(h, top_find(h, H_TH, OF_TABLE | HF_SCOPE));
             } else if (hash == H_TR) {
-                top_pop(h, top_find(h, hash, 0, OF_TABLE));
-            } else if ((d = top_find(h, H_TBODY, 0, OF_TABLE)) != 0 || (d = top_find(h, H_THEAD, 0, OF_TABLE)) != 0 ||
-                       (d = top_find(h, H_TFOOT, 0, OF_TABLE)) != 0) {
+                top_pop(h, top_find(h, hash, OF_TABLE));
+            } else if ((d = top_find(h, H_TBODY, OF_TABLE)) != 0 || (d = top_find(h, H_THEAD, OF_TABLE)) != 0 ||
+                       (d = top_find(h, H_TFOOT, OF_TABLE)) != 0) {
                 top_pop(h, d);
             }
             v &= HF_SPECIAL | HF_SCOPE; /* (td, th, caption: scope boundaries) */
@@ -1396,12 +1409,12 @@ top_start_rules(gw_html_t *h, unsigned v)
                 if ((h->oflags[d - 1] & HF_SPECIAL) && fh != H_ADDRESS && fh != H_DIV && fh != H_P)
                     break;
             }
-        } else if ((TNAME_IS(h, "a") || TNAME_IS(h, "nobr")) && top_find(h, hash, 0, HF_SCOPE) != 0) {
+        } else if ((TNAME_IS(h, "a") || TNAME_IS(h, "nobr")) && top_find(h, hash, HF_SCOPE) != 0) {
             top_adopt(h, hash); /* a second <a> closes the first */
         }
     }
     if ((v & HV_CLOSEP) && h->odepth != 0 && (h->oflags[h->odepth - 1] & OF_PIN))
-        top_pop(h, top_find(h, H_P, 0, 0));
+        top_pop(h, top_find(h, H_P, 0));
     if ((v & HF_HEADING) && h->odepth != 0 && (h->oflags[h->odepth - 1] & HF_HEADING))
         top_pop(h, h->odepth);
     top_push(h, hash, v & 0xff); /* (HF_*, and OF_TABLE, OF_PIN for a table, template, p) */
@@ -1444,12 +1457,13 @@ top_end_rules(gw_html_t *h)
     v = html_kind(h);
     if (v & HF_FMT)
         return top_adopt(h, hash);
-    if (v & HV_IGNORE ? table_part(hash) : hash == H_TABLE)
-        d = top_find(h, hash, 0, OF_TABLE); /* (in the table scope) */
-    else if (v & HV_SCOPED)
-        d = top_find(h, hash, v & HF_HEADING, HF_SCOPE | (hash == H_P ? HF_BUTTON : 0) | (hash == H_LI ? HF_LIST : 0));
-    else
-        d = top_find(h, hash, 0, HF_SPECIAL);
+    if (v & HV_IGNORE ? (v & HV_TPART) != 0 : hash == H_TABLE)
+        d = top_find(h, hash, OF_TABLE); /* (in the table scope) */
+    else if (v & HV_SCOPED) {
+        unsigned stop = HF_SCOPE | (hash == H_P ? HF_BUTTON : 0) | (hash == H_LI ? HF_LIST : 0);
+        d = v & HF_HEADING ? top_find_heading(h, stop) : top_find(h, hash, stop);
+    } else
+        d = top_find(h, hash, HF_SPECIAL);
     top_pop(h, d);
     return d != 0;
 }

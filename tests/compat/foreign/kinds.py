@@ -9,8 +9,7 @@ import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NAMED = ['p', 'li', 'dd', 'dt', 'address', 'div', 'td', 'th', 'tbody', 'thead', 'tfoot', 'table', 'tr', 'caption', 'colgroup',
-         'template']
+NAMED = ['p', 'li', 'dd', 'dt', 'address', 'div', 'td', 'th', 'tbody', 'thead', 'tfoot', 'table', 'tr', 'caption', 'colgroup']
 
 
 def fnv(name):
