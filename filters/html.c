@@ -1473,8 +1473,10 @@ top_end_rules(gw_html_t *h)
 static inline int
 top_end(gw_html_t *h)
 {
-    if (__builtin_expect(h->oover == 0 && h->odepth != 0 && h->ohash[h->odepth - 1] == (uint32_t)name_hash(h), 1)) {
-        --h->odepth; /* the common case: the current element's end tag (a formatting one's too: nothing above it) */
+    size_t d = h->odepth;
+    /* the common case: the current element's end tag (a formatting one's too: nothing above it), none past the 40th */
+    if (__builtin_expect(d != 0 && h->ohash[d - 1] == (uint32_t)name_hash(h) && h->oover == 0, 1)) {
+        h->odepth = (uint8_t)(d - 1);
         return 1;
     }
     return top_end_rules(h);
