@@ -592,9 +592,9 @@ out_set(gw_html_t *h, const char *name, size_t nlen, const char *v, size_t vlen)
 /* raw[from, to) of attribute a; while the preload scanner reads raw text (pre_raw), a '<' in its quoted value as "&lt;"
  * (the same value), so that a "</style" in it does not end the scanner's raw text (see pre_begin) */
 static void
-out_attr(gw_html_t *h, const char *raw, size_t from, size_t to, const span_t *a)
+out_attr_pre(gw_html_t *h, const char *raw, size_t from, size_t to, const span_t *a)
 {
-    if (__builtin_expect(h->pre_raw, 0) && a->has_value && a->value != 0 && (raw[a->value - 1] == '"' || raw[a->value - 1] == '\'')) {
+    if (a->has_value && a->value != 0 && (raw[a->value - 1] == '"' || raw[a->value - 1] == '\'')) {
         for (size_t i = a->value; i != a->value_end; ++i) {
             if (raw[i] == '<') {
                 out(h, raw + from, i - from);
@@ -604,6 +604,15 @@ out_attr(gw_html_t *h, const char *raw, size_t from, size_t to, const span_t *a)
         }
     }
     out(h, raw + from, to - from);
+}
+
+static inline void
+out_attr(gw_html_t *h, const char *raw, size_t from, size_t to, const span_t *a)
+{
+    if (__builtin_expect(h->pre_raw, 0))
+        out_attr_pre(h, raw, from, to, a);
+    else
+        out(h, raw + from, to - from);
 }
 
 /* Whether the tag raw[0..len) is written with out_attr's '<' (pre_raw, not removed, a '<' in it): see pre_begin */
