@@ -52,10 +52,9 @@ struct st_gw_html_t {
     uint8_t mode, tstate, cstate, is_end, tag_drop, tag_remove, injected, ended, inject_in_place; /* (not at the end) */
     uint8_t raw_id, sstate, dashes, cand, cand_n, pend_len, text_cb, holding;
     /* the tag being scanned: lower-cased name prefix, full-name hash, id, '<' offset */
-    uint8_t id, hash_lazy; /* hash_lazy: name_hash not computed yet; the name is at name_at */
+    uint8_t id;
     char tname[TNAME_MAX + 1];
     size_t name_total;
-    const char *name_at; /* whole_tag's tags: the name in the current chunk (valid until tag_done returns) */
     uint64_t name_hash, tag_offset, cand_offset, held_offset;
     uint64_t raw_hash;    /* name hash of the raw-text element being read */
     char raw_name[TNAME_MAX + 1]; /* ... and its name, lower-cased ("script"; on an XML page "h:script" too) */
@@ -79,7 +78,14 @@ struct st_gw_html_t {
     uint8_t xml;                             /* gw_html_set_xml: an XML parser reads the page */
     uint8_t frameset;                        /* FS_*: whether a <frameset> replaced the body (see frameset_tag) */
     uint32_t fover;                          /* frames past fstack: foreign for as long as any is open */
+    uint64_t fnames; /* foreign elements opened since the outermost frame with an open HTML element's name (foreign_name) */
+    /* the HTML elements open outside foreign content (see top_start): name hash and HF_* | OF_TABLE, oover past them */
+    uint8_t odepth, oflags[40];
+    uint32_t ohash[40], oover;
     uint8_t cdata_n; /* M_CDATA_OPEN: the bytes of "[CDATA[" matched; M_CDATA: the ']' just before (at most 2) */
+    uint8_t pre_raw, pre_id; /* Chromium's preload scanner reads raw text (see pre_begin), up to the end tag named pre_hash */
+    uint8_t pre_empty;       /* ... and no element of that name is open (it was self-closed, none opened since) */
+    uint64_t pre_hash;
     uint64_t skip_hash;
     size_t tlen;     /* bytes in tb: a tag continuing from earlier chunks, or the held tag */
     char *tb;        /* tbuf, or once a start tag outgrew it, a bigger buffer from cb.alloc (grow_tag) */
@@ -224,7 +230,7 @@ raw_kind(unsigned id)
     }
 }
 
-static int
+static inline int
 is_void(unsigned id)
 {
     switch (id) {
@@ -583,6 +589,39 @@ out_set(gw_html_t *h, const char *name, size_t nlen, const char *v, size_t vlen)
     out(h, "\"", 1);
 }
 
+/* raw[from, to) of attribute a; while the preload scanner reads raw text (pre_raw), a '<' in its quoted value as "&lt;"
+ * (the same value), so that a "</style" in it does not end the scanner's raw text (see pre_begin) */
+static void
+out_attr_pre(gw_html_t *h, const char *raw, size_t from, size_t to, const span_t *a)
+{
+    if (a->has_value && a->value != 0 && (raw[a->value - 1] == '"' || raw[a->value - 1] == '\'')) {
+        for (size_t i = a->value; i != a->value_end; ++i) {
+            if (raw[i] == '<') {
+                out(h, raw + from, i - from);
+                out(h, "&lt;", 4);
+                from = i + 1;
+            }
+        }
+    }
+    out(h, raw + from, to - from);
+}
+
+static inline void
+out_attr(gw_html_t *h, const char *raw, size_t from, size_t to, const span_t *a)
+{
+    if (__builtin_expect(h->pre_raw, 0))
+        out_attr_pre(h, raw, from, to, a);
+    else
+        out(h, raw + from, to - from);
+}
+
+/* Whether the tag raw[0..len) is written with out_attr's '<' (pre_raw, not removed, a '<' in it): see pre_begin */
+static int
+pre_tag(const gw_html_t *h, const char *raw, size_t len)
+{
+    return __builtin_expect(h->pre_raw, 0) && h->skip_depth == 0 && len > 1 && memchr(raw + 1, '<', len - 1) != NULL;
+}
+
 /* Writes the tag with its edits applied. */
 static void
 serialize(gw_html_t *h, gw_html_tag_t *tag)
@@ -621,7 +660,7 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
         if (e != NONE && tag->_edits[e].op == E_RENAME) {
             out(h, " ", 1);
             out(h, tag->_edits[e].arg, tag->_edits[e].arg_len);
-            out(h, raw + a.name_end, a.end - a.name_end);
+            out_attr(h, raw, a.name_end, a.end, &a);
             if (a.has_value && a.end == a.value) /* "x=" before '>': what follows must not become its value */
                 out(h, "\"\"", 2);
             unquoted = a.has_value && a.end == a.value_end && a.end != a.value;
@@ -638,7 +677,7 @@ serialize(gw_html_t *h, gw_html_tag_t *tag)
              * be src=https://evil.example/x.js to a browser, a URL the callbacks never saw */
             if (a.sep == a.name || (unquoted && raw[a.sep] == '/'))
                 out(h, " ", 1);
-            out(h, raw + a.sep, a.end - a.sep);
+            out_attr(h, raw, a.sep, a.end, &a);
             if (a.has_value && a.end == a.value)
                 out(h, "\"\"", 2);
             unquoted = a.has_value && a.end == a.value_end && a.end != a.value;
@@ -673,7 +712,7 @@ emit_start_tag(gw_html_t *h, gw_html_tag_t *tag, int in_tbuf, const char *cur)
 {
     if (h->nonce_len != 0 && (tag->id == GW_HTML_TAG_SCRIPT || tag->id == GW_HTML_TAG_STYLE) && !has_kept_nonce(tag, h))
         edit_add(tag, GW_HTML_MAX_EDITS + 1, E_SET, "nonce", 5, h->nonce, h->nonce_len);
-    if (tag->_num_edits != 0) {
+    if (tag->_num_edits != 0 || pre_tag(h, tag->raw, tag->raw_len)) {
         serialize(h, tag);
         if (!in_tbuf)
             h->mark = cur; /* serialize flushed the pass run */
@@ -686,18 +725,11 @@ emit_start_tag(gw_html_t *h, gw_html_tag_t *tag, int in_tbuf, const char *cur)
         h->tlen = 0;
 }
 
-/* The full-name hash of the tag being read (whole_tag leaves it to the few tags that need it: those
- * starting or inside a removal, and raw-text elements). */
-static uint64_t
-name_hash(gw_html_t *h)
+/* The full-name hash of the tag being read (the tokenizer hashes the name as it lower-cases it: outside foreign content every
+ * tag but a void element's takes it, for the elements open there). */
+static inline uint64_t
+name_hash(const gw_html_t *h)
 {
-    if (h->hash_lazy) {
-        uint64_t hash = FNV_OFFSET;
-        for (size_t i = 0; i != h->name_total; ++i)
-            hash = (hash ^ lower((unsigned char)h->name_at[i])) * FNV_PRIME;
-        h->name_hash = hash;
-        h->hash_lazy = 0;
-    }
     return h->name_hash;
 }
 
@@ -746,26 +778,30 @@ enum {
     HF_LIST = 8,    /* ol, ul: a list item scope boundary */
     HF_BUTTON = 16, /* a button scope boundary */
     HF_HEADING = 32,
+    OF_TABLE = 64, /* (ostack only) table, template: the table scope's boundaries */
+    OF_PIN = 128,  /* (ostack only) a <p> is open at or below this element in button scope (top_start's "close a p element") */
     HV_VOID = 1 << 8,     /* no content: never open */
     HV_IGNORE = 1 << 9,   /* a start tag "in body" ignores (caption, col, frame, head, td, tr, body, html, …) */
     HV_CLOSEP = 1 << 10,  /* its start tag closes a <p> in button scope */
     HV_SCOPED = 1 << 11,  /* its end tag closes the element in scope (else "any other end tag") */
     HV_NORECON = 1 << 12, /* its start tag reopens no formatting element */
     HV_LI = 1 << 13,      /* li, dd, dt: a start tag closes the open one */
-    HV_BREAKOUT = 1 << 14 /* its start tag ends foreign content (§13.2.6.5) */
+    HV_BREAKOUT = 1 << 14, /* its start tag ends foreign content (§13.2.6.5) */
+    HV_AGAIN = 1 << 15,    /* a, nobr: a start tag closes the one open (the adoption agency) */
+    HV_TPART = 1 << 16     /* a table part "in body" ignores but a table holds (td, tr, tbody, …: see table_part) */
 };
 #define HV_BLOCK (HF_SPECIAL | HV_CLOSEP | HV_SCOPED | HV_NORECON)
 
 typedef struct {
     const char *name;
     uint8_t len, frame; /* frame: FR_* for the names of the foreign frames */
-    uint16_t v;
+    uint32_t v;
 } html_kind_t;
 #define K(n, f, v) {n, sizeof(n) - 1, f, v}
 
 /* sorted by name (bsearch): the names the foreign frames and the "in body" rules know */
 static const html_kind_t html_kinds[] = {
-    K("a", 0, HF_FMT),
+    K("a", 0, HF_FMT | HV_AGAIN),
     K("address", 0, HV_BLOCK),
     K("annotation-xml", FR_ANNOTATION_XML, 0),
     K("applet", 0, HF_SPECIAL | HF_SCOPE | HV_SCOPED),
@@ -781,11 +817,11 @@ static const html_kind_t html_kinds[] = {
     K("body", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON | HV_BREAKOUT),
     K("br", 0, HF_SPECIAL | HV_VOID | HV_BREAKOUT),
     K("button", 0, HF_SPECIAL | HF_BUTTON | HV_SCOPED),
-    K("caption", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON),
+    K("caption", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON | HV_TPART),
     K("center", 0, HV_BLOCK | HV_BREAKOUT),
     K("code", 0, HF_FMT | HV_BREAKOUT),
     K("col", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
-    K("colgroup", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("colgroup", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON | HV_TPART),
     K("dd", 0, HV_BLOCK | HV_LI | HV_BREAKOUT),
     K("desc", FR_DESC, 0),
     K("details", 0, HV_BLOCK),
@@ -838,13 +874,13 @@ static const html_kind_t html_kinds[] = {
     K("ms", FR_MS, 0),
     K("mtext", FR_MTEXT, 0),
     K("nav", 0, HV_BLOCK),
-    K("nobr", 0, HF_FMT | HV_BREAKOUT),
+    K("nobr", 0, HF_FMT | HV_AGAIN | HV_BREAKOUT),
     K("noembed", 0, HF_SPECIAL | HV_NORECON),
     K("noframes", 0, HF_SPECIAL | HV_NORECON),
     K("noscript", 0, HF_SPECIAL | HV_NORECON),
     K("object", 0, HF_SPECIAL | HF_SCOPE | HV_SCOPED),
     K("ol", 0, HV_BLOCK | HF_LIST | HV_BREAKOUT),
-    K("p", 0, HV_BLOCK | HV_BREAKOUT),
+    K("p", 0, HV_BLOCK | OF_PIN | HV_BREAKOUT),
     K("param", 0, HF_SPECIAL | HV_VOID),
     K("plaintext", 0, HV_BLOCK),
     K("pre", 0, HV_BLOCK | HV_BREAKOUT),
@@ -868,16 +904,16 @@ static const html_kind_t html_kinds[] = {
     K("summary", 0, HV_BLOCK),
     K("sup", 0, HV_BREAKOUT),
     K("svg", FR_SVG, 0),
-    K("table", 0, HF_SPECIAL | HF_SCOPE | HV_CLOSEP | HV_NORECON | HV_BREAKOUT),
-    K("tbody", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
-    K("td", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON),
-    K("template", 0, HF_SPECIAL | HF_SCOPE | HV_NORECON),
+    K("table", 0, HF_SPECIAL | HF_SCOPE | OF_TABLE | HV_CLOSEP | HV_NORECON | HV_BREAKOUT),
+    K("tbody", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON | HV_TPART),
+    K("td", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON | HV_TPART),
+    K("template", 0, HF_SPECIAL | HF_SCOPE | OF_TABLE | HV_NORECON),
     K("textarea", 0, HF_SPECIAL | HV_NORECON),
-    K("tfoot", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
-    K("th", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON),
-    K("thead", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("tfoot", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON | HV_TPART),
+    K("th", 0, HF_SPECIAL | HF_SCOPE | HV_IGNORE | HV_NORECON | HV_TPART),
+    K("thead", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON | HV_TPART),
     K("title", FR_TITLE, HF_SPECIAL | HV_NORECON),
-    K("tr", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON),
+    K("tr", 0, HF_SPECIAL | HV_IGNORE | HV_NORECON | HV_TPART),
     K("track", 0, HF_SPECIAL | HV_VOID),
     K("tt", 0, HF_FMT | HV_BREAKOUT),
     K("u", 0, HF_FMT | HV_BREAKOUT),
@@ -897,31 +933,88 @@ tname_is(const gw_html_t *h, const char *lit)
     return h->name_total == n && memcmp(h->tname, lit, n) == 0;
 }
 
+/* html_kinds' index + 1 at the low 8 bits of its name's hash (name_hash), or at the next free slot after them, and there the
+ * hash's low 32 bits: every start and end tag outside foreign content is looked up (top_start). Printed by
+ * tests/compat/foreign/kinds.py. */
+static const uint8_t kind_slot[256] = {
+    0, 0, 0, 47, 0, 0, 45, 0, 0, 59, 0, 0, 0, 93, 0, 64, 35, 71, 0, 101, 19, 22, 117, 0,
+    0, 0, 0, 0, 0, 0, 0, 42, 0, 103, 89, 113, 52, 106, 39, 0, 0, 112, 119, 63, 0, 88, 0, 0,
+    51, 0, 0, 0, 0, 11, 0, 0, 66, 0, 0, 0, 0, 0, 13, 104, 118, 0, 0, 68, 0, 0, 0, 75,
+    21, 34, 90, 107, 0, 0, 0, 0, 0, 0, 0, 46, 26, 15, 115, 0, 0, 12, 25, 56, 0, 0, 0, 50,
+    48, 85, 102, 0, 0, 24, 0, 0, 37, 0, 0, 0, 43, 0, 31, 80, 0, 16, 36, 0, 0, 70, 0, 0,
+    9, 111, 0, 0, 0, 0, 40, 0, 23, 53, 62, 0, 55, 0, 58, 0, 27, 0, 0, 0, 1, 94, 74, 0,
+    0, 20, 0, 86, 0, 14, 33, 0, 0, 0, 54, 65, 3, 108, 0, 0, 82, 0, 0, 0, 0, 8, 17, 7,
+    67, 0, 0, 105, 0, 28, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 95, 44, 0, 109, 114, 0, 0, 0,
+    0, 0, 69, 0, 5, 18, 83, 0, 61, 76, 0, 0, 0, 0, 0, 0, 87, 77, 41, 81, 0, 0, 57, 79,
+    0, 0, 98, 0, 0, 32, 0, 72, 0, 96, 0, 0, 0, 10, 29, 38, 0, 91, 120, 0, 92, 0, 0, 97,
+    116, 4, 73, 110, 0, 84, 99, 30, 100, 6, 78, 0, 0, 0, 49, 60,
+};
+static const uint32_t kind_hash[256] = {
+    0x00000000, 0x00000000, 0x00000000, 0x5f9a0c03, 0x00000000, 0x00000000, 0xb55f0106, 0x00000000,
+    0x00000000, 0x694f4809, 0x00000000, 0x00000000, 0x00000000, 0xd58c9c0d, 0x00000000, 0xce8fb60f,
+    0x0c22b410, 0xb5503211, 0x00000000, 0xcd780513, 0x194b4414, 0xb53bac15, 0xb5670914, 0x00000000,
+    0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0xb55f061f,
+    0x00000000, 0x5d078121, 0x86020b22, 0xb56ac923, 0x8601fa24, 0xb56ab825, 0x28b35226, 0x00000000,
+    0x00000000, 0x0c1b6029, 0x48747a2a, 0xd84cc22b, 0x00000000, 0x6f354d2d, 0x00000000, 0x00000000,
+    0x15ef7930, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x66d7e235, 0x00000000, 0x00000000,
+    0xe32eac38, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x0c9d4f3e, 0xb376a83f,
+    0x4ed15d3e, 0x00000000, 0x00000000, 0xb5503c43, 0x00000000, 0x00000000, 0x00000000, 0xfdc21d47,
+    0x88649748, 0xdfa85d49, 0x3c04634a, 0x9eb92f4b, 0x00000000, 0x00000000, 0x00000000, 0x00000000,
+    0x00000000, 0x00000000, 0x00000000, 0xb55eff53, 0xf46e5f54, 0xb54df055, 0xb56ad355, 0x00000000,
+    0x00000000, 0x134fd259, 0x1ef6ed59, 0x5810b65b, 0x00000000, 0x00000000, 0x00000000, 0xb55e995f,
+    0x01761960, 0xb57b7c5f, 0x5d0fa45f, 0x00000000, 0x00000000, 0xb1f5fc65, 0x00000000, 0x00000000,
+    0xa4f95b68, 0x00000000, 0x00000000, 0x00000000, 0xb55f046c, 0x00000000, 0x160dca6e, 0x8602096f,
+    0x00000000, 0x0f9ef371, 0x9fad3a72, 0x00000000, 0x00000000, 0xb5504675, 0x00000000, 0x00000000,
+    0xaa54c278, 0x5ddd9b79, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0xb906f07e, 0x00000000,
+    0x427ca780, 0x396f4881, 0xf9716c80, 0x00000000, 0x2bd27584, 0x00000000, 0xb553f586, 0x00000000,
+    0xf46e5888, 0x00000000, 0x00000000, 0x00000000, 0x8601ec8c, 0xe098998c, 0xd175728e, 0x00000000,
+    0x00000000, 0x0d016791, 0x00000000, 0xb57b7593, 0x00000000, 0xc6c93295, 0x56b0f895, 0x00000000,
+    0x00000000, 0x00000000, 0x8528489a, 0xe311ee9a, 0x7f969d9c, 0xbd37d89b, 0x00000000, 0x00000000,
+    0x2a9ba0a0, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x8601f1a5, 0x864c02a5, 0x431661a7,
+    0xf4d9cea6, 0x00000000, 0x00000000, 0x1f501fab, 0x00000000, 0xb53bb9ad, 0x00000000, 0x00000000,
+    0x00000000, 0x00000000, 0x00000000, 0x334c12b3, 0x00000000, 0x00000000, 0x00000000, 0x00000000,
+    0x8f782db8, 0xb55f02b9, 0x00000000, 0x747391bb, 0xc4eb90bc, 0x00000000, 0x00000000, 0x00000000,
+    0x00000000, 0x00000000, 0xb55044c2, 0x00000000, 0x3ec2b8c4, 0xdcaa8ac4, 0x56a1edc6, 0x00000000,
+    0xce9803c8, 0x199d27c8, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000,
+    0x60c966d0, 0x12d6d3d1, 0xb55f07d2, 0xa1c363d2, 0x00000000, 0x00000000, 0xc3102ad6, 0xb55666d6,
+    0x00000000, 0x00000000, 0x1985a3da, 0x00000000, 0x00000000, 0x53080bdd, 0x00000000, 0xcb1105df,
+    0x00000000, 0x093cd0e1, 0x00000000, 0x00000000, 0x00000000, 0x0d71c2e5, 0xb53b90e5, 0x0c2f1be7,
+    0x00000000, 0x7242e1e9, 0x7fed45ea, 0x00000000, 0x563fe6ec, 0x00000000, 0x00000000, 0xfaa1a0ef,
+    0x860200f0, 0xcc893ff1, 0x25670ff2, 0xb56abef1, 0x00000000, 0xb57b9af5, 0xbc7013f6, 0xb53944f7,
+    0x5d0fc2f5, 0xdeb07af9, 0x50df0ffa, 0x00000000, 0x00000000, 0x00000000, 0xc25a05fe, 0x32f461ff,
+};
+_Static_assert(sizeof(html_kinds) / sizeof(html_kinds[0]) == 120, "kind_slot indexes html_kinds: print it again");
+
+/* lit_hash of the names the "in body" rules look for among the open elements */
+#define H_P 0x8602096fu
+#define H_LI 0xb553f586u
+#define H_DD 0xb53bac15u
+#define H_DT 0xb53b90e5u
+#define H_ADDRESS 0x334c12b3u
+#define H_DIV 0xf46e5888u
+#define H_TD 0xb56ab825u
+#define H_TH 0xb56abef1u
+#define H_TBODY 0x1f501fabu
+#define H_THEAD 0x5ddd9b79u
+#define H_TFOOT 0x747391bbu
+#define H_TABLE 0xb376a83fu
+#define H_TR 0xb56ac923u
+#define H_CAPTION 0x864c02a5u
+#define H_COLGROUP 0x88649748u
+
 /* the current tag's html_kinds entry, NULL for a name none of the rules names (<span> is one, <g> not) */
-static const html_kind_t *
+static inline const html_kind_t *
 kind_of(const gw_html_t *h)
 {
-    size_t lo = 0, hi = sizeof(html_kinds) / sizeof(html_kinds[0]);
-    if (h->name_total > 14)
-        return NULL;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        const html_kind_t *k = &html_kinds[mid];
-        int c = memcmp(h->tname, k->name, k->len < h->name_total ? k->len : h->name_total);
-        if (c == 0)
-            c = (int)h->name_total - (int)k->len;
-        if (c == 0)
-            return k;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
+    uint32_t hash = (uint32_t)name_hash(h);
+    for (unsigned i = hash & 255, k; (k = kind_slot[i]) != 0; i = (i + 1) & 255)
+        if (kind_hash[i] == hash && html_kinds[k - 1].len == h->name_total)
+            return &html_kinds[k - 1];
     return NULL;
 }
 
 /* what the "in body" rules do with the current tag (0: an element none of them names, such as <mglyph>) */
-static unsigned
+static inline unsigned
 html_kind(const gw_html_t *h)
 {
     const html_kind_t *k = kind_of(h);
@@ -984,8 +1077,10 @@ static void
 fpop_to(gw_html_t *h, size_t depth)
 {
     h->fdepth = (uint8_t)depth;
-    if (depth == 0)
+    if (depth == 0) {
         h->fpend_n = 0;
+        h->fnames = 0;
+    }
 }
 
 /* A breakout: the foreign elements up to the nearest integration point or HTML element (or all) are closed. */
@@ -1196,6 +1291,206 @@ html_start(gw_html_t *h)
     h->fstack[h->fdepth++] = (uint8_t)(FR_HTML | (v & 0x3f));
 }
 
+/*
+ * The HTML elements open outside foreign content, the elements an <svg> or <math> opened in HTML content is inside. In
+ * foreign content an end tag whose name no open foreign element has walks down to them (§13.2.6.5 "any other end tag")
+ * and is read with the HTML rules: "<div><svg></div>" closes the div and the svg with it, and what follows is HTML
+ * content ("<style>" raw text again). ostack holds them as the "in body" rules open and close them, as html_start does
+ * at an integration point, with the table parts a <table> holds (td, tr, …: a cell's end tag closes it in the table
+ * scope) but not the other table insertion modes, <select>'s, nor the adoption agency's inner limits. Past its 40
+ * entries the elements are counted (oover), each end tag but </br> and </p> closing one: the outer 40 decide.
+ */
+
+/* a table part (by name hash) that "in body" ignores but a table holds */
+static int
+table_part(uint32_t hash)
+{
+    return hash == H_TD || hash == H_TH || hash == H_TR || hash == H_TBODY || hash == H_THEAD || hash == H_TFOOT ||
+           hash == H_CAPTION || hash == H_COLGROUP;
+}
+
+/* The depth of the nearest open element named hash above the first of flags stop; 0 for none. */
+static size_t
+top_find(const gw_html_t *h, uint32_t hash, unsigned stop)
+{
+    for (size_t i = h->odepth; i != 0; --i) {
+        if (h->ohash[i - 1] == hash)
+            return i;
+        if (h->oflags[i - 1] & stop)
+            return 0;
+    }
+    return 0;
+}
+
+/* top_find for any heading ("</h2>" closes an <h3>) */
+static size_t
+top_find_heading(const gw_html_t *h, unsigned stop)
+{
+    for (size_t i = h->odepth; i != 0; --i) {
+        if (h->oflags[i - 1] & HF_HEADING)
+            return i;
+        if (h->oflags[i - 1] & stop)
+            return 0;
+    }
+    return 0;
+}
+
+/* closes the element at depth d - 1 (from top_find) and those above it */
+static void
+top_pop(gw_html_t *h, size_t d)
+{
+    if (d != 0)
+        h->odepth = (uint8_t)(d - 1);
+}
+
+static void
+top_push(gw_html_t *h, uint32_t hash, unsigned flags)
+{
+    if (h->odepth == sizeof(h->oflags)) {
+        ++h->oover;
+        return;
+    }
+    if (h->odepth != 0 && (h->oflags[h->odepth - 1] & OF_PIN) && !(flags & (HF_SCOPE | HF_BUTTON)))
+        flags |= OF_PIN; /* (a <p>'s own flags have it) */
+    h->ohash[h->odepth] = hash;
+    h->oflags[h->odepth++] = (uint8_t)flags;
+}
+
+/* The adoption agency (§13.2.6.4.7), as far as the elements it leaves open: of those above a formatting element in
+ * scope, the special ones (and the formatting ones below the last special) stay open, all others are closed, everything
+ * above the last special one too (its outer loop runs again from the copy it put there). Returns 1 when it ran. */
+static int
+top_adopt(gw_html_t *h, uint32_t hash)
+{
+    size_t d = top_find(h, hash, HF_SCOPE), last = 0, n;
+    if (d == 0)
+        return 0;
+    for (size_t i = d; i != h->odepth; ++i)
+        if (h->oflags[i] & HF_SPECIAL)
+            last = i + 1;
+    n = d - 1;
+    for (size_t i = d; i < last; ++i) {
+        if (h->oflags[i] & (HF_SPECIAL | HF_FMT)) {
+            h->ohash[n] = h->ohash[i];
+            h->oflags[n++] = h->oflags[i];
+        }
+    }
+    h->odepth = (uint8_t)n;
+    return 1;
+}
+
+/* top_start's start tag of kind v where the rules may close elements (or past 40 open) */
+static void
+top_start_rules(gw_html_t *h, unsigned v)
+{
+    uint32_t hash;
+    size_t d;
+    if (v & HV_VOID)
+        return;
+    if (__builtin_expect(h->oover != 0, 0)) {
+        h->oover += !(v & HV_IGNORE);
+        return;
+    }
+    hash = (uint32_t)name_hash(h);
+    if (__builtin_expect(v & (HV_IGNORE | HV_LI | HF_FMT), 0)) {
+        if (v & HV_IGNORE) {
+            if (!(v & HV_TPART) || top_find(h, H_TABLE, 0) == 0)
+                return;
+            /* a cell closes the open cell, a row the open row (and its cell), a section the open section */
+            if (hash == H_TD || hash == H_TH) {
+                top_pop(h, top_find(h, H_TD, OF_TABLE | HF_SCOPE));
+                top_pop(h, top_find(h, H_TH, OF_TABLE | HF_SCOPE));
+            } else if (hash == H_TR) {
+                top_pop(h, top_find(h, hash, OF_TABLE));
+            } else if ((d = top_find(h, H_TBODY, OF_TABLE)) != 0 || (d = top_find(h, H_THEAD, OF_TABLE)) != 0 ||
+                       (d = top_find(h, H_TFOOT, OF_TABLE)) != 0) {
+                top_pop(h, d);
+            }
+            v &= HF_SPECIAL | HF_SCOPE; /* (td, th, caption: scope boundaries) */
+        } else if (v & HV_LI) {
+            /* the nearest li (dd or dt for those), unless a special element other than address, div and p is above it */
+            for (d = h->odepth; d != 0; --d) {
+                uint32_t fh = h->ohash[d - 1];
+                if (hash == H_LI ? fh == H_LI : fh == H_DD || fh == H_DT) {
+                    top_pop(h, d);
+                    break;
+                }
+                if ((h->oflags[d - 1] & HF_SPECIAL) && fh != H_ADDRESS && fh != H_DIV && fh != H_P)
+                    break;
+            }
+        } else if ((TNAME_IS(h, "a") || TNAME_IS(h, "nobr")) && top_find(h, hash, HF_SCOPE) != 0) {
+            top_adopt(h, hash); /* a second <a> closes the first */
+        }
+    }
+    if ((v & HV_CLOSEP) && h->odepth != 0 && (h->oflags[h->odepth - 1] & OF_PIN))
+        top_pop(h, top_find(h, H_P, 0));
+    if ((v & HF_HEADING) && h->odepth != 0 && (h->oflags[h->odepth - 1] & HF_HEADING))
+        top_pop(h, h->odepth);
+    top_push(h, hash, v & 0xff); /* (HF_*, and OF_TABLE, OF_PIN for a table, template, p) */
+}
+
+/* A start tag in HTML content outside foreign content (not <svg> or <math>, which open frames). */
+static inline void
+top_start(gw_html_t *h)
+{
+    unsigned v, top;
+    if (is_void(h->id))
+        return; /* (the common void elements have an id: no lookup) */
+    v = html_kind(h);
+    top = h->odepth != 0 ? h->oflags[h->odepth - 1] : 0;
+    /* the common case: none of the rules closes an element (not an li, a table part, an <a> or <nobr>, nor a <p> or
+     * heading at the top that this tag closes), and it is not past the 40th (so none are counted in oover): pushed */
+    if (__builtin_expect((v & (HV_VOID | HV_IGNORE | HV_LI | HV_AGAIN)) || h->odepth == sizeof(h->oflags) ||
+                             ((v & HV_CLOSEP) && (top & OF_PIN)) || (v & top & HF_HEADING),
+                         0)) {
+        top_start_rules(h, v);
+        return;
+    }
+    if ((top & OF_PIN) && !(v & (HF_SCOPE | HF_BUTTON)))
+        v |= OF_PIN;
+    h->ohash[h->odepth] = (uint32_t)name_hash(h);
+    h->oflags[h->odepth++] = (uint8_t)v;
+}
+
+/* top_end's end tag, not the current element's (or past 40 open) */
+static int
+top_end_rules(gw_html_t *h)
+{
+    uint32_t hash = (uint32_t)name_hash(h);
+    unsigned v;
+    size_t d;
+    if (__builtin_expect(h->oover != 0, 0)) {
+        h->oover -= !TNAME_IS(h, "p") && !TNAME_IS(h, "br");
+        return 0;
+    }
+    v = html_kind(h);
+    if (v & HF_FMT)
+        return top_adopt(h, hash);
+    if (v & HV_IGNORE ? (v & HV_TPART) != 0 : hash == H_TABLE)
+        d = top_find(h, hash, OF_TABLE); /* (in the table scope) */
+    else if (v & HV_SCOPED) {
+        unsigned stop = HF_SCOPE | (hash == H_P ? HF_BUTTON : 0) | (hash == H_LI ? HF_LIST : 0);
+        d = v & HF_HEADING ? top_find_heading(h, stop) : top_find(h, hash, stop);
+    } else
+        d = top_find(h, hash, HF_SPECIAL);
+    top_pop(h, d);
+    return d != 0;
+}
+
+/* An end tag read with the HTML rules, in HTML content or walked down to from foreign content. Returns 1 when it closed an
+ * element and every one above it (in foreign content: the foreign ones too). */
+static inline int
+top_end(gw_html_t *h)
+{
+    size_t d = h->odepth;
+    /* the common case: the current element's end tag (a formatting one's too: nothing above it), none past the 40th */
+    if (__builtin_expect(d != 0 && h->ohash[d - 1] == (uint32_t)name_hash(h) && h->oover == 0, 1)) {
+        h->odepth = (uint8_t)(d - 1);
+        return 1;
+    }
+    return top_end_rules(h);
+}
+
 /* Whether the start tag raw[0..len) has an attribute named name (NULL raw: a tag too long to read, taken as not having it:
  * foreign content stays foreign, as it did before these attributes were read) and,
  * when value is not NULL, with that value (ASCII case-insensitive, character references decoded); the first of a name
@@ -1221,6 +1516,20 @@ tag_has_attr(const char *raw, size_t len, const char *name, const char *value)
     return 0;
 }
 
+/* A foreign element opened: when an HTML element of its name is open outside foreign content, an end tag of the name
+ * may be its (fnames: a bit per name hash, only for those names) */
+static void
+foreign_name(gw_html_t *h)
+{
+    uint32_t hash = (uint32_t)name_hash(h);
+    for (size_t i = 0; i != h->odepth; ++i) {
+        if (h->ohash[i] == hash) {
+            h->fnames |= 1ull << (hash & 63);
+            return;
+        }
+    }
+}
+
 /* A start tag (raw[0..len), NULL for one too long to read): sets tag_foreign (its content is markup whatever its name)
  * and updates the frames. */
 static void
@@ -1228,8 +1537,10 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
 {
     unsigned name;
     h->tag_foreign = 0;
-    if (h->fdepth == 0 && h->fover == 0 && !TNAME_IS(h, "svg") && !TNAME_IS(h, "math"))
-        return; /* the common case: HTML content, not entering foreign content */
+    if (h->fdepth == 0 && h->fover == 0 && !TNAME_IS(h, "svg") && !TNAME_IS(h, "math")) {
+        top_start(h); /* the common case: HTML content, not entering foreign content */
+        return;
+    }
     if (in_foreign(h)) {
         if (html_kind(h) & HV_BREAKOUT) {
             breakout(h);
@@ -1242,6 +1553,8 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
             goto Html;
         }
         h->tag_foreign = 1;
+        if (!self_closing)
+            foreign_name(h);
         if (self_closing || (name = frame_name(h)) == 0)
             return;
         int math = h->fover == 0 && (h->fstack[h->fdepth - 1] & FR_NS_MATH) != 0;
@@ -1266,6 +1579,8 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
 Html:
     if (h->fdepth != 0)
         html_start(h); /* at an integration point (past fstack, counted: an HTML element is open, "in body" reads it) */
+    else if (h->fover == 0 && !TNAME_IS(h, "svg") && !TNAME_IS(h, "math"))
+        top_start(h); /* (a breakout closed every frame) */
     if (!self_closing && TNAME_IS(h, "svg")) /* (past fstack, fpush counts it in fover: its content is foreign) */
         fpush(h, FR_SVG);
     else if (!self_closing && TNAME_IS(h, "math"))
@@ -1280,8 +1595,10 @@ foreign_end(gw_html_t *h)
 {
     unsigned name;
     int passed_ip = 0;
-    if (h->fdepth == 0 && h->fover == 0)
-        return; /* (hover is 0 too: it counts only past a full fstack) */
+    if (h->fdepth == 0 && h->fover == 0) {
+        top_end(h); /* (hover is 0 too: it counts only past a full fstack) */
+        return;
+    }
     name = frame_name(h);
     if (h->fover != 0) {
         /* (past an HTML element past fstack, only </svg> and </math> close one: a frame's name that is not open there,
@@ -1318,6 +1635,14 @@ foreign_end(gw_html_t *h)
         if (is_integration(FR_NAME(f)))
             passed_ip = 1;
     }
+    /* The walk passed every frame: below the outermost are the HTML elements it was opened in, which the HTML rules close
+     * ("<div><svg></div>"), and every frame with them; an integration point passed is in the way of the "in body" rules
+     * (a scope boundary, special), not of a table's end tags in the table insertion modes, whose table scope it is not
+     * ("<td><math><mi></table>"). A foreign element of the name (not a frame: "<a><svg><a></a>"), which would have
+     * stopped the walk, is not known, only that one may have been opened (fnames): then none is. */
+    if ((!passed_ip || table_part((uint32_t)name_hash(h)) || (uint32_t)name_hash(h) == H_TABLE) &&
+        !(h->fnames & (1ull << ((uint32_t)name_hash(h) & 63))) && top_end(h))
+        fpop_to(h, 0);
 }
 
 /* on an XML page, a <script> or <style> ("h:script" too: its raw text ends at "</h:script") */
@@ -1421,7 +1746,7 @@ svg_script(const gw_html_t *h)
 }
 
 /* the raw-text kind of the current start tag's element: none in foreign content */
-static int
+static inline int
 elem_kind(const gw_html_t *h)
 {
     if (h->frameset == FS_IN && h->id != GW_HTML_TAG_NOFRAMES)
@@ -1431,10 +1756,75 @@ elem_kind(const gw_html_t *h)
 
 /* ---- element effects ---------------------------------------------------------------------- */
 
+/*
+ * Chromium's preload scanner, a tokenizer that runs ahead of the tree builder and fetches the URLs of the tags it reads,
+ * knows no foreign content: any <style>, <script>, <textarea>, <title>, <xmp>, <iframe>, <noembed>, <noframes> or
+ * <noscript> start tag (self-closed too) makes it read raw text up to "</name", and a CDATA section is a bogus comment
+ * up to its first '>'. Where the tree builder reads foreign content there, the two part: a "</style>" in what the tree
+ * builder reads as a comment ("<svg><style><!--</style><img src=…>-->") or CDATA section ends the scanner's raw text,
+ * and the <img> after it is fetched, while the tree builder builds none (and the callbacks, reading as it does, see
+ * none); so is one after the first '>' of a CDATA section ("<svg><![CDATA[><img src=…>]]>"). The rewriter keeps them
+ * together: from such a start tag in foreign content (pre_raw) up to an end tag of its name, a '<' in a comment or bogus
+ * comment goes out as "&lt;" (the comment's text is changed, nothing else), one in a CDATA section as "]]>&lt;<![CDATA["
+ * (the same text: a character reference is read in foreign content); outside, a CDATA section's '>' goes out as
+ * "]]>&gt;<![CDATA[", so that every bogus comment the scanner reads ends before the next '<'.
+ */
+static void
+pre_begin(gw_html_t *h)
+{
+    if (h->pre_raw || h->xml || raw_kind(h->id) == RAW_NONE || raw_kind(h->id) == RAW_PLAIN)
+        return; /* (<plaintext>: the scanner reads nothing more, the tree builder goes on) */
+    h->pre_raw = 1;
+    h->pre_id = h->id;
+    h->pre_hash = name_hash(h);
+    h->pre_empty = h->tag_selfclose;
+}
+
+/* A tag read while the preload scanner reads raw text (pre_raw), before it goes out. The start tag of an HTML element
+ * whose text is raw text too (a <script>, <style>, … of another name: "<svg><style/></svg><script>"</style><img src=…>"
+ * </script>") would have the scanner's raw text end in it, where nothing can be written for it: the end tag the scanner
+ * waits for goes out first, which the tree builder ignores where no element of that name is open (outside foreign
+ * content none is: HTML reads their content as raw text; inside it, where the one that began it was self-closed and
+ * none opened since, the end tag walks down to the HTML rules, which find none). */
+static void
+pre_tag_seen(gw_html_t *h)
+{
+    if (h->is_end)
+        return;
+    if (name_hash(h) == h->pre_hash) {
+        if (h->tag_foreign && !h->tag_selfclose)
+            h->pre_empty = 0; /* (another of the name opened: the end tag would close it) */
+        return;                   /* (an HTML one: its end tag ends the scanner's raw text too) */
+    }
+    if (elem_kind(h) == RAW_NONE || (h->fdepth + h->fover != 0 && !h->pre_empty))
+        return;
+    emit(h, "</", 2);
+    emit(h, tag_names[h->pre_id], tag_name_len[h->pre_id]);
+    emit(h, ">", 1);
+    h->pre_raw = 0;
+}
+
+/* [mark, upto) of a comment, bogus comment or RCDATA (pre_rcdata): passed, each '<' as "&lt;" while pre_raw */
+static void
+pre_dispose(gw_html_t *h, const char *upto)
+{
+    const char *q;
+    if (__builtin_expect(h->pre_raw, 0) && h->skip_depth == 0) {
+        while ((q = find_byte(h->mark, upto, '<')) != NULL) {
+            pass(h, q);
+            emit(h, "&lt;", 4);
+            h->mark = q + 1;
+        }
+    }
+    dispose(h, upto);
+}
+
 /* After a start tag: begins a removal, counts nesting inside one, enters raw text. */
 static void
 start_effects(gw_html_t *h, int removed)
 {
+    if (h->tag_foreign && !removed && h->skip_depth == 0)
+        pre_begin(h); /* (a start tag in foreign content, kept) */
     if (removed) {
         if (has_content(h)) {
             h->skip_depth = 1;
@@ -1478,6 +1868,8 @@ end_effects(gw_html_t *h)
             return 1;
         h->skip_depth = 0; /* "</svg>" closed the removed element with the frame it was in: the end tag is the frame's */
     }
+    if (__builtin_expect(h->pre_raw, 0) && name_hash(h) == h->pre_hash)
+        h->pre_raw = 0; /* (the preload scanner's raw text ends here too) */
     if (!h->injected && h->inject_len != 0 && (h->id == GW_HTML_TAG_HEAD || h->id == GW_HTML_TAG_BODY)) {
         h->injected = 1;
         emit(h, h->inject, h->inject_len);
@@ -1509,6 +1901,8 @@ fhold_release(gw_html_t *h, int complete)
         h->skip_depth = 1;
         h->skip_hash = h->raw_hash;
         h->skip_fdepth = h->fhold_fdepth;
+        if (h->pre_hash == h->raw_hash)
+            h->pre_raw = 0; /* (its start tag does not go out) */
     } else {
         char *tb = h->tb; /* (emit_start_tag writes a tag without edits from tb) */
         size_t tlen = h->tlen;
@@ -1619,12 +2013,37 @@ text_copy(gw_html_t *h, const char *p, size_t n)
         emit(h, p + k, n - k);
 }
 
+/* A CDATA section's byte at q: text up to it, and for a '<' while pre_raw or a '>' outside, the same text written so the
+ * preload scanner reads no tag in it (see pre_begin) */
+static void
+pre_cdata(gw_html_t *h, const char *q)
+{
+    const char *rep = h->pre_raw ? "]]>&lt;<![CDATA[" : "]]>&gt;<![CDATA[";
+    if (h->skip_depth != 0 || h->xml || *q != (h->pre_raw ? '<' : '>'))
+        return;
+    text_out(h, q);
+    if (h->fhold)
+        text_copy(h, rep, 16);
+    else
+        emit(h, rep, 16);
+    h->mark = q + 1;
+}
+
 /* Before markup other than a held SVG script's text and its end tag: the script is released unread (complete 0). */
 static inline void
 fhold_markup(gw_html_t *h)
 {
     if (h->fhold)
         release(h, 0);
+}
+
+/* The raw text read is a <title>'s or <textarea>'s (RCDATA: character references are read) of another name than the
+ * raw text the preload scanner reads (pre_raw): a '<' in it goes out as "&lt;", the same text, so that a "</style" in
+ * it does not end the scanner's ("<svg><style/></svg><title></style><img src=…>") */
+static int
+pre_rcdata(const gw_html_t *h)
+{
+    return (h->raw_id == GW_HTML_TAG_TITLE || h->raw_id == GW_HTML_TAG_TEXTAREA) && h->raw_hash != h->pre_hash && !h->holding;
 }
 
 /* Raw-text content [mark, upto) of the current chunk. */
@@ -1642,7 +2061,10 @@ content(gw_html_t *h, const char *upto)
         if (k == n)
             return;
     }
-    dispose(h, upto);
+    if (__builtin_expect(h->pre_raw, 0) && pre_rcdata(h))
+        pre_dispose(h, upto);
+    else
+        dispose(h, upto);
 }
 
 /* Raw-text content that is not in the chunk (a failed end-tag candidate kept in pend). */
@@ -1658,8 +2080,15 @@ content_copy(gw_html_t *h, const char *p, size_t n)
         p += k;
         n -= k;
     }
-    if (h->skip_depth == 0)
-        emit(h, p, n);
+    if (h->skip_depth != 0)
+        return;
+    for (const char *q; __builtin_expect(h->pre_raw, 0) && pre_rcdata(h) && (q = memchr(p, '<', n)) != NULL;) {
+        emit(h, p, (size_t)(q - p));
+        emit(h, "&lt;", 4);
+        n -= (size_t)(q + 1 - p);
+        p = q + 1;
+    }
+    emit(h, p, n);
 }
 
 static void
@@ -1681,7 +2110,6 @@ begin_tag(gw_html_t *h, int is_end)
     h->is_end = (uint8_t)is_end;
     h->name_total = 0;
     h->name_hash = FNV_OFFSET;
-    h->hash_lazy = 0;
     h->tag_drop = h->tag_remove = h->raw_end = 0;
 }
 
@@ -1817,26 +2245,29 @@ Done:
 
 /*
  * The common case of a tag: all of it, up to GW_HTML_MAX_TAG bytes, in this chunk. Walks the
- * states of tag_scan (same transitions; the name hash left to name_hash()) as straight loops from the '<' at p;
+ * states of tag_scan (same transitions, the name hashed as it does) as straight loops from the '<' at p;
  * returns the tag's '>' with the tag begun as begin_tag and name_done leave it, or NULL when the
  * tag does not end before lim, the state untouched but for tname (tag_scan then starts over).
  */
 static const char *
 whole_tag(gw_html_t *h, const char *p, const char *lim, int is_end)
 {
-    const char *s = p + 1 + is_end, *name = s;
+    const char *s = p + 1 + is_end;
     size_t total = 0;
+    uint64_t hash = FNV_OFFSET;
     unsigned char c;
 
-    for (;; ++s) { /* T_NAME (the name hash is left to name_hash()) */
+    for (;; ++s) { /* T_NAME */
         if (s == lim)
             return NULL;
         c = (unsigned char)*s;
         if (cls[c] & (CL_WS | CL_SLASH | CL_GT))
             break;
+        c = lower(c);
         if (total < TNAME_MAX)
-            h->tname[total] = (char)lower(c);
+            h->tname[total] = (char)c;
         ++total;
+        hash = (hash ^ c) * FNV_PRIME;
     }
 #define NEXT()                                                                                                                     \
     do {                                                                                                                           \
@@ -1875,8 +2306,7 @@ whole_tag(gw_html_t *h, const char *p, const char *lim, int is_end)
 #undef NEXT
     begin_tag(h, is_end);
     h->name_total = total;
-    h->name_at = name;
-    h->hash_lazy = 1;
+    h->name_hash = hash;
     name_done(h);
     h->tstate = unq ? T_UNQ : T_BEFORE_ATTR; /* as tag_scan leaves it at the '>' */
     return s;
@@ -1964,6 +2394,8 @@ tag_done(gw_html_t *h, const char *cur)
         release(h, h->is_end && h->id == GW_HTML_TAG_SCRIPT);
     /* "/>" closes the tag itself, unless the '/' is the end of an unquoted value ("<svg a=/>" is not self-closing) */
     foreign_tag(h, len >= 2 && raw[len - 2] == '/' && h->tstate != T_UNQ, raw, len);
+    if (__builtin_expect(h->pre_raw, 0))
+        pre_tag_seen(h);
 
     if (h->skip_depth != 0 && !h->is_end && h->fdepth + h->fover < h->skip_fdepth)
         h->skip_depth = 0; /* a tag that breaks out of foreign content closed the removed element: it is read as any */
@@ -1972,6 +2404,12 @@ tag_done(gw_html_t *h, const char *cur)
         if (dropit) {
             if (!in_tbuf)
                 drop(h, cur);
+        } else if (pre_tag(h, raw, len)) {
+            gw_html_tag_t tag;
+            tag_init(&tag, h, h->id, raw, len, h->tag_offset);
+            serialize(h, &tag);
+            if (!in_tbuf)
+                h->mark = cur;
         } else if (in_tbuf) {
             emit(h, raw, len);
         } else {
@@ -1987,7 +2425,7 @@ tag_done(gw_html_t *h, const char *cur)
 
     int wanted = h->cb.on_tag != NULL && (h->cb.on_tag_ids == 0 || ((h->cb.on_tag_ids >> h->id) & 1) != 0 ||
                                           (h->cb.on_tag_urls && gw_html_may_name_url(raw, len)));
-    if (!wanted && !(h->nonce_len != 0 && (h->id == GW_HTML_TAG_SCRIPT || h->id == GW_HTML_TAG_STYLE))) {
+    if (!wanted && !(h->nonce_len != 0 && (h->id == GW_HTML_TAG_SCRIPT || h->id == GW_HTML_TAG_STYLE)) && !pre_tag(h, raw, len)) {
         if (in_tbuf) /* nothing to ask, nothing to add: the tag as it is */
             emit(h, raw, len);
         else
@@ -2297,10 +2735,10 @@ comment_step(gw_html_t *h, const char *s, const char *end)
             break;
         }
     }
-    dispose(h, end);
+    pre_dispose(h, end);
     return end;
 Done:
-    dispose(h, s);
+    pre_dispose(h, s);
     h->mode = M_TEXT;
     return s;
 }
@@ -2421,6 +2859,8 @@ step(gw_html_t *h, const char *cur, const char *end)
                 return q + 1;
             } else {
                 h->cdata_n = 0;
+                if (*q == '<' || *q == '>')
+                    pre_cdata(h, q);
             }
         }
         text_out(h, end);
@@ -2430,10 +2870,10 @@ step(gw_html_t *h, const char *cur, const char *end)
     case M_BOGUS:
         q = find_byte(cur, end, '>');
         if (q == NULL) {
-            dispose(h, end);
+            pre_dispose(h, end);
             return end;
         }
-        dispose(h, q + 1);
+        pre_dispose(h, q + 1);
         h->mode = M_TEXT;
         return q + 1;
     case M_TAG: {

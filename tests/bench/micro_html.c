@@ -11,6 +11,10 @@
  *
  * Prints "micro html_<case>: <MB/s> MB/s (…)" per case, measured in thread CPU time (one
  * core, whatever else runs on the machine), and the memory one rewriter holds. Run from the repository root (or set CG_SRCDIR).
+ *
+ * "micro_html PAGE [N]" rewrites PAGE (a path from the repository root) N times (10) as (a) does, and prints nothing: the
+ * instructions of one page, which the machine's load does not move, are callgrind's over N (tests/bench/README.md):
+ *   valgrind --tool=callgrind --toggle-collect=run_once build/rel/bench/micro_html tests/bench/tags.html
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +57,7 @@ load(const char *rel, size_t *len)
 }
 
 /* Rewrites page once, in CHUNK-byte writes, into pol (reset first). */
-static void
+__attribute__((noinline)) static void
 run_once(void *mem, const gw_html_cb_t *cb, int policy, policy_t *pol, const char *page, size_t len)
 {
     gw_html_t *h;
@@ -93,12 +97,23 @@ bench(const char *name, const gw_html_cb_t *cb, int policy, const char *page, si
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
     size_t len, big_len = 5u << 20;
-    char *page = load("tests/data/rewriter/tracker_page/input.html", &len);
-    char *big = malloc(big_len);
+    char *page = load(argc > 1 ? argv[1] : "tests/data/rewriter/tracker_page/input.html", &len);
+    char *big;
     policy_t pol = {0};
+
+    if (argc > 1) { /* one page, N times, for callgrind */
+        void *mem = malloc(gw_html_sizeof(65536));
+        for (int i = 0, n = argc > 2 ? atoi(argv[2]) : 10; i < n; ++i)
+            run_once(mem, &policy_cb, 1, &pol, page, len);
+        free(mem);
+        free(pol.out);
+        free(page);
+        return 0;
+    }
+    big = malloc(big_len);
 
     for (size_t off = 0; off < big_len; off += len)
         memcpy(big + off, page, big_len - off < len ? big_len - off : len);

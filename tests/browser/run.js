@@ -534,6 +534,16 @@ test('markup read as the browser reads it: with an HTML element open in <foreign
     eq(asked.filter((u) => u.includes('/assets/pixel.gif')), [], 'the tracker pixels the browser requested');
 });
 
+test('markup read as the browser reads it: a tracker pixel after <div><svg></div>, or one only Chromium\'s preload scanner reads (after "</style>" in a comment, a CDATA section or an attribute value in svg), is held back', async () => {
+    const [p, asked] = await loaded('/foreign-preload.html');
+    eq(asked.filter((u) => u.includes('/assets/pixel.gif')), [], 'the tracker pixels the browser requested');
+    /* what Chromium built: the image after "</div>" closed the svg (the others are comment, CDATA and attribute text) */
+    eq(await p.evaluate(() => Array.from(document.images).map((i) => [i.getAttribute('src'), i.getAttribute('data-cg-category')])),
+       [[null, 'analytics']], 'the images Chromium built');
+    eq(await p.evaluate(() => Array.from(document.querySelectorAll('svg')).filter((s) => s.textContent.includes('><img src="/assets/pixel.gif?id=cdata"')).length),
+       1, 'the CDATA section\'s text, as written');
+});
+
 /* a page of the site loaded in a fresh page, with the URLs the browser asked for while it loaded (see watch) */
 async function loaded(path) {
     const p = await page(), asked = watch(p);

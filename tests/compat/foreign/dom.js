@@ -1,5 +1,6 @@
 // Loads each page of a JSON list in headless Chromium and writes, for each, the ids of the <img> elements its tree
-// builder built and the paths the browser requested (the preload scanner's too): [{built: [...], asked: [...]}, ...].
+// builder built, the paths the browser requested (the preload scanner's too) and the document as it built it:
+// [{built: [...], asked: [...], dom: "<html>…"}, ...].
 // usage: node dom.js pages.json out.json
 const fs = require('fs');
 const path = require('path');
@@ -22,7 +23,8 @@ const { chromium } = require(path.join(__dirname, '..', '..', 'browser', 'node_m
         asked = [];
         await page.goto('http://page.test/');
         await page.waitForTimeout(50);
-        out.push({ built: await page.evaluate(() => Array.from(document.images).map((i) => i.id).filter((x) => x)), asked: asked.sort() });
+        out.push({ built: await page.evaluate(() => Array.from(document.images).map((i) => i.id).filter((x) => x)), asked: asked.sort(),
+                   dom: await page.evaluate(() => document.documentElement.outerHTML) });
     }
     fs.writeFileSync(process.argv[3], JSON.stringify(out));
     await browser.close();
