@@ -1011,6 +1011,53 @@ static int may_have_paren(const char *p, size_t n)
     return memchr(p, '(', n) != NULL || memchr(p, '&', n) != NULL;
 }
 
+/* The first refused category of a tracker a script's text loads: a URL in it (`//host…`), or a script path written as a
+ * string ("/static/array.js"), its first MAX_SCRIPT_URLS of each; -1 for none */
+static int script_category(rewrite_t *self, const char *text, size_t len)
+{
+    size_t i = 0, from, to, n;
+    int cat;
+    for (size_t found = 0; found != MAX_SCRIPT_URLS && next_url(text, len, &i, &from, &to); ++found)
+        if ((n = absolute_url(self, text + from, to - from, 0)) != 0 && (cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0)
+            return cat;
+    i = 0;
+    for (size_t found = 0; found != MAX_SCRIPT_URLS && next_script_path(text, len, &i, &from, &to); ++found)
+        if ((n = absolute_url(self, text + from, to - from, 0)) != 0 && (cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0)
+            return cat;
+    return -1;
+}
+
+/*
+ * Inline event handlers (onload=, onerror=, onclick=, …) are scripts: one that loads a tracker (`new
+ * Image().src='https://…/tr?…'`, a loader written into an <img onerror>) runs on the page as an inline <script> would,
+ * and is made inert as one is: onerror → data-cg-onerror (the banner puts it back after consent; an event it waited
+ * for, a load or an error, may have passed by then). Read on the elements on_tag looks at, and on any other whose tag
+ * has a '(' or a character reference (gw_html_may_name_url): a handler on a <div> or <body> that loads without a call
+ * in it (`onclick="location='…'"`) is not read. GW_HTML_REMOVE when a handler could not be renamed (a tag past its
+ * edits): the element goes rather than load it.
+ */
+static int event_handlers(rewrite_t *self, gw_html_tag_t *tag)
+{
+    gw_html_attr_t a;
+    size_t iter = 0;
+    while (gw_html_attr_next(tag, &iter, &a)) {
+        if (a.name_len < 3 || a.name_len > 64 || (a.name[0] | 0x20) != 'o' || (a.name[1] | 0x20) != 'n' || a.value == NULL ||
+            a.value_len == 0)
+            continue;
+        char *text = h2o_mem_alloc_pool(tag_pool(self), a.value_len); /* character references count in an attribute */
+        int cat = script_category(self, text, gw_html_decode(a.value, a.value_len, text));
+        if (cat < 0)
+            continue;
+        char *renamed = h2o_mem_alloc_pool(tag_pool(self), sizeof("data-cg-") - 1 + a.name_len);
+        memcpy(renamed, "data-cg-", sizeof("data-cg-") - 1);
+        memcpy(renamed + sizeof("data-cg-") - 1, a.name, a.name_len);
+        if (gw_html_attr_rename(tag, a.name, a.name_len, renamed, sizeof("data-cg-") - 1 + a.name_len) != 0)
+            return GW_HTML_REMOVE;
+        mark_inert(self, tag, cat);
+    }
+    return GW_HTML_KEEP;
+}
+
 /*
  * What any element may load without being an image itself: the URLs in its style attribute and, for body, table and
  * its cells, its legacy background attribute. A block-listed site drops the attribute and a refused tracker makes it
@@ -1411,7 +1458,7 @@ static int check_tag(void *_self, gw_html_tag_t *tag)
     int cat;
 
     tag_begin(self);
-    if (style_attrs(self, tag) == GW_HTML_REMOVE)
+    if (style_attrs(self, tag) == GW_HTML_REMOVE || event_handlers(self, tag) == GW_HTML_REMOVE)
         return GW_HTML_REMOVE;
     if ((callbacks.on_tag_ids >> tag->id & 1) == 0)
         return GW_HTML_KEEP; /* called for its style or background (callbacks.on_tag_urls) */
@@ -1936,32 +1983,21 @@ static int check_held(void *_self, gw_html_tag_t *tag, const char *content, size
             neutralise(self, tag, NULL, 0, NULL, 0, cat);
         return GW_HTML_KEEP;
     }
-    for (size_t found = 0; found != MAX_SCRIPT_URLS && next_url(content, len, &i, &from, &to); ++found) {
-        size_t n;
-        if (tag->id == GW_HTML_TAG_NOSCRIPT) {
-            _Static_assert(2048 + 2 <= URL_SCRATCH, "next_url's longest URL fits the scratch buffer");
-            n = gw_html_decode(content + from, to - from, self->scratch); /* markup: character references count */
-            if ((n = absolute_url(self, self->scratch, n, 0)) == 0)
-                continue;
-            if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
-                return GW_HTML_REMOVE; /* the hook wrote its comment */
-            if ((cat = refused_category(self, n, GW_ABP_IMAGE)) >= 0) {
-                gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: removed a noscript element loading a tracker -->"));
-                return GW_HTML_REMOVE;
-            }
-        } else if ((n = absolute_url(self, content + from, to - from, 0)) != 0 && (cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0) {
+    if (tag->id == GW_HTML_TAG_SCRIPT) {
+        if ((cat = script_category(self, content, len)) >= 0)
             neutralise(self, tag, NULL, 0, NULL, 0, cat);
-            return GW_HTML_KEEP;
-        }
-    }
-    if (tag->id != GW_HTML_TAG_SCRIPT)
         return GW_HTML_KEEP;
-    i = 0;
-    for (size_t found = 0; found != MAX_SCRIPT_URLS && next_script_path(content, len, &i, &from, &to); ++found) {
-        size_t n = absolute_url(self, content + from, to - from, 0);
-        if (n != 0 && (cat = refused_category(self, n, GW_ABP_SCRIPT)) >= 0) {
-            neutralise(self, tag, NULL, 0, NULL, 0, cat);
-            return GW_HTML_KEEP;
+    }
+    for (size_t found = 0; found != MAX_SCRIPT_URLS && next_url(content, len, &i, &from, &to); ++found) {
+        _Static_assert(2048 + 2 <= URL_SCRATCH, "next_url's longest URL fits the scratch buffer");
+        size_t n = gw_html_decode(content + from, to - from, self->scratch); /* markup: character references count */
+        if ((n = absolute_url(self, self->scratch, n, 0)) == 0)
+            continue;
+        if (run_hook(self, tag, GW_URL_SUBRESOURCE, n) == GW_HTML_REMOVE)
+            return GW_HTML_REMOVE; /* the hook wrote its comment */
+        if ((cat = refused_category(self, n, GW_ABP_IMAGE)) >= 0) {
+            gw_html_tag_insert(tag, H2O_STRLIT("<!-- consentgate: removed a noscript element loading a tracker -->"));
+            return GW_HTML_REMOVE;
         }
     }
     return GW_HTML_KEEP;

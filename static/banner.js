@@ -78,6 +78,14 @@
                 ['data-cg-mask', 'mask'], ['data-cg-clip-path', 'clip-path'], ['data-cg-marker-start', 'marker-start'],
                 ['data-cg-marker-mid', 'marker-mid'], ['data-cg-marker-end', 'marker-end'], ['data-cg-cursor', 'cursor'],
                 ['data-cg-filter', 'filter'], ['data-cg-data-src', 'data-src'], ['data-cg-data-lazy-src', 'data-lazy-src']];
+    /* inert event handlers back (refused by Trusted Types: stay inert) */
+    var ON = /^data-cg-on./i;
+    function handlers(e) {
+        for (var k = e.attributes.length - 1, a; k >= 0; k--) {
+            if (!ON.test((a = e.attributes[k]).name)) continue;
+            try { e.setAttribute(a.name.slice(8), a.value); e.removeAttribute(a.name); } catch (x) { }
+        }
+    }
     /* a held frame's URL: its src, or the one a lazy loader's script was to make its src (data-src, data-lazy-src) */
     var HELD = 'iframe[data-cg-src], iframe[data-cg-data-src], iframe[data-cg-data-lazy-src]';
     function heldURL(f) {
@@ -92,6 +100,7 @@
         for (var k = 0; k < e.attributes.length; k++) {
             var a = e.attributes[k];
             if (a.name !== 'type' && a.name !== 'nonce' && a.name.indexOf('data-cg-') !== 0) c.setAttribute(a.name, a.value);
+            else if (ON.test(a.name)) c.setAttribute(a.name.slice(8), a.value);
         }
         if (type) c.setAttribute('type', type);
         var own = e.nonce || e.getAttribute('nonce') || nonce;
@@ -178,6 +187,7 @@
                     e.removeAttribute(m[0]);
                 });
                 if (lazy) e.setAttribute('src', lazy);
+                handlers(e);
                 /* (a <video> or <audio> that found no <source> waits for a new one, not for a src set later) */
                 var media = e.parentNode;
                 if (e.localName === 'source' && media.load && !media.currentSrc) media.load();

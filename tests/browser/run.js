@@ -2004,6 +2004,25 @@ test('markup read as the browser reads it: a tracker loader in an inline SVG <sc
     eq(p.errors, [], 'errors on the page');
 });
 
+test('a tracker loader in an inline event handler (<img onerror>) is made inert, and consent puts it back under its name', async () => {
+    /* (this suite's gateway enforces its CSP, which runs no inline handler at all: what is shown here is the markup and
+       the release; that such a handler does not run before consent under report-only is test_rewrite's, by its markup) */
+    const [p, asked] = await loaded('/event-handlers.html');
+    await dialog(p).waitFor({ state: 'visible' });
+    const state = () => p.evaluate(() => ['eh-loader', 'eh-plain'].map((id) => {
+        const i = document.getElementById(id);
+        return [i.getAttribute('onerror') !== null, i.getAttribute('data-cg-onerror') !== null, i.getAttribute('data-cg-category')];
+    }));
+    eq(await state(), [[false, true, 'analytics'], [true, false, null]], 'before consent: [a handler, an inert one, its category]');
+    eq(askedFor(asked, '/assets/tracker.js'), [], 'the browser requested the tracker before consent');
+    await button(p, 'banner.accept_all').click();
+    await p.waitForFunction(() => document.getElementById('eh-loader').hasAttribute('onerror'));
+    eq(await state(), [[true, false, null], [true, false, null]], 'after consent');
+    eq(await p.evaluate(() => document.getElementById('eh-loader').getAttribute('onerror')),
+       "window.__ehRan = true; var s = document.createElement('script'); s.src = '/assets/tracker.js?eh'; document.head.appendChild(s)",
+       'the handler put back as written');
+});
+
 test('on a right-to-left page the banner, its message and the way back keep their language\'s direction', async () => {
     /* the page's dir="rtl" is inherited (all: revert leaves direction alone): an English banner turned round */
     const p = await page();

@@ -444,6 +444,19 @@ class RewriteTest(GatewayTestCase):
             self.assertIn('data-cg-type="%s"' % typ, tags[ident], tags[ident])
         self.assertRegex(tags["data"], r'^<script id="data" type="application/ld\+json" nonce="[^"]+">$')
 
+    def test_tracker_loaders_in_event_handlers_made_inert(self):
+        # an event handler attribute is a script Chromium runs (under the default report-only CSP): one that loads a
+        # tracker is renamed data-cg-on… with its category, as an inline script is made inert; one that loads nothing stays
+        html = curl(self.gw.url("/__origin/html?file=pages/event-handlers.html")).text
+        tags = {m.group(1): m.group(0) for m in re.finditer(r'<(?:body|img|a|div) id="([^"]+)"[^>]*>', html)}
+        for ident, name in (("body", "onload"), ("loader", "onerror"), ("assign", "OnError"), ("refs", "onmouseover")):
+            self.assertIn(' data-cg-%s="' % name, tags[ident], tags[ident])
+            self.assertNotRegex(tags[ident], r'\s%s=' % name, tags[ident])
+            self.assertRegex(tags[ident], r'data-cg-category="(analytics|marketing)"', tags[ident])
+        self.assertIn(' onclick="go()"', tags["refs"], "a handler loading nothing keeps its name")
+        self.assertEqual(tags["plain"], '<div id="plain" onclick="document.body.classList.toggle(\'open\')">')
+        self.assertIn('<p id="after">after</p>', html)
+
     def test_pixel_in_mglyph_style_made_inert(self):
         # <math><mi><mglyph><style>: the style is MathML's, not raw text; Chromium builds and loads the <img> in it
         html = curl(self.gw.url("/__origin/html?file=pages/mglyph.html")).text
