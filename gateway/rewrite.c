@@ -1041,6 +1041,13 @@ static int event_handlers(rewrite_t *self, gw_html_tag_t *tag)
     gw_html_attr_t a;
     size_t iter = 0;
     while (gw_html_attr_next(tag, &iter, &a)) {
+        /* the banner turns data-cg-on… back into a handler on the elements this response made inert: one the page wrote
+         * itself (user content a sanitizer let through as a data- attribute) must not become a script by consent */
+        if (a.name_len > 10 && h2o_lcstris(a.name, 10, H2O_STRLIT("data-cg-on"))) {
+            if (gw_html_attr_remove(tag, a.name, a.name_len) != 0)
+                return GW_HTML_REMOVE;
+            continue;
+        }
         if (a.name_len < 3 || a.name_len > 64 || (a.name[0] | 0x20) != 'o' || (a.name[1] | 0x20) != 'n' || a.value == NULL ||
             a.value_len == 0)
             continue;

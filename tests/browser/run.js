@@ -2018,6 +2018,8 @@ test('a tracker loader in an inline event handler (<img onerror>) is made inert,
     await button(p, 'banner.accept_all').click();
     await p.waitForFunction(() => document.getElementById('eh-loader').hasAttribute('onerror'));
     eq(await state(), [[true, false, null], [true, false, null]], 'after consent');
+    eq(await p.evaluate(() => { const i = document.getElementById('eh-ugc'); return [i.getAttribute('onerror'), i.getAttribute('data-cg-onerror'), i.getAttribute('src')]; }),
+       [null, null, '/assets/pixel.gif?ugc'], 'a data-cg-onerror the page wrote itself: never a handler');
     eq(await p.evaluate(() => document.getElementById('eh-loader').getAttribute('onerror')),
        "window.__ehRan = true; var s = document.createElement('script'); s.src = '/assets/tracker.js?eh'; document.head.appendChild(s)",
        'the handler put back as written');

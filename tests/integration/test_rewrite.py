@@ -455,6 +455,10 @@ class RewriteTest(GatewayTestCase):
             self.assertRegex(tags[ident], r'data-cg-category="(analytics|marketing)"', tags[ident])
         self.assertIn(' onclick="go()"', tags["refs"], "a handler loading nothing keeps its name")
         self.assertEqual(tags["plain"], '<div id="plain" onclick="document.body.classList.toggle(\'open\')">')
+        # a data-cg-on… the page wrote itself is dropped: the banner would make it a handler on an element made inert
+        self.assertIn('data-cg-src="https://www.facebook.com/tr?id=3"', tags["ugc"])
+        self.assertNotRegex(tags["ugc"], r"(?i)data-cg-on", tags["ugc"])
+        self.assertEqual(tags["ugc-plain"], '<img id="ugc-plain" src="/img/c.png">')
         self.assertIn('<p id="after">after</p>', html)
 
     def test_pixel_in_mglyph_style_made_inert(self):
