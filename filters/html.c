@@ -1810,7 +1810,8 @@ pre_begin(gw_html_t *h)
  * </script>") would have the scanner's raw text end in it, where nothing can be written for it: the end tag the scanner
  * waits for goes out first, which the tree builder ignores where no element of that name is open (outside foreign
  * content none is: HTML reads their content as raw text; inside it, where the one that began it was self-closed and
- * none opened since, the end tag walks down to the HTML rules, which find none). */
+ * none opened since, the end tag walks down to the HTML rules, which find none). Where one is open, an HTML one at an
+ * integration point in it has the end tag written in an empty <template> before it (see below). */
 static void
 pre_tag_seen(gw_html_t *h)
 {
