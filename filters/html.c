@@ -72,7 +72,8 @@ struct st_gw_html_t {
     uint8_t fpend_n;                         /* formatting elements to reopen at an integration point (see reconstruct) */
     uint8_t text_watch;                      /* text is looked at (see watch_text) */
     uint32_t hover;                          /* HTML elements open at an integration point past fstack (see html_start) */
-    uint32_t fhash[64];                      /* an HTML frame's name hash (fstack[i] & FR_HTML; name_hash's low bits) */
+    uint32_t fhash[64]; /* an HTML frame's name hash (fstack[i] & FR_HTML; name_hash's low bits); a foreign frame's: the
+                         * names (a bit per name_hash & 31) of the foreign elements not frames opened in its content */
     uint32_t fpend[4];                       /* ... their name hashes */
     uint8_t tag_selfclose;                   /* ... and ends with "/>", which foreign content honours */
     uint8_t xml;                             /* gw_html_set_xml: an XML parser reads the page */
@@ -1068,8 +1069,10 @@ fpush(gw_html_t *h, uint8_t frame)
 {
     if (h->fover != 0 || h->fdepth == sizeof(h->fstack))
         ++h->fover;
-    else
+    else {
+        h->fhash[h->fdepth] = 0;
         h->fstack[h->fdepth++] = frame;
+    }
 }
 
 /* pops the frames from depth up; with none left, the formatting elements to reopen are the tree builder's business */
@@ -1530,6 +1533,16 @@ foreign_name(gw_html_t *h)
     }
 }
 
+/* A foreign element that is no frame opened (<a>, <g>, …): an end tag of its name closes it, and the frames above it
+ * with it ("<svg><a><foreignObject></a>" closes the integration point). Only that one may be open is known: its name's
+ * bit in the frame's fhash (see foreign_end). */
+static void
+foreign_other(gw_html_t *h)
+{
+    if (h->fover == 0)
+        h->fhash[h->fdepth - 1] |= 1u << ((uint32_t)name_hash(h) & 31);
+}
+
 /* A start tag (raw[0..len), NULL for one too long to read): sets tag_foreign (its content is markup whatever its name)
  * and updates the frames. */
 static void
@@ -1553,10 +1566,13 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
             goto Html;
         }
         h->tag_foreign = 1;
-        if (!self_closing)
-            foreign_name(h);
-        if (self_closing || (name = frame_name(h)) == 0)
+        if (self_closing)
             return;
+        foreign_name(h);
+        if ((name = frame_name(h)) == 0) {
+            foreign_other(h);
+            return;
+        }
         int math = h->fover == 0 && (h->fstack[h->fdepth - 1] & FR_NS_MATH) != 0;
         /* MathML's annotation-xml is an HTML integration point when its encoding says HTML (a tag too long to read is
          * taken as one that is not) */
@@ -1565,6 +1581,8 @@ foreign_start(gw_html_t *h, int self_closing, const char *raw, size_t len)
             return;
         if (name == FR_SVG || name == FR_MATH || (!math && name >= FR_FOREIGNOBJECT && name <= FR_TITLE) || (math && name >= FR_MI))
             fpush(h, (uint8_t)(name | (math ? FR_NS_MATH : 0)));
+        else
+            foreign_other(h);
         return;
     }
     /* at a MathML text integration point itself (no HTML element open in it), <mglyph> and <malignmark> are MathML's
@@ -1626,6 +1644,13 @@ foreign_end(gw_html_t *h)
             /* the "in body" rules, walking from the current node: an integration point above stops them */
             if (!passed_ip)
                 html_end(h, h->fdepth);
+            return;
+        }
+        /* a foreign element of its name that may be open in the content of a frame below the current one is taken
+         * as open: its end tag closes the frames above (an integration point: what follows is foreign content, where
+         * a <textarea> is no raw text and an <img> in it breaks out and loads) */
+        if (i != h->fdepth && (h->fhash[i - 1] & (1u << ((uint32_t)name_hash(h) & 31)))) {
+            fpop_to(h, i);
             return;
         }
         if (name != 0 && FR_NAME(f) == name) {
@@ -1785,7 +1810,8 @@ pre_begin(gw_html_t *h)
  * </script>") would have the scanner's raw text end in it, where nothing can be written for it: the end tag the scanner
  * waits for goes out first, which the tree builder ignores where no element of that name is open (outside foreign
  * content none is: HTML reads their content as raw text; inside it, where the one that began it was self-closed and
- * none opened since, the end tag walks down to the HTML rules, which find none). */
+ * none opened since, the end tag walks down to the HTML rules, which find none). Where one is open, an HTML one at an
+ * integration point in it has the end tag written in an empty <template> before it (see below). */
 static void
 pre_tag_seen(gw_html_t *h)
 {
@@ -1796,11 +1822,22 @@ pre_tag_seen(gw_html_t *h)
             h->pre_empty = 0; /* (another of the name opened: the end tag would close it) */
         return;                   /* (an HTML one: its end tag ends the scanner's raw text too) */
     }
-    if (elem_kind(h) == RAW_NONE || (h->fdepth + h->fover != 0 && !h->pre_empty))
+    if (elem_kind(h) == RAW_NONE)
         return;
-    emit(h, "</", 2);
-    emit(h, tag_names[h->pre_id], tag_name_len[h->pre_id]);
-    emit(h, ">", 1);
+    if (h->fdepth + h->fover != 0 && !h->pre_empty) {
+        if (h->tag_foreign || h->id == GW_HTML_TAG_TITLE || h->id == GW_HTML_TAG_TEXTAREA)
+            return; /* (a foreign one's content is markup, read; an RCDATA one's '<' go out as "&lt;": see pre_rcdata) */
+        /* an HTML one at an integration point inside the element that began it ("<svg><style><desc><script>"): the end
+         * tag would close that element there, but not in a <template>, where "in template" ignores it; the empty
+         * <template> stays in the document, which renders nothing */
+        emit(h, "<template></", 12);
+        emit(h, tag_names[h->pre_id], tag_name_len[h->pre_id]);
+        emit(h, "></template>", 12);
+    } else {
+        emit(h, "</", 2);
+        emit(h, tag_names[h->pre_id], tag_name_len[h->pre_id]);
+        emit(h, ">", 1);
+    }
     h->pre_raw = 0;
 }
 

@@ -1054,18 +1054,22 @@ test_unquoted_slash_is_not_self_closing(void **state)
     /* seen: the '/' is the unquoted value's; unseen: self-closing after a quoted value, after a name, after the tag
      * name, where <title> is then HTML's and its text RCDATA */
     static const struct {
-        const char *in, *log;
+        const char *in, *log, *out;
     } slash_cases[] = {
-        {"<svg a=/><title><script>x</script></title></svg>", "script;"},
-        {"<svg a=b/><title><script>x</script>", "script;"},
-        {"<svg a= /><title><script>x</script>", "script;"},
-        {"<svg a=\"/\"/><title><script>x</script></title>", ""},
-        {"<svg a/><title><script>x</script>", ""},
-        {"<svg/><title><script>x</script>", ""},
+        /* (the <script> at the integration point goes out after a "</title>" in a <template>: see test_preload_scanner) */
+        {"<svg a=/><title><script>x</script></title></svg>", "script;", "<svg a=/>%s</title></svg>"},
+        {"<svg a=b/><title><script>x</script>", "script;", "<svg a=b/>%s"},
+        {"<svg a= /><title><script>x</script>", "script;", "<svg a= />%s"},
+        {"<svg a=\"/\"/><title><script>x</script></title>", "", NULL},
+        {"<svg a/><title><script>x</script>", "", NULL},
+        {"<svg/><title><script>x</script>", "", NULL},
     };
     for (size_t i = 0; i != sizeof(slash_cases) / sizeof(slash_cases[0]); ++i) {
         rec_t r = {.tag = script_ids};
-        rec_check(&r, 0, NULL, NULL, slash_cases[i].in, slash_cases[i].in);
+        char out[128];
+        if (slash_cases[i].out != NULL)
+            snprintf(out, sizeof(out), slash_cases[i].out, "<title><template></title></template><script>x</script>");
+        rec_check(&r, 0, NULL, NULL, slash_cases[i].in, slash_cases[i].out != NULL ? out : slash_cases[i].in);
         assert_string_equal(r.log, slash_cases[i].log);
         rec_free(&r);
     }
@@ -1313,6 +1317,43 @@ test_preload_scanner(void **state)
     static const char *const logs[] = {"", "", "", "a;", "", "", "", "", "", "", "", "", "", "", "", "", "a;b;", ""};
     for (size_t i = 0; i != sizeof(pcases) / sizeof(pcases[0]); ++i)
         check_img_ids_out(pcases[i].in, pcases[i].log, logs[i]);
+}
+
+/* An end tag of a foreign element that is no frame (<a>, <g>, <mrow>, …) closes the integration point opened inside it
+ * (the "any other end tag" walk of foreign content passes it): what follows is foreign content again, where a
+ * <textarea> is no raw text and the <img> in it breaks out; Chromium fetched it. Read as the integration point still
+ * open, the <img> was the <textarea>'s text, hidden from the callbacks. */
+static void
+test_foreign_end_closes_integration(void **state)
+{
+    (void)state;
+    static const img_case_t ecases[] = {
+        {"<svg><a><foreignObject></a><textarea><img id=a src=x></textarea></svg>", "a;"},
+        {"<svg><g><text><desc></g><style><img id=a src=x></style></svg>", "a;"},
+        {"<math><mrow><mi></mrow><textarea><img id=a src=x></textarea></math>", "a;"},
+        /* none of its name opened: its end tag there is the "in body" rules' (ignored), the integration point open */
+        {"<svg><g><foreignObject></a><textarea><img id=a src=x></textarea></svg><img id=b>", "b;"},
+        /* one closed before: only that one may be open is known, and it is taken as open (the <img> read, fail-safe;
+         * Chromium builds the <textarea>) */
+        {"<svg><a></a><foreignObject></a><textarea><img id=a src=x></textarea></svg><img id=b>", "a;b;"},
+    };
+    check_img_ids(ecases, sizeof(ecases) / sizeof(ecases[0]));
+}
+
+/* An HTML <script> (<style>, …) at an integration point inside a foreign <style> whose raw text Chromium's preload
+ * scanner still reads: a "</style>" in the script ends that raw text and the scanner fetched the <img> after it, which
+ * the tree builder reads as the script's text. The end tag the scanner waits for goes out before the <script>, in a
+ * <template> (in "in template" the tree builder ignores it; outside, it would close the foreign <style>). */
+static void
+test_preload_scanner_html_raw_at_integration(void **state)
+{
+    (void)state;
+    check_img_ids_out("<svg><style><desc><script>s = \"</style><img id=a src=x>\"</script></desc></style></svg><img id=b>",
+                      "<svg><style><desc><template></style></template><script>s = \"</style><img id=a src=x>\"</script></desc>"
+                      "</style></svg><img id=b>",
+                      "b;");
+    check_img_ids_out("<math><style><mi><p><xmp></style><img id=a></xmp></mi></style></math>",
+                      "<math><style><mi><p><template></style></template><xmp></style><img id=a></xmp></mi></style></math>", "");
 }
 
 /* At a MathML text integration point (mi, mo, mn, ms, mtext) <mglyph> and <malignmark> are MathML elements: a <style>
@@ -2017,6 +2058,8 @@ main(void)
         cmocka_unit_test(test_svg_script),
         cmocka_unit_test(test_foreign_font_and_annotation_xml),
         cmocka_unit_test(test_foreign_mglyph),
+        cmocka_unit_test(test_foreign_end_closes_integration),
+        cmocka_unit_test(test_preload_scanner_html_raw_at_integration),
         cmocka_unit_test(test_foreign_closed_by_html_end),
         cmocka_unit_test(test_preload_scanner),
         cmocka_unit_test(test_foreign_html_open),
