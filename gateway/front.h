@@ -82,6 +82,9 @@ void gw_res_vary(h2o_req_t *req, const char *name, size_t len);
 
 /* Sends a small HTML page with the given status (status page helper shared by all handlers). */
 void gw_send_page(h2o_req_t *req, int status, const char *reason, const char *title, const char *message);
+/* gw_send_page in the visitor's language: the UI's strings key.title and key.text (title and text, English, when they
+ * are not loaded), with Content-Language and Vary: Accept-Language */
+void gw_send_page_lang(h2o_req_t *req, int status, const char *reason, const char *key, const char *title, const char *text);
 
 /* Sends body (from req's pool) as application/json, not to be stored; and the public endpoints' error shape (DESIGN),
  * {"error": error, "detail": detail}. */

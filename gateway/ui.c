@@ -744,6 +744,17 @@ lang_cookie(h2o_req_t *req)
     return h2o_iovec_init(NULL, 0);
 }
 
+/* Accept-Language, English */
+static const ui_lang_t *
+accepted_lang(h2o_req_t *req)
+{
+    const ui_lang_t *l;
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_LANGUAGE, -1);
+    if (i != -1 && (l = negotiate(req->headers.entries[i].value)) != NULL)
+        return l;
+    return langs;
+}
+
 /* the cg_lang cookie, Accept-Language, English */
 static const ui_lang_t *
 preferred_lang(h2o_req_t *req)
@@ -752,10 +763,7 @@ preferred_lang(h2o_req_t *req)
     h2o_iovec_t v = lang_cookie(req);
     if (v.base != NULL && (l = find_lang(v.base, v.len)) != NULL)
         return l;
-    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_LANGUAGE, -1);
-    if (i != -1 && (l = negotiate(req->headers.entries[i].value)) != NULL)
-        return l;
-    return langs;
+    return accepted_lang(req);
 }
 
 /* ?lang= (remembered in a cookie), else preferred_lang; ?lang= names the language as a site's own links do ("zh",
@@ -780,18 +788,27 @@ pick_lang(h2o_req_t *req)
     return l;
 }
 
-const char *
-gw_ui_text(h2o_req_t *req, const char *key, const char **lang)
+static const char *
+text_in(const ui_lang_t *l, const char *key, const char **lang)
 {
-    if (!pages.loaded)
-        return NULL;
-    const ui_lang_t *l = preferred_lang(req);
     const char *s = lang_lookup(l, key, strlen(key));
     if (s == NULL && (s = lang_lookup(langs, key, strlen(key))) != NULL)
         l = langs;
     if (lang != NULL)
         *lang = l->code;
     return s;
+}
+
+const char *
+gw_ui_text(h2o_req_t *req, const char *key, const char **lang)
+{
+    return pages.loaded ? text_in(preferred_lang(req), key, lang) : NULL;
+}
+
+const char *
+gw_ui_text_accepted(h2o_req_t *req, const char *key, const char **lang)
+{
+    return pages.loaded ? text_in(accepted_lang(req), key, lang) : NULL;
 }
 
 void
