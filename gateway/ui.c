@@ -1079,7 +1079,7 @@ format_date(h2o_mem_pool_t *pool, const ui_lang_t *l, time_t when)
         char *iso = h2o_mem_alloc_pool(pool, 16);
         return h2o_iovec_init(iso, strftime(iso, 16, "%Y-%m-%d", &tm));
     }
-    char month_key[16];
+    char month_key[32];
     snprintf(month_key, sizeof(month_key), "date.month.%d", tm.tm_mon + 1);
     h2o_iovec_t fmt = h2o_iovec_init(f, strlen(f)), month = t(l, month_key, strlen(month_key));
     /* each placeholder, 3 bytes at least, becomes a number (11 at most) or the month's name */
