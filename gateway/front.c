@@ -219,18 +219,15 @@ static void log_broken_answer(h2o_logger_t *self, h2o_req_t *req)
              (int)why.len, why.base, more);
 }
 
-/* The answer replaced by the gateway's 502 page (504 with timeout), in the visitor's language; the origin's body, which
- * may still come, goes nowhere. */
-static void setup_error_page(h2o_req_t *req, h2o_ostream_t **slot, int timeout)
+/* The answer's head and body replaced by the gateway's page `key` in the visitor's language (title and text, English,
+ * when the UI's strings are not loaded); a body that may still come goes nowhere. */
+static void replace_with_page(h2o_req_t *req, h2o_ostream_t **slot, int status, const char *reason, const char *key,
+                              const char *title, const char *text)
 {
-    int status = timeout ? 504 : 502;
-    const char *title = timeout ? "Gateway Timeout" : "Bad Gateway";
-    const char *text = timeout ? "The website did not answer in time. Please try again in a moment."
-                               : "The website behind this gateway cannot be reached right now. Please try again in a moment.";
-    const char *lang = page_words(req, status, timeout ? "gateway.504" : "gateway.502", &title, &text);
+    const char *lang = page_words(req, status, key, &title, &text);
     h2o_iovec_t page = build_page_lang(&req->pool, lang, status, title, text);
     req->res.status = status;
-    req->res.reason = timeout ? "Gateway Timeout" : "Bad Gateway";
+    req->res.reason = reason;
     req->res.content_length = page.len;
     memset(&req->res.headers, 0, sizeof(req->res.headers));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
@@ -239,6 +236,33 @@ static void setup_error_page(h2o_req_t *req, h2o_ostream_t **slot, int timeout)
     error_page_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
     self->super.do_send = error_page_send;
     self->page = page;
+}
+
+/* The answer replaced by the gateway's 502 page (504 with timeout) */
+static void setup_error_page(h2o_req_t *req, h2o_ostream_t **slot, int timeout)
+{
+    if (timeout)
+        replace_with_page(req, slot, 504, "Gateway Timeout", "gateway.504", "Gateway Timeout",
+                          "The website did not answer in time. Please try again in a moment.");
+    else
+        replace_with_page(req, slot, 502, "Bad Gateway", "gateway.502", "Bad Gateway",
+                          "The website behind this gateway cannot be reached right now. Please try again in a moment.");
+}
+
+/* h2o's own 413 (a request body over proxy.max_request_body, refused before any handler ran: text/plain "request entity
+ * is too large") as the gateway's page in the visitor's language */
+static void on_setup_fallback_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    if (req->res.status == 413)
+        replace_with_page(req, slot, 413, req->res.reason, "gateway.413", "Request Entity Too Large",
+                          "What this request sends is larger than this site accepts.");
+    h2o_setup_next_ostream(req, slot);
+}
+
+void gw_front_register_fallback(h2o_pathconf_t *pc)
+{
+    h2o_filter_t *f = h2o_create_filter(pc, sizeof(*f));
+    f->on_setup_ostream = on_setup_fallback_ostream;
 }
 
 /* the proxy reports upstream failures as 502 "Gateway Error", the reason in the request's error logs */

@@ -30,6 +30,9 @@ def last_value(entry, name):
     return parts[-1] if parts else None
 
 
+ZH_413 = "请求内容过大"
+
+
 class ProxyTest(GatewayTestCase):
     """One origin, one gateway with a plain, a TLS and an admin listener."""
     with_tls = True
@@ -140,6 +143,21 @@ class ProxyTest(GatewayTestCase):
         self.assertEqual(r.status, 413, r)
         self.origin.assert_not_reached("t=over-limit")
         self.assertEqual(curl(self.gw.url("/__origin/echo?t=after-413")).status, 200)
+
+    def test_body_over_limit_413_in_visitor_language(self):
+        # h2o's own answer before any handler ran: "request entity is too large" as English text/plain to every visitor
+        body = b"y" * (1048576 + 1)
+        for http in ("1.1", "1.0"):  # (over HTTP/2 h2o 2.2.5 resets the connection instead: nothing to translate)
+            r = curl(self.gw.url("/__origin/echo?t=over-limit-zh"), data=body, http=http, headers=["Accept-Language: zh-CN"])
+            self.assertEqual(r.status, 413, (http, r, r.stderr[-300:]))
+            self.assertTrue(r.header("Content-Type", "").startswith("text/html"), (http, r.headers))
+            self.assertIn('<html lang="zh-CN">', r.text, http)
+            self.assertIn(ZH_413, r.text, http)
+            self.assertEqual(r.header("Content-Language"), "zh-CN", http)
+            self.assertIn("accept-language", r.header("Vary", "").lower(), http)
+            r = curl(self.gw.url("/__origin/echo?t=over-limit-en"), data=body, http=http, headers=["Accept-Language: en"])
+            self.assertEqual((r.status, r.header("Content-Language"), '<html lang="en">' in r.text), (413, "en", True), http)
+        self.origin.assert_not_reached("t=over-limit-")
 
     # ---- HTTP/2 ------------------------------------------------------------------------------
 
