@@ -123,6 +123,41 @@ void gw_send_page(h2o_req_t *req, int status, const char *reason, const char *ti
               build_page(&req->pool, status, title, message));
 }
 
+/* The words of the gateway's page `key` (the UI's strings key.title and key.text) in the visitor's language, and that
+ * language; the English given (*title, *text) when the UI's strings are not loaded or lack the key. A 431's language
+ * is its Accept-Language alone: its fields are not read through for the cg_lang cookie (100,000 Cookie fields of 4 KB
+ * in an HTTP/2 header block of 300 KB, which the 431 is there to leave unread). */
+static const char *page_words(h2o_req_t *req, int status, const char *key, const char **title, const char **text)
+{
+    const char *(*lookup)(h2o_req_t *, const char *, const char **) = status == 431 ? gw_ui_text_accepted : gw_ui_text;
+    char k[64];
+    const char *lang = "en", *t, *x;
+    snprintf(k, sizeof(k), "%s.title", key);
+    t = lookup(req, k, &lang);
+    snprintf(k, sizeof(k), "%s.text", key);
+    x = lookup(req, k, NULL);
+    if (t == NULL || x == NULL)
+        return "en";
+    *title = t, *text = x;
+    return lang;
+}
+
+/* its words are the visitor's language, as the consent pages' are (a cache that keeps it despite no-store must not hand
+ * a Chinese page to the next visitor) */
+static void add_language_headers(h2o_req_t *req, const char *lang)
+{
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_LANGUAGE, NULL, lang, strlen(lang));
+    gw_res_vary(req, H2O_STRLIT("accept-language"));
+}
+
+void gw_send_page_lang(h2o_req_t *req, int status, const char *reason, const char *key, const char *title, const char *text)
+{
+    const char *lang = page_words(req, status, key, &title, &text);
+    add_language_headers(req, lang);
+    send_body(req, status, reason, h2o_iovec_init(H2O_STRLIT("text/html; charset=utf-8")),
+              build_page_lang(&req->pool, lang, status, title, text));
+}
+
 void gw_send_json(h2o_req_t *req, int status, const char *reason, h2o_iovec_t body)
 {
     send_body(req, status, reason, h2o_iovec_init(H2O_STRLIT("application/json; charset=utf-8")), body);
@@ -184,34 +219,50 @@ static void log_broken_answer(h2o_logger_t *self, h2o_req_t *req)
              (int)why.len, why.base, more);
 }
 
-/* The answer replaced by the gateway's 502 page (504 with timeout), in the visitor's language; the origin's body, which
- * may still come, goes nowhere. */
-static void setup_error_page(h2o_req_t *req, h2o_ostream_t **slot, int timeout)
+/* The answer's head and body replaced by the gateway's page `key` in the visitor's language (title and text, English,
+ * when the UI's strings are not loaded); a body that may still come goes nowhere. */
+static void replace_with_page(h2o_req_t *req, h2o_ostream_t **slot, int status, const char *reason, const char *key,
+                              const char *title, const char *text)
 {
-    int status = timeout ? 504 : 502;
-    /* in the visitor's language (the UI's strings), English when they are not loaded */
-    const char *lang = "en", *title = gw_ui_text(req, timeout ? "gateway.504.title" : "gateway.502.title", &lang);
-    const char *text = gw_ui_text(req, timeout ? "gateway.504.text" : "gateway.502.text", NULL);
-    if (title == NULL || text == NULL) {
-        lang = "en";
-        title = timeout ? "Gateway Timeout" : "Bad Gateway";
-        text = timeout ? "The website did not answer in time. Please try again in a moment."
-                       : "The website behind this gateway cannot be reached right now. Please try again in a moment.";
-    }
+    const char *lang = page_words(req, status, key, &title, &text);
     h2o_iovec_t page = build_page_lang(&req->pool, lang, status, title, text);
     req->res.status = status;
-    req->res.reason = timeout ? "Gateway Timeout" : "Bad Gateway";
+    req->res.reason = reason;
     req->res.content_length = page.len;
     memset(&req->res.headers, 0, sizeof(req->res.headers));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    /* its words are the visitor's language, as the consent pages' are (a cache that keeps it despite no-store must
-     * not hand a Chinese page to the next visitor) */
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_LANGUAGE, NULL, lang, strlen(lang));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Accept-Language"));
+    add_language_headers(req, lang);
     error_page_t *self = (void *)h2o_add_ostream(req, sizeof(*self), slot);
     self->super.do_send = error_page_send;
     self->page = page;
+}
+
+/* The answer replaced by the gateway's 502 page (504 with timeout) */
+static void setup_error_page(h2o_req_t *req, h2o_ostream_t **slot, int timeout)
+{
+    if (timeout)
+        replace_with_page(req, slot, 504, "Gateway Timeout", "gateway.504", "Gateway Timeout",
+                          "The website did not answer in time. Please try again in a moment.");
+    else
+        replace_with_page(req, slot, 502, "Bad Gateway", "gateway.502", "Bad Gateway",
+                          "The website behind this gateway cannot be reached right now. Please try again in a moment.");
+}
+
+/* h2o's own 413 (a request body over proxy.max_request_body, refused before any handler ran: text/plain "request entity
+ * is too large") as the gateway's page in the visitor's language */
+static void on_setup_fallback_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    if (req->res.status == 413)
+        replace_with_page(req, slot, 413, req->res.reason, "gateway.413", "Request Entity Too Large",
+                          "What this request sends is larger than this site accepts.");
+    h2o_setup_next_ostream(req, slot);
+}
+
+void gw_front_register_fallback(h2o_pathconf_t *pc)
+{
+    h2o_filter_t *f = h2o_create_filter(pc, sizeof(*f));
+    f->on_setup_ostream = on_setup_fallback_ostream;
 }
 
 /* the proxy reports upstream failures as 502 "Gateway Error", the reason in the request's error logs */
@@ -820,8 +871,8 @@ static int refused_method(h2o_req_t *req)
     if (!connect && !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("TRACE")))
         return 0;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT(PROXIED_METHODS));
-    gw_send_page(req, 405, "Method Not Allowed", "Method Not Allowed",
-                 connect ? "This gateway does not tunnel CONNECT requests." : "This gateway does not answer or pass on TRACE requests.");
+    gw_send_page_lang(req, 405, "Method Not Allowed", connect ? "gateway.405.connect" : "gateway.405.trace", "Method Not Allowed",
+                      connect ? "This gateway does not tunnel CONNECT requests." : "This gateway does not answer or pass on TRACE requests.");
     return 1;
 }
 
@@ -830,8 +881,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (gw_server_track_request(req) != 0)
         return 0;
     if (!request_line_ok(req)) {
-        gw_send_page(req, 400, "Bad Request", "Bad Request",
-                     "The request's method or path has characters a request line cannot carry (spaces, control characters).");
+        gw_send_page_lang(req, 400, "Bad Request", "gateway.400", "Bad Request",
+                          "The request's method or path has characters a request line cannot carry (spaces, control characters).");
         return 0;
     }
     if (refused_method(req) || max_forwards(req))

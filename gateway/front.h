@@ -69,6 +69,9 @@ h2o_iovec_t gw_req_query_param(h2o_req_t *req, const char *name);
 
 /* builds the "/" path of hostconf: front handler, reverse proxy to conf's upstream, filters */
 int gw_front_register(h2o_hostconf_t *hostconf);
+/* On h2o's fallback path (what h2o refuses before routing): its 413 as the gateway's page in the visitor's language.
+ * Registered after gw_edge_register, so that it runs first (h2o runs the filters registered last first). */
+void gw_front_register_fallback(h2o_pathconf_t *pc);
 
 /* The answer is this visitor's: gw_res_make_private makes the origin's Cache-Control private ("public" and "s-maxage"
  * out, "no-store" kept), gw_res_make_personal also adds Vary: cookie (unless it varies on "*") */
@@ -82,6 +85,9 @@ void gw_res_vary(h2o_req_t *req, const char *name, size_t len);
 
 /* Sends a small HTML page with the given status (status page helper shared by all handlers). */
 void gw_send_page(h2o_req_t *req, int status, const char *reason, const char *title, const char *message);
+/* gw_send_page in the visitor's language: the UI's strings key.title and key.text (title and text, English, when they
+ * are not loaded), with Content-Language and Vary: Accept-Language */
+void gw_send_page_lang(h2o_req_t *req, int status, const char *reason, const char *key, const char *title, const char *text);
 
 /* Sends body (from req's pool) as application/json, not to be stored; and the public endpoints' error shape (DESIGN),
  * {"error": error, "detail": detail}. */

@@ -459,6 +459,7 @@ static int setup_hosts(void)
      * operator looking for the 413s the metrics count found none in the access log) */
     add_metrics_logger(&gw_rt.hosts[0]->fallback_path);
     gw_edge_register(&gw_rt.hosts[0]->fallback_path);
+    gw_front_register_fallback(&gw_rt.hosts[0]->fallback_path); /* (after the edge filter: runs before it) */
     if (gw_rt.access_log != NULL)
         h2o_access_log_register(&gw_rt.hosts[0]->fallback_path, gw_rt.access_log);
 

@@ -165,8 +165,8 @@ int gw_server_track_request(h2o_req_t *req)
     *p = gw_self;
     ++gw_self->inflight;
     if (gw_server_headers_oversized(req)) { /* (counted as a 431 in cg_requests_total) */
-        gw_send_page(req, 431, "Request Header Fields Too Large", "Request Header Fields Too Large",
-                     "This request carries more header fields, or larger ones, than the gateway reads.");
+        gw_send_page_lang(req, 431, "Request Header Fields Too Large", "gateway.431", "Request Header Fields Too Large",
+                          "This request carries more header fields, or larger ones, than the gateway reads.");
         return -1;
     }
     gw_consent_settle_scheme(req); /* (every handler starts here: the scheme is settled before anything reads it) */

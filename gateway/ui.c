@@ -744,6 +744,17 @@ lang_cookie(h2o_req_t *req)
     return h2o_iovec_init(NULL, 0);
 }
 
+/* Accept-Language, English */
+static const ui_lang_t *
+accepted_lang(h2o_req_t *req)
+{
+    const ui_lang_t *l;
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_LANGUAGE, -1);
+    if (i != -1 && (l = negotiate(req->headers.entries[i].value)) != NULL)
+        return l;
+    return langs;
+}
+
 /* the cg_lang cookie, Accept-Language, English */
 static const ui_lang_t *
 preferred_lang(h2o_req_t *req)
@@ -752,10 +763,7 @@ preferred_lang(h2o_req_t *req)
     h2o_iovec_t v = lang_cookie(req);
     if (v.base != NULL && (l = find_lang(v.base, v.len)) != NULL)
         return l;
-    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_LANGUAGE, -1);
-    if (i != -1 && (l = negotiate(req->headers.entries[i].value)) != NULL)
-        return l;
-    return langs;
+    return accepted_lang(req);
 }
 
 /* ?lang= (remembered in a cookie), else preferred_lang; ?lang= names the language as a site's own links do ("zh",
@@ -780,18 +788,27 @@ pick_lang(h2o_req_t *req)
     return l;
 }
 
-const char *
-gw_ui_text(h2o_req_t *req, const char *key, const char **lang)
+static const char *
+text_in(const ui_lang_t *l, const char *key, const char **lang)
 {
-    if (!pages.loaded)
-        return NULL;
-    const ui_lang_t *l = preferred_lang(req);
     const char *s = lang_lookup(l, key, strlen(key));
     if (s == NULL && (s = lang_lookup(langs, key, strlen(key))) != NULL)
         l = langs;
     if (lang != NULL)
         *lang = l->code;
     return s;
+}
+
+const char *
+gw_ui_text(h2o_req_t *req, const char *key, const char **lang)
+{
+    return pages.loaded ? text_in(preferred_lang(req), key, lang) : NULL;
+}
+
+const char *
+gw_ui_text_accepted(h2o_req_t *req, const char *key, const char **lang)
+{
+    return pages.loaded ? text_in(accepted_lang(req), key, lang) : NULL;
 }
 
 void
@@ -1047,6 +1064,42 @@ send_preferences(h2o_req_t *req)
     return 0;
 }
 
+/*
+ * The day of `when` (UTC: the server knows no visitor's time zone) as the language writes a date: its "date.format"
+ * with {y}, {m} and {d} as numbers and {month} its "date.month.1" … "date.month.12" (English: "June 2, 2027", Chinese:
+ * "2027年6月2日"). ISO (2027-06-02) for a language that does not say: not English words in another language's page.
+ */
+static h2o_iovec_t
+format_date(h2o_mem_pool_t *pool, const ui_lang_t *l, time_t when)
+{
+    struct tm tm;
+    gmtime_r(&when, &tm);
+    const char *f = lang_lookup(l, H2O_STRLIT("date.format"));
+    if (f == NULL) {
+        char *iso = h2o_mem_alloc_pool(pool, 16);
+        return h2o_iovec_init(iso, strftime(iso, 16, "%Y-%m-%d", &tm));
+    }
+    char month_key[32];
+    snprintf(month_key, sizeof(month_key), "date.month.%d", tm.tm_mon + 1);
+    h2o_iovec_t fmt = h2o_iovec_init(f, strlen(f)), month = t(l, month_key, strlen(month_key));
+    /* each placeholder, 3 bytes at least, becomes a number (11 at most) or the month's name */
+    size_t cap = fmt.len + (fmt.len / 3 + 1) * (month.len + 12), n = 0;
+    char *out = h2o_mem_alloc_pool(pool, cap);
+    for (const char *p = fmt.base, *end = fmt.base + fmt.len; p != end;) {
+        if (end - p >= 3 && (memcmp(p, "{y}", 3) == 0 || memcmp(p, "{m}", 3) == 0 || memcmp(p, "{d}", 3) == 0)) {
+            int v = p[1] == 'y' ? tm.tm_year + 1900 : p[1] == 'm' ? tm.tm_mon + 1 : tm.tm_mday;
+            n += (size_t)snprintf(out + n, cap - n, "%d", v);
+            p += 3;
+        } else if (end - p >= 7 && memcmp(p, "{month}", 7) == 0) {
+            memcpy(out + n, month.base, month.len), n += month.len;
+            p += 7;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    return h2o_iovec_init(out, n);
+}
+
 static void
 render_preferences(h2o_req_t *req, void *_p)
 {
@@ -1102,11 +1155,7 @@ render_preferences(h2o_req_t *req, void *_p)
     set_var_str(&r, "undecided_text", t3(r.lang, "pc.status.undecided.", regime, ""));
     set_var_num(&r, "version", c->policy.version);
     set_var(&r, "categories", category_titles(&r, c->regimes.gpc_refuses));
-    char *date = h2o_mem_alloc_pool(&req->pool, 16);
-    time_t exp = (time_t)p->ctx.consent_expires;
-    struct tm tm;
-    gmtime_r(&exp, &tm);
-    set_var(&r, "date", h2o_iovec_init(date, strftime(date, 16, "%Y-%m-%d", &tm)));
+    set_var(&r, "date", format_date(&req->pool, r.lang, (time_t)p->ctx.consent_expires));
     send_rendered(&r, &pages.preferences, 200, "OK", CSP_BASE "; script-src 'self'; connect-src 'self'; form-action 'self'");
 }
 

@@ -60,6 +60,8 @@ int gw_ui_check(const char *static_dir);
  * would set the cookie), falling back to English; *lang (may be NULL) gets that language's code. NULL when the strings
  * are not loaded or no language has the key. Lives as long as the process. */
 const char *gw_ui_text(h2o_req_t *req, const char *key, const char **lang);
+/* gw_ui_text by Accept-Language alone: for a request whose header fields are too many to be read through (a 431) */
+const char *gw_ui_text_accepted(h2o_req_t *req, const char *key, const char **lang);
 
 /*
  * Appends to w, for an HTML page's injected UI, a link to the preference centre (which works without JavaScript) for

@@ -949,6 +949,30 @@ test('zh-CN: every visible string is Chinese; the language switch works and is r
        'privacy choices button after a switch on the preference centre');
 });
 
+test('dates are written as the language writes them: 2027年6月2日 on the zh-CN preference centre and receipts, June 2, 2027 in English', async () => {
+    const p = await page({ locale: 'zh-CN' });
+    await p.goto(P.url('/'));
+    await dialog(p).waitFor({ state: 'visible' });
+    await button(p, 'banner.accept_all', ZH).click();
+    await dialog(p).waitFor({ state: 'detached' });
+    await p.goto(P.url('/__consent/'));
+    /* the date the choice lasts until (the page's own, without scripts), was ISO (2027-06-02) in both languages */
+    const zhFacts = await p.locator('.cg-facts').innerText();
+    assert(/有效期至\d{4}年\d{1,2}月\d{1,2}日。/.test(zhFacts), `zh-CN date: ${zhFacts}`);
+    assert(!/\d{4}-\d{2}-\d{2}/.test(zhFacts), `an ISO date left: ${zhFacts}`);
+    /* the receipts' times, written by receipts.js with Intl in the page's language */
+    await p.goto(P.url('/__consent/receipts'));
+    const first = p.locator('#cg-r-table tbody tr').first().locator('td').first();
+    await first.waitFor({ state: 'visible' });
+    const when = await first.innerText();
+    assert(/^\d{4}年\d{1,2}月\d{1,2}日/.test(when), `zh-CN receipt time: ${when}`);
+    await p.goto(P.url('/__consent/?lang=en'));
+    const enFacts = await p.locator('.cg-facts').innerText();
+    assert(/until (January|February|March|April|May|June|July|August|September|October|November|December) \d{1,2}, \d{4}\./.test(enFacts),
+           `English date: ${enFacts}`);
+    await p.context().close();
+});
+
 test('the language picked in the banner is the link shim\'s too: its blocked page, in a browser that asks for Chinese', async () => {
     /* the cg_lang cookie was Path=/__consent: the shim's pages (/__go) followed Accept-Language whatever was picked */
     const p = await page({ locale: 'zh-CN' });

@@ -30,6 +30,9 @@ def last_value(entry, name):
     return parts[-1] if parts else None
 
 
+ZH_413 = "请求内容过大"
+
+
 class ProxyTest(GatewayTestCase):
     """One origin, one gateway with a plain, a TLS and an admin listener."""
     with_tls = True
@@ -141,6 +144,21 @@ class ProxyTest(GatewayTestCase):
         self.origin.assert_not_reached("t=over-limit")
         self.assertEqual(curl(self.gw.url("/__origin/echo?t=after-413")).status, 200)
 
+    def test_body_over_limit_413_in_visitor_language(self):
+        # h2o's own answer before any handler ran: "request entity is too large" as English text/plain to every visitor
+        body = b"y" * (1048576 + 1)
+        for http in ("1.1", "1.0"):  # (over HTTP/2 h2o 2.2.5 resets the connection instead: nothing to translate)
+            r = curl(self.gw.url("/__origin/echo?t=over-limit-zh"), data=body, http=http, headers=["Accept-Language: zh-CN"])
+            self.assertEqual(r.status, 413, (http, r, r.stderr[-300:]))
+            self.assertTrue(r.header("Content-Type", "").startswith("text/html"), (http, r.headers))
+            self.assertIn('<html lang="zh-CN">', r.text, http)
+            self.assertIn(ZH_413, r.text, http)
+            self.assertEqual(r.header("Content-Language"), "zh-CN", http)
+            self.assertIn("accept-language", r.header("Vary", "").lower(), http)
+            r = curl(self.gw.url("/__origin/echo?t=over-limit-en"), data=body, http=http, headers=["Accept-Language: en"])
+            self.assertEqual((r.status, r.header("Content-Language"), '<html lang="en">' in r.text), (413, "en", True), http)
+        self.origin.assert_not_reached("t=over-limit-")
+
     # ---- HTTP/2 ------------------------------------------------------------------------------
 
     def test_http2_over_tls(self):
@@ -176,6 +194,40 @@ class ProxyTest(GatewayTestCase):
         self.assertRegex(data[:20], rb"^HTTP/1\.[01] 405 ")
         self.origin.assert_not_reached("example", method="CONNECT")
         self.assertEqual([e for e in self.origin.requests() if e["method"] == "CONNECT"], [])
+
+    def test_gateway_refusals_in_visitor_language(self):
+        """The gateway's own pages for a refused method (405), a request line HTTP/1 cannot carry (400) and too many
+        header fields (431) were English whatever the visitor asked for; they now follow the language as the 502/504
+        pages and the consent pages do, and say that they vary by it."""
+        zh, en = ["Accept-Language: zh-CN,zh;q=0.9"], ["Accept-Language: en-GB"]
+        cases = (
+            ("CONNECT", dict(method="CONNECT", extra=["--request-target", "www.example.com:443"]), 405, "不支持 CONNECT"),
+            ("TRACE", dict(method="TRACE"), 405, "不支持 TRACE"),
+            ("431", dict(http="h2c", headers=["X-Small-%03d: v" % i for i in range(150)]), 431, "请求头"),
+        )
+        for name, kw, status, words in cases:
+            r = curl(self.gw.url("/__origin/echo?t=lang-" + name), **dict(kw, headers=kw.get("headers", []) + zh))
+            self.assertEqual(r.status, status, (name, r))
+            self.assertIn('<html lang="zh-CN">', r.text, name)
+            self.assertIn(words, r.text, name)
+            self.assertEqual(r.header("Content-Language"), "zh-CN", name)
+            self.assertIn("accept-language", r.header("Vary", "").lower(), name)
+            r = curl(self.gw.url("/__origin/echo?t=lang-" + name), **dict(kw, headers=kw.get("headers", []) + en))
+            self.assertEqual((r.status, r.header("Content-Language"), '<html lang="en">' in r.text), (status, "en", True), name)
+        # the language the visitor chose on the consent pages (the cg_lang cookie) wins over Accept-Language, as there;
+        # a 431's fields are not read through for it: its Accept-Language alone
+        r = curl(self.gw.url("/"), method="TRACE", headers=["Cookie: a=1; cg_lang=zh-CN"] + en)
+        self.assertEqual((r.status, r.header("Content-Language")), (405, "zh-CN"))
+        r = curl(self.gw.url("/"), http="h2c", headers=["X-Small-%03d: v" % i for i in range(150)] + ["Cookie: cg_lang=zh-CN"] + en)
+        self.assertEqual((r.status, r.header("Content-Language")), (431, "en"))
+        # the HTTP/2 request line with a space: answered by the gateway's page (the origin is not asked)
+        p = subprocess.run(["nghttp", "-v", "-H", "accept-language: zh-CN", "-H", ":path: /__origin/echo?t=lang-400 a",
+                            self.gw.url("/")], capture_output=True, text=True, timeout=20)
+        self.assertIn(":status: 400", p.stdout)
+        self.assertIn("content-language: zh-CN", p.stdout)
+        self.assertIn('<html lang="zh-CN">', p.stdout)
+        self.assertIn("请求行", p.stdout)
+        self.origin.assert_not_reached("t=lang-")
 
     def test_header_flood_rejected_gateway_survives(self):
         headers = ["X-Flood-%03d: %s" % (i, "v" * 20) for i in range(200)]

@@ -3,6 +3,7 @@ rendered preference centre (no JavaScript needed), language negotiation and fall
 endpoint for banner.js, escaping on the warning / blocked / refused pages, and the banner's size
 budget.  The browser side is tests/browser/."""
 
+import datetime
 import gzip
 import html
 import json
@@ -91,6 +92,23 @@ class UiTest(GatewayTestCase):
         self.assertNotRegex(r.text, r'value="marketing"[^>]* checked')
         self.assertIn(html.escape(EN["pc.status.decided"].split("{")[0], quote=True), r.text)
         self.assertNotRegex(self.get("/__consent/", cookie=token).text, saved)
+
+    def test_date_the_choice_lasts_until_is_written_as_the_language_writes_dates(self):
+        # it was ISO in every language ("2027-06-02"); a Chinese visitor reads 2027年6月2日, an English one June 2, 2027
+        token = self.decide("category=analytics&save=1&lang=en")
+        zh = self.get("/__consent/", lang="zh-CN", cookie=token).text
+        en = self.get("/__consent/", lang="en", cookie=token).text
+        m_zh = re.search(r"有效期至 ?(\d{4})年(\d{1,2})月(\d{1,2})日", zh)
+        self.assertIsNotNone(m_zh, re.findall(r"<li>[^<]*</li>", zh))
+        months = "January February March April May June July August September October November December".split()
+        m_en = re.search(r"until (%s) (\d{1,2}), (\d{4})\." % "|".join(months), en)
+        self.assertIsNotNone(m_en, re.findall(r"<li>[^<]*</li>", en))
+        day_zh = datetime.date(int(m_zh.group(1)), int(m_zh.group(2)), int(m_zh.group(3)))
+        day_en = datetime.date(int(m_en.group(3)), months.index(m_en.group(1)) + 1, int(m_en.group(2)))
+        self.assertEqual(day_zh, day_en)
+        today = datetime.datetime.now(datetime.timezone.utc).date()
+        self.assertTrue(today < day_zh <= today + datetime.timedelta(days=800), day_zh)
+        self.assertNotRegex(zh + en, r"\d{4}-\d{2}-\d{2}[^\d]")
 
     def test_cookies_and_trackers_seen_are_listed_escaped(self):
         sc = ["_ga=GA1.1.1.1; Path=/; Max-Age=600", "sid=s1; Path=/", 'a<b>"x=1; Path=/']
@@ -413,7 +431,8 @@ class UiTest(GatewayTestCase):
         self.assertEqual(set(ZH) - set(EN), set(), "keys only in zh-CN")
         self.assertEqual(sorted(set(EN) - set(ZH)), [], "keys missing in zh-CN (English would show)")
         for k, v in EN.items():
-            self.assertEqual(re.findall(r"\{\w+\}", v), re.findall(r"\{\w+\}", ZH[k]), "placeholders of " + k)
+            # (named: their order is the language's, a date's "{month} {d}, {y}" is "{y}年{month}{d}日")
+            self.assertEqual(sorted(re.findall(r"\{\w+\}", v)), sorted(re.findall(r"\{\w+\}", ZH[k])), "placeholders of " + k)
 
     # ---- static files, templates ----------------------------------------------------------------
 
