@@ -136,17 +136,16 @@ static gw_cidr_list_t private_networks;
 static void warn_untrusted_forwarder(h2o_req_t *req, const struct sockaddr *peer)
 {
     static __thread uint64_t warned_at;
-    uint64_t now = h2o_now(req->conn->ctx->loop);
     char net[64];
-    if ((warned_at != 0 && now - warned_at < 60000) || !gw_cidr_list_contains(&private_networks, peer) ||
-        h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, -1) == -1)
+    if (!gw_cidr_list_contains(&private_networks, peer) || h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, -1) == -1)
         return;
-    warned_at = now;
     if (gw_addr_truncated(peer, net, sizeof(net)) != 0)
         strcpy(net, "?");
-    gw_warn("requests from %s carry X-Forwarded-For, and geoip.trusted_proxies does not name their sender: if it is a proxy "
-            "in front of the gateway, name it there, or the visitors behind it count as one client (store.rate_per_minute: "
-            "%u consents a minute for them all) and get regimes.default", net, gw_rt.conf.store.rate_per_minute);
+    gw_server_warn_now_and_then(&warned_at,
+                                "requests from %s carry X-Forwarded-For, and geoip.trusted_proxies does not name their sender: if "
+                                "it is a proxy in front of the gateway, name it there, or the visitors behind it count as one "
+                                "client (store.rate_per_minute: %u consents a minute for them all) and get regimes.default",
+                                net, gw_rt.conf.store.rate_per_minute);
 }
 
 int gw_consent_client_addr(h2o_req_t *req, struct sockaddr_storage *client)

@@ -498,9 +498,7 @@ static void on_socket_close(void *data)
 
 static void update_listener_state(gw_thread_t *t);
 
-/* once a minute at most, per thread: what a client or a load balancer did wrong can come on every connection */
-static void warn_now_and_then(uint64_t *warned_at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn_now_and_then(uint64_t *warned_at, const char *fmt, ...)
+void gw_server_warn_now_and_then(uint64_t *warned_at, const char *fmt, ...)
 {
     uint64_t now = h2o_now(gw_self->ctx.loop);
     char msg[512];
@@ -553,7 +551,7 @@ static void proxy_refuse(proxy_wait_t *w, const char *why)
                                                          : gw_addr_truncated((struct sockaddr *)&ss, peer, sizeof(peer)) != 0))
         strcpy(peer, "?");
     GW_COUNT(proxy_headers_refused);
-    warn_now_and_then(&warned_at, "connection from %s closed: %s (listen[].proxy_protocol)", peer, why);
+    gw_server_warn_now_and_then(&warned_at, "connection from %s closed: %s (listen[].proxy_protocol)", peer, why);
     proxy_wait_end(w);
     h2o_socket_close(sock);
 }
@@ -619,10 +617,10 @@ static void on_accept(h2o_socket_t *listener, const char *err)
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 static __thread uint64_t warned_at;
                 GW_COUNT(accept_rests); /* (the log says it once a minute per thread) */
-                warn_now_and_then(&warned_at,
-                                  "cannot accept connections (%s) with %zu open: resting %d ms at a time; raise the file "
-                                  "descriptor limit (ulimit -n, LimitNOFILE=) or lower proxy.max_connections",
-                                  strerror(errno), t->connections, ACCEPT_REST_MS);
+                gw_server_warn_now_and_then(&warned_at,
+                                            "cannot accept connections (%s) with %zu open: resting %d ms at a time; raise the "
+                                            "file descriptor limit (ulimit -n, LimitNOFILE=) or lower proxy.max_connections",
+                                            strerror(errno), t->connections, ACCEPT_REST_MS);
                 t->accept_rest_until = h2o_now(t->ctx.loop) + ACCEPT_REST_MS;
                 update_listener_state(t);
             }

@@ -76,6 +76,10 @@ int gw_write_all(int fd, const void *p, size_t n);
 /* Warns about an admin listener other machines reach (plain HTTP), at the start and for --check-config. */
 void gw_server_warn_admin_listener(void);
 
+/* A warning once a minute at most per worker thread (*warned_at: the call site's, __thread), prefixed with the thread:
+ * what a client, a load balancer or a proxy in front did wrong can come on every connection. On a worker only. */
+void gw_server_warn_now_and_then(uint64_t *warned_at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Loads listen[index]'s certificate and key as the start does (and checks they match; warns, as the start does, about a
  * certificate out of its validity period or without its issuer); 0, or -1 with the reason. */
 int gw_server_check_tls(size_t index, const gw_listen_conf_t *l, char *err, size_t errlen);
